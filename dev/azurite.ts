@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Azurite's well-known development account; public by design, not a secret. */
+const DEV_ACCOUNT = 'devstoreaccount1';
+const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteOptions {
+  /** Folder for persistent data; omit to keep everything in memory (tests). */
+  readonly location?: string;
+  /** Fixed ports; 0 or omitted lets the OS choose. */
+  readonly ports?: { readonly blob?: number; readonly queue?: number; readonly table?: number };
+  readonly startTimeoutMs?: number;
+}
+
+export interface RunningAzurite {
+  readonly connectionString: string;
+  readonly ports: { readonly blob: number; readonly queue: number; readonly table: number };
+  close(): Promise<void>;
+}
+
+const SERVICES = ['Blob', 'Queue', 'Table'] as const;
+
+export function developmentConnectionString(ports: RunningAzurite['ports']): string {
+  return [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${DEV_ACCOUNT}`,
+    `AccountKey=${DEV_KEY}`,
+    `BlobEndpoint=http://127.0.0.1:${ports.blob}/${DEV_ACCOUNT}`,
+    `QueueEndpoint=http://127.0.0.1:${ports.queue}/${DEV_ACCOUNT}`,
+    `TableEndpoint=http://127.0.0.1:${ports.table}/${DEV_ACCOUNT}`,
+  ].join(';');
+}
+
+/** Starts the Azurite npm package as a child process and resolves once all three services listen. */
+export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
+  const require = createRequire(import.meta.url);
+  const entry = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+  const args = [
+    entry,
+    '--blobPort',
+    String(options.ports?.blob ?? 0),
+    '--queuePort',
+    String(options.ports?.queue ?? 0),
+    '--tablePort',
+    String(options.ports?.table ?? 0),
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--loose',
+  ];
+  if (options.location) {
+    mkdirSync(options.location, { recursive: true });
+    args.push('--location', options.location);
+  } else {
+    args.push('--inMemoryPersistence');
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ports = await waitForPorts(child, options.startTimeoutMs ?? 30_000);
+  return {
+    connectionString: developmentConnectionString(ports),
+    ports,
+    close: () => stopChild(child),
+  };
+}
+
+function waitForPorts(child: ChildProcess, timeoutMs: number): Promise<RunningAzurite['ports']> {
+  return new Promise((resolve, reject) => {
+    const found: Partial<Record<(typeof SERVICES)[number], number>> = {};
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const service of SERVICES) {
+        const match = new RegExp(`Azurite ${service} service is successfully listening at http://[^:]+:(\\d+)`).exec(
+          output,
+        );
+        if (match) found[service] = Number(match[1]);
+      }
+      if (found.Blob && found.Queue && found.Table) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve({ blob: found.Blob, queue: found.Queue, table: found.Table });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => fail(new Error(`Azurite exited with code ${code} before it was ready:\n${output}`)));
+  });
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

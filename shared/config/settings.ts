@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const MICROSOFT_LOGIN = 'https://login.microsoftonline.com';
+
+const httpsUrl = z
+  .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const count = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0);
+
+/**
+ * Every setting the product reads, as App Settings in Azure or `Values` in local.settings.json.
+ * Names follow App Settings conventions so that Bicep, local.settings.sample.json and this schema agree.
+ */
+export const settingsSchema = z
+  .object({
+    AzureWebJobsStorage: z.string({ error: 'is required' }).min(1, 'is required'),
+    API_TENANT_ID: z.string({ error: 'is required' }).min(1, 'is required'),
+    API_AUDIENCE: z.string({ error: 'is required' }).min(1, 'is required'),
+    ENTRA_AUTHORITY_HOST: httpsUrl.default(MICROSOFT_LOGIN),
+    API_TOKEN_ISSUER: httpsUrl.optional(),
+    API_JWKS_URI: httpsUrl.optional(),
+    GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
+    TEAMS_ADMIN_BASE_URL: httpsUrl.default('https://api.interfaces.records.teams.microsoft.com'),
+    ARM_BASE_URL: httpsUrl.default('https://management.azure.com'),
+    TRUSTED_CA_CERT_FILE: z.string().min(1).optional(),
+    LICENSE_TENANT_COUNT: count,
+    LICENSE_USER_COUNT: count,
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .transform((raw) => ({
+    storageConnectionString: raw.AzureWebJobsStorage,
+    api: {
+      tenantId: raw.API_TENANT_ID,
+      audience: raw.API_AUDIENCE,
+      issuer: raw.API_TOKEN_ISSUER ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/v2.0`,
+      jwksUri: raw.API_JWKS_URI ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/discovery/v2.0/keys`,
+    },
+    endpoints: {
+      authorityHost: raw.ENTRA_AUTHORITY_HOST,
+      graph: raw.GRAPH_BASE_URL,
+      teamsAdmin: raw.TEAMS_ADMIN_BASE_URL,
+      arm: raw.ARM_BASE_URL,
+    },
+    trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
+    licence: { tenantCount: raw.LICENSE_TENANT_COUNT, userCount: raw.LICENSE_USER_COUNT },
+    logLevel: raw.LOG_LEVEL,
+  }));
+
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingName = keyof z.input<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(readonly problems: ReadonlyArray<{ setting: string; message: string }>) {
+    super(
+      `Invalid configuration (${problems.length} setting${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+/** Reads settings from an environment-like record; throws one error naming every missing or invalid setting. */
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = settingsSchema.safeParse(present);
+  if (result.success) return result.data;
+  throw new SettingsError(
+    result.error.issues.map((issue) => {
+      const setting = String(issue.path[0] ?? '(root)');
+      return { setting, message: present[setting] === undefined ? 'is required' : issue.message };
+    }),
+  );
+}

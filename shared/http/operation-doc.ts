@@ -1,0 +1,24 @@
+import type { z } from 'zod';
+import type { HttpMethod } from '../platform/function-definitions.js';
+
+export type Role = 'provider-admin';
+
+export interface ResponseDoc {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+}
+
+/** What the OpenAPI document says about one operation; built from the same zod schemas the handler validates with. */
+export interface OperationDoc {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  readonly route: string;
+  readonly summary: string;
+  readonly tags: readonly string[];
+  /** `null` for operations anyone may call. */
+  readonly roles: readonly Role[] | null;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  readonly responses: Readonly<Record<number, ResponseDoc>>;
+}

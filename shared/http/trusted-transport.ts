@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+
+/**
+ * The product's outbound TLS trust: the public roots plus, when the TRUSTED_CA_CERT_FILE setting names one,
+ * an extra CA (the local sandbox's). Certificate checks always stay on.
+ */
+export interface TrustedTransport {
+  /** For clients built on Node's https module, such as the Azure SDK pipeline. */
+  readonly httpsAgent: HttpsAgent;
+  /** A WHATWG fetch for clients that take one (Graph client, jose's JWKS fetch, our own adapters). */
+  readonly fetch: typeof globalThis.fetch;
+  close(): Promise<void>;
+}
+
+export function createTrustedTransport(trustedCaCertFile: string | undefined): TrustedTransport {
+  const ca = trustedCaCertFile ? [...rootCertificates, readFileSync(trustedCaCertFile, 'utf8')] : undefined;
+  const httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  const dispatcher = new UndiciAgent({ connect: ca ? { ca } : {} });
+  const fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+  return {
+    httpsAgent,
+    fetch,
+    async close() {
+      httpsAgent.destroy();
+      await dispatcher.close();
+    },
+  };
+}
