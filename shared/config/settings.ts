@@ -62,7 +62,9 @@ export class SettingsError extends Error {
 
 /** Reads settings from an environment-like record; throws one error naming every missing or invalid setting. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const result = settingsSchema.safeParse(present);
   if (result.success) return result.data;
   throw new SettingsError(

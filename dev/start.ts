@@ -1,0 +1,189 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { registry } from '../functions/registry.js';
+import { loadSettings, SettingsError } from '../shared/config/settings.js';
+import { useSettings } from '../shared/platform/services.js';
+import { startAzurite } from './azurite.js';
+import { seedDemoData } from './demo-seed.js';
+import { startLocalHost } from './host/index.js';
+import { DEMO } from './sandbox/demo-data.js';
+import { startSandbox } from './sandbox/index.js';
+
+/** Local run: Azurite, the sandbox and the local Functions host in one command, on embedded defaults. */
+const { values: args } = parseArgs({
+  options: {
+    'data-dir': { type: 'string', default: '.data' },
+    'host-port': { type: 'string', default: '7071' },
+    'sandbox-port': { type: 'string', default: '7443' },
+    'storage-ports': { type: 'string', default: '10000,10001,10002' },
+  },
+});
+
+const dataDir = resolve(args['data-dir']);
+const hostPort = Number(args['host-port']);
+const sandboxPort = Number(args['sandbox-port']);
+const [blobPort = 10000, queuePort = 10001, tablePort = 10002] = args['storage-ports'].split(',').map(Number);
+const lockFile = join(dataDir, 'npm-start.lock');
+const sessionFile = join(dataDir, 'local-session.json');
+
+function fail(message: string): never {
+  process.stderr.write(`\n${message}\n\n`);
+  process.exit(1);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One local run per data folder: a second one would fight the first for its ports and its Azurite files. */
+function takeLock(): void {
+  mkdirSync(dataDir, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readLock();
+      if (holder && isAlive(holder.pid)) {
+        fail(
+          `Direct Routing Hub is already running (process ${holder.pid}, started ${holder.startedAt}).\n` +
+            `Its API and token are in ${sessionFile}. Stop it with Ctrl-C in its terminal (or "kill ${holder.pid}") before starting another.`,
+        );
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  fail(`Could not take the lock ${lockFile}; remove it if no other "npm start" is running.`);
+}
+
+function readLock(): { pid: number; startedAt: string } | null {
+  try {
+    const parsed = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid?: unknown; startedAt?: unknown };
+    return typeof parsed.pid === 'number' ? { pid: parsed.pid, startedAt: String(parsed.startedAt) } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function ensurePortFree(port: number, what: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      fail(`Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with --${what}-port.`),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
+  });
+}
+
+/** Embedded defaults, then local.settings.json Values, then the environment: the same precedence as `func start`. */
+function localSettingsValues(): Record<string, string> {
+  const file = resolve('local.settings.json');
+  if (!existsSync(file)) return {};
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> };
+  return parsed.Values ?? {};
+}
+
+function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}
+
+takeLock();
+const cleanups: Array<() => Promise<void>> = [];
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    rmSync(lockFile, { force: true });
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  await ensurePortFree(hostPort, 'host');
+  await ensurePortFree(sandboxPort, 'sandbox');
+  for (const port of [blobPort, queuePort, tablePort]) await ensurePortFree(port, 'storage');
+
+  const azurite = await startAzurite({
+    location: join(dataDir, 'azurite'),
+    ports: { blob: blobPort, queue: queuePort, table: tablePort },
+  });
+  cleanups.push(() => azurite.close());
+  const sandbox = await startSandbox({ port: sandboxPort, dataDir: join(dataDir, 'sandbox') });
+  cleanups.push(() => sandbox.close());
+
+  const settings = loadSettings({
+    AzureWebJobsStorage: azurite.connectionString,
+    API_TENANT_ID: DEMO.provider.tenantId,
+    API_AUDIENCE: DEMO.provider.apiAudience,
+    ENTRA_AUTHORITY_HOST: `${sandbox.url}/entra`,
+    GRAPH_BASE_URL: `${sandbox.url}/graph`,
+    TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
+    LICENSE_TENANT_COUNT: '20',
+    LICENSE_USER_COUNT: '10000',
+    ...nonEmpty(localSettingsValues()),
+    ...nonEmpty(process.env),
+  });
+  const services = useSettings(settings);
+  cleanups.push(() => services.transport.close());
+  const host = await startLocalHost({ registry, port: hostPort, storageConnectionString: settings.storageConnectionString });
+  cleanups.push(() => host.close());
+
+  const token = await sandbox.issueToken({
+    tenantId: DEMO.provider.tenantId,
+    audience: DEMO.provider.apiAudience,
+    roles: ['provider-admin'],
+    name: 'Demo Provider Admin',
+    expiresInSeconds: 12 * 3600,
+  });
+  const apiBaseUrl = `${host.url}/api/v1`;
+  await seedDemoData(apiBaseUrl, token);
+
+  const session = {
+    apiBaseUrl,
+    openApiUrl: `${apiBaseUrl}/openapi.json`,
+    token,
+    tokenExpiresAt: new Date(Date.now() + 12 * 3600 * 1000).toISOString(),
+    sandboxUrl: sandbox.url,
+    sandboxCaCertFile: sandbox.caCertFile,
+    pid: process.pid,
+  };
+  writeFileSync(sessionFile, `${JSON.stringify(session, null, 2)}\n`);
+  process.stdout.write(
+    [
+      '',
+      'Direct Routing Hub is running locally.',
+      `  API base URL   ${session.apiBaseUrl}`,
+      `  OpenAPI        ${session.openApiUrl}`,
+      `  Sandbox        ${session.sandboxUrl} (Entra ID, Graph; CA ${session.sandboxCaCertFile})`,
+      `  Storage        Azurite, data in ${join(dataDir, 'azurite')}`,
+      '',
+      'Provider-admin bearer token (valid 12 hours):',
+      session.token,
+      '',
+      'Try:',
+      `  curl -H "Authorization: Bearer $(node -p "require('${sessionFile}').token")" ${session.apiBaseUrl}/customers`,
+      '',
+      `The same values are in ${sessionFile}. Press Ctrl-C to stop.`,
+      '',
+    ].join('\n'),
+  );
+} catch (error) {
+  process.stderr.write(`\n${error instanceof SettingsError ? error.message : (error as Error).stack}\n`);
+  await stop(1);
+}

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import type { Customer } from '../shared/customers/customer.js';
+import { createCustomerSchema, updateCustomerSchema } from '../shared/customers/customer.js';
+import {
+  customerListSchema,
+  customerViewSchema,
+  toCustomerListView,
+  toCustomerView,
+} from '../shared/customers/customer-view.js';
+import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
+import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+
+const TAGS = ['Customers'];
+const ROLES = ['provider-admin'] as const;
+const COLLECTION = 'api/v1/customers';
+const ITEM = 'api/v1/customers/{customerId}';
+
+const itemParams = z.strictObject({
+  customerId: z
+    .string()
+    .max(64)
+    .regex(SHORT_NAME_PATTERN)
+    .meta({ description: "The customer's Short Name." }),
+});
+
+const listQuery = z.object({
+  search: z.string().trim().max(100, 'search can be at most 100 characters long.').optional().meta({
+    description: 'Case-insensitive part of the Customer Name or Short Name.',
+  }),
+  top: z.coerce
+    .number({ error: 'top must be a whole number.' })
+    .int('top must be a whole number.')
+    .min(1, 'top must be at least 1.')
+    .max(100, 'top can be at most 100.')
+    .default(25),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'cursor is not one this API returned.')
+    .transform((value) => Buffer.from(value, 'base64url').toString('utf8'))
+    .refine((key) => SHORT_NAME_PATTERN.test(key), 'cursor is not one this API returned.')
+    .optional()
+    .meta({ description: 'Opaque; pass the one from nextLink.' }),
+});
+
+const ifMatch = (headers: { get(name: string): string | null }) => headers.get('if-match') ?? undefined;
+
+function withVersion(status: number, customer: Customer, extra: Record<string, string> = {}): ApiResult {
+  return { status, body: toCustomerView(customer), headers: { etag: customer.etag, ...extra } };
+}
+
+export const customerFunctions = [
+  defineApiRoute({
+    name: 'customers-create',
+    method: 'POST',
+    route: COLLECTION,
+    summary: "Add New Customer (the onboarding wizard's first page)",
+    tags: TAGS,
+    roles: ROLES,
+    body: createCustomerSchema,
+    responses: {
+      201: { description: 'Created, in state "Ready for Deployment".', schema: customerViewSchema },
+      409: { description: 'Short Name taken, or no tenant or user licence left.' },
+    },
+    handler: async ({ body, services }) => {
+      const customer = await services.customers.create(body);
+      return withVersion(201, customer, { location: `/${COLLECTION}/${encodeURIComponent(customer.id)}` });
+    },
+  }),
+  defineApiRoute({
+    name: 'customers-list',
+    method: 'GET',
+    route: COLLECTION,
+    summary: 'List customers (the Tenants page) with the licences still available',
+    tags: TAGS,
+    roles: ROLES,
+    query: listQuery,
+    responses: {
+      200: { description: 'One page of customers, ordered by Short Name.', schema: customerListSchema },
+    },
+    handler: async ({ query, services }) => {
+      const page = await services.customers.list({
+        top: query.top,
+        ...(query.search ? { search: query.search } : {}),
+        ...(query.cursor ? { afterKey: query.cursor } : {}),
+      });
+      const next = page.nextKey
+        ? `/${COLLECTION}?${new URLSearchParams({
+            ...(query.search ? { search: query.search } : {}),
+            top: String(query.top),
+            cursor: Buffer.from(page.nextKey, 'utf8').toString('base64url'),
+          })}`
+        : null;
+      return { status: 200, body: toCustomerListView(page, next) };
+    },
+  }),
+  defineApiRoute({
+    name: 'customers-get',
+    method: 'GET',
+    route: ITEM,
+    summary: 'Get a customer',
+    tags: TAGS,
+    roles: ROLES,
+    params: itemParams,
+    responses: {
+      200: { description: 'The customer; its ETag header versions it.', schema: customerViewSchema },
+    },
+    handler: async ({ params, services }) =>
+      withVersion(200, await services.customers.get(params.customerId)),
+  }),
+  defineApiRoute({
+    name: 'customers-update',
+    method: 'PATCH',
+    route: ITEM,
+    summary: "Edit a customer's Licensed Users",
+    tags: TAGS,
+    roles: ROLES,
+    params: itemParams,
+    body: updateCustomerSchema,
+    responses: {
+      200: { description: 'Updated.', schema: customerViewSchema },
+      409: { description: 'Not enough user licences, or the customer is being removed.' },
+      412: { description: 'If-Match does not match the current version.' },
+    },
+    handler: async ({ params, body, request, services }) =>
+      withVersion(
+        200,
+        await services.customers.updateLicensedUsers(
+          params.customerId,
+          body.licensedUsers,
+          ifMatch(request.headers),
+        ),
+      ),
+  }),
+  defineApiRoute({
+    name: 'customers-delete',
+    method: 'DELETE',
+    route: ITEM,
+    summary: 'Delete a customer: it moves to "Ready for remove"',
+    tags: TAGS,
+    roles: ROLES,
+    params: itemParams,
+    responses: {
+      202: {
+        description: 'Accepted; the customer is "Ready for remove" until its removal completes.',
+        schema: customerViewSchema,
+      },
+      412: { description: 'If-Match does not match the current version.' },
+    },
+    handler: async ({ params, request, services }) =>
+      withVersion(202, await services.customers.markForRemoval(params.customerId, ifMatch(request.headers))),
+  }),
+];

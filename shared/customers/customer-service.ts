@@ -1,0 +1,191 @@
+import { ProblemError, problems } from '../http/problem.js';
+import type { CreateCustomerInput, Customer } from './customer.js';
+import { usesLicensedUsers } from './customer.js';
+import { type CustomerStore, type LicenceAllocation, StoreConflictError } from './customer-store.js';
+import { allocate, availability, type LicenceAvailability, type LicenceLimits } from './licence-pool.js';
+import { shortNameKey } from './short-name.js';
+
+export interface CustomerListQuery {
+  readonly search?: string;
+  readonly top: number;
+  readonly afterKey?: string;
+}
+
+export interface CustomerPage extends LicenceAvailability {
+  readonly customers: readonly Customer[];
+  /** The key to continue after, when more customers match. */
+  readonly nextKey: string | null;
+}
+
+export interface CustomerService {
+  create(input: CreateCustomerInput): Promise<Customer>;
+  list(query: CustomerListQuery): Promise<CustomerPage>;
+  get(id: string): Promise<Customer>;
+  updateLicensedUsers(id: string, licensedUsers: number, ifMatch?: string): Promise<Customer>;
+  /** Delete: the customer moves to "Ready for remove"; its licences stay held until removal completes. */
+  markForRemoval(id: string, ifMatch?: string): Promise<Customer>;
+}
+
+export interface CustomerServiceOptions {
+  readonly store: CustomerStore;
+  readonly licence: LicenceLimits;
+  readonly now?: () => Date;
+}
+
+/** Optimistic concurrency retries; each loser re-reads, so a handful is plenty even for a burst. */
+const MAX_ATTEMPTS = 20;
+
+export function createCustomerService({
+  store,
+  licence,
+  now = () => new Date(),
+}: CustomerServiceOptions): CustomerService {
+  async function getOrThrow(id: string): Promise<Customer> {
+    const customer = await store.get(id);
+    if (!customer) throw problems.notFound(`There is no customer with the Short Name "${id}".`);
+    return customer;
+  }
+
+  function checkVersion(customer: Customer, ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== customer.etag) {
+      throw problems.preconditionFailed(
+        `Customer "${customer.shortName}" was changed since you read it; reload it.`,
+      );
+    }
+  }
+
+  function checkNotBeingRemoved(customer: Customer): void {
+    if (customer.state === 'Ready for remove') {
+      throw new ProblemError(
+        409,
+        'customer_being_removed',
+        'Customer is being removed',
+        `Customer "${customer.shortName}" is Ready for remove and can no longer be changed.`,
+      );
+    }
+  }
+
+  /** Runs an optimistic write until it wins or meets a real conflict. */
+  async function withRetries<T>(attempt: () => Promise<T>, onCustomerChanged: () => never): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof StoreConflictError) || i >= MAX_ATTEMPTS) throw error;
+        if (error.reason === 'customer_changed') onCustomerChanged();
+        if (error.reason === 'customer_exists') throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
+      }
+    }
+  }
+
+  return {
+    async create(input) {
+      try {
+        return await withRetries(
+          async () => {
+            const { allocation, etag } = await store.getAllocation();
+            const next = allocate(licence, allocation, { customers: 1, users: input.licensedUsers });
+            return store.insert(
+              { ...input, state: 'Ready for Deployment', at: now().toISOString() },
+              next,
+              etag,
+            );
+          },
+          () => {
+            throw new Error('A customer being created cannot change.');
+          },
+        );
+      } catch (error) {
+        if (error instanceof StoreConflictError && error.reason === 'customer_exists') {
+          const existing = await store.get(input.shortName);
+          throw problems.conflict(
+            'short_name_taken',
+            'Short Name already in use',
+            `The Short Name "${input.shortName}" is already used by customer "${existing?.shortName ?? input.shortName}"; Short Names are unique without regard to case.`,
+            [
+              {
+                field: 'shortName',
+                in: 'body',
+                code: 'short_name_taken',
+                message: 'Unique name per customer.',
+              },
+            ],
+          );
+        }
+        throw error;
+      }
+    },
+
+    async list({ search, top, afterKey }) {
+      const needle = search?.toLowerCase();
+      const customers: Customer[] = [];
+      let nextKey: string | null = null;
+      for await (const customer of store.list(afterKey ? { afterKey } : {})) {
+        const matches =
+          !needle ||
+          customer.fullName.toLowerCase().includes(needle) ||
+          customer.shortName.toLowerCase().includes(needle);
+        if (!matches) continue;
+        if (customers.length === top) {
+          nextKey = shortNameKey(customers[customers.length - 1]?.shortName ?? '');
+          break;
+        }
+        const { key: _key, ...plain } = customer;
+        customers.push(plain);
+      }
+      const { allocation } = await store.getAllocation();
+      return { customers, nextKey, ...availability(licence, allocation) };
+    },
+
+    get: getOrThrow,
+
+    async updateLicensedUsers(id, licensedUsers, ifMatch) {
+      let first = true;
+      return withRetries(
+        async () => {
+          const customer = await getOrThrow(id);
+          if (first) checkVersion(customer, ifMatch);
+          first = false;
+          checkNotBeingRemoved(customer);
+          if (!usesLicensedUsers(customer.licenseType)) {
+            throw problems.validation([
+              {
+                field: 'licensedUsers',
+                in: 'body',
+                code: 'licensed_users_not_applicable',
+                message: 'Hosted Essentials customers have no licensed users.',
+              },
+            ]);
+          }
+          if (customer.licensedUsers === licensedUsers) return customer;
+          const { allocation, etag } = await store.getAllocation();
+          const next: LicenceAllocation = allocate(licence, allocation, {
+            customers: 0,
+            users: licensedUsers - customer.licensedUsers,
+          });
+          return store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag });
+        },
+        () => {
+          throw problems.preconditionFailed(
+            `Customer "${id}" was changed by someone else meanwhile; reload it.`,
+          );
+        },
+      );
+    },
+
+    async markForRemoval(id, ifMatch) {
+      const customer = await getOrThrow(id);
+      checkVersion(customer, ifMatch);
+      if (customer.state === 'Ready for remove') return customer;
+      return withRetries(
+        () => store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
+        () => {
+          throw problems.preconditionFailed(
+            `Customer "${id}" was changed by someone else meanwhile; reload it.`,
+          );
+        },
+      );
+    },
+  };
+}

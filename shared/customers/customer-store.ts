@@ -1,0 +1,54 @@
+import type { Customer, CustomerState, LicenseType } from './customer.js';
+
+/** What the customers hold of the provider's licences: one tenant licence each, and their Licensed Users. */
+export interface LicenceAllocation {
+  readonly customers: number;
+  readonly users: number;
+}
+
+export interface VersionedAllocation {
+  readonly allocation: LicenceAllocation;
+  /** `null` before the first customer was ever created. */
+  readonly etag: string | null;
+}
+
+export interface NewCustomer {
+  readonly fullName: string;
+  readonly shortName: string;
+  readonly licenseType: LicenseType;
+  readonly licensedUsers: number;
+  readonly state: CustomerState;
+  readonly at: string;
+}
+
+export type StoreConflictReason = 'customer_exists' | 'customer_changed' | 'allocation_changed';
+
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+  constructor(readonly reason: StoreConflictReason) {
+    super(reason);
+  }
+}
+
+/**
+ * Customers and the licence allocation they hold, written together atomically so that neither a duplicate
+ * Short Name nor an over-allocation can slip through between two concurrent requests.
+ */
+export interface CustomerStore {
+  getAllocation(): Promise<VersionedAllocation>;
+  get(shortName: string): Promise<Customer | null>;
+  /** Customers ordered by Short Name (case-insensitively), starting after `afterKey`. */
+  list(options?: { afterKey?: string }): AsyncIterable<Customer & { readonly key: string }>;
+  /** Creates the customer and replaces the allocation, both or neither. */
+  insert(
+    customer: NewCustomer,
+    allocation: LicenceAllocation,
+    allocationEtag: string | null,
+  ): Promise<Customer>;
+  /** Applies a change to the customer (guarded by its ETag) and, when given, replaces the allocation, both or neither. */
+  update(
+    current: Customer,
+    changes: Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string },
+    allocation?: { readonly value: LicenceAllocation; readonly etag: string | null },
+  ): Promise<Customer>;
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
+import type { CustomerPage } from './customer-service.js';
+
+/** A customer as the API returns it: the Tenants row and the wizard's first page. */
+export const customerViewSchema = z.object({
+  id: z.string().meta({ description: 'CustomerId: the Short Name as entered.' }),
+  fullName: z.string().meta({ description: 'Customer Name (Full Customer Name).' }),
+  shortName: z.string(),
+  licenseType: z.enum(LICENSE_TYPES),
+  licensedUsers: z.number().int(),
+  state: z.enum(CUSTOMER_STATES),
+  lastReplicationAt: z.iso
+    .datetime()
+    .nullable()
+    .meta({ description: 'Last sync; null until a replication ran.' }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const customerListSchema = z.object({
+  value: z.array(customerViewSchema),
+  nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
+  availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
+  availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
+});
+
+export function toCustomerView(customer: Customer): z.output<typeof customerViewSchema> {
+  return {
+    id: customer.id,
+    fullName: customer.fullName,
+    shortName: customer.shortName,
+    licenseType: customer.licenseType,
+    licensedUsers: customer.licensedUsers,
+    state: customer.state,
+    lastReplicationAt: customer.lastReplicationAt,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+  };
+}
+
+export function toCustomerListView(
+  page: CustomerPage,
+  nextLink: string | null,
+): z.output<typeof customerListSchema> {
+  return {
+    value: page.customers.map(toCustomerView),
+    nextLink,
+    availableUsers: page.availableUsers,
+    availableCustomers: page.availableCustomers,
+  };
+}

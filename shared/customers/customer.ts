@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { SHORT_NAME_MAX, SHORT_NAME_MIN, SHORT_NAME_PATTERN, shortNameViolations } from './short-name.js';
+
+export const LICENSE_TYPES = ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'] as const;
+export type LicenseType = (typeof LICENSE_TYPES)[number];
+
+export const CUSTOMER_STATES = ['Ready for Deployment', 'Deploying', 'Deployed', 'Ready for remove'] as const;
+export type CustomerState = (typeof CUSTOMER_STATES)[number];
+
+export const MAX_LICENSED_USERS = 500;
+export const FULL_NAME_MAX = 256;
+
+/** Hosted Essentials has no Microsoft 365 side, hence no licensed users (docs/decisions.md). */
+export function usesLicensedUsers(licenseType: LicenseType): boolean {
+  return licenseType !== 'Hosted Essentials';
+}
+
+export interface Customer {
+  /** The CustomerId: the Short Name as the operator typed it. */
+  readonly id: string;
+  readonly fullName: string;
+  readonly shortName: string;
+  readonly licenseType: LicenseType;
+  readonly licensedUsers: number;
+  readonly state: CustomerState;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastReplicationAt: string | null;
+  /** Opaque version for If-Match. */
+  readonly etag: string;
+}
+
+const fullName = z
+  .string({
+    error: (issue) => (issue.input === undefined ? 'Full Name is required.' : 'Full Name must be text.'),
+  })
+  .trim()
+  .min(1, 'Full Name is required.')
+  .max(FULL_NAME_MAX, `Full Name can be at most ${FULL_NAME_MAX} characters long.`)
+  .refine((value) => !/\p{Cc}/u.test(value), { message: 'Full Name cannot contain control characters.' });
+
+export const shortNameSchema = z
+  .string({
+    error: (issue) => (issue.input === undefined ? 'Short Name is required.' : 'Short Name must be text.'),
+  })
+  .superRefine((value, ctx) => {
+    for (const violation of shortNameViolations(value)) {
+      ctx.addIssue({ code: 'custom', message: violation.message, params: { code: violation.code } });
+    }
+  })
+  .meta({
+    description: 'Unique Short Name, the CustomerId: letters, digits and inner hyphens; "audit" is reserved.',
+    minLength: SHORT_NAME_MIN,
+    maxLength: SHORT_NAME_MAX,
+    pattern: SHORT_NAME_PATTERN.source,
+  });
+
+const licenseType = z.enum(LICENSE_TYPES, {
+  error: (issue) =>
+    issue.input === undefined
+      ? 'License Type is required.'
+      : `License Type must be one of ${LICENSE_TYPES.map((t) => `"${t}"`).join(', ')}.`,
+});
+
+const licensedUsersMessages = {
+  type: (input: unknown) =>
+    input === undefined ? 'Licensed Users is required.' : 'Licensed Users must be a number.',
+  integer: 'Licensed Users must be a whole number.',
+  atLeastOne: 'Licensed Users must be at least 1.',
+  atMost: `A maximum of ${MAX_LICENSED_USERS} users can be configured per customer.`,
+};
+
+export const licensedUsersSchema = z
+  .number({ error: (issue) => licensedUsersMessages.type(issue.input) })
+  .int(licensedUsersMessages.integer)
+  .min(1, licensedUsersMessages.atLeastOne)
+  .max(MAX_LICENSED_USERS, licensedUsersMessages.atMost);
+
+export const createCustomerSchema = z
+  .strictObject({
+    fullName,
+    shortName: shortNameSchema,
+    licenseType,
+    licensedUsers: z
+      .number({ error: (issue) => licensedUsersMessages.type(issue.input) })
+      .int(licensedUsersMessages.integer)
+      .min(0, 'Licensed Users cannot be negative.')
+      .max(MAX_LICENSED_USERS, licensedUsersMessages.atMost)
+      .optional()
+      .meta({
+        description:
+          '1-500 for Hosted Essentials + and Hosted Pro (required); omitted or 0 for Hosted Essentials.',
+      }),
+  })
+  .superRefine(
+    (value, ctx) => {
+      const type = LICENSE_TYPES.find((t) => t === value.licenseType);
+      if (type === undefined || (value.licensedUsers !== undefined && !Number.isInteger(value.licensedUsers)))
+        return;
+      const issue = (message: string, code: string) =>
+        ctx.addIssue({ code: 'custom', path: ['licensedUsers'], message, params: { code } });
+      if (usesLicensedUsers(type)) {
+        if (value.licensedUsers === undefined) issue(`Licensed Users is required for ${type}.`, 'required');
+        else if (value.licensedUsers === 0) issue(licensedUsersMessages.atLeastOne, 'too_small');
+      } else if (value.licensedUsers !== undefined && value.licensedUsers !== 0) {
+        issue(
+          'Hosted Essentials customers have no licensed users; leave Licensed Users out or set it to 0.',
+          'licensed_users_not_applicable',
+        );
+      }
+    },
+    // Run even when other fields failed, so that one round trip reports every problem of the form.
+    {
+      when: (payload) =>
+        typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+    },
+  )
+  .transform((value) => ({
+    fullName: value.fullName,
+    shortName: value.shortName,
+    licenseType: value.licenseType,
+    licensedUsers: usesLicensedUsers(value.licenseType) ? (value.licensedUsers ?? 0) : 0,
+  }));
+
+export type CreateCustomerInput = z.output<typeof createCustomerSchema>;
+
+export const updateCustomerSchema = z.strictObject({ licensedUsers: licensedUsersSchema });
+export type UpdateCustomerInput = z.output<typeof updateCustomerSchema>;

@@ -1,0 +1,47 @@
+import { ProblemError } from '../http/problem.js';
+import type { LicenceAllocation } from './customer-store.js';
+
+/** The provider's licence: MultiTenant Tenant License Count and MultiTenant User License Count. */
+export interface LicenceLimits {
+  readonly tenantCount: number;
+  readonly userCount: number;
+}
+
+export interface LicenceAvailability {
+  readonly availableCustomers: number;
+  readonly availableUsers: number;
+}
+
+export function availability(limits: LicenceLimits, allocation: LicenceAllocation): LicenceAvailability {
+  return {
+    availableCustomers: Math.max(0, limits.tenantCount - allocation.customers),
+    availableUsers: Math.max(0, limits.userCount - allocation.users),
+  };
+}
+
+/** The allocation after a change, or a 409 naming the licence that does not stretch that far. */
+export function allocate(
+  limits: LicenceLimits,
+  allocation: LicenceAllocation,
+  change: { readonly customers: number; readonly users: number },
+): LicenceAllocation {
+  const next = { customers: allocation.customers + change.customers, users: allocation.users + change.users };
+  const free = availability(limits, allocation);
+  if (change.customers > 0 && next.customers > limits.tenantCount) {
+    throw new ProblemError(
+      409,
+      'tenant_licenses_exhausted',
+      'No tenant licence available',
+      `All ${limits.tenantCount} tenant licences are in use. A Tenant License is a mandatory requirement for onboarding a new customer; remove a customer or extend the licence.`,
+    );
+  }
+  if (change.users > 0 && next.users > limits.userCount) {
+    throw new ProblemError(
+      409,
+      'user_licenses_exhausted',
+      'Not enough user licences',
+      `${change.users} more licensed users were requested but only ${free.availableUsers} of the pool of ${limits.userCount} are available.`,
+    );
+  }
+  return next;
+}

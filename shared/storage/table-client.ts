@@ -1,0 +1,26 @@
+import { RestError } from '@azure/core-rest-pipeline';
+import { TableClient } from '@azure/data-tables';
+
+/** A TableClient whose table is created on first use; Azurite's plain-http endpoint is allowed only for it. */
+export function lazyTable(connectionString: string, tableName: string): () => Promise<TableClient> {
+  const client = TableClient.fromConnectionString(connectionString, tableName, {
+    allowInsecureConnection:
+      connectionString.includes('http://127.0.0.1') ||
+      connectionString.includes('UseDevelopmentStorage=true'),
+  });
+  let ready: Promise<TableClient> | undefined;
+  return () => {
+    ready ??= client.createTable().then(
+      () => client,
+      (error: unknown) => {
+        ready = undefined;
+        throw error;
+      },
+    );
+    return ready;
+  };
+}
+
+export function restStatus(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}

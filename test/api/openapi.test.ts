@@ -1,0 +1,54 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../functions/registry.js';
+import { openApiPath } from '../../shared/http/openapi.js';
+import { apiClient } from '../support/api-client.js';
+import { startStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let document: { openapi: string; paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>> };
+
+beforeAll(async () => {
+  stack = await startStack();
+  const response = await apiClient(stack.apiUrl)('GET', '/api/v1/openapi.json', { token: null });
+  expect(response.status).toBe(200);
+  document = response.body as typeof document;
+});
+afterAll(() => stack?.close());
+
+describe('the OpenAPI document', () => {
+  it('is served without a token and is a valid OpenAPI 3.1 document', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(document as unknown as Record<string, unknown>);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('describes every HTTP route of the registry, and nothing else', () => {
+    const expected = registry
+      .filter((definition) => definition.kind === 'http')
+      .flatMap((definition) => definition.methods.map((method) => `${method.toLowerCase()} ${openApiPath(definition.route)}`))
+      .sort();
+    const documented = Object.entries(document.paths)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
+      .sort();
+    expect(documented).toEqual(expected);
+    expect(documented).toContain('post /api/v1/customers');
+  });
+
+  it('documents the validation rules the handlers apply, and problem responses', () => {
+    const create = document.paths['/api/v1/customers']?.post as unknown as {
+      requestBody: { content: { 'application/json': { schema: { properties: Record<string, Record<string, unknown>>; required: string[] } } } };
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    const schema = create.requestBody.content['application/json'].schema;
+    expect(schema.required.sort()).toEqual(['fullName', 'licenseType', 'shortName']);
+    expect(schema.properties.shortName).toMatchObject({ minLength: 3, maxLength: 15 });
+    expect(schema.properties.licensedUsers).toMatchObject({ maximum: 500 });
+    expect(schema.properties.licenseType).toMatchObject({ enum: ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'] });
+    for (const status of ['400', '401', '403', '409', '413', '415']) {
+      expect(Object.keys(create.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
+    }
+    expect(document.paths['/api/v1/customers']?.get?.security).toEqual([{ bearer: [] }]);
+  });
+});

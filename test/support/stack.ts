@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAzurite } from '../../dev/azurite.js';
+import { startLocalHost } from '../../dev/host/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { registry } from '../../functions/registry.js';
+import { loadSettings } from '../../shared/config/settings.js';
+import { useSettings } from '../../shared/platform/services.js';
+
+export interface TestStack {
+  readonly apiUrl: string;
+  readonly sandboxUrl: string;
+  /** A bearer token for the product's API; defaults to a provider admin. */
+  token(options?: { roles?: string[]; expiresInSeconds?: number; audience?: string; tenantId?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The product as it runs: real Azurite, the HTTPS sandbox and the local Functions host, with the given licences. */
+export async function startStack(options: { tenantLicences?: number; userLicences?: number } = {}): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
+  const azurite = await startAzurite();
+  const sandbox = await startSandbox({ port: 0, dataDir });
+  const settings = loadSettings({
+    AzureWebJobsStorage: azurite.connectionString,
+    API_TENANT_ID: DEMO.provider.tenantId,
+    API_AUDIENCE: DEMO.provider.apiAudience,
+    ENTRA_AUTHORITY_HOST: `${sandbox.url}/entra`,
+    GRAPH_BASE_URL: `${sandbox.url}/graph`,
+    TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
+    LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
+    LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
+  });
+  const services = useSettings(settings);
+  const host = await startLocalHost({
+    registry,
+    port: 0,
+    storageConnectionString: azurite.connectionString,
+    log: () => {},
+  });
+  return {
+    apiUrl: host.url,
+    sandboxUrl: sandbox.url,
+    token: async (o = {}) =>
+      sandbox.issueToken({
+        tenantId: o.tenantId ?? DEMO.provider.tenantId,
+        audience: o.audience ?? DEMO.provider.apiAudience,
+        roles: o.roles ?? ['provider-admin'],
+        ...(o.expiresInSeconds !== undefined ? { expiresInSeconds: o.expiresInSeconds } : {}),
+      }),
+    async close() {
+      await host.close();
+      await services.transport.close();
+      await sandbox.close();
+      await azurite.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
