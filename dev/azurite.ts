@@ -69,7 +69,10 @@ function waitForPorts(child: ChildProcess, timeoutMs: number): Promise<RunningAz
   return new Promise((resolve, reject) => {
     const found: Partial<Record<(typeof SERVICES)[number], number>> = {};
     let output = '';
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`Azurite did not start within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -78,9 +81,9 @@ function waitForPorts(child: ChildProcess, timeoutMs: number): Promise<RunningAz
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       for (const service of SERVICES) {
-        const match = new RegExp(`Azurite ${service} service is successfully listening at http://[^:]+:(\\d+)`).exec(
-          output,
-        );
+        const match = new RegExp(
+          `Azurite ${service} service is successfully listening at http://[^:]+:(\\d+)`,
+        ).exec(output);
         if (match) found[service] = Number(match[1]);
       }
       if (found.Blob && found.Queue && found.Table) {
@@ -94,7 +97,9 @@ function waitForPorts(child: ChildProcess, timeoutMs: number): Promise<RunningAz
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    child.once('exit', (code) => fail(new Error(`Azurite exited with code ${code} before it was ready:\n${output}`)));
+    child.once('exit', (code) =>
+      fail(new Error(`Azurite exited with code ${code} before it was ready:\n${output}`)),
+    );
   });
 }
 

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -80,7 +89,9 @@ async function ensurePortFree(port: number, what: string): Promise<void> {
   await new Promise<void>((resolvePort) => {
     const probe = createServer();
     probe.once('error', () =>
-      fail(`Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with --${what}-port.`),
+      fail(
+        `Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with --${what}-port.`,
+      ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
   });
@@ -96,7 +107,9 @@ function localSettingsValues(): Record<string, string> {
 
 function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+    Object.entries(values).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+    ),
   );
 }
 
@@ -141,7 +154,11 @@ try {
   });
   const services = useSettings(settings);
   cleanups.push(() => services.transport.close());
-  const host = await startLocalHost({ registry, port: hostPort, storageConnectionString: settings.storageConnectionString });
+  const host = await startLocalHost({
+    registry,
+    port: hostPort,
+    storageConnectionString: settings.storageConnectionString,
+  });
   cleanups.push(() => host.close());
 
   const token = await sandbox.issueToken({

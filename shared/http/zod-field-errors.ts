@@ -29,7 +29,7 @@ function codeOf(issue: z.core.$ZodIssue): string {
     case 'custom':
       return typeof issue.params?.code === 'string' ? issue.params.code : 'invalid';
     case 'invalid_type':
-      return 'invalid_type';
+      return issue.expected === 'int' ? 'not_integer' : 'invalid_type';
     case 'too_small':
       return issue.origin === 'string' ? 'too_short' : 'too_small';
     case 'too_big':

@@ -12,11 +12,21 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 const create = (shortName: string, licensedUsers: number) =>
-  call('POST', '/api/v1/customers', { json: { fullName: shortName, shortName, licenseType: 'Hosted Pro', licensedUsers } });
+  call('POST', '/api/v1/customers', {
+    json: { fullName: shortName, shortName, licenseType: 'Hosted Pro', licensedUsers },
+  });
 
 async function summary() {
-  const body = (await call('GET', '/api/v1/customers')).body as { availableUsers: number; availableCustomers: number; value: unknown[] };
-  return { availableUsers: body.availableUsers, availableCustomers: body.availableCustomers, customers: body.value.length };
+  const body = (await call('GET', '/api/v1/customers')).body as {
+    availableUsers: number;
+    availableCustomers: number;
+    value: unknown[];
+  };
+  return {
+    availableUsers: body.availableUsers,
+    availableCustomers: body.availableCustomers,
+    customers: body.value.length,
+  };
 }
 
 describe('the provider licence pool', () => {
@@ -35,21 +45,27 @@ describe('the provider licence pool', () => {
     const growFirst = await call('PATCH', '/api/v1/customers/First', { json: { licensedUsers: 61 } });
     expect(growFirst.status).toBe(409);
     expect(growFirst.problem.code).toBe('user_licenses_exhausted');
-    expect((await call('PATCH', '/api/v1/customers/First', { json: { licensedUsers: 50 } })).status).toBe(200);
+    expect((await call('PATCH', '/api/v1/customers/First', { json: { licensedUsers: 50 } })).status).toBe(
+      200,
+    );
     expect(await summary()).toEqual({ availableUsers: 10, availableCustomers: 2, customers: 2 });
   });
 
   it('grants exactly the tenant licences left to a burst of simultaneous creates', async () => {
     const before = await summary();
     expect(before.availableCustomers).toBe(2);
-    const responses = await Promise.all(['Rush1', 'Rush2', 'Rush3', 'Rush4', 'Rush5', 'Rush6'].map((name) => create(name, 1)));
+    const responses = await Promise.all(
+      ['Rush1', 'Rush2', 'Rush3', 'Rush4', 'Rush5', 'Rush6'].map((name) => create(name, 1)),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(2);
-    expect(responses.filter((r) => r.status === 409).every((r) => r.problem.code === 'tenant_licenses_exhausted')).toBe(true);
+    expect(
+      responses.filter((r) => r.status === 409).every((r) => r.problem.code === 'tenant_licenses_exhausted'),
+    ).toBe(true);
     expect(await summary()).toEqual({ availableUsers: 8, availableCustomers: 0, customers: 4 });
   });
 
-  it('keeps a deleted customer\'s licences until its removal completes', async () => {
+  it("keeps a deleted customer's licences until its removal completes", async () => {
     expect((await call('DELETE', '/api/v1/customers/Second')).status).toBe(202);
     expect(await summary()).toMatchObject({ availableUsers: 8, availableCustomers: 0 });
     const refused = await create('Third', 1);

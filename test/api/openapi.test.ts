@@ -6,7 +6,10 @@ import { apiClient } from '../support/api-client.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
-let document: { openapi: string; paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>> };
+let document: {
+  openapi: string;
+  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
+};
 
 beforeAll(async () => {
   stack = await startStack();
@@ -27,7 +30,9 @@ describe('the OpenAPI document', () => {
   it('describes every HTTP route of the registry, and nothing else', () => {
     const expected = registry
       .filter((definition) => definition.kind === 'http')
-      .flatMap((definition) => definition.methods.map((method) => `${method.toLowerCase()} ${openApiPath(definition.route)}`))
+      .flatMap((definition) =>
+        definition.methods.map((method) => `${method.toLowerCase()} ${openApiPath(definition.route)}`),
+      )
       .sort();
     const documented = Object.entries(document.paths)
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
@@ -38,14 +43,22 @@ describe('the OpenAPI document', () => {
 
   it('documents the validation rules the handlers apply, and problem responses', () => {
     const create = document.paths['/api/v1/customers']?.post as unknown as {
-      requestBody: { content: { 'application/json': { schema: { properties: Record<string, Record<string, unknown>>; required: string[] } } } };
+      requestBody: {
+        content: {
+          'application/json': {
+            schema: { properties: Record<string, Record<string, unknown>>; required: string[] };
+          };
+        };
+      };
       responses: Record<string, { content?: Record<string, unknown> }>;
     };
     const schema = create.requestBody.content['application/json'].schema;
     expect(schema.required.sort()).toEqual(['fullName', 'licenseType', 'shortName']);
     expect(schema.properties.shortName).toMatchObject({ minLength: 3, maxLength: 15 });
     expect(schema.properties.licensedUsers).toMatchObject({ maximum: 500 });
-    expect(schema.properties.licenseType).toMatchObject({ enum: ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'] });
+    expect(schema.properties.licenseType).toMatchObject({
+      enum: ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'],
+    });
     for (const status of ['400', '401', '403', '409', '413', '415']) {
       expect(Object.keys(create.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
     }

@@ -9,7 +9,10 @@ import { freePort } from '../support/free-port.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
 const running: ChildProcess[] = [];
 afterAll(async () => {
-  for (const child of running) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null && child.pid)
+      process.kill(-child.pid, 'SIGKILL');
+  }
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -23,7 +26,19 @@ function npmStart(ports: number[]): Started {
   const [host, sandbox, blob, queue, table] = ports;
   const child = spawn(
     'npm',
-    ['start', '--silent', '--', '--data-dir', dataDir, '--host-port', String(host), '--sandbox-port', String(sandbox), '--storage-ports', `${blob},${queue},${table}`],
+    [
+      'start',
+      '--silent',
+      '--',
+      '--data-dir',
+      dataDir,
+      '--host-port',
+      String(host),
+      '--sandbox-port',
+      String(sandbox),
+      '--storage-ports',
+      `${blob},${queue},${table}`,
+    ],
     // Its own process group, so that a signal reaches npm and everything under it, as Ctrl-C in a terminal does.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
@@ -79,10 +94,17 @@ describe('npm start', () => {
     const created = await fetch(`${apiBaseUrl}/customers`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ fullName: 'Woodgrove Bank', shortName: 'Woodgrove', licenseType: 'Hosted Pro', licensedUsers: 25 }),
+      body: JSON.stringify({
+        fullName: 'Woodgrove Bank',
+        shortName: 'Woodgrove',
+        licenseType: 'Hosted Pro',
+        licensedUsers: 25,
+      }),
     });
     expect(created.status).toBe(201);
-    const listed = (await (await fetch(`${apiBaseUrl}/customers`, { headers })).json()) as { value: Array<{ shortName: string }> };
+    const listed = (await (await fetch(`${apiBaseUrl}/customers`, { headers })).json()) as {
+      value: Array<{ shortName: string }>;
+    };
     expect(listed.value.map((c) => c.shortName)).toEqual(expect.arrayContaining(['Contoso', 'Woodgrove']));
     expect((await fetch(openApiUrl)).status).toBe(200);
 
@@ -96,7 +118,11 @@ describe('npm start', () => {
 
     const again = npmStart(ports);
     await waitForOutput(again, 'Press Ctrl-C to stop.');
-    const relisted = (await (await fetch(`${session().apiBaseUrl}/customers`, { headers: { authorization: `Bearer ${session().token}` } })).json()) as {
+    const relisted = (await (
+      await fetch(`${session().apiBaseUrl}/customers`, {
+        headers: { authorization: `Bearer ${session().token}` },
+      })
+    ).json()) as {
       value: Array<{ shortName: string; licensedUsers: number }>;
     };
     expect(relisted.value.find((c) => c.shortName === 'Woodgrove')).toMatchObject({ licensedUsers: 25 });

@@ -4,7 +4,13 @@ export interface ApiResponse {
   readonly headers: Headers;
   readonly body: unknown;
   /** The body as problem details, for assertions on errors. */
-  readonly problem: { code: string; status: number; title: string; detail?: string; errors?: Array<{ field: string; code: string; message: string }> };
+  readonly problem: {
+    code: string;
+    status: number;
+    title: string;
+    detail?: string;
+    errors?: Array<{ field: string; code: string; message: string }>;
+  };
 }
 
 /** A minimal caller of the product's API over real HTTP, as the provider portal would be. */
@@ -12,7 +18,13 @@ export function apiClient(baseUrl: string, defaultToken?: () => Promise<string>)
   return async function call(
     method: string,
     path: string,
-    options: { json?: unknown; body?: string | Uint8Array; contentType?: string; token?: string | null; headers?: Record<string, string> } = {},
+    options: {
+      json?: unknown;
+      body?: string | Uint8Array;
+      contentType?: string;
+      token?: string | null;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? await defaultToken?.() : options.token;
@@ -23,7 +35,11 @@ export function apiClient(baseUrl: string, defaultToken?: () => Promise<string>)
       headers['content-type'] = 'application/json';
     }
     if (options.contentType) headers['content-type'] = options.contentType;
-    const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await response.text();
     let parsed: unknown = text;
     try {

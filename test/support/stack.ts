@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite } from '../../dev/azurite.js';
 import { startLocalHost } from '../../dev/host/index.js';
-import { startSandbox } from '../../dev/sandbox/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
 import { registry } from '../../functions/registry.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { useSettings } from '../../shared/platform/services.js';
@@ -13,12 +13,19 @@ export interface TestStack {
   readonly apiUrl: string;
   readonly sandboxUrl: string;
   /** A bearer token for the product's API; defaults to a provider admin. */
-  token(options?: { roles?: string[]; expiresInSeconds?: number; audience?: string; tenantId?: string }): Promise<string>;
+  token(options?: {
+    roles?: string[];
+    expiresInSeconds?: number;
+    audience?: string;
+    tenantId?: string;
+  }): Promise<string>;
   close(): Promise<void>;
 }
 
 /** The product as it runs: real Azurite, the HTTPS sandbox and the local Functions host, with the given licences. */
-export async function startStack(options: { tenantLicences?: number; userLicences?: number } = {}): Promise<TestStack> {
+export async function startStack(
+  options: { tenantLicences?: number; userLicences?: number } = {},
+): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ port: 0, dataDir });

@@ -1,0 +1,218 @@
+import { type NewUser, type SandboxState, stableGuid } from './state.js';
+
+/**
+ * The demo directory's well-known ids and secrets. They are published test values of the sandbox, so tests and
+ * the local start script can configure the product with them; they mean nothing outside the sandbox.
+ */
+export const DEMO = {
+  provider: {
+    tenantId: 'b1f0c5d2-7a3e-4c61-9d8f-2e5a6b7c8d90',
+    displayName: 'Northwind Voice',
+    initialDomain: 'northwindvoice.onmicrosoft.com',
+    /** The product's API app registration; callers' tokens carry its identifier URI as `aud`. */
+    apiAppId: '5d2a8c41-9e7b-4f30-a1c6-3b8d9e0f1a27',
+    apiAudience: 'api://direct-routing-hub',
+    providerAdminRole: 'provider-admin',
+    /** The provider portal's confidential client, granted `provider-admin` on the API. */
+    portal: {
+      clientId: '8c3e1f72-4b5a-4d96-b0e8-6f7a2c9d3e14',
+      clientSecret: 'prt8Q~sandbox-portal-secret-not-for-production',
+    },
+    admin: {
+      id: stableGuid('demo/provider/admin'),
+      userPrincipalName: 'admin@northwindvoice.onmicrosoft.com',
+    },
+  },
+  /** The product's multi-tenant app that customers consent to; it reads their directory through Graph. */
+  tokenApp: {
+    clientId: 'e7b4d2a9-1c8f-4a35-9e60-7d2b5c4a8f13',
+    displayName: 'Direct Routing Hub',
+    clientSecret: 'drh8Q~sandbox-token-app-secret-not-for-production',
+    /** A second secret of the same app whose end date has passed (AADSTS7000222). */
+    expiredClientSecret: 'old8Q~sandbox-expired-secret-not-for-production',
+    graphRoles: ['Organization.Read.All', 'User.Read.All', 'Domain.ReadWrite.All'],
+  },
+  customers: {
+    contoso: {
+      tenantId: '3c9e7a15-8b2d-4f4e-a6c1-9d0e8f7b6a52',
+      displayName: 'Contoso Ltd',
+      initialDomain: 'contoso.onmicrosoft.com',
+      defaultDomain: 'contoso.com',
+      /** Including the admin. */
+      userCount: 42,
+    },
+    fabrikam: {
+      tenantId: '7a1d4e86-2c5b-4e9f-b3a7-6e1f0d9c8b24',
+      displayName: 'Fabrikam Inc',
+      initialDomain: 'fabrikam.onmicrosoft.com',
+      defaultDomain: 'fabrikam.onmicrosoft.com',
+      userCount: 25,
+    },
+  },
+} as const;
+
+/** Fills an empty state with the demo directory; the same ids every time. */
+export function seedDemo(state: SandboxState): void {
+  const { provider, tokenApp, customers } = DEMO;
+  state.addTenant({
+    id: provider.tenantId,
+    displayName: provider.displayName,
+    initialDomainPrefix: 'northwindvoice',
+  });
+  state.addUser(provider.tenantId, {
+    id: provider.admin.id,
+    userPrincipalName: provider.admin.userPrincipalName,
+    displayName: 'Provider Admin',
+    givenName: 'Provider',
+    surname: 'Admin',
+    mail: provider.admin.userPrincipalName,
+  });
+
+  state.addApplication({
+    appId: provider.apiAppId,
+    displayName: 'Direct Routing Hub API',
+    homeTenantId: provider.tenantId,
+    identifierUris: [provider.apiAudience],
+    appRoles: [
+      {
+        id: stableGuid('demo/api/provider-admin'),
+        value: provider.providerAdminRole,
+        displayName: 'Provider administrator',
+        allowedMemberTypes: ['User', 'Application'],
+      },
+    ],
+  });
+  state.addApplication({
+    appId: provider.portal.clientId,
+    displayName: 'Direct Routing Hub portal',
+    homeTenantId: provider.tenantId,
+  });
+  state.addSecret(provider.portal.clientId, {
+    secretText: provider.portal.clientSecret,
+    displayName: 'portal',
+  });
+  state.consent(provider.tenantId, provider.portal.clientId, {
+    [provider.apiAudience]: [provider.providerAdminRole],
+  });
+
+  state.addApplication({
+    appId: tokenApp.clientId,
+    displayName: tokenApp.displayName,
+    homeTenantId: provider.tenantId,
+    signInAudience: 'AzureADMultipleOrgs',
+  });
+  state.addSecret(tokenApp.clientId, { secretText: tokenApp.clientSecret, displayName: 'current' });
+  state.addSecret(tokenApp.clientId, {
+    secretText: tokenApp.expiredClientSecret,
+    displayName: 'expired',
+    endDateTime: '2024-01-01T00:00:00.000Z',
+  });
+
+  seedCustomer(state, customers.contoso, { usageLocation: 'US', phonePrefix: '+1 425 555 ' });
+  seedCustomer(state, customers.fabrikam, { usageLocation: 'GB', phonePrefix: '+44 20 7946 ' });
+}
+
+type DemoCustomer = (typeof DEMO.customers)[keyof typeof DEMO.customers];
+
+function seedCustomer(
+  state: SandboxState,
+  customer: DemoCustomer,
+  locale: { usageLocation: string; phonePrefix: string },
+): void {
+  const initialDomainPrefix = customer.initialDomain.replace(/\.onmicrosoft\.com$/, '');
+  state.addTenant({
+    id: customer.tenantId,
+    displayName: customer.displayName,
+    initialDomainPrefix,
+    ...(customer.defaultDomain !== customer.initialDomain ? { customDomains: [customer.defaultDomain] } : {}),
+    countryLetterCode: locale.usageLocation,
+  });
+  state.addUser(customer.tenantId, {
+    id: stableGuid(`demo/${customer.tenantId}/admin`),
+    userPrincipalName: `admin@${customer.initialDomain}`,
+    displayName: `${customer.displayName} Admin`,
+    usageLocation: locale.usageLocation,
+  });
+  for (let index = 0; index < customer.userCount - 1; index++) {
+    state.addUser(customer.tenantId, demoUser(customer, index, locale));
+  }
+  state.consent(customer.tenantId, DEMO.tokenApp.clientId, {
+    'https://graph.microsoft.com': DEMO.tokenApp.graphRoles,
+  });
+}
+
+const GIVEN_NAMES = [
+  'Adele',
+  'Alex',
+  'Diego',
+  'Grady',
+  'Henrietta',
+  'Isaiah',
+  'Johanna',
+  'Joni',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Patti',
+  'Pradeep',
+  'Raul',
+  'Sanjay',
+  'Tomasz',
+  'Yuki',
+];
+const SURNAMES = [
+  'Vance',
+  'Wilber',
+  'Siciliani',
+  'Archie',
+  'Mueller',
+  'Langer',
+  'Lauer',
+  'Sherman',
+  'Gu',
+  'Holloway',
+  'Robbins',
+  'Bowen',
+  'Graham',
+  'Wilke',
+  'Fernandez',
+  'Gupta',
+  'Ortiz',
+  'Patel',
+  'Nowak',
+  'Tanaka',
+];
+const DEPARTMENTS = ['Sales', 'Engineering', 'Support', 'Finance', 'Operations', 'Marketing'];
+const JOB_TITLES = ['Account Manager', 'Engineer', 'Support Agent', 'Analyst', 'Coordinator', 'Specialist'];
+
+function demoUser(
+  customer: DemoCustomer,
+  index: number,
+  locale: { usageLocation: string; phonePrefix: string },
+) {
+  const givenName = GIVEN_NAMES[index % GIVEN_NAMES.length] ?? 'User';
+  // Walks the surnames at a different pace from the given names so that every pair is unique.
+  const surname = SURNAMES[(index + Math.floor(index / GIVEN_NAMES.length)) % SURNAMES.length] ?? `${index}`;
+  const userPrincipalName = `${givenName}.${surname}@${customer.defaultDomain}`.toLowerCase();
+  const slot = index % DEPARTMENTS.length;
+  const user: NewUser = {
+    id: stableGuid(`demo/${customer.tenantId}/${userPrincipalName}`),
+    userPrincipalName,
+    displayName: `${givenName} ${surname}`,
+    givenName,
+    surname,
+    mail: userPrincipalName,
+    jobTitle: JOB_TITLES[slot] ?? null,
+    department: DEPARTMENTS[slot] ?? null,
+    officeLocation: `${(index % 4) + 1}/${100 + index}`,
+    preferredLanguage: locale.usageLocation === 'GB' ? 'en-GB' : 'en-US',
+    usageLocation: locale.usageLocation,
+    businessPhones: [`${locale.phonePrefix}${String(1000 + index)}`],
+    mobilePhone: index % 3 === 0 ? `${locale.phonePrefix}${String(5000 + index)}` : null,
+    accountEnabled: index % 13 !== 12,
+  };
+  return user;
+}

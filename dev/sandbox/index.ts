@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
+import { seedDemo } from './demo-data.js';
+import { FaultInjector } from './faults.js';
+import { controlPeer } from './peers/control.js';
+import { entraPeer } from './peers/entra.js';
+import { graphPeer } from './peers/graph.js';
+import { RequestLog } from './request-log.js';
+import { Router } from './router.js';
+import { createRequestHandler } from './server.js';
+import { loadOrCreateSigningKey } from './signing-key.js';
+import { SandboxState } from './state.js';
+import { type CallerTokenRequest, TokenIssuer } from './tokens.js';
+
+export { DEMO } from './demo-data.js';
+export type { Fault, FaultSpec } from './faults.js';
+export type { LoggedRequest } from './request-log.js';
+export type { CallerTokenRequest } from './tokens.js';
+
+export interface SandboxOptions {
+  /** 0 (the default) lets the OS choose a free port. */
+  readonly port?: number;
+  /** Holds `ca.pem`, `ca-key.pem` and the token signing key; reuse it to keep trust and tokens across restarts. */
+  readonly dataDir: string;
+  /** `demo` (the default) loads the demo tenants of `demo-data.ts`; `empty` starts without tenants. */
+  readonly seed?: 'demo' | 'empty';
+}
+
+export interface RunningSandbox {
+  /** `https://localhost:PORT`; the authority host is `${url}/entra`, the Graph base `${url}/graph`. */
+  readonly url: string;
+  /** The CA certificate to trust (the product's TRUSTED_CA_CERT_FILE). */
+  readonly caCertFile: string;
+  readonly state: SandboxState;
+  readonly faults: FaultInjector;
+  readonly requests: RequestLog;
+  /** A bearer token for the product's own API, signed like the sandbox's Entra ID tokens. */
+  issueToken(request: CallerTokenRequest): Promise<string>;
+  /** Back to the seeded state, without faults or logged requests. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTPS server that plays Microsoft's services (Entra ID, Graph) for tests and local runs. */
+export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  // Absolute, so that the CA path handed to clients stays valid whatever their working directory.
+  const dataDir = resolve(options.dataDir);
+  const ca = loadOrCreateCa(dataDir);
+  const signingKey = await loadOrCreateSigningKey(dataDir);
+  const tls = issueServerCertificate(ca);
+  const server = createServer({ key: tls.keyPem, cert: tls.certPem });
+  // `localhost` is what the certificate and the URLs name; listening where it resolves keeps clients and
+  // server on the same address family without opening the sandbox to the network.
+  server.listen(options.port ?? 0, 'localhost');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const url = `https://localhost:${port}`;
+
+  const state = new SandboxState();
+  const faults = new FaultInjector();
+  const requests = new RequestLog();
+  const issuer = new TokenIssuer(signingKey, state, url);
+  const seed = () => {
+    state.clear();
+    if ((options.seed ?? 'demo') === 'demo') seedDemo(state);
+  };
+  const reset = () => {
+    seed();
+    faults.clear();
+    requests.clear();
+  };
+  seed();
+
+  const control = controlPeer({ state, faults, requests, issuer, reset });
+  const router = new Router([entraPeer({ state, issuer, signingKey }), graphPeer(issuer), control]);
+  server.on(
+    'request',
+    createRequestHandler({ origin: url, router, faults, requests, exempt: new Set([control]) }),
+  );
+
+  return {
+    url,
+    caCertFile: ca.certFile,
+    state,
+    faults,
+    requests,
+    issueToken: (request) => issuer.callerToken(request),
+    reset,
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { parseArgs } from 'node:util';
+import { DEMO, startSandbox } from './index.js';
+
+/**
+ * `node dist/dev/sandbox/main.js --port 7443 --data .data/sandbox [--seed demo|empty]`: runs the sandbox until
+ * SIGINT or SIGTERM and prints the settings that point the product at it.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '7443' },
+      data: { type: 'string', default: '.data/sandbox' },
+      seed: { type: 'string', default: 'demo' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0-65535, not ${values.port}`);
+  if (values.seed !== 'demo' && values.seed !== 'empty') throw new Error(`--seed must be demo or empty`);
+
+  const sandbox = await startSandbox({ port, dataDir: values.data, seed: values.seed });
+  console.log(`Sandbox listening at ${sandbox.url}`);
+  console.log(`  ENTRA_AUTHORITY_HOST=${sandbox.url}/entra`);
+  console.log(`  GRAPH_BASE_URL=${sandbox.url}/graph`);
+  console.log(`  TRUSTED_CA_CERT_FILE=${sandbox.caCertFile}`);
+  if (values.seed === 'demo') {
+    console.log(`  API_TENANT_ID=${DEMO.provider.tenantId}`);
+    console.log(`  API_AUDIENCE=${DEMO.provider.apiAudience}`);
+  }
+
+  const stop = (signal: NodeJS.Signals) => {
+    console.log(`${signal}: stopping the sandbox`);
+    sandbox.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import type { Peer, PeerRequest, Reply } from '../router.js';
+import { type DirectoryUser, findUser, type Tenant } from '../state.js';
+import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
+
+const GRAPH_AUDIENCES = [
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.com/',
+  '00000003-0000-0000-c000-000000000000',
+];
+
+const ODATA_JSON =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+
+/** Every user property the sandbox keeps, in Graph's schema order. */
+const USER_PROPERTIES = [
+  'id',
+  'accountEnabled',
+  'businessPhones',
+  'department',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'usageLocation',
+  'userPrincipalName',
+] as const satisfies ReadonlyArray<keyof DirectoryUser>;
+
+/** What Graph v1.0 returns for a user without `$select` (per the user resource's documentation). */
+const USER_DEFAULT_PROPERTIES: readonly string[] = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+  'id',
+];
+
+const ORGANIZATION_PROPERTIES = [
+  'id',
+  'countryLetterCode',
+  'createdDateTime',
+  'displayName',
+  'tenantType',
+  'verifiedDomains',
+];
+
+/** Application permissions that allow each read, any one of them suffices. */
+const PERMISSIONS = {
+  organization: [
+    'Organization.Read.All',
+    'Organization.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
+  users: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+} as const;
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 999;
+
+/** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
+export function graphPeer(issuer: TokenIssuer): Peer {
+  /** Authenticates and authorises, then runs the handler for the token's tenant. */
+  const guarded =
+    (permissions: readonly string[], handler: (request: PeerRequest, tenant: Tenant) => Reply) =>
+    async (request: PeerRequest): Promise<Reply> => {
+      const token = await authenticate(request);
+      if ('status' in token) return token;
+      const granted = [
+        ...(Array.isArray(token.claims.roles) ? token.claims.roles : []),
+        ...(typeof token.claims.scp === 'string' ? token.claims.scp.split(' ') : []),
+      ];
+      if (!permissions.some((p) => granted.includes(p))) {
+        return graphError(
+          request,
+          403,
+          'Authorization_RequestDenied',
+          'Insufficient privileges to complete the operation.',
+        );
+      }
+      return handler(request, token.tenant);
+    };
+
+  const authenticate = async (request: PeerRequest): Promise<VerifiedToken | Reply> => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (!match?.[1]) return unauthenticated(request, 'Access token is empty.');
+    try {
+      return await issuer.verify(match[1], GRAPH_AUDIENCES);
+    } catch (error) {
+      if (!(error instanceof TokenRejectedError)) throw error;
+      const messages: Record<TokenRejectedError['reason'], string> = {
+        expired: 'Lifetime validation failed, the token is expired.',
+        audience: 'Access token validation failure. Invalid audience.',
+        signature: 'Access token validation failure. Invalid signature.',
+        issuer: 'Access token validation failure. Invalid issuer.',
+        malformed: 'IDX14100: JWT is not well formed, there are no dots (.).',
+      };
+      return unauthenticated(request, messages[error.reason]);
+    }
+  };
+
+  return {
+    name: 'graph',
+    prefix: '/graph',
+    error: (status, message, request) => graphError(request, status, codeByStatus(status), message),
+    routes: [
+      {
+        method: 'GET',
+        path: '/v1.0/organization',
+        handle: guarded(PERMISSIONS.organization, (request, tenant) => {
+          const select = parseSelect(request, ORGANIZATION_PROPERTIES, 'microsoft.graph.organization');
+          if ('status' in select) return select;
+          const organization = {
+            id: tenant.id,
+            countryLetterCode: tenant.countryLetterCode,
+            createdDateTime: tenant.createdDateTime,
+            displayName: tenant.displayName,
+            tenantType: 'AAD',
+            verifiedDomains: tenant.verifiedDomains,
+          };
+          return ok(request, {
+            '@odata.context': context(request, 'organization', select.explicit),
+            value: [project(organization, select.properties ?? ORGANIZATION_PROPERTIES)],
+          });
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/v1.0/users',
+        handle: guarded(PERMISSIONS.users, (request, tenant) => listUsers(request, tenant)),
+      },
+      {
+        method: 'GET',
+        path: '/v1.0/users/:id',
+        handle: guarded(PERMISSIONS.users, (request, tenant) => {
+          const select = parseSelect(request, USER_PROPERTIES, 'microsoft.graph.user');
+          if ('status' in select) return select;
+          const id = request.params.id ?? '';
+          const user = findUser(tenant, id);
+          if (!user) {
+            return graphError(
+              request,
+              404,
+              'Request_ResourceNotFound',
+              `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+            );
+          }
+          return ok(request, {
+            '@odata.context': `${context(request, 'users', select.explicit)}/$entity`,
+            ...project(user, select.properties ?? USER_DEFAULT_PROPERTIES),
+          });
+        }),
+      },
+    ],
+  };
+}
+
+function listUsers(request: PeerRequest, tenant: Tenant): Reply {
+  for (const key of request.url.searchParams.keys()) {
+    if (key.startsWith('$') && !['$top', '$select', '$skiptoken'].includes(key.toLowerCase())) {
+      return graphError(
+        request,
+        400,
+        'Request_UnsupportedQuery',
+        `The sandbox does not support the query option '${key}'.`,
+      );
+    }
+  }
+  const topText = queryOption(request, '$top');
+  let top = DEFAULT_PAGE_SIZE;
+  if (topText !== null) {
+    if (!/^\d+$/.test(topText)) {
+      return graphError(request, 400, 'BadRequest', `Invalid value '${topText}' for query option '$top'.`);
+    }
+    top = Number(topText);
+    if (top < 1 || top > MAX_PAGE_SIZE) {
+      return graphError(
+        request,
+        400,
+        'Request_UnsupportedQuery',
+        `Invalid page size specified: '${topText}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`,
+      );
+    }
+  }
+  const select = parseSelect(request, USER_PROPERTIES, 'microsoft.graph.user');
+  if ('status' in select) return select;
+  const skipToken = queryOption(request, '$skiptoken');
+  const after = skipToken === null ? undefined : decodeSkipToken(skipToken);
+  if (after === null) return graphError(request, 400, 'BadRequest', 'The $skiptoken is not valid.');
+
+  // Ordered by id so that a page boundary stays put while users are added or removed between pages.
+  const users = [...tenant.users.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const remaining = after === undefined ? users : users.filter((u) => u.id.localeCompare(after) > 0);
+  const page = remaining.slice(0, top);
+  const last = page.at(-1);
+  const nextLink =
+    remaining.length > top && last
+      ? `${request.origin}/graph/v1.0/users?${[
+          ...(topText !== null ? [`$top=${top}`] : []),
+          ...(select.explicit ? [`$select=${select.explicit.join(',')}`] : []),
+          `$skiptoken=${encodeSkipToken(last.id)}`,
+        ].join('&')}`
+      : undefined;
+  return ok(request, {
+    '@odata.context': context(request, 'users', select.explicit),
+    ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
+    value: page.map((user) => project(user, select.properties ?? USER_DEFAULT_PROPERTIES)),
+  });
+}
+
+/** `$select` resolved to the entity's property names, case-insensitively like Graph. */
+function parseSelect(
+  request: PeerRequest,
+  known: readonly string[],
+  typeName: string,
+): { properties?: readonly string[]; explicit?: readonly string[] } | Reply {
+  const raw = queryOption(request, '$select');
+  if (raw === null) return {};
+  const properties: string[] = [];
+  for (const name of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const property = known.find((k) => k.toLowerCase() === name.toLowerCase());
+    if (!property) {
+      return graphError(
+        request,
+        400,
+        'BadRequest',
+        `Could not find a property named '${name}' on type '${typeName}'.`,
+      );
+    }
+    if (!properties.includes(property)) properties.push(property);
+  }
+  return { properties, explicit: properties };
+}
+
+/** OData query option names are case-insensitive. */
+function queryOption(request: PeerRequest, name: string): string | null {
+  for (const [key, value] of request.url.searchParams) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return null;
+}
+
+function project<T extends object>(entity: T, properties: readonly string[]): Record<string, unknown> {
+  const values = new Map<string, unknown>(Object.entries(entity));
+  return Object.fromEntries(properties.map((p) => [p, values.get(p) ?? null]));
+}
+
+function context(request: PeerRequest, entitySet: string, select: readonly string[] | undefined): string {
+  return `${request.origin}/graph/v1.0/$metadata#${entitySet}${select ? `(${select.join(',')})` : ''}`;
+}
+
+function encodeSkipToken(lastId: string): string {
+  return Buffer.from(`sandbox-users:${lastId}`).toString('base64url');
+}
+
+/** The id after which the page starts, or null for a token the sandbox did not issue. */
+function decodeSkipToken(token: string): string | null {
+  const match = /^sandbox-users:([0-9a-f-]{36})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  return match?.[1] ?? null;
+}
+
+function ok(request: PeerRequest, body: object): Reply {
+  return { status: 200, headers: { ...requestIds(request), 'content-type': ODATA_JSON }, body };
+}
+
+function unauthenticated(request: PeerRequest, message: string): Reply {
+  const reply = graphError(request, 401, 'InvalidAuthenticationToken', message);
+  return {
+    ...reply,
+    headers: {
+      ...reply.headers,
+      'www-authenticate': `Bearer realm="", authorization_uri="${request.origin}/entra/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    },
+  };
+}
+
+/** Graph's error body, with the `innerError` request ids support staff ask for. */
+function graphError(request: PeerRequest, status: number, code: string, message: string): Reply {
+  const ids = requestIds(request);
+  return {
+    status,
+    headers: { ...ids, 'content-type': ODATA_JSON },
+    body: {
+      error: {
+        code,
+        message,
+        innerError: {
+          date: new Date().toISOString().replace(/\.\d{3}Z$/, ''),
+          'request-id': ids['request-id'],
+          'client-request-id': ids['client-request-id'],
+        },
+      },
+    },
+  };
+}
+
+function requestIds(request: PeerRequest): { 'request-id': string; 'client-request-id': string } {
+  const header = request.headers['client-request-id'];
+  return {
+    'request-id': randomUUID(),
+    'client-request-id': typeof header === 'string' && header ? header : randomUUID(),
+  };
+}
+
+function codeByStatus(status: number): string {
+  const codes: Record<number, string> = {
+    400: 'BadRequest',
+    401: 'InvalidAuthenticationToken',
+    403: 'Authorization_RequestDenied',
+    404: 'Request_ResourceNotFound',
+    405: 'Request_BadRequest',
+    409: 'Request_MultipleObjectsWithSameKeyValue',
+    429: 'TooManyRequests',
+    500: 'InternalServerError',
+    502: 'BadGateway',
+    503: 'ServiceUnavailable',
+    504: 'GatewayTimeout',
+  };
+  return codes[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequest');
+}

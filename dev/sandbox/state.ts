@@ -1,0 +1,422 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+export interface VerifiedDomain {
+  readonly name: string;
+  readonly isDefault: boolean;
+  readonly isInitial: boolean;
+  readonly type: 'Managed';
+  readonly capabilities: string;
+}
+
+/** The properties Graph v1.0 knows for a user that the sandbox keeps; all of them are selectable. */
+export interface DirectoryUser {
+  readonly id: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string;
+  readonly givenName: string | null;
+  readonly surname: string | null;
+  readonly mail: string | null;
+  readonly jobTitle: string | null;
+  readonly department: string | null;
+  readonly officeLocation: string | null;
+  readonly preferredLanguage: string | null;
+  readonly usageLocation: string | null;
+  readonly businessPhones: readonly string[];
+  readonly mobilePhone: string | null;
+  readonly accountEnabled: boolean;
+}
+
+export interface AppRole {
+  readonly id: string;
+  readonly value: string;
+  readonly displayName: string;
+  readonly allowedMemberTypes: ReadonlyArray<'Application' | 'User'>;
+}
+
+export interface PasswordCredential {
+  readonly keyId: string;
+  readonly displayName: string;
+  /** The first three characters, as Entra ID shows them after creation. */
+  readonly hint: string;
+  readonly secretText: string;
+  readonly startDateTime: string;
+  readonly endDateTime: string;
+}
+
+/** An app registration; it lives in its home tenant and is known elsewhere through service principals. */
+export interface Application {
+  readonly appId: string;
+  readonly displayName: string;
+  readonly homeTenantId: string;
+  readonly signInAudience: 'AzureADMyOrg' | 'AzureADMultipleOrgs';
+  readonly identifierUris: readonly string[];
+  readonly appRoles: readonly AppRole[];
+  readonly passwordCredentials: PasswordCredential[];
+}
+
+/** An application's presence in one tenant, with the app roles (application permissions) consented there. */
+export interface ServicePrincipal {
+  readonly id: string;
+  readonly appId: string;
+  readonly displayName: string;
+  /** Granted app-role values, keyed by the resource's appId. */
+  readonly appRoleGrants: Record<string, readonly string[]>;
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly displayName: string;
+  readonly createdDateTime: string;
+  readonly countryLetterCode: string;
+  readonly verifiedDomains: readonly VerifiedDomain[];
+  readonly users: Map<string, DirectoryUser>;
+  /** Keyed by appId. */
+  readonly servicePrincipals: Map<string, ServicePrincipal>;
+}
+
+/** A resource that tokens can be requested for: its audience and the app roles it defines. */
+export interface Resource {
+  readonly appId: string;
+  readonly displayName: string;
+  /** The `aud` of tokens for this resource. */
+  readonly audience: string;
+  readonly identifiers: readonly string[];
+  readonly appRoles: readonly string[];
+}
+
+/** Microsoft's own resources, present in every tenant without consent. */
+export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
+  {
+    appId: '00000003-0000-0000-c000-000000000000',
+    displayName: 'Microsoft Graph',
+    audience: 'https://graph.microsoft.com',
+    identifiers: ['https://graph.microsoft.com', 'https://graph.microsoft.com/'],
+    appRoles: [
+      'Application.Read.All',
+      'Directory.Read.All',
+      'Directory.ReadWrite.All',
+      'Domain.ReadWrite.All',
+      'Organization.Read.All',
+      'Organization.ReadWrite.All',
+      'TeamsTelephoneNumber.ReadWrite.All',
+      'TeamsUserConfiguration.Read.All',
+      'User.Read.All',
+      'User.ReadWrite.All',
+    ],
+  },
+  {
+    appId: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
+    displayName: 'Skype and Teams Tenant Admin API',
+    audience: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
+    identifiers: [],
+    appRoles: [],
+  },
+  {
+    appId: '797f4846-ba00-4fd7-ba43-dac1f8f63013',
+    displayName: 'Windows Azure Service Management API',
+    audience: 'https://management.azure.com/',
+    identifiers: [
+      'https://management.azure.com',
+      'https://management.azure.com/',
+      'https://management.core.windows.net/',
+    ],
+    appRoles: [],
+  },
+];
+
+/** A refused state change; `status` is what an HTTP caller of the control API should see. */
+export class SandboxStateError extends Error {
+  override readonly name = 'SandboxStateError';
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NewTenant {
+  readonly id?: string;
+  readonly displayName: string;
+  /** The label before `.onmicrosoft.com`; derived from the display name when omitted. */
+  readonly initialDomainPrefix?: string;
+  /** Custom domains, already verified; the first becomes the default domain. */
+  readonly customDomains?: readonly string[];
+  readonly countryLetterCode?: string;
+}
+
+export type NewUser = Partial<Omit<DirectoryUser, 'userPrincipalName' | 'displayName'>> &
+  Pick<DirectoryUser, 'userPrincipalName' | 'displayName'>;
+
+export interface NewApplication {
+  readonly appId?: string;
+  readonly displayName: string;
+  readonly homeTenantId: string;
+  readonly signInAudience?: Application['signInAudience'];
+  readonly identifierUris?: readonly string[];
+  readonly appRoles?: ReadonlyArray<Omit<AppRole, 'id'> & { readonly id?: string }>;
+}
+
+export interface NewSecret {
+  readonly secretText?: string;
+  readonly displayName?: string;
+  readonly endDateTime?: string;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The simulated directories: tenants with their users and service principals, and the app registrations. */
+export class SandboxState {
+  private readonly tenantsById = new Map<string, Tenant>();
+  private readonly applicationsById = new Map<string, Application>();
+
+  clear(): void {
+    this.tenantsById.clear();
+    this.applicationsById.clear();
+  }
+
+  tenants(): Tenant[] {
+    return [...this.tenantsById.values()];
+  }
+
+  /** Finds a tenant the way Entra ID does: by its id or by any of its verified domains. */
+  tenant(idOrDomain: string): Tenant | undefined {
+    const key = idOrDomain.toLowerCase();
+    return (
+      this.tenantsById.get(key) ??
+      this.tenants().find((t) => t.verifiedDomains.some((d) => d.name.toLowerCase() === key))
+    );
+  }
+
+  requireTenant(idOrDomain: string): Tenant {
+    const tenant = this.tenant(idOrDomain);
+    if (!tenant) throw new SandboxStateError(404, `Tenant '${idOrDomain}' does not exist.`);
+    return tenant;
+  }
+
+  application(appId: string): Application | undefined {
+    return this.applicationsById.get(appId.toLowerCase());
+  }
+
+  applications(): Application[] {
+    return [...this.applicationsById.values()];
+  }
+
+  addTenant(input: NewTenant): Tenant {
+    const id = (input.id ?? randomUUID()).toLowerCase();
+    if (!GUID.test(id)) throw new SandboxStateError(400, `Tenant id '${id}' is not a GUID.`);
+    if (this.tenantsById.has(id)) throw new SandboxStateError(409, `Tenant '${id}' already exists.`);
+    const prefix = (input.initialDomainPrefix ?? input.displayName).toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (!prefix)
+      throw new SandboxStateError(400, 'The initial domain prefix must contain letters or digits.');
+    const initial = `${prefix}.onmicrosoft.com`;
+    const custom = input.customDomains ?? [];
+    for (const name of [initial, ...custom]) {
+      if (this.tenant(name))
+        throw new SandboxStateError(409, `Domain '${name}' is verified in another tenant.`);
+    }
+    const tenant: Tenant = {
+      id,
+      displayName: input.displayName,
+      createdDateTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      countryLetterCode: input.countryLetterCode ?? 'US',
+      verifiedDomains: [
+        ...custom.map((name, index) => domain(name, { isDefault: index === 0, isInitial: false })),
+        domain(initial, { isDefault: custom.length === 0, isInitial: true }),
+      ],
+      users: new Map(),
+      servicePrincipals: new Map(),
+    };
+    this.tenantsById.set(id, tenant);
+    return tenant;
+  }
+
+  addUser(tenantId: string, input: NewUser): DirectoryUser {
+    const tenant = this.requireTenant(tenantId);
+    const upn = input.userPrincipalName;
+    const upnDomain = upn.split('@')[1]?.toLowerCase();
+    if (!upnDomain || !tenant.verifiedDomains.some((d) => d.name.toLowerCase() === upnDomain)) {
+      throw new SandboxStateError(
+        400,
+        `The domain portion of the userPrincipalName '${upn}' is not a verified domain of tenant '${tenant.id}'.`,
+      );
+    }
+    if (findUser(tenant, upn)) throw new SandboxStateError(409, `User '${upn}' already exists.`);
+    const user: DirectoryUser = {
+      givenName: null,
+      surname: null,
+      mail: null,
+      jobTitle: null,
+      department: null,
+      officeLocation: null,
+      preferredLanguage: null,
+      usageLocation: null,
+      businessPhones: [],
+      mobilePhone: null,
+      accountEnabled: true,
+      ...input,
+      id: (input.id ?? randomUUID()).toLowerCase(),
+    };
+    if (tenant.users.has(user.id)) throw new SandboxStateError(409, `User id '${user.id}' already exists.`);
+    tenant.users.set(user.id, user);
+    return user;
+  }
+
+  /** Registers an application in its home tenant, with its service principal there. */
+  addApplication(input: NewApplication): Application {
+    const home = this.requireTenant(input.homeTenantId);
+    const appId = (input.appId ?? randomUUID()).toLowerCase();
+    if (this.applicationsById.has(appId))
+      throw new SandboxStateError(409, `Application '${appId}' already exists.`);
+    for (const uri of input.identifierUris ?? []) {
+      if (this.findResourceApplication(uri)) {
+        throw new SandboxStateError(409, `Identifier URI '${uri}' is used by another application.`);
+      }
+    }
+    const application: Application = {
+      appId,
+      displayName: input.displayName,
+      homeTenantId: home.id,
+      signInAudience: input.signInAudience ?? 'AzureADMyOrg',
+      identifierUris: input.identifierUris ?? [],
+      appRoles: (input.appRoles ?? []).map((role) => ({ ...role, id: role.id ?? randomUUID() })),
+      passwordCredentials: [],
+    };
+    this.applicationsById.set(appId, application);
+    home.servicePrincipals.set(appId, servicePrincipal(home, application));
+    return application;
+  }
+
+  /** Adds a client secret; without `endDateTime` it is valid for two years like the portal's default. */
+  addSecret(appId: string, input: NewSecret = {}): PasswordCredential {
+    const application = this.application(appId);
+    if (!application) throw new SandboxStateError(404, `Application '${appId}' does not exist.`);
+    const secretText = input.secretText ?? randomBytes(30).toString('base64url');
+    const credential: PasswordCredential = {
+      keyId: randomUUID(),
+      displayName: input.displayName ?? 'sandbox secret',
+      hint: secretText.slice(0, 3),
+      secretText,
+      startDateTime: new Date().toISOString(),
+      endDateTime: input.endDateTime ?? new Date(Date.now() + 730 * DAY_MS).toISOString(),
+    };
+    application.passwordCredentials.push(credential);
+    return credential;
+  }
+
+  /**
+   * Admin consent: creates (or updates) the application's service principal in the tenant with the given app
+   * roles, keyed by resource identifier (appId or identifier URI).
+   */
+  consent(tenantId: string, appId: string, grants: Record<string, readonly string[]> = {}): ServicePrincipal {
+    const tenant = this.requireTenant(tenantId);
+    const application = this.application(appId);
+    if (!application) throw new SandboxStateError(404, `Application '${appId}' does not exist.`);
+    if (application.homeTenantId !== tenant.id && application.signInAudience === 'AzureADMyOrg') {
+      throw new SandboxStateError(
+        400,
+        `Application '${appId}' is single-tenant and cannot be consented elsewhere.`,
+      );
+    }
+    const appRoleGrants: Record<string, readonly string[]> = {};
+    for (const [identifier, roles] of Object.entries(grants)) {
+      const resource = this.resolveResource(tenant, identifier);
+      if (!resource)
+        throw new SandboxStateError(400, `Resource '${identifier}' is not available in '${tenant.id}'.`);
+      const unknown = roles.filter((role) => !resource.appRoles.includes(role));
+      if (unknown.length > 0) {
+        throw new SandboxStateError(
+          400,
+          `${resource.displayName} defines no app role ${unknown.join(', ')}.`,
+        );
+      }
+      appRoleGrants[resource.appId] = [...roles];
+    }
+    const sp = { ...servicePrincipal(tenant, application), appRoleGrants };
+    tenant.servicePrincipals.set(application.appId, sp);
+    return sp;
+  }
+
+  /**
+   * The resource a token request names (`{identifier}/.default`), as Entra ID resolves it in a tenant:
+   * Microsoft's resources everywhere, other applications only where they have a service principal.
+   */
+  resolveResource(tenant: Tenant, identifier: string): Resource | undefined {
+    const key = identifier.toLowerCase();
+    const firstParty = FIRST_PARTY_RESOURCES.find(
+      (r) => r.appId === key || r.identifiers.some((id) => id.toLowerCase() === key),
+    );
+    if (firstParty) return firstParty;
+    const application = this.findResourceApplication(identifier);
+    if (!application || !tenant.servicePrincipals.has(application.appId)) return undefined;
+    return {
+      appId: application.appId,
+      displayName: application.displayName,
+      audience: application.identifierUris[0] ?? application.appId,
+      identifiers: application.identifierUris,
+      appRoles: application.appRoles.map((role) => role.value),
+    };
+  }
+
+  private findResourceApplication(identifier: string): Application | undefined {
+    const key = identifier.toLowerCase();
+    return this.applications().find(
+      (a) => a.appId === key || a.identifierUris.some((uri) => uri.toLowerCase() === key),
+    );
+  }
+}
+
+/** Graph addresses a user by object id or by userPrincipalName (case-insensitive). */
+export function findUser(tenant: Tenant, idOrUpn: string): DirectoryUser | undefined {
+  const key = idOrUpn.toLowerCase();
+  return (
+    tenant.users.get(key) ?? [...tenant.users.values()].find((u) => u.userPrincipalName.toLowerCase() === key)
+  );
+}
+
+/** A tenant as the control API shows it: secrets appear by hint only. */
+export function describeTenant(state: SandboxState, tenant: Tenant) {
+  return {
+    id: tenant.id,
+    displayName: tenant.displayName,
+    createdDateTime: tenant.createdDateTime,
+    countryLetterCode: tenant.countryLetterCode,
+    verifiedDomains: tenant.verifiedDomains,
+    users: [...tenant.users.values()],
+    servicePrincipals: [...tenant.servicePrincipals.values()],
+    applications: state
+      .applications()
+      .filter((a) => a.homeTenantId === tenant.id)
+      .map((a) => ({
+        ...a,
+        passwordCredentials: a.passwordCredentials.map(({ secretText: _secret, ...rest }) => rest),
+      })),
+  };
+}
+
+function domain(name: string, flags: { isDefault: boolean; isInitial: boolean }): VerifiedDomain {
+  return {
+    name,
+    ...flags,
+    type: 'Managed',
+    capabilities: 'Email, OfficeCommunicationsOnline',
+  };
+}
+
+/** The object id is derived from tenant and app so that a re-consent keeps it, as Entra ID does. */
+function servicePrincipal(tenant: Tenant, application: Application): ServicePrincipal {
+  return {
+    id: stableGuid(`${tenant.id}/${application.appId}`),
+    appId: application.appId,
+    displayName: application.displayName,
+    appRoleGrants: {},
+  };
+}
+
+/** A GUID derived from a name, so that seeded objects keep their ids across restarts. */
+export function stableGuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

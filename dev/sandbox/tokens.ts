@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { DEMO } from './demo-data.js';
+import type { SigningKey } from './signing-key.js';
+import { type Resource, type SandboxState, type ServicePrincipal, stableGuid, type Tenant } from './state.js';
+
+/** Entra ID's usual lifetime for app-only access tokens. */
+export const ACCESS_TOKEN_LIFETIME_SECONDS = 3599;
+
+export const callerTokenRequestSchema = z.strictObject({
+  /** A tenant id or one of its verified domains. */
+  tenantId: z.string().min(1),
+  audience: z.string().min(1),
+  roles: z.array(z.string().min(1)).optional(),
+  /** The caller's object id (`oid` and `sub`); a fixed id per tenant when omitted. */
+  subject: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  upn: z.string().min(1).optional(),
+  /** Negative for a token that has already expired. */
+  expiresInSeconds: z.number().int().optional(),
+});
+
+/** A token for a caller of the product's own API, as the portal would obtain one for a signed-in user. */
+export type CallerTokenRequest = z.input<typeof callerTokenRequestSchema>;
+
+/** Thrown when a token cannot be issued because the request names something the directory lacks. */
+export class TokenRequestError extends Error {
+  override readonly name = 'TokenRequestError';
+}
+
+/** Thrown by `verify`; the message says why, in the words a resource server would use. */
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError';
+  constructor(
+    readonly reason: 'malformed' | 'signature' | 'expired' | 'audience' | 'issuer',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface VerifiedToken {
+  readonly claims: JWTPayload & { readonly tid: string };
+  readonly tenant: Tenant;
+}
+
+/** Signs every token the sandbox hands out, and verifies them for the sandbox's resource servers (Graph). */
+export class TokenIssuer {
+  constructor(
+    private readonly key: SigningKey,
+    private readonly state: SandboxState,
+    private readonly origin: string,
+  ) {}
+
+  /** The v2.0 issuer of a tenant, as in its openid-configuration. */
+  issuer(tenantId: string): string {
+    return `${this.origin}/entra/${tenantId}/v2.0`;
+  }
+
+  /** An app-only token from the client credentials grant. */
+  appToken(tenant: Tenant, client: ServicePrincipal, resource: Resource): Promise<string> {
+    const roles = client.appRoleGrants[resource.appId] ?? [];
+    const now = Math.floor(Date.now() / 1000);
+    return this.sign({
+      aud: resource.audience,
+      iss: this.issuer(tenant.id),
+      iat: now,
+      nbf: now,
+      exp: now + ACCESS_TOKEN_LIFETIME_SECONDS,
+      azp: client.appId,
+      azpacr: '1',
+      appid: client.appId,
+      idtyp: 'app',
+      oid: client.id,
+      sub: client.id,
+      tid: tenant.id,
+      ...(roles.length > 0 ? { roles: [...roles] } : {}),
+      uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+    });
+  }
+
+  /** A delegated-style token for the product's API, shaped like what the portal's users would present. */
+  callerToken(input: CallerTokenRequest): Promise<string> {
+    const request = callerTokenRequestSchema.parse(input);
+    const tenant = this.state.tenant(request.tenantId);
+    if (!tenant) throw new TokenRequestError(`Tenant '${request.tenantId}' does not exist.`);
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + (request.expiresInSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS);
+    // An already expired token must still look issued in the past, not in the future.
+    const iat = Math.min(now, exp - 3600);
+    const subject = request.subject ?? stableGuid(`${tenant.id}/caller`);
+    return this.sign({
+      aud: request.audience,
+      iss: this.issuer(tenant.id),
+      iat,
+      nbf: iat,
+      exp,
+      azp: DEMO.provider.portal.clientId,
+      azpacr: '1',
+      oid: subject,
+      sub: subject,
+      tid: tenant.id,
+      ...(request.name ? { name: request.name } : {}),
+      ...(request.upn ? { preferred_username: request.upn, upn: request.upn } : {}),
+      ...(request.roles && request.roles.length > 0 ? { roles: request.roles } : {}),
+      scp: 'access_as_user',
+      uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+    });
+  }
+
+  /** Checks signature, lifetime, audience and that the issuer is the token's own tenant in this sandbox. */
+  async verify(token: string, audiences: readonly string[]): Promise<VerifiedToken> {
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.key.publicKey, { algorithms: ['RS256'] }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired)
+        throw new TokenRejectedError('expired', 'The token is expired.');
+      if (error instanceof errors.JWSSignatureVerificationFailed) {
+        throw new TokenRejectedError('signature', 'The token signature is invalid.');
+      }
+      throw new TokenRejectedError('malformed', 'The token is not a well-formed signed JWT.');
+    }
+    const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audience.some((aud) => aud !== undefined && audiences.includes(aud))) {
+      throw new TokenRejectedError('audience', 'The token audience is not accepted.');
+    }
+    const tenant = typeof claims.tid === 'string' ? this.state.tenant(claims.tid) : undefined;
+    if (!tenant || claims.iss !== this.issuer(tenant.id)) {
+      throw new TokenRejectedError('issuer', 'The token issuer is not accepted.');
+    }
+    return { claims: { ...claims, tid: tenant.id }, tenant };
+  }
+
+  private sign(claims: JWTPayload): Promise<string> {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.key.kid })
+      .sign(this.key.privateKey);
+  }
+}
