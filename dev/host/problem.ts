@@ -3,10 +3,7 @@ import { PROBLEM_CONTENT_TYPE, type Problem, problemType } from '../../shared/ht
 
 /** The host's own answers (no function ran, or it failed) follow the product's RFC 9457 convention. */
 export type HostProblemCode =
-  | 'route_not_found'
-  | 'method_not_allowed'
-  | 'payload_too_large'
-  | 'internal_error';
+  'route_not_found' | 'method_not_allowed' | 'payload_too_large' | 'internal_error';
 
 const TITLES: Record<HostProblemCode, string> = {
   route_not_found: 'Route not found',
