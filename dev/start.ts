@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -105,6 +106,13 @@ function localSettingsValues(): Record<string, string> {
   return parsed.Values ?? {};
 }
 
+/** A key of this machine's own, made on the first run and kept with the local data it protects. */
+function localSecretsKey(): string {
+  const file = join(dataDir, 'secrets.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(values).filter(
@@ -141,6 +149,8 @@ try {
   cleanups.push(() => sandbox.close());
 
   const settings = loadSettings({
+    PUBLIC_BASE_URL: `http://127.0.0.1:${hostPort}`,
+    SECRETS_ENCRYPTION_KEY: localSecretsKey(),
     AzureWebJobsStorage: azurite.connectionString,
     API_TENANT_ID: DEMO.provider.tenantId,
     API_AUDIENCE: DEMO.provider.apiAudience,

@@ -6,6 +6,15 @@ const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** Where customers' admins and Microsoft's redirects reach the product; plain http only for a local run. */
+const publicUrl = z
+  .url({ error: 'must be an absolute URL' })
+  .refine((value) => {
+    const url = new URL(value);
+    return url.protocol === 'https:' || ['localhost', '127.0.0.1'].includes(url.hostname);
+  }, 'must be an https:// URL (http:// only for localhost)')
+  .transform((value) => value.replace(/\/+$/, ''));
+
 const count = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0);
 
 /**
@@ -24,6 +33,13 @@ export const settingsSchema = z
     TEAMS_ADMIN_BASE_URL: httpsUrl.default('https://api.interfaces.records.teams.microsoft.com'),
     ARM_BASE_URL: httpsUrl.default('https://management.azure.com'),
     TRUSTED_CA_CERT_FILE: z.string().min(1).optional(),
+    PUBLIC_BASE_URL: publicUrl,
+    SECRETS_ENCRYPTION_KEY: z
+      .string({ error: 'is required' })
+      .refine(
+        (value) => Buffer.from(value, 'base64').length === 32,
+        'must be 32 random bytes, base64-encoded',
+      ),
     LICENSE_TENANT_COUNT: count,
     LICENSE_USER_COUNT: count,
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -43,6 +59,8 @@ export const settingsSchema = z
       arm: raw.ARM_BASE_URL,
     },
     trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
+    publicBaseUrl: raw.PUBLIC_BASE_URL,
+    secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
     licence: { tenantCount: raw.LICENSE_TENANT_COUNT, userCount: raw.LICENSE_USER_COUNT },
     logLevel: raw.LOG_LEVEL,
   }));

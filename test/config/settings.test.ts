@@ -9,6 +9,8 @@ const minimal = {
   API_AUDIENCE: 'api://direct-routing-hub',
   LICENSE_TENANT_COUNT: '20',
   LICENSE_USER_COUNT: '10000',
+  PUBLIC_BASE_URL: 'https://hub.example.com/',
+  SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 function errorOf(env: Record<string, string>): SettingsError {
@@ -27,7 +29,12 @@ describe('settings', () => {
       GRAPH_BASE_URL: 'http://graph.example',
       LICENSE_USER_COUNT: 'lots',
       LOG_LEVEL: 'loud',
+      PUBLIC_BASE_URL: 'http://hub.example.com',
+      SECRETS_ENCRYPTION_KEY: 'c2hvcnQ=',
     });
+    expect(error.message).toContain('PUBLIC_BASE_URL: must be an https:// URL (http:// only for localhost)');
+    expect(error.message).toContain('SECRETS_ENCRYPTION_KEY: must be 32 random bytes, base64-encoded');
+    expect(error.message).not.toContain('c2hvcnQ=');
     expect(error.problems.map((p) => p.setting).sort()).toEqual(
       [
         'API_AUDIENCE',
@@ -37,6 +44,8 @@ describe('settings', () => {
         'LICENSE_TENANT_COUNT',
         'LICENSE_USER_COUNT',
         'LOG_LEVEL',
+        'PUBLIC_BASE_URL',
+        'SECRETS_ENCRYPTION_KEY',
       ].sort(),
     );
     expect(error.message).toContain('GRAPH_BASE_URL: must be an https:// URL');
@@ -59,6 +68,10 @@ describe('settings', () => {
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/discovery/v2.0/keys',
     );
     expect(settings.licence).toEqual({ tenantCount: 20, userCount: 10000 });
+    expect(settings.publicBaseUrl).toBe('https://hub.example.com');
+    expect(loadSettings({ ...minimal, PUBLIC_BASE_URL: 'http://127.0.0.1:7071' }).publicBaseUrl).toBe(
+      'http://127.0.0.1:7071',
+    );
   });
 
   it('treats empty values as absent, as App Settings left blank are', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { useSettings } from '../../shared/platform/services.js';
 export interface TestStack {
   readonly apiUrl: string;
   readonly sandboxUrl: string;
+  readonly storageConnectionString: string;
   /** A bearer token for the product's API; defaults to a provider admin. */
   token(options?: {
     roles?: string[];
@@ -29,7 +31,16 @@ export async function startStack(
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ port: 0, dataDir });
+  const host = await startLocalHost({
+    registry,
+    port: 0,
+    storageConnectionString: azurite.connectionString,
+    log: () => {},
+  });
+  // Handlers read their services at request time, so settings can follow the host's port.
   const settings = loadSettings({
+    PUBLIC_BASE_URL: host.url,
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AzureWebJobsStorage: azurite.connectionString,
     API_TENANT_ID: DEMO.provider.tenantId,
     API_AUDIENCE: DEMO.provider.apiAudience,
@@ -40,15 +51,10 @@ export async function startStack(
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
   const services = useSettings(settings);
-  const host = await startLocalHost({
-    registry,
-    port: 0,
-    storageConnectionString: azurite.connectionString,
-    log: () => {},
-  });
   return {
     apiUrl: host.url,
     sandboxUrl: sandbox.url,
+    storageConnectionString: azurite.connectionString,
     token: async (o = {}) =>
       sandbox.issueToken({
         tenantId: o.tenantId ?? DEMO.provider.tenantId,

@@ -1,0 +1,52 @@
+/**
+ * The provider's own settings, as the product reads them (secrets already opened). Operators edit them through
+ * the settings API; secrets are write-only there and sealed at rest.
+ */
+
+/** The multi-tenant "token" app that customers consent to (Security > Authentication Status in the manual). */
+export interface TokenAppSettings {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `https://<public host>/authenticate/OAuth2Callback`. */
+  readonly redirectUri: string;
+}
+
+/** System > Invitation Settings. Templates use {{CustomerId}}, {{CustomerAuthenticationPortalUrl}}, {{InvitationId}}. */
+export interface InvitationSettings {
+  readonly subjectTemplate: string;
+  readonly emailTemplate: string;
+  /** The public base of the customer-facing pages, e.g. `https://portal.example.com/authenticate`. */
+  readonly portalUrl: string;
+  readonly validityDays: number;
+}
+
+/** System > Email Settings: Azure Communication Services, or the manual's SMTP. */
+export type EmailSettings =
+  | {
+      readonly transport: 'smtp';
+      readonly from: string;
+      readonly host: string;
+      readonly port: number;
+      readonly enableSsl: boolean;
+      readonly username?: string;
+      readonly password?: string;
+    }
+  | {
+      readonly transport: 'acs';
+      /** `https://<resource>.communication.azure.com`. */
+      readonly endpoint: string;
+      readonly senderAddress: string;
+      readonly accessKey: string;
+    };
+
+export interface WhiteLabel {
+  readonly displayName: string;
+  readonly logo?: { readonly contentType: 'image/png' | 'image/svg+xml'; readonly base64: string };
+}
+
+export interface ProviderSettingsReader {
+  tokenApp(): Promise<TokenAppSettings | null>;
+  invitation(): Promise<InvitationSettings>;
+  email(): Promise<EmailSettings | null>;
+  whiteLabel(): Promise<WhiteLabel>;
+}
