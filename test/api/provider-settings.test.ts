@@ -66,7 +66,10 @@ describe('the token app', () => {
       json: { clientId: 'my-app', clientSecret: 'x', redirectUri: 'http://hub.example.com/callback' },
     });
     expect(response.status).toBe(400);
-    expect([...new Set(response.problem.errors?.map((e) => e.field))].sort()).toEqual(['clientId', 'redirectUri']);
+    expect([...new Set(response.problem.errors?.map((e) => e.field))].sort()).toEqual([
+      'clientId',
+      'redirectUri',
+    ]);
   });
 });
 
