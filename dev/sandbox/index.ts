@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
 import { seedDemo } from './demo-data.js';
 import { FaultInjector } from './faults.js';
+import { type SandboxMailHandle, startMailServices } from './mail.js';
 import { controlPeer } from './peers/control.js';
 import { entraPeer } from './peers/entra.js';
 import { graphPeer } from './peers/graph.js';
@@ -17,6 +18,9 @@ import { type CallerTokenRequest, TokenIssuer } from './tokens.js';
 
 export { DEMO } from './demo-data.js';
 export type { Fault, FaultSpec } from './faults.js';
+export type { SandboxMailHandle } from './mail.js';
+export { DEMO_MAIL } from './mail-demo.js';
+export type { SandboxMail } from './mailbox.js';
 export type { LoggedRequest } from './request-log.js';
 export type { CallerTokenRequest } from './tokens.js';
 
@@ -27,6 +31,8 @@ export interface SandboxOptions {
   readonly dataDir: string;
   /** `demo` (the default) loads the demo tenants of `demo-data.ts`; `empty` starts without tenants. */
   readonly seed?: 'demo' | 'empty';
+  /** The SMTP sink's port; 0 (the default) lets the OS choose. */
+  readonly smtpPort?: number;
 }
 
 export interface RunningSandbox {
@@ -37,6 +43,10 @@ export interface RunningSandbox {
   readonly state: SandboxState;
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
+  /** What ACS Email (served at `url` itself) and the SMTP sink received; the SMTP fault switch. */
+  readonly mail: SandboxMailHandle;
+  /** The SMTP sink: STARTTLS with the sandbox CA, `DEMO_MAIL.smtp` credentials. */
+  readonly smtp: { readonly host: string; readonly port: number };
   /** A bearer token for the product's own API, signed like the sandbox's Entra ID tokens. */
   issueToken(request: CallerTokenRequest): Promise<string>;
   /** Back to the seeded state, without faults or logged requests. */
@@ -58,6 +68,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `https://localhost:${port}`;
+  const mail = await startMailServices({ tls, smtpPort: options.smtpPort ?? 0 }).catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
 
   const state = new SandboxState();
   const faults = new FaultInjector();
@@ -71,14 +85,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     seed();
     faults.clear();
     requests.clear();
+    mail.reset();
   };
   seed();
 
   const control = controlPeer({ state, faults, requests, issuer, reset });
-  const router = new Router([entraPeer({ state, issuer, signingKey }), graphPeer(issuer), control]);
+  const router = new Router([
+    entraPeer({ state, issuer, signingKey }),
+    graphPeer(issuer),
+    ...mail.servicePeers,
+    mail.controlPeer,
+    control,
+  ]);
   server.on(
     'request',
-    createRequestHandler({ origin: url, router, faults, requests, exempt: new Set([control]) }),
+    createRequestHandler({
+      origin: url,
+      router,
+      faults,
+      requests,
+      exempt: new Set([control, mail.controlPeer]),
+    }),
   );
 
   return {
@@ -87,6 +114,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     state,
     faults,
     requests,
+    mail: mail.handle,
+    smtp: mail.smtp,
     issueToken: (request) => issuer.callerToken(request),
     reset,
     async close() {
@@ -94,6 +123,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       server.close();
       server.closeAllConnections();
       await closed;
+      await mail.close();
     },
   };
 }

@@ -20,24 +20,26 @@ export interface InvitationSettings {
   readonly validityDays: number;
 }
 
+export interface SmtpEmailSettings {
+  readonly transport: 'smtp';
+  readonly from: string;
+  readonly host: string;
+  readonly port: number;
+  readonly enableSsl: boolean;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export interface AcsEmailSettings {
+  readonly transport: 'acs';
+  /** `https://<resource>.communication.azure.com`. */
+  readonly endpoint: string;
+  readonly senderAddress: string;
+  readonly accessKey: string;
+}
+
 /** System > Email Settings: Azure Communication Services, or the manual's SMTP. */
-export type EmailSettings =
-  | {
-      readonly transport: 'smtp';
-      readonly from: string;
-      readonly host: string;
-      readonly port: number;
-      readonly enableSsl: boolean;
-      readonly username?: string;
-      readonly password?: string;
-    }
-  | {
-      readonly transport: 'acs';
-      /** `https://<resource>.communication.azure.com`. */
-      readonly endpoint: string;
-      readonly senderAddress: string;
-      readonly accessKey: string;
-    };
+export type EmailSettings = SmtpEmailSettings | AcsEmailSettings;
 
 export interface WhiteLabel {
   readonly displayName: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startAzurite } from '../../dev/azurite.js';
 import { startLocalHost } from '../../dev/host/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
-import { startSandbox } from '../../dev/sandbox/index.js';
+import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
 import { registry } from '../../functions/registry.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { useSettings } from '../../shared/platform/services.js';
@@ -14,12 +14,14 @@ export interface TestStack {
   readonly apiUrl: string;
   readonly sandboxUrl: string;
   readonly storageConnectionString: string;
+  readonly sandbox: RunningSandbox;
   /** A bearer token for the product's API; defaults to a provider admin. */
   token(options?: {
     roles?: string[];
     expiresInSeconds?: number;
     audience?: string;
     tenantId?: string;
+    subject?: string;
   }): Promise<string>;
   close(): Promise<void>;
 }
@@ -55,12 +57,14 @@ export async function startStack(
     apiUrl: host.url,
     sandboxUrl: sandbox.url,
     storageConnectionString: azurite.connectionString,
+    sandbox,
     token: async (o = {}) =>
       sandbox.issueToken({
         tenantId: o.tenantId ?? DEMO.provider.tenantId,
         audience: o.audience ?? DEMO.provider.apiAudience,
         roles: o.roles ?? ['provider-admin'],
         ...(o.expiresInSeconds !== undefined ? { expiresInSeconds: o.expiresInSeconds } : {}),
+        ...(o.subject ? { subject: o.subject } : {}),
       }),
     async close() {
       await host.close();
