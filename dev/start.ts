@@ -149,7 +149,8 @@ try {
   cleanups.push(() => sandbox.close());
 
   const settings = loadSettings({
-    PUBLIC_BASE_URL: `http://127.0.0.1:${hostPort}`,
+    // Entra accepts http redirect URIs on localhost only.
+    PUBLIC_BASE_URL: `http://localhost:${hostPort}`,
     SECRETS_ENCRYPTION_KEY: localSecretsKey(),
     AzureWebJobsStorage: azurite.connectionString,
     API_TENANT_ID: DEMO.provider.tenantId,

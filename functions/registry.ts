@@ -1,11 +1,26 @@
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { getServices } from '../shared/platform/services.js';
+import { alarmFunctions } from './alarms.js';
+import { authenticationStatusFunctions } from './authentication-status.js';
+import { authenticatePages } from './authenticate.js';
+import { credentialVerificationFunctions } from './credential-verification.js';
 import { customerFunctions } from './customers.js';
+import { createEmailOutboxFunctions } from './email-outbox.js';
+import { invitationFunctions } from './invitations.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { wizardFunctions } from './wizard.js';
 
 /** Every function of the product; Azure's registration (index.ts) and the local host (dev/host) both read this. */
 export const registry: readonly FunctionDefinition[] = [
   ...customerFunctions,
   ...providerSettingsFunctions,
+  ...wizardFunctions,
+  ...invitationFunctions,
+  ...authenticationStatusFunctions,
+  ...alarmFunctions,
+  ...authenticatePages,
+  ...credentialVerificationFunctions,
+  ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
   openApiFunction(() => registry),
 ];

@@ -21,6 +21,8 @@ export const DEMO = {
     admin: {
       id: stableGuid('demo/provider/admin'),
       userPrincipalName: 'admin@northwindvoice.onmicrosoft.com',
+      /** The sandbox sign-in page's password; a Global Administrator. */
+      password: 'Northwind-Admin-Sandbox-1!',
     },
   },
   /** The product's multi-tenant app that customers consent to; it reads their directory through Graph. */
@@ -31,6 +33,21 @@ export const DEMO = {
     /** A second secret of the same app whose end date has passed (AADSTS7000222). */
     expiredClientSecret: 'old8Q~sandbox-expired-secret-not-for-production',
     graphRoles: ['Organization.Read.All', 'User.Read.All', 'Domain.ReadWrite.All'],
+    /** Delegated Graph permissions of the registration: what a user's `https://graph.microsoft.com/.default` yields. */
+    graphScopes: [
+      'Directory.Read.All',
+      'Domain.ReadWrite.All',
+      'Organization.Read.All',
+      'User.Read',
+      'User.Read.All',
+    ],
+    /** The Skype and Teams Tenant Admin API, whose delegated consent is the second consent a customer gives. */
+    teamsAdminApiAppId: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
+    /** The product's OAuth callback on any loopback port, since the product's URL varies per test. */
+    redirectUris: [
+      'https://localhost:*/authenticate/OAuth2Callback',
+      'http://localhost:*/authenticate/OAuth2Callback',
+    ],
   },
   customers: {
     contoso: {
@@ -40,6 +57,10 @@ export const DEMO = {
       defaultDomain: 'contoso.com',
       /** Including the admin. */
       userCount: 42,
+      /** A Global Administrator, who may consent for the organisation. */
+      admin: { userPrincipalName: 'admin@contoso.onmicrosoft.com', password: 'Contoso-Admin-Sandbox-1!' },
+      /** An ordinary user: signs in, but consenting fails with AADSTS90094. */
+      user: { userPrincipalName: 'adele.vance@contoso.com', password: 'Contoso-User-Sandbox-1!' },
     },
     fabrikam: {
       tenantId: '7a1d4e86-2c5b-4e9f-b3a7-6e1f0d9c8b24',
@@ -47,6 +68,11 @@ export const DEMO = {
       initialDomain: 'fabrikam.onmicrosoft.com',
       defaultDomain: 'fabrikam.onmicrosoft.com',
       userCount: 25,
+      admin: { userPrincipalName: 'admin@fabrikam.onmicrosoft.com', password: 'Fabrikam-Admin-Sandbox-1!' },
+      user: {
+        userPrincipalName: 'adele.vance@fabrikam.onmicrosoft.com',
+        password: 'Fabrikam-User-Sandbox-1!',
+      },
     },
   },
 } as const;
@@ -66,6 +92,10 @@ export function seedDemo(state: SandboxState): void {
     givenName: 'Provider',
     surname: 'Admin',
     mail: provider.admin.userPrincipalName,
+  });
+  state.entra.setCredentials(provider.tenantId, provider.admin.userPrincipalName, {
+    password: provider.admin.password,
+    globalAdministrator: true,
   });
 
   state.addApplication({
@@ -100,6 +130,11 @@ export function seedDemo(state: SandboxState): void {
     displayName: tokenApp.displayName,
     homeTenantId: provider.tenantId,
     signInAudience: 'AzureADMultipleOrgs',
+    redirectUris: tokenApp.redirectUris,
+    requiredResourceAccess: {
+      'https://graph.microsoft.com': { scopes: tokenApp.graphScopes, roles: tokenApp.graphRoles },
+      [tokenApp.teamsAdminApiAppId]: { scopes: ['user_impersonation'] },
+    },
   });
   state.addSecret(tokenApp.clientId, { secretText: tokenApp.clientSecret, displayName: 'current' });
   state.addSecret(tokenApp.clientId, {
@@ -129,13 +164,20 @@ function seedCustomer(
   });
   state.addUser(customer.tenantId, {
     id: stableGuid(`demo/${customer.tenantId}/admin`),
-    userPrincipalName: `admin@${customer.initialDomain}`,
+    userPrincipalName: customer.admin.userPrincipalName,
     displayName: `${customer.displayName} Admin`,
     usageLocation: locale.usageLocation,
   });
   for (let index = 0; index < customer.userCount - 1; index++) {
     state.addUser(customer.tenantId, demoUser(customer, index, locale));
   }
+  state.entra.setCredentials(customer.tenantId, customer.admin.userPrincipalName, {
+    password: customer.admin.password,
+    globalAdministrator: true,
+  });
+  state.entra.setCredentials(customer.tenantId, customer.user.userPrincipalName, {
+    password: customer.user.password,
+  });
   state.consent(customer.tenantId, DEMO.tokenApp.clientId, {
     'https://graph.microsoft.com': DEMO.tokenApp.graphRoles,
   });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EntraGrants } from './entra-grants.js';
 
 export interface VerifiedDomain {
   readonly name: string;
@@ -52,6 +53,19 @@ export interface Application {
   readonly identifierUris: readonly string[];
   readonly appRoles: readonly AppRole[];
   readonly passwordCredentials: PasswordCredential[];
+  /**
+   * Where the authorize and admin consent endpoints may send the browser back to. `http(s)://localhost:*`
+   * entries match any port, as Entra ID ignores the port of loopback redirect URIs (RFC 8252 7.3).
+   */
+  readonly redirectUris: string[];
+  /** The permissions the app asks for ("API permissions"), keyed by the resource's appId. */
+  readonly requiredResourceAccess: Readonly<Record<string, RequiredAccess>>;
+}
+
+/** Delegated scopes and app roles (application permissions) an app requests on one resource. */
+export interface RequiredAccess {
+  readonly scopes: readonly string[];
+  readonly roles: readonly string[];
 }
 
 /** An application's presence in one tenant, with the app roles (application permissions) consented there. */
@@ -82,6 +96,8 @@ export interface Resource {
   readonly audience: string;
   readonly identifiers: readonly string[];
   readonly appRoles: readonly string[];
+  /** The delegated scopes `{resource}/.default` means when the client's registration lists none. */
+  readonly delegatedScopes: readonly string[];
 }
 
 /** Microsoft's own resources, present in every tenant without consent. */
@@ -103,6 +119,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
       'User.Read.All',
       'User.ReadWrite.All',
     ],
+    delegatedScopes: ['User.Read'],
   },
   {
     appId: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
@@ -110,6 +127,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
     audience: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
     identifiers: [],
     appRoles: [],
+    delegatedScopes: ['user_impersonation'],
   },
   {
     appId: '797f4846-ba00-4fd7-ba43-dac1f8f63013',
@@ -121,6 +139,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
       'https://management.core.windows.net/',
     ],
     appRoles: [],
+    delegatedScopes: ['user_impersonation'],
   },
 ];
 
@@ -155,6 +174,9 @@ export interface NewApplication {
   readonly signInAudience?: Application['signInAudience'];
   readonly identifierUris?: readonly string[];
   readonly appRoles?: ReadonlyArray<Omit<AppRole, 'id'> & { readonly id?: string }>;
+  readonly redirectUris?: readonly string[];
+  /** Keyed by the resource's appId or identifier URI. */
+  readonly requiredResourceAccess?: Readonly<Record<string, Partial<RequiredAccess>>>;
 }
 
 export interface NewSecret {
@@ -170,10 +192,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class SandboxState {
   private readonly tenantsById = new Map<string, Tenant>();
   private readonly applicationsById = new Map<string, Application>();
+  /** Sign-in passwords, delegated consents, codes and refresh tokens of the interactive OAuth flows. */
+  readonly entra = new EntraGrants(this);
 
   clear(): void {
     this.tenantsById.clear();
     this.applicationsById.clear();
+    this.entra.clear();
   }
 
   tenants(): Tenant[] {
@@ -282,10 +307,37 @@ export class SandboxState {
       identifierUris: input.identifierUris ?? [],
       appRoles: (input.appRoles ?? []).map((role) => ({ ...role, id: role.id ?? randomUUID() })),
       passwordCredentials: [],
+      redirectUris: [...(input.redirectUris ?? [])],
+      requiredResourceAccess: this.requiredAccessByAppId(input.requiredResourceAccess ?? {}),
     };
     this.applicationsById.set(appId, application);
     home.servicePrincipals.set(appId, servicePrincipal(home, application));
     return application;
+  }
+
+  /** Registers more redirect URIs for an app ("Authentication" blade); returns them all. */
+  addRedirectUris(appId: string, uris: readonly string[]): readonly string[] {
+    const application = this.application(appId);
+    if (!application) throw new SandboxStateError(404, `Application '${appId}' does not exist.`);
+    for (const uri of uris) {
+      if (!/^(https:\/\/|http:\/\/localhost[:/])/i.test(uri)) {
+        throw new SandboxStateError(400, `Redirect URI '${uri}' must use https (or http on localhost).`);
+      }
+      if (!application.redirectUris.includes(uri)) application.redirectUris.push(uri);
+    }
+    return application.redirectUris;
+  }
+
+  /**
+   * Creates the application's service principal in the tenant if it has none, keeping existing grants; what a
+   * consent does before it records anything.
+   */
+  ensureServicePrincipal(tenant: Tenant, application: Application): ServicePrincipal {
+    const existing = tenant.servicePrincipals.get(application.appId);
+    if (existing) return existing;
+    const created = servicePrincipal(tenant, application);
+    tenant.servicePrincipals.set(application.appId, created);
+    return created;
   }
 
   /** Adds a client secret; without `endDateTime` it is valid for two years like the portal's default. */
@@ -343,20 +395,32 @@ export class SandboxState {
    * Microsoft's resources everywhere, other applications only where they have a service principal.
    */
   resolveResource(tenant: Tenant, identifier: string): Resource | undefined {
-    const key = identifier.toLowerCase();
-    const firstParty = FIRST_PARTY_RESOURCES.find(
-      (r) => r.appId === key || r.identifiers.some((id) => id.toLowerCase() === key),
-    );
+    const firstParty = firstPartyResource(identifier);
     if (firstParty) return firstParty;
     const application = this.findResourceApplication(identifier);
     if (!application || !tenant.servicePrincipals.has(application.appId)) return undefined;
-    return {
-      appId: application.appId,
-      displayName: application.displayName,
-      audience: application.identifierUris[0] ?? application.appId,
-      identifiers: application.identifierUris,
-      appRoles: application.appRoles.map((role) => role.value),
-    };
+    return resourceOf(application);
+  }
+
+  /** A resource by identifier whatever the tenant, for requests whose tenant is known only after sign-in. */
+  findResource(identifier: string): Resource | undefined {
+    const firstParty = firstPartyResource(identifier);
+    if (firstParty) return firstParty;
+    const application = this.findResourceApplication(identifier);
+    return application ? resourceOf(application) : undefined;
+  }
+
+  private requiredAccessByAppId(
+    input: Readonly<Record<string, Partial<RequiredAccess>>>,
+  ): Record<string, RequiredAccess> {
+    const byAppId: Record<string, RequiredAccess> = {};
+    for (const [identifier, access] of Object.entries(input)) {
+      const resource = this.findResource(identifier);
+      if (!resource)
+        throw new SandboxStateError(400, `Resource '${identifier}' is not known to the sandbox.`);
+      byAppId[resource.appId] = { scopes: [...(access.scopes ?? [])], roles: [...(access.roles ?? [])] };
+    }
+    return byAppId;
   }
 
   private findResourceApplication(identifier: string): Application | undefined {
@@ -365,6 +429,26 @@ export class SandboxState {
       (a) => a.appId === key || a.identifierUris.some((uri) => uri.toLowerCase() === key),
     );
   }
+}
+
+function firstPartyResource(identifier: string): Resource | undefined {
+  const key = identifier.toLowerCase();
+  return FIRST_PARTY_RESOURCES.find(
+    (r) => r.appId === key || r.identifiers.some((id) => id.toLowerCase() === key),
+  );
+}
+
+/** An application seen as a resource other apps request tokens for. */
+function resourceOf(application: Application): Resource {
+  return {
+    appId: application.appId,
+    displayName: application.displayName,
+    audience: application.identifierUris[0] ?? application.appId,
+    identifiers: application.identifierUris,
+    appRoles: application.appRoles.map((role) => role.value),
+    // The scope the portal suggests when an API is exposed; enough for delegated tokens of sandbox apps.
+    delegatedScopes: ['access_as_user'],
+  };
 }
 
 /** Graph addresses a user by object id or by userPrincipalName (case-insensitive). */
@@ -385,6 +469,7 @@ export function describeTenant(state: SandboxState, tenant: Tenant) {
     verifiedDomains: tenant.verifiedDomains,
     users: [...tenant.users.values()],
     servicePrincipals: [...tenant.servicePrincipals.values()],
+    delegatedConsents: state.entra.delegatedConsents(tenant.id),
     applications: state
       .applications()
       .filter((a) => a.homeTenantId === tenant.id)

@@ -3,7 +3,14 @@ import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { DEMO } from './demo-data.js';
 import type { SigningKey } from './signing-key.js';
-import { type Resource, type SandboxState, type ServicePrincipal, stableGuid, type Tenant } from './state.js';
+import {
+  type DirectoryUser,
+  type Resource,
+  type SandboxState,
+  type ServicePrincipal,
+  stableGuid,
+  type Tenant,
+} from './state.js';
 
 /** Entra ID's usual lifetime for app-only access tokens. */
 export const ACCESS_TOKEN_LIFETIME_SECONDS = 3599;
@@ -38,6 +45,13 @@ export class TokenRejectedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Who a delegated token is for and which client asked. */
+export interface DelegatedSubject {
+  readonly tenant: Tenant;
+  readonly user: DirectoryUser;
+  readonly clientId: string;
 }
 
 export interface VerifiedToken {
@@ -77,6 +91,47 @@ export class TokenIssuer {
       tid: tenant.id,
       ...(roles.length > 0 ? { roles: [...roles] } : {}),
       uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+    });
+  }
+
+  /** A delegated (user) access token from the authorization code, device code or refresh token grants. */
+  userToken(subject: DelegatedSubject, resource: Resource, scopes: readonly string[]): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return this.sign({
+      aud: resource.audience,
+      iss: this.issuer(subject.tenant.id),
+      iat: now,
+      nbf: now,
+      exp: now + ACCESS_TOKEN_LIFETIME_SECONDS,
+      azp: subject.clientId,
+      azpacr: '1',
+      name: subject.user.displayName,
+      oid: subject.user.id,
+      preferred_username: subject.user.userPrincipalName,
+      upn: subject.user.userPrincipalName,
+      scp: scopes.join(' '),
+      sub: pairwiseSubject(subject),
+      tid: subject.tenant.id,
+      uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+    });
+  }
+
+  /** The OpenID Connect ID token for the client: who signed in, with the client as audience. */
+  idToken(subject: DelegatedSubject): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return this.sign({
+      aud: subject.clientId,
+      iss: this.issuer(subject.tenant.id),
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      name: subject.user.displayName,
+      oid: subject.user.id,
+      preferred_username: subject.user.userPrincipalName,
+      sub: pairwiseSubject(subject),
+      tid: subject.tenant.id,
       ver: '2.0',
     });
   }
@@ -140,4 +195,9 @@ export class TokenIssuer {
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.key.kid })
       .sign(this.key.privateKey);
   }
+}
+
+/** Entra ID's `sub` is pairwise: the same user has a different subject for each client. */
+function pairwiseSubject(subject: DelegatedSubject): string {
+  return stableGuid(`${subject.user.id}/${subject.clientId}`);
 }

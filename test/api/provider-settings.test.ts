@@ -30,7 +30,7 @@ describe('the token app', () => {
     expect(response.body).toEqual({
       clientId: null,
       clientSecretSaved: false,
-      redirectUri: `${stack.apiUrl}/authenticate/OAuth2Callback`,
+      redirectUri: `${stack.publicBaseUrl}/authenticate/OAuth2Callback`,
     });
   });
 
@@ -77,7 +77,7 @@ describe('Invitation Settings', () => {
   it("default to the manual's text with the provider's name, a 5-day validity and the public portal URL", async () => {
     const body = (await call('GET', '/api/v1/settings/invitations')).body as Record<string, unknown>;
     expect(body.validityDays).toBe(5);
-    expect(body.portalUrl).toBe(`${stack.apiUrl}/authenticate`);
+    expect(body.portalUrl).toBe(`${stack.publicBaseUrl}/authenticate`);
     expect(body.emailTemplate).toContain('Dear Administrator of {{CustomerId}},');
     expect(body.emailTemplate).toContain('{{CustomerAuthenticationPortalUrl}}/{{InvitationId}}');
     expect(body.emailTemplate).toContain('we will not know or save your password');

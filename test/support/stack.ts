@@ -3,18 +3,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite } from '../../dev/azurite.js';
-import { startLocalHost } from '../../dev/host/index.js';
+import { type LogRecord, startLocalHost } from '../../dev/host/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
 import { registry } from '../../functions/registry.js';
 import { loadSettings } from '../../shared/config/settings.js';
-import { useSettings } from '../../shared/platform/services.js';
+import { type ServiceOverrides, useSettings } from '../../shared/platform/services.js';
 
 export interface TestStack {
   readonly apiUrl: string;
   readonly sandboxUrl: string;
   readonly storageConnectionString: string;
   readonly sandbox: RunningSandbox;
+  /** The product's public base URL (the host), where the customer-facing pages live. */
+  readonly publicBaseUrl: string;
   /** A bearer token for the product's API; defaults to a provider admin. */
   token(options?: {
     roles?: string[];
@@ -28,7 +30,14 @@ export interface TestStack {
 
 /** The product as it runs: real Azurite, the HTTPS sandbox and the local Functions host, with the given licences. */
 export async function startStack(
-  options: { tenantLicences?: number; userLicences?: number } = {},
+  options: {
+    tenantLicences?: number;
+    userLicences?: number;
+    /** Receives every log record of the functions, as Application Insights would. */
+    log?: (record: LogRecord) => void;
+    overrides?: ServiceOverrides;
+    queuePollIntervalMs?: number;
+  } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
   const azurite = await startAzurite();
@@ -37,11 +46,13 @@ export async function startStack(
     registry,
     port: 0,
     storageConnectionString: azurite.connectionString,
-    log: () => {},
+    queues: { pollIntervalMs: options.queuePollIntervalMs ?? 200 },
+    log: options.log ?? (() => {}),
   });
   // Handlers read their services at request time, so settings can follow the host's port.
   const settings = loadSettings({
-    PUBLIC_BASE_URL: host.url,
+    // Entra accepts http redirect URIs on localhost only.
+    PUBLIC_BASE_URL: host.url.replace('127.0.0.1', 'localhost'),
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AzureWebJobsStorage: azurite.connectionString,
     API_TENANT_ID: DEMO.provider.tenantId,
@@ -52,12 +63,13 @@ export async function startStack(
     LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
-  const services = useSettings(settings);
+  const services = useSettings(settings, options.overrides);
   return {
     apiUrl: host.url,
     sandboxUrl: sandbox.url,
     storageConnectionString: azurite.connectionString,
     sandbox,
+    publicBaseUrl: settings.publicBaseUrl,
     token: async (o = {}) =>
       sandbox.issueToken({
         tenantId: o.tenantId ?? DEMO.provider.tenantId,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FaultInjector, faultSpecSchema } from '../faults.js';
+import { entraControlRoutes } from '../entra-control.js';
 import type { RequestLog } from '../request-log.js';
 import type { Peer, PeerRequest, Reply, Route } from '../router.js';
 import { describeTenant, type SandboxState, SandboxStateError } from '../state.js';
@@ -35,6 +36,10 @@ const newUserSchema = z.strictObject({
   businessPhones: z.array(z.string()).optional(),
   mobilePhone: nullableString,
   accountEnabled: z.boolean().optional(),
+  /** A password for the sandbox's sign-in page; never returned. */
+  password: z.string().min(1).optional(),
+  /** With a password: the Global Administrator role, which may consent for the organisation. */
+  globalAdministrator: z.boolean().optional(),
 });
 
 const newApplicationSchema = z.strictObject({
@@ -43,6 +48,17 @@ const newApplicationSchema = z.strictObject({
   homeTenantId: z.string().min(1),
   signInAudience: z.enum(['AzureADMyOrg', 'AzureADMultipleOrgs']).optional(),
   identifierUris: z.array(z.string().min(1)).optional(),
+  redirectUris: z.array(z.string().min(1)).optional(),
+  /** Per resource (appId or identifier URI): delegated `scopes` and app `roles` the app asks for. */
+  requiredResourceAccess: z
+    .record(
+      z.string(),
+      z.strictObject({
+        scopes: z.array(z.string().min(1)).optional(),
+        roles: z.array(z.string().min(1)).optional(),
+      }),
+    )
+    .optional(),
   appRoles: z
     .array(
       z.strictObject({
@@ -144,7 +160,18 @@ export function controlPeer(deps: {
       handle: (request) => {
         const input = parseJson(request, z.union([newUserSchema, z.array(newUserSchema)]));
         const tenant = state.requireTenant(request.params.tenant ?? '');
-        const added = (Array.isArray(input) ? input : [input]).map((user) => state.addUser(tenant.id, user));
+        const added = (Array.isArray(input) ? input : [input]).map(
+          ({ password, globalAdministrator, ...user }) => {
+            const created = state.addUser(tenant.id, user);
+            if (password) {
+              state.entra.setCredentials(tenant.id, created.userPrincipalName, {
+                password,
+                globalAdministrator,
+              });
+            }
+            return created;
+          },
+        );
         return { status: 201, body: { value: added } };
       },
     },
@@ -184,6 +211,7 @@ export function controlPeer(deps: {
           access_token: await issuer.callerToken(parseJson(request, callerTokenRequestSchema)),
         }),
     },
+    ...entraControlRoutes(state, parseJson),
     {
       method: 'POST',
       path: '/reset',

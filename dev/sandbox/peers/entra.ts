@@ -1,17 +1,25 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { authenticateClient } from '../entra-client.js';
+import {
+  entraError,
+  missingParameter,
+  noStore,
+  tenantNotFound,
+  unknownClientError,
+} from '../entra-errors.js';
+import { OIDC_SCOPES } from '../entra-scopes.js';
+import { DELEGATED_GRANTS, delegatedTokenGrant } from '../entra-token-grants.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import type { SigningKey } from '../signing-key.js';
 import type { SandboxState } from '../state.js';
 import { ACCESS_TOKEN_LIFETIME_SECONDS, type TokenIssuer } from '../tokens.js';
+import { entraInteractiveRoutes } from './entra-interactive.js';
 
 /** Path segments that name no tenant; Entra ID answers discovery for them with a `{tenantid}` placeholder. */
 const MULTI_TENANT_ALIASES = new Set(['common', 'organizations']);
 
-/** OpenID scopes that may accompany a resource scope and never name a resource. */
-const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
-
 /**
- * Entra ID (login.microsoftonline.com) at `/entra`: discovery, signing keys and the token endpoint, with its
+ * Entra ID (login.microsoftonline.com) at `/entra`: discovery, signing keys, the token endpoint (client
+ * credentials here, user grants in `entra-token-grants.ts`) and the interactive endpoints, with its
  * error format — `error`, `error_description` starting with the AADSTS code, `error_codes`, `timestamp`,
  * `trace_id`, `correlation_id`.
  */
@@ -104,6 +112,7 @@ export function entraPeer(deps: { state: SandboxState; issuer: TokenIssuer; sign
         path: '/:tenant/oauth2/v2.0/token',
         handle: (request) => token(request),
       },
+      ...entraInteractiveRoutes({ state }),
     ],
   };
 
@@ -111,6 +120,7 @@ export function entraPeer(deps: { state: SandboxState; issuer: TokenIssuer; sign
     const form = new URLSearchParams(request.body.toString('utf8'));
     const grantType = form.get('grant_type');
     if (!grantType) return missingParameter(request, 'grant_type');
+    if (DELEGATED_GRANTS.has(grantType)) return delegatedTokenGrant({ state, issuer }, request, form);
     if (grantType !== 'client_credentials') {
       return entraError(request, 400, 'unsupported_grant_type', {
         code: 70003,
@@ -135,40 +145,15 @@ export function entraPeer(deps: { state: SandboxState; issuer: TokenIssuer; sign
     const client = tenant.servicePrincipals.get(clientId.toLowerCase());
     const application = state.application(clientId);
     if (!client || !application) {
-      return entraError(request, 400, 'unauthorized_client', {
-        code: 700016,
-        message:
-          `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. ` +
-          'This can happen if the application has not been installed by the administrator of the tenant or ' +
-          'consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.',
-      });
+      return entraError(
+        request,
+        400,
+        'unauthorized_client',
+        unknownClientError(clientId, tenant.displayName),
+      );
     }
-    const secret = form.get('client_secret');
-    if (!secret) {
-      return entraError(request, 401, 'invalid_client', {
-        code: 7000218,
-        message:
-          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      });
-    }
-    const credential = application.passwordCredentials.find((c) => sameSecret(c.secretText, secret));
-    if (!credential) {
-      return entraError(request, 401, 'invalid_client', {
-        code: 7000215,
-        message:
-          'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ' +
-          `not the client secret ID, for a secret added to app '${application.appId}'.`,
-      });
-    }
-    if (Date.parse(credential.endDateTime) <= Date.now()) {
-      return entraError(request, 401, 'invalid_client', {
-        code: 7000222,
-        message:
-          `The provided client secret keys for app '${application.appId}' are expired. Visit the Azure portal to ` +
-          'create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials ' +
-          'for added security: https://aka.ms/certCreds.',
-      });
-    }
+    const refused = authenticateClient(request, form, application, { allowPublicClient: false });
+    if (refused) return refused;
 
     const scopes = scope.split(/\s+/).filter((s) => s && !OIDC_SCOPES.has(s.toLowerCase()));
     const resourceScope = scopes[0];
@@ -211,69 +196,9 @@ export function entraPeer(deps: { state: SandboxState; issuer: TokenIssuer; sign
   }
 }
 
-const noStore = { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' };
-
-function tenantNotFound(request: PeerRequest, segment: string, error: string): Reply {
-  return entraError(request, 400, error, {
-    code: 90002,
-    message:
-      `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the ` +
-      'correct cloud. Check with your subscription administrator, this may happen if there are no active ' +
-      'subscriptions for the tenant.',
-  });
-}
-
-function missingParameter(request: PeerRequest, name: string): Reply {
-  return entraError(request, 400, 'invalid_request', {
-    code: 900144,
-    message: `The request body must contain the following parameter: '${name}'.`,
-  });
-}
-
 function errorByStatus(status: number): string {
   if (status === 401) return 'invalid_client';
   if (status === 403) return 'access_denied';
   if (status === 404) return 'not_found';
   return 'invalid_request';
-}
-
-/**
- * Entra ID's OAuth error body; the correlation id echoes the client's `client-request-id` (a header, or a query
- * parameter as MSAL sends it) like the real one.
- */
-function entraError(
-  request: PeerRequest,
-  status: number,
-  error: string,
-  aadsts: { code: number; message: string },
-): Reply {
-  const traceId = randomUUID();
-  const header = request.headers['client-request-id'];
-  const correlationId =
-    (typeof header === 'string' && header) ||
-    request.url.searchParams.get('client-request-id') ||
-    randomUUID();
-  const timestamp = new Date()
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d{3}Z$/, 'Z');
-  return {
-    status,
-    headers: noStore,
-    body: {
-      error,
-      error_description: `AADSTS${aadsts.code}: ${aadsts.message} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-      error_codes: [aadsts.code],
-      timestamp,
-      trace_id: traceId,
-      correlation_id: correlationId,
-      error_uri: `${request.origin}/entra/error?code=${aadsts.code}`,
-    },
-  };
-}
-
-function sameSecret(expected: string, actual: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(actual);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

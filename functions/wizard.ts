@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import { createCustomerSchema } from '../shared/customers/customer.js';
+import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
+import { defineApiRoute } from '../shared/http/api-route.js';
+import { problems } from '../shared/http/problem.js';
+import { invitationEmailSchema } from '../shared/invitations/invitation.js';
+import { invitationListSchema } from '../shared/invitations/invitation-views.js';
+import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
+import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
+
+const TAGS = ['Onboarding wizard'];
+const ROLES = ['provider-admin'] as const;
+const SESSION = 'api/v1/wizard-sessions/{sessionId}';
+const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
+const guid = (label: string) =>
+  z
+    .string({ error: `${label} is required.` })
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, `${label} must be a GUID.`);
+
+const connectionSchema = z.discriminatedUnion(
+  'method',
+  [
+    z.strictObject({
+      method: z.literal('invite').meta({ description: 'Send link to IT administrator for authentication.' }),
+      invitationEmail: invitationEmailSchema,
+    }),
+    z.strictObject({
+      method: z.literal('sign-in').meta({
+        description:
+          "Sign in now: the customer's admin signs in at Microsoft (authorization code with PKCE).",
+      }),
+      loginHint: z.email({ error: 'M365 admin username must be an email address.' }).optional(),
+    }),
+    z.strictObject({
+      method: z.literal('app-registration').meta({ description: 'Use known App registration.' }),
+      tenantId: guid('Customer Microsoft Tenant ID'),
+      clientId: guid('Application (Client) ID'),
+      clientSecret: z
+        .string({ error: 'Client Secret is required.' })
+        .min(1, 'Client Secret is required.')
+        .max(1024),
+    }),
+  ],
+  { error: 'method must be "invite", "sign-in" or "app-registration".' },
+);
+
+const m365SettingsSchema = z.strictObject({
+  overrideAdminDomain: z
+    .string({ error: 'Override Admin Domain is required.' })
+    .regex(
+      /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
+      'Override Admin Domain must be a domain name, e.g. contoso.onmicrosoft.com.',
+    ),
+  grantAdminAccessTo: z
+    .email({ error: 'Grant Admin Access to must be a user principal name.' })
+    .nullable()
+    .default(null),
+  teamsNotificationAppId: guid('Teams Notification Service Application ID').nullable().default(null),
+  teamsNotificationSecret: z.string().min(1).max(1024).optional().meta({ description: 'Write-only.' }),
+});
+
+const owner = (principal: { subject: string } | null) => {
+  if (!principal) throw problems.unauthenticated('Sign in first.');
+  return principal.subject;
+};
+
+const view = (status: number, session: Parameters<typeof toWizardSessionView>[0]) => ({
+  status,
+  body: toWizardSessionView(session),
+});
+
+export const wizardFunctions = [
+  defineApiRoute({
+    name: 'wizard-open',
+    method: 'POST',
+    route: 'api/v1/wizard-sessions',
+    summary: 'Open the onboarding wizard: a server-side session of ten minutes, renewed by every step',
+    tags: TAGS,
+    roles: ROLES,
+    responses: { 201: { description: 'A new, empty session.', schema: wizardSessionViewSchema } },
+    handler: async ({ principal, services }) => view(201, await services.wizard.open(owner(principal))),
+  }),
+  defineApiRoute({
+    name: 'wizard-get',
+    method: 'GET',
+    route: SESSION,
+    summary: 'Read the wizard session (renews it)',
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    responses: {
+      200: { description: 'The session.', schema: wizardSessionViewSchema },
+      410: { description: 'The session expired.' },
+    },
+    handler: async ({ params, principal, services }) =>
+      view(200, await services.wizard.get(params.sessionId, owner(principal))),
+  }),
+  defineApiRoute({
+    name: 'wizard-reset',
+    method: 'DELETE',
+    route: SESSION,
+    summary: 'Reset: discard the wizard session',
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    responses: { 204: { description: 'Discarded.' } },
+    handler: async ({ params, principal, services }) => {
+      await services.wizard.reset(params.sessionId, owner(principal));
+      return { status: 204 };
+    },
+  }),
+  defineApiRoute({
+    name: 'wizard-customer',
+    method: 'PUT',
+    route: `${SESSION}/customer`,
+    summary: 'The first page, "Add New Customer": Full Name, Short Name, License Type, Licensed Users',
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    body: createCustomerSchema,
+    responses: {
+      200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema },
+      409: { description: 'Short Name taken, or no licence left.' },
+    },
+    handler: async ({ params, body, principal, services }) =>
+      view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
+  }),
+  defineApiRoute({
+    name: 'wizard-connection',
+    method: 'POST',
+    route: `${SESSION}/connection`,
+    summary:
+      "Connect the customer's Microsoft 365: email a link to the IT administrator, sign in now, or use a known app registration",
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    body: connectionSchema,
+    responses: {
+      200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
+      409: {
+        description:
+          'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
+      },
+      422: { description: 'The app registration does not yield tokens; nothing was stored.' },
+    },
+    handler: async ({ params, body, principal, services }) => {
+      const who = owner(principal);
+      if (body.method === 'sign-in') {
+        // Checked before the session changes, so a missing token app leaves the session as it was.
+        await services.tokenApp();
+        const { session, customerId } = await services.wizard.beginSignIn(params.sessionId, who);
+        const { url } = await services.consent.startSignIn(
+          { type: 'wizard', sessionId: session.id, owner: who, customerId },
+          body.loginHint ?? null,
+        );
+        return { status: 200, body: { ...toWizardSessionView(session), signInUrl: url } };
+      }
+      const session =
+        body.method === 'invite'
+          ? await services.wizard.inviteItAdministrator(params.sessionId, who, body.invitationEmail)
+          : await services.wizard.useAppRegistration(params.sessionId, who, body);
+      return view(200, session);
+    },
+  }),
+  defineApiRoute({
+    name: 'wizard-pending-invitations',
+    method: 'GET',
+    route: `${SESSION}/pending-invitations`,
+    summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    responses: {
+      200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
+    },
+    handler: async ({ params, principal, services }) => ({
+      status: 200,
+      body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
+    }),
+  }),
+  defineApiRoute({
+    name: 'wizard-add-invitation',
+    method: 'POST',
+    route: `${SESSION}/pending-invitations/{invitationId}/add`,
+    summary: 'Add: continue onboarding with an invitation whose authentication is complete',
+    tags: TAGS,
+    roles: ROLES,
+    params: z.strictObject({
+      sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN),
+      invitationId: z.string().regex(SHORT_NAME_PATTERN),
+    }),
+    responses: {
+      200: {
+        description: "The session now carries the invitation's customer and tenant.",
+        schema: wizardSessionViewSchema,
+      },
+      409: { description: 'Authentication is still pending.' },
+    },
+    handler: async ({ params, principal, services }) =>
+      view(200, await services.wizard.addInvitation(params.sessionId, owner(principal), params.invitationId)),
+  }),
+  defineApiRoute({
+    name: 'wizard-m365-settings',
+    method: 'PUT',
+    route: `${SESSION}/m365-settings`,
+    summary:
+      'The Microsoft 365 Settings page: Override Admin Domain, Grant Admin Access to, Teams Notification Service',
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    body: m365SettingsSchema,
+    responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+    handler: async ({ params, body, principal, services }) =>
+      view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
+  }),
+];

@@ -1,0 +1,357 @@
+import type { CustomerCredential } from '../credentials/credential.js';
+import type { CredentialService } from '../credentials/credential-service.js';
+import type { TokenApp, TokenAppClients } from '../credentials/token-app-client.js';
+import { describeEntraFailure } from '../m365/aadsts.js';
+import { createPkcePair, EntraOAuthError, type TokenSet } from '../m365/entra-oauth.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import {
+  type ConsentFlow,
+  type ConsentStep,
+  type ConsentSubject,
+  FLOW_ID_PATTERN,
+  newConsentFlowId,
+  SIGN_IN_TTL_MS,
+  scopeFor,
+  tenantHint,
+} from './consent-flow.js';
+import { ConsentFlowChangedError, type ConsentFlowStore } from './consent-flow-store.js';
+
+/** The manual's words when the admin refuses consent (Cancel on Microsoft's consent screen). */
+export const NOT_CONSENTED = 'The administrator has not consented to use the application!';
+export const CODE_EXPIRED = 'The code expired before it was used. Start authentication again.';
+
+/** Where a completed consent lands: the invitation or the wizard session that asked for it. */
+export interface ConsentSink {
+  completed(subject: ConsentSubject, credential: CustomerCredential): Promise<void>;
+}
+
+/** What the OAuth2Callback page shows, or where it sends the browser next. */
+export type CallbackOutcome =
+  | { readonly kind: 'complete'; readonly flow: ConsentFlow }
+  | { readonly kind: 'redirect'; readonly url: string }
+  | {
+      readonly kind: 'failed';
+      readonly reason: 'denied' | 'error';
+      readonly message: string;
+      readonly flow: ConsentFlow;
+    }
+  | {
+      readonly kind: 'invalid';
+      readonly reason: 'unknown' | 'replayed' | 'expired';
+      readonly flow: ConsentFlow | null;
+    };
+
+export interface ConsentService {
+  /** Starts the device-code flow: the customer's admin enters the returned code at Microsoft. */
+  startDeviceCode(subject: ConsentSubject, m365AdminEmail: string | null): Promise<ConsentFlow>;
+  /** Asks Microsoft once whether the code was used (at most once per interval); moves to the Teams step or completes. */
+  pollDeviceCode(flowId: string): Promise<ConsentFlow | null>;
+  get(flowId: string): Promise<ConsentFlow | null>;
+  /** Starts a sign-in (authorization code with PKCE); returns Microsoft's URL to send the browser to. */
+  startSignIn(subject: ConsentSubject, loginHint: string | null): Promise<{ flow: ConsentFlow; url: string }>;
+  /** Microsoft's redirect back to `/authenticate/OAuth2Callback`. */
+  handleCallback(query: URLSearchParams): Promise<CallbackOutcome>;
+}
+
+export interface ConsentServiceOptions {
+  readonly store: ConsentFlowStore;
+  readonly secretBox: SecretBox;
+  readonly tokenApp: TokenAppClients;
+  readonly credentials: CredentialService;
+  readonly sink: ConsentSink;
+  readonly now?: () => Date;
+}
+
+const isConsentMissing = (error: unknown) =>
+  error instanceof EntraOAuthError &&
+  (error.aadsts?.endsWith('65001') === true || error.error === 'consent_required');
+
+const failureText = (error: unknown) =>
+  error instanceof EntraOAuthError
+    ? describeEntraFailure(`${error.aadsts ?? ''} ${error.message}`).message
+    : 'Microsoft Entra ID could not be reached. Try again in a minute.';
+
+export function createConsentService(options: ConsentServiceOptions): ConsentService {
+  const { store, secretBox } = options;
+  const now = options.now ?? (() => new Date());
+  const slot = (flowId: string, field: string) => `consent-flows/${flowId}/${field}`;
+  const customerOf = (subject: ConsentSubject) =>
+    subject.type === 'invitation' ? subject.invitationId : subject.customerId;
+
+  async function deviceFlow(
+    app: TokenApp,
+    base: Omit<ConsentFlow, 'etag' | 'device' | 'step' | 'expiresAt'>,
+    step: ConsentStep,
+  ): Promise<Omit<ConsentFlow, 'etag'>> {
+    const grant = await app.oauth.startDeviceCode({ tenant: base.tenant, scope: scopeFor(step) });
+    const expiresAt = new Date(now().getTime() + grant.expiresIn * 1000).toISOString();
+    return {
+      ...base,
+      step,
+      expiresAt,
+      device: {
+        sealedDeviceCode: secretBox.seal(grant.deviceCode, slot(base.id, 'device-code')),
+        userCode: grant.userCode,
+        verificationUri: grant.verificationUri,
+        intervalSeconds: grant.interval,
+        expiresAt,
+        lastPolledAt: null,
+      },
+    };
+  }
+
+  /** Stores the grant as the customer's credential (checked for both resources) and tells the subject. */
+  async function finish(flow: ConsentFlow, tokens: TokenSet, refreshToken: string): Promise<ConsentFlow> {
+    const tenantId = tokens.account?.tenantId ?? flow.tenant;
+    const m365Email = flow.m365AdminEmail ?? tokens.account?.username ?? '';
+    const credential = await options.credentials.connectDelegated(customerOf(flow.subject), {
+      tenantId,
+      m365Email,
+      refreshToken,
+    });
+    await options.sink.completed(flow.subject, credential);
+    return store.replace(flow, {
+      ...withoutEtag(flow),
+      status: 'complete',
+      tenant: tenantId,
+      m365AdminEmail: m365Email || null,
+      sealedRefreshToken: null,
+      device: null,
+      message: null,
+    });
+  }
+
+  /**
+   * After the Graph consent: one refresh token serves every consented resource, so try the Teams admin API
+   * with it; Entra answers AADSTS65001 until the admin consents to that resource too.
+   */
+  async function teamsTokens(app: TokenApp, tenant: string, refreshToken: string): Promise<TokenSet | null> {
+    try {
+      return await app.oauth.refresh({ tenant, refreshToken, scope: scopeFor('teams') });
+    } catch (error) {
+      if (isConsentMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  const fail = (flow: ConsentFlow, message: string) =>
+    store.replace(flow, {
+      ...withoutEtag(flow),
+      status: 'failed',
+      message,
+      device: null,
+      sealedRefreshToken: null,
+    });
+
+  return {
+    async startDeviceCode(subject, m365AdminEmail) {
+      const app = await options.tokenApp();
+      const id = newConsentFlowId();
+      const at = now().toISOString();
+      return store.create(
+        await deviceFlow(
+          app,
+          {
+            id,
+            kind: 'device-code',
+            subject,
+            status: 'pending',
+            message: null,
+            m365AdminEmail,
+            tenant: tenantHint(m365AdminEmail),
+            sealedVerifier: null,
+            sealedRefreshToken: null,
+            usedAt: null,
+            createdAt: at,
+          },
+          'graph',
+        ),
+      );
+    },
+
+    async get(flowId) {
+      return FLOW_ID_PATTERN.test(flowId) ? store.get(flowId) : null;
+    },
+
+    async pollDeviceCode(flowId) {
+      if (!FLOW_ID_PATTERN.test(flowId)) return null;
+      const found = await store.get(flowId);
+      if (!found || found.kind !== 'device-code' || found.status !== 'pending' || !found.device) return found;
+      const at = now();
+      if (Date.parse(found.device.expiresAt) <= at.getTime()) return fail(found, CODE_EXPIRED);
+      const due = found.device.lastPolledAt
+        ? Date.parse(found.device.lastPolledAt) + found.device.intervalSeconds * 1000
+        : 0;
+      if (due > at.getTime()) return found;
+      // The claim: of two simultaneous polls only one asks Microsoft, so a code is never redeemed twice.
+      let flow: ConsentFlow;
+      try {
+        flow = await store.replace(found, {
+          ...withoutEtag(found),
+          device: { ...found.device, lastPolledAt: at.toISOString() },
+        });
+      } catch (error) {
+        if (error instanceof ConsentFlowChangedError) return store.get(flowId);
+        throw error;
+      }
+      const device = flow.device!;
+      const app = await options.tokenApp();
+      const poll = await app.oauth.pollDeviceCode({
+        tenant: flow.tenant,
+        deviceCode: secretBox.open(device.sealedDeviceCode, slot(flow.id, 'device-code')),
+      });
+      if (poll.status === 'pending') {
+        if (poll.interval === device.intervalSeconds) return flow;
+        return store.replace(flow, {
+          ...withoutEtag(flow),
+          device: { ...device, intervalSeconds: poll.interval },
+        });
+      }
+      if (poll.status === 'failed') {
+        return fail(
+          flow,
+          poll.error === 'authorization_declined'
+            ? NOT_CONSENTED
+            : poll.error === 'expired_token'
+              ? CODE_EXPIRED
+              : describeEntraFailure(poll.message).message,
+        );
+      }
+      const { tokens } = poll;
+      if (!tokens.refreshToken) return fail(flow, 'Microsoft did not return a refresh token; start again.');
+      try {
+        if (flow.step === 'teams') return await finish(flow, tokens, tokens.refreshToken);
+        const tenant = tokens.account?.tenantId ?? flow.tenant;
+        const teams = await teamsTokens(app, tenant, tokens.refreshToken);
+        if (teams) return await finish(flow, teams, teams.refreshToken ?? tokens.refreshToken);
+        const next = await deviceFlow(
+          app,
+          {
+            ...withoutEtag(flow),
+            tenant,
+            m365AdminEmail: flow.m365AdminEmail ?? tokens.account?.username ?? null,
+            sealedRefreshToken: secretBox.seal(tokens.refreshToken, slot(flow.id, 'refresh-token')),
+          },
+          'teams',
+        );
+        return await store.replace(flow, next);
+      } catch (error) {
+        if (error instanceof ConsentFlowChangedError) throw error;
+        return fail(flow, failureText(error));
+      }
+    },
+
+    async startSignIn(subject, loginHint) {
+      const app = await options.tokenApp();
+      return signIn(app, subject, loginHint, tenantHint(loginHint), 'graph');
+    },
+
+    async handleCallback(query) {
+      const state = query.get('state') ?? '';
+      const found = FLOW_ID_PATTERN.test(state) ? await store.get(state) : null;
+      if (!found || found.kind !== 'sign-in') return { kind: 'invalid', reason: 'unknown', flow: null };
+      if (found.usedAt) return { kind: 'invalid', reason: 'replayed', flow: found };
+      let flow: ConsentFlow;
+      try {
+        flow = await store.replace(found, { ...withoutEtag(found), usedAt: now().toISOString() });
+      } catch (error) {
+        if (error instanceof ConsentFlowChangedError)
+          return { kind: 'invalid', reason: 'replayed', flow: found };
+        throw error;
+      }
+      if (Date.parse(flow.expiresAt) <= now().getTime()) {
+        return { kind: 'invalid', reason: 'expired', flow: await fail(flow, 'The sign-in took too long.') };
+      }
+      const error = query.get('error');
+      if (error) {
+        const message =
+          error === 'access_denied' || error === 'consent_required'
+            ? NOT_CONSENTED
+            : describeEntraFailure(query.get('error_description') ?? error).message;
+        return {
+          kind: 'failed',
+          reason: error === 'access_denied' ? 'denied' : 'error',
+          message,
+          flow: await fail(flow, message),
+        };
+      }
+      const code = query.get('code');
+      if (!code || !flow.sealedVerifier) {
+        const message = 'Microsoft did not return an authorization code.';
+        return { kind: 'failed', reason: 'error', message, flow: await fail(flow, message) };
+      }
+      try {
+        const app = await options.tokenApp();
+        const tokens = await app.oauth.redeemCode({
+          tenant: flow.tenant,
+          code,
+          codeVerifier: secretBox.open(flow.sealedVerifier, slot(flow.id, 'verifier')),
+          redirectUri: app.settings.redirectUri,
+          scope: scopeFor(flow.step),
+        });
+        if (!tokens.refreshToken) throw new Error('no refresh token');
+        if (flow.step === 'teams')
+          return { kind: 'complete', flow: await finish(flow, tokens, tokens.refreshToken) };
+        const tenant = tokens.account?.tenantId ?? flow.tenant;
+        const teams = await teamsTokens(app, tenant, tokens.refreshToken);
+        if (teams) {
+          return {
+            kind: 'complete',
+            flow: await finish(flow, teams, teams.refreshToken ?? tokens.refreshToken),
+          };
+        }
+        // The second consent: the same admin, now for the Skype and Teams Tenant Admin API.
+        const loginHint = flow.m365AdminEmail ?? tokens.account?.username ?? null;
+        const next = await signIn(app, flow.subject, loginHint, tenant, 'teams');
+        await store.replace(flow, { ...withoutEtag(flow), status: 'complete', message: null });
+        return { kind: 'redirect', url: next.url };
+      } catch (failure) {
+        const message = failureText(failure);
+        return { kind: 'failed', reason: 'error', message, flow: await fail(flow, message) };
+      }
+    },
+  };
+
+  async function signIn(
+    app: TokenApp,
+    subject: ConsentSubject,
+    loginHint: string | null,
+    tenant: string,
+    step: ConsentStep,
+  ): Promise<{ flow: ConsentFlow; url: string }> {
+    const id = newConsentFlowId();
+    const pkce = createPkcePair();
+    const at = now();
+    const flow = await store.create({
+      id,
+      kind: 'sign-in',
+      subject,
+      step,
+      status: 'pending',
+      message: null,
+      m365AdminEmail: loginHint,
+      tenant,
+      device: null,
+      sealedVerifier: secretBox.seal(pkce.verifier, slot(id, 'verifier')),
+      sealedRefreshToken: null,
+      usedAt: null,
+      createdAt: at.toISOString(),
+      expiresAt: new Date(at.getTime() + SIGN_IN_TTL_MS).toISOString(),
+    });
+    const url = app.oauth.authorizeUrl({
+      tenant,
+      redirectUri: app.settings.redirectUri,
+      state: id,
+      scope: scopeFor(step),
+      codeChallenge: pkce.challenge,
+      ...(loginHint ? { loginHint } : {}),
+      ...(step === 'teams' ? { prompt: 'consent' as const } : {}),
+    });
+    return { flow, url };
+  }
+}
+
+function withoutEtag(flow: ConsentFlow): Omit<ConsentFlow, 'etag'> {
+  const { etag: _etag, ...rest } = flow;
+  return rest;
+}

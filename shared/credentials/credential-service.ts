@@ -1,0 +1,266 @@
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import type { AlarmService } from '../alarms/alarm-service.js';
+import { ProblemError, problems } from '../http/problem.js';
+import { azureSdkOptions } from '../http/azure-sdk-options.js';
+import type { TrustedTransport } from '../http/trusted-transport.js';
+import { describeEntraFailure } from '../m365/aadsts.js';
+import { createGraphClient, getOrganization } from '../m365/graph-client.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import {
+  type AuthenticationMethod,
+  type CustomerCredential,
+  GRAPH_SCOPE,
+  TEAMS_ADMIN_SCOPE,
+  type VerificationStatus,
+} from './credential.js';
+import { CredentialChangedError, type CredentialStore } from './credential-store.js';
+
+export interface AppRegistrationInput {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** A delegated grant from the token flows (device code or sign-in): the admin and a refresh token. */
+export interface DelegatedGrant {
+  readonly tenantId: string;
+  readonly m365Email: string;
+  readonly refreshToken: string;
+}
+
+/** Exchanges a customer's refresh token for an access token to one resource; returns the rotated refresh token. */
+export interface DelegatedTokenSource {
+  refresh(
+    tenantId: string,
+    refreshToken: string,
+    scope: string,
+  ): Promise<{ accessToken: string; refreshToken: string | null }>;
+}
+
+export interface AuthenticationStatusRow {
+  readonly customerId: string;
+  readonly m365Email: string | null;
+  readonly authenticationMethod: AuthenticationMethod;
+  readonly tenantId: string;
+  readonly whenLastVerified: string | null;
+  readonly lastVerificationStatus: VerificationStatus;
+  readonly message: string | null;
+}
+
+export interface CredentialService {
+  /** Validates a customer's own app registration by getting tokens for both resources; stores it only if both work. */
+  connectAppRegistration(customerId: string, input: AppRegistrationInput): Promise<CustomerCredential>;
+  /** Stores a delegated grant after checking it yields tokens for both resources. */
+  connectDelegated(customerId: string, grant: DelegatedGrant): Promise<CustomerCredential>;
+  get(customerId: string): Promise<CustomerCredential | null>;
+  /** Check Credentials: both resources, now; records the outcome. */
+  verify(customerId: string): Promise<AuthenticationStatusRow>;
+  status(): Promise<AuthenticationStatusRow[]>;
+  /** A credential for Graph calls in the customer's tenant. */
+  graphCredential(credential: CustomerCredential): TokenCredential;
+}
+
+export interface CredentialServiceOptions {
+  readonly store: CredentialStore;
+  readonly secretBox: SecretBox;
+  readonly transport: TrustedTransport;
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+  readonly delegated: DelegatedTokenSource;
+  readonly alarms: AlarmService;
+  readonly now?: () => Date;
+}
+
+export const CREDENTIAL_ALARM = 'Customer credentials failed';
+export const credentialAlarmSource = (customerId: string) => `customer:${customerId}`;
+
+/** Entra says why it refused; everything else (network, 5xx) is ours to retry, not the customer's to fix. */
+function entraMessage(error: unknown): { code: string | null; message: string } {
+  const text =
+    error instanceof Error
+      ? `${error.message} ${JSON.stringify((error as { errorResponse?: unknown }).errorResponse ?? '')}`
+      : String(error);
+  return describeEntraFailure(text);
+}
+
+export function createCredentialService(options: CredentialServiceOptions): CredentialService {
+  const { store, secretBox, transport } = options;
+  const now = options.now ?? (() => new Date());
+  const slot = (customerId: string) => `credentials/${customerId.toLowerCase()}/secret`;
+
+  function appCredential(tenantId: string, clientId: string, clientSecret: string): ClientSecretCredential {
+    return new ClientSecretCredential(tenantId, clientId, clientSecret, {
+      authorityHost: options.authorityHost,
+      disableInstanceDiscovery: true,
+      ...azureSdkOptions(transport),
+    });
+  }
+
+  /** A TokenCredential over a delegated refresh token, persisting each rotated refresh token. */
+  function delegatedCredential(credential: CustomerCredential): TokenCredential {
+    let current = credential;
+    return {
+      async getToken(scopes) {
+        const scope = Array.isArray(scopes) ? scopes.join(' ') : String(scopes);
+        const refreshToken = secretBox.open(current.sealedSecret, slot(current.customerId));
+        const result = await options.delegated.refresh(current.tenantId, refreshToken, scope);
+        if (result.refreshToken && result.refreshToken !== refreshToken) {
+          try {
+            current = await store.update(current, {
+              sealedSecret: secretBox.seal(result.refreshToken, slot(current.customerId)),
+            });
+          } catch (error) {
+            // Another invocation rotated it first; both refresh tokens stay valid, so keep going with ours.
+            if (!(error instanceof CredentialChangedError)) throw error;
+          }
+        }
+        return { token: result.accessToken, expiresOnTimestamp: now().getTime() + 5 * 60 * 1000 };
+      },
+    };
+  }
+
+  function graphCredential(credential: CustomerCredential): TokenCredential {
+    if (credential.method === 'App registration' && credential.clientId) {
+      return appCredential(
+        credential.tenantId,
+        credential.clientId,
+        secretBox.open(credential.sealedSecret, slot(credential.customerId)),
+      );
+    }
+    return delegatedCredential(credential);
+  }
+
+  async function tenantDetails(credential: TokenCredential) {
+    const organization = await getOrganization(
+      createGraphClient({ baseUrl: options.graphBaseUrl, credential, transport }),
+    );
+    return {
+      initialDomain: organization.verifiedDomains.find((d) => d.isInitial)?.name ?? null,
+      tenantDisplayName: organization.displayName,
+    };
+  }
+
+  const row = (c: CustomerCredential): AuthenticationStatusRow => ({
+    customerId: c.customerId,
+    m365Email: c.m365Email,
+    authenticationMethod: c.method,
+    tenantId: c.tenantId,
+    whenLastVerified: c.whenLastVerified,
+    lastVerificationStatus: c.lastVerificationStatus,
+    message: c.lastVerificationMessage,
+  });
+
+  return {
+    async connectAppRegistration(customerId, input) {
+      const credential = appCredential(input.tenantId, input.clientId, input.clientSecret);
+      try {
+        await credential.getToken(GRAPH_SCOPE);
+        await credential.getToken(TEAMS_ADMIN_SCOPE);
+      } catch (error) {
+        const { code, message } = entraMessage(error);
+        throw new ProblemError(
+          422,
+          'app_registration_invalid',
+          'The app registration does not work',
+          message,
+          [
+            {
+              field:
+                code === 'AADSTS90002' || code === 'AADSTS900023'
+                  ? 'tenantId'
+                  : code === 'AADSTS700016'
+                    ? 'clientId'
+                    : 'clientSecret',
+              in: 'body',
+              code: code ?? 'entra_error',
+              message,
+            },
+          ],
+        );
+      }
+      const details = await tenantDetails(credential);
+      await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+      return store.put({
+        customerId,
+        method: 'App registration',
+        tenantId: input.tenantId,
+        m365Email: null,
+        ...details,
+        clientId: input.clientId,
+        sealedSecret: secretBox.seal(input.clientSecret, slot(customerId)),
+        whenLastVerified: now().toISOString(),
+        lastVerificationStatus: 'Successful',
+        lastVerificationMessage: null,
+      });
+    },
+
+    async connectDelegated(customerId, grant) {
+      const draft: Omit<CustomerCredential, 'etag'> = {
+        customerId,
+        method: 'Token',
+        tenantId: grant.tenantId,
+        m365Email: grant.m365Email,
+        initialDomain: null,
+        tenantDisplayName: null,
+        clientId: null,
+        sealedSecret: secretBox.seal(grant.refreshToken, slot(customerId)),
+        whenLastVerified: null,
+        lastVerificationStatus: 'Never Performed',
+        lastVerificationMessage: null,
+      };
+      const stored = await store.put(draft);
+      const credential = delegatedCredential(stored);
+      await credential.getToken(TEAMS_ADMIN_SCOPE);
+      const details = await tenantDetails(credential);
+      const latest = (await store.get(customerId)) ?? stored;
+      await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+      return store.update(latest, {
+        ...details,
+        whenLastVerified: now().toISOString(),
+        lastVerificationStatus: 'Successful',
+      });
+    },
+
+    get: (customerId) => store.get(customerId),
+
+    async verify(customerId) {
+      const credential = await store.get(customerId);
+      if (!credential) throw problems.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
+      let status: VerificationStatus = 'Successful';
+      let message: string | null = null;
+      try {
+        const tokens = graphCredential(credential);
+        await tokens.getToken(GRAPH_SCOPE);
+        await tokens.getToken(TEAMS_ADMIN_SCOPE);
+      } catch (error) {
+        status = 'Failed';
+        message = entraMessage(error).message;
+      }
+      const latest = (await store.get(customerId)) ?? credential;
+      const updated = await store.update(latest, {
+        whenLastVerified: now().toISOString(),
+        lastVerificationStatus: status,
+        lastVerificationMessage: message,
+      });
+      if (message) {
+        await options.alarms.raise({
+          name: CREDENTIAL_ALARM,
+          severity: 'major',
+          source: credentialAlarmSource(customerId),
+          text: `${customerId}: ${message}`,
+        });
+      } else {
+        await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+      }
+      return row(updated);
+    },
+
+    async status() {
+      const rows: AuthenticationStatusRow[] = [];
+      for await (const credential of store.list()) rows.push(row(credential));
+      return rows;
+    },
+
+    graphCredential,
+  };
+}

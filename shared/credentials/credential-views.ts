@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { VERIFICATION_STATUSES } from './credential.js';
+
+export const authenticationStatusRowSchema = z.object({
+  customerId: z.string(),
+  m365Email: z.string().nullable(),
+  authenticationMethod: z.enum(['Token', 'App registration']),
+  tenantId: z.string(),
+  whenLastVerified: z.iso.datetime().nullable().meta({ description: 'null: Never.' }),
+  lastVerificationStatus: z.enum(VERIFICATION_STATUSES),
+  message: z.string().nullable().meta({ description: 'Why the last verification failed, in plain words.' }),
+});

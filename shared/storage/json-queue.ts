@@ -1,0 +1,23 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+
+/** A storage queue of JSON messages, base64-encoded as the Functions host decodes them by default. */
+export interface JsonQueue<T> {
+  send(message: T, options?: { readonly delayMs?: number }): Promise<void>;
+}
+
+export function createJsonQueue<T>(connectionString: string, queueName: string): JsonQueue<T> {
+  const client = QueueServiceClient.fromConnectionString(connectionString).getQueueClient(queueName);
+  let ready: Promise<unknown> | undefined;
+  return {
+    async send(message, options = {}) {
+      ready ??= client.createIfNotExists().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+      await ready;
+      await client.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
+        visibilityTimeout: Math.max(0, Math.ceil((options.delayMs ?? 0) / 1000)),
+      });
+    },
+  };
+}

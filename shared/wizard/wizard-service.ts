@@ -1,0 +1,335 @@
+import type { CredentialService, AppRegistrationInput } from '../credentials/credential-service.js';
+import type { CustomerCredential } from '../credentials/credential.js';
+import type { CustomerStore } from '../customers/customer-store.js';
+import { allocate, type LicenceLimits } from '../customers/licence-pool.js';
+import { ProblemError, problems } from '../http/problem.js';
+import type { CustomerDraft, InvitationService, InvitationView } from '../invitations/invitation-service.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import {
+  type M365Settings,
+  newWizardSessionId,
+  WIZARD_SESSION_TTL_MS,
+  type WizardConnection,
+  type WizardSession,
+} from './wizard-session.js';
+import { WizardSessionChangedError, type WizardSessionStore } from './wizard-session-store.js';
+
+export interface M365SettingsInput {
+  readonly overrideAdminDomain: string;
+  readonly grantAdminAccessTo: string | null;
+  readonly teamsNotificationAppId: string | null;
+  readonly teamsNotificationSecret?: string;
+}
+
+export interface WizardService {
+  open(owner: string): Promise<WizardSession>;
+  get(id: string, owner: string): Promise<WizardSession>;
+  reset(id: string, owner: string): Promise<void>;
+  setCustomer(id: string, owner: string, draft: CustomerDraft): Promise<WizardSession>;
+  inviteItAdministrator(id: string, owner: string, invitationEmail: string): Promise<WizardSession>;
+  useAppRegistration(id: string, owner: string, input: AppRegistrationInput): Promise<WizardSession>;
+  /** "Sign in now": marks the session as waiting for Microsoft; returns the customer the consent is for. */
+  beginSignIn(id: string, owner: string): Promise<{ session: WizardSession; customerId: string }>;
+  /** Microsoft redirected back with a working grant. */
+  completeSignIn(id: string, owner: string, credential: CustomerCredential): Promise<WizardSession>;
+  pendingInvitations(id: string, owner: string): Promise<InvitationView[]>;
+  addInvitation(id: string, owner: string, invitationId: string): Promise<WizardSession>;
+  saveM365Settings(id: string, owner: string, input: M365SettingsInput): Promise<WizardSession>;
+}
+
+export interface WizardServiceOptions {
+  readonly store: WizardSessionStore;
+  readonly customers: CustomerStore;
+  readonly licence: LicenceLimits;
+  readonly invitations: InvitationService;
+  readonly credentials: CredentialService;
+  readonly secretBox: SecretBox;
+  readonly now?: () => Date;
+}
+
+export function createWizardService(options: WizardServiceOptions): WizardService {
+  const { store } = options;
+  const now = options.now ?? (() => new Date());
+  const expiry = () => new Date(now().getTime() + WIZARD_SESSION_TTL_MS).toISOString();
+
+  /** Loads the caller's live session and renews it, as every step of the wizard does. */
+  async function touch(id: string, owner: string): Promise<WizardSession> {
+    const session = await store.get(id);
+    if (!session || session.owner !== owner) throw problems.notFound('There is no such wizard session.');
+    if (Date.parse(session.expiresAt) <= now().getTime()) {
+      await store.delete(id);
+      throw new ProblemError(
+        410,
+        'wizard_session_expired',
+        'Wizard session expired',
+        'The wizard session expired after 10 minutes without activity; start again.',
+      );
+    }
+    return store.replace(session, { ...session, expiresAt: expiry() });
+  }
+
+  async function change(
+    id: string,
+    owner: string,
+    apply: (
+      session: WizardSession,
+    ) => Promise<Partial<Pick<WizardSession, 'draft' | 'connection' | 'm365Settings'>>>,
+  ): Promise<WizardSession> {
+    const session = await touch(id, owner);
+    const changes = await apply(session);
+    try {
+      return await store.replace(session, { ...session, ...changes, expiresAt: expiry() });
+    } catch (error) {
+      if (error instanceof WizardSessionChangedError) {
+        throw problems.preconditionFailed('The wizard session changed in another window; reload it.');
+      }
+      throw error;
+    }
+  }
+
+  function requireDraft(session: WizardSession): CustomerDraft {
+    if (!session.draft) {
+      throw new ProblemError(
+        409,
+        'wizard_step_missing',
+        'Customer not entered',
+        'Enter the customer on the first page first.',
+      );
+    }
+    return session.draft;
+  }
+
+  function requireNoConnection(session: WizardSession): void {
+    if (session.connection) {
+      throw new ProblemError(
+        409,
+        'wizard_already_connected',
+        'Already connected',
+        'This onboarding already has a connection method; press Reset to start over.',
+      );
+    }
+  }
+
+  return {
+    async open(owner) {
+      const at = now().toISOString();
+      return store.create({
+        id: newWizardSessionId(),
+        owner,
+        draft: null,
+        connection: null,
+        m365Settings: null,
+        createdAt: at,
+        expiresAt: expiry(),
+      });
+    },
+
+    get: touch,
+
+    async reset(id, owner) {
+      const session = await store.get(id);
+      if (!session || session.owner !== owner) throw problems.notFound('There is no such wizard session.');
+      await store.delete(id);
+    },
+
+    setCustomer(id, owner, draft) {
+      return change(id, owner, async (session) => {
+        requireNoConnection(session);
+        if (await options.customers.get(draft.shortName)) {
+          throw problems.conflict(
+            'short_name_taken',
+            'Short Name already in use',
+            `A customer with the Short Name "${draft.shortName}" already exists; Short Names are unique without regard to case.`,
+            [
+              {
+                field: 'shortName',
+                in: 'body',
+                code: 'short_name_taken',
+                message: 'Unique name per customer.',
+              },
+            ],
+          );
+        }
+        // Checked now so the operator hears it on the first page; the licence is taken when the customer is created.
+        allocate(options.licence, (await options.customers.getAllocation()).allocation, {
+          customers: 1,
+          users: draft.licensedUsers,
+        });
+        return { draft };
+      });
+    },
+
+    inviteItAdministrator(id, owner, invitationEmail) {
+      return change(id, owner, async (session) => {
+        requireNoConnection(session);
+        const draft = requireDraft(session);
+        requireConsentable(draft);
+        await options.invitations.invite(draft, invitationEmail, 'Invite');
+        const connection: WizardConnection = {
+          method: 'invite',
+          status: 'Pending Authentication',
+          invitationId: draft.shortName,
+        };
+        return { connection };
+      });
+    },
+
+    useAppRegistration(id, owner, input) {
+      return change(id, owner, async (session) => {
+        requireNoConnection(session);
+        const draft = requireDraft(session);
+        requireConsentable(draft);
+        const credential = await options.credentials.connectAppRegistration(draft.shortName, input);
+        return {
+          connection: {
+            method: 'app-registration',
+            status: 'Authentication Complete',
+            tenantId: credential.tenantId,
+          },
+          m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
+        };
+      });
+    },
+
+    async beginSignIn(id, owner) {
+      let customerId = '';
+      const session = await change(id, owner, async (current) => {
+        // A sign-in still waiting may be started again: the operator closed Microsoft's window.
+        if (!(
+          current.connection?.method === 'sign-in' && current.connection.status === 'Pending Authentication'
+        )) {
+          requireNoConnection(current);
+        }
+        const draft = requireDraft(current);
+        requireConsentable(draft);
+        customerId = draft.shortName;
+        return { connection: { method: 'sign-in', status: 'Pending Authentication' } };
+      });
+      return { session, customerId };
+    },
+
+    completeSignIn(id, owner, credential) {
+      return change(id, owner, async (current) => {
+        if (current.connection?.method !== 'sign-in' || current.draft?.shortName !== credential.customerId) {
+          throw new ProblemError(
+            409,
+            'wizard_step_missing',
+            'Sign-in not started',
+            'This wizard session is not waiting for a sign-in.',
+          );
+        }
+        return {
+          connection: { method: 'sign-in', status: 'Authentication Complete', tenantId: credential.tenantId },
+          m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
+        };
+      });
+    },
+
+    async pendingInvitations(id, owner) {
+      await touch(id, owner);
+      return options.invitations.list({ pendingOnly: true });
+    },
+
+    addInvitation(id, owner, invitationId) {
+      return change(id, owner, async (session) => {
+        // The operator who sent the invitation from this very session may add it once it is complete.
+        if (session.connection?.invitationId !== invitationId) requireNoConnection(session);
+        const invitation = await options.invitations.get(invitationId);
+        if (invitation.status !== 'Authentication Complete') {
+          throw new ProblemError(
+            409,
+            'invitation_pending',
+            'Authentication pending',
+            `"${invitation.id}" has not completed authentication yet.`,
+          );
+        }
+        const credential = await options.credentials.get(invitation.id);
+        if (!credential)
+          throw new ProblemError(
+            409,
+            'invitation_pending',
+            'Authentication pending',
+            `"${invitation.id}" has no credentials yet.`,
+          );
+        return {
+          draft: {
+            fullName: invitation.fullName,
+            shortName: invitation.id,
+            licenseType: invitation.licenseType,
+            licensedUsers: invitation.licensedUsers,
+          },
+          connection: {
+            method: 'invite',
+            status: 'Authentication Complete',
+            invitationId: invitation.id,
+            tenantId: credential.tenantId,
+          },
+          m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
+        };
+      });
+    },
+
+    saveM365Settings(id, owner, input) {
+      return change(id, owner, async (session) => {
+        if (
+          session.connection?.status !== 'Authentication Complete' ||
+          !session.m365Settings ||
+          !session.draft
+        ) {
+          throw new ProblemError(
+            409,
+            'wizard_step_missing',
+            'Not connected',
+            "Connect the customer's Microsoft 365 tenant first.",
+          );
+        }
+        if (input.teamsNotificationAppId && session.draft.licenseType !== 'Hosted Essentials +') {
+          throw problems.validation([
+            {
+              field: 'teamsNotificationAppId',
+              in: 'body',
+              code: 'not_applicable',
+              message: 'The Microsoft Teams Notification Service is offered for Hosted Essentials + only.',
+            },
+          ]);
+        }
+        const sealedSecret =
+          input.teamsNotificationSecret !== undefined
+            ? options.secretBox.seal(input.teamsNotificationSecret, `wizard/${session.id}/teams-notification`)
+            : input.teamsNotificationAppId
+              ? session.m365Settings.teamsNotificationSecretSealed
+              : null;
+        return {
+          m365Settings: {
+            ...session.m365Settings,
+            overrideAdminDomain: input.overrideAdminDomain,
+            grantAdminAccessTo: input.grantAdminAccessTo,
+            teamsNotificationAppId: input.teamsNotificationAppId,
+            teamsNotificationSecretSealed: sealedSecret,
+          },
+        };
+      });
+    },
+  };
+}
+
+function requireConsentable(draft: CustomerDraft): void {
+  if (draft.licenseType === 'Hosted Essentials') {
+    throw new ProblemError(
+      409,
+      'no_m365_for_essentials',
+      'No Microsoft 365 for Hosted Essentials',
+      'Hosted Essentials customers have no Microsoft 365 side to connect.',
+    );
+  }
+}
+
+function initialM365Settings(tenantId: string, initialDomain: string | null): M365Settings {
+  return {
+    overrideAdminDomain: initialDomain ?? '',
+    tenantId,
+    grantAdminAccessTo: null,
+    teamsNotificationAppId: null,
+    teamsNotificationSecretSealed: null,
+  };
+}

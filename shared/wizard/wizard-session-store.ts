@@ -1,0 +1,90 @@
+import { lazyTable, restStatus } from '../storage/table-client.js';
+import type { WizardSession } from './wizard-session.js';
+
+export const WIZARD_SESSIONS_TABLE = 'wizardsessions';
+
+type SessionEntity = {
+  partitionKey: string;
+  rowKey: string;
+  owner: string;
+  draft: string;
+  connection: string;
+  m365Settings: string;
+  createdAt: string;
+  expiresAt: string;
+};
+
+export class WizardSessionChangedError extends Error {
+  override readonly name = 'WizardSessionChangedError';
+}
+
+export interface WizardSessionStore {
+  get(id: string): Promise<WizardSession | null>;
+  create(session: Omit<WizardSession, 'etag'>): Promise<WizardSession>;
+  /** Replaces the session if nobody changed it since it was read. */
+  replace(
+    current: WizardSession,
+    next: Omit<WizardSession, 'etag' | 'id' | 'owner' | 'createdAt'>,
+  ): Promise<WizardSession>;
+  delete(id: string): Promise<void>;
+}
+
+/** One partition per session: sessions never need to be listed together. */
+export function createTableWizardSessionStore(connectionString: string): WizardSessionStore {
+  const table = lazyTable(connectionString, WIZARD_SESSIONS_TABLE);
+  const toEntity = (session: Omit<WizardSession, 'etag'>): SessionEntity => ({
+    partitionKey: session.id,
+    rowKey: 'session',
+    owner: session.owner,
+    draft: JSON.stringify(session.draft),
+    connection: JSON.stringify(session.connection),
+    m365Settings: JSON.stringify(session.m365Settings),
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  });
+  return {
+    async get(id) {
+      const client = await table();
+      try {
+        const e = await client.getEntity<SessionEntity>(id, 'session');
+        return {
+          id,
+          owner: e.owner,
+          draft: JSON.parse(e.draft) as WizardSession['draft'],
+          connection: JSON.parse(e.connection) as WizardSession['connection'],
+          m365Settings: JSON.parse(e.m365Settings) as WizardSession['m365Settings'],
+          createdAt: e.createdAt,
+          expiresAt: e.expiresAt,
+          etag: e.etag,
+        };
+      } catch (error) {
+        if (restStatus(error) === 404) return null;
+        throw error;
+      }
+    },
+    async create(session) {
+      const client = await table();
+      const response = await client.createEntity(toEntity(session));
+      return { ...session, etag: response.etag ?? '' };
+    },
+    async replace(current, next) {
+      const client = await table();
+      const session = { ...next, id: current.id, owner: current.owner, createdAt: current.createdAt };
+      try {
+        const response = await client.updateEntity(toEntity(session), 'Replace', { etag: current.etag });
+        return { ...session, etag: response.etag ?? '' };
+      } catch (error) {
+        if (restStatus(error) === 412 || restStatus(error) === 404) throw new WizardSessionChangedError();
+        throw error;
+      }
+    },
+    async delete(id) {
+      const client = await table();
+      try {
+        await client.deleteEntity(id, 'session');
+      } catch (error) {
+        if (restStatus(error) !== 404) throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { TableClient } from '@azure/data-tables';
+import { expect } from 'vitest';
+import { DEMO, DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
+import { type apiClient } from '../support/api-client.js';
+import type { TestStack } from '../support/stack.js';
+
+export type Call = ReturnType<typeof apiClient>;
+
+/** The provider's one-time set-up, as an operator does it through the settings API. */
+export async function configureProvider(stack: TestStack, call: Call): Promise<void> {
+  const responses = await Promise.all([
+    call('PUT', '/api/v1/settings/token-app', {
+      json: { clientId: DEMO.tokenApp.clientId, clientSecret: DEMO.tokenApp.clientSecret },
+    }),
+    call('PUT', '/api/v1/settings/email', {
+      json: {
+        transport: 'smtp',
+        from: DEMO_MAIL.smtp.username,
+        host: stack.sandbox.smtp.host,
+        port: stack.sandbox.smtp.port,
+        enableSsl: true,
+        username: DEMO_MAIL.smtp.username,
+        password: DEMO_MAIL.smtp.password,
+        confirmPassword: DEMO_MAIL.smtp.password,
+      },
+    }),
+    call('PUT', '/api/v1/settings/white-label', { json: { displayName: 'Northwind Voice' } }),
+  ]);
+  for (const response of responses) expect(response.status, JSON.stringify(response.body)).toBe(200);
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The invitation email the sandbox mailbox received for this recipient, and the link in it. */
+export async function invitationLink(
+  stack: TestStack,
+  to: string,
+  after = 0,
+): Promise<{ mail: SandboxMail; link: string }> {
+  const mail = await waitFor(`the invitation email to ${to}`, async () =>
+    stack.sandbox.mail
+      .messages()
+      .filter((m) => m.seq > after && m.to.includes(to))
+      .at(-1),
+  );
+  const link = /https?:\/\/\S+\/authenticate\/[A-Za-z0-9_-]{43}/.exec(mail.text ?? '')?.[0];
+  if (!link) throw new Error(`No invitation link in: ${mail.text}`);
+  return { mail, link };
+}
+
+/** Opens the onboarding wizard, fills its first page and asks for an invitation to the IT administrator. */
+export async function inviteThroughWizard(
+  call: Call,
+  customer: { shortName: string; fullName?: string; licenseType?: string },
+  invitationEmail: string,
+): Promise<string> {
+  const opened = await call('POST', '/api/v1/wizard-sessions');
+  const sessionId = (opened.body as { id: string }).id;
+  const page1 = await call('PUT', `/api/v1/wizard-sessions/${sessionId}/customer`, {
+    json: {
+      fullName: customer.fullName ?? `${customer.shortName} Ltd`,
+      shortName: customer.shortName,
+      licenseType: customer.licenseType ?? 'Hosted Pro',
+      licensedUsers: 25,
+    },
+  });
+  expect(page1.status, JSON.stringify(page1.body)).toBe(200);
+  const invited = await call('POST', `/api/v1/wizard-sessions/${sessionId}/connection`, {
+    json: { method: 'invite', invitationEmail },
+  });
+  expect(invited.status, JSON.stringify(invited.body)).toBe(200);
+  return sessionId;
+}
+
+/** Every row of a product table, as text, to prove what was (not) stored. */
+export async function tableText(stack: TestStack, table: string): Promise<string> {
+  const client = TableClient.fromConnectionString(stack.storageConnectionString, table, {
+    allowInsecureConnection: true,
+  });
+  const rows: unknown[] = [];
+  try {
+    for await (const entity of client.listEntities()) rows.push(entity);
+  } catch {
+    return '[]';
+  }
+  return JSON.stringify(rows);
+}
