@@ -92,7 +92,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const control = controlPeer({ state, faults, requests, issuer, reset });
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
-    graphPeer(issuer),
+    graphPeer(issuer, state),
     ...mail.servicePeers,
     mail.controlPeer,
     control,

@@ -29,7 +29,8 @@ describe('the OpenAPI document', () => {
 
   it('describes every API route of the registry, and nothing else (the customer pages are not API)', () => {
     const expected = registry
-      .filter((definition) => definition.kind === 'http' && definition.route.startsWith('api/'))
+      .filter((definition) => definition.kind === 'http')
+      .filter((definition) => definition.route.startsWith('api/'))
       .flatMap((definition) =>
         definition.methods.map((method) => `${method.toLowerCase()} ${openApiPath(definition.route)}`),
       )

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Peer, PeerRequest, Reply } from '../router.js';
-import { type DirectoryUser, findUser, type Tenant } from '../state.js';
+import { type DirectoryUser, findUser, type SandboxState, type Tenant } from '../state.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 
 const GRAPH_AUDIENCES = [
@@ -63,13 +63,19 @@ const PERMISSIONS = {
     'Directory.ReadWrite.All',
   ],
   users: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  applications: [
+    'Application.Read.All',
+    'Application.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
 } as const;
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 999;
 
 /** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
-export function graphPeer(issuer: TokenIssuer): Peer {
+export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
     (permissions: readonly string[], handler: (request: PeerRequest, tenant: Tenant) => Reply) =>
@@ -136,6 +142,13 @@ export function graphPeer(issuer: TokenIssuer): Peer {
       },
       {
         method: 'GET',
+        path: '/v1.0/applications',
+        handle: guarded(PERMISSIONS.applications, (request, tenant) =>
+          listApplications(request, tenant, state),
+        ),
+      },
+      {
+        method: 'GET',
         path: '/v1.0/users',
         handle: guarded(PERMISSIONS.users, (request, tenant) => listUsers(request, tenant)),
       },
@@ -163,6 +176,50 @@ export function graphPeer(issuer: TokenIssuer): Peer {
       },
     ],
   };
+}
+
+/**
+ * The tenant's app registrations, filtered by `appId eq '…'` as the product asks; secrets appear as Graph shows
+ * them after creation: hint and dates, never the text.
+ */
+function listApplications(request: PeerRequest, tenant: Tenant, state: SandboxState): Reply {
+  const filter = queryOption(request, '$filter');
+  const appId = filter === null ? null : /^appId eq '([0-9a-fA-F-]{36})'$/.exec(filter.trim())?.[1];
+  if (appId === undefined) {
+    return graphError(
+      request,
+      400,
+      'Request_UnsupportedQuery',
+      `The sandbox supports $filter=appId eq '<guid>' only.`,
+    );
+  }
+  const applications = state
+    .applications()
+    .filter(
+      (a) =>
+        a.homeTenantId === tenant.id && (appId === null || a.appId.toLowerCase() === appId.toLowerCase()),
+    )
+    .map((a) => ({
+      id: a.appId,
+      appId: a.appId,
+      displayName: a.displayName,
+      signInAudience: a.signInAudience,
+      passwordCredentials: a.passwordCredentials.map(({ secretText: _secret, ...credential }) => ({
+        ...credential,
+        secretText: null,
+        customKeyIdentifier: null,
+      })),
+    }));
+  const select = parseSelect(
+    request,
+    ['id', 'appId', 'displayName', 'signInAudience', 'passwordCredentials'],
+    'microsoft.graph.application',
+  );
+  if ('status' in select) return select;
+  return ok(request, {
+    '@odata.context': context(request, 'applications', select.explicit),
+    value: applications.map((a) => project(a, select.properties ?? Object.keys(a))),
+  });
 }
 
 function listUsers(request: PeerRequest, tenant: Tenant): Reply {
