@@ -1,3 +1,6 @@
+import { DEMO_MAIL } from './sandbox/mail-demo.js';
+import { DEMO } from './sandbox/demo-data.js';
+
 /** Demo customers for the local run; created through the API, so a second start finds them and skips them. */
 const DEMO_CUSTOMERS = [
   { fullName: 'Contoso Ltd', shortName: 'Contoso', licenseType: 'Hosted Pro', licensedUsers: 20 },
@@ -5,15 +8,83 @@ const DEMO_CUSTOMERS = [
   { fullName: 'Northwind Traders', shortName: 'Northwind', licenseType: 'Hosted Essentials' },
 ] as const;
 
-export async function seedDemoData(apiBaseUrl: string, token: string): Promise<void> {
+export interface DemoSeedOptions {
+  readonly apiBaseUrl: string;
+  readonly token: string;
+  /** The sandbox's SMTP sink of this run (its port changes at every start). */
+  readonly smtp: { readonly host: string; readonly port: number };
+}
+
+async function send(
+  options: DemoSeedOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(`${options.apiBaseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function expectOk(
+  response: Response,
+  what: string,
+  accepted: readonly number[] = [200],
+): Promise<void> {
+  if (!accepted.includes(response.status)) {
+    throw new Error(`Seeding ${what} failed: ${response.status} ${await response.text()}`);
+  }
+}
+
+/**
+ * Customers, and the provider settings the consent flows need (the sandbox's token app and SMTP sink, a white
+ * label), so that an invitation can be sent and completed locally right away. Settings an operator changed to
+ * something other than the sandbox are left alone.
+ */
+export async function seedDemoData(options: DemoSeedOptions): Promise<void> {
   for (const customer of DEMO_CUSTOMERS) {
-    const response = await fetch(`${apiBaseUrl}/customers`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(customer),
-    });
-    if (response.status !== 201 && response.status !== 409) {
-      throw new Error(`Seeding ${customer.shortName} failed: ${response.status} ${await response.text()}`);
-    }
+    await expectOk(await send(options, 'POST', '/customers', customer), customer.shortName, [201, 409]);
+  }
+
+  const tokenApp = (await (await send(options, 'GET', '/settings/token-app')).json()) as {
+    clientId: string | null;
+  };
+  if (tokenApp.clientId === null || tokenApp.clientId === DEMO.tokenApp.clientId) {
+    await expectOk(
+      await send(options, 'PUT', '/settings/token-app', {
+        clientId: DEMO.tokenApp.clientId,
+        clientSecret: DEMO.tokenApp.clientSecret,
+      }),
+      'the token app',
+    );
+  }
+
+  const email = (await (await send(options, 'GET', '/settings/email')).json()) as { host?: string | null };
+  if (!email.host || email.host === options.smtp.host) {
+    await expectOk(
+      await send(options, 'PUT', '/settings/email', {
+        transport: 'smtp',
+        from: DEMO_MAIL.smtp.username,
+        host: options.smtp.host,
+        port: options.smtp.port,
+        enableSsl: true,
+        username: DEMO_MAIL.smtp.username,
+        password: DEMO_MAIL.smtp.password,
+        confirmPassword: DEMO_MAIL.smtp.password,
+      }),
+      'the Email Settings',
+    );
+  }
+
+  const whiteLabel = (await (await send(options, 'GET', '/settings/white-label')).json()) as {
+    displayName: string;
+  };
+  if (whiteLabel.displayName === 'Direct Routing Hub') {
+    await expectOk(
+      await send(options, 'PUT', '/settings/white-label', { displayName: DEMO.provider.displayName }),
+      'the white label',
+    );
   }
 }

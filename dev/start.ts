@@ -180,7 +180,7 @@ try {
     expiresInSeconds: 12 * 3600,
   });
   const apiBaseUrl = `${host.url}/api/v1`;
-  await seedDemoData(apiBaseUrl, token);
+  await seedDemoData({ apiBaseUrl, token, smtp: sandbox.smtp });
 
   const session = {
     apiBaseUrl,
@@ -189,6 +189,8 @@ try {
     tokenExpiresAt: new Date(Date.now() + 12 * 3600 * 1000).toISOString(),
     sandboxUrl: sandbox.url,
     sandboxCaCertFile: sandbox.caCertFile,
+    publicBaseUrl: settings.publicBaseUrl,
+    mailboxUrl: `${sandbox.url}/_sandbox/mail`,
     pid: process.pid,
   };
   writeFileSync(sessionFile, `${JSON.stringify(session, null, 2)}\n`);
@@ -198,7 +200,10 @@ try {
       'Direct Routing Hub is running locally.',
       `  API base URL   ${session.apiBaseUrl}`,
       `  OpenAPI        ${session.openApiUrl}`,
-      `  Sandbox        ${session.sandboxUrl} (Entra ID, Graph; CA ${session.sandboxCaCertFile})`,
+      `  Sandbox        ${session.sandboxUrl} (Entra ID, Graph, ACS Email; CA ${session.sandboxCaCertFile})`,
+      `  Mailbox        ${session.sandboxUrl}/_sandbox/mail (what the SMTP sink on port ${sandbox.smtp.port} received)`,
+      `  Customer pages ${settings.publicBaseUrl}/authenticate/{link from the invitation email}`,
+      `  Demo admin     ${DEMO.customers.contoso.admin.userPrincipalName} / ${DEMO.customers.contoso.admin.password} (sandbox sign-in)`,
       `  Storage        Azurite, data in ${join(dataDir, 'azurite')}`,
       '',
       'Provider-admin bearer token (valid 12 hours):',

@@ -248,6 +248,11 @@ export class EntraGrants {
     return token;
   }
 
+  /** Every refresh token issued since the last reset, for tests that prove none leaked into logs or storage. */
+  issuedRefreshTokens(): string[] {
+    return [...this.refreshTokens.keys()];
+  }
+
   refreshGrant(token: string): RefreshGrant | undefined {
     return this.refreshTokens.get(token);
   }

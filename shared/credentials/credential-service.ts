@@ -4,7 +4,7 @@ import { ProblemError, problems } from '../http/problem.js';
 import { azureSdkOptions } from '../http/azure-sdk-options.js';
 import type { TrustedTransport } from '../http/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
-import { createGraphClient, getOrganization } from '../m365/graph-client.js';
+import { createGraphClient, getOrganization, listApplicationSecrets } from '../m365/graph-client.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
   type AuthenticationMethod,
@@ -44,6 +44,7 @@ export interface AuthenticationStatusRow {
   readonly tenantId: string;
   readonly whenLastVerified: string | null;
   readonly lastVerificationStatus: VerificationStatus;
+  readonly clientSecretDaysUntilExpire: number | null;
   readonly message: string | null;
 }
 
@@ -140,6 +141,34 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     };
   }
 
+  /**
+   * The end date of the secret in use: Graph shows each secret's first characters (`hint`) and end date. Unknown
+   * (null) when the app may not read its own registration, or Graph does not answer: it is information, not a
+   * reason to refuse a working registration.
+   */
+  async function secretExpiry(
+    credential: TokenCredential,
+    clientId: string,
+    clientSecret: string,
+  ): Promise<string | null> {
+    try {
+      const secrets = await listApplicationSecrets(
+        createGraphClient({ baseUrl: options.graphBaseUrl, credential, transport }),
+        clientId,
+      );
+      const ends = secrets
+        .filter((s) => s.hint && clientSecret.startsWith(s.hint) && s.endDateTime)
+        .map((s) => s.endDateTime!)
+        .sort();
+      return ends.at(-1) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  const daysUntil = (iso: string | null) =>
+    iso === null ? null : Math.floor((Date.parse(iso) - now().getTime()) / (24 * 60 * 60 * 1000));
+
   const row = (c: CustomerCredential): AuthenticationStatusRow => ({
     customerId: c.customerId,
     m365Email: c.m365Email,
@@ -147,6 +176,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     tenantId: c.tenantId,
     whenLastVerified: c.whenLastVerified,
     lastVerificationStatus: c.lastVerificationStatus,
+    clientSecretDaysUntilExpire: c.method === 'App registration' ? daysUntil(c.clientSecretExpiresAt) : null,
     message: c.lastVerificationMessage,
   });
 
@@ -179,6 +209,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         );
       }
       const details = await tenantDetails(credential);
+      const clientSecretExpiresAt = await secretExpiry(credential, input.clientId, input.clientSecret);
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
       return store.put({
         customerId,
@@ -187,6 +218,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         m365Email: null,
         ...details,
         clientId: input.clientId,
+        clientSecretExpiresAt,
         sealedSecret: secretBox.seal(input.clientSecret, slot(customerId)),
         whenLastVerified: now().toISOString(),
         lastVerificationStatus: 'Successful',
@@ -203,6 +235,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         initialDomain: null,
         tenantDisplayName: null,
         clientId: null,
+        clientSecretExpiresAt: null,
         sealedSecret: secretBox.seal(grant.refreshToken, slot(customerId)),
         whenLastVerified: null,
         lastVerificationStatus: 'Never Performed',
@@ -228,10 +261,16 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       if (!credential) throw problems.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
       let status: VerificationStatus = 'Successful';
       let message: string | null = null;
+      let clientSecretExpiresAt = credential.clientSecretExpiresAt;
       try {
         const tokens = graphCredential(credential);
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
+        if (credential.method === 'App registration' && credential.clientId) {
+          const secret = secretBox.open(credential.sealedSecret, slot(credential.customerId));
+          clientSecretExpiresAt =
+            (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
+        }
       } catch (error) {
         status = 'Failed';
         message = entraMessage(error).message;
@@ -241,6 +280,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         whenLastVerified: now().toISOString(),
         lastVerificationStatus: status,
         lastVerificationMessage: message,
+        clientSecretExpiresAt,
       });
       if (message) {
         await options.alarms.raise({

@@ -15,6 +15,7 @@ type CredentialEntity = {
   initialDomain?: string;
   tenantDisplayName?: string;
   clientId?: string;
+  clientSecretExpiresAt?: string;
   sealedSecret: string;
   whenLastVerified?: string;
   lastVerificationStatus: string;
@@ -49,6 +50,7 @@ export function createTableCredentialStore(connectionString: string): Credential
     ...(c.initialDomain ? { initialDomain: c.initialDomain } : {}),
     ...(c.tenantDisplayName ? { tenantDisplayName: c.tenantDisplayName } : {}),
     ...(c.clientId ? { clientId: c.clientId } : {}),
+    ...(c.clientSecretExpiresAt ? { clientSecretExpiresAt: c.clientSecretExpiresAt } : {}),
     sealedSecret: c.sealedSecret,
     ...(c.whenLastVerified ? { whenLastVerified: c.whenLastVerified } : {}),
     lastVerificationStatus: c.lastVerificationStatus,
@@ -101,6 +103,7 @@ function fromEntity(e: CredentialEntity & { etag: string }): CustomerCredential 
     initialDomain: e.initialDomain ?? null,
     tenantDisplayName: e.tenantDisplayName ?? null,
     clientId: e.clientId ?? null,
+    clientSecretExpiresAt: e.clientSecretExpiresAt ?? null,
     sealedSecret: e.sealedSecret,
     whenLastVerified: e.whenLastVerified ?? null,
     lastVerificationStatus: status,

@@ -8,5 +8,9 @@ export const authenticationStatusRowSchema = z.object({
   tenantId: z.string(),
   whenLastVerified: z.iso.datetime().nullable().meta({ description: 'null: Never.' }),
   lastVerificationStatus: z.enum(VERIFICATION_STATUSES),
+  clientSecretDaysUntilExpire: z.number().int().nullable().meta({
+    description:
+      'App registration only: days until the client secret ends (negative once it has); null when unknown (the app may not read its own registration) or for Token.',
+  }),
   message: z.string().nullable().meta({ description: 'Why the last verification failed, in plain words.' }),
 });

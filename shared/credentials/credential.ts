@@ -26,6 +26,8 @@ export interface CustomerCredential {
   readonly tenantDisplayName: string | null;
   /** The customer's own app registration, for the App registration method. */
   readonly clientId: string | null;
+  /** When the app registration's client secret ends, if the app may read its own registration. */
+  readonly clientSecretExpiresAt: string | null;
   /** A sealed refresh token (Token) or client secret (App registration). */
   readonly sealedSecret: string;
   readonly whenLastVerified: string | null;

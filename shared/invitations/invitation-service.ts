@@ -136,7 +136,10 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
         );
       }
       const existing = await store.get(draft.shortName);
-      if (existing && !existing.revokedAt) {
+      // A completed invitation gives way to a "Request" ("Switch to token": the admin authenticates again); a new
+      // customer's invitation never replaces a live one, which may be waiting to be added from Pending Invitations.
+      const replaceable = type === 'Request' && existing?.deviceAuthenticated === true;
+      if (existing && !existing.revokedAt && !replaceable) {
         throw problems.conflict(
           'invitation_exists',
           'Invitation already sent',

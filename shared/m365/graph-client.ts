@@ -182,3 +182,40 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   }
   return result.data;
 }
+
+const applicationSecretsSchema = z.object({
+  value: z.array(
+    z.object({
+      appId: z.string(),
+      passwordCredentials: z.array(
+        z.object({
+          keyId: z.string(),
+          hint: z.string().nullable(),
+          endDateTime: z.string().nullable(),
+        }),
+      ),
+    }),
+  ),
+});
+
+export type GraphPasswordCredential = z.output<
+  typeof applicationSecretsSchema
+>['value'][number]['passwordCredentials'][number];
+
+/**
+ * The client secrets (hint and end date, never the text) of an app registration in the token's tenant. Needs
+ * Application.Read.All (or Directory.Read.All) in that tenant.
+ */
+export async function listApplicationSecrets(
+  client: Client,
+  appId: string,
+): Promise<GraphPasswordCredential[]> {
+  const body = applicationSecretsSchema.parse(
+    await client
+      .api('/applications')
+      .filter(`appId eq '${appId.replace(/'/g, "''")}'`)
+      .select('appId,passwordCredentials')
+      .get(),
+  );
+  return body.value.flatMap((application) => application.passwordCredentials);
+}

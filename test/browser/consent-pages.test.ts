@@ -380,6 +380,7 @@ describe('the logs of everything above', () => {
       contoso.admin.password,
       fabrikam.admin.password,
       ...links,
+      ...stack.sandbox.state.entra.issuedRefreshTokens(),
     ]) {
       expect(everything).not.toContain(secret);
     }

@@ -1,7 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { expect } from 'vitest';
 import { DEMO, DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
-import { type apiClient } from '../support/api-client.js';
+import { createTrustedTransport } from '../../shared/http/trusted-transport.js';
+import type { apiClient } from '../support/api-client.js';
 import type { TestStack } from '../support/stack.js';
 
 export type Call = ReturnType<typeof apiClient>;
@@ -96,4 +97,49 @@ export async function tableText(stack: TestStack, table: string): Promise<string
     return '[]';
   }
   return JSON.stringify(rows);
+}
+
+/**
+ * The device-code flow as the customer's admin goes through it, without a browser: the invitation page's form,
+ * the code approved at the sandbox's Microsoft, the page polled until it thanks them (both consents).
+ */
+export async function completeDeviceFlow(
+  stack: TestStack,
+  link: string,
+  userPrincipalName: string,
+): Promise<void> {
+  const transport = createTrustedTransport(stack.sandbox.caCertFile);
+  stack.sandbox.state.entra.setDeviceCodeTiming({ intervalSeconds: 1 });
+  try {
+    const welcome = await (await fetch(link)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(welcome)?.[1] ?? '';
+    const started = await fetch(`${link}/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(link).origin },
+      body: new URLSearchParams({ csrf, m365AdminEmail: userPrincipalName }).toString(),
+      redirect: 'manual',
+    });
+    expect(started.status).toBe(303);
+    const flowUrl = new URL(started.headers.get('location') ?? '', link).toString();
+    let approved = '';
+    await waitFor('the thank-you page', async () => {
+      const html = await (await fetch(flowUrl)).text();
+      if (html.includes('Thank you! You may close this window.')) return true;
+      const code = /id="user-code">([^<]+)</.exec(html)?.[1]?.trim();
+      if (!code) throw new Error(`Unexpected page: ${html.slice(0, 500)}`);
+      if (code !== approved) {
+        const response = await transport.fetch(`${stack.sandboxUrl}/_sandbox/entra/device/approve`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ userCode: code, userPrincipalName }),
+        });
+        expect(response.status, await response.text()).toBe(200);
+        approved = code;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      return undefined;
+    });
+  } finally {
+    await transport.close();
+  }
 }
