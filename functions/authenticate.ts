@@ -186,6 +186,13 @@ export const authenticatePages = [
           advice: `If the first one did not complete: ${retry}`,
         });
       }
+      if (outcome.reason === 'refused') {
+        return messagePage(brand, 410, {
+          heading: 'This invitation can no longer be used',
+          message: outcome.message ?? 'The invitation expired or was withdrawn while you were signing in.',
+          advice: 'Ask your service provider for a new invitation.',
+        });
+      }
       if (outcome.reason === 'expired') {
         return messagePage(brand, 410, {
           heading: 'The sign-in took too long',

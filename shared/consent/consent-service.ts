@@ -1,6 +1,7 @@
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import type { TokenApp, TokenAppClients } from '../credentials/token-app-client.js';
+import { ProblemError } from '../http/problem.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
 import { createPkcePair, EntraOAuthError, type TokenSet } from '../m365/entra-oauth.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -22,6 +23,8 @@ export const CODE_EXPIRED = 'The code expired before it was used. Start authenti
 
 /** Where a completed consent lands: the invitation or the wizard session that asked for it. */
 export interface ConsentSink {
+  /** Why the subject can no longer take a consent (an invitation expired or revoked meanwhile), or null. */
+  refusal(subject: ConsentSubject): Promise<string | null>;
   completed(subject: ConsentSubject, credential: CustomerCredential): Promise<void>;
 }
 
@@ -37,8 +40,9 @@ export type CallbackOutcome =
     }
   | {
       readonly kind: 'invalid';
-      readonly reason: 'unknown' | 'replayed' | 'expired';
+      readonly reason: 'unknown' | 'replayed' | 'expired' | 'refused';
       readonly flow: ConsentFlow | null;
+      readonly message?: string;
     };
 
 export interface ConsentService {
@@ -134,6 +138,29 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
     }
   }
 
+  /** A device code for the admin's tenant; an unknown domain is the admin's typo, said in their words. */
+  async function startOrExplain(
+    app: TokenApp,
+    base: Omit<ConsentFlow, 'etag' | 'device' | 'step' | 'expiresAt'>,
+    step: ConsentStep,
+    m365AdminEmail: string | null,
+  ): Promise<Omit<ConsentFlow, 'etag'>> {
+    try {
+      return await deviceFlow(app, base, step);
+    } catch (error) {
+      if (!(error instanceof EntraOAuthError) || error.status >= 500) throw error;
+      const unknownTenant = error.aadsts?.endsWith('90002') === true;
+      throw new ProblemError(
+        422,
+        unknownTenant ? 'tenant_not_found' : 'device_code_refused',
+        'Microsoft refused to start the sign-in',
+        unknownTenant
+          ? `No Microsoft 365 tenant has the domain of ${m365AdminEmail ?? 'this username'}. Enter your Microsoft 365 admin username, e.g. admin@contoso.onmicrosoft.com.`
+          : failureText(error),
+      );
+    }
+  }
+
   const fail = (flow: ConsentFlow, message: string) =>
     store.replace(flow, {
       ...withoutEtag(flow),
@@ -149,7 +176,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       const id = newConsentFlowId();
       const at = now().toISOString();
       return store.create(
-        await deviceFlow(
+        await startOrExplain(
           app,
           {
             id,
@@ -165,6 +192,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
             createdAt: at,
           },
           'graph',
+          m365AdminEmail,
         ),
       );
     },
@@ -261,6 +289,11 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       }
       if (Date.parse(flow.expiresAt) <= now().getTime()) {
         return { kind: 'invalid', reason: 'expired', flow: await fail(flow, 'The sign-in took too long.') };
+      }
+      // The invitation may have expired or been revoked while the admin was at Microsoft: nothing is stored then.
+      const refusal = await options.sink.refusal(flow.subject);
+      if (refusal) {
+        return { kind: 'invalid', reason: 'refused', message: refusal, flow: await fail(flow, refusal) };
       }
       const error = query.get('error');
       if (error) {

@@ -59,6 +59,8 @@ export interface InvitationService {
   revoke(id: string): Promise<void>;
   openLink(linkId: string): Promise<LinkState>;
   markAuthenticated(id: string, m365AdminEmail: string | null): Promise<Invitation>;
+  /** Whether the invitation can still take a consent. */
+  state(id: string): Promise<'valid' | 'completed' | 'expired' | 'revoked' | 'unknown'>;
 }
 
 export interface InvitationServiceOptions {
@@ -241,6 +243,14 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
       if (invitation.deviceAuthenticated) return { kind: 'completed', invitation };
       if (isExpired(invitation, now())) return { kind: 'expired', invitation };
       return { kind: 'valid', invitation };
+    },
+
+    async state(id) {
+      const invitation = await store.get(id);
+      if (!invitation) return 'unknown';
+      if (invitation.revokedAt) return 'revoked';
+      if (invitation.deviceAuthenticated) return 'completed';
+      return isExpired(invitation, now()) ? 'expired' : 'valid';
     },
 
     async markAuthenticated(id, m365AdminEmail) {

@@ -121,6 +121,11 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     tokenApp,
     credentials,
     sink: {
+      async refusal(subject) {
+        if (subject.type === 'wizard') return null;
+        const state = await invitations.state(subject.invitationId);
+        return state === 'valid' ? null : `This invitation is ${state}; the sign-in was not used.`;
+      },
       async completed(subject, credential) {
         if (subject.type === 'invitation') {
           await invitations.markAuthenticated(subject.invitationId, credential.m365Email);

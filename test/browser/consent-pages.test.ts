@@ -149,6 +149,53 @@ describe('the invitation path (device code, both consents)', () => {
   });
 });
 
+describe('the welcome page', () => {
+  it('fits a phone, loads nothing from elsewhere, and works with the keyboard alone', async () => {
+    const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
+    await inviteThroughWizard(call, { shortName: 'Phone' }, 'admin@phone.example');
+    const { link } = await invitationLink(stack, 'admin@phone.example', before);
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await context.newPage();
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    const response = await page.goto(link);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
+    expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+    expect(requested.every((url) => url.startsWith(stack.publicBaseUrl) || url.startsWith('data:'))).toBe(
+      true,
+    );
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+
+    // Keyboard only: Tab to the username, type, Tab to "Start authentication", Enter.
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'm365AdminEmail'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate<string>("document.activeElement?.id ?? ''");
+    }
+    expect(focused).toBe('m365AdminEmail');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('admin@phone.example');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement?.textContent')).toBe('Start authentication');
+    await page.keyboard.press('Enter');
+    // A domain that is no Microsoft 365 tenant is the admin's typo: said on the page, the form still there.
+    expect(await text(page.getByRole('alert'))).toBe(
+      'No Microsoft 365 tenant has the domain of admin@phone.example. Enter your Microsoft 365 admin username, e.g. admin@contoso.onmicrosoft.com.',
+    );
+    await page.getByLabel('M365 admin username').focus();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type(contoso.admin.userPrincipalName);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Step 1 of 2/ }).waitFor();
+    await context.close();
+  });
+});
+
 describe('the app-registration path', () => {
   it('refuses a wrong secret with the AADSTS message and stores nothing, then accepts the right one', async () => {
     const app = stack.sandbox.state.addApplication({
@@ -319,6 +366,30 @@ describe('links and answers that must not work', () => {
     expect((await page.goto(reminder.link))?.status()).toBe(200);
     expect((await page.goto(link))?.status()).toBe(404);
     await page.context().close();
+  });
+
+  it('shows the expired page when the invitation expires while the admin is at Microsoft, and stores nothing', async () => {
+    const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
+    await inviteThroughWizard(call, { shortName: 'LateAdmin' }, 'admin@late.example');
+    const { link } = await invitationLink(stack, 'admin@late.example', before);
+    const page = await newPage();
+    await page.goto(link);
+    await page.getByRole('button', { name: 'Sign in with Microsoft in this browser instead' }).click();
+    await page.getByLabel('Email, phone, or Skype').waitFor();
+    await expireInvitation('LateAdmin');
+    await page.getByLabel('Email, phone, or Skype').fill(fabrikam.admin.userPrincipalName);
+    await page.getByLabel('Password').fill(fabrikam.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const accept = page.getByRole('button', { name: 'Accept' });
+    const heading = page.getByRole('heading', { name: 'This invitation can no longer be used' });
+    await Promise.race([accept.waitFor(), heading.waitFor()]);
+    if (await accept.isVisible()) await accept.click();
+    await heading.waitFor();
+    await page.context().close();
+    expect(await tableText(stack, 'credentials')).not.toContain('LateAdmin');
+    expect((await call('GET', '/api/v1/invitations/LateAdmin')).body).toMatchObject({
+      deviceAuthenticated: false,
+    });
   });
 
   it('refuses a form posted from another site', async () => {
