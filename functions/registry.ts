@@ -7,6 +7,7 @@ import { credentialVerificationFunctions } from './credential-verification.js';
 import { customerFunctions } from './customers.js';
 import { createEmailOutboxFunctions } from './email-outbox.js';
 import { invitationFunctions } from './invitations.js';
+import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
 import { wizardFunctions } from './wizard.js';
@@ -15,6 +16,7 @@ import { wizardFunctions } from './wizard.js';
 export const registry: readonly FunctionDefinition[] = [
   ...customerFunctions,
   ...providerSettingsFunctions,
+  ...onboardingSettingsFunctions,
   ...wizardFunctions,
   ...invitationFunctions,
   ...authenticationStatusFunctions,

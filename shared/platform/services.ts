@@ -27,6 +27,10 @@ import {
 } from '../provider/provider-settings-service.js';
 import { createInvitationService, type InvitationService } from '../invitations/invitation-service.js';
 import { createTableInvitationStore } from '../invitations/invitation-store.js';
+import {
+  createOnboardingSettingsService,
+  type OnboardingSettingsService,
+} from '../onboarding/onboarding-settings-service.js';
 import { createSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createSigner, type Signer } from '../secrets/signer.js';
 import { createJsonQueue, type JsonQueue } from '../storage/json-queue.js';
@@ -53,6 +57,7 @@ export interface Services {
   /** Signs the customer-facing pages' forms (CSRF). */
   readonly pageSigner: Signer;
   readonly credentialVerifyQueue: JsonQueue<{ readonly customerId: string }>;
+  readonly onboardingSettings: OnboardingSettingsService;
 }
 
 /** What the customer-facing pages and emails call the provider until its white label is set. */
@@ -152,6 +157,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     consent,
     pageSigner: createSigner(settings.secretsEncryptionKey, 'customer-pages'),
     credentialVerifyQueue: createJsonQueue(connection, CREDENTIAL_VERIFY_QUEUE),
+    onboardingSettings: createOnboardingSettingsService({ connectionString: connection, secretBox }),
   };
 }
 

@@ -1,0 +1,332 @@
+import type { z } from 'zod';
+import { type ProblemError, problems } from '../http/problem.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { lazyTable, restStatus } from '../storage/table-client.js';
+import {
+  DEFAULT_LICENCE_PLANS,
+  type DnsApiSettings,
+  type dnsApiInputSchema,
+  type dnsApiViewSchema,
+  type KnownSbc,
+  type knownSbcInputSchema,
+  type knownSbcViewSchema,
+  type LicencePlan,
+  type Region,
+  type regionInputSchema,
+} from './onboarding-settings.js';
+
+export const ONBOARDING_SETTINGS_TABLE = 'onboardingsettings';
+const PARTITION = 'provider';
+
+/** What onboarding tasks read: the DNS API, regions, Known SBCs (with their password) and licence plans. */
+export interface OnboardingSettingsReader {
+  dnsApi(): Promise<DnsApiSettings | null>;
+  regions(): Promise<Region[]>;
+  region(id: string): Promise<Region | null>;
+  sbc(id: string): Promise<KnownSbc | null>;
+  licencePlans(): Promise<readonly LicencePlan[]>;
+}
+
+export interface OnboardingSettingsService extends OnboardingSettingsReader {
+  dnsApiView(): Promise<z.output<typeof dnsApiViewSchema>>;
+  putDnsApi(input: z.output<typeof dnsApiInputSchema>): Promise<z.output<typeof dnsApiViewSchema>>;
+  putLicencePlans(plans: readonly LicencePlan[]): Promise<readonly LicencePlan[]>;
+  createRegion(input: z.output<typeof regionInputSchema>): Promise<Region>;
+  updateRegion(id: string, input: z.output<typeof regionInputSchema>): Promise<Region>;
+  deleteRegion(id: string): Promise<void>;
+  sbcViews(): Promise<Array<z.output<typeof knownSbcViewSchema>>>;
+  createSbc(input: z.output<typeof knownSbcInputSchema>): Promise<z.output<typeof knownSbcViewSchema>>;
+  updateSbc(
+    id: string,
+    input: z.output<typeof knownSbcInputSchema>,
+  ): Promise<z.output<typeof knownSbcViewSchema>>;
+  deleteSbc(id: string): Promise<void>;
+}
+
+type Row = { partitionKey: string; rowKey: string; document: string; sealed?: string };
+
+/** A stable id from a name: what the API's URLs and the regions' `sbcId` use. */
+export const slugOf = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'sbc';
+
+export function createOnboardingSettingsService(options: {
+  readonly connectionString: string;
+  readonly secretBox: SecretBox;
+}): OnboardingSettingsService {
+  const table = lazyTable(options.connectionString, ONBOARDING_SETTINGS_TABLE);
+  const { secretBox } = options;
+
+  async function read<T>(rowKey: string): Promise<{ document: T; sealed?: string; etag: string } | null> {
+    const client = await table();
+    try {
+      const row = await client.getEntity<Row>(PARTITION, rowKey);
+      return { document: JSON.parse(row.document) as T, sealed: row.sealed, etag: row.etag };
+    } catch (error) {
+      if (restStatus(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async function list<T>(prefix: string): Promise<Array<{ document: T; sealed?: string }>> {
+    const client = await table();
+    const rows: Array<{ document: T; sealed?: string }> = [];
+    for await (const row of client.listEntities<Row>({
+      queryOptions: {
+        filter: `PartitionKey eq '${PARTITION}' and RowKey ge '${prefix}' and RowKey lt '${prefix}~'`,
+      },
+    })) {
+      rows.push({ document: JSON.parse(row.document) as T, sealed: row.sealed });
+    }
+    return rows;
+  }
+
+  async function upsert(rowKey: string, document: unknown, sealed?: string): Promise<void> {
+    const client = await table();
+    await client.upsertEntity(
+      { partitionKey: PARTITION, rowKey, document: JSON.stringify(document), ...(sealed ? { sealed } : {}) },
+      'Replace',
+    );
+  }
+
+  /** Creates the row, or answers 409 when the id is taken (two simultaneous adds: one wins). */
+  async function create(
+    rowKey: string,
+    document: unknown,
+    conflict: ProblemError,
+    sealed?: string,
+  ): Promise<void> {
+    const client = await table();
+    try {
+      await client.createEntity({
+        partitionKey: PARTITION,
+        rowKey,
+        document: JSON.stringify(document),
+        ...(sealed ? { sealed } : {}),
+      });
+    } catch (error) {
+      if (restStatus(error) === 409) throw conflict;
+      throw error;
+    }
+  }
+
+  async function remove(rowKey: string): Promise<boolean> {
+    const client = await table();
+    try {
+      await client.deleteEntity(PARTITION, rowKey);
+      return true;
+    } catch (error) {
+      if (restStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  type DnsInput = z.output<typeof dnsApiInputSchema>;
+  /** What is stored in the clear: everything but the secret. */
+  type DnsDocument = DnsInput extends infer T ? (T extends unknown ? Omit<T, 'clientSecret'> : never) : never;
+  const dnsSlot = 'onboarding-settings/dns-api/clientSecret';
+  const sbcSlot = (id: string) => `onboarding-settings/sbc/${id}/gatewayPassword`;
+  type SbcDocument = Omit<KnownSbc, 'gatewayPassword'>;
+
+  const sbcView = (sbc: SbcDocument, sealed: string | undefined): z.output<typeof knownSbcViewSchema> => ({
+    ...sbc,
+    gatewayPasswordSaved: sealed !== undefined,
+  });
+
+  async function requireSbc(id: string): Promise<void> {
+    if (!(await read(`sbc:${id}`))) {
+      throw problems.validation([
+        { field: 'sbcId', in: 'body', code: 'unknown_sbc', message: `There is no Known SBC "${id}".` },
+      ]);
+    }
+  }
+
+  const reader: OnboardingSettingsReader = {
+    async dnsApi() {
+      const found = await read<DnsDocument>('dns-api');
+      if (!found) return null;
+      const d = found.document;
+      return {
+        credential:
+          d.credential === 'app'
+            ? {
+                kind: 'app',
+                tenantId: d.tenantId,
+                clientId: d.clientId,
+                clientSecret: found.sealed ? secretBox.open(found.sealed, dnsSlot) : '',
+              }
+            : { kind: 'managed-identity', ...(d.clientId ? { clientId: d.clientId } : {}) },
+        subscriptionId: d.subscriptionId,
+        resourceGroupName: d.resourceGroupName,
+        dnsZone: d.dnsZone,
+      };
+    },
+    async regions() {
+      return (await list<Region>('region:'))
+        .map((r) => r.document)
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async region(id) {
+      return (await read<Region>(`region:${id.toLowerCase()}`))?.document ?? null;
+    },
+    async sbc(id) {
+      const found = await read<SbcDocument>(`sbc:${id}`);
+      if (!found) return null;
+      return {
+        ...found.document,
+        gatewayPassword: found.sealed ? secretBox.open(found.sealed, sbcSlot(id)) : '',
+      };
+    },
+    async licencePlans() {
+      return (await read<{ plans: LicencePlan[] }>('licence-plans'))?.document.plans ?? DEFAULT_LICENCE_PLANS;
+    },
+  };
+
+  return {
+    ...reader,
+
+    async dnsApiView() {
+      const found = await read<DnsDocument>('dns-api');
+      const d = found?.document;
+      return {
+        configured: Boolean(d),
+        credential: d?.credential ?? null,
+        tenantId: d?.credential === 'app' ? d.tenantId : null,
+        clientId: d?.clientId ?? null,
+        clientSecretSaved: Boolean(found?.sealed),
+        subscriptionId: d?.subscriptionId ?? null,
+        resourceGroupName: d?.resourceGroupName ?? null,
+        dnsZone: d?.dnsZone ?? null,
+      };
+    },
+
+    async putDnsApi(input) {
+      const saved = await read<DnsDocument>('dns-api');
+      let sealed: string | undefined;
+      if (input.credential === 'app') {
+        const { clientSecret, ...document } = input;
+        // The saved secret belongs to the saved app; a new Client Id needs its own secret.
+        const keep = saved?.document.credential === 'app' && saved.document.clientId === input.clientId;
+        sealed =
+          clientSecret !== undefined
+            ? secretBox.seal(clientSecret, dnsSlot)
+            : keep
+              ? saved?.sealed
+              : undefined;
+        if (!sealed) {
+          throw problems.validation([
+            {
+              field: 'clientSecret',
+              in: 'body',
+              code: 'required',
+              message: 'Client Secret is required for a new Client Id.',
+            },
+          ]);
+        }
+        await upsert('dns-api', document, sealed);
+      } else {
+        await upsert('dns-api', input);
+      }
+      return this.dnsApiView();
+    },
+
+    async putLicencePlans(plans) {
+      await upsert('licence-plans', { plans });
+      return plans;
+    },
+
+    async createRegion(input) {
+      await requireSbc(input.sbcId);
+      const region: Region = { id: input.name.toLowerCase(), ...input };
+      await create(
+        `region:${region.id}`,
+        region,
+        problems.conflict('region_exists', 'Region exists', `A region named "${input.name}" already exists.`),
+      );
+      return region;
+    },
+
+    async updateRegion(id, input) {
+      const found = await read<Region>(`region:${id}`);
+      if (!found) throw problems.notFound(`There is no region "${id}".`);
+      if (input.name.toLowerCase() !== id) {
+        throw problems.validation([
+          {
+            field: 'name',
+            in: 'body',
+            code: 'immutable',
+            message: 'A region cannot be renamed; add a new one.',
+          },
+        ]);
+      }
+      await requireSbc(input.sbcId);
+      const region: Region = { id, ...input };
+      await upsert(`region:${id}`, region);
+      return region;
+    },
+
+    async deleteRegion(id) {
+      if (!(await remove(`region:${id}`))) throw problems.notFound(`There is no region "${id}".`);
+    },
+
+    async sbcViews() {
+      return (await list<SbcDocument>('sbc:'))
+        .map((r) => sbcView(r.document, r.sealed))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async createSbc(input) {
+      const { gatewayPassword, ...rest } = input;
+      if (gatewayPassword === undefined) {
+        throw problems.validation([
+          {
+            field: 'gatewayPassword',
+            in: 'body',
+            code: 'required',
+            message: 'Gateway Password is required.',
+          },
+        ]);
+      }
+      const id = slugOf(input.name);
+      const document: SbcDocument = { id, ...rest };
+      const sealed = secretBox.seal(gatewayPassword, sbcSlot(id));
+      await create(
+        `sbc:${id}`,
+        document,
+        problems.conflict(
+          'sbc_exists',
+          'Known SBC exists',
+          `A Known SBC named "${input.name}" already exists.`,
+        ),
+        sealed,
+      );
+      return sbcView(document, sealed);
+    },
+
+    async updateSbc(id, input) {
+      const found = await read<SbcDocument>(`sbc:${id}`);
+      if (!found) throw problems.notFound(`There is no Known SBC "${id}".`);
+      const { gatewayPassword, ...rest } = input;
+      const sealed =
+        gatewayPassword !== undefined ? secretBox.seal(gatewayPassword, sbcSlot(id)) : found.sealed;
+      const document: SbcDocument = { ...rest, id };
+      await upsert(`sbc:${id}`, document, sealed);
+      return sbcView(document, sealed);
+    },
+
+    async deleteSbc(id) {
+      const users = (await reader.regions()).filter((r) => r.sbcId === id);
+      if (users.length > 0) {
+        throw problems.conflict(
+          'sbc_in_use',
+          'Known SBC in use',
+          `Regions ${users.map((r) => r.name).join(', ')} use this SBC; change or delete them first.`,
+        );
+      }
+      if (!(await remove(`sbc:${id}`))) throw problems.notFound(`There is no Known SBC "${id}".`);
+    },
+  };
+}
