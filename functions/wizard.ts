@@ -2,9 +2,18 @@ import { z } from 'zod';
 import { createCustomerSchema } from '../shared/customers/customer.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
+import type { Services } from '../shared/platform/services.js';
+import type { WizardSession } from '../shared/wizard/wizard-session.js';
 import { problems } from '../shared/http/problem.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema } from '../shared/invitations/invitation-views.js';
+import { dialPlanPrefixSchema, parsePrefixCsv } from '../shared/onboarding/prefixes.js';
+import { sbcSiteInputSchema } from '../shared/onboarding/sbc-site.js';
+import {
+  dnsPageSchema,
+  m365RoutingPageSchema,
+  sbcScriptsPageSchema,
+} from '../shared/onboarding/wizard-pages.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
 
@@ -213,4 +222,93 @@ export const wizardFunctions = [
     handler: async ({ params, body, principal, services }) =>
       view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
   }),
+  page({
+    name: 'wizard-dns',
+    path: 'dns',
+    summary: 'Provision M365 Domain and DNS: automatic, two-step or manual; Region/Country and License Plan',
+    body: dnsPageSchema,
+    save: (services, id, who, body) => services.wizard.saveDns(id, who, body),
+  }),
+  page({
+    name: 'wizard-m365-routing',
+    path: 'm365-routing',
+    summary:
+      'Configure M365 default routing: Online PSTN Gateway, M365 Onboarding and Cleanup Scripts, Customer Variables',
+    body: m365RoutingPageSchema,
+    save: (services, id, who, body) => services.wizard.saveM365Routing(id, who, body),
+  }),
+  page({
+    name: 'wizard-sbc',
+    path: 'sbc',
+    summary:
+      'The SBC page: Configure SBC, Sbc Site Name, Sbc Configuration, Region, Carrier, Carrier Registration, CAC',
+    body: sbcSiteInputSchema,
+    save: (services, id, who, body) => services.wizard.saveSbc(id, who, body),
+  }),
+  page({
+    name: 'wizard-prefixes',
+    path: 'prefixes',
+    summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
+    body: z
+      .strictObject({
+        prefixes: z.array(dialPlanPrefixSchema).max(5_000).optional(),
+        csv: z
+          .string()
+          .max(1_000_000)
+          .optional()
+          .meta({ description: 'A CSV file: header dialPlanName,prefix,tag.' }),
+      })
+      .refine((value) => (value.prefixes === undefined) !== (value.csv === undefined), {
+        message: 'Send either prefixes or csv.',
+      }),
+    save: (services, id, who, body) => {
+      if (body.csv === undefined) return services.wizard.savePrefixes(id, who, body.prefixes ?? []);
+      const parsed = parsePrefixCsv(body.csv);
+      if (parsed.problems.length > 0) {
+        throw problems.validation(
+          parsed.problems.map((p) => ({
+            field: 'csv',
+            in: 'body' as const,
+            code: 'invalid_csv_line',
+            message: `Line ${p.line}: ${p.message}`,
+          })),
+          'The CSV file has invalid lines; nothing was taken.',
+        );
+      }
+      return services.wizard.savePrefixes(id, who, parsed.prefixes);
+    },
+  }),
+  page({
+    name: 'wizard-sbc-scripts',
+    path: 'sbc-scripts',
+    summary: 'SBC scripts: SBC Onboarding Script, SBC Cleanup Script, Customer Variables',
+    body: sbcScriptsPageSchema,
+    save: (services, id, who, body) => services.wizard.saveSbcScripts(id, who, body),
+  }),
 ];
+
+/** A later wizard page: validated, stored in the session, the whole session returned. */
+function page<B extends z.ZodType>(spec: {
+  name: string;
+  path: string;
+  summary: string;
+  body: B;
+  save: (services: Services, sessionId: string, owner: string, body: z.output<B>) => Promise<WizardSession>;
+}) {
+  return defineApiRoute({
+    name: spec.name,
+    method: 'PUT',
+    route: `${SESSION}/${spec.path}`,
+    summary: spec.summary,
+    tags: TAGS,
+    roles: ROLES,
+    params: sessionParams,
+    body: spec.body,
+    responses: {
+      200: { description: 'Saved in the session.', schema: wizardSessionViewSchema },
+      409: { description: 'An earlier step is missing.' },
+    },
+    handler: async ({ params, body, principal, services }) =>
+      view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),
+  });
+}

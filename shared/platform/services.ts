@@ -112,7 +112,9 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     settings: providerSettings,
     outbox,
   });
+  const onboardingSettings = createOnboardingSettingsService({ connectionString: connection, secretBox });
   const wizard = createWizardService({
+    onboardingSettings,
     store: createTableWizardSessionStore(connection),
     customers: customerStore,
     licence: settings.licence,
@@ -157,7 +159,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     consent,
     pageSigner: createSigner(settings.secretsEncryptionKey, 'customer-pages'),
     credentialVerifyQueue: createJsonQueue(connection, CREDENTIAL_VERIFY_QUEUE),
-    onboardingSettings: createOnboardingSettingsService({ connectionString: connection, secretBox }),
+    onboardingSettings,
   };
 }
 

@@ -1,9 +1,19 @@
+import type { z } from 'zod';
 import type { CredentialService, AppRegistrationInput } from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
 import { allocate, type LicenceLimits } from '../customers/licence-pool.js';
 import { ProblemError, problems } from '../http/problem.js';
 import type { CustomerDraft, InvitationService, InvitationView } from '../invitations/invitation-service.js';
+import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
+import { dedupe, type DialPlanPrefix, MAX_PREFIXES } from '../onboarding/prefixes.js';
+import { type SbcSiteInput, sbcConfigurationsFor } from '../onboarding/sbc-site.js';
+import {
+  type dnsPageSchema,
+  EMPTY_PAGES,
+  type m365RoutingPageSchema,
+  type sbcScriptsPageSchema,
+} from '../onboarding/wizard-pages.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
   type M365Settings,
@@ -35,6 +45,19 @@ export interface WizardService {
   pendingInvitations(id: string, owner: string): Promise<InvitationView[]>;
   addInvitation(id: string, owner: string, invitationId: string): Promise<WizardSession>;
   saveM365Settings(id: string, owner: string, input: M365SettingsInput): Promise<WizardSession>;
+  saveDns(id: string, owner: string, input: z.output<typeof dnsPageSchema>): Promise<WizardSession>;
+  saveM365Routing(
+    id: string,
+    owner: string,
+    input: z.output<typeof m365RoutingPageSchema>,
+  ): Promise<WizardSession>;
+  saveSbc(id: string, owner: string, input: SbcSiteInput): Promise<WizardSession>;
+  savePrefixes(id: string, owner: string, prefixes: readonly DialPlanPrefix[]): Promise<WizardSession>;
+  saveSbcScripts(
+    id: string,
+    owner: string,
+    input: z.output<typeof sbcScriptsPageSchema>,
+  ): Promise<WizardSession>;
 }
 
 export interface WizardServiceOptions {
@@ -44,6 +67,7 @@ export interface WizardServiceOptions {
   readonly invitations: InvitationService;
   readonly credentials: CredentialService;
   readonly secretBox: SecretBox;
+  readonly onboardingSettings: OnboardingSettingsReader;
   readonly now?: () => Date;
 }
 
@@ -73,7 +97,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     owner: string,
     apply: (
       session: WizardSession,
-    ) => Promise<Partial<Pick<WizardSession, 'draft' | 'connection' | 'm365Settings'>>>,
+    ) => Promise<Partial<Pick<WizardSession, 'draft' | 'connection' | 'm365Settings' | 'pages'>>>,
   ): Promise<WizardSession> {
     const session = await touch(id, owner);
     const changes = await apply(session);
@@ -99,6 +123,30 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     return session.draft;
   }
 
+  function requireConnected(session: WizardSession): void {
+    if (session.connection?.status !== 'Authentication Complete') {
+      throw new ProblemError(
+        409,
+        'wizard_step_missing',
+        'Not connected',
+        "Connect the customer's Microsoft 365 tenant first.",
+      );
+    }
+  }
+
+  async function requireRegion(regionId: string): Promise<void> {
+    if (!(await options.onboardingSettings.region(regionId))) {
+      throw problems.validation([
+        {
+          field: 'regionId',
+          in: 'body',
+          code: 'unknown_region',
+          message: `There is no region "${regionId}".`,
+        },
+      ]);
+    }
+  }
+
   function requireNoConnection(session: WizardSession): void {
     if (session.connection) {
       throw new ProblemError(
@@ -119,6 +167,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         draft: null,
         connection: null,
         m365Settings: null,
+        pages: EMPTY_PAGES,
         createdAt: at,
         expiresAt: expiry(),
       });
@@ -266,6 +315,125 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           },
           m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
         };
+      });
+    },
+
+    saveDns(id, owner, input) {
+      return change(id, owner, async (session) => {
+        const draft = requireDraft(session);
+        requireConsentable(draft);
+        requireConnected(session);
+        if (input.regionId) await requireRegion(input.regionId);
+        if (input.licencePlan) {
+          const plans = await options.onboardingSettings.licencePlans();
+          if (!plans.some((p) => p.name === input.licencePlan)) {
+            throw problems.validation([
+              {
+                field: 'licencePlan',
+                in: 'body',
+                code: 'unknown_licence_plan',
+                message: `"${input.licencePlan}" is not an eligible licence plan.`,
+              },
+            ]);
+          }
+        }
+        return { pages: { ...session.pages, dns: input } };
+      });
+    },
+
+    saveM365Routing(id, owner, input) {
+      return change(id, owner, async (session) => {
+        requireConsentable(requireDraft(session));
+        requireConnected(session);
+        return { pages: { ...session.pages, m365Routing: input } };
+      });
+    },
+
+    saveSbc(id, owner, input) {
+      return change(id, owner, async (session) => {
+        const draft = requireDraft(session);
+        if (draft.licenseType !== 'Hosted Essentials') requireConnected(session);
+        if (!input.configureSbc) {
+          return {
+            pages: {
+              ...session.pages,
+              sbc: {
+                configureSbc: false,
+                sbcSiteName: input.sbcSiteName ?? draft.shortName,
+                onlinePstnGateway: input.onlinePstnGateway ?? null,
+                sbcConfiguration: null,
+                regionId: null,
+                carrier: null,
+                carrierRegistration: null,
+                cacProfile: null,
+              },
+            },
+          };
+        }
+        const allowed = sbcConfigurationsFor(draft.licenseType);
+        if (input.sbcConfiguration && !allowed.includes(input.sbcConfiguration)) {
+          throw problems.validation([
+            {
+              field: 'sbcConfiguration',
+              in: 'body',
+              code: 'not_offered',
+              message: `${draft.licenseType} offers ${allowed.join(' and ')}.`,
+            },
+          ]);
+        }
+        if (input.regionId) await requireRegion(input.regionId);
+        const registration = input.carrierRegistration;
+        return {
+          pages: {
+            ...session.pages,
+            sbc: {
+              configureSbc: true,
+              sbcSiteName: input.sbcSiteName ?? draft.shortName,
+              onlinePstnGateway:
+                input.onlinePstnGateway ?? session.pages.m365Routing?.onlinePstnGateway ?? null,
+              sbcConfiguration: input.sbcConfiguration ?? null,
+              regionId: input.regionId ?? null,
+              carrier: input.carrier ?? null,
+              carrierRegistration: registration
+                ? {
+                    username: registration.username,
+                    passwordSealed: options.secretBox.seal(
+                      registration.password,
+                      `wizard/${session.id}/carrier-registration`,
+                    ),
+                    mainLine: registration.mainLine,
+                    hostName: registration.hostName,
+                  }
+                : null,
+              cacProfile: input.cacProfile ?? null,
+            },
+          },
+        };
+      });
+    },
+
+    savePrefixes(id, owner, prefixes) {
+      return change(id, owner, async (session) => {
+        requireDraft(session);
+        const unique = dedupe(prefixes);
+        if (unique.length > MAX_PREFIXES) {
+          throw problems.validation([
+            {
+              field: 'prefixes',
+              in: 'body',
+              code: 'too_many',
+              message: `At most ${MAX_PREFIXES} prefixes per customer.`,
+            },
+          ]);
+        }
+        return { pages: { ...session.pages, prefixes: unique } };
+      });
+    },
+
+    saveSbcScripts(id, owner, input) {
+      return change(id, owner, async (session) => {
+        requireDraft(session);
+        return { pages: { ...session.pages, sbcScripts: input } };
       });
     },
 

@@ -1,4 +1,5 @@
 import { lazyTable, restStatus } from '../storage/table-client.js';
+import { EMPTY_PAGES, type WizardPages } from '../onboarding/wizard-pages.js';
 import type { WizardSession } from './wizard-session.js';
 
 export const WIZARD_SESSIONS_TABLE = 'wizardsessions';
@@ -12,7 +13,27 @@ type SessionEntity = {
   m365Settings: string;
   createdAt: string;
   expiresAt: string;
-};
+} & Record<`pages${number}`, string>;
+
+/** A Table property holds 32K UTF-16 characters; thousands of prefixes take several. */
+const CHUNK = 30_000;
+const MAX_CHUNKS = 24;
+
+function pagesProperties(pages: WizardPages): Record<string, string> {
+  const text = JSON.stringify(pages);
+  const properties: Record<string, string> = {};
+  for (let i = 0; i * CHUNK < text.length; i++) {
+    if (i >= MAX_CHUNKS) throw new RangeError('The wizard session is too large.');
+    properties[`pages${i}`] = text.slice(i * CHUNK, (i + 1) * CHUNK);
+  }
+  return properties;
+}
+
+function pagesOf(entity: Record<string, unknown>): WizardPages {
+  let text = '';
+  for (let i = 0; typeof entity[`pages${i}`] === 'string'; i++) text += entity[`pages${i}`] as string;
+  return text ? { ...EMPTY_PAGES, ...(JSON.parse(text) as Partial<WizardPages>) } : EMPTY_PAGES;
+}
 
 export class WizardSessionChangedError extends Error {
   override readonly name = 'WizardSessionChangedError';
@@ -41,6 +62,7 @@ export function createTableWizardSessionStore(connectionString: string): WizardS
     m365Settings: JSON.stringify(session.m365Settings),
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,
+    ...pagesProperties(session.pages),
   });
   return {
     async get(id) {
@@ -53,6 +75,7 @@ export function createTableWizardSessionStore(connectionString: string): WizardS
           draft: JSON.parse(e.draft) as WizardSession['draft'],
           connection: JSON.parse(e.connection) as WizardSession['connection'],
           m365Settings: JSON.parse(e.m365Settings) as WizardSession['m365Settings'],
+          pages: pagesOf(e),
           createdAt: e.createdAt,
           expiresAt: e.expiresAt,
           etag: e.etag,

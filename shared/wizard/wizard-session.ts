@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CustomerDraft } from '../invitations/invitation-service.js';
+import type { WizardPages } from '../onboarding/wizard-pages.js';
 
 /** The manual's wizard shows "Session expires in: 09:49": about ten minutes, renewed by every step. */
 export const WIZARD_SESSION_TTL_MS = 10 * 60 * 1000;
@@ -33,6 +34,8 @@ export interface WizardSession {
   readonly draft: CustomerDraft | null;
   readonly connection: WizardConnection | null;
   readonly m365Settings: M365Settings | null;
+  /** The pages after Microsoft 365 Settings: DNS, M365 default routing, SBC, prefixes, SBC scripts. */
+  readonly pages: WizardPages;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly etag: string;

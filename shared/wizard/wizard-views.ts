@@ -30,6 +30,31 @@ export const wizardSessionViewSchema = z.object({
       teamsNotificationSecretSaved: z.boolean(),
     })
     .nullable(),
+  pages: z.object({
+    dns: z.record(z.string(), z.unknown()).nullable(),
+    m365Routing: z.record(z.string(), z.unknown()).nullable(),
+    sbc: z
+      .object({
+        configureSbc: z.boolean(),
+        sbcSiteName: z.string(),
+        onlinePstnGateway: z.string().nullable(),
+        sbcConfiguration: z.enum(['SIP Trunk', 'IP PBX', 'BYOC']).nullable(),
+        regionId: z.string().nullable(),
+        carrier: z.string().nullable(),
+        carrierRegistration: z
+          .object({
+            username: z.string(),
+            passwordSaved: z.boolean(),
+            mainLine: z.string(),
+            hostName: z.string(),
+          })
+          .nullable(),
+        cacProfile: z.string().nullable(),
+      })
+      .nullable(),
+    prefixes: z.array(z.object({ dialPlanName: z.string(), prefix: z.string(), tag: z.string() })),
+    sbcScripts: z.record(z.string(), z.unknown()).nullable(),
+  }),
   signInUrl: z.url().optional().meta({
     description:
       'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".',
@@ -52,5 +77,22 @@ export function toWizardSessionView(session: WizardSession): z.output<typeof wiz
           teamsNotificationSecretSaved: settings.teamsNotificationSecretSealed !== null,
         }
       : null,
+    pages: {
+      ...session.pages,
+      prefixes: [...session.pages.prefixes],
+      sbc: session.pages.sbc
+        ? {
+            ...session.pages.sbc,
+            carrierRegistration: session.pages.sbc.carrierRegistration
+              ? {
+                  username: session.pages.sbc.carrierRegistration.username,
+                  passwordSaved: true,
+                  mainLine: session.pages.sbc.carrierRegistration.mainLine,
+                  hostName: session.pages.sbc.carrierRegistration.hostName,
+                }
+              : null,
+          }
+        : null,
+    },
   };
 }
