@@ -24,6 +24,18 @@ export const DEMO = {
       /** The sandbox sign-in page's password; a Global Administrator. */
       password: 'Northwind-Admin-Sandbox-1!',
     },
+    /** The provider's Azure DNS zone (System > DNS API Configuration), served by the sandbox's ARM peer. */
+    dns: {
+      subscriptionId: '4f9c2e61-3b7a-4d58-9e0c-1a2b3c4d5e6f',
+      resourceGroup: 'rg-voice',
+      zone: 'voice.northwindvoice.example',
+    },
+    /** The `DNS_Client_Provisioning` app registration: "DNS Zone Contributor" on the provider zone. */
+    dnsApp: {
+      clientId: '2b7e9c14-5d3a-4f86-a0b1-c2d3e4f5a6b7',
+      displayName: 'DNS_Client_Provisioning',
+      clientSecret: 'dns8Q~sandbox-dns-app-secret-not-for-production',
+    },
   },
   /** The product's multi-tenant app that customers consent to; it reads their directory through Graph. */
   tokenApp: {
@@ -32,7 +44,7 @@ export const DEMO = {
     clientSecret: 'drh8Q~sandbox-token-app-secret-not-for-production',
     /** A second secret of the same app whose end date has passed (AADSTS7000222). */
     expiredClientSecret: 'old8Q~sandbox-expired-secret-not-for-production',
-    graphRoles: ['Organization.Read.All', 'User.Read.All', 'Domain.ReadWrite.All'],
+    graphRoles: ['Organization.Read.All', 'User.Read.All', 'Domain.ReadWrite.All', 'User.ReadWrite.All'],
     /** Delegated Graph permissions of the registration: what a user's `https://graph.microsoft.com/.default` yields. */
     graphScopes: [
       'Directory.Read.All',
@@ -40,6 +52,7 @@ export const DEMO = {
       'Organization.Read.All',
       'User.Read',
       'User.Read.All',
+      'User.ReadWrite.All',
     ],
     /** The Skype and Teams Tenant Admin API, whose delegated consent is the second consent a customer gives. */
     teamsAdminApiAppId: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
@@ -74,6 +87,17 @@ export const DEMO = {
         password: 'Fabrikam-User-Sandbox-1!',
       },
     },
+  },
+  /**
+   * Subscribed SKUs per customer: `enabled` units, of which `assigned` are given to demo users at seeding. Change
+   * units with `PUT /_sandbox/tenants/{tenant}/subscribedSkus/{sku}` or `sandbox.state.directory.setSku`.
+   */
+  licences: {
+    contoso: [{ skuPartNumber: 'ENTERPRISEPREMIUM', enabled: 25, assigned: 20 }],
+    fabrikam: [
+      { skuPartNumber: 'ENTERPRISEPACK', enabled: 30, assigned: 25 },
+      { skuPartNumber: 'MCOEV', enabled: 5, assigned: 2 },
+    ],
   },
 } as const;
 
@@ -145,6 +169,52 @@ export function seedDemo(state: SandboxState): void {
 
   seedCustomer(state, customers.contoso, { usageLocation: 'US', phonePrefix: '+1 425 555 ' });
   seedCustomer(state, customers.fabrikam, { usageLocation: 'GB', phonePrefix: '+44 20 7946 ' });
+
+  seedDns(state);
+  seedLicences(state);
+}
+
+/** The provider's DNS zone and the DNS app that may write it. */
+function seedDns(state: SandboxState): void {
+  const { provider } = DEMO;
+  state.addApplication({
+    appId: provider.dnsApp.clientId,
+    displayName: provider.dnsApp.displayName,
+    homeTenantId: provider.tenantId,
+  });
+  state.addSecret(provider.dnsApp.clientId, {
+    secretText: provider.dnsApp.clientSecret,
+    displayName: 'dns',
+  });
+  state.dns.addZone({
+    subscriptionId: provider.dns.subscriptionId,
+    resourceGroup: provider.dns.resourceGroup,
+    name: provider.dns.zone,
+    tenantId: provider.tenantId,
+    contributors: [provider.dnsApp.clientId],
+  });
+}
+
+/**
+ * Subscriptions of the customer tenants (`DEMO.licences`), with licences assigned to the first demo users so
+ * that `consumedUnits` is realistic: Contoso has free E5 units, Fabrikam free E3 and Teams Phone Standard units.
+ */
+function seedLicences(state: SandboxState): void {
+  for (const [customer, skus] of [
+    [DEMO.customers.contoso, DEMO.licences.contoso],
+    [DEMO.customers.fabrikam, DEMO.licences.fabrikam],
+  ] as const) {
+    const tenant = state.requireTenant(customer.tenantId);
+    const users = [...tenant.users.values()].sort((a, b) =>
+      a.userPrincipalName.localeCompare(b.userPrincipalName),
+    );
+    for (const sku of skus) {
+      const { definition } = state.directory.setSku(tenant.id, sku.skuPartNumber, sku.enabled);
+      for (const user of users.slice(0, sku.assigned)) {
+        state.directory.assignLicense(tenant, user.id, [{ skuId: definition.skuId, disabledPlans: [] }], []);
+      }
+    }
+  }
 }
 
 type DemoCustomer = (typeof DEMO.customers)[keyof typeof DEMO.customers];

@@ -8,18 +8,24 @@ import { FaultInjector } from './faults.js';
 import { type SandboxMailHandle, startMailServices } from './mail.js';
 import { controlPeer } from './peers/control.js';
 import { entraPeer } from './peers/entra.js';
+import { armDnsPeer } from './peers/arm-dns.js';
 import { graphPeer } from './peers/graph.js';
+import { createSbcServices, type SbcSandbox } from './peers/sbc.js';
+import { teamsAdminPeer } from './peers/teams-admin.js';
 import { RequestLog } from './request-log.js';
 import { Router } from './router.js';
 import { createRequestHandler } from './server.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SandboxState } from './state.js';
+import { TeamsAdminState } from './teams-state.js';
 import { type CallerTokenRequest, TokenIssuer } from './tokens.js';
 
 export { DEMO } from './demo-data.js';
 export type { Fault, FaultSpec } from './faults.js';
 export type { SandboxMailHandle } from './mail.js';
 export { DEMO_MAIL } from './mail-demo.js';
+export { DEMO_SBC } from './sbc-state.js';
+export type { SbcSandbox } from './peers/sbc.js';
 export type { SandboxMail } from './mailbox.js';
 export type { LoggedRequest } from './request-log.js';
 export type { CallerTokenRequest } from './tokens.js';
@@ -45,6 +51,10 @@ export interface RunningSandbox {
   readonly requests: RequestLog;
   /** What ACS Email (served at `url` itself) and the SMTP sink received; the SMTP fault switch. */
   readonly mail: SandboxMailHandle;
+  /** The Teams admin API's per-tenant configuration (served at `${url}/teams`). */
+  readonly teams: TeamsAdminState;
+  /** The simulated AudioCodes SBCs (served at `${url}/sbc/{device}`), with the busy switch. */
+  readonly sbc: SbcSandbox;
   /** The SMTP sink: STARTTLS with the sandbox CA, `DEMO_MAIL.smtp` credentials. */
   readonly smtp: { readonly host: string; readonly port: number };
   /** A bearer token for the product's own API, signed like the sandbox's Entra ID tokens. */
@@ -77,6 +87,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const faults = new FaultInjector();
   const requests = new RequestLog();
   const issuer = new TokenIssuer(signingKey, state, url);
+  const teams = new TeamsAdminState();
+  const sbc = createSbcServices({ seed: (options.seed ?? 'demo') === 'demo' });
   const seed = () => {
     state.clear();
     if ((options.seed ?? 'demo') === 'demo') seedDemo(state);
@@ -86,6 +98,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     faults.clear();
     requests.clear();
     mail.reset();
+    teams.clear();
+    sbc.reset();
   };
   seed();
 
@@ -93,7 +107,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
     graphPeer(issuer, state),
+    armDnsPeer(issuer, state.dns),
     ...mail.servicePeers,
+    teamsAdminPeer({ issuer, state, teams }),
+    sbc.servicePeer,
+    sbc.controlPeer,
     mail.controlPeer,
     control,
   ]);
@@ -104,7 +122,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       router,
       faults,
       requests,
-      exempt: new Set([control, mail.controlPeer]),
+      exempt: new Set([control, sbc.controlPeer, mail.controlPeer]),
     }),
   );
 
@@ -115,6 +133,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     faults,
     requests,
     mail: mail.handle,
+    teams,
+    sbc: sbc.handle,
     smtp: mail.smtp,
     issueToken: (request) => issuer.callerToken(request),
     reset,

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DnsZones } from './dns-zones.js';
 import { EntraGrants } from './entra-grants.js';
+import { GraphDirectory } from './graph-directory.js';
 
 export interface VerifiedDomain {
   readonly name: string;
@@ -111,7 +113,9 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
       'Application.Read.All',
       'Directory.Read.All',
       'Directory.ReadWrite.All',
+      'Domain.Read.All',
       'Domain.ReadWrite.All',
+      'LicenseAssignment.ReadWrite.All',
       'Organization.Read.All',
       'Organization.ReadWrite.All',
       'TeamsTelephoneNumber.ReadWrite.All',
@@ -194,11 +198,17 @@ export class SandboxState {
   private readonly applicationsById = new Map<string, Application>();
   /** Sign-in passwords, delegated consents, codes and refresh tokens of the interactive OAuth flows. */
   readonly entra = new EntraGrants(this);
+  /** Azure DNS zones (ARM peer) and their role assignments; Graph's domain verification reads their TXT records. */
+  readonly dns = new DnsZones();
+  /** Graph's unverified domains, subscribed SKUs and users' licences. */
+  readonly directory = new GraphDirectory(this, this.dns);
 
   clear(): void {
     this.tenantsById.clear();
     this.applicationsById.clear();
     this.entra.clear();
+    this.dns.clear();
+    this.directory.clear();
   }
 
   tenants(): Tenant[] {
@@ -286,6 +296,34 @@ export class SandboxState {
     if (tenant.users.has(user.id)) throw new SandboxStateError(409, `User id '${user.id}' already exists.`);
     tenant.users.set(user.id, user);
     return user;
+  }
+
+  /** Adds a verified custom domain (neither default nor initial), as Graph's domain verification does. */
+  addVerifiedDomain(tenantId: string, name: string): VerifiedDomain {
+    const tenant = this.requireTenant(tenantId);
+    const owner = this.tenant(name);
+    if (owner && owner.id !== tenant.id)
+      throw new SandboxStateError(409, `Domain '${name}' is verified in another tenant.`);
+    const existing = tenant.verifiedDomains.find((d) => d.name.toLowerCase() === name.toLowerCase());
+    if (existing) return existing;
+    const added: VerifiedDomain = {
+      ...domain(name, { isDefault: false, isInitial: false }),
+      capabilities: 'None',
+    };
+    (tenant.verifiedDomains as VerifiedDomain[]).push(added);
+    return added;
+  }
+
+  /** Removes a verified domain that is neither the default nor the initial one. */
+  removeVerifiedDomain(tenantId: string, name: string): void {
+    const tenant = this.requireTenant(tenantId);
+    const domains = tenant.verifiedDomains as VerifiedDomain[];
+    const index = domains.findIndex((d) => d.name.toLowerCase() === name.toLowerCase());
+    const found = domains[index];
+    if (!found) throw new SandboxStateError(404, `Domain '${name}' is not verified in '${tenant.id}'.`);
+    if (found.isDefault || found.isInitial)
+      throw new SandboxStateError(400, `Domain '${name}' is the default or initial domain.`);
+    domains.splice(index, 1);
   }
 
   /** Registers an application in its home tenant, with its service principal there. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type FaultInjector, faultSpecSchema } from '../faults.js';
 import { entraControlRoutes } from '../entra-control.js';
+import { directoryControlRoutes } from '../graph-control.js';
 import type { RequestLog } from '../request-log.js';
 import type { Peer, PeerRequest, Reply, Route } from '../router.js';
 import { describeTenant, type SandboxState, SandboxStateError } from '../state.js';
@@ -212,6 +213,7 @@ export function controlPeer(deps: {
         }),
     },
     ...entraControlRoutes(state, parseJson),
+    ...directoryControlRoutes(state, parseJson),
     {
       method: 'POST',
       path: '/reset',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { GraphFailure } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
-import { type DirectoryUser, findUser, type SandboxState, type Tenant } from '../state.js';
+import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 
 const GRAPH_AUDIENCES = [
@@ -29,6 +30,9 @@ const USER_PROPERTIES = [
   'usageLocation',
   'userPrincipalName',
 ] as const satisfies ReadonlyArray<keyof DirectoryUser>;
+
+/** Selectable user properties: the stored ones plus the licences Graph keeps per user. */
+const SELECTABLE_USER_PROPERTIES: readonly string[] = [...USER_PROPERTIES, 'assignedLicenses'];
 
 /** What Graph v1.0 returns for a user without `$select` (per the user resource's documentation). */
 const USER_DEFAULT_PROPERTIES: readonly string[] = [
@@ -69,6 +73,17 @@ const PERMISSIONS = {
     'Directory.Read.All',
     'Directory.ReadWrite.All',
   ],
+  domainsRead: ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  domainsWrite: ['Domain.ReadWrite.All', 'Directory.ReadWrite.All'],
+  usersWrite: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  licencesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  subscribedSkus: [
+    'LicenseAssignment.Read.All',
+    'Organization.Read.All',
+    'Organization.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
 } as const;
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -78,7 +93,10 @@ const MAX_PAGE_SIZE = 999;
 export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
-    (permissions: readonly string[], handler: (request: PeerRequest, tenant: Tenant) => Reply) =>
+    (
+      permissions: readonly string[],
+      handler: (request: PeerRequest, tenant: Tenant) => Reply | Promise<Reply>,
+    ) =>
     async (request: PeerRequest): Promise<Reply> => {
       const token = await authenticate(request);
       if ('status' in token) return token;
@@ -94,7 +112,16 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
           'Insufficient privileges to complete the operation.',
         );
       }
-      return handler(request, token.tenant);
+      try {
+        return await handler(request, token.tenant);
+      } catch (error) {
+        if (error instanceof GraphFailure)
+          return graphError(request, error.status, error.code, error.message);
+        if (error instanceof SandboxStateError) {
+          return graphError(request, error.status, codeByStatus(error.status), error.message);
+        }
+        throw error;
+      }
     };
 
   const authenticate = async (request: PeerRequest): Promise<VerifiedToken | Reply> => {
@@ -150,13 +177,13 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
       {
         method: 'GET',
         path: '/v1.0/users',
-        handle: guarded(PERMISSIONS.users, (request, tenant) => listUsers(request, tenant)),
+        handle: guarded(PERMISSIONS.users, (request, tenant) => listUsers(request, tenant, state)),
       },
       {
         method: 'GET',
         path: '/v1.0/users/:id',
         handle: guarded(PERMISSIONS.users, (request, tenant) => {
-          const select = parseSelect(request, USER_PROPERTIES, 'microsoft.graph.user');
+          const select = parseSelect(request, SELECTABLE_USER_PROPERTIES, 'microsoft.graph.user');
           if ('status' in select) return select;
           const id = request.params.id ?? '';
           const user = findUser(tenant, id);
@@ -170,12 +197,274 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
           }
           return ok(request, {
             '@odata.context': `${context(request, 'users', select.explicit)}/$entity`,
-            ...project(user, select.properties ?? USER_DEFAULT_PROPERTIES),
+            ...project(userView(state, tenant, user), select.properties ?? USER_DEFAULT_PROPERTIES),
           });
         }),
       },
+      ...directoryRoutes(state, guarded),
     ],
   };
+}
+
+type Guard = (
+  permissions: readonly string[],
+  handler: (request: PeerRequest, tenant: Tenant) => Reply | Promise<Reply>,
+) => (request: PeerRequest) => Promise<Reply>;
+
+/** Domains, user writes, licences and subscribed SKUs: what domain provisioning and activation use. */
+function directoryRoutes(state: SandboxState, guarded: Guard) {
+  const { directory } = state;
+  const domainEntity = (request: PeerRequest, body: object, status = 200): Reply => ({
+    ...ok(request, { '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains/$entity`, ...body }),
+    status,
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/v1.0/domains',
+      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) =>
+        ok(request, {
+          '@odata.context': context(request, 'domains', undefined),
+          value: directory.domains(tenant),
+        }),
+      ),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/domains',
+      handle: guarded(PERMISSIONS.domainsWrite, (request, tenant) => {
+        const body = jsonBody(request);
+        return domainEntity(request, directory.addDomain(tenant, body.id), 201);
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1.0/domains/:id',
+      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) =>
+        domainEntity(request, directory.requireDomain(tenant, request.params.id ?? '')),
+      ),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1.0/domains/:id',
+      handle: guarded(PERMISSIONS.domainsWrite, (request, tenant) => {
+        directory.deleteDomain(tenant, request.params.id ?? '');
+        return { status: 204, headers: requestIds(request) };
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1.0/domains/:id/verificationDnsRecords',
+      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) => {
+        const id = request.params.id ?? '';
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains('${id}')/verificationDnsRecords`,
+          value: directory.verificationDnsRecords(tenant, id),
+        });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/domains/:id/verify',
+      handle: guarded(PERMISSIONS.domainsWrite, (request, tenant) =>
+        domainEntity(request, directory.verifyDomain(tenant, request.params.id ?? '')),
+      ),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/users',
+      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => createUser(request, tenant, state)),
+    },
+    {
+      method: 'PATCH',
+      path: '/v1.0/users/:id',
+      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => {
+        const user = requireUser(tenant, request.params.id ?? '');
+        const body = jsonBody(request);
+        const changes: Partial<Record<'displayName' | 'usageLocation' | 'accountEnabled', unknown>> = {};
+        for (const [name, value] of Object.entries(body)) {
+          if (name !== 'displayName' && name !== 'usageLocation' && name !== 'accountEnabled') {
+            throw new GraphFailure(
+              400,
+              'Request_BadRequest',
+              `The sandbox does not update the property '${name}' of resource 'User'.`,
+            );
+          }
+          changes[name] = value;
+        }
+        if (changes.usageLocation !== undefined && changes.usageLocation !== null) {
+          checkUsageLocation(changes.usageLocation);
+        }
+        if (
+          changes.displayName !== undefined &&
+          (typeof changes.displayName !== 'string' || !changes.displayName)
+        ) {
+          throw invalidProperty('displayName');
+        }
+        if (changes.accountEnabled !== undefined && typeof changes.accountEnabled !== 'boolean') {
+          throw invalidProperty('accountEnabled');
+        }
+        tenant.users.set(user.id, { ...user, ...(changes as Partial<DirectoryUser>) });
+        return { status: 204, headers: requestIds(request) };
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1.0/users/:id',
+      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => {
+        const user = requireUser(tenant, request.params.id ?? '');
+        tenant.users.delete(user.id);
+        directory.removeUser(tenant, user.id);
+        return { status: 204, headers: requestIds(request) };
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/users/:id/assignLicense',
+      handle: guarded(PERMISSIONS.licencesWrite, (request, tenant) => {
+        const user = requireUser(tenant, request.params.id ?? '');
+        const body = jsonBody(request);
+        const add = body.addLicenses;
+        const remove = body.removeLicenses;
+        if (!Array.isArray(add)) throw invalidProperty('addLicenses');
+        if (!Array.isArray(remove) || remove.some((s) => typeof s !== 'string')) {
+          throw invalidProperty('removeLicenses');
+        }
+        const licences = add.map((item: unknown) => {
+          const { skuId, disabledPlans } = (item ?? {}) as { skuId?: unknown; disabledPlans?: unknown };
+          if (typeof skuId !== 'string') throw invalidProperty('addLicenses');
+          const plans = Array.isArray(disabledPlans)
+            ? disabledPlans.filter((p) => typeof p === 'string')
+            : [];
+          return { skuId, disabledPlans: plans };
+        });
+        directory.assignLicense(tenant, user.id, licences, remove as string[]);
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#users/$entity`,
+          ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+        });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1.0/subscribedSkus',
+      handle: guarded(PERMISSIONS.subscribedSkus, (request, tenant) =>
+        ok(request, {
+          '@odata.context': context(request, 'subscribedSkus', undefined),
+          value: directory.subscribedSkus(tenant),
+        }),
+      ),
+    },
+  ];
+}
+
+/** `POST /users`: the properties Graph requires, a UPN on a verified domain, a unique UPN. */
+function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): Reply {
+  const body = jsonBody(request);
+  for (const name of [
+    'accountEnabled',
+    'displayName',
+    'mailNickname',
+    'userPrincipalName',
+    'passwordProfile',
+  ]) {
+    if (body[name] === undefined || body[name] === null) {
+      throw new GraphFailure(
+        400,
+        'Request_BadRequest',
+        `Property '${name}' is required when creating the resource of type 'User'.`,
+      );
+    }
+  }
+  const { accountEnabled, displayName, userPrincipalName, passwordProfile, usageLocation } = body;
+  if (typeof accountEnabled !== 'boolean') throw invalidProperty('accountEnabled');
+  if (typeof displayName !== 'string' || !displayName) throw invalidProperty('displayName');
+  if (typeof userPrincipalName !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(userPrincipalName)) {
+    throw invalidProperty('userPrincipalName');
+  }
+  const password = (passwordProfile as { password?: unknown }).password;
+  if (typeof password !== 'string' || password.length < 8) throw invalidProperty('passwordProfile');
+  if (usageLocation !== undefined && usageLocation !== null) checkUsageLocation(usageLocation);
+  const domain = userPrincipalName.split('@')[1]?.toLowerCase() ?? '';
+  if (!tenant.verifiedDomains.some((d) => d.name.toLowerCase() === domain)) {
+    throw new GraphFailure(
+      400,
+      'Request_BadRequest',
+      'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.',
+    );
+  }
+  if (findUser(tenant, userPrincipalName)) {
+    throw new GraphFailure(
+      400,
+      'Request_BadRequest',
+      'Another object with the same value for property userPrincipalName already exists.',
+    );
+  }
+  const optionalText = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : null);
+  const user = state.addUser(tenant.id, {
+    userPrincipalName,
+    displayName,
+    accountEnabled,
+    givenName: optionalText('givenName'),
+    surname: optionalText('surname'),
+    jobTitle: optionalText('jobTitle'),
+    department: optionalText('department'),
+    usageLocation: typeof usageLocation === 'string' ? usageLocation : null,
+  });
+  state.entra.setCredentials(tenant.id, user.userPrincipalName, { password });
+  return {
+    ...ok(request, {
+      '@odata.context': `${request.origin}/graph/v1.0/$metadata#users/$entity`,
+      ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+    }),
+    status: 201,
+  };
+}
+
+function requireUser(tenant: Tenant, id: string): DirectoryUser {
+  const user = findUser(tenant, id);
+  if (!user) {
+    throw new GraphFailure(
+      404,
+      'Request_ResourceNotFound',
+      `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+    );
+  }
+  return user;
+}
+
+/** A user with what Graph keeps beside the directory entry (licences). */
+function userView(state: SandboxState, tenant: Tenant, user: DirectoryUser): Record<string, unknown> {
+  return { ...user, assignedLicenses: state.directory.assignedLicenses(tenant, user.id) };
+}
+
+function checkUsageLocation(value: unknown): void {
+  if (typeof value !== 'string' || !/^[A-Z]{2}$/.test(value)) throw invalidProperty('usageLocation');
+}
+
+function invalidProperty(name: string): GraphFailure {
+  return new GraphFailure(
+    400,
+    'Request_BadRequest',
+    `Invalid value specified for property '${name}' of resource 'User'.`,
+  );
+}
+
+/** The request's JSON object; Graph answers 400 BadRequest to anything else. */
+function jsonBody(request: PeerRequest): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(request.body.toString('utf8') || '{}');
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
+    }
+  } catch {
+    // Answered below.
+  }
+  throw new GraphFailure(
+    400,
+    'BadRequest',
+    'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+  );
 }
 
 /**
@@ -222,7 +511,7 @@ function listApplications(request: PeerRequest, tenant: Tenant, state: SandboxSt
   });
 }
 
-function listUsers(request: PeerRequest, tenant: Tenant): Reply {
+function listUsers(request: PeerRequest, tenant: Tenant, state: SandboxState): Reply {
   for (const key of request.url.searchParams.keys()) {
     if (key.startsWith('$') && !['$top', '$select', '$skiptoken'].includes(key.toLowerCase())) {
       return graphError(
@@ -249,7 +538,7 @@ function listUsers(request: PeerRequest, tenant: Tenant): Reply {
       );
     }
   }
-  const select = parseSelect(request, USER_PROPERTIES, 'microsoft.graph.user');
+  const select = parseSelect(request, SELECTABLE_USER_PROPERTIES, 'microsoft.graph.user');
   if ('status' in select) return select;
   const skipToken = queryOption(request, '$skiptoken');
   const after = skipToken === null ? undefined : decodeSkipToken(skipToken);
@@ -271,7 +560,9 @@ function listUsers(request: PeerRequest, tenant: Tenant): Reply {
   return ok(request, {
     '@odata.context': context(request, 'users', select.explicit),
     ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
-    value: page.map((user) => project(user, select.properties ?? USER_DEFAULT_PROPERTIES)),
+    value: page.map((user) =>
+      project(userView(state, tenant, user), select.properties ?? USER_DEFAULT_PROPERTIES),
+    ),
   });
 }
 

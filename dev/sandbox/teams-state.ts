@@ -1,0 +1,560 @@
+/**
+ * The Teams admin configuration of each tenant as the sandbox's Teams admin API keeps it: collection-style
+ * configuration objects per `{PolicyName}` (PSTN gateways, PSTN usages, voice routes, policies, network
+ * topology) and per-user policy grants, with the referential checks the service makes.
+ */
+
+/** The kinds of property values the sandbox checks. */
+type PropertyKind = 'string' | 'number' | 'boolean' | 'strings' | 'any';
+
+interface PolicySchema {
+  /** Canonical property names and their kinds; `Identity` is implicit. */
+  readonly properties: Readonly<Record<string, PropertyKind>>;
+  /** Values of a new object's properties that the request leaves out. */
+  readonly defaults: () => Record<string, unknown>;
+  /** Policies (not collections of things) have `Tag:` identities, and a `Global` instance from the start. */
+  readonly tagged: boolean;
+  /** The property that repeats the identity, e.g. `Fqdn` for a gateway. */
+  readonly identityProperty?: string;
+  /** Properties a create must carry. */
+  readonly required?: readonly string[];
+}
+
+const SCHEMAS: Readonly<Record<string, PolicySchema>> = {
+  OnlinePSTNGateway: {
+    tagged: false,
+    identityProperty: 'Fqdn',
+    required: ['SipSignalingPort'],
+    properties: {
+      Fqdn: 'string',
+      SipSignalingPort: 'number',
+      FailoverTimeSeconds: 'number',
+      ForwardCallHistory: 'boolean',
+      ForwardPai: 'boolean',
+      SendSipOptions: 'boolean',
+      MaxConcurrentSessions: 'number',
+      Enabled: 'boolean',
+      MediaBypass: 'boolean',
+      GatewaySiteId: 'string',
+      GatewaySiteLbrEnabled: 'boolean',
+      GatewayLbrEnabledUserOverride: 'boolean',
+      FailoverResponseCodes: 'string',
+      PidfLoSupported: 'boolean',
+      MediaRelayRoutingLocationOverride: 'string',
+      ProxySbc: 'string',
+      BypassMode: 'string',
+      Description: 'string',
+    },
+    defaults: () => ({
+      SipSignalingPort: null,
+      FailoverTimeSeconds: 10,
+      ForwardCallHistory: false,
+      ForwardPai: false,
+      SendSipOptions: true,
+      MaxConcurrentSessions: null,
+      Enabled: false,
+      MediaBypass: false,
+      GatewaySiteId: '',
+      GatewaySiteLbrEnabled: false,
+      GatewayLbrEnabledUserOverride: false,
+      FailoverResponseCodes: '408,503,504',
+      PidfLoSupported: false,
+      MediaRelayRoutingLocationOverride: null,
+      ProxySbc: null,
+      BypassMode: 'None',
+      Description: '',
+    }),
+  },
+  OnlinePstnUsages: {
+    tagged: false,
+    properties: { Usage: 'strings' },
+    defaults: () => ({ Usage: [] }),
+  },
+  OnlineVoiceRoute: {
+    tagged: false,
+    properties: {
+      Name: 'string',
+      Description: 'string',
+      NumberPattern: 'string',
+      OnlinePstnGatewayList: 'strings',
+      OnlinePstnUsages: 'strings',
+      Priority: 'number',
+      BridgeSourcePhoneNumber: 'string',
+    },
+    defaults: () => ({
+      Description: '',
+      NumberPattern: '.*',
+      OnlinePstnGatewayList: [],
+      OnlinePstnUsages: [],
+      Priority: 0,
+      BridgeSourcePhoneNumber: null,
+    }),
+  },
+  OnlineVoiceRoutingPolicy: {
+    tagged: true,
+    properties: { Description: 'string', OnlinePstnUsages: 'strings', RouteType: 'string' },
+    defaults: () => ({ Description: '', OnlinePstnUsages: [], RouteType: 'BYOT' }),
+  },
+  TenantDialPlan: {
+    tagged: true,
+    properties: {
+      Description: 'string',
+      NormalizationRules: 'any',
+      SimpleName: 'string',
+      ExternalAccessPrefix: 'string',
+      OptimizeDeviceDialing: 'boolean',
+    },
+    defaults: () => ({
+      Description: '',
+      NormalizationRules: [],
+      SimpleName: '',
+      ExternalAccessPrefix: null,
+      OptimizeDeviceDialing: false,
+    }),
+  },
+  TeamsCallingPolicy: {
+    tagged: true,
+    properties: {
+      Description: 'string',
+      AllowCallForwardingToPhone: 'boolean',
+      AllowCallForwardingToUser: 'boolean',
+      AllowPrivateCalling: 'boolean',
+      PreventTollBypass: 'boolean',
+      AllowVoicemail: 'string',
+    },
+    defaults: () => ({
+      Description: '',
+      AllowCallForwardingToPhone: true,
+      AllowCallForwardingToUser: true,
+      AllowPrivateCalling: true,
+      PreventTollBypass: false,
+      AllowVoicemail: 'UserOverride',
+    }),
+  },
+  TenantNetworkRegion: {
+    tagged: false,
+    identityProperty: 'NetworkRegionID',
+    properties: { NetworkRegionID: 'string', Description: 'string', CentralSite: 'string' },
+    defaults: () => ({ Description: '', CentralSite: '' }),
+  },
+  TenantNetworkSite: {
+    tagged: false,
+    identityProperty: 'NetworkSiteID',
+    properties: {
+      NetworkSiteID: 'string',
+      NetworkRegionID: 'string',
+      Description: 'string',
+      EnableLocationBasedRouting: 'boolean',
+      LocationPolicy: 'string',
+      EmergencyCallingPolicy: 'string',
+      EmergencyCallRoutingPolicy: 'string',
+      NetworkRoamingPolicy: 'string',
+    },
+    defaults: () => ({
+      NetworkRegionID: '',
+      Description: '',
+      EnableLocationBasedRouting: false,
+      LocationPolicy: '',
+      EmergencyCallingPolicy: '',
+      EmergencyCallRoutingPolicy: '',
+      NetworkRoamingPolicy: '',
+    }),
+  },
+  TenantNetworkSubnet: {
+    tagged: false,
+    identityProperty: 'SubnetID',
+    required: ['MaskBits'],
+    properties: { SubnetID: 'string', MaskBits: 'number', NetworkSiteID: 'string', Description: 'string' },
+    defaults: () => ({ NetworkSiteID: '', Description: '' }),
+  },
+  TenantTrustedIPAddress: {
+    tagged: false,
+    identityProperty: 'IPAddress',
+    properties: { IPAddress: 'string', MaskBits: 'number', Description: 'string' },
+    defaults: () => ({ MaskBits: 32, Description: '' }),
+  },
+};
+
+/** The `{PolicyName}` values the sandbox serves. */
+export const TEAMS_POLICY_NAMES: readonly string[] = Object.keys(SCHEMAS);
+
+/** Policy types a user can be granted, and the configuration each one names. */
+const GRANTABLE: Readonly<Record<string, string>> = {
+  OnlineVoiceRoutingPolicy: 'OnlineVoiceRoutingPolicy',
+  TenantDialPlan: 'TenantDialPlan',
+  TeamsCallingPolicy: 'TeamsCallingPolicy',
+};
+
+export type TeamsConfigObject = Record<string, unknown> & { readonly Identity: string };
+
+/** A refused request, in the service's words; `status` is the HTTP status to answer with. */
+export class TeamsAdminStateError extends Error {
+  override readonly name = 'TeamsAdminStateError';
+  constructor(
+    readonly status: 400 | 404 | 409,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface TenantTeams {
+  /** Per policy name: objects keyed by lower-cased identity, in creation order. */
+  readonly collections: Map<string, Map<string, TeamsConfigObject>>;
+  /** Per user id: policy type → policy identity (`Tag:…`). */
+  readonly grants: Map<string, Record<string, string>>;
+}
+
+/** Every tenant's Teams voice configuration; a tenant's is created on first use with the service's defaults. */
+export class TeamsAdminState {
+  private readonly tenants = new Map<string, TenantTeams>();
+
+  clear(): void {
+    this.tenants.clear();
+  }
+
+  /** The tenant's configuration objects of one policy name (copies). */
+  list(tenantId: string, policyName: string): TeamsConfigObject[] {
+    return [...this.collection(tenantId, policyName).values()].map(copy);
+  }
+
+  get(tenantId: string, policyName: string, identity: string): TeamsConfigObject | undefined {
+    const found = this.collection(tenantId, policyName).get(this.key(policyName, identity));
+    return found ? copy(found) : undefined;
+  }
+
+  /** Everything of a tenant, for tests: `{ [PolicyName]: objects }` plus the user grants. */
+  snapshot(tenantId: string): {
+    configurations: Record<string, TeamsConfigObject[]>;
+    grants: Record<string, Record<string, string>>;
+  } {
+    const tenant = this.tenant(tenantId);
+    return {
+      configurations: Object.fromEntries(
+        [...tenant.collections].map(([name, objects]) => [name, [...objects.values()].map(copy)]),
+      ),
+      grants: Object.fromEntries([...tenant.grants].map(([user, grants]) => [user, { ...grants }])),
+    };
+  }
+
+  create(tenantId: string, policyName: string, body: Record<string, unknown>): TeamsConfigObject {
+    const schema = this.schema(policyName);
+    const collection = this.collection(tenantId, policyName);
+    const rawIdentity =
+      body.Identity ?? (schema.identityProperty ? body[schema.identityProperty] : undefined);
+    if (typeof rawIdentity !== 'string' || rawIdentity.trim() === '') {
+      throw new TeamsAdminStateError(400, 'BadRequest', `Identity is required to create a ${policyName}.`);
+    }
+    const identity = this.normalizeIdentity(policyName, rawIdentity.trim());
+    if (policyName === 'OnlinePstnUsages' && identity !== 'Global') {
+      throw new TeamsAdminStateError(400, 'BadRequest', 'The PSTN usage list exists only as Global.');
+    }
+    if (collection.has(identity.toLowerCase())) {
+      throw new TeamsAdminStateError(
+        409,
+        'Conflict',
+        `A ${policyName} with Identity '${identity}' already exists.`,
+      );
+    }
+    const properties = this.checkProperties(policyName, body);
+    for (const required of schema.required ?? []) {
+      if (properties[required] === undefined || properties[required] === null) {
+        throw new TeamsAdminStateError(
+          400,
+          'BadRequest',
+          `${required} is required to create a ${policyName}.`,
+        );
+      }
+    }
+    const created: TeamsConfigObject = {
+      Identity: identity,
+      ...schema.defaults(),
+      ...(schema.identityProperty ? { [schema.identityProperty]: identity } : {}),
+      ...properties,
+    };
+    if (schema.identityProperty) created[schema.identityProperty] = identity;
+    this.checkReferences(tenantId, policyName, created);
+    collection.set(identity.toLowerCase(), created);
+    return copy(created);
+  }
+
+  /** Sets the properties the body carries; the others keep their values. */
+  update(
+    tenantId: string,
+    policyName: string,
+    identity: string,
+    body: Record<string, unknown>,
+  ): TeamsConfigObject {
+    const schema = this.schema(policyName);
+    const collection = this.collection(tenantId, policyName);
+    const key = this.key(policyName, identity);
+    const existing = collection.get(key);
+    if (!existing) throw notFound(policyName, identity);
+    if (typeof body.Identity === 'string' && this.key(policyName, body.Identity) !== key) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `The Identity in the body ('${body.Identity}') does not match the URL ('${identity}').`,
+      );
+    }
+    const properties = this.checkProperties(policyName, body);
+    if (schema.identityProperty) delete properties[schema.identityProperty];
+    const updated: TeamsConfigObject = { ...existing, ...properties, Identity: existing.Identity };
+    this.checkReferences(tenantId, policyName, updated);
+    if (policyName === 'OnlinePstnUsages') this.checkUsagesStillUsed(tenantId, updated);
+    collection.set(key, updated);
+    return copy(updated);
+  }
+
+  delete(tenantId: string, policyName: string, identity: string): void {
+    const collection = this.collection(tenantId, policyName);
+    const key = this.key(policyName, identity);
+    const existing = collection.get(key);
+    if (!existing) throw notFound(policyName, identity);
+    if (this.schema(policyName).tagged && existing.Identity === 'Global') {
+      throw new TeamsAdminStateError(400, 'BadRequest', `The Global ${policyName} cannot be removed.`);
+    }
+    if (policyName === 'OnlinePstnUsages') {
+      throw new TeamsAdminStateError(400, 'BadRequest', 'The Global PSTN usage list cannot be removed.');
+    }
+    const users = this.referencedBy(tenantId, policyName, existing.Identity);
+    if (users.length > 0) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `Cannot remove ${policyName} '${existing.Identity}': it is used by ${users.join(', ')}.`,
+      );
+    }
+    collection.delete(key);
+  }
+
+  /** Assigns (or, with a null name, removes) a user's policy of one type. */
+  grant(tenantId: string, userId: string, policyType: string, policyName: string | null): void {
+    const canonical = Object.keys(GRANTABLE).find((t) => t.toLowerCase() === policyType.toLowerCase());
+    if (!canonical) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `PolicyType '${policyType}' cannot be granted; use one of ${Object.keys(GRANTABLE).join(', ')}.`,
+      );
+    }
+    const tenant = this.tenant(tenantId);
+    const grants = tenant.grants.get(userId) ?? {};
+    if (policyName === null || policyName === '' || policyName.toLowerCase() === 'global') {
+      delete grants[canonical];
+    } else {
+      const policy = this.get(tenantId, GRANTABLE[canonical] ?? canonical, policyName);
+      if (!policy) throw notFound(canonical, policyName, 400);
+      grants[canonical] = policy.Identity;
+    }
+    tenant.grants.set(userId, grants);
+  }
+
+  /** The user's granted policies by type (`Tag:…` identities); types without a grant use Global. */
+  grants(tenantId: string, userId: string): Record<string, string> {
+    return { ...(this.tenant(tenantId).grants.get(userId) ?? {}) };
+  }
+
+  private tenant(tenantId: string): TenantTeams {
+    const key = tenantId.toLowerCase();
+    let tenant = this.tenants.get(key);
+    if (!tenant) {
+      tenant = { collections: new Map(), grants: new Map() };
+      for (const [name, schema] of Object.entries(SCHEMAS)) {
+        const objects = new Map<string, TeamsConfigObject>();
+        if (schema.tagged) objects.set('global', { Identity: 'Global', ...schema.defaults() });
+        if (name === 'OnlinePstnUsages') objects.set('global', { Identity: 'Global', Usage: [] });
+        tenant.collections.set(name, objects);
+      }
+      this.tenants.set(key, tenant);
+    }
+    return tenant;
+  }
+
+  private schema(policyName: string): PolicySchema {
+    const schema = SCHEMAS[policyName];
+    if (!schema) {
+      throw new TeamsAdminStateError(404, 'NotFound', `Unknown configuration type '${policyName}'.`);
+    }
+    return schema;
+  }
+
+  private collection(tenantId: string, policyName: string): Map<string, TeamsConfigObject> {
+    this.schema(policyName);
+    const collection = this.tenant(tenantId).collections.get(policyName);
+    if (!collection) throw new Error(`No collection for ${policyName}.`);
+    return collection;
+  }
+
+  /** `Unrestricted` and `Tag:Unrestricted` are the same policy; `Global` stays as it is. */
+  private normalizeIdentity(policyName: string, identity: string): string {
+    if (!this.schema(policyName).tagged) return identity;
+    if (/^global$/i.test(identity)) return 'Global';
+    return /^tag:/i.test(identity) ? `Tag:${identity.slice(4)}` : `Tag:${identity}`;
+  }
+
+  private key(policyName: string, identity: string): string {
+    return this.normalizeIdentity(policyName, identity).toLowerCase();
+  }
+
+  /** Known properties with values of the right kind, under their canonical names. */
+  private checkProperties(policyName: string, body: Record<string, unknown>): Record<string, unknown> {
+    const schema = this.schema(policyName);
+    const result: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(body)) {
+      if (name.toLowerCase() === 'identity') continue;
+      const canonical = Object.keys(schema.properties).find((p) => p.toLowerCase() === name.toLowerCase());
+      if (!canonical) {
+        throw new TeamsAdminStateError(
+          400,
+          'BadRequest',
+          `The property '${name}' does not exist on type '${policyName}'.`,
+        );
+      }
+      const kind = schema.properties[canonical] ?? 'any';
+      if (!hasKind(value, kind)) {
+        throw new TeamsAdminStateError(
+          400,
+          'BadRequest',
+          `Cannot convert the value of '${canonical}' to the type ${kindName(kind)}.`,
+        );
+      }
+      result[canonical] = kind === 'strings' ? dedupe(value as string[]) : value;
+    }
+    return result;
+  }
+
+  private checkReferences(tenantId: string, policyName: string, object: TeamsConfigObject): void {
+    const usages = () =>
+      (this.get(tenantId, 'OnlinePstnUsages', 'Global')?.Usage as string[] | undefined) ?? [];
+    const requireUsages = (listed: unknown) => {
+      for (const usage of (listed as string[] | undefined) ?? []) {
+        if (!usages().some((u) => u.toLowerCase() === usage.toLowerCase())) {
+          throw new TeamsAdminStateError(
+            400,
+            'BadRequest',
+            `The PSTN usage '${usage}' is not in the tenant's Global PSTN usage list.`,
+          );
+        }
+      }
+    };
+    const requireObject = (target: string, identity: unknown, what: string) => {
+      if (typeof identity !== 'string' || identity === '') return;
+      if (!this.get(tenantId, target, identity)) {
+        throw new TeamsAdminStateError(400, 'BadRequest', `The ${what} '${identity}' does not exist.`);
+      }
+    };
+    switch (policyName) {
+      case 'OnlineVoiceRoute':
+        for (const gateway of (object.OnlinePstnGatewayList as string[] | undefined) ?? []) {
+          requireObject('OnlinePSTNGateway', gateway, 'PSTN gateway');
+        }
+        requireUsages(object.OnlinePstnUsages);
+        break;
+      case 'OnlineVoiceRoutingPolicy':
+        requireUsages(object.OnlinePstnUsages);
+        break;
+      case 'TenantNetworkSite':
+        if (!object.NetworkRegionID) {
+          throw new TeamsAdminStateError(
+            400,
+            'BadRequest',
+            'NetworkRegionID is required for a network site.',
+          );
+        }
+        requireObject('TenantNetworkRegion', object.NetworkRegionID, 'network region');
+        break;
+      case 'TenantNetworkSubnet':
+        if (!object.NetworkSiteID) {
+          throw new TeamsAdminStateError(
+            400,
+            'BadRequest',
+            'NetworkSiteID is required for a network subnet.',
+          );
+        }
+        requireObject('TenantNetworkSite', object.NetworkSiteID, 'network site');
+        break;
+      case 'OnlinePSTNGateway':
+        requireObject('TenantNetworkSite', object.GatewaySiteId, 'network site');
+        break;
+    }
+  }
+
+  /** A usage leaves the Global list only when no voice route or voice routing policy names it. */
+  private checkUsagesStillUsed(tenantId: string, updated: TeamsConfigObject): void {
+    const remaining = new Set(((updated.Usage as string[] | undefined) ?? []).map((u) => u.toLowerCase()));
+    for (const policyName of ['OnlineVoiceRoute', 'OnlineVoiceRoutingPolicy']) {
+      for (const object of this.list(tenantId, policyName)) {
+        const missing = ((object.OnlinePstnUsages as string[] | undefined) ?? []).find(
+          (u) => !remaining.has(u.toLowerCase()),
+        );
+        if (missing) {
+          throw new TeamsAdminStateError(
+            400,
+            'BadRequest',
+            `Cannot remove the PSTN usage '${missing}': ${policyName} '${object.Identity}' uses it.`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Who names the object: the references that keep it from being removed. */
+  private referencedBy(tenantId: string, policyName: string, identity: string): string[] {
+    const same = (value: unknown) =>
+      typeof value === 'string' && value.toLowerCase() === identity.toLowerCase();
+    const users: string[] = [];
+    const scan = (target: string, matches: (object: TeamsConfigObject) => boolean) => {
+      for (const object of this.list(tenantId, target)) {
+        if (matches(object)) users.push(`${target} '${object.Identity}'`);
+      }
+    };
+    switch (policyName) {
+      case 'OnlinePSTNGateway':
+        scan('OnlineVoiceRoute', (o) => ((o.OnlinePstnGatewayList as string[]) ?? []).some(same));
+        break;
+      case 'TenantNetworkRegion':
+        scan('TenantNetworkSite', (o) => same(o.NetworkRegionID));
+        break;
+      case 'TenantNetworkSite':
+        scan('TenantNetworkSubnet', (o) => same(o.NetworkSiteID));
+        scan('OnlinePSTNGateway', (o) => same(o.GatewaySiteId));
+        break;
+    }
+    return users;
+  }
+}
+
+function notFound(policyName: string, identity: string, status: 400 | 404 = 404): TeamsAdminStateError {
+  return new TeamsAdminStateError(
+    status,
+    status === 404 ? 'NotFound' : 'BadRequest',
+    `The ${policyName} with Identity '${identity}' was not found.`,
+  );
+}
+
+function hasKind(value: unknown, kind: PropertyKind): boolean {
+  if (value === null || kind === 'any') return true;
+  if (kind === 'strings') return Array.isArray(value) && value.every((v) => typeof v === 'string');
+  return typeof value === kind;
+}
+
+function kindName(kind: PropertyKind): string {
+  return { string: 'String', number: 'Int32', boolean: 'Boolean', strings: 'String[]', any: 'Object' }[kind];
+}
+
+/** Lists behave as sets with case-insensitive members, keeping the first spelling. */
+function dedupe(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => {
+    const key = v.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function copy(object: TeamsConfigObject): TeamsConfigObject {
+  return structuredClone(object);
+}

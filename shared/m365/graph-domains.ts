@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { z } from 'zod';
+
+/** A failed Graph call, with Graph's error code; the message never carries tokens or secrets. */
+export class GraphRequestError extends Error {
+  override readonly name = 'GraphRequestError';
+  constructor(
+    /** Graph's `error.code` (`Request_BadRequest`, `Request_ResourceNotFound`, ...), or `NetworkError`. */
+    readonly code: string,
+    message: string,
+    /** The HTTP status, null when no response came back. */
+    readonly status: number | null,
+    /** Worth retrying later: throttling (after the client's own retries), server errors, no response. */
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs one Graph call and turns its failure into a GraphRequestError naming the operation. */
+export async function graphCall<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toGraphRequestError(error, what);
+  }
+}
+
+export function toGraphRequestError(error: unknown, what: string): GraphRequestError {
+  if (error instanceof GraphRequestError) return error;
+  if (error instanceof GraphError) {
+    const status = error.statusCode > 0 ? error.statusCode : null;
+    const code = error.code ?? (status === null ? 'NetworkError' : `Http${status}`);
+    return new GraphRequestError(
+      code,
+      `Microsoft Graph ${what} failed${status === null ? '' : ` (${status})`}: ${code}: ${error.message}`,
+      status,
+      status === null || status === 429 || status >= 500,
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new GraphRequestError('NetworkError', `Microsoft Graph ${what} failed: ${message}`, null, true);
+}
+
+const statusOf = (error: unknown) => (error instanceof GraphError ? error.statusCode : undefined);
+
+const domainSchema = z.object({
+  id: z.string(),
+  authenticationType: z.string().nullable().optional(),
+  isDefault: z.boolean().nullable().optional(),
+  isInitial: z.boolean().nullable().optional(),
+  isRoot: z.boolean().nullable().optional(),
+  isVerified: z.boolean(),
+  supportedServices: z.array(z.string()).nullable().optional(),
+});
+
+/** A domain of the customer's tenant as Graph returns it. */
+export type GraphDomain = z.output<typeof domainSchema>;
+
+const dnsRecordsSchema = z.object({
+  value: z.array(
+    z
+      .object({
+        '@odata.type': z.string().optional(),
+        recordType: z.string().nullable().optional(),
+        label: z.string(),
+        text: z.string().optional(),
+        ttl: z.number(),
+      })
+      .loose(),
+  ),
+});
+
+export interface VerificationTxt {
+  /** The host the record goes at (the domain name itself). */
+  readonly label: string;
+  /** `MS=ms########`. */
+  readonly text: string;
+  readonly ttl: number;
+}
+
+export interface VerifyOutcome {
+  readonly verified: boolean;
+  /** Graph's explanation when it is not verified yet (e.g. the TXT record is not visible). */
+  readonly message?: string;
+}
+
+const domainPath = (name: string) => `/domains/${encodeURIComponent(name)}`;
+
+/** Adds the domain to the customer's tenant; a domain the tenant already has is returned as it is. */
+export async function createDomain(client: Client, name: string): Promise<GraphDomain> {
+  try {
+    return parse(domainSchema, await client.api('/domains').post({ id: name }), 'POST /domains');
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 400 || status === 409) {
+      const existing = await getDomain(client, name);
+      if (existing) return existing;
+    }
+    throw toGraphRequestError(error, 'POST /domains');
+  }
+}
+
+/** The domain, or null when the tenant does not have it. */
+export async function getDomain(client: Client, name: string): Promise<GraphDomain | null> {
+  try {
+    return parse(domainSchema, await client.api(domainPath(name)).get(), 'GET /domains/{id}');
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw toGraphRequestError(error, 'GET /domains/{id}');
+  }
+}
+
+/** The TXT record Microsoft wants to see at the domain before it verifies it. */
+export async function getVerificationTxt(client: Client, name: string): Promise<VerificationTxt> {
+  const what = 'GET /domains/{id}/verificationDnsRecords';
+  const body = await graphCall(what, () => client.api(`${domainPath(name)}/verificationDnsRecords`).get());
+  const records = parse(dnsRecordsSchema, body, what).value;
+  const txt = records.find(
+    (r) =>
+      r.recordType?.toLowerCase() === 'txt' || r['@odata.type'] === '#microsoft.graph.domainDnsTxtRecord',
+  );
+  if (!txt?.text) {
+    throw new GraphRequestError(
+      'NoTxtRecord',
+      `Microsoft Graph offered no TXT record to verify '${name}'.`,
+      null,
+      false,
+    );
+  }
+  return { label: txt.label, text: txt.text, ttl: txt.ttl };
+}
+
+/**
+ * Asks Graph to verify the domain. Graph's 400 while the TXT record is not visible yet is an answer
+ * (`verified: false`), not a failure; a domain that is already verified is `verified: true`.
+ */
+export async function verifyDomain(client: Client, name: string): Promise<VerifyOutcome> {
+  try {
+    const domain = parse(
+      domainSchema,
+      await client.api(`${domainPath(name)}/verify`).post({}),
+      'POST verify',
+    );
+    return { verified: domain.isVerified };
+  } catch (error) {
+    if (statusOf(error) !== 400) throw toGraphRequestError(error, 'POST /domains/{id}/verify');
+    const domain = await getDomain(client, name);
+    if (domain?.isVerified) return { verified: true };
+    return { verified: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Removes the domain from the tenant; a domain that is already gone is fine. */
+export async function deleteDomain(client: Client, name: string): Promise<void> {
+  try {
+    await client.api(domainPath(name)).delete();
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    throw toGraphRequestError(error, 'DELETE /domains/{id}');
+  }
+}
+
+const userSchema = z.object({
+  id: z.string(),
+  userPrincipalName: z.string(),
+  displayName: z.string().nullable().optional(),
+  usageLocation: z.string().nullable().optional(),
+  accountEnabled: z.boolean().nullable().optional(),
+  assignedLicenses: z
+    .array(z.object({ skuId: z.string(), disabledPlans: z.array(z.string()).optional() }))
+    .optional(),
+});
+
+export type DirectoryUser = z.output<typeof userSchema>;
+
+export interface EnsureUserInput {
+  readonly userPrincipalName: string;
+  readonly displayName: string;
+  /** ISO 3166 alpha-2; licences can only be assigned to users with a usage location. */
+  readonly usageLocation: string;
+}
+
+const USER_SELECT = 'id,userPrincipalName,displayName,usageLocation,accountEnabled,assignedLicenses';
+
+/** The user by id or UPN, or null. */
+export async function getUser(client: Client, idOrUpn: string): Promise<DirectoryUser | null> {
+  try {
+    const body: unknown = await client
+      .api(`/users/${encodeURIComponent(idOrUpn)}`)
+      .select(USER_SELECT)
+      .get();
+    return parse(userSchema, body, 'GET /users/{id}');
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw toGraphRequestError(error, 'GET /users/{id}');
+  }
+}
+
+/**
+ * The user with this UPN, created if missing (enabled, with a random password nobody learns: the domain activation
+ * user never signs in). An existing user gets the usage location if it differs. Idempotent.
+ */
+export async function ensureUser(
+  client: Client,
+  input: EnsureUserInput,
+): Promise<{ user: DirectoryUser; created: boolean }> {
+  const existing = await getUser(client, input.userPrincipalName);
+  if (existing) {
+    if (existing.usageLocation !== input.usageLocation) {
+      await graphCall('PATCH /users/{id}', () =>
+        client.api(`/users/${encodeURIComponent(existing.id)}`).patch({ usageLocation: input.usageLocation }),
+      );
+      return { user: { ...existing, usageLocation: input.usageLocation }, created: false };
+    }
+    return { user: existing, created: false };
+  }
+  const mailNickname =
+    (input.userPrincipalName.split('@')[0] ?? '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'user';
+  try {
+    await client.api('/users').post({
+      accountEnabled: true,
+      displayName: input.displayName,
+      mailNickname,
+      userPrincipalName: input.userPrincipalName,
+      usageLocation: input.usageLocation,
+      passwordProfile: { forceChangePasswordNextSignIn: true, password: randomPassword() },
+    });
+  } catch (error) {
+    // Another run may have created it in the meantime.
+    const raced = statusOf(error) === 400 ? await getUser(client, input.userPrincipalName) : null;
+    if (!raced) throw toGraphRequestError(error, 'POST /users');
+    return { user: raced, created: false };
+  }
+  const created = await getUser(client, input.userPrincipalName);
+  if (!created) {
+    throw new GraphRequestError(
+      'NotFound',
+      `The new user '${input.userPrincipalName}' cannot be read back.`,
+      404,
+      true,
+    );
+  }
+  return { user: created, created: true };
+}
+
+/** Deletes the user; one that is already gone is fine. */
+export async function deleteUser(client: Client, idOrUpn: string): Promise<void> {
+  try {
+    await client.api(`/users/${encodeURIComponent(idOrUpn)}`).delete();
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    throw toGraphRequestError(error, 'DELETE /users/{id}');
+  }
+}
+
+/** 24 characters from all four classes, as Entra ID's complexity rule wants; never logged or stored. */
+function randomPassword(): string {
+  return `${randomBytes(18).toString('base64url')}aA1!`;
+}
+
+export function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw new GraphRequestError(
+      'UnexpectedResponse',
+      `Microsoft Graph answered ${what} with an unexpected shape: ${z.prettifyError(result.error)}`,
+      null,
+      false,
+    );
+  }
+  return result.data;
+}
