@@ -1,0 +1,251 @@
+import type { TokenCredential } from '@azure/identity';
+import { z } from 'zod';
+import type { TrustedTransport } from '../http/trusted-transport.js';
+
+/** The "Skype and Teams Tenant Admin API" resource; delegated (`user_impersonation`) or app tokens. */
+export const TEAMS_ADMIN_RESOURCE = '48ac35b8-9aa8-4d74-927d-1f4a14a0b239';
+export const TEAMS_ADMIN_SCOPE = `${TEAMS_ADMIN_RESOURCE}/.default`;
+/** The production base URL; the sandbox's is `${sandboxUrl}/teams`. */
+export const TEAMS_ADMIN_BASE_URL = 'https://api.interfaces.records.teams.microsoft.com';
+
+/** A configuration object as the API returns it: the cmdlet's properties, `Identity` included. */
+export type TeamsConfigObject = Readonly<Record<string, unknown>> & { readonly Identity: string };
+
+export interface TeamsAdminClientOptions {
+  /** `settings.endpoints.teamsAdmin`, e.g. `https://api.interfaces.records.teams.microsoft.com`. */
+  readonly baseUrl: string;
+  /** A credential for the customer's tenant (delegated refresh-token credential or client secret). */
+  readonly credential: TokenCredential;
+  readonly transport: Pick<TrustedTransport, 'fetch'>;
+  /** Retries of a 429/5xx/network failure before giving up; 3 by default. */
+  readonly maxRetries?: number;
+  /** The longest wait between attempts, whatever Retry-After says; 30 s by default. */
+  readonly maxRetryDelayMs?: number;
+  /** For tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TeamsAdminClient {
+  /** `GET /Skype.Policy/configurations/{policyName}`: every object of the type. */
+  list(policyName: string): Promise<TeamsConfigObject[]>;
+  /** One object by identity (case-insensitive, from the list as the cmdlets do); undefined when absent. */
+  get(policyName: string, identity: string): Promise<TeamsConfigObject | undefined>;
+  /** `POST`, with `Identity` in the body; 409 → `TeamsAdminError` with code `Conflict`. */
+  create(
+    policyName: string,
+    body: Readonly<Record<string, unknown>> & { Identity: string },
+  ): Promise<TeamsConfigObject>;
+  /** `PUT …/configuration/{identity}` with the properties to set. */
+  update(
+    policyName: string,
+    identity: string,
+    body: Readonly<Record<string, unknown>>,
+  ): Promise<TeamsConfigObject>;
+  /** `DELETE …/configuration/{identity}`. */
+  delete(policyName: string, identity: string): Promise<void>;
+  /** `PUT /Skype.Policy/users/{userId}`; a null name returns the user to the Global policy. */
+  grantPolicy(userId: string, policyType: string, policyName: string | null): Promise<void>;
+  /**
+   * The user's granted policies by type, or undefined where the service does not answer this read (the
+   * endpoint is not part of the observed contract; the sandbox serves it).
+   */
+  userPolicies(userId: string): Promise<Readonly<Record<string, string>> | undefined>;
+}
+
+/** A failed call; `transient` for 429, 5xx and network failures that outlasted the retries. */
+export class TeamsAdminError extends Error {
+  override readonly name = 'TeamsAdminError';
+  constructor(
+    message: string,
+    readonly code: string,
+    /** 0 for a network failure. */
+    readonly status: number,
+    readonly transient: boolean,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+const discoverySchema = z.object({
+  Endpoints: z.object({ AdminServiceEndpoint: z.string().min(1) }),
+  Headers: z.record(z.string(), z.string()).optional(),
+});
+
+const objectSchema = z.looseObject({ Identity: z.string() });
+
+/** A client of the Teams admin configuration API, with the discovery handshake done once per client. */
+export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsAdminClient {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const maxRetries = options.maxRetries ?? 3;
+  const maxDelay = options.maxRetryDelayMs ?? 30_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let discovery: Promise<Record<string, string>> | undefined;
+
+  const token = async () => {
+    const access = await options.credential.getToken(TEAMS_ADMIN_SCOPE);
+    if (!access)
+      throw new TeamsAdminError(
+        'The credential returned no token for the Teams admin API.',
+        'NoToken',
+        401,
+        false,
+      );
+    return access.token;
+  };
+
+  /** One request with retries; the body of a 2xx as parsed JSON (undefined when empty). */
+  const send = async (
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<unknown> => {
+    for (let attempt = 0; ; attempt += 1) {
+      let response: Response;
+      try {
+        response = await options.transport.fetch(`${base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${await token()}`,
+            accept: 'application/json',
+            ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...init.headers,
+          },
+          ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        });
+      } catch (error) {
+        if (error instanceof TeamsAdminError) throw error;
+        if (attempt < maxRetries) {
+          await sleep(Math.min(maxDelay, 1000 * 2 ** attempt));
+          continue;
+        }
+        throw new TeamsAdminError(
+          `${method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`,
+          'NetworkError',
+          0,
+          true,
+        );
+      }
+      const text = await response.text();
+      if (response.ok) return text ? (JSON.parse(text) as unknown) : undefined;
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+      const transient = response.status === 429 || response.status >= 500;
+      if (transient && attempt < maxRetries) {
+        await sleep(Math.min(maxDelay, retryAfter !== undefined ? retryAfter * 1000 : 1000 * 2 ** attempt));
+        continue;
+      }
+      const { code, message } = errorOf(text, response.status);
+      throw new TeamsAdminError(
+        `${method} ${path}: ${message}`,
+        code,
+        response.status,
+        transient,
+        retryAfter,
+      );
+    }
+  };
+
+  const targetHeaders = (): Promise<Record<string, string>> => {
+    discovery ??= (async () => {
+      const parsed = discoverySchema.safeParse(await send('GET', '/Teams.Tenant/serviceDiscovery'));
+      if (!parsed.success) {
+        throw new TeamsAdminError(
+          'serviceDiscovery returned no AdminServiceEndpoint.',
+          'InvalidResponse',
+          200,
+          false,
+        );
+      }
+      return {
+        ...parsed.data.Headers,
+        'X-MS-Target-Uri': `https://${parsed.data.Endpoints.AdminServiceEndpoint}/`,
+      };
+    })().catch((error: unknown) => {
+      discovery = undefined;
+      throw error;
+    });
+    return discovery;
+  };
+
+  const call = async (method: string, path: string, body?: unknown) =>
+    send(method, path, { body, headers: await targetHeaders() });
+
+  const configurations = (policyName: string) =>
+    `/Skype.Policy/configurations/${encodeURIComponent(policyName)}`;
+  const one = (policyName: string, identity: string) =>
+    `${configurations(policyName)}/configuration/${encodeURIComponent(identity)}`;
+
+  const asObject = (value: unknown, what: string): TeamsConfigObject => {
+    const parsed = objectSchema.safeParse(value);
+    if (!parsed.success)
+      throw new TeamsAdminError(`${what} returned no configuration object.`, 'InvalidResponse', 200, false);
+    return parsed.data;
+  };
+
+  return {
+    async list(policyName) {
+      const body = await call('GET', configurations(policyName));
+      if (!Array.isArray(body)) {
+        throw new TeamsAdminError(`GET ${policyName} returned no array.`, 'InvalidResponse', 200, false);
+      }
+      return body.map((item) => asObject(item, `GET ${policyName}`));
+    },
+    async get(policyName, identity) {
+      const wanted = identity.toLowerCase();
+      return (await this.list(policyName)).find((o) => o.Identity.toLowerCase() === wanted);
+    },
+    async create(policyName, body) {
+      return asObject(await call('POST', configurations(policyName), body), `POST ${policyName}`);
+    },
+    async update(policyName, identity, body) {
+      return asObject(await call('PUT', one(policyName, identity), body), `PUT ${policyName}`);
+    },
+    async delete(policyName, identity) {
+      await call('DELETE', one(policyName, identity));
+    },
+    async grantPolicy(userId, policyType, policyName) {
+      await call('PUT', `/Skype.Policy/users/${encodeURIComponent(userId)}`, {
+        PolicyType: policyType,
+        PolicyName: policyName,
+      });
+    },
+    async userPolicies(userId) {
+      try {
+        const body = (await call('GET', `/Skype.Policy/users/${encodeURIComponent(userId)}`)) as {
+          Policies?: Record<string, string>;
+        };
+        return body?.Policies && typeof body.Policies === 'object' ? body.Policies : undefined;
+      } catch (error) {
+        if (error instanceof TeamsAdminError && (error.status === 404 || error.status === 405))
+          return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+/** Retry-After in seconds: delta-seconds or an HTTP date. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function errorOf(text: string, status: number): { code: string; message: string } {
+  try {
+    const body = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown };
+      code?: unknown;
+      message?: unknown;
+    };
+    const code = body.error?.code ?? body.code;
+    const message = body.error?.message ?? body.message;
+    return {
+      code: typeof code === 'string' ? code : `Http${status}`,
+      message: typeof message === 'string' ? message : `HTTP ${status}`,
+    };
+  } catch {
+    return { code: `Http${status}`, message: text.slice(0, 200) || `HTTP ${status}` };
+  }
+}
