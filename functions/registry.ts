@@ -10,6 +10,7 @@ import { invitationFunctions } from './invitations.js';
 import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { scriptTemplateFunctions } from './script-templates.js';
 import { wizardFunctions } from './wizard.js';
 
 /** Every function of the product; Azure's registration (index.ts) and the local host (dev/host) both read this. */
@@ -18,6 +19,7 @@ export const registry: readonly FunctionDefinition[] = [
   ...providerSettingsFunctions,
   ...onboardingSettingsFunctions,
   ...wizardFunctions,
+  ...scriptTemplateFunctions,
   ...invitationFunctions,
   ...authenticationStatusFunctions,
   ...alarmFunctions,

@@ -1,0 +1,289 @@
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { lazyTable, restStatus } from '../storage/table-client.js';
+import type {
+  ScriptTemplate,
+  ScriptTemplateVersion,
+  ScriptTemplateVersionSummary,
+} from './script-template.js';
+import { SCRIPT_TYPES, type ScriptType, type TemplateVariable } from './script-types.js';
+
+export const SCRIPT_TEMPLATES_TABLE = 'scripttemplates';
+/**
+ * One partition holds every template and every version: a save writes the template and its new version in one
+ * transaction (a version is never lost), and re-pairing or moving "default" touches two templates atomically.
+ */
+const PARTITION = 'templates';
+/** Table string properties hold 64 KiB (32 Ki UTF-16 units); a 64 KB body is split across properties. */
+const CHUNK = 30_000;
+
+/** A template as stored: its version rows are keyed by an incarnation, so a re-created id never inherits history. */
+export interface StoredTemplate extends ScriptTemplate {
+  readonly incarnation: string;
+}
+
+export type StoreOperation =
+  | { readonly kind: 'create'; readonly template: Omit<StoredTemplate, 'etag'> }
+  | { readonly kind: 'replace'; readonly template: Omit<StoredTemplate, 'etag'>; readonly etag: string }
+  | { readonly kind: 'delete'; readonly id: string }
+  | { readonly kind: 'version'; readonly incarnation: string; readonly version: ScriptTemplateVersion };
+
+/** A transaction lost a race (a row exists, is gone, or changed); the caller re-reads and decides. */
+export class TemplateStoreConflict extends Error {
+  override readonly name = 'TemplateStoreConflict';
+  constructor(
+    readonly status: number,
+    /** The failing operation's index in the transaction, when the service says. */
+    readonly index: number | null,
+  ) {
+    super(`Script template transaction conflict (${status}).`);
+  }
+}
+
+export interface ScriptTemplateStore {
+  list(): Promise<StoredTemplate[]>;
+  get(id: string): Promise<StoredTemplate | null>;
+  /** All operations in one transaction; returns the new ETag of every template row written. */
+  commit(operations: readonly StoreOperation[]): Promise<ReadonlyMap<string, string>>;
+  versions(id: string, incarnation: string): Promise<ScriptTemplateVersionSummary[]>;
+  version(id: string, incarnation: string, version: number): Promise<ScriptTemplateVersion | null>;
+  /** Best effort after a delete: the version rows of a removed incarnation are unreachable anyway. */
+  deleteVersions(id: string, incarnation: string): Promise<void>;
+}
+
+type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+const currentKey = (id: string) => `T|${id}`;
+const versionPrefix = (id: string, incarnation: string) => `V|${id}|${incarnation}|`;
+const versionKey = (id: string, incarnation: string, version: number) =>
+  `${versionPrefix(id, incarnation)}${String(version).padStart(6, '0')}`;
+
+export function createTableScriptTemplateStore(
+  connectionString: string,
+  tableName = SCRIPT_TEMPLATES_TABLE,
+): ScriptTemplateStore {
+  const table = lazyTable(connectionString, tableName);
+
+  async function listRows(client: TableClient, from: string, to: string, select?: string[]) {
+    const rows: (Entity & { etag: string })[] = [];
+    const entities = client.listEntities<Entity>({
+      queryOptions: {
+        filter: `PartitionKey eq '${PARTITION}' and RowKey ge '${escape(from)}' and RowKey lt '${escape(to)}'`,
+        ...(select ? { select } : {}),
+      },
+    });
+    for await (const entity of entities) rows.push(entity as Entity & { etag: string });
+    return rows;
+  }
+
+  return {
+    async list() {
+      const client = await table();
+      return (await listRows(client, 'T|', 'T}')).map(toTemplate);
+    },
+
+    async get(id) {
+      const client = await table();
+      try {
+        return toTemplate(await client.getEntity<Entity>(PARTITION, currentKey(id)));
+      } catch (error) {
+        if (restStatus(error) === 404) return null;
+        throw error;
+      }
+    },
+
+    async commit(operations) {
+      const client = await table();
+      const actions: TransactionAction[] = operations.map((op): TransactionAction => {
+        switch (op.kind) {
+          case 'create':
+            return ['create', templateEntity(op.template)];
+          case 'replace':
+            return ['update', templateEntity(op.template), 'Replace', { etag: op.etag }];
+          case 'delete':
+            // A transaction's delete is unconditional; the service checked the ETag just before.
+            return ['delete', { partitionKey: PARTITION, rowKey: currentKey(op.id) }];
+          case 'version':
+            return ['create', versionEntity(op.incarnation, op.version)];
+        }
+      });
+      let response;
+      try {
+        response = await client.submitTransaction(actions);
+      } catch (error) {
+        const status = restStatus(error);
+        if (status === 409 || status === 412 || status === 404) {
+          const index = /^\s*(\d+):/m.exec(error instanceof Error ? error.message : '')?.[1];
+          throw new TemplateStoreConflict(status, index === undefined ? null : Number(index));
+        }
+        throw error;
+      }
+      const etags = new Map<string, string>();
+      operations.forEach((op, i) => {
+        const etag = response.subResponses[i]?.etag;
+        if ((op.kind === 'create' || op.kind === 'replace') && etag) etags.set(op.template.id, etag);
+      });
+      return etags;
+    },
+
+    async versions(id, incarnation) {
+      const client = await table();
+      const prefix = versionPrefix(id, incarnation);
+      const rows = await listRows(client, prefix, `${prefix}~`, [
+        'templateId',
+        'version',
+        'change',
+        'name',
+        'type',
+        'updatedAt',
+        'updatedBy',
+      ]);
+      return rows.map((row) => ({
+        templateId: String(row.templateId),
+        version: Number(row.version),
+        change: toChange(row.change),
+        name: String(row.name),
+        type: toType(row.type),
+        updatedAt: String(row.updatedAt),
+        updatedBy: String(row.updatedBy),
+      }));
+    },
+
+    async version(id, incarnation, version) {
+      const client = await table();
+      try {
+        return toVersion(await client.getEntity<Entity>(PARTITION, versionKey(id, incarnation, version)));
+      } catch (error) {
+        if (restStatus(error) === 404) return null;
+        throw error;
+      }
+    },
+
+    async deleteVersions(id, incarnation) {
+      const client = await table();
+      const prefix = versionPrefix(id, incarnation);
+      const rows = await listRows(client, prefix, `${prefix}~`, ['RowKey']);
+      for (let i = 0; i < rows.length; i += 100) {
+        const batch = rows.slice(i, i + 100);
+        await client.submitTransaction(
+          batch.map((row): TransactionAction => ['delete', { partitionKey: PARTITION, rowKey: row.rowKey }]),
+        );
+      }
+    },
+  };
+}
+
+function escape(value: string): string {
+  return value.replaceAll("'", "''");
+}
+
+function bodyProperties(body: string): Record<string, string | number> {
+  const properties: Record<string, string | number> = {};
+  let chunks = 0;
+  let start = 0;
+  do {
+    let end = Math.min(start + CHUNK, body.length);
+    // Never split a surrogate pair between two properties.
+    if (end < body.length && /[\uD800-\uDBFF]/.test(body.charAt(end - 1))) end--;
+    properties[`body${chunks}`] = body.slice(start, end);
+    chunks++;
+    start = end;
+  } while (start < body.length);
+  properties.bodyChunks = chunks;
+  return properties;
+}
+
+function readBody(entity: Entity): string {
+  const chunks = Number(entity.bodyChunks ?? 0);
+  let body = '';
+  for (let i = 0; i < chunks; i++) body += String(entity[`body${i}`] ?? '');
+  return body;
+}
+
+function templateEntity(t: Omit<StoredTemplate, 'etag'>): Entity {
+  return {
+    partitionKey: PARTITION,
+    rowKey: currentKey(t.id),
+    id: t.id,
+    name: t.name,
+    type: t.type,
+    description: t.description,
+    ...bodyProperties(t.body),
+    variables: JSON.stringify(t.variables),
+    pairedTemplateId: t.pairedTemplateId ?? '',
+    isDefault: t.isDefault,
+    builtIn: t.builtIn,
+    version: t.version,
+    incarnation: t.incarnation,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    updatedBy: t.updatedBy,
+  };
+}
+
+function versionEntity(incarnation: string, v: ScriptTemplateVersion): Entity {
+  return {
+    partitionKey: PARTITION,
+    rowKey: versionKey(v.templateId, incarnation, v.version),
+    templateId: v.templateId,
+    version: v.version,
+    change: v.change,
+    name: v.name,
+    type: v.type,
+    description: v.description,
+    ...bodyProperties(v.body),
+    variables: JSON.stringify(v.variables),
+    pairedTemplateId: v.pairedTemplateId ?? '',
+    updatedAt: v.updatedAt,
+    updatedBy: v.updatedBy,
+  };
+}
+
+function toType(value: unknown): ScriptType {
+  const type = SCRIPT_TYPES.find((t) => t === value);
+  if (!type) throw new Error(`Stored script template has an unknown type ${String(value)}.`);
+  return type;
+}
+
+function toChange(value: unknown): ScriptTemplateVersion['change'] {
+  return value === 'created' || value === 'reset' ? value : 'updated';
+}
+
+function toVariables(value: unknown): TemplateVariable[] {
+  return typeof value === 'string' && value ? (JSON.parse(value) as TemplateVariable[]) : [];
+}
+
+function toTemplate(entity: Entity & { etag: string }): StoredTemplate {
+  return {
+    id: String(entity.id),
+    name: String(entity.name),
+    type: toType(entity.type),
+    description: String(entity.description ?? ''),
+    body: readBody(entity),
+    variables: toVariables(entity.variables),
+    pairedTemplateId: entity.pairedTemplateId ? String(entity.pairedTemplateId) : null,
+    isDefault: entity.isDefault === true,
+    builtIn: entity.builtIn === true,
+    version: Number(entity.version),
+    incarnation: String(entity.incarnation),
+    createdAt: String(entity.createdAt),
+    updatedAt: String(entity.updatedAt),
+    updatedBy: String(entity.updatedBy),
+    etag: entity.etag,
+  };
+}
+
+function toVersion(entity: Entity): ScriptTemplateVersion {
+  return {
+    templateId: String(entity.templateId),
+    version: Number(entity.version),
+    change: toChange(entity.change),
+    name: String(entity.name),
+    type: toType(entity.type),
+    description: String(entity.description ?? ''),
+    body: readBody(entity),
+    variables: toVariables(entity.variables),
+    pairedTemplateId: entity.pairedTemplateId ? String(entity.pairedTemplateId) : null,
+    updatedAt: String(entity.updatedAt),
+    updatedBy: String(entity.updatedBy),
+  };
+}
