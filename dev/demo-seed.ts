@@ -1,5 +1,6 @@
 import { DEMO_MAIL } from './sandbox/mail-demo.js';
 import { DEMO } from './sandbox/demo-data.js';
+import { DEMO_SBC } from './sandbox/sbc-state.js';
 
 /** Demo customers for the local run; created through the API, so a second start finds them and skips them. */
 const DEMO_CUSTOMERS = [
@@ -85,6 +86,57 @@ export async function seedDemoData(options: DemoSeedOptions): Promise<void> {
     await expectOk(
       await send(options, 'PUT', '/settings/white-label', { displayName: DEMO.provider.displayName }),
       'the white label',
+    );
+  }
+  await seedOnboardingSettings(options);
+}
+
+/** The demo regions, one per demo SBC: `<site>.emea.<zone>` resolves to sbc-eu1, `<site>.us.<zone>` to sbc-us1. */
+export const DEMO_REGIONS = [
+  { name: 'EMEA', device: DEMO_SBC.devices.eu1, label: 'emea' },
+  { name: 'US', device: DEMO_SBC.devices.us1, label: 'us' },
+] as const;
+
+/** DNS API Configuration (the sandbox's DNS app and zone), the demo SBCs and their regions; only when unset. */
+export async function seedOnboardingSettings(options: DemoSeedOptions): Promise<void> {
+  const dns = (await (await send(options, 'GET', '/settings/dns-api')).json()) as { configured: boolean };
+  if (!dns.configured) {
+    await expectOk(
+      await send(options, 'PUT', '/settings/dns-api', {
+        credential: 'app',
+        tenantId: DEMO.provider.tenantId,
+        clientId: DEMO.provider.dnsApp.clientId,
+        clientSecret: DEMO.provider.dnsApp.clientSecret,
+        subscriptionId: DEMO.provider.dns.subscriptionId,
+        resourceGroupName: DEMO.provider.dns.resourceGroup,
+        dnsZone: DEMO.provider.dns.zone,
+      }),
+      'the DNS API Configuration',
+    );
+  }
+  const sbcs = (await (await send(options, 'GET', '/settings/sbcs')).json()) as {
+    value: Array<{ id: string }>;
+  };
+  if (sbcs.value.length > 0) return;
+  for (const region of DEMO_REGIONS) {
+    const created = await send(options, 'POST', '/settings/sbcs', {
+      name: region.device.name,
+      ipAddress: region.device.ipAddress,
+      https: true,
+      gatewayUser: region.device.username,
+      gatewayPassword: region.device.password,
+    });
+    await expectOk(created, `the Known SBC ${region.device.name}`, [201]);
+    const sbc = (await created.json()) as { id: string };
+    await expectOk(
+      await send(options, 'POST', '/settings/regions', {
+        name: region.name,
+        sbcId: sbc.id,
+        fqdn: `${region.label}.${DEMO.provider.dns.zone}`,
+        ipAddress: region.device.ipAddress,
+      }),
+      `the region ${region.name}`,
+      [201],
     );
   }
 }

@@ -9,6 +9,7 @@ import {
 } from '../shared/customers/customer-view.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { onboardingFor } from '../shared/onboarding/onboarding-service.js';
 
 const TAGS = ['Customers'];
 const ROLES = ['provider-admin'] as const;
@@ -135,18 +136,33 @@ export const customerFunctions = [
     name: 'customers-delete',
     method: 'DELETE',
     route: ITEM,
-    summary: 'Delete a customer: it moves to "Ready for remove"',
+    summary:
+      'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
     tags: TAGS,
     roles: ROLES,
     params: itemParams,
+    query: z.object({
+      dryRun: z
+        .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
+        .default('false')
+        .transform((value) => value === 'true')
+        .meta({ description: 'Only list what the removal would change; the customer stays as it is.' }),
+    }),
     responses: {
       202: {
-        description: 'Accepted; the customer is "Ready for remove" until its removal completes.',
+        description:
+          'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
         schema: customerViewSchema,
       },
       412: { description: 'If-Match does not match the current version.' },
     },
-    handler: async ({ params, request, services }) =>
-      withVersion(202, await services.customers.markForRemoval(params.customerId, ifMatch(request.headers))),
+    handler: async ({ params, query, request, services }) => {
+      const etag = ifMatch(request.headers);
+      const { customer, task } = await onboardingFor(services).remove(params.customerId, {
+        dryRun: query.dryRun,
+        ...(etag !== undefined ? { ifMatch: etag } : {}),
+      });
+      return withVersion(202, customer, { location: `/api/v1/tasks/${task.id}` });
+    },
   }),
 ];

@@ -10,7 +10,10 @@ import { invitationFunctions } from './invitations.js';
 import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { sbcInventoryFunctions } from './sbc-inventory.js';
+import { onboardingFunctions } from './onboarding.js';
 import { scriptTemplateFunctions } from './script-templates.js';
+import { taskFunctions } from './tasks.js';
 import { wizardFunctions } from './wizard.js';
 
 /** Every function of the product; Azure's registration (index.ts) and the local host (dev/host) both read this. */
@@ -18,8 +21,11 @@ export const registry: readonly FunctionDefinition[] = [
   ...customerFunctions,
   ...providerSettingsFunctions,
   ...onboardingSettingsFunctions,
+  ...sbcInventoryFunctions,
   ...wizardFunctions,
   ...scriptTemplateFunctions,
+  ...onboardingFunctions,
+  ...taskFunctions,
   ...invitationFunctions,
   ...authenticationStatusFunctions,
   ...alarmFunctions,

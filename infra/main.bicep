@@ -61,10 +61,13 @@ var tableNames = [
   'alarms'
   'emailoutbox'
   'scripttemplates'
+  'customersites'
+  'tasks'
 ]
 var queueNames = [
   'email-outbox'
   'credential-verify'
+  'tasks'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -22,6 +22,9 @@ async function main(): Promise<void> {
   console.log(`Sandbox listening at ${sandbox.url}`);
   console.log(`  ENTRA_AUTHORITY_HOST=${sandbox.url}/entra`);
   console.log(`  GRAPH_BASE_URL=${sandbox.url}/graph`);
+  console.log(`  TEAMS_ADMIN_BASE_URL=${sandbox.url}/teams`);
+  console.log(`  ARM_BASE_URL=${sandbox.url}/arm`);
+  console.log(`  SBC_BASE_URL_TEMPLATE=${sandbox.url}/sbc/{device}`);
   console.log(`  TRUSTED_CA_CERT_FILE=${sandbox.caCertFile}`);
   if (values.seed === 'demo') {
     console.log(`  API_TENANT_ID=${DEMO.provider.tenantId}`);

@@ -204,8 +204,10 @@ export class SbcDevices {
     return [...this.devices.values()];
   }
 
-  get(name: string): SbcDevice | undefined {
-    return this.devices.get(name.toLowerCase());
+  /** By name, or by IP address as the product addresses a Known SBC without a Device Fqdn. */
+  get(nameOrAddress: string): SbcDevice | undefined {
+    const key = nameOrAddress.toLowerCase();
+    return this.devices.get(key) ?? [...this.devices.values()].find((d) => d.ipAddress === key);
   }
 
   add(input: {

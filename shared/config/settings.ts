@@ -17,6 +17,14 @@ const publicUrl = z
 
 const count = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0);
 
+/** A whole number of seconds within bounds (replication's cadences and limits). */
+const seconds = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(min, `must be at least ${min} seconds`)
+    .max(max, `must be at most ${max} seconds`);
+
 /**
  * Every setting the product reads, as App Settings in Azure or `Values` in local.settings.json.
  * Names follow App Settings conventions so that Bicep, local.settings.sample.json and this schema agree.
@@ -32,6 +40,10 @@ export const settingsSchema = z
     GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
     TEAMS_ADMIN_BASE_URL: httpsUrl.default('https://api.interfaces.records.teams.microsoft.com'),
     ARM_BASE_URL: httpsUrl.default('https://management.azure.com'),
+    SBC_BASE_URL_TEMPLATE: z
+      .string()
+      .refine((value) => value.includes('{device}'), 'must contain {device}')
+      .default('{scheme}://{device}'),
     TRUSTED_CA_CERT_FILE: z.string().min(1).optional(),
     PUBLIC_BASE_URL: publicUrl,
     SECRETS_ENCRYPTION_KEY: z
@@ -42,6 +54,33 @@ export const settingsSchema = z
       ),
     LICENSE_TENANT_COUNT: count,
     LICENSE_USER_COUNT: count,
+    DOMAIN_VERIFY_RETRY_SECONDS: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(3600, 'must be at most 3600 seconds')
+      .default(30),
+    SBC_SKIP_IP_GROUP_CHECK: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
+    REPLICATION_QUICK_INTERVAL_SECONDS: seconds(1, 86_400).default(300),
+    REPLICATION_QUICK_DELAY_SECONDS: seconds(0, 3600).default(300),
+    REPLICATION_FULL_INTERVAL_SECONDS: seconds(60, 7 * 86_400).default(3600),
+    REPLICATION_MAX_PARALLEL_CYCLES: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(64, 'must be at most 64')
+      .default(4),
+    REPLICATION_LEASE_SECONDS: seconds(5, 3600).default(120),
+    REPLICATION_CHUNK_SECONDS: seconds(1, 3600).default(240),
+    REPLICATION_PAGE_SIZE: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(999, "must be at most 999 (Graph's largest page)")
+      .default(999),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .transform((raw) => ({
@@ -57,11 +96,25 @@ export const settingsSchema = z
       graph: raw.GRAPH_BASE_URL,
       teamsAdmin: raw.TEAMS_ADMIN_BASE_URL,
       arm: raw.ARM_BASE_URL,
+      sbcTemplate: raw.SBC_BASE_URL_TEMPLATE,
     },
     trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
     publicBaseUrl: raw.PUBLIC_BASE_URL,
     secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
     licence: { tenantCount: raw.LICENSE_TENANT_COUNT, userCount: raw.LICENSE_USER_COUNT },
+    onboarding: {
+      verifyRetrySeconds: raw.DOMAIN_VERIFY_RETRY_SECONDS,
+      skipIpGroupCheck: raw.SBC_SKIP_IP_GROUP_CHECK,
+    },
+    replication: {
+      quickIntervalSeconds: raw.REPLICATION_QUICK_INTERVAL_SECONDS,
+      quickDelaySeconds: raw.REPLICATION_QUICK_DELAY_SECONDS,
+      fullIntervalSeconds: raw.REPLICATION_FULL_INTERVAL_SECONDS,
+      maxParallelCycles: raw.REPLICATION_MAX_PARALLEL_CYCLES,
+      leaseSeconds: raw.REPLICATION_LEASE_SECONDS,
+      chunkSeconds: raw.REPLICATION_CHUNK_SECONDS,
+      pageSize: raw.REPLICATION_PAGE_SIZE,
+    },
     logLevel: raw.LOG_LEVEL,
   }));
 

@@ -24,6 +24,10 @@ export interface CustomerService {
   updateLicensedUsers(id: string, licensedUsers: number, ifMatch?: string): Promise<Customer>;
   /** Delete: the customer moves to "Ready for remove"; its licences stay held until removal completes. */
   markForRemoval(id: string, ifMatch?: string): Promise<Customer>;
+  /** Onboarding moves the State: Ready for Deployment → Deploying → Deployed. */
+  setState(id: string, state: 'Ready for Deployment' | 'Deploying' | 'Deployed'): Promise<Customer>;
+  /** The removal task's last step: the customer is gone and its licences return to the pool. Idempotent. */
+  completeRemoval(id: string): Promise<void>;
 }
 
 export interface CustomerServiceOptions {
@@ -74,6 +78,18 @@ export function createCustomerService({
         if (!(error instanceof StoreConflictError) || i >= MAX_ATTEMPTS) throw error;
         if (error.reason === 'customer_changed') onCustomerChanged();
         if (error.reason === 'customer_exists') throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
+      }
+    }
+  }
+
+  /** Background writes: whatever changed meanwhile, read again and re-apply. */
+  async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof StoreConflictError) || i >= MAX_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
       }
     }
@@ -186,6 +202,29 @@ export function createCustomerService({
           );
         },
       );
+    },
+
+    async setState(id, state) {
+      return retryOnConflict(async () => {
+        const customer = await getOrThrow(id);
+        checkNotBeingRemoved(customer);
+        if (customer.state === state) return customer;
+        return store.update(customer, { state, at: now().toISOString() });
+      });
+    },
+
+    async completeRemoval(id) {
+      await retryOnConflict(async () => {
+        const customer = await store.get(id);
+        if (!customer) return;
+        const { allocation, etag } = await store.getAllocation();
+        const users = usesLicensedUsers(customer.licenseType) ? customer.licensedUsers : 0;
+        await store.remove(
+          customer,
+          { customers: Math.max(0, allocation.customers - 1), users: Math.max(0, allocation.users - users) },
+          etag,
+        );
+      });
     },
   };
 }

@@ -51,4 +51,6 @@ export interface CustomerStore {
     changes: Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string },
     allocation?: { readonly value: LicenceAllocation; readonly etag: string | null },
   ): Promise<Customer>;
+  /** Deletes the customer (guarded by its ETag) and replaces the allocation, both or neither. */
+  remove(current: Customer, allocation: LicenceAllocation, allocationEtag: string | null): Promise<void>;
 }

@@ -117,6 +117,15 @@ export function createTableCustomerStore(connectionString: string): CustomerStor
       const etag = await submit(client, actions);
       return { ...current, ...fields, updatedAt: at, etag };
     },
+
+    async remove(current, allocation, allocationEtag) {
+      const client = await table();
+      await submit(client, [
+        // A transaction's delete is unconditional; a customer Ready for remove no longer changes (the service refuses).
+        ['delete', { partitionKey: PARTITION, rowKey: shortNameKey(current.shortName) }],
+        allocationAction(allocation, allocationEtag),
+      ]);
+    },
   };
 }
 

@@ -34,6 +34,16 @@ import {
 import { createSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createSigner, type Signer } from '../secrets/signer.js';
 import { createJsonQueue, type JsonQueue } from '../storage/json-queue.js';
+import type { AnyTaskDefinition } from '../tasks/task-definition.js';
+import { TASK_DEFINITIONS } from '../tasks/task-catalogue.js';
+import {
+  createTaskEngine,
+  type TaskEngine,
+  type TaskMessage,
+  TASKS_QUEUE,
+  type TaskTiming,
+} from '../tasks/task-engine.js';
+import { createTableTaskStore } from '../tasks/task-store.js';
 import { createWizardService, type WizardService } from '../wizard/wizard-service.js';
 import { createTableWizardSessionStore } from '../wizard/wizard-session-store.js';
 
@@ -58,6 +68,8 @@ export interface Services {
   readonly pageSigner: Signer;
   readonly credentialVerifyQueue: JsonQueue<{ readonly customerId: string }>;
   readonly onboardingSettings: OnboardingSettingsService;
+  /** Queued, resumable tasks: onboarding, removal, and what later issues add. */
+  readonly taskEngine: TaskEngine;
 }
 
 /** What the customer-facing pages and emails call the provider until its white label is set. */
@@ -69,6 +81,9 @@ let current: Promise<Services> | undefined;
 export interface ServiceOverrides {
   /** The outbox's retry delay and lease; the manual's "per minute" by default. */
   readonly outboxTiming?: Partial<OutboxTiming>;
+  /** Test-only task definitions, next to the product's; and faster retries for tests. */
+  readonly taskDefinitions?: readonly AnyTaskDefinition<Services>[];
+  readonly taskTiming?: Partial<TaskTiming>;
 }
 
 export function createServices(settings: Settings, overrides: ServiceOverrides = {}): Services {
@@ -142,7 +157,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
       },
     },
   });
-  return {
+  const services: Services = {
     settings,
     transport,
     secretBox,
@@ -160,7 +175,15 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     pageSigner: createSigner(settings.secretsEncryptionKey, 'customer-pages'),
     credentialVerifyQueue: createJsonQueue(connection, CREDENTIAL_VERIFY_QUEUE),
     onboardingSettings,
+    taskEngine: createTaskEngine<Services>({
+      store: createTableTaskStore(connection),
+      queue: createJsonQueue<TaskMessage>(connection, TASKS_QUEUE),
+      definitions: [...TASK_DEFINITIONS, ...(overrides.taskDefinitions ?? [])],
+      services: () => services,
+      ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
+    }),
   };
+  return services;
 }
 
 /** Makes the process use these settings instead of the environment: the local host and tests call this first. */

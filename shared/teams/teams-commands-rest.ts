@@ -317,11 +317,21 @@ async function prepare(client: TeamsAdminClient, command: TeamsCommand): Promise
     if (Object.keys(properties).length > 0) {
       throw new TeamsCommandError('InvalidParameters', `${cmdlet} takes -Identity only.`, cmdlet);
     }
-    if (!existing)
+    // The cleanup scripts' "if ($route.OnlinePstnGatewayList.count -eq 0)": a route another gateway still uses stays.
+    const inUse =
+      noun === 'CsOnlineVoiceRoute' &&
+      asStrings(valueOf(existing ?? { Identity: '' }, 'OnlinePstnGatewayList')).length > 0;
+    if (!existing || inUse)
       return {
-        plan: { ...base, action: 'none', changed: false, changes: {} },
+        plan: {
+          ...base,
+          action: 'none',
+          changed: false,
+          changes: {},
+          ...(existing ? { before: existing } : {}),
+        },
         apply: async () => undefined,
-        current: undefined,
+        current: existing,
       };
     return {
       plan: { ...base, action: 'delete', changed: true, before: existing, changes: {} },
@@ -330,6 +340,17 @@ async function prepare(client: TeamsAdminClient, command: TeamsCommand): Promise
         return undefined;
       },
       current: existing,
+    };
+  }
+  // Taking something out of an object that is gone already is done (a cleanup run twice).
+  const onlyRemovals =
+    Object.keys(properties).length > 0 &&
+    Object.values(properties).every((value) => isListEdit(value) && (value.add ?? []).length === 0);
+  if (verb === 'Set' && !existing && onlyRemovals) {
+    return {
+      plan: { ...base, action: 'none', changed: false, changes: {} },
+      apply: async () => undefined,
+      current: undefined,
     };
   }
   if (verb === 'Set' && !existing) {

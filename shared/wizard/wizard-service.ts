@@ -321,8 +321,11 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     saveDns(id, owner, input) {
       return change(id, owner, async (session) => {
         const draft = requireDraft(session);
-        requireConsentable(draft);
-        requireConnected(session);
+        // Manual DNS is the Hosted Essentials method: the operator names the domain they provisioned.
+        if (input.method !== 'manual') {
+          requireConsentable(draft);
+          requireConnected(session);
+        }
         if (input.regionId) await requireRegion(input.regionId);
         if (input.licencePlan) {
           const plans = await options.onboardingSettings.licencePlans();

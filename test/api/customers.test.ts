@@ -425,19 +425,32 @@ describe('list, get, edit and delete', () => {
     expect((await call('GET', '/api/v1/customers/EDITABLE')).body).toMatchObject({ licensedUsers: 500 });
   });
 
-  it('moves a deleted customer to "Ready for remove", after which it cannot be edited', async () => {
+  it('moves a deleted customer to "Ready for remove", removes it with its task, and returns its licences', async () => {
     await call('POST', '/api/v1/customers', { json: pro('Leaving') });
+    const held = (await call('GET', '/api/v1/customers')).body as {
+      availableCustomers: number;
+      availableUsers: number;
+    };
     const deleted = await call('DELETE', '/api/v1/customers/Leaving');
     expect(deleted.status).toBe(202);
     expect(deleted.body).toMatchObject({ state: 'Ready for remove' });
-    expect((await call('DELETE', '/api/v1/customers/Leaving')).status).toBe(202);
-    expect((await call('GET', '/api/v1/customers/leaving')).body).toMatchObject({
-      state: 'Ready for remove',
-    });
-    await expectRejectedWithoutWrite(
-      () => call('PATCH', '/api/v1/customers/Leaving', { json: { licensedUsers: 20 } }),
-      409,
-      'customer_being_removed',
-    );
+    const location = deleted.headers.get('location') ?? '';
+    expect(location).toMatch(/^\/api\/v1\/tasks\/[0-9A-Z]{26}$/);
+    const again = await call('DELETE', '/api/v1/customers/Leaving');
+    expect([202, 404]).toContain(again.status);
+    if (again.status === 202) expect(again.headers.get('location')).toBe(location);
+    let state = '';
+    for (let i = 0; i < 300 && state !== 'FinishSuccess'; i++) {
+      state = ((await call('GET', location)).body as { state: string }).state;
+      if (state !== 'FinishSuccess') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(state).toBe('FinishSuccess');
+    expect((await call('GET', '/api/v1/customers/Leaving')).status).toBe(404);
+    const freed = (await call('GET', '/api/v1/customers')).body as {
+      availableCustomers: number;
+      availableUsers: number;
+    };
+    expect(freed.availableCustomers).toBe(held.availableCustomers + 1);
+    expect(freed.availableUsers).toBe(held.availableUsers + pro('Leaving').licensedUsers);
   });
 });

@@ -216,7 +216,9 @@ describe('email outbox', () => {
 
     fixture.sandbox.faults.remove(fault.id);
     const sent = await waitUntilSent(emailId);
-    expect(sent.attempts).toBeGreaterThanOrEqual(3);
+    // The attempt claimed just before the fault went away may be the one that succeeds.
+    expect(sent.attempts).toBeGreaterThanOrEqual(failing.attempts);
+    expect(sent.attempts).toBeGreaterThanOrEqual(2);
     await sleep(RETRY_DELAY_MS * 2);
     expect(mailsTo(message.to)).toHaveLength(1);
   });
@@ -251,7 +253,9 @@ describe('email outbox', () => {
 
     emailSettings = smtpSettingsOf();
     const sent = await waitUntilSent(emailId);
-    expect(sent.attempts).toBeGreaterThanOrEqual(3);
+    // The attempt claimed just before the fault went away may be the one that succeeds.
+    expect(sent.attempts).toBeGreaterThanOrEqual(failing.attempts);
+    expect(sent.attempts).toBeGreaterThanOrEqual(2);
     expect(sent.lastError).toBeNull();
     expect(mailsTo(message.to)).toHaveLength(1);
   });

@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
+import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { problems } from '../shared/http/problem.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { getServices } from '../shared/platform/services.js';
+import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
+import { TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+
+const TAGS = ['Tasks'];
+const ROLES = ['provider-admin'] as const;
+
+export const taskViewSchema = z
+  .object({
+    id: z.string(),
+    type: z.string().meta({ description: "The manual's Cmd Type, e.g. CreateCustomer." }),
+    customerId: z.string(),
+    state: z.enum(TASK_STATES),
+    dryRun: z.boolean(),
+    input: z.unknown(),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        state: z.string(),
+        attempts: z.number().int(),
+        startedAt: z.string().nullable(),
+        finishedAt: z.string().nullable(),
+        error: z.string().nullable(),
+      }),
+    ),
+    currentStep: z.number().int(),
+    retries: z.number().int().meta({ description: 'Step runs that repeated a step (Retries).' }),
+    nextExecutionAt: z.string().nullable(),
+    waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
+    log: z.array(z.object({ at: z.string(), line: z.string() })),
+    logDropped: z.number().int(),
+    result: z.string().nullable().meta({ description: 'Execution Result.' }),
+    changes: z
+      .array(
+        z.object({
+          step: z.string(),
+          kind: z.string(),
+          description: z.string(),
+          detail: z.unknown().optional(),
+        }),
+      )
+      .meta({ description: 'Planned (dry run) or applied (real run) changes, in order.' }),
+    createdAt: z.string(),
+    executedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Task' });
+
+export type TaskView = z.output<typeof taskViewSchema>;
+
+/** The record as the portal sees it: input and changes were redacted when stored; the state bag stays inside. */
+export function toTaskView(task: TaskRecord): TaskView {
+  return {
+    id: task.id,
+    type: task.type,
+    customerId: task.customerId,
+    state: task.state,
+    dryRun: task.dryRun,
+    input: task.input,
+    steps: task.steps.map((s) => ({
+      name: s.name,
+      state: s.state,
+      attempts: s.attempts,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      error: s.error,
+    })),
+    currentStep: task.currentStep,
+    retries: task.retries,
+    nextExecutionAt: task.nextExecutionAt,
+    waiting: task.waiting,
+    log: [...task.log],
+    logDropped: task.logDropped,
+    result: task.result,
+    changes: [...task.changes],
+    createdAt: task.createdAt,
+    executedAt: task.executedAt,
+    finishedAt: task.finishedAt,
+    updatedAt: task.updatedAt,
+  };
+}
+
+/** What a route that starts work answers: 202, the task's URL in Location, the task as it is now. */
+export function acceptedTask(task: TaskRecord): ApiResult {
+  return { status: 202, headers: { location: `/api/v1/tasks/${task.id}` }, body: toTaskView(task) };
+}
+
+const taskParams = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
+const listQuery = z.object({
+  customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
+  state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
+  top: z.coerce
+    .number({ error: 'top must be a whole number.' })
+    .int('top must be a whole number.')
+    .min(1, 'top must be at least 1.')
+    .max(100, 'top can be at most 100.')
+    .default(25),
+  after: z
+    .string()
+    .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
+    .optional(),
+});
+const listSchema = z.object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() });
+const taskMessage = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
+
+async function listed(query: z.output<typeof listQuery>, path: string): Promise<ApiResult> {
+  const services = await getServices();
+  const page = await services.taskEngine.list(query);
+  const next = page.nextKey
+    ? `${path}?${new URLSearchParams({
+        ...(query.customerId && path === '/api/v1/tasks' ? { customerId: query.customerId } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        top: String(query.top),
+        after: page.nextKey,
+      }).toString()}`
+    : null;
+  return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
+}
+
+export const taskFunctions: FunctionDefinition[] = [
+  defineApiRoute({
+    name: 'tasks-get',
+    method: 'GET',
+    route: 'api/v1/tasks/{taskId}',
+    summary: 'A task: its state, steps, log, result and changes (poll it after a 202)',
+    tags: TAGS,
+    roles: ROLES,
+    params: taskParams,
+    responses: { 200: { description: 'The task.', schema: taskViewSchema } },
+    handler: async ({ params, services }) => {
+      const task = await services.taskEngine.get(params.taskId);
+      if (!task) throw problems.notFound(`There is no task ${params.taskId}.`);
+      return { status: 200, body: toTaskView(task) };
+    },
+  }),
+  defineApiRoute({
+    name: 'tasks-list',
+    method: 'GET',
+    route: 'api/v1/tasks',
+    summary: 'Queued Tasks: every customer, newest first',
+    tags: TAGS,
+    roles: ROLES,
+    query: listQuery,
+    responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
+    handler: ({ query }) => listed(query, '/api/v1/tasks'),
+  }),
+  defineApiRoute({
+    name: 'customers-tasks-list',
+    method: 'GET',
+    route: 'api/v1/customers/{customerId}/tasks',
+    summary: "A customer's tasks, newest first",
+    tags: TAGS,
+    roles: ROLES,
+    params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+    query: listQuery.omit({ customerId: true }),
+    responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
+    handler: ({ params, query }) =>
+      listed({ ...query, customerId: params.customerId }, `/api/v1/customers/${params.customerId}/tasks`),
+  }),
+  defineApiRoute({
+    name: 'tasks-resume',
+    method: 'POST',
+    route: 'api/v1/tasks/{taskId}/resume',
+    summary: 'Resume a Paused task (e.g. Verify And Configure Domain)',
+    tags: TAGS,
+    roles: ROLES,
+    params: taskParams,
+    responses: {
+      202: { description: 'Queued again.', schema: taskViewSchema },
+      409: { description: 'The task is not Paused.' },
+    },
+    handler: async ({ params, services }) => acceptedTask(await services.taskEngine.resume(params.taskId)),
+  }),
+  defineApiRoute({
+    name: 'tasks-rerun',
+    method: 'POST',
+    route: 'api/v1/tasks/{taskId}/rerun',
+    summary: 'Re-run a failed task from its failed step',
+    tags: TAGS,
+    roles: ROLES,
+    params: taskParams,
+    responses: {
+      202: { description: 'Queued again.', schema: taskViewSchema },
+      409: { description: 'The task has not failed.' },
+    },
+    handler: async ({ params, services }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
+  }),
+  {
+    kind: 'queue',
+    name: 'tasks-run',
+    queueName: TASKS_QUEUE,
+    async handler(message) {
+      const parsed = taskMessage.safeParse(message);
+      // No retry fixes a malformed message: straight to the poison queue.
+      if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
+      await (await getServices()).taskEngine.process(parsed.data.taskId);
+    },
+  },
+  {
+    kind: 'timer',
+    name: 'tasks-sweep',
+    // Every minute: lost messages and crashed holders wait at most this long.
+    schedule: '0 */1 * * * *',
+    async handler(_timer, context) {
+      const queued = await (await getServices()).taskEngine.sweep();
+      if (queued > 0) context.info(`Task sweep queued ${queued} task(s).`);
+    },
+  },
+];

@@ -1,0 +1,294 @@
+import type { Customer } from '../customers/customer.js';
+import { ProblemError, problems } from '../http/problem.js';
+import type { Services } from '../platform/services.js';
+import type { TaskRecord } from '../tasks/task-record.js';
+import { scriptTemplatesFor } from '../templates/script-templates-accessor.js';
+import type { WizardSession } from '../wizard/wizard-session.js';
+import type { CustomerSite } from './customer-site.js';
+import { SiteConflictError } from './customer-site-store.js';
+import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
+import { sitesFor } from './tasks/onboarding-job.js';
+
+export interface OnboardingService {
+  /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
+  submit(sessionId: string, owner: string, options: { dryRun: boolean }): Promise<TaskRecord>;
+  /** Add SBC Site for an existing customer; queues SBCInit. */
+  addSite(customerId: string, input: AddSiteInput, options: { dryRun: boolean }): Promise<TaskRecord>;
+  /** Runs a site's onboarding again (or its dry run): what exists already is left as it is. */
+  redeploySite(customerId: string, siteName: string, options: { dryRun: boolean }): Promise<TaskRecord>;
+  /** "Verify And Configure Domain": resumes the site's task that waits for the TXT record. */
+  verifyDomain(customerId: string, siteName: string): Promise<TaskRecord>;
+  /** Delete: the customer becomes "Ready for remove" and TenantRemove is queued (a dry run changes nothing). */
+  remove(
+    customerId: string,
+    options: { dryRun: boolean; ifMatch?: string },
+  ): Promise<{ task: TaskRecord; customer: Customer }>;
+  sites(customerId: string): Promise<CustomerSite[]>;
+  site(customerId: string, siteName: string): Promise<CustomerSite>;
+}
+
+const ONBOARDING_TYPES = new Set(['CreateCustomer', 'SBCInit']);
+
+const byServices = new WeakMap<Services, OnboardingService>();
+
+/** The onboarding service of these services, built on first use. */
+export function onboardingFor(services: Services): OnboardingService {
+  let service = byServices.get(services);
+  if (!service) {
+    service = createOnboardingService(services);
+    byServices.set(services, service);
+  }
+  return service;
+}
+
+export function createOnboardingService(services: Services): OnboardingService {
+  const sites = sitesFor(services);
+  const engine = () => services.taskEngine;
+  const deps = () => ({
+    settings: services.onboardingSettings,
+    templates: scriptTemplatesFor(services),
+    secretBox: services.secretBox,
+    now: new Date(),
+  });
+
+  function pagesOf(session: WizardSession): SitePages {
+    const { pages } = session;
+    const draft = session.draft;
+    const registration = pages.sbc?.carrierRegistration ?? null;
+    return {
+      siteName: pages.sbc?.sbcSiteName ?? draft?.shortName ?? '',
+      dns: pages.dns,
+      m365Routing: pages.m365Routing,
+      sbc: pages.sbc
+        ? {
+            configureSbc: pages.sbc.configureSbc,
+            onlinePstnGateway: pages.sbc.onlinePstnGateway,
+            sbcConfiguration: pages.sbc.sbcConfiguration,
+            regionId: pages.sbc.regionId,
+            carrier: pages.sbc.carrier,
+            carrierRegistration: registration
+              ? {
+                  username: registration.username,
+                  password: services.secretBox.open(
+                    registration.passwordSealed,
+                    `wizard/${session.id}/carrier-registration`,
+                  ),
+                  mainLine: registration.mainLine,
+                  hostName: registration.hostName,
+                }
+              : null,
+            cacProfile: pages.sbc.cacProfile,
+          }
+        : null,
+      prefixes: pages.prefixes,
+      sbcScripts: pages.sbcScripts,
+    };
+  }
+
+  async function existingCustomer(id: string): Promise<Customer> {
+    return services.customers.get(id);
+  }
+
+  return {
+    async submit(sessionId, owner, { dryRun }) {
+      const session = await services.wizard.get(sessionId, owner);
+      const draft = session.draft;
+      if (!draft) {
+        throw new ProblemError(
+          409,
+          'wizard_step_missing',
+          'Customer not entered',
+          'Enter the customer on the first page first.',
+        );
+      }
+      const connected = session.connection?.status === 'Authentication Complete';
+      if (draft.licenseType !== 'Hosted Essentials' && !connected) {
+        throw new ProblemError(
+          409,
+          'wizard_step_missing',
+          'Not connected',
+          "Connect the customer's Microsoft 365 tenant first.",
+        );
+      }
+      const site = await buildSite(
+        { shortName: draft.shortName, licenseType: draft.licenseType, connected },
+        pagesOf(session),
+        deps(),
+      );
+      if (dryRun) {
+        return engine().start({
+          type: 'CreateCustomer',
+          customerId: draft.shortName,
+          dryRun: true,
+          input: {
+            customerId: draft.shortName,
+            siteName: site.siteName,
+            preview: {
+              customer: {
+                shortName: draft.shortName,
+                fullName: draft.fullName,
+                licenseType: draft.licenseType,
+              },
+              site,
+            },
+          },
+        });
+      }
+      const idempotencyKey = `submit-${session.id}`;
+      const existing = await services.customers.get(draft.shortName).catch(() => null);
+      // A Submit sent twice (a double click, a retried request) finds its own customer and task.
+      if (!existing) await services.customers.create(draft);
+      else if (!(await sites.get(draft.shortName, site.siteName))) {
+        throw problems.conflict(
+          'short_name_taken',
+          'Short Name already in use',
+          `A customer with the Short Name "${draft.shortName}" already exists.`,
+        );
+      }
+      try {
+        await sites.create(site);
+      } catch (error) {
+        if (!(error instanceof SiteConflictError)) throw error;
+      }
+      return engine().start({
+        type: 'CreateCustomer',
+        customerId: draft.shortName,
+        input: { customerId: draft.shortName, siteName: site.siteName },
+        idempotencyKey,
+      });
+    },
+
+    async addSite(customerId, input, { dryRun }) {
+      const customer = await existingCustomer(customerId);
+      if (customer.state === 'Ready for remove') {
+        throw new ProblemError(
+          409,
+          'customer_being_removed',
+          'Customer is being removed',
+          `Customer "${customer.shortName}" is Ready for remove.`,
+        );
+      }
+      if (await sites.get(customer.shortName, input.siteName)) {
+        throw problems.conflict(
+          'site_name_taken',
+          'Sbc Site Name already in use',
+          `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
+          [
+            {
+              field: 'siteName',
+              in: 'body',
+              code: 'site_name_taken',
+              message: 'Unique Sbc Site Name per customer.',
+            },
+          ],
+        );
+      }
+      const connected = Boolean(await services.credentials.get(customer.shortName));
+      const site = await buildSite(
+        { shortName: customer.shortName, licenseType: customer.licenseType, connected },
+        pagesFromAddSite(input),
+        deps(),
+      );
+      if (dryRun) {
+        return engine().start({
+          type: 'SBCInit',
+          customerId: customer.shortName,
+          dryRun: true,
+          input: {
+            customerId: customer.shortName,
+            siteName: site.siteName,
+            preview: {
+              customer: {
+                shortName: customer.shortName,
+                fullName: customer.fullName,
+                licenseType: customer.licenseType,
+              },
+              site,
+            },
+          },
+        });
+      }
+      try {
+        await sites.create(site);
+      } catch (error) {
+        if (error instanceof SiteConflictError) {
+          throw problems.conflict(
+            'site_name_taken',
+            'Sbc Site Name already in use',
+            `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
+          );
+        }
+        throw error;
+      }
+      return engine().start({
+        type: 'SBCInit',
+        customerId: customer.shortName,
+        input: { customerId: customer.shortName, siteName: site.siteName },
+      });
+    },
+
+    async redeploySite(customerId, siteName, { dryRun }) {
+      const customer = await existingCustomer(customerId);
+      const site = await this.site(customer.shortName, siteName);
+      return engine().start({
+        type: 'SBCInit',
+        customerId: customer.shortName,
+        dryRun,
+        input: { customerId: customer.shortName, siteName: site.siteName },
+      });
+    },
+
+    async verifyDomain(customerId, siteName) {
+      const customer = await existingCustomer(customerId);
+      const site = await this.site(customer.shortName, siteName);
+      const page = await engine().list({ customerId: customer.shortName, state: 'Paused', top: 50 });
+      const waiting = page.tasks.find(
+        (task) =>
+          ONBOARDING_TYPES.has(task.type) &&
+          (task.input as { siteName?: string } | null)?.siteName?.toLowerCase() ===
+            site.siteName.toLowerCase(),
+      );
+      if (!waiting) {
+        throw new ProblemError(
+          409,
+          'nothing_to_verify',
+          'No domain waits for verification',
+          `No task of site "${site.siteName}" waits for its TXT record; the domain is verified already or its onboarding has not reached that step.`,
+        );
+      }
+      return engine().resume(waiting.id);
+    },
+
+    async remove(customerId, { dryRun, ifMatch }) {
+      const current = await existingCustomer(customerId);
+      if (dryRun) {
+        const task = await engine().start({
+          type: 'TenantRemove',
+          customerId: current.shortName,
+          dryRun: true,
+          input: { customerId: current.shortName },
+        });
+        return { task, customer: current };
+      }
+      const customer = await services.customers.markForRemoval(current.shortName, ifMatch);
+      const task = await engine().start({
+        type: 'TenantRemove',
+        customerId: customer.shortName,
+        input: { customerId: customer.shortName },
+        idempotencyKey: `remove-${customer.createdAt}`,
+      });
+      return { task, customer };
+    },
+
+    async sites(customerId) {
+      const customer = await existingCustomer(customerId);
+      return (await sites.list(customer.shortName)).map((s) => s.site);
+    },
+
+    async site(customerId, siteName) {
+      const found = await sites.get(customerId, siteName);
+      if (!found) throw problems.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
+      return found.site;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import type { Customer, LicenseType } from '../../customers/customer.js';
+import { DnsError } from '../../dns/azure-dns.js';
+import { GraphRequestError } from '../../m365/graph-domains.js';
+import type { Services } from '../../platform/services.js';
+import { SbcError } from '../../sbc/sbc-client.js';
+import {
+  PermanentTaskError,
+  type StepContext,
+  type TaskStep,
+  TransientTaskError,
+} from '../../tasks/task-definition.js';
+import { TeamsAdminError } from '../../teams/teams-admin-client.js';
+import { TeamsCommandError } from '../../teams/teams-commands-rest.js';
+import { scriptTemplatesFor } from '../../templates/script-templates-accessor.js';
+import { TemplateRenderError } from '../../templates/template-compiler.js';
+import { type CustomerSite, carrierPasswordSlot } from '../customer-site.js';
+import { createTableCustomerSiteStore, type CustomerSiteStore } from '../customer-site-store.js';
+import { type OnboardingPorts, onboardingPorts } from '../onboarding-ports.js';
+import type { KnownSbc, Region } from '../onboarding-settings.js';
+
+/**
+ * A task on one site of a customer. `preview` carries the customer and site of a wizard Submit that is only a dry
+ * run: nothing is stored for it, so the steps read them from here.
+ */
+export const siteTaskInputSchema = z.strictObject({
+  customerId: z.string().min(1).max(64),
+  siteName: z.string().min(1).max(64),
+  preview: z
+    .strictObject({
+      customer: z.strictObject({
+        shortName: z.string(),
+        fullName: z.string(),
+        licenseType: z.string(),
+      }),
+      site: z.custom<CustomerSite>((value) => typeof value === 'object' && value !== null),
+    })
+    .optional(),
+});
+export type SiteTaskInput = z.output<typeof siteTaskInputSchema>;
+
+/** What the site steps remember between steps (and across a crash): no secrets. */
+export interface SiteTaskState extends Record<string, unknown> {
+  /** The domain's verification TXT value (`MS=ms…`), public by nature. */
+  txtValue: string;
+  verified: boolean;
+  /** The IP Group pre-check found the customer programmed on the SBC already. */
+  sbcProgrammed: boolean;
+  licencePlan: string;
+}
+
+export type SiteStepContext = StepContext<SiteTaskInput, SiteTaskState, Services>;
+export type SiteStep = TaskStep<SiteTaskInput, SiteTaskState, Services>;
+
+export interface OnboardingJob {
+  readonly customer: Pick<Customer, 'shortName' | 'fullName'> & {
+    readonly licenseType: LicenseType | string;
+  };
+  readonly site: CustomerSite;
+  readonly ports: OnboardingPorts;
+  readonly sites: CustomerSiteStore;
+  readonly services: Services;
+  /** The DNS page's region. */
+  readonly dnsRegion: Region | null;
+  /** The SBC page's region and its Known SBC. */
+  readonly sbcRegion: Region | null;
+  readonly sbcDevice: KnownSbc | null;
+  readonly tenantId: string | null;
+  openCarrierPassword(): string;
+}
+
+const sitesByServices = new WeakMap<Services, CustomerSiteStore>();
+
+/** The site store of these services, built on first use (as the script templates are). */
+export function sitesFor(services: Services): CustomerSiteStore {
+  let store = sitesByServices.get(services);
+  if (!store) {
+    store = createTableCustomerSiteStore(services.settings.storageConnectionString);
+    sitesByServices.set(services, store);
+  }
+  return store;
+}
+
+export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
+  const services = ctx.services;
+  const sites = sitesFor(services);
+  let customer: OnboardingJob['customer'];
+  let site: CustomerSite;
+  if (ctx.input.preview) {
+    customer = ctx.input.preview.customer;
+    site = ctx.input.preview.site;
+  } else {
+    const stored = await services.customers.get(ctx.input.customerId).catch(() => null);
+    if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
+    const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
+    if (!versioned) {
+      throw new PermanentTaskError(
+        `Customer "${ctx.input.customerId}" has no SBC site "${ctx.input.siteName}".`,
+      );
+    }
+    customer = stored;
+    site = versioned.site;
+  }
+  const settings = services.onboardingSettings;
+  const dnsRegion = site.dns?.regionId ? await settings.region(site.dns.regionId) : null;
+  if (site.dns?.regionId && !dnsRegion) {
+    throw new PermanentTaskError(`The region "${site.dns.regionId}" no longer exists.`);
+  }
+  const sbcRegion = site.sbc ? await settings.region(site.sbc.regionId) : null;
+  if (site.sbc && !sbcRegion)
+    throw new PermanentTaskError(`The region "${site.sbc.regionId}" no longer exists.`);
+  const sbcDevice = sbcRegion ? await settings.sbc(sbcRegion.sbcId) : null;
+  if (sbcRegion && !sbcDevice) {
+    throw new PermanentTaskError(`The region "${sbcRegion.name}" names an unknown SBC "${sbcRegion.sbcId}".`);
+  }
+  const credential = await services.credentials.get(ctx.input.customerId).catch(() => null);
+  return {
+    customer,
+    site,
+    ports: onboardingPorts(services),
+    sites,
+    services,
+    dnsRegion,
+    sbcRegion,
+    sbcDevice,
+    tenantId: credential?.tenantId ?? null,
+    openCarrierPassword() {
+      const sealed = site.sbc?.carrierRegistration?.passwordSealed;
+      if (!sealed || ctx.dryRun) return '********';
+      const password = services.secretBox.open(sealed, carrierPasswordSlot(site.customerId, site.siteName));
+      ctx.secret(password);
+      return password;
+    },
+  };
+}
+
+/** Saves a change to the site (e.g. the gateway now exists), re-reading once if it changed meanwhile. */
+export async function updateSite(
+  job: OnboardingJob,
+  change: (site: CustomerSite) => CustomerSite,
+): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await job.sites.get(job.site.customerId, job.site.siteName);
+    if (!current) return;
+    try {
+      await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
+      return;
+    } catch (error) {
+      if (attempt === 4) throw error;
+    }
+  }
+}
+
+/**
+ * The adapters' errors as the task engine wants them: what a later try may fix (throttling, 5xx, an SBC busy with
+ * HA sync) is transient, the rest permanent with the adapter's message, which names what failed.
+ */
+export function asTaskError(error: unknown): unknown {
+  if (error instanceof TransientTaskError || error instanceof PermanentTaskError) return error;
+  if (
+    error instanceof GraphRequestError ||
+    error instanceof DnsError ||
+    error instanceof SbcError ||
+    error instanceof TeamsAdminError
+  ) {
+    const retryAfterMs =
+      error instanceof TeamsAdminError && error.retryAfterSeconds !== undefined
+        ? error.retryAfterSeconds * 1000
+        : undefined;
+    return error.transient
+      ? new TransientTaskError(error.message, retryAfterMs, { cause: error })
+      : new PermanentTaskError(sbcDetail(error), { cause: error });
+  }
+  if (error instanceof TeamsCommandError || error instanceof TemplateRenderError) {
+    return new PermanentTaskError(error.message, { cause: error });
+  }
+  return error;
+}
+
+function sbcDetail(error: Error): string {
+  if (error instanceof SbcError && error.output) return `${error.message} ${error.output.trim()}`;
+  return error.message;
+}
+
+/** Runs a step body with adapter errors mapped for the engine. */
+export async function mapped<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    throw asTaskError(error);
+  }
+}
+
+export function templatesOf(services: Services) {
+  return scriptTemplatesFor(services);
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { Services } from '../../platform/services.js';
+import { defineTask, type StepContext, type TaskStep } from '../../tasks/task-definition.js';
+import { m365CleanupStep, m365RoutingStep } from './m365-routing-steps.js';
+import {
+  loadJob,
+  type SiteStep,
+  type SiteStepContext,
+  type SiteTaskInput,
+  siteTaskInputSchema,
+  type SiteTaskState,
+  sitesFor,
+} from './onboarding-job.js';
+import { PSTN_GATEWAY_REMOVAL_STEPS, PSTN_GATEWAY_STEPS } from './pstn-gateway-steps.js';
+import { SBC_PROGRAMMING_STEPS, sbcCleanupStep } from './sbc-programming-steps.js';
+
+const saveSiteLocation: SiteStep = {
+  name: 'SaveSiteLocation',
+  async run(ctx) {
+    await loadJob(ctx);
+    ctx.log('Site location information saved.');
+    return { done: true };
+  },
+};
+
+/** The deployment steps of one site, in the manual's order: domain and DNS, M365 routing, the SBC. */
+const SITE_STEPS: readonly SiteStep[] = [
+  ...PSTN_GATEWAY_STEPS,
+  m365RoutingStep,
+  ...SBC_PROGRAMMING_STEPS,
+  saveSiteLocation,
+];
+
+/** "Customer created." with an SBC; without one, "Customer saved and queued for installation." */
+function finishStep(name: string, title: string): SiteStep {
+  return {
+    name,
+    async run(ctx) {
+      const job = await loadJob(ctx);
+      const deployedSomething = Boolean(job.site.sbc || job.site.m365Routing || job.site.dns);
+      if (deployedSomething) await ctx.services.customers.setState(ctx.input.customerId, 'Deployed');
+      else await ctx.services.customers.setState(ctx.input.customerId, 'Ready for Deployment');
+      ctx.log(job.site.sbc ? 'Customer created.' : 'Customer saved and queued for installation.');
+      ctx.log(`-- ${title} task completed --`);
+      return { done: true };
+    },
+  };
+}
+
+function startStep(title: string): SiteStep {
+  return {
+    name: 'Start',
+    async run(ctx) {
+      await loadJob(ctx);
+      ctx.log(`-- ${title} task started --`);
+      await ctx.services.customers.setState(ctx.input.customerId, 'Deploying');
+      return { done: true };
+    },
+  };
+}
+
+/** The wizard's Submit: the customer's first site, from its domain to the SBC, with the customer's State. */
+export const createCustomerTask = defineTask<SiteTaskInput, SiteTaskState, Services>({
+  type: 'CreateCustomer',
+  input: siteTaskInputSchema,
+  steps: [startStep('CreateCustomer'), ...SITE_STEPS, finishStep('Finish', 'CreateCustomer')],
+});
+
+/** Add SBC Site, and a re-run of a site's onboarding: the same steps for one more (or the same) site. */
+export const addSbcSiteTask = defineTask<SiteTaskInput, SiteTaskState, Services>({
+  type: 'SBCInit',
+  input: siteTaskInputSchema,
+  steps: [startStep('SBCInit'), ...SITE_STEPS, finishStep('Finish', 'SBCInit')],
+});
+
+export const removalInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
+export type RemovalInput = z.output<typeof removalInputSchema>;
+type RemovalStep = TaskStep<RemovalInput, SiteTaskState, Services>;
+type RemovalContext = StepContext<RemovalInput, SiteTaskState, Services>;
+
+/** The site step's context for one site: everything as the task's, but the input names the site. */
+function forSite(ctx: RemovalContext, siteName: string): SiteStepContext {
+  return Object.create(ctx, {
+    input: { value: { customerId: ctx.input.customerId, siteName }, enumerable: true },
+  }) as SiteStepContext;
+}
+
+async function siteNames(ctx: RemovalContext): Promise<string[]> {
+  return (await sitesFor(ctx.services).list(ctx.input.customerId)).map((s) => s.site.siteName);
+}
+
+/** A site step run for every site of the customer, in turn. */
+function eachSite(step: SiteStep): RemovalStep {
+  return {
+    name: step.name,
+    ...(step.maxAttempts !== undefined ? { maxAttempts: step.maxAttempts } : {}),
+    async plan(ctx) {
+      const changes = [];
+      for (const name of await siteNames(ctx))
+        changes.push(...((await step.plan?.(forSite(ctx, name))) ?? []));
+      return changes;
+    },
+    async run(ctx) {
+      for (const name of await siteNames(ctx)) {
+        const outcome = await step.run(forSite(ctx, name));
+        if (!('done' in outcome)) return outcome;
+      }
+      return { done: true };
+    },
+  };
+}
+
+/**
+ * Delete: the paired SBC and M365 cleanup scripts, then what onboarding made in the tenant and the provider zone;
+ * the customer's licences return to the pool once everything is gone.
+ */
+export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Services>({
+  type: 'TenantRemove',
+  input: removalInputSchema,
+  steps: [
+    {
+      name: 'Start',
+      async run(ctx) {
+        const customer = await ctx.services.customers.get(ctx.input.customerId);
+        ctx.log('-- TenantRemove task started --');
+        ctx.log(`Removing customer ${customer.shortName}.`);
+        return { done: true };
+      },
+    },
+    eachSite(sbcCleanupStep),
+    eachSite(m365CleanupStep),
+    ...PSTN_GATEWAY_REMOVAL_STEPS.map(eachSite),
+    {
+      name: 'Finish',
+      async plan(ctx) {
+        return [{ kind: 'store', description: `Remove customer ${ctx.input.customerId}` }];
+      },
+      async run(ctx) {
+        const sites = sitesFor(ctx.services);
+        for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
+        await ctx.services.customers.completeRemoval(ctx.input.customerId);
+        ctx.applied({ kind: 'store', description: `Remove customer ${ctx.input.customerId}` });
+        ctx.log('Customer removed.');
+        ctx.log('-- TenantRemove task completed --');
+        return { done: true };
+      },
+    },
+  ],
+});
+
+export const ONBOARDING_TASKS = [createCustomerTask, addSbcSiteTask, removeCustomerTask] as const;

@@ -1,0 +1,552 @@
+import { ProblemError, problems } from '../http/problem.js';
+import { toFieldErrors } from '../http/zod-field-errors.js';
+import type { JsonQueue } from '../storage/json-queue.js';
+import {
+  type AnyTaskDefinition,
+  DEFAULT_MAX_ATTEMPTS,
+  PermanentTaskError,
+  type StepContext,
+  type StepOutcome,
+  type TaskChange,
+  type TaskStateBag,
+  type TaskType,
+  TransientTaskError,
+} from './task-definition.js';
+import {
+  isFinal,
+  newTaskId,
+  type RecordedChange,
+  type TaskLogLine,
+  type TaskRecord,
+  type TaskStepRecord,
+  type VersionedTask,
+} from './task-record.js';
+import { redactDeep, redactText, redactValue } from './redact.js';
+import { TaskConflictError, type TaskListQuery, type TaskPage, type TaskStore } from './task-store.js';
+
+export const TASKS_QUEUE = 'tasks';
+
+export interface TaskMessage {
+  readonly taskId: string;
+}
+
+export interface StartTaskOptions {
+  readonly type: TaskType;
+  readonly customerId: string;
+  readonly input: unknown;
+  readonly dryRun?: boolean;
+  /** The same key for the same customer starts nothing new: the first task is returned. */
+  readonly idempotencyKey?: string;
+}
+
+export interface TaskEngine {
+  /** Validates the input, stores the task Queued and queues it. Bad input: a validation problem, nothing stored. */
+  start(options: StartTaskOptions): Promise<TaskRecord>;
+  get(taskId: string): Promise<TaskRecord | null>;
+  list(query: TaskListQuery): Promise<TaskPage>;
+  /** Paused → Queued: the waiting step runs again, told that the operator resumed it. */
+  resume(taskId: string): Promise<TaskRecord>;
+  /** FinishFailure → Queued from the failed step; the steps done before it are not run again. */
+  rerun(taskId: string): Promise<TaskRecord>;
+  /** Runs the task of one queue message as far as it goes now. Duplicate and stale messages do nothing. */
+  process(taskId: string): Promise<void>;
+  /** The timer's safety net: queues tasks whose time has come and takes over those whose holder died. */
+  sweep(): Promise<number>;
+}
+
+export interface TaskTiming {
+  /** How long a holder owns a task without saving; after that another invocation takes it over. */
+  readonly leaseMs: number;
+  /** First retry delay; doubles per attempt up to `maxBackoffMs`. */
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  /** How soon a task that waits for another task of its customer looks again. */
+  readonly customerWaitMs: number;
+}
+
+export const DEFAULT_TASK_TIMING: TaskTiming = {
+  leaseMs: 5 * 60_000,
+  backoffMs: 2_000,
+  maxBackoffMs: 5 * 60_000,
+  customerWaitMs: 2_000,
+};
+
+export interface TaskEngineOptions<Svc> {
+  readonly store: TaskStore;
+  readonly queue: JsonQueue<TaskMessage>;
+  readonly definitions: readonly AnyTaskDefinition<Svc>[];
+  readonly services: () => Svc;
+  readonly timing?: Partial<TaskTiming>;
+  readonly now?: () => Date;
+}
+
+/** Log lines kept per task; older ones beyond it are dropped from the middle (the start and the end stay). */
+const MAX_LOG_LINES = 2_000;
+const MAX_CHANGES = 2_000;
+const MAX_LINE_CHARS = 2_000;
+
+export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngine {
+  const { store, queue } = options;
+  const timing = { ...DEFAULT_TASK_TIMING, ...options.timing };
+  const now = options.now ?? (() => new Date());
+  const definitions = new Map(options.definitions.map((d) => [d.type, d]));
+
+  const definitionOf = (type: string) => {
+    const definition = definitions.get(type as TaskType);
+    if (!definition) throw new Error(`No task definition for '${type}'.`);
+    return definition;
+  };
+
+  async function enqueue(taskId: string, delayMs = 0): Promise<void> {
+    await queue.send({ taskId }, { delayMs });
+  }
+
+  async function mirror(task: TaskRecord): Promise<void> {
+    // The index only serves listings; the task row is the truth, so a failed mirror is not the task's failure.
+    await store.mirror(task).catch(() => undefined);
+  }
+
+  async function getOrThrow(taskId: string): Promise<VersionedTask> {
+    const found = await store.get(taskId);
+    if (!found) throw problems.notFound(`There is no task ${taskId}.`);
+    return found;
+  }
+
+  async function wakeNextOf(customerId: string, exceptId: string): Promise<void> {
+    const next = await store.oldestQueued(customerId, exceptId);
+    if (next) {
+      const due = next.nextExecutionAt ? Date.parse(next.nextExecutionAt) - now().getTime() : 0;
+      await enqueue(next.id, Math.max(0, due));
+    }
+  }
+
+  /** One run of a task by this invocation: the record, its ETag, and the secrets met on the way. */
+  class Run {
+    secrets: string[] = [];
+    constructor(
+      public task: TaskRecord,
+      public etag: string,
+    ) {}
+
+    async save(changes: Partial<TaskRecord>): Promise<void> {
+      const at = now().toISOString();
+      const next: TaskRecord = { ...this.task, ...changes, updatedAt: at };
+      this.etag = await store.replace(next, this.etag);
+      this.task = next;
+    }
+
+    log(line: string): void {
+      const clean = redactText(line, this.secrets).slice(0, MAX_LINE_CHARS);
+      let log: TaskLogLine[] = [...this.task.log, { at: now().toISOString(), line: clean }];
+      let dropped = this.task.logDropped;
+      if (log.length > MAX_LOG_LINES) {
+        const keepHead = 200;
+        const drop = log.length - MAX_LOG_LINES;
+        log = [...log.slice(0, keepHead), ...log.slice(keepHead + drop)];
+        dropped += drop;
+      }
+      this.task = { ...this.task, log, logDropped: dropped };
+    }
+
+    change(step: string, change: TaskChange): void {
+      const recorded: RecordedChange = {
+        step,
+        kind: change.kind,
+        description: redactText(change.description, this.secrets),
+        ...(change.detail !== undefined ? { detail: redactDeep(change.detail, this.secrets) } : {}),
+      };
+      if (this.task.changes.length >= MAX_CHANGES) {
+        this.task = { ...this.task, changesDropped: this.task.changesDropped + 1 };
+        return;
+      }
+      this.task = { ...this.task, changes: [...this.task.changes, recorded] };
+    }
+  }
+
+  function stepPatch(task: TaskRecord, index: number, patch: Partial<TaskStepRecord>): TaskStepRecord[] {
+    return task.steps.map((step, i) => (i === index ? { ...step, ...patch } : step));
+  }
+
+  function backoff(attempt: number): number {
+    const exponential = timing.backoffMs * 2 ** Math.max(0, attempt - 1);
+    return Math.min(timing.maxBackoffMs, exponential) * (0.9 + Math.random() * 0.2);
+  }
+
+  /** Takes the customer's lock, or leaves the task Queued behind the task that holds it (FIFO per customer). */
+  async function acquire(run: Run): Promise<boolean> {
+    const task = run.task;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const older = await store.oldestQueued(task.customerId, task.id);
+      const lock = await store.lock(task.customerId);
+      let holder = lock.holder && lock.holder !== task.id ? await store.get(lock.holder) : null;
+      // A holder that finished or waits for the operator without freeing the lock (a crash) holds nothing.
+      if (holder && (isFinal(holder.task.state) || holder.task.state === 'Paused')) holder = null;
+      const olderFirst =
+        older !== null &&
+        older.id < task.id &&
+        (!older.nextExecutionAt || Date.parse(older.nextExecutionAt) <= now().getTime());
+      if (holder || olderFirst) {
+        const waitFor = holder ? holder.task.id : (older?.id ?? '');
+        await run.save({
+          state: 'Queued',
+          leaseUntil: null,
+          nextExecutionAt: new Date(now().getTime() + timing.customerWaitMs).toISOString(),
+          waiting: { reason: `Waits for task ${waitFor} of ${task.customerId}.`, resumeOn: 'customer' },
+        });
+        await mirror(run.task);
+        if (olderFirst && older) await enqueue(older.id);
+        await enqueue(task.id, timing.customerWaitMs);
+        return false;
+      }
+      const executing: TaskRecord = {
+        ...run.task,
+        state: 'Executing',
+        waiting: null,
+        executedAt: run.task.executedAt ?? now().toISOString(),
+        leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
+        updatedAt: now().toISOString(),
+      };
+      try {
+        run.etag = await store.replaceAndLock(executing, run.etag, lock);
+        run.task = executing;
+        await mirror(executing);
+        return true;
+      } catch (error) {
+        if (!(error instanceof TaskConflictError)) throw error;
+        const fresh = await store.getIn(task.customerId, task.id);
+        if (!fresh || fresh.task.state !== 'Reserved') return false;
+        run.task = fresh.task;
+        run.etag = fresh.etag;
+      }
+    }
+    return false;
+  }
+
+  async function release(run: Run, changes: Partial<TaskRecord>): Promise<void> {
+    const lock = await store.lock(run.task.customerId);
+    const next: TaskRecord = { ...run.task, ...changes, leaseUntil: null, updatedAt: now().toISOString() };
+    run.etag = await store.replaceAndUnlock(next, run.etag, lock);
+    run.task = next;
+    await mirror(next);
+    await wakeNextOf(next.customerId, next.id);
+  }
+
+  async function execute(run: Run): Promise<void> {
+    const definition = definitionOf(run.task.type);
+    const services = options.services();
+    for (let index = run.task.currentStep; index < definition.steps.length; index++) {
+      const step = definition.steps[index];
+      const record = run.task.steps[index];
+      if (!step || !record) break;
+      const maxAttempts = step.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+      const attempt = record.attempts + 1;
+      const resumedByOperator = record.resumedByOperator;
+      await run.save({
+        currentStep: index,
+        attempts: run.task.attempts + 1,
+        retries: run.task.retries + (attempt > 1 ? 1 : 0),
+        leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
+        steps: stepPatch(run.task, index, {
+          state: 'running',
+          attempts: attempt,
+          startedAt: now().toISOString(),
+          resumedByOperator: false,
+        }),
+      });
+      const stateBag: TaskStateBag = { ...run.task.data };
+      const ctx: StepContext<unknown, TaskStateBag, Svc> = {
+        taskId: run.task.id,
+        customerId: run.task.customerId,
+        type: run.task.type,
+        input: run.task.input,
+        state: stateBag,
+        attempt,
+        maxAttempts,
+        resumedByOperator,
+        dryRun: run.task.dryRun,
+        clock: { now },
+        services,
+        log: (line) => run.log(line),
+        applied: (change) => {
+          if (!run.task.dryRun) run.change(step.name, change);
+        },
+        secret: (value) => {
+          if (value && value.length >= 4) run.secrets.push(value);
+        },
+        save: async () => {
+          await run.save({
+            data: redactDeep(stateBag, run.secrets) as TaskStateBag,
+            leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
+          });
+        },
+      };
+
+      let outcome: StepOutcome;
+      try {
+        if (run.task.dryRun) {
+          for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
+          outcome = { done: true };
+        } else {
+          outcome = await step.run(ctx);
+        }
+      } catch (error) {
+        const message = redactText(error instanceof Error ? error.message : String(error), run.secrets);
+        const data = redactDeep(stateBag, run.secrets) as TaskStateBag;
+        const permanent = error instanceof PermanentTaskError || attempt >= maxAttempts;
+        if (permanent) {
+          run.log(`-- ${step.name} failed: ${message} --`);
+          await release(run, {
+            data,
+            state: 'FinishFailure',
+            result: message,
+            wasSuccessful: false,
+            nextExecutionAt: null,
+            finishedAt: now().toISOString(),
+            steps: stepPatch(run.task, index, {
+              state: 'failed',
+              error: message,
+              finishedAt: now().toISOString(),
+            }),
+          });
+          return;
+        }
+        const delay =
+          error instanceof TransientTaskError && error.retryAfterMs !== undefined
+            ? error.retryAfterMs
+            : backoff(attempt);
+        run.log(`-- ${step.name}: ${message} (retrying, attempt ${attempt + 1}/${maxAttempts}) --`);
+        await release(run, {
+          data,
+          state: 'Queued',
+          nextExecutionAt: new Date(now().getTime() + delay).toISOString(),
+          waiting: { reason: `Retrying after: ${message}`, resumeOn: 'timer' },
+          steps: stepPatch(run.task, index, { state: 'pending', error: message }),
+        });
+        await enqueue(run.task.id, delay);
+        return;
+      }
+
+      const data = redactDeep(stateBag, run.secrets) as TaskStateBag;
+      if ('wait' in outcome) {
+        const reason = redactText(outcome.wait.reason, run.secrets);
+        if (outcome.wait.resumeOn === 'operator') {
+          await release(run, {
+            data,
+            state: 'Paused',
+            nextExecutionAt: null,
+            waiting: { reason, resumeOn: 'operator' },
+            steps: stepPatch(run.task, index, { state: 'waiting', attempts: attempt - 1 }),
+          });
+          return;
+        }
+        const delay = outcome.wait.resumeOn.afterMs;
+        await release(run, {
+          data,
+          state: 'Queued',
+          nextExecutionAt: new Date(now().getTime() + delay).toISOString(),
+          waiting: { reason, resumeOn: 'timer' },
+          steps: stepPatch(run.task, index, { state: 'waiting' }),
+        });
+        await enqueue(run.task.id, delay);
+        return;
+      }
+      await run.save({
+        data,
+        currentStep: index + 1,
+        steps: stepPatch(run.task, index, { state: 'done', error: null, finishedAt: now().toISOString() }),
+      });
+    }
+    await release(run, {
+      state: 'FinishSuccess',
+      result: run.task.dryRun
+        ? `Dry run: ${run.task.changes.length} change(s) would be made.`
+        : `Completed with ${run.task.changes.length} change(s).`,
+      wasSuccessful: true,
+      waiting: null,
+      nextExecutionAt: null,
+      finishedAt: now().toISOString(),
+    });
+  }
+
+  return {
+    async start({ type, customerId, input, dryRun = false, idempotencyKey }) {
+      const definition = definitions.get(type);
+      if (!definition) throw problems.notFound(`There is no task type ${type}.`);
+      const parsed = definition.input.safeParse(input);
+      if (!parsed.success) throw problems.validation(toFieldErrors(parsed.error, 'body', input));
+      const at = now();
+      const record: TaskRecord = {
+        id: newTaskId(at),
+        type,
+        customerId,
+        state: 'Queued',
+        dryRun,
+        input: redactValue(parsed.data, definition.secretFields).value,
+        data: {},
+        steps: definition.steps.map((step) => ({
+          name: step.name,
+          state: 'pending',
+          attempts: 0,
+          startedAt: null,
+          finishedAt: null,
+          error: null,
+          resumedByOperator: false,
+        })),
+        currentStep: 0,
+        attempts: 0,
+        retries: 0,
+        nextExecutionAt: at.toISOString(),
+        leaseUntil: null,
+        waiting: null,
+        log: [],
+        logDropped: 0,
+        result: null,
+        wasSuccessful: null,
+        changes: [],
+        changesDropped: 0,
+        createdAt: at.toISOString(),
+        updatedAt: at.toISOString(),
+        executedAt: null,
+        finishedAt: null,
+        idempotencyKey: idempotencyKey ? `${dryRun ? 'dry:' : ''}${idempotencyKey}` : null,
+      };
+      const { task, created } = await store.create(record);
+      if (created) await enqueue(task.task.id);
+      return task.task;
+    },
+
+    async get(taskId) {
+      return (await store.get(taskId))?.task ?? null;
+    },
+
+    list: (query) => store.list(query),
+
+    async resume(taskId) {
+      for (;;) {
+        const { task, etag } = await getOrThrow(taskId);
+        if (task.state !== 'Paused') {
+          throw new ProblemError(
+            409,
+            'task_not_paused',
+            'Task is not waiting',
+            `Task ${taskId} is ${task.state}; only a Paused task can be resumed.`,
+          );
+        }
+        const next: TaskRecord = {
+          ...task,
+          state: 'Queued',
+          waiting: null,
+          nextExecutionAt: now().toISOString(),
+          updatedAt: now().toISOString(),
+          steps: stepPatch(task, task.currentStep, { state: 'pending', resumedByOperator: true }),
+        };
+        try {
+          await store.replace(next, etag);
+        } catch (error) {
+          if (error instanceof TaskConflictError) continue;
+          throw error;
+        }
+        await mirror(next);
+        await enqueue(taskId);
+        return next;
+      }
+    },
+
+    async rerun(taskId) {
+      for (;;) {
+        const { task, etag } = await getOrThrow(taskId);
+        if (task.state !== 'FinishFailure') {
+          throw new ProblemError(
+            409,
+            'task_not_failed',
+            'Task has not failed',
+            `Task ${taskId} is ${task.state}; only a failed task can be re-run.`,
+          );
+        }
+        const next: TaskRecord = {
+          ...task,
+          state: 'Queued',
+          result: null,
+          wasSuccessful: null,
+          finishedAt: null,
+          waiting: null,
+          nextExecutionAt: now().toISOString(),
+          updatedAt: now().toISOString(),
+          steps: stepPatch(task, task.currentStep, { state: 'pending', attempts: 0, error: null }),
+        };
+        try {
+          await store.replace(next, etag);
+        } catch (error) {
+          if (error instanceof TaskConflictError) continue;
+          throw error;
+        }
+        await mirror(next);
+        await enqueue(taskId);
+        return next;
+      }
+    },
+
+    async process(taskId) {
+      const found = await store.get(taskId);
+      if (!found) return;
+      const { task, etag } = found;
+      if (isFinal(task.state) || task.state === 'Paused') return;
+      const at = now().getTime();
+      const leaseLive = task.leaseUntil !== null && Date.parse(task.leaseUntil) > at;
+      if ((task.state === 'Reserved' || task.state === 'Executing') && leaseLive) return;
+      if (task.state === 'Queued' && task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at + 1_000) {
+        // Early (a duplicate or a clock's rounding): the message that was sent for the due time will come.
+        return;
+      }
+      const reserved: TaskRecord = {
+        ...task,
+        state: 'Reserved',
+        leaseUntil: new Date(at + timing.leaseMs).toISOString(),
+        updatedAt: new Date(at).toISOString(),
+      };
+      let reservedEtag: string;
+      try {
+        reservedEtag = await store.replace(reserved, etag);
+      } catch (error) {
+        if (error instanceof TaskConflictError) return;
+        throw error;
+      }
+      const run = new Run(reserved, reservedEtag);
+      if (!(await acquire(run))) return;
+      try {
+        await execute(run);
+      } catch (error) {
+        // Someone else took the task over (our lease ran out): their run is the one that counts.
+        if (error instanceof TaskConflictError) return;
+        throw error;
+      }
+    },
+
+    async sweep() {
+      let queued = 0;
+      const at = now().getTime();
+      for (const ref of await store.listActive(500)) {
+        const found = await store.getIn(ref.customerId, ref.taskId);
+        if (!found) continue;
+        const { task } = found;
+        if (task.state === 'Queued') {
+          // Lost or not yet sent messages: anything due for more than a minute gets one.
+          if (!task.nextExecutionAt || Date.parse(task.nextExecutionAt) < at - 60_000) {
+            await enqueue(task.id);
+            queued++;
+          }
+        } else if (
+          (task.state === 'Reserved' || task.state === 'Executing') &&
+          task.leaseUntil &&
+          Date.parse(task.leaseUntil) <= at
+        ) {
+          await enqueue(task.id);
+          queued++;
+        } else if (isFinal(task.state) || task.state === 'Paused') {
+          await mirror(task);
+        }
+      }
+      return queued;
+    },
+  };
+}
