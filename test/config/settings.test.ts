@@ -60,6 +60,7 @@ describe('settings', () => {
       graph: 'https://graph.microsoft.com',
       teamsAdmin: 'https://api.interfaces.records.teams.microsoft.com',
       arm: 'https://management.azure.com',
+      sbcTemplate: '{scheme}://{device}',
     });
     expect(settings.api.issuer).toBe(
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0',
