@@ -132,13 +132,21 @@ export async function startQueueListener(options: QueueListenerOptions): Promise
     }
   };
 
+  /** Messages being handled now; Azure fetches more once they drop to `newBatchThreshold` (half the batch). */
+  const inFlight = new Set<Promise<void>>();
+  const newBatchThreshold = Math.floor(options.batchSize / 2);
+
   const loop = async () => {
     let idleDelay = Math.min(MIN_POLL_DELAY_MS, options.pollIntervalMs);
     while (!stopped) {
+      if (inFlight.size > newBatchThreshold) {
+        await Promise.race(inFlight);
+        continue;
+      }
       let received: DequeuedMessageItem[] = [];
       try {
         const response = await queue.receiveMessages({
-          numberOfMessages: options.batchSize,
+          numberOfMessages: options.batchSize - inFlight.size,
           visibilityTimeout: PROCESSING_VISIBILITY_SECONDS,
         });
         received = response.receivedMessageItems;
@@ -161,15 +169,19 @@ export async function startQueueListener(options: QueueListenerOptions): Promise
               ),
             ),
           );
-          return;
+          break;
         }
-        // The whole batch runs concurrently, as Azure runs up to batchSize messages at once.
-        await Promise.all(received.map(handleMessage));
+        // Up to batchSize messages run at once, and a slow one does not hold up the next batch (as in Azure).
+        for (const message of received) {
+          const handled = handleMessage(message).finally(() => inFlight.delete(handled));
+          inFlight.add(handled);
+        }
         continue;
       }
       await sleep(idleDelay);
       idleDelay = Math.min(idleDelay * 2, options.pollIntervalMs);
     }
+    await Promise.all(inFlight);
   };
   const running = loop();
 

@@ -1,0 +1,375 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ProblemError } from '../../shared/http/problem.js';
+import { getServices, type Services } from '../../shared/platform/services.js';
+import {
+  type AnyTaskDefinition,
+  defineTask,
+  PermanentTaskError,
+  TransientTaskError,
+} from '../../shared/tasks/task-definition.js';
+import { TASKS_QUEUE } from '../../shared/tasks/task-engine.js';
+import type { TaskRecord } from '../../shared/tasks/task-record.js';
+import { createTableTaskStore } from '../../shared/tasks/task-store.js';
+import { waitFor } from '../consent/consent-fixture.js';
+import { apiClient } from '../support/api-client.js';
+import { startStack, type TestStack } from '../support/stack.js';
+
+/** What the test steps did, by task id: the test's view into the runs. */
+const calls = new Map<string, string[]>();
+const did = (taskId: string, what: string) => calls.set(taskId, [...(calls.get(taskId) ?? []), what]);
+const callsOf = (taskId: string) => calls.get(taskId) ?? [];
+/** Behaviour switches the tests flip while a task waits or has failed. */
+const switches = { healed: false, releaseSlow: false };
+
+const input = z.strictObject({
+  note: z.string().min(1, 'note is required.'),
+  password: z.string().optional(),
+});
+type Input = z.output<typeof input>;
+
+const definitions = [
+  defineTask<Input>({
+    type: 'Sync happy',
+    input,
+    steps: [
+      {
+        name: 'First',
+        async run(ctx) {
+          did(ctx.taskId, 'First');
+          ctx.log('-- First step --');
+          ctx.state.seen = ctx.input.note;
+          return { done: true };
+        },
+        async plan() {
+          return [{ kind: 'store', description: 'First would write' }];
+        },
+      },
+      {
+        name: 'Second',
+        async run(ctx) {
+          did(ctx.taskId, `Second:${String(ctx.state.seen)}`);
+          ctx.applied({ kind: 'store', description: 'Second wrote' });
+          return { done: true };
+        },
+        async plan() {
+          return [{ kind: 'store', description: 'Second would write' }];
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync flaky',
+    input,
+    steps: [
+      {
+        name: 'Flaky',
+        async run(ctx) {
+          did(ctx.taskId, `Flaky#${ctx.attempt}`);
+          if (ctx.attempt < 3) throw new TransientTaskError('Throttled (429)', 50);
+          return { done: true };
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync broken',
+    input,
+    steps: [
+      {
+        name: 'Before',
+        async run(ctx) {
+          did(ctx.taskId, 'Before');
+          return { done: true };
+        },
+      },
+      {
+        name: 'Broken',
+        maxAttempts: 2,
+        async run(ctx) {
+          did(ctx.taskId, `Broken#${ctx.attempt}`);
+          if (!switches.healed) throw new Error('The SBC answered 500');
+          return { done: true };
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync refused',
+    input,
+    steps: [
+      {
+        name: 'Refused',
+        async run(ctx) {
+          did(ctx.taskId, 'Refused');
+          throw new PermanentTaskError(
+            'No License Plan Available! Make sure to free the license(s) for a plan and reload',
+          );
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync waits',
+    input,
+    steps: [
+      {
+        name: 'Operator',
+        async run(ctx) {
+          did(ctx.taskId, `Operator:${ctx.resumedByOperator}`);
+          return ctx.resumedByOperator
+            ? { done: true }
+            : { wait: { reason: 'Press Verify And Configure Domain.', resumeOn: 'operator' } };
+        },
+      },
+      {
+        name: 'Timer',
+        async run(ctx) {
+          did(ctx.taskId, `Timer#${ctx.attempt}`);
+          if (ctx.state.waited) return { done: true };
+          ctx.state.waited = true;
+          return { wait: { reason: 'DNS takes a moment', resumeOn: { afterMs: 200 } } };
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync slow',
+    input,
+    steps: [
+      {
+        name: 'Slow',
+        async run(ctx) {
+          did(ctx.taskId, 'Slow:start');
+          await waitFor('the release', async () => (switches.releaseSlow ? true : undefined), 20_000);
+          did(ctx.taskId, 'Slow:end');
+          return { done: true };
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
+    type: 'Sync secret',
+    input,
+    steps: [
+      {
+        name: 'Secret',
+        async run(ctx) {
+          const password = 'Sbc-Admin-Pa55!';
+          ctx.secret(password);
+          ctx.log(`Connecting with ${password}`);
+          ctx.applied({
+            kind: 'sbc',
+            description: `Login ${password}`,
+            detail: { script: `password "${password}"` },
+          });
+          throw new PermanentTaskError(`Login refused for password ${password}`);
+        },
+      },
+    ],
+  }),
+] as unknown as AnyTaskDefinition<Services>[];
+
+let stack: TestStack;
+let call: ReturnType<typeof apiClient>;
+let services: Services;
+
+beforeAll(async () => {
+  stack = await startStack({
+    overrides: { taskDefinitions: definitions, taskTiming: { backoffMs: 100, customerWaitMs: 300 } },
+  });
+  const token = await stack.token();
+  call = apiClient(stack.apiUrl, async () => token);
+  services = await getServices();
+}, 60_000);
+afterAll(async () => stack?.close());
+
+interface View {
+  id: string;
+  state: string;
+  retries: number;
+  result: string | null;
+  log: Array<{ line: string }>;
+  changes: Array<{ step: string; description: string; detail?: unknown }>;
+  steps: Array<{ name: string; state: string; attempts: number; error: string | null }>;
+  waiting: { reason: string } | null;
+  input: unknown;
+}
+
+const view = async (id: string) => (await call('GET', `/api/v1/tasks/${id}`)).body as View;
+const until = (id: string, states: string[]) =>
+  waitFor(`task ${id} in ${states.join('/')}`, async () => {
+    const task = await view(id);
+    return states.includes(task.state) ? task : undefined;
+  });
+const start = (
+  type: string,
+  customerId: string,
+  extra: Partial<{ dryRun: boolean; idempotencyKey: string; input: unknown }> = {},
+) =>
+  services.taskEngine.start({
+    type: type as never,
+    customerId,
+    input: extra.input ?? { note: 'hello' },
+    ...(extra.dryRun !== undefined ? { dryRun: extra.dryRun } : {}),
+    ...(extra.idempotencyKey ? { idempotencyKey: extra.idempotencyKey } : {}),
+  });
+
+describe('the task engine', () => {
+  it('runs the steps in order, keeps their log and state, and lists the task', async () => {
+    const task = await start('Sync happy', 'Alpha');
+    expect(task.state).toBe('Queued');
+    const done = await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual(['First', 'Second:hello']);
+    expect(done.log.map((l) => l.line)).toEqual(['-- First step --']);
+    expect(done.changes.map((c) => c.description)).toEqual(['Second wrote']);
+    expect(done.steps.map((s) => s.state)).toEqual(['done', 'done']);
+    const listed = (await call('GET', '/api/v1/customers/Alpha/tasks')).body as { value: View[] };
+    expect(listed.value.map((t) => t.id)).toContain(task.id);
+    const all = (await call('GET', '/api/v1/tasks?state=FinishSuccess')).body as { value: View[] };
+    expect(all.value.map((t) => t.id)).toContain(task.id);
+  });
+
+  it('refuses bad input with a validation problem and stores nothing', async () => {
+    const error = await start('Sync happy', 'Empty', { input: { note: '' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemError);
+    expect((error as ProblemError).status).toBe(400);
+    expect(((await call('GET', '/api/v1/customers/Empty/tasks')).body as { value: unknown[] }).value).toEqual(
+      [],
+    );
+    expect((await call('GET', '/api/v1/tasks/01ABCDEFGHJKMNPQRSTVWXYZ00')).status).toBe(404);
+  });
+
+  it('starts one task for one idempotency key', async () => {
+    const [a, b] = await Promise.all([
+      start('Sync happy', 'Beta', { idempotencyKey: 'submit-1' }),
+      start('Sync happy', 'Beta', { idempotencyKey: 'submit-1' }),
+    ]);
+    expect(a.id).toBe(b.id);
+    await until(a.id, ['FinishSuccess']);
+    expect(callsOf(a.id)).toEqual(['First', 'Second:hello']);
+  });
+
+  it('retries transient failures with back-off and counts the retries', async () => {
+    const task = await start('Sync flaky', 'Gamma');
+    const done = await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual(['Flaky#1', 'Flaky#2', 'Flaky#3']);
+    expect(done.retries).toBe(2);
+    expect(done.log.map((l) => l.line)).toContain('-- Flaky: Throttled (429) (retrying, attempt 2/5) --');
+  });
+
+  it('fails after the last attempt with the error, and a re-run resumes from the failed step', async () => {
+    switches.healed = false;
+    const task = await start('Sync broken', 'Delta');
+    const failed = await until(task.id, ['FinishFailure']);
+    expect(failed.result).toBe('The SBC answered 500');
+    expect(failed.steps[1]).toMatchObject({ name: 'Broken', state: 'failed', attempts: 2 });
+    expect(callsOf(task.id)).toEqual(['Before', 'Broken#1', 'Broken#2']);
+    expect((await call('POST', `/api/v1/tasks/${task.id}/resume`)).problem.code).toBe('task_not_paused');
+
+    switches.healed = true;
+    const rerun = await call('POST', `/api/v1/tasks/${task.id}/rerun`);
+    expect(rerun.status).toBe(202);
+    expect(rerun.headers.get('location')).toBe(`/api/v1/tasks/${task.id}`);
+    await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual(['Before', 'Broken#1', 'Broken#2', 'Broken#1']);
+    expect((await call('POST', `/api/v1/tasks/${task.id}/rerun`)).problem.code).toBe('task_not_failed');
+  });
+
+  it('fails at once on a permanent error', async () => {
+    const task = await start('Sync refused', 'Epsilon');
+    const failed = await until(task.id, ['FinishFailure']);
+    expect(callsOf(task.id)).toEqual(['Refused']);
+    expect(failed.result).toMatch(/^No License Plan Available!/);
+  });
+
+  it('pauses for the operator, resumes on request, and waits for a timer', async () => {
+    const task = await start('Sync waits', 'Zeta');
+    const paused = await until(task.id, ['Paused']);
+    expect(paused.waiting?.reason).toBe('Press Verify And Configure Domain.');
+    const resumed = await call('POST', `/api/v1/tasks/${task.id}/resume`);
+    expect(resumed.status).toBe(202);
+    await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual(['Operator:false', 'Operator:true', 'Timer#1', 'Timer#2']);
+  });
+
+  it("runs one customer's tasks one after the other, in order, and other customers' meanwhile", async () => {
+    switches.releaseSlow = false;
+    const slow = await start('Sync slow', 'Eta');
+    await waitFor('the slow step to start', async () =>
+      callsOf(slow.id).includes('Slow:start') ? true : undefined,
+    );
+    const next = await start('Sync happy', 'Eta');
+    const other = await start('Sync happy', 'Theta');
+    await until(other.id, ['FinishSuccess']);
+    expect((await view(next.id)).state).toBe('Queued');
+    expect(callsOf(next.id)).toEqual([]);
+    switches.releaseSlow = true;
+    await until(next.id, ['FinishSuccess']);
+    expect(callsOf(slow.id)).toEqual(['Slow:start', 'Slow:end']);
+  }, 40_000);
+
+  it('ignores a duplicate message for a finished task', async () => {
+    const task = await start('Sync happy', 'Iota');
+    await until(task.id, ['FinishSuccess']);
+    const queue = QueueServiceClient.fromConnectionString(stack.storageConnectionString).getQueueClient(
+      TASKS_QUEUE,
+    );
+    await queue.sendMessage(Buffer.from(JSON.stringify({ taskId: task.id })).toString('base64'));
+    await services.taskEngine.process(task.id);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(callsOf(task.id)).toEqual(['First', 'Second:hello']);
+  });
+
+  it('takes over a task whose holder died, from the step it was in', async () => {
+    const store = createTableTaskStore(stack.storageConnectionString);
+    const created = await services.taskEngine.start({
+      type: 'Sync happy' as never,
+      customerId: 'Kappa',
+      input: { note: 'x' },
+      dryRun: false,
+    });
+    await until(created.id, ['FinishSuccess']);
+    calls.delete(created.id);
+    // As a crash leaves it: Executing in the second step, its lease run out.
+    const found = await store.get(created.id);
+    if (!found) throw new Error('stored task not found');
+    const crashed: TaskRecord = {
+      ...found.task,
+      state: 'Executing',
+      result: null,
+      finishedAt: null,
+      currentStep: 1,
+      leaseUntil: new Date(Date.now() - 1000).toISOString(),
+      steps: found.task.steps.map((s, i) => (i === 1 ? { ...s, state: 'running' as const } : s)),
+    };
+    await store.replace(crashed, found.etag);
+    await store.mirror(crashed);
+    expect(await services.taskEngine.sweep()).toBeGreaterThanOrEqual(1);
+    const done = await until(created.id, ['FinishSuccess']);
+    expect(callsOf(created.id)).toEqual(['Second:x']);
+    expect(done.steps[1]?.attempts).toBe(2);
+  });
+
+  it('plans without running on a dry run', async () => {
+    const task = await start('Sync happy', 'Lambda', { dryRun: true });
+    const done = await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual([]);
+    expect(done.changes.map((c) => `${c.step}: ${c.description}`)).toEqual([
+      'First: First would write',
+      'Second: Second would write',
+    ]);
+  });
+
+  it('never shows a secret: input fields, log lines, changes and the result are blanked', async () => {
+    const task = await start('Sync secret', 'Mu', { input: { note: 'n', password: 'Input-Pa55word' } });
+    const failed = await until(task.id, ['FinishFailure']);
+    const text = JSON.stringify(failed);
+    expect(text).not.toContain('Sbc-Admin-Pa55!');
+    expect(text).not.toContain('Input-Pa55word');
+    expect(failed.input).toMatchObject({ password: '[redacted]' });
+    expect(failed.log.map((l) => l.line)).toContain('Connecting with [redacted]');
+    expect(failed.result).toBe('Login refused for password [redacted]');
+  });
+});
