@@ -10,6 +10,7 @@ import { invitationFunctions } from './invitations.js';
 import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { replicationFunctions } from './replication.js';
 import { sbcInventoryFunctions } from './sbc-inventory.js';
 import { onboardingFunctions } from './onboarding.js';
 import { scriptTemplateFunctions } from './script-templates.js';
@@ -31,6 +32,7 @@ export const registry: readonly FunctionDefinition[] = [
   ...alarmFunctions,
   ...authenticatePages,
   ...credentialVerificationFunctions,
+  ...replicationFunctions,
   ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
   openApiFunction(() => registry),
 ];

@@ -63,11 +63,14 @@ var tableNames = [
   'scripttemplates'
   'customersites'
   'tasks'
+  'replication'
+  'replicamirror'
 ]
 var queueNames = [
   'email-outbox'
   'credential-verify'
   'tasks'
+  'replication'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -50,6 +50,7 @@ export const DEMO = {
       'Directory.Read.All',
       'Domain.ReadWrite.All',
       'Organization.Read.All',
+      'TeamsUserConfiguration.Read.All',
       'User.Read',
       'User.Read.All',
       'User.ReadWrite.All',

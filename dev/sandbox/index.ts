@@ -13,11 +13,13 @@ import { graphPeer } from './peers/graph.js';
 import { createSbcServices, type SbcSandbox } from './peers/sbc.js';
 import { teamsAdminPeer } from './peers/teams-admin.js';
 import { RequestLog } from './request-log.js';
+import { scaleControlPeer } from './scale-control.js';
 import { Router } from './router.js';
 import { createRequestHandler } from './server.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SandboxState } from './state.js';
 import { TeamsAdminState } from './teams-state.js';
+import { TenantDirectories } from './tenant-directory.js';
 import { type CallerTokenRequest, TokenIssuer } from './tokens.js';
 
 export { DEMO } from './demo-data.js';
@@ -29,6 +31,8 @@ export type { SbcSandbox } from './peers/sbc.js';
 export type { SandboxMail } from './mailbox.js';
 export type { LoggedRequest } from './request-log.js';
 export type { CallerTokenRequest } from './tokens.js';
+export { ScaleDirectory } from './scale-tenant.js';
+export type { TenantDirectories } from './tenant-directory.js';
 
 export interface SandboxOptions {
   /** 0 (the default) lets the OS choose a free port. */
@@ -55,6 +59,8 @@ export interface RunningSandbox {
   readonly teams: TeamsAdminState;
   /** The simulated AudioCodes SBCs (served at `${url}/sbc/{device}`), with the busy switch. */
   readonly sbc: SbcSandbox;
+  /** What Graph's delta queries and Teams user configurations read per tenant, generated tenants included. */
+  readonly directories: TenantDirectories;
   /** The SMTP sink: STARTTLS with the sandbox CA, `DEMO_MAIL.smtp` credentials. */
   readonly smtp: { readonly host: string; readonly port: number };
   /** A bearer token for the product's own API, signed like the sandbox's Entra ID tokens. */
@@ -89,6 +95,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const issuer = new TokenIssuer(signingKey, state, url);
   const teams = new TeamsAdminState();
   const sbc = createSbcServices({ seed: (options.seed ?? 'demo') === 'demo' });
+  const directories = new TenantDirectories(teams);
   const seed = () => {
     state.clear();
     if ((options.seed ?? 'demo') === 'demo') seedDemo(state);
@@ -100,19 +107,23 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     mail.reset();
     teams.clear();
     sbc.reset();
+    directories.clear();
   };
   seed();
 
   const control = controlPeer({ state, faults, requests, issuer, reset });
+  const scaleControl = scaleControlPeer({ state, teams, directories, sbc: sbc.handle });
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
-    graphPeer(issuer, state),
+    graphPeer(issuer, state, directories),
     armDnsPeer(issuer, state.dns),
     ...mail.servicePeers,
     teamsAdminPeer({ issuer, state, teams }),
     sbc.servicePeer,
     sbc.controlPeer,
     mail.controlPeer,
+    // Before the control peer, whose `/_sandbox` prefix would otherwise take `/_sandbox/scale`.
+    scaleControl,
     control,
   ]);
   server.on(
@@ -122,7 +133,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       router,
       faults,
       requests,
-      exempt: new Set([control, sbc.controlPeer, mail.controlPeer]),
+      exempt: new Set([control, sbc.controlPeer, mail.controlPeer, scaleControl]),
     }),
   );
 
@@ -135,6 +146,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     mail: mail.handle,
     teams,
     sbc: sbc.handle,
+    directories,
     smtp: mail.smtp,
     issueToken: (request) => issuer.callerToken(request),
     reset,

@@ -115,6 +115,8 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
       'Directory.ReadWrite.All',
       'Domain.Read.All',
       'Domain.ReadWrite.All',
+      'Group.Read.All',
+      'GroupMember.Read.All',
       'LicenseAssignment.ReadWrite.All',
       'Organization.Read.All',
       'Organization.ReadWrite.All',

@@ -64,10 +64,10 @@ export const settingsSchema = z
       .enum(['true', 'false'], { error: 'must be true or false' })
       .default('false')
       .transform((value) => value === 'true'),
-    REPLICATION_QUICK_INTERVAL_SECONDS: seconds(1, 86_400).default(300),
-    REPLICATION_QUICK_DELAY_SECONDS: seconds(0, 3600).default(300),
-    REPLICATION_FULL_INTERVAL_SECONDS: seconds(60, 7 * 86_400).default(3600),
-    REPLICATION_MAX_PARALLEL_CYCLES: z.coerce
+    REPLICATION_QUICK_SECONDS: seconds(1, 86_400).default(300),
+    REPLICATION_DELAY_SECONDS: seconds(0, 3600).default(300),
+    REPLICATION_FULL_SECONDS: seconds(60, 7 * 86_400).default(3600),
+    REPLICATION_PARALLEL_CYCLES: z.coerce
       .number({ error: 'must be a whole number' })
       .int('must be a whole number')
       .min(1, 'must be at least 1')
@@ -107,10 +107,10 @@ export const settingsSchema = z
       skipIpGroupCheck: raw.SBC_SKIP_IP_GROUP_CHECK,
     },
     replication: {
-      quickIntervalSeconds: raw.REPLICATION_QUICK_INTERVAL_SECONDS,
-      quickDelaySeconds: raw.REPLICATION_QUICK_DELAY_SECONDS,
-      fullIntervalSeconds: raw.REPLICATION_FULL_INTERVAL_SECONDS,
-      maxParallelCycles: raw.REPLICATION_MAX_PARALLEL_CYCLES,
+      quickIntervalSeconds: raw.REPLICATION_QUICK_SECONDS,
+      quickDelaySeconds: raw.REPLICATION_DELAY_SECONDS,
+      fullIntervalSeconds: raw.REPLICATION_FULL_SECONDS,
+      maxParallelCycles: raw.REPLICATION_PARALLEL_CYCLES,
       leaseSeconds: raw.REPLICATION_LEASE_SECONDS,
       chunkSeconds: raw.REPLICATION_CHUNK_SECONDS,
       pageSize: raw.REPLICATION_PAGE_SIZE,

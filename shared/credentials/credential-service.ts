@@ -70,6 +70,8 @@ export interface CredentialServiceOptions {
   readonly delegated: DelegatedTokenSource;
   readonly alarms: AlarmService;
   readonly now?: () => Date;
+  /** Called when a customer's credentials are verified (stored or checked successfully): replication starts. */
+  readonly onVerified?: (customerId: string) => Promise<void>;
 }
 
 export const CREDENTIAL_ALARM = 'Customer credentials failed';
@@ -166,6 +168,11 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     }
   }
 
+  /** Verification stands on its own: a customer whose replication could not be queued here is found by its timer. */
+  const verified = async (customerId: string) => {
+    await options.onVerified?.(customerId).catch(() => undefined);
+  };
+
   const daysUntil = (iso: string | null) =>
     iso === null ? null : Math.floor((Date.parse(iso) - now().getTime()) / (24 * 60 * 60 * 1000));
 
@@ -211,7 +218,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       const details = await tenantDetails(credential);
       const clientSecretExpiresAt = await secretExpiry(credential, input.clientId, input.clientSecret);
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
-      return store.put({
+      const stored = await store.put({
         customerId,
         method: 'App registration',
         tenantId: input.tenantId,
@@ -224,6 +231,8 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         lastVerificationStatus: 'Successful',
         lastVerificationMessage: null,
       });
+      await verified(customerId);
+      return stored;
     },
 
     async connectDelegated(customerId, grant) {
@@ -247,11 +256,13 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       const details = await tenantDetails(credential);
       const latest = (await store.get(customerId)) ?? stored;
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
-      return store.update(latest, {
+      const updated = await store.update(latest, {
         ...details,
         whenLastVerified: now().toISOString(),
         lastVerificationStatus: 'Successful',
       });
+      await verified(customerId);
+      return updated;
     },
 
     get: (customerId) => store.get(customerId),
@@ -291,6 +302,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         });
       } else {
         await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+        await verified(customerId);
       }
       return row(updated);
     },

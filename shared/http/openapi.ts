@@ -31,13 +31,37 @@ const problemSchema: JsonSchema = {
   },
 };
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+/** Named schemas (`.meta({ id })`) shared by the operations, hoisted into `components.schemas`. */
+type SharedSchemas = Record<string, JsonSchema>;
+
+/** Zod puts named schemas in a local `$defs`, whose `#/$defs/…` refs would resolve against the document root. */
+function hoistDefinitions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hoistDefinitions);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      key === '$ref' && typeof inner === 'string'
+        ? inner.replace(/^#\/\$defs\//, '#/components/schemas/')
+        : hoistDefinitions(inner),
+    ]),
+  );
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', shared: SharedSchemas): JsonSchema {
+  const {
+    $schema: _ignored,
+    $defs,
+    ...rest
+  } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
     unrepresentable: 'any',
   });
-  return rest;
+  for (const [name, definition] of Object.entries($defs ?? {})) {
+    shared[name] = hoistDefinitions(definition) as JsonSchema;
+  }
+  return hoistDefinitions(rest) as JsonSchema;
 }
 
 /** `{name:int}`, `{name?}` and `{*name}` are Azure route syntax; OpenAPI knows only `{name}`. */
@@ -45,14 +69,14 @@ export function openApiPath(route: string): string {
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, '{$1}')}`;
 }
 
-function parameters(doc: OperationDoc): JsonSchema[] {
+function parameters(doc: OperationDoc, shared: SharedSchemas): JsonSchema[] {
   const result: JsonSchema[] = [];
   for (const [location, shape] of [
     ['path', doc.params?.shape],
     ['query', doc.query?.shape],
   ] as const) {
     for (const [name, field] of Object.entries(shape ?? {})) {
-      const schema = jsonSchema(field as z.ZodType, 'input');
+      const schema = jsonSchema(field as z.ZodType, 'input', shared);
       const { description, ...fieldSchema } = schema;
       result.push({
         name,
@@ -85,12 +109,12 @@ function problemResponses(doc: OperationDoc): Record<string, JsonSchema> {
   );
 }
 
-function operation(doc: OperationDoc): JsonSchema {
+function operation(doc: OperationDoc, shared: SharedSchemas): JsonSchema {
   const responses: Record<string, JsonSchema> = problemResponses(doc);
   for (const [status, response] of Object.entries(doc.responses)) {
     const isError = Number(status) >= 400;
     const content = response.schema
-      ? { 'application/json': { schema: jsonSchema(response.schema, 'output') } }
+      ? { 'application/json': { schema: jsonSchema(response.schema, 'output', shared) } }
       : isError
         ? { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } }
         : undefined;
@@ -102,12 +126,12 @@ function operation(doc: OperationDoc): JsonSchema {
     tags: [...doc.tags],
     ...(doc.roles ? { description: `Requires the role ${doc.roles.join(' or ')}.` } : {}),
     security: doc.roles ? [{ bearer: [] }] : [],
-    parameters: parameters(doc),
+    parameters: parameters(doc, shared),
     ...(doc.body
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: jsonSchema(doc.body, 'input') } },
+            content: { 'application/json': { schema: jsonSchema(doc.body, 'input', shared) } },
           },
         }
       : {}),
@@ -127,18 +151,19 @@ export function buildOpenApiDocument(
   info: OpenApiInfo,
 ): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
+  const shared: SharedSchemas = {};
   for (const definition of definitions) {
     if (!definition.openapi) continue;
     const path = openApiPath(definition.route);
     paths[path] ??= {};
-    paths[path][definition.openapi.method.toLowerCase()] = operation(definition.openapi);
+    paths[path][definition.openapi.method.toLowerCase()] = operation(definition.openapi, shared);
   }
   return {
     openapi: '3.1.0',
     info,
     paths,
     components: {
-      schemas: { Problem: problemSchema },
+      schemas: { ...shared, Problem: problemSchema },
       securitySchemes: {
         bearer: {
           type: 'http',

@@ -31,6 +31,7 @@ import {
   createOnboardingSettingsService,
   type OnboardingSettingsService,
 } from '../onboarding/onboarding-settings-service.js';
+import { replicationOnVerified } from '../replication/verified-hook.js';
 import { createSecretBox, type SecretBox } from '../secrets/secret-box.js';
 import { createSigner, type Signer } from '../secrets/signer.js';
 import { createJsonQueue, type JsonQueue } from '../storage/json-queue.js';
@@ -120,6 +121,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     graphBaseUrl: settings.endpoints.graph,
     delegated: delegatedTokenSource(tokenApp),
     alarms,
+    onVerified: replicationOnVerified(connection),
   });
   const invitations = createInvitationService({
     store: createTableInvitationStore(connection),

@@ -188,6 +188,8 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
       `Grant-CsOnlineVoiceRoutingPolicy -Identity '${contoso.admin.userPrincipalName}' -PolicyName $null`,
       `Remove-CsOnlineVoiceRoutingPolicy -Identity 'France'`,
       `Remove-CsTeamsCallingPolicy -Identity 'NoForward'`,
+      // A route that still lists a gateway stays (the cleanup scripts' "OnlinePstnGatewayList.count -eq 0").
+      `Set-CsOnlineVoiceRoute -Identity 'Local' -OnlinePstnGatewayList @{Remove='gw.example.com'}`,
       `Remove-CsOnlineVoiceRoute -Identity 'Local'`,
       `Set-CsOnlinePstnUsage -Identity Global -Usage @{Remove='Local'}`,
       `Remove-CsOnlinePSTNGateway -Identity 'gw.example.com'`,

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { GraphFailure } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
+import type { TenantDirectories } from '../tenant-directory.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
+import { changeTrackingRoutes } from './graph-delta.js';
 
 const GRAPH_AUDIENCES = [
   'https://graph.microsoft.com',
@@ -32,10 +34,10 @@ const USER_PROPERTIES = [
 ] as const satisfies ReadonlyArray<keyof DirectoryUser>;
 
 /** Selectable user properties: the stored ones plus the licences Graph keeps per user. */
-const SELECTABLE_USER_PROPERTIES: readonly string[] = [...USER_PROPERTIES, 'assignedLicenses'];
+export const SELECTABLE_USER_PROPERTIES: readonly string[] = [...USER_PROPERTIES, 'assignedLicenses'];
 
 /** What Graph v1.0 returns for a user without `$select` (per the user resource's documentation). */
-const USER_DEFAULT_PROPERTIES: readonly string[] = [
+export const USER_DEFAULT_PROPERTIES: readonly string[] = [
   'businessPhones',
   'displayName',
   'givenName',
@@ -87,10 +89,10 @@ const PERMISSIONS = {
 } as const;
 
 const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 999;
+export const MAX_PAGE_SIZE = 999;
 
 /** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
-export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
+export function graphPeer(issuer: TokenIssuer, state: SandboxState, directories: TenantDirectories): Peer {
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
     (
@@ -174,6 +176,8 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
           listApplications(request, tenant, state),
         ),
       },
+      // Before `/users/:id`, which would take `/users/delta` for a user id.
+      ...changeTrackingRoutes(directories, guarded),
       {
         method: 'GET',
         path: '/v1.0/users',
@@ -206,7 +210,7 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState): Peer {
   };
 }
 
-type Guard = (
+export type Guard = (
   permissions: readonly string[],
   handler: (request: PeerRequest, tenant: Tenant) => Reply | Promise<Reply>,
 ) => (request: PeerRequest) => Promise<Reply>;
@@ -567,7 +571,7 @@ function listUsers(request: PeerRequest, tenant: Tenant, state: SandboxState): R
 }
 
 /** `$select` resolved to the entity's property names, case-insensitively like Graph. */
-function parseSelect(
+export function parseSelect(
   request: PeerRequest,
   known: readonly string[],
   typeName: string,
@@ -594,19 +598,23 @@ function parseSelect(
 }
 
 /** OData query option names are case-insensitive. */
-function queryOption(request: PeerRequest, name: string): string | null {
+export function queryOption(request: PeerRequest, name: string): string | null {
   for (const [key, value] of request.url.searchParams) {
     if (key.toLowerCase() === name) return value;
   }
   return null;
 }
 
-function project<T extends object>(entity: T, properties: readonly string[]): Record<string, unknown> {
+export function project<T extends object>(entity: T, properties: readonly string[]): Record<string, unknown> {
   const values = new Map<string, unknown>(Object.entries(entity));
   return Object.fromEntries(properties.map((p) => [p, values.get(p) ?? null]));
 }
 
-function context(request: PeerRequest, entitySet: string, select: readonly string[] | undefined): string {
+export function context(
+  request: PeerRequest,
+  entitySet: string,
+  select: readonly string[] | undefined,
+): string {
   return `${request.origin}/graph/v1.0/$metadata#${entitySet}${select ? `(${select.join(',')})` : ''}`;
 }
 
@@ -620,7 +628,7 @@ function decodeSkipToken(token: string): string | null {
   return match?.[1] ?? null;
 }
 
-function ok(request: PeerRequest, body: object): Reply {
+export function ok(request: PeerRequest, body: object): Reply {
   return { status: 200, headers: { ...requestIds(request), 'content-type': ODATA_JSON }, body };
 }
 
@@ -636,7 +644,7 @@ function unauthenticated(request: PeerRequest, message: string): Reply {
 }
 
 /** Graph's error body, with the `innerError` request ids support staff ask for. */
-function graphError(request: PeerRequest, status: number, code: string, message: string): Reply {
+export function graphError(request: PeerRequest, status: number, code: string, message: string): Reply {
   const ids = requestIds(request);
   return {
     status,

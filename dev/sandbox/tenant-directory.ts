@@ -1,0 +1,238 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { DirectoryUser, Tenant } from './state.js';
+import type { TeamsAdminState } from './teams-state.js';
+
+/**
+ * What Graph's change-tracking reads (`/users/delta`, `/groups/delta`, `/admin/teams/userConfigurations`) see of a
+ * tenant: users and groups in id order, Teams user configurations, and a change sequence. Two kinds exist: the
+ * generated tenants of `scale-tenant.ts` (100,000 users without holding them) and the ordinary tenants of
+ * `state.ts`, whose users the other Graph routes edit in place.
+ */
+export interface TenantDirectory {
+  /** Changes when the directory is replaced (a reset): delta tokens of another epoch are refused. */
+  readonly epoch: string;
+  /** The sequence number of the latest change. */
+  seq(): number;
+  /** Users in id order strictly after `after`, at most `limit`. */
+  usersAfter(after: string | undefined, limit: number): DirectoryUser[];
+  user(id: string): DirectoryUser | undefined;
+  /** The user's Teams configuration; undefined for a user Teams does not know. */
+  teamsUser(id: string): TeamsUserRecord | undefined;
+  /** Ids (in id order) of users whose Teams configuration changed at or after `since` (epoch ms). */
+  teamsModifiedSince(since: number): string[];
+  groupsAfter(after: string | undefined, limit: number): GroupRecord[];
+  group(id: string): GroupRecord | undefined;
+  /** Members of a group in a stable order, from an opaque cursor; `next` is absent after the last one. */
+  members(groupId: string, cursor: string | undefined, limit: number): { ids: string[]; next?: string };
+  /** Ids of users changed (or removed) in `(from, to]`, each once, in the order of their last change. */
+  userChanges(from: number, to: number): string[];
+  /** Groups changed in `(from, to]`: their properties, their removal, their net member changes. */
+  groupChanges(from: number, to: number): GroupChange[];
+}
+
+export interface GroupRecord {
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  readonly mailEnabled: boolean;
+  readonly securityEnabled: boolean;
+  readonly mailNickname: string;
+  readonly groupTypes: readonly string[];
+}
+
+export interface GroupChange {
+  readonly id: string;
+  readonly removed: boolean;
+  readonly properties: boolean;
+  /** Per user id: the last membership change in the range. */
+  readonly members: ReadonlyMap<string, 'add' | 'remove'>;
+}
+
+export interface PolicyAssignment {
+  readonly policyType: string;
+  readonly policyAssignment: {
+    readonly displayName: string;
+    readonly assignmentType: 'direct' | 'group';
+    readonly policyId: string;
+    readonly groupId: string | null;
+  };
+}
+
+/** `microsoft.graph.teamsAdministration.teamsUserConfiguration` as Graph v1.0 returns it. */
+export interface TeamsUserRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userPrincipalName: string;
+  readonly accountType: 'user' | 'resourceAccount' | 'guest' | 'sfbOnPremUser' | 'unknown';
+  readonly isEnterpriseVoiceEnabled: boolean;
+  readonly telephoneNumbers: ReadonlyArray<{ telephoneNumber: string; assignmentCategory: string }>;
+  readonly effectivePolicyAssignments: readonly PolicyAssignment[];
+  readonly featureTypes: readonly string[];
+  readonly createdDateTime: string;
+  readonly modifiedDateTime: string;
+}
+
+/** Policy types a user's effective assignments list, and the Teams admin grant that sets each. */
+export const EFFECTIVE_POLICY_TYPES = [
+  'OnlineVoiceRoutingPolicy',
+  'TenantDialPlan',
+  'TeamsCallingPolicy',
+] as const;
+
+/** A policy assignment as the effective list shows it; ids are stable per tenant and policy. */
+export function policyAssignment(tenantId: string, policyType: string, identity: string): PolicyAssignment {
+  const displayName = identity.replace(/^tag:/i, '');
+  return {
+    policyType,
+    policyAssignment: {
+      displayName,
+      assignmentType: 'direct',
+      policyId: guidOf(`${tenantId}/${policyType}/${displayName.toLowerCase()}`),
+      groupId: null,
+    },
+  };
+}
+
+function guidOf(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * An ordinary tenant seen through change tracking. Its users are edited in place by the Graph routes, so changes
+ * are found by comparing each user with what the previous look saw; demo tenants are small, so a look is cheap.
+ * Teams configurations come from the Teams admin state's policy grants; such tenants have no groups.
+ */
+export class StateTenantDirectory implements TenantDirectory {
+  readonly epoch = randomUUID();
+  private sequence = 0;
+  private readonly fingerprints = new Map<string, string>();
+  private readonly log: Array<{ seq: number; id: string }> = [];
+  private readonly created = new Date().toISOString();
+
+  constructor(
+    readonly tenant: Tenant,
+    private readonly teams: TeamsAdminState,
+  ) {
+    this.refresh();
+  }
+
+  seq(): number {
+    this.refresh();
+    return this.sequence;
+  }
+
+  usersAfter(after: string | undefined, limit: number): DirectoryUser[] {
+    return [...this.tenant.users.values()]
+      .filter((u) => after === undefined || u.id > after)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  user(id: string): DirectoryUser | undefined {
+    return this.tenant.users.get(id.toLowerCase());
+  }
+
+  teamsUser(id: string): TeamsUserRecord | undefined {
+    const user = this.user(id);
+    if (!user) return undefined;
+    const grants = this.teams.grants(this.tenant.id, user.id);
+    return {
+      id: user.id,
+      tenantId: this.tenant.id,
+      userPrincipalName: user.userPrincipalName,
+      accountType: 'user',
+      isEnterpriseVoiceEnabled: false,
+      telephoneNumbers: [],
+      effectivePolicyAssignments: EFFECTIVE_POLICY_TYPES.map((type) =>
+        policyAssignment(this.tenant.id, type, grants[type] ?? 'Global'),
+      ),
+      featureTypes: ['Teams'],
+      createdDateTime: this.created,
+      modifiedDateTime: this.created,
+    };
+  }
+
+  teamsModifiedSince(since: number): string[] {
+    return Date.parse(this.created) >= since ? this.usersAfter(undefined, Infinity).map((u) => u.id) : [];
+  }
+
+  groupsAfter(): GroupRecord[] {
+    return [];
+  }
+
+  group(): GroupRecord | undefined {
+    return undefined;
+  }
+
+  members(): { ids: string[] } {
+    return { ids: [] };
+  }
+
+  userChanges(from: number, to: number): string[] {
+    this.refresh();
+    return lastChanges(this.log.filter((c) => c.seq > from && c.seq <= to).map((c) => c.id));
+  }
+
+  groupChanges(): GroupChange[] {
+    return [];
+  }
+
+  /** Logs every user added, changed or removed since the previous look. */
+  private refresh(): void {
+    const seen = new Set<string>();
+    for (const user of this.tenant.users.values()) {
+      seen.add(user.id);
+      const print = JSON.stringify(user);
+      if (this.fingerprints.get(user.id) !== print) {
+        this.fingerprints.set(user.id, print);
+        this.log.push({ seq: ++this.sequence, id: user.id });
+      }
+    }
+    for (const id of [...this.fingerprints.keys()]) {
+      if (seen.has(id)) continue;
+      this.fingerprints.delete(id);
+      this.log.push({ seq: ++this.sequence, id });
+    }
+  }
+}
+
+/** Each id once, where it last occurs. */
+export function lastChanges(ids: readonly string[]): string[] {
+  const last = new Map<string, number>();
+  ids.forEach((id, index) => last.set(id, index));
+  return [...last.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+}
+
+/** Which directory each tenant's change tracking reads: a generated one when registered, else the tenant's own. */
+export class TenantDirectories {
+  private readonly generated = new Map<string, TenantDirectory>();
+  private readonly ordinary = new Map<string, StateTenantDirectory>();
+
+  constructor(private readonly teams: TeamsAdminState) {}
+
+  register(tenantId: string, directory: TenantDirectory): void {
+    this.generated.set(tenantId.toLowerCase(), directory);
+  }
+
+  generatedFor(tenantId: string): TenantDirectory | undefined {
+    return this.generated.get(tenantId.toLowerCase());
+  }
+
+  of(tenant: Tenant): TenantDirectory {
+    const generated = this.generated.get(tenant.id);
+    if (generated) return generated;
+    let ordinary = this.ordinary.get(tenant.id);
+    // A tenant re-created by a reset is a new object: start its tracking afresh.
+    if (ordinary?.tenant !== tenant) {
+      ordinary = new StateTenantDirectory(tenant, this.teams);
+      this.ordinary.set(tenant.id, ordinary);
+    }
+    return ordinary;
+  }
+
+  clear(): void {
+    this.generated.clear();
+    this.ordinary.clear();
+  }
+}

@@ -1,0 +1,374 @@
+import { z } from 'zod';
+import type { CustomerCredential } from '../credentials/credential.js';
+import { shortNameKey } from '../customers/short-name.js';
+import { problems } from '../http/problem.js';
+import type { Services } from '../platform/services.js';
+import { replicationFor } from './replication-accessor.js';
+import {
+  createMirrorStore,
+  type MirrorCursor,
+  type MirrorUser,
+  type MirrorVoiceObject,
+} from './mirror-store.js';
+import type { CycleState, ReplicationStatus } from './replication-store.js';
+import { FIRST_REPLICATION_MESSAGE } from './replication-service.js';
+
+const countsSchema = z.object({
+  users: z.number().int(),
+  groups: z.number().int(),
+  memberships: z.number().int(),
+  voiceObjects: z.number().int(),
+});
+
+const countersSchema = z.object({
+  pages: z.number().int(),
+  usersSeen: z.number().int(),
+  usersWritten: z.number().int(),
+  usersRemoved: z.number().int(),
+  groupsWritten: z.number().int(),
+  groupsRemoved: z.number().int(),
+  membershipChanges: z.number().int(),
+  voiceObjectsChanged: z.number().int(),
+});
+
+export const replicationStatusSchema = z.object({
+  customerId: z.string(),
+  state: z
+    .enum(['not-verified', 'authentication-failed', 'first-replication', 'running', 'queued', 'idle'])
+    .meta({
+      description: 'Running: a cycle is in progress (it may be between chunks or waiting for a slot).',
+    }),
+  message: z
+    .string()
+    .nullable()
+    .meta({ description: 'What the portal shows, e.g. the first replication notice.' }),
+  lastSyncAt: z.iso.datetime().nullable(),
+  /** The manual's header text. */
+  lastSyncText: z.string().meta({ example: '[Last sync at: never]' }),
+  lastFullSyncAt: z.iso.datetime().nullable(),
+  counts: countsSchema,
+  currentCycle: z
+    .object({
+      id: z.string(),
+      kind: z.enum(['full', 'quick']),
+      reason: z.string(),
+      phase: z.string(),
+      startedAt: z.iso.datetime(),
+      lastProgressAt: z.iso.datetime(),
+      phasePage: z.number().int(),
+      counters: countersSchema,
+      failures: z.number().int(),
+      lastError: z.string().nullable(),
+    })
+    .nullable(),
+  lastCycle: z
+    .object({
+      id: z.string(),
+      kind: z.enum(['full', 'quick']),
+      reason: z.string(),
+      startedAt: z.iso.datetime(),
+      finishedAt: z.iso.datetime(),
+      durationMs: z.number().int(),
+      outcome: z.enum(['succeeded', 'failed']),
+      message: z.string().nullable(),
+      counters: countersSchema,
+    })
+    .nullable(),
+  queuedAt: z.iso.datetime().nullable(),
+  lastChangeAt: z.iso.datetime().nullable(),
+  skipped: z.object({ at: z.iso.datetime(), message: z.string() }).nullable(),
+});
+
+export type ReplicationStatusView = z.output<typeof replicationStatusSchema>;
+
+export function statusView(input: {
+  readonly status: ReplicationStatus;
+  readonly cycle: CycleState | null;
+  readonly credential: CustomerCredential | null;
+  readonly lastChange: string | null;
+}): ReplicationStatusView {
+  const { status, cycle, credential } = input;
+  const verification = credential?.lastVerificationStatus;
+  const state: ReplicationStatusView['state'] =
+    verification === 'Failed'
+      ? 'authentication-failed'
+      : verification !== 'Successful'
+        ? 'not-verified'
+        : !status.lastSyncAt
+          ? 'first-replication'
+          : cycle
+            ? 'running'
+            : status.queuedAt
+              ? 'queued'
+              : 'idle';
+  const message =
+    state === 'first-replication'
+      ? FIRST_REPLICATION_MESSAGE
+      : state === 'authentication-failed'
+        ? (credential?.lastVerificationMessage ?? 'The credentials failed.')
+        : (status.skipped?.message ?? null);
+  const last = status.lastCycle;
+  return {
+    customerId: status.customerId,
+    state,
+    message,
+    lastSyncAt: status.lastSyncAt,
+    lastSyncText: `[Last sync at: ${status.lastSyncAt ? manualDate(status.lastSyncAt) : 'never'}]`,
+    lastFullSyncAt: status.lastFullSyncAt,
+    counts: status.counts,
+    currentCycle: cycle
+      ? {
+          id: cycle.id,
+          kind: cycle.kind,
+          reason: cycle.reason,
+          phase: cycle.phase,
+          startedAt: cycle.startedAt,
+          lastProgressAt: cycle.lastProgressAt,
+          phasePage: cycle.phasePage,
+          counters: cycle.counters,
+          failures: cycle.failures,
+          lastError: cycle.lastError,
+        }
+      : null,
+    lastCycle: last
+      ? { ...last, durationMs: Math.max(0, Date.parse(last.finishedAt) - Date.parse(last.startedAt)) }
+      : null,
+    queuedAt: status.queuedAt,
+    lastChangeAt: input.lastChange,
+    skipped: status.skipped,
+  };
+}
+
+/** "June 1, 2023, 14:43:42" (UTC), the manual's Last sync format. */
+function manualDate(iso: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: 'UTC',
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.month} ${parts.day}, ${parts.year}, ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+export const listQuery = z.object({
+  top: z.coerce
+    .number({ error: 'top must be a whole number.' })
+    .int('top must be a whole number.')
+    .min(1, 'top must be at least 1.')
+    .max(999, 'top can be at most 999.')
+    .default(100),
+  after: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,1024}$/, 'after is not one this API returned.')
+    .optional()
+    .meta({ description: 'Opaque; pass the one from nextLink.' }),
+});
+
+export const userViewSchema = z.object({
+  id: z.string(),
+  userPrincipalName: z.string(),
+  sipAddress: z.string(),
+  displayName: z.string().nullable(),
+  department: z.string().nullable(),
+  usageLocation: z.string().nullable(),
+  businessPhones: z.array(z.string()),
+  mobilePhone: z.string().nullable(),
+  accountEnabled: z.boolean().nullable(),
+  accountType: z.string().nullable(),
+  enterpriseVoiceEnabled: z.boolean(),
+  lineUri: z.string().nullable(),
+  onlineVoiceRoutingPolicy: z.string().nullable(),
+  tenantDialPlan: z.string().nullable(),
+  policies: z.record(z.string(), z.string()),
+  onlinePstnGateway: z
+    .string()
+    .nullable()
+    .meta({ description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway." }),
+  siteLocation: z.string().nullable().meta({ description: "Derived: the gateway FQDN's first label." }),
+});
+
+export const groupViewSchema = z.object({
+  id: z.string(),
+  displayName: z.string().nullable(),
+  description: z.string().nullable(),
+  mailEnabled: z.boolean().nullable(),
+  securityEnabled: z.boolean().nullable(),
+});
+
+export const voiceObjectViewSchema = z.object({
+  policyName: z.string(),
+  identity: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export function mirrorListSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    customerId: z.string(),
+    lastSyncAt: z.iso.datetime().nullable(),
+    lastSyncText: z.string(),
+    message: z.string().nullable(),
+    value: z.array(item),
+    nextLink: z.string().nullable(),
+  });
+}
+
+type ListQuery = z.output<typeof listQuery>;
+
+/** The mirrored data of one customer as the API lists it, after checking the customer exists. */
+export function customerMirror(services: Services, customerId: string) {
+  const mirror = createMirrorStore(services.settings.storageConnectionString);
+  const prefix = `${shortNameKey(customerId)}~`;
+
+  const cursorOf = (after: string | undefined): MirrorCursor | undefined => {
+    if (after === undefined) return undefined;
+    try {
+      const parsed = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as Partial<MirrorCursor>;
+      if (typeof parsed.pk === 'string' && typeof parsed.rk === 'string' && parsed.pk.startsWith(prefix)) {
+        return { pk: parsed.pk, rk: parsed.rk };
+      }
+    } catch {
+      // Answered below.
+    }
+    throw problems.validation([
+      { field: 'after', in: 'query', code: 'invalid_cursor', message: 'after is not one this API returned.' },
+    ]);
+  };
+  const linkOf = (url: string, top: number, next: MirrorCursor | null) => {
+    if (!next) return null;
+    const link = new URL(url);
+    link.searchParams.set('top', String(top));
+    link.searchParams.set('after', Buffer.from(JSON.stringify(next)).toString('base64url'));
+    return `${link.pathname}${link.search}`;
+  };
+  const header = async () => {
+    await services.customers.get(customerId);
+    const { status, credential } = await replicationFor(services).status(customerId);
+    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'Successful';
+    return {
+      customerId,
+      lastSyncAt: status.lastSyncAt,
+      lastSyncText: `[Last sync at: ${status.lastSyncAt ? manualDate(status.lastSyncAt) : 'never'}]`,
+      message: firstPending ? FIRST_REPLICATION_MESSAGE : null,
+    };
+  };
+
+  return {
+    async users(query: ListQuery, url: string) {
+      const head = await header();
+      const [page, voice] = await Promise.all([
+        mirror.listUsers(customerId, query.top, cursorOf(query.after)),
+        mirror.voiceObjects(customerId),
+      ]);
+      const gatewayOf = routingOf(voice);
+      return {
+        ...head,
+        value: page.items.map((user) => userView(user, gatewayOf)),
+        nextLink: linkOf(url, query.top, page.next),
+      };
+    },
+
+    async groups(query: ListQuery, url: string) {
+      const head = await header();
+      const page = await mirror.listGroups(customerId, query.top, cursorOf(query.after));
+      return { ...head, value: page.items, nextLink: linkOf(url, query.top, page.next) };
+    },
+
+    async members(groupId: string, query: ListQuery, url: string) {
+      const head = await header();
+      const id = groupId.toLowerCase();
+      if (!(await mirror.getGroup(customerId, id))) {
+        throw problems.notFound(`"${customerId}" has no replicated group ${groupId}.`);
+      }
+      const members = (await mirror.memberChunks(customerId, id)).flatMap((c) => c.members);
+      const sorted = [...new Set(members)].sort();
+      const after = query.after ? cursorOf(query.after)?.rk : undefined;
+      const start = after === undefined ? 0 : sorted.findIndex((m) => m > after);
+      const slice = start < 0 ? [] : sorted.slice(start, start + query.top);
+      const last = slice.at(-1);
+      const more = start >= 0 && start + query.top < sorted.length && last !== undefined;
+      return {
+        ...head,
+        value: slice.map((member) => ({ id: member })),
+        nextLink: more ? linkOf(url, query.top, { pk: `${prefix}g`, rk: last }) : null,
+      };
+    },
+
+    async voiceObjects(type: string | undefined) {
+      await services.customers.get(customerId);
+      const objects = await mirror.voiceObjects(customerId);
+      return {
+        value: objects
+          .filter((o) => type === undefined || o.policyName.toLowerCase() === type.toLowerCase())
+          .sort((a, b) =>
+            a.policyName === b.policyName
+              ? a.identity.localeCompare(b.identity)
+              : a.policyName.localeCompare(b.policyName),
+          ),
+      };
+    },
+  };
+}
+
+function userView(
+  user: MirrorUser,
+  gatewayOf: (policy: string) => string | null,
+): z.output<typeof userViewSchema> {
+  const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
+  const gateway = gatewayOf(policy ?? 'Global');
+  return {
+    id: user.id,
+    userPrincipalName: user.userPrincipalName,
+    sipAddress: `sip:${user.userPrincipalName}`,
+    displayName: user.displayName,
+    department: user.department,
+    usageLocation: user.usageLocation,
+    businessPhones: [...user.businessPhones],
+    mobilePhone: user.mobilePhone,
+    accountEnabled: user.accountEnabled,
+    accountType: user.accountType,
+    enterpriseVoiceEnabled: user.enterpriseVoiceEnabled,
+    lineUri: user.lineUri,
+    onlineVoiceRoutingPolicy: policy,
+    tenantDialPlan: user.policies.TenantDialPlan ?? null,
+    policies: { ...user.policies },
+    onlinePstnGateway: gateway,
+    siteLocation: gateway ? (gateway.split('.')[0] ?? null) : null,
+  };
+}
+
+/**
+ * The manual's derived "Online PSTN Gateway" of a voice routing policy: its PSTN usages, the voice routes that
+ * carry one of them (top-down by Priority), the first gateway of the first such route.
+ */
+function routingOf(voice: readonly MirrorVoiceObject[]): (policy: string) => string | null {
+  const strings = (value: unknown) =>
+    Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+  const policies = new Map(
+    voice
+      .filter((o) => o.policyName === 'OnlineVoiceRoutingPolicy')
+      .map((o) => [o.identity.replace(/^tag:/i, '').toLowerCase(), strings(o.data.OnlinePstnUsages)]),
+  );
+  const routes = voice
+    .filter((o) => o.policyName === 'OnlineVoiceRoute')
+    .sort((a, b) => Number(a.data.Priority ?? 0) - Number(b.data.Priority ?? 0));
+  const cache = new Map<string, string | null>();
+  return (policy) => {
+    const key = policy.replace(/^tag:/i, '').toLowerCase();
+    if (!cache.has(key)) {
+      const usages = new Set((policies.get(key) ?? []).map((u) => u.toLowerCase()));
+      const route = routes.find((r) =>
+        strings(r.data.OnlinePstnUsages).some((u) => usages.has(u.toLowerCase())),
+      );
+      cache.set(key, route ? (strings(route.data.OnlinePstnGatewayList)[0] ?? null) : null);
+    }
+    return cache.get(key) ?? null;
+  };
+}

@@ -1,0 +1,81 @@
+import type { TableClient, TableTransaction } from '@azure/data-tables';
+
+/**
+ * A string property holds at most 32K UTF-16 characters (64 KiB); longer JSON is split over `d0`, `d1`, … of one
+ * entity (an entity holds 1 MiB).
+ */
+const PART_CHARS = 30_000;
+
+export function packText(text: string): Record<string, string> {
+  const parts: Record<string, string> = {};
+  for (let i = 0, n = 0; i < text.length || n === 0; i += PART_CHARS, n++) {
+    parts[`d${n}`] = text.slice(i, i + PART_CHARS);
+  }
+  return parts;
+}
+
+export function unpackText(entity: Readonly<Record<string, unknown>>): string {
+  let text = '';
+  for (let n = 0; typeof entity[`d${n}`] === 'string'; n++) text += entity[`d${n}`] as string;
+  return text;
+}
+
+/** OData string literal. */
+export function odata(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Runs `work` over `items` with at most `limit` at once; the first failure rejects. */
+export async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+type Action = Parameters<TableTransaction['upsertEntity']>[0];
+
+/**
+ * Writes entities in entity-group transactions: grouped by partition, 100 per transaction (the service's
+ * limit), several transactions at once.
+ */
+export async function submitGrouped(
+  client: TableClient,
+  actions: ReadonlyArray<
+    | readonly ['upsert', Action]
+    | readonly ['delete', { readonly partitionKey: string; readonly rowKey: string }]
+  >,
+  parallel = 8,
+): Promise<void> {
+  const byPartition = new Map<string, Array<(typeof actions)[number]>>();
+  for (const action of actions) {
+    const key = action[1].partitionKey;
+    let list = byPartition.get(key);
+    if (!list) {
+      list = [];
+      byPartition.set(key, list);
+    }
+    list.push(action);
+  }
+  const batches: Array<Array<(typeof actions)[number]>> = [];
+  for (const list of byPartition.values()) {
+    for (let i = 0; i < list.length; i += 100) batches.push(list.slice(i, i + 100));
+  }
+  await inParallel(batches, parallel, async (batch) => {
+    await client.submitTransaction(
+      batch.map((action) =>
+        action[0] === 'upsert'
+          ? (['upsert', action[1], 'Replace'] as const)
+          : (['delete', action[1]] as const),
+      ),
+    );
+  });
+}
