@@ -10,6 +10,7 @@ import { invitationFunctions } from './invitations.js';
 import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { dialPlanFunctions } from './dialplan.js';
 import { replicationFunctions } from './replication.js';
 import { sbcInventoryFunctions } from './sbc-inventory.js';
 import { onboardingFunctions } from './onboarding.js';
@@ -33,6 +34,7 @@ export const registry: readonly FunctionDefinition[] = [
   ...authenticatePages,
   ...credentialVerificationFunctions,
   ...replicationFunctions,
+  ...dialPlanFunctions,
   ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
   openApiFunction(() => registry),
 ];

@@ -7,7 +7,7 @@ import type { WizardSession } from '../shared/wizard/wizard-session.js';
 import { problems } from '../shared/http/problem.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema } from '../shared/invitations/invitation-views.js';
-import { dialPlanPrefixSchema, parsePrefixCsv } from '../shared/onboarding/prefixes.js';
+import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
 import { sbcSiteInputSchema } from '../shared/onboarding/sbc-site.js';
 import {
   dnsPageSchema,
@@ -249,34 +249,8 @@ export const wizardFunctions = [
     name: 'wizard-prefixes',
     path: 'prefixes',
     summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
-    body: z
-      .strictObject({
-        prefixes: z.array(dialPlanPrefixSchema).max(5_000).optional(),
-        csv: z
-          .string()
-          .max(1_000_000)
-          .optional()
-          .meta({ description: 'A CSV file: header dialPlanName,prefix,tag.' }),
-      })
-      .refine((value) => (value.prefixes === undefined) !== (value.csv === undefined), {
-        message: 'Send either prefixes or csv.',
-      }),
-    save: (services, id, who, body) => {
-      if (body.csv === undefined) return services.wizard.savePrefixes(id, who, body.prefixes ?? []);
-      const parsed = parsePrefixCsv(body.csv);
-      if (parsed.problems.length > 0) {
-        throw problems.validation(
-          parsed.problems.map((p) => ({
-            field: 'csv',
-            in: 'body' as const,
-            code: 'invalid_csv_line',
-            message: `Line ${p.line}: ${p.message}`,
-          })),
-          'The CSV file has invalid lines; nothing was taken.',
-        );
-      }
-      return services.wizard.savePrefixes(id, who, parsed.prefixes);
-    },
+    body: prefixesBodySchema,
+    save: (services, id, who, body) => services.wizard.savePrefixes(id, who, prefixesFromBody(body)),
   }),
   page({
     name: 'wizard-sbc-scripts',

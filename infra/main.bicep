@@ -65,6 +65,8 @@ var tableNames = [
   'tasks'
   'replication'
   'replicamirror'
+  'dialplancache'
+  'sbclocks'
 ]
 var queueNames = [
   'email-outbox'

@@ -17,6 +17,8 @@ export const faultSpecSchema = z
     latencyMs: z.number().int().min(0).max(600_000).optional(),
     /** How many matching requests it affects; unlimited when omitted. */
     times: z.number().int().min(1).optional(),
+    /** Matching requests let through before it starts affecting them (a failure mid-way). */
+    skip: z.number().int().min(0).optional(),
     /** The chance that a matching request is affected; 1 when omitted. */
     probability: z.number().min(0).max(1).optional(),
   })
@@ -37,6 +39,8 @@ export interface Fault extends z.output<typeof faultSpecSchema> {
   remaining: number | null;
   /** Requests it has affected so far. */
   hits: number;
+  /** Matching requests still to let through before it applies. */
+  toSkip: number;
 }
 
 /** What happens to one request: an optional delay, then at most one of a status reply or a dropped socket. */
@@ -60,6 +64,7 @@ export class FaultInjector {
       id: randomUUID(),
       remaining: parsed.times ?? null,
       hits: 0,
+      toSkip: parsed.skip ?? 0,
     };
     this.faults.push(fault);
     return fault;
@@ -88,6 +93,10 @@ export class FaultInjector {
       if (fault.method !== undefined && fault.method !== method) continue;
       if (!new RegExp(fault.pathPattern).test(path)) continue;
       if (fault.kind !== 'latency' && outcome) continue;
+      if (fault.toSkip > 0) {
+        fault.toSkip--;
+        continue;
+      }
       if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
       fault.hits++;
       if (fault.remaining !== null) fault.remaining--;

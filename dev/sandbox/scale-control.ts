@@ -223,7 +223,8 @@ export function createScaleTenant(
     users: input.users,
     groups: input.groups ?? Math.max(1, Math.ceil(input.users / 200)),
     seed: input.seed ?? 'scale',
-    createdDateTime: new Date().toISOString(),
+    // A tenant in use for a while: its users were not all modified a moment ago.
+    createdDateTime: new Date(Date.now() - 30 * 24 * 60 * 60 * 1000).toISOString(),
   });
   deps.directories.register(tenant.id, directory);
   const prefix = domain.split('.')[0] ?? 'scale';

@@ -16,6 +16,8 @@ export interface VersionedSite {
 export interface CustomerSiteStore {
   get(customerId: string, siteName: string): Promise<VersionedSite | null>;
   list(customerId: string): Promise<VersionedSite[]>;
+  /** Every customer's sites (the dial-plan sync of an SBC serves all of them). */
+  listAll(): Promise<VersionedSite[]>;
   /** SiteConflictError when the customer has a site of that name (without regard to case). */
   create(site: CustomerSite): Promise<VersionedSite>;
   /** SiteConflictError when the site changed since `etag`. */
@@ -64,6 +66,13 @@ export function createTableCustomerSiteStore(connectionString: string): Customer
       for await (const entity of client.listEntities<SiteEntity>({ queryOptions: { filter } })) {
         sites.push(fromEntity(entity));
       }
+      return sites;
+    },
+
+    async listAll() {
+      const client = await table();
+      const sites: VersionedSite[] = [];
+      for await (const entity of client.listEntities<SiteEntity>()) sites.push(fromEntity(entity));
       return sites;
     },
 

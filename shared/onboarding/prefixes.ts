@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { problems } from '../http/problem.js';
 
 /** One dial-plan rule of a customer: the manual's "Dial Plan Name | Prefix | Tag". */
 export interface DialPlanPrefix {
@@ -101,4 +102,36 @@ export function dedupe(prefixes: readonly DialPlanPrefix[]): DialPlanPrefix[] {
   const seen = new Map<string, DialPlanPrefix>();
   for (const p of prefixes) seen.set(`${p.dialPlanName.toLowerCase()}\n${p.prefix}\n${p.tag}`, p);
   return [...seen.values()];
+}
+
+/** The prefixes of a page or a site: typed, or "Update from CSV" (`dialPlanName,prefix,tag`). */
+export const prefixesBodySchema = z
+  .strictObject({
+    prefixes: z.array(dialPlanPrefixSchema).max(MAX_PREFIXES).optional(),
+    csv: z
+      .string()
+      .max(1_000_000)
+      .optional()
+      .meta({ description: 'A CSV file: header dialPlanName,prefix,tag.' }),
+  })
+  .refine((value) => (value.prefixes === undefined) !== (value.csv === undefined), {
+    message: 'Send either prefixes or csv.',
+  });
+
+/** The body's prefixes; a CSV with any invalid line is refused whole, naming every such line. */
+export function prefixesFromBody(body: z.output<typeof prefixesBodySchema>): DialPlanPrefix[] {
+  if (body.csv === undefined) return dedupe(body.prefixes ?? []);
+  const parsed = parsePrefixCsv(body.csv);
+  if (parsed.problems.length > 0) {
+    throw problems.validation(
+      parsed.problems.map((p) => ({
+        field: 'csv',
+        in: 'body' as const,
+        code: 'invalid_csv_line',
+        message: `Line ${p.line}: ${p.message}`,
+      })),
+      'The CSV file has invalid lines; nothing was taken.',
+    );
+  }
+  return parsed.prefixes;
 }

@@ -349,6 +349,11 @@ export function createReplicationService(deps: ReplicationDeps) {
         counters: cycle.counters,
       },
       skipped: null,
+      // A trigger noted after the cycle began but requested before it (a click handled as the cycle started) was
+      // covered by it, and its message will find nothing to do: it is no longer waiting.
+      ...(s.queuedAt && covers(cycle, { requestedAt: s.queuedAt, kind: s.queuedKind ?? 'full' })
+        ? { queuedAt: null, queuedKind: null }
+        : {}),
     }));
     await deps.alarms.clear(REPLICATION_ALARM, credentialAlarmSource(customerId));
   }

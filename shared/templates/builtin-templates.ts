@@ -81,12 +81,16 @@ exit
 do write
 `;
 
-/** `sbc-add-prefix` (manual ID 100), verbatim; run once per target dial plan. */
+/**
+ * `sbc-add-prefix` (manual ID 100); run once per target dial plan. Each rule is named after its customer's Short Name,
+ * as the manual's prose and `sbc-scenario7` have it (the listing's `SBC.SbcSiteName` would escape the cleanup's
+ * match), and carried by the rule so that one script adds the rules of many customers (docs/decisions.md).
+ */
 const SBC_ADD_PREFIX = `configure voip
 sbc dial-plan where name "{{DialPlanName}}"
  {{#each CmdData.DialPlanRules.ToAdd}}
  dial-plan-rule new
-  name "{{../SBC.SbcSiteName}}"
+  name "{{this.Name}}"
   prefix "{{this.Prefix}}"
   tag "{{this.Tag}}"
  exit

@@ -52,7 +52,7 @@ export interface TemplateContext {
   readonly DialPlanName: string;
   readonly CmdData: {
     readonly DialPlanRules: {
-      readonly ToAdd: readonly { readonly Prefix: string; readonly Tag: string }[];
+      readonly ToAdd: readonly { readonly Name: string; readonly Prefix: string; readonly Tag: string }[];
     };
   };
   /** The SBC's row indexes of the rules to delete (`sbc-remove-prefix`). */
@@ -142,7 +142,11 @@ export const CONTEXT_FIELDS: Readonly<Record<string, Shape>> = {
     DialPlanRules: obj('Dial-plan changes.', {
       ToAdd: list(
         'Rules to add.',
-        obj('A rule to add.', { Prefix: str('The prefix.'), Tag: str('The tag.') }),
+        obj('A rule to add.', {
+          Name: str("The rule's name: its customer's Short Name."),
+          Prefix: str('The prefix.'),
+          Tag: str('The tag.'),
+        }),
       ),
     }),
   }),
@@ -235,7 +239,11 @@ export const SAMPLE_CONTEXT: TemplateContext = {
   ],
   DialPlanName: 'CustDialPlan',
   CmdData: {
-    DialPlanRules: { ToAdd: [{ Prefix: '+41589062[000-999]', Tag: 'siptrunkplus.customers.example.com' }] },
+    DialPlanRules: {
+      ToAdd: [
+        { Name: 'SIPTrunkPlus', Prefix: '+41589062[000-999]', Tag: 'siptrunkplus.customers.example.com' },
+      ],
+    },
   },
   ToRemove: [{ Index: 12 }],
   PbxUser: {
@@ -283,7 +291,7 @@ export const previewContextSchema = z
     DialPlanName: text,
     CmdData: z.strictObject({
       DialPlanRules: z.strictObject({
-        ToAdd: z.array(z.strictObject({ Prefix: text, Tag: text })).max(5000),
+        ToAdd: z.array(z.strictObject({ Name: text.optional(), Prefix: text, Tag: text })).max(5000),
       }),
     }),
     ToRemove: z.array(z.strictObject({ Index: z.number().int().min(0) })).max(5000),

@@ -45,7 +45,11 @@ describe('a customer whose credentials are verified', () => {
       message: FIRST_REPLICATION_MESSAGE,
     });
 
-    const done = await waitForStatus(fixture, customer.customerId, (s) => s.lastSyncAt !== null);
+    const done = await waitForStatus(
+      fixture,
+      customer.customerId,
+      (s) => s.lastSyncAt !== null && s.state === 'idle',
+    );
     fixture.stack.sandbox.faults.clear();
     expect(done).toMatchObject({
       state: 'idle',

@@ -60,7 +60,13 @@ let counter = 0;
  */
 export async function connectScaleCustomer(
   fixture: ReplicationFixture,
-  options: { readonly users: number; readonly groups?: number; readonly shortName?: string },
+  options: {
+    readonly users: number;
+    readonly groups?: number;
+    readonly shortName?: string;
+    /** The tenant's PSTN gateways (the seeded default is named after its initial domain). */
+    readonly gateways?: readonly string[];
+  },
 ): Promise<ConnectedCustomer> {
   counter++;
   const shortName = options.shortName ?? `Repl${counter}${Math.random().toString(36).slice(2, 6)}`;
@@ -71,6 +77,7 @@ export async function connectScaleCustomer(
       displayName: `${shortName} Ltd`,
       users: options.users,
       ...(options.groups !== undefined ? { groups: options.groups } : {}),
+      ...(options.gateways ? { gateways: [...options.gateways] } : {}),
       seed: shortName,
     },
   );
@@ -118,6 +125,11 @@ export async function waitForStatus(
     last = await replicationStatus(fixture, customerId);
   }
   return last;
+}
+
+/** Waits for the customer's first cycle (queued when its credentials were verified) to end. */
+export function waitForFirstCycle(fixture: ReplicationFixture, customerId: string) {
+  return waitForStatus(fixture, customerId, (s) => s.lastCycle !== null && s.currentCycle === null);
 }
 
 /** Waits for a cycle that started after `since` to finish. */

@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
+import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
+import { dialPlansFor } from '../shared/dialplan/dialplan-service.js';
+import { importCandidates, saveSitePrefixes, startPrefixUpdate } from '../shared/dialplan/site-prefixes.js';
+import { defineApiRoute } from '../shared/http/api-route.js';
+import { ProblemError, problems } from '../shared/http/problem.js';
+import { toSiteView } from '../shared/onboarding/customer-site.js';
+import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { getServices } from '../shared/platform/services.js';
+import { SbcError } from '../shared/sbc/sbc-client.js';
+import { acceptedTask, taskViewSchema } from './tasks.js';
+
+const TAGS = ['Dial plans'];
+const ROLES = ['provider-admin'] as const;
+const CUSTOMER = 'api/v1/customers/{customerId}';
+
+const customerId = z
+  .string()
+  .max(64)
+  .regex(SHORT_NAME_PATTERN)
+  .meta({ description: "The customer's Short Name." });
+const customerParams = z.strictObject({ customerId });
+const siteParams = z.strictObject({
+  customerId,
+  siteName: z.string().max(64).regex(SHORT_NAME_PATTERN).meta({ description: 'The Sbc Site Name.' }),
+});
+const dryRunQuery = z.object({
+  dryRun: z
+    .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
+    .default('false')
+    .transform((value) => value === 'true'),
+});
+
+const cachedSchema = z.object({
+  message: z
+    .string()
+    .meta({ description: 'Prefixes shown below are from cache. Press Reload to refresh them from SBC.' }),
+  cachedAt: z.string().nullable(),
+  value: z.array(
+    z.object({
+      sbcId: z.string(),
+      dialPlan: z.string(),
+      index: z
+        .number()
+        .int()
+        .meta({ description: "The rule's row on the SBC (what sbc-remove-prefix deletes by)." }),
+      name: z.string(),
+      prefix: z.string(),
+      tag: z.string(),
+    }),
+  ),
+});
+
+const candidateSchema = z.object({
+  sbcCustomerName: z.string(),
+  fqdnPstnGateway: z.string(),
+  dialPlans: z.array(z.string()),
+  prefixes: z.number().int(),
+  existingCustomer: z.boolean(),
+});
+
+/** An SBC that does not answer is the operator's to look at: 502 with what the device said. */
+async function fromSbc<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof SbcError) {
+      throw new ProblemError(502, 'sbc_unreachable', 'The SBC did not answer', error.message);
+    }
+    throw error;
+  }
+}
+
+const accepted = {
+  description: 'Queued as SbcUpdatePrefixes; poll the task at Location.',
+  schema: taskViewSchema,
+};
+
+export const dialPlanFunctions: FunctionDefinition[] = [
+  defineApiRoute({
+    name: 'prefixes-cached',
+    method: 'GET',
+    route: `${CUSTOMER}/prefixes`,
+    summary: "The customer's dial-plan rules on its SBCs, as last read (from cache)",
+    tags: TAGS,
+    roles: ROLES,
+    params: customerParams,
+    responses: { 200: { description: 'The cached rules.', schema: cachedSchema } },
+    handler: async ({ params, services }) => {
+      await services.customers.get(params.customerId);
+      return { status: 200, body: await dialPlansFor(services).cached(params.customerId) };
+    },
+  }),
+  defineApiRoute({
+    name: 'prefixes-reload',
+    method: 'POST',
+    route: `${CUSTOMER}/prefixes/reload`,
+    summary: "Reload: read the customer's dial-plan rules from its SBCs into the cache",
+    tags: TAGS,
+    roles: ROLES,
+    params: customerParams,
+    responses: {
+      200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema },
+      502: { description: 'An SBC did not answer.' },
+    },
+    handler: async ({ params, services }) => ({
+      status: 200,
+      body: await fromSbc(() => dialPlansFor(services).reload(params.customerId)),
+    }),
+  }),
+  defineApiRoute({
+    name: 'prefixes-sync',
+    method: 'POST',
+    route: `${CUSTOMER}/prefixes/sync`,
+    summary:
+      "Queue SbcUpdatePrefixes: make the SBCs' rules match the customer's prefixes (or list what it would do)",
+    tags: TAGS,
+    roles: ROLES,
+    params: customerParams,
+    query: dryRunQuery,
+    responses: { 202: accepted },
+    handler: async ({ params, query, services }) => {
+      await services.customers.get(params.customerId);
+      return acceptedTask(await startPrefixUpdate(services, params.customerId, { dryRun: query.dryRun }));
+    },
+  }),
+  defineApiRoute({
+    name: 'site-prefixes-save',
+    method: 'PUT',
+    route: `${CUSTOMER}/sites/{siteName}/prefixes`,
+    summary:
+      "Save a site's prefixes (typed or CSV); a Deployed customer's SBC follows through SbcUpdatePrefixes",
+    tags: TAGS,
+    roles: ROLES,
+    params: siteParams,
+    body: prefixesBodySchema,
+    responses: {
+      200: {
+        description: 'Saved; the onboarding adds them when the site is deployed.',
+        schema: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
+      },
+      202: accepted,
+      409: { description: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
+    },
+    handler: async ({ params, body, services }) => {
+      const outcome = await saveSitePrefixes(
+        services,
+        params.customerId,
+        params.siteName,
+        prefixesFromBody(body),
+      );
+      return outcome.kind === 'queued'
+        ? acceptedTask(outcome.task)
+        : { status: 200, body: toSiteView(outcome.site) };
+    },
+  }),
+  defineApiRoute({
+    name: 'sbc-import-candidates',
+    method: 'GET',
+    route: 'api/v1/settings/sbcs/{sbcId}/import-candidates',
+    summary:
+      'Import Customers: one row per distinct rule name and tag of the SBC dial plans not imported yet',
+    tags: TAGS,
+    roles: ROLES,
+    params: z.strictObject({
+      sbcId: z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+    }),
+    responses: {
+      200: { description: 'The candidates.', schema: z.object({ value: z.array(candidateSchema) }) },
+      404: { description: 'No such Known SBC.' },
+      502: { description: 'The SBC did not answer.' },
+    },
+    handler: async ({ params, services }) => {
+      if (!(await services.onboardingSettings.sbc(params.sbcId))) {
+        throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
+      }
+      return { status: 200, body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) } };
+    },
+  }),
+  {
+    kind: 'timer',
+    name: 'dialplan-sync',
+    // Every 15 minutes: changes made on the SBC behind the product's back are put right.
+    schedule: '0 */15 * * * *',
+    async handler(_timer, context) {
+      const services = await getServices();
+      const dialPlans = dialPlansFor(services);
+      for (const { sbcId } of await dialPlanOwners(services)) {
+        try {
+          const result = await dialPlans.syncSbc(sbcId);
+          const { diff } = result.plan;
+          if (diff.added + diff.removed > 0) {
+            context.info(`Dial-plan sync of SBC ${sbcId}: ${diff.added} added, ${diff.removed} removed.`);
+          }
+        } catch (error) {
+          context.warn(`Dial-plan sync of SBC ${sbcId} failed: ${(error as Error).message}`);
+        }
+      }
+    },
+  },
+];

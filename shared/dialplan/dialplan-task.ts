@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { mapped } from '../onboarding/tasks/onboarding-job.js';
+import type { Services } from '../platform/services.js';
+import { defineTask, PermanentTaskError, type TaskChange } from '../tasks/task-definition.js';
+import { dialPlansFor, type SbcSyncResult } from './dialplan-service.js';
+import type { DialPlanScript } from './dialplan-sync.js';
+
+export const updatePrefixesInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
+export type UpdatePrefixesInput = z.output<typeof updatePrefixesInputSchema>;
+
+const change = (script: DialPlanScript): TaskChange => ({
+  kind: 'sbc',
+  description: script.description,
+  detail: { templateId: script.templateId, script: script.script },
+});
+
+function summary(result: SbcSyncResult): string {
+  const { diff } = result.plan;
+  return `SBC ${result.sbcId}: ${diff.added} prefix(es) added, ${diff.removed} removed, ${diff.unchanged} unchanged.`;
+}
+
+/** Dial plans the SBC lacks: the prefix scripts address dial plans by name and cannot create them. */
+function missingPlans(results: readonly SbcSyncResult[]): string | null {
+  const missing = results.flatMap((r) => r.plan.diff.missingPlans.map((plan) => `${plan} (SBC ${r.sbcId})`));
+  return missing.length === 0
+    ? null
+    : `The SBC has no dial plan ${missing.join(', ')}: create it on the SBC, then run the task again.`;
+}
+
+/**
+ * `SbcUpdatePrefixes`: the customer's prefixes made true on its SBCs: `sbc-remove-prefix` for rules the SBC has and
+ * the sites do not, `sbc-add-prefix` for the reverse. Every run reads the SBC first, so a re-run after a 409 or a
+ * crash sends only what is still missing.
+ */
+export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string, never>, Services>({
+  type: 'SbcUpdatePrefixes',
+  input: updatePrefixesInputSchema,
+  steps: [
+    {
+      name: 'UpdatePrefixes',
+      async plan(ctx) {
+        const results = await mapped(() =>
+          dialPlansFor(ctx.services).syncAll({ customerId: ctx.input.customerId, dryRun: true }),
+        );
+        return results.flatMap((r) => r.plan.scripts.map(change));
+      },
+      async run(ctx) {
+        ctx.log('-- SbcUpdatePrefixes task started --');
+        const results = await mapped(() =>
+          dialPlansFor(ctx.services).syncAll({
+            customerId: ctx.input.customerId,
+            onApplied: async (script) => {
+              ctx.applied(change(script));
+              ctx.log(
+                script.description.length > 200
+                  ? `${script.description.slice(0, 197)}...`
+                  : script.description,
+              );
+              await ctx.save();
+            },
+          }),
+        );
+        if (results.length === 0) ctx.log('The customer has no SBC site with prefixes to synchronise.');
+        for (const result of results) ctx.log(summary(result));
+        const problem = missingPlans(results);
+        if (problem) throw new PermanentTaskError(problem);
+        ctx.log('-- SbcUpdatePrefixes task completed --');
+        return { done: true };
+      },
+    },
+  ],
+});

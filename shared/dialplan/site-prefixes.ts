@@ -1,0 +1,157 @@
+import { problems } from '../http/problem.js';
+import type { CustomerSite } from '../onboarding/customer-site.js';
+import { SiteConflictError } from '../onboarding/customer-site-store.js';
+import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
+import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
+import type { Services } from '../platform/services.js';
+import type { TaskRecord } from '../tasks/task-record.js';
+import { deviceDialPlans } from './dialplan-diff.js';
+import { onboardingPorts } from '../onboarding/onboarding-ports.js';
+
+export type SavePrefixesOutcome =
+  | { readonly kind: 'queued'; readonly task: TaskRecord }
+  | { readonly kind: 'saved'; readonly site: CustomerSite };
+
+/** Starts `SbcUpdatePrefixes` for a customer (Save of its prefixes, or the operator's sync, or its dry run). */
+export function startPrefixUpdate(
+  services: Services,
+  customerId: string,
+  options: { readonly dryRun?: boolean } = {},
+): Promise<TaskRecord> {
+  return services.taskEngine.start({
+    type: 'SbcUpdatePrefixes',
+    customerId,
+    input: { customerId },
+    dryRun: options.dryRun ?? false,
+  });
+}
+
+/**
+ * Save of a site's prefixes: the site keeps the new list, and a Deployed customer's SBC follows through
+ * `SbcUpdatePrefixes`; before deployment the onboarding script adds them.
+ */
+export async function saveSitePrefixes(
+  services: Services,
+  customerId: string,
+  siteName: string,
+  prefixes: readonly DialPlanPrefix[],
+): Promise<SavePrefixesOutcome> {
+  const customer = await services.customers.get(customerId);
+  if (customer.state === 'Ready for remove') {
+    throw problems.conflict(
+      'customer_being_removed',
+      'Customer is being removed',
+      `${customerId} is being removed.`,
+    );
+  }
+  const sites = sitesFor(services);
+  const found = await sites.get(customerId, siteName);
+  if (!found) throw problems.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
+  if (!found.site.sbc) {
+    throw problems.conflict(
+      'site_without_sbc',
+      'The site has no SBC',
+      `Site "${siteName}" does not configure an SBC, so it has no dial-plan prefixes.`,
+    );
+  }
+  const others = (await sites.list(customerId))
+    .filter((s) => s.site.siteName.toLowerCase() !== siteName.toLowerCase())
+    .reduce((n, s) => n + s.site.prefixes.length, 0);
+  if (others + prefixes.length > MAX_PREFIXES) {
+    throw problems.validation(
+      [
+        {
+          field: 'prefixes',
+          in: 'body',
+          code: 'too_many_prefixes',
+          message: `A customer can have at most ${MAX_PREFIXES} prefixes; its other sites have ${others}.`,
+        },
+      ],
+      'Too many prefixes; nothing was saved.',
+    );
+  }
+  try {
+    await sites.replace(
+      { ...found.site, prefixes: [...prefixes], updatedAt: new Date().toISOString() },
+      found.etag,
+    );
+  } catch (error) {
+    if (error instanceof SiteConflictError) {
+      throw problems.conflict(
+        'site_changed',
+        'The site changed',
+        'The site changed meanwhile; load it and save again.',
+      );
+    }
+    throw error;
+  }
+  if (customer.state !== 'Deployed') {
+    const saved = await sites.get(customerId, siteName);
+    return { kind: 'saved', site: saved?.site ?? found.site };
+  }
+  return { kind: 'queued', task: await startPrefixUpdate(services, customerId) };
+}
+
+/** A row of Import Customers: one per distinct rule name and tag on the SBC. */
+export interface ImportCandidate {
+  /** "SBC Customer Name": the rule name, which the imported customer's Short Name inherits. */
+  readonly sbcCustomerName: string;
+  /** "FQDN PSTN Gateway": the rule's tag (trunk FQDN or Azure tenant id). */
+  readonly fqdnPstnGateway: string;
+  readonly dialPlans: readonly string[];
+  readonly prefixes: number;
+  /** A customer of that name exists: importing adds these rules to it. */
+  readonly existingCustomer: boolean;
+}
+
+/**
+ * Import Customers: "Customers that have already been imported to UMP-365 are not displayed, unless the matching tag
+ * FQDN PSTN Gateway/Customer Azure Tenant ID are different."
+ */
+export async function importCandidates(services: Services, sbcId: string): Promise<ImportCandidate[]> {
+  const { client } = await onboardingPorts(services).sbc(sbcId);
+  const device = deviceDialPlans(await client.getIni());
+  const groups = new Map<string, { name: string; tag: string; plans: Set<string>; count: number }>();
+  for (const rule of device.rules) {
+    if (!rule.name) continue;
+    const key = `${rule.name.toLowerCase()}\u0000${rule.tag.toLowerCase()}`;
+    const group = groups.get(key) ?? { name: rule.name, tag: rule.tag, plans: new Set<string>(), count: 0 };
+    group.plans.add(rule.dialPlan);
+    group.count++;
+    groups.set(key, group);
+  }
+  const known = new Map<string, Set<string> | null>();
+  const tagsOf = async (name: string) => {
+    const key = name.toLowerCase();
+    if (!known.has(key)) {
+      const customer = await services.customers.get(name).catch(() => null);
+      if (!customer) known.set(key, null);
+      else {
+        const tags = new Set<string>();
+        for (const { site } of await sitesFor(services).list(customer.id)) {
+          if (site.gatewayFqdn) tags.add(site.gatewayFqdn.toLowerCase());
+          for (const p of site.prefixes) if (p.tag) tags.add(p.tag.toLowerCase());
+        }
+        known.set(key, tags);
+      }
+    }
+    return known.get(key) ?? null;
+  };
+  const candidates: ImportCandidate[] = [];
+  for (const group of groups.values()) {
+    const tags = await tagsOf(group.name);
+    if (tags?.has(group.tag.toLowerCase())) continue;
+    candidates.push({
+      sbcCustomerName: group.name,
+      fqdnPstnGateway: group.tag,
+      dialPlans: [...group.plans].sort(),
+      prefixes: group.count,
+      existingCustomer: tags !== null,
+    });
+  }
+  return candidates.sort(
+    (a, b) =>
+      a.sbcCustomerName.localeCompare(b.sbcCustomerName) ||
+      a.fqdnPstnGateway.localeCompare(b.fqdnPstnGateway),
+  );
+}
