@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { customerActivity } from '../shared/customers/customer-activity.js';
 import type { Customer } from '../shared/customers/customer.js';
 import { createCustomerSchema, updateCustomerSchema } from '../shared/customers/customer.js';
 import {
@@ -91,7 +92,12 @@ export const customerFunctions = [
             cursor: Buffer.from(page.nextKey, 'utf8').toString('base64url'),
           })}`
         : null;
-      return { status: 200, body: toCustomerListView(page, next) };
+      const activity = new Map(
+        await Promise.all(
+          page.customers.map(async (c) => [c.id, await customerActivity(services, c.id)] as const),
+        ),
+      );
+      return { status: 200, body: toCustomerListView(page, next, activity) };
     },
   }),
   defineApiRoute({

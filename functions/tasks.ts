@@ -5,7 +5,7 @@ import { problems } from '../shared/http/problem.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { getServices } from '../shared/platform/services.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
-import { TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
 
 const TAGS = ['Tasks'];
 const ROLES = ['provider-admin'] as const;
@@ -31,6 +31,11 @@ export const taskViewSchema = z
     currentStep: z.number().int(),
     retries: z.number().int().meta({ description: 'Step runs that repeated a step (Retries).' }),
     nextExecutionAt: z.string().nullable(),
+    nextExecutionMinutes: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'Next Execution Minutes: minutes until a Queued task runs again (0: due).' }),
     waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
     log: z.array(z.object({ at: z.string(), line: z.string() })),
     logDropped: z.number().int(),
@@ -74,6 +79,10 @@ export function toTaskView(task: TaskRecord): TaskView {
     currentStep: task.currentStep,
     retries: task.retries,
     nextExecutionAt: task.nextExecutionAt,
+    nextExecutionMinutes:
+      task.state === 'Queued' && task.nextExecutionAt
+        ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
+        : null,
     waiting: task.waiting,
     log: [...task.log],
     logDropped: task.logDropped,
@@ -190,6 +199,128 @@ export const taskFunctions: FunctionDefinition[] = [
       409: { description: 'The task has not failed.' },
     },
     handler: async ({ params, services }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
+  }),
+  defineApiRoute({
+    name: 'tasks-cancel',
+    method: 'POST',
+    route: 'api/v1/tasks/{taskId}/cancel',
+    summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
+    tags: TAGS,
+    roles: ROLES,
+    params: taskParams,
+    responses: {
+      200: { description: 'Cancelled.', schema: taskViewSchema },
+      409: { description: 'The task is executing or finished.' },
+    },
+    handler: async ({ params, principal, services }) => ({
+      status: 200,
+      body: toTaskView(await services.taskEngine.cancel(params.taskId, principal?.subject ?? 'an operator')),
+    }),
+  }),
+  defineApiRoute({
+    name: 'tasks-delete',
+    method: 'DELETE',
+    route: 'api/v1/tasks/{taskId}',
+    summary: 'Delete a finished task from Queued Tasks',
+    tags: TAGS,
+    roles: ROLES,
+    params: taskParams,
+    responses: {
+      204: { description: 'Deleted.' },
+      409: { description: 'The task has not finished; cancel it first.' },
+    },
+    handler: async ({ params, services }) => {
+      await services.taskEngine.remove(params.taskId);
+      return { status: 204 };
+    },
+  }),
+  defineApiRoute({
+    name: 'tasks-delete-selected',
+    method: 'POST',
+    route: 'api/v1/tasks/delete-selected',
+    summary: 'Delete Selected: the given finished tasks; none is deleted when one of them has not finished',
+    tags: TAGS,
+    roles: ROLES,
+    body: z.strictObject({
+      taskIds: z
+        .array(z.string().regex(TASK_ID_PATTERN, 'is not a task id.'))
+        .min(1, 'Select at least one task.')
+        .max(100, 'Select at most 100 tasks.'),
+    }),
+    responses: {
+      200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) },
+      404: { description: 'A selected task does not exist.' },
+      409: { description: 'A selected task has not finished; nothing was deleted.' },
+    },
+    handler: async ({ body, services }) => {
+      const ids = [...new Set(body.taskIds)];
+      const tasks = await Promise.all(ids.map((id) => services.taskEngine.get(id)));
+      const missing = ids.filter((_, i) => !tasks[i]);
+      if (missing.length > 0) throw problems.notFound(`There is no task ${missing.join(', ')}.`);
+      const pending = tasks.filter((t): t is TaskRecord => t !== null && !isFinal(t.state));
+      if (pending.length > 0) {
+        throw problems.conflict(
+          'task_not_finished',
+          'Task has not finished',
+          `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,
+        );
+      }
+      for (const id of ids) await services.taskEngine.remove(id);
+      return { status: 200, body: { deleted: ids.length } };
+    },
+  }),
+  defineApiRoute({
+    name: 'tasks-delete-all',
+    method: 'POST',
+    route: 'api/v1/tasks/delete-all',
+    summary: 'Delete All: every finished task (of one customer, or of one final State)',
+    tags: TAGS,
+    roles: ROLES,
+    body: z
+      .strictObject({
+        customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
+        state: z
+          .enum(['FinishSuccess', 'FinishFailure'], { error: 'state is FinishSuccess or FinishFailure.' })
+          .optional(),
+      })
+      .default({}),
+    responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
+    handler: async ({ body, services }) => {
+      let deleted = 0;
+      for (const state of body.state ? [body.state] : (['FinishSuccess', 'FinishFailure'] as const)) {
+        for (;;) {
+          const page = await services.taskEngine.list({
+            state,
+            top: 100,
+            ...(body.customerId ? { customerId: body.customerId } : {}),
+          });
+          if (page.tasks.length === 0) break;
+          for (const task of page.tasks) {
+            await services.taskEngine.remove(task.id);
+            deleted++;
+          }
+        }
+      }
+      return { status: 200, body: { deleted } };
+    },
+  }),
+  defineApiRoute({
+    name: 'tasks-process-all',
+    method: 'POST',
+    route: 'api/v1/tasks/process-all',
+    summary: 'Process All: Queued tasks waiting for their Next Execution run now, in order per customer',
+    tags: TAGS,
+    roles: ROLES,
+    body: z
+      .strictObject({
+        customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
+      })
+      .default({}),
+    responses: { 202: { description: 'Queued.', schema: z.object({ queued: z.number().int() }) } },
+    handler: async ({ body, services }) => ({
+      status: 202,
+      body: { queued: await services.taskEngine.processAll(body.customerId) },
+    }),
   }),
   {
     kind: 'queue',

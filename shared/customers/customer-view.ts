@@ -18,8 +18,14 @@ export const customerViewSchema = z.object({
   updatedAt: z.iso.datetime(),
 });
 
+export const customerActivitySchema = z.object({
+  queuedCommands: z.number().int().meta({ description: 'Queued commands (up to 100).' }),
+  executingCommands: z.number().int().meta({ description: 'Executing commands.' }),
+  replicationInProgress: z.boolean().meta({ description: 'Replication in progress.' }),
+});
+
 export const customerListSchema = z.object({
-  value: z.array(customerViewSchema),
+  value: z.array(customerViewSchema.extend({ activity: customerActivitySchema })),
   nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
   availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
   availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
@@ -42,9 +48,11 @@ export function toCustomerView(customer: Customer): z.output<typeof customerView
 export function toCustomerListView(
   page: CustomerPage,
   nextLink: string | null,
+  activity: ReadonlyMap<string, z.output<typeof customerActivitySchema>>,
 ): z.output<typeof customerListSchema> {
+  const idle = { queuedCommands: 0, executingCommands: 0, replicationInProgress: false };
   return {
-    value: page.customers.map(toCustomerView),
+    value: page.customers.map((c) => ({ ...toCustomerView(c), activity: activity.get(c.id) ?? idle })),
     nextLink,
     availableUsers: page.availableUsers,
     availableCustomers: page.availableCustomers,

@@ -52,6 +52,12 @@ export interface TaskEngine {
   process(taskId: string): Promise<void>;
   /** The timer's safety net: queues tasks whose time has come and takes over those whose holder died. */
   sweep(): Promise<number>;
+  /** Cancel of a pending change: a Queued or Paused task ends FinishFailure, with who cancelled it. */
+  cancel(taskId: string, by: string): Promise<TaskRecord>;
+  /** Process All: every Queued task waiting for its Next Execution runs now (per customer, still in order). */
+  processAll(customerId?: string): Promise<number>;
+  /** Delete: a finished task leaves the list; a pending one must be cancelled first. */
+  remove(taskId: string): Promise<void>;
 }
 
 export interface TaskTiming {
@@ -519,6 +525,90 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         // Someone else took the task over (our lease ran out): their run is the one that counts.
         if (error instanceof TaskConflictError) return;
         throw error;
+      }
+    },
+
+    async cancel(taskId, by) {
+      for (;;) {
+        const { task, etag } = await getOrThrow(taskId);
+        if (task.state !== 'Queued' && task.state !== 'Paused') {
+          throw new ProblemError(
+            409,
+            'task_not_pending',
+            'Task is not pending',
+            `Task ${taskId} is ${task.state}; only a Queued or Paused task can be cancelled.`,
+          );
+        }
+        const at = now().toISOString();
+        const done = task.steps.filter((step) => step.state === 'done').map((step) => step.name);
+        const next: TaskRecord = {
+          ...task,
+          state: 'FinishFailure',
+          waiting: null,
+          nextExecutionAt: null,
+          leaseUntil: null,
+          finishedAt: at,
+          updatedAt: at,
+          result: `Cancelled by ${by}.${done.length > 0 ? ` Steps done before: ${done.join(', ')}.` : ''}`,
+          log: [...task.log, { at, line: `-- Cancelled by ${by} --` }],
+        };
+        try {
+          const lock = await store.lock(task.customerId);
+          if (lock.holder === task.id) await store.replaceAndUnlock(next, etag, lock);
+          else await store.replace(next, etag);
+        } catch (error) {
+          if (error instanceof TaskConflictError) continue;
+          throw error;
+        }
+        await mirror(next);
+        await wakeNextOf(next.customerId, next.id);
+        return next;
+      }
+    },
+
+    async processAll(customerId) {
+      let queued = 0;
+      const at = now();
+      for (const ref of await store.listActive(5_000)) {
+        if (customerId && ref.customerId.toLowerCase() !== customerId.toLowerCase()) continue;
+        const found = await store.getIn(ref.customerId, ref.taskId);
+        if (!found || found.task.state !== 'Queued') continue;
+        const { task, etag } = found;
+        if (task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at.getTime()) {
+          try {
+            await store.replace(
+              { ...task, nextExecutionAt: at.toISOString(), updatedAt: at.toISOString() },
+              etag,
+            );
+          } catch (error) {
+            if (error instanceof TaskConflictError) continue;
+            throw error;
+          }
+        }
+        await enqueue(task.id);
+        queued++;
+      }
+      return queued;
+    },
+
+    async remove(taskId) {
+      for (;;) {
+        const { task, etag } = await getOrThrow(taskId);
+        if (!isFinal(task.state)) {
+          throw new ProblemError(
+            409,
+            'task_not_finished',
+            'Task has not finished',
+            `Task ${taskId} is ${task.state}; cancel it before deleting it.`,
+          );
+        }
+        try {
+          await store.delete(task, etag);
+          return;
+        } catch (error) {
+          if (error instanceof TaskConflictError) continue;
+          throw error;
+        }
       }
     },
 

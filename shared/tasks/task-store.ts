@@ -68,6 +68,8 @@ export interface TaskStore {
   oldestQueued(customerId: string, exceptId: string): Promise<TaskRecord | null>;
   /** Tasks the index marks active (not finished), oldest first, at most `limit`. */
   listActive(limit: number): Promise<ActiveTaskRef[]>;
+  /** Deletes the task (if still at `etag`, else TaskConflictError) and its index and idempotency rows. */
+  delete(task: TaskRecord, etag: string): Promise<void>;
 }
 
 type TaskEntity = {
@@ -293,6 +295,28 @@ export function createTableTaskStore(connectionString: string, tableName: string
         if (entity.taskId !== exceptId) oldest = toRecord(entity);
       }
       return oldest;
+    },
+
+    async delete(task, etag) {
+      const client = await table();
+      try {
+        await client.deleteEntity(pk(task.customerId), taskRowKey(task.id), { etag });
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 412 || status === 409)
+          throw new TaskConflictError(`Task ${task.id} changed meanwhile.`);
+        if (status !== 404) throw error;
+      }
+      // After the task row: a key without its task starts a new one, an index row without a task leads nowhere.
+      const leftovers: Array<[string, string]> = [[INDEX_PARTITION, newestFirstKey(task.id)]];
+      if (task.idempotencyKey) leftovers.push([pk(task.customerId), idempotencyRowKey(task.idempotencyKey)]);
+      for (const [partition, row] of leftovers) {
+        try {
+          await client.deleteEntity(partition, row);
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
+      }
     },
 
     async listActive(limit) {

@@ -150,6 +150,21 @@ const definitions = [
     ],
   }),
   defineTask<Input>({
+    type: 'Sync later',
+    input,
+    steps: [
+      {
+        name: 'Later',
+        async run(ctx) {
+          did(ctx.taskId, `Later#${ctx.attempt}`);
+          if (ctx.state.waited) return { done: true };
+          ctx.state.waited = true;
+          return { wait: { reason: 'Try again in an hour', resumeOn: { afterMs: 60 * 60_000 } } };
+        },
+      },
+    ],
+  }),
+  defineTask<Input>({
     type: 'Sync secret',
     input,
     steps: [
@@ -188,6 +203,7 @@ afterAll(async () => stack?.close());
 interface View {
   id: string;
   state: string;
+  nextExecutionMinutes: number | null;
   retries: number;
   result: string | null;
   log: Array<{ line: string }>;
@@ -361,6 +377,102 @@ describe('the task engine', () => {
       'Second: Second would write',
     ]);
   });
+
+  it('cancels a pending change, which then never runs, and refuses to cancel a finished task', async () => {
+    switches.releaseSlow = false;
+    const slow = await start('Sync slow', 'Nu');
+    await waitFor('the slow step to start', async () =>
+      callsOf(slow.id).includes('Slow:start') ? true : undefined,
+    );
+    const pending = await start('Sync happy', 'Nu');
+    const refused = await call('POST', `/api/v1/tasks/${slow.id}/cancel`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'task_not_pending' });
+    const cancelled = await call('POST', `/api/v1/tasks/${pending.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({
+      state: 'FinishFailure',
+      result: expect.stringMatching(/^Cancelled by /),
+    });
+    switches.releaseSlow = true;
+    await until(slow.id, ['FinishSuccess']);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(callsOf(pending.id)).toEqual([]);
+    expect((await view(pending.id)).state).toBe('FinishFailure');
+    const again = await call('POST', `/api/v1/tasks/${pending.id}/cancel`);
+    expect(again.status).toBe(409);
+  }, 40_000);
+
+  it('Process All runs a task waiting for its Next Execution now', async () => {
+    const task = await start('Sync later', 'Xi');
+    const waiting = await waitFor('the task to wait an hour', async () => {
+      const current = await view(task.id);
+      return current.state === 'Queued' && callsOf(task.id).length === 1 ? current : undefined;
+    });
+    expect(waiting.nextExecutionMinutes).toBeGreaterThanOrEqual(59);
+    const processed = await call('POST', '/api/v1/tasks/process-all', { json: { customerId: 'Xi' } });
+    expect(processed.status).toBe(202);
+    expect(processed.body).toEqual({ queued: 1 });
+    await until(task.id, ['FinishSuccess']);
+    expect(callsOf(task.id)).toEqual(['Later#1', 'Later#2']);
+  });
+
+  it('Delete Selected deletes nothing when a task is unfinished; Delete All removes finished ones only', async () => {
+    const first = await start('Sync happy', 'Omicron');
+    const second = await start('Sync happy', 'Omicron');
+    await until(second.id, ['FinishSuccess']);
+    await until(first.id, ['FinishSuccess']);
+    const paused = await start('Sync waits', 'Omicron');
+    await until(paused.id, ['Paused']);
+
+    const mixed = await call('POST', '/api/v1/tasks/delete-selected', {
+      json: { taskIds: [first.id, paused.id] },
+    });
+    expect(mixed.status).toBe(409);
+    expect(mixed.body).toMatchObject({ code: 'task_not_finished' });
+    expect((await call('GET', `/api/v1/tasks/${first.id}`)).status).toBe(200);
+
+    const selected = await call('POST', '/api/v1/tasks/delete-selected', { json: { taskIds: [first.id] } });
+    expect(selected.body).toEqual({ deleted: 1 });
+    expect((await call('GET', `/api/v1/tasks/${first.id}`)).status).toBe(404);
+
+    const all = await call('POST', '/api/v1/tasks/delete-all', { json: { customerId: 'Omicron' } });
+    expect(all.body).toEqual({ deleted: 1 });
+    const left = await call('GET', '/api/v1/customers/Omicron/tasks');
+    expect((left.body as { value: View[] }).value.map((t) => t.id)).toEqual([paused.id]);
+
+    expect((await call('DELETE', `/api/v1/tasks/${paused.id}`)).status).toBe(409);
+    await call('POST', `/api/v1/tasks/${paused.id}/cancel`);
+    expect((await call('DELETE', `/api/v1/tasks/${paused.id}`)).status).toBe(204);
+    const bad = await call('POST', '/api/v1/tasks/delete-selected', { json: { taskIds: [] } });
+    expect(bad.status).toBe(400);
+  }, 40_000);
+
+  it("shows each customer's Queued commands, Executing commands and Replication in progress", async () => {
+    const created = await call('POST', '/api/v1/customers', {
+      json: { fullName: 'Busy Ltd', shortName: 'BusyCo', licenseType: 'Hosted Essentials' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    switches.releaseSlow = false;
+    const slow = await start('Sync slow', 'BusyCo');
+    await waitFor('the slow step to start', async () =>
+      callsOf(slow.id).includes('Slow:start') ? true : undefined,
+    );
+    const queued = await start('Sync happy', 'BusyCo');
+    const list = await call('GET', '/api/v1/customers?search=BusyCo');
+    const row = (list.body as { value: Array<{ id: string; activity: unknown }> }).value.find(
+      (c) => c.id === 'BusyCo',
+    );
+    expect(row?.activity).toEqual({ queuedCommands: 1, executingCommands: 1, replicationInProgress: false });
+    switches.releaseSlow = true;
+    await until(queued.id, ['FinishSuccess']);
+    const after = await call('GET', '/api/v1/customers?search=BusyCo');
+    expect((after.body as { value: Array<{ activity: unknown }> }).value[0]?.activity).toEqual({
+      queuedCommands: 0,
+      executingCommands: 0,
+      replicationInProgress: false,
+    });
+  }, 40_000);
 
   it('never shows a secret: input fields, log lines, changes and the result are blanked', async () => {
     const task = await start('Sync secret', 'Mu', { input: { note: 'n', password: 'Input-Pa55word' } });
