@@ -11,6 +11,8 @@ import {
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import { onboardingFor } from '../shared/onboarding/onboarding-service.js';
+import type { Services } from '../shared/platform/services.js';
+import type { CustomerPage } from '../shared/customers/customer-service.js';
 
 const TAGS = ['Customers'];
 const ROLES = ['provider-admin'] as const;
@@ -50,6 +52,25 @@ function withVersion(status: number, customer: Customer, extra: Record<string, s
   return { status, body: toCustomerView(customer), headers: { etag: customer.etag, ...extra } };
 }
 
+/** A channel's or customer admin's customers: few, so one page, in Short Name order. */
+async function grantedCustomers(
+  services: Services,
+  ids: ReadonlySet<string>,
+  search: string | undefined,
+): Promise<CustomerPage> {
+  const all = await services.customers.list({ top: 1 });
+  const found = await Promise.all([...ids].map((id) => services.customers.get(id).catch(() => null)));
+  const needle = search?.toLowerCase();
+  const customers = found
+    .filter((c): c is Customer => c !== null)
+    .filter(
+      (c) =>
+        !needle || c.shortName.toLowerCase().includes(needle) || c.fullName.toLowerCase().includes(needle),
+    )
+    .sort((a, b) => a.shortName.localeCompare(b.shortName));
+  return { ...all, customers, nextKey: null };
+}
+
 export const customerFunctions = [
   defineApiRoute({
     name: 'customers-create',
@@ -65,7 +86,10 @@ export const customerFunctions = [
     },
     handler: async ({ body, services }) => {
       const customer = await services.customers.create(body);
-      return withVersion(201, customer, { location: `/${COLLECTION}/${encodeURIComponent(customer.id)}` });
+      return {
+        ...withVersion(201, customer, { location: `/${COLLECTION}/${encodeURIComponent(customer.id)}` }),
+        customerId: customer.id,
+      };
     },
   }),
   defineApiRoute({
@@ -74,17 +98,25 @@ export const customerFunctions = [
     route: COLLECTION,
     summary: 'List customers (the Tenants page) with the licences still available',
     tags: TAGS,
-    roles: ROLES,
+    roles: ['provider-admin', 'channel-admin', 'customer-admin'],
     query: listQuery,
     responses: {
-      200: { description: 'One page of customers, ordered by Short Name.', schema: customerListSchema },
+      200: {
+        description:
+          "One page of customers, ordered by Short Name (a channel's or customer admin's own only).",
+        schema: customerListSchema,
+      },
     },
-    handler: async ({ query, services }) => {
-      const page = await services.customers.list({
-        top: query.top,
-        ...(query.search ? { search: query.search } : {}),
-        ...(query.cursor ? { afterKey: query.cursor } : {}),
-      });
+    handler: async ({ query, services, scope }) => {
+      const allowed = await scope();
+      const page =
+        allowed.kind === 'all'
+          ? await services.customers.list({
+              top: query.top,
+              ...(query.search ? { search: query.search } : {}),
+              ...(query.cursor ? { afterKey: query.cursor } : {}),
+            })
+          : await grantedCustomers(services, allowed.customerIds, query.search);
       const next = page.nextKey
         ? `/${COLLECTION}?${new URLSearchParams({
             ...(query.search ? { search: query.search } : {}),
@@ -128,15 +160,18 @@ export const customerFunctions = [
       409: { description: 'Not enough user licences, or the customer is being removed.' },
       412: { description: 'If-Match does not match the current version.' },
     },
-    handler: async ({ params, body, request, services }) =>
-      withVersion(
-        200,
-        await services.customers.updateLicensedUsers(
-          params.customerId,
-          body.licensedUsers,
-          ifMatch(request.headers),
-        ),
-      ),
+    handler: async ({ params, body, request, services }) => {
+      const before = await services.customers.get(params.customerId);
+      const after = await services.customers.updateLicensedUsers(
+        params.customerId,
+        body.licensedUsers,
+        ifMatch(request.headers),
+      );
+      return {
+        ...withVersion(200, after),
+        changes: { licensedUsers: { before: before.licensedUsers, after: after.licensedUsers } },
+      };
+    },
   }),
   defineApiRoute({
     name: 'customers-delete',

@@ -10,7 +10,10 @@ import { invitationFunctions } from './invitations.js';
 import { onboardingSettingsFunctions } from './onboarding-settings.js';
 import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
+import { accessFunctions } from './access.js';
+import { auditFunctions } from './audit.js';
 import { dialPlanFunctions } from './dialplan.js';
+import { healthFunctions } from './health.js';
 import { replicationFunctions } from './replication.js';
 import { sbcInventoryFunctions } from './sbc-inventory.js';
 import { onboardingFunctions } from './onboarding.js';
@@ -31,10 +34,13 @@ export const registry: readonly FunctionDefinition[] = [
   ...invitationFunctions,
   ...authenticationStatusFunctions,
   ...alarmFunctions,
+  ...healthFunctions,
   ...authenticatePages,
   ...credentialVerificationFunctions,
   ...replicationFunctions,
   ...dialPlanFunctions,
+  ...accessFunctions,
+  ...auditFunctions,
   ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
   openApiFunction(() => registry),
 ];

@@ -3,7 +3,7 @@ import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import { problems } from '../shared/http/problem.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
+import { getServices, type Services } from '../shared/platform/services.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
 import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
 
@@ -101,6 +101,11 @@ export function acceptedTask(task: TaskRecord): ApiResult {
 }
 
 const taskParams = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
+/** A task is its customer's: channel and customer admins reach it through the customer scope. */
+const taskAccess = {
+  customerOf: async (params: { taskId: string }, services: Services) =>
+    (await services.taskEngine.get(params.taskId))?.customerId ?? null,
+};
 const listQuery = z.object({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
   state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
@@ -135,6 +140,7 @@ async function listed(query: z.output<typeof listQuery>, path: string): Promise<
 export const taskFunctions: FunctionDefinition[] = [
   defineApiRoute({
     name: 'tasks-get',
+    access: taskAccess,
     method: 'GET',
     route: 'api/v1/tasks/{taskId}',
     summary: 'A task: its state, steps, log, result and changes (poll it after a 202)',
@@ -174,6 +180,7 @@ export const taskFunctions: FunctionDefinition[] = [
   }),
   defineApiRoute({
     name: 'tasks-resume',
+    access: taskAccess,
     method: 'POST',
     route: 'api/v1/tasks/{taskId}/resume',
     summary: 'Resume a Paused task (e.g. Verify And Configure Domain)',
@@ -188,6 +195,7 @@ export const taskFunctions: FunctionDefinition[] = [
   }),
   defineApiRoute({
     name: 'tasks-rerun',
+    access: taskAccess,
     method: 'POST',
     route: 'api/v1/tasks/{taskId}/rerun',
     summary: 'Re-run a failed task from its failed step',
@@ -202,6 +210,7 @@ export const taskFunctions: FunctionDefinition[] = [
   }),
   defineApiRoute({
     name: 'tasks-cancel',
+    access: taskAccess,
     method: 'POST',
     route: 'api/v1/tasks/{taskId}/cancel',
     summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
@@ -219,6 +228,7 @@ export const taskFunctions: FunctionDefinition[] = [
   }),
   defineApiRoute({
     name: 'tasks-delete',
+    access: taskAccess,
     method: 'DELETE',
     route: 'api/v1/tasks/{taskId}',
     summary: 'Delete a finished task from Queued Tasks',

@@ -67,6 +67,8 @@ var tableNames = [
   'replicamirror'
   'dialplancache'
   'sbclocks'
+  'accessgrants'
+  'audit'
 ]
 var queueNames = [
   'email-outbox'

@@ -8,8 +8,13 @@ const PARTITION = 'provider';
 export const ALARM_SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
 
+/** An alarm's id: the same for every occurrence of one name and source (the row key). */
+export const ALARM_ID_PATTERN = /^[0-9a-f]{64}$/;
+
 /** One alarm per name and source: raising it again updates it, its cause going away clears it. */
 export interface Alarm {
+  /** Stable per name and source; what acknowledge takes. */
+  readonly id: string;
   readonly name: string;
   readonly severity: AlarmSeverity;
   /** What it is about, e.g. `customer:Contoso`. */
@@ -17,77 +22,182 @@ export interface Alarm {
   readonly text: string;
   readonly raisedAt: string;
   readonly clearedAt: string | null;
+  /** When an operator acknowledged this occurrence; one raised again after it cleared starts unacknowledged. */
+  readonly acknowledgedAt: string | null;
+  /** Who acknowledged it: the caller's subject. */
+  readonly acknowledgedBy: string | null;
 }
 
-export const alarmViewSchema = z.object({
-  name: z.string(),
-  severity: z.enum(ALARM_SEVERITIES),
-  source: z.string(),
-  text: z.string(),
-  raisedAt: z.iso.datetime(),
-  clearedAt: z.iso.datetime().nullable(),
-});
+export const alarmViewSchema = z
+  .object({
+    id: z.string().meta({ description: "Stable for the alarm's name and source; acknowledge takes it." }),
+    name: z.string(),
+    severity: z.enum(ALARM_SEVERITIES),
+    source: z.string(),
+    text: z.string(),
+    raisedAt: z.iso.datetime(),
+    clearedAt: z.iso.datetime().nullable(),
+    acknowledgedAt: z.iso.datetime().nullable(),
+    acknowledgedBy: z.string().nullable(),
+  })
+  .meta({ id: 'Alarm' });
+
+export type RaisedAlarm = Pick<Alarm, 'name' | 'severity' | 'source' | 'text'>;
 
 export interface AlarmService {
-  raise(alarm: Omit<Alarm, 'raisedAt' | 'clearedAt'>): Promise<void>;
+  /** Raises the alarm, or updates it while still active (same occurrence: same raisedAt and acknowledgement). */
+  raise(alarm: RaisedAlarm): Promise<void>;
   clear(name: string, source: string): Promise<void>;
-  list(options?: { readonly activeOnly?: boolean }): Promise<Alarm[]>;
+  list(options?: { readonly activeOnly?: boolean; readonly name?: string }): Promise<Alarm[]>;
+  /** Records who acknowledged the current occurrence (the first acknowledgement stays); null for an unknown id. */
+  acknowledge(id: string, by: string): Promise<Alarm | null>;
 }
 
-type AlarmEntity = Omit<Alarm, 'clearedAt'> & { partitionKey: string; rowKey: string; clearedAt?: string };
+interface AlarmEntity {
+  partitionKey: string;
+  rowKey: string;
+  etag?: string;
+  name: string;
+  severity: AlarmSeverity;
+  source: string;
+  text: string;
+  raisedAt: string;
+  clearedAt?: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+}
+
+/** Alarm texts are meant to be read, not archived (and Table Storage caps a string at 32K characters). */
+const MAX_TEXT_CHARS = 2_000;
+const MAX_ATTEMPTS = 10;
+
+export function alarmId(name: string, source: string): string {
+  return createHash('sha256').update(`${name}\n${source}`).digest('hex');
+}
+
+function toAlarm(e: AlarmEntity): Alarm {
+  return {
+    id: e.rowKey,
+    name: e.name,
+    severity: e.severity,
+    source: e.source,
+    text: e.text,
+    raisedAt: e.raisedAt,
+    clearedAt: e.clearedAt ?? null,
+    acknowledgedAt: e.acknowledgedAt ?? null,
+    acknowledgedBy: e.acknowledgedBy ?? null,
+  };
+}
 
 export function createAlarmService(
   connectionString: string,
   now: () => Date = () => new Date(),
 ): AlarmService {
   const table = lazyTable(connectionString, ALARMS_TABLE);
-  const rowKey = (name: string, source: string) =>
-    createHash('sha256').update(`${name}\n${source}`).digest('hex');
+
+  async function read(key: string): Promise<AlarmEntity | null> {
+    const client = await table();
+    try {
+      return await client.getEntity<AlarmEntity>(PARTITION, key);
+    } catch (error) {
+      if (restStatus(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Runs an ETag-guarded write until it wins: a concurrent raise, clear or acknowledge makes it read again. */
+  async function retrying<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        const status = restStatus(error);
+        if ((status !== 412 && status !== 409) || attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
   return {
     async raise(alarm) {
       const client = await table();
-      const key = rowKey(alarm.name, alarm.source);
-      let raisedAt = now().toISOString();
-      try {
-        const existing = await client.getEntity<AlarmEntity>(PARTITION, key);
-        // Still the same occurrence: keep when it started.
-        if (!existing.clearedAt) raisedAt = existing.raisedAt;
-      } catch (error) {
-        if (restStatus(error) !== 404) throw error;
-      }
-      await client.upsertEntity({ partitionKey: PARTITION, rowKey: key, ...alarm, raisedAt }, 'Replace');
+      const key = alarmId(alarm.name, alarm.source);
+      const fields = {
+        name: alarm.name,
+        severity: alarm.severity,
+        source: alarm.source,
+        text: alarm.text.slice(0, MAX_TEXT_CHARS),
+      };
+      await retrying(async () => {
+        const existing = await read(key);
+        if (!existing) {
+          await client.createEntity<AlarmEntity>({
+            partitionKey: PARTITION,
+            rowKey: key,
+            ...fields,
+            raisedAt: now().toISOString(),
+          });
+          return;
+        }
+        const active = !existing.clearedAt;
+        // The same occurrence with nothing new to say: a timer's every check writes nothing.
+        if (active && existing.severity === fields.severity && existing.text === fields.text) return;
+        const next: AlarmEntity = {
+          partitionKey: PARTITION,
+          rowKey: key,
+          ...fields,
+          // Still active: the same occurrence keeps when it started and who acknowledged it. Else a new one.
+          raisedAt: active ? existing.raisedAt : now().toISOString(),
+          ...(active && existing.acknowledgedAt
+            ? { acknowledgedAt: existing.acknowledgedAt, acknowledgedBy: existing.acknowledgedBy ?? '' }
+            : {}),
+        };
+        await client.updateEntity(next, 'Replace', { etag: existing.etag ?? '*' });
+      });
     },
+
     async clear(name, source) {
       const client = await table();
-      try {
-        const existing = await client.getEntity<AlarmEntity>(PARTITION, rowKey(name, source));
-        if (existing.clearedAt) return;
+      const key = alarmId(name, source);
+      await retrying(async () => {
+        const existing = await read(key);
+        if (!existing || existing.clearedAt) return;
         await client.updateEntity(
-          { partitionKey: PARTITION, rowKey: existing.rowKey, clearedAt: now().toISOString() },
+          { partitionKey: PARTITION, rowKey: key, clearedAt: now().toISOString() },
           'Merge',
-          { etag: existing.etag },
+          { etag: existing.etag ?? '*' },
         );
-      } catch (error) {
-        if (restStatus(error) !== 404 && restStatus(error) !== 412) throw error;
-      }
+      });
     },
-    async list({ activeOnly = false } = {}) {
+
+    async list({ activeOnly = false, name } = {}) {
       const client = await table();
       const result: Alarm[] = [];
       for await (const e of client.listEntities<AlarmEntity>({
         queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
       })) {
         if (activeOnly && e.clearedAt) continue;
-        result.push({
-          name: e.name,
-          severity: e.severity,
-          source: e.source,
-          text: e.text,
-          raisedAt: e.raisedAt,
-          clearedAt: e.clearedAt ?? null,
-        });
+        if (name !== undefined && e.name !== name) continue;
+        result.push(toAlarm(e));
       }
       return result.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+    },
+
+    async acknowledge(id, by) {
+      if (!ALARM_ID_PATTERN.test(id)) return null;
+      const client = await table();
+      return retrying(async () => {
+        const existing = await read(id);
+        if (!existing) return null;
+        if (existing.acknowledgedAt) return toAlarm(existing);
+        const at = now().toISOString();
+        await client.updateEntity(
+          { partitionKey: PARTITION, rowKey: id, acknowledgedAt: at, acknowledgedBy: by },
+          'Merge',
+          { etag: existing.etag ?? '*' },
+        );
+        return toAlarm({ ...existing, acknowledgedAt: at, acknowledgedBy: by });
+      });
     },
   };
 }

@@ -1,5 +1,9 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
+import { type AccessScope, customerScopedRoles, decideCustomerAccess } from '../access/access-policy.js';
+import { accessFor } from '../access/access-accessor.js';
+import { auditFor } from '../audit/audit-accessor.js';
+import { redactValue } from '../tasks/redact.js';
 import { type Principal, requireRole } from '../auth/authenticator.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import { getServices, type Services } from '../platform/services.js';
@@ -13,6 +17,10 @@ export interface ApiResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** The fields the operation changed, for the audit trail (secrets are masked when recorded). */
+  readonly changes?: Readonly<Record<string, { readonly before: unknown; readonly after: unknown }>>;
+  /** The customer the operation was about when its path does not say (it created the customer). */
+  readonly customerId?: string;
 }
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -22,6 +30,8 @@ export interface ApiInput<P, Q, B> {
   readonly query: Parsed<Q>;
   readonly body: Parsed<B>;
   readonly principal: Principal | null;
+  /** The customers the caller may see, for operations that list across customers. */
+  readonly scope: () => Promise<AccessScope>;
   readonly request: HttpRequest;
   readonly context: InvocationContext;
   readonly services: Services;
@@ -43,6 +53,15 @@ export interface ApiRouteSpec<
   readonly query?: Q;
   readonly body?: B;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
+  /**
+   * Customer scope. An operation with a `customerId` path parameter is about that customer: channel admins of its
+   * channel may call it, and its customer admins when it only reads. `customerOf` names the customer of other
+   * operations (a task's); `providerOnly` keeps an operation the provider's.
+   */
+  readonly access?: {
+    readonly customerOf?: (params: Parsed<P>, services: Services) => Promise<string | null>;
+    readonly providerOnly?: boolean;
+  };
   readonly handler: (input: ApiInput<P, Q, B>) => Promise<ApiResult>;
 }
 
@@ -55,13 +74,19 @@ export function defineApiRoute<
   Q extends z.ZodObject | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
 >(spec: ApiRouteSpec<P, Q, B>): HttpFunctionDefinition {
+  const customerScoped =
+    spec.roles !== null &&
+    !spec.access?.providerOnly &&
+    (spec.access?.customerOf !== undefined ||
+      Boolean(spec.params?.shape && 'customerId' in spec.params.shape));
+  const roles = spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method) : spec.roles;
   const openapi: OperationDoc = {
     operationId: spec.name,
     method: spec.method,
     route: spec.route,
     summary: spec.summary,
     tags: spec.tags,
-    roles: spec.roles,
+    roles,
     responses: spec.responses,
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
@@ -77,11 +102,40 @@ export function defineApiRoute<
       try {
         const services = await getServices();
         let principal: Principal | null = null;
-        if (spec.roles) {
+        if (roles) {
           principal = await services.authenticator.authenticate(request.headers.get('authorization'));
-          requireRole(principal, spec.roles);
+          requireRole(principal, roles);
         }
         const params = spec.params ? parsePath(spec.params, request.params) : undefined;
+        // Before the query and body: a caller outside the customer learns nothing from validation errors.
+        if (principal && roles && customerScoped && !principal.roles.includes('provider-admin')) {
+          const access = accessFor(services);
+          const customerId = spec.access?.customerOf
+            ? await spec.access.customerOf(params as Parsed<P>, services)
+            : String((params as { customerId?: unknown } | undefined)?.customerId ?? '');
+          if (!customerId) throw problems.forbidden('You may not act on this resource.');
+          const decision = decideCustomerAccess({
+            principal,
+            roles,
+            customerId,
+            channelOf: await access.customerChannel(customerId),
+            grants: await access.grantsOf(principal.subject),
+          });
+          if (!decision.allowed) throw problems.forbidden(decision.reason);
+        }
+        const caller = principal;
+        const scope = async (): Promise<AccessScope> => {
+          if (!caller || caller.roles.includes('provider-admin')) return { kind: 'all' };
+          const access = accessFor(services);
+          const grants = await access.grantsOf(caller.subject);
+          const customerIds = new Set(caller.roles.includes('customer-admin') ? grants.customers : []);
+          if (caller.roles.includes('channel-admin')) {
+            for (const channel of grants.channels) {
+              for (const id of await access.customersOfChannel(channel)) customerIds.add(id);
+            }
+          }
+          return { kind: 'customers', customerIds };
+        };
         const query = spec.query
           ? parseOrThrow(spec.query, Object.fromEntries(request.query), 'query')
           : undefined;
@@ -91,10 +145,14 @@ export function defineApiRoute<
           query: query as Parsed<Q>,
           body: body as Parsed<B>,
           principal,
+          scope,
           request,
           context,
           services,
         });
+        if (spec.method !== 'GET' && result.status < 400) {
+          await audit({ spec, principal, params, body, result, request, context, services });
+        }
         return toResponse(result);
       } catch (error) {
         if (error instanceof ProblemError) return problemResponse(error.toProblem(), error.headers);
@@ -112,6 +170,55 @@ export function defineApiRoute<
       }
     },
   };
+}
+
+/** Who changed what, when: every successful state-changing call (docs/operations.md). */
+async function audit(input: {
+  readonly spec: {
+    readonly name: string;
+    readonly method: HttpMethod;
+    readonly access?: { readonly customerOf?: unknown };
+  };
+  readonly principal: Principal | null;
+  readonly params: unknown;
+  readonly body: unknown;
+  readonly result: ApiResult;
+  readonly request: HttpRequest;
+  readonly context: InvocationContext;
+  readonly services: Services;
+}): Promise<void> {
+  const { principal, result, services } = input;
+  const params = (input.params ?? {}) as Record<string, unknown>;
+  let customerId = typeof params.customerId === 'string' ? params.customerId : (result.customerId ?? null);
+  if (!customerId && typeof params.taskId === 'string') {
+    customerId = (await services.taskEngine.get(params.taskId).catch(() => null))?.customerId ?? null;
+  }
+  const changes = result.changes
+    ? (redactValue(result.changes).value as Record<string, { before: unknown; after: unknown }>)
+    : null;
+  try {
+    await auditFor(services).record({
+      at: new Date().toISOString(),
+      who: {
+        subject: principal?.subject ?? 'anonymous',
+        name: principal?.name ?? null,
+        roles: [...(principal?.roles ?? [])],
+      },
+      operation: input.spec.name,
+      method: input.spec.method,
+      path: new URL(input.request.url).pathname,
+      customerId,
+      status: result.status,
+      request: input.body === undefined ? null : redactValue(input.body).value,
+      changes,
+    });
+  } catch (error) {
+    // The change is made; failing the call now would tell the caller it was not.
+    input.context.error(
+      `Audit record of ${input.spec.name} failed:`,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
 }
 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, location: FieldLocation): z.output<S> {

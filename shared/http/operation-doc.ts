@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { HttpMethod } from '../platform/function-definitions.js';
 
-export type Role = 'provider-admin';
+/** The API's app roles (docs/access.md). */
+export type Role = 'provider-admin' | 'channel-admin' | 'customer-admin';
 
 export interface ResponseDoc {
   readonly description: string;

@@ -1,4 +1,6 @@
 import { type AlarmService, createAlarmService } from '../alarms/alarm-service.js';
+import { withLicenceAlarm } from '../alarms/licence-alarms.js';
+import { taskAlarms } from '../alarms/task-alarms.js';
 import { type Authenticator, createJwtAuthenticator } from '../auth/authenticator.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { type CustomerService, createCustomerService } from '../customers/customer-service.js';
@@ -166,7 +168,10 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     providerSettings,
     tokenApp,
     authenticator: createJwtAuthenticator({ ...settings.api, fetch: transport.fetch }),
-    customers: createCustomerService({ store: customerStore, licence: settings.licence }),
+    customers: withLicenceAlarm(createCustomerService({ store: customerStore, licence: settings.licence }), {
+      licence: settings.licence,
+      alarms,
+    }),
     alarms,
     outbox,
     outboxDelivery,
@@ -182,6 +187,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
       queue: createJsonQueue<TaskMessage>(connection, TASKS_QUEUE),
       definitions: [...TASK_DEFINITIONS, ...(overrides.taskDefinitions ?? [])],
       services: () => services,
+      onFinished: taskAlarms(alarms),
       ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
     }),
   };

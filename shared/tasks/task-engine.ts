@@ -84,6 +84,14 @@ export interface TaskEngineOptions<Svc> {
   readonly services: () => Svc;
   readonly timing?: Partial<TaskTiming>;
   readonly now?: () => Date;
+  /** Told when a task settles (alarms listen here). Best effort: its failure changes nothing about the task. */
+  readonly onFinished?: (event: TaskFinishedEvent) => Promise<void>;
+}
+
+export interface TaskFinishedEvent {
+  readonly task: TaskRecord;
+  /** succeeded / failed: a run ended so; cancelled: an operator cancelled it; deleted: it left the list. */
+  readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'deleted';
 }
 
 /** Log lines kept per task; older ones beyond it are dropped from the middle (the start and the end stay). */
@@ -110,6 +118,10 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   async function mirror(task: TaskRecord): Promise<void> {
     // The index only serves listings; the task row is the truth, so a failed mirror is not the task's failure.
     await store.mirror(task).catch(() => undefined);
+  }
+
+  async function finished(task: TaskRecord, outcome: TaskFinishedEvent['outcome']): Promise<void> {
+    await options.onFinished?.({ task, outcome }).catch(() => undefined);
   }
 
   async function getOrThrow(taskId: string): Promise<VersionedTask> {
@@ -234,6 +246,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     run.etag = await store.replaceAndUnlock(next, run.etag, lock);
     run.task = next;
     await mirror(next);
+    if (isFinal(next.state)) await finished(next, next.wasSuccessful ? 'succeeded' : 'failed');
     await wakeNextOf(next.customerId, next.id);
   }
 
@@ -561,6 +574,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           throw error;
         }
         await mirror(next);
+        await finished(next, 'cancelled');
         await wakeNextOf(next.customerId, next.id);
         return next;
       }
@@ -604,6 +618,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         }
         try {
           await store.delete(task, etag);
+          await finished(task, 'deleted');
           return;
         } catch (error) {
           if (error instanceof TaskConflictError) continue;

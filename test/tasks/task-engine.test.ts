@@ -213,6 +213,12 @@ interface View {
   input: unknown;
 }
 
+/** Until the task has looked and found another task of its customer running (it is Queued behind it). */
+const waitForTurn = (id: string) =>
+  waitFor(`task ${id} to queue behind its customer's running task`, async () => {
+    const task = await view(id);
+    return task.state === 'Queued' && task.waiting?.reason.startsWith('Waits for task') ? task : undefined;
+  });
 const view = async (id: string) => (await call('GET', `/api/v1/tasks/${id}`)).body as View;
 const until = (id: string, states: string[]) =>
   waitFor(`task ${id} in ${states.join('/')}`, async () => {
@@ -385,6 +391,7 @@ describe('the task engine', () => {
       callsOf(slow.id).includes('Slow:start') ? true : undefined,
     );
     const pending = await start('Sync happy', 'Nu');
+    await waitForTurn(pending.id);
     const refused = await call('POST', `/api/v1/tasks/${slow.id}/cancel`);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'task_not_pending' });
@@ -459,6 +466,7 @@ describe('the task engine', () => {
       callsOf(slow.id).includes('Slow:start') ? true : undefined,
     );
     const queued = await start('Sync happy', 'BusyCo');
+    await waitForTurn(queued.id);
     const list = await call('GET', '/api/v1/customers?search=BusyCo');
     const row = (list.body as { value: Array<{ id: string; activity: unknown }> }).value.find(
       (c) => c.id === 'BusyCo',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessFor } from '../../access/access-accessor.js';
 import type { Services } from '../../platform/services.js';
 import { defineTask, type StepContext, type TaskStep } from '../../tasks/task-definition.js';
 import { m365CleanupStep, m365RoutingStep } from './m365-routing-steps.js';
@@ -138,6 +139,7 @@ export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Servic
       async run(ctx) {
         const sites = sitesFor(ctx.services);
         for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
+        await accessFor(ctx.services).forgetCustomer(ctx.input.customerId);
         await ctx.services.customers.completeRemoval(ctx.input.customerId);
         ctx.applied({ kind: 'store', description: `Remove customer ${ctx.input.customerId}` });
         ctx.log('Customer removed.');

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { auditFor } from '../shared/audit/audit-accessor.js';
+import { auditEntrySchema } from '../shared/audit/audit-store.js';
+import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
+import { defineApiRoute } from '../shared/http/api-route.js';
+
+const TAGS = ['Audit'];
+const ROLES = ['provider-admin'] as const;
+
+const query = z.object({
+  top: z.coerce
+    .number({ error: 'top must be a whole number.' })
+    .int('top must be a whole number.')
+    .min(1, 'top must be at least 1.')
+    .max(200, 'top can be at most 200.')
+    .default(50),
+  after: z
+    .string()
+    .regex(/^\d{13}-[0-9a-f]{12}$/, 'after is an audit entry id from a previous page.')
+    .optional(),
+});
+const pageSchema = z.object({ value: z.array(auditEntrySchema), nextLink: z.string().nullable() });
+
+const nextLink = (path: string, top: number, next: string | null) =>
+  next ? `${path}?${new URLSearchParams({ top: String(top), after: next }).toString()}` : null;
+
+export const auditFunctions = [
+  defineApiRoute({
+    name: 'customer-audit',
+    method: 'GET',
+    route: 'api/v1/customers/{customerId}/audit',
+    summary: 'Who changed what about the customer, and when (newest first; secrets masked)',
+    tags: TAGS,
+    roles: ROLES,
+    params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+    query,
+    responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+    handler: async ({ params, query: q, services }) => {
+      const page = await auditFor(services).list(params.customerId, {
+        top: q.top,
+        ...(q.after ? { after: q.after } : {}),
+      });
+      return {
+        status: 200,
+        body: {
+          value: page.entries,
+          nextLink: nextLink(`/api/v1/customers/${params.customerId}/audit`, q.top, page.next),
+        },
+      };
+    },
+  }),
+  defineApiRoute({
+    name: 'provider-audit',
+    method: 'GET',
+    route: 'api/v1/audit',
+    summary:
+      'Who changed the provider settings, templates, channels and other operations about no one customer',
+    tags: TAGS,
+    roles: ROLES,
+    query,
+    responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+    handler: async ({ query: q, services }) => {
+      const page = await auditFor(services).list(null, {
+        top: q.top,
+        ...(q.after ? { after: q.after } : {}),
+      });
+      return {
+        status: 200,
+        body: { value: page.entries, nextLink: nextLink('/api/v1/audit', q.top, page.next) },
+      };
+    },
+  }),
+];

@@ -1,0 +1,170 @@
+import { odata } from '../replication/table-text.js';
+import { lazyTable, restStatus } from '../storage/table-client.js';
+import type { Grants } from './access-policy.js';
+
+export const ACCESS_TABLE = 'accessgrants';
+
+export interface Channel {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface CustomerAdmin {
+  readonly customerId: string;
+  /** The user's object id in the customer's directory (the token's `oid`). */
+  readonly userId: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string | null;
+  readonly grantedAt: string;
+  readonly grantedBy: string;
+}
+
+export interface AccessStore {
+  putChannel(channel: Channel): Promise<void>;
+  channels(): Promise<Channel[]>;
+  channel(id: string): Promise<Channel | null>;
+  grantChannel(channelId: string, subject: string): Promise<void>;
+  revokeChannel(channelId: string, subject: string): Promise<void>;
+  channelAdmins(channelId: string): Promise<string[]>;
+  /** null: the provider's own customer. */
+  setCustomerChannel(customerId: string, channelId: string | null): Promise<void>;
+  customerChannel(customerId: string): Promise<string | null>;
+  customersOfChannel(channelId: string): Promise<string[]>;
+  grantCustomerAdmin(admin: CustomerAdmin): Promise<void>;
+  revokeCustomerAdmin(customerId: string, userId: string): Promise<void>;
+  customerAdmins(customerId: string): Promise<CustomerAdmin[]>;
+  /** A removed customer's channel and admins: a new customer of the same Short Name inherits nothing. */
+  forgetCustomer(customerId: string): Promise<void>;
+  /** The caller's channels and administered customers (lower-case ids). */
+  grantsOf(subject: string): Promise<Grants>;
+}
+
+type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
+
+const lower = (value: string) => value.toLowerCase();
+
+/**
+ * One table, rows both ways: `channels`/{id}; `channel~{id}`/{subject} with `subject~{subject}`/`channel~{id}`;
+ * `customer~{id}`/{userId} with `subject~{userId}`/`customer~{id}`; `customerchannel`/{customer} → channelId.
+ */
+export function createTableAccessStore(connectionString: string): AccessStore {
+  const table = lazyTable(connectionString, ACCESS_TABLE);
+
+  async function get(partitionKey: string, rowKey: string): Promise<Row | null> {
+    const client = await table();
+    try {
+      return await client.getEntity<Row>(partitionKey, rowKey);
+    } catch (error) {
+      if (restStatus(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async function remove(partitionKey: string, rowKey: string): Promise<void> {
+    const client = await table();
+    try {
+      await client.deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (restStatus(error) !== 404) throw error;
+    }
+  }
+
+  async function partition(partitionKey: string): Promise<Row[]> {
+    const client = await table();
+    const rows: Row[] = [];
+    const filter = `PartitionKey eq ${odata(partitionKey)}`;
+    for await (const row of client.listEntities<Row>({ queryOptions: { filter } })) rows.push(row);
+    return rows;
+  }
+
+  async function upsert(row: Row): Promise<void> {
+    const client = await table();
+    await client.upsertEntity(row, 'Replace');
+  }
+
+  return {
+    putChannel: (channel) =>
+      upsert({ partitionKey: 'channels', rowKey: lower(channel.id), id: channel.id, name: channel.name }),
+    async channels() {
+      return (await partition('channels')).map((r) => ({ id: String(r.id), name: String(r.name) }));
+    },
+    async channel(id) {
+      const row = await get('channels', lower(id));
+      return row ? { id: String(row.id), name: String(row.name) } : null;
+    },
+    async grantChannel(channelId, subject) {
+      await upsert({ partitionKey: `channel~${lower(channelId)}`, rowKey: subject });
+      await upsert({ partitionKey: `subject~${subject}`, rowKey: `channel~${lower(channelId)}` });
+    },
+    async revokeChannel(channelId, subject) {
+      await remove(`subject~${subject}`, `channel~${lower(channelId)}`);
+      await remove(`channel~${lower(channelId)}`, subject);
+    },
+    async channelAdmins(channelId) {
+      return (await partition(`channel~${lower(channelId)}`)).map((r) => r.rowKey);
+    },
+    async setCustomerChannel(customerId, channelId) {
+      if (channelId === null) await remove('customerchannel', lower(customerId));
+      else
+        await upsert({
+          partitionKey: 'customerchannel',
+          rowKey: lower(customerId),
+          channelId: lower(channelId),
+        });
+    },
+    async customerChannel(customerId) {
+      const row = await get('customerchannel', lower(customerId));
+      return row ? String(row.channelId) : null;
+    },
+    async customersOfChannel(channelId) {
+      return (await partition('customerchannel'))
+        .filter((r) => r.channelId === lower(channelId))
+        .map((r) => r.rowKey);
+    },
+    async grantCustomerAdmin(admin) {
+      await upsert({
+        partitionKey: `customer~${lower(admin.customerId)}`,
+        rowKey: admin.userId,
+        customerId: admin.customerId,
+        userPrincipalName: admin.userPrincipalName,
+        displayName: admin.displayName ?? '',
+        grantedAt: admin.grantedAt,
+        grantedBy: admin.grantedBy,
+      });
+      await upsert({
+        partitionKey: `subject~${admin.userId}`,
+        rowKey: `customer~${lower(admin.customerId)}`,
+      });
+    },
+    async revokeCustomerAdmin(customerId, userId) {
+      await remove(`subject~${userId}`, `customer~${lower(customerId)}`);
+      await remove(`customer~${lower(customerId)}`, userId);
+    },
+    async customerAdmins(customerId) {
+      return (await partition(`customer~${lower(customerId)}`)).map((r) => ({
+        customerId: String(r.customerId),
+        userId: r.rowKey,
+        userPrincipalName: String(r.userPrincipalName),
+        displayName: r.displayName ? String(r.displayName) : null,
+        grantedAt: String(r.grantedAt),
+        grantedBy: String(r.grantedBy),
+      }));
+    },
+    async forgetCustomer(customerId) {
+      for (const admin of await partition(`customer~${lower(customerId)}`)) {
+        await remove(`subject~${admin.rowKey}`, `customer~${lower(customerId)}`);
+        await remove(admin.partitionKey, admin.rowKey);
+      }
+      await remove('customerchannel', lower(customerId));
+    },
+    async grantsOf(subject) {
+      const channels = new Set<string>();
+      const customers = new Set<string>();
+      for (const row of await partition(`subject~${subject}`)) {
+        if (row.rowKey.startsWith('channel~')) channels.add(row.rowKey.slice('channel~'.length));
+        if (row.rowKey.startsWith('customer~')) customers.add(row.rowKey.slice('customer~'.length));
+      }
+      return { channels, customers };
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { odata, packText, unpackText } from '../replication/table-text.js';
+import { lazyTable } from '../storage/table-client.js';
+
+export const AUDIT_TABLE = 'audit';
+/** Operations about no one customer (settings, templates, channels) are kept under this partition. */
+export const PROVIDER_PARTITION = '~provider';
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.iso.datetime(),
+  who: z.object({ subject: z.string(), name: z.string().nullable(), roles: z.array(z.string()) }),
+  operation: z.string().meta({ description: 'The API operation, e.g. customers-update.' }),
+  method: z.string(),
+  path: z.string(),
+  customerId: z.string().nullable(),
+  status: z.number().int(),
+  /** What the call asked to set (the body), secrets masked. */
+  request: z.unknown(),
+  /** The fields that changed, when the operation knows them: `{ field: { before, after } }`, secrets masked. */
+  changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })).nullable(),
+});
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+
+export interface AuditStore {
+  record(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Newest first. */
+  list(
+    customerId: string | null,
+    options: { readonly top: number; readonly after?: string },
+  ): Promise<{
+    readonly entries: AuditEntry[];
+    readonly next: string | null;
+  }>;
+}
+
+type AuditEntity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
+
+/** Newest first by row key: the time inverted, then randomness for entries of the same millisecond. */
+const rowKeyOf = (at: string) =>
+  `${String(9_999_999_999_999 - Date.parse(at)).padStart(13, '0')}-${randomBytes(6).toString('hex')}`;
+
+export function createTableAuditStore(connectionString: string): AuditStore {
+  const table = lazyTable(connectionString, AUDIT_TABLE);
+  const partitionOf = (customerId: string | null) =>
+    customerId ? customerId.toLowerCase() : PROVIDER_PARTITION;
+  return {
+    async record(entry) {
+      const client = await table();
+      const rowKey = rowKeyOf(entry.at);
+      await client.createEntity({
+        partitionKey: partitionOf(entry.customerId),
+        rowKey,
+        ...packText(JSON.stringify({ ...entry, id: rowKey })),
+      });
+    },
+    async list(customerId, { top, after }) {
+      const client = await table();
+      const filter = `PartitionKey eq ${odata(partitionOf(customerId))} and RowKey gt ${odata(after ?? '')}`;
+      const entries: AuditEntry[] = [];
+      let next: string | null = null;
+      for await (const row of client.listEntities<AuditEntity>({ queryOptions: { filter } })) {
+        if (entries.length === top) {
+          next = entries[entries.length - 1]?.id ?? null;
+          break;
+        }
+        entries.push(JSON.parse(unpackText(row)) as AuditEntry);
+      }
+      return { entries, next };
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMirrorStore } from '../../shared/replication/mirror-store.js';
+import { waitFor } from '../consent/consent-fixture.js';
+import { apiClient } from '../support/api-client.js';
+import { startStack, type TestStack } from '../support/stack.js';
+
+const ADMIN_USER = '66666666-6666-4666-8666-666666666666';
+const STRANGER = '77777777-7777-4777-8777-777777777777';
+
+let stack: TestStack;
+let provider: ReturnType<typeof apiClient>;
+let customerAdmin: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  stack = await startStack();
+  provider = apiClient(stack.apiUrl, () => stack.token());
+  customerAdmin = apiClient(stack.apiUrl, () =>
+    stack.token({ roles: ['customer-admin'], subject: ADMIN_USER }),
+  );
+  for (const shortName of ['Alpha', 'Beta']) {
+    const created = await provider('POST', '/api/v1/customers', {
+      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Essentials' },
+    });
+    expect(created.status).toBe(201);
+  }
+  // The user as replication left it in Alpha's mirror (only replicated users can be made admins).
+  await createMirrorStore(stack.storageConnectionString).putUsers(
+    'Alpha',
+    [
+      {
+        id: ADMIN_USER,
+        userPrincipalName: 'it.admin@alpha.example',
+        displayName: 'Alpha IT',
+        department: 'IT',
+        usageLocation: 'GB',
+        businessPhones: [],
+        mobilePhone: null,
+        accountEnabled: true,
+        accountType: 'User',
+        enterpriseVoiceEnabled: false,
+        lineUri: null,
+        telephoneNumbers: [],
+        policies: {},
+        teamsModifiedAt: null,
+      },
+    ],
+    'test',
+  );
+}, 60_000);
+afterAll(async () => stack?.close());
+
+describe('Customer Admins', () => {
+  it('grants admin rights only to a user of the replicated directory', async () => {
+    const stranger = await provider('PUT', `/api/v1/customers/Alpha/admins/${STRANGER}`);
+    expect(stranger.status).toBe(404);
+    expect(JSON.stringify(stranger.body)).toContain('replicated directory');
+    const granted = await provider('PUT', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`);
+    expect(granted.status, JSON.stringify(granted.body)).toBe(200);
+    expect(granted.body).toMatchObject({
+      userPrincipalName: 'it.admin@alpha.example',
+      displayName: 'Alpha IT',
+    });
+    const listed = await provider('GET', '/api/v1/customers/Alpha/admins');
+    expect((listed.body as { value: Array<{ userId: string }> }).value.map((a) => a.userId)).toEqual([
+      ADMIN_USER,
+    ]);
+  });
+
+  it('lets the admin read its customer and nothing else, and not change it', async () => {
+    expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(200);
+    expect((await customerAdmin('GET', '/api/v1/customers/Beta')).status).toBe(403);
+    expect(
+      (await customerAdmin('PATCH', '/api/v1/customers/Alpha', { json: { fullName: 'x' } })).status,
+    ).toBe(403);
+    expect((await customerAdmin('GET', '/api/v1/script-templates')).status).toBe(403);
+  });
+
+  it('revokes, and a removed customer forgets its admins', async () => {
+    expect((await provider('DELETE', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(204);
+    expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(403);
+    expect((await provider('PUT', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(200);
+    const removal = await provider('DELETE', '/api/v1/customers/Alpha');
+    expect(removal.status, JSON.stringify(removal.body)).toBe(202);
+    await waitFor('the removal', async () =>
+      (await provider('GET', '/api/v1/customers/Alpha')).status === 404 ? true : undefined,
+    );
+    const again = await provider('POST', '/api/v1/customers', {
+      json: { fullName: 'New Alpha', shortName: 'Alpha', licenseType: 'Hosted Essentials' },
+    });
+    expect(again.status).toBe(201);
+    expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(403);
+    expect((await provider('GET', '/api/v1/customers/Alpha/admins')).body).toEqual({ value: [] });
+  }, 60_000);
+});

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../functions/registry.js';
+import type { HttpFunctionDefinition } from '../../shared/platform/function-definitions.js';
+import { getServices } from '../../shared/platform/services.js';
+import { apiClient } from '../support/api-client.js';
+import { startStack, type TestStack } from '../support/stack.js';
+
+/**
+ * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
+ * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
+ * everything about the customers of its channel (and list them); a customer admin may read the customers it
+ * administers (and list them); everything else is the provider's.
+ */
+const CHANNEL_ADMIN = '11111111-1111-4111-8111-111111111111';
+const CUSTOMER_ADMIN = '22222222-2222-4222-8222-222222222222';
+const OWN = 'OwnCo';
+const OTHER = 'OtherCo';
+
+/** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
+const OPEN_LISTS = new Set(['customers-list']);
+/** Operations about one customer that stay the provider's. */
+const PROVIDER_ONLY = new Set(['customer-channel-set']);
+
+let stack: TestStack;
+let call: (token: string, method: string, path: string) => Promise<number>;
+const tokens: Record<string, string> = {};
+const taskOf: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startStack();
+  const client = (token: string) => apiClient(stack.apiUrl, async () => token);
+  call = async (token, method, path) => (await client(token)(method, path)).status;
+  tokens.provider = await stack.token();
+  tokens.channel = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
+  tokens.customer = await stack.token({ roles: ['customer-admin'], subject: CUSTOMER_ADMIN });
+  const admin = client(tokens.provider);
+  for (const shortName of [OWN, OTHER]) {
+    const created = await admin('POST', '/api/v1/customers', {
+      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Essentials' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+  }
+  expect((await admin('PUT', '/api/v1/channels/resellerA', { json: { name: 'Reseller A' } })).status).toBe(
+    200,
+  );
+  expect((await admin('PUT', `/api/v1/channels/resellerA/admins/${CHANNEL_ADMIN}`)).status).toBe(204);
+  expect(
+    (await admin('PUT', `/api/v1/customers/${OWN}/channel`, { json: { channelId: 'resellerA' } })).status,
+  ).toBe(200);
+  // A customer admin is a user of the customer's replicated directory; the grant is stored as the API stores it.
+  const { accessFor } = await import('../../shared/access/access-accessor.js');
+  await accessFor(await getServices()).grantCustomerAdmin({
+    customerId: OWN,
+    userId: CUSTOMER_ADMIN,
+    userPrincipalName: 'admin@ownco.example',
+    displayName: 'Own Admin',
+    grantedAt: new Date().toISOString(),
+    grantedBy: 'test',
+  });
+  const services = await getServices();
+  for (const id of [OWN, OTHER]) {
+    taskOf[id] = (
+      await services.taskEngine.start({
+        type: 'SbcUpdatePrefixes',
+        customerId: id,
+        input: { customerId: id },
+      })
+    ).id;
+  }
+}, 120_000);
+afterAll(async () => stack?.close());
+
+const routes = registry
+  .filter((d): d is HttpFunctionDefinition => d.kind === 'http' && d.openapi !== undefined)
+  // Reads first, deletions last: an own customer stays there for the checks that follow.
+  .sort((a, b) => order(a) - order(b));
+
+function order(d: HttpFunctionDefinition): number {
+  const method = d.openapi?.method ?? 'GET';
+  if (d.name === 'customers-delete') return 3;
+  return method === 'GET' ? 0 : method === 'DELETE' ? 2 : 1;
+}
+
+/** A value every route's path schema accepts, per parameter; a new parameter name must be added here. */
+function pathFor(route: string, customer: string): string {
+  const values: Record<string, string> = {
+    customerId: customer,
+    taskId: taskOf[customer] ?? '',
+    siteName: 'Site1',
+    userId: '33333333-3333-4333-8333-333333333333',
+    groupId: '44444444-4444-4444-8444-444444444444',
+    sessionId: '0123456789abcdef0123456789abcdef',
+    invitationId: '0123456789abcdef0123456789abcdef',
+    templateId: 'sbc-scenario7',
+    version: '1',
+    regionId: 'emea',
+    sbcId: 'sbc-eu1',
+    alarmId: '0'.repeat(64),
+    channelId: 'resellerA',
+    subject: '55555555-5555-4555-8555-555555555555',
+  };
+  return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined)
+      throw new Error(`The matrix has no value for path parameter {${name}} (${route}).`);
+    return encodeURIComponent(value);
+  })}`;
+}
+
+const isCustomerScoped = (d: HttpFunctionDefinition) =>
+  !PROVIDER_ONLY.has(d.name) && /\{(customerId|taskId)\}/.test(d.route);
+
+describe('who may call what', () => {
+  it('enumerates every API route', () => {
+    expect(routes.length).toBeGreaterThan(60);
+    expect(routes.filter(isCustomerScoped).length).toBeGreaterThan(25);
+  });
+
+  it('lists a channel admin and a customer admin only their own customers', async () => {
+    for (const role of ['channel', 'customer']) {
+      const response = await apiClient(stack.apiUrl, async () => tokens[role] ?? '')(
+        'GET',
+        '/api/v1/customers',
+      );
+      expect(response.status).toBe(200);
+      expect((response.body as { value: Array<{ id: string }> }).value.map((c) => c.id)).toEqual([OWN]);
+    }
+  });
+
+  it.each(routes.map((d) => [`${d.openapi?.method} /${d.route}`, d] as const))(
+    '%s',
+    async (_, definition) => {
+      const method = definition.openapi?.method ?? 'GET';
+      if (definition.openapi?.roles === null) return;
+      const scoped = isCustomerScoped(definition);
+      const expectations: Array<[role: string, customer: string, allowed: boolean]> = [
+        ['channel', OWN, scoped || OPEN_LISTS.has(definition.name)],
+        ['channel', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
+        ['customer', OWN, (scoped && method === 'GET') || OPEN_LISTS.has(definition.name)],
+        ['customer', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
+        ['provider', OTHER, true],
+      ];
+      for (const [role, customer, allowed] of expectations) {
+        const status = await call(tokens[role] ?? '', method, pathFor(definition.route, customer));
+        if (allowed) expect(status, `${role} admin on ${customer}`).not.toBeOneOf([401, 403]);
+        else expect(status, `${role} admin on ${customer}`).toBe(403);
+      }
+    },
+  );
+});
