@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkUserLicenceThreshold } from '../shared/alarms/licence-alarms.js';
+import { licencesFor } from '../shared/licences/licence-service.js';
 import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
@@ -90,6 +91,7 @@ export const alarmFunctions: FunctionDefinition[] = [
         customers: services.customers,
         licence: services.settings.licence,
         alarms: services.alarms,
+        warningPercent: async () => (await licencesFor(services).settings()).warningLimitPercent,
       });
       if (raised) context.warn(`User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`);
     },

@@ -12,6 +12,7 @@ import { openApiFunction } from './openapi.js';
 import { providerSettingsFunctions } from './provider-settings.js';
 import { accessFunctions } from './access.js';
 import { auditFunctions } from './audit.js';
+import { licenceFunctions } from './licences.js';
 import { dialPlanFunctions } from './dialplan.js';
 import { healthFunctions } from './health.js';
 import { replicationFunctions } from './replication.js';
@@ -41,6 +42,7 @@ export const registry: readonly FunctionDefinition[] = [
   ...dialPlanFunctions,
   ...accessFunctions,
   ...auditFunctions,
+  ...licenceFunctions,
   ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
   openApiFunction(() => registry),
 ];

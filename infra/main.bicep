@@ -69,6 +69,7 @@ var tableNames = [
   'sbclocks'
   'accessgrants'
   'audit'
+  'licences'
 ]
 var queueNames = [
   'email-outbox'

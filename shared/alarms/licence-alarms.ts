@@ -10,7 +10,8 @@ export interface LicenceAlarmDeps {
   readonly customers: Pick<CustomerService, 'list'>;
   readonly licence: LicenceLimits;
   readonly alarms: AlarmService;
-  readonly warningPercent?: number;
+  /** The Warning Limit (System > License), read at each check. */
+  readonly warningPercent?: () => Promise<number>;
 }
 
 export interface LicenceCheckResult {
@@ -24,7 +25,7 @@ export interface LicenceCheckResult {
  * pool raises "User License Threshold"; below it clears it. An empty pool (no user licences bought) raises nothing.
  */
 export async function checkUserLicenceThreshold(deps: LicenceAlarmDeps): Promise<LicenceCheckResult> {
-  const percent = deps.warningPercent ?? USER_LICENSE_WARNING_PERCENT;
+  const percent = deps.warningPercent ? await deps.warningPercent() : USER_LICENSE_WARNING_PERCENT;
   const pool = deps.licence.userCount;
   const { availableUsers } = await deps.customers.list({ top: 1 });
   const used = pool - availableUsers;

@@ -1,5 +1,6 @@
 import { type AlarmService, createAlarmService } from '../alarms/alarm-service.js';
 import { withLicenceAlarm } from '../alarms/licence-alarms.js';
+import { createTableLicenceStore } from '../licences/licence-store.js';
 import { taskAlarms } from '../alarms/task-alarms.js';
 import { type Authenticator, createJwtAuthenticator } from '../auth/authenticator.js';
 import { loadSettings, type Settings } from '../config/settings.js';
@@ -131,6 +132,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     settings: providerSettings,
     outbox,
   });
+  const licenceStore = createTableLicenceStore(connection);
   const onboardingSettings = createOnboardingSettingsService({ connectionString: connection, secretBox });
   const wizard = createWizardService({
     onboardingSettings,
@@ -171,6 +173,7 @@ export function createServices(settings: Settings, overrides: ServiceOverrides =
     customers: withLicenceAlarm(createCustomerService({ store: customerStore, licence: settings.licence }), {
       licence: settings.licence,
       alarms,
+      warningPercent: async () => (await licenceStore.settings()).warningLimitPercent,
     }),
     alarms,
     outbox,

@@ -348,7 +348,7 @@ function userView(
  * The manual's derived "Online PSTN Gateway" of a voice routing policy: its PSTN usages, the voice routes that
  * carry one of them (top-down by Priority), the first gateway of the first such route.
  */
-function routingOf(voice: readonly MirrorVoiceObject[]): (policy: string) => string | null {
+export function routingOf(voice: readonly MirrorVoiceObject[]): (policy: string) => string | null {
   const strings = (value: unknown) =>
     Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
   const policies = new Map(

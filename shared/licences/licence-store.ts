@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { odata, packText, unpackText } from '../replication/table-text.js';
+import { lazyTable, restStatus } from '../storage/table-client.js';
+import { DEFAULT_FACTORS, type LicenceFactorSwitches, type LicenceUsage } from './licence-usage.js';
+
+export const LICENCE_TABLE = 'licences';
+
+export const factorSwitchesSchema = z.strictObject({
+  byTemplate: z.boolean({ error: 'byTemplate is true or false.' }),
+  byUserInterface: z.boolean({ error: 'byUserInterface is true or false.' }),
+  serviceNumbers: z.boolean({ error: 'serviceNumbers is true or false.' }),
+});
+
+const percent = (label: string) =>
+  z
+    .number({ error: `${label} is a number of percent.` })
+    .int(`${label} is a whole number of percent.`)
+    .min(1, `${label} is at least 1 %.`)
+    .max(100, `${label} is at most 100 %.`);
+
+export const licenceSettingsSchema = z.strictObject({
+  warningLimitPercent: percent('Warning Limit'),
+  graceIntervalPercent: percent('Grace Interval').or(z.literal(0)),
+  factors: factorSwitchesSchema,
+});
+export type LicenceSettings = z.output<typeof licenceSettingsSchema>;
+
+export const DEFAULT_LICENCE_SETTINGS: LicenceSettings = {
+  warningLimitPercent: 90,
+  graceIntervalPercent: 10,
+  factors: DEFAULT_FACTORS,
+};
+
+/** One calculation ("License Calculation Time" and its figures): the customer's history row. */
+export interface LicenceSnapshot extends LicenceUsage {
+  readonly customerId: string;
+  readonly calculatedAt: string;
+  readonly factorsSource: 'global' | 'customer';
+}
+
+export interface LicenceStore {
+  settings(): Promise<LicenceSettings>;
+  putSettings(settings: LicenceSettings): Promise<void>;
+  /** null: the customer follows the global factors. */
+  customerFactors(customerId: string): Promise<LicenceFactorSwitches | null>;
+  putCustomerFactors(customerId: string, factors: LicenceFactorSwitches | null): Promise<void>;
+  addSnapshot(snapshot: LicenceSnapshot): Promise<void>;
+  /** Newest first, back to `since`. */
+  history(customerId: string, since: string): Promise<LicenceSnapshot[]>;
+}
+
+type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
+
+const inverted = (iso: string) => String(9_999_999_999_999 - Date.parse(iso)).padStart(13, '0');
+
+export function createTableLicenceStore(connectionString: string): LicenceStore {
+  const table = lazyTable(connectionString, LICENCE_TABLE);
+  const get = async (pk: string, rk: string): Promise<Row | null> => {
+    const client = await table();
+    try {
+      return await client.getEntity<Row>(pk, rk);
+    } catch (error) {
+      if (restStatus(error) === 404) return null;
+      throw error;
+    }
+  };
+  return {
+    async settings() {
+      const row = await get('settings', 'global');
+      return row ? licenceSettingsSchema.parse(JSON.parse(unpackText(row))) : DEFAULT_LICENCE_SETTINGS;
+    },
+    async putSettings(settings) {
+      const client = await table();
+      await client.upsertEntity(
+        { partitionKey: 'settings', rowKey: 'global', ...packText(JSON.stringify(settings)) },
+        'Replace',
+      );
+    },
+    async customerFactors(customerId) {
+      const row = await get('factors', customerId.toLowerCase());
+      return row ? factorSwitchesSchema.parse(JSON.parse(unpackText(row))) : null;
+    },
+    async putCustomerFactors(customerId, factors) {
+      const client = await table();
+      if (factors === null) {
+        try {
+          await client.deleteEntity('factors', customerId.toLowerCase());
+        } catch (error) {
+          if (restStatus(error) !== 404) throw error;
+        }
+        return;
+      }
+      await client.upsertEntity(
+        { partitionKey: 'factors', rowKey: customerId.toLowerCase(), ...packText(JSON.stringify(factors)) },
+        'Replace',
+      );
+    },
+    async addSnapshot(snapshot) {
+      const client = await table();
+      await client.upsertEntity(
+        {
+          partitionKey: `usage~${snapshot.customerId.toLowerCase()}`,
+          rowKey: inverted(snapshot.calculatedAt),
+          ...packText(JSON.stringify(snapshot)),
+        },
+        'Replace',
+      );
+    },
+    async history(customerId, since) {
+      const client = await table();
+      const filter = `PartitionKey eq ${odata(`usage~${customerId.toLowerCase()}`)} and RowKey le ${odata(inverted(since))}`;
+      const rows: LicenceSnapshot[] = [];
+      for await (const row of client.listEntities<Row>({ queryOptions: { filter } })) {
+        rows.push(JSON.parse(unpackText(row)) as LicenceSnapshot);
+      }
+      return rows;
+    },
+  };
+}

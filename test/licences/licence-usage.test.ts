@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  computeLicenceUsage,
+  DEFAULT_FACTORS,
+  type LicenceFactor,
+  type LicenceSubject,
+} from '../../shared/licences/licence-usage.js';
+
+const subject = (id: string, ...factors: LicenceFactor[]): LicenceSubject => ({
+  id,
+  qualifies: new Set(factors),
+});
+const many = (count: number, prefix: string, ...factors: LicenceFactor[]) =>
+  Array.from({ length: count }, (_, i) => subject(`${prefix}${i}`, ...factors));
+
+describe('licence counting (the manual, part D §3.12)', () => {
+  // 8 Direct Routing users who were also edited through the UI, 10 more edited through the UI only, 4 service
+  // numbers: "Managed Users-User Interface shows 10 (18)", 8 users being counted under a higher-priority factor.
+  const subjects = [
+    ...many(8, 'dr', 'directRouting', 'byUserInterface'),
+    ...many(10, 'ui', 'byUserInterface'),
+    ...many(6, 'tpl', 'byTemplate', 'byUserInterface'),
+    ...many(4, 'num', 'serviceNumbers'),
+  ];
+
+  it('counts each user once, under the highest-priority factor, and shows "n1 (n2)"', () => {
+    const usage = computeLicenceUsage({
+      subjects,
+      switches: DEFAULT_FACTORS,
+      acquiredLicenses: 50,
+      totalMonitoredUsers: 24,
+    });
+    expect(usage.factors.directRouting.display).toBe('8 (8)');
+    expect(usage.factors.byTemplate.display).toBe('6 (6)');
+    expect(usage.factors.byUserInterface.display).toBe('10 (24)');
+    expect(usage.factors.serviceNumbers.display).toBe('4 (4)');
+    expect(usage.factors.operatorConnect.display).toBe('0 (0)');
+    expect(usage.currentlyLicensed).toBe(28);
+    expect(usage.remaining).toBe(22);
+  });
+
+  it('moves the users of a factor switched off to the next enabled one they qualify for', () => {
+    const noTemplate = computeLicenceUsage({
+      subjects,
+      switches: { ...DEFAULT_FACTORS, byTemplate: false },
+      acquiredLicenses: 50,
+      totalMonitoredUsers: 24,
+    });
+    expect(noTemplate.factors.byTemplate.display).toBe('[n/a] (6)');
+    expect(noTemplate.factors.byUserInterface.display).toBe('16 (24)');
+    expect(noTemplate.currentlyLicensed).toBe(28);
+
+    const noUi = computeLicenceUsage({
+      subjects,
+      switches: { ...DEFAULT_FACTORS, byUserInterface: false },
+      acquiredLicenses: 50,
+      totalMonitoredUsers: 24,
+    });
+    expect(noUi.factors.byUserInterface.display).toBe('[n/a] (24)');
+    expect(noUi.currentlyLicensed).toBe(18);
+    expect(noUi.remaining).toBe(32);
+  });
+
+  it('never switches off Direct Routing and Operator Connect', () => {
+    const none = computeLicenceUsage({
+      subjects: [
+        subject('a', 'directRouting'),
+        subject('b', 'operatorConnect'),
+        subject('c', 'serviceNumbers'),
+      ],
+      switches: { byTemplate: false, byUserInterface: false, serviceNumbers: false },
+      acquiredLicenses: 1,
+      totalMonitoredUsers: 2,
+    });
+    expect(none.currentlyLicensed).toBe(2);
+    expect(none.remaining).toBe(-1);
+    expect(none.factors.serviceNumbers.display).toBe('[n/a] (1)');
+  });
+});
