@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog } from '../shared/platform/product-log.js';
 import { checkUserLicenceThreshold } from '../shared/alarms/licence-alarms.js';
 import { licencesFor } from '../shared/licences/licence-service.js';
 import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
@@ -63,7 +64,11 @@ export const alarmFunctions: FunctionDefinition[] = [
     async handler(_timer, context) {
       const { checked, unreachable } = await checkSbcReachability(await getServices());
       if (unreachable.length > 0) {
-        context.warn(`${unreachable.length} of ${checked} SBC(s) unreachable: ${unreachable.join(', ')}.`);
+        productLog(
+          context,
+          'warn',
+          `${unreachable.length} of ${checked} SBC(s) unreachable: ${unreachable.join(', ')}.`,
+        );
       }
     },
   },
@@ -78,7 +83,7 @@ export const alarmFunctions: FunctionDefinition[] = [
         alarms: services.alarms,
       });
       for (const { queue, messages } of poisoned)
-        context.warn(`${messages} poisoned message(s) in ${queue}.`);
+        productLog(context, 'warn', `${messages} poisoned message(s) in ${queue}.`, { queue });
     },
   },
   {
@@ -93,7 +98,12 @@ export const alarmFunctions: FunctionDefinition[] = [
         alarms: services.alarms,
         warningPercent: async () => (await licencesFor(services).settings()).warningLimitPercent,
       });
-      if (raised) context.warn(`User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`);
+      if (raised)
+        productLog(
+          context,
+          'warn',
+          `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
+        );
     },
   },
 ];

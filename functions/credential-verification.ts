@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog } from '../shared/platform/product-log.js';
 import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
@@ -50,7 +51,10 @@ export const credentialVerificationFunctions: FunctionDefinition[] = [
         if (error instanceof ProblemError && error.status === 404) return null;
         throw error;
       });
-      if (row) context.info(`Credentials of ${row.customerId}: ${row.lastVerificationStatus}.`);
+      if (row)
+        productLog(context, 'info', `Credentials: ${row.lastVerificationStatus}.`, {
+          customerId: row.customerId,
+        });
     },
   },
   {
@@ -59,7 +63,11 @@ export const credentialVerificationFunctions: FunctionDefinition[] = [
     // Every day at 03:00 UTC, out of business hours in most of the provider's customers' time zones.
     schedule: '0 0 3 * * *',
     async handler(_timer, context) {
-      context.info(`Daily verification queued for ${await fanOut(await getServices())} customers.`);
+      productLog(
+        context,
+        'info',
+        `Daily verification queued for ${await fanOut(await getServices())} customers.`,
+      );
     },
   },
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
 import { dialPlansFor } from '../shared/dialplan/dialplan-service.js';
@@ -196,10 +197,17 @@ export const dialPlanFunctions: FunctionDefinition[] = [
           const result = await dialPlans.syncSbc(sbcId);
           const { diff } = result.plan;
           if (diff.added + diff.removed > 0) {
-            context.info(`Dial-plan sync of SBC ${sbcId}: ${diff.added} added, ${diff.removed} removed.`);
+            productLog(
+              context,
+              'info',
+              `Dial-plan sync of SBC ${sbcId}: ${diff.added} added, ${diff.removed} removed.`,
+              { sbcId },
+            );
           }
         } catch (error) {
-          context.warn(`Dial-plan sync of SBC ${sbcId} failed: ${(error as Error).message}`);
+          productLog(context, 'warn', `Dial-plan sync of SBC ${sbcId} failed: ${(error as Error).message}`, {
+            sbcId,
+          });
         }
       }
     },

@@ -1,4 +1,5 @@
 import { createOutboxDelivery, type OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
+import { productLogger } from '../shared/platform/product-log.js';
 import { EMAIL_OUTBOX_QUEUE } from '../shared/email/outbox-queue.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
@@ -24,7 +25,7 @@ export function createEmailOutboxFunctions(
       name: 'email-outbox-deliver',
       queueName: EMAIL_OUTBOX_QUEUE,
       handler: async (message, context) => {
-        await createOutboxDelivery(await deps()).deliver(message, context);
+        await createOutboxDelivery(await deps()).deliver(message, productLogger(context));
       },
     },
     {
@@ -32,7 +33,7 @@ export function createEmailOutboxFunctions(
       name: 'email-outbox-requeue',
       schedule: options.timerSchedule ?? '0 * * * * *',
       handler: async (_timer, context) => {
-        await createOutboxDelivery(await deps()).requeueOverdue(context);
+        await createOutboxDelivery(await deps()).requeueOverdue(productLogger(context));
       },
     },
   ];

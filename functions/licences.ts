@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
@@ -167,7 +168,9 @@ export const licenceFunctions: FunctionDefinition[] = [
       for (let page = await services.customers.list({ top: 100 }); ;) {
         for (const customer of page.customers) {
           await refreshCustomerLicences(services, customer.id).catch((error: unknown) =>
-            context.warn(`Licence count of ${customer.id} failed: ${(error as Error).message}`),
+            productLog(context, 'warn', `Licence count failed: ${(error as Error).message}`, {
+              customerId: customer.id,
+            }),
           );
         }
         if (!page.nextKey) break;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { ProblemError } from '../shared/http/problem.js';
@@ -201,7 +202,10 @@ export const replicationFunctions: FunctionDefinition[] = [
     queueName: REPLICATION_QUEUE,
     async handler(message, context) {
       const outcome = await replicationFor(await getServices()).handle(message);
-      context.info(`Replication message ${JSON.stringify(message)}: ${outcome}.`);
+      productLog(context, 'info', `Replication message: ${outcome}.`, {
+        customerId: (message as { customerId?: string } | null)?.customerId ?? null,
+        replicationMessage: message,
+      });
     },
   },
   {
@@ -211,7 +215,8 @@ export const replicationFunctions: FunctionDefinition[] = [
     schedule: '0 * * * * *',
     async handler(_timer, context) {
       const { queued, resumed } = await replicationFor(await getServices()).tick();
-      if (queued + resumed > 0) context.info(`Replication: ${queued} cycles queued, ${resumed} resumed.`);
+      if (queued + resumed > 0)
+        productLog(context, 'info', `Replication: ${queued} cycles queued, ${resumed} resumed.`);
     },
   },
 ];

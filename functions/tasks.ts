@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import { problems } from '../shared/http/problem.js';
@@ -336,11 +337,30 @@ export const taskFunctions: FunctionDefinition[] = [
     kind: 'queue',
     name: 'tasks-run',
     queueName: TASKS_QUEUE,
-    async handler(message) {
+    async handler(message, context) {
       const parsed = taskMessage.safeParse(message);
       // No retry fixes a malformed message: straight to the poison queue.
       if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
-      await (await getServices()).taskEngine.process(parsed.data.taskId);
+      const { taskId } = parsed.data;
+      const engine = (await getServices()).taskEngine;
+      const before = await engine.get(taskId);
+      await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
+        await engine.process(taskId);
+        const after = await engine.get(taskId);
+        if (after && after.updatedAt !== before?.updatedAt) {
+          productLog(
+            context,
+            after.state === 'FinishFailure' ? 'warn' : 'info',
+            `Task ${after.type} is ${after.state}.`,
+            {
+              type: after.type,
+              state: after.state,
+              step: after.steps[after.currentStep]?.name ?? null,
+              ...(after.state === 'FinishFailure' ? { result: after.result } : {}),
+            },
+          );
+        }
+      });
     },
   },
   {
@@ -350,7 +370,7 @@ export const taskFunctions: FunctionDefinition[] = [
     schedule: '0 */1 * * * *',
     async handler(_timer, context) {
       const queued = await (await getServices()).taskEngine.sweep();
-      if (queued > 0) context.info(`Task sweep queued ${queued} task(s).`);
+      if (queued > 0) productLog(context, 'info', `Task sweep queued ${queued} task(s).`);
     },
   },
 ];

@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { productLog, traceIdOf, withLogFields } from '../platform/product-log.js';
 import type { z } from 'zod';
 import { type AccessScope, customerScopedRoles, decideCustomerAccess } from '../access/access-policy.js';
 import { accessFor } from '../access/access-accessor.js';
@@ -98,78 +99,86 @@ export function defineApiRoute<
     methods: [spec.method],
     route: spec.route,
     openapi,
-    handler: async (request, context) => {
-      try {
-        const services = await getServices();
-        let principal: Principal | null = null;
-        if (roles) {
-          principal = await services.authenticator.authenticate(request.headers.get('authorization'));
-          requireRole(principal, roles);
-        }
-        const params = spec.params ? parsePath(spec.params, request.params) : undefined;
-        // Before the query and body: a caller outside the customer learns nothing from validation errors.
-        if (principal && roles && customerScoped && !principal.roles.includes('provider-admin')) {
-          const access = accessFor(services);
-          const customerId = spec.access?.customerOf
-            ? await spec.access.customerOf(params as Parsed<P>, services)
-            : String((params as { customerId?: unknown } | undefined)?.customerId ?? '');
-          if (!customerId) throw problems.forbidden('You may not act on this resource.');
-          const decision = decideCustomerAccess({
-            principal,
-            roles,
-            customerId,
-            channelOf: await access.customerChannel(customerId),
-            grants: await access.grantsOf(principal.subject),
-          });
-          if (!decision.allowed) throw problems.forbidden(decision.reason);
-        }
-        const caller = principal;
-        const scope = async (): Promise<AccessScope> => {
-          if (!caller || caller.roles.includes('provider-admin')) return { kind: 'all' };
-          const access = accessFor(services);
-          const grants = await access.grantsOf(caller.subject);
-          const customerIds = new Set(caller.roles.includes('customer-admin') ? grants.customers : []);
-          if (caller.roles.includes('channel-admin')) {
-            for (const channel of grants.channels) {
-              for (const id of await access.customersOfChannel(channel)) customerIds.add(id);
-            }
-          }
-          return { kind: 'customers', customerIds };
-        };
-        const query = spec.query
-          ? parseOrThrow(spec.query, Object.fromEntries(request.query), 'query')
-          : undefined;
-        const body = spec.body ? parseOrThrow(spec.body, await readJsonBody(request), 'body') : undefined;
-        const result = await spec.handler({
-          params: params as Parsed<P>,
-          query: query as Parsed<Q>,
-          body: body as Parsed<B>,
-          principal,
-          scope,
-          request,
-          context,
-          services,
-        });
-        if (spec.method !== 'GET' && result.status < 400) {
-          await audit({ spec, principal, params, body, result, request, context, services });
-        }
-        return toResponse(result);
-      } catch (error) {
-        if (error instanceof ProblemError) return problemResponse(error.toProblem(), error.headers);
-        context.error(
-          `Unhandled error in ${spec.name}:`,
-          error instanceof Error ? error.stack : String(error),
-        );
-        return problemResponse({
-          type: 'urn:direct-routing-hub:problem:internal_error',
-          title: 'Internal error',
-          status: 500,
-          code: 'internal_error',
-          detail: `Something went wrong on our side; quote invocation ${context.invocationId} to support.`,
-        });
-      }
-    },
+    handler: (request, context) =>
+      withLogFields(
+        {
+          correlationId: traceIdOf(request.headers.get('traceparent')) ?? context.invocationId,
+          customerId: request.params.customerId ?? null,
+        },
+        () => invoke(request, context),
+      ),
   };
+
+  async function invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    try {
+      const services = await getServices();
+      let principal: Principal | null = null;
+      if (roles) {
+        principal = await services.authenticator.authenticate(request.headers.get('authorization'));
+        requireRole(principal, roles);
+      }
+      const params = spec.params ? parsePath(spec.params, request.params) : undefined;
+      // Before the query and body: a caller outside the customer learns nothing from validation errors.
+      if (principal && roles && customerScoped && !principal.roles.includes('provider-admin')) {
+        const access = accessFor(services);
+        const customerId = spec.access?.customerOf
+          ? await spec.access.customerOf(params as Parsed<P>, services)
+          : String((params as { customerId?: unknown } | undefined)?.customerId ?? '');
+        if (!customerId) throw problems.forbidden('You may not act on this resource.');
+        const decision = decideCustomerAccess({
+          principal,
+          roles,
+          customerId,
+          channelOf: await access.customerChannel(customerId),
+          grants: await access.grantsOf(principal.subject),
+        });
+        if (!decision.allowed) throw problems.forbidden(decision.reason);
+      }
+      const caller = principal;
+      const scope = async (): Promise<AccessScope> => {
+        if (!caller || caller.roles.includes('provider-admin')) return { kind: 'all' };
+        const access = accessFor(services);
+        const grants = await access.grantsOf(caller.subject);
+        const customerIds = new Set(caller.roles.includes('customer-admin') ? grants.customers : []);
+        if (caller.roles.includes('channel-admin')) {
+          for (const channel of grants.channels) {
+            for (const id of await access.customersOfChannel(channel)) customerIds.add(id);
+          }
+        }
+        return { kind: 'customers', customerIds };
+      };
+      const query = spec.query
+        ? parseOrThrow(spec.query, Object.fromEntries(request.query), 'query')
+        : undefined;
+      const body = spec.body ? parseOrThrow(spec.body, await readJsonBody(request), 'body') : undefined;
+      const result = await spec.handler({
+        params: params as Parsed<P>,
+        query: query as Parsed<Q>,
+        body: body as Parsed<B>,
+        principal,
+        scope,
+        request,
+        context,
+        services,
+      });
+      if (spec.method !== 'GET' && result.status < 400) {
+        await audit({ spec, principal, params, body, result, request, context, services });
+      }
+      return toResponse(result);
+    } catch (error) {
+      if (error instanceof ProblemError) return problemResponse(error.toProblem(), error.headers);
+      productLog(context, 'error', `Unhandled error in ${spec.name}.`, {
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      return problemResponse({
+        type: 'urn:direct-routing-hub:problem:internal_error',
+        title: 'Internal error',
+        status: 500,
+        code: 'internal_error',
+        detail: `Something went wrong on our side; quote invocation ${context.invocationId} to support.`,
+      });
+    }
+  }
 }
 
 /** Who changed what, when: every successful state-changing call (docs/operations.md). */
@@ -214,10 +223,9 @@ async function audit(input: {
     });
   } catch (error) {
     // The change is made; failing the call now would tell the caller it was not.
-    input.context.error(
-      `Audit record of ${input.spec.name} failed:`,
-      error instanceof Error ? error.message : String(error),
-    );
+    productLog(input.context, 'error', `Audit record of ${input.spec.name} failed.`, {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 

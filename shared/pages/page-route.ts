@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { productLog } from '../platform/product-log.js';
 import type { z } from 'zod';
 import { ProblemError } from '../http/problem.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
@@ -63,7 +64,11 @@ export function definePage(spec: PageSpec): HttpFunctionDefinition {
                 : undefined,
           });
         }
-        context.error(`Page ${spec.name} failed: ${error instanceof Error ? error.name : 'error'}`);
+        productLog(
+          context,
+          'error',
+          `Page ${spec.name} failed: ${error instanceof Error ? error.name : 'error'}`,
+        );
         return messagePage(brand, 503, {
           heading: 'Temporarily unavailable',
           message: 'Something went wrong on our side. Nothing was lost; try again in a few minutes.',
