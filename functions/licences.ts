@@ -59,6 +59,7 @@ export const licenceFunctions: FunctionDefinition[] = [
       body: {
         tenantLicences: services.settings.licence.tenantCount,
         userLicences: services.settings.licence.userCount,
+        expiresOn: services.settings.licence.expiresOn ?? null,
         ...(await licencesFor(services).settings()),
       },
     }),

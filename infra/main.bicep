@@ -24,6 +24,9 @@ param licenseTenantCount int
 @minValue(0)
 param licenseUserCount int
 
+@description('Expiration Date of the licence, YYYY-MM-DD (LICENSE_EXPIRES); empty for none.')
+param licenseExpires string = ''
+
 @secure()
 @description('32 random bytes, base64 (openssl rand -base64 32): seals secrets at rest. Stored in Key Vault.')
 param secretsEncryptionKey string
@@ -210,6 +213,7 @@ var appSettings = {
   SECRETS_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${encryptionKeySecret.properties.secretUri})'
   LICENSE_TENANT_COUNT: string(licenseTenantCount)
   LICENSE_USER_COUNT: string(licenseUserCount)
+  LICENSE_EXPIRES: licenseExpires
   LOG_LEVEL: logLevel
 }
 

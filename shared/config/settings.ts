@@ -54,6 +54,7 @@ export const settingsSchema = z
       ),
     LICENSE_TENANT_COUNT: count,
     LICENSE_USER_COUNT: count,
+    LICENSE_EXPIRES: z.iso.date({ error: 'must be a date, YYYY-MM-DD' }).optional(),
     DOMAIN_VERIFY_RETRY_SECONDS: z.coerce
       .number({ error: 'must be a number of seconds' })
       .int('must be a whole number of seconds')
@@ -101,7 +102,11 @@ export const settingsSchema = z
     trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
     publicBaseUrl: raw.PUBLIC_BASE_URL,
     secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
-    licence: { tenantCount: raw.LICENSE_TENANT_COUNT, userCount: raw.LICENSE_USER_COUNT },
+    licence: {
+      tenantCount: raw.LICENSE_TENANT_COUNT,
+      userCount: raw.LICENSE_USER_COUNT,
+      expiresOn: raw.LICENSE_EXPIRES ?? null,
+    },
     onboarding: {
       verifyRetrySeconds: raw.DOMAIN_VERIFY_RETRY_SECONDS,
       skipIpGroupCheck: raw.SBC_SKIP_IP_GROUP_CHECK,

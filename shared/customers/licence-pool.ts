@@ -5,6 +5,8 @@ import type { LicenceAllocation } from './customer-store.js';
 export interface LicenceLimits {
   readonly tenantCount: number;
   readonly userCount: number;
+  /** Expiration Date (YYYY-MM-DD, the last valid day); null: none. */
+  readonly expiresOn?: string | null;
 }
 
 export interface LicenceAvailability {
@@ -24,7 +26,17 @@ export function allocate(
   limits: LicenceLimits,
   allocation: LicenceAllocation,
   change: { readonly customers: number; readonly users: number },
+  today: string = new Date().toISOString().slice(0, 10),
 ): LicenceAllocation {
+  // An expired licence keeps what customers have; it allows nothing more (the manual: no new tenants or users).
+  if (limits.expiresOn && today > limits.expiresOn && (change.customers > 0 || change.users > 0)) {
+    throw new ProblemError(
+      409,
+      'license_expired',
+      'The licence has expired',
+      `The licence expired on ${limits.expiresOn}: no new customers or licensed users until it is renewed (LICENSE_EXPIRES).`,
+    );
+  }
   const next = { customers: allocation.customers + change.customers, users: allocation.users + change.users };
   const free = availability(limits, allocation);
   if (change.customers > 0 && next.customers > limits.tenantCount) {

@@ -77,3 +77,26 @@ describe('licence counting (the manual, part D §3.12)', () => {
     expect(none.factors.serviceNumbers.display).toBe('[n/a] (1)');
   });
 });
+
+describe('the licence pool', () => {
+  it('refuses new customers and licensed users after the Expiration Date, and keeps what exists', async () => {
+    const { allocate } = await import('../../shared/customers/licence-pool.js');
+    const limits = { tenantCount: 10, userCount: 100, expiresOn: '2026-12-31' };
+    const allocation = { customers: 2, users: 20 };
+    expect(allocate(limits, allocation, { customers: 1, users: 5 }, '2026-12-31')).toEqual({
+      customers: 3,
+      users: 25,
+    });
+    expect(() => allocate(limits, allocation, { customers: 1, users: 5 }, '2027-01-01')).toThrow(
+      'The licence expired on 2026-12-31',
+    );
+    expect(() => allocate(limits, allocation, { customers: 0, users: 1 }, '2027-01-01')).toThrow(/expired/);
+    expect(allocate(limits, allocation, { customers: 0, users: -5 }, '2027-01-01')).toEqual({
+      customers: 2,
+      users: 15,
+    });
+    expect(() =>
+      allocate({ ...limits, expiresOn: null }, allocation, { customers: 9, users: 0 }, '2099-01-01'),
+    ).toThrow(/All 10 tenant licences are in use/);
+  });
+});
