@@ -1,3 +1,4 @@
+import './telemetry-start.js';
 import { app } from '@azure/functions';
 import { loadSettings } from '../shared/config/settings.js';
 import { STORAGE_CONNECTION_SETTING } from '../shared/platform/function-definitions.js';

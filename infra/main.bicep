@@ -207,6 +207,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 var appSettings = {
   AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${storageConnectionSecret.properties.secretUri})'
   APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+  // The host's telemetry as OpenTelemetry too, so that the worker's spans and logs correlate with it.
+  AzureFunctionsJobHost__telemetryMode: 'OpenTelemetry'
   API_TENANT_ID: apiTenantId
   API_AUDIENCE: apiAudience
   PUBLIC_BASE_URL: empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl

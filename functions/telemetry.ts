@@ -1,0 +1,21 @@
+import * as azureFunctions from '@azure/functions';
+import { AzureFunctionsInstrumentationESM } from '@azure/functions-opentelemetry-instrumentation';
+import { useAzureMonitor } from '@azure/monitor-opentelemetry';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+
+export type TelemetryMode = 'azure-monitor' | 'off';
+
+/**
+ * OpenTelemetry to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set: requests, outgoing
+ * calls (Graph, Teams, ARM, SBCs, storage) and the product's log lines, correlated per invocation with the
+ * Functions host's own telemetry (AzureFunctionsJobHost__telemetryMode=OpenTelemetry, set by infra/main.bicep).
+ */
+export function startTelemetry(env: Readonly<Record<string, string | undefined>>): TelemetryMode {
+  const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim();
+  if (!connectionString) return 'off';
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString } });
+  const functions = new AzureFunctionsInstrumentationESM();
+  registerInstrumentations({ instrumentations: [functions] });
+  functions.registerAzFunc(azureFunctions);
+  return 'azure-monitor';
+}
