@@ -20,6 +20,7 @@ import { seedDemoData } from './demo-seed.js';
 import { startLocalHost } from './host/index.js';
 import { DEMO } from './sandbox/demo-data.js';
 import { startSandbox } from './sandbox/index.js';
+import { sandboxEndpointSettings } from './sandbox/product-settings.js';
 
 /** Local run: Azurite, the sandbox and the local Functions host in one command, on embedded defaults. */
 const { values: args } = parseArgs({
@@ -153,14 +154,7 @@ try {
     PUBLIC_BASE_URL: `http://localhost:${hostPort}`,
     SECRETS_ENCRYPTION_KEY: localSecretsKey(),
     AzureWebJobsStorage: azurite.connectionString,
-    API_TENANT_ID: DEMO.provider.tenantId,
-    API_AUDIENCE: DEMO.provider.apiAudience,
-    ENTRA_AUTHORITY_HOST: `${sandbox.url}/entra`,
-    GRAPH_BASE_URL: `${sandbox.url}/graph`,
-    TEAMS_ADMIN_BASE_URL: `${sandbox.url}/teams`,
-    ARM_BASE_URL: `${sandbox.url}/arm`,
-    SBC_BASE_URL_TEMPLATE: `${sandbox.url}/sbc/{device}`,
-    TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
+    ...sandboxEndpointSettings(sandbox),
     LICENSE_TENANT_COUNT: '20',
     LICENSE_USER_COUNT: '10000',
     ...nonEmpty(localSettingsValues()),

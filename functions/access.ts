@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { accessFor } from '../shared/access/access-accessor.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { problems } from '../shared/http/problem.js';
+import { customerIdParam } from '../shared/http/route-params.js';
 import { createMirrorStore } from '../shared/replication/mirror-store.js';
 
 const TAGS = ['Access'];
@@ -21,11 +21,7 @@ const objectId = z
     'is an Entra object id.',
   )
   .transform((value) => value.toLowerCase());
-const customerId = z
-  .string()
-  .max(64)
-  .regex(SHORT_NAME_PATTERN)
-  .meta({ description: "The customer's Short Name." });
+const customerId = customerIdParam;
 
 const channelSchema = z.object({ id: z.string(), name: z.string() });
 const adminSchema = z.object({

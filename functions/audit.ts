@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { auditFor } from '../shared/audit/audit-accessor.js';
 import { auditEntrySchema } from '../shared/audit/audit-store.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
+import { customerIdParam } from '../shared/http/route-params.js';
 
 const TAGS = ['Audit'];
 const ROLES = ['provider-admin'] as const;
@@ -32,7 +32,7 @@ export const auditFunctions = [
     summary: 'Who changed what about the customer, and when (newest first; secrets masked)',
     tags: TAGS,
     roles: ROLES,
-    params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+    params: z.strictObject({ customerId: customerIdParam }),
     query,
     responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
     handler: async ({ params, query: q, services }) => {

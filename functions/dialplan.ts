@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
 import { dialPlansFor } from '../shared/dialplan/dialplan-service.js';
 import { importCandidates, saveSitePrefixes, startPrefixUpdate } from '../shared/dialplan/site-prefixes.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { ProblemError, problems } from '../shared/http/problem.js';
+import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -17,22 +17,8 @@ const TAGS = ['Dial plans'];
 const ROLES = ['provider-admin'] as const;
 const CUSTOMER = 'api/v1/customers/{customerId}';
 
-const customerId = z
-  .string()
-  .max(64)
-  .regex(SHORT_NAME_PATTERN)
-  .meta({ description: "The customer's Short Name." });
-const customerParams = z.strictObject({ customerId });
-const siteParams = z.strictObject({
-  customerId,
-  siteName: z.string().max(64).regex(SHORT_NAME_PATTERN).meta({ description: 'The Sbc Site Name.' }),
-});
-const dryRunQuery = z.object({
-  dryRun: z
-    .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
-    .default('false')
-    .transform((value) => value === 'true'),
-});
+const customerParams = z.strictObject({ customerId: customerIdParam });
+const siteParams = z.strictObject({ customerId: customerIdParam, siteName: siteNameParam });
 
 const cachedSchema = z.object({
   message: z

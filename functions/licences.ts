@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
+import { customerIdParam } from '../shared/http/route-params.js';
 import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
 import { FACTOR_NOTES, licencesFor, refreshCustomerLicences } from '../shared/licences/licence-service.js';
 import { LICENCE_FACTORS } from '../shared/licences/licence-usage.js';
@@ -10,7 +10,7 @@ import { getServices } from '../shared/platform/services.js';
 
 const TAGS = ['Licences'];
 const ROLES = ['provider-admin'] as const;
-const customerParams = z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) });
+const customerParams = z.strictObject({ customerId: customerIdParam });
 
 const factorUsageSchema = z.object({
   label: z.string(),

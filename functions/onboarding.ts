@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { problems } from '../shared/http/problem.js';
+import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { onboardingFor as onboarding } from '../shared/onboarding/onboarding-service.js';
 import { addSiteSchema } from '../shared/onboarding/site-builder.js';
@@ -12,14 +12,8 @@ const TAGS = ['Onboarding'];
 const ROLES = ['provider-admin'] as const;
 const CUSTOMER = 'api/v1/customers/{customerId}';
 
-const customerId = z
-  .string()
-  .max(64)
-  .regex(SHORT_NAME_PATTERN)
-  .meta({ description: "The customer's Short Name." });
-const siteName = z.string().max(64).regex(SHORT_NAME_PATTERN).meta({ description: 'The Sbc Site Name.' });
-const customerParams = z.strictObject({ customerId });
-const siteParams = z.strictObject({ customerId, siteName });
+const customerParams = z.strictObject({ customerId: customerIdParam });
+const siteParams = z.strictObject({ customerId: customerIdParam, siteName: siteNameParam });
 const dryRunBody = z
   .strictObject({
     dryRun: z.boolean().default(false).meta({
@@ -28,12 +22,6 @@ const dryRunBody = z
     }),
   })
   .default({ dryRun: false });
-const dryRunQuery = z.object({
-  dryRun: z
-    .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
-    .default('false')
-    .transform((value) => value === 'true'),
-});
 
 const siteViewSchema = z
   .object({ customerId: z.string(), siteName: z.string(), gatewayFqdn: z.string().nullable() })

@@ -18,8 +18,8 @@ import { builtInTemplate } from '../../shared/templates/builtin-templates.js';
 import { renderTemplate } from '../../shared/templates/template-compiler.js';
 import { SAMPLE_CONTEXT } from '../../shared/templates/template-context.js';
 import { startAzurite } from '../azurite.js';
-import { DEMO } from '../sandbox/demo-data.js';
 import { startSandbox } from '../sandbox/index.js';
+import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
 import { createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import type { WorkerReport, WorkerRequest } from './bench-protocol.js';
@@ -122,14 +122,7 @@ async function replicationBench(
     settings: {
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       AzureWebJobsStorage: storageConnectionString,
-      API_TENANT_ID: DEMO.provider.tenantId,
-      API_AUDIENCE: DEMO.provider.apiAudience,
-      ENTRA_AUTHORITY_HOST: `${sandbox.url}/entra`,
-      GRAPH_BASE_URL: `${sandbox.url}/graph`,
-      TEAMS_ADMIN_BASE_URL: `${sandbox.url}/teams`,
-      ARM_BASE_URL: `${sandbox.url}/arm`,
-      SBC_BASE_URL_TEMPLATE: `${sandbox.url}/sbc/{device}`,
-      TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
+      ...sandboxEndpointSettings(sandbox),
       LICENSE_TENANT_COUNT: '1000',
       LICENSE_USER_COUNT: '1000000',
       LOG_LEVEL: 'warn',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMirrorStore } from '../../shared/replication/mirror-store.js';
 import { waitFor } from '../consent/consent-fixture.js';
+import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -27,22 +28,12 @@ beforeAll(async () => {
   await createMirrorStore(stack.storageConnectionString).putUsers(
     'Alpha',
     [
-      {
+      mirrorUser({
         id: ADMIN_USER,
         userPrincipalName: 'it.admin@alpha.example',
         displayName: 'Alpha IT',
         department: 'IT',
-        usageLocation: 'GB',
-        businessPhones: [],
-        mobilePhone: null,
-        accountEnabled: true,
-        accountType: 'User',
-        enterpriseVoiceEnabled: false,
-        lineUri: null,
-        telephoneNumbers: [],
-        policies: {},
-        teamsModifiedAt: null,
-      },
+      }),
     ],
     'test',
   );

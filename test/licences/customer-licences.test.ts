@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableCustomerSiteStore } from '../../shared/onboarding/customer-site-store.js';
 import { createMirrorStore, type MirrorUser } from '../../shared/replication/mirror-store.js';
 import { apiClient } from '../support/api-client.js';
+import { mirrorUser } from '../support/mirror-user.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 const GATEWAY = 'lic.emea.voice.example';
@@ -9,23 +10,13 @@ const GATEWAY = 'lic.emea.voice.example';
 let stack: TestStack;
 let call: ReturnType<typeof apiClient>;
 
-const user = (n: number, changes: Partial<MirrorUser> = {}): MirrorUser => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  userPrincipalName: `user${n}@lic.example`,
-  displayName: `User ${n}`,
-  department: null,
-  usageLocation: 'GB',
-  businessPhones: [],
-  mobilePhone: null,
-  accountEnabled: true,
-  accountType: 'User',
-  enterpriseVoiceEnabled: false,
-  lineUri: null,
-  telephoneNumbers: [],
-  policies: {},
-  teamsModifiedAt: null,
-  ...changes,
-});
+const user = (n: number, changes: Partial<MirrorUser> = {}): MirrorUser =>
+  mirrorUser({
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    userPrincipalName: `user${n}@lic.example`,
+    displayName: `User ${n}`,
+    ...changes,
+  });
 
 beforeAll(async () => {
   stack = await startStack();

@@ -6,6 +6,7 @@ import { startAzurite } from '../../dev/azurite.js';
 import { type LogRecord, startLocalHost } from '../../dev/host/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { registry } from '../../functions/registry.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { type ServiceOverrides, useSettings } from '../../shared/platform/services.js';
@@ -55,15 +56,8 @@ export async function startStack(
     PUBLIC_BASE_URL: host.url.replace('127.0.0.1', 'localhost'),
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AzureWebJobsStorage: azurite.connectionString,
-    API_TENANT_ID: DEMO.provider.tenantId,
-    API_AUDIENCE: DEMO.provider.apiAudience,
-    ENTRA_AUTHORITY_HOST: `${sandbox.url}/entra`,
-    GRAPH_BASE_URL: `${sandbox.url}/graph`,
-    TEAMS_ADMIN_BASE_URL: `${sandbox.url}/teams`,
-    ARM_BASE_URL: `${sandbox.url}/arm`,
-    SBC_BASE_URL_TEMPLATE: `${sandbox.url}/sbc/{device}`,
+    ...sandboxEndpointSettings(sandbox),
     DOMAIN_VERIFY_RETRY_SECONDS: '1',
-    TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
     LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
