@@ -25,8 +25,6 @@ export type RenderScript = (templateId: string, context: TemplateContext) => Pro
 /** One script of a sync: what it does, and its text. */
 export interface DialPlanScript {
   readonly description: string;
-  /** Rules it adds or removes. */
-  readonly rules: number;
   readonly templateId: string;
   readonly script: string;
 }
@@ -76,7 +74,6 @@ export async function planDialPlanSync(
         description: `Remove ${part.length} rule(s) from ${change.dialPlan}: ${part
           .map((r) => `${r.prefix} of ${r.name} (#${r.index})`)
           .join(', ')}`,
-        rules: part.length,
         templateId: REMOVE_PREFIX_TEMPLATE,
         script: await render(REMOVE_PREFIX_TEMPLATE, {
           ...base,
@@ -90,7 +87,6 @@ export async function planDialPlanSync(
         description: `Add ${part.length} rule(s) to ${change.dialPlan}: ${part
           .map((r) => `${r.prefix} of ${r.name} → ${r.tag}`)
           .join(', ')}`,
-        rules: part.length,
         templateId: ADD_PREFIX_TEMPLATE,
         script: await render(ADD_PREFIX_TEMPLATE, {
           ...base,
