@@ -19,7 +19,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
   const subjects = [
     ...many(8, 'dr', 'directRouting', 'byUserInterface'),
     ...many(10, 'ui', 'byUserInterface'),
-    ...many(6, 'tpl', 'byTemplate', 'byUserInterface'),
+    ...many(6, 'tpl', 'byTemplate'),
     ...many(4, 'num', 'serviceNumbers'),
   ];
 
@@ -32,7 +32,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
     });
     expect(usage.factors.directRouting.display).toBe('8 (8)');
     expect(usage.factors.byTemplate.display).toBe('6 (6)');
-    expect(usage.factors.byUserInterface.display).toBe('10 (24)');
+    expect(usage.factors.byUserInterface.display).toBe('10 (18)');
     expect(usage.factors.serviceNumbers.display).toBe('4 (4)');
     expect(usage.factors.operatorConnect.display).toBe('0 (0)');
     expect(usage.currentlyLicensed).toBe(28);
@@ -40,6 +40,16 @@ describe('licence counting (the manual, part D §3.12)', () => {
   });
 
   it('moves the users of a factor switched off to the next enabled one they qualify for', () => {
+    const both = [...subjects, ...many(5, 'both', 'byTemplate', 'byUserInterface')];
+    const moved = computeLicenceUsage({
+      subjects: both,
+      switches: { ...DEFAULT_FACTORS, byTemplate: false },
+      acquiredLicenses: 50,
+      totalMonitoredUsers: 29,
+    });
+    expect(moved.factors.byUserInterface.display).toBe('15 (23)');
+    expect(moved.currentlyLicensed).toBe(27);
+
     const noTemplate = computeLicenceUsage({
       subjects,
       switches: { ...DEFAULT_FACTORS, byTemplate: false },
@@ -47,8 +57,8 @@ describe('licence counting (the manual, part D §3.12)', () => {
       totalMonitoredUsers: 24,
     });
     expect(noTemplate.factors.byTemplate.display).toBe('[n/a] (6)');
-    expect(noTemplate.factors.byUserInterface.display).toBe('16 (24)');
-    expect(noTemplate.currentlyLicensed).toBe(28);
+    expect(noTemplate.factors.byUserInterface.display).toBe('10 (18)');
+    expect(noTemplate.currentlyLicensed).toBe(22);
 
     const noUi = computeLicenceUsage({
       subjects,
@@ -56,7 +66,8 @@ describe('licence counting (the manual, part D §3.12)', () => {
       acquiredLicenses: 50,
       totalMonitoredUsers: 24,
     });
-    expect(noUi.factors.byUserInterface.display).toBe('[n/a] (24)');
+    expect(noUi.factors.byUserInterface.display).toBe('[n/a] (18)');
+    expect(noUi.factors.directRouting.display).toBe('8 (8)');
     expect(noUi.currentlyLicensed).toBe(18);
     expect(noUi.remaining).toBe(32);
   });
