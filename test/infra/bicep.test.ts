@@ -53,7 +53,12 @@ describe('infra/main.bicep', () => {
     for (const name of required) expect(set, `${name} is required but not set`).toContain(name);
     for (const name of set) {
       expect(
-        [...Object.keys(shape), 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
+        // Besides the product's settings: the telemetry ones, read by the Functions host and the OpenTelemetry distro.
+        [
+          ...Object.keys(shape),
+          'APPLICATIONINSIGHTS_CONNECTION_STRING',
+          'AzureFunctionsJobHost__telemetryMode',
+        ],
         `${name} is unknown`,
       ).toContain(name);
     }

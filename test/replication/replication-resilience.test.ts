@@ -306,7 +306,8 @@ describe('credentials', () => {
     const failed = await waitForStatus(
       fixture,
       customerId,
-      (s) => s.state === 'authentication-failed',
+      // The credential is marked first, then the cycle ends: wait for both.
+      (s) => s.state === 'authentication-failed' && s.currentCycle === null,
       20_000,
     );
     sandbox.faults.remove(slow.id);
