@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
 import { dialPlansFor } from '../shared/dialplan/dialplan-service.js';
-import { importCandidates, saveSitePrefixes, startPrefixUpdate } from '../shared/dialplan/site-prefixes.js';
+import {
+  importCandidates,
+  importCustomer,
+  importCustomerSchema,
+  saveSitePrefixes,
+  startPrefixUpdate,
+} from '../shared/dialplan/site-prefixes.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import { ProblemError, problems } from '../shared/http/problem.js';
 import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
@@ -38,6 +44,19 @@ const cachedSchema = z.object({
       tag: z.string(),
     }),
   ),
+});
+
+const sbcParams = z.strictObject({
+  sbcId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+});
+const importedSchema = z.object({
+  customerId: z.string(),
+  created: z.boolean(),
+  site: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
 });
 
 const candidateSchema = z.object({
@@ -168,6 +187,39 @@ export const dialPlanFunctions: FunctionDefinition[] = [
         throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
       }
       return { status: 200, body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) } };
+    },
+  }),
+  defineApiRoute({
+    name: 'sbc-import-customer',
+    method: 'POST',
+    route: 'api/v1/settings/sbcs/{sbcId}/import',
+    summary:
+      "Import: a customer (Hosted Essentials, Short Name = the rule name) with the SBC's rules of that name and tag",
+    tags: TAGS,
+    roles: ROLES,
+    params: sbcParams,
+    body: importCustomerSchema,
+    responses: {
+      200: { description: 'Added to the customer imported before.', schema: importedSchema },
+      201: { description: 'Imported: the customer was created.', schema: importedSchema },
+      404: { description: 'No such Known SBC, or no rule of that name and tag on it.' },
+      409: { description: 'No region uses the SBC, or no tenant licence is left.' },
+      502: { description: 'The SBC did not answer.' },
+    },
+    handler: async ({ params, body, services }) => {
+      if (!(await services.onboardingSettings.sbc(params.sbcId))) {
+        throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
+      }
+      const imported = await fromSbc(() => importCustomer(services, params.sbcId, body));
+      return {
+        status: imported.created ? 201 : 200,
+        body: {
+          customerId: imported.customer.id,
+          created: imported.created,
+          site: toSiteView(imported.site),
+        },
+        customerId: imported.customer.id,
+      };
     },
   }),
   {

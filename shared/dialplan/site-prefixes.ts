@@ -1,5 +1,8 @@
+import { z } from 'zod';
+import { type Customer, createCustomerSchema } from '../customers/customer.js';
 import { problems } from '../http/problem.js';
-import type { CustomerSite } from '../onboarding/customer-site.js';
+import { toFieldErrors } from '../http/zod-field-errors.js';
+import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
 import { SiteConflictError } from '../onboarding/customer-site-store.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
 import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
@@ -154,4 +157,116 @@ export async function importCandidates(services: Services, sbcId: string): Promi
       a.sbcCustomerName.localeCompare(b.sbcCustomerName) ||
       a.fqdnPstnGateway.localeCompare(b.fqdnPstnGateway),
   );
+}
+
+export const importCustomerSchema = z.strictObject({
+  sbcCustomerName: z.string().min(1).max(64).meta({ description: 'The rule name: the new Short Name.' }),
+  fqdnPstnGateway: z.string().min(1).max(253).meta({ description: "The rules' tag." }),
+  customerFullName: z.string().trim().min(1).max(256).optional().meta({ description: 'Customer Full Name.' }),
+  cleanupTemplateId: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'is a script template id.')
+    .default(DEFAULT_SCRIPTS.sbcCleanup)
+    .meta({ description: 'The SBC Cleanup Script run when the customer is removed.' }),
+});
+export type ImportCustomerInput = z.output<typeof importCustomerSchema>;
+
+const FQDN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/**
+ * [Import]: "A new customer is automatically created in the process" (Hosted Essentials, Deployed: its rules are on
+ * the SBC already), its Short Name inheriting the rule name; a customer imported before gets the rules of the other
+ * tag on the same site. From then on the dial-plan sync keeps these rules, exactly as they were found.
+ */
+export async function importCustomer(
+  services: Services,
+  sbcId: string,
+  input: ImportCustomerInput,
+): Promise<{ readonly customer: Customer; readonly site: CustomerSite; readonly created: boolean }> {
+  const region = (await services.onboardingSettings.regions()).find((r) => r.sbcId === sbcId);
+  if (!region) {
+    throw problems.conflict(
+      'no_region_for_sbc',
+      'No region uses this SBC',
+      `No region (DNS sub domain Mapping) names SBC "${sbcId}"; add one, then import.`,
+    );
+  }
+  const { client } = await onboardingPorts(services).sbc(sbcId);
+  const name = input.sbcCustomerName.toLowerCase();
+  const tag = input.fqdnPstnGateway.toLowerCase();
+  const rules = deviceDialPlans(await client.getIni()).rules.filter(
+    (r) => r.name.toLowerCase() === name && r.tag.toLowerCase() === tag,
+  );
+  if (rules.length === 0) {
+    throw problems.notFound(
+      `SBC "${sbcId}" has no dial-plan rule named "${input.sbcCustomerName}" tagged "${input.fqdnPstnGateway}".`,
+    );
+  }
+  let customer = await services.customers.get(input.sbcCustomerName).catch(() => null);
+  const created = customer === null;
+  if (!customer) {
+    const parsed = createCustomerSchema.safeParse({
+      fullName: input.customerFullName ?? input.sbcCustomerName,
+      shortName: input.sbcCustomerName,
+      licenseType: 'Hosted Essentials',
+    });
+    if (!parsed.success) {
+      throw problems.validation(
+        toFieldErrors(parsed.error, 'body', input).map((e) => ({
+          ...e,
+          field:
+            e.field === 'shortName'
+              ? 'sbcCustomerName'
+              : e.field === 'fullName'
+                ? 'customerFullName'
+                : e.field,
+        })),
+        'The rule name cannot be a Short Name; nothing was imported.',
+      );
+    }
+    await services.customers.create(parsed.data);
+    customer = await services.customers.setState(parsed.data.shortName, 'Deployed');
+  }
+  const prefixes: DialPlanPrefix[] = rules.map((r) => ({
+    dialPlanName: r.dialPlan,
+    prefix: r.prefix,
+    tag: r.tag,
+  }));
+  const sites = sitesFor(services);
+  const existing = await sites.get(customer.id, customer.shortName);
+  const now = new Date().toISOString();
+  if (existing) {
+    const merged = [...existing.site.prefixes, ...prefixes];
+    const unique = [
+      ...new Map(
+        merged.map((p) => [`${p.dialPlanName.toLowerCase()}\n${p.prefix}\n${p.tag.toLowerCase()}`, p]),
+      ).values(),
+    ];
+    const site = { ...existing.site, prefixes: unique, updatedAt: now };
+    await sites.replace(site, existing.etag);
+    return { customer, site, created };
+  }
+  const site: CustomerSite = {
+    customerId: customer.id,
+    siteName: customer.shortName,
+    gatewayFqdn: FQDN.test(tag) ? tag : null,
+    dns: null,
+    m365Routing: null,
+    sbc: {
+      configuration: 'SIP Trunk',
+      regionId: region.id,
+      carrier: null,
+      carrierRegistration: null,
+      cacProfile: null,
+      onboardingTemplateId: DEFAULT_SCRIPTS.sbcOnboarding,
+      cleanupTemplateId: input.cleanupTemplateId,
+      customVariables: {},
+    },
+    prefixes,
+    gatewayCreated: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await sites.create(site);
+  return { customer, site, created };
 }

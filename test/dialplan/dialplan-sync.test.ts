@@ -237,4 +237,59 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     const unknown = await call('GET', '/api/v1/settings/sbcs/nope/import-candidates');
     expect(unknown.status).toBe(404);
   });
+
+  it('imports a candidate as a new customer, then its other tag into the same one, and the sync keeps the rules', async () => {
+    const first = await call('POST', `/api/v1/settings/sbcs/${SBC}/import`, {
+      json: {
+        sbcCustomerName: 'BradTrunk',
+        fqdnPstnGateway: 'M365x34456789.customers.corp.com',
+        customerFullName: 'Brad Trunk Inc',
+      },
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ customerId: 'BradTrunk', created: true });
+    expect((await call('GET', '/api/v1/customers/BradTrunk')).body).toMatchObject({
+      fullName: 'Brad Trunk Inc',
+      licenseType: 'Hosted Essentials',
+      state: 'Deployed',
+    });
+    const candidates = async () =>
+      (
+        (await call('GET', `/api/v1/settings/sbcs/${SBC}/import-candidates`)).body as {
+          value: Array<{ sbcCustomerName: string; fqdnPstnGateway: string }>;
+        }
+      ).value.filter((c) => c.sbcCustomerName === 'BradTrunk');
+    expect((await candidates()).map((c) => c.fqdnPstnGateway)).toEqual(['M365x34499893.siptrunk.corp.com']);
+
+    const second = await call('POST', `/api/v1/settings/sbcs/${SBC}/import`, {
+      json: { sbcCustomerName: 'BradTrunk', fqdnPstnGateway: 'M365x34499893.siptrunk.corp.com' },
+    });
+    expect(second.status).toBe(200);
+    expect(await candidates()).toEqual([]);
+    const site = await call('GET', '/api/v1/customers/BradTrunk/sites/BradTrunk');
+    expect(
+      (site.body as { prefixes: Array<{ prefix: string }> }).prefixes.map((p) => p.prefix).sort(),
+    ).toEqual(['+1555', '+1556', '+1557']);
+
+    const before = rulesOf('BradTrunk');
+    const sync = await call('POST', '/api/v1/customers/BradTrunk/prefixes/sync');
+    const task = await settled(call, sync.headers.get('location') ?? '');
+    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.changes).toEqual([]);
+    expect(rulesOf('BradTrunk')).toEqual(before);
+  }, 60_000);
+
+  it('refuses to import what is not on the SBC, or a rule name that cannot be a Short Name', async () => {
+    const missing = await call('POST', `/api/v1/settings/sbcs/${SBC}/import`, {
+      json: { sbcCustomerName: 'Nobody', fqdnPstnGateway: 'nobody.example.com' },
+    });
+    expect(missing.status).toBe(404);
+    plan('CustDialPlan').rules.push({ index: 970, name: 'x', prefix: '+1999', tag: 'x.example.com' });
+    const bad = await call('POST', `/api/v1/settings/sbcs/${SBC}/import`, {
+      json: { sbcCustomerName: 'x', fqdnPstnGateway: 'x.example.com' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'sbcCustomerName' }] });
+    expect((await call('GET', '/api/v1/customers/x')).status).toBe(404);
+  });
 });
