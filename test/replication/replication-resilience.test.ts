@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../consent/consent-fixture.js';
 import { CREDENTIAL_ALARM, credentialAlarmSource } from '../../shared/credentials/credential-service.js';
 import { createJsonQueue } from '../../shared/storage/json-queue.js';
 import type { DriftReport } from '../../shared/replication/drift.js';
@@ -125,10 +126,12 @@ describe('two triggers at once, and a holder that crashed', () => {
 
   it('waits while a crashed holder keeps the lease, then runs the cycle once the lease has expired', async () => {
     const { customerId } = customer;
+    // A holder that took the customer (once the cycle of the test before has let go) and died without giving the
+    // lease back.
+    const crashed = await waitFor('the customer to be free', () =>
+      fixture.store.acquireCustomer(customerId, 'crashed-holder', 2).then((lease) => lease ?? undefined),
+    );
     const previous = (await replicationStatus(fixture, customerId)).lastCycle?.id;
-    // A holder that took the customer and died without giving the lease back.
-    const crashed = await fixture.store.acquireCustomer(customerId, 'crashed-holder', 2);
-    expect(crashed).not.toBeNull();
     customer.tenant.updateUser(customer.tenant.userId(7), { displayName: 'Changed While Locked' });
     const before = new Date().toISOString();
     const queued = await fixture.call('POST', `/api/v1/customers/${customerId}/replication`);
