@@ -45,37 +45,34 @@ async function main(): Promise<void> {
     licenseType: 'Hosted Pro',
     licensedUsers: 10,
   });
-  // Verifying the credentials queues the initial (full) replication, as for any new customer.
-  const fullStart = new Date();
-  const started = performance.now();
-  await services.credentials.connectAppRegistration(customer.shortName, {
-    tenantId: customer.tenantId,
-    clientId: customer.clientId,
-    clientSecret: customer.clientSecret,
-  });
-  const full = await waitForCycle(fullStart.toISOString());
-  send({
-    phase: 'full',
-    wallMs: performance.now() - started,
-    peakRssBytes: peakRssBytes(),
-    outcome: full.status.lastCycle?.outcome ?? 'unknown',
-    counts: full.status.counts,
-    pages: full.status.lastCycle?.counters.pages ?? 0,
-  });
+  /** Starts a cycle with `start`, waits for it to end, and reports its wall time and the peak RSS so far. */
+  async function measure(phase: WorkerReport['phase'], start: () => Promise<void>): Promise<void> {
+    const since = new Date().toISOString();
+    const started = performance.now();
+    await start();
+    const { status } = await waitForCycle(since);
+    send({
+      phase,
+      wallMs: performance.now() - started,
+      peakRssBytes: peakRssBytes(),
+      outcome: status.lastCycle?.outcome ?? 'unknown',
+      counts: status.counts,
+      pages: status.lastCycle?.counters.pages ?? 0,
+    });
+  }
 
+  // Verifying the credentials queues the initial (full) replication, as for any new customer.
+  await measure('full', () =>
+    services.credentials
+      .connectAppRegistration(customer.shortName, {
+        tenantId: customer.tenantId,
+        clientId: customer.clientId,
+        clientSecret: customer.clientSecret,
+      })
+      .then(() => undefined),
+  );
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  const quickStart = new Date();
-  const quickStarted = performance.now();
-  await replication.trigger(customer.shortName, 'quick', 'manual');
-  const quick = await waitForCycle(quickStart.toISOString());
-  send({
-    phase: 'quick',
-    wallMs: performance.now() - quickStarted,
-    peakRssBytes: peakRssBytes(),
-    outcome: quick.status.lastCycle?.outcome ?? 'unknown',
-    counts: quick.status.counts,
-    pages: quick.status.lastCycle?.counters.pages ?? 0,
-  });
+  await measure('quick', () => replication.trigger(customer.shortName, 'quick', 'manual'));
   await host.close();
   await services.transport.close();
 }

@@ -20,7 +20,7 @@ import { SAMPLE_CONTEXT } from '../../shared/templates/template-context.js';
 import { startAzurite } from '../azurite.js';
 import { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
-import { createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
+import { addReplicationApp, createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import type { WorkerReport, WorkerRequest } from './bench-protocol.js';
 
@@ -101,16 +101,7 @@ async function replicationBench(
     { displayName: 'Bench Ltd', users: USERS, seed: 'bench' },
   );
   const tenantId = tenant.options.tenantId;
-  const app = sandbox.state.addApplication({ displayName: 'Bench sync', homeTenantId: tenantId });
-  const secret = sandbox.state.addSecret(app.appId);
-  sandbox.state.consent(tenantId, app.appId, {
-    'https://graph.microsoft.com': [
-      'Organization.Read.All',
-      'User.Read.All',
-      'Group.Read.All',
-      'TeamsUserConfiguration.Read.All',
-    ],
-  });
+  const app = addReplicationApp(sandbox.state, tenantId, 'Bench sync');
   for (const path of ['^/graph/', '^/teams/']) {
     sandbox.faults.add({ pathPattern: path, kind: 'latency', latencyMs: LATENCY_MS });
     if (THROTTLE_RATE > 0) {
@@ -127,7 +118,7 @@ async function replicationBench(
       LICENSE_USER_COUNT: '1000000',
       LOG_LEVEL: 'warn',
     },
-    customer: { shortName: 'Bench', tenantId, clientId: app.appId, clientSecret: secret.secretText },
+    customer: { shortName: 'Bench', tenantId, clientId: app.appId, clientSecret: app.secretText },
   };
   const worker = fork(fileURLToPath(new URL('./replication-worker.js', import.meta.url)), {
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },

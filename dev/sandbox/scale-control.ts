@@ -233,6 +233,28 @@ export function createScaleTenant(
 }
 
 /**
+ * The customer's own app registration for replication, with a secret and the tenant's admin consent to what a
+ * replication reads (organization, users, groups, Teams user configurations).
+ */
+export function addReplicationApp(
+  state: SandboxState,
+  tenantId: string,
+  displayName: string,
+): { readonly appId: string; readonly secretText: string } {
+  const app = state.addApplication({ displayName, homeTenantId: tenantId });
+  const secret = state.addSecret(app.appId);
+  state.consent(tenantId, app.appId, {
+    'https://graph.microsoft.com': [
+      'Organization.Read.All',
+      'User.Read.All',
+      'Group.Read.All',
+      'TeamsUserConfiguration.Read.All',
+    ],
+  });
+  return { appId: app.appId, secretText: secret.secretText };
+}
+
+/**
  * `count` dial-plan rules shared by `customers` rule names (the customers' Short Names), each a block of numbers
  * (`+<country><area><block>[000-999]`-style prefixes) tagged with the customer's trunk FQDN. Deterministic in
  * the seed.

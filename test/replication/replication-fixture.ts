@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { createScaleTenant } from '../../dev/sandbox/scale-control.js';
+import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import type { ScaleDirectory } from '../../dev/sandbox/scale-tenant.js';
 import { getServices, type Services, useSettings } from '../../shared/platform/services.js';
 import { createReplicationStore } from '../../shared/replication/replication-store.js';
@@ -82,16 +82,7 @@ export async function connectScaleCustomer(
     },
   );
   const tenantId = tenant.options.tenantId;
-  const app = sandbox.state.addApplication({ displayName: `${shortName} sync`, homeTenantId: tenantId });
-  const secret = sandbox.state.addSecret(app.appId);
-  sandbox.state.consent(tenantId, app.appId, {
-    'https://graph.microsoft.com': [
-      'Organization.Read.All',
-      'User.Read.All',
-      'Group.Read.All',
-      'TeamsUserConfiguration.Read.All',
-    ],
-  });
+  const app = addReplicationApp(sandbox.state, tenantId, `${shortName} sync`);
   const created = await fixture.call('POST', '/api/v1/customers', {
     json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
   });
@@ -99,9 +90,9 @@ export async function connectScaleCustomer(
   await fixture.services.credentials.connectAppRegistration(shortName, {
     tenantId,
     clientId: app.appId,
-    clientSecret: secret.secretText,
+    clientSecret: app.secretText,
   });
-  return { customerId: shortName, tenant, appId: app.appId, secret: secret.secretText };
+  return { customerId: shortName, tenant, appId: app.appId, secret: app.secretText };
 }
 
 export async function replicationStatus(fixture: ReplicationFixture, customerId: string) {
