@@ -1,7 +1,11 @@
 import * as azureFunctions from '@azure/functions';
-import { AzureFunctionsInstrumentationESM } from '@azure/functions-opentelemetry-instrumentation';
+import functionsInstrumentation from '@azure/functions-opentelemetry-instrumentation';
 import { useAzureMonitor } from '@azure/monitor-opentelemetry';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
+
+// A webpack-bundled CommonJS package: Node's ESM loader finds no named exports in it (only vitest's interop
+// would), so a named import crashes the entry point on load; test/entry/entry-point.test.ts guards this.
+const { AzureFunctionsInstrumentationESM } = functionsInstrumentation;
 
 export type TelemetryMode = 'azure-monitor' | 'off';
 
