@@ -1,4 +1,4 @@
-// Direct Routing Hub on Azure: the Function App (Flex Consumption, Node 20, managed identity), its storage with every
+// Direct Routing Hub on Azure: the Function App (Flex Consumption, Node 22, managed identity), its storage with every
 // table and queue the code uses, Key Vault, Application Insights, the email service, and DNS Zone Contributor on the
 // provider's existing DNS zone. `azd up` deploys it (azure.yaml); docs/deploy.md walks through the parameters.
 targetScope = 'resourceGroup'
@@ -237,7 +237,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 2048 }
-      runtime: { name: 'node', version: '20' }
+      runtime: { name: 'node', version: '22' }
     }
     siteConfig: {
       minTlsVersion: '1.2'

@@ -64,6 +64,16 @@ describe('infra/main.bicep', () => {
     }
   });
 
+  it('deploys a Node major that package.json engines allow (.ci/run boots the product under it)', () => {
+    const deployed = /runtime: \{ name: 'node', version: '(\d+)' \}/.exec(main)?.[1];
+    expect(deployed, 'main.bicep deploys no node runtime version').toBeDefined();
+    const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    const minimumMajor = /^>=(\d+)/.exec(engines.node)?.[1];
+    expect(Number(deployed)).toBeGreaterThanOrEqual(Number(minimumMajor));
+  });
+
   it('has no unresolved references and every module file exists', () => {
     for (const file of files(join(root, 'infra'), '.bicep')) {
       const text = readFileSync(file, 'utf8')
