@@ -15,10 +15,11 @@ const nodeBinary = process.env.NODE_BINARY ?? process.execPath;
 const nodeVersion = execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim();
 const worker = join(import.meta.dirname, 'fixtures', 'functions-worker.mjs');
 
-// Under dist/ (ignored by git and eslint) so that node_modules and "type": "module" resolve as for dist itself,
-// and apart from dist itself so that a concurrent `npm run build` (test/start) never half-writes what runs here.
-mkdirSync(join(root, 'dist'), { recursive: true });
-const outDir = mkdtempSync(join(root, 'dist', '.entry-test-'));
+// Inside the project so that node_modules and "type": "module" resolve as for dist itself; apart from dist so that
+// a concurrent `npm run build` (test/start) never half-writes what runs here; under dist/test, which git, eslint
+// and the deployment package (.funcignore) leave out should a killed run leave it behind.
+mkdirSync(join(root, 'dist', 'test'), { recursive: true });
+const outDir = mkdtempSync(join(root, 'dist', 'test', 'entry-point-'));
 
 const settings = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
