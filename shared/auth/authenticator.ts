@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
-import type { Role } from '../http/operation-doc.js';
+import type { Role } from './roles.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 
 /** Who is calling, as proven by their bearer token. */

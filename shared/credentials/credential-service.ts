@@ -1,8 +1,8 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
-import { azureSdkOptions } from '../http/azure-sdk-options.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
 import { createGraphClient, getOrganization, listApplicationSecrets } from '../m365/graph-client.js';
 import type { SecretBox } from '../secrets/secret-box.js';

@@ -1,5 +1,5 @@
 import { DomainError } from '../errors/domain-errors.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { createEntraOAuthClient, type EntraOAuthClient } from '../m365/entra-oauth.js';
 import type { ProviderSettingsReader, TokenAppSettings } from '../provider/provider-settings.js';
 import type { DelegatedTokenSource } from './credential-service.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Customer, createCustomerSchema } from '../customers/customer.js';
 import { domainErrors } from '../errors/domain-errors.js';
-import { toFieldErrors } from '../http/zod-field-errors.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
 import { SiteConflictError } from '../onboarding/customer-site-store.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';

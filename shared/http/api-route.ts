@@ -11,7 +11,7 @@ import { getServices, type Services } from '../platform/services.js';
 import type { OperationDoc, ResponseDoc, Role } from './operation-doc.js';
 import { type FieldLocation, ProblemError, problemResponse, problems } from './problem.js';
 import { problemOfDomainError } from './problem-mapper.js';
-import { toFieldErrors } from './zod-field-errors.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

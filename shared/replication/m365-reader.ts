@@ -2,7 +2,7 @@ import { AuthenticationError, type AccessToken, type TokenCredential } from '@az
 import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { isDomainError } from '../errors/domain-errors.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';

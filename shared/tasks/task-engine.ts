@@ -1,5 +1,5 @@
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
-import { toFieldErrors } from '../http/zod-field-errors.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
 import {
   type AnyTaskDefinition,
