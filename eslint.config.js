@@ -17,4 +17,23 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Domain code throws DomainError and knows no HTTP; only the edges (routes, pages, the function registry) do.
+    files: ['shared/**/*.ts'],
+    ignores: ['shared/http/**', 'shared/pages/**', 'shared/platform/function-definitions.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/http/*'],
+              message:
+                'shared/<domain> never imports shared/http, the edge: throw a DomainError (shared/errors).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

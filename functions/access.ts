@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { accessFor } from '../shared/access/access-accessor.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { customerIdParam } from '../shared/http/route-params.js';
 import { createMirrorStore } from '../shared/replication/mirror-store.js';
 
@@ -35,7 +35,7 @@ const adminSchema = z.object({
 
 const requireChannel = async (services: Parameters<typeof accessFor>[0], id: string) => {
   const channel = await accessFor(services).channel(id);
-  if (!channel) throw problems.notFound(`There is no channel "${id}".`);
+  if (!channel) throw domainErrors.notFound(`There is no channel "${id}".`);
   return channel;
 };
 
@@ -167,7 +167,7 @@ export const accessFunctions = [
         params.userId,
       );
       if (!user) {
-        throw problems.notFound(
+        throw domainErrors.notFound(
           `User ${params.userId} is not in ${customer.id}'s replicated directory; replicate it first (Queue Replication).`,
         );
       }

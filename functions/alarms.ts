@@ -6,7 +6,7 @@ import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { getServices } from '../shared/platform/services.js';
 
@@ -51,9 +51,9 @@ export const alarmFunctions: FunctionDefinition[] = [
       404: { description: 'There is no such alarm.' },
     },
     handler: async ({ params, principal, services }) => {
-      if (!principal) throw problems.unauthenticated('Sign in first.');
+      if (!principal) throw domainErrors.unauthenticated('Sign in first.');
       const alarm = await services.alarms.acknowledge(params.alarmId, principal.subject);
-      if (!alarm) throw problems.notFound(`There is no alarm ${params.alarmId}.`);
+      if (!alarm) throw domainErrors.notFound(`There is no alarm ${params.alarmId}.`);
       return { status: 200, body: alarm };
     },
   }),

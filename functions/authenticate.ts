@@ -2,7 +2,8 @@ import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import type { ConsentFlow } from '../shared/consent/consent-flow.js';
 import { NOT_CONSENTED } from '../shared/consent/consent-service.js';
-import { ProblemError } from '../shared/http/problem.js';
+import { isDomainError } from '../shared/errors/domain-errors.js';
+import { STATUS_OF_KIND } from '../shared/http/problem-mapper.js';
 import type { Invitation } from '../shared/invitations/invitation.js';
 import { DEVICE_CODE, THANK_YOU, WELCOME, WIZARD_SIGNED_IN } from '../shared/pages/consent-templates.js';
 import { type Brand, redirectTo, renderPage } from '../shared/pages/page-renderer.js';
@@ -233,8 +234,13 @@ export const authenticatePages = [
         );
         return redirectTo(`${base(input.params.linkId ?? '')}/device/${flow.id}`);
       } catch (error) {
-        if (!(error instanceof ProblemError) || error.code === 'prerequisite_missing') throw error;
-        return welcome(input, invitation, { deviceError: error.detail ?? error.title }, error.status);
+        if (!isDomainError(error) || error.code === 'prerequisite_missing') throw error;
+        return welcome(
+          input,
+          invitation,
+          { deviceError: error.detail ?? error.title },
+          STATUS_OF_KIND[error.kind],
+        );
       }
     },
   }),
@@ -309,7 +315,7 @@ export const authenticatePages = [
       try {
         await input.services.credentials.connectAppRegistration(invitation.id, registration);
       } catch (error) {
-        if (!(error instanceof ProblemError) || error.status !== 422) throw error;
+        if (!isDomainError(error, 'unprocessable')) throw error;
         return welcome(
           input,
           invitation,

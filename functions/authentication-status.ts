@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authenticationStatusRowSchema } from '../shared/credentials/credential-views.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 
 const TAGS = ['Authentication status'];
 const ROLES = ['provider-admin'] as const;
@@ -65,7 +65,8 @@ export const authenticationStatusFunctions = [
     },
     handler: async ({ params, body, services }) => {
       const current = await services.credentials.get(params.customerId);
-      if (!current) throw problems.notFound(`"${params.customerId}" has no Microsoft 365 credentials yet.`);
+      if (!current)
+        throw domainErrors.notFound(`"${params.customerId}" has no Microsoft 365 credentials yet.`);
       await services.credentials.connectAppRegistration(current.customerId, {
         tenantId: current.tenantId,
         ...body,

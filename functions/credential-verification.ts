@@ -3,7 +3,7 @@ import { productLog } from '../shared/platform/product-log.js';
 import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError } from '../shared/http/problem.js';
+import { isDomainError } from '../shared/errors/domain-errors.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { getServices, type Services } from '../shared/platform/services.js';
 
@@ -48,7 +48,7 @@ export const credentialVerificationFunctions: FunctionDefinition[] = [
       const services = await getServices();
       const row = await services.credentials.verify(parsed.data.customerId).catch((error: unknown) => {
         // The customer was removed meanwhile: nothing to verify.
-        if (error instanceof ProblemError && error.status === 404) return null;
+        if (isDomainError(error, 'not_found')) return null;
         throw error;
       });
       if (row)

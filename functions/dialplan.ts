@@ -10,7 +10,7 @@ import {
   startPrefixUpdate,
 } from '../shared/dialplan/site-prefixes.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError, problems } from '../shared/http/problem.js';
+import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
@@ -73,7 +73,11 @@ async function fromSbc<T>(body: () => Promise<T>): Promise<T> {
     return await body();
   } catch (error) {
     if (error instanceof SbcError) {
-      throw new ProblemError(502, 'sbc_unreachable', 'The SBC did not answer', error.message);
+      throw new DomainError('upstream_failed', {
+        code: 'sbc_unreachable',
+        title: 'The SBC did not answer',
+        detail: error.message,
+      });
     }
     throw error;
   }
@@ -184,7 +188,7 @@ export const dialPlanFunctions: FunctionDefinition[] = [
     },
     handler: async ({ params, services }) => {
       if (!(await services.onboardingSettings.sbc(params.sbcId))) {
-        throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
+        throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
       }
       return { status: 200, body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) } };
     },
@@ -208,7 +212,7 @@ export const dialPlanFunctions: FunctionDefinition[] = [
     },
     handler: async ({ params, body, services }) => {
       if (!(await services.onboardingSettings.sbc(params.sbcId))) {
-        throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
+        throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
       }
       const imported = await fromSbc(() => importCustomer(services, params.sbcId, body));
       return {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError } from '../shared/http/problem.js';
+import { DomainError } from '../shared/errors/domain-errors.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema, invitationViewSchema } from '../shared/invitations/invitation-views.js';
 
@@ -81,12 +81,11 @@ export const invitationFunctions = [
     handler: async ({ params, body, services }) => {
       const customer = await services.customers.get(params.customerId);
       if (customer.licenseType === 'Hosted Essentials') {
-        throw new ProblemError(
-          409,
-          'no_m365_for_essentials',
-          'No Microsoft 365 for Hosted Essentials',
-          'Hosted Essentials customers have no Microsoft 365 side to connect.',
-        );
+        throw new DomainError('conflict', {
+          code: 'no_m365_for_essentials',
+          title: 'No Microsoft 365 for Hosted Essentials',
+          detail: 'Hosted Essentials customers have no Microsoft 365 side to connect.',
+        });
       }
       const invitation = await services.invitations.invite(customer, body.invitationEmail, 'Request');
       return { status: 201, body: invitation };

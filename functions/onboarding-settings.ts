@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError } from '../shared/http/problem.js';
+import { DomainError } from '../shared/errors/domain-errors.js';
 import {
   dnsApiInputSchema,
   dnsApiViewSchema,
@@ -121,12 +121,11 @@ export const onboardingSettingsFunctions = [
         const found = await lookup(body.fqdn, { all: true, family: 4 });
         return { status: 200, body: { addresses: [...new Set(found.map((a) => a.address))] } };
       } catch {
-        throw new ProblemError(
-          422,
-          'fqdn_unresolved',
-          'Address not found',
-          `${body.fqdn} does not resolve to an IPv4 address.`,
-        );
+        throw new DomainError('unprocessable', {
+          code: 'fqdn_unresolved',
+          title: 'Address not found',
+          detail: `${body.fqdn} does not resolve to an IPv4 address.`,
+        });
       }
     },
   }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { onboardingFor as onboarding } from '../shared/onboarding/onboarding-service.js';
@@ -29,7 +29,7 @@ const siteViewSchema = z
   .meta({ id: 'CustomerSite' });
 
 const owner = (principal: { subject: string } | null) => {
-  if (!principal) throw problems.unauthenticated('Sign in first.');
+  if (!principal) throw domainErrors.unauthenticated('Sign in first.');
   return principal.subject;
 };
 

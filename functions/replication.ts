@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError } from '../shared/http/problem.js';
+import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { getServices } from '../shared/platform/services.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
@@ -78,14 +78,13 @@ export const replicationFunctions: FunctionDefinition[] = [
       await services.customers.get(params.customerId);
       const credential = await services.credentials.get(params.customerId);
       if (credential?.lastVerificationStatus !== 'Successful') {
-        throw new ProblemError(
-          409,
-          'credentials_not_verified',
-          'Credentials not verified',
-          credential
+        throw new DomainError('conflict', {
+          code: 'credentials_not_verified',
+          title: 'Credentials not verified',
+          detail: credential
             ? `Authentication Status of "${params.customerId}" is ${credential.lastVerificationStatus}; verify the credentials first.`
             : `"${params.customerId}" has no Microsoft 365 credentials yet.`,
-        );
+        });
       }
       const replication = replicationFor(services);
       await replication.trigger(params.customerId, query.kind, 'manual');
@@ -186,10 +185,7 @@ export const replicationFunctions: FunctionDefinition[] = [
       await services.customers.get(params.customerId);
       const report = await replicationFor(services).drift(params.customerId);
       if (!report) {
-        throw new ProblemError(
-          404,
-          'not_found',
-          'Not found',
+        throw domainErrors.notFound(
           `No replication cycle of "${params.customerId}" has compared its routing yet.`,
         );
       }

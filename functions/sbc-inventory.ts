@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineApiRoute } from '../shared/http/api-route.js';
-import { ProblemError, problems } from '../shared/http/problem.js';
+import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import { createGraphClient } from '../shared/m365/graph-client.js';
 import { GraphRequestError } from '../shared/m365/graph-domains.js';
 import { listSubscribedSkus, NO_LICENCE_MESSAGE } from '../shared/m365/graph-licences.js';
@@ -24,14 +24,13 @@ function clientFor(services: Services, device: KnownSbc) {
 }
 
 /** An SBC that does not answer is the operator's to look at, not our failure: 502 with what the device said. */
-function unreachable(device: KnownSbc, error: unknown): ProblemError {
+function unreachable(device: KnownSbc, error: unknown): DomainError {
   if (!(error instanceof SbcError)) throw error;
-  return new ProblemError(
-    502,
-    'sbc_unreachable',
-    'The SBC did not answer',
-    `${device.name}: ${error.message}`,
-  );
+  return new DomainError('upstream_failed', {
+    code: 'sbc_unreachable',
+    title: 'The SBC did not answer',
+    detail: `${device.name}: ${error.message}`,
+  });
 }
 
 const sbcOptionsSchema = z.object({
@@ -71,7 +70,7 @@ export const sbcInventoryFunctions = [
     responses: { 200: { description: 'Reachable or not, and why.', schema: sbcStatusSchema } },
     handler: async ({ params, services }) => {
       const device = await services.onboardingSettings.sbc(params.sbcId);
-      if (!device) throw problems.notFound(`There is no Known SBC "${params.sbcId}".`);
+      if (!device) throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
       try {
         const status = await clientFor(services, device).status();
         return {
@@ -115,9 +114,9 @@ export const sbcInventoryFunctions = [
     },
     handler: async ({ params, services }) => {
       const region = await services.onboardingSettings.region(params.regionId);
-      if (!region) throw problems.notFound(`There is no region "${params.regionId}".`);
+      if (!region) throw domainErrors.notFound(`There is no region "${params.regionId}".`);
       const device = await services.onboardingSettings.sbc(region.sbcId);
-      if (!device) throw problems.notFound(`The region "${region.name}" names no Known SBC.`);
+      if (!device) throw domainErrors.notFound(`The region "${region.name}" names no Known SBC.`);
       let ini: string;
       try {
         ini = await clientFor(services, device).getIni();
@@ -152,16 +151,15 @@ export const sbcInventoryFunctions = [
       409: { description: "The customer's tenant is not connected yet." },
     },
     handler: async ({ params, principal, services }) => {
-      if (!principal) throw problems.unauthenticated('Sign in first.');
+      if (!principal) throw domainErrors.unauthenticated('Sign in first.');
       const session = await services.wizard.get(params.sessionId, principal.subject);
       const credential = session.draft ? await services.credentials.get(session.draft.shortName) : null;
       if (session.connection?.status !== 'Authentication Complete' || !credential) {
-        throw new ProblemError(
-          409,
-          'wizard_step_missing',
-          'Not connected',
-          "Connect the customer's Microsoft 365 tenant first.",
-        );
+        throw new DomainError('conflict', {
+          code: 'wizard_step_missing',
+          title: 'Not connected',
+          detail: "Connect the customer's Microsoft 365 tenant first.",
+        });
       }
       let skus;
       try {
@@ -174,7 +172,11 @@ export const sbcInventoryFunctions = [
         );
       } catch (error) {
         if (!(error instanceof GraphRequestError)) throw error;
-        throw new ProblemError(502, 'graph_unavailable', 'Microsoft Graph did not answer', error.message);
+        throw new DomainError('upstream_failed', {
+          code: 'graph_unavailable',
+          title: 'Microsoft Graph did not answer',
+          detail: error.message,
+        });
       }
       const free = new Map(skus.map((sku) => [sku.skuPartNumber.toUpperCase(), sku.available]));
       const plans = (await services.onboardingSettings.licencePlans()).map((plan) => ({

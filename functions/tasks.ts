@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { getServices, type Services } from '../shared/platform/services.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
@@ -151,7 +151,7 @@ export const taskFunctions: FunctionDefinition[] = [
     responses: { 200: { description: 'The task.', schema: taskViewSchema } },
     handler: async ({ params, services }) => {
       const task = await services.taskEngine.get(params.taskId);
-      if (!task) throw problems.notFound(`There is no task ${params.taskId}.`);
+      if (!task) throw domainErrors.notFound(`There is no task ${params.taskId}.`);
       return { status: 200, body: toTaskView(task) };
     },
   }),
@@ -267,10 +267,10 @@ export const taskFunctions: FunctionDefinition[] = [
       const ids = [...new Set(body.taskIds)];
       const tasks = await Promise.all(ids.map((id) => services.taskEngine.get(id)));
       const missing = ids.filter((_, i) => !tasks[i]);
-      if (missing.length > 0) throw problems.notFound(`There is no task ${missing.join(', ')}.`);
+      if (missing.length > 0) throw domainErrors.notFound(`There is no task ${missing.join(', ')}.`);
       const pending = tasks.filter((t): t is TaskRecord => t !== null && !isFinal(t.state));
       if (pending.length > 0) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'task_not_finished',
           'Task has not finished',
           `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,

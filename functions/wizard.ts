@@ -4,7 +4,7 @@ import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { defineApiRoute } from '../shared/http/api-route.js';
 import type { Services } from '../shared/platform/services.js';
 import type { WizardSession } from '../shared/wizard/wizard-session.js';
-import { problems } from '../shared/http/problem.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema } from '../shared/invitations/invitation-views.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
@@ -69,7 +69,7 @@ const m365SettingsSchema = z.strictObject({
 });
 
 const owner = (principal: { subject: string } | null) => {
-  if (!principal) throw problems.unauthenticated('Sign in first.');
+  if (!principal) throw domainErrors.unauthenticated('Sign in first.');
   return principal.subject;
 };
 

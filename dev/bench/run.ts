@@ -12,7 +12,7 @@ import {
   type OwnerRules,
   planDialPlanSync,
 } from '../../shared/dialplan/dialplan-sync.js';
-import { createTrustedTransport } from '../../shared/http/trusted-transport.js';
+import { createTrustedTransport } from '../../shared/net/trusted-transport.js';
 import { createSbcClient } from '../../shared/sbc/sbc-client.js';
 import { builtInTemplate } from '../../shared/templates/builtin-templates.js';
 import { renderTemplate } from '../../shared/templates/template-compiler.js';

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/authenticator.js';
 import type { HttpMethod } from '../platform/function-definitions.js';
-import type { Role } from '../http/operation-doc.js';
+import type { Role } from '../auth/roles.js';
 
 /**
  * Who may see what (docs/access.md):

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
-import type { Role } from '../http/operation-doc.js';
-import { ProblemError, problems } from '../http/problem.js';
+import type { Role } from './roles.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 
 /** Who is calling, as proven by their bearer token. */
 export interface Principal {
@@ -31,7 +31,9 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
       if (!match?.[1])
-        throw problems.unauthenticated('Send an Entra ID access token as "Authorization: Bearer <token>".');
+        throw domainErrors.unauthenticated(
+          'Send an Entra ID access token as "Authorization: Bearer <token>".',
+        );
       try {
         const { payload } = await jwtVerify(match[1], keys, {
           issuer: options.issuer,
@@ -47,16 +49,14 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         };
       } catch (error) {
         if (!(error instanceof errors.JOSEError) || error.code === 'ERR_JWKS_TIMEOUT') {
-          throw new ProblemError(
-            503,
-            'signing_keys_unavailable',
-            'Signing keys unavailable',
-            'The token signing keys could not be fetched; try again shortly.',
-            undefined,
-            { 'retry-after': '5' },
-          );
+          throw new DomainError('transient', {
+            code: 'signing_keys_unavailable',
+            title: 'Signing keys unavailable',
+            detail: 'The token signing keys could not be fetched; try again shortly.',
+            retryAfterSeconds: 5,
+          });
         }
-        throw problems.unauthenticated(describeTokenFailure(error));
+        throw domainErrors.unauthenticated(describeTokenFailure(error));
       }
     },
   };
@@ -73,6 +73,6 @@ function describeTokenFailure(error: unknown): string {
 
 export function requireRole(principal: Principal, roles: readonly Role[]): void {
   if (!roles.some((role) => principal.roles.includes(role))) {
-    throw problems.forbidden(`This operation needs the role ${roles.map((r) => `"${r}"`).join(' or ')}.`);
+    throw domainErrors.forbidden(`This operation needs the role ${roles.map((r) => `"${r}"`).join(' or ')}.`);
   }
 }

@@ -1,7 +1,7 @@
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import type { TokenApp, TokenAppClients } from '../credentials/token-app-client.js';
-import { ProblemError } from '../http/problem.js';
+import { DomainError } from '../errors/domain-errors.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
 import { createPkcePair, EntraOAuthError, type TokenSet } from '../m365/entra-oauth.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -150,14 +150,13 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
     } catch (error) {
       if (!(error instanceof EntraOAuthError) || error.status >= 500) throw error;
       const unknownTenant = error.aadsts?.endsWith('90002') === true;
-      throw new ProblemError(
-        422,
-        unknownTenant ? 'tenant_not_found' : 'device_code_refused',
-        'Microsoft refused to start the sign-in',
-        unknownTenant
+      throw new DomainError('unprocessable', {
+        code: unknownTenant ? 'tenant_not_found' : 'device_code_refused',
+        title: 'Microsoft refused to start the sign-in',
+        detail: unknownTenant
           ? `No Microsoft 365 tenant has the domain of ${m365AdminEmail ?? 'this username'}. Enter your Microsoft 365 admin username, e.g. admin@contoso.onmicrosoft.com.`
           : failureText(error),
-      );
+      });
     }
   }
 

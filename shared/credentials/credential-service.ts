@@ -1,8 +1,8 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { AlarmService } from '../alarms/alarm-service.js';
-import { ProblemError, problems } from '../http/problem.js';
-import { azureSdkOptions } from '../http/azure-sdk-options.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
 import { createGraphClient, getOrganization, listApplicationSecrets } from '../m365/graph-client.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -195,12 +195,11 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         await credential.getToken(TEAMS_ADMIN_SCOPE);
       } catch (error) {
         const { code, message } = entraMessage(error);
-        throw new ProblemError(
-          422,
-          'app_registration_invalid',
-          'The app registration does not work',
-          message,
-          [
+        throw new DomainError('unprocessable', {
+          code: 'app_registration_invalid',
+          title: 'The app registration does not work',
+          detail: message,
+          fields: [
             {
               field:
                 code === 'AADSTS90002' || code === 'AADSTS900023'
@@ -213,7 +212,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
               message,
             },
           ],
-        );
+        });
       }
       const details = await tenantDetails(credential);
       const clientSecretExpiresAt = await secretExpiry(credential, input.clientId, input.clientSecret);
@@ -269,7 +268,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
 
     async verify(customerId) {
       const credential = await store.get(customerId);
-      if (!credential) throw problems.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
+      if (!credential) throw domainErrors.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
       let status: VerificationStatus = 'Successful';
       let message: string | null = null;
       let clientSecretExpiresAt = credential.clientSecretExpiresAt;

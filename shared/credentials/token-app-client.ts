@@ -1,5 +1,5 @@
-import { ProblemError } from '../http/problem.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { DomainError } from '../errors/domain-errors.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { createEntraOAuthClient, type EntraOAuthClient } from '../m365/entra-oauth.js';
 import type { ProviderSettingsReader, TokenAppSettings } from '../provider/provider-settings.js';
 import type { DelegatedTokenSource } from './credential-service.js';
@@ -15,8 +15,12 @@ export type TokenAppClients = () => Promise<TokenApp>;
 /** The manual's own words when the token app is not configured (Security > Authentication Status). */
 export const NO_CLIENT_ID = 'No ClientId was specified.';
 
-export function tokenAppMissing(): ProblemError {
-  return new ProblemError(409, 'prerequisite_missing', 'Token app not configured', NO_CLIENT_ID);
+export function tokenAppMissing(): DomainError {
+  return new DomainError('conflict', {
+    code: 'prerequisite_missing',
+    title: 'Token app not configured',
+    detail: NO_CLIENT_ID,
+  });
 }
 
 /** Reads the token app's settings at every use, so that an operator's fix applies to the next request. */

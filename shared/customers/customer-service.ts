@@ -1,4 +1,4 @@
-import { ProblemError, problems } from '../http/problem.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CreateCustomerInput, Customer } from './customer.js';
 import { usesLicensedUsers } from './customer.js';
 import { type CustomerStore, type LicenceAllocation, StoreConflictError } from './customer-store.js';
@@ -46,13 +46,13 @@ export function createCustomerService({
 }: CustomerServiceOptions): CustomerService {
   async function getOrThrow(id: string): Promise<Customer> {
     const customer = await store.get(id);
-    if (!customer) throw problems.notFound(`There is no customer with the Short Name "${id}".`);
+    if (!customer) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
     return customer;
   }
 
   function checkVersion(customer: Customer, ifMatch: string | undefined): void {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== customer.etag) {
-      throw problems.preconditionFailed(
+      throw domainErrors.versionMismatch(
         `Customer "${customer.shortName}" was changed since you read it; reload it.`,
       );
     }
@@ -60,12 +60,11 @@ export function createCustomerService({
 
   function checkNotBeingRemoved(customer: Customer): void {
     if (customer.state === 'Ready for remove') {
-      throw new ProblemError(
-        409,
-        'customer_being_removed',
-        'Customer is being removed',
-        `Customer "${customer.shortName}" is Ready for remove and can no longer be changed.`,
-      );
+      throw new DomainError('conflict', {
+        code: 'customer_being_removed',
+        title: 'Customer is being removed',
+        detail: `Customer "${customer.shortName}" is Ready for remove and can no longer be changed.`,
+      });
     }
   }
 
@@ -115,7 +114,7 @@ export function createCustomerService({
       } catch (error) {
         if (error instanceof StoreConflictError && error.reason === 'customer_exists') {
           const existing = await store.get(input.shortName);
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'short_name_taken',
             'Short Name already in use',
             `The Short Name "${input.shortName}" is already used by customer "${existing?.shortName ?? input.shortName}"; Short Names are unique without regard to case.`,
@@ -165,7 +164,7 @@ export function createCustomerService({
           first = false;
           checkNotBeingRemoved(customer);
           if (!usesLicensedUsers(customer.licenseType)) {
-            throw problems.validation([
+            throw domainErrors.validation([
               {
                 field: 'licensedUsers',
                 in: 'body',
@@ -183,7 +182,7 @@ export function createCustomerService({
           return store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag });
         },
         () => {
-          throw problems.preconditionFailed(
+          throw domainErrors.versionMismatch(
             `Customer "${id}" was changed by someone else meanwhile; reload it.`,
           );
         },
@@ -197,7 +196,7 @@ export function createCustomerService({
       return withRetries(
         () => store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
         () => {
-          throw problems.preconditionFailed(
+          throw domainErrors.versionMismatch(
             `Customer "${id}" was changed by someone else meanwhile; reload it.`,
           );
         },

@@ -1,4 +1,4 @@
-import { ProblemError } from '../http/problem.js';
+import { DomainError } from '../errors/domain-errors.js';
 import type { LicenceAllocation } from './customer-store.js';
 
 /** The provider's licence: MultiTenant Tenant License Count and MultiTenant User License Count. */
@@ -30,30 +30,27 @@ export function allocate(
 ): LicenceAllocation {
   // An expired licence keeps what customers have; it allows nothing more (the manual: no new tenants or users).
   if (limits.expiresOn && today > limits.expiresOn && (change.customers > 0 || change.users > 0)) {
-    throw new ProblemError(
-      409,
-      'license_expired',
-      'The licence has expired',
-      `The licence expired on ${limits.expiresOn}: no new customers or licensed users until it is renewed (LICENSE_EXPIRES).`,
-    );
+    throw new DomainError('conflict', {
+      code: 'license_expired',
+      title: 'The licence has expired',
+      detail: `The licence expired on ${limits.expiresOn}: no new customers or licensed users until it is renewed (LICENSE_EXPIRES).`,
+    });
   }
   const next = { customers: allocation.customers + change.customers, users: allocation.users + change.users };
   const free = availability(limits, allocation);
   if (change.customers > 0 && next.customers > limits.tenantCount) {
-    throw new ProblemError(
-      409,
-      'tenant_licenses_exhausted',
-      'No tenant licence available',
-      `All ${limits.tenantCount} tenant licences are in use. A Tenant License is a mandatory requirement for onboarding a new customer; remove a customer or extend the licence.`,
-    );
+    throw new DomainError('limit_reached', {
+      code: 'tenant_licenses_exhausted',
+      title: 'No tenant licence available',
+      detail: `All ${limits.tenantCount} tenant licences are in use. A Tenant License is a mandatory requirement for onboarding a new customer; remove a customer or extend the licence.`,
+    });
   }
   if (change.users > 0 && next.users > limits.userCount) {
-    throw new ProblemError(
-      409,
-      'user_licenses_exhausted',
-      'Not enough user licences',
-      `${change.users} more licensed users were requested but only ${free.availableUsers} of the pool of ${limits.userCount} are available.`,
-    );
+    throw new DomainError('limit_reached', {
+      code: 'user_licenses_exhausted',
+      title: 'Not enough user licences',
+      detail: `${change.users} more licensed users were requested but only ${free.availableUsers} of the pool of ${limits.userCount} are available.`,
+    });
   }
   return next;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Customer, createCustomerSchema } from '../customers/customer.js';
-import { problems } from '../http/problem.js';
-import { toFieldErrors } from '../http/zod-field-errors.js';
+import { domainErrors } from '../errors/domain-errors.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
 import { SiteConflictError } from '../onboarding/customer-site-store.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
@@ -41,7 +41,7 @@ export async function saveSitePrefixes(
 ): Promise<SavePrefixesOutcome> {
   const customer = await services.customers.get(customerId);
   if (customer.state === 'Ready for remove') {
-    throw problems.conflict(
+    throw domainErrors.conflict(
       'customer_being_removed',
       'Customer is being removed',
       `${customerId} is being removed.`,
@@ -49,9 +49,9 @@ export async function saveSitePrefixes(
   }
   const sites = sitesFor(services);
   const found = await sites.get(customerId, siteName);
-  if (!found) throw problems.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
+  if (!found) throw domainErrors.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
   if (!found.site.sbc) {
-    throw problems.conflict(
+    throw domainErrors.conflict(
       'site_without_sbc',
       'The site has no SBC',
       `Site "${siteName}" does not configure an SBC, so it has no dial-plan prefixes.`,
@@ -61,7 +61,7 @@ export async function saveSitePrefixes(
     .filter((s) => s.site.siteName.toLowerCase() !== siteName.toLowerCase())
     .reduce((n, s) => n + s.site.prefixes.length, 0);
   if (others + prefixes.length > MAX_PREFIXES) {
-    throw problems.validation(
+    throw domainErrors.validation(
       [
         {
           field: 'prefixes',
@@ -80,7 +80,7 @@ export async function saveSitePrefixes(
     );
   } catch (error) {
     if (error instanceof SiteConflictError) {
-      throw problems.conflict(
+      throw domainErrors.conflict(
         'site_changed',
         'The site changed',
         'The site changed meanwhile; load it and save again.',
@@ -185,7 +185,7 @@ export async function importCustomer(
 ): Promise<{ readonly customer: Customer; readonly site: CustomerSite; readonly created: boolean }> {
   const region = (await services.onboardingSettings.regions()).find((r) => r.sbcId === sbcId);
   if (!region) {
-    throw problems.conflict(
+    throw domainErrors.conflict(
       'no_region_for_sbc',
       'No region uses this SBC',
       `No region (DNS sub domain Mapping) names SBC "${sbcId}"; add one, then import.`,
@@ -198,7 +198,7 @@ export async function importCustomer(
     (r) => r.name.toLowerCase() === name && r.tag.toLowerCase() === tag,
   );
   if (rules.length === 0) {
-    throw problems.notFound(
+    throw domainErrors.notFound(
       `SBC "${sbcId}" has no dial-plan rule named "${input.sbcCustomerName}" tagged "${input.fqdnPstnGateway}".`,
     );
   }
@@ -211,7 +211,7 @@ export async function importCustomer(
       licenseType: 'Hosted Essentials',
     });
     if (!parsed.success) {
-      throw problems.validation(
+      throw domainErrors.validation(
         toFieldErrors(parsed.error, 'body', input).map((e) => ({
           ...e,
           field:

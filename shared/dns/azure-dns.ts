@@ -1,8 +1,8 @@
 import { DnsManagementClient, type RecordSet, type RecordType } from '@azure/arm-dns';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
-import { azureSdkOptions } from '../http/azure-sdk-options.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 
 /** Tokens for Azure Resource Manager; the audience is the same wherever the endpoint points (the sandbox too). */
 export const ARM_SCOPE = 'https://management.azure.com/.default';

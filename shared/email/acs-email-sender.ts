@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { EmailClient } from '@azure/communication-email';
 import { isRestError } from '@azure/core-rest-pipeline';
-import { azureSdkOptions } from '../http/azure-sdk-options.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { EmailSendError, type EmailSender } from './email-message.js';
 import { redactSecrets } from './email-secrets.js';
 

@@ -1,4 +1,4 @@
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import type { EmailSettings } from '../provider/provider-settings.js';
 import { createAcsEmailSender } from './acs-email-sender.js';
 import type { EmailSender } from './email-message.js';

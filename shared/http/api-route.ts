@@ -10,7 +10,8 @@ import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-de
 import { getServices, type Services } from '../platform/services.js';
 import type { OperationDoc, ResponseDoc, Role } from './operation-doc.js';
 import { type FieldLocation, ProblemError, problemResponse, problems } from './problem.js';
-import { toFieldErrors } from './zod-field-errors.js';
+import { problemOfDomainError } from './problem-mapper.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -166,7 +167,9 @@ export function defineApiRoute<
       }
       return toResponse(result);
     } catch (error) {
-      if (error instanceof ProblemError) return problemResponse(error.toProblem(), error.headers);
+      if (error instanceof ProblemError) return problemResponse(error.toProblem());
+      const mapped = problemOfDomainError(error);
+      if (mapped) return problemResponse(mapped.problem, mapped.headers);
       productLog(context, 'error', `Unhandled error in ${spec.name}.`, {
         error: error instanceof Error ? error.stack : String(error),
       });

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
+import type { Role } from '../auth/roles.js';
 import type { HttpMethod } from '../platform/function-definitions.js';
 
-/** The API's app roles (docs/access.md). */
-export type Role = 'provider-admin' | 'channel-admin' | 'customer-admin';
+// Re-exported so a route takes an operation's roles from where it takes the rest of its description.
+export type { Role } from '../auth/roles.js';
 
 export interface ResponseDoc {
   readonly description: string;

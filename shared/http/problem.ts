@@ -1,15 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
+import type { FieldError } from '../errors/domain-errors.js';
 
-export type FieldLocation = 'body' | 'query' | 'path' | 'header';
-
-export interface FieldError {
-  /** Dotted path of the offending field (`licensedUsers`, `items.0.name`); empty for the whole value. */
-  readonly field: string;
-  readonly in: FieldLocation;
-  /** Stable, machine-readable reason, e.g. `too_short`, `short_name_forbidden_character`. */
-  readonly code: string;
-  readonly message: string;
-}
+export type { FieldError, FieldLocation } from '../errors/domain-errors.js';
 
 /** RFC 9457 problem details, with the product's stable `code` and per-field errors. */
 export interface Problem {
@@ -27,7 +19,10 @@ export function problemType(code: string): string {
   return `urn:direct-routing-hub:problem:${code}`;
 }
 
-/** Thrown anywhere below a route to answer with a problem; everything else becomes a 500 `internal_error`. */
+/**
+ * The edge's own refusals (a body it cannot read, a path that names nothing, a caller outside the customer).
+ * Code below the edge throws a DomainError instead, which problem-mapper.ts turns into the same problem+json.
+ */
 export class ProblemError extends Error {
   override readonly name = 'ProblemError';
   constructor(
@@ -36,7 +31,6 @@ export class ProblemError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly errors?: readonly FieldError[],
-    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(detail ?? title);
   }
@@ -82,14 +76,6 @@ export const problems = {
       'Payload too large',
       `The body must not exceed ${limitBytes} bytes.`,
     ),
-  unauthenticated: (detail: string) =>
-    new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {
-      'www-authenticate': 'Bearer',
-    }),
   forbidden: (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => new ProblemError(404, 'not_found', 'Not found', detail),
-  conflict: (code: string, title: string, detail: string, errors?: readonly FieldError[]) =>
-    new ProblemError(409, code, title, detail, errors),
-  preconditionFailed: (detail: string) =>
-    new ProblemError(412, 'precondition_failed', 'Precondition failed', detail),
 };

@@ -2,7 +2,7 @@ import { tokenAppMissing } from '../credentials/token-app-client.js';
 import type { CustomerStore } from '../customers/customer-store.js';
 import type { LicenseType } from '../customers/customer.js';
 import type { EmailDelivery, EmailOutbox } from '../email/email-message.js';
-import { ProblemError, problems } from '../http/problem.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { ProviderSettingsReader } from '../provider/provider-settings.js';
 import {
   type Invitation,
@@ -81,12 +81,11 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
   async function requirePrerequisites(): Promise<void> {
     if (!(await settings.tokenApp())) throw tokenAppMissing();
     if (!(await settings.email())) {
-      throw new ProblemError(
-        409,
-        'prerequisite_missing',
-        'Email not configured',
-        'No Email Settings were specified.',
-      );
+      throw new DomainError('conflict', {
+        code: 'prerequisite_missing',
+        title: 'Email not configured',
+        detail: 'No Email Settings were specified.',
+      });
     }
   }
 
@@ -123,7 +122,8 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
 
   async function live(id: string): Promise<Invitation> {
     const invitation = await store.get(id);
-    if (!invitation || invitation.revokedAt) throw problems.notFound(`There is no invitation for "${id}".`);
+    if (!invitation || invitation.revokedAt)
+      throw domainErrors.notFound(`There is no invitation for "${id}".`);
     return invitation;
   }
 
@@ -131,7 +131,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
     async invite(draft, invitationEmail, type) {
       await requirePrerequisites();
       if (type === 'Invite' && (await options.customers.get(draft.shortName))) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'short_name_taken',
           'Short Name already in use',
           `A customer with the Short Name "${draft.shortName}" already exists.`,
@@ -142,7 +142,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
       // customer's invitation never replaces a live one, which may be waiting to be added from Pending Invitations.
       const replaceable = type === 'Request' && existing?.deviceAuthenticated === true;
       if (existing && !existing.revokedAt && !replaceable) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'invitation_exists',
           'Invitation already sent',
           `"${existing.id}" already has an invitation; send a reminder or revoke it first.`,
@@ -174,7 +174,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
         );
       } catch (error) {
         if (error instanceof InvitationConflictError) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'invitation_exists',
             'Invitation already sent',
             `"${draft.shortName}" was just invited.`,
@@ -204,7 +204,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
       await requirePrerequisites();
       const invitation = await live(id);
       if (invitation.tenantInstalled) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'invitation_used',
           'Invitation already used',
           `"${id}" was already added as a customer.`,
@@ -223,7 +223,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
         });
       } catch (error) {
         if (error instanceof InvitationConflictError)
-          throw problems.preconditionFailed(`"${id}" changed meanwhile; try again.`);
+          throw domainErrors.versionMismatch(`"${id}" changed meanwhile; try again.`);
         throw error;
       }
       const emailId = await sendLink(id, to, linkId);

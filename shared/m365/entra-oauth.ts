@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { aadstsCode } from './aadsts.js';
 
 export interface EntraOAuthOptions {

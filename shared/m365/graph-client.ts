@@ -11,7 +11,7 @@ import {
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 
 /** App-only Graph tokens: whatever application permissions the tenant's admin consented to. */
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';

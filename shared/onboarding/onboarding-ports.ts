@@ -1,7 +1,7 @@
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { type AzureDnsZone, createAzureDnsZone } from '../dns/azure-dns.js';
-import { azureSdkOptions } from '../http/azure-sdk-options.js';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import { createGraphClient } from '../m365/graph-client.js';
 import type { Services } from '../platform/services.js';
 import { createSbcClient, type SbcClient } from '../sbc/sbc-client.js';

@@ -1,5 +1,5 @@
 import type { Customer } from '../customers/customer.js';
-import { ProblemError, problems } from '../http/problem.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { Services } from '../platform/services.js';
 import type { TaskRecord } from '../tasks/task-record.js';
 import { scriptTemplatesFor } from '../templates/script-templates-accessor.js';
@@ -94,21 +94,19 @@ export function createOnboardingService(services: Services): OnboardingService {
       const session = await services.wizard.get(sessionId, owner);
       const draft = session.draft;
       if (!draft) {
-        throw new ProblemError(
-          409,
-          'wizard_step_missing',
-          'Customer not entered',
-          'Enter the customer on the first page first.',
-        );
+        throw new DomainError('conflict', {
+          code: 'wizard_step_missing',
+          title: 'Customer not entered',
+          detail: 'Enter the customer on the first page first.',
+        });
       }
       const connected = session.connection?.status === 'Authentication Complete';
       if (draft.licenseType !== 'Hosted Essentials' && !connected) {
-        throw new ProblemError(
-          409,
-          'wizard_step_missing',
-          'Not connected',
-          "Connect the customer's Microsoft 365 tenant first.",
-        );
+        throw new DomainError('conflict', {
+          code: 'wizard_step_missing',
+          title: 'Not connected',
+          detail: "Connect the customer's Microsoft 365 tenant first.",
+        });
       }
       const site = await buildSite(
         { shortName: draft.shortName, licenseType: draft.licenseType, connected },
@@ -139,7 +137,7 @@ export function createOnboardingService(services: Services): OnboardingService {
       // A Submit sent twice (a double click, a retried request) finds its own customer and task.
       if (!existing) await services.customers.create(draft);
       else if (!(await sites.get(draft.shortName, site.siteName))) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'short_name_taken',
           'Short Name already in use',
           `A customer with the Short Name "${draft.shortName}" already exists.`,
@@ -161,15 +159,14 @@ export function createOnboardingService(services: Services): OnboardingService {
     async addSite(customerId, input, { dryRun }) {
       const customer = await existingCustomer(customerId);
       if (customer.state === 'Ready for remove') {
-        throw new ProblemError(
-          409,
-          'customer_being_removed',
-          'Customer is being removed',
-          `Customer "${customer.shortName}" is Ready for remove.`,
-        );
+        throw new DomainError('conflict', {
+          code: 'customer_being_removed',
+          title: 'Customer is being removed',
+          detail: `Customer "${customer.shortName}" is Ready for remove.`,
+        });
       }
       if (await sites.get(customer.shortName, input.siteName)) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'site_name_taken',
           'Sbc Site Name already in use',
           `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
@@ -212,7 +209,7 @@ export function createOnboardingService(services: Services): OnboardingService {
         await sites.create(site);
       } catch (error) {
         if (error instanceof SiteConflictError) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'site_name_taken',
             'Sbc Site Name already in use',
             `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
@@ -249,12 +246,11 @@ export function createOnboardingService(services: Services): OnboardingService {
             site.siteName.toLowerCase(),
       );
       if (!waiting) {
-        throw new ProblemError(
-          409,
-          'nothing_to_verify',
-          'No domain waits for verification',
-          `No task of site "${site.siteName}" waits for its TXT record; the domain is verified already or its onboarding has not reached that step.`,
-        );
+        throw new DomainError('conflict', {
+          code: 'nothing_to_verify',
+          title: 'No domain waits for verification',
+          detail: `No task of site "${site.siteName}" waits for its TXT record; the domain is verified already or its onboarding has not reached that step.`,
+        });
       }
       return engine().resume(waiting.id);
     },
@@ -287,7 +283,7 @@ export function createOnboardingService(services: Services): OnboardingService {
 
     async site(customerId, siteName) {
       const found = await sites.get(customerId, siteName);
-      if (!found) throw problems.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
+      if (!found) throw domainErrors.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
       return found.site;
     },
   };

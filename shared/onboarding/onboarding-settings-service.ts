@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type ProblemError, problems } from '../http/problem.js';
+import { type DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { lazyTable, restStatus } from '../storage/table-client.js';
 import {
@@ -96,7 +96,7 @@ export function createOnboardingSettingsService(options: {
   async function create(
     rowKey: string,
     document: unknown,
-    conflict: ProblemError,
+    conflict: DomainError,
     sealed?: string,
   ): Promise<void> {
     const client = await table();
@@ -138,7 +138,7 @@ export function createOnboardingSettingsService(options: {
 
   async function requireSbc(id: string): Promise<void> {
     if (!(await read(`sbc:${id}`))) {
-      throw problems.validation([
+      throw domainErrors.validation([
         { field: 'sbcId', in: 'body', code: 'unknown_sbc', message: `There is no Known SBC "${id}".` },
       ]);
     }
@@ -217,7 +217,7 @@ export function createOnboardingSettingsService(options: {
               ? saved?.sealed
               : undefined;
         if (!sealed) {
-          throw problems.validation([
+          throw domainErrors.validation([
             {
               field: 'clientSecret',
               in: 'body',
@@ -244,16 +244,20 @@ export function createOnboardingSettingsService(options: {
       await create(
         `region:${region.id}`,
         region,
-        problems.conflict('region_exists', 'Region exists', `A region named "${input.name}" already exists.`),
+        domainErrors.conflict(
+          'region_exists',
+          'Region exists',
+          `A region named "${input.name}" already exists.`,
+        ),
       );
       return region;
     },
 
     async updateRegion(id, input) {
       const found = await read<Region>(`region:${id}`);
-      if (!found) throw problems.notFound(`There is no region "${id}".`);
+      if (!found) throw domainErrors.notFound(`There is no region "${id}".`);
       if (input.name.toLowerCase() !== id) {
-        throw problems.validation([
+        throw domainErrors.validation([
           {
             field: 'name',
             in: 'body',
@@ -269,7 +273,7 @@ export function createOnboardingSettingsService(options: {
     },
 
     async deleteRegion(id) {
-      if (!(await remove(`region:${id}`))) throw problems.notFound(`There is no region "${id}".`);
+      if (!(await remove(`region:${id}`))) throw domainErrors.notFound(`There is no region "${id}".`);
     },
 
     async sbcViews() {
@@ -281,7 +285,7 @@ export function createOnboardingSettingsService(options: {
     async createSbc(input) {
       const { gatewayPassword, ...rest } = input;
       if (gatewayPassword === undefined) {
-        throw problems.validation([
+        throw domainErrors.validation([
           {
             field: 'gatewayPassword',
             in: 'body',
@@ -296,7 +300,7 @@ export function createOnboardingSettingsService(options: {
       await create(
         `sbc:${id}`,
         document,
-        problems.conflict(
+        domainErrors.conflict(
           'sbc_exists',
           'Known SBC exists',
           `A Known SBC named "${input.name}" already exists.`,
@@ -308,7 +312,7 @@ export function createOnboardingSettingsService(options: {
 
     async updateSbc(id, input) {
       const found = await read<SbcDocument>(`sbc:${id}`);
-      if (!found) throw problems.notFound(`There is no Known SBC "${id}".`);
+      if (!found) throw domainErrors.notFound(`There is no Known SBC "${id}".`);
       const { gatewayPassword, ...rest } = input;
       const sealed =
         gatewayPassword !== undefined ? secretBox.seal(gatewayPassword, sbcSlot(id)) : found.sealed;
@@ -320,13 +324,13 @@ export function createOnboardingSettingsService(options: {
     async deleteSbc(id) {
       const users = (await reader.regions()).filter((r) => r.sbcId === id);
       if (users.length > 0) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'sbc_in_use',
           'Known SBC in use',
           `Regions ${users.map((r) => r.name).join(', ')} use this SBC; change or delete them first.`,
         );
       }
-      if (!(await remove(`sbc:${id}`))) throw problems.notFound(`There is no Known SBC "${id}".`);
+      if (!(await remove(`sbc:${id}`))) throw domainErrors.notFound(`There is no Known SBC "${id}".`);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { problems } from '../http/problem.js';
+import { domainErrors } from '../errors/domain-errors.js';
 
 /** One dial-plan rule of a customer: the manual's "Dial Plan Name | Prefix | Tag". */
 export interface DialPlanPrefix {
@@ -123,7 +123,7 @@ export function prefixesFromBody(body: z.output<typeof prefixesBodySchema>): Dia
   if (body.csv === undefined) return dedupe(body.prefixes ?? []);
   const parsed = parsePrefixCsv(body.csv);
   if (parsed.problems.length > 0) {
-    throw problems.validation(
+    throw domainErrors.validation(
       parsed.problems.map((p) => ({
         field: 'csv',
         in: 'body' as const,

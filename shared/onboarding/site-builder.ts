@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { LicenseType } from '../customers/customer.js';
 import { shortNameViolations } from '../customers/short-name.js';
-import { type FieldError, problems } from '../http/problem.js';
+import { domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
 import type { ScriptType } from '../templates/script-types.js';
@@ -220,7 +220,7 @@ export async function buildSite(
       fail('sbc.onlinePstnGateway', 'required', 'Select the Online PSTN Gateway the SBC routes to.');
     }
   }
-  if (errors.length > 0) throw problems.validation(errors);
+  if (errors.length > 0) throw domainErrors.validation(errors);
   dns = dns && (dns.method === 'manual' || !essentials) ? dns : null;
   const at = deps.now.toISOString();
   return {

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { productLog } from '../platform/product-log.js';
 import type { z } from 'zod';
-import { ProblemError } from '../http/problem.js';
+import { problemOfDomainError } from '../http/problem-mapper.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import { getServices, type Services } from '../platform/services.js';
 import { MESSAGE } from './consent-templates.js';
@@ -54,12 +54,14 @@ export function definePage(spec: PageSpec): HttpFunctionDefinition {
         brand = brandOf(await services.providerSettings.whiteLabel());
         return await spec.handler({ request, context, services, params: request.params, brand });
       } catch (error) {
-        if (error instanceof ProblemError) {
-          return messagePage(brand, error.status, {
-            heading: error.status === 409 ? 'Not ready yet' : error.title,
-            message: error.detail ?? error.title,
+        const mapped = problemOfDomainError(error);
+        if (mapped) {
+          const { problem } = mapped;
+          return messagePage(brand, problem.status, {
+            heading: problem.status === 409 ? 'Not ready yet' : problem.title,
+            message: problem.detail ?? problem.title,
             advice:
-              error.code === 'prerequisite_missing'
+              problem.code === 'prerequisite_missing'
                 ? 'The service provider has not finished setting up authentication. Please contact them.'
                 : undefined,
           });

@@ -22,8 +22,8 @@ import { createEmailOutbox } from '../email/outbox.js';
 import type { OutboxDeliveryDeps, OutboxTiming } from '../email/outbox-delivery.js';
 import { createStorageOutboxQueue } from '../email/outbox-queue.js';
 import { createTableOutboxStore } from '../email/table-outbox-store.js';
-import { trustedCaCertificates } from '../http/trusted-ca.js';
-import { createTrustedTransport, type TrustedTransport } from '../http/trusted-transport.js';
+import { trustedCaCertificates } from '../net/trusted-ca.js';
+import { createTrustedTransport, type TrustedTransport } from '../net/trusted-transport.js';
 import {
   createProviderSettingsService,
   type ProviderSettingsService,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { problems } from '../http/problem.js';
+import { domainErrors } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { lazyTable, restStatus } from '../storage/table-client.js';
 import {
@@ -229,7 +229,7 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
         saved?.secrets.clientSecret,
       );
       if (!clientSecret) {
-        throw problems.validation([
+        throw domainErrors.validation([
           {
             field: 'clientSecret',
             in: 'body',
@@ -264,7 +264,7 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
           sameTransport ? saved?.secrets.accessKey : undefined,
         );
         if (!accessKey) {
-          throw problems.validation([
+          throw domainErrors.validation([
             {
               field: 'accessKey',
               in: 'body',

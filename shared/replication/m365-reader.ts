@@ -1,8 +1,8 @@
 import { AuthenticationError, type AccessToken, type TokenCredential } from '@azure/identity';
 import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import { ProblemError } from '../http/problem.js';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import { isDomainError } from '../errors/domain-errors.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';
@@ -346,7 +346,7 @@ export function authFailureOf(error: unknown): string | null {
 
 /** Whether a token request failed because Entra ID refused it (rather than not being reachable). */
 function credentialRefusal(error: unknown): string | null {
-  if (error instanceof ProblemError) return error.detail ?? error.message;
+  if (isDomainError(error)) return error.detail ?? error.message;
   const text =
     error instanceof Error
       ? `${error.message} ${JSON.stringify((error as { errorResponse?: unknown }).errorResponse ?? '')}`

@@ -1,5 +1,5 @@
 import { createTableCredentialStore } from '../credentials/credential-store.js';
-import { ProblemError } from '../http/problem.js';
+import { isDomainError } from '../errors/domain-errors.js';
 import { createTableCustomerSiteStore } from '../onboarding/customer-site-store.js';
 import { getServices, type Services } from '../platform/services.js';
 import { createJsonQueue } from '../storage/json-queue.js';
@@ -25,7 +25,7 @@ export function replicationDeps(services: Services): ReplicationDeps {
     try {
       return await services.customers.get(customerId);
     } catch (error) {
-      if (error instanceof ProblemError && error.status === 404) return null;
+      if (isDomainError(error, 'not_found')) return null;
       throw error;
     }
   };

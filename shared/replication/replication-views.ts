@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CustomerCredential } from '../credentials/credential.js';
 import { shortNameKey } from '../customers/short-name.js';
-import { problems } from '../http/problem.js';
+import { domainErrors } from '../errors/domain-errors.js';
 import type { Services } from '../platform/services.js';
 import { replicationFor } from './replication-accessor.js';
 import {
@@ -237,7 +237,7 @@ export function customerMirror(services: Services, customerId: string) {
     } catch {
       // Answered below.
     }
-    throw problems.validation([
+    throw domainErrors.validation([
       { field: 'after', in: 'query', code: 'invalid_cursor', message: 'after is not one this API returned.' },
     ]);
   };
@@ -285,7 +285,7 @@ export function customerMirror(services: Services, customerId: string) {
       const head = await header();
       const id = groupId.toLowerCase();
       if (!(await mirror.getGroup(customerId, id))) {
-        throw problems.notFound(`"${customerId}" has no replicated group ${groupId}.`);
+        throw domainErrors.notFound(`"${customerId}" has no replicated group ${groupId}.`);
       }
       const members = (await mirror.memberChunks(customerId, id)).flatMap((c) => c.members);
       const sorted = [...new Set(members)].sort();

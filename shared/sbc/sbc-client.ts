@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 
 export interface SbcClientOptions {
   /**

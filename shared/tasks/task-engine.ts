@@ -1,5 +1,5 @@
-import { ProblemError, problems } from '../http/problem.js';
-import { toFieldErrors } from '../http/zod-field-errors.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { toFieldErrors } from '../errors/zod-field-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
 import {
   type AnyTaskDefinition,
@@ -126,7 +126,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
 
   async function getOrThrow(taskId: string): Promise<VersionedTask> {
     const found = await store.get(taskId);
-    if (!found) throw problems.notFound(`There is no task ${taskId}.`);
+    if (!found) throw domainErrors.notFound(`There is no task ${taskId}.`);
     return found;
   }
 
@@ -390,9 +390,9 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   return {
     async start({ type, customerId, input, dryRun = false, idempotencyKey }) {
       const definition = definitions.get(type);
-      if (!definition) throw problems.notFound(`There is no task type ${type}.`);
+      if (!definition) throw domainErrors.notFound(`There is no task type ${type}.`);
       const parsed = definition.input.safeParse(input);
-      if (!parsed.success) throw problems.validation(toFieldErrors(parsed.error, 'body', input));
+      if (!parsed.success) throw domainErrors.validation(toFieldErrors(parsed.error, 'body', input));
       const at = now();
       const record: TaskRecord = {
         id: newTaskId(at),
@@ -444,12 +444,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       for (;;) {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'Paused') {
-          throw new ProblemError(
-            409,
-            'task_not_paused',
-            'Task is not waiting',
-            `Task ${taskId} is ${task.state}; only a Paused task can be resumed.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'task_not_paused',
+            title: 'Task is not waiting',
+            detail: `Task ${taskId} is ${task.state}; only a Paused task can be resumed.`,
+          });
         }
         const next: TaskRecord = {
           ...task,
@@ -475,12 +474,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       for (;;) {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'FinishFailure') {
-          throw new ProblemError(
-            409,
-            'task_not_failed',
-            'Task has not failed',
-            `Task ${taskId} is ${task.state}; only a failed task can be re-run.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'task_not_failed',
+            title: 'Task has not failed',
+            detail: `Task ${taskId} is ${task.state}; only a failed task can be re-run.`,
+          });
         }
         const next: TaskRecord = {
           ...task,
@@ -545,12 +543,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       for (;;) {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'Queued' && task.state !== 'Paused') {
-          throw new ProblemError(
-            409,
-            'task_not_pending',
-            'Task is not pending',
-            `Task ${taskId} is ${task.state}; only a Queued or Paused task can be cancelled.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'task_not_pending',
+            title: 'Task is not pending',
+            detail: `Task ${taskId} is ${task.state}; only a Queued or Paused task can be cancelled.`,
+          });
         }
         const at = now().toISOString();
         const done = task.steps.filter((step) => step.state === 'done').map((step) => step.name);
@@ -609,12 +606,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       for (;;) {
         const { task, etag } = await getOrThrow(taskId);
         if (!isFinal(task.state)) {
-          throw new ProblemError(
-            409,
-            'task_not_finished',
-            'Task has not finished',
-            `Task ${taskId} is ${task.state}; cancel it before deleting it.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'task_not_finished',
+            title: 'Task has not finished',
+            detail: `Task ${taskId} is ${task.state}; cancel it before deleting it.`,
+          });
         }
         try {
           await store.delete(task, etag);

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
-import type { TrustedTransport } from '../http/trusted-transport.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 
 /** The "Skype and Teams Tenant Admin API" resource; delegated (`user_impersonation`) or app tokens. */
 export const TEAMS_ADMIN_RESOURCE = '48ac35b8-9aa8-4d74-927d-1f4a14a0b239';

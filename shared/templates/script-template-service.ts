@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FieldError, ProblemError, problems } from '../http/problem.js';
+import { DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
 import { renderPowerShell } from '../teams/powershell.js';
 import type { TeamsCommand } from '../teams/teams-command.js';
 import { BUILT_IN_TEMPLATES, type BuiltInTemplate, builtInTemplate } from './builtin-templates.js';
@@ -127,13 +127,13 @@ export function createScriptTemplateService({
   async function getStored(id: string): Promise<StoredTemplate> {
     await ensureSeeded();
     const template = await store.get(id.toLowerCase());
-    if (!template) throw problems.notFound(`There is no script template "${id}".`);
+    if (!template) throw domainErrors.notFound(`There is no script template "${id}".`);
     return template;
   }
 
   function checkVersion(template: StoredTemplate, ifMatch: string | undefined): void {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== template.etag) {
-      throw problems.preconditionFailed(
+      throw domainErrors.versionMismatch(
         `Script template "${template.id}" was changed since you read it (now version ${template.version}); reload it.`,
       );
     }
@@ -148,7 +148,7 @@ export function createScriptTemplateService({
       } catch (error) {
         if (!(error instanceof TemplateStoreConflict)) throw error;
         if (i >= MAX_ATTEMPTS) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'concurrent_change',
             'Concurrent change',
             'Script templates are being changed by someone else right now; try again.',
@@ -187,18 +187,18 @@ export function createScriptTemplateService({
     if (pair) {
       const target = byId.get(pair);
       if (!target) {
-        throw problems.validation([
+        throw domainErrors.validation([
           fieldError('pairedTemplateId', 'not_found', `There is no script template "${pair}" to pair with.`),
         ]);
       }
       if (target.id === self.id) {
-        throw problems.validation([
+        throw domainErrors.validation([
           fieldError('pairedTemplateId', 'pairing_self', 'A template cannot be paired with itself.'),
         ]);
       }
       const expected = counterpartType(self.type);
       if (target.type !== expected) {
-        throw problems.validation([
+        throw domainErrors.validation([
           fieldError(
             'pairedTemplateId',
             'pairing_type_mismatch',
@@ -207,7 +207,7 @@ export function createScriptTemplateService({
         ]);
       }
       if (target.pairedTemplateId && target.pairedTemplateId !== self.id) {
-        throw problems.conflict(
+        throw domainErrors.conflict(
           'pairing_conflict',
           'Already paired',
           `"${target.id}" is paired with "${target.pairedTemplateId}"; unpair them first.`,
@@ -220,7 +220,7 @@ export function createScriptTemplateService({
     }
     if (self.isDefault) {
       if (!hasWizardDefault(self.type)) {
-        throw problems.validation([
+        throw domainErrors.validation([
           fieldError('isDefault', 'not_allowed', 'Background scripts are not offered in the wizard.'),
         ]);
       }
@@ -284,7 +284,7 @@ export function createScriptTemplateService({
       return optimistic(async () => {
         const all = await store.list();
         if (all.some((t) => t.id === input.id)) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'template_exists',
             'Template exists',
             `A script template "${input.id}" already exists.`,
@@ -316,7 +316,7 @@ export function createScriptTemplateService({
         const current = await getStored(id);
         checkVersion(current, ifMatch);
         if (current.builtIn && input.type !== current.type) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'builtin_type_fixed',
             'Built-in type is fixed',
             `"${current.id}" is a built-in ${current.type} script; its type cannot change.`,
@@ -349,7 +349,7 @@ export function createScriptTemplateService({
         const current = await getStored(id);
         checkVersion(current, ifMatch);
         if (current.builtIn) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'builtin_not_deletable',
             'Built-in template',
             `"${current.id}" is a built-in template; it cannot be deleted, only reset (POST …/reset).`,
@@ -382,7 +382,7 @@ export function createScriptTemplateService({
         checkVersion(current, ifMatch);
         const original = builtInTemplate(current.id);
         if (!current.builtIn || !original) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'not_builtin',
             'Not a built-in template',
             `"${current.id}" is not a built-in template; there is no shipped text to reset it to.`,
@@ -409,7 +409,7 @@ export function createScriptTemplateService({
     async version(id, version) {
       const template = await getStored(id);
       const found = await store.version(template.id, template.incarnation, version);
-      if (!found) throw problems.notFound(`Script template "${template.id}" has no version ${version}.`);
+      if (!found) throw domainErrors.notFound(`Script template "${template.id}" has no version ${version}.`);
       return found;
     },
 
@@ -487,7 +487,7 @@ function fieldError(field: string, code: string, message: string): FieldError {
 }
 
 /** 400 `template_invalid`: one field error per issue, on `body`, with line and column where known. */
-export function templateInvalid(issues: readonly TemplateIssue[]): ProblemError {
+export function templateInvalid(issues: readonly TemplateIssue[]): DomainError {
   const errors = issues.map((issue) => ({
     field: 'body',
     in: 'body' as const,
@@ -496,32 +496,30 @@ export function templateInvalid(issues: readonly TemplateIssue[]): ProblemError 
     ...(issue.line !== undefined ? { line: issue.line } : {}),
     ...(issue.column !== undefined ? { column: issue.column } : {}),
   }));
-  return new ProblemError(
-    400,
-    'template_invalid',
-    'Invalid template',
-    'The template was not saved; see errors.',
-    errors,
-  );
+  return new DomainError('validation', {
+    code: 'template_invalid',
+    title: 'Invalid template',
+    detail: 'The template was not saved; see errors.',
+    fields: errors,
+  });
 }
 
 function renderProblem(error: unknown): unknown {
   if (!(error instanceof TemplateRenderError)) return error;
   switch (error.code) {
     case 'custom_variable_missing':
-      return problems.validation([
+      return domainErrors.validation([
         fieldError(`customVariables.${String(error.at)}`, 'required', error.message),
       ]);
     case 'unsafe_value':
-      return problems.validation([
+      return domainErrors.validation([
         fieldError(error.at ? `context.${String(error.at)}` : 'context', 'unsafe_value', error.message),
       ]);
     case 'command_invalid':
-      return new ProblemError(
-        400,
-        'render_failed',
-        'Rendering failed',
-        `With these values, ${error.message}`,
-      );
+      return new DomainError('validation', {
+        code: 'render_failed',
+        title: 'Rendering failed',
+        detail: `With these values, ${error.message}`,
+      });
   }
 }

@@ -3,7 +3,7 @@ import type { CredentialService, AppRegistrationInput } from '../credentials/cre
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
 import { allocate, type LicenceLimits } from '../customers/licence-pool.js';
-import { ProblemError, problems } from '../http/problem.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CustomerDraft, InvitationService, InvitationView } from '../invitations/invitation-service.js';
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
 import { dedupe, type DialPlanPrefix, MAX_PREFIXES } from '../onboarding/prefixes.js';
@@ -79,15 +79,14 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
   /** Loads the caller's live session and renews it, as every step of the wizard does. */
   async function touch(id: string, owner: string): Promise<WizardSession> {
     const session = await store.get(id);
-    if (!session || session.owner !== owner) throw problems.notFound('There is no such wizard session.');
+    if (!session || session.owner !== owner) throw domainErrors.notFound('There is no such wizard session.');
     if (Date.parse(session.expiresAt) <= now().getTime()) {
       await store.delete(id);
-      throw new ProblemError(
-        410,
-        'wizard_session_expired',
-        'Wizard session expired',
-        'The wizard session expired after 10 minutes without activity; start again.',
-      );
+      throw new DomainError('gone', {
+        code: 'wizard_session_expired',
+        title: 'Wizard session expired',
+        detail: 'The wizard session expired after 10 minutes without activity; start again.',
+      });
     }
     return store.replace(session, { ...session, expiresAt: expiry() });
   }
@@ -105,7 +104,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       return await store.replace(session, { ...session, ...changes, expiresAt: expiry() });
     } catch (error) {
       if (error instanceof WizardSessionChangedError) {
-        throw problems.preconditionFailed('The wizard session changed in another window; reload it.');
+        throw domainErrors.versionMismatch('The wizard session changed in another window; reload it.');
       }
       throw error;
     }
@@ -113,30 +112,28 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
 
   function requireDraft(session: WizardSession): CustomerDraft {
     if (!session.draft) {
-      throw new ProblemError(
-        409,
-        'wizard_step_missing',
-        'Customer not entered',
-        'Enter the customer on the first page first.',
-      );
+      throw new DomainError('conflict', {
+        code: 'wizard_step_missing',
+        title: 'Customer not entered',
+        detail: 'Enter the customer on the first page first.',
+      });
     }
     return session.draft;
   }
 
   function requireConnected(session: WizardSession): void {
     if (session.connection?.status !== 'Authentication Complete') {
-      throw new ProblemError(
-        409,
-        'wizard_step_missing',
-        'Not connected',
-        "Connect the customer's Microsoft 365 tenant first.",
-      );
+      throw new DomainError('conflict', {
+        code: 'wizard_step_missing',
+        title: 'Not connected',
+        detail: "Connect the customer's Microsoft 365 tenant first.",
+      });
     }
   }
 
   async function requireRegion(regionId: string): Promise<void> {
     if (!(await options.onboardingSettings.region(regionId))) {
-      throw problems.validation([
+      throw domainErrors.validation([
         {
           field: 'regionId',
           in: 'body',
@@ -149,12 +146,11 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
 
   function requireNoConnection(session: WizardSession): void {
     if (session.connection) {
-      throw new ProblemError(
-        409,
-        'wizard_already_connected',
-        'Already connected',
-        'This onboarding already has a connection method; press Reset to start over.',
-      );
+      throw new DomainError('conflict', {
+        code: 'wizard_already_connected',
+        title: 'Already connected',
+        detail: 'This onboarding already has a connection method; press Reset to start over.',
+      });
     }
   }
 
@@ -177,7 +173,8 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
 
     async reset(id, owner) {
       const session = await store.get(id);
-      if (!session || session.owner !== owner) throw problems.notFound('There is no such wizard session.');
+      if (!session || session.owner !== owner)
+        throw domainErrors.notFound('There is no such wizard session.');
       await store.delete(id);
     },
 
@@ -185,7 +182,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       return change(id, owner, async (session) => {
         requireNoConnection(session);
         if (await options.customers.get(draft.shortName)) {
-          throw problems.conflict(
+          throw domainErrors.conflict(
             'short_name_taken',
             'Short Name already in use',
             `A customer with the Short Name "${draft.shortName}" already exists; Short Names are unique without regard to case.`,
@@ -260,12 +257,11 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     completeSignIn(id, owner, credential) {
       return change(id, owner, async (current) => {
         if (current.connection?.method !== 'sign-in' || current.draft?.shortName !== credential.customerId) {
-          throw new ProblemError(
-            409,
-            'wizard_step_missing',
-            'Sign-in not started',
-            'This wizard session is not waiting for a sign-in.',
-          );
+          throw new DomainError('conflict', {
+            code: 'wizard_step_missing',
+            title: 'Sign-in not started',
+            detail: 'This wizard session is not waiting for a sign-in.',
+          });
         }
         return {
           connection: { method: 'sign-in', status: 'Authentication Complete', tenantId: credential.tenantId },
@@ -285,21 +281,19 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         if (session.connection?.invitationId !== invitationId) requireNoConnection(session);
         const invitation = await options.invitations.get(invitationId);
         if (invitation.status !== 'Authentication Complete') {
-          throw new ProblemError(
-            409,
-            'invitation_pending',
-            'Authentication pending',
-            `"${invitation.id}" has not completed authentication yet.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'invitation_pending',
+            title: 'Authentication pending',
+            detail: `"${invitation.id}" has not completed authentication yet.`,
+          });
         }
         const credential = await options.credentials.get(invitation.id);
         if (!credential)
-          throw new ProblemError(
-            409,
-            'invitation_pending',
-            'Authentication pending',
-            `"${invitation.id}" has no credentials yet.`,
-          );
+          throw new DomainError('conflict', {
+            code: 'invitation_pending',
+            title: 'Authentication pending',
+            detail: `"${invitation.id}" has no credentials yet.`,
+          });
         return {
           draft: {
             fullName: invitation.fullName,
@@ -330,7 +324,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         if (input.licencePlan) {
           const plans = await options.onboardingSettings.licencePlans();
           if (!plans.some((p) => p.name === input.licencePlan)) {
-            throw problems.validation([
+            throw domainErrors.validation([
               {
                 field: 'licencePlan',
                 in: 'body',
@@ -375,7 +369,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         }
         const allowed = sbcConfigurationsFor(draft.licenseType);
         if (input.sbcConfiguration && !allowed.includes(input.sbcConfiguration)) {
-          throw problems.validation([
+          throw domainErrors.validation([
             {
               field: 'sbcConfiguration',
               in: 'body',
@@ -420,7 +414,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         requireDraft(session);
         const unique = dedupe(prefixes);
         if (unique.length > MAX_PREFIXES) {
-          throw problems.validation([
+          throw domainErrors.validation([
             {
               field: 'prefixes',
               in: 'body',
@@ -447,15 +441,14 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           !session.m365Settings ||
           !session.draft
         ) {
-          throw new ProblemError(
-            409,
-            'wizard_step_missing',
-            'Not connected',
-            "Connect the customer's Microsoft 365 tenant first.",
-          );
+          throw new DomainError('conflict', {
+            code: 'wizard_step_missing',
+            title: 'Not connected',
+            detail: "Connect the customer's Microsoft 365 tenant first.",
+          });
         }
         if (input.teamsNotificationAppId && session.draft.licenseType !== 'Hosted Essentials +') {
-          throw problems.validation([
+          throw domainErrors.validation([
             {
               field: 'teamsNotificationAppId',
               in: 'body',
@@ -486,12 +479,11 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
 
 function requireConsentable(draft: CustomerDraft): void {
   if (draft.licenseType === 'Hosted Essentials') {
-    throw new ProblemError(
-      409,
-      'no_m365_for_essentials',
-      'No Microsoft 365 for Hosted Essentials',
-      'Hosted Essentials customers have no Microsoft 365 side to connect.',
-    );
+    throw new DomainError('conflict', {
+      code: 'no_m365_for_essentials',
+      title: 'No Microsoft 365 for Hosted Essentials',
+      detail: 'Hosted Essentials customers have no Microsoft 365 side to connect.',
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { expect } from 'vitest';
 import { DEMO, DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
-import { createTrustedTransport } from '../../shared/http/trusted-transport.js';
+import { createTrustedTransport } from '../../shared/net/trusted-transport.js';
 import type { apiClient } from '../support/api-client.js';
 import type { TestStack } from '../support/stack.js';
 

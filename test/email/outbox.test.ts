@@ -16,7 +16,7 @@ import {
   type OutboxQueue,
 } from '../../shared/email/outbox-queue.js';
 import { createTableOutboxStore, EMAIL_OUTBOX_TABLE } from '../../shared/email/table-outbox-store.js';
-import { trustedCaCertificates } from '../../shared/http/trusted-ca.js';
+import { trustedCaCertificates } from '../../shared/net/trusted-ca.js';
 import type {
   AcsEmailSettings,
   EmailSettings,

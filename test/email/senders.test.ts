@@ -5,7 +5,7 @@ import { createAcsEmailSender, operationIdFor } from '../../shared/email/acs-ema
 import { EmailSendError, type EmailMessage, type EmailSender } from '../../shared/email/email-message.js';
 import { createEmailSender } from '../../shared/email/email-sender-factory.js';
 import { createSmtpEmailSender } from '../../shared/email/smtp-email-sender.js';
-import { trustedCaCertificates } from '../../shared/http/trusted-ca.js';
+import { trustedCaCertificates } from '../../shared/net/trusted-ca.js';
 import { freePort } from '../support/free-port.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 

@@ -4,8 +4,8 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
-import { azureSdkOptions } from '../../shared/http/azure-sdk-options.js';
-import { trustedCaCertificates } from '../../shared/http/trusted-ca.js';
+import { azureSdkOptions } from '../../shared/net/azure-sdk-options.js';
+import { trustedCaCertificates } from '../../shared/net/trusted-ca.js';
 import { type SandboxFixture, startFixture } from './fixtures.js';
 
 let fixture: SandboxFixture;

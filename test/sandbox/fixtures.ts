@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
 import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
-import { azureSdkOptions } from '../../shared/http/azure-sdk-options.js';
-import { createTrustedTransport, type TrustedTransport } from '../../shared/http/trusted-transport.js';
+import { azureSdkOptions } from '../../shared/net/azure-sdk-options.js';
+import { createTrustedTransport, type TrustedTransport } from '../../shared/net/trusted-transport.js';
 
 export interface SandboxFixture {
   readonly sandbox: RunningSandbox;

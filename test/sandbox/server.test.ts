@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
 import { createJwtAuthenticator } from '../../shared/auth/authenticator.js';
-import { createTrustedTransport } from '../../shared/http/trusted-transport.js';
+import { createTrustedTransport } from '../../shared/net/trusted-transport.js';
 import { createGraphClient, getOrganization, listUsers } from '../../shared/m365/graph-client.js';
 import { type SandboxFixture, startFixture } from './fixtures.js';
 

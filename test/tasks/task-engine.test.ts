@@ -1,7 +1,7 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ProblemError } from '../../shared/http/problem.js';
+import { DomainError } from '../../shared/errors/domain-errors.js';
 import { getServices, type Services } from '../../shared/platform/services.js';
 import {
   type AnyTaskDefinition,
@@ -255,8 +255,8 @@ describe('the task engine', () => {
 
   it('refuses bad input with a validation problem and stores nothing', async () => {
     const error = await start('Sync happy', 'Empty', { input: { note: '' } }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProblemError);
-    expect((error as ProblemError).status).toBe(400);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).kind).toBe('validation');
     expect(((await call('GET', '/api/v1/customers/Empty/tasks')).body as { value: unknown[] }).value).toEqual(
       [],
     );

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FieldError, FieldLocation } from './problem.js';
+import type { FieldError, FieldLocation } from './domain-errors.js';
 
 /** Rules that carry their own stable code put it in `params.code`; the rest get one derived from zod's issue. */
 export function toFieldErrors(error: z.ZodError, location: FieldLocation, input: unknown): FieldError[] {
