@@ -1,5 +1,7 @@
 import type { z } from 'zod';
-import type { HttpMethod } from '../platform/function-definitions.js';
+
+/** The methods an operation may have; the function definitions share it (they carry an operation's doc). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The API's app roles (docs/access.md). */
 export type Role = 'provider-admin' | 'channel-admin' | 'customer-admin';
