@@ -77,7 +77,7 @@ export interface AppOverrides {
 export interface App {
   /** Every function of the product: Azure's registration (index.ts) and the local host serve this. */
   readonly registry: readonly FunctionDefinition[];
-  /** For the local host's seeding and tests' direct assertions; handlers get theirs through their factories. */
+  /** For tests' direct assertions and the replication bench; handlers get theirs through their factories. */
   readonly services: AppServices;
   /** Lets go of the process-wide connections (the trusted transport's sockets). */
   close(): Promise<void>;
@@ -222,6 +222,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     adapters,
     dialPlans,
   };
+  // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
   const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
     store: createTableTaskStore(connection),
