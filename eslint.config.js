@@ -18,22 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    // Domain code throws DomainError and knows no HTTP; only the edges (routes, pages, the function registry) do.
-    files: ['shared/**/*.ts'],
-    ignores: ['shared/http/**', 'shared/pages/**', 'shared/platform/function-definitions.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/http/*'],
-              message:
-                'shared/<domain> never imports shared/http, the edge: throw a DomainError (shared/errors).',
-            },
-          ],
-        },
-      ],
-    },
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
 );

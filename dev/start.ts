@@ -12,9 +12,8 @@ import {
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { registry } from '../functions/registry.js';
+import { createApp } from '../functions/app.js';
 import { loadSettings, SettingsError } from '../shared/config/settings.js';
-import { useSettings } from '../shared/platform/services.js';
 import { startAzurite } from './azurite.js';
 import { seedDemoData } from './demo-seed.js';
 import { startLocalHost } from './host/index.js';
@@ -160,10 +159,10 @@ try {
     ...nonEmpty(localSettingsValues()),
     ...nonEmpty(process.env),
   });
-  const services = useSettings(settings);
-  cleanups.push(() => services.transport.close());
+  const app = createApp(settings);
+  cleanups.push(() => app.close());
   const host = await startLocalHost({
-    registry,
+    registry: app.registry,
     port: hostPort,
     storageConnectionString: settings.storageConnectionString,
   });

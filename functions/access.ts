@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { accessFor } from '../shared/access/access-accessor.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
 import { domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam } from '../shared/http/route-params.js';
-import { createMirrorStore } from '../shared/replication/mirror-store.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Access'];
 const ROLES = ['provider-admin'] as const;
@@ -33,168 +33,169 @@ const adminSchema = z.object({
   grantedBy: z.string(),
 });
 
-const requireChannel = async (services: Parameters<typeof accessFor>[0], id: string) => {
-  const channel = await accessFor(services).channel(id);
+const requireChannel = async (services: Pick<AppServices, 'access'>, id: string) => {
+  const channel = await services.access.channel(id);
   if (!channel) throw domainErrors.notFound(`There is no channel "${id}".`);
   return channel;
 };
 
-export const accessFunctions = [
-  defineApiRoute({
-    name: 'channels-list',
-    method: 'GET',
-    route: 'api/v1/channels',
-    summary: 'Channels (resellers) and their admins',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: {
-        description: 'The channels.',
-        schema: z.object({ value: z.array(channelSchema.extend({ admins: z.array(z.string()) })) }),
+export type AccessFunctionsDeps = ApiEdge & Pick<AppServices, 'access' | 'customers' | 'mirror'>;
+
+export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'channels-list',
+      method: 'GET',
+      route: 'api/v1/channels',
+      summary: 'Channels (resellers) and their admins',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: {
+          description: 'The channels.',
+          schema: z.object({ value: z.array(channelSchema.extend({ admins: z.array(z.string()) })) }),
+        },
       },
-    },
-    handler: async ({ services }) => {
-      const access = accessFor(services);
-      const channels = await access.channels();
-      const value = await Promise.all(
-        channels.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
-      );
-      return { status: 200, body: { value } };
-    },
-  }),
-  defineApiRoute({
-    name: 'channels-put',
-    method: 'PUT',
-    route: 'api/v1/channels/{channelId}',
-    summary: 'Create or rename a channel',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ channelId }),
-    body: z.strictObject({ name: z.string().trim().min(1, 'Name is required.').max(100) }),
-    responses: { 200: { description: 'The channel.', schema: channelSchema } },
-    handler: async ({ params, body, services }) => {
-      const channel = { id: params.channelId, name: body.name };
-      await accessFor(services).putChannel(channel);
-      return { status: 200, body: channel };
-    },
-  }),
-  defineApiRoute({
-    name: 'channel-admins-grant',
-    method: 'PUT',
-    route: 'api/v1/channels/{channelId}/admins/{subject}',
-    summary: "Make an account (its Entra object id) an admin of the channel's customers",
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ channelId, subject: objectId }),
-    responses: { 204: { description: 'Granted.' }, 404: { description: 'No such channel.' } },
-    handler: async ({ params, services }) => {
-      await requireChannel(services, params.channelId);
-      await accessFor(services).grantChannel(params.channelId, params.subject);
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'channel-admins-revoke',
-    method: 'DELETE',
-    route: 'api/v1/channels/{channelId}/admins/{subject}',
-    summary: 'Revoke a channel admin',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ channelId, subject: objectId }),
-    responses: { 204: { description: 'Revoked (or was not granted).' } },
-    handler: async ({ params, services }) => {
-      await accessFor(services).revokeChannel(params.channelId, params.subject);
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-channel-set',
-    method: 'PUT',
-    route: 'api/v1/customers/{customerId}/channel',
-    summary: "Put a customer in a channel (or back to the provider's own with null)",
-    tags: TAGS,
-    roles: ROLES,
-    access: { providerOnly: true },
-    params: z.strictObject({ customerId }),
-    body: z.strictObject({ channelId: channelId.nullable() }),
-    responses: {
-      200: {
-        description: 'The customer and its channel.',
-        schema: z.object({ customerId: z.string(), channelId: z.string().nullable() }),
-      },
-      404: { description: 'No such customer or channel.' },
-    },
-    handler: async ({ params, body, services }) => {
-      const customer = await services.customers.get(params.customerId);
-      if (body.channelId !== null) await requireChannel(services, body.channelId);
-      await accessFor(services).setCustomerChannel(customer.id, body.channelId);
-      return {
-        status: 200,
-        body: { customerId: customer.id, channelId: body.channelId?.toLowerCase() ?? null },
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-admins-list',
-    method: 'GET',
-    route: 'api/v1/customers/{customerId}/admins',
-    summary: "Customer Admins: the users of the customer's directory with admin rights",
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId }),
-    responses: { 200: { description: 'The admins.', schema: z.object({ value: z.array(adminSchema) }) } },
-    handler: async ({ params, services }) => {
-      await services.customers.get(params.customerId);
-      return { status: 200, body: { value: await accessFor(services).customerAdmins(params.customerId) } };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-admins-grant',
-    method: 'PUT',
-    route: 'api/v1/customers/{customerId}/admins/{userId}',
-    summary: "Grant admin rights to a user of the customer's replicated directory",
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId, userId: objectId }),
-    responses: {
-      200: { description: 'Granted.', schema: adminSchema },
-      404: { description: 'No such customer, or no such user in its replicated directory.' },
-    },
-    handler: async ({ params, principal, services }) => {
-      const customer = await services.customers.get(params.customerId);
-      const user = await createMirrorStore(services.settings.storageConnectionString).getUser(
-        customer.id,
-        params.userId,
-      );
-      if (!user) {
-        throw domainErrors.notFound(
-          `User ${params.userId} is not in ${customer.id}'s replicated directory; replicate it first (Queue Replication).`,
+      handler: async () => {
+        const access = services.access;
+        const channels = await access.channels();
+        const value = await Promise.all(
+          channels.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
         );
-      }
-      const admin = {
-        customerId: customer.id,
-        userId: params.userId,
-        userPrincipalName: user.userPrincipalName,
-        displayName: user.displayName,
-        grantedAt: new Date().toISOString(),
-        grantedBy: principal?.subject ?? 'unknown',
-      };
-      await accessFor(services).grantCustomerAdmin(admin);
-      return { status: 200, body: admin };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-admins-revoke',
-    method: 'DELETE',
-    route: 'api/v1/customers/{customerId}/admins/{userId}',
-    summary: 'Revoke admin rights',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId, userId: objectId }),
-    responses: { 204: { description: 'Revoked (or was not granted).' } },
-    handler: async ({ params, services }) => {
-      await accessFor(services).revokeCustomerAdmin(params.customerId, params.userId);
-      return { status: 204 };
-    },
-  }),
-];
+        return { status: 200, body: { value } };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'channels-put',
+      method: 'PUT',
+      route: 'api/v1/channels/{channelId}',
+      summary: 'Create or rename a channel',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ channelId }),
+      body: z.strictObject({ name: z.string().trim().min(1, 'Name is required.').max(100) }),
+      responses: { 200: { description: 'The channel.', schema: channelSchema } },
+      handler: async ({ params, body }) => {
+        const channel = { id: params.channelId, name: body.name };
+        await services.access.putChannel(channel);
+        return { status: 200, body: channel };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'channel-admins-grant',
+      method: 'PUT',
+      route: 'api/v1/channels/{channelId}/admins/{subject}',
+      summary: "Make an account (its Entra object id) an admin of the channel's customers",
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ channelId, subject: objectId }),
+      responses: { 204: { description: 'Granted.' }, 404: { description: 'No such channel.' } },
+      handler: async ({ params }) => {
+        await requireChannel(services, params.channelId);
+        await services.access.grantChannel(params.channelId, params.subject);
+        return { status: 204 };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'channel-admins-revoke',
+      method: 'DELETE',
+      route: 'api/v1/channels/{channelId}/admins/{subject}',
+      summary: 'Revoke a channel admin',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ channelId, subject: objectId }),
+      responses: { 204: { description: 'Revoked (or was not granted).' } },
+      handler: async ({ params }) => {
+        await services.access.revokeChannel(params.channelId, params.subject);
+        return { status: 204 };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customer-channel-set',
+      method: 'PUT',
+      route: 'api/v1/customers/{customerId}/channel',
+      summary: "Put a customer in a channel (or back to the provider's own with null)",
+      tags: TAGS,
+      roles: ROLES,
+      access: { providerOnly: true },
+      params: z.strictObject({ customerId }),
+      body: z.strictObject({ channelId: channelId.nullable() }),
+      responses: {
+        200: {
+          description: 'The customer and its channel.',
+          schema: z.object({ customerId: z.string(), channelId: z.string().nullable() }),
+        },
+        404: { description: 'No such customer or channel.' },
+      },
+      handler: async ({ params, body }) => {
+        const customer = await services.customers.get(params.customerId);
+        if (body.channelId !== null) await requireChannel(services, body.channelId);
+        await services.access.setCustomerChannel(customer.id, body.channelId);
+        return {
+          status: 200,
+          body: { customerId: customer.id, channelId: body.channelId?.toLowerCase() ?? null },
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customer-admins-list',
+      method: 'GET',
+      route: 'api/v1/customers/{customerId}/admins',
+      summary: "Customer Admins: the users of the customer's directory with admin rights",
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId }),
+      responses: { 200: { description: 'The admins.', schema: z.object({ value: z.array(adminSchema) }) } },
+      handler: async ({ params }) => {
+        await services.customers.get(params.customerId);
+        return { status: 200, body: { value: await services.access.customerAdmins(params.customerId) } };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customer-admins-grant',
+      method: 'PUT',
+      route: 'api/v1/customers/{customerId}/admins/{userId}',
+      summary: "Grant admin rights to a user of the customer's replicated directory",
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId, userId: objectId }),
+      responses: {
+        200: { description: 'Granted.', schema: adminSchema },
+        404: { description: 'No such customer, or no such user in its replicated directory.' },
+      },
+      handler: async ({ params, principal }) => {
+        const customer = await services.customers.get(params.customerId);
+        const user = await services.mirror.getUser(customer.id, params.userId);
+        if (!user) {
+          throw domainErrors.notFound(
+            `User ${params.userId} is not in ${customer.id}'s replicated directory; replicate it first (Queue Replication).`,
+          );
+        }
+        const admin = {
+          customerId: customer.id,
+          userId: params.userId,
+          userPrincipalName: user.userPrincipalName,
+          displayName: user.displayName,
+          grantedAt: new Date().toISOString(),
+          grantedBy: principal?.subject ?? 'unknown',
+        };
+        await services.access.grantCustomerAdmin(admin);
+        return { status: 200, body: admin };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customer-admins-revoke',
+      method: 'DELETE',
+      route: 'api/v1/customers/{customerId}/admins/{userId}',
+      summary: 'Revoke admin rights',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId, userId: objectId }),
+      responses: { 204: { description: 'Revoked (or was not granted).' } },
+      handler: async ({ params }) => {
+        await services.access.revokeCustomerAdmin(params.customerId, params.userId);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,109 +1,111 @@
 import { z } from 'zod';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { checkUserLicenceThreshold } from '../shared/alarms/licence-alarms.js';
-import { licencesFor } from '../shared/licences/licence-service.js';
 import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import { domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Alarms'];
 const ROLES = ['provider-admin'] as const;
 /** Every 5 minutes: an SBC down, a poisoned message or a pool running out shows within minutes. */
 const CHECK_SCHEDULE = '0 */5 * * * *';
 
-export const alarmFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'alarms-list',
-    method: 'GET',
-    route: 'api/v1/alarms',
-    summary: 'Alarms, newest first; active=true leaves out the cleared ones',
-    tags: TAGS,
-    roles: ROLES,
-    query: z.object({
-      active: z.enum(['true', 'false'], { error: 'active is true or false.' }).optional(),
+export type AlarmFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'alarms' | 'customers' | 'licences' | 'onboardingSettings' | 'settings' | 'transport'>;
+
+export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'alarms-list',
+      method: 'GET',
+      route: 'api/v1/alarms',
+      summary: 'Alarms, newest first; active=true leaves out the cleared ones',
+      tags: TAGS,
+      roles: ROLES,
+      query: z.object({
+        active: z.enum(['true', 'false'], { error: 'active is true or false.' }).optional(),
+      }),
+      responses: { 200: { description: 'Alarms.', schema: z.object({ value: z.array(alarmViewSchema) }) } },
+      handler: async ({ query }) => ({
+        status: 200,
+        body: { value: await services.alarms.list({ activeOnly: query.active === 'true' }) },
+      }),
     }),
-    responses: { 200: { description: 'Alarms.', schema: z.object({ value: z.array(alarmViewSchema) }) } },
-    handler: async ({ query, services }) => ({
-      status: 200,
-      body: { value: await services.alarms.list({ activeOnly: query.active === 'true' }) },
-    }),
-  }),
-  defineApiRoute({
-    name: 'alarms-acknowledge',
-    method: 'POST',
-    route: 'api/v1/alarms/{alarmId}/acknowledge',
-    summary:
-      'Acknowledge an alarm: records who and when; the alarm stays until its cause is gone, and a new occurrence after it cleared starts unacknowledged',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({
-      alarmId: z.string().regex(ALARM_ID_PATTERN).meta({ description: 'The id the alarm list shows.' }),
-    }),
-    responses: {
-      200: {
-        description: 'The alarm, acknowledged (the first acknowledgement stays).',
-        schema: alarmViewSchema,
+    defineApiRoute(services, {
+      name: 'alarms-acknowledge',
+      method: 'POST',
+      route: 'api/v1/alarms/{alarmId}/acknowledge',
+      summary:
+        'Acknowledge an alarm: records who and when; the alarm stays until its cause is gone, and a new occurrence after it cleared starts unacknowledged',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({
+        alarmId: z.string().regex(ALARM_ID_PATTERN).meta({ description: 'The id the alarm list shows.' }),
+      }),
+      responses: {
+        200: {
+          description: 'The alarm, acknowledged (the first acknowledgement stays).',
+          schema: alarmViewSchema,
+        },
+        404: { description: 'There is no such alarm.' },
       },
-      404: { description: 'There is no such alarm.' },
+      handler: async ({ params, principal }) => {
+        if (!principal) throw domainErrors.unauthenticated('Sign in first.');
+        const alarm = await services.alarms.acknowledge(params.alarmId, principal.subject);
+        if (!alarm) throw domainErrors.notFound(`There is no alarm ${params.alarmId}.`);
+        return { status: 200, body: alarm };
+      },
+    }),
+    {
+      kind: 'timer',
+      name: 'alarms-sbc-check',
+      schedule: CHECK_SCHEDULE,
+      async handler(_timer, context) {
+        const { checked, unreachable } = await checkSbcReachability(services);
+        if (unreachable.length > 0) {
+          productLog(
+            context,
+            'warn',
+            `${unreachable.length} of ${checked} SBC(s) unreachable: ${unreachable.join(', ')}.`,
+          );
+        }
+      },
     },
-    handler: async ({ params, principal, services }) => {
-      if (!principal) throw domainErrors.unauthenticated('Sign in first.');
-      const alarm = await services.alarms.acknowledge(params.alarmId, principal.subject);
-      if (!alarm) throw domainErrors.notFound(`There is no alarm ${params.alarmId}.`);
-      return { status: 200, body: alarm };
+    {
+      kind: 'timer',
+      name: 'alarms-poison-check',
+      schedule: CHECK_SCHEDULE,
+      async handler(_timer, context) {
+        const { poisoned } = await checkPoisonQueues({
+          connectionString: services.settings.storageConnectionString,
+          alarms: services.alarms,
+        });
+        for (const { queue, messages } of poisoned)
+          productLog(context, 'warn', `${messages} poisoned message(s) in ${queue}.`, { queue });
+      },
     },
-  }),
-  {
-    kind: 'timer',
-    name: 'alarms-sbc-check',
-    schedule: CHECK_SCHEDULE,
-    async handler(_timer, context) {
-      const { checked, unreachable } = await checkSbcReachability(await getServices());
-      if (unreachable.length > 0) {
-        productLog(
-          context,
-          'warn',
-          `${unreachable.length} of ${checked} SBC(s) unreachable: ${unreachable.join(', ')}.`,
-        );
-      }
+    {
+      kind: 'timer',
+      name: 'alarms-licence-check',
+      schedule: CHECK_SCHEDULE,
+      async handler(_timer, context) {
+        const { raised, usedUsers, userPool } = await checkUserLicenceThreshold({
+          customers: services.customers,
+          licence: services.settings.licence,
+          alarms: services.alarms,
+          warningPercent: async () => (await services.licences.settings()).warningLimitPercent,
+        });
+        if (raised)
+          productLog(
+            context,
+            'warn',
+            `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
+          );
+      },
     },
-  },
-  {
-    kind: 'timer',
-    name: 'alarms-poison-check',
-    schedule: CHECK_SCHEDULE,
-    async handler(_timer, context) {
-      const services = await getServices();
-      const { poisoned } = await checkPoisonQueues({
-        connectionString: services.settings.storageConnectionString,
-        alarms: services.alarms,
-      });
-      for (const { queue, messages } of poisoned)
-        productLog(context, 'warn', `${messages} poisoned message(s) in ${queue}.`, { queue });
-    },
-  },
-  {
-    kind: 'timer',
-    name: 'alarms-licence-check',
-    schedule: CHECK_SCHEDULE,
-    async handler(_timer, context) {
-      const services = await getServices();
-      const { raised, usedUsers, userPool } = await checkUserLicenceThreshold({
-        customers: services.customers,
-        licence: services.settings.licence,
-        alarms: services.alarms,
-        warningPercent: async () => (await licencesFor(services).settings()).warningLimitPercent,
-      });
-      if (raised)
-        productLog(
-          context,
-          'warn',
-          `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
-        );
-    },
-  },
-];
+  ];
+}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { auditFor } from '../shared/audit/audit-accessor.js';
 import { auditEntrySchema } from '../shared/audit/audit-store.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam } from '../shared/http/route-params.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Audit'];
 const ROLES = ['provider-admin'] as const;
@@ -24,50 +25,54 @@ const pageSchema = z.object({ value: z.array(auditEntrySchema), nextLink: z.stri
 const nextLink = (path: string, top: number, next: string | null) =>
   next ? `${path}?${new URLSearchParams({ top: String(top), after: next }).toString()}` : null;
 
-export const auditFunctions = [
-  defineApiRoute({
-    name: 'customer-audit',
-    method: 'GET',
-    route: 'api/v1/customers/{customerId}/audit',
-    summary: 'Who changed what about the customer, and when (newest first; secrets masked)',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId: customerIdParam }),
-    query,
-    responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
-    handler: async ({ params, query: q, services }) => {
-      const page = await auditFor(services).list(params.customerId, {
-        top: q.top,
-        ...(q.after ? { after: q.after } : {}),
-      });
-      return {
-        status: 200,
-        body: {
-          value: page.entries,
-          nextLink: nextLink(`/api/v1/customers/${params.customerId}/audit`, q.top, page.next),
-        },
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'provider-audit',
-    method: 'GET',
-    route: 'api/v1/audit',
-    summary:
-      'Who changed the provider settings, templates, channels and other operations about no one customer',
-    tags: TAGS,
-    roles: ROLES,
-    query,
-    responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
-    handler: async ({ query: q, services }) => {
-      const page = await auditFor(services).list(null, {
-        top: q.top,
-        ...(q.after ? { after: q.after } : {}),
-      });
-      return {
-        status: 200,
-        body: { value: page.entries, nextLink: nextLink('/api/v1/audit', q.top, page.next) },
-      };
-    },
-  }),
-];
+export type AuditFunctionsDeps = ApiEdge & Pick<AppServices, 'audit'>;
+
+export function createAuditFunctions(services: AuditFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'customer-audit',
+      method: 'GET',
+      route: 'api/v1/customers/{customerId}/audit',
+      summary: 'Who changed what about the customer, and when (newest first; secrets masked)',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId: customerIdParam }),
+      query,
+      responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+      handler: async ({ params, query: q }) => {
+        const page = await services.audit.list(params.customerId, {
+          top: q.top,
+          ...(q.after ? { after: q.after } : {}),
+        });
+        return {
+          status: 200,
+          body: {
+            value: page.entries,
+            nextLink: nextLink(`/api/v1/customers/${params.customerId}/audit`, q.top, page.next),
+          },
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'provider-audit',
+      method: 'GET',
+      route: 'api/v1/audit',
+      summary:
+        'Who changed the provider settings, templates, channels and other operations about no one customer',
+      tags: TAGS,
+      roles: ROLES,
+      query,
+      responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+      handler: async ({ query: q }) => {
+        const page = await services.audit.list(null, {
+          top: q.top,
+          ...(q.after ? { after: q.after } : {}),
+        });
+        return {
+          status: 200,
+          body: { value: page.entries, nextLink: nextLink('/api/v1/audit', q.top, page.next) },
+        };
+      },
+    }),
+  ];
+}

@@ -7,8 +7,16 @@ import { STATUS_OF_KIND } from '../shared/http/problem-mapper.js';
 import type { Invitation } from '../shared/invitations/invitation.js';
 import { DEVICE_CODE, THANK_YOU, WELCOME, WIZARD_SIGNED_IN } from '../shared/pages/consent-templates.js';
 import { type Brand, redirectTo, renderPage } from '../shared/pages/page-renderer.js';
-import { definePage, messagePage, type PageInput, readForm, sameSite } from '../shared/pages/page-route.js';
-import type { Services } from '../shared/platform/services.js';
+import {
+  definePage,
+  messagePage,
+  type PageEdge,
+  type PageInput,
+  readForm,
+  sameSite,
+} from '../shared/pages/page-route.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const LINK = 'authenticate/{linkId}';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -43,8 +51,11 @@ const thankYou = (brand: Brand, appRegistrationValid = false) =>
   renderPage(THANK_YOU, { appRegistrationValid }, { title: 'Thank you', brand });
 
 /** The invitation behind a link, or the page that says why it cannot be used. */
-async function openInvitation(input: PageInput): Promise<Invitation | HttpResponseInit> {
-  const { services, brand } = input;
+async function openInvitation(
+  services: AuthenticatePagesDeps,
+  input: PageInput,
+): Promise<Invitation | HttpResponseInit> {
+  const { brand } = input;
   const state = await services.invitations.openLink(input.params.linkId ?? '');
   switch (state.kind) {
     case 'valid':
@@ -76,6 +87,7 @@ async function openInvitation(input: PageInput): Promise<Invitation | HttpRespon
 const isPage = (value: Invitation | HttpResponseInit): value is HttpResponseInit => !('linkHash' in value);
 
 async function welcome(
+  services: AuthenticatePagesDeps,
   input: PageInput,
   invitation: Invitation,
   extra: Record<string, unknown> = {},
@@ -90,23 +102,23 @@ async function welcome(
       expiresAt: formatDate(invitation.expiresAt),
       m365AdminEmail: invitation.m365AdminEmail ?? invitation.invitationEmail,
       base: base(linkId),
-      csrf: input.services.pageSigner.sign(csrfData(linkId)),
+      csrf: services.pageSigner.sign(csrfData(linkId)),
       ...extra,
     },
     {
       title: `Welcome ${invitation.id}`,
       brand: input.brand,
       status,
-      formTargets: [new URL(input.services.settings.endpoints.authorityHost).origin],
+      formTargets: [new URL(services.settings.endpoints.authorityHost).origin],
     },
   );
 }
 
 /** Our own page posted this form, for this link. */
-function formIsOurs(input: PageInput, csrf: string): boolean {
+function formIsOurs(services: AuthenticatePagesDeps, input: PageInput, csrf: string): boolean {
   return (
-    sameSite(input.request, input.services.settings.publicBaseUrl) &&
-    input.services.pageSigner.verify(csrfData(input.params.linkId ?? ''), csrf)
+    sameSite(input.request, services.settings.publicBaseUrl) &&
+    services.pageSigner.verify(csrfData(input.params.linkId ?? ''), csrf)
   );
 }
 
@@ -118,7 +130,12 @@ const forbidden = (brand: Brand) =>
   });
 
 /** The device-code flow of this invitation, or null when the id belongs to something else. */
-async function flowOf(services: Services, invitation: Invitation, flowId: string, poll: boolean) {
+async function flowOf(
+  services: AuthenticatePagesDeps,
+  invitation: Invitation,
+  flowId: string,
+  poll: boolean,
+) {
   const flow = poll ? await services.consent.pollDeviceCode(flowId) : await services.consent.get(flowId);
   return flow?.kind === 'device-code' &&
     flow.subject.type === 'invitation' &&
@@ -152,182 +169,190 @@ function devicePage(input: PageInput, flow: ConsentFlow): HttpResponseInit {
   );
 }
 
-export const authenticatePages = [
-  definePage({
-    name: 'authenticate-callback',
-    methods: ['GET'],
-    route: 'authenticate/OAuth2Callback',
-    async handler({ request, services, brand }) {
-      const outcome = await services.consent.handleCallback(new URLSearchParams(request.query));
-      if (outcome.kind === 'redirect') return redirectTo(outcome.url);
-      if (outcome.kind === 'complete') {
-        return outcome.flow.subject.type === 'invitation'
-          ? thankYou(brand)
-          : renderPage(
-              WIZARD_SIGNED_IN,
-              { tenant: outcome.flow.tenant },
-              { title: 'Authentication complete', brand },
-            );
-      }
-      const retry =
-        outcome.flow?.subject.type === 'wizard'
-          ? 'Start the sign-in again from the onboarding wizard.'
-          : 'Open the invitation link again to retry.';
-      if (outcome.kind === 'failed') {
-        return messagePage(brand, outcome.reason === 'denied' ? 403 : 502, {
-          heading: outcome.reason === 'denied' ? 'Consent was not given' : 'Authentication failed',
-          message: outcome.reason === 'denied' ? NOT_CONSENTED : outcome.message,
-          advice: retry,
+export type AuthenticatePagesDeps = PageEdge &
+  Pick<AppServices, 'consent' | 'credentials' | 'invitations' | 'pageSigner' | 'settings'>;
+
+export function createAuthenticatePages(services: AuthenticatePagesDeps): FunctionDefinition[] {
+  return [
+    definePage(services, {
+      name: 'authenticate-callback',
+      methods: ['GET'],
+      route: 'authenticate/OAuth2Callback',
+      async handler({ request, brand }) {
+        const outcome = await services.consent.handleCallback(new URLSearchParams(request.query));
+        if (outcome.kind === 'redirect') return redirectTo(outcome.url);
+        if (outcome.kind === 'complete') {
+          return outcome.flow.subject.type === 'invitation'
+            ? thankYou(brand)
+            : renderPage(
+                WIZARD_SIGNED_IN,
+                { tenant: outcome.flow.tenant },
+                { title: 'Authentication complete', brand },
+              );
+        }
+        const retry =
+          outcome.flow?.subject.type === 'wizard'
+            ? 'Start the sign-in again from the onboarding wizard.'
+            : 'Open the invitation link again to retry.';
+        if (outcome.kind === 'failed') {
+          return messagePage(brand, outcome.reason === 'denied' ? 403 : 502, {
+            heading: outcome.reason === 'denied' ? 'Consent was not given' : 'Authentication failed',
+            message: outcome.reason === 'denied' ? NOT_CONSENTED : outcome.message,
+            advice: retry,
+          });
+        }
+        if (outcome.reason === 'replayed') {
+          return messagePage(brand, 409, {
+            heading: 'This sign-in answer was already used',
+            message: 'Each answer from Microsoft is accepted once.',
+            advice: `If the first one did not complete: ${retry}`,
+          });
+        }
+        if (outcome.reason === 'refused') {
+          return messagePage(brand, 410, {
+            heading: 'This invitation can no longer be used',
+            message: outcome.message ?? 'The invitation expired or was withdrawn while you were signing in.',
+            advice: 'Ask your service provider for a new invitation.',
+          });
+        }
+        if (outcome.reason === 'expired') {
+          return messagePage(brand, 410, {
+            heading: 'The sign-in took too long',
+            message: 'A sign-in must be completed within 10 minutes.',
+            advice: retry,
+          });
+        }
+        return messagePage(brand, 400, {
+          heading: 'This sign-in answer is not valid',
+          message: 'It does not belong to a sign-in started here.',
+          advice: 'Start again from the invitation link or the onboarding wizard.',
         });
-      }
-      if (outcome.reason === 'replayed') {
-        return messagePage(brand, 409, {
-          heading: 'This sign-in answer was already used',
-          message: 'Each answer from Microsoft is accepted once.',
-          advice: `If the first one did not complete: ${retry}`,
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-welcome',
+      methods: ['GET'],
+      route: LINK,
+      async handler(input) {
+        const invitation = await openInvitation(services, input);
+        return isPage(invitation) ? invitation : welcome(services, input, invitation);
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-device-start',
+      methods: ['POST'],
+      route: `${LINK}/device`,
+      async handler(input) {
+        const invitation = await openInvitation(services, input);
+        if (isPage(invitation)) return invitation;
+        const form = await readForm(input.request, deviceForm);
+        if (!form.ok) return welcome(services, input, invitation, { deviceError: form.message }, form.status);
+        if (!formIsOurs(services, input, form.data.csrf)) return forbidden(input.brand);
+        try {
+          const flow = await services.consent.startDeviceCode(
+            { type: 'invitation', invitationId: invitation.id },
+            form.data.m365AdminEmail,
+          );
+          return redirectTo(`${base(input.params.linkId ?? '')}/device/${flow.id}`);
+        } catch (error) {
+          if (!isDomainError(error) || error.code === 'prerequisite_missing') throw error;
+          return welcome(
+            services,
+            input,
+            invitation,
+            { deviceError: error.detail ?? error.title },
+            STATUS_OF_KIND[error.kind],
+          );
+        }
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-device',
+      methods: ['GET'],
+      route: `${LINK}/device/{flowId}`,
+      async handler(input) {
+        const invitation = await openInvitation(services, input);
+        if (isPage(invitation)) return invitation;
+        const flow = await flowOf(services, invitation, input.params.flowId ?? '', true);
+        if (!flow) {
+          return messagePage(input.brand, 404, {
+            heading: 'This authentication is not known',
+            message: 'It may have been started from another invitation.',
+            advice: 'Open the invitation link again and press Start authentication.',
+          });
+        }
+        if (flow.status === 'complete') return thankYou(input.brand);
+        if (flow.status === 'failed')
+          return welcome(services, input, invitation, { deviceError: flow.message });
+        return devicePage(input, flow);
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-device-status',
+      methods: ['GET'],
+      route: `${LINK}/device/{flowId}/status`,
+      async handler(input) {
+        const json = (status: number, body: unknown): HttpResponseInit => ({
+          status,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          body: JSON.stringify(body),
         });
-      }
-      if (outcome.reason === 'refused') {
-        return messagePage(brand, 410, {
-          heading: 'This invitation can no longer be used',
-          message: outcome.message ?? 'The invitation expired or was withdrawn while you were signing in.',
-          advice: 'Ask your service provider for a new invitation.',
+        const invitation = await openInvitation(services, input);
+        if (isPage(invitation)) return json(200, { status: 'complete' });
+        const flow = await flowOf(services, invitation, input.params.flowId ?? '', true);
+        if (!flow) return json(404, { status: 'unknown' });
+        return json(200, {
+          status: flow.status,
+          step: flow.step,
+          intervalSeconds: flow.device?.intervalSeconds ?? 5,
         });
-      }
-      if (outcome.reason === 'expired') {
-        return messagePage(brand, 410, {
-          heading: 'The sign-in took too long',
-          message: 'A sign-in must be completed within 10 minutes.',
-          advice: retry,
-        });
-      }
-      return messagePage(brand, 400, {
-        heading: 'This sign-in answer is not valid',
-        message: 'It does not belong to a sign-in started here.',
-        advice: 'Start again from the invitation link or the onboarding wizard.',
-      });
-    },
-  }),
-  definePage({
-    name: 'authenticate-welcome',
-    methods: ['GET'],
-    route: LINK,
-    async handler(input) {
-      const invitation = await openInvitation(input);
-      return isPage(invitation) ? invitation : welcome(input, invitation);
-    },
-  }),
-  definePage({
-    name: 'authenticate-device-start',
-    methods: ['POST'],
-    route: `${LINK}/device`,
-    async handler(input) {
-      const invitation = await openInvitation(input);
-      if (isPage(invitation)) return invitation;
-      const form = await readForm(input.request, deviceForm);
-      if (!form.ok) return welcome(input, invitation, { deviceError: form.message }, form.status);
-      if (!formIsOurs(input, form.data.csrf)) return forbidden(input.brand);
-      try {
-        const flow = await input.services.consent.startDeviceCode(
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-sign-in',
+      methods: ['POST'],
+      route: `${LINK}/sign-in`,
+      async handler(input) {
+        const invitation = await openInvitation(services, input);
+        if (isPage(invitation)) return invitation;
+        const form = await readForm(input.request, signInForm);
+        if (!form.ok || !formIsOurs(services, input, form.data.csrf)) return forbidden(input.brand);
+        const { url } = await services.consent.startSignIn(
           { type: 'invitation', invitationId: invitation.id },
-          form.data.m365AdminEmail,
+          invitation.m365AdminEmail,
         );
-        return redirectTo(`${base(input.params.linkId ?? '')}/device/${flow.id}`);
-      } catch (error) {
-        if (!isDomainError(error) || error.code === 'prerequisite_missing') throw error;
-        return welcome(
-          input,
-          invitation,
-          { deviceError: error.detail ?? error.title },
-          STATUS_OF_KIND[error.kind],
-        );
-      }
-    },
-  }),
-  definePage({
-    name: 'authenticate-device',
-    methods: ['GET'],
-    route: `${LINK}/device/{flowId}`,
-    async handler(input) {
-      const invitation = await openInvitation(input);
-      if (isPage(invitation)) return invitation;
-      const flow = await flowOf(input.services, invitation, input.params.flowId ?? '', true);
-      if (!flow) {
-        return messagePage(input.brand, 404, {
-          heading: 'This authentication is not known',
-          message: 'It may have been started from another invitation.',
-          advice: 'Open the invitation link again and press Start authentication.',
-        });
-      }
-      if (flow.status === 'complete') return thankYou(input.brand);
-      if (flow.status === 'failed') return welcome(input, invitation, { deviceError: flow.message });
-      return devicePage(input, flow);
-    },
-  }),
-  definePage({
-    name: 'authenticate-device-status',
-    methods: ['GET'],
-    route: `${LINK}/device/{flowId}/status`,
-    async handler(input) {
-      const json = (status: number, body: unknown): HttpResponseInit => ({
-        status,
-        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-        body: JSON.stringify(body),
-      });
-      const invitation = await openInvitation(input);
-      if (isPage(invitation)) return json(200, { status: 'complete' });
-      const flow = await flowOf(input.services, invitation, input.params.flowId ?? '', true);
-      if (!flow) return json(404, { status: 'unknown' });
-      return json(200, {
-        status: flow.status,
-        step: flow.step,
-        intervalSeconds: flow.device?.intervalSeconds ?? 5,
-      });
-    },
-  }),
-  definePage({
-    name: 'authenticate-sign-in',
-    methods: ['POST'],
-    route: `${LINK}/sign-in`,
-    async handler(input) {
-      const invitation = await openInvitation(input);
-      if (isPage(invitation)) return invitation;
-      const form = await readForm(input.request, signInForm);
-      if (!form.ok || !formIsOurs(input, form.data.csrf)) return forbidden(input.brand);
-      const { url } = await input.services.consent.startSignIn(
-        { type: 'invitation', invitationId: invitation.id },
-        invitation.m365AdminEmail,
-      );
-      return redirectTo(url);
-    },
-  }),
-  definePage({
-    name: 'authenticate-app-registration',
-    methods: ['POST'],
-    route: `${LINK}/app-registration`,
-    async handler(input) {
-      const invitation = await openInvitation(input);
-      if (isPage(invitation)) return invitation;
-      const form = await readForm(input.request, appRegistrationForm);
-      if (!form.ok) return welcome(input, invitation, { appError: form.message }, form.status);
-      const { csrf, ...registration } = form.data;
-      if (!formIsOurs(input, csrf)) return forbidden(input.brand);
-      try {
-        await input.services.credentials.connectAppRegistration(invitation.id, registration);
-      } catch (error) {
-        if (!isDomainError(error, 'unprocessable')) throw error;
-        return welcome(
-          input,
-          invitation,
-          { appError: error.detail, tenantId: registration.tenantId, clientId: registration.clientId },
-          422,
-        );
-      }
-      await input.services.invitations.markAuthenticated(invitation.id, null);
-      return thankYou(input.brand, true);
-    },
-  }),
-];
+        return redirectTo(url);
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-app-registration',
+      methods: ['POST'],
+      route: `${LINK}/app-registration`,
+      async handler(input) {
+        const invitation = await openInvitation(services, input);
+        if (isPage(invitation)) return invitation;
+        const form = await readForm(input.request, appRegistrationForm);
+        if (!form.ok) return welcome(services, input, invitation, { appError: form.message }, form.status);
+        const { csrf, ...registration } = form.data;
+        if (!formIsOurs(services, input, csrf)) return forbidden(input.brand);
+        try {
+          await services.credentials.connectAppRegistration(invitation.id, registration);
+        } catch (error) {
+          if (!isDomainError(error, 'unprocessable')) throw error;
+          return welcome(
+            services,
+            input,
+            invitation,
+            { appError: error.detail, tenantId: registration.tenantId, clientId: registration.clientId },
+            422,
+          );
+        }
+        await services.invitations.markAuthenticated(invitation.id, null);
+        return thankYou(input.brand, true);
+      },
+    }),
+  ];
+}
 
 function formatDate(iso: string): string {
   return new Date(iso).toUTCString().replace(' GMT', ' UTC');

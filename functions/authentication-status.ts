@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { authenticationStatusRowSchema } from '../shared/credentials/credential-views.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import { domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Authentication status'];
 const ROLES = ['provider-admin'] as const;
@@ -12,67 +14,75 @@ const guid = (label: string) =>
     .string({ error: `${label} is required.` })
     .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, `${label} must be a GUID.`);
 
-export const authenticationStatusFunctions = [
-  defineApiRoute({
-    name: 'authentication-status-list',
-    method: 'GET',
-    route: 'api/v1/authentication-status',
-    summary:
-      'Authentication Status: per customer the method, M365 Email, When Last Verified and Last Verification Status',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: {
-        description: 'One row per connected customer.',
-        schema: z.object({ value: z.array(authenticationStatusRowSchema) }),
+export type AuthenticationStatusFunctionsDeps = ApiEdge & Pick<AppServices, 'credentials'>;
+
+export function createAuthenticationStatusFunctions(
+  services: AuthenticationStatusFunctionsDeps,
+): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'authentication-status-list',
+      method: 'GET',
+      route: 'api/v1/authentication-status',
+      summary:
+        'Authentication Status: per customer the method, M365 Email, When Last Verified and Last Verification Status',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: {
+          description: 'One row per connected customer.',
+          schema: z.object({ value: z.array(authenticationStatusRowSchema) }),
+        },
       },
-    },
-    handler: async ({ services }) => ({ status: 200, body: { value: await services.credentials.status() } }),
-  }),
-  defineApiRoute({
-    name: 'authentication-status-check',
-    method: 'POST',
-    route: 'api/v1/authentication-status/{customerId}/check',
-    summary: 'Check Credentials: get tokens for Microsoft Graph and the Teams admin API now',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
-    responses: { 200: { description: 'The outcome, also recorded.', schema: authenticationStatusRowSchema } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: await services.credentials.verify(params.customerId),
+      handler: async () => ({ status: 200, body: { value: await services.credentials.status() } }),
     }),
-  }),
-  defineApiRoute({
-    name: 'authentication-status-update-app-registration',
-    method: 'PUT',
-    route: 'api/v1/authentication-status/{customerId}/app-registration',
-    summary:
-      "Update: replace a customer's app registration (say, a renewed secret); validated before anything is stored",
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
-    body: z.strictObject({
-      clientId: guid('Application (Client) ID'),
-      clientSecret: z
-        .string({ error: 'Client Secret is required.' })
-        .min(1, 'Client Secret is required.')
-        .max(1024),
+    defineApiRoute(services, {
+      name: 'authentication-status-check',
+      method: 'POST',
+      route: 'api/v1/authentication-status/{customerId}/check',
+      summary: 'Check Credentials: get tokens for Microsoft Graph and the Teams admin API now',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
+      responses: {
+        200: { description: 'The outcome, also recorded.', schema: authenticationStatusRowSchema },
+      },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: await services.credentials.verify(params.customerId),
+      }),
     }),
-    responses: {
-      200: { description: 'Validated and stored.', schema: authenticationStatusRowSchema },
-      422: { description: 'The app registration does not yield tokens; nothing was stored.' },
-    },
-    handler: async ({ params, body, services }) => {
-      const current = await services.credentials.get(params.customerId);
-      if (!current)
-        throw domainErrors.notFound(`"${params.customerId}" has no Microsoft 365 credentials yet.`);
-      await services.credentials.connectAppRegistration(current.customerId, {
-        tenantId: current.tenantId,
-        ...body,
-      });
-      const row = (await services.credentials.status()).find((r) => r.customerId === current.customerId);
-      return { status: 200, body: row };
-    },
-  }),
-];
+    defineApiRoute(services, {
+      name: 'authentication-status-update-app-registration',
+      method: 'PUT',
+      route: 'api/v1/authentication-status/{customerId}/app-registration',
+      summary:
+        "Update: replace a customer's app registration (say, a renewed secret); validated before anything is stored",
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
+      body: z.strictObject({
+        clientId: guid('Application (Client) ID'),
+        clientSecret: z
+          .string({ error: 'Client Secret is required.' })
+          .min(1, 'Client Secret is required.')
+          .max(1024),
+      }),
+      responses: {
+        200: { description: 'Validated and stored.', schema: authenticationStatusRowSchema },
+        422: { description: 'The app registration does not yield tokens; nothing was stored.' },
+      },
+      handler: async ({ params, body }) => {
+        const current = await services.credentials.get(params.customerId);
+        if (!current)
+          throw domainErrors.notFound(`"${params.customerId}" has no Microsoft 365 credentials yet.`);
+        await services.credentials.connectAppRegistration(current.customerId, {
+          tenantId: current.tenantId,
+          ...body,
+        });
+        const row = (await services.credentials.status()).find((r) => r.customerId === current.customerId);
+        return { status: 200, body: row };
+      },
+    }),
+  ];
+}

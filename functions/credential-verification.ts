@@ -2,15 +2,15 @@ import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { isDomainError } from '../shared/errors/domain-errors.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices, type Services } from '../shared/platform/services.js';
+import type { AppServices } from './app-services.js';
 
 const verifyMessage = z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) });
 
 /** One queue message per customer, so that one slow or failing tenant does not hold up the others. */
-async function fanOut(services: Services): Promise<number> {
+async function fanOut(services: CredentialVerificationFunctionsDeps): Promise<number> {
   let queued = 0;
   for (const row of await services.credentials.status()) {
     await services.credentialVerifyQueue.send({ customerId: row.customerId });
@@ -19,55 +19,57 @@ async function fanOut(services: Services): Promise<number> {
   return queued;
 }
 
-export const credentialVerificationFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'authentication-status-verify-all',
-    method: 'POST',
-    route: 'api/v1/authentication-status/verify-all',
-    summary: "Verify All: check every customer's credentials (both resources) in the background",
-    tags: ['Authentication status'],
-    roles: ['provider-admin'],
-    responses: {
-      202: {
-        description:
-          "Queued; each row's When Last Verified and Last Verification Status change as they finish.",
-        schema: z.object({ queued: z.number().int() }),
+export type CredentialVerificationFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'credentialVerifyQueue' | 'credentials'>;
+
+export function createCredentialVerificationFunctions(
+  services: CredentialVerificationFunctionsDeps,
+): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'authentication-status-verify-all',
+      method: 'POST',
+      route: 'api/v1/authentication-status/verify-all',
+      summary: "Verify All: check every customer's credentials (both resources) in the background",
+      tags: ['Authentication status'],
+      roles: ['provider-admin'],
+      responses: {
+        202: {
+          description:
+            "Queued; each row's When Last Verified and Last Verification Status change as they finish.",
+          schema: z.object({ queued: z.number().int() }),
+        },
+      },
+      handler: async () => ({ status: 202, body: { queued: await fanOut(services) } }),
+    }),
+    {
+      kind: 'queue',
+      name: 'credential-verify',
+      queueName: CREDENTIAL_VERIFY_QUEUE,
+      async handler(message, context) {
+        const parsed = verifyMessage.safeParse(message);
+        // A message no retry can fix goes to the poison queue at once rather than five times.
+        if (!parsed.success)
+          throw new Error('A credential-verify message is { "customerId": "<Short Name>" }.');
+        const row = await services.credentials.verify(parsed.data.customerId).catch((error: unknown) => {
+          // The customer was removed meanwhile: nothing to verify.
+          if (isDomainError(error, 'not_found')) return null;
+          throw error;
+        });
+        if (row)
+          productLog(context, 'info', `Credentials: ${row.lastVerificationStatus}.`, {
+            customerId: row.customerId,
+          });
       },
     },
-    handler: async ({ services }) => ({ status: 202, body: { queued: await fanOut(services) } }),
-  }),
-  {
-    kind: 'queue',
-    name: 'credential-verify',
-    queueName: CREDENTIAL_VERIFY_QUEUE,
-    async handler(message, context) {
-      const parsed = verifyMessage.safeParse(message);
-      // A message no retry can fix goes to the poison queue at once rather than five times.
-      if (!parsed.success)
-        throw new Error('A credential-verify message is { "customerId": "<Short Name>" }.');
-      const services = await getServices();
-      const row = await services.credentials.verify(parsed.data.customerId).catch((error: unknown) => {
-        // The customer was removed meanwhile: nothing to verify.
-        if (isDomainError(error, 'not_found')) return null;
-        throw error;
-      });
-      if (row)
-        productLog(context, 'info', `Credentials: ${row.lastVerificationStatus}.`, {
-          customerId: row.customerId,
-        });
+    {
+      kind: 'timer',
+      name: 'credential-verify-daily',
+      // Every day at 03:00 UTC, out of business hours in most of the provider's customers' time zones.
+      schedule: '0 0 3 * * *',
+      async handler(_timer, context) {
+        productLog(context, 'info', `Daily verification queued for ${await fanOut(services)} customers.`);
+      },
     },
-  },
-  {
-    kind: 'timer',
-    name: 'credential-verify-daily',
-    // Every day at 03:00 UTC, out of business hours in most of the provider's customers' time zones.
-    schedule: '0 0 3 * * *',
-    async handler(_timer, context) {
-      productLog(
-        context,
-        'info',
-        `Daily verification queued for ${await fanOut(await getServices())} customers.`,
-      );
-    },
-  },
-];
+  ];
+}

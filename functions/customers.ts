@@ -9,10 +9,10 @@ import {
   toCustomerView,
 } from '../shared/customers/customer-view.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import { onboardingFor } from '../shared/onboarding/onboarding-service.js';
-import type { Services } from '../shared/platform/services.js';
+import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import type { CustomerPage } from '../shared/customers/customer-service.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Customers'];
 const ROLES = ['provider-admin'] as const;
@@ -54,7 +54,7 @@ function withVersion(status: number, customer: Customer, extra: Record<string, s
 
 /** A channel's or customer admin's customers: few, so one page, in Short Name order. */
 async function grantedCustomers(
-  services: Services,
+  services: CustomerFunctionsDeps,
   ids: ReadonlySet<string>,
   search: string | undefined,
 ): Promise<CustomerPage> {
@@ -71,139 +71,143 @@ async function grantedCustomers(
   return { ...all, customers, nextKey: null };
 }
 
-export const customerFunctions = [
-  defineApiRoute({
-    name: 'customers-create',
-    method: 'POST',
-    route: COLLECTION,
-    summary: "Add New Customer (the onboarding wizard's first page)",
-    tags: TAGS,
-    roles: ROLES,
-    body: createCustomerSchema,
-    responses: {
-      201: { description: 'Created, in state "Ready for Deployment".', schema: customerViewSchema },
-      409: { description: 'Short Name taken, or no tenant or user licence left.' },
-    },
-    handler: async ({ body, services }) => {
-      const customer = await services.customers.create(body);
-      return {
-        ...withVersion(201, customer, { location: `/${COLLECTION}/${encodeURIComponent(customer.id)}` }),
-        customerId: customer.id,
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'customers-list',
-    method: 'GET',
-    route: COLLECTION,
-    summary: 'List customers (the Tenants page) with the licences still available',
-    tags: TAGS,
-    roles: ['provider-admin', 'channel-admin', 'customer-admin'],
-    query: listQuery,
-    responses: {
-      200: {
-        description:
-          "One page of customers, ordered by Short Name (a channel's or customer admin's own only).",
-        schema: customerListSchema,
+export type CustomerFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'customers' | 'onboarding' | 'replication' | 'taskEngine'>;
+
+export function createCustomerFunctions(services: CustomerFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'customers-create',
+      method: 'POST',
+      route: COLLECTION,
+      summary: "Add New Customer (the onboarding wizard's first page)",
+      tags: TAGS,
+      roles: ROLES,
+      body: createCustomerSchema,
+      responses: {
+        201: { description: 'Created, in state "Ready for Deployment".', schema: customerViewSchema },
+        409: { description: 'Short Name taken, or no tenant or user licence left.' },
       },
-    },
-    handler: async ({ query, services, scope }) => {
-      const allowed = await scope();
-      const page =
-        allowed.kind === 'all'
-          ? await services.customers.list({
-              top: query.top,
-              ...(query.search ? { search: query.search } : {}),
-              ...(query.cursor ? { afterKey: query.cursor } : {}),
-            })
-          : await grantedCustomers(services, allowed.customerIds, query.search);
-      const next = page.nextKey
-        ? `/${COLLECTION}?${new URLSearchParams({
-            ...(query.search ? { search: query.search } : {}),
-            top: String(query.top),
-            cursor: Buffer.from(page.nextKey, 'utf8').toString('base64url'),
-          })}`
-        : null;
-      const activity = new Map(
-        await Promise.all(
-          page.customers.map(async (c) => [c.id, await customerActivity(services, c.id)] as const),
-        ),
-      );
-      return { status: 200, body: toCustomerListView(page, next, activity) };
-    },
-  }),
-  defineApiRoute({
-    name: 'customers-get',
-    method: 'GET',
-    route: ITEM,
-    summary: 'Get a customer',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    responses: {
-      200: { description: 'The customer; its ETag header versions it.', schema: customerViewSchema },
-    },
-    handler: async ({ params, services }) =>
-      withVersion(200, await services.customers.get(params.customerId)),
-  }),
-  defineApiRoute({
-    name: 'customers-update',
-    method: 'PATCH',
-    route: ITEM,
-    summary: "Edit a customer's Licensed Users",
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    body: updateCustomerSchema,
-    responses: {
-      200: { description: 'Updated.', schema: customerViewSchema },
-      409: { description: 'Not enough user licences, or the customer is being removed.' },
-      412: { description: 'If-Match does not match the current version.' },
-    },
-    handler: async ({ params, body, request, services }) => {
-      const before = await services.customers.get(params.customerId);
-      const after = await services.customers.updateLicensedUsers(
-        params.customerId,
-        body.licensedUsers,
-        ifMatch(request.headers),
-      );
-      return {
-        ...withVersion(200, after),
-        changes: { licensedUsers: { before: before.licensedUsers, after: after.licensedUsers } },
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'customers-delete',
-    method: 'DELETE',
-    route: ITEM,
-    summary:
-      'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    query: z.object({
-      dryRun: z
-        .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
-        .default('false')
-        .transform((value) => value === 'true')
-        .meta({ description: 'Only list what the removal would change; the customer stays as it is.' }),
+      handler: async ({ body }) => {
+        const customer = await services.customers.create(body);
+        return {
+          ...withVersion(201, customer, { location: `/${COLLECTION}/${encodeURIComponent(customer.id)}` }),
+          customerId: customer.id,
+        };
+      },
     }),
-    responses: {
-      202: {
-        description:
-          'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
-        schema: customerViewSchema,
+    defineApiRoute(services, {
+      name: 'customers-list',
+      method: 'GET',
+      route: COLLECTION,
+      summary: 'List customers (the Tenants page) with the licences still available',
+      tags: TAGS,
+      roles: ['provider-admin', 'channel-admin', 'customer-admin'],
+      query: listQuery,
+      responses: {
+        200: {
+          description:
+            "One page of customers, ordered by Short Name (a channel's or customer admin's own only).",
+          schema: customerListSchema,
+        },
       },
-      412: { description: 'If-Match does not match the current version.' },
-    },
-    handler: async ({ params, query, request, services }) => {
-      const etag = ifMatch(request.headers);
-      const { customer, task } = await onboardingFor(services).remove(params.customerId, {
-        dryRun: query.dryRun,
-        ...(etag !== undefined ? { ifMatch: etag } : {}),
-      });
-      return withVersion(202, customer, { location: `/api/v1/tasks/${task.id}` });
-    },
-  }),
-];
+      handler: async ({ query, scope }) => {
+        const allowed = await scope();
+        const page =
+          allowed.kind === 'all'
+            ? await services.customers.list({
+                top: query.top,
+                ...(query.search ? { search: query.search } : {}),
+                ...(query.cursor ? { afterKey: query.cursor } : {}),
+              })
+            : await grantedCustomers(services, allowed.customerIds, query.search);
+        const next = page.nextKey
+          ? `/${COLLECTION}?${new URLSearchParams({
+              ...(query.search ? { search: query.search } : {}),
+              top: String(query.top),
+              cursor: Buffer.from(page.nextKey, 'utf8').toString('base64url'),
+            })}`
+          : null;
+        const activity = new Map(
+          await Promise.all(
+            page.customers.map(async (c) => [c.id, await customerActivity(services, c.id)] as const),
+          ),
+        );
+        return { status: 200, body: toCustomerListView(page, next, activity) };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customers-get',
+      method: 'GET',
+      route: ITEM,
+      summary: 'Get a customer',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      responses: {
+        200: { description: 'The customer; its ETag header versions it.', schema: customerViewSchema },
+      },
+      handler: async ({ params }) => withVersion(200, await services.customers.get(params.customerId)),
+    }),
+    defineApiRoute(services, {
+      name: 'customers-update',
+      method: 'PATCH',
+      route: ITEM,
+      summary: "Edit a customer's Licensed Users",
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      body: updateCustomerSchema,
+      responses: {
+        200: { description: 'Updated.', schema: customerViewSchema },
+        409: { description: 'Not enough user licences, or the customer is being removed.' },
+        412: { description: 'If-Match does not match the current version.' },
+      },
+      handler: async ({ params, body, request }) => {
+        const before = await services.customers.get(params.customerId);
+        const after = await services.customers.updateLicensedUsers(
+          params.customerId,
+          body.licensedUsers,
+          ifMatch(request.headers),
+        );
+        return {
+          ...withVersion(200, after),
+          changes: { licensedUsers: { before: before.licensedUsers, after: after.licensedUsers } },
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customers-delete',
+      method: 'DELETE',
+      route: ITEM,
+      summary:
+        'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      query: z.object({
+        dryRun: z
+          .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
+          .default('false')
+          .transform((value) => value === 'true')
+          .meta({ description: 'Only list what the removal would change; the customer stays as it is.' }),
+      }),
+      responses: {
+        202: {
+          description:
+            'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
+          schema: customerViewSchema,
+        },
+        412: { description: 'If-Match does not match the current version.' },
+      },
+      handler: async ({ params, query, request }) => {
+        const etag = ifMatch(request.headers);
+        const { customer, task } = await services.onboarding.remove(params.customerId, {
+          dryRun: query.dryRun,
+          ...(etag !== undefined ? { ifMatch: etag } : {}),
+        });
+        return withVersion(202, customer, { location: `/api/v1/tasks/${task.id}` });
+      },
+    }),
+  ];
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
-import { dialPlansFor } from '../shared/dialplan/dialplan-service.js';
 import {
   importCandidates,
   importCustomer,
@@ -9,15 +9,14 @@ import {
   saveSitePrefixes,
   startPrefixUpdate,
 } from '../shared/dialplan/site-prefixes.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
 import { SbcError } from '../shared/sbc/sbc-client.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Dial plans'];
 const ROLES = ['provider-admin'] as const;
@@ -88,170 +87,185 @@ const accepted = {
   schema: taskViewSchema,
 };
 
-export const dialPlanFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'prefixes-cached',
-    method: 'GET',
-    route: `${CUSTOMER}/prefixes`,
-    summary: "The customer's dial-plan rules on its SBCs, as last read (from cache)",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: { 200: { description: 'The cached rules.', schema: cachedSchema } },
-    handler: async ({ params, services }) => {
-      await services.customers.get(params.customerId);
-      return { status: 200, body: await dialPlansFor(services).cached(params.customerId) };
-    },
-  }),
-  defineApiRoute({
-    name: 'prefixes-reload',
-    method: 'POST',
-    route: `${CUSTOMER}/prefixes/reload`,
-    summary: "Reload: read the customer's dial-plan rules from its SBCs into the cache",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: {
-      200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema },
-      502: { description: 'An SBC did not answer.' },
-    },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: await fromSbc(() => dialPlansFor(services).reload(params.customerId)),
-    }),
-  }),
-  defineApiRoute({
-    name: 'prefixes-sync',
-    method: 'POST',
-    route: `${CUSTOMER}/prefixes/sync`,
-    summary:
-      "Queue SbcUpdatePrefixes: make the SBCs' rules match the customer's prefixes (or list what it would do)",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: dryRunQuery,
-    responses: { 202: accepted },
-    handler: async ({ params, query, services }) => {
-      await services.customers.get(params.customerId);
-      return acceptedTask(await startPrefixUpdate(services, params.customerId, { dryRun: query.dryRun }));
-    },
-  }),
-  defineApiRoute({
-    name: 'site-prefixes-save',
-    method: 'PUT',
-    route: `${CUSTOMER}/sites/{siteName}/prefixes`,
-    summary:
-      "Save a site's prefixes (typed or CSV); a Deployed customer's SBC follows through SbcUpdatePrefixes",
-    tags: TAGS,
-    roles: ROLES,
-    params: siteParams,
-    body: prefixesBodySchema,
-    responses: {
-      200: {
-        description: 'Saved; the onboarding adds them when the site is deployed.',
-        schema: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
+export type DialPlanFunctionsDeps = ApiEdge &
+  Pick<
+    AppServices,
+    'adapters' | 'credentials' | 'customers' | 'dialPlans' | 'onboardingSettings' | 'sites' | 'taskEngine'
+  >;
+
+export function createDialPlanFunctions(services: DialPlanFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'prefixes-cached',
+      method: 'GET',
+      route: `${CUSTOMER}/prefixes`,
+      summary: "The customer's dial-plan rules on its SBCs, as last read (from cache)",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: { 200: { description: 'The cached rules.', schema: cachedSchema } },
+      handler: async ({ params }) => {
+        await services.customers.get(params.customerId);
+        return { status: 200, body: await services.dialPlans.cached(params.customerId) };
       },
-      202: accepted,
-      409: { description: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
-    },
-    handler: async ({ params, body, services }) => {
-      const outcome = await saveSitePrefixes(
-        services,
-        params.customerId,
-        params.siteName,
-        prefixesFromBody(body),
-      );
-      return outcome.kind === 'queued'
-        ? acceptedTask(outcome.task)
-        : { status: 200, body: toSiteView(outcome.site) };
-    },
-  }),
-  defineApiRoute({
-    name: 'sbc-import-candidates',
-    method: 'GET',
-    route: 'api/v1/settings/sbcs/{sbcId}/import-candidates',
-    summary:
-      'Import Customers: one row per distinct rule name and tag of the SBC dial plans not imported yet',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({
-      sbcId: z
-        .string()
-        .min(1)
-        .max(64)
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
     }),
-    responses: {
-      200: { description: 'The candidates.', schema: z.object({ value: z.array(candidateSchema) }) },
-      404: { description: 'No such Known SBC.' },
-      502: { description: 'The SBC did not answer.' },
-    },
-    handler: async ({ params, services }) => {
-      if (!(await services.onboardingSettings.sbc(params.sbcId))) {
-        throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
-      }
-      return { status: 200, body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) } };
-    },
-  }),
-  defineApiRoute({
-    name: 'sbc-import-customer',
-    method: 'POST',
-    route: 'api/v1/settings/sbcs/{sbcId}/import',
-    summary:
-      "Import: a customer (Hosted Essentials, Short Name = the rule name) with the SBC's rules of that name and tag",
-    tags: TAGS,
-    roles: ROLES,
-    params: sbcParams,
-    body: importCustomerSchema,
-    responses: {
-      200: { description: 'Added to the customer imported before.', schema: importedSchema },
-      201: { description: 'Imported: the customer was created.', schema: importedSchema },
-      404: { description: 'No such Known SBC, or no rule of that name and tag on it.' },
-      409: { description: 'No region uses the SBC, or no tenant licence is left.' },
-      502: { description: 'The SBC did not answer.' },
-    },
-    handler: async ({ params, body, services }) => {
-      if (!(await services.onboardingSettings.sbc(params.sbcId))) {
-        throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
-      }
-      const imported = await fromSbc(() => importCustomer(services, params.sbcId, body));
-      return {
-        status: imported.created ? 201 : 200,
-        body: {
-          customerId: imported.customer.id,
-          created: imported.created,
-          site: toSiteView(imported.site),
+    defineApiRoute(services, {
+      name: 'prefixes-reload',
+      method: 'POST',
+      route: `${CUSTOMER}/prefixes/reload`,
+      summary: "Reload: read the customer's dial-plan rules from its SBCs into the cache",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: {
+        200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema },
+        502: { description: 'An SBC did not answer.' },
+      },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: await fromSbc(() => services.dialPlans.reload(params.customerId)),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'prefixes-sync',
+      method: 'POST',
+      route: `${CUSTOMER}/prefixes/sync`,
+      summary:
+        "Queue SbcUpdatePrefixes: make the SBCs' rules match the customer's prefixes (or list what it would do)",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: dryRunQuery,
+      responses: { 202: accepted },
+      handler: async ({ params, query }) => {
+        await services.customers.get(params.customerId);
+        return acceptedTask(await startPrefixUpdate(services, params.customerId, { dryRun: query.dryRun }));
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'site-prefixes-save',
+      method: 'PUT',
+      route: `${CUSTOMER}/sites/{siteName}/prefixes`,
+      summary:
+        "Save a site's prefixes (typed or CSV); a Deployed customer's SBC follows through SbcUpdatePrefixes",
+      tags: TAGS,
+      roles: ROLES,
+      params: siteParams,
+      body: prefixesBodySchema,
+      responses: {
+        200: {
+          description: 'Saved; the onboarding adds them when the site is deployed.',
+          schema: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
         },
-        customerId: imported.customer.id,
-      };
-    },
-  }),
-  {
-    kind: 'timer',
-    name: 'dialplan-sync',
-    // Every 15 minutes: changes made on the SBC behind the product's back are put right.
-    schedule: '0 */15 * * * *',
-    async handler(_timer, context) {
-      const services = await getServices();
-      const dialPlans = dialPlansFor(services);
-      for (const { sbcId } of await dialPlanOwners(services)) {
-        try {
-          const result = await dialPlans.syncSbc(sbcId);
-          const { diff } = result.plan;
-          if (diff.added + diff.removed > 0) {
+        202: accepted,
+        409: { description: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
+      },
+      handler: async ({ params, body }) => {
+        const outcome = await saveSitePrefixes(
+          services,
+          params.customerId,
+          params.siteName,
+          prefixesFromBody(body),
+        );
+        return outcome.kind === 'queued'
+          ? acceptedTask(outcome.task)
+          : { status: 200, body: toSiteView(outcome.site) };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'sbc-import-candidates',
+      method: 'GET',
+      route: 'api/v1/settings/sbcs/{sbcId}/import-candidates',
+      summary:
+        'Import Customers: one row per distinct rule name and tag of the SBC dial plans not imported yet',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({
+        sbcId: z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+      }),
+      responses: {
+        200: { description: 'The candidates.', schema: z.object({ value: z.array(candidateSchema) }) },
+        404: { description: 'No such Known SBC.' },
+        502: { description: 'The SBC did not answer.' },
+      },
+      handler: async ({ params }) => {
+        if (!(await services.onboardingSettings.sbc(params.sbcId))) {
+          throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
+        }
+        return {
+          status: 200,
+          body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) },
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'sbc-import-customer',
+      method: 'POST',
+      route: 'api/v1/settings/sbcs/{sbcId}/import',
+      summary:
+        "Import: a customer (Hosted Essentials, Short Name = the rule name) with the SBC's rules of that name and tag",
+      tags: TAGS,
+      roles: ROLES,
+      params: sbcParams,
+      body: importCustomerSchema,
+      responses: {
+        200: { description: 'Added to the customer imported before.', schema: importedSchema },
+        201: { description: 'Imported: the customer was created.', schema: importedSchema },
+        404: { description: 'No such Known SBC, or no rule of that name and tag on it.' },
+        409: { description: 'No region uses the SBC, or no tenant licence is left.' },
+        502: { description: 'The SBC did not answer.' },
+      },
+      handler: async ({ params, body }) => {
+        if (!(await services.onboardingSettings.sbc(params.sbcId))) {
+          throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
+        }
+        const imported = await fromSbc(() => importCustomer(services, params.sbcId, body));
+        return {
+          status: imported.created ? 201 : 200,
+          body: {
+            customerId: imported.customer.id,
+            created: imported.created,
+            site: toSiteView(imported.site),
+          },
+          customerId: imported.customer.id,
+        };
+      },
+    }),
+    {
+      kind: 'timer',
+      name: 'dialplan-sync',
+      // Every 15 minutes: changes made on the SBC behind the product's back are put right.
+      schedule: '0 */15 * * * *',
+      async handler(_timer, context) {
+        const dialPlans = services.dialPlans;
+        for (const { sbcId } of await dialPlanOwners(services)) {
+          try {
+            const result = await dialPlans.syncSbc(sbcId);
+            const { diff } = result.plan;
+            if (diff.added + diff.removed > 0) {
+              productLog(
+                context,
+                'info',
+                `Dial-plan sync of SBC ${sbcId}: ${diff.added} added, ${diff.removed} removed.`,
+                { sbcId },
+              );
+            }
+          } catch (error) {
             productLog(
               context,
-              'info',
-              `Dial-plan sync of SBC ${sbcId}: ${diff.added} added, ${diff.removed} removed.`,
-              { sbcId },
+              'warn',
+              `Dial-plan sync of SBC ${sbcId} failed: ${(error as Error).message}`,
+              {
+                sbcId,
+              },
             );
           }
-        } catch (error) {
-          productLog(context, 'warn', `Dial-plan sync of SBC ${sbcId} failed: ${(error as Error).message}`, {
-            sbcId,
-          });
         }
-      }
+      },
     },
-  },
-];
+  ];
+}

@@ -1,25 +1,34 @@
-import { defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { checkHealth, healthReportSchema } from '../shared/ops/health.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
-export const healthFunctions = [
-  defineApiRoute({
-    name: 'health',
-    method: 'GET',
-    route: 'api/v1/health',
-    summary: "Health: Table and Queue storage answer in time; each queue's and its poison queue's depth",
-    tags: ['Operations'],
-    roles: ['provider-admin'],
-    responses: {
-      200: { description: 'Every check is ok.', schema: healthReportSchema },
-      503: { description: 'A storage check failed; the same report says which.', schema: healthReportSchema },
-    },
-    handler: async ({ services }) => {
-      const report = await checkHealth({ connectionString: services.settings.storageConnectionString });
-      return {
-        status: report.status === 'ok' ? 200 : 503,
-        headers: { 'cache-control': 'no-store' },
-        body: report,
-      };
-    },
-  }),
-];
+export type HealthFunctionsDeps = ApiEdge & Pick<AppServices, 'settings'>;
+
+export function createHealthFunctions(services: HealthFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'health',
+      method: 'GET',
+      route: 'api/v1/health',
+      summary: "Health: Table and Queue storage answer in time; each queue's and its poison queue's depth",
+      tags: ['Operations'],
+      roles: ['provider-admin'],
+      responses: {
+        200: { description: 'Every check is ok.', schema: healthReportSchema },
+        503: {
+          description: 'A storage check failed; the same report says which.',
+          schema: healthReportSchema,
+        },
+      },
+      handler: async () => {
+        const report = await checkHealth({ connectionString: services.settings.storageConnectionString });
+        return {
+          status: report.status === 'ok' ? 200 : 503,
+          headers: { 'cache-control': 'no-store' },
+          body: report,
+        };
+      },
+    }),
+  ];
+}

@@ -2,10 +2,10 @@ import './telemetry-start.js';
 import { app } from '@azure/functions';
 import { loadSettings } from '../shared/config/settings.js';
 import { STORAGE_CONNECTION_SETTING } from '../shared/platform/function-definitions.js';
-import { registry } from './registry.js';
+import { createApp } from './app.js';
 
 // Fail at start-up, naming every missing or invalid setting, rather than on the first request.
-loadSettings(process.env);
+const { registry } = createApp(loadSettings(process.env));
 
 for (const definition of registry) {
   switch (definition.kind) {

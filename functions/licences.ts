@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam } from '../shared/http/route-params.js';
 import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
-import { FACTOR_NOTES, licencesFor, refreshCustomerLicences } from '../shared/licences/licence-service.js';
+import { FACTOR_NOTES, refreshCustomerLicences } from '../shared/licences/licence-service.js';
 import { LICENCE_FACTORS } from '../shared/licences/licence-usage.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Licences'];
 const ROLES = ['provider-admin'] as const;
@@ -36,147 +36,151 @@ const withNote = <T extends { factorsSource: 'global' | 'customer' }>(snapshot: 
   note: FACTOR_NOTES[snapshot.factorsSource],
 });
 
-export const licenceFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'settings-licence-get',
-    method: 'GET',
-    route: 'api/v1/settings/licence',
-    summary:
-      'License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: {
-        description: 'The licence settings.',
-        schema: licenceSettingsSchema.extend({
-          tenantLicences: z.number().int(),
-          userLicences: z.number().int(),
-        }),
+export type LicenceFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'customers' | 'licences' | 'mirror' | 'settings' | 'sites'>;
+
+export function createLicenceFunctions(services: LicenceFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'settings-licence-get',
+      method: 'GET',
+      route: 'api/v1/settings/licence',
+      summary:
+        'License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: {
+          description: 'The licence settings.',
+          schema: licenceSettingsSchema.extend({
+            tenantLicences: z.number().int(),
+            userLicences: z.number().int(),
+          }),
+        },
       },
-    },
-    handler: async ({ services }) => ({
-      status: 200,
-      body: {
-        tenantLicences: services.settings.licence.tenantCount,
-        userLicences: services.settings.licence.userCount,
-        expiresOn: services.settings.licence.expiresOn ?? null,
-        ...(await licencesFor(services).settings()),
+      handler: async () => ({
+        status: 200,
+        body: {
+          tenantLicences: services.settings.licence.tenantCount,
+          userLicences: services.settings.licence.userCount,
+          expiresOn: services.settings.licence.expiresOn ?? null,
+          ...(await services.licences.settings()),
+        },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-licence-put',
+      method: 'PUT',
+      route: 'api/v1/settings/licence',
+      summary: 'Save Warning Limit (%), Grace Interval (%) and License Factors [Global]',
+      tags: TAGS,
+      roles: ROLES,
+      body: licenceSettingsSchema,
+      responses: { 200: { description: 'Saved.', schema: licenceSettingsSchema } },
+      handler: async ({ body }) => {
+        const before = await services.licences.settings();
+        await services.licences.putSettings(body);
+        return { status: 200, body, changes: { licence: { before, after: body } } };
       },
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-licence-put',
-    method: 'PUT',
-    route: 'api/v1/settings/licence',
-    summary: 'Save Warning Limit (%), Grace Interval (%) and License Factors [Global]',
-    tags: TAGS,
-    roles: ROLES,
-    body: licenceSettingsSchema,
-    responses: { 200: { description: 'Saved.', schema: licenceSettingsSchema } },
-    handler: async ({ body, services }) => {
-      const before = await licencesFor(services).settings();
-      await licencesFor(services).putSettings(body);
-      return { status: 200, body, changes: { licence: { before, after: body } } };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-licence-get',
-    method: 'GET',
-    route: 'api/v1/customers/{customerId}/licence',
-    summary: "UMP License: the customer's last calculation (computed now if there is none)",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: { 200: { description: 'The licence usage.', schema: customerLicenceSchema } },
-    handler: async ({ params, services }) => {
-      const customer = await services.customers.get(params.customerId);
-      const since = new Date(Date.now() - 92 * 24 * 60 * 60 * 1000).toISOString();
-      const [latest] = await licencesFor(services).history(customer.id, since);
-      return {
-        status: 200,
-        body: withNote(latest ?? (await refreshCustomerLicences(services, customer.id))),
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-licence-refresh',
-    method: 'POST',
-    route: 'api/v1/customers/{customerId}/licence/refresh',
-    summary: 'Refresh Licenses: count again from the replicated data',
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: withNote(await refreshCustomerLicences(services, params.customerId)),
+    defineApiRoute(services, {
+      name: 'customer-licence-get',
+      method: 'GET',
+      route: 'api/v1/customers/{customerId}/licence',
+      summary: "UMP License: the customer's last calculation (computed now if there is none)",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: { 200: { description: 'The licence usage.', schema: customerLicenceSchema } },
+      handler: async ({ params }) => {
+        const customer = await services.customers.get(params.customerId);
+        const since = new Date(Date.now() - 92 * 24 * 60 * 60 * 1000).toISOString();
+        const [latest] = await services.licences.history(customer.id, since);
+        return {
+          status: 200,
+          body: withNote(latest ?? (await refreshCustomerLicences(services, customer.id))),
+        };
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'customer-licence-factors',
-    method: 'PUT',
-    route: 'api/v1/customers/{customerId}/licence/factors',
-    summary:
-      'Apply license factors for this customer ({"factors": null} restores the global ones); then recounts',
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    body: z.strictObject({ factors: factorSwitchesSchema.nullable() }),
-    responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
-    handler: async ({ params, body, services }) => {
-      const customer = await services.customers.get(params.customerId);
-      const before = await licencesFor(services).customerFactors(customer.id);
-      await licencesFor(services).putCustomerFactors(customer.id, body.factors);
-      return {
+    defineApiRoute(services, {
+      name: 'customer-licence-refresh',
+      method: 'POST',
+      route: 'api/v1/customers/{customerId}/licence/refresh',
+      summary: 'Refresh Licenses: count again from the replicated data',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
+      handler: async ({ params }) => ({
         status: 200,
-        body: withNote(await refreshCustomerLicences(services, customer.id)),
-        changes: { factors: { before, after: body.factors } },
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'customer-licence-history',
-    method: 'GET',
-    route: 'api/v1/customers/{customerId}/licence/history',
-    summary: 'UMP Customer License - Audit: the calculations of the last months (3 by default)',
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: z.object({
-      months: z.coerce
-        .number({ error: 'months is a whole number.' })
-        .int('months is a whole number.')
-        .min(1, 'months is at least 1.')
-        .max(24, 'months is at most 24.')
-        .default(3),
+        body: withNote(await refreshCustomerLicences(services, params.customerId)),
+      }),
     }),
-    responses: {
-      200: { description: 'Newest first.', schema: z.object({ value: z.array(snapshotSchema) }) },
-    },
-    handler: async ({ params, query, services }) => {
-      const customer = await services.customers.get(params.customerId);
-      const since = new Date(Date.now() - query.months * 31 * 24 * 60 * 60 * 1000).toISOString();
-      return { status: 200, body: { value: await licencesFor(services).history(customer.id, since) } };
-    },
-  }),
-  {
-    kind: 'timer',
-    name: 'licences-refresh',
-    // Hourly, after the full replication cycles: every customer's usage, and so its history.
-    schedule: '0 30 * * * *',
-    async handler(_timer, context) {
-      const services = await getServices();
-      for (let page = await services.customers.list({ top: 100 }); ;) {
-        for (const customer of page.customers) {
-          await refreshCustomerLicences(services, customer.id).catch((error: unknown) =>
-            productLog(context, 'warn', `Licence count failed: ${(error as Error).message}`, {
-              customerId: customer.id,
-            }),
-          );
+    defineApiRoute(services, {
+      name: 'customer-licence-factors',
+      method: 'PUT',
+      route: 'api/v1/customers/{customerId}/licence/factors',
+      summary:
+        'Apply license factors for this customer ({"factors": null} restores the global ones); then recounts',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      body: z.strictObject({ factors: factorSwitchesSchema.nullable() }),
+      responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
+      handler: async ({ params, body }) => {
+        const customer = await services.customers.get(params.customerId);
+        const before = await services.licences.customerFactors(customer.id);
+        await services.licences.putCustomerFactors(customer.id, body.factors);
+        return {
+          status: 200,
+          body: withNote(await refreshCustomerLicences(services, customer.id)),
+          changes: { factors: { before, after: body.factors } },
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'customer-licence-history',
+      method: 'GET',
+      route: 'api/v1/customers/{customerId}/licence/history',
+      summary: 'UMP Customer License - Audit: the calculations of the last months (3 by default)',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: z.object({
+        months: z.coerce
+          .number({ error: 'months is a whole number.' })
+          .int('months is a whole number.')
+          .min(1, 'months is at least 1.')
+          .max(24, 'months is at most 24.')
+          .default(3),
+      }),
+      responses: {
+        200: { description: 'Newest first.', schema: z.object({ value: z.array(snapshotSchema) }) },
+      },
+      handler: async ({ params, query }) => {
+        const customer = await services.customers.get(params.customerId);
+        const since = new Date(Date.now() - query.months * 31 * 24 * 60 * 60 * 1000).toISOString();
+        return { status: 200, body: { value: await services.licences.history(customer.id, since) } };
+      },
+    }),
+    {
+      kind: 'timer',
+      name: 'licences-refresh',
+      // Hourly, after the full replication cycles: every customer's usage, and so its history.
+      schedule: '0 30 * * * *',
+      async handler(_timer, context) {
+        for (let page = await services.customers.list({ top: 100 }); ;) {
+          for (const customer of page.customers) {
+            await refreshCustomerLicences(services, customer.id).catch((error: unknown) =>
+              productLog(context, 'warn', `Licence count failed: ${(error as Error).message}`, {
+                customerId: customer.id,
+              }),
+            );
+          }
+          if (!page.nextKey) break;
+          page = await services.customers.list({ top: 100, afterKey: page.nextKey });
         }
-        if (!page.nextKey) break;
-        page = await services.customers.list({ top: 100, afterKey: page.nextKey });
-      }
+      },
     },
-  },
-];
+  ];
+}

@@ -1,7 +1,7 @@
+import { DomainError } from '../shared/errors/domain-errors.js';
 import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import { DomainError } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import {
   dnsApiInputSchema,
   dnsApiViewSchema,
@@ -11,213 +11,221 @@ import {
   regionInputSchema,
   regionViewSchema,
 } from '../shared/onboarding/onboarding-settings.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Provider settings'];
 const ROLES = ['provider-admin'] as const;
 const regionParams = z.strictObject({ regionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
 const sbcParams = z.strictObject({ sbcId: z.string().regex(/^[a-z0-9-]{1,40}$/) });
 
-export const onboardingSettingsFunctions = [
-  defineApiRoute({
-    name: 'settings-dns-api-get',
-    method: 'GET',
-    route: 'api/v1/settings/dns-api',
-    summary: 'Read the DNS API Configuration (the Azure DNS zone for fully automatic DNS)',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: { description: 'The configuration; the secret only as "saved".', schema: dnsApiViewSchema },
-    },
-    handler: async ({ services }) => ({ status: 200, body: await services.onboardingSettings.dnsApiView() }),
-  }),
-  defineApiRoute({
-    name: 'settings-dns-api-put',
-    method: 'PUT',
-    route: 'api/v1/settings/dns-api',
-    summary:
-      'Replace the DNS API Configuration: Tenant Id, Client Id, Client Secret (or managed identity), Subscription Id, Resource Group Name, Dns Zone',
-    tags: TAGS,
-    roles: ROLES,
-    body: dnsApiInputSchema,
-    responses: { 200: { description: 'Saved.', schema: dnsApiViewSchema } },
-    handler: async ({ body, services }) => ({
-      status: 200,
-      body: await services.onboardingSettings.putDnsApi(body),
+export type OnboardingSettingsFunctionsDeps = ApiEdge & Pick<AppServices, 'onboardingSettings'>;
+
+export function createOnboardingSettingsFunctions(
+  services: OnboardingSettingsFunctionsDeps,
+): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'settings-dns-api-get',
+      method: 'GET',
+      route: 'api/v1/settings/dns-api',
+      summary: 'Read the DNS API Configuration (the Azure DNS zone for fully automatic DNS)',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: { description: 'The configuration; the secret only as "saved".', schema: dnsApiViewSchema },
+      },
+      handler: async () => ({ status: 200, body: await services.onboardingSettings.dnsApiView() }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-licence-plans-get',
-    method: 'GET',
-    route: 'api/v1/settings/licence-plans',
-    summary: 'The licence plans eligible for domain activation',
-    tags: TAGS,
-    roles: ROLES,
-    responses: { 200: { description: 'The plans, in order of preference.', schema: licencePlansSchema } },
-    handler: async ({ services }) => ({
-      status: 200,
-      body: { plans: await services.onboardingSettings.licencePlans() },
+    defineApiRoute(services, {
+      name: 'settings-dns-api-put',
+      method: 'PUT',
+      route: 'api/v1/settings/dns-api',
+      summary:
+        'Replace the DNS API Configuration: Tenant Id, Client Id, Client Secret (or managed identity), Subscription Id, Resource Group Name, Dns Zone',
+      tags: TAGS,
+      roles: ROLES,
+      body: dnsApiInputSchema,
+      responses: { 200: { description: 'Saved.', schema: dnsApiViewSchema } },
+      handler: async ({ body }) => ({
+        status: 200,
+        body: await services.onboardingSettings.putDnsApi(body),
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-licence-plans-put',
-    method: 'PUT',
-    route: 'api/v1/settings/licence-plans',
-    summary: 'Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)',
-    tags: TAGS,
-    roles: ROLES,
-    body: licencePlansSchema,
-    responses: { 200: { description: 'Saved.', schema: licencePlansSchema } },
-    handler: async ({ body, services }) => ({
-      status: 200,
-      body: { plans: await services.onboardingSettings.putLicencePlans(body.plans) },
+    defineApiRoute(services, {
+      name: 'settings-licence-plans-get',
+      method: 'GET',
+      route: 'api/v1/settings/licence-plans',
+      summary: 'The licence plans eligible for domain activation',
+      tags: TAGS,
+      roles: ROLES,
+      responses: { 200: { description: 'The plans, in order of preference.', schema: licencePlansSchema } },
+      handler: async () => ({
+        status: 200,
+        body: { plans: await services.onboardingSettings.licencePlans() },
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-regions-list',
-    method: 'GET',
-    route: 'api/v1/settings/regions',
-    summary: 'The DNS sub domain Mapping table: the regions the wizard offers',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: { description: 'Regions by name.', schema: z.object({ value: z.array(regionViewSchema) }) },
-    },
-    handler: async ({ services }) => ({
-      status: 200,
-      body: { value: await services.onboardingSettings.regions() },
+    defineApiRoute(services, {
+      name: 'settings-licence-plans-put',
+      method: 'PUT',
+      route: 'api/v1/settings/licence-plans',
+      summary: 'Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)',
+      tags: TAGS,
+      roles: ROLES,
+      body: licencePlansSchema,
+      responses: { 200: { description: 'Saved.', schema: licencePlansSchema } },
+      handler: async ({ body }) => ({
+        status: 200,
+        body: { plans: await services.onboardingSettings.putLicencePlans(body.plans) },
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-regions-create',
-    method: 'POST',
-    route: 'api/v1/settings/regions',
-    summary: 'Add a region: Name, Sbc, Fqdn, Ip Address',
-    tags: TAGS,
-    roles: ROLES,
-    body: regionInputSchema,
-    responses: {
-      201: { description: 'Added.', schema: regionViewSchema },
-      409: { description: 'A region of that name exists.' },
-    },
-    handler: async ({ body, services }) => ({
-      status: 201,
-      body: await services.onboardingSettings.createRegion(body),
+    defineApiRoute(services, {
+      name: 'settings-regions-list',
+      method: 'GET',
+      route: 'api/v1/settings/regions',
+      summary: 'The DNS sub domain Mapping table: the regions the wizard offers',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: { description: 'Regions by name.', schema: z.object({ value: z.array(regionViewSchema) }) },
+      },
+      handler: async () => ({
+        status: 200,
+        body: { value: await services.onboardingSettings.regions() },
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-regions-resolve',
-    method: 'POST',
-    route: 'api/v1/settings/regions/resolve',
-    summary: "Resolve Address: the IPv4 addresses of an Fqdn, to fill in a region's Ip Address",
-    tags: TAGS,
-    roles: ROLES,
-    body: z.strictObject({ fqdn: regionInputSchema.shape.fqdn }),
-    responses: {
-      200: { description: 'The addresses.', schema: z.object({ addresses: z.array(z.string()) }) },
-      422: { description: 'The name does not resolve.' },
-    },
-    handler: async ({ body }) => {
-      try {
-        const found = await lookup(body.fqdn, { all: true, family: 4 });
-        return { status: 200, body: { addresses: [...new Set(found.map((a) => a.address))] } };
-      } catch {
-        throw new DomainError('unprocessable', {
-          code: 'fqdn_unresolved',
-          title: 'Address not found',
-          detail: `${body.fqdn} does not resolve to an IPv4 address.`,
-        });
-      }
-    },
-  }),
-  defineApiRoute({
-    name: 'settings-regions-update',
-    method: 'PUT',
-    route: 'api/v1/settings/regions/{regionId}',
-    summary: 'Edit a region',
-    tags: TAGS,
-    roles: ROLES,
-    params: regionParams,
-    body: regionInputSchema,
-    responses: { 200: { description: 'Saved.', schema: regionViewSchema } },
-    handler: async ({ params, body, services }) => ({
-      status: 200,
-      body: await services.onboardingSettings.updateRegion(params.regionId, body),
+    defineApiRoute(services, {
+      name: 'settings-regions-create',
+      method: 'POST',
+      route: 'api/v1/settings/regions',
+      summary: 'Add a region: Name, Sbc, Fqdn, Ip Address',
+      tags: TAGS,
+      roles: ROLES,
+      body: regionInputSchema,
+      responses: {
+        201: { description: 'Added.', schema: regionViewSchema },
+        409: { description: 'A region of that name exists.' },
+      },
+      handler: async ({ body }) => ({
+        status: 201,
+        body: await services.onboardingSettings.createRegion(body),
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-regions-delete',
-    method: 'DELETE',
-    route: 'api/v1/settings/regions/{regionId}',
-    summary: 'Delete a region',
-    tags: TAGS,
-    roles: ROLES,
-    params: regionParams,
-    responses: { 204: { description: 'Deleted.' } },
-    handler: async ({ params, services }) => {
-      await services.onboardingSettings.deleteRegion(params.regionId);
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'settings-sbcs-list',
-    method: 'GET',
-    route: 'api/v1/settings/sbcs',
-    summary: 'Known SBCs (SBC List)',
-    tags: TAGS,
-    roles: ROLES,
-    responses: {
-      200: { description: 'Known SBCs by name.', schema: z.object({ value: z.array(knownSbcViewSchema) }) },
-    },
-    handler: async ({ services }) => ({
-      status: 200,
-      body: { value: await services.onboardingSettings.sbcViews() },
+    defineApiRoute(services, {
+      name: 'settings-regions-resolve',
+      method: 'POST',
+      route: 'api/v1/settings/regions/resolve',
+      summary: "Resolve Address: the IPv4 addresses of an Fqdn, to fill in a region's Ip Address",
+      tags: TAGS,
+      roles: ROLES,
+      body: z.strictObject({ fqdn: regionInputSchema.shape.fqdn }),
+      responses: {
+        200: { description: 'The addresses.', schema: z.object({ addresses: z.array(z.string()) }) },
+        422: { description: 'The name does not resolve.' },
+      },
+      handler: async ({ body }) => {
+        try {
+          const found = await lookup(body.fqdn, { all: true, family: 4 });
+          return { status: 200, body: { addresses: [...new Set(found.map((a) => a.address))] } };
+        } catch {
+          throw new DomainError('unprocessable', {
+            code: 'fqdn_unresolved',
+            title: 'Address not found',
+            detail: `${body.fqdn} does not resolve to an IPv4 address.`,
+          });
+        }
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-sbcs-create',
-    method: 'POST',
-    route: 'api/v1/settings/sbcs',
-    summary:
-      'Add New SBC: Name, Ip Address, Device Fqdn, NAT Ip, Https (on by default), Gateway User, Gateway Password',
-    tags: TAGS,
-    roles: ROLES,
-    body: knownSbcInputSchema,
-    responses: {
-      201: { description: 'Added.', schema: knownSbcViewSchema },
-      409: { description: 'A Known SBC of that name exists.' },
-    },
-    handler: async ({ body, services }) => ({
-      status: 201,
-      body: await services.onboardingSettings.createSbc(body),
+    defineApiRoute(services, {
+      name: 'settings-regions-update',
+      method: 'PUT',
+      route: 'api/v1/settings/regions/{regionId}',
+      summary: 'Edit a region',
+      tags: TAGS,
+      roles: ROLES,
+      params: regionParams,
+      body: regionInputSchema,
+      responses: { 200: { description: 'Saved.', schema: regionViewSchema } },
+      handler: async ({ params, body }) => ({
+        status: 200,
+        body: await services.onboardingSettings.updateRegion(params.regionId, body),
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-sbcs-update',
-    method: 'PUT',
-    route: 'api/v1/settings/sbcs/{sbcId}',
-    summary: 'Edit a Known SBC (omit Gateway Password to keep it)',
-    tags: TAGS,
-    roles: ROLES,
-    params: sbcParams,
-    body: knownSbcInputSchema,
-    responses: { 200: { description: 'Saved.', schema: knownSbcViewSchema } },
-    handler: async ({ params, body, services }) => ({
-      status: 200,
-      body: await services.onboardingSettings.updateSbc(params.sbcId, body),
+    defineApiRoute(services, {
+      name: 'settings-regions-delete',
+      method: 'DELETE',
+      route: 'api/v1/settings/regions/{regionId}',
+      summary: 'Delete a region',
+      tags: TAGS,
+      roles: ROLES,
+      params: regionParams,
+      responses: { 204: { description: 'Deleted.' } },
+      handler: async ({ params }) => {
+        await services.onboardingSettings.deleteRegion(params.regionId);
+        return { status: 204 };
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'settings-sbcs-delete',
-    method: 'DELETE',
-    route: 'api/v1/settings/sbcs/{sbcId}',
-    summary: 'Delete a Known SBC no region uses',
-    tags: TAGS,
-    roles: ROLES,
-    params: sbcParams,
-    responses: { 204: { description: 'Deleted.' }, 409: { description: 'A region uses it.' } },
-    handler: async ({ params, services }) => {
-      await services.onboardingSettings.deleteSbc(params.sbcId);
-      return { status: 204 };
-    },
-  }),
-];
+    defineApiRoute(services, {
+      name: 'settings-sbcs-list',
+      method: 'GET',
+      route: 'api/v1/settings/sbcs',
+      summary: 'Known SBCs (SBC List)',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: { description: 'Known SBCs by name.', schema: z.object({ value: z.array(knownSbcViewSchema) }) },
+      },
+      handler: async () => ({
+        status: 200,
+        body: { value: await services.onboardingSettings.sbcViews() },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-sbcs-create',
+      method: 'POST',
+      route: 'api/v1/settings/sbcs',
+      summary:
+        'Add New SBC: Name, Ip Address, Device Fqdn, NAT Ip, Https (on by default), Gateway User, Gateway Password',
+      tags: TAGS,
+      roles: ROLES,
+      body: knownSbcInputSchema,
+      responses: {
+        201: { description: 'Added.', schema: knownSbcViewSchema },
+        409: { description: 'A Known SBC of that name exists.' },
+      },
+      handler: async ({ body }) => ({
+        status: 201,
+        body: await services.onboardingSettings.createSbc(body),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-sbcs-update',
+      method: 'PUT',
+      route: 'api/v1/settings/sbcs/{sbcId}',
+      summary: 'Edit a Known SBC (omit Gateway Password to keep it)',
+      tags: TAGS,
+      roles: ROLES,
+      params: sbcParams,
+      body: knownSbcInputSchema,
+      responses: { 200: { description: 'Saved.', schema: knownSbcViewSchema } },
+      handler: async ({ params, body }) => ({
+        status: 200,
+        body: await services.onboardingSettings.updateSbc(params.sbcId, body),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-sbcs-delete',
+      method: 'DELETE',
+      route: 'api/v1/settings/sbcs/{sbcId}',
+      summary: 'Delete a Known SBC no region uses',
+      tags: TAGS,
+      roles: ROLES,
+      params: sbcParams,
+      responses: { 204: { description: 'Deleted.' }, 409: { description: 'A region uses it.' } },
+      handler: async ({ params }) => {
+        await services.onboardingSettings.deleteSbc(params.sbcId);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { defineApiRoute } from '../shared/http/api-route.js';
 import { domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
-import { onboardingFor as onboarding } from '../shared/onboarding/onboarding-service.js';
 import { addSiteSchema } from '../shared/onboarding/site-builder.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Onboarding'];
 const ROLES = ['provider-admin'] as const;
@@ -35,95 +36,99 @@ const owner = (principal: { subject: string } | null) => {
 
 const accepted = { description: 'Queued; poll the task at Location.', schema: taskViewSchema };
 
-export const onboardingFunctions = [
-  defineApiRoute({
-    name: 'wizard-submit',
-    method: 'POST',
-    route: 'api/v1/wizard-sessions/{sessionId}/submit',
-    summary: 'Submit: create the customer and queue CreateCustomer (its domain, M365 routing and SBC)',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) }),
-    body: dryRunBody,
-    responses: {
-      202: accepted,
-      409: { description: 'An earlier page is missing, or the Short Name is taken.' },
-      422: { description: 'The pages do not fit together (field errors).' },
-    },
-    handler: async ({ params, body, principal, services }) =>
-      acceptedTask(await onboarding(services).submit(params.sessionId, owner(principal), body)),
-  }),
-  defineApiRoute({
-    name: 'sites-list',
-    method: 'GET',
-    route: `${CUSTOMER}/sites`,
-    summary: "The customer's SBC sites (Site location)",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: { 200: { description: 'The sites.', schema: z.object({ value: z.array(siteViewSchema) }) } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: { value: (await onboarding(services).sites(params.customerId)).map(toSiteView) },
+export type OnboardingFunctionsDeps = ApiEdge & Pick<AppServices, 'onboarding'>;
+
+export function createOnboardingFunctions(services: OnboardingFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'wizard-submit',
+      method: 'POST',
+      route: 'api/v1/wizard-sessions/{sessionId}/submit',
+      summary: 'Submit: create the customer and queue CreateCustomer (its domain, M365 routing and SBC)',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) }),
+      body: dryRunBody,
+      responses: {
+        202: accepted,
+        409: { description: 'An earlier page is missing, or the Short Name is taken.' },
+        422: { description: 'The pages do not fit together (field errors).' },
+      },
+      handler: async ({ params, body, principal }) =>
+        acceptedTask(await services.onboarding.submit(params.sessionId, owner(principal), body)),
     }),
-  }),
-  defineApiRoute({
-    name: 'sites-add',
-    method: 'POST',
-    route: `${CUSTOMER}/sites`,
-    summary: 'Add SBC Site: a further site for an existing customer, queued as SBCInit',
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: dryRunQuery,
-    body: addSiteSchema,
-    responses: {
-      202: accepted,
-      409: { description: 'The Sbc Site Name is taken, or the customer is being removed.' },
-    },
-    handler: async ({ params, query, body, services }) =>
-      acceptedTask(await onboarding(services).addSite(params.customerId, body, { dryRun: query.dryRun })),
-  }),
-  defineApiRoute({
-    name: 'sites-get',
-    method: 'GET',
-    route: `${CUSTOMER}/sites/{siteName}`,
-    summary: 'One SBC site',
-    tags: TAGS,
-    roles: ROLES,
-    params: siteParams,
-    responses: { 200: { description: 'The site; never the carrier password.', schema: siteViewSchema } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: toSiteView(await onboarding(services).site(params.customerId, params.siteName)),
+    defineApiRoute(services, {
+      name: 'sites-list',
+      method: 'GET',
+      route: `${CUSTOMER}/sites`,
+      summary: "The customer's SBC sites (Site location)",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: { 200: { description: 'The sites.', schema: z.object({ value: z.array(siteViewSchema) }) } },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: { value: (await services.onboarding.sites(params.customerId)).map(toSiteView) },
+      }),
     }),
-  }),
-  defineApiRoute({
-    name: 'sites-deploy',
-    method: 'POST',
-    route: `${CUSTOMER}/sites/{siteName}/deploy`,
-    summary: "Run a site's onboarding again (or its dry run); what exists already stays as it is",
-    tags: TAGS,
-    roles: ROLES,
-    params: siteParams,
-    body: dryRunBody,
-    responses: { 202: accepted },
-    handler: async ({ params, body, services }) =>
-      acceptedTask(await onboarding(services).redeploySite(params.customerId, params.siteName, body)),
-  }),
-  defineApiRoute({
-    name: 'sites-verify-domain',
-    method: 'POST',
-    route: `${CUSTOMER}/sites/{siteName}/verify-domain`,
-    summary: 'Verify And Configure Domain (two-step DNS): continue once the TXT record is at your DNS host',
-    tags: TAGS,
-    roles: ROLES,
-    params: siteParams,
-    responses: {
-      202: accepted,
-      409: { description: 'No task of this site waits for its TXT record.' },
-    },
-    handler: async ({ params, services }) =>
-      acceptedTask(await onboarding(services).verifyDomain(params.customerId, params.siteName)),
-  }),
-];
+    defineApiRoute(services, {
+      name: 'sites-add',
+      method: 'POST',
+      route: `${CUSTOMER}/sites`,
+      summary: 'Add SBC Site: a further site for an existing customer, queued as SBCInit',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: dryRunQuery,
+      body: addSiteSchema,
+      responses: {
+        202: accepted,
+        409: { description: 'The Sbc Site Name is taken, or the customer is being removed.' },
+      },
+      handler: async ({ params, query, body }) =>
+        acceptedTask(await services.onboarding.addSite(params.customerId, body, { dryRun: query.dryRun })),
+    }),
+    defineApiRoute(services, {
+      name: 'sites-get',
+      method: 'GET',
+      route: `${CUSTOMER}/sites/{siteName}`,
+      summary: 'One SBC site',
+      tags: TAGS,
+      roles: ROLES,
+      params: siteParams,
+      responses: { 200: { description: 'The site; never the carrier password.', schema: siteViewSchema } },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: toSiteView(await services.onboarding.site(params.customerId, params.siteName)),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'sites-deploy',
+      method: 'POST',
+      route: `${CUSTOMER}/sites/{siteName}/deploy`,
+      summary: "Run a site's onboarding again (or its dry run); what exists already stays as it is",
+      tags: TAGS,
+      roles: ROLES,
+      params: siteParams,
+      body: dryRunBody,
+      responses: { 202: accepted },
+      handler: async ({ params, body }) =>
+        acceptedTask(await services.onboarding.redeploySite(params.customerId, params.siteName, body)),
+    }),
+    defineApiRoute(services, {
+      name: 'sites-verify-domain',
+      method: 'POST',
+      route: `${CUSTOMER}/sites/{siteName}/verify-domain`,
+      summary: 'Verify And Configure Domain (two-step DNS): continue once the TXT record is at your DNS host',
+      tags: TAGS,
+      roles: ROLES,
+      params: siteParams,
+      responses: {
+        202: accepted,
+        409: { description: 'No task of this site waits for its TXT record.' },
+      },
+      handler: async ({ params }) =>
+        acceptedTask(await services.onboarding.verifyDomain(params.customerId, params.siteName)),
+    }),
+  ];
+}

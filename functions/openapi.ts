@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { buildOpenApiDocument } from '../shared/http/openapi.js';
 import type { FunctionDefinition, HttpFunctionDefinition } from '../shared/platform/function-definitions.js';
 
 /** Takes the registry lazily because the document describes the registry that contains it. */
-export function openApiFunction(registry: () => readonly FunctionDefinition[]): HttpFunctionDefinition {
+export function openApiFunction(
+  edge: ApiEdge,
+  registry: () => readonly FunctionDefinition[],
+): HttpFunctionDefinition {
   let document: Record<string, unknown> | undefined;
-  return defineApiRoute({
+  return defineApiRoute(edge, {
     name: 'openapi',
     method: 'GET',
     route: 'api/v1/openapi.json',

@@ -1,48 +1,51 @@
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
-import { alarmFunctions } from './alarms.js';
-import { authenticationStatusFunctions } from './authentication-status.js';
-import { authenticatePages } from './authenticate.js';
-import { credentialVerificationFunctions } from './credential-verification.js';
-import { customerFunctions } from './customers.js';
+import { createAccessFunctions } from './access.js';
+import { createAlarmFunctions } from './alarms.js';
+import type { AppServices } from './app-services.js';
+import { createAuditFunctions } from './audit.js';
+import { createAuthenticatePages } from './authenticate.js';
+import { createAuthenticationStatusFunctions } from './authentication-status.js';
+import { createCredentialVerificationFunctions } from './credential-verification.js';
+import { createCustomerFunctions } from './customers.js';
+import { createDialPlanFunctions } from './dialplan.js';
 import { createEmailOutboxFunctions } from './email-outbox.js';
-import { invitationFunctions } from './invitations.js';
-import { onboardingSettingsFunctions } from './onboarding-settings.js';
+import { createHealthFunctions } from './health.js';
+import { createInvitationFunctions } from './invitations.js';
+import { createLicenceFunctions } from './licences.js';
+import { createOnboardingSettingsFunctions } from './onboarding-settings.js';
+import { createOnboardingFunctions } from './onboarding.js';
 import { openApiFunction } from './openapi.js';
-import { providerSettingsFunctions } from './provider-settings.js';
-import { accessFunctions } from './access.js';
-import { auditFunctions } from './audit.js';
-import { licenceFunctions } from './licences.js';
-import { dialPlanFunctions } from './dialplan.js';
-import { healthFunctions } from './health.js';
-import { replicationFunctions } from './replication.js';
-import { sbcInventoryFunctions } from './sbc-inventory.js';
-import { onboardingFunctions } from './onboarding.js';
-import { scriptTemplateFunctions } from './script-templates.js';
-import { taskFunctions } from './tasks.js';
-import { wizardFunctions } from './wizard.js';
+import { createProviderSettingsFunctions } from './provider-settings.js';
+import { createReplicationFunctions } from './replication.js';
+import { createSbcInventoryFunctions } from './sbc-inventory.js';
+import { createScriptTemplateFunctions } from './script-templates.js';
+import { createTaskFunctions } from './tasks.js';
+import { createWizardFunctions } from './wizard.js';
 
-/** Every function of the product; Azure's registration (index.ts) and the local host (dev/host) both read this. */
-export const registry: readonly FunctionDefinition[] = [
-  ...customerFunctions,
-  ...providerSettingsFunctions,
-  ...onboardingSettingsFunctions,
-  ...sbcInventoryFunctions,
-  ...wizardFunctions,
-  ...scriptTemplateFunctions,
-  ...onboardingFunctions,
-  ...taskFunctions,
-  ...invitationFunctions,
-  ...authenticationStatusFunctions,
-  ...alarmFunctions,
-  ...healthFunctions,
-  ...authenticatePages,
-  ...credentialVerificationFunctions,
-  ...replicationFunctions,
-  ...dialPlanFunctions,
-  ...accessFunctions,
-  ...auditFunctions,
-  ...licenceFunctions,
-  ...createEmailOutboxFunctions(async () => (await getServices()).outboxDelivery),
-  openApiFunction(() => registry),
-];
+/** Every function of the product, each feature given the part of the services it uses. */
+export function createRegistry(services: AppServices): readonly FunctionDefinition[] {
+  const registry: readonly FunctionDefinition[] = [
+    ...createCustomerFunctions(services),
+    ...createProviderSettingsFunctions(services),
+    ...createOnboardingSettingsFunctions(services),
+    ...createSbcInventoryFunctions(services),
+    ...createWizardFunctions(services),
+    ...createScriptTemplateFunctions(services),
+    ...createOnboardingFunctions(services),
+    ...createTaskFunctions(services),
+    ...createInvitationFunctions(services),
+    ...createAuthenticationStatusFunctions(services),
+    ...createAlarmFunctions(services),
+    ...createHealthFunctions(services),
+    ...createAuthenticatePages(services),
+    ...createCredentialVerificationFunctions(services),
+    ...createReplicationFunctions(services),
+    ...createDialPlanFunctions(services),
+    ...createAccessFunctions(services),
+    ...createAuditFunctions(services),
+    ...createLicenceFunctions(services),
+    ...createEmailOutboxFunctions(async () => services.outboxDelivery),
+    openApiFunction(services, () => registry),
+  ];
+  return registry;
+}

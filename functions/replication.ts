@@ -1,13 +1,11 @@
 import { z } from 'zod';
+import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices } from '../shared/platform/services.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
 import { REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
-import { replicationFor } from '../shared/replication/replication-accessor.js';
 import {
   customerMirror,
   groupViewSchema,
@@ -18,6 +16,7 @@ import {
   userViewSchema,
   voiceObjectViewSchema,
 } from '../shared/replication/replication-views.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Replication'];
 const ROLES = ['provider-admin'] as const;
@@ -38,181 +37,191 @@ const groupParams = customerParams.extend({
     .meta({ description: 'The group object id.' }),
 });
 
-export const replicationFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'replication-get',
-    method: 'GET',
-    route: `${BASE}/replication`,
-    summary: "A customer's replication: state, Last sync at, counts, the current cycle's progress",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: { 200: { description: 'The replication status.', schema: replicationStatusSchema } },
-    handler: async ({ params, services }) => {
-      await services.customers.get(params.customerId);
-      return { status: 200, body: statusView(await replicationFor(services).status(params.customerId)) };
-    },
-  }),
-  defineApiRoute({
-    name: 'replication-queue',
-    method: 'POST',
-    route: `${BASE}/replication`,
-    summary: 'Queue Replication: synchronise the mirror with Microsoft 365 now',
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: z.object({
-      kind: z
-        .enum(['full', 'quick'], { error: 'kind must be full or quick.' })
-        .default('full')
-        .meta({ description: 'full (everything, the default) or quick (changes since the last cycle).' }),
-    }),
-    responses: {
-      202: {
-        description: 'Queued; the status (Location) shows its progress.',
-        schema: replicationStatusSchema,
+export type ReplicationFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'credentials' | 'customers' | 'mirror' | 'replication'>;
+
+export function createReplicationFunctions(services: ReplicationFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'replication-get',
+      method: 'GET',
+      route: `${BASE}/replication`,
+      summary: "A customer's replication: state, Last sync at, counts, the current cycle's progress",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: { 200: { description: 'The replication status.', schema: replicationStatusSchema } },
+      handler: async ({ params }) => {
+        await services.customers.get(params.customerId);
+        return { status: 200, body: statusView(await services.replication.status(params.customerId)) };
       },
-      409: { description: "The customer's credentials are not verified." },
-    },
-    handler: async ({ params, query, services }) => {
-      await services.customers.get(params.customerId);
-      const credential = await services.credentials.get(params.customerId);
-      if (credential?.lastVerificationStatus !== 'Successful') {
-        throw new DomainError('conflict', {
-          code: 'credentials_not_verified',
-          title: 'Credentials not verified',
-          detail: credential
-            ? `Authentication Status of "${params.customerId}" is ${credential.lastVerificationStatus}; verify the credentials first.`
-            : `"${params.customerId}" has no Microsoft 365 credentials yet.`,
+    }),
+    defineApiRoute(services, {
+      name: 'replication-queue',
+      method: 'POST',
+      route: `${BASE}/replication`,
+      summary: 'Queue Replication: synchronise the mirror with Microsoft 365 now',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: z.object({
+        kind: z
+          .enum(['full', 'quick'], { error: 'kind must be full or quick.' })
+          .default('full')
+          .meta({ description: 'full (everything, the default) or quick (changes since the last cycle).' }),
+      }),
+      responses: {
+        202: {
+          description: 'Queued; the status (Location) shows its progress.',
+          schema: replicationStatusSchema,
+        },
+        409: { description: "The customer's credentials are not verified." },
+      },
+      handler: async ({ params, query }) => {
+        await services.customers.get(params.customerId);
+        const credential = await services.credentials.get(params.customerId);
+        if (credential?.lastVerificationStatus !== 'Successful') {
+          throw new DomainError('conflict', {
+            code: 'credentials_not_verified',
+            title: 'Credentials not verified',
+            detail: credential
+              ? `Authentication Status of "${params.customerId}" is ${credential.lastVerificationStatus}; verify the credentials first.`
+              : `"${params.customerId}" has no Microsoft 365 credentials yet.`,
+          });
+        }
+        const replication = services.replication;
+        await replication.trigger(params.customerId, query.kind, 'manual');
+        return {
+          status: 202,
+          headers: { location: `/api/v1/customers/${encodeURIComponent(params.customerId)}/replication` },
+          body: statusView(await replication.status(params.customerId)),
+        };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'replication-users',
+      method: 'GET',
+      route: `${BASE}/users`,
+      summary: "The customer's replicated users (the Users list), paged",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: listQuery,
+      responses: { 200: { description: 'One page of users.', schema: mirrorListSchema(userViewSchema) } },
+      handler: async ({ params, query, request }) => ({
+        status: 200,
+        body: await customerMirror(services, params.customerId).users(query, request.url),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'replication-groups',
+      method: 'GET',
+      route: `${BASE}/groups`,
+      summary: "The customer's replicated groups, paged",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: listQuery,
+      responses: { 200: { description: 'One page of groups.', schema: mirrorListSchema(groupViewSchema) } },
+      handler: async ({ params, query, request }) => ({
+        status: 200,
+        body: await customerMirror(services, params.customerId).groups(query, request.url),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'replication-group-members',
+      method: 'GET',
+      route: `${BASE}/groups/{groupId}/members`,
+      summary: "A replicated group's members (user ids), paged",
+      tags: TAGS,
+      roles: ROLES,
+      params: groupParams,
+      query: listQuery,
+      responses: {
+        200: {
+          description: 'One page of member ids.',
+          schema: mirrorListSchema(z.object({ id: z.string() })),
+        },
+      },
+      handler: async ({ params, query, request }) => ({
+        status: 200,
+        body: await customerMirror(services, params.customerId).members(params.groupId, query, request.url),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'replication-voice-objects',
+      method: 'GET',
+      route: `${BASE}/voice-objects`,
+      summary:
+        "The customer's replicated Teams voice objects (gateways, usages, routes, policies, dial plans, LBR)",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: z.object({
+        type: z
+          .string()
+          .regex(/^[A-Za-z]{3,40}$/, 'type is a PolicyName such as OnlineVoiceRoute.')
+          .optional()
+          .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
+      }),
+      responses: {
+        200: {
+          description: 'Every mirrored voice object.',
+          schema: z.object({ value: z.array(voiceObjectViewSchema) }),
+        },
+      },
+      handler: async ({ params, query }) => ({
+        status: 200,
+        body: await customerMirror(services, params.customerId).voiceObjects(query.type),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'replication-drift',
+      method: 'GET',
+      route: `${BASE}/drift`,
+      summary: "Drift: where the customer's Teams routing no longer matches its onboarding template",
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: {
+        200: { description: 'The report of the last replication cycle.', schema: driftReportSchema },
+        404: { description: 'No cycle has checked the customer yet.' },
+      },
+      handler: async ({ params }) => {
+        await services.customers.get(params.customerId);
+        const report = await services.replication.drift(params.customerId);
+        if (!report) {
+          throw new DomainError('not_found', {
+            code: 'not_found',
+            title: 'Not found',
+            detail: `No replication cycle of "${params.customerId}" has compared its routing yet.`,
+          });
+        }
+        return { status: 200, body: report };
+      },
+    }),
+    {
+      kind: 'queue',
+      name: 'replication',
+      queueName: REPLICATION_QUEUE,
+      async handler(message, context) {
+        const outcome = await services.replication.handle(message);
+        productLog(context, 'info', `Replication message: ${outcome}.`, {
+          customerId: (message as { customerId?: string } | null)?.customerId ?? null,
+          replicationMessage: message,
         });
-      }
-      const replication = replicationFor(services);
-      await replication.trigger(params.customerId, query.kind, 'manual');
-      return {
-        status: 202,
-        headers: { location: `/api/v1/customers/${encodeURIComponent(params.customerId)}/replication` },
-        body: statusView(await replication.status(params.customerId)),
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'replication-users',
-    method: 'GET',
-    route: `${BASE}/users`,
-    summary: "The customer's replicated users (the Users list), paged",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: listQuery,
-    responses: { 200: { description: 'One page of users.', schema: mirrorListSchema(userViewSchema) } },
-    handler: async ({ params, query, services, request }) => ({
-      status: 200,
-      body: await customerMirror(services, params.customerId).users(query, request.url),
-    }),
-  }),
-  defineApiRoute({
-    name: 'replication-groups',
-    method: 'GET',
-    route: `${BASE}/groups`,
-    summary: "The customer's replicated groups, paged",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: listQuery,
-    responses: { 200: { description: 'One page of groups.', schema: mirrorListSchema(groupViewSchema) } },
-    handler: async ({ params, query, services, request }) => ({
-      status: 200,
-      body: await customerMirror(services, params.customerId).groups(query, request.url),
-    }),
-  }),
-  defineApiRoute({
-    name: 'replication-group-members',
-    method: 'GET',
-    route: `${BASE}/groups/{groupId}/members`,
-    summary: "A replicated group's members (user ids), paged",
-    tags: TAGS,
-    roles: ROLES,
-    params: groupParams,
-    query: listQuery,
-    responses: {
-      200: { description: 'One page of member ids.', schema: mirrorListSchema(z.object({ id: z.string() })) },
-    },
-    handler: async ({ params, query, services, request }) => ({
-      status: 200,
-      body: await customerMirror(services, params.customerId).members(params.groupId, query, request.url),
-    }),
-  }),
-  defineApiRoute({
-    name: 'replication-voice-objects',
-    method: 'GET',
-    route: `${BASE}/voice-objects`,
-    summary:
-      "The customer's replicated Teams voice objects (gateways, usages, routes, policies, dial plans, LBR)",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    query: z.object({
-      type: z
-        .string()
-        .regex(/^[A-Za-z]{3,40}$/, 'type is a PolicyName such as OnlineVoiceRoute.')
-        .optional()
-        .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
-    }),
-    responses: {
-      200: {
-        description: 'Every mirrored voice object.',
-        schema: z.object({ value: z.array(voiceObjectViewSchema) }),
       },
     },
-    handler: async ({ params, query, services }) => ({
-      status: 200,
-      body: await customerMirror(services, params.customerId).voiceObjects(query.type),
-    }),
-  }),
-  defineApiRoute({
-    name: 'replication-drift',
-    method: 'GET',
-    route: `${BASE}/drift`,
-    summary: "Drift: where the customer's Teams routing no longer matches its onboarding template",
-    tags: TAGS,
-    roles: ROLES,
-    params: customerParams,
-    responses: {
-      200: { description: 'The report of the last replication cycle.', schema: driftReportSchema },
-      404: { description: 'No cycle has checked the customer yet.' },
+    {
+      kind: 'timer',
+      name: 'replication-timer',
+      // Every minute: the quick (5 min) and full (hourly) cadences are settings, checked per customer.
+      schedule: '0 * * * * *',
+      async handler(_timer, context) {
+        const { queued, resumed } = await services.replication.tick();
+        if (queued + resumed > 0)
+          productLog(context, 'info', `Replication: ${queued} cycles queued, ${resumed} resumed.`);
+      },
     },
-    handler: async ({ params, services }) => {
-      await services.customers.get(params.customerId);
-      const report = await replicationFor(services).drift(params.customerId);
-      if (!report) {
-        throw domainErrors.notFound(
-          `No replication cycle of "${params.customerId}" has compared its routing yet.`,
-        );
-      }
-      return { status: 200, body: report };
-    },
-  }),
-  {
-    kind: 'queue',
-    name: 'replication',
-    queueName: REPLICATION_QUEUE,
-    async handler(message, context) {
-      const outcome = await replicationFor(await getServices()).handle(message);
-      productLog(context, 'info', `Replication message: ${outcome}.`, {
-        customerId: (message as { customerId?: string } | null)?.customerId ?? null,
-        replicationMessage: message,
-      });
-    },
-  },
-  {
-    kind: 'timer',
-    name: 'replication-timer',
-    // Every minute: the quick (5 min) and full (hourly) cadences are settings, checked per customer.
-    schedule: '0 * * * * *',
-    async handler(_timer, context) {
-      const { queued, resumed } = await replicationFor(await getServices()).tick();
-      if (queued + resumed > 0)
-        productLog(context, 'info', `Replication: ${queued} cycles queued, ${resumed} resumed.`);
-    },
-  },
-];
+  ];
+}

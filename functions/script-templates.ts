@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../shared/auth/authenticator.js';
-import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import {
   createTemplateSchema,
   listQuerySchema,
@@ -15,7 +15,8 @@ import {
   versionViewSchema,
 } from '../shared/templates/script-template.js';
 import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
-import { scriptTemplatesFor } from '../shared/templates/script-templates-accessor.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Script templates'];
 const ROLES = ['provider-admin'] as const;
@@ -50,197 +51,203 @@ function withVersion(
   return { status, body: view(service, template), headers: { etag: template.etag, ...extra } };
 }
 
-export const scriptTemplateFunctions = [
-  defineApiRoute({
-    name: 'script-templates-list',
-    method: 'GET',
-    route: COLLECTION,
-    summary: 'List script templates (System > Script Templates), built-ins included',
-    tags: TAGS,
-    roles: ROLES,
-    query: listQuerySchema,
-    responses: {
-      200: { description: 'Every matching template, without bodies.', schema: templateListSchema },
-    },
-    handler: async ({ query, services }) => {
-      const service = scriptTemplatesFor(services);
-      const templates = await service.list({
-        ...(query.type ? { type: query.type } : {}),
-        ...(query.family ? { family: query.family } : {}),
-      });
-      return {
-        status: 200,
-        body: {
-          templates: templates.map((t) => {
-            const { body: _body, ...rest } = view(service, t);
-            return { ...rest, hasCustomArguments: t.variables.length > 0, hasHistory: t.version > 1 };
-          }),
-        },
-      };
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-create',
-    method: 'POST',
-    route: COLLECTION,
-    summary:
-      'Add a script template; it is checked (syntax, variables, helpers, M365 lines) before it is stored',
-    tags: TAGS,
-    roles: ROLES,
-    body: createTemplateSchema,
-    responses: {
-      201: { description: 'Created as version 1.', schema: templateViewSchema },
-      400: { description: '`template_invalid` (with line/column per error) or `validation_failed`.' },
-      409: { description: '`template_exists` or `pairing_conflict`.' },
-    },
-    handler: async ({ body, principal, services }) => {
-      const service = scriptTemplatesFor(services);
-      const template = await service.create(body, actor(principal));
-      return withVersion(201, service, template, {
-        location: `/${COLLECTION}/${encodeURIComponent(template.id)}`,
-      });
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-get',
-    method: 'GET',
-    route: ITEM,
-    summary: 'Get a script template',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    responses: {
-      200: { description: 'The template; its ETag header versions it.', schema: templateViewSchema },
-    },
-    handler: async ({ params, services }) => {
-      const service = scriptTemplatesFor(services);
-      return withVersion(200, service, await service.get(params.templateId));
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-update',
-    method: 'PUT',
-    route: ITEM,
-    summary: 'Save a script template as a new version (the previous one stays in its history)',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    body: updateTemplateSchema,
-    responses: {
-      200: { description: 'Saved.', schema: templateViewSchema },
-      400: { description: '`template_invalid` or `validation_failed`; nothing was stored.' },
-      409: { description: '`pairing_conflict` or `builtin_type_fixed`.' },
-      412: { description: 'If-Match does not match the current version.' },
-    },
-    handler: async ({ params, body, request, principal, services }) => {
-      const service = scriptTemplatesFor(services);
-      const template = await service.update(
-        params.templateId,
-        body,
-        actor(principal),
-        ifMatch(request.headers),
-      );
-      return withVersion(200, service, template);
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-delete',
-    method: 'DELETE',
-    route: ITEM,
-    summary: 'Delete a script template with its history; built-ins cannot be deleted, only reset',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    responses: {
-      204: { description: 'Deleted; its counterpart is unpaired.' },
-      409: { description: '`builtin_not_deletable`.' },
-      412: { description: 'If-Match does not match the current version.' },
-    },
-    handler: async ({ params, request, services }) => {
-      await scriptTemplatesFor(services).remove(params.templateId, ifMatch(request.headers));
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-reset',
-    method: 'POST',
-    route: `${ITEM}/reset`,
-    summary: 'Reset a built-in template to the shipped text, as a new version',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    responses: {
-      200: { description: 'Reset.', schema: templateViewSchema },
-      409: { description: '`not_builtin`.' },
-      412: { description: 'If-Match does not match the current version.' },
-    },
-    handler: async ({ params, request, principal, services }) => {
-      const service = scriptTemplatesFor(services);
-      const template = await service.reset(params.templateId, actor(principal), ifMatch(request.headers));
-      return withVersion(200, service, template);
-    },
-  }),
-  defineApiRoute({
-    name: 'script-templates-versions',
-    method: 'GET',
-    route: `${ITEM}/versions`,
-    summary: "A template's history (Show N versions), newest first",
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    responses: { 200: { description: 'The versions, without bodies.', schema: versionListSchema } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: { versions: await scriptTemplatesFor(services).versions(params.templateId) },
+export type ScriptTemplateFunctionsDeps = ApiEdge & Pick<AppServices, 'templates'>;
+
+export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'script-templates-list',
+      method: 'GET',
+      route: COLLECTION,
+      summary: 'List script templates (System > Script Templates), built-ins included',
+      tags: TAGS,
+      roles: ROLES,
+      query: listQuerySchema,
+      responses: {
+        200: { description: 'Every matching template, without bodies.', schema: templateListSchema },
+      },
+      handler: async ({ query }) => {
+        const service = services.templates;
+        const templates = await service.list({
+          ...(query.type ? { type: query.type } : {}),
+          ...(query.family ? { family: query.family } : {}),
+        });
+        return {
+          status: 200,
+          body: {
+            templates: templates.map((t) => {
+              const { body: _body, ...rest } = view(service, t);
+              return { ...rest, hasCustomArguments: t.variables.length > 0, hasHistory: t.version > 1 };
+            }),
+          },
+        };
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'script-templates-version',
-    method: 'GET',
-    route: `${ITEM}/versions/{version}`,
-    summary: 'One version of a template, for comparison',
-    tags: TAGS,
-    roles: ROLES,
-    params: versionParams,
-    responses: { 200: { description: 'The version.', schema: versionViewSchema } },
-    handler: async ({ params, services }) => ({
-      status: 200,
-      body: await scriptTemplatesFor(services).version(params.templateId, params.version),
+    defineApiRoute(services, {
+      name: 'script-templates-create',
+      method: 'POST',
+      route: COLLECTION,
+      summary:
+        'Add a script template; it is checked (syntax, variables, helpers, M365 lines) before it is stored',
+      tags: TAGS,
+      roles: ROLES,
+      body: createTemplateSchema,
+      responses: {
+        201: { description: 'Created as version 1.', schema: templateViewSchema },
+        400: { description: '`template_invalid` (with line/column per error) or `validation_failed`.' },
+        409: { description: '`template_exists` or `pairing_conflict`.' },
+      },
+      handler: async ({ body, principal }) => {
+        const service = services.templates;
+        const template = await service.create(body, actor(principal));
+        return withVersion(201, service, template, {
+          location: `/${COLLECTION}/${encodeURIComponent(template.id)}`,
+        });
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'script-templates-preview',
-    method: 'POST',
-    route: `${ITEM}/preview`,
-    summary: 'Render a template for a sample customer: CLI text, or for M365 the Teams commands',
-    tags: TAGS,
-    roles: ROLES,
-    params: itemParams,
-    body: previewSchema,
-    responses: {
-      200: { description: 'The rendered script.', schema: previewViewSchema },
-      400: { description: 'A required Customer Variable is missing, or a value cannot be rendered safely.' },
-    },
-    handler: async ({ params, body, services }) => {
-      const rendered = await scriptTemplatesFor(services).preview(params.templateId, body);
-      return {
+    defineApiRoute(services, {
+      name: 'script-templates-get',
+      method: 'GET',
+      route: ITEM,
+      summary: 'Get a script template',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      responses: {
+        200: { description: 'The template; its ETag header versions it.', schema: templateViewSchema },
+      },
+      handler: async ({ params }) => {
+        const service = services.templates;
+        return withVersion(200, service, await service.get(params.templateId));
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-update',
+      method: 'PUT',
+      route: ITEM,
+      summary: 'Save a script template as a new version (the previous one stays in its history)',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      body: updateTemplateSchema,
+      responses: {
+        200: { description: 'Saved.', schema: templateViewSchema },
+        400: { description: '`template_invalid` or `validation_failed`; nothing was stored.' },
+        409: { description: '`pairing_conflict` or `builtin_type_fixed`.' },
+        412: { description: 'If-Match does not match the current version.' },
+      },
+      handler: async ({ params, body, request, principal }) => {
+        const service = services.templates;
+        const template = await service.update(
+          params.templateId,
+          body,
+          actor(principal),
+          ifMatch(request.headers),
+        );
+        return withVersion(200, service, template);
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-delete',
+      method: 'DELETE',
+      route: ITEM,
+      summary: 'Delete a script template with its history; built-ins cannot be deleted, only reset',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      responses: {
+        204: { description: 'Deleted; its counterpart is unpaired.' },
+        409: { description: '`builtin_not_deletable`.' },
+        412: { description: 'If-Match does not match the current version.' },
+      },
+      handler: async ({ params, request }) => {
+        await services.templates.remove(params.templateId, ifMatch(request.headers));
+        return { status: 204 };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-reset',
+      method: 'POST',
+      route: `${ITEM}/reset`,
+      summary: 'Reset a built-in template to the shipped text, as a new version',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      responses: {
+        200: { description: 'Reset.', schema: templateViewSchema },
+        409: { description: '`not_builtin`.' },
+        412: { description: 'If-Match does not match the current version.' },
+      },
+      handler: async ({ params, request, principal }) => {
+        const service = services.templates;
+        const template = await service.reset(params.templateId, actor(principal), ifMatch(request.headers));
+        return withVersion(200, service, template);
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-versions',
+      method: 'GET',
+      route: `${ITEM}/versions`,
+      summary: "A template's history (Show N versions), newest first",
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      responses: { 200: { description: 'The versions, without bodies.', schema: versionListSchema } },
+      handler: async ({ params }) => ({
         status: 200,
-        body: {
-          templateId: rendered.templateId,
-          type: rendered.type,
-          text: rendered.text,
-          ...(rendered.commands
-            ? {
-                commands: rendered.commands.map((c) => ({
-                  line: c.line,
-                  cmdlet: c.command.cmdlet,
-                  params: c.command.params,
-                  powerShell: c.powerShell,
-                })),
-              }
-            : {}),
+        body: { versions: await services.templates.versions(params.templateId) },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-version',
+      method: 'GET',
+      route: `${ITEM}/versions/{version}`,
+      summary: 'One version of a template, for comparison',
+      tags: TAGS,
+      roles: ROLES,
+      params: versionParams,
+      responses: { 200: { description: 'The version.', schema: versionViewSchema } },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: await services.templates.version(params.templateId, params.version),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'script-templates-preview',
+      method: 'POST',
+      route: `${ITEM}/preview`,
+      summary: 'Render a template for a sample customer: CLI text, or for M365 the Teams commands',
+      tags: TAGS,
+      roles: ROLES,
+      params: itemParams,
+      body: previewSchema,
+      responses: {
+        200: { description: 'The rendered script.', schema: previewViewSchema },
+        400: {
+          description: 'A required Customer Variable is missing, or a value cannot be rendered safely.',
         },
-      };
-    },
-  }),
-];
+      },
+      handler: async ({ params, body }) => {
+        const rendered = await services.templates.preview(params.templateId, body);
+        return {
+          status: 200,
+          body: {
+            templateId: rendered.templateId,
+            type: rendered.type,
+            text: rendered.text,
+            ...(rendered.commands
+              ? {
+                  commands: rendered.commands.map((c) => ({
+                    line: c.line,
+                    cmdlet: c.command.cmdlet,
+                    params: c.command.params,
+                    powerShell: c.powerShell,
+                  })),
+                }
+              : {}),
+          },
+        };
+      },
+    }),
+  ];
+}

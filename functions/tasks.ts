@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import { domainErrors } from '../shared/errors/domain-errors.js';
+import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { getServices, type Services } from '../shared/platform/services.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
 import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+import type { AppServices } from './app-services.js';
 
 const TAGS = ['Tasks'];
 const ROLES = ['provider-admin'] as const;
@@ -103,10 +103,10 @@ export function acceptedTask(task: TaskRecord): ApiResult {
 
 const taskParams = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
 /** A task is its customer's: channel and customer admins reach it through the customer scope. */
-const taskAccess = {
-  customerOf: async (params: { taskId: string }, services: Services) =>
+const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
+  customerOf: async (params: { taskId: string }) =>
     (await services.taskEngine.get(params.taskId))?.customerId ?? null,
-};
+});
 const listQuery = z.object({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
   state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
@@ -124,8 +124,11 @@ const listQuery = z.object({
 const listSchema = z.object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() });
 const taskMessage = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
 
-async function listed(query: z.output<typeof listQuery>, path: string): Promise<ApiResult> {
-  const services = await getServices();
+async function listed(
+  services: Pick<AppServices, 'taskEngine'>,
+  query: z.output<typeof listQuery>,
+  path: string,
+): Promise<ApiResult> {
   const page = await services.taskEngine.list(query);
   const next = page.nextKey
     ? `${path}?${new URLSearchParams({
@@ -138,239 +141,249 @@ async function listed(query: z.output<typeof listQuery>, path: string): Promise<
   return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
 }
 
-export const taskFunctions: FunctionDefinition[] = [
-  defineApiRoute({
-    name: 'tasks-get',
-    access: taskAccess,
-    method: 'GET',
-    route: 'api/v1/tasks/{taskId}',
-    summary: 'A task: its state, steps, log, result and changes (poll it after a 202)',
-    tags: TAGS,
-    roles: ROLES,
-    params: taskParams,
-    responses: { 200: { description: 'The task.', schema: taskViewSchema } },
-    handler: async ({ params, services }) => {
-      const task = await services.taskEngine.get(params.taskId);
-      if (!task) throw domainErrors.notFound(`There is no task ${params.taskId}.`);
-      return { status: 200, body: toTaskView(task) };
-    },
-  }),
-  defineApiRoute({
-    name: 'tasks-list',
-    method: 'GET',
-    route: 'api/v1/tasks',
-    summary: 'Queued Tasks: every customer, newest first',
-    tags: TAGS,
-    roles: ROLES,
-    query: listQuery,
-    responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
-    handler: ({ query }) => listed(query, '/api/v1/tasks'),
-  }),
-  defineApiRoute({
-    name: 'customers-tasks-list',
-    method: 'GET',
-    route: 'api/v1/customers/{customerId}/tasks',
-    summary: "A customer's tasks, newest first",
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
-    query: listQuery.omit({ customerId: true }),
-    responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
-    handler: ({ params, query }) =>
-      listed({ ...query, customerId: params.customerId }, `/api/v1/customers/${params.customerId}/tasks`),
-  }),
-  defineApiRoute({
-    name: 'tasks-resume',
-    access: taskAccess,
-    method: 'POST',
-    route: 'api/v1/tasks/{taskId}/resume',
-    summary: 'Resume a Paused task (e.g. Verify And Configure Domain)',
-    tags: TAGS,
-    roles: ROLES,
-    params: taskParams,
-    responses: {
-      202: { description: 'Queued again.', schema: taskViewSchema },
-      409: { description: 'The task is not Paused.' },
-    },
-    handler: async ({ params, services }) => acceptedTask(await services.taskEngine.resume(params.taskId)),
-  }),
-  defineApiRoute({
-    name: 'tasks-rerun',
-    access: taskAccess,
-    method: 'POST',
-    route: 'api/v1/tasks/{taskId}/rerun',
-    summary: 'Re-run a failed task from its failed step',
-    tags: TAGS,
-    roles: ROLES,
-    params: taskParams,
-    responses: {
-      202: { description: 'Queued again.', schema: taskViewSchema },
-      409: { description: 'The task has not failed.' },
-    },
-    handler: async ({ params, services }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
-  }),
-  defineApiRoute({
-    name: 'tasks-cancel',
-    access: taskAccess,
-    method: 'POST',
-    route: 'api/v1/tasks/{taskId}/cancel',
-    summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
-    tags: TAGS,
-    roles: ROLES,
-    params: taskParams,
-    responses: {
-      200: { description: 'Cancelled.', schema: taskViewSchema },
-      409: { description: 'The task is executing or finished.' },
-    },
-    handler: async ({ params, principal, services }) => ({
-      status: 200,
-      body: toTaskView(await services.taskEngine.cancel(params.taskId, principal?.subject ?? 'an operator')),
+export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine'>;
+
+export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'tasks-get',
+      access: taskAccess(services),
+      method: 'GET',
+      route: 'api/v1/tasks/{taskId}',
+      summary: 'A task: its state, steps, log, result and changes (poll it after a 202)',
+      tags: TAGS,
+      roles: ROLES,
+      params: taskParams,
+      responses: { 200: { description: 'The task.', schema: taskViewSchema } },
+      handler: async ({ params }) => {
+        const task = await services.taskEngine.get(params.taskId);
+        if (!task) throw domainErrors.notFound(`There is no task ${params.taskId}.`);
+        return { status: 200, body: toTaskView(task) };
+      },
     }),
-  }),
-  defineApiRoute({
-    name: 'tasks-delete',
-    access: taskAccess,
-    method: 'DELETE',
-    route: 'api/v1/tasks/{taskId}',
-    summary: 'Delete a finished task from Queued Tasks',
-    tags: TAGS,
-    roles: ROLES,
-    params: taskParams,
-    responses: {
-      204: { description: 'Deleted.' },
-      409: { description: 'The task has not finished; cancel it first.' },
-    },
-    handler: async ({ params, services }) => {
-      await services.taskEngine.remove(params.taskId);
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'tasks-delete-selected',
-    method: 'POST',
-    route: 'api/v1/tasks/delete-selected',
-    summary: 'Delete Selected: the given finished tasks; none is deleted when one of them has not finished',
-    tags: TAGS,
-    roles: ROLES,
-    body: z.strictObject({
-      taskIds: z
-        .array(z.string().regex(TASK_ID_PATTERN, 'is not a task id.'))
-        .min(1, 'Select at least one task.')
-        .max(100, 'Select at most 100 tasks.'),
+    defineApiRoute(services, {
+      name: 'tasks-list',
+      method: 'GET',
+      route: 'api/v1/tasks',
+      summary: 'Queued Tasks: every customer, newest first',
+      tags: TAGS,
+      roles: ROLES,
+      query: listQuery,
+      responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
+      handler: ({ query }) => listed(services, query, '/api/v1/tasks'),
     }),
-    responses: {
-      200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) },
-      404: { description: 'A selected task does not exist.' },
-      409: { description: 'A selected task has not finished; nothing was deleted.' },
-    },
-    handler: async ({ body, services }) => {
-      const ids = [...new Set(body.taskIds)];
-      const tasks = await Promise.all(ids.map((id) => services.taskEngine.get(id)));
-      const missing = ids.filter((_, i) => !tasks[i]);
-      if (missing.length > 0) throw domainErrors.notFound(`There is no task ${missing.join(', ')}.`);
-      const pending = tasks.filter((t): t is TaskRecord => t !== null && !isFinal(t.state));
-      if (pending.length > 0) {
-        throw domainErrors.conflict(
-          'task_not_finished',
-          'Task has not finished',
-          `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,
-        );
-      }
-      for (const id of ids) await services.taskEngine.remove(id);
-      return { status: 200, body: { deleted: ids.length } };
-    },
-  }),
-  defineApiRoute({
-    name: 'tasks-delete-all',
-    method: 'POST',
-    route: 'api/v1/tasks/delete-all',
-    summary: 'Delete All: every finished task (of one customer, or of one final State)',
-    tags: TAGS,
-    roles: ROLES,
-    body: z
-      .strictObject({
-        customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
-        state: z
-          .enum(['FinishSuccess', 'FinishFailure'], { error: 'state is FinishSuccess or FinishFailure.' })
-          .optional(),
-      })
-      .default({}),
-    responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
-    handler: async ({ body, services }) => {
-      let deleted = 0;
-      for (const state of body.state ? [body.state] : (['FinishSuccess', 'FinishFailure'] as const)) {
-        for (;;) {
-          const page = await services.taskEngine.list({
-            state,
-            top: 100,
-            ...(body.customerId ? { customerId: body.customerId } : {}),
-          });
-          if (page.tasks.length === 0) break;
-          for (const task of page.tasks) {
-            await services.taskEngine.remove(task.id);
-            deleted++;
-          }
-        }
-      }
-      return { status: 200, body: { deleted } };
-    },
-  }),
-  defineApiRoute({
-    name: 'tasks-process-all',
-    method: 'POST',
-    route: 'api/v1/tasks/process-all',
-    summary: 'Process All: Queued tasks waiting for their Next Execution run now, in order per customer',
-    tags: TAGS,
-    roles: ROLES,
-    body: z
-      .strictObject({
-        customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
-      })
-      .default({}),
-    responses: { 202: { description: 'Queued.', schema: z.object({ queued: z.number().int() }) } },
-    handler: async ({ body, services }) => ({
-      status: 202,
-      body: { queued: await services.taskEngine.processAll(body.customerId) },
+    defineApiRoute(services, {
+      name: 'customers-tasks-list',
+      method: 'GET',
+      route: 'api/v1/customers/{customerId}/tasks',
+      summary: "A customer's tasks, newest first",
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+      query: listQuery.omit({ customerId: true }),
+      responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
+      handler: ({ params, query }) =>
+        listed(
+          services,
+          { ...query, customerId: params.customerId },
+          `/api/v1/customers/${params.customerId}/tasks`,
+        ),
     }),
-  }),
-  {
-    kind: 'queue',
-    name: 'tasks-run',
-    queueName: TASKS_QUEUE,
-    async handler(message, context) {
-      const parsed = taskMessage.safeParse(message);
-      // No retry fixes a malformed message: straight to the poison queue.
-      if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
-      const { taskId } = parsed.data;
-      const engine = (await getServices()).taskEngine;
-      const before = await engine.get(taskId);
-      await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
-        await engine.process(taskId);
-        const after = await engine.get(taskId);
-        if (after && after.updatedAt !== before?.updatedAt) {
-          productLog(
-            context,
-            after.state === 'FinishFailure' ? 'warn' : 'info',
-            `Task ${after.type} is ${after.state}.`,
-            {
-              type: after.type,
-              state: after.state,
-              step: after.steps[after.currentStep]?.name ?? null,
-              ...(after.state === 'FinishFailure' ? { result: after.result } : {}),
-            },
+    defineApiRoute(services, {
+      name: 'tasks-resume',
+      access: taskAccess(services),
+      method: 'POST',
+      route: 'api/v1/tasks/{taskId}/resume',
+      summary: 'Resume a Paused task (e.g. Verify And Configure Domain)',
+      tags: TAGS,
+      roles: ROLES,
+      params: taskParams,
+      responses: {
+        202: { description: 'Queued again.', schema: taskViewSchema },
+        409: { description: 'The task is not Paused.' },
+      },
+      handler: async ({ params }) => acceptedTask(await services.taskEngine.resume(params.taskId)),
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-rerun',
+      access: taskAccess(services),
+      method: 'POST',
+      route: 'api/v1/tasks/{taskId}/rerun',
+      summary: 'Re-run a failed task from its failed step',
+      tags: TAGS,
+      roles: ROLES,
+      params: taskParams,
+      responses: {
+        202: { description: 'Queued again.', schema: taskViewSchema },
+        409: { description: 'The task has not failed.' },
+      },
+      handler: async ({ params }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-cancel',
+      access: taskAccess(services),
+      method: 'POST',
+      route: 'api/v1/tasks/{taskId}/cancel',
+      summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
+      tags: TAGS,
+      roles: ROLES,
+      params: taskParams,
+      responses: {
+        200: { description: 'Cancelled.', schema: taskViewSchema },
+        409: { description: 'The task is executing or finished.' },
+      },
+      handler: async ({ params, principal }) => ({
+        status: 200,
+        body: toTaskView(
+          await services.taskEngine.cancel(params.taskId, principal?.subject ?? 'an operator'),
+        ),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-delete',
+      access: taskAccess(services),
+      method: 'DELETE',
+      route: 'api/v1/tasks/{taskId}',
+      summary: 'Delete a finished task from Queued Tasks',
+      tags: TAGS,
+      roles: ROLES,
+      params: taskParams,
+      responses: {
+        204: { description: 'Deleted.' },
+        409: { description: 'The task has not finished; cancel it first.' },
+      },
+      handler: async ({ params }) => {
+        await services.taskEngine.remove(params.taskId);
+        return { status: 204 };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-delete-selected',
+      method: 'POST',
+      route: 'api/v1/tasks/delete-selected',
+      summary: 'Delete Selected: the given finished tasks; none is deleted when one of them has not finished',
+      tags: TAGS,
+      roles: ROLES,
+      body: z.strictObject({
+        taskIds: z
+          .array(z.string().regex(TASK_ID_PATTERN, 'is not a task id.'))
+          .min(1, 'Select at least one task.')
+          .max(100, 'Select at most 100 tasks.'),
+      }),
+      responses: {
+        200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) },
+        404: { description: 'A selected task does not exist.' },
+        409: { description: 'A selected task has not finished; nothing was deleted.' },
+      },
+      handler: async ({ body }) => {
+        const ids = [...new Set(body.taskIds)];
+        const tasks = await Promise.all(ids.map((id) => services.taskEngine.get(id)));
+        const missing = ids.filter((_, i) => !tasks[i]);
+        if (missing.length > 0) throw domainErrors.notFound(`There is no task ${missing.join(', ')}.`);
+        const pending = tasks.filter((t): t is TaskRecord => t !== null && !isFinal(t.state));
+        if (pending.length > 0) {
+          throw domainErrors.conflict(
+            'task_not_finished',
+            'Task has not finished',
+            `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,
           );
         }
-      });
+        for (const id of ids) await services.taskEngine.remove(id);
+        return { status: 200, body: { deleted: ids.length } };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-delete-all',
+      method: 'POST',
+      route: 'api/v1/tasks/delete-all',
+      summary: 'Delete All: every finished task (of one customer, or of one final State)',
+      tags: TAGS,
+      roles: ROLES,
+      body: z
+        .strictObject({
+          customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
+          state: z
+            .enum(['FinishSuccess', 'FinishFailure'], { error: 'state is FinishSuccess or FinishFailure.' })
+            .optional(),
+        })
+        .default({}),
+      responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
+      handler: async ({ body }) => {
+        let deleted = 0;
+        for (const state of body.state ? [body.state] : (['FinishSuccess', 'FinishFailure'] as const)) {
+          for (;;) {
+            const page = await services.taskEngine.list({
+              state,
+              top: 100,
+              ...(body.customerId ? { customerId: body.customerId } : {}),
+            });
+            if (page.tasks.length === 0) break;
+            for (const task of page.tasks) {
+              await services.taskEngine.remove(task.id);
+              deleted++;
+            }
+          }
+        }
+        return { status: 200, body: { deleted } };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'tasks-process-all',
+      method: 'POST',
+      route: 'api/v1/tasks/process-all',
+      summary: 'Process All: Queued tasks waiting for their Next Execution run now, in order per customer',
+      tags: TAGS,
+      roles: ROLES,
+      body: z
+        .strictObject({
+          customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
+        })
+        .default({}),
+      responses: { 202: { description: 'Queued.', schema: z.object({ queued: z.number().int() }) } },
+      handler: async ({ body }) => ({
+        status: 202,
+        body: { queued: await services.taskEngine.processAll(body.customerId) },
+      }),
+    }),
+    {
+      kind: 'queue',
+      name: 'tasks-run',
+      queueName: TASKS_QUEUE,
+      async handler(message, context) {
+        const parsed = taskMessage.safeParse(message);
+        // No retry fixes a malformed message: straight to the poison queue.
+        if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
+        const { taskId } = parsed.data;
+        const engine = services.taskEngine;
+        const before = await engine.get(taskId);
+        await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
+          await engine.process(taskId);
+          const after = await engine.get(taskId);
+          if (after && after.updatedAt !== before?.updatedAt) {
+            productLog(
+              context,
+              after.state === 'FinishFailure' ? 'warn' : 'info',
+              `Task ${after.type} is ${after.state}.`,
+              {
+                type: after.type,
+                state: after.state,
+                step: after.steps[after.currentStep]?.name ?? null,
+                ...(after.state === 'FinishFailure' ? { result: after.result } : {}),
+              },
+            );
+          }
+        });
+      },
     },
-  },
-  {
-    kind: 'timer',
-    name: 'tasks-sweep',
-    // Every minute: lost messages and crashed holders wait at most this long.
-    schedule: '0 */1 * * * *',
-    async handler(_timer, context) {
-      const queued = await (await getServices()).taskEngine.sweep();
-      if (queued > 0) productLog(context, 'info', `Task sweep queued ${queued} task(s).`);
+    {
+      kind: 'timer',
+      name: 'tasks-sweep',
+      // Every minute: lost messages and crashed holders wait at most this long.
+      schedule: '0 */1 * * * *',
+      async handler(_timer, context) {
+        const queued = await services.taskEngine.sweep();
+        if (queued > 0) productLog(context, 'info', `Task sweep queued ${queued} task(s).`);
+      },
     },
-  },
-];
+  ];
+}

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { createCustomerSchema } from '../shared/customers/customer.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
-import { defineApiRoute } from '../shared/http/api-route.js';
-import type { Services } from '../shared/platform/services.js';
+import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import type { WizardSession } from '../shared/wizard/wizard-session.js';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
@@ -16,6 +15,8 @@ import {
 } from '../shared/onboarding/wizard-pages.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
+import type { AppServices } from './app-services.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
@@ -78,198 +79,214 @@ const view = (status: number, session: Parameters<typeof toWizardSessionView>[0]
   body: toWizardSessionView(session),
 });
 
-export const wizardFunctions = [
-  defineApiRoute({
-    name: 'wizard-open',
-    method: 'POST',
-    route: 'api/v1/wizard-sessions',
-    summary: 'Open the onboarding wizard: a server-side session of ten minutes, renewed by every step',
-    tags: TAGS,
-    roles: ROLES,
-    responses: { 201: { description: 'A new, empty session.', schema: wizardSessionViewSchema } },
-    handler: async ({ principal, services }) => view(201, await services.wizard.open(owner(principal))),
-  }),
-  defineApiRoute({
-    name: 'wizard-get',
-    method: 'GET',
-    route: SESSION,
-    summary: 'Read the wizard session (renews it)',
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    responses: {
-      200: { description: 'The session.', schema: wizardSessionViewSchema },
-      410: { description: 'The session expired.' },
-    },
-    handler: async ({ params, principal, services }) =>
-      view(200, await services.wizard.get(params.sessionId, owner(principal))),
-  }),
-  defineApiRoute({
-    name: 'wizard-reset',
-    method: 'DELETE',
-    route: SESSION,
-    summary: 'Reset: discard the wizard session',
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    responses: { 204: { description: 'Discarded.' } },
-    handler: async ({ params, principal, services }) => {
-      await services.wizard.reset(params.sessionId, owner(principal));
-      return { status: 204 };
-    },
-  }),
-  defineApiRoute({
-    name: 'wizard-customer',
-    method: 'PUT',
-    route: `${SESSION}/customer`,
-    summary: 'The first page, "Add New Customer": Full Name, Short Name, License Type, Licensed Users',
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    body: createCustomerSchema,
-    responses: {
-      200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema },
-      409: { description: 'Short Name taken, or no licence left.' },
-    },
-    handler: async ({ params, body, principal, services }) =>
-      view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
-  }),
-  defineApiRoute({
-    name: 'wizard-connection',
-    method: 'POST',
-    route: `${SESSION}/connection`,
-    summary:
-      "Connect the customer's Microsoft 365: email a link to the IT administrator, sign in now, or use a known app registration",
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    body: connectionSchema,
-    responses: {
-      200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
-      409: {
-        description:
-          'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
-      },
-      422: { description: 'The app registration does not yield tokens; nothing was stored.' },
-    },
-    handler: async ({ params, body, principal, services }) => {
-      const who = owner(principal);
-      if (body.method === 'sign-in') {
-        // Checked before the session changes, so a missing token app leaves the session as it was.
-        await services.tokenApp();
-        const { session, customerId } = await services.wizard.beginSignIn(params.sessionId, who);
-        const { url } = await services.consent.startSignIn(
-          { type: 'wizard', sessionId: session.id, owner: who, customerId },
-          body.loginHint ?? null,
-        );
-        return { status: 200, body: { ...toWizardSessionView(session), signInUrl: url } };
-      }
-      const session =
-        body.method === 'invite'
-          ? await services.wizard.inviteItAdministrator(params.sessionId, who, body.invitationEmail)
-          : await services.wizard.useAppRegistration(params.sessionId, who, body);
-      return view(200, session);
-    },
-  }),
-  defineApiRoute({
-    name: 'wizard-pending-invitations',
-    method: 'GET',
-    route: `${SESSION}/pending-invitations`,
-    summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    responses: {
-      200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
-    },
-    handler: async ({ params, principal, services }) => ({
-      status: 200,
-      body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
+export type WizardFunctionsDeps = ApiEdge & Pick<AppServices, 'consent' | 'tokenApp' | 'wizard'>;
+
+export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDefinition[] {
+  return [
+    defineApiRoute(services, {
+      name: 'wizard-open',
+      method: 'POST',
+      route: 'api/v1/wizard-sessions',
+      summary: 'Open the onboarding wizard: a server-side session of ten minutes, renewed by every step',
+      tags: TAGS,
+      roles: ROLES,
+      responses: { 201: { description: 'A new, empty session.', schema: wizardSessionViewSchema } },
+      handler: async ({ principal }) => view(201, await services.wizard.open(owner(principal))),
     }),
-  }),
-  defineApiRoute({
-    name: 'wizard-add-invitation',
-    method: 'POST',
-    route: `${SESSION}/pending-invitations/{invitationId}/add`,
-    summary: 'Add: continue onboarding with an invitation whose authentication is complete',
-    tags: TAGS,
-    roles: ROLES,
-    params: z.strictObject({
-      sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN),
-      invitationId: z.string().regex(SHORT_NAME_PATTERN),
-    }),
-    responses: {
-      200: {
-        description: "The session now carries the invitation's customer and tenant.",
-        schema: wizardSessionViewSchema,
+    defineApiRoute(services, {
+      name: 'wizard-get',
+      method: 'GET',
+      route: SESSION,
+      summary: 'Read the wizard session (renews it)',
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      responses: {
+        200: { description: 'The session.', schema: wizardSessionViewSchema },
+        410: { description: 'The session expired.' },
       },
-      409: { description: 'Authentication is still pending.' },
-    },
-    handler: async ({ params, principal, services }) =>
-      view(200, await services.wizard.addInvitation(params.sessionId, owner(principal), params.invitationId)),
-  }),
-  defineApiRoute({
-    name: 'wizard-m365-settings',
-    method: 'PUT',
-    route: `${SESSION}/m365-settings`,
-    summary:
-      'The Microsoft 365 Settings page: Override Admin Domain, Grant Admin Access to, Teams Notification Service',
-    tags: TAGS,
-    roles: ROLES,
-    params: sessionParams,
-    body: m365SettingsSchema,
-    responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
-    handler: async ({ params, body, principal, services }) =>
-      view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
-  }),
-  page({
-    name: 'wizard-dns',
-    path: 'dns',
-    summary: 'Provision M365 Domain and DNS: automatic, two-step or manual; Region/Country and License Plan',
-    body: dnsPageSchema,
-    save: (services, id, who, body) => services.wizard.saveDns(id, who, body),
-  }),
-  page({
-    name: 'wizard-m365-routing',
-    path: 'm365-routing',
-    summary:
-      'Configure M365 default routing: Online PSTN Gateway, M365 Onboarding and Cleanup Scripts, Customer Variables',
-    body: m365RoutingPageSchema,
-    save: (services, id, who, body) => services.wizard.saveM365Routing(id, who, body),
-  }),
-  page({
-    name: 'wizard-sbc',
-    path: 'sbc',
-    summary:
-      'The SBC page: Configure SBC, Sbc Site Name, Sbc Configuration, Region, Carrier, Carrier Registration, CAC',
-    body: sbcSiteInputSchema,
-    save: (services, id, who, body) => services.wizard.saveSbc(id, who, body),
-  }),
-  page({
-    name: 'wizard-prefixes',
-    path: 'prefixes',
-    summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
-    body: prefixesBodySchema,
-    save: (services, id, who, body) => services.wizard.savePrefixes(id, who, prefixesFromBody(body)),
-  }),
-  page({
-    name: 'wizard-sbc-scripts',
-    path: 'sbc-scripts',
-    summary: 'SBC scripts: SBC Onboarding Script, SBC Cleanup Script, Customer Variables',
-    body: sbcScriptsPageSchema,
-    save: (services, id, who, body) => services.wizard.saveSbcScripts(id, who, body),
-  }),
-];
+      handler: async ({ params, principal }) =>
+        view(200, await services.wizard.get(params.sessionId, owner(principal))),
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-reset',
+      method: 'DELETE',
+      route: SESSION,
+      summary: 'Reset: discard the wizard session',
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      responses: { 204: { description: 'Discarded.' } },
+      handler: async ({ params, principal }) => {
+        await services.wizard.reset(params.sessionId, owner(principal));
+        return { status: 204 };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-customer',
+      method: 'PUT',
+      route: `${SESSION}/customer`,
+      summary: 'The first page, "Add New Customer": Full Name, Short Name, License Type, Licensed Users',
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      body: createCustomerSchema,
+      responses: {
+        200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema },
+        409: { description: 'Short Name taken, or no licence left.' },
+      },
+      handler: async ({ params, body, principal }) =>
+        view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-connection',
+      method: 'POST',
+      route: `${SESSION}/connection`,
+      summary:
+        "Connect the customer's Microsoft 365: email a link to the IT administrator, sign in now, or use a known app registration",
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      body: connectionSchema,
+      responses: {
+        200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
+        409: {
+          description:
+            'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
+        },
+        422: { description: 'The app registration does not yield tokens; nothing was stored.' },
+      },
+      handler: async ({ params, body, principal }) => {
+        const who = owner(principal);
+        if (body.method === 'sign-in') {
+          // Checked before the session changes, so a missing token app leaves the session as it was.
+          await services.tokenApp();
+          const { session, customerId } = await services.wizard.beginSignIn(params.sessionId, who);
+          const { url } = await services.consent.startSignIn(
+            { type: 'wizard', sessionId: session.id, owner: who, customerId },
+            body.loginHint ?? null,
+          );
+          return { status: 200, body: { ...toWizardSessionView(session), signInUrl: url } };
+        }
+        const session =
+          body.method === 'invite'
+            ? await services.wizard.inviteItAdministrator(params.sessionId, who, body.invitationEmail)
+            : await services.wizard.useAppRegistration(params.sessionId, who, body);
+        return view(200, session);
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-pending-invitations',
+      method: 'GET',
+      route: `${SESSION}/pending-invitations`,
+      summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      responses: {
+        200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
+      },
+      handler: async ({ params, principal }) => ({
+        status: 200,
+        body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-add-invitation',
+      method: 'POST',
+      route: `${SESSION}/pending-invitations/{invitationId}/add`,
+      summary: 'Add: continue onboarding with an invitation whose authentication is complete',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({
+        sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN),
+        invitationId: z.string().regex(SHORT_NAME_PATTERN),
+      }),
+      responses: {
+        200: {
+          description: "The session now carries the invitation's customer and tenant.",
+          schema: wizardSessionViewSchema,
+        },
+        409: { description: 'Authentication is still pending.' },
+      },
+      handler: async ({ params, principal }) =>
+        view(
+          200,
+          await services.wizard.addInvitation(params.sessionId, owner(principal), params.invitationId),
+        ),
+    }),
+    defineApiRoute(services, {
+      name: 'wizard-m365-settings',
+      method: 'PUT',
+      route: `${SESSION}/m365-settings`,
+      summary:
+        'The Microsoft 365 Settings page: Override Admin Domain, Grant Admin Access to, Teams Notification Service',
+      tags: TAGS,
+      roles: ROLES,
+      params: sessionParams,
+      body: m365SettingsSchema,
+      responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+      handler: async ({ params, body, principal }) =>
+        view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
+    }),
+    page(services, {
+      name: 'wizard-dns',
+      path: 'dns',
+      summary:
+        'Provision M365 Domain and DNS: automatic, two-step or manual; Region/Country and License Plan',
+      body: dnsPageSchema,
+      save: (services, id, who, body) => services.wizard.saveDns(id, who, body),
+    }),
+    page(services, {
+      name: 'wizard-m365-routing',
+      path: 'm365-routing',
+      summary:
+        'Configure M365 default routing: Online PSTN Gateway, M365 Onboarding and Cleanup Scripts, Customer Variables',
+      body: m365RoutingPageSchema,
+      save: (services, id, who, body) => services.wizard.saveM365Routing(id, who, body),
+    }),
+    page(services, {
+      name: 'wizard-sbc',
+      path: 'sbc',
+      summary:
+        'The SBC page: Configure SBC, Sbc Site Name, Sbc Configuration, Region, Carrier, Carrier Registration, CAC',
+      body: sbcSiteInputSchema,
+      save: (services, id, who, body) => services.wizard.saveSbc(id, who, body),
+    }),
+    page(services, {
+      name: 'wizard-prefixes',
+      path: 'prefixes',
+      summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
+      body: prefixesBodySchema,
+      save: (services, id, who, body) => services.wizard.savePrefixes(id, who, prefixesFromBody(body)),
+    }),
+    page(services, {
+      name: 'wizard-sbc-scripts',
+      path: 'sbc-scripts',
+      summary: 'SBC scripts: SBC Onboarding Script, SBC Cleanup Script, Customer Variables',
+      body: sbcScriptsPageSchema,
+      save: (services, id, who, body) => services.wizard.saveSbcScripts(id, who, body),
+    }),
+  ];
+}
 
 /** A later wizard page: validated, stored in the session, the whole session returned. */
-function page<B extends z.ZodType>(spec: {
-  name: string;
-  path: string;
-  summary: string;
-  body: B;
-  save: (services: Services, sessionId: string, owner: string, body: z.output<B>) => Promise<WizardSession>;
-}) {
-  return defineApiRoute({
+function page<B extends z.ZodType>(
+  services: WizardFunctionsDeps,
+  spec: {
+    name: string;
+    path: string;
+    summary: string;
+    body: B;
+    save: (
+      services: WizardFunctionsDeps,
+      sessionId: string,
+      owner: string,
+      body: z.output<B>,
+    ) => Promise<WizardSession>;
+  },
+) {
+  return defineApiRoute(services, {
     name: spec.name,
     method: 'PUT',
     route: `${SESSION}/${spec.path}`,
@@ -282,7 +299,7 @@ function page<B extends z.ZodType>(spec: {
       200: { description: 'Saved in the session.', schema: wizardSessionViewSchema },
       409: { description: 'An earlier step is missing.' },
     },
-    handler: async ({ params, body, principal, services }) =>
+    handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),
   });
 }

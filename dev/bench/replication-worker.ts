@@ -1,7 +1,6 @@
-import { registry } from '../../functions/registry.js';
+import { createApp } from '../../functions/app.js';
 import { loadSettings } from '../../shared/config/settings.js';
-import { useSettings } from '../../shared/platform/services.js';
-import { replicationFor } from '../../shared/replication/replication-accessor.js';
+import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
 import type { WorkerReport, WorkerRequest } from './bench-protocol.js';
 
@@ -19,15 +18,17 @@ function send(report: WorkerReport): void {
 const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
 async function main(): Promise<void> {
+  const port = await freePort();
+  const app = createApp(loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }));
+  const { services } = app;
   const host = await startLocalHost({
-    registry,
-    port: 0,
+    registry: app.registry,
+    port,
     storageConnectionString: request.storageConnectionString,
     queues: { pollIntervalMs: 50 },
     log: () => {},
   });
-  const services = useSettings(loadSettings({ ...request.settings, PUBLIC_BASE_URL: host.url }));
-  const replication = replicationFor(services);
+  const { replication } = services;
   const { customer } = request;
 
   async function waitForCycle(since: string): Promise<Awaited<ReturnType<typeof replication.status>>> {
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   await measure('quick', () => replication.trigger(customer.shortName, 'quick', 'manual'));
   await host.close();
-  await services.transport.close();
+  await app.close();
 }
 
 main().then(

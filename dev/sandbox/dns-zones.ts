@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SandboxStateError } from './state.js';
+import { SandboxStateError } from './directory-model.js';
 
 /** The record types of Azure DNS (api-version 2018-05-01) and the ARM property that holds each one's records. */
 export const RECORD_PROPERTIES = {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { entraError } from './entra-errors.js';
 import type { PeerRequest, Reply } from './router.js';
-import type { Application } from './state.js';
+import type { Application } from './directory-model.js';
 
 /**
  * Client authentication with `client_secret_post`, as Entra ID checks it for every grant of a confidential

@@ -1,6 +1,12 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { sameSecret } from './entra-client.js';
-import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from './state.js';
+import { type DirectoryUser, findUser, SandboxStateError, type Tenant } from './directory-model.js';
+
+/** The tenants the grants look users up in (the sandbox state that holds the grants). */
+export interface TenantLookup {
+  tenant(idOrDomain: string): Tenant | undefined;
+  requireTenant(idOrDomain: string): Tenant;
+}
 
 /** Entra ID's lifetime for authorization codes. */
 const AUTHORIZATION_CODE_LIFETIME_MS = 10 * 60 * 1000;
@@ -117,7 +123,7 @@ export class EntraGrants {
   private sequence = 0;
   private timing: DeviceCodeTiming = DEFAULT_DEVICE_CODE_TIMING;
 
-  constructor(private readonly directory: SandboxState) {}
+  constructor(private readonly directory: TenantLookup) {}
 
   clear(): void {
     this.credentials.clear();

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { DnsZones } from './dns-zones.js';
-import { type SandboxState, SandboxStateError, stableGuid, type Tenant } from './state.js';
+import { SandboxStateError, stableGuid, type Tenant, type VerifiedDomain } from './directory-model.js';
+
+/** The tenants whose domains and licences the directory keeps (the sandbox state that holds it). */
+export interface DirectoryTenants {
+  tenants(): Tenant[];
+  requireTenant(idOrDomain: string): Tenant;
+  addVerifiedDomain(tenantId: string, name: string): VerifiedDomain;
+  removeVerifiedDomain(tenantId: string, name: string): void;
+}
 
 /** A refusal in Graph's words: the peer turns it into `{ error: { code, message } }` with this status. */
 export class GraphFailure extends Error {
@@ -99,7 +107,7 @@ export class GraphDirectory {
   private readonly byTenant = new Map<string, TenantDirectory>();
 
   constructor(
-    private readonly state: SandboxState,
+    private readonly state: DirectoryTenants,
     private readonly dns: DnsZones,
   ) {}
 

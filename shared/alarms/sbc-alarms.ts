@@ -1,7 +1,10 @@
+import type { Settings } from '../config/settings.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { sbcBaseUrl } from '../onboarding/onboarding-ports.js';
-import type { Services } from '../platform/services.js';
+import type { OnboardingSettingsService } from '../onboarding/onboarding-settings-service.js';
 import { createSbcClient } from '../sbc/sbc-client.js';
 import { SBC_UNREACHABLE_ALARM, sbcAlarmSource } from './alarm-kinds.js';
+import type { AlarmService } from './alarm-service.js';
 
 export interface SbcCheckResult {
   readonly checked: number;
@@ -18,7 +21,12 @@ const PARALLEL = 8;
  * "SBC unreachable" for it, an answer clears it; SBCs no longer known clear theirs.
  */
 export async function checkSbcReachability(
-  services: Pick<Services, 'onboardingSettings' | 'alarms' | 'transport' | 'settings'>,
+  services: {
+    readonly onboardingSettings: OnboardingSettingsService;
+    readonly alarms: AlarmService;
+    readonly transport: TrustedTransport;
+    readonly settings: Pick<Settings, 'endpoints'>;
+  },
   options: { readonly timeoutMs?: number } = {},
 ): Promise<SbcCheckResult> {
   const timeoutMs = options.timeoutMs ?? SBC_CHECK_TIMEOUT_MS;

@@ -1,8 +1,10 @@
 import type { Customer } from '../customers/customer.js';
 import type { KnownSbc, Region } from '../onboarding/onboarding-settings.js';
 import { siteTemplateContext } from '../onboarding/site-context.js';
-import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
-import type { Services } from '../platform/services.js';
+import type { CredentialService } from '../credentials/credential-service.js';
+import type { CustomerService } from '../customers/customer-service.js';
+import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
+import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
 import type { OwnerRules } from './dialplan-sync.js';
 
 /** The customers of one SBC whose dial-plan rules the product keeps in step. */
@@ -22,8 +24,18 @@ export interface OwnerFilter {
  * The wanted rules per SBC, from the customers' SBC sites. Only Deployed customers: before the onboarding script has
  * run, the rules are its to add (a sync then would add them twice); during removal, its cleanup's to delete.
  */
-export async function dialPlanOwners(services: Services, filter: OwnerFilter = {}): Promise<SbcOwners[]> {
-  const sites = sitesFor(services);
+export interface DialPlanOwnerDeps {
+  readonly sites: CustomerSiteStore;
+  readonly customers: Pick<CustomerService, 'get'>;
+  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly onboardingSettings: Pick<OnboardingSettingsReader, 'region' | 'sbc'>;
+}
+
+export async function dialPlanOwners(
+  services: DialPlanOwnerDeps,
+  filter: OwnerFilter = {},
+): Promise<SbcOwners[]> {
+  const sites = services.sites;
   const stored = filter.customerId ? await sites.list(filter.customerId) : await sites.listAll();
   const customers = new Map<string, Customer | null>();
   const regions = new Map<string, Region | null>();

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { onboardingPorts } from '../onboarding/onboarding-ports.js';
-import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
-import type { Services } from '../platform/services.js';
+import type { OnboardingPorts } from '../onboarding/onboarding-ports.js';
 import { createTableLeases, type TableLeases } from '../storage/table-lease.js';
 import { TransientTaskError } from '../tasks/task-definition.js';
-import { scriptTemplatesFor } from '../templates/script-templates-accessor.js';
+import type { ScriptTemplateService } from '../templates/script-template-service.js';
 import type { TemplateContext } from '../templates/template-context.js';
 import { type DeviceRule, deviceDialPlans } from './dialplan-diff.js';
-import { dialPlanOwners } from './dialplan-owners.js';
+import { type DialPlanOwnerDeps, dialPlanOwners } from './dialplan-owners.js';
 import {
   applyDialPlanScripts,
   type DialPlanScript,
@@ -57,35 +55,33 @@ export interface DialPlanService {
   reload(customerId: string): Promise<CustomerPrefixes>;
 }
 
-const services2dialPlan = new WeakMap<Services, DialPlanService>();
-
-export function dialPlansFor(services: Services): DialPlanService {
-  let service = services2dialPlan.get(services);
-  if (!service) {
-    const connection = services.settings.storageConnectionString;
-    service = createDialPlanService(
-      services,
-      createTablePrefixCacheStore(connection),
-      createTableLeases(connection, SBC_LOCKS_TABLE),
-    );
-    services2dialPlan.set(services, service);
-  }
-  return service;
+export interface DialPlanDeps extends DialPlanOwnerDeps {
+  readonly adapters: Pick<OnboardingPorts, 'sbc'>;
+  readonly templates: Pick<ScriptTemplateService, 'render'>;
+  /** The last read of each customer's rules per SBC. */
+  readonly cache: PrefixCacheStore;
+  /** One sync per SBC at a time, across instances. */
+  readonly leases: TableLeases;
 }
 
-function createDialPlanService(
-  services: Services,
-  cache: PrefixCacheStore,
-  leases: TableLeases,
-): DialPlanService {
-  const ports = onboardingPorts(services);
+/** The stores of the dial-plan feature, from the storage account. */
+export function dialPlanStores(connectionString: string): Pick<DialPlanDeps, 'cache' | 'leases'> {
+  return {
+    cache: createTablePrefixCacheStore(connectionString),
+    leases: createTableLeases(connectionString, SBC_LOCKS_TABLE),
+  };
+}
+
+export function createDialPlanService(services: DialPlanDeps): DialPlanService {
+  const { cache, leases } = services;
+  const ports = services.adapters;
   const render = async (templateId: string, context: TemplateContext) =>
-    (await scriptTemplatesFor(services).render(templateId, context)).text;
+    (await services.templates.render(templateId, context)).text;
   const now = () => new Date().toISOString();
 
   async function customerSbcs(customerId: string): Promise<string[]> {
     const ids = new Set<string>();
-    for (const { site } of await sitesFor(services).list(customerId)) {
+    for (const { site } of await services.sites.list(customerId)) {
       if (!site.sbc) continue;
       const region = await services.onboardingSettings.region(site.sbc.regionId);
       if (region) ids.add(region.sbcId);

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { mapped } from '../onboarding/tasks/onboarding-job.js';
-import type { Services } from '../platform/services.js';
 import { defineTask, PermanentTaskError, type TaskChange } from '../tasks/task-definition.js';
-import { dialPlansFor, type SbcSyncResult } from './dialplan-service.js';
+import type { DialPlanService, SbcSyncResult } from './dialplan-service.js';
 import type { DialPlanScript } from './dialplan-sync.js';
 
 export const updatePrefixesInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
@@ -32,7 +31,12 @@ function missingPlans(results: readonly SbcSyncResult[]): string | null {
  * the sites do not, `sbc-add-prefix` for the reverse. Every run reads the SBC first, so a re-run after a 409 or a
  * crash sends only what is still missing.
  */
-export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string, never>, Services>({
+/** What `SbcUpdatePrefixes` talks to. */
+export interface DialPlanTaskPorts {
+  readonly dialPlans: Pick<DialPlanService, 'syncAll'>;
+}
+
+export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string, never>, DialPlanTaskPorts>({
   type: 'SbcUpdatePrefixes',
   input: updatePrefixesInputSchema,
   steps: [
@@ -40,14 +44,14 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
       name: 'UpdatePrefixes',
       async plan(ctx) {
         const results = await mapped(() =>
-          dialPlansFor(ctx.services).syncAll({ customerId: ctx.input.customerId, dryRun: true }),
+          ctx.ports.dialPlans.syncAll({ customerId: ctx.input.customerId, dryRun: true }),
         );
         return results.flatMap((r) => r.plan.scripts.map(change));
       },
       async run(ctx) {
         ctx.log('-- SbcUpdatePrefixes task started --');
         const results = await mapped(() =>
-          dialPlansFor(ctx.services).syncAll({
+          ctx.ports.dialPlans.syncAll({
             customerId: ctx.input.customerId,
             onApplied: async (script) => {
               ctx.applied(change(script));

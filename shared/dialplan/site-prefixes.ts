@@ -5,11 +5,22 @@ import { toFieldErrors } from '../errors/zod-field-errors.js';
 import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
 import { SiteConflictError } from '../onboarding/customer-site-store.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
-import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
-import type { Services } from '../platform/services.js';
+import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
+import type { OnboardingPorts } from '../onboarding/onboarding-ports.js';
+import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
+import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
+import type { CustomerService } from '../customers/customer-service.js';
 import { deviceDialPlans } from './dialplan-diff.js';
-import { onboardingPorts } from '../onboarding/onboarding-ports.js';
+
+/** What the prefix pages and Import Customers work with. */
+export interface SitePrefixDeps {
+  readonly customers: CustomerService;
+  readonly sites: CustomerSiteStore;
+  readonly onboardingSettings: Pick<OnboardingSettingsReader, 'regions'>;
+  readonly adapters: Pick<OnboardingPorts, 'sbc'>;
+  readonly taskEngine: Pick<TaskEngine, 'start'>;
+}
 
 export type SavePrefixesOutcome =
   | { readonly kind: 'queued'; readonly task: TaskRecord }
@@ -17,7 +28,7 @@ export type SavePrefixesOutcome =
 
 /** Starts `SbcUpdatePrefixes` for a customer (Save of its prefixes, or the operator's sync, or its dry run). */
 export function startPrefixUpdate(
-  services: Services,
+  services: Pick<SitePrefixDeps, 'taskEngine'>,
   customerId: string,
   options: { readonly dryRun?: boolean } = {},
 ): Promise<TaskRecord> {
@@ -34,7 +45,7 @@ export function startPrefixUpdate(
  * `SbcUpdatePrefixes`; before deployment the onboarding script adds them.
  */
 export async function saveSitePrefixes(
-  services: Services,
+  services: SitePrefixDeps,
   customerId: string,
   siteName: string,
   prefixes: readonly DialPlanPrefix[],
@@ -47,7 +58,7 @@ export async function saveSitePrefixes(
       `${customerId} is being removed.`,
     );
   }
-  const sites = sitesFor(services);
+  const sites = services.sites;
   const found = await sites.get(customerId, siteName);
   if (!found) throw domainErrors.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
   if (!found.site.sbc) {
@@ -111,8 +122,8 @@ export interface ImportCandidate {
  * Import Customers: "Customers that have already been imported to UMP-365 are not displayed, unless the matching tag
  * FQDN PSTN Gateway/Customer Azure Tenant ID are different."
  */
-export async function importCandidates(services: Services, sbcId: string): Promise<ImportCandidate[]> {
-  const { client } = await onboardingPorts(services).sbc(sbcId);
+export async function importCandidates(services: SitePrefixDeps, sbcId: string): Promise<ImportCandidate[]> {
+  const { client } = await services.adapters.sbc(sbcId);
   const device = deviceDialPlans(await client.getIni());
   const groups = new Map<string, { name: string; tag: string; plans: Set<string>; count: number }>();
   for (const rule of device.rules) {
@@ -131,7 +142,7 @@ export async function importCandidates(services: Services, sbcId: string): Promi
       if (!customer) known.set(key, null);
       else {
         const tags = new Set<string>();
-        for (const { site } of await sitesFor(services).list(customer.id)) {
+        for (const { site } of await services.sites.list(customer.id)) {
           if (site.gatewayFqdn) tags.add(site.gatewayFqdn.toLowerCase());
           for (const p of site.prefixes) if (p.tag) tags.add(p.tag.toLowerCase());
         }
@@ -179,7 +190,7 @@ const FQDN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}
  * tag on the same site. From then on the dial-plan sync keeps these rules, exactly as they were found.
  */
 export async function importCustomer(
-  services: Services,
+  services: SitePrefixDeps,
   sbcId: string,
   input: ImportCustomerInput,
 ): Promise<{ readonly customer: Customer; readonly site: CustomerSite; readonly created: boolean }> {
@@ -191,7 +202,7 @@ export async function importCustomer(
       `No region (DNS sub domain Mapping) names SBC "${sbcId}"; add one, then import.`,
     );
   }
-  const { client } = await onboardingPorts(services).sbc(sbcId);
+  const { client } = await services.adapters.sbc(sbcId);
   const name = input.sbcCustomerName.toLowerCase();
   const tag = input.fqdnPstnGateway.toLowerCase();
   const rules = deviceDialPlans(await client.getIni()).rules.filter(
@@ -232,7 +243,7 @@ export async function importCustomer(
     prefix: r.prefix,
     tag: r.tag,
   }));
-  const sites = sitesFor(services);
+  const sites = services.sites;
   const existing = await sites.get(customer.id, customer.shortName);
   const now = new Date().toISOString();
   if (existing) {

@@ -2,18 +2,27 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { productLog, traceIdOf, withLogFields } from '../platform/product-log.js';
 import type { z } from 'zod';
 import { type AccessScope, customerScopedRoles, decideCustomerAccess } from '../access/access-policy.js';
-import { accessFor } from '../access/access-accessor.js';
-import { auditFor } from '../audit/audit-accessor.js';
+import type { AccessStore } from '../access/access-store.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import { redactValue } from '../tasks/redact.js';
-import { type Principal, requireRole } from '../auth/authenticator.js';
+import { type Authenticator, type Principal, requireRole } from '../auth/authenticator.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
-import { getServices, type Services } from '../platform/services.js';
+import type { TaskEngine } from '../tasks/task-engine.js';
 import type { OperationDoc, ResponseDoc, Role } from './operation-doc.js';
 import { type FieldLocation, ProblemError, problemResponse, problems } from './problem.js';
 import { problemOfDomainError } from './problem-mapper.js';
 import { toFieldErrors } from '../errors/zod-field-errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** What every API operation goes through before and after its handler: who calls, on which customer, the audit. */
+export interface ApiEdge {
+  readonly authenticator: Pick<Authenticator, 'authenticate'>;
+  readonly access: Pick<AccessStore, 'customerChannel' | 'grantsOf' | 'customersOfChannel'>;
+  readonly audit: Pick<AuditStore, 'record'>;
+  /** Names the customer of an audited task operation, whose path names only the task. */
+  readonly taskEngine: Pick<TaskEngine, 'get'>;
+}
 
 export interface ApiResult {
   readonly status: number;
@@ -36,7 +45,6 @@ export interface ApiInput<P, Q, B> {
   readonly scope: () => Promise<AccessScope>;
   readonly request: HttpRequest;
   readonly context: InvocationContext;
-  readonly services: Services;
 }
 
 export interface ApiRouteSpec<
@@ -61,7 +69,7 @@ export interface ApiRouteSpec<
    * operations (a task's); `providerOnly` keeps an operation the provider's.
    */
   readonly access?: {
-    readonly customerOf?: (params: Parsed<P>, services: Services) => Promise<string | null>;
+    readonly customerOf?: (params: Parsed<P>) => Promise<string | null>;
     readonly providerOnly?: boolean;
   };
   readonly handler: (input: ApiInput<P, Q, B>) => Promise<ApiResult>;
@@ -75,7 +83,7 @@ export function defineApiRoute<
   P extends z.ZodObject | undefined = undefined,
   Q extends z.ZodObject | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
->(spec: ApiRouteSpec<P, Q, B>): HttpFunctionDefinition {
+>(edge: ApiEdge, spec: ApiRouteSpec<P, Q, B>): HttpFunctionDefinition {
   const customerScoped =
     spec.roles !== null &&
     !spec.access?.providerOnly &&
@@ -112,18 +120,17 @@ export function defineApiRoute<
 
   async function invoke(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     try {
-      const services = await getServices();
       let principal: Principal | null = null;
       if (roles) {
-        principal = await services.authenticator.authenticate(request.headers.get('authorization'));
+        principal = await edge.authenticator.authenticate(request.headers.get('authorization'));
         requireRole(principal, roles);
       }
       const params = spec.params ? parsePath(spec.params, request.params) : undefined;
       // Before the query and body: a caller outside the customer learns nothing from validation errors.
       if (principal && roles && customerScoped && !principal.roles.includes('provider-admin')) {
-        const access = accessFor(services);
+        const { access } = edge;
         const customerId = spec.access?.customerOf
-          ? await spec.access.customerOf(params as Parsed<P>, services)
+          ? await spec.access.customerOf(params as Parsed<P>)
           : String((params as { customerId?: unknown } | undefined)?.customerId ?? '');
         if (!customerId) throw problems.forbidden('You may not act on this resource.');
         const decision = decideCustomerAccess({
@@ -138,7 +145,7 @@ export function defineApiRoute<
       const caller = principal;
       const scope = async (): Promise<AccessScope> => {
         if (!caller || caller.roles.includes('provider-admin')) return { kind: 'all' };
-        const access = accessFor(services);
+        const { access } = edge;
         const grants = await access.grantsOf(caller.subject);
         const customerIds = new Set(caller.roles.includes('customer-admin') ? grants.customers : []);
         if (caller.roles.includes('channel-admin')) {
@@ -160,10 +167,9 @@ export function defineApiRoute<
         scope,
         request,
         context,
-        services,
       });
       if (spec.method !== 'GET' && result.status < 400) {
-        await audit({ spec, principal, params, body, result, request, context, services });
+        await audit({ spec, principal, params, body, result, request, context, edge });
       }
       return toResponse(result);
     } catch (error) {
@@ -197,19 +203,19 @@ async function audit(input: {
   readonly result: ApiResult;
   readonly request: HttpRequest;
   readonly context: InvocationContext;
-  readonly services: Services;
+  readonly edge: ApiEdge;
 }): Promise<void> {
-  const { principal, result, services } = input;
+  const { principal, result, edge } = input;
   const params = (input.params ?? {}) as Record<string, unknown>;
   let customerId = typeof params.customerId === 'string' ? params.customerId : (result.customerId ?? null);
   if (!customerId && typeof params.taskId === 'string') {
-    customerId = (await services.taskEngine.get(params.taskId).catch(() => null))?.customerId ?? null;
+    customerId = (await edge.taskEngine.get(params.taskId).catch(() => null))?.customerId ?? null;
   }
   const changes = result.changes
     ? (redactValue(result.changes).value as Record<string, { before: unknown; after: unknown }>)
     : null;
   try {
-    await auditFor(services).record({
+    await edge.audit.record({
       at: new Date().toISOString(),
       who: {
         subject: principal?.subject ?? 'anonymous',

@@ -1,9 +1,12 @@
 import type { z } from 'zod';
-import type { Role } from '../auth/roles.js';
-import type { HttpMethod } from '../platform/function-definitions.js';
+
+/** The methods an operation may have; the function definitions share it (they carry an operation's doc). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 // Re-exported so a route takes an operation's roles from where it takes the rest of its description.
-export type { Role } from '../auth/roles.js';
+import type { Role } from '../auth/roles.js';
+
+export type { Role };
 
 export interface ResponseDoc {
   readonly description: string;

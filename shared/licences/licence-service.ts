@@ -1,9 +1,9 @@
-import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
-import type { Services } from '../platform/services.js';
-import { createMirrorStore, type MirrorCursor, type MirrorUser } from '../replication/mirror-store.js';
+import type { CustomerService } from '../customers/customer-service.js';
+import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
+import type { MirrorCursor, MirrorStore, MirrorUser } from '../replication/mirror-store.js';
 import { routingOf } from '../replication/replication-views.js';
 import { licenceSubjects } from './licence-qualification.js';
-import { createTableLicenceStore, type LicenceSnapshot, type LicenceStore } from './licence-store.js';
+import type { LicenceSnapshot, LicenceStore } from './licence-store.js';
 import { computeLicenceUsage } from './licence-usage.js';
 
 export const FACTOR_NOTES = {
@@ -12,25 +12,21 @@ export const FACTOR_NOTES = {
     'Note: License billing is based on the local configured License Factors. If you want to restore to default, click here.',
 } as const;
 
-const stores = new WeakMap<Services, LicenceStore>();
-
-export function licencesFor(services: Services): LicenceStore {
-  let store = stores.get(services);
-  if (!store) {
-    store = createTableLicenceStore(services.settings.storageConnectionString);
-    stores.set(services, store);
-  }
-  return store;
+export interface LicenceRefreshDeps {
+  readonly customers: Pick<CustomerService, 'get'>;
+  readonly licences: LicenceStore;
+  readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects'>;
+  readonly sites: Pick<CustomerSiteStore, 'list'>;
 }
 
 /** "Refresh Licenses": the customer's usage from its replicated users, voice objects and sites; a history row. */
 export async function refreshCustomerLicences(
-  services: Services,
+  services: LicenceRefreshDeps,
   customerId: string,
 ): Promise<LicenceSnapshot> {
   const customer = await services.customers.get(customerId);
-  const store = licencesFor(services);
-  const mirror = createMirrorStore(services.settings.storageConnectionString);
+  const store = services.licences;
+  const { mirror } = services;
   const users: MirrorUser[] = [];
   let cursor: MirrorCursor | undefined;
   do {
@@ -39,7 +35,7 @@ export async function refreshCustomerLicences(
     cursor = page.next ?? undefined;
   } while (cursor);
   const voice = await mirror.voiceObjects(customer.id);
-  const sites = (await sitesFor(services).list(customer.id)).map((s) => s.site);
+  const sites = (await services.sites.list(customer.id)).map((s) => s.site);
   const [global, own] = await Promise.all([store.settings(), store.customerFactors(customer.id)]);
   const usage = computeLicenceUsage({
     subjects: licenceSubjects({

@@ -1,13 +1,16 @@
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { type AzureDnsZone, createAzureDnsZone } from '../dns/azure-dns.js';
+import type { Settings } from '../config/settings.js';
+import type { CredentialService } from '../credentials/credential-service.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
 import { createGraphClient } from '../m365/graph-client.js';
-import type { Services } from '../platform/services.js';
 import { createSbcClient, type SbcClient } from '../sbc/sbc-client.js';
 import { createTeamsAdminClient, type TeamsAdminClient } from '../teams/teams-admin-client.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
 import type { KnownSbc } from './onboarding-settings.js';
+import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
 
 /** The outside systems an onboarding step talks to, each through its one adapter. */
 export interface OnboardingPorts {
@@ -28,7 +31,14 @@ export function sbcBaseUrl(template: string, device: KnownSbc): string {
     .replaceAll('{device}', device.deviceFqdn ?? device.ipAddress);
 }
 
-export function onboardingPorts(services: Services): OnboardingPorts {
+export interface OnboardingPortsDeps {
+  readonly settings: Pick<Settings, 'endpoints'>;
+  readonly transport: TrustedTransport;
+  readonly credentials: Pick<CredentialService, 'get' | 'graphCredential'>;
+  readonly onboardingSettings: Pick<OnboardingSettingsReader, 'dnsApi' | 'sbc'>;
+}
+
+export function onboardingPorts(services: OnboardingPortsDeps): OnboardingPorts {
   const { settings, transport } = services;
 
   async function customerCredential(customerId: string): Promise<TokenCredential> {

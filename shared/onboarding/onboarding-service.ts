@@ -1,13 +1,17 @@
+import type { CredentialService } from '../credentials/credential-service.js';
 import type { Customer } from '../customers/customer.js';
+import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
-import type { Services } from '../platform/services.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
-import { scriptTemplatesFor } from '../templates/script-templates-accessor.js';
+import type { ScriptTemplateService } from '../templates/script-template-service.js';
+import type { WizardService } from '../wizard/wizard-service.js';
 import type { WizardSession } from '../wizard/wizard-session.js';
 import type { CustomerSite } from './customer-site.js';
-import { SiteConflictError } from './customer-site-store.js';
+import { type CustomerSiteStore, SiteConflictError } from './customer-site-store.js';
+import type { OnboardingSettingsService } from './onboarding-settings-service.js';
 import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
-import { sitesFor } from './tasks/onboarding-job.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -29,24 +33,23 @@ export interface OnboardingService {
 
 const ONBOARDING_TYPES = new Set(['CreateCustomer', 'SBCInit']);
 
-const byServices = new WeakMap<Services, OnboardingService>();
-
-/** The onboarding service of these services, built on first use. */
-export function onboardingFor(services: Services): OnboardingService {
-  let service = byServices.get(services);
-  if (!service) {
-    service = createOnboardingService(services);
-    byServices.set(services, service);
-  }
-  return service;
+export interface OnboardingServiceDeps {
+  readonly customers: CustomerService;
+  readonly wizard: Pick<WizardService, 'get'>;
+  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly onboardingSettings: OnboardingSettingsService;
+  readonly secretBox: SecretBox;
+  readonly sites: CustomerSiteStore;
+  readonly templates: ScriptTemplateService;
+  readonly taskEngine: TaskEngine;
 }
 
-export function createOnboardingService(services: Services): OnboardingService {
-  const sites = sitesFor(services);
+export function createOnboardingService(services: OnboardingServiceDeps): OnboardingService {
+  const { sites } = services;
   const engine = () => services.taskEngine;
   const deps = () => ({
     settings: services.onboardingSettings,
-    templates: scriptTemplatesFor(services),
+    templates: services.templates,
     secretBox: services.secretBox,
     now: new Date(),
   });

@@ -3,14 +3,13 @@ import { productLog } from '../platform/product-log.js';
 import type { z } from 'zod';
 import { problemOfDomainError } from '../http/problem-mapper.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
-import { getServices, type Services } from '../platform/services.js';
+import type { ProviderSettingsService } from '../provider/provider-settings-service.js';
 import { MESSAGE } from './consent-templates.js';
 import { type Brand, brandOf, renderPage } from './page-renderer.js';
 
 export interface PageInput {
   readonly request: HttpRequest;
   readonly context: InvocationContext;
-  readonly services: Services;
   readonly params: Readonly<Record<string, string>>;
   readonly brand: Brand;
 }
@@ -41,18 +40,22 @@ export function messagePage(
  * A server-rendered page for people, not programs: every failure becomes a page that says what happened and
  * what to do, never a stack trace or a JSON problem.
  */
-export function definePage(spec: PageSpec): HttpFunctionDefinition {
+/** What every page needs besides its handler's own: the provider's white label for its frame. */
+export interface PageEdge {
+  readonly providerSettings: Pick<ProviderSettingsService, 'whiteLabel'>;
+}
+
+export function definePage(edge: PageEdge, spec: PageSpec): HttpFunctionDefinition {
   return {
     kind: 'http',
     name: spec.name,
     methods: spec.methods,
     route: spec.route,
     async handler(request, context) {
-      const services = await getServices();
       let brand: Brand = { displayName: 'Direct Routing Hub', logoDataUri: null };
       try {
-        brand = brandOf(await services.providerSettings.whiteLabel());
-        return await spec.handler({ request, context, services, params: request.params, brand });
+        brand = brandOf(await edge.providerSettings.whiteLabel());
+        return await spec.handler({ request, context, params: request.params, brand });
       } catch (error) {
         const mapped = problemOfDomainError(error);
         if (mapped) {

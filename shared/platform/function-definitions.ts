@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import type { OperationDoc } from '../http/operation-doc.js';
+import type { HttpMethod, OperationDoc } from '../http/operation-doc.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type { HttpMethod };
 
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 export type TimerHandler = (timer: Timer, context: InvocationContext) => Promise<void>;

@@ -2,16 +2,15 @@ import { z } from 'zod';
 import type { CustomerCredential } from '../credentials/credential.js';
 import { shortNameKey } from '../customers/short-name.js';
 import { domainErrors } from '../errors/domain-errors.js';
-import type { Services } from '../platform/services.js';
-import { replicationFor } from './replication-accessor.js';
+import type { CustomerService } from '../customers/customer-service.js';
 import {
-  createMirrorStore,
   type MirrorCursor,
+  type MirrorStore,
   type MirrorUser,
   type MirrorVoiceObject,
 } from './mirror-store.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
-import { FIRST_REPLICATION_MESSAGE } from './replication-service.js';
+import { FIRST_REPLICATION_MESSAGE, type ReplicationService } from './replication-service.js';
 
 const countsSchema = z.object({
   users: z.number().int(),
@@ -222,9 +221,15 @@ export function mirrorListSchema<T extends z.ZodType>(item: T) {
 
 type ListQuery = z.output<typeof listQuery>;
 
+export interface CustomerMirrorDeps {
+  readonly customers: Pick<CustomerService, 'get'>;
+  readonly replication: Pick<ReplicationService, 'status'>;
+  readonly mirror: MirrorStore;
+}
+
 /** The mirrored data of one customer as the API lists it, after checking the customer exists. */
-export function customerMirror(services: Services, customerId: string) {
-  const mirror = createMirrorStore(services.settings.storageConnectionString);
+export function customerMirror(services: CustomerMirrorDeps, customerId: string) {
+  const { mirror } = services;
   const prefix = `${shortNameKey(customerId)}~`;
 
   const cursorOf = (after: string | undefined): MirrorCursor | undefined => {
@@ -250,7 +255,7 @@ export function customerMirror(services: Services, customerId: string) {
   };
   const header = async () => {
     await services.customers.get(customerId);
-    const { status, credential } = await replicationFor(services).status(customerId);
+    const { status, credential } = await services.replication.status(customerId);
     const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'Successful';
     return {
       customerId,

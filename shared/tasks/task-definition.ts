@@ -49,7 +49,7 @@ export interface StepContext<I, S extends TaskStateBag, Svc> {
   readonly taskId: string;
   readonly customerId: string;
   readonly type: TaskType;
-  /** The validated input, as stored: secret fields are `[redacted]` (secrets are read from services instead). */
+  /** The validated input, as stored: secret fields are `[redacted]` (secrets are read through the ports instead). */
   readonly input: I;
   /** The task's persisted state bag; assign to its fields, they are saved after the step whatever its outcome. */
   readonly state: Partial<S>;
@@ -61,7 +61,8 @@ export interface StepContext<I, S extends TaskStateBag, Svc> {
   readonly resumedByOperator: boolean;
   readonly dryRun: boolean;
   readonly clock: TaskClock;
-  readonly services: Svc;
+  /** The stores and services the task's steps talk to, narrowed to what its definition declares. */
+  readonly ports: Svc;
   /** Appends a line to the task log (timestamped, secret values blanked). */
   log(line: string): void;
   /** Records a change this run made (real runs); the task result lists them. */

@@ -81,7 +81,8 @@ export interface TaskEngineOptions<Svc> {
   readonly store: TaskStore;
   readonly queue: JsonQueue<TaskMessage>;
   readonly definitions: readonly AnyTaskDefinition<Svc>[];
-  readonly services: () => Svc;
+  /** What the definitions' steps talk to; each step sees them as `ctx.ports`. */
+  readonly ports: Svc;
   readonly timing?: Partial<TaskTiming>;
   readonly now?: () => Date;
   /** Told when a task settles (alarms listen here). Best effort: its failure changes nothing about the task. */
@@ -252,7 +253,6 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
 
   async function execute(run: Run): Promise<void> {
     const definition = definitionOf(run.task.type);
-    const services = options.services();
     for (let index = run.task.currentStep; index < definition.steps.length; index++) {
       const step = definition.steps[index];
       const record = run.task.steps[index];
@@ -284,7 +284,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         resumedByOperator,
         dryRun: run.task.dryRun,
         clock: { now },
-        services,
+        ports: options.ports,
         log: (line) => run.log(line),
         applied: (change) => {
           if (!run.task.dryRun) run.change(step.name, change);

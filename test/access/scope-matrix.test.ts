@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../functions/registry.js';
 import type { HttpFunctionDefinition } from '../../shared/platform/function-definitions.js';
-import { getServices } from '../../shared/platform/services.js';
 import { apiClient } from '../support/api-client.js';
+import { offlineApp } from '../support/offline-app.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 /**
@@ -48,8 +47,8 @@ beforeAll(async () => {
     (await admin('PUT', `/api/v1/customers/${OWN}/channel`, { json: { channelId: 'resellerA' } })).status,
   ).toBe(200);
   // A customer admin is a user of the customer's replicated directory; the grant is stored as the API stores it.
-  const { accessFor } = await import('../../shared/access/access-accessor.js');
-  await accessFor(await getServices()).grantCustomerAdmin({
+  const { services } = stack;
+  await services.access.grantCustomerAdmin({
     customerId: OWN,
     userId: CUSTOMER_ADMIN,
     userPrincipalName: 'admin@ownco.example',
@@ -57,7 +56,6 @@ beforeAll(async () => {
     grantedAt: new Date().toISOString(),
     grantedBy: 'test',
   });
-  const services = await getServices();
   for (const id of [OWN, OTHER]) {
     taskOf[id] = (
       await services.taskEngine.start({
@@ -70,7 +68,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => stack?.close());
 
-const routes = registry
+// The routes are listed before the stack starts (it.each needs them); the offline app has the same ones.
+const listing = offlineApp();
+afterAll(() => listing.close());
+const routes = listing.registry
   .filter((d): d is HttpFunctionDefinition => d.kind === 'http' && d.openapi !== undefined)
   // Reads first, deletions last: an own customer stays there for the checks that follow.
   .sort((a, b) => order(a) - order(b));

@@ -3,7 +3,6 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEMO_SBC } from '../../dev/sandbox/index.js';
-import { registry } from '../../functions/registry.js';
 import {
   QUEUE_POISONED_ALARM,
   SBC_UNREACHABLE_ALARM,
@@ -11,7 +10,8 @@ import {
   USER_LICENSE_THRESHOLD_ALARM,
 } from '../../shared/alarms/alarm-kinds.js';
 import { checkSbcReachability } from '../../shared/alarms/sbc-alarms.js';
-import { getServices, type Services } from '../../shared/platform/services.js';
+import type { TaskPorts } from '../../functions/app.js';
+import type { AppServices } from '../../functions/app-services.js';
 import {
   type AnyTaskDefinition,
   defineTask,
@@ -41,12 +41,12 @@ const definitions = [
       },
     ],
   }),
-] as unknown as AnyTaskDefinition<Services>[];
+] as unknown as AnyTaskDefinition<TaskPorts>[];
 
 const OPERATOR = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
 
 let stack: TestStack;
-let services: Services;
+let services: AppServices;
 let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ beforeAll(async () => {
   });
   const token = await stack.token({ subject: OPERATOR });
   call = apiClient(stack.apiUrl, async () => token);
-  services = await getServices();
+  services = stack.services;
 }, 60_000);
 afterAll(async () => stack?.close());
 
@@ -84,7 +84,7 @@ const alarmOf = async (name: string, source: string) =>
 
 /** Runs a timer function of the registry as the host would on its schedule. */
 async function runTimer(name: string): Promise<void> {
-  const definition = registry.find((d) => d.kind === 'timer' && d.name === name);
+  const definition = stack.registry.find((d) => d.kind === 'timer' && d.name === name);
   if (definition?.kind !== 'timer') throw new Error(`No timer ${name}`);
   expect(definition.schedule).toBe('0 */5 * * * *');
   await definition.handler(

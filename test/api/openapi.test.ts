@@ -1,6 +1,5 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../functions/registry.js';
 import { openApiPath } from '../../shared/http/openapi.js';
 import { apiClient } from '../support/api-client.js';
 import { startStack, type TestStack } from '../support/stack.js';
@@ -28,7 +27,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('describes every API route of the registry, and nothing else (the customer pages are not API)', () => {
-    const expected = registry
+    const expected = stack.registry
       .filter((definition) => definition.kind === 'http')
       .filter((definition) => definition.route.startsWith('api/'))
       .flatMap((definition) =>

@@ -6,7 +6,7 @@ import { EmailSendError, type EmailMessage, type EmailSender } from '../../share
 import { createEmailSender } from '../../shared/email/email-sender-factory.js';
 import { createSmtpEmailSender } from '../../shared/email/smtp-email-sender.js';
 import { trustedCaCertificates } from '../../shared/net/trusted-ca.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../dev/host/free-port.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 
 let fixture: SandboxFixture;

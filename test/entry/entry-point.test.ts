@@ -2,8 +2,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../functions/registry.js';
+import type { FunctionDefinition } from '../../shared/platform/function-definitions.js';
 import { STORAGE_CONNECTION_SETTING } from '../../shared/platform/function-definitions.js';
+import { offlineApp } from '../support/offline-app.js';
 
 /**
  * What Azure runs is the compiled `main` of package.json, imported by plain Node: vitest's module interop differs
@@ -127,7 +128,13 @@ function expectEveryDefinitionRegistered(loaded: Loaded): void {
   }
 }
 
-beforeAll(() => {
+// The registry the composition root builds: what the entry point must hand to @azure/functions, every entry.
+let registry: readonly FunctionDefinition[] = [];
+
+beforeAll(async () => {
+  const app = offlineApp();
+  registry = app.registry;
+  await app.close();
   execFileSync(
     process.execPath,
     [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { registry } from '../../functions/registry.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../shared/config/settings.js';
+import { offlineApp } from '../support/offline-app.js';
 
 const root = join(import.meta.dirname, '..', '..');
+const app = offlineApp();
+afterAll(() => app.close());
 const main = readFileSync(join(root, 'infra', 'main.bicep'), 'utf8');
 
 function files(dir: string, extension: string): string[] {
@@ -35,7 +37,7 @@ describe('infra/main.bicep', () => {
   });
 
   it('declares every queue a function listens on or the code sends to, with its poison queue', () => {
-    const listened = registry.flatMap((d) => (d.kind === 'queue' ? [d.queueName] : []));
+    const listened = app.registry.flatMap((d) => (d.kind === 'queue' ? [d.queueName] : []));
     const sentTo = files(join(root, 'shared'), '.ts').flatMap((file) =>
       [...readFileSync(file, 'utf8').matchAll(/export const \w+_QUEUE = '([a-z0-9-]+)'/g)].map((m) => m[1]!),
     );

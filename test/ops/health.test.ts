@@ -2,28 +2,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalHost } from '../../dev/host/index.js';
+import { createHealthFunctions } from '../../functions/health.js';
 import { healthReportSchema } from '../../shared/ops/health.js';
 import { PRODUCT_QUEUES } from '../../shared/ops/product-queues.js';
-import { getServices, type Services, useSettings } from '../../shared/platform/services.js';
 import { apiClient } from '../support/api-client.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let call: ReturnType<typeof apiClient>;
-let services: Services;
-/** The services put back after the outage test: the stack closes only the ones it made. */
-let restored: Services | undefined;
 
 beforeAll(async () => {
   stack = await startStack();
   const token = await stack.token();
   call = apiClient(stack.apiUrl, async () => token);
-  services = await getServices();
 }, 60_000);
-afterAll(async () => {
-  await restored?.transport.close();
-  await stack?.close();
-});
+afterAll(async () => stack?.close());
 
 interface Report {
   status: string;
@@ -87,10 +81,19 @@ describe('GET /api/v1/health', () => {
 
   it('answers 503 with the same report, saying which check failed, when storage does not answer', async () => {
     // Every port of the connection string closed: what a storage outage looks like from here.
+    const { services } = stack;
     const unreachable = services.settings.storageConnectionString.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:1');
-    const broken = useSettings({ ...services.settings, storageConnectionString: unreachable });
+    const broken = await startLocalHost({
+      registry: createHealthFunctions({
+        ...services,
+        settings: { ...services.settings, storageConnectionString: unreachable },
+      }),
+      port: 0,
+      storageConnectionString: stack.storageConnectionString,
+      log: () => {},
+    });
     try {
-      const response = await call('GET', '/api/v1/health');
+      const response = await apiClient(broken.url, () => stack.token())('GET', '/api/v1/health');
       expect(response.status).toBe(503);
       expect(response.contentType).toMatch(/^application\/json/);
       const report = healthReportSchema.parse(response.body);
@@ -102,8 +105,7 @@ describe('GET /api/v1/health', () => {
       // Nothing about where the storage is or how to get in.
       expect(JSON.stringify(report)).not.toMatch(/127\.0\.0\.1|AccountKey|devstoreaccount1/);
     } finally {
-      await broken.transport.close();
-      restored = useSettings(services.settings);
+      await broken.close();
     }
     expect((await health()).status).toBe(200);
   });

@@ -129,12 +129,12 @@ describe('a customer whose credentials are verified', () => {
   });
 
   it('runs a quick cycle QuickReplicationCycleDelay after the last change the product noted', async () => {
-    const { noteCustomerChanged } = await import('../../shared/replication/replication-accessor.js');
+    const { replication } = fixture.services;
     customer.tenant.updateUser(customer.tenant.userId(11), { displayName: 'Changed By Us' });
     const before = new Date().toISOString();
-    await noteCustomerChanged(customer.customerId);
+    await replication.noteCustomerChanged(customer.customerId);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await noteCustomerChanged(customer.customerId);
+    await replication.noteCustomerChanged(customer.customerId);
     const done = await waitForCycleAfter(fixture, customer.customerId, before);
     expect(done.lastCycle).toMatchObject({ kind: 'quick', reason: 'change' });
     expect(done.lastChangeAt).not.toBeNull();

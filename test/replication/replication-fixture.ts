@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import type { ScaleDirectory } from '../../dev/sandbox/scale-tenant.js';
-import { getServices, type Services, useSettings } from '../../shared/platform/services.js';
+import type { AppServices } from '../../functions/app-services.js';
 import { createReplicationStore } from '../../shared/replication/replication-store.js';
 import type { ReplicationStatusView } from '../../shared/replication/replication-views.js';
 import { apiClient } from '../support/api-client.js';
@@ -12,7 +12,7 @@ export type Call = ReturnType<typeof apiClient>;
 export interface ReplicationFixture {
   readonly stack: TestStack;
   readonly call: Call;
-  readonly services: Services;
+  readonly services: AppServices;
   readonly store: ReturnType<typeof createReplicationStore>;
   close(): Promise<void>;
 }
@@ -29,19 +29,16 @@ export const TEST_REPLICATION = {
 } as const;
 
 export async function startReplicationFixture(): Promise<ReplicationFixture> {
-  const stack = await startStack({ queuePollIntervalMs: 100 });
-  const base = await getServices();
-  // The stack's services with replication's settings swapped in (handlers read the current services per call).
-  const services = useSettings({ ...base.settings, replication: { ...TEST_REPLICATION } });
+  const stack = await startStack({
+    queuePollIntervalMs: 100,
+    settings: { replication: { ...TEST_REPLICATION } },
+  });
   return {
     stack,
-    services,
+    services: stack.services,
     call: apiClient(stack.apiUrl, () => stack.token()),
-    store: createReplicationStore(base.settings.storageConnectionString),
-    async close() {
-      await stack.close();
-      await services.transport.close();
-    },
+    store: createReplicationStore(stack.storageConnectionString),
+    close: () => stack.close(),
   };
 }
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../consent/consent-fixture.js';
 import { CREDENTIAL_ALARM, credentialAlarmSource } from '../../shared/credentials/credential-service.js';
+import { createTableCredentialStore } from '../../shared/credentials/credential-store.js';
 import { createJsonQueue } from '../../shared/storage/json-queue.js';
 import type { DriftReport } from '../../shared/replication/drift.js';
-import { replicationDeps, replicationFor } from '../../shared/replication/replication-accessor.js';
+import { replicationDeps } from '../../shared/replication/replication-deps.js';
 import {
   createReplicationService,
   queueReplication,
@@ -155,7 +156,13 @@ describe('two triggers at once, and a holder that crashed', () => {
  * users: the call never returns, so the holder neither checkpoints again, renews its leases nor releases them.
  */
 function dyingReplication(killAt: number) {
-  const deps = replicationDeps(fixture.services);
+  const connection = fixture.services.settings.storageConnectionString;
+  const deps = replicationDeps({
+    ...fixture.services,
+    store: fixture.store,
+    queue: createJsonQueue<ReplicationMessage>(connection, REPLICATION_QUEUE),
+    credentialStore: createTableCredentialStore(connection),
+  });
   let calls = 0;
   return createReplicationService({
     ...deps,
@@ -222,7 +229,7 @@ describe('a cycle killed after a few pages', () => {
     while (resumed === 0) {
       expect(Date.now(), 'the timer never resumed the cycle').toBeLessThan(until);
       await sleep(500);
-      ({ resumed } = await replicationFor(fixture.services).tick());
+      ({ resumed } = await fixture.services.replication.tick());
     }
     const done = await waitForStatus(fixture, customerId, (s) => s.currentCycle === null, 20_000);
     expect(done.lastCycle).toMatchObject({ id: cycleId, kind: 'full', outcome: 'succeeded' });
@@ -342,7 +349,7 @@ describe('credentials', () => {
       reason: 'change',
       requestedAt: new Date().toISOString(),
     });
-    await replicationFor(fixture.services).tick();
+    await fixture.services.replication.tick();
     const skipped = await waitForStatus(fixture, customerId, (s) => s.skipped !== null, 15_000);
     expect(skipped.skipped?.message).toMatch(/^Replication skipped: Authentication Status is Failed/);
     await sleep(1000);

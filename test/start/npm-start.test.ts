@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../dev/host/free-port.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
 const running: ChildProcess[] = [];

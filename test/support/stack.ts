@@ -7,9 +7,11 @@ import { type LogRecord, startLocalHost } from '../../dev/host/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
 import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
-import { registry } from '../../functions/registry.js';
-import { loadSettings } from '../../shared/config/settings.js';
-import { type ServiceOverrides, useSettings } from '../../shared/platform/services.js';
+import { type AppOverrides, createApp } from '../../functions/app.js';
+import type { AppServices } from '../../functions/app-services.js';
+import { loadSettings, type Settings } from '../../shared/config/settings.js';
+import type { FunctionDefinition } from '../../shared/platform/function-definitions.js';
+import { freePort } from '../../dev/host/free-port.js';
 
 export interface TestStack {
   readonly apiUrl: string;
@@ -18,6 +20,10 @@ export interface TestStack {
   readonly sandbox: RunningSandbox;
   /** The product's public base URL (the host), where the customer-facing pages live. */
   readonly publicBaseUrl: string;
+  /** The services the host's functions run on, for direct assertions. */
+  readonly services: AppServices;
+  /** The functions the host serves. */
+  readonly registry: readonly FunctionDefinition[];
   /** A bearer token for the product's API; defaults to a provider admin. */
   token(options?: {
     roles?: string[];
@@ -36,24 +42,20 @@ export async function startStack(
     userLicences?: number;
     /** Receives every log record of the functions, as Application Insights would. */
     log?: (record: LogRecord) => void;
-    overrides?: ServiceOverrides;
+    overrides?: AppOverrides;
+    /** Settings the tests tune beyond the environment's (replication's timing, say). */
+    settings?: Partial<Settings>;
     queuePollIntervalMs?: number;
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ port: 0, dataDir });
-  const host = await startLocalHost({
-    registry,
-    port: 0,
-    storageConnectionString: azurite.connectionString,
-    queues: { pollIntervalMs: options.queuePollIntervalMs ?? 200 },
-    log: options.log ?? (() => {}),
-  });
-  // Handlers read their services at request time, so settings can follow the host's port.
+  // The settings name the host's URL (PUBLIC_BASE_URL), and the host serves what they build: its port comes first.
+  const port = await freePort();
   const settings = loadSettings({
     // Entra accepts http redirect URIs on localhost only.
-    PUBLIC_BASE_URL: host.url.replace('127.0.0.1', 'localhost'),
+    PUBLIC_BASE_URL: `http://localhost:${port}`,
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AzureWebJobsStorage: azurite.connectionString,
     ...sandboxEndpointSettings(sandbox),
@@ -61,13 +63,22 @@ export async function startStack(
     LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
-  const services = useSettings(settings, options.overrides);
+  const app = createApp({ ...settings, ...options.settings }, options.overrides);
+  const host = await startLocalHost({
+    registry: app.registry,
+    port,
+    storageConnectionString: azurite.connectionString,
+    queues: { pollIntervalMs: options.queuePollIntervalMs ?? 200 },
+    log: options.log ?? (() => {}),
+  });
   return {
     apiUrl: host.url,
     sandboxUrl: sandbox.url,
     storageConnectionString: azurite.connectionString,
     sandbox,
     publicBaseUrl: settings.publicBaseUrl,
+    services: app.services,
+    registry: app.registry,
     token: async (o = {}) =>
       sandbox.issueToken({
         tenantId: o.tenantId ?? DEMO.provider.tenantId,
@@ -78,7 +89,7 @@ export async function startStack(
       }),
     async close() {
       await host.close();
-      await services.transport.close();
+      await app.close();
       await sandbox.close();
       await azurite.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,8 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors/domain-errors.js';
-import { getServices, type Services } from '../../shared/platform/services.js';
+import type { TaskPorts } from '../../functions/app.js';
+import type { AppServices } from '../../functions/app-services.js';
 import {
   type AnyTaskDefinition,
   defineTask,
@@ -184,11 +185,11 @@ const definitions = [
       },
     ],
   }),
-] as unknown as AnyTaskDefinition<Services>[];
+] as unknown as AnyTaskDefinition<TaskPorts>[];
 
 let stack: TestStack;
 let call: ReturnType<typeof apiClient>;
-let services: Services;
+let services: AppServices;
 
 beforeAll(async () => {
   stack = await startStack({
@@ -196,7 +197,7 @@ beforeAll(async () => {
   });
   const token = await stack.token();
   call = apiClient(stack.apiUrl, async () => token);
-  services = await getServices();
+  services = stack.services;
 }, 60_000);
 afterAll(async () => stack?.close());
 

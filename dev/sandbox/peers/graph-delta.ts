@@ -13,7 +13,7 @@ import {
   queryOption,
   SELECTABLE_USER_PROPERTIES,
   USER_DEFAULT_PROPERTIES,
-} from './graph.js';
+} from './graph-odata.js';
 
 /**
  * Graph's change tracking and the Teams user configurations, over a tenant's `TenantDirectory`:

@@ -5,7 +5,7 @@ import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
 import { siteTemplateContext } from '../site-context.js';
-import { loadJob, mapped, type OnboardingJob, type SiteStep, templatesOf } from './onboarding-job.js';
+import { loadJob, mapped, type OnboardingJob, type SiteStep } from './onboarding-job.js';
 
 /** The site's M365 onboarding or cleanup script, rendered to Teams commands. */
 export async function renderM365(
@@ -16,7 +16,7 @@ export async function renderM365(
   if (!routing) return [];
   const templateId = which === 'onboarding' ? routing.onboardingTemplateId : routing.cleanupTemplateId;
   const rendered = await mapped(() =>
-    templatesOf(job.services).render(
+    job.templates.render(
       templateId,
       siteTemplateContext({
         customer: job.customer,

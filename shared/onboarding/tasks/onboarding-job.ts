@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import type { AccessStore } from '../../access/access-store.js';
+import type { Settings } from '../../config/settings.js';
+import type { CredentialService } from '../../credentials/credential-service.js';
+import type { CustomerService } from '../../customers/customer-service.js';
 import type { Customer, LicenseType } from '../../customers/customer.js';
 import { DnsError } from '../../dns/azure-dns.js';
 import { GraphRequestError } from '../../m365/graph-domains.js';
-import type { Services } from '../../platform/services.js';
 import { SbcError } from '../../sbc/sbc-client.js';
 import {
   PermanentTaskError,
@@ -12,12 +15,14 @@ import {
 } from '../../tasks/task-definition.js';
 import { TeamsAdminError } from '../../teams/teams-admin-client.js';
 import { TeamsCommandError } from '../../teams/teams-commands-rest.js';
-import { scriptTemplatesFor } from '../../templates/script-templates-accessor.js';
+import type { SecretBox } from '../../secrets/secret-box.js';
+import type { ScriptTemplateService } from '../../templates/script-template-service.js';
 import { TemplateRenderError } from '../../templates/template-compiler.js';
 import { type CustomerSite, carrierPasswordSlot } from '../customer-site.js';
-import { createTableCustomerSiteStore, type CustomerSiteStore } from '../customer-site-store.js';
-import { type OnboardingPorts, onboardingPorts } from '../onboarding-ports.js';
+import type { CustomerSiteStore } from '../customer-site-store.js';
+import type { OnboardingPorts } from '../onboarding-ports.js';
 import type { KnownSbc, Region } from '../onboarding-settings.js';
+import type { OnboardingSettingsService } from '../onboarding-settings-service.js';
 
 /**
  * A task on one site of a customer. `preview` carries the customer and site of a wizard Submit that is only a dry
@@ -49,8 +54,22 @@ export interface SiteTaskState extends Record<string, unknown> {
   licencePlan: string;
 }
 
-export type SiteStepContext = StepContext<SiteTaskInput, SiteTaskState, Services>;
-export type SiteStep = TaskStep<SiteTaskInput, SiteTaskState, Services>;
+/** What the onboarding and removal tasks' steps talk to. */
+export interface OnboardingTaskPorts {
+  readonly settings: Pick<Settings, 'onboarding'>;
+  readonly customers: CustomerService;
+  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly onboardingSettings: OnboardingSettingsService;
+  readonly secretBox: SecretBox;
+  readonly sites: CustomerSiteStore;
+  readonly templates: ScriptTemplateService;
+  readonly access: Pick<AccessStore, 'forgetCustomer'>;
+  /** Graph, Teams, DNS and the SBCs, each through its adapter. */
+  readonly adapters: OnboardingPorts;
+}
+
+export type SiteStepContext = StepContext<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>;
+export type SiteStep = TaskStep<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>;
 
 export interface OnboardingJob {
   readonly customer: Pick<Customer, 'shortName' | 'fullName'> & {
@@ -59,7 +78,7 @@ export interface OnboardingJob {
   readonly site: CustomerSite;
   readonly ports: OnboardingPorts;
   readonly sites: CustomerSiteStore;
-  readonly services: Services;
+  readonly templates: ScriptTemplateService;
   /** The DNS page's region. */
   readonly dnsRegion: Region | null;
   /** The SBC page's region and its Known SBC. */
@@ -69,28 +88,16 @@ export interface OnboardingJob {
   openCarrierPassword(): string;
 }
 
-const sitesByServices = new WeakMap<Services, CustomerSiteStore>();
-
-/** The site store of these services, built on first use (as the script templates are). */
-export function sitesFor(services: Services): CustomerSiteStore {
-  let store = sitesByServices.get(services);
-  if (!store) {
-    store = createTableCustomerSiteStore(services.settings.storageConnectionString);
-    sitesByServices.set(services, store);
-  }
-  return store;
-}
-
 export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
-  const services = ctx.services;
-  const sites = sitesFor(services);
+  const ports = ctx.ports;
+  const sites = ports.sites;
   let customer: OnboardingJob['customer'];
   let site: CustomerSite;
   if (ctx.input.preview) {
     customer = ctx.input.preview.customer;
     site = ctx.input.preview.site;
   } else {
-    const stored = await services.customers.get(ctx.input.customerId).catch(() => null);
+    const stored = await ports.customers.get(ctx.input.customerId).catch(() => null);
     if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
     const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
     if (!versioned) {
@@ -101,7 +108,7 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     customer = stored;
     site = versioned.site;
   }
-  const settings = services.onboardingSettings;
+  const settings = ports.onboardingSettings;
   const dnsRegion = site.dns?.regionId ? await settings.region(site.dns.regionId) : null;
   if (site.dns?.regionId && !dnsRegion) {
     throw new PermanentTaskError(`The region "${site.dns.regionId}" no longer exists.`);
@@ -113,13 +120,13 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   if (sbcRegion && !sbcDevice) {
     throw new PermanentTaskError(`The region "${sbcRegion.name}" names an unknown SBC "${sbcRegion.sbcId}".`);
   }
-  const credential = await services.credentials.get(ctx.input.customerId).catch(() => null);
+  const credential = await ports.credentials.get(ctx.input.customerId).catch(() => null);
   return {
     customer,
     site,
-    ports: onboardingPorts(services),
+    ports: ports.adapters,
     sites,
-    services,
+    templates: ports.templates,
     dnsRegion,
     sbcRegion,
     sbcDevice,
@@ -127,7 +134,7 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     openCarrierPassword() {
       const sealed = site.sbc?.carrierRegistration?.passwordSealed;
       if (!sealed || ctx.dryRun) return '********';
-      const password = services.secretBox.open(sealed, carrierPasswordSlot(site.customerId, site.siteName));
+      const password = ports.secretBox.open(sealed, carrierPasswordSlot(site.customerId, site.siteName));
       ctx.secret(password);
       return password;
     },
@@ -189,8 +196,4 @@ export async function mapped<T>(body: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw asTaskError(error);
   }
-}
-
-export function templatesOf(services: Services) {
-  return scriptTemplatesFor(services);
 }

@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { accessFor } from '../../access/access-accessor.js';
-import type { Services } from '../../platform/services.js';
 import { defineTask, type StepContext, type TaskStep } from '../../tasks/task-definition.js';
 import { m365CleanupStep, m365RoutingStep } from './m365-routing-steps.js';
 import {
   loadJob,
+  type OnboardingTaskPorts,
   type SiteStep,
   type SiteStepContext,
   type SiteTaskInput,
   siteTaskInputSchema,
   type SiteTaskState,
-  sitesFor,
 } from './onboarding-job.js';
 import { PSTN_GATEWAY_REMOVAL_STEPS, PSTN_GATEWAY_STEPS } from './pstn-gateway-steps.js';
 import { SBC_PROGRAMMING_STEPS, sbcCleanupStep } from './sbc-programming-steps.js';
@@ -39,8 +37,8 @@ function finishStep(name: string, title: string): SiteStep {
     async run(ctx) {
       const job = await loadJob(ctx);
       const deployedSomething = Boolean(job.site.sbc || job.site.m365Routing || job.site.dns);
-      if (deployedSomething) await ctx.services.customers.setState(ctx.input.customerId, 'Deployed');
-      else await ctx.services.customers.setState(ctx.input.customerId, 'Ready for Deployment');
+      if (deployedSomething) await ctx.ports.customers.setState(ctx.input.customerId, 'Deployed');
+      else await ctx.ports.customers.setState(ctx.input.customerId, 'Ready for Deployment');
       ctx.log(job.site.sbc ? 'Customer created.' : 'Customer saved and queued for installation.');
       ctx.log(`-- ${title} task completed --`);
       return { done: true };
@@ -54,21 +52,21 @@ function startStep(title: string): SiteStep {
     async run(ctx) {
       await loadJob(ctx);
       ctx.log(`-- ${title} task started --`);
-      await ctx.services.customers.setState(ctx.input.customerId, 'Deploying');
+      await ctx.ports.customers.setState(ctx.input.customerId, 'Deploying');
       return { done: true };
     },
   };
 }
 
 /** The wizard's Submit: the customer's first site, from its domain to the SBC, with the customer's State. */
-export const createCustomerTask = defineTask<SiteTaskInput, SiteTaskState, Services>({
+export const createCustomerTask = defineTask<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>({
   type: 'CreateCustomer',
   input: siteTaskInputSchema,
   steps: [startStep('CreateCustomer'), ...SITE_STEPS, finishStep('Finish', 'CreateCustomer')],
 });
 
 /** Add SBC Site, and a re-run of a site's onboarding: the same steps for one more (or the same) site. */
-export const addSbcSiteTask = defineTask<SiteTaskInput, SiteTaskState, Services>({
+export const addSbcSiteTask = defineTask<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>({
   type: 'SBCInit',
   input: siteTaskInputSchema,
   steps: [startStep('SBCInit'), ...SITE_STEPS, finishStep('Finish', 'SBCInit')],
@@ -76,8 +74,8 @@ export const addSbcSiteTask = defineTask<SiteTaskInput, SiteTaskState, Services>
 
 export const removalInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
 export type RemovalInput = z.output<typeof removalInputSchema>;
-type RemovalStep = TaskStep<RemovalInput, SiteTaskState, Services>;
-type RemovalContext = StepContext<RemovalInput, SiteTaskState, Services>;
+type RemovalStep = TaskStep<RemovalInput, SiteTaskState, OnboardingTaskPorts>;
+type RemovalContext = StepContext<RemovalInput, SiteTaskState, OnboardingTaskPorts>;
 
 /** The site step's context for one site: everything as the task's, but the input names the site. */
 function forSite(ctx: RemovalContext, siteName: string): SiteStepContext {
@@ -87,7 +85,7 @@ function forSite(ctx: RemovalContext, siteName: string): SiteStepContext {
 }
 
 async function siteNames(ctx: RemovalContext): Promise<string[]> {
-  return (await sitesFor(ctx.services).list(ctx.input.customerId)).map((s) => s.site.siteName);
+  return (await ctx.ports.sites.list(ctx.input.customerId)).map((s) => s.site.siteName);
 }
 
 /** A site step run for every site of the customer, in turn. */
@@ -115,14 +113,14 @@ function eachSite(step: SiteStep): RemovalStep {
  * Delete: the paired SBC and M365 cleanup scripts, then what onboarding made in the tenant and the provider zone;
  * the customer's licences return to the pool once everything is gone.
  */
-export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Services>({
+export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, OnboardingTaskPorts>({
   type: 'TenantRemove',
   input: removalInputSchema,
   steps: [
     {
       name: 'Start',
       async run(ctx) {
-        const customer = await ctx.services.customers.get(ctx.input.customerId);
+        const customer = await ctx.ports.customers.get(ctx.input.customerId);
         ctx.log('-- TenantRemove task started --');
         ctx.log(`Removing customer ${customer.shortName}.`);
         return { done: true };
@@ -137,10 +135,10 @@ export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Servic
         return [{ kind: 'store', description: `Remove customer ${ctx.input.customerId}` }];
       },
       async run(ctx) {
-        const sites = sitesFor(ctx.services);
+        const sites = ctx.ports.sites;
         for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
-        await accessFor(ctx.services).forgetCustomer(ctx.input.customerId);
-        await ctx.services.customers.completeRemoval(ctx.input.customerId);
+        await ctx.ports.access.forgetCustomer(ctx.input.customerId);
+        await ctx.ports.customers.completeRemoval(ctx.input.customerId);
         ctx.applied({ kind: 'store', description: `Remove customer ${ctx.input.customerId}` });
         ctx.log('Customer removed.');
         ctx.log('-- TenantRemove task completed --');

@@ -147,7 +147,7 @@ const verifyStep: SiteStep = {
           `${why} Gave up after ${VERIFY_TRIES} tries; re-run the task to try again.`,
         );
       }
-      throw new TransientTaskError(why, ctx.services.settings.onboarding.verifyRetrySeconds * 1000);
+      throw new TransientTaskError(why, ctx.ports.settings.onboarding.verifyRetrySeconds * 1000);
     }
     ctx.applied({ kind: 'graph', description: `Verify domain ${fqdn}` });
     ctx.state.verified = true;
@@ -296,7 +296,7 @@ const activationUserStep: SiteStep = {
     if (!provisioned(job)) return { done: true };
     const upn = activationUpn(gatewayOf(job));
     const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-    const plans = await ctx.services.onboardingSettings.licencePlans();
+    const plans = await ctx.ports.onboardingSettings.licencePlans();
     const chosen = job.site.dns?.licencePlan;
     const eligible = chosen ? plans.filter((p) => p.name === chosen) : plans;
     const { user, created } = await mapped(() =>

@@ -1,7 +1,7 @@
 import { parseSbcIni } from '../../sbc/sbc-config.js';
 import type { TaskChange } from '../../tasks/task-definition.js';
 import { siteTemplateContext } from '../site-context.js';
-import { loadJob, mapped, type OnboardingJob, type SiteStep, templatesOf } from './onboarding-job.js';
+import { loadJob, mapped, type OnboardingJob, type SiteStep } from './onboarding-job.js';
 
 /** The customer's IP Groups as `sbc-scenario7` names them: `<CustomerId>-c` (carrier) and `<CustomerId>-t` (Teams). */
 export function customerIpGroups(customerId: string): readonly [string, string] {
@@ -26,7 +26,7 @@ async function renderSbc(
   if (!sbc) return '';
   const templateId = which === 'onboarding' ? sbc.onboardingTemplateId : sbc.cleanupTemplateId;
   const rendered = await mapped(() =>
-    templatesOf(job.services).render(
+    job.templates.render(
       templateId,
       siteTemplateContext({
         customer: job.customer,
@@ -57,7 +57,7 @@ const checkStep: SiteStep = {
     const job = await loadJob(ctx);
     if (!job.site.sbc) return { done: true };
     ctx.log('Checking SBC IP Group Programming.');
-    if (ctx.services.settings.onboarding.skipIpGroupCheck) {
+    if (ctx.ports.settings.onboarding.skipIpGroupCheck) {
       ctx.state.sbcProgrammed = false;
       ctx.log('IP Group pre-check skipped (SBC_SKIP_IP_GROUP_CHECK).');
       return { done: true };
@@ -77,7 +77,7 @@ const programStep: SiteStep = {
   async plan(ctx) {
     const job = await loadJob(ctx);
     if (!job.site.sbc) return [];
-    if (!ctx.services.settings.onboarding.skipIpGroupCheck) {
+    if (!ctx.ports.settings.onboarding.skipIpGroupCheck) {
       if ((await ipGroupsPresent(job)).present.length > 0) return [];
     }
     return [scriptChange(job, 'onboarding', await renderSbc(job, 'onboarding', '********'))];
@@ -88,7 +88,7 @@ const programStep: SiteStep = {
     // Checked again: after a crash between sending the script and saving the step, the groups are there already.
     const programmed =
       ctx.state.sbcProgrammed ||
-      (!ctx.services.settings.onboarding.skipIpGroupCheck && (await ipGroupsPresent(job)).present.length > 0);
+      (!ctx.ports.settings.onboarding.skipIpGroupCheck && (await ipGroupsPresent(job)).present.length > 0);
     if (!programmed) {
       ctx.log('Starting SBC Programming.');
       const script = await renderSbc(job, 'onboarding', job.openCarrierPassword());

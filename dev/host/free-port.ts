@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago, for processes that need a fixed port on their command line. */
+/** A port that was free a moment ago: for a fixed port on a command line, or in settings made before a listen. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,0 +1,68 @@
+import type { AccessStore } from '../shared/access/access-store.js';
+import type { AlarmService } from '../shared/alarms/alarm-service.js';
+import type { AuditStore } from '../shared/audit/audit-store.js';
+import type { Authenticator } from '../shared/auth/authenticator.js';
+import type { Settings } from '../shared/config/settings.js';
+import type { ConsentService } from '../shared/consent/consent-service.js';
+import type { CredentialService } from '../shared/credentials/credential-service.js';
+import type { TokenAppClients } from '../shared/credentials/token-app-client.js';
+import type { CustomerService } from '../shared/customers/customer-service.js';
+import type { DialPlanService } from '../shared/dialplan/dialplan-service.js';
+import type { EmailOutbox } from '../shared/email/email-message.js';
+import type { OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
+import type { TrustedTransport } from '../shared/net/trusted-transport.js';
+import type { InvitationService } from '../shared/invitations/invitation-service.js';
+import type { LicenceStore } from '../shared/licences/licence-store.js';
+import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
+import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
+import type { OnboardingService } from '../shared/onboarding/onboarding-service.js';
+import type { OnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
+import type { ProviderSettingsService } from '../shared/provider/provider-settings-service.js';
+import type { MirrorStore } from '../shared/replication/mirror-store.js';
+import type { ReplicationService } from '../shared/replication/replication-service.js';
+import type { SecretBox } from '../shared/secrets/secret-box.js';
+import type { Signer } from '../shared/secrets/signer.js';
+import type { JsonQueue } from '../shared/storage/json-queue.js';
+import type { TaskEngine } from '../shared/tasks/task-engine.js';
+import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
+import type { WizardService } from '../shared/wizard/wizard-service.js';
+
+/**
+ * Every store, adapter and service the composition root (app.ts) builds. Feature factories take a `Pick` of it,
+ * so each names what it uses; the type lives apart from the root so that they need not import the root.
+ */
+export interface AppServices {
+  readonly settings: Settings;
+  readonly transport: TrustedTransport;
+  readonly authenticator: Authenticator;
+  readonly customers: CustomerService;
+  readonly secretBox: SecretBox;
+  readonly providerSettings: ProviderSettingsService;
+  readonly tokenApp: TokenAppClients;
+  readonly alarms: AlarmService;
+  readonly outbox: EmailOutbox;
+  /** What the `email-outbox` functions deliver with. */
+  readonly outboxDelivery: OutboxDeliveryDeps;
+  readonly credentials: CredentialService;
+  readonly invitations: InvitationService;
+  readonly wizard: WizardService;
+  readonly consent: ConsentService;
+  /** Signs the customer-facing pages' forms (CSRF). */
+  readonly pageSigner: Signer;
+  readonly credentialVerifyQueue: JsonQueue<{ readonly customerId: string }>;
+  readonly onboardingSettings: OnboardingSettingsService;
+  /** Queued, resumable tasks: onboarding, removal, prefix updates. */
+  readonly taskEngine: TaskEngine;
+  readonly access: AccessStore;
+  readonly audit: AuditStore;
+  readonly sites: CustomerSiteStore;
+  readonly templates: ScriptTemplateService;
+  readonly licences: LicenceStore;
+  /** The replicated Microsoft 365 data of the customers. */
+  readonly mirror: MirrorStore;
+  readonly replication: ReplicationService;
+  readonly onboarding: OnboardingService;
+  readonly dialPlans: DialPlanService;
+  /** Graph, Teams, DNS and the SBCs, each through its adapter. */
+  readonly adapters: OnboardingPorts;
+}

@@ -1,0 +1,277 @@
+import { createAlarmService } from '../shared/alarms/alarm-service.js';
+import { withLicenceAlarm } from '../shared/alarms/licence-alarms.js';
+import { createTableLicenceStore } from '../shared/licences/licence-store.js';
+import { taskAlarms } from '../shared/alarms/task-alarms.js';
+import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
+import type { Settings } from '../shared/config/settings.js';
+import { createCustomerService } from '../shared/customers/customer-service.js';
+import { createCredentialService } from '../shared/credentials/credential-service.js';
+import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
+import { createTableCredentialStore } from '../shared/credentials/credential-store.js';
+import { createTokenAppClients, delegatedTokenSource } from '../shared/credentials/token-app-client.js';
+import { createConsentService } from '../shared/consent/consent-service.js';
+import { createTableConsentFlowStore } from '../shared/consent/consent-flow-store.js';
+import { createTableCustomerStore } from '../shared/customers/table-customer-store.js';
+import { createEmailSender } from '../shared/email/email-sender-factory.js';
+import { createEmailOutbox } from '../shared/email/outbox.js';
+import type { OutboxDeliveryDeps, OutboxTiming } from '../shared/email/outbox-delivery.js';
+import { createStorageOutboxQueue } from '../shared/email/outbox-queue.js';
+import { createTableOutboxStore } from '../shared/email/table-outbox-store.js';
+import { trustedCaCertificates } from '../shared/net/trusted-ca.js';
+import { createTrustedTransport } from '../shared/net/trusted-transport.js';
+import { createProviderSettingsService } from '../shared/provider/provider-settings-service.js';
+import { createInvitationService } from '../shared/invitations/invitation-service.js';
+import { createTableInvitationStore } from '../shared/invitations/invitation-store.js';
+import { createOnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
+import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
+import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
+import { createTableCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
+import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
+import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
+import { createTableAccessStore } from '../shared/access/access-store.js';
+import { createTableAuditStore } from '../shared/audit/audit-store.js';
+import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
+import { type DialPlanTaskPorts, updatePrefixesTask } from '../shared/dialplan/dialplan-task.js';
+import { createMirrorStore } from '../shared/replication/mirror-store.js';
+import { replicationDeps } from '../shared/replication/replication-deps.js';
+import {
+  createReplicationService,
+  queueFirstReplication,
+  type ReplicationMessage,
+} from '../shared/replication/replication-service.js';
+import { createReplicationStore, REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
+import { createSecretBox } from '../shared/secrets/secret-box.js';
+import { createSigner } from '../shared/secrets/signer.js';
+import { createJsonQueue } from '../shared/storage/json-queue.js';
+import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import type { AnyTaskDefinition } from '../shared/tasks/task-definition.js';
+import {
+  createTaskEngine,
+  type TaskMessage,
+  TASKS_QUEUE,
+  type TaskTiming,
+} from '../shared/tasks/task-engine.js';
+import { createScriptTemplateService } from '../shared/templates/script-template-service.js';
+import { createTableScriptTemplateStore } from '../shared/templates/script-template-store.js';
+import { createTableTaskStore } from '../shared/tasks/task-store.js';
+import { createWizardService } from '../shared/wizard/wizard-service.js';
+import { createTableWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
+import type { AppServices } from './app-services.js';
+import { createRegistry } from './registry.js';
+
+/** What the customer-facing pages and emails call the provider until its white label is set. */
+export const DEFAULT_PROVIDER_DISPLAY_NAME = 'Direct Routing Hub';
+
+/** What the task steps talk to: each definition's steps see the part their ports type declares. */
+export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts;
+
+/** What tests and the local host may tune; production always runs on the defaults. */
+export interface AppOverrides {
+  /** The outbox's retry delay and lease; the manual's "per minute" by default. */
+  readonly outboxTiming?: Partial<OutboxTiming>;
+  /** Test-only task definitions, next to the product's; and faster retries for tests. */
+  readonly taskDefinitions?: readonly AnyTaskDefinition<TaskPorts>[];
+  readonly taskTiming?: Partial<TaskTiming>;
+}
+
+export interface App {
+  /** Every function of the product: Azure's registration (index.ts) and the local host serve this. */
+  readonly registry: readonly FunctionDefinition[];
+  /** For tests' direct assertions and the replication bench; handlers get theirs through their factories. */
+  readonly services: AppServices;
+  /** Lets go of the process-wide connections (the trusted transport's sockets). */
+  close(): Promise<void>;
+}
+
+/** The composition root: every store, adapter, service, task definition and function, built once from settings. */
+export function createApp(settings: Settings, overrides: AppOverrides = {}): App {
+  const services = createServices(settings, overrides);
+  return {
+    registry: createRegistry(services),
+    services,
+    close: () => services.transport.close(),
+  };
+}
+
+function createServices(settings: Settings, overrides: AppOverrides): AppServices {
+  const connection = settings.storageConnectionString;
+  const transport = createTrustedTransport(settings.trustedCaCertFile);
+  const secretBox = createSecretBox(settings.secretsEncryptionKey);
+  const providerSettings = createProviderSettingsService({
+    connectionString: connection,
+    secretBox,
+    publicBaseUrl: settings.publicBaseUrl,
+    defaultDisplayName: DEFAULT_PROVIDER_DISPLAY_NAME,
+  });
+  const customerStore = createTableCustomerStore(connection);
+  const tokenApp = createTokenAppClients({
+    settings: providerSettings,
+    authorityHost: settings.endpoints.authorityHost,
+    transport,
+  });
+  const alarms = createAlarmService(connection);
+  const outboxDelivery: OutboxDeliveryDeps = {
+    store: createTableOutboxStore(connection),
+    queue: createStorageOutboxQueue(connection),
+    emailSettings: () => providerSettings.email(),
+    createSender: (email) =>
+      createEmailSender(email, { transport, smtpCa: trustedCaCertificates(settings.trustedCaCertFile) }),
+    ...(overrides.outboxTiming ? { timing: overrides.outboxTiming } : {}),
+  };
+  const outbox = createEmailOutbox({ store: outboxDelivery.store, queue: outboxDelivery.queue });
+  const replicationStore = createReplicationStore(connection);
+  const replicationQueue = createJsonQueue<ReplicationMessage>(connection, REPLICATION_QUEUE);
+  const credentialStore = createTableCredentialStore(connection);
+  const credentials = createCredentialService({
+    store: credentialStore,
+    secretBox,
+    transport,
+    authorityHost: settings.endpoints.authorityHost,
+    graphBaseUrl: settings.endpoints.graph,
+    delegated: delegatedTokenSource(tokenApp),
+    alarms,
+    onVerified: (customerId) =>
+      queueFirstReplication(
+        { store: replicationStore, queue: replicationQueue, now: () => new Date() },
+        customerId,
+      ),
+  });
+  const invitations = createInvitationService({
+    store: createTableInvitationStore(connection),
+    customers: customerStore,
+    settings: providerSettings,
+    outbox,
+  });
+  const licences = createTableLicenceStore(connection);
+  const onboardingSettings = createOnboardingSettingsService({ connectionString: connection, secretBox });
+  const wizard = createWizardService({
+    onboardingSettings,
+    store: createTableWizardSessionStore(connection),
+    customers: customerStore,
+    licence: settings.licence,
+    invitations,
+    credentials,
+    secretBox,
+  });
+  const consent = createConsentService({
+    store: createTableConsentFlowStore(connection),
+    secretBox,
+    tokenApp,
+    credentials,
+    sink: {
+      async refusal(subject) {
+        if (subject.type === 'wizard') return null;
+        const state = await invitations.state(subject.invitationId);
+        return state === 'valid' ? null : `This invitation is ${state}; the sign-in was not used.`;
+      },
+      async completed(subject, credential) {
+        if (subject.type === 'invitation') {
+          await invitations.markAuthenticated(subject.invitationId, credential.m365Email);
+        } else {
+          await wizard.completeSignIn(subject.sessionId, subject.owner, credential);
+        }
+      },
+    },
+  });
+  const customers = withLicenceAlarm(
+    createCustomerService({ store: customerStore, licence: settings.licence }),
+    {
+      licence: settings.licence,
+      alarms,
+      warningPercent: async () => (await licences.settings()).warningLimitPercent,
+    },
+  );
+  const access = createTableAccessStore(connection);
+  const sites = createTableCustomerSiteStore(connection);
+  const templates = createScriptTemplateService({ store: createTableScriptTemplateStore(connection) });
+  const mirror = createMirrorStore(connection);
+  const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
+  const dialPlans = createDialPlanService({
+    ...dialPlanStores(connection),
+    sites,
+    customers,
+    credentials,
+    onboardingSettings,
+    adapters,
+    templates,
+  });
+  const replication = createReplicationService(
+    replicationDeps({
+      settings,
+      store: replicationStore,
+      mirror,
+      queue: replicationQueue,
+      credentials,
+      credentialStore,
+      alarms,
+      customers,
+      transport,
+      sites,
+      templates,
+    }),
+  );
+  const taskPorts: TaskPorts = {
+    settings,
+    customers,
+    credentials,
+    onboardingSettings,
+    secretBox,
+    sites,
+    templates,
+    access,
+    adapters,
+    dialPlans,
+  };
+  // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
+  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
+  const taskEngine = createTaskEngine<TaskPorts>({
+    store: createTableTaskStore(connection),
+    queue: createJsonQueue<TaskMessage>(connection, TASKS_QUEUE),
+    definitions: [
+      ...(productTasks as readonly AnyTaskDefinition<TaskPorts>[]),
+      ...(overrides.taskDefinitions ?? []),
+    ],
+    ports: taskPorts,
+    onFinished: taskAlarms(alarms),
+    ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
+  });
+  return {
+    settings,
+    transport,
+    secretBox,
+    providerSettings,
+    tokenApp,
+    authenticator: createJwtAuthenticator({ ...settings.api, fetch: transport.fetch }),
+    customers,
+    alarms,
+    outbox,
+    outboxDelivery,
+    credentials,
+    invitations,
+    wizard,
+    consent,
+    pageSigner: createSigner(settings.secretsEncryptionKey, 'customer-pages'),
+    credentialVerifyQueue: createJsonQueue(connection, CREDENTIAL_VERIFY_QUEUE),
+    onboardingSettings,
+    taskEngine,
+    access,
+    audit: createTableAuditStore(connection),
+    sites,
+    templates,
+    licences,
+    mirror,
+    replication,
+    onboarding: createOnboardingService({
+      customers,
+      wizard,
+      credentials,
+      onboardingSettings,
+      secretBox,
+      sites,
+      templates,
+      taskEngine,
+    }),
+    dialPlans,
+    adapters,
+  };
+}

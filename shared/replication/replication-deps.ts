@@ -1,0 +1,61 @@
+import type { Settings } from '../config/settings.js';
+import type { CustomerService } from '../customers/customer-service.js';
+import { isDomainError } from '../errors/domain-errors.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
+import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
+import type { ScriptTemplateService } from '../templates/script-template-service.js';
+import { computeDrift } from './drift.js';
+import { createM365Reader } from './m365-reader.js';
+import type { ReplicationDeps } from './replication-service.js';
+
+/** What replication is built from: its stores and queue, and the product services it reads. */
+export interface ReplicationSources extends Pick<
+  ReplicationDeps,
+  'store' | 'mirror' | 'queue' | 'credentials' | 'credentialStore' | 'alarms'
+> {
+  readonly settings: Pick<Settings, 'replication' | 'endpoints'>;
+  readonly customers: Pick<CustomerService, 'get'>;
+  readonly transport: TrustedTransport;
+  readonly sites: Pick<CustomerSiteStore, 'list'>;
+  readonly templates: Pick<ScriptTemplateService, 'render'>;
+}
+
+/** Replication's dependencies from the product's; tests replace some (the reader's transport). */
+export function replicationDeps(services: ReplicationSources): ReplicationDeps {
+  const { settings, sites, templates } = services;
+  const customer = async (customerId: string) => {
+    try {
+      return await services.customers.get(customerId);
+    } catch (error) {
+      if (isDomainError(error, 'not_found')) return null;
+      throw error;
+    }
+  };
+  return {
+    settings: settings.replication,
+    store: services.store,
+    mirror: services.mirror,
+    queue: services.queue,
+    credentials: services.credentials,
+    credentialStore: services.credentialStore,
+    alarms: services.alarms,
+    customerExists: async (customerId) => (await customer(customerId)) !== null,
+    reader: (credential) =>
+      createM365Reader({
+        graphBaseUrl: settings.endpoints.graph,
+        teamsAdminBaseUrl: settings.endpoints.teamsAdmin,
+        credential,
+        transport: services.transport,
+      }),
+    drift: (input) =>
+      computeDrift(
+        {
+          customer,
+          tenantId: async (customerId) => (await services.credentials.get(customerId))?.tenantId ?? null,
+          sites: async (customerId) => (await sites.list(customerId)).map((v) => v.site),
+          render: (templateId, context) => templates.render(templateId, context),
+        },
+        input,
+      ),
+  };
+}
