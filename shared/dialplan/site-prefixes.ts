@@ -3,7 +3,7 @@ import { type Customer, createCustomerSchema } from '../customers/customer.js';
 import { problems } from '../http/problem.js';
 import { toFieldErrors } from '../http/zod-field-errors.js';
 import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
-import { SiteConflictError } from '../onboarding/customer-site-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
 import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
 import type { Services } from '../platform/services.js';
@@ -79,7 +79,7 @@ export async function saveSitePrefixes(
       found.etag,
     );
   } catch (error) {
-    if (error instanceof SiteConflictError) {
+    if (error instanceof VersionConflictError) {
       throw problems.conflict(
         'site_changed',
         'The site changed',

@@ -5,7 +5,7 @@ import type { TaskRecord } from '../tasks/task-record.js';
 import { scriptTemplatesFor } from '../templates/script-templates-accessor.js';
 import type { WizardSession } from '../wizard/wizard-session.js';
 import type { CustomerSite } from './customer-site.js';
-import { SiteConflictError } from './customer-site-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
 import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
 import { sitesFor } from './tasks/onboarding-job.js';
 
@@ -148,7 +148,7 @@ export function createOnboardingService(services: Services): OnboardingService {
       try {
         await sites.create(site);
       } catch (error) {
-        if (!(error instanceof SiteConflictError)) throw error;
+        if (!(error instanceof VersionConflictError)) throw error;
       }
       return engine().start({
         type: 'CreateCustomer',
@@ -211,7 +211,7 @@ export function createOnboardingService(services: Services): OnboardingService {
       try {
         await sites.create(site);
       } catch (error) {
-        if (error instanceof SiteConflictError) {
+        if (error instanceof VersionConflictError) {
           throw problems.conflict(
             'site_name_taken',
             'Sbc Site Name already in use',

@@ -200,8 +200,14 @@ function azureTable<T extends TableRow>(name: string, table: () => Promise<Table
       const client = await ready(what);
       try {
         const response = await client.submitTransaction(actions.map(azureAction));
-        return actions.map((action, i) =>
-          action.kind === 'delete' ? '' : (response.subResponses[i]?.etag ?? ''),
+        return await Promise.all(
+          actions.map(async (action, i) => {
+            if (action.kind === 'delete') return '';
+            const etag = response.subResponses[i]?.etag;
+            if (etag) return etag;
+            // Some emulator versions leave a sub-response's ETag out: the row has it.
+            return (await client.getEntity(action.row.partitionKey, action.row.rowKey)).etag;
+          }),
         );
       } catch (error) {
         throw thrown(error, what);

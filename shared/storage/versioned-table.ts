@@ -102,6 +102,8 @@ export interface OptimisticRetryOptions {
   readonly attempts?: number;
   /** The jitter's ceiling before the first retry; it doubles with each retry. Default 10 ms. */
   readonly baseDelayMs?: number;
+  /** Where the doubling stops. Default 1 s. */
+  readonly maxDelayMs?: number;
   /** In [0, 1). */
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -119,6 +121,7 @@ export async function withOptimisticRetry<R>(
 ): Promise<R> {
   const attempts = Math.max(1, options.attempts ?? 5);
   const baseDelayMs = options.baseDelayMs ?? 10;
+  const maxDelayMs = options.maxDelayMs ?? 1000;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
   for (let n = 1; n < attempts; n++) {
@@ -127,7 +130,7 @@ export async function withOptimisticRetry<R>(
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
     }
-    await sleep(Math.floor(random() * baseDelayMs * 2 ** (n - 1)));
+    await sleep(Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (n - 1))));
   }
   return attempt(attempts);
 }

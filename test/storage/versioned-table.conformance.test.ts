@@ -231,11 +231,17 @@ describe('withOptimisticRetry', () => {
         if (attempt < 4) throw conflict();
         return 'won';
       },
-      { attempts: 5, baseDelayMs: 100, random: () => 0.5, sleep: async (ms) => void pauses.push(ms) },
+      {
+        attempts: 5,
+        baseDelayMs: 100,
+        maxDelayMs: 300,
+        random: () => 0.5,
+        sleep: async (ms) => void pauses.push(ms),
+      },
     );
     expect(result).toBe('won');
     expect(calls).toBe(4);
-    expect(pauses).toEqual([50, 100, 200]);
+    expect(pauses).toEqual([50, 100, 150]);
   });
 
   it('gives up after the last attempt with the conflict', async () => {

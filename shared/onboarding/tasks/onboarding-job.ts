@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { Customer, LicenseType } from '../../customers/customer.js';
 import { DnsError } from '../../dns/azure-dns.js';
+import { isDomainError } from '../../errors/domain-errors.js';
+import { ProblemError } from '../../http/problem.js';
 import { GraphRequestError } from '../../m365/graph-domains.js';
 import type { Services } from '../../platform/services.js';
 import { SbcError } from '../../sbc/sbc-client.js';
+import { withOptimisticRetry } from '../../storage/versioned-table.js';
 import {
   PermanentTaskError,
   type StepContext,
@@ -90,7 +93,11 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     customer = ctx.input.preview.customer;
     site = ctx.input.preview.site;
   } else {
-    const stored = await services.customers.get(ctx.input.customerId).catch(() => null);
+    // Only "no such customer" fails the task; a storage outage is thrown on, and the engine retries the step.
+    const stored = await services.customers.get(ctx.input.customerId).catch((error: unknown) => {
+      if (isNotFound(error)) return null;
+      throw error;
+    });
     if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
     const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
     if (!versioned) {
@@ -113,7 +120,7 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   if (sbcRegion && !sbcDevice) {
     throw new PermanentTaskError(`The region "${sbcRegion.name}" names an unknown SBC "${sbcRegion.sbcId}".`);
   }
-  const credential = await services.credentials.get(ctx.input.customerId).catch(() => null);
+  const credential = await services.credentials.get(ctx.input.customerId);
   return {
     customer,
     site,
@@ -134,21 +141,20 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   };
 }
 
-/** Saves a change to the site (e.g. the gateway now exists), re-reading once if it changed meanwhile. */
+/** Saves a change to the site (e.g. the gateway now exists), re-reading it if it changed meanwhile. */
 export async function updateSite(
   job: OnboardingJob,
   change: (site: CustomerSite) => CustomerSite,
 ): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  await withOptimisticRetry(async () => {
     const current = await job.sites.get(job.site.customerId, job.site.siteName);
     if (!current) return;
-    try {
-      await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
-      return;
-    } catch (error) {
-      if (attempt === 4) throw error;
-    }
-  }
+    await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
+  });
+}
+
+function isNotFound(error: unknown): boolean {
+  return isDomainError(error, 'not_found') || (error instanceof ProblemError && error.status === 404);
 }
 
 /**
