@@ -280,3 +280,10 @@ function conditionOf([property, comparison, value]: Condition): string {
 function literal(value: Scalar): string {
   return typeof value === 'string' ? `'${value.replaceAll("'", "''")}'` : String(value);
 }
+
+/** How a service that takes options names its storage: a connection string (Azure) or any Tables. */
+export type TablesSource = { readonly connectionString: string } | { readonly tables: Tables };
+
+export function tablesFrom(source: TablesSource): Tables {
+  return 'tables' in source ? source.tables : azureTables(source.connectionString);
+}
