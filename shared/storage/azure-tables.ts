@@ -254,6 +254,12 @@ function filterOf(options: ListOptions): string {
   else if (partitionKey) parts.push(...rangeOf('PartitionKey', partitionKey));
   if (rowKey) parts.push(...rangeOf('RowKey', rowKey));
   for (const condition of where) parts.push(conditionOf(condition));
+  if (options.after) {
+    const { partitionKey: pk, rowKey: rk } = options.after;
+    parts.push(
+      `(PartitionKey gt ${literal(pk)} or (PartitionKey eq ${literal(pk)} and RowKey gt ${literal(rk)}))`,
+    );
+  }
   return parts.join(' and ');
 }
 

@@ -165,7 +165,8 @@ function listRows<T>(rows: Map<string, Entry>, options: ListOptions): RowIterato
   return Object.assign(all(), { byPage: pages });
 }
 
-function matches(row: Row, { partitionKey, rowKey, where = [] }: ListOptions): boolean {
+function matches(row: Row, { partitionKey, rowKey, where = [], after }: ListOptions): boolean {
+  if (after && compareKeys(row, after) <= 0) return false;
   if (
     typeof partitionKey === 'string'
       ? row.partitionKey !== partitionKey

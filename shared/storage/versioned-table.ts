@@ -38,6 +38,8 @@ export interface ListOptions {
   readonly rowKey?: KeyRange;
   /** All must hold. */
   readonly where?: readonly Condition[];
+  /** Only rows after this key (PartitionKey, then RowKey): where a listing continues. */
+  readonly after?: TableRow;
   /** Only these properties (and the keys) are read; the rows are then partial, whatever `T` says. */
   readonly select?: readonly string[];
 }

@@ -140,6 +140,10 @@ function conformance(name: string, setup: () => Promise<{ tables: Tables; outage
           ),
         ),
       ).toEqual(['a/y-1', 'c/x-3']);
+      expect(keysOf(await collect(t.list({ after: { partitionKey: 'b', rowKey: 'x-1' } })))).toEqual([
+        'b/x-2',
+        'c/x-3',
+      ]);
       const selected = await collect(t.list({ partitionKey: 'c', select: ['name'] }));
       expect(selected.map((r) => r.value)).toEqual([{ partitionKey: 'c', rowKey: 'x-3', name: 'n5' }]);
 
