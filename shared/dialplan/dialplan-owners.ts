@@ -4,6 +4,7 @@ import { siteTemplateContext } from '../onboarding/site-context.js';
 import { sitesFor } from '../onboarding/tasks/onboarding-job.js';
 import type { Services } from '../platform/services.js';
 import type { OwnerRules } from './dialplan-sync.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 /** The customers of one SBC whose dial-plan rules the product keeps in step. */
 export interface SbcOwners {
@@ -37,7 +38,7 @@ export async function dialPlanOwners(services: Services, filter: OwnerFilter = {
     if (!region || (filter.sbcId && region.sbcId !== filter.sbcId)) continue;
     const key = site.customerId.toLowerCase();
     if (!customers.has(key)) {
-      customers.set(key, await services.customers.get(site.customerId).catch(() => null));
+      customers.set(key, await nullIfNotFound(services.customers.get(site.customerId)));
     }
     const customer = customers.get(key);
     if (!customer || customer.state !== 'Deployed') continue;
@@ -45,7 +46,7 @@ export async function dialPlanOwners(services: Services, filter: OwnerFilter = {
       devices.set(region.sbcId, await services.onboardingSettings.sbc(region.sbcId));
     const device = devices.get(region.sbcId) ?? null;
     if (!device) continue;
-    const credential = await services.credentials.get(site.customerId).catch(() => null);
+    const credential = await services.credentials.get(site.customerId);
     const context = siteTemplateContext({
       customer,
       tenantId: credential?.tenantId ?? null,

@@ -10,6 +10,7 @@ import type { Services } from '../platform/services.js';
 import type { TaskRecord } from '../tasks/task-record.js';
 import { deviceDialPlans } from './dialplan-diff.js';
 import { onboardingPorts } from '../onboarding/onboarding-ports.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 export type SavePrefixesOutcome =
   | { readonly kind: 'queued'; readonly task: TaskRecord }
@@ -127,7 +128,7 @@ export async function importCandidates(services: Services, sbcId: string): Promi
   const tagsOf = async (name: string) => {
     const key = name.toLowerCase();
     if (!known.has(key)) {
-      const customer = await services.customers.get(name).catch(() => null);
+      const customer = await nullIfNotFound(services.customers.get(name));
       if (!customer) known.set(key, null);
       else {
         const tags = new Set<string>();
@@ -202,7 +203,7 @@ export async function importCustomer(
       `SBC "${sbcId}" has no dial-plan rule named "${input.sbcCustomerName}" tagged "${input.fqdnPstnGateway}".`,
     );
   }
-  let customer = await services.customers.get(input.sbcCustomerName).catch(() => null);
+  let customer = await nullIfNotFound(services.customers.get(input.sbcCustomerName));
   const created = customer === null;
   if (!customer) {
     const parsed = createCustomerSchema.safeParse({

@@ -8,6 +8,7 @@ import type { CustomerSite } from './customer-site.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
 import { sitesFor } from './tasks/onboarding-job.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -135,7 +136,7 @@ export function createOnboardingService(services: Services): OnboardingService {
         });
       }
       const idempotencyKey = `submit-${session.id}`;
-      const existing = await services.customers.get(draft.shortName).catch(() => null);
+      const existing = await nullIfNotFound(services.customers.get(draft.shortName));
       // A Submit sent twice (a double click, a retried request) finds its own customer and task.
       if (!existing) await services.customers.create(draft);
       else if (!(await sites.get(draft.shortName, site.siteName))) {

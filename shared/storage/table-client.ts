@@ -1,4 +1,3 @@
-import { RestError } from '@azure/core-rest-pipeline';
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 
 /** A TableClient whose table is created on first use; Azurite's plain-http endpoint is allowed only for it. */
@@ -24,8 +23,4 @@ export function lazyTable(
     );
     return ready;
   };
-}
-
-export function restStatus(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }

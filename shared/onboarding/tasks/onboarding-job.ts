@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { Customer, LicenseType } from '../../customers/customer.js';
 import { DnsError } from '../../dns/azure-dns.js';
-import { isDomainError } from '../../errors/domain-errors.js';
-import { ProblemError } from '../../http/problem.js';
+import { nullIfNotFound } from '../../errors/not-found.js';
 import { GraphRequestError } from '../../m365/graph-domains.js';
 import type { Services } from '../../platform/services.js';
 import { SbcError } from '../../sbc/sbc-client.js';
@@ -94,10 +93,7 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     site = ctx.input.preview.site;
   } else {
     // Only "no such customer" fails the task; a storage outage is thrown on, and the engine retries the step.
-    const stored = await services.customers.get(ctx.input.customerId).catch((error: unknown) => {
-      if (isNotFound(error)) return null;
-      throw error;
-    });
+    const stored = await nullIfNotFound(services.customers.get(ctx.input.customerId));
     if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
     const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
     if (!versioned) {
@@ -151,10 +147,6 @@ export async function updateSite(
     if (!current) return;
     await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
   });
-}
-
-function isNotFound(error: unknown): boolean {
-  return isDomainError(error, 'not_found') || (error instanceof ProblemError && error.status === 404);
 }
 
 /**
