@@ -96,9 +96,9 @@ export interface TaskFinishedEvent {
   readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'deleted';
 }
 
-/** Log lines kept per task; older ones beyond it are dropped from the middle (the start and the end stay). */
 /** An operator's action (resume, cancel, delete) races at most the task's own run: a few tries win it. */
 const CONFLICT_RETRY = { attempts: 8, baseDelayMs: 20 } as const;
+/** Log lines kept per task; older ones beyond it are dropped from the middle (the start and the end stay). */
 const MAX_LOG_LINES = 2_000;
 const MAX_CHANGES = 2_000;
 const MAX_LINE_CHARS = 2_000;
