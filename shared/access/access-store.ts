@@ -1,5 +1,5 @@
-import { odata } from '../replication/table-text.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 import type { Grants } from './access-policy.js';
 
 export const ACCESS_TABLE = 'accessgrants';
@@ -48,38 +48,27 @@ const lower = (value: string) => value.toLowerCase();
  * `customer~{id}`/{userId} with `subject~{userId}`/`customer~{id}`; `customerchannel`/{customer} → channelId.
  */
 export function createTableAccessStore(connectionString: string): AccessStore {
-  const table = lazyTable(connectionString, ACCESS_TABLE);
+  return createAccessStore(azureTables(connectionString));
+}
 
-  async function get(partitionKey: string, rowKey: string): Promise<Row | null> {
-    const client = await table();
-    try {
-      return await client.getEntity<Row>(partitionKey, rowKey);
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
-  }
+export function createAccessStore(tables: Tables): AccessStore {
+  const table = tables.table<Row>(ACCESS_TABLE);
+
+  const get = async (partitionKey: string, rowKey: string): Promise<Row | null> =>
+    (await table.get(partitionKey, rowKey))?.value ?? null;
 
   async function remove(partitionKey: string, rowKey: string): Promise<void> {
-    const client = await table();
-    try {
-      await client.deleteEntity(partitionKey, rowKey);
-    } catch (error) {
-      if (restStatus(error) !== 404) throw error;
-    }
+    await table.delete(partitionKey, rowKey);
   }
 
   async function partition(partitionKey: string): Promise<Row[]> {
-    const client = await table();
     const rows: Row[] = [];
-    const filter = `PartitionKey eq ${odata(partitionKey)}`;
-    for await (const row of client.listEntities<Row>({ queryOptions: { filter } })) rows.push(row);
+    for await (const { value } of table.list({ partitionKey })) rows.push(value);
     return rows;
   }
 
   async function upsert(row: Row): Promise<void> {
-    const client = await table();
-    await client.upsertEntity(row, 'Replace');
+    await table.upsert(row);
   }
 
   return {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import { type Stored, type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
 
 export const ALARMS_TABLE = 'alarms';
 const PARTITION = 'provider';
@@ -56,7 +57,6 @@ export interface AlarmService {
 interface AlarmEntity {
   partitionKey: string;
   rowKey: string;
-  etag?: string;
   name: string;
   severity: AlarmSeverity;
   source: string;
@@ -69,7 +69,8 @@ interface AlarmEntity {
 
 /** Alarm texts are meant to be read, not archived (and Table Storage caps a string at 32K characters). */
 const MAX_TEXT_CHARS = 2_000;
-const MAX_ATTEMPTS = 10;
+/** A concurrent raise, clear or acknowledge makes a write read again; a few tries win. */
+const RETRY = { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 } as const;
 
 export function alarmId(name: string, source: string): string {
   return createHash('sha256').update(`${name}\n${source}`).digest('hex');
@@ -93,34 +94,15 @@ export function createAlarmService(
   connectionString: string,
   now: () => Date = () => new Date(),
 ): AlarmService {
-  const table = lazyTable(connectionString, ALARMS_TABLE);
+  return createAlarmServiceOn(azureTables(connectionString), now);
+}
 
-  async function read(key: string): Promise<AlarmEntity | null> {
-    const client = await table();
-    try {
-      return await client.getEntity<AlarmEntity>(PARTITION, key);
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
-  }
-
-  /** Runs an ETag-guarded write until it wins: a concurrent raise, clear or acknowledge makes it read again. */
-  async function retrying<T>(write: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        const status = restStatus(error);
-        if ((status !== 412 && status !== 409) || attempt >= MAX_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-      }
-    }
-  }
+export function createAlarmServiceOn(tables: Tables, now: () => Date = () => new Date()): AlarmService {
+  const table = tables.table<AlarmEntity>(ALARMS_TABLE);
+  const read = (key: string): Promise<Stored<AlarmEntity> | null> => table.get(PARTITION, key);
 
   return {
     async raise(alarm) {
-      const client = await table();
       const key = alarmId(alarm.name, alarm.source);
       const fields = {
         name: alarm.name,
@@ -128,10 +110,10 @@ export function createAlarmService(
         source: alarm.source,
         text: alarm.text.slice(0, MAX_TEXT_CHARS),
       };
-      await retrying(async () => {
-        const existing = await read(key);
-        if (!existing) {
-          await client.createEntity<AlarmEntity>({
+      await withOptimisticRetry(async () => {
+        const found = await read(key);
+        if (!found) {
+          await table.insert({
             partitionKey: PARTITION,
             rowKey: key,
             ...fields,
@@ -139,6 +121,7 @@ export function createAlarmService(
           });
           return;
         }
+        const existing = found.value;
         const active = !existing.clearedAt;
         // The same occurrence with nothing new to say: a timer's every check writes nothing.
         if (active && existing.severity === fields.severity && existing.text === fields.text) return;
@@ -152,52 +135,39 @@ export function createAlarmService(
             ? { acknowledgedAt: existing.acknowledgedAt, acknowledgedBy: existing.acknowledgedBy ?? '' }
             : {}),
         };
-        await client.updateEntity(next, 'Replace', { etag: existing.etag ?? '*' });
-      });
+        await table.replace(next, found.etag);
+      }, RETRY);
     },
 
     async clear(name, source) {
-      const client = await table();
       const key = alarmId(name, source);
-      await retrying(async () => {
-        const existing = await read(key);
-        if (!existing || existing.clearedAt) return;
-        await client.updateEntity(
-          { partitionKey: PARTITION, rowKey: key, clearedAt: now().toISOString() },
-          'Merge',
-          { etag: existing.etag ?? '*' },
-        );
-      });
+      await withOptimisticRetry(async () => {
+        const found = await read(key);
+        if (!found || found.value.clearedAt) return;
+        await table.replace({ ...found.value, clearedAt: now().toISOString() }, found.etag);
+      }, RETRY);
     },
 
     async list({ activeOnly = false, name } = {}) {
-      const client = await table();
       const result: Alarm[] = [];
-      for await (const e of client.listEntities<AlarmEntity>({
-        queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
-      })) {
-        if (activeOnly && e.clearedAt) continue;
-        if (name !== undefined && e.name !== name) continue;
-        result.push(toAlarm(e));
+      for await (const { value } of table.list({ partitionKey: PARTITION })) {
+        if (activeOnly && value.clearedAt) continue;
+        if (name !== undefined && value.name !== name) continue;
+        result.push(toAlarm(value));
       }
       return result.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
     },
 
     async acknowledge(id, by) {
       if (!ALARM_ID_PATTERN.test(id)) return null;
-      const client = await table();
-      return retrying(async () => {
-        const existing = await read(id);
-        if (!existing) return null;
-        if (existing.acknowledgedAt) return toAlarm(existing);
-        const at = now().toISOString();
-        await client.updateEntity(
-          { partitionKey: PARTITION, rowKey: id, acknowledgedAt: at, acknowledgedBy: by },
-          'Merge',
-          { etag: existing.etag ?? '*' },
-        );
-        return toAlarm({ ...existing, acknowledgedAt: at, acknowledgedBy: by });
-      });
+      return withOptimisticRetry(async () => {
+        const found = await read(id);
+        if (!found) return null;
+        if (found.value.acknowledgedAt) return toAlarm(found.value);
+        const next = { ...found.value, acknowledgedAt: now().toISOString(), acknowledgedBy: by };
+        await table.replace(next, found.etag);
+        return toAlarm(next);
+      }, RETRY);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { odata, packText, unpackText } from '../replication/table-text.js';
-import { lazyTable } from '../storage/table-client.js';
+import { packText, unpackText } from '../replication/table-text.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 
 export const AUDIT_TABLE = 'audit';
 /** Operations about no one customer (settings, templates, channels) are kept under this partition. */
@@ -42,30 +43,34 @@ const rowKeyOf = (at: string) =>
   `${String(9_999_999_999_999 - Date.parse(at)).padStart(13, '0')}-${randomBytes(6).toString('hex')}`;
 
 export function createTableAuditStore(connectionString: string): AuditStore {
-  const table = lazyTable(connectionString, AUDIT_TABLE);
+  return createAuditStore(azureTables(connectionString));
+}
+
+export function createAuditStore(tables: Tables): AuditStore {
+  const table = tables.table<AuditEntity>(AUDIT_TABLE);
   const partitionOf = (customerId: string | null) =>
     customerId ? customerId.toLowerCase() : PROVIDER_PARTITION;
   return {
     async record(entry) {
-      const client = await table();
       const rowKey = rowKeyOf(entry.at);
-      await client.createEntity({
+      await table.insert({
         partitionKey: partitionOf(entry.customerId),
         rowKey,
         ...packText(JSON.stringify({ ...entry, id: rowKey })),
       });
     },
     async list(customerId, { top, after }) {
-      const client = await table();
-      const filter = `PartitionKey eq ${odata(partitionOf(customerId))} and RowKey gt ${odata(after ?? '')}`;
       const entries: AuditEntry[] = [];
       let next: string | null = null;
-      for await (const row of client.listEntities<AuditEntity>({ queryOptions: { filter } })) {
+      for await (const { value } of table.list({
+        partitionKey: partitionOf(customerId),
+        rowKey: { gt: after ?? '' },
+      })) {
         if (entries.length === top) {
           next = entries[entries.length - 1]?.id ?? null;
           break;
         }
-        entries.push(JSON.parse(unpackText(row)) as AuditEntry);
+        entries.push(JSON.parse(unpackText(value)) as AuditEntry);
       }
       return { entries, next };
     },

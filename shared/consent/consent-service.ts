@@ -15,7 +15,8 @@ import {
   scopeFor,
   tenantHint,
 } from './consent-flow.js';
-import { ConsentFlowChangedError, type ConsentFlowStore } from './consent-flow-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { ConsentFlowStore } from './consent-flow-store.js';
 
 /** The manual's words when the admin refuses consent (Cancel on Microsoft's consent screen). */
 export const NOT_CONSENTED = 'The administrator has not consented to use the application!';
@@ -218,7 +219,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
           device: { ...found.device, lastPolledAt: at.toISOString() },
         });
       } catch (error) {
-        if (error instanceof ConsentFlowChangedError) return store.get(flowId);
+        if (error instanceof VersionConflictError) return store.get(flowId);
         throw error;
       }
       const device = flow.device!;
@@ -263,7 +264,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
         );
         return await store.replace(flow, next);
       } catch (error) {
-        if (error instanceof ConsentFlowChangedError) throw error;
+        if (error instanceof VersionConflictError) throw error;
         return fail(flow, failureText(error));
       }
     },
@@ -282,7 +283,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       try {
         flow = await store.replace(found, { ...withoutEtag(found), usedAt: now().toISOString() });
       } catch (error) {
-        if (error instanceof ConsentFlowChangedError)
+        if (error instanceof VersionConflictError)
           return { kind: 'invalid', reason: 'replayed', flow: found };
         throw error;
       }

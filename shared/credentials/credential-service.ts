@@ -13,7 +13,8 @@ import {
   TEAMS_ADMIN_SCOPE,
   type VerificationStatus,
 } from './credential.js';
-import { CredentialChangedError, type CredentialStore } from './credential-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { CredentialStore } from './credential-store.js';
 
 export interface AppRegistrationInput {
   readonly tenantId: string;
@@ -114,7 +115,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
             });
           } catch (error) {
             // Another invocation rotated it first; both refresh tokens stay valid, so keep going with ours.
-            if (!(error instanceof CredentialChangedError)) throw error;
+            if (!(error instanceof VersionConflictError)) throw error;
           }
         }
         return { token: result.accessToken, expiresOnTimestamp: now().getTime() + 5 * 60 * 1000 };

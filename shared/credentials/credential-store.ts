@@ -1,5 +1,6 @@
 import { shortNameKey } from '../customers/short-name.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Stored, Tables } from '../storage/versioned-table.js';
 import { type AuthenticationMethod, type CustomerCredential, VERIFICATION_STATUSES } from './credential.js';
 
 export const CREDENTIALS_TABLE = 'credentials';
@@ -22,16 +23,12 @@ type CredentialEntity = {
   lastVerificationMessage?: string;
 };
 
-export class CredentialChangedError extends Error {
-  override readonly name = 'CredentialChangedError';
-}
-
 export interface CredentialStore {
   get(customerId: string): Promise<CustomerCredential | null>;
   list(): AsyncIterable<CustomerCredential>;
   /** Stores a newly obtained credential, replacing any earlier one of the customer. */
   put(credential: Omit<CustomerCredential, 'etag'>): Promise<CustomerCredential>;
-  /** Changes a credential if nobody changed it since it was read. */
+  /** Changes a credential if nobody changed it since it was read, else VersionConflictError. */
   update(
     current: CustomerCredential,
     changes: Partial<Omit<CustomerCredential, 'etag' | 'customerId'>>,
@@ -39,7 +36,11 @@ export interface CredentialStore {
 }
 
 export function createTableCredentialStore(connectionString: string): CredentialStore {
-  const table = lazyTable(connectionString, CREDENTIALS_TABLE);
+  return createCredentialStore(azureTables(connectionString));
+}
+
+export function createCredentialStore(tables: Tables): CredentialStore {
+  const table = tables.table<CredentialEntity>(CREDENTIALS_TABLE);
   const toEntity = (c: Omit<CustomerCredential, 'etag'>): CredentialEntity => ({
     partitionKey: PARTITION,
     rowKey: shortNameKey(c.customerId),
@@ -58,42 +59,23 @@ export function createTableCredentialStore(connectionString: string): Credential
   });
   return {
     async get(customerId) {
-      const client = await table();
-      try {
-        return fromEntity(await client.getEntity<CredentialEntity>(PARTITION, shortNameKey(customerId)));
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await table.get(PARTITION, shortNameKey(customerId));
+      return found ? fromEntity(found) : null;
     },
     async *list() {
-      const client = await table();
-      for await (const e of client.listEntities<CredentialEntity>({
-        queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
-      })) {
-        yield fromEntity(e);
-      }
+      for await (const row of table.list({ partitionKey: PARTITION })) yield fromEntity(row);
     },
     async put(credential) {
-      const client = await table();
-      const response = await client.upsertEntity(toEntity(credential), 'Replace');
-      return { ...credential, etag: response.etag ?? '' };
+      return { ...credential, etag: await table.upsert(toEntity(credential)) };
     },
     async update(current, changes) {
-      const client = await table();
       const next = { ...current, ...changes };
-      try {
-        const response = await client.updateEntity(toEntity(next), 'Replace', { etag: current.etag });
-        return { ...next, etag: response.etag ?? '' };
-      } catch (error) {
-        if (restStatus(error) === 412 || restStatus(error) === 404) throw new CredentialChangedError();
-        throw error;
-      }
+      return { ...next, etag: await table.replace(toEntity(next), current.etag) };
     },
   };
 }
 
-function fromEntity(e: CredentialEntity & { etag: string }): CustomerCredential {
+function fromEntity({ value: e, etag }: Stored<CredentialEntity>): CustomerCredential {
   const status = VERIFICATION_STATUSES.find((s) => s === e.lastVerificationStatus) ?? 'Never Performed';
   return {
     customerId: e.customerId,
@@ -108,6 +90,6 @@ function fromEntity(e: CredentialEntity & { etag: string }): CustomerCredential 
     whenLastVerified: e.whenLastVerified ?? null,
     lastVerificationStatus: status,
     lastVerificationMessage: e.lastVerificationMessage ?? null,
-    etag: e.etag,
+    etag,
   };
 }

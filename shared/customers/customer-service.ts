@@ -1,7 +1,9 @@
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CreateCustomerInput, Customer } from './customer.js';
 import { usesLicensedUsers } from './customer.js';
-import { type CustomerStore, type LicenceAllocation, StoreConflictError } from './customer-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
+import type { CustomerStore, LicenceAllocation } from './customer-store.js';
 import { allocate, availability, type LicenceAvailability, type LicenceLimits } from './licence-pool.js';
 import { shortNameKey } from './short-name.js';
 
@@ -37,7 +39,7 @@ export interface CustomerServiceOptions {
 }
 
 /** Optimistic concurrency retries; each loser re-reads, so a handful is plenty even for a burst. */
-const MAX_ATTEMPTS = 20;
+const RETRY = { attempts: 20, baseDelayMs: 10, maxDelayMs: 200 } as const;
 
 export function createCustomerService({
   store,
@@ -68,56 +70,43 @@ export function createCustomerService({
     }
   }
 
-  /** Runs an optimistic write until it wins or meets a real conflict. */
-  async function withRetries<T>(attempt: () => Promise<T>, onCustomerChanged: () => never): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof StoreConflictError) || i >= MAX_ATTEMPTS) throw error;
-        if (error.reason === 'customer_changed') onCustomerChanged();
-        if (error.reason === 'customer_exists') throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
+  /**
+   * A write to `customer` that lost its race: when the customer itself changed, the caller's copy is stale (412);
+   * when only the allocation did, the conflict is thrown on for a retry.
+   */
+  async function writing<T>(id: string, customer: Customer, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof VersionConflictError && (await store.get(id))?.etag !== customer.etag) {
+        throw domainErrors.versionMismatch(
+          `Customer "${id}" was changed by someone else meanwhile; reload it.`,
+        );
       }
-    }
-  }
-
-  /** Background writes: whatever changed meanwhile, read again and re-apply. */
-  async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof StoreConflictError) || i >= MAX_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
-      }
+      throw error;
     }
   }
 
   return {
     async create(input) {
-      try {
-        return await withRetries(
-          async () => {
-            const { allocation, etag } = await store.getAllocation();
-            const next = allocate(licence, allocation, { customers: 1, users: input.licensedUsers });
-            return store.insert(
-              { ...input, state: 'Ready for Deployment', at: now().toISOString() },
-              next,
-              etag,
-            );
-          },
-          () => {
-            throw new Error('A customer being created cannot change.');
-          },
-        );
-      } catch (error) {
-        if (error instanceof StoreConflictError && error.reason === 'customer_exists') {
+      return withOptimisticRetry(async () => {
+        const { allocation, etag } = await store.getAllocation();
+        const next = allocate(licence, allocation, { customers: 1, users: input.licensedUsers });
+        try {
+          return await store.insert(
+            { ...input, state: 'Ready for Deployment', at: now().toISOString() },
+            next,
+            etag,
+          );
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
           const existing = await store.get(input.shortName);
+          // Otherwise only the allocation changed: the conflict is retried.
+          if (!existing) throw error;
           throw domainErrors.conflict(
             'short_name_taken',
             'Short Name already in use',
-            `The Short Name "${input.shortName}" is already used by customer "${existing?.shortName ?? input.shortName}"; Short Names are unique without regard to case.`,
+            `The Short Name "${input.shortName}" is already used by customer "${existing.shortName}"; Short Names are unique without regard to case.`,
             [
               {
                 field: 'shortName',
@@ -128,8 +117,7 @@ export function createCustomerService({
             ],
           );
         }
-        throw error;
-      }
+      }, RETRY);
     },
 
     async list({ search, top, afterKey }) {
@@ -157,63 +145,53 @@ export function createCustomerService({
 
     async updateLicensedUsers(id, licensedUsers, ifMatch) {
       let first = true;
-      return withRetries(
-        async () => {
-          const customer = await getOrThrow(id);
-          if (first) checkVersion(customer, ifMatch);
-          first = false;
-          checkNotBeingRemoved(customer);
-          if (!usesLicensedUsers(customer.licenseType)) {
-            throw domainErrors.validation([
-              {
-                field: 'licensedUsers',
-                in: 'body',
-                code: 'licensed_users_not_applicable',
-                message: 'Hosted Essentials customers have no licensed users.',
-              },
-            ]);
-          }
-          if (customer.licensedUsers === licensedUsers) return customer;
-          const { allocation, etag } = await store.getAllocation();
-          const next: LicenceAllocation = allocate(licence, allocation, {
-            customers: 0,
-            users: licensedUsers - customer.licensedUsers,
-          });
-          return store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag });
-        },
-        () => {
-          throw domainErrors.versionMismatch(
-            `Customer "${id}" was changed by someone else meanwhile; reload it.`,
-          );
-        },
-      );
+      return withOptimisticRetry(async () => {
+        const customer = await getOrThrow(id);
+        if (first) checkVersion(customer, ifMatch);
+        first = false;
+        checkNotBeingRemoved(customer);
+        if (!usesLicensedUsers(customer.licenseType)) {
+          throw domainErrors.validation([
+            {
+              field: 'licensedUsers',
+              in: 'body',
+              code: 'licensed_users_not_applicable',
+              message: 'Hosted Essentials customers have no licensed users.',
+            },
+          ]);
+        }
+        if (customer.licensedUsers === licensedUsers) return customer;
+        const { allocation, etag } = await store.getAllocation();
+        const next: LicenceAllocation = allocate(licence, allocation, {
+          customers: 0,
+          users: licensedUsers - customer.licensedUsers,
+        });
+        return writing(id, customer, () =>
+          store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag }),
+        );
+      }, RETRY);
     },
 
     async markForRemoval(id, ifMatch) {
       const customer = await getOrThrow(id);
       checkVersion(customer, ifMatch);
       if (customer.state === 'Ready for remove') return customer;
-      return withRetries(
-        () => store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
-        () => {
-          throw domainErrors.versionMismatch(
-            `Customer "${id}" was changed by someone else meanwhile; reload it.`,
-          );
-        },
+      return writing(id, customer, () =>
+        store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
       );
     },
 
     async setState(id, state) {
-      return retryOnConflict(async () => {
+      return withOptimisticRetry(async () => {
         const customer = await getOrThrow(id);
         checkNotBeingRemoved(customer);
         if (customer.state === state) return customer;
         return store.update(customer, { state, at: now().toISOString() });
-      });
+      }, RETRY);
     },
 
     async completeRemoval(id) {
-      await retryOnConflict(async () => {
+      await withOptimisticRetry(async () => {
         const customer = await store.get(id);
         if (!customer) return;
         const { allocation, etag } = await store.getAllocation();
@@ -223,7 +201,7 @@ export function createCustomerService({
           { customers: Math.max(0, allocation.customers - 1), users: Math.max(0, allocation.users - users) },
           etag,
         );
-      });
+      }, RETRY);
     },
   };
 }

@@ -21,18 +21,10 @@ export interface NewCustomer {
   readonly at: string;
 }
 
-export type StoreConflictReason = 'customer_exists' | 'customer_changed' | 'allocation_changed';
-
-export class StoreConflictError extends Error {
-  override readonly name = 'StoreConflictError';
-  constructor(readonly reason: StoreConflictReason) {
-    super(reason);
-  }
-}
-
 /**
  * Customers and the licence allocation they hold, written together atomically so that neither a duplicate
- * Short Name nor an over-allocation can slip through between two concurrent requests.
+ * Short Name nor an over-allocation can slip through between two concurrent requests. A write that loses a race
+ * (the Short Name is taken, the customer or the allocation changed) throws a VersionConflictError and writes nothing.
  */
 export interface CustomerStore {
   getAllocation(): Promise<VersionedAllocation>;

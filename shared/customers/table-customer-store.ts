@@ -1,11 +1,10 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Stored, Tables, TransactionAction } from '../storage/versioned-table.js';
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import {
   type CustomerStore,
   type LicenceAllocation,
   type NewCustomer,
-  StoreConflictError,
   type VersionedAllocation,
 } from './customer-store.js';
 import { shortNameKey } from './short-name.js';
@@ -37,57 +36,43 @@ type AllocationEntity = {
 };
 
 export function createTableCustomerStore(connectionString: string): CustomerStore {
-  const table = lazyTable(connectionString, CUSTOMERS_TABLE);
+  return createCustomerStore(azureTables(connectionString));
+}
 
-  async function submit(client: TableClient, actions: TransactionAction[]): Promise<string> {
-    try {
-      const response = await client.submitTransaction(actions);
-      return response.subResponses[0]?.etag ?? '';
-    } catch (error) {
-      throw translateConflict(error);
-    }
-  }
+export function createCustomerStore(tables: Tables): CustomerStore {
+  const customers = tables.table<CustomerEntity>(CUSTOMERS_TABLE);
+  const allocations = tables.table<AllocationEntity>(CUSTOMERS_TABLE);
+  const both = tables.table<CustomerEntity | AllocationEntity>(CUSTOMERS_TABLE);
 
-  function allocationAction(value: LicenceAllocation, etag: string | null): TransactionAction {
-    const entity: AllocationEntity = { partitionKey: PARTITION, rowKey: ALLOCATION_ROW, ...value };
-    return etag === null ? ['create', entity] : ['update', entity, 'Replace', { etag }];
+  function allocationAction(
+    value: LicenceAllocation,
+    etag: string | null,
+  ): TransactionAction<AllocationEntity> {
+    const row: AllocationEntity = { partitionKey: PARTITION, rowKey: ALLOCATION_ROW, ...value };
+    return etag === null ? { kind: 'insert', row } : { kind: 'replace', row, etag };
   }
 
   return {
     async getAllocation(): Promise<VersionedAllocation> {
-      const client = await table();
-      try {
-        const entity = await client.getEntity<AllocationEntity>(PARTITION, ALLOCATION_ROW);
-        return { allocation: { customers: entity.customers, users: entity.users }, etag: entity.etag };
-      } catch (error) {
-        if (restStatus(error) === 404) return { allocation: { customers: 0, users: 0 }, etag: null };
-        throw error;
-      }
+      const found = await allocations.get(PARTITION, ALLOCATION_ROW);
+      if (!found) return { allocation: { customers: 0, users: 0 }, etag: null };
+      return { allocation: { customers: found.value.customers, users: found.value.users }, etag: found.etag };
     },
 
     async get(shortName) {
-      const client = await table();
-      try {
-        return toCustomer(await client.getEntity<CustomerEntity>(PARTITION, shortNameKey(shortName)));
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await customers.get(PARTITION, shortNameKey(shortName));
+      return found ? toCustomer(found) : null;
     },
 
     async *list(options = {}) {
-      const client = await table();
-      const after = options.afterKey ?? '';
-      const entities = client.listEntities<CustomerEntity>({
-        queryOptions: {
-          filter: `PartitionKey eq '${PARTITION}' and RowKey gt '${escapeOData(after)}' and RowKey lt '~'`,
-        },
+      const rows = customers.list({
+        partitionKey: PARTITION,
+        rowKey: { gt: options.afterKey ?? '', lt: '~' },
       });
-      for await (const entity of entities) yield { ...toCustomer(entity), key: entity.rowKey };
+      for await (const row of rows) yield { ...toCustomer(row), key: row.value.rowKey };
     },
 
     async insert(customer: NewCustomer, allocation, allocationEtag) {
-      const client = await table();
       const entity: CustomerEntity = {
         partitionKey: PARTITION,
         rowKey: shortNameKey(customer.shortName),
@@ -99,53 +84,50 @@ export function createTableCustomerStore(connectionString: string): CustomerStor
         createdAt: customer.at,
         updatedAt: customer.at,
       };
-      const etag = await submit(client, [['create', entity], allocationAction(allocation, allocationEtag)]);
-      return toCustomer({ ...entity, etag });
+      const [etag = ''] = await both.transaction([
+        { kind: 'insert', row: entity },
+        allocationAction(allocation, allocationEtag),
+      ]);
+      return toCustomer({ value: entity, etag });
     },
 
     async update(current, changes, allocation) {
-      const client = await table();
       const { at, ...fields } = changes;
-      const entity = {
-        partitionKey: PARTITION,
-        rowKey: shortNameKey(current.shortName),
-        ...fields,
-        updatedAt: at,
-      };
-      const actions: TransactionAction[] = [['update', entity, 'Merge', { etag: current.etag }]];
+      const next: Customer = { ...current, ...fields, updatedAt: at };
+      const actions: TransactionAction<CustomerEntity | AllocationEntity>[] = [
+        { kind: 'replace', row: toEntity(next), etag: current.etag },
+      ];
       if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
-      const etag = await submit(client, actions);
-      return { ...current, ...fields, updatedAt: at, etag };
+      const [etag = ''] = await both.transaction(actions);
+      return { ...next, etag };
     },
 
     async remove(current, allocation, allocationEtag) {
-      const client = await table();
-      await submit(client, [
+      await both.transaction([
         // A transaction's delete is unconditional; a customer Ready for remove no longer changes (the service refuses).
-        ['delete', { partitionKey: PARTITION, rowKey: shortNameKey(current.shortName) }],
+        { kind: 'delete', partitionKey: PARTITION, rowKey: shortNameKey(current.shortName) },
         allocationAction(allocation, allocationEtag),
       ]);
     },
   };
 }
 
-/**
- * A transaction fails as a whole; the failing sub-request's index leads the service's message ("0:" is the
- * customer, "1:" the allocation), which tells a duplicate Short Name from a lost race on the allocation.
- */
-function translateConflict(error: unknown): unknown {
-  const status = restStatus(error);
-  if (status !== 409 && status !== 412 && status !== 404) return error;
-  const onAllocation = /^\s*1:/m.test(error instanceof Error ? error.message : '');
-  if (onAllocation) return new StoreConflictError('allocation_changed');
-  return new StoreConflictError(status === 409 ? 'customer_exists' : 'customer_changed');
+function toEntity(customer: Customer): CustomerEntity {
+  return {
+    partitionKey: PARTITION,
+    rowKey: shortNameKey(customer.shortName),
+    shortName: customer.shortName,
+    fullName: customer.fullName,
+    licenseType: customer.licenseType,
+    licensedUsers: customer.licensedUsers,
+    state: customer.state,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+    ...(customer.lastReplicationAt ? { lastReplicationAt: customer.lastReplicationAt } : {}),
+  };
 }
 
-function escapeOData(value: string): string {
-  return value.replaceAll("'", "''");
-}
-
-function toCustomer(entity: CustomerEntity & { etag: string }): Customer {
+function toCustomer({ value: entity, etag }: Stored<CustomerEntity>): Customer {
   const licenseType = LICENSE_TYPES.find((t) => t === entity.licenseType);
   const state = CUSTOMER_STATES.find((s) => s === entity.state);
   if (!licenseType || !state)
@@ -160,6 +142,6 @@ function toCustomer(entity: CustomerEntity & { etag: string }): Customer {
     createdAt: entity.createdAt,
     updatedAt: entity.updatedAt,
     lastReplicationAt: entity.lastReplicationAt ?? null,
-    etag: entity.etag,
+    etag,
   };
 }

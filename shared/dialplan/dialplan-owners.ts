@@ -6,6 +6,7 @@ import type { CustomerService } from '../customers/customer-service.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
 import type { OwnerRules } from './dialplan-sync.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 /** The customers of one SBC whose dial-plan rules the product keeps in step. */
 export interface SbcOwners {
@@ -49,7 +50,7 @@ export async function dialPlanOwners(
     if (!region || (filter.sbcId && region.sbcId !== filter.sbcId)) continue;
     const key = site.customerId.toLowerCase();
     if (!customers.has(key)) {
-      customers.set(key, await services.customers.get(site.customerId).catch(() => null));
+      customers.set(key, await nullIfNotFound(services.customers.get(site.customerId)));
     }
     const customer = customers.get(key);
     if (!customer || customer.state !== 'Deployed') continue;
@@ -57,7 +58,7 @@ export async function dialPlanOwners(
       devices.set(region.sbcId, await services.onboardingSettings.sbc(region.sbcId));
     const device = devices.get(region.sbcId) ?? null;
     if (!device) continue;
-    const credential = await services.credentials.get(site.customerId).catch(() => null);
+    const credential = await services.credentials.get(site.customerId);
     const context = siteTemplateContext({
       customer,
       tenantId: credential?.tenantId ?? null,

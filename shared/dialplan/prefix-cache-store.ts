@@ -1,5 +1,6 @@
 import { packText, unpackText } from '../replication/table-text.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 import type { DeviceRule } from './dialplan-diff.js';
 
 export const PREFIX_CACHE_TABLE = 'dialplancache';
@@ -23,44 +24,37 @@ type CacheEntity = { partitionKey: string; rowKey: string; cachedAt: string } & 
 
 /** One partition per customer, one row per SBC; the rules as JSON over `d0…` (5,000 prefixes fit an entity). */
 export function createTablePrefixCacheStore(connectionString: string): PrefixCacheStore {
-  const table = lazyTable(connectionString, PREFIX_CACHE_TABLE);
+  return createPrefixCacheStore(azureTables(connectionString));
+}
+
+export function createPrefixCacheStore(tables: Tables): PrefixCacheStore {
+  const table = tables.table<CacheEntity>(PREFIX_CACHE_TABLE);
   const partition = (customerId: string) => customerId.toLowerCase();
   return {
     async list(customerId) {
-      const client = await table();
-      const filter = `PartitionKey eq '${partition(customerId).replace(/'/g, "''")}'`;
       const entries: CachedPrefixes[] = [];
-      for await (const entity of client.listEntities<CacheEntity>({ queryOptions: { filter } })) {
+      for await (const { value } of table.list({ partitionKey: partition(customerId) })) {
         entries.push({
           customerId,
-          sbcId: entity.rowKey,
-          rules: JSON.parse(unpackText(entity)) as DeviceRule[],
-          cachedAt: entity.cachedAt,
+          sbcId: value.rowKey,
+          rules: JSON.parse(unpackText(value)) as DeviceRule[],
+          cachedAt: value.cachedAt,
         });
       }
       return entries;
     },
 
     async put(entry) {
-      const client = await table();
-      await client.upsertEntity(
-        {
-          partitionKey: partition(entry.customerId),
-          rowKey: entry.sbcId,
-          cachedAt: entry.cachedAt,
-          ...packText(JSON.stringify(entry.rules)),
-        },
-        'Replace',
-      );
+      await table.upsert({
+        partitionKey: partition(entry.customerId),
+        rowKey: entry.sbcId,
+        cachedAt: entry.cachedAt,
+        ...packText(JSON.stringify(entry.rules)),
+      });
     },
 
     async remove(customerId, sbcId) {
-      const client = await table();
-      try {
-        await client.deleteEntity(partition(customerId), sbcId);
-      } catch (error) {
-        if (restStatus(error) !== 404) throw error;
-      }
+      await table.delete(partition(customerId), sbcId);
     },
   };
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { type Customer, createCustomerSchema } from '../customers/customer.js';
 import { domainErrors } from '../errors/domain-errors.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 import { toFieldErrors } from '../errors/zod-field-errors.js';
 import { type CustomerSite, DEFAULT_SCRIPTS } from '../onboarding/customer-site.js';
-import { SiteConflictError } from '../onboarding/customer-site-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_PREFIXES, type DialPlanPrefix } from '../onboarding/prefixes.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
 import type { OnboardingPorts } from '../onboarding/onboarding-ports.js';
@@ -90,7 +91,7 @@ export async function saveSitePrefixes(
       found.etag,
     );
   } catch (error) {
-    if (error instanceof SiteConflictError) {
+    if (error instanceof VersionConflictError) {
       throw domainErrors.conflict(
         'site_changed',
         'The site changed',
@@ -138,7 +139,7 @@ export async function importCandidates(services: SitePrefixDeps, sbcId: string):
   const tagsOf = async (name: string) => {
     const key = name.toLowerCase();
     if (!known.has(key)) {
-      const customer = await services.customers.get(name).catch(() => null);
+      const customer = await nullIfNotFound(services.customers.get(name));
       if (!customer) known.set(key, null);
       else {
         const tags = new Set<string>();
@@ -213,7 +214,7 @@ export async function importCustomer(
       `SBC "${sbcId}" has no dial-plan rule named "${input.sbcCustomerName}" tagged "${input.fqdnPstnGateway}".`,
     );
   }
-  let customer = await services.customers.get(input.sbcCustomerName).catch(() => null);
+  let customer = await nullIfNotFound(services.customers.get(input.sbcCustomerName));
   const created = customer === null;
   if (!customer) {
     const parsed = createCustomerSchema.safeParse({

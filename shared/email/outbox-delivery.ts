@@ -3,7 +3,8 @@ import { EmailSendError, type EmailSender } from './email-message.js';
 import { isEmailId } from './email-id.js';
 import { emailSecrets, redactSecrets } from './email-secrets.js';
 import type { OutboxQueue } from './outbox-queue.js';
-import { OutboxConflictError, type OutboxRecord, type OutboxStore } from './outbox-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { OutboxRecord, OutboxStore } from './outbox-store.js';
 
 export interface OutboxTiming {
   /** Wait after a failed attempt: the manual's "the retry occurs per minute". */
@@ -105,7 +106,7 @@ export function createOutboxDelivery(deps: OutboxDeliveryDeps): OutboxDelivery {
     try {
       etag = await deps.store.replace(claimed, found.etag);
     } catch (error) {
-      if (!(error instanceof OutboxConflictError)) throw error;
+      if (!(error instanceof VersionConflictError)) throw error;
       log.info(`Email ${emailId} was claimed by another delivery first; duplicate message ignored.`);
       return 'claimed-elsewhere';
     }
@@ -160,7 +161,7 @@ export function createOutboxDelivery(deps: OutboxDeliveryDeps): OutboxDelivery {
       await deps.store.replace(record, etag);
       return true;
     } catch (error) {
-      if (!(error instanceof OutboxConflictError)) throw error;
+      if (!(error instanceof VersionConflictError)) throw error;
       log.warn(
         `Email ${record.emailId}: attempt ${record.attempts} outlived its claim and another delivery took over; its outcome (${record.status}) is not recorded.`,
       );
@@ -177,7 +178,7 @@ export function createOutboxDelivery(deps: OutboxDeliveryDeps): OutboxDelivery {
       try {
         await deps.store.replace({ ...record, nextAttemptAt: now().toISOString() }, etag);
       } catch (error) {
-        if (error instanceof OutboxConflictError) continue;
+        if (error instanceof VersionConflictError) continue;
         throw error;
       }
       try {

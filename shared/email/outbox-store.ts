@@ -27,13 +27,11 @@ export interface VersionedOutboxRecord {
 export interface OutboxStore {
   create(record: OutboxRecord): Promise<void>;
   get(emailId: string): Promise<VersionedOutboxRecord | null>;
-  /** Replaces the record if it is still at `etag`, else throws OutboxConflictError; returns the new ETag. */
+  /**
+   * Replaces the record if it is still at `etag`, else VersionConflictError (another delivery claimed, or finished,
+   * the same email); returns the new ETag.
+   */
   replace(record: OutboxRecord, etag: string): Promise<string>;
   /** Records not sent whose `nextAttemptAt` is before `before`, at most `limit`. */
   listOverdue(before: string, limit: number): Promise<VersionedOutboxRecord[]>;
-}
-
-/** Another delivery changed the record first (it claimed, or finished, the same email). */
-export class OutboxConflictError extends Error {
-  override readonly name = 'OutboxConflictError';
 }

@@ -1,7 +1,6 @@
-import { odata } from '@azure/data-tables';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 import {
-  OutboxConflictError,
   type OutboxRecord,
   type OutboxStatus,
   type OutboxStore,
@@ -31,49 +30,34 @@ interface OutboxEntity {
 }
 
 export function createTableOutboxStore(connectionString: string): OutboxStore {
-  const table = lazyTable(connectionString, EMAIL_OUTBOX_TABLE);
+  return createOutboxStore(azureTables(connectionString));
+}
+
+export function createOutboxStore(tables: Tables): OutboxStore {
+  const table = tables.table<OutboxEntity>(EMAIL_OUTBOX_TABLE);
   return {
     async create(record) {
-      const client = await table();
-      await client.createEntity(toEntity(record));
+      await table.insert(toEntity(record));
     },
 
     async get(emailId) {
-      const client = await table();
-      try {
-        const entity = await client.getEntity<OutboxEntity>(PARTITION, emailId);
-        return { record: toRecord(entity), etag: entity.etag };
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await table.get(PARTITION, emailId);
+      return found ? { record: toRecord(found.value), etag: found.etag } : null;
     },
 
-    async replace(record, etag) {
-      const client = await table();
-      try {
-        const { etag: next } = await client.updateEntity(toEntity(record), 'Replace', { etag });
-        // Without it the next write could not be conditional, and a claim would guard nothing.
-        if (!next) throw new Error(`Table Storage returned no ETag for email ${record.emailId}.`);
-        return next;
-      } catch (error) {
-        if (restStatus(error) === 412 || restStatus(error) === 404) {
-          throw new OutboxConflictError(`Email ${record.emailId} changed meanwhile.`);
-        }
-        throw error;
-      }
-    },
+    replace: (record, etag) => table.replace(toEntity(record), etag),
 
     async listOverdue(before, limit) {
-      const client = await table();
       const found: VersionedOutboxRecord[] = [];
-      const entities = client.listEntities<OutboxEntity>({
-        queryOptions: {
-          filter: odata`PartitionKey eq ${PARTITION} and status ne 'sent' and nextAttemptAt lt ${before}`,
-        },
+      const rows = table.list({
+        partitionKey: PARTITION,
+        where: [
+          ['status', 'ne', 'sent'],
+          ['nextAttemptAt', 'lt', before],
+        ],
       });
-      for await (const entity of entities) {
-        found.push({ record: toRecord(entity), etag: entity.etag });
+      for await (const { value, etag } of rows) {
+        found.push({ record: toRecord(value), etag });
         if (found.length >= limit) break;
       }
       return found;

@@ -15,7 +15,8 @@ import {
   newInvitationLink,
 } from './invitation.js';
 import { renderInvitationEmail } from './invitation-email.js';
-import { InvitationConflictError, type InvitationStore } from './invitation-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { InvitationStore } from './invitation-store.js';
 
 /** The wizard's first page, carried by the invitation until the customer is created from it. */
 export interface CustomerDraft {
@@ -173,7 +174,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
           existing,
         );
       } catch (error) {
-        if (error instanceof InvitationConflictError) {
+        if (error instanceof VersionConflictError) {
           throw domainErrors.conflict(
             'invitation_exists',
             'Invitation already sent',
@@ -222,7 +223,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
           expiresAt: new Date(now().getTime() + validityDays * DAY_MS).toISOString(),
         });
       } catch (error) {
-        if (error instanceof InvitationConflictError)
+        if (error instanceof VersionConflictError)
           throw domainErrors.versionMismatch(`"${id}" changed meanwhile; try again.`);
         throw error;
       }

@@ -1,7 +1,7 @@
-import type { TransactionAction } from '@azure/data-tables';
 import { LICENSE_TYPES } from '../customers/customer.js';
 import { shortNameKey } from '../customers/short-name.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Stored, Tables, TransactionAction } from '../storage/versioned-table.js';
 import { INVITATION_TYPES, type Invitation } from './invitation.js';
 
 export const INVITATIONS_TABLE = 'invitations';
@@ -29,9 +29,7 @@ type InvitationEntity = {
   linkHash: string;
 };
 
-export class InvitationConflictError extends Error {
-  override readonly name = 'InvitationConflictError';
-}
+type LinkEntity = { partitionKey: string; rowKey: string; shortName: string };
 
 export type NewInvitation = Omit<Invitation, 'etag'>;
 
@@ -39,14 +37,23 @@ export interface InvitationStore {
   get(shortName: string): Promise<Invitation | null>;
   getByLinkHash(linkHash: string): Promise<Invitation | null>;
   list(): AsyncIterable<Invitation>;
-  /** Creates, or replaces a revoked one; the new link replaces the old one. Conflicts when a live one exists. */
+  /**
+   * Creates, or replaces a revoked one; the new link replaces the old one. VersionConflictError when a live one
+   * exists.
+   */
   create(invitation: NewInvitation, replacing: Invitation | null): Promise<Invitation>;
   /** Writes the changes if the invitation is unchanged since read; a new link hash retires the old link. */
   update(current: Invitation, changes: Partial<NewInvitation>): Promise<Invitation>;
 }
 
 export function createTableInvitationStore(connectionString: string): InvitationStore {
-  const table = lazyTable(connectionString, INVITATIONS_TABLE);
+  return createInvitationStore(azureTables(connectionString));
+}
+
+export function createInvitationStore(tables: Tables): InvitationStore {
+  const invitations = tables.table<InvitationEntity>(INVITATIONS_TABLE);
+  const links = tables.table<LinkEntity>(INVITATIONS_TABLE);
+  const both = tables.table<InvitationEntity | LinkEntity>(INVITATIONS_TABLE);
 
   const toEntity = (invitation: NewInvitation): InvitationEntity => ({
     partitionKey: PARTITION,
@@ -67,79 +74,62 @@ export function createTableInvitationStore(connectionString: string): Invitation
     linkHash: invitation.linkHash,
   });
 
-  const linkEntity = (invitation: NewInvitation) => ({
+  const linkEntity = (invitation: NewInvitation): LinkEntity => ({
     partitionKey: PARTITION,
     rowKey: linkRow(invitation.linkHash),
     shortName: invitation.id,
   });
 
-  async function submit(actions: TransactionAction[]): Promise<string> {
-    const client = await table();
-    try {
-      const response = await client.submitTransaction(actions);
-      return response.subResponses[0]?.etag ?? '';
-    } catch (error) {
-      const status = restStatus(error);
-      if (status === 409 || status === 412 || status === 404)
-        throw new InvitationConflictError('The invitation changed meanwhile.');
-      throw error;
-    }
+  /** The invitation row is always the first action: its ETag is the one returned. */
+  async function submit(actions: TransactionAction<InvitationEntity | LinkEntity>[]): Promise<string> {
+    const [etag = ''] = await both.transaction(actions);
+    return etag;
   }
 
   async function get(shortName: string): Promise<Invitation | null> {
-    const client = await table();
-    try {
-      return fromEntity(await client.getEntity<InvitationEntity>(PARTITION, invitationRow(shortName)));
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
+    const found = await invitations.get(PARTITION, invitationRow(shortName));
+    return found ? fromEntity(found) : null;
   }
 
   return {
     get,
     async getByLinkHash(linkHash) {
-      const client = await table();
-      try {
-        const link = await client.getEntity<{ shortName: string }>(PARTITION, linkRow(linkHash));
-        const invitation = await get(link.shortName);
-        // A link retired by a reminder still has no row; the hash check is the guard that matters.
-        return invitation && invitation.linkHash === linkHash ? invitation : null;
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const link = await links.get(PARTITION, linkRow(linkHash));
+      if (!link) return null;
+      const invitation = await get(link.value.shortName);
+      // A link retired by a reminder still has no row; the hash check is the guard that matters.
+      return invitation && invitation.linkHash === linkHash ? invitation : null;
     },
     async *list() {
-      const client = await table();
-      const entities = client.listEntities<InvitationEntity>({
-        queryOptions: {
-          filter: `PartitionKey eq '${PARTITION}' and RowKey ge 'invitation:' and RowKey lt 'invitation;'`,
-        },
+      const rows = invitations.list({
+        partitionKey: PARTITION,
+        rowKey: { ge: 'invitation:', lt: 'invitation;' },
       });
-      for await (const entity of entities) yield fromEntity(entity);
+      for await (const row of rows) yield fromEntity(row);
     },
     async create(invitation, replacing) {
       const entity = toEntity(invitation);
-      const actions: TransactionAction[] = replacing
+      const actions: TransactionAction<InvitationEntity | LinkEntity>[] = replacing
         ? [
-            ['update', entity, 'Replace', { etag: replacing.etag }],
-            ['create', linkEntity(invitation)],
-            ['delete', { partitionKey: PARTITION, rowKey: linkRow(replacing.linkHash) }],
+            { kind: 'replace', row: entity, etag: replacing.etag },
+            { kind: 'insert', row: linkEntity(invitation) },
+            { kind: 'delete', partitionKey: PARTITION, rowKey: linkRow(replacing.linkHash) },
           ]
         : [
-            ['create', entity],
-            ['create', linkEntity(invitation)],
+            { kind: 'insert', row: entity },
+            { kind: 'insert', row: linkEntity(invitation) },
           ];
       const etag = await submit(actions);
       return { ...invitation, etag };
     },
     async update(current, changes) {
       const next: NewInvitation = { ...current, ...changes };
-      const actions: TransactionAction[] = [['update', toEntity(next), 'Replace', { etag: current.etag }]];
+      const actions: TransactionAction<InvitationEntity | LinkEntity>[] = [
+        { kind: 'replace', row: toEntity(next), etag: current.etag },
+      ];
       if (next.linkHash !== current.linkHash) {
-        actions.push(['create', linkEntity(next)]);
-        actions.push(['delete', { partitionKey: PARTITION, rowKey: linkRow(current.linkHash) }]);
+        actions.push({ kind: 'insert', row: linkEntity(next) });
+        actions.push({ kind: 'delete', partitionKey: PARTITION, rowKey: linkRow(current.linkHash) });
       }
       const etag = await submit(actions);
       return { ...next, etag };
@@ -147,7 +137,7 @@ export function createTableInvitationStore(connectionString: string): Invitation
   };
 }
 
-function fromEntity(entity: InvitationEntity & { etag: string }): Invitation {
+function fromEntity({ value: entity, etag }: Stored<InvitationEntity>): Invitation {
   const licenseType = LICENSE_TYPES.find((t) => t === entity.licenseType);
   const invitationType = INVITATION_TYPES.find((t) => t === entity.invitationType);
   if (!licenseType || !invitationType) throw new Error(`Stored invitation ${entity.rowKey} is malformed.`);
@@ -166,6 +156,6 @@ function fromEntity(entity: InvitationEntity & { etag: string }): Invitation {
     tenantInstalled: entity.tenantInstalled,
     revokedAt: entity.revokedAt ?? null,
     linkHash: entity.linkHash,
-    etag: entity.etag,
+    etag,
   };
 }

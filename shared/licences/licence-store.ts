@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { odata, packText, unpackText } from '../replication/table-text.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { packText, unpackText } from '../replication/table-text.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 import { DEFAULT_FACTORS, type LicenceFactorSwitches, type LicenceUsage } from './licence-usage.js';
 
 export const LICENCE_TABLE = 'licences';
@@ -54,65 +55,53 @@ type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 const inverted = (iso: string) => String(9_999_999_999_999 - Date.parse(iso)).padStart(13, '0');
 
 export function createTableLicenceStore(connectionString: string): LicenceStore {
-  const table = lazyTable(connectionString, LICENCE_TABLE);
-  const get = async (pk: string, rk: string): Promise<Row | null> => {
-    const client = await table();
-    try {
-      return await client.getEntity<Row>(pk, rk);
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
-  };
+  return createLicenceStore(azureTables(connectionString));
+}
+
+export function createLicenceStore(tables: Tables): LicenceStore {
+  const table = tables.table<Row>(LICENCE_TABLE);
+  const get = async (pk: string, rk: string): Promise<Row | null> => (await table.get(pk, rk))?.value ?? null;
   return {
     async settings() {
       const row = await get('settings', 'global');
       return row ? licenceSettingsSchema.parse(JSON.parse(unpackText(row))) : DEFAULT_LICENCE_SETTINGS;
     },
     async putSettings(settings) {
-      const client = await table();
-      await client.upsertEntity(
-        { partitionKey: 'settings', rowKey: 'global', ...packText(JSON.stringify(settings)) },
-        'Replace',
-      );
+      await table.upsert({
+        partitionKey: 'settings',
+        rowKey: 'global',
+        ...packText(JSON.stringify(settings)),
+      });
     },
     async customerFactors(customerId) {
       const row = await get('factors', customerId.toLowerCase());
       return row ? factorSwitchesSchema.parse(JSON.parse(unpackText(row))) : null;
     },
     async putCustomerFactors(customerId, factors) {
-      const client = await table();
       if (factors === null) {
-        try {
-          await client.deleteEntity('factors', customerId.toLowerCase());
-        } catch (error) {
-          if (restStatus(error) !== 404) throw error;
-        }
+        await table.delete('factors', customerId.toLowerCase());
         return;
       }
-      await client.upsertEntity(
-        { partitionKey: 'factors', rowKey: customerId.toLowerCase(), ...packText(JSON.stringify(factors)) },
-        'Replace',
-      );
+      await table.upsert({
+        partitionKey: 'factors',
+        rowKey: customerId.toLowerCase(),
+        ...packText(JSON.stringify(factors)),
+      });
     },
     async addSnapshot(snapshot) {
-      const client = await table();
-      await client.upsertEntity(
-        {
-          partitionKey: `usage~${snapshot.customerId.toLowerCase()}`,
-          rowKey: inverted(snapshot.calculatedAt),
-          ...packText(JSON.stringify(snapshot)),
-        },
-        'Replace',
-      );
+      await table.upsert({
+        partitionKey: `usage~${snapshot.customerId.toLowerCase()}`,
+        rowKey: inverted(snapshot.calculatedAt),
+        ...packText(JSON.stringify(snapshot)),
+      });
     },
     async history(customerId, since) {
-      const client = await table();
-      const filter = `PartitionKey eq ${odata(`usage~${customerId.toLowerCase()}`)} and RowKey le ${odata(inverted(since))}`;
       const rows: LicenceSnapshot[] = [];
-      for await (const row of client.listEntities<Row>({ queryOptions: { filter } })) {
-        rows.push(JSON.parse(unpackText(row)) as LicenceSnapshot);
-      }
+      const found = table.list({
+        partitionKey: `usage~${customerId.toLowerCase()}`,
+        rowKey: { le: inverted(since) },
+      });
+      for await (const { value } of found) rows.push(JSON.parse(unpackText(value)) as LicenceSnapshot);
       return rows;
     },
   };

@@ -1,7 +1,7 @@
 import type { CredentialService } from '../credentials/credential-service.js';
 import type { Customer } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
-import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
@@ -9,9 +9,10 @@ import type { ScriptTemplateService } from '../templates/script-template-service
 import type { WizardService } from '../wizard/wizard-service.js';
 import type { WizardSession } from '../wizard/wizard-session.js';
 import type { CustomerSite } from './customer-site.js';
-import { type CustomerSiteStore, SiteConflictError } from './customer-site-store.js';
+import { type CustomerSiteStore } from './customer-site-store.js';
 import type { OnboardingSettingsService } from './onboarding-settings-service.js';
 import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -136,7 +137,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         });
       }
       const idempotencyKey = `submit-${session.id}`;
-      const existing = await services.customers.get(draft.shortName).catch(() => null);
+      const existing = await nullIfNotFound(services.customers.get(draft.shortName));
       // A Submit sent twice (a double click, a retried request) finds its own customer and task.
       if (!existing) await services.customers.create(draft);
       else if (!(await sites.get(draft.shortName, site.siteName))) {
@@ -149,7 +150,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       try {
         await sites.create(site);
       } catch (error) {
-        if (!(error instanceof SiteConflictError)) throw error;
+        if (!(error instanceof VersionConflictError)) throw error;
       }
       return engine().start({
         type: 'CreateCustomer',
@@ -211,7 +212,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       try {
         await sites.create(site);
       } catch (error) {
-        if (error instanceof SiteConflictError) {
+        if (error instanceof VersionConflictError) {
           throw domainErrors.conflict(
             'site_name_taken',
             'Sbc Site Name already in use',

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { type DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import { type TablesSource, tablesFrom } from '../storage/azure-tables.js';
 import {
   DEFAULT_LICENCE_PLANS,
   type DnsApiSettings,
@@ -53,43 +54,40 @@ export const slugOf = (name: string) =>
     .replace(/^-+|-+$/g, '')
     .slice(0, 40) || 'sbc';
 
-export function createOnboardingSettingsService(options: {
-  readonly connectionString: string;
-  readonly secretBox: SecretBox;
-}): OnboardingSettingsService {
-  const table = lazyTable(options.connectionString, ONBOARDING_SETTINGS_TABLE);
+export function createOnboardingSettingsService(
+  options: TablesSource & { readonly secretBox: SecretBox },
+): OnboardingSettingsService {
+  const table = tablesFrom(options).table<Row>(ONBOARDING_SETTINGS_TABLE);
   const { secretBox } = options;
 
   async function read<T>(rowKey: string): Promise<{ document: T; sealed?: string; etag: string } | null> {
-    const client = await table();
-    try {
-      const row = await client.getEntity<Row>(PARTITION, rowKey);
-      return { document: JSON.parse(row.document) as T, sealed: row.sealed, etag: row.etag };
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
+    const found = await table.get(PARTITION, rowKey);
+    if (!found) return null;
+    const { document, sealed } = found.value;
+    return { document: JSON.parse(document) as T, ...(sealed ? { sealed } : {}), etag: found.etag };
   }
 
   async function list<T>(prefix: string): Promise<Array<{ document: T; sealed?: string }>> {
-    const client = await table();
     const rows: Array<{ document: T; sealed?: string }> = [];
-    for await (const row of client.listEntities<Row>({
-      queryOptions: {
-        filter: `PartitionKey eq '${PARTITION}' and RowKey ge '${prefix}' and RowKey lt '${prefix}~'`,
-      },
+    for await (const { value } of table.list({
+      partitionKey: PARTITION,
+      rowKey: { ge: prefix, lt: `${prefix}~` },
     })) {
-      rows.push({ document: JSON.parse(row.document) as T, sealed: row.sealed });
+      rows.push({
+        document: JSON.parse(value.document) as T,
+        ...(value.sealed ? { sealed: value.sealed } : {}),
+      });
     }
     return rows;
   }
 
   async function upsert(rowKey: string, document: unknown, sealed?: string): Promise<void> {
-    const client = await table();
-    await client.upsertEntity(
-      { partitionKey: PARTITION, rowKey, document: JSON.stringify(document), ...(sealed ? { sealed } : {}) },
-      'Replace',
-    );
+    await table.upsert({
+      partitionKey: PARTITION,
+      rowKey,
+      document: JSON.stringify(document),
+      ...(sealed ? { sealed } : {}),
+    });
   }
 
   /** Creates the row, or answers 409 when the id is taken (two simultaneous adds: one wins). */
@@ -99,30 +97,20 @@ export function createOnboardingSettingsService(options: {
     conflict: DomainError,
     sealed?: string,
   ): Promise<void> {
-    const client = await table();
     try {
-      await client.createEntity({
+      await table.insert({
         partitionKey: PARTITION,
         rowKey,
         document: JSON.stringify(document),
         ...(sealed ? { sealed } : {}),
       });
     } catch (error) {
-      if (restStatus(error) === 409) throw conflict;
+      if (error instanceof VersionConflictError) throw conflict;
       throw error;
     }
   }
 
-  async function remove(rowKey: string): Promise<boolean> {
-    const client = await table();
-    try {
-      await client.deleteEntity(PARTITION, rowKey);
-      return true;
-    } catch (error) {
-      if (restStatus(error) === 404) return false;
-      throw error;
-    }
-  }
+  const remove = (rowKey: string): Promise<boolean> => table.delete(PARTITION, rowKey);
 
   type DnsInput = z.output<typeof dnsApiInputSchema>;
   /** What is stored in the clear: everything but the secret. */

@@ -10,6 +10,7 @@ import type { OnboardingSettingsReader } from './onboarding-settings-service.js'
 import { dedupe, type DialPlanPrefix, dialPlanPrefixSchema, MAX_PREFIXES } from './prefixes.js';
 import { type SbcConfiguration, sbcConfigurationsFor, sbcSiteInputSchema } from './sbc-site.js';
 import { dnsPageSchema, m365RoutingPageSchema, sbcScriptsPageSchema } from './wizard-pages.js';
+import { nullIfNotFound } from '../errors/not-found.js';
 
 /** The pages after Microsoft 365 Settings, as the wizard keeps them or as Add SBC Site sends them. */
 export interface SitePages {
@@ -252,7 +253,7 @@ async function checkTemplate(
   field: string,
   fail: (field: string, code: string, message: string) => void,
 ): Promise<void> {
-  const template = await templates.get(id).catch(() => null);
+  const template = await nullIfNotFound(templates.get(id));
   if (!template) fail(field, 'unknown_template', `There is no script "${id}".`);
   else if (template.type !== type)
     fail(field, 'wrong_template_type', `"${id}" is a ${template.type} script, not ${type}.`);

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { domainErrors } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { type TablesSource, tablesFrom } from '../storage/azure-tables.js';
 import {
   DEFAULT_INVITATION_EMAIL,
   DEFAULT_INVITATION_SUBJECT,
@@ -54,30 +54,26 @@ export interface ProviderSettingsService extends ProviderSettingsReader {
   ): Promise<z.output<typeof whiteLabelViewSchema>>;
 }
 
-export interface ProviderSettingsOptions {
-  readonly connectionString: string;
+export type ProviderSettingsOptions = TablesSource & {
   readonly secretBox: SecretBox;
   readonly publicBaseUrl: string;
   /** The name the customer-facing pages and emails show until the operator sets a white label. */
   readonly defaultDisplayName: string;
-}
+};
+
+type SectionEntity = { partitionKey: string; rowKey: string; fields: string; secrets: string };
 
 export function createProviderSettingsService(options: ProviderSettingsOptions): ProviderSettingsService {
-  const table = lazyTable(options.connectionString, PROVIDER_SETTINGS_TABLE);
+  const table = tablesFrom(options).table<SectionEntity>(PROVIDER_SETTINGS_TABLE);
   const slot = (section: Section, field: string) => `provider-settings/${section}/${field}`;
 
   async function read(section: Section): Promise<SectionRecord | null> {
-    const client = await table();
-    try {
-      const entity = await client.getEntity<{ fields: string; secrets: string }>(PARTITION, section);
-      return {
-        fields: JSON.parse(entity.fields) as Record<string, unknown>,
-        secrets: JSON.parse(entity.secrets) as Record<string, string>,
-      };
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
+    const found = await table.get(PARTITION, section);
+    if (!found) return null;
+    return {
+      fields: JSON.parse(found.value.fields) as Record<string, unknown>,
+      secrets: JSON.parse(found.value.secrets) as Record<string, string>,
+    };
   }
 
   async function write(
@@ -85,16 +81,12 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
     fields: Record<string, unknown>,
     secrets: Record<string, string>,
   ): Promise<void> {
-    const client = await table();
-    await client.upsertEntity(
-      {
-        partitionKey: PARTITION,
-        rowKey: section,
-        fields: JSON.stringify(fields),
-        secrets: JSON.stringify(secrets),
-      },
-      'Replace',
-    );
+    await table.upsert({
+      partitionKey: PARTITION,
+      rowKey: section,
+      fields: JSON.stringify(fields),
+      secrets: JSON.stringify(secrets),
+    });
   }
 
   /** A new secret is sealed; an omitted one keeps what is saved, when that still applies. */

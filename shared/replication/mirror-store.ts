@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { TableEntityResult } from '@azure/data-tables';
 import { shortNameKey } from '../customers/short-name.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
-import { odata, packText, submitGrouped, unpackText } from './table-text.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { ListOptions, Tables } from '../storage/versioned-table.js';
+import { packText, submitGrouped, unpackText } from './table-text.js';
 
 /**
  * The customers' mirrored Microsoft 365 data. Keys keep one customer's rows together and let a full cycle find
@@ -80,22 +80,22 @@ export function userHash(user: MirrorUser): string {
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
 export function createMirrorStore(connectionString: string) {
-  const table = lazyTable(connectionString, MIRROR_TABLE);
+  return createMirrorStoreOn(azureTables(connectionString));
+}
+
+export function createMirrorStoreOn(tables: Tables) {
+  const table = tables.table<Entity>(MIRROR_TABLE);
   const ck = (customerId: string) => shortNameKey(customerId);
   const userPartition = (customerId: string, id: string) => {
     const bucket = Number.parseInt(createHash('md5').update(id).digest('hex').slice(0, 4), 16) % USER_BUCKETS;
     return `${ck(customerId)}~u~${bucket.toString(16).padStart(2, '0')}`;
   };
-  const usersRange = (customerId: string) =>
-    `PartitionKey ge ${odata(`${ck(customerId)}~u~`)} and PartitionKey lt ${odata(`${ck(customerId)}~u~~`)}`;
+  const usersRange = (customerId: string): ListOptions => ({
+    partitionKey: { ge: `${ck(customerId)}~u~`, lt: `${ck(customerId)}~u~~` },
+  });
   const groupPartition = (customerId: string) => `${ck(customerId)}~g`;
   const voicePartition = (customerId: string) => `${ck(customerId)}~v`;
   const seenPartition = (customerId: string) => `${ck(customerId)}~s`;
-  const after = (cursor: MirrorCursor | undefined) =>
-    cursor
-      ? ` and (PartitionKey gt ${odata(cursor.pk)} or (PartitionKey eq ${odata(cursor.pk)} and RowKey gt ${odata(cursor.rk)}))`
-      : '';
-
   const userEntity = (customerId: string, user: MirrorUser, cycle: string): Entity => ({
     partitionKey: userPartition(customerId, user.id),
     rowKey: user.id,
@@ -104,27 +104,18 @@ export function createMirrorStore(connectionString: string) {
     cycle,
   });
 
-  async function getOrNull<T extends object>(partitionKey: string, rowKey: string) {
-    const client = await table();
-    try {
-      return await client.getEntity<T>(partitionKey, rowKey);
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
-  }
+  const getOrNull = async (partitionKey: string, rowKey: string): Promise<Entity | null> =>
+    (await table.get(partitionKey, rowKey))?.value ?? null;
 
-  async function* rows(filter: string, select?: string[]): AsyncIterable<TableEntityResult<Entity>> {
-    const client = await table();
-    yield* client.listEntities<Entity>({ queryOptions: { filter, ...(select ? { select } : {}) } });
+  async function* rows(options: ListOptions): AsyncIterable<Entity> {
+    for await (const { value } of table.list(options)) yield value;
   }
 
   async function deleteRows(keys: ReadonlyArray<{ partitionKey: string; rowKey: string }>): Promise<void> {
     if (keys.length === 0) return;
-    const client = await table();
     await submitGrouped(
-      client,
-      keys.map((k) => ['delete', { partitionKey: k.partitionKey, rowKey: k.rowKey }] as const),
+      table,
+      keys.map((k) => ({ kind: 'delete', partitionKey: k.partitionKey, rowKey: k.rowKey }) as const),
     );
   }
 
@@ -133,15 +124,14 @@ export function createMirrorStore(connectionString: string) {
 
     async putUsers(customerId: string, users: readonly MirrorUser[], cycle: string): Promise<void> {
       if (users.length === 0) return;
-      const client = await table();
       await submitGrouped(
-        client,
-        users.map((user) => ['upsert', userEntity(customerId, user, cycle)] as const),
+        table,
+        users.map((user) => ({ kind: 'upsert', row: userEntity(customerId, user, cycle) }) as const),
       );
     },
 
     async getUser(customerId: string, id: string): Promise<MirrorUser | null> {
-      const entity = await getOrNull<Entity>(userPartition(customerId, id), id);
+      const entity = await getOrNull(userPartition(customerId, id), id);
       return entity ? userOf(entity) : null;
     },
 
@@ -152,20 +142,27 @@ export function createMirrorStore(connectionString: string) {
     /** Every mirrored user's content hash, to write only what changed. */
     async userHashes(customerId: string): Promise<Map<string, string>> {
       const hashes = new Map<string, string>();
-      for await (const row of rows(usersRange(customerId), ['RowKey', 'hash'])) {
+      for await (const row of rows({ ...usersRange(customerId), select: ['hash'] })) {
         hashes.set(row.rowKey, String(row.hash ?? ''));
       }
       return hashes;
     },
 
     async listUsers(customerId: string, top: number, cursor?: MirrorCursor): Promise<MirrorPage<MirrorUser>> {
-      return page(rows(usersRange(customerId) + after(cursor)), top, userOf);
+      return page(
+        rows({
+          ...usersRange(customerId),
+          ...(cursor ? { after: { partitionKey: cursor.pk, rowKey: cursor.rk } } : {}),
+        }),
+        top,
+        userOf,
+      );
     },
 
     /** Deletes the users no page of the cycle saw; returns how many. */
     async sweepUsers(customerId: string, seen: ReadonlySet<string>): Promise<number> {
       const gone: Array<{ partitionKey: string; rowKey: string }> = [];
-      for await (const row of rows(usersRange(customerId), ['PartitionKey', 'RowKey'])) {
+      for await (const row of rows({ ...usersRange(customerId), select: [] })) {
         if (!seen.has(row.rowKey)) gone.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
       }
       await deleteRows(gone);
@@ -173,20 +170,19 @@ export function createMirrorStore(connectionString: string) {
     },
 
     async putSeen(customerId: string, cycle: string, page: number, ids: readonly string[]): Promise<void> {
-      const client = await table();
-      await client.upsertEntity(
-        {
-          partitionKey: seenPartition(customerId),
-          rowKey: `${cycle}~${String(page).padStart(6, '0')}`,
-          ...packText(JSON.stringify(ids)),
-        },
-        'Replace',
-      );
+      await table.upsert({
+        partitionKey: seenPartition(customerId),
+        rowKey: `${cycle}~${String(page).padStart(6, '0')}`,
+        ...packText(JSON.stringify(ids)),
+      });
     },
 
     async seen(customerId: string, cycle: string): Promise<Set<string>> {
       const ids = new Set<string>();
-      const filter = `PartitionKey eq ${odata(seenPartition(customerId))} and RowKey gt ${odata(`${cycle}~`)} and RowKey lt ${odata(`${cycle}~~`)}`;
+      const filter = {
+        partitionKey: seenPartition(customerId),
+        rowKey: { gt: `${cycle}~`, lt: `${cycle}~~` },
+      };
       for await (const row of rows(filter)) {
         for (const id of JSON.parse(unpackText(row)) as string[]) ids.add(id);
       }
@@ -196,36 +192,32 @@ export function createMirrorStore(connectionString: string) {
     /** Removes the marks of every cycle but `keep` (its own, or none). */
     async clearSeen(customerId: string, keep?: string): Promise<void> {
       const stale: Array<{ partitionKey: string; rowKey: string }> = [];
-      for await (const row of rows(`PartitionKey eq ${odata(seenPartition(customerId))}`, [
-        'PartitionKey',
-        'RowKey',
-      ])) {
+      for await (const row of rows({ partitionKey: seenPartition(customerId), select: [] })) {
         if (keep === undefined || !row.rowKey.startsWith(`${keep}~`)) stale.push(row);
       }
       await deleteRows(stale);
     },
 
     async getGroup(customerId: string, id: string): Promise<MirrorGroup | null> {
-      const entity = await getOrNull<Entity>(groupPartition(customerId), `g~${id}`);
+      const entity = await getOrNull(groupPartition(customerId), `g~${id}`);
       return entity ? groupOf(entity) : null;
     },
 
     async putGroups(customerId: string, groups: readonly MirrorGroup[], cycle: string): Promise<void> {
       if (groups.length === 0) return;
-      const client = await table();
       await submitGrouped(
-        client,
+        table,
         groups.map(
           (group) =>
-            [
-              'upsert',
-              {
+            ({
+              kind: 'upsert',
+              row: {
                 partitionKey: groupPartition(customerId),
                 rowKey: `g~${group.id}`,
                 ...definedOnly({ ...group }),
                 cycle,
               },
-            ] as const,
+            }) as const,
         ),
       );
     },
@@ -235,16 +227,18 @@ export function createMirrorStore(connectionString: string) {
       top: number,
       cursor?: MirrorCursor,
     ): Promise<MirrorPage<MirrorGroup>> {
-      const filter = `PartitionKey eq ${odata(groupPartition(customerId))} and RowKey gt ${odata(
-        cursor ? cursor.rk : 'g~',
-      )} and RowKey lt ${odata('g~~')}`;
+      const filter = {
+        partitionKey: groupPartition(customerId),
+        rowKey: { gt: cursor ? cursor.rk : 'g~', lt: 'g~~' },
+      };
       return page(rows(filter), top, groupOf);
     },
 
     async memberChunks(customerId: string, groupId: string): Promise<MemberChunk[]> {
-      const filter = `PartitionKey eq ${odata(groupPartition(customerId))} and RowKey gt ${odata(
-        `m~${groupId}~`,
-      )} and RowKey lt ${odata(`m~${groupId}~~`)}`;
+      const filter = {
+        partitionKey: groupPartition(customerId),
+        rowKey: { gt: `m~${groupId}~`, lt: `m~${groupId}~~` },
+      };
       const chunks: MemberChunk[] = [];
       for await (const row of rows(filter)) {
         chunks.push({ rowKey: row.rowKey, members: JSON.parse(unpackText(row)) as string[] });
@@ -259,21 +253,20 @@ export function createMirrorStore(connectionString: string) {
       cycle: string,
     ): Promise<void> {
       if (chunks.length === 0) return;
-      const client = await table();
       await submitGrouped(
-        client,
+        table,
         chunks.map(
           (chunk) =>
-            [
-              'upsert',
-              {
+            ({
+              kind: 'upsert',
+              row: {
                 partitionKey: groupPartition(customerId),
                 rowKey: `m~${chunk.groupId}~${chunk.tag}`,
                 count: chunk.members.length,
                 cycle,
                 ...packText(JSON.stringify(chunk.members)),
               },
-            ] as const,
+            }) as const,
         ),
       );
     },
@@ -286,32 +279,31 @@ export function createMirrorStore(connectionString: string) {
       remove: readonly string[],
       cycle: string,
     ): Promise<void> {
-      const client = await table();
       const written = new Set(chunks.map((c) => `m~${groupId}~${c.tag}`));
-      await submitGrouped(client, [
+      await submitGrouped(table, [
         ...chunks.map(
           (chunk) =>
-            [
-              'upsert',
-              {
+            ({
+              kind: 'upsert',
+              row: {
                 partitionKey: groupPartition(customerId),
                 rowKey: `m~${groupId}~${chunk.tag}`,
                 count: chunk.members.length,
                 cycle,
                 ...packText(JSON.stringify(chunk.members)),
               },
-            ] as const,
+            }) as const,
         ),
         ...remove
           .filter((rowKey) => !written.has(rowKey))
-          .map((rowKey) => ['delete', { partitionKey: groupPartition(customerId), rowKey }] as const),
+          .map((rowKey) => ({ kind: 'delete', partitionKey: groupPartition(customerId), rowKey }) as const),
       ]);
     },
 
     /** A group and all its membership chunks. */
     async deleteGroup(customerId: string, groupId: string): Promise<number> {
       const chunks = await this.memberChunks(customerId, groupId);
-      const exists = await getOrNull<Entity>(groupPartition(customerId), `g~${groupId}`);
+      const exists = await getOrNull(groupPartition(customerId), `g~${groupId}`);
       await deleteRows([
         ...chunks.map((c) => ({ partitionKey: groupPartition(customerId), rowKey: c.rowKey })),
         ...(exists ? [{ partitionKey: groupPartition(customerId), rowKey: `g~${groupId}` }] : []),
@@ -324,8 +316,12 @@ export function createMirrorStore(connectionString: string) {
       const stale: Array<{ partitionKey: string; rowKey: string }> = [];
       let groups = 0;
       let memberships = 0;
-      const filter = `PartitionKey eq ${odata(groupPartition(customerId))} and cycle ne ${odata(cycle)}`;
-      for await (const row of rows(filter, ['PartitionKey', 'RowKey', 'count'])) {
+      const filter: ListOptions = {
+        partitionKey: groupPartition(customerId),
+        where: [['cycle', 'ne', cycle]],
+        select: ['count'],
+      };
+      for await (const row of rows(filter)) {
         stale.push(row);
         if (row.rowKey.startsWith('g~')) groups++;
         else memberships += Number(row.count ?? 0);
@@ -336,7 +332,7 @@ export function createMirrorStore(connectionString: string) {
 
     async voiceObjects(customerId: string): Promise<MirrorVoiceObject[]> {
       const objects: MirrorVoiceObject[] = [];
-      for await (const row of rows(`PartitionKey eq ${odata(voicePartition(customerId))}`)) {
+      for await (const row of rows({ partitionKey: voicePartition(customerId) })) {
         objects.push({
           policyName: String(row.policyName),
           identity: String(row.identity),
@@ -352,15 +348,14 @@ export function createMirrorStore(connectionString: string) {
       remove: ReadonlyArray<Pick<MirrorVoiceObject, 'policyName' | 'identity'>>,
       cycle: string,
     ): Promise<void> {
-      const client = await table();
       const key = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
         `${o.policyName}~${Buffer.from(o.identity.toLowerCase()).toString('base64url')}`;
-      await submitGrouped(client, [
+      await submitGrouped(table, [
         ...put.map(
           (o) =>
-            [
-              'upsert',
-              {
+            ({
+              kind: 'upsert',
+              row: {
                 partitionKey: voicePartition(customerId),
                 rowKey: key(o),
                 policyName: o.policyName,
@@ -368,19 +363,22 @@ export function createMirrorStore(connectionString: string) {
                 cycle,
                 ...packText(JSON.stringify(o.data)),
               },
-            ] as const,
+            }) as const,
         ),
         ...remove.map(
-          (o) => ['delete', { partitionKey: voicePartition(customerId), rowKey: key(o) }] as const,
+          (o) => ({ kind: 'delete', partitionKey: voicePartition(customerId), rowKey: key(o) }) as const,
         ),
       ]);
     },
 
     /** Everything of a customer (the customer is gone). */
     async deleteCustomer(customerId: string): Promise<void> {
-      const filter = `PartitionKey ge ${odata(`${ck(customerId)}~`)} and PartitionKey lt ${odata(`${ck(customerId)}~~`)}`;
+      const filter: ListOptions = {
+        partitionKey: { ge: `${ck(customerId)}~`, lt: `${ck(customerId)}~~` },
+        select: [],
+      };
       const all: Array<{ partitionKey: string; rowKey: string }> = [];
-      for await (const row of rows(filter, ['PartitionKey', 'RowKey'])) all.push(row);
+      for await (const row of rows(filter)) all.push(row);
       await deleteRows(all);
     },
   };
@@ -390,7 +388,7 @@ export type MirrorStore = ReturnType<typeof createMirrorStore>;
 
 /** Reads up to `top` items and tells where the next page starts (one more row is read to know there is one). */
 async function page<T>(
-  source: AsyncIterable<TableEntityResult<Entity>>,
+  source: AsyncIterable<Entity>,
   top: number,
   map: (entity: Entity) => T,
 ): Promise<MirrorPage<T>> {

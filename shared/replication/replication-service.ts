@@ -9,7 +9,7 @@ import {
 } from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
-import { CredentialChangedError } from '../credentials/credential-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
 import { type CycleContext, runCycle } from './cycle-runner.js';
 import type { DriftReport } from './drift.js';
@@ -167,7 +167,7 @@ export function createReplicationService(deps: ReplicationDeps) {
         });
         break;
       } catch (error) {
-        if (!(error instanceof CredentialChangedError)) throw error;
+        if (!(error instanceof VersionConflictError)) throw error;
       }
     }
     await deps.alarms.raise({

@@ -1,5 +1,7 @@
 import { shortNameKey } from '../customers/short-name.js';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import { azureTables } from '../storage/azure-tables.js';
+import { type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
 import { packText, unpackText } from './table-text.js';
 
 /**
@@ -134,77 +136,67 @@ export class LeaseLostError extends Error {
 type DocEntity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 export function createReplicationStore(connectionString: string, now: () => Date = () => new Date()) {
-  const table = lazyTable(connectionString, REPLICATION_TABLE);
+  return createReplicationStoreOn(azureTables(connectionString), now);
+}
+
+type LeaseEntity = { partitionKey: string; rowKey: string; holder: string; expiresAt: string };
+
+export function createReplicationStoreOn(tables: Tables, now: () => Date = () => new Date()) {
+  const docs = tables.table<DocEntity>(REPLICATION_TABLE);
+  const leases = tables.table<LeaseEntity>(REPLICATION_TABLE);
+  const changes = tables.table<DocEntity & { at: string }>(REPLICATION_TABLE);
   const key = (customerId: string) => shortNameKey(customerId);
 
   async function read<T>(partition: string, rowKey: string): Promise<{ value: T; etag: string } | null> {
-    const client = await table();
-    try {
-      const entity = await client.getEntity<DocEntity>(partition, rowKey);
-      return { value: JSON.parse(unpackText(entity)) as T, etag: entity.etag };
-    } catch (error) {
-      if (restStatus(error) === 404) return null;
-      throw error;
-    }
+    const found = await docs.get(partition, rowKey);
+    return found ? { value: JSON.parse(unpackText(found.value)) as T, etag: found.etag } : null;
   }
 
-  const entityOf = (
-    partition: string,
-    rowKey: string,
-    value: unknown,
-    extra: Record<string, unknown> = {},
-  ) => ({
+  const entityOf = (partition: string, rowKey: string, value: unknown): DocEntity => ({
     partitionKey: partition,
     rowKey,
-    ...extra,
     ...packText(JSON.stringify(value)),
   });
 
   /** Read, change, write back; another writer in between makes it start over. */
   async function update<T>(partition: string, rowKey: string, change: (current: T | null) => T): Promise<T> {
-    const client = await table();
-    for (let attempt = 1; ; attempt++) {
-      const current = await read<T>(partition, rowKey);
-      const next = change(current?.value ?? null);
-      try {
-        if (current) {
-          await client.updateEntity(entityOf(partition, rowKey, next), 'Replace', { etag: current.etag });
-        } else {
-          await client.createEntity(entityOf(partition, rowKey, next));
-        }
+    return withOptimisticRetry(
+      async () => {
+        const current = await read<T>(partition, rowKey);
+        const next = change(current?.value ?? null);
+        if (current) await docs.replace(entityOf(partition, rowKey, next), current.etag);
+        else await docs.insert(entityOf(partition, rowKey, next));
         return next;
-      } catch (error) {
-        const status = restStatus(error);
-        if ((status !== 412 && status !== 409) || attempt >= 20) throw error;
-      }
-    }
+      },
+      { attempts: 20, maxDelayMs: 200 },
+    );
   }
 
+  /** Null when another holder's lease has not expired, or another acquirer won the race. */
   async function acquire(
     partition: Lease['partition'],
     rowKey: string,
     holder: string,
     seconds: number,
   ): Promise<Lease | null> {
-    const client = await table();
     const expiresAt = now().getTime() + seconds * 1000;
-    const entity = { partitionKey: partition, rowKey, holder, expiresAt: new Date(expiresAt).toISOString() };
+    const entity: LeaseEntity = {
+      partitionKey: partition,
+      rowKey,
+      holder,
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
     try {
-      const existing = await client.getEntity<DocEntity>(partition, rowKey);
-      const held = Date.parse(String(existing.expiresAt)) > now().getTime() && existing.holder !== holder;
-      if (held) return null;
-      const response = await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-      return { partition, key: rowKey, holder, etag: response.etag ?? '', expiresAt };
+      const existing = await leases.get(partition, rowKey);
+      if (existing) {
+        const held =
+          Date.parse(existing.value.expiresAt) > now().getTime() && existing.value.holder !== holder;
+        if (held) return null;
+      }
+      const etag = existing ? await leases.replace(entity, existing.etag) : await leases.insert(entity);
+      return { partition, key: rowKey, holder, etag, expiresAt };
     } catch (error) {
-      const status = restStatus(error);
-      if (status === 412) return null;
-      if (status !== 404) throw error;
-    }
-    try {
-      const response = await client.createEntity(entity);
-      return { partition, key: rowKey, holder, etag: response.etag ?? '', expiresAt };
-    } catch (error) {
-      if (restStatus(error) === 409) return null;
+      if (error instanceof VersionConflictError) return null;
       throw error;
     }
   }
@@ -224,11 +216,8 @@ export function createReplicationStore(connectionString: string, now: () => Date
     },
 
     async *statuses(): AsyncIterable<ReplicationStatus> {
-      const client = await table();
-      for await (const entity of client.listEntities<DocEntity>({
-        queryOptions: { filter: `PartitionKey eq 'status'` },
-      })) {
-        yield JSON.parse(unpackText(entity)) as ReplicationStatus;
+      for await (const { value } of docs.list({ partitionKey: 'status' })) {
+        yield JSON.parse(unpackText(value)) as ReplicationStatus;
       }
     },
 
@@ -238,38 +227,31 @@ export function createReplicationStore(connectionString: string, now: () => Date
 
     /** Null when a cycle exists already. */
     async createCycle(customerId: string, cycle: CycleState): Promise<string | null> {
-      const client = await table();
       try {
-        return (await client.createEntity(entityOf('cycle', key(customerId), cycle))).etag ?? '';
+        return await docs.insert(entityOf('cycle', key(customerId), cycle));
       } catch (error) {
-        if (restStatus(error) === 409) return null;
+        if (error instanceof VersionConflictError) return null;
         throw error;
       }
     },
 
     /** Saves the checkpoint if nobody changed it since `etag`; returns the new ETag. */
     async saveCycle(customerId: string, cycle: CycleState, etag: string): Promise<string> {
-      const client = await table();
       try {
-        const response = await client.updateEntity(entityOf('cycle', key(customerId), cycle), 'Replace', {
-          etag,
-        });
-        return response.etag ?? '';
+        return await docs.replace(entityOf('cycle', key(customerId), cycle), etag);
       } catch (error) {
-        const status = restStatus(error);
-        if (status === 412 || status === 404) throw new CycleFencedError(`Cycle ${cycle.id} was taken over.`);
+        if (error instanceof VersionConflictError)
+          throw new CycleFencedError(`Cycle ${cycle.id} was taken over.`);
         throw error;
       }
     },
 
     async deleteCycle(customerId: string, etag: string): Promise<void> {
-      const client = await table();
       try {
-        await client.deleteEntity('cycle', key(customerId), { etag });
+        await docs.delete('cycle', key(customerId), etag);
       } catch (error) {
-        const status = restStatus(error);
-        if (status === 412) throw new CycleFencedError('The cycle was taken over.');
-        if (status !== 404) throw error;
+        if (error instanceof VersionConflictError) throw new CycleFencedError('The cycle was taken over.');
+        throw error;
       }
     },
 
@@ -289,34 +271,26 @@ export function createReplicationStore(connectionString: string, now: () => Date
 
     /** When the lease on a customer ends (0 when nobody holds it). */
     async customerLeaseUntil(customerId: string): Promise<number> {
-      const client = await table();
-      try {
-        const entity = await client.getEntity<DocEntity>('lease', key(customerId));
-        const until = Date.parse(String(entity.expiresAt));
-        return until > now().getTime() ? until : 0;
-      } catch (error) {
-        if (restStatus(error) === 404) return 0;
-        throw error;
-      }
+      const found = await leases.get('lease', key(customerId));
+      const until = found ? Date.parse(found.value.expiresAt) : 0;
+      return until > now().getTime() ? until : 0;
     },
 
     async renew(lease: Lease, seconds: number): Promise<Lease> {
-      const client = await table();
       const expiresAt = now().getTime() + seconds * 1000;
       try {
-        const response = await client.updateEntity(
+        const etag = await leases.replace(
           {
             partitionKey: lease.partition,
             rowKey: lease.key,
             holder: lease.holder,
             expiresAt: new Date(expiresAt).toISOString(),
           },
-          'Replace',
-          { etag: lease.etag },
+          lease.etag,
         );
-        return { ...lease, etag: response.etag ?? '', expiresAt };
+        return { ...lease, etag, expiresAt };
       } catch (error) {
-        if (restStatus(error) === 412 || restStatus(error) === 404) {
+        if (error instanceof VersionConflictError) {
           throw new LeaseLostError(`The ${lease.partition} lease ${lease.key} was taken over.`);
         }
         throw error;
@@ -325,41 +299,32 @@ export function createReplicationStore(connectionString: string, now: () => Date
 
     /** Gives the lease back (expired at once); a lease taken over meanwhile stays with its new holder. */
     async release(lease: Lease): Promise<void> {
-      const client = await table();
       try {
-        await client.updateEntity(
+        await leases.replace(
           {
             partitionKey: lease.partition,
             rowKey: lease.key,
             holder: '',
             expiresAt: new Date(0).toISOString(),
           },
-          'Replace',
-          { etag: lease.etag },
+          lease.etag,
         );
       } catch (error) {
-        if (restStatus(error) !== 412 && restStatus(error) !== 404) throw error;
+        if (!(error instanceof VersionConflictError)) throw error;
       }
     },
 
     async noteChange(customerId: string, at: string): Promise<void> {
-      const client = await table();
-      await client.upsertEntity({ partitionKey: 'change', rowKey: key(customerId), at }, 'Replace');
+      await changes.upsert({ partitionKey: 'change', rowKey: key(customerId), at });
     },
 
     async lastChange(customerId: string): Promise<string | null> {
-      const client = await table();
-      try {
-        return String((await client.getEntity<DocEntity>('change', key(customerId))).at);
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await changes.get('change', key(customerId));
+      return found ? String(found.value.at) : null;
     },
 
     async putDrift(customerId: string, report: unknown): Promise<void> {
-      const client = await table();
-      await client.upsertEntity(entityOf('drift', key(customerId), report), 'Replace');
+      await docs.upsert(entityOf('drift', key(customerId), report));
     },
 
     async drift<T>(customerId: string): Promise<T | null> {
@@ -368,13 +333,8 @@ export function createReplicationStore(connectionString: string, now: () => Date
 
     /** Everything replication keeps about a customer. */
     async forget(customerId: string): Promise<void> {
-      const client = await table();
       for (const partition of ['status', 'cycle', 'lease', 'change', 'drift']) {
-        try {
-          await client.deleteEntity(partition, key(customerId));
-        } catch (error) {
-          if (restStatus(error) !== 404) throw error;
-        }
+        await docs.delete(partition, key(customerId));
       }
     },
   };

@@ -1,4 +1,4 @@
-import type { TableClient, TableTransaction } from '@azure/data-tables';
+import { MAX_TRANSACTION_ACTIONS, type TableRow, type VersionedTable } from '../storage/versioned-table.js';
 
 /**
  * A string property holds at most 32K UTF-16 characters (64 KiB); longer JSON is split over `d0`, `d1`, … of one
@@ -41,23 +41,21 @@ export async function inParallel<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-type Action = Parameters<TableTransaction['upsertEntity']>[0];
-
 /**
- * Writes entities in entity-group transactions: grouped by partition, 100 per transaction (the service's
- * limit), several transactions at once.
+ * Writes rows in entity-group transactions: grouped by partition, as many per transaction as the service allows,
+ * several transactions at once.
  */
-export async function submitGrouped(
-  client: TableClient,
+export async function submitGrouped<T extends TableRow>(
+  table: VersionedTable<T>,
   actions: ReadonlyArray<
-    | readonly ['upsert', Action]
-    | readonly ['delete', { readonly partitionKey: string; readonly rowKey: string }]
+    | { readonly kind: 'upsert'; readonly row: T }
+    | { readonly kind: 'delete'; readonly partitionKey: string; readonly rowKey: string }
   >,
   parallel = 8,
 ): Promise<void> {
   const byPartition = new Map<string, Array<(typeof actions)[number]>>();
   for (const action of actions) {
-    const key = action[1].partitionKey;
+    const key = action.kind === 'upsert' ? action.row.partitionKey : action.partitionKey;
     let list = byPartition.get(key);
     if (!list) {
       list = [];
@@ -67,15 +65,11 @@ export async function submitGrouped(
   }
   const batches: Array<Array<(typeof actions)[number]>> = [];
   for (const list of byPartition.values()) {
-    for (let i = 0; i < list.length; i += 100) batches.push(list.slice(i, i + 100));
+    for (let i = 0; i < list.length; i += MAX_TRANSACTION_ACTIONS) {
+      batches.push(list.slice(i, i + MAX_TRANSACTION_ACTIONS));
+    }
   }
   await inParallel(batches, parallel, async (batch) => {
-    await client.submitTransaction(
-      batch.map((action) =>
-        action[0] === 'upsert'
-          ? (['upsert', action[1], 'Replace'] as const)
-          : (['delete', action[1]] as const),
-      ),
-    );
+    await table.transaction(batch);
   });
 }

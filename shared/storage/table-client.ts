@@ -1,9 +1,13 @@
-import { RestError } from '@azure/core-rest-pipeline';
-import { TableClient } from '@azure/data-tables';
+import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 
 /** A TableClient whose table is created on first use; Azurite's plain-http endpoint is allowed only for it. */
-export function lazyTable(connectionString: string, tableName: string): () => Promise<TableClient> {
+export function lazyTable(
+  connectionString: string,
+  tableName: string,
+  options: TableServiceClientOptions = {},
+): () => Promise<TableClient> {
   const client = TableClient.fromConnectionString(connectionString, tableName, {
+    ...options,
     allowInsecureConnection:
       connectionString.includes('http://127.0.0.1') ||
       connectionString.includes('UseDevelopmentStorage=true'),
@@ -19,8 +23,4 @@ export function lazyTable(connectionString: string, tableName: string): () => Pr
     );
     return ready;
   };
-}
-
-export function restStatus(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }

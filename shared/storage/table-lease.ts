@@ -1,4 +1,6 @@
-import { lazyTable, restStatus } from './table-client.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import { azureTables } from './azure-tables.js';
+import type { Tables } from './versioned-table.js';
 
 export interface TableLease {
   readonly key: string;
@@ -23,41 +25,40 @@ export function createTableLeases(
   tableName: string,
   now: () => number = () => Date.now(),
 ): TableLeases {
-  const table = lazyTable(connectionString, tableName);
+  return createLeases(azureTables(connectionString), tableName, now);
+}
+
+export function createLeases(
+  tables: Tables,
+  tableName: string,
+  now: () => number = () => Date.now(),
+): TableLeases {
+  const table = tables.table<LeaseEntity>(tableName);
+  /** Null when another writer got there first. */
+  const orNull = async (write: () => Promise<string>): Promise<string | null> => {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof VersionConflictError) return null;
+      throw error;
+    }
+  };
   return {
     async acquire(key, holder, seconds) {
-      const client = await table();
       const entity: LeaseEntity = {
         partitionKey: PARTITION,
         rowKey: key,
         holder,
         expiresAt: now() + seconds * 1000,
       };
-      try {
-        const created = await client.createEntity(entity);
-        return { key, holder, etag: created.etag ?? '' };
-      } catch (error) {
-        if (restStatus(error) !== 409) throw error;
-      }
-      const current = await client.getEntity<LeaseEntity>(PARTITION, key);
-      if (current.expiresAt > now() && current.holder !== holder) return null;
-      try {
-        const updated = await client.updateEntity(entity, 'Replace', { etag: current.etag });
-        return { key, holder, etag: updated.etag ?? '' };
-      } catch (error) {
-        if (restStatus(error) === 412) return null;
-        throw error;
-      }
+      const current = await table.get(PARTITION, key);
+      if (current && current.value.expiresAt > now() && current.value.holder !== holder) return null;
+      const etag = await orNull(() => (current ? table.replace(entity, current.etag) : table.insert(entity)));
+      return etag === null ? null : { key, holder, etag };
     },
 
     async release(lease) {
-      const client = await table();
-      try {
-        await client.deleteEntity(PARTITION, lease.key, { etag: lease.etag });
-      } catch (error) {
-        const status = restStatus(error);
-        if (status !== 404 && status !== 412) throw error;
-      }
+      await orNull(async () => String(await table.delete(PARTITION, lease.key, lease.etag)));
     },
   };
 }

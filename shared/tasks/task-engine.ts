@@ -1,6 +1,7 @@
-import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import { toFieldErrors } from '../errors/zod-field-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 import {
   type AnyTaskDefinition,
   DEFAULT_MAX_ATTEMPTS,
@@ -22,7 +23,7 @@ import {
   type VersionedTask,
 } from './task-record.js';
 import { redactDeep, redactText, redactValue } from './redact.js';
-import { TaskConflictError, type TaskListQuery, type TaskPage, type TaskStore } from './task-store.js';
+import type { TaskListQuery, TaskPage, TaskStore } from './task-store.js';
 
 export const TASKS_QUEUE = 'tasks';
 
@@ -95,6 +96,8 @@ export interface TaskFinishedEvent {
   readonly outcome: 'succeeded' | 'failed' | 'cancelled' | 'deleted';
 }
 
+/** An operator's action (resume, cancel, delete) races at most the task's own run: a few tries win it. */
+const CONFLICT_RETRY = { attempts: 8, baseDelayMs: 20 } as const;
 /** Log lines kept per task; older ones beyond it are dropped from the middle (the start and the end stay). */
 const MAX_LOG_LINES = 2_000;
 const MAX_CHANGES = 2_000;
@@ -231,7 +234,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         await mirror(executing);
         return true;
       } catch (error) {
-        if (!(error instanceof TaskConflictError)) throw error;
+        if (!(error instanceof VersionConflictError)) throw error;
         const fresh = await store.getIn(task.customerId, task.id);
         if (!fresh || fresh.task.state !== 'Reserved') return false;
         run.task = fresh.task;
@@ -441,7 +444,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     list: (query) => store.list(query),
 
     async resume(taskId) {
-      for (;;) {
+      const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'Paused') {
           throw new DomainError('conflict', {
@@ -458,20 +461,16 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           updatedAt: now().toISOString(),
           steps: stepPatch(task, task.currentStep, { state: 'pending', resumedByOperator: true }),
         };
-        try {
-          await store.replace(next, etag);
-        } catch (error) {
-          if (error instanceof TaskConflictError) continue;
-          throw error;
-        }
-        await mirror(next);
-        await enqueue(taskId);
+        await store.replace(next, etag);
         return next;
-      }
+      }, CONFLICT_RETRY);
+      await mirror(next);
+      await enqueue(taskId);
+      return next;
     },
 
     async rerun(taskId) {
-      for (;;) {
+      const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'FinishFailure') {
           throw new DomainError('conflict', {
@@ -491,16 +490,12 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           updatedAt: now().toISOString(),
           steps: stepPatch(task, task.currentStep, { state: 'pending', attempts: 0, error: null }),
         };
-        try {
-          await store.replace(next, etag);
-        } catch (error) {
-          if (error instanceof TaskConflictError) continue;
-          throw error;
-        }
-        await mirror(next);
-        await enqueue(taskId);
+        await store.replace(next, etag);
         return next;
-      }
+      }, CONFLICT_RETRY);
+      await mirror(next);
+      await enqueue(taskId);
+      return next;
     },
 
     async process(taskId) {
@@ -525,7 +520,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       try {
         reservedEtag = await store.replace(reserved, etag);
       } catch (error) {
-        if (error instanceof TaskConflictError) return;
+        if (error instanceof VersionConflictError) return;
         throw error;
       }
       const run = new Run(reserved, reservedEtag);
@@ -534,13 +529,13 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         await execute(run);
       } catch (error) {
         // Someone else took the task over (our lease ran out): their run is the one that counts.
-        if (error instanceof TaskConflictError) return;
+        if (error instanceof VersionConflictError) return;
         throw error;
       }
     },
 
     async cancel(taskId, by) {
-      for (;;) {
+      const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
         if (task.state !== 'Queued' && task.state !== 'Paused') {
           throw new DomainError('conflict', {
@@ -562,19 +557,15 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           result: `Cancelled by ${by}.${done.length > 0 ? ` Steps done before: ${done.join(', ')}.` : ''}`,
           log: [...task.log, { at, line: `-- Cancelled by ${by} --` }],
         };
-        try {
-          const lock = await store.lock(task.customerId);
-          if (lock.holder === task.id) await store.replaceAndUnlock(next, etag, lock);
-          else await store.replace(next, etag);
-        } catch (error) {
-          if (error instanceof TaskConflictError) continue;
-          throw error;
-        }
-        await mirror(next);
-        await finished(next, 'cancelled');
-        await wakeNextOf(next.customerId, next.id);
+        const lock = await store.lock(task.customerId);
+        if (lock.holder === task.id) await store.replaceAndUnlock(next, etag, lock);
+        else await store.replace(next, etag);
         return next;
-      }
+      }, CONFLICT_RETRY);
+      await mirror(next);
+      await finished(next, 'cancelled');
+      await wakeNextOf(next.customerId, next.id);
+      return next;
     },
 
     async processAll(customerId) {
@@ -592,7 +583,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
               etag,
             );
           } catch (error) {
-            if (error instanceof TaskConflictError) continue;
+            if (error instanceof VersionConflictError) continue;
             throw error;
           }
         }
@@ -603,7 +594,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     },
 
     async remove(taskId) {
-      for (;;) {
+      const task = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
         if (!isFinal(task.state)) {
           throw new DomainError('conflict', {
@@ -612,15 +603,10 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
             detail: `Task ${taskId} is ${task.state}; cancel it before deleting it.`,
           });
         }
-        try {
-          await store.delete(task, etag);
-          await finished(task, 'deleted');
-          return;
-        } catch (error) {
-          if (error instanceof TaskConflictError) continue;
-          throw error;
-        }
-      }
+        await store.delete(task, etag);
+        return task;
+      }, CONFLICT_RETRY);
+      await finished(task, 'deleted');
     },
 
     async sweep() {

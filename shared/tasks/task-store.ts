@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { lazyTable } from '../storage/table-client.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Condition, Tables, TransactionAction } from '../storage/versioned-table.js';
 import {
   type CustomerLock,
   newestFirstKey,
@@ -21,11 +22,6 @@ export const INDEX_PARTITION = '_index';
 const TASK_ROW_PREFIX = 't-';
 const LOCK_ROW = 'lock';
 const IDEMPOTENCY_ROW_PREFIX = 'idem-';
-
-/** Another invocation wrote the task (or the customer's lock) first. */
-export class TaskConflictError extends Error {
-  override readonly name = 'TaskConflictError';
-}
 
 export interface TaskListQuery {
   readonly customerId?: string;
@@ -54,7 +50,7 @@ export interface TaskStore {
   /** By id alone, through the index. */
   get(taskId: string): Promise<VersionedTask | null>;
   getIn(customerId: string, taskId: string): Promise<VersionedTask | null>;
-  /** Replaces the task if still at `etag`, else TaskConflictError; returns the new ETag. */
+  /** Replaces the task if still at `etag`, else VersionConflictError; returns the new ETag. */
   replace(task: TaskRecord, etag: string): Promise<string>;
   /** Replaces the task and makes it the customer's lock holder, atomically, both conditional. */
   replaceAndLock(task: TaskRecord, etag: string, lock: CustomerLock): Promise<string>;
@@ -68,7 +64,7 @@ export interface TaskStore {
   oldestQueued(customerId: string, exceptId: string): Promise<TaskRecord | null>;
   /** Tasks the index marks active (not finished), oldest first, at most `limit`. */
   listActive(limit: number): Promise<ActiveTaskRef[]>;
-  /** Deletes the task (if still at `etag`, else TaskConflictError) and its index and idempotency rows. */
+  /** Deletes the task (if still at `etag`, else VersionConflictError) and its index and idempotency rows. */
   delete(task: TaskRecord, etag: string): Promise<void>;
 }
 
@@ -100,46 +96,42 @@ type LockEntity = {
   holder: string;
 };
 
+type IdempotencyEntity = {
+  partitionKey: string;
+  rowKey: string;
+  taskId: string;
+};
+
 /** A Table property holds 32K UTF-16 characters, an entity 1 MiB: 15 chunks of 30,000 fit with room to spare. */
 const CHUNK = 30_000;
 const MAX_CHUNKS = 15;
 export const MAX_TASK_JSON_CHARS = CHUNK * MAX_CHUNKS;
 
 export function createTableTaskStore(connectionString: string, tableName: string = TASKS_TABLE): TaskStore {
-  const table = lazyTable(connectionString, tableName);
+  return createTaskStore(azureTables(connectionString), tableName);
+}
+
+export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE): TaskStore {
+  const tasks = tables.table<TaskEntity>(tableName);
+  const index = tables.table<IndexEntity>(tableName);
+  const locks = tables.table<LockEntity>(tableName);
+  const idempotency = tables.table<IdempotencyEntity>(tableName);
+  /** A task with its lock or idempotency row, which share its customer's partition. */
+  const together = tables.table<TaskEntity | LockEntity | IdempotencyEntity>(tableName);
 
   async function getIn(customerId: string, taskId: string): Promise<VersionedTask | null> {
-    const client = await table();
-    try {
-      const entity = await client.getEntity<TaskEntity>(pk(customerId), taskRowKey(taskId));
-      return { task: toRecord(entity), etag: entity.etag };
-    } catch (error) {
-      if (statusOf(error) === 404) return null;
-      throw error;
-    }
+    const found = await tasks.get(pk(customerId), taskRowKey(taskId));
+    return found ? { task: toRecord(found.value), etag: found.etag } : null;
   }
 
-  async function transact(client: TableClient, actions: TransactionAction[], rowKey: string, what: string) {
-    try {
-      const response = await client.submitTransaction(actions);
-      // The task row is always the first action; sub-responses come back in order.
-      const etag = response.subResponses[0]?.etag;
-      if (etag) return etag;
-      const entity = await client.getEntity(partitionOf(actions), rowKey);
-      if (!entity.etag) throw new Error(`Table Storage returned no ETag for ${what}.`);
-      return entity.etag;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 412 || status === 409 || status === 404) {
-        throw new TaskConflictError(`${what} changed meanwhile.`);
-      }
-      throw error;
-    }
+  /** The task row is always the first action: its ETag is the one returned. */
+  async function transact(actions: TransactionAction<TaskEntity | LockEntity | IdempotencyEntity>[]) {
+    const [etag] = await together.transaction(actions);
+    return etag ?? '';
   }
 
   async function mirror(task: TaskRecord): Promise<void> {
-    const client = await table();
-    const entity: IndexEntity = {
+    await index.upsert({
       partitionKey: INDEX_PARTITION,
       rowKey: newestFirstKey(task.id),
       customerId: task.customerId,
@@ -147,207 +139,155 @@ export function createTableTaskStore(connectionString: string, tableName: string
       state: task.state,
       createdAt: task.createdAt,
       active: !isFinal(task.state),
-    };
-    await client.upsertEntity(entity, 'Replace');
+    });
+  }
+
+  async function idempotent(customerId: string, key: string): Promise<VersionedTask | null> {
+    const row = await idempotency.get(pk(customerId), idempotencyRowKey(key));
+    return row ? getIn(customerId, row.value.taskId) : null;
   }
 
   return {
     async create(task) {
-      const client = await table();
       // The index row first: a task row is never unreachable by id. An orphan index row (the create failed)
       // leads nowhere and is skipped.
       if (task.idempotencyKey) {
-        const existing = await idempotent(client, task.customerId, task.idempotencyKey);
+        const existing = await idempotent(task.customerId, task.idempotencyKey);
         if (existing) return { task: existing, created: false };
       }
       await mirror(task);
-      const entity = toEntity(task);
-      const actions: TransactionAction[] = [['create', entity]];
+      const actions: TransactionAction<TaskEntity | IdempotencyEntity>[] = [
+        { kind: 'insert', row: toEntity(task) },
+      ];
       if (task.idempotencyKey) {
-        actions.push([
-          'create',
-          {
+        actions.push({
+          kind: 'insert',
+          row: {
             partitionKey: pk(task.customerId),
             rowKey: idempotencyRowKey(task.idempotencyKey),
             taskId: task.id,
           },
-        ]);
+        });
       }
       try {
-        const etag = await transact(client, actions, entity.rowKey, `Task ${task.id}`);
+        const etag = await transact(actions);
         return { task: { task, etag }, created: true };
       } catch (error) {
-        if (!(error instanceof TaskConflictError) || !task.idempotencyKey) throw error;
+        if (!(error instanceof VersionConflictError) || !task.idempotencyKey) throw error;
         // A concurrent start with the same key won.
-        const existing = await idempotent(client, task.customerId, task.idempotencyKey);
+        const existing = await idempotent(task.customerId, task.idempotencyKey);
         if (!existing) throw error;
         return { task: existing, created: false };
       }
     },
 
     async get(taskId) {
-      const client = await table();
-      let customerId: string;
-      try {
-        customerId = (await client.getEntity<IndexEntity>(INDEX_PARTITION, newestFirstKey(taskId)))
-          .customerId;
-      } catch (error) {
-        if (statusOf(error) === 404) return null;
-        throw error;
-      }
-      return getIn(customerId, taskId);
+      const ref = await index.get(INDEX_PARTITION, newestFirstKey(taskId));
+      return ref ? getIn(ref.value.customerId, taskId) : null;
     },
 
     getIn,
 
-    async replace(task, etag) {
-      const client = await table();
-      try {
-        const { etag: next } = await client.updateEntity(toEntity(task), 'Replace', { etag });
-        if (!next) throw new Error(`Table Storage returned no ETag for task ${task.id}.`);
-        return next;
-      } catch (error) {
-        const status = statusOf(error);
-        if (status === 412 || status === 404)
-          throw new TaskConflictError(`Task ${task.id} changed meanwhile.`);
-        throw error;
-      }
-    },
+    replace: (task, etag) => tasks.replace(toEntity(task), etag),
 
     async replaceAndLock(task, etag, lock) {
-      const client = await table();
-      const entity = toEntity(task);
       const lockEntity: LockEntity = { partitionKey: pk(task.customerId), rowKey: LOCK_ROW, holder: task.id };
-      return transact(
-        client,
-        [
-          ['update', entity, 'Replace', { etag }],
-          lock.etag ? ['update', lockEntity, 'Replace', { etag: lock.etag }] : ['create', lockEntity],
-        ],
-        entity.rowKey,
-        `Task ${task.id} or the lock of ${task.customerId}`,
-      );
+      return transact([
+        { kind: 'replace', row: toEntity(task), etag },
+        lock.etag
+          ? { kind: 'replace', row: lockEntity, etag: lock.etag }
+          : { kind: 'insert', row: lockEntity },
+      ]);
     },
 
     async replaceAndUnlock(task, etag, lock) {
-      const client = await table();
-      const entity = toEntity(task);
-      const actions: TransactionAction[] = [['update', entity, 'Replace', { etag }]];
+      const actions: TransactionAction<TaskEntity | LockEntity>[] = [
+        { kind: 'replace', row: toEntity(task), etag },
+      ];
       if (lock.holder === task.id && lock.etag) {
         const free: LockEntity = { partitionKey: pk(task.customerId), rowKey: LOCK_ROW, holder: '' };
-        actions.push(['update', free, 'Replace', { etag: lock.etag }]);
+        actions.push({ kind: 'replace', row: free, etag: lock.etag });
       }
-      return transact(client, actions, entity.rowKey, `Task ${task.id} or the lock of ${task.customerId}`);
+      return transact(actions);
     },
 
     async lock(customerId) {
-      const client = await table();
-      try {
-        const entity = await client.getEntity<LockEntity>(pk(customerId), LOCK_ROW);
-        return { holder: entity.holder || null, etag: entity.etag };
-      } catch (error) {
-        if (statusOf(error) === 404) return { holder: null, etag: null };
-        throw error;
-      }
+      const found = await locks.get(pk(customerId), LOCK_ROW);
+      return found ? { holder: found.value.holder || null, etag: found.etag } : { holder: null, etag: null };
     },
 
     mirror,
 
     async list(query) {
-      const client = await table();
       const after = query.after ?? '';
       const found: TaskRecord[] = [];
       let nextKey: string | null = null;
+      const where: Condition[] = query.state ? [['state', 'eq', query.state]] : [];
       if (query.customerId) {
-        const filter = query.state
-          ? odata`PartitionKey eq ${pk(query.customerId)} and RowKey gt ${TASK_ROW_PREFIX + after} and RowKey lt ${'t.'} and state eq ${query.state}`
-          : odata`PartitionKey eq ${pk(query.customerId)} and RowKey gt ${TASK_ROW_PREFIX + after} and RowKey lt ${'t.'}`;
-        for await (const entity of client.listEntities<TaskEntity>({ queryOptions: { filter } })) {
+        const rows = tasks.list({
+          partitionKey: pk(query.customerId),
+          rowKey: { gt: TASK_ROW_PREFIX + after, lt: 't.' },
+          where,
+        });
+        for await (const { value } of rows) {
           if (found.length === query.top) {
             nextKey = newestFirstKey(found[found.length - 1]?.id ?? '');
             break;
           }
-          found.push(toRecord(entity));
+          found.push(toRecord(value));
         }
         return { tasks: found, nextKey };
       }
-      const filter = query.state
-        ? odata`PartitionKey eq ${INDEX_PARTITION} and RowKey gt ${after} and state eq ${query.state}`
-        : odata`PartitionKey eq ${INDEX_PARTITION} and RowKey gt ${after}`;
       const refs: IndexEntity[] = [];
-      for await (const entity of client.listEntities<IndexEntity>({ queryOptions: { filter } })) {
+      for await (const { value } of index.list({
+        partitionKey: INDEX_PARTITION,
+        rowKey: { gt: after },
+        where,
+      })) {
         if (refs.length === query.top) {
           nextKey = refs[refs.length - 1]?.rowKey ?? null;
           break;
         }
-        refs.push(entity);
+        refs.push(value);
       }
-      const tasks = await Promise.all(refs.map((ref) => getIn(ref.customerId, taskIdOfKey(ref.rowKey))));
-      return { tasks: tasks.flatMap((t) => (t ? [t.task] : [])), nextKey };
+      const versioned = await Promise.all(refs.map((ref) => getIn(ref.customerId, taskIdOfKey(ref.rowKey))));
+      return { tasks: versioned.flatMap((t) => (t ? [t.task] : [])), nextKey };
     },
 
     async oldestQueued(customerId, exceptId) {
-      const client = await table();
       let oldest: TaskRecord | null = null;
-      const filter = odata`PartitionKey eq ${pk(customerId)} and RowKey gt ${TASK_ROW_PREFIX} and RowKey lt ${'t.'} and state eq ${'Queued'}`;
+      const rows = tasks.list({
+        partitionKey: pk(customerId),
+        rowKey: { gt: TASK_ROW_PREFIX, lt: 't.' },
+        where: [['state', 'eq', 'Queued']],
+      });
       // Newest first: the last one read is the oldest. A customer has few Queued tasks at a time.
-      for await (const entity of client.listEntities<TaskEntity>({ queryOptions: { filter } })) {
-        if (entity.taskId !== exceptId) oldest = toRecord(entity);
+      for await (const { value } of rows) {
+        if (value.taskId !== exceptId) oldest = toRecord(value);
       }
       return oldest;
     },
 
     async delete(task, etag) {
-      const client = await table();
-      try {
-        await client.deleteEntity(pk(task.customerId), taskRowKey(task.id), { etag });
-      } catch (error) {
-        const status = statusOf(error);
-        if (status === 412 || status === 409)
-          throw new TaskConflictError(`Task ${task.id} changed meanwhile.`);
-        if (status !== 404) throw error;
-      }
+      await tasks.delete(pk(task.customerId), taskRowKey(task.id), etag);
       // After the task row: a key without its task starts a new one, an index row without a task leads nowhere.
-      const leftovers: Array<[string, string]> = [[INDEX_PARTITION, newestFirstKey(task.id)]];
-      if (task.idempotencyKey) leftovers.push([pk(task.customerId), idempotencyRowKey(task.idempotencyKey)]);
-      for (const [partition, row] of leftovers) {
-        try {
-          await client.deleteEntity(partition, row);
-        } catch (error) {
-          if (statusOf(error) !== 404) throw error;
-        }
-      }
+      await index.delete(INDEX_PARTITION, newestFirstKey(task.id));
+      if (task.idempotencyKey)
+        await idempotency.delete(pk(task.customerId), idempotencyRowKey(task.idempotencyKey));
     },
 
     async listActive(limit) {
-      const client = await table();
       const refs: ActiveTaskRef[] = [];
-      const filter = odata`PartitionKey eq ${INDEX_PARTITION} and active eq ${true}`;
-      for await (const entity of client.listEntities<IndexEntity>({ queryOptions: { filter } })) {
-        refs.push({ taskId: taskIdOfKey(entity.rowKey), customerId: entity.customerId });
+      for await (const { value } of index.list({
+        partitionKey: INDEX_PARTITION,
+        where: [['active', 'eq', true]],
+      })) {
+        refs.push({ taskId: taskIdOfKey(value.rowKey), customerId: value.customerId });
       }
       // Oldest first, so that a long backlog is worked through in order.
       return refs.reverse().slice(0, limit);
     },
   };
-
-  async function idempotent(
-    client: TableClient,
-    customerId: string,
-    key: string,
-  ): Promise<VersionedTask | null> {
-    try {
-      const row = await client.getEntity<{ taskId: string }>(pk(customerId), idempotencyRowKey(key));
-      return await getIn(customerId, row.taskId);
-    } catch (error) {
-      if (statusOf(error) === 404) return null;
-      throw error;
-    }
-  }
-}
-
-function partitionOf(actions: readonly TransactionAction[]): string {
-  return String(actions[0]?.[1].partitionKey ?? '');
 }
 
 /** Short Names are unique without regard to case: so is the customer's partition. */
@@ -362,11 +302,6 @@ function taskRowKey(taskId: string): string {
 /** Hashed: keys are the caller's text, which may hold characters a RowKey cannot. */
 function idempotencyRowKey(key: string): string {
   return IDEMPOTENCY_ROW_PREFIX + createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = error !== null && typeof error === 'object' ? Reflect.get(error, 'statusCode') : undefined;
-  return typeof status === 'number' ? status : undefined;
 }
 
 function toEntity(task: TaskRecord): TaskEntity {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
+import { DomainError, domainErrors, type FieldError, VersionConflictError } from '../errors/domain-errors.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 import { renderPowerShell } from '../teams/powershell.js';
 import type { TeamsCommand } from '../teams/teams-command.js';
 import { BUILT_IN_TEMPLATES, type BuiltInTemplate, builtInTemplate } from './builtin-templates.js';
@@ -16,7 +17,6 @@ import {
   type ScriptTemplateStore,
   type StoredTemplate,
   type StoreOperation,
-  TemplateStoreConflict,
 } from './script-template-store.js';
 import {
   counterpartType,
@@ -71,7 +71,8 @@ export interface ScriptTemplateServiceOptions {
   readonly now?: () => Date;
 }
 
-const MAX_ATTEMPTS = 10;
+/** Every attempt re-reads, so If-Match and pairing are checked afresh; a few suffice unless a burst keeps on. */
+const RETRY = { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 } as const;
 const SYSTEM = 'system';
 
 export function createScriptTemplateService({
@@ -90,7 +91,7 @@ export function createScriptTemplateService({
   }
 
   async function seed(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    await withOptimisticRetry(async () => {
       const existing = await store.list();
       const have = new Set(existing.map((t) => t.id));
       const missing = BUILT_IN_TEMPLATES.filter((b) => !have.has(b.id));
@@ -115,13 +116,8 @@ export function createScriptTemplateService({
           { kind: 'version', incarnation: template.incarnation, version: versionOf(template, 'created') },
         ];
       });
-      try {
-        await store.commit(operations);
-        return;
-      } catch (error) {
-        if (!(error instanceof TemplateStoreConflict) || attempt >= MAX_ATTEMPTS) throw error;
-      }
-    }
+      await store.commit(operations);
+    }, RETRY);
   }
 
   async function getStored(id: string): Promise<StoredTemplate> {
@@ -142,20 +138,15 @@ export function createScriptTemplateService({
   /** Runs a read-check-write until it wins; every attempt re-reads, so If-Match and pairing are checked afresh. */
   async function optimistic<T>(attempt: () => Promise<T>): Promise<T> {
     await ensureSeeded();
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof TemplateStoreConflict)) throw error;
-        if (i >= MAX_ATTEMPTS) {
-          throw domainErrors.conflict(
-            'concurrent_change',
-            'Concurrent change',
-            'Script templates are being changed by someone else right now; try again.',
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * i));
-      }
+    try {
+      return await withOptimisticRetry(attempt, RETRY);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      throw domainErrors.conflict(
+        'concurrent_change',
+        'Concurrent change',
+        'Script templates are being changed by someone else right now; try again.',
+      );
     }
   }
 

@@ -1,5 +1,10 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { lazyTable, restStatus } from '../storage/table-client.js';
+import { azureTables } from '../storage/azure-tables.js';
+import {
+  MAX_TRANSACTION_ACTIONS,
+  type Stored,
+  type Tables,
+  type TransactionAction,
+} from '../storage/versioned-table.js';
 import type {
   ScriptTemplate,
   ScriptTemplateVersion,
@@ -27,22 +32,13 @@ export type StoreOperation =
   | { readonly kind: 'delete'; readonly id: string }
   | { readonly kind: 'version'; readonly incarnation: string; readonly version: ScriptTemplateVersion };
 
-/** A transaction lost a race (a row exists, is gone, or changed); the caller re-reads and decides. */
-export class TemplateStoreConflict extends Error {
-  override readonly name = 'TemplateStoreConflict';
-  constructor(
-    readonly status: number,
-    /** The failing operation's index in the transaction, when the service says. */
-    readonly index: number | null,
-  ) {
-    super(`Script template transaction conflict (${status}).`);
-  }
-}
-
 export interface ScriptTemplateStore {
   list(): Promise<StoredTemplate[]>;
   get(id: string): Promise<StoredTemplate | null>;
-  /** All operations in one transaction; returns the new ETag of every template row written. */
+  /**
+   * All operations in one transaction; returns the new ETag of every template row written. VersionConflictError
+   * when it lost a race (a row exists, is gone, or changed): the caller re-reads and decides.
+   */
   commit(operations: readonly StoreOperation[]): Promise<ReadonlyMap<string, string>>;
   versions(id: string, incarnation: string): Promise<ScriptTemplateVersionSummary[]>;
   version(id: string, incarnation: string, version: number): Promise<ScriptTemplateVersion | null>;
@@ -61,74 +57,62 @@ export function createTableScriptTemplateStore(
   connectionString: string,
   tableName = SCRIPT_TEMPLATES_TABLE,
 ): ScriptTemplateStore {
-  const table = lazyTable(connectionString, tableName);
+  return createScriptTemplateStore(azureTables(connectionString), tableName);
+}
 
-  async function listRows(client: TableClient, from: string, to: string, select?: string[]) {
-    const rows: (Entity & { etag: string })[] = [];
-    const entities = client.listEntities<Entity>({
-      queryOptions: {
-        filter: `PartitionKey eq '${PARTITION}' and RowKey ge '${escape(from)}' and RowKey lt '${escape(to)}'`,
-        ...(select ? { select } : {}),
-      },
+export function createScriptTemplateStore(
+  tables: Tables,
+  tableName = SCRIPT_TEMPLATES_TABLE,
+): ScriptTemplateStore {
+  const table = tables.table<Entity>(tableName);
+
+  async function listRows(from: string, to: string, select?: string[]) {
+    const rows: Stored<Entity>[] = [];
+    const found = table.list({
+      partitionKey: PARTITION,
+      rowKey: { ge: from, lt: to },
+      ...(select ? { select } : {}),
     });
-    for await (const entity of entities) rows.push(entity as Entity & { etag: string });
+    for await (const row of found) rows.push(row);
     return rows;
   }
 
   return {
     async list() {
-      const client = await table();
-      return (await listRows(client, 'T|', 'T}')).map(toTemplate);
+      return (await listRows('T|', 'T}')).map(toTemplate);
     },
 
     async get(id) {
-      const client = await table();
-      try {
-        return toTemplate(await client.getEntity<Entity>(PARTITION, currentKey(id)));
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await table.get(PARTITION, currentKey(id));
+      return found ? toTemplate(found) : null;
     },
 
     async commit(operations) {
-      const client = await table();
-      const actions: TransactionAction[] = operations.map((op): TransactionAction => {
+      const actions = operations.map((op): TransactionAction<Entity> => {
         switch (op.kind) {
           case 'create':
-            return ['create', templateEntity(op.template)];
+            return { kind: 'insert', row: templateEntity(op.template) };
           case 'replace':
-            return ['update', templateEntity(op.template), 'Replace', { etag: op.etag }];
+            return { kind: 'replace', row: templateEntity(op.template), etag: op.etag };
           case 'delete':
             // A transaction's delete is unconditional; the service checked the ETag just before.
-            return ['delete', { partitionKey: PARTITION, rowKey: currentKey(op.id) }];
+            return { kind: 'delete', partitionKey: PARTITION, rowKey: currentKey(op.id) };
           case 'version':
-            return ['create', versionEntity(op.incarnation, op.version)];
+            return { kind: 'insert', row: versionEntity(op.incarnation, op.version) };
         }
       });
-      let response;
-      try {
-        response = await client.submitTransaction(actions);
-      } catch (error) {
-        const status = restStatus(error);
-        if (status === 409 || status === 412 || status === 404) {
-          const index = /^\s*(\d+):/m.exec(error instanceof Error ? error.message : '')?.[1];
-          throw new TemplateStoreConflict(status, index === undefined ? null : Number(index));
-        }
-        throw error;
-      }
+      const written = await table.transaction(actions);
       const etags = new Map<string, string>();
       operations.forEach((op, i) => {
-        const etag = response.subResponses[i]?.etag;
+        const etag = written[i];
         if ((op.kind === 'create' || op.kind === 'replace') && etag) etags.set(op.template.id, etag);
       });
       return etags;
     },
 
     async versions(id, incarnation) {
-      const client = await table();
       const prefix = versionPrefix(id, incarnation);
-      const rows = await listRows(client, prefix, `${prefix}~`, [
+      const rows = await listRows(prefix, `${prefix}~`, [
         'templateId',
         'version',
         'change',
@@ -137,7 +121,7 @@ export function createTableScriptTemplateStore(
         'updatedAt',
         'updatedBy',
       ]);
-      return rows.map((row) => ({
+      return rows.map(({ value: row }) => ({
         templateId: String(row.templateId),
         version: Number(row.version),
         change: toChange(row.change),
@@ -149,31 +133,22 @@ export function createTableScriptTemplateStore(
     },
 
     async version(id, incarnation, version) {
-      const client = await table();
-      try {
-        return toVersion(await client.getEntity<Entity>(PARTITION, versionKey(id, incarnation, version)));
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await table.get(PARTITION, versionKey(id, incarnation, version));
+      return found ? toVersion(found.value) : null;
     },
 
     async deleteVersions(id, incarnation) {
-      const client = await table();
       const prefix = versionPrefix(id, incarnation);
-      const rows = await listRows(client, prefix, `${prefix}~`, ['RowKey']);
-      for (let i = 0; i < rows.length; i += 100) {
-        const batch = rows.slice(i, i + 100);
-        await client.submitTransaction(
-          batch.map((row): TransactionAction => ['delete', { partitionKey: PARTITION, rowKey: row.rowKey }]),
+      const rows = await listRows(prefix, `${prefix}~`, []);
+      for (let i = 0; i < rows.length; i += MAX_TRANSACTION_ACTIONS) {
+        await table.transaction(
+          rows
+            .slice(i, i + MAX_TRANSACTION_ACTIONS)
+            .map(({ value }) => ({ kind: 'delete', partitionKey: PARTITION, rowKey: value.rowKey })),
         );
       }
     },
   };
-}
-
-function escape(value: string): string {
-  return value.replaceAll("'", "''");
 }
 
 function bodyProperties(body: string): Record<string, string | number> {
@@ -252,7 +227,7 @@ function toVariables(value: unknown): TemplateVariable[] {
   return typeof value === 'string' && value ? (JSON.parse(value) as TemplateVariable[]) : [];
 }
 
-function toTemplate(entity: Entity & { etag: string }): StoredTemplate {
+function toTemplate({ value: entity, etag }: Stored<Entity>): StoredTemplate {
   return {
     id: String(entity.id),
     name: String(entity.name),
@@ -268,7 +243,7 @@ function toTemplate(entity: Entity & { etag: string }): StoredTemplate {
     createdAt: String(entity.createdAt),
     updatedAt: String(entity.updatedAt),
     updatedBy: String(entity.updatedBy),
-    etag: entity.etag,
+    etag,
   };
 }
 

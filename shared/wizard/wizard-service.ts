@@ -22,7 +22,8 @@ import {
   type WizardConnection,
   type WizardSession,
 } from './wizard-session.js';
-import { WizardSessionChangedError, type WizardSessionStore } from './wizard-session-store.js';
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { WizardSessionStore } from './wizard-session-store.js';
 
 export interface M365SettingsInput {
   readonly overrideAdminDomain: string;
@@ -103,7 +104,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     try {
       return await store.replace(session, { ...session, ...changes, expiresAt: expiry() });
     } catch (error) {
-      if (error instanceof WizardSessionChangedError) {
+      if (error instanceof VersionConflictError) {
         throw domainErrors.versionMismatch('The wizard session changed in another window; reload it.');
       }
       throw error;

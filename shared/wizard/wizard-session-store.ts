@@ -1,5 +1,6 @@
-import { lazyTable, restStatus } from '../storage/table-client.js';
 import { EMPTY_PAGES, type WizardPages } from '../onboarding/wizard-pages.js';
+import { azureTables } from '../storage/azure-tables.js';
+import type { Tables } from '../storage/versioned-table.js';
 import type { WizardSession } from './wizard-session.js';
 
 export const WIZARD_SESSIONS_TABLE = 'wizardsessions';
@@ -35,14 +36,10 @@ function pagesOf(entity: Record<string, unknown>): WizardPages {
   return text ? { ...EMPTY_PAGES, ...(JSON.parse(text) as Partial<WizardPages>) } : EMPTY_PAGES;
 }
 
-export class WizardSessionChangedError extends Error {
-  override readonly name = 'WizardSessionChangedError';
-}
-
 export interface WizardSessionStore {
   get(id: string): Promise<WizardSession | null>;
   create(session: Omit<WizardSession, 'etag'>): Promise<WizardSession>;
-  /** Replaces the session if nobody changed it since it was read. */
+  /** Replaces the session if nobody changed it since it was read, else VersionConflictError. */
   replace(
     current: WizardSession,
     next: Omit<WizardSession, 'etag' | 'id' | 'owner' | 'createdAt'>,
@@ -52,7 +49,11 @@ export interface WizardSessionStore {
 
 /** One partition per session: sessions never need to be listed together. */
 export function createTableWizardSessionStore(connectionString: string): WizardSessionStore {
-  const table = lazyTable(connectionString, WIZARD_SESSIONS_TABLE);
+  return createWizardSessionStore(azureTables(connectionString));
+}
+
+export function createWizardSessionStore(tables: Tables): WizardSessionStore {
+  const table = tables.table<SessionEntity>(WIZARD_SESSIONS_TABLE);
   const toEntity = (session: Omit<WizardSession, 'etag'>): SessionEntity => ({
     partitionKey: session.id,
     rowKey: 'session',
@@ -66,48 +67,30 @@ export function createTableWizardSessionStore(connectionString: string): WizardS
   });
   return {
     async get(id) {
-      const client = await table();
-      try {
-        const e = await client.getEntity<SessionEntity>(id, 'session');
-        return {
-          id,
-          owner: e.owner,
-          draft: JSON.parse(e.draft) as WizardSession['draft'],
-          connection: JSON.parse(e.connection) as WizardSession['connection'],
-          m365Settings: JSON.parse(e.m365Settings) as WizardSession['m365Settings'],
-          pages: pagesOf(e),
-          createdAt: e.createdAt,
-          expiresAt: e.expiresAt,
-          etag: e.etag,
-        };
-      } catch (error) {
-        if (restStatus(error) === 404) return null;
-        throw error;
-      }
+      const found = await table.get(id, 'session');
+      if (!found) return null;
+      const e = found.value;
+      return {
+        id,
+        owner: e.owner,
+        draft: JSON.parse(e.draft) as WizardSession['draft'],
+        connection: JSON.parse(e.connection) as WizardSession['connection'],
+        m365Settings: JSON.parse(e.m365Settings) as WizardSession['m365Settings'],
+        pages: pagesOf(e),
+        createdAt: e.createdAt,
+        expiresAt: e.expiresAt,
+        etag: found.etag,
+      };
     },
     async create(session) {
-      const client = await table();
-      const response = await client.createEntity(toEntity(session));
-      return { ...session, etag: response.etag ?? '' };
+      return { ...session, etag: await table.insert(toEntity(session)) };
     },
     async replace(current, next) {
-      const client = await table();
       const session = { ...next, id: current.id, owner: current.owner, createdAt: current.createdAt };
-      try {
-        const response = await client.updateEntity(toEntity(session), 'Replace', { etag: current.etag });
-        return { ...session, etag: response.etag ?? '' };
-      } catch (error) {
-        if (restStatus(error) === 412 || restStatus(error) === 404) throw new WizardSessionChangedError();
-        throw error;
-      }
+      return { ...session, etag: await table.replace(toEntity(session), current.etag) };
     },
     async delete(id) {
-      const client = await table();
-      try {
-        await client.deleteEntity(id, 'session');
-      } catch (error) {
-        if (restStatus(error) !== 404) throw error;
-      }
+      await table.delete(id, 'session');
     },
   };
 }

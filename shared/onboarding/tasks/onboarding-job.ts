@@ -5,8 +5,10 @@ import type { CredentialService } from '../../credentials/credential-service.js'
 import type { CustomerService } from '../../customers/customer-service.js';
 import type { Customer, LicenseType } from '../../customers/customer.js';
 import { DnsError } from '../../dns/azure-dns.js';
+import { nullIfNotFound } from '../../errors/not-found.js';
 import { GraphRequestError } from '../../m365/graph-domains.js';
 import { SbcError } from '../../sbc/sbc-client.js';
+import { withOptimisticRetry } from '../../storage/versioned-table.js';
 import {
   PermanentTaskError,
   type StepContext,
@@ -97,7 +99,8 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     customer = ctx.input.preview.customer;
     site = ctx.input.preview.site;
   } else {
-    const stored = await ports.customers.get(ctx.input.customerId).catch(() => null);
+    // Only "no such customer" fails the task; a storage outage is thrown on, and the engine retries the step.
+    const stored = await nullIfNotFound(ports.customers.get(ctx.input.customerId));
     if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
     const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
     if (!versioned) {
@@ -120,7 +123,7 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   if (sbcRegion && !sbcDevice) {
     throw new PermanentTaskError(`The region "${sbcRegion.name}" names an unknown SBC "${sbcRegion.sbcId}".`);
   }
-  const credential = await ports.credentials.get(ctx.input.customerId).catch(() => null);
+  const credential = await ports.credentials.get(ctx.input.customerId);
   return {
     customer,
     site,
@@ -141,21 +144,16 @@ export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   };
 }
 
-/** Saves a change to the site (e.g. the gateway now exists), re-reading once if it changed meanwhile. */
+/** Saves a change to the site (e.g. the gateway now exists), re-reading it if it changed meanwhile. */
 export async function updateSite(
   job: OnboardingJob,
   change: (site: CustomerSite) => CustomerSite,
 ): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  await withOptimisticRetry(async () => {
     const current = await job.sites.get(job.site.customerId, job.site.siteName);
     if (!current) return;
-    try {
-      await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
-      return;
-    } catch (error) {
-      if (attempt === 4) throw error;
-    }
-  }
+    await job.sites.replace({ ...change(current.site), updatedAt: new Date().toISOString() }, current.etag);
+  });
 }
 
 /**
