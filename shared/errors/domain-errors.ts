@@ -113,7 +113,16 @@ export const domainErrors = {
     new DomainError('conflict', { code, title, detail, ...(fields ? { fields } : {}) }),
   limitReached: (code: string, title: string, detail: string) =>
     new DomainError('limit_reached', { code, title, detail }),
-  versionMismatch: (detail: string) => new VersionConflictError(detail),
+  /**
+   * The caller's copy is stale (its If-Match): final, unlike the storage kit's VersionConflictError, which a
+   * bounded optimistic retry may still win.
+   */
+  versionMismatch: (detail: string) =>
+    new DomainError('version_mismatch', {
+      code: 'precondition_failed',
+      title: 'Precondition failed',
+      detail,
+    }),
   gone: (code: string, title: string, detail: string) => new DomainError('gone', { code, title, detail }),
   unprocessable: (code: string, title: string, detail: string, fields?: readonly FieldError[]) =>
     new DomainError('unprocessable', { code, title, detail, ...(fields ? { fields } : {}) }),

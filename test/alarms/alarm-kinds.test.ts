@@ -115,7 +115,8 @@ async function failedTask(note: string, customerId: string): Promise<string> {
 describe('Task failed', () => {
   it('is raised by a task ending FinishFailure and cleared when its re-run succeeds', async () => {
     const id = await failedTask('rerun', 'Alarmed1');
-    const alarm = await activeAlarm(TASK_FAILED_ALARM, `task:${id}`);
+    // The engine tells the alarms once the task has settled: the alarm follows the state, not with it.
+    const alarm = await waitFor('the Task failed alarm', () => activeAlarm(TASK_FAILED_ALARM, `task:${id}`));
     expect(alarm).toMatchObject({ severity: 'major', clearedAt: null });
     expect(alarm?.text).toContain('Sync alarmed');
     expect(alarm?.text).toContain('Alarmed1');
@@ -124,7 +125,9 @@ describe('Task failed', () => {
     behaviour.set('rerun', 'succeed');
     expect((await call('POST', `/api/v1/tasks/${id}/rerun`)).status).toBe(202);
     expect(await taskState(id)).toBe('FinishSuccess');
-    expect(await activeAlarm(TASK_FAILED_ALARM, `task:${id}`)).toBeUndefined();
+    await waitFor('the alarm cleared', async () =>
+      (await activeAlarm(TASK_FAILED_ALARM, `task:${id}`)) ? undefined : true,
+    );
     expect((await alarmOf(TASK_FAILED_ALARM, `task:${id}`))?.clearedAt).toEqual(expect.any(String));
   });
 
@@ -133,12 +136,12 @@ describe('Task failed', () => {
     behaviour.set('cancel', 'wait');
     expect((await call('POST', `/api/v1/tasks/${waiting}/rerun`)).status).toBe(202);
     expect(await taskState(waiting)).toBe('Queued');
-    expect(await activeAlarm(TASK_FAILED_ALARM, `task:${waiting}`)).toBeDefined();
+    await waitFor('the Task failed alarm', () => activeAlarm(TASK_FAILED_ALARM, `task:${waiting}`));
     expect((await call('POST', `/api/v1/tasks/${waiting}/cancel`)).status).toBe(200);
     expect(await activeAlarm(TASK_FAILED_ALARM, `task:${waiting}`)).toBeUndefined();
 
     const deleted = await failedTask('delete', 'Alarmed3');
-    expect(await activeAlarm(TASK_FAILED_ALARM, `task:${deleted}`)).toBeDefined();
+    await waitFor('the Task failed alarm', () => activeAlarm(TASK_FAILED_ALARM, `task:${deleted}`));
     expect((await call('DELETE', `/api/v1/tasks/${deleted}`)).status).toBe(204);
     expect(await activeAlarm(TASK_FAILED_ALARM, `task:${deleted}`)).toBeUndefined();
   });
