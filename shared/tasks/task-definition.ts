@@ -65,7 +65,10 @@ export interface StepContext<I, S extends TaskStateBag, Svc> {
   readonly ports: Svc;
   /** Appends a line to the task log (timestamped, secret values blanked). */
   log(line: string): void;
-  /** Records a change this run made (real runs); the task result lists them. */
+  /**
+   * Records a change this run made (real runs); the task result lists them. A prepared step passes one of the
+   * changes it described.
+   */
   applied(change: TaskChange): void;
   /** Blanks this value wherever it might appear in the log, errors or changes of this run (a password read now). */
   secret(value: string | undefined | null): void;

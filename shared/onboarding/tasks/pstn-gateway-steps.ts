@@ -46,8 +46,9 @@ const createDomainStep = siteStep({
     const fqdn = gatewayOf(job);
     const graph = await job.ports.graph(ctx.input.customerId);
     const existing = await getDomain(graph, fqdn);
-    // Set on a dry run too: the later steps' descriptions read it as their real runs do.
+    // Set on a dry run too: the later steps' descriptions read them as their real runs do.
     ctx.state.verified = existing?.isVerified ?? false;
+    if (existing && !existing.isVerified) ctx.state.txtValue = (await getVerificationTxt(graph, fqdn)).text;
     const create: TaskChange = {
       kind: 'graph',
       description: `Create domain ${fqdn} in the customer's tenant`,
@@ -62,14 +63,11 @@ const createDomainStep = siteStep({
           await createDomain(graph, fqdn);
           ctx.applied(create);
           ctx.log('-- Domain created --');
+          ctx.state.txtValue = (await getVerificationTxt(graph, fqdn)).text;
         } else {
           ctx.log('-- Domain exists --');
         }
-        if (!ctx.state.verified) {
-          const txt = await getVerificationTxt(graph, fqdn);
-          ctx.state.txtValue = txt.text;
-          ctx.log(`-- TXT Record Name: ${fqdn} Value: ${txt.text} --`);
-        }
+        if (!ctx.state.verified) ctx.log(`-- TXT Record Name: ${fqdn} Value: ${ctx.state.txtValue ?? ''} --`);
         ctx.log('-- CreateDomain task completed --');
         return DONE;
       },
@@ -89,9 +87,13 @@ const addTxtStep = siteStep({
     }
     const zone = await job.ports.dnsZone();
     const name = zone.relativeNameOf(fqdn);
-    // A dry run meets a domain it has not created yet, whose value it cannot know: the record is to be added.
+    // A dry run meets a domain it has only described creating, whose value it cannot know: the record is to be added.
     const current = value ? await zone.getRecordSet('TXT', name) : null;
-    const add: TaskChange = { kind: 'dns', description: `Add TXT record ${name} to zone ${zone.zone}` };
+    const add: TaskChange = {
+      kind: 'dns',
+      description: `Add TXT record ${name} to zone ${zone.zone}`,
+      ...(value ? { detail: { value } } : {}),
+    };
     const needed = !value || !current?.values.includes(value);
     return {
       changes: needed ? [add] : [],
