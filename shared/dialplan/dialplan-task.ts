@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mapped } from '../onboarding/tasks/onboarding-job.js';
+import { classifyPeerError } from '../onboarding/tasks/peer-task-errors.js';
 import { defineTask, PermanentTaskError, type TaskChange } from '../tasks/task-definition.js';
 import type { DialPlanService, SbcSyncResult } from './dialplan-service.js';
 import type { DialPlanScript } from './dialplan-sync.js';
@@ -43,27 +43,21 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
     {
       name: 'UpdatePrefixes',
       async plan(ctx) {
-        const results = await mapped(() =>
-          ctx.ports.dialPlans.syncAll({ customerId: ctx.input.customerId, dryRun: true }),
-        );
+        const results = await ctx.ports.dialPlans.syncAll({ customerId: ctx.input.customerId, dryRun: true });
         return results.flatMap((r) => r.plan.scripts.map(change));
       },
       async run(ctx) {
         ctx.log('-- SbcUpdatePrefixes task started --');
-        const results = await mapped(() =>
-          ctx.ports.dialPlans.syncAll({
-            customerId: ctx.input.customerId,
-            onApplied: async (script) => {
-              ctx.applied(change(script));
-              ctx.log(
-                script.description.length > 200
-                  ? `${script.description.slice(0, 197)}...`
-                  : script.description,
-              );
-              await ctx.save();
-            },
-          }),
-        );
+        const results = await ctx.ports.dialPlans.syncAll({
+          customerId: ctx.input.customerId,
+          onApplied: async (script) => {
+            ctx.applied(change(script));
+            ctx.log(
+              script.description.length > 200 ? `${script.description.slice(0, 197)}...` : script.description,
+            );
+            await ctx.save();
+          },
+        });
         if (results.length === 0) ctx.log('The customer has no SBC site with prefixes to synchronise.');
         for (const result of results) ctx.log(summary(result));
         const problem = missingPlans(results);
@@ -73,4 +67,5 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
       },
     },
   ],
+  classifyError: classifyPeerError,
 });

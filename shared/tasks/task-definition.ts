@@ -65,7 +65,10 @@ export interface StepContext<I, S extends TaskStateBag, Svc> {
   readonly ports: Svc;
   /** Appends a line to the task log (timestamped, secret values blanked). */
   log(line: string): void;
-  /** Records a change this run made (real runs); the task result lists them. */
+  /**
+   * Records a change this run made (real runs); the task result lists them. A prepared step passes one of the
+   * changes it described.
+   */
   applied(change: TaskChange): void;
   /** Blanks this value wherever it might appear in the log, errors or changes of this run (a password read now). */
   secret(value: string | undefined | null): void;
@@ -83,16 +86,51 @@ export type StepOutcome =
       };
     };
 
-export interface TaskStep<I, S extends TaskStateBag, Svc> {
+/**
+ * What one run of a step will change, and how: one description serves the dry run and the real run, so what a dry
+ * run lists is what a real run records.
+ */
+export interface PreparedStep {
+  /** The changes `apply` makes, in order: a dry run records these and stops. */
+  readonly changes: readonly TaskChange[];
+  /**
+   * Makes the changes; a real run only. Records each change it made with `ctx.applied`, passing the object from
+   * `changes` itself: the engine refuses any other. Must be idempotent: after a crash the step is prepared again.
+   */
+  apply(): Promise<StepOutcome>;
+}
+
+interface StepBase {
   /** Unique within the task, e.g. `CreateDomain`; the record tracks steps by name. */
   readonly name: string;
   /** Runs out of (errors that are not PermanentTaskError) before the task fails. Default 5. */
   readonly maxAttempts?: number;
+}
+
+/** A step whose dry run and real run share one description of its changes. */
+export interface PreparingStep<I, S extends TaskStateBag, Svc> extends StepBase {
+  /** Reads what the step needs, changing nothing outside; the engine calls it once per run of the step. */
+  prepare(ctx: StepContext<I, S, Svc>): Promise<PreparedStep>;
+  readonly run?: never;
+  readonly plan?: never;
+}
+
+/** A step that describes its dry run apart from its real run. */
+export interface RunningStep<I, S extends TaskStateBag, Svc> extends StepBase {
   /** Makes the change. Must be idempotent: after a crash it runs again from the start. */
   run(ctx: StepContext<I, S, Svc>): Promise<StepOutcome>;
   /** The changes `run` would make, changing nothing; a dry run calls this instead. Default: no changes. */
   plan?(ctx: StepContext<I, S, Svc>): Promise<readonly TaskChange[]>;
+  readonly prepare?: never;
 }
+
+export type TaskStep<I, S extends TaskStateBag, Svc> = PreparingStep<I, S, Svc> | RunningStep<I, S, Svc>;
+
+/**
+ * Turns what a step threw into the engine's terms, or returns undefined for errors it does not know. A task's
+ * definition names one for the peers its steps talk to, so the engine classifies each failure once.
+ */
+export type TaskErrorClassifier = (error: unknown) => TransientTaskError | PermanentTaskError | undefined;
 
 export interface TaskDefinition<I, S extends TaskStateBag, Svc> {
   readonly type: TaskType;
@@ -101,6 +139,8 @@ export interface TaskDefinition<I, S extends TaskStateBag, Svc> {
   readonly steps: readonly TaskStep<I, S, Svc>[];
   /** Input fields holding secrets besides the well-known names (password, secret, token, key…). */
   readonly secretFields?: readonly string[];
+  /** Classifies the errors of the peers the steps talk to; DomainErrors the engine classifies itself. */
+  readonly classifyError?: TaskErrorClassifier;
 }
 
 /** Any definition, as the engine's registry holds them. */

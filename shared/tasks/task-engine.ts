@@ -9,6 +9,7 @@ import {
   type StepContext,
   type StepOutcome,
   type TaskChange,
+  type TaskErrorClassifier,
   type TaskStateBag,
   type TaskType,
   TransientTaskError,
@@ -102,6 +103,25 @@ const CONFLICT_RETRY = { attempts: 8, baseDelayMs: 20 } as const;
 const MAX_LOG_LINES = 2_000;
 const MAX_CHANGES = 2_000;
 const MAX_LINE_CHARS = 2_000;
+
+/**
+ * What a step threw, classified once for the engine: the task's own classifier knows its peers' errors; a
+ * DomainError is retried only when a later try may meet another answer (an outage, a row changed meanwhile).
+ * Anything else stays as thrown and is retried until the step's attempts run out.
+ */
+function taskErrorOf(error: unknown, classify: TaskErrorClassifier | undefined): unknown {
+  if (error instanceof TransientTaskError || error instanceof PermanentTaskError) return error;
+  const classified = classify?.(error);
+  if (classified) return classified;
+  if (error instanceof DomainError) {
+    if (error.kind === 'transient' || error.kind === 'version_mismatch') {
+      // Its retryAfterSeconds is what an HTTP caller is told; a step's next try is the engine's back-off.
+      return new TransientTaskError(error.message, undefined, { cause: error });
+    }
+    return new PermanentTaskError(error.message, { cause: error });
+  }
+  return error;
+}
 
 export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngine {
   const { store, queue } = options;
@@ -276,6 +296,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         }),
       });
       const stateBag: TaskStateBag = { ...run.task.data };
+      /** The changes the step described when it was prepared: the only ones its real run may record. */
+      let described: readonly TaskChange[] | null = null;
       const ctx: StepContext<unknown, TaskStateBag, Svc> = {
         taskId: run.task.id,
         customerId: run.task.customerId,
@@ -290,7 +312,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         ports: options.ports,
         log: (line) => run.log(line),
         applied: (change) => {
-          if (!run.task.dryRun) run.change(step.name, change);
+          if (run.task.dryRun) return;
+          if (described && !described.includes(change)) {
+            throw new Error(`Step ${step.name} made a change it did not describe: ${change.description}`);
+          }
+          run.change(step.name, change);
         },
         secret: (value) => {
           if (value && value.length >= 4) run.secrets.push(value);
@@ -305,13 +331,23 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
 
       let outcome: StepOutcome;
       try {
-        if (run.task.dryRun) {
+        if (step.prepare) {
+          const prepared = await step.prepare(ctx);
+          if (run.task.dryRun) {
+            for (const change of prepared.changes) run.change(step.name, change);
+            outcome = { done: true };
+          } else {
+            described = prepared.changes;
+            outcome = await prepared.apply();
+          }
+        } else if (run.task.dryRun) {
           for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
           outcome = { done: true };
         } else {
           outcome = await step.run(ctx);
         }
-      } catch (error) {
+      } catch (thrown) {
+        const error = taskErrorOf(thrown, definition.classifyError);
         const message = redactText(error instanceof Error ? error.message : String(error), run.secrets);
         const data = redactDeep(stateBag, run.secrets) as TaskStateBag;
         const permanent = error instanceof PermanentTaskError || attempt >= maxAttempts;

@@ -1,11 +1,11 @@
-import type { TaskChange } from '../../tasks/task-definition.js';
+import type { PreparedStep, TaskChange } from '../../tasks/task-definition.js';
 import { renderPowerShell } from '../../teams/powershell.js';
 import type { TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
 import { siteTemplateContext } from '../site-context.js';
-import { loadJob, mapped, type OnboardingJob, type SiteStep } from './onboarding-job.js';
+import { DONE, NOTHING, type OnboardingJob, type SiteStepContext, siteStep } from './onboarding-job.js';
 
 /** The site's M365 onboarding or cleanup script, rendered to Teams commands. */
 export async function renderM365(
@@ -15,19 +15,17 @@ export async function renderM365(
   const routing = job.site.m365Routing;
   if (!routing) return [];
   const templateId = which === 'onboarding' ? routing.onboardingTemplateId : routing.cleanupTemplateId;
-  const rendered = await mapped(() =>
-    job.templates.render(
-      templateId,
-      siteTemplateContext({
-        customer: job.customer,
-        tenantId: job.tenantId,
-        site: job.site,
-        region: job.dnsRegion,
-        sbc: job.sbcDevice,
-        carrierPassword: '',
-        customVariables: routing.customVariables,
-      }),
-    ),
+  const rendered = await job.templates.render(
+    templateId,
+    siteTemplateContext({
+      customer: job.customer,
+      tenantId: job.tenantId,
+      site: job.site,
+      region: job.dnsRegion,
+      sbc: job.sbcDevice,
+      carrierPassword: '',
+      customVariables: routing.customVariables,
+    }),
   );
   return (rendered.commands ?? []).map((c) => c.command);
 }
@@ -47,9 +45,9 @@ export function gatewayCommand(fqdn: string): TeamsCommand {
   };
 }
 
-export async function gatewayCommandFor(job: OnboardingJob): Promise<TeamsCommand | null> {
-  if (!job.site.gatewayFqdn || !job.site.m365Routing) return null;
-  const script = await renderM365(job, 'onboarding');
+/** The gateway command the site needs besides its onboarding `script`, if any. */
+export function gatewayCommandFor(job: OnboardingJob, script: readonly TeamsCommand[]): TeamsCommand | null {
+  if (!job.site.gatewayFqdn) return null;
   const own = script.some((c) => c.cmdlet.toLowerCase() === 'new-csonlinepstngateway');
   return own ? null : gatewayCommand(job.site.gatewayFqdn);
 }
@@ -59,8 +57,8 @@ export function teamsChange(command: TeamsCommand): TaskChange {
 }
 
 /**
- * Executes commands in order against `client` and returns the ones that changed something. A dry run passes an
- * overlay client, so later commands see what earlier ones would have done.
+ * Executes commands in order against `client` and returns the ones that changed something. A step's description
+ * passes an overlay client, so later commands see what earlier ones would have done.
  */
 export async function runCommands(
   client: TeamsAdminClient,
@@ -69,62 +67,71 @@ export async function runCommands(
 ): Promise<TeamsCommand[]> {
   const changed: TeamsCommand[] = [];
   for (const command of commands) {
-    const result = await mapped(() => executeTeamsCommand(client, command));
+    const result = await executeTeamsCommand(client, command);
     if (result.changed) changed.push(command);
     onCommand?.(command, result.changed);
   }
   return changed;
 }
 
-/** What the tenant would look like to the step: an overlay on the real tenant that keeps its writes to itself. */
-export async function dryRunTenant(job: OnboardingJob, customerId: string): Promise<TeamsAdminClient> {
-  return createTeamsOverlayClient(await mapped(() => job.ports.teams(customerId)));
+/**
+ * A script run command by command on the real tenant, each logged as PowerShell: described first on an overlay of
+ * the tenant (after `before`, the commands an earlier step of a dry run only described), so each command that
+ * changes something is recorded from its description.
+ */
+async function scriptStep(
+  ctx: SiteStepContext,
+  teams: TeamsAdminClient,
+  script: readonly TeamsCommand[],
+  before: readonly TeamsCommand[],
+  log: { readonly started: string; readonly unchanged: string; readonly completed: string },
+): Promise<PreparedStep> {
+  const tenant = createTeamsOverlayClient(teams);
+  await runCommands(tenant, before);
+  const described = new Map((await runCommands(tenant, script)).map((c) => [c, teamsChange(c)]));
+  return {
+    changes: [...described.values()],
+    async apply() {
+      ctx.log(log.started);
+      await runCommands(teams, script, (command, changed) => {
+        ctx.log(`${renderPowerShell(command)}${changed ? '' : `  # ${log.unchanged}`}`);
+        // A command the description found done and the tenant did not (changed meanwhile) is refused by the
+        // engine: the step's retry describes the tenant anew.
+        if (changed) ctx.applied(described.get(command) ?? teamsChange(command));
+      });
+      ctx.log(log.completed);
+      return DONE;
+    },
+  };
 }
 
 /** "Configure M365 default routing": the selected onboarding script, command by command, each logged as PowerShell. */
-export const m365RoutingStep: SiteStep = {
+export const m365RoutingStep = siteStep({
   name: 'ConfigureM365Routing',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!job.site.m365Routing) return [];
-    const tenant = await dryRunTenant(job, ctx.input.customerId);
-    const gateway = await gatewayCommandFor(job);
-    if (gateway) await runCommands(tenant, [gateway]);
-    return (await runCommands(tenant, await renderM365(job, 'onboarding'))).map(teamsChange);
-  },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!job.site.m365Routing) return { done: true };
-    ctx.log(`-- M365 onboarding script ${job.site.m365Routing.onboardingTemplateId} started --`);
-    const teams = await mapped(() => job.ports.teams(ctx.input.customerId));
-    await runCommands(teams, await renderM365(job, 'onboarding'), (command, changed) => {
-      ctx.log(`${renderPowerShell(command)}${changed ? '' : '  # already configured'}`);
-      if (changed) ctx.applied(teamsChange(command));
+  async prepare(ctx, job) {
+    const routing = job.site.m365Routing;
+    if (!routing) return NOTHING;
+    const script = await renderM365(job, 'onboarding');
+    const gateway = gatewayCommandFor(job, script);
+    return scriptStep(ctx, await job.ports.teams(ctx.input.customerId), script, gateway ? [gateway] : [], {
+      started: `-- M365 onboarding script ${routing.onboardingTemplateId} started --`,
+      unchanged: 'already configured',
+      completed: '-- M365 onboarding script completed --',
     });
-    ctx.log('-- M365 onboarding script completed --');
-    return { done: true };
   },
-};
+});
 
 /** The paired cleanup script: the gateway leaves every route the script names; routes left empty go. */
-export const m365CleanupStep: SiteStep = {
+export const m365CleanupStep = siteStep({
   name: 'CleanupM365',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!job.site.m365Routing) return [];
-    const tenant = await dryRunTenant(job, ctx.input.customerId);
-    return (await runCommands(tenant, await renderM365(job, 'cleanup'))).map(teamsChange);
-  },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!job.site.m365Routing) return { done: true };
-    ctx.log(`-- M365 cleanup script ${job.site.m365Routing.cleanupTemplateId} started --`);
-    const teams = await mapped(() => job.ports.teams(ctx.input.customerId));
-    await runCommands(teams, await renderM365(job, 'cleanup'), (command, changed) => {
-      ctx.log(`${renderPowerShell(command)}${changed ? '' : '  # nothing to do'}`);
-      if (changed) ctx.applied(teamsChange(command));
+  async prepare(ctx, job) {
+    const routing = job.site.m365Routing;
+    if (!routing) return NOTHING;
+    const script = await renderM365(job, 'cleanup');
+    return scriptStep(ctx, await job.ports.teams(ctx.input.customerId), script, [], {
+      started: `-- M365 cleanup script ${routing.cleanupTemplateId} started --`,
+      unchanged: 'nothing to do',
+      completed: '-- M365 cleanup script completed --',
     });
-    ctx.log('-- M365 cleanup script completed --');
-    return { done: true };
   },
-};
+});

@@ -4,22 +4,16 @@ import type { Settings } from '../../config/settings.js';
 import type { CredentialService } from '../../credentials/credential-service.js';
 import type { CustomerService } from '../../customers/customer-service.js';
 import type { Customer, LicenseType } from '../../customers/customer.js';
-import { DnsError } from '../../dns/azure-dns.js';
 import { nullIfNotFound } from '../../errors/not-found.js';
-import { GraphRequestError } from '../../m365/graph-domains.js';
-import { SbcError } from '../../sbc/sbc-client.js';
 import { withOptimisticRetry } from '../../storage/versioned-table.js';
 import {
   PermanentTaskError,
+  type PreparedStep,
+  type PreparingStep,
   type StepContext,
-  type TaskStep,
-  TransientTaskError,
 } from '../../tasks/task-definition.js';
-import { TeamsAdminError } from '../../teams/teams-admin-client.js';
-import { TeamsCommandError } from '../../teams/teams-commands-rest.js';
 import type { SecretBox } from '../../secrets/secret-box.js';
 import type { ScriptTemplateService } from '../../templates/script-template-service.js';
-import { TemplateRenderError } from '../../templates/template-compiler.js';
 import { type CustomerSite, carrierPasswordSlot } from '../customer-site.js';
 import type { CustomerSiteStore } from '../customer-site-store.js';
 import type { OnboardingPorts } from '../onboarding-ports.js';
@@ -71,7 +65,7 @@ export interface OnboardingTaskPorts {
 }
 
 export type SiteStepContext = StepContext<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>;
-export type SiteStep = TaskStep<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>;
+export type SiteStep = PreparingStep<SiteTaskInput, SiteTaskState, OnboardingTaskPorts>;
 
 export interface OnboardingJob {
   readonly customer: Pick<Customer, 'shortName' | 'fullName'> & {
@@ -90,7 +84,7 @@ export interface OnboardingJob {
   openCarrierPassword(): string;
 }
 
-export async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
+async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
   const ports = ctx.ports;
   const sites = ports.sites;
   let customer: OnboardingJob['customer'];
@@ -156,42 +150,24 @@ export async function updateSite(
   });
 }
 
+/** A step's outcome when it is done; most steps' `apply` ends so. */
+export const DONE = { done: true } as const;
+
+/** A step with nothing to change: a dry run lists nothing, a real run only logs. */
+export const NOTHING: PreparedStep = { changes: [], apply: async () => DONE };
+
 /**
- * The adapters' errors as the task engine wants them: what a later try may fix (throttling, 5xx, an SBC busy with
- * HA sync) is transient, the rest permanent with the adapter's message, which names what failed.
+ * A site step: the job is loaded once per run of the step and handed to `prepare`, which reads what the step
+ * needs and describes its changes once for the dry run and the real run.
  */
-export function asTaskError(error: unknown): unknown {
-  if (error instanceof TransientTaskError || error instanceof PermanentTaskError) return error;
-  if (
-    error instanceof GraphRequestError ||
-    error instanceof DnsError ||
-    error instanceof SbcError ||
-    error instanceof TeamsAdminError
-  ) {
-    const retryAfterMs =
-      error instanceof TeamsAdminError && error.retryAfterSeconds !== undefined
-        ? error.retryAfterSeconds * 1000
-        : undefined;
-    return error.transient
-      ? new TransientTaskError(error.message, retryAfterMs, { cause: error })
-      : new PermanentTaskError(sbcDetail(error), { cause: error });
-  }
-  if (error instanceof TeamsCommandError || error instanceof TemplateRenderError) {
-    return new PermanentTaskError(error.message, { cause: error });
-  }
-  return error;
-}
-
-function sbcDetail(error: Error): string {
-  if (error instanceof SbcError && error.output) return `${error.message} ${error.output.trim()}`;
-  return error.message;
-}
-
-/** Runs a step body with adapter errors mapped for the engine. */
-export async function mapped<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    throw asTaskError(error);
-  }
+export function siteStep(spec: {
+  readonly name: string;
+  readonly maxAttempts?: number;
+  prepare(ctx: SiteStepContext, job: OnboardingJob): Promise<PreparedStep>;
+}): SiteStep {
+  return {
+    name: spec.name,
+    ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
+    prepare: async (ctx) => spec.prepare(ctx, await loadJob(ctx)),
+  };
 }

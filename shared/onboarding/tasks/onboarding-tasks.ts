@@ -1,26 +1,39 @@
 import { z } from 'zod';
-import { defineTask, type StepContext, type TaskStep } from '../../tasks/task-definition.js';
+import {
+  defineTask,
+  type PreparedStep,
+  type PreparingStep,
+  type StepContext,
+  type TaskChange,
+  type TaskStep,
+} from '../../tasks/task-definition.js';
 import { m365CleanupStep, m365RoutingStep } from './m365-routing-steps.js';
 import {
-  loadJob,
+  DONE,
   type OnboardingTaskPorts,
   type SiteStep,
   type SiteStepContext,
+  siteStep,
   type SiteTaskInput,
   siteTaskInputSchema,
   type SiteTaskState,
 } from './onboarding-job.js';
+import { classifyPeerError } from './peer-task-errors.js';
 import { PSTN_GATEWAY_REMOVAL_STEPS, PSTN_GATEWAY_STEPS } from './pstn-gateway-steps.js';
 import { SBC_PROGRAMMING_STEPS, sbcCleanupStep } from './sbc-programming-steps.js';
 
-const saveSiteLocation: SiteStep = {
+const saveSiteLocation = siteStep({
   name: 'SaveSiteLocation',
-  async run(ctx) {
-    await loadJob(ctx);
-    ctx.log('Site location information saved.');
-    return { done: true };
+  async prepare(ctx) {
+    return {
+      changes: [],
+      async apply() {
+        ctx.log('Site location information saved.');
+        return DONE;
+      },
+    };
   },
-};
+});
 
 /** The deployment steps of one site, in the manual's order: domain and DNS, M365 routing, the SBC. */
 const SITE_STEPS: readonly SiteStep[] = [
@@ -32,30 +45,38 @@ const SITE_STEPS: readonly SiteStep[] = [
 
 /** "Customer created." with an SBC; without one, "Customer saved and queued for installation." */
 function finishStep(name: string, title: string): SiteStep {
-  return {
+  return siteStep({
     name,
-    async run(ctx) {
-      const job = await loadJob(ctx);
-      const deployedSomething = Boolean(job.site.sbc || job.site.m365Routing || job.site.dns);
-      if (deployedSomething) await ctx.ports.customers.setState(ctx.input.customerId, 'Deployed');
-      else await ctx.ports.customers.setState(ctx.input.customerId, 'Ready for Deployment');
-      ctx.log(job.site.sbc ? 'Customer created.' : 'Customer saved and queued for installation.');
-      ctx.log(`-- ${title} task completed --`);
-      return { done: true };
+    async prepare(ctx, job) {
+      return {
+        changes: [],
+        async apply() {
+          const deployedSomething = Boolean(job.site.sbc || job.site.m365Routing || job.site.dns);
+          if (deployedSomething) await ctx.ports.customers.setState(ctx.input.customerId, 'Deployed');
+          else await ctx.ports.customers.setState(ctx.input.customerId, 'Ready for Deployment');
+          ctx.log(job.site.sbc ? 'Customer created.' : 'Customer saved and queued for installation.');
+          ctx.log(`-- ${title} task completed --`);
+          return DONE;
+        },
+      };
     },
-  };
+  });
 }
 
 function startStep(title: string): SiteStep {
-  return {
+  return siteStep({
     name: 'Start',
-    async run(ctx) {
-      await loadJob(ctx);
-      ctx.log(`-- ${title} task started --`);
-      await ctx.ports.customers.setState(ctx.input.customerId, 'Deploying');
-      return { done: true };
+    async prepare(ctx) {
+      return {
+        changes: [],
+        async apply() {
+          ctx.log(`-- ${title} task started --`);
+          await ctx.ports.customers.setState(ctx.input.customerId, 'Deploying');
+          return DONE;
+        },
+      };
     },
-  };
+  });
 }
 
 /** The wizard's Submit: the customer's first site, from its domain to the SBC, with the customer's State. */
@@ -63,6 +84,7 @@ export const createCustomerTask = defineTask<SiteTaskInput, SiteTaskState, Onboa
   type: 'CreateCustomer',
   input: siteTaskInputSchema,
   steps: [startStep('CreateCustomer'), ...SITE_STEPS, finishStep('Finish', 'CreateCustomer')],
+  classifyError: classifyPeerError,
 });
 
 /** Add SBC Site, and a re-run of a site's onboarding: the same steps for one more (or the same) site. */
@@ -70,6 +92,7 @@ export const addSbcSiteTask = defineTask<SiteTaskInput, SiteTaskState, Onboardin
   type: 'SBCInit',
   input: siteTaskInputSchema,
   steps: [startStep('SBCInit'), ...SITE_STEPS, finishStep('Finish', 'SBCInit')],
+  classifyError: classifyPeerError,
 });
 
 export const removalInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
@@ -88,26 +111,57 @@ async function siteNames(ctx: RemovalContext): Promise<string[]> {
   return (await ctx.ports.sites.list(ctx.input.customerId)).map((s) => s.site.siteName);
 }
 
-/** A site step run for every site of the customer, in turn. */
-function eachSite(step: SiteStep): RemovalStep {
+/** A site step for every site of the customer: all described first, then applied in turn. */
+function eachSite(step: SiteStep): PreparingStep<RemovalInput, SiteTaskState, OnboardingTaskPorts> {
   return {
     name: step.name,
     ...(step.maxAttempts !== undefined ? { maxAttempts: step.maxAttempts } : {}),
-    async plan(ctx) {
-      const changes = [];
-      for (const name of await siteNames(ctx))
-        changes.push(...((await step.plan?.(forSite(ctx, name))) ?? []));
-      return changes;
-    },
-    async run(ctx) {
-      for (const name of await siteNames(ctx)) {
-        const outcome = await step.run(forSite(ctx, name));
-        if (!('done' in outcome)) return outcome;
-      }
-      return { done: true };
+    async prepare(ctx) {
+      const prepared: PreparedStep[] = [];
+      for (const name of await siteNames(ctx)) prepared.push(await step.prepare(forSite(ctx, name)));
+      return {
+        changes: prepared.flatMap((site) => site.changes),
+        async apply() {
+          for (const site of prepared) {
+            const outcome = await site.apply();
+            if (!('done' in outcome)) return outcome;
+          }
+          return DONE;
+        },
+      };
     },
   };
 }
+
+const removeStartStep: RemovalStep = {
+  name: 'Start',
+  async run(ctx) {
+    const customer = await ctx.ports.customers.get(ctx.input.customerId);
+    ctx.log('-- TenantRemove task started --');
+    ctx.log(`Removing customer ${customer.shortName}.`);
+    return DONE;
+  },
+};
+
+const removeFinishStep: RemovalStep = {
+  name: 'Finish',
+  async prepare(ctx) {
+    const remove: TaskChange = { kind: 'store', description: `Remove customer ${ctx.input.customerId}` };
+    return {
+      changes: [remove],
+      async apply() {
+        const sites = ctx.ports.sites;
+        for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
+        await ctx.ports.access.forgetCustomer(ctx.input.customerId);
+        await ctx.ports.customers.completeRemoval(ctx.input.customerId);
+        ctx.applied(remove);
+        ctx.log('Customer removed.');
+        ctx.log('-- TenantRemove task completed --');
+        return DONE;
+      },
+    };
+  },
+};
 
 /**
  * Delete: the paired SBC and M365 cleanup scripts, then what onboarding made in the tenant and the provider zone;
@@ -117,35 +171,13 @@ export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Onboar
   type: 'TenantRemove',
   input: removalInputSchema,
   steps: [
-    {
-      name: 'Start',
-      async run(ctx) {
-        const customer = await ctx.ports.customers.get(ctx.input.customerId);
-        ctx.log('-- TenantRemove task started --');
-        ctx.log(`Removing customer ${customer.shortName}.`);
-        return { done: true };
-      },
-    },
+    removeStartStep,
     eachSite(sbcCleanupStep),
     eachSite(m365CleanupStep),
     ...PSTN_GATEWAY_REMOVAL_STEPS.map(eachSite),
-    {
-      name: 'Finish',
-      async plan(ctx) {
-        return [{ kind: 'store', description: `Remove customer ${ctx.input.customerId}` }];
-      },
-      async run(ctx) {
-        const sites = ctx.ports.sites;
-        for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
-        await ctx.ports.access.forgetCustomer(ctx.input.customerId);
-        await ctx.ports.customers.completeRemoval(ctx.input.customerId);
-        ctx.applied({ kind: 'store', description: `Remove customer ${ctx.input.customerId}` });
-        ctx.log('Customer removed.');
-        ctx.log('-- TenantRemove task completed --');
-        return { done: true };
-      },
-    },
+    removeFinishStep,
   ],
+  classifyError: classifyPeerError,
 });
 
 export const ONBOARDING_TASKS = [createCustomerTask, addSbcSiteTask, removeCustomerTask] as const;

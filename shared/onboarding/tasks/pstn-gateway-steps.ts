@@ -8,23 +8,14 @@ import {
   getVerificationTxt,
   verifyDomain,
 } from '../../m365/graph-domains.js';
-import {
-  assignFirstFreeLicence,
-  NO_LICENCE_MESSAGE,
-  NoLicenceAvailableError,
-} from '../../m365/graph-licences.js';
+import { assignFirstFreeLicence } from '../../m365/graph-licences.js';
 import { PermanentTaskError, type TaskChange, TransientTaskError } from '../../tasks/task-definition.js';
 import type { TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
-import {
-  dryRunTenant,
-  gatewayCommandFor,
-  renderM365,
-  runCommands,
-  teamsChange,
-} from './m365-routing-steps.js';
-import { loadJob, mapped, type OnboardingJob, type SiteStep, updateSite } from './onboarding-job.js';
+import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
+import { gatewayCommandFor, renderM365, runCommands, teamsChange } from './m365-routing-steps.js';
+import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep, updateSite } from './onboarding-job.js';
 
 /** The manual's "[Try: 1/3]": Microsoft is asked at most three times before the task gives up. */
 export const VERIFY_TRIES = 3;
@@ -48,307 +39,286 @@ function gatewayOf(job: OnboardingJob): string {
 export const activationUpn = (fqdn: string) => `${ACTIVATION_USER}@${fqdn}`;
 
 /** Step 1 of §3.4: the domain in the customer's tenant, and the TXT value Microsoft wants to see. */
-const createDomainStep: SiteStep = {
+const createDomainStep = siteStep({
   name: 'CreateDomain',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!provisioned(job)) return [];
+  async prepare(ctx, job) {
+    if (!provisioned(job)) return NOTHING;
     const fqdn = gatewayOf(job);
-    const exists = await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn));
-    return exists ? [] : [{ kind: 'graph', description: `Create domain ${fqdn} in the customer's tenant` }];
-  },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!provisioned(job)) return { done: true };
-    const fqdn = gatewayOf(job);
-    ctx.log('-- CreatePstnGateway task started --');
-    ctx.log('-- Getting configuration... --');
-    const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-    ctx.log('-- Tenant Manager Configured --');
-    const existing = await mapped(() => getDomain(graph, fqdn));
-    if (!existing) {
-      await mapped(() => createDomain(graph, fqdn));
-      ctx.applied({ kind: 'graph', description: `Create domain ${fqdn} in the customer's tenant` });
-      ctx.log('-- Domain created --');
-    } else {
-      ctx.log('-- Domain exists --');
-    }
+    const graph = await job.ports.graph(ctx.input.customerId);
+    const existing = await getDomain(graph, fqdn);
+    // Set on a dry run too: the later steps' descriptions read them as their real runs do.
     ctx.state.verified = existing?.isVerified ?? false;
-    if (!ctx.state.verified) {
-      const txt = await mapped(() => getVerificationTxt(graph, fqdn));
-      ctx.state.txtValue = txt.text;
-      ctx.log(`-- TXT Record Name: ${fqdn} Value: ${txt.text} --`);
-    }
-    ctx.log('-- CreateDomain task completed --');
-    return { done: true };
+    if (existing && !existing.isVerified) ctx.state.txtValue = (await getVerificationTxt(graph, fqdn)).text;
+    const create: TaskChange = {
+      kind: 'graph',
+      description: `Create domain ${fqdn} in the customer's tenant`,
+    };
+    return {
+      changes: existing ? [] : [create],
+      async apply() {
+        ctx.log('-- CreatePstnGateway task started --');
+        ctx.log('-- Getting configuration... --');
+        ctx.log('-- Tenant Manager Configured --');
+        if (!existing) {
+          await createDomain(graph, fqdn);
+          ctx.applied(create);
+          ctx.log('-- Domain created --');
+          ctx.state.txtValue = (await getVerificationTxt(graph, fqdn)).text;
+        } else {
+          ctx.log('-- Domain exists --');
+        }
+        if (!ctx.state.verified) ctx.log(`-- TXT Record Name: ${fqdn} Value: ${ctx.state.txtValue ?? ''} --`);
+        ctx.log('-- CreateDomain task completed --');
+        return DONE;
+      },
+    };
   },
-};
+});
 
 /** Step 3: the TXT record in the provider's zone (automatic DNS only). */
-const addTxtStep: SiteStep = {
+const addTxtStep = siteStep({
   name: 'AddTxtRecord',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job)) return [];
-    const fqdn = gatewayOf(job);
-    const domain = await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn));
-    if (domain?.isVerified) return [];
-    const zone = await mapped(() => job.ports.dnsZone());
-    return [{ kind: 'dns', description: `Add TXT record ${zone.relativeNameOf(fqdn)} to zone ${zone.zone}` }];
-  },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job) || ctx.state.verified) return { done: true };
+  async prepare(ctx, job) {
+    if (!automatic(job) || ctx.state.verified) return NOTHING;
     const fqdn = gatewayOf(job);
     const value = ctx.state.txtValue;
-    if (!value) throw new PermanentTaskError('The domain has no verification TXT value; re-run the task.');
-    ctx.log('-- Getting configuration... --');
-    ctx.log('-- Tenant Manager Configured --');
-    ctx.log('-- ConfigurePSTN Gateway task started --');
-    const zone = await mapped(() => job.ports.dnsZone());
-    const name = zone.relativeNameOf(fqdn);
-    const current = await mapped(() => zone.getRecordSet('TXT', name));
-    if (!current?.values.includes(value)) {
-      await mapped(() => zone.upsertTxt(name, [value], RECORD_TTL_SECONDS));
-      ctx.applied({
-        kind: 'dns',
-        description: `Add TXT record ${name} to zone ${zone.zone}`,
-        detail: { value },
-      });
+    if (!value && !ctx.dryRun) {
+      throw new PermanentTaskError('The domain has no verification TXT value; re-run the task.');
     }
-    ctx.log('-- TXT Record added to service provider DNS --');
-    return { done: true };
+    const zone = await job.ports.dnsZone();
+    const name = zone.relativeNameOf(fqdn);
+    // A dry run meets a domain it has only described creating, whose value it cannot know: the record is to be added.
+    const current = value ? await zone.getRecordSet('TXT', name) : null;
+    const add: TaskChange = {
+      kind: 'dns',
+      description: `Add TXT record ${name} to zone ${zone.zone}`,
+      ...(value ? { detail: { value } } : {}),
+    };
+    const needed = !value || !current?.values.includes(value);
+    return {
+      changes: needed ? [add] : [],
+      async apply() {
+        ctx.log('-- Getting configuration... --');
+        ctx.log('-- Tenant Manager Configured --');
+        ctx.log('-- ConfigurePSTN Gateway task started --');
+        if (needed && value) {
+          await zone.upsertTxt(name, [value], RECORD_TTL_SECONDS);
+          ctx.applied(add);
+        }
+        ctx.log('-- TXT Record added to service provider DNS --');
+        return DONE;
+      },
+    };
   },
-};
+});
 
 /** Step 4: Microsoft verifies the domain, at most three tries (automatic DNS). */
-const verifyStep: SiteStep = {
+const verifyStep = siteStep({
   name: 'VerifyDomain',
   maxAttempts: VERIFY_TRIES,
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job)) return [];
+  async prepare(ctx, job) {
+    if (!automatic(job) || ctx.state.verified) return NOTHING;
     const fqdn = gatewayOf(job);
-    const domain = await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn));
-    if (domain?.isVerified) return [];
-    return [{ kind: 'graph', description: `Verify domain ${fqdn}` }];
+    const verify: TaskChange = { kind: 'graph', description: `Verify domain ${fqdn}` };
+    return {
+      changes: [verify],
+      async apply() {
+        ctx.log(`-- Verifying domain [Try: ${Math.min(ctx.attempt, VERIFY_TRIES)}/${VERIFY_TRIES}]... --`);
+        const graph = await job.ports.graph(ctx.input.customerId);
+        const outcome = await verifyDomain(graph, fqdn);
+        if (!outcome.verified) {
+          const why = `Domain ${fqdn} could not be verified: Microsoft does not see the TXT record ${ctx.state.txtValue ?? ''} yet.`;
+          if (ctx.attempt >= VERIFY_TRIES) {
+            throw new PermanentTaskError(
+              `${why} Gave up after ${VERIFY_TRIES} tries; re-run the task to try again.`,
+            );
+          }
+          throw new TransientTaskError(why, ctx.ports.settings.onboarding.verifyRetrySeconds * 1000);
+        }
+        ctx.applied(verify);
+        ctx.state.verified = true;
+        ctx.log('-- Domain verified --');
+        return DONE;
+      },
+    };
   },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job) || ctx.state.verified) return { done: true };
-    const fqdn = gatewayOf(job);
-    ctx.log(`-- Verifying domain [Try: ${Math.min(ctx.attempt, VERIFY_TRIES)}/${VERIFY_TRIES}]... --`);
-    const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-    const outcome = await mapped(() => verifyDomain(graph, fqdn));
-    if (!outcome.verified) {
-      const why = `Domain ${fqdn} could not be verified: Microsoft does not see the TXT record ${ctx.state.txtValue ?? ''} yet.`;
-      if (ctx.attempt >= VERIFY_TRIES) {
-        throw new PermanentTaskError(
-          `${why} Gave up after ${VERIFY_TRIES} tries; re-run the task to try again.`,
-        );
-      }
-      throw new TransientTaskError(why, ctx.ports.settings.onboarding.verifyRetrySeconds * 1000);
-    }
-    ctx.applied({ kind: 'graph', description: `Verify domain ${fqdn}` });
-    ctx.state.verified = true;
-    ctx.log('-- Domain verified --');
-    return { done: true };
-  },
-};
+});
 
 /**
  * Two-step DNS: the operator (or the customer) creates the TXT record at their own DNS host, then presses "Verify
  * And Configure Domain" (the task's resume). Until Microsoft sees it, the task waits with a clear answer.
  */
-const awaitTxtStep: SiteStep = {
+const awaitTxtStep = siteStep({
   name: 'AwaitTxtRecord',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (job.site.dns?.method !== 'two-step') return [];
+  async prepare(ctx, job) {
+    if (job.site.dns?.method !== 'two-step' || ctx.state.verified) return NOTHING;
     const fqdn = gatewayOf(job);
-    const domain = await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn));
-    if (domain?.isVerified) return [];
-    return [{ kind: 'graph', description: `Verify domain ${fqdn}` }];
+    const verify: TaskChange = { kind: 'graph', description: `Verify domain ${fqdn}` };
+    return {
+      changes: [verify],
+      async apply() {
+        const record = `Create the TXT record ${fqdn} with the value ${ctx.state.txtValue ?? ''} at your DNS host, then press Verify And Configure Domain.`;
+        if (!ctx.resumedByOperator) {
+          return { wait: { reason: record, resumeOn: 'operator' } };
+        }
+        ctx.log('-- Verify and Configure Domain task started --');
+        ctx.log(`-- Verifying domain [Try: 1/1]... --`);
+        const graph = await job.ports.graph(ctx.input.customerId);
+        const outcome = await verifyDomain(graph, fqdn);
+        if (!outcome.verified) {
+          ctx.log('-- Domain not verified yet --');
+          return {
+            wait: {
+              reason: `Microsoft does not see the TXT record of ${fqdn} yet (DNS changes can take a while to show). ${record}`,
+              resumeOn: 'operator',
+            },
+          };
+        }
+        ctx.applied(verify);
+        ctx.state.verified = true;
+        ctx.log('-- Domain verified --');
+        return DONE;
+      },
+    };
   },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (job.site.dns?.method !== 'two-step' || ctx.state.verified) return { done: true };
+});
+
+/** Step 5: the TXT record goes once the domain is verified. */
+const deleteTxtStep = siteStep({
+  name: 'DeleteTxtRecord',
+  async prepare(ctx, job) {
+    if (!automatic(job)) return NOTHING;
+    const zone = await job.ports.dnsZone();
+    const name = zone.relativeNameOf(gatewayOf(job));
+    // A dry run only listed the record AddTxtRecord adds: the real run finds it here.
+    const addedByDryRun = ctx.dryRun && !ctx.state.verified;
+    const present = addedByDryRun || (await zone.getRecordSet('TXT', name)) !== null;
+    const remove: TaskChange = {
+      kind: 'dns',
+      description: `Delete TXT record ${name} from zone ${zone.zone}`,
+    };
+    return {
+      changes: present ? [remove] : [],
+      async apply() {
+        if (present) {
+          await zone.deleteRecord('TXT', name);
+          ctx.applied(remove);
+        }
+        ctx.log('-- TXT Record deleted from service provider DNS --');
+        return DONE;
+      },
+    };
+  },
+});
+
+/** Step 6: the A record to the region SBC's address (automatic); two-step asks for it at the external host. */
+const aRecordStep = siteStep({
+  name: 'AddARecord',
+  async prepare(ctx, job) {
+    const region = job.dnsRegion;
+    if (!region || !provisioned(job)) return NOTHING;
     const fqdn = gatewayOf(job);
-    const record = `Create the TXT record ${fqdn} with the value ${ctx.state.txtValue ?? ''} at your DNS host, then press Verify And Configure Domain.`;
-    if (!ctx.resumedByOperator) {
-      return { wait: { reason: record, resumeOn: 'operator' } };
-    }
-    ctx.log('-- Verify and Configure Domain task started --');
-    ctx.log(`-- Verifying domain [Try: 1/1]... --`);
-    const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-    const outcome = await mapped(() => verifyDomain(graph, fqdn));
-    if (!outcome.verified) {
-      ctx.log('-- Domain not verified yet --');
+    if (!automatic(job)) {
       return {
-        wait: {
-          reason: `Microsoft does not see the TXT record of ${fqdn} yet (DNS changes can take a while to show). ${record}`,
-          resumeOn: 'operator',
+        changes: [],
+        async apply() {
+          ctx.log(
+            `-- Configure an A record ${fqdn} → ${region.ipAddress} on your DNS hosting platform (it replaces the TXT record) --`,
+          );
+          return DONE;
         },
       };
     }
-    ctx.applied({ kind: 'graph', description: `Verify domain ${fqdn}` });
-    ctx.state.verified = true;
-    ctx.log('-- Domain verified --');
-    return { done: true };
-  },
-};
-
-/** Step 5: the TXT record goes once the domain is verified. */
-const deleteTxtStep: SiteStep = {
-  name: 'DeleteTxtRecord',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job)) return [];
-    const fqdn = gatewayOf(job);
-    const zone = await mapped(() => job.ports.dnsZone());
+    const zone = await job.ports.dnsZone();
     const name = zone.relativeNameOf(fqdn);
-    const txtWillBeThere = !(
-      await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn))
-    )?.isVerified;
-    const exists = await mapped(() => zone.getRecordSet('TXT', name));
-    return txtWillBeThere || exists
-      ? [{ kind: 'dns', description: `Delete TXT record ${name} from zone ${zone.zone}` }]
-      : [];
+    const current = await zone.getRecordSet('A', name);
+    const needed = !sameAddress(current?.values, region.ipAddress);
+    const add: TaskChange = {
+      kind: 'dns',
+      description: `Add A record ${name} → ${region.ipAddress} to zone ${zone.zone}`,
+    };
+    return {
+      changes: needed ? [add] : [],
+      async apply() {
+        if (needed) {
+          await zone.upsertA(name, [region.ipAddress], RECORD_TTL_SECONDS);
+          ctx.applied(add);
+        }
+        ctx.log('-- A Record added to service provider DNS --');
+        return DONE;
+      },
+    };
   },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job)) return { done: true };
-    const zone = await mapped(() => job.ports.dnsZone());
-    const name = zone.relativeNameOf(gatewayOf(job));
-    const exists = await mapped(() => zone.getRecordSet('TXT', name));
-    if (exists) {
-      await mapped(() => zone.deleteRecord('TXT', name));
-      ctx.applied({ kind: 'dns', description: `Delete TXT record ${name} from zone ${zone.zone}` });
-    }
-    ctx.log('-- TXT Record deleted from service provider DNS --');
-    return { done: true };
-  },
-};
-
-/** Step 6: the A record to the region SBC's address (automatic); two-step asks for it at the external host. */
-const aRecordStep: SiteStep = {
-  name: 'AddARecord',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!automatic(job) || !job.dnsRegion) return [];
-    const zone = await mapped(() => job.ports.dnsZone());
-    const name = zone.relativeNameOf(gatewayOf(job));
-    const current = await mapped(() => zone.getRecordSet('A', name));
-    return sameAddress(current?.values, job.dnsRegion.ipAddress)
-      ? []
-      : [
-          {
-            kind: 'dns',
-            description: `Add A record ${name} → ${job.dnsRegion.ipAddress} to zone ${zone.zone}`,
-          },
-        ];
-  },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!job.dnsRegion || !provisioned(job)) return { done: true };
-    const fqdn = gatewayOf(job);
-    if (!automatic(job)) {
-      ctx.log(
-        `-- Configure an A record ${fqdn} → ${job.dnsRegion.ipAddress} on your DNS hosting platform (it replaces the TXT record) --`,
-      );
-      return { done: true };
-    }
-    const zone = await mapped(() => job.ports.dnsZone());
-    const name = zone.relativeNameOf(fqdn);
-    const current = await mapped(() => zone.getRecordSet('A', name));
-    if (!sameAddress(current?.values, job.dnsRegion.ipAddress)) {
-      await mapped(() => zone.upsertA(name, [job.dnsRegion?.ipAddress ?? ''], RECORD_TTL_SECONDS));
-      ctx.applied({
-        kind: 'dns',
-        description: `Add A record ${name} → ${job.dnsRegion.ipAddress} to zone ${zone.zone}`,
-      });
-    }
-    ctx.log('-- A Record added to service provider DNS --');
-    return { done: true };
-  },
-};
+});
 
 function sameAddress(values: readonly string[] | undefined, ip: string): boolean {
   return values?.length === 1 && values[0] === ip;
 }
 
 /** Step 7: a user on the new domain with a free eligible licence activates the domain for Teams. */
-const activationUserStep: SiteStep = {
+const activationUserStep = siteStep({
   name: 'CreateActivationUser',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    if (!provisioned(job)) return [];
+  async prepare(ctx, job) {
+    if (!provisioned(job)) return NOTHING;
     const upn = activationUpn(gatewayOf(job));
-    const user = await mapped(async () => getUser(await job.ports.graph(ctx.input.customerId), upn));
+    const graph = await job.ports.graph(ctx.input.customerId);
+    const existing = await getUser(graph, upn);
+    const create: TaskChange = { kind: 'graph', description: `Create user ${upn}` };
+    const assign: TaskChange = { kind: 'graph', description: `Assign a licence to ${upn}` };
     const changes: TaskChange[] = [];
-    if (!user) changes.push({ kind: 'graph', description: `Create user ${upn}` });
-    if (!user?.assignedLicenses?.length)
-      changes.push({ kind: 'graph', description: `Assign a licence to ${upn}` });
-    return changes;
+    if (!existing) changes.push(create);
+    if (!existing?.assignedLicenses?.length) changes.push(assign);
+    return {
+      changes,
+      async apply() {
+        const plans = await ctx.ports.onboardingSettings.licencePlans();
+        const chosen = job.site.dns?.licencePlan;
+        const eligible = chosen ? plans.filter((p) => p.name === chosen) : plans;
+        const { user, created } = await ensureUser(graph, {
+          userPrincipalName: upn,
+          displayName: ACTIVATION_DISPLAY_NAME,
+          usageLocation: DEFAULT_USAGE_LOCATION,
+        });
+        if (created) ctx.applied(create);
+        const hadLicence = (user.assignedLicenses ?? []).length > 0;
+        const plan = await assignFirstFreeLicence(graph, user.id, eligible);
+        if (!hadLicence) ctx.applied(assign);
+        ctx.state.licencePlan = plan.name;
+        ctx.log(`-- User created with ${plan.name.toUpperCase()} license--`);
+        return DONE;
+      },
+    };
   },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    if (!provisioned(job)) return { done: true };
-    const upn = activationUpn(gatewayOf(job));
-    const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-    const plans = await ctx.ports.onboardingSettings.licencePlans();
-    const chosen = job.site.dns?.licencePlan;
-    const eligible = chosen ? plans.filter((p) => p.name === chosen) : plans;
-    const { user, created } = await mapped(() =>
-      ensureUser(graph, {
-        userPrincipalName: upn,
-        displayName: ACTIVATION_DISPLAY_NAME,
-        usageLocation: DEFAULT_USAGE_LOCATION,
-      }),
-    );
-    if (created) ctx.applied({ kind: 'graph', description: `Create user ${upn}` });
-    const hadLicence = (user.assignedLicenses ?? []).length > 0;
-    let plan;
-    try {
-      plan = await mapped(() => assignFirstFreeLicence(graph, user.id, eligible));
-    } catch (error) {
-      if (error instanceof NoLicenceAvailableError) throw new PermanentTaskError(NO_LICENCE_MESSAGE);
-      throw error;
-    }
-    if (!hadLicence)
-      ctx.applied({ kind: 'graph', description: `Assign a licence to ${upn}`, detail: { plan: plan.name } });
-    ctx.state.licencePlan = plan.name;
-    ctx.log(`-- User created with ${plan.name.toUpperCase()} license--`);
-    return { done: true };
-  },
-};
+});
 
 /** The gateway object, unless the M365 script creates it itself (the LBR scripts do, with their own settings). */
-const gatewayStep: SiteStep = {
+const gatewayStep = siteStep({
   name: 'CreatePstnGateway',
-  async plan(ctx) {
-    const job = await loadJob(ctx);
-    const command = await gatewayCommandFor(job);
-    if (!command) return [];
-    const tenant = await dryRunTenant(job, ctx.input.customerId);
-    return (await runCommands(tenant, [command])).map(teamsChange);
+  async prepare(ctx, job) {
+    const routing = job.site.m365Routing;
+    const finish = async () => {
+      if (job.site.gatewayFqdn && !job.site.gatewayCreated && routing) {
+        await updateSite(job, (site) => ({ ...site, gatewayCreated: true }));
+      }
+      if (provisioned(job)) ctx.log('-- Verify and Configure Domain task completed --');
+      return DONE;
+    };
+    const command = routing ? gatewayCommandFor(job, await renderM365(job, 'onboarding')) : null;
+    if (!command) return { changes: [], apply: finish };
+    const teams = await job.ports.teams(ctx.input.customerId);
+    const create = teamsChange(command);
+    const needed = (await runCommands(createTeamsOverlayClient(teams), [command])).length > 0;
+    return {
+      changes: needed ? [create] : [],
+      async apply() {
+        const result = await executeTeamsCommand(teams, command);
+        if (result.changed) ctx.applied(create);
+        ctx.log(`-- PSTN Gateway ${gatewayOf(job)} ${result.changed ? 'created' : 'exists'} --`);
+        return finish();
+      },
+    };
   },
-  async run(ctx) {
-    const job = await loadJob(ctx);
-    const command = await gatewayCommandFor(job);
-    if (command) {
-      const teams = await mapped(() => job.ports.teams(ctx.input.customerId));
-      const result = await mapped(() => executeTeamsCommand(teams, command));
-      if (result.changed) ctx.applied(teamsChange(command));
-      ctx.log(`-- PSTN Gateway ${gatewayOf(job)} ${result.changed ? 'created' : 'exists'} --`);
-    }
-    if (job.site.gatewayFqdn && !job.site.gatewayCreated && (command || job.site.m365Routing)) {
-      await updateSite(job, (site) => ({ ...site, gatewayCreated: true }));
-    }
-    if (provisioned(job)) ctx.log('-- Verify and Configure Domain task completed --');
-    return { done: true };
-  },
-};
+});
 
 export const PSTN_GATEWAY_STEPS: readonly SiteStep[] = [
   createDomainStep,
@@ -363,109 +333,102 @@ export const PSTN_GATEWAY_STEPS: readonly SiteStep[] = [
 
 /** Removal: the gateway object, the activation user, the domain and the A record, each only if onboarding made it. */
 export const PSTN_GATEWAY_REMOVAL_STEPS: readonly SiteStep[] = [
-  {
+  siteStep({
     name: 'RemovePstnGateway',
-    async plan(ctx) {
-      const job = await loadJob(ctx);
+    async prepare(ctx, job) {
       const command = removeGatewayCommand(job);
-      if (!command) return [];
-      // As the real run will find the tenant: after the cleanup script.
-      const tenant = await dryRunTenant(job, ctx.input.customerId);
+      if (!command) return NOTHING;
+      const teams = await job.ports.teams(ctx.input.customerId);
+      // The tenant as this step finds it: after the cleanup script (which a dry run only described).
+      const tenant = createTeamsOverlayClient(teams);
       await runCommands(tenant, await renderM365(job, 'cleanup'));
-      if (await gatewayStillRouted(tenant, job)) return [];
-      return (await runCommands(tenant, [command])).map(teamsChange);
+      const stillRouted = await gatewayStillRouted(tenant, job);
+      const remove = teamsChange(command);
+      const needed = !stillRouted && (await runCommands(tenant, [command])).length > 0;
+      return {
+        changes: needed ? [remove] : [],
+        async apply() {
+          if (stillRouted) {
+            ctx.log(`PSTN Gateway ${job.site.gatewayFqdn ?? ''} is still used by a voice route; it stays.`);
+            return DONE;
+          }
+          const result = await executeTeamsCommand(teams, command);
+          if (result.changed) ctx.applied(remove);
+          ctx.log(`PSTN Gateway ${job.site.gatewayFqdn ?? ''} removed.`);
+          return DONE;
+        },
+      };
     },
-    async run(ctx) {
-      const job = await loadJob(ctx);
-      const command = removeGatewayCommand(job);
-      if (!command) return { done: true };
-      const teams = await mapped(() => job.ports.teams(ctx.input.customerId));
-      if (await gatewayStillRouted(teams, job)) {
-        ctx.log(`PSTN Gateway ${job.site.gatewayFqdn ?? ''} is still used by a voice route; it stays.`);
-        return { done: true };
-      }
-      const result = await mapped(() => executeTeamsCommand(teams, command));
-      if (result.changed) ctx.applied(teamsChange(command));
-      ctx.log(`PSTN Gateway ${job.site.gatewayFqdn ?? ''} removed.`);
-      return { done: true };
-    },
-  },
-  {
+  }),
+  siteStep({
     name: 'RemoveActivationUser',
-    async plan(ctx) {
-      const job = await loadJob(ctx);
-      if (!provisioned(job)) return [];
+    async prepare(ctx, job) {
+      if (!provisioned(job)) return NOTHING;
       const upn = activationUpn(gatewayOf(job));
-      const user = await mapped(async () => getUser(await job.ports.graph(ctx.input.customerId), upn));
-      return user ? [{ kind: 'graph', description: `Delete user ${upn}` }] : [];
+      const graph = await job.ports.graph(ctx.input.customerId);
+      const remove: TaskChange = { kind: 'graph', description: `Delete user ${upn}` };
+      if (!(await getUser(graph, upn))) return NOTHING;
+      return {
+        changes: [remove],
+        async apply() {
+          await deleteUser(graph, upn);
+          ctx.applied(remove);
+          ctx.log(`Domain activation user ${upn} deleted.`);
+          return DONE;
+        },
+      };
     },
-    async run(ctx) {
-      const job = await loadJob(ctx);
-      if (!provisioned(job)) return { done: true };
-      const upn = activationUpn(gatewayOf(job));
-      const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-      if (await mapped(() => getUser(graph, upn))) {
-        await mapped(() => deleteUser(graph, upn));
-        ctx.applied({ kind: 'graph', description: `Delete user ${upn}` });
-        ctx.log(`Domain activation user ${upn} deleted.`);
-      }
-      return { done: true };
-    },
-  },
-  {
+  }),
+  siteStep({
     name: 'RemoveDomain',
-    async plan(ctx) {
-      const job = await loadJob(ctx);
-      if (!provisioned(job)) return [];
+    async prepare(ctx, job) {
+      if (!provisioned(job)) return NOTHING;
       const fqdn = gatewayOf(job);
-      const domain = await mapped(async () => getDomain(await job.ports.graph(ctx.input.customerId), fqdn));
-      return domain
-        ? [{ kind: 'graph', description: `Delete domain ${fqdn} from the customer's tenant` }]
-        : [];
+      const graph = await job.ports.graph(ctx.input.customerId);
+      const remove: TaskChange = {
+        kind: 'graph',
+        description: `Delete domain ${fqdn} from the customer's tenant`,
+      };
+      if (!(await getDomain(graph, fqdn))) return NOTHING;
+      return {
+        changes: [remove],
+        async apply() {
+          await deleteDomain(graph, fqdn);
+          ctx.applied(remove);
+          ctx.log(`Domain ${fqdn} deleted from the customer's tenant.`);
+          return DONE;
+        },
+      };
     },
-    async run(ctx) {
-      const job = await loadJob(ctx);
-      if (!provisioned(job)) return { done: true };
-      const fqdn = gatewayOf(job);
-      const graph = await mapped(() => job.ports.graph(ctx.input.customerId));
-      if (await mapped(() => getDomain(graph, fqdn))) {
-        await mapped(() => deleteDomain(graph, fqdn));
-        ctx.applied({ kind: 'graph', description: `Delete domain ${fqdn} from the customer's tenant` });
-        ctx.log(`Domain ${fqdn} deleted from the customer's tenant.`);
-      }
-      return { done: true };
-    },
-  },
-  {
+  }),
+  siteStep({
     name: 'RemoveDnsRecords',
-    async plan(ctx) {
-      const job = await loadJob(ctx);
-      if (!automatic(job)) return [];
-      const zone = await mapped(() => job.ports.dnsZone());
+    async prepare(ctx, job) {
+      if (!automatic(job)) return NOTHING;
+      const zone = await job.ports.dnsZone();
       const name = zone.relativeNameOf(gatewayOf(job));
-      const changes: TaskChange[] = [];
+      const removals: Array<{ type: 'A' | 'TXT'; change: TaskChange }> = [];
       for (const type of ['A', 'TXT'] as const) {
-        if (await mapped(() => zone.getRecordSet(type, name))) {
-          changes.push({ kind: 'dns', description: `Delete ${type} record ${name} from zone ${zone.zone}` });
+        if (await zone.getRecordSet(type, name)) {
+          removals.push({
+            type,
+            change: { kind: 'dns', description: `Delete ${type} record ${name} from zone ${zone.zone}` },
+          });
         }
       }
-      return changes;
+      return {
+        changes: removals.map((r) => r.change),
+        async apply() {
+          for (const { type, change } of removals) {
+            await zone.deleteRecord(type, name);
+            ctx.applied(change);
+            ctx.log(`${type} Record deleted from service provider DNS.`);
+          }
+          return DONE;
+        },
+      };
     },
-    async run(ctx) {
-      const job = await loadJob(ctx);
-      if (!automatic(job)) return { done: true };
-      const zone = await mapped(() => job.ports.dnsZone());
-      const name = zone.relativeNameOf(gatewayOf(job));
-      for (const type of ['A', 'TXT'] as const) {
-        if (await mapped(() => zone.getRecordSet(type, name))) {
-          await mapped(() => zone.deleteRecord(type, name));
-          ctx.applied({ kind: 'dns', description: `Delete ${type} record ${name} from zone ${zone.zone}` });
-          ctx.log(`${type} Record deleted from service provider DNS.`);
-        }
-      }
-      return { done: true };
-    },
-  },
+  }),
 ];
 
 function removeGatewayCommand(job: OnboardingJob): TeamsCommand | null {
@@ -476,7 +439,7 @@ function removeGatewayCommand(job: OnboardingJob): TeamsCommand | null {
 /** Shared objects stay: a route (of another site, or the customer's own) that still lists the gateway keeps it. */
 async function gatewayStillRouted(teams: TeamsAdminClient, job: OnboardingJob): Promise<boolean> {
   const fqdn = (job.site.gatewayFqdn ?? '').toLowerCase();
-  const routes = await mapped(() => teams.list('OnlineVoiceRoute'));
+  const routes = await teams.list('OnlineVoiceRoute');
   return routes.some((route) =>
     (Array.isArray(route.OnlinePstnGatewayList) ? route.OnlinePstnGatewayList : []).some(
       (g: unknown) => String(g).toLowerCase() === fqdn,
