@@ -3,6 +3,7 @@ import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
 import { REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
@@ -200,28 +201,27 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
         return { status: 200, body: report };
       },
     }),
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'replication',
       queueName: REPLICATION_QUEUE,
-      async handler(message, context) {
+      // The service reads its own messages (their shape is its protocol); the line names the customer when it can.
+      logFields: (message) => ({
+        customerId: (message as { customerId?: string } | null)?.customerId ?? null,
+      }),
+      async run(message, context) {
         const outcome = await services.replication.handle(message);
-        productLog(context, 'info', `Replication message: ${outcome}.`, {
-          customerId: (message as { customerId?: string } | null)?.customerId ?? null,
-          replicationMessage: message,
-        });
+        productLog(context, 'info', `Replication message: ${outcome}.`, { replicationMessage: message });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'replication-timer',
       // Every minute: the quick (5 min) and full (hourly) cadences are settings, checked per customer.
       schedule: '0 * * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         const { queued, resumed } = await services.replication.tick();
         if (queued + resumed > 0)
           productLog(context, 'info', `Replication: ${queued} cycles queued, ${resumed} resumed.`);
       },
-    },
+    }),
   ];
 }

@@ -3,6 +3,7 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
 import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
@@ -345,15 +346,12 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
         body: { queued: await services.taskEngine.processAll(body.customerId) },
       }),
     }),
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'tasks-run',
       queueName: TASKS_QUEUE,
-      async handler(message, context) {
-        const parsed = taskMessage.safeParse(message);
-        // No retry fixes a malformed message: straight to the poison queue.
-        if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
-        const { taskId } = parsed.data;
+      message: { schema: taskMessage, describe: 'A tasks message is { "taskId": "<task id>" }.' },
+      logFields: ({ taskId }) => ({ taskId }),
+      async run({ taskId }, context) {
         const engine = services.taskEngine;
         const before = await engine.get(taskId);
         await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
@@ -374,16 +372,15 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           }
         });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'tasks-sweep',
       // Every minute: lost messages and crashed holders wait at most this long.
       schedule: '0 */1 * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         const queued = await services.taskEngine.sweep();
         if (queued > 0) productLog(context, 'info', `Task sweep queued ${queued} task(s).`);
       },
-    },
+    }),
   ];
 }
