@@ -10,7 +10,7 @@ import {
   startPrefixUpdate,
 } from '../shared/dialplan/site-prefixes.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
+import { customerIdParam, customerParams, dryRunQuery, siteNameParam } from '../shared/http/route-kit.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
 import { defineTimer } from '../shared/platform/background.js';
@@ -23,7 +23,6 @@ const TAGS = ['Dial plans'];
 const ROLES = ['provider-admin'] as const;
 const CUSTOMER = 'api/v1/customers/{customerId}';
 
-const customerParams = z.strictObject({ customerId: customerIdParam });
 const siteParams = z.strictObject({ customerId: customerIdParam, siteName: siteNameParam });
 
 const cachedSchema = z.object({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam } from '../shared/http/route-params.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
 import { FACTOR_NOTES, refreshCustomerLicences } from '../shared/licences/licence-service.js';
 import { LICENCE_FACTORS } from '../shared/licences/licence-usage.js';
@@ -11,7 +11,6 @@ import type { AppServices } from './app-services.js';
 
 const TAGS = ['Licences'];
 const ROLES = ['provider-admin'] as const;
-const customerParams = z.strictObject({ customerId: customerIdParam });
 
 const factorUsageSchema = z.object({
   label: z.string(),

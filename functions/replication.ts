@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
@@ -22,14 +22,6 @@ import type { AppServices } from './app-services.js';
 const TAGS = ['Replication'];
 const ROLES = ['provider-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}';
-
-const customerParams = z.strictObject({
-  customerId: z
-    .string()
-    .max(64)
-    .regex(SHORT_NAME_PATTERN)
-    .meta({ description: "The customer's Short Name." }),
-});
 
 const groupParams = customerParams.extend({
   groupId: z

@@ -3,6 +3,7 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
@@ -111,12 +112,7 @@ const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
 const listQuery = z.object({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
   state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
-  top: z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(100, 'top can be at most 100.')
-    .default(25),
+  top: topQuery(100, 25),
   after: z
     .string()
     .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
@@ -131,14 +127,15 @@ async function listed(
   path: string,
 ): Promise<ApiResult> {
   const page = await services.taskEngine.list(query);
-  const next = page.nextKey
-    ? `${path}?${new URLSearchParams({
-        ...(query.customerId && path === '/api/v1/tasks' ? { customerId: query.customerId } : {}),
-        ...(query.state ? { state: query.state } : {}),
-        top: String(query.top),
-        after: page.nextKey,
-      }).toString()}`
-    : null;
+  const next = nextLinkOf(
+    path,
+    {
+      customerId: path === '/api/v1/tasks' ? query.customerId : undefined,
+      state: query.state,
+      top: String(query.top),
+    },
+    { name: 'after', key: page.nextKey || null },
+  );
   return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
 }
 
@@ -180,7 +177,7 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       summary: "A customer's tasks, newest first",
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+      params: customerParams,
       query: listQuery.omit({ customerId: true }),
       responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
       handler: ({ params, query }) =>
