@@ -12,7 +12,6 @@ export interface TimerSpec {
   readonly name: string;
   /** Six-field NCRONTAB, UTC. */
   readonly schedule: string;
-  readonly runOnStartup?: boolean;
   readonly run: (context: InvocationContext) => Promise<void>;
 }
 
@@ -21,7 +20,6 @@ export function defineTimer(spec: TimerSpec): TimerFunctionDefinition {
     kind: 'timer',
     name: spec.name,
     schedule: spec.schedule,
-    ...(spec.runOnStartup !== undefined ? { runOnStartup: spec.runOnStartup } : {}),
     handler: (_timer, context) => background(context, {}, `Timer ${spec.name}`, () => spec.run(context)),
   };
 }

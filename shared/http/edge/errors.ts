@@ -17,7 +17,7 @@ export const errorsToProblems: EdgeStep = async (ctx, next) => {
   }
 };
 
-export function problemOfError(error: unknown, context: InvocationContext, operation: string): MappedProblem {
+function problemOfError(error: unknown, context: InvocationContext, operation: string): MappedProblem {
   const mapped = problemOfDomainError(error);
   if (mapped) return mapped;
   productLog(context, 'error', `Unhandled error in ${operation}.`, {
