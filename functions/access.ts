@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam } from '../shared/http/route-params.js';
+import { customerIdParam } from '../shared/http/route-kit.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 

@@ -6,6 +6,7 @@ import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
@@ -60,11 +61,10 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
         return { status: 200, body: alarm };
       },
     }),
-    {
-      kind: 'timer',
+    defineTimer({
       name: 'alarms-sbc-check',
       schedule: CHECK_SCHEDULE,
-      async handler(_timer, context) {
+      async run(context) {
         const { checked, unreachable } = await checkSbcReachability(services);
         if (unreachable.length > 0) {
           productLog(
@@ -74,12 +74,11 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
           );
         }
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'alarms-poison-check',
       schedule: CHECK_SCHEDULE,
-      async handler(_timer, context) {
+      async run(context) {
         const { poisoned } = await checkPoisonQueues({
           connectionString: services.settings.storageConnectionString,
           alarms: services.alarms,
@@ -87,12 +86,11 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
         for (const { queue, messages } of poisoned)
           productLog(context, 'warn', `${messages} poisoned message(s) in ${queue}.`, { queue });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'alarms-licence-check',
       schedule: CHECK_SCHEDULE,
-      async handler(_timer, context) {
+      async run(context) {
         const { raised, usedUsers, userPool } = await checkUserLicenceThreshold({
           customers: services.customers,
           licence: services.settings.licence,
@@ -106,6 +104,6 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
             `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
           );
       },
-    },
+    }),
   ];
 }

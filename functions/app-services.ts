@@ -5,6 +5,7 @@ import type { Authenticator } from '../shared/auth/authenticator.js';
 import type { Settings } from '../shared/config/settings.js';
 import type { ConsentService } from '../shared/consent/consent-service.js';
 import type { CredentialService } from '../shared/credentials/credential-service.js';
+import type { ApiPipeline } from '../shared/http/edge/api-edge.js';
 import type { TokenAppClients } from '../shared/credentials/token-app-client.js';
 import type { CustomerService } from '../shared/customers/customer-service.js';
 import type { DialPlanService } from '../shared/dialplan/dialplan-service.js';
@@ -35,6 +36,8 @@ export interface AppServices {
   readonly settings: Settings;
   readonly transport: TrustedTransport;
   readonly authenticator: Authenticator;
+  /** The policies every API operation passes (authenticate, authorize, validate, audit, problem+json). */
+  readonly apiEdge: ApiPipeline;
   readonly customers: CustomerService;
   readonly secretBox: SecretBox;
   readonly providerSettings: ProviderSettingsService;

@@ -40,6 +40,7 @@ import {
   type ReplicationMessage,
 } from '../shared/replication/replication-service.js';
 import { createReplicationStore, REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
+import { createApiEdge } from '../shared/http/edge/api-edge.js';
 import { createSecretBox } from '../shared/secrets/secret-box.js';
 import { createSigner } from '../shared/secrets/signer.js';
 import { createJsonQueue } from '../shared/storage/json-queue.js';
@@ -235,13 +236,16 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     onFinished: taskAlarms(alarms),
     ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
   });
+  const authenticator = createJwtAuthenticator({ ...settings.api, fetch: transport.fetch });
+  const audit = createTableAuditStore(connection);
   return {
     settings,
     transport,
     secretBox,
     providerSettings,
     tokenApp,
-    authenticator: createJwtAuthenticator({ ...settings.api, fetch: transport.fetch }),
+    authenticator,
+    apiEdge: createApiEdge({ authenticator, access, audit, taskEngine }),
     customers,
     alarms,
     outbox,
@@ -255,7 +259,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     onboardingSettings,
     taskEngine,
     access,
-    audit: createTableAuditStore(connection),
+    audit,
     sites,
     templates,
     licences,

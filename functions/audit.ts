@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditEntrySchema } from '../shared/audit/audit-store.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam } from '../shared/http/route-params.js';
+import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
@@ -9,12 +9,7 @@ const TAGS = ['Audit'];
 const ROLES = ['provider-admin'] as const;
 
 const query = z.object({
-  top: z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(200, 'top can be at most 200.')
-    .default(50),
+  top: topQuery(200, 50),
   after: z
     .string()
     .regex(/^\d{13}-[0-9a-f]{12}$/, 'after is an audit entry id from a previous page.')
@@ -23,7 +18,7 @@ const query = z.object({
 const pageSchema = z.object({ value: z.array(auditEntrySchema), nextLink: z.string().nullable() });
 
 const nextLink = (path: string, top: number, next: string | null) =>
-  next ? `${path}?${new URLSearchParams({ top: String(top), after: next }).toString()}` : null;
+  nextLinkOf(path, { top: String(top) }, { name: 'after', key: next || null });
 
 export type AuditFunctionsDeps = ApiEdge & Pick<AppServices, 'audit'>;
 
@@ -36,7 +31,7 @@ export function createAuditFunctions(services: AuditFunctionsDeps): FunctionDefi
       summary: 'Who changed what about the customer, and when (newest first; secrets masked)',
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: customerIdParam }),
+      params: customerParams,
       query,
       responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
       handler: async ({ params, query: q }) => {

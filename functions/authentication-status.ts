@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { authenticationStatusRowSchema } from '../shared/credentials/credential-views.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
@@ -43,7 +43,7 @@ export function createAuthenticationStatusFunctions(
       summary: 'Check Credentials: get tokens for Microsoft Graph and the Teams admin API now',
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
+      params: customerParams,
       responses: {
         200: { description: 'The outcome, also recorded.', schema: authenticationStatusRowSchema },
       },
@@ -60,7 +60,7 @@ export function createAuthenticationStatusFunctions(
         "Update: replace a customer's app registration (say, a renewed secret); validated before anything is stored",
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
+      params: customerParams,
       body: z.strictObject({
         clientId: guid('Application (Client) ID'),
         clientSecret: z

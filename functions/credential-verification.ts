@@ -4,6 +4,7 @@ import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { isDomainError } from '../shared/errors/domain-errors.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
@@ -42,16 +43,16 @@ export function createCredentialVerificationFunctions(
       },
       handler: async () => ({ status: 202, body: { queued: await fanOut(services) } }),
     }),
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'credential-verify',
       queueName: CREDENTIAL_VERIFY_QUEUE,
-      async handler(message, context) {
-        const parsed = verifyMessage.safeParse(message);
-        // A message no retry can fix goes to the poison queue at once rather than five times.
-        if (!parsed.success)
-          throw new Error('A credential-verify message is { "customerId": "<Short Name>" }.');
-        const row = await services.credentials.verify(parsed.data.customerId).catch((error: unknown) => {
+      message: {
+        schema: verifyMessage,
+        describe: 'A credential-verify message is { "customerId": "<Short Name>" }.',
+      },
+      logFields: ({ customerId }) => ({ customerId }),
+      async run({ customerId }, context) {
+        const row = await services.credentials.verify(customerId).catch((error: unknown) => {
           // The customer was removed meanwhile: nothing to verify.
           if (isDomainError(error, 'not_found')) return null;
           throw error;
@@ -61,15 +62,14 @@ export function createCredentialVerificationFunctions(
             customerId: row.customerId,
           });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'credential-verify-daily',
       // Every day at 03:00 UTC, out of business hours in most of the provider's customers' time zones.
       schedule: '0 0 3 * * *',
-      async handler(_timer, context) {
+      async run(context) {
         productLog(context, 'info', `Daily verification queued for ${await fanOut(services)} customers.`);
       },
-    },
+    }),
   ];
 }

@@ -10,6 +10,14 @@ import {
 } from '../shared/customers/customer-view.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import {
+  customerParams,
+  describedDryRunQuery,
+  ifMatchOf,
+  nextLinkOf,
+  topQuery,
+  versioned,
+} from '../shared/http/route-kit.js';
 import type { CustomerPage } from '../shared/customers/customer-service.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -19,24 +27,11 @@ const ROLES = ['provider-admin'] as const;
 const COLLECTION = 'api/v1/customers';
 const ITEM = 'api/v1/customers/{customerId}';
 
-const itemParams = z.strictObject({
-  customerId: z
-    .string()
-    .max(64)
-    .regex(SHORT_NAME_PATTERN)
-    .meta({ description: "The customer's Short Name." }),
-});
-
 const listQuery = z.object({
   search: z.string().trim().max(100, 'search can be at most 100 characters long.').optional().meta({
     description: 'Case-insensitive part of the Customer Name or Short Name.',
   }),
-  top: z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(100, 'top can be at most 100.')
-    .default(25),
+  top: topQuery(100, 25),
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'cursor is not one this API returned.')
@@ -46,10 +41,8 @@ const listQuery = z.object({
     .meta({ description: 'Opaque; pass the one from nextLink.' }),
 });
 
-const ifMatch = (headers: { get(name: string): string | null }) => headers.get('if-match') ?? undefined;
-
-function withVersion(status: number, customer: Customer, extra: Record<string, string> = {}): ApiResult {
-  return { status, body: toCustomerView(customer), headers: { etag: customer.etag, ...extra } };
+function withVersion(status: number, customer: Customer, headers: Record<string, string> = {}): ApiResult {
+  return versioned(customer.etag, { status, body: toCustomerView(customer), headers });
 }
 
 /** A channel's or customer admin's customers: few, so one page, in Short Name order. */
@@ -121,13 +114,14 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
                 ...(query.cursor ? { afterKey: query.cursor } : {}),
               })
             : await grantedCustomers(services, allowed.customerIds, query.search);
-        const next = page.nextKey
-          ? `/${COLLECTION}?${new URLSearchParams({
-              ...(query.search ? { search: query.search } : {}),
-              top: String(query.top),
-              cursor: Buffer.from(page.nextKey, 'utf8').toString('base64url'),
-            })}`
-          : null;
+        const next = nextLinkOf(
+          `/${COLLECTION}`,
+          { search: query.search || undefined, top: String(query.top) },
+          {
+            name: 'cursor',
+            key: page.nextKey ? Buffer.from(page.nextKey, 'utf8').toString('base64url') : null,
+          },
+        );
         const activity = new Map(
           await Promise.all(
             page.customers.map(async (c) => [c.id, await customerActivity(services, c.id)] as const),
@@ -143,7 +137,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       summary: 'Get a customer',
       tags: TAGS,
       roles: ROLES,
-      params: itemParams,
+      params: customerParams,
       responses: {
         200: { description: 'The customer; its ETag header versions it.', schema: customerViewSchema },
       },
@@ -156,7 +150,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       summary: "Edit a customer's Licensed Users",
       tags: TAGS,
       roles: ROLES,
-      params: itemParams,
+      params: customerParams,
       body: updateCustomerSchema,
       responses: {
         200: { description: 'Updated.', schema: customerViewSchema },
@@ -168,7 +162,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
         const after = await services.customers.updateLicensedUsers(
           params.customerId,
           body.licensedUsers,
-          ifMatch(request.headers),
+          ifMatchOf(request),
         );
         return {
           ...withVersion(200, after),
@@ -184,14 +178,8 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
         'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
       tags: TAGS,
       roles: ROLES,
-      params: itemParams,
-      query: z.object({
-        dryRun: z
-          .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
-          .default('false')
-          .transform((value) => value === 'true')
-          .meta({ description: 'Only list what the removal would change; the customer stays as it is.' }),
-      }),
+      params: customerParams,
+      query: describedDryRunQuery('Only list what the removal would change; the customer stays as it is.'),
       responses: {
         202: {
           description:
@@ -201,7 +189,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
         412: { description: 'If-Match does not match the current version.' },
       },
       handler: async ({ params, query, request }) => {
-        const etag = ifMatch(request.headers);
+        const etag = ifMatchOf(request);
         const { customer, task } = await services.onboarding.remove(params.customerId, {
           dryRun: query.dryRun,
           ...(etag !== undefined ? { ifMatch: etag } : {}),

@@ -10,9 +10,10 @@ import {
   startPrefixUpdate,
 } from '../shared/dialplan/site-prefixes.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
+import { customerIdParam, customerParams, dryRunQuery, siteNameParam } from '../shared/http/route-kit.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
+import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { SbcError } from '../shared/sbc/sbc-client.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
@@ -22,7 +23,6 @@ const TAGS = ['Dial plans'];
 const ROLES = ['provider-admin'] as const;
 const CUSTOMER = 'api/v1/customers/{customerId}';
 
-const customerParams = z.strictObject({ customerId: customerIdParam });
 const siteParams = z.strictObject({ customerId: customerIdParam, siteName: siteNameParam });
 
 const cachedSchema = z.object({
@@ -235,12 +235,11 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
         };
       },
     }),
-    {
-      kind: 'timer',
+    defineTimer({
       name: 'dialplan-sync',
       // Every 15 minutes: changes made on the SBC behind the product's back are put right.
       schedule: '0 */15 * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         const dialPlans = services.dialPlans;
         for (const { sbcId } of await dialPlanOwners(services)) {
           try {
@@ -266,6 +265,6 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
           }
         }
       },
-    },
+    }),
   ];
 }

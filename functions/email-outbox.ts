@@ -1,6 +1,7 @@
 import { createOutboxDelivery, type OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
 import { productLogger } from '../shared/platform/product-log.js';
 import { EMAIL_OUTBOX_QUEUE } from '../shared/email/outbox-queue.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 /** The outbox's store and queue, the provider's Email Settings reader and the transport factory. */
@@ -20,21 +21,20 @@ export function createEmailOutboxFunctions(
   options: EmailOutboxFunctionOptions = {},
 ): FunctionDefinition[] {
   return [
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'email-outbox-deliver',
       queueName: EMAIL_OUTBOX_QUEUE,
-      handler: async (message, context) => {
+      // The outbox reads its own messages: one naming no email of the outbox is corrupt, not just malformed.
+      run: async (message, context) => {
         await createOutboxDelivery(await deps()).deliver(message, productLogger(context));
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'email-outbox-requeue',
       schedule: options.timerSchedule ?? '0 * * * * *',
-      handler: async (_timer, context) => {
+      run: async (context) => {
         await createOutboxDelivery(await deps()).requeueOverdue(productLogger(context));
       },
-    },
+    }),
   ];
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DomainError } from '../shared/errors/domain-errors.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema, invitationViewSchema } from '../shared/invitations/invitation-views.js';
 import type { AppServices } from './app-services.js';
@@ -80,7 +81,7 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
         'Switch to token: invite an existing customer\'s IT administrator to authenticate (Invitation Type "Request")',
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) }),
+      params: customerParams,
       body: z.strictObject({ invitationEmail: invitationEmailSchema }),
       responses: {
         201: { description: 'Invitation created and its email queued.', schema: invitationViewSchema },

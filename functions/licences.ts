@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam } from '../shared/http/route-params.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
 import { FACTOR_NOTES, refreshCustomerLicences } from '../shared/licences/licence-service.js';
 import { LICENCE_FACTORS } from '../shared/licences/licence-usage.js';
+import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
 const TAGS = ['Licences'];
 const ROLES = ['provider-admin'] as const;
-const customerParams = z.strictObject({ customerId: customerIdParam });
 
 const factorUsageSchema = z.object({
   label: z.string(),
@@ -163,12 +163,11 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
         return { status: 200, body: { value: await services.licences.history(customer.id, since) } };
       },
     }),
-    {
-      kind: 'timer',
+    defineTimer({
       name: 'licences-refresh',
       // Hourly, after the full replication cycles: every customer's usage, and so its history.
       schedule: '0 30 * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         for (let page = await services.customers.list({ top: 100 }); ;) {
           for (const customer of page.customers) {
             await refreshCustomerLicences(services, customer.id).catch((error: unknown) =>
@@ -181,6 +180,6 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
           page = await services.customers.list({ top: 100, afterKey: page.nextKey });
         }
       },
-    },
+    }),
   ];
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam, dryRunQuery, siteNameParam } from '../shared/http/route-params.js';
+import { customerIdParam, customerParams, dryRunQuery, siteNameParam } from '../shared/http/route-kit.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { addSiteSchema } from '../shared/onboarding/site-builder.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
@@ -13,7 +13,6 @@ const TAGS = ['Onboarding'];
 const ROLES = ['provider-admin'] as const;
 const CUSTOMER = 'api/v1/customers/{customerId}';
 
-const customerParams = z.strictObject({ customerId: customerIdParam });
 const siteParams = z.strictObject({ customerId: customerIdParam, siteName: siteNameParam });
 const dryRunBody = z
   .strictObject({

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
-import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams } from '../shared/http/route-kit.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
 import { REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
@@ -21,14 +22,6 @@ import type { AppServices } from './app-services.js';
 const TAGS = ['Replication'];
 const ROLES = ['provider-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}';
-
-const customerParams = z.strictObject({
-  customerId: z
-    .string()
-    .max(64)
-    .regex(SHORT_NAME_PATTERN)
-    .meta({ description: "The customer's Short Name." }),
-});
 
 const groupParams = customerParams.extend({
   groupId: z
@@ -200,28 +193,27 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
         return { status: 200, body: report };
       },
     }),
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'replication',
       queueName: REPLICATION_QUEUE,
-      async handler(message, context) {
+      // The service reads its own messages (their shape is its protocol); the line names the customer when it can.
+      logFields: (message) => ({
+        customerId: (message as { customerId?: string } | null)?.customerId ?? null,
+      }),
+      async run(message, context) {
         const outcome = await services.replication.handle(message);
-        productLog(context, 'info', `Replication message: ${outcome}.`, {
-          customerId: (message as { customerId?: string } | null)?.customerId ?? null,
-          replicationMessage: message,
-        });
+        productLog(context, 'info', `Replication message: ${outcome}.`, { replicationMessage: message });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'replication-timer',
       // Every minute: the quick (5 min) and full (hourly) cadences are settings, checked per customer.
       schedule: '0 * * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         const { queued, resumed } = await services.replication.tick();
         if (queued + resumed > 0)
           productLog(context, 'info', `Replication: ${queued} cycles queued, ${resumed} resumed.`);
       },
-    },
+    }),
   ];
 }

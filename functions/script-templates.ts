@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../shared/auth/authenticator.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { ifMatchOf, versioned } from '../shared/http/route-kit.js';
 import {
   createTemplateSchema,
   listQuerySchema,
@@ -34,7 +35,6 @@ const versionParams = itemParams.extend({
   version: z.coerce.number().int().min(1).max(999_999),
 });
 
-const ifMatch = (headers: { get(name: string): string | null }) => headers.get('if-match') ?? undefined;
 const actor = (principal: Principal | null) => principal?.name ?? principal?.subject ?? 'unknown';
 
 function view(service: ScriptTemplateService, template: ScriptTemplate) {
@@ -46,9 +46,9 @@ function withVersion(
   status: number,
   service: ScriptTemplateService,
   template: ScriptTemplate,
-  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
 ): ApiResult {
-  return { status, body: view(service, template), headers: { etag: template.etag, ...extra } };
+  return versioned(template.etag, { status, body: view(service, template), headers });
 }
 
 export type ScriptTemplateFunctionsDeps = ApiEdge & Pick<AppServices, 'templates'>;
@@ -138,12 +138,7 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       },
       handler: async ({ params, body, request, principal }) => {
         const service = services.templates;
-        const template = await service.update(
-          params.templateId,
-          body,
-          actor(principal),
-          ifMatch(request.headers),
-        );
+        const template = await service.update(params.templateId, body, actor(principal), ifMatchOf(request));
         return withVersion(200, service, template);
       },
     }),
@@ -161,7 +156,7 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
         412: { description: 'If-Match does not match the current version.' },
       },
       handler: async ({ params, request }) => {
-        await services.templates.remove(params.templateId, ifMatch(request.headers));
+        await services.templates.remove(params.templateId, ifMatchOf(request));
         return { status: 204 };
       },
     }),
@@ -180,7 +175,7 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       },
       handler: async ({ params, request, principal }) => {
         const service = services.templates;
-        const template = await service.reset(params.templateId, actor(principal), ifMatch(request.headers));
+        const template = await service.reset(params.templateId, actor(principal), ifMatchOf(request));
         return withVersion(200, service, template);
       },
     }),

@@ -3,6 +3,8 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
+import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
+import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
 import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
@@ -110,12 +112,7 @@ const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
 const listQuery = z.object({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
   state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
-  top: z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(100, 'top can be at most 100.')
-    .default(25),
+  top: topQuery(100, 25),
   after: z
     .string()
     .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
@@ -130,14 +127,15 @@ async function listed(
   path: string,
 ): Promise<ApiResult> {
   const page = await services.taskEngine.list(query);
-  const next = page.nextKey
-    ? `${path}?${new URLSearchParams({
-        ...(query.customerId && path === '/api/v1/tasks' ? { customerId: query.customerId } : {}),
-        ...(query.state ? { state: query.state } : {}),
-        top: String(query.top),
-        after: page.nextKey,
-      }).toString()}`
-    : null;
+  const next = nextLinkOf(
+    path,
+    {
+      customerId: path === '/api/v1/tasks' ? query.customerId : undefined,
+      state: query.state,
+      top: String(query.top),
+    },
+    { name: 'after', key: page.nextKey || null },
+  );
   return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
 }
 
@@ -179,7 +177,7 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       summary: "A customer's tasks, newest first",
       tags: TAGS,
       roles: ROLES,
-      params: z.strictObject({ customerId: z.string().max(64).regex(SHORT_NAME_PATTERN) }),
+      params: customerParams,
       query: listQuery.omit({ customerId: true }),
       responses: { 200: { description: 'A page of tasks.', schema: listSchema } },
       handler: ({ params, query }) =>
@@ -345,15 +343,12 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
         body: { queued: await services.taskEngine.processAll(body.customerId) },
       }),
     }),
-    {
-      kind: 'queue',
+    defineQueueHandler({
       name: 'tasks-run',
       queueName: TASKS_QUEUE,
-      async handler(message, context) {
-        const parsed = taskMessage.safeParse(message);
-        // No retry fixes a malformed message: straight to the poison queue.
-        if (!parsed.success) throw new Error('A tasks message is { "taskId": "<task id>" }.');
-        const { taskId } = parsed.data;
+      message: { schema: taskMessage, describe: 'A tasks message is { "taskId": "<task id>" }.' },
+      logFields: ({ taskId }) => ({ taskId }),
+      async run({ taskId }, context) {
         const engine = services.taskEngine;
         const before = await engine.get(taskId);
         await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
@@ -374,16 +369,15 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           }
         });
       },
-    },
-    {
-      kind: 'timer',
+    }),
+    defineTimer({
       name: 'tasks-sweep',
       // Every minute: lost messages and crashed holders wait at most this long.
       schedule: '0 */1 * * * *',
-      async handler(_timer, context) {
+      async run(context) {
         const queued = await services.taskEngine.sweep();
         if (queued > 0) productLog(context, 'info', `Task sweep queued ${queued} task(s).`);
       },
-    },
+    }),
   ];
 }

@@ -8,7 +8,7 @@ import {
   VersionConflictError,
 } from '../../shared/errors/domain-errors.js';
 import { problemOfDomainError, STATUS_OF_KIND } from '../../shared/http/problem-mapper.js';
-import { ProblemError, problemResponse } from '../../shared/http/problem.js';
+import { problemResponse } from '../../shared/http/problem.js';
 
 // Spelled out rather than read back from STATUS_OF_KIND, so a changed status is a failing test, not a silent change.
 const EXPECTED: Record<DomainErrorKind, number> = {
@@ -118,21 +118,13 @@ describe('problemOfDomainError', () => {
 
   it('leaves anything that is not a domain error to the edge', () => {
     expect(problemOfDomainError(new Error('boom'))).toBeNull();
-    expect(problemOfDomainError(new ProblemError(400, 'malformed_json', 'Malformed JSON'))).toBeNull();
     expect(problemOfDomainError('boom')).toBeNull();
   });
 
-  it('renders the same response a ProblemError of the same status and code did', () => {
+  it('renders problem+json with the status of the kind, the code, the detail and the field errors', () => {
     const fields: FieldError[] = [
       { field: 'body', in: 'body', code: 'handlebars_syntax', message: 'Line 3: x' },
     ];
-    const before = new ProblemError(
-      400,
-      'template_invalid',
-      'Invalid template',
-      'Not saved; see errors.',
-      fields,
-    );
     const mapped = problemOfDomainError(
       new DomainError('validation', {
         code: 'template_invalid',
@@ -141,8 +133,17 @@ describe('problemOfDomainError', () => {
         fields,
       }),
     );
-    expect(mapped && problemResponse(mapped.problem, mapped.headers)).toEqual(
-      problemResponse(before.toProblem()),
-    );
+    expect(mapped && problemResponse(mapped.problem, mapped.headers)).toEqual({
+      status: 400,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify({
+        type: 'urn:direct-routing-hub:problem:template_invalid',
+        title: 'Invalid template',
+        status: 400,
+        code: 'template_invalid',
+        detail: 'Not saved; see errors.',
+        errors: fields,
+      }),
+    });
   });
 });

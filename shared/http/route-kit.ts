@@ -1,0 +1,67 @@
+import type { HttpRequest } from '@azure/functions';
+import { z } from 'zod';
+import { SHORT_NAME_PATTERN } from '../customers/short-name.js';
+import type { ApiResult } from './edge/context.js';
+
+/**
+ * What many routes share, described once for the handlers and the OpenAPI document: the customer path parameter,
+ * paging, the dry-run flag and optimistic concurrency (ETag / If-Match).
+ */
+export const customerIdParam = z
+  .string()
+  .max(64)
+  .regex(SHORT_NAME_PATTERN)
+  .meta({ description: "The customer's Short Name." });
+
+/** The path of every route under `customers/{customerId}` that names nothing else. */
+export const customerParams = z.strictObject({ customerId: customerIdParam });
+
+export const siteNameParam = z
+  .string()
+  .max(64)
+  .regex(SHORT_NAME_PATTERN)
+  .meta({ description: 'The Sbc Site Name.' });
+
+/** `top`: the page size, 1 to `max`. */
+export function topQuery(max: number, fallback: number) {
+  return z.coerce
+    .number({ error: 'top must be a whole number.' })
+    .int('top must be a whole number.')
+    .min(1, 'top must be at least 1.')
+    .max(max, `top can be at most ${max}.`)
+    .default(fallback);
+}
+
+/** The link to the next page: the same query with the next page's key; `null` on the last page. */
+export function nextLinkOf(
+  path: string,
+  query: Readonly<Record<string, string | undefined>>,
+  next: { readonly name: string; readonly key: string | null },
+): string | null {
+  if (next.key === null) return null;
+  const present = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return `${path}?${new URLSearchParams([...present, [next.name, next.key]]).toString()}`;
+}
+
+const dryRunFlag = z
+  .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
+  .default('false')
+  .transform((value) => value === 'true');
+
+/** `?dryRun=true`: only plan, change nothing. */
+export const dryRunQuery = z.object({ dryRun: dryRunFlag });
+
+/** The same flag, saying what the dry run of this operation shows. */
+export function describedDryRunQuery(description: string) {
+  return z.object({ dryRun: dryRunFlag.meta({ description }) });
+}
+
+/** The version the caller last saw (If-Match), which the service compares and refuses with 412 when stale. */
+export function ifMatchOf(request: Pick<HttpRequest, 'headers'>): string | undefined {
+  return request.headers.get('if-match') ?? undefined;
+}
+
+/** A result carrying the version of what it answers (ETag), for the caller's next If-Match. */
+export function versioned(etag: string, result: ApiResult): ApiResult {
+  return { ...result, headers: { etag, ...result.headers } };
+}

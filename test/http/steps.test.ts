@@ -1,0 +1,330 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DomainError, isDomainError } from '../../shared/errors/domain-errors.js';
+import { audit } from '../../shared/http/edge/audit.js';
+import { authenticate } from '../../shared/http/edge/authenticate.js';
+import { authorizeCustomer, authorizeRole } from '../../shared/http/edge/authorize.js';
+import { MAX_BODY_BYTES } from '../../shared/http/edge/body.js';
+import type { EdgeStep } from '../../shared/http/edge/compose.js';
+import type { EdgeContext } from '../../shared/http/edge/context.js';
+import { errorsToProblems } from '../../shared/http/edge/errors.js';
+import { respond } from '../../shared/http/edge/respond.js';
+import { validateInput, validatePath } from '../../shared/http/edge/validate.js';
+import {
+  bodyOf,
+  CHANNEL_ADMIN,
+  CUSTOMER_ADMIN,
+  edgeContext,
+  fakePorts,
+  invocation,
+  PROVIDER,
+  request,
+} from './edge-fixtures.js';
+
+/** Runs one step with a `next` that records it was called; returns what the step threw, if anything. */
+async function run(step: EdgeStep, ctx: EdgeContext, inner: () => Promise<void> = async () => {}) {
+  let reached = false;
+  try {
+    await step(ctx, async () => {
+      reached = true;
+      await inner();
+    });
+    return { reached, error: undefined };
+  } catch (error) {
+    return { reached, error };
+  }
+}
+
+const ADMIN_ROUTE = { roles: ['provider-admin', 'channel-admin'] as const, customerScoped: true };
+
+describe('authenticate', () => {
+  it('refuses a missing token with the authenticator’s 401', async () => {
+    const { reached, error } = await run(authenticate(fakePorts().authenticator), edgeContext(ADMIN_ROUTE));
+    expect(reached).toBe(false);
+    expect(isDomainError(error, 'unauthenticated')).toBe(true);
+  });
+
+  it('sets the principal for the steps inside', async () => {
+    const ctx = edgeContext(ADMIN_ROUTE, request({ headers: { authorization: 'Bearer provider-1' } }));
+    expect((await run(authenticate(fakePorts().authenticator), ctx)).reached).toBe(true);
+    expect(ctx.principal).toEqual(PROVIDER);
+  });
+
+  it('reads no token on a route open to anyone', async () => {
+    const ctx = edgeContext({ roles: null }, request({ headers: { authorization: 'Bearer nobody' } }));
+    expect((await run(authenticate(fakePorts().authenticator), ctx)).reached).toBe(true);
+    expect(ctx.principal).toBeNull();
+  });
+});
+
+describe('authorizeRole', () => {
+  it('refuses a caller without one of the roles: 403', async () => {
+    const ctx = edgeContext({ roles: ['provider-admin'] });
+    ctx.principal = CUSTOMER_ADMIN;
+    const { reached, error } = await run(authorizeRole, ctx);
+    expect(reached).toBe(false);
+    expect(isDomainError(error, 'forbidden')).toBe(true);
+  });
+
+  it('lets a caller with one of the roles through', async () => {
+    const ctx = edgeContext({ roles: ['provider-admin'] });
+    ctx.principal = PROVIDER;
+    expect((await run(authorizeRole, ctx)).reached).toBe(true);
+  });
+});
+
+describe('authorizeCustomer', () => {
+  const step = authorizeCustomer(fakePorts().access);
+  const scoped = (principal: typeof PROVIDER, customerId: string) => {
+    const ctx = edgeContext(ADMIN_ROUTE);
+    ctx.principal = principal;
+    ctx.params = { customerId };
+    return ctx;
+  };
+
+  it('lets a channel admin act on a customer of its channel', async () => {
+    expect((await run(step, scoped(CHANNEL_ADMIN, 'OwnCo'))).reached).toBe(true);
+  });
+
+  it('refuses a channel admin another channel’s customer: 403', async () => {
+    const { reached, error } = await run(step, scoped(CHANNEL_ADMIN, 'OtherCo'));
+    expect(reached).toBe(false);
+    expect(isDomainError(error, 'forbidden')).toBe(true);
+  });
+
+  it('asks customerOf for the customer of a path without one, and refuses when it names none', async () => {
+    const ctx = edgeContext({ ...ADMIN_ROUTE, customerOf: async () => null });
+    ctx.principal = CHANNEL_ADMIN;
+    const { error } = await run(step, ctx);
+    expect(error).toMatchObject({ kind: 'forbidden', detail: 'You may not act on this resource.' });
+  });
+
+  it('asks nothing of a provider admin', async () => {
+    const ctx = edgeContext({ ...ADMIN_ROUTE, customerOf: () => Promise.reject(new Error('asked')) });
+    ctx.principal = PROVIDER;
+    expect((await run(step, ctx)).reached).toBe(true);
+  });
+
+  it('tells list handlers which customers the caller sees', async () => {
+    const channel = scoped(CHANNEL_ADMIN, 'OwnCo');
+    await run(step, channel);
+    expect(await channel.scope()).toEqual({ kind: 'customers', customerIds: new Set(['OwnCo', 'SecondCo']) });
+    const provider = scoped(PROVIDER, 'OwnCo');
+    await run(step, provider);
+    expect(await provider.scope()).toEqual({ kind: 'all' });
+  });
+});
+
+describe('validatePath', () => {
+  const params = z.strictObject({ customerId: z.string().regex(/^[A-Za-z]+$/) });
+
+  it('answers 404 for a path that names nothing', async () => {
+    const ctx = edgeContext({ params }, request({ params: { customerId: 'a.b' } }));
+    const { reached, error } = await run(validatePath, ctx);
+    expect(reached).toBe(false);
+    expect(isDomainError(error, 'not_found')).toBe(true);
+  });
+
+  it('hands the parsed parameters on', async () => {
+    const ctx = edgeContext({ params }, request({ params: { customerId: 'OwnCo' } }));
+    await run(validatePath, ctx);
+    expect(ctx.params).toEqual({ customerId: 'OwnCo' });
+  });
+});
+
+describe('validateInput', () => {
+  const route = {
+    method: 'POST' as const,
+    query: z.object({ top: z.coerce.number().int().max(10).default(5) }),
+    body: z.strictObject({ name: z.string().min(3) }),
+  };
+  const post = (body: string | undefined, headers: Record<string, string> = {}, url?: string) =>
+    edgeContext(
+      route,
+      request({
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(url ? { url } : {}),
+      }),
+    );
+
+  it('parses the query and the body for the handler', async () => {
+    const ctx = post('{"name":"Alpha"}');
+    expect((await run(validateInput, ctx)).reached).toBe(true);
+    expect(ctx.query).toEqual({ top: 5 });
+    expect(ctx.body).toEqual({ name: 'Alpha' });
+  });
+
+  it('answers 400 with field errors for the query and the body', async () => {
+    const query = await run(validateInput, post('{"name":"Alpha"}', {}, 'https://h/x?top=11'));
+    expect(query.error).toMatchObject({ kind: 'validation', fields: [{ field: 'top', in: 'query' }] });
+    const body = await run(validateInput, post('{"name":"Al","extra":1}'));
+    expect(body.reached).toBe(false);
+    expect(body.error).toMatchObject({
+      kind: 'validation',
+      code: 'validation_failed',
+      fields: [
+        { field: 'name', in: 'body', code: 'too_short' },
+        { field: 'extra', in: 'body', code: 'unknown_field' },
+      ],
+    });
+  });
+
+  it.each([
+    ['a form', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' }, 'unsupported_media_type'],
+    ['a declared length over the limit', '{}', { 'content-length': String(MAX_BODY_BYTES + 1) }, 'too_large'],
+    ['a body over the limit', `{"name":"${'x'.repeat(MAX_BODY_BYTES)}"}`, {}, 'too_large'],
+    ['malformed JSON', '{"name":', {}, 'validation'],
+    ['an empty body', '  ', {}, 'validation'],
+  ])('refuses %s', async (_what, body, headers, kind) => {
+    const { reached, error } = await run(validateInput, post(body, headers));
+    expect(reached).toBe(false);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).kind).toBe(kind);
+  });
+});
+
+describe('audit', () => {
+  const post = () => {
+    const ctx = edgeContext(
+      { name: 'things-update', method: 'PATCH' },
+      request({ method: 'PATCH', url: 'https://hub.example.com/api/v1/customers/OwnCo?x=1' }),
+    );
+    ctx.principal = PROVIDER;
+    ctx.params = { customerId: 'OwnCo' };
+    ctx.body = { name: 'Alpha', clientSecret: 's3cret' };
+    return ctx;
+  };
+
+  it('records a successful change, secrets masked', async () => {
+    const ports = fakePorts();
+    const ctx = post();
+    await run(audit(ports), ctx, async () => {
+      ctx.result = {
+        status: 200,
+        changes: { password: { before: 'old', after: 'new' }, users: { before: 1, after: 2 } },
+      };
+    });
+    expect(ports.records).toEqual([
+      expect.objectContaining({
+        operation: 'things-update',
+        method: 'PATCH',
+        path: '/api/v1/customers/OwnCo',
+        customerId: 'OwnCo',
+        status: 200,
+        who: { subject: 'provider-1', name: 'Pat', roles: ['provider-admin'] },
+        request: { name: 'Alpha', clientSecret: '[redacted]' },
+        changes: { password: '[redacted]', users: { before: 1, after: 2 } },
+      }),
+    ]);
+  });
+
+  it('records no read and no failure', async () => {
+    const ports = fakePorts();
+    const read = edgeContext({ method: 'GET' });
+    await run(audit(ports), read, async () => {
+      read.result = { status: 200 };
+    });
+    const failed = post();
+    await run(audit(ports), failed, async () => {
+      failed.result = { status: 409 };
+    });
+    const thrown = await run(audit(ports), post(), () => Promise.reject(new Error('boom')));
+    expect(thrown.error).toEqual(new Error('boom'));
+    expect(ports.records).toEqual([]);
+  });
+
+  it('names the customer of a task operation through the task', async () => {
+    const ports = fakePorts({
+      taskEngine: { get: async () => ({ customerId: 'OwnCo' }) as never },
+    });
+    const ctx = edgeContext({ method: 'POST' });
+    ctx.params = { taskId: 'T1' };
+    await run(audit(ports), ctx, async () => {
+      ctx.result = { status: 202 };
+    });
+    expect(ports.records[0]?.customerId).toBe('OwnCo');
+  });
+
+  it('logs a failed record and does not fail the call', async () => {
+    const ports = fakePorts({ audit: { record: () => Promise.reject(new Error('table down')) } });
+    const { context, lines } = invocation();
+    const ctx = { ...post(), context };
+    const { error } = await run(audit(ports), ctx, async () => {
+      ctx.result = { status: 200 };
+    });
+    expect(error).toBeUndefined();
+    expect(lines).toEqual([
+      {
+        level: 'error',
+        line: expect.objectContaining({
+          message: 'Audit record of things-update failed.',
+          error: 'table down',
+        }),
+      },
+    ]);
+  });
+});
+
+describe('errorsToProblems and respond', () => {
+  it('answers a DomainError with its kind’s status and problem+json', async () => {
+    const ctx = edgeContext({});
+    await run(errorsToProblems, ctx, () =>
+      Promise.reject(
+        new DomainError('limit_reached', { code: 'no_licence', title: 'No licence', detail: 'd' }),
+      ),
+    );
+    expect(ctx.response).toMatchObject({
+      status: 409,
+      headers: { 'content-type': 'application/problem+json' },
+    });
+    expect(bodyOf(ctx.response ?? {})).toEqual({
+      type: 'urn:direct-routing-hub:problem:no_licence',
+      title: 'No licence',
+      status: 409,
+      code: 'no_licence',
+      detail: 'd',
+    });
+  });
+
+  it('answers 401 with www-authenticate', async () => {
+    const ctx = edgeContext({ roles: ['provider-admin'] });
+    await run(errorsToProblems, ctx, () =>
+      run(authenticate(fakePorts().authenticator), ctx).then(({ error }) => {
+        throw error;
+      }),
+    );
+    expect(ctx.response?.status).toBe(401);
+    expect(ctx.response?.headers).toMatchObject({ 'www-authenticate': 'Bearer' });
+  });
+
+  it('answers anything else 500 internal_error naming the invocation, and logs the stack', async () => {
+    const { context, lines } = invocation();
+    const ctx = { ...edgeContext({}), context };
+    await run(errorsToProblems, ctx, () => Promise.reject(new TypeError('x is undefined')));
+    expect(ctx.response?.status).toBe(500);
+    expect(bodyOf(ctx.response ?? {})).toMatchObject({
+      code: 'internal_error',
+      detail: 'Something went wrong on our side; quote invocation inv-123 to support.',
+    });
+    expect(lines[0]?.level).toBe('error');
+    expect(String(lines[0]?.line.error)).toContain('TypeError: x is undefined');
+  });
+
+  it('turns the result into JSON, or no body when it has none', async () => {
+    const ctx = edgeContext({});
+    await run(respond, ctx, async () => {
+      ctx.result = { status: 200, body: { a: 1 }, headers: { etag: '"1"' } };
+    });
+    expect(ctx.response).toEqual({
+      status: 200,
+      headers: { etag: '"1"', 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    await run(respond, ctx, async () => {
+      ctx.result = { status: 204 };
+    });
+    expect(ctx.response).toEqual({ status: 204, headers: {} });
+  });
+});
