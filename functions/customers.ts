@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nullIfNotFound } from '../shared/errors/not-found.js';
 import { customerActivity } from '../shared/customers/customer-activity.js';
 import type { Customer } from '../shared/customers/customer.js';
 import { createCustomerSchema, updateCustomerSchema } from '../shared/customers/customer.js';
@@ -52,7 +53,8 @@ async function grantedCustomers(
   search: string | undefined,
 ): Promise<CustomerPage> {
   const all = await services.customers.list({ top: 1 });
-  const found = await Promise.all([...ids].map((id) => services.customers.get(id).catch(() => null)));
+  // A grant may outlive its customer; a storage outage, though, must fail the list rather than shorten it.
+  const found = await Promise.all([...ids].map((id) => nullIfNotFound(services.customers.get(id))));
   const needle = search?.toLowerCase();
   const customers = found
     .filter((c): c is Customer => c !== null)

@@ -17,14 +17,16 @@ export function audit(ports: AuditPorts): EdgeStep {
     const { result, route, principal } = ctx;
     if (!result || route.method === 'GET' || result.status >= 400) return;
     const params = (ctx.params ?? {}) as Record<string, unknown>;
-    let customerId = typeof params.customerId === 'string' ? params.customerId : (result.customerId ?? null);
-    if (!customerId && typeof params.taskId === 'string') {
-      customerId = (await ports.taskEngine.get(params.taskId).catch(() => null))?.customerId ?? null;
-    }
     const changes = result.changes
       ? (redactValue(result.changes).value as Record<string, { before: unknown; after: unknown }>)
       : null;
     try {
+      let customerId =
+        typeof params.customerId === 'string' ? params.customerId : (result.customerId ?? null);
+      if (!customerId && typeof params.taskId === 'string') {
+        // A task removed by this very call has no customer left to name.
+        customerId = (await ports.taskEngine.get(params.taskId))?.customerId ?? null;
+      }
       await ports.audit.record({
         at: new Date().toISOString(),
         who: {
