@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { DEMO, DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
 import { createTrustedTransport } from '../../shared/net/trusted-transport.js';
 import type { apiClient } from '../support/api-client.js';
+import type { MemoryStack } from '../support/memory-stack.js';
 import type { TestStack } from '../support/stack.js';
 
 export type Call = ReturnType<typeof apiClient>;
@@ -86,7 +87,15 @@ export async function inviteThroughWizard(
 }
 
 /** Every row of a product table, as text, to prove what was (not) stored. */
-export async function tableText(stack: TestStack, table: string): Promise<string> {
+export async function tableText(
+  stack: Pick<TestStack, 'storageConnectionString'> | Pick<MemoryStack, 'tables'>,
+  table: string,
+): Promise<string> {
+  if ('tables' in stack) {
+    const rows: unknown[] = [];
+    for await (const row of stack.tables.table(table).list()) rows.push(row.value);
+    return JSON.stringify(rows);
+  }
   const client = TableClient.fromConnectionString(stack.storageConnectionString, table, {
     allowInsecureConnection: true,
   });
