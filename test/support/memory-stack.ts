@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from 'jose';
 import { serializeCookie } from '../../dev/host/cookies.js';
@@ -7,6 +10,8 @@ import { createLoggers, describeError, type Loggers, type LogRecord } from '../.
 import { createRouter } from '../../dev/host/router.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { stableGuid } from '../../dev/sandbox/directory-model.js';
+import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { type AppOverrides, createApp } from '../../functions/app.js';
 import { loadSettings, type Settings } from '../../shared/config/settings.js';
 import { poisonQueueOf } from '../../shared/ops/product-queues.js';
@@ -37,23 +42,50 @@ export interface MemoryStack extends Pick<TestStack, 'publicBaseUrl' | 'services
   close(): Promise<void>;
 }
 
+export interface MemoryStackOptions {
+  tenantLicences?: number;
+  userLicences?: number;
+  /** Receives every log record of the functions, as Application Insights would. */
+  log?: (record: LogRecord) => void;
+  overrides?: AppOverrides;
+  settings?: Partial<Settings>;
+  /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
+  deliverQueues?: boolean;
+}
+
 /**
  * The app on its memory twins, its HTTP functions called in process as the local host would call them (same
  * router, same request and context objects, the host's answers when no function matches or one throws): for
- * route, validation and scope tests. Tokens are signed with a key of this stack; no port, Azurite or sandbox.
+ * route, validation and scope tests. Tokens are signed with a key of this stack; no port or Azurite, and no
+ * sandbox unless a test's route needs a peer.
  */
-export async function startMemoryStack(
-  options: {
-    tenantLicences?: number;
-    userLicences?: number;
-    /** Receives every log record of the functions, as Application Insights would. */
-    log?: (record: LogRecord) => void;
-    overrides?: AppOverrides;
-    settings?: Partial<Settings>;
-    /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
-    deliverQueues?: boolean;
-  } = {},
-): Promise<MemoryStack> {
+export async function startMemoryStack(options: MemoryStackOptions = {}): Promise<MemoryStack> {
+  return start(options, undefined);
+}
+
+export interface MemoryStackWithPeers extends MemoryStack {
+  readonly sandbox: RunningSandbox;
+}
+
+/** The memory stack for the tests whose route calls a peer: the HTTPS sandbox plays them, as in the full stack. */
+export async function startMemoryStackWithPeers(
+  options: MemoryStackOptions = {},
+): Promise<MemoryStackWithPeers> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drh-memory-'));
+  const sandbox = await startSandbox({ port: 0, dataDir });
+  const stack = await start(options, sandbox);
+  return {
+    ...stack,
+    sandbox,
+    async close() {
+      await stack.close();
+      await sandbox.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function start(options: MemoryStackOptions, sandbox: RunningSandbox | undefined): Promise<MemoryStack> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = randomUUID();
   const signingKeys: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256' }] };
@@ -72,6 +104,7 @@ export async function startMemoryStack(
     TEAMS_ADMIN_BASE_URL: `${NO_PEER}/teams`,
     ARM_BASE_URL: `${NO_PEER}/arm`,
     SBC_BASE_URL_TEMPLATE: `${NO_PEER}/sbc/{device}`,
+    ...(sandbox ? sandboxEndpointSettings(sandbox) : {}),
     LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
