@@ -73,7 +73,11 @@ export async function startMemoryStackWithPeers(
 ): Promise<MemoryStackWithPeers> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-memory-'));
   const sandbox = await startSandbox({ port: 0, dataDir });
-  const stack = await start(options, sandbox);
+  const stack = await start(options, sandbox).catch(async (error: unknown) => {
+    await sandbox.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     ...stack,
     sandbox,
@@ -167,6 +171,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
         message: `Executed '${definition.name}' (Failed, 500)`,
         outcome: 'failed',
         status: 500,
+        error: describeError(result.error),
       });
       return hostProblem(500, 'internal_error', 'Internal server error');
     }
