@@ -21,7 +21,6 @@ const FULL_STACK = [
   'test/replication/**/*.test.ts',
   'test/start/**/*.test.ts',
   'test/storage/**/*.test.ts',
-  'test/tasks/task-engine.test.ts',
 ];
 
 const shared = {
