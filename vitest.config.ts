@@ -32,6 +32,9 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // Vitest keeps a core free by default, which on two cores runs one file at a time; the full-stack files mostly
+    // wait on Azurite, the host and timers, so two at once use the machine.
+    maxWorkers: 2,
     projects: [
       {
         // In process, on the memory twins: sharing one module graph per worker saves importing the app per file.
