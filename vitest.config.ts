@@ -1,12 +1,55 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The full-stack tier (Azurite, the local host, a browser, `npm start`, child processes) and the tests that set
+ * process-wide state (telemetry, the entry point): each file in a fresh process, as its servers and globals need.
+ */
+const FULL_STACK = [
+  'test/alarms/alarm-kinds.test.ts',
+  'test/browser/**/*.test.ts',
+  'test/dev-host/http.test.ts',
+  'test/dev-host/lifecycle.test.ts',
+  'test/dev-host/queues.test.ts',
+  'test/dev-host/timers.test.ts',
+  'test/dialplan/dialplan-sync.test.ts',
+  'test/email/outbox.test.ts',
+  'test/entry/**/*.test.ts',
+  'test/lint/**/*.test.ts',
+  'test/onboarding/dry-run-descriptions.test.ts',
+  'test/onboarding/onboarding-e2e.test.ts',
+  'test/onboarding/onboarding-variants.test.ts',
+  'test/ops/health.test.ts',
+  'test/ops/telemetry.test.ts',
+  'test/replication/**/*.test.ts',
+  'test/start/**/*.test.ts',
+  'test/storage/versioned-table.conformance.test.ts',
+];
+
+const shared = {
+  pool: 'forks',
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  restoreMocks: true,
+} as const;
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    restoreMocks: true,
+    // Vitest keeps a core free by default, which on two cores runs one file at a time; the full-stack files mostly
+    // wait on Azurite, the host and timers, so two at once use the machine.
+    maxWorkers: 2,
+    projects: [
+      {
+        // In process, on the memory twins: sharing one module graph per worker saves importing the app per file.
+        test: {
+          ...shared,
+          name: 'fast',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...FULL_STACK],
+          isolate: false,
+        },
+      },
+      { test: { ...shared, name: 'full', include: FULL_STACK } },
+    ],
     // Off unless asked for (`npm run coverage` passes --coverage): instrumenting slows every test run.
     coverage: {
       provider: 'v8',

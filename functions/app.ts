@@ -1,49 +1,52 @@
-import { createAlarmService } from '../shared/alarms/alarm-service.js';
+import { createAlarmServiceOn } from '../shared/alarms/alarm-service.js';
 import { withLicenceAlarm } from '../shared/alarms/licence-alarms.js';
-import { createTableLicenceStore } from '../shared/licences/licence-store.js';
+import { createLicenceStore } from '../shared/licences/licence-store.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
+import type { JSONWebKeySet } from 'jose';
 import type { Settings } from '../shared/config/settings.js';
 import { createCustomerService } from '../shared/customers/customer-service.js';
 import { createCredentialService } from '../shared/credentials/credential-service.js';
 import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
-import { createTableCredentialStore } from '../shared/credentials/credential-store.js';
+import { createCredentialStore } from '../shared/credentials/credential-store.js';
 import { createTokenAppClients, delegatedTokenSource } from '../shared/credentials/token-app-client.js';
 import { createConsentService } from '../shared/consent/consent-service.js';
-import { createTableConsentFlowStore } from '../shared/consent/consent-flow-store.js';
-import { createTableCustomerStore } from '../shared/customers/table-customer-store.js';
+import { createConsentFlowStore } from '../shared/consent/consent-flow-store.js';
+import { createCustomerStore } from '../shared/customers/table-customer-store.js';
 import { createEmailSender } from '../shared/email/email-sender-factory.js';
 import { createEmailOutbox } from '../shared/email/outbox.js';
 import type { OutboxDeliveryDeps, OutboxTiming } from '../shared/email/outbox-delivery.js';
-import { createStorageOutboxQueue } from '../shared/email/outbox-queue.js';
-import { createTableOutboxStore } from '../shared/email/table-outbox-store.js';
+import { createOutboxQueue, EMAIL_OUTBOX_QUEUE } from '../shared/email/outbox-queue.js';
+import { createOutboxStore } from '../shared/email/table-outbox-store.js';
 import { trustedCaCertificates } from '../shared/net/trusted-ca.js';
 import { createTrustedTransport } from '../shared/net/trusted-transport.js';
 import { createProviderSettingsService } from '../shared/provider/provider-settings-service.js';
 import { createInvitationService } from '../shared/invitations/invitation-service.js';
-import { createTableInvitationStore } from '../shared/invitations/invitation-store.js';
+import { createInvitationStore } from '../shared/invitations/invitation-store.js';
 import { createOnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
-import { createTableCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
+import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
-import { createTableAccessStore } from '../shared/access/access-store.js';
-import { createTableAuditStore } from '../shared/audit/audit-store.js';
+import { createAccessStore } from '../shared/access/access-store.js';
+import { createAuditStore } from '../shared/audit/audit-store.js';
 import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
 import { type DialPlanTaskPorts, updatePrefixesTask } from '../shared/dialplan/dialplan-task.js';
-import { createMirrorStore } from '../shared/replication/mirror-store.js';
+import { createMirrorStoreOn } from '../shared/replication/mirror-store.js';
 import { replicationDeps } from '../shared/replication/replication-deps.js';
 import {
   createReplicationService,
   queueFirstReplication,
   type ReplicationMessage,
 } from '../shared/replication/replication-service.js';
-import { createReplicationStore, REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
+import { createReplicationStoreOn, REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
 import { createApiEdge } from '../shared/http/edge/api-edge.js';
 import { createSecretBox } from '../shared/secrets/secret-box.js';
 import { createSigner } from '../shared/secrets/signer.js';
-import { createJsonQueue } from '../shared/storage/json-queue.js';
+import { azureTables } from '../shared/storage/azure-tables.js';
+import { type Queues, storageQueues } from '../shared/storage/json-queue.js';
+import type { Tables } from '../shared/storage/versioned-table.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AnyTaskDefinition } from '../shared/tasks/task-definition.js';
 import {
@@ -53,10 +56,10 @@ import {
   type TaskTiming,
 } from '../shared/tasks/task-engine.js';
 import { createScriptTemplateService } from '../shared/templates/script-template-service.js';
-import { createTableScriptTemplateStore } from '../shared/templates/script-template-store.js';
-import { createTableTaskStore } from '../shared/tasks/task-store.js';
+import { createScriptTemplateStore } from '../shared/templates/script-template-store.js';
+import { createTaskStore } from '../shared/tasks/task-store.js';
 import { createWizardService } from '../shared/wizard/wizard-service.js';
-import { createTableWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
+import { createWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
 import type { AppServices } from './app-services.js';
 import { createRegistry } from './registry.js';
 
@@ -73,6 +76,12 @@ export interface AppOverrides {
   /** Test-only task definitions, next to the product's; and faster retries for tests. */
   readonly taskDefinitions?: readonly AnyTaskDefinition<TaskPorts>[];
   readonly taskTiming?: Partial<TaskTiming>;
+  /** Where every store keeps its rows; Table storage at the settings' connection by default. */
+  readonly tables?: Tables;
+  /** Where every queue message goes; storage queues at the settings' connection by default. */
+  readonly queues?: Queues;
+  /** API tokens are verified against these keys instead of the settings' JWKS endpoint. */
+  readonly signingKeys?: JSONWebKeySet;
 }
 
 export interface App {
@@ -96,33 +105,35 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
 
 function createServices(settings: Settings, overrides: AppOverrides): AppServices {
   const connection = settings.storageConnectionString;
+  const tables = overrides.tables ?? azureTables(connection);
+  const queues = overrides.queues ?? storageQueues(connection);
   const transport = createTrustedTransport(settings.trustedCaCertFile);
   const secretBox = createSecretBox(settings.secretsEncryptionKey);
   const providerSettings = createProviderSettingsService({
-    connectionString: connection,
+    tables,
     secretBox,
     publicBaseUrl: settings.publicBaseUrl,
     defaultDisplayName: DEFAULT_PROVIDER_DISPLAY_NAME,
   });
-  const customerStore = createTableCustomerStore(connection);
+  const customerStore = createCustomerStore(tables);
   const tokenApp = createTokenAppClients({
     settings: providerSettings,
     authorityHost: settings.endpoints.authorityHost,
     transport,
   });
-  const alarms = createAlarmService(connection);
+  const alarms = createAlarmServiceOn(tables);
   const outboxDelivery: OutboxDeliveryDeps = {
-    store: createTableOutboxStore(connection),
-    queue: createStorageOutboxQueue(connection),
+    store: createOutboxStore(tables),
+    queue: createOutboxQueue(queues.queue(EMAIL_OUTBOX_QUEUE)),
     emailSettings: () => providerSettings.email(),
     createSender: (email) =>
       createEmailSender(email, { transport, smtpCa: trustedCaCertificates(settings.trustedCaCertFile) }),
     ...(overrides.outboxTiming ? { timing: overrides.outboxTiming } : {}),
   };
   const outbox = createEmailOutbox({ store: outboxDelivery.store, queue: outboxDelivery.queue });
-  const replicationStore = createReplicationStore(connection);
-  const replicationQueue = createJsonQueue<ReplicationMessage>(connection, REPLICATION_QUEUE);
-  const credentialStore = createTableCredentialStore(connection);
+  const replicationStore = createReplicationStoreOn(tables);
+  const replicationQueue = queues.queue<ReplicationMessage>(REPLICATION_QUEUE);
+  const credentialStore = createCredentialStore(tables);
   const credentials = createCredentialService({
     store: credentialStore,
     secretBox,
@@ -138,16 +149,16 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ),
   });
   const invitations = createInvitationService({
-    store: createTableInvitationStore(connection),
+    store: createInvitationStore(tables),
     customers: customerStore,
     settings: providerSettings,
     outbox,
   });
-  const licences = createTableLicenceStore(connection);
-  const onboardingSettings = createOnboardingSettingsService({ connectionString: connection, secretBox });
+  const licences = createLicenceStore(tables);
+  const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
   const wizard = createWizardService({
     onboardingSettings,
-    store: createTableWizardSessionStore(connection),
+    store: createWizardSessionStore(tables),
     customers: customerStore,
     licence: settings.licence,
     invitations,
@@ -155,7 +166,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     secretBox,
   });
   const consent = createConsentService({
-    store: createTableConsentFlowStore(connection),
+    store: createConsentFlowStore(tables),
     secretBox,
     tokenApp,
     credentials,
@@ -182,13 +193,13 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       warningPercent: async () => (await licences.settings()).warningLimitPercent,
     },
   );
-  const access = createTableAccessStore(connection);
-  const sites = createTableCustomerSiteStore(connection);
-  const templates = createScriptTemplateService({ store: createTableScriptTemplateStore(connection) });
-  const mirror = createMirrorStore(connection);
+  const access = createAccessStore(tables);
+  const sites = createCustomerSiteStore(tables);
+  const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
+  const mirror = createMirrorStoreOn(tables);
   const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
   const dialPlans = createDialPlanService({
-    ...dialPlanStores(connection),
+    ...dialPlanStores(tables),
     sites,
     customers,
     credentials,
@@ -226,8 +237,8 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
   const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
-    store: createTableTaskStore(connection),
-    queue: createJsonQueue<TaskMessage>(connection, TASKS_QUEUE),
+    store: createTaskStore(tables),
+    queue: queues.queue<TaskMessage>(TASKS_QUEUE),
     definitions: [
       ...(productTasks as readonly AnyTaskDefinition<TaskPorts>[]),
       ...(overrides.taskDefinitions ?? []),
@@ -236,8 +247,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     onFinished: taskAlarms(alarms),
     ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
   });
-  const authenticator = createJwtAuthenticator({ ...settings.api, fetch: transport.fetch });
-  const audit = createTableAuditStore(connection);
+  const authenticator = createJwtAuthenticator(
+    overrides.signingKeys
+      ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
+      : { ...settings.api, fetch: transport.fetch },
+  );
+  const audit = createAuditStore(tables);
   return {
     settings,
     transport,
@@ -255,7 +270,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     wizard,
     consent,
     pageSigner: createSigner(settings.secretsEncryptionKey, 'customer-pages'),
-    credentialVerifyQueue: createJsonQueue(connection, CREDENTIAL_VERIFY_QUEUE),
+    credentialVerifyQueue: queues.queue(CREDENTIAL_VERIFY_QUEUE),
     onboardingSettings,
     taskEngine,
     access,

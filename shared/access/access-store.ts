@@ -1,4 +1,3 @@
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { Grants } from './access-policy.js';
 
@@ -47,10 +46,6 @@ const lower = (value: string) => value.toLowerCase();
  * One table, rows both ways: `channels`/{id}; `channel~{id}`/{subject} with `subject~{subject}`/`channel~{id}`;
  * `customer~{id}`/{userId} with `subject~{userId}`/`customer~{id}`; `customerchannel`/{customer} → channelId.
  */
-export function createTableAccessStore(connectionString: string): AccessStore {
-  return createAccessStore(azureTables(connectionString));
-}
-
 export function createAccessStore(tables: Tables): AccessStore {
   const table = tables.table<Row>(ACCESS_TABLE);
 

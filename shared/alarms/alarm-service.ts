@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { azureTables } from '../storage/azure-tables.js';
 import { type Stored, type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
 
 export const ALARMS_TABLE = 'alarms';
@@ -88,13 +87,6 @@ function toAlarm(e: AlarmEntity): Alarm {
     acknowledgedAt: e.acknowledgedAt ?? null,
     acknowledgedBy: e.acknowledgedBy ?? null,
   };
-}
-
-export function createAlarmService(
-  connectionString: string,
-  now: () => Date = () => new Date(),
-): AlarmService {
-  return createAlarmServiceOn(azureTables(connectionString), now);
 }
 
 export function createAlarmServiceOn(tables: Tables, now: () => Date = () => new Date()): AlarmService {

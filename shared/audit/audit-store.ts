@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { packText, unpackText } from '../replication/table-text.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 
 export const AUDIT_TABLE = 'audit';
@@ -41,10 +40,6 @@ type AuditEntity = { partitionKey: string; rowKey: string } & Record<string, unk
 /** Newest first by row key: the time inverted, then randomness for entries of the same millisecond. */
 const rowKeyOf = (at: string) =>
   `${String(9_999_999_999_999 - Date.parse(at)).padStart(13, '0')}-${randomBytes(6).toString('hex')}`;
-
-export function createTableAuditStore(connectionString: string): AuditStore {
-  return createAuditStore(azureTables(connectionString));
-}
 
 export function createAuditStore(tables: Tables): AuditStore {
   const table = tables.table<AuditEntity>(AUDIT_TABLE);

@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  type JSONWebKeySet,
+  jwtVerify,
+} from 'jose';
 import type { Role } from './roles.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 
@@ -15,18 +22,23 @@ export interface Authenticator {
   authenticate(authorization: string | null): Promise<Principal>;
 }
 
-export interface JwtAuthenticatorOptions {
+export type JwtAuthenticatorOptions = {
   readonly issuer: string;
   readonly audience: string;
-  readonly jwksUri: string;
-  readonly fetch: typeof globalThis.fetch;
-}
+} & (
+  | { readonly jwksUri: string; readonly fetch: typeof globalThis.fetch }
+  /** Keys held in process: in-process tests sign their own tokens and reach no key endpoint. */
+  | { readonly jwks: JSONWebKeySet }
+);
 
 /** Entra ID access tokens, validated against the configured issuer, audience and signing keys. */
 export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
-  const keys = createRemoteJWKSet(new URL(options.jwksUri), {
-    [customFetch]: (url, init) => options.fetch(url, init),
-  });
+  const keys =
+    'jwks' in options
+      ? createLocalJWKSet(options.jwks)
+      : createRemoteJWKSet(new URL(options.jwksUri), {
+          [customFetch]: (url, init) => options.fetch(url, init),
+        });
   return {
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');

@@ -1,4 +1,3 @@
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { ConsentFlow } from './consent-flow.js';
 
@@ -18,10 +17,6 @@ export interface ConsentFlowStore {
 type FlowEntity = { partitionKey: string; rowKey: string; document: string; expiresAt: string };
 
 /** One row per flow; its secrets are sealed before they reach the document. */
-export function createTableConsentFlowStore(connectionString: string): ConsentFlowStore {
-  return createConsentFlowStore(azureTables(connectionString));
-}
-
 export function createConsentFlowStore(tables: Tables): ConsentFlowStore {
   const table = tables.table<FlowEntity>(CONSENT_FLOWS_TABLE);
   const entity = (flow: Omit<ConsentFlow, 'etag'>): FlowEntity => {

@@ -1,4 +1,3 @@
-import { azureTables } from '../storage/azure-tables.js';
 import type { Stored, Tables, TransactionAction } from '../storage/versioned-table.js';
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import {
@@ -34,10 +33,6 @@ type AllocationEntity = {
   customers: number;
   users: number;
 };
-
-export function createTableCustomerStore(connectionString: string): CustomerStore {
-  return createCustomerStore(azureTables(connectionString));
-}
 
 export function createCustomerStore(tables: Tables): CustomerStore {
   const customers = tables.table<CustomerEntity>(CUSTOMERS_TABLE);

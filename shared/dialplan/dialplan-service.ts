@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OnboardingPorts } from '../onboarding/onboarding-ports.js';
-import { createTableLeases, type TableLeases } from '../storage/table-lease.js';
+import { createLeases, type TableLeases } from '../storage/table-lease.js';
+import type { Tables } from '../storage/versioned-table.js';
 import { TransientTaskError } from '../tasks/task-definition.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
 import type { TemplateContext } from '../templates/template-context.js';
@@ -13,7 +14,7 @@ import {
   ownerRulesOnDevice,
   planDialPlanSync,
 } from './dialplan-sync.js';
-import { createTablePrefixCacheStore, type PrefixCacheStore } from './prefix-cache-store.js';
+import { createPrefixCacheStore, type PrefixCacheStore } from './prefix-cache-store.js';
 
 export const SBC_LOCKS_TABLE = 'sbclocks';
 /** Longer than any sync of 50,000 rules takes; a crashed holder's SBC is free again after it. */
@@ -65,10 +66,10 @@ export interface DialPlanDeps extends DialPlanOwnerDeps {
 }
 
 /** The stores of the dial-plan feature, from the storage account. */
-export function dialPlanStores(connectionString: string): Pick<DialPlanDeps, 'cache' | 'leases'> {
+export function dialPlanStores(tables: Tables): Pick<DialPlanDeps, 'cache' | 'leases'> {
   return {
-    cache: createTablePrefixCacheStore(connectionString),
-    leases: createTableLeases(connectionString, SBC_LOCKS_TABLE),
+    cache: createPrefixCacheStore(tables),
+    leases: createLeases(tables, SBC_LOCKS_TABLE),
   };
 }
 

@@ -1,5 +1,4 @@
 import { packText, unpackText } from '../replication/table-text.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { DeviceRule } from './dialplan-diff.js';
 
@@ -23,10 +22,6 @@ export interface PrefixCacheStore {
 type CacheEntity = { partitionKey: string; rowKey: string; cachedAt: string } & Record<string, string>;
 
 /** One partition per customer, one row per SBC; the rules as JSON over `d0…` (5,000 prefixes fit an entity). */
-export function createTablePrefixCacheStore(connectionString: string): PrefixCacheStore {
-  return createPrefixCacheStore(azureTables(connectionString));
-}
-
 export function createPrefixCacheStore(tables: Tables): PrefixCacheStore {
   const table = tables.table<CacheEntity>(PREFIX_CACHE_TABLE);
   const partition = (customerId: string) => customerId.toLowerCase();

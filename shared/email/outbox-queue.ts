@@ -1,4 +1,4 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import { createJsonQueue, type JsonQueue } from '../storage/json-queue.js';
 
 export const EMAIL_OUTBOX_QUEUE = 'email-outbox';
 
@@ -17,19 +17,9 @@ export function createStorageOutboxQueue(
   connectionString: string,
   queueName: string = EMAIL_OUTBOX_QUEUE,
 ): OutboxQueue {
-  const client = QueueServiceClient.fromConnectionString(connectionString).getQueueClient(queueName);
-  let ready: Promise<unknown> | undefined;
-  return {
-    async send(emailId, delayMs) {
-      ready ??= client.createIfNotExists().catch((error: unknown) => {
-        ready = undefined;
-        throw error;
-      });
-      await ready;
-      const body: OutboxQueueMessage = { emailId };
-      await client.sendMessage(Buffer.from(JSON.stringify(body), 'utf8').toString('base64'), {
-        visibilityTimeout: Math.max(0, Math.ceil(delayMs / 1000)),
-      });
-    },
-  };
+  return createOutboxQueue(createJsonQueue<OutboxQueueMessage>(connectionString, queueName));
+}
+
+export function createOutboxQueue(queue: JsonQueue<OutboxQueueMessage>): OutboxQueue {
+  return { send: (emailId, delayMs) => queue.send({ emailId }, { delayMs }) };
 }

@@ -1,6 +1,5 @@
 import { LICENSE_TYPES } from '../customers/customer.js';
 import { shortNameKey } from '../customers/short-name.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { Stored, Tables, TransactionAction } from '../storage/versioned-table.js';
 import { INVITATION_TYPES, type Invitation } from './invitation.js';
 
@@ -44,10 +43,6 @@ export interface InvitationStore {
   create(invitation: NewInvitation, replacing: Invitation | null): Promise<Invitation>;
   /** Writes the changes if the invitation is unchanged since read; a new link hash retires the old link. */
   update(current: Invitation, changes: Partial<NewInvitation>): Promise<Invitation>;
-}
-
-export function createTableInvitationStore(connectionString: string): InvitationStore {
-  return createInvitationStore(azureTables(connectionString));
 }
 
 export function createInvitationStore(tables: Tables): InvitationStore {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { packText, unpackText } from '../replication/table-text.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 import { DEFAULT_FACTORS, type LicenceFactorSwitches, type LicenceUsage } from './licence-usage.js';
 
@@ -53,10 +52,6 @@ export interface LicenceStore {
 type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 const inverted = (iso: string) => String(9_999_999_999_999 - Date.parse(iso)).padStart(13, '0');
-
-export function createTableLicenceStore(connectionString: string): LicenceStore {
-  return createLicenceStore(azureTables(connectionString));
-}
 
 export function createLicenceStore(tables: Tables): LicenceStore {
   const table = tables.table<Row>(LICENCE_TABLE);

@@ -1,4 +1,3 @@
-import { azureTables } from '../storage/azure-tables.js';
 import type { ListOptions, Stored, Tables } from '../storage/versioned-table.js';
 import type { CustomerSite } from './customer-site.js';
 
@@ -32,10 +31,6 @@ const partitionOf = (customerId: string) => customerId.toLowerCase();
 const rowOf = (siteName: string) => siteName.toLowerCase();
 
 /** One partition per customer, one row per site; the record is JSON (it stays far below the 64 KiB property limit). */
-export function createTableCustomerSiteStore(connectionString: string): CustomerSiteStore {
-  return createCustomerSiteStore(azureTables(connectionString));
-}
-
 export function createCustomerSiteStore(tables: Tables): CustomerSiteStore {
   const table = tables.table<SiteEntity>(CUSTOMER_SITES_TABLE);
   const toEntity = (site: CustomerSite): SiteEntity => ({

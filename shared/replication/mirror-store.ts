@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { ListOptions, Tables } from '../storage/versioned-table.js';
 import { packText, submitGrouped, unpackText } from './table-text.js';
 
@@ -78,10 +77,6 @@ export function userHash(user: MirrorUser): string {
 }
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
-
-export function createMirrorStore(connectionString: string) {
-  return createMirrorStoreOn(azureTables(connectionString));
-}
 
 export function createMirrorStoreOn(tables: Tables) {
   const table = tables.table<Entity>(MIRROR_TABLE);
@@ -384,7 +379,7 @@ export function createMirrorStoreOn(tables: Tables) {
   };
 }
 
-export type MirrorStore = ReturnType<typeof createMirrorStore>;
+export type MirrorStore = ReturnType<typeof createMirrorStoreOn>;
 
 /** Reads up to `top` items and tells where the next page starts (one more row is read to know there is one). */
 async function page<T>(

@@ -21,3 +21,12 @@ export function createJsonQueue<T>(connectionString: string, queueName: string):
     },
   };
 }
+
+/** Where the product's queues live: storage queues in production, memoryQueues() in the fast tests. */
+export interface Queues {
+  queue<T>(name: string): JsonQueue<T>;
+}
+
+export function storageQueues(connectionString: string): Queues {
+  return { queue: (name) => createJsonQueue(connectionString, name) };
+}

@@ -1,5 +1,4 @@
 import { VersionConflictError } from '../errors/domain-errors.js';
-import { azureTables } from './azure-tables.js';
 import type { Tables } from './versioned-table.js';
 
 export interface TableLease {
@@ -20,14 +19,6 @@ type LeaseEntity = { partitionKey: string; rowKey: string; holder: string; expir
 const PARTITION = 'lease';
 
 /** Mutual exclusion by key across instances, on optimistic concurrency: a crashed holder's lease simply expires. */
-export function createTableLeases(
-  connectionString: string,
-  tableName: string,
-  now: () => number = () => Date.now(),
-): TableLeases {
-  return createLeases(azureTables(connectionString), tableName, now);
-}
-
 export function createLeases(
   tables: Tables,
   tableName: string,

@@ -129,9 +129,12 @@ export function createScriptTemplateService({
 
   function checkVersion(template: StoredTemplate, ifMatch: string | undefined): void {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== template.etag) {
-      throw domainErrors.versionMismatch(
-        `Script template "${template.id}" was changed since you read it (now version ${template.version}); reload it.`,
-      );
+      // Not a VersionConflictError: that is a race optimistic() retries, and a stale If-Match stays stale.
+      throw new DomainError('version_mismatch', {
+        code: 'precondition_failed',
+        title: 'Precondition failed',
+        detail: `Script template "${template.id}" was changed since you read it (now version ${template.version}); reload it.`,
+      });
     }
   }
 

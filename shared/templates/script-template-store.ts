@@ -1,4 +1,3 @@
-import { azureTables } from '../storage/azure-tables.js';
 import {
   MAX_TRANSACTION_ACTIONS,
   type Stored,
@@ -52,13 +51,6 @@ const currentKey = (id: string) => `T|${id}`;
 const versionPrefix = (id: string, incarnation: string) => `V|${id}|${incarnation}|`;
 const versionKey = (id: string, incarnation: string, version: number) =>
   `${versionPrefix(id, incarnation)}${String(version).padStart(6, '0')}`;
-
-export function createTableScriptTemplateStore(
-  connectionString: string,
-  tableName = SCRIPT_TEMPLATES_TABLE,
-): ScriptTemplateStore {
-  return createScriptTemplateStore(azureTables(connectionString), tableName);
-}
 
 export function createScriptTemplateStore(
   tables: Tables,

@@ -1,5 +1,4 @@
 import { EMPTY_PAGES, type WizardPages } from '../onboarding/wizard-pages.js';
-import { azureTables } from '../storage/azure-tables.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { WizardSession } from './wizard-session.js';
 
@@ -48,10 +47,6 @@ export interface WizardSessionStore {
 }
 
 /** One partition per session: sessions never need to be listed together. */
-export function createTableWizardSessionStore(connectionString: string): WizardSessionStore {
-  return createWizardSessionStore(azureTables(connectionString));
-}
-
 export function createWizardSessionStore(tables: Tables): WizardSessionStore {
   const table = tables.table<SessionEntity>(WIZARD_SESSIONS_TABLE);
   const toEntity = (session: Omit<WizardSession, 'etag'>): SessionEntity => ({

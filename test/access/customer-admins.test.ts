@@ -1,23 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMirrorStore } from '../../shared/replication/mirror-store.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 const ADMIN_USER = '66666666-6666-4666-8666-666666666666';
 const STRANGER = '77777777-7777-4777-8777-777777777777';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let provider: ReturnType<typeof apiClient>;
 let customerAdmin: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startStack();
-  provider = apiClient(stack.apiUrl, () => stack.token());
-  customerAdmin = apiClient(stack.apiUrl, () =>
-    stack.token({ roles: ['customer-admin'], subject: ADMIN_USER }),
-  );
+  stack = await startMemoryStack();
+  provider = apiClient(stack.api, () => stack.token());
+  customerAdmin = apiClient(stack.api, () => stack.token({ roles: ['customer-admin'], subject: ADMIN_USER }));
   for (const shortName of ['Alpha', 'Beta']) {
     const created = await provider('POST', '/api/v1/customers', {
       json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Essentials' },
@@ -25,7 +22,7 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
   }
   // The user as replication left it in Alpha's mirror (only replicated users can be made admins).
-  await createMirrorStore(stack.storageConnectionString).putUsers(
+  await stack.services.mirror.putUsers(
     'Alpha',
     [
       mirrorUser({

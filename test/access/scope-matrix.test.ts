@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpFunctionDefinition } from '../../shared/platform/function-definitions.js';
 import { apiClient } from '../support/api-client.js';
 import { offlineApp } from '../support/offline-app.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 /**
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
@@ -20,14 +20,14 @@ const OPEN_LISTS = new Set(['customers-list']);
 /** Operations about one customer that stay the provider's. */
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: (token: string, method: string, path: string) => Promise<number>;
 const tokens: Record<string, string> = {};
 const taskOf: Record<string, string> = {};
 
 beforeAll(async () => {
-  stack = await startStack();
-  const client = (token: string) => apiClient(stack.apiUrl, async () => token);
+  stack = await startMemoryStack();
+  const client = (token: string) => apiClient(stack.api, async () => token);
   call = async (token, method, path) => (await client(token)(method, path)).status;
   tokens.provider = await stack.token();
   tokens.channel = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
@@ -119,10 +119,7 @@ describe('who may call what', () => {
 
   it('lists a channel admin and a customer admin only their own customers', async () => {
     for (const role of ['channel', 'customer']) {
-      const response = await apiClient(stack.apiUrl, async () => tokens[role] ?? '')(
-        'GET',
-        '/api/v1/customers',
-      );
+      const response = await apiClient(stack.api, async () => tokens[role] ?? '')('GET', '/api/v1/customers');
       expect(response.status).toBe(200);
       expect((response.body as { value: Array<{ id: string }> }).value.map((c) => c.id)).toEqual([OWN]);
     }

@@ -10,13 +10,13 @@ import {
   waitFor,
 } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 
 const contoso = DEMO.customers.contoso;
 const fabrikam = DEMO.customers.fabrikam;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let stack: TestStack;
+let stack: MemoryStackWithPeers;
 let call: Call;
 
 interface Row {
@@ -71,8 +71,8 @@ async function connectAppRegistration(shortName: string, options: { days: number
 }
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStackWithPeers();
+  call = apiClient(stack.api, () => stack.token());
   await configureProvider(stack, call);
 });
 afterAll(() => stack?.close());
@@ -95,7 +95,7 @@ describe('a customer connected with a token (device code)', () => {
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
     await inviteThroughWizard(call, { shortName: 'Contoso' }, contoso.admin.userPrincipalName);
     const { link } = await invitationLink(stack, contoso.admin.userPrincipalName, before);
-    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName);
+    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch);
   });
 
   it('stores the rotated refresh token at every check, sealed', async () => {
@@ -140,7 +140,7 @@ describe('a customer connected with a token (device code)', () => {
     });
     expect(request.body).toMatchObject({ invitationType: 'Request', status: 'Pending Authentication' });
     const { link } = await invitationLink(stack, contoso.admin.userPrincipalName, before);
-    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName);
+    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch);
     const healed = await call('POST', '/api/v1/authentication-status/Contoso/check');
     expect(healed.body).toMatchObject({ lastVerificationStatus: 'Successful', message: null });
     expect((await activeAlarms()).filter((a) => a.source === 'customer:Contoso')).toEqual([]);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStack();
+  call = apiClient(stack.api, () => stack.token());
 });
 afterAll(() => stack?.close());
 

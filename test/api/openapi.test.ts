@@ -2,17 +2,17 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath } from '../../shared/http/openapi.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let document: {
   openapi: string;
   paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
 };
 
 beforeAll(async () => {
-  stack = await startStack();
-  const response = await apiClient(stack.apiUrl)('GET', '/api/v1/openapi.json', { token: null });
+  stack = await startMemoryStack();
+  const response = await apiClient(stack.api)('GET', '/api/v1/openapi.json', { token: null });
   expect(response.status).toBe(200);
   document = response.body as typeof document;
 });

@@ -1,25 +1,20 @@
-import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableText } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStack();
+  call = apiClient(stack.api, () => stack.token());
 });
 afterAll(() => stack?.close());
 
 /** Everything stored for the provider's settings, as text: what an attacker with the storage key would read. */
-async function storedText(): Promise<string> {
-  const table = TableClient.fromConnectionString(stack.storageConnectionString, 'providersettings', {
-    allowInsecureConnection: true,
-  });
-  const rows: unknown[] = [];
-  for await (const entity of table.listEntities()) rows.push(entity);
-  return JSON.stringify(rows);
+function storedText(): Promise<string> {
+  return tableText(stack, 'providersettings');
 }
 
 const CLIENT_ID = '0f6c7a4e-2b1d-4c8e-9a3f-5d6e7f8a9b0c';

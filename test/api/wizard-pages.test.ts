@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStackWithPeers;
 let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStackWithPeers();
+  call = apiClient(stack.api, () => stack.token());
   const sbc = await call('POST', '/api/v1/settings/sbcs', {
     json: { name: 'sbc-eu1', ipAddress: '51.137.97.95', gatewayUser: 'Admin', gatewayPassword: 'Sbc-Pa55' },
   });

@@ -1,17 +1,18 @@
-import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
+import type { TableRow } from '../../shared/storage/versioned-table.js';
+import { tableText } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStackWithPeers;
 let call: ReturnType<typeof apiClient>;
 /** A customer's own app registration in Contoso, as the customer's admin would create it. */
 let contosoApp: { clientId: string; clientSecret: string };
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStackWithPeers();
+  call = apiClient(stack.api, () => stack.token());
   const contoso = DEMO.customers.contoso.tenantId;
   const app = stack.sandbox.state.addApplication({
     displayName: 'Contoso Direct Routing',
@@ -49,17 +50,8 @@ async function openWithCustomer(shortName: string, licenseType = 'Hosted Pro'): 
   return page1.body as Session;
 }
 
-async function storedRows(table: string): Promise<string> {
-  const client = TableClient.fromConnectionString(stack.storageConnectionString, table, {
-    allowInsecureConnection: true,
-  });
-  const rows: unknown[] = [];
-  try {
-    for await (const entity of client.listEntities()) rows.push(entity);
-  } catch {
-    return '[]';
-  }
-  return JSON.stringify(rows);
+function storedRows(table: string): Promise<string> {
+  return tableText(stack, table);
 }
 
 describe('the wizard session', () => {
@@ -81,12 +73,12 @@ describe('the wizard session', () => {
 
   it('expires after ten minutes without activity', async () => {
     const session = await openWithCustomer('Expiring');
-    const table = TableClient.fromConnectionString(stack.storageConnectionString, 'wizardsessions', {
-      allowInsecureConnection: true,
-    });
-    await table.updateEntity(
-      { partitionKey: session.id, rowKey: 'session', expiresAt: new Date(Date.now() - 1000).toISOString() },
-      'Merge',
+    const table = stack.tables.table<TableRow & { expiresAt: string }>('wizardsessions');
+    const stored = await table.get(session.id, 'session');
+    expect(stored).not.toBeNull();
+    await table.replace(
+      { ...stored!.value, expiresAt: new Date(Date.now() - 1000).toISOString() },
+      stored!.etag,
     );
     const response = await call('GET', `/api/v1/wizard-sessions/${session.id}`);
     expect(response.status).toBe(410);

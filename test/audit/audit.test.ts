@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 const OPERATOR = '88888888-8888-4888-8888-888888888888';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 interface Entry {
@@ -19,8 +19,8 @@ interface Entry {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token({ subject: OPERATOR }));
+  stack = await startMemoryStack();
+  call = apiClient(stack.api, () => stack.token({ subject: OPERATOR }));
 }, 60_000);
 afterAll(() => stack?.close());
 
@@ -82,9 +82,7 @@ describe('the audit trail', () => {
   });
 
   it('is not shown to a customer admin of another customer, nor the provider-wide trail', async () => {
-    const other = apiClient(stack.apiUrl, () =>
-      stack.token({ roles: ['customer-admin'], subject: OPERATOR }),
-    );
+    const other = apiClient(stack.api, () => stack.token({ roles: ['customer-admin'], subject: OPERATOR }));
     expect((await other('GET', '/api/v1/customers/Audited/audit')).status).toBe(403);
     expect((await other('GET', '/api/v1/audit')).status).toBe(403);
   });

@@ -3,12 +3,13 @@ import { expect } from 'vitest';
 import { DEMO, DEMO_MAIL, type SandboxMail } from '../../dev/sandbox/index.js';
 import { createTrustedTransport } from '../../shared/net/trusted-transport.js';
 import type { apiClient } from '../support/api-client.js';
+import type { MemoryStack } from '../support/memory-stack.js';
 import type { TestStack } from '../support/stack.js';
 
 export type Call = ReturnType<typeof apiClient>;
 
 /** The provider's one-time set-up, as an operator does it through the settings API. */
-export async function configureProvider(stack: TestStack, call: Call): Promise<void> {
+export async function configureProvider(stack: Pick<TestStack, 'sandbox'>, call: Call): Promise<void> {
   const responses = await Promise.all([
     call('PUT', '/api/v1/settings/token-app', {
       json: { clientId: DEMO.tokenApp.clientId, clientSecret: DEMO.tokenApp.clientSecret },
@@ -46,7 +47,7 @@ export async function waitFor<T>(
 
 /** The invitation email the sandbox mailbox received for this recipient, and the link in it. */
 export async function invitationLink(
-  stack: TestStack,
+  stack: Pick<TestStack, 'sandbox'>,
   to: string,
   after = 0,
 ): Promise<{ mail: SandboxMail; link: string }> {
@@ -86,7 +87,15 @@ export async function inviteThroughWizard(
 }
 
 /** Every row of a product table, as text, to prove what was (not) stored. */
-export async function tableText(stack: TestStack, table: string): Promise<string> {
+export async function tableText(
+  stack: Pick<TestStack, 'storageConnectionString'> | Pick<MemoryStack, 'tables'>,
+  table: string,
+): Promise<string> {
+  if ('tables' in stack) {
+    const rows: unknown[] = [];
+    for await (const row of stack.tables.table(table).list()) rows.push(row.value);
+    return JSON.stringify(rows);
+  }
   const client = TableClient.fromConnectionString(stack.storageConnectionString, table, {
     allowInsecureConnection: true,
   });
@@ -104,9 +113,11 @@ export async function tableText(stack: TestStack, table: string): Promise<string
  * the code approved at the sandbox's Microsoft, the page polled until it thanks them (both consents).
  */
 export async function completeDeviceFlow(
-  stack: TestStack,
+  stack: Pick<TestStack, 'sandbox'>,
   link: string,
   userPrincipalName: string,
+  /** How the customer's browser reaches the product's pages: over HTTP, or in process (the memory stack). */
+  fetch: typeof globalThis.fetch = globalThis.fetch,
 ): Promise<void> {
   const transport = createTrustedTransport(stack.sandbox.caCertFile);
   stack.sandbox.state.entra.setDeviceCodeTiming({ intervalSeconds: 1 });
@@ -128,7 +139,7 @@ export async function completeDeviceFlow(
       const code = /id="user-code">([^<]+)</.exec(html)?.[1]?.trim();
       if (!code) throw new Error(`Unexpected page: ${html.slice(0, 500)}`);
       if (code !== approved) {
-        const response = await transport.fetch(`${stack.sandboxUrl}/_sandbox/entra/device/approve`, {
+        const response = await transport.fetch(`${stack.sandbox.url}/_sandbox/entra/device/approve`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ userCode: code, userPrincipalName }),

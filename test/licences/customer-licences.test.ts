@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTableCustomerSiteStore } from '../../shared/onboarding/customer-site-store.js';
-import { createMirrorStore, type MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-store.js';
 import { apiClient } from '../support/api-client.js';
 import { mirrorUser } from '../support/mirror-user.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 const GATEWAY = 'lic.emea.voice.example';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 const user = (n: number, changes: Partial<MirrorUser> = {}): MirrorUser =>
@@ -19,15 +18,15 @@ const user = (n: number, changes: Partial<MirrorUser> = {}): MirrorUser =>
   });
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStack();
+  call = apiClient(stack.api, () => stack.token());
   const created = await call('POST', '/api/v1/customers', {
     json: { fullName: 'Lic Ltd', shortName: 'Lic', licenseType: 'Hosted Pro', licensedUsers: 5 },
   });
   expect(created.status).toBe(201);
   // What replication and onboarding left: 4 Direct Routing users through the customer's own gateway, 1 routed
   // through someone else's, 2 without voice; two prefixes tagged to another gateway (fax, emergency).
-  const mirror = createMirrorStore(stack.storageConnectionString);
+  const mirror = stack.services.mirror;
   const routed = { enterpriseVoiceEnabled: true, policies: { OnlineVoiceRoutingPolicy: 'Unrestricted' } };
   await mirror.putUsers(
     'Lic',
@@ -67,7 +66,7 @@ beforeAll(async () => {
     'test',
   );
   const now = new Date().toISOString();
-  await createTableCustomerSiteStore(stack.storageConnectionString).create({
+  await stack.services.sites.create({
     customerId: 'Lic',
     siteName: 'Lic',
     gatewayFqdn: GATEWAY,

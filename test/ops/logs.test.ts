@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../dev/host/log.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 const records: LogRecord[] = [];
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 /** The product's own lines: JSON from the handlers, not the host's invocation records. */
@@ -15,8 +15,8 @@ const productLines = () =>
     .map((r) => JSON.parse(r.message) as Record<string, unknown>);
 
 beforeAll(async () => {
-  stack = await startStack({ log: (record) => records.push(record) });
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStack({ log: (record) => records.push(record) });
+  call = apiClient(stack.api, () => stack.token());
 }, 60_000);
 afterAll(() => stack?.close());
 

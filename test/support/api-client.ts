@@ -13,8 +13,16 @@ export interface ApiResponse {
   };
 }
 
-/** A minimal caller of the product's API over real HTTP, as the provider portal would be. */
-export function apiClient(baseUrl: string, defaultToken?: () => Promise<string>) {
+/** Where the API answers: a host over real HTTP, or the app in process (test/support/memory-stack.ts). */
+export interface ApiTarget {
+  readonly url: string;
+  readonly fetch: typeof globalThis.fetch;
+}
+
+/** A minimal caller of the product's API, as the provider portal would be. */
+export function apiClient(target: string | ApiTarget, defaultToken?: () => Promise<string>) {
+  const { url: baseUrl, fetch } =
+    typeof target === 'string' ? { url: target, fetch: globalThis.fetch } : target;
   return async function call(
     method: string,
     path: string,

@@ -1,4 +1,3 @@
-import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors/domain-errors.js';
@@ -12,10 +11,10 @@ import {
 } from '../../shared/tasks/task-definition.js';
 import { TASKS_QUEUE } from '../../shared/tasks/task-engine.js';
 import type { TaskRecord } from '../../shared/tasks/task-record.js';
-import { createTableTaskStore } from '../../shared/tasks/task-store.js';
+import { createTaskStore } from '../../shared/tasks/task-store.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 /** What the test steps did, by task id: the test's view into the runs. */
 const calls = new Map<string, string[]>();
@@ -187,16 +186,16 @@ const definitions = [
   }),
 ] as unknown as AnyTaskDefinition<TaskPorts>[];
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 let services: AppServices;
 
 beforeAll(async () => {
-  stack = await startStack({
+  stack = await startMemoryStack({
     overrides: { taskDefinitions: definitions, taskTiming: { backoffMs: 100, customerWaitMs: 300 } },
   });
   const token = await stack.token();
-  call = apiClient(stack.apiUrl, async () => token);
+  call = apiClient(stack.api, async () => token);
   services = stack.services;
 }, 60_000);
 afterAll(async () => stack?.close());
@@ -336,17 +335,14 @@ describe('the task engine', () => {
   it('ignores a duplicate message for a finished task', async () => {
     const task = await start('Sync happy', 'Iota');
     await until(task.id, ['FinishSuccess']);
-    const queue = QueueServiceClient.fromConnectionString(stack.storageConnectionString).getQueueClient(
-      TASKS_QUEUE,
-    );
-    await queue.sendMessage(Buffer.from(JSON.stringify({ taskId: task.id })).toString('base64'));
+    await stack.queues.queue(TASKS_QUEUE).send({ taskId: task.id });
     await services.taskEngine.process(task.id);
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(callsOf(task.id)).toEqual(['First', 'Second:hello']);
   });
 
   it('takes over a task whose holder died, from the step it was in', async () => {
-    const store = createTableTaskStore(stack.storageConnectionString);
+    const store = createTaskStore(stack.tables);
     const created = await services.taskEngine.start({
       type: 'Sync happy' as never,
       customerId: 'Kappa',

@@ -1,17 +1,17 @@
-import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_TEMPLATES } from '../../shared/templates/builtin-templates.js';
 import { createScriptTemplateService } from '../../shared/templates/script-template-service.js';
-import { createTableScriptTemplateStore } from '../../shared/templates/script-template-store.js';
+import { createScriptTemplateStore } from '../../shared/templates/script-template-store.js';
+import type { TableRow } from '../../shared/storage/versioned-table.js';
 import { apiClient } from '../support/api-client.js';
-import { startStack, type TestStack } from '../support/stack.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
-let stack: TestStack;
+let stack: MemoryStack;
 let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  stack = await startStack();
-  call = apiClient(stack.apiUrl, () => stack.token());
+  stack = await startMemoryStack();
+  call = apiClient(stack.api, () => stack.token());
 });
 afterAll(() => stack?.close());
 
@@ -20,11 +20,10 @@ type View = Record<string, unknown> & { id: string; version: number; pairedTempl
 const body = (response: { body: unknown }) => response.body as View;
 
 async function rows(tableName: string): Promise<Array<{ rowKey: string }>> {
-  const table = TableClient.fromConnectionString(stack.storageConnectionString, tableName, {
-    allowInsecureConnection: true,
-  });
   const found: Array<{ rowKey: string }> = [];
-  for await (const entity of table.listEntities()) found.push(entity as { rowKey: string });
+  for await (const row of stack.tables.table<TableRow>(tableName).list()) {
+    found.push(row.value);
+  }
   return found;
 }
 
@@ -44,7 +43,7 @@ describe('built-ins', () => {
     const table = 'scripttemplatesrace';
     const services = [1, 2, 3].map(() =>
       createScriptTemplateService({
-        store: createTableScriptTemplateStore(stack.storageConnectionString, table),
+        store: createScriptTemplateStore(stack.tables, table),
       }),
     );
     const lists = await Promise.all(services.map((s) => s.list()));

@@ -1,0 +1,289 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import azureFunctions, { type HttpResponseInit } from '@azure/functions';
+import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from 'jose';
+import { serializeCookie } from '../../dev/host/cookies.js';
+import { invoke } from '../../dev/host/invocation.js';
+import { createLoggers, describeError, type Loggers, type LogRecord } from '../../dev/host/log.js';
+import { createRouter } from '../../dev/host/router.js';
+import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { stableGuid } from '../../dev/sandbox/directory-model.js';
+import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
+import { type AppOverrides, createApp } from '../../functions/app.js';
+import { loadSettings, type Settings } from '../../shared/config/settings.js';
+import { poisonQueueOf } from '../../shared/ops/product-queues.js';
+import { PROBLEM_CONTENT_TYPE, problemType } from '../../shared/http/problem.js';
+import type {
+  HttpFunctionDefinition,
+  QueueFunctionDefinition,
+} from '../../shared/platform/function-definitions.js';
+import { memoryQueues, type MemoryQueues, type QueuedMessage } from '../../shared/storage/memory-queue.js';
+import { memoryTables } from '../../shared/storage/memory-tables.js';
+import type { Tables } from '../../shared/storage/versioned-table.js';
+import type { ApiTarget } from './api-client.js';
+import type { TestStack } from './stack.js';
+
+// CommonJS package: plain Node only exposes its exports through the default import.
+const { HttpRequest, HttpResponse } = azureFunctions;
+
+/** Peers answer nowhere: an in-process test that reaches one fails at once instead of calling Microsoft. */
+const NO_PEER = 'https://peer.invalid';
+
+export interface MemoryStack extends Pick<TestStack, 'publicBaseUrl' | 'services' | 'registry' | 'token'> {
+  /** The app's HTTP functions, called in process: pass it to apiClient. */
+  readonly api: ApiTarget;
+  /** The rows every store keeps, for tests that seed or inspect storage directly. */
+  readonly tables: Tables;
+  /** The app's queues; the stack delivers their messages to the queue functions, as the host does. */
+  readonly queues: MemoryQueues;
+  close(): Promise<void>;
+}
+
+export interface MemoryStackOptions {
+  tenantLicences?: number;
+  userLicences?: number;
+  /** Receives every log record of the functions, as Application Insights would. */
+  log?: (record: LogRecord) => void;
+  overrides?: AppOverrides;
+  settings?: Partial<Settings>;
+  /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
+  deliverQueues?: boolean;
+}
+
+/**
+ * The app on its memory twins, its HTTP functions called in process as the local host would call them (same
+ * router, same request and context objects, the host's answers when no function matches or one throws): for
+ * route, validation and scope tests. Tokens are signed with a key of this stack; no port or Azurite, and no
+ * sandbox unless a test's route needs a peer.
+ */
+export async function startMemoryStack(options: MemoryStackOptions = {}): Promise<MemoryStack> {
+  return start(options, undefined);
+}
+
+export interface MemoryStackWithPeers extends MemoryStack {
+  readonly sandbox: RunningSandbox;
+}
+
+/** The memory stack for the tests whose route calls a peer: the HTTPS sandbox plays them, as in the full stack. */
+export async function startMemoryStackWithPeers(
+  options: MemoryStackOptions = {},
+): Promise<MemoryStackWithPeers> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drh-memory-'));
+  const sandbox = await startSandbox({ port: 0, dataDir });
+  const stack = await start(options, sandbox).catch(async (error: unknown) => {
+    await sandbox.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    ...stack,
+    sandbox,
+    async close() {
+      await stack.close();
+      await sandbox.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function start(options: MemoryStackOptions, sandbox: RunningSandbox | undefined): Promise<MemoryStack> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const kid = randomUUID();
+  const signingKeys: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256' }] };
+  const settings = loadSettings({
+    PUBLIC_BASE_URL: 'http://localhost:7071',
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Nothing may reach storage: the stores are on memory tables, and a port-1 endpoint refuses at once.
+    AzureWebJobsStorage:
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=' +
+      `${randomBytes(64).toString('base64')};TableEndpoint=http://127.0.0.1:1/devstoreaccount1;` +
+      'QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1',
+    API_TENANT_ID: DEMO.provider.tenantId,
+    API_AUDIENCE: DEMO.provider.apiAudience,
+    ENTRA_AUTHORITY_HOST: `${NO_PEER}/entra`,
+    GRAPH_BASE_URL: `${NO_PEER}/graph`,
+    TEAMS_ADMIN_BASE_URL: `${NO_PEER}/teams`,
+    ARM_BASE_URL: `${NO_PEER}/arm`,
+    SBC_BASE_URL_TEMPLATE: `${NO_PEER}/sbc/{device}`,
+    ...(sandbox ? sandboxEndpointSettings(sandbox) : {}),
+    LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
+    LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
+  });
+  const tables = memoryTables();
+  const queues = memoryQueues();
+  const app = createApp(
+    { ...settings, ...options.settings },
+    { ...options.overrides, tables, queues, signingKeys },
+  );
+  const loggers = createLoggers(options.log ?? (() => {}));
+  const router = createRouter(app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http'));
+  const delivery = deliverQueues(
+    app.registry.filter(
+      (d): d is QueueFunctionDefinition => d.kind === 'queue' && options.deliverQueues !== false,
+    ),
+    queues,
+    loggers,
+  );
+
+  async function inProcessFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    const method = request.method.toUpperCase();
+    const url = new URL(request.url);
+    const resolution = router.resolve(method, url.pathname);
+    if (resolution.kind === 'not-found') return hostProblem(404, 'route_not_found', 'Route not found');
+    if (resolution.kind === 'method-not-allowed') {
+      return hostProblem(405, 'method_not_allowed', 'Method not allowed', {
+        allow: resolution.allow.join(', '),
+      });
+    }
+    const { definition, params } = resolution;
+    const body = new Uint8Array(await request.arrayBuffer());
+    const result = await invoke(loggers, {
+      functionName: definition.name,
+      trigger: {
+        type: 'httpTrigger',
+        name: 'httpTrigger',
+        authLevel: 'anonymous',
+        methods: [...definition.methods],
+        route: definition.route,
+      },
+      run: (context) =>
+        definition.handler(
+          new HttpRequest({
+            method,
+            url: url.href,
+            headers: Object.fromEntries(request.headers),
+            query: queryRecord(url.searchParams),
+            params,
+            ...(method === 'GET' || method === 'HEAD' ? {} : { body: { bytes: body } }),
+          }),
+          context,
+        ),
+    });
+    if (!result.ok) {
+      loggers.host({
+        level: 'error',
+        functionName: definition.name,
+        invocationId: result.invocationId,
+        message: `Executed '${definition.name}' (Failed, 500)`,
+        outcome: 'failed',
+        status: 500,
+        error: describeError(result.error),
+      });
+      return hostProblem(500, 'internal_error', 'Internal server error');
+    }
+    return toResponse(method, result.value);
+  }
+
+  return {
+    api: { url: settings.publicBaseUrl, fetch: inProcessFetch },
+    publicBaseUrl: settings.publicBaseUrl,
+    services: app.services,
+    registry: app.registry,
+    tables,
+    queues,
+    token: async (o = {}) => {
+      const tenantId = o.tenantId ?? DEMO.provider.tenantId;
+      const subject = o.subject ?? stableGuid(`${tenantId}/caller`);
+      const now = Math.floor(Date.now() / 1000);
+      const exp = now + (o.expiresInSeconds ?? 3600);
+      // An already expired token must still look issued in the past, as the sandbox issues it.
+      const iat = Math.min(now, exp - 3600);
+      const roles = o.roles ?? ['provider-admin'];
+      return new SignJWT({ oid: subject, tid: tenantId, ...(roles.length > 0 ? { roles } : {}) })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(`${settings.endpoints.authorityHost}/${tenantId}/v2.0`)
+        .setAudience(o.audience ?? DEMO.provider.apiAudience)
+        .setSubject(subject)
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(exp)
+        .sign(privateKey);
+    },
+    async close() {
+      await delivery.close();
+      await app.close();
+    },
+  };
+}
+
+function hostProblem(
+  status: number,
+  code: string,
+  title: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ type: problemType(code), title, status, code }), {
+    status,
+    headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
+  });
+}
+
+/** As the Azure host passes the query: one string per key, repeated keys joined with commas. */
+function queryRecord(search: URLSearchParams): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const key of new Set(search.keys())) query[key] = search.getAll(key).join(',');
+  return query;
+}
+
+/** What the host sends for a handler's result: the buffered body, its headers and its cookies. */
+async function toResponse(method: string, value: HttpResponseInit): Promise<Response> {
+  const response = value instanceof HttpResponse ? value : new HttpResponse(value);
+  const headers = new Headers(response.headers);
+  for (const cookie of response.cookies) headers.append('set-cookie', serializeCookie(cookie));
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const empty = method === 'HEAD' || [204, 304].includes(response.status) || bytes.length === 0;
+  return new Response(empty ? null : bytes, { status: response.status, headers });
+}
+
+/** The host's deliveries and retries as in host.json: at once, then again after a failure, up to five times. */
+const POLL_MS = 10;
+const MAX_DEQUEUE_COUNT = 5;
+
+/** Runs each queue function on its queue's messages as they become visible, as the local host's listener does. */
+function deliverQueues(
+  definitions: readonly QueueFunctionDefinition[],
+  queues: MemoryQueues,
+  loggers: Loggers,
+): { close(): Promise<void> } {
+  const inFlight = new Set<Promise<void>>();
+  const deliver = async (definition: QueueFunctionDefinition, queued: QueuedMessage) => {
+    const dequeueCount = queued.dequeueCount + 1;
+    const result = await invoke(loggers, {
+      functionName: definition.name,
+      trigger: { type: 'queueTrigger', name: 'queueTrigger', queueName: definition.queueName },
+      triggerMetadata: { dequeueCount },
+      run: (context) => definition.handler(queued.message, context),
+    });
+    loggers.host({
+      level: result.ok ? 'information' : 'error',
+      functionName: definition.name,
+      invocationId: result.invocationId,
+      message: `Executed '${definition.name}' (${result.ok ? 'Succeeded' : 'Failed'}, dequeue ${dequeueCount})`,
+      outcome: result.ok ? 'succeeded' : 'failed',
+      durationMs: result.durationMs,
+      ...(result.ok ? {} : { error: describeError(result.error) }),
+    });
+    if (result.ok) return;
+    const retry = { ...queued, dequeueCount, visibleAt: Date.now() };
+    if (dequeueCount >= MAX_DEQUEUE_COUNT) queues.put(poisonQueueOf(definition.queueName), retry);
+    else queues.put(definition.queueName, retry);
+  };
+  const timer = setInterval(() => {
+    for (const definition of definitions) {
+      for (const queued of queues.take(definition.queueName)) {
+        const running = deliver(definition, queued).finally(() => inFlight.delete(running));
+        inFlight.add(running);
+      }
+    }
+  }, POLL_MS);
+  return {
+    async close() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+    },
+  };
+}
