@@ -37,10 +37,10 @@ module.exports = {
       severity: 'error',
       comment:
         'shared/<domain> knows no HTTP: it throws a DomainError (shared/errors) and the edge maps it. Only the edges ' +
-        '(shared/http, the pages, the function registry) use shared/http.',
+        '(shared/http and the function definitions) use shared/http.',
       from: {
         path: '^shared/',
-        pathNot: '^shared/(http|pages)/|^shared/platform/function-definitions[.]ts$',
+        pathNot: '^shared/http/|^shared/platform/function-definitions[.]ts$',
       },
       to: { path: '^shared/http/' },
     },

@@ -14,7 +14,7 @@ import {
   type PageInput,
   readForm,
   sameSite,
-} from '../shared/pages/page-route.js';
+} from '../shared/http/page-route.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 

@@ -1,11 +1,11 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { productLog } from '../platform/product-log.js';
 import type { z } from 'zod';
-import { problemOfDomainError } from '../http/problem-mapper.js';
+import { problemOfDomainError } from './problem-mapper.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import type { ProviderSettingsService } from '../provider/provider-settings-service.js';
-import { MESSAGE } from './consent-templates.js';
-import { type Brand, brandOf, renderPage } from './page-renderer.js';
+import { MESSAGE } from '../pages/consent-templates.js';
+import { type Brand, brandOf, renderPage } from '../pages/page-renderer.js';
 
 export interface PageInput {
   readonly request: HttpRequest;
