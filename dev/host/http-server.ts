@@ -2,13 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { serializeCookie } from './cookies.js';
 import type { InFlight } from './in-flight.js';
-import { invoke } from './invocation.js';
+import { invokeHttp } from './invocation.js';
 import { describeError, type Loggers } from './log.js';
 import { writeProblem } from './problem.js';
 import type { Router } from './router.js';
 
 // CommonJS package: plain Node only exposes its exports through the default import.
-const { HttpRequest, HttpResponse } = azureFunctions;
+const { HttpResponse } = azureFunctions;
 type HttpResponseInstance = InstanceType<typeof HttpResponse>;
 
 /** The Azure Functions host's request body limit; the product enforces its own, smaller one. */
@@ -92,28 +92,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   }
 
   const { definition, params } = resolution;
-  const result = await invoke(options.loggers, {
-    functionName: definition.name,
-    trigger: {
-      type: 'httpTrigger',
-      name: 'httpTrigger',
-      authLevel: 'anonymous',
-      methods: [...definition.methods],
-      route: definition.route,
-    },
-    run: (context) =>
-      definition.handler(
-        new HttpRequest({
-          method,
-          url: url.href,
-          headers: headerRecord(req),
-          query: queryRecord(url.searchParams),
-          params,
-          // Fetch's Request refuses a body on GET/HEAD; Azure drops it there too.
-          ...(method === 'GET' || method === 'HEAD' ? {} : { body: { bytes: body } }),
-        }),
-        context,
-      ),
+  const result = await invokeHttp(options.loggers, definition, {
+    method,
+    url,
+    headers: headerRecord(req),
+    params,
+    body,
   });
 
   // A wrapper, because a handler may throw anything, even undefined.
@@ -163,13 +147,6 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
-}
-
-/** As the Azure host passes the query: one string per key, repeated keys joined with commas. */
-function queryRecord(search: URLSearchParams): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const key of new Set(search.keys())) query[key] = search.getAll(key).join(',');
-  return query;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {

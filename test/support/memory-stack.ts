@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from 'jose';
 import { serializeCookie } from '../../dev/host/cookies.js';
-import { invoke } from '../../dev/host/invocation.js';
+import { invoke, invokeHttp } from '../../dev/host/invocation.js';
 import { createLoggers, describeError, type Loggers, type LogRecord } from '../../dev/host/log.js';
 import { createRouter } from '../../dev/host/router.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
@@ -27,7 +27,7 @@ import type { ApiTarget } from './api-client.js';
 import type { TestStack } from './stack.js';
 
 // CommonJS package: plain Node only exposes its exports through the default import.
-const { HttpRequest, HttpResponse } = azureFunctions;
+const { HttpResponse } = azureFunctions;
 
 /** Peers answer nowhere: an in-process test that reaches one fails at once instead of calling Microsoft. */
 const NO_PEER = 'https://peer.invalid';
@@ -141,27 +141,12 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     }
     const { definition, params } = resolution;
     const body = new Uint8Array(await request.arrayBuffer());
-    const result = await invoke(loggers, {
-      functionName: definition.name,
-      trigger: {
-        type: 'httpTrigger',
-        name: 'httpTrigger',
-        authLevel: 'anonymous',
-        methods: [...definition.methods],
-        route: definition.route,
-      },
-      run: (context) =>
-        definition.handler(
-          new HttpRequest({
-            method,
-            url: url.href,
-            headers: Object.fromEntries(request.headers),
-            query: queryRecord(url.searchParams),
-            params,
-            ...(method === 'GET' || method === 'HEAD' ? {} : { body: { bytes: body } }),
-          }),
-          context,
-        ),
+    const result = await invokeHttp(loggers, definition, {
+      method,
+      url,
+      headers: Object.fromEntries(request.headers),
+      params,
+      body,
     });
     if (!result.ok) {
       loggers.host({
@@ -220,13 +205,6 @@ function hostProblem(
     status,
     headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
   });
-}
-
-/** As the Azure host passes the query: one string per key, repeated keys joined with commas. */
-function queryRecord(search: URLSearchParams): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const key of new Set(search.keys())) query[key] = search.getAll(key).join(',');
-  return query;
 }
 
 /** What the host sends for a handler's result: the buffered body, its headers and its cookies. */
