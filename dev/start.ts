@@ -164,7 +164,7 @@ try {
   const host = await startLocalHost({
     registry: app.registry,
     port: hostPort,
-    storageConnectionString: settings.storageConnectionString,
+    storage: app.services.storage,
   });
   cleanups.push(() => host.close());
 

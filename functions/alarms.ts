@@ -16,7 +16,10 @@ const ROLES = ['provider-admin'] as const;
 const CHECK_SCHEDULE = '0 */5 * * * *';
 
 export type AlarmFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'alarms' | 'customers' | 'licences' | 'onboardingSettings' | 'settings' | 'transport'>;
+  Pick<
+    AppServices,
+    'alarms' | 'customers' | 'licences' | 'onboardingSettings' | 'settings' | 'storage' | 'transport'
+  >;
 
 export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefinition[] {
   return [
@@ -80,7 +83,7 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
       schedule: CHECK_SCHEDULE,
       async run(context) {
         const { poisoned } = await checkPoisonQueues({
-          connectionString: services.settings.storageConnectionString,
+          storage: services.storage,
           alarms: services.alarms,
         });
         for (const { queue, messages } of poisoned)

@@ -24,6 +24,7 @@ import type { ReplicationService } from '../shared/replication/replication-servi
 import type { SecretBox } from '../shared/secrets/secret-box.js';
 import type { Signer } from '../shared/secrets/signer.js';
 import type { JsonQueue } from '../shared/storage/json-queue.js';
+import type { StorageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { TaskEngine } from '../shared/tasks/task-engine.js';
 import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
 import type { WizardService } from '../shared/wizard/wizard-service.js';
@@ -35,6 +36,8 @@ import type { WizardService } from '../shared/wizard/wizard-service.js';
 export interface AppServices {
   readonly settings: Settings;
   readonly transport: TrustedTransport;
+  /** The storage account's clients, as the settings reach it; the health check and the poison-queue alarm read it. */
+  readonly storage: StorageEndpoints;
   readonly authenticator: Authenticator;
   /** The policies every API operation passes (authenticate, authorize, validate, audit, problem+json). */
   readonly apiEdge: ApiPipeline;

@@ -3,6 +3,7 @@ import { withLicenceAlarm } from '../shared/alarms/licence-alarms.js';
 import { createLicenceStore } from '../shared/licences/licence-store.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
+import type { TokenCredential } from '@azure/identity';
 import type { JSONWebKeySet } from 'jose';
 import type { Settings } from '../shared/config/settings.js';
 import { createCustomerService } from '../shared/customers/customer-service.js';
@@ -46,6 +47,7 @@ import { createSecretBox } from '../shared/secrets/secret-box.js';
 import { createSigner } from '../shared/secrets/signer.js';
 import { azureTables } from '../shared/storage/azure-tables.js';
 import { type Queues, storageQueues } from '../shared/storage/json-queue.js';
+import { storageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { Tables } from '../shared/storage/versioned-table.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AnyTaskDefinition } from '../shared/tasks/task-definition.js';
@@ -80,6 +82,8 @@ export interface AppOverrides {
   readonly tables?: Tables;
   /** Where every queue message goes; storage queues at the settings' connection by default. */
   readonly queues?: Queues;
+  /** For identity-based storage: the token credential instead of the one the settings name (managed identity). */
+  readonly storageCredential?: TokenCredential;
   /** API tokens are verified against these keys instead of the settings' JWKS endpoint. */
   readonly signingKeys?: JSONWebKeySet;
 }
@@ -104,10 +108,13 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
 }
 
 function createServices(settings: Settings, overrides: AppOverrides): AppServices {
-  const connection = settings.storageConnectionString;
-  const tables = overrides.tables ?? azureTables(connection);
-  const queues = overrides.queues ?? storageQueues(connection);
   const transport = createTrustedTransport(settings.trustedCaCertFile);
+  const storage = storageEndpoints(settings.storage, {
+    transport,
+    ...(overrides.storageCredential ? { credential: overrides.storageCredential } : {}),
+  });
+  const tables = overrides.tables ?? azureTables(storage);
+  const queues = overrides.queues ?? storageQueues(storage);
   const secretBox = createSecretBox(settings.secretsEncryptionKey);
   const providerSettings = createProviderSettingsService({
     tables,
@@ -256,6 +263,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   return {
     settings,
     transport,
+    storage,
     secretBox,
     providerSettings,
     tokenApp,

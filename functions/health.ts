@@ -3,7 +3,7 @@ import { checkHealth, healthReportSchema } from '../shared/ops/health.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
-export type HealthFunctionsDeps = ApiEdge & Pick<AppServices, 'settings'>;
+export type HealthFunctionsDeps = ApiEdge & Pick<AppServices, 'storage'>;
 
 export function createHealthFunctions(services: HealthFunctionsDeps): FunctionDefinition[] {
   return [
@@ -22,7 +22,7 @@ export function createHealthFunctions(services: HealthFunctionsDeps): FunctionDe
         },
       },
       handler: async () => {
-        const report = await checkHealth({ connectionString: services.settings.storageConnectionString });
+        const report = await checkHealth({ storage: services.storage });
         return {
           status: report.status === 'ok' ? 200 : 503,
           headers: { 'cache-control': 'no-store' },

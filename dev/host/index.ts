@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QueueServiceClient } from '@azure/storage-queue';
 import type {
   FunctionDefinition,
   HttpFunctionDefinition,
   QueueFunctionDefinition,
   TimerFunctionDefinition,
 } from '../../shared/platform/function-definitions.js';
+import { endpointsOf, type StorageEndpoints } from '../../shared/storage/storage-endpoints.js';
 import { AZURE_MAX_REQUEST_BODY_BYTES, createHttpServer } from './http-server.js';
 import { InFlight } from './in-flight.js';
 import { createLoggers, describeError, jsonLinesToStdout, type LogRecord } from './log.js';
@@ -19,15 +19,20 @@ export type { LogLevel, LogRecord } from './log.js';
 export { NcrontabError, nextOccurrence, parseNcrontab } from './ncrontab.js';
 export { RouteTemplateError } from './route-template.js';
 
-export interface LocalHostOptions {
+/** Where queue triggers listen: the `AzureWebJobsStorage` connection string, or the app's storage endpoints. */
+export type LocalHostStorage =
+  | { readonly storage: StorageEndpoints; readonly storageConnectionString?: never }
+  | { readonly storageConnectionString: string; readonly storage?: never };
+
+export type LocalHostOptions = LocalHostStorage & LocalHostSettings;
+
+interface LocalHostSettings {
   /** The same registry that feeds Azure's app.http/app.timer/app.storageQueue registration. */
   readonly registry: readonly FunctionDefinition[];
   /** 0 picks a free port. Default 7071, as `func start`. */
   readonly port?: number;
   /** Default 127.0.0.1. */
   readonly hostname?: string;
-  /** Where queue triggers listen (the `AzureWebJobsStorage` connection). */
-  readonly storageConnectionString: string;
   readonly queues?: {
     /** The longest idle wait between polls, like Azure's maxPollingInterval but small locally. Default 1000. */
     readonly pollIntervalMs?: number;
@@ -94,7 +99,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const queueListeners: RunningQueueListener[] = [];
   if (queueFunctions.length > 0) {
     // Few quick retries: locally a storage outage should show in the log now, not after minutes of backoff.
-    const service = QueueServiceClient.fromConnectionString(options.storageConnectionString, {
+    const service = endpointsOf(options.storage ?? options.storageConnectionString).queueService({
       retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
     });
     const started = await Promise.allSettled(

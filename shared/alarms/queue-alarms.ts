@@ -1,4 +1,5 @@
 import { queueDepths } from '../ops/queue-depths.js';
+import type { StorageEndpoints } from '../storage/storage-endpoints.js';
 import type { AlarmService } from './alarm-service.js';
 import { QUEUE_POISONED_ALARM, queueAlarmSource } from './alarm-kinds.js';
 
@@ -12,11 +13,11 @@ export interface PoisonCheckResult {
  * count); an empty poison queue clears it.
  */
 export async function checkPoisonQueues(deps: {
-  readonly connectionString: string;
+  readonly storage: StorageEndpoints;
   readonly alarms: AlarmService;
 }): Promise<PoisonCheckResult> {
   const poisoned: Array<{ queue: string; messages: number }> = [];
-  for (const depth of await queueDepths(deps.connectionString)) {
+  for (const depth of await queueDepths(deps.storage)) {
     const source = queueAlarmSource(depth.poisonQueue);
     if (depth.poisonMessages === 0) {
       await deps.alarms.clear(QUEUE_POISONED_ALARM, source);

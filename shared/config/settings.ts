@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StorageConnection } from '../storage/storage-endpoints.js';
 
 const MICROSOFT_LOGIN = 'https://login.microsoftonline.com';
 
@@ -6,14 +7,26 @@ const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((value) => value.replace(/\/+$/, ''));
 
-/** Where customers' admins and Microsoft's redirects reach the product; plain http only for a local run. */
-const publicUrl = z
-  .url({ error: 'must be an absolute URL' })
+/** An https URL; plain http only on the loopback, for a local run (Entra's redirects there, Azurite). */
+const httpsOrLoopbackUrl = z
+  // Aborts so that the protocol check below never sees a value that is not a URL.
+  .url({ error: 'must be an absolute URL', abort: true })
   .refine((value) => {
     const url = new URL(value);
     return url.protocol === 'https:' || ['localhost', '127.0.0.1'].includes(url.hostname);
   }, 'must be an https:// URL (http:// only for localhost)')
   .transform((value) => value.replace(/\/+$/, ''));
+
+/** The Functions host's identity-based storage settings: `AzureWebJobsStorage__<property>`. */
+const STORAGE = 'AzureWebJobsStorage';
+const STORAGE_IDENTITY = {
+  accountName: `${STORAGE}__accountName`,
+  blobServiceUri: `${STORAGE}__blobServiceUri`,
+  queueServiceUri: `${STORAGE}__queueServiceUri`,
+  tableServiceUri: `${STORAGE}__tableServiceUri`,
+  credential: `${STORAGE}__credential`,
+  clientId: `${STORAGE}__clientId`,
+} as const;
 
 const count = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0);
 
@@ -31,7 +44,26 @@ const seconds = (min: number, max: number) =>
  */
 export const settingsSchema = z
   .object({
-    AzureWebJobsStorage: z.string({ error: 'is required' }).min(1, 'is required'),
+    // Either this connection string or the identity-based AzureWebJobsStorage__* settings: see storageRules.
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    AzureWebJobsStorage__accountName: z
+      .string()
+      .regex(/^[a-z0-9]{3,24}$/, 'must be a storage account name: 3 to 24 lowercase letters and digits')
+      .optional(),
+    // The product reads no blobs; the Functions host does, so a bad value is still caught at start-up.
+    AzureWebJobsStorage__blobServiceUri: httpsOrLoopbackUrl.optional(),
+    AzureWebJobsStorage__queueServiceUri: httpsOrLoopbackUrl.optional(),
+    AzureWebJobsStorage__tableServiceUri: httpsOrLoopbackUrl.optional(),
+    AzureWebJobsStorage__credential: z
+      .string()
+      .refine(
+        (value) => value.toLowerCase() === 'managedidentity',
+        "must be managedidentity (leave it out to use DefaultAzureCredential, e.g. a developer's az login)",
+      )
+      .optional(),
+    AzureWebJobsStorage__clientId: z
+      .guid({ error: "must be a client ID (a GUID): the user-assigned identity's" })
+      .optional(),
     API_TENANT_ID: z.string({ error: 'is required' }).min(1, 'is required'),
     API_AUDIENCE: z.string({ error: 'is required' }).min(1, 'is required'),
     ENTRA_AUTHORITY_HOST: httpsUrl.default(MICROSOFT_LOGIN),
@@ -45,7 +77,7 @@ export const settingsSchema = z
       .refine((value) => value.includes('{device}'), 'must contain {device}')
       .default('{scheme}://{device}'),
     TRUSTED_CA_CERT_FILE: z.string().min(1).optional(),
-    PUBLIC_BASE_URL: publicUrl,
+    PUBLIC_BASE_URL: httpsOrLoopbackUrl,
     SECRETS_ENCRYPTION_KEY: z
       .string({ error: 'is required' })
       .refine(
@@ -84,8 +116,10 @@ export const settingsSchema = z
       .default(999),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
+  // Runs even when other settings failed, so that one start-up error names every problem.
+  .superRefine(storageRules, { when: () => true })
   .transform((raw) => ({
-    storageConnectionString: raw.AzureWebJobsStorage,
+    storage: storageConnectionOf(raw),
     api: {
       tenantId: raw.API_TENANT_ID,
       audience: raw.API_AUDIENCE,
@@ -123,6 +157,73 @@ export const settingsSchema = z
     logLevel: raw.LOG_LEVEL,
   }));
 
+type StorageSettings = Partial<
+  Record<typeof STORAGE | (typeof STORAGE_IDENTITY)[keyof typeof STORAGE_IDENTITY], unknown>
+>;
+
+/**
+ * Exactly one of the two forms the Functions host reads: the connection string, or the identity-based settings with
+ * a table and a queue endpoint (each its service URI, or derived from the account name).
+ */
+function storageRules(raw: StorageSettings, ctx: z.RefinementCtx): void {
+  const present = (name: keyof StorageSettings) => raw[name] !== undefined;
+  const identityNames = Object.values(STORAGE_IDENTITY).filter(present);
+  const issue = (setting: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [setting], message });
+  if (present(STORAGE) && identityNames.length > 0) {
+    issue(
+      STORAGE,
+      `set either this connection string or the identity-based ${STORAGE}__* settings, not both ` +
+        `(also set: ${identityNames.join(', ')})`,
+    );
+    return;
+  }
+  if (present(STORAGE)) return;
+  if (identityNames.length === 0) {
+    issue(
+      STORAGE,
+      `is required: a storage connection string, or identity-based storage with ${STORAGE_IDENTITY.accountName} ` +
+        `or both ${STORAGE_IDENTITY.tableServiceUri} and ${STORAGE_IDENTITY.queueServiceUri}`,
+    );
+    return;
+  }
+  if (!present(STORAGE_IDENTITY.accountName)) {
+    for (const name of [STORAGE_IDENTITY.tableServiceUri, STORAGE_IDENTITY.queueServiceUri]) {
+      if (!present(name)) {
+        issue(name, `is required for identity-based storage (or set ${STORAGE_IDENTITY.accountName})`);
+      }
+    }
+  }
+  if (present(STORAGE_IDENTITY.clientId) && !present(STORAGE_IDENTITY.credential)) {
+    issue(STORAGE_IDENTITY.clientId, `needs ${STORAGE_IDENTITY.credential} = managedidentity`);
+  }
+}
+
+function storageConnectionOf(raw: {
+  AzureWebJobsStorage?: string | undefined;
+  AzureWebJobsStorage__accountName?: string | undefined;
+  AzureWebJobsStorage__queueServiceUri?: string | undefined;
+  AzureWebJobsStorage__tableServiceUri?: string | undefined;
+  AzureWebJobsStorage__credential?: string | undefined;
+  AzureWebJobsStorage__clientId?: string | undefined;
+}): StorageConnection {
+  if (raw.AzureWebJobsStorage) return { kind: 'connectionString', connectionString: raw.AzureWebJobsStorage };
+  const account = raw.AzureWebJobsStorage__accountName;
+  const serviceUrl = (given: string | undefined, service: 'table' | 'queue') => {
+    if (given) return given;
+    // storageRules let no identity form through without either the URI or the account name.
+    if (!account) throw new Error(`No ${service} endpoint for identity-based storage.`);
+    return `https://${account}.${service}.core.windows.net`;
+  };
+  return {
+    kind: 'identity',
+    tableServiceUrl: serviceUrl(raw.AzureWebJobsStorage__tableServiceUri, 'table'),
+    queueServiceUrl: serviceUrl(raw.AzureWebJobsStorage__queueServiceUri, 'queue'),
+    credential: raw.AzureWebJobsStorage__credential ? 'managedidentity' : 'default',
+    ...(raw.AzureWebJobsStorage__clientId ? { clientId: raw.AzureWebJobsStorage__clientId } : {}),
+  };
+}
+
 export type Settings = z.output<typeof settingsSchema>;
 export type SettingName = keyof z.input<typeof settingsSchema>;
 
@@ -146,7 +247,9 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   throw new SettingsError(
     result.error.issues.map((issue) => {
       const setting = String(issue.path[0] ?? '(root)');
-      return { setting, message: present[setting] === undefined ? 'is required' : issue.message };
+      // A rule between settings (storage's either/or) explains itself even about a setting left out.
+      const absent = present[setting] === undefined && issue.code !== 'custom';
+      return { setting, message: absent ? 'is required' : issue.message };
     }),
   );
 }

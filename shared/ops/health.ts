@@ -1,5 +1,5 @@
-import { TableServiceClient } from '@azure/data-tables';
 import { z } from 'zod';
+import type { StorageEndpoints } from '../storage/storage-endpoints.js';
 import { poisonQueueOf, PRODUCT_QUEUES } from './product-queues.js';
 import { approximateCount, queueServiceFor } from './queue-depths.js';
 
@@ -34,7 +34,7 @@ export type HealthReport = z.output<typeof healthReportSchema>;
 type Check = z.output<typeof checkSchema>;
 
 export interface HealthOptions {
-  readonly connectionString: string;
+  readonly storage: StorageEndpoints;
   /** Per storage call; a storage that does not answer within it fails the check. Default 5 s. */
   readonly timeoutMs?: number;
   readonly now?: () => Date;
@@ -63,14 +63,9 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
 export async function checkHealth(options: HealthOptions): Promise<HealthReport> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const now = options.now ?? (() => new Date());
-  const { connectionString } = options;
-  const tables = TableServiceClient.fromConnectionString(connectionString, {
-    allowInsecureConnection:
-      connectionString.includes('http://127.0.0.1') ||
-      connectionString.includes('UseDevelopmentStorage=true'),
-    retryOptions: { maxRetries: 0 },
-  });
-  const queueService = queueServiceFor(connectionString, timeoutMs);
+  const { storage } = options;
+  const tables = storage.tableService({ retryOptions: { maxRetries: 0 } });
+  const queueService = queueServiceFor(storage, timeoutMs);
 
   const depths: Array<{ name: string; messages: number | null; poisonMessages: number | null }> = [];
   const [tableStorage, queueStorage] = await Promise.all([

@@ -1,4 +1,5 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import type { QueueServiceClient } from '@azure/storage-queue';
+import type { StorageEndpoints } from '../storage/storage-endpoints.js';
 import { poisonQueueOf, PRODUCT_QUEUES } from './product-queues.js';
 
 export interface QueueDepth {
@@ -10,8 +11,8 @@ export interface QueueDepth {
 }
 
 /** A queue client that fails fast: one try, and the caller's time limit. */
-export function queueServiceFor(connectionString: string, timeoutMs: number): QueueServiceClient {
-  return QueueServiceClient.fromConnectionString(connectionString, {
+export function queueServiceFor(storage: StorageEndpoints, timeoutMs: number): QueueServiceClient {
+  return storage.queueService({
     retryOptions: { maxTries: 1, tryTimeoutInMs: timeoutMs },
   });
 }
@@ -35,11 +36,11 @@ export async function approximateCount(
 
 /** Every product queue's depth and its poison queue's, read in parallel. */
 export async function queueDepths(
-  connectionString: string,
+  storage: StorageEndpoints,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<QueueDepth[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const service = queueServiceFor(connectionString, timeoutMs);
+  const service = queueServiceFor(storage, timeoutMs);
   return Promise.all(
     PRODUCT_QUEUES.map(async (name) => {
       const poisonQueue = poisonQueueOf(name);

@@ -6,6 +6,7 @@ import {
   type TransactionAction as AzureAction,
 } from '@azure/data-tables';
 import { TransientError, VersionConflictError } from '../errors/domain-errors.js';
+import { endpointsOf, type StorageSource } from './storage-endpoints.js';
 import { lazyTable } from './table-client.js';
 import {
   type Condition,
@@ -77,14 +78,15 @@ function thrown(error: unknown, what: string): unknown {
 }
 
 /** The kit on Azure Table storage (or Azurite); each table is created on first use. */
-export function azureTables(connectionString: string, options: AzureTablesOptions = {}): Tables {
+export function azureTables(source: StorageSource, options: AzureTablesOptions = {}): Tables {
+  const endpoints = endpointsOf(source);
   const clients = new Map<string, () => Promise<TableClient>>();
   return {
     table<T extends TableRow>(name: string): VersionedTable<T> {
       let client = clients.get(name);
       if (!client) {
         client = lazyTable(
-          connectionString,
+          endpoints,
           name,
           options.maxRetries === undefined ? {} : { retryOptions: { maxRetries: options.maxRetries } },
         );
@@ -287,7 +289,7 @@ function literal(value: Scalar): string {
   return typeof value === 'string' ? `'${value.replaceAll("'", "''")}'` : String(value);
 }
 
-/** How a service that takes options names its storage: a connection string (Azure) or any Tables. */
+/** How a service that takes options names its storage: a connection string (Azurite) or any Tables. */
 export type TablesSource = { readonly connectionString: string } | { readonly tables: Tables };
 
 export function tablesFrom(source: TablesSource): Tables {

@@ -1,12 +1,12 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import { endpointsOf, type StorageSource } from './storage-endpoints.js';
 
 /** A storage queue of JSON messages, base64-encoded as the Functions host decodes them by default. */
 export interface JsonQueue<T> {
   send(message: T, options?: { readonly delayMs?: number }): Promise<void>;
 }
 
-export function createJsonQueue<T>(connectionString: string, queueName: string): JsonQueue<T> {
-  const client = QueueServiceClient.fromConnectionString(connectionString).getQueueClient(queueName);
+export function createJsonQueue<T>(source: StorageSource, queueName: string): JsonQueue<T> {
+  const client = endpointsOf(source).queueService().getQueueClient(queueName);
   let ready: Promise<unknown> | undefined;
   return {
     async send(message, options = {}) {
@@ -27,6 +27,7 @@ export interface Queues {
   queue<T>(name: string): JsonQueue<T>;
 }
 
-export function storageQueues(connectionString: string): Queues {
-  return { queue: (name) => createJsonQueue(connectionString, name) };
+export function storageQueues(source: StorageSource): Queues {
+  const endpoints = endpointsOf(source);
+  return { queue: (name) => createJsonQueue(endpoints, name) };
 }

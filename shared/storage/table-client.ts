@@ -1,17 +1,13 @@
-import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import type { TableClient, TableServiceClientOptions } from '@azure/data-tables';
+import type { StorageEndpoints } from './storage-endpoints.js';
 
-/** A TableClient whose table is created on first use; Azurite's plain-http endpoint is allowed only for it. */
+/** A TableClient whose table is created on first use. */
 export function lazyTable(
-  connectionString: string,
+  endpoints: StorageEndpoints,
   tableName: string,
   options: TableServiceClientOptions = {},
 ): () => Promise<TableClient> {
-  const client = TableClient.fromConnectionString(connectionString, tableName, {
-    ...options,
-    allowInsecureConnection:
-      connectionString.includes('http://127.0.0.1') ||
-      connectionString.includes('UseDevelopmentStorage=true'),
-  });
+  const client = endpoints.tableClient(tableName, options);
   let ready: Promise<TableClient> | undefined;
   return () => {
     ready ??= client.createTable().then(

@@ -84,13 +84,182 @@ describe('settings', () => {
     ]);
   });
 
+  describe('storage', () => {
+    const { AzureWebJobsStorage: _connection, ...withoutStorage } = minimal;
+    const identity = {
+      ...withoutStorage,
+      AzureWebJobsStorage__blobServiceUri: 'https://acct.blob.core.windows.net/',
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net/',
+      AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net/',
+      AzureWebJobsStorage__credential: 'managedidentity',
+    };
+
+    it('takes a connection string, as local runs and Azurite use', () => {
+      expect(loadSettings(minimal).storage).toEqual({
+        kind: 'connectionString',
+        connectionString: 'UseDevelopmentStorage=true',
+      });
+    });
+
+    it("takes the host's identity-based service URIs with the managed identity, no account key", () => {
+      expect(loadSettings(identity).storage).toEqual({
+        kind: 'identity',
+        tableServiceUrl: 'https://acct.table.core.windows.net',
+        queueServiceUrl: 'https://acct.queue.core.windows.net',
+        credential: 'managedidentity',
+      });
+      const clientId = '11111111-2222-3333-4444-555555555555';
+      expect(loadSettings({ ...identity, AzureWebJobsStorage__clientId: clientId }).storage).toMatchObject({
+        credential: 'managedidentity',
+        clientId,
+      });
+    });
+
+    it('derives the endpoints from the account name, as the host does', () => {
+      expect(loadSettings({ ...withoutStorage, AzureWebJobsStorage__accountName: 'acct' }).storage).toEqual({
+        kind: 'identity',
+        tableServiceUrl: 'https://acct.table.core.windows.net',
+        queueServiceUrl: 'https://acct.queue.core.windows.net',
+        credential: 'default',
+      });
+      // A URI given wins over the derived one.
+      expect(
+        loadSettings({
+          ...withoutStorage,
+          AzureWebJobsStorage__accountName: 'acct',
+          AzureWebJobsStorage__queueServiceUri: 'https://queues.example.com',
+        }).storage,
+      ).toMatchObject({
+        tableServiceUrl: 'https://acct.table.core.windows.net',
+        queueServiceUrl: 'https://queues.example.com',
+      });
+    });
+
+    it("without a credential uses DefaultAzureCredential (a developer's az login); http only on the loopback", () => {
+      const { AzureWebJobsStorage__credential: _credential, ...local } = identity;
+      const settings = loadSettings({
+        ...local,
+        AzureWebJobsStorage__queueServiceUri: 'http://127.0.0.1:10001/devstoreaccount1',
+        AzureWebJobsStorage__tableServiceUri: 'https://localhost:10002/devstoreaccount1/',
+      });
+      expect(settings.storage).toEqual({
+        kind: 'identity',
+        tableServiceUrl: 'https://localhost:10002/devstoreaccount1',
+        queueServiceUrl: 'http://127.0.0.1:10001/devstoreaccount1',
+        credential: 'default',
+      });
+    });
+
+    it('refuses neither form, naming both', () => {
+      expect(errorOf(withoutStorage).problems).toEqual([
+        {
+          setting: 'AzureWebJobsStorage',
+          message:
+            'is required: a storage connection string, or identity-based storage with ' +
+            'AzureWebJobsStorage__accountName or both AzureWebJobsStorage__tableServiceUri and ' +
+            'AzureWebJobsStorage__queueServiceUri',
+        },
+      ]);
+    });
+
+    it('refuses both forms at once', () => {
+      expect(errorOf({ ...identity, AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).problems).toEqual([
+        {
+          setting: 'AzureWebJobsStorage',
+          message:
+            'set either this connection string or the identity-based AzureWebJobsStorage__* settings, not both ' +
+            '(also set: AzureWebJobsStorage__blobServiceUri, AzureWebJobsStorage__queueServiceUri, ' +
+            'AzureWebJobsStorage__tableServiceUri, AzureWebJobsStorage__credential)',
+        },
+      ]);
+    });
+
+    it('refuses an incomplete identity form: a service without its URI and no account name', () => {
+      const { AzureWebJobsStorage__tableServiceUri: _table, ...queueOnly } = identity;
+      expect(errorOf(queueOnly).problems).toEqual([
+        {
+          setting: 'AzureWebJobsStorage__tableServiceUri',
+          message: 'is required for identity-based storage (or set AzureWebJobsStorage__accountName)',
+        },
+      ]);
+      expect(
+        errorOf({ ...withoutStorage, AzureWebJobsStorage__credential: 'managedidentity' }).problems.map(
+          (p) => p.setting,
+        ),
+      ).toEqual(
+        ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'].sort().reverse(),
+      );
+    });
+
+    it('refuses plain http off the loopback, another credential, a bad account name or client ID', () => {
+      const error = errorOf({
+        ...identity,
+        AzureWebJobsStorage__queueServiceUri: 'http://acct.queue.core.windows.net',
+        AzureWebJobsStorage__tableServiceUri: 'not a url',
+        AzureWebJobsStorage__credential: 'clientsecret',
+        AzureWebJobsStorage__accountName: 'Not_An_Account',
+        AzureWebJobsStorage__clientId: 'me',
+      });
+      expect(error.problems).toEqual(
+        expect.arrayContaining([
+          {
+            setting: 'AzureWebJobsStorage__queueServiceUri',
+            message: 'must be an https:// URL (http:// only for localhost)',
+          },
+          { setting: 'AzureWebJobsStorage__tableServiceUri', message: 'must be an absolute URL' },
+          {
+            setting: 'AzureWebJobsStorage__credential',
+            message:
+              "must be managedidentity (leave it out to use DefaultAzureCredential, e.g. a developer's az login)",
+          },
+          {
+            setting: 'AzureWebJobsStorage__accountName',
+            message: 'must be a storage account name: 3 to 24 lowercase letters and digits',
+          },
+          {
+            setting: 'AzureWebJobsStorage__clientId',
+            message: "must be a client ID (a GUID): the user-assigned identity's",
+          },
+        ]),
+      );
+      expect(error.problems).toHaveLength(5);
+    });
+
+    it('refuses a client ID without the managed identity credential it selects', () => {
+      const { AzureWebJobsStorage__credential: _credential, ...local } = identity;
+      expect(
+        errorOf({ ...local, AzureWebJobsStorage__clientId: '11111111-2222-3333-4444-555555555555' }).problems,
+      ).toEqual([
+        {
+          setting: 'AzureWebJobsStorage__clientId',
+          message: 'needs AzureWebJobsStorage__credential = managedidentity',
+        },
+      ]);
+    });
+
+    it('names a storage problem together with every other problem', () => {
+      const { API_AUDIENCE: _audience, ...rest } = withoutStorage;
+      expect(errorOf(rest).problems.map((p) => p.setting)).toEqual(['API_AUDIENCE', 'AzureWebJobsStorage']);
+    });
+
+    it('keeps every storage setting optional in the schema, so that the either/or rule alone decides', () => {
+      for (const name of settingNames.filter((n) => n.startsWith('AzureWebJobsStorage'))) {
+        const schema = settingsSchema.in.shape[name as keyof typeof settingsSchema.in.shape];
+        expect(schema.safeParse(undefined).success, name).toBe(true);
+      }
+    });
+  });
+
   it('is documented setting by setting in local.settings.sample.json and the README', () => {
     const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as {
       Values: Record<string, string>;
     };
     const readme = readFileSync('README.md', 'utf8');
     for (const name of settingNames) {
-      expect(Object.keys(sample.Values), `${name} in local.settings.sample.json`).toContain(name);
+      // The identity-based storage settings are Azure's form; a local run keeps the connection string.
+      if (!name.startsWith('AzureWebJobsStorage__')) {
+        expect(Object.keys(sample.Values), `${name} in local.settings.sample.json`).toContain(name);
+      }
       expect(readme, `${name} in the README configuration table`).toMatch(
         new RegExp(`^\\| \`${name}\` +\\|`, 'm'),
       );

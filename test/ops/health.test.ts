@@ -6,6 +6,7 @@ import { startLocalHost } from '../../dev/host/index.js';
 import { createHealthFunctions } from '../../functions/health.js';
 import { healthReportSchema } from '../../shared/ops/health.js';
 import { PRODUCT_QUEUES } from '../../shared/ops/product-queues.js';
+import { endpointsOf } from '../../shared/storage/storage-endpoints.js';
 import { apiClient } from '../support/api-client.js';
 import { startStack, type TestStack } from '../support/stack.js';
 
@@ -82,11 +83,11 @@ describe('GET /api/v1/health', () => {
   it('answers 503 with the same report, saying which check failed, when storage does not answer', async () => {
     // Every port of the connection string closed: what a storage outage looks like from here.
     const { services } = stack;
-    const unreachable = services.settings.storageConnectionString.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:1');
+    const unreachable = stack.storageConnectionString.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:1');
     const broken = await startLocalHost({
       registry: createHealthFunctions({
         ...services,
-        settings: { ...services.settings, storageConnectionString: unreachable },
+        storage: endpointsOf(unreachable),
       }),
       port: 0,
       storageConnectionString: stack.storageConnectionString,

@@ -156,7 +156,7 @@ describe('two triggers at once, and a holder that crashed', () => {
  * users: the call never returns, so the holder neither checkpoints again, renews its leases nor releases them.
  */
 function dyingReplication(killAt: number) {
-  const connection = fixture.services.settings.storageConnectionString;
+  const connection = fixture.stack.storageConnectionString;
   const deps = replicationDeps({
     ...fixture.services,
     store: fixture.store,

@@ -1,0 +1,98 @@
+import type { Agent } from 'node:https';
+import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import type { TrustedTransport } from '../net/trusted-transport.js';
+
+/**
+ * How the product reaches its storage account: the `AzureWebJobsStorage` connection string (Azurite, local runs) or
+ * the Functions host's identity-based form (`AzureWebJobsStorage__*`), with which Azure holds no account key.
+ */
+export type StorageConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | {
+      readonly kind: 'identity';
+      /** Without a trailing slash, e.g. `https://acct.table.core.windows.net`. */
+      readonly tableServiceUrl: string;
+      readonly queueServiceUrl: string;
+      /** `managedidentity` in Azure; `default` (DefaultAzureCredential) for a developer's `az login`. */
+      readonly credential: 'managedidentity' | 'default';
+      /** A user-assigned identity's client ID; the system-assigned identity when absent. */
+      readonly clientId?: string;
+    };
+
+/** The one place that builds storage clients: every table, queue and health check of the product goes through it. */
+export interface StorageEndpoints {
+  readonly kind: StorageConnection['kind'];
+  tableClient(table: string, options?: TableServiceClientOptions): TableClient;
+  tableService(options?: TableServiceClientOptions): TableServiceClient;
+  queueService(options?: StoragePipelineOptions): QueueServiceClient;
+}
+
+export interface StorageEndpointsOptions {
+  /** Replaces the credential the settings name; tests hand in one that Azurite's OAuth accepts. */
+  readonly credential?: TokenCredential;
+  /** The product's TLS trust (TRUSTED_CA_CERT_FILE) for https endpoints of the identity form. */
+  readonly transport?: TrustedTransport;
+}
+
+/** The token credential the identity form names: the app's managed identity, or whatever DefaultAzureCredential finds. */
+export function storageCredential(
+  connection: Extract<StorageConnection, { kind: 'identity' }>,
+): TokenCredential {
+  if (connection.credential === 'managedidentity') {
+    return new ManagedIdentityCredential(connection.clientId ? { clientId: connection.clientId } : {});
+  }
+  return new DefaultAzureCredential();
+}
+
+export function storageEndpoints(
+  connection: StorageConnection,
+  options: StorageEndpointsOptions = {},
+): StorageEndpoints {
+  if (connection.kind === 'connectionString') return connectionStringEndpoints(connection.connectionString);
+  const credential = options.credential ?? storageCredential(connection);
+  const { transport } = options;
+  const secure = (url: string) => url.startsWith('https://');
+  const tableOptions = (extra: TableServiceClientOptions): TableServiceClientOptions => ({
+    ...extra,
+    ...(transport && secure(connection.tableServiceUrl) ? azureSdkOptions(transport) : {}),
+  });
+  // The queue SDK's options type lists no `additionalPolicies` (and adding one per client would clash on its shared
+  // pipeline); it hands its options to core-client's pipeline, which takes an `agent` once.
+  const queueOptions = (extra: StoragePipelineOptions): StoragePipelineOptions & { agent?: Agent } => ({
+    ...extra,
+    ...(transport && secure(connection.queueServiceUrl) ? { agent: transport.httpsAgent } : {}),
+  });
+  return {
+    kind: 'identity',
+    tableClient: (table, extra = {}) =>
+      new TableClient(connection.tableServiceUrl, table, credential, tableOptions(extra)),
+    tableService: (extra = {}) =>
+      new TableServiceClient(connection.tableServiceUrl, credential, tableOptions(extra)),
+    queueService: (extra = {}) =>
+      new QueueServiceClient(connection.queueServiceUrl, credential, queueOptions(extra)),
+  };
+}
+
+function connectionStringEndpoints(connectionString: string): StorageEndpoints {
+  // Azurite's plain-http endpoint; the table SDK refuses http unless told.
+  const allowInsecureConnection =
+    connectionString.includes('http://127.0.0.1') || connectionString.includes('UseDevelopmentStorage=true');
+  return {
+    kind: 'connectionString',
+    tableClient: (table, options = {}) =>
+      TableClient.fromConnectionString(connectionString, table, { ...options, allowInsecureConnection }),
+    tableService: (options = {}) =>
+      TableServiceClient.fromConnectionString(connectionString, { ...options, allowInsecureConnection }),
+    queueService: (options = {}) => QueueServiceClient.fromConnectionString(connectionString, options),
+  };
+}
+
+/** A connection string (tests, the local tools) or endpoints already built from settings. */
+export type StorageSource = string | StorageEndpoints;
+
+export function endpointsOf(source: StorageSource): StorageEndpoints {
+  return typeof source === 'string' ? connectionStringEndpoints(source) : source;
+}
