@@ -22,6 +22,7 @@ const FULL_STACK = [
   'test/ops/telemetry.test.ts',
   'test/replication/**/*.test.ts',
   'test/start/**/*.test.ts',
+  'test/storage/identity-storage.test.ts',
   'test/storage/versioned-table.conformance.test.ts',
 ];
 

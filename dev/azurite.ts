@@ -13,24 +13,42 @@ export interface AzuriteOptions {
   /** Fixed ports; 0 or omitted lets the OS choose. */
   readonly ports?: { readonly blob?: number; readonly queue?: number; readonly table?: number };
   readonly startTimeoutMs?: number;
+  /** Serve HTTPS with this certificate (PEM files); bearer tokens need it. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** `basic`: accept OAuth bearer tokens, checking their audience, issuer and lifetime but not their signature. */
+  readonly oauth?: 'basic';
 }
 
 export interface RunningAzurite {
   readonly connectionString: string;
   readonly ports: { readonly blob: number; readonly queue: number; readonly table: number };
+  /** Each service's account URL (path style), e.g. `https://127.0.0.1:10002/devstoreaccount1`. */
+  readonly serviceUrls: { readonly blob: string; readonly queue: string; readonly table: string };
   close(): Promise<void>;
 }
 
 const SERVICES = ['Blob', 'Queue', 'Table'] as const;
 
-export function developmentConnectionString(ports: RunningAzurite['ports']): string {
+function serviceUrls(
+  ports: RunningAzurite['ports'],
+  protocol: 'http' | 'https',
+): RunningAzurite['serviceUrls'] {
+  const url = (port: number) => `${protocol}://127.0.0.1:${port}/${DEV_ACCOUNT}`;
+  return { blob: url(ports.blob), queue: url(ports.queue), table: url(ports.table) };
+}
+
+export function developmentConnectionString(
+  ports: RunningAzurite['ports'],
+  protocol: 'http' | 'https' = 'http',
+): string {
+  const urls = serviceUrls(ports, protocol);
   return [
-    'DefaultEndpointsProtocol=http',
+    `DefaultEndpointsProtocol=${protocol}`,
     `AccountName=${DEV_ACCOUNT}`,
     `AccountKey=${DEV_KEY}`,
-    `BlobEndpoint=http://127.0.0.1:${ports.blob}/${DEV_ACCOUNT}`,
-    `QueueEndpoint=http://127.0.0.1:${ports.queue}/${DEV_ACCOUNT}`,
-    `TableEndpoint=http://127.0.0.1:${ports.table}/${DEV_ACCOUNT}`,
+    `BlobEndpoint=${urls.blob}`,
+    `QueueEndpoint=${urls.queue}`,
+    `TableEndpoint=${urls.table}`,
   ].join(';');
 }
 
@@ -56,11 +74,15 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   } else {
     args.push('--inMemoryPersistence');
   }
+  if (options.tls) args.push('--cert', options.tls.certFile, '--key', options.tls.keyFile);
+  if (options.oauth) args.push('--oauth', options.oauth);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ports = await waitForPorts(child, options.startTimeoutMs ?? 30_000);
+  const protocol = options.tls ? 'https' : 'http';
   return {
-    connectionString: developmentConnectionString(ports),
+    connectionString: developmentConnectionString(ports, protocol),
     ports,
+    serviceUrls: serviceUrls(ports, protocol),
     close: () => stopChild(child),
   };
 }
@@ -82,7 +104,7 @@ function waitForPorts(child: ChildProcess, timeoutMs: number): Promise<RunningAz
       output += chunk.toString();
       for (const service of SERVICES) {
         const match = new RegExp(
-          `Azurite ${service} service is successfully listening at http://[^:]+:(\\d+)`,
+          `Azurite ${service} service is successfully listening at https?://[^:]+:(\\d+)`,
         ).exec(output);
         if (match) found[service] = Number(match[1]);
       }
