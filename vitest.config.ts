@@ -20,6 +20,7 @@ const FULL_STACK = [
   'test/onboarding/onboarding-variants.test.ts',
   'test/ops/health.test.ts',
   'test/ops/telemetry.test.ts',
+  'test/package/deployment-package.test.ts',
   'test/replication/**/*.test.ts',
   'test/start/**/*.test.ts',
   'test/storage/identity-storage.test.ts',
