@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
  * That needs no network and no npm cache, works the same on Windows, and keeps what install scripts built
  * (protobufjs has one). A project whose node_modules does not match package-lock.json fails here: run `npm ci`.
  *
- * Usage: `node dist/dev/package/assemble.js [--project <dir>] [--out <dir>]` (defaults: cwd, <project>/.azure-package).
+ * Usage: `node dist/package/dev/package/assemble.js [--project <dir>] [--out <dir>]` (defaults: cwd, <project>/.azure-package).
  */
 
 interface LockEntry {

@@ -24,7 +24,7 @@ import { offlineApp } from '../support/offline-app.js';
 
 /**
  * The deployment package as `azd package` / `azd up` makes it: the prepackage hook of azure.yaml runs
- * `npm run package` (a build, then dev/package/assemble.js) and azd zips the `dist:` folder with the rules of
+ * `npm run package` (a fresh build into dist/package, then dev/package/assemble.js) and azd zips the `dist:` folder with the rules of
  * azd's createDeployableZip. This test runs the same script, applies those rules while copying the folder into an
  * empty directory outside the project (so that nothing resolves from the project's node_modules), and imports the
  * entry point there with plain Node (NODE_BINARY, as test/entry), under the settings the Function App gets in Azure.
@@ -140,7 +140,11 @@ beforeAll(async () => {
   await app.close();
 
   // `npm run package`, with the build written apart (see buildDir) and the staging folder outside the project.
-  expect(packageJson.scripts.package).toBe('npm run build && node dist/dev/package/assemble.js');
+  // A fresh build of its own: a file left in dist/ by a deleted source must not reach the package.
+  expect(packageJson.scripts.package).toBe(
+    `node -e "require('node:fs').rmSync('dist/package',{recursive:true,force:true})" && ` +
+      'tsc -p tsconfig.build.json --outDir dist/package && node dist/package/dev/package/assemble.js',
+  );
   execFileSync(
     process.execPath,
     [
