@@ -97,9 +97,13 @@ var resourceToken = uniqueString(subscription().id, resourceGroup().id, environm
 // 3–24 lowercase letters and digits: 2 + 9 + 13.
 var storageName = 'st${take(compactName, 9)}${resourceToken}'
 // 3–24 letters, digits and hyphens, starting with a letter, no consecutive hyphens: 2 + 9 + 13, no hyphen at all.
-var keyVaultName = 'kv${take(compactName, 9)}${uniqueString(subscription().id, resourceGroup().id, environmentName, 'key-vault', string(keyVaultGeneration))}'
-// At most 60 (sites and Flex plans): 5 + 40 + 1 + 13 = 59; other names likewise stay under their limits (63 or more).
-var functionAppName = 'func-${take(dashedName, 40)}-${resourceToken}'
+// keyVaultGeneration is in its hash: raising it names a new vault.
+var keyVaultToken = uniqueString(subscription().id, resourceGroup().id, environmentName, 'key-vault', string(keyVaultGeneration))
+var keyVaultName = 'kv${take(compactName, 9)}${keyVaultToken}'
+// Sites allow 60 characters; 5 + 24 + 1 + 13 = 43 also leaves room for the hash a unique default host name
+// (<name>-<hash>.<region>.azurewebsites.net) adds within a 63-character DNS label.
+var functionAppName = 'func-${take(dashedName, 24)}-${resourceToken}'
+// Other names stay under their limits (60 for plans, 63 or more for the rest): at most 5 + 40 + 1 + 13 = 59.
 var planName = 'plan-${take(dashedName, 40)}-${resourceToken}'
 var logsName = 'log-${take(dashedName, 40)}-${resourceToken}'
 var insightsName = 'appi-${take(dashedName, 40)}-${resourceToken}'

@@ -283,6 +283,86 @@ describe('infra/main.bicep', () => {
     });
   });
 
+  it("derives every resource name from environmentName within its resource's length and character rules", () => {
+    // Letters and digits of the environment name, or every other character as a hyphen, then a 13-character hash.
+    expect(template.variables.compactName).toBe(
+      "[join(filter(variables('environmentCharacters'), lambda('c', contains(variables('alphanumerics'), lambdaVariables('c')))), '')]",
+    );
+    expect(template.variables.alphanumerics).toBe('abcdefghijklmnopqrstuvwxyz0123456789');
+    expect(template.variables.environmentCharacters).toBe(
+      "[map(range(0, length(variables('lowerEnvironmentName'))), lambda('i', substring(variables('lowerEnvironmentName'), lambdaVariables('i'), 1)))]",
+    );
+    const rules: Record<string, { variable: string; max: number; characters: RegExp; part: string }> = {
+      'Microsoft.Storage/storageAccounts': {
+        variable: 'storageName',
+        max: 24,
+        characters: /^[a-z]+$/,
+        part: 'compactName',
+      },
+      'Microsoft.KeyVault/vaults': {
+        variable: 'keyVaultName',
+        max: 24,
+        characters: /^[a-z]+$/,
+        part: 'compactName',
+      },
+      'Microsoft.Web/sites': {
+        variable: 'functionAppName',
+        max: 60,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+      'Microsoft.Web/serverfarms': {
+        variable: 'planName',
+        max: 60,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+      'Microsoft.OperationalInsights/workspaces': {
+        variable: 'logsName',
+        max: 63,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+      'Microsoft.Insights/components': {
+        variable: 'insightsName',
+        max: 260,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+      'Microsoft.Communication/emailServices': {
+        variable: 'emailServiceName',
+        max: 63,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+      'Microsoft.Communication/communicationServices': {
+        variable: 'communicationName',
+        max: 63,
+        characters: /^[a-z-]+$/,
+        part: 'dashedName',
+      },
+    };
+    for (const [type, rule] of Object.entries(rules)) {
+      expect(only(type).name, type).toBe(`[variables('${rule.variable}')]`);
+      const expression = template.variables[rule.variable] as string;
+      const parsed = new RegExp(
+        `^\\[format\\('([a-z-]*)\\{0\\}([a-z-]*)\\{1\\}', take\\(variables\\('${rule.part}'\\), (\\d+)\\), variables\\('(?:resourceToken|keyVaultToken)'\\)\\)\\]$`,
+      ).exec(expression);
+      expect(parsed, `${rule.variable}: ${expression}`).not.toBeNull();
+      const [, prefix, separator, taken] = parsed!;
+      // uniqueString: 13 lowercase letters and digits.
+      expect(prefix!.length + Number(taken) + separator!.length + 13, rule.variable).toBeLessThanOrEqual(
+        rule.max,
+      );
+      expect(prefix! + separator!, rule.variable).toMatch(rule.characters);
+      // Starts with a letter (Key Vault, storage and sites need it) and never ends with a hyphen.
+      expect(prefix, rule.variable).toMatch(/^[a-z]/);
+    }
+    expect(template.variables.keyVaultToken).toBe(
+      "[uniqueString(subscription().id, resourceGroup().id, parameters('environmentName'), 'key-vault', string(parameters('keyVaultGeneration')))]",
+    );
+  });
+
   it('gives every module deployment a name unique to the environment', () => {
     for (const deployment of resourcesOf('Microsoft.Resources/deployments'))
       expect(deployment.name).toMatch(/^\[format\('[a-z-]+-\{0\}', variables\('resourceToken'\)\)\]$/);
