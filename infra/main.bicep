@@ -16,6 +16,7 @@ param environmentName string
 
 @description('Azure region of the resources: one offering Flex Consumption (az functionapp list-flexconsumption-locations).')
 @minLength(1)
+@metadata({ azd: { type: 'location' } })
 param location string = resourceGroup().location
 
 @description('Entra tenant that issues the provider portal\'s and operators\' access tokens (API_TENANT_ID): a tenant id (GUID).')

@@ -146,6 +146,11 @@ async function install() {
 }
 
 async function findCli(allowInstall) {
+  if (process.env.BICEP_PATH && !versionOf(process.env.BICEP_PATH)) {
+    throw new CheckError(
+      `BICEP_PATH=${process.env.BICEP_PATH} does not run as a Bicep CLI (bicep --version)`,
+    );
+  }
   const candidates = [
     process.env.BICEP_PATH ? { cli: process.env.BICEP_PATH, from: 'BICEP_PATH' } : undefined,
     { cli: join(cacheDir, executable), from: 'the pinned download' },

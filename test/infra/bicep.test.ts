@@ -433,8 +433,23 @@ describe('infra/main.bicep', () => {
       expect(Object.keys(parameters.parameters), `${name} unmapped`).toContain(name);
   });
 
-  it('validates secretsEncryptionKey as the app does: base64 of exactly 32 bytes is 44 characters', () => {
+  it('validates secretsEncryptionKey as the app does: base64 of exactly 32 bytes, 44 characters ending in one =', () => {
     expect(template.parameters.secretsEncryptionKey).toMatchObject({ minLength: 44, maxLength: 44 });
+    const secret = only('Microsoft.KeyVault/vaults/secrets').properties as { value: string };
+    expect(secret.value).toBe(
+      "[if(and(endsWith(parameters('secretsEncryptionKey'), '='), not(endsWith(parameters('secretsEncryptionKey'), '=='))), parameters('secretsEncryptionKey'), fail('secretsEncryptionKey must be 32 random bytes, base64-encoded (openssl rand -base64 32).'))]",
+    );
+  });
+
+  it('lets a re-provision pick a new Key Vault name, and leaves purge protection to the operator (off by default)', () => {
+    expect(template.parameters.keyVaultPurgeProtection).toMatchObject({ type: 'bool', defaultValue: false });
+    expect(template.parameters.keyVaultGeneration).toMatchObject({ type: 'int', defaultValue: 1 });
+    const vault = only('Microsoft.KeyVault/vaults').properties as Record<string, unknown>;
+    expect(vault).toMatchObject({
+      enableRbacAuthorization: true,
+      enableSoftDelete: true,
+      enablePurgeProtection: "[if(parameters('keyVaultPurgeProtection'), true(), null())]",
+    });
   });
 
   it('deploys a Node major that package.json engines allow (.ci/run boots the product under it)', () => {
