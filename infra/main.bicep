@@ -486,7 +486,9 @@ resource customDomainCertificate 'Microsoft.Web/sites/certificates@2024-11-01' =
   location: location
   tags: tags
   properties: {
+    // A managed certificate: App Service issues and renews it for this host name (validated through its CNAME).
     canonicalName: customDomainChecked
+    serverFarmId: plan.id
   }
   dependsOn: [customDomainBinding]
 }

@@ -376,7 +376,8 @@ describe('infra/main.bicep', () => {
     const certificate = only('Microsoft.Web/sites/certificates');
     for (const resource of [binding, certificate])
       expect(resource.condition).toBe("[not(empty(variables('customDomainChecked')))]");
-    expect(certificate.properties).toEqual({ canonicalName: "[variables('customDomainChecked')]" });
+    expect(certificate.properties).toMatchObject({ canonicalName: "[variables('customDomainChecked')]" });
+    expect(certificate.properties).not.toHaveProperty('pfxBlob');
     const sni = module('custom-domain-sni').template.resources[0]!;
     expect(sni.properties).toMatchObject({
       sslState: 'SniEnabled',
