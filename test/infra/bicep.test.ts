@@ -473,4 +473,12 @@ describe('infra/main.bicep', () => {
     for (const param of params)
       expect(deploy, `docs/deploy.md does not name ${param}`).toContain(`\`${param}\``);
   });
+
+  it('is documented: docs/deploy.md explains every output azd stores in the environment', () => {
+    const deploy = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    const outputs = Object.keys(template.outputs);
+    expect(outputs).toContain('SERVICE_API_URI');
+    for (const output of outputs)
+      expect(deploy, `docs/deploy.md does not name ${output}`).toContain(`\`${output}\``);
+  });
 });
