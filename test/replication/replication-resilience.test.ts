@@ -295,7 +295,9 @@ describe('credentials', () => {
   });
 
   it('a token refused mid-cycle marks Authentication Status Failed, raises an alarm and stops replication until the credentials are fixed', async () => {
-    const customer = await connectScaleCustomer(fixture, { users: 200, groups: 2 });
+    // 15 slow pages of Teams users (4.5 s): several 2-second chunks are still to run once the secret
+    // is gone, even when a busy machine lets the test see the second page late.
+    const customer = await connectScaleCustomer(fixture, { users: 600, groups: 2 });
     const { customerId } = customer;
     await waitForFirstCycle(fixture, customerId);
     const { sandbox } = fixture.stack;
