@@ -165,6 +165,7 @@ try {
     registry: app.registry,
     port: hostPort,
     storage: app.services.storage,
+    http: { cors: settings.cors },
   });
   cleanups.push(() => host.close());
 

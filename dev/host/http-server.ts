@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { serializeCookie } from './cookies.js';
+import { type CorsDecision, type CorsPolicy, evaluateCors, withCorsHeaders } from './cors.js';
 import type { InFlight } from './in-flight.js';
 import { invokeHttp } from './invocation.js';
 import { describeError, type Loggers } from './log.js';
@@ -21,6 +22,8 @@ export interface HttpServerOptions {
   readonly maxRequestBodyBytes: number;
   /** Used to build the request URL when the client sent no usable Host header. */
   readonly origin: () => string;
+  /** What Azure's platform CORS is configured with (siteConfig.cors), applied before any route, as there. */
+  readonly cors: CorsPolicy;
 }
 
 /** Hop-by-hop headers a handler cannot meaningfully set; Node frames the response itself. */
@@ -39,8 +42,12 @@ const FRAMING_HEADERS = new Set([
 
 export function createHttpServer(options: HttpServerOptions): Server {
   return createServer((req, res) => {
+    const cors = evaluateCors(options.cors, {
+      method: req.method ?? 'GET',
+      header: (name) => header(req, name),
+    });
     void options.inFlight.track(
-      handle(req, res, options).catch((error: unknown) => {
+      handle(req, res, options, cors).catch((error: unknown) => {
         if (res.headersSent || res.destroyed || req.destroyed) {
           options.loggers.host({
             level: 'warning',
@@ -55,15 +62,33 @@ export function createHttpServer(options: HttpServerOptions): Server {
           message: 'HTTP request failed in the host',
           error: describeError(error),
         });
-        writeProblem(res, 500, 'internal_error');
+        writeProblem(res, 500, 'internal_error', corsHeadersOf(cors));
       }),
     );
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpServerOptions,
+  cors: CorsDecision,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const url = requestUrl(req, options.origin());
+  if (cors.kind === 'preflight') {
+    // Answered before routing, allowed or not: a refused origin learns it from the missing headers, not a status.
+    options.loggers.host({
+      level: 'information',
+      message: `CORS preflight for ${url.pathname} from ${header(req, 'origin')}: ${cors.allowed ? 'allowed' : 'refused'} (204)`,
+      status: 204,
+    });
+    req.resume();
+    res.writeHead(204, cors.headers);
+    res.end();
+    return;
+  }
+  const corsHeaders = corsHeadersOf(cors);
   const resolution = options.router.resolve(method, url.pathname);
   if (resolution.kind !== 'matched') {
     // The path is logged, never the query string: OAuth callbacks carry codes there.
@@ -73,8 +98,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       message: `${method} ${url.pathname} matched no function (${notFound ? 404 : 405})`,
       status: notFound ? 404 : 405,
     });
-    if (notFound) writeProblem(res, 404, 'route_not_found');
-    else writeProblem(res, 405, 'method_not_allowed', { allow: resolution.allow.join(', ') });
+    if (notFound) writeProblem(res, 404, 'route_not_found', corsHeaders);
+    else {
+      writeProblem(res, 405, 'method_not_allowed', { ...corsHeaders, allow: resolution.allow.join(', ') });
+    }
     return;
   }
 
@@ -87,7 +114,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       status: 413,
     });
     // Closing the connection is what stops the client's upload; the rest is discarded, never buffered.
-    writeProblem(res, 413, 'payload_too_large', { connection: 'close' });
+    writeProblem(res, 413, 'payload_too_large', { ...corsHeaders, connection: 'close' });
     return;
   }
 
@@ -105,14 +132,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let status = 500;
   if (result.ok) {
     try {
-      status = await writeResponse(res, method, toHttpResponse(result.value));
+      status = await writeResponse(res, method, toHttpResponse(result.value), corsHeaders);
     } catch (error) {
       failure = { error };
     }
   }
   if (failure) {
     // The client learns only that it failed; the reason is for the developer's log.
-    if (!res.headersSent) writeProblem(res, 500, 'internal_error');
+    if (!res.headersSent) writeProblem(res, 500, 'internal_error', corsHeaders);
     else res.destroy();
   }
   options.loggers.host({
@@ -125,6 +152,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     durationMs: result.durationMs,
     ...(failure ? { error: describeError(failure.error) } : {}),
   });
+}
+
+function corsHeadersOf(cors: CorsDecision): Readonly<Record<string, string>> {
+  return cors.kind === 'actual' ? cors.headers : {};
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function requestUrl(req: IncomingMessage, origin: string): URL {
@@ -216,13 +252,15 @@ async function writeResponse(
   res: ServerResponse,
   method: string,
   response: HttpResponseInstance,
+  cors: Readonly<Record<string, string>>,
 ): Promise<number> {
   const status = response.status;
   const bytes = Buffer.from(await response.arrayBuffer());
-  const headers: Record<string, string | string[]> = {};
+  const own: Record<string, string> = {};
   for (const [name, value] of response.headers) {
-    if (!FRAMING_HEADERS.has(name)) headers[name] = value;
+    if (!FRAMING_HEADERS.has(name)) own[name] = value;
   }
+  const headers: Record<string, string | string[]> = withCorsHeaders(own, cors);
   const cookies = [...response.headers.getSetCookie(), ...response.cookies.map(serializeCookie)];
   if (cookies.length > 0) headers['set-cookie'] = cookies;
   const bodyless = method === 'HEAD' || status === 204 || status === 304;

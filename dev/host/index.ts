@@ -7,6 +7,7 @@ import type {
   TimerFunctionDefinition,
 } from '../../shared/platform/function-definitions.js';
 import { endpointsOf, type StorageEndpoints } from '../../shared/storage/storage-endpoints.js';
+import type { CorsPolicy } from './cors.js';
 import { AZURE_MAX_REQUEST_BODY_BYTES, createHttpServer } from './http-server.js';
 import { InFlight } from './in-flight.js';
 import { createLoggers, describeError, jsonLinesToStdout, type LogRecord } from './log.js';
@@ -18,6 +19,7 @@ import { type RunningTimer, startTimer } from './timer-scheduler.js';
 export type { LogLevel, LogRecord } from './log.js';
 export { NcrontabError, nextOccurrence, parseNcrontab } from './ncrontab.js';
 export { RouteTemplateError } from './route-template.js';
+export type { CorsPolicy } from './cors.js';
 
 /** Where queue triggers listen: the `AzureWebJobsStorage` connection string, or the app's storage endpoints. */
 export type LocalHostStorage =
@@ -46,6 +48,11 @@ interface LocalHostSettings {
   readonly http?: {
     /** Larger bodies get 413. Default 100 MB, Azure's host limit; lower it only to test the limit. */
     readonly maxRequestBodyBytes?: number;
+    /**
+     * Azure's platform CORS (siteConfig.cors): the settings' `cors`. Default: no origin allowed, as a Function App
+     * on Linux without a CORS list answers.
+     */
+    readonly cors?: CorsPolicy;
   };
   /** Receives every log record; default: JSON lines on stdout. */
   readonly log?: (line: LogRecord) => void;
@@ -92,7 +99,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 
   const inFlight = new InFlight();
   let url = '';
-  const server = createHttpServer({ router, loggers, inFlight, maxRequestBodyBytes, origin: () => url });
+  const cors = options.http?.cors ?? { allowedOrigins: [] };
+  const server = createHttpServer({
+    router,
+    loggers,
+    inFlight,
+    maxRequestBodyBytes,
+    origin: () => url,
+    cors,
+  });
   const port = await listen(server, options.port ?? 7071, hostname);
   url = `http://${urlHost(hostname)}:${port}`;
 

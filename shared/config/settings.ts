@@ -28,6 +28,57 @@ const STORAGE_IDENTITY = {
   clientId: `${STORAGE}__clientId`,
 } as const;
 
+/** Where a browser may be served from on plain http: the developer's own machine. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The origins whose pages may call the API (CORS), comma-separated. Each must be written as a browser sends it in
+ * `Origin`, because Azure's platform CORS compares that header with the list as plain strings (lower-cased): an
+ * entry with a path, a trailing slash or a default port would never match, silently.
+ */
+const allowedOrigins = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (entries.includes('*')) {
+    // Azure reads `*` as "any origin" only when it is the whole list; next to others it matches nothing.
+    if (entries.length > 1) issue('* allows every origin and must stand alone');
+    return ['*'];
+  }
+  const origins: string[] = [];
+  for (const entry of entries) {
+    if (entry === '') {
+      issue('has an empty entry (a stray comma)');
+      continue;
+    }
+    if (entry.includes('*')) {
+      issue(`'${entry}': Azure's CORS has no wildcard subdomains; list each origin`);
+      continue;
+    }
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      issue(`'${entry}' is not an origin: write https://host or https://host:port`);
+      continue;
+    }
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      issue(`'${entry}' must be https:// (http:// only for localhost)`);
+      continue;
+    }
+    if (url.origin !== entry.toLowerCase()) {
+      issue(
+        `'${entry}' is not an origin as a browser sends it (no path, no trailing slash, no default port): ` +
+          `write '${url.origin}'`,
+      );
+      continue;
+    }
+    if (origins.includes(url.origin)) {
+      issue(`'${entry}' is listed twice`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
+
 const count = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(0);
 
 /** A whole number of seconds within bounds (replication's cadences and limits). */
@@ -78,6 +129,8 @@ export const settingsSchema = z
       .default('{scheme}://{device}'),
     TRUSTED_CA_CERT_FILE: z.string().min(1).optional(),
     PUBLIC_BASE_URL: httpsOrLoopbackUrl,
+    // Not CORS_ALLOWED_ORIGINS: on Linux the Functions host reserves that name for the platform's own list (JSON).
+    API_CORS_ALLOWED_ORIGINS: allowedOrigins.default([]),
     SECRETS_ENCRYPTION_KEY: z
       .string({ error: 'is required' })
       .refine(
@@ -135,6 +188,8 @@ export const settingsSchema = z
     },
     trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
     publicBaseUrl: raw.PUBLIC_BASE_URL,
+    /** Answered by Azure's platform CORS (siteConfig.cors) in Azure and by the local host locally, never by a function. */
+    cors: { allowedOrigins: raw.API_CORS_ALLOWED_ORIGINS as readonly string[] },
     secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
     licence: {
       tenantCount: raw.LICENSE_TENANT_COUNT,

@@ -250,6 +250,65 @@ describe('settings', () => {
     });
   });
 
+  describe('API_CORS_ALLOWED_ORIGINS', () => {
+    const origins = (value: string | undefined) =>
+      loadSettings({ ...minimal, API_CORS_ALLOWED_ORIGINS: value }).cors.allowedOrigins;
+    const problemsOf = (value: string) =>
+      errorOf({ ...minimal, API_CORS_ALLOWED_ORIGINS: value }).problems.map((p) => p.message);
+
+    it('allows no other origin unless set', () => {
+      expect(origins(undefined)).toEqual([]);
+      expect(origins('')).toEqual([]);
+    });
+
+    it('takes origins as a browser sends them, comma-separated, lower-cased as Azure compares them', () => {
+      expect(
+        origins('https://Portal.Example.com, https://portal.example.com:8443,http://localhost:5173'),
+      ).toEqual(['https://portal.example.com', 'https://portal.example.com:8443', 'http://localhost:5173']);
+      expect(origins('http://127.0.0.1:3000,http://[::1]:3000')).toEqual([
+        'http://127.0.0.1:3000',
+        'http://[::1]:3000',
+      ]);
+    });
+
+    it('takes * alone, as every origin', () => {
+      expect(origins('*')).toEqual(['*']);
+      expect(problemsOf('*,https://portal.example.com')).toEqual([
+        '* allows every origin and must stand alone',
+      ]);
+    });
+
+    it('refuses what Azure would never match, saying what to write instead', () => {
+      expect(problemsOf('https://portal.example.com/')).toEqual([
+        "'https://portal.example.com/' is not an origin as a browser sends it (no path, no trailing slash, " +
+          "no default port): write 'https://portal.example.com'",
+      ]);
+      expect(problemsOf('https://portal.example.com/app')[0]).toContain("write 'https://portal.example.com'");
+      expect(problemsOf('https://portal.example.com:443')[0]).toContain("write 'https://portal.example.com'");
+      expect(problemsOf('https://*.example.com')).toEqual([
+        "'https://*.example.com': Azure's CORS has no wildcard subdomains; list each origin",
+      ]);
+      expect(problemsOf('http://portal.example.com')).toEqual([
+        "'http://portal.example.com' must be https:// (http:// only for localhost)",
+      ]);
+      expect(problemsOf('portal.example.com')).toEqual([
+        "'portal.example.com' is not an origin: write https://host or https://host:port",
+      ]);
+      expect(problemsOf('https://a.example.com,,https://b.example.com')).toEqual([
+        'has an empty entry (a stray comma)',
+      ]);
+      expect(problemsOf('https://a.example.com,https://A.example.com')).toEqual([
+        "'https://A.example.com' is listed twice",
+      ]);
+    });
+
+    it('names the setting in the start-up error', () => {
+      expect(errorOf({ ...minimal, API_CORS_ALLOWED_ORIGINS: 'nope' }).message).toContain(
+        "API_CORS_ALLOWED_ORIGINS: 'nope' is not an origin",
+      );
+    });
+  });
+
   it('is documented setting by setting in local.settings.sample.json and the README', () => {
     const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as {
       Values: Record<string, string>;

@@ -132,6 +132,8 @@ const registry: FunctionDefinition[] = [
 let azurite: RunningAzurite;
 let host: RunningHost;
 let smallLimitHost: RunningHost;
+let corsHost: RunningHost;
+const PORTAL = 'https://portal.example.com';
 const logs: LogRecord[] = [];
 const get = (path: string, init?: RequestInit) => fetch(`${host.url}${path}`, init);
 
@@ -150,11 +152,19 @@ beforeAll(async () => {
     http: { maxRequestBodyBytes: 1024 },
     log: () => {},
   });
+  corsHost = await startLocalHost({
+    registry,
+    port: 0,
+    storageConnectionString: azurite.connectionString,
+    http: { cors: { allowedOrigins: [PORTAL, 'http://localhost:5173'] } },
+    log: (record) => logs.push(record),
+  });
 });
 
 afterAll(async () => {
   await host?.close();
   await smallLimitHost?.close();
+  await corsHost?.close();
   await azurite?.close();
 });
 
@@ -403,5 +413,99 @@ describe('local host: request body limit', () => {
     const atLimit = await fetch(`${smallLimitHost.url}/echo`, { method: 'PUT', body: new Uint8Array(1024) });
     expect(atLimit.status).toBe(201);
     expect(atLimit.headers.get('x-received-length')).toBe('1024');
+  });
+});
+
+describe('local host: CORS as Azure answers it', () => {
+  interface Answer {
+    readonly status: number;
+    readonly headers: Record<string, string | string[] | undefined>;
+    readonly body: string;
+  }
+  /** node:http, because fetch would not let the test set Origin and Access-Control-Request-Method itself. */
+  function send(url: string, method: string, path: string, headers: Record<string, string>): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${url}${path}`, { method, headers });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  const corsHeaderNames = (answer: Answer) =>
+    Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'));
+  const preflight = (url: string, path: string, origin: string) =>
+    send(url, 'OPTIONS', path, {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    });
+
+  it('answers a preflight on any route before routing: 204, no function runs, never 405', async () => {
+    const before = invocations.get('echo') ?? 0;
+    const answer = await preflight(corsHost.url, '/echo', PORTAL);
+    expect(answer.status).toBe(204);
+    expect(answer.body).toBe('');
+    expect(answer.headers).toMatchObject({
+      'access-control-allow-origin': PORTAL,
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'authorization,content-type',
+      vary: 'Origin',
+    });
+    expect(answer.headers['access-control-max-age']).toBeUndefined();
+    expect(answer.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(invocations.get('echo') ?? 0).toBe(before);
+    // Even where no function is: the platform's middleware runs before the routes.
+    expect((await preflight(corsHost.url, '/no/such/route', PORTAL)).status).toBe(204);
+    expect(logs).toContainEqual(
+      expect.objectContaining({ message: `CORS preflight for /echo from ${PORTAL}: allowed (204)` }),
+    );
+  });
+
+  it('answers a refused origin with 204 and no CORS header; a host without a list refuses every origin', async () => {
+    const refused = await preflight(corsHost.url, '/echo', 'https://evil.example.com');
+    expect(refused.status).toBe(204);
+    expect(corsHeaderNames(refused)).toEqual([]);
+    const unconfigured = await preflight(host.url, '/echo', PORTAL);
+    expect(unconfigured.status).toBe(204);
+    expect(corsHeaderNames(unconfigured)).toEqual([]);
+  });
+
+  it("adds the origin to an allowed origin's responses, problem+json ones too, and nothing to others", async () => {
+    const ok = await send(corsHost.url, 'GET', '/api/v1/customers', { origin: PORTAL });
+    expect(ok.status).toBe(200);
+    expect(ok.headers).toMatchObject({ 'access-control-allow-origin': PORTAL, vary: 'Origin' });
+    expect(corsHeaderNames(ok)).toEqual(['access-control-allow-origin']);
+
+    for (const [method, path, status] of [
+      ['GET', '/no/such/route', 404],
+      ['DELETE', '/api/v1/customers', 405],
+      ['GET', '/boom', 500],
+    ] as const) {
+      const problem = await send(corsHost.url, method, path, { origin: PORTAL });
+      expect(problem.status, path).toBe(status);
+      expect(problem.headers['content-type'], path).toBe('application/problem+json');
+      expect(problem.headers['access-control-allow-origin'], path).toBe(PORTAL);
+    }
+
+    const other = await send(corsHost.url, 'GET', '/api/v1/customers', {
+      origin: 'https://evil.example.com',
+    });
+    expect(other.status).toBe(200);
+    expect(corsHeaderNames(other)).toEqual([]);
+    const sameOrigin = await send(corsHost.url, 'GET', '/api/v1/customers', {});
+    expect(corsHeaderNames(sameOrigin)).toEqual([]);
+  });
+
+  it('leaves an OPTIONS without Access-Control-Request-Method to the routes', async () => {
+    const answer = await send(corsHost.url, 'OPTIONS', '/echo', { origin: PORTAL });
+    expect(answer.status).toBe(405);
+    expect(answer.headers['access-control-allow-origin']).toBe(PORTAL);
   });
 });

@@ -8,6 +8,7 @@ import { MAX_BODY_BYTES } from '../../shared/http/edge/body.js';
 import type { EdgeStep } from '../../shared/http/edge/compose.js';
 import type { EdgeContext } from '../../shared/http/edge/context.js';
 import { errorsToProblems } from '../../shared/http/edge/errors.js';
+import { exposeHeaders } from '../../shared/http/edge/expose-headers.js';
 import { respond } from '../../shared/http/edge/respond.js';
 import { validateInput, validatePath } from '../../shared/http/edge/validate.js';
 import {
@@ -326,5 +327,42 @@ describe('errorsToProblems and respond', () => {
       ctx.result = { status: 204 };
     });
     expect(ctx.response).toEqual({ status: 204, headers: {} });
+  });
+});
+
+describe('exposeHeaders', () => {
+  const answer = async (headers: Record<string, string> | Headers) => {
+    const ctx = edgeContext({ roles: null });
+    await run(exposeHeaders, ctx, async () => {
+      ctx.response = { status: 201, headers, body: '{}' };
+    });
+    return ctx.response;
+  };
+
+  it('names the non-safelisted headers a portal reads, only those the response has', async () => {
+    expect(
+      await answer({ etag: '"v1"', location: '/api/v1/customers/c1', 'content-type': 'application/json' }),
+    ).toEqual({
+      status: 201,
+      headers: {
+        etag: '"v1"',
+        location: '/api/v1/customers/c1',
+        'content-type': 'application/json',
+        'access-control-expose-headers': 'ETag, Location',
+      },
+      body: '{}',
+    });
+    expect((await answer({ 'retry-after': '30' }))?.headers).toMatchObject({
+      'access-control-expose-headers': 'Retry-After',
+    });
+  });
+
+  it('adds nothing when there is nothing to read, and keeps a Headers object one', async () => {
+    expect((await answer({ 'content-type': 'application/json' }))?.headers).toEqual({
+      'content-type': 'application/json',
+    });
+    const headers = (await answer(new Headers({ ETag: '"v2"' })))?.headers;
+    expect(headers).toBeInstanceOf(Headers);
+    expect((headers as Headers).get('access-control-expose-headers')).toBe('ETag');
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from 'jose';
 import { serializeCookie } from '../../dev/host/cookies.js';
+import { evaluateCors, withCorsHeaders } from '../../dev/host/cors.js';
 import { invoke, invokeHttp } from '../../dev/host/invocation.js';
 import { createLoggers, describeError, type Loggers, type LogRecord } from '../../dev/host/log.js';
 import { createRouter } from '../../dev/host/router.js';
@@ -114,10 +115,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   });
   const tables = memoryTables();
   const queues = memoryQueues();
-  const app = createApp(
-    { ...settings, ...options.settings },
-    { ...options.overrides, tables, queues, signingKeys },
-  );
+  const effective = { ...settings, ...options.settings };
+  const app = createApp(effective, { ...options.overrides, tables, queues, signingKeys });
   const loggers = createLoggers(options.log ?? (() => {}));
   const router = createRouter(app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http'));
   const delivery = deliverQueues(
@@ -132,10 +131,20 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     const request = new Request(input, init);
     const method = request.method.toUpperCase();
     const url = new URL(request.url);
+    // As the local host and Azure's platform CORS: before routing, and on every answer that follows.
+    const cors = evaluateCors(effective.cors, {
+      method,
+      header: (name) => request.headers.get(name) ?? undefined,
+    });
+    if (cors.kind === 'preflight') return new Response(null, { status: 204, headers: cors.headers });
+    const corsHeaders = cors.kind === 'actual' ? cors.headers : {};
     const resolution = router.resolve(method, url.pathname);
-    if (resolution.kind === 'not-found') return hostProblem(404, 'route_not_found', 'Route not found');
+    if (resolution.kind === 'not-found') {
+      return hostProblem(404, 'route_not_found', 'Route not found', corsHeaders);
+    }
     if (resolution.kind === 'method-not-allowed') {
       return hostProblem(405, 'method_not_allowed', 'Method not allowed', {
+        ...corsHeaders,
         allow: resolution.allow.join(', '),
       });
     }
@@ -158,9 +167,9 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
         status: 500,
         error: describeError(result.error),
       });
-      return hostProblem(500, 'internal_error', 'Internal server error');
+      return hostProblem(500, 'internal_error', 'Internal server error', corsHeaders);
     }
-    return toResponse(method, result.value);
+    return toResponse(method, result.value, corsHeaders);
   }
 
   return {
@@ -208,9 +217,17 @@ function hostProblem(
 }
 
 /** What the host sends for a handler's result: the buffered body, its headers and its cookies. */
-async function toResponse(method: string, value: HttpResponseInit): Promise<Response> {
+async function toResponse(
+  method: string,
+  value: HttpResponseInit,
+  cors: Readonly<Record<string, string>>,
+): Promise<Response> {
   const response = value instanceof HttpResponse ? value : new HttpResponse(value);
   const headers = new Headers(response.headers);
+  // Set-Cookie may repeat, so the CORS headers go onto the Headers rather than through a plain record.
+  for (const [name, value] of Object.entries(withCorsHeaders({ vary: headers.get('vary') ?? '' }, cors))) {
+    if (value !== '') headers.set(name, value);
+  }
   for (const cookie of response.cookies) headers.append('set-cookie', serializeCookie(cookie));
   const bytes = new Uint8Array(await response.arrayBuffer());
   const empty = method === 'HEAD' || [204, 304].includes(response.status) || bytes.length === 0;

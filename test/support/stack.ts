@@ -63,12 +63,15 @@ export async function startStack(
     LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
   });
-  const app = createApp({ ...settings, ...options.settings }, options.overrides);
+  const effective = { ...settings, ...options.settings };
+  const app = createApp(effective, options.overrides);
   const host = await startLocalHost({
     registry: app.registry,
     port,
     storageConnectionString: azurite.connectionString,
     queues: { pollIntervalMs: options.queuePollIntervalMs ?? 200 },
+    // In Azure the platform answers CORS from the same list (siteConfig.cors), before any function.
+    http: { cors: effective.cors },
     log: options.log ?? (() => {}),
   });
   return {

@@ -6,6 +6,7 @@ import { type AccessPort, authorizeCustomer, authorizeRole } from './authorize.j
 import { compose, type EdgeStep } from './compose.js';
 import { type ApiResult, type EdgeContext, type EdgeRoute, newEdgeContext } from './context.js';
 import { errorsToProblems } from './errors.js';
+import { exposeHeaders } from './expose-headers.js';
 import { logFields } from './log-fields.js';
 import { respond } from './respond.js';
 import { validateInput, validatePath } from './validate.js';
@@ -27,11 +28,12 @@ export interface ApiPipeline {
 }
 
 /**
- * Outside in: log fields, errors → problem+json, the response, who calls, their role, the path, their customer, the
+ * Outside in: the headers a cross-origin script may read, log fields, errors → problem+json, the response, who calls, their role, the path, their customer, the
  * query and body, the audit of what the handler changed. The order is the contract (docs in each step).
  */
 export function apiSteps(ports: ApiEdgePorts): readonly EdgeStep[] {
   return [
+    exposeHeaders,
     logFields,
     errorsToProblems,
     respond,
