@@ -73,6 +73,10 @@ param keyVaultPurgeProtection bool = false
 @maxValue(999)
 param keyVaultGeneration int = 1
 
+@description('Origins allowed to call the API from a browser (the provider portal\'s), comma-separated, each exactly as the browser sends it: https://portal.example.com[:port]; * alone for any. Empty = none. Azure\'s platform CORS answers them (siteConfig.cors); the app checks the list at start-up (API_CORS_ALLOWED_ORIGINS).')
+@maxLength(4096)
+param corsAllowedOrigins string = ''
+
 @description('LOG_LEVEL of the product.')
 @allowed(['debug', 'info', 'warn', 'error'])
 param logLevel string = 'info'
@@ -346,6 +350,12 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      // The host answers preflights before any function runs (docs/decisions.md §29); never with credentials: the
+      // portal sends a bearer token, not cookies.
+      cors: {
+        allowedOrigins: empty(corsAllowedOrigins) ? [] : map(split(corsAllowedOrigins, ','), origin => trim(origin))
+        supportCredentials: false
+      }
     }
   }
   dependsOn: [packageContainer]
@@ -434,6 +444,8 @@ var appSettings = {
   API_TENANT_ID: apiTenantId
   API_AUDIENCE: apiAudience
   PUBLIC_BASE_URL: effectiveBaseUrl
+  // The same list as siteConfig.cors, so that a malformed origin stops the app at start-up with a clear message.
+  API_CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   SECRETS_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${encryptionKeySecret.properties.secretUri})'
   LICENSE_TENANT_COUNT: string(licenseTenantCount)
   LICENSE_USER_COUNT: string(licenseUserCount)

@@ -56,6 +56,17 @@ export function problemsOf(env) {
       problems.push('PUBLIC_BASE_URL must be an https:// origin such as https://hub.voice.example.com');
     }
   }
+  const origins = value('API_CORS_ALLOWED_ORIGINS');
+  if (origins !== '' && origins !== '*') {
+    for (const origin of origins.split(',').map((o) => o.trim())) {
+      // http only for a developer's local portal, as the app's own check allows.
+      if (!/^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d+)?$/i.test(origin)) {
+        problems.push(
+          `API_CORS_ALLOWED_ORIGINS: "${origin}" is not an origin; write it as the browser sends it, such as https://portal.example.com (no path, no trailing slash)`,
+        );
+      }
+    }
+  }
   const dnsZone = value('DNS_ZONE_NAME');
   if (dnsZone !== '' && !HOST_NAME.test(dnsZone)) {
     problems.push('DNS_ZONE_NAME must be the name of an existing Azure DNS zone such as voice.example.com');

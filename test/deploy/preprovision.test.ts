@@ -80,10 +80,11 @@ describe('the preprovision hook', () => {
       CUSTOM_DOMAIN_NAME: 'hub.voice.example.com',
       PUBLIC_BASE_URL: 'https://portal.example.com',
       DNS_ZONE_RESOURCE_GROUP: 'rg-dns',
+      API_CORS_ALLOWED_ORIGINS: 'https://portal.example.com, https://portal.example.com/app/',
     });
     expect(run.status).toBe(1);
     expect(run.calls).toEqual([]);
-    expect(run.stderr).toContain('not ready to deploy (7)');
+    expect(run.stderr).toContain('not ready to deploy (8)');
     for (const message of [
       'API_TENANT_ID must be the tenant id (a GUID)',
       "API_AUDIENCE must be the API app registration's Application ID URI",
@@ -92,6 +93,7 @@ describe('the preprovision hook', () => {
       'LICENSE_EXPIRES must be a date, YYYY-MM-DD',
       'Set CUSTOM_DOMAIN_NAME (bound to the app here) or PUBLIC_BASE_URL',
       'DNS_ZONE_RESOURCE_GROUP is set without DNS_ZONE_NAME',
+      'API_CORS_ALLOWED_ORIGINS: "https://portal.example.com/app/" is not an origin',
     ]) {
       expect(run.stderr).toContain(message);
     }

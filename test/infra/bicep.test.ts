@@ -363,6 +363,19 @@ describe('infra/main.bicep', () => {
     );
   });
 
+  it("answers CORS on Azure's platform for the portal's origins, the same list the app checks, never with credentials", () => {
+    const siteConfig = (only('Microsoft.Web/sites').properties as { siteConfig: { cors: unknown } })
+      .siteConfig;
+    expect(siteConfig.cors).toEqual({
+      allowedOrigins:
+        "[if(empty(parameters('corsAllowedOrigins')), createArray(), map(split(parameters('corsAllowedOrigins'), ','), lambda('origin', trim(lambdaVariables('origin')))))]",
+      supportCredentials: false,
+    });
+    expect(appSettings.API_CORS_ALLOWED_ORIGINS).toBe("[parameters('corsAllowedOrigins')]");
+    // The host reads CORS_ALLOWED_ORIGINS itself, from siteConfig.cors: an app setting of that name would clash.
+    expect(Object.keys(appSettings)).not.toContain('CORS_ALLOWED_ORIGINS');
+  });
+
   it('gives every module deployment a name unique to the environment', () => {
     for (const deployment of resourcesOf('Microsoft.Resources/deployments'))
       expect(deployment.name).toMatch(/^\[format\('[a-z-]+-\{0\}', variables\('resourceToken'\)\)\]$/);
