@@ -13,7 +13,6 @@ const FULL_STACK = [
   'test/dev-host/timers.test.ts',
   'test/dialplan/dialplan-sync.test.ts',
   'test/email/outbox.test.ts',
-  'test/entry/**/*.test.ts',
   'test/lint/**/*.test.ts',
   'test/onboarding/dry-run-descriptions.test.ts',
   'test/onboarding/onboarding-e2e.test.ts',

@@ -4,7 +4,7 @@ import { useAzureMonitor } from '@azure/monitor-opentelemetry';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 
 // A webpack-bundled CommonJS package: Node's ESM loader finds no named exports in it (only vitest's interop
-// would), so a named import crashes the entry point on load; test/entry/entry-point.test.ts guards this.
+// would), so a named import crashes the entry point on load; test/package/deployment-package.test.ts guards this.
 const { AzureFunctionsInstrumentationESM } = functionsInstrumentation;
 
 export type TelemetryMode = 'azure-monitor' | 'off';

@@ -27,10 +27,13 @@ import { offlineApp } from '../support/offline-app.js';
  * `npm run package` (a fresh build into dist/package, then dev/package/assemble.js) and azd zips the `dist:` folder with the rules of
  * azd's createDeployableZip. This test runs the same script, applies those rules while copying the folder into an
  * empty directory outside the project (so that nothing resolves from the project's node_modules), and imports the
- * entry point there with plain Node (NODE_BINARY, as test/entry), under the settings the Function App gets in Azure.
+ * entry point there with plain Node (NODE_BINARY: .ci/run passes the Node major Azure runs), under the settings the
+ * Function App gets in Azure. vitest's module interop differs from Node's (a named import from a CommonJS bundle
+ * works here and crashes there), so only a child `node` proves that the entry point loads.
  */
 const root = join(import.meta.dirname, '..', '..');
 const nodeBinary = process.env.NODE_BINARY ?? process.execPath;
+const nodeVersion = execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim();
 const MAX_UNPACKED_BYTES = 80 * 1_000_000;
 
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -225,14 +228,29 @@ describe('the deployment package azd zips', () => {
     expect(contents.bytes).toBeLessThan(MAX_UNPACKED_BYTES);
   });
 
-  it('registers every function of the registry when imported from the package by plain Node', async () => {
-    const loaded: Loaded = await loadEntry({
-      node: nodeBinary,
-      entry: join(site, packageJson.main),
-      env: settings,
-      cwd: site,
-    });
+  function load(env: Record<string, string>): Promise<Loaded> {
+    return loadEntry({ node: nodeBinary, entry: join(site, packageJson.main), env, cwd: site });
+  }
+
+  it(`registers every function of the registry when imported from the package by plain Node ${nodeVersion}`, async () => {
+    const loaded = await load(settings);
+    expect(loaded.node).toBe(nodeVersion);
+    // The host then leaves logs to the worker's OpenTelemetry, which the two hooks feed and correlate.
     expect(loaded.capabilities).toMatchObject({ WorkerOpenTelemetryEnabled: 'true' });
+    expect(loaded.hooks).toEqual(expect.arrayContaining(['log', 'preInvocation']));
     expectEveryDefinitionRegistered(loaded, registry);
+  });
+
+  it('registers every function with telemetry off (no Application Insights connection string)', async () => {
+    const { APPLICATIONINSIGHTS_CONNECTION_STRING: _off, ...withoutTelemetry } = settings;
+    const loaded = await load(withoutTelemetry);
+    expect(loaded.capabilities).not.toHaveProperty('WorkerOpenTelemetryEnabled');
+    expectEveryDefinitionRegistered(loaded, registry);
+  });
+
+  it('fails at start-up, naming every setting at fault', async () => {
+    await expect(load({ ...settings, API_AUDIENCE: '', LICENSE_USER_COUNT: 'many' })).rejects.toThrow(
+      /API_AUDIENCE[\s\S]*LICENSE_USER_COUNT/,
+    );
   });
 });

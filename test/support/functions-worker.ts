@@ -5,7 +5,7 @@ import type { FunctionDefinition } from '../../shared/platform/function-definiti
 import { STORAGE_CONNECTION_SETTING } from '../../shared/platform/function-definitions.js';
 
 /** The stand-in for the Functions worker's `@azure/functions-core` that records every registration. */
-const worker = join(import.meta.dirname, '..', 'entry', 'fixtures', 'functions-worker.mjs');
+const worker = join(import.meta.dirname, '..', 'package', 'fixtures', 'functions-worker.mjs');
 
 /** Well-formed, and pointing at the discard port, so an export attempt fails fast instead of leaving the machine. */
 export const FAKE_CONNECTION_STRING =
