@@ -113,10 +113,8 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
       tags: ['Onboarding settings'],
       roles: ROLES,
       params: z.strictObject({ regionId: id }),
-      responses: {
-        200: { description: 'Carriers and CAC profiles of the SBC.', schema: sbcOptionsSchema },
-        502: { description: 'The SBC did not answer.' },
-      },
+      responses: { 200: { description: 'Carriers and CAC profiles of the SBC.', schema: sbcOptionsSchema } },
+      errors: { upstream_failed: 'The SBC did not answer.' },
       handler: async ({ params }) => {
         const region = await services.onboardingSettings.region(params.regionId);
         if (!region) throw domainErrors.notFound(`There is no region "${params.regionId}".`);
@@ -153,8 +151,8 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
           description: 'Plans with a free licence first; message when there is none.',
           schema: licencePlanAvailabilitySchema,
         },
-        409: { description: "The customer's tenant is not connected yet." },
       },
+      errors: { conflict: "The customer's tenant is not connected yet." },
       handler: async ({ params, principal }) => {
         if (!principal) throw domainErrors.unauthenticated('Sign in first.');
         const session = await services.wizard.get(params.sessionId, principal.subject);

@@ -197,9 +197,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       roles: ROLES,
       params: taskParams,
       responses: {
-        202: { description: 'Queued again.', schema: taskViewSchema },
-        409: { description: 'The task is not Paused.' },
+        202: {
+          description: 'Queued again; poll the task at Location.',
+          schema: taskViewSchema,
+          headers: ['location'],
+        },
       },
+      errors: { conflict: 'The task is not Paused.' },
       handler: async ({ params }) => acceptedTask(await services.taskEngine.resume(params.taskId)),
     }),
     defineApiRoute(services, {
@@ -212,9 +216,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       roles: ROLES,
       params: taskParams,
       responses: {
-        202: { description: 'Queued again.', schema: taskViewSchema },
-        409: { description: 'The task has not failed.' },
+        202: {
+          description: 'Queued again; poll the task at Location.',
+          schema: taskViewSchema,
+          headers: ['location'],
+        },
       },
+      errors: { conflict: 'The task has not failed.' },
       handler: async ({ params }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
     }),
     defineApiRoute(services, {
@@ -226,10 +234,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
-      responses: {
-        200: { description: 'Cancelled.', schema: taskViewSchema },
-        409: { description: 'The task is executing or finished.' },
-      },
+      responses: { 200: { description: 'Cancelled.', schema: taskViewSchema } },
+      errors: { conflict: 'The task is executing or finished.' },
       handler: async ({ params, principal }) => ({
         status: 200,
         body: toTaskView(
@@ -246,10 +252,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
-      responses: {
-        204: { description: 'Deleted.' },
-        409: { description: 'The task has not finished; cancel it first.' },
-      },
+      responses: { 204: { description: 'Deleted.' } },
+      errors: { conflict: 'The task has not finished; cancel it first.' },
       handler: async ({ params }) => {
         await services.taskEngine.remove(params.taskId);
         return { status: 204 };
@@ -268,10 +272,10 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           .min(1, 'Select at least one task.')
           .max(100, 'Select at most 100 tasks.'),
       }),
-      responses: {
-        200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) },
-        404: { description: 'A selected task does not exist.' },
-        409: { description: 'A selected task has not finished; nothing was deleted.' },
+      responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
+      errors: {
+        not_found: 'A selected task does not exist.',
+        conflict: 'A selected task has not finished; nothing was deleted.',
       },
       handler: async ({ body }) => {
         const ids = [...new Set(body.taskIds)];

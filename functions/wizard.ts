@@ -90,8 +90,16 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       summary: 'Open the onboarding wizard: a server-side session of ten minutes, renewed by every step',
       tags: TAGS,
       roles: ROLES,
-      responses: { 201: { description: 'A new, empty session.', schema: wizardSessionViewSchema } },
-      handler: async ({ principal }) => view(201, await services.wizard.open(owner(principal))),
+      responses: {
+        201: { description: 'A new, empty session.', schema: wizardSessionViewSchema, headers: ['location'] },
+      },
+      handler: async ({ principal }) => {
+        const session = await services.wizard.open(owner(principal));
+        return {
+          ...view(201, session),
+          headers: { location: `/api/v1/wizard-sessions/${encodeURIComponent(session.id)}` },
+        };
+      },
     }),
     defineApiRoute(services, {
       name: 'wizard-get',
@@ -101,10 +109,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
-      responses: {
-        200: { description: 'The session.', schema: wizardSessionViewSchema },
-        410: { description: 'The session expired.' },
-      },
+      responses: { 200: { description: 'The session.', schema: wizardSessionViewSchema } },
+      errors: { gone: 'The session expired.' },
       handler: async ({ params, principal }) =>
         view(200, await services.wizard.get(params.sessionId, owner(principal))),
     }),
@@ -131,10 +137,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       roles: ROLES,
       params: sessionParams,
       body: createCustomerSchema,
-      responses: {
-        200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema },
-        409: { description: 'Short Name taken, or no licence left.' },
-      },
+      responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
+      errors: { conflict: 'Short Name taken, or no licence left.' },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
     }),
@@ -150,11 +154,11 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       body: connectionSchema,
       responses: {
         200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
-        409: {
-          description:
-            'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
-        },
-        422: { description: 'The app registration does not yield tokens; nothing was stored.' },
+      },
+      errors: {
+        conflict:
+          'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
+        unprocessable: 'The app registration does not yield tokens; nothing was stored.',
       },
       handler: async ({ params, body, principal }) => {
         const who = owner(principal);
@@ -207,8 +211,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
           description: "The session now carries the invitation's customer and tenant.",
           schema: wizardSessionViewSchema,
         },
-        409: { description: 'Authentication is still pending.' },
       },
+      errors: { conflict: 'Authentication is still pending.' },
       handler: async ({ params, principal }) =>
         view(
           200,
@@ -295,10 +299,8 @@ function page<B extends z.ZodType>(
     roles: ROLES,
     params: sessionParams,
     body: spec.body,
-    responses: {
-      200: { description: 'Saved in the session.', schema: wizardSessionViewSchema },
-      409: { description: 'An earlier step is missing.' },
-    },
+    responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+    errors: { conflict: 'An earlier step is missing.' },
     handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),
   });

@@ -1,6 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApiPath } from '../../shared/http/openapi.js';
+import { documentPath } from '../../shared/http/openapi.js';
 import { apiClient } from '../support/api-client.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
@@ -31,19 +31,19 @@ describe('the OpenAPI document', () => {
       .filter((definition) => definition.kind === 'http')
       .filter((definition) => definition.route.startsWith('api/'))
       .flatMap((definition) =>
-        definition.methods.map((method) => `${method.toLowerCase()} ${openApiPath(definition.route)}`),
+        definition.methods.map((method) => `${method.toLowerCase()} ${documentPath(definition.route)}`),
       )
       .sort();
     const documented = Object.entries(document.paths)
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
       .sort();
     expect(documented).toEqual(expected);
-    expect(documented).toContain('post /api/v1/customers');
+    expect(documented).toContain('post /customers');
     expect(documented.some((operation) => operation.includes('/authenticate'))).toBe(false);
   });
 
   it('documents the validation rules the handlers apply, and problem responses', () => {
-    const create = document.paths['/api/v1/customers']?.post as unknown as {
+    const create = document.paths['/customers']?.post as unknown as {
       requestBody: {
         content: {
           'application/json': {
@@ -63,6 +63,6 @@ describe('the OpenAPI document', () => {
     for (const status of ['400', '401', '403', '409', '413', '415']) {
       expect(Object.keys(create.responses[status]?.content ?? {})).toEqual(['application/problem+json']);
     }
-    expect(document.paths['/api/v1/customers']?.get?.security).toEqual([{ bearer: [] }]);
+    expect(document.paths['/customers']?.get?.security).toEqual([{ bearer: [] }]);
   });
 });

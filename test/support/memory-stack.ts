@@ -24,6 +24,7 @@ import { memoryQueues, type MemoryQueues, type QueuedMessage } from '../../share
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import type { ApiTarget } from './api-client.js';
+import { contractViolations } from './response-contract.js';
 import type { TestStack } from './stack.js';
 
 // CommonJS package: plain Node only exposes its exports through the default import.
@@ -160,7 +161,13 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
       });
       return hostProblem(500, 'internal_error', 'Internal server error');
     }
-    return toResponse(method, result.value);
+    const response = await toResponse(method, result.value);
+    // Every route test doubles as a contract test: what the handler answers must be what the document says.
+    const violations = definition.openapi
+      ? contractViolations(definition.openapi, response.status, response.headers)
+      : [];
+    if (violations.length > 0) throw new Error(violations.join('\n'));
+    return response;
   }
 
   return {
