@@ -90,6 +90,10 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
           headers: ['location'],
         },
       },
+      errors: {
+        conflict:
+          '`no_m365_for_essentials` (a Hosted Essentials customer has no Microsoft 365 side), `prerequisite_missing` (no token app or Email Settings), or `invitation_exists` (one is pending; remind or revoke it first).',
+      },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
         if (customer.licenseType === 'Hosted Essentials') {

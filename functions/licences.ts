@@ -55,6 +55,9 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
           schema: licenceSettingsSchema.extend({
             tenantLicences: z.number().int(),
             userLicences: z.number().int(),
+            expiresOn: z.iso.date().nullable().meta({
+              description: 'The last day of the licence (LICENSE_EXPIRES); null when it does not expire.',
+            }),
           }),
         },
       },

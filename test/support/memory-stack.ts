@@ -24,7 +24,7 @@ import { memoryQueues, type MemoryQueues, type QueuedMessage } from '../../share
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import type { ApiTarget } from './api-client.js';
-import { contractViolations } from './response-contract.js';
+import { responseContract } from './response-contract.js';
 import type { TestStack } from './stack.js';
 
 // CommonJS package: plain Node only exposes its exports through the default import.
@@ -120,7 +120,9 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     { ...options.overrides, tables, queues, signingKeys },
   );
   const loggers = createLoggers(options.log ?? (() => {}));
-  const router = createRouter(app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http'));
+  const httpDefinitions = app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http');
+  const router = createRouter(httpDefinitions);
+  const contract = responseContract(httpDefinitions);
   const delivery = deliverQueues(
     app.registry.filter(
       (d): d is QueueFunctionDefinition => d.kind === 'queue' && options.deliverQueues !== false,
@@ -163,9 +165,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     }
     const response = await toResponse(method, result.value);
     // Every route test doubles as a contract test: what the handler answers must be what the document says.
-    const violations = definition.openapi
-      ? contractViolations(definition.openapi, response.status, response.headers)
-      : [];
+    const answered = await response.clone().text();
+    const violations = contract.violations(definition, response.status, response.headers, answered);
     if (violations.length > 0) throw new Error(violations.join('\n'));
     return response;
   }
