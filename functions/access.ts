@@ -23,15 +23,17 @@ const objectId = z
   .transform((value) => value.toLowerCase());
 const customerId = customerIdParam;
 
-const channelSchema = z.object({ id: z.string(), name: z.string() });
-const adminSchema = z.object({
-  customerId: z.string(),
-  userId: z.string(),
-  userPrincipalName: z.string(),
-  displayName: z.string().nullable(),
-  grantedAt: z.string(),
-  grantedBy: z.string(),
-});
+const channelSchema = z.object({ id: z.string(), name: z.string() }).meta({ id: 'Channel' });
+const adminSchema = z
+  .object({
+    customerId: z.string(),
+    userId: z.string(),
+    userPrincipalName: z.string(),
+    displayName: z.string().nullable(),
+    grantedAt: z.string(),
+    grantedBy: z.string(),
+  })
+  .meta({ id: 'Admin' });
 
 const requireChannel = async (services: Pick<AppServices, 'access'>, id: string) => {
   const channel = await services.access.channel(id);

@@ -52,19 +52,23 @@ const sbcParams = z.strictObject({
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
 });
-const importedSchema = z.object({
-  customerId: z.string(),
-  created: z.boolean(),
-  site: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
-});
+const importedSchema = z
+  .object({
+    customerId: z.string(),
+    created: z.boolean(),
+    site: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
+  })
+  .meta({ id: 'SbcImport' });
 
-const candidateSchema = z.object({
-  sbcCustomerName: z.string(),
-  fqdnPstnGateway: z.string(),
-  dialPlans: z.array(z.string()),
-  prefixes: z.number().int(),
-  existingCustomer: z.boolean(),
-});
+const candidateSchema = z
+  .object({
+    sbcCustomerName: z.string(),
+    fqdnPstnGateway: z.string(),
+    dialPlans: z.array(z.string()),
+    prefixes: z.number().int(),
+    existingCustomer: z.boolean(),
+  })
+  .meta({ id: 'ImportCandidate' });
 
 /** An SBC that does not answer is the operator's to look at: 502 with what the device said. */
 async function fromSbc<T>(body: () => Promise<T>): Promise<T> {

@@ -34,30 +34,36 @@ function unreachable(device: KnownSbc, error: unknown): DomainError {
   });
 }
 
-const sbcOptionsSchema = z.object({
-  sbc: z.string(),
-  carriers: z
-    .array(z.string())
-    .meta({ description: 'Names configured as SIP Interface, Proxy Set and IP Profile.' }),
-  cacProfiles: z.array(z.string()),
-});
+const sbcOptionsSchema = z
+  .object({
+    sbc: z.string(),
+    carriers: z
+      .array(z.string())
+      .meta({ description: 'Names configured as SIP Interface, Proxy Set and IP Profile.' }),
+    cacProfiles: z.array(z.string()),
+  })
+  .meta({ id: 'SbcOptions' });
 
-const sbcStatusSchema = z.object({
-  sbc: z.string(),
-  reachable: z.boolean(),
-  productType: z.string().nullable(),
-  version: z.string().nullable(),
-  highAvailability: z.string().nullable(),
-  error: z.string().nullable(),
-});
+const sbcStatusSchema = z
+  .object({
+    sbc: z.string(),
+    reachable: z.boolean(),
+    productType: z.string().nullable(),
+    version: z.string().nullable(),
+    highAvailability: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'SbcStatus' });
 
-const licencePlanAvailabilitySchema = z.object({
-  plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
-  message: z
-    .string()
-    .nullable()
-    .meta({ description: "The manual's message when no plan has a free licence." }),
-});
+const licencePlanAvailabilitySchema = z
+  .object({
+    plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
+    message: z
+      .string()
+      .nullable()
+      .meta({ description: "The manual's message when no plan has a free licence." }),
+  })
+  .meta({ id: 'LicencePlanAvailability' });
 
 export type SbcInventoryFunctionsDeps = ApiEdge &
   Pick<AppServices, 'credentials' | 'onboardingSettings' | 'settings' | 'transport' | 'wizard'>;

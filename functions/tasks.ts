@@ -18,7 +18,7 @@ export const taskViewSchema = z
     id: z.string(),
     type: z.string().meta({ description: "The manual's Cmd Type, e.g. CreateCustomer." }),
     customerId: z.string(),
-    state: z.enum(TASK_STATES),
+    state: z.enum(TASK_STATES).meta({ id: 'TaskState' }),
     dryRun: z.boolean(),
     input: z.unknown(),
     steps: z.array(
@@ -118,7 +118,9 @@ const listQuery = z.object({
     .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
     .optional(),
 });
-const listSchema = z.object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() });
+const listSchema = z
+  .object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() })
+  .meta({ id: 'TaskPage' });
 const taskMessage = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
 
 async function listed(

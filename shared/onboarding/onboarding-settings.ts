@@ -110,16 +110,18 @@ export const dnsApiInputSchema = z.discriminatedUnion(
   { error: 'credential must be "app" or "managed-identity".' },
 );
 
-export const dnsApiViewSchema = z.object({
-  configured: z.boolean(),
-  credential: z.enum(['app', 'managed-identity']).nullable(),
-  tenantId: z.string().nullable(),
-  clientId: z.string().nullable(),
-  clientSecretSaved: z.boolean(),
-  subscriptionId: z.string().nullable(),
-  resourceGroupName: z.string().nullable(),
-  dnsZone: z.string().nullable(),
-});
+export const dnsApiViewSchema = z
+  .object({
+    configured: z.boolean(),
+    credential: z.enum(['app', 'managed-identity']).nullable(),
+    tenantId: z.string().nullable(),
+    clientId: z.string().nullable(),
+    clientSecretSaved: z.boolean(),
+    subscriptionId: z.string().nullable(),
+    resourceGroupName: z.string().nullable(),
+    dnsZone: z.string().nullable(),
+  })
+  .meta({ id: 'DnsApiSettings' });
 
 export const regionInputSchema = z.strictObject({
   name: z
@@ -133,7 +135,7 @@ export const regionInputSchema = z.strictObject({
   ipAddress: ipv4('Ip Address'),
 });
 
-export const regionViewSchema = regionInputSchema.extend({ id: z.string() });
+export const regionViewSchema = regionInputSchema.extend({ id: z.string() }).meta({ id: 'Region' });
 
 export const knownSbcInputSchema = z.strictObject({
   name: z.string({ error: 'Name is required.' }).trim().min(1, 'Name is required.').max(100),
@@ -150,30 +152,36 @@ export const knownSbcInputSchema = z.strictObject({
     .meta({ description: 'Write-only; required when adding, omit to keep the saved one.' }),
 });
 
-export const knownSbcViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  ipAddress: z.string(),
-  deviceFqdn: z.string().nullable(),
-  natIpAddress: z.string().nullable(),
-  https: z.boolean(),
-  gatewayUser: z.string(),
-  gatewayPasswordSaved: z.boolean(),
-});
+export const knownSbcViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    ipAddress: z.string(),
+    deviceFqdn: z.string().nullable(),
+    natIpAddress: z.string().nullable(),
+    https: z.boolean(),
+    gatewayUser: z.string(),
+    gatewayPasswordSaved: z.boolean(),
+  })
+  .meta({ id: 'KnownSbc' });
 
-export const licencePlansSchema = z.strictObject({
-  plans: z
-    .array(
-      z.strictObject({
-        name: z.string().trim().min(1, 'A plan needs a name.').max(100),
-        skuPartNumbers: z
-          .array(
-            z.string().regex(/^[A-Z0-9_]{2,64}$/, 'A SKU part number looks like ENTERPRISEPREMIUM or MCOEV.'),
-          )
-          .min(1, 'A plan needs at least one SKU.')
-          .max(10),
-      }),
-    )
-    .min(1, 'Keep at least one eligible licence plan.')
-    .max(50),
-});
+export const licencePlansSchema = z
+  .strictObject({
+    plans: z
+      .array(
+        z.strictObject({
+          name: z.string().trim().min(1, 'A plan needs a name.').max(100),
+          skuPartNumbers: z
+            .array(
+              z
+                .string()
+                .regex(/^[A-Z0-9_]{2,64}$/, 'A SKU part number looks like ENTERPRISEPREMIUM or MCOEV.'),
+            )
+            .min(1, 'A plan needs at least one SKU.')
+            .max(10),
+        }),
+      )
+      .min(1, 'Keep at least one eligible licence plan.')
+      .max(50),
+  })
+  .meta({ id: 'LicencePlans' });
