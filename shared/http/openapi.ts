@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROBLEM_CODES } from '../errors/problem-codes.js';
 import type { HttpFunctionDefinition } from '../platform/function-definitions.js';
 import type { OperationDoc } from './operation-doc.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -22,7 +23,7 @@ const problemSchema: JsonSchema = {
     type: { type: 'string', description: 'urn:direct-routing-hub:problem:<code>' },
     title: { type: 'string' },
     status: { type: 'integer' },
-    code: { type: 'string', description: 'Stable, machine-readable error code.' },
+    code: { type: 'string', enum: [...PROBLEM_CODES], description: 'Stable, machine-readable error code.' },
     detail: { type: 'string' },
     errors: { type: 'array', items: { $ref: '#/components/schemas/FieldError' } },
   },

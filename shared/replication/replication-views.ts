@@ -190,12 +190,9 @@ export const userViewSchema = z
     onlineVoiceRoutingPolicy: z.string().nullable(),
     tenantDialPlan: z.string().nullable(),
     policies: z.record(z.string(), z.string()),
-    onlinePstnGateway: z
-      .string()
-      .nullable()
-      .meta({
-        description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway.",
-      }),
+    onlinePstnGateway: z.string().nullable().meta({
+      description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway.",
+    }),
     siteLocation: z.string().nullable().meta({ description: "Derived: the gateway FQDN's first label." }),
   })
   .meta({ id: 'MirroredUser' });

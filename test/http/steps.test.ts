@@ -272,7 +272,11 @@ describe('errorsToProblems and respond', () => {
     const ctx = edgeContext({});
     await run(errorsToProblems, ctx, () =>
       Promise.reject(
-        new DomainError('limit_reached', { code: 'no_licence', title: 'No licence', detail: 'd' }),
+        new DomainError('limit_reached', {
+          code: 'tenant_licenses_exhausted',
+          title: 'No licence',
+          detail: 'd',
+        }),
       ),
     );
     expect(ctx.response).toMatchObject({
@@ -280,10 +284,10 @@ describe('errorsToProblems and respond', () => {
       headers: { 'content-type': 'application/problem+json' },
     });
     expect(bodyOf(ctx.response ?? {})).toEqual({
-      type: 'urn:direct-routing-hub:problem:no_licence',
+      type: 'urn:direct-routing-hub:problem:tenant_licenses_exhausted',
       title: 'No licence',
       status: 409,
-      code: 'no_licence',
+      code: 'tenant_licenses_exhausted',
       detail: 'd',
     });
   });

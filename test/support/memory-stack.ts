@@ -15,6 +15,7 @@ import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { type AppOverrides, createApp } from '../../functions/app.js';
 import { loadSettings, type Settings } from '../../shared/config/settings.js';
 import { poisonQueueOf } from '../../shared/ops/product-queues.js';
+import type { ProblemCode } from '../../shared/errors/problem-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../../shared/http/problem.js';
 import type {
   HttpFunctionDefinition,
@@ -205,7 +206,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
 
 function hostProblem(
   status: number,
-  code: string,
+  code: ProblemCode,
   title: string,
   headers: Record<string, string> = {},
 ): Response {
