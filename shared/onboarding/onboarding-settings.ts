@@ -76,39 +76,41 @@ const hostname = (label: string) =>
 
 const ipv4 = (label: string) => z.ipv4({ error: `${label} must be an IPv4 address, ex: 1.2.3.4.` });
 
-export const dnsApiInputSchema = z.discriminatedUnion(
-  'credential',
-  [
-    z.strictObject({
-      credential: z.literal('app').meta({ description: 'The DNS_Client_Provisioning app registration.' }),
-      tenantId: guid('Tenant Id'),
-      clientId: guid('Client Id'),
-      clientSecret: secret('Client Secret')
-        .optional()
-        .meta({ description: 'Write-only; omit to keep the saved one.' }),
-      subscriptionId: guid('Subscription Id'),
-      resourceGroupName: z
-        .string({ error: 'Resource Group Name is required.' })
-        .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).')
-        .refine((value) => !value.endsWith('.'), 'Resource Group Name cannot end with a period.'),
-      dnsZone: hostname('Dns Zone'),
-    }),
-    z.strictObject({
-      credential: z.literal('managed-identity').meta({
-        description: "The Function App's managed identity, given DNS Zone Contributor by infra/main.bicep.",
+export const dnsApiInputSchema = z
+  .discriminatedUnion(
+    'credential',
+    [
+      z.strictObject({
+        credential: z.literal('app').meta({ description: 'The DNS_Client_Provisioning app registration.' }),
+        tenantId: guid('Tenant Id'),
+        clientId: guid('Client Id'),
+        clientSecret: secret('Client Secret')
+          .optional()
+          .meta({ description: 'Write-only; omit to keep the saved one.' }),
+        subscriptionId: guid('Subscription Id'),
+        resourceGroupName: z
+          .string({ error: 'Resource Group Name is required.' })
+          .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).')
+          .refine((value) => !value.endsWith('.'), 'Resource Group Name cannot end with a period.'),
+        dnsZone: hostname('Dns Zone'),
       }),
-      clientId: guid('Client Id')
-        .optional()
-        .meta({ description: 'A user-assigned identity; omit for system-assigned.' }),
-      subscriptionId: guid('Subscription Id'),
-      resourceGroupName: z
-        .string({ error: 'Resource Group Name is required.' })
-        .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).'),
-      dnsZone: hostname('Dns Zone'),
-    }),
-  ],
-  { error: 'credential must be "app" or "managed-identity".' },
-);
+      z.strictObject({
+        credential: z.literal('managed-identity').meta({
+          description: "The Function App's managed identity, given DNS Zone Contributor by infra/main.bicep.",
+        }),
+        clientId: guid('Client Id')
+          .optional()
+          .meta({ description: 'A user-assigned identity; omit for system-assigned.' }),
+        subscriptionId: guid('Subscription Id'),
+        resourceGroupName: z
+          .string({ error: 'Resource Group Name is required.' })
+          .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).'),
+        dnsZone: hostname('Dns Zone'),
+      }),
+    ],
+    { error: 'credential must be "app" or "managed-identity".' },
+  )
+  .meta({ id: 'DnsApiSettingsInput' });
 
 export const dnsApiViewSchema = z
   .object({
@@ -137,20 +139,22 @@ export const regionInputSchema = z.strictObject({
 
 export const regionViewSchema = regionInputSchema.extend({ id: z.string() }).meta({ id: 'Region' });
 
-export const knownSbcInputSchema = z.strictObject({
-  name: z.string({ error: 'Name is required.' }).trim().min(1, 'Name is required.').max(100),
-  ipAddress: ipv4('Ip Address'),
-  deviceFqdn: hostname('Device Fqdn').nullable().default(null).meta({ description: 'ex: sbc.contoso.com' }),
-  natIpAddress: ipv4('NAT Ip Address').nullable().default(null),
-  https: z
-    .boolean()
-    .default(true)
-    .meta({ description: 'On by default: "the new connection is by default secured over HTTPS".' }),
-  gatewayUser: z.string({ error: 'Gateway User is required.' }).min(1, 'Gateway User is required.').max(60),
-  gatewayPassword: secret('Gateway Password')
-    .optional()
-    .meta({ description: 'Write-only; required when adding, omit to keep the saved one.' }),
-});
+export const knownSbcInputSchema = z
+  .strictObject({
+    name: z.string({ error: 'Name is required.' }).trim().min(1, 'Name is required.').max(100),
+    ipAddress: ipv4('Ip Address'),
+    deviceFqdn: hostname('Device Fqdn').nullable().default(null).meta({ description: 'ex: sbc.contoso.com' }),
+    natIpAddress: ipv4('NAT Ip Address').nullable().default(null),
+    https: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'On by default: "the new connection is by default secured over HTTPS".' }),
+    gatewayUser: z.string({ error: 'Gateway User is required.' }).min(1, 'Gateway User is required.').max(60),
+    gatewayPassword: secret('Gateway Password')
+      .optional()
+      .meta({ description: 'Write-only; required when adding, omit to keep the saved one.' }),
+  })
+  .meta({ id: 'KnownSbcInput' });
 
 export const knownSbcViewSchema = z
   .object({
