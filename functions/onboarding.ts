@@ -54,6 +54,7 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       body: dryRunBody,
       responses: { 202: accepted },
       errors: {
+        gone: 'The wizard session expired: ten minutes passed without a step.',
         conflict: 'An earlier page is missing, or the Short Name is taken.',
         unprocessable: 'The pages do not fit together (field errors).',
       },

@@ -21,6 +21,8 @@ import type { FunctionDefinition } from '../shared/platform/function-definitions
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
 const SESSION = 'api/v1/wizard-sessions/{sessionId}';
+/** Every step loads the session, which may have expired since the last one. */
+const EXPIRED = 'The session expired: ten minutes passed without a step.';
 const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
 const guid = (label: string) =>
   z
@@ -110,7 +112,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       roles: ROLES,
       params: sessionParams,
       responses: { 200: { description: 'The session.', schema: wizardSessionViewSchema } },
-      errors: { gone: 'The session expired.' },
+      errors: { gone: EXPIRED },
       handler: async ({ params, principal }) =>
         view(200, await services.wizard.get(params.sessionId, owner(principal))),
     }),
@@ -138,7 +140,10 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: createCustomerSchema,
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
-      errors: { conflict: 'Short Name taken, or no licence left.' },
+      errors: {
+        gone: EXPIRED,
+        conflict: 'Short Name taken, or no licence left.',
+      },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
     }),
@@ -156,6 +161,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
         200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
       },
       errors: {
+        gone: EXPIRED,
         conflict:
           'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
         unprocessable: 'The app registration does not yield tokens; nothing was stored.',
@@ -190,6 +196,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: {
         200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
       },
+      errors: { gone: EXPIRED },
       handler: async ({ params, principal }) => ({
         status: 200,
         body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
@@ -230,6 +237,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: m365SettingsSchema,
       responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+      errors: { gone: EXPIRED },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
     }),
@@ -300,7 +308,10 @@ function page<B extends z.ZodType>(
     params: sessionParams,
     body: spec.body,
     responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
-    errors: { conflict: 'An earlier step is missing.' },
+    errors: {
+      gone: EXPIRED,
+      conflict: 'An earlier step is missing.',
+    },
     handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),
   });
