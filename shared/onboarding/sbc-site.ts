@@ -5,6 +5,10 @@ import { shortNameViolations } from '../customers/short-name.js';
 export const SBC_CONFIGURATIONS = ['SIP Trunk', 'IP PBX', 'BYOC'] as const;
 export type SbcConfiguration = (typeof SBC_CONFIGURATIONS)[number];
 
+export const sbcConfigurationSchema = z
+  .enum(SBC_CONFIGURATIONS, { error: 'Sbc Configuration must be SIP Trunk, IP PBX or BYOC.' })
+  .meta({ id: 'SbcConfiguration' });
+
 /** Essentials offers "Sip Trunk" and "BYOC" only; Essentials + and Pro add "IP PBX". */
 export function sbcConfigurationsFor(licenseType: LicenseType): readonly SbcConfiguration[] {
   return licenseType === 'Hosted Essentials' ? ['SIP Trunk', 'BYOC'] : SBC_CONFIGURATIONS;
@@ -56,9 +60,7 @@ export const sbcSiteInputSchema = z
       )
       .optional()
       .meta({ description: 'Filled in by the DNS step when default routing is configured.' }),
-    sbcConfiguration: z
-      .enum(SBC_CONFIGURATIONS, { error: 'Sbc Configuration must be SIP Trunk, IP PBX or BYOC.' })
-      .optional(),
+    sbcConfiguration: sbcConfigurationSchema.optional(),
     regionId: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'Select an SBC from list.')

@@ -57,9 +57,10 @@ export const templateIdSchema = z
   .regex(TEMPLATE_ID_PATTERN, 'A template id is 1-64 lower-case letters, digits and hyphens.')
   .meta({ description: 'Lower-case slug, e.g. `sbc-scenario7`.' });
 
-const typeSchema = z
-  .enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` })
-  .meta({ description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).' });
+const typeSchema = z.enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` }).meta({
+  id: 'ScriptType',
+  description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).',
+});
 
 const variableSchema = z
   .strictObject({

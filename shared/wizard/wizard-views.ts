@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { licenseTypeSchema } from '../customers/customer-view.js';
+import { sbcConfigurationSchema } from '../onboarding/sbc-site.js';
 import type { WizardSession } from './wizard-session.js';
 
 export const wizardSessionViewSchema = z
@@ -39,7 +40,7 @@ export const wizardSessionViewSchema = z
           configureSbc: z.boolean(),
           sbcSiteName: z.string(),
           onlinePstnGateway: z.string().nullable(),
-          sbcConfiguration: z.enum(['SIP Trunk', 'IP PBX', 'BYOC']).nullable(),
+          sbcConfiguration: sbcConfigurationSchema.nullable(),
           regionId: z.string().nullable(),
           carrier: z.string().nullable(),
           carrierRegistration: z
