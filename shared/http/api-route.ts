@@ -5,6 +5,7 @@ import type { Principal } from '../auth/authenticator.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import type { ApiPipeline } from './edge/api-edge.js';
 import type { ApiResult } from './edge/context.js';
+import { documentedResponses } from './response-contract.js';
 import type { ErrorDocs, OperationDoc, ResponseDoc, Role, AnswerStatus } from './operation-doc.js';
 
 export type { ApiResult } from './edge/context.js';
@@ -76,16 +77,6 @@ export function defineApiRoute<
       Boolean(spec.params?.shape && 'customerId' in spec.params.shape));
   const roles = spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method) : spec.roles;
   const customerOf = spec.access?.customerOf;
-  const route = {
-    name: spec.name,
-    method: spec.method,
-    roles,
-    customerScoped,
-    ...(customerOf ? { customerOf: (params: unknown) => customerOf(params as Parsed<P>) } : {}),
-    ...(spec.params ? { params: spec.params } : {}),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
-  };
   const openapi: OperationDoc = {
     operationId: spec.name,
     method: spec.method,
@@ -100,6 +91,17 @@ export function defineApiRoute<
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
+  };
+  const route = {
+    name: spec.name,
+    method: spec.method,
+    roles,
+    customerScoped,
+    ...(customerOf ? { customerOf: (params: unknown) => customerOf(params as Parsed<P>) } : {}),
+    ...(spec.params ? { params: spec.params } : {}),
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body } : {}),
+    documentedStatuses: new Set(documentedResponses(openapi).keys()),
   };
   return {
     kind: 'http',
