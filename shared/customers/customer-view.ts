@@ -35,7 +35,9 @@ export const customerActivitySchema = z
 
 export const customerListSchema = z
   .object({
-    value: z.array(customerViewSchema.extend({ activity: customerActivitySchema })),
+    value: z.array(
+      customerViewSchema.extend({ activity: customerActivitySchema }).meta({ id: 'CustomerListItem' }),
+    ),
     nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
     availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
     availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
