@@ -195,7 +195,7 @@ try {
     [
       '',
       'Direct Routing Hub is running locally.',
-      `  API base URL   ${session.apiBaseUrl}`,
+      `  API base URL   ${session.apiBaseUrl} (the OpenAPI server; a generated client's baseUrl)`,
       `  OpenAPI        ${session.openApiUrl}`,
       `  Sandbox        ${session.sandboxUrl} (Entra ID, Graph, ACS Email; CA ${session.sandboxCaCertFile})`,
       `  Mailbox        ${session.sandboxUrl}/_sandbox/mail (what the SMTP sink on port ${sandbox.smtp.port} received)`,

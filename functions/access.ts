@@ -23,15 +23,17 @@ const objectId = z
   .transform((value) => value.toLowerCase());
 const customerId = customerIdParam;
 
-const channelSchema = z.object({ id: z.string(), name: z.string() });
-const adminSchema = z.object({
-  customerId: z.string(),
-  userId: z.string(),
-  userPrincipalName: z.string(),
-  displayName: z.string().nullable(),
-  grantedAt: z.string(),
-  grantedBy: z.string(),
-});
+const channelSchema = z.object({ id: z.string(), name: z.string() }).meta({ id: 'Channel' });
+const adminSchema = z
+  .object({
+    customerId: z.string(),
+    userId: z.string(),
+    userPrincipalName: z.string(),
+    displayName: z.string().nullable(),
+    grantedAt: z.string(),
+    grantedBy: z.string(),
+  })
+  .meta({ id: 'Admin' });
 
 const requireChannel = async (services: Pick<AppServices, 'access'>, id: string) => {
   const channel = await services.access.channel(id);
@@ -89,7 +91,8 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: z.strictObject({ channelId, subject: objectId }),
-      responses: { 204: { description: 'Granted.' }, 404: { description: 'No such channel.' } },
+      responses: { 204: { description: 'Granted.' } },
+      errors: { not_found: 'No such channel.' },
       handler: async ({ params }) => {
         await requireChannel(services, params.channelId);
         await services.access.grantChannel(params.channelId, params.subject);
@@ -125,8 +128,8 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
           description: 'The customer and its channel.',
           schema: z.object({ customerId: z.string(), channelId: z.string().nullable() }),
         },
-        404: { description: 'No such customer or channel.' },
       },
+      errors: { not_found: 'No such customer or channel.' },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
         if (body.channelId !== null) await requireChannel(services, body.channelId);
@@ -159,10 +162,8 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: z.strictObject({ customerId, userId: objectId }),
-      responses: {
-        200: { description: 'Granted.', schema: adminSchema },
-        404: { description: 'No such customer, or no such user in its replicated directory.' },
-      },
+      responses: { 200: { description: 'Granted.', schema: adminSchema } },
+      errors: { not_found: 'No such customer, or no such user in its replicated directory.' },
       handler: async ({ params, principal }) => {
         const customer = await services.customers.get(params.customerId);
         const user = await services.mirror.getUser(customer.id, params.userId);

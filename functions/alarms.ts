@@ -55,8 +55,8 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
           description: 'The alarm, acknowledged (the first acknowledgement stays).',
           schema: alarmViewSchema,
         },
-        404: { description: 'There is no such alarm.' },
       },
+      errors: { not_found: 'There is no such alarm.' },
       handler: async ({ params, principal }) => {
         if (!principal) throw domainErrors.unauthenticated('Sign in first.');
         const alarm = await services.alarms.acknowledge(params.alarmId, principal.subject);

@@ -15,7 +15,9 @@ const query = z.object({
     .regex(/^\d{13}-[0-9a-f]{12}$/, 'after is an audit entry id from a previous page.')
     .optional(),
 });
-const pageSchema = z.object({ value: z.array(auditEntrySchema), nextLink: z.string().nullable() });
+const pageSchema = z
+  .object({ value: z.array(auditEntrySchema), nextLink: z.string().nullable() })
+  .meta({ id: 'AuditPage' });
 
 const nextLink = (path: string, top: number, next: string | null) =>
   nextLinkOf(path, { top: String(top) }, { name: 'after', key: next || null });

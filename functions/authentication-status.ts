@@ -68,10 +68,8 @@ export function createAuthenticationStatusFunctions(
           .min(1, 'Client Secret is required.')
           .max(1024),
       }),
-      responses: {
-        200: { description: 'Validated and stored.', schema: authenticationStatusRowSchema },
-        422: { description: 'The app registration does not yield tokens; nothing was stored.' },
-      },
+      responses: { 200: { description: 'Validated and stored.', schema: authenticationStatusRowSchema } },
+      errors: { unprocessable: 'The app registration does not yield tokens; nothing was stored.' },
       handler: async ({ params, body }) => {
         const current = await services.credentials.get(params.customerId);
         if (!current)

@@ -80,9 +80,13 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       roles: ROLES,
       body: createCustomerSchema,
       responses: {
-        201: { description: 'Created, in state "Ready for Deployment".', schema: customerViewSchema },
-        409: { description: 'Short Name taken, or no tenant or user licence left.' },
+        201: {
+          description: 'Created, in state "Ready for Deployment".',
+          schema: customerViewSchema,
+          headers: ['etag', 'location'],
+        },
       },
+      errors: { conflict: 'Short Name taken, or no tenant or user licence left.' },
       handler: async ({ body }) => {
         const customer = await services.customers.create(body);
         return {
@@ -141,7 +145,11 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       roles: ROLES,
       params: customerParams,
       responses: {
-        200: { description: 'The customer; its ETag header versions it.', schema: customerViewSchema },
+        200: {
+          description: 'The customer; its ETag header versions it.',
+          schema: customerViewSchema,
+          headers: ['etag'],
+        },
       },
       handler: async ({ params }) => withVersion(200, await services.customers.get(params.customerId)),
     }),
@@ -154,11 +162,9 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       roles: ROLES,
       params: customerParams,
       body: updateCustomerSchema,
-      responses: {
-        200: { description: 'Updated.', schema: customerViewSchema },
-        409: { description: 'Not enough user licences, or the customer is being removed.' },
-        412: { description: 'If-Match does not match the current version.' },
-      },
+      responses: { 200: { description: 'Updated.', schema: customerViewSchema, headers: ['etag'] } },
+      errors: { conflict: 'Not enough user licences, or the customer is being removed.' },
+      ifMatch: true,
       handler: async ({ params, body, request }) => {
         const before = await services.customers.get(params.customerId);
         const after = await services.customers.updateLicensedUsers(
@@ -187,9 +193,10 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
           description:
             'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
           schema: customerViewSchema,
+          headers: ['etag', 'location'],
         },
-        412: { description: 'If-Match does not match the current version.' },
       },
+      ifMatch: true,
       handler: async ({ params, query, request }) => {
         const etag = ifMatchOf(request);
         const { customer, task } = await services.onboarding.remove(params.customerId, {

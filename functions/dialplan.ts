@@ -52,19 +52,23 @@ const sbcParams = z.strictObject({
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
 });
-const importedSchema = z.object({
-  customerId: z.string(),
-  created: z.boolean(),
-  site: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
-});
+const importedSchema = z
+  .object({
+    customerId: z.string(),
+    created: z.boolean(),
+    site: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
+  })
+  .meta({ id: 'SbcImport' });
 
-const candidateSchema = z.object({
-  sbcCustomerName: z.string(),
-  fqdnPstnGateway: z.string(),
-  dialPlans: z.array(z.string()),
-  prefixes: z.number().int(),
-  existingCustomer: z.boolean(),
-});
+const candidateSchema = z
+  .object({
+    sbcCustomerName: z.string(),
+    fqdnPstnGateway: z.string(),
+    dialPlans: z.array(z.string()),
+    prefixes: z.number().int(),
+    existingCustomer: z.boolean(),
+  })
+  .meta({ id: 'ImportCandidate' });
 
 /** An SBC that does not answer is the operator's to look at: 502 with what the device said. */
 async function fromSbc<T>(body: () => Promise<T>): Promise<T> {
@@ -85,7 +89,8 @@ async function fromSbc<T>(body: () => Promise<T>): Promise<T> {
 const accepted = {
   description: 'Queued as SbcUpdatePrefixes; poll the task at Location.',
   schema: taskViewSchema,
-};
+  headers: ['location'],
+} as const;
 
 export type DialPlanFunctionsDeps = ApiEdge &
   Pick<
@@ -117,10 +122,8 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: {
-        200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema },
-        502: { description: 'An SBC did not answer.' },
-      },
+      responses: { 200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema } },
+      errors: { upstream_failed: 'An SBC did not answer.' },
       handler: async ({ params }) => ({
         status: 200,
         body: await fromSbc(() => services.dialPlans.reload(params.customerId)),
@@ -158,8 +161,8 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
           schema: z.object({ customerId: z.string(), siteName: z.string() }).loose(),
         },
         202: accepted,
-        409: { description: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
       },
+      errors: { conflict: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
       handler: async ({ params, body }) => {
         const outcome = await saveSitePrefixes(
           services,
@@ -189,9 +192,8 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       }),
       responses: {
         200: { description: 'The candidates.', schema: z.object({ value: z.array(candidateSchema) }) },
-        404: { description: 'No such Known SBC.' },
-        502: { description: 'The SBC did not answer.' },
       },
+      errors: { not_found: 'No such Known SBC.', upstream_failed: 'The SBC did not answer.' },
       handler: async ({ params }) => {
         if (!(await services.onboardingSettings.sbc(params.sbcId))) {
           throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
@@ -214,10 +216,16 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       body: importCustomerSchema,
       responses: {
         200: { description: 'Added to the customer imported before.', schema: importedSchema },
-        201: { description: 'Imported: the customer was created.', schema: importedSchema },
-        404: { description: 'No such Known SBC, or no rule of that name and tag on it.' },
-        409: { description: 'No region uses the SBC, or no tenant licence is left.' },
-        502: { description: 'The SBC did not answer.' },
+        201: {
+          description: 'Imported: the customer was created (Location).',
+          schema: importedSchema,
+          headers: ['location'],
+        },
+      },
+      errors: {
+        not_found: 'No such Known SBC, or no rule of that name and tag on it.',
+        conflict: 'No region uses the SBC, or no tenant licence is left.',
+        upstream_failed: 'The SBC did not answer.',
       },
       handler: async ({ params, body }) => {
         if (!(await services.onboardingSettings.sbc(params.sbcId))) {
@@ -226,6 +234,9 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
         const imported = await fromSbc(() => importCustomer(services, params.sbcId, body));
         return {
           status: imported.created ? 201 : 200,
+          ...(imported.created
+            ? { headers: { location: `/api/v1/customers/${encodeURIComponent(imported.customer.id)}` } }
+            : {}),
           body: {
             customerId: imported.customer.id,
             created: imported.created,

@@ -84,7 +84,15 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       params: customerParams,
       body: z.strictObject({ invitationEmail: invitationEmailSchema }),
       responses: {
-        201: { description: 'Invitation created and its email queued.', schema: invitationViewSchema },
+        201: {
+          description: 'Invitation created and its email queued.',
+          schema: invitationViewSchema,
+          headers: ['location'],
+        },
+      },
+      errors: {
+        conflict:
+          '`no_m365_for_essentials` (a Hosted Essentials customer has no Microsoft 365 side), `prerequisite_missing` (no token app or Email Settings), or `invitation_exists` (one is pending; remind or revoke it first).',
       },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
@@ -96,7 +104,11 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
           });
         }
         const invitation = await services.invitations.invite(customer, body.invitationEmail, 'Request');
-        return { status: 201, body: invitation };
+        return {
+          status: 201,
+          headers: { location: `/api/v1/invitations/${encodeURIComponent(invitation.id)}` },
+          body: invitation,
+        };
       },
     }),
   ];

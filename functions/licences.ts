@@ -19,17 +19,19 @@ const factorUsageSchema = z.object({
   qualifying: z.number().int().meta({ description: 'n2: qualified for the factor.' }),
   display: z.string().meta({ description: '"n1 (n2)", "[n/a] (n2)" when the factor is off.' }),
 });
-const snapshotSchema = z.object({
-  customerId: z.string(),
-  calculatedAt: z.string().meta({ description: 'License Calculation Time.' }),
-  acquiredLicenses: z.number().int(),
-  currentlyLicensed: z.number().int(),
-  remaining: z.number().int(),
-  totalMonitoredUsers: z.number().int(),
-  factors: z.object(Object.fromEntries(LICENCE_FACTORS.map((f) => [f, factorUsageSchema]))),
-  factorsSource: z.enum(['global', 'customer']),
-});
-const customerLicenceSchema = snapshotSchema.extend({ note: z.string() });
+const snapshotSchema = z
+  .object({
+    customerId: z.string(),
+    calculatedAt: z.string().meta({ description: 'License Calculation Time.' }),
+    acquiredLicenses: z.number().int(),
+    currentlyLicensed: z.number().int(),
+    remaining: z.number().int(),
+    totalMonitoredUsers: z.number().int(),
+    factors: z.object(Object.fromEntries(LICENCE_FACTORS.map((f) => [f, factorUsageSchema]))),
+    factorsSource: z.enum(['global', 'customer']),
+  })
+  .meta({ id: 'LicenceSnapshot' });
+const customerLicenceSchema = snapshotSchema.extend({ note: z.string() }).meta({ id: 'CustomerLicence' });
 
 const withNote = <T extends { factorsSource: 'global' | 'customer' }>(snapshot: T) => ({
   ...snapshot,
@@ -55,6 +57,9 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
           schema: licenceSettingsSchema.extend({
             tenantLicences: z.number().int(),
             userLicences: z.number().int(),
+            expiresOn: z.iso.date().nullable().meta({
+              description: 'The last day of the licence (LICENSE_EXPIRES); null when it does not expire.',
+            }),
           }),
         },
       },

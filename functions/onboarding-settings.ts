@@ -102,14 +102,16 @@ export function createOnboardingSettingsFunctions(
       tags: TAGS,
       roles: ROLES,
       body: regionInputSchema,
-      responses: {
-        201: { description: 'Added.', schema: regionViewSchema },
-        409: { description: 'A region of that name exists.' },
+      responses: { 201: { description: 'Added.', schema: regionViewSchema, headers: ['location'] } },
+      errors: { conflict: 'A region of that name exists.' },
+      handler: async ({ body }) => {
+        const region = await services.onboardingSettings.createRegion(body);
+        return {
+          status: 201,
+          headers: { location: `/api/v1/settings/regions/${encodeURIComponent(region.id)}` },
+          body: region,
+        };
       },
-      handler: async ({ body }) => ({
-        status: 201,
-        body: await services.onboardingSettings.createRegion(body),
-      }),
     }),
     defineApiRoute(services, {
       name: 'settings-regions-resolve',
@@ -121,8 +123,8 @@ export function createOnboardingSettingsFunctions(
       body: z.strictObject({ fqdn: regionInputSchema.shape.fqdn }),
       responses: {
         200: { description: 'The addresses.', schema: z.object({ addresses: z.array(z.string()) }) },
-        422: { description: 'The name does not resolve.' },
       },
+      errors: { unprocessable: 'The name does not resolve.' },
       handler: async ({ body }) => {
         try {
           const found = await lookup(body.fqdn, { all: true, family: 4 });
@@ -189,14 +191,16 @@ export function createOnboardingSettingsFunctions(
       tags: TAGS,
       roles: ROLES,
       body: knownSbcInputSchema,
-      responses: {
-        201: { description: 'Added.', schema: knownSbcViewSchema },
-        409: { description: 'A Known SBC of that name exists.' },
+      responses: { 201: { description: 'Added.', schema: knownSbcViewSchema, headers: ['location'] } },
+      errors: { conflict: 'A Known SBC of that name exists.' },
+      handler: async ({ body }) => {
+        const sbc = await services.onboardingSettings.createSbc(body);
+        return {
+          status: 201,
+          headers: { location: `/api/v1/settings/sbcs/${encodeURIComponent(sbc.id)}` },
+          body: sbc,
+        };
       },
-      handler: async ({ body }) => ({
-        status: 201,
-        body: await services.onboardingSettings.createSbc(body),
-      }),
     }),
     defineApiRoute(services, {
       name: 'settings-sbcs-update',
@@ -221,7 +225,8 @@ export function createOnboardingSettingsFunctions(
       tags: TAGS,
       roles: ROLES,
       params: sbcParams,
-      responses: { 204: { description: 'Deleted.' }, 409: { description: 'A region uses it.' } },
+      responses: { 204: { description: 'Deleted.' } },
+      errors: { conflict: 'A region uses it.' },
       handler: async ({ params }) => {
         await services.onboardingSettings.deleteSbc(params.sbcId);
         return { status: 204 };

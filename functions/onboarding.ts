@@ -33,7 +33,11 @@ const owner = (principal: { subject: string } | null) => {
   return principal.subject;
 };
 
-const accepted = { description: 'Queued; poll the task at Location.', schema: taskViewSchema };
+const accepted = {
+  description: 'Queued; poll the task at Location.',
+  schema: taskViewSchema,
+  headers: ['location'],
+} as const;
 
 export type OnboardingFunctionsDeps = ApiEdge & Pick<AppServices, 'onboarding'>;
 
@@ -48,10 +52,11 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       roles: ROLES,
       params: z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) }),
       body: dryRunBody,
-      responses: {
-        202: accepted,
-        409: { description: 'An earlier page is missing, or the Short Name is taken.' },
-        422: { description: 'The pages do not fit together (field errors).' },
+      responses: { 202: accepted },
+      errors: {
+        gone: 'The wizard session expired: ten minutes passed without a step.',
+        conflict: 'An earlier page is missing, or the Short Name is taken.',
+        unprocessable: 'The pages do not fit together (field errors).',
       },
       handler: async ({ params, body, principal }) =>
         acceptedTask(await services.onboarding.submit(params.sessionId, owner(principal), body)),
@@ -80,10 +85,8 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       params: customerParams,
       query: dryRunQuery,
       body: addSiteSchema,
-      responses: {
-        202: accepted,
-        409: { description: 'The Sbc Site Name is taken, or the customer is being removed.' },
-      },
+      responses: { 202: accepted },
+      errors: { conflict: 'The Sbc Site Name is taken, or the customer is being removed.' },
       handler: async ({ params, query, body }) =>
         acceptedTask(await services.onboarding.addSite(params.customerId, body, { dryRun: query.dryRun })),
     }),
@@ -122,10 +125,8 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       tags: TAGS,
       roles: ROLES,
       params: siteParams,
-      responses: {
-        202: accepted,
-        409: { description: 'No task of this site waits for its TXT record.' },
-      },
+      responses: { 202: accepted },
+      errors: { conflict: 'No task of this site waits for its TXT record.' },
       handler: async ({ params }) =>
         acceptedTask(await services.onboarding.verifyDomain(params.customerId, params.siteName)),
     }),

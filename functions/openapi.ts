@@ -3,6 +3,41 @@ import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { buildOpenApiDocument } from '../shared/http/openapi.js';
 import type { FunctionDefinition, HttpFunctionDefinition } from '../shared/platform/function-definitions.js';
 
+/** What each tag's operations are for, as the portal's generated client and the reference show it. */
+const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  Access: 'Channels and the admins who may act on their customers.',
+  Alarms: 'Alarms raised by licence use, failed tasks and poisoned messages.',
+  Audit: 'Who changed what, when.',
+  'Authentication status': "Each customer's Microsoft 365 credentials and their verification.",
+  'Customer invitations': "Invitations for a customer's IT administrator to authenticate.",
+  Customers: 'The Tenants: add, list, edit and remove customers.',
+  'Dial plans': "Each SBC site's number prefixes, and importing customers from an SBC.",
+  Licences: 'The licence pool and what each customer uses of it.',
+  Meta: 'This document.',
+  'Onboarding settings': 'Regions, Known SBCs, the DNS API and licence plans the wizard offers.',
+  'Onboarding wizard': 'The server-side session the onboarding wizard fills in, page by page.',
+  Onboarding: 'Deploying a customer and its SBC sites.',
+  Operations: 'Health and the operator tools.',
+  'Provider settings': 'The provider-wide settings: token app, email, white label.',
+  Replication: "The mirror of each customer's Microsoft 365 voice configuration.",
+  'Script templates': 'The PowerShell and SBC script templates onboarding renders.',
+  Tasks: 'The queued work that changes a customer: poll a task at the Location a 202 gave.',
+};
+
+/** The OpenAPI document of the registry's API operations (served below, and linted by `npm run lint`). */
+export function apiDocument(definitions: readonly FunctionDefinition[]): Record<string, unknown> {
+  return buildOpenApiDocument(
+    definitions.filter((definition): definition is HttpFunctionDefinition => definition.kind === 'http'),
+    {
+      title: 'Direct Routing Hub API',
+      version: '1.0.0',
+      description:
+        'Onboard and run Microsoft Teams Direct Routing customers. Errors are RFC 9457 application/problem+json with a stable code.',
+    },
+    TAG_DESCRIPTIONS,
+  );
+}
+
 /** Takes the registry lazily because the document describes the registry that contains it. */
 export function openApiFunction(
   edge: ApiEdge,
@@ -18,15 +53,7 @@ export function openApiFunction(
     roles: null,
     responses: { 200: { description: 'The OpenAPI document.', schema: z.record(z.string(), z.unknown()) } },
     handler: async () => {
-      document ??= buildOpenApiDocument(
-        registry().filter((definition) => definition.kind === 'http'),
-        {
-          title: 'Direct Routing Hub API',
-          version: '1.0.0',
-          description:
-            'Onboard and run Microsoft Teams Direct Routing customers. Errors are RFC 9457 application/problem+json with a stable code.',
-        },
-      );
+      document ??= apiDocument(registry());
       return { status: 200, body: document };
     },
   });

@@ -67,9 +67,10 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
         202: {
           description: 'Queued; the status (Location) shows its progress.',
           schema: replicationStatusSchema,
+          headers: ['location'],
         },
-        409: { description: "The customer's credentials are not verified." },
       },
+      errors: { conflict: "The customer's credentials are not verified." },
       handler: async ({ params, query }) => {
         await services.customers.get(params.customerId);
         const credential = await services.credentials.get(params.customerId);
@@ -178,8 +179,8 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       params: customerParams,
       responses: {
         200: { description: 'The report of the last replication cycle.', schema: driftReportSchema },
-        404: { description: 'No cycle has checked the customer yet.' },
       },
+      errors: { not_found: 'No cycle has checked the customer yet.' },
       handler: async ({ params }) => {
         await services.customers.get(params.customerId);
         const report = await services.replication.drift(params.customerId);

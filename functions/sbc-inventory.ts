@@ -34,30 +34,36 @@ function unreachable(device: KnownSbc, error: unknown): DomainError {
   });
 }
 
-const sbcOptionsSchema = z.object({
-  sbc: z.string(),
-  carriers: z
-    .array(z.string())
-    .meta({ description: 'Names configured as SIP Interface, Proxy Set and IP Profile.' }),
-  cacProfiles: z.array(z.string()),
-});
+const sbcOptionsSchema = z
+  .object({
+    sbc: z.string(),
+    carriers: z
+      .array(z.string())
+      .meta({ description: 'Names configured as SIP Interface, Proxy Set and IP Profile.' }),
+    cacProfiles: z.array(z.string()),
+  })
+  .meta({ id: 'SbcOptions' });
 
-const sbcStatusSchema = z.object({
-  sbc: z.string(),
-  reachable: z.boolean(),
-  productType: z.string().nullable(),
-  version: z.string().nullable(),
-  highAvailability: z.string().nullable(),
-  error: z.string().nullable(),
-});
+const sbcStatusSchema = z
+  .object({
+    sbc: z.string(),
+    reachable: z.boolean(),
+    productType: z.string().nullable(),
+    version: z.string().nullable(),
+    highAvailability: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'SbcStatus' });
 
-const licencePlanAvailabilitySchema = z.object({
-  plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
-  message: z
-    .string()
-    .nullable()
-    .meta({ description: "The manual's message when no plan has a free licence." }),
-});
+const licencePlanAvailabilitySchema = z
+  .object({
+    plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
+    message: z
+      .string()
+      .nullable()
+      .meta({ description: "The manual's message when no plan has a free licence." }),
+  })
+  .meta({ id: 'LicencePlanAvailability' });
 
 export type SbcInventoryFunctionsDeps = ApiEdge &
   Pick<AppServices, 'credentials' | 'onboardingSettings' | 'settings' | 'transport' | 'wizard'>;
@@ -113,10 +119,8 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
       tags: ['Onboarding settings'],
       roles: ROLES,
       params: z.strictObject({ regionId: id }),
-      responses: {
-        200: { description: 'Carriers and CAC profiles of the SBC.', schema: sbcOptionsSchema },
-        502: { description: 'The SBC did not answer.' },
-      },
+      responses: { 200: { description: 'Carriers and CAC profiles of the SBC.', schema: sbcOptionsSchema } },
+      errors: { upstream_failed: 'The SBC did not answer.' },
       handler: async ({ params }) => {
         const region = await services.onboardingSettings.region(params.regionId);
         if (!region) throw domainErrors.notFound(`There is no region "${params.regionId}".`);
@@ -153,8 +157,8 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
           description: 'Plans with a free licence first; message when there is none.',
           schema: licencePlanAvailabilitySchema,
         },
-        409: { description: "The customer's tenant is not connected yet." },
       },
+      errors: { conflict: "The customer's tenant is not connected yet." },
       handler: async ({ params, principal }) => {
         if (!principal) throw domainErrors.unauthenticated('Sign in first.');
         const session = await services.wizard.get(params.sessionId, principal.subject);

@@ -93,9 +93,15 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       roles: ROLES,
       body: createTemplateSchema,
       responses: {
-        201: { description: 'Created as version 1.', schema: templateViewSchema },
-        400: { description: '`template_invalid` (with line/column per error) or `validation_failed`.' },
-        409: { description: '`template_exists` or `pairing_conflict`.' },
+        201: {
+          description: 'Created as version 1.',
+          schema: templateViewSchema,
+          headers: ['etag', 'location'],
+        },
+      },
+      errors: {
+        validation: '`template_invalid` (with line/column per error) or `validation_failed`.',
+        conflict: '`template_exists` or `pairing_conflict`.',
       },
       handler: async ({ body, principal }) => {
         const service = services.templates;
@@ -114,7 +120,11 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       roles: ROLES,
       params: itemParams,
       responses: {
-        200: { description: 'The template; its ETag header versions it.', schema: templateViewSchema },
+        200: {
+          description: 'The template; its ETag header versions it.',
+          schema: templateViewSchema,
+          headers: ['etag'],
+        },
       },
       handler: async ({ params }) => {
         const service = services.templates;
@@ -130,12 +140,12 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       roles: ROLES,
       params: itemParams,
       body: updateTemplateSchema,
-      responses: {
-        200: { description: 'Saved.', schema: templateViewSchema },
-        400: { description: '`template_invalid` or `validation_failed`; nothing was stored.' },
-        409: { description: '`pairing_conflict` or `builtin_type_fixed`.' },
-        412: { description: 'If-Match does not match the current version.' },
+      responses: { 200: { description: 'Saved.', schema: templateViewSchema, headers: ['etag'] } },
+      errors: {
+        validation: '`template_invalid` or `validation_failed`; nothing was stored.',
+        conflict: '`pairing_conflict` or `builtin_type_fixed`.',
       },
+      ifMatch: true,
       handler: async ({ params, body, request, principal }) => {
         const service = services.templates;
         const template = await service.update(params.templateId, body, actor(principal), ifMatchOf(request));
@@ -150,11 +160,9 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       tags: TAGS,
       roles: ROLES,
       params: itemParams,
-      responses: {
-        204: { description: 'Deleted; its counterpart is unpaired.' },
-        409: { description: '`builtin_not_deletable`.' },
-        412: { description: 'If-Match does not match the current version.' },
-      },
+      responses: { 204: { description: 'Deleted; its counterpart is unpaired.' } },
+      errors: { conflict: '`builtin_not_deletable`.' },
+      ifMatch: true,
       handler: async ({ params, request }) => {
         await services.templates.remove(params.templateId, ifMatchOf(request));
         return { status: 204 };
@@ -168,11 +176,9 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       tags: TAGS,
       roles: ROLES,
       params: itemParams,
-      responses: {
-        200: { description: 'Reset.', schema: templateViewSchema },
-        409: { description: '`not_builtin`.' },
-        412: { description: 'If-Match does not match the current version.' },
-      },
+      responses: { 200: { description: 'Reset.', schema: templateViewSchema, headers: ['etag'] } },
+      errors: { conflict: '`not_builtin`.' },
+      ifMatch: true,
       handler: async ({ params, request, principal }) => {
         const service = services.templates;
         const template = await service.reset(params.templateId, actor(principal), ifMatchOf(request));
@@ -216,11 +222,9 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       roles: ROLES,
       params: itemParams,
       body: previewSchema,
-      responses: {
-        200: { description: 'The rendered script.', schema: previewViewSchema },
-        400: {
-          description: 'A required Customer Variable is missing, or a value cannot be rendered safely.',
-        },
+      responses: { 200: { description: 'The rendered script.', schema: previewViewSchema } },
+      errors: {
+        validation: 'A required Customer Variable is missing, or a value cannot be rendered safely.',
       },
       handler: async ({ params, body }) => {
         const rendered = await services.templates.preview(params.templateId, body);

@@ -18,7 +18,7 @@ export const taskViewSchema = z
     id: z.string(),
     type: z.string().meta({ description: "The manual's Cmd Type, e.g. CreateCustomer." }),
     customerId: z.string(),
-    state: z.enum(TASK_STATES),
+    state: z.enum(TASK_STATES).meta({ id: 'TaskState' }),
     dryRun: z.boolean(),
     input: z.unknown(),
     steps: z.array(
@@ -118,7 +118,9 @@ const listQuery = z.object({
     .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
     .optional(),
 });
-const listSchema = z.object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() });
+const listSchema = z
+  .object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() })
+  .meta({ id: 'TaskPage' });
 const taskMessage = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
 
 async function listed(
@@ -197,9 +199,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       roles: ROLES,
       params: taskParams,
       responses: {
-        202: { description: 'Queued again.', schema: taskViewSchema },
-        409: { description: 'The task is not Paused.' },
+        202: {
+          description: 'Queued again; poll the task at Location.',
+          schema: taskViewSchema,
+          headers: ['location'],
+        },
       },
+      errors: { conflict: 'The task is not Paused.' },
       handler: async ({ params }) => acceptedTask(await services.taskEngine.resume(params.taskId)),
     }),
     defineApiRoute(services, {
@@ -212,9 +218,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       roles: ROLES,
       params: taskParams,
       responses: {
-        202: { description: 'Queued again.', schema: taskViewSchema },
-        409: { description: 'The task has not failed.' },
+        202: {
+          description: 'Queued again; poll the task at Location.',
+          schema: taskViewSchema,
+          headers: ['location'],
+        },
       },
+      errors: { conflict: 'The task has not failed.' },
       handler: async ({ params }) => acceptedTask(await services.taskEngine.rerun(params.taskId)),
     }),
     defineApiRoute(services, {
@@ -226,10 +236,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
-      responses: {
-        200: { description: 'Cancelled.', schema: taskViewSchema },
-        409: { description: 'The task is executing or finished.' },
-      },
+      responses: { 200: { description: 'Cancelled.', schema: taskViewSchema } },
+      errors: { conflict: 'The task is executing or finished.' },
       handler: async ({ params, principal }) => ({
         status: 200,
         body: toTaskView(
@@ -246,10 +254,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
-      responses: {
-        204: { description: 'Deleted.' },
-        409: { description: 'The task has not finished; cancel it first.' },
-      },
+      responses: { 204: { description: 'Deleted.' } },
+      errors: { conflict: 'The task has not finished; cancel it first.' },
       handler: async ({ params }) => {
         await services.taskEngine.remove(params.taskId);
         return { status: 204 };
@@ -268,10 +274,10 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           .min(1, 'Select at least one task.')
           .max(100, 'Select at most 100 tasks.'),
       }),
-      responses: {
-        200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) },
-        404: { description: 'A selected task does not exist.' },
-        409: { description: 'A selected task has not finished; nothing was deleted.' },
+      responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
+      errors: {
+        not_found: 'A selected task does not exist.',
+        conflict: 'A selected task has not finished; nothing was deleted.',
       },
       handler: async ({ body }) => {
         const ids = [...new Set(body.taskIds)];

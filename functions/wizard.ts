@@ -21,6 +21,8 @@ import type { FunctionDefinition } from '../shared/platform/function-definitions
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
 const SESSION = 'api/v1/wizard-sessions/{sessionId}';
+/** Every step loads the session, which may have expired since the last one. */
+const EXPIRED = 'The session expired: ten minutes passed without a step.';
 const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
 const guid = (label: string) =>
   z
@@ -90,8 +92,16 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       summary: 'Open the onboarding wizard: a server-side session of ten minutes, renewed by every step',
       tags: TAGS,
       roles: ROLES,
-      responses: { 201: { description: 'A new, empty session.', schema: wizardSessionViewSchema } },
-      handler: async ({ principal }) => view(201, await services.wizard.open(owner(principal))),
+      responses: {
+        201: { description: 'A new, empty session.', schema: wizardSessionViewSchema, headers: ['location'] },
+      },
+      handler: async ({ principal }) => {
+        const session = await services.wizard.open(owner(principal));
+        return {
+          ...view(201, session),
+          headers: { location: `/api/v1/wizard-sessions/${encodeURIComponent(session.id)}` },
+        };
+      },
     }),
     defineApiRoute(services, {
       name: 'wizard-get',
@@ -101,10 +111,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
-      responses: {
-        200: { description: 'The session.', schema: wizardSessionViewSchema },
-        410: { description: 'The session expired.' },
-      },
+      responses: { 200: { description: 'The session.', schema: wizardSessionViewSchema } },
+      errors: { gone: EXPIRED },
       handler: async ({ params, principal }) =>
         view(200, await services.wizard.get(params.sessionId, owner(principal))),
     }),
@@ -131,9 +139,10 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       roles: ROLES,
       params: sessionParams,
       body: createCustomerSchema,
-      responses: {
-        200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema },
-        409: { description: 'Short Name taken, or no licence left.' },
+      responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
+      errors: {
+        gone: EXPIRED,
+        conflict: 'Short Name taken, or no licence left.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
@@ -150,11 +159,12 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       body: connectionSchema,
       responses: {
         200: { description: 'Connected, or the invitation sent.', schema: wizardSessionViewSchema },
-        409: {
-          description:
-            'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
-        },
-        422: { description: 'The app registration does not yield tokens; nothing was stored.' },
+      },
+      errors: {
+        gone: EXPIRED,
+        conflict:
+          'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
+        unprocessable: 'The app registration does not yield tokens; nothing was stored.',
       },
       handler: async ({ params, body, principal }) => {
         const who = owner(principal);
@@ -186,6 +196,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: {
         200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
       },
+      errors: { gone: EXPIRED },
       handler: async ({ params, principal }) => ({
         status: 200,
         body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
@@ -207,8 +218,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
           description: "The session now carries the invitation's customer and tenant.",
           schema: wizardSessionViewSchema,
         },
-        409: { description: 'Authentication is still pending.' },
       },
+      errors: { conflict: 'Authentication is still pending.' },
       handler: async ({ params, principal }) =>
         view(
           200,
@@ -226,6 +237,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: m365SettingsSchema,
       responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+      errors: { gone: EXPIRED },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
     }),
@@ -295,9 +307,10 @@ function page<B extends z.ZodType>(
     roles: ROLES,
     params: sessionParams,
     body: spec.body,
-    responses: {
-      200: { description: 'Saved in the session.', schema: wizardSessionViewSchema },
-      409: { description: 'An earlier step is missing.' },
+    responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
+    errors: {
+      gone: EXPIRED,
+      conflict: 'An earlier step is missing.',
     },
     handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),

@@ -32,7 +32,7 @@ export const alarmViewSchema = z
   .object({
     id: z.string().meta({ description: "Stable for the alarm's name and source; acknowledge takes it." }),
     name: z.string(),
-    severity: z.enum(ALARM_SEVERITIES),
+    severity: z.enum(ALARM_SEVERITIES).meta({ id: 'AlarmSeverity' }),
     source: z.string(),
     text: z.string(),
     raisedAt: z.iso.datetime(),

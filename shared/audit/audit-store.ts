@@ -7,20 +7,22 @@ export const AUDIT_TABLE = 'audit';
 /** Operations about no one customer (settings, templates, channels) are kept under this partition. */
 export const PROVIDER_PARTITION = '~provider';
 
-export const auditEntrySchema = z.object({
-  id: z.string(),
-  at: z.iso.datetime(),
-  who: z.object({ subject: z.string(), name: z.string().nullable(), roles: z.array(z.string()) }),
-  operation: z.string().meta({ description: 'The API operation, e.g. customers-update.' }),
-  method: z.string(),
-  path: z.string(),
-  customerId: z.string().nullable(),
-  status: z.number().int(),
-  /** What the call asked to set (the body), secrets masked. */
-  request: z.unknown(),
-  /** The fields that changed, when the operation knows them: `{ field: { before, after } }`, secrets masked. */
-  changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })).nullable(),
-});
+export const auditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: z.iso.datetime(),
+    who: z.object({ subject: z.string(), name: z.string().nullable(), roles: z.array(z.string()) }),
+    operation: z.string().meta({ description: 'The API operation, e.g. customers-update.' }),
+    method: z.string(),
+    path: z.string(),
+    customerId: z.string().nullable(),
+    status: z.number().int(),
+    /** What the call asked to set (the body), secrets masked. */
+    request: z.unknown(),
+    /** The fields that changed, when the operation knows them: `{ field: { before, after } }`, secrets masked. */
+    changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })).nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
 export type AuditEntry = z.output<typeof auditEntrySchema>;
 
 export interface AuditStore {

@@ -2,34 +2,47 @@ import { z } from 'zod';
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import type { CustomerPage } from './customer-service.js';
 
+/** Named, so that every view that shows a License Type shares one enum in a generated client. */
+export const licenseTypeSchema = z.enum(LICENSE_TYPES).meta({ id: 'LicenseType' });
+
+export const customerStateSchema = z.enum(CUSTOMER_STATES).meta({ id: 'CustomerState' });
+
 /** A customer as the API returns it: the Tenants row and the wizard's first page. */
-export const customerViewSchema = z.object({
-  id: z.string().meta({ description: 'CustomerId: the Short Name as entered.' }),
-  fullName: z.string().meta({ description: 'Customer Name (Full Customer Name).' }),
-  shortName: z.string(),
-  licenseType: z.enum(LICENSE_TYPES),
-  licensedUsers: z.number().int(),
-  state: z.enum(CUSTOMER_STATES),
-  lastReplicationAt: z.iso
-    .datetime()
-    .nullable()
-    .meta({ description: 'Last sync; null until a replication ran.' }),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
+export const customerViewSchema = z
+  .object({
+    id: z.string().meta({ description: 'CustomerId: the Short Name as entered.' }),
+    fullName: z.string().meta({ description: 'Customer Name (Full Customer Name).' }),
+    shortName: z.string(),
+    licenseType: licenseTypeSchema,
+    licensedUsers: z.number().int(),
+    state: customerStateSchema,
+    lastReplicationAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'Last sync; null until a replication ran.' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Customer' });
 
-export const customerActivitySchema = z.object({
-  queuedCommands: z.number().int().meta({ description: 'Queued commands (up to 100).' }),
-  executingCommands: z.number().int().meta({ description: 'Executing commands.' }),
-  replicationInProgress: z.boolean().meta({ description: 'Replication in progress.' }),
-});
+export const customerActivitySchema = z
+  .object({
+    queuedCommands: z.number().int().meta({ description: 'Queued commands (up to 100).' }),
+    executingCommands: z.number().int().meta({ description: 'Executing commands.' }),
+    replicationInProgress: z.boolean().meta({ description: 'Replication in progress.' }),
+  })
+  .meta({ id: 'CustomerActivity' });
 
-export const customerListSchema = z.object({
-  value: z.array(customerViewSchema.extend({ activity: customerActivitySchema })),
-  nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
-  availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
-  availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
-});
+export const customerListSchema = z
+  .object({
+    value: z.array(
+      customerViewSchema.extend({ activity: customerActivitySchema }).meta({ id: 'CustomerListItem' }),
+    ),
+    nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
+    availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
+    availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
+  })
+  .meta({ id: 'CustomerPage' });
 
 export function toCustomerView(customer: Customer): z.output<typeof customerViewSchema> {
   return {

@@ -120,7 +120,8 @@ export const createCustomerSchema = z
     shortName: value.shortName,
     licenseType: value.licenseType,
     licensedUsers: usesLicensedUsers(value.licenseType) ? (value.licensedUsers ?? 0) : 0,
-  }));
+  }))
+  .meta({ id: 'NewCustomer' });
 
 export type CreateCustomerInput = z.output<typeof createCustomerSchema>;
 

@@ -4,6 +4,8 @@
  * kind too (a `transient` error is retried, the others are not).
  */
 
+import type { ProblemCode } from './problem-codes.js';
+
 export type FieldLocation = 'body' | 'query' | 'path' | 'header';
 
 export interface FieldError {
@@ -43,7 +45,7 @@ export type DomainErrorKind =
   | 'unsupported_media_type';
 
 export interface DomainErrorInit {
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly title: string;
   readonly detail?: string;
   readonly fields?: readonly FieldError[];
@@ -54,7 +56,7 @@ export interface DomainErrorInit {
 
 export class DomainError extends Error {
   override readonly name: string = 'DomainError';
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly title: string;
   readonly detail: string | undefined;
   readonly fields: readonly FieldError[];
@@ -109,9 +111,9 @@ export const domainErrors = {
     new DomainError('forbidden', { code: 'forbidden', title: 'Forbidden', detail }),
   notFound: (detail: string) =>
     new DomainError('not_found', { code: 'not_found', title: 'Not found', detail }),
-  conflict: (code: string, title: string, detail: string, fields?: readonly FieldError[]) =>
+  conflict: (code: ProblemCode, title: string, detail: string, fields?: readonly FieldError[]) =>
     new DomainError('conflict', { code, title, detail, ...(fields ? { fields } : {}) }),
-  limitReached: (code: string, title: string, detail: string) =>
+  limitReached: (code: ProblemCode, title: string, detail: string) =>
     new DomainError('limit_reached', { code, title, detail }),
   /**
    * The caller's copy is stale (its If-Match): final, unlike the storage kit's VersionConflictError, which a
@@ -123,10 +125,11 @@ export const domainErrors = {
       title: 'Precondition failed',
       detail,
     }),
-  gone: (code: string, title: string, detail: string) => new DomainError('gone', { code, title, detail }),
-  unprocessable: (code: string, title: string, detail: string, fields?: readonly FieldError[]) =>
+  gone: (code: ProblemCode, title: string, detail: string) =>
+    new DomainError('gone', { code, title, detail }),
+  unprocessable: (code: ProblemCode, title: string, detail: string, fields?: readonly FieldError[]) =>
     new DomainError('unprocessable', { code, title, detail, ...(fields ? { fields } : {}) }),
-  upstreamFailed: (code: string, title: string, detail: string) =>
+  upstreamFailed: (code: ProblemCode, title: string, detail: string) =>
     new DomainError('upstream_failed', { code, title, detail }),
   transient: (detail: string, cause?: unknown, retryAfterSeconds?: number) =>
     new TransientError(detail, cause, retryAfterSeconds),

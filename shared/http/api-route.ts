@@ -5,7 +5,8 @@ import type { Principal } from '../auth/authenticator.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import type { ApiPipeline } from './edge/api-edge.js';
 import type { ApiResult } from './edge/context.js';
-import type { OperationDoc, ResponseDoc, Role } from './operation-doc.js';
+import { documentedResponses } from './response-contract.js';
+import type { ErrorDocs, OperationDoc, ResponseDoc, Role, AnswerStatus } from './operation-doc.js';
 
 export type { ApiResult } from './edge/context.js';
 
@@ -42,7 +43,12 @@ export interface ApiRouteSpec<
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
-  readonly responses: Readonly<Record<number, ResponseDoc>>;
+  /** What the handler answers when it succeeds. */
+  readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;
+  /** The domain errors the handler can throw; the edge's own (401, 403, 404, 400, …) are derived. */
+  readonly errors?: ErrorDocs;
+  /** The handler reads If-Match (route-kit's ifMatchOf): the header is documented, and its 412. */
+  readonly ifMatch?: boolean;
   /**
    * Customer scope. An operation with a `customerId` path parameter is about that customer: channel admins of its
    * channel may call it, and its customer admins when it only reads. `customerOf` names the customer of other
@@ -71,6 +77,21 @@ export function defineApiRoute<
       Boolean(spec.params?.shape && 'customerId' in spec.params.shape));
   const roles = spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method) : spec.roles;
   const customerOf = spec.access?.customerOf;
+  const openapi: OperationDoc = {
+    operationId: spec.name,
+    method: spec.method,
+    route: spec.route,
+    summary: spec.summary,
+    tags: spec.tags,
+    roles,
+    customerScoped,
+    responses: spec.responses,
+    ...(spec.errors ? { errors: spec.errors } : {}),
+    ...(spec.ifMatch ? { ifMatch: true } : {}),
+    ...(spec.params ? { params: spec.params } : {}),
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body } : {}),
+  };
   const route = {
     name: spec.name,
     method: spec.method,
@@ -80,18 +101,7 @@ export function defineApiRoute<
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
-  };
-  const openapi: OperationDoc = {
-    operationId: spec.name,
-    method: spec.method,
-    route: spec.route,
-    summary: spec.summary,
-    tags: spec.tags,
-    roles,
-    responses: spec.responses,
-    ...(spec.params ? { params: spec.params } : {}),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
+    documentedStatuses: new Set(documentedResponses(openapi).keys()),
   };
   return {
     kind: 'http',

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { DomainErrorKind } from '../errors/domain-errors.js';
 
 /** The methods an operation may have; the function definitions share it (they carry an operation's doc). */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -8,10 +9,29 @@ import type { Role } from '../auth/roles.js';
 
 export type { Role };
 
+/**
+ * The statuses a handler answers itself; every other error status comes from a domain error's kind or an edge step.
+ * 503 is here for a report that says what is down (health), which a problem could not carry.
+ */
+export type AnswerStatus = 200 | 201 | 202 | 204 | 503;
+
+/**
+ * Headers a success response carries, declared so a generated client can type them: `etag` (the version for the
+ * next If-Match) and `location` (the created resource, or the task to poll after a 202).
+ */
+export type SuccessHeader = 'etag' | 'location';
+
 export interface ResponseDoc {
   readonly description: string;
   readonly schema?: z.ZodType;
+  readonly headers?: readonly SuccessHeader[];
 }
+
+/**
+ * The domain errors the handler can throw, by kind, each with what it means for this operation. The kinds the edge's
+ * steps raise (401, 403, 404, 400, 413, 415, 412 with If-Match, 503) are derived and need not be listed.
+ */
+export type ErrorDocs = Readonly<Partial<Record<DomainErrorKind, string>>>;
 
 /** What the OpenAPI document says about one operation; built from the same zod schemas the handler validates with. */
 export interface OperationDoc {
@@ -22,8 +42,13 @@ export interface OperationDoc {
   readonly tags: readonly string[];
   /** `null` for operations anyone may call. */
   readonly roles: readonly Role[] | null;
+  /** The caller must reach the operation's customer (403 otherwise). */
+  readonly customerScoped: boolean;
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
-  readonly responses: Readonly<Record<number, ResponseDoc>>;
+  /** Reads If-Match and refuses a stale version with 412. */
+  readonly ifMatch?: boolean;
+  readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;
+  readonly errors?: ErrorDocs;
 }

@@ -1,19 +1,20 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { FieldError } from '../errors/domain-errors.js';
+import type { ProblemCode } from '../errors/problem-codes.js';
 
 /** RFC 9457 problem details, with the product's stable `code` and per-field errors. */
 export interface Problem {
   readonly type: string;
   readonly title: string;
   readonly status: number;
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly detail?: string;
   readonly errors?: readonly FieldError[];
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problemType(code: string): string {
+export function problemType(code: ProblemCode): string {
   return `urn:direct-routing-hub:problem:${code}`;
 }
 

@@ -56,12 +56,28 @@ export function describedDryRunQuery(description: string) {
   return z.object({ dryRun: dryRunFlag.meta({ description }) });
 }
 
-/** The version the caller last saw (If-Match), which the service compares and refuses with 412 when stale. */
-export function ifMatchOf(request: Pick<HttpRequest, 'headers'>): string | undefined {
-  return request.headers.get('if-match') ?? undefined;
+/**
+ * Storage versions rows with weak ETags (`W/"…"`, Azure Tables and the memory twin alike), but If-Match is compared
+ * strongly (RFC 9110 §13.1.1) and a weak tag never matches strongly. Each row version is exact, so the HTTP ETag is
+ * the same opaque tag, strong; the storage form is restored when the caller sends it back.
+ */
+export function httpEtagOf(storageEtag: string): string {
+  return storageEtag.replace(/^W\//, '');
 }
 
-/** A result carrying the version of what it answers (ETag), for the caller's next If-Match. */
-export function versioned(etag: string, result: ApiResult): ApiResult {
-  return { ...result, headers: { etag, ...result.headers } };
+/**
+ * The version the caller last saw (If-Match), in the storage form the services compare; they refuse a stale one with
+ * 412. `*` passes as it is. The weak form this API sent before its ETags were strong names the same version and is
+ * still accepted: one prefix test, and no caller has to refetch.
+ */
+export function ifMatchOf(request: Pick<HttpRequest, 'headers'>): string | undefined {
+  const value = request.headers.get('if-match')?.trim();
+  if (value === undefined) return undefined;
+  if (value === '*' || value.startsWith('W/')) return value;
+  return `W/${value}`;
+}
+
+/** A result carrying the version of what it answers (a strong ETag), for the caller's next If-Match. */
+export function versioned(storageEtag: string, result: ApiResult): ApiResult {
+  return { ...result, headers: { etag: httpEtagOf(storageEtag), ...result.headers } };
 }

@@ -1,27 +1,31 @@
 import { z } from 'zod';
-import { LICENSE_TYPES } from '../customers/customer.js';
+import { licenseTypeSchema } from '../customers/customer-view.js';
 import { INVITATION_STATUSES, INVITATION_TYPES } from './invitation.js';
 
 /** The Customer Invitations grid, column by column. */
-export const invitationViewSchema = z.object({
-  id: z.string().meta({ description: 'ID: the customer Short Name.' }),
-  fullName: z.string(),
-  licenseType: z.enum(LICENSE_TYPES),
-  licensedUsers: z.number().int(),
-  invitationEmail: z.string(),
-  m365AdminEmail: z.string().nullable(),
-  emailSent: z.boolean(),
-  emailInvitationSentCount: z
-    .number()
-    .int()
-    .meta({ description: 'Delivery attempts, retried every minute until sent.' }),
-  createdAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime(),
-  expired: z.boolean(),
-  deviceAuthenticated: z.boolean(),
-  invitationType: z.enum(INVITATION_TYPES),
-  tenantInstalled: z.boolean(),
-  status: z.enum(INVITATION_STATUSES),
-});
+export const invitationViewSchema = z
+  .object({
+    id: z.string().meta({ description: 'ID: the customer Short Name.' }),
+    fullName: z.string(),
+    licenseType: licenseTypeSchema,
+    licensedUsers: z.number().int(),
+    invitationEmail: z.string(),
+    m365AdminEmail: z.string().nullable(),
+    emailSent: z.boolean(),
+    emailInvitationSentCount: z
+      .number()
+      .int()
+      .meta({ description: 'Delivery attempts, retried every minute until sent.' }),
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    expired: z.boolean(),
+    deviceAuthenticated: z.boolean(),
+    invitationType: z.enum(INVITATION_TYPES).meta({ id: 'InvitationType' }),
+    tenantInstalled: z.boolean(),
+    status: z.enum(INVITATION_STATUSES).meta({ id: 'InvitationStatus' }),
+  })
+  .meta({ id: 'Invitation' });
 
-export const invitationListSchema = z.object({ value: z.array(invitationViewSchema) });
+export const invitationListSchema = z
+  .object({ value: z.array(invitationViewSchema) })
+  .meta({ id: 'InvitationList' });

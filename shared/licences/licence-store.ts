@@ -18,11 +18,13 @@ const percent = (label: string) =>
     .min(1, `${label} is at least 1 %.`)
     .max(100, `${label} is at most 100 %.`);
 
-export const licenceSettingsSchema = z.strictObject({
-  warningLimitPercent: percent('Warning Limit'),
-  graceIntervalPercent: percent('Grace Interval').or(z.literal(0)),
-  factors: factorSwitchesSchema,
-});
+export const licenceSettingsSchema = z
+  .strictObject({
+    warningLimitPercent: percent('Warning Limit'),
+    graceIntervalPercent: percent('Grace Interval').or(z.literal(0)),
+    factors: factorSwitchesSchema,
+  })
+  .meta({ id: 'LicenceSettings' });
 export type LicenceSettings = z.output<typeof licenceSettingsSchema>;
 
 export const DEFAULT_LICENCE_SETTINGS: LicenceSettings = {

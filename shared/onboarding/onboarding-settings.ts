@@ -76,50 +76,54 @@ const hostname = (label: string) =>
 
 const ipv4 = (label: string) => z.ipv4({ error: `${label} must be an IPv4 address, ex: 1.2.3.4.` });
 
-export const dnsApiInputSchema = z.discriminatedUnion(
-  'credential',
-  [
-    z.strictObject({
-      credential: z.literal('app').meta({ description: 'The DNS_Client_Provisioning app registration.' }),
-      tenantId: guid('Tenant Id'),
-      clientId: guid('Client Id'),
-      clientSecret: secret('Client Secret')
-        .optional()
-        .meta({ description: 'Write-only; omit to keep the saved one.' }),
-      subscriptionId: guid('Subscription Id'),
-      resourceGroupName: z
-        .string({ error: 'Resource Group Name is required.' })
-        .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).')
-        .refine((value) => !value.endsWith('.'), 'Resource Group Name cannot end with a period.'),
-      dnsZone: hostname('Dns Zone'),
-    }),
-    z.strictObject({
-      credential: z.literal('managed-identity').meta({
-        description: "The Function App's managed identity, given DNS Zone Contributor by infra/main.bicep.",
+export const dnsApiInputSchema = z
+  .discriminatedUnion(
+    'credential',
+    [
+      z.strictObject({
+        credential: z.literal('app').meta({ description: 'The DNS_Client_Provisioning app registration.' }),
+        tenantId: guid('Tenant Id'),
+        clientId: guid('Client Id'),
+        clientSecret: secret('Client Secret')
+          .optional()
+          .meta({ description: 'Write-only; omit to keep the saved one.' }),
+        subscriptionId: guid('Subscription Id'),
+        resourceGroupName: z
+          .string({ error: 'Resource Group Name is required.' })
+          .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).')
+          .refine((value) => !value.endsWith('.'), 'Resource Group Name cannot end with a period.'),
+        dnsZone: hostname('Dns Zone'),
       }),
-      clientId: guid('Client Id')
-        .optional()
-        .meta({ description: 'A user-assigned identity; omit for system-assigned.' }),
-      subscriptionId: guid('Subscription Id'),
-      resourceGroupName: z
-        .string({ error: 'Resource Group Name is required.' })
-        .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).'),
-      dnsZone: hostname('Dns Zone'),
-    }),
-  ],
-  { error: 'credential must be "app" or "managed-identity".' },
-);
+      z.strictObject({
+        credential: z.literal('managed-identity').meta({
+          description: "The Function App's managed identity, given DNS Zone Contributor by infra/main.bicep.",
+        }),
+        clientId: guid('Client Id')
+          .optional()
+          .meta({ description: 'A user-assigned identity; omit for system-assigned.' }),
+        subscriptionId: guid('Subscription Id'),
+        resourceGroupName: z
+          .string({ error: 'Resource Group Name is required.' })
+          .regex(/^[-\w._()]{1,90}$/u, 'Resource Group Name: 1-90 letters, digits, and - _ . ( ).'),
+        dnsZone: hostname('Dns Zone'),
+      }),
+    ],
+    { error: 'credential must be "app" or "managed-identity".' },
+  )
+  .meta({ id: 'DnsApiSettingsInput' });
 
-export const dnsApiViewSchema = z.object({
-  configured: z.boolean(),
-  credential: z.enum(['app', 'managed-identity']).nullable(),
-  tenantId: z.string().nullable(),
-  clientId: z.string().nullable(),
-  clientSecretSaved: z.boolean(),
-  subscriptionId: z.string().nullable(),
-  resourceGroupName: z.string().nullable(),
-  dnsZone: z.string().nullable(),
-});
+export const dnsApiViewSchema = z
+  .object({
+    configured: z.boolean(),
+    credential: z.enum(['app', 'managed-identity']).nullable(),
+    tenantId: z.string().nullable(),
+    clientId: z.string().nullable(),
+    clientSecretSaved: z.boolean(),
+    subscriptionId: z.string().nullable(),
+    resourceGroupName: z.string().nullable(),
+    dnsZone: z.string().nullable(),
+  })
+  .meta({ id: 'DnsApiSettings' });
 
 export const regionInputSchema = z.strictObject({
   name: z
@@ -133,47 +137,55 @@ export const regionInputSchema = z.strictObject({
   ipAddress: ipv4('Ip Address'),
 });
 
-export const regionViewSchema = regionInputSchema.extend({ id: z.string() });
+export const regionViewSchema = regionInputSchema.extend({ id: z.string() }).meta({ id: 'Region' });
 
-export const knownSbcInputSchema = z.strictObject({
-  name: z.string({ error: 'Name is required.' }).trim().min(1, 'Name is required.').max(100),
-  ipAddress: ipv4('Ip Address'),
-  deviceFqdn: hostname('Device Fqdn').nullable().default(null).meta({ description: 'ex: sbc.contoso.com' }),
-  natIpAddress: ipv4('NAT Ip Address').nullable().default(null),
-  https: z
-    .boolean()
-    .default(true)
-    .meta({ description: 'On by default: "the new connection is by default secured over HTTPS".' }),
-  gatewayUser: z.string({ error: 'Gateway User is required.' }).min(1, 'Gateway User is required.').max(60),
-  gatewayPassword: secret('Gateway Password')
-    .optional()
-    .meta({ description: 'Write-only; required when adding, omit to keep the saved one.' }),
-});
+export const knownSbcInputSchema = z
+  .strictObject({
+    name: z.string({ error: 'Name is required.' }).trim().min(1, 'Name is required.').max(100),
+    ipAddress: ipv4('Ip Address'),
+    deviceFqdn: hostname('Device Fqdn').nullable().default(null).meta({ description: 'ex: sbc.contoso.com' }),
+    natIpAddress: ipv4('NAT Ip Address').nullable().default(null),
+    https: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'On by default: "the new connection is by default secured over HTTPS".' }),
+    gatewayUser: z.string({ error: 'Gateway User is required.' }).min(1, 'Gateway User is required.').max(60),
+    gatewayPassword: secret('Gateway Password')
+      .optional()
+      .meta({ description: 'Write-only; required when adding, omit to keep the saved one.' }),
+  })
+  .meta({ id: 'KnownSbcInput' });
 
-export const knownSbcViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  ipAddress: z.string(),
-  deviceFqdn: z.string().nullable(),
-  natIpAddress: z.string().nullable(),
-  https: z.boolean(),
-  gatewayUser: z.string(),
-  gatewayPasswordSaved: z.boolean(),
-});
+export const knownSbcViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    ipAddress: z.string(),
+    deviceFqdn: z.string().nullable(),
+    natIpAddress: z.string().nullable(),
+    https: z.boolean(),
+    gatewayUser: z.string(),
+    gatewayPasswordSaved: z.boolean(),
+  })
+  .meta({ id: 'KnownSbc' });
 
-export const licencePlansSchema = z.strictObject({
-  plans: z
-    .array(
-      z.strictObject({
-        name: z.string().trim().min(1, 'A plan needs a name.').max(100),
-        skuPartNumbers: z
-          .array(
-            z.string().regex(/^[A-Z0-9_]{2,64}$/, 'A SKU part number looks like ENTERPRISEPREMIUM or MCOEV.'),
-          )
-          .min(1, 'A plan needs at least one SKU.')
-          .max(10),
-      }),
-    )
-    .min(1, 'Keep at least one eligible licence plan.')
-    .max(50),
-});
+export const licencePlansSchema = z
+  .strictObject({
+    plans: z
+      .array(
+        z.strictObject({
+          name: z.string().trim().min(1, 'A plan needs a name.').max(100),
+          skuPartNumbers: z
+            .array(
+              z
+                .string()
+                .regex(/^[A-Z0-9_]{2,64}$/, 'A SKU part number looks like ENTERPRISEPREMIUM or MCOEV.'),
+            )
+            .min(1, 'A plan needs at least one SKU.')
+            .max(10),
+        }),
+      )
+      .min(1, 'Keep at least one eligible licence plan.')
+      .max(50),
+  })
+  .meta({ id: 'LicencePlans' });

@@ -40,17 +40,19 @@ const name = (label: string) =>
     .max(60, `${label} can be at most 60 characters long.`)
     .regex(/^[\w .@+-]+$/u, `${label} may hold letters, digits, blanks and . _ @ + - only.`);
 
-export const dialPlanPrefixSchema = z.strictObject({
-  dialPlanName: name('Dial Plan Name'),
-  prefix: z
-    .string({ error: 'Prefix is required.' })
-    .trim()
-    .superRefine((value, ctx) => {
-      const problem = prefixProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: 'invalid_prefix' } });
-    }),
-  tag: z.string().trim().max(100, 'Tag can be at most 100 characters long.').default(''),
-});
+export const dialPlanPrefixSchema = z
+  .strictObject({
+    dialPlanName: name('Dial Plan Name'),
+    prefix: z
+      .string({ error: 'Prefix is required.' })
+      .trim()
+      .superRefine((value, ctx) => {
+        const problem = prefixProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: 'invalid_prefix' } });
+      }),
+    tag: z.string().trim().max(100, 'Tag can be at most 100 characters long.').default(''),
+  })
+  .meta({ id: 'DialPlanPrefix' });
 
 export interface CsvProblem {
   readonly line: number;
@@ -116,7 +118,8 @@ export const prefixesBodySchema = z
   })
   .refine((value) => (value.prefixes === undefined) !== (value.csv === undefined), {
     message: 'Send either prefixes or csv.',
-  });
+  })
+  .meta({ id: 'DialPlanPrefixes' });
 
 /** The body's prefixes; a CSV with any invalid line is refused whole, naming every such line. */
 export function prefixesFromBody(body: z.output<typeof prefixesBodySchema>): DialPlanPrefix[] {

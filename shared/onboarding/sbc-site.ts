@@ -5,6 +5,10 @@ import { shortNameViolations } from '../customers/short-name.js';
 export const SBC_CONFIGURATIONS = ['SIP Trunk', 'IP PBX', 'BYOC'] as const;
 export type SbcConfiguration = (typeof SBC_CONFIGURATIONS)[number];
 
+export const sbcConfigurationSchema = z
+  .enum(SBC_CONFIGURATIONS, { error: 'Sbc Configuration must be SIP Trunk, IP PBX or BYOC.' })
+  .meta({ id: 'SbcConfiguration' });
+
 /** Essentials offers "Sip Trunk" and "BYOC" only; Essentials + and Pro add "IP PBX". */
 export function sbcConfigurationsFor(licenseType: LicenseType): readonly SbcConfiguration[] {
   return licenseType === 'Hosted Essentials' ? ['SIP Trunk', 'BYOC'] : SBC_CONFIGURATIONS;
@@ -13,23 +17,25 @@ export function sbcConfigurationsFor(licenseType: LicenseType): readonly SbcConf
 /** "The password cannot be configured with wide characters": printable ASCII only. */
 const NARROW = /^[\x20-\x7E]*$/;
 
-export const carrierRegistrationSchema = z.strictObject({
-  username: z
-    .string({ error: 'Username is required.' })
-    .min(1, 'Username is required.')
-    .max(60, 'Username: the valid value is a string of up to 60 characters.'),
-  password: z
-    .string({ error: 'Password is required.' })
-    .min(1, 'Password is required.')
-    .max(50, 'Password: the valid value is a string of up to 50 characters.')
-    .regex(NARROW, 'Password: the password cannot be configured with wide characters.'),
-  mainLine: z.string({ error: 'MainLine is required.' }).min(1, 'MainLine is required.').max(60),
-  hostName: z
-    .string({ error: 'Host Name is required.' })
-    .min(1, 'Host Name is required.')
-    .max(253)
-    .regex(/^[A-Za-z0-9.-]+$/, 'Host Name must be a host name or IP address.'),
-});
+export const carrierRegistrationSchema = z
+  .strictObject({
+    username: z
+      .string({ error: 'Username is required.' })
+      .min(1, 'Username is required.')
+      .max(60, 'Username: the valid value is a string of up to 60 characters.'),
+    password: z
+      .string({ error: 'Password is required.' })
+      .min(1, 'Password is required.')
+      .max(50, 'Password: the valid value is a string of up to 50 characters.')
+      .regex(NARROW, 'Password: the password cannot be configured with wide characters.'),
+    mainLine: z.string({ error: 'MainLine is required.' }).min(1, 'MainLine is required.').max(60),
+    hostName: z
+      .string({ error: 'Host Name is required.' })
+      .min(1, 'Host Name is required.')
+      .max(253)
+      .regex(/^[A-Za-z0-9.-]+$/, 'Host Name must be a host name or IP address.'),
+  })
+  .meta({ id: 'CarrierRegistration' });
 
 /** The wizard's SBC page. Region is always required; Carrier for SIP Trunk and BYOC (the manual's IP PBX shows none). */
 export const sbcSiteInputSchema = z
@@ -54,9 +60,7 @@ export const sbcSiteInputSchema = z
       )
       .optional()
       .meta({ description: 'Filled in by the DNS step when default routing is configured.' }),
-    sbcConfiguration: z
-      .enum(SBC_CONFIGURATIONS, { error: 'Sbc Configuration must be SIP Trunk, IP PBX or BYOC.' })
-      .optional(),
+    sbcConfiguration: sbcConfigurationSchema.optional(),
     regionId: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'Select an SBC from list.')
@@ -99,6 +103,7 @@ export const sbcSiteInputSchema = z
         params: { code: 'not_applicable' },
       });
     }
-  });
+  })
+  .meta({ id: 'SbcSiteInput' });
 
 export type SbcSiteInput = z.output<typeof sbcSiteInputSchema>;

@@ -36,27 +36,29 @@ export interface SitePages {
 }
 
 /** Add SBC Site: the same pages as the wizard, in one body. */
-export const addSiteSchema = z.strictObject({
-  siteName: z
-    .string({ error: 'Sbc Site Name is required.' })
-    .trim()
-    .superRefine((value, ctx) => {
-      for (const v of shortNameViolations(value))
-        ctx.addIssue({
-          code: 'custom',
-          message: v.message.replace('Short Name', 'Sbc Site Name'),
-          params: { code: v.code },
-        });
-    }),
-  dns: dnsPageSchema.optional(),
-  m365Routing: m365RoutingPageSchema.optional(),
-  sbc: sbcSiteInputSchema.optional(),
-  prefixes: z
-    .array(dialPlanPrefixSchema)
-    .max(MAX_PREFIXES, `At most ${MAX_PREFIXES} prefixes per customer.`)
-    .default([]),
-  sbcScripts: sbcScriptsPageSchema.optional(),
-});
+export const addSiteSchema = z
+  .strictObject({
+    siteName: z
+      .string({ error: 'Sbc Site Name is required.' })
+      .trim()
+      .superRefine((value, ctx) => {
+        for (const v of shortNameViolations(value))
+          ctx.addIssue({
+            code: 'custom',
+            message: v.message.replace('Short Name', 'Sbc Site Name'),
+            params: { code: v.code },
+          });
+      }),
+    dns: dnsPageSchema.optional(),
+    m365Routing: m365RoutingPageSchema.optional(),
+    sbc: sbcSiteInputSchema.optional(),
+    prefixes: z
+      .array(dialPlanPrefixSchema)
+      .max(MAX_PREFIXES, `At most ${MAX_PREFIXES} prefixes per customer.`)
+      .default([]),
+    sbcScripts: sbcScriptsPageSchema.optional(),
+  })
+  .meta({ id: 'NewSbcSite' });
 export type AddSiteInput = z.output<typeof addSiteSchema>;
 
 export function pagesFromAddSite(input: AddSiteInput): SitePages {

@@ -24,7 +24,8 @@ export const customVariablesSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/, 'A Customer Variable name is letters, digits, - and _.'),
     z.string().max(500, 'A Customer Variable value can be at most 500 characters long.'),
   )
-  .default({});
+  .default({})
+  .meta({ id: 'CustomVariables' });
 
 /** "Click Here to Provision M365 Domain and DNS Automatically": Region/Country, Sbc Site Name, License Plan. */
 export const dnsPageSchema = z
@@ -61,23 +62,28 @@ export const dnsPageSchema = z
         params: { code: 'required' },
       });
     }
-  });
+  })
+  .meta({ id: 'WizardDnsPage' });
 
 /** "Configure M365 default routing": the gateway, the onboarding and cleanup scripts and their Customer Variables. */
-export const m365RoutingPageSchema = z.strictObject({
-  configure: z.boolean(),
-  onlinePstnGateway: fqdn('Online PSTN Gateway').optional(),
-  onboardingTemplateId: templateId.optional(),
-  cleanupTemplateId: templateId.optional(),
-  customVariables: customVariablesSchema,
-});
+export const m365RoutingPageSchema = z
+  .strictObject({
+    configure: z.boolean(),
+    onlinePstnGateway: fqdn('Online PSTN Gateway').optional(),
+    onboardingTemplateId: templateId.optional(),
+    cleanupTemplateId: templateId.optional(),
+    customVariables: customVariablesSchema,
+  })
+  .meta({ id: 'WizardM365RoutingPage' });
 
 /** The SBC scripts page: SBC Onboarding Script, SBC Cleanup Script, Customer Variables. */
-export const sbcScriptsPageSchema = z.strictObject({
-  onboardingTemplateId: templateId,
-  cleanupTemplateId: templateId,
-  customVariables: customVariablesSchema,
-});
+export const sbcScriptsPageSchema = z
+  .strictObject({
+    onboardingTemplateId: templateId,
+    cleanupTemplateId: templateId,
+    customVariables: customVariablesSchema,
+  })
+  .meta({ id: 'WizardSbcScriptsPage' });
 
 /** What the wizard keeps from the pages after the Microsoft 365 Settings page, until Submit. */
 export interface WizardPages {

@@ -37,32 +37,36 @@ const template = (label: string, max: number) =>
       }
     });
 
-export const tokenAppInputSchema = z.strictObject({
-  clientId: guid,
-  clientSecret: secret('Client Secret')
-    .optional()
-    .meta({ description: 'Write-only; omit to keep the saved one.' }),
-  redirectUri: absoluteUrl('Redirect Uri')
-    .refine(
-      (value) => value.endsWith('/authenticate/OAuth2Callback'),
-      'Redirect Uri must end with /authenticate/OAuth2Callback.',
-    )
-    .optional()
-    .meta({ description: 'Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.' }),
-});
+export const tokenAppInputSchema = z
+  .strictObject({
+    clientId: guid,
+    clientSecret: secret('Client Secret')
+      .optional()
+      .meta({ description: 'Write-only; omit to keep the saved one.' }),
+    redirectUri: absoluteUrl('Redirect Uri')
+      .refine(
+        (value) => value.endsWith('/authenticate/OAuth2Callback'),
+        'Redirect Uri must end with /authenticate/OAuth2Callback.',
+      )
+      .optional()
+      .meta({ description: 'Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.' }),
+  })
+  .meta({ id: 'TokenAppSettingsInput' });
 
-export const invitationSettingsInputSchema = z.strictObject({
-  subjectTemplate: template('Invitation Subject', 256),
-  emailTemplate: template('Invitation Email', 20_000),
-  portalUrl: absoluteUrl('Customer Authentication Portal Url')
-    .optional()
-    .meta({ description: 'Defaults to {PUBLIC_BASE_URL}/authenticate.' }),
-  validityDays: z
-    .number({ error: 'Validity must be a number of days.' })
-    .int('Validity must be a whole number of days.')
-    .min(1, 'An invitation must stay valid at least 1 day.')
-    .max(30, 'An invitation can stay valid at most 30 days.'),
-});
+export const invitationSettingsInputSchema = z
+  .strictObject({
+    subjectTemplate: template('Invitation Subject', 256),
+    emailTemplate: template('Invitation Email', 20_000),
+    portalUrl: absoluteUrl('Customer Authentication Portal Url')
+      .optional()
+      .meta({ description: 'Defaults to {PUBLIC_BASE_URL}/authenticate.' }),
+    validityDays: z
+      .number({ error: 'Validity must be a number of days.' })
+      .int('Validity must be a whole number of days.')
+      .min(1, 'An invitation must stay valid at least 1 day.')
+      .max(30, 'An invitation can stay valid at most 30 days.'),
+  })
+  .meta({ id: 'InvitationSettingsInput' });
 
 const smtpSchema = z
   .strictObject({
@@ -89,47 +93,55 @@ const acsSchema = z.strictObject({
   accessKey: secret('Access key').optional().meta({ description: 'Write-only; omit to keep the saved one.' }),
 });
 
-export const emailSettingsInputSchema = z.discriminatedUnion('transport', [smtpSchema, acsSchema], {
-  error: 'transport must be "smtp" or "acs".',
-});
+export const emailSettingsInputSchema = z
+  .discriminatedUnion('transport', [smtpSchema, acsSchema], {
+    error: 'transport must be "smtp" or "acs".',
+  })
+  .meta({ id: 'EmailSettingsInput' });
 
 const LOGO_MAX_BYTES = 256 * 1024;
 
-export const whiteLabelInputSchema = z.strictObject({
-  displayName: z
-    .string({ error: 'Display name is required.' })
-    .trim()
-    .min(1, 'Display name is required.')
-    .max(100, 'Display name can be at most 100 characters long.'),
-  logo: z
-    .strictObject({
-      contentType: z.enum(['image/png', 'image/svg+xml']),
-      base64: z
-        .base64({ error: 'The logo must be base64.' })
-        .refine(
-          (value) => Buffer.from(value, 'base64').length <= LOGO_MAX_BYTES,
-          'The logo can be at most 256 KB.',
-        ),
-    })
-    .nullable()
-    .optional(),
-});
+export const whiteLabelInputSchema = z
+  .strictObject({
+    displayName: z
+      .string({ error: 'Display name is required.' })
+      .trim()
+      .min(1, 'Display name is required.')
+      .max(100, 'Display name can be at most 100 characters long.'),
+    logo: z
+      .strictObject({
+        contentType: z.enum(['image/png', 'image/svg+xml']),
+        base64: z
+          .base64({ error: 'The logo must be base64.' })
+          .refine(
+            (value) => Buffer.from(value, 'base64').length <= LOGO_MAX_BYTES,
+            'The logo can be at most 256 KB.',
+          ),
+      })
+      .nullable()
+      .optional(),
+  })
+  .meta({ id: 'WhiteLabelInput' });
 
-export const tokenAppViewSchema = z.object({
-  clientId: z.string().nullable(),
-  clientSecretSaved: z
-    .boolean()
-    .meta({ description: 'The manual\'s "Password already saved"; the value is never returned.' }),
-  redirectUri: z.string(),
-});
+export const tokenAppViewSchema = z
+  .object({
+    clientId: z.string().nullable(),
+    clientSecretSaved: z
+      .boolean()
+      .meta({ description: 'The manual\'s "Password already saved"; the value is never returned.' }),
+    redirectUri: z.string(),
+  })
+  .meta({ id: 'TokenAppSettings' });
 
-export const invitationSettingsViewSchema = z.object({
-  subjectTemplate: z.string(),
-  emailTemplate: z.string(),
-  portalUrl: z.string(),
-  validityDays: z.number().int(),
-  placeholders: z.array(z.string()),
-});
+export const invitationSettingsViewSchema = z
+  .object({
+    subjectTemplate: z.string(),
+    emailTemplate: z.string(),
+    portalUrl: z.string(),
+    validityDays: z.number().int(),
+    placeholders: z.array(z.string()),
+  })
+  .meta({ id: 'InvitationSettings' });
 
 export const emailSettingsViewSchema = z
   .object({
@@ -144,9 +156,12 @@ export const emailSettingsViewSchema = z
     senderAddress: z.string().optional(),
     accessKeySaved: z.boolean().optional(),
   })
-  .meta({ description: 'transport is null until Email Settings are saved.' });
+  .meta({ description: 'transport is null until Email Settings are saved.' })
+  .meta({ id: 'EmailSettings' });
 
-export const whiteLabelViewSchema = z.object({
-  displayName: z.string(),
-  logo: z.object({ contentType: z.string(), base64: z.string() }).nullable(),
-});
+export const whiteLabelViewSchema = z
+  .object({
+    displayName: z.string(),
+    logo: z.object({ contentType: z.string(), base64: z.string() }).nullable(),
+  })
+  .meta({ id: 'WhiteLabel' });

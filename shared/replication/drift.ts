@@ -31,17 +31,19 @@ export const driftItemSchema = z.object({
   message: z.string().nullable(),
 });
 
-export const driftReportSchema = z.object({
-  customerId: z.string(),
-  checkedAt: z.iso.datetime(),
-  cycleId: z.string().nullable(),
-  status: z.enum(['in-sync', 'drift', 'unknown']),
-  /** `site`: the onboarding's site records; `gateway`: no site record, the gateway named after the Short Name. */
-  basis: z.enum(['site', 'gateway', 'none']),
-  sites: z.array(z.object({ siteName: z.string(), gatewayFqdn: z.string(), templateId: z.string() })),
-  items: z.array(driftItemSchema),
-  note: z.string().nullable(),
-});
+export const driftReportSchema = z
+  .object({
+    customerId: z.string(),
+    checkedAt: z.iso.datetime(),
+    cycleId: z.string().nullable(),
+    status: z.enum(['in-sync', 'drift', 'unknown']),
+    /** `site`: the onboarding's site records; `gateway`: no site record, the gateway named after the Short Name. */
+    basis: z.enum(['site', 'gateway', 'none']),
+    sites: z.array(z.object({ siteName: z.string(), gatewayFqdn: z.string(), templateId: z.string() })),
+    items: z.array(driftItemSchema),
+    note: z.string().nullable(),
+  })
+  .meta({ id: 'DriftReport' });
 
 export type DriftReport = z.output<typeof driftReportSchema>;
 type DriftItem = z.output<typeof driftItemSchema>;

@@ -30,53 +30,55 @@ const countersSchema = z.object({
   voiceObjectsChanged: z.number().int(),
 });
 
-export const replicationStatusSchema = z.object({
-  customerId: z.string(),
-  state: z
-    .enum(['not-verified', 'authentication-failed', 'first-replication', 'running', 'queued', 'idle'])
-    .meta({
-      description: 'Running: a cycle is in progress (it may be between chunks or waiting for a slot).',
-    }),
-  message: z
-    .string()
-    .nullable()
-    .meta({ description: 'What the portal shows, e.g. the first replication notice.' }),
-  lastSyncAt: z.iso.datetime().nullable(),
-  /** The manual's header text. */
-  lastSyncText: z.string().meta({ example: '[Last sync at: never]' }),
-  lastFullSyncAt: z.iso.datetime().nullable(),
-  counts: countsSchema,
-  currentCycle: z
-    .object({
-      id: z.string(),
-      kind: z.enum(['full', 'quick']),
-      reason: z.string(),
-      phase: z.string(),
-      startedAt: z.iso.datetime(),
-      lastProgressAt: z.iso.datetime(),
-      phasePage: z.number().int(),
-      counters: countersSchema,
-      failures: z.number().int(),
-      lastError: z.string().nullable(),
-    })
-    .nullable(),
-  lastCycle: z
-    .object({
-      id: z.string(),
-      kind: z.enum(['full', 'quick']),
-      reason: z.string(),
-      startedAt: z.iso.datetime(),
-      finishedAt: z.iso.datetime(),
-      durationMs: z.number().int(),
-      outcome: z.enum(['succeeded', 'failed']),
-      message: z.string().nullable(),
-      counters: countersSchema,
-    })
-    .nullable(),
-  queuedAt: z.iso.datetime().nullable(),
-  lastChangeAt: z.iso.datetime().nullable(),
-  skipped: z.object({ at: z.iso.datetime(), message: z.string() }).nullable(),
-});
+export const replicationStatusSchema = z
+  .object({
+    customerId: z.string(),
+    state: z
+      .enum(['not-verified', 'authentication-failed', 'first-replication', 'running', 'queued', 'idle'])
+      .meta({
+        description: 'Running: a cycle is in progress (it may be between chunks or waiting for a slot).',
+      }),
+    message: z
+      .string()
+      .nullable()
+      .meta({ description: 'What the portal shows, e.g. the first replication notice.' }),
+    lastSyncAt: z.iso.datetime().nullable(),
+    /** The manual's header text. */
+    lastSyncText: z.string().meta({ example: '[Last sync at: never]' }),
+    lastFullSyncAt: z.iso.datetime().nullable(),
+    counts: countsSchema,
+    currentCycle: z
+      .object({
+        id: z.string(),
+        kind: z.enum(['full', 'quick']),
+        reason: z.string(),
+        phase: z.string(),
+        startedAt: z.iso.datetime(),
+        lastProgressAt: z.iso.datetime(),
+        phasePage: z.number().int(),
+        counters: countersSchema,
+        failures: z.number().int(),
+        lastError: z.string().nullable(),
+      })
+      .nullable(),
+    lastCycle: z
+      .object({
+        id: z.string(),
+        kind: z.enum(['full', 'quick']),
+        reason: z.string(),
+        startedAt: z.iso.datetime(),
+        finishedAt: z.iso.datetime(),
+        durationMs: z.number().int(),
+        outcome: z.enum(['succeeded', 'failed']),
+        message: z.string().nullable(),
+        counters: countersSchema,
+      })
+      .nullable(),
+    queuedAt: z.iso.datetime().nullable(),
+    lastChangeAt: z.iso.datetime().nullable(),
+    skipped: z.object({ at: z.iso.datetime(), message: z.string() }).nullable(),
+  })
+  .meta({ id: 'ReplicationStatus' });
 
 export type ReplicationStatusView = z.output<typeof replicationStatusSchema>;
 
@@ -171,42 +173,47 @@ export const listQuery = z.object({
     .meta({ description: 'Opaque; pass the one from nextLink.' }),
 });
 
-export const userViewSchema = z.object({
-  id: z.string(),
-  userPrincipalName: z.string(),
-  sipAddress: z.string(),
-  displayName: z.string().nullable(),
-  department: z.string().nullable(),
-  usageLocation: z.string().nullable(),
-  businessPhones: z.array(z.string()),
-  mobilePhone: z.string().nullable(),
-  accountEnabled: z.boolean().nullable(),
-  accountType: z.string().nullable(),
-  enterpriseVoiceEnabled: z.boolean(),
-  lineUri: z.string().nullable(),
-  onlineVoiceRoutingPolicy: z.string().nullable(),
-  tenantDialPlan: z.string().nullable(),
-  policies: z.record(z.string(), z.string()),
-  onlinePstnGateway: z
-    .string()
-    .nullable()
-    .meta({ description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway." }),
-  siteLocation: z.string().nullable().meta({ description: "Derived: the gateway FQDN's first label." }),
-});
+export const userViewSchema = z
+  .object({
+    id: z.string(),
+    userPrincipalName: z.string(),
+    sipAddress: z.string(),
+    displayName: z.string().nullable(),
+    department: z.string().nullable(),
+    usageLocation: z.string().nullable(),
+    businessPhones: z.array(z.string()),
+    mobilePhone: z.string().nullable(),
+    accountEnabled: z.boolean().nullable(),
+    accountType: z.string().nullable(),
+    enterpriseVoiceEnabled: z.boolean(),
+    lineUri: z.string().nullable(),
+    onlineVoiceRoutingPolicy: z.string().nullable(),
+    tenantDialPlan: z.string().nullable(),
+    policies: z.record(z.string(), z.string()),
+    onlinePstnGateway: z.string().nullable().meta({
+      description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway.",
+    }),
+    siteLocation: z.string().nullable().meta({ description: "Derived: the gateway FQDN's first label." }),
+  })
+  .meta({ id: 'MirroredUser' });
 
-export const groupViewSchema = z.object({
-  id: z.string(),
-  displayName: z.string().nullable(),
-  description: z.string().nullable(),
-  mailEnabled: z.boolean().nullable(),
-  securityEnabled: z.boolean().nullable(),
-});
+export const groupViewSchema = z
+  .object({
+    id: z.string(),
+    displayName: z.string().nullable(),
+    description: z.string().nullable(),
+    mailEnabled: z.boolean().nullable(),
+    securityEnabled: z.boolean().nullable(),
+  })
+  .meta({ id: 'MirroredGroup' });
 
-export const voiceObjectViewSchema = z.object({
-  policyName: z.string(),
-  identity: z.string(),
-  data: z.record(z.string(), z.unknown()),
-});
+export const voiceObjectViewSchema = z
+  .object({
+    policyName: z.string(),
+    identity: z.string(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'VoiceObject' });
 
 export function mirrorListSchema<T extends z.ZodType>(item: T) {
   return z.object({

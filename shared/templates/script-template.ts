@@ -57,9 +57,10 @@ export const templateIdSchema = z
   .regex(TEMPLATE_ID_PATTERN, 'A template id is 1-64 lower-case letters, digits and hyphens.')
   .meta({ description: 'Lower-case slug, e.g. `sbc-scenario7`.' });
 
-const typeSchema = z
-  .enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` })
-  .meta({ description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).' });
+const typeSchema = z.enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` }).meta({
+  id: 'ScriptType',
+  description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).',
+});
 
 const variableSchema = z
   .strictObject({
@@ -166,32 +167,36 @@ const variableViewSchema = z.object({
   required: z.boolean(),
 });
 
-export const templateViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  type: typeSchema,
-  description: z.string(),
-  body: z.string(),
-  variables: z.array(variableViewSchema),
-  pairedTemplateId: z.string().nullable().meta({ description: 'The counterpart ("Related with").' }),
-  isDefault: z.boolean(),
-  builtIn: z.boolean(),
-  customized: z.boolean().meta({ description: 'A built-in whose content differs from the shipped text.' }),
-  version: z.number().int(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-});
+export const templateViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: typeSchema,
+    description: z.string(),
+    body: z.string(),
+    variables: z.array(variableViewSchema),
+    pairedTemplateId: z.string().nullable().meta({ description: 'The counterpart ("Related with").' }),
+    isDefault: z.boolean(),
+    builtIn: z.boolean(),
+    customized: z.boolean().meta({ description: 'A built-in whose content differs from the shipped text.' }),
+    version: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: 'ScriptTemplate' });
 export type TemplateView = z.output<typeof templateViewSchema>;
 
-export const templateListSchema = z.object({
-  templates: z.array(
-    templateViewSchema.omit({ body: true }).extend({
-      hasCustomArguments: z.boolean(),
-      hasHistory: z.boolean().meta({ description: 'More than one version is kept.' }),
-    }),
-  ),
-});
+export const templateListSchema = z
+  .object({
+    templates: z.array(
+      templateViewSchema.omit({ body: true }).extend({
+        hasCustomArguments: z.boolean(),
+        hasHistory: z.boolean().meta({ description: 'More than one version is kept.' }),
+      }),
+    ),
+  })
+  .meta({ id: 'ScriptTemplateList' });
 
 export const versionSummarySchema = z.object({
   templateId: z.string(),
@@ -202,29 +207,35 @@ export const versionSummarySchema = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
 });
-export const versionListSchema = z.object({ versions: z.array(versionSummarySchema) });
-export const versionViewSchema = versionSummarySchema.extend({
-  description: z.string(),
-  body: z.string(),
-  variables: z.array(variableViewSchema),
-  pairedTemplateId: z.string().nullable(),
-});
+export const versionListSchema = z
+  .object({ versions: z.array(versionSummarySchema) })
+  .meta({ id: 'ScriptTemplateVersionList' });
+export const versionViewSchema = versionSummarySchema
+  .extend({
+    description: z.string(),
+    body: z.string(),
+    variables: z.array(variableViewSchema),
+    pairedTemplateId: z.string().nullable(),
+  })
+  .meta({ id: 'ScriptTemplateVersion' });
 
-export const previewViewSchema = z.object({
-  templateId: z.string(),
-  type: typeSchema,
-  text: z
-    .string()
-    .meta({ description: 'The rendered script: CLI text for the SBC, PowerShell lines for M365.' }),
-  commands: z
-    .array(
-      z.object({
-        line: z.number().int(),
-        cmdlet: z.string(),
-        params: z.record(z.string(), z.unknown()),
-        powerShell: z.string(),
-      }),
-    )
-    .optional()
-    .meta({ description: 'M365 only: the Teams commands, each with its PowerShell line.' }),
-});
+export const previewViewSchema = z
+  .object({
+    templateId: z.string(),
+    type: typeSchema,
+    text: z
+      .string()
+      .meta({ description: 'The rendered script: CLI text for the SBC, PowerShell lines for M365.' }),
+    commands: z
+      .array(
+        z.object({
+          line: z.number().int(),
+          cmdlet: z.string(),
+          params: z.record(z.string(), z.unknown()),
+          powerShell: z.string(),
+        }),
+      )
+      .optional()
+      .meta({ description: 'M365 only: the Teams commands, each with its PowerShell line.' }),
+  })
+  .meta({ id: 'ScriptPreview' });

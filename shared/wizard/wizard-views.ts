@@ -1,65 +1,68 @@
 import { z } from 'zod';
-import { LICENSE_TYPES } from '../customers/customer.js';
+import { licenseTypeSchema } from '../customers/customer-view.js';
+import { sbcConfigurationSchema } from '../onboarding/sbc-site.js';
 import type { WizardSession } from './wizard-session.js';
 
-export const wizardSessionViewSchema = z.object({
-  id: z.string(),
-  expiresAt: z.iso.datetime().meta({ description: 'Renewed to ten minutes ahead by every step.' }),
-  customer: z
-    .object({
-      fullName: z.string(),
-      shortName: z.string(),
-      licenseType: z.enum(LICENSE_TYPES),
-      licensedUsers: z.number().int(),
-    })
-    .nullable(),
-  connection: z
-    .object({
-      method: z.enum(['invite', 'sign-in', 'app-registration']),
-      status: z.enum(['Pending Authentication', 'Authentication Complete']),
-      invitationId: z.string().optional(),
-      tenantId: z.string().optional(),
-    })
-    .nullable(),
-  m365Settings: z
-    .object({
-      overrideAdminDomain: z.string(),
-      tenantId: z.string().meta({ description: 'Read-only: the tenant the admin authenticated in.' }),
-      grantAdminAccessTo: z.string().nullable(),
-      teamsNotificationAppId: z.string().nullable(),
-      teamsNotificationSecretSaved: z.boolean(),
-    })
-    .nullable(),
-  pages: z.object({
-    dns: z.record(z.string(), z.unknown()).nullable(),
-    m365Routing: z.record(z.string(), z.unknown()).nullable(),
-    sbc: z
+export const wizardSessionViewSchema = z
+  .object({
+    id: z.string(),
+    expiresAt: z.iso.datetime().meta({ description: 'Renewed to ten minutes ahead by every step.' }),
+    customer: z
       .object({
-        configureSbc: z.boolean(),
-        sbcSiteName: z.string(),
-        onlinePstnGateway: z.string().nullable(),
-        sbcConfiguration: z.enum(['SIP Trunk', 'IP PBX', 'BYOC']).nullable(),
-        regionId: z.string().nullable(),
-        carrier: z.string().nullable(),
-        carrierRegistration: z
-          .object({
-            username: z.string(),
-            passwordSaved: z.boolean(),
-            mainLine: z.string(),
-            hostName: z.string(),
-          })
-          .nullable(),
-        cacProfile: z.string().nullable(),
+        fullName: z.string(),
+        shortName: z.string(),
+        licenseType: licenseTypeSchema,
+        licensedUsers: z.number().int(),
       })
       .nullable(),
-    prefixes: z.array(z.object({ dialPlanName: z.string(), prefix: z.string(), tag: z.string() })),
-    sbcScripts: z.record(z.string(), z.unknown()).nullable(),
-  }),
-  signInUrl: z.url().optional().meta({
-    description:
-      'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".',
-  }),
-});
+    connection: z
+      .object({
+        method: z.enum(['invite', 'sign-in', 'app-registration']),
+        status: z.enum(['Pending Authentication', 'Authentication Complete']),
+        invitationId: z.string().optional(),
+        tenantId: z.string().optional(),
+      })
+      .nullable(),
+    m365Settings: z
+      .object({
+        overrideAdminDomain: z.string(),
+        tenantId: z.string().meta({ description: 'Read-only: the tenant the admin authenticated in.' }),
+        grantAdminAccessTo: z.string().nullable(),
+        teamsNotificationAppId: z.string().nullable(),
+        teamsNotificationSecretSaved: z.boolean(),
+      })
+      .nullable(),
+    pages: z.object({
+      dns: z.record(z.string(), z.unknown()).nullable(),
+      m365Routing: z.record(z.string(), z.unknown()).nullable(),
+      sbc: z
+        .object({
+          configureSbc: z.boolean(),
+          sbcSiteName: z.string(),
+          onlinePstnGateway: z.string().nullable(),
+          sbcConfiguration: sbcConfigurationSchema.nullable(),
+          regionId: z.string().nullable(),
+          carrier: z.string().nullable(),
+          carrierRegistration: z
+            .object({
+              username: z.string(),
+              passwordSaved: z.boolean(),
+              mainLine: z.string(),
+              hostName: z.string(),
+            })
+            .nullable(),
+          cacProfile: z.string().nullable(),
+        })
+        .nullable(),
+      prefixes: z.array(z.object({ dialPlanName: z.string(), prefix: z.string(), tag: z.string() })),
+      sbcScripts: z.record(z.string(), z.unknown()).nullable(),
+    }),
+    signInUrl: z.url().optional().meta({
+      description:
+        'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".',
+    }),
+  })
+  .meta({ id: 'WizardSession' });
 
 export function toWizardSessionView(session: WizardSession): z.output<typeof wizardSessionViewSchema> {
   const settings = session.m365Settings;

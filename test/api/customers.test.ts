@@ -391,7 +391,8 @@ describe('list, get, edit and delete', () => {
   it('edits Licensed Users within the limits and versions the customer with ETags', async () => {
     const created = await call('POST', '/api/v1/customers', { json: pro('Editable') });
     const etag = created.headers.get('etag');
-    expect(etag).toBeTruthy();
+    // Strong: If-Match compares strongly, and a weak tag would never match (RFC 9110).
+    expect(etag).toMatch(/^"[^"]+"$/);
     const before = (await snapshot()).summary as { availableUsers: number };
     const edited = await call('PATCH', '/api/v1/customers/editable', {
       json: { licensedUsers: 500 },

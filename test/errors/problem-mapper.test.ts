@@ -31,7 +31,9 @@ describe('problemOfDomainError', () => {
   it('gives every kind its status', () => {
     expect(Object.keys(STATUS_OF_KIND).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const [kind, status] of Object.entries(EXPECTED) as [DomainErrorKind, number][]) {
-      const mapped = problemOfDomainError(new DomainError(kind, { code: 'some_code', title: 'Some title' }));
+      const mapped = problemOfDomainError(
+        new DomainError(kind, { code: 'concurrent_change', title: 'Some title' }),
+      );
       expect(mapped?.problem.status, kind).toBe(status);
     }
   });

@@ -40,12 +40,17 @@ describe('the route kit', () => {
     );
   });
 
-  it('reads If-Match and answers the ETag of what it returns', () => {
-    expect(ifMatchOf(request({ headers: { 'if-match': 'W/"3"' } }))).toBe('W/"3"');
-    expect(ifMatchOf(request())).toBeUndefined();
+  it('answers a strong ETag and reads If-Match back in the storage form the services compare', () => {
     expect(versioned('W/"4"', { status: 200, headers: { location: '/x' } })).toEqual({
       status: 200,
-      headers: { etag: 'W/"4"', location: '/x' },
+      headers: { etag: '"4"', location: '/x' },
     });
+    expect(ifMatchOf(request({ headers: { 'if-match': '"3"' } }))).toBe('W/"3"');
+    expect(ifMatchOf(request({ headers: { 'if-match': '*' } }))).toBe('*');
+    expect(ifMatchOf(request())).toBeUndefined();
+  });
+
+  it('still accepts the weak ETag this API sent before, which names the same version', () => {
+    expect(ifMatchOf(request({ headers: { 'if-match': 'W/"3"' } }))).toBe('W/"3"');
   });
 });

@@ -6,10 +6,10 @@ import { authenticate } from '../../shared/http/edge/authenticate.js';
 import { authorizeCustomer, authorizeRole } from '../../shared/http/edge/authorize.js';
 import { MAX_BODY_BYTES } from '../../shared/http/edge/body.js';
 import type { EdgeStep } from '../../shared/http/edge/compose.js';
-import type { EdgeContext } from '../../shared/http/edge/context.js';
+import { type EdgeContext, newEdgeContext } from '../../shared/http/edge/context.js';
 import { errorsToProblems } from '../../shared/http/edge/errors.js';
 import { exposeHeaders } from '../../shared/http/edge/expose-headers.js';
-import { respond } from '../../shared/http/edge/respond.js';
+import { respond, warnIfUndocumented } from '../../shared/http/edge/respond.js';
 import { validateInput, validatePath } from '../../shared/http/edge/validate.js';
 import {
   bodyOf,
@@ -268,12 +268,38 @@ describe('audit', () => {
   });
 });
 
+describe('a status the OpenAPI description does not document', () => {
+  it('is logged as drift, by the handler or as a problem; a documented one is not', async () => {
+    const { context, lines } = invocation();
+    const route = { name: 'things-op', documentedStatuses: new Set([200, 500]) };
+    warnIfUndocumented(route, 200, context);
+    warnIfUndocumented(route, 201, context);
+    const ctx = newEdgeContext(
+      { ...route, method: 'GET', roles: null, customerScoped: false },
+      request(),
+      context,
+    );
+    await run(errorsToProblems, ctx, () =>
+      Promise.reject(new DomainError('gone', { code: 'wizard_session_expired', title: 'Expired' })),
+    );
+    expect(ctx.response?.status).toBe(410);
+    expect(lines.map(({ line }) => line.message)).toEqual([
+      'things-op answered 201, which its OpenAPI description does not document.',
+      'things-op answered 410, which its OpenAPI description does not document.',
+    ]);
+  });
+});
+
 describe('errorsToProblems and respond', () => {
   it('answers a DomainError with its kind’s status and problem+json', async () => {
     const ctx = edgeContext({});
     await run(errorsToProblems, ctx, () =>
       Promise.reject(
-        new DomainError('limit_reached', { code: 'no_licence', title: 'No licence', detail: 'd' }),
+        new DomainError('limit_reached', {
+          code: 'tenant_licenses_exhausted',
+          title: 'No licence',
+          detail: 'd',
+        }),
       ),
     );
     expect(ctx.response).toMatchObject({
@@ -281,10 +307,10 @@ describe('errorsToProblems and respond', () => {
       headers: { 'content-type': 'application/problem+json' },
     });
     expect(bodyOf(ctx.response ?? {})).toEqual({
-      type: 'urn:direct-routing-hub:problem:no_licence',
+      type: 'urn:direct-routing-hub:problem:tenant_licenses_exhausted',
       title: 'No licence',
       status: 409,
-      code: 'no_licence',
+      code: 'tenant_licenses_exhausted',
       detail: 'd',
     });
   });

@@ -16,6 +16,7 @@ import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { type AppOverrides, createApp } from '../../functions/app.js';
 import { loadSettings, type Settings } from '../../shared/config/settings.js';
 import { poisonQueueOf } from '../../shared/ops/product-queues.js';
+import type { ProblemCode } from '../../shared/errors/problem-codes.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../../shared/http/problem.js';
 import type {
   HttpFunctionDefinition,
@@ -25,6 +26,7 @@ import { memoryQueues, type MemoryQueues, type QueuedMessage } from '../../share
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import type { ApiTarget } from './api-client.js';
+import { responseContract } from './response-contract.js';
 import type { TestStack } from './stack.js';
 
 // CommonJS package: plain Node only exposes its exports through the default import.
@@ -118,7 +120,9 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const effective = { ...settings, ...options.settings };
   const app = createApp(effective, { ...options.overrides, tables, queues, signingKeys });
   const loggers = createLoggers(options.log ?? (() => {}));
-  const router = createRouter(app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http'));
+  const httpDefinitions = app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http');
+  const router = createRouter(httpDefinitions);
+  const contract = responseContract(httpDefinitions);
   const delivery = deliverQueues(
     app.registry.filter(
       (d): d is QueueFunctionDefinition => d.kind === 'queue' && options.deliverQueues !== false,
@@ -169,7 +173,12 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
       });
       return hostProblem(500, 'internal_error', 'Internal server error', corsHeaders);
     }
-    return toResponse(method, result.value, corsHeaders);
+    const response = await toResponse(method, result.value, corsHeaders);
+    // Every route test doubles as a contract test: what the handler answers must be what the document says.
+    const answered = await response.clone().text();
+    const violations = contract.violations(definition, response.status, response.headers, answered);
+    if (violations.length > 0) throw new Error(violations.join('\n'));
+    return response;
   }
 
   return {
@@ -206,7 +215,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
 
 function hostProblem(
   status: number,
-  code: string,
+  code: ProblemCode,
   title: string,
   headers: Record<string, string> = {},
 ): Response {

@@ -21,12 +21,12 @@ describe('the script template operations in the OpenAPI document', () => {
     const result = await new Validator().validate(document as Record<string, unknown>);
     expect(result.errors ?? []).toEqual([]);
     expect(Object.keys(document.paths as object).sort()).toEqual([
-      '/api/v1/script-templates',
-      '/api/v1/script-templates/{templateId}',
-      '/api/v1/script-templates/{templateId}/preview',
-      '/api/v1/script-templates/{templateId}/reset',
-      '/api/v1/script-templates/{templateId}/versions',
-      '/api/v1/script-templates/{templateId}/versions/{version}',
+      '/script-templates',
+      '/script-templates/{templateId}',
+      '/script-templates/{templateId}/preview',
+      '/script-templates/{templateId}/reset',
+      '/script-templates/{templateId}/versions',
+      '/script-templates/{templateId}/versions/{version}',
     ]);
   });
 });

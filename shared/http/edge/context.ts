@@ -27,6 +27,8 @@ export interface EdgeRoute {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
+  /** The statuses its OpenAPI description documents; another one is logged as drift. */
+  readonly documentedStatuses?: ReadonlySet<number>;
 }
 
 /** One call as it passes the steps: each fills in what the later ones and the handler read. */

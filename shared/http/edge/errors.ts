@@ -3,6 +3,7 @@ import { productLog } from '../../platform/product-log.js';
 import { type Problem, problemResponse } from '../problem.js';
 import { type MappedProblem, problemOfDomainError } from '../problem-mapper.js';
 import type { EdgeStep } from './compose.js';
+import { warnIfUndocumented } from './respond.js';
 
 /**
  * Outermost: whatever a later step or the handler throws becomes problem+json. A DomainError maps by its kind; anything
@@ -13,6 +14,7 @@ export const errorsToProblems: EdgeStep = async (ctx, next) => {
     await next();
   } catch (error) {
     const { problem, headers } = problemOfError(error, ctx.context, ctx.route.name);
+    warnIfUndocumented(ctx.route, problem.status, ctx.context);
     ctx.response = problemResponse(problem, headers);
   }
 };
