@@ -3,6 +3,7 @@ import {
   existsSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -103,6 +104,10 @@ export function loadStateFile(
   options: { readonly reset: boolean; readonly seed: 'demo' | 'empty' },
 ): LoadOutcome {
   const file = join(dir, STATE_FILE);
+  // A process killed between writing and renaming leaves its temporary file; it was never the state.
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(`${STATE_FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+  }
   if (options.reset) {
     rmSync(file, { force: true });
     return { kind: 'fresh', reason: 'reset' };
@@ -161,8 +166,14 @@ export function describeLoad(outcome: LoadOutcome, seed: 'demo' | 'empty'): stri
 /** Moves a file the sandbox will not read to `sandbox-state.{label}-{time}.json` beside it. */
 export function discard(file: string, label: string, reason: string): LoadOutcome {
   const movedTo = file.replace(/\.json$/, `.${label}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  renameSync(file, movedTo);
-  return { kind: 'discarded', reason, movedTo };
+  try {
+    renameSync(file, movedTo);
+    return { kind: 'discarded', reason, movedTo };
+  } catch (error) {
+    // Starting fresh matters more than keeping the bad file for a look.
+    rmSync(file, { force: true });
+    return { kind: 'discarded', reason, movedTo: `nowhere (${(error as Error).message}; deleted)` };
+  }
 }
 
 /**

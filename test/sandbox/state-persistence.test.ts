@@ -316,6 +316,8 @@ describe('sandbox state across restarts', () => {
     ],
   ])('sets %s aside, says so, and starts from the seed', async (_what, content, label, reason) => {
     writeFileSync(join(dir, STATE_FILE), content);
+    // What a kill between writing and renaming leaves behind.
+    writeFileSync(join(dir, `${STATE_FILE}.99999.tmp`), '{"half":');
     const session = await Session.start(dir);
     try {
       const line = session.log.join('\n');
@@ -325,6 +327,7 @@ describe('sandbox state across restarts', () => {
       expect(aside).toHaveLength(1);
       expect(readFileSync(join(dir, aside[0] ?? ''), 'utf8')).toBe(content);
       expect(session.sandbox.state.tenant(contoso.tenantId)).toBeDefined();
+      expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
       // The fresh world is written at once, so the next start restores it.
       expect(JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'))).toMatchObject({
         version: STATE_FORMAT_VERSION,
