@@ -127,11 +127,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const requests = new RequestLog();
   const issuer = new TokenIssuer(signingKey, state, url);
   const teams = new TeamsAdminState();
-  const sbc = createSbcServices({ seed: (options.seed ?? 'demo') === 'demo' });
+  const seedName = options.seed ?? 'demo';
+  const sbc = createSbcServices({ seed: seedName === 'demo' });
   const directories = new TenantDirectories(teams);
   const seed = () => {
     state.clear();
-    if ((options.seed ?? 'demo') === 'demo') seedDemo(state);
+    if (seedName === 'demo') seedDemo(state);
   };
   const reset = () => {
     seed();
@@ -143,7 +144,6 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     directories.clear();
   };
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const seedName = options.seed ?? 'demo';
   const parts = { state, teams, directories, sbc: sbc.handle.devices, mail };
   let stateLoad: LoadOutcome | undefined;
   if (options.stateDir) {

@@ -220,6 +220,21 @@ describe('sandbox state snapshots', () => {
     expect(after.mailbox.add({ ...first, subject: 'Next' }).seq).toBe(2);
   });
 
+  it('keeps ACS send operations, so a repeated Operation-Id stays one send', () => {
+    const acs = acsEmailService({ mailbox: new Mailbox() });
+    const operations = [
+      { id: 'a7f3c2d1-0000-4000-8000-000000000001', outcome: 'Succeeded' as const, polled: true },
+      {
+        id: 'a7f3c2d1-0000-4000-8000-000000000002',
+        outcome: 'Failed' as const,
+        polled: false,
+        error: { code: 'EmailDroppedAllRecipientsSuppressed', message: 'dropped' },
+      },
+    ];
+    acs.restore(JSON.parse(JSON.stringify(operations)) as typeof operations);
+    expect(acs.snapshot()).toEqual(operations);
+  });
+
   it('leaves generated (scale) tenants out, with their apps and everything that refers to them', () => {
     const before = changedWorld();
     const directory = createScaleTenant(before, { displayName: 'Scale Co', users: 1000 });
