@@ -141,31 +141,30 @@ export class EntraGrants {
    * What Entra ID keeps across its own restarts: passwords, consents, authorization codes, refresh tokens and
    * revocations. Device codes and half-finished browser flows are left out: a user starts those again.
    */
-  snapshot(): EntraGrantsSnapshot {
+  snapshot(skipTenant: (tenantId: string) => boolean = () => false): EntraGrantsSnapshot {
+    const keep = (tenantId: string) => !skipTenant(tenantId);
+    // Credentials and revocations are keyed `tenantId/userId`.
+    const keepKey = (key: string) => keep(key.split('/')[0] ?? '');
     return {
-      credentials: [...this.credentials].map(([key, c]) => ({ key, ...c })),
-      consents: [...this.consents].flatMap(([tenantId, byClient]) =>
-        [...byClient].map(([clientId, resources]) => ({
-          tenantId,
-          clientId,
-          resourceAppIds: [...resources],
-        })),
-      ),
-      authorizationCodes: [...this.codes].map(([code, c]) => ({
-        code,
-        ...c,
-        challenge: c.challenge ? { ...c.challenge } : null,
-      })),
-      refreshTokens: [...this.refreshTokens].map(([token, g]) => ({
-        token,
-        ...g,
-        issuedAt: g.issuedAt.toISOString(),
-      })),
-      revocations: [...this.revocations].map(([key, r]) => ({
-        key,
-        sequence: r.sequence,
-        at: r.at.toISOString(),
-      })),
+      credentials: [...this.credentials].filter(([key]) => keepKey(key)).map(([key, c]) => ({ key, ...c })),
+      consents: [...this.consents]
+        .filter(([tenantId]) => keep(tenantId))
+        .flatMap(([tenantId, byClient]) =>
+          [...byClient].map(([clientId, resources]) => ({
+            tenantId,
+            clientId,
+            resourceAppIds: [...resources],
+          })),
+        ),
+      authorizationCodes: [...this.codes]
+        .filter(([, c]) => keep(c.tenantId))
+        .map(([code, c]) => ({ code, ...c, challenge: c.challenge ? { ...c.challenge } : null })),
+      refreshTokens: [...this.refreshTokens]
+        .filter(([, g]) => keep(g.tenantId))
+        .map(([token, g]) => ({ token, ...g, issuedAt: g.issuedAt.toISOString() })),
+      revocations: [...this.revocations]
+        .filter(([key]) => keepKey(key))
+        .map(([key, r]) => ({ key, sequence: r.sequence, at: r.at.toISOString() })),
       sequence: this.sequence,
     };
   }

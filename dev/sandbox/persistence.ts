@@ -68,7 +68,7 @@ export function snapshotWorld(parts: PersistentParts): WorldSnapshot {
   const generated = (tenantId: string) => parts.directories.generatedFor(tenantId) !== undefined;
   return {
     directory: parts.state.snapshot(generated),
-    entra: parts.state.entra.snapshot(),
+    entra: parts.state.entra.snapshot(generated),
     dns: parts.state.dns.snapshot(),
     graph: parts.state.directory.snapshot(generated),
     teams: parts.teams.snapshotAll(generated),

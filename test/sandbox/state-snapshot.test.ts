@@ -6,13 +6,14 @@ import { acsEmailService } from '../../dev/sandbox/peers/email-acs.js';
 import { type PersistentParts, restoreWorld, snapshotWorld } from '../../dev/sandbox/persistence.js';
 import { runCli } from '../../dev/sandbox/sbc-cli.js';
 import { DEMO_SBC, SbcDevices, seedDemoSbcs } from '../../dev/sandbox/sbc-state.js';
-import { createScaleTenant } from '../../dev/sandbox/scale-control.js';
+import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import { SandboxState } from '../../dev/sandbox/state.js';
 import { TeamsAdminState } from '../../dev/sandbox/teams-state.js';
 import { TenantDirectories } from '../../dev/sandbox/tenant-directory.js';
 
 const contoso = DEMO.customers.contoso;
 const zone = DEMO.provider.dns.zone;
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 /** The parts of a sandbox world without a server, as `startSandbox` wires them. */
 function world(): PersistentParts & { readonly mailbox: Mailbox } {
@@ -240,8 +241,12 @@ describe('sandbox state snapshots', () => {
     const directory = createScaleTenant(before, { displayName: 'Scale Co', users: 1000 });
     const scaleTenantId = before.state.tenants().find((t) => t.displayName === 'Scale Co')?.id ?? '';
     expect(directory).toBeDefined();
+    const { appId } = addReplicationApp(before.state, scaleTenantId, 'Scale replication');
+    before.state.entra.grantDelegatedConsent(scaleTenantId, appId, [GRAPH_APP_ID]);
     const after = restart(before);
     expect(after.state.tenant(scaleTenantId)).toBeUndefined();
+    expect(after.state.application(appId)).toBeUndefined();
+    expect(snapshotWorld(after).entra.consents.map((c) => c.tenantId)).not.toContain(scaleTenantId);
     expect(snapshotWorld(after).teams.map((t) => t.tenantId)).not.toContain(scaleTenantId);
   });
 });
