@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     'host-port': { type: 'string', default: '7071' },
     'sandbox-port': { type: 'string', default: '7443' },
     'storage-ports': { type: 'string', default: '10000,10001,10002' },
+    'reset-sandbox': { type: 'boolean', default: false },
   },
 });
 
@@ -145,7 +146,19 @@ try {
     ports: { blob: blobPort, queue: queuePort, table: tablePort },
   });
   cleanups.push(() => azurite.close());
-  const sandbox = await startSandbox({ port: sandboxPort, dataDir: join(dataDir, 'sandbox') });
+  const sandbox = await startSandbox({
+    port: sandboxPort,
+    dataDir: join(dataDir, 'sandbox'),
+    // Azurite keeps the product's data in the same folder: the sandbox keeps the world that data describes.
+    stateDir: join(dataDir, 'sandbox'),
+    resetState: args['reset-sandbox'],
+  });
+  if (args['reset-sandbox']) {
+    process.stderr.write(
+      `The sandbox starts from its seed; Azurite's data in ${join(dataDir, 'azurite')} was kept and may describe ` +
+        `customers the sandbox no longer knows. To start both afresh, stop and delete ${dataDir}.\n`,
+    );
+  }
   cleanups.push(() => sandbox.close());
 
   const settings = loadSettings({

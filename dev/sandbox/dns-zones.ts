@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SandboxStateError } from './directory-model.js';
+import type { DnsSnapshot } from './snapshot-schema.js';
 
 /** The record types of Azure DNS (api-version 2018-05-01) and the ARM property that holds each one's records. */
 export const RECORD_PROPERTIES = {
@@ -71,6 +72,33 @@ export class DnsZones {
   clear(): void {
     this.zonesByName.clear();
     this.externalTxt.clear();
+  }
+
+  snapshot(): DnsSnapshot {
+    return structuredClone({
+      zones: this.zones().map((zone) => ({
+        subscriptionId: zone.subscriptionId,
+        resourceGroup: zone.resourceGroup,
+        name: zone.name,
+        tenantId: zone.tenantId,
+        etag: zone.etag,
+        recordSets: [...zone.recordSets.values()].map((r) => ({ ...r, metadata: { ...r.metadata } })),
+        contributors: [...zone.contributors],
+      })),
+      externalTxt: [...this.externalTxt].map(([host, values]) => ({ host, values })),
+    });
+  }
+
+  restore(snapshot: DnsSnapshot): void {
+    this.clear();
+    for (const zone of structuredClone(snapshot).zones) {
+      this.zonesByName.set(zone.name, {
+        ...zone,
+        recordSets: new Map(zone.recordSets.map((r) => [key(r.type, r.name), r])),
+        contributors: new Set(zone.contributors),
+      });
+    }
+    for (const { host, values } of snapshot.externalTxt) this.externalTxt.set(host, [...values]);
   }
 
   zones(): DnsZone[] {

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { sameSecret } from './entra-client.js';
 import { type DirectoryUser, findUser, SandboxStateError, type Tenant } from './directory-model.js';
+import type { EntraGrantsSnapshot } from './snapshot-schema.js';
 
 /** The tenants the grants look users up in (the sandbox state that holds the grants). */
 export interface TenantLookup {
@@ -134,6 +135,56 @@ export class EntraGrants {
     this.deviceCodes.clear();
     this.flows.clear();
     this.timing = DEFAULT_DEVICE_CODE_TIMING;
+  }
+
+  /**
+   * What Entra ID keeps across its own restarts: passwords, consents, authorization codes, refresh tokens and
+   * revocations. Device codes and half-finished browser flows are left out: a user starts those again.
+   */
+  snapshot(skipTenant: (tenantId: string) => boolean = () => false): EntraGrantsSnapshot {
+    const keep = (tenantId: string) => !skipTenant(tenantId);
+    // Credentials and revocations are keyed `tenantId/userId`.
+    const keepKey = (key: string) => keep(key.split('/')[0] ?? '');
+    return {
+      credentials: [...this.credentials].filter(([key]) => keepKey(key)).map(([key, c]) => ({ key, ...c })),
+      consents: [...this.consents]
+        .filter(([tenantId]) => keep(tenantId))
+        .flatMap(([tenantId, byClient]) =>
+          [...byClient].map(([clientId, resources]) => ({
+            tenantId,
+            clientId,
+            resourceAppIds: [...resources],
+          })),
+        ),
+      authorizationCodes: [...this.codes]
+        .filter(([, c]) => keep(c.tenantId))
+        .map(([code, c]) => ({ code, ...c, challenge: c.challenge ? { ...c.challenge } : null })),
+      refreshTokens: [...this.refreshTokens]
+        .filter(([, g]) => keep(g.tenantId))
+        .map(([token, g]) => ({ token, ...g, issuedAt: g.issuedAt.toISOString() })),
+      revocations: [...this.revocations]
+        .filter(([key]) => keepKey(key))
+        .map(([key, r]) => ({ key, sequence: r.sequence, at: r.at.toISOString() })),
+      sequence: this.sequence,
+    };
+  }
+
+  restore(snapshot: EntraGrantsSnapshot): void {
+    this.clear();
+    for (const { key, ...credential } of snapshot.credentials) this.credentials.set(key, credential);
+    for (const { tenantId, clientId, resourceAppIds } of snapshot.consents) {
+      const byClient = this.consents.get(tenantId) ?? new Map<string, Set<string>>();
+      this.consents.set(tenantId, byClient);
+      byClient.set(clientId, new Set(resourceAppIds));
+    }
+    for (const { code, ...rest } of snapshot.authorizationCodes) this.codes.set(code, rest);
+    for (const { token, issuedAt, ...rest } of snapshot.refreshTokens) {
+      this.refreshTokens.set(token, { ...rest, issuedAt: new Date(issuedAt) });
+    }
+    for (const { key, sequence, at } of snapshot.revocations) {
+      this.revocations.set(key, { sequence, at: new Date(at) });
+    }
+    this.sequence = snapshot.sequence;
   }
 
   /** Gives an existing user a sandbox password and, optionally, the Global Administrator role. */

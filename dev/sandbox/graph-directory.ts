@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DnsZones } from './dns-zones.js';
 import { SandboxStateError, stableGuid, type Tenant, type VerifiedDomain } from './directory-model.js';
+import type { GraphDirectorySnapshot } from './snapshot-schema.js';
 
 /** The tenants whose domains and licences the directory keeps (the sandbox state that holds it). */
 export interface DirectoryTenants {
@@ -113,6 +114,36 @@ export class GraphDirectory {
 
   clear(): void {
     this.byTenant.clear();
+  }
+
+  snapshot(skipTenant: (tenantId: string) => boolean = () => false): GraphDirectorySnapshot {
+    return [...this.byTenant]
+      .filter(([tenantId]) => !skipTenant(tenantId))
+      .map(([tenantId, directory]) => ({
+        tenantId,
+        pendingDomains: [...directory.pendingDomains.values()],
+        skus: directory.skus.map((s) => ({ skuId: s.definition.skuId, enabled: s.enabled })),
+        licences: [...directory.licences].map(([userId, licences]) => ({
+          userId,
+          licences: licences.map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans] })),
+        })),
+      }));
+  }
+
+  /** Throws for a SKU the catalogue no longer knows: the file then describes another sandbox. */
+  restore(snapshot: GraphDirectorySnapshot): void {
+    this.clear();
+    for (const entry of snapshot) {
+      this.byTenant.set(entry.tenantId, {
+        pendingDomains: new Map(entry.pendingDomains.map((name) => [name, name])),
+        skus: entry.skus.map(({ skuId, enabled }) => {
+          const definition = SKU_CATALOGUE.find((s) => s.skuId === skuId);
+          if (!definition) throw new Error(`SKU '${skuId}' is not in the sandbox's catalogue.`);
+          return { definition, enabled };
+        }),
+        licences: new Map(entry.licences.map((l) => [l.userId, l.licences])),
+      });
+    }
   }
 
   private of(tenant: Tenant): TenantDirectory {

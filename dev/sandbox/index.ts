@@ -1,7 +1,8 @@
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
 import { seedDemo } from './demo-data.js';
 import { FaultInjector } from './faults.js';
@@ -11,6 +12,16 @@ import { entraPeer } from './peers/entra.js';
 import { armDnsPeer } from './peers/arm-dns.js';
 import { graphPeer } from './peers/graph.js';
 import { createSbcServices, type SbcSandbox } from './peers/sbc.js';
+import {
+  describeLoad,
+  discard,
+  type LoadOutcome,
+  loadStateFile,
+  restoreWorld,
+  STATE_FILE,
+  StateWriter,
+  snapshotWorld,
+} from './persistence.js';
 import { teamsAdminPeer } from './peers/teams-admin.js';
 import { RequestLog } from './request-log.js';
 import { scaleControlPeer } from './scale-control.js';
@@ -43,6 +54,15 @@ export interface SandboxOptions {
   readonly seed?: 'demo' | 'empty';
   /** The SMTP sink's port; 0 (the default) lets the OS choose. */
   readonly smtpPort?: number;
+  /**
+   * Where the sandbox keeps its world (`sandbox-state.json`) across restarts, as Azurite keeps the product's
+   * data. Without it the sandbox forgets everything when it stops, as tests want.
+   */
+  readonly stateDir?: string;
+  /** With `stateDir`: forget the saved world and start from the seed. */
+  readonly resetState?: boolean;
+  /** Where state-file notices go (restored, set aside, write failures); stderr by default. */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningSandbox {
@@ -67,7 +87,15 @@ export interface RunningSandbox {
   issueToken(request: CallerTokenRequest): Promise<string>;
   /** Back to the seeded state, without faults or logged requests. */
   reset(): void;
-  close(): Promise<void>;
+  /** With `stateDir`: how the world was loaded at start. */
+  readonly stateLoad?: LoadOutcome;
+  /** With `stateDir`: writes the world now (changes made in process, outside requests, are not noticed). */
+  saveState(): void;
+  /**
+   * Stops the servers; with `stateDir` the world is written first. `abandonState` skips that write (and any
+   * pending one), as a killed process would, for tests of what survives a crash.
+   */
+  close(options?: { readonly abandonState?: boolean }): Promise<void>;
 }
 
 /** Starts the HTTPS server that plays Microsoft's services (Entra ID, Graph) for tests and local runs. */
@@ -84,7 +112,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `https://localhost:${port}`;
-  const mail = await startMailServices({ tls, smtpPort: options.smtpPort ?? 0 }).catch((error: unknown) => {
+  let writer: StateWriter | undefined;
+  const mail = await startMailServices({
+    tls,
+    smtpPort: options.smtpPort ?? 0,
+    onChange: () => writer?.changed(),
+  }).catch((error: unknown) => {
     server.close();
     throw error;
   });
@@ -94,11 +127,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const requests = new RequestLog();
   const issuer = new TokenIssuer(signingKey, state, url);
   const teams = new TeamsAdminState();
-  const sbc = createSbcServices({ seed: (options.seed ?? 'demo') === 'demo' });
+  const seedName = options.seed ?? 'demo';
+  const sbc = createSbcServices({ seed: seedName === 'demo' });
   const directories = new TenantDirectories(teams);
   const seed = () => {
     state.clear();
-    if ((options.seed ?? 'demo') === 'demo') seedDemo(state);
+    if (seedName === 'demo') seedDemo(state);
   };
   const reset = () => {
     seed();
@@ -109,7 +143,30 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     sbc.reset();
     directories.clear();
   };
-  seed();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const parts = { state, teams, directories, sbc: sbc.handle.devices, mail };
+  let stateLoad: LoadOutcome | undefined;
+  if (options.stateDir) {
+    const stateDir = resolve(options.stateDir);
+    mkdirSync(stateDir, { recursive: true });
+    stateLoad = loadStateFile(stateDir, { reset: options.resetState ?? false, seed: seedName });
+    if (stateLoad.kind === 'restored') {
+      try {
+        restoreWorld(parts, stateLoad.file);
+      } catch (error) {
+        // Valid JSON the models refuse (e.g. a SKU this sandbox does not know) is as unusable as a torn file.
+        reset();
+        stateLoad = discard(join(stateDir, STATE_FILE), 'unusable', (error as Error).message);
+      }
+    } else {
+      seed();
+    }
+    log(`Sandbox state (${join(stateDir, STATE_FILE)}): ${describeLoad(stateLoad, seedName)}`);
+    writer = new StateWriter(stateDir, seedName, () => snapshotWorld(parts), log);
+    writer.flush();
+  } else {
+    seed();
+  }
 
   const control = controlPeer({ state, faults, requests, issuer, reset });
   const scaleControl = scaleControlPeer({ state, teams, directories, sbc: sbc.handle });
@@ -134,6 +191,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       faults,
       requests,
       exempt: new Set([control, sbc.controlPeer, mail.controlPeer, scaleControl]),
+      ...(writer ? { answered: () => writer?.changed() } : {}),
     }),
   );
 
@@ -150,7 +208,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     smtp: mail.smtp,
     issueToken: (request) => issuer.callerToken(request),
     reset,
-    async close() {
+    ...(stateLoad ? { stateLoad } : {}),
+    saveState: () => writer?.flush(),
+    async close(closeOptions) {
+      if (closeOptions?.abandonState) writer?.abandon();
+      else writer?.close();
       const closed = once(server, 'close');
       server.close();
       server.closeAllConnections();

@@ -5,6 +5,7 @@ import { DEMO_MAIL } from './mail-demo.js';
 import { Mailbox, type SandboxMail } from './mailbox.js';
 import { acsEmailService } from './peers/email-acs.js';
 import type { Peer } from './router.js';
+import type { MailSnapshot } from './snapshot-schema.js';
 import { startSmtpSink } from './smtp-sink.js';
 
 /** The sandbox's mail services as tests see them in process. */
@@ -27,6 +28,9 @@ export interface MailServices {
   /** `/_sandbox/mail`: list before the control peer, and exempt from faults and logging. */
   readonly controlPeer: Peer;
   reset(): void;
+  /** The mailbox and ACS's send operations; SMTP faults are a test's switch and are not kept. */
+  snapshot(): MailSnapshot;
+  restore(snapshot: MailSnapshot): void;
   close(): Promise<void>;
 }
 
@@ -34,8 +38,10 @@ export interface MailServices {
 export async function startMailServices(options: {
   tls: KeyPairPem;
   smtpPort: number;
+  /** Told when mail arrives over SMTP, which is not an HTTPS request the sandbox notices by itself. */
+  onChange?: () => void;
 }): Promise<MailServices> {
-  const mailbox = new Mailbox();
+  const mailbox = new Mailbox(options.onChange);
   const smtpFaults = new SmtpFaultSwitch();
   const acs = acsEmailService({ mailbox });
   const sink = await startSmtpSink({
@@ -58,6 +64,11 @@ export async function startMailServices(options: {
       mailbox.clear();
       smtpFaults.clear();
       acs.reset();
+    },
+    snapshot: () => ({ ...mailbox.snapshot(), acsOperations: acs.snapshot() }),
+    restore(snapshot) {
+      mailbox.restore(snapshot);
+      acs.restore(snapshot.acsOperations);
     },
     close: () => sink.close(),
   };

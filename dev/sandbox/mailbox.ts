@@ -29,10 +29,23 @@ export class Mailbox {
   private mails: SandboxMail[] = [];
   private seq = 0;
 
+  /** `onChange` hears of mail that arrives outside an HTTPS request (the SMTP sink), for persistence. */
+  constructor(private readonly onChange: () => void = () => {}) {}
+
+  snapshot(): { seq: number; messages: SandboxMail[] } {
+    return { seq: this.seq, messages: this.mails.map((m) => ({ ...m, to: [...m.to] })) };
+  }
+
+  restore(snapshot: { readonly seq: number; readonly messages: readonly SandboxMail[] }): void {
+    this.seq = snapshot.seq;
+    this.mails = snapshot.messages.map((m) => ({ ...m, to: [...m.to] }));
+  }
+
   add(mail: Omit<SandboxMail, 'seq' | 'receivedAt'>): SandboxMail {
     const stored: SandboxMail = { seq: ++this.seq, receivedAt: new Date().toISOString(), ...mail };
     this.mails.push(stored);
     if (this.mails.length > CAPACITY) this.mails.splice(0, this.mails.length - CAPACITY);
+    this.onChange();
     return stored;
   }
 
@@ -42,5 +55,6 @@ export class Mailbox {
 
   clear(): void {
     this.mails = [];
+    this.onChange();
   }
 }

@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { DEMO, startSandbox } from './index.js';
 
 /**
- * `node dist/dev/sandbox/main.js --port 7443 --data .data/sandbox [--seed demo|empty]`: runs the sandbox until
- * SIGINT or SIGTERM and prints the settings that point the product at it.
+ * `node dist/dev/sandbox/main.js --port 7443 --data .data/sandbox [--seed demo|empty] [--keep-state]
+ * [--reset-state]`: runs the sandbox until SIGINT or SIGTERM and prints the settings that point the product at
+ * it. `--keep-state` keeps the world in the data folder across restarts; `--reset-state` forgets it first.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '7443' },
       data: { type: 'string', default: '.data/sandbox' },
       seed: { type: 'string', default: 'demo' },
+      'keep-state': { type: 'boolean', default: false },
+      'reset-state': { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
@@ -18,7 +21,12 @@ async function main(): Promise<void> {
     throw new Error(`--port must be 0-65535, not ${values.port}`);
   if (values.seed !== 'demo' && values.seed !== 'empty') throw new Error(`--seed must be demo or empty`);
 
-  const sandbox = await startSandbox({ port, dataDir: values.data, seed: values.seed });
+  const sandbox = await startSandbox({
+    port,
+    dataDir: values.data,
+    seed: values.seed,
+    ...(values['keep-state'] ? { stateDir: values.data, resetState: values['reset-state'] } : {}),
+  });
   console.log(`Sandbox listening at ${sandbox.url}`);
   console.log(`  ENTRA_AUTHORITY_HOST=${sandbox.url}/entra`);
   console.log(`  GRAPH_BASE_URL=${sandbox.url}/graph`);

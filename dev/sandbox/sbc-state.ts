@@ -3,6 +3,8 @@
  * touch them, the running and the saved (`do write`) configuration, and the HA "busy" switch.
  */
 
+import type { SbcSnapshot } from './snapshot-schema.js';
+
 export interface SbcSipInterface {
   readonly index: number;
   readonly name: string;
@@ -198,6 +200,29 @@ export class SbcDevices {
 
   clear(): void {
     this.devices.clear();
+  }
+
+  /** The devices without the busy switch, which is a test's fault injection rather than configuration. */
+  snapshot(): SbcSnapshot {
+    return this.list().map((d) =>
+      structuredClone({
+        name: d.name,
+        ipAddress: d.ipAddress,
+        username: d.username,
+        password: d.password,
+        serialNumber: d.serialNumber,
+        running: d.running,
+        saved: d.saved,
+        scriptsApplied: d.scriptsApplied,
+      }),
+    );
+  }
+
+  restore(snapshot: SbcSnapshot): void {
+    this.clear();
+    for (const device of structuredClone(snapshot)) {
+      this.devices.set(device.name.toLowerCase(), { ...device, busy: false });
+    }
   }
 
   list(): SbcDevice[] {

@@ -13,6 +13,8 @@ export interface HandlerDependencies {
   readonly requests: RequestLog;
   /** Peers whose traffic is neither logged nor subject to faults (the control API). */
   readonly exempt: ReadonlySet<Peer>;
+  /** Called when a request has been answered; any request may have changed state worth saving. */
+  readonly answered?: () => void;
 }
 
 /** The sandbox's one request listener: route, apply injected faults, reply in the peer's own format, log. */
@@ -25,6 +27,7 @@ export function createRequestHandler(deps: HandlerDependencies) {
     const logged = match !== undefined && !deps.exempt.has(match.peer);
     let fault: FaultPlan['outcome'] | undefined;
     let delayed = false;
+    if (deps.answered) res.once('close', deps.answered);
     if (logged) {
       res.once('close', () =>
         deps.requests.record({

@@ -20,6 +20,7 @@ import {
 import { DnsZones } from './dns-zones.js';
 import { EntraGrants } from './entra-grants.js';
 import { GraphDirectory } from './graph-directory.js';
+import type { DirectorySnapshot } from './snapshot-schema.js';
 
 // The model's types and helpers stay importable from here, where the sandbox's other modules look for them.
 export * from './directory-model.js';
@@ -44,6 +45,43 @@ export class SandboxState {
     this.entra.clear();
     this.dns.clear();
     this.directory.clear();
+  }
+
+  /**
+   * Tenants and app registrations as plain data; `skipTenant` leaves out generated (scale) tenants, their apps and
+   * the service principals that refer to those apps.
+   */
+  snapshot(skipTenant: (tenantId: string) => boolean = () => false): DirectorySnapshot {
+    const applications = this.applications().filter((a) => !skipTenant(a.homeTenantId));
+    const kept = new Set(applications.map((a) => a.appId));
+    return structuredClone({
+      tenants: this.tenants()
+        .filter((t) => !skipTenant(t.id))
+        .map((t) => ({
+          id: t.id,
+          displayName: t.displayName,
+          createdDateTime: t.createdDateTime,
+          countryLetterCode: t.countryLetterCode,
+          verifiedDomains: [...t.verifiedDomains],
+          users: [...t.users.values()],
+          servicePrincipals: [...t.servicePrincipals.values()].filter((sp) => kept.has(sp.appId)),
+        })),
+      applications,
+    }) as DirectorySnapshot;
+  }
+
+  /** Replaces the tenants and applications (not the other parts: each restores its own). */
+  restore(snapshot: DirectorySnapshot): void {
+    this.tenantsById.clear();
+    this.applicationsById.clear();
+    for (const t of structuredClone(snapshot).tenants) {
+      this.tenantsById.set(t.id, {
+        ...t,
+        users: new Map(t.users.map((u) => [u.id, u])),
+        servicePrincipals: new Map(t.servicePrincipals.map((sp) => [sp.appId, sp])),
+      });
+    }
+    for (const a of structuredClone(snapshot).applications) this.applicationsById.set(a.appId, a);
   }
 
   tenants(): Tenant[] {

@@ -4,6 +4,8 @@
  * topology) and per-user policy grants, with the referential checks the service makes.
  */
 
+import type { TeamsSnapshot } from './snapshot-schema.js';
+
 /** The kinds of property values the sandbox checks. */
 type PropertyKind = 'string' | 'number' | 'boolean' | 'strings' | 'any';
 
@@ -212,6 +214,36 @@ export class TeamsAdminState {
 
   clear(): void {
     this.tenants.clear();
+  }
+
+  /** Every tenant's configuration and grants as plain data, for the state file. */
+  snapshotAll(skipTenant: (tenantId: string) => boolean = () => false): TeamsSnapshot {
+    return [...this.tenants]
+      .filter(([tenantId]) => !skipTenant(tenantId))
+      .map(([tenantId, tenant]) => ({
+        tenantId,
+        collections: [...tenant.collections].map(([policyName, objects]) => ({
+          policyName,
+          objects: [...objects.values()].map(copy),
+        })),
+        grants: [...tenant.grants].map(([userId, grants]) => ({ userId, grants: { ...grants } })),
+      }));
+  }
+
+  restore(snapshot: TeamsSnapshot): void {
+    this.clear();
+    for (const entry of snapshot) {
+      const tenant = this.tenant(entry.tenantId);
+      for (const { policyName, objects } of entry.collections) {
+        this.schema(policyName);
+        // Identities are stored normalised, so the key is the identity in lower case, as `key()` makes it.
+        tenant.collections.set(
+          policyName,
+          new Map(objects.map((object) => [object.Identity.toLowerCase(), copy(object)])),
+        );
+      }
+      for (const { userId, grants } of entry.grants) tenant.grants.set(userId, { ...grants });
+    }
   }
 
   /** The tenant's configuration objects of one policy name (copies). */

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DirectoryUser, Tenant } from './state.js';
+import type { ChangeTrackingSnapshot } from './snapshot-schema.js';
 import type { TeamsAdminState } from './teams-state.js';
 
 /**
@@ -104,17 +105,35 @@ function guidOf(name: string): string {
  * Teams configurations come from the Teams admin state's policy grants; such tenants have no groups.
  */
 export class StateTenantDirectory implements TenantDirectory {
-  readonly epoch = randomUUID();
-  private sequence = 0;
-  private readonly fingerprints = new Map<string, string>();
-  private readonly log: Array<{ seq: number; id: string }> = [];
-  private readonly created = new Date().toISOString();
+  readonly epoch: string;
+  private sequence: number;
+  private readonly fingerprints: Map<string, string>;
+  private readonly log: Array<{ seq: number; id: string }>;
+  private readonly created: string;
 
+  /** `restored` continues a tracking saved before a restart, so that its delta tokens stay valid. */
   constructor(
     readonly tenant: Tenant,
     private readonly teams: TeamsAdminState,
+    restored?: ChangeTrackingSnapshot[number],
   ) {
+    this.epoch = restored?.epoch ?? randomUUID();
+    this.sequence = restored?.sequence ?? 0;
+    this.fingerprints = new Map(restored?.fingerprints ?? []);
+    this.log = restored ? restored.log.map((c) => ({ ...c })) : [];
+    this.created = restored?.created ?? new Date().toISOString();
     this.refresh();
+  }
+
+  snapshot(): ChangeTrackingSnapshot[number] {
+    return {
+      tenantId: this.tenant.id,
+      epoch: this.epoch,
+      sequence: this.sequence,
+      created: this.created,
+      fingerprints: [...this.fingerprints],
+      log: this.log.map((c) => ({ ...c })),
+    };
   }
 
   seq(): number {
@@ -234,5 +253,21 @@ export class TenantDirectories {
   clear(): void {
     this.generated.clear();
     this.ordinary.clear();
+  }
+
+  /** The ordinary tenants' change tracking; generated tenants are not kept (see the README). */
+  snapshot(): ChangeTrackingSnapshot {
+    return [...this.ordinary.values()]
+      .filter((d) => !this.generated.has(d.tenant.id))
+      .map((d) => d.snapshot());
+  }
+
+  /** After the tenants are restored: tracking of a tenant that no longer exists is dropped. */
+  restore(snapshot: ChangeTrackingSnapshot, tenant: (id: string) => Tenant | undefined): void {
+    this.clear();
+    for (const entry of snapshot) {
+      const found = tenant(entry.tenantId);
+      if (found) this.ordinary.set(found.id, new StateTenantDirectory(found, this.teams, entry));
+    }
   }
 }

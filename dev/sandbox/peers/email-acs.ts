@@ -4,6 +4,7 @@ import { DEMO_MAIL } from '../mail-demo.js';
 import { acsSignatureProblem } from '../mail-hmac.js';
 import type { Mailbox } from '../mailbox.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
+import type { MailSnapshot } from '../snapshot-schema.js';
 
 /** The GA version of the contract, and the one @azure/communication-email 1.1 sends. */
 export const ACS_EMAIL_API_VERSIONS: readonly string[] = ['2023-03-31', '2025-09-01'];
@@ -52,6 +53,8 @@ export interface AcsEmailService {
    */
   readonly peers: readonly Peer[];
   reset(): void;
+  snapshot(): MailSnapshot['acsOperations'];
+  restore(operations: MailSnapshot['acsOperations']): void;
 }
 
 /**
@@ -193,6 +196,13 @@ export function acsEmailService(deps: {
       },
     ],
     reset: () => operations.clear(),
+    snapshot: () => [...operations.values()].map((o) => structuredClone(o)),
+    restore: (restored) => {
+      operations.clear();
+      for (const { error, ...operation } of restored) {
+        operations.set(operation.id, error ? { ...operation, error } : operation);
+      }
+    },
   };
 }
 
