@@ -1,14 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +8,7 @@ import { loadSettings, SettingsError } from '../shared/config/settings.js';
 import { startAzurite } from './azurite.js';
 import { seedDemoData } from './demo-seed.js';
 import { startLocalHost } from './host/index.js';
+import { LockHeldError, recordChild, takeLock } from './local-lock.js';
 import { DEMO } from './sandbox/demo-data.js';
 import { startSandbox } from './sandbox/index.js';
 import { sandboxEndpointSettings } from './sandbox/product-settings.js';
@@ -28,8 +20,28 @@ const { values: args } = parseArgs({
     'host-port': { type: 'string', default: '7071' },
     'sandbox-port': { type: 'string', default: '7443' },
     'storage-ports': { type: 'string', default: '10000,10001,10002' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(
+    [
+      'Usage: npm start -- [options]',
+      '',
+      'Runs Direct Routing Hub locally: Azurite, the sandbox of its peers and the local Functions host.',
+      '',
+      '  --data-dir DIR              Where everything of this run is kept (default .data): Azurite and sandbox data,',
+      '                              secrets.key, local-session.json (API URL and token) and npm-start.lock',
+      '  --host-port N               The API and customer pages (default 7071)',
+      '  --sandbox-port N            The sandbox of the Microsoft, SBC and email peers (default 7443)',
+      '  --storage-ports B,Q,T       Azurite blob, queue and table (default 10000,10001,10002)',
+      '  -h, --help                  This text',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 const dataDir = resolve(args['data-dir']);
 const hostPort = Number(args['host-port']);
@@ -43,55 +55,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** One local run per data folder: a second one would fight the first for its ports and its Azurite files. */
-function takeLock(): void {
-  mkdirSync(dataDir, { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readLock();
-      if (holder && isAlive(holder.pid)) {
-        fail(
-          `Direct Routing Hub is already running (process ${holder.pid}, started ${holder.startedAt}).\n` +
-            `Its API and token are in ${sessionFile}. Stop it with Ctrl-C in its terminal (or "kill ${holder.pid}") before starting another.`,
-        );
-      }
-      rmSync(lockFile, { force: true });
-    }
-  }
-  fail(`Could not take the lock ${lockFile}; remove it if no other "npm start" is running.`);
-}
-
-function readLock(): { pid: number; startedAt: string } | null {
-  try {
-    const parsed = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid?: unknown; startedAt?: unknown };
-    return typeof parsed.pid === 'number' ? { pid: parsed.pid, startedAt: String(parsed.startedAt) } : null;
-  } catch {
-    return null;
-  }
-}
-
-async function ensurePortFree(port: number, what: string): Promise<void> {
+async function ensurePortFree(port: number, what: string, option: string): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolvePort) => {
     const probe = createServer();
     probe.once('error', () =>
       fail(
-        `Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with --${what}-port.`,
+        `Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with ${option}.`,
       ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
@@ -121,7 +91,21 @@ function nonEmpty(values: Record<string, string | undefined>): Record<string, st
   );
 }
 
-takeLock();
+try {
+  const stopped = await takeLock(lockFile);
+  for (const child of stopped) {
+    process.stdout.write(
+      `Stopped process ${child.pid}, left running by an earlier "npm start" that did not exit.\n`,
+    );
+  }
+} catch (error) {
+  if (!(error instanceof LockHeldError)) throw error;
+  const holder = error.holder;
+  fail(
+    `Direct Routing Hub is already running (process ${holder.pid}, started ${holder.startedAt}).\n` +
+      `Its API and token are in ${sessionFile}. Stop it with Ctrl-C in its terminal (or "kill ${holder.pid}") before starting another.`,
+  );
+}
 const cleanups: Array<() => Promise<void>> = [];
 let stopping = false;
 async function stop(code: number): Promise<never> {
@@ -136,14 +120,17 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 try {
-  await ensurePortFree(hostPort, 'host');
-  await ensurePortFree(sandboxPort, 'sandbox');
-  for (const port of [blobPort, queuePort, tablePort]) await ensurePortFree(port, 'storage');
+  await ensurePortFree(hostPort, 'host', '--host-port');
+  await ensurePortFree(sandboxPort, 'sandbox', '--sandbox-port');
+  for (const port of [blobPort, queuePort, tablePort]) {
+    await ensurePortFree(port, 'storage', '--storage-ports BLOB,QUEUE,TABLE');
+  }
 
   const azurite = await startAzurite({
     location: join(dataDir, 'azurite'),
     ports: { blob: blobPort, queue: queuePort, table: tablePort },
   });
+  recordChild(lockFile, azurite.pid);
   cleanups.push(() => azurite.close());
   const sandbox = await startSandbox({ port: sandboxPort, dataDir: join(dataDir, 'sandbox') });
   cleanups.push(() => sandbox.close());
