@@ -3,15 +3,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from '../functions/app.js';
-import { loadSettings, SettingsError } from '../shared/config/settings.js';
 import { startAzurite } from './azurite.js';
-import { seedDemoData } from './demo-seed.js';
-import { startLocalHost } from './host/index.js';
 import { LockHeldError, recordChild, takeLock } from './local-lock.js';
-import { DEMO } from './sandbox/demo-data.js';
-import { startSandbox } from './sandbox/index.js';
-import { sandboxEndpointSettings } from './sandbox/product-settings.js';
 
 /** Local run: Azurite, the sandbox and the local Functions host in one command, on embedded defaults. */
 const { values: args } = parseArgs({
@@ -126,14 +119,40 @@ try {
     await ensurePortFree(port, 'storage', '--storage-ports BLOB,QUEUE,TABLE');
   }
 
-  const azurite = await startAzurite({
+  // Azurite is a process of its own: started before this one loads the product and the sandbox (seconds of module
+  // loading), it boots meanwhile on another core. Only light modules are imported statically above for that reason.
+  const azuriteStarting = startAzurite({
     location: join(dataDir, 'azurite'),
     ports: { blob: blobPort, queue: queuePort, table: tablePort },
+  }).then((started) => {
+    recordChild(lockFile, started.pid);
+    return started;
   });
-  recordChild(lockFile, azurite.pid);
-  cleanups.push(() => azurite.close());
-  const sandbox = await startSandbox({ port: sandboxPort, dataDir: join(dataDir, 'sandbox') });
-  cleanups.push(() => sandbox.close());
+  // Pushed now, not once started, so that they run last (cleanups run in reverse), after the app that uses them.
+  cleanups.push(async () => (await azuriteStarting.catch(() => null))?.close());
+  const sandboxStarting = import('./sandbox/index.js').then(({ startSandbox }) =>
+    startSandbox({ port: sandboxPort, dataDir: join(dataDir, 'sandbox') }),
+  );
+  cleanups.push(async () => (await sandboxStarting.catch(() => null))?.close());
+  const [
+    azurite,
+    sandbox,
+    { createApp },
+    { loadSettings },
+    { startLocalHost },
+    { seedDemoData },
+    { DEMO },
+    { sandboxEndpointSettings },
+  ] = await Promise.all([
+    azuriteStarting,
+    sandboxStarting,
+    import('../functions/app.js'),
+    import('../shared/config/settings.js'),
+    import('./host/index.js'),
+    import('./demo-seed.js'),
+    import('./sandbox/demo-data.js'),
+    import('./sandbox/product-settings.js'),
+  ]);
 
   const settings = loadSettings({
     // Entra accepts http redirect URIs on localhost only.
@@ -201,6 +220,8 @@ try {
     ].join('\n'),
   );
 } catch (error) {
-  process.stderr.write(`\n${error instanceof SettingsError ? error.message : (error as Error).stack}\n`);
+  // By name: the settings module is imported lazily (see above) and may not have loaded.
+  const settingsError = error instanceof Error && error.name === 'SettingsError';
+  process.stderr.write(`\n${settingsError ? error.message : (error as Error).stack}\n`);
   await stop(1);
 }
