@@ -33,15 +33,19 @@ const SERVICES = ['Blob', 'Queue', 'Table'] as const;
 
 /**
  * Loaded into the Azurite process before Azurite itself. SIGKILL of the parent cannot be trapped, so the child has
- * to notice on its own: its stdin is a pipe from the parent that only ever closes when the parent is gone. It then
- * shuts Azurite down as SIGTERM would (so that its files are flushed), or exits outright if Azurite is still
- * starting. The pipe is unref'd so that it does not keep Azurite alive after a normal SIGTERM shutdown.
+ * to notice on its own: its stdin is a pipe from the parent that only closes when the parent is gone. It then shuts
+ * Azurite down as SIGTERM would, so that its files are written; exits outright if Azurite is still starting (its
+ * signal handlers, registered once it listens, are not there yet); and lets it finish if it is already shutting down
+ * (its handlers are one-shot and gone): exiting then would cut its database files half-written. The pipe is unref'd
+ * so that it does not keep Azurite alive after a normal SIGTERM shutdown.
  */
 const PARENT_WATCHDOG = [
+  'let started = false;',
+  "process.on('newListener', (event) => { if (event === 'SIGTERM') started = true; });",
   'const orphaned = () => {',
-  '  setTimeout(() => process.exit(1), 10000).unref();',
-  "  if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');",
-  '  else process.exit(1);',
+  '  setTimeout(() => process.exit(1), 30000).unref();',
+  '  if (!started) process.exit(1);',
+  "  else if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');",
   '};',
   "process.stdin.once('end', orphaned);",
   "process.stdin.once('error', orphaned);",
@@ -98,7 +102,14 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   }
   if (options.tls) args.push('--cert', options.tls.certFile, '--key', options.tls.keyFile);
   if (options.oauth) args.push('--oauth', options.oauth);
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // A process group of its own: Ctrl-C in a terminal signals the whole group, and Azurite would start shutting
+    // down on it while the parent still closes what uses it, then take the parent's SIGTERM for a second shutdown
+    // that crashes it before its files are written. Its parent alone stops it (close(), or the watchdog above).
+    // On Windows `detached` would open a console of its own instead.
+    detached: process.platform !== 'win32',
+  });
   const ports = await waitForPorts(child, options.startTimeoutMs ?? 30_000);
   const protocol = options.tls ? 'https' : 'http';
   return {

@@ -108,11 +108,23 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/** Stops the recorded children that still run their recorded command: SIGTERM first, so that Azurite flushes. */
-export async function stopStaleChildren(children: readonly LockProcess[]): Promise<LockProcess[]> {
+export interface StopOptions {
+  /** How long a child gets to exit on its own first: Azurite does when its parent died, and may still be writing. */
+  readonly graceMs?: number;
+}
+
+/**
+ * Stops the recorded children that still run their recorded command. They get time to exit on their own, then
+ * SIGTERM (Azurite writes its files on it), then SIGKILL.
+ */
+export async function stopStaleChildren(
+  children: readonly LockProcess[],
+  { graceMs = 10_000 }: StopOptions = {},
+): Promise<LockProcess[]> {
   const stale = children.filter(isSameProcess);
   await Promise.all(
     stale.map(async (child) => {
+      if (await waitForExit(child.pid, graceMs)) return;
       process.kill(child.pid, 'SIGTERM');
       if (await waitForExit(child.pid, 5_000)) return;
       process.kill(child.pid, 'SIGKILL');
@@ -126,7 +138,7 @@ export async function stopStaleChildren(children: readonly LockProcess[]): Promi
  * Takes the lock for this process, or throws LockHeldError while a live run holds it. The lock of a run that died
  * is taken over once the children it recorded are stopped; returns those it stopped.
  */
-export async function takeLock(lockFile: string): Promise<LockProcess[]> {
+export async function takeLock(lockFile: string, options: StopOptions = {}): Promise<LockProcess[]> {
   mkdirSync(dirname(lockFile), { recursive: true });
   const stopped: LockProcess[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -144,7 +156,7 @@ export async function takeLock(lockFile: string): Promise<LockProcess[]> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(lockFile);
       if (holder && holderIsRunning(holder)) throw new LockHeldError(holder);
-      if (holder) stopped.push(...(await stopStaleChildren(holder.children)));
+      if (holder) stopped.push(...(await stopStaleChildren(holder.children, options)));
       rmSync(lockFile, { force: true });
     }
   }

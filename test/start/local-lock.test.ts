@@ -56,7 +56,7 @@ describe.skipIf(process.platform === 'win32')('the npm start lock', () => {
     const stale = await lingering();
     crashedLock([describeProcess(stale.pid)]);
 
-    const stopped = await takeLock(lockFile);
+    const stopped = await takeLock(lockFile, { graceMs: 200 });
 
     expect(stopped.map((child) => child.pid)).toEqual([stale.pid]);
     expect(await exited(stale)).toBe('SIGTERM');
