@@ -24,10 +24,34 @@ export interface RunningAzurite {
   readonly ports: { readonly blob: number; readonly queue: number; readonly table: number };
   /** Each service's account URL (path style), e.g. `https://127.0.0.1:10002/devstoreaccount1`. */
   readonly serviceUrls: { readonly blob: string; readonly queue: string; readonly table: string };
+  /** The child's process id, for finding it again after this process died (see dev/local-lock.ts). */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
 const SERVICES = ['Blob', 'Queue', 'Table'] as const;
+
+/**
+ * Loaded into the Azurite process before Azurite itself. SIGKILL of the parent cannot be trapped, so the child has
+ * to notice on its own: its stdin is a pipe from the parent that only closes when the parent is gone. It then shuts
+ * Azurite down as SIGTERM would, so that its files are written; exits outright if Azurite is still starting (its
+ * signal handlers, registered once it listens, are not there yet); and lets it finish if it is already shutting down
+ * (its handlers are one-shot and gone): exiting then would cut its database files half-written. The pipe is unref'd
+ * so that it does not keep Azurite alive after a normal SIGTERM shutdown.
+ */
+const PARENT_WATCHDOG = [
+  'let started = false;',
+  "process.on('newListener', (event) => { if (event === 'SIGTERM') started = true; });",
+  'const orphaned = () => {',
+  '  setTimeout(() => process.exit(1), 30000).unref();',
+  '  if (!started) process.exit(1);',
+  "  else if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');",
+  '};',
+  "process.stdin.once('end', orphaned);",
+  "process.stdin.once('error', orphaned);",
+  'process.stdin.resume();',
+  'process.stdin.unref?.();',
+].join('\n');
 
 function serviceUrls(
   ports: RunningAzurite['ports'],
@@ -57,6 +81,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const require = createRequire(import.meta.url);
   const entry = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
   const args = [
+    '--import',
+    `data:text/javascript,${encodeURIComponent(PARENT_WATCHDOG)}`,
     entry,
     '--blobPort',
     String(options.ports?.blob ?? 0),
@@ -76,13 +102,21 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   }
   if (options.tls) args.push('--cert', options.tls.certFile, '--key', options.tls.keyFile);
   if (options.oauth) args.push('--oauth', options.oauth);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // A process group of its own: Ctrl-C in a terminal signals the whole group, and Azurite would start shutting
+    // down on it while the parent still closes what uses it, then take the parent's SIGTERM for a second shutdown
+    // that crashes it before its files are written. Its parent alone stops it (close(), or the watchdog above).
+    // On Windows `detached` would open a console of its own instead.
+    detached: process.platform !== 'win32',
+  });
   const ports = await waitForPorts(child, options.startTimeoutMs ?? 30_000);
   const protocol = options.tls ? 'https' : 'http';
   return {
     connectionString: developmentConnectionString(ports, protocol),
     ports,
     serviceUrls: serviceUrls(ports, protocol),
+    pid: child.pid ?? 0,
     close: () => stopChild(child),
   };
 }

@@ -1,25 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from '../functions/app.js';
-import { loadSettings, SettingsError } from '../shared/config/settings.js';
 import { startAzurite } from './azurite.js';
-import { seedDemoData } from './demo-seed.js';
-import { startLocalHost } from './host/index.js';
-import { DEMO } from './sandbox/demo-data.js';
-import { startSandbox } from './sandbox/index.js';
-import { sandboxEndpointSettings } from './sandbox/product-settings.js';
+import { LockHeldError, recordChild, takeLock } from './local-lock.js';
 
 /** Local run: Azurite, the sandbox and the local Functions host in one command, on embedded defaults. */
 const { values: args } = parseArgs({
@@ -29,8 +14,29 @@ const { values: args } = parseArgs({
     'sandbox-port': { type: 'string', default: '7443' },
     'storage-ports': { type: 'string', default: '10000,10001,10002' },
     'reset-sandbox': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(
+    [
+      'Usage: npm start -- [options]',
+      '',
+      'Runs Direct Routing Hub locally: Azurite, the sandbox of its peers and the local Functions host.',
+      '',
+      '  --data-dir DIR              Where everything of this run is kept (default .data): Azurite and sandbox data,',
+      '                              secrets.key, local-session.json (API URL and token) and npm-start.lock',
+      '  --host-port N               The API and customer pages (default 7071)',
+      '  --sandbox-port N            The sandbox of the Microsoft, SBC and email peers (default 7443)',
+      '  --storage-ports B,Q,T       Azurite blob, queue and table (default 10000,10001,10002)',
+      "  --reset-sandbox             Start the sandbox's world from its seed (Azurite's data is kept)",
+      '  -h, --help                  This text',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 const dataDir = resolve(args['data-dir']);
 const hostPort = Number(args['host-port']);
@@ -44,55 +50,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** One local run per data folder: a second one would fight the first for its ports and its Azurite files. */
-function takeLock(): void {
-  mkdirSync(dataDir, { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readLock();
-      if (holder && isAlive(holder.pid)) {
-        fail(
-          `Direct Routing Hub is already running (process ${holder.pid}, started ${holder.startedAt}).\n` +
-            `Its API and token are in ${sessionFile}. Stop it with Ctrl-C in its terminal (or "kill ${holder.pid}") before starting another.`,
-        );
-      }
-      rmSync(lockFile, { force: true });
-    }
-  }
-  fail(`Could not take the lock ${lockFile}; remove it if no other "npm start" is running.`);
-}
-
-function readLock(): { pid: number; startedAt: string } | null {
-  try {
-    const parsed = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid?: unknown; startedAt?: unknown };
-    return typeof parsed.pid === 'number' ? { pid: parsed.pid, startedAt: String(parsed.startedAt) } : null;
-  } catch {
-    return null;
-  }
-}
-
-async function ensurePortFree(port: number, what: string): Promise<void> {
+async function ensurePortFree(port: number, what: string, option: string): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolvePort) => {
     const probe = createServer();
     probe.once('error', () =>
       fail(
-        `Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with --${what}-port.`,
+        `Port ${port} (${what}) is already in use by another program. Stop it, or pick another port with ${option}.`,
       ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
@@ -122,7 +86,21 @@ function nonEmpty(values: Record<string, string | undefined>): Record<string, st
   );
 }
 
-takeLock();
+try {
+  const stopped = await takeLock(lockFile);
+  for (const child of stopped) {
+    process.stdout.write(
+      `Stopped process ${child.pid}, left running by an earlier "npm start" that did not exit.\n`,
+    );
+  }
+} catch (error) {
+  if (!(error instanceof LockHeldError)) throw error;
+  const holder = error.holder;
+  fail(
+    `Direct Routing Hub is already running (process ${holder.pid}, started ${holder.startedAt}).\n` +
+      `Its API and token are in ${sessionFile}. Stop it with Ctrl-C in its terminal (or "kill ${holder.pid}") before starting another.`,
+  );
+}
 const cleanups: Array<() => Promise<void>> = [];
 let stopping = false;
 async function stop(code: number): Promise<never> {
@@ -137,29 +115,58 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 try {
-  await ensurePortFree(hostPort, 'host');
-  await ensurePortFree(sandboxPort, 'sandbox');
-  for (const port of [blobPort, queuePort, tablePort]) await ensurePortFree(port, 'storage');
+  await ensurePortFree(hostPort, 'host', '--host-port');
+  await ensurePortFree(sandboxPort, 'sandbox', '--sandbox-port');
+  for (const port of [blobPort, queuePort, tablePort]) {
+    await ensurePortFree(port, 'storage', '--storage-ports BLOB,QUEUE,TABLE');
+  }
 
-  const azurite = await startAzurite({
+  // Azurite is a process of its own: started before this one loads the product and the sandbox (seconds of module
+  // loading), it boots meanwhile on another core. Only light modules are imported statically above for that reason.
+  const azuriteStarting = startAzurite({
     location: join(dataDir, 'azurite'),
     ports: { blob: blobPort, queue: queuePort, table: tablePort },
+  }).then((started) => {
+    recordChild(lockFile, started.pid);
+    return started;
   });
-  cleanups.push(() => azurite.close());
-  const sandbox = await startSandbox({
-    port: sandboxPort,
-    dataDir: join(dataDir, 'sandbox'),
-    // Azurite keeps the product's data in the same folder: the sandbox keeps the world that data describes.
-    stateDir: join(dataDir, 'sandbox'),
-    resetState: args['reset-sandbox'],
-  });
+  // Pushed now, not once started, so that they run last (cleanups run in reverse), after the app that uses them.
+  cleanups.push(async () => (await azuriteStarting.catch(() => null))?.close());
+  const sandboxStarting = import('./sandbox/index.js').then(({ startSandbox }) =>
+    startSandbox({
+      port: sandboxPort,
+      dataDir: join(dataDir, 'sandbox'),
+      // Azurite keeps the product's data in the same folder: the sandbox keeps the world that data describes.
+      stateDir: join(dataDir, 'sandbox'),
+      resetState: args['reset-sandbox'],
+    }),
+  );
   if (args['reset-sandbox']) {
     process.stderr.write(
       `The sandbox starts from its seed; Azurite's data in ${join(dataDir, 'azurite')} was kept and may describe ` +
         `customers the sandbox no longer knows. To start both afresh, stop and delete ${dataDir}.\n`,
     );
   }
-  cleanups.push(() => sandbox.close());
+  cleanups.push(async () => (await sandboxStarting.catch(() => null))?.close());
+  const [
+    azurite,
+    sandbox,
+    { createApp },
+    { loadSettings },
+    { startLocalHost },
+    { seedDemoData },
+    { DEMO },
+    { sandboxEndpointSettings },
+  ] = await Promise.all([
+    azuriteStarting,
+    sandboxStarting,
+    import('../functions/app.js'),
+    import('../shared/config/settings.js'),
+    import('./host/index.js'),
+    import('./demo-seed.js'),
+    import('./sandbox/demo-data.js'),
+    import('./sandbox/product-settings.js'),
+  ]);
 
   const settings = loadSettings({
     // Entra accepts http redirect URIs on localhost only.
@@ -227,6 +234,8 @@ try {
     ].join('\n'),
   );
 } catch (error) {
-  process.stderr.write(`\n${error instanceof SettingsError ? error.message : (error as Error).stack}\n`);
+  // By name: the settings module is imported lazily (see above) and may not have loaded.
+  const settingsError = error instanceof Error && error.name === 'SettingsError';
+  process.stderr.write(`\n${settingsError ? error.message : (error as Error).stack}\n`);
   await stop(1);
 }

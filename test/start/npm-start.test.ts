@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/host/free-port.js';
+import { isSameProcess, readLock } from '../../dev/local-lock.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
+const crashDataDir = mkdtempSync(join(tmpdir(), 'drh-crash-'));
 const running: ChildProcess[] = [];
 afterAll(async () => {
   for (const child of running) {
@@ -14,6 +16,7 @@ afterAll(async () => {
       process.kill(-child.pid, 'SIGKILL');
   }
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(crashDataDir, { recursive: true, force: true });
 });
 
 interface Started {
@@ -22,7 +25,7 @@ interface Started {
   readonly exited: Promise<number | null>;
 }
 
-function npmStart(ports: number[]): Started {
+function npmStart(ports: number[], dir = dataDir): Started {
   const [host, sandbox, blob, queue, table] = ports;
   const child = spawn(
     'npm',
@@ -31,7 +34,7 @@ function npmStart(ports: number[]): Started {
       '--silent',
       '--',
       '--data-dir',
-      dataDir,
+      dir,
       '--host-port',
       String(host),
       '--sandbox-port',
@@ -76,8 +79,8 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-function session(): { apiBaseUrl: string; openApiUrl: string; token: string } {
-  return JSON.parse(readFileSync(join(dataDir, 'local-session.json'), 'utf8'));
+function session(dir = dataDir): { apiBaseUrl: string; openApiUrl: string; token: string; pid: number } {
+  return JSON.parse(readFileSync(join(dir, 'local-session.json'), 'utf8'));
 }
 
 describe('npm start', () => {
@@ -130,4 +133,26 @@ describe('npm start', () => {
     await ctrlC(again);
     for (const port of ports) expect(await isFree(port)).toBe(true);
   }, 400_000);
+
+  it('starts again on the same data folder after the run was killed with SIGKILL, leaving no child behind', async () => {
+    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const crashed = npmStart(ports, crashDataDir);
+    await waitForOutput(crashed, 'Press Ctrl-C to stop.');
+    const children = readLock(join(crashDataDir, 'npm-start.lock'))?.children ?? [];
+    expect(children).toHaveLength(1);
+
+    // The run itself, not npm above it nor its process group: what `kill -9 <pid>` does, and nothing can trap.
+    process.kill(session(crashDataDir).pid, 'SIGKILL');
+    await crashed.exited;
+
+    const restarted = npmStart(ports, crashDataDir);
+    await waitForOutput(restarted, 'Press Ctrl-C to stop.');
+    for (const child of children) expect(isSameProcess(child)).toBe(false);
+    const { apiBaseUrl, token } = session(crashDataDir);
+    const listed = await fetch(`${apiBaseUrl}/customers`, { headers: { authorization: `Bearer ${token}` } });
+    expect(listed.status).toBe(200);
+
+    await ctrlC(restarted);
+    for (const port of ports) expect(await isFree(port)).toBe(true);
+  }, 300_000);
 });
