@@ -252,7 +252,13 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     ],
     ports: taskPorts,
     onFinished: taskAlarms(alarms),
-    ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
+    timing: {
+      retryWindowMs: settings.tasks.retryWindowMinutes * 60_000,
+      leaseMs: settings.tasks.leaseSeconds * 1000,
+      // Three renewals per lease: two may fail (a slow write, storage busy) before another host takes over.
+      renewMs: (settings.tasks.leaseSeconds * 1000) / 3,
+      ...overrides.taskTiming,
+    },
   });
   const authenticator = createJwtAuthenticator(
     overrides.signingKeys
