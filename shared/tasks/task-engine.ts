@@ -4,6 +4,7 @@ import { DomainError, domainErrors, VersionConflictError } from '../errors/domai
 import { toFieldErrors } from '../errors/zod-field-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { withOutboundGuard } from '../platform/outbound-guard.js';
 import {
   type AnyTaskDefinition,
   DEFAULT_MAX_ATTEMPTS,
@@ -235,7 +236,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
      */
     ensureHeld(): void {
       const until = this.task.leaseUntil;
-      if (!this.lostLease.signal.aborted && until !== null && Date.parse(until) <= now().getTime()) this.lose();
+      if (!this.lostLease.signal.aborted && until !== null && Date.parse(until) <= now().getTime())
+        this.lose();
       if (this.lostLease.signal.aborted) {
         throw new LeaseLostError(`Task ${this.task.id}: the lease was lost; this run stops.`);
       }
@@ -443,22 +445,26 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
 
       let outcome: StepOutcome;
       try {
-        if (step.prepare) {
-          const prepared = await step.prepare(ctx);
-          if (run.task.dryRun) {
-            for (const change of prepared.changes) run.change(step.name, change);
-            outcome = { done: true };
-          } else {
-            described = prepared.changes;
-            run.ensureHeld();
-            outcome = await prepared.apply();
-          }
-        } else if (run.task.dryRun) {
-          for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
-          outcome = { done: true };
-        } else {
-          outcome = await step.run(ctx);
-        }
+        outcome = await withOutboundGuard(
+          () => run.ensureHeld(),
+          async (): Promise<StepOutcome> => {
+            if (step.prepare) {
+              const prepared = await step.prepare(ctx);
+              if (run.task.dryRun) {
+                for (const change of prepared.changes) run.change(step.name, change);
+                return { done: true };
+              }
+              described = prepared.changes;
+              run.ensureHeld();
+              return prepared.apply();
+            }
+            if (run.task.dryRun) {
+              for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
+              return { done: true };
+            }
+            return step.run(ctx);
+          },
+        );
       } catch (thrown) {
         // What the step met after its lease was lost is no failure of the task: the new holder runs the step.
         run.ensureHeld();
