@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../functions/app.js';
+import type { Queues } from '../../shared/storage/json-queue.js';
+import { storageQueues } from '../../shared/storage/json-queue.js';
+import type { Repeater, TaskMessage } from '../../shared/tasks/task-engine.js';
+import { apiClient } from '../support/api-client.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import {
   type Call,
+  SBC,
   changeKeys,
   fillWizard,
   lines,
@@ -23,21 +29,19 @@ const SCALE = 10;
 const OUTAGE_MS = 90_000 / SCALE;
 const OLD_BUDGET_MS = (2_000 + 4_000 + 8_000 + 16_000) / SCALE;
 
+const TIMING = {
+  backoffMs: 2_000 / SCALE,
+  maxBackoffMs: 300_000 / SCALE,
+  retryWindowMs: 1_800_000 / SCALE,
+  leaseMs: 60_000 / SCALE,
+  renewMs: 20_000 / SCALE,
+};
+
 let env: OnboardingStack;
 let call: Call;
 
 beforeAll(async () => {
-  env = await startOnboardingStack({
-    overrides: {
-      taskTiming: {
-        backoffMs: 2_000 / SCALE,
-        maxBackoffMs: 300_000 / SCALE,
-        retryWindowMs: 1_800_000 / SCALE,
-        leaseMs: 60_000 / SCALE,
-        renewMs: 20_000 / SCALE,
-      },
-    },
-  });
+  env = await startOnboardingStack({ overrides: { taskTiming: TIMING, taskInstanceId: 'host-b' } });
   call = env.call;
 }, 120_000);
 afterAll(async () => env?.stack.close());
@@ -104,5 +108,111 @@ describe('an SBC that drops every request for a while in the middle of onboardin
     const keys = changeKeys(done);
     expect(keys.filter((k) => k.startsWith('sbc:')).length).toBeGreaterThan(0);
     expect(new Set(keys).size).toBe(keys.length);
+  }, 240_000);
+});
+
+describe('a host killed in the middle of a step', () => {
+  it('lets another host take the task over soon after its lease ends, and applies the step once', async () => {
+    const operator = 'takeover-operator';
+    const token = await env.stack.token({ subject: operator });
+    const asOperator = apiClient(env.stack.apiUrl, async () => token);
+    const session = await fillWizard(asOperator, {
+      shortName: 'Takeover',
+      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      m365Routing: { configure: true },
+      sbc: SIP_TRUNK,
+      prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589064' }],
+    });
+
+    // Host A: the same product over the same storage and peers, but no queue listener. Its heartbeat can be
+    // stopped, and the task's first message is kept from host B so that A is the one that starts it; the watch
+    // A sends for its lease's end reaches host B as it would in Azure.
+    let alive = true;
+    const heartbeat: Repeater = (tick, ms) => {
+      const timer = setInterval(() => alive && tick(), ms);
+      return () => clearInterval(timer);
+    };
+    const shared = storageQueues(env.stack.services.storage);
+    const watchesOnly: Queues = {
+      queue: <T>(name: string) => {
+        const queue = shared.queue<T>(name);
+        return {
+          send: async (message: T, options?: { readonly delayMs?: number }) => {
+            if ((message as Partial<TaskMessage>).watch !== undefined) await queue.send(message, options);
+          },
+        };
+      },
+    };
+    const hostA = createApp(env.stack.services.settings, {
+      taskTiming: TIMING,
+      taskHeartbeat: heartbeat,
+      taskInstanceId: 'host-a',
+      queues: watchesOnly,
+    });
+    // Host A is killed while the SBC has its script: the request hangs, then its socket closes unanswered, so the
+    // script never reaches the device (and host A's run, were it still alive, would find its lease gone).
+    const faults = env.stack.sandbox.faults;
+    const hang = faults.add({
+      pathPattern: '/cliScript/incremental$',
+      kind: 'latency',
+      latencyMs: 15_000,
+      times: 1,
+    });
+    const cut = faults.add({ pathPattern: '/cliScript/incremental$', kind: 'drop', times: 1 });
+    try {
+      const task = await hostA.services.onboarding.submit(session, operator, { dryRun: false });
+      const location = `/api/v1/tasks/${task.id}`;
+      const runA = hostA.services.taskEngine.process(task.id);
+      await waitFor(
+        'host A to reach the SBC',
+        async () => {
+          if (hang.hits > 0) return true;
+          const view = (await call('GET', location)).body as TaskView;
+          if (/^Finish|Paused/.test(view.state)) throw new Error(`Host A's run: ${JSON.stringify(view)}`);
+          return undefined;
+        },
+        60_000,
+      );
+      const held = (await call('GET', location)).body as TaskView;
+      expect(held).toMatchObject({ state: 'Executing', leaseHolder: 'host-a' });
+      alive = false;
+      const killedAt = Date.now();
+
+      const takenOver = await waitFor(
+        'host B to take the task over',
+        async () => {
+          const view = (await call('GET', location)).body as TaskView;
+          return view.leaseHolder === 'host-b' || view.state === 'FinishSuccess' ? view : undefined;
+        },
+        90_000,
+      );
+      const after = Date.now() - killedAt;
+      // The lease (6 s here, 60 s in production) from A's last renewal, a second's grace and the queue's polling.
+      expect(after).toBeLessThan(TIMING.leaseMs + 5_000);
+      expect(takenOver.state).not.toBe('FinishFailure');
+
+      const done = await settled(call, location, 90_000);
+      expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+      expect(done).toMatchObject({ leaseHolder: null, leaseUntil: null });
+      const keys = changeKeys(done);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.filter((k) => k.startsWith('sbc:')).length).toBeGreaterThan(0);
+      // Applied once on the SBC: the customer's IP groups, each once; host A's script never arrived.
+      const groups = () =>
+        env.stack.sandbox.sbc
+          .configuration(SBC)
+          .ipGroups.map((g) => g.name)
+          .filter((name) => name.startsWith('Takeover'));
+      const programmed = groups();
+      expect(programmed.length).toBeGreaterThan(0);
+      expect(new Set(programmed).size).toBe(programmed.length);
+      // Host A, frozen rather than dead, wakes: its lease has gone, it stops without a change or an error.
+      await expect(runA).resolves.toBeUndefined();
+      expect(groups()).toEqual(programmed);
+    } finally {
+      faults.remove(hang.id);
+      faults.remove(cut.id);
+      await hostA.close();
+    }
   }, 240_000);
 });
