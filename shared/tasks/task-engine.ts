@@ -331,6 +331,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         await run.save({
           state: 'Queued',
           leaseUntil: null,
+          leaseHolder: null,
+          leaseRun: null,
           nextExecutionAt: new Date(now().getTime() + timing.customerWaitMs).toISOString(),
           waiting: { reason: `Waits for task ${waitFor} of ${task.customerId}.`, resumeOn: 'customer' },
         });
@@ -353,7 +355,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         run.etag = await store.replaceAndLock(executing, run.etag, lock);
         run.task = executing;
         await mirror(executing);
-        await watch(executing);
+        // Without its watch a crashed run is still found, by the minutely sweep: a lost one costs time, not the task.
+        await watch(executing).catch(() => undefined);
         return true;
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
