@@ -16,6 +16,7 @@ const FULL_STACK = [
   'test/lint/**/*.test.ts',
   'test/onboarding/dry-run-descriptions.test.ts',
   'test/onboarding/onboarding-e2e.test.ts',
+  'test/onboarding/onboarding-resilience.test.ts',
   'test/onboarding/onboarding-variants.test.ts',
   'test/ops/health.test.ts',
   'test/ops/telemetry.test.ts',

@@ -55,6 +55,7 @@ import {
   createTaskEngine,
   type TaskMessage,
   TASKS_QUEUE,
+  type Repeater,
   type TaskTiming,
 } from '../shared/tasks/task-engine.js';
 import { createScriptTemplateService } from '../shared/templates/script-template-service.js';
@@ -78,6 +79,10 @@ export interface AppOverrides {
   /** Test-only task definitions, next to the product's; and faster retries for tests. */
   readonly taskDefinitions?: readonly AnyTaskDefinition<TaskPorts>[];
   readonly taskTiming?: Partial<TaskTiming>;
+  /** The task holder's heartbeat timer: a test stops it to play a host that died in the middle of a step. */
+  readonly taskHeartbeat?: Repeater;
+  /** Who holds a task's lease, as the task shows it; the host and process by default. */
+  readonly taskInstanceId?: string;
   /** Where every store keeps its rows; Table storage at the settings' connection by default. */
   readonly tables?: Tables;
   /** Where every queue message goes; storage queues at the settings' connection by default. */
@@ -252,7 +257,15 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     ],
     ports: taskPorts,
     onFinished: taskAlarms(alarms),
-    ...(overrides.taskTiming ? { timing: overrides.taskTiming } : {}),
+    ...(overrides.taskHeartbeat ? { every: overrides.taskHeartbeat } : {}),
+    ...(overrides.taskInstanceId ? { instanceId: overrides.taskInstanceId } : {}),
+    timing: {
+      retryWindowMs: settings.tasks.retryWindowMinutes * 60_000,
+      leaseMs: settings.tasks.leaseSeconds * 1000,
+      // Three renewals per lease: two may fail (a slow write, storage busy) before another host takes over.
+      renewMs: (settings.tasks.leaseSeconds * 1000) / 3,
+      ...overrides.taskTiming,
+    },
   });
   const authenticator = createJwtAuthenticator(
     overrides.signingKeys

@@ -40,6 +40,25 @@ export const taskViewSchema = z
       .nullable()
       .meta({ description: 'Next Execution Minutes: minutes until a Queued task runs again (0: due).' }),
     waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
+    nextAttemptAt: z
+      .string()
+      .nullable()
+      .meta({ description: 'While a step retries a failure: when it runs again.' }),
+    lastTransientError: z
+      .string()
+      .nullable()
+      .meta({ description: 'While a step retries a failure: the last error it met.' }),
+    retryingSince: z.string().nullable().meta({
+      description: 'While a step retries a failure: its first one; the retry window ends this long after it.',
+    }),
+    leaseUntil: z.string().nullable().meta({
+      description:
+        'While Reserved or Executing: the lease, renewed as the holder works; once past, it is taken over.',
+    }),
+    leaseHolder: z
+      .string()
+      .nullable()
+      .meta({ description: 'While Reserved or Executing: the instance holding it.' }),
     log: z.array(z.object({ at: z.string(), line: z.string() })),
     logDropped: z.number().int(),
     result: z.string().nullable().meta({ description: 'Execution Result.' }),
@@ -87,6 +106,11 @@ export function toTaskView(task: TaskRecord): TaskView {
         ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
         : null,
     waiting: task.waiting,
+    nextAttemptAt: task.state === 'Queued' ? (task.retry?.nextAttemptAt ?? null) : null,
+    lastTransientError: task.retry?.lastError ?? null,
+    retryingSince: task.retry?.since ?? null,
+    leaseUntil: task.leaseUntil,
+    leaseHolder: task.leaseHolder,
     log: [...task.log],
     logDropped: task.logDropped,
     result: task.result,
@@ -121,7 +145,10 @@ const listQuery = z.object({
 const listSchema = z
   .object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() })
   .meta({ id: 'TaskPage' });
-const taskMessage = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
+const taskMessage = z.strictObject({
+  taskId: z.string().regex(TASK_ID_PATTERN),
+  watch: z.string().min(1).max(64).optional(),
+});
 
 async function listed(
   services: Pick<AppServices, 'taskEngine'>,
@@ -352,13 +379,16 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
     defineQueueHandler({
       name: 'tasks-run',
       queueName: TASKS_QUEUE,
-      message: { schema: taskMessage, describe: 'A tasks message is { "taskId": "<task id>" }.' },
+      message: {
+        schema: taskMessage,
+        describe: 'A tasks message is { "taskId": "<task id>" } (and "watch": "<run>" for a lease watch).',
+      },
       logFields: ({ taskId }) => ({ taskId }),
-      async run({ taskId }, context) {
+      async run({ taskId, watch }, context) {
         const engine = services.taskEngine;
         const before = await engine.get(taskId);
         await withLogFields({ taskId, customerId: before?.customerId ?? null }, async () => {
-          await engine.process(taskId);
+          await engine.process(taskId, watch);
           const after = await engine.get(taskId);
           if (after && after.updatedAt !== before?.updatedAt) {
             productLog(

@@ -167,6 +167,15 @@ export const settingsSchema = z
       .min(1, 'must be at least 1')
       .max(999, "must be at most 999 (Graph's largest page)")
       .default(999),
+    // From a step's first transient failure; the manual's back-off is at most 5 minutes, so 30 gives several tries.
+    TASK_RETRY_WINDOW_MINUTES: z.coerce
+      .number({ error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(5, 'must be at least 5 minutes (one 5-minute back-off)')
+      .max(1440, 'must be at most 1440 minutes (a day)')
+      .default(30),
+    // A crashed holder's task waits this long; the holder renews three times per lease.
+    TASK_LEASE_SECONDS: seconds(15, 600).default(60),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   // Runs even when other settings failed, so that one start-up error names every problem.
@@ -208,6 +217,10 @@ export const settingsSchema = z
       leaseSeconds: raw.REPLICATION_LEASE_SECONDS,
       chunkSeconds: raw.REPLICATION_CHUNK_SECONDS,
       pageSize: raw.REPLICATION_PAGE_SIZE,
+    },
+    tasks: {
+      retryWindowMinutes: raw.TASK_RETRY_WINDOW_MINUTES,
+      leaseSeconds: raw.TASK_LEASE_SECONDS,
     },
     logLevel: raw.LOG_LEVEL,
   }));

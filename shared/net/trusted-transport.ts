@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { checkOutbound } from '../platform/outbound-guard.js';
 
 /**
  * The product's outbound TLS trust: the public roots plus, when the TRUSTED_CA_CERT_FILE setting names one,
@@ -19,8 +20,14 @@ export function createTrustedTransport(trustedCaCertFile: string | undefined): T
   const ca = trustedCaCertFile ? [...rootCertificates, readFileSync(trustedCaCertFile, 'utf8')] : undefined;
   const httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
   const dispatcher = new UndiciAgent({ connect: ca ? { ca } : {} });
-  const fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
-    undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+  const fetch = (async (
+    input: Parameters<typeof undiciFetch>[0],
+    init?: Parameters<typeof undiciFetch>[1],
+  ) => {
+    // A task step's call from a holder that lost its lease is refused here, before it reaches the peer.
+    checkOutbound();
+    return undiciFetch(input, { ...init, dispatcher });
+  }) as unknown as typeof globalThis.fetch;
   return {
     httpsAgent,
     fetch,

@@ -61,6 +61,11 @@ export interface StepContext<I, S extends TaskStateBag, Svc> {
   readonly resumedByOperator: boolean;
   readonly dryRun: boolean;
   readonly clock: TaskClock;
+  /**
+   * Aborted when this run loses its lease (another holder took the task over): a long step passes it on or checks
+   * it between changes, so that only the new holder makes further changes.
+   */
+  readonly signal: AbortSignal;
   /** The stores and services the task's steps talk to, narrowed to what its definition declares. */
   readonly ports: Svc;
   /** Appends a line to the task log (timestamped, secret values blanked). */
@@ -103,7 +108,11 @@ export interface PreparedStep {
 interface StepBase {
   /** Unique within the task, e.g. `CreateDomain`; the record tracks steps by name. */
   readonly name: string;
-  /** Runs out of (errors that are not PermanentTaskError) before the task fails. Default 5. */
+  /**
+   * Runs allowed for errors no classifier knows (a bug, likely) before the task fails. Default 5. Transient errors
+   * are retried for the engine's retry window instead; a step that counts its own tries (the manual's
+   * `[Try: 1/3]`) throws PermanentTaskError at its last.
+   */
   readonly maxAttempts?: number;
 }
 

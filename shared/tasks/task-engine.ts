@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DomainError, domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import { toFieldErrors } from '../errors/zod-field-errors.js';
 import type { JsonQueue } from '../storage/json-queue.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { withOutboundGuard } from '../platform/outbound-guard.js';
 import {
   type AnyTaskDefinition,
   DEFAULT_MAX_ATTEMPTS,
@@ -24,12 +27,18 @@ import {
   type VersionedTask,
 } from './task-record.js';
 import { redactDeep, redactText, redactValue } from './redact.js';
+import { decideRetry } from './retry-policy.js';
 import type { TaskListQuery, TaskPage, TaskStore } from './task-store.js';
 
 export const TASKS_QUEUE = 'tasks';
 
 export interface TaskMessage {
   readonly taskId: string;
+  /**
+   * A takeover watch: sent by a holder for when its lease would run out, it names the run (`leaseRun`) it watches.
+   * While that run renews its lease the watch comes back later; once the lease has run out it takes the task over.
+   */
+  readonly watch?: string;
 }
 
 export interface StartTaskOptions {
@@ -51,7 +60,7 @@ export interface TaskEngine {
   /** FinishFailure → Queued from the failed step; the steps done before it are not run again. */
   rerun(taskId: string): Promise<TaskRecord>;
   /** Runs the task of one queue message as far as it goes now. Duplicate and stale messages do nothing. */
-  process(taskId: string): Promise<void>;
+  process(taskId: string, watch?: string): Promise<void>;
   /** The timer's safety net: queues tasks whose time has come and takes over those whose holder died. */
   sweep(): Promise<number>;
   /** Cancel of a pending change: a Queued or Paused task ends FinishFailure, with who cancelled it. */
@@ -63,21 +72,46 @@ export interface TaskEngine {
 }
 
 export interface TaskTiming {
-  /** How long a holder owns a task without saving; after that another invocation takes it over. */
+  /**
+   * How long a holder owns a task without renewing; after that another invocation takes it over. Short, because
+   * a crashed holder's task waits this long; a long step keeps it by renewal.
+   */
   readonly leaseMs: number;
-  /** First retry delay; doubles per attempt up to `maxBackoffMs`. */
+  /** How often the holder's heartbeat renews its lease: a few times per lease, so one slow write loses nothing. */
+  readonly renewMs: number;
+  /** First retry delay; doubles per failure up to `maxBackoffMs`. */
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
+  /** How long a step retries transient failures, from its first one, before the task fails. */
+  readonly retryWindowMs: number;
   /** How soon a task that waits for another task of its customer looks again. */
   readonly customerWaitMs: number;
 }
 
 export const DEFAULT_TASK_TIMING: TaskTiming = {
-  leaseMs: 5 * 60_000,
+  leaseMs: 60_000,
+  renewMs: 20_000,
   backoffMs: 2_000,
   maxBackoffMs: 5 * 60_000,
+  retryWindowMs: 30 * 60_000,
   customerWaitMs: 2_000,
 };
+
+/** Runs `tick` every `ms` until the returned function is called: the heartbeat's timer, injectable for tests. */
+export type Repeater = (tick: () => void, ms: number) => () => void;
+
+const everyInterval: Repeater = (tick, ms) => {
+  const timer = setInterval(tick, ms);
+  return () => clearInterval(timer);
+};
+
+/** The holder found its lease taken over: it stops, and the new holder's run is the one that counts. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+/** Past a lease's end, before a watch looks again: clocks of two instances differ a little. */
+const WATCH_GRACE_MS = 1_000;
 
 export interface TaskEngineOptions<Svc> {
   readonly store: TaskStore;
@@ -87,6 +121,11 @@ export interface TaskEngineOptions<Svc> {
   readonly ports: Svc;
   readonly timing?: Partial<TaskTiming>;
   readonly now?: () => Date;
+  /** The back-off's jitter, in [0, 1). */
+  readonly random?: () => number;
+  /** Who holds a lease, as the task shows it; by default this host and process. */
+  readonly instanceId?: string;
+  readonly every?: Repeater;
   /** Told when a task settles (alarms listen here). Best effort: its failure changes nothing about the task. */
   readonly onFinished?: (event: TaskFinishedEvent) => Promise<void>;
 }
@@ -127,6 +166,10 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   const { store, queue } = options;
   const timing = { ...DEFAULT_TASK_TIMING, ...options.timing };
   const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const every = options.every ?? everyInterval;
+  const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseEnd = () => new Date(now().getTime() + timing.leaseMs).toISOString();
   const definitions = new Map(options.definitions.map((d) => [d.type, d]));
 
   const definitionOf = (type: string) => {
@@ -137,6 +180,12 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
 
   async function enqueue(taskId: string, delayMs = 0): Promise<void> {
     await queue.send({ taskId }, { delayMs });
+  }
+
+  async function watch(task: TaskRecord): Promise<void> {
+    if (!task.leaseUntil || !task.leaseRun) return;
+    const delayMs = Math.max(0, Date.parse(task.leaseUntil) - now().getTime()) + WATCH_GRACE_MS;
+    await queue.send({ taskId: task.id, watch: task.leaseRun }, { delayMs });
   }
 
   async function mirror(task: TaskRecord): Promise<void> {
@@ -162,19 +211,74 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     }
   }
 
-  /** One run of a task by this invocation: the record, its ETag, and the secrets met on the way. */
+  /**
+   * One run of a task by this invocation: the record, its ETag, and the secrets met on the way. Its writes go one
+   * after the other, the heartbeat's among them, so that each is made on the ETag the one before returned.
+   */
   class Run {
     secrets: string[] = [];
+    private writes: Promise<unknown> = Promise.resolve();
+    private stopHeartbeat: (() => void) | null = null;
+    private readonly lostLease = new AbortController();
     constructor(
       public task: TaskRecord,
       public etag: string,
     ) {}
 
+    get signal(): AbortSignal {
+      return this.lostLease.signal;
+    }
+
+    /**
+     * Throws once the lease is lost: called before anything that changes the outside world. A lease this run could
+     * not renew in time counts as lost (the process froze, storage was away): another holder may have it already,
+     * and only the ETag of a later write would tell, too late for a change made meanwhile.
+     */
+    ensureHeld(): void {
+      const until = this.task.leaseUntil;
+      if (!this.lostLease.signal.aborted && until !== null && Date.parse(until) <= now().getTime())
+        this.lose();
+      if (this.lostLease.signal.aborted) {
+        throw new LeaseLostError(`Task ${this.task.id}: the lease was lost; this run stops.`);
+      }
+    }
+
+    write<T>(body: () => Promise<T>): Promise<T> {
+      const result = this.writes.then(body);
+      this.writes = result.catch(() => undefined);
+      return result;
+    }
+
     async save(changes: Partial<TaskRecord>): Promise<void> {
-      const at = now().toISOString();
-      const next: TaskRecord = { ...this.task, ...changes, updatedAt: at };
-      this.etag = await store.replace(next, this.etag);
-      this.task = next;
+      await this.write(async () => {
+        this.ensureHeld();
+        const next: TaskRecord = { ...this.task, ...changes, updatedAt: now().toISOString() };
+        try {
+          this.etag = await store.replace(next, this.etag);
+        } catch (error) {
+          if (error instanceof VersionConflictError) this.lose();
+          throw error;
+        }
+        this.task = next;
+      });
+    }
+
+    startHeartbeat(): void {
+      this.stopHeartbeat = every(() => {
+        // A failed renewal that is not a conflict (storage down a moment) is tried again on the next beat; save
+        // gives up the run once the lease has lapsed.
+        this.save({ leaseUntil: leaseEnd() }).catch(() => undefined);
+      }, timing.renewMs);
+    }
+
+    endHeartbeat(): void {
+      this.stopHeartbeat?.();
+      this.stopHeartbeat = null;
+    }
+
+    private lose(): void {
+      this.endHeartbeat();
+      this.lostLease.abort(new LeaseLostError(`Task ${this.task.id}: the lease was taken over.`));
     }
 
     log(line: string): void {
@@ -209,11 +313,6 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     return task.steps.map((step, i) => (i === index ? { ...step, ...patch } : step));
   }
 
-  function backoff(attempt: number): number {
-    const exponential = timing.backoffMs * 2 ** Math.max(0, attempt - 1);
-    return Math.min(timing.maxBackoffMs, exponential) * (0.9 + Math.random() * 0.2);
-  }
-
   /** Takes the customer's lock, or leaves the task Queued behind the task that holds it (FIFO per customer). */
   async function acquire(run: Run): Promise<boolean> {
     const task = run.task;
@@ -232,6 +331,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         await run.save({
           state: 'Queued',
           leaseUntil: null,
+          leaseHolder: null,
+          leaseRun: null,
           nextExecutionAt: new Date(now().getTime() + timing.customerWaitMs).toISOString(),
           waiting: { reason: `Waits for task ${waitFor} of ${task.customerId}.`, resumeOn: 'customer' },
         });
@@ -245,13 +346,17 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         state: 'Executing',
         waiting: null,
         executedAt: run.task.executedAt ?? now().toISOString(),
-        leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
+        leaseUntil: leaseEnd(),
+        leaseHolder: instanceId,
+        leaseRun: randomUUID(),
         updatedAt: now().toISOString(),
       };
       try {
         run.etag = await store.replaceAndLock(executing, run.etag, lock);
         run.task = executing;
         await mirror(executing);
+        // Without its watch a crashed run is still found, by the minutely sweep: a lost one costs time, not the task.
+        await watch(executing).catch(() => undefined);
         return true;
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
@@ -265,10 +370,22 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   }
 
   async function release(run: Run, changes: Partial<TaskRecord>): Promise<void> {
-    const lock = await store.lock(run.task.customerId);
-    const next: TaskRecord = { ...run.task, ...changes, leaseUntil: null, updatedAt: now().toISOString() };
-    run.etag = await store.replaceAndUnlock(next, run.etag, lock);
-    run.task = next;
+    run.endHeartbeat();
+    await run.write(async () => {
+      run.ensureHeld();
+      const lock = await store.lock(run.task.customerId);
+      const next: TaskRecord = {
+        ...run.task,
+        ...changes,
+        leaseUntil: null,
+        leaseHolder: null,
+        leaseRun: null,
+        updatedAt: now().toISOString(),
+      };
+      run.etag = await store.replaceAndUnlock(next, run.etag, lock);
+      run.task = next;
+    });
+    const next = run.task;
     await mirror(next);
     if (isFinal(next.state)) await finished(next, next.wasSuccessful ? 'succeeded' : 'failed');
     await wakeNextOf(next.customerId, next.id);
@@ -287,7 +404,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         currentStep: index,
         attempts: run.task.attempts + 1,
         retries: run.task.retries + (attempt > 1 ? 1 : 0),
-        leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
+        leaseUntil: leaseEnd(),
         steps: stepPatch(run.task, index, {
           state: 'running',
           attempts: attempt,
@@ -309,10 +426,13 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         resumedByOperator,
         dryRun: run.task.dryRun,
         clock: { now },
+        signal: run.signal,
         ports: options.ports,
         log: (line) => run.log(line),
         applied: (change) => {
           if (run.task.dryRun) return;
+          // The change is made, but a run that lost its lease makes no further one: the new holder redoes the step.
+          run.ensureHeld();
           if (described && !described.includes(change)) {
             throw new Error(`Step ${step.name} made a change it did not describe: ${change.description}`);
           }
@@ -322,41 +442,59 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           if (value && value.length >= 4) run.secrets.push(value);
         },
         save: async () => {
-          await run.save({
-            data: redactDeep(stateBag, run.secrets) as TaskStateBag,
-            leaseUntil: new Date(now().getTime() + timing.leaseMs).toISOString(),
-          });
+          await run.save({ data: redactDeep(stateBag, run.secrets) as TaskStateBag, leaseUntil: leaseEnd() });
         },
       };
 
       let outcome: StepOutcome;
       try {
-        if (step.prepare) {
-          const prepared = await step.prepare(ctx);
-          if (run.task.dryRun) {
-            for (const change of prepared.changes) run.change(step.name, change);
-            outcome = { done: true };
-          } else {
-            described = prepared.changes;
-            outcome = await prepared.apply();
-          }
-        } else if (run.task.dryRun) {
-          for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
-          outcome = { done: true };
-        } else {
-          outcome = await step.run(ctx);
-        }
+        outcome = await withOutboundGuard(
+          () => run.ensureHeld(),
+          async (): Promise<StepOutcome> => {
+            if (step.prepare) {
+              const prepared = await step.prepare(ctx);
+              if (run.task.dryRun) {
+                for (const change of prepared.changes) run.change(step.name, change);
+                return { done: true };
+              }
+              described = prepared.changes;
+              run.ensureHeld();
+              return prepared.apply();
+            }
+            if (run.task.dryRun) {
+              for (const change of (await step.plan?.(ctx)) ?? []) run.change(step.name, change);
+              return { done: true };
+            }
+            return step.run(ctx);
+          },
+        );
       } catch (thrown) {
+        // What the step met after its lease was lost is no failure of the task: the new holder runs the step.
+        run.ensureHeld();
         const error = taskErrorOf(thrown, definition.classifyError);
         const message = redactText(error instanceof Error ? error.message : String(error), run.secrets);
         const data = redactDeep(stateBag, run.secrets) as TaskStateBag;
-        const permanent = error instanceof PermanentTaskError || attempt >= maxAttempts;
-        if (permanent) {
-          run.log(`-- ${step.name} failed: ${message} --`);
+        const transient = error instanceof TransientTaskError;
+        const decision = decideRetry({
+          step: step.name,
+          error: message,
+          previous: run.task.retry,
+          retryAfterMs: transient ? error.retryAfterMs : undefined,
+          now: now(),
+          timing,
+          random,
+        });
+        // Transient failures retry for the window; what no classifier knows (a bug, likely) only for maxAttempts.
+        const outOfAttempts = !transient && attempt >= maxAttempts;
+        if (error instanceof PermanentTaskError || outOfAttempts || !decision.retry) {
+          const windowEnded = !decision.retry && !(error instanceof PermanentTaskError) && !outOfAttempts;
+          const result = windowEnded ? decision.message : message;
+          run.log(`-- ${step.name} failed: ${result} --`);
           await release(run, {
             data,
             state: 'FinishFailure',
-            result: message,
+            result,
+            retry: null,
             wasSuccessful: false,
             nextExecutionAt: null,
             finishedAt: now().toISOString(),
@@ -368,19 +506,19 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           });
           return;
         }
-        const delay =
-          error instanceof TransientTaskError && error.retryAfterMs !== undefined
-            ? error.retryAfterMs
-            : backoff(attempt);
-        run.log(`-- ${step.name}: ${message} (retrying, attempt ${attempt + 1}/${maxAttempts}) --`);
+        const at = decision.at.toISOString();
+        const tries = transient ? `attempt ${attempt + 1}` : `attempt ${attempt + 1}/${maxAttempts}`;
+        run.log(`-- ${step.name}: ${message} (retrying at ${at}, ${tries}) --`);
         await release(run, {
           data,
           state: 'Queued',
-          nextExecutionAt: new Date(now().getTime() + delay).toISOString(),
-          waiting: { reason: `Retrying after: ${message}`, resumeOn: 'timer' },
+          nextExecutionAt: at,
+          retry: decision.record,
+          waiting: { reason: `Retrying at ${at} after: ${message}`, resumeOn: 'timer' },
           steps: stepPatch(run.task, index, { state: 'pending', error: message }),
         });
-        await enqueue(run.task.id, delay);
+        // The queue holds the message until then: no invocation waits, and a restart loses nothing.
+        await enqueue(run.task.id, Math.max(0, decision.at.getTime() - now().getTime()));
         return;
       }
 
@@ -411,6 +549,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       await run.save({
         data,
         currentStep: index + 1,
+        retry: null,
         steps: stepPatch(run.task, index, { state: 'done', error: null, finishedAt: now().toISOString() }),
       });
     }
@@ -455,6 +594,9 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         retries: 0,
         nextExecutionAt: at.toISOString(),
         leaseUntil: null,
+        leaseHolder: null,
+        leaseRun: null,
+        retry: null,
         waiting: null,
         log: [],
         logDropped: 0,
@@ -522,6 +664,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           wasSuccessful: null,
           finishedAt: null,
           waiting: null,
+          retry: null,
           nextExecutionAt: now().toISOString(),
           updatedAt: now().toISOString(),
           steps: stepPatch(task, task.currentStep, { state: 'pending', attempts: 0, error: null }),
@@ -534,14 +677,20 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       return next;
     },
 
-    async process(taskId) {
+    async process(taskId, watching) {
       const found = await store.get(taskId);
       if (!found) return;
       const { task, etag } = found;
       if (isFinal(task.state) || task.state === 'Paused') return;
       const at = now().getTime();
+      const held = task.state === 'Reserved' || task.state === 'Executing';
+      // A watch has done its work once the run it watches has ended; the task's own messages drive it from there.
+      if (watching !== undefined && (!held || task.leaseRun !== watching)) return;
       const leaseLive = task.leaseUntil !== null && Date.parse(task.leaseUntil) > at;
-      if ((task.state === 'Reserved' || task.state === 'Executing') && leaseLive) return;
+      if (held && leaseLive) {
+        if (watching !== undefined) await watch(task);
+        return;
+      }
       if (task.state === 'Queued' && task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at + 1_000) {
         // Early (a duplicate or a clock's rounding): the message that was sent for the due time will come.
         return;
@@ -550,6 +699,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         ...task,
         state: 'Reserved',
         leaseUntil: new Date(at + timing.leaseMs).toISOString(),
+        leaseHolder: instanceId,
+        leaseRun: null,
         updatedAt: new Date(at).toISOString(),
       };
       let reservedEtag: string;
@@ -561,12 +712,15 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       }
       const run = new Run(reserved, reservedEtag);
       if (!(await acquire(run))) return;
+      run.startHeartbeat();
       try {
         await execute(run);
       } catch (error) {
         // Someone else took the task over (our lease ran out): their run is the one that counts.
-        if (error instanceof VersionConflictError) return;
+        if (error instanceof VersionConflictError || error instanceof LeaseLostError) return;
         throw error;
+      } finally {
+        run.endHeartbeat();
       }
     },
 
@@ -590,6 +744,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           leaseUntil: null,
           finishedAt: at,
           updatedAt: at,
+          retry: null,
           result: `Cancelled by ${by}.${done.length > 0 ? ` Steps done before: ${done.join(', ')}.` : ''}`,
           log: [...task.log, { at, line: `-- Cancelled by ${by} --` }],
         };

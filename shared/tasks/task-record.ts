@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChangeKind, TaskStateBag, TaskType } from './task-definition.js';
+import type { TaskRetry } from './retry-policy.js';
 
 /**
  * The manual's States (part B §4.4) plus `Paused`, ours: a step waits for the operator (the two-step DNS flow's
@@ -73,7 +74,14 @@ export interface TaskRecord {
   readonly retries: number;
   /** When a Queued task should run next; while Reserved/Executing, when the lease runs out. Null when Paused or finished. */
   readonly nextExecutionAt: string | null;
+  /** Renewed by the holder's heartbeat while it works; once past, another invocation may take the task over. */
   readonly leaseUntil: string | null;
+  /** The engine instance that holds the lease (host name, process, a random part). */
+  readonly leaseHolder: string | null;
+  /** One holder's one run: a takeover watch message names it, so that it dies with the run it watches. */
+  readonly leaseRun: string | null;
+  /** The current step's retries of failures, while it fails; null once it succeeds (the window starts again). */
+  readonly retry: TaskRetry | null;
   readonly waiting: TaskWait | null;
   readonly log: readonly TaskLogLine[];
   /** Log lines dropped from the middle to keep the record within Table Storage limits. */

@@ -326,7 +326,15 @@ function toEntity(task: TaskRecord): TaskEntity {
 function toRecord(entity: TaskEntity): TaskRecord {
   let text = '';
   for (let i = 0; typeof entity[`body${i}`] === 'string'; i++) text += entity[`body${i}`];
-  const task = JSON.parse(text) as TaskRecord;
+  // Rows written before leases had holders and retries had windows lack these fields.
+  const stored = JSON.parse(text) as Partial<TaskRecord> &
+    Omit<TaskRecord, 'leaseHolder' | 'leaseRun' | 'retry'>;
+  const task: TaskRecord = {
+    ...stored,
+    leaseHolder: stored.leaseHolder ?? null,
+    leaseRun: stored.leaseRun ?? null,
+    retry: stored.retry ?? null,
+  };
   if (!TASK_STATES.includes(task.state))
     throw new Error(`Task ${task.id} has an unknown state '${task.state}'.`);
   return task;

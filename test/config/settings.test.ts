@@ -309,6 +309,31 @@ describe('settings', () => {
     });
   });
 
+  it("retries a task step's transient failures for 30 minutes and leases tasks for 60 seconds by default", () => {
+    expect(loadSettings(minimal).tasks).toEqual({ retryWindowMinutes: 30, leaseSeconds: 60 });
+    expect(
+      loadSettings({ ...minimal, TASK_RETRY_WINDOW_MINUTES: '90', TASK_LEASE_SECONDS: '30' }).tasks,
+    ).toEqual({
+      retryWindowMinutes: 90,
+      leaseSeconds: 30,
+    });
+    const error = errorOf({
+      ...minimal,
+      TASK_RETRY_WINDOW_MINUTES: '2',
+      TASK_LEASE_SECONDS: 'long',
+    });
+    expect(error.message).toContain(
+      'TASK_RETRY_WINDOW_MINUTES: must be at least 5 minutes (one 5-minute back-off)',
+    );
+    expect(error.message).toContain('TASK_LEASE_SECONDS: must be a number of seconds');
+    expect(errorOf({ ...minimal, TASK_RETRY_WINDOW_MINUTES: '7.5' }).message).toContain(
+      'TASK_RETRY_WINDOW_MINUTES: must be a whole number of minutes',
+    );
+    expect(errorOf({ ...minimal, TASK_LEASE_SECONDS: '5' }).message).toContain(
+      'TASK_LEASE_SECONDS: must be at least 15 seconds',
+    );
+  });
+
   it('is documented setting by setting in local.settings.sample.json and the README', () => {
     const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as {
       Values: Record<string, string>;

@@ -26,6 +26,10 @@ export interface TaskView {
     readonly step: string;
   }>;
   readonly steps: ReadonlyArray<{ readonly name: string; readonly state: string; readonly attempts: number }>;
+  readonly nextAttemptAt?: string | null;
+  readonly lastTransientError?: string | null;
+  readonly leaseUntil?: string | null;
+  readonly leaseHolder?: string | null;
 }
 
 export interface OnboardingStack {
@@ -34,8 +38,10 @@ export interface OnboardingStack {
 }
 
 /** The product with the demo provider set-up: token app, mail, DNS API Configuration, the demo SBCs and regions. */
-export async function startOnboardingStack(): Promise<OnboardingStack> {
-  const stack = await startStack();
+export async function startOnboardingStack(
+  options: Parameters<typeof startStack>[0] = {},
+): Promise<OnboardingStack> {
+  const stack = await startStack(options);
   const token = await stack.token();
   const call = apiClient(stack.apiUrl, async () => token);
   await configureProvider(stack, call);

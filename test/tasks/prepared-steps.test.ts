@@ -137,7 +137,9 @@ describe('What a step throws is classified once, by the engine', () => {
     );
     expect(task.state).toBe('FinishSuccess');
     expect(task.steps[0]).toMatchObject({ state: 'done', attempts: 2 });
-    expect(task.log.map((l) => l.line)).toContain('-- Send: SBC answered 409. (retrying, attempt 2/4) --');
+    expect(task.log.map((l) => l.line)).toContainEqual(
+      expect.stringMatching(/^-- Send: SBC answered 409\. \(retrying at \d{4}-\S+Z, attempt 2\) --$/),
+    );
     expect(task.changes.map((c) => c.description)).toEqual(['Send the script']);
   });
 
