@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
+import { mirrorUser } from '../support/mirror-user.js';
 
 /**
  * The live conformance run: every operation of the served document is called on the running stack, unauthenticated,
@@ -11,21 +12,16 @@ import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support
 
 /**
  * Operations this run does not yet drive to a success: each needs state a valid call cannot build here in a few
- * requests (a finished onboarding, a peer's data, a sent invitation). Kept exact: an operation newly answered
+ * requests (an onboarded tenant, a peer's data, a finished task). Kept exact: an operation newly answered
  * with a success must leave the list, and a new operation without a success must join it, so none slips by.
  */
 const NOT_YET_VALID = new Set<string>([
   // A customer with a connected Microsoft 365 tenant and a replicated directory (an onboarding run).
   'authentication-status-check',
   'authentication-status-update-app-registration',
-  'customer-admins-grant',
   'replication-drift',
   'replication-group-members',
   'replication-queue',
-  // An invitation whose id the run knows before it reads it (customers-switch-to-token makes one later).
-  'invitations-get',
-  'invitations-remind',
-  'invitations-revoke',
   // Wizard pages after the connection page: the customer's admin must have consented at the sandbox.
   'wizard-add-invitation',
   'wizard-dns',
@@ -48,8 +44,6 @@ const NOT_YET_VALID = new Set<string>([
   'sbc-import-customer',
   'settings-regions-resolve',
   'settings-regions-sbc-options',
-  // A raised alarm.
-  'alarms-acknowledge',
   // Storage answering: the memory stack's storage endpoint refuses by design, so health reports 503.
   'health',
 ]);
@@ -151,6 +145,34 @@ beforeAll(async () => {
     }),
     'a script template',
   );
+  // Replication's mirror, as a run leaves it: the customer admin the grant names is a user of the customer.
+  await stack.services.mirror.putUsers(
+    OWN,
+    [mirrorUser({ id: CUSTOMER_ADMIN, userPrincipalName: 'admin@ownco.example' })],
+    'test',
+  );
+  await stack.services.alarms.raise({
+    name: 'Conformance',
+    severity: 'warning',
+    source: 'test',
+    text: 'Raised for the conformance run.',
+  });
+  ids.alarm = (await stack.services.alarms.list())[0]?.id ?? '';
+  // An invitation names the token app the customer's admin consents to, and is mailed (queued: never sent here).
+  for (const [path, operationId] of [
+    ['token-app', 'settings-token-app-put'],
+    ['email', 'settings-email-put'],
+    ['invitations', 'settings-invitations-put'],
+  ] as const) {
+    await expectOk(call('PUT', `/api/v1/settings/${path}`, { json: bodyOf(operationId) }), operationId);
+  }
+  const invitation = await expectOk(
+    call('POST', `/api/v1/customers/${OTHER}/invitations`, {
+      json: { invitationEmail: 'it@otherco.example' },
+    }),
+    'an invitation',
+  );
+  ids.invitation = (invitation.body as { id: string }).id;
   const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
   ids.session = (session.body as { id: string }).id;
 }, 180_000);
@@ -252,14 +274,14 @@ function pathOf(path: string, operationId: string): string {
     userId: CUSTOMER_ADMIN,
     groupId: '44444444-4444-4444-8444-444444444444',
     sessionId: ids.session ?? '',
-    invitationId: '0123456789abcdef0123456789abcdef',
+    invitationId: ids.invitation ?? '',
     // Only a built-in template can be reset to its shipped body.
     templateId: operationId === 'script-templates-reset' ? 'sbc-scenario7' : 'conformance',
     version: '1',
     regionId: ids.region ?? '',
     // The seeded SBC still serves the region settings-regions-create added; the one settings-sbcs-create added does not.
     sbcId: (operationId === 'settings-sbcs-delete' ? ids.secondSbc : ids.sbc) ?? '',
-    alarmId: '0'.repeat(64),
+    alarmId: ids.alarm ?? '',
     channelId: 'resellerA',
     subject: CHANNEL_ADMIN,
   };
