@@ -28,9 +28,9 @@ module.exports = {
       name: 'product-not-dev-or-test',
       severity: 'error',
       comment:
-        'The local host, the sandbox and the tests are not deployed: product code must not import them.',
+        'The local host, the sandbox, the tests and the portal client are not deployed: product code must not import them.',
       from: { path: PRODUCT },
-      to: { path: '^(dev|test)/' },
+      to: { path: '^(dev|test|clients)/' },
     },
     {
       name: 'domain-not-http',

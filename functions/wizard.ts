@@ -237,7 +237,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: m365SettingsSchema,
       responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
-      errors: { gone: EXPIRED },
+      errors: { gone: EXPIRED, conflict: "The customer's Microsoft 365 tenant is not connected yet." },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
     }),

@@ -1,30 +1,23 @@
-// Writes the OpenAPI document the app serves to dist/openapi.json and lints it with Redocly (redocly.yaml).
-// The TypeScript sources are loaded through Vite, which vitest already brings, so no build is needed first.
+// Writes the OpenAPI document the app serves to dist/openapi.json and lints it with Redocly (redocly.yaml), then
+// checks that the portal client's committed types (clients/portal) are the ones this document generates.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
+import { root, withDevModules } from './dev-modules.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const output = join(root, 'dist', 'openapi.json');
 
-const vite = await createServer({
-  configFile: false,
-  root,
-  logLevel: 'error',
-  appType: 'custom',
-  server: { middlewareMode: true, hmr: false, watch: null },
-  optimizeDeps: { noDiscovery: true, include: [] },
-});
-try {
-  const { openApiDocument } = await vite.ssrLoadModule('/dev/openapi/document.ts');
+const drift = await withDevModules(async (load) => {
+  const { openApiDocument } = await load('/dev/openapi/document.ts');
+  const { portalClientTypes, PORTAL_CLIENT_SCHEMA } = await load('/dev/openapi/portal-client.ts');
+  const document = await openApiDocument();
   mkdirSync(dirname(output), { recursive: true });
-  writeFileSync(output, `${JSON.stringify(await openApiDocument(), null, 2)}\n`);
-} finally {
-  await vite.close();
-}
+  writeFileSync(output, `${JSON.stringify(document, null, 2)}\n`);
+  const committed = join(root, PORTAL_CLIENT_SCHEMA);
+  const current = existsSync(committed) ? readFileSync(committed, 'utf8') : '';
+  return current === (await portalClientTypes(document)) ? undefined : PORTAL_CLIENT_SCHEMA;
+});
 
 const cli = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
 const result = spawnSync(
@@ -36,4 +29,6 @@ const result = spawnSync(
     env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
   },
 );
-process.exit(result.status ?? 1);
+if (drift)
+  console.error(`${drift} is not what the current OpenAPI document generates: run npm run client:generate.`);
+process.exit(drift ? 1 : (result.status ?? 1));

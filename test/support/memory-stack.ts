@@ -42,7 +42,16 @@ export interface MemoryStack extends Pick<TestStack, 'publicBaseUrl' | 'services
   readonly tables: Tables;
   /** The app's queues; the stack delivers their messages to the queue functions, as the host does. */
   readonly queues: MemoryQueues;
+  /** Every operation the stack answered and with which status, in order: the conformance test's coverage. */
+  readonly answered: readonly AnsweredOperation[];
+  /** The contract violations found so far (each also fails the call that caused it). */
+  readonly violations: readonly string[];
   close(): Promise<void>;
+}
+
+export interface AnsweredOperation {
+  readonly operationId: string;
+  readonly status: number;
 }
 
 export interface MemoryStackOptions {
@@ -123,6 +132,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const httpDefinitions = app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http');
   const router = createRouter(httpDefinitions);
   const contract = responseContract(httpDefinitions);
+  const answered: AnsweredOperation[] = [];
+  const violated: string[] = [];
   const delivery = deliverQueues(
     app.registry.filter(
       (d): d is QueueFunctionDefinition => d.kind === 'queue' && options.deliverQueues !== false,
@@ -153,13 +164,12 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
       });
     }
     const { definition, params } = resolution;
-    const body = new Uint8Array(await request.arrayBuffer());
     const result = await invokeHttp(loggers, definition, {
       method,
       url,
       headers: Object.fromEntries(request.headers),
       params,
-      body,
+      body: new Uint8Array(await request.arrayBuffer()),
     });
     if (!result.ok) {
       loggers.host({
@@ -171,12 +181,16 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
         status: 500,
         error: describeError(result.error),
       });
+      if (definition.openapi) answered.push({ operationId: definition.openapi.operationId, status: 500 });
       return hostProblem(500, 'internal_error', 'Internal server error', corsHeaders);
     }
     const response = await toResponse(method, result.value, corsHeaders);
     // Every route test doubles as a contract test: what the handler answers must be what the document says.
-    const answered = await response.clone().text();
-    const violations = contract.violations(definition, response.status, response.headers, answered);
+    const body = await response.clone().text();
+    const violations = contract.violations(definition, response.status, response.headers, body);
+    if (definition.openapi)
+      answered.push({ operationId: definition.openapi.operationId, status: response.status });
+    violated.push(...violations);
     if (violations.length > 0) throw new Error(violations.join('\n'));
     return response;
   }
@@ -188,6 +202,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     registry: app.registry,
     tables,
     queues,
+    answered,
+    violations: violated,
     token: async (o = {}) => {
       const tenantId = o.tenantId ?? DEMO.provider.tenantId;
       const subject = o.subject ?? stableGuid(`${tenantId}/caller`);

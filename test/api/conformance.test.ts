@@ -1,0 +1,401 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiResponse, apiClient } from '../support/api-client.js';
+import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
+import { mirrorUser } from '../support/mirror-user.js';
+
+/**
+ * The live conformance run: every operation of the served document is called on the running stack, unauthenticated,
+ * as each role with a valid request and as the provider with an invalid one. The stack checks each answer against
+ * the document (status, headers, content type, body by its JSON Schema 2020-12) and records which operation
+ * answered what; at the end the operations run must be the document's, and no answer may have broken it.
+ */
+
+/**
+ * Operations this run does not yet drive to a success: each needs state a valid call cannot build here in a few
+ * requests (an onboarded tenant, a peer's data, a finished task). Kept exact: an operation newly answered
+ * with a success must leave the list, and a new operation without a success must join it, so none slips by.
+ */
+const NOT_YET_VALID = new Set<string>([
+  // A customer with a connected Microsoft 365 tenant and a replicated directory (an onboarding run).
+  'authentication-status-check',
+  'authentication-status-update-app-registration',
+  'replication-drift',
+  'replication-group-members',
+  'replication-queue',
+  // Wizard pages after the connection page: the customer's admin must have consented at the sandbox.
+  'wizard-add-invitation',
+  'wizard-dns',
+  'wizard-licence-plans',
+  'wizard-m365-routing',
+  'wizard-m365-settings',
+  'wizard-sbc',
+  'wizard-submit',
+  // A deployed site of the customer.
+  'site-prefixes-save',
+  'sites-deploy',
+  'sites-get',
+  'sites-verify-domain',
+  // A task that has finished or paused (the run's tasks stay queued).
+  'tasks-delete-selected',
+  'tasks-rerun',
+  'tasks-resume',
+  // The sandbox's SBC and DNS knowing the seeded device and FQDN.
+  'sbc-import-candidates',
+  'sbc-import-customer',
+  'settings-regions-resolve',
+  'settings-regions-sbc-options',
+  // Storage answering: the memory stack's storage endpoint refuses by design, so health reports 503.
+  'health',
+]);
+
+/** Operations no request can make invalid: public, with no parameter and no body. */
+const NO_INVALID_REQUEST = new Set(['openapi']);
+
+const CHANNEL_ADMIN = '11111111-1111-4111-8111-111111111111';
+const CUSTOMER_ADMIN = '22222222-2222-4222-8222-222222222222';
+const OWN = 'OwnCo';
+const OTHER = 'OtherCo';
+const UUID = '66666666-6666-4666-8666-666666666666';
+
+interface Parameter {
+  name: string;
+  in: string;
+  schema?: { type?: string; enum?: string[]; pattern?: string; maxLength?: number; $ref?: string };
+  $ref?: string;
+}
+interface Operation {
+  operationId: string;
+  security?: unknown[];
+  parameters?: Parameter[];
+  requestBody?: unknown;
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+}
+
+let stack: MemoryStackWithPeers;
+let document: Document;
+const tokens: Record<string, string> = {};
+const ids: Record<string, string> = {};
+const failures: string[] = [];
+
+type Call = ReturnType<typeof apiClient>;
+let call: Call;
+
+async function expectOk(response: Promise<ApiResponse>, what: string): Promise<ApiResponse> {
+  const answered = await response;
+  expect(answered.status, `${what}: ${JSON.stringify(answered.body)}`).toBeLessThan(300);
+  return answered;
+}
+
+beforeAll(async () => {
+  stack = await startMemoryStackWithPeers({ deliverQueues: false });
+  tokens.provider = await stack.token();
+  tokens['channel-admin'] = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
+  tokens['customer-admin'] = await stack.token({ roles: ['customer-admin'], subject: CUSTOMER_ADMIN });
+  call = apiClient(stack.api, async () => tokens.provider ?? '');
+  document = (await call('GET', '/api/v1/openapi.json', { token: null })).body as Document;
+
+  for (const shortName of [OWN, OTHER]) {
+    await expectOk(
+      call('POST', '/api/v1/customers', {
+        json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+      }),
+      `create ${shortName}`,
+    );
+  }
+  await expectOk(call('PUT', '/api/v1/channels/resellerA', { json: { name: 'Reseller A' } }), 'channel');
+  await expectOk(call('PUT', `/api/v1/channels/resellerA/admins/${CHANNEL_ADMIN}`), 'channel admin');
+  await expectOk(
+    call('PUT', `/api/v1/customers/${OWN}/channel`, { json: { channelId: 'resellerA' } }),
+    'channel of the customer',
+  );
+  await stack.services.access.grantCustomerAdmin({
+    customerId: OWN,
+    userId: CUSTOMER_ADMIN,
+    userPrincipalName: 'admin@ownco.example',
+    displayName: 'Own Admin',
+    grantedAt: new Date().toISOString(),
+    grantedBy: 'test',
+  });
+  for (const id of [OWN, OTHER]) {
+    ids[`task-${id}`] = (
+      await stack.services.taskEngine.start({
+        type: 'SbcUpdatePrefixes',
+        customerId: id,
+        input: { customerId: id },
+      })
+    ).id;
+  }
+  const sbc = await expectOk(call('POST', '/api/v1/settings/sbcs', { json: SBC }), 'an SBC');
+  ids.sbc = (sbc.body as { id: string }).id;
+  const second = await expectOk(
+    call('POST', '/api/v1/settings/sbcs', { json: { ...SBC, name: 'sbc-us1' } }),
+    'a second SBC',
+  );
+  ids.secondSbc = (second.body as { id: string }).id;
+  const region = await expectOk(
+    call('POST', '/api/v1/settings/regions', { json: { ...REGION, sbcId: ids.sbc } }),
+    'a region',
+  );
+  ids.region = (region.body as { id: string }).id;
+  await expectOk(
+    call('POST', '/api/v1/script-templates', {
+      json: { id: 'conformance', name: 'Conformance', type: 'Background', body: 'Write-Output 1' },
+    }),
+    'a script template',
+  );
+  // Replication's mirror, as a run leaves it: the customer admin the grant names is a user of the customer.
+  await stack.services.mirror.putUsers(
+    OWN,
+    [mirrorUser({ id: CUSTOMER_ADMIN, userPrincipalName: 'admin@ownco.example' })],
+    'test',
+  );
+  await stack.services.alarms.raise({
+    name: 'Conformance',
+    severity: 'warning',
+    source: 'test',
+    text: 'Raised for the conformance run.',
+  });
+  ids.alarm = (await stack.services.alarms.list())[0]?.id ?? '';
+  // An invitation names the token app the customer's admin consents to, and is mailed (queued: never sent here).
+  for (const [path, operationId] of [
+    ['token-app', 'settings-token-app-put'],
+    ['email', 'settings-email-put'],
+    ['invitations', 'settings-invitations-put'],
+  ] as const) {
+    await expectOk(call('PUT', `/api/v1/settings/${path}`, { json: bodyOf(operationId) }), operationId);
+  }
+  const invitation = await expectOk(
+    call('POST', `/api/v1/customers/${OTHER}/invitations`, {
+      json: { invitationEmail: 'it@otherco.example' },
+    }),
+    'an invitation',
+  );
+  ids.invitation = (invitation.body as { id: string }).id;
+  const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
+  ids.session = (session.body as { id: string }).id;
+}, 180_000);
+afterAll(async () => stack?.close());
+
+const SBC = {
+  name: 'sbc-eu1',
+  ipAddress: '192.0.2.10',
+  gatewayUser: 'admin',
+  gatewayPassword: 'Gateway-pw1',
+};
+const REGION = { name: 'emea', fqdn: 'sbc.emea.example.com', ipAddress: '192.0.2.20' };
+
+/** A valid body per operation that takes one. */
+function bodyOf(operationId: string): unknown {
+  const bodies: Record<string, unknown> = {
+    'customers-create': { fullName: 'Third Ltd', shortName: 'ThirdCo', licenseType: 'Hosted Essentials' },
+    'customers-update': { licensedUsers: 20 },
+    'settings-token-app-put': { clientId: UUID, clientSecret: 'Token-secret1' },
+    'settings-invitations-put': { subjectTemplate: 'Welcome', emailTemplate: 'Hello', validityDays: 7 },
+    'settings-email-put': {
+      transport: 'smtp',
+      from: 'hub@provider.example',
+      host: 'smtp.example.com',
+      port: 587,
+    },
+    'settings-white-label-put': { displayName: 'Provider' },
+    'settings-dns-api-put': {
+      credential: 'managed-identity',
+      subscriptionId: UUID,
+      resourceGroupName: 'dns',
+      dnsZone: 'provider.example.com',
+    },
+    'settings-licence-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+    'settings-regions-create': { ...REGION, name: 'apac', sbcId: ids.sbc },
+    'settings-regions-resolve': { fqdn: REGION.fqdn },
+    'settings-regions-update': { ...REGION, sbcId: ids.sbc },
+    'settings-sbcs-create': { ...SBC, name: 'sbc-ap1' },
+    'settings-sbcs-update': SBC,
+    'wizard-customer': {
+      fullName: 'Wizard Ltd',
+      shortName: 'WizCo',
+      licenseType: 'Hosted Pro',
+      licensedUsers: 10,
+    },
+    'wizard-connection': { method: 'invite', invitationEmail: 'it@wizco.example' },
+    'wizard-m365-settings': { overrideAdminDomain: 'wizco.onmicrosoft.com' },
+    'wizard-dns': { method: 'manual' },
+    'wizard-m365-routing': { configure: false },
+    'wizard-sbc': { configureSbc: false },
+    'wizard-prefixes': { prefixes: [] },
+    'wizard-sbc-scripts': {
+      onboardingTemplateId: 'sbc-scenario7',
+      cleanupTemplateId: 'sbc-scenario7-cleanup',
+    },
+    'script-templates-create': {
+      id: 'conformance-2',
+      name: 'Second',
+      type: 'Background',
+      body: 'Write-Output 2',
+    },
+    'script-templates-update': { name: 'Conformance', type: 'Background', body: 'Write-Output 3' },
+    'script-templates-preview': {},
+    'wizard-submit': { dryRun: true },
+    'sites-add': { siteName: 'Site2' },
+    'sites-deploy': { dryRun: true },
+    'tasks-delete-selected': { taskIds: [ids[`task-${OTHER}`]] },
+    'tasks-delete-all': { customerId: OTHER, state: 'FinishSuccess' },
+    'tasks-process-all': { customerId: OTHER },
+    'invitations-remind': {},
+    'customers-switch-to-token': { invitationEmail: 'it@ownco.example' },
+    'authentication-status-update-app-registration': { clientId: UUID, clientSecret: 'App-secret1' },
+    'site-prefixes-save': { prefixes: [] },
+    'sbc-import-customer': { sbcCustomerName: 'Imported', fqdnPstnGateway: 'imported.example.com' },
+    'channels-put': { name: 'Reseller A' },
+    'customer-channel-set': { channelId: 'resellerA' },
+    'settings-licence-put': {
+      warningLimitPercent: 80,
+      graceIntervalPercent: 10,
+      factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
+    },
+    'customer-licence-factors': { factors: null },
+  };
+  return bodies[operationId] ?? {};
+}
+
+/** Query that makes an operation's valid call harmless or possible: dry runs change nothing. */
+const VALID_QUERY: Record<string, string> = {
+  'customers-delete': '?dryRun=true',
+  'sites-add': '?dryRun=true',
+  'prefixes-sync': '?dryRun=true',
+};
+
+function pathOf(path: string, operationId: string): string {
+  const values: Record<string, string> = {
+    customerId: operationId.startsWith('customers-delete') ? OTHER : OWN,
+    taskId: ids[`task-${OWN}`] ?? '',
+    siteName: 'Site1',
+    userId: CUSTOMER_ADMIN,
+    groupId: '44444444-4444-4444-8444-444444444444',
+    sessionId: ids.session ?? '',
+    invitationId: ids.invitation ?? '',
+    // Only a built-in template can be reset to its shipped body.
+    templateId: operationId === 'script-templates-reset' ? 'sbc-scenario7' : 'conformance',
+    version: '1',
+    regionId: ids.region ?? '',
+    // The seeded SBC still serves the region settings-regions-create added; the one settings-sbcs-create added does not.
+    sbcId: (operationId === 'settings-sbcs-delete' ? ids.secondSbc : ids.sbc) ?? '',
+    alarmId: ids.alarm ?? '',
+    channelId: 'resellerA',
+    subject: CHANNEL_ADMIN,
+  };
+  return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`No value for path parameter {${name}} of ${operationId}.`);
+    return encodeURIComponent(value);
+  })}`;
+}
+
+/** A value the parameter's schema refuses, or undefined when it refuses none the test can name. */
+function invalidValue(parameter: Parameter): string | undefined {
+  const schema = parameter.schema ?? {};
+  if (schema.type === 'integer') return 'many';
+  if (schema.enum || schema.$ref) return 'not-one-of-them';
+  if (schema.pattern) return '!!';
+  if (schema.maxLength !== undefined) return 'x'.repeat(schema.maxLength + 1);
+  return undefined;
+}
+
+async function drive(path: string, method: string, operation: Operation): Promise<void> {
+  const { operationId } = operation;
+  const target = pathOf(path, operationId);
+  const verb = method.toUpperCase();
+  const body = operation.requestBody ? { json: bodyOf(operationId) } : {};
+  const attempt = async (what: string, run: () => Promise<ApiResponse>) => {
+    try {
+      return await run();
+    } catch (error) {
+      failures.push(`${operationId} ${what}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  if (operation.security === undefined || operation.security.length > 0) {
+    const anonymous = await attempt('unauthenticated', () => call(verb, target, { ...body, token: null }));
+    if (anonymous && anonymous.status !== 401)
+      failures.push(`${operationId} answered ${anonymous.status} without a token.`);
+  }
+  // The provider's invalid call before the valid ones: it changes nothing, while a valid deletion removes what it names.
+  const query = (operation.parameters ?? []).filter((p) => p.in === 'query');
+  const badQuery = query
+    .map((p) => [p.name, invalidValue(p)] as const)
+    .find(([, value]) => value !== undefined);
+  let invalid: (() => Promise<ApiResponse>) | undefined;
+  let expected: number[] = [400];
+  if (operation.requestBody)
+    invalid = () => call(verb, target, { body: '"not the body"', contentType: 'application/json' });
+  else if (badQuery)
+    invalid = () => call(verb, `${target}?${new URLSearchParams([[badQuery[0], badQuery[1] ?? '']])}`);
+  else if (/\{/.test(path)) {
+    // The first path parameter naming nothing (the outermost resource, looked up first): 404, or 400 where its
+    // schema refuses the value.
+    const unknown = path.replace(/\{[A-Za-z0-9_]+\}/, 'nothing-here');
+    invalid = () => call(verb, pathOf(unknown, operationId));
+    // A revocation is idempotent: revoking what is not there succeeds, as a repeated DELETE must.
+    expected = verb === 'DELETE' ? [204, 400, 404] : [400, 404];
+  }
+  if (invalid) {
+    const answered = await attempt('invalid', invalid);
+    if (answered && !expected.includes(answered.status))
+      failures.push(`${operationId} answered ${answered.status} to an invalid request.`);
+  }
+  for (const role of ['customer-admin', 'channel-admin', 'provider']) {
+    await attempt(`as ${role}`, () =>
+      call(verb, `${target}${VALID_QUERY[operationId] ?? ''}`, { ...body, token: tokens[role] ?? '' }),
+    );
+  }
+}
+
+describe('the live conformance run', () => {
+  it('calls every operation of the document, validly and invalidly, as every role, within the contract', async () => {
+    const operations = Object.entries(document.paths)
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+      )
+      // Reads, then changes, then deletions, so that what a call needs is still there.
+      .sort((a, b) => rank(a.method, a.operation.operationId) - rank(b.method, b.operation.operationId));
+    for (const { path, method, operation } of operations) await drive(path, method, operation);
+
+    const documented = new Set(operations.map((o) => o.operation.operationId));
+    const run = new Set(stack.answered.map((a) => a.operationId));
+    const succeeded = new Set(stack.answered.filter((a) => a.status < 300).map((a) => a.operationId));
+    const refused = new Set(
+      stack.answered
+        .filter((a) => a.status >= 400 && a.status < 500 && a.status !== 403)
+        .map((a) => a.operationId),
+    );
+    expect(
+      [...documented].filter((id) => !run.has(id)),
+      'operations never answered',
+    ).toEqual([]);
+    expect(
+      [...run].filter((id) => !documented.has(id)),
+      'operations answered but undocumented',
+    ).toEqual([]);
+    expect([...documented].filter((id) => !succeeded.has(id)).sort(), 'operations without a success').toEqual(
+      [...NOT_YET_VALID].sort(),
+    );
+    expect(
+      [...documented].filter((id) => !refused.has(id) && !NO_INVALID_REQUEST.has(id)),
+      'operations never refused',
+    ).toEqual([]);
+    expect(stack.violations).toEqual([]);
+    expect(failures).toEqual([]);
+    console.log(
+      `conformance: ${run.size}/${documented.size} operations run, ${succeeded.size} with a success, ` +
+        `${stack.answered.length} answers, ${stack.violations.length} contract violations`,
+    );
+  });
+});
+
+function rank(method: string, operationId: string): number {
+  if (operationId === 'customers-delete') return 4;
+  if (method === 'get') return 0;
+  if (method === 'delete') return 3;
+  return 1;
+}
