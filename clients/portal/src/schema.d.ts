@@ -2637,6 +2637,16 @@ export interface components {
                 reason: string;
                 resumeOn: string;
             } | null;
+            /** @description While a step retries a failure: when it runs again. */
+            nextAttemptAt: string | null;
+            /** @description While a step retries a failure: the last error it met. */
+            lastTransientError: string | null;
+            /** @description While a step retries a failure: its first one; the retry window ends this long after it. */
+            retryingSince: string | null;
+            /** @description While Reserved or Executing: the lease, renewed as the holder works; once past, it is taken over. */
+            leaseUntil: string | null;
+            /** @description While Reserved or Executing: the instance holding it. */
+            leaseHolder: string | null;
             log: {
                 at: string;
                 line: string;
