@@ -1,5 +1,5 @@
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { checkHealth, healthReportSchema } from '../shared/ops/health.js';
+import { checkHealth, healthReportSchema, livenessSchema } from '../shared/ops/health.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
@@ -11,17 +11,29 @@ export function createHealthFunctions(services: HealthFunctionsDeps): FunctionDe
       name: 'health',
       method: 'GET',
       route: 'api/v1/health',
-      summary: "Health: Table and Queue storage answer in time; each queue's and its poison queue's depth",
+      summary: 'Health: liveness for anyone; storage checks and queue depths for a provider admin',
+      description:
+        'Without a token (an Azure health probe, a load balancer): 200 `{ "status": "ok" }` when the process answers, ' +
+        'nothing else. With a provider-admin token: the detailed report, 200 when every check is ok, 503 when one failed. ' +
+        'A valid token without the provider-admin role gets the liveness answer, not 403: liveness is public anyway. ' +
+        'An invalid or expired token is 401.',
       tags: ['Operations'],
-      roles: ['provider-admin'],
+      roles: null,
+      optionalAuthentication: true,
       responses: {
-        200: { description: 'Every check is ok.', schema: healthReportSchema },
+        200: {
+          description: 'Liveness (anyone), or the report with every check ok (a provider admin).',
+          schema: livenessSchema.or(healthReportSchema),
+        },
         503: {
-          description: 'A storage check failed; the same report says which.',
+          description: 'A storage check failed; the same report says which (a provider admin only).',
           schema: healthReportSchema,
         },
       },
-      handler: async () => {
+      handler: async ({ principal }) => {
+        if (!principal?.roles.includes('provider-admin')) {
+          return { status: 200, headers: { 'cache-control': 'no-store' }, body: { status: 'ok' } };
+        }
         const report = await checkHealth({ storage: services.storage });
         return {
           status: report.status === 'ok' ? 200 : 503,

@@ -40,6 +40,14 @@ export interface ApiRouteSpec<
   readonly tags: readonly string[];
   /** `null` lets anyone call the operation. */
   readonly roles: readonly Role[] | null;
+  /**
+   * With `roles: null`: a bearer token, when sent, is verified (401 if it proves no caller) and the handler sees its
+   * principal, so one public address can tell more to a caller it knows (health: liveness to a probe, details to an
+   * admin).
+   */
+  readonly optionalAuthentication?: boolean;
+  /** What the OpenAPI operation's description says beyond the roles it requires. */
+  readonly description?: string;
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
@@ -85,6 +93,8 @@ export function defineApiRoute<
     tags: spec.tags,
     roles,
     customerScoped,
+    ...(spec.optionalAuthentication ? { optionalAuthentication: true } : {}),
+    ...(spec.description ? { description: spec.description } : {}),
     responses: spec.responses,
     ...(spec.errors ? { errors: spec.errors } : {}),
     ...(spec.ifMatch ? { ifMatch: true } : {}),
@@ -97,6 +107,7 @@ export function defineApiRoute<
     method: spec.method,
     roles,
     customerScoped,
+    ...(spec.optionalAuthentication ? { optionalAuthentication: true } : {}),
     ...(customerOf ? { customerOf: (params: unknown) => customerOf(params as Parsed<P>) } : {}),
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),

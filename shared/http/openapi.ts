@@ -203,8 +203,18 @@ function operation(doc: OperationDoc, shared: SharedSchemas): JsonSchema {
     operationId: doc.operationId,
     summary: doc.summary,
     tags: [...doc.tags],
-    ...(doc.roles ? { description: `Requires the role ${doc.roles.join(' or ')}.` } : {}),
-    security: doc.roles ? [{ bearer: [] }] : [],
+    ...(doc.roles || doc.description
+      ? {
+          description: [
+            doc.roles ? `Requires the role ${doc.roles.join(' or ')}.` : '',
+            doc.description ?? '',
+          ]
+            .filter(Boolean)
+            .join(' '),
+        }
+      : {}),
+    // An empty requirement makes the token optional (OpenAPI 3.1 §4.8.30).
+    security: doc.roles ? [{ bearer: [] }] : doc.optionalAuthentication ? [{}, { bearer: [] }] : [],
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(doc.body
       ? {

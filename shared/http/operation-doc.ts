@@ -42,6 +42,9 @@ export interface OperationDoc {
   readonly tags: readonly string[];
   /** `null` for operations anyone may call. */
   readonly roles: readonly Role[] | null;
+  /** Anyone may call it; a bearer token, when sent, is verified and may get a fuller answer. */
+  readonly optionalAuthentication?: boolean;
+  readonly description?: string;
   /** The caller must reach the operation's customer (403 otherwise). */
   readonly customerScoped: boolean;
   readonly params?: z.ZodObject;

@@ -46,6 +46,8 @@ function edgeErrors(doc: OperationDoc): Array<[DomainErrorKind, string]> {
         : `The caller lacks the role ${doc.roles.join(' or ')}.`,
     ]);
   }
+  if (doc.optionalAuthentication)
+    errors.push(['unauthenticated', 'An access token was sent but is invalid or expired.']);
   if (doc.params) errors.push(['not_found', 'Nothing exists at this address.']);
   if (doc.body) {
     errors.push(['too_large', 'The body exceeds 1 MB.']);

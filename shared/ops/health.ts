@@ -30,6 +30,15 @@ export const healthReportSchema = z
   })
   .meta({ id: 'HealthReport' });
 
+/**
+ * What anyone (an Azure health probe, a load balancer) gets: the process answers. It reads no storage, so it says
+ * nothing an outsider could use, costs nothing per probe, and a storage outage does not take every instance out of
+ * rotation at once (the detailed report and the alarms say what is down).
+ */
+export const livenessSchema = z
+  .strictObject({ status: z.literal('ok').meta({ description: 'The process is up and answering.' }) })
+  .meta({ id: 'Liveness' });
+
 export type HealthReport = z.output<typeof healthReportSchema>;
 type Check = z.output<typeof checkSchema>;
 

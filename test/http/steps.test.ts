@@ -58,6 +58,29 @@ describe('authenticate', () => {
   });
 });
 
+describe('authenticate, optional on a route open to anyone', () => {
+  const OPEN = { roles: null, optionalAuthentication: true };
+
+  it('passes a caller without a token on as anonymous', async () => {
+    const ctx = edgeContext(OPEN);
+    expect((await run(authenticate(fakePorts().authenticator), ctx)).reached).toBe(true);
+    expect(ctx.principal).toBeNull();
+  });
+
+  it('verifies a token that is sent and passes its principal on', async () => {
+    const ctx = edgeContext(OPEN, request({ headers: { authorization: 'Bearer provider-1' } }));
+    expect((await run(authenticate(fakePorts().authenticator), ctx)).reached).toBe(true);
+    expect(ctx.principal).toEqual(PROVIDER);
+  });
+
+  it('refuses a token that proves no caller: 401, not the anonymous answer', async () => {
+    const ctx = edgeContext(OPEN, request({ headers: { authorization: 'Bearer nobody' } }));
+    const { reached, error } = await run(authenticate(fakePorts().authenticator), ctx);
+    expect(reached).toBe(false);
+    expect(isDomainError(error, 'unauthenticated')).toBe(true);
+  });
+});
+
 describe('authorizeRole', () => {
   it('refuses a caller without one of the roles: 403', async () => {
     const ctx = edgeContext({ roles: ['provider-admin'] });

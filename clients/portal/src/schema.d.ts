@@ -1230,8 +1230,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Health: Table and Queue storage answer in time; each queue's and its poison queue's depth
-         * @description Requires the role provider-admin.
+         * Health: liveness for anyone; storage checks and queue depths for a provider admin
+         * @description Without a token (an Azure health probe, a load balancer): 200 `{ "status": "ok" }` when the process answers, nothing else. With a provider-admin token: the detailed report, 200 when every check is ok, 503 when one failed. A valid token without the provider-admin role gets the liveness answer, not 403: liveness is public anyway. An invalid or expired token is 401.
          */
         get: operations["health"];
         put?: never;
@@ -2327,6 +2327,13 @@ export interface components {
         };
         /** @enum {string} */
         LicenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
+        Liveness: {
+            /**
+             * @description The process is up and answering.
+             * @constant
+             */
+            status: "ok";
+        };
         MirroredGroup: {
             id: string;
             displayName: string | null;
@@ -9637,28 +9644,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every check is ok. */
+            /** @description Liveness (anyone), or the report with every check ok (a provider admin). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthReport"];
+                    "application/json": components["schemas"]["Liveness"] | components["schemas"]["HealthReport"];
                 };
             };
-            /** @description Missing, invalid or expired access token. */
+            /** @description An access token was sent but is invalid or expired. */
             401: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller lacks the role provider-admin. */
-            403: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9674,7 +9672,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A storage check failed; the same report says which. Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            /** @description A storage check failed; the same report says which (a provider admin only). Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];

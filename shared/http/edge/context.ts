@@ -21,6 +21,8 @@ export interface EdgeRoute {
   readonly method: HttpMethod;
   /** The roles that may call it, customer roles included; `null` lets anyone call it. */
   readonly roles: readonly Role[] | null;
+  /** Open to anyone, but a token sent is verified (401 if it proves no caller) and its principal passed on. */
+  readonly optionalAuthentication?: boolean;
   /** About one customer (a `customerId` path parameter or `customerOf`): the caller must reach that customer. */
   readonly customerScoped: boolean;
   readonly customerOf?: (params: unknown) => Promise<string | null>;
