@@ -348,6 +348,27 @@ describe('HTTP conventions', () => {
     ).toBe(201);
   });
 
+  it('answers 415 to a body without Content-Type, as to any other type', async () => {
+    const response = await expectRejectedWithoutWrite(
+      () =>
+        call('POST', '/api/v1/customers', { body: new TextEncoder().encode(JSON.stringify(pro('Untyped'))) }),
+      415,
+      'unsupported_media_type',
+    );
+    expect(response.problem.detail).toMatch(/no Content-Type/);
+  });
+
+  it('answers 400 to a field named twice instead of keeping the last', async () => {
+    const body = `{"fullName":"Twice Ltd","shortName":"Twice","licenseType":"Hosted Pro","licensedUsers":10,"licensedUsers":10000}`;
+    const response = await expectRejectedWithoutWrite(
+      () => call('POST', '/api/v1/customers', { body, contentType: 'application/json' }),
+      400,
+      'validation_failed',
+      'duplicate_field',
+    );
+    expect(response.problem.errors?.[0]).toMatchObject({ field: 'licensedUsers', in: 'body' });
+  });
+
   it('answers 404 problem+json for a customer that does not exist or cannot exist', async () => {
     for (const id of ['nobody', 'a.b']) {
       const response = await call('GET', `/api/v1/customers/${id}`);

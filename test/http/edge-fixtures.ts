@@ -15,7 +15,7 @@ export function request(
     method?: string;
     url?: string;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Uint8Array;
     params?: Record<string, string>;
   } = {},
 ): HttpRequest {
@@ -23,7 +23,12 @@ export function request(
     method: init.method ?? 'GET',
     url: init.url ?? 'https://hub.example.com/api/v1/things',
     headers: init.headers ?? {},
-    ...(init.body !== undefined ? { body: { string: init.body } } : {}),
+    // Bytes, unlike a string, get no Content-Type added: what a client that sends none looks like.
+    ...(init.body === undefined
+      ? {}
+      : typeof init.body === 'string'
+        ? { body: { string: init.body } }
+        : { body: { bytes: init.body } }),
     params: init.params ?? {},
   });
 }

@@ -209,6 +209,43 @@ describe('validateInput', () => {
   });
 });
 
+describe('validateInput, the body', () => {
+  const route = {
+    roles: null,
+    body: z.strictObject({ name: z.string(), tags: z.array(z.string()).optional() }),
+  };
+
+  it('refuses a body without Content-Type as 415, saying to send application/json', async () => {
+    const ctx = edgeContext(
+      route,
+      request({ method: 'POST', body: new TextEncoder().encode('{"name":"Alpha"}') }),
+    );
+    expect(ctx.request.headers.get('content-type')).toBeNull();
+    const { reached, error } = await run(validateInput, ctx);
+    expect(reached).toBe(false);
+    expect(error).toMatchObject({ kind: 'unsupported_media_type', code: 'unsupported_media_type' });
+    expect((error as DomainError).detail).toMatch(/no Content-Type/);
+  });
+
+  it('refuses a key named twice with 400, naming the field, instead of keeping the last', async () => {
+    const ctx = edgeContext(
+      route,
+      request({
+        method: 'POST',
+        body: '{"name":"Alpha","name":"Omega"}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    const { reached, error } = await run(validateInput, ctx);
+    expect(reached).toBe(false);
+    expect(error).toMatchObject({
+      kind: 'validation',
+      code: 'validation_failed',
+      fields: [{ field: 'name', in: 'body', code: 'duplicate_field' }],
+    });
+  });
+});
+
 describe('audit', () => {
   const post = () => {
     const ctx = edgeContext(

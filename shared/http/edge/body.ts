@@ -1,9 +1,14 @@
 import type { HttpRequest } from '@azure/functions';
-import { DomainError } from '../../errors/domain-errors.js';
+import { DomainError, domainErrors } from '../../errors/domain-errors.js';
+import { firstDuplicateKey } from './duplicate-keys.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** The request's JSON document: a JSON media type, at most MAX_BODY_BYTES, UTF-8, not empty, parseable. */
+/**
+ * The request's JSON document: a JSON media type, at most MAX_BODY_BYTES, UTF-8, not empty, parseable, no key twice
+ * in one object. A body without Content-Type is refused like any other type: guessing JSON would let a form or a
+ * plain-text post from a browser, sent without a CORS preflight, reach a handler.
+ */
 export async function readJsonBody(request: HttpRequest): Promise<unknown> {
   const declaredLength = Number(request.headers.get('content-length') ?? '0');
   if (declaredLength > MAX_BODY_BYTES) throw tooLarge();
@@ -13,7 +18,9 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
     throw new DomainError('unsupported_media_type', {
       code: 'unsupported_media_type',
       title: 'Unsupported media type',
-      detail: `The body must be application/json${contentType ? `, not ${contentType}` : ''}.`,
+      detail: contentType
+        ? `The body must be application/json, not ${contentType}.`
+        : 'The body has no Content-Type; send it as application/json.',
     });
   }
   const bytes = new Uint8Array(await request.arrayBuffer());
@@ -25,11 +32,27 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
     throw malformed('The body is not valid UTF-8.');
   }
   if (text.trim() === '') throw malformed('The body is empty; send a JSON document.');
+  let document: unknown;
   try {
-    return JSON.parse(text);
+    document = JSON.parse(text);
   } catch (error) {
     throw malformed(`The body is not valid JSON: ${error instanceof Error ? error.message : 'parse error'}.`);
   }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) {
+    throw domainErrors.validation(
+      [
+        {
+          field: duplicate,
+          in: 'body',
+          code: 'duplicate_field',
+          message: `"${duplicate}" appears more than once; send each field once.`,
+        },
+      ],
+      'The body names a field more than once.',
+    );
+  }
+  return document;
 }
 
 function tooLarge(): DomainError {
