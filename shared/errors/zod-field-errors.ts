@@ -9,7 +9,10 @@ export function toFieldErrors(error: z.ZodError, location: FieldLocation, input:
         field: [...issue.path, key].join('.'),
         in: location,
         code: 'unknown_field',
-        message: `"${key}" is not a field of this request.`,
+        message:
+          location === 'query'
+            ? `"${key}" is not a query parameter of this operation.`
+            : `"${key}" is not a field of this request.`,
       }));
     }
     const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;

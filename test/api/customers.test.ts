@@ -409,6 +409,28 @@ describe('list, get, edit and delete', () => {
     expect((await call('GET', '/api/v1/customers?cursor=%25%25')).status).toBe(400);
   });
 
+  it('answers 400 to an unknown query parameter, naming it, rather than ignoring it', async () => {
+    for (const [query, field] of [
+      ['%24top=2', '$top'],
+      ['top=2&filter=x', 'filter'],
+      ['Top=2', 'Top'],
+    ] as const) {
+      const answer = await call('GET', `/api/v1/customers?${query}`);
+      expect(answer.status, query).toBe(400);
+      expect(answer.problem.code).toBe('validation_failed');
+      expect(answer.problem.errors).toEqual([
+        expect.objectContaining({ field, in: 'query', code: 'unknown_field' }),
+      ]);
+    }
+    // A misspelt dryRun must not delete for real.
+    const created = await call('POST', '/api/v1/customers', { json: pro('Kept') });
+    expect(created.status).toBe(201);
+    const misspelt = await call('DELETE', '/api/v1/customers/Kept?dryrun=true');
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.problem.errors?.[0]).toMatchObject({ field: 'dryrun', in: 'query' });
+    expect((await call('GET', '/api/v1/customers/Kept')).status).toBe(200);
+  });
+
   it('edits Licensed Users within the limits and versions the customer with ETags', async () => {
     const created = await call('POST', '/api/v1/customers', { json: pro('Editable') });
     const etag = created.headers.get('etag');

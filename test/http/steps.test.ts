@@ -180,6 +180,19 @@ describe('validateInput', () => {
     expect(ctx.body).toEqual({ name: 'Alpha' });
   });
 
+  it('answers 400 to a query parameter the schema does not declare, though the schema is not strict', async () => {
+    const { reached, error } = await run(
+      validateInput,
+      post('{"name":"Alpha"}', {}, 'https://h/x?top=2&%24top=3'),
+    );
+    expect(reached).toBe(false);
+    expect(error).toMatchObject({
+      kind: 'validation',
+      fields: [{ field: '$top', in: 'query', code: 'unknown_field' }],
+    });
+    expect((error as DomainError).fields?.[0]?.message).toMatch(/not a query parameter/);
+  });
+
   it('answers 400 with field errors for the query and the body', async () => {
     const query = await run(validateInput, post('{"name":"Alpha"}', {}, 'https://h/x?top=11'));
     expect(query.error).toMatchObject({ kind: 'validation', fields: [{ field: 'top', in: 'query' }] });

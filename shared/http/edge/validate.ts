@@ -15,10 +15,27 @@ export const validatePath: EdgeStep = async (ctx, next) => {
   await next();
 };
 
+/**
+ * Query schemas are declared as plain objects (they are shared and extended across routes); the edge makes them
+ * strict, as body schemas are, so a misspelt or foreign parameter (`$top` for `top`, `filter`) is a 400 naming it
+ * rather than silently ignored: the caller would otherwise believe the page size or the filter applied. Built once
+ * per schema.
+ */
+const strictQueries = new WeakMap<z.ZodObject, z.ZodObject>();
+
+function strictQueryOf(schema: z.ZodObject): z.ZodObject {
+  let strict = strictQueries.get(schema);
+  if (!strict) {
+    strict = schema.strict();
+    strictQueries.set(schema, strict);
+  }
+  return strict;
+}
+
 /** Query, then body, against the schemas the OpenAPI document shows: nothing reaches the handler unvalidated. */
 export const validateInput: EdgeStep = async (ctx, next) => {
   const { query, body } = ctx.route;
-  if (query) ctx.query = parseOrThrow(query, Object.fromEntries(ctx.request.query), 'query');
+  if (query) ctx.query = parseOrThrow(strictQueryOf(query), Object.fromEntries(ctx.request.query), 'query');
   if (body) ctx.body = parseOrThrow(body, await readJsonBody(ctx.request), 'body');
   await next();
 };
