@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDisplayText } from '../validation/display-text.js';
 import { SHORT_NAME_MAX, SHORT_NAME_MIN, SHORT_NAME_PATTERN, shortNameViolations } from './short-name.js';
 
 export const LICENSE_TYPES = ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'] as const;
@@ -30,14 +31,17 @@ export interface Customer {
   readonly etag: string;
 }
 
-const fullName = z
-  .string({
-    error: (issue) => (issue.input === undefined ? 'Full Name is required.' : 'Full Name must be text.'),
-  })
-  .trim()
-  .min(1, 'Full Name is required.')
-  .max(FULL_NAME_MAX, `Full Name can be at most ${FULL_NAME_MAX} characters long.`)
-  .refine((value) => !/\p{Cc}/u.test(value), { message: 'Full Name cannot contain control characters.' });
+const fullName = safeDisplayText(
+  z
+    .string({
+      error: (issue) => (issue.input === undefined ? 'Full Name is required.' : 'Full Name must be text.'),
+    })
+    .trim()
+    .min(1, 'Full Name is required.')
+    .max(FULL_NAME_MAX, `Full Name can be at most ${FULL_NAME_MAX} characters long.`)
+    .refine((value) => !/\p{Cc}/u.test(value), { message: 'Full Name cannot contain control characters.' }),
+  'Full Name',
+);
 
 export const shortNameSchema = z
   .string({

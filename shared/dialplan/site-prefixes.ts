@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDisplayText } from '../validation/display-text.js';
 import { type Customer, createCustomerSchema } from '../customers/customer.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import { nullIfNotFound } from '../errors/not-found.js';
@@ -174,7 +175,9 @@ export async function importCandidates(services: SitePrefixDeps, sbcId: string):
 export const importCustomerSchema = z.strictObject({
   sbcCustomerName: z.string().min(1).max(64).meta({ description: 'The rule name: the new Short Name.' }),
   fqdnPstnGateway: z.string().min(1).max(253).meta({ description: "The rules' tag." }),
-  customerFullName: z.string().trim().min(1).max(256).optional().meta({ description: 'Customer Full Name.' }),
+  customerFullName: safeDisplayText(z.string().trim().min(1).max(256), 'Customer Full Name')
+    .optional()
+    .meta({ description: 'Customer Full Name.' }),
   cleanupTemplateId: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'is a script template id.')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDisplayText } from '../validation/display-text.js';
 import { templateProblems } from './invitation-templates.js';
 
 const guid = z
@@ -103,11 +104,14 @@ const LOGO_MAX_BYTES = 256 * 1024;
 
 export const whiteLabelInputSchema = z
   .strictObject({
-    displayName: z
-      .string({ error: 'Display name is required.' })
-      .trim()
-      .min(1, 'Display name is required.')
-      .max(100, 'Display name can be at most 100 characters long.'),
+    displayName: safeDisplayText(
+      z
+        .string({ error: 'Display name is required.' })
+        .trim()
+        .min(1, 'Display name is required.')
+        .max(100, 'Display name can be at most 100 characters long.'),
+      'Display name',
+    ),
     logo: z
       .strictObject({
         contentType: z.enum(['image/png', 'image/svg+xml']),

@@ -369,6 +369,21 @@ describe('HTTP conventions', () => {
     expect(response.problem.errors?.[0]).toMatchObject({ field: 'licensedUsers', in: 'body' });
   });
 
+  it.each([
+    ['a right-to-left override', 'Contoso \u202Eetib\u202C Ltd'],
+    ['an isolate', 'Contoso \u2067Ltd\u2069'],
+    ['a lone surrogate', 'Contoso \uD800 Ltd'],
+  ])('refuses a Full Name with %s: it could spoof the name on the consent page', async (_what, fullName) => {
+    // JSON.stringify escapes a lone surrogate as \ud800, which JSON.parse turns back into one.
+    const response = await expectRejectedWithoutWrite(
+      () => call('POST', '/api/v1/customers', { json: pro('Spoofy', { fullName }) }),
+      400,
+      'validation_failed',
+      'unsafe_characters',
+    );
+    expect(response.problem.errors?.[0]).toMatchObject({ field: 'fullName', in: 'body' });
+  });
+
   it('answers 404 problem+json for a customer that does not exist or cannot exist', async () => {
     for (const id of ['nobody', 'a.b']) {
       const response = await call('GET', `/api/v1/customers/${id}`);

@@ -196,6 +196,14 @@ describe('white label', () => {
     expect(saved.body).toEqual({ displayName: 'Northwind Voice', logo });
   });
 
+  it('refuses a display name that could draw as another (a bidi override), as the consent page shows it', async () => {
+    const spoof = await call('PUT', '/api/v1/settings/white-label', {
+      json: { displayName: 'Northwind \u202EecioV' },
+    });
+    expect(spoof.status).toBe(400);
+    expect(spoof.problem.errors?.[0]).toMatchObject({ field: 'displayName', code: 'unsafe_characters' });
+  });
+
   it('belongs to provider admins only', async () => {
     const response = await call('GET', '/api/v1/settings/white-label', {
       token: await stack.token({ roles: [] }),
