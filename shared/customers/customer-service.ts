@@ -71,14 +71,26 @@ export function createCustomerService({
   }
 
   /**
-   * A write to `customer` that lost its race: when the customer itself changed, the caller's copy is stale (412);
-   * when only the allocation did, the conflict is thrown on for a retry.
+   * A write to `customer` that lost its race. A caller who sent If-Match named the version they meant to change: when
+   * the customer itself changed meanwhile, their copy is stale (412). A caller who sent none asked for the last
+   * writer to win, so the conflict is thrown on for a retry on a fresh read, as when only the allocation changed:
+   * they never see a 412 for a precondition they did not set.
    */
-  async function writing<T>(id: string, customer: Customer, write: () => Promise<T>): Promise<T> {
+  async function writing<T>(
+    id: string,
+    customer: Customer,
+    ifMatch: string | undefined,
+    write: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (error instanceof VersionConflictError && (await store.get(id))?.etag !== customer.etag) {
+      if (
+        error instanceof VersionConflictError &&
+        ifMatch !== undefined &&
+        ifMatch !== '*' &&
+        (await store.get(id))?.etag !== customer.etag
+      ) {
         throw domainErrors.versionMismatch(
           `Customer "${id}" was changed by someone else meanwhile; reload it.`,
         );
@@ -166,19 +178,23 @@ export function createCustomerService({
           customers: 0,
           users: licensedUsers - customer.licensedUsers,
         });
-        return writing(id, customer, () =>
+        return writing(id, customer, ifMatch, () =>
           store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag }),
         );
       }, RETRY);
     },
 
     async markForRemoval(id, ifMatch) {
-      const customer = await getOrThrow(id);
-      checkVersion(customer, ifMatch);
-      if (customer.state === 'Ready for remove') return customer;
-      return writing(id, customer, () =>
-        store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
-      );
+      let first = true;
+      return withOptimisticRetry(async () => {
+        const customer = await getOrThrow(id);
+        if (first) checkVersion(customer, ifMatch);
+        first = false;
+        if (customer.state === 'Ready for remove') return customer;
+        return writing(id, customer, ifMatch, () =>
+          store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
+        );
+      }, RETRY);
     },
 
     async setState(id, state) {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createCustomerService } from '../../shared/customers/customer-service.js';
+import type { CustomerStore } from '../../shared/customers/customer-store.js';
+import { createCustomerStore } from '../../shared/customers/table-customer-store.js';
+import { isDomainError } from '../../shared/errors/domain-errors.js';
+import { memoryTables } from '../../shared/storage/memory-tables.js';
+
+/**
+ * A store whose first update is overtaken: just before it writes, someone else edits the same customer, so the
+ * write meets a newer version than it read, as two portal tabs saving at once would.
+ */
+function overtakenOnce(store: CustomerStore): CustomerStore {
+  let overtaken = false;
+  return Object.assign(Object.create(store) as CustomerStore, {
+    update: (async (...args) => {
+      if (!overtaken) {
+        overtaken = true;
+        const [customer] = args;
+        await store.update(customer, { licensedUsers: customer.licensedUsers, at: new Date().toISOString() });
+      }
+      return store.update(...args);
+    }) satisfies CustomerStore['update'],
+  });
+}
+
+async function setUp() {
+  const store = createCustomerStore(memoryTables());
+  const plain = createCustomerService({ store, licence: { tenantCount: 10, userCount: 100 } });
+  const created = await plain.create({
+    fullName: 'Racy Ltd',
+    shortName: 'Racy',
+    licenseType: 'Hosted Pro',
+    licensedUsers: 5,
+  });
+  const racing = createCustomerService({
+    store: overtakenOnce(store),
+    licence: { tenantCount: 10, userCount: 100 },
+  });
+  return { plain, racing, created };
+}
+
+describe('a customer write overtaken by another', () => {
+  it('without If-Match, applies the change on a fresh read (last writer wins), never 412', async () => {
+    const { racing, plain } = await setUp();
+    const updated = await racing.updateLicensedUsers('Racy', 7);
+    expect(updated.licensedUsers).toBe(7);
+    expect((await plain.get('Racy')).licensedUsers).toBe(7);
+  });
+
+  it('without If-Match, marks the customer for removal all the same', async () => {
+    const { racing } = await setUp();
+    expect((await racing.markForRemoval('Racy')).state).toBe('Ready for remove');
+  });
+
+  it('with the If-Match the caller read, answers 412: the version they named is gone', async () => {
+    const { racing, created } = await setUp();
+    const error = await racing.updateLicensedUsers('Racy', 7, created.etag).catch((e: unknown) => e);
+    expect(isDomainError(error, 'version_mismatch')).toBe(true);
+  });
+});
