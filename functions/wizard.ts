@@ -142,7 +142,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
       errors: {
         gone: EXPIRED,
-        conflict: 'Short Name taken, or no licence left.',
+        conflict: 'Short Name taken, or no license left.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),

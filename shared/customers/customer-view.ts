@@ -39,8 +39,8 @@ export const customerListSchema = z
       customerViewSchema.extend({ activity: customerActivitySchema }).meta({ id: 'CustomerListItem' }),
     ),
     nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
-    availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
-    availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
+    availableUsers: z.number().int().meta({ description: 'User licenses left in the provider pool.' }),
+    availableCustomers: z.number().int().meta({ description: 'Tenant licenses left.' }),
   })
   .meta({ id: 'CustomerPage' });
 

@@ -125,13 +125,13 @@ export async function buildSite(
     else gatewayFqdn = gatewayFqdnOf(pages.siteName, region.fqdn);
   }
   if (dns?.method === 'manual') gatewayFqdn = dns.onlinePstnGateway ?? null;
-  if (dns?.licencePlan) {
-    const plans = await deps.settings.licencePlans();
-    if (!plans.some((p) => p.name === dns?.licencePlan)) {
+  if (dns?.licensePlan) {
+    const plans = await deps.settings.licensePlans();
+    if (!plans.some((p) => p.name === dns?.licensePlan)) {
       fail(
-        'dns.licencePlan',
-        'unknown_licence_plan',
-        `"${dns.licencePlan}" is not an eligible licence plan.`,
+        'dns.licensePlan',
+        'unknown_license_plan',
+        `"${dns.licensePlan}" is not an eligible license plan.`,
       );
     }
   }
@@ -231,7 +231,7 @@ export async function buildSite(
     siteName: pages.siteName,
     gatewayFqdn,
     dns: dns
-      ? { method: dns.method, regionId: dns.regionId ?? null, licencePlan: dns.licencePlan ?? null }
+      ? { method: dns.method, regionId: dns.regionId ?? null, licensePlan: dns.licensePlan ?? null }
       : null,
     m365Routing: routing
       ? {

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CredentialService, AppRegistrationInput } from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
-import { allocate, type LicenceLimits } from '../customers/licence-pool.js';
+import { allocate, type LicenseLimits } from '../customers/license-pool.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CustomerDraft, InvitationService, InvitationView } from '../invitations/invitation-service.js';
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
@@ -64,7 +64,7 @@ export interface WizardService {
 export interface WizardServiceOptions {
   readonly store: WizardSessionStore;
   readonly customers: CustomerStore;
-  readonly licence: LicenceLimits;
+  readonly license: LicenseLimits;
   readonly invitations: InvitationService;
   readonly credentials: CredentialService;
   readonly secretBox: SecretBox;
@@ -197,8 +197,8 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             ],
           );
         }
-        // Checked now so the operator hears it on the first page; the licence is taken when the customer is created.
-        allocate(options.licence, (await options.customers.getAllocation()).allocation, {
+        // Checked now so the operator hears it on the first page; the license is taken when the customer is created.
+        allocate(options.license, (await options.customers.getAllocation()).allocation, {
           customers: 1,
           users: draft.licensedUsers,
         });
@@ -322,15 +322,15 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           requireConnected(session);
         }
         if (input.regionId) await requireRegion(input.regionId);
-        if (input.licencePlan) {
-          const plans = await options.onboardingSettings.licencePlans();
-          if (!plans.some((p) => p.name === input.licencePlan)) {
+        if (input.licensePlan) {
+          const plans = await options.onboardingSettings.licensePlans();
+          if (!plans.some((p) => p.name === input.licensePlan)) {
             throw domainErrors.validation([
               {
-                field: 'licencePlan',
+                field: 'licensePlan',
                 in: 'body',
-                code: 'unknown_licence_plan',
-                message: `"${input.licencePlan}" is not an eligible licence plan.`,
+                code: 'unknown_license_plan',
+                message: `"${input.licensePlan}" is not an eligible license plan.`,
               },
             ]);
           }

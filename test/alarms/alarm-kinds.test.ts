@@ -51,7 +51,7 @@ let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   stack = await startStack({
-    userLicences: 100,
+    userLicenses: 100,
     overrides: { taskDefinitions: definitions, taskTiming: { backoffMs: 100, customerWaitMs: 300 } },
   });
   const token = await stack.token({ subject: OPERATOR });
@@ -230,26 +230,26 @@ describe('Queue messages poisoned', () => {
 });
 
 describe('User License Threshold', () => {
-  it('is raised when used user licences reach 90 % of the pool and cleared below it', async () => {
+  it('is raised when used user licenses reach 90 % of the pool and cleared below it', async () => {
     const customer = await call('POST', '/api/v1/customers', {
       json: { fullName: 'Big Bank', shortName: 'BigBank', licenseType: 'Hosted Pro', licensedUsers: 89 },
     });
     expect(customer.status).toBe(201);
-    await runTimer('alarms-licence-check');
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
+    await runTimer('alarms-license-check');
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
 
     // The change itself checks: no need to wait for the timer.
     const grown = await call('PATCH', '/api/v1/customers/BigBank', { json: { licensedUsers: 90 } });
     expect(grown.status).toBe(200);
-    const alarm = await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users');
+    const alarm = await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users');
     expect(alarm).toMatchObject({ severity: 'warning', clearedAt: null });
-    expect(alarm?.text).toMatch(/^90 of 100 user licences are in use \(90%\)/);
+    expect(alarm?.text).toMatch(/^90 of 100 user licenses are in use \(90%\)/);
 
     const shrunk = await call('PATCH', '/api/v1/customers/BigBank', { json: { licensedUsers: 80 } });
     expect(shrunk.status).toBe(200);
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
-    await runTimer('alarms-licence-check');
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
+    await runTimer('alarms-license-check');
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
   });
 });
 

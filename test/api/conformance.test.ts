@@ -25,7 +25,7 @@ const NOT_YET_VALID = new Set<string>([
   // Wizard pages after the connection page: the customer's admin must have consented at the sandbox.
   'wizard-add-invitation',
   'wizard-dns',
-  'wizard-licence-plans',
+  'wizard-license-plans',
   'wizard-m365-routing',
   'wizard-m365-settings',
   'wizard-sbc',
@@ -204,7 +204,7 @@ function bodyOf(operationId: string): unknown {
       resourceGroupName: 'dns',
       dnsZone: 'provider.example.com',
     },
-    'settings-licence-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+    'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
     'settings-regions-create': { ...REGION, name: 'apac', sbcId: ids.sbc },
     'settings-regions-resolve': { fqdn: REGION.fqdn },
     'settings-regions-update': { ...REGION, sbcId: ids.sbc },
@@ -247,12 +247,12 @@ function bodyOf(operationId: string): unknown {
     'sbc-import-customer': { sbcCustomerName: 'Imported', fqdnPstnGateway: 'imported.example.com' },
     'channels-put': { name: 'Reseller A' },
     'customer-channel-set': { channelId: 'resellerA' },
-    'settings-licence-put': {
+    'settings-license-put': {
       warningLimitPercent: 80,
       graceIntervalPercent: 10,
       factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
     },
-    'customer-licence-factors': { factors: null },
+    'customer-license-factors': { factors: null },
   };
   return bodies[operationId] ?? {};
 }

@@ -19,7 +19,7 @@ const pro = (shortName: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** Every customer and the licence summary: what a write would change. */
+/** Every customer and the license summary: what a write would change. */
 async function snapshot() {
   const customers: unknown[] = [];
   let next: string | null = '/api/v1/customers?top=100';
@@ -395,7 +395,7 @@ describe('HTTP conventions', () => {
 });
 
 describe('list, get, edit and delete', () => {
-  it('searches, pages with nextLink and reports the licences available', async () => {
+  it('searches, pages with nextLink and reports the licenses available', async () => {
     for (const n of ['1', '2', '3', '4', '5']) {
       expect(
         (
@@ -484,7 +484,7 @@ describe('list, get, edit and delete', () => {
     expect((await call('GET', '/api/v1/customers/EDITABLE')).body).toMatchObject({ licensedUsers: 500 });
   });
 
-  it('moves a deleted customer to "Ready for remove", removes it with its task, and returns its licences', async () => {
+  it('moves a deleted customer to "Ready for remove", removes it with its task, and returns its licenses', async () => {
     await call('POST', '/api/v1/customers', { json: pro('Leaving') });
     const held = (await call('GET', '/api/v1/customers')).body as {
       availableCustomers: number;

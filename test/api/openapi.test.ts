@@ -186,11 +186,11 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('matches what the licence settings and switch-to-token answer, and encodes base64 the 2020-12 way', () => {
-    const licence = resolve(
-      operation('get', '/settings/licence').responses['200']!.content!['application/json']!.schema,
+  it('matches what the license settings and switch-to-token answer, and encodes base64 the 2020-12 way', () => {
+    const license = resolve(
+      operation('get', '/settings/license').responses['200']!.content!['application/json']!.schema,
     );
-    expect(licence.properties?.expiresOn).toBeDefined();
+    expect(license.properties?.expiresOn).toBeDefined();
     expect(operation('post', '/customers/{customerId}/invitations').responses['409']).toBeDefined();
     expect(text).not.toContain('"format":"base64"');
     expect(text).toContain('"contentEncoding":"base64"');
@@ -220,7 +220,7 @@ describe('responses held to the document', () => {
     expect(wizard.headers.get('location')).toBe(
       `/api/v1/wizard-sessions/${(wizard.body as { id: string }).id}`,
     );
-    expect((await call('GET', '/api/v1/settings/licence')).status).toBe(200);
+    expect((await call('GET', '/api/v1/settings/license')).status).toBe(200);
   });
 
   it('catch an undocumented status, an undeclared header and an undeclared problem', () => {

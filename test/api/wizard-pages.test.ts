@@ -113,7 +113,7 @@ describe('the prefixes page', () => {
 });
 
 describe('the DNS page', () => {
-  it('wants a connected tenant, a known region and an eligible licence plan', async () => {
+  it('wants a connected tenant, a known region and an eligible license plan', async () => {
     const opened = await call('POST', '/api/v1/wizard-sessions');
     const id = (opened.body as { id: string }).id;
     await call('PUT', `/api/v1/wizard-sessions/${id}/customer`, {
@@ -142,15 +142,15 @@ describe('the DNS page', () => {
     });
     expect(connected.status).toBe(200);
     const noPlan = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
-      json: { method: 'automatic', regionId: 'emea', licencePlan: 'Free Plan' },
+      json: { method: 'automatic', regionId: 'emea', licensePlan: 'Free Plan' },
     });
-    expect(noPlan.problem.errors?.[0]).toMatchObject({ field: 'licencePlan', code: 'unknown_licence_plan' });
+    expect(noPlan.problem.errors?.[0]).toMatchObject({ field: 'licensePlan', code: 'unknown_license_plan' });
     const manualWithout = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
       json: { method: 'manual' },
     });
     expect(manualWithout.problem.errors?.[0]).toMatchObject({ field: 'onlinePstnGateway' });
     const saved = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
-      json: { method: 'two-step', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      json: { method: 'two-step', regionId: 'emea', licensePlan: 'Office 365 E5' },
     });
     expect(saved.body).toMatchObject({ pages: { dns: { method: 'two-step', regionId: 'emea' } } });
   });

@@ -25,7 +25,7 @@ function overtakenOnce(store: CustomerStore): CustomerStore {
 
 async function setUp() {
   const store = createCustomerStore(memoryTables());
-  const plain = createCustomerService({ store, licence: { tenantCount: 10, userCount: 100 } });
+  const plain = createCustomerService({ store, license: { tenantCount: 10, userCount: 100 } });
   const created = await plain.create({
     fullName: 'Racy Ltd',
     shortName: 'Racy',
@@ -34,7 +34,7 @@ async function setUp() {
   });
   const racing = createCustomerService({
     store: overtakenOnce(store),
-    licence: { tenantCount: 10, userCount: 100 },
+    license: { tenantCount: 10, userCount: 100 },
   });
   return { plain, racing, created };
 }

@@ -38,7 +38,7 @@ describe('For each onboarding task on a fresh customer, the dry run lists exactl
   it('CreateCustomer, SBCInit (a second site, automatic DNS in another region) and TenantRemove', async () => {
     const session = await fillWizard(call, {
       shortName: 'Northwind',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: PREFIXES,
@@ -50,7 +50,7 @@ describe('For each onboarding task on a fresh customer, the dry run lists exactl
 
     const site = {
       siteName: 'NorthwindUs',
-      dns: { method: 'automatic', regionId: 'us', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'us', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: { configureSbc: true, sbcConfiguration: 'SIP Trunk', regionId: 'us', carrier: 'SIPTrunk' },
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+1555071' }],

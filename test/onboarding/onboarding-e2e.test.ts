@@ -35,7 +35,7 @@ const PREFIXES = [
 
 const proSite = (shortName: string) => ({
   shortName,
-  dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+  dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
   m365Routing: { configure: true },
   sbc: SIP_TRUNK,
   prefixes: PREFIXES,
@@ -65,8 +65,8 @@ describe('CreateCustomer for Hosted Pro with fully automatic DNS', () => {
     expect(domain).toMatchObject({ isVerified: true });
     const user = [...tenant().users.values()].find((u) => u.userPrincipalName === `dnsactivation@${gateway}`);
     expect(user).toBeDefined();
-    const licences = env.stack.sandbox.state.directory.assignedLicenses(tenant(), user?.id ?? '');
-    expect(licences.length).toBeGreaterThan(0);
+    const licenses = env.stack.sandbox.state.directory.assignedLicenses(tenant(), user?.id ?? '');
+    expect(licenses.length).toBeGreaterThan(0);
     expect((await call('GET', '/api/v1/customers/Tailspin')).body).toMatchObject({ state: 'Deployed' });
   });
 

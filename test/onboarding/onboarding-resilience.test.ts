@@ -51,7 +51,7 @@ describe('an SBC that drops every request for a while in the middle of onboardin
     expect(OUTAGE_MS).toBeGreaterThan(OLD_BUDGET_MS * 1.1);
     const session = await fillWizard(call, {
       shortName: 'Reboot',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589063' }],
@@ -118,7 +118,7 @@ describe('a host killed in the middle of a step', () => {
     const asOperator = apiClient(env.stack.apiUrl, async () => token);
     const session = await fillWizard(asOperator, {
       shortName: 'Takeover',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589064' }],

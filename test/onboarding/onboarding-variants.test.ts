@@ -76,7 +76,7 @@ describe('two-step DNS', () => {
   }, 120_000);
 });
 
-describe('licence types and SBC', () => {
+describe('license types and SBC', () => {
   it('gives a Hosted Essentials customer SBC configuration only', async () => {
     const before = snapshot(env.stack);
     const task = await settled(
@@ -263,7 +263,7 @@ describe('what the wizard reads from the SBC and the tenant', () => {
     expect((await call('GET', '/api/v1/settings/regions/atlantis/sbc-options')).status).toBe(404);
   });
 
-  it('says "No License Plan Available!" when no plan has a free licence, fails the task so, and Reload sees a freed one', async () => {
+  it('says "No License Plan Available!" when no plan has a free license, fails the task so, and Reload sees a freed one', async () => {
     const directory = env.stack.sandbox.state.directory;
     const tenant = env.stack.sandbox.state.requireTenant(CONTOSO.tenantId);
     const e5 = () =>
@@ -273,11 +273,11 @@ describe('what the wizard reads from the SBC and the tenant', () => {
       };
     const enabled = e5().prepaidUnits.enabled;
     const session = await fillWizard(call, {
-      shortName: 'NoLicence',
+      shortName: 'NoLicense',
       dns: { method: 'automatic', regionId: 'emea' },
       m365Routing: { configure: true },
     });
-    const plans = async () => (await call('GET', `/api/v1/wizard-sessions/${session}/licence-plans`)).body;
+    const plans = async () => (await call('GET', `/api/v1/wizard-sessions/${session}/license-plans`)).body;
     const available = (await plans()) as {
       message: string | null;
       plans: Array<{ name: string; available: number }>;

@@ -22,7 +22,7 @@ describe('A storage outage during an onboarding step', () => {
     });
     const customers = createCustomerService({
       store: createCustomerStore(tables),
-      licence: { tenantCount: 10, userCount: 100 },
+      license: { tenantCount: 10, userCount: 100 },
     });
     const sites = createCustomerSiteStore(tables);
     // The Start step and loading the job read only these; a step reaching for another port fails the test.

@@ -10,7 +10,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customers (the Tenants page) with the licences still available
+         * List customers (the Tenants page) with the licenses still available
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["customers-list"];
@@ -174,7 +174,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence-plans": {
+    "/settings/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -182,15 +182,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The licence plans eligible for domain activation
+         * The license plans eligible for domain activation
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-plans-get"];
+        get: operations["settings-license-plans-get"];
         /**
-         * Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)
+         * Replace the eligible license plans (each plan: the SKUs that must all have a free unit)
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-plans-put"];
+        put: operations["settings-license-plans-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -354,7 +354,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/wizard-sessions/{sessionId}/licence-plans": {
+    "/wizard-sessions/{sessionId}/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,10 +362,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License Plan and its Reload: the eligible plans with their free licences in the customer's tenant
+         * License Plan and its Reload: the eligible plans with their free licenses in the customer's tenant
          * @description Requires the role provider-admin.
          */
-        get: operations["wizard-licence-plans"];
+        get: operations["wizard-license-plans"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1674,7 +1674,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence": {
+    "/settings/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1682,15 +1682,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]
+         * License: the pool (tenant and user licenses), Warning Limit, Grace Interval, License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-get"];
+        get: operations["settings-license-get"];
         /**
          * Save Warning Limit (%), Grace Interval (%) and License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-put"];
+        put: operations["settings-license-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1698,7 +1698,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence": {
+    "/customers/{customerId}/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1709,7 +1709,7 @@ export interface paths {
          * UMP License: the customer's last calculation (computed now if there is none)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-get"];
+        get: operations["customer-license-get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1718,7 +1718,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/refresh": {
+    "/customers/{customerId}/license/refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -1731,14 +1731,14 @@ export interface paths {
          * Refresh Licenses: count again from the replicated data
          * @description Requires the role provider-admin or channel-admin.
          */
-        post: operations["customer-licence-refresh"];
+        post: operations["customer-license-refresh"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/factors": {
+    "/customers/{customerId}/license/factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -1750,7 +1750,7 @@ export interface paths {
          * Apply license factors for this customer ({"factors": null} restores the global ones); then recounts
          * @description Requires the role provider-admin or channel-admin.
          */
-        put: operations["customer-licence-factors"];
+        put: operations["customer-license-factors"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1758,7 +1758,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/history": {
+    "/customers/{customerId}/license/history": {
         parameters: {
             query?: never;
             header?: never;
@@ -1769,7 +1769,7 @@ export interface paths {
          * UMP Customer License - Audit: the calculations of the last months (3 by default)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-history"];
+        get: operations["customer-license-history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1897,7 +1897,7 @@ export interface components {
             /** @description Replication in progress. */
             replicationInProgress: boolean;
         };
-        CustomerLicence: {
+        CustomerLicense: {
             customerId: string;
             /** @description License Calculation Time. */
             calculatedAt: string;
@@ -1982,9 +1982,9 @@ export interface components {
             value: components["schemas"]["CustomerListItem"][];
             /** @description The next page, when more customers match. */
             nextLink: string | null;
-            /** @description User licences left in the provider pool. */
+            /** @description User licenses left in the provider pool. */
             availableUsers: number;
-            /** @description Tenant licences left. */
+            /** @description Tenant licenses left. */
             availableCustomers: number;
         };
         CustomerSite: {
@@ -2239,21 +2239,21 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
-        LicencePlanAvailability: {
+        LicensePlanAvailability: {
             plans: {
                 name: string;
                 available: number;
             }[];
-            /** @description The manual's message when no plan has a free licence. */
+            /** @description The manual's message when no plan has a free license. */
             message: string | null;
         };
-        LicencePlans: {
+        LicensePlans: {
             plans: {
                 name: string;
                 skuPartNumbers: string[];
             }[];
         };
-        LicenceSettings: {
+        LicenseSettings: {
             warningLimitPercent: number;
             graceIntervalPercent: number | 0;
             factors: {
@@ -2262,7 +2262,7 @@ export interface components {
                 serviceNumbers: boolean;
             };
         };
-        LicenceSnapshot: {
+        LicenseSnapshot: {
             customerId: string;
             /** @description License Calculation Time. */
             calculatedAt: string;
@@ -2723,8 +2723,8 @@ export interface components {
             /** @enum {string} */
             method: "automatic" | "two-step" | "manual";
             regionId?: string;
-            /** @description A plan name from the eligible licence plans. */
-            licencePlan?: string;
+            /** @description A plan name from the eligible license plans. */
+            licensePlan?: string;
             /** @description Manual only: the domain the operator set up and verified in the customer tenant. */
             onlinePstnGateway?: string;
         };
@@ -2952,7 +2952,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no tenant or user licence left. */
+            /** @description Short Name taken, or no tenant or user license left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3235,7 +3235,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not enough user licences, or the customer is being removed. */
+            /** @description Not enough user licenses, or the customer is being removed. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4027,7 +4027,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-get": {
+    "settings-license-plans-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -4042,7 +4042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4085,7 +4085,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-put": {
+    "settings-license-plans-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -4094,7 +4094,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicencePlans"];
+                "application/json": components["schemas"]["LicensePlans"];
             };
         };
         responses: {
@@ -4104,7 +4104,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -5096,7 +5096,7 @@ export interface operations {
             };
         };
     };
-    "wizard-licence-plans": {
+    "wizard-license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -5107,13 +5107,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Plans with a free licence first; message when there is none. */
+            /** @description Plans with a free license first; message when there is none. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlanAvailability"];
+                    "application/json": components["schemas"]["LicensePlanAvailability"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5439,7 +5439,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no licence left. */
+            /** @description Short Name taken, or no license left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10882,7 +10882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No region uses the SBC, or no tenant licence is left. */
+            /** @description No region uses the SBC, or no tenant license is left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11714,7 +11714,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-get": {
+    "settings-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -11723,7 +11723,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence settings. */
+            /** @description The license settings. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11737,9 +11737,9 @@ export interface operations {
                             byUserInterface: boolean;
                             serviceNumbers: boolean;
                         };
-                        tenantLicences: number;
-                        userLicences: number;
-                        /** @description The last day of the licence (LICENSE_EXPIRES); null when it does not expire. */
+                        tenantLicenses: number;
+                        userLicenses: number;
+                        /** @description The last day of the license (LICENSE_EXPIRES); null when it does not expire. */
                         expiresOn: string | null;
                     };
                 };
@@ -11784,7 +11784,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-put": {
+    "settings-license-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -11793,7 +11793,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicenceSettings"];
+                "application/json": components["schemas"]["LicenseSettings"];
             };
         };
         responses: {
@@ -11803,7 +11803,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicenceSettings"];
+                    "application/json": components["schemas"]["LicenseSettings"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -11873,7 +11873,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-get": {
+    "customer-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -11885,13 +11885,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence usage. */
+            /** @description The license usage. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11943,7 +11943,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-refresh": {
+    "customer-license-refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -11961,7 +11961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -12013,7 +12013,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-factors": {
+    "customer-license-factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -12041,7 +12041,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -12120,7 +12120,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-history": {
+    "customer-license-history": {
         parameters: {
             query?: {
                 months?: number;
@@ -12141,7 +12141,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        value: components["schemas"]["LicenceSnapshot"][];
+                        value: components["schemas"]["LicenseSnapshot"][];
                     };
                 };
             };

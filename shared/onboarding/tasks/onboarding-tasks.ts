@@ -165,7 +165,7 @@ const removeFinishStep: RemovalStep = {
 
 /**
  * Delete: the paired SBC and M365 cleanup scripts, then what onboarding made in the tenant and the provider zone;
- * the customer's licences return to the pool once everything is gone.
+ * the customer's licenses return to the pool once everything is gone.
  */
 export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, OnboardingTaskPorts>({
   type: 'TenantRemove',
