@@ -81,7 +81,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       body: createCustomerSchema,
       responses: {
         201: {
-          description: 'Created, in state "Ready for Deployment".',
+          description: 'Created, in state `ready-for-deployment`.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },
@@ -183,7 +183,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       method: 'DELETE',
       route: ITEM,
       summary:
-        'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
+        'Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
@@ -191,7 +191,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       responses: {
         202: {
           description:
-            'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
+            'Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },

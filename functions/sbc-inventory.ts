@@ -163,7 +163,7 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
         if (!principal) throw domainErrors.unauthenticated('Sign in first.');
         const session = await services.wizard.get(params.sessionId, principal.subject);
         const credential = session.draft ? await services.credentials.get(session.draft.shortName) : null;
-        if (session.connection?.status !== 'Authentication Complete' || !credential) {
+        if (session.connection?.status !== 'authentication-complete' || !credential) {
           throw new DomainError('conflict', {
             code: 'wizard_step_missing',
             title: 'Not connected',

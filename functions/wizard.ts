@@ -189,7 +189,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       name: 'wizard-pending-invitations',
       method: 'GET',
       route: `${SESSION}/pending-invitations`,
-      summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
+      summary: 'Pending Invitations: `pending-authentication` or `authentication-complete`',
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,

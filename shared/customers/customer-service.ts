@@ -27,7 +27,7 @@ export interface CustomerService {
   /** Delete: the customer moves to "Ready for remove"; its licenses stay held until removal completes. */
   markForRemoval(id: string, ifMatch?: string): Promise<Customer>;
   /** Onboarding moves the State: Ready for Deployment → Deploying → Deployed. */
-  setState(id: string, state: 'Ready for Deployment' | 'Deploying' | 'Deployed'): Promise<Customer>;
+  setState(id: string, state: 'ready-for-deployment' | 'deploying' | 'deployed'): Promise<Customer>;
   /** The removal task's last step: the customer is gone and its licenses return to the pool. Idempotent. */
   completeRemoval(id: string): Promise<void>;
 }
@@ -61,7 +61,7 @@ export function createCustomerService({
   }
 
   function checkNotBeingRemoved(customer: Customer): void {
-    if (customer.state === 'Ready for remove') {
+    if (customer.state === 'ready-for-remove') {
       throw new DomainError('conflict', {
         code: 'customer_being_removed',
         title: 'Customer is being removed',
@@ -106,7 +106,7 @@ export function createCustomerService({
         const next = allocate(license, allocation, { customers: 1, users: input.licensedUsers });
         try {
           return await store.insert(
-            { ...input, state: 'Ready for Deployment', at: now().toISOString() },
+            { ...input, state: 'ready-for-deployment', at: now().toISOString() },
             next,
             etag,
           );
@@ -190,9 +190,9 @@ export function createCustomerService({
         const customer = await getOrThrow(id);
         if (first) checkVersion(customer, ifMatch);
         first = false;
-        if (customer.state === 'Ready for remove') return customer;
+        if (customer.state === 'ready-for-remove') return customer;
         return writing(id, customer, ifMatch, () =>
-          store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
+          store.update(customer, { state: 'ready-for-remove', at: now().toISOString() }),
         );
       }, RETRY);
     },

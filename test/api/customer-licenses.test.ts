@@ -14,7 +14,7 @@ afterAll(() => stack?.close());
 
 const create = (shortName: string, licensedUsers: number) =>
   call('POST', '/api/v1/customers', {
-    json: { fullName: shortName, shortName, licenseType: 'Hosted Pro', licensedUsers },
+    json: { fullName: shortName, shortName, licenseType: 'hosted-pro', licensedUsers },
   });
 
 async function summary() {

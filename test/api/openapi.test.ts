@@ -98,7 +98,7 @@ describe('the OpenAPI document', () => {
     expect(schema.properties!.shortName).toMatchObject({ minLength: 3, maxLength: 15 });
     expect(schema.properties!.licensedUsers).toMatchObject({ maximum: 500 });
     expect(resolve(schema.properties!.licenseType!)).toMatchObject({
-      enum: ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'],
+      enum: ['hosted-essentials', 'hosted-essentials-plus', 'hosted-pro'],
     });
     for (const status of ['400', '401', '403', '409', '413', '415', '500', '503']) {
       expect(create.responses[status]?.content).toEqual({
@@ -202,7 +202,7 @@ describe('responses held to the document', () => {
     const call = apiClient(stack.api, () => stack.token());
     // The stack throws on any response its operation's description does not allow (test/support/memory-stack.ts).
     const created = await call('POST', '/api/v1/customers', {
-      json: { shortName: 'Contract', fullName: 'Contract Ltd', licenseType: 'Hosted Pro', licensedUsers: 10 },
+      json: { shortName: 'Contract', fullName: 'Contract Ltd', licenseType: 'hosted-pro', licensedUsers: 10 },
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toMatch(/^"/);

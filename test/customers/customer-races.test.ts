@@ -29,7 +29,7 @@ async function setUp() {
   const created = await plain.create({
     fullName: 'Racy Ltd',
     shortName: 'Racy',
-    licenseType: 'Hosted Pro',
+    licenseType: 'hosted-pro',
     licensedUsers: 5,
   });
   const racing = createCustomerService({
@@ -49,7 +49,7 @@ describe('a customer write overtaken by another', () => {
 
   it('without If-Match, marks the customer for removal all the same', async () => {
     const { racing } = await setUp();
-    expect((await racing.markForRemoval('Racy')).state).toBe('Ready for remove');
+    expect((await racing.markForRemoval('Racy')).state).toBe('ready-for-remove');
   });
 
   it('with the If-Match the caller read, answers 412: the version they named is gone', async () => {

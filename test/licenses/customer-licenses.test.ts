@@ -21,7 +21,7 @@ beforeAll(async () => {
   stack = await startMemoryStack();
   call = apiClient(stack.api, () => stack.token());
   const created = await call('POST', '/api/v1/customers', {
-    json: { fullName: 'Lic Ltd', shortName: 'Lic', licenseType: 'Hosted Pro', licensedUsers: 5 },
+    json: { fullName: 'Lic Ltd', shortName: 'Lic', licenseType: 'hosted-pro', licensedUsers: 5 },
   });
   expect(created.status).toBe(201);
   // What replication and onboarding left: 4 Direct Routing users through the customer's own gateway, 1 routed

@@ -41,7 +41,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made
+         * Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made
          * @description Requires the role provider-admin or channel-admin.
          */
         delete: operations["customers-delete"];
@@ -466,7 +466,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Pending Invitations: "Pending Authentication" or "Authentication Complete"
+         * Pending Invitations: `pending-authentication` or `authentication-complete`
          * @description Requires the role provider-admin.
          */
         get: operations["wizard-pending-invitations"];
@@ -968,7 +968,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it
+         * Cancel a pending change: a `queued` or `paused` task ends `finish-failure`, naming who cancelled it
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["tasks-cancel"];
@@ -1112,7 +1112,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type "Request")
+         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["customers-switch-to-token"];
@@ -1852,8 +1852,11 @@ export interface components {
         AuthenticationStatus: {
             customerId: string;
             m365Email: string | null;
-            /** @enum {string} */
-            authenticationMethod: "Token" | "App registration";
+            /**
+             * @description Values and the manual's labels: `token` — Token; `app-registration` — App registration.
+             * @enum {string}
+             */
+            authenticationMethod: "token" | "app-registration";
             tenantId: string;
             /** @description null: Never. */
             whenLastVerified: string | null;
@@ -1994,8 +1997,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @enum {string} */
-        CustomerState: "Ready for Deployment" | "Deploying" | "Deployed" | "Ready for remove";
+        /**
+         * @description Values and the manual's labels: `ready-for-deployment` — Ready for Deployment; `deploying` — Deploying; `deployed` — Deployed; `ready-for-remove` — Ready for remove.
+         * @enum {string}
+         */
+        CustomerState: "ready-for-deployment" | "deploying" | "deployed" | "ready-for-remove";
         /** @default {} */
         CustomVariables: {
             [key: string]: string;
@@ -2205,10 +2211,16 @@ export interface components {
             portalUrl?: string;
             validityDays: number;
         };
-        /** @enum {string} */
-        InvitationStatus: "Pending Authentication" | "Authentication Complete";
-        /** @enum {string} */
-        InvitationType: "Invite" | "Request";
+        /**
+         * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+         * @enum {string}
+         */
+        InvitationStatus: "pending-authentication" | "authentication-complete";
+        /**
+         * @description Values and the manual's labels: `invite` — Invite; `request` — Request.
+         * @enum {string}
+         */
+        InvitationType: "invite" | "request";
         KnownSbc: {
             id: string;
             name: string;
@@ -2325,8 +2337,11 @@ export interface components {
             /** @enum {string} */
             factorsSource: "global" | "customer";
         };
-        /** @enum {string} */
-        LicenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
+        /**
+         * @description Values and the manual's labels: `hosted-essentials` — Hosted Essentials; `hosted-essentials-plus` — Hosted Essentials +; `hosted-pro` — Hosted Pro.
+         * @enum {string}
+         */
+        LicenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
         Liveness: {
             /**
              * @description The process is up and answering.
@@ -2369,8 +2384,8 @@ export interface components {
             /** @description Unique Short Name, the CustomerId: letters, digits and inner hyphens; "audit" is reserved. */
             shortName: string;
             /** @enum {string} */
-            licenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
-            /** @description 1-500 for Hosted Essentials + and Hosted Pro (required); omitted or 0 for Hosted Essentials. */
+            licenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
+            /** @description 1-500 for `hosted-essentials-plus` and `hosted-pro` (required); omitted or 0 for `hosted-essentials`. */
             licensedUsers?: number;
         };
         NewSbcSite: {
@@ -2479,8 +2494,11 @@ export interface components {
                 message: string;
             } | null;
         };
-        /** @enum {string} */
-        SbcConfiguration: "SIP Trunk" | "IP PBX" | "BYOC";
+        /**
+         * @description Values and the manual's labels: `sip-trunk` — SIP Trunk; `ip-pbx` — IP PBX; `byoc` — BYOC.
+         * @enum {string}
+         */
+        SbcConfiguration: "sip-trunk" | "ip-pbx" | "byoc";
         SbcImport: {
             customerId: string;
             created: boolean;
@@ -2614,10 +2632,10 @@ export interface components {
             }[];
         };
         /**
-         * @description SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).
+         * @description Values and the manual's labels: `sbc-onboarding` — SBC onboarding; `sbc-cleanup` — SBC cleanup; `m365-onboarding` — M365 onboarding; `m365-cleanup` — M365 cleanup; `background` — Background. Background scripts are processing only.
          * @enum {string}
          */
-        ScriptType: "SBC onboarding" | "SBC cleanup" | "M365 onboarding" | "M365 cleanup" | "Background";
+        ScriptType: "sbc-onboarding" | "sbc-cleanup" | "m365-onboarding" | "m365-cleanup" | "background";
         Task: {
             id: string;
             /** @description The manual's Cmd Type, e.g. CreateCustomer. */
@@ -2677,8 +2695,11 @@ export interface components {
             value: components["schemas"]["Task"][];
             nextLink: string | null;
         };
-        /** @enum {string} */
-        TaskState: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+        /**
+         * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+         * @enum {string}
+         */
+        TaskState: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
         TokenAppSettings: {
             clientId: string | null;
             /** @description The manual's "Password already saved"; the value is never returned. */
@@ -2695,8 +2716,11 @@ export interface components {
              */
             redirectUri?: string;
         };
-        /** @enum {string} */
-        VerificationStatus: "Never Performed" | "Successful" | "Failed" | "Token not generated";
+        /**
+         * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
+         * @enum {string}
+         */
+        VerificationStatus: "never-performed" | "successful" | "failed" | "token-not-generated";
         VoiceObject: {
             policyName: string;
             identity: string;
@@ -2756,8 +2780,11 @@ export interface components {
             connection: {
                 /** @enum {string} */
                 method: "invite" | "sign-in" | "app-registration";
-                /** @enum {string} */
-                status: "Pending Authentication" | "Authentication Complete";
+                /**
+                 * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+                 * @enum {string}
+                 */
+                status: "pending-authentication" | "authentication-complete";
                 invitationId?: string;
                 tenantId?: string;
             } | null;
@@ -2802,7 +2829,7 @@ export interface components {
             };
             /**
              * Format: uri
-             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".
+             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.
              */
             signInUrl?: string;
         };
@@ -2913,7 +2940,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created, in state "Ready for Deployment". */
+            /** @description Created, in state `ready-for-deployment`. */
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -3089,7 +3116,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone. */
+            /** @description Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone. */
             202: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -8154,7 +8181,8 @@ export interface operations {
         parameters: {
             query?: {
                 customerId?: string;
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
                 top?: number;
                 after?: string;
             };
@@ -8225,7 +8253,8 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
                 top?: number;
                 after?: string;
             };
@@ -8663,8 +8692,11 @@ export interface operations {
             content: {
                 "application/json": {
                     customerId?: string;
-                    /** @enum {string} */
-                    state?: "FinishSuccess" | "FinishFailure";
+                    /**
+                     * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+                     * @enum {string}
+                     */
+                    state?: "finish-success" | "finish-failure";
                 };
             };
         };
