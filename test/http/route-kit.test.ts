@@ -6,7 +6,7 @@ import {
   ifMatchOf,
   versioned,
 } from '../../shared/http/route-kit.js';
-import { encodeCursor, nextLinkOf, pageOf, pagingQuery } from '../../shared/http/paging.js';
+import { encodeCursor, nextLinkOf, pageOf, pagingQuery } from '../../shared/paging/paging.js';
 import { request } from './edge-fixtures.js';
 
 describe('the route kit', () => {

@@ -1847,6 +1847,7 @@ export interface components {
         };
         AuditPage: {
             value: components["schemas"]["AuditEntry"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         AuthenticationStatus: {
@@ -2675,6 +2676,7 @@ export interface components {
         };
         TaskPage: {
             value: components["schemas"]["Task"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         /** @enum {string} */
@@ -2703,6 +2705,11 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        VoiceObjectPage: {
+            value: components["schemas"]["VoiceObject"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         WhiteLabel: {
             displayName: string;
@@ -2830,11 +2837,12 @@ export interface operations {
     "customers-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Case-insensitive part of the Customer Name or Short Name. */
                 search?: string;
-                top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3075,7 +3083,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only list what the removal would change; the customer stays as it is. */
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: {
                 /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
@@ -7631,7 +7639,7 @@ export interface operations {
     "sites-add": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -8153,10 +8161,12 @@ export interface operations {
     "tasks-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 customerId?: string;
                 state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
-                top?: number;
-                after?: string;
             };
             header?: never;
             path?: never;
@@ -8225,9 +8235,11 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
             };
             header?: never;
             path: {
@@ -9910,9 +9922,10 @@ export interface operations {
     "replication-users": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -9935,6 +9948,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredUser"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10000,9 +10014,10 @@ export interface operations {
     "replication-groups": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10025,6 +10040,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredGroup"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10090,9 +10106,10 @@ export interface operations {
     "replication-group-members": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10119,6 +10136,7 @@ export interface operations {
                         value: {
                             id: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10184,6 +10202,10 @@ export interface operations {
     "replication-voice-objects": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Only this PolicyName, e.g. OnlineVoiceRoute. */
                 type?: string;
             };
@@ -10196,15 +10218,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every mirrored voice object. */
+            /** @description One page of mirrored voice objects, by PolicyName and Identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceObject"][];
-                    };
+                    "application/json": components["schemas"]["VoiceObjectPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10513,7 +10533,7 @@ export interface operations {
     "prefixes-sync": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -11565,8 +11585,10 @@ export interface operations {
     "customer-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -11647,8 +11669,10 @@ export interface operations {
     "provider-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
