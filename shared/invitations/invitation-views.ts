@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { licenseTypeSchema } from '../customers/customer-view.js';
 import { INVITATION_STATUSES, INVITATION_TYPES } from './invitation.js';
+import { pageSchema } from '../paging/paging.js';
 
 /** The Customer Invitations grid, column by column. */
 export const invitationViewSchema = z
@@ -26,6 +27,4 @@ export const invitationViewSchema = z
   })
   .meta({ id: 'Invitation' });
 
-export const invitationListSchema = z
-  .object({ value: z.array(invitationViewSchema) })
-  .meta({ id: 'InvitationList' });
+export const invitationListSchema = pageSchema(invitationViewSchema, 'InvitationPage');

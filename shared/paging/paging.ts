@@ -101,3 +101,26 @@ export function pageOf<T>(
     nextKey: ordered.length > query.top && last ? last[0] : null,
   };
 }
+
+/**
+ * A list read whole, answered as one page of `{ value, nextLink }`: the link repeats the request's query (its filters
+ * included) with the next cursor.
+ */
+export function listPage<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  query: { readonly top: number; readonly cursor?: string | undefined } & Readonly<
+    Record<string, string | number | boolean | undefined>
+  >,
+  url: string,
+): { value: T[]; nextLink: string | null } {
+  const page = pageOf(items, keyOf, query);
+  const { cursor: _current, ...rest } = query;
+  return { value: page.items, nextLink: nextLinkOf(new URL(url).pathname, rest, page.nextKey) };
+}
+
+/** Orders newest first under `pageOf`'s ascending order: the time's distance to the year 9999, then the id. */
+export function newestFirstKey(iso: string, id: string): string {
+  const distance = Date.parse('9999-12-31T23:59:59.999Z') - Date.parse(iso);
+  return `${String(distance).padStart(15, '0')}~${id}`;
+}

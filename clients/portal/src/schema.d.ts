@@ -1820,6 +1820,11 @@ export interface components {
             acknowledgedAt: string | null;
             acknowledgedBy: string | null;
         };
+        AlarmPage: {
+            value: components["schemas"]["Alarm"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         /** @enum {string} */
         AlarmSeverity: "critical" | "major" | "minor" | "warning";
         AuditEntry: {
@@ -1864,6 +1869,11 @@ export interface components {
             /** @description Why the last verification failed, in plain words. */
             message: string | null;
         };
+        AuthenticationStatusPage: {
+            value: components["schemas"]["AuthenticationStatus"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         CarrierRegistration: {
             username: string;
             password: string;
@@ -1873,6 +1883,15 @@ export interface components {
         Channel: {
             id: string;
             name: string;
+        };
+        ChannelPage: {
+            value: {
+                id: string;
+                name: string;
+                admins: string[];
+            }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         Customer: {
             /** @description CustomerId: the Short Name as entered. */
@@ -1897,6 +1916,11 @@ export interface components {
             executingCommands: number;
             /** @description Replication in progress. */
             replicationInProgress: boolean;
+        };
+        CustomerAdminPage: {
+            value: components["schemas"]["Admin"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         CustomerLicence: {
             customerId: string;
@@ -1994,6 +2018,11 @@ export interface components {
             gatewayFqdn: string | null;
         } & {
             [key: string]: unknown;
+        };
+        CustomerSitePage: {
+            value: components["schemas"]["CustomerSite"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /** @enum {string} */
         CustomerState: "Ready for Deployment" | "Deploying" | "Deployed" | "Ready for remove";
@@ -2165,6 +2194,11 @@ export interface components {
             prefixes: number;
             existingCustomer: boolean;
         };
+        ImportCandidatePage: {
+            value: components["schemas"]["ImportCandidate"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         Invitation: {
             /** @description ID: the customer Short Name. */
             id: string;
@@ -2186,8 +2220,10 @@ export interface components {
             tenantInstalled: boolean;
             status: components["schemas"]["InvitationStatus"];
         };
-        InvitationList: {
+        InvitationPage: {
             value: components["schemas"]["Invitation"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         InvitationSettings: {
             subjectTemplate: string;
@@ -2240,8 +2276,13 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
+        KnownSbcPage: {
+            value: components["schemas"]["KnownSbc"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         LicencePlanAvailability: {
-            plans: {
+            value: {
                 name: string;
                 available: number;
             }[];
@@ -2405,6 +2446,11 @@ export interface components {
             ipAddress: string;
             id: string;
         };
+        RegionPage: {
+            value: components["schemas"]["Region"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         ReplicationStatus: {
             customerId: string;
             /**
@@ -2552,12 +2598,14 @@ export interface components {
             /** @description A built-in whose content differs from the shipped text. */
             customized: boolean;
             version: number;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
         };
-        ScriptTemplateList: {
-            templates: {
+        ScriptTemplatePage: {
+            value: {
                 id: string;
                 name: string;
                 type: components["schemas"]["ScriptType"];
@@ -2575,13 +2623,17 @@ export interface components {
                 /** @description A built-in whose content differs from the shipped text. */
                 customized: boolean;
                 version: number;
+                /** Format: date-time */
                 createdAt: string;
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
                 hasCustomArguments: boolean;
                 /** @description More than one version is kept. */
                 hasHistory: boolean;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ScriptTemplateVersion: {
             templateId: string;
@@ -2590,6 +2642,7 @@ export interface components {
             change: "created" | "updated" | "reset";
             name: string;
             type: components["schemas"]["ScriptType"];
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
             description: string;
@@ -2602,17 +2655,20 @@ export interface components {
             }[];
             pairedTemplateId: string | null;
         };
-        ScriptTemplateVersionList: {
-            versions: {
+        ScriptTemplateVersionPage: {
+            value: {
                 templateId: string;
                 version: number;
                 /** @enum {string} */
                 change: "created" | "updated" | "reset";
                 name: string;
                 type: components["schemas"]["ScriptType"];
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).
@@ -4184,22 +4240,34 @@ export interface operations {
     };
     "settings-regions-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Regions by name. */
+            /** @description A page of regions, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Region"][];
-                    };
+                    "application/json": components["schemas"]["RegionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4624,22 +4692,34 @@ export interface operations {
     };
     "settings-sbcs-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Known SBCs by name. */
+            /** @description A page of Known SBCs, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["KnownSbc"][];
-                    };
+                    "application/json": components["schemas"]["KnownSbcPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5658,7 +5738,12 @@ export interface operations {
     };
     "wizard-pending-invitations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sessionId: string;
@@ -5667,13 +5752,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations not yet added as customers. */
+            /** @description A page of invitations not yet added as customers. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -6532,6 +6626,10 @@ export interface operations {
     "script-templates-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 type?: components["schemas"]["ScriptType"];
                 /** @description "Show SBC scripts" (SBC and Background) or "Show M365 scripts". */
                 family?: "sbc" | "m365";
@@ -6542,13 +6640,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every matching template, without bodies. */
+            /** @description A page of matching templates, by name, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateList"];
+                    "application/json": components["schemas"]["ScriptTemplatePage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -7112,7 +7210,12 @@ export interface operations {
     };
     "script-templates-versions": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 templateId: string;
@@ -7121,13 +7224,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The versions, without bodies. */
+            /** @description A page of versions, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateVersionList"];
+                    "application/json": components["schemas"]["ScriptTemplateVersionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7566,7 +7678,12 @@ export interface operations {
     };
     "sites-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -7576,15 +7693,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sites. */
+            /** @description A page of sites, by Sbc Site Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["CustomerSite"][];
-                    };
+                    "application/json": components["schemas"]["CustomerSitePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -8854,20 +8978,34 @@ export interface operations {
     };
     "invitations-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations, revoked ones excluded. */
+            /** @description A page of invitations, revoked ones excluded. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9265,22 +9403,34 @@ export interface operations {
     };
     "authentication-status-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description One row per connected customer. */
+            /** @description A page of rows, one per connected customer, by Short Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["AuthenticationStatus"][];
-                    };
+                    "application/json": components["schemas"]["AuthenticationStatusPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9509,7 +9659,12 @@ export interface operations {
     "alarms-list": {
         parameters: {
             query?: {
-                active?: "true" | "false";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description true leaves out the cleared alarms. */
+                active?: boolean;
             };
             header?: never;
             path?: never;
@@ -9517,15 +9672,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Alarms. */
+            /** @description A page of alarms. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Alarm"][];
-                    };
+                    "application/json": components["schemas"]["AlarmPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10357,7 +10510,12 @@ export interface operations {
     };
     "prefixes-cached": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -10367,7 +10525,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cached rules. */
+            /** @description A page of the cached rules. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10386,7 +10544,18 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10450,7 +10619,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The rules as the SBCs have them now. */
+            /** @description The first page of the rules as the SBCs have them now; nextLink pages the cache. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10469,6 +10638,8 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
                 };
             };
@@ -10741,7 +10912,12 @@ export interface operations {
     };
     "sbc-import-candidates": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sbcId: string;
@@ -10750,15 +10926,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The candidates. */
+            /** @description A page of candidates. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["ImportCandidate"][];
-                    };
+                    "application/json": components["schemas"]["ImportCandidatePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10961,26 +11144,34 @@ export interface operations {
     };
     "channels-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The channels. */
+            /** @description A page of channels, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: {
-                            id: string;
-                            name: string;
-                            admins: string[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ChannelPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11372,7 +11563,12 @@ export interface operations {
     };
     "customer-admins-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -11382,15 +11578,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The admins. */
+            /** @description A page of admins. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Admin"][];
-                    };
+                    "application/json": components["schemas"]["CustomerAdminPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
