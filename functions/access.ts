@@ -31,7 +31,7 @@ const adminSchema = z
     userId: z.string(),
     userPrincipalName: z.string(),
     displayName: z.string().nullable(),
-    grantedAt: z.string(),
+    grantedAt: z.iso.datetime(),
     grantedBy: z.string(),
   })
   .meta({ id: 'Admin' });

@@ -40,7 +40,7 @@ export const taskViewSchema = z
       .int()
       .nullable()
       .meta({ description: 'Next Execution Minutes: minutes until a Queued task runs again (0: due).' }),
-    waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
+    waiting: z.object({ reason: z.string(), resumeOn: z.enum(['operator', 'timer', 'customer']) }).nullable(),
     nextAttemptAt: z
       .string()
       .nullable()
@@ -60,7 +60,7 @@ export const taskViewSchema = z
       .string()
       .nullable()
       .meta({ description: 'While Reserved or Executing: the instance holding it.' }),
-    log: z.array(z.object({ at: z.string(), line: z.string() })),
+    log: z.array(z.object({ at: z.iso.datetime(), line: z.string() })),
     logDropped: z.number().int(),
     result: z.string().nullable().meta({ description: 'Execution Result.' }),
     changes: z
@@ -73,10 +73,10 @@ export const taskViewSchema = z
         }),
       )
       .meta({ description: 'Planned (dry run) or applied (real run) changes, in order.' }),
-    createdAt: z.string(),
+    createdAt: z.iso.datetime(),
     executedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
-    updatedAt: z.string(),
+    updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'Task' });
 

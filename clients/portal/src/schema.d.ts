@@ -1804,6 +1804,7 @@ export interface components {
             userId: string;
             userPrincipalName: string;
             displayName: string | null;
+            /** Format: date-time */
             grantedAt: string;
             grantedBy: string;
         };
@@ -1924,7 +1925,10 @@ export interface components {
         };
         CustomerLicence: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -2306,7 +2310,10 @@ export interface components {
         };
         LicenceSnapshot: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -2699,7 +2706,8 @@ export interface components {
             nextExecutionMinutes: number | null;
             waiting: {
                 reason: string;
-                resumeOn: string;
+                /** @enum {string} */
+                resumeOn: "operator" | "timer" | "customer";
             } | null;
             /** @description While a step retries a failure: when it runs again. */
             nextAttemptAt: string | null;
@@ -2712,6 +2720,7 @@ export interface components {
             /** @description While Reserved or Executing: the instance holding it. */
             leaseHolder: string | null;
             log: {
+                /** Format: date-time */
                 at: string;
                 line: string;
             }[];
@@ -2725,9 +2734,11 @@ export interface components {
                 description: string;
                 detail?: unknown;
             }[];
+            /** Format: date-time */
             createdAt: string;
             executedAt: string | null;
             finishedAt: string | null;
+            /** Format: date-time */
             updatedAt: string;
         };
         TaskPage: {
