@@ -1804,6 +1804,7 @@ export interface components {
             userId: string;
             userPrincipalName: string;
             displayName: string | null;
+            /** Format: date-time */
             grantedAt: string;
             grantedBy: string;
         };
@@ -1819,6 +1820,11 @@ export interface components {
             clearedAt: string | null;
             acknowledgedAt: string | null;
             acknowledgedBy: string | null;
+        };
+        AlarmPage: {
+            value: components["schemas"]["Alarm"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /** @enum {string} */
         AlarmSeverity: "critical" | "major" | "minor" | "warning";
@@ -1847,6 +1853,7 @@ export interface components {
         };
         AuditPage: {
             value: components["schemas"]["AuditEntry"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         AuthenticationStatus: {
@@ -1866,6 +1873,11 @@ export interface components {
             /** @description Why the last verification failed, in plain words. */
             message: string | null;
         };
+        AuthenticationStatusPage: {
+            value: components["schemas"]["AuthenticationStatus"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         CarrierRegistration: {
             username: string;
             password: string;
@@ -1875,6 +1887,15 @@ export interface components {
         Channel: {
             id: string;
             name: string;
+        };
+        ChannelPage: {
+            value: {
+                id: string;
+                name: string;
+                admins: string[];
+            }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         Customer: {
             /** @description CustomerId: the Short Name as entered. */
@@ -1900,9 +1921,17 @@ export interface components {
             /** @description Replication in progress. */
             replicationInProgress: boolean;
         };
+        CustomerAdminPage: {
+            value: components["schemas"]["Admin"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         CustomerLicense: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -1996,6 +2025,11 @@ export interface components {
             gatewayFqdn: string | null;
         } & {
             [key: string]: unknown;
+        };
+        CustomerSitePage: {
+            value: components["schemas"]["CustomerSite"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description Values and the manual's labels: `ready-for-deployment` — Ready for Deployment; `deploying` — Deploying; `deployed` — Deployed; `ready-for-remove` — Ready for remove.
@@ -2170,6 +2204,11 @@ export interface components {
             prefixes: number;
             existingCustomer: boolean;
         };
+        ImportCandidatePage: {
+            value: components["schemas"]["ImportCandidate"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         Invitation: {
             /** @description ID: the customer Short Name. */
             id: string;
@@ -2191,8 +2230,10 @@ export interface components {
             tenantInstalled: boolean;
             status: components["schemas"]["InvitationStatus"];
         };
-        InvitationList: {
+        InvitationPage: {
             value: components["schemas"]["Invitation"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         InvitationSettings: {
             subjectTemplate: string;
@@ -2251,8 +2292,13 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
+        KnownSbcPage: {
+            value: components["schemas"]["KnownSbc"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         LicensePlanAvailability: {
-            plans: {
+            value: {
                 name: string;
                 available: number;
             }[];
@@ -2276,7 +2322,10 @@ export interface components {
         };
         LicenseSnapshot: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -2418,6 +2467,11 @@ export interface components {
             /** Format: ipv4 */
             ipAddress: string;
             id: string;
+        };
+        RegionPage: {
+            value: components["schemas"]["Region"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -2569,12 +2623,14 @@ export interface components {
             /** @description A built-in whose content differs from the shipped text. */
             customized: boolean;
             version: number;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
         };
-        ScriptTemplateList: {
-            templates: {
+        ScriptTemplatePage: {
+            value: {
                 id: string;
                 name: string;
                 type: components["schemas"]["ScriptType"];
@@ -2592,13 +2648,17 @@ export interface components {
                 /** @description A built-in whose content differs from the shipped text. */
                 customized: boolean;
                 version: number;
+                /** Format: date-time */
                 createdAt: string;
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
                 hasCustomArguments: boolean;
                 /** @description More than one version is kept. */
                 hasHistory: boolean;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ScriptTemplateVersion: {
             templateId: string;
@@ -2607,6 +2667,7 @@ export interface components {
             change: "created" | "updated" | "reset";
             name: string;
             type: components["schemas"]["ScriptType"];
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
             description: string;
@@ -2619,17 +2680,20 @@ export interface components {
             }[];
             pairedTemplateId: string | null;
         };
-        ScriptTemplateVersionList: {
-            versions: {
+        ScriptTemplateVersionPage: {
+            value: {
                 templateId: string;
                 version: number;
                 /** @enum {string} */
                 change: "created" | "updated" | "reset";
                 name: string;
                 type: components["schemas"]["ScriptType"];
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description Values and the manual's labels: `sbc-onboarding` — SBC onboarding; `sbc-cleanup` — SBC cleanup; `m365-onboarding` — M365 onboarding; `m365-cleanup` — M365 cleanup; `background` — Background. Background scripts are processing only.
@@ -2660,7 +2724,8 @@ export interface components {
             nextExecutionMinutes: number | null;
             waiting: {
                 reason: string;
-                resumeOn: string;
+                /** @enum {string} */
+                resumeOn: "operator" | "timer" | "customer";
             } | null;
             /** @description While a step retries a failure: when it runs again. */
             nextAttemptAt: string | null;
@@ -2673,6 +2738,7 @@ export interface components {
             /** @description While Reserved or Executing: the instance holding it. */
             leaseHolder: string | null;
             log: {
+                /** Format: date-time */
                 at: string;
                 line: string;
             }[];
@@ -2686,13 +2752,16 @@ export interface components {
                 description: string;
                 detail?: unknown;
             }[];
+            /** Format: date-time */
             createdAt: string;
             executedAt: string | null;
             finishedAt: string | null;
+            /** Format: date-time */
             updatedAt: string;
         };
         TaskPage: {
             value: components["schemas"]["Task"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         /**
@@ -2727,6 +2796,11 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        VoiceObjectPage: {
+            value: components["schemas"]["VoiceObject"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         WhiteLabel: {
             displayName: string;
@@ -2857,11 +2931,12 @@ export interface operations {
     "customers-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Case-insensitive part of the Customer Name or Short Name. */
                 search?: string;
-                top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3102,7 +3177,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only list what the removal would change; the customer stays as it is. */
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: {
                 /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
@@ -4203,22 +4278,34 @@ export interface operations {
     };
     "settings-regions-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Regions by name. */
+            /** @description A page of regions, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Region"][];
-                    };
+                    "application/json": components["schemas"]["RegionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4643,22 +4730,34 @@ export interface operations {
     };
     "settings-sbcs-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Known SBCs by name. */
+            /** @description A page of Known SBCs, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["KnownSbc"][];
-                    };
+                    "application/json": components["schemas"]["KnownSbcPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5677,7 +5776,12 @@ export interface operations {
     };
     "wizard-pending-invitations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sessionId: string;
@@ -5686,13 +5790,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations not yet added as customers. */
+            /** @description A page of invitations not yet added as customers. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -6551,6 +6664,10 @@ export interface operations {
     "script-templates-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 type?: components["schemas"]["ScriptType"];
                 /** @description "Show SBC scripts" (SBC and Background) or "Show M365 scripts". */
                 family?: "sbc" | "m365";
@@ -6561,13 +6678,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every matching template, without bodies. */
+            /** @description A page of matching templates, by name, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateList"];
+                    "application/json": components["schemas"]["ScriptTemplatePage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -7131,7 +7248,12 @@ export interface operations {
     };
     "script-templates-versions": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 templateId: string;
@@ -7140,13 +7262,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The versions, without bodies. */
+            /** @description A page of versions, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateVersionList"];
+                    "application/json": components["schemas"]["ScriptTemplateVersionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7585,7 +7716,12 @@ export interface operations {
     };
     "sites-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -7595,15 +7731,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sites. */
+            /** @description A page of sites, by Sbc Site Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["CustomerSite"][];
-                    };
+                    "application/json": components["schemas"]["CustomerSitePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7658,7 +7801,7 @@ export interface operations {
     "sites-add": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -8180,11 +8323,13 @@ export interface operations {
     "tasks-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 customerId?: string;
                 /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
                 state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
-                top?: number;
-                after?: string;
             };
             header?: never;
             path?: never;
@@ -8253,10 +8398,12 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
                 state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
-                top?: number;
-                after?: string;
             };
             header?: never;
             path: {
@@ -8874,20 +9021,34 @@ export interface operations {
     };
     "invitations-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations, revoked ones excluded. */
+            /** @description A page of invitations, revoked ones excluded. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9285,22 +9446,34 @@ export interface operations {
     };
     "authentication-status-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description One row per connected customer. */
+            /** @description A page of rows, one per connected customer, by Short Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["AuthenticationStatus"][];
-                    };
+                    "application/json": components["schemas"]["AuthenticationStatusPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9529,7 +9702,12 @@ export interface operations {
     "alarms-list": {
         parameters: {
             query?: {
-                active?: "true" | "false";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description true leaves out the cleared alarms. */
+                active?: boolean;
             };
             header?: never;
             path?: never;
@@ -9537,15 +9715,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Alarms. */
+            /** @description A page of alarms. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Alarm"][];
-                    };
+                    "application/json": components["schemas"]["AlarmPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -9942,9 +10118,10 @@ export interface operations {
     "replication-users": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -9967,6 +10144,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredUser"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10032,9 +10210,10 @@ export interface operations {
     "replication-groups": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10057,6 +10236,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredGroup"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10122,9 +10302,10 @@ export interface operations {
     "replication-group-members": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10151,6 +10332,7 @@ export interface operations {
                         value: {
                             id: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10216,6 +10398,10 @@ export interface operations {
     "replication-voice-objects": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Only this PolicyName, e.g. OnlineVoiceRoute. */
                 type?: string;
             };
@@ -10228,15 +10414,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every mirrored voice object. */
+            /** @description One page of mirrored voice objects, by PolicyName and Identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceObject"][];
-                    };
+                    "application/json": components["schemas"]["VoiceObjectPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10369,7 +10553,12 @@ export interface operations {
     };
     "prefixes-cached": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -10379,7 +10568,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cached rules. */
+            /** @description A page of the cached rules. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10398,7 +10587,18 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10462,7 +10662,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The rules as the SBCs have them now. */
+            /** @description The first page of the rules as the SBCs have them now; nextLink pages the cache. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10481,6 +10681,8 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
                 };
             };
@@ -10545,7 +10747,7 @@ export interface operations {
     "prefixes-sync": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -10753,7 +10955,12 @@ export interface operations {
     };
     "sbc-import-candidates": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sbcId: string;
@@ -10762,15 +10969,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The candidates. */
+            /** @description A page of candidates. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["ImportCandidate"][];
-                    };
+                    "application/json": components["schemas"]["ImportCandidatePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10973,26 +11187,34 @@ export interface operations {
     };
     "channels-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The channels. */
+            /** @description A page of channels, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: {
-                            id: string;
-                            name: string;
-                            admins: string[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ChannelPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11384,7 +11606,12 @@ export interface operations {
     };
     "customer-admins-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -11394,15 +11621,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The admins. */
+            /** @description A page of admins. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Admin"][];
-                    };
+                    "application/json": components["schemas"]["CustomerAdminPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11597,8 +11831,10 @@ export interface operations {
     "customer-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -11679,8 +11915,10 @@ export interface operations {
     "provider-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
