@@ -11,6 +11,7 @@ import { dedupe, type DialPlanPrefix, dialPlanPrefixSchema, MAX_PREFIXES } from 
 import { type SbcConfiguration, sbcConfigurationsFor, sbcSiteInputSchema } from './sbc-site.js';
 import { dnsPageSchema, m365RoutingPageSchema, sbcScriptsPageSchema } from './wizard-pages.js';
 import { nullIfNotFound } from '../errors/not-found.js';
+import { sbcChoiceErrors, type SbcChoicesReader, sbcChoicesOf } from './sbc-choices.js';
 
 /** The pages after Microsoft 365 Settings, as the wizard keeps them or as Add SBC Site sends them. */
 export interface SitePages {
@@ -86,6 +87,8 @@ export interface BuildSiteDeps {
   readonly settings: OnboardingSettingsReader;
   readonly templates: ScriptTemplateService;
   readonly secretBox: SecretBox;
+  /** The SBC's carriers, CAC profiles and dial plans: what its onboarding script will accept. */
+  readonly sbcChoices: SbcChoicesReader;
   readonly now: Date;
 }
 
@@ -184,9 +187,18 @@ export async function buildSite(
       fail('sbc.sbcConfiguration', 'not_offered', `${customer.licenseType} offers ${allowed.join(' and ')}.`);
     }
     const region = sbcPage.regionId ? await deps.settings.region(sbcPage.regionId) : null;
+    const device = region ? await deps.settings.sbc(region.sbcId) : null;
     if (!region) fail('sbc.regionId', 'unknown_region', 'Select an SBC from list.');
-    else if (!(await deps.settings.sbc(region.sbcId))) {
+    else if (!device) {
       fail('sbc.regionId', 'unknown_sbc', `The region "${region.name}" names no Known SBC.`);
+    } else {
+      errors.push(
+        ...sbcChoiceErrors(
+          await sbcChoicesOf(deps.sbcChoices, device),
+          { carrier: sbcPage.carrier, cacProfile: sbcPage.cacProfile, prefixes: pages.prefixes },
+          { carrier: 'sbc.carrier', cacProfile: 'sbc.cacProfile', prefixes: 'prefixes' },
+        ),
+      );
     }
     const onboarding = pages.sbcScripts?.onboardingTemplateId ?? DEFAULT_SCRIPTS.sbcOnboarding;
     const cleanup = pages.sbcScripts?.cleanupTemplateId ?? DEFAULT_SCRIPTS.sbcCleanup;
@@ -248,7 +260,8 @@ export async function buildSite(
   };
 }
 
-async function checkTemplate(
+/** Reports (through `fail`) a script that does not exist or is of another type. */
+export async function checkTemplate(
   templates: ScriptTemplateService,
   id: string,
   type: ScriptType,
