@@ -66,7 +66,7 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
         conflict:
           'An earlier page is missing, the Short Name is taken, or the session was submitted already (wizard_submitted; `task` is the task it queued).',
         unprocessable: 'The pages do not fit together (field errors).',
-        upstream_failed: "The chosen SBC did not answer, so its carriers could not be checked.",
+        upstream_failed: 'The chosen SBC did not answer, so its carriers could not be checked.',
       },
       handler: async ({ params, body, principal }) =>
         acceptedTask(await services.onboarding.submit(params.sessionId, owner(principal), body)),
@@ -112,7 +112,11 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       roles: ROLES,
       params: siteParams,
       responses: {
-        200: { description: 'The site; never the carrier password.', schema: siteViewSchema, headers: ['etag'] },
+        200: {
+          description: 'The site; never the carrier password.',
+          schema: siteViewSchema,
+          headers: ['etag'],
+        },
       },
       handler: async ({ params }) => {
         const { site, etag } = await services.onboarding.versionedSite(params.customerId, params.siteName);

@@ -33,7 +33,7 @@ const sbcOptionsSchema = z
     cacProfiles: z.array(z.string()),
     dialPlans: z
       .array(z.string())
-      .meta({ description: 'Dial plan names a prefix may name (the ini file\'s DialPlan table).' }),
+      .meta({ description: "Dial plan names a prefix may name (the ini file's DialPlan table)." }),
   })
   .meta({ id: 'SbcOptions' });
 

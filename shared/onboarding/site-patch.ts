@@ -19,10 +19,9 @@ const scripts = {
 /** What a site's fix may change; a member left out stays as it is, `null` clears an optional choice. */
 export const sitePatchSchema = z
   .strictObject({
-    m365Routing: z
-      .strictObject(scripts)
-      .optional()
-      .meta({ description: 'The M365 onboarding and cleanup scripts; only a site with M365 default routing.' }),
+    m365Routing: z.strictObject(scripts).optional().meta({
+      description: 'The M365 onboarding and cleanup scripts; only a site with M365 default routing.',
+    }),
     sbc: z
       .strictObject({
         carrier: z.string().min(1).max(100).nullable().optional(),
@@ -34,7 +33,9 @@ export const sitePatchSchema = z
         ...scripts,
       })
       .optional()
-      .meta({ description: 'Carrier, Carrier Registration, CAC and the SBC scripts; only a site with an SBC.' }),
+      .meta({
+        description: 'Carrier, Carrier Registration, CAC and the SBC scripts; only a site with an SBC.',
+      }),
     prefixes: z
       .array(dialPlanPrefixSchema)
       .max(MAX_PREFIXES, `At most ${MAX_PREFIXES} prefixes per customer.`)
@@ -162,6 +163,7 @@ export async function patchedSite(
       customVariables: p.customVariables ?? sbc.customVariables,
     };
   }
-  if (errors.length > 0) throw domainErrors.validation(errors, 'The site has invalid fields; nothing was saved.');
+  if (errors.length > 0)
+    throw domainErrors.validation(errors, 'The site has invalid fields; nothing was saved.');
   return { ...site, m365Routing, sbc, prefixes };
 }

@@ -479,9 +479,8 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           ]);
         }
         const sbc = session.pages.sbc;
-        const region = sbc?.configureSbc && sbc.regionId
-          ? await options.onboardingSettings.region(sbc.regionId)
-          : null;
+        const region =
+          sbc?.configureSbc && sbc.regionId ? await options.onboardingSettings.region(sbc.regionId) : null;
         // Without the SBC page's region there is no SBC to ask yet; Submit checks the prefixes again.
         if (region) {
           await requireOnSbc(

@@ -192,7 +192,11 @@ describe("the SBC's own configuration", () => {
     });
     expect(carrier.status).toBe(400);
     expect(carrier.problem.errors).toEqual([
-      expect.objectContaining({ field: 'carrier', code: 'unknown_carrier', allowed: ['Carrier1', 'Carrier2'] }),
+      expect.objectContaining({
+        field: 'carrier',
+        code: 'unknown_carrier',
+        allowed: ['Carrier1', 'Carrier2'],
+      }),
     ]);
     expect(carrier.problem.errors?.[0]?.message).toContain('Carrier1, Carrier2');
 
@@ -240,7 +244,9 @@ describe("the SBC's own configuration", () => {
 
   it('refuses Submit and its dry run when the SBC lost the carrier since the page, creating nothing', async () => {
     const id = await essentialsSession('LostCarrier');
-    const page = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, { json: trunk({ carrier: 'Carrier2' }) });
+    const page = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, {
+      json: trunk({ carrier: 'Carrier2' }),
+    });
     expect(page.status).toBe(200);
     await withoutCarrier('Carrier2', async () => {
       for (const dryRun of [true, false]) {
