@@ -157,7 +157,8 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       }
       const idempotencyKey = `submit-${session.id}`;
       const existing = await nullIfNotFound(services.customers.get(draft.shortName));
-      // A Submit sent twice (a double click, a retried request) finds its own customer and task.
+      // A Submit sent twice at once (a double click), or retried after failing before it recorded its task in the
+      // session, finds its own customer and task.
       if (!existing) await services.customers.create(draft);
       else if (!(await sites.get(draft.shortName, site.siteName))) {
         throw domainErrors.conflict(

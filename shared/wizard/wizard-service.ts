@@ -9,6 +9,7 @@ import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings
 import { dedupe, type DialPlanPrefix, MAX_PREFIXES } from '../onboarding/prefixes.js';
 import { type SbcSiteInput, sbcConfigurationsFor } from '../onboarding/sbc-site.js';
 import {
+  type SbcChoiceFields,
   type SbcChoiceInput,
   sbcChoiceErrors,
   type SbcChoicesReader,
@@ -172,11 +173,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
   }
 
   /** Refuses, with the valid values, what the region's SBC does not have (`fields` says where it sits in the body). */
-  async function requireOnSbc(
-    region: Region,
-    input: SbcChoiceInput,
-    fields: Parameters<typeof sbcChoiceErrors>[2],
-  ): Promise<void> {
+  async function requireOnSbc(region: Region, input: SbcChoiceInput, fields: SbcChoiceFields): Promise<void> {
     const device = await options.onboardingSettings.sbc(region.sbcId);
     if (!device) {
       throw domainErrors.validation([
