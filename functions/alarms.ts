@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
-import { checkUserLicenceThreshold } from '../shared/alarms/licence-alarms.js';
+import { checkUserLicenseThreshold } from '../shared/alarms/license-alarms.js';
 import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
@@ -18,7 +18,7 @@ const CHECK_SCHEDULE = '0 */5 * * * *';
 export type AlarmFunctionsDeps = ApiEdge &
   Pick<
     AppServices,
-    'alarms' | 'customers' | 'licences' | 'onboardingSettings' | 'settings' | 'storage' | 'transport'
+    'alarms' | 'customers' | 'licenses' | 'onboardingSettings' | 'settings' | 'storage' | 'transport'
   >;
 
 export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefinition[] {
@@ -91,20 +91,20 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
       },
     }),
     defineTimer({
-      name: 'alarms-licence-check',
+      name: 'alarms-license-check',
       schedule: CHECK_SCHEDULE,
       async run(context) {
-        const { raised, usedUsers, userPool } = await checkUserLicenceThreshold({
+        const { raised, usedUsers, userPool } = await checkUserLicenseThreshold({
           customers: services.customers,
-          licence: services.settings.licence,
+          license: services.settings.license,
           alarms: services.alarms,
-          warningPercent: async () => (await services.licences.settings()).warningLimitPercent,
+          warningPercent: async () => (await services.licenses.settings()).warningLimitPercent,
         });
         if (raised)
           productLog(
             context,
             'warn',
-            `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
+            `User licenses at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
           );
       },
     }),

@@ -81,12 +81,12 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       body: createCustomerSchema,
       responses: {
         201: {
-          description: 'Created, in state "Ready for Deployment".',
+          description: 'Created, in state `ready-for-deployment`.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },
       },
-      errors: { conflict: 'Short Name taken, or no tenant or user licence left.' },
+      errors: { conflict: 'Short Name taken, or no tenant or user license left.' },
       handler: async ({ body }) => {
         const customer = await services.customers.create(body);
         return {
@@ -99,7 +99,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       name: 'customers-list',
       method: 'GET',
       route: COLLECTION,
-      summary: 'List customers (the Tenants page) with the licences still available',
+      summary: 'List customers (the Tenants page) with the licenses still available',
       tags: TAGS,
       roles: ['provider-admin', 'channel-admin', 'customer-admin'],
       query: listQuery,
@@ -163,7 +163,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       params: customerParams,
       body: updateCustomerSchema,
       responses: { 200: { description: 'Updated.', schema: customerViewSchema, headers: ['etag'] } },
-      errors: { conflict: 'Not enough user licences, or the customer is being removed.' },
+      errors: { conflict: 'Not enough user licenses, or the customer is being removed.' },
       ifMatch: true,
       handler: async ({ params, body, request }) => {
         const before = await services.customers.get(params.customerId);
@@ -183,7 +183,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       method: 'DELETE',
       route: ITEM,
       summary:
-        'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
+        'Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
@@ -191,7 +191,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       responses: {
         202: {
           description:
-            'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
+            'Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },

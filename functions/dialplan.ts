@@ -227,7 +227,7 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       },
       errors: {
         not_found: 'No such Known SBC, or no rule of that name and tag on it.',
-        conflict: 'No region uses the SBC, or no tenant licence is left.',
+        conflict: 'No region uses the SBC, or no tenant license is left.',
         upstream_failed: 'The SBC did not answer.',
       },
       handler: async ({ params, body }) => {

@@ -78,7 +78,7 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       method: 'POST',
       route: 'api/v1/customers/{customerId}/invitations',
       summary:
-        'Switch to token: invite an existing customer\'s IT administrator to authenticate (Invitation Type "Request")',
+        "Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)",
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
@@ -96,14 +96,14 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
-        if (customer.licenseType === 'Hosted Essentials') {
+        if (customer.licenseType === 'hosted-essentials') {
           throw new DomainError('conflict', {
             code: 'no_m365_for_essentials',
             title: 'No Microsoft 365 for Hosted Essentials',
             detail: 'Hosted Essentials customers have no Microsoft 365 side to connect.',
           });
         }
-        const invitation = await services.invitations.invite(customer, body.invitationEmail, 'Request');
+        const invitation = await services.invitations.invite(customer, body.invitationEmail, 'request');
         return {
           status: 201,
           headers: { location: `/api/v1/invitations/${encodeURIComponent(invitation.id)}` },

@@ -137,7 +137,7 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
         200: { description: 'Saved; the next deploy uses it.', schema: siteViewSchema, headers: ['etag'] },
       },
       errors: {
-        conflict: 'The customer is Deployed (site_deployed) or being removed.',
+        conflict: 'The customer is deployed (site_deployed) or being removed.',
         upstream_failed: "The site's SBC did not answer, so the new values could not be checked.",
       },
       ifMatch: true,

@@ -18,6 +18,7 @@ import {
   voiceObjectViewSchema,
 } from '../shared/replication/replication-views.js';
 import type { AppServices } from './app-services.js';
+import { VERIFICATION_STATUS_LABELS } from '../shared/credentials/credential.js';
 
 const TAGS = ['Replication'];
 const ROLES = ['provider-admin'] as const;
@@ -74,12 +75,12 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       handler: async ({ params, query }) => {
         await services.customers.get(params.customerId);
         const credential = await services.credentials.get(params.customerId);
-        if (credential?.lastVerificationStatus !== 'Successful') {
+        if (credential?.lastVerificationStatus !== 'successful') {
           throw new DomainError('conflict', {
             code: 'credentials_not_verified',
             title: 'Credentials not verified',
             detail: credential
-              ? `Authentication Status of "${params.customerId}" is ${credential.lastVerificationStatus}; verify the credentials first.`
+              ? `Authentication Status of "${params.customerId}" is ${VERIFICATION_STATUS_LABELS[credential.lastVerificationStatus]}; verify the credentials first.`
               : `"${params.customerId}" has no Microsoft 365 credentials yet.`,
           });
         }

@@ -7,7 +7,14 @@ import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.j
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
-import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+import {
+  isFinal,
+  TASK_ID_PATTERN,
+  TASK_STATE_LABELS,
+  TASK_STATES,
+  type TaskRecord,
+} from '../shared/tasks/task-record.js';
+import { labelledValues } from '../shared/validation/enum-labels.js';
 import type { AppServices } from './app-services.js';
 
 const TAGS = ['Tasks'];
@@ -18,7 +25,7 @@ export const taskViewSchema = z
     id: z.string(),
     type: z.string().meta({ description: "The manual's Cmd Type, e.g. CreateCustomer." }),
     customerId: z.string(),
-    state: z.enum(TASK_STATES).meta({ id: 'TaskState' }),
+    state: z.enum(TASK_STATES).meta({ id: 'TaskState', description: labelledValues(TASK_STATE_LABELS) }),
     dryRun: z.boolean(),
     input: z.unknown(),
     steps: z.array(
@@ -102,11 +109,11 @@ export function toTaskView(task: TaskRecord): TaskView {
     retries: task.retries,
     nextExecutionAt: task.nextExecutionAt,
     nextExecutionMinutes:
-      task.state === 'Queued' && task.nextExecutionAt
+      task.state === 'queued' && task.nextExecutionAt
         ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
         : null,
     waiting: task.waiting,
-    nextAttemptAt: task.state === 'Queued' ? (task.retry?.nextAttemptAt ?? null) : null,
+    nextAttemptAt: task.state === 'queued' ? (task.retry?.nextAttemptAt ?? null) : null,
     lastTransientError: task.retry?.lastError ?? null,
     retryingSince: task.retry?.since ?? null,
     leaseUntil: task.leaseUntil,
@@ -135,7 +142,10 @@ const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
 });
 const listQuery = z.object({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
-  state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
+  state: z
+    .enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` })
+    .meta({ description: labelledValues(TASK_STATE_LABELS) })
+    .optional(),
   top: topQuery(100, 25),
   after: z
     .string()
@@ -259,7 +269,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       access: taskAccess(services),
       method: 'POST',
       route: 'api/v1/tasks/{taskId}/cancel',
-      summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
+      summary:
+        'Cancel a pending change: a `queued` or `paused` task ends `finish-failure`, naming who cancelled it',
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
@@ -316,7 +327,7 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           throw domainErrors.conflict(
             'task_not_finished',
             'Task has not finished',
-            `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,
+            `Not finished: ${pending.map((t) => `${t.id} (${TASK_STATE_LABELS[t.state]})`).join(', ')}; cancel them first. Nothing was deleted.`,
           );
         }
         for (const id of ids) await services.taskEngine.remove(id);
@@ -334,14 +345,17 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
         .strictObject({
           customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
           state: z
-            .enum(['FinishSuccess', 'FinishFailure'], { error: 'state is FinishSuccess or FinishFailure.' })
+            .enum(['finish-success', 'finish-failure'], {
+              error: 'state is finish-success or finish-failure.',
+            })
+            .meta({ description: labelledValues(TASK_STATE_LABELS) })
             .optional(),
         })
         .default({}),
       responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
       handler: async ({ body }) => {
         let deleted = 0;
-        for (const state of body.state ? [body.state] : (['FinishSuccess', 'FinishFailure'] as const)) {
+        for (const state of body.state ? [body.state] : (['finish-success', 'finish-failure'] as const)) {
           for (;;) {
             const page = await services.taskEngine.list({
               state,
@@ -393,13 +407,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           if (after && after.updatedAt !== before?.updatedAt) {
             productLog(
               context,
-              after.state === 'FinishFailure' ? 'warn' : 'info',
-              `Task ${after.type} is ${after.state}.`,
+              after.state === 'finish-failure' ? 'warn' : 'info',
+              `Task ${after.type} is ${TASK_STATE_LABELS[after.state]}.`,
               {
                 type: after.type,
                 state: after.state,
                 step: after.steps[after.currentStep]?.name ?? null,
-                ...(after.state === 'FinishFailure' ? { result: after.result } : {}),
+                ...(after.state === 'finish-failure' ? { result: after.result } : {}),
               },
             );
           }

@@ -144,7 +144,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
       errors: {
         gone: EXPIRED,
-        conflict: 'Short Name taken, no licence left, or the session was submitted already.',
+        conflict: 'Short Name taken, no license left, or the session was submitted already.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
@@ -191,7 +191,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       name: 'wizard-pending-invitations',
       method: 'GET',
       route: `${SESSION}/pending-invitations`,
-      summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
+      summary: 'Pending Invitations: `pending-authentication` or `authentication-complete`',
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,

@@ -124,7 +124,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
   }
 
   function graphCredential(credential: CustomerCredential): TokenCredential {
-    if (credential.method === 'App registration' && credential.clientId) {
+    if (credential.method === 'app-registration' && credential.clientId) {
       return appCredential(
         credential.tenantId,
         credential.clientId,
@@ -184,7 +184,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     tenantId: c.tenantId,
     whenLastVerified: c.whenLastVerified,
     lastVerificationStatus: c.lastVerificationStatus,
-    clientSecretDaysUntilExpire: c.method === 'App registration' ? daysUntil(c.clientSecretExpiresAt) : null,
+    clientSecretDaysUntilExpire: c.method === 'app-registration' ? daysUntil(c.clientSecretExpiresAt) : null,
     message: c.lastVerificationMessage,
   });
 
@@ -220,7 +220,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
       const stored = await store.put({
         customerId,
-        method: 'App registration',
+        method: 'app-registration',
         tenantId: input.tenantId,
         m365Email: null,
         ...details,
@@ -228,7 +228,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt,
         sealedSecret: secretBox.seal(input.clientSecret, slot(customerId)),
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
         lastVerificationMessage: null,
       });
       await verified(customerId);
@@ -238,7 +238,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async connectDelegated(customerId, grant) {
       const draft: Omit<CustomerCredential, 'etag'> = {
         customerId,
-        method: 'Token',
+        method: 'token',
         tenantId: grant.tenantId,
         m365Email: grant.m365Email,
         initialDomain: null,
@@ -247,7 +247,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt: null,
         sealedSecret: secretBox.seal(grant.refreshToken, slot(customerId)),
         whenLastVerified: null,
-        lastVerificationStatus: 'Never Performed',
+        lastVerificationStatus: 'never-performed',
         lastVerificationMessage: null,
       };
       const stored = await store.put(draft);
@@ -259,7 +259,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       const updated = await store.update(latest, {
         ...details,
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
       });
       await verified(customerId);
       return updated;
@@ -270,20 +270,20 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async verify(customerId) {
       const credential = await store.get(customerId);
       if (!credential) throw domainErrors.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
-      let status: VerificationStatus = 'Successful';
+      let status: VerificationStatus = 'successful';
       let message: string | null = null;
       let clientSecretExpiresAt = credential.clientSecretExpiresAt;
       try {
         const tokens = graphCredential(credential);
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
-        if (credential.method === 'App registration' && credential.clientId) {
+        if (credential.method === 'app-registration' && credential.clientId) {
           const secret = secretBox.open(credential.sealedSecret, slot(credential.customerId));
           clientSecretExpiresAt =
             (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
         }
       } catch (error) {
-        status = 'Failed';
+        status = 'failed';
         message = entraMessage(error).message;
       }
       const latest = (await store.get(customerId)) ?? credential;

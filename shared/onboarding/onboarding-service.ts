@@ -123,8 +123,8 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           detail: 'Enter the customer on the first page first.',
         });
       }
-      const connected = session.connection?.status === 'Authentication Complete';
-      if (draft.licenseType !== 'Hosted Essentials' && !connected) {
+      const connected = session.connection?.status === 'authentication-complete';
+      if (draft.licenseType !== 'hosted-essentials' && !connected) {
         throw new DomainError('conflict', {
           code: 'wizard_step_missing',
           title: 'Not connected',
@@ -184,7 +184,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
 
     async addSite(customerId, input, { dryRun }) {
       const customer = await existingCustomer(customerId);
-      if (customer.state === 'Ready for remove') {
+      if (customer.state === 'ready-for-remove') {
         throw new DomainError('conflict', {
           code: 'customer_being_removed',
           title: 'Customer is being removed',
@@ -264,7 +264,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
     async verifyDomain(customerId, siteName) {
       const customer = await existingCustomer(customerId);
       const site = await this.site(customer.shortName, siteName);
-      const page = await engine().list({ customerId: customer.shortName, state: 'Paused', top: 50 });
+      const page = await engine().list({ customerId: customer.shortName, state: 'paused', top: 50 });
       const waiting = page.tasks.find(
         (task) =>
           ONBOARDING_TYPES.has(task.type) &&
@@ -325,14 +325,14 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       // Without If-Match a write that loses a race is tried again on the new version: the last writer wins.
       return withOptimisticRetry(async () => {
         const customer = await existingCustomer(customerId);
-        if (customer.state === 'Ready for remove') {
+        if (customer.state === 'ready-for-remove') {
           throw new DomainError('conflict', {
             code: 'customer_being_removed',
             title: 'Customer is being removed',
             detail: `Customer "${customer.shortName}" is Ready for remove.`,
           });
         }
-        if (customer.state === 'Deployed') {
+        if (customer.state === 'deployed') {
           throw new DomainError('conflict', {
             code: 'site_deployed',
             title: 'The site is deployed',

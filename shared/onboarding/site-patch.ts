@@ -79,7 +79,7 @@ export async function patchedSite(
       await checkTemplate(
         deps.templates,
         p.onboardingTemplateId,
-        'M365 onboarding',
+        'm365-onboarding',
         'm365Routing.onboardingTemplateId',
         fail,
       );
@@ -88,7 +88,7 @@ export async function patchedSite(
       await checkTemplate(
         deps.templates,
         p.cleanupTemplateId,
-        'M365 cleanup',
+        'm365-cleanup',
         'm365Routing.cleanupTemplateId',
         fail,
       );
@@ -107,23 +107,23 @@ export async function patchedSite(
     const p = patch.sbc ?? {};
     const carrier = p.carrier === undefined ? sbc.carrier : p.carrier;
     const cacProfile = p.cacProfile === undefined ? sbc.cacProfile : p.cacProfile;
-    if (sbc.configuration === 'IP PBX' && carrier !== null) {
+    if (sbc.configuration === 'ip-pbx' && carrier !== null) {
       fail('sbc.carrier', 'not_applicable', 'A Carrier applies to SIP Trunk and BYOC only.');
     }
-    if (sbc.configuration !== 'IP PBX' && carrier === null) {
+    if (sbc.configuration !== 'ip-pbx' && carrier === null) {
       fail('sbc.carrier', 'required', 'Select a Carrier from list.');
     }
     if (p.onboardingTemplateId) {
       await checkTemplate(
         deps.templates,
         p.onboardingTemplateId,
-        'SBC onboarding',
+        'sbc-onboarding',
         'sbc.onboardingTemplateId',
         fail,
       );
     }
     if (p.cleanupTemplateId) {
-      await checkTemplate(deps.templates, p.cleanupTemplateId, 'SBC cleanup', 'sbc.cleanupTemplateId', fail);
+      await checkTemplate(deps.templates, p.cleanupTemplateId, 'sbc-cleanup', 'sbc.cleanupTemplateId', fail);
     }
     // The whole result is checked, not only what changed: a fix must leave nothing the SBC would still refuse.
     const region = await deps.settings.region(sbc.regionId);

@@ -91,9 +91,9 @@ export function statusView(input: {
   const { status, cycle, credential } = input;
   const verification = credential?.lastVerificationStatus;
   const state: ReplicationStatusView['state'] =
-    verification === 'Failed'
+    verification === 'failed'
       ? 'authentication-failed'
-      : verification !== 'Successful'
+      : verification !== 'successful'
         ? 'not-verified'
         : !status.lastSyncAt
           ? 'first-replication'
@@ -263,7 +263,7 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
   const header = async () => {
     await services.customers.get(customerId);
     const { status, credential } = await services.replication.status(customerId);
-    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'Successful';
+    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'successful';
     return {
       customerId,
       lastSyncAt: status.lastSyncAt,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SCRIPT_TYPES, type ScriptType, type TemplateVariable } from './script-types.js';
+import { labelledValues } from '../validation/enum-labels.js';
+import { SCRIPT_TYPE_LABELS, SCRIPT_TYPES, type ScriptType, type TemplateVariable } from './script-types.js';
 import { previewContextSchema } from './template-context.js';
 
 /** A stored script template (the manual's `dbo.SbcScriptTemplate` row plus its pairing and history). */
@@ -59,7 +60,7 @@ export const templateIdSchema = z
 
 const typeSchema = z.enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` }).meta({
   id: 'ScriptType',
-  description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).',
+  description: `${labelledValues(SCRIPT_TYPE_LABELS)} Background scripts are processing only.`,
 });
 
 const variableSchema = z

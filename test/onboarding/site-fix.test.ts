@@ -58,7 +58,7 @@ describe('a site whose SBC changed after the wizard', () => {
       }),
     );
     const paused = await settled(call, location);
-    expect(paused.state).toBe('Paused');
+    expect(paused.state).toBe('paused');
     // While the task waits for the TXT record, someone removes Carrier2 from the SBC.
     const restore = removeCarrier('Carrier2');
     try {
@@ -66,13 +66,13 @@ describe('a site whose SBC changed after the wizard', () => {
       env.stack.sandbox.state.dns.setExternalTxt(gateway, [txt]);
       expect((await call('POST', `${SITE}/verify-domain`)).status).toBe(202);
       const failed = await settled(call, location);
-      expect(failed.state, lines(failed).join('\n')).toBe('FinishFailure');
+      expect(failed.state, lines(failed).join('\n')).toBe('finish-failure');
       expect(failedStep(failed)).toBe('ProgramSbc');
       expect(failed.result).toContain('Carrier2');
 
       // The check that runs first says what is wrong, in a dry run too, before any other step.
       const dryRun = await deploy(SITE, true);
-      expect(dryRun.state).toBe('FinishFailure');
+      expect(dryRun.state).toBe('finish-failure');
       expect(failedStep(dryRun)).toBe('ValidateSite');
       expect(dryRun.result).toContain('"Carrier2" is not a carrier on sbc-eu1; its carriers: Carrier1.');
       expect(dryRun.result).toContain(`PATCH ${SITE}`);
@@ -107,11 +107,11 @@ describe('a site whose SBC changed after the wizard', () => {
       expect(blind.status).toBe(200);
 
       const redeployed = await deploy(SITE);
-      expect(redeployed.state, lines(redeployed).join('\n')).toBe('FinishSuccess');
+      expect(redeployed.state, lines(redeployed).join('\n')).toBe('finish-success');
       const groups = env.stack.sandbox.sbc.configuration(SBC).ipGroups;
       expect(groups.find((g) => g.name === 'FixMe-c')).toMatchObject({ proxySetName: 'Carrier1' });
       expect(groups.find((g) => g.name === 'FixMe-t')).toMatchObject({ cacProfile: '10 sessions' });
-      expect((await call('GET', '/api/v1/customers/FixMe')).body).toMatchObject({ state: 'Deployed' });
+      expect((await call('GET', '/api/v1/customers/FixMe')).body).toMatchObject({ state: 'deployed' });
 
       const late = await call('PATCH', SITE, { json: { sbc: { cacProfile: '1 session' } } });
       expect(late.problem).toMatchObject({ status: 409, code: 'site_deployed' });
@@ -122,7 +122,7 @@ describe('a site whose SBC changed after the wizard', () => {
 
   it('fails a new site at ValidateSite, before its domain, DNS record, user or gateway exist', async () => {
     const customer = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Fresh Ltd', shortName: 'Fresh', licenseType: 'Hosted Pro', licensedUsers: 5 },
+      json: { fullName: 'Fresh Ltd', shortName: 'Fresh', licenseType: 'hosted-pro', licensedUsers: 5 },
     });
     expect(customer.status).toBe(201);
     const at = new Date().toISOString();
@@ -131,14 +131,14 @@ describe('a site whose SBC changed after the wizard', () => {
       customerId: 'Fresh',
       siteName: 'Fresh',
       gatewayFqdn: `fresh.${EMEA_FQDN}`,
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: null },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: null },
       m365Routing: {
         onboardingTemplateId: DEFAULT_SCRIPTS.m365Onboarding,
         cleanupTemplateId: DEFAULT_SCRIPTS.m365Cleanup,
         customVariables: {},
       },
       sbc: {
-        configuration: 'SIP Trunk',
+        configuration: 'sip-trunk',
         regionId: 'emea',
         carrier: 'Carrier1',
         carrierRegistration: null,
@@ -156,7 +156,7 @@ describe('a site whose SBC changed after the wizard', () => {
     try {
       const before = snapshot(env.stack);
       const task = await deploy('/api/v1/customers/Fresh/sites/Fresh');
-      expect(task.state).toBe('FinishFailure');
+      expect(task.state).toBe('finish-failure');
       expect(failedStep(task)).toBe('ValidateSite');
       expect(ran(task)).toEqual(['Start', 'ValidateSite']);
       expect(task.result).toContain('"Carrier1" is not a carrier on sbc-eu1');

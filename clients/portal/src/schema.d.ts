@@ -10,7 +10,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customers (the Tenants page) with the licences still available
+         * List customers (the Tenants page) with the licenses still available
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["customers-list"];
@@ -41,7 +41,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made
+         * Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made
          * @description Requires the role provider-admin or channel-admin.
          */
         delete: operations["customers-delete"];
@@ -174,7 +174,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence-plans": {
+    "/settings/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -182,15 +182,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The licence plans eligible for domain activation
+         * The license plans eligible for domain activation
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-plans-get"];
+        get: operations["settings-license-plans-get"];
         /**
-         * Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)
+         * Replace the eligible license plans (each plan: the SKUs that must all have a free unit)
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-plans-put"];
+        put: operations["settings-license-plans-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -354,7 +354,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/wizard-sessions/{sessionId}/licence-plans": {
+    "/wizard-sessions/{sessionId}/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,10 +362,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License Plan and its Reload: the eligible plans with their free licences in the customer's tenant
+         * License Plan and its Reload: the eligible plans with their free licenses in the customer's tenant
          * @description Requires the role provider-admin.
          */
-        get: operations["wizard-licence-plans"];
+        get: operations["wizard-license-plans"];
         put?: never;
         post?: never;
         delete?: never;
@@ -466,7 +466,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Pending Invitations: "Pending Authentication" or "Authentication Complete"
+         * Pending Invitations: `pending-authentication` or `authentication-complete`
          * @description Requires the role provider-admin.
          */
         get: operations["wizard-pending-invitations"];
@@ -972,7 +972,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it
+         * Cancel a pending change: a `queued` or `paused` task ends `finish-failure`, naming who cancelled it
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["tasks-cancel"];
@@ -1116,7 +1116,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type "Request")
+         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["customers-switch-to-token"];
@@ -1678,7 +1678,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence": {
+    "/settings/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1686,15 +1686,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]
+         * License: the pool (tenant and user licenses), Warning Limit, Grace Interval, License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-get"];
+        get: operations["settings-license-get"];
         /**
          * Save Warning Limit (%), Grace Interval (%) and License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-put"];
+        put: operations["settings-license-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1702,7 +1702,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence": {
+    "/customers/{customerId}/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1713,7 +1713,7 @@ export interface paths {
          * UMP License: the customer's last calculation (computed now if there is none)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-get"];
+        get: operations["customer-license-get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1722,7 +1722,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/refresh": {
+    "/customers/{customerId}/license/refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -1735,14 +1735,14 @@ export interface paths {
          * Refresh Licenses: count again from the replicated data
          * @description Requires the role provider-admin or channel-admin.
          */
-        post: operations["customer-licence-refresh"];
+        post: operations["customer-license-refresh"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/factors": {
+    "/customers/{customerId}/license/factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -1754,7 +1754,7 @@ export interface paths {
          * Apply license factors for this customer ({"factors": null} restores the global ones); then recounts
          * @description Requires the role provider-admin or channel-admin.
          */
-        put: operations["customer-licence-factors"];
+        put: operations["customer-license-factors"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1762,7 +1762,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/history": {
+    "/customers/{customerId}/license/history": {
         parameters: {
             query?: never;
             header?: never;
@@ -1773,7 +1773,7 @@ export interface paths {
          * UMP Customer License - Audit: the calculations of the last months (3 by default)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-history"];
+        get: operations["customer-license-history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1856,8 +1856,11 @@ export interface components {
         AuthenticationStatus: {
             customerId: string;
             m365Email: string | null;
-            /** @enum {string} */
-            authenticationMethod: "Token" | "App registration";
+            /**
+             * @description Values and the manual's labels: `token` — Token; `app-registration` — App registration.
+             * @enum {string}
+             */
+            authenticationMethod: "token" | "app-registration";
             tenantId: string;
             /** @description null: Never. */
             whenLastVerified: string | null;
@@ -1901,7 +1904,7 @@ export interface components {
             /** @description Replication in progress. */
             replicationInProgress: boolean;
         };
-        CustomerLicence: {
+        CustomerLicense: {
             customerId: string;
             /** @description License Calculation Time. */
             calculatedAt: string;
@@ -1986,9 +1989,9 @@ export interface components {
             value: components["schemas"]["CustomerListItem"][];
             /** @description The next page, when more customers match. */
             nextLink: string | null;
-            /** @description User licences left in the provider pool. */
+            /** @description User licenses left in the provider pool. */
             availableUsers: number;
-            /** @description Tenant licences left. */
+            /** @description Tenant licenses left. */
             availableCustomers: number;
         };
         CustomerSite: {
@@ -1998,8 +2001,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @enum {string} */
-        CustomerState: "Ready for Deployment" | "Deploying" | "Deployed" | "Ready for remove";
+        /**
+         * @description Values and the manual's labels: `ready-for-deployment` — Ready for Deployment; `deploying` — Deploying; `deployed` — Deployed; `ready-for-remove` — Ready for remove.
+         * @enum {string}
+         */
+        CustomerState: "ready-for-deployment" | "deploying" | "deployed" | "ready-for-remove";
         /** @default {} */
         CustomVariables: {
             [key: string]: string;
@@ -2211,10 +2217,16 @@ export interface components {
             portalUrl?: string;
             validityDays: number;
         };
-        /** @enum {string} */
-        InvitationStatus: "Pending Authentication" | "Authentication Complete";
-        /** @enum {string} */
-        InvitationType: "Invite" | "Request";
+        /**
+         * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+         * @enum {string}
+         */
+        InvitationStatus: "pending-authentication" | "authentication-complete";
+        /**
+         * @description Values and the manual's labels: `invite` — Invite; `request` — Request.
+         * @enum {string}
+         */
+        InvitationType: "invite" | "request";
         KnownSbc: {
             id: string;
             name: string;
@@ -2245,21 +2257,21 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
-        LicencePlanAvailability: {
+        LicensePlanAvailability: {
             plans: {
                 name: string;
                 available: number;
             }[];
-            /** @description The manual's message when no plan has a free licence. */
+            /** @description The manual's message when no plan has a free license. */
             message: string | null;
         };
-        LicencePlans: {
+        LicensePlans: {
             plans: {
                 name: string;
                 skuPartNumbers: string[];
             }[];
         };
-        LicenceSettings: {
+        LicenseSettings: {
             warningLimitPercent: number;
             graceIntervalPercent: number | 0;
             factors: {
@@ -2268,7 +2280,7 @@ export interface components {
                 serviceNumbers: boolean;
             };
         };
-        LicenceSnapshot: {
+        LicenseSnapshot: {
             customerId: string;
             /** @description License Calculation Time. */
             calculatedAt: string;
@@ -2331,8 +2343,11 @@ export interface components {
             /** @enum {string} */
             factorsSource: "global" | "customer";
         };
-        /** @enum {string} */
-        LicenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
+        /**
+         * @description Values and the manual's labels: `hosted-essentials` — Hosted Essentials; `hosted-essentials-plus` — Hosted Essentials +; `hosted-pro` — Hosted Pro.
+         * @enum {string}
+         */
+        LicenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
         Liveness: {
             /**
              * @description The process is up and answering.
@@ -2375,8 +2390,8 @@ export interface components {
             /** @description Unique Short Name, the CustomerId: letters, digits and inner hyphens; "audit" is reserved. */
             shortName: string;
             /** @enum {string} */
-            licenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
-            /** @description 1-500 for Hosted Essentials + and Hosted Pro (required); omitted or 0 for Hosted Essentials. */
+            licenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
+            /** @description 1-500 for `hosted-essentials-plus` and `hosted-pro` (required); omitted or 0 for `hosted-essentials`. */
             licensedUsers?: number;
         };
         NewSbcSite: {
@@ -2490,8 +2505,11 @@ export interface components {
                 message: string;
             } | null;
         };
-        /** @enum {string} */
-        SbcConfiguration: "SIP Trunk" | "IP PBX" | "BYOC";
+        /**
+         * @description Values and the manual's labels: `sip-trunk` — SIP Trunk; `ip-pbx` — IP PBX; `byoc` — BYOC.
+         * @enum {string}
+         */
+        SbcConfiguration: "sip-trunk" | "ip-pbx" | "byoc";
         SbcImport: {
             customerId: string;
             created: boolean;
@@ -2627,10 +2645,10 @@ export interface components {
             }[];
         };
         /**
-         * @description SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).
+         * @description Values and the manual's labels: `sbc-onboarding` — SBC onboarding; `sbc-cleanup` — SBC cleanup; `m365-onboarding` — M365 onboarding; `m365-cleanup` — M365 cleanup; `background` — Background. Background scripts are processing only.
          * @enum {string}
          */
-        ScriptType: "SBC onboarding" | "SBC cleanup" | "M365 onboarding" | "M365 cleanup" | "Background";
+        ScriptType: "sbc-onboarding" | "sbc-cleanup" | "m365-onboarding" | "m365-cleanup" | "background";
         SitePatch: {
             /** @description The M365 onboarding and cleanup scripts; only a site with M365 default routing. */
             m365Routing?: {
@@ -2716,8 +2734,11 @@ export interface components {
             value: components["schemas"]["Task"][];
             nextLink: string | null;
         };
-        /** @enum {string} */
-        TaskState: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+        /**
+         * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+         * @enum {string}
+         */
+        TaskState: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
         TokenAppSettings: {
             clientId: string | null;
             /** @description The manual's "Password already saved"; the value is never returned. */
@@ -2734,8 +2755,11 @@ export interface components {
              */
             redirectUri?: string;
         };
-        /** @enum {string} */
-        VerificationStatus: "Never Performed" | "Successful" | "Failed" | "Token not generated";
+        /**
+         * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
+         * @enum {string}
+         */
+        VerificationStatus: "never-performed" | "successful" | "failed" | "token-not-generated";
         VoiceObject: {
             policyName: string;
             identity: string;
@@ -2762,8 +2786,8 @@ export interface components {
             /** @enum {string} */
             method: "automatic" | "two-step" | "manual";
             regionId?: string;
-            /** @description A plan name from the eligible licence plans. */
-            licencePlan?: string;
+            /** @description A plan name from the eligible license plans. */
+            licensePlan?: string;
             /** @description Manual only: the domain the operator set up and verified in the customer tenant. */
             onlinePstnGateway?: string;
         };
@@ -2795,8 +2819,11 @@ export interface components {
             connection: {
                 /** @enum {string} */
                 method: "invite" | "sign-in" | "app-registration";
-                /** @enum {string} */
-                status: "Pending Authentication" | "Authentication Complete";
+                /**
+                 * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+                 * @enum {string}
+                 */
+                status: "pending-authentication" | "authentication-complete";
                 invitationId?: string;
                 tenantId?: string;
             } | null;
@@ -2843,7 +2870,7 @@ export interface components {
             taskId: string | null;
             /**
              * Format: uri
-             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".
+             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.
              */
             signInUrl?: string;
         };
@@ -2954,7 +2981,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created, in state "Ready for Deployment". */
+            /** @description Created, in state `ready-for-deployment`. */
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -2993,7 +3020,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no tenant or user licence left. */
+            /** @description Short Name taken, or no tenant or user license left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3130,7 +3157,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone. */
+            /** @description Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone. */
             202: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -3276,7 +3303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not enough user licences, or the customer is being removed. */
+            /** @description Not enough user licenses, or the customer is being removed. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4068,7 +4095,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-get": {
+    "settings-license-plans-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -4083,7 +4110,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4126,7 +4153,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-put": {
+    "settings-license-plans-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -4135,7 +4162,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicencePlans"];
+                "application/json": components["schemas"]["LicensePlans"];
             };
         };
         responses: {
@@ -4145,7 +4172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -5137,7 +5164,7 @@ export interface operations {
             };
         };
     };
-    "wizard-licence-plans": {
+    "wizard-license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -5148,13 +5175,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Plans with a free licence first; message when there is none. */
+            /** @description Plans with a free license first; message when there is none. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlanAvailability"];
+                    "application/json": components["schemas"]["LicensePlanAvailability"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5480,7 +5507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, no licence left, or the session was submitted already. */
+            /** @description Short Name taken, no license left, or the session was submitted already. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7959,7 +7986,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The customer is Deployed (site_deployed) or being removed. */
+            /** @description The customer is deployed (site_deployed) or being removed. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8366,7 +8393,8 @@ export interface operations {
         parameters: {
             query?: {
                 customerId?: string;
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
                 top?: number;
                 after?: string;
             };
@@ -8437,7 +8465,8 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
                 top?: number;
                 after?: string;
             };
@@ -8875,8 +8904,11 @@ export interface operations {
             content: {
                 "application/json": {
                     customerId?: string;
-                    /** @enum {string} */
-                    state?: "FinishSuccess" | "FinishFailure";
+                    /**
+                     * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+                     * @enum {string}
+                     */
+                    state?: "finish-success" | "finish-failure";
                 };
             };
         };
@@ -10919,6 +10951,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The site's SBC did not answer, so the dial plan names could not be checked. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
             503: {
                 headers: {
@@ -11094,7 +11135,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No region uses the SBC, or no tenant licence is left. */
+            /** @description No region uses the SBC, or no tenant license is left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11926,7 +11967,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-get": {
+    "settings-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -11935,7 +11976,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence settings. */
+            /** @description The license settings. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11949,9 +11990,9 @@ export interface operations {
                             byUserInterface: boolean;
                             serviceNumbers: boolean;
                         };
-                        tenantLicences: number;
-                        userLicences: number;
-                        /** @description The last day of the licence (LICENSE_EXPIRES); null when it does not expire. */
+                        tenantLicenses: number;
+                        userLicenses: number;
+                        /** @description The last day of the license (LICENSE_EXPIRES); null when it does not expire. */
                         expiresOn: string | null;
                     };
                 };
@@ -11996,7 +12037,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-put": {
+    "settings-license-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -12005,7 +12046,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicenceSettings"];
+                "application/json": components["schemas"]["LicenseSettings"];
             };
         };
         responses: {
@@ -12015,7 +12056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicenceSettings"];
+                    "application/json": components["schemas"]["LicenseSettings"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -12085,7 +12126,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-get": {
+    "customer-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -12097,13 +12138,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence usage. */
+            /** @description The license usage. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -12155,7 +12196,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-refresh": {
+    "customer-license-refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -12173,7 +12214,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -12225,7 +12266,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-factors": {
+    "customer-license-factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -12253,7 +12294,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -12332,7 +12373,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-history": {
+    "customer-license-history": {
         parameters: {
             query?: {
                 months?: number;
@@ -12353,7 +12394,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        value: components["schemas"]["LicenceSnapshot"][];
+                        value: components["schemas"]["LicenseSnapshot"][];
                     };
                 };
             };
