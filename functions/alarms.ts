@@ -9,6 +9,8 @@ import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
+import { listPage, newestFirstKey, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { booleanParam } from '../shared/http/route-kit.js';
 
 const TAGS = ['Alarms'];
 const ROLES = ['provider-admin'] as const;
@@ -30,13 +32,20 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
       summary: 'Alarms, newest first; active=true leaves out the cleared ones',
       tags: TAGS,
       roles: ROLES,
-      query: z.object({
-        active: z.enum(['true', 'false'], { error: 'active is true or false.' }).optional(),
+      query: pagingQuery().extend({
+        active: booleanParam('active', false).meta({ description: 'true leaves out the cleared alarms.' }),
       }),
-      responses: { 200: { description: 'Alarms.', schema: z.object({ value: z.array(alarmViewSchema) }) } },
-      handler: async ({ query }) => ({
+      responses: {
+        200: { description: 'A page of alarms.', schema: pageSchema(alarmViewSchema, 'AlarmPage') },
+      },
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.alarms.list({ activeOnly: query.active === 'true' }) },
+        body: listPage(
+          await services.alarms.list({ activeOnly: query.active }),
+          (alarm) => newestFirstKey(alarm.raisedAt, alarm.id),
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {

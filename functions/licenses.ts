@@ -22,7 +22,7 @@ const factorUsageSchema = z.object({
 const snapshotSchema = z
   .object({
     customerId: z.string(),
-    calculatedAt: z.string().meta({ description: 'License Calculation Time.' }),
+    calculatedAt: z.iso.datetime().meta({ description: 'License Calculation Time.' }),
     acquiredLicenses: z.number().int(),
     currentlyLicensed: z.number().int(),
     remaining: z.number().int(),

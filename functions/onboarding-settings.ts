@@ -13,6 +13,7 @@ import {
 } from '../shared/onboarding/onboarding-settings.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Provider settings'];
 const ROLES = ['provider-admin'] as const;
@@ -86,12 +87,18 @@ export function createOnboardingSettingsFunctions(
       summary: 'The DNS sub domain Mapping table: the regions the wizard offers',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Regions by name.', schema: z.object({ value: z.array(regionViewSchema) }) },
+        200: { description: 'A page of regions, by id.', schema: pageSchema(regionViewSchema, 'RegionPage') },
       },
-      handler: async () => ({
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.onboardingSettings.regions() },
+        body: listPage(
+          await services.onboardingSettings.regions(),
+          (region) => region.id,
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {
@@ -174,12 +181,16 @@ export function createOnboardingSettingsFunctions(
       summary: 'Known SBCs (SBC List)',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Known SBCs by name.', schema: z.object({ value: z.array(knownSbcViewSchema) }) },
+        200: {
+          description: 'A page of Known SBCs, by id.',
+          schema: pageSchema(knownSbcViewSchema, 'KnownSbcPage'),
+        },
       },
-      handler: async () => ({
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.onboardingSettings.sbcViews() },
+        body: listPage(await services.onboardingSettings.sbcViews(), (sbc) => sbc.id, query, request.url),
       }),
     }),
     defineApiRoute(services, {

@@ -3,6 +3,7 @@ import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerParams } from '../shared/http/route-kit.js';
+import { pageSchema } from '../shared/paging/paging.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
@@ -11,6 +12,7 @@ import {
   customerMirror,
   groupViewSchema,
   listQuery,
+  voiceObjectQuery,
   mirrorListSchema,
   replicationStatusSchema,
   statusView,
@@ -152,22 +154,16 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      query: z.object({
-        type: z
-          .string()
-          .regex(/^[A-Za-z]{3,40}$/, 'type is a PolicyName such as OnlineVoiceRoute.')
-          .optional()
-          .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
-      }),
+      query: voiceObjectQuery,
       responses: {
         200: {
-          description: 'Every mirrored voice object.',
-          schema: z.object({ value: z.array(voiceObjectViewSchema) }),
+          description: 'One page of mirrored voice objects, by PolicyName and Identity.',
+          schema: pageSchema(voiceObjectViewSchema, 'VoiceObjectPage'),
         },
       },
-      handler: async ({ params, query }) => ({
+      handler: async ({ params, query, request }) => ({
         status: 200,
-        body: await customerMirror(services, params.customerId).voiceObjects(query.type),
+        body: await customerMirror(services, params.customerId).voiceObjects(query, request.url),
       }),
     }),
     defineApiRoute(services, {

@@ -50,7 +50,7 @@ const sbcStatusSchema = z
 
 const licensePlanAvailabilitySchema = z
   .object({
-    plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
+    value: z.array(z.object({ name: z.string(), available: z.number().int() })),
     message: z
       .string()
       .nullable()
@@ -183,7 +183,7 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
         const sorted = [...plans.filter((p) => p.available > 0), ...plans.filter((p) => p.available === 0)];
         return {
           status: 200,
-          body: { plans: sorted, message: sorted.some((p) => p.available > 0) ? null : NO_LICENSE_MESSAGE },
+          body: { value: sorted, message: sorted.some((p) => p.available > 0) ? null : NO_LICENSE_MESSAGE },
         };
       },
     }),

@@ -3,7 +3,8 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
+import { nextLinkOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
@@ -46,7 +47,7 @@ export const taskViewSchema = z
       .int()
       .nullable()
       .meta({ description: 'Next Execution Minutes: minutes until a Queued task runs again (0: due).' }),
-    waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
+    waiting: z.object({ reason: z.string(), resumeOn: z.enum(['operator', 'timer', 'customer']) }).nullable(),
     nextAttemptAt: z
       .string()
       .nullable()
@@ -66,7 +67,7 @@ export const taskViewSchema = z
       .string()
       .nullable()
       .meta({ description: 'While Reserved or Executing: the instance holding it.' }),
-    log: z.array(z.object({ at: z.string(), line: z.string() })),
+    log: z.array(z.object({ at: z.iso.datetime(), line: z.string() })),
     logDropped: z.number().int(),
     result: z.string().nullable().meta({ description: 'Execution Result.' }),
     changes: z
@@ -79,10 +80,10 @@ export const taskViewSchema = z
         }),
       )
       .meta({ description: 'Planned (dry run) or applied (real run) changes, in order.' }),
-    createdAt: z.string(),
+    createdAt: z.iso.datetime(),
     executedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
-    updatedAt: z.string(),
+    updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'Task' });
 
@@ -140,21 +141,14 @@ const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
   customerOf: async (params: { taskId: string }) =>
     (await services.taskEngine.get(params.taskId))?.customerId ?? null,
 });
-const listQuery = z.object({
+const listQuery = pagingQuery((key) => /^[0-9A-Z]{26}$/.test(key)).extend({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
   state: z
     .enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` })
     .meta({ description: labelledValues(TASK_STATE_LABELS) })
     .optional(),
-  top: topQuery(100, 25),
-  after: z
-    .string()
-    .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
-    .optional(),
 });
-const listSchema = z
-  .object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() })
-  .meta({ id: 'TaskPage' });
+const listSchema = pageSchema(taskViewSchema, 'TaskPage');
 const taskMessage = z.strictObject({
   taskId: z.string().regex(TASK_ID_PATTERN),
   watch: z.string().min(1).max(64).optional(),
@@ -165,15 +159,16 @@ async function listed(
   query: z.output<typeof listQuery>,
   path: string,
 ): Promise<ApiResult> {
-  const page = await services.taskEngine.list(query);
+  const { cursor, ...filters } = query;
+  const page = await services.taskEngine.list({ ...filters, ...(cursor ? { after: cursor } : {}) });
   const next = nextLinkOf(
     path,
     {
       customerId: path === '/api/v1/tasks' ? query.customerId : undefined,
       state: query.state,
-      top: String(query.top),
+      top: query.top,
     },
-    { name: 'after', key: page.nextKey || null },
+    page.nextKey,
   );
   return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
 }

@@ -17,6 +17,7 @@ import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
@@ -195,13 +196,22 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
+        200: {
+          description: 'A page of invitations not yet added as customers.',
+          schema: invitationListSchema,
+        },
       },
       errors: { gone: EXPIRED },
-      handler: async ({ params, principal }) => ({
+      handler: async ({ params, principal, query, request }) => ({
         status: 200,
-        body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
+        body: listPage(
+          await services.wizard.pendingInvitations(params.sessionId, owner(principal)),
+          (invitation) => invitation.id,
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {

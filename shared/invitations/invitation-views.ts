@@ -7,6 +7,7 @@ import {
   INVITATION_TYPE_LABELS,
   INVITATION_TYPES,
 } from './invitation.js';
+import { pageSchema } from '../paging/paging.js';
 
 /** The Customer Invitations grid, column by column. */
 export const invitationViewSchema = z
@@ -36,6 +37,4 @@ export const invitationViewSchema = z
   })
   .meta({ id: 'Invitation' });
 
-export const invitationListSchema = z
-  .object({ value: z.array(invitationViewSchema) })
-  .meta({ id: 'InvitationList' });
+export const invitationListSchema = pageSchema(invitationViewSchema, 'InvitationPage');

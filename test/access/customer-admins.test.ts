@@ -77,6 +77,9 @@ describe('Customer Admins', () => {
     });
     expect(again.status).toBe(201);
     expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(403);
-    expect((await provider('GET', '/api/v1/customers/Alpha/admins')).body).toEqual({ value: [] });
+    expect((await provider('GET', '/api/v1/customers/Alpha/admins')).body).toEqual({
+      value: [],
+      nextLink: null,
+    });
   }, 60_000);
 });

@@ -163,6 +163,7 @@ describe('Known SBCs and regions', () => {
     expect(edited.body).toMatchObject({ id: 'emea', ipAddress: '23.97.197.42' });
     expect((await call('GET', '/api/v1/settings/regions')).body).toEqual({
       value: [{ id: 'emea', ...region, ipAddress: '23.97.197.42' }],
+      nextLink: null,
     });
 
     expect((await call('DELETE', '/api/v1/settings/sbcs/emea-sp1-sbc')).status).toBe(409);

@@ -280,11 +280,11 @@ describe('what the wizard reads from the SBC and the tenant', () => {
     const plans = async () => (await call('GET', `/api/v1/wizard-sessions/${session}/license-plans`)).body;
     const available = (await plans()) as {
       message: string | null;
-      plans: Array<{ name: string; available: number }>;
+      value: Array<{ name: string; available: number }>;
     };
     expect(available.message).toBeNull();
-    expect(available.plans[0]).toMatchObject({ name: 'Office 365 E5', available: expect.any(Number) });
-    expect(available.plans[0]?.available).toBeGreaterThan(0);
+    expect(available.value[0]).toMatchObject({ name: 'Office 365 E5', available: expect.any(Number) });
+    expect(available.value[0]?.available).toBeGreaterThan(0);
 
     directory.setSku(CONTOSO.tenantId, 'ENTERPRISEPREMIUM', e5().consumedUnits);
     try {

@@ -32,7 +32,7 @@ describe('built-ins', () => {
     const [a, b] = await Promise.all([call('GET', BASE), call('GET', BASE)]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
-    const templates = (a.body as { templates: View[] }).templates;
+    const templates = (a.body as { value: View[] }).value;
     expect(templates.map((t) => t.id).sort()).toEqual(BUILT_IN_TEMPLATES.map((t) => t.id).sort());
     expect(templates.every((t) => t.builtIn === true && t.version === 1)).toBe(true);
     const stored = await rows('scripttemplates');
@@ -54,9 +54,7 @@ describe('built-ins', () => {
   });
 
   it('carry the manual pairing, defaults and Customer Variables; the LBR variants are not the default', async () => {
-    const byId = new Map(
-      ((await call('GET', BASE)).body as { templates: View[] }).templates.map((t) => [t.id, t]),
-    );
+    const byId = new Map(((await call('GET', BASE)).body as { value: View[] }).value.map((t) => [t.id, t]));
     expect(byId.get('sbc-scenario7')).toMatchObject({
       type: 'sbc-onboarding',
       pairedTemplateId: 'sbc-scenario7cleanup',
@@ -76,17 +74,17 @@ describe('built-ins', () => {
       isDefault: false,
       hasCustomArguments: true,
     });
-    const m365 = (await call('GET', `${BASE}?family=m365`)).body as { templates: View[] };
-    expect(m365.templates.map((t) => t.id).sort()).toEqual([
+    const m365 = (await call('GET', `${BASE}?family=m365`)).body as { value: View[] };
+    expect(m365.value.map((t) => t.id).sort()).toEqual([
       'm365-default-cleanup',
       'm365-default-onboarding',
       'm365-lbr-custom-networks-onboarding',
       'm365-lbr-onboarding',
     ]);
     const cleanups = (await call('GET', `${BASE}?type=${encodeURIComponent('sbc-cleanup')}`)).body as {
-      templates: View[];
+      value: View[];
     };
-    expect(cleanups.templates.map((t) => t.id)).toEqual(['sbc-scenario7cleanup']);
+    expect(cleanups.value.map((t) => t.id)).toEqual(['sbc-scenario7cleanup']);
     expect((await call('GET', `${BASE}?type=Nope`)).status).toBe(400);
   });
 
@@ -116,9 +114,9 @@ describe('built-ins', () => {
     expect(reset.status).toBe(200);
     expect(body(reset)).toMatchObject({ version: 3, customized: false, body: shippedBody });
     const versions = (await call('GET', `${BASE}/sbc-scenario7cleanup/versions`)).body as {
-      versions: Array<{ version: number; change: string }>;
+      value: Array<{ version: number; change: string }>;
     };
-    expect(versions.versions.map((v) => [v.version, v.change])).toEqual([
+    expect(versions.value.map((v) => [v.version, v.change])).toEqual([
       [3, 'reset'],
       [2, 'updated'],
       [1, 'created'],

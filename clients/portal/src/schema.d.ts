@@ -1808,6 +1808,7 @@ export interface components {
             userId: string;
             userPrincipalName: string;
             displayName: string | null;
+            /** Format: date-time */
             grantedAt: string;
             grantedBy: string;
         };
@@ -1823,6 +1824,11 @@ export interface components {
             clearedAt: string | null;
             acknowledgedAt: string | null;
             acknowledgedBy: string | null;
+        };
+        AlarmPage: {
+            value: components["schemas"]["Alarm"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /** @enum {string} */
         AlarmSeverity: "critical" | "major" | "minor" | "warning";
@@ -1851,6 +1857,7 @@ export interface components {
         };
         AuditPage: {
             value: components["schemas"]["AuditEntry"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         AuthenticationStatus: {
@@ -1870,6 +1877,11 @@ export interface components {
             /** @description Why the last verification failed, in plain words. */
             message: string | null;
         };
+        AuthenticationStatusPage: {
+            value: components["schemas"]["AuthenticationStatus"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         CarrierRegistration: {
             username: string;
             password: string;
@@ -1879,6 +1891,15 @@ export interface components {
         Channel: {
             id: string;
             name: string;
+        };
+        ChannelPage: {
+            value: {
+                id: string;
+                name: string;
+                admins: string[];
+            }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         Customer: {
             /** @description CustomerId: the Short Name as entered. */
@@ -1904,9 +1925,17 @@ export interface components {
             /** @description Replication in progress. */
             replicationInProgress: boolean;
         };
+        CustomerAdminPage: {
+            value: components["schemas"]["Admin"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         CustomerLicense: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -1987,7 +2016,7 @@ export interface components {
         };
         CustomerPage: {
             value: components["schemas"]["CustomerListItem"][];
-            /** @description The next page, when more customers match. */
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
             /** @description User licenses left in the provider pool. */
             availableUsers: number;
@@ -2000,6 +2029,11 @@ export interface components {
             gatewayFqdn: string | null;
         } & {
             [key: string]: unknown;
+        };
+        CustomerSitePage: {
+            value: components["schemas"]["CustomerSite"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description Values and the manual's labels: `ready-for-deployment` — Ready for Deployment; `deploying` — Deploying; `deployed` — Deployed; `ready-for-remove` — Ready for remove.
@@ -2176,6 +2210,11 @@ export interface components {
             prefixes: number;
             existingCustomer: boolean;
         };
+        ImportCandidatePage: {
+            value: components["schemas"]["ImportCandidate"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         Invitation: {
             /** @description ID: the customer Short Name. */
             id: string;
@@ -2197,8 +2236,10 @@ export interface components {
             tenantInstalled: boolean;
             status: components["schemas"]["InvitationStatus"];
         };
-        InvitationList: {
+        InvitationPage: {
             value: components["schemas"]["Invitation"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         InvitationSettings: {
             subjectTemplate: string;
@@ -2257,8 +2298,13 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
+        KnownSbcPage: {
+            value: components["schemas"]["KnownSbc"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         LicensePlanAvailability: {
-            plans: {
+            value: {
                 name: string;
                 available: number;
             }[];
@@ -2282,7 +2328,10 @@ export interface components {
         };
         LicenseSnapshot: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -2429,6 +2478,11 @@ export interface components {
             /** Format: ipv4 */
             ipAddress: string;
             id: string;
+        };
+        RegionPage: {
+            value: components["schemas"]["Region"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -2582,12 +2636,14 @@ export interface components {
             /** @description A built-in whose content differs from the shipped text. */
             customized: boolean;
             version: number;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
         };
-        ScriptTemplateList: {
-            templates: {
+        ScriptTemplatePage: {
+            value: {
                 id: string;
                 name: string;
                 type: components["schemas"]["ScriptType"];
@@ -2605,13 +2661,17 @@ export interface components {
                 /** @description A built-in whose content differs from the shipped text. */
                 customized: boolean;
                 version: number;
+                /** Format: date-time */
                 createdAt: string;
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
                 hasCustomArguments: boolean;
                 /** @description More than one version is kept. */
                 hasHistory: boolean;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ScriptTemplateVersion: {
             templateId: string;
@@ -2620,6 +2680,7 @@ export interface components {
             change: "created" | "updated" | "reset";
             name: string;
             type: components["schemas"]["ScriptType"];
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
             description: string;
@@ -2632,17 +2693,20 @@ export interface components {
             }[];
             pairedTemplateId: string | null;
         };
-        ScriptTemplateVersionList: {
-            versions: {
+        ScriptTemplateVersionPage: {
+            value: {
                 templateId: string;
                 version: number;
                 /** @enum {string} */
                 change: "created" | "updated" | "reset";
                 name: string;
                 type: components["schemas"]["ScriptType"];
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description Values and the manual's labels: `sbc-onboarding` — SBC onboarding; `sbc-cleanup` — SBC cleanup; `m365-onboarding` — M365 onboarding; `m365-cleanup` — M365 cleanup; `background` — Background. Background scripts are processing only.
@@ -2699,7 +2763,8 @@ export interface components {
             nextExecutionMinutes: number | null;
             waiting: {
                 reason: string;
-                resumeOn: string;
+                /** @enum {string} */
+                resumeOn: "operator" | "timer" | "customer";
             } | null;
             /** @description While a step retries a failure: when it runs again. */
             nextAttemptAt: string | null;
@@ -2712,6 +2777,7 @@ export interface components {
             /** @description While Reserved or Executing: the instance holding it. */
             leaseHolder: string | null;
             log: {
+                /** Format: date-time */
                 at: string;
                 line: string;
             }[];
@@ -2725,13 +2791,16 @@ export interface components {
                 description: string;
                 detail?: unknown;
             }[];
+            /** Format: date-time */
             createdAt: string;
             executedAt: string | null;
             finishedAt: string | null;
+            /** Format: date-time */
             updatedAt: string;
         };
         TaskPage: {
             value: components["schemas"]["Task"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         /**
@@ -2766,6 +2835,11 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        VoiceObjectPage: {
+            value: components["schemas"]["VoiceObject"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         WhiteLabel: {
             displayName: string;
@@ -2898,11 +2972,12 @@ export interface operations {
     "customers-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Case-insensitive part of the Customer Name or Short Name. */
                 search?: string;
-                top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3143,7 +3218,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only list what the removal would change; the customer stays as it is. */
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: {
                 /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
@@ -4244,22 +4319,34 @@ export interface operations {
     };
     "settings-regions-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Regions by name. */
+            /** @description A page of regions, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Region"][];
-                    };
+                    "application/json": components["schemas"]["RegionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4684,22 +4771,34 @@ export interface operations {
     };
     "settings-sbcs-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Known SBCs by name. */
+            /** @description A page of Known SBCs, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["KnownSbc"][];
-                    };
+                    "application/json": components["schemas"]["KnownSbcPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5718,7 +5817,12 @@ export interface operations {
     };
     "wizard-pending-invitations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sessionId: string;
@@ -5727,13 +5831,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations not yet added as customers. */
+            /** @description A page of invitations not yet added as customers. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -6610,6 +6723,10 @@ export interface operations {
     "script-templates-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 type?: components["schemas"]["ScriptType"];
                 /** @description "Show SBC scripts" (SBC and Background) or "Show M365 scripts". */
                 family?: "sbc" | "m365";
@@ -6620,13 +6737,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every matching template, without bodies. */
+            /** @description A page of matching templates, by name, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateList"];
+                    "application/json": components["schemas"]["ScriptTemplatePage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -7190,7 +7307,12 @@ export interface operations {
     };
     "script-templates-versions": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 templateId: string;
@@ -7199,13 +7321,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The versions, without bodies. */
+            /** @description A page of versions, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateVersionList"];
+                    "application/json": components["schemas"]["ScriptTemplateVersionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7653,7 +7784,12 @@ export interface operations {
     };
     "sites-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -7663,15 +7799,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sites. */
+            /** @description A page of sites, by Sbc Site Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["CustomerSite"][];
-                    };
+                    "application/json": components["schemas"]["CustomerSitePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7726,7 +7869,7 @@ export interface operations {
     "sites-add": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -8392,11 +8535,13 @@ export interface operations {
     "tasks-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 customerId?: string;
                 /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
                 state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
-                top?: number;
-                after?: string;
             };
             header?: never;
             path?: never;
@@ -8465,10 +8610,12 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
                 state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
-                top?: number;
-                after?: string;
             };
             header?: never;
             path: {
@@ -9086,20 +9233,34 @@ export interface operations {
     };
     "invitations-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations, revoked ones excluded. */
+            /** @description A page of invitations, revoked ones excluded. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9497,22 +9658,34 @@ export interface operations {
     };
     "authentication-status-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description One row per connected customer. */
+            /** @description A page of rows, one per connected customer, by Short Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["AuthenticationStatus"][];
-                    };
+                    "application/json": components["schemas"]["AuthenticationStatusPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9741,7 +9914,12 @@ export interface operations {
     "alarms-list": {
         parameters: {
             query?: {
-                active?: "true" | "false";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description true leaves out the cleared alarms. */
+                active?: boolean;
             };
             header?: never;
             path?: never;
@@ -9749,15 +9927,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Alarms. */
+            /** @description A page of alarms. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Alarm"][];
-                    };
+                    "application/json": components["schemas"]["AlarmPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10154,9 +10330,10 @@ export interface operations {
     "replication-users": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10179,6 +10356,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredUser"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10244,9 +10422,10 @@ export interface operations {
     "replication-groups": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10269,6 +10448,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredGroup"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10334,9 +10514,10 @@ export interface operations {
     "replication-group-members": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10363,6 +10544,7 @@ export interface operations {
                         value: {
                             id: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10428,6 +10610,10 @@ export interface operations {
     "replication-voice-objects": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Only this PolicyName, e.g. OnlineVoiceRoute. */
                 type?: string;
             };
@@ -10440,15 +10626,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every mirrored voice object. */
+            /** @description One page of mirrored voice objects, by PolicyName and Identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceObject"][];
-                    };
+                    "application/json": components["schemas"]["VoiceObjectPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10581,7 +10765,12 @@ export interface operations {
     };
     "prefixes-cached": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -10591,7 +10780,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cached rules. */
+            /** @description A page of the cached rules. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10610,7 +10799,18 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10674,7 +10874,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The rules as the SBCs have them now. */
+            /** @description The first page of the rules as the SBCs have them now; nextLink pages the cache. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10693,6 +10893,8 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
                 };
             };
@@ -10757,7 +10959,7 @@ export interface operations {
     "prefixes-sync": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -10974,7 +11176,12 @@ export interface operations {
     };
     "sbc-import-candidates": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sbcId: string;
@@ -10983,15 +11190,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The candidates. */
+            /** @description A page of candidates. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["ImportCandidate"][];
-                    };
+                    "application/json": components["schemas"]["ImportCandidatePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11194,26 +11408,34 @@ export interface operations {
     };
     "channels-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The channels. */
+            /** @description A page of channels, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: {
-                            id: string;
-                            name: string;
-                            admins: string[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ChannelPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11605,7 +11827,12 @@ export interface operations {
     };
     "customer-admins-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -11615,15 +11842,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The admins. */
+            /** @description A page of admins. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Admin"][];
-                    };
+                    "application/json": components["schemas"]["CustomerAdminPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11818,8 +12052,10 @@ export interface operations {
     "customer-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -11900,8 +12136,10 @@ export interface operations {
     "provider-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
