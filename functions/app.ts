@@ -27,6 +27,7 @@ import { createInvitationStore } from '../shared/invitations/invitation-store.js
 import { createOnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
+import { sbcChoicesReader } from '../shared/onboarding/sbc-choices.js';
 import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
@@ -168,6 +169,8 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const licenses = createLicenseStore(tables);
   const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
+  const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
+  const sbcChoices = sbcChoicesReader(adapters);
   const wizard = createWizardService({
     onboardingSettings,
     store: createWizardSessionStore(tables),
@@ -176,6 +179,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     invitations,
     credentials,
     secretBox,
+    sbcChoices,
   });
   const consent = createConsentService({
     store: createConsentFlowStore(tables),
@@ -209,7 +213,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const sites = createCustomerSiteStore(tables);
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
-  const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
     sites,
@@ -310,6 +313,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       sites,
       templates,
       taskEngine,
+      sbcChoices,
     }),
     dialPlans,
     adapters,

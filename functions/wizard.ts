@@ -22,6 +22,8 @@ import { listPage, pagingQuery } from '../shared/paging/paging.js';
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
 const SESSION = 'api/v1/wizard-sessions/{sessionId}';
+const SUBMITTED_OR_MISSING =
+  'An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued).';
 /** Every step loads the session, which may have expired since the last one. */
 const EXPIRED = 'The session expired: ten minutes passed without a step.';
 const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
@@ -143,7 +145,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
       errors: {
         gone: EXPIRED,
-        conflict: 'Short Name taken, or no license left.',
+        conflict: 'Short Name taken, no license left, or the session was submitted already.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
@@ -247,7 +249,10 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: m365SettingsSchema,
       responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
-      errors: { gone: EXPIRED, conflict: "The customer's Microsoft 365 tenant is not connected yet." },
+      errors: {
+        gone: EXPIRED,
+        conflict: "The customer's Microsoft 365 tenant is not connected yet, or the session was submitted.",
+      },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
     }),
@@ -273,6 +278,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       summary:
         'The SBC page: Configure SBC, Sbc Site Name, Sbc Configuration, Region, Carrier, Carrier Registration, CAC',
       body: sbcSiteInputSchema,
+      checksSbc: true,
       save: (services, id, who, body) => services.wizard.saveSbc(id, who, body),
     }),
     page(services, {
@@ -280,6 +286,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       path: 'prefixes',
       summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
       body: prefixesBodySchema,
+      checksSbc: true,
       save: (services, id, who, body) => services.wizard.savePrefixes(id, who, prefixesFromBody(body)),
     }),
     page(services, {
@@ -300,6 +307,8 @@ function page<B extends z.ZodType>(
     path: string;
     summary: string;
     body: B;
+    /** The page's values are checked against the chosen SBC, which may not answer. */
+    checksSbc?: boolean;
     save: (
       services: WizardFunctionsDeps,
       sessionId: string,
@@ -320,7 +329,13 @@ function page<B extends z.ZodType>(
     responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
     errors: {
       gone: EXPIRED,
-      conflict: 'An earlier step is missing.',
+      conflict: SUBMITTED_OR_MISSING,
+      ...(spec.checksSbc
+        ? {
+            upstream_failed:
+              "The region's SBC did not answer, so its carriers, CAC profiles and dial plans could not be checked.",
+          }
+        : {}),
     },
     handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),

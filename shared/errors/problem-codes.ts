@@ -44,6 +44,7 @@ export const PROBLEM_CODES = [
   'short_name_taken',
   'signing_keys_unavailable',
   'site_changed',
+  'site_deployed',
   'site_name_taken',
   'site_without_sbc',
   'task_not_failed',
@@ -58,6 +59,7 @@ export const PROBLEM_CODES = [
   'wizard_already_connected',
   'wizard_session_expired',
   'wizard_step_missing',
+  'wizard_submitted',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

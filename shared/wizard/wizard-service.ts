@@ -9,6 +9,14 @@ import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings
 import { dedupe, type DialPlanPrefix, MAX_PREFIXES } from '../onboarding/prefixes.js';
 import { type SbcSiteInput, sbcConfigurationsFor } from '../onboarding/sbc-site.js';
 import {
+  type SbcChoiceFields,
+  type SbcChoiceInput,
+  sbcChoiceErrors,
+  type SbcChoicesReader,
+  sbcChoicesOf,
+} from '../onboarding/sbc-choices.js';
+import type { Region } from '../onboarding/onboarding-settings.js';
+import {
   type dnsPageSchema,
   EMPTY_PAGES,
   type m365RoutingPageSchema,
@@ -24,6 +32,7 @@ import {
 } from './wizard-session.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import type { WizardSessionStore } from './wizard-session-store.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 
 export interface M365SettingsInput {
   readonly overrideAdminDomain: string;
@@ -59,6 +68,19 @@ export interface WizardService {
     owner: string,
     input: z.output<typeof sbcScriptsPageSchema>,
   ): Promise<WizardSession>;
+  /** Submit queued `taskId`: the session is closed; a second Submit or a page edit is refused with that task. */
+  markSubmitted(id: string, owner: string, taskId: string): Promise<WizardSession>;
+}
+
+/** A submitted session is closed: the customer exists, and its site is what an edit must change now. */
+export function wizardSubmittedError(taskId: string): DomainError {
+  return new DomainError('conflict', {
+    code: 'wizard_submitted',
+    title: 'Wizard session already submitted',
+    detail:
+      'This onboarding was submitted and its task queued (see task); change the site with PATCH /api/v1/customers/{customerId}/sites/{siteName} and deploy it again.',
+    taskId,
+  });
 }
 
 export interface WizardServiceOptions {
@@ -69,6 +91,8 @@ export interface WizardServiceOptions {
   readonly credentials: CredentialService;
   readonly secretBox: SecretBox;
   readonly onboardingSettings: OnboardingSettingsReader;
+  /** The chosen SBC's carriers, CAC profiles and dial plans, to refuse what its onboarding script would. */
+  readonly sbcChoices: SbcChoicesReader;
   readonly now?: () => Date;
 }
 
@@ -100,6 +124,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     ) => Promise<Partial<Pick<WizardSession, 'draft' | 'connection' | 'm365Settings' | 'pages'>>>,
   ): Promise<WizardSession> {
     const session = await touch(id, owner);
+    if (session.submittedTaskId) throw wizardSubmittedError(session.submittedTaskId);
     const changes = await apply(session);
     try {
       return await store.replace(session, { ...session, ...changes, expiresAt: expiry() });
@@ -132,8 +157,9 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     }
   }
 
-  async function requireRegion(regionId: string): Promise<void> {
-    if (!(await options.onboardingSettings.region(regionId))) {
+  async function requireRegion(regionId: string): Promise<Region> {
+    const region = await options.onboardingSettings.region(regionId);
+    if (!region) {
       throw domainErrors.validation([
         {
           field: 'regionId',
@@ -143,6 +169,24 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         },
       ]);
     }
+    return region;
+  }
+
+  /** Refuses, with the valid values, what the region's SBC does not have (`fields` says where it sits in the body). */
+  async function requireOnSbc(region: Region, input: SbcChoiceInput, fields: SbcChoiceFields): Promise<void> {
+    const device = await options.onboardingSettings.sbc(region.sbcId);
+    if (!device) {
+      throw domainErrors.validation([
+        {
+          field: 'regionId',
+          in: 'body',
+          code: 'unknown_sbc',
+          message: `The region "${region.name}" names no Known SBC.`,
+        },
+      ]);
+    }
+    const errors = sbcChoiceErrors(await sbcChoicesOf(options.sbcChoices, device), input, fields);
+    if (errors.length > 0) throw domainErrors.validation(errors);
   }
 
   function requireNoConnection(session: WizardSession): void {
@@ -165,6 +209,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         connection: null,
         m365Settings: null,
         pages: EMPTY_PAGES,
+        submittedTaskId: null,
         createdAt: at,
         expiresAt: expiry(),
       });
@@ -379,7 +424,13 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             },
           ]);
         }
-        if (input.regionId) await requireRegion(input.regionId);
+        if (input.regionId) {
+          await requireOnSbc(
+            await requireRegion(input.regionId),
+            { carrier: input.carrier ?? null, cacProfile: input.cacProfile ?? null, prefixes: [] },
+            { carrier: 'carrier', cacProfile: 'cacProfile', prefixes: 'prefixes' },
+          );
+        }
         const registration = input.carrierRegistration;
         return {
           pages: {
@@ -424,6 +475,17 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             },
           ]);
         }
+        const sbc = session.pages.sbc;
+        const region =
+          sbc?.configureSbc && sbc.regionId ? await options.onboardingSettings.region(sbc.regionId) : null;
+        // Without the SBC page's region there is no SBC to ask yet; Submit checks the prefixes again.
+        if (region) {
+          await requireOnSbc(
+            region,
+            { carrier: null, cacProfile: null, prefixes: unique },
+            { carrier: 'carrier', cacProfile: 'cacProfile', prefixes: 'prefixes' },
+          );
+        }
         return { pages: { ...session.pages, prefixes: unique } };
       });
     },
@@ -432,6 +494,16 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       return change(id, owner, async (session) => {
         requireDraft(session);
         return { pages: { ...session.pages, sbcScripts: input } };
+      });
+    },
+
+    markSubmitted(id, owner, taskId) {
+      // A page saved in another window at the same moment must not leave the session open.
+      return withOptimisticRetry(async () => {
+        const session = await touch(id, owner);
+        if (session.submittedTaskId === taskId) return session;
+        if (session.submittedTaskId) throw wizardSubmittedError(session.submittedTaskId);
+        return store.replace(session, { ...session, submittedTaskId: taskId });
       });
     },
 

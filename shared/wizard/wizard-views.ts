@@ -59,6 +59,10 @@ export const wizardSessionViewSchema = z
       prefixes: z.array(z.object({ dialPlanName: z.string(), prefix: z.string(), tag: z.string() })),
       sbcScripts: z.record(z.string(), z.unknown()).nullable(),
     }),
+    taskId: z.string().nullable().meta({
+      description:
+        'Set once submitted: the CreateCustomer task (/api/v1/tasks/{taskId}). The session is closed then: its pages and Submit answer 409 wizard_submitted.',
+    }),
     signInUrl: z.url().optional().meta({
       description:
         'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.',
@@ -71,6 +75,7 @@ export function toWizardSessionView(session: WizardSession): z.output<typeof wiz
   return {
     id: session.id,
     expiresAt: session.expiresAt,
+    taskId: session.submittedTaskId,
     customer: session.draft,
     connection: session.connection,
     m365Settings: settings

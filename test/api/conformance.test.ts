@@ -34,6 +34,7 @@ const NOT_YET_VALID = new Set<string>([
   'site-prefixes-save',
   'sites-deploy',
   'sites-get',
+  'sites-update',
   'sites-verify-domain',
   // A task that has finished or paused (the run's tasks stay queued).
   'tasks-delete-selected',
@@ -237,6 +238,7 @@ function bodyOf(operationId: string): unknown {
     'wizard-submit': { dryRun: true },
     'sites-add': { siteName: 'Site2' },
     'sites-deploy': { dryRun: true },
+    'sites-update': { prefixes: [] },
     'tasks-delete-selected': { taskIds: [ids[`task-${OTHER}`]] },
     'tasks-delete-all': { customerId: OTHER, state: 'finish-success' },
     'tasks-process-all': { customerId: OTHER },
