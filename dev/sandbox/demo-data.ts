@@ -63,6 +63,17 @@ export const DEMO = {
       'http://localhost:*/authenticate/OAuth2Callback',
     ],
   },
+  /**
+   * Exactly the Graph application permissions onboarding and replication need of a customer's own app
+   * registration (the product's list is shared/credentials/app-permissions.ts; a test holds the two equal).
+   */
+  appRegistrationGraphRoles: [
+    'Organization.Read.All',
+    'User.ReadWrite.All',
+    'Domain.ReadWrite.All',
+    'GroupMember.Read.All',
+    'TeamsUserConfiguration.Read.All',
+  ],
   customers: {
     contoso: {
       tenantId: '3c9e7a15-8b2d-4f4e-a6c1-9d0e8f7b6a52',
@@ -76,21 +87,13 @@ export const DEMO = {
       /** An ordinary user: signs in, but consenting fails with AADSTS90094. */
       user: { userPrincipalName: 'adele.vance@contoso.com', password: 'Contoso-User-Sandbox-1!' },
       /**
-       * The wizard's "Use App Registration": an app registration of Contoso's own, admin-consented with exactly
-       * the Graph application permissions onboarding and replication need (the product's list is
-       * shared/credentials/app-permissions.ts; a test holds the two equal). `npm start` prints it.
+       * The wizard's "Use App Registration": an app registration of Contoso's own, admin-consented with
+       * `DEMO.appRegistrationGraphRoles`. `npm start` prints it.
        */
       appRegistration: {
         clientId: '6f1d3b8e-2a4c-4e7f-9b15-0c8d7e6a5f42',
         displayName: 'Direct Routing Hub connection',
         clientSecret: 'con8Q~sandbox-contoso-connection-secret-not-for-production',
-        graphRoles: [
-          'Organization.Read.All',
-          'User.ReadWrite.All',
-          'Domain.ReadWrite.All',
-          'GroupMember.Read.All',
-          'TeamsUserConfiguration.Read.All',
-        ],
       },
     },
     fabrikam: {
@@ -205,10 +208,10 @@ export function seedDemoAppRegistration(state: SandboxState): void {
     displayName: app.displayName,
     homeTenantId: tenantId,
     signInAudience: 'AzureADMyOrg',
-    requiredResourceAccess: { 'https://graph.microsoft.com': { roles: app.graphRoles } },
+    requiredResourceAccess: { 'https://graph.microsoft.com': { roles: DEMO.appRegistrationGraphRoles } },
   });
   state.addSecret(app.clientId, { secretText: app.clientSecret, displayName: 'provider' });
-  state.consent(tenantId, app.clientId, { 'https://graph.microsoft.com': app.graphRoles });
+  state.consent(tenantId, app.clientId, { 'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles });
 }
 
 /** The provider's DNS zone and the DNS app that may write it. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { SbcSandbox } from './peers/sbc.js';
 import type { Peer, PeerRequest, Reply, Route } from './router.js';
+import { DEMO } from './demo-data.js';
 import { nextIndex, type SbcDialPlanRule } from './sbc-state.js';
 import { ScaleDirectory, ScaleTenantError, seedScaleVoice } from './scale-tenant.js';
 import { type SandboxState, SandboxStateError } from './state.js';
@@ -233,8 +234,8 @@ export function createScaleTenant(
 }
 
 /**
- * The customer's own app registration for replication, with a secret and the tenant's admin consent to what a
- * replication reads (organization, users, groups, Teams user configurations).
+ * The customer's own app registration for replication, with a secret and the tenant's admin consent to what the
+ * product checks when it connects (onboarding's and replication's permissions).
  */
 export function addReplicationApp(
   state: SandboxState,
@@ -243,14 +244,7 @@ export function addReplicationApp(
 ): { readonly appId: string; readonly secretText: string } {
   const app = state.addApplication({ displayName, homeTenantId: tenantId });
   const secret = state.addSecret(app.appId);
-  state.consent(tenantId, app.appId, {
-    'https://graph.microsoft.com': [
-      'Organization.Read.All',
-      'User.Read.All',
-      'Group.Read.All',
-      'TeamsUserConfiguration.Read.All',
-    ],
-  });
+  state.consent(tenantId, app.appId, { 'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles });
   return { appId: app.appId, secretText: secret.secretText };
 }
 
