@@ -71,6 +71,7 @@ const dialPlanSchema = z.strictObject({
  * - `POST /tenants/{tenant}/users`, `PATCH|DELETE /tenants/{tenant}/users/{id or UPN}`,
  *   `PATCH /tenants/{tenant}/users/{id}/teams`, `PATCH /tenants/{tenant}/groups/{id}`,
  *   `PUT|DELETE /tenants/{tenant}/groups/{id}/members/{userId}`;
+ * - `GET /tenants/{tenant}/teams` (any tenant): its Teams configuration objects (gateways, routes, …) and grants;
  * - `PUT /tenants/{tenant}/teams/{PolicyName}/{Identity}` (any tenant): changes a Teams configuration object;
  * - `POST /sbc/{device}/dialplan` `{ dialPlan, rules, customers, seed }`: replaces one dial plan's rules with
  *   generated ones (running and saved configuration).
@@ -160,6 +161,11 @@ export function scaleControlPeer(deps: {
         scaleOf(request).removeMember(request.params.group ?? '', request.params.user ?? '');
         return { status: 204 };
       },
+    },
+    {
+      method: 'GET',
+      path: '/tenants/:tenant/teams',
+      handle: (request) => ok(teams.snapshot(state.requireTenant(request.params.tenant ?? '').id)),
     },
     {
       method: 'PUT',
