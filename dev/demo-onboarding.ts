@@ -121,7 +121,8 @@ export async function runDemoOnboarding(options: DemoOnboardingOptions): Promise
 
   const runTask = async (dryRun: boolean): Promise<TaskView> => {
     const response = await send('POST', `${session}/submit`, { dryRun });
-    if (response.status !== 202) throw new Error(`Submit answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 202)
+      throw new Error(`Submit answered ${response.status}: ${await response.text()}`);
     const location = response.headers.get('location') ?? '';
     const path = location.replace(/^\/api\/v1/, '');
     return poll(

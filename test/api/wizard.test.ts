@@ -146,7 +146,12 @@ describe('Use known App registration', () => {
     const session = await openWithCustomer('HalfGranted');
     const before = await storedRows('credentials');
     const response = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
-      json: { method: 'app-registration', tenantId: contoso, clientId: app.appId, clientSecret: secret.secretText },
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
     });
     expect(response.status).toBe(422);
     expect(response.problem.code).toBe('app_registration_permission_missing');
@@ -165,7 +170,12 @@ describe('Use known App registration', () => {
       'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
     });
     const again = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
-      json: { method: 'app-registration', tenantId: contoso, clientId: app.appId, clientSecret: secret.secretText },
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
     });
     expect(again.status).toBe(200);
   });
@@ -178,7 +188,12 @@ describe('Use known App registration', () => {
     stack.sandbox.state.consent(contoso, app.appId, { 'https://graph.microsoft.com': all });
     const session = await openWithCustomer('Withdrawn');
     const connected = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
-      json: { method: 'app-registration', tenantId: contoso, clientId: app.appId, clientSecret: secret.secretText },
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
     });
     expect(connected.status).toBe(200);
     stack.sandbox.state.consent(contoso, app.appId, {

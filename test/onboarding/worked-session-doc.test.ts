@@ -24,7 +24,9 @@ describe("docs/onboarding.md's worked session", () => {
   it('visits the pages in the order the script does', () => {
     const script = readFileSync('dev/demo-onboarding.ts', 'utf8');
     // First visits: the document submits twice (dry run, then for real) where the script calls one helper twice.
-    const order = (text: string, pattern: RegExp) => [...new Set([...text.matchAll(pattern)].map((m) => m[1]))];
+    const order = (text: string, pattern: RegExp) => [
+      ...new Set([...text.matchAll(pattern)].map((m) => m[1])),
+    ];
     const docPages = order(section, /\$ID\/([a-z0-9-]+)/g);
     const scriptPages = order(script, /\$\{session\}\/([a-z0-9-]+)/g);
     expect(docPages).toEqual(scriptPages);

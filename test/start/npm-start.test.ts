@@ -116,9 +116,9 @@ async function tailwindWorld(dir: string) {
   const tenant = await get<{ verifiedDomains: Array<{ name: string }> }>(
     `/tenants/${demoAppRegistration.tenantId}`,
   );
-  const zones = await get<{ value: Array<{ name: string; recordSets: Array<{ type: string; name: string }> }> }>(
-    '/dns/zones',
-  );
+  const zones = await get<{
+    value: Array<{ name: string; recordSets: Array<{ type: string; name: string }> }>;
+  }>('/dns/zones');
   const records = zones.value.find((z) => z.name === DEMO.provider.dns.zone)?.recordSets ?? [];
   const teams = await get<{ configurations: Record<string, Array<{ Identity?: string }>> }>(
     `/scale/tenants/${demoAppRegistration.tenantId}/teams`,
@@ -191,7 +191,8 @@ describe('npm start', () => {
     const children = readLock(join(crashDataDir, 'npm-start.lock'))?.children ?? [];
     expect(children).toHaveLength(1);
     const app = session(crashDataDir).demoAppRegistration;
-    for (const value of [app.tenantId, app.clientId, app.clientSecret]) expect(crashed.output()).toContain(value);
+    for (const value of [app.tenantId, app.clientId, app.clientSecret])
+      expect(crashed.output()).toContain(value);
 
     // What the README tells a newcomer to run; it onboards "Tailwind" and waits for its first replication.
     const demo = await runNode([join('dist', 'dev', 'onboard-demo.js'), '--data-dir', crashDataDir]);
