@@ -5618,7 +5618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5629,6 +5629,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9464,7 +9473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9475,6 +9484,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
