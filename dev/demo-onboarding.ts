@@ -16,14 +16,14 @@ export const DEMO_ONBOARDING_PAGES = {
   customer: {
     fullName: 'Tailwind Traders',
     shortName: 'Tailwind',
-    licenseType: 'Hosted Pro',
+    licenseType: 'hosted-pro',
     licensedUsers: 10,
   },
-  dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+  dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
   m365Routing: { configure: true },
   sbc: {
     configureSbc: true,
-    sbcConfiguration: 'SIP Trunk',
+    sbcConfiguration: 'sip-trunk',
     regionId: 'emea',
     carrier: 'Carrier1',
     cacProfile: '10 sessions',
@@ -64,7 +64,7 @@ interface ReplicationView {
   readonly lastCycle: { readonly outcome: string } | null;
 }
 
-const FINISHED = ['FinishSuccess', 'FinishFailure', 'Paused'];
+const FINISHED = ['finish-success', 'finish-failure', 'paused'];
 
 export async function runDemoOnboarding(options: DemoOnboardingOptions): Promise<DemoOnboardingResult> {
   const log = options.log ?? (() => undefined);
@@ -134,7 +134,7 @@ export async function runDemoOnboarding(options: DemoOnboardingOptions): Promise
   const planned = await runTask(true);
   log(`  dry run: ${planned.state}`);
   const task = await runTask(false);
-  if (task.state !== 'FinishSuccess') {
+  if (task.state !== 'finish-success') {
     throw new Error(`The task ended ${task.state}:\n${task.log.map((l) => l.line).join('\n')}`);
   }
   const customerId = pages.customer.shortName;

@@ -125,7 +125,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
   }
 
   function graphCredential(credential: CustomerCredential): TokenCredential {
-    if (credential.method === 'App registration' && credential.clientId) {
+    if (credential.method === 'app-registration' && credential.clientId) {
       return appCredential(
         credential.tenantId,
         credential.clientId,
@@ -185,7 +185,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     tenantId: c.tenantId,
     whenLastVerified: c.whenLastVerified,
     lastVerificationStatus: c.lastVerificationStatus,
-    clientSecretDaysUntilExpire: c.method === 'App registration' ? daysUntil(c.clientSecretExpiresAt) : null,
+    clientSecretDaysUntilExpire: c.method === 'app-registration' ? daysUntil(c.clientSecretExpiresAt) : null,
     message: c.lastVerificationMessage,
   });
 
@@ -227,7 +227,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
       const stored = await store.put({
         customerId,
-        method: 'App registration',
+        method: 'app-registration',
         tenantId: input.tenantId,
         m365Email: null,
         ...details,
@@ -235,7 +235,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt,
         sealedSecret: secretBox.seal(input.clientSecret, slot(customerId)),
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
         lastVerificationMessage: null,
       });
       await verified(customerId);
@@ -245,7 +245,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async connectDelegated(customerId, grant) {
       const draft: Omit<CustomerCredential, 'etag'> = {
         customerId,
-        method: 'Token',
+        method: 'token',
         tenantId: grant.tenantId,
         m365Email: grant.m365Email,
         initialDomain: null,
@@ -254,7 +254,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt: null,
         sealedSecret: secretBox.seal(grant.refreshToken, slot(customerId)),
         whenLastVerified: null,
-        lastVerificationStatus: 'Never Performed',
+        lastVerificationStatus: 'never-performed',
         lastVerificationMessage: null,
       };
       const stored = await store.put(draft);
@@ -266,7 +266,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       const updated = await store.update(latest, {
         ...details,
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
       });
       await verified(customerId);
       return updated;
@@ -277,14 +277,14 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async verify(customerId) {
       const credential = await store.get(customerId);
       if (!credential) throw domainErrors.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
-      let status: VerificationStatus = 'Successful';
+      let status: VerificationStatus = 'successful';
       let message: string | null = null;
       let clientSecretExpiresAt = credential.clientSecretExpiresAt;
       try {
         const tokens = graphCredential(credential);
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
-        if (credential.method === 'App registration' && credential.clientId) {
+        if (credential.method === 'app-registration' && credential.clientId) {
           // A permission removed since the connect is what the next replication would fail on: say which.
           const missing = await missingPermissions(
             createGraphClient({ baseUrl: options.graphBaseUrl, credential: tokens, transport }),
@@ -295,7 +295,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
             (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
         }
       } catch (error) {
-        status = 'Failed';
+        status = 'failed';
         message = isDomainError(error) ? (error.detail ?? error.title) : entraMessage(error).message;
       }
       const latest = (await store.get(customerId)) ?? credential;

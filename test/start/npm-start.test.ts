@@ -150,7 +150,7 @@ describe('npm start', () => {
       body: JSON.stringify({
         fullName: 'Woodgrove Bank',
         shortName: 'Woodgrove',
-        licenseType: 'Hosted Pro',
+        licenseType: 'hosted-pro',
         licensedUsers: 25,
       }),
     });
@@ -197,7 +197,7 @@ describe('npm start', () => {
     // What the README tells a newcomer to run; it onboards "Tailwind" and waits for its first replication.
     const demo = await runNode([join('dist', 'dev', 'onboard-demo.js'), '--data-dir', crashDataDir]);
     expect(demo.code, demo.output).toBe(0);
-    expect(demo.output).toMatch(/Tailwind is onboarded \(FinishSuccess\) and replicated \([1-9]\d* users\)/);
+    expect(demo.output).toMatch(/Tailwind is onboarded \(finish-success\) and replicated \([1-9]\d* users\)/);
     const before = await tailwindWorld(crashDataDir);
     expect(before).toEqual({ domain: true, aRecord: true, gateway: true, sbcGroups: 2 });
 
