@@ -167,7 +167,11 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
         gone: EXPIRED,
         conflict:
           'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
-        unprocessable: 'The app registration does not yield tokens; nothing was stored.',
+        unprocessable:
+          'The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph ' +
+          'permission onboarding or replication needs (`app_registration_permission_missing`, one error per ' +
+          'permission); nothing was stored.',
+        upstream_failed: 'Microsoft Graph did not answer the permission check; nothing was stored.',
       },
       handler: async ({ params, body, principal }) => {
         const who = owner(principal);

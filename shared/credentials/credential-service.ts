@@ -1,6 +1,6 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { AlarmService } from '../alarms/alarm-service.js';
-import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors, isDomainError } from '../errors/domain-errors.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
@@ -15,6 +15,7 @@ import {
 } from './credential.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import type { CredentialStore } from './credential-store.js';
+import { missingPermissions, permissionsMissingError } from './app-permissions.js';
 
 export interface AppRegistrationInput {
   readonly tenantId: string;
@@ -215,6 +216,12 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
           ],
         });
       }
+      // Tokens alone prove the secret, not the grants: without this a registration reports Successful and
+      // replication then fails on its first read.
+      const missing = await missingPermissions(
+        createGraphClient({ baseUrl: options.graphBaseUrl, credential, transport }),
+      );
+      if (missing.length > 0) throw permissionsMissingError(missing);
       const details = await tenantDetails(credential);
       const clientSecretExpiresAt = await secretExpiry(credential, input.clientId, input.clientSecret);
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
@@ -278,13 +285,18 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
         if (credential.method === 'app-registration' && credential.clientId) {
+          // A permission removed since the connect is what the next replication would fail on: say which.
+          const missing = await missingPermissions(
+            createGraphClient({ baseUrl: options.graphBaseUrl, credential: tokens, transport }),
+          );
+          if (missing.length > 0) throw permissionsMissingError(missing);
           const secret = secretBox.open(credential.sealedSecret, slot(credential.customerId));
           clientSecretExpiresAt =
             (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
         }
       } catch (error) {
         status = 'failed';
-        message = entraMessage(error).message;
+        message = isDomainError(error) ? (error.detail ?? error.title) : entraMessage(error).message;
       }
       const latest = (await store.get(customerId)) ?? credential;
       const updated = await store.update(latest, {

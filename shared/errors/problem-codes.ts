@@ -18,6 +18,7 @@ export const PROBLEM_CODES = [
   'internal_error',
   // The domain
   'app_registration_invalid',
+  'app_registration_permission_missing',
   'builtin_not_deletable',
   'builtin_type_fixed',
   'concurrent_change',

@@ -137,7 +137,7 @@ describe('the DNS page', () => {
     });
     const secret = stack.sandbox.state.addSecret(app.appId);
     stack.sandbox.state.consent(DEMO.customers.fabrikam.tenantId, app.appId, {
-      'https://graph.microsoft.com': ['Organization.Read.All'],
+      'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
     });
     const connected = await call('POST', `/api/v1/wizard-sessions/${id}/connection`, {
       json: {

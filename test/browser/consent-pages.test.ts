@@ -204,7 +204,7 @@ describe('the app-registration path', () => {
     });
     const secret = stack.sandbox.state.addSecret(app.appId, { displayName: 'provider' });
     stack.sandbox.state.consent(fabrikam.tenantId, app.appId, {
-      'https://graph.microsoft.com': ['Organization.Read.All'],
+      'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
     });
 
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;

@@ -2462,7 +2462,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -5785,7 +5785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5796,6 +5796,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9881,7 +9890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9892,6 +9901,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
