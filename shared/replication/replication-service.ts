@@ -74,6 +74,8 @@ export interface ReplicationDeps {
   readonly credentialStore: Pick<CredentialStore, 'get' | 'update' | 'list'>;
   readonly alarms: AlarmService;
   readonly customerExists: (customerId: string) => Promise<boolean>;
+  /** Puts a completed cycle's time on the customer's row, where the Tenants list reads it. Idempotent. */
+  readonly noteReplicated: (customerId: string, at: string) => Promise<void>;
   readonly reader: (credential: TokenCredential) => M365Reader;
   readonly drift: (input: {
     customerId: string;
@@ -355,6 +357,8 @@ export function createReplicationService(deps: ReplicationDeps) {
         ? { queuedAt: null, queuedKind: null }
         : {}),
     }));
+    // Before the checkpoint goes: a crash here leaves the cycle to be resumed, and its end is noted again then.
+    await deps.noteReplicated(customerId, at);
     await deps.alarms.clear(REPLICATION_ALARM, credentialAlarmSource(customerId));
   }
 

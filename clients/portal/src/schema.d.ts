@@ -2407,11 +2407,11 @@ export interface components {
         ReplicationStatus: {
             customerId: string;
             /**
-             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot).
+             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot). Failed: the last cycle failed and none runs now (`message` says why); the next cycle that succeeds makes it idle.
              * @enum {string}
              */
-            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "idle";
-            /** @description What the portal shows, e.g. the first replication notice. */
+            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "failed" | "idle";
+            /** @description What the portal shows: the first replication notice, why the credentials or the last cycle failed, why a trigger was skipped. */
             message: string | null;
             lastSyncAt: string | null;
             /** @example [Last sync at: never] */
