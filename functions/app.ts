@@ -168,7 +168,9 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const licences = createLicenceStore(tables);
   const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
+  const audit = createAuditStore(tables);
   const wizard = createWizardService({
+    audit,
     onboardingSettings,
     store: createWizardSessionStore(tables),
     customers: customerStore,
@@ -272,7 +274,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
       : { ...settings.api, fetch: transport.fetch },
   );
-  const audit = createAuditStore(tables);
   return {
     settings,
     transport,

@@ -483,7 +483,8 @@ export function createReplicationService(deps: ReplicationDeps) {
       const at = now().getTime();
       const quiet = (settings.leaseSeconds + settings.chunkSeconds) * 1000 + 60_000;
       for await (const credential of deps.credentialStore.list()) {
-        if (!isVerified(credential)) continue;
+        // A wizard's credential has no customer until Submit releases it.
+        if (!isVerified(credential) || credential.heldByWizardSession) continue;
         const { customerId } = credential;
         const running = await store.cycle(customerId);
         if (running) {

@@ -48,7 +48,10 @@ afterAll(async () => stack?.close());
 
 const finished = (id: string) =>
   waitFor(`task ${id} to finish`, async () => {
-    const task = (await call('GET', `/api/v1/tasks/${id}`)).body as { state: string; log: { line: string }[] };
+    const task = (await call('GET', `/api/v1/tasks/${id}`)).body as {
+      state: string;
+      log: { line: string }[];
+    };
     return task.state.startsWith('Finish') ? task : undefined;
   });
 

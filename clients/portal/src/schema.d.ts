@@ -409,7 +409,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Reset: discard the wizard session
+         * Reset: discard the wizard session and the Microsoft 365 credentials it captured (not submitted)
          * @description Requires the role provider-admin.
          */
         delete: operations["wizard-reset"];
@@ -2734,6 +2734,15 @@ export interface components {
             onboardingTemplateId?: string;
             cleanupTemplateId?: string;
             customVariables?: components["schemas"]["CustomVariables"];
+        };
+        WizardReset: {
+            /** @description The Microsoft 365 credentials the session had captured (app registration or sign-in), now deleted; null when it had none. */
+            credentialsDeleted: {
+                customerId: string;
+                tenantId: string;
+                /** @description What the customer's admin should revoke in their tenant: deleting our copy does not undo the grant. */
+                message: string;
+            } | null;
         };
         WizardSbcScriptsPage: {
             onboardingTemplateId: string;
@@ -5322,12 +5331,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Discarded. */
-            204: {
+            /** @description Discarded. When the session had captured credentials, they are deleted and `message` says what the customer's admin should revoke. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WizardReset"];
+                };
             };
             /** @description Missing, invalid or expired access token. */
             401: {
