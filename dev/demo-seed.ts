@@ -4,9 +4,14 @@ import { DEMO_SBC } from './sandbox/sbc-state.js';
 
 /** Demo customers for the local run; created through the API, so a second start finds them and skips them. */
 const DEMO_CUSTOMERS = [
-  { fullName: 'Contoso Ltd', shortName: 'Contoso', licenseType: 'Hosted Pro', licensedUsers: 20 },
-  { fullName: 'Fabrikam Inc', shortName: 'Fabrikam', licenseType: 'Hosted Essentials +', licensedUsers: 10 },
-  { fullName: 'Northwind Traders', shortName: 'Northwind', licenseType: 'Hosted Essentials' },
+  { fullName: 'Contoso Ltd', shortName: 'Contoso', licenseType: 'hosted-pro', licensedUsers: 20 },
+  {
+    fullName: 'Fabrikam Inc',
+    shortName: 'Fabrikam',
+    licenseType: 'hosted-essentials-plus',
+    licensedUsers: 10,
+  },
+  { fullName: 'Northwind Traders', shortName: 'Northwind', licenseType: 'hosted-essentials' },
 ] as const;
 
 export interface DemoSeedOptions {

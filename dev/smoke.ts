@@ -73,7 +73,7 @@ try {
     body: JSON.stringify({
       fullName: 'Smoke Test Ltd',
       shortName: 'SmokeTest',
-      licenseType: 'Hosted Pro',
+      licenseType: 'hosted-pro',
       licensedUsers: 5,
     }),
   });

@@ -4,6 +4,7 @@ import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerIdParam } from '../shared/http/route-kit.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Access'];
 const ROLES = ['provider-admin'] as const;
@@ -30,7 +31,7 @@ const adminSchema = z
     userId: z.string(),
     userPrincipalName: z.string(),
     displayName: z.string().nullable(),
-    grantedAt: z.string(),
+    grantedAt: z.iso.datetime(),
     grantedBy: z.string(),
   })
   .meta({ id: 'Admin' });
@@ -52,19 +53,20 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       summary: 'Channels (resellers) and their admins',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
         200: {
-          description: 'The channels.',
-          schema: z.object({ value: z.array(channelSchema.extend({ admins: z.array(z.string()) })) }),
+          description: 'A page of channels, by id.',
+          schema: pageSchema(channelSchema.extend({ admins: z.array(z.string()) }), 'ChannelPage'),
         },
       },
-      handler: async () => {
+      handler: async ({ query, request }) => {
         const access = services.access;
-        const channels = await access.channels();
+        const page = listPage(await access.channels(), (c) => c.id, query, request.url);
         const value = await Promise.all(
-          channels.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
+          page.value.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
         );
-        return { status: 200, body: { value } };
+        return { status: 200, body: { ...page, value } };
       },
     }),
     defineApiRoute(services, {
@@ -148,10 +150,14 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       tags: TAGS,
       roles: ROLES,
       params: z.strictObject({ customerId }),
-      responses: { 200: { description: 'The admins.', schema: z.object({ value: z.array(adminSchema) }) } },
-      handler: async ({ params }) => {
+      query: pagingQuery(),
+      responses: {
+        200: { description: 'A page of admins.', schema: pageSchema(adminSchema, 'CustomerAdminPage') },
+      },
+      handler: async ({ params, query, request }) => {
         await services.customers.get(params.customerId);
-        return { status: 200, body: { value: await services.access.customerAdmins(params.customerId) } };
+        const admins = await services.access.customerAdmins(params.customerId);
+        return { status: 200, body: listPage(admins, (admin) => admin.userId, query, request.url) };
       },
     }),
     defineApiRoute(services, {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
-import { checkUserLicenceThreshold } from '../shared/alarms/licence-alarms.js';
+import { checkUserLicenseThreshold } from '../shared/alarms/license-alarms.js';
 import { checkPoisonQueues } from '../shared/alarms/queue-alarms.js';
 import { checkSbcReachability } from '../shared/alarms/sbc-alarms.js';
 import { ALARM_ID_PATTERN, alarmViewSchema } from '../shared/alarms/alarm-service.js';
@@ -9,6 +9,8 @@ import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
+import { listPage, newestFirstKey, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { booleanParam } from '../shared/http/route-kit.js';
 
 const TAGS = ['Alarms'];
 const ROLES = ['provider-admin'] as const;
@@ -18,7 +20,7 @@ const CHECK_SCHEDULE = '0 */5 * * * *';
 export type AlarmFunctionsDeps = ApiEdge &
   Pick<
     AppServices,
-    'alarms' | 'customers' | 'licences' | 'onboardingSettings' | 'settings' | 'storage' | 'transport'
+    'alarms' | 'customers' | 'licenses' | 'onboardingSettings' | 'settings' | 'storage' | 'transport'
   >;
 
 export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefinition[] {
@@ -30,13 +32,20 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
       summary: 'Alarms, newest first; active=true leaves out the cleared ones',
       tags: TAGS,
       roles: ROLES,
-      query: z.object({
-        active: z.enum(['true', 'false'], { error: 'active is true or false.' }).optional(),
+      query: pagingQuery().extend({
+        active: booleanParam('active', false).meta({ description: 'true leaves out the cleared alarms.' }),
       }),
-      responses: { 200: { description: 'Alarms.', schema: z.object({ value: z.array(alarmViewSchema) }) } },
-      handler: async ({ query }) => ({
+      responses: {
+        200: { description: 'A page of alarms.', schema: pageSchema(alarmViewSchema, 'AlarmPage') },
+      },
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.alarms.list({ activeOnly: query.active === 'true' }) },
+        body: listPage(
+          await services.alarms.list({ activeOnly: query.active }),
+          (alarm) => newestFirstKey(alarm.raisedAt, alarm.id),
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {
@@ -91,20 +100,20 @@ export function createAlarmFunctions(services: AlarmFunctionsDeps): FunctionDefi
       },
     }),
     defineTimer({
-      name: 'alarms-licence-check',
+      name: 'alarms-license-check',
       schedule: CHECK_SCHEDULE,
       async run(context) {
-        const { raised, usedUsers, userPool } = await checkUserLicenceThreshold({
+        const { raised, usedUsers, userPool } = await checkUserLicenseThreshold({
           customers: services.customers,
-          licence: services.settings.licence,
+          license: services.settings.license,
           alarms: services.alarms,
-          warningPercent: async () => (await services.licences.settings()).warningLimitPercent,
+          warningPercent: async () => (await services.licenses.settings()).warningLimitPercent,
         });
         if (raised)
           productLog(
             context,
             'warn',
-            `User licences at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
+            `User licenses at the Warning Limit: ${usedUsers} of ${userPool} in use.`,
           );
       },
     }),

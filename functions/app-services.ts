@@ -13,7 +13,7 @@ import type { EmailOutbox } from '../shared/email/email-message.js';
 import type { OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
 import type { TrustedTransport } from '../shared/net/trusted-transport.js';
 import type { InvitationService } from '../shared/invitations/invitation-service.js';
-import type { LicenceStore } from '../shared/licences/licence-store.js';
+import type { LicenseStore } from '../shared/licenses/license-store.js';
 import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import type { OnboardingService } from '../shared/onboarding/onboarding-service.js';
@@ -63,7 +63,7 @@ export interface AppServices {
   readonly audit: AuditStore;
   readonly sites: CustomerSiteStore;
   readonly templates: ScriptTemplateService;
-  readonly licences: LicenceStore;
+  readonly licenses: LicenseStore;
   /** The replicated Microsoft 365 data of the customers. */
   readonly mirror: MirrorStore;
   readonly replication: ReplicationService;

@@ -1,6 +1,6 @@
 import { createAlarmServiceOn } from '../shared/alarms/alarm-service.js';
-import { withLicenceAlarm } from '../shared/alarms/licence-alarms.js';
-import { createLicenceStore } from '../shared/licences/licence-store.js';
+import { withLicenseAlarm } from '../shared/alarms/license-alarms.js';
+import { createLicenseStore } from '../shared/licenses/license-store.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
@@ -166,7 +166,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     settings: providerSettings,
     outbox,
   });
-  const licences = createLicenceStore(tables);
+  const licenses = createLicenseStore(tables);
   const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
   const audit = createAuditStore(tables);
   const wizard = createWizardService({
@@ -174,7 +174,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     onboardingSettings,
     store: createWizardSessionStore(tables),
     customers: customerStore,
-    licence: settings.licence,
+    license: settings.license,
     invitations,
     credentials,
     secretBox,
@@ -199,12 +199,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       },
     },
   });
-  const customers = withLicenceAlarm(
-    createCustomerService({ store: customerStore, licence: settings.licence }),
+  const customers = withLicenseAlarm(
+    createCustomerService({ store: customerStore, license: settings.license }),
     {
-      licence: settings.licence,
+      license: settings.license,
       alarms,
-      warningPercent: async () => (await licences.settings()).warningLimitPercent,
+      warningPercent: async () => (await licenses.settings()).warningLimitPercent,
     },
   );
   const access = createAccessStore(tables);
@@ -299,7 +299,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     audit,
     sites,
     templates,
-    licences,
+    licenses,
     mirror,
     replication,
     onboarding: createOnboardingService({

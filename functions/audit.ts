@@ -1,26 +1,17 @@
-import { z } from 'zod';
 import { auditEntrySchema } from '../shared/audit/audit-store.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
+import { nextLinkOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
 const TAGS = ['Audit'];
 const ROLES = ['provider-admin'] as const;
 
-const query = z.object({
-  top: topQuery(200, 50),
-  after: z
-    .string()
-    .regex(/^\d{13}-[0-9a-f]{12}$/, 'after is an audit entry id from a previous page.')
-    .optional(),
-});
-const pageSchema = z
-  .object({ value: z.array(auditEntrySchema), nextLink: z.string().nullable() })
-  .meta({ id: 'AuditPage' });
+const query = pagingQuery((key) => /^\d{13}-[0-9a-f]{12}$/.test(key));
+const auditPage = pageSchema(auditEntrySchema, 'AuditPage');
 
-const nextLink = (path: string, top: number, next: string | null) =>
-  nextLinkOf(path, { top: String(top) }, { name: 'after', key: next || null });
+const nextLink = (path: string, top: number, next: string | null) => nextLinkOf(path, { top }, next);
 
 export type AuditFunctionsDeps = ApiEdge & Pick<AppServices, 'audit'>;
 
@@ -35,11 +26,11 @@ export function createAuditFunctions(services: AuditFunctionsDeps): FunctionDefi
       roles: ROLES,
       params: customerParams,
       query,
-      responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+      responses: { 200: { description: 'A page of audit entries.', schema: auditPage } },
       handler: async ({ params, query: q }) => {
         const page = await services.audit.list(params.customerId, {
           top: q.top,
-          ...(q.after ? { after: q.after } : {}),
+          ...(q.cursor ? { after: q.cursor } : {}),
         });
         return {
           status: 200,
@@ -59,11 +50,11 @@ export function createAuditFunctions(services: AuditFunctionsDeps): FunctionDefi
       tags: TAGS,
       roles: ROLES,
       query,
-      responses: { 200: { description: 'A page of audit entries.', schema: pageSchema } },
+      responses: { 200: { description: 'A page of audit entries.', schema: auditPage } },
       handler: async ({ query: q }) => {
         const page = await services.audit.list(null, {
           top: q.top,
-          ...(q.after ? { after: q.after } : {}),
+          ...(q.cursor ? { after: q.cursor } : {}),
         });
         return {
           status: 200,

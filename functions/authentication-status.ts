@@ -5,6 +5,7 @@ import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerParams } from '../shared/http/route-kit.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Authentication status'];
 const ROLES = ['provider-admin'] as const;
@@ -28,13 +29,17 @@ export function createAuthenticationStatusFunctions(
         'Authentication Status: per customer the method, M365 Email, When Last Verified and Last Verification Status',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
         200: {
-          description: 'One row per connected customer.',
-          schema: z.object({ value: z.array(authenticationStatusRowSchema) }),
+          description: 'A page of rows, one per connected customer, by Short Name.',
+          schema: pageSchema(authenticationStatusRowSchema, 'AuthenticationStatusPage'),
         },
       },
-      handler: async () => ({ status: 200, body: { value: await services.credentials.status() } }),
+      handler: async ({ query, request }) => ({
+        status: 200,
+        body: listPage(await services.credentials.status(), (row) => row.customerId, query, request.url),
+      }),
     }),
     defineApiRoute(services, {
       name: 'authentication-status-check',

@@ -7,6 +7,7 @@ import { isDomainError } from '../shared/errors/domain-errors.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
+import { VERIFICATION_STATUS_LABELS } from '../shared/credentials/credential.js';
 
 const verifyMessage = z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) });
 
@@ -58,9 +59,14 @@ export function createCredentialVerificationFunctions(
           throw error;
         });
         if (row)
-          productLog(context, 'info', `Credentials: ${row.lastVerificationStatus}.`, {
-            customerId: row.customerId,
-          });
+          productLog(
+            context,
+            'info',
+            `Credentials: ${VERIFICATION_STATUS_LABELS[row.lastVerificationStatus]}.`,
+            {
+              customerId: row.customerId,
+            },
+          );
       },
     }),
     defineTimer({

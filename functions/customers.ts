@@ -11,14 +11,8 @@ import {
 } from '../shared/customers/customer-view.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import {
-  customerParams,
-  describedDryRunQuery,
-  ifMatchOf,
-  nextLinkOf,
-  topQuery,
-  versioned,
-} from '../shared/http/route-kit.js';
+import { customerParams, describedDryRunQuery, ifMatchOf, versioned } from '../shared/http/route-kit.js';
+import { nextLinkOf, pagingQuery } from '../shared/paging/paging.js';
 import type { CustomerPage } from '../shared/customers/customer-service.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -28,18 +22,10 @@ const ROLES = ['provider-admin'] as const;
 const COLLECTION = 'api/v1/customers';
 const ITEM = 'api/v1/customers/{customerId}';
 
-const listQuery = z.object({
+const listQuery = pagingQuery((key) => SHORT_NAME_PATTERN.test(key)).extend({
   search: z.string().trim().max(100, 'search can be at most 100 characters long.').optional().meta({
     description: 'Case-insensitive part of the Customer Name or Short Name.',
   }),
-  top: topQuery(100, 25),
-  cursor: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'cursor is not one this API returned.')
-    .transform((value) => Buffer.from(value, 'base64url').toString('utf8'))
-    .refine((key) => SHORT_NAME_PATTERN.test(key), 'cursor is not one this API returned.')
-    .optional()
-    .meta({ description: 'Opaque; pass the one from nextLink.' }),
 });
 
 function withVersion(status: number, customer: Customer, headers: Record<string, string> = {}): ApiResult {
@@ -81,12 +67,12 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       body: createCustomerSchema,
       responses: {
         201: {
-          description: 'Created, in state "Ready for Deployment".',
+          description: 'Created, in state `ready-for-deployment`.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },
       },
-      errors: { conflict: 'Short Name taken, or no tenant or user licence left.' },
+      errors: { conflict: 'Short Name taken, or no tenant or user license left.' },
       handler: async ({ body }) => {
         const customer = await services.customers.create(body);
         return {
@@ -99,7 +85,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       name: 'customers-list',
       method: 'GET',
       route: COLLECTION,
-      summary: 'List customers (the Tenants page) with the licences still available',
+      summary: 'List customers (the Tenants page) with the licenses still available',
       tags: TAGS,
       roles: ['provider-admin', 'channel-admin', 'customer-admin'],
       query: listQuery,
@@ -120,14 +106,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
                 ...(query.cursor ? { afterKey: query.cursor } : {}),
               })
             : await grantedCustomers(services, allowed.customerIds, query.search);
-        const next = nextLinkOf(
-          `/${COLLECTION}`,
-          { search: query.search || undefined, top: String(query.top) },
-          {
-            name: 'cursor',
-            key: page.nextKey ? Buffer.from(page.nextKey, 'utf8').toString('base64url') : null,
-          },
-        );
+        const next = nextLinkOf(`/${COLLECTION}`, { search: query.search, top: query.top }, page.nextKey);
         const activity = new Map(
           await Promise.all(
             page.customers.map(async (c) => [c.id, await customerActivity(services, c.id)] as const),
@@ -163,7 +142,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       params: customerParams,
       body: updateCustomerSchema,
       responses: { 200: { description: 'Updated.', schema: customerViewSchema, headers: ['etag'] } },
-      errors: { conflict: 'Not enough user licences, or the customer is being removed.' },
+      errors: { conflict: 'Not enough user licenses, or the customer is being removed.' },
       ifMatch: true,
       handler: async ({ params, body, request }) => {
         const before = await services.customers.get(params.customerId);
@@ -183,7 +162,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       method: 'DELETE',
       route: ITEM,
       summary:
-        'Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made',
+        'Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
@@ -191,7 +170,7 @@ export function createCustomerFunctions(services: CustomerFunctionsDeps): Functi
       responses: {
         202: {
           description:
-            'Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone.',
+            'Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone.',
           schema: customerViewSchema,
           headers: ['etag', 'location'],
         },

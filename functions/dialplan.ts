@@ -18,6 +18,15 @@ import type { FunctionDefinition } from '../shared/platform/function-definitions
 import { SbcError } from '../shared/sbc/sbc-client.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
 import type { AppServices } from './app-services.js';
+import {
+  listPage,
+  nextLinkOf,
+  nextLinkSchema,
+  PAGE_SIZE,
+  pageOf,
+  pageSchema,
+  pagingQuery,
+} from '../shared/paging/paging.js';
 
 const TAGS = ['Dial plans'];
 const ROLES = ['provider-admin'] as const;
@@ -43,7 +52,23 @@ const cachedSchema = z.object({
       tag: z.string(),
     }),
   ),
+  nextLink: nextLinkSchema,
 });
+
+/** The cache is read whole (one partition per customer) and answered a page at a time, by SBC, dial plan and row. */
+function prefixPage<T extends { value: ReadonlyArray<{ sbcId: string; dialPlan: string; index: number }> }>(
+  rules: T,
+  params: { customerId: string },
+  query: { top: number; cursor?: string | undefined },
+) {
+  const page = pageOf(
+    rules.value,
+    (r) => `${r.sbcId}\n${r.dialPlan}\n${String(r.index).padStart(10, '0')}`,
+    query,
+  );
+  const path = `/api/v1/customers/${encodeURIComponent(params.customerId)}/prefixes`;
+  return { ...rules, value: page.items, nextLink: nextLinkOf(path, { top: query.top }, page.nextKey) };
+}
 
 const sbcParams = z.strictObject({
   sbcId: z
@@ -108,10 +133,14 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The cached rules.', schema: cachedSchema } },
-      handler: async ({ params }) => {
+      query: pagingQuery(),
+      responses: { 200: { description: 'A page of the cached rules.', schema: cachedSchema } },
+      handler: async ({ params, query }) => {
         await services.customers.get(params.customerId);
-        return { status: 200, body: await services.dialPlans.cached(params.customerId) };
+        return {
+          status: 200,
+          body: prefixPage(await services.dialPlans.cached(params.customerId), params, query),
+        };
       },
     }),
     defineApiRoute(services, {
@@ -122,11 +151,18 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The rules as the SBCs have them now.', schema: cachedSchema } },
+      responses: {
+        200: {
+          description: 'The first page of the rules as the SBCs have them now; nextLink pages the cache.',
+          schema: cachedSchema,
+        },
+      },
       errors: { upstream_failed: 'An SBC did not answer.' },
       handler: async ({ params }) => ({
         status: 200,
-        body: await fromSbc(() => services.dialPlans.reload(params.customerId)),
+        body: prefixPage(await fromSbc(() => services.dialPlans.reload(params.customerId)), params, {
+          top: PAGE_SIZE.default,
+        }),
       }),
     }),
     defineApiRoute(services, {
@@ -190,17 +226,22 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
           .max(64)
           .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
       }),
+      query: pagingQuery(),
       responses: {
-        200: { description: 'The candidates.', schema: z.object({ value: z.array(candidateSchema) }) },
+        200: {
+          description: 'A page of candidates.',
+          schema: pageSchema(candidateSchema, 'ImportCandidatePage'),
+        },
       },
       errors: { not_found: 'No such Known SBC.', upstream_failed: 'The SBC did not answer.' },
-      handler: async ({ params }) => {
+      handler: async ({ params, query, request }) => {
         if (!(await services.onboardingSettings.sbc(params.sbcId))) {
           throw domainErrors.notFound(`There is no Known SBC "${params.sbcId}".`);
         }
+        const candidates = await fromSbc(() => importCandidates(services, params.sbcId));
         return {
           status: 200,
-          body: { value: await fromSbc(() => importCandidates(services, params.sbcId)) },
+          body: listPage(candidates, (c) => `${c.sbcCustomerName}\n${c.fqdnPstnGateway}`, query, request.url),
         };
       },
     }),
@@ -224,7 +265,7 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
       },
       errors: {
         not_found: 'No such Known SBC, or no rule of that name and tag on it.',
-        conflict: 'No region uses the SBC, or no tenant licence is left.',
+        conflict: 'No region uses the SBC, or no tenant license is left.',
         upstream_failed: 'The SBC did not answer.',
       },
       handler: async ({ params, body }) => {

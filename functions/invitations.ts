@@ -7,6 +7,7 @@ import { invitationEmailSchema } from '../shared/invitations/invitation.js';
 import { invitationListSchema, invitationViewSchema } from '../shared/invitations/invitation-views.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Customer invitations'];
 const ROLES = ['provider-admin'] as const;
@@ -24,10 +25,14 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       summary: 'Customer Invitations: every live invitation with its email delivery and authentication state',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Invitations, revoked ones excluded.', schema: invitationListSchema },
+        200: { description: 'A page of invitations, revoked ones excluded.', schema: invitationListSchema },
       },
-      handler: async () => ({ status: 200, body: { value: await services.invitations.list() } }),
+      handler: async ({ query, request }) => ({
+        status: 200,
+        body: listPage(await services.invitations.list(), (invitation) => invitation.id, query, request.url),
+      }),
     }),
     defineApiRoute(services, {
       name: 'invitations-get',
@@ -78,7 +83,7 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       method: 'POST',
       route: 'api/v1/customers/{customerId}/invitations',
       summary:
-        'Switch to token: invite an existing customer\'s IT administrator to authenticate (Invitation Type "Request")',
+        "Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)",
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
@@ -96,14 +101,14 @@ export function createInvitationFunctions(services: InvitationFunctionsDeps): Fu
       },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
-        if (customer.licenseType === 'Hosted Essentials') {
+        if (customer.licenseType === 'hosted-essentials') {
           throw new DomainError('conflict', {
             code: 'no_m365_for_essentials',
             title: 'No Microsoft 365 for Hosted Essentials',
             detail: 'Hosted Essentials customers have no Microsoft 365 side to connect.',
           });
         }
-        const invitation = await services.invitations.invite(customer, body.invitationEmail, 'Request');
+        const invitation = await services.invitations.invite(customer, body.invitationEmail, 'request');
         return {
           status: 201,
           headers: { location: `/api/v1/invitations/${encodeURIComponent(invitation.id)}` },

@@ -7,12 +7,13 @@ import {
   dnsApiViewSchema,
   knownSbcInputSchema,
   knownSbcViewSchema,
-  licencePlansSchema,
+  licensePlansSchema,
   regionInputSchema,
   regionViewSchema,
 } from '../shared/onboarding/onboarding-settings.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Provider settings'];
 const ROLES = ['provider-admin'] as const;
@@ -53,30 +54,30 @@ export function createOnboardingSettingsFunctions(
       }),
     }),
     defineApiRoute(services, {
-      name: 'settings-licence-plans-get',
+      name: 'settings-license-plans-get',
       method: 'GET',
-      route: 'api/v1/settings/licence-plans',
-      summary: 'The licence plans eligible for domain activation',
+      route: 'api/v1/settings/license-plans',
+      summary: 'The license plans eligible for domain activation',
       tags: TAGS,
       roles: ROLES,
-      responses: { 200: { description: 'The plans, in order of preference.', schema: licencePlansSchema } },
+      responses: { 200: { description: 'The plans, in order of preference.', schema: licensePlansSchema } },
       handler: async () => ({
         status: 200,
-        body: { plans: await services.onboardingSettings.licencePlans() },
+        body: { plans: await services.onboardingSettings.licensePlans() },
       }),
     }),
     defineApiRoute(services, {
-      name: 'settings-licence-plans-put',
+      name: 'settings-license-plans-put',
       method: 'PUT',
-      route: 'api/v1/settings/licence-plans',
-      summary: 'Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)',
+      route: 'api/v1/settings/license-plans',
+      summary: 'Replace the eligible license plans (each plan: the SKUs that must all have a free unit)',
       tags: TAGS,
       roles: ROLES,
-      body: licencePlansSchema,
-      responses: { 200: { description: 'Saved.', schema: licencePlansSchema } },
+      body: licensePlansSchema,
+      responses: { 200: { description: 'Saved.', schema: licensePlansSchema } },
       handler: async ({ body }) => ({
         status: 200,
-        body: { plans: await services.onboardingSettings.putLicencePlans(body.plans) },
+        body: { plans: await services.onboardingSettings.putLicensePlans(body.plans) },
       }),
     }),
     defineApiRoute(services, {
@@ -86,12 +87,18 @@ export function createOnboardingSettingsFunctions(
       summary: 'The DNS sub domain Mapping table: the regions the wizard offers',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Regions by name.', schema: z.object({ value: z.array(regionViewSchema) }) },
+        200: { description: 'A page of regions, by id.', schema: pageSchema(regionViewSchema, 'RegionPage') },
       },
-      handler: async () => ({
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.onboardingSettings.regions() },
+        body: listPage(
+          await services.onboardingSettings.regions(),
+          (region) => region.id,
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {
@@ -174,12 +181,16 @@ export function createOnboardingSettingsFunctions(
       summary: 'Known SBCs (SBC List)',
       tags: TAGS,
       roles: ROLES,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Known SBCs by name.', schema: z.object({ value: z.array(knownSbcViewSchema) }) },
+        200: {
+          description: 'A page of Known SBCs, by id.',
+          schema: pageSchema(knownSbcViewSchema, 'KnownSbcPage'),
+        },
       },
-      handler: async () => ({
+      handler: async ({ query, request }) => ({
         status: 200,
-        body: { value: await services.onboardingSettings.sbcViews() },
+        body: listPage(await services.onboardingSettings.sbcViews(), (sbc) => sbc.id, query, request.url),
       }),
     }),
     defineApiRoute(services, {

@@ -8,6 +8,7 @@ import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
+import { listPage, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Onboarding'];
 const ROLES = ['provider-admin'] as const;
@@ -69,10 +70,21 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The sites.', schema: z.object({ value: z.array(siteViewSchema) }) } },
-      handler: async ({ params }) => ({
+      query: pagingQuery(),
+      responses: {
+        200: {
+          description: 'A page of sites, by Sbc Site Name.',
+          schema: pageSchema(siteViewSchema, 'CustomerSitePage'),
+        },
+      },
+      handler: async ({ params, query, request }) => ({
         status: 200,
-        body: { value: (await services.onboarding.sites(params.customerId)).map(toSiteView) },
+        body: listPage(
+          (await services.onboarding.sites(params.customerId)).map(toSiteView),
+          (site) => site.siteName,
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {

@@ -6,15 +6,15 @@ import type { FunctionDefinition, HttpFunctionDefinition } from '../shared/platf
 /** What each tag's operations are for, as the portal's generated client and the reference show it. */
 const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Access: 'Channels and the admins who may act on their customers.',
-  Alarms: 'Alarms raised by licence use, failed tasks and poisoned messages.',
+  Alarms: 'Alarms raised by license use, failed tasks and poisoned messages.',
   Audit: 'Who changed what, when.',
   'Authentication status': "Each customer's Microsoft 365 credentials and their verification.",
   'Customer invitations': "Invitations for a customer's IT administrator to authenticate.",
   Customers: 'The Tenants: add, list, edit and remove customers.',
   'Dial plans': "Each SBC site's number prefixes, and importing customers from an SBC.",
-  Licences: 'The licence pool and what each customer uses of it.',
+  Licenses: 'The license pool and what each customer uses of it.',
   Meta: 'This document.',
-  'Onboarding settings': 'Regions, Known SBCs, the DNS API and licence plans the wizard offers.',
+  'Onboarding settings': 'Regions, Known SBCs, the DNS API and license plans the wizard offers.',
   'Onboarding wizard': 'The server-side session the onboarding wizard fills in, page by page.',
   Onboarding: 'Deploying a customer and its SBC sites.',
   Operations: 'Health and the operator tools.',

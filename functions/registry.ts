@@ -11,7 +11,7 @@ import { createDialPlanFunctions } from './dialplan.js';
 import { createEmailOutboxFunctions } from './email-outbox.js';
 import { createHealthFunctions } from './health.js';
 import { createInvitationFunctions } from './invitations.js';
-import { createLicenceFunctions } from './licences.js';
+import { createLicenseFunctions } from './licenses.js';
 import { createOnboardingSettingsFunctions } from './onboarding-settings.js';
 import { createOnboardingFunctions } from './onboarding.js';
 import { openApiFunction } from './openapi.js';
@@ -43,7 +43,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createDialPlanFunctions(services),
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),
-    ...createLicenceFunctions(services),
+    ...createLicenseFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

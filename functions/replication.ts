@@ -3,6 +3,7 @@ import { DomainError } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerParams } from '../shared/http/route-kit.js';
+import { pageSchema } from '../shared/paging/paging.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { driftReportSchema } from '../shared/replication/drift.js';
@@ -11,6 +12,7 @@ import {
   customerMirror,
   groupViewSchema,
   listQuery,
+  voiceObjectQuery,
   mirrorListSchema,
   replicationStatusSchema,
   statusView,
@@ -18,6 +20,7 @@ import {
   voiceObjectViewSchema,
 } from '../shared/replication/replication-views.js';
 import type { AppServices } from './app-services.js';
+import { VERIFICATION_STATUS_LABELS } from '../shared/credentials/credential.js';
 
 const TAGS = ['Replication'];
 const ROLES = ['provider-admin'] as const;
@@ -74,12 +77,12 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       handler: async ({ params, query }) => {
         await services.customers.get(params.customerId);
         const credential = await services.credentials.get(params.customerId);
-        if (credential?.lastVerificationStatus !== 'Successful') {
+        if (credential?.lastVerificationStatus !== 'successful') {
           throw new DomainError('conflict', {
             code: 'credentials_not_verified',
             title: 'Credentials not verified',
             detail: credential
-              ? `Authentication Status of "${params.customerId}" is ${credential.lastVerificationStatus}; verify the credentials first.`
+              ? `Authentication Status of "${params.customerId}" is ${VERIFICATION_STATUS_LABELS[credential.lastVerificationStatus]}; verify the credentials first.`
               : `"${params.customerId}" has no Microsoft 365 credentials yet.`,
           });
         }
@@ -151,22 +154,16 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      query: z.object({
-        type: z
-          .string()
-          .regex(/^[A-Za-z]{3,40}$/, 'type is a PolicyName such as OnlineVoiceRoute.')
-          .optional()
-          .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
-      }),
+      query: voiceObjectQuery,
       responses: {
         200: {
-          description: 'Every mirrored voice object.',
-          schema: z.object({ value: z.array(voiceObjectViewSchema) }),
+          description: 'One page of mirrored voice objects, by PolicyName and Identity.',
+          schema: pageSchema(voiceObjectViewSchema, 'VoiceObjectPage'),
         },
       },
-      handler: async ({ params, query }) => ({
+      handler: async ({ params, query, request }) => ({
         status: 200,
-        body: await customerMirror(services, params.customerId).voiceObjects(query.type),
+        body: await customerMirror(services, params.customerId).voiceObjects(query, request.url),
       }),
     }),
     defineApiRoute(services, {

@@ -3,7 +3,7 @@ import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { createGraphClient } from '../shared/m365/graph-client.js';
 import { GraphRequestError } from '../shared/m365/graph-domains.js';
-import { listSubscribedSkus, NO_LICENCE_MESSAGE } from '../shared/m365/graph-licences.js';
+import { listSubscribedSkus, NO_LICENSE_MESSAGE } from '../shared/m365/graph-licenses.js';
 import { sbcBaseUrl } from '../shared/onboarding/onboarding-ports.js';
 import type { KnownSbc } from '../shared/onboarding/onboarding-settings.js';
 import { createSbcClient, SbcError } from '../shared/sbc/sbc-client.js';
@@ -55,15 +55,15 @@ const sbcStatusSchema = z
   })
   .meta({ id: 'SbcStatus' });
 
-const licencePlanAvailabilitySchema = z
+const licensePlanAvailabilitySchema = z
   .object({
-    plans: z.array(z.object({ name: z.string(), available: z.number().int() })),
+    value: z.array(z.object({ name: z.string(), available: z.number().int() })),
     message: z
       .string()
       .nullable()
-      .meta({ description: "The manual's message when no plan has a free licence." }),
+      .meta({ description: "The manual's message when no plan has a free license." }),
   })
-  .meta({ id: 'LicencePlanAvailability' });
+  .meta({ id: 'LicensePlanAvailability' });
 
 export type SbcInventoryFunctionsDeps = ApiEdge &
   Pick<AppServices, 'credentials' | 'onboardingSettings' | 'settings' | 'transport' | 'wizard'>;
@@ -144,18 +144,18 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
       },
     }),
     defineApiRoute(services, {
-      name: 'wizard-licence-plans',
+      name: 'wizard-license-plans',
       method: 'GET',
-      route: 'api/v1/wizard-sessions/{sessionId}/licence-plans',
+      route: 'api/v1/wizard-sessions/{sessionId}/license-plans',
       summary:
-        "License Plan and its Reload: the eligible plans with their free licences in the customer's tenant",
+        "License Plan and its Reload: the eligible plans with their free licenses in the customer's tenant",
       tags: ['Onboarding wizard'],
       roles: ROLES,
       params: z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) }),
       responses: {
         200: {
-          description: 'Plans with a free licence first; message when there is none.',
-          schema: licencePlanAvailabilitySchema,
+          description: 'Plans with a free license first; message when there is none.',
+          schema: licensePlanAvailabilitySchema,
         },
       },
       errors: { conflict: "The customer's tenant is not connected yet." },
@@ -163,7 +163,7 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
         if (!principal) throw domainErrors.unauthenticated('Sign in first.');
         const session = await services.wizard.get(params.sessionId, principal.subject);
         const credential = session.draft ? await services.credentials.get(session.draft.shortName) : null;
-        if (session.connection?.status !== 'Authentication Complete' || !credential) {
+        if (session.connection?.status !== 'authentication-complete' || !credential) {
           throw new DomainError('conflict', {
             code: 'wizard_step_missing',
             title: 'Not connected',
@@ -188,14 +188,14 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
           });
         }
         const free = new Map(skus.map((sku) => [sku.skuPartNumber.toUpperCase(), sku.available]));
-        const plans = (await services.onboardingSettings.licencePlans()).map((plan) => ({
+        const plans = (await services.onboardingSettings.licensePlans()).map((plan) => ({
           name: plan.name,
           available: Math.min(...plan.skuPartNumbers.map((part) => free.get(part.toUpperCase()) ?? 0)),
         }));
         const sorted = [...plans.filter((p) => p.available > 0), ...plans.filter((p) => p.available === 0)];
         return {
           status: 200,
-          body: { plans: sorted, message: sorted.some((p) => p.available > 0) ? null : NO_LICENCE_MESSAGE },
+          body: { value: sorted, message: sorted.some((p) => p.available > 0) ? null : NO_LICENSE_MESSAGE },
         };
       },
     }),

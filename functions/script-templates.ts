@@ -18,6 +18,7 @@ import {
 import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Script templates'];
 const ROLES = ['provider-admin'] as const;
@@ -64,22 +65,24 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       roles: ROLES,
       query: listQuerySchema,
       responses: {
-        200: { description: 'Every matching template, without bodies.', schema: templateListSchema },
+        200: {
+          description: 'A page of matching templates, by name, without bodies.',
+          schema: templateListSchema,
+        },
       },
-      handler: async ({ query }) => {
+      handler: async ({ query, request }) => {
         const service = services.templates;
         const templates = await service.list({
           ...(query.type ? { type: query.type } : {}),
           ...(query.family ? { family: query.family } : {}),
         });
+        const summaries = templates.map((t) => {
+          const { body: _body, ...rest } = view(service, t);
+          return { ...rest, hasCustomArguments: t.variables.length > 0, hasHistory: t.version > 1 };
+        });
         return {
           status: 200,
-          body: {
-            templates: templates.map((t) => {
-              const { body: _body, ...rest } = view(service, t);
-              return { ...rest, hasCustomArguments: t.variables.length > 0, hasHistory: t.version > 1 };
-            }),
-          },
+          body: listPage(summaries, (t) => `${t.name.toLowerCase()}\n${t.id}`, query, request.url),
         };
       },
     }),
@@ -193,10 +196,16 @@ export function createScriptTemplateFunctions(services: ScriptTemplateFunctionsD
       tags: TAGS,
       roles: ROLES,
       params: itemParams,
-      responses: { 200: { description: 'The versions, without bodies.', schema: versionListSchema } },
-      handler: async ({ params }) => ({
+      query: pagingQuery(),
+      responses: { 200: { description: 'A page of versions, without bodies.', schema: versionListSchema } },
+      handler: async ({ params, query, request }) => ({
         status: 200,
-        body: { versions: await services.templates.versions(params.templateId) },
+        body: listPage(
+          await services.templates.versions(params.templateId),
+          (v) => String(Number.MAX_SAFE_INTEGER - v.version).padStart(16, '0'),
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {

@@ -3,11 +3,19 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog, withLogFields } from '../shared/platform/product-log.js';
 import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
-import { customerParams, nextLinkOf, topQuery } from '../shared/http/route-kit.js';
+import { nextLinkOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { customerParams } from '../shared/http/route-kit.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
-import { isFinal, TASK_ID_PATTERN, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+import {
+  isFinal,
+  TASK_ID_PATTERN,
+  TASK_STATE_LABELS,
+  TASK_STATES,
+  type TaskRecord,
+} from '../shared/tasks/task-record.js';
+import { labelledValues } from '../shared/validation/enum-labels.js';
 import type { AppServices } from './app-services.js';
 
 const TAGS = ['Tasks'];
@@ -18,7 +26,7 @@ export const taskViewSchema = z
     id: z.string(),
     type: z.string().meta({ description: "The manual's Cmd Type, e.g. CreateCustomer." }),
     customerId: z.string(),
-    state: z.enum(TASK_STATES).meta({ id: 'TaskState' }),
+    state: z.enum(TASK_STATES).meta({ id: 'TaskState', description: labelledValues(TASK_STATE_LABELS) }),
     dryRun: z.boolean(),
     input: z.unknown(),
     steps: z.array(
@@ -39,7 +47,7 @@ export const taskViewSchema = z
       .int()
       .nullable()
       .meta({ description: 'Next Execution Minutes: minutes until a Queued task runs again (0: due).' }),
-    waiting: z.object({ reason: z.string(), resumeOn: z.string() }).nullable(),
+    waiting: z.object({ reason: z.string(), resumeOn: z.enum(['operator', 'timer', 'customer']) }).nullable(),
     nextAttemptAt: z
       .string()
       .nullable()
@@ -59,7 +67,7 @@ export const taskViewSchema = z
       .string()
       .nullable()
       .meta({ description: 'While Reserved or Executing: the instance holding it.' }),
-    log: z.array(z.object({ at: z.string(), line: z.string() })),
+    log: z.array(z.object({ at: z.iso.datetime(), line: z.string() })),
     logDropped: z.number().int(),
     result: z.string().nullable().meta({ description: 'Execution Result.' }),
     changes: z
@@ -72,10 +80,10 @@ export const taskViewSchema = z
         }),
       )
       .meta({ description: 'Planned (dry run) or applied (real run) changes, in order.' }),
-    createdAt: z.string(),
+    createdAt: z.iso.datetime(),
     executedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
-    updatedAt: z.string(),
+    updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'Task' });
 
@@ -102,11 +110,11 @@ export function toTaskView(task: TaskRecord): TaskView {
     retries: task.retries,
     nextExecutionAt: task.nextExecutionAt,
     nextExecutionMinutes:
-      task.state === 'Queued' && task.nextExecutionAt
+      task.state === 'queued' && task.nextExecutionAt
         ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
         : null,
     waiting: task.waiting,
-    nextAttemptAt: task.state === 'Queued' ? (task.retry?.nextAttemptAt ?? null) : null,
+    nextAttemptAt: task.state === 'queued' ? (task.retry?.nextAttemptAt ?? null) : null,
     lastTransientError: task.retry?.lastError ?? null,
     retryingSince: task.retry?.since ?? null,
     leaseUntil: task.leaseUntil,
@@ -133,18 +141,14 @@ const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
   customerOf: async (params: { taskId: string }) =>
     (await services.taskEngine.get(params.taskId))?.customerId ?? null,
 });
-const listQuery = z.object({
+const listQuery = pagingQuery((key) => /^[0-9A-Z]{26}$/.test(key)).extend({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
-  state: z.enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` }).optional(),
-  top: topQuery(100, 25),
-  after: z
-    .string()
-    .regex(/^[0-9A-Z]{26}$/, 'after is not one this API returned.')
+  state: z
+    .enum(TASK_STATES, { error: `state is one of ${TASK_STATES.join(', ')}.` })
+    .meta({ description: labelledValues(TASK_STATE_LABELS) })
     .optional(),
 });
-const listSchema = z
-  .object({ value: z.array(taskViewSchema), nextLink: z.string().nullable() })
-  .meta({ id: 'TaskPage' });
+const listSchema = pageSchema(taskViewSchema, 'TaskPage');
 const taskMessage = z.strictObject({
   taskId: z.string().regex(TASK_ID_PATTERN),
   watch: z.string().min(1).max(64).optional(),
@@ -155,15 +159,16 @@ async function listed(
   query: z.output<typeof listQuery>,
   path: string,
 ): Promise<ApiResult> {
-  const page = await services.taskEngine.list(query);
+  const { cursor, ...filters } = query;
+  const page = await services.taskEngine.list({ ...filters, ...(cursor ? { after: cursor } : {}) });
   const next = nextLinkOf(
     path,
     {
       customerId: path === '/api/v1/tasks' ? query.customerId : undefined,
       state: query.state,
-      top: String(query.top),
+      top: query.top,
     },
-    { name: 'after', key: page.nextKey || null },
+    page.nextKey,
   );
   return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
 }
@@ -259,7 +264,8 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
       access: taskAccess(services),
       method: 'POST',
       route: 'api/v1/tasks/{taskId}/cancel',
-      summary: 'Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it',
+      summary:
+        'Cancel a pending change: a `queued` or `paused` task ends `finish-failure`, naming who cancelled it',
       tags: TAGS,
       roles: ROLES,
       params: taskParams,
@@ -316,7 +322,7 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           throw domainErrors.conflict(
             'task_not_finished',
             'Task has not finished',
-            `Not finished: ${pending.map((t) => `${t.id} (${t.state})`).join(', ')}; cancel them first. Nothing was deleted.`,
+            `Not finished: ${pending.map((t) => `${t.id} (${TASK_STATE_LABELS[t.state]})`).join(', ')}; cancel them first. Nothing was deleted.`,
           );
         }
         for (const id of ids) await services.taskEngine.remove(id);
@@ -334,14 +340,17 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
         .strictObject({
           customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
           state: z
-            .enum(['FinishSuccess', 'FinishFailure'], { error: 'state is FinishSuccess or FinishFailure.' })
+            .enum(['finish-success', 'finish-failure'], {
+              error: 'state is finish-success or finish-failure.',
+            })
+            .meta({ description: labelledValues(TASK_STATE_LABELS) })
             .optional(),
         })
         .default({}),
       responses: { 200: { description: 'Deleted.', schema: z.object({ deleted: z.number().int() }) } },
       handler: async ({ body }) => {
         let deleted = 0;
-        for (const state of body.state ? [body.state] : (['FinishSuccess', 'FinishFailure'] as const)) {
+        for (const state of body.state ? [body.state] : (['finish-success', 'finish-failure'] as const)) {
           for (;;) {
             const page = await services.taskEngine.list({
               state,
@@ -393,13 +402,13 @@ export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefini
           if (after && after.updatedAt !== before?.updatedAt) {
             productLog(
               context,
-              after.state === 'FinishFailure' ? 'warn' : 'info',
-              `Task ${after.type} is ${after.state}.`,
+              after.state === 'finish-failure' ? 'warn' : 'info',
+              `Task ${after.type} is ${TASK_STATE_LABELS[after.state]}.`,
               {
                 type: after.type,
                 state: after.state,
                 step: after.steps[after.currentStep]?.name ?? null,
-                ...(after.state === 'FinishFailure' ? { result: after.result } : {}),
+                ...(after.state === 'finish-failure' ? { result: after.result } : {}),
               },
             );
           }

@@ -24,6 +24,7 @@ import { defineTimer } from '../shared/platform/background.js';
 import { productLog } from '../shared/platform/product-log.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
+import { listPage, pagingQuery } from '../shared/paging/paging.js';
 
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
@@ -185,7 +186,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
       errors: {
         gone: EXPIRED,
-        conflict: 'Short Name taken, or no licence left.',
+        conflict: 'Short Name taken, or no license left.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
@@ -232,17 +233,26 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       name: 'wizard-pending-invitations',
       method: 'GET',
       route: `${SESSION}/pending-invitations`,
-      summary: 'Pending Invitations: "Pending Authentication" or "Authentication Complete"',
+      summary: 'Pending Invitations: `pending-authentication` or `authentication-complete`',
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'Invitations not yet added as customers.', schema: invitationListSchema },
+        200: {
+          description: 'A page of invitations not yet added as customers.',
+          schema: invitationListSchema,
+        },
       },
       errors: { gone: EXPIRED },
-      handler: async ({ params, principal }) => ({
+      handler: async ({ params, principal, query, request }) => ({
         status: 200,
-        body: { value: await services.wizard.pendingInvitations(params.sessionId, owner(principal)) },
+        body: listPage(
+          await services.wizard.pendingInvitations(params.sessionId, owner(principal)),
+          (invitation) => invitation.id,
+          query,
+          request.url,
+        ),
       }),
     }),
     defineApiRoute(services, {

@@ -6,7 +6,7 @@ type Customer = components['schemas']['CustomerListItem'];
 type Task = components['schemas']['Task'];
 
 /** Every customer, one page of `top` after another until the last page (nextLink null). */
-export async function listAllCustomers(client: PortalClient, top = 25): Promise<Customer[]> {
+export async function listAllCustomers(client: PortalClient, top = 100): Promise<Customer[]> {
   const customers: Customer[] = [];
   let next: string | null = null;
   do {
@@ -53,7 +53,7 @@ export async function updateIfMatch(
 /** What syncing a customer's dial-plan prefixes would do, changing nothing: a task to poll at Location. */
 export async function previewPrefixSync(client: PortalClient, customerId: string): Promise<Task> {
   const { data, error } = await client.POST('/customers/{customerId}/prefixes/sync', {
-    params: { path: { customerId }, query: { dryRun: 'true' } },
+    params: { path: { customerId }, query: { dryRun: true } },
   });
   if (error) throw new Error(`Previewing the prefix sync of ${customerId} failed: ${error.title}`);
   return data;

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   await services.customers.create({
     fullName: `${customer.shortName} Ltd`,
     shortName: customer.shortName,
-    licenseType: 'Hosted Pro',
+    licenseType: 'hosted-pro',
     licensedUsers: 10,
   });
   /** Starts a cycle with `start`, waits for it to end, and reports its wall time and the peak RSS so far. */

@@ -93,7 +93,7 @@ export const DEMO = {
    * Subscribed SKUs per customer: `enabled` units, of which `assigned` are given to demo users at seeding. Change
    * units with `PUT /_sandbox/tenants/{tenant}/subscribedSkus/{sku}` or `sandbox.state.directory.setSku`.
    */
-  licences: {
+  licenses: {
     contoso: [{ skuPartNumber: 'ENTERPRISEPREMIUM', enabled: 25, assigned: 20 }],
     fabrikam: [
       { skuPartNumber: 'ENTERPRISEPACK', enabled: 30, assigned: 25 },
@@ -172,7 +172,7 @@ export function seedDemo(state: SandboxState): void {
   seedCustomer(state, customers.fabrikam, { usageLocation: 'GB', phonePrefix: '+44 20 7946 ' });
 
   seedDns(state);
-  seedLicences(state);
+  seedLicenses(state);
 }
 
 /** The provider's DNS zone and the DNS app that may write it. */
@@ -197,13 +197,13 @@ function seedDns(state: SandboxState): void {
 }
 
 /**
- * Subscriptions of the customer tenants (`DEMO.licences`), with licences assigned to the first demo users so
+ * Subscriptions of the customer tenants (`DEMO.licenses`), with licenses assigned to the first demo users so
  * that `consumedUnits` is realistic: Contoso has free E5 units, Fabrikam free E3 and Teams Phone Standard units.
  */
-function seedLicences(state: SandboxState): void {
+function seedLicenses(state: SandboxState): void {
   for (const [customer, skus] of [
-    [DEMO.customers.contoso, DEMO.licences.contoso],
-    [DEMO.customers.fabrikam, DEMO.licences.fabrikam],
+    [DEMO.customers.contoso, DEMO.licenses.contoso],
+    [DEMO.customers.fabrikam, DEMO.licenses.fabrikam],
   ] as const) {
     const tenant = state.requireTenant(customer.tenantId);
     const users = [...tenant.users.values()].sort((a, b) =>

@@ -3,7 +3,7 @@ import type { DnsZones } from './dns-zones.js';
 import { SandboxStateError, stableGuid, type Tenant, type VerifiedDomain } from './directory-model.js';
 import type { GraphDirectorySnapshot } from './snapshot-schema.js';
 
-/** The tenants whose domains and licences the directory keeps (the sandbox state that holds it). */
+/** The tenants whose domains and licenses the directory keeps (the sandbox state that holds it). */
 export interface DirectoryTenants {
   tenants(): Tenant[];
   requireTenant(idOrDomain: string): Tenant;
@@ -100,10 +100,10 @@ interface TenantDirectory {
   readonly pendingDomains: Map<string, string>;
   readonly skus: TenantSku[];
   /** By user id. */
-  readonly licences: Map<string, AssignedLicense[]>;
+  readonly licenses: Map<string, AssignedLicense[]>;
 }
 
-/** What Graph keeps beyond the basic directory (state.ts): unverified domains, subscriptions and licences. */
+/** What Graph keeps beyond the basic directory (state.ts): unverified domains, subscriptions and licenses. */
 export class GraphDirectory {
   private readonly byTenant = new Map<string, TenantDirectory>();
 
@@ -123,9 +123,9 @@ export class GraphDirectory {
         tenantId,
         pendingDomains: [...directory.pendingDomains.values()],
         skus: directory.skus.map((s) => ({ skuId: s.definition.skuId, enabled: s.enabled })),
-        licences: [...directory.licences].map(([userId, licences]) => ({
+        licenses: [...directory.licenses].map(([userId, licenses]) => ({
           userId,
-          licences: licences.map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans] })),
+          licenses: licenses.map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans] })),
         })),
       }));
   }
@@ -141,7 +141,7 @@ export class GraphDirectory {
           if (!definition) throw new Error(`SKU '${skuId}' is not in the sandbox's catalogue.`);
           return { definition, enabled };
         }),
-        licences: new Map(entry.licences.map((l) => [l.userId, l.licences])),
+        licenses: new Map(entry.licenses.map((l) => [l.userId, l.licenses])),
       });
     }
   }
@@ -149,7 +149,7 @@ export class GraphDirectory {
   private of(tenant: Tenant): TenantDirectory {
     let directory = this.byTenant.get(tenant.id);
     if (!directory) {
-      directory = { pendingDomains: new Map(), skus: [], licences: new Map() };
+      directory = { pendingDomains: new Map(), skus: [], licenses: new Map() };
       this.byTenant.set(tenant.id, directory);
     }
     return directory;
@@ -329,7 +329,7 @@ export class GraphDirectory {
     };
   }
 
-  // ---- subscriptions and licences ----
+  // ---- subscriptions and licenses ----
 
   /** Adds a subscription of a catalogue SKU (by part number or id), or sets its units if the tenant has it. */
   setSku(tenantId: string, sku: string, enabled: number): TenantSku {
@@ -355,7 +355,7 @@ export class GraphDirectory {
     return added;
   }
 
-  /** Graph's `subscribedSku` objects; `consumedUnits` counts the licences assigned to users. */
+  /** Graph's `subscribedSku` objects; `consumedUnits` counts the licenses assigned to users. */
   subscribedSkus(tenant: Tenant): Record<string, unknown>[] {
     return this.of(tenant).skus.map(({ definition, enabled }) => ({
       accountId: tenant.id,
@@ -377,7 +377,7 @@ export class GraphDirectory {
   }
 
   assignedLicenses(tenant: Tenant, userId: string): readonly AssignedLicense[] {
-    return this.of(tenant).licences.get(userId) ?? [];
+    return this.of(tenant).licenses.get(userId) ?? [];
   }
 
   /** `assignLicense`, checked like Graph: usage location, known SKUs, free units; all or nothing. */
@@ -391,7 +391,7 @@ export class GraphDirectory {
     if (!user)
       throw new GraphFailure(404, 'Request_ResourceNotFound', `Resource '${userId}' does not exist.`);
     const directory = this.of(tenant);
-    const current = directory.licences.get(userId) ?? [];
+    const current = directory.licenses.get(userId) ?? [];
     for (const skuId of [...add.map((l) => l.skuId), ...remove]) {
       if (!directory.skus.some((s) => s.definition.skuId === skuId.toLowerCase())) {
         throw new GraphFailure(
@@ -408,8 +408,8 @@ export class GraphDirectory {
         'License assignment cannot be done for user with invalid usage location.',
       );
     }
-    for (const licence of add) {
-      const skuId = licence.skuId.toLowerCase();
+    for (const license of add) {
+      const skuId = license.skuId.toLowerCase();
       if (current.some((l) => l.skuId === skuId)) continue;
       const sku = directory.skus.find((s) => s.definition.skuId === skuId);
       if (sku && this.consumed(tenant, skuId) >= sku.enabled) {
@@ -422,26 +422,26 @@ export class GraphDirectory {
     }
     const removed = new Set(remove.map((s) => s.toLowerCase()));
     const next = current.filter((l) => !removed.has(l.skuId));
-    for (const licence of add) {
-      const skuId = licence.skuId.toLowerCase();
-      const entry = { skuId, disabledPlans: [...licence.disabledPlans] };
+    for (const license of add) {
+      const skuId = license.skuId.toLowerCase();
+      const entry = { skuId, disabledPlans: [...license.disabledPlans] };
       const index = next.findIndex((l) => l.skuId === skuId);
       if (index >= 0) next[index] = entry;
       else next.push(entry);
     }
-    directory.licences.set(userId, next);
+    directory.licenses.set(userId, next);
     return next;
   }
 
-  /** A deleted user's licences go back to the pool. */
+  /** A deleted user's licenses go back to the pool. */
   removeUser(tenant: Tenant, userId: string): void {
-    this.of(tenant).licences.delete(userId);
+    this.of(tenant).licenses.delete(userId);
   }
 
   private consumed(tenant: Tenant, skuId: string): number {
     let count = 0;
-    for (const licences of this.of(tenant).licences.values()) {
-      if (licences.some((l) => l.skuId === skuId)) count++;
+    for (const licenses of this.of(tenant).licenses.values()) {
+      if (licenses.some((l) => l.skuId === skuId)) count++;
     }
     return count;
   }

@@ -154,10 +154,10 @@ export const graphDirectorySnapshotSchema = z.array(
     tenantId: z.string(),
     pendingDomains: strings,
     skus: z.array(z.strictObject({ skuId: z.string(), enabled: z.number().int().nonnegative() })),
-    licences: z.array(
+    licenses: z.array(
       z.strictObject({
         userId: z.string(),
-        licences: z.array(z.strictObject({ skuId: z.string(), disabledPlans: strings })),
+        licenses: z.array(z.strictObject({ skuId: z.string(), disabledPlans: strings })),
       }),
     ),
   }),

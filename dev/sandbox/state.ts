@@ -36,7 +36,7 @@ export class SandboxState {
   readonly entra = new EntraGrants(this);
   /** Azure DNS zones (ARM peer) and their role assignments; Graph's domain verification reads their TXT records. */
   readonly dns = new DnsZones();
-  /** Graph's unverified domains, subscribed SKUs and users' licences. */
+  /** Graph's unverified domains, subscribed SKUs and users' licenses. */
   readonly directory = new GraphDirectory(this, this.dns);
 
   clear(): void {

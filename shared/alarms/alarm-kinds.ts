@@ -11,4 +11,4 @@ export const USER_LICENSE_THRESHOLD_ALARM = 'User License Threshold';
 export const taskAlarmSource = (taskId: string) => `task:${taskId}`;
 export const sbcAlarmSource = (sbcId: string) => `sbc:${sbcId}`;
 export const queueAlarmSource = (queue: string) => `queue:${queue}`;
-export const LICENCE_ALARM_SOURCE = 'licence:users';
+export const LICENSE_ALARM_SOURCE = 'license:users';

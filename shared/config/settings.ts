@@ -200,7 +200,7 @@ export const settingsSchema = z
     /** Answered by Azure's platform CORS (siteConfig.cors) in Azure and by the local host locally, never by a function. */
     cors: { allowedOrigins: raw.API_CORS_ALLOWED_ORIGINS as readonly string[] },
     secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
-    licence: {
+    license: {
       tenantCount: raw.LICENSE_TENANT_COUNT,
       userCount: raw.LICENSE_USER_COUNT,
       expiresOn: raw.LICENSE_EXPIRES ?? null,

@@ -125,7 +125,7 @@ function entraMessage(error: unknown): { code: string | null; message: string } 
  */
 function revokeNotice(credential: CustomerCredential): string {
   const what =
-    credential.method === 'App registration'
+    credential.method === 'app-registration'
       ? `delete the client secret given for app registration ${credential.clientId ?? ''} (or the app registration) if it is not used otherwise`
       : "remove the admin consent given to the provider's sign-in app (Enterprise applications in Microsoft Entra)";
   return (
@@ -171,7 +171,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
   }
 
   function graphCredential(credential: CustomerCredential): TokenCredential {
-    if (credential.method === 'App registration' && credential.clientId) {
+    if (credential.method === 'app-registration' && credential.clientId) {
       return appCredential(
         credential.tenantId,
         credential.clientId,
@@ -235,7 +235,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     tenantId: c.tenantId,
     whenLastVerified: c.whenLastVerified,
     lastVerificationStatus: c.lastVerificationStatus,
-    clientSecretDaysUntilExpire: c.method === 'App registration' ? daysUntil(c.clientSecretExpiresAt) : null,
+    clientSecretDaysUntilExpire: c.method === 'app-registration' ? daysUntil(c.clientSecretExpiresAt) : null,
     message: c.lastVerificationMessage,
   });
 
@@ -271,7 +271,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
       const stored = await store.put({
         customerId,
-        method: 'App registration',
+        method: 'app-registration',
         tenantId: input.tenantId,
         m365Email: null,
         ...details,
@@ -279,7 +279,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt,
         sealedSecret: secretBox.seal(input.clientSecret, slot(customerId)),
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
         lastVerificationMessage: null,
         heldByWizardSession: capture.wizardSessionId ?? null,
       });
@@ -290,7 +290,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async connectDelegated(customerId, grant, capture = {}) {
       const draft: Omit<CustomerCredential, 'etag'> = {
         customerId,
-        method: 'Token',
+        method: 'token',
         tenantId: grant.tenantId,
         m365Email: grant.m365Email,
         initialDomain: null,
@@ -299,7 +299,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         clientSecretExpiresAt: null,
         sealedSecret: secretBox.seal(grant.refreshToken, slot(customerId)),
         whenLastVerified: null,
-        lastVerificationStatus: 'Never Performed',
+        lastVerificationStatus: 'never-performed',
         lastVerificationMessage: null,
         heldByWizardSession: capture.wizardSessionId ?? null,
       };
@@ -312,7 +312,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       const updated = await store.update(latest, {
         ...details,
         whenLastVerified: now().toISOString(),
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
       });
       await verified(updated);
       return updated;
@@ -323,7 +323,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         const credential = await store.get(customerId);
         if (credential?.heldByWizardSession !== wizardSessionId) return;
         const released = await store.update(credential, { heldByWizardSession: null });
-        if (released.lastVerificationStatus === 'Successful') await verified(released);
+        if (released.lastVerificationStatus === 'successful') await verified(released);
       });
     },
 
@@ -356,20 +356,20 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     async verify(customerId) {
       const credential = await store.get(customerId);
       if (!credential) throw domainErrors.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
-      let status: VerificationStatus = 'Successful';
+      let status: VerificationStatus = 'successful';
       let message: string | null = null;
       let clientSecretExpiresAt = credential.clientSecretExpiresAt;
       try {
         const tokens = graphCredential(credential);
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
-        if (credential.method === 'App registration' && credential.clientId) {
+        if (credential.method === 'app-registration' && credential.clientId) {
           const secret = secretBox.open(credential.sealedSecret, slot(credential.customerId));
           clientSecretExpiresAt =
             (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
         }
       } catch (error) {
-        status = 'Failed';
+        status = 'failed';
         message = entraMessage(error).message;
       }
       const latest = (await store.get(customerId)) ?? credential;

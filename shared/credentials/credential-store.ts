@@ -83,7 +83,7 @@ export function createCredentialStore(tables: Tables): CredentialStore {
 }
 
 function fromEntity({ value: e, etag }: Stored<CredentialEntity>): CustomerCredential {
-  const status = VERIFICATION_STATUSES.find((s) => s === e.lastVerificationStatus) ?? 'Never Performed';
+  const status = VERIFICATION_STATUSES.find((s) => s === e.lastVerificationStatus) ?? 'never-performed';
   return {
     customerId: e.customerId,
     method: e.method as AuthenticationMethod,

@@ -1,13 +1,28 @@
 /** How the provider reaches a customer's tenant (the manual's "Authentication method"). */
-export type AuthenticationMethod = 'Token' | 'App registration';
+export const AUTHENTICATION_METHODS = ['token', 'app-registration'] as const;
+export type AuthenticationMethod = (typeof AUTHENTICATION_METHODS)[number];
+
+/** The manual's Authentication method names. */
+export const AUTHENTICATION_METHOD_LABELS: Readonly<Record<AuthenticationMethod, string>> = {
+  token: 'Token',
+  'app-registration': 'App registration',
+};
 
 export const VERIFICATION_STATUSES = [
-  'Never Performed',
-  'Successful',
-  'Failed',
-  'Token not generated',
+  'never-performed',
+  'successful',
+  'failed',
+  'token-not-generated',
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+/** The manual's Last Verification Status names. */
+export const VERIFICATION_STATUS_LABELS: Readonly<Record<VerificationStatus, string>> = {
+  'never-performed': 'Never Performed',
+  successful: 'Successful',
+  failed: 'Failed',
+  'token-not-generated': 'Token not generated',
+};
 
 /** The two resources the provider needs in every customer tenant. */
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';

@@ -27,9 +27,9 @@ export async function customerActivity(
   customerId: string,
 ): Promise<CustomerActivity> {
   const [queued, reserved, executing, replication] = await Promise.all([
-    count(services, customerId, 'Queued'),
-    count(services, customerId, 'Reserved'),
-    count(services, customerId, 'Executing'),
+    count(services, customerId, 'queued'),
+    count(services, customerId, 'reserved'),
+    count(services, customerId, 'executing'),
     services.replication.status(customerId),
   ]);
   return {

@@ -3,8 +3,8 @@ import type { CreateCustomerInput, Customer } from './customer.js';
 import { usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
-import type { CustomerStore, LicenceAllocation } from './customer-store.js';
-import { allocate, availability, type LicenceAvailability, type LicenceLimits } from './licence-pool.js';
+import type { CustomerStore, LicenseAllocation } from './customer-store.js';
+import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
 import { shortNameKey } from './short-name.js';
 
 export interface CustomerListQuery {
@@ -13,7 +13,7 @@ export interface CustomerListQuery {
   readonly afterKey?: string;
 }
 
-export interface CustomerPage extends LicenceAvailability {
+export interface CustomerPage extends LicenseAvailability {
   readonly customers: readonly Customer[];
   /** The key to continue after, when more customers match. */
   readonly nextKey: string | null;
@@ -24,11 +24,11 @@ export interface CustomerService {
   list(query: CustomerListQuery): Promise<CustomerPage>;
   get(id: string): Promise<Customer>;
   updateLicensedUsers(id: string, licensedUsers: number, ifMatch?: string): Promise<Customer>;
-  /** Delete: the customer moves to "Ready for remove"; its licences stay held until removal completes. */
+  /** Delete: the customer moves to "Ready for remove"; its licenses stay held until removal completes. */
   markForRemoval(id: string, ifMatch?: string): Promise<Customer>;
   /** Onboarding moves the State: Ready for Deployment → Deploying → Deployed. */
-  setState(id: string, state: 'Ready for Deployment' | 'Deploying' | 'Deployed'): Promise<Customer>;
-  /** The removal task's last step: the customer is gone and its licences return to the pool. Idempotent. */
+  setState(id: string, state: 'ready-for-deployment' | 'deploying' | 'deployed'): Promise<Customer>;
+  /** The removal task's last step: the customer is gone and its licenses return to the pool. Idempotent. */
   completeRemoval(id: string): Promise<void>;
   /** Replication's note that a cycle completed: the Tenants list's last replication. Idempotent. */
   noteReplication(id: string, at: string): Promise<void>;
@@ -36,7 +36,7 @@ export interface CustomerService {
 
 export interface CustomerServiceOptions {
   readonly store: CustomerStore;
-  readonly licence: LicenceLimits;
+  readonly license: LicenseLimits;
   readonly now?: () => Date;
 }
 
@@ -45,7 +45,7 @@ const RETRY = { attempts: 20, baseDelayMs: 10, maxDelayMs: 200 } as const;
 
 export function createCustomerService({
   store,
-  licence,
+  license,
   now = () => new Date(),
 }: CustomerServiceOptions): CustomerService {
   async function getOrThrow(id: string): Promise<Customer> {
@@ -63,7 +63,7 @@ export function createCustomerService({
   }
 
   function checkNotBeingRemoved(customer: Customer): void {
-    if (customer.state === 'Ready for remove') {
+    if (customer.state === 'ready-for-remove') {
       throw new DomainError('conflict', {
         code: 'customer_being_removed',
         title: 'Customer is being removed',
@@ -107,10 +107,10 @@ export function createCustomerService({
     async create(input) {
       return withOptimisticRetry(async () => {
         const { allocation, etag } = await store.getAllocation();
-        const next = allocate(licence, allocation, { customers: 1, users: input.licensedUsers });
+        const next = allocate(license, allocation, { customers: 1, users: input.licensedUsers });
         try {
           return await store.insert(
-            { ...input, state: 'Ready for Deployment', at: now().toISOString() },
+            { ...input, state: 'ready-for-deployment', at: now().toISOString() },
             next,
             etag,
           );
@@ -154,7 +154,7 @@ export function createCustomerService({
         customers.push(plain);
       }
       const { allocation } = await store.getAllocation();
-      return { customers, nextKey, ...availability(licence, allocation) };
+      return { customers, nextKey, ...availability(license, allocation) };
     },
 
     get: getOrThrow,
@@ -178,7 +178,7 @@ export function createCustomerService({
         }
         if (customer.licensedUsers === licensedUsers) return customer;
         const { allocation, etag } = await store.getAllocation();
-        const next: LicenceAllocation = allocate(licence, allocation, {
+        const next: LicenseAllocation = allocate(license, allocation, {
           customers: 0,
           users: licensedUsers - customer.licensedUsers,
         });
@@ -194,9 +194,9 @@ export function createCustomerService({
         const customer = await getOrThrow(id);
         if (first) checkVersion(customer, ifMatch);
         first = false;
-        if (customer.state === 'Ready for remove') return customer;
+        if (customer.state === 'ready-for-remove') return customer;
         return writing(id, customer, ifMatch, () =>
-          store.update(customer, { state: 'Ready for remove', at: now().toISOString() }),
+          store.update(customer, { state: 'ready-for-remove', at: now().toISOString() }),
         );
       }, RETRY);
     },

@@ -1,13 +1,13 @@
 import type { Customer, CustomerState, LicenseType } from './customer.js';
 
-/** What the customers hold of the provider's licences: one tenant licence each, and their Licensed Users. */
-export interface LicenceAllocation {
+/** What the customers hold of the provider's licenses: one tenant license each, and their Licensed Users. */
+export interface LicenseAllocation {
   readonly customers: number;
   readonly users: number;
 }
 
 export interface VersionedAllocation {
-  readonly allocation: LicenceAllocation;
+  readonly allocation: LicenseAllocation;
   /** `null` before the first customer was ever created. */
   readonly etag: string | null;
 }
@@ -22,7 +22,7 @@ export interface NewCustomer {
 }
 
 /**
- * Customers and the licence allocation they hold, written together atomically so that neither a duplicate
+ * Customers and the license allocation they hold, written together atomically so that neither a duplicate
  * Short Name nor an over-allocation can slip through between two concurrent requests. A write that loses a race
  * (the Short Name is taken, the customer or the allocation changed) throws a VersionConflictError and writes nothing.
  */
@@ -34,14 +34,14 @@ export interface CustomerStore {
   /** Creates the customer and replaces the allocation, both or neither. */
   insert(
     customer: NewCustomer,
-    allocation: LicenceAllocation,
+    allocation: LicenseAllocation,
     allocationEtag: string | null,
   ): Promise<Customer>;
   /** Applies a change to the customer (guarded by its ETag) and, when given, replaces the allocation, both or neither. */
   update(
     current: Customer,
     changes: Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string },
-    allocation?: { readonly value: LicenceAllocation; readonly etag: string | null },
+    allocation?: { readonly value: LicenseAllocation; readonly etag: string | null },
   ): Promise<Customer>;
   /**
    * Records when the customer's replication last completed. Idempotent and monotonic: an older or equal time (a
@@ -49,5 +49,5 @@ export interface CustomerStore {
    */
   noteReplication(shortName: string, at: string): Promise<void>;
   /** Deletes the customer (guarded by its ETag) and replaces the allocation, both or neither. */
-  remove(current: Customer, allocation: LicenceAllocation, allocationEtag: string | null): Promise<void>;
+  remove(current: Customer, allocation: LicenseAllocation, allocationEtag: string | null): Promise<void>;
 }

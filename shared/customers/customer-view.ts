@@ -1,11 +1,22 @@
 import { z } from 'zod';
-import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
+import { labelledValues } from '../validation/enum-labels.js';
+import {
+  CUSTOMER_STATE_LABELS,
+  CUSTOMER_STATES,
+  type Customer,
+  LICENSE_TYPE_LABELS,
+  LICENSE_TYPES,
+} from './customer.js';
 import type { CustomerPage } from './customer-service.js';
 
 /** Named, so that every view that shows a License Type shares one enum in a generated client. */
-export const licenseTypeSchema = z.enum(LICENSE_TYPES).meta({ id: 'LicenseType' });
+export const licenseTypeSchema = z
+  .enum(LICENSE_TYPES)
+  .meta({ id: 'LicenseType', description: labelledValues(LICENSE_TYPE_LABELS) });
 
-export const customerStateSchema = z.enum(CUSTOMER_STATES).meta({ id: 'CustomerState' });
+export const customerStateSchema = z
+  .enum(CUSTOMER_STATES)
+  .meta({ id: 'CustomerState', description: labelledValues(CUSTOMER_STATE_LABELS) });
 
 /** A customer as the API returns it: the Tenants row and the wizard's first page. */
 export const customerViewSchema = z
@@ -39,8 +50,8 @@ export const customerListSchema = z
       customerViewSchema.extend({ activity: customerActivitySchema }).meta({ id: 'CustomerListItem' }),
     ),
     nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
-    availableUsers: z.number().int().meta({ description: 'User licences left in the provider pool.' }),
-    availableCustomers: z.number().int().meta({ description: 'Tenant licences left.' }),
+    availableUsers: z.number().int().meta({ description: 'User licenses left in the provider pool.' }),
+    availableCustomers: z.number().int().meta({ description: 'Tenant licenses left.' }),
   })
   .meta({ id: 'CustomerPage' });
 

@@ -2,18 +2,33 @@ import { z } from 'zod';
 import { safeDisplayText } from '../validation/display-text.js';
 import { SHORT_NAME_MAX, SHORT_NAME_MIN, SHORT_NAME_PATTERN, shortNameViolations } from './short-name.js';
 
-export const LICENSE_TYPES = ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'] as const;
+export const LICENSE_TYPES = ['hosted-essentials', 'hosted-essentials-plus', 'hosted-pro'] as const;
 export type LicenseType = (typeof LICENSE_TYPES)[number];
 
-export const CUSTOMER_STATES = ['Ready for Deployment', 'Deploying', 'Deployed', 'Ready for remove'] as const;
+/** The manual's License Type names: for messages and scripts that quote the manual. */
+export const LICENSE_TYPE_LABELS: Readonly<Record<LicenseType, string>> = {
+  'hosted-essentials': 'Hosted Essentials',
+  'hosted-essentials-plus': 'Hosted Essentials +',
+  'hosted-pro': 'Hosted Pro',
+};
+
+export const CUSTOMER_STATES = ['ready-for-deployment', 'deploying', 'deployed', 'ready-for-remove'] as const;
 export type CustomerState = (typeof CUSTOMER_STATES)[number];
+
+/** The manual's customer State names. */
+export const CUSTOMER_STATE_LABELS: Readonly<Record<CustomerState, string>> = {
+  'ready-for-deployment': 'Ready for Deployment',
+  deploying: 'Deploying',
+  deployed: 'Deployed',
+  'ready-for-remove': 'Ready for remove',
+};
 
 export const MAX_LICENSED_USERS = 500;
 export const FULL_NAME_MAX = 256;
 
 /** Hosted Essentials has no Microsoft 365 side, hence no licensed users (docs/decisions.md). */
 export function usesLicensedUsers(licenseType: LicenseType): boolean {
-  return licenseType !== 'Hosted Essentials';
+  return licenseType !== 'hosted-essentials';
 }
 
 export interface Customer {
@@ -93,7 +108,7 @@ export const createCustomerSchema = z
       .optional()
       .meta({
         description:
-          '1-500 for Hosted Essentials + and Hosted Pro (required); omitted or 0 for Hosted Essentials.',
+          '1-500 for `hosted-essentials-plus` and `hosted-pro` (required); omitted or 0 for `hosted-essentials`.',
       }),
   })
   .superRefine(
@@ -104,7 +119,8 @@ export const createCustomerSchema = z
       const issue = (message: string, code: string) =>
         ctx.addIssue({ code: 'custom', path: ['licensedUsers'], message, params: { code } });
       if (usesLicensedUsers(type)) {
-        if (value.licensedUsers === undefined) issue(`Licensed Users is required for ${type}.`, 'required');
+        if (value.licensedUsers === undefined)
+          issue(`Licensed Users is required for ${LICENSE_TYPE_LABELS[type]}.`, 'required');
         else if (value.licensedUsers === 0) issue(licensedUsersMessages.atLeastOne, 'too_small');
       } else if (value.licensedUsers !== undefined && value.licensedUsers !== 0) {
         issue(

@@ -7,7 +7,7 @@ import {
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import {
   type CustomerStore,
-  type LicenceAllocation,
+  type LicenseAllocation,
   type NewCustomer,
   type VersionedAllocation,
 } from './customer-store.js';
@@ -17,7 +17,7 @@ export const CUSTOMERS_TABLE = 'customers';
 /** One partition holds the provider's customers and their allocation, so both can change in one transaction. */
 const PARTITION = 'provider';
 /** Sorts after every Short Name key, which holds only letters, digits and hyphens. */
-const ALLOCATION_ROW = '~licence-allocation';
+const ALLOCATION_ROW = '~license-allocation';
 
 type CustomerEntity = {
   partitionKey: string;
@@ -45,7 +45,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   const both = tables.table<CustomerEntity | AllocationEntity>(CUSTOMERS_TABLE);
 
   function allocationAction(
-    value: LicenceAllocation,
+    value: LicenseAllocation,
     etag: string | null,
   ): TransactionAction<AllocationEntity> {
     const row: AllocationEntity = { partitionKey: PARTITION, rowKey: ALLOCATION_ROW, ...value };

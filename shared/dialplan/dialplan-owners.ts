@@ -53,7 +53,7 @@ export async function dialPlanOwners(
       customers.set(key, await nullIfNotFound(services.customers.get(site.customerId)));
     }
     const customer = customers.get(key);
-    if (!customer || customer.state !== 'Deployed') continue;
+    if (!customer || customer.state !== 'deployed') continue;
     if (!devices.has(region.sbcId))
       devices.set(region.sbcId, await services.onboardingSettings.sbc(region.sbcId));
     const device = devices.get(region.sbcId) ?? null;

@@ -53,7 +53,7 @@ export async function saveSitePrefixes(
   prefixes: readonly DialPlanPrefix[],
 ): Promise<SavePrefixesOutcome> {
   const customer = await services.customers.get(customerId);
-  if (customer.state === 'Ready for remove') {
+  if (customer.state === 'ready-for-remove') {
     throw domainErrors.conflict(
       'customer_being_removed',
       'Customer is being removed',
@@ -101,7 +101,7 @@ export async function saveSitePrefixes(
     }
     throw error;
   }
-  if (customer.state !== 'Deployed') {
+  if (customer.state !== 'deployed') {
     const saved = await sites.get(customerId, siteName);
     return { kind: 'saved', site: saved?.site ?? found.site };
   }
@@ -223,7 +223,7 @@ export async function importCustomer(
     const parsed = createCustomerSchema.safeParse({
       fullName: input.customerFullName ?? input.sbcCustomerName,
       shortName: input.sbcCustomerName,
-      licenseType: 'Hosted Essentials',
+      licenseType: 'hosted-essentials',
     });
     if (!parsed.success) {
       throw domainErrors.validation(
@@ -240,7 +240,7 @@ export async function importCustomer(
       );
     }
     await services.customers.create(parsed.data);
-    customer = await services.customers.setState(parsed.data.shortName, 'Deployed');
+    customer = await services.customers.setState(parsed.data.shortName, 'deployed');
   }
   const prefixes: DialPlanPrefix[] = rules.map((r) => ({
     dialPlanName: r.dialPlan,
@@ -268,7 +268,7 @@ export async function importCustomer(
     dns: null,
     m365Routing: null,
     sbc: {
-      configuration: 'SIP Trunk',
+      configuration: 'sip-trunk',
       regionId: region.id,
       carrier: null,
       carrierRegistration: null,

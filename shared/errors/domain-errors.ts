@@ -27,7 +27,7 @@ export type DomainErrorKind =
   | 'not_found'
   /** The resource's current state does not allow this (a task not pending, a customer being removed). */
   | 'conflict'
-  /** A count the licence or the manual caps is used up. */
+  /** A count the license or the manual caps is used up. */
   | 'limit_reached'
   /** The caller's copy is out of date (If-Match, ETag). */
   | 'version_mismatch'

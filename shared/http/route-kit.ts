@@ -5,7 +5,7 @@ import type { ApiResult } from './edge/context.js';
 
 /**
  * What many routes share, described once for the handlers and the OpenAPI document: the customer path parameter,
- * paging, the dry-run flag and optimistic concurrency (ETag / If-Match).
+ * booleans in the query, the dry-run flag and optimistic concurrency (ETag / If-Match).
  */
 export const customerIdParam = z
   .string()
@@ -22,31 +22,20 @@ export const siteNameParam = z
   .regex(SHORT_NAME_PATTERN)
   .meta({ description: 'The Sbc Site Name.' });
 
-/** `top`: the page size, 1 to `max`. */
-export function topQuery(max: number, fallback: number) {
-  return z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(max, `top can be at most ${max}.`)
+/**
+ * A boolean in the query: `true` or `false`, typed as a boolean in the document, so a generated client passes one
+ * (the URL carries its text).
+ */
+export function booleanParam(name: string, fallback: boolean) {
+  return z
+    .preprocess(
+      (value) => (value === 'true' ? true : value === 'false' ? false : value),
+      z.boolean({ error: `${name} must be true or false.` }),
+    )
     .default(fallback);
 }
 
-/** The link to the next page: the same query with the next page's key; `null` on the last page. */
-export function nextLinkOf(
-  path: string,
-  query: Readonly<Record<string, string | undefined>>,
-  next: { readonly name: string; readonly key: string | null },
-): string | null {
-  if (next.key === null) return null;
-  const present = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
-  return `${path}?${new URLSearchParams([...present, [next.name, next.key]]).toString()}`;
-}
-
-const dryRunFlag = z
-  .enum(['true', 'false'], { error: 'dryRun must be true or false.' })
-  .default('false')
-  .transform((value) => value === 'true');
+const dryRunFlag = booleanParam('dryRun', false);
 
 /** `?dryRun=true`: only plan, change nothing. */
 export const dryRunQuery = z.object({ dryRun: dryRunFlag });

@@ -131,7 +131,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
   return {
     async invite(draft, invitationEmail, type) {
       await requirePrerequisites();
-      if (type === 'Invite' && (await options.customers.get(draft.shortName))) {
+      if (type === 'invite' && (await options.customers.get(draft.shortName))) {
         throw domainErrors.conflict(
           'short_name_taken',
           'Short Name already in use',
@@ -141,7 +141,7 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
       const existing = await store.get(draft.shortName);
       // A completed invitation gives way to a "Request" ("Switch to token": the admin authenticates again); a new
       // customer's invitation never replaces a live one, which may be waiting to be added from Pending Invitations.
-      const replaceable = type === 'Request' && existing?.deviceAuthenticated === true;
+      const replaceable = type === 'request' && existing?.deviceAuthenticated === true;
       if (existing && !existing.revokedAt && !replaceable) {
         throw domainErrors.conflict(
           'invitation_exists',

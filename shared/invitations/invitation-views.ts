@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { licenseTypeSchema } from '../customers/customer-view.js';
-import { INVITATION_STATUSES, INVITATION_TYPES } from './invitation.js';
+import { labelledValues } from '../validation/enum-labels.js';
+import {
+  INVITATION_STATUS_LABELS,
+  INVITATION_STATUSES,
+  INVITATION_TYPE_LABELS,
+  INVITATION_TYPES,
+} from './invitation.js';
+import { pageSchema } from '../paging/paging.js';
 
 /** The Customer Invitations grid, column by column. */
 export const invitationViewSchema = z
@@ -20,12 +27,14 @@ export const invitationViewSchema = z
     expiresAt: z.iso.datetime(),
     expired: z.boolean(),
     deviceAuthenticated: z.boolean(),
-    invitationType: z.enum(INVITATION_TYPES).meta({ id: 'InvitationType' }),
+    invitationType: z
+      .enum(INVITATION_TYPES)
+      .meta({ id: 'InvitationType', description: labelledValues(INVITATION_TYPE_LABELS) }),
     tenantInstalled: z.boolean(),
-    status: z.enum(INVITATION_STATUSES).meta({ id: 'InvitationStatus' }),
+    status: z
+      .enum(INVITATION_STATUSES)
+      .meta({ id: 'InvitationStatus', description: labelledValues(INVITATION_STATUS_LABELS) }),
   })
   .meta({ id: 'Invitation' });
 
-export const invitationListSchema = z
-  .object({ value: z.array(invitationViewSchema) })
-  .meta({ id: 'InvitationList' });
+export const invitationListSchema = pageSchema(invitationViewSchema, 'InvitationPage');

@@ -2,11 +2,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { LicenseType } from '../customers/customer.js';
 
-export const INVITATION_TYPES = ['Invite', 'Request'] as const;
+export const INVITATION_TYPES = ['invite', 'request'] as const;
 export type InvitationType = (typeof INVITATION_TYPES)[number];
 
-export const INVITATION_STATUSES = ['Pending Authentication', 'Authentication Complete'] as const;
+/** The manual's Invitation Type names. */
+export const INVITATION_TYPE_LABELS: Readonly<Record<InvitationType, string>> = {
+  invite: 'Invite',
+  request: 'Request',
+};
+
+export const INVITATION_STATUSES = ['pending-authentication', 'authentication-complete'] as const;
 export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+/** The manual's Pending Invitations status names. */
+export const INVITATION_STATUS_LABELS: Readonly<Record<InvitationStatus, string>> = {
+  'pending-authentication': 'Pending Authentication',
+  'authentication-complete': 'Authentication Complete',
+};
 
 /** The manual's Customer Invitations record, plus the onboarding draft it carries into the wizard. */
 export interface Invitation {
@@ -42,7 +54,7 @@ export function hashInvitationLink(linkId: string): string {
 export const LINK_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export function invitationStatus(invitation: Invitation): InvitationStatus {
-  return invitation.deviceAuthenticated ? 'Authentication Complete' : 'Pending Authentication';
+  return invitation.deviceAuthenticated ? 'authentication-complete' : 'pending-authentication';
 }
 
 export function isExpired(invitation: Invitation, now: Date): boolean {

@@ -178,7 +178,7 @@ export type DirectoryUser = z.output<typeof userSchema>;
 export interface EnsureUserInput {
   readonly userPrincipalName: string;
   readonly displayName: string;
-  /** ISO 3166 alpha-2; licences can only be assigned to users with a usage location. */
+  /** ISO 3166 alpha-2; licenses can only be assigned to users with a usage location. */
   readonly usageLocation: string;
 }
 

@@ -26,8 +26,8 @@ export interface SiteDns {
   readonly method: DnsMethod;
   /** The region (DNS sub domain Mapping row); null for manual DNS. */
   readonly regionId: string | null;
-  /** The licence plan the operator chose; null lets the task take the first eligible plan with a free licence. */
-  readonly licencePlan: string | null;
+  /** The license plan the operator chose; null lets the task take the first eligible plan with a free license. */
+  readonly licensePlan: string | null;
 }
 
 export interface SiteM365Routing {

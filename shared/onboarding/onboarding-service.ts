@@ -104,8 +104,8 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           detail: 'Enter the customer on the first page first.',
         });
       }
-      const connected = session.connection?.status === 'Authentication Complete';
-      if (draft.licenseType !== 'Hosted Essentials' && !connected) {
+      const connected = session.connection?.status === 'authentication-complete';
+      if (draft.licenseType !== 'hosted-essentials' && !connected) {
         throw new DomainError('conflict', {
           code: 'wizard_step_missing',
           title: 'Not connected',
@@ -165,7 +165,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
 
     async addSite(customerId, input, { dryRun }) {
       const customer = await existingCustomer(customerId);
-      if (customer.state === 'Ready for remove') {
+      if (customer.state === 'ready-for-remove') {
         throw new DomainError('conflict', {
           code: 'customer_being_removed',
           title: 'Customer is being removed',
@@ -245,7 +245,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
     async verifyDomain(customerId, siteName) {
       const customer = await existingCustomer(customerId);
       const site = await this.site(customer.shortName, siteName);
-      const page = await engine().list({ customerId: customer.shortName, state: 'Paused', top: 50 });
+      const page = await engine().list({ customerId: customer.shortName, state: 'paused', top: 50 });
       const waiting = page.tasks.find(
         (task) =>
           ONBOARDING_TYPES.has(task.type) &&

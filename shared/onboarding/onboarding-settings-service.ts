@@ -4,14 +4,14 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { type TablesSource, tablesFrom } from '../storage/azure-tables.js';
 import {
-  DEFAULT_LICENCE_PLANS,
+  DEFAULT_LICENSE_PLANS,
   type DnsApiSettings,
   type dnsApiInputSchema,
   type dnsApiViewSchema,
   type KnownSbc,
   type knownSbcInputSchema,
   type knownSbcViewSchema,
-  type LicencePlan,
+  type LicensePlan,
   type Region,
   type regionInputSchema,
 } from './onboarding-settings.js';
@@ -19,19 +19,19 @@ import {
 export const ONBOARDING_SETTINGS_TABLE = 'onboardingsettings';
 const PARTITION = 'provider';
 
-/** What onboarding tasks read: the DNS API, regions, Known SBCs (with their password) and licence plans. */
+/** What onboarding tasks read: the DNS API, regions, Known SBCs (with their password) and license plans. */
 export interface OnboardingSettingsReader {
   dnsApi(): Promise<DnsApiSettings | null>;
   regions(): Promise<Region[]>;
   region(id: string): Promise<Region | null>;
   sbc(id: string): Promise<KnownSbc | null>;
-  licencePlans(): Promise<readonly LicencePlan[]>;
+  licensePlans(): Promise<readonly LicensePlan[]>;
 }
 
 export interface OnboardingSettingsService extends OnboardingSettingsReader {
   dnsApiView(): Promise<z.output<typeof dnsApiViewSchema>>;
   putDnsApi(input: z.output<typeof dnsApiInputSchema>): Promise<z.output<typeof dnsApiViewSchema>>;
-  putLicencePlans(plans: readonly LicencePlan[]): Promise<readonly LicencePlan[]>;
+  putLicensePlans(plans: readonly LicensePlan[]): Promise<readonly LicensePlan[]>;
   createRegion(input: z.output<typeof regionInputSchema>): Promise<Region>;
   updateRegion(id: string, input: z.output<typeof regionInputSchema>): Promise<Region>;
   deleteRegion(id: string): Promise<void>;
@@ -168,8 +168,8 @@ export function createOnboardingSettingsService(
         gatewayPassword: found.sealed ? secretBox.open(found.sealed, sbcSlot(id)) : '',
       };
     },
-    async licencePlans() {
-      return (await read<{ plans: LicencePlan[] }>('licence-plans'))?.document.plans ?? DEFAULT_LICENCE_PLANS;
+    async licensePlans() {
+      return (await read<{ plans: LicensePlan[] }>('license-plans'))?.document.plans ?? DEFAULT_LICENSE_PLANS;
     },
   };
 
@@ -221,8 +221,8 @@ export function createOnboardingSettingsService(
       return this.dnsApiView();
     },
 
-    async putLicencePlans(plans) {
-      await upsert('licence-plans', { plans });
+    async putLicensePlans(plans) {
+      await upsert('license-plans', { plans });
       return plans;
     },
 

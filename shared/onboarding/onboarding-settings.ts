@@ -39,14 +39,14 @@ export interface KnownSbc {
   readonly gatewayPassword: string;
 }
 
-/** A licence plan the activation user may get: every SKU of the plan must have a free unit. */
-export interface LicencePlan {
+/** A license plan the activation user may get: every SKU of the plan must have a free unit. */
+export interface LicensePlan {
   readonly name: string;
   readonly skuPartNumbers: readonly string[];
 }
 
 /** The manual's eligible plans: "Office 365 E5", "Office 365 E1 / E3 with Microsoft Teams Phone Standard". */
-export const DEFAULT_LICENCE_PLANS: readonly LicencePlan[] = [
+export const DEFAULT_LICENSE_PLANS: readonly LicensePlan[] = [
   { name: 'Office 365 E5', skuPartNumbers: ['ENTERPRISEPREMIUM'] },
   { name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] },
   { name: 'Office 365 E3 with Teams Phone Standard', skuPartNumbers: ['ENTERPRISEPACK', 'MCOEV'] },
@@ -169,7 +169,7 @@ export const knownSbcViewSchema = z
   })
   .meta({ id: 'KnownSbc' });
 
-export const licencePlansSchema = z
+export const licensePlansSchema = z
   .strictObject({
     plans: z
       .array(
@@ -185,7 +185,7 @@ export const licencePlansSchema = z
             .max(10),
         }),
       )
-      .min(1, 'Keep at least one eligible licence plan.')
+      .min(1, 'Keep at least one eligible license plan.')
       .max(50),
   })
-  .meta({ id: 'LicencePlans' });
+  .meta({ id: 'LicensePlans' });

@@ -1,17 +1,25 @@
 import { z } from 'zod';
 import type { LicenseType } from '../customers/customer.js';
 import { shortNameViolations } from '../customers/short-name.js';
+import { labelledValues } from '../validation/enum-labels.js';
 
-export const SBC_CONFIGURATIONS = ['SIP Trunk', 'IP PBX', 'BYOC'] as const;
+export const SBC_CONFIGURATIONS = ['sip-trunk', 'ip-pbx', 'byoc'] as const;
 export type SbcConfiguration = (typeof SBC_CONFIGURATIONS)[number];
 
+/** The manual's Sbc Configuration names. */
+export const SBC_CONFIGURATION_LABELS: Readonly<Record<SbcConfiguration, string>> = {
+  'sip-trunk': 'SIP Trunk',
+  'ip-pbx': 'IP PBX',
+  byoc: 'BYOC',
+};
+
 export const sbcConfigurationSchema = z
-  .enum(SBC_CONFIGURATIONS, { error: 'Sbc Configuration must be SIP Trunk, IP PBX or BYOC.' })
-  .meta({ id: 'SbcConfiguration' });
+  .enum(SBC_CONFIGURATIONS, { error: `Sbc Configuration must be ${SBC_CONFIGURATIONS.join(', ')}.` })
+  .meta({ id: 'SbcConfiguration', description: labelledValues(SBC_CONFIGURATION_LABELS) });
 
 /** Essentials offers "Sip Trunk" and "BYOC" only; Essentials + and Pro add "IP PBX". */
 export function sbcConfigurationsFor(licenseType: LicenseType): readonly SbcConfiguration[] {
-  return licenseType === 'Hosted Essentials' ? ['SIP Trunk', 'BYOC'] : SBC_CONFIGURATIONS;
+  return licenseType === 'hosted-essentials' ? ['sip-trunk', 'byoc'] : SBC_CONFIGURATIONS;
 }
 
 /** "The password cannot be configured with wide characters": printable ASCII only. */
@@ -87,7 +95,7 @@ export const sbcSiteInputSchema = z
         params: { code: 'required' },
       });
     }
-    if (value.sbcConfiguration && value.sbcConfiguration !== 'IP PBX' && !value.carrier) {
+    if (value.sbcConfiguration && value.sbcConfiguration !== 'ip-pbx' && !value.carrier) {
       ctx.addIssue({
         code: 'custom',
         path: ['carrier'],
@@ -95,7 +103,7 @@ export const sbcSiteInputSchema = z
         params: { code: 'required' },
       });
     }
-    if (value.sbcConfiguration === 'IP PBX' && value.carrier) {
+    if (value.sbcConfiguration === 'ip-pbx' && value.carrier) {
       ctx.addIssue({
         code: 'custom',
         path: ['carrier'],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LicenseType } from '../customers/customer.js';
+import { LICENSE_TYPE_LABELS, type LicenseType } from '../customers/customer.js';
 import { shortNameViolations } from '../customers/short-name.js';
 import { domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -8,7 +8,12 @@ import type { ScriptType } from '../templates/script-types.js';
 import { type CustomerSite, carrierPasswordSlot, DEFAULT_SCRIPTS, gatewayFqdnOf } from './customer-site.js';
 import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
 import { dedupe, type DialPlanPrefix, dialPlanPrefixSchema, MAX_PREFIXES } from './prefixes.js';
-import { type SbcConfiguration, sbcConfigurationsFor, sbcSiteInputSchema } from './sbc-site.js';
+import {
+  SBC_CONFIGURATION_LABELS,
+  type SbcConfiguration,
+  sbcConfigurationsFor,
+  sbcSiteInputSchema,
+} from './sbc-site.js';
 import { dnsPageSchema, m365RoutingPageSchema, sbcScriptsPageSchema } from './wizard-pages.js';
 import { nullIfNotFound } from '../errors/not-found.js';
 
@@ -101,7 +106,7 @@ export async function buildSite(
   const errors: FieldError[] = [];
   const fail = (field: string, code: string, message: string) =>
     errors.push({ field, in: 'body', code, message });
-  const essentials = customer.licenseType === 'Hosted Essentials';
+  const essentials = customer.licenseType === 'hosted-essentials';
 
   let dns = pages.dns;
   if (dns && essentials && dns.method !== 'manual') {
@@ -125,13 +130,13 @@ export async function buildSite(
     else gatewayFqdn = gatewayFqdnOf(pages.siteName, region.fqdn);
   }
   if (dns?.method === 'manual') gatewayFqdn = dns.onlinePstnGateway ?? null;
-  if (dns?.licencePlan) {
-    const plans = await deps.settings.licencePlans();
-    if (!plans.some((p) => p.name === dns?.licencePlan)) {
+  if (dns?.licensePlan) {
+    const plans = await deps.settings.licensePlans();
+    if (!plans.some((p) => p.name === dns?.licensePlan)) {
       fail(
-        'dns.licencePlan',
-        'unknown_licence_plan',
-        `"${dns.licencePlan}" is not an eligible licence plan.`,
+        'dns.licensePlan',
+        'unknown_license_plan',
+        `"${dns.licensePlan}" is not an eligible license plan.`,
       );
     }
   }
@@ -169,11 +174,11 @@ export async function buildSite(
     await checkTemplate(
       deps.templates,
       m365Onboarding,
-      'M365 onboarding',
+      'm365-onboarding',
       'm365Routing.onboardingTemplateId',
       fail,
     );
-    await checkTemplate(deps.templates, m365Cleanup, 'M365 cleanup', 'm365Routing.cleanupTemplateId', fail);
+    await checkTemplate(deps.templates, m365Cleanup, 'm365-cleanup', 'm365Routing.cleanupTemplateId', fail);
   }
 
   const sbcPage = pages.sbc?.configureSbc ? pages.sbc : null;
@@ -181,7 +186,11 @@ export async function buildSite(
   if (sbcPage) {
     const allowed = sbcConfigurationsFor(customer.licenseType);
     if (!sbcPage.sbcConfiguration || !allowed.includes(sbcPage.sbcConfiguration)) {
-      fail('sbc.sbcConfiguration', 'not_offered', `${customer.licenseType} offers ${allowed.join(' and ')}.`);
+      fail(
+        'sbc.sbcConfiguration',
+        'not_offered',
+        `${LICENSE_TYPE_LABELS[customer.licenseType]} offers ${allowed.map((c) => SBC_CONFIGURATION_LABELS[c]).join(' and ')}.`,
+      );
     }
     const region = sbcPage.regionId ? await deps.settings.region(sbcPage.regionId) : null;
     if (!region) fail('sbc.regionId', 'unknown_region', 'Select an SBC from list.');
@@ -193,14 +202,14 @@ export async function buildSite(
     await checkTemplate(
       deps.templates,
       onboarding,
-      'SBC onboarding',
+      'sbc-onboarding',
       'sbcScripts.onboardingTemplateId',
       fail,
     );
-    await checkTemplate(deps.templates, cleanup, 'SBC cleanup', 'sbcScripts.cleanupTemplateId', fail);
+    await checkTemplate(deps.templates, cleanup, 'sbc-cleanup', 'sbcScripts.cleanupTemplateId', fail);
     const registration = sbcPage.carrierRegistration;
     sbc = {
-      configuration: sbcPage.sbcConfiguration ?? 'SIP Trunk',
+      configuration: sbcPage.sbcConfiguration ?? 'sip-trunk',
       regionId: sbcPage.regionId ?? '',
       carrier: sbcPage.carrier,
       carrierRegistration: registration
@@ -231,7 +240,7 @@ export async function buildSite(
     siteName: pages.siteName,
     gatewayFqdn,
     dns: dns
-      ? { method: dns.method, regionId: dns.regionId ?? null, licencePlan: dns.licencePlan ?? null }
+      ? { method: dns.method, regionId: dns.regionId ?? null, licensePlan: dns.licensePlan ?? null }
       : null,
     m365Routing: routing
       ? {

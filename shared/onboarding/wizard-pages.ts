@@ -35,12 +35,12 @@ export const dnsPageSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'Select a Region/Country.')
       .optional(),
-    licencePlan: z
+    licensePlan: z
       .string()
       .min(1)
       .max(100)
       .optional()
-      .meta({ description: 'A plan name from the eligible licence plans.' }),
+      .meta({ description: 'A plan name from the eligible license plans.' }),
     onlinePstnGateway: fqdn('Online PSTN Gateway').optional().meta({
       description: 'Manual only: the domain the operator set up and verified in the customer tenant.',
     }),

@@ -27,6 +27,7 @@ import {
   type ReplicationStore,
   type TriggerReason,
 } from './replication-store.js';
+import { VERIFICATION_STATUS_LABELS } from '../credentials/credential.js';
 
 /** The manual's words while the first replication runs (Part A §3.6). */
 export const FIRST_REPLICATION_MESSAGE =
@@ -110,7 +111,7 @@ function covers(
 }
 
 const isVerified = (credential: CustomerCredential | null) =>
-  credential?.lastVerificationStatus === 'Successful';
+  credential?.lastVerificationStatus === 'successful';
 
 interface QueueDeps {
   readonly store: ReplicationStore;
@@ -163,7 +164,7 @@ export function createReplicationService(deps: ReplicationDeps) {
       if (!credential) break;
       try {
         await deps.credentialStore.update(credential, {
-          lastVerificationStatus: 'Failed',
+          lastVerificationStatus: 'failed',
           lastVerificationMessage: message,
           whenLastVerified: now().toISOString(),
         });
@@ -377,7 +378,7 @@ export function createReplicationService(deps: ReplicationDeps) {
     const credential = await deps.credentials.get(customerId);
     if (!isVerified(credential)) {
       const why = credential
-        ? `Authentication Status is ${credential.lastVerificationStatus}${credential.lastVerificationMessage ? `: ${credential.lastVerificationMessage}` : ''}.`
+        ? `Authentication Status is ${VERIFICATION_STATUS_LABELS[credential.lastVerificationStatus]}${credential.lastVerificationMessage ? `: ${credential.lastVerificationMessage}` : ''}.`
         : 'The customer has no Microsoft 365 credentials yet.';
       await store.updateStatus(customerId, (s) => ({
         ...s,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CustomerCredential } from '../credentials/credential.js';
 import { shortNameKey } from '../customers/short-name.js';
 import { domainErrors } from '../errors/domain-errors.js';
+import { nextLinkOf, nextLinkSchema, pageOf, pagingQuery } from '../paging/paging.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import {
   type MirrorCursor,
@@ -106,9 +107,9 @@ export function statusView(input: {
   const verification = credential?.lastVerificationStatus;
   const last = status.lastCycle;
   const state: ReplicationStatusView['state'] =
-    verification === 'Failed'
+    verification === 'failed'
       ? 'authentication-failed'
-      : verification !== 'Successful'
+      : verification !== 'successful'
         ? 'not-verified'
         : cycle
           ? status.lastSyncAt
@@ -180,18 +181,24 @@ function manualDate(iso: string): string {
   return `${parts.month} ${parts.day}, ${parts.year}, ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
-export const listQuery = z.object({
-  top: z.coerce
-    .number({ error: 'top must be a whole number.' })
-    .int('top must be a whole number.')
-    .min(1, 'top must be at least 1.')
-    .max(999, 'top can be at most 999.')
-    .default(100),
-  after: z
+export const listQuery = pagingQuery(isMirrorCursor);
+
+/** A mirror cursor is the storage position of the page's last row. */
+function isMirrorCursor(key: string): boolean {
+  try {
+    const parsed = JSON.parse(key) as Partial<MirrorCursor> | null;
+    return typeof parsed?.pk === 'string' && typeof parsed.rk === 'string';
+  } catch {
+    return false;
+  }
+}
+
+export const voiceObjectQuery = pagingQuery().extend({
+  type: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,1024}$/, 'after is not one this API returned.')
+    .regex(/^[A-Za-z]{3,40}$/, 'type is a PolicyName such as OnlineVoiceRoute.')
     .optional()
-    .meta({ description: 'Opaque; pass the one from nextLink.' }),
+    .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
 });
 
 export const userViewSchema = z
@@ -243,7 +250,7 @@ export function mirrorListSchema<T extends z.ZodType>(item: T) {
     lastSyncText: z.string(),
     message: z.string().nullable(),
     value: z.array(item),
-    nextLink: z.string().nullable(),
+    nextLink: nextLinkSchema,
   });
 }
 
@@ -260,31 +267,26 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
   const { mirror } = services;
   const prefix = `${shortNameKey(customerId)}~`;
 
-  const cursorOf = (after: string | undefined): MirrorCursor | undefined => {
-    if (after === undefined) return undefined;
-    try {
-      const parsed = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as Partial<MirrorCursor>;
-      if (typeof parsed.pk === 'string' && typeof parsed.rk === 'string' && parsed.pk.startsWith(prefix)) {
-        return { pk: parsed.pk, rk: parsed.rk };
-      }
-    } catch {
-      // Answered below.
-    }
+  // A cursor of another customer's mirror is refused, not followed: each customer's rows start with its own prefix.
+  const cursorOf = (cursor: string | undefined): MirrorCursor | undefined => {
+    if (cursor === undefined) return undefined;
+    const parsed = JSON.parse(cursor) as MirrorCursor;
+    if (parsed.pk.startsWith(prefix)) return { pk: parsed.pk, rk: parsed.rk };
     throw domainErrors.validation([
-      { field: 'after', in: 'query', code: 'invalid_cursor', message: 'after is not one this API returned.' },
+      {
+        field: 'cursor',
+        in: 'query',
+        code: 'invalid_cursor',
+        message: 'cursor is not one this API returned.',
+      },
     ]);
   };
-  const linkOf = (url: string, top: number, next: MirrorCursor | null) => {
-    if (!next) return null;
-    const link = new URL(url);
-    link.searchParams.set('top', String(top));
-    link.searchParams.set('after', Buffer.from(JSON.stringify(next)).toString('base64url'));
-    return `${link.pathname}${link.search}`;
-  };
+  const linkOf = (url: string, top: number, next: MirrorCursor | null) =>
+    nextLinkOf(new URL(url).pathname, { top }, next ? JSON.stringify(next) : null);
   const header = async () => {
     await services.customers.get(customerId);
     const { status, credential } = await services.replication.status(customerId);
-    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'Successful';
+    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'successful';
     return {
       customerId,
       lastSyncAt: status.lastSyncAt,
@@ -297,7 +299,7 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
     async users(query: ListQuery, url: string) {
       const head = await header();
       const [page, voice] = await Promise.all([
-        mirror.listUsers(customerId, query.top, cursorOf(query.after)),
+        mirror.listUsers(customerId, query.top, cursorOf(query.cursor)),
         mirror.voiceObjects(customerId),
       ]);
       const gatewayOf = routingOf(voice);
@@ -310,7 +312,7 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
 
     async groups(query: ListQuery, url: string) {
       const head = await header();
-      const page = await mirror.listGroups(customerId, query.top, cursorOf(query.after));
+      const page = await mirror.listGroups(customerId, query.top, cursorOf(query.cursor));
       return { ...head, value: page.items, nextLink: linkOf(url, query.top, page.next) };
     },
 
@@ -321,30 +323,34 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
         throw domainErrors.notFound(`"${customerId}" has no replicated group ${groupId}.`);
       }
       const members = (await mirror.memberChunks(customerId, id)).flatMap((c) => c.members);
-      const sorted = [...new Set(members)].sort();
-      const after = query.after ? cursorOf(query.after)?.rk : undefined;
-      const start = after === undefined ? 0 : sorted.findIndex((m) => m > after);
-      const slice = start < 0 ? [] : sorted.slice(start, start + query.top);
-      const last = slice.at(-1);
-      const more = start >= 0 && start + query.top < sorted.length && last !== undefined;
+      const after = cursorOf(query.cursor)?.rk;
+      const page = pageOf([...new Set(members)], (member) => member, {
+        top: query.top,
+        ...(after === undefined ? {} : { cursor: after }),
+      });
       return {
         ...head,
-        value: slice.map((member) => ({ id: member })),
-        nextLink: more ? linkOf(url, query.top, { pk: `${prefix}g`, rk: last }) : null,
+        value: page.items.map((member) => ({ id: member })),
+        nextLink: linkOf(
+          url,
+          query.top,
+          page.nextKey === null ? null : { pk: `${prefix}g`, rk: page.nextKey },
+        ),
       };
     },
 
-    async voiceObjects(type: string | undefined) {
+    async voiceObjects(query: z.output<typeof voiceObjectQuery>, url: string) {
       await services.customers.get(customerId);
       const objects = await mirror.voiceObjects(customerId);
+      const type = query.type?.toLowerCase();
+      const page = pageOf(
+        objects.filter((o) => type === undefined || o.policyName.toLowerCase() === type),
+        (o) => `${o.policyName}\n${o.identity}`,
+        query,
+      );
       return {
-        value: objects
-          .filter((o) => type === undefined || o.policyName.toLowerCase() === type.toLowerCase())
-          .sort((a, b) =>
-            a.policyName === b.policyName
-              ? a.identity.localeCompare(b.identity)
-              : a.policyName.localeCompare(b.policyName),
-          ),
+        value: page.items,
+        nextLink: nextLinkOf(new URL(url).pathname, { type: query.type, top: query.top }, page.nextKey),
       };
     },
   };

@@ -190,7 +190,7 @@ export class TransientTaskError extends Error {
   }
 }
 
-/** A failure no retry fixes (a missing licence plan, a refused consent): the task fails now with this message. */
+/** A failure no retry fixes (a missing license plan, a refused consent): the task fails now with this message. */
 export class PermanentTaskError extends Error {
   override readonly name = 'PermanentTaskError';
 }

@@ -24,6 +24,7 @@ import {
   type TaskLogLine,
   type TaskRecord,
   type TaskStepRecord,
+  TASK_STATE_LABELS,
   type VersionedTask,
 } from './task-record.js';
 import { redactDeep, redactText, redactValue } from './redact.js';
@@ -321,7 +322,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       const lock = await store.lock(task.customerId);
       let holder = lock.holder && lock.holder !== task.id ? await store.get(lock.holder) : null;
       // A holder that finished or waits for the operator without freeing the lock (a crash) holds nothing.
-      if (holder && (isFinal(holder.task.state) || holder.task.state === 'Paused')) holder = null;
+      if (holder && (isFinal(holder.task.state) || holder.task.state === 'paused')) holder = null;
       const olderFirst =
         older !== null &&
         older.id < task.id &&
@@ -329,7 +330,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       if (holder || olderFirst) {
         const waitFor = holder ? holder.task.id : (older?.id ?? '');
         await run.save({
-          state: 'Queued',
+          state: 'queued',
           leaseUntil: null,
           leaseHolder: null,
           leaseRun: null,
@@ -343,7 +344,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       }
       const executing: TaskRecord = {
         ...run.task,
-        state: 'Executing',
+        state: 'executing',
         waiting: null,
         executedAt: run.task.executedAt ?? now().toISOString(),
         leaseUntil: leaseEnd(),
@@ -361,7 +362,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         const fresh = await store.getIn(task.customerId, task.id);
-        if (!fresh || fresh.task.state !== 'Reserved') return false;
+        if (!fresh || fresh.task.state !== 'reserved') return false;
         run.task = fresh.task;
         run.etag = fresh.etag;
       }
@@ -492,7 +493,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           run.log(`-- ${step.name} failed: ${result} --`);
           await release(run, {
             data,
-            state: 'FinishFailure',
+            state: 'finish-failure',
             result,
             retry: null,
             wasSuccessful: false,
@@ -511,7 +512,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         run.log(`-- ${step.name}: ${message} (retrying at ${at}, ${tries}) --`);
         await release(run, {
           data,
-          state: 'Queued',
+          state: 'queued',
           nextExecutionAt: at,
           retry: decision.record,
           waiting: { reason: `Retrying at ${at} after: ${message}`, resumeOn: 'timer' },
@@ -528,7 +529,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         if (outcome.wait.resumeOn === 'operator') {
           await release(run, {
             data,
-            state: 'Paused',
+            state: 'paused',
             nextExecutionAt: null,
             waiting: { reason, resumeOn: 'operator' },
             steps: stepPatch(run.task, index, { state: 'waiting', attempts: attempt - 1 }),
@@ -538,7 +539,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         const delay = outcome.wait.resumeOn.afterMs;
         await release(run, {
           data,
-          state: 'Queued',
+          state: 'queued',
           nextExecutionAt: new Date(now().getTime() + delay).toISOString(),
           waiting: { reason, resumeOn: 'timer' },
           steps: stepPatch(run.task, index, { state: 'waiting' }),
@@ -554,7 +555,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       });
     }
     await release(run, {
-      state: 'FinishSuccess',
+      state: 'finish-success',
       result: run.task.dryRun
         ? `Dry run: ${run.task.changes.length} change(s) would be made.`
         : `Completed with ${run.task.changes.length} change(s).`,
@@ -576,7 +577,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         id: newTaskId(at),
         type,
         customerId,
-        state: 'Queued',
+        state: 'queued',
         dryRun,
         input: redactValue(parsed.data, definition.secretFields).value,
         data: {},
@@ -624,16 +625,16 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     async resume(taskId) {
       const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
-        if (task.state !== 'Paused') {
+        if (task.state !== 'paused') {
           throw new DomainError('conflict', {
             code: 'task_not_paused',
             title: 'Task is not waiting',
-            detail: `Task ${taskId} is ${task.state}; only a Paused task can be resumed.`,
+            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; only a Paused task can be resumed.`,
           });
         }
         const next: TaskRecord = {
           ...task,
-          state: 'Queued',
+          state: 'queued',
           waiting: null,
           nextExecutionAt: now().toISOString(),
           updatedAt: now().toISOString(),
@@ -650,16 +651,16 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     async rerun(taskId) {
       const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
-        if (task.state !== 'FinishFailure') {
+        if (task.state !== 'finish-failure') {
           throw new DomainError('conflict', {
             code: 'task_not_failed',
             title: 'Task has not failed',
-            detail: `Task ${taskId} is ${task.state}; only a failed task can be re-run.`,
+            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; only a failed task can be re-run.`,
           });
         }
         const next: TaskRecord = {
           ...task,
-          state: 'Queued',
+          state: 'queued',
           result: null,
           wasSuccessful: null,
           finishedAt: null,
@@ -681,9 +682,9 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       const found = await store.get(taskId);
       if (!found) return;
       const { task, etag } = found;
-      if (isFinal(task.state) || task.state === 'Paused') return;
+      if (isFinal(task.state) || task.state === 'paused') return;
       const at = now().getTime();
-      const held = task.state === 'Reserved' || task.state === 'Executing';
+      const held = task.state === 'reserved' || task.state === 'executing';
       // A watch has done its work once the run it watches has ended; the task's own messages drive it from there.
       if (watching !== undefined && (!held || task.leaseRun !== watching)) return;
       const leaseLive = task.leaseUntil !== null && Date.parse(task.leaseUntil) > at;
@@ -691,13 +692,13 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         if (watching !== undefined) await watch(task);
         return;
       }
-      if (task.state === 'Queued' && task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at + 1_000) {
+      if (task.state === 'queued' && task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at + 1_000) {
         // Early (a duplicate or a clock's rounding): the message that was sent for the due time will come.
         return;
       }
       const reserved: TaskRecord = {
         ...task,
-        state: 'Reserved',
+        state: 'reserved',
         leaseUntil: new Date(at + timing.leaseMs).toISOString(),
         leaseHolder: instanceId,
         leaseRun: null,
@@ -727,18 +728,18 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     async cancel(taskId, by) {
       const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
-        if (task.state !== 'Queued' && task.state !== 'Paused') {
+        if (task.state !== 'queued' && task.state !== 'paused') {
           throw new DomainError('conflict', {
             code: 'task_not_pending',
             title: 'Task is not pending',
-            detail: `Task ${taskId} is ${task.state}; only a Queued or Paused task can be cancelled.`,
+            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; only a Queued or Paused task can be cancelled.`,
           });
         }
         const at = now().toISOString();
         const done = task.steps.filter((step) => step.state === 'done').map((step) => step.name);
         const next: TaskRecord = {
           ...task,
-          state: 'FinishFailure',
+          state: 'finish-failure',
           waiting: null,
           nextExecutionAt: null,
           leaseUntil: null,
@@ -765,7 +766,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       for (const ref of await store.listActive(5_000)) {
         if (customerId && ref.customerId.toLowerCase() !== customerId.toLowerCase()) continue;
         const found = await store.getIn(ref.customerId, ref.taskId);
-        if (!found || found.task.state !== 'Queued') continue;
+        if (!found || found.task.state !== 'queued') continue;
         const { task, etag } = found;
         if (task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at.getTime()) {
           try {
@@ -791,7 +792,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
           throw new DomainError('conflict', {
             code: 'task_not_finished',
             title: 'Task has not finished',
-            detail: `Task ${taskId} is ${task.state}; cancel it before deleting it.`,
+            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; cancel it before deleting it.`,
           });
         }
         await store.delete(task, etag);
@@ -807,20 +808,20 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         const found = await store.getIn(ref.customerId, ref.taskId);
         if (!found) continue;
         const { task } = found;
-        if (task.state === 'Queued') {
+        if (task.state === 'queued') {
           // Lost or not yet sent messages: anything due for more than a minute gets one.
           if (!task.nextExecutionAt || Date.parse(task.nextExecutionAt) < at - 60_000) {
             await enqueue(task.id);
             queued++;
           }
         } else if (
-          (task.state === 'Reserved' || task.state === 'Executing') &&
+          (task.state === 'reserved' || task.state === 'executing') &&
           task.leaseUntil &&
           Date.parse(task.leaseUntil) <= at
         ) {
           await enqueue(task.id);
           queued++;
-        } else if (isFinal(task.state) || task.state === 'Paused') {
+        } else if (isFinal(task.state) || task.state === 'paused') {
           await mirror(task);
         }
       }

@@ -9,20 +9,30 @@ import type { TaskRetry } from './retry-policy.js';
  * rerun.
  */
 export const TASK_STATES = [
-  'Queued',
-  'Reserved',
-  'Executing',
-  'Paused',
-  'FinishSuccess',
-  'FinishFailure',
+  'queued',
+  'reserved',
+  'executing',
+  'paused',
+  'finish-success',
+  'finish-failure',
 ] as const;
 export type TaskState = (typeof TASK_STATES)[number];
+
+/** The manual's task State names (Paused is ours). */
+export const TASK_STATE_LABELS: Readonly<Record<TaskState, string>> = {
+  queued: 'Queued',
+  reserved: 'Reserved',
+  executing: 'Executing',
+  paused: 'Paused',
+  'finish-success': 'FinishSuccess',
+  'finish-failure': 'FinishFailure',
+};
 
 export const STEP_STATES = ['pending', 'running', 'done', 'failed', 'waiting'] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
 export function isFinal(state: TaskState): boolean {
-  return state === 'FinishSuccess' || state === 'FinishFailure';
+  return state === 'finish-success' || state === 'finish-failure';
 }
 
 export interface TaskStepRecord {

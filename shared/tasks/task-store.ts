@@ -259,7 +259,7 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
       const rows = tasks.list({
         partitionKey: pk(customerId),
         rowKey: { gt: TASK_ROW_PREFIX, lt: 't.' },
-        where: [['state', 'eq', 'Queued']],
+        where: [['state', 'eq', 'queued']],
       });
       // Newest first: the last one read is the oldest. A customer has few Queued tasks at a time.
       for await (const { value } of rows) {

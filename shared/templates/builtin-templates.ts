@@ -249,7 +249,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'sbc-scenario7',
     name: 'sbc-scenario7',
-    type: 'SBC onboarding',
+    type: 'sbc-onboarding',
     description: 'Adds the basic SBC configuration.',
     body: SBC_SCENARIO7,
     variables: [],
@@ -259,7 +259,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'sbc-scenario7cleanup',
     name: 'sbc-scenario7Cleanup',
-    type: 'SBC cleanup',
+    type: 'sbc-cleanup',
     description: 'Removes the basic SBC configuration.',
     body: SBC_SCENARIO7_CLEANUP,
     variables: [],
@@ -269,7 +269,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'sbc-add-prefix',
     name: 'sbc-add-prefix',
-    type: 'Background',
+    type: 'background',
     description:
       'Adds dial plan prefix when the provider side is configured as either an IP-PBX or a SIP Trunk.',
     body: SBC_ADD_PREFIX,
@@ -280,7 +280,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'sbc-remove-prefix',
     name: 'sbc-remove-prefix',
-    type: 'Background',
+    type: 'background',
     description:
       'Removes prefixes from the dial plan when the provider side is configured as either an IP-PBX or a SIP Trunk.',
     body: SBC_REMOVE_PREFIX,
@@ -291,7 +291,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'add-ipx-user',
     name: 'add-ipx-user',
-    type: 'Background',
+    type: 'background',
     description: 'Adds an IP-PBX registered user when provider side is configured as an IP-PBX.',
     body: ADD_IPX_USER,
     variables: [],
@@ -301,7 +301,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'm365-default-onboarding',
     name: 'Default M365 Onboarding script',
-    type: 'M365 onboarding',
+    type: 'm365-onboarding',
     description: 'Default M365 Onboarding script.',
     body: M365_DEFAULT_ONBOARDING,
     variables: [],
@@ -311,7 +311,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'm365-default-cleanup',
     name: 'Default M365 Cleanup',
-    type: 'M365 cleanup',
+    type: 'm365-cleanup',
     description: 'Default M365 Onboarding cleanup script.',
     body: M365_DEFAULT_CLEANUP,
     variables: [],
@@ -321,7 +321,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'm365-lbr-onboarding',
     name: 'M365 onboarding with Location-Based Routing',
-    type: 'M365 onboarding',
+    type: 'm365-onboarding',
     description:
       'Location-based routing: network region, site, example subnet and trusted IP, the PSTN gateway, a calling policy preventing toll bypass, then the default routing. Clean up with the Default M365 Cleanup.',
     body: M365_LBR_ONBOARDING,
@@ -332,7 +332,7 @@ export const BUILT_IN_TEMPLATES: readonly BuiltInTemplate[] = [
   {
     id: 'm365-lbr-custom-networks-onboarding',
     name: 'M365 onboarding with Location-Based Routing and Custom Networks',
-    type: 'M365 onboarding',
+    type: 'm365-onboarding',
     description:
       "Location-based routing with the customer's own subnet and trusted IP range. Clean up with the Default M365 Cleanup.",
     body: M365_LBR_CUSTOM_NETWORKS_ONBOARDING,

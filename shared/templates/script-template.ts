@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { SCRIPT_TYPES, type ScriptType, type TemplateVariable } from './script-types.js';
+import { labelledValues } from '../validation/enum-labels.js';
+import { SCRIPT_TYPE_LABELS, SCRIPT_TYPES, type ScriptType, type TemplateVariable } from './script-types.js';
 import { previewContextSchema } from './template-context.js';
+import { pageSchema, pagingQuery } from '../paging/paging.js';
 
 /** A stored script template (the manual's `dbo.SbcScriptTemplate` row plus its pairing and history). */
 export interface ScriptTemplate {
@@ -59,7 +61,7 @@ export const templateIdSchema = z
 
 const typeSchema = z.enum(SCRIPT_TYPES, { error: `type must be one of: ${SCRIPT_TYPES.join(', ')}.` }).meta({
   id: 'ScriptType',
-  description: 'SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).',
+  description: `${labelledValues(SCRIPT_TYPE_LABELS)} Background scripts are processing only.`,
 });
 
 const variableSchema = z
@@ -152,7 +154,7 @@ export const previewSchema = z.strictObject({
 });
 export type PreviewInput = z.output<typeof previewSchema>;
 
-export const listQuerySchema = z.object({
+export const listQuerySchema = pagingQuery().extend({
   type: typeSchema.optional(),
   family: z
     .enum(['sbc', 'm365'], { error: 'family must be sbc or m365.' })
@@ -180,23 +182,20 @@ export const templateViewSchema = z
     builtIn: z.boolean(),
     customized: z.boolean().meta({ description: 'A built-in whose content differs from the shipped text.' }),
     version: z.number().int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
     updatedBy: z.string(),
   })
   .meta({ id: 'ScriptTemplate' });
 export type TemplateView = z.output<typeof templateViewSchema>;
 
-export const templateListSchema = z
-  .object({
-    templates: z.array(
-      templateViewSchema.omit({ body: true }).extend({
-        hasCustomArguments: z.boolean(),
-        hasHistory: z.boolean().meta({ description: 'More than one version is kept.' }),
-      }),
-    ),
-  })
-  .meta({ id: 'ScriptTemplateList' });
+export const templateListSchema = pageSchema(
+  templateViewSchema.omit({ body: true }).extend({
+    hasCustomArguments: z.boolean(),
+    hasHistory: z.boolean().meta({ description: 'More than one version is kept.' }),
+  }),
+  'ScriptTemplatePage',
+);
 
 export const versionSummarySchema = z.object({
   templateId: z.string(),
@@ -204,12 +203,10 @@ export const versionSummarySchema = z.object({
   change: z.enum(['created', 'updated', 'reset']),
   name: z.string(),
   type: typeSchema,
-  updatedAt: z.string(),
+  updatedAt: z.iso.datetime(),
   updatedBy: z.string(),
 });
-export const versionListSchema = z
-  .object({ versions: z.array(versionSummarySchema) })
-  .meta({ id: 'ScriptTemplateVersionList' });
+export const versionListSchema = pageSchema(versionSummarySchema, 'ScriptTemplateVersionPage');
 export const versionViewSchema = versionSummarySchema
   .extend({
     description: z.string(),

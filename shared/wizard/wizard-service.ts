@@ -7,7 +7,7 @@ import type {
 } from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
-import { allocate, type LicenceLimits } from '../customers/licence-pool.js';
+import { allocate, type LicenseLimits } from '../customers/license-pool.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CustomerDraft, InvitationService, InvitationView } from '../invitations/invitation-service.js';
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
@@ -79,7 +79,7 @@ export interface WizardService {
 export interface WizardServiceOptions {
   readonly store: WizardSessionStore;
   readonly customers: CustomerStore;
-  readonly licence: LicenceLimits;
+  readonly license: LicenseLimits;
   readonly invitations: InvitationService;
   readonly credentials: CredentialService;
   readonly secretBox: SecretBox;
@@ -183,7 +183,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
   }
 
   function requireConnected(session: WizardSession): void {
-    if (session.connection?.status !== 'Authentication Complete') {
+    if (session.connection?.status !== 'authentication-complete') {
       throw new DomainError('conflict', {
         code: 'wizard_step_missing',
         title: 'Not connected',
@@ -279,8 +279,8 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             ],
           );
         }
-        // Checked now so the operator hears it on the first page; the licence is taken when the customer is created.
-        allocate(options.licence, (await options.customers.getAllocation()).allocation, {
+        // Checked now so the operator hears it on the first page; the license is taken when the customer is created.
+        allocate(options.license, (await options.customers.getAllocation()).allocation, {
           customers: 1,
           users: draft.licensedUsers,
         });
@@ -293,10 +293,10 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         requireNoConnection(session);
         const draft = requireDraft(session);
         requireConsentable(draft);
-        await options.invitations.invite(draft, invitationEmail, 'Invite');
+        await options.invitations.invite(draft, invitationEmail, 'invite');
         const connection: WizardConnection = {
           method: 'invite',
-          status: 'Pending Authentication',
+          status: 'pending-authentication',
           invitationId: draft.shortName,
         };
         return { connection };
@@ -314,7 +314,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         return {
           connection: {
             method: 'app-registration',
-            status: 'Authentication Complete',
+            status: 'authentication-complete',
             tenantId: credential.tenantId,
           },
           m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
@@ -327,14 +327,14 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       const session = await change(id, owner, async (current) => {
         // A sign-in still waiting may be started again: the operator closed Microsoft's window.
         if (!(
-          current.connection?.method === 'sign-in' && current.connection.status === 'Pending Authentication'
+          current.connection?.method === 'sign-in' && current.connection.status === 'pending-authentication'
         )) {
           requireNoConnection(current);
         }
         const draft = requireDraft(current);
         requireConsentable(draft);
         customerId = draft.shortName;
-        return { connection: { method: 'sign-in', status: 'Pending Authentication' } };
+        return { connection: { method: 'sign-in', status: 'pending-authentication' } };
       });
       return { session, customerId };
     },
@@ -349,7 +349,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           });
         }
         return {
-          connection: { method: 'sign-in', status: 'Authentication Complete', tenantId: credential.tenantId },
+          connection: { method: 'sign-in', status: 'authentication-complete', tenantId: credential.tenantId },
           m365Settings: initialM365Settings(credential.tenantId, credential.initialDomain),
         };
       });
@@ -365,7 +365,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         // The operator who sent the invitation from this very session may add it once it is complete.
         if (session.connection?.invitationId !== invitationId) requireNoConnection(session);
         const invitation = await options.invitations.get(invitationId);
-        if (invitation.status !== 'Authentication Complete') {
+        if (invitation.status !== 'authentication-complete') {
           throw new DomainError('conflict', {
             code: 'invitation_pending',
             title: 'Authentication pending',
@@ -388,7 +388,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           },
           connection: {
             method: 'invite',
-            status: 'Authentication Complete',
+            status: 'authentication-complete',
             invitationId: invitation.id,
             tenantId: credential.tenantId,
           },
@@ -406,15 +406,15 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
           requireConnected(session);
         }
         if (input.regionId) await requireRegion(input.regionId);
-        if (input.licencePlan) {
-          const plans = await options.onboardingSettings.licencePlans();
-          if (!plans.some((p) => p.name === input.licencePlan)) {
+        if (input.licensePlan) {
+          const plans = await options.onboardingSettings.licensePlans();
+          if (!plans.some((p) => p.name === input.licensePlan)) {
             throw domainErrors.validation([
               {
-                field: 'licencePlan',
+                field: 'licensePlan',
                 in: 'body',
-                code: 'unknown_licence_plan',
-                message: `"${input.licencePlan}" is not an eligible licence plan.`,
+                code: 'unknown_license_plan',
+                message: `"${input.licensePlan}" is not an eligible license plan.`,
               },
             ]);
           }
@@ -434,7 +434,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     saveSbc(id, owner, input) {
       return change(id, owner, async (session) => {
         const draft = requireDraft(session);
-        if (draft.licenseType !== 'Hosted Essentials') requireConnected(session);
+        if (draft.licenseType !== 'hosted-essentials') requireConnected(session);
         if (!input.configureSbc) {
           return {
             pages: {
@@ -522,7 +522,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     saveM365Settings(id, owner, input) {
       return change(id, owner, async (session) => {
         if (
-          session.connection?.status !== 'Authentication Complete' ||
+          session.connection?.status !== 'authentication-complete' ||
           !session.m365Settings ||
           !session.draft
         ) {
@@ -532,7 +532,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             detail: "Connect the customer's Microsoft 365 tenant first.",
           });
         }
-        if (input.teamsNotificationAppId && session.draft.licenseType !== 'Hosted Essentials +') {
+        if (input.teamsNotificationAppId && session.draft.licenseType !== 'hosted-essentials-plus') {
           throw domainErrors.validation([
             {
               field: 'teamsNotificationAppId',
@@ -563,7 +563,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
 }
 
 function requireConsentable(draft: CustomerDraft): void {
-  if (draft.licenseType === 'Hosted Essentials') {
+  if (draft.licenseType === 'hosted-essentials') {
     throw new DomainError('conflict', {
       code: 'no_m365_for_essentials',
       title: 'No Microsoft 365 for Hosted Essentials',

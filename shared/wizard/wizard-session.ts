@@ -6,7 +6,7 @@ import type { WizardPages } from '../onboarding/wizard-pages.js';
 export const WIZARD_SESSION_TTL_MS = 10 * 60 * 1000;
 
 export type ConnectionMethod = 'invite' | 'sign-in' | 'app-registration';
-export type ConnectionStatus = 'Pending Authentication' | 'Authentication Complete';
+export type ConnectionStatus = 'pending-authentication' | 'authentication-complete';
 
 export interface WizardConnection {
   readonly method: ConnectionMethod;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { licenseTypeSchema } from '../customers/customer-view.js';
 import { sbcConfigurationSchema } from '../onboarding/sbc-site.js';
+import { INVITATION_STATUS_LABELS, INVITATION_STATUSES } from '../invitations/invitation.js';
+import { labelledValues } from '../validation/enum-labels.js';
 import type { WizardResetOutcome } from './wizard-service.js';
 import type { WizardSession } from './wizard-session.js';
 
@@ -19,7 +21,7 @@ export const wizardSessionViewSchema = z
     connection: z
       .object({
         method: z.enum(['invite', 'sign-in', 'app-registration']),
-        status: z.enum(['Pending Authentication', 'Authentication Complete']),
+        status: z.enum(INVITATION_STATUSES).meta({ description: labelledValues(INVITATION_STATUS_LABELS) }),
         invitationId: z.string().optional(),
         tenantId: z.string().optional(),
       })
@@ -60,7 +62,7 @@ export const wizardSessionViewSchema = z
     }),
     signInUrl: z.url().optional().meta({
       description:
-        'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".',
+        'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.',
     }),
   })
   .meta({ id: 'WizardSession' });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const admin = client(tokens.provider);
   for (const shortName of [OWN, OTHER]) {
     const created = await admin('POST', '/api/v1/customers', {
-      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Essentials' },
+      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-essentials' },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
   }

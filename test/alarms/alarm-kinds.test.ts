@@ -51,7 +51,7 @@ let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   stack = await startStack({
-    userLicences: 100,
+    userLicenses: 100,
     overrides: { taskDefinitions: definitions, taskTiming: { backoffMs: 100, customerWaitMs: 300 } },
   });
   const token = await stack.token({ subject: OPERATOR });
@@ -96,7 +96,7 @@ async function runTimer(name: string): Promise<void> {
 const taskState = async (id: string) =>
   waitFor(`task ${id} settled`, async () => {
     const task = (await call('GET', `/api/v1/tasks/${id}`)).body as { state: string; waiting: unknown };
-    return task.state === 'FinishSuccess' || task.state === 'FinishFailure' || task.waiting
+    return task.state === 'finish-success' || task.state === 'finish-failure' || task.waiting
       ? task.state
       : undefined;
   });
@@ -108,7 +108,7 @@ async function failedTask(note: string, customerId: string): Promise<string> {
     customerId,
     input: { note },
   });
-  expect(await taskState(task.id)).toBe('FinishFailure');
+  expect(await taskState(task.id)).toBe('finish-failure');
   return task.id;
 }
 
@@ -125,7 +125,7 @@ describe('Task failed', () => {
 
     behaviour.set('rerun', 'succeed');
     expect((await call('POST', `/api/v1/tasks/${id}/rerun`)).status).toBe(202);
-    expect(await taskState(id)).toBe('FinishSuccess');
+    expect(await taskState(id)).toBe('finish-success');
     await waitFor('the alarm cleared', async () =>
       (await activeAlarm(TASK_FAILED_ALARM, `task:${id}`)) ? undefined : true,
     );
@@ -136,7 +136,7 @@ describe('Task failed', () => {
     const waiting = await failedTask('cancel', 'Alarmed2');
     behaviour.set('cancel', 'wait');
     expect((await call('POST', `/api/v1/tasks/${waiting}/rerun`)).status).toBe(202);
-    expect(await taskState(waiting)).toBe('Queued');
+    expect(await taskState(waiting)).toBe('queued');
     await waitFor('the Task failed alarm', () => activeAlarm(TASK_FAILED_ALARM, `task:${waiting}`));
     expect((await call('POST', `/api/v1/tasks/${waiting}/cancel`)).status).toBe(200);
     expect(await activeAlarm(TASK_FAILED_ALARM, `task:${waiting}`)).toBeUndefined();
@@ -231,26 +231,26 @@ describe('Queue messages poisoned', () => {
 });
 
 describe('User License Threshold', () => {
-  it('is raised when used user licences reach 90 % of the pool and cleared below it', async () => {
+  it('is raised when used user licenses reach 90 % of the pool and cleared below it', async () => {
     const customer = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Big Bank', shortName: 'BigBank', licenseType: 'Hosted Pro', licensedUsers: 89 },
+      json: { fullName: 'Big Bank', shortName: 'BigBank', licenseType: 'hosted-pro', licensedUsers: 89 },
     });
     expect(customer.status).toBe(201);
-    await runTimer('alarms-licence-check');
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
+    await runTimer('alarms-license-check');
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
 
     // The change itself checks: no need to wait for the timer.
     const grown = await call('PATCH', '/api/v1/customers/BigBank', { json: { licensedUsers: 90 } });
     expect(grown.status).toBe(200);
-    const alarm = await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users');
+    const alarm = await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users');
     expect(alarm).toMatchObject({ severity: 'warning', clearedAt: null });
-    expect(alarm?.text).toMatch(/^90 of 100 user licences are in use \(90%\)/);
+    expect(alarm?.text).toMatch(/^90 of 100 user licenses are in use \(90%\)/);
 
     const shrunk = await call('PATCH', '/api/v1/customers/BigBank', { json: { licensedUsers: 80 } });
     expect(shrunk.status).toBe(200);
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
-    await runTimer('alarms-licence-check');
-    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'licence:users')).toBeUndefined();
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
+    await runTimer('alarms-license-check');
+    expect(await activeAlarm(USER_LICENSE_THRESHOLD_ALARM, 'license:users')).toBeUndefined();
   });
 });
 

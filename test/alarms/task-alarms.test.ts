@@ -52,7 +52,7 @@ const finished = (id: string) =>
       state: string;
       log: { line: string }[];
     };
-    return task.state.startsWith('Finish') ? task : undefined;
+    return task.state.startsWith('finish-') ? task : undefined;
   });
 
 const alarmsOf = async (taskId: string) =>
@@ -68,7 +68,7 @@ describe('Task failed alarm', () => {
       input: { note: 'x' },
       dryRun: true,
     });
-    expect((await finished(dry.id)).state).toBe('FinishFailure');
+    expect((await finished(dry.id)).state).toBe('finish-failure');
 
     const real = await stack.services.taskEngine.start({
       type: 'SBCInit alarmed' as never,
@@ -76,7 +76,7 @@ describe('Task failed alarm', () => {
       input: { note: 'x' },
     });
     const task = await finished(real.id);
-    expect(task.state).toBe('FinishFailure');
+    expect(task.state).toBe('finish-failure');
     // The transcript stays where the operator reads the details: the task's log.
     expect(task.log.map((l) => l.line).join('\n')).toContain('Invalid input detected');
 

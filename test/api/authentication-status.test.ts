@@ -56,7 +56,7 @@ async function connectAppRegistration(shortName: string, options: { days: number
   const opened = await call('POST', '/api/v1/wizard-sessions');
   const sessionId = (opened.body as { id: string }).id;
   await call('PUT', `/api/v1/wizard-sessions/${sessionId}/customer`, {
-    json: { fullName: shortName, shortName, licenseType: 'Hosted Pro', licensedUsers: 3 },
+    json: { fullName: shortName, shortName, licenseType: 'hosted-pro', licensedUsers: 3 },
   });
   const connected = await call('POST', `/api/v1/wizard-sessions/${sessionId}/connection`, {
     json: {
@@ -82,8 +82,8 @@ describe('Client Secret Days Until Expire', () => {
     await connectAppRegistration('Days', { days: 45, canReadItself: true });
     await connectAppRegistration('NoDays', { days: 45, canReadItself: false });
     expect(await rowOf('Days')).toMatchObject({
-      authenticationMethod: 'App registration',
-      lastVerificationStatus: 'Successful',
+      authenticationMethod: 'app-registration',
+      lastVerificationStatus: 'successful',
       clientSecretDaysUntilExpire: 44,
     });
     expect((await rowOf('NoDays'))?.clientSecretDaysUntilExpire).toBeNull();
@@ -101,13 +101,13 @@ describe('a customer connected with a token (device code)', () => {
   it('stores the rotated refresh token at every check, sealed', async () => {
     const sealed = async () => /"sealedSecret":"([^"]+)"/.exec(await tableText(stack, 'credentials'))?.[1];
     expect(await rowOf('Contoso')).toMatchObject({
-      authenticationMethod: 'Token',
-      lastVerificationStatus: 'Successful',
+      authenticationMethod: 'token',
+      lastVerificationStatus: 'successful',
     });
     const first = await sealed();
     const checked = await call('POST', '/api/v1/authentication-status/Contoso/check');
     expect(checked.body).toMatchObject({
-      lastVerificationStatus: 'Successful',
+      lastVerificationStatus: 'successful',
       clientSecretDaysUntilExpire: null,
     });
     expect(await sealed()).not.toBe(first);
@@ -121,7 +121,7 @@ describe('a customer connected with a token (device code)', () => {
     stack.sandbox.state.entra.revokeGrants(contoso.tenantId, contoso.admin.userPrincipalName);
     const failed = await call('POST', '/api/v1/authentication-status/Contoso/check');
     expect(failed.body).toMatchObject({
-      lastVerificationStatus: 'Failed',
+      lastVerificationStatus: 'failed',
       message:
         "The customer's consent is no longer valid (the admin's password changed or the grant was revoked); the customer's admin must authenticate again.",
     });
@@ -132,17 +132,17 @@ describe('a customer connected with a token (device code)', () => {
     // "Switch to token": the admin authenticates again through a Request invitation.
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
     const customer = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Contoso Ltd', shortName: 'Contoso', licenseType: 'Hosted Pro', licensedUsers: 25 },
+      json: { fullName: 'Contoso Ltd', shortName: 'Contoso', licenseType: 'hosted-pro', licensedUsers: 25 },
     });
     expect(customer.status).toBe(201);
     const request = await call('POST', '/api/v1/customers/Contoso/invitations', {
       json: { invitationEmail: contoso.admin.userPrincipalName },
     });
-    expect(request.body).toMatchObject({ invitationType: 'Request', status: 'Pending Authentication' });
+    expect(request.body).toMatchObject({ invitationType: 'request', status: 'pending-authentication' });
     const { link } = await invitationLink(stack, contoso.admin.userPrincipalName, before);
     await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch);
     const healed = await call('POST', '/api/v1/authentication-status/Contoso/check');
-    expect(healed.body).toMatchObject({ lastVerificationStatus: 'Successful', message: null });
+    expect(healed.body).toMatchObject({ lastVerificationStatus: 'successful', message: null });
     expect((await activeAlarms()).filter((a) => a.source === 'customer:Contoso')).toEqual([]);
   });
 });

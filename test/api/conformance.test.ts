@@ -25,7 +25,7 @@ const NOT_YET_VALID = new Set<string>([
   // Wizard pages after the connection page: the customer's admin must have consented at the sandbox.
   'wizard-add-invitation',
   'wizard-dns',
-  'wizard-licence-plans',
+  'wizard-license-plans',
   'wizard-m365-routing',
   'wizard-m365-settings',
   'wizard-sbc',
@@ -97,7 +97,7 @@ beforeAll(async () => {
   for (const shortName of [OWN, OTHER]) {
     await expectOk(
       call('POST', '/api/v1/customers', {
-        json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+        json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
       }),
       `create ${shortName}`,
     );
@@ -139,7 +139,7 @@ beforeAll(async () => {
   ids.region = (region.body as { id: string }).id;
   await expectOk(
     call('POST', '/api/v1/script-templates', {
-      json: { id: 'conformance', name: 'Conformance', type: 'Background', body: 'Write-Output 1' },
+      json: { id: 'conformance', name: 'Conformance', type: 'background', body: 'Write-Output 1' },
     }),
     'a script template',
   );
@@ -187,7 +187,7 @@ const REGION = { name: 'emea', fqdn: 'sbc.emea.example.com', ipAddress: '192.0.2
 /** A valid body per operation that takes one. */
 function bodyOf(operationId: string): unknown {
   const bodies: Record<string, unknown> = {
-    'customers-create': { fullName: 'Third Ltd', shortName: 'ThirdCo', licenseType: 'Hosted Essentials' },
+    'customers-create': { fullName: 'Third Ltd', shortName: 'ThirdCo', licenseType: 'hosted-essentials' },
     'customers-update': { licensedUsers: 20 },
     'settings-token-app-put': { clientId: UUID, clientSecret: 'Token-secret1' },
     'settings-invitations-put': { subjectTemplate: 'Welcome', emailTemplate: 'Hello', validityDays: 7 },
@@ -204,7 +204,7 @@ function bodyOf(operationId: string): unknown {
       resourceGroupName: 'dns',
       dnsZone: 'provider.example.com',
     },
-    'settings-licence-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+    'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
     'settings-regions-create': { ...REGION, name: 'apac', sbcId: ids.sbc },
     'settings-regions-resolve': { fqdn: REGION.fqdn },
     'settings-regions-update': { ...REGION, sbcId: ids.sbc },
@@ -213,7 +213,7 @@ function bodyOf(operationId: string): unknown {
     'wizard-customer': {
       fullName: 'Wizard Ltd',
       shortName: 'WizCo',
-      licenseType: 'Hosted Pro',
+      licenseType: 'hosted-pro',
       licensedUsers: 10,
     },
     'wizard-connection': { method: 'invite', invitationEmail: 'it@wizco.example' },
@@ -229,16 +229,16 @@ function bodyOf(operationId: string): unknown {
     'script-templates-create': {
       id: 'conformance-2',
       name: 'Second',
-      type: 'Background',
+      type: 'background',
       body: 'Write-Output 2',
     },
-    'script-templates-update': { name: 'Conformance', type: 'Background', body: 'Write-Output 3' },
+    'script-templates-update': { name: 'Conformance', type: 'background', body: 'Write-Output 3' },
     'script-templates-preview': {},
     'wizard-submit': { dryRun: true },
     'sites-add': { siteName: 'Site2' },
     'sites-deploy': { dryRun: true },
     'tasks-delete-selected': { taskIds: [ids[`task-${OTHER}`]] },
-    'tasks-delete-all': { customerId: OTHER, state: 'FinishSuccess' },
+    'tasks-delete-all': { customerId: OTHER, state: 'finish-success' },
     'tasks-process-all': { customerId: OTHER },
     'invitations-remind': {},
     'customers-switch-to-token': { invitationEmail: 'it@ownco.example' },
@@ -247,12 +247,12 @@ function bodyOf(operationId: string): unknown {
     'sbc-import-customer': { sbcCustomerName: 'Imported', fqdnPstnGateway: 'imported.example.com' },
     'channels-put': { name: 'Reseller A' },
     'customer-channel-set': { channelId: 'resellerA' },
-    'settings-licence-put': {
+    'settings-license-put': {
       warningLimitPercent: 80,
       graceIntervalPercent: 10,
       factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
     },
-    'customer-licence-factors': { factors: null },
+    'customer-license-factors': { factors: null },
   };
   return bodies[operationId] ?? {};
 }

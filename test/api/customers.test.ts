@@ -14,12 +14,12 @@ afterAll(() => stack?.close());
 const pro = (shortName: string, extra: Record<string, unknown> = {}) => ({
   fullName: `${shortName} Ltd`,
   shortName,
-  licenseType: 'Hosted Pro',
+  licenseType: 'hosted-pro',
   licensedUsers: 10,
   ...extra,
 });
 
-/** Every customer and the licence summary: what a write would change. */
+/** Every customer and the license summary: what a write would change. */
 async function snapshot() {
   const customers: unknown[] = [];
   let next: string | null = '/api/v1/customers?top=100';
@@ -70,7 +70,7 @@ describe('Short Name', () => {
       expect(response.body).toMatchObject({
         id: shortName,
         shortName,
-        state: 'Ready for Deployment',
+        state: 'ready-for-deployment',
         lastReplicationAt: null,
       });
     } else {
@@ -223,21 +223,21 @@ describe('Full Name, License Type and Licensed Users', () => {
     await expectRejectedWithoutWrite(
       () =>
         call('POST', '/api/v1/customers', {
-          json: { fullName: 'Plus', shortName: 'PlusCo', licenseType: 'Hosted Essentials +' },
+          json: { fullName: 'Plus', shortName: 'PlusCo', licenseType: 'hosted-essentials-plus' },
         }),
       400,
       'validation_failed',
       'required',
     );
     const essentials = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Ess', shortName: 'EssCo', licenseType: 'Hosted Essentials' },
+      json: { fullName: 'Ess', shortName: 'EssCo', licenseType: 'hosted-essentials' },
     });
     expect(essentials.status).toBe(201);
-    expect(essentials.body).toMatchObject({ licenseType: 'Hosted Essentials', licensedUsers: 0 });
+    expect(essentials.body).toMatchObject({ licenseType: 'hosted-essentials', licensedUsers: 0 });
     await expectRejectedWithoutWrite(
       () =>
         call('POST', '/api/v1/customers', {
-          json: { fullName: 'Ess', shortName: 'EssCo2', licenseType: 'Hosted Essentials', licensedUsers: 5 },
+          json: { fullName: 'Ess', shortName: 'EssCo2', licenseType: 'hosted-essentials', licensedUsers: 5 },
         }),
       400,
       'validation_failed',
@@ -252,7 +252,7 @@ describe('Full Name, License Type and Licensed Users', () => {
       'validation_failed',
       'not_allowed',
     );
-    expect(response.problem.errors?.[0]?.message).toContain('Hosted Essentials +');
+    expect(response.problem.errors?.[0]?.message).toContain('hosted-essentials-plus');
     await expectRejectedWithoutWrite(
       () => call('POST', '/api/v1/customers', { json: pro('Extra', { tenantId: 'x' }) }),
       400,
@@ -263,7 +263,7 @@ describe('Full Name, License Type and Licensed Users', () => {
 
   it('reports every invalid field of a form at once', async () => {
     const response = await expectRejectedWithoutWrite(
-      () => call('POST', '/api/v1/customers', { json: { shortName: 'a.', licenseType: 'Hosted Pro' } }),
+      () => call('POST', '/api/v1/customers', { json: { shortName: 'a.', licenseType: 'hosted-pro' } }),
       400,
       'validation_failed',
     );
@@ -359,7 +359,7 @@ describe('HTTP conventions', () => {
   });
 
   it('answers 400 to a field named twice instead of keeping the last', async () => {
-    const body = `{"fullName":"Twice Ltd","shortName":"Twice","licenseType":"Hosted Pro","licensedUsers":10,"licensedUsers":10000}`;
+    const body = `{"fullName":"Twice Ltd","shortName":"Twice","licenseType":"hosted-pro","licensedUsers":10,"licensedUsers":10000}`;
     const response = await expectRejectedWithoutWrite(
       () => call('POST', '/api/v1/customers', { body, contentType: 'application/json' }),
       400,
@@ -395,7 +395,7 @@ describe('HTTP conventions', () => {
 });
 
 describe('list, get, edit and delete', () => {
-  it('searches, pages with nextLink and reports the licences available', async () => {
+  it('searches, pages with nextLink and reports the licenses available', async () => {
     for (const n of ['1', '2', '3', '4', '5']) {
       expect(
         (
@@ -484,7 +484,7 @@ describe('list, get, edit and delete', () => {
     expect((await call('GET', '/api/v1/customers/EDITABLE')).body).toMatchObject({ licensedUsers: 500 });
   });
 
-  it('moves a deleted customer to "Ready for remove", removes it with its task, and returns its licences', async () => {
+  it('moves a deleted customer to "Ready for remove", removes it with its task, and returns its licenses', async () => {
     await call('POST', '/api/v1/customers', { json: pro('Leaving') });
     const held = (await call('GET', '/api/v1/customers')).body as {
       availableCustomers: number;
@@ -492,18 +492,18 @@ describe('list, get, edit and delete', () => {
     };
     const deleted = await call('DELETE', '/api/v1/customers/Leaving');
     expect(deleted.status).toBe(202);
-    expect(deleted.body).toMatchObject({ state: 'Ready for remove' });
+    expect(deleted.body).toMatchObject({ state: 'ready-for-remove' });
     const location = deleted.headers.get('location') ?? '';
     expect(location).toMatch(/^\/api\/v1\/tasks\/[0-9A-Z]{26}$/);
     const again = await call('DELETE', '/api/v1/customers/Leaving');
     expect([202, 404]).toContain(again.status);
     if (again.status === 202) expect(again.headers.get('location')).toBe(location);
     let state = '';
-    for (let i = 0; i < 300 && state !== 'FinishSuccess'; i++) {
+    for (let i = 0; i < 300 && state !== 'finish-success'; i++) {
       state = ((await call('GET', location)).body as { state: string }).state;
-      if (state !== 'FinishSuccess') await new Promise((resolve) => setTimeout(resolve, 100));
+      if (state !== 'finish-success') await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(state).toBe('FinishSuccess');
+    expect(state).toBe('finish-success');
     expect((await call('GET', '/api/v1/customers/Leaving')).status).toBe(404);
     const freed = (await call('GET', '/api/v1/customers')).body as {
       availableCustomers: number;

@@ -163,6 +163,7 @@ describe('Known SBCs and regions', () => {
     expect(edited.body).toMatchObject({ id: 'emea', ipAddress: '23.97.197.42' });
     expect((await call('GET', '/api/v1/settings/regions')).body).toEqual({
       value: [{ id: 'emea', ...region, ipAddress: '23.97.197.42' }],
+      nextLink: null,
     });
 
     expect((await call('DELETE', '/api/v1/settings/sbcs/emea-sp1-sbc')).status).toBe(409);
@@ -181,17 +182,17 @@ describe('Known SBCs and regions', () => {
   });
 });
 
-describe('eligible licence plans', () => {
+describe('eligible license plans', () => {
   it("defaults to the manual's plans and can be replaced", async () => {
-    const defaults = (await call('GET', '/api/v1/settings/licence-plans')).body as {
+    const defaults = (await call('GET', '/api/v1/settings/license-plans')).body as {
       plans: Array<{ name: string }>;
     };
     expect(defaults.plans.map((p) => p.name)).toContain('Office 365 E5');
     const plans = [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }];
-    expect((await call('PUT', '/api/v1/settings/licence-plans', { json: { plans } })).body).toEqual({
+    expect((await call('PUT', '/api/v1/settings/license-plans', { json: { plans } })).body).toEqual({
       plans,
     });
-    expect((await call('PUT', '/api/v1/settings/licence-plans', { json: { plans: [] } })).status).toBe(400);
-    expect((await call('GET', '/api/v1/settings/licence-plans')).body).toEqual({ plans });
+    expect((await call('PUT', '/api/v1/settings/license-plans', { json: { plans: [] } })).status).toBe(400);
+    expect((await call('GET', '/api/v1/settings/license-plans')).body).toEqual({ plans });
   });
 });

@@ -98,7 +98,7 @@ describe('the OpenAPI document', () => {
     expect(schema.properties!.shortName).toMatchObject({ minLength: 3, maxLength: 15 });
     expect(schema.properties!.licensedUsers).toMatchObject({ maximum: 500 });
     expect(resolve(schema.properties!.licenseType!)).toMatchObject({
-      enum: ['Hosted Essentials', 'Hosted Essentials +', 'Hosted Pro'],
+      enum: ['hosted-essentials', 'hosted-essentials-plus', 'hosted-pro'],
     });
     for (const status of ['400', '401', '403', '409', '413', '415', '500', '503']) {
       expect(create.responses[status]?.content).toEqual({
@@ -186,11 +186,11 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('matches what the licence settings and switch-to-token answer, and encodes base64 the 2020-12 way', () => {
-    const licence = resolve(
-      operation('get', '/settings/licence').responses['200']!.content!['application/json']!.schema,
+  it('matches what the license settings and switch-to-token answer, and encodes base64 the 2020-12 way', () => {
+    const license = resolve(
+      operation('get', '/settings/license').responses['200']!.content!['application/json']!.schema,
     );
-    expect(licence.properties?.expiresOn).toBeDefined();
+    expect(license.properties?.expiresOn).toBeDefined();
     expect(operation('post', '/customers/{customerId}/invitations').responses['409']).toBeDefined();
     expect(text).not.toContain('"format":"base64"');
     expect(text).toContain('"contentEncoding":"base64"');
@@ -202,7 +202,7 @@ describe('responses held to the document', () => {
     const call = apiClient(stack.api, () => stack.token());
     // The stack throws on any response its operation's description does not allow (test/support/memory-stack.ts).
     const created = await call('POST', '/api/v1/customers', {
-      json: { shortName: 'Contract', fullName: 'Contract Ltd', licenseType: 'Hosted Pro', licensedUsers: 10 },
+      json: { shortName: 'Contract', fullName: 'Contract Ltd', licenseType: 'hosted-pro', licensedUsers: 10 },
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toMatch(/^"/);
@@ -220,7 +220,7 @@ describe('responses held to the document', () => {
     expect(wizard.headers.get('location')).toBe(
       `/api/v1/wizard-sessions/${(wizard.body as { id: string }).id}`,
     );
-    expect((await call('GET', '/api/v1/settings/licence')).status).toBe(200);
+    expect((await call('GET', '/api/v1/settings/license')).status).toBe(200);
   });
 
   it('catch an undocumented status, an undeclared header and an undeclared problem', () => {

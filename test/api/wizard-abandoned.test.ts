@@ -29,7 +29,7 @@ afterAll(() => stack?.close());
 async function connected(shortName: string): Promise<string> {
   const id = ((await call('POST', '/api/v1/wizard-sessions')).body as { id: string }).id;
   const page1 = await call('PUT', `/api/v1/wizard-sessions/${id}/customer`, {
-    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
   });
   expect(page1.status).toBe(200);
   const connection = await call('POST', `/api/v1/wizard-sessions/${id}/connection`, {
@@ -132,7 +132,7 @@ describe('a wizard that ends without Submit leaves no credentials behind', () =>
     // A sign-in whose session is already gone (the process stopped between deleting it and its credential).
     await createCredentialStore(stack.tables).put({
       customerId: 'Signinco',
-      method: 'Token',
+      method: 'token',
       tenantId: DEMO.customers.contoso.tenantId,
       m365Email: 'admin@contoso.example',
       initialDomain: null,
@@ -141,7 +141,7 @@ describe('a wizard that ends without Submit leaves no credentials behind', () =>
       clientSecretExpiresAt: null,
       sealedSecret: stack.services.secretBox.seal('refresh-token', 'credentials/signinco/secret'),
       whenLastVerified: null,
-      lastVerificationStatus: 'Successful',
+      lastVerificationStatus: 'successful',
       lastVerificationMessage: null,
       heldByWizardSession: 'AAAAAAAAAAAAAAAAAAAAAA',
     });
@@ -163,7 +163,7 @@ describe('a wizard that ends without Submit leaves no credentials behind', () =>
     const id = await connected('Submitco');
     // Submit created the customer, then stopped before handing the credentials over.
     const created = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Submitco Ltd', shortName: 'Submitco', licenseType: 'Hosted Pro', licensedUsers: 10 },
+      json: { fullName: 'Submitco Ltd', shortName: 'Submitco', licenseType: 'hosted-pro', licensedUsers: 10 },
     });
     expect(created.status).toBe(201);
     expect(await replicationAskedFor('Submitco')).toBe(false);

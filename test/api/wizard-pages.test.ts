@@ -24,7 +24,7 @@ async function essentialsSession(shortName: string): Promise<string> {
   const opened = await call('POST', '/api/v1/wizard-sessions');
   const id = (opened.body as { id: string }).id;
   await call('PUT', `/api/v1/wizard-sessions/${id}/customer`, {
-    json: { fullName: shortName, shortName, licenseType: 'Hosted Essentials' },
+    json: { fullName: shortName, shortName, licenseType: 'hosted-essentials' },
   });
   return id;
 }
@@ -33,15 +33,15 @@ describe('the SBC page', () => {
   it('offers Essentials SIP Trunk and BYOC only, needs a Region always and a Carrier for SIP Trunk', async () => {
     const id = await essentialsSession('EssTrunk');
     const ipPbx = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, {
-      json: { configureSbc: true, sbcConfiguration: 'IP PBX', regionId: 'emea' },
+      json: { configureSbc: true, sbcConfiguration: 'ip-pbx', regionId: 'emea' },
     });
     expect(ipPbx.problem.errors?.[0]).toMatchObject({ field: 'sbcConfiguration', code: 'not_offered' });
     const missing = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, {
-      json: { configureSbc: true, sbcConfiguration: 'SIP Trunk' },
+      json: { configureSbc: true, sbcConfiguration: 'sip-trunk' },
     });
     expect(new Set(missing.problem.errors?.map((e) => e.field))).toEqual(new Set(['regionId', 'carrier']));
     const unknownRegion = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, {
-      json: { configureSbc: true, sbcConfiguration: 'SIP Trunk', regionId: 'apac', carrier: 'Carrier1' },
+      json: { configureSbc: true, sbcConfiguration: 'sip-trunk', regionId: 'apac', carrier: 'Carrier1' },
     });
     expect(unknownRegion.problem.errors?.[0]).toMatchObject({ field: 'regionId', code: 'unknown_region' });
 
@@ -49,7 +49,7 @@ describe('the SBC page', () => {
     const saved = await call('PUT', `/api/v1/wizard-sessions/${id}/sbc`, {
       json: {
         configureSbc: true,
-        sbcConfiguration: 'SIP Trunk',
+        sbcConfiguration: 'sip-trunk',
         regionId: 'emea',
         carrier: 'Carrier1',
         carrierRegistration: {
@@ -65,7 +65,7 @@ describe('the SBC page', () => {
       pages: {
         sbc: {
           sbcSiteName: 'EssTrunk',
-          sbcConfiguration: 'SIP Trunk',
+          sbcConfiguration: 'sip-trunk',
           carrierRegistration: { username: 'trunk', passwordSaved: true },
         },
       },
@@ -113,11 +113,11 @@ describe('the prefixes page', () => {
 });
 
 describe('the DNS page', () => {
-  it('wants a connected tenant, a known region and an eligible licence plan', async () => {
+  it('wants a connected tenant, a known region and an eligible license plan', async () => {
     const opened = await call('POST', '/api/v1/wizard-sessions');
     const id = (opened.body as { id: string }).id;
     await call('PUT', `/api/v1/wizard-sessions/${id}/customer`, {
-      json: { fullName: 'Pro', shortName: 'ProDns', licenseType: 'Hosted Pro', licensedUsers: 5 },
+      json: { fullName: 'Pro', shortName: 'ProDns', licenseType: 'hosted-pro', licensedUsers: 5 },
     });
     const early = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
       json: { method: 'automatic', regionId: 'emea' },
@@ -142,15 +142,15 @@ describe('the DNS page', () => {
     });
     expect(connected.status).toBe(200);
     const noPlan = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
-      json: { method: 'automatic', regionId: 'emea', licencePlan: 'Free Plan' },
+      json: { method: 'automatic', regionId: 'emea', licensePlan: 'Free Plan' },
     });
-    expect(noPlan.problem.errors?.[0]).toMatchObject({ field: 'licencePlan', code: 'unknown_licence_plan' });
+    expect(noPlan.problem.errors?.[0]).toMatchObject({ field: 'licensePlan', code: 'unknown_license_plan' });
     const manualWithout = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
       json: { method: 'manual' },
     });
     expect(manualWithout.problem.errors?.[0]).toMatchObject({ field: 'onlinePstnGateway' });
     const saved = await call('PUT', `/api/v1/wizard-sessions/${id}/dns`, {
-      json: { method: 'two-step', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      json: { method: 'two-step', regionId: 'emea', licensePlan: 'Office 365 E5' },
     });
     expect(saved.body).toMatchObject({ pages: { dns: { method: 'two-step', regionId: 'emea' } } });
   });

@@ -34,7 +34,7 @@ type Session = {
   m365Settings: Record<string, unknown> | null;
 };
 
-async function openWithCustomer(shortName: string, licenseType = 'Hosted Pro'): Promise<Session> {
+async function openWithCustomer(shortName: string, licenseType = 'hosted-pro'): Promise<Session> {
   const opened = await call('POST', '/api/v1/wizard-sessions');
   expect(opened.status).toBe(201);
   const id = (opened.body as Session).id;
@@ -43,7 +43,7 @@ async function openWithCustomer(shortName: string, licenseType = 'Hosted Pro'): 
       fullName: `${shortName} Ltd`,
       shortName,
       licenseType,
-      ...(licenseType === 'Hosted Essentials' ? {} : { licensedUsers: 10 }),
+      ...(licenseType === 'hosted-essentials' ? {} : { licensedUsers: 10 }),
     },
   });
   expect(page1.status).toBe(200);
@@ -92,15 +92,15 @@ describe('the wizard session', () => {
   it('validates the first page like customer creation and refuses a Short Name in use', async () => {
     const opened = (await call('POST', '/api/v1/wizard-sessions')).body as Session;
     const bad = await call('PUT', `/api/v1/wizard-sessions/${opened.id}/customer`, {
-      json: { fullName: 'x', shortName: 'a.b', licenseType: 'Hosted Pro', licensedUsers: 501 },
+      json: { fullName: 'x', shortName: 'a.b', licenseType: 'hosted-pro', licensedUsers: 501 },
     });
     expect(bad.status).toBe(400);
     expect(bad.problem.errors?.map((e) => e.code).sort()).toEqual(['short_name_dot', 'too_big']);
     await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Taken', shortName: 'Takenname', licenseType: 'Hosted Essentials' },
+      json: { fullName: 'Taken', shortName: 'Takenname', licenseType: 'hosted-essentials' },
     });
     const taken = await call('PUT', `/api/v1/wizard-sessions/${opened.id}/customer`, {
-      json: { fullName: 'x', shortName: 'TAKENNAME', licenseType: 'Hosted Pro', licensedUsers: 5 },
+      json: { fullName: 'x', shortName: 'TAKENNAME', licenseType: 'hosted-pro', licensedUsers: 5 },
     });
     expect(taken.status).toBe(409);
     expect(taken.problem.code).toBe('short_name_taken');
@@ -146,7 +146,7 @@ describe('Use known App registration', () => {
     const connected = response.body as Session;
     expect(connected.connection).toEqual({
       method: 'app-registration',
-      status: 'Authentication Complete',
+      status: 'authentication-complete',
       tenantId: DEMO.customers.contoso.tenantId,
     });
     expect(connected.m365Settings).toEqual({
@@ -162,12 +162,12 @@ describe('Use known App registration', () => {
       value: Array<Record<string, unknown>>;
     };
     expect(status.value.find((row) => row.customerId === 'AppReg')).toMatchObject({
-      authenticationMethod: 'App registration',
-      lastVerificationStatus: 'Successful',
+      authenticationMethod: 'app-registration',
+      lastVerificationStatus: 'successful',
       tenantId: DEMO.customers.contoso.tenantId,
     });
     const checked = await call('POST', '/api/v1/authentication-status/AppReg/check');
-    expect(checked.body).toMatchObject({ lastVerificationStatus: 'Successful', message: null });
+    expect(checked.body).toMatchObject({ lastVerificationStatus: 'successful', message: null });
 
     const settings = await call('PUT', `/api/v1/wizard-sessions/${session.id}/m365-settings`, {
       json: { overrideAdminDomain: 'contoso.onmicrosoft.com', grantAdminAccessTo: 'it@contoso.com' },
@@ -205,7 +205,7 @@ describe('Use known App registration', () => {
     await new Promise((r) => setTimeout(r, 1600));
     const checked = await call('POST', '/api/v1/authentication-status/Rotated/check');
     expect(checked.body).toMatchObject({
-      lastVerificationStatus: 'Failed',
+      lastVerificationStatus: 'failed',
       message: 'The client secret has expired: create a new one in the app registration.',
     });
     const alarms = (await call('GET', '/api/v1/alarms?active=true')).body as {
@@ -227,7 +227,7 @@ describe('Use known App registration', () => {
     const updated = await call('PUT', '/api/v1/authentication-status/Rotated/app-registration', {
       json: { clientId: contosoApp.clientId, clientSecret: renewed.secretText },
     });
-    expect(updated.body).toMatchObject({ lastVerificationStatus: 'Successful', message: null });
+    expect(updated.body).toMatchObject({ lastVerificationStatus: 'successful', message: null });
     const after = (await call('GET', '/api/v1/alarms')).body as { value: Array<Record<string, unknown>> };
     const alarm = after.value.find((a) => a.source === 'customer:Rotated');
     expect(alarm?.clearedAt).toEqual(expect.any(String));
@@ -251,7 +251,7 @@ describe('prerequisites', () => {
   });
 
   it('has no Microsoft 365 connection for Hosted Essentials', async () => {
-    const session = await openWithCustomer('EssOnly', 'Hosted Essentials');
+    const session = await openWithCustomer('EssOnly', 'hosted-essentials');
     const response = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
       json: { method: 'app-registration', tenantId: DEMO.customers.contoso.tenantId, ...contosoApp },
     });

@@ -29,7 +29,7 @@ const entries = async (path: string) => ((await call('GET', path)).body as { val
 describe('the audit trail', () => {
   it("records who changed what about a customer, with the fields' before and after, newest first", async () => {
     const created = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Audited Ltd', shortName: 'Audited', licenseType: 'Hosted Pro', licensedUsers: 10 },
+      json: { fullName: 'Audited Ltd', shortName: 'Audited', licenseType: 'hosted-pro', licensedUsers: 10 },
     });
     expect(created.status).toBe(201);
     const refused = await call('PATCH', '/api/v1/customers/Audited', { json: { licensedUsers: 100_000 } });

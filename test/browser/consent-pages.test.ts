@@ -120,17 +120,17 @@ describe('the invitation path (device code, both consents)', () => {
       (i) => i.id === 'Contoso',
     );
     expect(row).toMatchObject({
-      status: 'Authentication Complete',
+      status: 'authentication-complete',
       deviceAuthenticated: true,
       m365AdminEmail: contoso.admin.userPrincipalName,
       emailSent: true,
-      invitationType: 'Invite',
+      invitationType: 'invite',
     });
 
     const added = await call('POST', `/api/v1/wizard-sessions/${sessionId}/pending-invitations/Contoso/add`);
     expect(added.status).toBe(200);
     expect(added.body).toMatchObject({
-      connection: { status: 'Authentication Complete', tenantId: contoso.tenantId },
+      connection: { status: 'authentication-complete', tenantId: contoso.tenantId },
       m365Settings: { tenantId: contoso.tenantId, overrideAdminDomain: contoso.initialDomain },
     });
 
@@ -138,14 +138,14 @@ describe('the invitation path (device code, both consents)', () => {
     expect((status.body as { value: unknown[] }).value).toContainEqual(
       expect.objectContaining({
         customerId: 'Contoso',
-        authenticationMethod: 'Token',
+        authenticationMethod: 'token',
         m365Email: contoso.admin.userPrincipalName,
         tenantId: contoso.tenantId,
-        lastVerificationStatus: 'Successful',
+        lastVerificationStatus: 'successful',
       }),
     );
     const check = await call('POST', '/api/v1/authentication-status/Contoso/check');
-    expect(check.body).toMatchObject({ lastVerificationStatus: 'Successful' });
+    expect(check.body).toMatchObject({ lastVerificationStatus: 'successful' });
   });
 });
 
@@ -231,7 +231,7 @@ describe('the app-registration path', () => {
     await page.context().close();
 
     const invitation = await call('GET', '/api/v1/invitations/Fabrikam');
-    expect(invitation.body).toMatchObject({ deviceAuthenticated: true, status: 'Authentication Complete' });
+    expect(invitation.body).toMatchObject({ deviceAuthenticated: true, status: 'authentication-complete' });
     expect(await tableText(stack, 'credentials')).not.toContain(secret.secretText);
   });
 });
@@ -246,7 +246,7 @@ describe('the sign-in path (authorization code with PKCE)', () => {
       json: {
         fullName: 'Fabrikam Two',
         shortName: 'Fabrikam2',
-        licenseType: 'Hosted Essentials +',
+        licenseType: 'hosted-essentials-plus',
         licensedUsers: 5,
       },
     });
@@ -255,7 +255,7 @@ describe('the sign-in path (authorization code with PKCE)', () => {
     });
     expect(started.status, JSON.stringify(started.body)).toBe(200);
     const { signInUrl, connection } = started.body as { signInUrl: string; connection: { status: string } };
-    expect(connection.status).toBe('Pending Authentication');
+    expect(connection.status).toBe('pending-authentication');
     expect(new URL(signInUrl).searchParams.get('code_challenge_method')).toBe('S256');
 
     const page = await newPage();
@@ -273,7 +273,7 @@ describe('the sign-in path (authorization code with PKCE)', () => {
 
     const session = await call('GET', `/api/v1/wizard-sessions/${sessionId}`);
     expect(session.body).toMatchObject({
-      connection: { method: 'sign-in', status: 'Authentication Complete', tenantId: fabrikam.tenantId },
+      connection: { method: 'sign-in', status: 'authentication-complete', tenantId: fabrikam.tenantId },
       m365Settings: { tenantId: fabrikam.tenantId, overrideAdminDomain: fabrikam.initialDomain },
     });
   });
@@ -332,7 +332,7 @@ describe('links and answers that must not work', () => {
     );
     await page.context().close();
     expect((await call('GET', '/api/v1/invitations/Declined')).body).toMatchObject({
-      status: 'Pending Authentication',
+      status: 'pending-authentication',
       deviceAuthenticated: false,
     });
     expect(await tableText(stack, 'credentials')).not.toContain('Declined');

@@ -68,7 +68,7 @@ describe('settings', () => {
     expect(settings.api.jwksUri).toBe(
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/discovery/v2.0/keys',
     );
-    expect(settings.licence).toEqual({ tenantCount: 20, userCount: 10000, expiresOn: null });
+    expect(settings.license).toEqual({ tenantCount: 20, userCount: 10000, expiresOn: null });
     expect(settings.publicBaseUrl).toBe('https://hub.example.com');
     expect(loadSettings({ ...minimal, PUBLIC_BASE_URL: 'http://127.0.0.1:7071' }).publicBaseUrl).toBe(
       'http://127.0.0.1:7071',

@@ -74,7 +74,7 @@ export async function inviteThroughWizard(
     json: {
       fullName: customer.fullName ?? `${customer.shortName} Ltd`,
       shortName: customer.shortName,
-      licenseType: customer.licenseType ?? 'Hosted Pro',
+      licenseType: customer.licenseType ?? 'hosted-pro',
       licensedUsers: 25,
     },
   });

@@ -25,16 +25,16 @@ function overtakenOnce(store: CustomerStore): CustomerStore {
 
 async function setUp() {
   const store = createCustomerStore(memoryTables());
-  const plain = createCustomerService({ store, licence: { tenantCount: 10, userCount: 100 } });
+  const plain = createCustomerService({ store, license: { tenantCount: 10, userCount: 100 } });
   const created = await plain.create({
     fullName: 'Racy Ltd',
     shortName: 'Racy',
-    licenseType: 'Hosted Pro',
+    licenseType: 'hosted-pro',
     licensedUsers: 5,
   });
   const racing = createCustomerService({
     store: overtakenOnce(store),
-    licence: { tenantCount: 10, userCount: 100 },
+    license: { tenantCount: 10, userCount: 100 },
   });
   return { plain, racing, created };
 }
@@ -49,7 +49,7 @@ describe('a customer write overtaken by another', () => {
 
   it('without If-Match, marks the customer for removal all the same', async () => {
     const { racing } = await setUp();
-    expect((await racing.markForRemoval('Racy')).state).toBe('Ready for remove');
+    expect((await racing.markForRemoval('Racy')).state).toBe('ready-for-remove');
   });
 
   it('with the If-Match the caller read, answers 412: the version they named is gone', async () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
       call,
       await fillWizard(call, {
         shortName: 'Dialer',
-        licenseType: 'Hosted Essentials',
+        licenseType: 'hosted-essentials',
         dns: { method: 'manual', onlinePstnGateway: GATEWAY },
         sbc: { ...SIP_TRUNK },
         prefixes: [
@@ -35,7 +35,7 @@ beforeAll(async () => {
       }),
     ),
   );
-  expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+  expect(task.state, lines(task).join('\n')).toBe('finish-success');
 }, 120_000);
 afterAll(async () => env?.stack.close());
 
@@ -81,7 +81,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
       { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
       { dialPlanName: 'RegisteredUsers', prefix: '+3222003[10-19]', tag: 'pbx.example.com' },
     ]);
-    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expect(rulesOf('Dialer')).toEqual([
       `CustDialPlan +3222001 ${GATEWAY}`,
       `CustDialPlan +3222002 ${GATEWAY}`,
@@ -96,7 +96,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
 
     const scriptsBefore = device().scriptsApplied;
     const again = await sync();
-    expect(again.state).toBe('FinishSuccess');
+    expect(again.state).toBe('finish-success');
     expect(again.changes).toEqual([]);
     expect(lines(again)).toContain(`SBC ${SBC}: 0 prefix(es) added, 0 removed, 3 unchanged.`);
     expect(device().scriptsApplied).toBe(scriptsBefore);
@@ -110,9 +110,9 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     cust.rules.push({ index: 902, name: 'Dialer', prefix: '+3222001', tag: GATEWAY });
 
     const dry = await sync(true);
-    expect(dry.state).toBe('FinishSuccess');
+    expect(dry.state).toBe('finish-success');
     const real = await sync();
-    expect(real.state, lines(real).join('\n')).toBe('FinishSuccess');
+    expect(real.state, lines(real).join('\n')).toBe('finish-success');
     expect(real.changes.map((c) => c.description)).toEqual(dry.changes.map((c) => c.description));
     expect(real.changes.map((c) => c.description)).toEqual([
       'Remove 2 rule(s) from CustDialPlan: +9999 of Dialer (#901), +3222001 of Dialer (#902)',
@@ -139,7 +139,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
         { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
         { dialPlanName: 'CustDialPlan', prefix: '+3222004' },
       ]);
-      expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+      expect(task.state, lines(task).join('\n')).toBe('finish-success');
       expect(fault.hits).toBe(1);
       expect(task.steps.find((s) => s.name === 'UpdatePrefixes')?.attempts).toBeGreaterThan(1);
     } finally {
@@ -170,7 +170,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect((reloaded.body as typeof body).value.find((r) => r.prefix === '+3222999')).toMatchObject({
       index: 950,
     });
-    expect(await sync()).toMatchObject({ state: 'FinishSuccess' });
+    expect(await sync()).toMatchObject({ state: 'finish-success' });
   }, 60_000);
 
   it('refuses invalid prefixes and CSV lines and changes nothing', async () => {
@@ -199,7 +199,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
       { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
       { dialPlanName: 'Zoom', prefix: '+3222006' },
     ]);
-    expect(task.state).toBe('FinishFailure');
+    expect(task.state).toBe('finish-failure');
     expect(task.result).toContain('The SBC has no dial plan Zoom (SBC sbc-eu1)');
   }, 60_000);
 
@@ -250,8 +250,8 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect(first.body).toMatchObject({ customerId: 'BradTrunk', created: true });
     expect((await call('GET', '/api/v1/customers/BradTrunk')).body).toMatchObject({
       fullName: 'Brad Trunk Inc',
-      licenseType: 'Hosted Essentials',
-      state: 'Deployed',
+      licenseType: 'hosted-essentials',
+      state: 'deployed',
     });
     const candidates = async () =>
       (
@@ -274,7 +274,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     const before = rulesOf('BradTrunk');
     const sync = await call('POST', '/api/v1/customers/BradTrunk/prefixes/sync');
     const task = await settled(call, sync.headers.get('location') ?? '');
-    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expect(task.changes).toEqual([]);
     expect(rulesOf('BradTrunk')).toEqual(before);
   }, 60_000);

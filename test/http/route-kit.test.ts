@@ -4,10 +4,9 @@ import {
   describedDryRunQuery,
   dryRunQuery,
   ifMatchOf,
-  nextLinkOf,
-  topQuery,
   versioned,
 } from '../../shared/http/route-kit.js';
+import { encodeCursor, nextLinkOf, pageOf, pagingQuery } from '../../shared/paging/paging.js';
 import { request } from './edge-fixtures.js';
 
 describe('the route kit', () => {
@@ -17,19 +16,42 @@ describe('the route kit', () => {
     expect(customerParams.safeParse({ customerId: 'a'.repeat(65) }).success).toBe(false);
   });
 
-  it('pages with top, its default and its bounds', () => {
-    const top = topQuery(100, 25);
-    expect(top.parse(undefined)).toBe(25);
-    expect(top.parse('7')).toBe(7);
-    expect(top.safeParse('101').error?.issues[0]?.message).toBe('top can be at most 100.');
-    expect(top.safeParse('1.5').error?.issues[0]?.message).toBe('top must be a whole number.');
+  it('pages with top, its default and its bounds, the same on every list', () => {
+    const query = pagingQuery();
+    expect(query.parse({})).toEqual({ top: 100 });
+    expect(query.parse({ top: '7' })).toEqual({ top: 7 });
+    expect(query.safeParse({ top: '501' }).error?.issues[0]?.message).toBe('top can be at most 500.');
+    expect(query.safeParse({ top: '1.5' }).error?.issues[0]?.message).toBe('top must be a whole number.');
   });
 
-  it('links the next page with the same query, and none after the last', () => {
-    expect(nextLinkOf('/api/v1/tasks', { state: undefined, top: '10' }, { name: 'after', key: 'K 1' })).toBe(
-      '/api/v1/tasks?top=10&after=K+1',
+  it('reads back only a cursor it could have written', () => {
+    const query = pagingQuery((key) => /^[a-z]+$/.test(key));
+    expect(query.parse({ cursor: encodeCursor('acme') })).toEqual({ top: 100, cursor: 'acme' });
+    for (const cursor of ['acme', encodeCursor('ACME 1'), 'not+base64', '']) {
+      expect(query.safeParse({ cursor }).error?.issues[0]?.message).toBe(
+        'cursor is not one this API returned.',
+      );
+    }
+  });
+
+  it('links the next page with the same query and an opaque cursor, and none after the last', () => {
+    const link = nextLinkOf('/api/v1/tasks', { state: undefined, customerId: '', top: 10 }, 'K 1');
+    expect(link).toBe(`/api/v1/tasks?top=10&cursor=${encodeCursor('K 1')}`);
+    expect(nextLinkOf('/api/v1/tasks', { top: 10 }, null)).toBeNull();
+  });
+
+  it('pages a list read whole by its key, and a cursor survives items removed before it', () => {
+    const items = ['d', 'a', 'c', 'b', 'e'];
+    const first = pageOf(items, (x) => x, { top: 2 });
+    expect(first).toEqual({ items: ['a', 'b'], nextKey: 'b' });
+    const second = pageOf(
+      items.filter((x) => x !== 'b'),
+      (x) => x,
+      { top: 2, cursor: first.nextKey ?? '' },
     );
-    expect(nextLinkOf('/api/v1/tasks', { top: '10' }, { name: 'after', key: null })).toBeNull();
+    expect(second).toEqual({ items: ['c', 'd'], nextKey: 'd' });
+    expect(pageOf(items, (x) => x, { top: 2, cursor: 'd' })).toEqual({ items: ['e'], nextKey: null });
+    expect(pageOf(items, (x) => x, { top: 5 })).toEqual({ items: ['a', 'b', 'c', 'd', 'e'], nextKey: null });
   });
 
   it('reads the dry-run flag as a boolean, false unless asked', () => {

@@ -370,7 +370,7 @@ describe('errorsToProblems and respond', () => {
       Promise.reject(
         new DomainError('limit_reached', {
           code: 'tenant_licenses_exhausted',
-          title: 'No licence',
+          title: 'No license',
           detail: 'd',
         }),
       ),
@@ -381,7 +381,7 @@ describe('errorsToProblems and respond', () => {
     });
     expect(bodyOf(ctx.response ?? {})).toEqual({
       type: 'urn:direct-routing-hub:problem:tenant_licenses_exhausted',
-      title: 'No licence',
+      title: 'No license',
       status: 409,
       code: 'tenant_licenses_exhausted',
       detail: 'd',

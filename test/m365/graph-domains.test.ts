@@ -14,12 +14,12 @@ import {
   verifyDomain,
 } from '../../shared/m365/graph-domains.js';
 import {
-  assignFirstFreeLicence,
+  assignFirstFreeLicense,
   type EligiblePlan,
   listSubscribedSkus,
-  NO_LICENCE_MESSAGE,
-  NoLicenceAvailableError,
-} from '../../shared/m365/graph-licences.js';
+  NO_LICENSE_MESSAGE,
+  NoLicenseAvailableError,
+} from '../../shared/m365/graph-licenses.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 
 const { contoso, fabrikam } = DEMO.customers;
@@ -31,7 +31,7 @@ const PLANS: EligiblePlan[] = [
   { name: 'E1 with Phone System', skuPartNumbers: ['STANDARDPACK', 'MCOEV'] },
 ];
 
-describe('Graph domains, users and licences against the sandbox', () => {
+describe('Graph domains, users and licenses against the sandbox', () => {
   let f: SandboxFixture;
   const graph = (tenantId: string = contoso.tenantId) =>
     createGraphClient({
@@ -138,7 +138,7 @@ describe('Graph domains, users and licences against the sandbox', () => {
     await expect(getUser(client, upn)).resolves.toBeNull();
   });
 
-  it('assigns the first plan with free units, idempotently, and reports no licence in the manual words', async () => {
+  it('assigns the first plan with free units, idempotently, and reports no license in the manual words', async () => {
     const client = graph();
     const skus = await listSubscribedSkus(client);
     expect(skus).toEqual([
@@ -156,10 +156,10 @@ describe('Graph domains, users and licences against the sandbox', () => {
       displayName: 'UMPDNS',
       usageLocation: 'US',
     });
-    await expect(assignFirstFreeLicence(client, user.id, PLANS)).resolves.toMatchObject({
+    await expect(assignFirstFreeLicense(client, user.id, PLANS)).resolves.toMatchObject({
       name: 'Office 365 E5',
     });
-    await expect(assignFirstFreeLicence(client, user.id, PLANS)).resolves.toMatchObject({
+    await expect(assignFirstFreeLicense(client, user.id, PLANS)).resolves.toMatchObject({
       name: 'Office 365 E5',
     });
     expect((await listSubscribedSkus(client))[0]).toMatchObject({ consumed: 21, available: 4 });
@@ -173,10 +173,10 @@ describe('Graph domains, users and licences against the sandbox', () => {
       displayName: 'Second',
       usageLocation: 'US',
     });
-    const none = await assignFirstFreeLicence(client, other.id, PLANS).catch((e: unknown) => e);
-    expect(none).toBeInstanceOf(NoLicenceAvailableError);
-    expect((none as Error).message).toBe(NO_LICENCE_MESSAGE);
-    expect(NO_LICENCE_MESSAGE).toBe(
+    const none = await assignFirstFreeLicense(client, other.id, PLANS).catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(NoLicenseAvailableError);
+    expect((none as Error).message).toBe(NO_LICENSE_MESSAGE);
+    expect(NO_LICENSE_MESSAGE).toBe(
       'No License Plan Available! Make sure to free the license(s) for a plan and reload',
     );
   });
@@ -188,7 +188,7 @@ describe('Graph domains, users and licences against the sandbox', () => {
       displayName: 'UMPDNS',
       usageLocation: 'GB',
     });
-    await expect(assignFirstFreeLicence(client, user.id, PLANS)).resolves.toMatchObject({
+    await expect(assignFirstFreeLicense(client, user.id, PLANS)).resolves.toMatchObject({
       name: 'E3 with Phone System',
     });
     const skus = await listSubscribedSkus(client);
@@ -203,8 +203,8 @@ describe('Graph domains, users and licences against the sandbox', () => {
       displayName: 'Other',
       usageLocation: 'GB',
     });
-    await expect(assignFirstFreeLicence(client, other.id, PLANS)).rejects.toBeInstanceOf(
-      NoLicenceAvailableError,
+    await expect(assignFirstFreeLicense(client, other.id, PLANS)).rejects.toBeInstanceOf(
+      NoLicenseAvailableError,
     );
 
     await client.api(`/users/${other.id}`).patch({ usageLocation: null });

@@ -28,8 +28,8 @@ const recorded = (task: TaskView) =>
 
 /** The dry run of a task, then the real run; both must succeed and the real run must have changed something. */
 function expectSameChanges(planned: TaskView, real: TaskView): void {
-  expect(planned.state, lines(planned).join('\n')).toBe('FinishSuccess');
-  expect(real.state, lines(real).join('\n')).toBe('FinishSuccess');
+  expect(planned.state, lines(planned).join('\n')).toBe('finish-success');
+  expect(real.state, lines(real).join('\n')).toBe('finish-success');
   expect(recorded(real).length).toBeGreaterThan(0);
   expect(recorded(planned)).toEqual(recorded(real));
 }
@@ -38,7 +38,7 @@ describe('For each onboarding task on a fresh customer, the dry run lists exactl
   it('CreateCustomer, SBCInit (a second site, automatic DNS in another region) and TenantRemove', async () => {
     const session = await fillWizard(call, {
       shortName: 'Northwind',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: PREFIXES,
@@ -50,9 +50,9 @@ describe('For each onboarding task on a fresh customer, the dry run lists exactl
 
     const site = {
       siteName: 'NorthwindUs',
-      dns: { method: 'automatic', regionId: 'us', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'us', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
-      sbc: { configureSbc: true, sbcConfiguration: 'SIP Trunk', regionId: 'us', carrier: 'SIPTrunk' },
+      sbc: { configureSbc: true, sbcConfiguration: 'sip-trunk', regionId: 'us', carrier: 'SIPTrunk' },
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+1555071' }],
     };
     const dryAdd = await call('POST', '/api/v1/customers/Northwind/sites?dryRun=true', { json: site });

@@ -35,7 +35,7 @@ const PREFIXES = [
 
 const proSite = (shortName: string) => ({
   shortName,
-  dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+  dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
   m365Routing: { configure: true },
   sbc: SIP_TRUNK,
   prefixes: PREFIXES,
@@ -60,14 +60,14 @@ describe('CreateCustomer for Hosted Pro with fully automatic DNS', () => {
   }, 120_000);
 
   it('ends with the domain verified, the activation user licensed, and the customer Deployed', async () => {
-    expect(task.state, JSON.stringify(task)).toBe('FinishSuccess');
+    expect(task.state, JSON.stringify(task)).toBe('finish-success');
     const domain = env.stack.sandbox.state.directory.domains(tenant()).find((d) => d.id === gateway);
     expect(domain).toMatchObject({ isVerified: true });
     const user = [...tenant().users.values()].find((u) => u.userPrincipalName === `dnsactivation@${gateway}`);
     expect(user).toBeDefined();
-    const licences = env.stack.sandbox.state.directory.assignedLicenses(tenant(), user?.id ?? '');
-    expect(licences.length).toBeGreaterThan(0);
-    expect((await call('GET', '/api/v1/customers/Tailspin')).body).toMatchObject({ state: 'Deployed' });
+    const licenses = env.stack.sandbox.state.directory.assignedLicenses(tenant(), user?.id ?? '');
+    expect(licenses.length).toBeGreaterThan(0);
+    expect((await call('GET', '/api/v1/customers/Tailspin')).body).toMatchObject({ state: 'deployed' });
   });
 
   it('configures the gateway, usage, route and policy exactly as the default script says', () => {
@@ -137,7 +137,7 @@ describe('CreateCustomer for Hosted Pro with fully automatic DNS', () => {
   });
 
   it('had a dry run that listed exactly what the real run then did, and changed nothing itself', () => {
-    expect(planned.state).toBe('FinishSuccess');
+    expect(planned.state).toBe('finish-success');
     expect(changeKeys(planned).length).toBeGreaterThan(8);
     expect(changeKeys(planned)).toEqual(changeKeys(task));
   });
@@ -151,7 +151,7 @@ describe('CreateCustomer for Hosted Pro with fully automatic DNS', () => {
     expect(changeKeys(await settled(call, dry.headers.get('location') ?? ''))).toEqual([]);
     const again = await call('POST', '/api/v1/customers/Tailspin/sites/Tailspin/deploy', { json: {} });
     const rerun = await settled(call, again.headers.get('location') ?? '');
-    expect(rerun.state, JSON.stringify(rerun.log)).toBe('FinishSuccess');
+    expect(rerun.state, JSON.stringify(rerun.log)).toBe('finish-success');
     expect(changeKeys(rerun)).toEqual([]);
     expect(snapshot(env.stack)).toEqual(before);
   });
@@ -181,7 +181,7 @@ describe('faults on the way', () => {
         await submit(call, await fillWizard(call, proSite('Fabrikam2'))),
         90_000,
       );
-      expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+      expect(task.state, lines(task).join('\n')).toBe('finish-success');
       expectInOrder(task, [
         '-- Verifying domain [Try: 1/3]... --',
         '-- Verifying domain [Try: 2/3]... --',
@@ -208,7 +208,7 @@ describe('faults on the way', () => {
     } finally {
       faults.remove(verify.id);
     }
-    expect(failed.state).toBe('FinishFailure');
+    expect(failed.state).toBe('finish-failure');
     expect(failed.result).toMatch(/could not be verified.*3 tries/);
     expect(failed.steps.find((s) => s.name === 'VerifyDomain')).toMatchObject({
       state: 'failed',
@@ -217,10 +217,10 @@ describe('faults on the way', () => {
     const rerun = await call('POST', `${location}/rerun`);
     expect(rerun.status).toBe(202);
     const done = await settled(call, location, 60_000);
-    expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+    expect(done.state, lines(done).join('\n')).toBe('finish-success');
     expect(changeKeys(done).filter((c) => c.startsWith('graph: Create domain'))).toHaveLength(1);
     expect(lines(done).filter((l) => l === '-- Domain created --')).toHaveLength(1);
-    expect((await call('GET', '/api/v1/customers/Adatum')).body).toMatchObject({ state: 'Deployed' });
+    expect((await call('GET', '/api/v1/customers/Adatum')).body).toMatchObject({ state: 'deployed' });
   }, 180_000);
 });
 
@@ -230,11 +230,11 @@ describe('removal', () => {
     const other = `keepme.${EMEA_FQDN}`;
     const litwareRules = rulesOf('litware').length;
     expect((await settled(call, await submit(call, await fillWizard(call, proSite('KeepMe'))))).state).toBe(
-      'FinishSuccess',
+      'finish-success',
     );
     const afterKeep = snapshot(env.stack);
     expect((await settled(call, await submit(call, await fillWizard(call, proSite('RemoveMe'))))).state).toBe(
-      'FinishSuccess',
+      'finish-success',
     );
     expect(teams().get(CONTOSO.tenantId, 'OnlineVoiceRoute', 'Unrestricted')).toMatchObject({
       OnlinePstnGatewayList: expect.arrayContaining([first, other]),
@@ -243,13 +243,13 @@ describe('removal', () => {
     const dry = await call('DELETE', '/api/v1/customers/RemoveMe?dryRun=true');
     expect(dry.status).toBe(202);
     const planned = await settled(call, dry.headers.get('location') ?? '');
-    expect((await call('GET', '/api/v1/customers/RemoveMe')).body).toMatchObject({ state: 'Deployed' });
+    expect((await call('GET', '/api/v1/customers/RemoveMe')).body).toMatchObject({ state: 'deployed' });
 
     const deleted = await call('DELETE', '/api/v1/customers/RemoveMe');
     expect(deleted.status).toBe(202);
-    expect(deleted.body).toMatchObject({ state: 'Ready for remove' });
+    expect(deleted.body).toMatchObject({ state: 'ready-for-remove' });
     const removal = await settled(call, deleted.headers.get('location') ?? '');
-    expect(removal.state, lines(removal).join('\n')).toBe('FinishSuccess');
+    expect(removal.state, lines(removal).join('\n')).toBe('finish-success');
     expect(changeKeys(planned)).toEqual(changeKeys(removal));
     expect((await call('GET', '/api/v1/customers/RemoveMe')).status).toBe(404);
 

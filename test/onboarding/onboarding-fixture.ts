@@ -51,7 +51,7 @@ export async function startOnboardingStack(
 
 export interface WizardInput {
   readonly shortName: string;
-  readonly licenseType?: 'Hosted Pro' | 'Hosted Essentials +' | 'Hosted Essentials';
+  readonly licenseType?: 'hosted-pro' | 'hosted-essentials-plus' | 'hosted-essentials';
   readonly dns?: Record<string, unknown>;
   readonly m365Routing?: Record<string, unknown>;
   readonly sbc?: Record<string, unknown>;
@@ -61,14 +61,14 @@ export interface WizardInput {
 
 export const SIP_TRUNK = {
   configureSbc: true,
-  sbcConfiguration: 'SIP Trunk',
+  sbcConfiguration: 'sip-trunk',
   regionId: 'emea',
   carrier: 'Carrier1',
 };
 
 /** The wizard's pages as an operator fills them, up to (not including) Submit; returns the session id. */
 export async function fillWizard(call: Call, input: WizardInput): Promise<string> {
-  const licenseType = input.licenseType ?? 'Hosted Pro';
+  const licenseType = input.licenseType ?? 'hosted-pro';
   const opened = await call('POST', '/api/v1/wizard-sessions');
   const id = (opened.body as { id: string }).id;
   const put = async (page: string, json: unknown) => {
@@ -79,9 +79,9 @@ export async function fillWizard(call: Call, input: WizardInput): Promise<string
     fullName: `${input.shortName} Ltd`,
     shortName: input.shortName,
     licenseType,
-    ...(licenseType === 'Hosted Essentials' ? {} : { licensedUsers: 10 }),
+    ...(licenseType === 'hosted-essentials' ? {} : { licensedUsers: 10 }),
   });
-  if (licenseType !== 'Hosted Essentials') {
+  if (licenseType !== 'hosted-essentials') {
     const connected = await call('POST', `/api/v1/wizard-sessions/${id}/connection`, {
       json: {
         method: 'app-registration',
@@ -115,7 +115,7 @@ export async function settled(call: Call, location: string, timeoutMs = 60_000):
     async () => {
       const response = await call('GET', location);
       const task = response.body as TaskView;
-      return ['FinishSuccess', 'FinishFailure', 'Paused'].includes(task.state) ? task : undefined;
+      return ['finish-success', 'finish-failure', 'paused'].includes(task.state) ? task : undefined;
     },
     timeoutMs,
   );

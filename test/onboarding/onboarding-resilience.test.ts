@@ -51,7 +51,7 @@ describe('an SBC that drops every request for a while in the middle of onboardin
     expect(OUTAGE_MS).toBeGreaterThan(OLD_BUDGET_MS * 1.1);
     const session = await fillWizard(call, {
       shortName: 'Reboot',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589063' }],
@@ -75,7 +75,7 @@ describe('an SBC that drops every request for a while in the middle of onboardin
         'the task to wait for its next attempt',
         async () => {
           const task = (await call('GET', location)).body as TaskView;
-          return task.state === 'Queued' && task.nextAttemptAt ? task : undefined;
+          return task.state === 'queued' && task.nextAttemptAt ? task : undefined;
         },
         30_000,
       );
@@ -93,7 +93,7 @@ describe('an SBC that drops every request for a while in the middle of onboardin
     );
 
     const done = await settled(call, location, 120_000);
-    expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+    expect(done.state, lines(done).join('\n')).toBe('finish-success');
     expect(done).toMatchObject({
       nextAttemptAt: null,
       lastTransientError: null,
@@ -118,7 +118,7 @@ describe('a host killed in the middle of a step', () => {
     const asOperator = apiClient(env.stack.apiUrl, async () => token);
     const session = await fillWizard(asOperator, {
       shortName: 'Takeover',
-      dns: { method: 'automatic', regionId: 'emea', licencePlan: 'Office 365 E5' },
+      dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
       m365Routing: { configure: true },
       sbc: SIP_TRUNK,
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589064' }],
@@ -174,7 +174,7 @@ describe('a host killed in the middle of a step', () => {
         60_000,
       );
       const held = (await call('GET', location)).body as TaskView;
-      expect(held).toMatchObject({ state: 'Executing', leaseHolder: 'host-a' });
+      expect(held).toMatchObject({ state: 'executing', leaseHolder: 'host-a' });
       alive = false;
       const killedAt = Date.now();
 
@@ -182,17 +182,17 @@ describe('a host killed in the middle of a step', () => {
         'host B to take the task over',
         async () => {
           const view = (await call('GET', location)).body as TaskView;
-          return view.leaseHolder === 'host-b' || view.state === 'FinishSuccess' ? view : undefined;
+          return view.leaseHolder === 'host-b' || view.state === 'finish-success' ? view : undefined;
         },
         90_000,
       );
       const after = Date.now() - killedAt;
       // The lease (6 s here, 60 s in production) from A's last renewal, a second's grace and the queue's polling.
       expect(after).toBeLessThan(TIMING.leaseMs + 5_000);
-      expect(takenOver.state).not.toBe('FinishFailure');
+      expect(takenOver.state).not.toBe('finish-failure');
 
       const done = await settled(call, location, 90_000);
-      expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+      expect(done.state, lines(done).join('\n')).toBe('finish-success');
       expect(done).toMatchObject({ leaseHolder: null, leaseUntil: null });
       const keys = changeKeys(done);
       expect(new Set(keys).size).toBe(keys.length);

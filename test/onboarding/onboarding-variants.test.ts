@@ -40,7 +40,7 @@ describe('two-step DNS', () => {
       }),
     );
     const paused = await settled(call, location);
-    expect(paused.state).toBe('Paused');
+    expect(paused.state).toBe('paused');
     const txt = /-- TXT Record Name: (\S+) Value: (MS=ms\d{8}) --/.exec(lines(paused).join('\n'));
     expect(txt?.[1]).toBe(gateway);
     expect(paused.waiting?.reason).toContain(txt?.[2] ?? 'no TXT value');
@@ -56,14 +56,14 @@ describe('two-step DNS', () => {
     const tooEarly = await call('POST', '/api/v1/customers/TwoStep/sites/TwoStep/verify-domain');
     expect(tooEarly.status).toBe(202);
     const stillWaiting = await settled(call, location);
-    expect(stillWaiting.state).toBe('Paused');
+    expect(stillWaiting.state).toBe('paused');
     expect(stillWaiting.waiting?.reason).toMatch(/does not see the TXT record/);
 
     env.stack.sandbox.state.dns.setExternalTxt(gateway, [txt?.[2] ?? '']);
     const verified = await call('POST', '/api/v1/customers/TwoStep/sites/TwoStep/verify-domain');
     expect(verified.status).toBe(202);
     const done = await settled(call, location);
-    expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+    expect(done.state, lines(done).join('\n')).toBe('finish-success');
     expectInOrder(done, [
       '-- Domain verified --',
       `-- Configure an A record ${gateway} → 192.0.2.10 on your DNS hosting platform (it replaces the TXT record) --`,
@@ -76,7 +76,7 @@ describe('two-step DNS', () => {
   }, 120_000);
 });
 
-describe('licence types and SBC', () => {
+describe('license types and SBC', () => {
   it('gives a Hosted Essentials customer SBC configuration only', async () => {
     const before = snapshot(env.stack);
     const task = await settled(
@@ -85,14 +85,14 @@ describe('licence types and SBC', () => {
         call,
         await fillWizard(call, {
           shortName: 'Essential',
-          licenseType: 'Hosted Essentials',
+          licenseType: 'hosted-essentials',
           dns: { method: 'manual', onlinePstnGateway: 'essential.trunks.example.com' },
           sbc: { ...SIP_TRUNK, carrier: 'Carrier2' },
           prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+3222000' }],
         }),
       ),
     );
-    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expectInOrder(task, ['Checking SBC IP Group Programming.', 'Sbc is programmed', 'Customer created.']);
     expect(task.changes.map((c) => c.kind)).toEqual(['sbc']);
     const after = snapshot(env.stack);
@@ -121,7 +121,7 @@ describe('licence types and SBC', () => {
         }),
       ),
     );
-    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expect(lines(task)).toContain('Customer saved and queued for installation.');
     expect(lines(task)).not.toContain('Checking SBC IP Group Programming.');
     expect(sbcGroups()).not.toContain('NoSbc-c');
@@ -134,23 +134,23 @@ describe('licence types and SBC', () => {
         call,
         await fillWizard(call, {
           shortName: 'Multi',
-          licenseType: 'Hosted Essentials',
+          licenseType: 'hosted-essentials',
           sbc: { ...SIP_TRUNK },
           dns: { method: 'manual', onlinePstnGateway: 'multi.trunks.example.com' },
         }),
       ),
     );
-    expect(first.state).toBe('FinishSuccess');
+    expect(first.state).toBe('finish-success');
     const site = {
       siteName: 'MultiUs',
       dns: { method: 'manual', onlinePstnGateway: 'multi-us.trunks.example.com' },
-      sbc: { configureSbc: true, sbcConfiguration: 'SIP Trunk', regionId: 'us', carrier: 'SIPTrunk' },
+      sbc: { configureSbc: true, sbcConfiguration: 'sip-trunk', regionId: 'us', carrier: 'SIPTrunk' },
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+1555' }],
     };
     const added = await call('POST', '/api/v1/customers/Multi/sites', { json: site });
     expect(added.status, JSON.stringify(added.body)).toBe(202);
     const task = await settled(call, added.headers.get('location') ?? '');
-    expect(task.state, lines(task).join('\n')).toBe('FinishSuccess');
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expect(task.type).toBe('SBCInit');
     const us = env.stack.sandbox.sbc.configuration('sbc-us1').ipGroups.map((g) => g.name);
     expect(us).toEqual(expect.arrayContaining(['Multi-c', 'Multi-t']));
@@ -229,7 +229,7 @@ describe('bad input', () => {
       json: {
         id: 'broken-script',
         name: 'broken',
-        type: 'SBC onboarding',
+        type: 'sbc-onboarding',
         body: 'configure voip\n{{#if SBC.EnableCAC}\nexit\n',
       },
     });
@@ -263,7 +263,7 @@ describe('what the wizard reads from the SBC and the tenant', () => {
     expect((await call('GET', '/api/v1/settings/regions/atlantis/sbc-options')).status).toBe(404);
   });
 
-  it('says "No License Plan Available!" when no plan has a free licence, fails the task so, and Reload sees a freed one', async () => {
+  it('says "No License Plan Available!" when no plan has a free license, fails the task so, and Reload sees a freed one', async () => {
     const directory = env.stack.sandbox.state.directory;
     const tenant = env.stack.sandbox.state.requireTenant(CONTOSO.tenantId);
     const e5 = () =>
@@ -273,18 +273,18 @@ describe('what the wizard reads from the SBC and the tenant', () => {
       };
     const enabled = e5().prepaidUnits.enabled;
     const session = await fillWizard(call, {
-      shortName: 'NoLicence',
+      shortName: 'NoLicense',
       dns: { method: 'automatic', regionId: 'emea' },
       m365Routing: { configure: true },
     });
-    const plans = async () => (await call('GET', `/api/v1/wizard-sessions/${session}/licence-plans`)).body;
+    const plans = async () => (await call('GET', `/api/v1/wizard-sessions/${session}/license-plans`)).body;
     const available = (await plans()) as {
       message: string | null;
-      plans: Array<{ name: string; available: number }>;
+      value: Array<{ name: string; available: number }>;
     };
     expect(available.message).toBeNull();
-    expect(available.plans[0]).toMatchObject({ name: 'Office 365 E5', available: expect.any(Number) });
-    expect(available.plans[0]?.available).toBeGreaterThan(0);
+    expect(available.value[0]).toMatchObject({ name: 'Office 365 E5', available: expect.any(Number) });
+    expect(available.value[0]?.available).toBeGreaterThan(0);
 
     directory.setSku(CONTOSO.tenantId, 'ENTERPRISEPREMIUM', e5().consumedUnits);
     try {
@@ -293,7 +293,7 @@ describe('what the wizard reads from the SBC and the tenant', () => {
       });
       const location = await submit(call, session);
       const failed = await settled(call, location);
-      expect(failed.state).toBe('FinishFailure');
+      expect(failed.state).toBe('finish-failure');
       expect(failed.result).toBe(
         'No License Plan Available! Make sure to free the license(s) for a plan and reload',
       );
@@ -301,7 +301,7 @@ describe('what the wizard reads from the SBC and the tenant', () => {
       expect(await plans()).toMatchObject({ message: null });
       expect((await call('POST', `${location}/rerun`)).status).toBe(202);
       const done = await settled(call, location);
-      expect(done.state, lines(done).join('\n')).toBe('FinishSuccess');
+      expect(done.state, lines(done).join('\n')).toBe('finish-success');
       expect(lines(done)).toContain('-- User created with OFFICE 365 E5 license--');
     } finally {
       directory.setSku(CONTOSO.tenantId, 'ENTERPRISEPREMIUM', enabled);

@@ -22,7 +22,7 @@ describe('A storage outage during an onboarding step', () => {
     });
     const customers = createCustomerService({
       store: createCustomerStore(tables),
-      licence: { tenantCount: 10, userCount: 100 },
+      license: { tenantCount: 10, userCount: 100 },
     });
     const sites = createCustomerSiteStore(tables);
     // The Start step and loading the job read only these; a step reaching for another port fails the test.
@@ -44,7 +44,7 @@ describe('A storage outage during an onboarding step', () => {
     await customers.create({
       fullName: 'Contoso',
       shortName: 'contoso',
-      licenseType: 'Hosted Pro',
+      licenseType: 'hosted-pro',
       licensedUsers: 5,
     });
     const at = new Date().toISOString();
@@ -70,20 +70,20 @@ describe('A storage outage during an onboarding step', () => {
     outage = 2;
     await engine.process(started.id);
     const retrying = await engine.get(started.id);
-    expect(retrying?.state).toBe('Queued');
+    expect(retrying?.state).toBe('queued');
     expect(retrying?.steps[0]).toMatchObject({ name: 'Start', state: 'pending' });
     expect(retrying?.steps[0]?.error).toMatch(/unavailable/);
 
     await engine.process(started.id);
-    expect((await engine.get(started.id))?.state).toBe('Queued');
+    expect((await engine.get(started.id))?.state).toBe('queued');
     await engine.process(started.id);
 
     const done = await engine.get(started.id);
     const log = done?.log.map((l) => l.line).join('\n') ?? '';
     expect(log).not.toContain('There is no customer');
     expect(log.match(/Table storage is unavailable.*\(retrying at /g)).toHaveLength(2);
-    expect(done?.state).toBe('FinishSuccess');
+    expect(done?.state).toBe('finish-success');
     expect(outage).toBe(0);
-    expect((await customers.get('contoso')).state).toBe('Ready for Deployment');
+    expect((await customers.get('contoso')).state).toBe('ready-for-deployment');
   });
 });

@@ -23,14 +23,14 @@ afterAll(() => stack?.close());
 describe('structured logs', () => {
   it('put the customer, the task and a correlation id on every line of a task run, as JSON', async () => {
     const created = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Logged Ltd', shortName: 'Logged', licenseType: 'Hosted Essentials' },
+      json: { fullName: 'Logged Ltd', shortName: 'Logged', licenseType: 'hosted-essentials' },
     });
     expect(created.status).toBe(201);
     const started = await call('POST', '/api/v1/customers/Logged/prefixes/sync');
     expect(started.status).toBe(202);
     const taskId = (started.body as { id: string }).id;
     const line = await waitFor('the task outcome line', async () =>
-      productLines().find((l) => l.taskId === taskId && l.state === 'FinishSuccess'),
+      productLines().find((l) => l.taskId === taskId && l.state === 'finish-success'),
     );
     expect(line).toMatchObject({
       level: 'info',

@@ -81,7 +81,7 @@ export async function connectScaleCustomer(
   const tenantId = tenant.options.tenantId;
   const app = addReplicationApp(sandbox.state, tenantId, `${shortName} sync`);
   const created = await fixture.call('POST', '/api/v1/customers', {
-    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   await fixture.services.credentials.connectAppRegistration(shortName, {

@@ -261,7 +261,7 @@ describe('credentials', () => {
   it('skips a customer without verified credentials: no cycle, and the status says why', async () => {
     const shortName = `NoCred${Math.random().toString(36).slice(2, 6)}`;
     const created = await fixture.call('POST', '/api/v1/customers', {
-      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
     });
     expect(created.status).toBe(201);
     expect(await replicationStatus(fixture, shortName)).toMatchObject({
@@ -333,7 +333,7 @@ describe('credentials', () => {
     const row = (rows.body as { value: Array<Record<string, unknown>> }).value.find(
       (r) => r.customerId === customerId,
     );
-    expect(row).toMatchObject({ lastVerificationStatus: 'Failed' });
+    expect(row).toMatchObject({ lastVerificationStatus: 'failed' });
     const alarms = await fixture.call('GET', '/api/v1/alarms?active=true');
     const alarm = (alarms.body as { value: Array<Record<string, unknown>> }).value.find(
       (a) => a.name === CREDENTIAL_ALARM && a.source === credentialAlarmSource(customerId),

@@ -28,7 +28,7 @@ async function connectedCustomer(shortName: string): Promise<void> {
   );
   const app = addReplicationApp(sandbox.state, tenant.options.tenantId, `${shortName} sync`);
   const created = await call('POST', '/api/v1/customers', {
-    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'Hosted Pro', licensedUsers: 10 },
+    json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   await stack.services.credentials.connectAppRegistration(shortName, {

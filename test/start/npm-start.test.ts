@@ -100,7 +100,7 @@ describe('npm start', () => {
       body: JSON.stringify({
         fullName: 'Woodgrove Bank',
         shortName: 'Woodgrove',
-        licenseType: 'Hosted Pro',
+        licenseType: 'hosted-pro',
         licensedUsers: 25,
       }),
     });

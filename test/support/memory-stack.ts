@@ -55,8 +55,8 @@ export interface AnsweredOperation {
 }
 
 export interface MemoryStackOptions {
-  tenantLicences?: number;
-  userLicences?: number;
+  tenantLicenses?: number;
+  userLicenses?: number;
   /** Receives every log record of the functions, as Application Insights would. */
   log?: (record: LogRecord) => void;
   overrides?: AppOverrides;
@@ -121,8 +121,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     ARM_BASE_URL: `${NO_PEER}/arm`,
     SBC_BASE_URL_TEMPLATE: `${NO_PEER}/sbc/{device}`,
     ...(sandbox ? sandboxEndpointSettings(sandbox) : {}),
-    LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
-    LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
+    LICENSE_TENANT_COUNT: String(options.tenantLicenses ?? 1000),
+    LICENSE_USER_COUNT: String(options.userLicenses ?? 100_000),
   });
   const tables = memoryTables();
   const queues = memoryQueues();

@@ -35,11 +35,11 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** The product as it runs: real Azurite, the HTTPS sandbox and the local Functions host, with the given licences. */
+/** The product as it runs: real Azurite, the HTTPS sandbox and the local Functions host, with the given licenses. */
 export async function startStack(
   options: {
-    tenantLicences?: number;
-    userLicences?: number;
+    tenantLicenses?: number;
+    userLicenses?: number;
     /** Receives every log record of the functions, as Application Insights would. */
     log?: (record: LogRecord) => void;
     overrides?: AppOverrides;
@@ -60,8 +60,8 @@ export async function startStack(
     AzureWebJobsStorage: azurite.connectionString,
     ...sandboxEndpointSettings(sandbox),
     DOMAIN_VERIFY_RETRY_SECONDS: '1',
-    LICENSE_TENANT_COUNT: String(options.tenantLicences ?? 1000),
-    LICENSE_USER_COUNT: String(options.userLicences ?? 100_000),
+    LICENSE_TENANT_COUNT: String(options.tenantLicenses ?? 1000),
+    LICENSE_USER_COUNT: String(options.userLicenses ?? 100_000),
   });
   const effective = { ...settings, ...options.settings };
   const app = createApp(effective, options.overrides);

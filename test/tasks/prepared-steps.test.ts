@@ -124,7 +124,7 @@ describe('A prepared step', () => {
       ],
     }) as AnyTaskDefinition<unknown>;
     const task = await runTask(definition);
-    expect(task.state).toBe('FinishFailure');
+    expect(task.state).toBe('finish-failure');
     expect(task.result).toBe('Step Drift made a change it did not describe: Add TXT record x');
     expect(task.changes).toEqual([]);
   });
@@ -135,7 +135,7 @@ describe('What a step throws is classified once, by the engine', () => {
     const task = await runTask(
       failingTask([sbcError(409, true)], classifyPeerError) as AnyTaskDefinition<unknown>,
     );
-    expect(task.state).toBe('FinishSuccess');
+    expect(task.state).toBe('finish-success');
     expect(task.steps[0]).toMatchObject({ state: 'done', attempts: 2 });
     expect(task.log.map((l) => l.line)).toContainEqual(
       expect.stringMatching(/^-- Send: SBC answered 409\. \(retrying at \d{4}-\S+Z, attempt 2\) --$/),
@@ -147,7 +147,7 @@ describe('What a step throws is classified once, by the engine', () => {
     const task = await runTask(
       failingTask([sbcError(400, false)], classifyPeerError) as AnyTaskDefinition<unknown>,
     );
-    expect(task.state).toBe('FinishFailure');
+    expect(task.state).toBe('finish-failure');
     expect(task.steps[0]).toMatchObject({ state: 'failed', attempts: 1 });
     expect(task.result).toBe('SBC answered 400. line 3: bad');
     expect(task.changes).toEqual([]);
@@ -157,13 +157,13 @@ describe('What a step throws is classified once, by the engine', () => {
     const outage = await runTask(
       failingTask([new TransientError('Table storage is unavailable.')]) as AnyTaskDefinition<unknown>,
     );
-    expect(outage.state).toBe('FinishSuccess');
+    expect(outage.state).toBe('finish-success');
     expect(outage.steps[0]).toMatchObject({ attempts: 2 });
 
     const missing = await runTask(
       failingTask([domainErrors.notFound('There is no customer contoso.')]) as AnyTaskDefinition<unknown>,
     );
-    expect(missing.state).toBe('FinishFailure');
+    expect(missing.state).toBe('finish-failure');
     expect(missing.steps[0]).toMatchObject({ state: 'failed', attempts: 1 });
     expect(missing.result).toBe('There is no customer contoso.');
   });
@@ -177,7 +177,7 @@ describe('What a step throws is classified once, by the engine', () => {
         sbcError(400, false),
       ]) as AnyTaskDefinition<unknown>,
     );
-    expect(task.state).toBe('FinishFailure');
+    expect(task.state).toBe('finish-failure');
     expect(task.steps[0]).toMatchObject({ state: 'failed', attempts: 4 });
   });
 });

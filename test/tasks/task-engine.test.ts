@@ -217,7 +217,7 @@ interface View {
 const waitForTurn = (id: string) =>
   waitFor(`task ${id} to queue behind its customer's running task`, async () => {
     const task = await view(id);
-    return task.state === 'Queued' && task.waiting?.reason.startsWith('Waits for task') ? task : undefined;
+    return task.state === 'queued' && task.waiting?.reason.startsWith('Waits for task') ? task : undefined;
   });
 const view = async (id: string) => (await call('GET', `/api/v1/tasks/${id}`)).body as View;
 const until = (id: string, states: string[]) =>
@@ -241,15 +241,15 @@ const start = (
 describe('the task engine', () => {
   it('runs the steps in order, keeps their log and state, and lists the task', async () => {
     const task = await start('Sync happy', 'Alpha');
-    expect(task.state).toBe('Queued');
-    const done = await until(task.id, ['FinishSuccess']);
+    expect(task.state).toBe('queued');
+    const done = await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual(['First', 'Second:hello']);
     expect(done.log.map((l) => l.line)).toEqual(['-- First step --']);
     expect(done.changes.map((c) => c.description)).toEqual(['Second wrote']);
     expect(done.steps.map((s) => s.state)).toEqual(['done', 'done']);
     const listed = (await call('GET', '/api/v1/customers/Alpha/tasks')).body as { value: View[] };
     expect(listed.value.map((t) => t.id)).toContain(task.id);
-    const all = (await call('GET', '/api/v1/tasks?state=FinishSuccess')).body as { value: View[] };
+    const all = (await call('GET', '/api/v1/tasks?state=finish-success')).body as { value: View[] };
     expect(all.value.map((t) => t.id)).toContain(task.id);
   });
 
@@ -269,13 +269,13 @@ describe('the task engine', () => {
       start('Sync happy', 'Beta', { idempotencyKey: 'submit-1' }),
     ]);
     expect(a.id).toBe(b.id);
-    await until(a.id, ['FinishSuccess']);
+    await until(a.id, ['finish-success']);
     expect(callsOf(a.id)).toEqual(['First', 'Second:hello']);
   });
 
   it('retries transient failures with back-off and counts the retries', async () => {
     const task = await start('Sync flaky', 'Gamma');
-    const done = await until(task.id, ['FinishSuccess']);
+    const done = await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual(['Flaky#1', 'Flaky#2', 'Flaky#3']);
     expect(done.retries).toBe(2);
     expect(done.log.map((l) => l.line)).toContainEqual(
@@ -286,7 +286,7 @@ describe('the task engine', () => {
   it('fails after the last attempt with the error, and a re-run resumes from the failed step', async () => {
     switches.healed = false;
     const task = await start('Sync broken', 'Delta');
-    const failed = await until(task.id, ['FinishFailure']);
+    const failed = await until(task.id, ['finish-failure']);
     expect(failed.result).toBe('The SBC answered 500');
     expect(failed.steps[1]).toMatchObject({ name: 'Broken', state: 'failed', attempts: 2 });
     expect(callsOf(task.id)).toEqual(['Before', 'Broken#1', 'Broken#2']);
@@ -296,25 +296,25 @@ describe('the task engine', () => {
     const rerun = await call('POST', `/api/v1/tasks/${task.id}/rerun`);
     expect(rerun.status).toBe(202);
     expect(rerun.headers.get('location')).toBe(`/api/v1/tasks/${task.id}`);
-    await until(task.id, ['FinishSuccess']);
+    await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual(['Before', 'Broken#1', 'Broken#2', 'Broken#1']);
     expect((await call('POST', `/api/v1/tasks/${task.id}/rerun`)).problem.code).toBe('task_not_failed');
   });
 
   it('fails at once on a permanent error', async () => {
     const task = await start('Sync refused', 'Epsilon');
-    const failed = await until(task.id, ['FinishFailure']);
+    const failed = await until(task.id, ['finish-failure']);
     expect(callsOf(task.id)).toEqual(['Refused']);
     expect(failed.result).toMatch(/^No License Plan Available!/);
   });
 
   it('pauses for the operator, resumes on request, and waits for a timer', async () => {
     const task = await start('Sync waits', 'Zeta');
-    const paused = await until(task.id, ['Paused']);
+    const paused = await until(task.id, ['paused']);
     expect(paused.waiting?.reason).toBe('Press Verify And Configure Domain.');
     const resumed = await call('POST', `/api/v1/tasks/${task.id}/resume`);
     expect(resumed.status).toBe(202);
-    await until(task.id, ['FinishSuccess']);
+    await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual(['Operator:false', 'Operator:true', 'Timer#1', 'Timer#2']);
   });
 
@@ -326,17 +326,17 @@ describe('the task engine', () => {
     );
     const next = await start('Sync happy', 'Eta');
     const other = await start('Sync happy', 'Theta');
-    await until(other.id, ['FinishSuccess']);
-    expect((await view(next.id)).state).toBe('Queued');
+    await until(other.id, ['finish-success']);
+    expect((await view(next.id)).state).toBe('queued');
     expect(callsOf(next.id)).toEqual([]);
     switches.releaseSlow = true;
-    await until(next.id, ['FinishSuccess']);
+    await until(next.id, ['finish-success']);
     expect(callsOf(slow.id)).toEqual(['Slow:start', 'Slow:end']);
   }, 40_000);
 
   it('ignores a duplicate message for a finished task', async () => {
     const task = await start('Sync happy', 'Iota');
-    await until(task.id, ['FinishSuccess']);
+    await until(task.id, ['finish-success']);
     await stack.queues.queue(TASKS_QUEUE).send({ taskId: task.id });
     await services.taskEngine.process(task.id);
     await new Promise((resolve) => setTimeout(resolve, 800));
@@ -351,14 +351,14 @@ describe('the task engine', () => {
       input: { note: 'x' },
       dryRun: false,
     });
-    await until(created.id, ['FinishSuccess']);
+    await until(created.id, ['finish-success']);
     calls.delete(created.id);
     // As a crash leaves it: Executing in the second step, its lease run out.
     const found = await store.get(created.id);
     if (!found) throw new Error('stored task not found');
     const crashed: TaskRecord = {
       ...found.task,
-      state: 'Executing',
+      state: 'executing',
       result: null,
       finishedAt: null,
       currentStep: 1,
@@ -368,14 +368,14 @@ describe('the task engine', () => {
     await store.replace(crashed, found.etag);
     await store.mirror(crashed);
     expect(await services.taskEngine.sweep()).toBeGreaterThanOrEqual(1);
-    const done = await until(created.id, ['FinishSuccess']);
+    const done = await until(created.id, ['finish-success']);
     expect(callsOf(created.id)).toEqual(['Second:x']);
     expect(done.steps[1]?.attempts).toBe(2);
   });
 
   it('plans without running on a dry run', async () => {
     const task = await start('Sync happy', 'Lambda', { dryRun: true });
-    const done = await until(task.id, ['FinishSuccess']);
+    const done = await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual([]);
     expect(done.changes.map((c) => `${c.step}: ${c.description}`)).toEqual([
       'First: First would write',
@@ -397,14 +397,14 @@ describe('the task engine', () => {
     const cancelled = await call('POST', `/api/v1/tasks/${pending.id}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({
-      state: 'FinishFailure',
+      state: 'finish-failure',
       result: expect.stringMatching(/^Cancelled by /),
     });
     switches.releaseSlow = true;
-    await until(slow.id, ['FinishSuccess']);
+    await until(slow.id, ['finish-success']);
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(callsOf(pending.id)).toEqual([]);
-    expect((await view(pending.id)).state).toBe('FinishFailure');
+    expect((await view(pending.id)).state).toBe('finish-failure');
     const again = await call('POST', `/api/v1/tasks/${pending.id}/cancel`);
     expect(again.status).toBe(409);
   }, 40_000);
@@ -413,23 +413,23 @@ describe('the task engine', () => {
     const task = await start('Sync later', 'Xi');
     const waiting = await waitFor('the task to wait an hour', async () => {
       const current = await view(task.id);
-      return current.state === 'Queued' && callsOf(task.id).length === 1 ? current : undefined;
+      return current.state === 'queued' && callsOf(task.id).length === 1 ? current : undefined;
     });
     expect(waiting.nextExecutionMinutes).toBeGreaterThanOrEqual(59);
     const processed = await call('POST', '/api/v1/tasks/process-all', { json: { customerId: 'Xi' } });
     expect(processed.status).toBe(202);
     expect(processed.body).toEqual({ queued: 1 });
-    await until(task.id, ['FinishSuccess']);
+    await until(task.id, ['finish-success']);
     expect(callsOf(task.id)).toEqual(['Later#1', 'Later#2']);
   });
 
   it('Delete Selected deletes nothing when a task is unfinished; Delete All removes finished ones only', async () => {
     const first = await start('Sync happy', 'Omicron');
     const second = await start('Sync happy', 'Omicron');
-    await until(second.id, ['FinishSuccess']);
-    await until(first.id, ['FinishSuccess']);
+    await until(second.id, ['finish-success']);
+    await until(first.id, ['finish-success']);
     const paused = await start('Sync waits', 'Omicron');
-    await until(paused.id, ['Paused']);
+    await until(paused.id, ['paused']);
 
     const mixed = await call('POST', '/api/v1/tasks/delete-selected', {
       json: { taskIds: [first.id, paused.id] },
@@ -456,7 +456,7 @@ describe('the task engine', () => {
 
   it("shows each customer's Queued commands, Executing commands and Replication in progress", async () => {
     const created = await call('POST', '/api/v1/customers', {
-      json: { fullName: 'Busy Ltd', shortName: 'BusyCo', licenseType: 'Hosted Essentials' },
+      json: { fullName: 'Busy Ltd', shortName: 'BusyCo', licenseType: 'hosted-essentials' },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     switches.releaseSlow = false;
@@ -472,7 +472,7 @@ describe('the task engine', () => {
     );
     expect(row?.activity).toEqual({ queuedCommands: 1, executingCommands: 1, replicationInProgress: false });
     switches.releaseSlow = true;
-    await until(queued.id, ['FinishSuccess']);
+    await until(queued.id, ['finish-success']);
     const after = await call('GET', '/api/v1/customers?search=BusyCo');
     expect((after.body as { value: Array<{ activity: unknown }> }).value[0]?.activity).toEqual({
       queuedCommands: 0,
@@ -483,7 +483,7 @@ describe('the task engine', () => {
 
   it('never shows a secret: input fields, log lines, changes and the result are blanked', async () => {
     const task = await start('Sync secret', 'Mu', { input: { note: 'n', password: 'Input-Pa55word' } });
-    const failed = await until(task.id, ['FinishFailure']);
+    const failed = await until(task.id, ['finish-failure']);
     const text = JSON.stringify(failed);
     expect(text).not.toContain('Sbc-Admin-Pa55!');
     expect(text).not.toContain('Input-Pa55word');

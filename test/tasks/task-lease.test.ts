@@ -164,7 +164,7 @@ describe('the lease and its heartbeat', () => {
     w.messages.length = 0;
     const running = a.engine.process(task.id);
     await gate.reached;
-    expect(await a.engine.get(task.id)).toMatchObject({ state: 'Executing', leaseHolder: 'host-a' });
+    expect(await a.engine.get(task.id)).toMatchObject({ state: 'executing', leaseHolder: 'host-a' });
 
     // Three lease lengths pass; the heartbeat renews every 2 s.
     for (let t = 0; t < (3 * LEASE_MS) / RENEW_MS; t++) {
@@ -188,7 +188,7 @@ describe('the lease and its heartbeat', () => {
     gate.open();
     await running;
     const done = await a.engine.get(task.id);
-    expect(done).toMatchObject({ state: 'FinishSuccess', leaseUntil: null, leaseHolder: null });
+    expect(done).toMatchObject({ state: 'finish-success', leaseUntil: null, leaseHolder: null });
     expect(w.peer.created).toEqual(['r1', 'r2']);
     expect(done?.changes.map((c) => c.description)).toEqual(['Create r1', 'Create r2']);
     expect(a.beating()).toBe(false);
@@ -221,7 +221,7 @@ describe('the lease and its heartbeat', () => {
       expect(next).toBeLessThan(started + 60_000);
       w.advance(next - w.now().getTime());
       await w.deliver(b.engine);
-      if ((await b.engine.get(task.id))?.state === 'FinishSuccess') takenOverAt = w.now().getTime();
+      if ((await b.engine.get(task.id))?.state === 'finish-success') takenOverAt = w.now().getTime();
     }
     // Lease 6 s from the last renewal at 2 s, and a watch's 1 s of grace: taken over 9 s in.
     expect(takenOverAt - started).toBeLessThanOrEqual(LEASE_MS + RENEW_MS + 1_000);
@@ -271,7 +271,7 @@ describe('the lease and its heartbeat', () => {
     await expect(running).resolves.toBeUndefined();
     expect(w.peer.calls).toBe(calls);
     expect(w.peer.created).toEqual(['r1']);
-    expect((await w.store.get(task.id))?.task).toMatchObject({ leaseHolder: 'host-c', state: 'Executing' });
+    expect((await w.store.get(task.id))?.task).toMatchObject({ leaseHolder: 'host-c', state: 'executing' });
   });
 
   it('refuses an outbound call through the trusted transport once the guard says the lease is lost', async () => {
@@ -299,7 +299,7 @@ describe('retries over the window', () => {
   ) {
     for (let i = 0; i < 200; i++) {
       const task = await engine.get(taskId);
-      if (task?.state === 'FinishSuccess' || task?.state === 'FinishFailure') return task;
+      if (task?.state === 'finish-success' || task?.state === 'finish-failure') return task;
       const next = Math.min(...w.messages.map((m) => m.visibleAt));
       w.advance(Math.max(0, next - w.now().getTime()));
       onTry?.();
@@ -321,7 +321,7 @@ describe('retries over the window', () => {
     await w.deliver(a.engine);
     const waiting = await a.engine.get(task.id);
     expect(waiting).toMatchObject({
-      state: 'Queued',
+      state: 'queued',
       leaseHolder: null,
       nextExecutionAt: new Date(started + 1_000).toISOString(),
       retry: {
@@ -340,7 +340,7 @@ describe('retries over the window', () => {
 
     const failed = await runToEnd(w, a.engine, task.id);
     expect(w.now().getTime() - started).toBe(60_000);
-    expect(failed).toMatchObject({ state: 'FinishFailure', retry: null });
+    expect(failed).toMatchObject({ state: 'finish-failure', retry: null });
     // Tries at 0, 1, 3, 7, 15, 25, 35, 45 and 55 s, the last at the window's end (60 s), then it gives up.
     expect(failed?.result).toBe(
       `CreateRecords kept failing for 60 seconds (10 tries; the retry window is 60 seconds). Last error: ${w.peer.down}`,
@@ -362,7 +362,7 @@ describe('retries over the window', () => {
     const done = await runToEnd(w, a.engine, task.id, () => {
       if (w.now().getTime() - started >= 45_000) w.peer.down = null;
     });
-    expect(done).toMatchObject({ state: 'FinishSuccess', retry: null });
+    expect(done).toMatchObject({ state: 'finish-success', retry: null });
     expect(done?.steps[0]?.attempts).toBeGreaterThan(5);
     expect(w.peer.created).toEqual(['r1']);
   });

@@ -32,7 +32,7 @@ describe('built-ins', () => {
     const [a, b] = await Promise.all([call('GET', BASE), call('GET', BASE)]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
-    const templates = (a.body as { templates: View[] }).templates;
+    const templates = (a.body as { value: View[] }).value;
     expect(templates.map((t) => t.id).sort()).toEqual(BUILT_IN_TEMPLATES.map((t) => t.id).sort());
     expect(templates.every((t) => t.builtIn === true && t.version === 1)).toBe(true);
     const stored = await rows('scripttemplates');
@@ -54,39 +54,37 @@ describe('built-ins', () => {
   });
 
   it('carry the manual pairing, defaults and Customer Variables; the LBR variants are not the default', async () => {
-    const byId = new Map(
-      ((await call('GET', BASE)).body as { templates: View[] }).templates.map((t) => [t.id, t]),
-    );
+    const byId = new Map(((await call('GET', BASE)).body as { value: View[] }).value.map((t) => [t.id, t]));
     expect(byId.get('sbc-scenario7')).toMatchObject({
-      type: 'SBC onboarding',
+      type: 'sbc-onboarding',
       pairedTemplateId: 'sbc-scenario7cleanup',
       isDefault: true,
     });
     expect(byId.get('sbc-scenario7cleanup')).toMatchObject({ name: 'sbc-scenario7Cleanup', isDefault: true });
     expect(byId.get('sbc-add-prefix')).toMatchObject({
-      type: 'Background',
+      type: 'background',
       pairedTemplateId: 'sbc-remove-prefix',
     });
     expect(byId.get('m365-default-onboarding')).toMatchObject({
       isDefault: true,
       pairedTemplateId: 'm365-default-cleanup',
     });
-    expect(byId.get('m365-lbr-onboarding')).toMatchObject({ isDefault: false, type: 'M365 onboarding' });
+    expect(byId.get('m365-lbr-onboarding')).toMatchObject({ isDefault: false, type: 'm365-onboarding' });
     expect(byId.get('m365-lbr-custom-networks-onboarding')).toMatchObject({
       isDefault: false,
       hasCustomArguments: true,
     });
-    const m365 = (await call('GET', `${BASE}?family=m365`)).body as { templates: View[] };
-    expect(m365.templates.map((t) => t.id).sort()).toEqual([
+    const m365 = (await call('GET', `${BASE}?family=m365`)).body as { value: View[] };
+    expect(m365.value.map((t) => t.id).sort()).toEqual([
       'm365-default-cleanup',
       'm365-default-onboarding',
       'm365-lbr-custom-networks-onboarding',
       'm365-lbr-onboarding',
     ]);
-    const cleanups = (await call('GET', `${BASE}?type=${encodeURIComponent('SBC cleanup')}`)).body as {
-      templates: View[];
+    const cleanups = (await call('GET', `${BASE}?type=${encodeURIComponent('sbc-cleanup')}`)).body as {
+      value: View[];
     };
-    expect(cleanups.templates.map((t) => t.id)).toEqual(['sbc-scenario7cleanup']);
+    expect(cleanups.value.map((t) => t.id)).toEqual(['sbc-scenario7cleanup']);
     expect((await call('GET', `${BASE}?type=Nope`)).status).toBe(400);
   });
 
@@ -101,14 +99,14 @@ describe('built-ins', () => {
     expect(refused.problem.code).toBe('builtin_not_deletable');
 
     const edited = await call('PUT', `${BASE}/sbc-scenario7cleanup`, {
-      json: { name: 'sbc-scenario7Cleanup', type: 'SBC cleanup', body: `# ours\n${shippedBody}` },
+      json: { name: 'sbc-scenario7Cleanup', type: 'sbc-cleanup', body: `# ours\n${shippedBody}` },
       headers: { 'if-match': original.headers.get('etag')! },
     });
     expect(edited.status).toBe(200);
     expect(body(edited)).toMatchObject({ version: 2, customized: true, pairedTemplateId: 'sbc-scenario7' });
 
     const typeChange = await call('PUT', `${BASE}/sbc-scenario7cleanup`, {
-      json: { name: 'x', type: 'SBC onboarding', body: shippedBody },
+      json: { name: 'x', type: 'sbc-onboarding', body: shippedBody },
     });
     expect(typeChange.problem.code).toBe('builtin_type_fixed');
 
@@ -116,9 +114,9 @@ describe('built-ins', () => {
     expect(reset.status).toBe(200);
     expect(body(reset)).toMatchObject({ version: 3, customized: false, body: shippedBody });
     const versions = (await call('GET', `${BASE}/sbc-scenario7cleanup/versions`)).body as {
-      versions: Array<{ version: number; change: string }>;
+      value: Array<{ version: number; change: string }>;
     };
-    expect(versions.versions.map((v) => [v.version, v.change])).toEqual([
+    expect(versions.value.map((v) => [v.version, v.change])).toEqual([
       [3, 'reset'],
       [2, 'updated'],
       [1, 'created'],
@@ -143,7 +141,7 @@ describe('custom templates', () => {
       json: {
         id: 'customscript',
         name: 'customscript',
-        type: 'SBC onboarding',
+        type: 'sbc-onboarding',
         body: CUSTOM_BODY,
         variables: [{ name: 'localhostname', label: 'Local host name', required: true }],
       },
@@ -162,13 +160,13 @@ describe('custom templates', () => {
     const etag = created.headers.get('etag')!;
 
     const duplicate = await call('POST', BASE, {
-      json: { id: 'customscript', name: 'again', type: 'SBC onboarding', body: 'configure voip' },
+      json: { id: 'customscript', name: 'again', type: 'sbc-onboarding', body: 'configure voip' },
     });
     expect(duplicate.status).toBe(409);
     expect(duplicate.problem.code).toBe('template_exists');
 
     const saved = await call('PUT', `${BASE}/customscript`, {
-      json: { name: 'customscript', type: 'SBC onboarding', body: CUSTOM_BODY.replace('-c', '-t') },
+      json: { name: 'customscript', type: 'sbc-onboarding', body: CUSTOM_BODY.replace('-c', '-t') },
       headers: { 'if-match': etag },
     });
     expect(saved.status).toBe(200);
@@ -176,7 +174,7 @@ describe('custom templates', () => {
     expect(body(saved).variables).toHaveLength(1);
 
     const stale = await call('PUT', `${BASE}/customscript`, {
-      json: { name: 'customscript', type: 'SBC onboarding', body: CUSTOM_BODY },
+      json: { name: 'customscript', type: 'sbc-onboarding', body: CUSTOM_BODY },
       headers: { 'if-match': etag },
     });
     expect(stale.status).toBe(412);
@@ -213,7 +211,7 @@ describe('custom templates', () => {
       json: {
         id: 'broken',
         name: 'broken',
-        type: 'SBC onboarding',
+        type: 'sbc-onboarding',
         body: 'configure voip\n tags "Trunk={{SBC.OfflinePstnGateway}}"\n local-host-name "{SBC.SbcSiteName}"\n{{lookup SBC "x"}}\n tag "{{SysAdmin.O365OnlinePSTNGateway}}"',
       },
     });
@@ -229,7 +227,7 @@ describe('custom templates', () => {
     expect((await call('GET', `${BASE}/broken`)).status).toBe(404);
 
     const syntax = await call('POST', BASE, {
-      json: { id: 'broken', name: 'b', type: 'SBC onboarding', body: 'a\n{{#if SBC.EnableCAC}}\nb' },
+      json: { id: 'broken', name: 'b', type: 'sbc-onboarding', body: 'a\n{{#if SBC.EnableCAC}}\nb' },
     });
     expect(syntax.problem.errors?.[0]).toMatchObject({ code: 'handlebars_syntax', line: 3 });
 
@@ -237,7 +235,7 @@ describe('custom templates', () => {
       json: {
         id: 'broken',
         name: 'b',
-        type: 'M365 onboarding',
+        type: 'm365-onboarding',
         body: 'Set-CsOnlinePstnUsage -Identity Global -Usage @{Add="Unrestricted"}\nGet-CsOnlineVoiceRoute | Where-Object {$_.Identity -eq "Unrestricted"}',
       },
     });
@@ -249,7 +247,7 @@ describe('custom templates', () => {
   it('keep a body of nearly 64 KB across Table property limits', async () => {
     const big = `configure voip\n# ${'é'.repeat(29_982)}😀${'ü'.repeat(2_000)}\ndo write\n`;
     const created = await call('POST', BASE, {
-      json: { id: 'big', name: 'big', type: 'Background', body: big },
+      json: { id: 'big', name: 'big', type: 'background', body: big },
     });
     expect(created.status).toBe(201);
     expect(body(await call('GET', `${BASE}/big`)).body).toBe(big);
@@ -280,7 +278,7 @@ describe('custom templates', () => {
       ]),
     );
     const unknownField = await call('POST', BASE, {
-      json: { id: 'x1', name: 'x', type: 'Background', body: 'configure voip', script: 'x' },
+      json: { id: 'x1', name: 'x', type: 'background', body: 'configure voip', script: 'x' },
     });
     expect(unknownField.problem.errors?.[0]).toMatchObject({ field: 'script', code: 'unknown_field' });
   });
@@ -295,39 +293,39 @@ describe('custom templates', () => {
 describe('pairing', () => {
   const create = (id: string, type: string, extra: Record<string, unknown> = {}) =>
     call('POST', BASE, {
-      json: { id, name: id, type, body: type.startsWith('M365') ? '# nothing' : 'configure voip', ...extra },
+      json: { id, name: id, type, body: type.startsWith('m365') ? '# nothing' : 'configure voip', ...extra },
     });
 
   it('is mutual, type-consistent, exclusive, and released on unpair and delete', async () => {
-    expect((await create('ippbx-cleanup', 'SBC cleanup')).status).toBe(201);
-    const onboarding = await create('ippbx', 'SBC onboarding', { pairedTemplateId: 'ippbx-cleanup' });
+    expect((await create('ippbx-cleanup', 'sbc-cleanup')).status).toBe(201);
+    const onboarding = await create('ippbx', 'sbc-onboarding', { pairedTemplateId: 'ippbx-cleanup' });
     expect(onboarding.status).toBe(201);
     expect(body(onboarding).pairedTemplateId).toBe('ippbx-cleanup');
     expect(body(await call('GET', `${BASE}/ippbx-cleanup`)).pairedTemplateId).toBe('ippbx');
 
-    const wrongType = await create('m365-custom', 'M365 onboarding', { pairedTemplateId: 'ippbx-cleanup' });
+    const wrongType = await create('m365-custom', 'm365-onboarding', { pairedTemplateId: 'ippbx-cleanup' });
     expect(wrongType.status).toBe(400);
     expect(wrongType.problem.errors?.[0]).toMatchObject({
       field: 'pairedTemplateId',
       code: 'pairing_type_mismatch',
     });
-    const unknown = await create('sip-basic', 'SBC onboarding', { pairedTemplateId: 'nope' });
+    const unknown = await create('sip-basic', 'sbc-onboarding', { pairedTemplateId: 'nope' });
     expect(unknown.problem.errors?.[0]).toMatchObject({ field: 'pairedTemplateId', code: 'not_found' });
 
-    const taken = await create('sip-basic', 'SBC onboarding', { pairedTemplateId: 'ippbx-cleanup' });
+    const taken = await create('sip-basic', 'sbc-onboarding', { pairedTemplateId: 'ippbx-cleanup' });
     expect(taken.status).toBe(409);
     expect(taken.problem.code).toBe('pairing_conflict');
     expect((await call('GET', `${BASE}/sip-basic`)).status).toBe(404);
 
     const unpaired = await call('PUT', `${BASE}/ippbx`, {
-      json: { name: 'ippbx', type: 'SBC onboarding', body: 'configure voip', pairedTemplateId: null },
+      json: { name: 'ippbx', type: 'sbc-onboarding', body: 'configure voip', pairedTemplateId: null },
     });
     expect(body(unpaired).pairedTemplateId).toBeNull();
     expect(body(await call('GET', `${BASE}/ippbx-cleanup`)).pairedTemplateId).toBeNull();
 
     // Pairing from the cleanup side points the onboarding back too.
     const fromCleanup = await call('PUT', `${BASE}/ippbx-cleanup`, {
-      json: { name: 'ippbx-cleanup', type: 'SBC cleanup', body: 'configure voip', pairedTemplateId: 'ippbx' },
+      json: { name: 'ippbx-cleanup', type: 'sbc-cleanup', body: 'configure voip', pairedTemplateId: 'ippbx' },
     });
     expect(fromCleanup.status).toBe(200);
     expect(body(await call('GET', `${BASE}/ippbx`)).pairedTemplateId).toBe('ippbx-cleanup');
@@ -337,15 +335,15 @@ describe('pairing', () => {
   });
 
   it('makes at most one default per type', async () => {
-    const created = await create('m365-own', 'M365 cleanup', { isDefault: true });
+    const created = await create('m365-own', 'm365-cleanup', { isDefault: true });
     expect(body(created).isDefault).toBe(true);
     expect(body(await call('GET', `${BASE}/m365-default-cleanup`)).isDefault).toBe(false);
-    const background = await create('bg-default', 'Background', { isDefault: true });
+    const background = await create('bg-default', 'background', { isDefault: true });
     expect(background.problem.errors?.[0]).toMatchObject({ field: 'isDefault', code: 'not_allowed' });
     await call('PUT', `${BASE}/m365-default-cleanup`, {
       json: {
         name: 'Default M365 Cleanup',
-        type: 'M365 cleanup',
+        type: 'm365-cleanup',
         body: body(await call('GET', `${BASE}/m365-default-cleanup`)).body,
         isDefault: true,
       },
@@ -379,7 +377,7 @@ describe('preview', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
       templateId: 'sbc-scenario7',
-      type: 'SBC onboarding',
+      type: 'sbc-onboarding',
       text: `configure voip
 ip-group new
  name "Brad-c"

@@ -15,11 +15,11 @@ import {
 import { contextPaths, mergeContext, SAMPLE_CONTEXT } from '../../shared/templates/template-context.js';
 
 const sbc = (body: string, variables: TemplateVariable[] = []): RenderableTemplate => ({
-  type: 'SBC onboarding',
+  type: 'sbc-onboarding',
   body,
   variables,
 });
-const m365 = (body: string, type: ScriptType = 'M365 onboarding'): RenderableTemplate => ({
+const m365 = (body: string, type: ScriptType = 'm365-onboarding'): RenderableTemplate => ({
   type,
   body,
   variables: [],

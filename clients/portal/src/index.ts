@@ -34,23 +34,17 @@ export function createPortalClient(
   return client;
 }
 
-/** The key of a next page, as a list operation takes it back in its query: customers name it cursor, others after. */
+/** The key of a next page, as every list operation takes it back in its query. */
 export interface NextPageKey {
   cursor?: string;
-  after?: string;
 }
 
 /**
- * The key a page's `nextLink` carries, to spread into the same operation's query for the next page. `nextLink` is
+ * The cursor a page's `nextLink` carries, to spread into the same operation's query for the next page. `nextLink` is
  * an absolute path on the host (`/api/v1/customers?top=10&cursor=…`), not a path relative to `baseUrl`, so it
  * cannot be passed to the client as it is; the rest of its query is what the caller sent for the first page.
  */
 export function followNextLink(nextLink: string): NextPageKey {
-  const query = new URL(nextLink, 'http://next.invalid').searchParams;
-  const key: NextPageKey = {};
-  const cursor = query.get('cursor');
-  const after = query.get('after');
-  if (cursor !== null) key.cursor = cursor;
-  if (after !== null) key.after = after;
-  return key;
+  const cursor = new URL(nextLink, 'http://next.invalid').searchParams.get('cursor');
+  return cursor === null ? {} : { cursor };
 }

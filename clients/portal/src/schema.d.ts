@@ -10,7 +10,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customers (the Tenants page) with the licences still available
+         * List customers (the Tenants page) with the licenses still available
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["customers-list"];
@@ -41,7 +41,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a customer: "Ready for remove", then TenantRemove runs the cleanup scripts and removes what onboarding made
+         * Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made
          * @description Requires the role provider-admin or channel-admin.
          */
         delete: operations["customers-delete"];
@@ -174,7 +174,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence-plans": {
+    "/settings/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -182,15 +182,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The licence plans eligible for domain activation
+         * The license plans eligible for domain activation
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-plans-get"];
+        get: operations["settings-license-plans-get"];
         /**
-         * Replace the eligible licence plans (each plan: the SKUs that must all have a free unit)
+         * Replace the eligible license plans (each plan: the SKUs that must all have a free unit)
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-plans-put"];
+        put: operations["settings-license-plans-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -354,7 +354,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/wizard-sessions/{sessionId}/licence-plans": {
+    "/wizard-sessions/{sessionId}/license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,10 +362,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License Plan and its Reload: the eligible plans with their free licences in the customer's tenant
+         * License Plan and its Reload: the eligible plans with their free licenses in the customer's tenant
          * @description Requires the role provider-admin.
          */
-        get: operations["wizard-licence-plans"];
+        get: operations["wizard-license-plans"];
         put?: never;
         post?: never;
         delete?: never;
@@ -466,7 +466,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Pending Invitations: "Pending Authentication" or "Authentication Complete"
+         * Pending Invitations: `pending-authentication` or `authentication-complete`
          * @description Requires the role provider-admin.
          */
         get: operations["wizard-pending-invitations"];
@@ -968,7 +968,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a pending change: a Queued or Paused task ends FinishFailure, naming who cancelled it
+         * Cancel a pending change: a `queued` or `paused` task ends `finish-failure`, naming who cancelled it
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["tasks-cancel"];
@@ -1112,7 +1112,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type "Request")
+         * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)
          * @description Requires the role provider-admin or channel-admin.
          */
         post: operations["customers-switch-to-token"];
@@ -1674,7 +1674,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/settings/licence": {
+    "/settings/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1682,15 +1682,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]
+         * License: the pool (tenant and user licenses), Warning Limit, Grace Interval, License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        get: operations["settings-licence-get"];
+        get: operations["settings-license-get"];
         /**
          * Save Warning Limit (%), Grace Interval (%) and License Factors [Global]
          * @description Requires the role provider-admin.
          */
-        put: operations["settings-licence-put"];
+        put: operations["settings-license-put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1698,7 +1698,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence": {
+    "/customers/{customerId}/license": {
         parameters: {
             query?: never;
             header?: never;
@@ -1709,7 +1709,7 @@ export interface paths {
          * UMP License: the customer's last calculation (computed now if there is none)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-get"];
+        get: operations["customer-license-get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1718,7 +1718,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/refresh": {
+    "/customers/{customerId}/license/refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -1731,14 +1731,14 @@ export interface paths {
          * Refresh Licenses: count again from the replicated data
          * @description Requires the role provider-admin or channel-admin.
          */
-        post: operations["customer-licence-refresh"];
+        post: operations["customer-license-refresh"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/factors": {
+    "/customers/{customerId}/license/factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -1750,7 +1750,7 @@ export interface paths {
          * Apply license factors for this customer ({"factors": null} restores the global ones); then recounts
          * @description Requires the role provider-admin or channel-admin.
          */
-        put: operations["customer-licence-factors"];
+        put: operations["customer-license-factors"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1758,7 +1758,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/licence/history": {
+    "/customers/{customerId}/license/history": {
         parameters: {
             query?: never;
             header?: never;
@@ -1769,7 +1769,7 @@ export interface paths {
          * UMP Customer License - Audit: the calculations of the last months (3 by default)
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
-        get: operations["customer-licence-history"];
+        get: operations["customer-license-history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1804,6 +1804,7 @@ export interface components {
             userId: string;
             userPrincipalName: string;
             displayName: string | null;
+            /** Format: date-time */
             grantedAt: string;
             grantedBy: string;
         };
@@ -1819,6 +1820,11 @@ export interface components {
             clearedAt: string | null;
             acknowledgedAt: string | null;
             acknowledgedBy: string | null;
+        };
+        AlarmPage: {
+            value: components["schemas"]["Alarm"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /** @enum {string} */
         AlarmSeverity: "critical" | "major" | "minor" | "warning";
@@ -1847,13 +1853,17 @@ export interface components {
         };
         AuditPage: {
             value: components["schemas"]["AuditEntry"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
         AuthenticationStatus: {
             customerId: string;
             m365Email: string | null;
-            /** @enum {string} */
-            authenticationMethod: "Token" | "App registration";
+            /**
+             * @description Values and the manual's labels: `token` — Token; `app-registration` — App registration.
+             * @enum {string}
+             */
+            authenticationMethod: "token" | "app-registration";
             tenantId: string;
             /** @description null: Never. */
             whenLastVerified: string | null;
@@ -1862,6 +1872,11 @@ export interface components {
             clientSecretDaysUntilExpire: number | null;
             /** @description Why the last verification failed, in plain words. */
             message: string | null;
+        };
+        AuthenticationStatusPage: {
+            value: components["schemas"]["AuthenticationStatus"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         CarrierRegistration: {
             username: string;
@@ -1872,6 +1887,15 @@ export interface components {
         Channel: {
             id: string;
             name: string;
+        };
+        ChannelPage: {
+            value: {
+                id: string;
+                name: string;
+                admins: string[];
+            }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         Customer: {
             /** @description CustomerId: the Short Name as entered. */
@@ -1897,9 +1921,17 @@ export interface components {
             /** @description Replication in progress. */
             replicationInProgress: boolean;
         };
-        CustomerLicence: {
+        CustomerAdminPage: {
+            value: components["schemas"]["Admin"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        CustomerLicense: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -1982,9 +2014,9 @@ export interface components {
             value: components["schemas"]["CustomerListItem"][];
             /** @description The next page, when more customers match. */
             nextLink: string | null;
-            /** @description User licences left in the provider pool. */
+            /** @description User licenses left in the provider pool. */
             availableUsers: number;
-            /** @description Tenant licences left. */
+            /** @description Tenant licenses left. */
             availableCustomers: number;
         };
         CustomerSite: {
@@ -1994,8 +2026,16 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @enum {string} */
-        CustomerState: "Ready for Deployment" | "Deploying" | "Deployed" | "Ready for remove";
+        CustomerSitePage: {
+            value: components["schemas"]["CustomerSite"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        /**
+         * @description Values and the manual's labels: `ready-for-deployment` — Ready for Deployment; `deploying` — Deploying; `deployed` — Deployed; `ready-for-remove` — Ready for remove.
+         * @enum {string}
+         */
+        CustomerState: "ready-for-deployment" | "deploying" | "deployed" | "ready-for-remove";
         /** @default {} */
         CustomVariables: {
             [key: string]: string;
@@ -2164,6 +2204,11 @@ export interface components {
             prefixes: number;
             existingCustomer: boolean;
         };
+        ImportCandidatePage: {
+            value: components["schemas"]["ImportCandidate"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         Invitation: {
             /** @description ID: the customer Short Name. */
             id: string;
@@ -2185,8 +2230,10 @@ export interface components {
             tenantInstalled: boolean;
             status: components["schemas"]["InvitationStatus"];
         };
-        InvitationList: {
+        InvitationPage: {
             value: components["schemas"]["Invitation"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         InvitationSettings: {
             subjectTemplate: string;
@@ -2205,10 +2252,16 @@ export interface components {
             portalUrl?: string;
             validityDays: number;
         };
-        /** @enum {string} */
-        InvitationStatus: "Pending Authentication" | "Authentication Complete";
-        /** @enum {string} */
-        InvitationType: "Invite" | "Request";
+        /**
+         * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+         * @enum {string}
+         */
+        InvitationStatus: "pending-authentication" | "authentication-complete";
+        /**
+         * @description Values and the manual's labels: `invite` — Invite; `request` — Request.
+         * @enum {string}
+         */
+        InvitationType: "invite" | "request";
         KnownSbc: {
             id: string;
             name: string;
@@ -2239,21 +2292,26 @@ export interface components {
             /** @description Write-only; required when adding, omit to keep the saved one. */
             gatewayPassword?: string;
         };
-        LicencePlanAvailability: {
-            plans: {
+        KnownSbcPage: {
+            value: components["schemas"]["KnownSbc"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        LicensePlanAvailability: {
+            value: {
                 name: string;
                 available: number;
             }[];
-            /** @description The manual's message when no plan has a free licence. */
+            /** @description The manual's message when no plan has a free license. */
             message: string | null;
         };
-        LicencePlans: {
+        LicensePlans: {
             plans: {
                 name: string;
                 skuPartNumbers: string[];
             }[];
         };
-        LicenceSettings: {
+        LicenseSettings: {
             warningLimitPercent: number;
             graceIntervalPercent: number | 0;
             factors: {
@@ -2262,9 +2320,12 @@ export interface components {
                 serviceNumbers: boolean;
             };
         };
-        LicenceSnapshot: {
+        LicenseSnapshot: {
             customerId: string;
-            /** @description License Calculation Time. */
+            /**
+             * Format: date-time
+             * @description License Calculation Time.
+             */
             calculatedAt: string;
             acquiredLicenses: number;
             currentlyLicensed: number;
@@ -2325,8 +2386,11 @@ export interface components {
             /** @enum {string} */
             factorsSource: "global" | "customer";
         };
-        /** @enum {string} */
-        LicenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
+        /**
+         * @description Values and the manual's labels: `hosted-essentials` — Hosted Essentials; `hosted-essentials-plus` — Hosted Essentials +; `hosted-pro` — Hosted Pro.
+         * @enum {string}
+         */
+        LicenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
         Liveness: {
             /**
              * @description The process is up and answering.
@@ -2369,8 +2433,8 @@ export interface components {
             /** @description Unique Short Name, the CustomerId: letters, digits and inner hyphens; "audit" is reserved. */
             shortName: string;
             /** @enum {string} */
-            licenseType: "Hosted Essentials" | "Hosted Essentials +" | "Hosted Pro";
-            /** @description 1-500 for Hosted Essentials + and Hosted Pro (required); omitted or 0 for Hosted Essentials. */
+            licenseType: "hosted-essentials" | "hosted-essentials-plus" | "hosted-pro";
+            /** @description 1-500 for `hosted-essentials-plus` and `hosted-pro` (required); omitted or 0 for `hosted-essentials`. */
             licensedUsers?: number;
         };
         NewSbcSite: {
@@ -2403,6 +2467,11 @@ export interface components {
             /** Format: ipv4 */
             ipAddress: string;
             id: string;
+        };
+        RegionPage: {
+            value: components["schemas"]["Region"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -2479,8 +2548,11 @@ export interface components {
                 message: string;
             } | null;
         };
-        /** @enum {string} */
-        SbcConfiguration: "SIP Trunk" | "IP PBX" | "BYOC";
+        /**
+         * @description Values and the manual's labels: `sip-trunk` — SIP Trunk; `ip-pbx` — IP PBX; `byoc` — BYOC.
+         * @enum {string}
+         */
+        SbcConfiguration: "sip-trunk" | "ip-pbx" | "byoc";
         SbcImport: {
             customerId: string;
             created: boolean;
@@ -2551,12 +2623,14 @@ export interface components {
             /** @description A built-in whose content differs from the shipped text. */
             customized: boolean;
             version: number;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
         };
-        ScriptTemplateList: {
-            templates: {
+        ScriptTemplatePage: {
+            value: {
                 id: string;
                 name: string;
                 type: components["schemas"]["ScriptType"];
@@ -2574,13 +2648,17 @@ export interface components {
                 /** @description A built-in whose content differs from the shipped text. */
                 customized: boolean;
                 version: number;
+                /** Format: date-time */
                 createdAt: string;
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
                 hasCustomArguments: boolean;
                 /** @description More than one version is kept. */
                 hasHistory: boolean;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ScriptTemplateVersion: {
             templateId: string;
@@ -2589,6 +2667,7 @@ export interface components {
             change: "created" | "updated" | "reset";
             name: string;
             type: components["schemas"]["ScriptType"];
+            /** Format: date-time */
             updatedAt: string;
             updatedBy: string;
             description: string;
@@ -2601,23 +2680,26 @@ export interface components {
             }[];
             pairedTemplateId: string | null;
         };
-        ScriptTemplateVersionList: {
-            versions: {
+        ScriptTemplateVersionPage: {
+            value: {
                 templateId: string;
                 version: number;
                 /** @enum {string} */
                 change: "created" | "updated" | "reset";
                 name: string;
                 type: components["schemas"]["ScriptType"];
+                /** Format: date-time */
                 updatedAt: string;
                 updatedBy: string;
             }[];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
-         * @description SBC onboarding/cleanup, M365 onboarding/cleanup, or Background (processing only).
+         * @description Values and the manual's labels: `sbc-onboarding` — SBC onboarding; `sbc-cleanup` — SBC cleanup; `m365-onboarding` — M365 onboarding; `m365-cleanup` — M365 cleanup; `background` — Background. Background scripts are processing only.
          * @enum {string}
          */
-        ScriptType: "SBC onboarding" | "SBC cleanup" | "M365 onboarding" | "M365 cleanup" | "Background";
+        ScriptType: "sbc-onboarding" | "sbc-cleanup" | "m365-onboarding" | "m365-cleanup" | "background";
         Task: {
             id: string;
             /** @description The manual's Cmd Type, e.g. CreateCustomer. */
@@ -2642,7 +2724,8 @@ export interface components {
             nextExecutionMinutes: number | null;
             waiting: {
                 reason: string;
-                resumeOn: string;
+                /** @enum {string} */
+                resumeOn: "operator" | "timer" | "customer";
             } | null;
             /** @description While a step retries a failure: when it runs again. */
             nextAttemptAt: string | null;
@@ -2655,6 +2738,7 @@ export interface components {
             /** @description While Reserved or Executing: the instance holding it. */
             leaseHolder: string | null;
             log: {
+                /** Format: date-time */
                 at: string;
                 line: string;
             }[];
@@ -2668,17 +2752,23 @@ export interface components {
                 description: string;
                 detail?: unknown;
             }[];
+            /** Format: date-time */
             createdAt: string;
             executedAt: string | null;
             finishedAt: string | null;
+            /** Format: date-time */
             updatedAt: string;
         };
         TaskPage: {
             value: components["schemas"]["Task"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
-        /** @enum {string} */
-        TaskState: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+        /**
+         * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+         * @enum {string}
+         */
+        TaskState: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
         TokenAppSettings: {
             clientId: string | null;
             /** @description The manual's "Password already saved"; the value is never returned. */
@@ -2695,14 +2785,22 @@ export interface components {
              */
             redirectUri?: string;
         };
-        /** @enum {string} */
-        VerificationStatus: "Never Performed" | "Successful" | "Failed" | "Token not generated";
+        /**
+         * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
+         * @enum {string}
+         */
+        VerificationStatus: "never-performed" | "successful" | "failed" | "token-not-generated";
         VoiceObject: {
             policyName: string;
             identity: string;
             data: {
                 [key: string]: unknown;
             };
+        };
+        VoiceObjectPage: {
+            value: components["schemas"]["VoiceObject"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         WhiteLabel: {
             displayName: string;
@@ -2723,8 +2821,8 @@ export interface components {
             /** @enum {string} */
             method: "automatic" | "two-step" | "manual";
             regionId?: string;
-            /** @description A plan name from the eligible licence plans. */
-            licencePlan?: string;
+            /** @description A plan name from the eligible license plans. */
+            licensePlan?: string;
             /** @description Manual only: the domain the operator set up and verified in the customer tenant. */
             onlinePstnGateway?: string;
         };
@@ -2765,8 +2863,11 @@ export interface components {
             connection: {
                 /** @enum {string} */
                 method: "invite" | "sign-in" | "app-registration";
-                /** @enum {string} */
-                status: "Pending Authentication" | "Authentication Complete";
+                /**
+                 * @description Values and the manual's labels: `pending-authentication` — Pending Authentication; `authentication-complete` — Authentication Complete.
+                 * @enum {string}
+                 */
+                status: "pending-authentication" | "authentication-complete";
                 invitationId?: string;
                 tenantId?: string;
             } | null;
@@ -2811,7 +2912,7 @@ export interface components {
             };
             /**
              * Format: uri
-             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes "Authentication Complete".
+             * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.
              */
             signInUrl?: string;
         };
@@ -2839,11 +2940,12 @@ export interface operations {
     "customers-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Case-insensitive part of the Customer Name or Short Name. */
                 search?: string;
-                top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2922,7 +3024,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created, in state "Ready for Deployment". */
+            /** @description Created, in state `ready-for-deployment`. */
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -2961,7 +3063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no tenant or user licence left. */
+            /** @description Short Name taken, or no tenant or user license left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3084,7 +3186,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only list what the removal would change; the customer stays as it is. */
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: {
                 /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
@@ -3098,7 +3200,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted; the customer is "Ready for remove" until its removal task (at Location) completes, then it is gone. */
+            /** @description Accepted; the customer is `ready-for-remove` until its removal task (at Location) completes, then it is gone. */
             202: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -3244,7 +3346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not enough user licences, or the customer is being removed. */
+            /** @description Not enough user licenses, or the customer is being removed. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4036,7 +4138,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-get": {
+    "settings-license-plans-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -4051,7 +4153,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4094,7 +4196,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-plans-put": {
+    "settings-license-plans-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -4103,7 +4205,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicencePlans"];
+                "application/json": components["schemas"]["LicensePlans"];
             };
         };
         responses: {
@@ -4113,7 +4215,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlans"];
+                    "application/json": components["schemas"]["LicensePlans"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -4185,22 +4287,34 @@ export interface operations {
     };
     "settings-regions-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Regions by name. */
+            /** @description A page of regions, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Region"][];
-                    };
+                    "application/json": components["schemas"]["RegionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -4625,22 +4739,34 @@ export interface operations {
     };
     "settings-sbcs-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Known SBCs by name. */
+            /** @description A page of Known SBCs, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["KnownSbc"][];
-                    };
+                    "application/json": components["schemas"]["KnownSbcPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5105,7 +5231,7 @@ export interface operations {
             };
         };
     };
-    "wizard-licence-plans": {
+    "wizard-license-plans": {
         parameters: {
             query?: never;
             header?: never;
@@ -5116,13 +5242,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Plans with a free licence first; message when there is none. */
+            /** @description Plans with a free license first; message when there is none. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicencePlanAvailability"];
+                    "application/json": components["schemas"]["LicensePlanAvailability"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -5450,7 +5576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no licence left. */
+            /** @description Short Name taken, or no license left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5661,7 +5787,12 @@ export interface operations {
     };
     "wizard-pending-invitations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sessionId: string;
@@ -5670,13 +5801,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations not yet added as customers. */
+            /** @description A page of invitations not yet added as customers. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -6535,6 +6675,10 @@ export interface operations {
     "script-templates-list": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 type?: components["schemas"]["ScriptType"];
                 /** @description "Show SBC scripts" (SBC and Background) or "Show M365 scripts". */
                 family?: "sbc" | "m365";
@@ -6545,13 +6689,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every matching template, without bodies. */
+            /** @description A page of matching templates, by name, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateList"];
+                    "application/json": components["schemas"]["ScriptTemplatePage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -7115,7 +7259,12 @@ export interface operations {
     };
     "script-templates-versions": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 templateId: string;
@@ -7124,13 +7273,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The versions, without bodies. */
+            /** @description A page of versions, without bodies. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScriptTemplateVersionList"];
+                    "application/json": components["schemas"]["ScriptTemplateVersionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7569,7 +7727,12 @@ export interface operations {
     };
     "sites-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -7579,15 +7742,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The sites. */
+            /** @description A page of sites, by Sbc Site Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["CustomerSite"][];
-                    };
+                    "application/json": components["schemas"]["CustomerSitePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -7642,7 +7812,7 @@ export interface operations {
     "sites-add": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -8164,10 +8334,13 @@ export interface operations {
     "tasks-list": {
         parameters: {
             query?: {
-                customerId?: string;
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                customerId?: string;
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
             };
             header?: never;
             path?: never;
@@ -8236,9 +8409,12 @@ export interface operations {
     "customers-tasks-list": {
         parameters: {
             query?: {
-                state?: "Queued" | "Reserved" | "Executing" | "Paused" | "FinishSuccess" | "FinishFailure";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
             };
             header?: never;
             path: {
@@ -8674,8 +8850,11 @@ export interface operations {
             content: {
                 "application/json": {
                     customerId?: string;
-                    /** @enum {string} */
-                    state?: "FinishSuccess" | "FinishFailure";
+                    /**
+                     * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+                     * @enum {string}
+                     */
+                    state?: "finish-success" | "finish-failure";
                 };
             };
         };
@@ -8853,20 +9032,34 @@ export interface operations {
     };
     "invitations-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Invitations, revoked ones excluded. */
+            /** @description A page of invitations, revoked ones excluded. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationList"];
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9264,22 +9457,34 @@ export interface operations {
     };
     "authentication-status-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description One row per connected customer. */
+            /** @description A page of rows, one per connected customer, by Short Name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["AuthenticationStatus"][];
-                    };
+                    "application/json": components["schemas"]["AuthenticationStatusPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -9508,7 +9713,12 @@ export interface operations {
     "alarms-list": {
         parameters: {
             query?: {
-                active?: "true" | "false";
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description true leaves out the cleared alarms. */
+                active?: boolean;
             };
             header?: never;
             path?: never;
@@ -9516,15 +9726,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Alarms. */
+            /** @description A page of alarms. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Alarm"][];
-                    };
+                    "application/json": components["schemas"]["AlarmPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -9921,9 +10129,10 @@ export interface operations {
     "replication-users": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -9946,6 +10155,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredUser"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10011,9 +10221,10 @@ export interface operations {
     "replication-groups": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10036,6 +10247,7 @@ export interface operations {
                         lastSyncText: string;
                         message: string | null;
                         value: components["schemas"]["MirroredGroup"][];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10101,9 +10313,10 @@ export interface operations {
     "replication-group-members": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                /** @description Opaque; pass the one from nextLink. */
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -10130,6 +10343,7 @@ export interface operations {
                         value: {
                             id: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
                         nextLink: string | null;
                     };
                 };
@@ -10195,6 +10409,10 @@ export interface operations {
     "replication-voice-objects": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
                 /** @description Only this PolicyName, e.g. OnlineVoiceRoute. */
                 type?: string;
             };
@@ -10207,15 +10425,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every mirrored voice object. */
+            /** @description One page of mirrored voice objects, by PolicyName and Identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceObject"][];
-                    };
+                    "application/json": components["schemas"]["VoiceObjectPage"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -10348,7 +10564,12 @@ export interface operations {
     };
     "prefixes-cached": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -10358,7 +10579,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cached rules. */
+            /** @description A page of the cached rules. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10377,7 +10598,18 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10441,7 +10673,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The rules as the SBCs have them now. */
+            /** @description The first page of the rules as the SBCs have them now; nextLink pages the cache. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10460,6 +10692,8 @@ export interface operations {
                             prefix: string;
                             tag: string;
                         }[];
+                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+                        nextLink: string | null;
                     };
                 };
             };
@@ -10524,7 +10758,7 @@ export interface operations {
     "prefixes-sync": {
         parameters: {
             query?: {
-                dryRun?: "true" | "false";
+                dryRun?: boolean;
             };
             header?: never;
             path: {
@@ -10732,7 +10966,12 @@ export interface operations {
     };
     "sbc-import-candidates": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 sbcId: string;
@@ -10741,15 +10980,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The candidates. */
+            /** @description A page of candidates. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["ImportCandidate"][];
-                    };
+                    "application/json": components["schemas"]["ImportCandidatePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -10893,7 +11139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No region uses the SBC, or no tenant licence is left. */
+            /** @description No region uses the SBC, or no tenant license is left. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10952,26 +11198,34 @@ export interface operations {
     };
     "channels-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The channels. */
+            /** @description A page of channels, by id. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: {
-                            id: string;
-                            name: string;
-                            admins: string[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ChannelPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11363,7 +11617,12 @@ export interface operations {
     };
     "customer-admins-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -11373,15 +11632,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The admins. */
+            /** @description A page of admins. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["Admin"][];
-                    };
+                    "application/json": components["schemas"]["CustomerAdminPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11576,8 +11842,10 @@ export interface operations {
     "customer-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -11658,8 +11926,10 @@ export interface operations {
     "provider-audit": {
         parameters: {
             query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
                 top?: number;
-                after?: string;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -11725,7 +11995,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-get": {
+    "settings-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -11734,7 +12004,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence settings. */
+            /** @description The license settings. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11748,9 +12018,9 @@ export interface operations {
                             byUserInterface: boolean;
                             serviceNumbers: boolean;
                         };
-                        tenantLicences: number;
-                        userLicences: number;
-                        /** @description The last day of the licence (LICENSE_EXPIRES); null when it does not expire. */
+                        tenantLicenses: number;
+                        userLicenses: number;
+                        /** @description The last day of the license (LICENSE_EXPIRES); null when it does not expire. */
                         expiresOn: string | null;
                     };
                 };
@@ -11795,7 +12065,7 @@ export interface operations {
             };
         };
     };
-    "settings-licence-put": {
+    "settings-license-put": {
         parameters: {
             query?: never;
             header?: never;
@@ -11804,7 +12074,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LicenceSettings"];
+                "application/json": components["schemas"]["LicenseSettings"];
             };
         };
         responses: {
@@ -11814,7 +12084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LicenceSettings"];
+                    "application/json": components["schemas"]["LicenseSettings"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -11884,7 +12154,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-get": {
+    "customer-license-get": {
         parameters: {
             query?: never;
             header?: never;
@@ -11896,13 +12166,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The licence usage. */
+            /** @description The license usage. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -11954,7 +12224,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-refresh": {
+    "customer-license-refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -11972,7 +12242,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -12024,7 +12294,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-factors": {
+    "customer-license-factors": {
         parameters: {
             query?: never;
             header?: never;
@@ -12052,7 +12322,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerLicence"];
+                    "application/json": components["schemas"]["CustomerLicense"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -12131,7 +12401,7 @@ export interface operations {
             };
         };
     };
-    "customer-licence-history": {
+    "customer-license-history": {
         parameters: {
             query?: {
                 months?: number;
@@ -12152,7 +12422,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        value: components["schemas"]["LicenceSnapshot"][];
+                        value: components["schemas"]["LicenseSnapshot"][];
                     };
                 };
             };

@@ -25,7 +25,7 @@ const USER_PROPERTIES = [
   'userPrincipalName',
 ] as const satisfies ReadonlyArray<keyof DirectoryUser>;
 
-/** Selectable user properties: the stored ones plus the licences Graph keeps per user. */
+/** Selectable user properties: the stored ones plus the licenses Graph keeps per user. */
 export const SELECTABLE_USER_PROPERTIES: readonly string[] = [...USER_PROPERTIES, 'assignedLicenses'];
 
 /** What Graph v1.0 returns for a user without `$select` (per the user resource's documentation). */

@@ -51,7 +51,7 @@ const PERMISSIONS = {
   domainsRead: ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   domainsWrite: ['Domain.ReadWrite.All', 'Directory.ReadWrite.All'],
   usersWrite: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
-  licencesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  licensesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   subscribedSkus: [
     'LicenseAssignment.Read.All',
     'Organization.Read.All',
@@ -182,7 +182,7 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState, directories:
   };
 }
 
-/** Domains, user writes, licences and subscribed SKUs: what domain provisioning and activation use. */
+/** Domains, user writes, licenses and subscribed SKUs: what domain provisioning and activation use. */
 function directoryRoutes(state: SandboxState, guarded: Guard) {
   const { directory } = state;
   const domainEntity = (request: PeerRequest, body: object, status = 200): Reply => ({
@@ -292,7 +292,7 @@ function directoryRoutes(state: SandboxState, guarded: Guard) {
     {
       method: 'POST',
       path: '/v1.0/users/:id/assignLicense',
-      handle: guarded(PERMISSIONS.licencesWrite, (request, tenant) => {
+      handle: guarded(PERMISSIONS.licensesWrite, (request, tenant) => {
         const user = requireUser(tenant, request.params.id ?? '');
         const body = jsonBody(request);
         const add = body.addLicenses;
@@ -301,7 +301,7 @@ function directoryRoutes(state: SandboxState, guarded: Guard) {
         if (!Array.isArray(remove) || remove.some((s) => typeof s !== 'string')) {
           throw invalidProperty('removeLicenses');
         }
-        const licences = add.map((item: unknown) => {
+        const licenses = add.map((item: unknown) => {
           const { skuId, disabledPlans } = (item ?? {}) as { skuId?: unknown; disabledPlans?: unknown };
           if (typeof skuId !== 'string') throw invalidProperty('addLicenses');
           const plans = Array.isArray(disabledPlans)
@@ -309,7 +309,7 @@ function directoryRoutes(state: SandboxState, guarded: Guard) {
             : [];
           return { skuId, disabledPlans: plans };
         });
-        directory.assignLicense(tenant, user.id, licences, remove as string[]);
+        directory.assignLicense(tenant, user.id, licenses, remove as string[]);
         return ok(request, {
           '@odata.context': `${request.origin}/graph/v1.0/$metadata#users/$entity`,
           ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
@@ -404,7 +404,7 @@ function requireUser(tenant: Tenant, id: string): DirectoryUser {
   return user;
 }
 
-/** A user with what Graph keeps beside the directory entry (licences). */
+/** A user with what Graph keeps beside the directory entry (licenses). */
 function userView(state: SandboxState, tenant: Tenant, user: DirectoryUser): Record<string, unknown> {
   return { ...user, assignedLicenses: state.directory.assignedLicenses(tenant, user.id) };
 }

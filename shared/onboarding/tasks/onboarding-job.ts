@@ -47,7 +47,7 @@ export interface SiteTaskState extends Record<string, unknown> {
   verified: boolean;
   /** The IP Group pre-check found the customer programmed on the SBC already. */
   sbcProgrammed: boolean;
-  licencePlan: string;
+  licensePlan: string;
 }
 
 /** What the onboarding and removal tasks' steps talk to. */

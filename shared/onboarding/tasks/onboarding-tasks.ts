@@ -52,8 +52,8 @@ function finishStep(name: string, title: string): SiteStep {
         changes: [],
         async apply() {
           const deployedSomething = Boolean(job.site.sbc || job.site.m365Routing || job.site.dns);
-          if (deployedSomething) await ctx.ports.customers.setState(ctx.input.customerId, 'Deployed');
-          else await ctx.ports.customers.setState(ctx.input.customerId, 'Ready for Deployment');
+          if (deployedSomething) await ctx.ports.customers.setState(ctx.input.customerId, 'deployed');
+          else await ctx.ports.customers.setState(ctx.input.customerId, 'ready-for-deployment');
           ctx.log(job.site.sbc ? 'Customer created.' : 'Customer saved and queued for installation.');
           ctx.log(`-- ${title} task completed --`);
           return DONE;
@@ -71,7 +71,7 @@ function startStep(title: string): SiteStep {
         changes: [],
         async apply() {
           ctx.log(`-- ${title} task started --`);
-          await ctx.ports.customers.setState(ctx.input.customerId, 'Deploying');
+          await ctx.ports.customers.setState(ctx.input.customerId, 'deploying');
           return DONE;
         },
       };
@@ -165,7 +165,7 @@ const removeFinishStep: RemovalStep = {
 
 /**
  * Delete: the paired SBC and M365 cleanup scripts, then what onboarding made in the tenant and the provider zone;
- * the customer's licences return to the pool once everything is gone.
+ * the customer's licenses return to the pool once everything is gone.
  */
 export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, OnboardingTaskPorts>({
   type: 'TenantRemove',

@@ -1,6 +1,6 @@
 import { DnsError } from '../../dns/azure-dns.js';
 import { GraphRequestError } from '../../m365/graph-domains.js';
-import { NO_LICENCE_MESSAGE, NoLicenceAvailableError } from '../../m365/graph-licences.js';
+import { NO_LICENSE_MESSAGE, NoLicenseAvailableError } from '../../m365/graph-licenses.js';
 import { SbcError } from '../../sbc/sbc-client.js';
 import {
   PermanentTaskError,
@@ -34,8 +34,8 @@ export const classifyPeerError: TaskErrorClassifier = (error) => {
   if (error instanceof TeamsCommandError || error instanceof TemplateRenderError) {
     return new PermanentTaskError(error.message, { cause: error });
   }
-  if (error instanceof NoLicenceAvailableError)
-    return new PermanentTaskError(NO_LICENCE_MESSAGE, { cause: error });
+  if (error instanceof NoLicenseAvailableError)
+    return new PermanentTaskError(NO_LICENSE_MESSAGE, { cause: error });
   return undefined;
 };
 

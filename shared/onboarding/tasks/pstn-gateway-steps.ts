@@ -8,7 +8,7 @@ import {
   getVerificationTxt,
   verifyDomain,
 } from '../../m365/graph-domains.js';
-import { assignFirstFreeLicence } from '../../m365/graph-licences.js';
+import { assignFirstFreeLicense } from '../../m365/graph-licenses.js';
 import { PermanentTaskError, type TaskChange, TransientTaskError } from '../../tasks/task-definition.js';
 import type { TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
@@ -255,7 +255,7 @@ function sameAddress(values: readonly string[] | undefined, ip: string): boolean
   return values?.length === 1 && values[0] === ip;
 }
 
-/** Step 7: a user on the new domain with a free eligible licence activates the domain for Teams. */
+/** Step 7: a user on the new domain with a free eligible license activates the domain for Teams. */
 const activationUserStep = siteStep({
   name: 'CreateActivationUser',
   async prepare(ctx, job) {
@@ -264,15 +264,15 @@ const activationUserStep = siteStep({
     const graph = await job.ports.graph(ctx.input.customerId);
     const existing = await getUser(graph, upn);
     const create: TaskChange = { kind: 'graph', description: `Create user ${upn}` };
-    const assign: TaskChange = { kind: 'graph', description: `Assign a licence to ${upn}` };
+    const assign: TaskChange = { kind: 'graph', description: `Assign a license to ${upn}` };
     const changes: TaskChange[] = [];
     if (!existing) changes.push(create);
     if (!existing?.assignedLicenses?.length) changes.push(assign);
     return {
       changes,
       async apply() {
-        const plans = await ctx.ports.onboardingSettings.licencePlans();
-        const chosen = job.site.dns?.licencePlan;
+        const plans = await ctx.ports.onboardingSettings.licensePlans();
+        const chosen = job.site.dns?.licensePlan;
         const eligible = chosen ? plans.filter((p) => p.name === chosen) : plans;
         const { user, created } = await ensureUser(graph, {
           userPrincipalName: upn,
@@ -280,10 +280,10 @@ const activationUserStep = siteStep({
           usageLocation: DEFAULT_USAGE_LOCATION,
         });
         if (created) ctx.applied(create);
-        const hadLicence = (user.assignedLicenses ?? []).length > 0;
-        const plan = await assignFirstFreeLicence(graph, user.id, eligible);
-        if (!hadLicence) ctx.applied(assign);
-        ctx.state.licencePlan = plan.name;
+        const hadLicense = (user.assignedLicenses ?? []).length > 0;
+        const plan = await assignFirstFreeLicense(graph, user.id, eligible);
+        if (!hadLicense) ctx.applied(assign);
+        ctx.state.licensePlan = plan.name;
         ctx.log(`-- User created with ${plan.name.toUpperCase()} license--`);
         return DONE;
       },

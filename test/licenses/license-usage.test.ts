@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  computeLicenceUsage,
+  computeLicenseUsage,
   DEFAULT_FACTORS,
-  type LicenceFactor,
-  type LicenceSubject,
-} from '../../shared/licences/licence-usage.js';
+  type LicenseFactor,
+  type LicenseSubject,
+} from '../../shared/licenses/license-usage.js';
 
-const subject = (id: string, ...factors: LicenceFactor[]): LicenceSubject => ({
+const subject = (id: string, ...factors: LicenseFactor[]): LicenseSubject => ({
   id,
   qualifies: new Set(factors),
 });
-const many = (count: number, prefix: string, ...factors: LicenceFactor[]) =>
+const many = (count: number, prefix: string, ...factors: LicenseFactor[]) =>
   Array.from({ length: count }, (_, i) => subject(`${prefix}${i}`, ...factors));
 
-describe('licence counting (the manual, part D §3.12)', () => {
+describe('license counting (the manual, part D §3.12)', () => {
   // 8 Direct Routing users who were also edited through the UI, 10 more edited through the UI only, 4 service
   // numbers: "Managed Users-User Interface shows 10 (18)", 8 users being counted under a higher-priority factor.
   const subjects = [
@@ -24,7 +24,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
   ];
 
   it('counts each user once, under the highest-priority factor, and shows "n1 (n2)"', () => {
-    const usage = computeLicenceUsage({
+    const usage = computeLicenseUsage({
       subjects,
       switches: DEFAULT_FACTORS,
       acquiredLicenses: 50,
@@ -41,7 +41,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
 
   it('moves the users of a factor switched off to the next enabled one they qualify for', () => {
     const both = [...subjects, ...many(5, 'both', 'byTemplate', 'byUserInterface')];
-    const moved = computeLicenceUsage({
+    const moved = computeLicenseUsage({
       subjects: both,
       switches: { ...DEFAULT_FACTORS, byTemplate: false },
       acquiredLicenses: 50,
@@ -50,7 +50,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
     expect(moved.factors.byUserInterface.display).toBe('15 (23)');
     expect(moved.currentlyLicensed).toBe(27);
 
-    const noTemplate = computeLicenceUsage({
+    const noTemplate = computeLicenseUsage({
       subjects,
       switches: { ...DEFAULT_FACTORS, byTemplate: false },
       acquiredLicenses: 50,
@@ -60,7 +60,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
     expect(noTemplate.factors.byUserInterface.display).toBe('10 (18)');
     expect(noTemplate.currentlyLicensed).toBe(22);
 
-    const noUi = computeLicenceUsage({
+    const noUi = computeLicenseUsage({
       subjects,
       switches: { ...DEFAULT_FACTORS, byUserInterface: false },
       acquiredLicenses: 50,
@@ -73,7 +73,7 @@ describe('licence counting (the manual, part D §3.12)', () => {
   });
 
   it('never switches off Direct Routing and Operator Connect', () => {
-    const none = computeLicenceUsage({
+    const none = computeLicenseUsage({
       subjects: [
         subject('a', 'directRouting'),
         subject('b', 'operatorConnect'),
@@ -89,9 +89,9 @@ describe('licence counting (the manual, part D §3.12)', () => {
   });
 });
 
-describe('the licence pool', () => {
+describe('the license pool', () => {
   it('refuses new customers and licensed users after the Expiration Date, and keeps what exists', async () => {
-    const { allocate } = await import('../../shared/customers/licence-pool.js');
+    const { allocate } = await import('../../shared/customers/license-pool.js');
     const limits = { tenantCount: 10, userCount: 100, expiresOn: '2026-12-31' };
     const allocation = { customers: 2, users: 20 };
     expect(allocate(limits, allocation, { customers: 1, users: 5 }, '2026-12-31')).toEqual({
@@ -99,7 +99,7 @@ describe('the licence pool', () => {
       users: 25,
     });
     expect(() => allocate(limits, allocation, { customers: 1, users: 5 }, '2027-01-01')).toThrow(
-      'The licence expired on 2026-12-31',
+      'The license expired on 2026-12-31',
     );
     expect(() => allocate(limits, allocation, { customers: 0, users: 1 }, '2027-01-01')).toThrow(/expired/);
     expect(allocate(limits, allocation, { customers: 0, users: -5 }, '2027-01-01')).toEqual({
@@ -108,6 +108,6 @@ describe('the licence pool', () => {
     });
     expect(() =>
       allocate({ ...limits, expiresOn: null }, allocation, { customers: 9, users: 0 }, '2099-01-01'),
-    ).toThrow(/All 10 tenant licences are in use/);
+    ).toThrow(/All 10 tenant licenses are in use/);
   });
 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
   stack = await startMemoryStack();
   call = apiClient(stack.api, () => stack.token());
   const created = await call('POST', '/api/v1/customers', {
-    json: { fullName: 'Lic Ltd', shortName: 'Lic', licenseType: 'Hosted Pro', licensedUsers: 5 },
+    json: { fullName: 'Lic Ltd', shortName: 'Lic', licenseType: 'hosted-pro', licensedUsers: 5 },
   });
   expect(created.status).toBe(201);
   // What replication and onboarding left: 4 Direct Routing users through the customer's own gateway, 1 routed
@@ -85,9 +85,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack?.close());
 
-describe("a customer's licences, counted from the replicated data", () => {
+describe("a customer's licenses, counted from the replicated data", () => {
   it('counts Direct Routing users through its own gateway and its service numbers', async () => {
-    const response = await call('POST', '/api/v1/customers/Lic/licence/refresh');
+    const response = await call('POST', '/api/v1/customers/Lic/license/refresh');
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body).toMatchObject({
       acquiredLicenses: 5,
@@ -105,7 +105,7 @@ describe("a customer's licences, counted from the replicated data", () => {
   });
 
   it('applies the customer factors, restores the global ones, and keeps the history', async () => {
-    const own = await call('PUT', '/api/v1/customers/Lic/licence/factors', {
+    const own = await call('PUT', '/api/v1/customers/Lic/license/factors', {
       json: { factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false } },
     });
     expect(own.body).toMatchObject({
@@ -114,26 +114,26 @@ describe("a customer's licences, counted from the replicated data", () => {
       factors: { serviceNumbers: { display: '[n/a] (2)' } },
     });
     expect((own.body as { note: string }).note).toContain('If you want to restore to default, click here.');
-    const restored = await call('PUT', '/api/v1/customers/Lic/licence/factors', { json: { factors: null } });
+    const restored = await call('PUT', '/api/v1/customers/Lic/license/factors', { json: { factors: null } });
     expect(restored.body).toMatchObject({ currentlyLicensed: 6, factorsSource: 'global' });
-    const history = await call('GET', '/api/v1/customers/Lic/licence/history');
+    const history = await call('GET', '/api/v1/customers/Lic/license/history');
     expect(
       (history.body as { value: Array<{ currentlyLicensed: number }> }).value.map((h) => h.currentlyLicensed),
     ).toEqual([6, 4, 6]);
   });
 
   it('takes the global factors and limits, and refuses bad ones', async () => {
-    const bad = await call('PUT', '/api/v1/settings/licence', {
+    const bad = await call('PUT', '/api/v1/settings/license', {
       json: { warningLimitPercent: 120, graceIntervalPercent: 10, factors: { byTemplate: true } },
     });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
-    expect((await call('GET', '/api/v1/settings/licence')).body).toMatchObject({
+    expect((await call('GET', '/api/v1/settings/license')).body).toMatchObject({
       warningLimitPercent: 90,
       graceIntervalPercent: 10,
       factors: { byTemplate: true, byUserInterface: true, serviceNumbers: true },
     });
-    const saved = await call('PUT', '/api/v1/settings/licence', {
+    const saved = await call('PUT', '/api/v1/settings/license', {
       json: {
         warningLimitPercent: 80,
         graceIntervalPercent: 5,
@@ -141,7 +141,7 @@ describe("a customer's licences, counted from the replicated data", () => {
       },
     });
     expect(saved.status).toBe(200);
-    const counted = await call('POST', '/api/v1/customers/Lic/licence/refresh');
+    const counted = await call('POST', '/api/v1/customers/Lic/license/refresh');
     expect(counted.body).toMatchObject({
       currentlyLicensed: 4,
       factors: { serviceNumbers: { display: '[n/a] (2)' } },

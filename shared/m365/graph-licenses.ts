@@ -2,19 +2,19 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { getUser, GraphRequestError, graphCall, parse, toGraphRequestError } from './graph-domains.js';
 
-/** The wizard's words when no eligible plan has a free licence (manual, "License Plan"). */
-export const NO_LICENCE_MESSAGE =
+/** The wizard's words when no eligible plan has a free license (manual, "License Plan"). */
+export const NO_LICENSE_MESSAGE =
   'No License Plan Available! Make sure to free the license(s) for a plan and reload';
 
-/** No eligible licence plan has a free unit in the customer's tenant. */
-export class NoLicenceAvailableError extends Error {
-  override readonly name = 'NoLicenceAvailableError';
+/** No eligible license plan has a free unit in the customer's tenant. */
+export class NoLicenseAvailableError extends Error {
+  override readonly name = 'NoLicenseAvailableError';
   constructor(readonly plans: readonly string[]) {
-    super(NO_LICENCE_MESSAGE);
+    super(NO_LICENSE_MESSAGE);
   }
 }
 
-/** A licence plan the activation user may get, e.g. `{ name: 'E3 with Phone System', skuPartNumbers: ['ENTERPRISEPACK', 'MCOEV'] }`. */
+/** A license plan the activation user may get, e.g. `{ name: 'E3 with Phone System', skuPartNumbers: ['ENTERPRISEPACK', 'MCOEV'] }`. */
 export interface EligiblePlan {
   readonly name: string;
   /** All of them are assigned together; the plan is eligible only when each has a free unit. */
@@ -62,10 +62,10 @@ export async function listSubscribedSkus(client: Client): Promise<SubscribedSku[
 
 /**
  * Gives the user the first plan (in the given order) whose SKUs all have a free unit and returns it. A user who
- * already holds every SKU of an eligible plan keeps it and gets nothing new. Throws NoLicenceAvailableError when
+ * already holds every SKU of an eligible plan keeps it and gets nothing new. Throws NoLicenseAvailableError when
  * no plan fits (also when the last free unit goes to someone else in the meantime).
  */
-export async function assignFirstFreeLicence(
+export async function assignFirstFreeLicense(
   client: Client,
   userId: string,
   eligiblePlans: readonly EligiblePlan[],
@@ -81,7 +81,7 @@ export async function assignFirstFreeLicence(
   }
   const skus = await listSubscribedSkus(client);
   const byPartNumber = new Map(skus.map((sku) => [sku.skuPartNumber.toUpperCase(), sku]));
-  const held = new Set((user.assignedLicenses ?? []).map((licence) => licence.skuId.toLowerCase()));
+  const held = new Set((user.assignedLicenses ?? []).map((license) => license.skuId.toLowerCase()));
   const skusOf = (plan: EligiblePlan) => plan.skuPartNumbers.map((p) => byPartNumber.get(p.toUpperCase()));
 
   const alreadyHeld = eligiblePlans.find((plan) =>
@@ -109,5 +109,5 @@ export async function assignFirstFreeLicence(
       throw toGraphRequestError(error, 'POST /users/{id}/assignLicense');
     }
   }
-  throw new NoLicenceAvailableError(eligiblePlans.map((plan) => plan.name));
+  throw new NoLicenseAvailableError(eligiblePlans.map((plan) => plan.name));
 }

@@ -1,16 +1,16 @@
 import type { CustomerSite } from '../onboarding/customer-site.js';
 import type { MirrorUser, MirrorVoiceObject } from '../replication/mirror-store.js';
-import type { LicenceFactor, LicenceSubject } from './licence-usage.js';
+import type { LicenseFactor, LicenseSubject } from './license-usage.js';
 
 /**
  * What each mirrored user (and each service number) qualifies for:
  * - Direct Routing: Enterprise Voice, an Online Voice Routing Policy assigned, whose route leads to one of the
  *   customer's own gateways (the site location's);
- * - Operator Connect: a number assigned, for an Operator Connect customer (none of our licence types is yet);
+ * - Operator Connect: a number assigned, for an Operator Connect customer (none of our license types is yet);
  * - By Template / By User Interface: the users our templates or edits touched (given by the caller);
  * - Service Numbers: the customer's prefixes tagged with a gateway other than their site's (fax, IVR, emergency).
  */
-export function licenceSubjects(input: {
+export function licenseSubjects(input: {
   readonly users: readonly MirrorUser[];
   readonly voice: readonly MirrorVoiceObject[];
   readonly sites: readonly CustomerSite[];
@@ -18,10 +18,10 @@ export function licenceSubjects(input: {
   readonly operatorConnect: boolean;
   readonly byTemplate: ReadonlySet<string>;
   readonly byUserInterface: ReadonlySet<string>;
-}): LicenceSubject[] {
+}): LicenseSubject[] {
   const gateways = new Set(input.sites.flatMap((s) => (s.gatewayFqdn ? [s.gatewayFqdn.toLowerCase()] : [])));
-  const subjects: LicenceSubject[] = input.users.map((user) => {
-    const qualifies = new Set<LicenceFactor>();
+  const subjects: LicenseSubject[] = input.users.map((user) => {
+    const qualifies = new Set<LicenseFactor>();
     const policy = user.policies.OnlineVoiceRoutingPolicy;
     const gateway = policy ? input.gatewayOf(policy)?.toLowerCase() : undefined;
     if (user.enterpriseVoiceEnabled && policy && gateway && gateways.has(gateway))
@@ -37,7 +37,7 @@ export function licenceSubjects(input: {
       if (prefix.tag && prefix.tag.toLowerCase() !== own) {
         subjects.push({
           id: `number:${prefix.dialPlanName}:${prefix.prefix}`,
-          qualifies: new Set<LicenceFactor>(['serviceNumbers']),
+          qualifies: new Set<LicenseFactor>(['serviceNumbers']),
         });
       }
     }

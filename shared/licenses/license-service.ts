@@ -2,9 +2,9 @@ import type { CustomerService } from '../customers/customer-service.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
 import type { MirrorCursor, MirrorStore, MirrorUser } from '../replication/mirror-store.js';
 import { routingOf } from '../replication/replication-views.js';
-import { licenceSubjects } from './licence-qualification.js';
-import type { LicenceSnapshot, LicenceStore } from './licence-store.js';
-import { computeLicenceUsage } from './licence-usage.js';
+import { licenseSubjects } from './license-qualification.js';
+import type { LicenseSnapshot, LicenseStore } from './license-store.js';
+import { computeLicenseUsage } from './license-usage.js';
 
 export const FACTOR_NOTES = {
   global: 'Note: By default License billing is based on the globally configured License Factors.',
@@ -12,20 +12,20 @@ export const FACTOR_NOTES = {
     'Note: License billing is based on the local configured License Factors. If you want to restore to default, click here.',
 } as const;
 
-export interface LicenceRefreshDeps {
+export interface LicenseRefreshDeps {
   readonly customers: Pick<CustomerService, 'get'>;
-  readonly licences: LicenceStore;
+  readonly licenses: LicenseStore;
   readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects'>;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
 }
 
 /** "Refresh Licenses": the customer's usage from its replicated users, voice objects and sites; a history row. */
-export async function refreshCustomerLicences(
-  services: LicenceRefreshDeps,
+export async function refreshCustomerLicenses(
+  services: LicenseRefreshDeps,
   customerId: string,
-): Promise<LicenceSnapshot> {
+): Promise<LicenseSnapshot> {
   const customer = await services.customers.get(customerId);
-  const store = services.licences;
+  const store = services.licenses;
   const { mirror } = services;
   const users: MirrorUser[] = [];
   let cursor: MirrorCursor | undefined;
@@ -37,8 +37,8 @@ export async function refreshCustomerLicences(
   const voice = await mirror.voiceObjects(customer.id);
   const sites = (await services.sites.list(customer.id)).map((s) => s.site);
   const [global, own] = await Promise.all([store.settings(), store.customerFactors(customer.id)]);
-  const usage = computeLicenceUsage({
-    subjects: licenceSubjects({
+  const usage = computeLicenseUsage({
+    subjects: licenseSubjects({
       users,
       voice,
       sites,
@@ -52,7 +52,7 @@ export async function refreshCustomerLicences(
     acquiredLicenses: customer.licensedUsers,
     totalMonitoredUsers: users.length,
   });
-  const snapshot: LicenceSnapshot = {
+  const snapshot: LicenseSnapshot = {
     ...usage,
     customerId: customer.id,
     calculatedAt: new Date().toISOString(),

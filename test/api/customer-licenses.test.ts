@@ -7,14 +7,14 @@ let call: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   // The removal task never runs here, so "until its removal completes" does not race the task engine.
-  stack = await startMemoryStack({ tenantLicences: 4, userLicences: 100, deliverQueues: false });
+  stack = await startMemoryStack({ tenantLicenses: 4, userLicenses: 100, deliverQueues: false });
   call = apiClient(stack.api, () => stack.token());
 });
 afterAll(() => stack?.close());
 
 const create = (shortName: string, licensedUsers: number) =>
   call('POST', '/api/v1/customers', {
-    json: { fullName: shortName, shortName, licenseType: 'Hosted Pro', licensedUsers },
+    json: { fullName: shortName, shortName, licenseType: 'hosted-pro', licensedUsers },
   });
 
 async function summary() {
@@ -30,8 +30,8 @@ async function summary() {
   };
 }
 
-describe('the provider licence pool', () => {
-  it('counts tenant and user licences and refuses what the pool cannot cover', async () => {
+describe('the provider license pool', () => {
+  it('counts tenant and user licenses and refuses what the pool cannot cover', async () => {
     expect(await summary()).toEqual({ availableUsers: 100, availableCustomers: 4, customers: 0 });
     expect((await create('First', 60)).status).toBe(201);
     expect(await summary()).toEqual({ availableUsers: 40, availableCustomers: 3, customers: 1 });
@@ -52,7 +52,7 @@ describe('the provider licence pool', () => {
     expect(await summary()).toEqual({ availableUsers: 10, availableCustomers: 2, customers: 2 });
   });
 
-  it('grants exactly the tenant licences left to a burst of simultaneous creates', async () => {
+  it('grants exactly the tenant licenses left to a burst of simultaneous creates', async () => {
     const before = await summary();
     expect(before.availableCustomers).toBe(2);
     const responses = await Promise.all(
@@ -66,7 +66,7 @@ describe('the provider licence pool', () => {
     expect(await summary()).toEqual({ availableUsers: 8, availableCustomers: 0, customers: 4 });
   });
 
-  it("keeps a deleted customer's licences until its removal completes", async () => {
+  it("keeps a deleted customer's licenses until its removal completes", async () => {
     expect((await call('DELETE', '/api/v1/customers/Second')).status).toBe(202);
     expect(await summary()).toMatchObject({ availableUsers: 8, availableCustomers: 0 });
     const refused = await create('Third', 1);

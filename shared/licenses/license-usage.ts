@@ -1,19 +1,19 @@
 /**
- * The manual's licence counting (part D §3.12): every user (or service number) is counted once, under the
+ * The manual's license counting (part D §3.12): every user (or service number) is counted once, under the
  * highest-priority factor it qualifies for; a factor switched off counts nothing and its users move down to the
  * next enabled factor they qualify for. Plain data in, plain data out.
  */
-export const LICENCE_FACTORS = [
+export const LICENSE_FACTORS = [
   'directRouting',
   'operatorConnect',
   'byTemplate',
   'byUserInterface',
   'serviceNumbers',
 ] as const;
-export type LicenceFactor = (typeof LICENCE_FACTORS)[number];
+export type LicenseFactor = (typeof LICENSE_FACTORS)[number];
 
 /** The manual's labels, in priority order. */
-export const FACTOR_LABELS: Readonly<Record<LicenceFactor, string>> = {
+export const FACTOR_LABELS: Readonly<Record<LicenseFactor, string>> = {
   directRouting: 'Managed Users - Direct Routing',
   operatorConnect: 'Managed Users - Operator Connect',
   byTemplate: 'Managed Users - By Template',
@@ -22,22 +22,22 @@ export const FACTOR_LABELS: Readonly<Record<LicenceFactor, string>> = {
 };
 
 /** The three optional factors ("License Factors"); Direct Routing and Operator Connect always count. */
-export interface LicenceFactorSwitches {
+export interface LicenseFactorSwitches {
   readonly byTemplate: boolean;
   readonly byUserInterface: boolean;
   readonly serviceNumbers: boolean;
 }
 
-export const DEFAULT_FACTORS: LicenceFactorSwitches = {
+export const DEFAULT_FACTORS: LicenseFactorSwitches = {
   byTemplate: true,
   byUserInterface: true,
   serviceNumbers: true,
 };
 
 /** A user, or a service number, with the factors it qualifies for. */
-export interface LicenceSubject {
+export interface LicenseSubject {
   readonly id: string;
-  readonly qualifies: ReadonlySet<LicenceFactor>;
+  readonly qualifies: ReadonlySet<LicenseFactor>;
 }
 
 export interface FactorUsage {
@@ -51,32 +51,32 @@ export interface FactorUsage {
   readonly display: string;
 }
 
-export interface LicenceUsage {
+export interface LicenseUsage {
   readonly acquiredLicenses: number;
   readonly currentlyLicensed: number;
   readonly remaining: number;
   readonly totalMonitoredUsers: number;
-  readonly factors: Readonly<Record<LicenceFactor, FactorUsage>>;
+  readonly factors: Readonly<Record<LicenseFactor, FactorUsage>>;
 }
 
-const enabledOf = (factor: LicenceFactor, switches: LicenceFactorSwitches) =>
+const enabledOf = (factor: LicenseFactor, switches: LicenseFactorSwitches) =>
   factor === 'directRouting' || factor === 'operatorConnect' ? true : switches[factor];
 
-export function computeLicenceUsage(input: {
-  readonly subjects: readonly LicenceSubject[];
-  readonly switches: LicenceFactorSwitches;
+export function computeLicenseUsage(input: {
+  readonly subjects: readonly LicenseSubject[];
+  readonly switches: LicenseFactorSwitches;
   readonly acquiredLicenses: number;
   readonly totalMonitoredUsers: number;
-}): LicenceUsage {
-  const counted = new Map<LicenceFactor, number>(LICENCE_FACTORS.map((f) => [f, 0]));
-  const qualifying = new Map<LicenceFactor, number>(LICENCE_FACTORS.map((f) => [f, 0]));
+}): LicenseUsage {
+  const counted = new Map<LicenseFactor, number>(LICENSE_FACTORS.map((f) => [f, 0]));
+  const qualifying = new Map<LicenseFactor, number>(LICENSE_FACTORS.map((f) => [f, 0]));
   for (const subject of input.subjects) {
     for (const factor of subject.qualifies) qualifying.set(factor, (qualifying.get(factor) ?? 0) + 1);
-    const winner = LICENCE_FACTORS.find((f) => subject.qualifies.has(f) && enabledOf(f, input.switches));
+    const winner = LICENSE_FACTORS.find((f) => subject.qualifies.has(f) && enabledOf(f, input.switches));
     if (winner) counted.set(winner, (counted.get(winner) ?? 0) + 1);
   }
   const factors = Object.fromEntries(
-    LICENCE_FACTORS.map((factor) => {
+    LICENSE_FACTORS.map((factor) => {
       const enabled = enabledOf(factor, input.switches);
       const n1 = counted.get(factor) ?? 0;
       const n2 = qualifying.get(factor) ?? 0;
@@ -89,7 +89,7 @@ export function computeLicenceUsage(input: {
       };
       return [factor, usage];
     }),
-  ) as Record<LicenceFactor, FactorUsage>;
+  ) as Record<LicenseFactor, FactorUsage>;
   const currentlyLicensed = [...counted.values()].reduce((a, b) => a + b, 0);
   return {
     acquiredLicenses: input.acquiredLicenses,

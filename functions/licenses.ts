@@ -2,14 +2,14 @@ import { z } from 'zod';
 import { productLog } from '../shared/platform/product-log.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import { customerParams } from '../shared/http/route-kit.js';
-import { factorSwitchesSchema, licenceSettingsSchema } from '../shared/licences/licence-store.js';
-import { FACTOR_NOTES, refreshCustomerLicences } from '../shared/licences/licence-service.js';
-import { LICENCE_FACTORS } from '../shared/licences/licence-usage.js';
+import { factorSwitchesSchema, licenseSettingsSchema } from '../shared/licenses/license-store.js';
+import { FACTOR_NOTES, refreshCustomerLicenses } from '../shared/licenses/license-service.js';
+import { LICENSE_FACTORS } from '../shared/licenses/license-usage.js';
 import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
 
-const TAGS = ['Licences'];
+const TAGS = ['Licenses'];
 const ROLES = ['provider-admin'] as const;
 
 const factorUsageSchema = z.object({
@@ -22,43 +22,43 @@ const factorUsageSchema = z.object({
 const snapshotSchema = z
   .object({
     customerId: z.string(),
-    calculatedAt: z.string().meta({ description: 'License Calculation Time.' }),
+    calculatedAt: z.iso.datetime().meta({ description: 'License Calculation Time.' }),
     acquiredLicenses: z.number().int(),
     currentlyLicensed: z.number().int(),
     remaining: z.number().int(),
     totalMonitoredUsers: z.number().int(),
-    factors: z.object(Object.fromEntries(LICENCE_FACTORS.map((f) => [f, factorUsageSchema]))),
+    factors: z.object(Object.fromEntries(LICENSE_FACTORS.map((f) => [f, factorUsageSchema]))),
     factorsSource: z.enum(['global', 'customer']),
   })
-  .meta({ id: 'LicenceSnapshot' });
-const customerLicenceSchema = snapshotSchema.extend({ note: z.string() }).meta({ id: 'CustomerLicence' });
+  .meta({ id: 'LicenseSnapshot' });
+const customerLicenseSchema = snapshotSchema.extend({ note: z.string() }).meta({ id: 'CustomerLicense' });
 
 const withNote = <T extends { factorsSource: 'global' | 'customer' }>(snapshot: T) => ({
   ...snapshot,
   note: FACTOR_NOTES[snapshot.factorsSource],
 });
 
-export type LicenceFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'customers' | 'licences' | 'mirror' | 'settings' | 'sites'>;
+export type LicenseFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'customers' | 'licenses' | 'mirror' | 'settings' | 'sites'>;
 
-export function createLicenceFunctions(services: LicenceFunctionsDeps): FunctionDefinition[] {
+export function createLicenseFunctions(services: LicenseFunctionsDeps): FunctionDefinition[] {
   return [
     defineApiRoute(services, {
-      name: 'settings-licence-get',
+      name: 'settings-license-get',
       method: 'GET',
-      route: 'api/v1/settings/licence',
+      route: 'api/v1/settings/license',
       summary:
-        'License: the pool (tenant and user licences), Warning Limit, Grace Interval, License Factors [Global]',
+        'License: the pool (tenant and user licenses), Warning Limit, Grace Interval, License Factors [Global]',
       tags: TAGS,
       roles: ROLES,
       responses: {
         200: {
-          description: 'The licence settings.',
-          schema: licenceSettingsSchema.extend({
-            tenantLicences: z.number().int(),
-            userLicences: z.number().int(),
+          description: 'The license settings.',
+          schema: licenseSettingsSchema.extend({
+            tenantLicenses: z.number().int(),
+            userLicenses: z.number().int(),
             expiresOn: z.iso.date().nullable().meta({
-              description: 'The last day of the licence (LICENSE_EXPIRES); null when it does not expire.',
+              description: 'The last day of the license (LICENSE_EXPIRES); null when it does not expire.',
             }),
           }),
         },
@@ -66,87 +66,87 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
       handler: async () => ({
         status: 200,
         body: {
-          tenantLicences: services.settings.licence.tenantCount,
-          userLicences: services.settings.licence.userCount,
-          expiresOn: services.settings.licence.expiresOn ?? null,
-          ...(await services.licences.settings()),
+          tenantLicenses: services.settings.license.tenantCount,
+          userLicenses: services.settings.license.userCount,
+          expiresOn: services.settings.license.expiresOn ?? null,
+          ...(await services.licenses.settings()),
         },
       }),
     }),
     defineApiRoute(services, {
-      name: 'settings-licence-put',
+      name: 'settings-license-put',
       method: 'PUT',
-      route: 'api/v1/settings/licence',
+      route: 'api/v1/settings/license',
       summary: 'Save Warning Limit (%), Grace Interval (%) and License Factors [Global]',
       tags: TAGS,
       roles: ROLES,
-      body: licenceSettingsSchema,
-      responses: { 200: { description: 'Saved.', schema: licenceSettingsSchema } },
+      body: licenseSettingsSchema,
+      responses: { 200: { description: 'Saved.', schema: licenseSettingsSchema } },
       handler: async ({ body }) => {
-        const before = await services.licences.settings();
-        await services.licences.putSettings(body);
-        return { status: 200, body, changes: { licence: { before, after: body } } };
+        const before = await services.licenses.settings();
+        await services.licenses.putSettings(body);
+        return { status: 200, body, changes: { license: { before, after: body } } };
       },
     }),
     defineApiRoute(services, {
-      name: 'customer-licence-get',
+      name: 'customer-license-get',
       method: 'GET',
-      route: 'api/v1/customers/{customerId}/licence',
+      route: 'api/v1/customers/{customerId}/license',
       summary: "UMP License: the customer's last calculation (computed now if there is none)",
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The licence usage.', schema: customerLicenceSchema } },
+      responses: { 200: { description: 'The license usage.', schema: customerLicenseSchema } },
       handler: async ({ params }) => {
         const customer = await services.customers.get(params.customerId);
         const since = new Date(Date.now() - 92 * 24 * 60 * 60 * 1000).toISOString();
-        const [latest] = await services.licences.history(customer.id, since);
+        const [latest] = await services.licenses.history(customer.id, since);
         return {
           status: 200,
-          body: withNote(latest ?? (await refreshCustomerLicences(services, customer.id))),
+          body: withNote(latest ?? (await refreshCustomerLicenses(services, customer.id))),
         };
       },
     }),
     defineApiRoute(services, {
-      name: 'customer-licence-refresh',
+      name: 'customer-license-refresh',
       method: 'POST',
-      route: 'api/v1/customers/{customerId}/licence/refresh',
+      route: 'api/v1/customers/{customerId}/license/refresh',
       summary: 'Refresh Licenses: count again from the replicated data',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
+      responses: { 200: { description: 'The new calculation.', schema: customerLicenseSchema } },
       handler: async ({ params }) => ({
         status: 200,
-        body: withNote(await refreshCustomerLicences(services, params.customerId)),
+        body: withNote(await refreshCustomerLicenses(services, params.customerId)),
       }),
     }),
     defineApiRoute(services, {
-      name: 'customer-licence-factors',
+      name: 'customer-license-factors',
       method: 'PUT',
-      route: 'api/v1/customers/{customerId}/licence/factors',
+      route: 'api/v1/customers/{customerId}/license/factors',
       summary:
         'Apply license factors for this customer ({"factors": null} restores the global ones); then recounts',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
       body: z.strictObject({ factors: factorSwitchesSchema.nullable() }),
-      responses: { 200: { description: 'The new calculation.', schema: customerLicenceSchema } },
+      responses: { 200: { description: 'The new calculation.', schema: customerLicenseSchema } },
       handler: async ({ params, body }) => {
         const customer = await services.customers.get(params.customerId);
-        const before = await services.licences.customerFactors(customer.id);
-        await services.licences.putCustomerFactors(customer.id, body.factors);
+        const before = await services.licenses.customerFactors(customer.id);
+        await services.licenses.putCustomerFactors(customer.id, body.factors);
         return {
           status: 200,
-          body: withNote(await refreshCustomerLicences(services, customer.id)),
+          body: withNote(await refreshCustomerLicenses(services, customer.id)),
           changes: { factors: { before, after: body.factors } },
         };
       },
     }),
     defineApiRoute(services, {
-      name: 'customer-licence-history',
+      name: 'customer-license-history',
       method: 'GET',
-      route: 'api/v1/customers/{customerId}/licence/history',
+      route: 'api/v1/customers/{customerId}/license/history',
       summary: 'UMP Customer License - Audit: the calculations of the last months (3 by default)',
       tags: TAGS,
       roles: ROLES,
@@ -165,18 +165,18 @@ export function createLicenceFunctions(services: LicenceFunctionsDeps): Function
       handler: async ({ params, query }) => {
         const customer = await services.customers.get(params.customerId);
         const since = new Date(Date.now() - query.months * 31 * 24 * 60 * 60 * 1000).toISOString();
-        return { status: 200, body: { value: await services.licences.history(customer.id, since) } };
+        return { status: 200, body: { value: await services.licenses.history(customer.id, since) } };
       },
     }),
     defineTimer({
-      name: 'licences-refresh',
+      name: 'licenses-refresh',
       // Hourly, after the full replication cycles: every customer's usage, and so its history.
       schedule: '0 30 * * * *',
       async run(context) {
         for (let page = await services.customers.list({ top: 100 }); ;) {
           for (const customer of page.customers) {
-            await refreshCustomerLicences(services, customer.id).catch((error: unknown) =>
-              productLog(context, 'warn', `Licence count failed: ${(error as Error).message}`, {
+            await refreshCustomerLicenses(services, customer.id).catch((error: unknown) =>
+              productLog(context, 'warn', `License count failed: ${(error as Error).message}`, {
                 customerId: customer.id,
               }),
             );

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { packText, unpackText } from '../replication/table-text.js';
 import type { Tables } from '../storage/versioned-table.js';
-import { DEFAULT_FACTORS, type LicenceFactorSwitches, type LicenceUsage } from './licence-usage.js';
+import { DEFAULT_FACTORS, type LicenseFactorSwitches, type LicenseUsage } from './license-usage.js';
 
-export const LICENCE_TABLE = 'licences';
+// The storage table keeps its first (British) name: it is internal, and infra/main.bicep declares it.
+export const LICENSE_TABLE = 'licences';
 
 export const factorSwitchesSchema = z.strictObject({
   byTemplate: z.boolean({ error: 'byTemplate is true or false.' }),
@@ -18,50 +19,50 @@ const percent = (label: string) =>
     .min(1, `${label} is at least 1 %.`)
     .max(100, `${label} is at most 100 %.`);
 
-export const licenceSettingsSchema = z
+export const licenseSettingsSchema = z
   .strictObject({
     warningLimitPercent: percent('Warning Limit'),
     graceIntervalPercent: percent('Grace Interval').or(z.literal(0)),
     factors: factorSwitchesSchema,
   })
-  .meta({ id: 'LicenceSettings' });
-export type LicenceSettings = z.output<typeof licenceSettingsSchema>;
+  .meta({ id: 'LicenseSettings' });
+export type LicenseSettings = z.output<typeof licenseSettingsSchema>;
 
-export const DEFAULT_LICENCE_SETTINGS: LicenceSettings = {
+export const DEFAULT_LICENSE_SETTINGS: LicenseSettings = {
   warningLimitPercent: 90,
   graceIntervalPercent: 10,
   factors: DEFAULT_FACTORS,
 };
 
 /** One calculation ("License Calculation Time" and its figures): the customer's history row. */
-export interface LicenceSnapshot extends LicenceUsage {
+export interface LicenseSnapshot extends LicenseUsage {
   readonly customerId: string;
   readonly calculatedAt: string;
   readonly factorsSource: 'global' | 'customer';
 }
 
-export interface LicenceStore {
-  settings(): Promise<LicenceSettings>;
-  putSettings(settings: LicenceSettings): Promise<void>;
+export interface LicenseStore {
+  settings(): Promise<LicenseSettings>;
+  putSettings(settings: LicenseSettings): Promise<void>;
   /** null: the customer follows the global factors. */
-  customerFactors(customerId: string): Promise<LicenceFactorSwitches | null>;
-  putCustomerFactors(customerId: string, factors: LicenceFactorSwitches | null): Promise<void>;
-  addSnapshot(snapshot: LicenceSnapshot): Promise<void>;
+  customerFactors(customerId: string): Promise<LicenseFactorSwitches | null>;
+  putCustomerFactors(customerId: string, factors: LicenseFactorSwitches | null): Promise<void>;
+  addSnapshot(snapshot: LicenseSnapshot): Promise<void>;
   /** Newest first, back to `since`. */
-  history(customerId: string, since: string): Promise<LicenceSnapshot[]>;
+  history(customerId: string, since: string): Promise<LicenseSnapshot[]>;
 }
 
 type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 const inverted = (iso: string) => String(9_999_999_999_999 - Date.parse(iso)).padStart(13, '0');
 
-export function createLicenceStore(tables: Tables): LicenceStore {
-  const table = tables.table<Row>(LICENCE_TABLE);
+export function createLicenseStore(tables: Tables): LicenseStore {
+  const table = tables.table<Row>(LICENSE_TABLE);
   const get = async (pk: string, rk: string): Promise<Row | null> => (await table.get(pk, rk))?.value ?? null;
   return {
     async settings() {
       const row = await get('settings', 'global');
-      return row ? licenceSettingsSchema.parse(JSON.parse(unpackText(row))) : DEFAULT_LICENCE_SETTINGS;
+      return row ? licenseSettingsSchema.parse(JSON.parse(unpackText(row))) : DEFAULT_LICENSE_SETTINGS;
     },
     async putSettings(settings) {
       await table.upsert({
@@ -93,12 +94,12 @@ export function createLicenceStore(tables: Tables): LicenceStore {
       });
     },
     async history(customerId, since) {
-      const rows: LicenceSnapshot[] = [];
+      const rows: LicenseSnapshot[] = [];
       const found = table.list({
         partitionKey: `usage~${customerId.toLowerCase()}`,
         rowKey: { le: inverted(since) },
       });
-      for await (const { value } of found) rows.push(JSON.parse(unpackText(value)) as LicenceSnapshot);
+      for await (const { value } of found) rows.push(JSON.parse(unpackText(value)) as LicenseSnapshot);
       return rows;
     },
   };
