@@ -269,8 +269,9 @@ export function createReplicationService(deps: ReplicationDeps) {
       const refusal = error instanceof AuthFailureError ? error.message : authFailureOf(error);
       if (refusal) {
         await markCredentialFailed(customerId, refusal);
-        await store.deleteCycle(customerId, etag);
+        // Summarized before the checkpoint goes, so that no reader sees the cycle gone and its outcome not yet in.
         await summarize(customerId, cycle, 'failed', refusal);
+        await store.deleteCycle(customerId, etag);
         log(`Replication of ${customerId} stopped: ${refusal}`);
         return 'authentication-failed';
       }
@@ -291,8 +292,8 @@ export function createReplicationService(deps: ReplicationDeps) {
       cycle.failures += 1;
       cycle.lastError = message.slice(0, 1000);
       if (cycle.failures >= MAX_FAILURES) {
-        await store.deleteCycle(customerId, etag);
         await summarize(customerId, cycle, 'failed', message);
+        await store.deleteCycle(customerId, etag);
         await deps.alarms.raise({
           name: REPLICATION_ALARM,
           severity: 'minor',
