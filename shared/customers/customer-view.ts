@@ -8,6 +8,7 @@ import {
   LICENSE_TYPES,
 } from './customer.js';
 import type { CustomerPage } from './customer-service.js';
+import { nextLinkSchema } from '../paging/paging.js';
 
 /** Named, so that every view that shows a License Type shares one enum in a generated client. */
 export const licenseTypeSchema = z
@@ -49,7 +50,7 @@ export const customerListSchema = z
     value: z.array(
       customerViewSchema.extend({ activity: customerActivitySchema }).meta({ id: 'CustomerListItem' }),
     ),
-    nextLink: z.string().nullable().meta({ description: 'The next page, when more customers match.' }),
+    nextLink: nextLinkSchema,
     availableUsers: z.number().int().meta({ description: 'User licenses left in the provider pool.' }),
     availableCustomers: z.number().int().meta({ description: 'Tenant licenses left.' }),
   })

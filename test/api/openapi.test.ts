@@ -20,7 +20,7 @@ interface Response {
 interface Operation {
   operationId: string;
   security: unknown[];
-  parameters?: Array<{ $ref?: string; name?: string; in?: string }>;
+  parameters?: Array<{ $ref?: string; name?: string; in?: string; schema?: Schema }>;
   requestBody?: { content: Record<string, { schema: Schema }> };
   responses: Record<string, Response>;
 }
@@ -194,6 +194,87 @@ describe('the OpenAPI document', () => {
     expect(operation('post', '/customers/{customerId}/invitations').responses['409']).toBeDefined();
     expect(text).not.toContain('"format":"base64"');
     expect(text).toContain('"contentEncoding":"base64"');
+  });
+});
+
+/** Every schema object in a value, wherever it sits (properties, items, anyOf, components). */
+function* schemasIn(value: unknown, name = ''): Generator<[string, Schema]> {
+  if (Array.isArray(value)) {
+    for (const item of value) yield* schemasIn(item, name);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const schema = value as Schema;
+  yield [name, schema];
+  for (const [key, inner] of Object.entries(schema)) {
+    if (key === 'properties' && inner && typeof inner === 'object') {
+      for (const [property, child] of Object.entries(inner as Record<string, unknown>)) {
+        yield* schemasIn(child, property);
+      }
+    } else {
+      yield* schemasIn(inner, key === 'items' || key === 'anyOf' || key === 'oneOf' ? name : key);
+    }
+  }
+}
+
+/** Lists whose length the provider's own small configuration bounds answer `value` without paging. */
+const BOUNDED_LISTS = new Set(['wizard-license-plans', 'customer-license-history']);
+
+describe('the API conventions (docs/api-conventions.md)', () => {
+  it('pages every list the one way: top and cursor in, value and nextLink out', () => {
+    const lists = operations().filter(({ method, operation: op }) => {
+      const schema = op.responses['200']?.content?.['application/json']?.schema;
+      return method === 'get' && schema !== undefined && resolve(schema).properties?.value !== undefined;
+    });
+    expect(lists.length).toBeGreaterThan(20);
+    for (const { operation: op } of lists) {
+      const body = resolve(op.responses['200']!.content!['application/json']!.schema);
+      const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      if (BOUNDED_LISTS.has(op.operationId)) {
+        expect(query, op.operationId).not.toContain('cursor');
+        continue;
+      }
+      expect(query, op.operationId).toEqual(expect.arrayContaining(['top', 'cursor']));
+      expect(body.properties?.nextLink, op.operationId).toMatchObject({
+        anyOf: [{ type: 'string', format: 'uri-reference' }, { type: 'null' }],
+      });
+      const top = op.parameters!.find((p) => p.name === 'top')!.schema!;
+      expect(top, op.operationId).toMatchObject({ type: 'integer', minimum: 1, maximum: 500, default: 100 });
+    }
+    for (const name of ['after', 'skip', 'page', 'pageSize', 'limit', 'offset']) {
+      expect(text).not.toContain(`"name":"${name}","in":"query"`);
+    }
+  });
+
+  it('types booleans in queries as booleans, never as the strings "true" and "false"', () => {
+    const flags = operations().flatMap(({ operation: op }) =>
+      (op.parameters ?? []).filter((p) => p.name === 'dryRun' || p.name === 'active'),
+    );
+    expect(flags.length).toBeGreaterThanOrEqual(4);
+    for (const flag of flags) expect(flag.schema, flag.name).toMatchObject({ type: 'boolean' });
+    expect(text).not.toContain('"enum":["true","false"]');
+  });
+
+  it('writes every point in time as RFC 3339 with format date-time', () => {
+    const timestamps = [...schemasIn(document)].filter(
+      ([name, schema]) => /(At|^at|^whenLastVerified)$/.test(name) && schema.type === 'string',
+    );
+    expect(timestamps.length).toBeGreaterThan(30);
+    for (const [name, schema] of timestamps) expect(schema.format, name).toBe('date-time');
+    // A calendar day (a license file's expiry) is a full-date, RFC 3339's other form.
+    const days = [...schemasIn(document)].filter(([name, s]) => name === 'expiresOn' && s.type === 'string');
+    for (const [name, schema] of days) expect(schema.format, name).toBe('date');
+  });
+
+  it('spells every enum value in lowercase kebab-case, and license the one way', () => {
+    const problemCodes = new Set<string>(PROBLEM_CODES);
+    const values = [...schemasIn(document)].flatMap(([, schema]) =>
+      Array.isArray(schema.enum) ? (schema.enum as unknown[]).filter((v) => typeof v === 'string') : [],
+    ) as string[];
+    const offending = values.filter((v) => !problemCodes.has(v) && !v.startsWith('image/'));
+    expect(offending.length).toBeGreaterThan(20);
+    expect(offending.filter((v) => !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(v))).toEqual([]);
+    expect(text).not.toMatch(/licen[cс]e/i);
   });
 });
 

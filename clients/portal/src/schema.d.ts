@@ -2012,7 +2012,7 @@ export interface components {
         };
         CustomerPage: {
             value: components["schemas"]["CustomerListItem"][];
-            /** @description The next page, when more customers match. */
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
             /** @description User licenses left in the provider pool. */
             availableUsers: number;
