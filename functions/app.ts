@@ -171,7 +171,9 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
   const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
   const sbcChoices = sbcChoicesReader(adapters);
+  const audit = createAuditStore(tables);
   const wizard = createWizardService({
+    audit,
     onboardingSettings,
     store: createWizardSessionStore(tables),
     customers: customerStore,
@@ -275,7 +277,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
       : { ...settings.api, fetch: transport.fetch },
   );
-  const audit = createAuditStore(tables);
   return {
     settings,
     transport,

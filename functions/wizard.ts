@@ -14,7 +14,14 @@ import {
   sbcScriptsPageSchema,
 } from '../shared/onboarding/wizard-pages.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
-import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
+import {
+  toWizardResetView,
+  toWizardSessionView,
+  wizardResetViewSchema,
+  wizardSessionViewSchema,
+} from '../shared/wizard/wizard-views.js';
+import { defineTimer } from '../shared/platform/background.js';
+import { productLog } from '../shared/platform/product-log.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { listPage, pagingQuery } from '../shared/paging/paging.js';
@@ -123,14 +130,50 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       name: 'wizard-reset',
       method: 'DELETE',
       route: SESSION,
-      summary: 'Reset: discard the wizard session',
+      summary:
+        'Reset: discard the wizard session and the Microsoft 365 credentials it captured (not submitted)',
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
-      responses: { 204: { description: 'Discarded.' } },
+      responses: {
+        200: {
+          description:
+            "Discarded. When the session had captured credentials, they are deleted and `message` says what the customer's admin should revoke.",
+          schema: wizardResetViewSchema,
+        },
+      },
       handler: async ({ params, principal }) => {
-        await services.wizard.reset(params.sessionId, owner(principal));
-        return { status: 204 };
+        const outcome = await services.wizard.reset(params.sessionId, owner(principal));
+        const deleted = outcome.credentialsDeleted;
+        return {
+          status: 200,
+          body: toWizardResetView(outcome),
+          ...(deleted
+            ? {
+                changes: {
+                  credentials: {
+                    before: { customerId: deleted.customerId, tenantId: deleted.tenantId },
+                    after: null,
+                  },
+                },
+              }
+            : {}),
+        };
+      },
+    }),
+    defineTimer({
+      name: 'wizard-sweep',
+      // Sessions last ten minutes: what one left behind is gone within about fifteen.
+      schedule: '0 */5 * * * *',
+      async run(context) {
+        const { deleted, released } = await services.wizard.sweep();
+        if (deleted + released > 0) {
+          productLog(
+            context,
+            'info',
+            `Wizard sweep: ${deleted} abandoned credentials deleted, ${released} handed to their customer.`,
+          );
+        }
       },
     }),
     defineApiRoute(services, {

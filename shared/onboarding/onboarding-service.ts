@@ -53,7 +53,7 @@ const ONBOARDING_TYPES = new Set(['CreateCustomer', 'SBCInit']);
 export interface OnboardingServiceDeps {
   readonly customers: CustomerService;
   readonly wizard: Pick<WizardService, 'get' | 'markSubmitted'>;
-  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly credentials: Pick<CredentialService, 'get' | 'release'>;
   readonly onboardingSettings: OnboardingSettingsService;
   readonly secretBox: SecretBox;
   readonly sites: CustomerSiteStore;
@@ -167,6 +167,9 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           `A customer with the Short Name "${draft.shortName}" already exists.`,
         );
       }
+      // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
+      // should it not happen).
+      await services.credentials.release(draft.shortName, session.id);
       try {
         await sites.create(site);
       } catch (error) {

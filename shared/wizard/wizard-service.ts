@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import type { CredentialService, AppRegistrationInput } from '../credentials/credential-service.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type {
+  AppRegistrationInput,
+  CredentialService,
+  DiscardedCredential,
+} from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
 import { allocate, type LicenseLimits } from '../customers/license-pool.js';
@@ -41,10 +46,20 @@ export interface M365SettingsInput {
   readonly teamsNotificationSecret?: string;
 }
 
+/** What a Reset discarded: the credentials the session had captured, and what the operator must ask for. */
+export interface WizardResetOutcome {
+  readonly credentialsDeleted: DiscardedCredential | null;
+}
+
 export interface WizardService {
   open(owner: string): Promise<WizardSession>;
   get(id: string, owner: string): Promise<WizardSession>;
-  reset(id: string, owner: string): Promise<void>;
+  reset(id: string, owner: string): Promise<WizardResetOutcome>;
+  /**
+   * The timer: deletes the credentials of sessions that ended without Submit and were never read again (or whose
+   * cleanup a crash interrupted), and hands those whose Submit created the customer over to it.
+   */
+  sweep(): Promise<{ deleted: number; released: number }>;
   setCustomer(id: string, owner: string, draft: CustomerDraft): Promise<WizardSession>;
   inviteItAdministrator(id: string, owner: string, invitationEmail: string): Promise<WizardSession>;
   useAppRegistration(id: string, owner: string, input: AppRegistrationInput): Promise<WizardSession>;
@@ -93,24 +108,69 @@ export interface WizardServiceOptions {
   readonly onboardingSettings: OnboardingSettingsReader;
   /** The chosen SBC's carriers, CAC profiles and dial plans, to refuse what its onboarding script would. */
   readonly sbcChoices: SbcChoicesReader;
+  /** Where an expiry that deleted credentials is recorded: nobody may be there to read the session's answer. */
+  readonly audit: Pick<AuditStore, 'record'>;
   readonly now?: () => Date;
 }
+
+/**
+ * The sweep leaves a session alone this long past its expiry: a step that read it just before it expired may
+ * still be renewing it.
+ */
+export const SWEEP_GRACE_MS = 60_000;
 
 export function createWizardService(options: WizardServiceOptions): WizardService {
   const { store } = options;
   const now = options.now ?? (() => new Date());
   const expiry = () => new Date(now().getTime() + WIZARD_SESSION_TTL_MS).toISOString();
 
+  /**
+   * Ends a session without Submit: first the credentials it captured (a crash after that leaves only a session,
+   * which the next read ends), then the session. The credential is found by the customer it was captured for.
+   */
+  async function abandon(sessionId: string, customerId: string | null): Promise<DiscardedCredential | null> {
+    const discarded = customerId ? await options.credentials.discardHeld(customerId, sessionId) : null;
+    await store.delete(sessionId);
+    return discarded;
+  }
+
+  async function recordExpiry(sessionId: string, discarded: DiscardedCredential): Promise<void> {
+    await options.audit.record({
+      at: now().toISOString(),
+      who: { subject: 'system', name: 'Wizard session expiry', roles: [] },
+      operation: 'wizard-expired',
+      method: 'EXPIRY',
+      path: `/api/v1/wizard-sessions/${sessionId}`,
+      // The customer was never created: an operation about no one customer.
+      customerId: null,
+      status: 410,
+      request: { notice: discarded.message },
+      changes: {
+        credentials: {
+          before: {
+            customerId: discarded.customerId,
+            authenticationMethod: discarded.method,
+            tenantId: discarded.tenantId,
+          },
+          after: null,
+        },
+      },
+    });
+  }
+
   /** Loads the caller's live session and renews it, as every step of the wizard does. */
   async function touch(id: string, owner: string): Promise<WizardSession> {
     const session = await store.get(id);
     if (!session || session.owner !== owner) throw domainErrors.notFound('There is no such wizard session.');
     if (Date.parse(session.expiresAt) <= now().getTime()) {
-      await store.delete(id);
+      const discarded = await abandon(id, session.draft?.shortName ?? null);
+      if (discarded) await recordExpiry(id, discarded);
       throw new DomainError('gone', {
         code: 'wizard_session_expired',
         title: 'Wizard session expired',
-        detail: 'The wizard session expired after 10 minutes without activity; start again.',
+        detail:
+          'The wizard session expired after 10 minutes without activity; start again.' +
+          (discarded ? ` ${discarded.message}` : ''),
       });
     }
     return store.replace(session, { ...session, expiresAt: expiry() });
@@ -221,7 +281,29 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       const session = await store.get(id);
       if (!session || session.owner !== owner)
         throw domainErrors.notFound('There is no such wizard session.');
-      await store.delete(id);
+      return { credentialsDeleted: await abandon(id, session.draft?.shortName ?? null) };
+    },
+
+    async sweep() {
+      let deleted = 0;
+      let released = 0;
+      for (const { customerId, heldByWizardSession: sessionId } of await options.credentials.held()) {
+        if (!sessionId) continue;
+        const session = await store.get(sessionId);
+        if (session && Date.parse(session.expiresAt) + SWEEP_GRACE_MS > now().getTime()) continue;
+        if (await options.customers.get(customerId)) {
+          // Submit created the customer and stopped before handing the credential over.
+          await options.credentials.release(customerId, sessionId);
+          released++;
+          continue;
+        }
+        const discarded = await abandon(sessionId, customerId);
+        if (discarded) {
+          await recordExpiry(sessionId, discarded);
+          deleted++;
+        }
+      }
+      return { deleted, released };
     },
 
     setCustomer(id, owner, draft) {
@@ -271,7 +353,9 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         requireNoConnection(session);
         const draft = requireDraft(session);
         requireConsentable(draft);
-        const credential = await options.credentials.connectAppRegistration(draft.shortName, input);
+        const credential = await options.credentials.connectAppRegistration(draft.shortName, input, {
+          wizardSessionId: session.id,
+        });
         return {
           connection: {
             method: 'app-registration',

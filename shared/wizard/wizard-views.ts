@@ -3,6 +3,7 @@ import { licenseTypeSchema } from '../customers/customer-view.js';
 import { sbcConfigurationSchema } from '../onboarding/sbc-site.js';
 import { INVITATION_STATUS_LABELS, INVITATION_STATUSES } from '../invitations/invitation.js';
 import { labelledValues } from '../validation/enum-labels.js';
+import type { WizardResetOutcome } from './wizard-service.js';
 import type { WizardSession } from './wizard-session.js';
 
 export const wizardSessionViewSchema = z
@@ -104,5 +105,33 @@ export function toWizardSessionView(session: WizardSession): z.output<typeof wiz
           }
         : null,
     },
+  };
+}
+
+export const wizardResetViewSchema = z
+  .object({
+    credentialsDeleted: z
+      .object({
+        customerId: z.string(),
+        tenantId: z.string(),
+        message: z.string().meta({
+          description:
+            "What the customer's admin should revoke in their tenant: deleting our copy does not undo the grant.",
+        }),
+      })
+      .nullable()
+      .meta({
+        description:
+          'The Microsoft 365 credentials the session had captured (app registration or sign-in), now deleted; null when it had none.',
+      }),
+  })
+  .meta({ id: 'WizardReset' });
+
+export function toWizardResetView(outcome: WizardResetOutcome): z.output<typeof wizardResetViewSchema> {
+  const deleted = outcome.credentialsDeleted;
+  return {
+    credentialsDeleted: deleted
+      ? { customerId: deleted.customerId, tenantId: deleted.tenantId, message: deleted.message }
+      : null,
   };
 }

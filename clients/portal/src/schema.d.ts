@@ -409,7 +409,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Reset: discard the wizard session
+         * Reset: discard the wizard session and the Microsoft 365 credentials it captured (not submitted)
          * @description Requires the role provider-admin.
          */
         delete: operations["wizard-reset"];
@@ -2487,11 +2487,11 @@ export interface components {
         ReplicationStatus: {
             customerId: string;
             /**
-             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot).
+             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot). Failed: the last cycle failed and none runs now (`message` says why); the next cycle that succeeds makes it idle.
              * @enum {string}
              */
-            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "idle";
-            /** @description What the portal shows, e.g. the first replication notice. */
+            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "failed" | "idle";
+            /** @description What the portal shows: the first replication notice, why the credentials or the last cycle failed, why a trigger was skipped. */
             message: string | null;
             lastSyncAt: string | null;
             /** @example [Last sync at: never] */
@@ -2871,6 +2871,15 @@ export interface components {
             onboardingTemplateId?: string;
             cleanupTemplateId?: string;
             customVariables?: components["schemas"]["CustomVariables"];
+        };
+        WizardReset: {
+            /** @description The Microsoft 365 credentials the session had captured (app registration or sign-in), now deleted; null when it had none. */
+            credentialsDeleted: {
+                customerId: string;
+                tenantId: string;
+                /** @description What the customer's admin should revoke in their tenant: deleting our copy does not undo the grant. */
+                message: string;
+            } | null;
         };
         WizardSbcScriptsPage: {
             onboardingTemplateId: string;
@@ -5489,12 +5498,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Discarded. */
-            204: {
+            /** @description Discarded. When the session had captured credentials, they are deleted and `message` says what the customer's admin should revoke. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WizardReset"];
+                };
             };
             /** @description Missing, invalid or expired access token. */
             401: {
