@@ -2,7 +2,7 @@ import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CreateCustomerInput, Customer } from './customer.js';
 import { usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
-import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { MAX_TRANSACTION_ACTIONS, withOptimisticRetry } from '../storage/versioned-table.js';
 import type { CustomerStore, LicenseAllocation } from './customer-store.js';
 import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
 import { shortNameKey } from './short-name.js';
@@ -38,6 +38,42 @@ export interface CustomerServiceOptions {
   readonly store: CustomerStore;
   readonly license: LicenseLimits;
   readonly now?: () => Date;
+}
+
+interface PendingCreate {
+  readonly input: CreateCustomerInput;
+  readonly resolve: (customer: Customer) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Creates go into one transaction with the allocation row, within Azure's 100 actions. */
+const MAX_GROUP = MAX_TRANSACTION_ACTIONS - 1;
+
+/** The next group: the oldest waiting creates, each Short Name once (a repeat waits for the next group). */
+function takeGroup(waiting: PendingCreate[]): PendingCreate[] {
+  const keys = new Set<string>();
+  const group: PendingCreate[] = [];
+  for (let i = 0; i < waiting.length && group.length < MAX_GROUP;) {
+    const pending = waiting[i] as PendingCreate;
+    const key = shortNameKey(pending.input.shortName);
+    if (keys.has(key)) {
+      i++;
+      continue;
+    }
+    keys.add(key);
+    group.push(pending);
+    waiting.splice(i, 1);
+  }
+  return group;
+}
+
+function shortNameTaken(requested: string, existing: string): DomainError {
+  return domainErrors.conflict(
+    'short_name_taken',
+    'Short Name already in use',
+    `The Short Name "${requested}" is already used by customer "${existing}"; Short Names are unique without regard to case.`,
+    [{ field: 'shortName', in: 'body', code: 'short_name_taken', message: 'Unique name per customer.' }],
+  );
 }
 
 /** Optimistic concurrency retries; each loser re-reads, so a handful is plenty even for a burst. */
@@ -101,40 +137,85 @@ export function createCustomerService({
     }
   }
 
+  /**
+   * Creates wait here and are committed in groups: one allocation read and one transaction (up to 99 customers and
+   * the allocation row) per group, so a burst of creates in this process costs a few writes instead of one race per
+   * create on the allocation row's ETag. Other processes still race on that ETag and retry with jitter.
+   */
+  const waiting: PendingCreate[] = [];
+  let committing = false;
+
+  function create(input: CreateCustomerInput): Promise<Customer> {
+    return new Promise<Customer>((resolve, reject) => {
+      waiting.push({ input, resolve, reject });
+      if (!committing) void commitWaiting();
+    });
+  }
+
+  async function commitWaiting(): Promise<void> {
+    committing = true;
+    try {
+      while (waiting.length > 0) await commitGroup(takeGroup(waiting));
+    } finally {
+      committing = false;
+    }
+  }
+
+  /** Settles every create of the group: created, refused (licenses, Short Name) or failed with the storage error. */
+  async function commitGroup(group: readonly PendingCreate[]): Promise<void> {
+    let open = group;
+    try {
+      await withOptimisticRetry(async () => {
+        const { allocation, etag } = await store.getAllocation();
+        // In arrival order: while the pool lasts every create fits; the first that does not is refused.
+        let next = allocation;
+        const fitting: PendingCreate[] = [];
+        const refused: Array<readonly [PendingCreate, unknown]> = [];
+        for (const pending of open) {
+          try {
+            next = allocate(license, next, { customers: 1, users: pending.input.licensedUsers });
+            fitting.push(pending);
+          } catch (error) {
+            refused.push([pending, error]);
+          }
+        }
+        try {
+          const at = now().toISOString();
+          const created =
+            fitting.length === 0
+              ? []
+              : await store.insert(
+                  fitting.map((p) => ({ ...p.input, state: 'ready-for-deployment' as const, at })),
+                  next,
+                  etag,
+                );
+          fitting.forEach((pending, i) => {
+            const customer = created[i];
+            if (customer) pending.resolve(customer);
+          });
+          for (const [pending, error] of refused) pending.reject(error);
+          open = [];
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
+          // One taken Short Name fails the whole transaction: its create is refused, the others try again.
+          const existing = await Promise.all(fitting.map((p) => store.get(p.input.shortName)));
+          open = open.filter((pending) => {
+            const taken = existing[fitting.indexOf(pending)];
+            if (taken) pending.reject(shortNameTaken(pending.input.shortName, taken.shortName));
+            return !taken;
+          });
+          throw error;
+        }
+      }, RETRY);
+    } catch (error) {
+      for (const pending of open) pending.reject(error);
+    }
+  }
+
   return {
     noteReplication: (id, at) => store.noteReplication(id, at),
 
-    async create(input) {
-      return withOptimisticRetry(async () => {
-        const { allocation, etag } = await store.getAllocation();
-        const next = allocate(license, allocation, { customers: 1, users: input.licensedUsers });
-        try {
-          return await store.insert(
-            { ...input, state: 'ready-for-deployment', at: now().toISOString() },
-            next,
-            etag,
-          );
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error;
-          const existing = await store.get(input.shortName);
-          // Otherwise only the allocation changed: the conflict is retried.
-          if (!existing) throw error;
-          throw domainErrors.conflict(
-            'short_name_taken',
-            'Short Name already in use',
-            `The Short Name "${input.shortName}" is already used by customer "${existing.shortName}"; Short Names are unique without regard to case.`,
-            [
-              {
-                field: 'shortName',
-                in: 'body',
-                code: 'short_name_taken',
-                message: 'Unique name per customer.',
-              },
-            ],
-          );
-        }
-      }, RETRY);
-    },
+    create,
 
     async list({ search, top, afterKey }) {
       const needle = search?.toLowerCase();

@@ -31,12 +31,15 @@ export interface CustomerStore {
   get(shortName: string): Promise<Customer | null>;
   /** Customers ordered by Short Name (case-insensitively), starting after `afterKey`. */
   list(options?: { afterKey?: string }): AsyncIterable<Customer & { readonly key: string }>;
-  /** Creates the customer and replaces the allocation, both or neither. */
+  /**
+   * Creates the customers and replaces the allocation, all or nothing (one transaction, so at most
+   * MAX_TRANSACTION_ACTIONS - 1 customers); returns them in the order given.
+   */
   insert(
-    customer: NewCustomer,
+    customers: readonly NewCustomer[],
     allocation: LicenseAllocation,
     allocationEtag: string | null,
-  ): Promise<Customer>;
+  ): Promise<Customer[]>;
   /** Applies a change to the customer (guarded by its ETag) and, when given, replaces the allocation, both or neither. */
   update(
     current: Customer,

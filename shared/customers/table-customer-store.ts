@@ -72,8 +72,8 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       for await (const row of rows) yield { ...toCustomer(row), key: row.value.rowKey };
     },
 
-    async insert(customer: NewCustomer, allocation, allocationEtag) {
-      const entity: CustomerEntity = {
+    async insert(news: readonly NewCustomer[], allocation, allocationEtag) {
+      const entities = news.map((customer): CustomerEntity => ({
         partitionKey: PARTITION,
         rowKey: shortNameKey(customer.shortName),
         shortName: customer.shortName,
@@ -83,12 +83,12 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         state: customer.state,
         createdAt: customer.at,
         updatedAt: customer.at,
-      };
-      const [etag = ''] = await both.transaction([
-        { kind: 'insert', row: entity },
+      }));
+      const etags = await both.transaction([
+        ...entities.map((row) => ({ kind: 'insert' as const, row })),
         allocationAction(allocation, allocationEtag),
       ]);
-      return toCustomer({ value: entity, etag });
+      return entities.map((value, i) => toCustomer({ value, etag: etags[i] ?? '' }));
     },
 
     async update(current, changes, allocation) {

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { type CustomerService, createCustomerService } from '../../shared/customers/customer-service.js';
+import { createCustomerStore } from '../../shared/customers/table-customer-store.js';
+import { DomainError } from '../../shared/errors/domain-errors.js';
+import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { faultyTables } from '../support/faulty-tables.js';
+
+const customer = (i: number, licensedUsers = 10) => ({
+  fullName: `Customer ${i} Ltd`,
+  shortName: `cust${i}`,
+  licenseType: 'hosted-pro' as const,
+  licensedUsers,
+});
+
+const codeOf = (error: unknown) => (error instanceof DomainError ? error.code : String(error));
+
+/** Settles every create and sorts the outcomes: created Short Names, and the refusals' problem codes. */
+async function outcomes(creates: Promise<{ shortName: string }>[]) {
+  const settled = await Promise.allSettled(creates);
+  const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.shortName] : []));
+  const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  return { created, refused };
+}
+
+describe('the license pool under concurrent creates', () => {
+  it('gives out exactly the tenant licenses there are; the rest hear that none is left', async () => {
+    const store = createCustomerStore(memoryTables());
+    const customers = createCustomerService({ store, license: { tenantCount: 37, userCount: 100_000 } });
+    const { created, refused } = await outcomes(
+      Array.from({ length: 250 }, (_, i) => customers.create(customer(i))),
+    );
+    expect(created).toHaveLength(37);
+    expect(refused).toHaveLength(213);
+    for (const error of refused) {
+      expect(codeOf(error)).toBe('tenant_licenses_exhausted');
+      expect((error as Error).message).toMatch(/A Tenant License is a mandatory requirement/);
+    }
+    expect((await store.getAllocation()).allocation).toEqual({ customers: 37, users: 370 });
+  });
+
+  it('never lets the user pool be exceeded, with several processes racing on the same allocation', async () => {
+    const store = createCustomerStore(memoryTables());
+    const license = { tenantCount: 1000, userCount: 555 };
+    // Three Function App instances: each groups its own creates, and they race on the allocation row's ETag.
+    const [a, b, c] = [1, 2, 3].map(() => createCustomerService({ store, license })) as [
+      CustomerService,
+      CustomerService,
+      CustomerService,
+    ];
+    const instance = (i: number) => [a, b, c][i % 3] ?? a;
+    const { created, refused } = await outcomes(
+      Array.from({ length: 120 }, (_, i) => instance(i).create(customer(i, 10))),
+    );
+    expect(created).toHaveLength(55);
+    for (const error of refused) expect(codeOf(error)).toBe('user_licenses_exhausted');
+    const { allocation } = await store.getAllocation();
+    expect(allocation).toEqual({ customers: 55, users: 550 });
+    // The allocation is what the customers hold: nothing was counted for a create that was refused.
+    let held = 0;
+    for await (const c of store.list()) held += c.licensedUsers;
+    expect(held).toBe(550);
+  });
+
+  it('refuses a taken Short Name alone; the creates grouped with it are made', async () => {
+    const store = createCustomerStore(memoryTables());
+    const customers = createCustomerService({ store, license: { tenantCount: 100, userCount: 10_000 } });
+    await customers.create(customer(3));
+    const { created, refused } = await outcomes([
+      ...[1, 2, 3, 4].map((i) => customers.create(customer(i))),
+      customers.create({ ...customer(1), shortName: 'CUST1' }),
+    ]);
+    expect(created.sort()).toEqual(['cust1', 'cust2', 'cust4']);
+    expect(refused).toHaveLength(2);
+    for (const error of refused) expect(codeOf(error)).toBe('short_name_taken');
+    expect((await store.getAllocation()).allocation).toEqual({ customers: 4, users: 40 });
+  });
+
+  it('keeps the pool total right when storage fails mid-burst: a failed group holds nothing', async () => {
+    let transactions = 0;
+    const tables = faultyTables(
+      memoryTables(),
+      (call) => call.operation === 'transaction' && ++transactions === 2,
+    );
+    const store = createCustomerStore(tables);
+    const customers = createCustomerService({ store, license: { tenantCount: 500, userCount: 100_000 } });
+    const { created, refused } = await outcomes(
+      Array.from({ length: 300 }, (_, i) => customers.create(customer(i, 3))),
+    );
+    expect(refused.length).toBeGreaterThan(0);
+    expect(created.length + refused.length).toBe(300);
+    let count = 0;
+    let users = 0;
+    for await (const c of store.list()) {
+      count++;
+      users += c.licensedUsers;
+    }
+    expect(count).toBe(created.length);
+    expect((await store.getAllocation()).allocation).toEqual({ customers: count, users });
+  });
+});
