@@ -23,3 +23,14 @@ export interface WorkerReport {
   readonly counts: MirrorCounts;
   readonly pages: number;
 }
+
+/** What the API load benchmark hands its server process (as JSON in BENCH_REQUEST). */
+export interface ApiWorkerRequest {
+  /** App Settings, as the Function App would have them. */
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+/** The server process's one message: it listens. */
+export interface ApiWorkerReady {
+  readonly url: string;
+}
