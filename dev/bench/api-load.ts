@@ -82,7 +82,7 @@ const WORDS = ['Alpha', 'Bravo', 'Cedar', 'Delta', 'Ember', 'Fjord', 'Grove', 'H
 const RARE_WORD = 'Quasar';
 /** Every fifth customer is Hosted Essentials, which has no Licensed Users to edit. */
 const isEssentials = (i: number) => i % 5 === 0;
-const licensedIndex = (i: number) => (isEssentials(i) ? i + 1 : i);
+const licensedIndex = (i: number) => (!isEssentials(i) ? i : i === 0 ? 1 : i - 1);
 const shortNameOf = (i: number) => `bench${String(i).padStart(5, '0')}`;
 const fullNameOf = (i: number) => `${i % 97 === 0 ? RARE_WORD : WORDS[i % WORDS.length]} Voice ${i} Ltd`;
 
