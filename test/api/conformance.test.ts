@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../../dev/sandbox/index.js';
+import { DEMO_SBC } from '../../dev/sandbox/sbc-state.js';
+import { CONTOSO } from '../onboarding/onboarding-fixture.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { mirrorUser } from '../support/mirror-user.js';
+import { buildOnboardedWorld, type OnboardedWorld } from '../support/onboarded-world.js';
 
 /**
  * The live conformance run: every operation of the served document is called on the running stack, unauthenticated,
@@ -11,40 +15,10 @@ import { mirrorUser } from '../support/mirror-user.js';
  */
 
 /**
- * Operations this run does not yet drive to a success: each needs state a valid call cannot build here in a few
- * requests (an onboarded tenant, a peer's data, a finished task). Kept exact: an operation newly answered
+ * Operations this run does not yet drive to a success, each with why. Kept exact: an operation newly answered
  * with a success must leave the list, and a new operation without a success must join it, so none slips by.
  */
-const NOT_YET_VALID = new Set<string>([
-  // A customer with a connected Microsoft 365 tenant and a replicated directory (an onboarding run).
-  'authentication-status-check',
-  'authentication-status-update-app-registration',
-  'replication-drift',
-  'replication-group-members',
-  'replication-queue',
-  // Wizard pages after the connection page: the customer's admin must have consented at the sandbox.
-  'wizard-add-invitation',
-  'wizard-dns',
-  'wizard-license-plans',
-  'wizard-m365-routing',
-  'wizard-m365-settings',
-  'wizard-sbc',
-  'wizard-submit',
-  // A deployed site of the customer.
-  'site-prefixes-save',
-  'sites-deploy',
-  'sites-get',
-  'sites-verify-domain',
-  // A task that has finished or paused (the run's tasks stay queued).
-  'tasks-delete-selected',
-  'tasks-rerun',
-  'tasks-resume',
-  // The sandbox's SBC and DNS knowing the seeded device and FQDN.
-  'sbc-import-candidates',
-  'sbc-import-customer',
-  'settings-regions-resolve',
-  'settings-regions-sbc-options',
-]);
+const NOT_YET_VALID = new Set<string>([]);
 
 /** Operations no request can make invalid: public, with no parameter and no body. */
 const NO_INVALID_REQUEST = new Set(['openapi']);
@@ -53,6 +27,7 @@ const CHANNEL_ADMIN = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER_ADMIN = '22222222-2222-4222-8222-222222222222';
 const OWN = 'OwnCo';
 const OTHER = 'OtherCo';
+const DIRECTORY = 'DirectoryCo';
 const UUID = '66666666-6666-4666-8666-666666666666';
 
 interface Parameter {
@@ -73,6 +48,7 @@ interface Document {
 
 let stack: MemoryStackWithPeers;
 let document: Document;
+let world: OnboardedWorld;
 const tokens: Record<string, string> = {};
 const ids: Record<string, string> = {};
 const failures: string[] = [];
@@ -87,21 +63,23 @@ async function expectOk(response: Promise<ApiResponse>, what: string): Promise<A
 }
 
 beforeAll(async () => {
-  stack = await startMemoryStackWithPeers({ deliverQueues: false });
+  stack = await startMemoryStackWithPeers();
   tokens.provider = await stack.token();
   tokens['channel-admin'] = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
   tokens['customer-admin'] = await stack.token({ roles: ['customer-admin'], subject: CUSTOMER_ADMIN });
   call = apiClient(stack.api, async () => tokens.provider ?? '');
   document = (await call('GET', '/api/v1/openapi.json', { token: null })).body as Document;
 
-  for (const shortName of [OWN, OTHER]) {
-    await expectOk(
-      call('POST', '/api/v1/customers', {
-        json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
-      }),
-      `create ${shortName}`,
-    );
-  }
+  world = await buildOnboardedWorld(stack, call, tokens.provider, {
+    deployed: OWN,
+    paused: OTHER,
+    directory: DIRECTORY,
+    connected: 'Connected',
+    invited: 'Invited',
+  });
+  // From here on what the run queues stays queued: its tasks wait, in the states the run's calls expect.
+  await stack.holdQueues();
+
   await expectOk(call('PUT', '/api/v1/channels/resellerA', { json: { name: 'Reseller A' } }), 'channel');
   await expectOk(call('PUT', `/api/v1/channels/resellerA/admins/${CHANNEL_ADMIN}`), 'channel admin');
   await expectOk(
@@ -125,15 +103,22 @@ beforeAll(async () => {
       })
     ).id;
   }
-  const sbc = await expectOk(call('POST', '/api/v1/settings/sbcs', { json: SBC }), 'an SBC');
-  ids.sbc = (sbc.body as { id: string }).id;
-  const second = await expectOk(
-    call('POST', '/api/v1/settings/sbcs', { json: { ...SBC, name: 'sbc-us1' } }),
-    'a second SBC',
+  // A failed task: a queued one the operator cancelled.
+  const cancelled = await stack.services.taskEngine.start({
+    type: 'SbcUpdatePrefixes',
+    customerId: OTHER,
+    input: { customerId: OTHER },
+  });
+  await expectOk(call('POST', `/api/v1/tasks/${cancelled.id}/cancel`), 'a cancelled task');
+  ids.failedTask = cancelled.id;
+  // An SBC no region names, for the deletion.
+  const spare = await expectOk(
+    call('POST', '/api/v1/settings/sbcs', { json: { ...SBC, name: 'sbc-spare', ipAddress: '192.0.2.99' } }),
+    'a spare SBC',
   );
-  ids.secondSbc = (second.body as { id: string }).id;
+  ids.spareSbc = (spare.body as { id: string }).id;
   const region = await expectOk(
-    call('POST', '/api/v1/settings/regions', { json: { ...REGION, sbcId: ids.sbc } }),
+    call('POST', '/api/v1/settings/regions', { json: { ...REGION, sbcId: SBC.name } }),
     'a region',
   );
   ids.region = (region.body as { id: string }).id;
@@ -143,7 +128,7 @@ beforeAll(async () => {
     }),
     'a script template',
   );
-  // Replication's mirror, as a run leaves it: the customer admin the grant names is a user of the customer.
+  // The customer admin the grant names is a user of the customer's replicated directory.
   await stack.services.mirror.putUsers(
     OWN,
     [mirrorUser({ id: CUSTOMER_ADMIN, userPrincipalName: 'admin@ownco.example' })],
@@ -156,14 +141,10 @@ beforeAll(async () => {
     text: 'Raised for the conformance run.',
   });
   ids.alarm = (await stack.services.alarms.list())[0]?.id ?? '';
-  // An invitation names the token app the customer's admin consents to, and is mailed (queued: never sent here).
-  for (const [path, operationId] of [
-    ['token-app', 'settings-token-app-put'],
-    ['email', 'settings-email-put'],
-    ['invitations', 'settings-invitations-put'],
-  ] as const) {
-    await expectOk(call('PUT', `/api/v1/settings/${path}`, { json: bodyOf(operationId) }), operationId);
-  }
+  await expectOk(
+    call('PUT', '/api/v1/settings/invitations', { json: bodyOf('settings-invitations-put') }),
+    'the invitation settings',
+  );
   const invitation = await expectOk(
     call('POST', `/api/v1/customers/${OTHER}/invitations`, {
       json: { invitationEmail: 'it@otherco.example' },
@@ -171,25 +152,29 @@ beforeAll(async () => {
     'an invitation',
   );
   ids.invitation = (invitation.body as { id: string }).id;
-  const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
-  ids.session = (session.body as { id: string }).id;
+  for (const name of ['session', 'invitationSession']) {
+    const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
+    ids[name] = (session.body as { id: string }).id;
+  }
 }, 180_000);
 afterAll(async () => stack?.close());
 
+/** The sandbox's demo SBC, as the provider knows it (`npm start` seeds it): it answers, and knows its rules. */
 const SBC = {
-  name: 'sbc-eu1',
-  ipAddress: '192.0.2.10',
-  gatewayUser: 'admin',
-  gatewayPassword: 'Gateway-pw1',
+  name: DEMO_SBC.devices.eu1.name,
+  ipAddress: DEMO_SBC.devices.eu1.ipAddress,
+  https: true,
+  gatewayUser: DEMO_SBC.devices.eu1.username,
+  gatewayPassword: DEMO_SBC.devices.eu1.password,
 };
-const REGION = { name: 'emea', fqdn: 'sbc.emea.example.com', ipAddress: '192.0.2.20' };
+const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
 
 /** A valid body per operation that takes one. */
 function bodyOf(operationId: string): unknown {
   const bodies: Record<string, unknown> = {
     'customers-create': { fullName: 'Third Ltd', shortName: 'ThirdCo', licenseType: 'hosted-essentials' },
     'customers-update': { licensedUsers: 20 },
-    'settings-token-app-put': { clientId: UUID, clientSecret: 'Token-secret1' },
+    'settings-token-app-put': { clientId: DEMO.tokenApp.clientId, clientSecret: DEMO.tokenApp.clientSecret },
     'settings-invitations-put': { subjectTemplate: 'Welcome', emailTemplate: 'Hello', validityDays: 7 },
     'settings-email-put': {
       transport: 'smtp',
@@ -205,9 +190,9 @@ function bodyOf(operationId: string): unknown {
       dnsZone: 'provider.example.com',
     },
     'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
-    'settings-regions-create': { ...REGION, name: 'apac', sbcId: ids.sbc },
+    'settings-regions-create': { ...REGION, name: 'apac', sbcId: SBC.name },
     'settings-regions-resolve': { fqdn: REGION.fqdn },
-    'settings-regions-update': { ...REGION, sbcId: ids.sbc },
+    'settings-regions-update': { ...REGION, sbcId: SBC.name },
     'settings-sbcs-create': { ...SBC, name: 'sbc-ap1' },
     'settings-sbcs-update': SBC,
     'wizard-customer': {
@@ -217,8 +202,8 @@ function bodyOf(operationId: string): unknown {
       licensedUsers: 10,
     },
     'wizard-connection': { method: 'invite', invitationEmail: 'it@wizco.example' },
-    'wizard-m365-settings': { overrideAdminDomain: 'wizco.onmicrosoft.com' },
-    'wizard-dns': { method: 'manual' },
+    'wizard-m365-settings': { overrideAdminDomain: CONTOSO.initialDomain },
+    'wizard-dns': { method: 'automatic', regionId: 'emea' },
     'wizard-m365-routing': { configure: false },
     'wizard-sbc': { configureSbc: false },
     'wizard-prefixes': { prefixes: [] },
@@ -237,14 +222,20 @@ function bodyOf(operationId: string): unknown {
     'wizard-submit': { dryRun: true },
     'sites-add': { siteName: 'Site2' },
     'sites-deploy': { dryRun: true },
-    'tasks-delete-selected': { taskIds: [ids[`task-${OTHER}`]] },
+    'tasks-delete-selected': { taskIds: [world.finishedTask] },
     'tasks-delete-all': { customerId: OTHER, state: 'finish-success' },
     'tasks-process-all': { customerId: OTHER },
     'invitations-remind': {},
     'customers-switch-to-token': { invitationEmail: 'it@ownco.example' },
-    'authentication-status-update-app-registration': { clientId: UUID, clientSecret: 'App-secret1' },
+    'authentication-status-update-app-registration': {
+      clientId: DEMO.tokenApp.clientId,
+      clientSecret: DEMO.tokenApp.clientSecret,
+    },
     'site-prefixes-save': { prefixes: [] },
-    'sbc-import-customer': { sbcCustomerName: 'Imported', fqdnPstnGateway: 'imported.example.com' },
+    'sbc-import-customer': {
+      sbcCustomerName: DEMO_SBC.existingCustomer.customerId,
+      fqdnPstnGateway: DEMO_SBC.existingCustomer.gateway,
+    },
     'channels-put': { name: 'Reseller A' },
     'customer-channel-set': { channelId: 'resellerA' },
     'settings-license-put': {
@@ -265,20 +256,32 @@ const VALID_QUERY: Record<string, string> = {
 };
 
 function pathOf(path: string, operationId: string): string {
+  // Each operation meets the state its success needs: the paused customer's site waits for its TXT record, a
+  // paused, a failed and a queued task, a fresh and a connected wizard session.
+  const paused = ['customers-delete', 'sites-verify-domain'].includes(operationId);
   const values: Record<string, string> = {
-    customerId: operationId.startsWith('customers-delete') ? OTHER : OWN,
-    taskId: ids[`task-${OWN}`] ?? '',
-    siteName: 'Site1',
+    customerId: paused ? OTHER : operationId === 'replication-group-members' ? DIRECTORY : OWN,
+    taskId:
+      { 'tasks-resume': world.pausedTask, 'tasks-rerun': ids.failedTask }[operationId] ??
+      ids[`task-${OWN}`] ??
+      '',
+    siteName: paused ? OTHER : OWN,
     userId: CUSTOMER_ADMIN,
-    groupId: '44444444-4444-4444-8444-444444444444',
-    sessionId: ids.session ?? '',
-    invitationId: ids.invitation ?? '',
+    groupId: world.groupId,
+    sessionId:
+      {
+        'wizard-customer': ids.session,
+        'wizard-connection': ids.session,
+        'wizard-add-invitation': ids.invitationSession,
+      }[operationId] ?? world.connectedSession,
+    invitationId:
+      operationId === 'wizard-add-invitation' ? world.completedInvitation : (ids.invitation ?? ''),
     // Only a built-in template can be reset to its shipped body.
     templateId: operationId === 'script-templates-reset' ? 'sbc-scenario7' : 'conformance',
     version: '1',
     regionId: ids.region ?? '',
-    // The seeded SBC still serves the region settings-regions-create added; the one settings-sbcs-create added does not.
-    sbcId: (operationId === 'settings-sbcs-delete' ? ids.secondSbc : ids.sbc) ?? '',
+    // The demo SBC serves the regions; the spare one serves none, so it may go.
+    sbcId: operationId === 'settings-sbcs-delete' ? (ids.spareSbc ?? '') : SBC.name,
     alarmId: ids.alarm ?? '',
     channelId: 'resellerA',
     subject: CHANNEL_ADMIN,

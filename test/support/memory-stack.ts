@@ -46,6 +46,11 @@ export interface MemoryStack extends Pick<TestStack, 'publicBaseUrl' | 'services
   readonly answered: readonly AnsweredOperation[];
   /** The contract violations found so far (each also fails the call that caused it). */
   readonly violations: readonly string[];
+  /**
+   * Stops delivering queued messages (after the deliveries under way): a test that built its state with running
+   * tasks then sees what each later call queues, and nothing moves behind its back.
+   */
+  holdQueues(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -204,6 +209,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     queues,
     answered,
     violations: violated,
+    holdQueues: () => delivery.close(),
     token: async (o = {}) => {
       const tenantId = o.tenantId ?? DEMO.provider.tenantId;
       const subject = o.subject ?? stableGuid(`${tenantId}/caller`);
