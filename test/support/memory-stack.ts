@@ -132,7 +132,14 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const tables = memoryTables();
   const queues = memoryQueues();
   const effective = { ...settings, ...options.settings };
-  const app = createApp(effective, { ...options.overrides, tables, queues, signingKeys });
+  const app = createApp(effective, {
+    // Public DNS is the sandbox's zones, as Microsoft's peers are the sandbox.
+    ...(sandbox ? { resolveAddresses: async (fqdn: string) => sandbox.state.dns.addressesAt(fqdn) } : {}),
+    ...options.overrides,
+    tables,
+    queues,
+    signingKeys,
+  });
   const loggers = createLoggers(options.log ?? (() => {}));
   const httpDefinitions = app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http');
   const router = createRouter(httpDefinitions);
