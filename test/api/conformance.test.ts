@@ -4,8 +4,18 @@ import { DEMO_SBC } from '../../dev/sandbox/sbc-state.js';
 import { CONTOSO } from '../onboarding/onboarding-fixture.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
-import { mirrorUser } from '../support/mirror-user.js';
 import { buildOnboardedWorld, type OnboardedWorld } from '../support/onboarded-world.js';
+import {
+  CHANNEL,
+  CHANNEL_ADMIN,
+  CUSTOMER_ADMIN,
+  grantRoles,
+  OTHER,
+  OWN,
+  type Role,
+  ROLES,
+  roleTokens,
+} from '../support/roles.js';
 
 /**
  * The live conformance run: every operation of the served document is called on the running stack, unauthenticated,
@@ -17,10 +27,6 @@ import { buildOnboardedWorld, type OnboardedWorld } from '../support/onboarded-w
 /** Operations no request can make invalid: public, with no parameter and no body. */
 const NO_INVALID_REQUEST = new Set(['openapi']);
 
-const CHANNEL_ADMIN = '11111111-1111-4111-8111-111111111111';
-const CUSTOMER_ADMIN = '22222222-2222-4222-8222-222222222222';
-const OWN = 'OwnCo';
-const OTHER = 'OtherCo';
 const DIRECTORY = 'DirectoryCo';
 const UUID = '66666666-6666-4666-8666-666666666666';
 
@@ -43,7 +49,7 @@ interface Document {
 let stack: MemoryStackWithPeers;
 let document: Document;
 let world: OnboardedWorld;
-const tokens: Record<string, string> = {};
+let tokens: Record<Role, string>;
 const ids: Record<string, string> = {};
 const failures: string[] = [];
 
@@ -58,10 +64,8 @@ async function expectOk(response: Promise<ApiResponse>, what: string): Promise<A
 
 beforeAll(async () => {
   stack = await startMemoryStackWithPeers();
-  tokens.provider = await stack.token();
-  tokens['channel-admin'] = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
-  tokens['customer-admin'] = await stack.token({ roles: ['customer-admin'], subject: CUSTOMER_ADMIN });
-  call = apiClient(stack.api, async () => tokens.provider ?? '');
+  tokens = await roleTokens(stack);
+  call = apiClient(stack.api, async () => tokens.provider);
   document = (await call('GET', '/api/v1/openapi.json', { token: null })).body as Document;
 
   world = await buildOnboardedWorld(stack, call, tokens.provider, {
@@ -74,29 +78,8 @@ beforeAll(async () => {
   // From here on what the run queues stays queued: its tasks wait, in the states the run's calls expect.
   await stack.holdQueues();
 
-  await expectOk(call('PUT', '/api/v1/channels/resellerA', { json: { name: 'Reseller A' } }), 'channel');
-  await expectOk(call('PUT', `/api/v1/channels/resellerA/admins/${CHANNEL_ADMIN}`), 'channel admin');
-  await expectOk(
-    call('PUT', `/api/v1/customers/${OWN}/channel`, { json: { channelId: 'resellerA' } }),
-    'channel of the customer',
-  );
-  await stack.services.access.grantCustomerAdmin({
-    customerId: OWN,
-    userId: CUSTOMER_ADMIN,
-    userPrincipalName: 'admin@ownco.example',
-    displayName: 'Own Admin',
-    grantedAt: new Date().toISOString(),
-    grantedBy: 'test',
-  });
-  for (const id of [OWN, OTHER]) {
-    ids[`task-${id}`] = (
-      await stack.services.taskEngine.start({
-        type: 'SbcUpdatePrefixes',
-        customerId: id,
-        input: { customerId: id },
-      })
-    ).id;
-  }
+  const taskOf = await grantRoles(stack, call);
+  for (const id of [OWN, OTHER]) ids[`task-${id}`] = taskOf[id] ?? '';
   // A failed task: a queued one the operator cancelled.
   const cancelled = await stack.services.taskEngine.start({
     type: 'SbcUpdatePrefixes',
@@ -121,12 +104,6 @@ beforeAll(async () => {
       json: { id: 'conformance', name: 'Conformance', type: 'background', body: 'Write-Output 1' },
     }),
     'a script template',
-  );
-  // The customer admin the grant names is a user of the customer's replicated directory.
-  await stack.services.mirror.putUsers(
-    OWN,
-    [mirrorUser({ id: CUSTOMER_ADMIN, userPrincipalName: 'admin@ownco.example' })],
-    'test',
   );
   await stack.services.alarms.raise({
     name: 'Conformance',
@@ -232,7 +209,7 @@ function bodyOf(operationId: string): unknown {
       fqdnPstnGateway: DEMO_SBC.existingCustomer.gateway,
     },
     'channels-put': { name: 'Reseller A' },
-    'customer-channel-set': { channelId: 'resellerA' },
+    'customer-channel-set': { channelId: CHANNEL },
     'settings-license-put': {
       warningLimitPercent: 80,
       graceIntervalPercent: 10,
@@ -278,7 +255,7 @@ function pathOf(path: string, operationId: string): string {
     // The demo SBC serves the regions; the spare one serves none, so it may go.
     sbcId: operationId === 'settings-sbcs-delete' ? (ids.spareSbc ?? '') : SBC.name,
     alarmId: ids.alarm ?? '',
-    channelId: 'resellerA',
+    channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
   };
   return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
@@ -351,9 +328,9 @@ async function drive(path: string, method: string, operation: Operation): Promis
     if (answered && !expected.includes(answered.status))
       failures.push(`${operationId} answered ${answered.status} to an invalid request.`);
   }
-  for (const role of ['customer-admin', 'channel-admin', 'provider']) {
+  for (const role of ROLES) {
     await attempt(`as ${role}`, () =>
-      call(verb, `${target}${VALID_QUERY[operationId] ?? ''}`, { ...body, token: tokens[role] ?? '' }),
+      call(verb, `${target}${VALID_QUERY[operationId] ?? ''}`, { ...body, token: tokens[role] }),
     );
   }
 }
