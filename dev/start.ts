@@ -208,6 +208,11 @@ try {
     sandboxCaCertFile: sandbox.caCertFile,
     publicBaseUrl: settings.publicBaseUrl,
     mailboxUrl: `${sandbox.url}/_sandbox/mail`,
+    demoAppRegistration: {
+      tenantId: DEMO.customers.contoso.tenantId,
+      clientId: DEMO.customers.contoso.appRegistration.clientId,
+      clientSecret: DEMO.customers.contoso.appRegistration.clientSecret,
+    },
     pid: process.pid,
   };
   writeFileSync(sessionFile, `${JSON.stringify(session, null, 2)}\n`);
@@ -221,6 +226,10 @@ try {
       `  Mailbox        ${session.sandboxUrl}/_sandbox/mail (what the SMTP sink on port ${sandbox.smtp.port} received)`,
       `  Customer pages ${settings.publicBaseUrl}/authenticate/{link from the invitation email}`,
       `  Demo admin     ${DEMO.customers.contoso.admin.userPrincipalName} / ${DEMO.customers.contoso.admin.password} (sandbox sign-in)`,
+      `  Demo app registration (the wizard's "Use App Registration"; Contoso's tenant, sandbox only):`,
+      `    tenantId     ${session.demoAppRegistration.tenantId}`,
+      `    clientId     ${session.demoAppRegistration.clientId}`,
+      `    clientSecret ${session.demoAppRegistration.clientSecret}`,
       `  Storage        Azurite, data in ${join(dataDir, 'azurite')}`,
       '',
       'Provider-admin bearer token (valid 12 hours):',

@@ -28,6 +28,7 @@ import { createInvitationStore } from '../shared/invitations/invitation-store.js
 import { createOnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
+import { sbcChoicesReader } from '../shared/onboarding/sbc-choices.js';
 import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
@@ -171,7 +172,11 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const licenses = createLicenseStore(tables);
   const onboardingSettings = createOnboardingSettingsService({ tables, secretBox });
+  const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
+  const sbcChoices = sbcChoicesReader(adapters);
+  const audit = createAuditStore(tables);
   const wizard = createWizardService({
+    audit,
     onboardingSettings,
     store: createWizardSessionStore(tables),
     customers: customerStore,
@@ -179,6 +184,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     invitations,
     credentials,
     secretBox,
+    sbcChoices,
   });
   const consent = createConsentService({
     store: createConsentFlowStore(tables),
@@ -212,7 +218,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const sites = createCustomerSiteStore(tables);
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
-  const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
     sites,
@@ -275,7 +280,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
       : { ...settings.api, fetch: transport.fetch },
   );
-  const audit = createAuditStore(tables);
   return {
     settings,
     transport,
@@ -314,6 +318,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       sites,
       templates,
       taskEngine,
+      sbcChoices,
     }),
     dialPlans,
     adapters,

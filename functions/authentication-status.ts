@@ -74,7 +74,13 @@ export function createAuthenticationStatusFunctions(
           .max(1024),
       }),
       responses: { 200: { description: 'Validated and stored.', schema: authenticationStatusRowSchema } },
-      errors: { unprocessable: 'The app registration does not yield tokens; nothing was stored.' },
+      errors: {
+        unprocessable:
+          'The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph ' +
+          'permission onboarding or replication needs (`app_registration_permission_missing`, one error per ' +
+          'permission); nothing was stored.',
+        upstream_failed: 'Microsoft Graph did not answer the permission check; nothing was stored.',
+      },
       handler: async ({ params, body }) => {
         const current = await services.credentials.get(params.customerId);
         if (!current)

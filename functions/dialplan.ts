@@ -198,7 +198,10 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
         },
         202: accepted,
       },
-      errors: { conflict: 'The site has no SBC, changed meanwhile, or the customer is being removed.' },
+      errors: {
+        conflict: 'The site has no SBC, changed meanwhile, or the customer is being removed.',
+        upstream_failed: "The site's SBC did not answer, so the dial plan names could not be checked.",
+      },
       handler: async ({ params, body }) => {
         const outcome = await saveSitePrefixes(
           services,

@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import { domainErrors } from '../shared/errors/domain-errors.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
-import { customerIdParam, customerParams, dryRunQuery, siteNameParam } from '../shared/http/route-kit.js';
+import {
+  customerIdParam,
+  customerParams,
+  dryRunQuery,
+  ifMatchOf,
+  siteNameParam,
+  versioned,
+} from '../shared/http/route-kit.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
 import { addSiteSchema } from '../shared/onboarding/site-builder.js';
+import { sitePatchSchema } from '../shared/onboarding/site-patch.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -56,8 +64,10 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       responses: { 202: accepted },
       errors: {
         gone: 'The wizard session expired: ten minutes passed without a step.',
-        conflict: 'An earlier page is missing, or the Short Name is taken.',
+        conflict:
+          'An earlier page is missing, the Short Name is taken, or the session was submitted already (wizard_submitted; `task` is the task it queued).',
         unprocessable: 'The pages do not fit together (field errors).',
+        upstream_failed: 'The chosen SBC did not answer, so its carriers could not be checked.',
       },
       handler: async ({ params, body, principal }) =>
         acceptedTask(await services.onboarding.submit(params.sessionId, owner(principal), body)),
@@ -98,7 +108,10 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       query: dryRunQuery,
       body: addSiteSchema,
       responses: { 202: accepted },
-      errors: { conflict: 'The Sbc Site Name is taken, or the customer is being removed.' },
+      errors: {
+        conflict: 'The Sbc Site Name is taken, or the customer is being removed.',
+        upstream_failed: 'The chosen SBC did not answer, so its carriers could not be checked.',
+      },
       handler: async ({ params, query, body }) =>
         acceptedTask(await services.onboarding.addSite(params.customerId, body, { dryRun: query.dryRun })),
     }),
@@ -110,11 +123,51 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       tags: TAGS,
       roles: ROLES,
       params: siteParams,
-      responses: { 200: { description: 'The site; never the carrier password.', schema: siteViewSchema } },
-      handler: async ({ params }) => ({
-        status: 200,
-        body: toSiteView(await services.onboarding.site(params.customerId, params.siteName)),
-      }),
+      responses: {
+        200: {
+          description: 'The site; never the carrier password.',
+          schema: siteViewSchema,
+          headers: ['etag'],
+        },
+      },
+      handler: async ({ params }) => {
+        const { site, etag } = await services.onboarding.versionedSite(params.customerId, params.siteName);
+        return versioned(etag, { status: 200, body: toSiteView(site) });
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'sites-update',
+      method: 'PATCH',
+      route: `${CUSTOMER}/sites/{siteName}`,
+      summary:
+        'Fix a site that is not deployed yet (e.g. its onboarding failed at ProgramSbc): carrier, CAC, registration, prefixes, scripts; then deploy it again',
+      tags: TAGS,
+      roles: ROLES,
+      params: siteParams,
+      body: sitePatchSchema,
+      responses: {
+        200: { description: 'Saved; the next deploy uses it.', schema: siteViewSchema, headers: ['etag'] },
+      },
+      errors: {
+        conflict: 'The customer is deployed (site_deployed) or being removed.',
+        upstream_failed: "The site's SBC did not answer, so the new values could not be checked.",
+      },
+      ifMatch: true,
+      handler: async ({ params, body, request }) => {
+        const before = await services.onboarding.site(params.customerId, params.siteName);
+        const { site, etag } = await services.onboarding.updateSite(
+          params.customerId,
+          params.siteName,
+          body,
+          ifMatchOf(request),
+        );
+        const [was, now] = [toSiteView(before), toSiteView(site)];
+        const keys = (['sbc', 'm365Routing', 'prefixes'] as const).filter((key) => body[key] !== undefined);
+        return {
+          ...versioned(etag, { status: 200, body: now }),
+          changes: Object.fromEntries(keys.map((key) => [key, { before: was[key], after: now[key] }])),
+        };
+      },
     }),
     defineApiRoute(services, {
       name: 'sites-deploy',

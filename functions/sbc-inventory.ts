@@ -7,7 +7,7 @@ import { listSubscribedSkus, NO_LICENSE_MESSAGE } from '../shared/m365/graph-lic
 import { sbcBaseUrl } from '../shared/onboarding/onboarding-ports.js';
 import type { KnownSbc } from '../shared/onboarding/onboarding-settings.js';
 import { createSbcClient, SbcError } from '../shared/sbc/sbc-client.js';
-import { carriers, parseSbcIni } from '../shared/sbc/sbc-config.js';
+import { sbcChoicesReader, sbcUnreachable } from '../shared/onboarding/sbc-choices.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -24,16 +24,6 @@ function clientFor(services: SbcInventoryFunctionsDeps, device: KnownSbc) {
   });
 }
 
-/** An SBC that does not answer is the operator's to look at, not our failure: 502 with what the device said. */
-function unreachable(device: KnownSbc, error: unknown): DomainError {
-  if (!(error instanceof SbcError)) throw error;
-  return new DomainError('upstream_failed', {
-    code: 'sbc_unreachable',
-    title: 'The SBC did not answer',
-    detail: `${device.name}: ${error.message}`,
-  });
-}
-
 const sbcOptionsSchema = z
   .object({
     sbc: z.string(),
@@ -41,6 +31,9 @@ const sbcOptionsSchema = z
       .array(z.string())
       .meta({ description: 'Names configured as SIP Interface, Proxy Set and IP Profile.' }),
     cacProfiles: z.array(z.string()),
+    dialPlans: z
+      .array(z.string())
+      .meta({ description: "Dial plan names a prefix may name (the ini file's DialPlan table)." }),
   })
   .meta({ id: 'SbcOptions' });
 
@@ -66,7 +59,7 @@ const licensePlanAvailabilitySchema = z
   .meta({ id: 'LicensePlanAvailability' });
 
 export type SbcInventoryFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'credentials' | 'onboardingSettings' | 'settings' | 'transport' | 'wizard'>;
+  Pick<AppServices, 'adapters' | 'credentials' | 'onboardingSettings' | 'settings' | 'transport' | 'wizard'>;
 
 export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps): FunctionDefinition[] {
   return [
@@ -115,32 +108,27 @@ export function createSbcInventoryFunctions(services: SbcInventoryFunctionsDeps)
       name: 'settings-regions-sbc-options',
       method: 'GET',
       route: 'api/v1/settings/regions/{regionId}/sbc-options',
-      summary: "The SBC page's Carrier and CAC Profile lists, read from the region's SBC",
+      summary: "The SBC page's Carrier and CAC Profile lists and the dial plans, read from the region's SBC",
       tags: ['Onboarding settings'],
       roles: ROLES,
       params: z.strictObject({ regionId: id }),
-      responses: { 200: { description: 'Carriers and CAC profiles of the SBC.', schema: sbcOptionsSchema } },
+      responses: {
+        200: { description: 'Carriers, CAC profiles and dial plans of the SBC.', schema: sbcOptionsSchema },
+      },
       errors: { upstream_failed: 'The SBC did not answer.' },
       handler: async ({ params }) => {
         const region = await services.onboardingSettings.region(params.regionId);
         if (!region) throw domainErrors.notFound(`There is no region "${params.regionId}".`);
         const device = await services.onboardingSettings.sbc(region.sbcId);
         if (!device) throw domainErrors.notFound(`The region "${region.name}" names no Known SBC.`);
-        let ini: string;
         try {
-          ini = await clientFor(services, device).getIni();
+          const { sbc, carriers, cacProfiles, dialPlans } = await sbcChoicesReader(services.adapters)(
+            device.id,
+          );
+          return { status: 200, body: { sbc, carriers, cacProfiles, dialPlans } };
         } catch (error) {
-          throw unreachable(device, error);
+          throw sbcUnreachable(device.name, error);
         }
-        const config = parseSbcIni(ini);
-        return {
-          status: 200,
-          body: {
-            sbc: device.name,
-            carriers: carriers(config),
-            cacProfiles: config.cacProfiles.map((p) => p.name).filter((n) => n !== ''),
-          },
-        };
       },
     }),
     defineApiRoute(services, {

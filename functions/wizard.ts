@@ -14,7 +14,14 @@ import {
   sbcScriptsPageSchema,
 } from '../shared/onboarding/wizard-pages.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
-import { toWizardSessionView, wizardSessionViewSchema } from '../shared/wizard/wizard-views.js';
+import {
+  toWizardResetView,
+  toWizardSessionView,
+  wizardResetViewSchema,
+  wizardSessionViewSchema,
+} from '../shared/wizard/wizard-views.js';
+import { defineTimer } from '../shared/platform/background.js';
+import { productLog } from '../shared/platform/product-log.js';
 import type { AppServices } from './app-services.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { listPage, pagingQuery } from '../shared/paging/paging.js';
@@ -22,6 +29,8 @@ import { listPage, pagingQuery } from '../shared/paging/paging.js';
 const TAGS = ['Onboarding wizard'];
 const ROLES = ['provider-admin'] as const;
 const SESSION = 'api/v1/wizard-sessions/{sessionId}';
+const SUBMITTED_OR_MISSING =
+  'An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued).';
 /** Every step loads the session, which may have expired since the last one. */
 const EXPIRED = 'The session expired: ten minutes passed without a step.';
 const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
@@ -121,14 +130,50 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       name: 'wizard-reset',
       method: 'DELETE',
       route: SESSION,
-      summary: 'Reset: discard the wizard session',
+      summary:
+        'Reset: discard the wizard session and the Microsoft 365 credentials it captured (not submitted)',
       tags: TAGS,
       roles: ROLES,
       params: sessionParams,
-      responses: { 204: { description: 'Discarded.' } },
+      responses: {
+        200: {
+          description:
+            "Discarded. When the session had captured credentials, they are deleted and `message` says what the customer's admin should revoke.",
+          schema: wizardResetViewSchema,
+        },
+      },
       handler: async ({ params, principal }) => {
-        await services.wizard.reset(params.sessionId, owner(principal));
-        return { status: 204 };
+        const outcome = await services.wizard.reset(params.sessionId, owner(principal));
+        const deleted = outcome.credentialsDeleted;
+        return {
+          status: 200,
+          body: toWizardResetView(outcome),
+          ...(deleted
+            ? {
+                changes: {
+                  credentials: {
+                    before: { customerId: deleted.customerId, tenantId: deleted.tenantId },
+                    after: null,
+                  },
+                },
+              }
+            : {}),
+        };
+      },
+    }),
+    defineTimer({
+      name: 'wizard-sweep',
+      // Sessions last ten minutes: what one left behind is gone within about fifteen.
+      schedule: '0 */5 * * * *',
+      async run(context) {
+        const { deleted, released } = await services.wizard.sweep();
+        if (deleted + released > 0) {
+          productLog(
+            context,
+            'info',
+            `Wizard sweep: ${deleted} abandoned credentials deleted, ${released} handed to their customer.`,
+          );
+        }
       },
     }),
     defineApiRoute(services, {
@@ -143,7 +188,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       responses: { 200: { description: 'Accepted for this onboarding.', schema: wizardSessionViewSchema } },
       errors: {
         gone: EXPIRED,
-        conflict: 'Short Name taken, or no license left.',
+        conflict: 'Short Name taken, no license left, or the session was submitted already.',
       },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.setCustomer(params.sessionId, owner(principal), body)),
@@ -165,7 +210,11 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
         gone: EXPIRED,
         conflict:
           'A prerequisite setting is missing ("No ClientId was specified."), or the step is out of order.',
-        unprocessable: 'The app registration does not yield tokens; nothing was stored.',
+        unprocessable:
+          'The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph ' +
+          'permission onboarding or replication needs (`app_registration_permission_missing`, one error per ' +
+          'permission); nothing was stored.',
+        upstream_failed: 'Microsoft Graph did not answer the permission check; nothing was stored.',
       },
       handler: async ({ params, body, principal }) => {
         const who = owner(principal);
@@ -247,7 +296,10 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       params: sessionParams,
       body: m365SettingsSchema,
       responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
-      errors: { gone: EXPIRED, conflict: "The customer's Microsoft 365 tenant is not connected yet." },
+      errors: {
+        gone: EXPIRED,
+        conflict: "The customer's Microsoft 365 tenant is not connected yet, or the session was submitted.",
+      },
       handler: async ({ params, body, principal }) =>
         view(200, await services.wizard.saveM365Settings(params.sessionId, owner(principal), body)),
     }),
@@ -273,6 +325,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       summary:
         'The SBC page: Configure SBC, Sbc Site Name, Sbc Configuration, Region, Carrier, Carrier Registration, CAC',
       body: sbcSiteInputSchema,
+      checksSbc: true,
       save: (services, id, who, body) => services.wizard.saveSbc(id, who, body),
     }),
     page(services, {
@@ -280,6 +333,7 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
       path: 'prefixes',
       summary: 'SBC number prefixes: typed, or "Update from CSV" (dialPlanName,prefix,tag)',
       body: prefixesBodySchema,
+      checksSbc: true,
       save: (services, id, who, body) => services.wizard.savePrefixes(id, who, prefixesFromBody(body)),
     }),
     page(services, {
@@ -300,6 +354,8 @@ function page<B extends z.ZodType>(
     path: string;
     summary: string;
     body: B;
+    /** The page's values are checked against the chosen SBC, which may not answer. */
+    checksSbc?: boolean;
     save: (
       services: WizardFunctionsDeps,
       sessionId: string,
@@ -320,7 +376,13 @@ function page<B extends z.ZodType>(
     responses: { 200: { description: 'Saved in the session.', schema: wizardSessionViewSchema } },
     errors: {
       gone: EXPIRED,
-      conflict: 'An earlier step is missing.',
+      conflict: SUBMITTED_OR_MISSING,
+      ...(spec.checksSbc
+        ? {
+            upstream_failed:
+              "The region's SBC did not answer, so its carriers, CAC profiles and dial plans could not be checked.",
+          }
+        : {}),
     },
     handler: async ({ params, body, principal }) =>
       view(200, await spec.save(services, params.sessionId, owner(principal), body as z.output<B>)),

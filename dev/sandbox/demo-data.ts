@@ -63,6 +63,17 @@ export const DEMO = {
       'http://localhost:*/authenticate/OAuth2Callback',
     ],
   },
+  /**
+   * Exactly the Graph application permissions onboarding and replication need of a customer's own app
+   * registration (the product's list is shared/credentials/app-permissions.ts; a test holds the two equal).
+   */
+  appRegistrationGraphRoles: [
+    'Organization.Read.All',
+    'User.ReadWrite.All',
+    'Domain.ReadWrite.All',
+    'GroupMember.Read.All',
+    'TeamsUserConfiguration.Read.All',
+  ],
   customers: {
     contoso: {
       tenantId: '3c9e7a15-8b2d-4f4e-a6c1-9d0e8f7b6a52',
@@ -75,6 +86,15 @@ export const DEMO = {
       admin: { userPrincipalName: 'admin@contoso.onmicrosoft.com', password: 'Contoso-Admin-Sandbox-1!' },
       /** An ordinary user: signs in, but consenting fails with AADSTS90094. */
       user: { userPrincipalName: 'adele.vance@contoso.com', password: 'Contoso-User-Sandbox-1!' },
+      /**
+       * The wizard's "Use App Registration": an app registration of Contoso's own, admin-consented with
+       * `DEMO.appRegistrationGraphRoles`. `npm start` prints it.
+       */
+      appRegistration: {
+        clientId: '6f1d3b8e-2a4c-4e7f-9b15-0c8d7e6a5f42',
+        displayName: 'Direct Routing Hub connection',
+        clientSecret: 'con8Q~sandbox-contoso-connection-secret-not-for-production',
+      },
     },
     fabrikam: {
       tenantId: '7a1d4e86-2c5b-4e9f-b3a7-6e1f0d9c8b24',
@@ -173,6 +193,25 @@ export function seedDemo(state: SandboxState): void {
 
   seedDns(state);
   seedLicenses(state);
+  seedDemoAppRegistration(state);
+}
+
+/**
+ * Contoso's demo app registration (`DEMO.customers.contoso.appRegistration`). Also run on a restored world, so
+ * that a state file saved before the app existed gets it; an existing app is left as it is.
+ */
+export function seedDemoAppRegistration(state: SandboxState): void {
+  const { tenantId, appRegistration: app } = DEMO.customers.contoso;
+  if (state.application(app.clientId) || !state.tenant(tenantId)) return;
+  state.addApplication({
+    appId: app.clientId,
+    displayName: app.displayName,
+    homeTenantId: tenantId,
+    signInAudience: 'AzureADMyOrg',
+    requiredResourceAccess: { 'https://graph.microsoft.com': { roles: DEMO.appRegistrationGraphRoles } },
+  });
+  state.addSecret(app.clientId, { secretText: app.clientSecret, displayName: 'provider' });
+  state.consent(tenantId, app.clientId, { 'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles });
 }
 
 /** The provider's DNS zone and the DNS app that may write it. */

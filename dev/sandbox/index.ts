@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
-import { seedDemo } from './demo-data.js';
+import { seedDemo, seedDemoAppRegistration } from './demo-data.js';
 import { FaultInjector } from './faults.js';
 import { type SandboxMailHandle, startMailServices } from './mail.js';
 import { controlPeer } from './peers/control.js';
@@ -153,6 +153,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (stateLoad.kind === 'restored') {
       try {
         restoreWorld(parts, stateLoad.file);
+        if (seedName === 'demo') seedDemoAppRegistration(state);
       } catch (error) {
         // Valid JSON the models refuse (e.g. a SKU this sandbox does not know) is as unusable as a torn file.
         reset();

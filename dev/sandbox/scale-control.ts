@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { SbcSandbox } from './peers/sbc.js';
 import type { Peer, PeerRequest, Reply, Route } from './router.js';
+import { DEMO } from './demo-data.js';
 import { nextIndex, type SbcDialPlanRule } from './sbc-state.js';
 import { ScaleDirectory, ScaleTenantError, seedScaleVoice } from './scale-tenant.js';
 import { type SandboxState, SandboxStateError } from './state.js';
@@ -70,6 +71,7 @@ const dialPlanSchema = z.strictObject({
  * - `POST /tenants/{tenant}/users`, `PATCH|DELETE /tenants/{tenant}/users/{id or UPN}`,
  *   `PATCH /tenants/{tenant}/users/{id}/teams`, `PATCH /tenants/{tenant}/groups/{id}`,
  *   `PUT|DELETE /tenants/{tenant}/groups/{id}/members/{userId}`;
+ * - `GET /tenants/{tenant}/teams` (any tenant): its Teams configuration objects (gateways, routes, …) and grants;
  * - `PUT /tenants/{tenant}/teams/{PolicyName}/{Identity}` (any tenant): changes a Teams configuration object;
  * - `POST /sbc/{device}/dialplan` `{ dialPlan, rules, customers, seed }`: replaces one dial plan's rules with
  *   generated ones (running and saved configuration).
@@ -161,6 +163,11 @@ export function scaleControlPeer(deps: {
       },
     },
     {
+      method: 'GET',
+      path: '/tenants/:tenant/teams',
+      handle: (request) => ok(teams.snapshot(state.requireTenant(request.params.tenant ?? '').id)),
+    },
+    {
       method: 'PUT',
       path: '/tenants/:tenant/teams/:policyName/:identity',
       handle: (request) => {
@@ -233,8 +240,8 @@ export function createScaleTenant(
 }
 
 /**
- * The customer's own app registration for replication, with a secret and the tenant's admin consent to what a
- * replication reads (organization, users, groups, Teams user configurations).
+ * The customer's own app registration for replication, with a secret and the tenant's admin consent to what the
+ * product checks when it connects (onboarding's and replication's permissions).
  */
 export function addReplicationApp(
   state: SandboxState,
@@ -243,14 +250,7 @@ export function addReplicationApp(
 ): { readonly appId: string; readonly secretText: string } {
   const app = state.addApplication({ displayName, homeTenantId: tenantId });
   const secret = state.addSecret(app.appId);
-  state.consent(tenantId, app.appId, {
-    'https://graph.microsoft.com': [
-      'Organization.Read.All',
-      'User.Read.All',
-      'Group.Read.All',
-      'TeamsUserConfiguration.Read.All',
-    ],
-  });
+  state.consent(tenantId, app.appId, { 'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles });
   return { appId: app.appId, secretText: secret.secretText };
 }
 

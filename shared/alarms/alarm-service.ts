@@ -66,10 +66,19 @@ interface AlarmEntity {
   acknowledgedBy?: string;
 }
 
-/** Alarm texts are meant to be read, not archived (and Table Storage caps a string at 32K characters). */
-const MAX_TEXT_CHARS = 2_000;
+/**
+ * An alarm says what failed and where in a sentence; the details (an SBC's CLI transcript, a stack) stay in the
+ * task log or the function log. docs/decisions.md has why 200.
+ */
+export const MAX_ALARM_TEXT_CHARS = 200;
 /** A concurrent raise, clear or acknowledge makes a write read again; a few tries win. */
 const RETRY = { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 } as const;
+
+/** One line (a multi-line cause would paste a transcript into the list), cut at the bound with an ellipsis. */
+export function boundedAlarmText(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= MAX_ALARM_TEXT_CHARS ? line : `${line.slice(0, MAX_ALARM_TEXT_CHARS - 1).trimEnd()}…`;
+}
 
 export function alarmId(name: string, source: string): string {
   return createHash('sha256').update(`${name}\n${source}`).digest('hex');
@@ -100,7 +109,7 @@ export function createAlarmServiceOn(tables: Tables, now: () => Date = () => new
         name: alarm.name,
         severity: alarm.severity,
         source: alarm.source,
-        text: alarm.text.slice(0, MAX_TEXT_CHARS),
+        text: boundedAlarmText(alarm.text),
       };
       await withOptimisticRetry(async () => {
         const found = await read(key);

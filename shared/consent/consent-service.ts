@@ -109,11 +109,12 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
   async function finish(flow: ConsentFlow, tokens: TokenSet, refreshToken: string): Promise<ConsentFlow> {
     const tenantId = tokens.account?.tenantId ?? flow.tenant;
     const m365Email = flow.m365AdminEmail ?? tokens.account?.username ?? '';
-    const credential = await options.credentials.connectDelegated(customerOf(flow.subject), {
-      tenantId,
-      m365Email,
-      refreshToken,
-    });
+    const credential = await options.credentials.connectDelegated(
+      customerOf(flow.subject),
+      { tenantId, m365Email, refreshToken },
+      // A wizard's sign-in is its session's until Submit; the session's end without one deletes it.
+      flow.subject.type === 'wizard' ? { wizardSessionId: flow.subject.sessionId } : {},
+    );
     await options.sink.completed(flow.subject, credential);
     return store.replace(flow, {
       ...withoutEtag(flow),

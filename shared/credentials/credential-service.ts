@@ -1,6 +1,6 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { AlarmService } from '../alarms/alarm-service.js';
-import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors, isDomainError } from '../errors/domain-errors.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
@@ -14,7 +14,9 @@ import {
   type VerificationStatus,
 } from './credential.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 import type { CredentialStore } from './credential-store.js';
+import { missingPermissions, permissionsMissingError } from './app-permissions.js';
 
 export interface AppRegistrationInput {
   readonly tenantId: string;
@@ -49,11 +51,42 @@ export interface AuthenticationStatusRow {
   readonly message: string | null;
 }
 
+/** A credential captured by an onboarding wizard session belongs to it until Submit (CustomerCredential). */
+export interface CaptureOptions {
+  readonly wizardSessionId?: string;
+}
+
+/** What became of a wizard's captured credential that was deleted: what the operator is told. */
+export interface DiscardedCredential {
+  readonly customerId: string;
+  readonly method: AuthenticationMethod;
+  readonly tenantId: string;
+  /** Asks the operator to have the customer's admin revoke what was granted. */
+  readonly message: string;
+}
+
 export interface CredentialService {
   /** Validates a customer's own app registration by getting tokens for both resources; stores it only if both work. */
-  connectAppRegistration(customerId: string, input: AppRegistrationInput): Promise<CustomerCredential>;
+  connectAppRegistration(
+    customerId: string,
+    input: AppRegistrationInput,
+    options?: CaptureOptions,
+  ): Promise<CustomerCredential>;
   /** Stores a delegated grant after checking it yields tokens for both resources. */
-  connectDelegated(customerId: string, grant: DelegatedGrant): Promise<CustomerCredential>;
+  connectDelegated(
+    customerId: string,
+    grant: DelegatedGrant,
+    options?: CaptureOptions,
+  ): Promise<CustomerCredential>;
+  /** The wizard's Submit created the customer: its credential is the customer's now, and replication starts. */
+  release(customerId: string, wizardSessionId: string): Promise<void>;
+  /**
+   * Deletes the customer's credential if (and only if) that wizard session still holds it; null when there was
+   * none. Idempotent.
+   */
+  discardHeld(customerId: string, wizardSessionId: string): Promise<DiscardedCredential | null>;
+  /** The credentials wizard sessions hold: the sweep finds those whose session ended without Submit. */
+  held(): Promise<Array<Pick<CustomerCredential, 'customerId' | 'heldByWizardSession'>>>;
   get(customerId: string): Promise<CustomerCredential | null>;
   /** Check Credentials: both resources, now; records the outcome. */
   verify(customerId: string): Promise<AuthenticationStatusRow>;
@@ -85,6 +118,21 @@ function entraMessage(error: unknown): { code: string | null; message: string } 
       ? `${error.message} ${JSON.stringify((error as { errorResponse?: unknown }).errorResponse ?? '')}`
       : String(error);
   return describeEntraFailure(text);
+}
+
+/**
+ * Deleting our copy does not undo the grant in the customer's tenant: only their admin can. What to ask for
+ * depends on what was granted.
+ */
+function revokeNotice(credential: CustomerCredential): string {
+  const what =
+    credential.method === 'app-registration'
+      ? `delete the client secret given for app registration ${credential.clientId ?? ''} (or the app registration) if it is not used otherwise`
+      : "remove the admin consent given to the provider's sign-in app (Enterprise applications in Microsoft Entra)";
+  return (
+    `The Microsoft 365 credentials captured for "${credential.customerId}" were deleted without being used. ` +
+    `Ask the customer's admin (tenant ${credential.tenantId}) to ${what}.`
+  );
 }
 
 export function createCredentialService(options: CredentialServiceOptions): CredentialService {
@@ -169,9 +217,13 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     }
   }
 
-  /** Verification stands on its own: a customer whose replication could not be queued here is found by its timer. */
-  const verified = async (customerId: string) => {
-    await options.onVerified?.(customerId).catch(() => undefined);
+  /**
+   * Verification stands on its own: a customer whose replication could not be queued here is found by its timer.
+   * A credential a wizard holds has no customer yet: it replicates once Submit releases it.
+   */
+  const verified = async (credential: Pick<CustomerCredential, 'customerId' | 'heldByWizardSession'>) => {
+    if (credential.heldByWizardSession) return;
+    await options.onVerified?.(credential.customerId).catch(() => undefined);
   };
 
   const daysUntil = (iso: string | null) =>
@@ -189,7 +241,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
   });
 
   return {
-    async connectAppRegistration(customerId, input) {
+    async connectAppRegistration(customerId, input, capture = {}) {
       const credential = appCredential(input.tenantId, input.clientId, input.clientSecret);
       try {
         await credential.getToken(GRAPH_SCOPE);
@@ -215,6 +267,12 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
           ],
         });
       }
+      // Tokens alone prove the secret, not the grants: without this a registration reports Successful and
+      // replication then fails on its first read.
+      const missing = await missingPermissions(
+        createGraphClient({ baseUrl: options.graphBaseUrl, credential, transport }),
+      );
+      if (missing.length > 0) throw permissionsMissingError(missing);
       const details = await tenantDetails(credential);
       const clientSecretExpiresAt = await secretExpiry(credential, input.clientId, input.clientSecret);
       await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
@@ -230,12 +288,13 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         whenLastVerified: now().toISOString(),
         lastVerificationStatus: 'successful',
         lastVerificationMessage: null,
+        heldByWizardSession: capture.wizardSessionId ?? null,
       });
-      await verified(customerId);
+      await verified(stored);
       return stored;
     },
 
-    async connectDelegated(customerId, grant) {
+    async connectDelegated(customerId, grant, capture = {}) {
       const draft: Omit<CustomerCredential, 'etag'> = {
         customerId,
         method: 'token',
@@ -249,6 +308,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         whenLastVerified: null,
         lastVerificationStatus: 'never-performed',
         lastVerificationMessage: null,
+        heldByWizardSession: capture.wizardSessionId ?? null,
       };
       const stored = await store.put(draft);
       const credential = delegatedCredential(stored);
@@ -261,8 +321,41 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         whenLastVerified: now().toISOString(),
         lastVerificationStatus: 'successful',
       });
-      await verified(customerId);
+      await verified(updated);
       return updated;
+    },
+
+    async release(customerId, wizardSessionId) {
+      await withOptimisticRetry(async () => {
+        const credential = await store.get(customerId);
+        if (credential?.heldByWizardSession !== wizardSessionId) return;
+        const released = await store.update(credential, { heldByWizardSession: null });
+        if (released.lastVerificationStatus === 'successful') await verified(released);
+      });
+    },
+
+    async discardHeld(customerId, wizardSessionId) {
+      return withOptimisticRetry(async () => {
+        const credential = await store.get(customerId);
+        if (!credential || credential.heldByWizardSession !== wizardSessionId) return null;
+        await store.delete(credential);
+        await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+        return {
+          customerId: credential.customerId,
+          method: credential.method,
+          tenantId: credential.tenantId,
+          message: revokeNotice(credential),
+        };
+      });
+    },
+
+    async held() {
+      const rows: Array<Pick<CustomerCredential, 'customerId' | 'heldByWizardSession'>> = [];
+      for await (const c of store.list()) {
+        if (c.heldByWizardSession)
+          rows.push({ customerId: c.customerId, heldByWizardSession: c.heldByWizardSession });
+      }
+      return rows;
     },
 
     get: (customerId) => store.get(customerId),
@@ -278,13 +371,18 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         await tokens.getToken(GRAPH_SCOPE);
         await tokens.getToken(TEAMS_ADMIN_SCOPE);
         if (credential.method === 'app-registration' && credential.clientId) {
+          // A permission removed since the connect is what the next replication would fail on: say which.
+          const missing = await missingPermissions(
+            createGraphClient({ baseUrl: options.graphBaseUrl, credential: tokens, transport }),
+          );
+          if (missing.length > 0) throw permissionsMissingError(missing);
           const secret = secretBox.open(credential.sealedSecret, slot(credential.customerId));
           clientSecretExpiresAt =
             (await secretExpiry(tokens, credential.clientId, secret)) ?? clientSecretExpiresAt;
         }
       } catch (error) {
         status = 'failed';
-        message = entraMessage(error).message;
+        message = isDomainError(error) ? (error.detail ?? error.title) : entraMessage(error).message;
       }
       const latest = (await store.get(customerId)) ?? credential;
       const updated = await store.update(latest, {
@@ -302,7 +400,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         });
       } else {
         await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
-        await verified(customerId);
+        await verified(updated);
       }
       return row(updated);
     },

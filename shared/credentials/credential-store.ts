@@ -21,6 +21,7 @@ type CredentialEntity = {
   whenLastVerified?: string;
   lastVerificationStatus: string;
   lastVerificationMessage?: string;
+  heldByWizardSession?: string;
 };
 
 export interface CredentialStore {
@@ -33,6 +34,8 @@ export interface CredentialStore {
     current: CustomerCredential,
     changes: Partial<Omit<CustomerCredential, 'etag' | 'customerId'>>,
   ): Promise<CustomerCredential>;
+  /** Deletes the credential if nobody changed it since it was read, else VersionConflictError; gone already is fine. */
+  delete(current: CustomerCredential): Promise<void>;
 }
 
 export function createTableCredentialStore(connectionString: string): CredentialStore {
@@ -56,6 +59,7 @@ export function createCredentialStore(tables: Tables): CredentialStore {
     ...(c.whenLastVerified ? { whenLastVerified: c.whenLastVerified } : {}),
     lastVerificationStatus: c.lastVerificationStatus,
     ...(c.lastVerificationMessage ? { lastVerificationMessage: c.lastVerificationMessage } : {}),
+    ...(c.heldByWizardSession ? { heldByWizardSession: c.heldByWizardSession } : {}),
   });
   return {
     async get(customerId) {
@@ -71,6 +75,9 @@ export function createCredentialStore(tables: Tables): CredentialStore {
     async update(current, changes) {
       const next = { ...current, ...changes };
       return { ...next, etag: await table.replace(toEntity(next), current.etag) };
+    },
+    async delete(current) {
+      await table.delete(PARTITION, shortNameKey(current.customerId), current.etag);
     },
   };
 }
@@ -90,6 +97,7 @@ function fromEntity({ value: e, etag }: Stored<CredentialEntity>): CustomerCrede
     whenLastVerified: e.whenLastVerified ?? null,
     lastVerificationStatus: status,
     lastVerificationMessage: e.lastVerificationMessage ?? null,
+    heldByWizardSession: e.heldByWizardSession ?? null,
     etag,
   };
 }

@@ -48,6 +48,11 @@ export interface CustomerCredential {
   readonly whenLastVerified: string | null;
   readonly lastVerificationStatus: VerificationStatus;
   readonly lastVerificationMessage: string | null;
+  /**
+   * The onboarding wizard session that captured it, until its Submit creates the customer: a credential held so
+   * is not replicated, and is deleted when its session expires or is reset without Submit.
+   */
+  readonly heldByWizardSession: string | null;
   readonly etag: string;
 }
 

@@ -30,6 +30,8 @@ export interface CustomerService {
   setState(id: string, state: 'ready-for-deployment' | 'deploying' | 'deployed'): Promise<Customer>;
   /** The removal task's last step: the customer is gone and its licenses return to the pool. Idempotent. */
   completeRemoval(id: string): Promise<void>;
+  /** Replication's note that a cycle completed: the Tenants list's last replication. Idempotent. */
+  noteReplication(id: string, at: string): Promise<void>;
 }
 
 export interface CustomerServiceOptions {
@@ -100,6 +102,8 @@ export function createCustomerService({
   }
 
   return {
+    noteReplication: (id, at) => store.noteReplication(id, at),
+
     async create(input) {
       return withOptimisticRetry(async () => {
         const { allocation, etag } = await store.getAllocation();

@@ -43,6 +43,11 @@ export interface CustomerStore {
     changes: Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string },
     allocation?: { readonly value: LicenseAllocation; readonly etag: string | null },
   ): Promise<Customer>;
+  /**
+   * Records when the customer's replication last completed. Idempotent and monotonic: an older or equal time (a
+   * cycle's end noted twice, a late writer) changes nothing; an unknown customer (removed meanwhile) is no error.
+   */
+  noteReplication(shortName: string, at: string): Promise<void>;
   /** Deletes the customer (guarded by its ETag) and replaces the allocation, both or neither. */
   remove(current: Customer, allocation: LicenseAllocation, allocationEtag: string | null): Promise<void>;
 }

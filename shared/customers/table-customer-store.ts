@@ -1,4 +1,9 @@
-import type { Stored, Tables, TransactionAction } from '../storage/versioned-table.js';
+import {
+  type Stored,
+  type Tables,
+  type TransactionAction,
+  withOptimisticRetry,
+} from '../storage/versioned-table.js';
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import {
   type CustomerStore,
@@ -95,6 +100,15 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
       const [etag = ''] = await both.transaction(actions);
       return { ...next, etag };
+    },
+
+    async noteReplication(shortName, at) {
+      await withOptimisticRetry(async () => {
+        const found = await customers.get(PARTITION, shortNameKey(shortName));
+        if (!found || (found.value.lastReplicationAt ?? '') >= at) return;
+        // Not an edit: updatedAt stays the operator's last change.
+        await customers.replace({ ...found.value, lastReplicationAt: at }, found.etag);
+      });
     },
 
     async remove(current, allocation, allocationEtag) {

@@ -14,12 +14,13 @@ import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { deviceDialPlans } from './dialplan-diff.js';
+import { sbcChoiceErrors, sbcChoicesOf, sbcChoicesReader } from '../onboarding/sbc-choices.js';
 
 /** What the prefix pages and Import Customers work with. */
 export interface SitePrefixDeps {
   readonly customers: CustomerService;
   readonly sites: CustomerSiteStore;
-  readonly onboardingSettings: Pick<OnboardingSettingsReader, 'regions'>;
+  readonly onboardingSettings: Pick<OnboardingSettingsReader, 'regions' | 'region' | 'sbc'>;
   readonly adapters: Pick<OnboardingPorts, 'sbc'>;
   readonly taskEngine: Pick<TaskEngine, 'start'>;
 }
@@ -85,6 +86,17 @@ export async function saveSitePrefixes(
       ],
       'Too many prefixes; nothing was saved.',
     );
+  }
+  // A dial plan the site's SBC does not have would fail the onboarding or the sync: refused now, with the valid ones.
+  const region = await services.onboardingSettings.region(found.site.sbc.regionId);
+  const device = region ? await services.onboardingSettings.sbc(region.sbcId) : null;
+  if (device) {
+    const errors = sbcChoiceErrors(
+      await sbcChoicesOf(sbcChoicesReader(services.adapters), device),
+      { carrier: null, cacProfile: null, prefixes },
+      { carrier: 'carrier', cacProfile: 'cacProfile', prefixes: 'prefixes' },
+    );
+    if (errors.length > 0) throw domainErrors.validation(errors, 'Unknown dial plans; nothing was saved.');
   }
   try {
     await sites.replace(

@@ -15,6 +15,8 @@ export interface FieldError {
   /** Stable, machine-readable reason, e.g. `too_short`, `short_name_forbidden_character`. */
   readonly code: string;
   readonly message: string;
+  /** The values the field may take, when they come from configuration (e.g. the carriers on the chosen SBC). */
+  readonly allowed?: readonly string[];
 }
 
 export type DomainErrorKind =
@@ -51,6 +53,8 @@ export interface DomainErrorInit {
   readonly fields?: readonly FieldError[];
   /** Seconds after which a retry may succeed (`transient`). */
   readonly retryAfterSeconds?: number;
+  /** The task the problem is about (e.g. the one a submitted wizard session queued): the caller may poll it. */
+  readonly taskId?: string;
   readonly cause?: unknown;
 }
 
@@ -61,6 +65,7 @@ export class DomainError extends Error {
   readonly detail: string | undefined;
   readonly fields: readonly FieldError[];
   readonly retryAfterSeconds: number | undefined;
+  readonly taskId: string | undefined;
 
   constructor(
     readonly kind: DomainErrorKind,
@@ -72,6 +77,7 @@ export class DomainError extends Error {
     this.detail = init.detail;
     this.fields = init.fields ?? [];
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.taskId = init.taskId;
   }
 }
 

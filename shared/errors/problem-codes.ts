@@ -18,6 +18,7 @@ export const PROBLEM_CODES = [
   'internal_error',
   // The domain
   'app_registration_invalid',
+  'app_registration_permission_missing',
   'builtin_not_deletable',
   'builtin_type_fixed',
   'concurrent_change',
@@ -44,6 +45,7 @@ export const PROBLEM_CODES = [
   'short_name_taken',
   'signing_keys_unavailable',
   'site_changed',
+  'site_deployed',
   'site_name_taken',
   'site_without_sbc',
   'task_not_failed',
@@ -58,6 +60,7 @@ export const PROBLEM_CODES = [
   'wizard_already_connected',
   'wizard_session_expired',
   'wizard_step_missing',
+  'wizard_submitted',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

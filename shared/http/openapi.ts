@@ -26,6 +26,12 @@ const problemSchema: JsonSchema = {
     code: { type: 'string', enum: [...PROBLEM_CODES], description: 'Stable, machine-readable error code.' },
     detail: { type: 'string' },
     errors: { type: 'array', items: { $ref: '#/components/schemas/FieldError' } },
+    task: {
+      type: 'string',
+      format: 'uri-reference',
+      description:
+        'The task the problem is about, e.g. the one a submitted wizard session queued (wizard_submitted): poll it.',
+    },
   },
 };
 
@@ -38,6 +44,12 @@ const fieldErrorSchema: JsonSchema = {
     in: { type: 'string', enum: ['body', 'query', 'path', 'header'] },
     code: { type: 'string', description: 'Stable, machine-readable reason, e.g. too_short.' },
     message: { type: 'string' },
+    allowed: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        "The values the field may take, when they come from configuration: e.g. the chosen SBC's carriers (unknown_carrier), CAC profiles (unknown_cac_profile) or dial plans (unknown_dial_plan).",
+    },
   },
 };
 

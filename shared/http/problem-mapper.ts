@@ -37,6 +37,7 @@ export function problemOfDomainError(error: unknown): MappedProblem | null {
       code: error.code,
       ...(error.detail ? { detail: error.detail } : {}),
       ...(error.fields.length ? { errors: error.fields } : {}),
+      ...(error.taskId ? { task: `/api/v1/tasks/${encodeURIComponent(error.taskId)}` } : {}),
     },
     headers,
   };

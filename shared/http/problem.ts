@@ -10,6 +10,8 @@ export interface Problem {
   readonly code: ProblemCode;
   readonly detail?: string;
   readonly errors?: readonly FieldError[];
+  /** The task the problem is about, as a path to poll (`/api/v1/tasks/{taskId}`). */
+  readonly task?: string;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -6,13 +6,17 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
-import type { WizardService } from '../wizard/wizard-service.js';
+import { type WizardService, wizardSubmittedError } from '../wizard/wizard-service.js';
 import type { WizardSession } from '../wizard/wizard-session.js';
 import type { CustomerSite } from './customer-site.js';
-import { type CustomerSiteStore } from './customer-site-store.js';
+import type { CustomerSiteStore, VersionedSite } from './customer-site-store.js';
 import type { OnboardingSettingsService } from './onboarding-settings-service.js';
 import { type AddSiteInput, buildSite, pagesFromAddSite, type SitePages } from './site-builder.js';
 import { nullIfNotFound } from '../errors/not-found.js';
+import { MAX_PREFIXES } from './prefixes.js';
+import type { SbcChoicesReader } from './sbc-choices.js';
+import { patchedSite, type SitePatch } from './site-patch.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -30,19 +34,32 @@ export interface OnboardingService {
   ): Promise<{ task: TaskRecord; customer: Customer }>;
   sites(customerId: string): Promise<CustomerSite[]>;
   site(customerId: string, siteName: string): Promise<CustomerSite>;
+  /** The site with its version, for If-Match. */
+  versionedSite(customerId: string, siteName: string): Promise<VersionedSite>;
+  /**
+   * Fixes a site that is not deployed yet (e.g. its onboarding failed at ProgramSbc): the next deploy uses the new
+   * values. With `ifMatch` only if the site is unchanged since it was read; without, the last writer wins.
+   */
+  updateSite(
+    customerId: string,
+    siteName: string,
+    patch: SitePatch,
+    ifMatch?: string,
+  ): Promise<VersionedSite>;
 }
 
 const ONBOARDING_TYPES = new Set(['CreateCustomer', 'SBCInit']);
 
 export interface OnboardingServiceDeps {
   readonly customers: CustomerService;
-  readonly wizard: Pick<WizardService, 'get'>;
-  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly wizard: Pick<WizardService, 'get' | 'markSubmitted'>;
+  readonly credentials: Pick<CredentialService, 'get' | 'release'>;
   readonly onboardingSettings: OnboardingSettingsService;
   readonly secretBox: SecretBox;
   readonly sites: CustomerSiteStore;
   readonly templates: ScriptTemplateService;
   readonly taskEngine: TaskEngine;
+  readonly sbcChoices: SbcChoicesReader;
 }
 
 export function createOnboardingService(services: OnboardingServiceDeps): OnboardingService {
@@ -52,6 +69,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
     settings: services.onboardingSettings,
     templates: services.templates,
     secretBox: services.secretBox,
+    sbcChoices: services.sbcChoices,
     now: new Date(),
   });
 
@@ -96,6 +114,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
   return {
     async submit(sessionId, owner, { dryRun }) {
       const session = await services.wizard.get(sessionId, owner);
+      if (session.submittedTaskId) throw wizardSubmittedError(session.submittedTaskId);
       const draft = session.draft;
       if (!draft) {
         throw new DomainError('conflict', {
@@ -138,7 +157,8 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       }
       const idempotencyKey = `submit-${session.id}`;
       const existing = await nullIfNotFound(services.customers.get(draft.shortName));
-      // A Submit sent twice (a double click, a retried request) finds its own customer and task.
+      // A Submit sent twice at once (a double click), or retried after failing before it recorded its task in the
+      // session, finds its own customer and task.
       if (!existing) await services.customers.create(draft);
       else if (!(await sites.get(draft.shortName, site.siteName))) {
         throw domainErrors.conflict(
@@ -147,17 +167,22 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           `A customer with the Short Name "${draft.shortName}" already exists.`,
         );
       }
+      // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
+      // should it not happen).
+      await services.credentials.release(draft.shortName, session.id);
       try {
         await sites.create(site);
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
       }
-      return engine().start({
+      const task = await engine().start({
         type: 'CreateCustomer',
         customerId: draft.shortName,
         input: { customerId: draft.shortName, siteName: site.siteName },
         idempotencyKey,
       });
+      await services.wizard.markSubmitted(session.id, owner, task.id);
+      return task;
     },
 
     async addSite(customerId, input, { dryRun }) {
@@ -286,9 +311,63 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
     },
 
     async site(customerId, siteName) {
+      return (await this.versionedSite(customerId, siteName)).site;
+    },
+
+    async versionedSite(customerId, siteName) {
       const found = await sites.get(customerId, siteName);
       if (!found) throw domainErrors.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);
-      return found.site;
+      return found;
+    },
+
+    async updateSite(customerId, siteName, patch, ifMatch) {
+      const conditional = ifMatch !== undefined && ifMatch !== '*';
+      const stale = () =>
+        domainErrors.versionMismatch(`Site "${siteName}" was changed since you read it; reload it.`);
+      let first = true;
+      // Without If-Match a write that loses a race is tried again on the new version: the last writer wins.
+      return withOptimisticRetry(async () => {
+        const customer = await existingCustomer(customerId);
+        if (customer.state === 'ready-for-remove') {
+          throw new DomainError('conflict', {
+            code: 'customer_being_removed',
+            title: 'Customer is being removed',
+            detail: `Customer "${customer.shortName}" is Ready for remove.`,
+          });
+        }
+        if (customer.state === 'deployed') {
+          throw new DomainError('conflict', {
+            code: 'site_deployed',
+            title: 'The site is deployed',
+            detail: `Customer "${customer.shortName}" is Deployed: its SBC keeps what onboarding programmed, and a re-deploy would not program it again. Change prefixes with PUT …/sites/{siteName}/prefixes.`,
+          });
+        }
+        const found = await this.versionedSite(customer.shortName, siteName);
+        if (first && conditional && ifMatch !== found.etag) throw stale();
+        first = false;
+        const next = await patchedSite(found.site, patch, deps());
+        if (patch.prefixes) {
+          const others = (await sites.list(customer.shortName))
+            .filter((s) => s.site.siteName.toLowerCase() !== found.site.siteName.toLowerCase())
+            .reduce((n, s) => n + s.site.prefixes.length, 0);
+          if (others + next.prefixes.length > MAX_PREFIXES) {
+            throw domainErrors.validation([
+              {
+                field: 'prefixes',
+                in: 'body',
+                code: 'too_many_prefixes',
+                message: `A customer can have at most ${MAX_PREFIXES} prefixes; its other sites have ${others}.`,
+              },
+            ]);
+          }
+        }
+        try {
+          return await sites.replace({ ...next, updatedAt: new Date().toISOString() }, found.etag);
+        } catch (error) {
+          if (error instanceof VersionConflictError && conditional) throw stale();
+          throw error;
+        }
+      });
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 } from './sbc-site.js';
 import { dnsPageSchema, m365RoutingPageSchema, sbcScriptsPageSchema } from './wizard-pages.js';
 import { nullIfNotFound } from '../errors/not-found.js';
+import { sbcChoiceErrors, type SbcChoicesReader, sbcChoicesOf } from './sbc-choices.js';
 
 /** The pages after Microsoft 365 Settings, as the wizard keeps them or as Add SBC Site sends them. */
 export interface SitePages {
@@ -91,6 +92,8 @@ export interface BuildSiteDeps {
   readonly settings: OnboardingSettingsReader;
   readonly templates: ScriptTemplateService;
   readonly secretBox: SecretBox;
+  /** The SBC's carriers, CAC profiles and dial plans: what its onboarding script will accept. */
+  readonly sbcChoices: SbcChoicesReader;
   readonly now: Date;
 }
 
@@ -193,9 +196,18 @@ export async function buildSite(
       );
     }
     const region = sbcPage.regionId ? await deps.settings.region(sbcPage.regionId) : null;
+    const device = region ? await deps.settings.sbc(region.sbcId) : null;
     if (!region) fail('sbc.regionId', 'unknown_region', 'Select an SBC from list.');
-    else if (!(await deps.settings.sbc(region.sbcId))) {
+    else if (!device) {
       fail('sbc.regionId', 'unknown_sbc', `The region "${region.name}" names no Known SBC.`);
+    } else {
+      errors.push(
+        ...sbcChoiceErrors(
+          await sbcChoicesOf(deps.sbcChoices, device),
+          { carrier: sbcPage.carrier, cacProfile: sbcPage.cacProfile, prefixes: pages.prefixes },
+          { carrier: 'sbc.carrier', cacProfile: 'sbc.cacProfile', prefixes: 'prefixes' },
+        ),
+      );
     }
     const onboarding = pages.sbcScripts?.onboardingTemplateId ?? DEFAULT_SCRIPTS.sbcOnboarding;
     const cleanup = pages.sbcScripts?.cleanupTemplateId ?? DEFAULT_SCRIPTS.sbcCleanup;
@@ -257,7 +269,8 @@ export async function buildSite(
   };
 }
 
-async function checkTemplate(
+/** Reports (through `fail`) a script that does not exist or is of another type. */
+export async function checkTemplate(
   templates: ScriptTemplateService,
   id: string,
   type: ScriptType,

@@ -6,7 +6,7 @@ import type { SbcConfiguration } from './sbc-site.js';
 export const DNS_METHODS = ['automatic', 'two-step', 'manual'] as const;
 export type DnsMethod = (typeof DNS_METHODS)[number];
 
-const templateId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Select a script.');
+export const templateIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Select a script.');
 const fqdn = (label: string) =>
   z
     .string({ error: `${label} is required.` })
@@ -17,15 +17,13 @@ const fqdn = (label: string) =>
       `${label} must be an FQDN.`,
     );
 
-export const customVariablesSchema = z
-  .record(
-    z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/, 'A Customer Variable name is letters, digits, - and _.'),
-    z.string().max(500, 'A Customer Variable value can be at most 500 characters long.'),
-  )
-  .default({})
-  .meta({ id: 'CustomVariables' });
+/** Customer Variables without a default: an edit that leaves them out keeps them. */
+export const customVariablesRecordSchema = z.record(
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/, 'A Customer Variable name is letters, digits, - and _.'),
+  z.string().max(500, 'A Customer Variable value can be at most 500 characters long.'),
+);
+
+export const customVariablesSchema = customVariablesRecordSchema.default({}).meta({ id: 'CustomVariables' });
 
 /** "Click Here to Provision M365 Domain and DNS Automatically": Region/Country, Sbc Site Name, License Plan. */
 export const dnsPageSchema = z
@@ -70,8 +68,8 @@ export const m365RoutingPageSchema = z
   .strictObject({
     configure: z.boolean(),
     onlinePstnGateway: fqdn('Online PSTN Gateway').optional(),
-    onboardingTemplateId: templateId.optional(),
-    cleanupTemplateId: templateId.optional(),
+    onboardingTemplateId: templateIdSchema.optional(),
+    cleanupTemplateId: templateIdSchema.optional(),
     customVariables: customVariablesSchema,
   })
   .meta({ id: 'WizardM365RoutingPage' });
@@ -79,8 +77,8 @@ export const m365RoutingPageSchema = z
 /** The SBC scripts page: SBC Onboarding Script, SBC Cleanup Script, Customer Variables. */
 export const sbcScriptsPageSchema = z
   .strictObject({
-    onboardingTemplateId: templateId,
-    cleanupTemplateId: templateId,
+    onboardingTemplateId: templateIdSchema,
+    cleanupTemplateId: templateIdSchema,
     customVariables: customVariablesSchema,
   })
   .meta({ id: 'WizardSbcScriptsPage' });

@@ -14,7 +14,7 @@ export interface ReplicationSources extends Pick<
   'store' | 'mirror' | 'queue' | 'credentials' | 'credentialStore' | 'alarms'
 > {
   readonly settings: Pick<Settings, 'replication' | 'endpoints'>;
-  readonly customers: Pick<CustomerService, 'get'>;
+  readonly customers: Pick<CustomerService, 'get' | 'noteReplication'>;
   readonly transport: TrustedTransport;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
   readonly templates: Pick<ScriptTemplateService, 'render'>;
@@ -40,6 +40,7 @@ export function replicationDeps(services: ReplicationSources): ReplicationDeps {
     credentialStore: services.credentialStore,
     alarms: services.alarms,
     customerExists: async (customerId) => (await customer(customerId)) !== null,
+    noteReplicated: (customerId, at) => services.customers.noteReplication(customerId, at),
     reader: (credential) =>
       createM365Reader({
         graphBaseUrl: settings.endpoints.graph,

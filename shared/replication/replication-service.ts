@@ -75,6 +75,8 @@ export interface ReplicationDeps {
   readonly credentialStore: Pick<CredentialStore, 'get' | 'update' | 'list'>;
   readonly alarms: AlarmService;
   readonly customerExists: (customerId: string) => Promise<boolean>;
+  /** Puts a completed cycle's time on the customer's row, where the Tenants list reads it. Idempotent. */
+  readonly noteReplicated: (customerId: string, at: string) => Promise<void>;
   readonly reader: (credential: TokenCredential) => M365Reader;
   readonly drift: (input: {
     customerId: string;
@@ -267,8 +269,9 @@ export function createReplicationService(deps: ReplicationDeps) {
       const refusal = error instanceof AuthFailureError ? error.message : authFailureOf(error);
       if (refusal) {
         await markCredentialFailed(customerId, refusal);
-        await store.deleteCycle(customerId, etag);
+        // Summarized before the checkpoint goes, so that no reader sees the cycle gone and its outcome not yet in.
         await summarize(customerId, cycle, 'failed', refusal);
+        await store.deleteCycle(customerId, etag);
         log(`Replication of ${customerId} stopped: ${refusal}`);
         return 'authentication-failed';
       }
@@ -289,8 +292,8 @@ export function createReplicationService(deps: ReplicationDeps) {
       cycle.failures += 1;
       cycle.lastError = message.slice(0, 1000);
       if (cycle.failures >= MAX_FAILURES) {
-        await store.deleteCycle(customerId, etag);
         await summarize(customerId, cycle, 'failed', message);
+        await store.deleteCycle(customerId, etag);
         await deps.alarms.raise({
           name: REPLICATION_ALARM,
           severity: 'minor',
@@ -356,6 +359,8 @@ export function createReplicationService(deps: ReplicationDeps) {
         ? { queuedAt: null, queuedKind: null }
         : {}),
     }));
+    // Before the checkpoint goes: a crash here leaves the cycle to be resumed, and its end is noted again then.
+    await deps.noteReplicated(customerId, at);
     await deps.alarms.clear(REPLICATION_ALARM, credentialAlarmSource(customerId));
   }
 
@@ -480,7 +485,8 @@ export function createReplicationService(deps: ReplicationDeps) {
       const at = now().getTime();
       const quiet = (settings.leaseSeconds + settings.chunkSeconds) * 1000 + 60_000;
       for await (const credential of deps.credentialStore.list()) {
-        if (!isVerified(credential)) continue;
+        // A wizard's credential has no customer until Submit releases it.
+        if (!isVerified(credential) || credential.heldByWizardSession) continue;
         const { customerId } = credential;
         const running = await store.cycle(customerId);
         if (running) {

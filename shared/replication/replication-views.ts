@@ -35,14 +35,28 @@ export const replicationStatusSchema = z
   .object({
     customerId: z.string(),
     state: z
-      .enum(['not-verified', 'authentication-failed', 'first-replication', 'running', 'queued', 'idle'])
+      .enum([
+        'not-verified',
+        'authentication-failed',
+        'first-replication',
+        'running',
+        'queued',
+        'failed',
+        'idle',
+      ])
       .meta({
-        description: 'Running: a cycle is in progress (it may be between chunks or waiting for a slot).',
+        description:
+          'Running: a cycle is in progress (it may be between chunks or waiting for a slot). Failed: the last ' +
+          'cycle failed and none runs now (`message` says why); the next cycle that succeeds makes it idle.',
       }),
     message: z
       .string()
       .nullable()
-      .meta({ description: 'What the portal shows, e.g. the first replication notice.' }),
+      .meta({
+        description:
+          'What the portal shows: the first replication notice, why the credentials or the last cycle failed, ' +
+          'why a trigger was skipped.',
+      }),
     lastSyncAt: z.iso.datetime().nullable(),
     /** The manual's header text. */
     lastSyncText: z.string().meta({ example: '[Last sync at: never]' }),
@@ -91,25 +105,32 @@ export function statusView(input: {
 }): ReplicationStatusView {
   const { status, cycle, credential } = input;
   const verification = credential?.lastVerificationStatus;
+  const last = status.lastCycle;
   const state: ReplicationStatusView['state'] =
     verification === 'failed'
       ? 'authentication-failed'
       : verification !== 'successful'
         ? 'not-verified'
-        : !status.lastSyncAt
-          ? 'first-replication'
-          : cycle
+        : cycle
+          ? status.lastSyncAt
             ? 'running'
-            : status.queuedAt
-              ? 'queued'
-              : 'idle';
+            : 'first-replication'
+          : // A failure is the news until a cycle succeeds, even with the next one already queued.
+            last?.outcome === 'failed'
+            ? 'failed'
+            : !status.lastSyncAt
+              ? 'first-replication'
+              : status.queuedAt
+                ? 'queued'
+                : 'idle';
   const message =
     state === 'first-replication'
       ? FIRST_REPLICATION_MESSAGE
       : state === 'authentication-failed'
         ? (credential?.lastVerificationMessage ?? 'The credentials failed.')
-        : (status.skipped?.message ?? null);
-  const last = status.lastCycle;
+        : state === 'failed'
+          ? `The last ${last?.kind ?? ''} replication cycle failed: ${last?.message ?? 'no reason recorded'}`
+          : (status.skipped?.message ?? null);
   return {
     customerId: status.customerId,
     state,

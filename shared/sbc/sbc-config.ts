@@ -53,6 +53,8 @@ export interface SbcConfig {
   readonly sipInterfaces: readonly SbcSipInterfaceInfo[];
   readonly ipProfiles: readonly SbcIpProfileInfo[];
   readonly cacProfiles: readonly SbcCacProfileInfo[];
+  /** The names of the dial plans (the `DialPlan` table); prefixes name one of them. */
+  readonly dialPlans: readonly string[];
 }
 
 export class SbcIniError extends Error {
@@ -129,6 +131,9 @@ export function parseSbcIni(text: string): SbcConfig {
       index: r.index,
       name: str(r.values, 'Name'),
     })),
+    dialPlans: rows('DialPlan')
+      .map((r) => str(r.values, 'Name'))
+      .filter((name) => name !== ''),
     ipGroups: rows('IPGroup').map((r) => ({
       index: r.index,
       name: str(r.values, 'Name'),
@@ -140,6 +145,17 @@ export function parseSbcIni(text: string): SbcConfig {
       cacProfile: str(r.values, 'AdmissionProfile'),
     })),
   };
+}
+
+/** A customer's IP Groups as `sbc-scenario7` names them: `<CustomerId>-c` (carrier) and `<CustomerId>-t` (Teams). */
+export function customerIpGroups(customerId: string): readonly [string, string] {
+  return [`${customerId}-c`, `${customerId}-t`];
+}
+
+/** The customer's IP Groups the SBC holds: a customer with any is programmed already. */
+export function customerIpGroupsPresent(config: SbcConfig, customerId: string): string[] {
+  const wanted = customerIpGroups(customerId).map((n) => n.toLowerCase());
+  return config.ipGroups.map((g) => g.name).filter((n) => wanted.includes(n.toLowerCase()));
 }
 
 /**

@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import type { CredentialService, AppRegistrationInput } from '../credentials/credential-service.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type {
+  AppRegistrationInput,
+  CredentialService,
+  DiscardedCredential,
+} from '../credentials/credential-service.js';
 import type { CustomerCredential } from '../credentials/credential.js';
 import type { CustomerStore } from '../customers/customer-store.js';
 import { allocate, type LicenseLimits } from '../customers/license-pool.js';
@@ -8,6 +13,14 @@ import type { CustomerDraft, InvitationService, InvitationView } from '../invita
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
 import { dedupe, type DialPlanPrefix, MAX_PREFIXES } from '../onboarding/prefixes.js';
 import { type SbcSiteInput, sbcConfigurationsFor } from '../onboarding/sbc-site.js';
+import {
+  type SbcChoiceFields,
+  type SbcChoiceInput,
+  sbcChoiceErrors,
+  type SbcChoicesReader,
+  sbcChoicesOf,
+} from '../onboarding/sbc-choices.js';
+import type { Region } from '../onboarding/onboarding-settings.js';
 import {
   type dnsPageSchema,
   EMPTY_PAGES,
@@ -24,6 +37,7 @@ import {
 } from './wizard-session.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import type { WizardSessionStore } from './wizard-session-store.js';
+import { withOptimisticRetry } from '../storage/versioned-table.js';
 
 export interface M365SettingsInput {
   readonly overrideAdminDomain: string;
@@ -32,10 +46,20 @@ export interface M365SettingsInput {
   readonly teamsNotificationSecret?: string;
 }
 
+/** What a Reset discarded: the credentials the session had captured, and what the operator must ask for. */
+export interface WizardResetOutcome {
+  readonly credentialsDeleted: DiscardedCredential | null;
+}
+
 export interface WizardService {
   open(owner: string): Promise<WizardSession>;
   get(id: string, owner: string): Promise<WizardSession>;
-  reset(id: string, owner: string): Promise<void>;
+  reset(id: string, owner: string): Promise<WizardResetOutcome>;
+  /**
+   * The timer: deletes the credentials of sessions that ended without Submit and were never read again (or whose
+   * cleanup a crash interrupted), and hands those whose Submit created the customer over to it.
+   */
+  sweep(): Promise<{ deleted: number; released: number }>;
   setCustomer(id: string, owner: string, draft: CustomerDraft): Promise<WizardSession>;
   inviteItAdministrator(id: string, owner: string, invitationEmail: string): Promise<WizardSession>;
   useAppRegistration(id: string, owner: string, input: AppRegistrationInput): Promise<WizardSession>;
@@ -59,6 +83,19 @@ export interface WizardService {
     owner: string,
     input: z.output<typeof sbcScriptsPageSchema>,
   ): Promise<WizardSession>;
+  /** Submit queued `taskId`: the session is closed; a second Submit or a page edit is refused with that task. */
+  markSubmitted(id: string, owner: string, taskId: string): Promise<WizardSession>;
+}
+
+/** A submitted session is closed: the customer exists, and its site is what an edit must change now. */
+export function wizardSubmittedError(taskId: string): DomainError {
+  return new DomainError('conflict', {
+    code: 'wizard_submitted',
+    title: 'Wizard session already submitted',
+    detail:
+      'This onboarding was submitted and its task queued (see task); change the site with PATCH /api/v1/customers/{customerId}/sites/{siteName} and deploy it again.',
+    taskId,
+  });
 }
 
 export interface WizardServiceOptions {
@@ -69,24 +106,71 @@ export interface WizardServiceOptions {
   readonly credentials: CredentialService;
   readonly secretBox: SecretBox;
   readonly onboardingSettings: OnboardingSettingsReader;
+  /** The chosen SBC's carriers, CAC profiles and dial plans, to refuse what its onboarding script would. */
+  readonly sbcChoices: SbcChoicesReader;
+  /** Where an expiry that deleted credentials is recorded: nobody may be there to read the session's answer. */
+  readonly audit: Pick<AuditStore, 'record'>;
   readonly now?: () => Date;
 }
+
+/**
+ * The sweep leaves a session alone this long past its expiry: a step that read it just before it expired may
+ * still be renewing it.
+ */
+export const SWEEP_GRACE_MS = 60_000;
 
 export function createWizardService(options: WizardServiceOptions): WizardService {
   const { store } = options;
   const now = options.now ?? (() => new Date());
   const expiry = () => new Date(now().getTime() + WIZARD_SESSION_TTL_MS).toISOString();
 
+  /**
+   * Ends a session without Submit: first the credentials it captured (a crash after that leaves only a session,
+   * which the next read ends), then the session. The credential is found by the customer it was captured for.
+   */
+  async function abandon(sessionId: string, customerId: string | null): Promise<DiscardedCredential | null> {
+    const discarded = customerId ? await options.credentials.discardHeld(customerId, sessionId) : null;
+    await store.delete(sessionId);
+    return discarded;
+  }
+
+  async function recordExpiry(sessionId: string, discarded: DiscardedCredential): Promise<void> {
+    await options.audit.record({
+      at: now().toISOString(),
+      who: { subject: 'system', name: 'Wizard session expiry', roles: [] },
+      operation: 'wizard-expired',
+      method: 'EXPIRY',
+      path: `/api/v1/wizard-sessions/${sessionId}`,
+      // The customer was never created: an operation about no one customer.
+      customerId: null,
+      status: 410,
+      request: { notice: discarded.message },
+      changes: {
+        credentials: {
+          before: {
+            customerId: discarded.customerId,
+            authenticationMethod: discarded.method,
+            tenantId: discarded.tenantId,
+          },
+          after: null,
+        },
+      },
+    });
+  }
+
   /** Loads the caller's live session and renews it, as every step of the wizard does. */
   async function touch(id: string, owner: string): Promise<WizardSession> {
     const session = await store.get(id);
     if (!session || session.owner !== owner) throw domainErrors.notFound('There is no such wizard session.');
     if (Date.parse(session.expiresAt) <= now().getTime()) {
-      await store.delete(id);
+      const discarded = await abandon(id, session.draft?.shortName ?? null);
+      if (discarded) await recordExpiry(id, discarded);
       throw new DomainError('gone', {
         code: 'wizard_session_expired',
         title: 'Wizard session expired',
-        detail: 'The wizard session expired after 10 minutes without activity; start again.',
+        detail:
+          'The wizard session expired after 10 minutes without activity; start again.' +
+          (discarded ? ` ${discarded.message}` : ''),
       });
     }
     return store.replace(session, { ...session, expiresAt: expiry() });
@@ -100,6 +184,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     ) => Promise<Partial<Pick<WizardSession, 'draft' | 'connection' | 'm365Settings' | 'pages'>>>,
   ): Promise<WizardSession> {
     const session = await touch(id, owner);
+    if (session.submittedTaskId) throw wizardSubmittedError(session.submittedTaskId);
     const changes = await apply(session);
     try {
       return await store.replace(session, { ...session, ...changes, expiresAt: expiry() });
@@ -132,8 +217,9 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
     }
   }
 
-  async function requireRegion(regionId: string): Promise<void> {
-    if (!(await options.onboardingSettings.region(regionId))) {
+  async function requireRegion(regionId: string): Promise<Region> {
+    const region = await options.onboardingSettings.region(regionId);
+    if (!region) {
       throw domainErrors.validation([
         {
           field: 'regionId',
@@ -143,6 +229,24 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         },
       ]);
     }
+    return region;
+  }
+
+  /** Refuses, with the valid values, what the region's SBC does not have (`fields` says where it sits in the body). */
+  async function requireOnSbc(region: Region, input: SbcChoiceInput, fields: SbcChoiceFields): Promise<void> {
+    const device = await options.onboardingSettings.sbc(region.sbcId);
+    if (!device) {
+      throw domainErrors.validation([
+        {
+          field: 'regionId',
+          in: 'body',
+          code: 'unknown_sbc',
+          message: `The region "${region.name}" names no Known SBC.`,
+        },
+      ]);
+    }
+    const errors = sbcChoiceErrors(await sbcChoicesOf(options.sbcChoices, device), input, fields);
+    if (errors.length > 0) throw domainErrors.validation(errors);
   }
 
   function requireNoConnection(session: WizardSession): void {
@@ -165,6 +269,7 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         connection: null,
         m365Settings: null,
         pages: EMPTY_PAGES,
+        submittedTaskId: null,
         createdAt: at,
         expiresAt: expiry(),
       });
@@ -176,7 +281,29 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       const session = await store.get(id);
       if (!session || session.owner !== owner)
         throw domainErrors.notFound('There is no such wizard session.');
-      await store.delete(id);
+      return { credentialsDeleted: await abandon(id, session.draft?.shortName ?? null) };
+    },
+
+    async sweep() {
+      let deleted = 0;
+      let released = 0;
+      for (const { customerId, heldByWizardSession: sessionId } of await options.credentials.held()) {
+        if (!sessionId) continue;
+        const session = await store.get(sessionId);
+        if (session && Date.parse(session.expiresAt) + SWEEP_GRACE_MS > now().getTime()) continue;
+        if (await options.customers.get(customerId)) {
+          // Submit created the customer and stopped before handing the credential over.
+          await options.credentials.release(customerId, sessionId);
+          released++;
+          continue;
+        }
+        const discarded = await abandon(sessionId, customerId);
+        if (discarded) {
+          await recordExpiry(sessionId, discarded);
+          deleted++;
+        }
+      }
+      return { deleted, released };
     },
 
     setCustomer(id, owner, draft) {
@@ -226,7 +353,9 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
         requireNoConnection(session);
         const draft = requireDraft(session);
         requireConsentable(draft);
-        const credential = await options.credentials.connectAppRegistration(draft.shortName, input);
+        const credential = await options.credentials.connectAppRegistration(draft.shortName, input, {
+          wizardSessionId: session.id,
+        });
         return {
           connection: {
             method: 'app-registration',
@@ -379,7 +508,13 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             },
           ]);
         }
-        if (input.regionId) await requireRegion(input.regionId);
+        if (input.regionId) {
+          await requireOnSbc(
+            await requireRegion(input.regionId),
+            { carrier: input.carrier ?? null, cacProfile: input.cacProfile ?? null, prefixes: [] },
+            { carrier: 'carrier', cacProfile: 'cacProfile', prefixes: 'prefixes' },
+          );
+        }
         const registration = input.carrierRegistration;
         return {
           pages: {
@@ -424,6 +559,17 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
             },
           ]);
         }
+        const sbc = session.pages.sbc;
+        const region =
+          sbc?.configureSbc && sbc.regionId ? await options.onboardingSettings.region(sbc.regionId) : null;
+        // Without the SBC page's region there is no SBC to ask yet; Submit checks the prefixes again.
+        if (region) {
+          await requireOnSbc(
+            region,
+            { carrier: null, cacProfile: null, prefixes: unique },
+            { carrier: 'carrier', cacProfile: 'cacProfile', prefixes: 'prefixes' },
+          );
+        }
         return { pages: { ...session.pages, prefixes: unique } };
       });
     },
@@ -432,6 +578,16 @@ export function createWizardService(options: WizardServiceOptions): WizardServic
       return change(id, owner, async (session) => {
         requireDraft(session);
         return { pages: { ...session.pages, sbcScripts: input } };
+      });
+    },
+
+    markSubmitted(id, owner, taskId) {
+      // A page saved in another window at the same moment must not leave the session open.
+      return withOptimisticRetry(async () => {
+        const session = await touch(id, owner);
+        if (session.submittedTaskId === taskId) return session;
+        if (session.submittedTaskId) throw wizardSubmittedError(session.submittedTaskId);
+        return store.replace(session, { ...session, submittedTaskId: taskId });
       });
     },
 

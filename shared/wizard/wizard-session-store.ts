@@ -11,6 +11,7 @@ type SessionEntity = {
   draft: string;
   connection: string;
   m365Settings: string;
+  submittedTaskId?: string;
   createdAt: string;
   expiresAt: string;
 } & Record<`pages${number}`, string>;
@@ -56,6 +57,7 @@ export function createWizardSessionStore(tables: Tables): WizardSessionStore {
     draft: JSON.stringify(session.draft),
     connection: JSON.stringify(session.connection),
     m365Settings: JSON.stringify(session.m365Settings),
+    ...(session.submittedTaskId ? { submittedTaskId: session.submittedTaskId } : {}),
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,
     ...pagesProperties(session.pages),
@@ -72,6 +74,7 @@ export function createWizardSessionStore(tables: Tables): WizardSessionStore {
         connection: JSON.parse(e.connection) as WizardSession['connection'],
         m365Settings: JSON.parse(e.m365Settings) as WizardSession['m365Settings'],
         pages: pagesOf(e),
+        submittedTaskId: e.submittedTaskId ?? null,
         createdAt: e.createdAt,
         expiresAt: e.expiresAt,
         etag: found.etag,

@@ -36,6 +36,8 @@ export interface WizardSession {
   readonly m365Settings: M365Settings | null;
   /** The pages after Microsoft 365 Settings: DNS, M365 default routing, SBC, prefixes, SBC scripts. */
   readonly pages: WizardPages;
+  /** Set by Submit: the CreateCustomer task it queued. The session is closed from then on; the site is edited instead. */
+  readonly submittedTaskId: string | null;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly etag: string;

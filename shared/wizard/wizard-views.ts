@@ -3,6 +3,7 @@ import { licenseTypeSchema } from '../customers/customer-view.js';
 import { sbcConfigurationSchema } from '../onboarding/sbc-site.js';
 import { INVITATION_STATUS_LABELS, INVITATION_STATUSES } from '../invitations/invitation.js';
 import { labelledValues } from '../validation/enum-labels.js';
+import type { WizardResetOutcome } from './wizard-service.js';
 import type { WizardSession } from './wizard-session.js';
 
 export const wizardSessionViewSchema = z
@@ -59,6 +60,10 @@ export const wizardSessionViewSchema = z
       prefixes: z.array(z.object({ dialPlanName: z.string(), prefix: z.string(), tag: z.string() })),
       sbcScripts: z.record(z.string(), z.unknown()).nullable(),
     }),
+    taskId: z.string().nullable().meta({
+      description:
+        'Set once submitted: the CreateCustomer task (/api/v1/tasks/{taskId}). The session is closed then: its pages and Submit answer 409 wizard_submitted.',
+    }),
     signInUrl: z.url().optional().meta({
       description:
         'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.',
@@ -71,6 +76,7 @@ export function toWizardSessionView(session: WizardSession): z.output<typeof wiz
   return {
     id: session.id,
     expiresAt: session.expiresAt,
+    taskId: session.submittedTaskId,
     customer: session.draft,
     connection: session.connection,
     m365Settings: settings
@@ -99,5 +105,33 @@ export function toWizardSessionView(session: WizardSession): z.output<typeof wiz
           }
         : null,
     },
+  };
+}
+
+export const wizardResetViewSchema = z
+  .object({
+    credentialsDeleted: z
+      .object({
+        customerId: z.string(),
+        tenantId: z.string(),
+        message: z.string().meta({
+          description:
+            "What the customer's admin should revoke in their tenant: deleting our copy does not undo the grant.",
+        }),
+      })
+      .nullable()
+      .meta({
+        description:
+          'The Microsoft 365 credentials the session had captured (app registration or sign-in), now deleted; null when it had none.',
+      }),
+  })
+  .meta({ id: 'WizardReset' });
+
+export function toWizardResetView(outcome: WizardResetOutcome): z.output<typeof wizardResetViewSchema> {
+  const deleted = outcome.credentialsDeleted;
+  return {
+    credentialsDeleted: deleted
+      ? { customerId: deleted.customerId, tenantId: deleted.tenantId, message: deleted.message }
+      : null,
   };
 }

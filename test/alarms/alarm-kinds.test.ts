@@ -120,7 +120,8 @@ describe('Task failed', () => {
     expect(alarm).toMatchObject({ severity: 'major', clearedAt: null });
     expect(alarm?.text).toContain('Sync alarmed');
     expect(alarm?.text).toContain('Alarmed1');
-    expect(alarm?.text).toContain('The SBC refused the script (400)');
+    expect(alarm?.text).toContain('at step Push');
+    expect(alarm?.text).not.toContain('The SBC refused the script (400)');
 
     behaviour.set('rerun', 'succeed');
     expect((await call('POST', `/api/v1/tasks/${id}/rerun`)).status).toBe(202);

@@ -49,7 +49,7 @@ async function connectAppRegistration(shortName: string, options: { days: number
   });
   stack.sandbox.state.consent(fabrikam.tenantId, app.appId, {
     'https://graph.microsoft.com': [
-      'Organization.Read.All',
+      ...DEMO.appRegistrationGraphRoles,
       ...(options.canReadItself ? ['Application.Read.All'] : []),
     ],
   });

@@ -195,14 +195,15 @@ function bodyOf(operationId: string): unknown {
     'wizard-submit': { dryRun: true },
     'sites-add': { siteName: 'Site2' },
     'sites-deploy': { dryRun: true },
+    'sites-update': { prefixes: [] },
     'tasks-delete-selected': { taskIds: [world.finishedTask] },
     'tasks-delete-all': { customerId: OTHER, state: 'finish-success' },
     'tasks-process-all': { customerId: OTHER },
     'invitations-remind': {},
     'customers-switch-to-token': { invitationEmail: 'it@ownco.example' },
     'authentication-status-update-app-registration': {
-      clientId: DEMO.tokenApp.clientId,
-      clientSecret: DEMO.tokenApp.clientSecret,
+      clientId: CONTOSO.appRegistration.clientId,
+      clientSecret: CONTOSO.appRegistration.clientSecret,
     },
     'site-prefixes-save': { prefixes: [] },
     'sbc-import-customer': {
@@ -229,9 +230,9 @@ const VALID_QUERY: Record<string, string> = {
 };
 
 function pathOf(path: string, operationId: string): string {
-  // Each operation meets the state its success needs: the paused customer's site waits for its TXT record, a
-  // paused, a failed and a queued task, a fresh and a connected wizard session.
-  const paused = ['customers-delete', 'sites-verify-domain'].includes(operationId);
+  // Each operation meets the state its success needs: the paused customer's site (not deployed) waits for its TXT
+  // record, a paused, a failed and a queued task, a fresh and a connected wizard session.
+  const paused = ['customers-delete', 'sites-verify-domain', 'sites-update'].includes(operationId);
   const values: Record<string, string> = {
     customerId: paused ? OTHER : operationId === 'replication-group-members' ? DIRECTORY : OWN,
     taskId:

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
+import { APP_REGISTRATION_PERMISSIONS } from '../../shared/credentials/app-permissions.js';
 import type { TableRow } from '../../shared/storage/versioned-table.js';
 import { tableText } from '../consent/consent-fixture.js';
 import { apiClient } from '../support/api-client.js';
@@ -20,7 +21,7 @@ beforeAll(async () => {
   });
   const secret = stack.sandbox.state.addSecret(app.appId, { displayName: 'for the provider' });
   stack.sandbox.state.consent(contoso, app.appId, {
-    'https://graph.microsoft.com': ['Organization.Read.All', 'User.Read.All'],
+    'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
   });
   contosoApp = { clientId: app.appId, clientSecret: secret.secretText };
 });
@@ -67,7 +68,10 @@ describe('the wizard session', () => {
       (await call('GET', `/api/v1/wizard-sessions/${session.id}`, { token: otherOperator })).status,
     ).toBe(404);
 
-    expect((await call('DELETE', `/api/v1/wizard-sessions/${session.id}`)).status).toBe(204);
+    expect(await call('DELETE', `/api/v1/wizard-sessions/${session.id}`)).toMatchObject({
+      status: 200,
+      body: { credentialsDeleted: null },
+    });
     expect((await call('GET', `/api/v1/wizard-sessions/${session.id}`)).status).toBe(404);
   });
 
@@ -132,6 +136,81 @@ describe('Use known App registration', () => {
     expect(
       ((await call('GET', `/api/v1/wizard-sessions/${session.id}`)).body as Session).connection,
     ).toBeNull();
+  });
+
+  it('names the Graph permissions a registration lacks instead of reporting Successful, and stores nothing', async () => {
+    const contoso = DEMO.customers.contoso.tenantId;
+    const app = stack.sandbox.state.addApplication({ displayName: 'Half granted', homeTenantId: contoso });
+    const secret = stack.sandbox.state.addSecret(app.appId, {});
+    // What a customer's admin who followed an older guide grants: enough to sign in and onboard, not to replicate.
+    stack.sandbox.state.consent(contoso, app.appId, {
+      'https://graph.microsoft.com': ['Organization.Read.All', 'User.ReadWrite.All', 'Domain.ReadWrite.All'],
+    });
+    const session = await openWithCustomer('HalfGranted');
+    const before = await storedRows('credentials');
+    const response = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
+    });
+    expect(response.status).toBe(422);
+    expect(response.problem.code).toBe('app_registration_permission_missing');
+    expect(response.problem.errors?.map((e) => e.code)).toEqual([
+      'GroupMember.Read.All',
+      'TeamsUserConfiguration.Read.All',
+    ]);
+    expect(response.problem.detail).toContain('TeamsUserConfiguration.Read.All');
+    expect(await storedRows('credentials')).toEqual(before);
+    expect(
+      ((await call('GET', `/api/v1/wizard-sessions/${session.id}`)).body as Session).connection,
+    ).toBeNull();
+
+    // Granted afterwards, the same registration connects.
+    stack.sandbox.state.consent(contoso, app.appId, {
+      'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
+    });
+    const again = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
+    });
+    expect(again.status).toBe(200);
+  });
+
+  it('a Check Credentials names a permission withdrawn since the connect', async () => {
+    const contoso = DEMO.customers.contoso.tenantId;
+    const app = stack.sandbox.state.addApplication({ displayName: 'Withdrawn', homeTenantId: contoso });
+    const secret = stack.sandbox.state.addSecret(app.appId, {});
+    const all = DEMO.appRegistrationGraphRoles;
+    stack.sandbox.state.consent(contoso, app.appId, { 'https://graph.microsoft.com': all });
+    const session = await openWithCustomer('Withdrawn');
+    const connected = await call('POST', `/api/v1/wizard-sessions/${session.id}/connection`, {
+      json: {
+        method: 'app-registration',
+        tenantId: contoso,
+        clientId: app.appId,
+        clientSecret: secret.secretText,
+      },
+    });
+    expect(connected.status).toBe(200);
+    stack.sandbox.state.consent(contoso, app.appId, {
+      'https://graph.microsoft.com': all.filter((role) => role !== 'TeamsUserConfiguration.Read.All'),
+    });
+    const checked = await call('POST', '/api/v1/authentication-status/Withdrawn/check');
+    expect(checked.body).toMatchObject({ lastVerificationStatus: 'failed' });
+    expect((checked.body as { message: string }).message).toContain('TeamsUserConfiguration.Read.All');
+  });
+
+  it("the sandbox's demo app registration holds exactly the permissions the product checks", () => {
+    expect([...DEMO.appRegistrationGraphRoles].sort()).toEqual(
+      APP_REGISTRATION_PERMISSIONS.map((p) => p.permission).sort(),
+    );
   });
 
   it('connects with the right values, prefills the Microsoft 365 Settings and reports Successful', async () => {

@@ -204,7 +204,7 @@ describe('the app-registration path', () => {
     });
     const secret = stack.sandbox.state.addSecret(app.appId, { displayName: 'provider' });
     stack.sandbox.state.consent(fabrikam.tenantId, app.appId, {
-      'https://graph.microsoft.com': ['Organization.Read.All'],
+      'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
     });
 
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
@@ -276,6 +276,15 @@ describe('the sign-in path (authorization code with PKCE)', () => {
       connection: { method: 'sign-in', status: 'authentication-complete', tenantId: fabrikam.tenantId },
       m365Settings: { tenantId: fabrikam.tenantId, overrideAdminDomain: fabrikam.initialDomain },
     });
+
+    // The grant is the session's until Submit; Reset deletes it and asks for the consent to be removed.
+    expect((await stack.services.credentials.get('Fabrikam2'))?.heldByWizardSession).toBe(sessionId);
+    const reset = await call('DELETE', `/api/v1/wizard-sessions/${sessionId}`);
+    expect(reset.status).toBe(200);
+    expect(
+      (reset.body as { credentialsDeleted: { message: string } | null }).credentialsDeleted?.message,
+    ).toContain('remove the admin consent');
+    expect(await stack.services.credentials.get('Fabrikam2')).toBeNull();
   });
 
   it('shows the replay page for a callback used twice, and changes nothing', async () => {

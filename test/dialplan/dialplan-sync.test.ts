@@ -194,13 +194,42 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect(rulesOf('Dialer')).toEqual(before);
   });
 
-  it('fails with a clear message when the SBC lacks the dial plan', async () => {
-    const task = await savePrefixes([
+  it('refuses at Save a dial plan the SBC lacks, and fails the sync clearly when the SBC loses one later', async () => {
+    const before = (await call('GET', '/api/v1/customers/Dialer/sites/Dialer')).body as {
+      prefixes: unknown[];
+    };
+    const refused = await call('PUT', '/api/v1/customers/Dialer/sites/Dialer/prefixes', {
+      json: {
+        prefixes: [
+          { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
+          { dialPlanName: 'Zoom', prefix: '+3222006' },
+        ],
+      },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.problem.errors).toEqual([
+      expect.objectContaining({ field: 'prefixes.1.dialPlanName', code: 'unknown_dial_plan' }),
+    ]);
+    expect(refused.problem.errors?.[0]?.allowed).toContain('CustDialPlan');
+    const unchanged = (await call('GET', '/api/v1/customers/Dialer/sites/Dialer')).body as {
+      prefixes: unknown[];
+    };
+    expect(unchanged.prefixes).toEqual(before.prefixes);
+
+    const dialPlans = device().running.dialPlans;
+    dialPlans.push({ index: 99, name: 'Zoom', rules: [] });
+    const saved = await savePrefixes([
       { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
       { dialPlanName: 'Zoom', prefix: '+3222006' },
     ]);
+    expect(saved.state, JSON.stringify(saved.log)).toBe('finish-success');
+    device().running.dialPlans = dialPlans.filter((p) => p.name !== 'Zoom');
+    const task = await sync();
     expect(task.state).toBe('finish-failure');
     expect(task.result).toContain('The SBC has no dial plan Zoom (SBC sbc-eu1)');
+    expect((await savePrefixes([{ dialPlanName: 'CustDialPlan', prefix: '+3222002' }])).state).toBe(
+      'finish-success',
+    );
   }, 60_000);
 
   it('offers one import candidate per distinct rule name and tag, hiding what is imported already', async () => {

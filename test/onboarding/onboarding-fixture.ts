@@ -86,8 +86,8 @@ export async function fillWizard(call: Call, input: WizardInput): Promise<string
       json: {
         method: 'app-registration',
         tenantId: CONTOSO.tenantId,
-        clientId: DEMO.tokenApp.clientId,
-        clientSecret: DEMO.tokenApp.clientSecret,
+        clientId: CONTOSO.appRegistration.clientId,
+        clientSecret: CONTOSO.appRegistration.clientSecret,
       },
     });
     expect(connected.status, JSON.stringify(connected.body)).toBe(200);

@@ -57,12 +57,20 @@ describe('an SBC that drops every request for a while in the middle of onboardin
       prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589063' }],
     });
     const faults = env.stack.sandbox.faults;
+    // Submit and the task's first check (ValidateSite) read the SBC while it answers; then it reboots.
+    const location = await submit(call, session);
+    await waitFor(
+      'the site checked against the SBC',
+      async () => {
+        const task = (await call('GET', location)).body as TaskView;
+        return task.steps.find((s) => s.name === 'ValidateSite')?.state === 'done' ? true : undefined;
+      },
+      30_000,
+    );
     // Every request to the SBCs, whatever the device: the socket is closed without an answer (a reboot).
     const outage = faults.add({ pathPattern: '^/sbc/', kind: 'drop' });
     let waiting: TaskView | undefined;
-    let location = '';
     try {
-      location = await submit(call, session);
       await waitFor(
         'the first request the SBC drops',
         async () => (outage.hits > 0 ? true : undefined),

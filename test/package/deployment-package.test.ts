@@ -171,10 +171,11 @@ beforeAll(async () => {
   contents = inventory(site);
 }, 300_000);
 
+// Thirteen thousand files: on a machine busy with other suites, removing them can take longer than a minute.
 afterAll(() => {
   rmSync(buildDir, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
-});
+}, 300_000);
 
 describe('the deployment package azd zips', () => {
   it('is what azure.yaml has azd deploy: the folder npm run package assembles, deployed as it is', () => {

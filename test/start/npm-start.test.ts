@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/host/free-port.js';
 import { isSameProcess, readLock } from '../../dev/local-lock.js';
+import { DEMO } from '../../dev/sandbox/demo-data.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
 const crashDataDir = mkdtempSync(join(tmpdir(), 'drh-crash-'));
@@ -79,8 +81,56 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-function session(dir = dataDir): { apiBaseUrl: string; openApiUrl: string; token: string; pid: number } {
+interface LocalSession {
+  apiBaseUrl: string;
+  openApiUrl: string;
+  token: string;
+  pid: number;
+  sandboxUrl: string;
+  sandboxCaCertFile: string;
+  demoAppRegistration: { tenantId: string; clientId: string; clientSecret: string };
+}
+
+function session(dir = dataDir): LocalSession {
   return JSON.parse(readFileSync(join(dir, 'local-session.json'), 'utf8'));
+}
+
+function runNode(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+/** What the onboarding of "Tailwind" left in the sandbox, read through its control API. */
+async function tailwindWorld(dir: string) {
+  const { sandboxUrl, sandboxCaCertFile, demoAppRegistration } = session(dir);
+  const dispatcher = new Agent({ connect: { ca: readFileSync(sandboxCaCertFile) } });
+  const get = async <T>(path: string): Promise<T> => {
+    const response = await undiciFetch(`${sandboxUrl}/_sandbox${path}`, { dispatcher });
+    expect(response.status, path).toBe(200);
+    return (await response.json()) as T;
+  };
+  const gateway = `tailwind.emea.${DEMO.provider.dns.zone}`;
+  const tenant = await get<{ verifiedDomains: Array<{ name: string }> }>(
+    `/tenants/${demoAppRegistration.tenantId}`,
+  );
+  const zones = await get<{
+    value: Array<{ name: string; recordSets: Array<{ type: string; name: string }> }>;
+  }>('/dns/zones');
+  const records = zones.value.find((z) => z.name === DEMO.provider.dns.zone)?.recordSets ?? [];
+  const teams = await get<{ configurations: Record<string, Array<{ Identity?: string }>> }>(
+    `/scale/tenants/${demoAppRegistration.tenantId}/teams`,
+  );
+  const sbc = await get<{ configuration: { ipGroups: Array<{ name: string }> } }>('/sbc/sbc-eu1');
+  await dispatcher.close();
+  return {
+    domain: tenant.verifiedDomains.some((d) => d.name === gateway),
+    aRecord: records.some((r) => r.type === 'A' && `${r.name}.${DEMO.provider.dns.zone}` === gateway),
+    gateway: (teams.configurations.OnlinePSTNGateway ?? []).some((g) => g.Identity === gateway),
+    sbcGroups: sbc.configuration.ipGroups.filter((g) => /^tailwind-[ct]$/i.test(g.name)).length,
+  };
 }
 
 describe('npm start', () => {
@@ -134,12 +184,22 @@ describe('npm start', () => {
     for (const port of ports) expect(await isFree(port)).toBe(true);
   }, 400_000);
 
-  it('starts again on the same data folder after the run was killed with SIGKILL, leaving no child behind', async () => {
+  it("onboards and replicates with the printed demo app registration (the README's easiest path), and after a SIGKILL starts again with the customer's world still in the sandbox, leaving no child behind", async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const crashed = npmStart(ports, crashDataDir);
     await waitForOutput(crashed, 'Press Ctrl-C to stop.');
     const children = readLock(join(crashDataDir, 'npm-start.lock'))?.children ?? [];
     expect(children).toHaveLength(1);
+    const app = session(crashDataDir).demoAppRegistration;
+    for (const value of [app.tenantId, app.clientId, app.clientSecret])
+      expect(crashed.output()).toContain(value);
+
+    // What the README tells a newcomer to run; it onboards "Tailwind" and waits for its first replication.
+    const demo = await runNode([join('dist', 'dev', 'onboard-demo.js'), '--data-dir', crashDataDir]);
+    expect(demo.code, demo.output).toBe(0);
+    expect(demo.output).toMatch(/Tailwind is onboarded \(finish-success\) and replicated \([1-9]\d* users\)/);
+    const before = await tailwindWorld(crashDataDir);
+    expect(before).toEqual({ domain: true, aRecord: true, gateway: true, sbcGroups: 2 });
 
     // The run itself, not npm above it nor its process group: what `kill -9 <pid>` does, and nothing can trap.
     process.kill(session(crashDataDir).pid, 'SIGKILL');
@@ -149,8 +209,11 @@ describe('npm start', () => {
     await waitForOutput(restarted, 'Press Ctrl-C to stop.');
     for (const child of children) expect(isSameProcess(child)).toBe(false);
     const { apiBaseUrl, token } = session(crashDataDir);
-    const listed = await fetch(`${apiBaseUrl}/customers`, { headers: { authorization: `Bearer ${token}` } });
+    const listed = await fetch(`${apiBaseUrl}/customers/Tailwind`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(listed.status).toBe(200);
+    expect(await tailwindWorld(crashDataDir)).toEqual(before);
 
     await ctrlC(restarted);
     for (const port of ports) expect(await isFree(port)).toBe(true);

@@ -9,7 +9,8 @@ export interface ApiResponse {
     status: number;
     title: string;
     detail?: string;
-    errors?: Array<{ field: string; code: string; message: string }>;
+    errors?: Array<{ field: string; code: string; message: string; allowed?: string[] }>;
+    task?: string;
   };
 }
 

@@ -1,6 +1,5 @@
 import { expect } from 'vitest';
 import { seedOnboardingSettings } from '../../dev/demo-seed.js';
-import { DEMO } from '../../dev/sandbox/index.js';
 import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import {
   completeDeviceFlow,
@@ -52,7 +51,7 @@ const DEPLOYED_SITE: Omit<WizardInput, 'shortName'> = {
  * it, on the memory stack with the sandbox (queues delivered):
  * - the provider set up as `npm start` leaves it (token app, mail, DNS API, the demo SBCs and regions);
  * - `deployed` onboarded through the wizard (Contoso's tenant, automatic DNS): its site is Deployed, its task
- *   finished, and its directory replicated (the admin granted the token app the directory's read roles);
+ *   finished, and its directory replicated (Contoso's own app registration may read it);
  * - `paused` onboarded with two-step DNS: its CreateCustomer waits for the TXT record, and a redeploy of its site
  *   waits too;
  * - a wizard session connected to Contoso, and an invitation whose admin consented through the device-code flow.
@@ -76,13 +75,6 @@ export async function buildOnboardedWorld(
     token,
     smtp: stack.sandbox.smtp,
     fetch: stack.api.fetch,
-  });
-  stack.sandbox.state.consent(CONTOSO.tenantId, DEMO.tokenApp.clientId, {
-    'https://graph.microsoft.com': [
-      ...DEMO.tokenApp.graphRoles,
-      'Group.Read.All',
-      'TeamsUserConfiguration.Read.All',
-    ],
   });
 
   const deployed = await settled(

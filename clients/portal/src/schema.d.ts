@@ -342,7 +342,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The SBC page's Carrier and CAC Profile lists, read from the region's SBC
+         * The SBC page's Carrier and CAC Profile lists and the dial plans, read from the region's SBC
          * @description Requires the role provider-admin.
          */
         get: operations["settings-regions-sbc-options"];
@@ -409,7 +409,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Reset: discard the wizard session
+         * Reset: discard the wizard session and the Microsoft 365 credentials it captured (not submitted)
          * @description Requires the role provider-admin.
          */
         delete: operations["wizard-reset"];
@@ -811,7 +811,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Fix a site that is not deployed yet (e.g. its onboarding failed at ProgramSbc): carrier, CAC, registration, prefixes, scripts; then deploy it again
+         * @description Requires the role provider-admin or channel-admin.
+         */
+        patch: operations["sites-update"];
         trace?: never;
     };
     "/customers/{customerId}/sites/{siteName}/deploy": {
@@ -2163,6 +2167,8 @@ export interface components {
             /** @description Stable, machine-readable reason, e.g. too_short. */
             code: string;
             message: string;
+            /** @description The values the field may take, when they come from configuration: e.g. the chosen SBC's carriers (unknown_carrier), CAC profiles (unknown_cac_profile) or dial plans (unknown_dial_plan). */
+            allowed?: string[];
         };
         HealthReport: {
             /**
@@ -2456,9 +2462,14 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
+            /**
+             * Format: uri-reference
+             * @description The task the problem is about, e.g. the one a submitted wizard session queued (wizard_submitted): poll it.
+             */
+            task?: string;
         };
         Region: {
             name: string;
@@ -2476,11 +2487,11 @@ export interface components {
         ReplicationStatus: {
             customerId: string;
             /**
-             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot).
+             * @description Running: a cycle is in progress (it may be between chunks or waiting for a slot). Failed: the last cycle failed and none runs now (`message` says why); the next cycle that succeeds makes it idle.
              * @enum {string}
              */
-            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "idle";
-            /** @description What the portal shows, e.g. the first replication notice. */
+            state: "not-verified" | "authentication-failed" | "first-replication" | "running" | "queued" | "failed" | "idle";
+            /** @description What the portal shows: the first replication notice, why the credentials or the last cycle failed, why a trigger was skipped. */
             message: string | null;
             lastSyncAt: string | null;
             /** @example [Last sync at: never] */
@@ -2568,6 +2579,8 @@ export interface components {
             /** @description Names configured as SIP Interface, Proxy Set and IP Profile. */
             carriers: string[];
             cacProfiles: string[];
+            /** @description Dial plan names a prefix may name (the ini file's DialPlan table). */
+            dialPlans: string[];
         };
         SbcSiteInput: {
             configureSbc: boolean;
@@ -2700,6 +2713,32 @@ export interface components {
          * @enum {string}
          */
         ScriptType: "sbc-onboarding" | "sbc-cleanup" | "m365-onboarding" | "m365-cleanup" | "background";
+        SitePatch: {
+            /** @description The M365 onboarding and cleanup scripts; only a site with M365 default routing. */
+            m365Routing?: {
+                onboardingTemplateId?: string;
+                cleanupTemplateId?: string;
+                /** @description Replaces them all. */
+                customVariables?: {
+                    [key: string]: string;
+                };
+            };
+            /** @description Carrier, Carrier Registration, CAC and the SBC scripts; only a site with an SBC. */
+            sbc?: {
+                carrier?: string | null;
+                /** @description The whole registration, password included; null turns it off. */
+                carrierRegistration?: components["schemas"]["CarrierRegistration"] | null;
+                cacProfile?: string | null;
+                onboardingTemplateId?: string;
+                cleanupTemplateId?: string;
+                /** @description Replaces them all. */
+                customVariables?: {
+                    [key: string]: string;
+                };
+            };
+            /** @description Replaces all of the site’s prefixes. */
+            prefixes?: components["schemas"]["DialPlanPrefix"][];
+        };
         Task: {
             id: string;
             /** @description The manual's Cmd Type, e.g. CreateCustomer. */
@@ -2833,6 +2872,15 @@ export interface components {
             cleanupTemplateId?: string;
             customVariables?: components["schemas"]["CustomVariables"];
         };
+        WizardReset: {
+            /** @description The Microsoft 365 credentials the session had captured (app registration or sign-in), now deleted; null when it had none. */
+            credentialsDeleted: {
+                customerId: string;
+                tenantId: string;
+                /** @description What the customer's admin should revoke in their tenant: deleting our copy does not undo the grant. */
+                message: string;
+            } | null;
+        };
         WizardSbcScriptsPage: {
             onboardingTemplateId: string;
             cleanupTemplateId: string;
@@ -2901,6 +2949,8 @@ export interface components {
                     [key: string]: unknown;
                 } | null;
             };
+            /** @description Set once submitted: the CreateCustomer task (/api/v1/tasks/{taskId}). The session is closed then: its pages and Submit answer 409 wizard_submitted. */
+            taskId: string | null;
             /**
              * Format: uri
              * @description After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.
@@ -5155,7 +5205,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Carriers and CAC profiles of the SBC. */
+            /** @description Carriers, CAC profiles and dial plans of the SBC. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5448,12 +5498,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Discarded. */
-            204: {
+            /** @description Discarded. When the session had captured credentials, they are deleted and `message` says what the customer's admin should revoke. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WizardReset"];
+                };
             };
             /** @description Missing, invalid or expired access token. */
             401: {
@@ -5565,7 +5617,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Short Name taken, or no license left. */
+            /** @description Short Name taken, no license left, or the session was submitted already. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5744,7 +5796,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5755,6 +5807,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6014,7 +6075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The customer's Microsoft 365 tenant is not connected yet. */
+            /** @description The customer's Microsoft 365 tenant is not connected yet, or the session was submitted. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6132,7 +6193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier step is missing. */
+            /** @description An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6250,7 +6311,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier step is missing. */
+            /** @description An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6368,7 +6429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier step is missing. */
+            /** @description An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6406,6 +6467,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The region's SBC did not answer, so its carriers, CAC profiles and dial plans could not be checked. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6486,7 +6556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier step is missing. */
+            /** @description An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6524,6 +6594,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The region's SBC did not answer, so its carriers, CAC profiles and dial plans could not be checked. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6604,7 +6683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier step is missing. */
+            /** @description An earlier step is missing, or the session was submitted (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7648,7 +7727,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An earlier page is missing, or the Short Name is taken. */
+            /** @description An earlier page is missing, the Short Name is taken, or the session was submitted already (wizard_submitted; `task` is the task it queued). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7695,6 +7774,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chosen SBC did not answer, so its carriers could not be checked. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7899,6 +7987,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The chosen SBC did not answer, so its carriers could not be checked. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
             503: {
                 headers: {
@@ -7928,6 +8025,7 @@ export interface operations {
             /** @description The site; never the carrier password. */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7964,6 +8062,140 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "sites-update": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The Sbc Site Name. */
+                siteName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SitePatch"];
+            };
+        };
+        responses: {
+            /** @description Saved; the next deploy uses it. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerSite"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is deployed (site_deployed) or being removed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The site's SBC did not answer, so the new values could not be checked. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9669,7 +9901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app registration does not yield tokens; nothing was stored. */
+            /** @description The app registration does not yield tokens (`app_registration_invalid`), or lacks a Microsoft Graph permission onboarding or replication needs (`app_registration_permission_missing`, one error per permission); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9680,6 +9912,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10934,6 +11175,15 @@ export interface operations {
             };
             /** @description Unexpected error; quote the invocation id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The site's SBC did not answer, so the dial plan names could not be checked. */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,7 +20,7 @@ import {
 } from './onboarding-job.js';
 import { classifyPeerError } from './peer-task-errors.js';
 import { PSTN_GATEWAY_REMOVAL_STEPS, PSTN_GATEWAY_STEPS } from './pstn-gateway-steps.js';
-import { SBC_PROGRAMMING_STEPS, sbcCleanupStep } from './sbc-programming-steps.js';
+import { SBC_PROGRAMMING_STEPS, sbcCleanupStep, validateSiteStep } from './sbc-programming-steps.js';
 
 const saveSiteLocation = siteStep({
   name: 'SaveSiteLocation',
@@ -35,8 +35,9 @@ const saveSiteLocation = siteStep({
   },
 });
 
-/** The deployment steps of one site, in the manual's order: domain and DNS, M365 routing, the SBC. */
+/** The deployment steps of one site, in the manual's order: domain and DNS, M365 routing, the SBC; checks first. */
 const SITE_STEPS: readonly SiteStep[] = [
+  validateSiteStep,
   ...PSTN_GATEWAY_STEPS,
   m365RoutingStep,
   ...SBC_PROGRAMMING_STEPS,

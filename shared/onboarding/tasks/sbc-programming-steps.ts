@@ -1,20 +1,14 @@
-import { parseSbcIni } from '../../sbc/sbc-config.js';
-import type { TaskChange } from '../../tasks/task-definition.js';
+import { customerIpGroupsPresent, parseSbcIni } from '../../sbc/sbc-config.js';
+import { PermanentTaskError, type TaskChange } from '../../tasks/task-definition.js';
+import { sbcChoiceErrors, sbcChoicesReader } from '../sbc-choices.js';
 import { siteTemplateContext } from '../site-context.js';
 import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep } from './onboarding-job.js';
-
-/** The customer's IP Groups as `sbc-scenario7` names them: `<CustomerId>-c` (carrier) and `<CustomerId>-t` (Teams). */
-export function customerIpGroups(customerId: string): readonly [string, string] {
-  return [`${customerId}-c`, `${customerId}-t`];
-}
 
 async function ipGroupsPresent(job: OnboardingJob): Promise<{ device: string; present: string[] }> {
   const sbcId = job.sbcRegion?.sbcId ?? '';
   const { device, client } = await job.ports.sbc(sbcId);
   const config = parseSbcIni(await client.getIni());
-  const wanted = customerIpGroups(job.customer.shortName).map((n) => n.toLowerCase());
-  const present = config.ipGroups.map((g) => g.name).filter((n) => wanted.includes(n.toLowerCase()));
-  return { device: device.name, present };
+  return { device: device.name, present: customerIpGroupsPresent(config, job.customer.shortName) };
 }
 
 async function renderSbc(
@@ -46,6 +40,47 @@ const scriptChange = (job: OnboardingJob, which: 'onboarding' | 'cleanup', scrip
     which === 'onboarding' ? job.site.sbc?.onboardingTemplateId : job.site.sbc?.cleanupTemplateId
   } on ${job.sbcDevice?.name ?? ''}`,
   detail: { script },
+});
+
+/**
+ * Before anything is created: the carrier, CAC profile and dial plans the site names are on its SBC now, so a site
+ * the SBC would refuse at ProgramSbc fails here with no domain, DNS record, user or gateway made for it. A customer
+ * whose IP Groups exist is programmed already: ProgramSbc leaves the SBC as it is, so there is nothing to check.
+ */
+export const validateSiteStep = siteStep({
+  name: 'ValidateSite',
+  async prepare(ctx, job) {
+    const sbc = job.site.sbc;
+    if (!sbc || !job.sbcDevice) return NOTHING;
+    const choices = await sbcChoicesReader(job.ports)(job.sbcDevice.id, job.customer.shortName);
+    if (!ctx.ports.settings.onboarding.skipIpGroupCheck && choices.programmed.length > 0) {
+      return {
+        changes: [],
+        async apply() {
+          ctx.log(`SBC IP Group ${choices.programmed.join(', ')} found; the SBC is programmed already.`);
+          return DONE;
+        },
+      };
+    }
+    const errors = sbcChoiceErrors(
+      choices,
+      { carrier: sbc.carrier, cacProfile: sbc.cacProfile, prefixes: job.site.prefixes },
+      { carrier: 'sbc.carrier', cacProfile: 'sbc.cacProfile', prefixes: 'prefixes' },
+    );
+    if (errors.length > 0) {
+      const site = `/api/v1/customers/${encodeURIComponent(job.site.customerId)}/sites/${encodeURIComponent(job.site.siteName)}`;
+      throw new PermanentTaskError(
+        `${errors.map((e) => e.message).join(' ')} Nothing was created: fix the site (PATCH ${site}) and deploy it again.`,
+      );
+    }
+    return {
+      changes: [],
+      async apply() {
+        ctx.log(`Carrier, CAC profile and dial plans found on ${choices.sbc}.`);
+        return DONE;
+      },
+    };
+  },
 });
 
 /** "Checking SBC IP Group Programming.": a customer whose IP Groups exist is programmed already. */
