@@ -1,4 +1,4 @@
-import { domainErrors } from '../errors/domain-errors.js';
+import { type DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CreateCustomerInput, Customer } from './customer.js';
 import { refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
