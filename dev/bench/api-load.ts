@@ -242,35 +242,34 @@ async function seed(
   const replication = createReplicationStoreOn(tables);
   const BURST = 200;
   let firstBurstMs = 0;
-  for (let from = 0; from < count; from += BURST) {
+  // One create alone first: the table and the connections exist before a burst is timed.
+  const create = (i: number) =>
+    customers.create({
+      fullName: fullNameOf(i),
+      shortName: shortNameOf(i),
+      licenseType: isEssentials(i) ? 'hosted-essentials' : 'hosted-pro',
+      licensedUsers: isEssentials(i) ? 0 : 10 + (i % 40),
+    });
+  await create(0);
+  for (let from = 1; from < count; from += BURST) {
     const indexes = Array.from({ length: Math.min(BURST, count - from) }, (_, i) => from + i);
     const started = performance.now();
-    await Promise.all(
-      indexes.map((i) =>
-        customers.create({
-          fullName: fullNameOf(i),
-          shortName: shortNameOf(i),
-          licenseType: isEssentials(i) ? 'hosted-essentials' : 'hosted-pro',
-          licensedUsers: isEssentials(i) ? 0 : 10 + (i % 40),
-        }),
-      ),
-    );
-    if (from === 0) firstBurstMs = performance.now() - started;
+    await Promise.all(indexes.map(create));
+    if (from === 1) firstBurstMs = performance.now() - started;
   }
-  log(
-    `  ${count} customers created; the first ${Math.min(BURST, count)} at once in ${firstBurstMs.toFixed(0)} ms`,
-  );
+  log(`  ${count} customers created; ${Math.min(BURST, count - 1)} at once in ${firstBurstMs.toFixed(0)} ms`);
   let tasks = 0;
   let raised = 0;
   const later = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
-  await inBatches(count, 20, async (i) => {
+  await inBatches(count, 50, async (i) => {
     const customerId = shortNameOf(i);
     // One task per customer in every state by turn; queued and leased ones are due tomorrow, so none runs here.
     const state = TASK_STATES[i % TASK_STATES.length] as TaskState;
     const at = new Date(Date.now() - (count - i) * 1000);
     await taskStore.create(taskRecord(customerId, state, at, later));
     tasks++;
-    if (state === 'finish-failure' && i % 4 === 0) {
+    // Every fourth failed task raised an alarm (the list holds them all, active or not).
+    if (i % (TASK_STATES.length * 4) === TASK_STATES.indexOf('finish-failure')) {
       await alarms.raise({
         name: TASK_FAILED_ALARM,
         severity: 'major',
@@ -315,7 +314,7 @@ async function seed(
     text: 'Bench: the user licenses in use passed the Warning Limit.',
   });
   await app.close();
-  return { tasks, alarms: raised + 1, firstBurst: { creates: Math.min(BURST, count), ms: firstBurstMs } };
+  return { tasks, alarms: raised + 1, firstBurst: { creates: Math.min(BURST, count - 1), ms: firstBurstMs } };
 }
 
 function taskRecord(customerId: string, state: TaskState, at: Date, later: string): TaskRecord {
