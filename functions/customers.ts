@@ -38,7 +38,7 @@ async function grantedCustomers(
   ids: ReadonlySet<string>,
   search: string | undefined,
 ): Promise<CustomerPage> {
-  const all = await services.customers.list({ top: 1 });
+  const available = await services.customers.availability();
   // A grant may outlive its customer; a storage outage, though, must fail the list rather than shorten it.
   const found = await Promise.all([...ids].map((id) => nullIfNotFound(services.customers.get(id))));
   const needle = search?.toLowerCase();
@@ -49,7 +49,7 @@ async function grantedCustomers(
         !needle || c.shortName.toLowerCase().includes(needle) || c.fullName.toLowerCase().includes(needle),
     )
     .sort((a, b) => a.shortName.localeCompare(b.shortName));
-  return { ...all, customers, nextKey: null };
+  return { ...available, customers, nextKey: null };
 }
 
 export type CustomerFunctionsDeps = ApiEdge &

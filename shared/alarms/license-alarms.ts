@@ -7,7 +7,7 @@ import { LICENSE_ALARM_SOURCE, USER_LICENSE_THRESHOLD_ALARM } from './alarm-kind
 export const USER_LICENSE_WARNING_PERCENT = 90;
 
 export interface LicenseAlarmDeps {
-  readonly customers: Pick<CustomerService, 'list'>;
+  readonly customers: Pick<CustomerService, 'availability'>;
   readonly license: LicenseLimits;
   readonly alarms: AlarmService;
   /** The Warning Limit (System > License), read at each check. */
@@ -27,7 +27,7 @@ export interface LicenseCheckResult {
 export async function checkUserLicenseThreshold(deps: LicenseAlarmDeps): Promise<LicenseCheckResult> {
   const percent = deps.warningPercent ? await deps.warningPercent() : USER_LICENSE_WARNING_PERCENT;
   const pool = deps.license.userCount;
-  const { availableUsers } = await deps.customers.list({ top: 1 });
+  const { availableUsers } = await deps.customers.availability();
   const used = pool - availableUsers;
   const raised = pool > 0 && used * 100 >= pool * percent;
   if (raised) {

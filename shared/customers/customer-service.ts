@@ -22,6 +22,8 @@ export interface CustomerPage extends LicenseAvailability {
 export interface CustomerService {
   create(input: CreateCustomerInput): Promise<Customer>;
   list(query: CustomerListQuery): Promise<CustomerPage>;
+  /** The licenses still available: the allocation row alone, for whoever needs no customers with them. */
+  availability(): Promise<LicenseAvailability>;
   get(id: string): Promise<Customer>;
   updateLicensedUsers(id: string, licensedUsers: number, ifMatch?: string): Promise<Customer>;
   /** Delete: the customer moves to "Ready for remove"; its licenses stay held until removal completes. */
@@ -226,6 +228,10 @@ export function createCustomerService({
       }
       const { allocation } = await store.getAllocation();
       return { customers, nextKey, ...availability(license, allocation) };
+    },
+
+    async availability() {
+      return availability(license, (await store.getAllocation()).allocation);
     },
 
     get: getOrThrow,
