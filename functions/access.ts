@@ -42,7 +42,8 @@ const requireChannel = async (services: Pick<AppServices, 'access'>, id: string)
   return channel;
 };
 
-export type AccessFunctionsDeps = ApiEdge & Pick<AppServices, 'access' | 'customers' | 'mirror'>;
+export type AccessFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'access' | 'customers' | 'customerActivity' | 'mirror'>;
 
 export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDefinition[] {
   return [
@@ -136,6 +137,9 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
         const customer = await services.customers.get(params.customerId);
         if (body.channelId !== null) await requireChannel(services, body.channelId);
         await services.access.setCustomerChannel(customer.id, body.channelId);
+        // The Tenants list's channel filter reads the copy beside the customer; a crash before this line leaves it
+        // to the reconciliation.
+        await services.customerActivity.channelChanged(customer.id, body.channelId);
         return {
           status: 200,
           body: { customerId: customer.id, channelId: body.channelId?.toLowerCase() ?? null },

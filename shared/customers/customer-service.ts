@@ -3,18 +3,17 @@ import type { CreateCustomerInput, Customer } from './customer.js';
 import { usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
-import type { CustomerStore, LicenseAllocation } from './customer-store.js';
+import type { CustomerFilter, CustomerListItem, CustomerStore, LicenseAllocation } from './customer-store.js';
 import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
-import { shortNameKey } from './short-name.js';
 
 export interface CustomerListQuery {
-  readonly search?: string;
+  readonly filter?: CustomerFilter;
   readonly top: number;
   readonly afterKey?: string;
 }
 
 export interface CustomerPage extends LicenseAvailability {
-  readonly customers: readonly Customer[];
+  readonly customers: readonly CustomerListItem[];
   /** The key to continue after, when more customers match. */
   readonly nextKey: string | null;
 }
@@ -30,8 +29,6 @@ export interface CustomerService {
   setState(id: string, state: 'ready-for-deployment' | 'deploying' | 'deployed'): Promise<Customer>;
   /** The removal task's last step: the customer is gone and its licenses return to the pool. Idempotent. */
   completeRemoval(id: string): Promise<void>;
-  /** Replication's note that a cycle completed: the Tenants list's last replication. Idempotent. */
-  noteReplication(id: string, at: string): Promise<void>;
 }
 
 export interface CustomerServiceOptions {
@@ -102,8 +99,6 @@ export function createCustomerService({
   }
 
   return {
-    noteReplication: (id, at) => store.noteReplication(id, at),
-
     async create(input) {
       return withOptimisticRetry(async () => {
         const { allocation, etag } = await store.getAllocation();
@@ -136,25 +131,12 @@ export function createCustomerService({
       }, RETRY);
     },
 
-    async list({ search, top, afterKey }) {
-      const needle = search?.toLowerCase();
-      const customers: Customer[] = [];
-      let nextKey: string | null = null;
-      for await (const customer of store.list(afterKey ? { afterKey } : {})) {
-        const matches =
-          !needle ||
-          customer.fullName.toLowerCase().includes(needle) ||
-          customer.shortName.toLowerCase().includes(needle);
-        if (!matches) continue;
-        if (customers.length === top) {
-          nextKey = shortNameKey(customers[customers.length - 1]?.shortName ?? '');
-          break;
-        }
-        const { key: _key, ...plain } = customer;
-        customers.push(plain);
-      }
-      const { allocation } = await store.getAllocation();
-      return { customers, nextKey, ...availability(license, allocation) };
+    async list({ filter, top, afterKey }) {
+      const [page, { allocation }] = await Promise.all([
+        store.page({ top, ...(afterKey ? { afterKey } : {}), ...(filter ? { filter } : {}) }),
+        store.getAllocation(),
+      ]);
+      return { customers: page.items, nextKey: page.nextKey, ...availability(license, allocation) };
     },
 
     get: getOrThrow,
