@@ -63,6 +63,8 @@ export interface MemoryStackOptions {
   settings?: Partial<Settings>;
   /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
   deliverQueues?: boolean;
+  /** Wraps the memory tables the stores get (counting or failing calls); `tables` stays the unwrapped twin. */
+  wrapTables?: (tables: Tables) => Tables;
 }
 
 /**
@@ -127,7 +129,12 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const tables = memoryTables();
   const queues = memoryQueues();
   const effective = { ...settings, ...options.settings };
-  const app = createApp(effective, { ...options.overrides, tables, queues, signingKeys });
+  const app = createApp(effective, {
+    ...options.overrides,
+    tables: options.wrapTables ? options.wrapTables(tables) : tables,
+    queues,
+    signingKeys,
+  });
   const loggers = createLoggers(options.log ?? (() => {}));
   const httpDefinitions = app.registry.filter((d): d is HttpFunctionDefinition => d.kind === 'http');
   const router = createRouter(httpDefinitions);
