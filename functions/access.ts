@@ -63,10 +63,9 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       },
       handler: async ({ query, request }) => {
         const access = services.access;
-        const page = listPage(await access.channels(), (c) => c.id, query, request.url);
-        const value = await Promise.all(
-          page.value.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
-        );
+        const [channels, admins] = await Promise.all([access.channels(), access.allChannelAdmins()]);
+        const page = listPage(channels, (c) => c.id, query, request.url);
+        const value = page.value.map((c) => ({ ...c, admins: admins.get(c.id.toLowerCase()) ?? [] }));
         return { status: 200, body: { ...page, value } };
       },
     }),

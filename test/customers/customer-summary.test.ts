@@ -14,7 +14,7 @@ const definitions = [
   defineTask<{ note: string }>({
     type: 'SBCInit summary probe',
     input: z.strictObject({ note: z.string() }),
-    steps: [{ name: 'Wait', async run() {} }],
+    steps: [{ name: 'Wait', run: async () => ({ done: true }) }],
   }),
 ] as unknown as AnyTaskDefinition<TaskPorts>[];
 
