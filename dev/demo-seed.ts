@@ -19,6 +19,8 @@ export interface DemoSeedOptions {
   readonly token: string;
   /** The sandbox's SMTP sink of this run (its port changes at every start). */
   readonly smtp: { readonly host: string; readonly port: number };
+  /** How the API is reached: over HTTP by default, or in process (the tests' memory stack). */
+  readonly fetch?: typeof globalThis.fetch;
 }
 
 async function send(
@@ -27,7 +29,7 @@ async function send(
   path: string,
   body?: unknown,
 ): Promise<Response> {
-  return fetch(`${options.apiBaseUrl}${path}`, {
+  return (options.fetch ?? fetch)(`${options.apiBaseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

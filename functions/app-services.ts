@@ -12,6 +12,7 @@ import type { CustomerService } from '../shared/customers/customer-service.js';
 import type { DialPlanService } from '../shared/dialplan/dialplan-service.js';
 import type { EmailOutbox } from '../shared/email/email-message.js';
 import type { OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
+import type { AddressResolver } from '../shared/net/address-resolver.js';
 import type { TrustedTransport } from '../shared/net/trusted-transport.js';
 import type { InvitationService } from '../shared/invitations/invitation-service.js';
 import type { LicenseStore } from '../shared/licenses/license-store.js';
@@ -37,6 +38,8 @@ import type { WizardService } from '../shared/wizard/wizard-service.js';
 export interface AppServices {
   readonly settings: Settings;
   readonly transport: TrustedTransport;
+  /** Public DNS, for Resolve Address. */
+  readonly resolveAddresses: AddressResolver;
   /** The storage account's clients, as the settings reach it; the health check and the poison-queue alarm read it. */
   readonly storage: StorageEndpoints;
   readonly authenticator: Authenticator;

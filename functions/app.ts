@@ -22,6 +22,7 @@ import { createOutboxQueue, EMAIL_OUTBOX_QUEUE } from '../shared/email/outbox-qu
 import { createOutboxStore } from '../shared/email/table-outbox-store.js';
 import { trustedCaCertificates } from '../shared/net/trusted-ca.js';
 import { createTrustedTransport } from '../shared/net/trusted-transport.js';
+import { type AddressResolver, systemAddressResolver } from '../shared/net/address-resolver.js';
 import { createProviderSettingsService } from '../shared/provider/provider-settings-service.js';
 import { createInvitationService } from '../shared/invitations/invitation-service.js';
 import { createInvitationStore } from '../shared/invitations/invitation-store.js';
@@ -93,6 +94,8 @@ export interface AppOverrides {
   readonly storageCredential?: TokenCredential;
   /** API tokens are verified against these keys instead of the settings' JWKS endpoint. */
   readonly signingKeys?: JSONWebKeySet;
+  /** Public DNS; the host's resolver by default (a test's world answers from the sandbox's zones). */
+  readonly resolveAddresses?: AddressResolver;
 }
 
 export interface App {
@@ -290,6 +293,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   return {
     settings,
     transport,
+    resolveAddresses: overrides.resolveAddresses ?? systemAddressResolver,
     storage,
     secretBox,
     providerSettings,

@@ -1,5 +1,4 @@
 import { DomainError } from '../shared/errors/domain-errors.js';
-import { lookup } from 'node:dns/promises';
 import { z } from 'zod';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import {
@@ -20,7 +19,8 @@ const ROLES = ['provider-admin'] as const;
 const regionParams = z.strictObject({ regionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
 const sbcParams = z.strictObject({ sbcId: z.string().regex(/^[a-z0-9-]{1,40}$/) });
 
-export type OnboardingSettingsFunctionsDeps = ApiEdge & Pick<AppServices, 'onboardingSettings'>;
+export type OnboardingSettingsFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'onboardingSettings' | 'resolveAddresses'>;
 
 export function createOnboardingSettingsFunctions(
   services: OnboardingSettingsFunctionsDeps,
@@ -133,16 +133,15 @@ export function createOnboardingSettingsFunctions(
       },
       errors: { unprocessable: 'The name does not resolve.' },
       handler: async ({ body }) => {
-        try {
-          const found = await lookup(body.fqdn, { all: true, family: 4 });
-          return { status: 200, body: { addresses: [...new Set(found.map((a) => a.address))] } };
-        } catch {
+        const addresses = await services.resolveAddresses(body.fqdn);
+        if (addresses.length === 0) {
           throw new DomainError('unprocessable', {
             code: 'fqdn_unresolved',
             title: 'Address not found',
             detail: `${body.fqdn} does not resolve to an IPv4 address.`,
           });
         }
+        return { status: 200, body: { addresses: [...addresses] } };
       },
     }),
     defineApiRoute(services, {

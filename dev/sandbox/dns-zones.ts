@@ -213,6 +213,18 @@ export class DnsZones {
     return [...values, ...external];
   }
 
+  /** The IPv4 addresses a resolver would see at `fqdn`: the A records of a sandbox zone. */
+  addressesAt(fqdn: string): string[] {
+    const located = this.locate(fqdn);
+    if (!located) return [];
+    const recordSet = this.recordSet(located.zone, 'A', located.relativeName);
+    const records = Array.isArray(recordSet?.records) ? (recordSet.records as unknown[]) : [];
+    return records.flatMap((record) => {
+      const address = (record as { ipv4Address?: unknown }).ipv4Address;
+      return typeof address === 'string' ? [address] : [];
+    });
+  }
+
   /** TXT records at a host outside the sandbox's zones (the two-step flow's external DNS host); [] removes. */
   setExternalTxt(fqdn: string, values: readonly string[]): void {
     const host = fqdn.toLowerCase().replace(/\.$/, '');

@@ -1,6 +1,6 @@
-import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { domainErrors } from '../errors/domain-errors.js';
 import type { CreateCustomerInput, Customer } from './customer.js';
-import { usesLicensedUsers } from './customer.js';
+import { refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
 import type { CustomerFilter, CustomerListItem, CustomerStore, LicenseAllocation } from './customer-store.js';
@@ -56,16 +56,6 @@ export function createCustomerService({
       throw domainErrors.versionMismatch(
         `Customer "${customer.shortName}" was changed since you read it; reload it.`,
       );
-    }
-  }
-
-  function checkNotBeingRemoved(customer: Customer): void {
-    if (customer.state === 'ready-for-remove') {
-      throw new DomainError('conflict', {
-        code: 'customer_being_removed',
-        title: 'Customer is being removed',
-        detail: `Customer "${customer.shortName}" is Ready for remove and can no longer be changed.`,
-      });
     }
   }
 
@@ -147,7 +137,7 @@ export function createCustomerService({
         const customer = await getOrThrow(id);
         if (first) checkVersion(customer, ifMatch);
         first = false;
-        checkNotBeingRemoved(customer);
+        refuseWhileBeingRemoved(customer);
         if (!usesLicensedUsers(customer.licenseType)) {
           throw domainErrors.validation([
             {
@@ -186,7 +176,7 @@ export function createCustomerService({
     async setState(id, state) {
       return withOptimisticRetry(async () => {
         const customer = await getOrThrow(id);
-        checkNotBeingRemoved(customer);
+        refuseWhileBeingRemoved(customer);
         if (customer.state === state) return customer;
         return store.update(customer, { state, at: now().toISOString() });
       }, RETRY);

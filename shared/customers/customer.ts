@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DomainError } from '../errors/domain-errors.js';
 import { safeDisplayText } from '../validation/display-text.js';
 import { SHORT_NAME_MAX, SHORT_NAME_MIN, SHORT_NAME_PATTERN, shortNameViolations } from './short-name.js';
 
@@ -147,3 +148,14 @@ export type CreateCustomerInput = z.output<typeof createCustomerSchema>;
 
 export const updateCustomerSchema = z.strictObject({ licensedUsers: licensedUsersSchema });
 export type UpdateCustomerInput = z.output<typeof updateCustomerSchema>;
+
+/** A customer Ready for remove takes no more changes: its removal task is undoing what they would add. */
+export function refuseWhileBeingRemoved(customer: Pick<Customer, 'state' | 'shortName'>): void {
+  if (customer.state === 'ready-for-remove') {
+    throw new DomainError('conflict', {
+      code: 'customer_being_removed',
+      title: 'Customer is being removed',
+      detail: `Customer "${customer.shortName}" is Ready for remove and can no longer be changed.`,
+    });
+  }
+}

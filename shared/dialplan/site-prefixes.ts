@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { safeDisplayText } from '../validation/display-text.js';
-import { type Customer, createCustomerSchema } from '../customers/customer.js';
+import { type Customer, createCustomerSchema, refuseWhileBeingRemoved } from '../customers/customer.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import { nullIfNotFound } from '../errors/not-found.js';
 import { toFieldErrors } from '../errors/zod-field-errors.js';
@@ -54,13 +54,7 @@ export async function saveSitePrefixes(
   prefixes: readonly DialPlanPrefix[],
 ): Promise<SavePrefixesOutcome> {
   const customer = await services.customers.get(customerId);
-  if (customer.state === 'ready-for-remove') {
-    throw domainErrors.conflict(
-      'customer_being_removed',
-      'Customer is being removed',
-      `${customerId} is being removed.`,
-    );
-  }
+  refuseWhileBeingRemoved(customer);
   const sites = services.sites;
   const found = await sites.get(customerId, siteName);
   if (!found) throw domainErrors.notFound(`Customer "${customerId}" has no SBC site "${siteName}".`);

@@ -1,3 +1,4 @@
+import type { SecretBox } from '../secrets/secret-box.js';
 import type { DialPlanPrefix } from './prefixes.js';
 import type { SbcConfiguration } from './sbc-site.js';
 import type { DnsMethod } from './wizard-pages.js';
@@ -57,6 +58,21 @@ export interface SiteSbc {
 /** The secret-box slot of a site's carrier registration password. */
 export function carrierPasswordSlot(customerId: string, siteName: string): string {
   return `sites/${customerId.toLowerCase()}/${siteName.toLowerCase()}/carrier-registration`;
+}
+
+/** A carrier registration as a site stores it: its password sealed under the site's slot, never in the clear. */
+export function sealedRegistration(
+  secretBox: Pick<SecretBox, 'seal'>,
+  registration: { username: string; password: string; mainLine: string; hostName: string },
+  customerId: string,
+  siteName: string,
+): NonNullable<SiteSbc['carrierRegistration']> {
+  return {
+    username: registration.username,
+    passwordSealed: secretBox.seal(registration.password, carrierPasswordSlot(customerId, siteName)),
+    mainLine: registration.mainLine,
+    hostName: registration.hostName,
+  };
 }
 
 /** The default M365 and SBC scripts the wizard preselects ("Default Script", `sbc-scenario7`). */

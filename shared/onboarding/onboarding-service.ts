@@ -1,5 +1,5 @@
 import type { CredentialService } from '../credentials/credential-service.js';
-import type { Customer } from '../customers/customer.js';
+import { type Customer, refuseWhileBeingRemoved } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -187,13 +187,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
 
     async addSite(customerId, input, { dryRun }) {
       const customer = await existingCustomer(customerId);
-      if (customer.state === 'ready-for-remove') {
-        throw new DomainError('conflict', {
-          code: 'customer_being_removed',
-          title: 'Customer is being removed',
-          detail: `Customer "${customer.shortName}" is Ready for remove.`,
-        });
-      }
+      refuseWhileBeingRemoved(customer);
       if (await sites.get(customer.shortName, input.siteName)) {
         throw domainErrors.conflict(
           'site_name_taken',
@@ -328,13 +322,7 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       // Without If-Match a write that loses a race is tried again on the new version: the last writer wins.
       return withOptimisticRetry(async () => {
         const customer = await existingCustomer(customerId);
-        if (customer.state === 'ready-for-remove') {
-          throw new DomainError('conflict', {
-            code: 'customer_being_removed',
-            title: 'Customer is being removed',
-            detail: `Customer "${customer.shortName}" is Ready for remove.`,
-          });
-        }
+        refuseWhileBeingRemoved(customer);
         if (customer.state === 'deployed') {
           throw new DomainError('conflict', {
             code: 'site_deployed',

@@ -5,7 +5,7 @@ import { domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
 import type { ScriptType } from '../templates/script-types.js';
-import { type CustomerSite, carrierPasswordSlot, DEFAULT_SCRIPTS, gatewayFqdnOf } from './customer-site.js';
+import { type CustomerSite, DEFAULT_SCRIPTS, gatewayFqdnOf, sealedRegistration } from './customer-site.js';
 import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
 import { dedupe, type DialPlanPrefix, dialPlanPrefixSchema, MAX_PREFIXES } from './prefixes.js';
 import {
@@ -225,15 +225,7 @@ export async function buildSite(
       regionId: sbcPage.regionId ?? '',
       carrier: sbcPage.carrier,
       carrierRegistration: registration
-        ? {
-            username: registration.username,
-            passwordSealed: deps.secretBox.seal(
-              registration.password,
-              carrierPasswordSlot(customer.shortName, pages.siteName),
-            ),
-            mainLine: registration.mainLine,
-            hostName: registration.hostName,
-          }
+        ? sealedRegistration(deps.secretBox, registration, customer.shortName, pages.siteName)
         : null,
       cacProfile: sbcPage.cacProfile,
       onboardingTemplateId: onboarding,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
-import { type CustomerSite, carrierPasswordSlot } from './customer-site.js';
+import { type CustomerSite, sealedRegistration } from './customer-site.js';
 import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
 import { dedupe, dialPlanPrefixSchema, MAX_PREFIXES } from './prefixes.js';
 import { sbcChoiceErrors, type SbcChoicesReader, sbcChoicesOf } from './sbc-choices.js';
@@ -149,15 +149,7 @@ export async function patchedSite(
           ? sbc.carrierRegistration
           : registration === null
             ? null
-            : {
-                username: registration.username,
-                passwordSealed: deps.secretBox.seal(
-                  registration.password,
-                  carrierPasswordSlot(site.customerId, site.siteName),
-                ),
-                mainLine: registration.mainLine,
-                hostName: registration.hostName,
-              },
+            : sealedRegistration(deps.secretBox, registration, site.customerId, site.siteName),
       onboardingTemplateId: p.onboardingTemplateId ?? sbc.onboardingTemplateId,
       cleanupTemplateId: p.cleanupTemplateId ?? sbc.cleanupTemplateId,
       customVariables: p.customVariables ?? sbc.customVariables,

@@ -3,6 +3,7 @@ import type { HttpFunctionDefinition } from '../../shared/platform/function-defi
 import { apiClient } from '../support/api-client.js';
 import { offlineApp } from '../support/offline-app.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
+import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../support/roles.js';
 
 /**
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
@@ -10,10 +11,6 @@ import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
  * everything about the customers of its channel (and list them); a customer admin may read the customers it
  * administers (and list them); everything else is the provider's.
  */
-const CHANNEL_ADMIN = '11111111-1111-4111-8111-111111111111';
-const CUSTOMER_ADMIN = '22222222-2222-4222-8222-222222222222';
-const OWN = 'OwnCo';
-const OTHER = 'OtherCo';
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
 const OPEN_LISTS = new Set(['customers-list']);
@@ -22,16 +19,14 @@ const PROVIDER_ONLY = new Set(['customer-channel-set']);
 
 let stack: MemoryStack;
 let call: (token: string, method: string, path: string) => Promise<number>;
-const tokens: Record<string, string> = {};
-const taskOf: Record<string, string> = {};
+let tokens: Record<Role, string>;
+let taskOf: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startMemoryStack();
   const client = (token: string) => apiClient(stack.api, async () => token);
   call = async (token, method, path) => (await client(token)(method, path)).status;
-  tokens.provider = await stack.token();
-  tokens.channel = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
-  tokens.customer = await stack.token({ roles: ['customer-admin'], subject: CUSTOMER_ADMIN });
+  tokens = await roleTokens(stack);
   const admin = client(tokens.provider);
   for (const shortName of [OWN, OTHER]) {
     const created = await admin('POST', '/api/v1/customers', {
@@ -39,32 +34,7 @@ beforeAll(async () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
   }
-  expect((await admin('PUT', '/api/v1/channels/resellerA', { json: { name: 'Reseller A' } })).status).toBe(
-    200,
-  );
-  expect((await admin('PUT', `/api/v1/channels/resellerA/admins/${CHANNEL_ADMIN}`)).status).toBe(204);
-  expect(
-    (await admin('PUT', `/api/v1/customers/${OWN}/channel`, { json: { channelId: 'resellerA' } })).status,
-  ).toBe(200);
-  // A customer admin is a user of the customer's replicated directory; the grant is stored as the API stores it.
-  const { services } = stack;
-  await services.access.grantCustomerAdmin({
-    customerId: OWN,
-    userId: CUSTOMER_ADMIN,
-    userPrincipalName: 'admin@ownco.example',
-    displayName: 'Own Admin',
-    grantedAt: new Date().toISOString(),
-    grantedBy: 'test',
-  });
-  for (const id of [OWN, OTHER]) {
-    taskOf[id] = (
-      await services.taskEngine.start({
-        type: 'SbcUpdatePrefixes',
-        customerId: id,
-        input: { customerId: id },
-      })
-    ).id;
-  }
+  taskOf = await grantRoles(stack, admin);
 }, 120_000);
 afterAll(async () => stack?.close());
 
@@ -97,7 +67,7 @@ function pathFor(route: string, customer: string): string {
     regionId: 'emea',
     sbcId: 'sbc-eu1',
     alarmId: '0'.repeat(64),
-    channelId: 'resellerA',
+    channelId: CHANNEL,
     subject: '55555555-5555-4555-8555-555555555555',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
@@ -118,8 +88,8 @@ describe('who may call what', () => {
   });
 
   it('lists a channel admin and a customer admin only their own customers', async () => {
-    for (const role of ['channel', 'customer']) {
-      const response = await apiClient(stack.api, async () => tokens[role] ?? '')('GET', '/api/v1/customers');
+    for (const role of ['channel-admin', 'customer-admin'] as const) {
+      const response = await apiClient(stack.api, async () => tokens[role])('GET', '/api/v1/customers');
       expect(response.status).toBe(200);
       expect((response.body as { value: Array<{ id: string }> }).value.map((c) => c.id)).toEqual([OWN]);
     }
@@ -131,17 +101,17 @@ describe('who may call what', () => {
       const method = definition.openapi?.method ?? 'GET';
       if (definition.openapi?.roles === null) return;
       const scoped = isCustomerScoped(definition);
-      const expectations: Array<[role: string, customer: string, allowed: boolean]> = [
-        ['channel', OWN, scoped || OPEN_LISTS.has(definition.name)],
-        ['channel', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
-        ['customer', OWN, (scoped && method === 'GET') || OPEN_LISTS.has(definition.name)],
-        ['customer', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
+      const expectations: Array<[role: Role, customer: string, allowed: boolean]> = [
+        ['channel-admin', OWN, scoped || OPEN_LISTS.has(definition.name)],
+        ['channel-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
+        ['customer-admin', OWN, (scoped && method === 'GET') || OPEN_LISTS.has(definition.name)],
+        ['customer-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
         ['provider', OTHER, true],
       ];
       for (const [role, customer, allowed] of expectations) {
-        const status = await call(tokens[role] ?? '', method, pathFor(definition.route, customer));
-        if (allowed) expect(status, `${role} admin on ${customer}`).not.toBeOneOf([401, 403]);
-        else expect(status, `${role} admin on ${customer}`).toBe(403);
+        const status = await call(tokens[role], method, pathFor(definition.route, customer));
+        if (allowed) expect(status, `${role} on ${customer}`).not.toBeOneOf([401, 403]);
+        else expect(status, `${role} on ${customer}`).toBe(403);
       }
     },
   );

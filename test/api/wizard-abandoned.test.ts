@@ -19,7 +19,7 @@ beforeAll(async () => {
   const app = stack.sandbox.state.addApplication({ displayName: 'Contoso DR', homeTenantId: contoso });
   const secret = stack.sandbox.state.addSecret(app.appId, { displayName: 'for the provider' });
   stack.sandbox.state.consent(contoso, app.appId, {
-    'https://graph.microsoft.com': ['Organization.Read.All', 'User.Read.All'],
+    'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles,
   });
   contosoApp = { clientId: app.appId, clientSecret: secret.secretText };
 });

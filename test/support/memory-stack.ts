@@ -46,6 +46,11 @@ export interface MemoryStack extends Pick<TestStack, 'publicBaseUrl' | 'services
   readonly answered: readonly AnsweredOperation[];
   /** The contract violations found so far (each also fails the call that caused it). */
   readonly violations: readonly string[];
+  /**
+   * Stops delivering queued messages (after the deliveries under way): a test that built its state with running
+   * tasks then sees what each later call queues, and nothing moves behind its back.
+   */
+  holdQueues(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,8 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const queues = memoryQueues();
   const effective = { ...settings, ...options.settings };
   const app = createApp(effective, {
+    // Public DNS is the sandbox's zones, as Microsoft's peers are the sandbox.
+    ...(sandbox ? { resolveAddresses: async (fqdn: string) => sandbox.state.dns.addressesAt(fqdn) } : {}),
     ...options.overrides,
     tables: options.wrapTables ? options.wrapTables(tables) : tables,
     queues,
@@ -211,6 +218,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     queues,
     answered,
     violations: violated,
+    holdQueues: () => delivery.close(),
     token: async (o = {}) => {
       const tenantId = o.tenantId ?? DEMO.provider.tenantId;
       const subject = o.subject ?? stableGuid(`${tenantId}/caller`);
