@@ -290,19 +290,15 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         if (stored && isConsistent(customer.value, expected, stored.value, present)) continue;
         repaired++;
         try {
-          // The rows found, not the ones the summary names: a wrong summary may name rows that are not there.
-          await all.transaction(
-            derivedActions(
-              customer.value,
-              expected,
-              stored,
-              present.map((r) => r.rowKey),
-            ),
-          );
+          // No deletes in the transaction: a wrong summary may name rows that are not there, and strays may be many.
+          await all.transaction(derivedActions(customer.value, expected, stored, []));
         } catch (error) {
           // Someone wrote this customer meanwhile: the next run looks at it again.
           if (!(error instanceof VersionConflictError)) throw error;
+          continue;
         }
+        const wanted = new Set(indexRows(customer.value, expected).map((r) => r.rowKey));
+        for (const row of present) if (!wanted.has(row.rowKey)) await indexes.delete(PARTITION, row.rowKey);
       }
       // What a removed customer left behind (a write that raced its removal).
       for (const key of summaryRows.keys()) {
