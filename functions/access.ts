@@ -42,7 +42,8 @@ const requireChannel = async (services: Pick<AppServices, 'access'>, id: string)
   return channel;
 };
 
-export type AccessFunctionsDeps = ApiEdge & Pick<AppServices, 'access' | 'customers' | 'mirror'>;
+export type AccessFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'access' | 'customers' | 'customerActivity' | 'mirror'>;
 
 export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDefinition[] {
   return [
@@ -62,10 +63,9 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
       },
       handler: async ({ query, request }) => {
         const access = services.access;
-        const page = listPage(await access.channels(), (c) => c.id, query, request.url);
-        const value = await Promise.all(
-          page.value.map(async (c) => ({ ...c, admins: await access.channelAdmins(c.id) })),
-        );
+        const [channels, admins] = await Promise.all([access.channels(), access.allChannelAdmins()]);
+        const page = listPage(channels, (c) => c.id, query, request.url);
+        const value = page.value.map((c) => ({ ...c, admins: admins.get(c.id.toLowerCase()) ?? [] }));
         return { status: 200, body: { ...page, value } };
       },
     }),
@@ -136,6 +136,9 @@ export function createAccessFunctions(services: AccessFunctionsDeps): FunctionDe
         const customer = await services.customers.get(params.customerId);
         if (body.channelId !== null) await requireChannel(services, body.channelId);
         await services.access.setCustomerChannel(customer.id, body.channelId);
+        // The Tenants list's channel filter reads the copy beside the customer; a crash before this line leaves it
+        // to the reconciliation.
+        await services.customerActivity.channelChanged(customer.id, body.channelId);
         return {
           status: 200,
           body: { customerId: customer.id, channelId: body.channelId?.toLowerCase() ?? null },

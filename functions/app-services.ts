@@ -7,6 +7,7 @@ import type { ConsentService } from '../shared/consent/consent-service.js';
 import type { CredentialService } from '../shared/credentials/credential-service.js';
 import type { ApiPipeline } from '../shared/http/edge/api-edge.js';
 import type { TokenAppClients } from '../shared/credentials/token-app-client.js';
+import type { CustomerActivityRecorder } from '../shared/customers/customer-activity.js';
 import type { CustomerService } from '../shared/customers/customer-service.js';
 import type { DialPlanService } from '../shared/dialplan/dialplan-service.js';
 import type { EmailOutbox } from '../shared/email/email-message.js';
@@ -45,6 +46,8 @@ export interface AppServices {
   /** The policies every API operation passes (authenticate, authorize, validate, audit, problem+json). */
   readonly apiEdge: ApiPipeline;
   readonly customers: CustomerService;
+  /** Keeps the Tenants list's per-customer summary (activity, last replication, channel) beside each customer. */
+  readonly customerActivity: CustomerActivityRecorder;
   readonly secretBox: SecretBox;
   readonly providerSettings: ProviderSettingsService;
   readonly tokenApp: TokenAppClients;

@@ -6,6 +6,7 @@ import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
 import type { JSONWebKeySet } from 'jose';
 import type { Settings } from '../shared/config/settings.js';
+import { createCustomerActivity } from '../shared/customers/customer-activity.js';
 import { createCustomerService } from '../shared/customers/customer-service.js';
 import { createCredentialService } from '../shared/credentials/credential-service.js';
 import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
@@ -215,6 +216,13 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     },
   );
   const access = createAccessStore(tables);
+  const taskStore = createTaskStore(tables);
+  const customerActivity = createCustomerActivity({
+    store: customerStore,
+    tasks: taskStore,
+    replication: replicationStore,
+    channelOf: (customerId) => access.customerChannel(customerId),
+  });
   const sites = createCustomerSiteStore(tables);
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
@@ -237,6 +245,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       credentialStore,
       alarms,
       customers,
+      activity: customerActivity,
       transport,
       sites,
       templates,
@@ -257,7 +266,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
   const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
-    store: createTaskStore(tables),
+    store: taskStore,
     queue: queues.queue<TaskMessage>(TASKS_QUEUE),
     definitions: [
       ...(productTasks as readonly AnyTaskDefinition<TaskPorts>[]),
@@ -265,6 +274,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     ],
     ports: taskPorts,
     onFinished: taskAlarms(alarms),
+    onTasksChanged: (customerId) => customerActivity.tasksChanged(customerId),
     ...(overrides.taskHeartbeat ? { every: overrides.taskHeartbeat } : {}),
     ...(overrides.taskInstanceId ? { instanceId: overrides.taskInstanceId } : {}),
     timing: {
@@ -291,6 +301,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     authenticator,
     apiEdge: createApiEdge({ authenticator, access, audit, taskEngine }),
     customers,
+    customerActivity,
     alarms,
     outbox,
     outboxDelivery,

@@ -6,6 +6,7 @@ import { createAuditFunctions } from './audit.js';
 import { createAuthenticatePages } from './authenticate.js';
 import { createAuthenticationStatusFunctions } from './authentication-status.js';
 import { createCredentialVerificationFunctions } from './credential-verification.js';
+import { createCustomerActivityFunctions } from './customer-activity.js';
 import { createCustomerFunctions } from './customers.js';
 import { createDialPlanFunctions } from './dialplan.js';
 import { createEmailOutboxFunctions } from './email-outbox.js';
@@ -26,6 +27,7 @@ import { createWizardFunctions } from './wizard.js';
 export function createRegistry(services: AppServices): readonly FunctionDefinition[] {
   const registry: readonly FunctionDefinition[] = [
     ...createCustomerFunctions(services),
+    ...createCustomerActivityFunctions(services),
     ...createProviderSettingsFunctions(services),
     ...createOnboardingSettingsFunctions(services),
     ...createSbcInventoryFunctions(services),

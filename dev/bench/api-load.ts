@@ -10,6 +10,7 @@ import {
   TASK_FAILED_ALARM,
 } from '../../shared/alarms/alarm-kinds.js';
 import { loadSettings } from '../../shared/config/settings.js';
+import { createCustomerStore } from '../../shared/customers/table-customer-store.js';
 import { createReplicationStoreOn } from '../../shared/replication/replication-store.js';
 import { azureTables } from '../../shared/storage/azure-tables.js';
 import { type TaskRecord, TASK_STATES, type TaskState, newTaskId } from '../../shared/tasks/task-record.js';
@@ -239,6 +240,7 @@ async function seed(
   const app = createApp(loadSettings({ ...settings, PUBLIC_BASE_URL: 'http://127.0.0.1:1' }), { tables });
   const { customers, alarms } = app.services;
   const taskStore = createTaskStore(tables);
+  const customerStore = createCustomerStore(tables);
   const replication = createReplicationStoreOn(tables);
   const BURST = 200;
   let firstBurstMs = 0;
@@ -305,7 +307,14 @@ async function seed(
         },
       },
     }));
-    await customers.noteReplication(customerId, finishedAt);
+    // What the task engine and replication keep in the customer's summary, for the Tenants list.
+    await customerStore.updateSummary(customerId, {
+      counts: {
+        queuedCommands: state === 'queued' ? 1 : 0,
+        executingCommands: state === 'reserved' || state === 'executing' ? 1 : 0,
+      },
+      lastReplicationAt: finishedAt,
+    });
   });
   await alarms.raise({
     name: USER_LICENSE_THRESHOLD_ALARM,

@@ -438,7 +438,7 @@ ${c.tenantLicenses - r.options.customers} tenant licenses left: ${seconds(c.tota
 ${ms(c.p95Ms)}; ${c.created} created, ${c.refused} refused with \`tenant_licenses_exhausted\`, ${c.errors} other
 answers; ${c.customersAfter.toLocaleString('en')} customers after it for ${c.tenantLicenses.toLocaleString('en')}
 tenant licenses — the pool was ${c.poolExceeded ? '**exceeded**' : 'never exceeded'}. Each create has a connection of
-its own. Creates are committed in groups (docs/decisions.md, 37) and the license threshold check after each reads the allocation row alone; before both, the same bench on the same machine
+its own. Creates are committed in groups (docs/decisions.md, 38) and the license threshold check after each reads the allocation row alone; before both, the same bench on the same machine
 (\`--customers 20\`) measured 10.1 s in all, p50 5.4 s, p95 10.0 s, and one create answered 412 (its retries
 exhausted). The seed's first ${r.firstBurst.creates} concurrent creates, in process through the service: ${seconds(r.firstBurst.ms)}.
 

@@ -1,40 +1,77 @@
-import type { ReplicationService } from '../replication/replication-service.js';
-import type { TaskEngine } from '../tasks/task-engine.js';
+import type { ReplicationStore } from '../replication/replication-store.js';
+import type { TaskStore } from '../tasks/task-store.js';
 import type { TaskState } from '../tasks/task-record.js';
-
-/** The Tenants page's activity columns: "Queued commands", "Executing commands", "Replication in progress". */
-export interface CustomerActivity {
-  readonly queuedCommands: number;
-  readonly executingCommands: number;
-  readonly replicationInProgress: boolean;
-}
+import type { CustomerActivity, CustomerStore, CustomerSummary } from './customer-store.js';
 
 /** More than this many shows as this many: the column says "busy", the Queued Tasks page has the rest. */
-const COUNT_CAP = 100;
+export const COUNT_CAP = 100;
 
 export interface CustomerActivityDeps {
-  readonly taskEngine: Pick<TaskEngine, 'list'>;
-  readonly replication: Pick<ReplicationService, 'status'>;
+  readonly store: Pick<CustomerStore, 'updateSummary' | 'reconcile'>;
+  readonly tasks: Pick<TaskStore, 'list'>;
+  readonly replication: Pick<ReplicationStore, 'status' | 'cycle'>;
+  readonly channelOf: (customerId: string) => Promise<string | null>;
 }
 
-async function count(services: CustomerActivityDeps, customerId: string, state: TaskState): Promise<number> {
-  const page = await services.taskEngine.list({ customerId, state, top: COUNT_CAP });
-  return page.tasks.length;
+/**
+ * Keeps each customer's summary (the Tenants list's activity columns, last replication and channel) next to the
+ * customer, so that listing needs no read per row. Every write is an absolute value recomputed from the truth
+ * (a recount, the cycle's presence), so a repeated or late note does no harm; a note lost to a crash leaves the
+ * summary stale until the periodic reconciliation recomputes it.
+ */
+export interface CustomerActivityRecorder {
+  /** After a task of the customer was created or changed State: its tasks are counted again. */
+  tasksChanged(customerId: string): Promise<void>;
+  /** A replication cycle started (true) or ended (false). */
+  cycleChanged(customerId: string, inProgress: boolean): Promise<void>;
+  /** A replication cycle completed at `at`. */
+  replicated(customerId: string, at: string): Promise<void>;
+  channelChanged(customerId: string, channelId: string | null): Promise<void>;
+  /** Recomputes every customer's summary and repairs those that are wrong; returns how many were. */
+  reconcile(): Promise<number>;
 }
 
-export async function customerActivity(
-  services: CustomerActivityDeps,
-  customerId: string,
-): Promise<CustomerActivity> {
-  const [queued, reserved, executing, replication] = await Promise.all([
-    count(services, customerId, 'queued'),
-    count(services, customerId, 'reserved'),
-    count(services, customerId, 'executing'),
-    services.replication.status(customerId),
-  ]);
+export function createCustomerActivity(deps: CustomerActivityDeps): CustomerActivityRecorder {
+  async function count(customerId: string, state: TaskState): Promise<number> {
+    return (await deps.tasks.list({ customerId, state, top: COUNT_CAP })).tasks.length;
+  }
+
+  async function taskCounts(
+    customerId: string,
+  ): Promise<Pick<CustomerActivity, 'queuedCommands' | 'executingCommands'>> {
+    const [queued, reserved, executing] = await Promise.all([
+      count(customerId, 'queued'),
+      count(customerId, 'reserved'),
+      count(customerId, 'executing'),
+    ]);
+    return {
+      queuedCommands: queued,
+      executingCommands: Math.min(COUNT_CAP, reserved + executing),
+    };
+  }
+
+  async function truth(customerId: string): Promise<CustomerSummary> {
+    const [cycle, status, channelId] = await Promise.all([
+      deps.replication.cycle(customerId),
+      deps.replication.status(customerId),
+      deps.channelOf(customerId),
+    ]);
+    return {
+      activity: { ...(await taskCounts(customerId)), replicationInProgress: cycle !== null },
+      lastReplicationAt: status?.lastSyncAt ?? null,
+      channelId: channelId?.toLowerCase() ?? null,
+    };
+  }
+
   return {
-    queuedCommands: queued,
-    executingCommands: reserved + executing,
-    replicationInProgress: replication.cycle !== null,
+    async tasksChanged(customerId) {
+      await deps.store.updateSummary(customerId, { counts: await taskCounts(customerId) });
+    },
+    cycleChanged: (customerId, inProgress) =>
+      deps.store.updateSummary(customerId, { replicationInProgress: inProgress }),
+    replicated: (customerId, at) => deps.store.updateSummary(customerId, { lastReplicationAt: at }),
+    channelChanged: (customerId, channelId) =>
+      deps.store.updateSummary(customerId, { channelId: channelId?.toLowerCase() ?? null }),
+    reconcile: () => deps.store.reconcile((customer) => truth(customer.id)),
   };
 }

@@ -3,18 +3,18 @@ import type { CreateCustomerInput, Customer } from './customer.js';
 import { refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_TRANSACTION_ACTIONS, withOptimisticRetry } from '../storage/versioned-table.js';
-import type { CustomerStore, LicenseAllocation } from './customer-store.js';
-import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
+import type { CustomerFilter, CustomerListItem, CustomerStore, LicenseAllocation } from './customer-store.js';
 import { shortNameKey } from './short-name.js';
+import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
 
 export interface CustomerListQuery {
-  readonly search?: string;
+  readonly filter?: CustomerFilter;
   readonly top: number;
   readonly afterKey?: string;
 }
 
 export interface CustomerPage extends LicenseAvailability {
-  readonly customers: readonly Customer[];
+  readonly customers: readonly CustomerListItem[];
   /** The key to continue after, when more customers match. */
   readonly nextKey: string | null;
 }
@@ -32,8 +32,6 @@ export interface CustomerService {
   setState(id: string, state: 'ready-for-deployment' | 'deploying' | 'deployed'): Promise<Customer>;
   /** The removal task's last step: the customer is gone and its licenses return to the pool. Idempotent. */
   completeRemoval(id: string): Promise<void>;
-  /** Replication's note that a cycle completed: the Tenants list's last replication. Idempotent. */
-  noteReplication(id: string, at: string): Promise<void>;
 }
 
 export interface CustomerServiceOptions {
@@ -48,23 +46,30 @@ interface PendingCreate {
   readonly reject: (error: unknown) => void;
 }
 
-/** Creates go into one transaction with the allocation row, within Azure's 100 actions. */
-const MAX_GROUP = MAX_TRANSACTION_ACTIONS - 1;
-
-/** The next group: the oldest waiting creates, each Short Name once (a repeat waits for the next group). */
-function takeGroup(waiting: PendingCreate[]): PendingCreate[] {
+/**
+ * The next group: the oldest waiting creates whose actions fit one transaction beside the allocation row (Azure's
+ * 100), each Short Name once (a repeat waits for the next group). The first always goes, so none waits forever.
+ */
+function takeGroup(
+  waiting: PendingCreate[],
+  actionsOf: (input: CreateCustomerInput) => number,
+): PendingCreate[] {
   const keys = new Set<string>();
   const group: PendingCreate[] = [];
-  for (let i = 0; i < waiting.length && group.length < MAX_GROUP;) {
+  let room = MAX_TRANSACTION_ACTIONS - 1;
+  for (let i = 0; i < waiting.length;) {
     const pending = waiting[i] as PendingCreate;
     const key = shortNameKey(pending.input.shortName);
-    if (keys.has(key)) {
+    const actions = actionsOf(pending.input);
+    if (keys.has(key) || (group.length > 0 && actions > room)) {
       i++;
       continue;
     }
     keys.add(key);
+    room -= actions;
     group.push(pending);
     waiting.splice(i, 1);
+    if (room <= 0) break;
   }
   return group;
 }
@@ -130,12 +135,14 @@ export function createCustomerService({
   }
 
   /**
-   * Creates wait here and are committed in groups: one allocation read and one transaction (up to 99 customers and
-   * the allocation row) per group, so a burst of creates in this process costs a few writes instead of one race per
+   * Creates wait here and are committed in groups: one allocation read and one transaction (as many customers as fit
+   * beside the allocation row) per group, so a burst of creates in this process costs a few writes instead of one race per
    * create on the allocation row's ETag. Other processes still race on that ETag and retry with jitter.
    */
   const waiting: PendingCreate[] = [];
   let committing = false;
+  const actionsOf = (input: CreateCustomerInput) =>
+    store.insertActions({ ...input, state: 'ready-for-deployment', at: now().toISOString() });
 
   function create(input: CreateCustomerInput): Promise<Customer> {
     return new Promise<Customer>((resolve, reject) => {
@@ -147,7 +154,7 @@ export function createCustomerService({
   async function commitWaiting(): Promise<void> {
     committing = true;
     try {
-      while (waiting.length > 0) await commitGroup(takeGroup(waiting));
+      while (waiting.length > 0) await commitGroup(takeGroup(waiting, actionsOf));
     } finally {
       committing = false;
     }
@@ -205,29 +212,14 @@ export function createCustomerService({
   }
 
   return {
-    noteReplication: (id, at) => store.noteReplication(id, at),
-
     create,
 
-    async list({ search, top, afterKey }) {
-      const needle = search?.toLowerCase();
-      const customers: Customer[] = [];
-      let nextKey: string | null = null;
-      for await (const customer of store.list(afterKey ? { afterKey } : {})) {
-        const matches =
-          !needle ||
-          customer.fullName.toLowerCase().includes(needle) ||
-          customer.shortName.toLowerCase().includes(needle);
-        if (!matches) continue;
-        if (customers.length === top) {
-          nextKey = shortNameKey(customers[customers.length - 1]?.shortName ?? '');
-          break;
-        }
-        const { key: _key, ...plain } = customer;
-        customers.push(plain);
-      }
-      const { allocation } = await store.getAllocation();
-      return { customers, nextKey, ...availability(license, allocation) };
+    async list({ filter, top, afterKey }) {
+      const [page, { allocation }] = await Promise.all([
+        store.page({ top, ...(afterKey ? { afterKey } : {}), ...(filter ? { filter } : {}) }),
+        store.getAllocation(),
+      ]);
+      return { customers: page.items, nextKey: page.nextKey, ...availability(license, allocation) };
     },
 
     async availability() {

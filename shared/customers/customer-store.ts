@@ -21,6 +21,67 @@ export interface NewCustomer {
   readonly at: string;
 }
 
+/** The Tenants page's activity columns: "Queued commands", "Executing commands", "Replication in progress". */
+export interface CustomerActivity {
+  readonly queuedCommands: number;
+  readonly executingCommands: number;
+  readonly replicationInProgress: boolean;
+}
+
+export const IDLE: CustomerActivity = {
+  queuedCommands: 0,
+  executingCommands: 0,
+  replicationInProgress: false,
+};
+
+/**
+ * What is kept beside a customer without being part of it: changing it never changes the customer's ETag, so a
+ * portal holding that ETag is not refused because a task moved or a replication ran.
+ */
+export interface CustomerSummary {
+  readonly activity: CustomerActivity;
+  readonly lastReplicationAt: string | null;
+  /** Lower-case; null when no channel has the customer. */
+  readonly channelId: string | null;
+}
+
+export const EMPTY_SUMMARY: CustomerSummary = { activity: IDLE, lastReplicationAt: null, channelId: null };
+
+/** A row of the Tenants list: the customer (unversioned) with its summary. */
+export type CustomerListItem = Omit<Customer, 'etag'> & {
+  readonly key: string;
+  readonly activity: CustomerActivity;
+  readonly channelId: string | null;
+};
+
+export interface CustomerFilter {
+  readonly state?: CustomerState;
+  readonly licenseType?: LicenseType;
+  readonly channelId?: string;
+  /** Words, each the prefix of a word of the Full Name or Short Name (normalized: see search-words.ts). */
+  readonly words?: readonly string[];
+  /** Only these customers (lower-case keys): a channel's or customer admin's own. */
+  readonly keys?: ReadonlySet<string>;
+}
+
+export interface CustomerListPage {
+  readonly items: readonly CustomerListItem[];
+  /** The key to continue after, when more customers match. */
+  readonly nextKey: string | null;
+}
+
+/**
+ * A change to a customer's summary, each part an absolute value of its own writer (the task counts, the cycle, the
+ * last replication, the channel), so that writers of different parts never undo each other; `lastReplicationAt`
+ * only ever moves forward.
+ */
+export interface SummaryChange {
+  readonly counts?: Pick<CustomerActivity, 'queuedCommands' | 'executingCommands'>;
+  readonly replicationInProgress?: boolean;
+  readonly lastReplicationAt?: string;
+  readonly channelId?: string | null;
+}
+
 /**
  * Customers and the license allocation they hold, written together atomically so that neither a duplicate
  * Short Name nor an over-allocation can slip through between two concurrent requests. A write that loses a race
@@ -29,17 +90,28 @@ export interface NewCustomer {
 export interface CustomerStore {
   getAllocation(): Promise<VersionedAllocation>;
   get(shortName: string): Promise<Customer | null>;
-  /** Customers ordered by Short Name (case-insensitively), starting after `afterKey`. */
-  list(options?: { afterKey?: string }): AsyncIterable<Customer & { readonly key: string }>;
   /**
-   * Creates the customers and replaces the allocation, all or nothing (one transaction, so at most
-   * MAX_TRANSACTION_ACTIONS - 1 customers); returns them in the order given.
+   * One page of the Tenants list, in Short Name order (case-insensitively) after `afterKey`, with each customer's
+   * summary: a constant number of storage queries whatever the page size, answered from an index when filtered.
+   */
+  page(query: {
+    readonly top: number;
+    readonly afterKey?: string;
+    readonly filter?: CustomerFilter;
+  }): Promise<CustomerListPage>;
+  /** Every customer, for the reconciliation. */
+  list(): AsyncIterable<CustomerListItem>;
+  /**
+   * Creates the customers and replaces the allocation, all or nothing (one transaction: their actions together, see
+   * insertActions, stay under MAX_TRANSACTION_ACTIONS); returns them in the order given.
    */
   insert(
     customers: readonly NewCustomer[],
     allocation: LicenseAllocation,
     allocationEtag: string | null,
   ): Promise<Customer[]>;
+  /** How many transaction actions inserting this customer takes (its row and the rows derived from it). */
+  insertActions(customer: NewCustomer): number;
   /** Applies a change to the customer (guarded by its ETag) and, when given, replaces the allocation, both or neither. */
   update(
     current: Customer,
@@ -47,10 +119,15 @@ export interface CustomerStore {
     allocation?: { readonly value: LicenseAllocation; readonly etag: string | null },
   ): Promise<Customer>;
   /**
-   * Records when the customer's replication last completed. Idempotent and monotonic: an older or equal time (a
-   * cycle's end noted twice, a late writer) changes nothing; an unknown customer (removed meanwhile) is no error.
+   * Applies absolute values to the customer's summary (and its index rows), leaving the customer row alone.
+   * Idempotent; an unknown customer (removed meanwhile) is no error and gets no summary.
    */
-  noteReplication(shortName: string, at: string): Promise<void>;
+  updateSummary(shortName: string, change: SummaryChange): Promise<void>;
+  /**
+   * Rewrites every summary and index row that differs from what `truth` says of its customer, and deletes those
+   * of customers that are gone. Returns how many customers needed a repair.
+   */
+  reconcile(truth: (customer: CustomerListItem) => Promise<CustomerSummary>): Promise<number>;
   /** Deletes the customer (guarded by its ETag) and replaces the allocation, both or neither. */
   remove(current: Customer, allocation: LicenseAllocation, allocationEtag: string | null): Promise<void>;
 }

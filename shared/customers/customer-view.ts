@@ -56,7 +56,7 @@ export const customerListSchema = z
   })
   .meta({ id: 'CustomerPage' });
 
-export function toCustomerView(customer: Customer): z.output<typeof customerViewSchema> {
+export function toCustomerView(customer: Omit<Customer, 'etag'>): z.output<typeof customerViewSchema> {
   return {
     id: customer.id,
     fullName: customer.fullName,
@@ -73,11 +73,9 @@ export function toCustomerView(customer: Customer): z.output<typeof customerView
 export function toCustomerListView(
   page: CustomerPage,
   nextLink: string | null,
-  activity: ReadonlyMap<string, z.output<typeof customerActivitySchema>>,
 ): z.output<typeof customerListSchema> {
-  const idle = { queuedCommands: 0, executingCommands: 0, replicationInProgress: false };
   return {
-    value: page.customers.map((c) => ({ ...toCustomerView(c), activity: activity.get(c.id) ?? idle })),
+    value: page.customers.map((c) => ({ ...toCustomerView(c), activity: { ...c.activity } })),
     nextLink,
     availableUsers: page.availableUsers,
     availableCustomers: page.availableCustomers,

@@ -37,4 +37,6 @@ export interface EmailOutbox {
   /** Stores the email and queues its delivery; returns the email's id. */
   enqueue(message: EmailMessage): Promise<string>;
   delivery(emailId: string): Promise<EmailDelivery | null>;
+  /** The deliveries of these emails, in one query whatever their number (a list's page reads no email twice). */
+  deliveries(emailIds: readonly string[]): Promise<Map<string, EmailDelivery>>;
 }

@@ -32,6 +32,8 @@ export interface OutboxStore {
    * the same email); returns the new ETag.
    */
   replace(record: OutboxRecord, etag: string): Promise<string>;
+  /** Every record whose id is given, from one query. */
+  getMany(emailIds: ReadonlySet<string>): Promise<OutboxRecord[]>;
   /** Records not sent whose `nextAttemptAt` is before `before`, at most `limit`. */
   listOverdue(before: string, limit: number): Promise<VersionedOutboxRecord[]>;
 }

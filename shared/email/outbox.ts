@@ -64,6 +64,10 @@ export function createEmailOutbox(options: EmailOutboxOptions): EmailOutbox {
       const found = await options.store.get(emailId);
       return found ? deliveryOf(found.record) : null;
     },
+    async deliveries(emailIds) {
+      const records = await options.store.getMany(new Set(emailIds.filter(isEmailId)));
+      return new Map(records.map((record) => [record.emailId, deliveryOf(record)]));
+    },
   };
 }
 

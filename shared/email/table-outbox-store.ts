@@ -47,6 +47,20 @@ export function createOutboxStore(tables: Tables): OutboxStore {
 
     replace: (record, etag) => table.replace(toEntity(record), etag),
 
+    async getMany(emailIds) {
+      const found: OutboxRecord[] = [];
+      if (emailIds.size === 0) return found;
+      const sorted = [...emailIds].sort();
+      // Emails are few (see PARTITION): one range scan over the ids wanted beats a read per email.
+      for await (const { value } of table.list({
+        partitionKey: PARTITION,
+        rowKey: { ge: sorted[0] ?? '', le: sorted[sorted.length - 1] ?? '' },
+      })) {
+        if (emailIds.has(value.rowKey)) found.push(toRecord(value));
+      }
+      return found;
+    },
+
     async listOverdue(before, limit) {
       const found: VersionedOutboxRecord[] = [];
       const rows = table.list({

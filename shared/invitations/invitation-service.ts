@@ -99,9 +99,13 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
   }
 
   async function view(invitation: Invitation): Promise<InvitationView> {
-    const deliveries = (await Promise.all(invitation.emailIds.map((id) => outbox.delivery(id)))).filter(
-      (d): d is EmailDelivery => d !== null,
-    );
+    return viewWith(invitation, await outbox.deliveries(invitation.emailIds));
+  }
+
+  function viewWith(invitation: Invitation, known: ReadonlyMap<string, EmailDelivery>): InvitationView {
+    const deliveries = invitation.emailIds
+      .map((id) => known.get(id))
+      .filter((d): d is EmailDelivery => d !== undefined);
     return {
       id: invitation.id,
       fullName: invitation.fullName,
@@ -189,12 +193,14 @@ export function createInvitationService(options: InvitationServiceOptions): Invi
     },
 
     async list({ pendingOnly = false } = {}) {
-      const result: InvitationView[] = [];
+      const listed: Invitation[] = [];
       for await (const invitation of store.list()) {
         if (invitation.revokedAt || (pendingOnly && invitation.tenantInstalled)) continue;
-        result.push(await view(invitation));
+        listed.push(invitation);
       }
-      return result;
+      // Every invitation's emails in one query: no read per row.
+      const deliveries = await outbox.deliveries(listed.flatMap((i) => i.emailIds));
+      return listed.map((invitation) => viewWith(invitation, deliveries));
     },
 
     async get(id) {

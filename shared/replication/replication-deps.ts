@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import type { CustomerActivityRecorder } from '../customers/customer-activity.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { isDomainError } from '../errors/domain-errors.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
@@ -14,7 +15,9 @@ export interface ReplicationSources extends Pick<
   'store' | 'mirror' | 'queue' | 'credentials' | 'credentialStore' | 'alarms'
 > {
   readonly settings: Pick<Settings, 'replication' | 'endpoints'>;
-  readonly customers: Pick<CustomerService, 'get' | 'noteReplication'>;
+  readonly customers: Pick<CustomerService, 'get'>;
+  /** The Tenants list's summary: Replication in progress and last replication. */
+  readonly activity: Pick<CustomerActivityRecorder, 'cycleChanged' | 'replicated'>;
   readonly transport: TrustedTransport;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
   readonly templates: Pick<ScriptTemplateService, 'render'>;
@@ -33,14 +36,14 @@ export function replicationDeps(services: ReplicationSources): ReplicationDeps {
   };
   return {
     settings: settings.replication,
-    store: services.store,
+    store: noteCycles(services.store, services.activity),
     mirror: services.mirror,
     queue: services.queue,
     credentials: services.credentials,
     credentialStore: services.credentialStore,
     alarms: services.alarms,
     customerExists: async (customerId) => (await customer(customerId)) !== null,
-    noteReplicated: (customerId, at) => services.customers.noteReplication(customerId, at),
+    noteReplicated: (customerId, at) => services.activity.replicated(customerId, at),
     reader: (credential) =>
       createM365Reader({
         graphBaseUrl: settings.endpoints.graph,
@@ -58,5 +61,27 @@ export function replicationDeps(services: ReplicationSources): ReplicationDeps {
         },
         input,
       ),
+  };
+}
+
+/**
+ * The store with the Tenants list told when a cycle's checkpoint appears and goes: the checkpoint is the truth of
+ * "Replication in progress", and every way a cycle ends deletes it. A note lost to a crash is the reconciliation's.
+ */
+function noteCycles(
+  store: ReplicationSources['store'],
+  activity: Pick<CustomerActivityRecorder, 'cycleChanged'>,
+): ReplicationSources['store'] {
+  return {
+    ...store,
+    async createCycle(customerId, cycle) {
+      const etag = await store.createCycle(customerId, cycle);
+      if (etag) await activity.cycleChanged(customerId, true);
+      return etag;
+    },
+    async deleteCycle(customerId, etag) {
+      await store.deleteCycle(customerId, etag);
+      await activity.cycleChanged(customerId, false);
+    },
   };
 }

@@ -129,6 +129,11 @@ export interface TaskEngineOptions<Svc> {
   readonly every?: Repeater;
   /** Told when a task settles (alarms listen here). Best effort: its failure changes nothing about the task. */
   readonly onFinished?: (event: TaskFinishedEvent) => Promise<void>;
+  /**
+   * After a customer's task was created or changed State (the Tenants list's activity columns recount). Best effort
+   * like the index: the task row is the truth, and a periodic reconciliation repairs what a failed call left.
+   */
+  readonly onTasksChanged?: (customerId: string) => Promise<void>;
 }
 
 export interface TaskFinishedEvent {
@@ -192,6 +197,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   async function mirror(task: TaskRecord): Promise<void> {
     // The index only serves listings; the task row is the truth, so a failed mirror is not the task's failure.
     await store.mirror(task).catch(() => undefined);
+    await tasksChanged(task.customerId);
+  }
+
+  async function tasksChanged(customerId: string): Promise<void> {
+    await options.onTasksChanged?.(customerId).catch(() => undefined);
   }
 
   async function finished(task: TaskRecord, outcome: TaskFinishedEvent['outcome']): Promise<void> {
@@ -612,7 +622,10 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         idempotencyKey: idempotencyKey ? `${dryRun ? 'dry:' : ''}${idempotencyKey}` : null,
       };
       const { task, created } = await store.create(record);
-      if (created) await enqueue(task.task.id);
+      if (created) {
+        await tasksChanged(task.task.customerId);
+        await enqueue(task.task.id);
+      }
       return task.task;
     },
 

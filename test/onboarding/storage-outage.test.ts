@@ -16,7 +16,8 @@ describe('A storage outage during an onboarding step', () => {
     // The customers table is down for the next `outage` reads; everything else works.
     let outage = 0;
     const tables = faultyTables(memoryTables(), (call) => {
-      if (call.table !== 'customers' || call.operation !== 'get' || outage === 0) return false;
+      // A customer is read with its summary in one range query (a `list`).
+      if (call.table !== 'customers' || call.operation !== 'list' || outage === 0) return false;
       outage--;
       return true;
     });

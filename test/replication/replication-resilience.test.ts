@@ -159,6 +159,7 @@ function dyingReplication(killAt: number) {
   const connection = fixture.stack.storageConnectionString;
   const deps = replicationDeps({
     ...fixture.services,
+    activity: fixture.services.customerActivity,
     store: fixture.store,
     queue: createJsonQueue<ReplicationMessage>(connection, REPLICATION_QUEUE),
     credentialStore: createTableCredentialStore(connection),

@@ -68,6 +68,8 @@ export interface MemoryStackOptions {
   settings?: Partial<Settings>;
   /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
   deliverQueues?: boolean;
+  /** Wraps the memory tables the stores get (counting or failing calls); `tables` stays the unwrapped twin. */
+  wrapTables?: (tables: Tables) => Tables;
 }
 
 /**
@@ -136,7 +138,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     // Public DNS is the sandbox's zones, as Microsoft's peers are the sandbox.
     ...(sandbox ? { resolveAddresses: async (fqdn: string) => sandbox.state.dns.addressesAt(fqdn) } : {}),
     ...options.overrides,
-    tables,
+    tables: options.wrapTables ? options.wrapTables(tables) : tables,
     queues,
     signingKeys,
   });

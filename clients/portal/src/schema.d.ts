@@ -2985,8 +2985,14 @@ export interface operations {
                 top?: number;
                 /** @description Opaque: pass the one nextLink carries, never build one. */
                 cursor?: string;
-                /** @description Case-insensitive part of the Customer Name or Short Name. */
+                /** @description Words, each the start of a word of the Customer Name or Short Name, without regard to case or accents ("cont pha" finds "Contoso Pharma"); words are runs of letters and digits. */
                 search?: string;
+                /** @description Only customers in this State. */
+                state?: components["schemas"]["CustomerState"];
+                /** @description Only customers of this License Type. */
+                licenseType?: components["schemas"]["LicenseType"];
+                /** @description Only the channel's customers. */
+                channelId?: string;
             };
             header?: never;
             path?: never;

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newInvitationLink } from '../../shared/invitations/invitation.js';
+import { createInvitationStore } from '../../shared/invitations/invitation-store.js';
+import { apiClient } from '../support/api-client.js';
+import { type CountingTables, countingTables } from '../support/counting-tables.js';
+import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
+
+/**
+ * The provider's lists stay fast with thousands of customers: whatever the page size, a list request makes the same
+ * small number of storage queries (no read per row). The Tenants list has its own, fuller test
+ * (test/customers/customer-summary.test.ts).
+ */
+let stack: MemoryStack;
+let counter: CountingTables;
+let call: ReturnType<typeof apiClient>;
+
+const ROWS = 110;
+const id = (i: number) => `Row${String(i).padStart(3, '0')}`;
+
+beforeAll(async () => {
+  stack = await startMemoryStack({
+    // No delivery of the seeded emails meanwhile: only the list's own queries are counted.
+    deliverQueues: false,
+    wrapTables: (tables) => {
+      counter = countingTables(tables);
+      return counter.tables;
+    },
+  });
+  call = apiClient(stack.api, () => stack.token());
+  const invitations = createInvitationStore(stack.tables);
+  const { access, outbox } = stack.services;
+  for (let i = 0; i < ROWS; i++) {
+    await access.putChannel({ id: id(i), name: `Channel ${i}` });
+    await access.grantChannel(id(i), `0000000${i % 10}-0000-0000-0000-000000000000`);
+    const emailId = await outbox.enqueue({
+      to: `admin${i}@example.com`,
+      subject: 'Invitation',
+      text: 'Hello',
+      html: '<p>Hello</p>',
+    });
+    await invitations.create(
+      {
+        id: id(i),
+        fullName: `Customer ${i}`,
+        licenseType: 'hosted-pro',
+        licensedUsers: 1,
+        invitationEmail: `admin${i}@example.com`,
+        m365AdminEmail: null,
+        emailIds: [emailId],
+        createdAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        deviceAuthenticated: false,
+        invitationType: 'invite',
+        tenantInstalled: false,
+        revokedAt: null,
+        linkHash: newInvitationLink().linkHash,
+      },
+      null,
+    );
+  }
+}, 120_000);
+afterAll(() => stack?.close());
+
+describe('A page of 100 costs the storage queries of a page of 10', () => {
+  it.each([
+    ['Channels', '/api/v1/channels'],
+    ['Customer Invitations', '/api/v1/invitations'],
+    ['Authentication Status', '/api/v1/authentication-status'],
+  ])('%s', async (_, path) => {
+    const small = await counter.count(async () =>
+      expect((await call('GET', `${path}?top=10`)).status).toBe(200),
+    );
+    let body: { value: unknown[] } | undefined;
+    const large = await counter.count(async () => {
+      const response = await call('GET', `${path}?top=100`);
+      expect(response.status).toBe(200);
+      body = response.body as { value: unknown[] };
+    });
+    if (path !== '/api/v1/authentication-status') expect(body?.value).toHaveLength(100);
+    expect(large.length).toBe(small.length);
+    expect(large.length).toBeLessThanOrEqual(4);
+  });
+
+  it('shows each invitation with its email delivery, read with the others', async () => {
+    const response = await call('GET', '/api/v1/invitations?top=3');
+    const value = (response.body as { value: { id: string; emailSent: boolean }[] }).value;
+    expect(value.map((v) => [v.id, v.emailSent])).toEqual([
+      [id(0), false],
+      [id(1), false],
+      [id(2), false],
+    ]);
+  });
+
+  it('shows each channel with its admins, read with the others', async () => {
+    const response = await call('GET', '/api/v1/channels?top=2');
+    const value = (response.body as { value: { id: string; admins: string[] }[] }).value;
+    expect(value).toEqual([
+      { id: id(0), name: 'Channel 0', admins: ['00000000-0000-0000-0000-000000000000'] },
+      { id: id(1), name: 'Channel 1', admins: ['00000001-0000-0000-0000-000000000000'] },
+    ]);
+  });
+});
