@@ -61,6 +61,21 @@ describe('the license pool under concurrent creates', () => {
     expect(held).toBe(550);
   });
 
+  it('splits a burst into transactions Azure accepts, however many index rows each customer brings', async () => {
+    const store = createCustomerStore(memoryTables());
+    const customers = createCustomerService({ store, license: { tenantCount: 1000, userCount: 100_000 } });
+    const wordy = (i: number) => ({
+      ...customer(i),
+      fullName: `Alpha Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett ${i}`,
+    });
+    const { created, refused } = await outcomes(
+      Array.from({ length: 150 }, (_, i) => customers.create(wordy(i))),
+    );
+    expect(refused).toEqual([]);
+    expect(created).toHaveLength(150);
+    expect((await store.getAllocation()).allocation).toEqual({ customers: 150, users: 1500 });
+  });
+
   it('refuses a taken Short Name alone; the creates grouped with it are made', async () => {
     const store = createCustomerStore(memoryTables());
     const customers = createCustomerService({ store, license: { tenantCount: 100, userCount: 10_000 } });
