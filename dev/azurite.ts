@@ -43,6 +43,9 @@ const PARENT_WATCHDOG = [
   'let started = false;',
   "process.on('newListener', (event) => { if (event === 'SIGTERM') started = true; });",
   'const orphaned = () => {',
+  // Its stdout and stderr are pipes to the dead parent: the shutdown's first log line would fail with EPIPE and,
+  // unhandled, end the process before its data files are written.
+  "  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});",
   '  setTimeout(() => process.exit(1), 30000).unref();',
   '  if (!started) process.exit(1);',
   "  else if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');",
