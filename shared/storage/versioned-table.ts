@@ -1,4 +1,4 @@
-import { VersionConflictError } from '../errors/domain-errors.js';
+import { TransientError, VersionConflictError } from '../errors/domain-errors.js';
 
 /**
  * The storage kit: versioned rows of a Table, the same contract on Azure Table storage (azure-tables.ts) and in
@@ -115,7 +115,9 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Runs a read-modify-write until it wins the race: only a VersionConflictError is retried, after a random (full
- * jitter) pause so that the losers of one race do not collide again; after the last attempt it is rethrown.
+ * jitter) pause so that the losers of one race do not collide again. Losing every attempt is contention, not a stale
+ * copy of the caller's (that is `domainErrors.versionMismatch`, never retried): it ends as a TransientError, a 503 with
+ * Retry-After, rather than a 412 for a precondition the caller never sent.
  */
 export async function withOptimisticRetry<R>(
   attempt: (attemptNumber: number) => Promise<R>,
@@ -134,7 +136,12 @@ export async function withOptimisticRetry<R>(
     }
     await sleep(Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (n - 1))));
   }
-  return attempt(attempts);
+  try {
+    return await attempt(attempts);
+  } catch (error) {
+    if (!(error instanceof VersionConflictError)) throw error;
+    throw new TransientError('Too many changes to the same data at once; try again in a moment.', error, 1);
+  }
 }
 
 /** The exclusive upper bound of the keys that start with `prefix` (ordinal order). */

@@ -248,7 +248,7 @@ describe('withOptimisticRetry', () => {
     expect(pauses).toEqual([50, 100, 150]);
   });
 
-  it('gives up after the last attempt with the conflict', async () => {
+  it('gives up after the last attempt with a transient error (503, retry in a second), not the conflict', async () => {
     let calls = 0;
     const failing = withOptimisticRetry(
       async () => {
@@ -257,7 +257,8 @@ describe('withOptimisticRetry', () => {
       },
       { attempts: 3, sleep: async () => undefined },
     );
-    await expect(failing).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(failing).rejects.toBeInstanceOf(TransientError);
+    await expect(failing).rejects.toMatchObject({ kind: 'transient', retryAfterSeconds: 1 });
     expect(calls).toBe(3);
   });
 
