@@ -456,7 +456,7 @@ The seed's first ${r.firstBurst.creates} concurrent creates, in process through 
 - The search asks for a word in one Customer Name in 97. The write sets
   a random customer's Licensed Users (1–50), without If-Match: every write also changes the license allocation.
 - What the misses are: the tasks list reads each task by id after the index (a read a row); the write races the
-  other writers on the license allocation row (a PATCH that loses 20 times answers 412); and every request pays the
+  other writers on the license allocation row (a PATCH that loses every retry answered 412 in this run; it now answers 503 with Retry-After); and every request pays the
   edge (token, validation, audit) on a machine whose load average was several times its cores. Each figure is the
   product's as it is: the Tenants list reads the summary rows beside the customers (docs/decisions.md, 37); before
   them it read four rows a customer and took 28 s (p50) for a page of 100 under this load.
