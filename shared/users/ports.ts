@@ -1,3 +1,5 @@
+import type { UserChange } from './user-change.js';
+
 /**
  * The seams between day two's parts (issue 11), so that each is built and tested on its own and joined at the
  * composition root: the mirror's number index, the number inventory's guard, and the user-change engine's view
@@ -29,4 +31,25 @@ export interface NumberGuard {
   assertAssignable(customerId: string, userId: string, lineUri: string): Promise<void>;
   /** The lowest number of the range that no user holds and no reservation covers, as a Line URI. */
   nextFree(customerId: string, rangeId: string): Promise<string>;
+}
+
+/** What the per-user engine offers the bulk import, templates and rollback. */
+export interface UserChangeExecution {
+  /**
+   * Checks changes against the mirror and the number inventory before anything is queued: throws a DomainError
+   * with a stable code (unknown user, number rules, unknown policy, a customer without M365 users …).
+   */
+  check(customerId: string, userId: string, changes: readonly UserChange[]): Promise<void>;
+  /**
+   * Applies a user's changes in order through the applier, records each in the user's audit (old value read from
+   * the mirror before, new value) and updates the mirror at once. Idempotent: a change already in place is
+   * recorded once and not sent again. Throws TransientTaskError / PermanentTaskError as the applier does.
+   */
+  applyToUser(input: {
+    readonly customerId: string;
+    readonly userId: string;
+    readonly changes: readonly UserChange[];
+    readonly initiatedBy: string;
+    readonly taskId: string;
+  }): Promise<void>;
 }
