@@ -401,17 +401,7 @@ function toSummaryEntity(key: string, summary: CustomerSummary, indexKeys: reado
 }
 
 function newEntity(customer: NewCustomer): CustomerEntity {
-  return {
-    partitionKey: PARTITION,
-    rowKey: shortNameKey(customer.shortName),
-    shortName: customer.shortName,
-    fullName: customer.fullName,
-    licenseType: customer.licenseType,
-    licensedUsers: customer.licensedUsers,
-    state: customer.state,
-    createdAt: customer.at,
-    updatedAt: customer.at,
-  };
+  return toEntity({ ...customer, createdAt: customer.at, updatedAt: customer.at });
 }
 
 function indexKeysOf(summary: SummaryEntity): string[] {
@@ -476,7 +466,12 @@ function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'row
   };
 }
 
-function toEntity(customer: Customer): CustomerEntity {
+function toEntity(
+  customer: Pick<
+    Customer,
+    'shortName' | 'fullName' | 'licenseType' | 'licensedUsers' | 'state' | 'createdAt' | 'updatedAt'
+  >,
+): CustomerEntity {
   return {
     partitionKey: PARTITION,
     rowKey: shortNameKey(customer.shortName),
