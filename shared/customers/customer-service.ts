@@ -3,7 +3,13 @@ import type { CreateCustomerInput, Customer } from './customer.js';
 import { refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_TRANSACTION_ACTIONS, withOptimisticRetry } from '../storage/versioned-table.js';
-import type { CustomerFilter, CustomerListItem, CustomerStore, LicenseAllocation } from './customer-store.js';
+import type {
+  CustomerFilter,
+  CustomerListItem,
+  CustomerRecord,
+  CustomerStore,
+  LicenseAllocation,
+} from './customer-store.js';
 import { shortNameKey } from './short-name.js';
 import { allocate, availability, type LicenseAvailability, type LicenseLimits } from './license-pool.js';
 
@@ -40,33 +46,45 @@ export interface CustomerServiceOptions {
   readonly now?: () => Date;
 }
 
-interface PendingCreate {
-  readonly input: CreateCustomerInput;
-  readonly resolve: (customer: Customer) => void;
+interface Settlement<T> {
+  readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
 }
 
+/** A write that changes the licenses held, waiting for its group's commit. */
+type PendingChange =
+  | (Settlement<Customer> & {
+      readonly kind: 'create';
+      readonly key: string;
+      readonly input: CreateCustomerInput;
+      readonly actions: number;
+    })
+  | (Settlement<Customer> & {
+      readonly kind: 'licensed-users';
+      readonly key: string;
+      readonly licensedUsers: number;
+      readonly ifMatch: string | undefined;
+      /** The customer as last read; a conflict reads it again. */
+      record: CustomerRecord;
+      actions: number;
+    });
+
 /**
- * The next group: the oldest waiting creates whose actions fit one transaction beside the allocation row (Azure's
- * 100), each Short Name once (a repeat waits for the next group). The first always goes, so none waits forever.
+ * The next group: the oldest waiting changes whose actions fit one transaction beside the allocation row (Azure's
+ * 100), each customer once (a repeat waits for the next group). The first always goes, so none waits forever.
  */
-function takeGroup(
-  waiting: PendingCreate[],
-  actionsOf: (input: CreateCustomerInput) => number,
-): PendingCreate[] {
+function takeGroup(waiting: PendingChange[]): PendingChange[] {
   const keys = new Set<string>();
-  const group: PendingCreate[] = [];
+  const group: PendingChange[] = [];
   let room = MAX_TRANSACTION_ACTIONS - 1;
   for (let i = 0; i < waiting.length;) {
-    const pending = waiting[i] as PendingCreate;
-    const key = shortNameKey(pending.input.shortName);
-    const actions = actionsOf(pending.input);
-    if (keys.has(key) || (group.length > 0 && actions > room)) {
+    const pending = waiting[i] as PendingChange;
+    if (keys.has(pending.key) || (group.length > 0 && pending.actions > room)) {
       i++;
       continue;
     }
-    keys.add(key);
-    room -= actions;
+    keys.add(pending.key);
+    room -= pending.actions;
     group.push(pending);
     waiting.splice(i, 1);
     if (room <= 0) break;
@@ -135,44 +153,142 @@ export function createCustomerService({
   }
 
   /**
-   * Creates wait here and are committed in groups: one allocation read and one transaction (as many customers as fit
-   * beside the allocation row) per group, so a burst of creates in this process costs a few writes instead of one race per
-   * create on the allocation row's ETag. Other processes still race on that ETag and retry with jitter.
+   * What a change of Licensed Users does to `record`: nothing (settled: the same value), or the number of the
+   * transaction's actions it takes. Throws what refuses it whatever the pool holds.
    */
-  const waiting: PendingCreate[] = [];
+  function licensedUsersChange(record: CustomerRecord, licensedUsers: number, at: string): number | null {
+    const { customer } = record;
+    refuseWhileBeingRemoved(customer);
+    if (!usesLicensedUsers(customer.licenseType)) {
+      throw domainErrors.validation([
+        {
+          field: 'licensedUsers',
+          in: 'body',
+          code: 'licensed_users_not_applicable',
+          message: 'Hosted Essentials customers have no licensed users.',
+        },
+      ]);
+    }
+    if (customer.licensedUsers === licensedUsers) return null;
+    return store.updateActions(record, { licensedUsers, at });
+  }
+
+  /**
+   * Writes that change the licenses held (creates, Licensed Users) wait here and are committed in groups: one
+   * allocation read and one transaction (as many as fit beside the allocation row) per group, so a burst of them in
+   * this process costs a few writes instead of one race per write on the allocation row's ETag. Other processes
+   * still race on that ETag and retry with jitter.
+   */
+  const waiting: PendingChange[] = [];
   let committing = false;
-  const actionsOf = (input: CreateCustomerInput) =>
-    store.insertActions({ ...input, state: 'ready-for-deployment', at: now().toISOString() });
+
+  function enqueue(pending: PendingChange): void {
+    waiting.push(pending);
+    if (!committing) void commitWaiting();
+  }
 
   function create(input: CreateCustomerInput): Promise<Customer> {
     return new Promise<Customer>((resolve, reject) => {
-      waiting.push({ input, resolve, reject });
-      if (!committing) void commitWaiting();
+      const actions = store.insertActions({
+        ...input,
+        state: 'ready-for-deployment',
+        at: now().toISOString(),
+      });
+      enqueue({ kind: 'create', key: shortNameKey(input.shortName), input, actions, resolve, reject });
     });
   }
 
   async function commitWaiting(): Promise<void> {
     committing = true;
     try {
-      while (waiting.length > 0) await commitGroup(takeGroup(waiting, actionsOf));
+      while (waiting.length > 0) await commitGroup(takeGroup(waiting));
     } finally {
       committing = false;
     }
   }
 
-  /** Settles every create of the group: created, refused (licenses, Short Name) or failed with the storage error. */
-  async function commitGroup(group: readonly PendingCreate[]): Promise<void> {
+  /** The allocation after `pending`, or what refuses it (the pool does not stretch that far). */
+  function allocateFor(allocation: LicenseAllocation, pending: PendingChange): LicenseAllocation {
+    return pending.kind === 'create'
+      ? allocate(license, allocation, { customers: 1, users: pending.input.licensedUsers })
+      : allocate(license, allocation, {
+          customers: 0,
+          users: pending.licensedUsers - pending.record.customer.licensedUsers,
+        });
+  }
+
+  /**
+   * After a lost race: settles the changes that can no longer succeed (a taken Short Name, a customer gone or
+   * changed under an If-Match, a change made moot) and returns the rest, each Licensed Users change read again.
+   * Changes whose actions no longer fit the group go back to the front of the queue.
+   */
+  async function afterConflict(open: readonly PendingChange[], tried: ReadonlySet<PendingChange>) {
+    const fresh = await Promise.all(
+      open.map(async (pending) => {
+        if (pending.kind === 'create') {
+          // One taken Short Name fails the whole transaction: its create is refused, the others try again.
+          const taken = tried.has(pending) ? await store.get(pending.input.shortName) : null;
+          if (taken) pending.reject(shortNameTaken(pending.input.shortName, taken.shortName));
+          return !taken;
+        }
+        const record = await store.read(pending.key);
+        const id = pending.record.customer.shortName;
+        if (!record) {
+          pending.reject(domainErrors.notFound(`There is no customer with the Short Name "${id}".`));
+          return false;
+        }
+        // A caller who sent If-Match named the version they meant to change: if the customer changed meanwhile, their
+        // copy is stale (412). A caller who sent none asked for the last writer to win: the change goes on.
+        if (
+          pending.ifMatch !== undefined &&
+          pending.ifMatch !== '*' &&
+          record.customer.etag !== pending.record.customer.etag
+        ) {
+          pending.reject(
+            domainErrors.versionMismatch(
+              `Customer "${id}" was changed by someone else meanwhile; reload it.`,
+            ),
+          );
+          return false;
+        }
+        try {
+          const actions = licensedUsersChange(record, pending.licensedUsers, now().toISOString());
+          if (actions === null) {
+            pending.resolve(record.customer);
+            return false;
+          }
+          pending.record = record;
+          pending.actions = actions;
+          return true;
+        } catch (error) {
+          pending.reject(error);
+          return false;
+        }
+      }),
+    );
+    const kept = open.filter((_, i) => fresh[i]);
+    let room = MAX_TRANSACTION_ACTIONS - 1;
+    const fitting = kept.filter((pending, i) => {
+      room -= pending.actions;
+      return i === 0 || room >= 0;
+    });
+    waiting.unshift(...kept.filter((pending) => !fitting.includes(pending)));
+    return fitting;
+  }
+
+  /** Settles every change of the group: made, refused (licenses, Short Name, version) or failed with the storage error. */
+  async function commitGroup(group: readonly PendingChange[]): Promise<void> {
     let open = group;
     try {
       await withOptimisticRetry(async () => {
         const { allocation, etag } = await store.getAllocation();
-        // In arrival order: while the pool lasts every create fits; the first that does not is refused.
+        // In arrival order: while the pool lasts every change fits; the first that does not is refused.
         let next = allocation;
-        const fitting: PendingCreate[] = [];
-        const refused: Array<readonly [PendingCreate, unknown]> = [];
+        const fitting: PendingChange[] = [];
+        const refused: Array<readonly [PendingChange, unknown]> = [];
         for (const pending of open) {
           try {
-            next = allocate(license, next, { customers: 1, users: pending.input.licensedUsers });
+            next = allocateFor(next, pending);
             fitting.push(pending);
           } catch (error) {
             refused.push([pending, error]);
@@ -180,29 +296,32 @@ export function createCustomerService({
         }
         try {
           const at = now().toISOString();
-          const created =
+          const creates = fitting.flatMap((p) => (p.kind === 'create' ? [p] : []));
+          const changes = fitting.flatMap((p) => (p.kind === 'licensed-users' ? [p] : []));
+          const { inserted, updated } =
             fitting.length === 0
-              ? []
-              : await store.insert(
-                  fitting.map((p) => ({ ...p.input, state: 'ready-for-deployment' as const, at })),
-                  next,
-                  etag,
-                );
-          fitting.forEach((pending, i) => {
-            const customer = created[i];
+              ? { inserted: [], updated: [] }
+              : await store.commit({
+                  inserts: creates.map((p) => ({ ...p.input, state: 'ready-for-deployment' as const, at })),
+                  updates: changes.map((p) => ({
+                    record: p.record,
+                    changes: { licensedUsers: p.licensedUsers, at },
+                  })),
+                  allocation: { value: next, etag },
+                });
+          creates.forEach((pending, i) => {
+            const customer = inserted[i];
+            if (customer) pending.resolve(customer);
+          });
+          changes.forEach((pending, i) => {
+            const customer = updated[i];
             if (customer) pending.resolve(customer);
           });
           for (const [pending, error] of refused) pending.reject(error);
           open = [];
         } catch (error) {
           if (!(error instanceof VersionConflictError)) throw error;
-          // One taken Short Name fails the whole transaction: its create is refused, the others try again.
-          const existing = await Promise.all(fitting.map((p) => store.get(p.input.shortName)));
-          open = open.filter((pending) => {
-            const taken = existing[fitting.indexOf(pending)];
-            if (taken) pending.reject(shortNameTaken(pending.input.shortName, taken.shortName));
-            return !taken;
-          });
+          open = await afterConflict(open, new Set(fitting));
           throw error;
         }
       }, RETRY);
@@ -229,32 +348,23 @@ export function createCustomerService({
     get: getOrThrow,
 
     async updateLicensedUsers(id, licensedUsers, ifMatch) {
-      let first = true;
-      return withOptimisticRetry(async () => {
-        const customer = await getOrThrow(id);
-        if (first) checkVersion(customer, ifMatch);
-        first = false;
-        refuseWhileBeingRemoved(customer);
-        if (!usesLicensedUsers(customer.licenseType)) {
-          throw domainErrors.validation([
-            {
-              field: 'licensedUsers',
-              in: 'body',
-              code: 'licensed_users_not_applicable',
-              message: 'Hosted Essentials customers have no licensed users.',
-            },
-          ]);
-        }
-        if (customer.licensedUsers === licensedUsers) return customer;
-        const { allocation, etag } = await store.getAllocation();
-        const next: LicenseAllocation = allocate(license, allocation, {
-          customers: 0,
-          users: licensedUsers - customer.licensedUsers,
-        });
-        return writing(id, customer, ifMatch, () =>
-          store.update(customer, { licensedUsers, at: now().toISOString() }, { value: next, etag }),
-        );
-      }, RETRY);
+      const record = await store.read(id);
+      if (!record) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
+      checkVersion(record.customer, ifMatch);
+      const actions = licensedUsersChange(record, licensedUsers, now().toISOString());
+      if (actions === null) return record.customer;
+      return new Promise<Customer>((resolve, reject) =>
+        enqueue({
+          kind: 'licensed-users',
+          key: shortNameKey(id),
+          licensedUsers,
+          ifMatch,
+          record,
+          actions,
+          resolve,
+          reject,
+        }),
+      );
     },
 
     async markForRemoval(id, ifMatch) {

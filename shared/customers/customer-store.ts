@@ -47,6 +47,29 @@ export interface CustomerSummary {
 
 export const EMPTY_SUMMARY: CustomerSummary = { activity: IDLE, lastReplicationAt: null, channelId: null };
 
+/**
+ * A customer as read for a change, with the version of what derives from it (its summary and index rows): what a
+ * commit writes the change against, so that the customer and its copies never disagree.
+ */
+export interface CustomerRecord {
+  readonly customer: Customer;
+  readonly summary: CustomerSummary;
+  /** The summary row's ETag; null when it has none yet. */
+  readonly summaryEtag: string | null;
+  /** The index rows the summary names: those a change no longer wants are deleted with it. */
+  readonly indexKeys: readonly string[];
+}
+
+export type CustomerChanges = Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string };
+
+/** Writes of customers committed together, all or nothing; each update guarded by the version its record was read at. */
+export interface CustomerCommit {
+  readonly inserts?: readonly NewCustomer[];
+  readonly updates?: readonly { readonly record: CustomerRecord; readonly changes: CustomerChanges }[];
+  /** Replaces the allocation row, guarded by `etag` (null: it must not exist yet). */
+  readonly allocation?: { readonly value: LicenseAllocation; readonly etag: string | null };
+}
+
 /** A row of the Tenants list: the customer (unversioned) with its summary. */
 export type CustomerListItem = Omit<Customer, 'etag'> & {
   readonly key: string;
@@ -101,23 +124,19 @@ export interface CustomerStore {
   }): Promise<CustomerListPage>;
   /** Every customer, for the reconciliation. */
   list(): AsyncIterable<CustomerListItem>;
+  /** The customer with its summary's version, for a change to commit; null when there is none. */
+  read(shortName: string): Promise<CustomerRecord | null>;
   /**
-   * Creates the customers and replaces the allocation, all or nothing (one transaction: their actions together, see
-   * insertActions, stay under MAX_TRANSACTION_ACTIONS); returns them in the order given.
+   * Commits the inserts, the updates and the allocation in one transaction (their actions together, see
+   * insertActions and updateActions, stay under MAX_TRANSACTION_ACTIONS); returns the customers in the order given.
    */
-  insert(
-    customers: readonly NewCustomer[],
-    allocation: LicenseAllocation,
-    allocationEtag: string | null,
-  ): Promise<Customer[]>;
+  commit(write: CustomerCommit): Promise<{ inserted: Customer[]; updated: Customer[] }>;
   /** How many transaction actions inserting this customer takes (its row and the rows derived from it). */
   insertActions(customer: NewCustomer): number;
-  /** Applies a change to the customer (guarded by its ETag) and, when given, replaces the allocation, both or neither. */
-  update(
-    current: Customer,
-    changes: Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string },
-    allocation?: { readonly value: LicenseAllocation; readonly etag: string | null },
-  ): Promise<Customer>;
+  /** How many transaction actions this change to the customer takes (its row and the rows derived from it). */
+  updateActions(record: CustomerRecord, changes: CustomerChanges): number;
+  /** Applies a change to the customer (guarded by its ETag), alone: one that holds no licenses. */
+  update(current: Customer, changes: CustomerChanges): Promise<Customer>;
   /**
    * Applies absolute values to the customer's summary (and its index rows), leaving the customer row alone.
    * Idempotent; an unknown customer (removed meanwhile) is no error and gets no summary.

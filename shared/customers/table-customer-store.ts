@@ -9,8 +9,11 @@ import {
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { CUSTOMER_STATES, type Customer, LICENSE_TYPES } from './customer.js';
 import {
+  type CustomerChanges,
+  type CustomerCommit,
   type CustomerFilter,
   type CustomerListItem,
+  type CustomerRecord,
   type CustomerStore,
   type CustomerSummary,
   EMPTY_SUMMARY,
@@ -107,6 +110,55 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     return { key, customer, summary };
   }
 
+  async function read(shortName: string): Promise<CustomerRecord | null> {
+    const { customer, summary } = await pair(shortName);
+    if (!customer) return null;
+    const value = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
+    return {
+      customer: toCustomer(customer, value),
+      summary: value,
+      summaryEtag: summary?.etag ?? null,
+      indexKeys: summary ? indexKeysOf(summary.value) : [],
+    };
+  }
+
+  function changed(record: CustomerRecord, { at, ...fields }: CustomerChanges) {
+    const next: Customer = { ...record.customer, ...fields, updatedAt: at };
+    const entity = toEntity(next);
+    // A summary that changed meanwhile is a conflict like any other: the caller's retry reads it again, and the
+    // customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
+    const actions: TransactionAction<AnyEntity>[] = [
+      { kind: 'replace', row: entity, etag: record.customer.etag },
+      ...derivedActions(entity, record.summary, record.summaryEtag, record.indexKeys),
+    ];
+    return { next, actions };
+  }
+
+  async function commit({ inserts = [], updates = [], allocation }: CustomerCommit) {
+    const entities = inserts.map(newEntity);
+    // The customer's row first, then what derives from it: each customer's ETag is at its first action.
+    const actions: TransactionAction<AnyEntity>[] = [];
+    const firstActions: number[] = [];
+    for (const entity of entities) {
+      firstActions.push(actions.length);
+      // A new customer starts with an empty summary, whatever a namesake removed before left behind.
+      actions.push({ kind: 'insert', row: entity }, ...derivedActions(entity, EMPTY_SUMMARY, null, []));
+    }
+    const nexts = updates.map(({ record, changes }) => {
+      firstActions.push(actions.length);
+      const { next, actions: own } = changed(record, changes);
+      actions.push(...own);
+      return next;
+    });
+    if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
+    const etags = await all.transaction(actions);
+    const etagOf = (i: number) => etags[firstActions[i] ?? 0] ?? '';
+    return {
+      inserted: entities.map((value, i) => toCustomer({ value, etag: etagOf(i) }, EMPTY_SUMMARY)),
+      updated: nexts.map((next, i) => ({ ...next, etag: etagOf(entities.length + i) })),
+    };
+  }
+
   /**
    * The actions that make the summary and the index rows what `customer` and `summary` say: the summary row guarded
    * by its ETag (so that two writers of the index rows never interleave), the index rows it no longer names deleted.
@@ -114,8 +166,8 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   function derivedActions(
     customer: CustomerEntity,
     summary: CustomerSummary,
-    current: Stored<SummaryEntity> | null,
-    present: readonly string[] = current ? indexKeysOf(current.value) : [],
+    summaryEtag: string | null,
+    present: readonly string[],
   ): TransactionAction<AnyEntity>[] {
     const rows = indexRows(customer, summary);
     const row = toSummaryEntity(
@@ -126,7 +178,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     const keep = new Set(rows.map((r) => r.rowKey));
     const stale = present.filter((k) => !keep.has(k));
     return [
-      current ? { kind: 'replace', row, etag: current.etag } : { kind: 'upsert', row },
+      summaryEtag !== null ? { kind: 'replace', row, etag: summaryEtag } : { kind: 'upsert', row },
       ...rows.map((r): TransactionAction<AnyEntity> => ({ kind: 'upsert', row: r })),
       ...stale.map((k): TransactionAction<AnyEntity> => ({
         kind: 'delete',
@@ -189,9 +241,10 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     },
 
     async get(shortName) {
-      const { customer, summary } = await pair(shortName);
-      return customer ? toCustomer(customer, summary ? toSummary(summary.value) : EMPTY_SUMMARY) : null;
+      return (await read(shortName))?.customer ?? null;
     },
+
+    read,
 
     async page({ top, afterKey = '', filter = {} }) {
       const words = filter.words ?? [];
@@ -216,39 +269,19 @@ export function createCustomerStore(tables: Tables): CustomerStore {
 
     list: () => items({ gt: '', lt: '~' }),
 
-    insertActions: (customer) => 1 + derivedActions(newEntity(customer), EMPTY_SUMMARY, null).length,
+    insertActions: (customer) => 1 + derivedActions(newEntity(customer), EMPTY_SUMMARY, null, []).length,
 
-    async insert(news, allocation, allocationEtag) {
-      const entities = news.map(newEntity);
-      // The customer's row first, then what derives from it: each customer's ETag is at its first action.
-      const actions: TransactionAction<AnyEntity>[] = [];
-      const firstActions: number[] = [];
-      for (const entity of entities) {
-        firstActions.push(actions.length);
-        // A new customer starts with an empty summary, whatever a namesake removed before left behind.
-        actions.push({ kind: 'insert', row: entity }, ...derivedActions(entity, EMPTY_SUMMARY, null));
-      }
-      const etags = await all.transaction([...actions, allocationAction(allocation, allocationEtag)]);
-      return entities.map((value, i) =>
-        toCustomer({ value, etag: etags[firstActions[i] ?? 0] ?? '' }, EMPTY_SUMMARY),
-      );
-    },
+    updateActions: (record, changes) => changed(record, changes).actions.length,
 
-    async update(current, changes, allocation) {
-      const { at, ...fields } = changes;
-      const next: Customer = { ...current, ...fields, updatedAt: at };
-      const entity = toEntity(next);
-      const { summary } = await pair(current.shortName);
-      const value = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
-      // A summary that changed meanwhile is a conflict like any other: the caller's retry reads it again, and the
-      // customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
-      const actions: TransactionAction<AnyEntity>[] = [
-        { kind: 'replace', row: entity, etag: current.etag },
-        ...derivedActions(entity, value, summary),
-      ];
-      if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
-      const [etag = ''] = await all.transaction(actions);
-      return { ...next, etag };
+    commit,
+
+    async update(current, changes) {
+      const record = await read(current.shortName);
+      // Guarded by the caller's version of the customer, with the summary as it is now.
+      const { updated } = await commit({
+        updates: [{ record: { ...(record ?? emptyRecord(current)), customer: current }, changes }],
+      });
+      return updated[0] ?? current;
     },
 
     async updateSummary(shortName, change) {
@@ -258,7 +291,14 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         const current = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
         const next = applyChange(current, change);
         if (summary && sameSummary(current, next)) return;
-        await all.transaction(derivedActions(customer.value, next, summary));
+        await all.transaction(
+          derivedActions(
+            customer.value,
+            next,
+            summary?.etag ?? null,
+            summary ? indexKeysOf(summary.value) : [],
+          ),
+        );
       });
     },
 
@@ -288,7 +328,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         repaired++;
         try {
           // No deletes in the transaction: a wrong summary may name rows that are not there, and strays may be many.
-          await all.transaction(derivedActions(customer.value, expected, stored, []));
+          await all.transaction(derivedActions(customer.value, expected, stored?.etag ?? null, []));
         } catch (error) {
           // Someone wrote this customer meanwhile: the next run looks at it again.
           if (!(error instanceof VersionConflictError)) throw error;
@@ -402,6 +442,11 @@ function toSummaryEntity(key: string, summary: CustomerSummary, indexKeys: reado
 
 function newEntity(customer: NewCustomer): CustomerEntity {
   return toEntity({ ...customer, createdAt: customer.at, updatedAt: customer.at });
+}
+
+/** A customer read without its summary (gone meanwhile: the replace of the customer fails as a conflict). */
+function emptyRecord(customer: Customer): CustomerRecord {
+  return { customer, summary: EMPTY_SUMMARY, summaryEtag: null, indexKeys: [] };
 }
 
 function indexKeysOf(summary: SummaryEntity): string[] {

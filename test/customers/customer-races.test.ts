@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCustomerService } from '../../shared/customers/customer-service.js';
+import type { Customer } from '../../shared/customers/customer.js';
 import type { CustomerStore } from '../../shared/customers/customer-store.js';
 import { createCustomerStore } from '../../shared/customers/table-customer-store.js';
 import { isDomainError } from '../../shared/errors/domain-errors.js';
@@ -11,15 +12,21 @@ import { memoryTables } from '../../shared/storage/memory-tables.js';
  */
 function overtakenOnce(store: CustomerStore): CustomerStore {
   let overtaken = false;
+  const overtake = async (customer: Customer) => {
+    if (overtaken) return;
+    overtaken = true;
+    await store.update(customer, { licensedUsers: customer.licensedUsers, at: new Date().toISOString() });
+  };
   return Object.assign(Object.create(store) as CustomerStore, {
-    update: (async (...args) => {
-      if (!overtaken) {
-        overtaken = true;
-        const [customer] = args;
-        await store.update(customer, { licensedUsers: customer.licensedUsers, at: new Date().toISOString() });
-      }
-      return store.update(...args);
+    update: (async (customer, changes) => {
+      await overtake(customer);
+      return store.update(customer, changes);
     }) satisfies CustomerStore['update'],
+    commit: (async (write) => {
+      const first = write.updates?.[0];
+      if (first) await overtake(first.record.customer);
+      return store.commit(write);
+    }) satisfies CustomerStore['commit'],
   });
 }
 

@@ -3,6 +3,7 @@ import { type CustomerService, createCustomerService } from '../../shared/custom
 import { createCustomerStore } from '../../shared/customers/table-customer-store.js';
 import { DomainError } from '../../shared/errors/domain-errors.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { countingTables } from '../support/counting-tables.js';
 import { faultyTables } from '../support/faulty-tables.js';
 
 const customer = (i: number, licensedUsers = 10) => ({
@@ -111,5 +112,81 @@ describe('the license pool under concurrent creates', () => {
     }
     expect(count).toBe(created.length);
     expect((await store.getAllocation()).allocation).toEqual({ customers: count, users });
+  });
+});
+
+/** Sums what the customers hold, to compare with the allocation row. */
+async function held(store: ReturnType<typeof createCustomerStore>) {
+  let customers = 0;
+  let users = 0;
+  for await (const c of store.list()) {
+    customers++;
+    users += c.licensedUsers;
+  }
+  return { customers, users };
+}
+
+describe('the license pool under concurrent changes of Licensed Users', () => {
+  it('commits concurrent changes of different customers together, not one allocation race each', async () => {
+    const counter = countingTables(memoryTables());
+    const store = createCustomerStore(counter.tables);
+    const customers = createCustomerService({ store, license: { tenantCount: 100, userCount: 10_000 } });
+    await outcomes(Array.from({ length: 60 }, (_, i) => customers.create(customer(i, 5))));
+    let changed: Awaited<ReturnType<typeof outcomes>> | undefined;
+    const calls = await counter.count(async () => {
+      changed = await outcomes(
+        Array.from({ length: 60 }, (_, i) => customers.updateLicensedUsers(`cust${i}`, 20)),
+      );
+    });
+    expect(changed?.refused).toEqual([]);
+    expect(changed?.created).toHaveLength(60);
+    // Without groups each change is a transaction of its own, and most lose the race on the allocation row first.
+    expect(calls.filter((c) => c.operation === 'transaction').length).toBeLessThanOrEqual(10);
+    expect((await store.getAllocation()).allocation).toEqual({ customers: 60, users: 1200 });
+    for (let i = 0; i < 60; i++) expect((await customers.get(`cust${i}`)).licensedUsers).toBe(20);
+  });
+
+  it('never lets the user pool be exceeded, with several processes changing customers at once', async () => {
+    const store = createCustomerStore(memoryTables());
+    const license = { tenantCount: 1000, userCount: 400 };
+    const [a, b, c] = [1, 2, 3].map(() => createCustomerService({ store, license })) as [
+      CustomerService,
+      CustomerService,
+      CustomerService,
+    ];
+    const instance = (i: number) => [a, b, c][i % 3] ?? a;
+    await outcomes(Array.from({ length: 50 }, (_, i) => a.create(customer(i, 5))));
+    // 150 users are free: every fifth customer drops to 1 (freeing 40), the 40 others ask for 7 more each.
+    const wanted = (i: number) => (i % 5 === 0 ? 1 : 12);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => instance(i).updateLicensedUsers(`cust${i}`, wanted(i))),
+    );
+    const refused = settled.flatMap((s, i) =>
+      s.status === 'rejected' ? [[i, s.reason as unknown] as const] : [],
+    );
+    for (const [i, error] of refused) {
+      expect(i % 5).not.toBe(0);
+      expect(codeOf(error)).toBe('user_licenses_exhausted');
+    }
+    // 21 increases fit before the decreases, 27 after them all: however the changes interleave, nothing more.
+    expect(refused.length).toBeGreaterThanOrEqual(40 - 27);
+    expect(refused.length).toBeLessThanOrEqual(40 - 21);
+    const { allocation } = await store.getAllocation();
+    expect(allocation).toEqual(await held(store));
+    expect(allocation.users).toBeLessThanOrEqual(400);
+  });
+
+  it('answers a stale If-Match with 412 and leaves the rest of the group to be made', async () => {
+    const store = createCustomerStore(memoryTables());
+    const customers = createCustomerService({ store, license: { tenantCount: 100, userCount: 10_000 } });
+    const [first] = await Promise.all([customers.create(customer(1)), customers.create(customer(2))]);
+    await customers.updateLicensedUsers('cust1', 11);
+    const [stale, other] = await Promise.allSettled([
+      customers.updateLicensedUsers('cust1', 12, first.etag),
+      customers.updateLicensedUsers('cust2', 12),
+    ]);
+    expect(stale.status === 'rejected' && codeOf(stale.reason)).toBe('precondition_failed');
+    expect(other.status === 'fulfilled' && other.value.licensedUsers).toBe(12);
+    expect((await store.getAllocation()).allocation).toEqual(await held(store));
   });
 });
