@@ -8,6 +8,7 @@ import { customerParams } from '../shared/http/route-kit.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { TASKS_QUEUE } from '../shared/tasks/task-engine.js';
+import type { TaskListEntry } from '../shared/tasks/task-store.js';
 import {
   isFinal,
   TASK_ID_PATTERN,
@@ -109,10 +110,7 @@ export function toTaskView(task: TaskRecord): TaskView {
     currentStep: task.currentStep,
     retries: task.retries,
     nextExecutionAt: task.nextExecutionAt,
-    nextExecutionMinutes:
-      task.state === 'queued' && task.nextExecutionAt
-        ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
-        : null,
+    nextExecutionMinutes: nextExecutionMinutes(task),
     waiting: task.waiting,
     nextAttemptAt: task.state === 'queued' ? (task.retry?.nextAttemptAt ?? null) : null,
     lastTransientError: task.retry?.lastError ?? null,
@@ -128,6 +126,49 @@ export function toTaskView(task: TaskRecord): TaskView {
     finishedAt: task.finishedAt,
     updatedAt: task.updatedAt,
   };
+}
+
+/** A row of the Queued Tasks page: the manual's columns; the task itself (GET) has its steps, log and changes. */
+export const taskListItemSchema = taskViewSchema
+  .pick({
+    id: true,
+    type: true,
+    customerId: true,
+    state: true,
+    dryRun: true,
+    retries: true,
+    nextExecutionAt: true,
+    nextExecutionMinutes: true,
+    waiting: true,
+    result: true,
+    createdAt: true,
+    executedAt: true,
+    finishedAt: true,
+  })
+  .meta({ id: 'TaskListItem' });
+
+function toTaskListItem(task: TaskListEntry): z.output<typeof taskListItemSchema> {
+  return {
+    id: task.id,
+    type: task.type,
+    customerId: task.customerId,
+    state: task.state,
+    dryRun: task.dryRun,
+    retries: task.retries,
+    nextExecutionAt: task.nextExecutionAt,
+    nextExecutionMinutes: nextExecutionMinutes(task),
+    waiting: task.waiting,
+    result: task.result,
+    createdAt: task.createdAt,
+    executedAt: task.executedAt,
+    finishedAt: task.finishedAt,
+  };
+}
+
+function nextExecutionMinutes(task: Pick<TaskRecord, 'state' | 'nextExecutionAt'>): number | null {
+  return task.state === 'queued' && task.nextExecutionAt
+    ? Math.max(0, Math.ceil((Date.parse(task.nextExecutionAt) - Date.now()) / 60_000))
+    : null;
 }
 
 /** What a route that starts work answers: 202, the task's URL in Location, the task as it is now. */
@@ -148,7 +189,7 @@ const listQuery = pagingQuery((key) => /^[0-9A-Z]{26}$/.test(key)).extend({
     .meta({ description: labelledValues(TASK_STATE_LABELS) })
     .optional(),
 });
-const listSchema = pageSchema(taskViewSchema, 'TaskPage');
+const listSchema = pageSchema(taskListItemSchema, 'TaskPage');
 const taskMessage = z.strictObject({
   taskId: z.string().regex(TASK_ID_PATTERN),
   watch: z.string().min(1).max(64).optional(),
@@ -170,7 +211,7 @@ async function listed(
     },
     page.nextKey,
   );
-  return { status: 200, body: { value: page.tasks.map(toTaskView), nextLink: next } };
+  return { status: 200, body: { value: page.tasks.map(toTaskListItem), nextLink: next } };
 }
 
 export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine'>;

@@ -262,11 +262,14 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       const customer = await existingCustomer(customerId);
       const site = await this.site(customer.shortName, siteName);
       const page = await engine().list({ customerId: customer.shortName, state: 'paused', top: 50 });
-      const waiting = page.tasks.find(
+      // The list does not carry the input: a customer has a paused onboarding task or two, read whole.
+      const paused = await Promise.all(
+        page.tasks.filter((task) => ONBOARDING_TYPES.has(task.type)).map((task) => engine().get(task.id)),
+      );
+      const waiting = paused.find(
         (task) =>
-          ONBOARDING_TYPES.has(task.type) &&
-          (task.input as { siteName?: string } | null)?.siteName?.toLowerCase() ===
-            site.siteName.toLowerCase(),
+          (task?.input as { siteName?: string } | null)?.siteName?.toLowerCase() ===
+          site.siteName.toLowerCase(),
       );
       if (!waiting) {
         throw new DomainError('conflict', {

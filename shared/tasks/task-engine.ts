@@ -782,15 +782,15 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         if (!found || found.task.state !== 'queued') continue;
         const { task, etag } = found;
         if (task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at.getTime()) {
+          const due: TaskRecord = { ...task, nextExecutionAt: at.toISOString(), updatedAt: at.toISOString() };
           try {
-            await store.replace(
-              { ...task, nextExecutionAt: at.toISOString(), updatedAt: at.toISOString() },
-              etag,
-            );
+            await store.replace(due, etag);
           } catch (error) {
             if (error instanceof VersionConflictError) continue;
             throw error;
           }
+          // The list shows Next Execution Minutes from the index's copy.
+          await store.mirror(due).catch(() => undefined);
         }
         await enqueue(task.id);
         queued++;

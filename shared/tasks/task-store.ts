@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { azureTables } from '../storage/azure-tables.js';
+import { isTaskType } from './task-definition.js';
 import type { Condition, Tables, TransactionAction } from '../storage/versioned-table.js';
 import {
   type CustomerLock,
@@ -31,8 +32,28 @@ export interface TaskListQuery {
   readonly after?: string;
 }
 
+/**
+ * A task as the Queued Tasks page lists it (the manual's columns): what the cross-customer index copies, so that a
+ * page is one query. The copy is as of the task's last State change; the task itself has the rest.
+ */
+export type TaskListEntry = Pick<
+  TaskRecord,
+  | 'id'
+  | 'type'
+  | 'customerId'
+  | 'state'
+  | 'dryRun'
+  | 'retries'
+  | 'nextExecutionAt'
+  | 'waiting'
+  | 'result'
+  | 'createdAt'
+  | 'executedAt'
+  | 'finishedAt'
+>;
+
 export interface TaskPage {
-  readonly tasks: readonly TaskRecord[];
+  readonly tasks: readonly TaskListEntry[];
   readonly nextKey: string | null;
 }
 
@@ -88,6 +109,19 @@ type IndexEntity = {
   state: string;
   createdAt: string;
   active: boolean;
+} & Partial<ListCopy>;
+
+/** The list's fields beyond those above, as the index row copies them (absent: null); `copied` marks a row that has them. */
+type ListCopy = {
+  copied: true;
+  dryRun: boolean;
+  retries: number;
+  nextExecutionAt: string;
+  waitingReason: string;
+  waitingResumeOn: string;
+  result: string;
+  executedAt: string;
+  finishedAt: string;
 };
 
 type LockEntity = {
@@ -139,6 +173,14 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
       state: task.state,
       createdAt: task.createdAt,
       active: !isFinal(task.state),
+      copied: true,
+      dryRun: task.dryRun,
+      retries: task.retries,
+      ...(task.nextExecutionAt !== null ? { nextExecutionAt: task.nextExecutionAt } : {}),
+      ...(task.waiting ? { waitingReason: task.waiting.reason, waitingResumeOn: task.waiting.resumeOn } : {}),
+      ...(task.result !== null ? { result: task.result } : {}),
+      ...(task.executedAt !== null ? { executedAt: task.executedAt } : {}),
+      ...(task.finishedAt !== null ? { finishedAt: task.finishedAt } : {}),
     });
   }
 
@@ -236,7 +278,7 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
           }
           found.push(toRecord(value));
         }
-        return { tasks: found, nextKey };
+        return { tasks: found.map(toListEntry), nextKey };
       }
       const refs: IndexEntity[] = [];
       for await (const { value } of index.list({
@@ -250,8 +292,16 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
         }
         refs.push(value);
       }
-      const versioned = await Promise.all(refs.map((ref) => getIn(ref.customerId, taskIdOfKey(ref.rowKey))));
-      return { tasks: versioned.flatMap((t) => (t ? [t.task] : [])), nextKey };
+      // A row mirrored before the index copied the list's fields is read from its task, once: its next mirror copies them.
+      const entries = await Promise.all(
+        refs.map(async (ref) => {
+          const copy = fromIndex(ref);
+          if (copy) return copy;
+          const versioned = await getIn(ref.customerId, taskIdOfKey(ref.rowKey));
+          return versioned ? toListEntry(versioned.task) : null;
+        }),
+      );
+      return { tasks: entries.flatMap((t) => (t ? [t] : [])), nextKey };
     },
 
     async oldestQueued(customerId, exceptId) {
@@ -338,4 +388,45 @@ function toRecord(entity: TaskEntity): TaskRecord {
   if (!TASK_STATES.includes(task.state))
     throw new Error(`Task ${task.id} has an unknown state '${task.state}'.`);
   return task;
+}
+
+function toListEntry(task: TaskRecord): TaskListEntry {
+  return {
+    id: task.id,
+    type: task.type,
+    customerId: task.customerId,
+    state: task.state,
+    dryRun: task.dryRun,
+    retries: task.retries,
+    nextExecutionAt: task.nextExecutionAt,
+    waiting: task.waiting,
+    result: task.result,
+    createdAt: task.createdAt,
+    executedAt: task.executedAt,
+    finishedAt: task.finishedAt,
+  };
+}
+
+const RESUME_ON = ['operator', 'timer', 'customer'] as const;
+
+/** The list's entry from the index's copy; null when the row has none (mirrored before the copy existed). */
+function fromIndex(row: IndexEntity): TaskListEntry | null {
+  const state = TASK_STATES.find((s) => s === row.state);
+  const type = row.type;
+  if (!row.copied || state === undefined || !isTaskType(type)) return null;
+  const resumeOn = RESUME_ON.find((r) => r === row.waitingResumeOn);
+  return {
+    id: taskIdOfKey(row.rowKey),
+    type,
+    customerId: row.customerId,
+    state,
+    dryRun: row.dryRun ?? false,
+    retries: row.retries ?? 0,
+    nextExecutionAt: row.nextExecutionAt ?? null,
+    waiting: row.waitingReason !== undefined && resumeOn ? { reason: row.waitingReason, resumeOn } : null,
+    result: row.result ?? null,
+    createdAt: row.createdAt,
+    executedAt: row.executedAt ?? null,
+    finishedAt: row.finishedAt ?? null,
+  };
 }

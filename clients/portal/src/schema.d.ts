@@ -2798,8 +2798,32 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        TaskListItem: {
+            id: string;
+            /** @description The manual's Cmd Type, e.g. CreateCustomer. */
+            type: string;
+            customerId: string;
+            state: components["schemas"]["TaskState"];
+            dryRun: boolean;
+            /** @description Step runs that repeated a step (Retries). */
+            retries: number;
+            nextExecutionAt: string | null;
+            /** @description Next Execution Minutes: minutes until a Queued task runs again (0: due). */
+            nextExecutionMinutes: number | null;
+            waiting: {
+                reason: string;
+                /** @enum {string} */
+                resumeOn: "operator" | "timer" | "customer";
+            } | null;
+            /** @description Execution Result. */
+            result: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            executedAt: string | null;
+            finishedAt: string | null;
+        };
         TaskPage: {
-            value: components["schemas"]["Task"][];
+            value: components["schemas"]["TaskListItem"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
