@@ -25,14 +25,52 @@ export interface Authenticator {
 export type JwtAuthenticatorOptions = {
   readonly issuer: string;
   readonly audience: string;
+  /** Milliseconds since the epoch; tests move it past a token's expiry. */
+  readonly now?: () => number;
 } & (
   | { readonly jwksUri: string; readonly fetch: typeof globalThis.fetch }
   /** Keys held in process: in-process tests sign their own tokens and reach no key endpoint. */
   | { readonly jwks: JSONWebKeySet }
 );
 
-/** Entra ID access tokens, validated against the configured issuer, audience and signing keys. */
+/** How many verified tokens are remembered: a portal's callers each reuse one for an hour. */
+const VERIFIED_TOKENS = 1000;
+
+interface VerifiedToken {
+  readonly principal: Principal;
+  /** `exp` and `nbf`, seconds since the epoch: all of the token that can change from one request to the next. */
+  readonly expiresAt: number;
+  readonly notBefore: number;
+}
+
+/**
+ * Entra ID access tokens, validated against the configured issuer, audience and signing keys. A token verified once
+ * is remembered until it expires: its signature, issuer and audience cannot change, and checking the signature was
+ * most of the edge's work for a single read (docs/decisions.md, 41).
+ */
 export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
+  const now = options.now ?? Date.now;
+  const verified = new Map<string, VerifiedToken>();
+
+  function remembered(token: string): Principal | null {
+    const found = verified.get(token);
+    if (!found) return null;
+    const seconds = Math.floor(now() / 1000);
+    if (seconds < found.expiresAt && seconds >= found.notBefore) return found.principal;
+    // Expired (or not yet valid): verified afresh, which says why it is refused.
+    verified.delete(token);
+    return null;
+  }
+
+  function remember(token: string, principal: Principal, exp: unknown, nbf: unknown): void {
+    if (typeof exp !== 'number') return;
+    if (verified.size >= VERIFIED_TOKENS) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, { principal, expiresAt: exp, notBefore: typeof nbf === 'number' ? nbf : 0 });
+  }
+
   const keys =
     'jwks' in options
       ? createLocalJWKSet(options.jwks)
@@ -46,19 +84,25 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         throw domainErrors.unauthenticated(
           'Send an Entra ID access token as "Authorization: Bearer <token>".',
         );
+      const token = match[1];
+      const known = remembered(token);
+      if (known) return known;
       try {
-        const { payload } = await jwtVerify(match[1], keys, {
+        const { payload } = await jwtVerify(token, keys, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: ['RS256'],
+          currentDate: new Date(now()),
         });
         const roles = Array.isArray(payload.roles) ? payload.roles.filter((r) => typeof r === 'string') : [];
-        return {
+        const principal: Principal = {
           subject: String(payload.oid ?? payload.sub ?? ''),
           ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
           ...(typeof payload.tid === 'string' ? { tenantId: payload.tid } : {}),
           roles,
         };
+        remember(token, principal, payload.exp, payload.nbf);
+        return principal;
       } catch (error) {
         if (!(error instanceof errors.JOSEError) || error.code === 'ERR_JWKS_TIMEOUT') {
           throw new DomainError('transient', {
