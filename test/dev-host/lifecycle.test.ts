@@ -19,6 +19,11 @@ describe('local host lifecycle', () => {
   it('close() lets an HTTP invocation in progress finish, then stops listening', async () => {
     let finishedAt = 0;
     const logs: LogRecord[] = [];
+    // Events, not delays: on a busy machine a request can take longer than any fixed pause to reach its handler.
+    let started!: () => void;
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const host = await startLocalHost({
       registry: [
         {
@@ -27,7 +32,8 @@ describe('local host lifecycle', () => {
           route: 'slow',
           methods: ['GET'],
           handler: async () => {
-            await sleep(400);
+            started();
+            await released;
             finishedAt = Date.now();
             return { body: 'done' };
           },
@@ -38,13 +44,16 @@ describe('local host lifecycle', () => {
       log: (line) => logs.push(line),
     });
     const pending = fetch(`${host.url}/slow`);
-    await sleep(100);
+    await handlerStarted;
     let closedAt = 0;
     const closing = host.close();
     void closing.then(() => {
       closedAt = Date.now();
     });
     expect(host.close()).toBe(closing);
+    await sleep(100);
+    expect(closedAt).toBe(0);
+    release();
     const response = await pending;
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('done');
