@@ -455,11 +455,17 @@ The seed's first ${r.firstBurst.creates} concurrent creates, in process through 
   status with its last cycle (one in eleven failed) and last replication time, ${r.alarms} active alarms.
 - The search asks for a word in one Customer Name in 97. The write sets
   a random customer's Licensed Users (1–50), without If-Match: every write also changes the license allocation.
-- What the misses are: the tasks list reads each task by id after the index (a read a row); the write races the
-  other writers on the license allocation row (a PATCH that loses every retry answered 412 in this run; it now answers 503 with Retry-After); and every request pays the
-  edge (token, validation, audit) on a machine whose load average was several times its cores. Each figure is the
-  product's as it is: the Tenants list reads the summary rows beside the customers (docs/decisions.md, 37); before
-  them it read four rows a customer and took 28 s (p50) for a page of 100 under this load.
+- What changed since the run of 2026-12-02 (Tenants list p95 1310 ms, one customer p95 470 ms, tasks list p95
+  5271 ms, the write p50 19.7 s and two 412s): the tasks list reads the index's copy of the Queued Tasks columns, one
+  query a page, where it read each task by id (docs/decisions.md, 40); a change of Licensed Users is committed in the
+  creates' groups instead of racing the other writers on the license allocation row (39); a customer
+  is read by two point reads, and a bearer token verified once is remembered until it expires (41). A write that
+  loses every retry now answers 503 with Retry-After, not 412.
+- Where the rest goes: the Tenants list is one range query of the customers' partition, which Azure answers from
+  the partition's index but Azurite by filtering and sorting every row of the table (customers, summaries and index
+  rows: about eight a customer), and every request pays the edge (token, validation, audit) on a machine whose load
+  average was several times its cores. Each figure is the product's as it is on this stack: before the summary rows
+  (docs/decisions.md, 37) the Tenants list read four rows a customer and took 28 s (p50) for a page of 100.
 - Figures on a shared 2-core machine vary between runs by tens of percent; the load averages above say how busy it
   was.
 `;
