@@ -1,9 +1,11 @@
 import {
+  type KeyRange,
   prefixEnd,
   type Stored,
   type TableRow,
   type Tables,
   type TransactionAction,
+  type VersionedTable,
   withOptimisticRetry,
 } from '../storage/versioned-table.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
@@ -39,6 +41,8 @@ const PARTITION = 'provider';
 const ALLOCATION_ROW = '~license-allocation';
 const SUMMARY_SUFFIX = '!summary';
 const INDEX_PREFIX = '~ix!';
+/** Azure's most rows a query page returns. */
+const MAX_PAGE_SIZE = 1000;
 
 type Dimension = 'state' | 'type' | 'channel' | 'word';
 
@@ -190,9 +194,24 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     ];
   }
 
-  async function* items(rowKey: { gt: string; lt: string }): AsyncIterable<CustomerListItem> {
+  /** Rows a page at a time, `pageSize` each: the storage returns (and the SDK parses) no more than a list shows. */
+  async function* rowsOf<T extends TableRow>(
+    table: VersionedTable<T>,
+    rowKey: KeyRange,
+    pageSize: number,
+  ): AsyncIterable<Stored<T>> {
+    const pages = table.list({ partitionKey: PARTITION, rowKey }).byPage({
+      maxPageSize: Math.min(MAX_PAGE_SIZE, pageSize),
+    });
+    for await (const page of pages) yield* page.rows;
+  }
+
+  async function* items(
+    rowKey: { gt: string; lt: string },
+    pageSize = MAX_PAGE_SIZE,
+  ): AsyncIterable<CustomerListItem> {
     let pending: Stored<CustomerEntity> | null = null;
-    for await (const row of all.list({ partitionKey: PARTITION, rowKey })) {
+    for await (const row of rowsOf(all, rowKey, pageSize)) {
       const rk = row.value.rowKey;
       if (isSummaryKey(rk)) {
         // A summary whose customer is gone (or before the cursor) belongs to no row of the list.
@@ -208,11 +227,16 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     if (pending) yield toItem(pending.value, EMPTY_SUMMARY);
   }
 
-  async function* indexed(prefix: string, afterKey: string): AsyncIterable<CustomerListItem> {
-    for await (const { value } of indexes.list({
-      partitionKey: PARTITION,
-      rowKey: { gt: prefix + afterKey, lt: prefixEnd(prefix) },
-    })) {
+  async function* indexed(
+    prefix: string,
+    afterKey: string,
+    pageSize: number,
+  ): AsyncIterable<CustomerListItem> {
+    for await (const { value } of rowsOf(
+      indexes,
+      { gt: prefix + afterKey, lt: prefixEnd(prefix) },
+      pageSize,
+    )) {
       yield fromIndex(value);
     }
   }
@@ -265,7 +289,10 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         return firstMatches(toAsync(sorted), filter, top);
       }
       const prefix = filter.keys === undefined ? driver(filter) : null;
-      const source = prefix ? indexed(prefix, afterKey) : items({ gt: afterKey, lt: '~' });
+      // One more than the page, to tell whether more follow; a customer is two rows (its own and its summary).
+      const source = prefix
+        ? indexed(prefix, afterKey, top + 1)
+        : items({ gt: afterKey, lt: '~' }, 2 * (top + 1));
       return firstMatches(source, filter, top);
     },
 

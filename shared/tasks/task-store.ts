@@ -281,16 +281,18 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
         return { tasks: found.map(toListEntry), nextKey };
       }
       const refs: IndexEntity[] = [];
-      for await (const { value } of index.list({
-        partitionKey: INDEX_PARTITION,
-        rowKey: { gt: after },
-        where,
-      })) {
-        if (refs.length === query.top) {
-          nextKey = refs[refs.length - 1]?.rowKey ?? null;
-          break;
+      // Pages of one more than the list shows (to tell whether more follow): the storage returns no more than that.
+      const pages = index
+        .list({ partitionKey: INDEX_PARTITION, rowKey: { gt: after }, where })
+        .byPage({ maxPageSize: Math.min(1000, query.top + 1) });
+      pages: for await (const page of pages) {
+        for (const { value } of page.rows) {
+          if (refs.length === query.top) {
+            nextKey = refs[refs.length - 1]?.rowKey ?? null;
+            break pages;
+          }
+          refs.push(value);
         }
-        refs.push(value);
       }
       // A row mirrored before the index copied the list's fields is read from its task, once: its next mirror copies them.
       const entries = await Promise.all(
