@@ -459,8 +459,9 @@ The seed's first ${r.firstBurst.creates} concurrent creates, in process through 
   5271 ms, the write p50 19.7 s and two 412s): the tasks list reads the index's copy of the Queued Tasks columns, one
   query a page, where it read each task by id (docs/decisions.md, 40); a change of Licensed Users is committed in the
   creates' groups instead of racing the other writers on the license allocation row (39); a customer
-  is read by two point reads, and a bearer token verified once is remembered until it expires (41). A write that
-  loses every retry now answers 503 with Retry-After, not 412.
+  is read by two point reads, and a bearer token verified once is remembered until it expires (41); the Tenants and
+  tasks lists ask storage for pages of what they show, where every query returned (and the SDK parsed) up to 1,000
+  rows. A write that loses every retry now answers 503 with Retry-After, not 412.
 - Where the rest goes: the Tenants list is one range query of the customers' partition, which Azure answers from
   the partition's index but Azurite by filtering and sorting every row of the table (customers, summaries and index
   rows: about eight a customer), and every request pays the edge (token, validation, audit) on a machine whose load
