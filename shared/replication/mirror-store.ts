@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
+import type { NumberHolder } from '../users/ports.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
 import { SORT_PARTITION, indexColumns, indexKeys, numberKey, KEY_SEPARATOR } from './user-index.js';
 
@@ -251,17 +252,15 @@ export function createMirrorStoreOn(tables: Tables) {
       return true;
     },
 
-    /** The users whose number is in [from, to] (E.164, extension ignored), by number: one range of the index. */
-    async usersWithNumbersBetween(customerId: string, from: string, to: string) {
+    /**
+     * The users whose number is in [from, to] (E.164, extension ignored), by number: one range of the index
+     * (the number inventory's MirrorNumberIndex, shared/users/ports.ts).
+     */
+    async usersWithNumbersBetween(customerId: string, from: string, to: string): Promise<NumberHolder[]> {
       const low = numberKey(from);
       const high = numberKey(to);
       if (!low || !high || low > high) return [];
-      const holders: Array<{
-        userId: string;
-        userPrincipalName: string;
-        displayName: string | null;
-        lineUri: string;
-      }> = [];
+      const holders: NumberHolder[] = [];
       const filter: ListOptions = {
         partitionKey: indexPartition(customerId, SORT_PARTITION['line-uri']),
         // The separator sorts below `!`: every key of `high`'s number is below `high!`.

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorNumberIndex } from '../../shared/users/ports.js';
 import { apiClient } from '../support/api-client.js';
 import { type CountingTables, countingTables } from '../support/counting-tables.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
@@ -324,11 +325,9 @@ describe("a user's details", () => {
 
 describe('the number index', () => {
   it('finds the users whose number is in a range, by number, extension ignored', async () => {
-    const holders = await stack.services.mirror.usersWithNumbersBetween(
-      CUSTOMER,
-      '+442071234000',
-      '+442071234002',
-    );
+    // The number inventory's seam, as the composition root will hand the mirror to it.
+    const index: MirrorNumberIndex = stack.services.mirror;
+    const holders = await index.usersWithNumbersBetween(CUSTOMER, '+442071234000', '+442071234002');
     expect(holders.map((h) => [h.userId, h.lineUri])).toEqual([
       [id(1), 'tel:+442071234001'],
       [id(2), 'tel:+442071234002;ext=2'],
