@@ -82,8 +82,8 @@ export interface IndexQuery {
 }
 
 /**
- * How many storage pages one API page may read: with a filter few rows match, a page ends early with a cursor where
- * the scan stopped, rather than reading the whole index in one request.
+ * How many storage pages one API page may read: when a search's rows are mostly another user's (or storage answers
+ * short pages), a page ends early with a cursor where the scan stopped, rather than reading on without bound.
  */
 const INDEX_PAGES_PER_REQUEST = 4;
 const INDEX_STORAGE_PAGE = 1000;
@@ -299,7 +299,8 @@ export function createMirrorStoreOn(tables: Tables) {
       const items: IndexedUser[] = [];
       let pages = 0;
       const source = table.list(options).byPage({
-        maxPageSize: INDEX_STORAGE_PAGE,
+        // A storage page stops at top + 1 matching rows: a page of 100 users does not carry 1,000 rows over the wire.
+        maxPageSize: Math.min(INDEX_STORAGE_PAGE, query.top + 1),
         ...(cursor && 't' in cursor ? { continuationToken: cursor.t } : {}),
       });
       for await (const storagePage of source) {
