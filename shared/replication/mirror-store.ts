@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
+import { TransientError, domainErrors } from '../errors/domain-errors.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
@@ -303,19 +304,25 @@ export function createMirrorStoreOn(tables: Tables) {
         maxPageSize: Math.min(INDEX_STORAGE_PAGE, query.top + 1),
         ...(cursor && 't' in cursor ? { continuationToken: cursor.t } : {}),
       });
-      for await (const storagePage of source) {
-        pages++;
-        for (const { value } of storagePage.rows) {
-          const user = indexedUserOf(value);
-          if (query.keep && !query.keep(user)) continue;
-          if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
-          items.push(user);
+      try {
+        for await (const storagePage of source) {
+          pages++;
+          for (const { value } of storagePage.rows) {
+            const user = indexedUserOf(value);
+            if (query.keep && !query.keep(user)) continue;
+            if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
+            items.push(user);
+          }
+          if (!storagePage.continuationToken) return { items, next: null };
+          if (pages >= INDEX_PAGES_PER_REQUEST) {
+            // The page may hold fewer than `top` users: the filter matched few of the rows read.
+            return { items, next: { t: storagePage.continuationToken } };
+          }
         }
-        if (!storagePage.continuationToken) return { items, next: null };
-        if (pages >= INDEX_PAGES_PER_REQUEST) {
-          // The page may hold fewer than `top` users: the filter matched few of the rows read.
-          return { items, next: { t: storagePage.continuationToken } };
-        }
+      } catch (error) {
+        // A continuation storage cannot read was not one this API handed out (an outage stays an outage).
+        if (cursor && 't' in cursor && !(error instanceof TransientError)) throw invalidCursor();
+        throw error;
       }
       return { items, next: null };
     },
@@ -595,6 +602,12 @@ export function createMirrorStoreOn(tables: Tables) {
 }
 
 export type MirrorStore = ReturnType<typeof createMirrorStoreOn>;
+
+function invalidCursor() {
+  return domainErrors.validation([
+    { field: 'cursor', in: 'query', code: 'invalid_cursor', message: 'cursor is not one this API returned.' },
+  ]);
+}
 
 /** Reads up to `top` items and tells where the next page starts (one more row is read to know there is one). */
 async function page<T>(

@@ -227,7 +227,14 @@ describe('the Users list', () => {
   });
 
   it('refuses a bad filter, a made-up cursor and sort with search, with stable codes', async () => {
-    for (const query of ['?hasNumber=yes', '?sort=department', '?cursor=bm90LWEtY3Vyc29y', '?search=%20']) {
+    const forged = Buffer.from(JSON.stringify({ t: 'not-a-token' })).toString('base64url');
+    for (const query of [
+      '?hasNumber=yes',
+      '?sort=department',
+      '?cursor=bm90LWEtY3Vyc29y',
+      `?cursor=${forged}`,
+      '?search=%20',
+    ]) {
       const response = await call('GET', `${BASE}${query}`);
       expect(response.status, query).toBe(400);
       expect(response.problem.code).toBe('validation_failed');
