@@ -200,14 +200,17 @@ export function createMirrorStoreOn(tables: Tables) {
     /**
      * Writes users and their index rows. Costs, per user written: one point read (the old row: its index keys and
      * pending flag) and about 4 + its search words (~7) index upserts, in transactions of 100 per index
-     * partition; a cycle writes only the users that changed.
+     * partition; a cycle writes only the users that changed. `mirrored` (when the caller knows) spares the read
+     * of users not in the mirror yet: a first full cycle reads none.
      */
-    async putUsers(customerId: string, users: readonly MirrorUser[], cycle: string): Promise<void> {
+    async putUsers(
+      customerId: string,
+      users: readonly MirrorUser[],
+      cycle: string,
+      mirrored: (id: string) => boolean = () => true,
+    ): Promise<void> {
       if (users.length === 0) return;
-      const stored = await storedUsers(
-        customerId,
-        users.map((u) => u.id),
-      );
+      const stored = await storedUsers(customerId, users.map((u) => u.id).filter(mirrored));
       const pendingOf = (id: string) => stored.get(id)?.pending === true;
       const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
       const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
