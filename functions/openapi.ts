@@ -22,6 +22,7 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Replication: "The mirror of each customer's Microsoft 365 voice configuration.",
   'Script templates': 'The PowerShell and SBC script templates onboarding renders.',
   Tasks: 'The queued work that changes a customer: poll a task at the Location a 202 gave.',
+  Users: "Each customer's Microsoft 365 users: the Users list, its CSV export, a user's details.",
 };
 
 /** The OpenAPI document of the registry's API operations (served below, and linted by `npm run lint`). */

@@ -21,6 +21,7 @@ import { createReplicationFunctions } from './replication.js';
 import { createSbcInventoryFunctions } from './sbc-inventory.js';
 import { createScriptTemplateFunctions } from './script-templates.js';
 import { createTaskFunctions } from './tasks.js';
+import { createUserFunctions } from './users.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -42,6 +43,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createAuthenticatePages(services),
     ...createCredentialVerificationFunctions(services),
     ...createReplicationFunctions(services),
+    ...createUserFunctions(services),
     ...createDialPlanFunctions(services),
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),

@@ -16,7 +16,6 @@ import {
   mirrorListSchema,
   replicationStatusSchema,
   statusView,
-  userViewSchema,
   voiceObjectViewSchema,
 } from '../shared/replication/replication-views.js';
 import type { AppServices } from './app-services.js';
@@ -94,21 +93,6 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
           body: statusView(await replication.status(params.customerId)),
         };
       },
-    }),
-    defineApiRoute(services, {
-      name: 'replication-users',
-      method: 'GET',
-      route: `${BASE}/users`,
-      summary: "The customer's replicated users (the Users list), paged",
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: listQuery,
-      responses: { 200: { description: 'One page of users.', schema: mirrorListSchema(userViewSchema) } },
-      handler: async ({ params, query, request }) => ({
-        status: 200,
-        body: await customerMirror(services, params.customerId).users(query, request.url),
-      }),
     }),
     defineApiRoute(services, {
       name: 'replication-groups',

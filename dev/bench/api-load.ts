@@ -379,18 +379,21 @@ async function inBatches(count: number, parallel: number, work: (i: number) => P
   );
 }
 
-interface Call {
+export interface Call {
   readonly method: 'GET' | 'PATCH' | 'POST';
   readonly path: string;
   readonly body?: unknown;
 }
 
-interface Client {
+export interface Client {
   readonly pool: Pool;
   readonly token: string;
 }
 
-async function send(client: Client, call: Call): Promise<{ status: number; ms: number; body: string }> {
+export async function send(
+  client: Client,
+  call: Call,
+): Promise<{ status: number; ms: number; body: string }> {
   const started = performance.now();
   const response = await client.pool.request({
     method: call.method,
@@ -445,7 +448,7 @@ async function load(
   };
 }
 
-function percentiles(values: number[]): { p50Ms: number; p95Ms: number; p99Ms: number } {
+export function percentiles(values: number[]): { p50Ms: number; p95Ms: number; p99Ms: number } {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;

@@ -188,6 +188,7 @@ function responses(doc: OperationDoc, shared: SharedSchemas): Record<string, Jso
       ...(response.schema
         ? { 'application/json': { schema: jsonSchema(response.schema, 'output', shared) } }
         : {}),
+      ...(response.mediaType ? { [response.mediaType]: { schema: { type: 'string' } } } : {}),
       ...(response.problem ? { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } : {}),
     };
     result[String(status)] = {

@@ -25,6 +25,8 @@ export interface ResponseDoc {
   readonly description: string;
   readonly schema?: z.ZodType;
   readonly headers?: readonly SuccessHeader[];
+  /** The body is this media type's text (a CSV export), not JSON; `schema` is then absent. */
+  readonly mediaType?: 'text/csv';
 }
 
 /**

@@ -16,6 +16,8 @@ export interface DocumentedResponse {
   readonly description: string;
   /** The handler's JSON body, if it answers one at this status. */
   readonly schema?: ResponseDoc['schema'];
+  /** A text body of this media type instead of JSON. */
+  readonly mediaType?: ResponseDoc['mediaType'];
   /** A problem (application/problem+json, the Problem schema) may be answered at this status. */
   readonly problem: boolean;
   readonly headers: readonly DeclaredHeader[];
@@ -69,6 +71,7 @@ export function documentedResponses(doc: OperationDoc): ReadonlyMap<number, Docu
     result.set(Number(status), {
       description: response.description,
       ...(response.schema ? { schema: response.schema } : {}),
+      ...(response.mediaType ? { mediaType: response.mediaType } : {}),
       problem: false,
       headers: (response.headers ?? []).map((header) => HEADER_NAME[header]),
     });

@@ -105,7 +105,7 @@ async function listTeamsUsers(ctx: CycleContext): Promise<void> {
     const more = page.nextLink !== null && ctx.now() < ctx.deadline;
     pending = more ? fetch(page.nextLink) : null;
     const changed = page.items.filter((user) => hashes.get(user.id) !== userHash(user));
-    await mirror.putUsers(customerId, changed, cycle.id);
+    await mirror.putUsers(customerId, changed, cycle.id, (id) => hashes.has(id));
     for (const user of changed) hashes.set(user.id, userHash(user));
     await mirror.putSeen(
       customerId,

@@ -42,6 +42,7 @@ export const USER_SELECT = [
   'businessPhones',
   'mobilePhone',
   'accountEnabled',
+  'assignedLicenses',
 ] as const;
 
 const GROUP_SELECT = ['displayName', 'description', 'mailEnabled', 'securityEnabled', 'members'] as const;
@@ -72,6 +73,10 @@ const directoryUserSchema = z.looseObject({
   businessPhones: z.array(z.string()).nullable().optional(),
   mobilePhone: nullableText,
   accountEnabled: z.boolean().nullable().optional(),
+  assignedLicenses: z
+    .array(z.looseObject({ skuId: z.string() }))
+    .nullable()
+    .optional(),
   '@removed': z.object({ reason: z.string().optional() }).optional(),
 });
 export type DeltaUser = z.output<typeof directoryUserSchema>;
@@ -308,6 +313,7 @@ export function toMirrorUser(item: TeamsUser): MirrorUser | null {
     telephoneNumbers: numbers,
     policies,
     teamsModifiedAt: item.modifiedDateTime ?? null,
+    assignedLicenses: skuIdsOf(user.assignedLicenses),
   };
 }
 
@@ -322,7 +328,13 @@ export function applyDirectoryChange(user: MirrorUser, change: DeltaUser): Mirro
     ...(change.businessPhones !== undefined ? { businessPhones: change.businessPhones ?? [] } : {}),
     ...(change.mobilePhone !== undefined ? { mobilePhone: change.mobilePhone } : {}),
     ...(change.accountEnabled !== undefined ? { accountEnabled: change.accountEnabled } : {}),
+    ...(change.assignedLicenses !== undefined ? { assignedLicenses: skuIdsOf(change.assignedLicenses) } : {}),
   };
+}
+
+/** The skuIds of Graph's `assignedLicenses`, lowercased and sorted (the mirror's hash ignores their order). */
+function skuIdsOf(licenses: ReadonlyArray<{ skuId: string }> | null | undefined): string[] {
+  return [...new Set((licenses ?? []).map((l) => l.skuId.toLowerCase()))].sort();
 }
 
 /**

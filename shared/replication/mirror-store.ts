@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
-import type { ListOptions, Tables } from '../storage/versioned-table.js';
-import { packText, submitGrouped, unpackText } from './table-text.js';
+import { TransientError, domainErrors } from '../errors/domain-errors.js';
+import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
+import type { NumberHolder } from '../users/ports.js';
+import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
+import { SORT_PARTITION, indexColumns, indexKeys, numberKey, KEY_SEPARATOR } from './user-index.js';
 
 /**
  * The customers' mirrored Microsoft 365 data. Keys keep one customer's rows together and let a full cycle find
@@ -11,7 +14,9 @@ import { packText, submitGrouped, unpackText } from './table-text.js';
  * - groups: partition `{customer}~g`, rows `g~{groupId}` and membership chunks `m~{groupId}~{tag}` (a list of
  *   member ids: a group of 75,000 members is a few dozen rows, not 75,000);
  * - Teams voice objects: partition `{customer}~v`, rows `{PolicyName}~{identity, base64url}`;
- * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen.
+ * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen;
+ * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q`, written before
+ *   the user's own row and removed before it, so a write interrupted half-way is redone by the next one.
  * Every row written by a cycle carries its id (`cycle`); a full cycle's sweep removes the rows it did not mark.
  */
 export const MIRROR_TABLE = 'replicamirror';
@@ -36,7 +41,53 @@ export interface MirrorUser {
   /** Effective policy by type (display names, `Global` for the default). */
   readonly policies: Readonly<Record<string, string>>;
   readonly teamsModifiedAt: string | null;
+  /** The licences' skuIds (Graph `assignedLicenses`). */
+  readonly assignedLicenses: readonly string[];
 }
+
+/** A user as the Users list shows it: one index row. */
+export interface IndexedUser {
+  readonly id: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string | null;
+  readonly department: string | null;
+  readonly usageLocation: string | null;
+  readonly businessPhones: readonly string[];
+  readonly mobilePhone: string | null;
+  readonly accountEnabled: boolean | null;
+  readonly accountType: string | null;
+  readonly enterpriseVoiceEnabled: boolean;
+  readonly lineUri: string | null;
+  readonly voiceRoutingPolicy: string | null;
+  readonly tenantDialPlan: string | null;
+  readonly assignedLicenses: readonly string[];
+  readonly pending: boolean;
+  /** The user row's content hash (the details' ETag). */
+  readonly hash: string;
+  /** The index row's key (which word matched, for a search). */
+  readonly rowKey: string;
+}
+
+/** Where a listing of index rows continues: after a row key, or a storage scan's continuation. */
+export type IndexCursor = { readonly k: string } | { readonly t: string };
+
+export interface IndexQuery {
+  /** `x~name`, `x~upn`, `x~line` or `q`. */
+  readonly partition: string;
+  readonly prefix?: string;
+  readonly where: readonly Condition[];
+  readonly top: number;
+  readonly cursor?: IndexCursor;
+  /** Keeps only some of the rows read (a search's other words, one row per user). */
+  readonly keep?: (user: IndexedUser) => boolean;
+}
+
+/**
+ * How many storage pages one API page may read: when a search's rows are mostly another user's (or storage answers
+ * short pages), a page ends early with a cursor where the scan stopped, rather than reading on without bound.
+ */
+const INDEX_PAGES_PER_REQUEST = 4;
+const INDEX_STORAGE_PAGE = 1000;
 
 export interface MirrorGroup {
   readonly id: string;
@@ -91,13 +142,42 @@ export function createMirrorStoreOn(tables: Tables) {
   const groupPartition = (customerId: string) => `${ck(customerId)}~g`;
   const voicePartition = (customerId: string) => `${ck(customerId)}~v`;
   const seenPartition = (customerId: string) => `${ck(customerId)}~s`;
-  const userEntity = (customerId: string, user: MirrorUser, cycle: string): Entity => ({
+  const indexPartition = (customerId: string, suffix: string) => `${ck(customerId)}~${suffix}`;
+  const userEntity = (customerId: string, user: MirrorUser, cycle: string, pending: boolean): Entity => ({
     partitionKey: userPartition(customerId, user.id),
     rowKey: user.id,
     ...definedOnly(userColumns(user)),
     hash: userHash(user),
+    pending,
     cycle,
   });
+  const indexRows = (customerId: string, user: MirrorUser, pending: boolean): Entity[] => {
+    const columns = definedOnly(indexColumns(user, userHash(user), pending));
+    return indexKeys(user).map((key) => ({
+      partitionKey: indexPartition(customerId, key.partition),
+      rowKey: key.rowKey,
+      ...columns,
+    }));
+  };
+  const indexKeysOf = (customerId: string, user: Parameters<typeof indexKeys>[0]) =>
+    indexKeys(user).map((key) => ({
+      partitionKey: indexPartition(customerId, key.partition),
+      rowKey: key.rowKey,
+    }));
+  /** The stored rows of these users (point reads, a few at a time); absent ones are left out. */
+  const storedUsers = async (customerId: string, ids: readonly string[]): Promise<Map<string, Entity>> => {
+    const found = new Map<string, Entity>();
+    await inParallel(ids, 16, async (id) => {
+      const entity = await getOrNull(userPartition(customerId, id), id);
+      if (entity) found.set(id, entity);
+    });
+    return found;
+  };
+  /** Removes users with their index rows: the index first, so no index row outlives its user. */
+  const removeUsers = async (customerId: string, stored: readonly Entity[]): Promise<void> => {
+    await deleteRows(stored.flatMap((entity) => indexKeysOf(customerId, userOf(entity))));
+    await deleteRows(stored.map((e) => ({ partitionKey: e.partitionKey, rowKey: e.rowKey })));
+  };
 
   const getOrNull = async (partitionKey: string, rowKey: string): Promise<Entity | null> =>
     (await table.get(partitionKey, rowKey))?.value ?? null;
@@ -117,12 +197,137 @@ export function createMirrorStoreOn(tables: Tables) {
   return {
     userPartition,
 
-    async putUsers(customerId: string, users: readonly MirrorUser[], cycle: string): Promise<void> {
+    /**
+     * Writes users and their index rows. Costs, per user written: one point read (the old row: its index keys and
+     * pending flag) and about 4 + its search words (~7) index upserts, in transactions of 100 per index
+     * partition; a cycle writes only the users that changed. `mirrored` (when the caller knows) spares the read
+     * of users not in the mirror yet: a first full cycle reads none.
+     */
+    async putUsers(
+      customerId: string,
+      users: readonly MirrorUser[],
+      cycle: string,
+      mirrored: (id: string) => boolean = () => true,
+    ): Promise<void> {
       if (users.length === 0) return;
+      const stored = await storedUsers(customerId, users.map((u) => u.id).filter(mirrored));
+      const pendingOf = (id: string) => stored.get(id)?.pending === true;
+      const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
+      const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
+      const stale = [...stored.values()]
+        .flatMap((entity) => indexKeysOf(customerId, userOf(entity)))
+        .filter((key) => !kept.has(`${key.partitionKey}\n${key.rowKey}`));
+      await submitGrouped(table, [
+        ...fresh.map((row) => ({ kind: 'upsert', row }) as const),
+        ...stale.map((key) => ({ kind: 'delete', ...key }) as const),
+      ]);
       await submitGrouped(
         table,
-        users.map((user) => ({ kind: 'upsert', row: userEntity(customerId, user, cycle) }) as const),
+        users.map(
+          (user) =>
+            ({ kind: 'upsert', row: userEntity(customerId, user, cycle, pendingOf(user.id)) }) as const,
+        ),
       );
+    },
+
+    /** The user's content hash (the details' ETag) with the user; null when not mirrored. */
+    async getUserVersion(
+      customerId: string,
+      id: string,
+    ): Promise<{ user: MirrorUser; hash: string; pending: boolean } | null> {
+      const entity = await getOrNull(userPartition(customerId, id), id);
+      if (!entity) return null;
+      const user = userOf(entity);
+      return { user, hash: userHash(user), pending: entity.pending === true };
+    },
+
+    /**
+     * Sets or clears the user's "pending changes" flag (the user-change engine's queued commands), on its row and
+     * its index rows; false when the user is not mirrored.
+     */
+    async markPending(customerId: string, userId: string, pending: boolean): Promise<boolean> {
+      const entity = await getOrNull(userPartition(customerId, userId), userId);
+      if (!entity) return false;
+      const user = userOf(entity);
+      await submitGrouped(table, [
+        ...indexRows(customerId, user, pending).map((row) => ({ kind: 'upsert', row }) as const),
+        { kind: 'upsert', row: { ...entity, pending } },
+      ]);
+      return true;
+    },
+
+    /**
+     * The users whose number is in [from, to] (E.164, extension ignored), by number: one range of the index
+     * (the number inventory's MirrorNumberIndex, shared/users/ports.ts).
+     */
+    async usersWithNumbersBetween(customerId: string, from: string, to: string): Promise<NumberHolder[]> {
+      const low = numberKey(from);
+      const high = numberKey(to);
+      if (!low || !high || low > high) return [];
+      const holders: NumberHolder[] = [];
+      const filter: ListOptions = {
+        partitionKey: indexPartition(customerId, SORT_PARTITION['line-uri']),
+        // The separator sorts below `!`: every key of `high`'s number is below `high!`.
+        rowKey: { ge: `${low}${KEY_SEPARATOR}`, lt: `${high}!` },
+        select: ['userId', 'userPrincipalName', 'displayName', 'lineUri'],
+      };
+      for await (const row of rows(filter)) {
+        const lineUri = text(row.lineUri);
+        if (!lineUri) continue;
+        holders.push({
+          userId: String(row.userId),
+          userPrincipalName: String(row.userPrincipalName ?? ''),
+          displayName: text(row.displayName),
+          lineUri,
+        });
+      }
+      return holders;
+    },
+
+    /**
+     * One page of index rows: a key range of one index partition, the filters applied by storage. Reads at most
+     * INDEX_PAGES_PER_REQUEST storage pages; `next` continues after the last row returned or where the scan stopped.
+     */
+    async indexPage(
+      customerId: string,
+      query: IndexQuery,
+    ): Promise<{ items: IndexedUser[]; next: IndexCursor | null }> {
+      const cursor = query.cursor;
+      const range = query.prefix === undefined ? {} : { prefix: query.prefix };
+      const after = cursor && 'k' in cursor ? cursor.k : undefined;
+      const options: ListOptions = {
+        partitionKey: indexPartition(customerId, query.partition),
+        rowKey: after === undefined ? range : { ...range, gt: after },
+        where: query.where,
+      };
+      const items: IndexedUser[] = [];
+      let pages = 0;
+      const source = table.list(options).byPage({
+        // A storage page stops at top + 1 matching rows: a page of 100 users does not carry 1,000 rows over the wire.
+        maxPageSize: Math.min(INDEX_STORAGE_PAGE, query.top + 1),
+        ...(cursor && 't' in cursor ? { continuationToken: cursor.t } : {}),
+      });
+      try {
+        for await (const storagePage of source) {
+          pages++;
+          for (const { value } of storagePage.rows) {
+            const user = indexedUserOf(value);
+            if (query.keep && !query.keep(user)) continue;
+            if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
+            items.push(user);
+          }
+          if (!storagePage.continuationToken) return { items, next: null };
+          if (pages >= INDEX_PAGES_PER_REQUEST) {
+            // The page may hold fewer than `top` users: the filter matched few of the rows read.
+            return { items, next: { t: storagePage.continuationToken } };
+          }
+        }
+      } catch (error) {
+        // A continuation storage cannot read was not one this API handed out (an outage stays an outage).
+        if (cursor && 't' in cursor && !(error instanceof TransientError)) throw invalidCursor();
+        throw error;
+      }
+      return { items, next: null };
     },
 
     async getUser(customerId: string, id: string): Promise<MirrorUser | null> {
@@ -131,7 +336,7 @@ export function createMirrorStoreOn(tables: Tables) {
     },
 
     async deleteUsers(customerId: string, ids: readonly string[]): Promise<void> {
-      await deleteRows(ids.map((id) => ({ partitionKey: userPartition(customerId, id), rowKey: id })));
+      await removeUsers(customerId, [...(await storedUsers(customerId, ids)).values()]);
     },
 
     /** Every mirrored user's content hash, to write only what changed. */
@@ -156,11 +361,12 @@ export function createMirrorStoreOn(tables: Tables) {
 
     /** Deletes the users no page of the cycle saw; returns how many. */
     async sweepUsers(customerId: string, seen: ReadonlySet<string>): Promise<number> {
-      const gone: Array<{ partitionKey: string; rowKey: string }> = [];
-      for await (const row of rows({ ...usersRange(customerId), select: [] })) {
-        if (!seen.has(row.rowKey)) gone.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
+      const gone: Entity[] = [];
+      const select = ['userPrincipalName', 'displayName', 'lineUri'];
+      for await (const row of rows({ ...usersRange(customerId), select })) {
+        if (!seen.has(row.rowKey)) gone.push(row);
       }
-      await deleteRows(gone);
+      await removeUsers(customerId, gone);
       return gone.length;
     },
 
@@ -239,6 +445,25 @@ export function createMirrorStoreOn(tables: Tables) {
         chunks.push({ rowKey: row.rowKey, members: JSON.parse(unpackText(row)) as string[] });
       }
       return chunks;
+    },
+
+    /** The groups a user is a member of: one read of the customer's group partition (its chunks hold the members). */
+    async groupsOfUser(customerId: string, userId: string): Promise<MirrorGroup[]> {
+      const groups = new Map<string, MirrorGroup>();
+      const memberOf = new Set<string>();
+      for await (const row of rows({ partitionKey: groupPartition(customerId) })) {
+        if (row.rowKey.startsWith('g~')) groups.set(row.rowKey.slice(2), groupOf(row));
+        else if (row.rowKey.startsWith('m~')) {
+          const groupId = row.rowKey.slice(2, row.rowKey.indexOf('~', 2));
+          if (!memberOf.has(groupId) && (JSON.parse(unpackText(row)) as string[]).includes(userId)) {
+            memberOf.add(groupId);
+          }
+        }
+      }
+      return [...memberOf]
+        .map((id) => groups.get(id))
+        .filter((group): group is MirrorGroup => group !== undefined)
+        .sort((a, b) => (a.displayName ?? a.id).localeCompare(b.displayName ?? b.id));
     },
 
     /** Membership chunks of many groups at once (a full cycle's page). */
@@ -381,6 +606,12 @@ export function createMirrorStoreOn(tables: Tables) {
 
 export type MirrorStore = ReturnType<typeof createMirrorStoreOn>;
 
+function invalidCursor() {
+  return domainErrors.validation([
+    { field: 'cursor', in: 'query', code: 'invalid_cursor', message: 'cursor is not one this API returned.' },
+  ]);
+}
+
 /** Reads up to `top` items and tells where the next page starts (one more row is read to know there is one). */
 async function page<T>(
   source: AsyncIterable<Entity>,
@@ -413,6 +644,7 @@ function userColumns(user: MirrorUser) {
     telephoneNumbers: JSON.stringify(user.telephoneNumbers),
     policies: JSON.stringify(sortedRecord(user.policies)),
     teamsModifiedAt: user.teamsModifiedAt,
+    assignedLicenses: JSON.stringify(user.assignedLicenses),
   };
 }
 
@@ -446,6 +678,29 @@ function userOf(entity: Entity): MirrorUser {
     telephoneNumbers: JSON.parse(String(entity.telephoneNumbers ?? '[]')) as string[],
     policies: JSON.parse(String(entity.policies ?? '{}')) as Record<string, string>,
     teamsModifiedAt: text(entity.teamsModifiedAt),
+    assignedLicenses: JSON.parse(String(entity.assignedLicenses ?? '[]')) as string[],
+  };
+}
+
+function indexedUserOf(entity: Entity): IndexedUser {
+  return {
+    id: String(entity.userId),
+    userPrincipalName: String(entity.userPrincipalName ?? ''),
+    displayName: text(entity.displayName),
+    department: text(entity.department),
+    usageLocation: text(entity.usageLocation),
+    businessPhones: JSON.parse(String(entity.businessPhones ?? '[]')) as string[],
+    mobilePhone: text(entity.mobilePhone),
+    accountEnabled: flag(entity.accountEnabled),
+    accountType: text(entity.accountType),
+    enterpriseVoiceEnabled: entity.ev === true,
+    lineUri: text(entity.lineUri),
+    voiceRoutingPolicy: text(entity.voiceRoutingPolicy),
+    tenantDialPlan: text(entity.tenantDialPlan),
+    assignedLicenses: JSON.parse(String(entity.assignedLicenses ?? '[]')) as string[],
+    pending: entity.pending === true,
+    hash: String(entity.hash ?? ''),
+    rowKey: entity.rowKey,
   };
 }
 

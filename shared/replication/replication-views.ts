@@ -4,12 +4,7 @@ import { shortNameKey } from '../customers/short-name.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import { nextLinkOf, nextLinkSchema, pageOf, pagingQuery } from '../paging/paging.js';
 import type { CustomerService } from '../customers/customer-service.js';
-import {
-  type MirrorCursor,
-  type MirrorStore,
-  type MirrorUser,
-  type MirrorVoiceObject,
-} from './mirror-store.js';
+import { type MirrorCursor, type MirrorStore, type MirrorVoiceObject } from './mirror-store.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
 import { FIRST_REPLICATION_MESSAGE, type ReplicationService } from './replication-service.js';
 
@@ -201,30 +196,6 @@ export const voiceObjectQuery = pagingQuery().extend({
     .meta({ description: 'Only this PolicyName, e.g. OnlineVoiceRoute.' }),
 });
 
-export const userViewSchema = z
-  .object({
-    id: z.string(),
-    userPrincipalName: z.string(),
-    sipAddress: z.string(),
-    displayName: z.string().nullable(),
-    department: z.string().nullable(),
-    usageLocation: z.string().nullable(),
-    businessPhones: z.array(z.string()),
-    mobilePhone: z.string().nullable(),
-    accountEnabled: z.boolean().nullable(),
-    accountType: z.string().nullable(),
-    enterpriseVoiceEnabled: z.boolean(),
-    lineUri: z.string().nullable(),
-    onlineVoiceRoutingPolicy: z.string().nullable(),
-    tenantDialPlan: z.string().nullable(),
-    policies: z.record(z.string(), z.string()),
-    onlinePstnGateway: z.string().nullable().meta({
-      description: "Derived: the user's voice routing policy → PSTN usage → voice route → gateway.",
-    }),
-    siteLocation: z.string().nullable().meta({ description: "Derived: the gateway FQDN's first label." }),
-  })
-  .meta({ id: 'MirroredUser' });
-
 export const groupViewSchema = z
   .object({
     id: z.string(),
@@ -256,6 +227,21 @@ export function mirrorListSchema<T extends z.ZodType>(item: T) {
 
 type ListQuery = z.output<typeof listQuery>;
 
+/** What every mirror list says above its rows: Last sync at, and the first replication's notice. */
+export async function mirrorHeader(
+  services: Pick<CustomerMirrorDeps, 'replication'>,
+  customerId: string,
+): Promise<{ customerId: string; lastSyncAt: string | null; lastSyncText: string; message: string | null }> {
+  const { status, credential } = await services.replication.status(customerId);
+  const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'successful';
+  return {
+    customerId,
+    lastSyncAt: status.lastSyncAt,
+    lastSyncText: `[Last sync at: ${status.lastSyncAt ? manualDate(status.lastSyncAt) : 'never'}]`,
+    message: firstPending ? FIRST_REPLICATION_MESSAGE : null,
+  };
+}
+
 export interface CustomerMirrorDeps {
   readonly customers: Pick<CustomerService, 'get'>;
   readonly replication: Pick<ReplicationService, 'status'>;
@@ -285,31 +271,10 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
     nextLinkOf(new URL(url).pathname, { top }, next ? JSON.stringify(next) : null);
   const header = async () => {
     await services.customers.get(customerId);
-    const { status, credential } = await services.replication.status(customerId);
-    const firstPending = !status.lastSyncAt && credential?.lastVerificationStatus === 'successful';
-    return {
-      customerId,
-      lastSyncAt: status.lastSyncAt,
-      lastSyncText: `[Last sync at: ${status.lastSyncAt ? manualDate(status.lastSyncAt) : 'never'}]`,
-      message: firstPending ? FIRST_REPLICATION_MESSAGE : null,
-    };
+    return mirrorHeader(services, customerId);
   };
 
   return {
-    async users(query: ListQuery, url: string) {
-      const head = await header();
-      const [page, voice] = await Promise.all([
-        mirror.listUsers(customerId, query.top, cursorOf(query.cursor)),
-        mirror.voiceObjects(customerId),
-      ]);
-      const gatewayOf = routingOf(voice);
-      return {
-        ...head,
-        value: page.items.map((user) => userView(user, gatewayOf)),
-        nextLink: linkOf(url, query.top, page.next),
-      };
-    },
-
     async groups(query: ListQuery, url: string) {
       const head = await header();
       const page = await mirror.listGroups(customerId, query.top, cursorOf(query.cursor));
@@ -353,33 +318,6 @@ export function customerMirror(services: CustomerMirrorDeps, customerId: string)
         nextLink: nextLinkOf(new URL(url).pathname, { type: query.type, top: query.top }, page.nextKey),
       };
     },
-  };
-}
-
-function userView(
-  user: MirrorUser,
-  gatewayOf: (policy: string) => string | null,
-): z.output<typeof userViewSchema> {
-  const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
-  const gateway = gatewayOf(policy ?? 'Global');
-  return {
-    id: user.id,
-    userPrincipalName: user.userPrincipalName,
-    sipAddress: `sip:${user.userPrincipalName}`,
-    displayName: user.displayName,
-    department: user.department,
-    usageLocation: user.usageLocation,
-    businessPhones: [...user.businessPhones],
-    mobilePhone: user.mobilePhone,
-    accountEnabled: user.accountEnabled,
-    accountType: user.accountType,
-    enterpriseVoiceEnabled: user.enterpriseVoiceEnabled,
-    lineUri: user.lineUri,
-    onlineVoiceRoutingPolicy: policy,
-    tenantDialPlan: user.policies.TenantDialPlan ?? null,
-    policies: { ...user.policies },
-    onlinePstnGateway: gateway,
-    siteLocation: gateway ? (gateway.split('.')[0] ?? null) : null,
   };
 }
 

@@ -17,6 +17,7 @@ export function mirrorUser(
     telephoneNumbers: [],
     policies: {},
     teamsModifiedAt: null,
+    assignedLicenses: [],
     ...changes,
   };
 }

@@ -31,6 +31,13 @@ export function contractViolations(
   if (mediaType === PROBLEM_CONTENT_TYPE && !documented.problem) {
     violations.push(`${operation} answered a problem with ${status}, documented as no problem.`);
   }
+  if (mediaType !== undefined && mediaType !== PROBLEM_CONTENT_TYPE && mediaType !== 'application/json') {
+    if (mediaType !== documented.mediaType) {
+      violations.push(
+        `${operation} answered ${mediaType} with ${status}, documented as ${documented.mediaType ?? 'JSON'}.`,
+      );
+    }
+  }
   if (mediaType === 'application/json' && !documented.schema) {
     violations.push(`${operation} answered a JSON body with ${status}, documented without one.`);
   }
@@ -82,7 +89,8 @@ export function responseContract(definitions: readonly HttpFunctionDefinition[])
       if (!definition.openapi) return [];
       const violations = contractViolations(definition.openapi, status, headers);
       const mediaType = headers.get('content-type')?.split(';')[0]?.trim();
-      if (violations.length > 0 || !mediaType || body === '') return violations;
+      if (violations.length > 0 || !mediaType || body === '' || !mediaType.endsWith('json'))
+        return violations;
       const validate = validator(definition, status, mediaType);
       if (validate && !validate(JSON.parse(body))) {
         violations.push(

@@ -1290,26 +1290,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The customer's replicated users (the Users list), paged
-         * @description Requires the role provider-admin or channel-admin or customer-admin.
-         */
-        get: operations["replication-users"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/customers/{customerId}/groups": {
         parameters: {
             query?: never;
@@ -1382,6 +1362,66 @@ export interface paths {
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["replication-drift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Users list: search, filters, sorting and paging over the replicated users, with Last sync at
+         * @description Requires the role provider-admin or channel-admin or customer-admin.
+         */
+        get: operations["users-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Users list as CSV: the list's columns, every user the filters keep
+         * @description Requires the role provider-admin or channel-admin or customer-admin. Cells a spreadsheet would run as a formula (starting with =, +, -, @) are prefixed with an apostrophe.
+         */
+        get: operations["users-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's details: general, location, licenses, Teams telephony, policies, groups, template
+         * @description Requires the role provider-admin or channel-admin or customer-admin. The ETag is the mirrored user's version: send it as If-Match when changing the user.
+         */
+        get: operations["users-get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2411,29 +2451,6 @@ export interface components {
             mailEnabled: boolean | null;
             securityEnabled: boolean | null;
         };
-        MirroredUser: {
-            id: string;
-            userPrincipalName: string;
-            sipAddress: string;
-            displayName: string | null;
-            department: string | null;
-            usageLocation: string | null;
-            businessPhones: string[];
-            mobilePhone: string | null;
-            accountEnabled: boolean | null;
-            accountType: string | null;
-            enterpriseVoiceEnabled: boolean;
-            lineUri: string | null;
-            onlineVoiceRoutingPolicy: string | null;
-            tenantDialPlan: string | null;
-            policies: {
-                [key: string]: string;
-            };
-            /** @description Derived: the user's voice routing policy → PSTN usage → voice route → gateway. */
-            onlinePstnGateway: string | null;
-            /** @description Derived: the gateway FQDN's first label. */
-            siteLocation: string | null;
-        };
         NewCustomer: {
             fullName: string;
             /** @description Unique Short Name, the CustomerId: letters, digits and inner hyphens; "audit" is reserved. */
@@ -2847,6 +2864,85 @@ export interface components {
              * @description Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.
              */
             redirectUri?: string;
+        };
+        UserDetails: {
+            id: string;
+            lastSyncAt: string | null;
+            general: {
+                displayName: string | null;
+                userPrincipalName: string;
+                sipAddress: string;
+                accountType: string | null;
+                accountEnabled: boolean | null;
+            };
+            location: {
+                department: string | null;
+                usageLocation: string | null;
+            };
+            licenses: components["schemas"]["UserLicense"][];
+            telephony: {
+                lineUri: string | null;
+                /** @description direct-routing for a Line URI (the only kind this product assigns); null without one. */
+                numberType: "direct-routing" | null;
+                enterpriseVoiceEnabled: boolean;
+                telephoneNumbers: string[];
+                businessPhones: string[];
+                mobilePhone: string | null;
+                onlinePstnGateway: string | null;
+                siteLocation: string | null;
+            };
+            /** @description Every policy type the product grants, effective value. */
+            policies: {
+                /** @enum {string} */
+                type: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+                label: string;
+                teamsType: string;
+                /** @description The effective policy: its name, or Global for the default. */
+                value: string;
+            }[];
+            groups: {
+                id: string;
+                displayName: string | null;
+            }[];
+            template: string | null;
+        };
+        UserLicense: {
+            skuId: string;
+        };
+        UserListItem: {
+            id: string;
+            userPrincipalName: string;
+            sipAddress: string;
+            displayName: string | null;
+            /** @description The manual's User Type. */
+            accountType: string | null;
+            department: string | null;
+            usageLocation: string | null;
+            businessPhones: string[];
+            mobilePhone: string | null;
+            accountEnabled: boolean | null;
+            enterpriseVoiceEnabled: boolean;
+            lineUri: string | null;
+            onlineVoiceRoutingPolicy: string | null;
+            tenantDialPlan: string | null;
+            /** @description Derived: the user's voice routing policy → PSTN usage → voice route → gateway. */
+            onlinePstnGateway: string | null;
+            /** @description Derived: the gateway FQDN's first label. */
+            siteLocation: string | null;
+            /** @description The template applied; null until templates exist. */
+            template: string | null;
+            licenses: components["schemas"]["UserLicense"][];
+            /** @description Queued changes not yet applied. */
+            pendingChanges: boolean;
+        };
+        UserPage: {
+            customerId: string;
+            lastSyncAt: string | null;
+            lastSyncText: string;
+            message: string | null;
+            value: components["schemas"]["UserListItem"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         /**
          * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
@@ -10386,98 +10482,6 @@ export interface operations {
             };
         };
     };
-    "replication-users": {
-        parameters: {
-            query?: {
-                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
-                top?: number;
-                /** @description Opaque: pass the one nextLink carries, never build one. */
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                /** @description The customer's Short Name. */
-                customerId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description One page of users. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        customerId: string;
-                        lastSyncAt: string | null;
-                        lastSyncText: string;
-                        message: string | null;
-                        value: components["schemas"]["MirroredUser"][];
-                        /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
-                        nextLink: string | null;
-                    };
-                };
-            };
-            /** @description Invalid request: malformed JSON or invalid fields. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or expired access token. */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Nothing exists at this address. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error; quote the invocation id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
-            503: {
-                headers: {
-                    "Retry-After": components["headers"]["RetryAfter"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     "replication-groups": {
         parameters: {
             query?: {
@@ -10794,6 +10798,298 @@ export interface operations {
             };
             /** @description No cycle has checked the customer yet. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+                /** @description Case-insensitive word prefixes: each word must start a word of the display name, the UPN (or a part of its local part) or the Line URI's digits ("ann", "smith", "4930"); digits typed with +, spaces or dashes search the number. Results come in the order of the matching word. */
+                search?: string;
+                /** @description Ascending; display-name when omitted. Not with search. */
+                sort?: "display-name" | "user-principal-name" | "line-uri";
+                /** @description true: only users with a Line URI; false: only users without. */
+                hasNumber?: boolean;
+                /** @description Only users whose Enterprise Voice is on (true) or off. */
+                enterpriseVoice?: boolean;
+                /** @description Only users with at least one license (true) or none (false). */
+                licensed?: boolean;
+                /** @description Only users with (true) or without (false) pending changes. */
+                pending?: boolean;
+                /** @description Only users with this Online Voice Routing Policy (case-insensitive; Global for none). */
+                voiceRoutingPolicy?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-export": {
+        parameters: {
+            query?: {
+                /** @description Case-insensitive word prefixes: each word must start a word of the display name, the UPN (or a part of its local part) or the Line URI's digits ("ann", "smith", "4930"); digits typed with +, spaces or dashes search the number. Results come in the order of the matching word. */
+                search?: string;
+                /** @description Ascending; display-name when omitted. Not with search. */
+                sort?: "display-name" | "user-principal-name" | "line-uri";
+                /** @description true: only users with a Line URI; false: only users without. */
+                hasNumber?: boolean;
+                /** @description Only users whose Enterprise Voice is on (true) or off. */
+                enterpriseVoice?: boolean;
+                /** @description Only users with at least one license (true) or none (false). */
+                licensed?: boolean;
+                /** @description Only users with (true) or without (false) pending changes. */
+                pending?: boolean;
+                /** @description Only users with this Online Voice Routing Policy (case-insensitive; Global for none). */
+                voiceRoutingPolicy?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The users as CSV (UTF-8, a header row). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetails"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

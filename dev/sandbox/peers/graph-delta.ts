@@ -90,13 +90,26 @@ interface TokenState {
   readonly n: number;
 }
 
-export function changeTrackingRoutes(directories: TenantDirectories, guarded: Guard): Route[] {
+/** The licenses Graph keeps beside a directory user (`assignedLicenses`, selectable like a property). */
+export type LicensesOf = (tenant: Tenant, userId: string) => ReadonlyArray<{ readonly skuId: string }>;
+
+export function changeTrackingRoutes(
+  directories: TenantDirectories,
+  guarded: Guard,
+  licensesOf: LicensesOf = () => [],
+): Route[] {
   const directoryOf = (tenant: Tenant) => directories.of(tenant);
+  const withLicenses = (tenant: Tenant) => (user: DirectoryUser) => ({
+    ...user,
+    assignedLicenses: licensesOf(tenant, user.id),
+  });
   return [
     {
       method: 'GET',
       path: '/v1.0/users/delta',
-      handle: guarded(PERMISSIONS.users, (request, tenant) => usersDelta(request, directoryOf(tenant))),
+      handle: guarded(PERMISSIONS.users, (request, tenant) =>
+        usersDelta(request, directoryOf(tenant), withLicenses(tenant)),
+      ),
     },
     {
       method: 'GET',
@@ -117,7 +130,7 @@ export function changeTrackingRoutes(directories: TenantDirectories, guarded: Gu
       method: 'GET',
       path: '/v1.0/admin/teams/userConfigurations',
       handle: guarded(PERMISSIONS.teamsUsers, (request, tenant) =>
-        listTeamsUsers(request, directoryOf(tenant)),
+        listTeamsUsers(request, directoryOf(tenant), withLicenses(tenant)),
       ),
     },
     {
@@ -133,14 +146,16 @@ export function changeTrackingRoutes(directories: TenantDirectories, guarded: Gu
         }
         return ok(request, {
           '@odata.context': `${request.origin}/graph/v1.0/$metadata#admin/teams/userConfigurations/$entity`,
-          ...teamsView(directory, teams.id, expand),
+          ...teamsView(directory, teams.id, expand, withLicenses(tenant)),
         });
       }),
     },
   ];
 }
 
-function usersDelta(request: PeerRequest, directory: TenantDirectory): Reply {
+type UserView = (user: DirectoryUser) => Record<string, unknown>;
+
+function usersDelta(request: PeerRequest, directory: TenantDirectory, full: UserView): Reply {
   const state = startOrContinue(
     request,
     directory,
@@ -150,7 +165,8 @@ function usersDelta(request: PeerRequest, directory: TenantDirectory): Reply {
   );
   if ('status' in state) return state;
   const select = state.sel ?? USER_DEFAULT_PROPERTIES;
-  const view = (user: DirectoryUser) => project(user, select.includes('id') ? select : ['id', ...select]);
+  const view = (user: DirectoryUser) =>
+    project(full(user), select.includes('id') ? select : ['id', ...select]);
   if (state.p === 'init') {
     const users = directory.usersAfter(state.a, state.n);
     const last = users.at(-1);
@@ -401,7 +417,7 @@ interface Expand {
   readonly select?: readonly string[];
 }
 
-function listTeamsUsers(request: PeerRequest, directory: TenantDirectory): Reply {
+function listTeamsUsers(request: PeerRequest, directory: TenantDirectory, full: UserView): Reply {
   for (const key of request.url.searchParams.keys()) {
     if (key.startsWith('$') && !['$top', '$skiptoken', '$filter', '$expand'].includes(key.toLowerCase())) {
       return graphError(request, 400, 'BadRequest', `The sandbox does not support '${key}' here.`);
@@ -447,16 +463,23 @@ function listTeamsUsers(request: PeerRequest, directory: TenantDirectory): Reply
           '@odata.nextLink': `${request.origin}/graph/v1.0/admin/teams/userConfigurations?${search.toString()}&$skiptoken=${encodeAfter(last)}`,
         }
       : {}),
-    value: page.map((id) => teamsView(directory, id, expand)),
+    value: page.map((id) => teamsView(directory, id, expand, full)),
   });
 }
 
-function teamsView(directory: TenantDirectory, id: string, expand: Expand): Record<string, unknown> {
+function teamsView(
+  directory: TenantDirectory,
+  id: string,
+  expand: Expand,
+  full: UserView,
+): Record<string, unknown> {
   const teams = directory.teamsUser(id);
   const user = directory.user(id);
   return {
     ...project(teams ?? { id }, TEAMS_USER_PROPERTIES),
-    ...(expand.user ? { user: user ? project(user, expand.select ?? USER_DEFAULT_PROPERTIES) : null } : {}),
+    ...(expand.user
+      ? { user: user ? project(full(user), expand.select ?? USER_DEFAULT_PROPERTIES) : null }
+      : {}),
   };
 }
 

@@ -149,7 +149,9 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState, directories:
         ),
       },
       // Before `/users/:id`, which would take `/users/delta` for a user id.
-      ...changeTrackingRoutes(directories, guarded),
+      ...changeTrackingRoutes(directories, guarded, (tenant, userId) =>
+        state.directory.assignedLicenses(tenant, userId),
+      ),
       {
         method: 'GET',
         path: '/v1.0/users',

@@ -8,6 +8,8 @@ import type { Role } from '../operation-doc.js';
 export interface ApiResult {
   readonly status: number;
   readonly body?: unknown;
+  /** The body is text of this media type (a CSV export), sent as it is; otherwise it is JSON. */
+  readonly mediaType?: 'text/csv';
   readonly headers?: Readonly<Record<string, string>>;
   /** The fields the operation changed, for the audit trail (secrets are masked when recorded). */
   readonly changes?: Readonly<Record<string, { readonly before: unknown; readonly after: unknown }>>;

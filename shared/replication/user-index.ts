@@ -1,0 +1,132 @@
+/**
+ * The index rows the mirror keeps beside each user, so that the Users list of 100,000 users is one key-range query
+ * (plus server-side filters) and never a scan of the 64 user partitions (docs/decisions.md, "Users list index"):
+ * - `x~name`, `x~upn`, `x~line`: one partition per sort order, row key = the sort value then the user id;
+ * - `q`: the search words (display name words, the UPN, the number's digits), row key = the word then the id.
+ * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `x~line` rows
+ * double as the index by number (`usersWithNumbersBetween`).
+ */
+
+/** What the index reads of a mirrored user (mirror-store's MirrorUser has it all). */
+export interface IndexSource {
+  readonly id: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string | null;
+  readonly department: string | null;
+  readonly usageLocation: string | null;
+  readonly businessPhones: readonly string[];
+  readonly mobilePhone: string | null;
+  readonly accountEnabled: boolean | null;
+  readonly accountType: string | null;
+  readonly enterpriseVoiceEnabled: boolean;
+  readonly lineUri: string | null;
+  readonly policies: Readonly<Record<string, string>>;
+  readonly assignedLicenses: readonly string[];
+}
+
+export const USER_SORTS = ['display-name', 'user-principal-name', 'line-uri'] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+export const SORT_PARTITION: Readonly<Record<UserSort, string>> = {
+  'display-name': 'x~name',
+  'user-principal-name': 'x~upn',
+  'line-uri': 'x~line',
+};
+export const SEARCH_PARTITION = 'q';
+
+/** Sorts below every character a key part keeps (its spaces become `!`), so "Ann" comes before "Ann Lee" and "Anna". */
+export const KEY_SEPARATOR = ' ';
+const NO_NUMBER = '~';
+/** E.164 allows 15 digits; padded, numbers sort by value and a range of numbers is a range of keys. */
+const NUMBER_DIGITS = 15;
+
+/** Characters Table keys refuse (`/ \ # ?`, control characters). */
+const UNSAFE = /[/\\#?\p{Cc}]/gu;
+
+/** A sort or search value as a key part: lowercased, unsafe characters folded, spaces as `!`, bounded. */
+export function keyPart(value: string): string {
+  return value.toLowerCase().replace(UNSAFE, ' ').trim().replace(/\s+/g, '!').slice(0, 200);
+}
+
+/** `+4930123` (or a `tel:` Line URI, extension ignored) as its padded key; null when it holds no digits. */
+export function numberKey(number: string): string | null {
+  const digits = number.replace(/^tel:/i, '').split(';')[0]?.replace(/\D/g, '') ?? '';
+  if (digits.length === 0 || digits.length > NUMBER_DIGITS) return null;
+  return digits.padStart(NUMBER_DIGITS, '0');
+}
+
+/** The words a search matches by prefix: each word of the display name, the UPN and its parts, the number's digits. */
+export function searchWords(
+  user: Pick<IndexSource, 'displayName' | 'userPrincipalName' | 'lineUri'>,
+): string[] {
+  const words = new Set<string>();
+  for (const word of (user.displayName ?? '').split(/[\s,.;()"'-]+/)) {
+    const part = keyPart(word);
+    if (part) words.add(part);
+  }
+  const upn = keyPart(user.userPrincipalName);
+  if (upn) words.add(upn);
+  // "smith" finds anna.smith@contoso.com: the UPN's local part split at its dots, dashes and underscores.
+  for (const word of (user.userPrincipalName.split('@')[0] ?? '').split(/[._-]+/)) {
+    const part = keyPart(word);
+    if (part) words.add(part);
+  }
+  const digits = user.lineUri?.replace(/^tel:/i, '').split(';')[0]?.replace(/\D/g, '');
+  if (digits) words.add(digits);
+  return [...words].sort();
+}
+
+/** The row keys of a user's index rows, by partition suffix. */
+export function indexKeys(
+  user: Pick<IndexSource, 'id' | 'displayName' | 'userPrincipalName' | 'lineUri'>,
+): Array<{ partition: string; rowKey: string }> {
+  const id = user.id;
+  const line = user.lineUri ? numberKey(user.lineUri) : null;
+  return [
+    {
+      partition: SORT_PARTITION['display-name'],
+      rowKey: `${keyPart(user.displayName ?? user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
+    },
+    {
+      partition: SORT_PARTITION['user-principal-name'],
+      rowKey: `${keyPart(user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
+    },
+    { partition: SORT_PARTITION['line-uri'], rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}` },
+    ...searchWords(user).map((word) => ({
+      partition: SEARCH_PARTITION,
+      rowKey: `${word}${KEY_SEPARATOR}${id}`,
+    })),
+  ];
+}
+
+/** The voice routing policy as the filter compares it: its name without `Tag:`, lowercased; `global` by default. */
+export function policyKey(name: string | null | undefined): string {
+  return (name ?? 'Global').replace(/^tag:/i, '').toLowerCase();
+}
+
+/** What an index row carries beyond its keys: the list's columns and the filters' flags. */
+export function indexColumns(user: IndexSource, hash: string, pending: boolean): Record<string, unknown> {
+  const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
+  return {
+    userId: user.id,
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName,
+    department: user.department,
+    usageLocation: user.usageLocation,
+    businessPhones: JSON.stringify(user.businessPhones),
+    mobilePhone: user.mobilePhone,
+    accountEnabled: user.accountEnabled,
+    accountType: user.accountType,
+    lineUri: user.lineUri,
+    voiceRoutingPolicy: policy,
+    tenantDialPlan: user.policies.TenantDialPlan ?? null,
+    assignedLicenses: JSON.stringify(user.assignedLicenses),
+    hash,
+    // The filters' columns: always present, since a row without the property never matches a condition.
+    hasNumber: user.lineUri !== null,
+    ev: user.enterpriseVoiceEnabled,
+    licensed: user.assignedLicenses.length > 0,
+    vrp: policyKey(policy),
+    pending,
+  };
+}
