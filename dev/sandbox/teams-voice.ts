@@ -76,8 +76,12 @@ interface NumberOperation {
 
 interface TenantVoice {
   readonly users: Map<string, VoiceUser>;
+  /** Number key → holder, kept with `users`, so that a bulk run of assignments is not quadratic. */
+  readonly holders: Map<string, string>;
   ranges: DirectRoutingRange[];
   readonly operations: Map<string, NumberOperation>;
+  /** Operations not yet ended, in the order they were accepted. */
+  readonly unsettled: Set<NumberOperation>;
 }
 
 /** The number part compared for holders: the E.164 digits and the extension, without `tel:` or case. */
@@ -126,6 +130,7 @@ export class TeamsVoiceState {
         enterpriseVoiceEnabled: user.enterpriseVoiceEnabled,
         modified: Date.parse(user.modified),
       });
+      for (const n of user.numbers) tenant.holders.set(numberKey(n.telephoneNumber), user.userId);
     }
   }
 
@@ -192,6 +197,7 @@ export class TeamsVoiceState {
       request,
     };
     tenant.operations.set(operation.id, operation);
+    tenant.unsettled.add(operation);
     this.settle(tenant);
     return this.view(operation);
   }
@@ -220,7 +226,10 @@ export class TeamsVoiceState {
 
   /** A user removed from the directory gives its numbers back. */
   removeUser(tenantId: string, userId: string): void {
-    this.tenant(tenantId).users.delete(userId.toLowerCase());
+    const tenant = this.tenant(tenantId);
+    const user = tenant.users.get(userId.toLowerCase());
+    for (const n of user?.numbers ?? []) tenant.holders.delete(numberKey(n.telephoneNumber));
+    tenant.users.delete(userId.toLowerCase());
   }
 
   private view(operation: NumberOperation): NumberOperationView {
@@ -244,9 +253,10 @@ export class TeamsVoiceState {
   /** Ends, in the order they were accepted, the operations due by now. */
   private settle(tenant: TenantVoice): void {
     const now = this.now();
-    for (const operation of tenant.operations.values()) {
-      if (operation.outcome || operation.due > now) continue;
+    for (const operation of tenant.unsettled) {
+      if (operation.due > now) continue;
       operation.outcome = this.run(tenant, operation.request, operation.due);
+      tenant.unsettled.delete(operation);
     }
   }
 
@@ -263,6 +273,7 @@ export class TeamsVoiceState {
         return failed(`The telephone number ${number} is not assigned to a user or resource account.`);
       const user = this.voiceUser(tenant, holder);
       user.numbers = user.numbers.filter((n) => numberKey(n.telephoneNumber) !== numberKey(number));
+      tenant.holders.delete(numberKey(number));
       user.modified = at;
       return { status: 'succeeded', detail: null, userId: holder };
     }
@@ -282,25 +293,22 @@ export class TeamsVoiceState {
     }
     const user = this.voiceUser(tenant, request.userId);
     // The new number takes the category's place; assigning a number also enables Enterprise Voice.
+    const kept = (n: AssignedNumber) =>
+      n.assignmentCategory !== request.assignmentCategory &&
+      numberKey(n.telephoneNumber) !== numberKey(number);
+    for (const n of user.numbers) if (!kept(n)) tenant.holders.delete(numberKey(n.telephoneNumber));
     user.numbers = [
-      ...user.numbers.filter(
-        (n) =>
-          n.assignmentCategory !== request.assignmentCategory &&
-          numberKey(n.telephoneNumber) !== numberKey(number),
-      ),
+      ...user.numbers.filter(kept),
       { telephoneNumber: number, assignmentCategory: request.assignmentCategory },
     ];
+    tenant.holders.set(numberKey(number), request.userId.toLowerCase());
     user.enterpriseVoiceEnabled = true;
     user.modified = at;
     return { status: 'succeeded', detail: null, userId: request.userId.toLowerCase() };
   }
 
   private holder(tenant: TenantVoice, telephoneNumber: string): string | undefined {
-    const key = numberKey(telephoneNumber);
-    for (const [userId, user] of tenant.users) {
-      if (user.numbers.some((n) => numberKey(n.telephoneNumber) === key)) return userId;
-    }
-    return undefined;
+    return tenant.holders.get(numberKey(telephoneNumber));
   }
 
   private inDirectRouting(tenant: TenantVoice, telephoneNumber: string): boolean {
@@ -322,7 +330,13 @@ export class TeamsVoiceState {
     const key = tenantId.toLowerCase();
     let tenant = this.tenants.get(key);
     if (!tenant) {
-      tenant = { users: new Map(), ranges: [], operations: new Map() };
+      tenant = {
+        users: new Map(),
+        holders: new Map(),
+        ranges: [],
+        operations: new Map(),
+        unsettled: new Set(),
+      };
       this.tenants.set(key, tenant);
     }
     return tenant;
