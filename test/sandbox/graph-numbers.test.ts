@@ -45,9 +45,14 @@ describe('sandbox Graph number management', () => {
 
   it('accepts an assignment with 202, a Location and Retry-After, and its operation runs to the end', async () => {
     f.sandbox.teams.timings.numberOperationMs = 0;
-    const user = [...f.sandbox.state.requireTenant(contoso.tenantId).users.values()].find(
-      (u) => u.userPrincipalName === contoso.admin.userPrincipalName,
-    );
+    // The first user by UPN holds E5, Phone System included.
+    const user = [...f.sandbox.state.requireTenant(contoso.tenantId).users.values()].sort((a, b) =>
+      a.userPrincipalName.localeCompare(b.userPrincipalName),
+    )[0];
+    // A full replication cycle has read the tenant before (change tracking starts at the first look).
+    await call('GET', '/graph/v1.0/admin/teams/userConfigurations?$top=1');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = new Date().toISOString();
     const accepted = await assign({
       telephoneNumber: '14255550123',
       assignmentTargetId: user?.id,
@@ -57,11 +62,15 @@ describe('sandbox Graph number management', () => {
     expect(accepted.headers.get('retry-after')).toBe('0');
     const location = new URL(accepted.headers.get('location') ?? '');
     const operation = await call('GET', location.pathname);
-    expect(operation).toMatchObject({
-      status: 200,
-      body: { status: expect.stringMatching(/succeeded|failed/) },
+    expect(operation).toMatchObject({ status: 200, body: { status: 'succeeded' } });
+    // A quick replication cycle asks for what changed since its last run: the user, and only the user.
+    const changed = await call(
+      'GET',
+      `/graph/v1.0/admin/teams/userConfigurations?$filter=${encodeURIComponent(`modifiedDateTime ge ${before}`)}`,
+    );
+    expect(changed.body).toMatchObject({
+      value: [{ id: user?.id, telephoneNumbers: [{ telephoneNumber: '+14255550123' }] }],
     });
-    f.sandbox.teams.timings.numberOperationMs = 3_000;
   });
 
   it('refuses at once a malformed request, an unknown target and a token without the permission', async () => {
