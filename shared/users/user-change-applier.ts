@@ -135,7 +135,7 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
     }
     if (answer.status === 401 || answer.status === 403) {
       return new PermanentTaskError(
-        `Microsoft Graph refused ${what} for the customer's credentials: ${reason}. Check the consented permissions (docs/day-two-contracts.md).`,
+        `Microsoft Graph refused ${what} for the customer's credentials: ${reason}. Numbers need TeamsTelephoneNumber.ReadWrite.All, reads TeamsUserConfiguration.Read.All, the usage location User.ReadWrite.All.`,
       );
     }
     return httpTaskError(
