@@ -1,4 +1,5 @@
 import { type NewUser, type SandboxState, stableGuid } from './state.js';
+import type { TeamsAdminState } from './teams-state.js';
 
 /**
  * The demo directory's well-known ids and secrets. They are published test values of the sandbox, so tests and
@@ -50,6 +51,7 @@ export const DEMO = {
       'Directory.Read.All',
       'Domain.ReadWrite.All',
       'Organization.Read.All',
+      'TeamsTelephoneNumber.ReadWrite.All',
       'TeamsUserConfiguration.Read.All',
       'User.Read',
       'User.Read.All',
@@ -73,6 +75,7 @@ export const DEMO = {
     'Domain.ReadWrite.All',
     'GroupMember.Read.All',
     'TeamsUserConfiguration.Read.All',
+    'TeamsTelephoneNumber.ReadWrite.All',
   ],
   customers: {
     contoso: {
@@ -113,6 +116,31 @@ export const DEMO = {
    * Subscribed SKUs per customer: `enabled` units, of which `assigned` are given to demo users at seeding. Change
    * units with `PUT /_sandbox/tenants/{tenant}/subscribedSkus/{sku}` or `sandbox.state.directory.setSku`.
    */
+  /**
+   * The Direct Routing numbers each customer tenant holds: `assignNumber` fails for a number outside them. Change
+   * them in process with `sandbox.teams.voice.setDirectRoutingNumbers`.
+   */
+  directRoutingNumbers: {
+    contoso: [{ from: '+14255550000', to: '+14255559999' }],
+    fabrikam: [{ from: '+442079460000', to: '+442079469999' }],
+  },
+  /**
+   * Named policies (besides Global) of the per-user types onboarding does not create, in both customer tenants,
+   * so that grants of every type have something to name.
+   */
+  teamsPolicies: {
+    CallingLineIdentity: ['Anonymous', 'MainLine'],
+    TeamsEmergencyCallingPolicy: ['NotifySecurity'],
+    TeamsEmergencyCallRoutingPolicy: ['Emergency-EU', 'Emergency-US'],
+    TeamsMeetingPolicy: ['RestrictedAnonymousAccess', 'AllOn'],
+    TeamsMessagingPolicy: ['NoGiphy'],
+    TeamsAppSetupPolicy: ['FrontLine'],
+    TeamsAppPermissionPolicy: ['BlockThirdParty'],
+    TeamsSurvivableBranchAppliancePolicy: ['SBA-Branch1'],
+    TeamsComplianceRecordingPolicy: ['RecordAll'],
+    TeamsVideoInteropServicePolicy: ['ServiceProviderEnabled'],
+    TeamsUpgradePolicy: ['UpgradeToTeams', 'Islands'],
+  },
   licenses: {
     contoso: [{ skuPartNumber: 'ENTERPRISEPREMIUM', enabled: 25, assigned: 20 }],
     fabrikam: [
@@ -194,6 +222,27 @@ export function seedDemo(state: SandboxState): void {
   seedDns(state);
   seedLicenses(state);
   seedDemoAppRegistration(state);
+}
+
+/**
+ * The customer tenants' Teams side: Direct Routing numbers and named policies (`DEMO.teamsPolicies`). Also run on
+ * a restored world, so that a state file saved before they existed gets them; what exists is left as it is.
+ */
+export function seedDemoTeams(teams: TeamsAdminState): void {
+  for (const [customer, numbers] of [
+    [DEMO.customers.contoso, DEMO.directRoutingNumbers.contoso],
+    [DEMO.customers.fabrikam, DEMO.directRoutingNumbers.fabrikam],
+  ] as const) {
+    if (teams.voice.directRoutingNumbers(customer.tenantId).length === 0) {
+      teams.voice.setDirectRoutingNumbers(customer.tenantId, numbers);
+    }
+    for (const [policyName, identities] of Object.entries(DEMO.teamsPolicies)) {
+      for (const identity of identities) {
+        if (teams.get(customer.tenantId, policyName, identity)) continue;
+        teams.create(customer.tenantId, policyName, { Identity: identity, Description: `Demo ${identity}` });
+      }
+    }
+  }
 }
 
 /**

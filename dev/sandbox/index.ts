@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
-import { seedDemo, seedDemoAppRegistration } from './demo-data.js';
+import { seedDemo, seedDemoAppRegistration, seedDemoTeams } from './demo-data.js';
 import { FaultInjector } from './faults.js';
 import { type SandboxMailHandle, startMailServices } from './mail.js';
 import { controlPeer } from './peers/control.js';
@@ -30,6 +30,7 @@ import { createRequestHandler } from './server.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { SandboxState } from './state.js';
 import { TeamsAdminState } from './teams-state.js';
+import { REAL_TEAMS_TIMINGS, type TeamsTimings } from './teams-voice.js';
 import { TenantDirectories } from './tenant-directory.js';
 import { type CallerTokenRequest, TokenIssuer } from './tokens.js';
 
@@ -63,6 +64,20 @@ export interface SandboxOptions {
   readonly resetState?: boolean;
   /** Where state-file notices go (restored, set aside, write failures); stderr by default. */
   readonly log?: (line: string) => void;
+  /**
+   * Multiplies the service's real delays (`REAL_TEAMS_TIMINGS`: a number operation's few seconds, a policy
+   * grant's half minute before Graph shows it); 1 by default, e.g. 0.01 in tests. `teams.timings` can be changed
+   * while running.
+   */
+  readonly timeScale?: number;
+}
+
+function scaledTimings(scale: number): TeamsTimings {
+  if (!(scale >= 0)) throw new Error(`timeScale must be a number ≥ 0, not ${scale}.`);
+  return {
+    numberOperationMs: REAL_TEAMS_TIMINGS.numberOperationMs * scale,
+    grantVisibleMs: REAL_TEAMS_TIMINGS.grantVisibleMs * scale,
+  };
 }
 
 export interface RunningSandbox {
@@ -126,20 +141,23 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const faults = new FaultInjector();
   const requests = new RequestLog();
   const issuer = new TokenIssuer(signingKey, state, url);
-  const teams = new TeamsAdminState();
+  const teams = new TeamsAdminState(scaledTimings(options.timeScale ?? 1));
   const seedName = options.seed ?? 'demo';
   const sbc = createSbcServices({ seed: seedName === 'demo' });
   const directories = new TenantDirectories(teams);
   const seed = () => {
     state.clear();
-    if (seedName === 'demo') seedDemo(state);
+    teams.clear();
+    if (seedName === 'demo') {
+      seedDemo(state);
+      seedDemoTeams(teams);
+    }
   };
   const reset = () => {
     seed();
     faults.clear();
     requests.clear();
     mail.reset();
-    teams.clear();
     sbc.reset();
     directories.clear();
   };
@@ -153,7 +171,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (stateLoad.kind === 'restored') {
       try {
         restoreWorld(parts, stateLoad.file);
-        if (seedName === 'demo') seedDemoAppRegistration(state);
+        if (seedName === 'demo') {
+          seedDemoAppRegistration(state);
+          seedDemoTeams(teams);
+        }
       } catch (error) {
         // Valid JSON the models refuse (e.g. a SKU this sandbox does not know) is as unusable as a torn file.
         reset();
@@ -173,7 +194,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const scaleControl = scaleControlPeer({ state, teams, directories, sbc: sbc.handle });
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
-    graphPeer(issuer, state, directories),
+    graphPeer(issuer, state, directories, teams),
     armDnsPeer(issuer, state.dns),
     ...mail.servicePeers,
     teamsAdminPeer({ issuer, state, teams }),

@@ -164,6 +164,24 @@ export const graphDirectorySnapshotSchema = z.array(
 );
 export type GraphDirectorySnapshot = z.output<typeof graphDirectorySnapshotSchema>;
 
+export const teamsVoiceSnapshotSchema = z.strictObject({
+  directRoutingNumbers: z.array(z.strictObject({ from: z.string(), to: z.string() })),
+  users: z.array(
+    z.strictObject({
+      userId: z.string(),
+      numbers: z.array(
+        z.strictObject({
+          telephoneNumber: z.string(),
+          assignmentCategory: z.enum(['primary', 'private', 'alternate']),
+        }),
+      ),
+      enterpriseVoiceEnabled: z.boolean(),
+      modified: z.iso.datetime(),
+    }),
+  ),
+});
+export type TeamsVoiceSnapshot = z.output<typeof teamsVoiceSnapshotSchema>;
+
 export const teamsSnapshotSchema = z.array(
   z.strictObject({
     tenantId: z.string(),
@@ -175,6 +193,8 @@ export const teamsSnapshotSchema = z.array(
       }),
     ),
     grants: z.array(z.strictObject({ userId: z.string(), grants: z.record(z.string(), z.string()) })),
+    // Absent in files written before number management existed: no numbers, no Direct Routing ranges.
+    voice: teamsVoiceSnapshotSchema.optional(),
   }),
 );
 export type TeamsSnapshot = z.output<typeof teamsSnapshotSchema>;

@@ -5,6 +5,7 @@
  */
 
 import type { TeamsSnapshot } from './snapshot-schema.js';
+import { REAL_TEAMS_TIMINGS, type TeamsTimings, TeamsVoiceState } from './teams-voice.js';
 
 /** The kinds of property values the sandbox checks. */
 type PropertyKind = 'string' | 'number' | 'boolean' | 'strings' | 'any';
@@ -20,6 +21,10 @@ interface PolicySchema {
   readonly identityProperty?: string;
   /** Properties a create must carry. */
   readonly required?: readonly string[];
+}
+
+function describedPolicy(): PolicySchema {
+  return { tagged: true, properties: { Description: 'string' }, defaults: () => ({ Description: '' }) };
 }
 
 const SCHEMAS: Readonly<Record<string, PolicySchema>> = {
@@ -133,6 +138,19 @@ const SCHEMAS: Readonly<Record<string, PolicySchema>> = {
       AllowVoicemail: 'UserOverride',
     }),
   },
+  // The other per-user policy types a user can be granted (USER_POLICY_TYPES): the sandbox checks only that
+  // the instance exists, so their settings are a description.
+  CallingLineIdentity: describedPolicy(),
+  TeamsEmergencyCallingPolicy: describedPolicy(),
+  TeamsEmergencyCallRoutingPolicy: describedPolicy(),
+  TeamsMeetingPolicy: describedPolicy(),
+  TeamsMessagingPolicy: describedPolicy(),
+  TeamsAppSetupPolicy: describedPolicy(),
+  TeamsAppPermissionPolicy: describedPolicy(),
+  TeamsSurvivableBranchAppliancePolicy: describedPolicy(),
+  TeamsComplianceRecordingPolicy: describedPolicy(),
+  TeamsVideoInteropServicePolicy: describedPolicy(),
+  TeamsUpgradePolicy: describedPolicy(),
   TenantNetworkRegion: {
     tagged: false,
     identityProperty: 'NetworkRegionID',
@@ -180,12 +198,23 @@ const SCHEMAS: Readonly<Record<string, PolicySchema>> = {
 /** The `{PolicyName}` values the sandbox serves. */
 export const TEAMS_POLICY_NAMES: readonly string[] = Object.keys(SCHEMAS);
 
-/** Policy types a user can be granted, and the configuration each one names. */
-const GRANTABLE: Readonly<Record<string, string>> = {
-  OnlineVoiceRoutingPolicy: 'OnlineVoiceRoutingPolicy',
-  TenantDialPlan: 'TenantDialPlan',
-  TeamsCallingPolicy: 'TeamsCallingPolicy',
-};
+/** Policy types a user can be granted (each names the configuration of the same name), in a stable order. */
+export const GRANTABLE_POLICY_TYPES = [
+  'OnlineVoiceRoutingPolicy',
+  'TenantDialPlan',
+  'TeamsCallingPolicy',
+  'CallingLineIdentity',
+  'TeamsEmergencyCallingPolicy',
+  'TeamsEmergencyCallRoutingPolicy',
+  'TeamsMeetingPolicy',
+  'TeamsMessagingPolicy',
+  'TeamsAppSetupPolicy',
+  'TeamsAppPermissionPolicy',
+  'TeamsSurvivableBranchAppliancePolicy',
+  'TeamsComplianceRecordingPolicy',
+  'TeamsVideoInteropServicePolicy',
+  'TeamsUpgradePolicy',
+] as const;
 
 export type TeamsConfigObject = Record<string, unknown> & { readonly Identity: string };
 
@@ -206,14 +235,32 @@ interface TenantTeams {
   readonly collections: Map<string, Map<string, TeamsConfigObject>>;
   /** Per user id: policy type → policy identity (`Tag:…`). */
   readonly grants: Map<string, Record<string, string>>;
+  /**
+   * Per user id and policy type: the grant before the latest one and when the latest was made, until the latest
+   * shows in the effective assignments. Not kept across restarts: a restored grant is effective at once.
+   */
+  readonly pending: Map<string, Record<string, { previous: string | undefined; at: number }>>;
 }
 
 /** Every tenant's Teams voice configuration; a tenant's is created on first use with the service's defaults. */
 export class TeamsAdminState {
   private readonly tenants = new Map<string, TenantTeams>();
+  /** How long numbers and grants take; the same object the voice state reads, so a test may change it. */
+  readonly timings: TeamsTimings;
+  /** Numbers, Enterprise Voice and Direct Routing numbers of each tenant's users. */
+  readonly voice: TeamsVoiceState;
+
+  constructor(
+    timings: TeamsTimings = { ...REAL_TEAMS_TIMINGS },
+    private readonly now: () => number = Date.now,
+  ) {
+    this.timings = timings;
+    this.voice = new TeamsVoiceState(timings, now);
+  }
 
   clear(): void {
     this.tenants.clear();
+    this.voice.clear();
   }
 
   /** Every tenant's configuration and grants as plain data, for the state file. */
@@ -227,7 +274,20 @@ export class TeamsAdminState {
           objects: [...objects.values()].map(copy),
         })),
         grants: [...tenant.grants].map(([userId, grants]) => ({ userId, grants: { ...grants } })),
-      }));
+        ...this.voiceSnapshot(tenantId),
+      }))
+      .concat(
+        // Tenants whose only Teams state is telephony (no configuration object was ever read or written).
+        this.voice
+          .tenantIds()
+          .filter((tenantId) => !this.tenants.has(tenantId) && !skipTenant(tenantId))
+          .map((tenantId) => ({ tenantId, collections: [], grants: [], ...this.voiceSnapshot(tenantId) })),
+      );
+  }
+
+  private voiceSnapshot(tenantId: string): { voice?: NonNullable<TeamsSnapshot[number]['voice']> } {
+    const voice = this.voice.snapshot(tenantId);
+    return voice ? { voice } : {};
   }
 
   restore(snapshot: TeamsSnapshot): void {
@@ -243,6 +303,7 @@ export class TeamsAdminState {
         );
       }
       for (const { userId, grants } of entry.grants) tenant.grants.set(userId, { ...grants });
+      if (entry.voice) this.voice.restore(entry.tenantId, entry.voice);
     }
   }
 
@@ -361,26 +422,35 @@ export class TeamsAdminState {
     collection.delete(key);
   }
 
-  /** Assigns (or, with a null name, removes) a user's policy of one type. */
+  /**
+   * Assigns (or, with a null name, removes) a user's policy of one type. The grant is what the Teams admin API
+   * reads back at once; Graph's effective assignments show it only `timings.grantVisibleMs` later.
+   */
   grant(tenantId: string, userId: string, policyType: string, policyName: string | null): void {
-    const canonical = Object.keys(GRANTABLE).find((t) => t.toLowerCase() === policyType.toLowerCase());
+    const canonical = GRANTABLE_POLICY_TYPES.find((t) => t.toLowerCase() === policyType.toLowerCase());
     if (!canonical) {
       throw new TeamsAdminStateError(
         400,
         'BadRequest',
-        `PolicyType '${policyType}' cannot be granted; use one of ${Object.keys(GRANTABLE).join(', ')}.`,
+        `PolicyType '${policyType}' cannot be granted; use one of ${GRANTABLE_POLICY_TYPES.join(', ')}.`,
       );
     }
     const tenant = this.tenant(tenantId);
     const grants = tenant.grants.get(userId) ?? {};
+    const before = grants[canonical];
     if (policyName === null || policyName === '' || policyName.toLowerCase() === 'global') {
       delete grants[canonical];
     } else {
-      const policy = this.get(tenantId, GRANTABLE[canonical] ?? canonical, policyName);
+      const policy = this.get(tenantId, canonical, policyName);
       if (!policy) throw notFound(canonical, policyName, 400);
       grants[canonical] = policy.Identity;
     }
     tenant.grants.set(userId, grants);
+    const pending = tenant.pending.get(userId) ?? {};
+    // A grant made while an earlier one is still on its way replaces it; what shows until then stays the same.
+    const shown = pending[canonical] ? this.shownGrant(pending[canonical], before) : before;
+    pending[canonical] = { previous: shown, at: this.now() };
+    tenant.pending.set(userId, pending);
   }
 
   /** The user's granted policies by type (`Tag:…` identities); types without a grant use Global. */
@@ -388,11 +458,38 @@ export class TeamsAdminState {
     return { ...(this.tenant(tenantId).grants.get(userId) ?? {}) };
   }
 
+  /**
+   * The grants Graph's `effectivePolicyAssignments` shows now: each type's latest grant once it is
+   * `grantVisibleMs` old, the one before until then. `changed` is when the view last changed (epoch ms).
+   */
+  effectiveGrants(tenantId: string, userId: string): { grants: Record<string, string>; changed: number } {
+    const tenant = this.tenant(tenantId);
+    const grants = { ...(tenant.grants.get(userId) ?? {}) };
+    let changed = 0;
+    for (const [type, pending] of Object.entries(tenant.pending.get(userId) ?? {})) {
+      const visibleAt = pending.at + this.timings.grantVisibleMs;
+      if (visibleAt <= this.now()) {
+        changed = Math.max(changed, visibleAt);
+        continue;
+      }
+      if (pending.previous === undefined) delete grants[type];
+      else grants[type] = pending.previous;
+    }
+    return { grants, changed };
+  }
+
+  private shownGrant(
+    pending: { previous: string | undefined; at: number },
+    latest: string | undefined,
+  ): string | undefined {
+    return pending.at + this.timings.grantVisibleMs <= this.now() ? latest : pending.previous;
+  }
+
   private tenant(tenantId: string): TenantTeams {
     const key = tenantId.toLowerCase();
     let tenant = this.tenants.get(key);
     if (!tenant) {
-      tenant = { collections: new Map(), grants: new Map() };
+      tenant = { collections: new Map(), grants: new Map(), pending: new Map() };
       for (const [name, schema] of Object.entries(SCHEMAS)) {
         const objects = new Map<string, TeamsConfigObject>();
         if (schema.tagged) objects.set('global', { Identity: 'Global', ...schema.defaults() });

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DirectoryUser, Tenant } from './state.js';
 import type { ChangeTrackingSnapshot } from './snapshot-schema.js';
-import type { TeamsAdminState } from './teams-state.js';
+import { GRANTABLE_POLICY_TYPES, type TeamsAdminState } from './teams-state.js';
 
 /**
  * What Graph's change-tracking reads (`/users/delta`, `/groups/delta`, `/admin/teams/userConfigurations`) see of a
@@ -73,7 +73,7 @@ export interface TeamsUserRecord {
   readonly modifiedDateTime: string;
 }
 
-/** Policy types a user's effective assignments list, and the Teams admin grant that sets each. */
+/** Policy types a generated user's effective assignments list (ordinary tenants list every grantable type). */
 export const EFFECTIVE_POLICY_TYPES = [
   'OnlineVoiceRoutingPolicy',
   'TenantDialPlan',
@@ -155,25 +155,29 @@ export class StateTenantDirectory implements TenantDirectory {
   teamsUser(id: string): TeamsUserRecord | undefined {
     const user = this.user(id);
     if (!user) return undefined;
-    const grants = this.teams.grants(this.tenant.id, user.id);
+    const { grants, changed } = this.teams.effectiveGrants(this.tenant.id, user.id);
+    const voice = this.teams.voice.user(this.tenant.id, user.id);
+    const modified = Math.max(Date.parse(this.created), changed, voice?.modified ?? 0);
     return {
       id: user.id,
       tenantId: this.tenant.id,
       userPrincipalName: user.userPrincipalName,
       accountType: 'user',
-      isEnterpriseVoiceEnabled: false,
-      telephoneNumbers: [],
-      effectivePolicyAssignments: EFFECTIVE_POLICY_TYPES.map((type) =>
+      isEnterpriseVoiceEnabled: voice?.enterpriseVoiceEnabled ?? false,
+      telephoneNumbers: voice?.numbers ?? [],
+      effectivePolicyAssignments: GRANTABLE_POLICY_TYPES.map((type) =>
         policyAssignment(this.tenant.id, type, grants[type] ?? 'Global'),
       ),
-      featureTypes: ['Teams'],
+      featureTypes: voice?.enterpriseVoiceEnabled ? ['Teams', 'PhoneSystem'] : ['Teams'],
       createdDateTime: this.created,
-      modifiedDateTime: this.created,
+      modifiedDateTime: new Date(modified).toISOString(),
     };
   }
 
   teamsModifiedSince(since: number): string[] {
-    return Date.parse(this.created) >= since ? this.usersAfter(undefined, Infinity).map((u) => u.id) : [];
+    return this.usersAfter(undefined, Infinity)
+      .filter((u) => Date.parse(this.teamsUser(u.id)?.modifiedDateTime ?? this.created) >= since)
+      .map((u) => u.id);
   }
 
   groupsAfter(): GroupRecord[] {

@@ -36,6 +36,14 @@ export const APP_REGISTRATION_PERMISSIONS = [
     purpose: "users' Teams voice settings (replication)",
     probe: (graph: Client) => graph.api('/admin/teams/userConfigurations').top(1).get(),
   },
+  {
+    // Write, not read: day two assigns numbers (assignNumber / unassignNumber). A read-only grant passes this
+    // read and is then refused at the first assignment, as for User.ReadWrite.All.
+    permission: 'TeamsTelephoneNumber.ReadWrite.All',
+    purpose: "assigns and removes users' phone numbers (user changes)",
+    probe: (graph: Client) =>
+      graph.api('/admin/teams/telephoneNumberManagement/numberAssignments').top(1).get(),
+  },
 ] as const;
 
 export type AppRegistrationPermission = (typeof APP_REGISTRATION_PERMISSIONS)[number]['permission'];

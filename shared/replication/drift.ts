@@ -208,6 +208,7 @@ function mirrorTeamsClient(voice: readonly MirrorVoiceObject[]): TeamsAdminClien
     update: readOnly,
     delete: readOnly,
     grantPolicy: readOnly,
+    setEnterpriseVoice: readOnly,
     userPolicies: async () => undefined,
   };
 }

@@ -43,8 +43,18 @@ export interface TeamsAdminClient {
   ): Promise<TeamsConfigObject>;
   /** `DELETE …/configuration/{identity}`. */
   delete(policyName: string, identity: string): Promise<void>;
-  /** `PUT /Skype.Policy/users/{userId}`; a null name returns the user to the Global policy. */
+  /**
+   * `PATCH /Skype.Policy/users/{userId}/policies/{policyType}` `{PolicyName}` (what `Grant-Cs…Policy -Identity`
+   * sends, per go-teams); a null name returns the user to the Global policy. The grant shows in the user's
+   * effective assignments only tens of seconds later.
+   */
   grantPolicy(userId: string, policyType: string, policyName: string | null): Promise<void>;
+  /**
+   * `PATCH /Teams.User/users/{userId}` `{EnterpriseVoiceEnabled}`: `Set-CsPhoneNumberAssignment
+   * -EnterpriseVoiceEnabled`. No public contract shows this call; docs/day-two-contracts.md says why it is the
+   * choice.
+   */
+  setEnterpriseVoice(userId: string, enabled: boolean): Promise<void>;
   /**
    * The user's granted policies by type, or undefined where the service does not answer this read (the
    * endpoint is not part of the observed contract; the sandbox serves it).
@@ -204,9 +214,15 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       await call('DELETE', one(policyName, identity));
     },
     async grantPolicy(userId, policyType, policyName) {
-      await call('PUT', `/Skype.Policy/users/${encodeURIComponent(userId)}`, {
-        PolicyType: policyType,
-        PolicyName: policyName,
+      await call(
+        'PATCH',
+        `/Skype.Policy/users/${encodeURIComponent(userId)}/policies/${encodeURIComponent(policyType)}`,
+        { PolicyName: policyName },
+      );
+    },
+    async setEnterpriseVoice(userId, enabled) {
+      await call('PATCH', `/Teams.User/users/${encodeURIComponent(userId)}`, {
+        EnterpriseVoiceEnabled: enabled,
       });
     },
     async userPolicies(userId) {

@@ -49,6 +49,9 @@ export function createTeamsOverlayClient(real: TeamsAdminClient): TeamsAdminClie
       const current = grants.get(userId) ?? {};
       grants.set(userId, { ...current, [policyType]: policyName ?? 'Global' });
     },
+    async setEnterpriseVoice() {
+      throw new Error('A dry run never changes a user’s Enterprise Voice.');
+    },
     async userPolicies(userId) {
       const base = await real.userPolicies(userId);
       const local = grants.get(userId);

@@ -161,6 +161,7 @@ describe('Use known App registration', () => {
     expect(response.problem.errors?.map((e) => e.code)).toEqual([
       'GroupMember.Read.All',
       'TeamsUserConfiguration.Read.All',
+      'TeamsTelephoneNumber.ReadWrite.All',
     ]);
     expect(response.problem.detail).toContain('TeamsUserConfiguration.Read.All');
     expect(await storedRows('credentials')).toEqual(before);

@@ -203,6 +203,42 @@ describe('sandbox state snapshots', () => {
     expect(after.teams.snapshot(contoso.tenantId)).toEqual(before.teams.snapshot(contoso.tenantId));
   });
 
+  it('keeps users’ numbers, Enterprise Voice and the Direct Routing numbers, but no operation in flight', () => {
+    const before = changedWorld();
+    const { voice } = before.teams;
+    const [first, second] = [...before.state.requireTenant(contoso.tenantId).users.keys()];
+    before.teams.timings.numberOperationMs = 0;
+    voice.setDirectRoutingNumbers(contoso.tenantId, [{ from: '+14255550000', to: '+14255559999' }]);
+    const assign = (userId: string, telephoneNumber: string) =>
+      voice.start(contoso.tenantId, {
+        kind: 'assign',
+        telephoneNumber,
+        userId,
+        assignmentCategory: 'primary',
+        phoneSystem: () => true,
+      });
+    expect(assign(first ?? '', '+14255550100;ext=7').status).toBe('succeeded');
+    voice.setEnterpriseVoice(contoso.tenantId, second ?? '', true);
+    before.teams.timings.numberOperationMs = 60_000;
+    const inFlight = assign(second ?? '', '+14255550101');
+
+    const after = restart(before);
+    expect(after.teams.voice.user(contoso.tenantId, first ?? '')).toEqual(
+      before.teams.voice.user(contoso.tenantId, first ?? ''),
+    );
+    expect(after.teams.voice.user(contoso.tenantId, first ?? '')?.numbers).toEqual([
+      { telephoneNumber: '+14255550100;ext=7', assignmentCategory: 'primary' },
+    ]);
+    expect(after.teams.voice.user(contoso.tenantId, second ?? '')).toMatchObject({
+      numbers: [],
+      enterpriseVoiceEnabled: true,
+    });
+    expect(after.teams.voice.directRoutingNumbers(contoso.tenantId)).toEqual([
+      { from: '+14255550000', to: '+14255559999' },
+    ]);
+    expect(after.teams.voice.operation(contoso.tenantId, inFlight.id)).toBeUndefined();
+  });
+
   it('continues change tracking in the same epoch, so delta tokens stay valid', () => {
     const before = changedWorld();
     const tenant = before.state.requireTenant(contoso.tenantId);

@@ -216,27 +216,20 @@ describe('sandbox Teams admin configuration API', () => {
       body: { Identity: 'P', OnlinePstnUsages: ['U'] },
     });
     const user = `/Skype.Policy/users/${encodeURIComponent(contoso.user.userPrincipalName)}`;
-    expect(
-      (await call('PUT', user, { body: { PolicyType: 'OnlineVoiceRoutingPolicy', PolicyName: 'P' } })).status,
-    ).toBe(204);
+    const grant = (policyName: string | null, type = 'OnlineVoiceRoutingPolicy', who = user) =>
+      call('PATCH', `${who}/policies/${type}`, { body: { PolicyName: policyName } });
+    expect(await grant('P')).toEqual({ status: 204, body: undefined });
     expect((await call('GET', user)).body).toMatchObject({ Policies: { OnlineVoiceRoutingPolicy: 'Tag:P' } });
+    expect((await grant('Nope')).status).toBe(400);
+    expect((await grant('P', 'Bogus')).status).toBe(400);
     expect(
-      (await call('PUT', user, { body: { PolicyType: 'OnlineVoiceRoutingPolicy', PolicyName: 'Nope' } }))
-        .status,
-    ).toBe(400);
-    expect((await call('PUT', user, { body: { PolicyType: 'Bogus', PolicyName: 'P' } })).status).toBe(400);
-    expect(
-      (
-        await call('PUT', '/Skype.Policy/users/nobody@contoso.com', {
-          body: { PolicyType: 'OnlineVoiceRoutingPolicy', PolicyName: 'P' },
-        })
-      ).status,
+      (await grant('P', 'OnlineVoiceRoutingPolicy', '/Skype.Policy/users/nobody@contoso.com')).status,
     ).toBe(404);
-    expect(
-      (await call('PUT', user, { body: { PolicyType: 'OnlineVoiceRoutingPolicy', PolicyName: null } }))
-        .status,
-    ).toBe(204);
-    expect((await call('GET', user)).body).toMatchObject({ Policies: {} });
+    expect((await grant('Anonymous', 'CallingLineIdentity')).status).toBe(204);
+    expect((await grant(null)).status).toBe(204);
+    expect((await call('GET', user)).body).toMatchObject({
+      Policies: { CallingLineIdentity: 'Tag:Anonymous' },
+    });
   });
 
   it('answers injected faults in its error format with Retry-After, and reset clears the configuration', async () => {

@@ -1,9 +1,11 @@
 import { GraphFailure } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
+import type { TeamsAdminState } from '../teams-state.js';
 import type { TenantDirectories } from '../tenant-directory.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 import { changeTrackingRoutes } from './graph-delta.js';
+import { numberManagementRoutes } from './graph-numbers.js';
 import {
   context,
   type Guard,
@@ -64,7 +66,12 @@ const PERMISSIONS = {
 const DEFAULT_PAGE_SIZE = 100;
 
 /** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
-export function graphPeer(issuer: TokenIssuer, state: SandboxState, directories: TenantDirectories): Peer {
+export function graphPeer(
+  issuer: TokenIssuer,
+  state: SandboxState,
+  directories: TenantDirectories,
+  teams: TeamsAdminState,
+): Peer {
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
     (
@@ -179,13 +186,14 @@ export function graphPeer(issuer: TokenIssuer, state: SandboxState, directories:
           });
         }),
       },
-      ...directoryRoutes(state, guarded),
+      ...directoryRoutes(state, teams, guarded),
+      ...numberManagementRoutes(state, teams, directories, guarded),
     ],
   };
 }
 
 /** Domains, user writes, licenses and subscribed SKUs: what domain provisioning and activation use. */
-function directoryRoutes(state: SandboxState, guarded: Guard) {
+function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: Guard) {
   const { directory } = state;
   const domainEntity = (request: PeerRequest, body: object, status = 200): Reply => ({
     ...ok(request, { '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains/$entity`, ...body }),
@@ -288,6 +296,7 @@ function directoryRoutes(state: SandboxState, guarded: Guard) {
         const user = requireUser(tenant, request.params.id ?? '');
         tenant.users.delete(user.id);
         directory.removeUser(tenant, user.id);
+        teams.voice.removeUser(tenant.id, user.id);
         return { status: 204, headers: requestIds(request) };
       }),
     },

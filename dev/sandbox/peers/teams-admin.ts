@@ -3,6 +3,7 @@ import type { Peer, PeerRequest, Reply } from '../router.js';
 import { findUser, type SandboxState, type Tenant } from '../state.js';
 import { TEAMS_POLICY_NAMES, TeamsAdminStateError, type TeamsAdminState } from '../teams-state.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
+import { hasPhoneSystem } from './graph-numbers.js';
 
 /** The "Skype and Teams Tenant Admin API" resource: the `aud` of its tokens. */
 export const TEAMS_ADMIN_AUDIENCE = '48ac35b8-9aa8-4d74-927d-1f4a14a0b239';
@@ -183,19 +184,43 @@ export function teamsAdminPeer(deps: {
         }),
       },
       {
-        method: 'PUT',
-        path: '/Skype.Policy/users/:userId',
+        // Grant-Cs…Policy -Identity: the type in the path, the instance (null for Global) in the body (go-teams).
+        method: 'PATCH',
+        path: '/Skype.Policy/users/:userId/policies/:policyType',
+        handle: guarded((request, tenant) => {
+          const user = userOf(tenant, request);
+          const { PolicyName: name } = parseBody(request);
+          if (!(typeof name === 'string' || name === null || name === undefined)) {
+            throw new TeamsAdminStateError(400, 'BadRequest', 'PolicyName must be a string or null.');
+          }
+          teams.grant(tenant.id, user.id, request.params.policyType ?? '', name ?? null);
+          return { status: 204, headers: requestIds(request) };
+        }),
+      },
+      {
+        // Set-CsPhoneNumberAssignment -EnterpriseVoiceEnabled: no public REST contract (docs/day-two-contracts.md).
+        method: 'PATCH',
+        path: '/Teams.User/users/:userId',
         handle: guarded((request, tenant) => {
           const user = userOf(tenant, request);
           const body = parseBody(request);
-          const { PolicyType: type, PolicyName: name } = body;
-          if (
-            typeof type !== 'string' ||
-            !(typeof name === 'string' || name === null || name === undefined)
-          ) {
-            throw new TeamsAdminStateError(400, 'BadRequest', 'The body must be { PolicyType, PolicyName }.');
+          const names = Object.keys(body);
+          const enabled = body.EnterpriseVoiceEnabled;
+          if (names.length !== 1 || typeof enabled !== 'boolean') {
+            throw new TeamsAdminStateError(
+              400,
+              'BadRequest',
+              'The body must be { EnterpriseVoiceEnabled: true | false }.',
+            );
           }
-          teams.grant(tenant.id, user.id, type, name ?? null);
+          if (enabled && !hasPhoneSystem(state, tenant, user.id)) {
+            throw new TeamsAdminStateError(
+              400,
+              'BadRequest',
+              `The user '${user.userPrincipalName}' is not licensed for Teams Phone (Phone System, MCOEV); Enterprise Voice cannot be enabled.`,
+            );
+          }
+          teams.voice.setEnterpriseVoice(tenant.id, user.id, enabled);
           return { status: 204, headers: requestIds(request) };
         }),
       },

@@ -1,0 +1,102 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { type SandboxFixture, startFixture } from './fixtures.js';
+
+const contoso = DEMO.customers.contoso;
+const BASE = '/graph/v1.0/admin/teams/telephoneNumberManagement';
+
+describe('sandbox Graph number management', () => {
+  let f: SandboxFixture;
+  let token: string;
+
+  const call = async (method: string, path: string, body?: unknown, bearer = token) => {
+    const response = await f.transport.fetch(`${f.sandbox.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? (JSON.parse(text) as unknown) : undefined,
+    };
+  };
+  const assign = (body: Record<string, unknown>, bearer?: string) =>
+    call('POST', `${BASE}/numberAssignments/assignNumber`, body, bearer);
+
+  beforeAll(async () => {
+    f = await startFixture();
+    const app = contoso.appRegistration;
+    token = (
+      await f
+        .credential(contoso.tenantId, app.clientId, app.clientSecret)
+        .getToken('https://graph.microsoft.com/.default')
+    ).token;
+  });
+  afterEach(() => {
+    f.sandbox.reset();
+    f.sandbox.teams.timings.numberOperationMs = 3_000;
+  });
+  afterAll(() => f.close());
+
+  it('accepts an assignment with 202, a Location and Retry-After, and its operation runs to the end', async () => {
+    f.sandbox.teams.timings.numberOperationMs = 0;
+    // The first user by UPN holds E5, Phone System included.
+    const user = [...f.sandbox.state.requireTenant(contoso.tenantId).users.values()].sort((a, b) =>
+      a.userPrincipalName.localeCompare(b.userPrincipalName),
+    )[0];
+    // A full replication cycle has read the tenant before (change tracking starts at the first look).
+    await call('GET', '/graph/v1.0/admin/teams/userConfigurations?$top=1');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = new Date().toISOString();
+    const accepted = await assign({
+      telephoneNumber: '14255550123',
+      assignmentTargetId: user?.id,
+      numberType: 'directRouting',
+    });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('retry-after')).toBe('0');
+    const location = new URL(accepted.headers.get('location') ?? '');
+    const operation = await call('GET', location.pathname);
+    expect(operation).toMatchObject({ status: 200, body: { status: 'succeeded' } });
+    // A quick replication cycle asks for what changed since its last run: the user, and only the user.
+    const changed = await call(
+      'GET',
+      `/graph/v1.0/admin/teams/userConfigurations?$filter=${encodeURIComponent(`modifiedDateTime ge ${before}`)}`,
+    );
+    expect(changed.body).toMatchObject({
+      value: [{ id: user?.id, telephoneNumbers: [{ telephoneNumber: '+14255550123' }] }],
+    });
+  });
+
+  it('refuses at once a malformed request, an unknown target and a token without the permission', async () => {
+    const user = [...f.sandbox.state.requireTenant(contoso.tenantId).users.values()][0];
+    const valid = {
+      telephoneNumber: '+14255550123',
+      assignmentTargetId: user?.id,
+      numberType: 'directRouting',
+    };
+    expect(await assign({ ...valid, telephoneNumber: 'tel:+1' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BadRequest' } },
+    });
+    expect((await assign({ ...valid, numberType: 'sometimes' })).status).toBe(400);
+    expect(
+      (await assign({ ...valid, assignmentTargetId: '00000000-0000-4000-8000-000000000009' })).status,
+    ).toBe(404);
+    const other = (
+      await f
+        .credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret)
+        .getToken('https://graph.microsoft.com/.default')
+    ).token;
+    expect(await assign(valid, other)).toMatchObject({
+      status: 403,
+      body: { error: { code: 'Authorization_RequestDenied' } },
+    });
+    expect((await call('GET', `${BASE}/operations/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+});
