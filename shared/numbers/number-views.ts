@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { nextLinkSchema, pageSchema } from '../paging/paging.js';
-import { siteNameParam } from '../http/route-kit.js';
+import { SHORT_NAME_PATTERN } from '../customers/short-name.js';
 import { lineUriSchema, rangeNumberSchema } from './tel.js';
 
 /** The most numbers one range holds: it bounds the overlap check's key range and a range's listing. */
@@ -23,7 +23,11 @@ export const rangeInputSchema = z
       .meta({ description: 'The manual\'s "Identity": the range\'s name, e.g. "New Branch".' }),
     start: rangeNumberSchema.meta({ description: 'The manual\'s "NumberRangeStart".' }),
     end: rangeNumberSchema.meta({ description: 'The manual\'s "NumberRangeEnd".' }),
-    siteName: siteNameParam.meta({ description: "One of the customer's sites: the range lives on its SBC." }),
+    siteName: z
+      .string()
+      .max(64)
+      .regex(SHORT_NAME_PATTERN)
+      .meta({ description: "One of the customer's sites: the range lives on its SBC." }),
     description: z.string().trim().max(256).default(''),
   })
   .meta({ id: 'NumberRangeInput' });
@@ -71,12 +75,9 @@ const reservationFields = {
   addedDate: day
     .optional()
     .meta({ description: 'The manual\'s "Added Date": from when; today when omitted.' }),
-  expireDate: day
-    .nullable()
-    .default(null)
-    .meta({
-      description: 'The manual\'s "Expire Date": the last day it holds; null keeps it until deleted.',
-    }),
+  expireDate: day.nullable().default(null).meta({
+    description: 'The manual\'s "Expire Date": the last day it holds; null keeps it until deleted.',
+  }),
   reason: z.string().trim().max(256).default('').meta({ description: 'e.g. "Temporary employee".' }),
   comments: z.string().trim().max(1024).default('').meta({ description: 'e.g. "VP approval".' }),
 };
