@@ -27,8 +27,9 @@ function world(holders: Array<NumberHolder & { customerId: string }> = [], today
     tables: memoryTables(),
     sites: {
       async get(customerId, siteName) {
-        const region = SITE_REGION[customerId.toLowerCase()];
-        if (!region || siteName !== 'Site1') return null;
+        // Every customer also has a site "Far1" on SBC sbc-b.
+        const region = siteName === 'Far1' ? 'b' : SITE_REGION[customerId.toLowerCase()];
+        if (!region || !['Site1', 'Far1'].includes(siteName)) return null;
         return {
           site: { customerId, siteName, sbc: { regionId: region } } as unknown as CustomerSite,
           etag: 'x',
@@ -208,5 +209,38 @@ describe('free numbers and the number guard', () => {
       reserve({ lineUri: '+2009', addedDate: '2026-12-10', expireDate: '2026-12-09' }),
     );
     expect(dates.fields[0]?.code).toBe('expire_before_added');
+  });
+
+  it('refuses a change that leaves out held numbers, moves the range to another SBC, or comes from a stale copy', async () => {
+    const { inventory, rangeId } = await setUp();
+    const shrink = await refusal(
+      inventory.updateRange('Own', rangeId, range('2001', '2010', 'New Branch'), undefined, seeAll),
+    );
+    expect([shrink.code, shrink.detail]).toEqual([
+      'range_in_use',
+      'The part of range "New Branch" the change leaves out is in use by 1 user: Ann Lee (ann@own.example). ' +
+        'Unassign their numbers first.',
+    ]);
+    const moved = rangeInputSchema.parse({
+      name: 'New Branch',
+      start: '2000',
+      end: '2010',
+      siteName: 'Far1',
+    });
+    expect((await refusal(inventory.updateRange('Own', rangeId, moved, undefined, seeAll))).code).toBe(
+      'range_sbc_fixed',
+    );
+    expect(
+      (await refusal(inventory.updateRange('Own', rangeId, range('2000', '2020'), 'W/"stale"', seeAll))).code,
+    ).toBe('precondition_failed');
+    const { etag } = await inventory.getRange('Own', rangeId);
+    const grown = await inventory.updateRange('Own', rangeId, range('2000', '2020', 'Renamed'), etag, seeAll);
+    expect(grown.range).toMatchObject({ name: 'Renamed', end: '2020' });
+    expect(grown.etag).not.toBe(etag);
+    // A new first number moves the row; the range keeps its id.
+    await inventory.updateRange('Own', rangeId, range('1995', '2020'), grown.etag, seeAll);
+    expect((await inventory.listRanges('Own')).map((r) => [r.range.rangeId, r.range.start])).toEqual([
+      [rangeId, '1995'],
+    ]);
   });
 });
