@@ -17,6 +17,7 @@ import type { TrustedTransport } from '../shared/net/trusted-transport.js';
 import type { InvitationService } from '../shared/invitations/invitation-service.js';
 import type { LicenseStore } from '../shared/licenses/license-store.js';
 import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
+import type { NumberInventory } from '../shared/numbers/number-inventory.js';
 import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import type { OnboardingService } from '../shared/onboarding/onboarding-service.js';
 import type { OnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
@@ -75,6 +76,8 @@ export interface AppServices {
   readonly replication: ReplicationService;
   readonly onboarding: OnboardingService;
   readonly dialPlans: DialPlanService;
+  /** Number ranges and reserved numbers; its `guard` is the user-change engine's NumberGuard. */
+  readonly numbers: NumberInventory;
   /** Graph, Teams, DNS and the SBCs, each through its adapter. */
   readonly adapters: OnboardingPorts;
 }

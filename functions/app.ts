@@ -37,6 +37,8 @@ import { createAccessStore } from '../shared/access/access-store.js';
 import { createAuditStore } from '../shared/audit/audit-store.js';
 import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
 import { type DialPlanTaskPorts, updatePrefixesTask } from '../shared/dialplan/dialplan-task.js';
+import { createNumberInventory } from '../shared/numbers/number-inventory.js';
+import { mirrorScanIndex } from '../shared/numbers/mirror-scan-index.js';
 import { createMirrorStoreOn } from '../shared/replication/mirror-store.js';
 import { replicationDeps } from '../shared/replication/replication-deps.js';
 import {
@@ -226,6 +228,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const sites = createCustomerSiteStore(tables);
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
+  const numbers = createNumberInventory({
+    tables,
+    sites,
+    regions: onboardingSettings,
+    numberIndex: mirrorScanIndex(mirror),
+  });
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
     sites,
@@ -332,6 +340,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       sbcChoices,
     }),
     dialPlans,
+    numbers,
     adapters,
   };
 }

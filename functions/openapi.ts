@@ -14,6 +14,7 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'Dial plans': "Each SBC site's number prefixes, and importing customers from an SBC.",
   Licenses: 'The license pool and what each customer uses of it.',
   Meta: 'This document.',
+  Numbers: "Each customer's number ranges (exclusive on their SBC), reserved numbers and free numbers.",
   'Onboarding settings': 'Regions, Known SBCs, the DNS API and license plans the wizard offers.',
   'Onboarding wizard': 'The server-side session the onboarding wizard fills in, page by page.',
   Onboarding: 'Deploying a customer and its SBC sites.',

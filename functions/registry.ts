@@ -13,6 +13,7 @@ import { createEmailOutboxFunctions } from './email-outbox.js';
 import { createHealthFunctions } from './health.js';
 import { createInvitationFunctions } from './invitations.js';
 import { createLicenseFunctions } from './licenses.js';
+import { createNumberFunctions } from './numbers.js';
 import { createOnboardingSettingsFunctions } from './onboarding-settings.js';
 import { createOnboardingFunctions } from './onboarding.js';
 import { openApiFunction } from './openapi.js';
@@ -48,6 +49,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),
     ...createLicenseFunctions(services),
+    ...createNumberFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

@@ -161,6 +161,8 @@ var tableNames = [
   'accessgrants'
   'audit'
   'licences'
+  'numberranges'
+  'reservednumbers'
 ]
 var queueNames = [
   'email-outbox'

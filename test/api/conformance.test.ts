@@ -124,6 +124,16 @@ beforeAll(async () => {
     'an invitation',
   );
   ids.invitation = (invitation.body as { id: string }).id;
+  const range = await expectOk(
+    call('POST', `/api/v1/customers/${OWN}/number-ranges`, { json: NUMBER_RANGE }),
+    'a number range',
+  );
+  ids.range = (range.body as { id: string }).id;
+  const reserved = await expectOk(
+    call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079460001' } }),
+    'a reserved number',
+  );
+  ids.reservation = (reserved.body as { id: string }).id;
   for (const name of ['session', 'invitationSession']) {
     const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
     ids[name] = (session.body as { id: string }).id;
@@ -139,6 +149,8 @@ const SBC = {
   gatewayUser: DEMO_SBC.devices.eu1.username,
   gatewayPassword: DEMO_SBC.devices.eu1.password,
 };
+/** A range on the deployed customer's site (its SBC); the run's own create takes the next hundred. */
+const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
 const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
 
 /** A valid body per operation that takes one. */
@@ -218,6 +230,10 @@ function bodyOf(operationId: string): unknown {
       factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
     },
     'customer-license-factors': { factors: null },
+    'number-ranges-create': { ...NUMBER_RANGE, start: '+442079460100', end: '+442079460199' },
+    'number-ranges-update': { ...NUMBER_RANGE, description: 'Head office' },
+    'reserved-numbers-create': { lineUri: 'tel:+442079460002' },
+    'reserved-numbers-update': { reason: 'Temporary employee', comments: 'VP approval' },
   };
   return bodies[operationId] ?? {};
 }
@@ -259,6 +275,8 @@ function pathOf(path: string, operationId: string): string {
     alarmId: ids.alarm ?? '',
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
+    rangeId: ids.range ?? '',
+    reservationId: ids.reservation ?? '',
   };
   return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
     const value = values[name];
