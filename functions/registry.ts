@@ -21,6 +21,7 @@ import { createReplicationFunctions } from './replication.js';
 import { createSbcInventoryFunctions } from './sbc-inventory.js';
 import { createScriptTemplateFunctions } from './script-templates.js';
 import { createTaskFunctions } from './tasks.js';
+import { createUserChangeFunctions } from './user-changes.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -45,6 +46,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createDialPlanFunctions(services),
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),
+    ...createUserChangeFunctions(services),
     ...createLicenseFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
