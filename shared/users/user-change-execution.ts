@@ -9,7 +9,6 @@ import { USER_POLICY_TYPES, type UserChange, type UserChangeApplier } from './us
 import { fieldKeyOf, fieldNameOf, mergeChanges, mirrorValueOf, withChange } from './user-change-fields.js';
 import {
   auditEntryId,
-  type UserAuditEntry,
   type UserAuditField,
   type UserChangeStore,
   type UserHolds,

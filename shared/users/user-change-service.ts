@@ -133,6 +133,7 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
 
     /** The user's queued changes not yet applied, in applying order (the Edit dialog's Pending changes tab). */
     async pendingChanges(customerId: string, userId: string): Promise<PendingChange[]> {
+      await userOrThrow(customerId, userId);
       const pending: PendingChange[] = [];
       for (const taskId of await deps.store.pendingTasks(customerId, userId)) {
         const task = await deps.engine.get(taskId);

@@ -16,6 +16,13 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
 const OPEN_LISTS = new Set(['customers-list']);
 /** Operations about one customer that stay the provider's. */
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
+/** Writes a customer admin may make to its own customer: its users' changes (manual-part-D §6, Users view/edit). */
+const CUSTOMER_ADMIN_WRITES = new Set([
+  'users-update',
+  'users-assign-number',
+  'users-unassign-number',
+  'audit-user-change-rollback',
+]);
 
 let stack: MemoryStack;
 let call: (token: string, method: string, path: string) => Promise<number>;
@@ -67,6 +74,7 @@ function pathFor(route: string, customer: string): string {
     regionId: 'emea',
     sbcId: 'sbc-eu1',
     alarmId: '0'.repeat(64),
+    entryId: `${'0'.repeat(26)}.33333333-3333-4333-8333-333333333333`,
     channelId: CHANNEL,
     subject: '55555555-5555-4555-8555-555555555555',
   };
@@ -104,7 +112,12 @@ describe('who may call what', () => {
       const expectations: Array<[role: Role, customer: string, allowed: boolean]> = [
         ['channel-admin', OWN, scoped || OPEN_LISTS.has(definition.name)],
         ['channel-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
-        ['customer-admin', OWN, (scoped && method === 'GET') || OPEN_LISTS.has(definition.name)],
+        [
+          'customer-admin',
+          OWN,
+          (scoped && (method === 'GET' || CUSTOMER_ADMIN_WRITES.has(definition.name))) ||
+            OPEN_LISTS.has(definition.name),
+        ],
         ['customer-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
         ['provider', OTHER, true],
       ];
