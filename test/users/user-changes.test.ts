@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isFinal, type TaskRecord } from '../../shared/tasks/task-record.js';
 import { TransientTaskError } from '../../shared/tasks/task-definition.js';
 import { withHeldChanges } from '../../shared/users/held-changes.js';
+import { createUserChangeExecution } from '../../shared/users/user-change-execution.js';
 import { userEtag } from '../../shared/users/user-change-service.js';
 import { createUserChangeStore } from '../../shared/users/user-change-store.js';
 import { apiClient } from '../support/api-client.js';
@@ -214,7 +215,9 @@ describe('changing a user', () => {
     await runQueued();
     const retrying = await stack.services.taskEngine.get(taskId);
     expect(retrying?.state).toBe('queued');
-    expect(retrying?.retries ?? 0).toBe(0);
+    // A task that has started takes no more changes: the next one is a task of its own.
+    const later = await call('PATCH', `${USERS}/${ALICE}`, { json: { usageLocation: 'DE' } });
+    expect((later.body as Queued).task.id).not.toBe(taskId);
     await runQueued();
     expect((await stack.services.taskEngine.get(taskId))?.state).toBe('finish-success');
     expect(applier.calls.slice(before).map((c) => c.change.field)).toEqual(['enterprise-voice', 'line-uri']);
@@ -224,6 +227,32 @@ describe('changing a user', () => {
     const mine = entries.value.filter((e) => e.taskId === taskId);
     expect(mine).toHaveLength(1);
     expect(mine[0]?.fields).toHaveLength(2);
+  });
+
+  it('a step run again after a crash sends and audits nothing twice', async () => {
+    const execution = createUserChangeExecution({
+      mirror: stack.services.mirror,
+      store: createUserChangeStore(stack.tables),
+      applier,
+      numbers: stack.services.numberGuard,
+      customers: stack.services.customers,
+    });
+    const run = {
+      customerId: PRO,
+      userId: ALICE,
+      changes: [{ field: 'line-uri', value: 'tel:+441130000050' } as const],
+      initiatedBy: ADMIN,
+      taskId: '01KCRASH0000000000000000AA',
+    };
+    const before = applier.calls.length;
+    await execution.applyToUser(run);
+    await execution.applyToUser(run);
+    expect(applier.calls.length - before).toBe(1);
+    const entries = (
+      (await call('GET', `${USERS}/${ALICE}/audit`)).body as { value: Array<{ taskId: string }> }
+    ).value;
+    expect(entries.filter((e) => e.taskId === run.taskId)).toHaveLength(1);
+    expect((await userNow())?.lineUri).toBe('tel:+441130000050');
   });
 
   it('rolls back a field to its old value, audited too; refuses a field that moved since', async () => {
