@@ -17,16 +17,14 @@ export function withHeldChanges(
     ...mirror,
     async putUsers(customerId, users, cycle) {
       if (users.length === 0) return;
-      const holds = await store.allHolds(customerId);
+      const holds = await store.allHolds(customerId, now());
       if (holds.size === 0) return mirror.putUsers(customerId, users, cycle);
-      const at = now().getTime();
-      const kept = users.map((user) => {
-        let result = user;
-        for (const held of Object.values(holds.get(user.id) ?? {})) {
-          if (Date.parse(held.until) > at) result = withChange(result, held.change);
-        }
-        return result;
-      });
+      const kept = users.map((user) =>
+        Object.values(holds.get(user.id) ?? {}).reduce(
+          (result, held) => withChange(result, held.change),
+          user,
+        ),
+      );
       return mirror.putUsers(customerId, kept, cycle);
     },
   };

@@ -167,15 +167,26 @@ export function createUserChangeStore(tables: Tables) {
       return row ? (JSON.parse(unpackText(row.value)) as UserHolds) : {};
     },
 
-    /** Every user's holds of the customer (a handful: they expire within minutes). */
-    async allHolds(customerId: string): Promise<Map<string, UserHolds>> {
+    /**
+     * Every user's live holds of the customer. One point read (the `hx` mark: when the last hold ends) when none is
+     * live, which is nearly always; expired rows met on the way are removed.
+     */
+    async allHolds(customerId: string, now: Date): Promise<Map<string, UserHolds>> {
       const holds = new Map<string, UserHolds>();
+      const mark = await table.get(pk(customerId), 'hx');
+      if (!mark || Date.parse(String(mark.value.until)) <= now.getTime()) return holds;
+      const expired: string[] = [];
       for await (const { value } of table.list({
         partitionKey: pk(customerId),
         rowKey: { gt: 'h~', lt: 'h~~' },
       })) {
-        holds.set(value.rowKey.slice(2), JSON.parse(unpackText(value)) as UserHolds);
+        const live = Object.entries(JSON.parse(unpackText(value)) as UserHolds).filter(
+          ([, held]) => Date.parse(held.until) > now.getTime(),
+        );
+        if (live.length === 0) expired.push(value.rowKey);
+        else holds.set(value.rowKey.slice(2), Object.fromEntries(live));
       }
+      for (const rowKey of expired) await table.delete(pk(customerId), rowKey);
       return holds;
     },
 
@@ -189,6 +200,15 @@ export function createUserChangeStore(tables: Tables) {
         rowKey: `h~${userId}`,
         ...packText(JSON.stringify(holds)),
       });
+      const until = Math.max(...Object.values(holds).map((held) => Date.parse(held.until)));
+      const mark = await table.get(pk(customerId), 'hx');
+      if (!mark || Date.parse(String(mark.value.until)) < until) {
+        await table.upsert({
+          partitionKey: pk(customerId),
+          rowKey: 'hx',
+          until: new Date(until).toISOString(),
+        });
+      }
     },
   };
 }

@@ -297,5 +297,11 @@ describe('changing a user', () => {
     const user = await userNow();
     expect(user?.lineUri).toBe('tel:+441130000040');
     expect(user?.department).toBe('Finance');
+
+    // Once the hold has ended, Teams is the truth again (a change made there since shows).
+    const later = new Date(Date.now() + 16 * 60_000);
+    const afterHold = withHeldChanges(stack.services.mirror, createUserChangeStore(stack.tables), () => later);
+    await afterHold.putUsers(PRO, [{ ...alice, lineUri: 'tel:+441130000041' }], 'cycle');
+    expect((await userNow())?.lineUri).toBe('tel:+441130000041');
   });
 });
