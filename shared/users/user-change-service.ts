@@ -100,6 +100,9 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
     requested: readonly UserChange[],
     options: QueueOptions,
   ): Promise<TaskRecord> {
+    const changes = mergeChanges([], requested);
+    // The checks first: a Hosted Essentials customer has no users to find, and is told so.
+    await deps.execution.check(customerId, userId, changes);
     const user = await userOrThrow(customerId, userId);
     if (options.ifMatch !== undefined && options.ifMatch !== '*') {
       const sent = options.ifMatch.replace(/^W\//, '');
@@ -109,8 +112,6 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
         );
       }
     }
-    const changes = mergeChanges([], requested);
-    await deps.execution.check(customerId, userId, changes);
     const rollbackOf = options.rollbackOf ?? null;
     const joined = rollbackOf === null ? await join(customerId, user, changes, options.initiatedBy) : null;
     const task =

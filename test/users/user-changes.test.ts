@@ -69,7 +69,6 @@ beforeAll(async () => {
     [],
     'test',
   );
-  await stack.services.mirror.putUsers(ESSENTIALS, [alice], 'test');
 }, 60_000);
 afterAll(async () => stack?.close());
 
@@ -300,7 +299,11 @@ describe('changing a user', () => {
 
     // Once the hold has ended, Teams is the truth again (a change made there since shows).
     const later = new Date(Date.now() + 16 * 60_000);
-    const afterHold = withHeldChanges(stack.services.mirror, createUserChangeStore(stack.tables), () => later);
+    const afterHold = withHeldChanges(
+      stack.services.mirror,
+      createUserChangeStore(stack.tables),
+      () => later,
+    );
     await afterHold.putUsers(PRO, [{ ...alice, lineUri: 'tel:+441130000041' }], 'cycle');
     expect((await userNow())?.lineUri).toBe('tel:+441130000041');
   });
