@@ -148,7 +148,18 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
       };
       await deps.store.putAuditEntry(entry);
     }
-    if (entry.status !== 'executing') return;
+    if (entry.status === 'processed') return;
+    if (entry.status === 'failed') {
+      // The operator re-ran the failed task: the fields not applied are tried again, the applied ones stay done.
+      entry = {
+        ...entry,
+        status: 'executing',
+        error: null,
+        completedAt: null,
+        fields: entry.fields.map((f) => (f.state === 'failed' ? { ...f, state: 'pending' } : f)),
+      };
+      await deps.store.putAuditEntry(entry);
+    }
     const target = { customerId, userId, userPrincipalName: entry.userPrincipalName };
     let fields = [...entry.fields];
     for (const [index, field] of fields.entries()) {
@@ -158,7 +169,7 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
       } catch (error) {
         if (
           error instanceof PermanentTaskError ||
-          (error instanceof DomainError && error.kind !== 'transient')
+          (error instanceof DomainError && error.kind !== 'transient' && error.kind !== 'version_mismatch')
         ) {
           fields[index] = { ...field, state: 'failed' };
           entry = {

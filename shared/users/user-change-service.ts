@@ -138,7 +138,7 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
       const pending: PendingChange[] = [];
       for (const taskId of await deps.store.pendingTasks(customerId, userId)) {
         const task = await deps.engine.get(taskId);
-        if (!task || isFinal(task.state)) continue;
+        if (!task || isFinal(task.state) || task.type !== USER_CHANGE_TASK) continue;
         const input = task.input as UserChangeTaskInput;
         const applied = new Set(
           (await deps.store.auditEntry(customerId, `${task.id}.${userId}`))?.fields

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isFinal, type TaskRecord } from '../../shared/tasks/task-record.js';
-import { TransientTaskError } from '../../shared/tasks/task-definition.js';
+import { PermanentTaskError, TransientTaskError } from '../../shared/tasks/task-definition.js';
 import { withHeldChanges } from '../../shared/users/held-changes.js';
 import { createUserChangeExecution } from '../../shared/users/user-change-execution.js';
 import { userEtag } from '../../shared/users/user-change-service.js';
@@ -226,6 +226,48 @@ describe('changing a user', () => {
     const mine = entries.value.filter((e) => e.taskId === taskId);
     expect(mine).toHaveLength(1);
     expect(mine[0]?.fields).toHaveLength(2);
+  });
+
+  it('a refusal fails the task and its entry with the reason; a re-run applies what was left', async () => {
+    applier.failNext(
+      new PermanentTaskError('The number is not in a Direct Routing range of the tenant.'),
+      (change) => change.field === 'line-uri',
+    );
+    const queued = await call('PATCH', `${USERS}/${ALICE}`, {
+      json: { enterpriseVoiceEnabled: true, lineUri: '+441130000060' },
+    });
+    const taskId = (queued.body as Queued).task.id;
+    await runQueued();
+    const failed = await stack.services.taskEngine.get(taskId);
+    expect(failed?.state).toBe('finish-failure');
+    expect(failed?.result).toContain('Direct Routing range');
+    const audit = async () =>
+      (
+        (await call('GET', `${USERS}/${ALICE}/audit`)).body as {
+          value: Array<{
+            taskId: string;
+            status: string;
+            error: string | null;
+            fields: Array<{ state: string }>;
+          }>;
+        }
+      ).value.find((e) => e.taskId === taskId);
+    expect(await audit()).toMatchObject({
+      status: 'failed',
+      error: 'The number is not in a Direct Routing range of the tenant.',
+      fields: [{ state: 'applied' }, { state: 'failed' }],
+    });
+    expect((await userNow())?.enterpriseVoiceEnabled).toBe(true);
+    expect((await userNow())?.lineUri).toBeNull();
+
+    await stack.services.taskEngine.rerun(taskId);
+    await stack.services.taskEngine.process(taskId);
+    expect((await stack.services.taskEngine.get(taskId))?.state).toBe('finish-success');
+    expect(await audit()).toMatchObject({
+      status: 'processed',
+      fields: [{ state: 'applied' }, { state: 'applied' }],
+    });
+    expect((await userNow())?.lineUri).toBe('tel:+441130000060');
   });
 
   it('a step run again after a crash sends and audits nothing twice', async () => {
