@@ -31,7 +31,7 @@ export interface UserChangeExecutionDeps {
   readonly numbers: NumberGuard;
   readonly customers: Pick<CustomerService, 'get'>;
   /** The users list's Pending changes flag, when the mirror offers one. */
-  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<void>;
+  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<unknown>;
   readonly holdMs?: number;
   readonly now?: () => Date;
 }

@@ -44,7 +44,7 @@ export interface UserChangeServiceDeps {
   readonly store: UserChangeStore;
   readonly mirror: Pick<MirrorStore, 'getUser'>;
   readonly applier: Pick<UserChangeApplier, 'render'>;
-  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<void>;
+  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<unknown>;
   readonly debounceMs?: number;
 }
 
