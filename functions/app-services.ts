@@ -30,6 +30,9 @@ import type { JsonQueue } from '../shared/storage/json-queue.js';
 import type { StorageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { TaskEngine } from '../shared/tasks/task-engine.js';
 import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
+import type { NumberGuard } from '../shared/users/ports.js';
+import type { UserChangeApplier } from '../shared/users/user-change.js';
+import type { UserChangeService } from '../shared/users/user-change-service.js';
 import type { WizardService } from '../shared/wizard/wizard-service.js';
 
 /**
@@ -80,4 +83,8 @@ export interface AppServices {
   readonly numbers: NumberInventory;
   /** Graph, Teams, DNS and the SBCs, each through its adapter. */
   readonly adapters: OnboardingPorts;
+  /** Day two: users' changes queued, applied, audited and rolled back. */
+  readonly userChanges: UserChangeService;
+  readonly userChangeApplier: UserChangeApplier;
+  readonly numberGuard: NumberGuard;
 }

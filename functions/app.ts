@@ -55,7 +55,7 @@ import { type Queues, storageQueues } from '../shared/storage/json-queue.js';
 import { storageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { Tables } from '../shared/storage/versioned-table.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import type { AnyTaskDefinition } from '../shared/tasks/task-definition.js';
+import { type AnyTaskDefinition, PermanentTaskError } from '../shared/tasks/task-definition.js';
 import {
   createTaskEngine,
   type TaskMessage,
@@ -66,6 +66,14 @@ import {
 import { createScriptTemplateService } from '../shared/templates/script-template-service.js';
 import { createScriptTemplateStore } from '../shared/templates/script-template-store.js';
 import { createTaskStore } from '../shared/tasks/task-store.js';
+import { withHeldChanges } from '../shared/users/held-changes.js';
+import type { NumberGuard } from '../shared/users/ports.js';
+import { USER_POLICY_TYPES, type UserChangeApplier } from '../shared/users/user-change.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
+import { createUserChangeExecution } from '../shared/users/user-change-execution.js';
+import { createUserChangeService } from '../shared/users/user-change-service.js';
+import { createUserChangeStore } from '../shared/users/user-change-store.js';
+import { type UserChangeTaskPorts, userChangeTask } from '../shared/users/user-change-task.js';
 import { createWizardService } from '../shared/wizard/wizard-service.js';
 import { createWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
 import type { AppServices } from './app-services.js';
@@ -75,7 +83,7 @@ import { createRegistry } from './registry.js';
 export const DEFAULT_PROVIDER_DISPLAY_NAME = 'Direct Routing Hub';
 
 /** What the task steps talk to: each definition's steps see the part their ports type declares. */
-export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts;
+export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts & UserChangeTaskPorts;
 
 /** What tests and the local host may tune; production always runs on the defaults. */
 export interface AppOverrides {
@@ -98,6 +106,11 @@ export interface AppOverrides {
   readonly signingKeys?: JSONWebKeySet;
   /** Public DNS; the host's resolver by default (a test's world answers from the sandbox's zones). */
   readonly resolveAddresses?: AddressResolver;
+  /** Where users' changes are applied and numbers checked: a test's recording twins. */
+  readonly userChangeApplier?: UserChangeApplier;
+  readonly numberGuard?: NumberGuard;
+  /** How long a user's queued changes wait for more (DEFAULT_DEBOUNCE_MS); 0 in tests that run them at once. */
+  readonly userChangeDebounceMs?: number;
 }
 
 export interface App {
@@ -243,11 +256,13 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     adapters,
     templates,
   });
+  const userChangeStore = createUserChangeStore(tables);
   const replication = createReplicationService(
     replicationDeps({
       settings,
       store: replicationStore,
-      mirror,
+      // A cycle keeps users' just-applied values over what Teams still reports (docs/day-two.md).
+      mirror: withHeldChanges(mirror, userChangeStore),
       queue: replicationQueue,
       credentials,
       credentialStore,
@@ -259,6 +274,15 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       templates,
     }),
   );
+  const userChangeApplier = overrides.userChangeApplier ?? unwiredApplier;
+  const numberGuard = overrides.numberGuard ?? unwiredNumberGuard;
+  const userChangeExecution = createUserChangeExecution({
+    mirror,
+    store: userChangeStore,
+    applier: userChangeApplier,
+    numbers: numberGuard,
+    customers,
+  });
   const taskPorts: TaskPorts = {
     settings,
     customers,
@@ -270,9 +294,11 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     access,
     adapters,
     dialPlans,
+    userChanges: userChangeExecution,
+    userChangeApplier,
   };
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
-  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
+  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask, userChangeTask] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
     store: taskStore,
     queue: queues.queue<TaskMessage>(TASKS_QUEUE),
@@ -342,5 +368,47 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     dialPlans,
     numbers,
     adapters,
+    userChanges: createUserChangeService({
+      engine: taskEngine,
+      execution: userChangeExecution,
+      store: userChangeStore,
+      mirror,
+      applier: userChangeApplier,
+      ...(overrides.userChangeDebounceMs !== undefined ? { debounceMs: overrides.userChangeDebounceMs } : {}),
+    }),
+    userChangeApplier,
+    numberGuard,
   };
 }
+
+/**
+ * Stand-ins until the Graph/Teams applier and the number inventory (issue 11's other parts) join this root: a
+ * change is refused with its reason, never half applied, and its PowerShell still shows in Queued Tasks.
+ */
+const unwiredApplier: UserChangeApplier = {
+  render: (target, change) => {
+    const identity = `-Identity "${target.userPrincipalName}"`;
+    switch (change.field) {
+      case 'line-uri':
+        return change.value === null
+          ? `Remove-CsPhoneNumberAssignment ${identity} -RemoveAll`
+          : `Set-CsPhoneNumberAssignment ${identity} -PhoneNumber "${change.value.replace(/^tel:/, '')}" -PhoneNumberType DirectRouting`;
+      case 'enterprise-voice':
+        return `Set-CsPhoneNumberAssignment ${identity} -EnterpriseVoiceEnabled $${change.value}`;
+      case 'usage-location':
+        return `Update-MgUser -UserId "${target.userId}" -UsageLocation ${change.value === null ? '$null' : `"${change.value}"`}`;
+      case 'policy':
+        return `${USER_POLICY_TYPES[change.policyType].cmdlet} ${identity} -PolicyName ${change.value === null ? '$null' : `"${change.value}"`}`;
+    }
+  },
+  apply: async () => {
+    throw new PermanentTaskError('No user-change applier is configured in this deployment.');
+  },
+};
+
+const unwiredNumberGuard: NumberGuard = {
+  assertAssignable: async () => undefined,
+  nextFree: async (_, rangeId) => {
+    throw domainErrors.notFound(`There is no number range ${rangeId}.`);
+  },
+};

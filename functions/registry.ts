@@ -23,6 +23,7 @@ import { createSbcInventoryFunctions } from './sbc-inventory.js';
 import { createScriptTemplateFunctions } from './script-templates.js';
 import { createTaskFunctions } from './tasks.js';
 import { createUserFunctions } from './users.js';
+import { createUserChangeFunctions } from './user-changes.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -48,6 +49,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createDialPlanFunctions(services),
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),
+    ...createUserChangeFunctions(services),
     ...createLicenseFunctions(services),
     ...createNumberFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),

@@ -49,11 +49,18 @@ export interface StartTaskOptions {
   readonly dryRun?: boolean;
   /** The same key for the same customer starts nothing new: the first task is returned. */
   readonly idempotencyKey?: string;
+  /** Its Next Execution this long from now: a debounce window in which later changes may join it (`amend`). */
+  readonly delayMs?: number;
 }
 
 export interface TaskEngine {
   /** Validates the input, stores the task Queued and queues it. Bad input: a validation problem, nothing stored. */
   start(options: StartTaskOptions): Promise<TaskRecord>;
+  /**
+   * Replaces the input of a Queued task no step has run yet (a debounced change joins it), validated as `start`
+   * validates; null once the task has started, so that the caller starts a new one instead.
+   */
+  amend(taskId: string, change: (input: unknown) => unknown): Promise<TaskRecord | null>;
   get(taskId: string): Promise<TaskRecord | null>;
   list(query: TaskListQuery): Promise<TaskPage>;
   /** Paused → Queued: the waiting step runs again, told that the operator resumed it. */
@@ -577,7 +584,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   }
 
   return {
-    async start({ type, customerId, input, dryRun = false, idempotencyKey }) {
+    async start({ type, customerId, input, dryRun = false, idempotencyKey, delayMs = 0 }) {
       const definition = definitions.get(type);
       if (!definition) throw domainErrors.notFound(`There is no task type ${type}.`);
       const parsed = definition.input.safeParse(input);
@@ -603,7 +610,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         currentStep: 0,
         attempts: 0,
         retries: 0,
-        nextExecutionAt: at.toISOString(),
+        nextExecutionAt: new Date(at.getTime() + delayMs).toISOString(),
         leaseUntil: null,
         leaseHolder: null,
         leaseRun: null,
@@ -624,9 +631,27 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       const { task, created } = await store.create(record);
       if (created) {
         await tasksChanged(task.task.customerId);
-        await enqueue(task.task.id);
+        await enqueue(task.task.id, delayMs);
       }
       return task.task;
+    },
+
+    async amend(taskId, change) {
+      return withOptimisticRetry(async () => {
+        const { task, etag } = await getOrThrow(taskId);
+        if (task.state !== 'queued' || task.attempts > 0) return null;
+        const definition = definitionOf(task.type);
+        const proposed = change(task.input);
+        const parsed = definition.input.safeParse(proposed);
+        if (!parsed.success) throw domainErrors.validation(toFieldErrors(parsed.error, 'body', proposed));
+        const next: TaskRecord = {
+          ...task,
+          input: redactValue(parsed.data, definition.secretFields).value,
+          updatedAt: now().toISOString(),
+        };
+        await store.replace(next, etag);
+        return next;
+      }, CONFLICT_RETRY);
     },
 
     async get(taskId) {

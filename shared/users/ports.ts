@@ -51,5 +51,7 @@ export interface UserChangeExecution {
     readonly changes: readonly UserChange[];
     readonly initiatedBy: string;
     readonly taskId: string;
+    /** The audit entry this change rolls back, when it is a rollback: its own entry names it. */
+    readonly rollbackOf?: string | null;
   }): Promise<void>;
 }

@@ -16,7 +16,10 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
 const OPEN_LISTS = new Set(['customers-list']);
 /** Operations about one customer that stay the provider's. */
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
-/** Changes a customer admin may make to its own customer: its number ranges and reserved numbers. */
+/**
+ * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, and its users'
+ * changes (manual-part-D §6, Users view/edit).
+ */
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
   'number-ranges-update',
@@ -24,6 +27,10 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'reserved-numbers-create',
   'reserved-numbers-update',
   'reserved-numbers-delete',
+  'users-update',
+  'users-assign-number',
+  'users-unassign-number',
+  'audit-user-change-rollback',
 ]);
 
 let stack: MemoryStack;
@@ -76,6 +83,7 @@ function pathFor(route: string, customer: string): string {
     regionId: 'emea',
     sbcId: 'sbc-eu1',
     alarmId: '0'.repeat(64),
+    entryId: `${'0'.repeat(26)}.33333333-3333-4333-8333-333333333333`,
     channelId: CHANNEL,
     subject: '55555555-5555-4555-8555-555555555555',
     rangeId: 'r-0123456789abcdef',

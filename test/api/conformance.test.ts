@@ -5,6 +5,7 @@ import { CONTOSO } from '../onboarding/onboarding-fixture.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { buildOnboardedWorld, type OnboardedWorld } from '../support/onboarded-world.js';
+import { createUserChangeStore } from '../../shared/users/user-change-store.js';
 import {
   CHANNEL,
   CHANNEL_ADMIN,
@@ -113,6 +114,30 @@ beforeAll(async () => {
     text: 'Raised for the conformance run.',
   });
   ids.alarm = (await stack.services.alarms.list())[0]?.id ?? '';
+  // An applied user change of OWN's admin user, for the rollback: it took the number away.
+  await createUserChangeStore(stack.tables).putAuditEntry({
+    id: `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
+    customerId: OWN,
+    userId: CUSTOMER_ADMIN,
+    userPrincipalName: 'admin@ownco.example',
+    initiatedBy: 'conformance',
+    taskId: '0'.repeat(26),
+    status: 'processed',
+    createdAt: new Date().toISOString(),
+    completedAt: new Date().toISOString(),
+    error: null,
+    rollbackOf: null,
+    fields: [
+      {
+        field: 'line-uri',
+        fieldName: 'OnPremLineUri',
+        oldValue: 'tel:+441130000099',
+        newValue: null,
+        change: { field: 'line-uri', value: null },
+        state: 'applied',
+      },
+    ],
+  });
   await expectOk(
     call('PUT', '/api/v1/settings/invitations', { json: bodyOf('settings-invitations-put') }),
     'the invitation settings',
@@ -234,6 +259,9 @@ function bodyOf(operationId: string): unknown {
     'number-ranges-update': { ...NUMBER_RANGE, description: 'Head office' },
     'reserved-numbers-create': { lineUri: 'tel:+442079460002' },
     'reserved-numbers-update': { reason: 'Temporary employee', comments: 'VP approval' },
+    'users-update': { enterpriseVoiceEnabled: true },
+    'users-assign-number': { lineUri: '+441130000010' },
+    'audit-user-change-rollback': { fields: ['line-uri'] },
   };
   return bodies[operationId] ?? {};
 }
@@ -273,6 +301,7 @@ function pathOf(path: string, operationId: string): string {
     // The demo SBC serves the regions; the spare one serves none, so it may go.
     sbcId: operationId === 'settings-sbcs-delete' ? (ids.spareSbc ?? '') : SBC.name,
     alarmId: ids.alarm ?? '',
+    entryId: `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
     rangeId: ids.range ?? '',

@@ -491,4 +491,22 @@ describe('the task engine', () => {
     expect(failed.log.map((l) => l.line)).toContain('Connecting with [redacted]');
     expect(failed.result).toBe('Login refused for password [redacted]');
   });
+
+  it('a delayed task takes amended input until it starts, then no more', async () => {
+    const task = await services.taskEngine.start({
+      type: 'Sync happy',
+      customerId: 'Omicron',
+      input: { note: 'first' },
+      delayMs: 60 * 60_000,
+    });
+    expect((await view(task.id)).nextExecutionMinutes).toBeGreaterThanOrEqual(59);
+    const amended = await services.taskEngine.amend(task.id, () => ({ note: 'second' }));
+    expect(amended?.input).toEqual({ note: 'second' });
+    const refused = await services.taskEngine.amend(task.id, () => ({ note: '' })).catch((e: unknown) => e);
+    expect((refused as DomainError).kind).toBe('validation');
+    await call('POST', '/api/v1/tasks/process-all', { json: { customerId: 'Omicron' } });
+    await until(task.id, ['finish-success']);
+    expect(callsOf(task.id)).toEqual(['First', 'Second:second']);
+    expect(await services.taskEngine.amend(task.id, () => ({ note: 'third' }))).toBeNull();
+  });
 });
