@@ -3,7 +3,7 @@ import { productLog } from '../../platform/product-log.js';
 import type { ApiResult, EdgeRoute } from './context.js';
 import type { EdgeStep } from './compose.js';
 
-/** The handler's result as the HTTP response: a body is always JSON. */
+/** The handler's result as the HTTP response: a body is JSON unless the result names a text media type. */
 export const respond: EdgeStep = async (ctx, next) => {
   await next();
   if (!ctx.result) throw new Error(`${ctx.route.name} answered nothing.`);
@@ -31,6 +31,14 @@ export function warnIfUndocumented(
 
 function toResponse(result: ApiResult): HttpResponseInit {
   if (result.body === undefined) return { status: result.status, headers: { ...result.headers } };
+  if (result.contentType) {
+    if (typeof result.body !== 'string') throw new Error(`A ${result.contentType} answer must be text.`);
+    return {
+      status: result.status,
+      headers: { ...result.headers, 'content-type': `${result.contentType}; charset=utf-8` },
+      body: result.body,
+    };
+  }
   return {
     status: result.status,
     headers: { ...result.headers, 'content-type': 'application/json' },
