@@ -29,6 +29,7 @@ import type { JsonQueue } from '../shared/storage/json-queue.js';
 import type { StorageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { TaskEngine } from '../shared/tasks/task-engine.js';
 import type { ScriptTemplateService } from '../shared/templates/script-template-service.js';
+import type { UserImportService } from '../shared/users/bulk-import-service.js';
 import type { WizardService } from '../shared/wizard/wizard-service.js';
 
 /**
@@ -77,4 +78,6 @@ export interface AppServices {
   readonly dialPlans: DialPlanService;
   /** Graph, Teams, DNS and the SBCs, each through its adapter. */
   readonly adapters: OnboardingPorts;
+  /** Day two: CSV imports of user changes, each applied as one task. */
+  readonly userImports: UserImportService;
 }

@@ -64,6 +64,12 @@ import {
 import { createScriptTemplateService } from '../shared/templates/script-template-service.js';
 import { createScriptTemplateStore } from '../shared/templates/script-template-store.js';
 import { createTaskStore } from '../shared/tasks/task-store.js';
+import { domainErrors } from '../shared/errors/domain-errors.js';
+import { PermanentTaskError } from '../shared/tasks/task-definition.js';
+import { createUserImportService, mirrorDirectory } from '../shared/users/bulk-import-service.js';
+import { createUserImportStore } from '../shared/users/bulk-import-store.js';
+import { type UserImportTaskPorts, userImportTask } from '../shared/users/bulk-import-task.js';
+import type { UserChangeExecution } from '../shared/users/ports.js';
 import { createWizardService } from '../shared/wizard/wizard-service.js';
 import { createWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
 import type { AppServices } from './app-services.js';
@@ -73,7 +79,7 @@ import { createRegistry } from './registry.js';
 export const DEFAULT_PROVIDER_DISPLAY_NAME = 'Direct Routing Hub';
 
 /** What the task steps talk to: each definition's steps see the part their ports type declares. */
-export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts;
+export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts & UserImportTaskPorts;
 
 /** What tests and the local host may tune; production always runs on the defaults. */
 export interface AppOverrides {
@@ -96,6 +102,8 @@ export interface AppOverrides {
   readonly signingKeys?: JSONWebKeySet;
   /** Public DNS; the host's resolver by default (a test's world answers from the sandbox's zones). */
   readonly resolveAddresses?: AddressResolver;
+  /** How users' changes are checked and applied: a test's recording twin. */
+  readonly userChangeExecution?: UserChangeExecution;
 }
 
 export interface App {
@@ -251,6 +259,16 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       templates,
     }),
   );
+  // The task engine needs the import's applier and the import needs the engine: the engine is reached late.
+  const userImports = createUserImportService({
+    store: createUserImportStore(tables),
+    directory: mirrorDirectory(mirror),
+    execution: overrides.userChangeExecution ?? unwiredUserChanges,
+    taskEngine: {
+      start: (options) => taskEngine.start(options),
+      get: (taskId) => taskEngine.get(taskId),
+    },
+  });
   const taskPorts: TaskPorts = {
     settings,
     customers,
@@ -262,9 +280,10 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     access,
     adapters,
     dialPlans,
+    userImports,
   };
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
-  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask] as readonly unknown[];
+  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask, userImportTask] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
     store: taskStore,
     queue: queues.queue<TaskMessage>(TASKS_QUEUE),
@@ -333,5 +352,23 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     }),
     dialPlans,
     adapters,
+    userImports,
   };
 }
+
+/**
+ * A stand-in until the user-change engine (issue 11's per-user part) joins this root: every row is refused with
+ * its reason at validation, so nothing is queued that could only fail.
+ */
+const unwiredUserChanges: UserChangeExecution = {
+  check: async () => {
+    throw domainErrors.conflict(
+      'prerequisite_missing',
+      'User changes are not available',
+      'This installation cannot change users yet.',
+    );
+  },
+  applyToUser: async () => {
+    throw new PermanentTaskError('This installation cannot change users yet.');
+  },
+};

@@ -22,6 +22,8 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Replication: "The mirror of each customer's Microsoft 365 voice configuration.",
   'Script templates': 'The PowerShell and SBC script templates onboarding renders.',
   Tasks: 'The queued work that changes a customer: poll a task at the Location a 202 gave.',
+  Users:
+    "A customer's replicated users and the changes made to them: numbers, voice, usage location, policies.",
 };
 
 /** The OpenAPI document of the registry's API operations (served below, and linted by `npm run lint`). */

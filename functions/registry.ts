@@ -21,6 +21,7 @@ import { createReplicationFunctions } from './replication.js';
 import { createSbcInventoryFunctions } from './sbc-inventory.js';
 import { createScriptTemplateFunctions } from './script-templates.js';
 import { createTaskFunctions } from './tasks.js';
+import { createUserImportFunctions } from './user-imports.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -46,6 +47,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createAccessFunctions(services),
     ...createAuditFunctions(services),
     ...createLicenseFunctions(services),
+    ...createUserImportFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

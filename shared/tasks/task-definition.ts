@@ -18,6 +18,9 @@ export const CMD_TYPES = [
   'IpPbxImport',
   'Upgrade License',
   'OcNumberCleanup',
+  // A user's queued changes (number, Enterprise Voice, usage location, policy grants): the Customer portal's
+  // Pending changes and Queued Changes rows show this Cmd Type (manual-part-D §1.3, §1.19).
+  'Office365',
 ] as const;
 
 export type CmdType = (typeof CMD_TYPES)[number];

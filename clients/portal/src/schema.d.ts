@@ -1782,6 +1782,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/user-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer's user imports, newest first
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-imports-list"];
+        put?: never;
+        /**
+         * Import a CSV of user changes as one Office365 import task (or, dry run, list what it would change)
+         * @description Requires the role provider-admin or customer-admin or channel-admin. A CSV (text/csv, UTF-8, at most 5 MB and 10000 data rows) with a header row. Columns, case-insensitive: User (UPN or object id, required), LineUri (tel:+E.164 with an optional ;ext=), EnterpriseVoice (true/false), UsageLocation (two letters), and one per policy type by its label or id (Online Voice Routing Policy, Tenant Dial Plan, Calling Policy, Caller ID Policy, Emergency Calling Policy, Emergency Call Routing Policy, Meeting Policy, Messaging Policy, App Setup Policy, App Permission Policy, Survivable Branch Appliance Policy, Compliance Recording Policy, Video Interop Service Policy, Upgrade Policy). An empty cell changes nothing; none unassigns the number or clears the usage location; Global grants a policy type's default. Any other header is refused. Rows already matching the mirror are unchanged and not sent.
+         */
+        post: operations["user-imports-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-imports/{importId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user import: its state and progress (rows total, done, failed) and its errors
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-imports-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-imports/{importId}/result.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user import's result: the input rows with an Error column (empty when applied or unchanged)
+         * @description Requires the role provider-admin or customer-admin or channel-admin. Values starting with =, +, -, @, a tab or a carriage return are written behind a ' so a spreadsheet shows them as text.
+         */
+        get: operations["user-imports-result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -2462,7 +2526,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "number_in_use" | "pairing_conflict" | "prerequisite_missing" | "region_exists" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -2823,6 +2887,80 @@ export interface components {
              * @description Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.
              */
             redirectUri?: string;
+        };
+        UserImport: {
+            id: string;
+            customerId: string;
+            /**
+             * @description failed: the task ended before every row was applied (see the task).
+             * @enum {string}
+             */
+            state: "queued" | "running" | "completed" | "failed";
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            completedAt: string | null;
+            taskId: string | null;
+            /** @description The task to follow. */
+            task: string | null;
+            /**
+             * Format: uri-reference
+             * @description The result CSV.
+             */
+            result: string;
+            rowsTotal: number;
+            rowsToChange: number;
+            rowsUnchanged: number;
+            rowsInvalid: number;
+            rowsApplied: number;
+            /** @description Invalid rows and rows the tenant refused. */
+            rowsFailed: number;
+            /** @description Rows finished so far: applied, unchanged or failed. */
+            rowsDone: number;
+            /** @description The first 100 problems. */
+            errors: components["schemas"]["UserImportRowError"][];
+            /** @description Every problem, reported or not. */
+            errorCount: number;
+        };
+        UserImportChange: {
+            /** @enum {string} */
+            field: "line-uri" | "enterprise-voice" | "usage-location" | "policy";
+            /** @enum {string} */
+            policyType?: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+            /** @description The new value; null unassigns the number, clears the usage location or grants Global. */
+            value: string | boolean | null;
+            /** @description What the mirror has now. */
+            before: string | boolean | null;
+        };
+        UserImportDryRun: {
+            rowsTotal: number;
+            rowsToChange: number;
+            rowsUnchanged: number;
+            rowsInvalid: number;
+            changes: {
+                row: number;
+                userId: string;
+                userPrincipalName: string;
+                changes: components["schemas"]["UserImportChange"][];
+            }[];
+            /** @description The first 100 problems. */
+            errors: components["schemas"]["UserImportRowError"][];
+            /** @description Every problem, reported or not. */
+            errorCount: number;
+        };
+        UserImportPage: {
+            value: components["schemas"]["UserImport"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        UserImportRowError: {
+            /** @description The row as a spreadsheet counts it: the header is row 1. */
+            row: number;
+            /** @description The header as the file spells it; null for the row. */
+            column: string | null;
+            /** @description Stable: invalid_value, user_not_found, apply_failed, or the engine’s. */
+            code: string;
+            message: string;
         };
         /**
          * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
@@ -12691,6 +12829,348 @@ export interface operations {
                 };
             };
             /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of imports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImportPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-create": {
+        parameters: {
+            query?: {
+                /** @description Validate and list every change per row and the row errors; nothing is queued. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The dry run: every change per row, and the row errors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImportDryRun"];
+                };
+            };
+            /** @description Queued; follow the import at Location (its task is linked). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImport"];
+                };
+            };
+            /** @description The file is not CSV (csv_malformed), its header is not an import’s (csv_header_invalid), or it has no rows (csv_no_rows). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file exceeds 5 MB (payload_too_large) or 10000 rows (csv_too_many_rows). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not text/csv in UTF-8. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The import, as its POST answered it. */
+                importId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The import. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImport"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The import, as its POST answered it. */
+                importId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
