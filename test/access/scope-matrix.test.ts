@@ -9,13 +9,15 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
  * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
  * everything about the customers of its channel (and list them); a customer admin may read the customers it
- * administers (and list them); everything else is the provider's.
+ * administers (and list them) and change their users; everything else is the provider's.
  */
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
 const OPEN_LISTS = new Set(['customers-list']);
 /** Operations about one customer that stay the provider's. */
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
+/** Changes a customer admin may make to its own customer (issue 11 item 8: its users). */
+const CUSTOMER_WRITES = new Set(['user-imports-create']);
 
 let stack: MemoryStack;
 let call: (token: string, method: string, path: string) => Promise<number>;
@@ -69,6 +71,7 @@ function pathFor(route: string, customer: string): string {
     alarmId: '0'.repeat(64),
     channelId: CHANNEL,
     subject: '55555555-5555-4555-8555-555555555555',
+    importId: '66666666-6666-4666-8666-666666666666',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];
@@ -104,7 +107,12 @@ describe('who may call what', () => {
       const expectations: Array<[role: Role, customer: string, allowed: boolean]> = [
         ['channel-admin', OWN, scoped || OPEN_LISTS.has(definition.name)],
         ['channel-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
-        ['customer-admin', OWN, (scoped && method === 'GET') || OPEN_LISTS.has(definition.name)],
+        [
+          'customer-admin',
+          OWN,
+          (scoped && (method === 'GET' || CUSTOMER_WRITES.has(definition.name))) ||
+            OPEN_LISTS.has(definition.name),
+        ],
         ['customer-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
         ['provider', OTHER, true],
       ];
