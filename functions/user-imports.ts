@@ -194,6 +194,8 @@ export function createUserImportFunctions(services: UserImportFunctionsDeps): Fu
         },
       },
       errors: {
+        conflict:
+          'The customer has no Microsoft 365 users to change (no_m365_for_essentials) or its sign-in is not verified.',
         validation:
           'The file is not CSV (csv_malformed), its header is not an import’s (csv_header_invalid), or it has no rows (csv_no_rows).',
         too_large: `The file exceeds ${IMPORT_LIMITS.maxBytes / (1024 * 1024)} MB (payload_too_large) or ${IMPORT_LIMITS.maxRows} rows (csv_too_many_rows).`,
@@ -230,7 +232,9 @@ export function createUserImportFunctions(services: UserImportFunctionsDeps): Fu
       },
       handler: async ({ params, query, request }) => {
         await services.customers.get(params.customerId);
-        const imports = (await services.userImports.list(params.customerId)).map((v) => importView(v, null));
+        const imports = (await services.userImports.list(params.customerId)).map(({ value, task }) =>
+          importView(value, task),
+        );
         return {
           status: 200,
           body: listPage(imports, (v) => newestFirstKey(v.createdAt, v.id), query, request.url),

@@ -123,8 +123,14 @@ export function createUserImportService(deps: UserImportDeps) {
       return { value, task };
     },
 
-    async list(customerId: string): Promise<UserImport[]> {
-      return deps.store.list(customerId);
+    /** The imports with their tasks; a finished import's task is not read (its state no longer depends on it). */
+    async list(customerId: string): Promise<Array<{ value: UserImport; task: TaskRecord | null }>> {
+      return Promise.all(
+        (await deps.store.list(customerId)).map(async (value) => ({
+          value,
+          task: value.state !== 'completed' && value.taskId ? await deps.taskEngine.get(value.taskId) : null,
+        })),
+      );
     },
 
     /** The input rows with an Error column: the validation's problem or the tenant's refusal, empty when done. */

@@ -272,9 +272,20 @@ const ORDER: Readonly<Record<UserChange['field'], number>> = {
   policy: 3,
 };
 
+/** Refusals about the customer, not the row (a Hosted Essentials customer has no M365 users): the whole file's. */
+const CUSTOMER_REFUSALS: ReadonlySet<string> = new Set([
+  'no_m365_for_essentials',
+  'credentials_not_verified',
+]);
+
 /** The engine's refusal of one row, kept as the row's error; an outage is no row's fault and fails the request. */
 function refusalOf(error: unknown): { code: string; message: string } {
-  if (error instanceof DomainError && error.kind !== 'transient' && error.kind !== 'version_mismatch') {
+  if (
+    error instanceof DomainError &&
+    error.kind !== 'transient' &&
+    error.kind !== 'version_mismatch' &&
+    !CUSTOMER_REFUSALS.has(error.code)
+  ) {
     return { code: error.code, message: error.detail ?? error.title };
   }
   throw error;

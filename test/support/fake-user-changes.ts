@@ -15,6 +15,8 @@ export interface FakeUserChanges extends UserChangeExecution {
   mirror: Pick<MirrorStore, 'getUser' | 'putUsers'> | undefined;
   /** Numbers another user holds: `check` refuses them with number_in_use. */
   readonly takenNumbers: Set<string>;
+  /** Customers with no M365 users to change (Hosted Essentials): `check` refuses every change. */
+  readonly essentialsCustomers: Set<string>;
   /** Users whose application the tenant refuses, with its reason. */
   readonly refusedUsers: Map<string, string>;
   /** Throws once, as a dying host would, when this many changes have been applied in all; then clears itself. */
@@ -44,11 +46,19 @@ export function fakeUserChanges(): FakeUserChanges {
   const fake: FakeUserChanges = {
     mirror: undefined,
     takenNumbers: new Set(),
+    essentialsCustomers: new Set(),
     refusedUsers: new Map(),
     crashAfter: undefined,
     applied: [],
     calls: new Map(),
-    async check(_customerId, _userId, changes) {
+    async check(customerId, _userId, changes) {
+      if (fake.essentialsCustomers.has(customerId)) {
+        throw domainErrors.conflict(
+          'no_m365_for_essentials',
+          'No M365 users',
+          'A Hosted Essentials customer has none.',
+        );
+      }
       for (const change of changes) {
         if (change.field === 'line-uri' && change.value && fake.takenNumbers.has(change.value)) {
           throw domainErrors.conflict(

@@ -186,7 +186,7 @@ describe('importing a CSV of user changes', () => {
     expect(task.retries).toBeGreaterThan(0);
   });
 
-  it('refuses a file over 5 MB, over 10,000 rows, or with a header it does not know', async () => {
+  it('refuses a file over 5 MB, over 10,000 rows, with a header it does not know, or for a customer without M365 users', async () => {
     const big = `User\n${'x'.repeat(5 * 1024 * 1024)}\n`;
     const tooBig = await post(CUSTOMER, big);
     expect([tooBig.status, tooBig.problem.code]).toEqual([413, 'payload_too_large']);
@@ -204,6 +204,11 @@ describe('importing a CSV of user changes', () => {
 
     const json = await call('POST', `/api/v1/customers/${CUSTOMER}/user-imports`, { json: { user: 'x' } });
     expect([json.status, json.problem.code]).toEqual([415, 'unsupported_media_type']);
+
+    fake.essentialsCustomers.add(CUSTOMER);
+    const essentials = await post(CUSTOMER, `User,EnterpriseVoice\n${upnOf(1)},false\n`, true);
+    fake.essentialsCustomers.clear();
+    expect([essentials.status, essentials.problem.code]).toEqual([409, 'no_m365_for_essentials']);
 
     const unclosed = await post(CUSTOMER, `User\n"${upnOf(1)}\n`, true);
     expect([unclosed.status, unclosed.problem.code]).toEqual([400, 'csv_malformed']);

@@ -13026,6 +13026,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The customer has no Microsoft 365 users to change (no_m365_for_essentials) or its sign-in is not verified. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The file exceeds 5 MB (payload_too_large) or 10000 rows (csv_too_many_rows). */
             413: {
                 headers: {
