@@ -186,6 +186,19 @@ describe('importing a CSV of user changes', () => {
     expect(task.retries).toBeGreaterThan(0);
   });
 
+  it('keeps going when the tenant refuses a row: the row fails with its reason, the others apply', async () => {
+    fake.refusedUsers.set(idOf(701), 'The user is not licensed for Phone System.');
+    const csv = ['User,EnterpriseVoice', `${upnOf(700)},true`, `${upnOf(701)},true`, `${upnOf(702)},true`];
+    const view = await finished(await post(RESUMED, csv.join('\n')));
+    fake.refusedUsers.clear();
+    expect(view).toMatchObject({ rowsApplied: 2, rowsFailed: 1, errorCount: 1 });
+    expect(view.errors).toEqual([
+      { row: 3, column: null, code: 'apply_failed', message: 'The user is not licensed for Phone System.' },
+    ]);
+    const rows = await resultRows(view);
+    expect(rows.map((r) => r.Error)).toEqual(['', 'The user is not licensed for Phone System.', '']);
+  });
+
   it('refuses a file over 5 MB, over 10,000 rows, with a header it does not know, or for a customer without M365 users', async () => {
     const big = `User\n${'x'.repeat(5 * 1024 * 1024)}\n`;
     const tooBig = await post(CUSTOMER, big);
