@@ -14,6 +14,7 @@ import {
 } from './bulk-import.js';
 import { type ChunkOutcome, chunked, type UserImport, type UserImportStore } from './bulk-import-store.js';
 import type { UserChangeExecution } from './ports.js';
+import type { UserChange } from './user-change.js';
 
 /** The Cmd Type of an import's task: the manual's user changes are "Office365" commands; this one is a batch. */
 export const USER_IMPORT_TASK_TYPE = 'Office365 import';
@@ -165,10 +166,8 @@ export function createUserImportService(deps: UserImportDeps) {
       readonly signal: AbortSignal;
       readonly log: (line: string) => void;
       readonly checkpoint: (outcome: ChunkOutcome) => Promise<void>;
-      readonly sleep?: (ms: number) => Promise<void>;
     }): Promise<UserImport> {
       const { customerId, importId } = run;
-      const sleep = run.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
       const value = await deps.store.get(customerId, importId);
       if (!value) throw new PermanentTaskError(`User import ${importId} is gone.`);
       const done = new Map((await deps.store.outcomes(customerId, importId)).map((o) => [o.chunk, o]));
@@ -220,7 +219,7 @@ export function createUserImportService(deps: UserImportDeps) {
       return finished;
 
       /** A row's changes, retried a few times through throttling; a refusal is the row's error, not the task's. */
-      async function applyRow(userId: string, changes: PlannedRowChanges): Promise<string | null> {
+      async function applyRow(userId: string, changes: readonly UserChange[]): Promise<string | null> {
         for (let attempt = 1; ; attempt++) {
           try {
             await deps.execution.applyToUser({
@@ -237,7 +236,12 @@ export function createUserImportService(deps: UserImportDeps) {
               continue;
             }
             if (error instanceof PermanentTaskError) return error.message;
-            if (error instanceof DomainError && error.kind !== 'transient')
+            // An outage or a row changed meanwhile is the task's to retry, as the engine classifies them.
+            if (
+              error instanceof DomainError &&
+              error.kind !== 'transient' &&
+              error.kind !== 'version_mismatch'
+            )
               return error.detail ?? error.title;
             throw error;
           }
@@ -247,7 +251,7 @@ export function createUserImportService(deps: UserImportDeps) {
   };
 }
 
-type PlannedRowChanges = Parameters<UserChangeExecution['applyToUser']>[0]['changes'];
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Throttling met by one row is waited out this many times before the task's own retry takes over. */
 const ROW_TRIES = 3;
