@@ -38,7 +38,6 @@ import { createAuditStore } from '../shared/audit/audit-store.js';
 import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
 import { type DialPlanTaskPorts, updatePrefixesTask } from '../shared/dialplan/dialplan-task.js';
 import { createNumberInventory } from '../shared/numbers/number-inventory.js';
-import { mirrorScanIndex } from '../shared/numbers/mirror-scan-index.js';
 import { createMirrorStoreOn } from '../shared/replication/mirror-store.js';
 import { replicationDeps } from '../shared/replication/replication-deps.js';
 import {
@@ -55,7 +54,7 @@ import { type Queues, storageQueues } from '../shared/storage/json-queue.js';
 import { storageEndpoints } from '../shared/storage/storage-endpoints.js';
 import type { Tables } from '../shared/storage/versioned-table.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { type AnyTaskDefinition, PermanentTaskError } from '../shared/tasks/task-definition.js';
+import type { AnyTaskDefinition } from '../shared/tasks/task-definition.js';
 import {
   createTaskEngine,
   type TaskMessage,
@@ -68,12 +67,16 @@ import { createScriptTemplateStore } from '../shared/templates/script-template-s
 import { createTaskStore } from '../shared/tasks/task-store.js';
 import { withHeldChanges } from '../shared/users/held-changes.js';
 import type { NumberGuard } from '../shared/users/ports.js';
-import { USER_POLICY_TYPES, type UserChangeApplier } from '../shared/users/user-change.js';
-import { domainErrors } from '../shared/errors/domain-errors.js';
+import type { UserChangeApplier } from '../shared/users/user-change.js';
+import { createUserChangeApplier } from '../shared/users/user-change-applier.js';
 import { createUserChangeExecution } from '../shared/users/user-change-execution.js';
 import { createUserChangeService } from '../shared/users/user-change-service.js';
 import { createUserChangeStore } from '../shared/users/user-change-store.js';
 import { type UserChangeTaskPorts, userChangeTask } from '../shared/users/user-change-task.js';
+import { createUserImportService, mirrorDirectory } from '../shared/users/bulk-import-service.js';
+import { createUserImportStore } from '../shared/users/bulk-import-store.js';
+import { type UserImportTaskPorts, userImportTask } from '../shared/users/bulk-import-task.js';
+import type { UserChangeExecution } from '../shared/users/ports.js';
 import { createWizardService } from '../shared/wizard/wizard-service.js';
 import { createWizardSessionStore } from '../shared/wizard/wizard-session-store.js';
 import type { AppServices } from './app-services.js';
@@ -83,7 +86,7 @@ import { createRegistry } from './registry.js';
 export const DEFAULT_PROVIDER_DISPLAY_NAME = 'Direct Routing Hub';
 
 /** What the task steps talk to: each definition's steps see the part their ports type declares. */
-export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts & UserChangeTaskPorts;
+export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts & UserChangeTaskPorts & UserImportTaskPorts;
 
 /** What tests and the local host may tune; production always runs on the defaults. */
 export interface AppOverrides {
@@ -111,6 +114,8 @@ export interface AppOverrides {
   readonly numberGuard?: NumberGuard;
   /** How long a user's queued changes wait for more (DEFAULT_DEBOUNCE_MS); 0 in tests that run them at once. */
   readonly userChangeDebounceMs?: number;
+  /** How users' changes are checked and applied: a test's recording twin. */
+  readonly userChangeExecution?: UserChangeExecution;
 }
 
 export interface App {
@@ -245,7 +250,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     tables,
     sites,
     regions: onboardingSettings,
-    numberIndex: mirrorScanIndex(mirror),
+    numberIndex: mirror,
   });
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
@@ -274,14 +279,25 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       templates,
     }),
   );
-  const userChangeApplier = overrides.userChangeApplier ?? unwiredApplier;
-  const numberGuard = overrides.numberGuard ?? unwiredNumberGuard;
+  const userChangeApplier = overrides.userChangeApplier ?? createUserChangeApplier(adapters);
+  const numberGuard = overrides.numberGuard ?? numbers.guard;
   const userChangeExecution = createUserChangeExecution({
     mirror,
     store: userChangeStore,
     applier: userChangeApplier,
     numbers: numberGuard,
     customers,
+    markPending: (customerId, userId, pending) => mirror.markPending(customerId, userId, pending),
+  });
+  // The task engine needs the import's applier and the import needs the engine: the engine is reached late.
+  const userImports = createUserImportService({
+    store: createUserImportStore(tables),
+    directory: mirrorDirectory(mirror),
+    execution: overrides.userChangeExecution ?? userChangeExecution,
+    taskEngine: {
+      start: (options) => taskEngine.start(options),
+      get: (taskId) => taskEngine.get(taskId),
+    },
   });
   const taskPorts: TaskPorts = {
     settings,
@@ -296,9 +312,15 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     dialPlans,
     userChanges: userChangeExecution,
     userChangeApplier,
+    userImports,
   };
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
-  const productTasks = [...ONBOARDING_TASKS, updatePrefixesTask, userChangeTask] as readonly unknown[];
+  const productTasks = [
+    ...ONBOARDING_TASKS,
+    updatePrefixesTask,
+    userChangeTask,
+    userImportTask,
+  ] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
     store: taskStore,
     queue: queues.queue<TaskMessage>(TASKS_QUEUE),
@@ -374,41 +396,11 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       store: userChangeStore,
       mirror,
       applier: userChangeApplier,
+      markPending: (customerId, userId, pending) => mirror.markPending(customerId, userId, pending),
       ...(overrides.userChangeDebounceMs !== undefined ? { debounceMs: overrides.userChangeDebounceMs } : {}),
     }),
     userChangeApplier,
     numberGuard,
+    userImports,
   };
 }
-
-/**
- * Stand-ins until the Graph/Teams applier and the number inventory (issue 11's other parts) join this root: a
- * change is refused with its reason, never half applied, and its PowerShell still shows in Queued Tasks.
- */
-const unwiredApplier: UserChangeApplier = {
-  render: (target, change) => {
-    const identity = `-Identity "${target.userPrincipalName}"`;
-    switch (change.field) {
-      case 'line-uri':
-        return change.value === null
-          ? `Remove-CsPhoneNumberAssignment ${identity} -RemoveAll`
-          : `Set-CsPhoneNumberAssignment ${identity} -PhoneNumber "${change.value.replace(/^tel:/, '')}" -PhoneNumberType DirectRouting`;
-      case 'enterprise-voice':
-        return `Set-CsPhoneNumberAssignment ${identity} -EnterpriseVoiceEnabled $${change.value}`;
-      case 'usage-location':
-        return `Update-MgUser -UserId "${target.userId}" -UsageLocation ${change.value === null ? '$null' : `"${change.value}"`}`;
-      case 'policy':
-        return `${USER_POLICY_TYPES[change.policyType].cmdlet} ${identity} -PolicyName ${change.value === null ? '$null' : `"${change.value}"`}`;
-    }
-  },
-  apply: async () => {
-    throw new PermanentTaskError('No user-change applier is configured in this deployment.');
-  },
-};
-
-const unwiredNumberGuard: NumberGuard = {
-  assertAssignable: async () => undefined,
-  nextFree: async (_, rangeId) => {
-    throw domainErrors.notFound(`There is no number range ${rangeId}.`);
-  },
-};

@@ -24,6 +24,7 @@ import { createScriptTemplateFunctions } from './script-templates.js';
 import { createTaskFunctions } from './tasks.js';
 import { createUserFunctions } from './users.js';
 import { createUserChangeFunctions } from './user-changes.js';
+import { createUserImportFunctions } from './user-imports.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -52,6 +53,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createUserChangeFunctions(services),
     ...createLicenseFunctions(services),
     ...createNumberFunctions(services),
+    ...createUserImportFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

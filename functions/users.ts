@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { defineApiRoute, type ApiEdge } from '../shared/http/api-route.js';
 import { customerParams } from '../shared/http/route-kit.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -50,11 +51,17 @@ export function createUserFunctions(services: UserFunctionsDeps): FunctionDefini
       roles: ROLES,
       params: customerParams,
       query: usersExportQuery,
-      responses: { 200: { description: 'The users as CSV (UTF-8, a header row).', mediaType: 'text/csv' } },
+      responses: {
+        200: {
+          description: 'The users as CSV (UTF-8, a header row).',
+          schema: z.string(),
+          mediaType: 'text/csv',
+        },
+      },
       errors: { conflict: NO_M365_USERS_DOC },
       handler: async ({ params, query }) => ({
         status: 200,
-        mediaType: 'text/csv',
+        contentType: 'text/csv',
         headers: { 'content-disposition': `attachment; filename="users-${params.customerId}.csv"` },
         body: await users.exportCsv(params.customerId, query),
       }),

@@ -529,7 +529,7 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 
 ### How
 
-- The users and their index rows (docs/decisions.md, 39) were written into Azurite through the mirror store in
+- The users and their index rows (docs/decisions.md, 42) were written into Azurite through the mirror store in
   batches of 2,000 (${seconds(r.seedMs)}), as a replication cycle writes them, without replicating.
 - The server is the local Functions host in a process of its own (\`dev/bench/api-worker.ts\`), one client sends
   each request when the last is answered, with a provider admin's token. A page is one range query of one index

@@ -6,7 +6,7 @@ import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-de
 import type { ApiPipeline } from './edge/api-edge.js';
 import type { ApiResult } from './edge/context.js';
 import { documentedResponses } from './response-contract.js';
-import type { ErrorDocs, OperationDoc, ResponseDoc, Role, AnswerStatus } from './operation-doc.js';
+import type { ErrorDocs, OperationDoc, ResponseDoc, Role, AnswerStatus, TextBody } from './operation-doc.js';
 
 export type { ApiResult } from './edge/context.js';
 
@@ -51,6 +51,8 @@ export interface ApiRouteSpec<
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
+  /** The body is text of this media type (a CSV file), validated by `body` as a string, instead of JSON. */
+  readonly textBody?: TextBody;
   /** What the handler answers when it succeeds. */
   readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;
   /** The domain errors the handler can throw; the edge's own (401, 403, 404, 400, …) are derived. */
@@ -101,6 +103,7 @@ export function defineApiRoute<
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
+    ...(spec.textBody ? { textBody: spec.textBody } : {}),
   };
   const route = {
     name: spec.name,
@@ -112,6 +115,7 @@ export function defineApiRoute<
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
+    ...(spec.textBody ? { textBody: spec.textBody } : {}),
     documentedStatuses: new Set(documentedResponses(openapi).keys()),
   };
   return {

@@ -186,9 +186,8 @@ function responses(doc: OperationDoc, shared: SharedSchemas): Record<string, Jso
   for (const [status, response] of documentedResponses(doc)) {
     const content = {
       ...(response.schema
-        ? { 'application/json': { schema: jsonSchema(response.schema, 'output', shared) } }
+        ? { [response.mediaType]: { schema: jsonSchema(response.schema, 'output', shared) } }
         : {}),
-      ...(response.mediaType ? { [response.mediaType]: { schema: { type: 'string' } } } : {}),
       ...(response.problem ? { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } : {}),
     };
     result[String(status)] = {
@@ -233,7 +232,11 @@ function operation(doc: OperationDoc, shared: SharedSchemas): JsonSchema {
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: jsonSchema(doc.body, 'input', shared) } },
+            content: {
+              [doc.textBody?.mediaType ?? 'application/json']: {
+                schema: jsonSchema(doc.body, 'input', shared),
+              },
+            },
           },
         }
       : {}),

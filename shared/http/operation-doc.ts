@@ -21,12 +21,15 @@ export type AnswerStatus = 200 | 201 | 202 | 204 | 503;
  */
 export type SuccessHeader = 'etag' | 'location';
 
+/** A body that is not JSON: a CSV file in or out (a bulk import, an export). */
+export type TextMediaType = 'text/csv';
+
 export interface ResponseDoc {
   readonly description: string;
   readonly schema?: z.ZodType;
+  /** The body is this text rather than JSON; `schema` then describes the text (a z.string()). */
+  readonly mediaType?: TextMediaType;
   readonly headers?: readonly SuccessHeader[];
-  /** The body is this media type's text (a CSV export), not JSON; `schema` is then absent. */
-  readonly mediaType?: 'text/csv';
 }
 
 /**
@@ -34,6 +37,11 @@ export interface ResponseDoc {
  * steps raise (401, 403, 404, 400, 413, 415, 412 with If-Match, 503) are derived and need not be listed.
  */
 export type ErrorDocs = Readonly<Partial<Record<DomainErrorKind, string>>>;
+
+export interface TextBody {
+  readonly mediaType: TextMediaType;
+  readonly maxBytes: number;
+}
 
 /** What the OpenAPI document says about one operation; built from the same zod schemas the handler validates with. */
 export interface OperationDoc {
@@ -52,6 +60,8 @@ export interface OperationDoc {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
+  /** The request body is this text (its `body` schema a z.string()) of at most `maxBytes`, not JSON. */
+  readonly textBody?: TextBody;
   /** Reads If-Match and refuses a stale version with 412. */
   readonly ifMatch?: boolean;
   readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;

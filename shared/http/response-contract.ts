@@ -16,8 +16,8 @@ export interface DocumentedResponse {
   readonly description: string;
   /** The handler's JSON body, if it answers one at this status. */
   readonly schema?: ResponseDoc['schema'];
-  /** A text body of this media type instead of JSON. */
-  readonly mediaType?: ResponseDoc['mediaType'];
+  /** The media type of that body: JSON unless the operation answers text (a CSV file). */
+  readonly mediaType: string;
   /** A problem (application/problem+json, the Problem schema) may be answered at this status. */
   readonly problem: boolean;
   readonly headers: readonly DeclaredHeader[];
@@ -51,7 +51,10 @@ function edgeErrors(doc: OperationDoc): Array<[DomainErrorKind, string]> {
   if (doc.optionalAuthentication)
     errors.push(['unauthenticated', 'An access token was sent but is invalid or expired.']);
   if (doc.params) errors.push(['not_found', 'Nothing exists at this address.']);
-  if (doc.body) {
+  if (doc.textBody) {
+    errors.push(['too_large', `The body exceeds ${doc.textBody.maxBytes / (1024 * 1024)} MB.`]);
+    errors.push(['unsupported_media_type', `The body is not ${doc.textBody.mediaType} in UTF-8.`]);
+  } else if (doc.body) {
     errors.push(['too_large', 'The body exceeds 1 MB.']);
     errors.push(['unsupported_media_type', 'The body is not application/json.']);
   }
@@ -71,7 +74,7 @@ export function documentedResponses(doc: OperationDoc): ReadonlyMap<number, Docu
     result.set(Number(status), {
       description: response.description,
       ...(response.schema ? { schema: response.schema } : {}),
-      ...(response.mediaType ? { mediaType: response.mediaType } : {}),
+      mediaType: response.mediaType ?? 'application/json',
       problem: false,
       headers: (response.headers ?? []).map((header) => HEADER_NAME[header]),
     });
@@ -94,6 +97,7 @@ export function documentedResponses(doc: OperationDoc): ReadonlyMap<number, Docu
     result.set(status, {
       description: [answer?.description, ...descriptions].filter(Boolean).join(' '),
       ...(answer?.schema ? { schema: answer.schema } : {}),
+      mediaType: answer?.mediaType ?? 'application/json',
       problem: true,
       headers: [...new Set([...(answer?.headers ?? []), ...headers])],
     });

@@ -9,7 +9,7 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
  * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
  * everything about the customers of its channel (and list them); a customer admin may read the customers it
- * administers (and list them) and manage their numbers; everything else is the provider's.
+ * administers (and list them), manage their numbers and change their users; everything else is the provider's.
  */
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
@@ -18,7 +18,7 @@ const OPEN_LISTS = new Set(['customers-list']);
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
 /**
  * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, and its users'
- * changes (manual-part-D §6, Users view/edit).
+ * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8).
  */
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
@@ -31,6 +31,7 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'users-assign-number',
   'users-unassign-number',
   'audit-user-change-rollback',
+  'user-imports-create',
 ]);
 
 let stack: MemoryStack;
@@ -88,6 +89,7 @@ function pathFor(route: string, customer: string): string {
     subject: '55555555-5555-4555-8555-555555555555',
     rangeId: 'r-0123456789abcdef',
     reservationId: '442079460001',
+    importId: '66666666-6666-4666-8666-666666666666',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

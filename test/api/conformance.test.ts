@@ -43,7 +43,7 @@ interface Operation {
   operationId: string;
   security?: unknown[];
   parameters?: Parameter[];
-  requestBody?: unknown;
+  requestBody?: { content: Record<string, unknown> };
 }
 interface Document {
   paths: Record<string, Record<string, Operation>>;
@@ -159,6 +159,14 @@ beforeAll(async () => {
     'a reserved number',
   );
   ids.reservation = (reserved.body as { id: string }).id;
+  const imported = await expectOk(
+    call('POST', `/api/v1/customers/${OWN}/user-imports`, {
+      body: `User\n${CUSTOMER_ADMIN}\n`,
+      contentType: 'text/csv',
+    }),
+    'a user import',
+  );
+  ids.userImport = (imported.body as { id: string }).id;
   for (const name of ['session', 'invitationSession']) {
     const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
     ids[name] = (session.body as { id: string }).id;
@@ -262,6 +270,8 @@ function bodyOf(operationId: string): unknown {
     'users-update': { enterpriseVoiceEnabled: true },
     'users-assign-number': { lineUri: '+441130000010' },
     'audit-user-change-rollback': { fields: ['line-uri'] },
+    // A user of OWN's replicated directory, with nothing to change: the import is valid and changes nothing.
+    'user-imports-create': `User\n${CUSTOMER_ADMIN}\n`,
   };
   return bodies[operationId] ?? {};
 }
@@ -306,6 +316,7 @@ function pathOf(path: string, operationId: string): string {
     subject: CHANNEL_ADMIN,
     rangeId: ids.range ?? '',
     reservationId: ids.reservation ?? '',
+    importId: ids.userImport ?? '',
   };
   return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -328,7 +339,12 @@ async function drive(path: string, method: string, operation: Operation): Promis
   const { operationId } = operation;
   const target = pathOf(path, operationId);
   const verb = method.toUpperCase();
-  const body = operation.requestBody ? { json: bodyOf(operationId) } : {};
+  const csv = operation.requestBody?.content['text/csv'] !== undefined;
+  const body = csv
+    ? { body: String(bodyOf(operationId)), contentType: 'text/csv' }
+    : operation.requestBody
+      ? { json: bodyOf(operationId) }
+      : {};
   const attempt = async (what: string, run: () => Promise<ApiResponse>) => {
     try {
       return await run();
@@ -360,7 +376,8 @@ async function drive(path: string, method: string, operation: Operation): Promis
     .find(([, value]) => value !== undefined);
   let invalid: (() => Promise<ApiResponse>) | undefined;
   let expected: number[] = [400];
-  if (operation.requestBody)
+  if (csv) invalid = () => call(verb, target, { body: 'Not,A,Header\n1,2,3\n', contentType: 'text/csv' });
+  else if (operation.requestBody)
     invalid = () => call(verb, target, { body: '"not the body"', contentType: 'application/json' });
   else if (badQuery)
     invalid = () => call(verb, `${target}?${new URLSearchParams([[badQuery[0], badQuery[1] ?? '']])}`);

@@ -41,6 +41,16 @@ export function contractViolations(
   if (mediaType === 'application/json' && !documented.schema) {
     violations.push(`${operation} answered a JSON body with ${status}, documented without one.`);
   }
+  if (
+    mediaType &&
+    mediaType !== PROBLEM_CONTENT_TYPE &&
+    documented.schema &&
+    mediaType !== documented.mediaType
+  ) {
+    violations.push(
+      `${operation} answered ${mediaType} with ${status}, documented as ${documented.mediaType}.`,
+    );
+  }
   return violations;
 }
 
@@ -92,7 +102,9 @@ export function responseContract(definitions: readonly HttpFunctionDefinition[])
       if (violations.length > 0 || !mediaType || body === '' || !mediaType.endsWith('json'))
         return violations;
       const validate = validator(definition, status, mediaType);
-      if (validate && !validate(JSON.parse(body))) {
+      // A text body (a CSV file) is the string its schema describes; JSON is parsed first.
+      const value: unknown = mediaType.endsWith('json') ? JSON.parse(body) : body;
+      if (validate && !validate(value)) {
         violations.push(
           `${definition.openapi.operationId} answered ${status} with a body its schema refuses: ${ajv.errorsText(validate.errors)}`,
         );

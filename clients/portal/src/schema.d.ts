@@ -1427,7 +1427,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a user's number, Enterprise Voice, usage location or policies: checked, then queued as an Office365 task
+         * @description Requires the role provider-admin or customer-admin or channel-admin. Changes of the same user within a short window, or while its task has not started, join one task (later values win per field). If-Match is the user's ETag (its mirror row); without it the last writer wins.
+         */
+        patch: operations["users-update"];
         trace?: never;
     };
     "/customers/{customerId}/prefixes": {
@@ -1718,6 +1722,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/users/{userId}/assign-number": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign Phone Number: a given number or the next free one of a range, with Enterprise Voice on (and a voice routing policy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["users-assign-number"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users/{userId}/unassign-number": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a user's phone number (queued)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["users-unassign-number"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users/{userId}/pending-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending changes: the user's queued commands not yet applied, with their PowerShell
+         * @description Requires the role provider-admin or channel-admin or customer-admin.
+         */
+        get: operations["users-pending-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/users/{userId}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's Audit: each applied change with its fields' old and new values (newest first)
+         * @description Requires the role provider-admin or channel-admin or customer-admin.
+         */
+        get: operations["users-audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/audit/user-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit: every change made to the customer's users (Date, Target, InitiatedBy, Status; newest first)
+         * @description Requires the role provider-admin or channel-admin or customer-admin.
+         */
+        get: operations["audit-user-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/audit/{entryId}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll back selected fields of a user-change audit entry: queues the change back to their old values
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["audit-user-change-rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/license": {
         parameters: {
             query?: never;
@@ -1961,6 +2085,70 @@ export interface paths {
          * @description Requires the role provider-admin or customer-admin or channel-admin.
          */
         delete: operations["reserved-numbers-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer's user imports, newest first
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-imports-list"];
+        put?: never;
+        /**
+         * Import a CSV of user changes as one Office365 import task (or, dry run, list what it would change)
+         * @description Requires the role provider-admin or customer-admin or channel-admin. A CSV (text/csv, UTF-8, at most 5 MB and 10000 data rows) with a header row. Columns, case-insensitive: User (UPN or object id, required), LineUri (tel:+E.164 with an optional ;ext=), EnterpriseVoice (true/false), UsageLocation (two letters), and one per policy type by its label or id (Online Voice Routing Policy, Tenant Dial Plan, Calling Policy, Caller ID Policy, Emergency Calling Policy, Emergency Call Routing Policy, Meeting Policy, Messaging Policy, App Setup Policy, App Permission Policy, Survivable Branch Appliance Policy, Compliance Recording Policy, Video Interop Service Policy, Upgrade Policy). An empty cell changes nothing; none unassigns the number or clears the usage location; Global grants a policy type's default. Any other header is refused. Rows already matching the mirror are unchanged and not sent.
+         */
+        post: operations["user-imports-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-imports/{importId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user import: its state and progress (rows total, done, failed) and its errors
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-imports-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-imports/{importId}/result.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user import's result: the input rows with an Error column (empty when applied or unchanged)
+         * @description Requires the role provider-admin or customer-admin or channel-admin. Values starting with =, +, -, @, a tab or a carriage return are written behind a ' so a spreadsheet shows them as text.
+         */
+        get: operations["user-imports-result"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2663,6 +2851,25 @@ export interface components {
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
         };
+        PendingUserChange: {
+            taskId: string;
+            /** @description Cmd Type: Office365. */
+            cmdType: string;
+            /**
+             * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+             * @enum {string}
+             */
+            state: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+            change: components["schemas"]["UserChange"];
+            /** @description Queued Change: the PowerShell a person would type. */
+            queuedChange: string;
+            /**
+             * Format: date-time
+             * @description When Created.
+             */
+            createdAt: string;
+            nextExecutionAt: string | null;
+        };
         /** @description RFC 9457 problem details with a stable code. */
         Problem: {
             /** @description urn:direct-routing-hub:problem:<code> */
@@ -2673,7 +2880,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "number_in_use" | "pairing_conflict" | "prerequisite_missing" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -2681,6 +2888,11 @@ export interface components {
              * @description The task the problem is about, e.g. the one a submitted wizard session queued (wizard_submitted): poll it.
              */
             task?: string;
+        };
+        QueuedUserChanges: {
+            task: components["schemas"]["Task"];
+            /** @description The user's changes not yet applied. */
+            pendingChanges: components["schemas"]["PendingUserChange"][];
         };
         Region: {
             name: string;
@@ -3125,6 +3337,68 @@ export interface components {
              */
             redirectUri?: string;
         };
+        UserAuditEntry: {
+            id: string;
+            customerId: string;
+            userId: string;
+            /** @description Target. */
+            userPrincipalName: string;
+            /** @description InitiatedBy. */
+            initiatedBy: string;
+            taskId: string;
+            /**
+             * @description Values and the manual's labels: `executing` — Executing; `processed` — Processed; `failed` — Failed.
+             * @enum {string}
+             */
+            status: "executing" | "processed" | "failed";
+            /**
+             * Format: date-time
+             * @description Date.
+             */
+            createdAt: string;
+            /** @description WhenCompleted. */
+            completedAt: string | null;
+            error: string | null;
+            /** @description The entry this change rolled back. */
+            rollbackOf: string | null;
+            fields: {
+                /** @description What to name in a rollback. */
+                field: string;
+                /** @description Field Name (OnPremLineUri, EnterpriseVoiceEnabled, …). */
+                fieldName: string;
+                /** @description Old Value: the mirror before the change. */
+                oldValue: string | boolean | null;
+                /** @description New Value. */
+                newValue: string | boolean | null;
+                change: components["schemas"]["UserChange"];
+                /** @enum {string} */
+                state: "pending" | "applied" | "failed";
+            }[];
+        };
+        UserAuditPage: {
+            value: components["schemas"]["UserAuditEntry"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        UserChange: {
+            /** @constant */
+            field: "line-uri";
+            value: string | null;
+        } | {
+            /** @constant */
+            field: "enterprise-voice";
+            value: boolean;
+        } | {
+            /** @constant */
+            field: "usage-location";
+            value: string | null;
+        } | {
+            /** @constant */
+            field: "policy";
+            /** @enum {string} */
+            policyType: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+            value: string | null;
+        };
         UserDetails: {
             id: string;
             lastSyncAt: string | null;
@@ -3165,6 +3439,80 @@ export interface components {
                 displayName: string | null;
             }[];
             template: string | null;
+        };
+        UserImport: {
+            id: string;
+            customerId: string;
+            /**
+             * @description failed: the task ended before every row was applied (see the task).
+             * @enum {string}
+             */
+            state: "queued" | "running" | "completed" | "failed";
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            completedAt: string | null;
+            taskId: string | null;
+            /** @description The task to follow. */
+            task: string | null;
+            /**
+             * Format: uri-reference
+             * @description The result CSV.
+             */
+            result: string;
+            rowsTotal: number;
+            rowsToChange: number;
+            rowsUnchanged: number;
+            rowsInvalid: number;
+            rowsApplied: number;
+            /** @description Invalid rows and rows the tenant refused. */
+            rowsFailed: number;
+            /** @description Rows finished so far: applied, unchanged or failed. */
+            rowsDone: number;
+            /** @description The first 100 problems. */
+            errors: components["schemas"]["UserImportRowError"][];
+            /** @description Every problem, reported or not. */
+            errorCount: number;
+        };
+        UserImportChange: {
+            /** @enum {string} */
+            field: "line-uri" | "enterprise-voice" | "usage-location" | "policy";
+            /** @enum {string} */
+            policyType?: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+            /** @description The new value; null unassigns the number, clears the usage location or grants Global. */
+            value: string | boolean | null;
+            /** @description What the mirror has now. */
+            before: string | boolean | null;
+        };
+        UserImportDryRun: {
+            rowsTotal: number;
+            rowsToChange: number;
+            rowsUnchanged: number;
+            rowsInvalid: number;
+            changes: {
+                row: number;
+                userId: string;
+                userPrincipalName: string;
+                changes: components["schemas"]["UserImportChange"][];
+            }[];
+            /** @description The first 100 problems. */
+            errors: components["schemas"]["UserImportRowError"][];
+            /** @description Every problem, reported or not. */
+            errorCount: number;
+        };
+        UserImportPage: {
+            value: components["schemas"]["UserImport"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        UserImportRowError: {
+            /** @description The row as a spreadsheet counts it: the header is row 1. */
+            row: number;
+            /** @description The header as the file spells it; null for the row. */
+            column: string | null;
+            /** @description Stable: invalid_value, user_not_found, apply_failed, or the engine’s. */
+            code: string;
+            message: string;
         };
         UserLicense: {
             skuId: string;
@@ -11378,6 +11726,140 @@ export interface operations {
             };
         };
     };
+    "users-update": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user's object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The phone number; null unassigns it. */
+                    lineUri?: string | null;
+                    enterpriseVoiceEnabled?: boolean;
+                    usageLocation?: string | null;
+                    /** @description Policies to grant, by type (`voice-routing`: Online Voice Routing Policy, `tenant-dial-plan`: Tenant Dial Plan, `calling`: Calling Policy, `caller-id`: Caller ID Policy, `emergency-calling`: Emergency Calling Policy, `emergency-call-routing`: Emergency Call Routing Policy, `meeting`: Meeting Policy, `messaging`: Messaging Policy, `app-setup`: App Setup Policy, `app-permission`: App Permission Policy, `survivable-branch-appliance`: Survivable Branch Appliance Policy, `compliance-recording`: Compliance Recording Policy, `video-interop`: Video Interop Service Policy, `upgrade`: Upgrade Policy); null or "Global" grants the org-wide default. */
+                    policies?: {
+                        [key: string]: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedUserChanges"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "prefixes-cached": {
         parameters: {
             query?: {
@@ -12792,6 +13274,594 @@ export interface operations {
             };
             /** @description The caller lacks the role provider-admin. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-assign-number": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user's object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description E.164 with an optional extension; a Line URI is tel:+ followed by 1 to 18 digits not starting with 0, with an optional ;ext= of 1 to 10 digits (e.g. tel:+390810902003;ext=12).
+                     * @example tel:+390810902003
+                     */
+                    lineUri?: string;
+                    /** @description Assign the next free number of this range. */
+                    rangeId?: string;
+                    /** @description Also grant this Online Voice Routing Policy (omitted: do not change it). */
+                    voiceRoutingPolicy?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedUserChanges"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user or range. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-unassign-number": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user's object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedUserChanges"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-pending-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user's object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending changes, in applying order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        value: components["schemas"]["PendingUserChange"][];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-audit": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The user's object id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAuditPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit-user-changes": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAuditPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin or customer-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit-user-change-rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                entryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The entry's fields to restore (their `field`), e.g. ["line-uri"]. */
+                    fields: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedUserChanges"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). Or the field moved since the entry (`audit_field_moved`), was not applied (`audit_field_not_applied`) or is not in the entry (`audit_field_unknown`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14409,6 +15479,357 @@ export interface operations {
             };
             /** @description If-Match does not match the current version. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of imports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImportPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-create": {
+        parameters: {
+            query?: {
+                /** @description Validate and list every change per row and the row errors; nothing is queued. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The dry run: every change per row, and the row errors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImportDryRun"];
+                };
+            };
+            /** @description Queued; follow the import at Location (its task is linked). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImport"];
+                };
+            };
+            /** @description The file is not CSV (csv_malformed), its header is not an import’s (csv_header_invalid), or it has no rows (csv_no_rows). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer has no Microsoft 365 users to change (no_m365_for_essentials) or its sign-in is not verified. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file exceeds 5 MB (payload_too_large) or 10000 rows (csv_too_many_rows). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not text/csv in UTF-8. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The import, as its POST answered it. */
+                importId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The import. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImport"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-imports-result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The import, as its POST answered it. */
+                importId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,13 +3,13 @@ import type { z } from 'zod';
 import type { AccessScope } from '../../access/access-policy.js';
 import type { Principal } from '../../auth/authenticator.js';
 import type { HttpMethod } from '../../platform/function-definitions.js';
-import type { Role } from '../operation-doc.js';
+import type { Role, TextBody, TextMediaType } from '../operation-doc.js';
 
 export interface ApiResult {
   readonly status: number;
   readonly body?: unknown;
-  /** The body is text of this media type (a CSV export), sent as it is; otherwise it is JSON. */
-  readonly mediaType?: 'text/csv';
+  /** The body is this text media type (a string, sent as it is) rather than JSON. */
+  readonly contentType?: TextMediaType;
   readonly headers?: Readonly<Record<string, string>>;
   /** The fields the operation changed, for the audit trail (secrets are masked when recorded). */
   readonly changes?: Readonly<Record<string, { readonly before: unknown; readonly after: unknown }>>;
@@ -31,6 +31,8 @@ export interface EdgeRoute {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
+  /** The body is text of this media type (validated by `body` as a string) rather than a JSON document. */
+  readonly textBody?: TextBody;
   /** The statuses its OpenAPI description documents; another one is logged as drift. */
   readonly documentedStatuses?: ReadonlySet<number>;
 }

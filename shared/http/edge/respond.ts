@@ -31,11 +31,12 @@ export function warnIfUndocumented(
 
 function toResponse(result: ApiResult): HttpResponseInit {
   if (result.body === undefined) return { status: result.status, headers: { ...result.headers } };
-  if (result.mediaType) {
+  if (result.contentType) {
+    if (typeof result.body !== 'string') throw new Error(`A ${result.contentType} answer must be text.`);
     return {
       status: result.status,
-      headers: { ...result.headers, 'content-type': `${result.mediaType}; charset=utf-8` },
-      body: String(result.body),
+      headers: { ...result.headers, 'content-type': `${result.contentType}; charset=utf-8` },
+      body: result.body,
     };
   }
   return {

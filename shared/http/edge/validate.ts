@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { domainErrors, type FieldLocation } from '../../errors/domain-errors.js';
 import { toFieldErrors } from '../../errors/zod-field-errors.js';
-import { readJsonBody } from './body.js';
+import { readJsonBody, readTextBody } from './body.js';
 import type { EdgeStep } from './compose.js';
 
 /** A path that cannot name a resource (a Short Name with a dot, say) names nothing: 404, not 400. */
@@ -36,7 +36,13 @@ function strictQueryOf(schema: z.ZodObject): z.ZodObject {
 export const validateInput: EdgeStep = async (ctx, next) => {
   const { query, body } = ctx.route;
   if (query) ctx.query = parseOrThrow(strictQueryOf(query), Object.fromEntries(ctx.request.query), 'query');
-  if (body) ctx.body = parseOrThrow(body, await readJsonBody(ctx.request), 'body');
+  if (body) {
+    const { textBody } = ctx.route;
+    const document = textBody
+      ? await readTextBody(ctx.request, textBody.mediaType, textBody.maxBytes)
+      : await readJsonBody(ctx.request);
+    ctx.body = parseOrThrow(body, document, 'body');
+  }
   await next();
 };
 

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import type { MirrorStore, MirrorUser } from '../replication/mirror-store.js';
+import { PermanentTaskError, TransientTaskError } from '../tasks/task-definition.js';
+import type { TaskEngine } from '../tasks/task-engine.js';
+import type { TaskRecord } from '../tasks/task-record.js';
+import {
+  IMPORT_LIMITS,
+  type ImportDirectory,
+  type ImportPlan,
+  planImport,
+  resultCsv,
+  type RowError,
+} from './bulk-import.js';
+import { type ChunkOutcome, chunked, type UserImport, type UserImportStore } from './bulk-import-store.js';
+import type { UserChangeExecution } from './ports.js';
+import type { UserChange } from './user-change.js';
+
+/** The Cmd Type of an import's task: the manual's user changes are "Office365" commands; this one is a batch. */
+export const USER_IMPORT_TASK_TYPE = 'Office365 import';
+
+export interface UserImportDeps {
+  readonly store: UserImportStore;
+  readonly directory: ImportDirectory;
+  readonly execution: UserChangeExecution;
+  readonly taskEngine: Pick<TaskEngine, 'start' | 'get'>;
+  readonly now?: () => Date;
+}
+
+/** The mirror as the import's directory: one pass over the customer's users finds every id and UPN the file names. */
+export function mirrorDirectory(mirror: Pick<MirrorStore, 'listUsers'>): ImportDirectory {
+  return {
+    async findUsers(customerId, keys) {
+      const found = new Map<string, MirrorUser>();
+      let cursor: Parameters<MirrorStore['listUsers']>[2];
+      do {
+        const page = await mirror.listUsers(customerId, 1000, cursor);
+        for (const user of page.items) {
+          for (const key of [user.id.toLowerCase(), user.userPrincipalName.toLowerCase()]) {
+            if (keys.has(key)) found.set(key, user);
+          }
+        }
+        cursor = page.next ?? undefined;
+      } while (cursor && found.size < keys.size);
+      return found;
+    },
+  };
+}
+
+/** The import's progress as the GET shows it; `failed` when its task ended without finishing the rows. */
+export function importState(value: UserImport, task: TaskRecord | null): UserImport['state'] | 'failed' {
+  return value.state !== 'completed' && task?.state === 'finish-failure' ? 'failed' : value.state;
+}
+
+export function createUserImportService(deps: UserImportDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  const plan = (customerId: string, text: string) =>
+    planImport({ directory: deps.directory, execution: deps.execution }, customerId, text);
+
+  async function find(customerId: string, importId: string): Promise<UserImport> {
+    const found = await deps.store.get(customerId, importId);
+    if (!found) throw domainErrors.notFound(`No user import ${importId} for customer ${customerId}.`);
+    return found;
+  }
+
+  return {
+    /** Validates the file and says what it would change; nothing is stored or queued. */
+    dryRun: plan,
+
+    /** Validates the file, stores it and queues its one task; the invalid rows are failed from the start. */
+    async start(
+      customerId: string,
+      text: string,
+      createdBy: string,
+    ): Promise<{ readonly value: UserImport; readonly plan: ImportPlan }> {
+      const planned = await plan(customerId, text);
+      const chunks = chunked(planned.rows);
+      const count = (status: string) => planned.rows.filter((r) => r.status === status).length;
+      const value: UserImport = {
+        id: randomUUID(),
+        customerId,
+        createdAt: now().toISOString(),
+        createdBy,
+        taskId: null,
+        state: 'queued',
+        completedAt: null,
+        header: planned.header,
+        chunks: chunks.length,
+        rowsTotal: planned.rows.length,
+        rowsToChange: count('change'),
+        rowsUnchanged: count('unchanged'),
+        rowsInvalid: count('invalid'),
+        rowsApplied: 0,
+        rowsFailed: count('invalid'),
+        errors: planned.errors,
+        errorCount: planned.errorCount,
+        validationErrorCount: planned.errorCount,
+      };
+      await deps.store.create(value, chunks);
+      let task: TaskRecord;
+      try {
+        task = await deps.taskEngine.start({
+          type: USER_IMPORT_TASK_TYPE,
+          customerId,
+          input: { customerId, importId: value.id, initiatedBy: createdBy },
+          idempotencyKey: `user-import:${value.id}`,
+        });
+      } catch (error) {
+        // An import no task will ever apply must not show as queued.
+        await deps.store.remove(customerId, value.id).catch(() => undefined);
+        throw error;
+      }
+      const stored = await deps.store.update(customerId, value.id, (current) => ({
+        ...current,
+        taskId: task.id,
+      }));
+      return { value: stored, plan: planned };
+    },
+
+    async get(customerId: string, importId: string) {
+      const value = await find(customerId, importId);
+      const task = value.taskId ? await deps.taskEngine.get(value.taskId) : null;
+      return { value, task };
+    },
+
+    /** The imports with their tasks; a finished import's task is not read (its state no longer depends on it). */
+    async list(customerId: string): Promise<Array<{ value: UserImport; task: TaskRecord | null }>> {
+      return Promise.all(
+        (await deps.store.list(customerId)).map(async (value) => ({
+          value,
+          task: value.state !== 'completed' && value.taskId ? await deps.taskEngine.get(value.taskId) : null,
+        })),
+      );
+    },
+
+    /** The input rows with an Error column: the validation's problem or the tenant's refusal, empty when done. */
+    async resultCsv(customerId: string, importId: string): Promise<string> {
+      const value = await find(customerId, importId);
+      const outcomes = new Map<number, string | null>();
+      for (const outcome of await deps.store.outcomes(customerId, importId)) {
+        for (const r of outcome.rows) outcomes.set(r.row, r.error);
+      }
+      const rows = [];
+      for (let chunk = 0; chunk < value.chunks; chunk++) {
+        for (const r of await deps.store.chunk(customerId, importId, chunk)) {
+          const pending = r.status === 'change' && !outcomes.has(r.row);
+          rows.push({
+            cells: r.cells,
+            error: r.error ?? outcomes.get(r.row) ?? (pending ? 'Not applied yet.' : null),
+          });
+        }
+      }
+      return resultCsv(value.header, rows);
+    },
+
+    /**
+     * The task's work: each chunk without an outcome is applied row by row and its outcome stored, then the
+     * import's counters. A crash loses at most the chunk in hand, whose rows the idempotent engine applies once.
+     */
+    async apply(run: {
+      readonly customerId: string;
+      readonly importId: string;
+      readonly initiatedBy: string;
+      readonly taskId: string;
+      readonly signal: AbortSignal;
+      readonly log: (line: string) => void;
+      readonly checkpoint: (outcome: ChunkOutcome) => Promise<void>;
+    }): Promise<UserImport> {
+      const { customerId, importId } = run;
+      const value = await deps.store.get(customerId, importId);
+      if (!value) throw new PermanentTaskError(`User import ${importId} is gone.`);
+      const done = new Map((await deps.store.outcomes(customerId, importId)).map((o) => [o.chunk, o]));
+      const progress = (current: UserImport): UserImport => {
+        const sent = [...done.values()].flatMap((o) => o.rows);
+        const refused = sent.filter((r) => r.error !== null);
+        const errors = [
+          ...current.errors.filter((e) => e.code !== 'apply_failed'),
+          ...refused.map((r): RowError => ({
+            row: r.row,
+            column: null,
+            code: 'apply_failed',
+            message: r.error ?? '',
+          })),
+        ];
+        return {
+          ...current,
+          state: 'running',
+          rowsApplied: sent.length - refused.length,
+          rowsFailed: current.rowsInvalid + refused.length,
+          errors: errors.slice(0, IMPORT_LIMITS.reportedErrors),
+          errorCount: current.validationErrorCount + refused.length,
+        };
+      };
+      await deps.store.update(customerId, importId, progress);
+      for (let chunk = 0; chunk < value.chunks; chunk++) {
+        if (done.has(chunk)) continue;
+        if (run.signal.aborted)
+          throw new TransientTaskError('The task was taken over; the new holder goes on.');
+        const rows = [];
+        for (const r of await deps.store.chunk(customerId, importId, chunk)) {
+          if (r.status !== 'change' || r.userId === null) continue;
+          rows.push({ row: r.row, error: await applyRow(r.userId, r.changes) });
+        }
+        const outcome: ChunkOutcome = { chunk, rows };
+        await deps.store.putOutcome(customerId, importId, outcome);
+        done.set(chunk, outcome);
+        await deps.store.update(customerId, importId, progress);
+        await run.checkpoint(outcome);
+      }
+      const finished = await deps.store.update(customerId, importId, (current) => ({
+        ...progress(current),
+        state: 'completed',
+        completedAt: now().toISOString(),
+      }));
+      run.log(
+        `${finished.rowsApplied} row(s) applied, ${finished.rowsUnchanged} unchanged, ${finished.rowsFailed} failed.`,
+      );
+      return finished;
+
+      /** A row's changes, retried a few times through throttling; a refusal is the row's error, not the task's. */
+      async function applyRow(userId: string, changes: readonly UserChange[]): Promise<string | null> {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await deps.execution.applyToUser({
+              customerId,
+              userId,
+              changes,
+              initiatedBy: run.initiatedBy,
+              taskId: run.taskId,
+            });
+            return null;
+          } catch (error) {
+            if (error instanceof TransientTaskError && attempt < ROW_TRIES) {
+              await sleep(Math.min(error.retryAfterMs ?? 1000 * attempt, 30_000));
+              continue;
+            }
+            if (error instanceof PermanentTaskError) return error.message;
+            // An outage or a row changed meanwhile is the task's to retry, as the engine classifies them.
+            if (
+              error instanceof DomainError &&
+              error.kind !== 'transient' &&
+              error.kind !== 'version_mismatch'
+            )
+              return error.detail ?? error.title;
+            throw error;
+          }
+        }
+      }
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Throttling met by one row is waited out this many times before the task's own retry takes over. */
+const ROW_TRIES = 3;
+
+export type UserImportService = ReturnType<typeof createUserImportService>;
