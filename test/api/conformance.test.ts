@@ -131,7 +131,7 @@ beforeAll(async () => {
       {
         field: 'line-uri',
         fieldName: 'OnPremLineUri',
-        oldValue: 'tel:+441130000099',
+        oldValue: 'tel:+442079460099',
         newValue: null,
         change: { field: 'line-uri', value: null },
         state: 'applied',
@@ -268,7 +268,7 @@ function bodyOf(operationId: string): unknown {
     'reserved-numbers-create': { lineUri: 'tel:+442079460002' },
     'reserved-numbers-update': { reason: 'Temporary employee', comments: 'VP approval' },
     'users-update': { enterpriseVoiceEnabled: true },
-    'users-assign-number': { lineUri: '+441130000010' },
+    'users-assign-number': { lineUri: '+442079460010' },
     'audit-user-change-rollback': { fields: ['line-uri'] },
     // A user of OWN's replicated directory, with nothing to change: the import is valid and changes nothing.
     'user-imports-create': `User\n${CUSTOMER_ADMIN}\n`,

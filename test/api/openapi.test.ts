@@ -217,8 +217,11 @@ function* schemasIn(value: unknown, name = ''): Generator<[string, Schema]> {
   }
 }
 
-/** Lists whose length the provider's own small configuration bounds answer `value` without paging. */
-const BOUNDED_LISTS = new Set(['wizard-license-plans', 'customer-license-history']);
+/**
+ * Lists whose length a small configuration bounds answer `value` without paging; a user's pending changes are at
+ * most one queued change per field.
+ */
+const BOUNDED_LISTS = new Set(['wizard-license-plans', 'customer-license-history', 'users-pending-changes']);
 
 describe('the API conventions (docs/api-conventions.md)', () => {
   it('pages every list the one way: top and cursor in, value and nextLink out', () => {

@@ -121,9 +121,11 @@ describe('changing a user', () => {
     expect(joined.pendingChanges[0]?.queuedChange).toContain('Grant-CsOnlineVoiceRoutingPolicy');
 
     const listed = await call('GET', `/api/v1/customers/${PRO}/tasks`);
-    const rows = (listed.body as { value: Array<{ id: string; input: { queuedChanges: string[] } }> }).value;
-    expect(rows.filter((r) => r.id === task.id)).toHaveLength(1);
-    expect(rows.find((r) => r.id === task.id)?.input.queuedChanges).toHaveLength(3);
+    const rows = (listed.body as { value: Array<{ id: string; type: string }> }).value;
+    expect(rows.filter((r) => r.id === task.id).map((r) => r.type)).toEqual(['Office365']);
+    // The row opens the task, whose input shows each change's PowerShell (the manual's Queued Change).
+    const opened = await call('GET', `/api/v1/tasks/${task.id}`);
+    expect((opened.body as { input: { queuedChanges: string[] } }).input.queuedChanges).toHaveLength(3);
 
     const pending = await call('GET', `${USERS}/${ALICE}/pending-changes`);
     expect((pending.body as { value: unknown[] }).value).toHaveLength(3);
