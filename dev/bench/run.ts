@@ -540,17 +540,18 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
       ? `
 - **Not the 100,000 users of the target: Azurite's table store cannot hold them in a session.** A user is a user row
   and 7–8 index rows, so 100,000 users are about 900,000 rows of one table. Azurite (3.35) keeps a table as a LokiJS
-  collection with sorted-array indices on PartitionKey and RowKey: an upsert looks the row up with \`findOne({
-  PartitionKey, RowKey })\`, which collects every row of the partition through the PartitionKey index and then scans
-  them for the RowKey (twice per upsert), and an insert splices both index arrays (a move of the whole table).
-  Replaying those calls on LokiJS directly (no HTTP, on this shared machine), a row cost 72 µs at 5,000 rows and 1.5
-  ms at 30,000 (the search partition then holds 17,000 rows): quadratic in the partition, so 100,000 users would take
-  hours. With the index partitions split 64 ways it stays at about 40 µs per row up to 50,000 rows but still reaches
-  1.5 ms at 300,000 (the index splices), so about 40 minutes for 900,000 rows on this machine. And every query of
-  Azurite interprets its \`$filter\` on every row of the table: at 900,000 rows a Users page took 320–670 ms in
-  Azurite's own query interpreter, so p95 ≤ 300 ms cannot be shown on Azurite at that size, whatever the product
-  reads. On Azure Table storage both are key-range operations; a page reads one range of one index partition and a
-  bounded number of rows (test/api/users.test.ts counts the queries).`
+  collection with sorted-array indices on PartitionKey and RowKey: an upsert looks the row up by \`findOne\` on both
+  keys, which collects every row of the partition through the PartitionKey index and then scans them for the RowKey
+  (twice per upsert), and an insert splices both index arrays (a move of the whole table). Seeding took 102 s for
+  4,000 users and 566 s for 8,000 (twice the users, 5.5 times the time). Replaying those calls on LokiJS directly (no
+  HTTP, on this shared machine), a row cost 72 µs at 5,000 rows and 1.5 ms at 30,000 (the search partition then holds
+  17,000 rows): quadratic in the partition, so 100,000 users would take hours. With the index partitions split 64 ways
+  it stays at about 40 µs per row up to 50,000 rows but still reaches 1.5 ms at 300,000 (the index splices), so about
+  40 minutes for 900,000 rows on this machine. And every query of Azurite interprets its \`$filter\` on every row of
+  the table: at 900,000 rows a Users page took 320–670 ms in Azurite's own query interpreter, so p95 ≤ 300 ms cannot
+  be shown on Azurite at that size, whatever the product reads. On Azure Table storage both are key-range operations;
+  a page reads one range of one index partition and a bounded number of rows (test/api/users.test.ts counts the
+  queries).`
       : ''
   }
 `;
