@@ -333,8 +333,8 @@ const JITTER_MS = 250;
 
 /**
  * Rows under way at once. A number assignment is a long-running operation of a few seconds in Teams: by Little's
- * law, 50 rows a second at about 3.5 s a row needs some 175 in flight (docs/decisions.md).
+ * law, 50 rows a second at about 4 s a row needs some 200 in flight (docs/decisions.md).
  */
-export const DEFAULT_IMPORT_CONCURRENCY = 200;
+export const DEFAULT_IMPORT_CONCURRENCY = 256;
 
 export type UserImportService = ReturnType<typeof createUserImportService>;
