@@ -9,6 +9,7 @@ import { createMirrorStoreOn, type MirrorUser } from '../../shared/replication/m
 import { memoryQueues } from '../../shared/storage/memory-queue.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import { DEFAULT_IMPORT_CONCURRENCY } from '../../shared/users/bulk-import-service.js';
+import type { NumberHolder } from '../../shared/users/ports.js';
 import { createUserChangeStore } from '../../shared/users/user-change-store.js';
 import type { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
@@ -76,8 +77,12 @@ export async function bulkImportBench(
 
   const tables = memoryTables();
   const mirror = createMirrorStoreOn(tables);
+  const holders = new Map<string, NumberHolder[]>();
   const inventory = createNumberInventory({
-    tables,
+    // Tables of its own, and the mirror's number index answered from the seeded users: the in-memory twin scans
+    // a whole table for every range query (Azure answers one from the partition's index), which made validating
+    // 10,000 rows against an 80,000-row mirror table take many minutes.
+    tables: memoryTables(),
     // The customer's one site on one SBC: sites and regions are not what this measures.
     sites: {
       async get(customerId, siteName) {
@@ -91,7 +96,17 @@ export async function bulkImportBench(
         return { id, name: id, sbcId: 'sbc-eu', fqdn: 'sbc.bulkbench.example', ipAddress: '192.0.2.1' };
       },
     },
-    numberIndex: mirror,
+    numberIndex: {
+      // The guard asks for one number at a time (from = to): a lookup; a range, a scan of the few holders.
+      async usersWithNumbersBetween(_customerId, from, to) {
+        const key = (n: string) => n.replace(/^tel:/, '').replace(/;.*$/, '').replace(/^\+/, '');
+        if (from === to) return holders.get(key(from)) ?? [];
+        const [low, high] = [BigInt(key(from)), BigInt(key(to))];
+        return [...holders.values()]
+          .flat()
+          .filter((h) => BigInt(key(h.lineUri)) >= low && BigInt(key(h.lineUri)) <= high);
+      },
+    },
   });
   const settings = loadSettings({
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -146,6 +161,19 @@ export async function bulkImportBench(
         teamsModifiedAt: null,
         assignedLicenses: [],
       });
+    }
+    for (const user of users) {
+      if (user.lineUri) {
+        const digits = user.lineUri.replace(/^tel:\+/, '').replace(/;.*$/, '');
+        holders.set(digits, [
+          {
+            userId: user.id,
+            userPrincipalName: user.userPrincipalName,
+            displayName: user.displayName,
+            lineUri: user.lineUri,
+          },
+        ]);
+      }
     }
     for (let from = 0; from < users.length; from += 2000) {
       await mirror.putUsers(CUSTOMER, users.slice(from, from + 2000), 'bench');

@@ -617,6 +617,9 @@ Teams requests answered 429. Validating and storing the file (the POST's work) t
   Azurite (whose store slows as its tables grow, see the Users list): this measures the rows in flight against a
   service that takes seconds a row, not the storage. The task engine's queue is not served: the bench runs the
   task's step (\`UserImportService.apply\`) itself.
+- The number guard (validation) reads the mirror's number index from a map of the seeded users: the in-memory
+  twin scans a whole table for each range query, which made validating 10,000 rows take many minutes; application
+  makes point reads and writes only.
 - Figures on a shared 2-core machine vary between runs by tens of percent.
 `;
 }
