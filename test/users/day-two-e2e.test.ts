@@ -150,6 +150,39 @@ describe('day two end to end, against the sandbox', () => {
     expect(back.audit.value[1]?.id).toBe(entry?.id);
   }, 60_000);
 
+  it('gives two users assigned within the debounce window two numbers, not the one still pending', async () => {
+    const first = await ok(
+      call('POST', `${BASE}/users/${alice.id}/assign-number`, { json: { rangeId } }),
+      202,
+    );
+    const second = await ok(
+      call('POST', `${BASE}/users/${bob.id}/assign-number`, { json: { rangeId } }),
+      202,
+    );
+    const [mine, theirs] = [first, second].map(
+      (r) =>
+        (r.body as { pendingChanges: Array<{ change: { field: string; value: unknown } }> }).pendingChanges,
+    );
+    const numberOf = (pending: typeof mine) =>
+      pending?.find((p) => p.change.field === 'line-uri')?.change.value;
+    expect(numberOf(theirs)).not.toBe(numberOf(mine));
+    // A number pending for one user is in use for another.
+    const taken = await call('PATCH', `${BASE}/users/${bob.id}`, { json: { lineUri: numberOf(mine) } });
+    expect(taken.status).toBe(409);
+    expect(taken.problem.code).toBe('number_in_use');
+    for (const queued of [first, second]) {
+      const task = await settled(call, queued.headers.get('location') ?? '');
+      expect(task.state, JSON.stringify(task.log)).toBe('finish-success');
+    }
+    expect(teamsNumbers(alice.id)).toEqual([String(numberOf(mine)).replace('tel:', '')]);
+    expect(teamsNumbers(bob.id)).toEqual([String(numberOf(theirs)).replace('tel:', '')]);
+    // Both back to no number, for what follows.
+    for (const user of [alice, bob]) {
+      const removed = await ok(call('POST', `${BASE}/users/${user.id}/unassign-number`), 202);
+      expect((await settled(call, removed.headers.get('location') ?? '')).state).toBe('finish-success');
+    }
+  }, 60_000);
+
   it('refuses a number in use, reserved or outside every range with 409s, and queues nothing', async () => {
     const held = `${DIRECT_ROUTING?.from.slice(0, -1)}1`;
     const assigned = await ok(
