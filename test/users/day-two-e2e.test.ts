@@ -183,6 +183,24 @@ describe('day two end to end, against the sandbox', () => {
     }
   }, 60_000);
 
+  it('frees a queued number again when its change is cancelled', async () => {
+    const nextFree = async () =>
+      (
+        (await ok(call('GET', `${BASE}/number-ranges/${rangeId}/next-free-number`))).body as {
+          lineUri: string;
+        }
+      ).lineUri;
+    const free = await nextFree();
+    const queued = await ok(
+      call('POST', `${BASE}/users/${bob.id}/assign-number`, { json: { rangeId } }),
+      202,
+    );
+    expect(await nextFree()).not.toBe(free);
+    await ok(call('POST', `/api/v1/tasks/${(queued.body as Queued).task.id}/cancel`));
+    expect(await nextFree()).toBe(free);
+    expect((await details(bob.id)).pendingChanges).toEqual([]);
+  }, 60_000);
+
   it('refuses a number in use, reserved or outside every range with 409s, and queues nothing', async () => {
     const held = `${DIRECT_ROUTING?.from.slice(0, -1)}1`;
     const assigned = await ok(
