@@ -163,6 +163,8 @@ var tableNames = [
   'licences'
   'numberranges'
   'reservednumbers'
+  'userchanges'
+  'userimports'
 ]
 var queueNames = [
   'email-outbox'

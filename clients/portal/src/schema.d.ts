@@ -1418,7 +1418,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A user's details: general, location, licenses, Teams telephony, policies, groups, template
+         * A user's details: general, location, licenses, Teams telephony, policies, groups, template, pending changes and the latest audit entries
          * @description Requires the role provider-admin or channel-admin or customer-admin. The ETag is the mirrored user's version: send it as If-Match when changing the user.
          */
         get: operations["users-get"];
@@ -2880,7 +2880,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "number_in_use" | "pairing_conflict" | "prerequisite_missing" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -3439,6 +3439,20 @@ export interface components {
                 displayName: string | null;
             }[];
             template: string | null;
+            /** @description Pending changes: the queued changes not yet applied, in applying order (as `…/pending-changes`). The telephony and policies above are what the tenant has until they are applied. */
+            pendingChanges: components["schemas"]["PendingUserChange"][];
+            /** @description The user's audit trail: each applied change with its old and new values. */
+            audit: {
+                /** @description The user's latest 5 audit entries at most, newest first. */
+                value: components["schemas"]["UserAuditEntry"][];
+                /**
+                 * Format: uri-reference
+                 * @description The user's whole audit, paged (`top`, `cursor`).
+                 */
+                link: string;
+                /** @description The audit entries after these, paged; null when these are all. */
+                nextLink: string | null;
+            };
         };
         UserImport: {
             id: string;
