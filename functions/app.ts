@@ -68,6 +68,7 @@ import { createTaskStore } from '../shared/tasks/task-store.js';
 import { withHeldChanges } from '../shared/users/held-changes.js';
 import type { NumberGuard } from '../shared/users/ports.js';
 import type { UserChangeApplier } from '../shared/users/user-change.js';
+import { withPendingNumbers } from '../shared/users/pending-numbers.js';
 import { createUserChangeApplier } from '../shared/users/user-change-applier.js';
 import { createUserChangeExecution } from '../shared/users/user-change-execution.js';
 import { createUserChangeService } from '../shared/users/user-change-service.js';
@@ -246,11 +247,16 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const sites = createCustomerSiteStore(tables);
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
+  const userChangeStore = createUserChangeStore(tables);
   const numbers = createNumberInventory({
     tables,
     sites,
     regions: onboardingSettings,
-    numberIndex: mirror,
+    // Numbers queued for users count as held; the task engine is reached late (it needs the ports built below).
+    numberIndex: withPendingNumbers(mirror, {
+      store: userChangeStore,
+      engine: { get: (taskId) => taskEngine.get(taskId) },
+    }),
   });
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
@@ -261,7 +267,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     adapters,
     templates,
   });
-  const userChangeStore = createUserChangeStore(tables);
   const replication = createReplicationService(
     replicationDeps({
       settings,

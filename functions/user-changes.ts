@@ -4,19 +4,17 @@ import { customerParams, ifMatchOf } from '../shared/http/route-kit.js';
 import { nextLinkOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 import type { Principal } from '../shared/auth/authenticator.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { TASK_STATE_LABELS, TASK_STATES, type TaskRecord } from '../shared/tasks/task-record.js';
+import type { TaskRecord } from '../shared/tasks/task-record.js';
 import { isUsageLocation, LINE_URI_RULE, normalizeLineUri } from '../shared/users/line-uri.js';
 import type { NumberGuard } from '../shared/users/ports.js';
 import { USER_POLICY_TYPE_IDS, USER_POLICY_TYPES, type UserChange } from '../shared/users/user-change.js';
 import type { PendingChange, UserChangeService } from '../shared/users/user-change-service.js';
+import { AUDIT_ENTRY_ID, type UserAuditEntry } from '../shared/users/user-change-store.js';
 import {
-  AUDIT_ENTRY_ID,
-  AUDIT_STATUS_LABELS,
-  AUDIT_STATUSES,
-  userChangeSchema,
-  type UserAuditEntry,
-} from '../shared/users/user-change-store.js';
-import { labelledValues } from '../shared/validation/enum-labels.js';
+  pendingChangeSchema,
+  userAuditEntrySchema,
+  userAuditPath,
+} from '../shared/users/user-change-views.js';
 import { taskViewSchema, toTaskView } from './tasks.js';
 
 const TAGS = ['User changes'];
@@ -100,54 +98,12 @@ const assignBody = z
     'Give either lineUri or rangeId.',
   );
 
-const userChangeView = userChangeSchema.meta({ id: 'UserChange' });
-
-const pendingChangeSchema = z
-  .object({
-    taskId: z.string(),
-    cmdType: z.string().meta({ description: 'Cmd Type: Office365.' }),
-    state: z.enum(TASK_STATES).meta({ description: labelledValues(TASK_STATE_LABELS) }),
-    change: userChangeView,
-    queuedChange: z.string().meta({ description: 'Queued Change: the PowerShell a person would type.' }),
-    createdAt: z.iso.datetime().meta({ description: 'When Created.' }),
-    nextExecutionAt: z.string().nullable(),
-  })
-  .meta({ id: 'PendingUserChange' });
-
 const queuedSchema = z
   .object({
     task: taskViewSchema,
     pendingChanges: z.array(pendingChangeSchema).meta({ description: "The user's changes not yet applied." }),
   })
   .meta({ id: 'QueuedUserChanges' });
-
-const fieldValue = z.union([z.string(), z.boolean()]).nullable();
-
-export const userAuditEntrySchema = z
-  .object({
-    id: z.string(),
-    customerId: z.string(),
-    userId: z.string(),
-    userPrincipalName: z.string().meta({ description: 'Target.' }),
-    initiatedBy: z.string().meta({ description: 'InitiatedBy.' }),
-    taskId: z.string(),
-    status: z.enum(AUDIT_STATUSES).meta({ description: labelledValues(AUDIT_STATUS_LABELS) }),
-    createdAt: z.iso.datetime().meta({ description: 'Date.' }),
-    completedAt: z.iso.datetime().nullable().meta({ description: 'WhenCompleted.' }),
-    error: z.string().nullable(),
-    rollbackOf: z.string().nullable().meta({ description: 'The entry this change rolled back.' }),
-    fields: z.array(
-      z.object({
-        field: z.string().meta({ description: 'What to name in a rollback.' }),
-        fieldName: z.string().meta({ description: 'Field Name (OnPremLineUri, EnterpriseVoiceEnabled, …).' }),
-        oldValue: fieldValue.meta({ description: 'Old Value: the mirror before the change.' }),
-        newValue: fieldValue.meta({ description: 'New Value.' }),
-        change: userChangeView,
-        state: z.enum(['pending', 'applied', 'failed']),
-      }),
-    ),
-  })
-  .meta({ id: 'UserAuditEntry' });
 
 const auditQuery = pagingQuery((key) => /^[au]~/.test(key));
 const auditPage = pageSchema(userAuditEntrySchema, 'UserAuditPage');
@@ -327,7 +283,7 @@ export function createUserChangeFunctions(services: UserChangeFunctionsDeps): Fu
       responses: { 200: { description: 'A page of entries.', schema: auditPage } },
       handler: async ({ params, query }) =>
         auditPageOf(
-          `/api/v1/customers/${params.customerId}/users/${params.userId}/audit`,
+          userAuditPath(params.customerId, params.userId),
           query.top,
           await userChanges.userAudit(params.customerId, params.userId, query.top, query.cursor),
         ),

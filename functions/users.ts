@@ -18,7 +18,8 @@ const TAGS = ['Users'];
 const ROLES = ['provider-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}/users';
 
-export type UserFunctionsDeps = ApiEdge & Pick<AppServices, 'customers' | 'mirror' | 'replication'>;
+export type UserFunctionsDeps = ApiEdge &
+  Pick<AppServices, 'customers' | 'mirror' | 'replication' | 'userChanges'>;
 
 export function createUserFunctions(services: UserFunctionsDeps): FunctionDefinition[] {
   const users = usersView(services);
@@ -70,7 +71,8 @@ export function createUserFunctions(services: UserFunctionsDeps): FunctionDefini
       name: 'users-get',
       method: 'GET',
       route: `${BASE}/{userId}`,
-      summary: "A user's details: general, location, licenses, Teams telephony, policies, groups, template",
+      summary:
+        "A user's details: general, location, licenses, Teams telephony, policies, groups, template, pending changes and the latest audit entries",
       description: "The ETag is the mirrored user's version: send it as If-Match when changing the user.",
       tags: TAGS,
       roles: ROLES,

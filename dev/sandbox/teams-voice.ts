@@ -55,7 +55,7 @@ export interface NumberOperationView {
   }>;
 }
 
-export type NumberRequest =
+export type NumberRequest = (
   | {
       readonly kind: 'assign';
       readonly telephoneNumber: string;
@@ -64,7 +64,14 @@ export type NumberRequest =
       /** Whether the user holds Phone System (MCOEV) when the operation runs; checked at its end. */
       readonly phoneSystem: () => boolean;
     }
-  | { readonly kind: 'unassign'; readonly telephoneNumber: string };
+  | { readonly kind: 'unassign'; readonly telephoneNumber: string }
+) & {
+  /**
+   * Told the holder's numbers once the operation succeeded: a generated (scale) tenant keeps its users' Teams
+   * side in its own overlay, which its reads show.
+   */
+  readonly committed?: (userId: string, numbers: readonly AssignedNumber[]) => void;
+};
 
 interface NumberOperation {
   readonly id: string;
@@ -275,6 +282,7 @@ export class TeamsVoiceState {
       user.numbers = user.numbers.filter((n) => numberKey(n.telephoneNumber) !== numberKey(number));
       tenant.holders.delete(numberKey(number));
       user.modified = at;
+      request.committed?.(holder, user.numbers);
       return { status: 'succeeded', detail: null, userId: holder };
     }
     const holder = this.holder(tenant, number);
@@ -304,6 +312,7 @@ export class TeamsVoiceState {
     tenant.holders.set(numberKey(number), request.userId.toLowerCase());
     user.enterpriseVoiceEnabled = true;
     user.modified = at;
+    request.committed?.(request.userId.toLowerCase(), user.numbers);
     return { status: 'succeeded', detail: null, userId: request.userId.toLowerCase() };
   }
 

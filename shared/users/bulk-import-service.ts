@@ -8,6 +8,7 @@ import {
   IMPORT_LIMITS,
   type ImportDirectory,
   type ImportPlan,
+  type PlannedRow,
   planImport,
   resultCsv,
   type RowError,
@@ -25,6 +26,8 @@ export interface UserImportDeps {
   readonly execution: UserChangeExecution;
   readonly taskEngine: Pick<TaskEngine, 'start' | 'get'>;
   readonly now?: () => Date;
+  /** Rows applied at once (DEFAULT_IMPORT_CONCURRENCY). */
+  readonly concurrency?: number;
 }
 
 /** The mirror as the import's directory: one pass over the customer's users finds every id and UPN the file names. */
@@ -54,6 +57,7 @@ export function importState(value: UserImport, task: TaskRecord | null): UserImp
 
 export function createUserImportService(deps: UserImportDeps) {
   const now = deps.now ?? (() => new Date());
+  const concurrency = Math.max(1, deps.concurrency ?? DEFAULT_IMPORT_CONCURRENCY);
 
   const plan = (customerId: string, text: string) =>
     planImport({ directory: deps.directory, execution: deps.execution }, customerId, text);
@@ -155,8 +159,10 @@ export function createUserImportService(deps: UserImportDeps) {
     },
 
     /**
-     * The task's work: each chunk without an outcome is applied row by row and its outcome stored, then the
-     * import's counters. A crash loses at most the chunk in hand, whose rows the idempotent engine applies once.
+     * The task's work: the rows of the chunks without an outcome, applied `concurrency` at a time across chunk
+     * boundaries (a number takes seconds in Teams: one row after the other would take hours for 10,000). A chunk's
+     * outcome is stored once all its rows are done, then the import's counters; chunks may finish out of order.
+     * A crash loses the chunks in hand, whose rows the idempotent engine applies once when they are sent again.
      */
     async apply(run: {
       readonly customerId: string;
@@ -176,12 +182,14 @@ export function createUserImportService(deps: UserImportDeps) {
         const refused = sent.filter((r) => r.error !== null);
         const errors = [
           ...current.errors.filter((e) => e.code !== 'apply_failed'),
-          ...refused.map((r): RowError => ({
-            row: r.row,
-            column: null,
-            code: 'apply_failed',
-            message: r.error ?? '',
-          })),
+          ...refused
+            .sort((a, b) => a.row - b.row)
+            .map((r): RowError => ({
+              row: r.row,
+              column: null,
+              code: 'apply_failed',
+              message: r.error ?? '',
+            })),
         ];
         return {
           ...current,
@@ -193,21 +201,69 @@ export function createUserImportService(deps: UserImportDeps) {
         };
       };
       await deps.store.update(customerId, importId, progress);
-      for (let chunk = 0; chunk < value.chunks; chunk++) {
-        if (done.has(chunk)) continue;
-        if (run.signal.aborted)
-          throw new TransientTaskError('The task was taken over; the new holder goes on.');
-        const rows = [];
-        for (const r of await deps.store.chunk(customerId, importId, chunk)) {
-          if (r.status !== 'change' || r.userId === null) continue;
-          rows.push({ row: r.row, error: await applyRow(r.userId, r.changes) });
+
+      // Outcomes are stored one after the other, in the order their chunks finish.
+      let recording: Promise<void> = Promise.resolve();
+      const record = (outcome: ChunkOutcome) => {
+        recording = recording.then(async () => {
+          await deps.store.putOutcome(customerId, importId, outcome);
+          done.set(outcome.chunk, outcome);
+          await deps.store.update(customerId, importId, progress);
+          await run.checkpoint(outcome);
+        });
+        return recording;
+      };
+
+      /** The rows to send, chunk by chunk, each chunk read when the rows before it are all under way. */
+      const chunks = value.chunks;
+      async function* pending(): AsyncGenerator<{ chunk: PendingChunk; index: number; row: PlannedRow }> {
+        for (let chunk = 0; chunk < chunks; chunk++) {
+          if (done.has(chunk)) continue;
+          const rows = (await deps.store.chunk(customerId, importId, chunk)).filter(
+            (r) => r.status === 'change' && r.userId !== null,
+          );
+          const entry: PendingChunk = { chunk, results: new Array(rows.length), left: rows.length };
+          if (rows.length === 0) {
+            await record({ chunk, rows: [] });
+            continue;
+          }
+          for (const [index, row] of rows.entries()) yield { chunk: entry, index, row };
         }
-        const outcome: ChunkOutcome = { chunk, rows };
-        await deps.store.putOutcome(customerId, importId, outcome);
-        done.set(chunk, outcome);
-        await deps.store.update(customerId, importId, progress);
-        await run.checkpoint(outcome);
       }
+
+      const rows = pending();
+      let failure: unknown;
+      let pausedUntil = 0;
+      const worker = async () => {
+        for (;;) {
+          if (failure !== undefined) return;
+          if (run.signal.aborted) {
+            failure ??= new TransientTaskError('The task was taken over; the new holder goes on.');
+            return;
+          }
+          try {
+            // The generator is shared: each `next` hands one row to one worker.
+            const next = await rows.next();
+            if (next.done) return;
+            const { chunk, index, row } = next.value;
+            chunk.results[index] = { row: row.row, error: await applyRow(row.userId ?? '', row.changes) };
+            // Stored behind the worker's back: it goes on with the next row meanwhile.
+            if (--chunk.left === 0) {
+              record({ chunk: chunk.chunk, rows: chunk.results }).catch((error: unknown) => {
+                failure ??= error;
+              });
+            }
+          } catch (error) {
+            failure ??= error;
+            return;
+          }
+        }
+      };
+      // A failure stops new rows; the rows under way end before the task gives up, so no two runs overlap.
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      await recording.catch(() => undefined);
+      if (failure !== undefined) throw failure;
+
       const finished = await deps.store.update(customerId, importId, (current) => ({
         ...progress(current),
         state: 'completed',
@@ -218,9 +274,15 @@ export function createUserImportService(deps: UserImportDeps) {
       );
       return finished;
 
-      /** A row's changes, retried a few times through throttling; a refusal is the row's error, not the task's. */
+      /**
+       * A row's changes, retried a few times through throttling; a refusal is the row's error, not the task's.
+       * Throttling met by one row holds back every row not yet sent until its Retry-After, so that the rows in
+       * flight do not all come back at once.
+       */
       async function applyRow(userId: string, changes: readonly UserChange[]): Promise<string | null> {
         for (let attempt = 1; ; attempt++) {
+          const wait = pausedUntil - Date.now();
+          if (wait > 0) await sleep(wait + Math.random() * JITTER_MS);
           try {
             await deps.execution.applyToUser({
               customerId,
@@ -232,7 +294,11 @@ export function createUserImportService(deps: UserImportDeps) {
             return null;
           } catch (error) {
             if (error instanceof TransientTaskError && attempt < ROW_TRIES) {
-              await sleep(Math.min(error.retryAfterMs ?? 1000 * attempt, 30_000));
+              const backOff = Math.min(error.retryAfterMs ?? 1000 * attempt, 30_000);
+              if (error.retryAfterMs !== undefined) {
+                pausedUntil = Math.max(pausedUntil, Date.now() + backOff);
+              }
+              await sleep(backOff + Math.random() * JITTER_MS);
               continue;
             }
             if (error instanceof PermanentTaskError) return error.message;
@@ -251,9 +317,24 @@ export function createUserImportService(deps: UserImportDeps) {
   };
 }
 
+interface PendingChunk {
+  readonly chunk: number;
+  readonly results: Array<ChunkOutcome['rows'][number]>;
+  left: number;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Throttling met by one row is waited out this many times before the task's own retry takes over. */
 const ROW_TRIES = 3;
+
+/** Spread over the rows that waited for the same Retry-After. */
+const JITTER_MS = 250;
+
+/**
+ * Rows under way at once. A number assignment is a long-running operation of a few seconds in Teams: by Little's
+ * law, 50 rows a second at about 4 s a row needs some 200 in flight (docs/decisions.md).
+ */
+export const DEFAULT_IMPORT_CONCURRENCY = 256;
 
 export type UserImportService = ReturnType<typeof createUserImportService>;

@@ -35,6 +35,8 @@ export interface UserChangeApplierDeps {
   readonly operationBudgetMs?: number;
   /** Between polls of an operation when the service sends no Retry-After; 2 s by default. */
   readonly pollIntervalMs?: number;
+  /** How long a customer's clients (and their tokens) are reused; 5 minutes by default. */
+  readonly clientReuseMs?: number;
 }
 
 /** Graph's `numberType` for the numbers this product manages. */
@@ -93,6 +95,26 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
   const now = deps.now ?? Date.now;
   const budgetMs = deps.operationBudgetMs ?? 60_000;
   const pollMs = deps.pollIntervalMs ?? 2_000;
+  const reuseMs = deps.clientReuseMs ?? 5 * 60_000;
+
+  /**
+   * A customer's client, made once a while: each client's credential asks Entra ID for a token of its own, so a
+   * client a change would cost a token request a row in a bulk import. Reused for minutes only, so that new
+   * credentials of the customer are taken up soon.
+   */
+  const reused = <T>(make: (customerId: string) => Promise<T>) => {
+    const made = new Map<string, { readonly until: number; readonly client: Promise<T> }>();
+    return (customerId: string): Promise<T> => {
+      const found = made.get(customerId);
+      if (found && found.until > now()) return found.client;
+      const client = make(customerId);
+      made.set(customerId, { until: now() + reuseMs, client });
+      client.catch(() => made.delete(customerId));
+      return client;
+    };
+  };
+  const graphOf = reused((customerId) => deps.graph(customerId));
+  const teamsOf = reused((customerId) => deps.teams(customerId));
 
   /** One Graph call; its answer whatever the status (the SDK has already retried throttling by then). */
   const graphCall = async (
@@ -205,7 +227,7 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
   };
 
   const applyLineUri = async (target: UserChangeTarget, value: string | null): Promise<void> => {
-    const graph = await deps.graph(target.customerId);
+    const graph = await graphOf(target.customerId);
     const wanted = value === null ? null : telephoneNumberOf(value);
     const current = primaryNumber(await readTeamsUser(graph, target));
     if (sameNumber(current, wanted)) return;
@@ -234,7 +256,7 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
   };
 
   const applyUsageLocation = async (target: UserChangeTarget, value: string | null): Promise<void> => {
-    const graph = await deps.graph(target.customerId);
+    const graph = await graphOf(target.customerId);
     const path = `/users/${encodeURIComponent(target.userId)}`;
     const read = await graphCall(graph, 'GET /users/{id}', 'GET', `${path}?$select=usageLocation`);
     if (read.status !== 200) throw graphFailure('GET /users/{id}', read, target);
@@ -245,9 +267,9 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
   };
 
   const applyEnterpriseVoice = async (target: UserChangeTarget, value: boolean): Promise<void> => {
-    const graph = await deps.graph(target.customerId);
+    const graph = await graphOf(target.customerId);
     if ((await readTeamsUser(graph, target)).isEnterpriseVoiceEnabled === value) return;
-    const teams = await deps.teams(target.customerId);
+    const teams = await teamsOf(target.customerId);
     await teamsCall('Enterprise Voice', target, () => teams.setEnterpriseVoice(target.userId, value));
   };
 
@@ -256,14 +278,14 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
     change: Extract<UserChange, { field: 'policy' }>,
   ): Promise<void> => {
     const { teamsType } = USER_POLICY_TYPES[change.policyType];
-    const graph = await deps.graph(target.customerId);
+    const graph = await graphOf(target.customerId);
     const assignment = (await readTeamsUser(graph, target)).effectivePolicyAssignments?.find(
       (a) => a.policyType.toLowerCase() === teamsType.toLowerCase(),
     );
     const current = stripTag(assignment?.policyAssignment?.displayName ?? 'Global');
     const wanted = change.value === null ? null : stripTag(change.value);
     if (current.toLowerCase() === (wanted ?? 'Global').toLowerCase()) return;
-    const teams = await deps.teams(target.customerId);
+    const teams = await teamsOf(target.customerId);
     await teamsCall(`the ${teamsType} grant`, target, () =>
       teams.grantPolicy(target.userId, teamsType, wanted),
     );

@@ -1,10 +1,10 @@
-import { usesLicensedUsers } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { MirrorStore } from '../replication/mirror-store.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
 import { isUsageLocation, LINE_URI_RULE, normalizeLineUri } from './line-uri.js';
 import type { NumberGuard, UserChangeExecution } from './ports.js';
+import { customerWithUsers } from './user-access.js';
 import { USER_POLICY_TYPES, type UserChange, type UserChangeApplier } from './user-change.js';
 import { fieldKeyOf, fieldNameOf, mergeChanges, mirrorValueOf, withChange } from './user-change-fields.js';
 import {
@@ -48,14 +48,7 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
   }
 
   async function check(customerId: string, userId: string, changes: readonly UserChange[]): Promise<void> {
-    const customer = await deps.customers.get(customerId);
-    if (!usesLicensedUsers(customer.licenseType)) {
-      throw domainErrors.conflict(
-        'no_m365_for_essentials',
-        'No Microsoft 365 users',
-        `${customerId} is a Hosted Essentials customer: it has no Microsoft 365 users to change.`,
-      );
-    }
+    await customerWithUsers(deps.customers, customerId);
     const user = await deps.mirror.getUser(customerId, userId);
     if (!user) throw domainErrors.notFound(`${customerId} has no replicated user ${userId}.`);
     if (changes.length === 0) {

@@ -123,6 +123,16 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
         delayMs: rollbackOf === null ? debounceMs : 0,
       }));
     if (!joined) await deps.store.updatePendingTasks(customerId, userId, (ids) => [...ids, task.id]);
+    const number = (task.input as UserChangeTaskInput).changes.find((c) => c.field === 'line-uri')?.value;
+    if (typeof number === 'string') {
+      await deps.store.claimNumber(customerId, {
+        userId: user.id,
+        userPrincipalName: user.userPrincipalName,
+        displayName: user.displayName,
+        lineUri: number,
+        taskId: task.id,
+      });
+    }
     await deps.markPending?.(customerId, userId, true);
     return task;
   }

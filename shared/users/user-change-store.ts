@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { shortNameKey } from '../customers/short-name.js';
 import { packText, unpackText } from '../replication/table-text.js';
+import { numberKey } from '../replication/user-index.js';
 import { newestFirstKey } from '../tasks/task-record.js';
 import { type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
 import { USER_POLICY_TYPE_IDS, type UserChange } from './user-change.js';
@@ -11,7 +12,9 @@ import { USER_POLICY_TYPE_IDS, type UserChange } from './user-change.js';
  *   change finds the task to join);
  * - `a~{task, newest first}~{userId}` and `u~{userId}~{task, newest first}`: one audit entry per task and user, twice,
  *   written together in one transaction, so that the customer's list and the user's list are each one range read;
- * - `h~{userId}`: values just applied, which a replication cycle keeps over what Teams still reports for a while.
+ * - `h~{userId}`: values just applied, which a replication cycle keeps over what Teams still reports for a while;
+ * - `n~{number key}~{userId}`: a number queued for the user (a claim), so that the number inventory counts it as held
+ *   until the task has run; a claim whose task finished or no longer assigns the number is ignored by its reader.
  */
 export const USER_CHANGES_TABLE = 'userchanges';
 
@@ -36,6 +39,16 @@ export const AUDIT_STATUS_LABELS: Readonly<Record<UserAuditStatus, string>> = {
 };
 
 export type FieldValue = string | boolean | null;
+
+/** A number queued for a user by a change task (`n~` rows). */
+export interface NumberClaim {
+  readonly userId: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string | null;
+  /** `tel:+<E.164>` with an optional `;ext=…`, as queued. */
+  readonly lineUri: string;
+  readonly taskId: string;
+}
 
 export interface UserAuditField {
   /** `line-uri`, `enterprise-voice`, `usage-location` or `policy:<type>`. */
@@ -161,6 +174,36 @@ export function createUserChangeStore(tables: Tables) {
 
     userAudit: (customerId: string, userId: string, top: number, after?: string) =>
       page(customerId, `u~${userId}~`, top, after),
+
+    /** Records that the user's task queues this number; a later claim of the same user and number replaces it. */
+    async claimNumber(customerId: string, claim: NumberClaim): Promise<void> {
+      const key = numberKey(claim.lineUri);
+      if (key === null) return;
+      await table.upsert({
+        partitionKey: pk(customerId),
+        rowKey: `n~${key}~${claim.userId}`,
+        claim: JSON.stringify(claim),
+      });
+    },
+
+    /** The claims of numbers in [from, to] (E.164, `+` optional, extension ignored), by number. */
+    async numberClaimsBetween(customerId: string, from: string, to: string): Promise<NumberClaim[]> {
+      const [low, high] = [numberKey(from), numberKey(to)];
+      if (low === null || high === null) return [];
+      const claims: NumberClaim[] = [];
+      for await (const { value } of table.list({
+        partitionKey: pk(customerId),
+        rowKey: { gt: `n~${low}~`, lt: `n~${high}~~` },
+      })) {
+        claims.push(JSON.parse(String(value.claim)) as NumberClaim);
+      }
+      return claims;
+    },
+
+    async dropNumberClaim(customerId: string, claim: Pick<NumberClaim, 'userId' | 'lineUri'>): Promise<void> {
+      const key = numberKey(claim.lineUri);
+      if (key !== null) await table.delete(pk(customerId), `n~${key}~${claim.userId}`);
+    },
 
     async holds(customerId: string, userId: string): Promise<UserHolds> {
       const row = await table.get(pk(customerId), `h~${userId}`);

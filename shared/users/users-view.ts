@@ -17,6 +17,8 @@ import {
 } from '../replication/user-index.js';
 import { customerWithUsers } from './user-access.js';
 import { USER_POLICY_TYPES, USER_POLICY_TYPE_IDS } from './user-change.js';
+import type { UserChangeService } from './user-change-service.js';
+import { pendingChangeSchema, userAuditEntrySchema, userAuditPath } from './user-change-views.js';
 
 /**
  * The Users list, its CSV export and a user's details (issue 11 items 1, 2 and 5), read from the mirror's index
@@ -33,6 +35,9 @@ const optionalBoolean = (name: string, description: string) =>
     .meta({ description });
 
 const SEARCH_MAX = 100;
+
+/** How many audit entries the details show; the rest is a link away. */
+const RECENT_AUDIT_ENTRIES = 5;
 
 /** The list's filters, shared by the page and the CSV export. */
 const filterShape = {
@@ -162,6 +167,25 @@ export const userDetailsSchema = z
       .meta({ description: 'Every policy type the product grants, effective value.' }),
     groups: z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
     template: z.string().nullable(),
+    pendingChanges: z.array(pendingChangeSchema).meta({
+      description:
+        'Pending changes: the queued changes not yet applied, in applying order (as `…/pending-changes`). The ' +
+        'telephony and policies above are what the tenant has until they are applied.',
+    }),
+    audit: z
+      .object({
+        value: z.array(userAuditEntrySchema).meta({
+          description: `The user's latest ${RECENT_AUDIT_ENTRIES} audit entries at most, newest first.`,
+        }),
+        link: z.string().meta({
+          format: 'uri-reference',
+          description: "The user's whole audit, paged (`top`, `cursor`).",
+        }),
+        nextLink: nextLinkSchema.meta({
+          description: 'The audit entries after these, paged; null when these are all.',
+        }),
+      })
+      .meta({ description: "The user's audit trail: each applied change with its old and new values." }),
   })
   .meta({ id: 'UserDetails' });
 
@@ -175,6 +199,8 @@ export const userParamsShape = {
 export interface UsersViewDeps extends Pick<CustomerMirrorDeps, 'replication'> {
   readonly customers: Pick<CustomerService, 'get'>;
   readonly mirror: Pick<MirrorStore, 'indexPage' | 'voiceObjects' | 'getUserVersion' | 'groupsOfUser'>;
+  /** The user's pending changes and audit, for the details. */
+  readonly userChanges: Pick<UserChangeService, 'pendingChanges' | 'userAudit'>;
 }
 
 /** The HTTP ETag of a mirrored user: its row's content hash (what a PATCH's If-Match names). */
@@ -315,11 +341,14 @@ export function usersView(deps: UsersViewDeps) {
       const id = userId.toLowerCase();
       const found = await mirror.getUserVersion(customerId, id);
       if (!found) throw domainErrors.notFound(`"${customerId}" has no replicated user ${userId}.`);
-      const [head, gatewayOf, groups] = await Promise.all([
+      const [head, gatewayOf, groups, pendingChanges, audit] = await Promise.all([
         mirrorHeader(deps, customerId),
         routing(customerId),
         mirror.groupsOfUser(customerId, id),
+        deps.userChanges.pendingChanges(customerId, id),
+        deps.userChanges.userAudit(customerId, id, RECENT_AUDIT_ENTRIES),
       ]);
+      const auditPath = userAuditPath(customerId, id);
       const { user } = found;
       const gateway = gatewayOf(user.policies.OnlineVoiceRoutingPolicy ?? 'Global');
       const body: z.output<typeof userDetailsSchema> = {
@@ -352,6 +381,12 @@ export function usersView(deps: UsersViewDeps) {
         })),
         groups: groups.map((g) => ({ id: g.id, displayName: g.displayName })),
         template: null,
+        pendingChanges,
+        audit: {
+          value: audit.entries.map((entry) => ({ ...entry, fields: [...entry.fields] })),
+          link: auditPath,
+          nextLink: nextLinkOf(auditPath, { top: RECENT_AUDIT_ENTRIES }, audit.next),
+        },
       };
       return { body, etag: userEtagOf(found.hash) };
     },

@@ -138,6 +138,11 @@ beforeAll(async () => {
       },
     ],
   });
+  // A queued change of the same user: its details then show a pending change next to that entry.
+  await expectOk(
+    call('PATCH', `/api/v1/customers/${OWN}/users/${CUSTOMER_ADMIN}`, { json: { usageLocation: 'GB' } }),
+    'a queued user change',
+  );
   await expectOk(
     call('PUT', '/api/v1/settings/invitations', { json: bodyOf('settings-invitations-put') }),
     'the invitation settings',
@@ -154,6 +159,14 @@ beforeAll(async () => {
     'a number range',
   );
   ids.range = (range.body as { id: string }).id;
+  // The deletion's own: the first range holds the number the run's assignment queues, which keeps it in use.
+  const spareRange = await expectOk(
+    call('POST', `/api/v1/customers/${OWN}/number-ranges`, {
+      json: { ...NUMBER_RANGE, name: 'Spare', start: '+442079460200', end: '+442079460299' },
+    }),
+    'a spare number range',
+  );
+  ids.spareRange = (spareRange.body as { id: string }).id;
   const reserved = await expectOk(
     call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079460001' } }),
     'a reserved number',
@@ -314,7 +327,7 @@ function pathOf(path: string, operationId: string): string {
     entryId: `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
-    rangeId: ids.range ?? '',
+    rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',
     reservationId: ids.reservation ?? '',
     importId: ids.userImport ?? '',
   };

@@ -289,7 +289,7 @@ describe('the users export', () => {
 });
 
 describe("a user's details", () => {
-  it('shows general, location, licences, telephony, every policy, groups and an ETag', async () => {
+  it('shows general, location, licences, telephony, every policy, groups, pending changes, audit and an ETag', async () => {
     const response = await call('GET', `${BASE}/${id(1)}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toMatch(/^"[0-9a-f]{16}"$/);
@@ -309,6 +309,9 @@ describe("a user's details", () => {
       },
       groups: [{ id: GROUP, displayName: 'Sales' }],
       template: null,
+      // Nothing queued or applied through the product yet; the audit's link pages it all.
+      pendingChanges: [],
+      audit: { value: [], link: `${BASE}/${id(1)}/audit`, nextLink: null },
     });
     expect(body.policies.find((p) => p.type === 'voice-routing')).toMatchObject({
       label: 'Online Voice Routing Policy',

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import { type SandboxFixture, startFixture } from './fixtures.js';
 
 const contoso = DEMO.customers.contoso;
@@ -98,5 +99,47 @@ describe('sandbox Graph number management', () => {
       body: { error: { code: 'Authorization_RequestDenied' } },
     });
     expect((await call('GET', `${BASE}/operations/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+  it("assigns numbers to a scale tenant's voice users, shown in their Teams configuration; others lack Phone System", async () => {
+    f.sandbox.teams.timings.numberOperationMs = 0;
+    const scale = createScaleTenant(
+      { state: f.sandbox.state, teams: f.sandbox.teams, directories: f.sandbox.directories },
+      { displayName: 'Scale Numbers Ltd', users: 8, seed: 'numbers' },
+    );
+    const tenantId = scale.options.tenantId;
+    f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
+    const app = addReplicationApp(f.sandbox.state, tenantId, 'Numbers');
+    const bearer = (
+      await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
+    ).token;
+    const run = async (userId: string, telephoneNumber: string) => {
+      const accepted = await assign(
+        { telephoneNumber, assignmentTargetId: userId, numberType: 'directRouting' },
+        bearer,
+      );
+      expect(accepted.status).toBe(202);
+      const location = new URL(accepted.headers.get('location') ?? '');
+      return (await call('GET', location.pathname, undefined, bearer)).body;
+    };
+    // Index 0 is a voice user (Phone System); index 3 is not.
+    expect(await run(scale.userId(0), '+442071000001')).toMatchObject({ status: 'succeeded' });
+    const shown = await call(
+      'GET',
+      `/graph/v1.0/admin/teams/userConfigurations/${scale.userId(0)}`,
+      undefined,
+      bearer,
+    );
+    expect(shown.body).toMatchObject({
+      isEnterpriseVoiceEnabled: true,
+      telephoneNumbers: [{ telephoneNumber: '+442071000001', assignmentCategory: 'primary' }],
+    });
+    expect(await run(scale.userId(1), '+442071000001')).toMatchObject({
+      status: 'failed',
+      numbers: [{ statusDetail: expect.stringContaining('already been assigned') as unknown }],
+    });
+    expect(await run(scale.userId(3), '+442071000003')).toMatchObject({
+      status: 'failed',
+      numbers: [{ statusDetail: expect.stringContaining('Phone System') as unknown }],
+    });
   });
 });

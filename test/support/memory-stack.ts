@@ -11,7 +11,7 @@ import { createLoggers, describeError, type Loggers, type LogRecord } from '../.
 import { createRouter } from '../../dev/host/router.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { stableGuid } from '../../dev/sandbox/directory-model.js';
-import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { type RunningSandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
 import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { type AppOverrides, createApp } from '../../functions/app.js';
 import { loadSettings, type Settings } from '../../shared/config/settings.js';
@@ -70,6 +70,8 @@ export interface MemoryStackOptions {
   deliverQueues?: boolean;
   /** Wraps the memory tables the stores get (counting or failing calls); `tables` stays the unwrapped twin. */
   wrapTables?: (tables: Tables) => Tables;
+  /** With peers: how fast the sandbox's Teams works (`timeScale`, 1 = real delays). */
+  sandbox?: Pick<SandboxOptions, 'timeScale'>;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function startMemoryStackWithPeers(
   options: MemoryStackOptions = {},
 ): Promise<MemoryStackWithPeers> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-memory-'));
-  const sandbox = await startSandbox({ port: 0, dataDir });
+  const sandbox = await startSandbox({ ...options.sandbox, port: 0, dataDir });
   const stack = await start(options, sandbox).catch(async (error: unknown) => {
     await sandbox.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -69,20 +69,7 @@ export async function buildOnboardedWorld(
     readonly invited: string;
   },
 ): Promise<OnboardedWorld> {
-  await configureProvider(stack, call);
-  await seedOnboardingSettings({
-    apiBaseUrl: `${stack.api.url}/api/v1`,
-    token,
-    smtp: stack.sandbox.smtp,
-    fetch: stack.api.fetch,
-  });
-
-  const deployed = await settled(
-    call,
-    await submit(call, await fillWizard(call, { shortName: names.deployed, ...DEPLOYED_SITE })),
-  );
-  expect(deployed.state, JSON.stringify(deployed.log)).toBe('finish-success');
-  await replicate(call, names.deployed);
+  const finishedTask = await buildDeployedCustomer(stack, call, token, names.deployed);
   const groupId = await replicatedGroup(stack, call, names.directory);
 
   const paused = await settled(
@@ -111,12 +98,39 @@ export async function buildOnboardedWorld(
   await completeDeviceFlow(stack, link, CONTOSO.admin.userPrincipalName, stack.api.fetch, 0);
 
   return {
-    finishedTask: deployed.id,
+    finishedTask,
     pausedTask: paused.id,
     groupId,
     connectedSession,
     completedInvitation: names.invited,
   };
+}
+
+/**
+ * The provider set up as `npm start` leaves it, and one customer onboarded through the wizard on Contoso's tenant
+ * (automatic DNS, the demo SBC `sbc-eu1`): its site Deployed and its directory replicated. Returns its finished
+ * CreateCustomer task.
+ */
+export async function buildDeployedCustomer(
+  stack: MemoryStackWithPeers,
+  call: Call,
+  token: string,
+  shortName: string,
+): Promise<string> {
+  await configureProvider(stack, call);
+  await seedOnboardingSettings({
+    apiBaseUrl: `${stack.api.url}/api/v1`,
+    token,
+    smtp: stack.sandbox.smtp,
+    fetch: stack.api.fetch,
+  });
+  const deployed = await settled(
+    call,
+    await submit(call, await fillWizard(call, { shortName, ...DEPLOYED_SITE })),
+  );
+  expect(deployed.state, JSON.stringify(deployed.log)).toBe('finish-success');
+  await replicate(call, shortName);
+  return deployed.id;
 }
 
 /** Queue Replication, as the operator does after onboarding, and wait for its cycle. */

@@ -206,6 +206,52 @@ describe('changing a user', () => {
     );
   });
 
+  it("shows the queued changes in the user's details, then the applied ones in its latest audit entries", async () => {
+    type Details = {
+      telephony: { lineUri: string | null };
+      pendingChanges: Array<{ taskId: string; change: unknown; queuedChange: string }>;
+      audit: {
+        value: Array<{ id: string; taskId: string; fields: Array<{ oldValue: unknown; newValue: unknown }> }>;
+        link: string;
+        nextLink: string | null;
+      };
+    };
+    const details = async () => {
+      const response = await call('GET', `${USERS}/${ALICE}`);
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body as Details;
+    };
+    const queued = await call('PATCH', `${USERS}/${ALICE}`, { json: { lineUri: '+441130000070' } });
+    const taskId = (queued.body as Queued).task.id;
+    const waiting = await details();
+    // As the pending-changes route lists them; the telephony is still what the tenant has.
+    expect(waiting.pendingChanges).toEqual(
+      ((await call('GET', `${USERS}/${ALICE}/pending-changes`)).body as { value: unknown[] }).value,
+    );
+    expect(waiting.pendingChanges).toMatchObject([
+      { taskId, change: { field: 'line-uri', value: 'tel:+441130000070' } },
+    ]);
+    expect(waiting.telephony.lineUri).toBeNull();
+
+    await runQueued();
+    const applied = await details();
+    expect(applied.pendingChanges).toEqual([]);
+    expect(applied.telephony.lineUri).toBe('tel:+441130000070');
+    expect(applied.audit.value[0]).toMatchObject({
+      taskId,
+      fields: [{ oldValue: null, newValue: 'tel:+441130000070' }],
+    });
+    // A few entries, newest first; the link pages the whole audit, the same entries first.
+    expect(applied.audit.value.length).toBeLessThanOrEqual(5);
+    expect(applied.audit.link).toBe(`${USERS}/${ALICE}/audit`);
+    const paged = (await call('GET', `${applied.audit.link}?top=5`)).body as {
+      value: Array<{ id: string }>;
+      nextLink: string | null;
+    };
+    expect(paged.value.map((e) => e.id)).toEqual(applied.audit.value.map((e) => e.id));
+    expect(applied.audit.nextLink).toBe(paged.nextLink);
+  });
+
   it('after a failure mid-task, the retry sends only the changes not yet applied, and audits each once', async () => {
     const before = applier.calls.length;
     applier.failNext(new TransientTaskError('Teams answered 429'), (change) => change.field === 'line-uri');

@@ -1418,7 +1418,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A user's details: general, location, licenses, Teams telephony, policies, groups, template
+         * A user's details: general, location, licenses, Teams telephony, policies, groups, template, pending changes and the latest audit entries
          * @description Requires the role provider-admin or channel-admin or customer-admin. The ETag is the mirrored user's version: send it as If-Match when changing the user.
          */
         get: operations["users-get"];
@@ -3439,6 +3439,20 @@ export interface components {
                 displayName: string | null;
             }[];
             template: string | null;
+            /** @description Pending changes: the queued changes not yet applied, in applying order (as `…/pending-changes`). The telephony and policies above are what the tenant has until they are applied. */
+            pendingChanges: components["schemas"]["PendingUserChange"][];
+            /** @description The user's audit trail: each applied change with its old and new values. */
+            audit: {
+                /** @description The user's latest 5 audit entries at most, newest first. */
+                value: components["schemas"]["UserAuditEntry"][];
+                /**
+                 * Format: uri-reference
+                 * @description The user's whole audit, paged (`top`, `cursor`).
+                 */
+                link: string;
+                /** @description The audit entries after these, paged; null when these are all. */
+                nextLink: string | null;
+            };
         };
         UserImport: {
             id: string;

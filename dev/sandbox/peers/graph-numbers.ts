@@ -2,6 +2,7 @@ import { GraphFailure, SKU_CATALOGUE } from '../graph-directory.js';
 import type { PeerRequest, Reply, Route } from '../router.js';
 import { findUser, type SandboxState, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
+import { ScaleDirectory } from '../scale-tenant.js';
 import type { TenantDirectories } from '../tenant-directory.js';
 import type { AssignedNumber, NumberOperationView } from '../teams-voice.js';
 import { context, type Guard, ok, requestIds } from './graph-odata.js';
@@ -12,6 +13,10 @@ import { context, type Guard, ok, requestIds } from './graph-odata.js';
  * long-running `operations/{id}`, which goes notStarted → running → succeeded | failed. A malformed request or an
  * unknown target is refused at once; a number held by someone else, outside the tenant's Direct Routing numbers
  * or a user without Phone System fails the operation, with the reason in `numbers[].statusDetail`.
+ *
+ * A scale tenant (dev/sandbox/scale-tenant.ts) takes the same actions for its generated users: Phone System is
+ * its voice users', and a succeeded operation writes the number into its overlay. Its generated numbers
+ * (`+1555…`) are not known as held: give it Direct Routing numbers outside them.
  */
 const PERMISSIONS = {
   write: ['TeamsTelephoneNumber.ReadWrite.All'],
@@ -32,15 +37,30 @@ export function numberManagementRoutes(
   guarded: Guard,
 ): Route[] {
   const { voice } = teams;
-  const ordinary = (tenant: Tenant) => {
-    if (directories.generatedFor(tenant.id)) {
-      throw new GraphFailure(
-        501,
-        'NotImplemented',
-        'The sandbox manages numbers of ordinary tenants only, not of generated (scale) tenants.',
-      );
-    }
+  /** A generated tenant's directory (its users and their Teams side); undefined for an ordinary tenant. */
+  const generated = (tenant: Tenant): ScaleDirectory | undefined => {
+    const directory = directories.generatedFor(tenant.id);
+    if (directory === undefined || directory instanceof ScaleDirectory) return directory;
+    throw new GraphFailure(
+      501,
+      'NotImplemented',
+      'The sandbox manages numbers of ordinary and scale tenants only, not of this generated tenant.',
+    );
   };
+  /** A scale tenant's users show their numbers from its overlay: the operation's end writes them there. */
+  const committed = (scale: ScaleDirectory | undefined) =>
+    scale
+      ? {
+          committed: (userId: string, numbers: readonly AssignedNumber[]) => {
+            if (!scale.user(userId)) return;
+            const primary = numbers.find((n) => n.assignmentCategory === 'primary') ?? numbers[0];
+            scale.updateTeams(userId, {
+              telephoneNumber: primary?.telephoneNumber ?? null,
+              ...(primary ? { enterpriseVoiceEnabled: true } : {}),
+            });
+          },
+        }
+      : {};
   const accepted = (request: PeerRequest, tenant: Tenant, operation: NumberOperationView): Reply => ({
     status: 202,
     headers: {
@@ -55,7 +75,7 @@ export function numberManagementRoutes(
       method: 'POST',
       path: `${BASE}/numberAssignments/assignNumber`,
       handle: guarded(PERMISSIONS.write, (request, tenant) => {
-        ordinary(tenant);
+        const scale = generated(tenant);
         const body = jsonBody(request);
         const telephoneNumber = requireNumber(body.telephoneNumber);
         requireNumberType(body.numberType, true);
@@ -65,7 +85,12 @@ export function numberManagementRoutes(
         if (!CATEGORIES.includes(category as AssignedNumber['assignmentCategory'])) {
           throw badRequest(`Invalid value '${String(category)}' for parameter 'assignmentCategory'.`);
         }
-        const user = GUID.test(targetId) ? findUser(tenant, targetId) : undefined;
+        const found = !GUID.test(targetId)
+          ? undefined
+          : scale
+            ? scale.user(targetId)
+            : findUser(tenant, targetId);
+        const user = found ? { id: found.id } : undefined;
         if (!user) {
           throw new GraphFailure(
             404,
@@ -78,7 +103,11 @@ export function numberManagementRoutes(
           telephoneNumber,
           userId: user.id,
           assignmentCategory: category as AssignedNumber['assignmentCategory'],
-          phoneSystem: () => hasPhoneSystem(state, tenant, user.id),
+          // A scale tenant's users hold Phone System as their Teams side says (its voice users).
+          phoneSystem: scale
+            ? () => scale.teamsUser(user.id)?.featureTypes.includes('PhoneSystem') === true
+            : () => hasPhoneSystem(state, tenant, user.id),
+          ...committed(scale),
         });
         return accepted(request, tenant, operation);
       }),
@@ -87,11 +116,15 @@ export function numberManagementRoutes(
       method: 'POST',
       path: `${BASE}/numberAssignments/unassignNumber`,
       handle: guarded(PERMISSIONS.write, (request, tenant) => {
-        ordinary(tenant);
+        const scale = generated(tenant);
         const body = jsonBody(request);
         const telephoneNumber = requireNumber(body.telephoneNumber);
         requireNumberType(body.numberType, false);
-        return accepted(request, tenant, voice.start(tenant.id, { kind: 'unassign', telephoneNumber }));
+        return accepted(
+          request,
+          tenant,
+          voice.start(tenant.id, { kind: 'unassign', telephoneNumber, ...committed(scale) }),
+        );
       }),
     },
     {
