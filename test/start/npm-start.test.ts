@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/host/free-port.js';
 import { isSameProcess, readLock } from '../../dev/local-lock.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { STATE_FILE } from '../../dev/sandbox/persistence.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
 const crashDataDir = mkdtempSync(join(tmpdir(), 'drh-crash-'));
@@ -200,6 +201,9 @@ describe('npm start', () => {
     expect(demo.output).toMatch(/Tailwind is onboarded \(finish-success\) and replicated \([1-9]\d* users\)/);
     const before = await tailwindWorld(crashDataDir);
     expect(before).toEqual({ domain: true, aRecord: true, gateway: true, sbcGroups: 2 });
+    // The sandbox writes its state a moment after a change (SAVE_DELAY_MS, later on a busy machine): a kill before
+    // that write loses the change by design, so the kill waits for the file to hold what was just read.
+    await savedToDisk(crashDataDir, (state) => (state.match(/"tailwind-[ct]"/gi) ?? []).length >= 2);
 
     // The run itself, not npm above it nor its process group: what `kill -9 <pid>` does, and nothing can trap.
     process.kill(session(crashDataDir).pid, 'SIGKILL');
@@ -219,3 +223,14 @@ describe('npm start', () => {
     for (const port of ports) expect(await isFree(port)).toBe(true);
   }, 300_000);
 });
+
+/** Waits until the sandbox's state file, as a later start would read it, satisfies `holds`. */
+async function savedToDisk(dataDir: string, holds: (state: string) => boolean): Promise<void> {
+  const file = join(dataDir, 'sandbox', STATE_FILE);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (existsSync(file) && holds(readFileSync(file, 'utf8'))) return;
+    if (Date.now() > deadline) throw new Error(`${file} never held the state read before the kill.`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
