@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DomainError, type FieldError } from '../errors/domain-errors.js';
 import type { MirrorUser } from '../replication/mirror-store.js';
 import type { UserChangeExecution } from './ports.js';
+import { mirrorValueOf } from './user-change-fields.js';
 import {
   USER_POLICY_TYPE_IDS,
   USER_POLICY_TYPES,
@@ -228,24 +229,6 @@ function records(text: string): string[][] {
   }
 }
 
-/** What the mirror has for a column, compared case-insensitively with what the row asks. */
-function currentValue(user: MirrorUser, column: ImportColumn): string | boolean | null {
-  switch (column.kind) {
-    case 'line-uri':
-      return user.lineUri;
-    case 'enterprise-voice':
-      return user.enterpriseVoiceEnabled;
-    case 'usage-location':
-      return user.usageLocation;
-    case 'policy': {
-      const value = user.policies[USER_POLICY_TYPES[column.policyType].teamsType];
-      return value === undefined || value.toLowerCase() === 'global' ? null : value;
-    }
-    case 'user':
-      return null;
-  }
-}
-
 const same = (a: string | boolean | null, b: string | boolean | null) =>
   typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
 
@@ -388,8 +371,9 @@ export async function planImport(
       for (const [i, value] of values) {
         const column = columns[i] as ImportColumn;
         if (column.kind === 'user') continue;
-        const before = currentValue(user, column);
-        if (!same(before, value)) changes.push({ change: changeOf(column, value), before });
+        const change = changeOf(column, value);
+        const before = mirrorValueOf(user, change);
+        if (!same(before, value)) changes.push({ change, before });
       }
       changes.sort((a, b) => ORDER[a.change.field] - ORDER[b.change.field]);
       if (changes.length > 0) planned.set(row, changes);
