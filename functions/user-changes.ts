@@ -165,6 +165,21 @@ export function createUserChangeFunctions(services: UserChangeFunctionsDeps): Fu
     };
   }
 
+  /** Queues a user's changes as the caller asked (If-Match when sent) and answers 202 with the pending changes. */
+  async function queueFor(
+    { customerId, userId }: { customerId: string; userId: string },
+    changes: readonly UserChange[],
+    request: Parameters<typeof ifMatchOf>[0],
+    principal: Principal | null,
+  ): Promise<ApiResult> {
+    const ifMatch = ifMatchOf(request);
+    const task = await userChanges.queue(customerId, userId, changes, {
+      initiatedBy: initiator(principal),
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
+    });
+    return queued(customerId, userId, task);
+  }
+
   const auditPageOf = (
     path: string,
     top: number,
@@ -190,14 +205,8 @@ export function createUserChangeFunctions(services: UserChangeFunctionsDeps): Fu
       ifMatch: true,
       responses: accepted202,
       errors: CHANGE_ERRORS,
-      handler: async ({ params, body, request, principal }) => {
-        const ifMatch = ifMatchOf(request);
-        const task = await userChanges.queue(params.customerId, params.userId, patchChanges(body), {
-          initiatedBy: initiator(principal),
-          ...(ifMatch !== undefined ? { ifMatch } : {}),
-        });
-        return queued(params.customerId, params.userId, task);
-      },
+      handler: async ({ params, body, request, principal }) =>
+        queueFor(params, patchChanges(body), request, principal),
     }),
     defineApiRoute(services, {
       name: 'users-assign-number',
@@ -222,12 +231,7 @@ export function createUserChangeFunctions(services: UserChangeFunctionsDeps): Fu
         if (body.voiceRoutingPolicy !== undefined) {
           changes.push({ field: 'policy', policyType: 'voice-routing', value: body.voiceRoutingPolicy });
         }
-        const ifMatch = ifMatchOf(request);
-        const task = await userChanges.queue(params.customerId, params.userId, changes, {
-          initiatedBy: initiator(principal),
-          ...(ifMatch !== undefined ? { ifMatch } : {}),
-        });
-        return queued(params.customerId, params.userId, task);
+        return queueFor(params, changes, request, principal);
       },
     }),
     defineApiRoute(services, {
@@ -241,16 +245,8 @@ export function createUserChangeFunctions(services: UserChangeFunctionsDeps): Fu
       ifMatch: true,
       responses: accepted202,
       errors: CHANGE_ERRORS,
-      handler: async ({ params, request, principal }) => {
-        const ifMatch = ifMatchOf(request);
-        const task = await userChanges.queue(
-          params.customerId,
-          params.userId,
-          [{ field: 'line-uri', value: null }],
-          { initiatedBy: initiator(principal), ...(ifMatch !== undefined ? { ifMatch } : {}) },
-        );
-        return queued(params.customerId, params.userId, task);
-      },
+      handler: async ({ params, request, principal }) =>
+        queueFor(params, [{ field: 'line-uri', value: null }], request, principal),
     }),
     defineApiRoute(services, {
       name: 'users-pending-changes',
