@@ -112,26 +112,8 @@ export async function apiLoadBench(
   const seedMs = performance.now() - seedStarted;
   log(`  seeded in ${(seedMs / 1000).toFixed(1)} s: ${seeded.tasks} tasks, ${seeded.alarms} alarms`);
 
-  const request: ApiWorkerRequest = { settings };
-  const worker = fork(fileURLToPath(new URL('./api-worker.js', import.meta.url)), {
-    env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
-    execArgv: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  try {
-    const ready = await new Promise<ApiWorkerReady>((resolve, reject) => {
-      worker.once('exit', (code) => reject(new Error(`The API process exited (${code}).`)));
-      worker.once('message', (message) => resolve(message as ApiWorkerReady));
-    });
-    const token = await sandbox.issueToken({
-      tenantId: DEMO.provider.tenantId,
-      audience: DEMO.provider.apiAudience,
-      roles: ['provider-admin'],
-      name: 'Bench Provider Admin',
-      expiresInSeconds: 3600,
-    });
-    const pool = new Pool(ready.url, { connections: options.connections, pipelining: 1 });
+  return withApiWorker(settings, sandbox, async ({ url, token }) => {
+    const pool = new Pool(url, { connections: options.connections, pipelining: 1 });
     const client = { pool, token };
     try {
       const loadBefore = loadavg();
@@ -209,7 +191,7 @@ export async function apiLoadBench(
       }
       log(`  ${options.creates} concurrent creates against the license pool…`);
       // A connection per create: all of them reach the server at once, as from as many browsers.
-      const burstPool = new Pool(ready.url, { connections: options.creates, pipelining: 1 });
+      const burstPool = new Pool(url, { connections: options.creates, pipelining: 1 });
       const creates = await createBurst(
         { pool: burstPool, token },
         options,
@@ -224,6 +206,39 @@ export async function apiLoadBench(
     } finally {
       await pool.close();
     }
+  });
+}
+
+/**
+ * Runs `use` while the product serves in a process of its own (api-worker.ts), so that the load clients do not take
+ * its event loop; `use` gets its URL and a provider admin's token. `BENCH_WORKER_NODE_ARGS` (e.g. `--cpu-prof`) are
+ * that process's Node options.
+ */
+export async function withApiWorker<T>(
+  settings: Record<string, string>,
+  sandbox: Sandbox,
+  use: (worker: { readonly url: string; readonly token: string }) => Promise<T>,
+): Promise<T> {
+  const request: ApiWorkerRequest = { settings };
+  const worker = fork(fileURLToPath(new URL('./api-worker.js', import.meta.url)), {
+    env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
+    execArgv: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  try {
+    const ready = await new Promise<ApiWorkerReady>((resolve, reject) => {
+      worker.once('exit', (code) => reject(new Error(`The API process exited (${code}).`)));
+      worker.once('message', (message) => resolve(message as ApiWorkerReady));
+    });
+    const token = await sandbox.issueToken({
+      tenantId: DEMO.provider.tenantId,
+      audience: DEMO.provider.apiAudience,
+      roles: ['provider-admin'],
+      name: 'Bench Provider Admin',
+      expiresInSeconds: 3600,
+    });
+    return await use({ url: ready.url, token });
   } finally {
     worker.disconnect();
     await exited;

@@ -1,18 +1,14 @@
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { createApp } from '../../functions/app.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { createMirrorStoreOn, type MirrorUser } from '../../shared/replication/mirror-store.js';
 import { createReplicationStoreOn } from '../../shared/replication/replication-store.js';
 import { azureTables } from '../../shared/storage/azure-tables.js';
-import { DEMO } from '../sandbox/demo-data.js';
 import type { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
-import { percentiles, send } from './api-load.js';
-import type { ApiWorkerReady, ApiWorkerRequest } from './bench-protocol.js';
+import { percentiles, send, withApiWorker } from './api-load.js';
 
 /**
  * The Users list over a large mirror (issue 11): the mirror's user rows and index rows written straight into
@@ -86,8 +82,9 @@ export async function usersListBench(
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AzureWebJobsStorage: storageConnectionString,
     ...sandboxEndpointSettings(sandbox),
-    LICENSE_TENANT_COUNT: '10',
-    LICENSE_USER_COUNT: '1000',
+    // Room beside the customers the api suite left in the same Azurite when both run (`npm run bench`).
+    LICENSE_TENANT_COUNT: '1000000',
+    LICENSE_USER_COUNT: '100000000',
     LOG_LEVEL: 'warn',
   };
   const seedStarted = performance.now();
@@ -95,25 +92,8 @@ export async function usersListBench(
   const seedMs = performance.now() - seedStarted;
   log(`  seeded ${options.users} users in ${(seedMs / 1000).toFixed(1)} s`);
 
-  const request: ApiWorkerRequest = { settings };
-  const worker = fork(fileURLToPath(new URL('./api-worker.js', import.meta.url)), {
-    env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  try {
-    const ready = await new Promise<ApiWorkerReady>((resolve, reject) => {
-      worker.once('exit', (code) => reject(new Error(`The API process exited (${code}).`)));
-      worker.once('message', (message) => resolve(message as ApiWorkerReady));
-    });
-    const token = await sandbox.issueToken({
-      tenantId: DEMO.provider.tenantId,
-      audience: DEMO.provider.apiAudience,
-      roles: ['provider-admin'],
-      name: 'Bench Provider Admin',
-      expiresInSeconds: 3600,
-    });
-    const pool = new Pool(ready.url, { connections: 1, pipelining: 1 });
+  return withApiWorker(settings, sandbox, async ({ url, token }) => {
+    const pool = new Pool(url, { connections: 1, pipelining: 1 });
     const client = { pool, token };
     const base = `/api/v1/customers/${CUSTOMER}/users`;
     const plan: ReadonlyArray<Omit<UsersListRoute, 'p50Ms' | 'p95Ms' | 'errors' | 'firstPageUsers'>> = [
@@ -151,10 +131,7 @@ export async function usersListBench(
     } finally {
       await pool.close();
     }
-  } finally {
-    worker.disconnect();
-    await exited;
-  }
+  });
 }
 
 /** The customer, its last sync, its voice routing, and the users written in batches through the mirror store. */
