@@ -209,6 +209,18 @@ export class TeamsVoiceState {
     return this.view(operation);
   }
 
+  /**
+   * Every assignment and unassignment the tenant accepted, in the order it accepted them: what a test counts to
+   * tell a change sent once from one sent again.
+   */
+  accepted(tenantId: string): Array<{ kind: NumberRequest['kind']; telephoneNumber: string; userId: string | null }> {
+    return [...this.tenant(tenantId).operations.values()].map(({ request }) => ({
+      kind: request.kind,
+      telephoneNumber: request.telephoneNumber,
+      userId: request.kind === 'assign' ? request.userId.toLowerCase() : null,
+    }));
+  }
+
   operation(tenantId: string, id: string): NumberOperationView | undefined {
     const tenant = this.tenant(tenantId);
     this.settle(tenant);

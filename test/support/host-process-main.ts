@@ -1,0 +1,33 @@
+import { startLocalHost } from '../../dev/host/index.js';
+import { type AppOverrides, createApp } from '../../functions/app.js';
+import { loadSettings } from '../../shared/config/settings.js';
+
+/** What the parent asks for: the App Settings (as Azure gives them) and the local host's own knobs. */
+export interface HostProcessRequest {
+  readonly settings: Record<string, string>;
+  readonly port: number;
+  readonly storageConnectionString: string;
+  readonly queuePollIntervalMs: number;
+  /** The overrides that are plain data (timings): what a test tunes beyond the settings. */
+  readonly overrides: Pick<AppOverrides, 'taskTiming' | 'userChangeDebounceMs'>;
+}
+
+/** The child's side: the app and the host as `npm start` runs them, its URL sent to the parent once it serves. */
+export async function main(unload: () => Promise<void>): Promise<void> {
+  const request = JSON.parse(process.env.HOST_PROCESS_REQUEST ?? '{}') as HostProcessRequest;
+  const app = createApp(loadSettings(request.settings), request.overrides);
+  const host = await startLocalHost({
+    registry: app.registry,
+    port: request.port,
+    storageConnectionString: request.storageConnectionString,
+    queues: { pollIntervalMs: request.queuePollIntervalMs },
+    log: () => {},
+  });
+  process.send?.({ url: host.url });
+  // A graceful stop when the parent lets go; a test's crash is a SIGKILL, which runs none of this.
+  await new Promise<void>((resolve) => process.once('disconnect', () => resolve()));
+  await host.close();
+  await app.close();
+  await unload();
+  process.exit(0);
+}
