@@ -25,6 +25,7 @@ const FULL_STACK = [
   'test/start/**/*.test.ts',
   'test/storage/identity-storage.test.ts',
   'test/storage/versioned-table.conformance.test.ts',
+  'test/users/day-two-stack.test.ts',
 ];
 
 const shared = {

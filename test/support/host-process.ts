@@ -22,6 +22,7 @@ export async function startHostProcess(request: HostProcessRequest): Promise<Hos
   const child: ChildProcess = fork(boot, [entry], {
     env: { ...process.env, HOST_PROCESS_REQUEST: JSON.stringify(request) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: process.env.HOST_PROCESS_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<{ url: string }>((resolve, reject) => {

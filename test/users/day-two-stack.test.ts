@@ -44,6 +44,7 @@ let hostRequest: HostProcessRequest;
 let tenant: ScaleDirectory;
 let call: ReturnType<typeof apiClient>;
 let closeSeeder: () => Promise<void>;
+let rangeId: string;
 
 /** Voice users (Phone System, a generated number) by index in the generated tenant: three in four. */
 const voiceIndexes = (count: number, from = 0) => {
@@ -132,7 +133,12 @@ beforeAll(async () => {
   await seedOnboardingSettings({ apiBaseUrl: `${host.url}/api/v1`, token, smtp: sandbox.smtp });
   await ok(
     call('POST', '/api/v1/customers', {
-      json: { fullName: `${CUSTOMER} Ltd`, shortName: CUSTOMER, licenseType: 'hosted-pro', licensedUsers: 1500 },
+      json: {
+        fullName: `${CUSTOMER} Ltd`,
+        shortName: CUSTOMER,
+        licenseType: 'hosted-pro',
+        licensedUsers: 500,
+      },
     }),
     201,
   );
@@ -172,9 +178,16 @@ beforeAll(async () => {
       };
       return status.currentCycle === null && status.lastCycle ? status.lastCycle : undefined;
     },
-    60_000,
+    150_000,
   );
-}, 120_000);
+  const range = await ok(
+    call('POST', `${BASE}/number-ranges`, {
+      json: { name: 'London DR', start: RANGE.start, end: RANGE.end, siteName: SITE },
+    }),
+    201,
+  );
+  rangeId = (range.body as { id: string }).id;
+}, 240_000);
 
 afterAll(async () => {
   await host?.close();
@@ -225,7 +238,7 @@ const post = (csv: string, dryRun = false) =>
   call('POST', `${BASE}/user-imports${dryRun ? '?dryRun=true' : ''}`, { body: csv, contentType: 'text/csv' });
 
 const importView = async (location: string) => (await ok(call('GET', location))).body as ImportView;
-const completed = (location: string, timeoutMs = 60_000) =>
+const completed = (location: string, timeoutMs = 300_000) =>
   waitFor(
     `import ${location} completed`,
     async () => {
@@ -252,31 +265,33 @@ describe('day two on the full stack', () => {
     const userId = tenant.userId(FIRST);
     expect(teamsNumbers(userId)).toEqual([]);
     expect((await details(userId)).telephony.lineUri).toBeNull();
-    const range = await ok(
-      call('POST', `${BASE}/number-ranges`, {
-        json: { name: 'London DR', start: RANGE.start, end: RANGE.end, siteName: SITE },
-      }),
-      201,
-    );
-    const rangeId = (range.body as { id: string }).id;
     const free = await ok(call('GET', `${BASE}/number-ranges/${rangeId}/next-free-number`));
     const next = (free.body as { lineUri: string }).lineUri;
     expect(next).toBe(numberOf(0));
 
-    const assigned = await ok(call('POST', `${BASE}/users/${userId}/assign-number`, { json: { rangeId } }), 202);
+    const assigned = await ok(
+      call('POST', `${BASE}/users/${userId}/assign-number`, { json: { rangeId } }),
+      202,
+    );
     expect((assigned.body as { task: { type: string } }).task.type).toBe('Office365');
     const finished = await settled(call, assigned.headers.get('location') ?? '');
     expect(finished.state, JSON.stringify(finished.log)).toBe('finish-success');
     expect(teamsNumbers(userId)).toEqual([RANGE.start]);
 
     const after = await details(userId);
-    expect(after.telephony).toMatchObject({ lineUri: next, numberType: 'direct-routing', enterpriseVoiceEnabled: true });
+    expect(after.telephony).toMatchObject({
+      lineUri: next,
+      numberType: 'direct-routing',
+      enterpriseVoiceEnabled: true,
+    });
     expect(after.pendingChanges).toEqual([]);
     const [entry] = after.audit.value;
     expect(entry).toMatchObject({ status: 'processed', rollbackOf: null });
-    expect(entry?.fields).toEqual([
-      expect.objectContaining({ field: 'line-uri', oldValue: null, newValue: next, state: 'applied' }),
-    ]);
+    expect(entry?.fields.find((f) => f.field === 'line-uri')).toMatchObject({
+      oldValue: null,
+      newValue: next,
+      state: 'applied',
+    });
 
     const rollback = await ok(
       call('POST', `${BASE}/audit/${entry?.id}/rollback`, { json: { fields: ['line-uri'] } }),
@@ -291,12 +306,17 @@ describe('day two on the full stack', () => {
     expect(back.audit.value[0]).toMatchObject({
       status: 'processed',
       rollbackOf: entry?.id,
-      fields: [expect.objectContaining({ field: 'line-uri', oldValue: next, newValue: null, state: 'applied' })],
     });
+    expect(back.audit.value[0]?.fields).toEqual([
+      expect.objectContaining({ field: 'line-uri', oldValue: next, newValue: null, state: 'applied' }),
+    ]);
   }, 60_000);
 
   it('imports 1,000 rows with 3 bad ones: dry run, 997 applied in Teams, the same file again sends nothing', async () => {
-    await ok(call('POST', `${BASE}/reserved-numbers`, { json: { lineUri: numberOf(9999), reason: 'Reception' } }), 201);
+    await ok(
+      call('POST', `${BASE}/reserved-numbers`, { json: { lineUri: numberOf(9999), reason: 'Reception' } }),
+      201,
+    );
     // Each voice user a number of the range (from the 11th on); three rows are bad in three ways.
     const lines = ['User,LineUri'];
     IMPORTED.forEach((index, k) => lines.push(`${upnOf(index)},${numberOf(10 + k)}`));
@@ -323,7 +343,13 @@ describe('day two on the full stack', () => {
 
     const started = await ok(post(csv), 202);
     const view = await completed(started.headers.get('location') ?? '');
-    expect(view).toMatchObject({ rowsTotal: 1000, rowsApplied: 997, rowsFailed: 3, rowsDone: 1000, errorCount: 3 });
+    expect(view).toMatchObject({
+      rowsTotal: 1000,
+      rowsApplied: 997,
+      rowsFailed: 3,
+      rowsDone: 1000,
+      errorCount: 3,
+    });
     const sent = assignsByUser(wanted);
     expect(sent.size).toBe(997);
     expect([...sent.values()].every((n) => n === 1)).toBe(true);
@@ -343,7 +369,7 @@ describe('day two on the full stack', () => {
     const again = await completed((await ok(post(csv), 202)).headers.get('location') ?? '');
     expect(again).toMatchObject({ rowsApplied: 0, rowsUnchanged: 997, rowsFailed: 3 });
     expect(sandbox.teams.voice.accepted(tenant.options.tenantId)).toHaveLength(before);
-  }, 120_000);
+  }, 400_000);
 
   it('finishes an import whose host was killed in the middle: every row applied exactly once', async () => {
     // The same users, each a new number: 997 rows to apply.
@@ -384,8 +410,8 @@ describe('day two on the full stack', () => {
     const entries = (await userChangeAudit()).filter((e) => e.taskId === view.taskId);
     expect(entries).toHaveLength(997);
     expect(new Set(entries.map((e) => e.userId)).size).toBe(997);
-    expect(entries.every((e) => e.status === 'processed' && e.fields.every((f) => f.state === 'applied'))).toBe(
-      true,
-    );
-  }, 120_000);
+    expect(
+      entries.every((e) => e.status === 'processed' && e.fields.every((f) => f.state === 'applied')),
+    ).toBe(true);
+  }, 400_000);
 });
