@@ -28,6 +28,7 @@ import {
   USERS_TARGET_P95_MS,
   type UsersListResults,
   type UsersListRun,
+  WARM_UP_REQUESTS,
   usersListBench,
 } from './users-list.js';
 import type { WorkerReport, WorkerRequest } from './bench-protocol.js';
@@ -576,7 +577,9 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 - The users and their index rows (docs/decisions.md, 42) were written through the mirror store in batches of 2,000,
   as a first replication cycle writes them, without replicating: ${seeds}.
 - The server is the local Functions host in a process of its own (\`dev/bench/api-worker.ts\`), one client sends
-  each request when the last is answered, with a provider admin's token. A page is one range query of one index
+  each request when the last is answered, with a provider admin's token, after ${WARM_UP_REQUESTS} requests of the
+  route that are not counted (the twin orders a partition's keys once after the seed, and the code warms up). A page
+  is one range query of one index
   partition with the filters as a storage \`$filter\`, plus the customer, its replication status and the voice
   objects (for the derived gateway).
 - **The ${r.options.users.toLocaleString('en')} users are on the in-memory twin of Table storage** (\`shared/storage/memory-tables.ts\`), seeded
