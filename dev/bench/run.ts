@@ -555,9 +555,9 @@ function renderUsersReport(r: UsersListResults): string {
   const seeds = r.runs
     .map(
       (run) =>
-        `${run.users.toLocaleString('en')} users on ${STORE_NAMES[run.store]} in ${seconds(run.seedMs)}`,
+        `  - ${run.users.toLocaleString('en')} users on ${STORE_NAMES[run.store]}: ${seconds(run.seedMs)}`,
     )
-    .join('; ');
+    .join('\n');
   const memory = r.runs.find((run) => run.store === 'memory');
   return `## The Users list over a large mirror
 
@@ -574,20 +574,20 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 
 ### How
 
-- The users and their index rows (docs/decisions.md, 42) were written through the mirror store in batches of 2,000,
-  as a first replication cycle writes them, without replicating: ${seeds}.
-- The server is the local Functions host in a process of its own (\`dev/bench/api-worker.ts\`), one client sends
-  each request when the last is answered, with a provider admin's token, after ${WARM_UP_REQUESTS} requests of the
-  route that are not counted (the twin orders a partition's keys once after the seed, and the code warms up). A page
-  is one range query of one index
-  partition with the filters as a storage \`$filter\`, plus the customer, its replication status and the voice
-  objects (for the derived gateway).
-- **The ${r.options.users.toLocaleString('en')} users are on the in-memory twin of Table storage** (\`shared/storage/memory-tables.ts\`), seeded
-  inside the API process: it keeps rows ordered by (PartitionKey, RowKey) as Azure's clustered index does, so a key
-  range is a binary search plus the rows it returns and a point read is a lookup. The figure is the product's own
-  cost (HTTP, the host, the routes, the mirror's reads and the rows it filters) without a storage round trip;
-  on Azure each of a page's few storage queries adds its round trip (a few ms in-region).
-- **Azurite cross-checks the same path at ${r.options.azuriteUsers.toLocaleString('en')} users**: its table store
+- The users and their index rows (docs/decisions.md, 42) were written through the mirror store in batches of
+  2,000, as a first replication cycle writes them, without replicating:
+${seeds}
+- The server is the local Functions host in a process of its own (\`dev/bench/api-worker.ts\`); one client sends
+  each request when the last is answered, with a provider admin's token, after ${WARM_UP_REQUESTS} uncounted
+  requests of the route (the twin puts a partition's keys in order once after the seed; the code warms up). A page
+  is one range query of one index partition with the filters as a storage \`$filter\`, plus the customer, its
+  replication status and the voice objects (for the derived gateway).
+- **The ${r.options.users.toLocaleString('en')} users are on the in-memory twin of Table storage**
+  (\`shared/storage/memory-tables.ts\`), seeded inside the API process: it keeps rows ordered by (PartitionKey,
+  RowKey) as Azure's clustered index does, so a key range is a binary search plus the rows it returns and a point
+  read a lookup. The figure is the product's own cost (HTTP, the host, the routes, the mirror's reads and the rows
+  it filters) without storage round trips; on Azure each of a page's few storage queries adds one.
+- **Azurite cross-checks the same path at ${r.options.azuriteUsers.toLocaleString('en')} users.** Its table store
   (LokiJS) filters every row of the table per query and scans a partition per point read, so it cannot hold or
   answer the 100,000-user mirror in useful time (docs/decisions.md, 48: 566 s to seed 8,000 users; a page took
   320–670 ms at 900,000 rows in its own query interpreter).
