@@ -30,6 +30,8 @@ export interface ApiLoadOptions {
   readonly connections: number;
   readonly durationMs: number;
   readonly creates: number;
+  /** Only the routes with these keys (for profiling one); every route when empty. */
+  readonly routes: readonly string[];
 }
 
 export interface RouteFigures {
@@ -180,7 +182,8 @@ export async function apiLoadBench(
           }),
         },
       ];
-      for (const { next, ...route } of plan) {
+      const chosen = plan.filter(({ key }) => options.routes.length === 0 || options.routes.includes(key));
+      for (const { next, ...route } of chosen) {
         log(`  ${route.request}: ${options.connections} clients for ${options.durationMs / 1000} s…`);
         const figures = await load(client, next, options.connections, options.durationMs);
         log(

@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     'duration-s': { type: 'string', default: '' },
     creates: { type: 'string', default: '200' },
+    /** Only these routes of the api suite (their keys, comma-separated: tenantsList,customerGet,…); all when empty. */
+    routes: { type: 'string', default: '' },
     differences: { type: 'string', default: '500' },
     'latency-ms': { type: 'string', default: '150' },
     'throttle-rate': { type: 'string', default: '0.01' },
@@ -72,6 +74,7 @@ const API = {
   connections: Number(args.connections),
   durationMs: sized(args['duration-s'], 30, 5) * 1000,
   creates: Number(args.creates),
+  routes: args.routes.split(',').filter(Boolean),
 };
 const JSON_REPORT = args.report.replace(/\.md$/, '.json');
 const DIFFERENCES = Number(args.differences);
@@ -101,7 +104,10 @@ interface Results {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-bench-'));
-  const azurite = await startAzurite();
+  // BENCH_AZURITE_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" profiles the storage emulator, as BENCH_WORKER_NODE_ARGS the workers.
+  const azurite = await startAzurite({
+    nodeArgs: process.env.BENCH_AZURITE_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+  });
   const sandbox = await startSandbox({ port: 0, dataDir });
   try {
     const existing = existsSync(args.report) ? readFileSync(args.report, 'utf8') : '';

@@ -1,5 +1,6 @@
 import {
   type KeyRange,
+  MAX_TRANSACTION_ACTIONS,
   prefixEnd,
   type Stored,
   type TableRow,
@@ -28,23 +29,44 @@ import { customerWords, matchesWords } from './search-words.js';
 import { shortNameKey } from './short-name.js';
 
 export const CUSTOMERS_TABLE = 'customers';
+/** The search words' index rows: `word!{word}!{key}`. */
+export const CUSTOMER_WORDS_TABLE = 'customerwords';
+/** The filters' index rows: `state!{state}!{key}`, `type!{licenseType}!{key}`, `channel!{channelId}!{key}`. */
+export const CUSTOMER_FILTERS_TABLE = 'customerfilters';
 /**
- * One partition holds the provider's customers, their summaries, their index rows and the allocation, so that a
- * customer's change and everything derived from it are one transaction. Rows, in key order:
+ * One partition of the customers table holds the provider's customers, their summaries and the allocation, so that a
+ * customer's change, its summary and the licenses it holds are one transaction. Rows, in key order:
  * - `{key}`: the customer; `{key}!summary` right after it ("!" sorts before every Short Name character), so that the
  *   list's one range query reads both;
- * - `~ix!{dimension}!{value}!{key}`: index rows (state, type, channel, word), each a copy of the list's fields;
  * - `~license-allocation`.
+ * The index rows (each a copy of the list's fields) live in tables of their own, written after the transaction and
+ * repaired by the reconciliation (docs/decisions.md, 48): kept beside the customers they made every read of a
+ * customer and every list slower in proportion to them in the storage emulator, which scans a partition for a point
+ * read and a table for a query.
  */
 const PARTITION = 'provider';
 /** Sorts after every Short Name key, which holds only letters, digits and hyphens. */
 const ALLOCATION_ROW = '~license-allocation';
 const SUMMARY_SUFFIX = '!summary';
-const INDEX_PREFIX = '~ix!';
+/** Where index rows were kept before they had tables of their own; the reconciliation deletes what is left there. */
+const LEGACY_INDEX_PREFIX = '~ix!';
 /** Azure's most rows a query page returns. */
 const MAX_PAGE_SIZE = 1000;
+/**
+ * How often an index write is redone after a concurrent change of the same customer before it is left to the
+ * reconciliation: each round writes what the customer is now, so a second round is already rare.
+ */
+const INDEX_SYNC_ROUNDS = 4;
 
 type Dimension = 'state' | 'type' | 'channel' | 'word';
+const DIMENSIONS: readonly Dimension[] = ['state', 'type', 'channel', 'word'];
+const INDEX_TABLE: Readonly<Record<Dimension, string>> = {
+  state: CUSTOMER_FILTERS_TABLE,
+  type: CUSTOMER_FILTERS_TABLE,
+  channel: CUSTOMER_FILTERS_TABLE,
+  word: CUSTOMER_WORDS_TABLE,
+};
+const INDEX_TABLES = [...new Set(Object.values(INDEX_TABLE))];
 
 type CustomerEntity = {
   partitionKey: string;
@@ -73,30 +95,45 @@ type SummaryFields = {
   channelId?: string;
 };
 
-type SummaryEntity = SummaryFields & {
-  partitionKey: string;
-  rowKey: string;
-  /** JSON array of the index rows' keys this customer has: what a later write replaces or deletes. */
-  indexKeys: string;
-};
+/**
+ * The index rows a customer has are not named here: they follow from the customer and its summary (indexRows), so
+ * a change knows which rows the version it replaces had. (Rows an older version of that rule made are the
+ * reconciliation's.)
+ */
+type SummaryEntity = SummaryFields & { partitionKey: string; rowKey: string };
 
 /** A copy of the customer and its summary, under one index key. */
 type IndexEntity = Omit<CustomerEntity, 'partitionKey' | 'rowKey'> &
   SummaryFields & { partitionKey: string; rowKey: string; key: string };
 
-type AnyEntity = CustomerEntity | AllocationEntity | SummaryEntity | IndexEntity;
+type AnyEntity = CustomerEntity | AllocationEntity | SummaryEntity;
+
+/** What a committed change leaves to write in the index tables. */
+interface IndexSync {
+  readonly key: string;
+  readonly rows: readonly IndexEntity[];
+  /** Index rows the customer had before the change and no longer has. */
+  readonly stale: readonly string[];
+}
 
 const isSummaryKey = (rowKey: string) => rowKey.endsWith(SUMMARY_SUFFIX);
-const isIndexKey = (rowKey: string) => rowKey.startsWith(INDEX_PREFIX);
+const isLegacyIndexKey = (rowKey: string) => rowKey.startsWith(LEGACY_INDEX_PREFIX);
 const summaryKey = (key: string) => key + SUMMARY_SUFFIX;
-const indexPrefix = (dimension: Dimension, value: string) => `${INDEX_PREFIX}${dimension}!${value}!`;
+const indexPrefix = (dimension: Dimension, value: string) => `${dimension}!${value}!`;
+/** The table of an index row, by the dimension its key starts with; null for a key of no index table. */
+function indexTableOf(rowKey: string): string | null {
+  const dimension = DIMENSIONS.find((d) => rowKey.startsWith(`${d}!`));
+  return dimension ? INDEX_TABLE[dimension] : null;
+}
 
 export function createCustomerStore(tables: Tables): CustomerStore {
   const allocations = tables.table<AllocationEntity>(CUSTOMERS_TABLE);
   const customers = tables.table<CustomerEntity>(CUSTOMERS_TABLE);
   const summaries = tables.table<SummaryEntity>(CUSTOMERS_TABLE);
-  const indexes = tables.table<IndexEntity>(CUSTOMERS_TABLE);
   const all = tables.table<AnyEntity>(CUSTOMERS_TABLE);
+  const indexTables = new Map(INDEX_TABLES.map((name) => [name, tables.table<IndexEntity>(name)]));
+  const indexTable = (dimension: Dimension) =>
+    indexTables.get(INDEX_TABLE[dimension]) as VersionedTable<IndexEntity>;
 
   function allocationAction(value: LicenseAllocation, etag: string | null): TransactionAction<AnyEntity> {
     const row: AllocationEntity = { partitionKey: PARTITION, rowKey: ALLOCATION_ROW, ...value };
@@ -108,7 +145,10 @@ export function createCustomerStore(tables: Tables): CustomerStore {
    * rows, but the storage emulator answers any query by scanning the table, and point reads cost the same on Azure.)
    */
   async function pair(shortName: string) {
-    const key = shortNameKey(shortName);
+    return pairOf(shortNameKey(shortName));
+  }
+
+  async function pairOf(key: string) {
     const [customer, summary] = await Promise.all([
       customers.get(PARTITION, key),
       summaries.get(PARTITION, summaryKey(key)),
@@ -124,74 +164,130 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       customer: toCustomer(customer, value),
       summary: value,
       summaryEtag: summary?.etag ?? null,
-      indexKeys: summary ? indexKeysOf(summary.value) : [],
     };
   }
 
+  /** The customer's row and its summary's, in this order; the index rows to write once they are committed. */
   function changed(record: CustomerRecord, { at, ...fields }: CustomerChanges) {
     const next: Customer = { ...record.customer, ...fields, updatedAt: at };
     const entity = toEntity(next);
+    const before = indexRows(toEntity(record.customer), record.summary).map((r) => r.rowKey);
+    const derived = derivedOf(entity, record.summary, record.summaryEtag, before);
     // A summary that changed meanwhile is a conflict like any other: the caller's retry reads it again, and the
     // customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
     const actions: TransactionAction<AnyEntity>[] = [
       { kind: 'replace', row: entity, etag: record.customer.etag },
-      ...derivedActions(entity, record.summary, record.summaryEtag, record.indexKeys),
+      derived.action,
     ];
-    return { next, actions };
+    return { next, actions, sync: derived.sync };
   }
 
   async function commit({ inserts = [], updates = [], allocation }: CustomerCommit) {
     const entities = inserts.map(newEntity);
-    // The customer's row first, then what derives from it: each customer's ETag is at its first action.
+    // Each customer's row, then its summary's: the customer's ETag is at its first action, the summary's next.
     const actions: TransactionAction<AnyEntity>[] = [];
     const firstActions: number[] = [];
+    const syncs: IndexSync[] = [];
     for (const entity of entities) {
       firstActions.push(actions.length);
       // A new customer starts with an empty summary, whatever a namesake removed before left behind.
-      actions.push({ kind: 'insert', row: entity }, ...derivedActions(entity, EMPTY_SUMMARY, null, []));
+      const derived = derivedOf(entity, EMPTY_SUMMARY, null, []);
+      actions.push({ kind: 'insert', row: entity }, derived.action);
+      syncs.push(derived.sync);
     }
     const nexts = updates.map(({ record, changes }) => {
       firstActions.push(actions.length);
-      const { next, actions: own } = changed(record, changes);
+      const { next, actions: own, sync } = changed(record, changes);
       actions.push(...own);
+      syncs.push(sync);
       return next;
     });
     if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
     const etags = await all.transaction(actions);
     const etagOf = (i: number) => etags[firstActions[i] ?? 0] ?? '';
+    const summaryEtagOf = (i: number) => etags[(firstActions[i] ?? 0) + 1] ?? '';
     return {
       inserted: entities.map((value, i) => toCustomer({ value, etag: etagOf(i) }, EMPTY_SUMMARY)),
       updated: nexts.map((next, i) => ({ ...next, etag: etagOf(entities.length + i) })),
+      indexed: Promise.all(syncs.map((sync, i) => syncIndex(sync, summaryEtagOf(i)))).then(() => undefined),
     };
   }
 
   /**
-   * The actions that make the summary and the index rows what `customer` and `summary` say: the summary row guarded
-   * by its ETag (so that two writers of the index rows never interleave), the index rows it no longer names deleted.
+   * The summary row `customer` and `summary` make (guarded by its ETag, so that two writers never interleave), and
+   * the index rows they make with those of `present` they no longer do.
    */
-  function derivedActions(
+  function derivedOf(
     customer: CustomerEntity,
     summary: CustomerSummary,
     summaryEtag: string | null,
     present: readonly string[],
-  ): TransactionAction<AnyEntity>[] {
+  ): { action: TransactionAction<AnyEntity>; sync: IndexSync } {
     const rows = indexRows(customer, summary);
-    const row = toSummaryEntity(
-      customer.rowKey,
-      summary,
-      rows.map((r) => r.rowKey),
-    );
+    const row = toSummaryEntity(customer.rowKey, summary);
     const keep = new Set(rows.map((r) => r.rowKey));
-    const stale = present.filter((k) => !keep.has(k));
-    return [
-      summaryEtag !== null ? { kind: 'replace', row, etag: summaryEtag } : { kind: 'upsert', row },
-      ...rows.map((r): TransactionAction<AnyEntity> => ({ kind: 'upsert', row: r })),
-      ...stale.map((k): TransactionAction<AnyEntity> => ({
-        kind: 'delete',
-        partitionKey: PARTITION,
-        rowKey: k,
-      })),
-    ];
+    return {
+      action: summaryEtag !== null ? { kind: 'replace', row, etag: summaryEtag } : { kind: 'upsert', row },
+      sync: { key: customer.rowKey, rows, stale: present.filter((k) => !keep.has(k)) },
+    };
+  }
+
+  /** Upserts `rows` (one transaction per table and hundred rows) and deletes the rows `deletes` names. */
+  async function writeIndex(rows: readonly IndexEntity[], deletes: Iterable<string>): Promise<void> {
+    const byTable = new Map<string, IndexEntity[]>();
+    for (const row of rows) {
+      const name = indexTableOf(row.rowKey);
+      if (name) byTable.set(name, [...(byTable.get(name) ?? []), row]);
+    }
+    const writes: Promise<unknown>[] = [];
+    for (const [name, own] of byTable) {
+      const table = indexTables.get(name);
+      for (let i = 0; table && i < own.length; i += MAX_TRANSACTION_ACTIONS) {
+        const chunk = own.slice(i, i + MAX_TRANSACTION_ACTIONS);
+        writes.push(table.transaction(chunk.map((row) => ({ kind: 'upsert', row }))));
+      }
+    }
+    // One at a time: a transaction's delete of an absent row fails it, and most of these are gone already.
+    for (const rowKey of deletes) {
+      const table = indexTables.get(indexTableOf(rowKey) ?? '');
+      if (table) writes.push(table.delete(PARTITION, rowKey));
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * Makes the index rows show the customer as committed with the summary ETag `etag`. The customer is read again
+   * after each write: when someone changed it meanwhile, their index write may have landed before this one, so the
+   * rows are written again from what it is now (and every row this writer wrote that it no longer has is deleted),
+   * until a read finds the version written. The last writer to land always checks after it, so the rows end as the
+   * customer is; only a crash leaves them behind, until the reconciliation. Best effort: the customer and its summary
+   * are committed, the index is a copy the reconciliation rebuilds, and a failure here is no failure of the change.
+   */
+  async function syncIndex(sync: IndexSync, etag: string): Promise<void> {
+    const touched = new Set(sync.stale);
+    let wanted = sync.rows;
+    let version = etag;
+    try {
+      for (let round = 0; round < INDEX_SYNC_ROUNDS; round++) {
+        const keep = new Set(wanted.map((r) => r.rowKey));
+        await writeIndex(
+          wanted,
+          [...touched].filter((k) => !keep.has(k)),
+        );
+        for (const rowKey of keep) touched.add(rowKey);
+        const { customer, summary } = await pairOf(sync.key);
+        if (!customer || !summary) {
+          // Removed meanwhile: its removal deleted the rows it knew of, these are the rest.
+          await writeIndex([], touched);
+          return;
+        }
+        if (summary.etag === version) return;
+        version = summary.etag;
+        wanted = indexRows(customer.value, toSummary(summary.value));
+      }
+    } catch {
+      // The reconciliation rebuilds what this left undone.
+    }
   }
 
   /** Rows a page at a time, `pageSize` each: the storage returns (and the SDK parses) no more than a list shows. */
@@ -228,12 +324,12 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   }
 
   async function* indexed(
-    prefix: string,
+    [dimension, prefix]: readonly [Dimension, string],
     afterKey: string,
     pageSize: number,
   ): AsyncIterable<CustomerListItem> {
     for await (const { value } of rowsOf(
-      indexes,
+      indexTable(dimension),
       { gt: prefix + afterKey, lt: prefixEnd(prefix) },
       pageSize,
     )) {
@@ -242,10 +338,11 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   }
 
   /** The index that narrows the list most: a channel has few customers, a State or License Type many. */
-  function driver(filter: CustomerFilter): string | null {
-    if (filter.channelId !== undefined) return indexPrefix('channel', filter.channelId.toLowerCase());
-    if (filter.state !== undefined) return indexPrefix('state', filter.state);
-    if (filter.licenseType !== undefined) return indexPrefix('type', filter.licenseType);
+  function driver(filter: CustomerFilter): readonly [Dimension, string] | null {
+    if (filter.channelId !== undefined)
+      return ['channel', indexPrefix('channel', filter.channelId.toLowerCase())];
+    if (filter.state !== undefined) return ['state', indexPrefix('state', filter.state)];
+    if (filter.licenseType !== undefined) return ['type', indexPrefix('type', filter.licenseType)];
     return null;
   }
 
@@ -277,9 +374,9 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       if (filter.keys === undefined && words.length > 0) {
         // Word rows are ordered by word, then customer: every customer a word starts is read, then put in order.
         const longest = words.reduce((a, b) => (b.length > a.length ? b : a));
-        const prefix = `${INDEX_PREFIX}word!${longest}`;
+        const prefix = `word!${longest}`;
         const byKey = new Map<string, CustomerListItem>();
-        for await (const { value } of indexes.list({
+        for await (const { value } of indexTable('word').list({
           partitionKey: PARTITION,
           rowKey: { ge: prefix, lt: prefixEnd(prefix) },
         })) {
@@ -298,7 +395,8 @@ export function createCustomerStore(tables: Tables): CustomerStore {
 
     list: () => items({ gt: '', lt: '~' }),
 
-    insertActions: (customer) => 1 + derivedActions(newEntity(customer), EMPTY_SUMMARY, null, []).length,
+    // The customer's row and its summary's.
+    insertActions: () => 2,
 
     updateActions: (record, changes) => changed(record, changes).actions.length,
 
@@ -307,44 +405,48 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     async update(current, changes) {
       const record = await read(current.shortName);
       // Guarded by the caller's version of the customer, with the summary as it is now.
-      const { updated } = await commit({
+      const { updated, indexed } = await commit({
         updates: [{ record: { ...(record ?? emptyRecord(current)), customer: current }, changes }],
       });
+      await indexed;
       return updated[0] ?? current;
     },
 
     async updateSummary(shortName, change) {
-      await withOptimisticRetry(async () => {
+      const committed = await withOptimisticRetry(async () => {
         const { customer, summary } = await pair(shortName);
-        if (!customer) return;
+        if (!customer) return null;
         const current = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
         const next = applyChange(current, change);
-        if (summary && sameSummary(current, next)) return;
-        await all.transaction(
-          derivedActions(
-            customer.value,
-            next,
-            summary?.etag ?? null,
-            summary ? indexKeysOf(summary.value) : [],
-          ),
+        if (summary && sameSummary(current, next)) return null;
+        const { action, sync } = derivedOf(
+          customer.value,
+          next,
+          summary?.etag ?? null,
+          indexRows(customer.value, current).map((r) => r.rowKey),
         );
+        const [etag = ''] = await all.transaction([action]);
+        return { sync, etag };
       });
+      if (committed) await syncIndex(committed.sync, committed.etag);
     },
 
     async reconcile(truth) {
       const found = new Map<string, Stored<CustomerEntity>>();
       const summaryRows = new Map<string, Stored<SummaryEntity>>();
-      const indexByCustomer = new Map<string, IndexEntity[]>();
+      const legacy: string[] = [];
       for await (const row of all.list({ partitionKey: PARTITION })) {
         const rk = row.value.rowKey;
         if (rk === ALLOCATION_ROW) continue;
-        if (isIndexKey(rk)) {
-          const value = row.value as IndexEntity;
-          indexByCustomer.set(value.key, [...(indexByCustomer.get(value.key) ?? []), value]);
-        } else if (isSummaryKey(rk)) {
+        if (isLegacyIndexKey(rk)) legacy.push(rk);
+        else if (isSummaryKey(rk))
           summaryRows.set(rk.slice(0, -SUMMARY_SUFFIX.length), row as Stored<SummaryEntity>);
-        } else {
-          found.set(rk, row as Stored<CustomerEntity>);
+        else found.set(rk, row as Stored<CustomerEntity>);
+      }
+      const indexByCustomer = new Map<string, IndexEntity[]>();
+      for (const table of indexTables.values()) {
+        for await (const { value } of table.list({ partitionKey: PARTITION })) {
+          indexByCustomer.set(value.key, [...(indexByCustomer.get(value.key) ?? []), value]);
         }
       }
       let repaired = 0;
@@ -355,24 +457,33 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         const present = indexByCustomer.get(key) ?? [];
         if (stored && isConsistent(customer.value, expected, stored.value, present)) continue;
         repaired++;
+        const { action, sync } = derivedOf(
+          customer.value,
+          expected,
+          stored?.etag ?? null,
+          present.map((r) => r.rowKey),
+        );
+        let etag: string;
         try {
-          // No deletes in the transaction: a wrong summary may name rows that are not there, and strays may be many.
-          await all.transaction(derivedActions(customer.value, expected, stored?.etag ?? null, []));
+          [etag = ''] = await all.transaction([action]);
         } catch (error) {
           // Someone wrote this customer meanwhile: the next run looks at it again.
           if (!(error instanceof VersionConflictError)) throw error;
           continue;
         }
-        const wanted = new Set(indexRows(customer.value, expected).map((r) => r.rowKey));
-        for (const row of present) if (!wanted.has(row.rowKey)) await indexes.delete(PARTITION, row.rowKey);
+        await syncIndex(sync, etag);
       }
-      // What a removed customer left behind (a write that raced its removal).
+      // What a removed customer left behind (a write that raced its removal), and rows of the former layout.
       for (const key of summaryRows.keys()) {
         if (!found.has(key)) await summaries.delete(PARTITION, summaryKey(key));
       }
+      for (const rowKey of legacy) await all.delete(PARTITION, rowKey);
       for (const [key, rows] of indexByCustomer) {
-        if (found.has(key)) continue;
-        for (const row of rows) await indexes.delete(PARTITION, row.rowKey);
+        if (!found.has(key))
+          await writeIndex(
+            [],
+            rows.map((row) => row.rowKey),
+          );
       }
       return repaired;
     },
@@ -380,19 +491,20 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     async remove(current, allocation, allocationEtag) {
       const { summary } = await pair(current.shortName);
       const key = shortNameKey(current.shortName);
-      const derived = summary
-        ? [summaryKey(key), ...indexKeysOf(summary.value)].map((rowKey): TransactionAction<AnyEntity> => ({
-            kind: 'delete',
-            partitionKey: PARTITION,
-            rowKey,
-          }))
-        : [];
       await all.transaction([
         // A transaction's delete is unconditional; a customer Ready for remove no longer changes (the service refuses).
         { kind: 'delete', partitionKey: PARTITION, rowKey: key },
-        ...derived,
+        ...(summary ? [{ kind: 'delete', partitionKey: PARTITION, rowKey: summaryKey(key) } as const] : []),
         allocationAction(allocation, allocationEtag),
       ]);
+      // Found no more by a filter or a search; what a racing index write adds after this, it deletes itself.
+      if (summary) {
+        const rows = indexRows(toEntity(current), toSummary(summary.value));
+        await writeIndex(
+          [],
+          rows.map((r) => r.rowKey),
+        ).catch(() => undefined);
+      }
     },
   };
 }
@@ -441,8 +553,7 @@ function isConsistent(
 ): boolean {
   if (!sameSummary(toSummary(stored), expected)) return false;
   const wanted = indexRows(customer, expected);
-  if (JSON.stringify(wanted.map((r) => r.rowKey)) !== stored.indexKeys || present.length !== wanted.length)
-    return false;
+  if (present.length !== wanted.length) return false;
   const byKey = new Map(present.map((r) => [r.rowKey, r]));
   return wanted.every((w) => {
     const p = byKey.get(w.rowKey);
@@ -460,12 +571,11 @@ function summaryFields(summary: CustomerSummary): SummaryFields {
   };
 }
 
-function toSummaryEntity(key: string, summary: CustomerSummary, indexKeys: readonly string[]): SummaryEntity {
+function toSummaryEntity(key: string, summary: CustomerSummary): SummaryEntity {
   return {
     partitionKey: PARTITION,
     rowKey: summaryKey(key),
     ...summaryFields(summary),
-    indexKeys: JSON.stringify(indexKeys),
   };
 }
 
@@ -475,12 +585,7 @@ function newEntity(customer: NewCustomer): CustomerEntity {
 
 /** A customer read without its summary (gone meanwhile: the replace of the customer fails as a conflict). */
 function emptyRecord(customer: Customer): CustomerRecord {
-  return { customer, summary: EMPTY_SUMMARY, summaryEtag: null, indexKeys: [] };
-}
-
-function indexKeysOf(summary: SummaryEntity): string[] {
-  const parsed: unknown = JSON.parse(summary.indexKeys || '[]');
-  return Array.isArray(parsed) ? parsed.filter((k): k is string => typeof k === 'string') : [];
+  return { customer, summary: EMPTY_SUMMARY, summaryEtag: null };
 }
 
 function toSummary(entity: SummaryFields): CustomerSummary {

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { TaskPorts } from '../../functions/app.js';
-import { CUSTOMERS_TABLE } from '../../shared/customers/table-customer-store.js';
+import {
+  CUSTOMER_FILTERS_TABLE,
+  CUSTOMER_WORDS_TABLE,
+  CUSTOMERS_TABLE,
+} from '../../shared/customers/table-customer-store.js';
 import type { TableRow } from '../../shared/storage/versioned-table.js';
 import { type AnyTaskDefinition, defineTask } from '../../shared/tasks/task-definition.js';
 import { apiClient } from '../support/api-client.js';
@@ -107,7 +111,8 @@ describe('The Tenants list reads no row twice', () => {
     expect(hundred?.value.length).toBeGreaterThan(10);
     expect(hundredCalls.length).toBe(tenCalls.length);
     // The customers and their summaries (or an index) in one query, the license allocation in another.
-    expect(hundredCalls.filter((c) => c.table === CUSTOMERS_TABLE).length).toBeLessThanOrEqual(2);
+    const customerTables = [CUSTOMERS_TABLE, CUSTOMER_WORDS_TABLE, CUSTOMER_FILTERS_TABLE];
+    expect(hundredCalls.filter((c) => customerTables.includes(c.table)).length).toBeLessThanOrEqual(2);
     expect(hundredCalls.length).toBeLessThanOrEqual(4);
   });
 });
@@ -187,13 +192,18 @@ describe('Activity columns', () => {
       ...(summary?.value ?? { partitionKey: 'provider', rowKey: '' }),
       queuedCommands: 42,
     });
-    await rows.delete('provider', `~ix!state!ready-for-deployment!${key}`);
-    await rows.upsert({
-      partitionKey: 'provider',
-      rowKey: `~ix!state!deployed!${key}`,
-      key,
+    const filters = stack.tables.table<TableRow & Record<string, string | number | boolean>>(
+      CUSTOMER_FILTERS_TABLE,
+    );
+    // The row of the State it has moves to one of a State it no longer has, as a lost index write would leave it.
+    const current = await filters.get('provider', `state!ready-for-deployment!${key}`);
+    expect(await filters.delete('provider', `state!ready-for-deployment!${key}`)).toBe(true);
+    await filters.upsert({
+      ...(current?.value ?? { partitionKey: 'provider', rowKey: '' }),
+      rowKey: `state!deployed!${key}`,
       state: 'deployed',
     });
+    expect((await all('state=deployed')).length).toBe(1);
     expect((await item(name(9)))?.activity.queuedCommands).toBe(42);
 
     expect(await stack.services.customerActivity.reconcile()).toBe(1);
@@ -212,11 +222,13 @@ describe('Activity columns', () => {
       partitionKey: 'provider',
       rowKey: 'ghost!summary',
       queuedCommands: 3,
-      indexKeys: '[]',
     });
-    await rows.upsert({ partitionKey: 'provider', rowKey: '~ix!word!ghost!ghost', key: 'ghost' });
+    const words = stack.tables.table<TableRow & Record<string, string | number | boolean>>(
+      CUSTOMER_WORDS_TABLE,
+    );
+    await words.upsert({ partitionKey: 'provider', rowKey: 'word!ghost!ghost', key: 'ghost' });
     await stack.services.customerActivity.reconcile();
     expect(await rows.get('provider', 'ghost!summary')).toBeNull();
-    expect(await rows.get('provider', '~ix!word!ghost!ghost')).toBeNull();
+    expect(await words.get('provider', 'word!ghost!ghost')).toBeNull();
   });
 });
