@@ -220,9 +220,10 @@ export async function apiLoadBench(
 export async function withApiWorker<T>(
   settings: Record<string, string>,
   sandbox: Sandbox,
-  use: (worker: { readonly url: string; readonly token: string }) => Promise<T>,
+  use: (worker: { readonly url: string; readonly token: string; readonly seedMs?: number }) => Promise<T>,
+  options: Pick<ApiWorkerRequest, 'memoryUsersMirror'> = {},
 ): Promise<T> {
-  const request: ApiWorkerRequest = { settings };
+  const request: ApiWorkerRequest = { settings, ...options };
   const worker = fork(fileURLToPath(new URL('./api-worker.js', import.meta.url)), {
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
     execArgv: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
@@ -241,7 +242,7 @@ export async function withApiWorker<T>(
       name: 'Bench Provider Admin',
       expiresInSeconds: 3600,
     });
-    return await use({ url: ready.url, token });
+    return await use({ ...ready, token });
   } finally {
     worker.disconnect();
     await exited;

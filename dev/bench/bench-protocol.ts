@@ -28,9 +28,17 @@ export interface WorkerReport {
 export interface ApiWorkerRequest {
   /** App Settings, as the Function App would have them. */
   readonly settings: Readonly<Record<string, string>>;
+  /**
+   * Serve from the in-memory twin of Table storage (queues stay in the settings' storage), seeded with the Users
+   * list benchmark's mirror of this many users before listening; Table storage at the settings' connection when
+   * absent.
+   */
+  readonly memoryUsersMirror?: number;
 }
 
 /** The server process's one message: it listens. */
 export interface ApiWorkerReady {
   readonly url: string;
+  /** How long seeding the in-memory mirror took (with `memoryUsersMirror`). */
+  readonly seedMs?: number;
 }

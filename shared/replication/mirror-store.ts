@@ -4,7 +4,16 @@ import { TransientError, domainErrors } from '../errors/domain-errors.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
-import { SORT_PARTITION, indexColumns, indexKeys, numberKey, KEY_SEPARATOR } from './user-index.js';
+import {
+  INDEX_LAYOUT,
+  type IndexLayout,
+  KEY_SEPARATOR,
+  SORT_PARTITION,
+  indexColumns,
+  indexKeys,
+  numberKey,
+  searchPartitionOfRow,
+} from './user-index.js';
 
 /**
  * The customers' mirrored Microsoft 365 data. Keys keep one customer's rows together and let a full cycle find
@@ -15,8 +24,9 @@ import { SORT_PARTITION, indexColumns, indexKeys, numberKey, KEY_SEPARATOR } fro
  *   member ids: a group of 75,000 members is a few dozen rows, not 75,000);
  * - Teams voice objects: partition `{customer}~v`, rows `{PolicyName}~{identity, base64url}`;
  * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen;
- * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q`, written before
- *   the user's own row and removed before it, so a write interrupted half-way is redone by the next one.
+ * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q~{ab}`, written
+ *   before the user's own row and removed before it, so a write interrupted half-way is redone by the next one;
+ *   the user row's `index` names their layout.
  * Every row written by a cycle carries its id (`cycle`); a full cycle's sweep removes the rows it did not mark.
  */
 export const MIRROR_TABLE = 'replicamirror';
@@ -72,8 +82,8 @@ export interface IndexedUser {
 export type IndexCursor = { readonly k: string } | { readonly t: string };
 
 export interface IndexQuery {
-  /** `x~name`, `x~upn`, `x~line` or `q`. */
-  readonly partition: string;
+  /** `x~name`, `x~upn`, `x~line` or a search partition `q~{ab}`; or the partitions whose key starts with `prefix`. */
+  readonly partition: string | { readonly prefix: string };
   readonly prefix?: string;
   readonly where: readonly Condition[];
   readonly top: number;
@@ -150,17 +160,24 @@ export function createMirrorStoreOn(tables: Tables) {
     hash: userHash(user),
     pending,
     cycle,
+    index: INDEX_LAYOUT,
   });
-  const indexRows = (customerId: string, user: MirrorUser, pending: boolean): Entity[] => {
+  const indexRows = (
+    customerId: string,
+    user: MirrorUser,
+    pending: boolean,
+    layout: IndexLayout = INDEX_LAYOUT,
+  ): Entity[] => {
     const columns = definedOnly(indexColumns(user, userHash(user), pending));
-    return indexKeys(user).map((key) => ({
+    return indexKeys(user, layout).map((key) => ({
       partitionKey: indexPartition(customerId, key.partition),
       rowKey: key.rowKey,
       ...columns,
     }));
   };
-  const indexKeysOf = (customerId: string, user: Parameters<typeof indexKeys>[0]) =>
-    indexKeys(user).map((key) => ({
+  /** The keys of the index rows a stored user has, in the layout it was written with. */
+  const storedIndexKeys = (customerId: string, entity: Entity) =>
+    indexKeys(userOf(entity), layoutOf(entity)).map((key) => ({
       partitionKey: indexPartition(customerId, key.partition),
       rowKey: key.rowKey,
     }));
@@ -175,7 +192,7 @@ export function createMirrorStoreOn(tables: Tables) {
   };
   /** Removes users with their index rows: the index first, so no index row outlives its user. */
   const removeUsers = async (customerId: string, stored: readonly Entity[]): Promise<void> => {
-    await deleteRows(stored.flatMap((entity) => indexKeysOf(customerId, userOf(entity))));
+    await deleteRows(stored.flatMap((entity) => storedIndexKeys(customerId, entity)));
     await deleteRows(stored.map((e) => ({ partitionKey: e.partitionKey, rowKey: e.rowKey })));
   };
 
@@ -215,7 +232,7 @@ export function createMirrorStoreOn(tables: Tables) {
       const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
       const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
       const stale = [...stored.values()]
-        .flatMap((entity) => indexKeysOf(customerId, userOf(entity)))
+        .flatMap((entity) => storedIndexKeys(customerId, entity))
         .filter((key) => !kept.has(`${key.partitionKey}\n${key.rowKey}`));
       await submitGrouped(table, [
         ...fresh.map((row) => ({ kind: 'upsert', row }) as const),
@@ -250,7 +267,9 @@ export function createMirrorStoreOn(tables: Tables) {
       if (!entity) return false;
       const user = userOf(entity);
       await submitGrouped(table, [
-        ...indexRows(customerId, user, pending).map((row) => ({ kind: 'upsert', row }) as const),
+        ...indexRows(customerId, user, pending, layoutOf(entity)).map(
+          (row) => ({ kind: 'upsert', row }) as const,
+        ),
         { kind: 'upsert', row: { ...entity, pending } },
       ]);
       return true;
@@ -295,11 +314,28 @@ export function createMirrorStoreOn(tables: Tables) {
       const cursor = query.cursor;
       const range = query.prefix === undefined ? {} : { prefix: query.prefix };
       const after = cursor && 'k' in cursor ? cursor.k : undefined;
-      const options: ListOptions = {
-        partitionKey: indexPartition(customerId, query.partition),
-        rowKey: after === undefined ? range : { ...range, gt: after },
-        where: query.where,
-      };
+      const { partition } = query;
+      const options: ListOptions =
+        typeof partition === 'string'
+          ? {
+              partitionKey: indexPartition(customerId, partition),
+              rowKey: after === undefined ? range : { ...range, gt: after },
+              where: query.where,
+            }
+          : {
+              // A range of search partitions holds its words in order: the scan resumes in the last row's partition.
+              partitionKey: { prefix: indexPartition(customerId, partition.prefix) },
+              rowKey: range,
+              where: query.where,
+              ...(after === undefined
+                ? {}
+                : {
+                    after: {
+                      partitionKey: indexPartition(customerId, searchPartitionOfRow(after)),
+                      rowKey: after,
+                    },
+                  }),
+            };
       const items: IndexedUser[] = [];
       let pages = 0;
       const source = table.list(options).byPage({
@@ -339,11 +375,14 @@ export function createMirrorStoreOn(tables: Tables) {
       await removeUsers(customerId, [...(await storedUsers(customerId, ids)).values()]);
     },
 
-    /** Every mirrored user's content hash, to write only what changed. */
+    /**
+     * Every mirrored user's content hash, to write only what changed; a user whose index rows have an older layout
+     * has none, so that the next full cycle rewrites it (and its index) even if it did not change.
+     */
     async userHashes(customerId: string): Promise<Map<string, string>> {
       const hashes = new Map<string, string>();
-      for await (const row of rows({ ...usersRange(customerId), select: ['hash'] })) {
-        hashes.set(row.rowKey, String(row.hash ?? ''));
+      for await (const row of rows({ ...usersRange(customerId), select: ['hash', 'index'] })) {
+        hashes.set(row.rowKey, layoutOf(row) === INDEX_LAYOUT ? String(row.hash ?? '') : '');
       }
       return hashes;
     },
@@ -362,7 +401,7 @@ export function createMirrorStoreOn(tables: Tables) {
     /** Deletes the users no page of the cycle saw; returns how many. */
     async sweepUsers(customerId: string, seen: ReadonlySet<string>): Promise<number> {
       const gone: Entity[] = [];
-      const select = ['userPrincipalName', 'displayName', 'lineUri'];
+      const select = ['userPrincipalName', 'displayName', 'lineUri', 'index'];
       for await (const row of rows({ ...usersRange(customerId), select })) {
         if (!seen.has(row.rowKey)) gone.push(row);
       }
@@ -661,6 +700,11 @@ function definedOnly(record: Record<string, unknown>): Record<string, unknown> {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : null);
 const flag = (value: unknown) => (typeof value === 'boolean' ? value : null);
+
+/** The layout of a stored user's index rows (user-index.ts); rows written before layouts were named are 1. */
+function layoutOf(entity: Entity): IndexLayout {
+  return entity.index === INDEX_LAYOUT ? INDEX_LAYOUT : 1;
+}
 
 function userOf(entity: Entity): MirrorUser {
   return {

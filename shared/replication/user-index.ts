@@ -2,7 +2,8 @@
  * The index rows the mirror keeps beside each user, so that the Users list of 100,000 users is one key-range query
  * (plus server-side filters) and never a scan of the 64 user partitions (docs/decisions.md, "Users list index"):
  * - `x~name`, `x~upn`, `x~line`: one partition per sort order, row key = the sort value then the user id;
- * - `q`: the search words (display name words, the UPN, the number's digits), row key = the word then the id.
+ * - `q~{ab}`: the search words (display name words, the UPN, the number's digits), row key = the word then the id,
+ *   in partitions by the word's first two characters (`searchPartition`), so that a first cycle's writes spread.
  * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `x~line` rows
  * double as the index by number (`usersWithNumbersBetween`).
  */
@@ -32,7 +33,37 @@ export const SORT_PARTITION: Readonly<Record<UserSort, string>> = {
   'user-principal-name': 'x~upn',
   'line-uri': 'x~line',
 };
-export const SEARCH_PARTITION = 'q';
+/**
+ * The layout of a user's index rows, stored on its user row (`index`): 1 kept every search word in one partition
+ * `q`; 2 splits them by the word's first characters. A row of an older layout reads as changed to a full cycle, which
+ * rewrites it and deletes its old index rows (docs/decisions.md, 49).
+ */
+export const INDEX_LAYOUT = 2;
+export type IndexLayout = 1 | typeof INDEX_LAYOUT;
+
+/** How many leading characters of a search word name its partition. */
+export const SEARCH_SPLIT = 2;
+const SEARCH_PREFIX = 'q~';
+
+/** The partition of a search word: its first SEARCH_SPLIT characters (whole code points, never half a pair). */
+export function searchPartition(word: string): string {
+  return `${SEARCH_PREFIX}${[...word].slice(0, SEARCH_SPLIT).join('')}`;
+}
+
+/** The partition of a search row, from its row key (the word, the separator, the id). */
+export function searchPartitionOfRow(rowKey: string): string {
+  const end = rowKey.indexOf(KEY_SEPARATOR);
+  return searchPartition(end < 0 ? rowKey : rowKey.slice(0, end));
+}
+
+/**
+ * Where a search for words starting with `term` reads: one partition when the term has SEARCH_SPLIT characters or
+ * more, otherwise the partitions whose key starts with the term (one key range, in the words' order, since a
+ * partition holds the words of its prefix).
+ */
+export function searchPartitions(term: string): string | { readonly prefix: string } {
+  return [...term].length >= SEARCH_SPLIT ? searchPartition(term) : { prefix: `${SEARCH_PREFIX}${term}` };
+}
 
 /** Sorts below every character a key part keeps (its spaces become `!`), so "Ann" comes before "Ann Lee" and "Anna". */
 export const KEY_SEPARATOR = ' ';
@@ -76,9 +107,10 @@ export function searchWords(
   return [...words].sort();
 }
 
-/** The row keys of a user's index rows, by partition suffix. */
+/** The row keys of a user's index rows, by partition suffix, in the layout given (the current one by default). */
 export function indexKeys(
   user: Pick<IndexSource, 'id' | 'displayName' | 'userPrincipalName' | 'lineUri'>,
+  layout: IndexLayout = INDEX_LAYOUT,
 ): Array<{ partition: string; rowKey: string }> {
   const id = user.id;
   const line = user.lineUri ? numberKey(user.lineUri) : null;
@@ -93,7 +125,7 @@ export function indexKeys(
     },
     { partition: SORT_PARTITION['line-uri'], rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}` },
     ...searchWords(user).map((word) => ({
-      partition: SEARCH_PARTITION,
+      partition: layout === 1 ? 'q' : searchPartition(word),
       rowKey: `${word}${KEY_SEPARATOR}${id}`,
     })),
   ];

@@ -8,11 +8,11 @@ import type { IndexCursor, IndexedUser, MirrorStore } from '../replication/mirro
 import { type CustomerMirrorDeps, mirrorHeader, routingOf } from '../replication/replication-views.js';
 import {
   KEY_SEPARATOR,
-  SEARCH_PARTITION,
   SORT_PARTITION,
   USER_SORTS,
   keyPart,
   policyKey,
+  searchPartitions,
   searchWords,
 } from '../replication/user-index.js';
 import { customerWithUsers } from './user-access.js';
@@ -247,7 +247,7 @@ export function usersView(deps: UsersViewDeps) {
     if (search) {
       const [first, ...rest] = search;
       return mirror.indexPage(customerId, {
-        partition: SEARCH_PARTITION,
+        partition: searchPartitions(first),
         prefix: first,
         where,
         top,

@@ -189,6 +189,17 @@ describe('the Users list', () => {
     ]);
   });
 
+  it('searches one character over the search partitions that start with it, in word order, paging across them', async () => {
+    // Search words sit in partitions by their first two characters; "1" spans the partitions of 10…19 and 15550100.
+    const expected = [
+      ...['10', '11', '12', '13', '14', '15'].map((n) => `Zed ${n}`),
+      'Bob Annan',
+      ...['16', '17', '18', '19'].map((n) => `Zed ${n}`),
+    ];
+    expect(names(await list('?search=1&top=20'))).toEqual(expected);
+    expect((await all('?search=1&top=3')).map((u) => u.displayName)).toEqual(expected);
+  });
+
   it('filters by number, voice, licence and voice routing policy', async () => {
     expect(names(await list('?hasNumber=true'))).toEqual(['Anna Smith', 'Annabel Jones', 'Bob Annan']);
     expect((await list('?hasNumber=false')).value).toHaveLength(22);
@@ -254,7 +265,13 @@ describe('the Users list', () => {
 
   it('reads a page with a fixed number of storage queries, whatever its size', async () => {
     const costs: number[] = [];
-    for (const query of ['?top=2', '?top=20', '?search=zed&top=15', '?hasNumber=false&top=10']) {
+    for (const query of [
+      '?top=2',
+      '?top=20',
+      '?search=zed&top=15',
+      '?search=1&top=3',
+      '?hasNumber=false&top=10',
+    ]) {
       const calls = await counter.count(() => list(query));
       costs.push(calls.length);
     }
