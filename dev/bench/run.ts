@@ -138,7 +138,10 @@ async function main(): Promise<void> {
       log(
         `API under load: ${API.customers} customers, ${API.connections} clients, ${API.durationMs / 1000} s a route…`,
       );
-      const results = await apiLoadBench(sandbox, azurite.connectionString, API);
+      const results = await apiLoadBench(sandbox, azurite.connectionString, {
+        ...API,
+        storagePid: azurite.pid,
+      });
       api = renderApiReport(results);
       Object.assign(figures, apiFigures(results));
     }
@@ -402,6 +405,9 @@ const ms = (value: number) => `${value < 10 ? value.toFixed(1) : value.toFixed(0
 const round1 = (value: number) => Math.round(value * 10) / 10;
 const loads = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(' / ');
 
+const cpuMs = (value: number | null) => (value === null ? '–' : `${value.toFixed(1)} ms`);
+const nullableRound1 = (value: number | null) => (value === null ? null : round1(value));
+
 function apiFigures(r: ApiLoadResults): Record<string, unknown> {
   const figures: Record<string, unknown> = {
     apiCommand: apiCommand(r),
@@ -417,6 +423,8 @@ function apiFigures(r: ApiLoadResults): Record<string, unknown> {
     figures[`${route.key}P95Ms`] = round1(route.p95Ms);
     figures[`${route.key}P99Ms`] = round1(route.p99Ms);
     figures[`${route.key}Rps`] = round1(route.rps);
+    figures[`${route.key}ApiCpuMs`] = nullableRound1(route.cpuMsPerRequest.api);
+    figures[`${route.key}StorageCpuMs`] = nullableRound1(route.cpuMsPerRequest.storage);
     figures[`${route.key}Errors`] = route.errors;
     figures[`${route.key}TargetMet`] = routeMet(route);
   }
@@ -455,6 +463,8 @@ function renderApiReport(r: ApiLoadResults): string {
     ms(route.p95Ms),
     ms(route.p99Ms),
     route.rps.toFixed(0),
+    cpuMs(route.cpuMsPerRequest.api),
+    cpuMs(route.cpuMsPerRequest.storage),
     route.errors === 0
       ? '0'
       : `**${route.errors}** (${Object.entries(route.statuses)
@@ -474,8 +484,8 @@ ${loads(r.loadBefore)} before and ${loads(r.loadAfter)} after. \`--quick\` (or \
 ${r.options.customers.toLocaleString('en')} customers, ${r.options.connections} concurrent clients for
 ${r.options.durationMs / 1000} s on each route, one route after the other:
 
-| Route | Request | p50 | p95 | p99 | Requests/s | Errors | Target | |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| Route | Request | p50 | p95 | p99 | Requests/s | CPU/request, API | CPU/request, storage | Errors | Target | |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 
 **The license pool under concurrency**: ${c.creates} concurrent \`POST /api/v1/customers\` with

@@ -1,7 +1,5 @@
 import {
-  type KeyRange,
-  MAX_TRANSACTION_ACTIONS,
-  prefixEnd,
+  type ListOptions,
   type Stored,
   type TableRow,
   type Tables,
@@ -29,9 +27,9 @@ import { customerWords, matchesWords } from './search-words.js';
 import { shortNameKey } from './short-name.js';
 
 export const CUSTOMERS_TABLE = 'customers';
-/** The search words' index rows: `word!{word}!{key}`. */
+/** The search words' index rows: PartitionKey `word!{word}`, RowKey the customer's key. */
 export const CUSTOMER_WORDS_TABLE = 'customerwords';
-/** The filters' index rows: `state!{state}!{key}`, `type!{licenseType}!{key}`, `channel!{channelId}!{key}`. */
+/** The filters' index rows: PartitionKey `state!{state}`, `type!{licenseType}` or `channel!{channelId}`, RowKey the key. */
 export const CUSTOMER_FILTERS_TABLE = 'customerfilters';
 /**
  * One partition of the customers table holds the provider's customers, their summaries and the allocation, so that a
@@ -119,10 +117,20 @@ interface IndexSync {
 const isSummaryKey = (rowKey: string) => rowKey.endsWith(SUMMARY_SUFFIX);
 const isLegacyIndexKey = (rowKey: string) => rowKey.startsWith(LEGACY_INDEX_PREFIX);
 const summaryKey = (key: string) => key + SUMMARY_SUFFIX;
-const indexPrefix = (dimension: Dimension, value: string) => `${dimension}!${value}!`;
-/** The table of an index row, by the dimension its key starts with; null for a key of no index table. */
-function indexTableOf(rowKey: string): string | null {
-  const dimension = DIMENSIONS.find((d) => rowKey.startsWith(`${d}!`));
+/**
+ * An index row's partition: one per value of a dimension, so that a filter or a word is a partition of its own (a
+ * partition of the emulator is scanned for every point write, a partition of Azure serves its own load).
+ */
+const indexPartition = (dimension: Dimension, value: string) => `${dimension}!${value}`;
+/** An index row's identity, `{partition}!{key}` (keys hold no "!"), as sets of rows to keep or delete hold it. */
+const idOf = (row: TableRow) => `${row.partitionKey}!${row.rowKey}`;
+function keysOf(id: string): TableRow {
+  const at = id.lastIndexOf('!');
+  return { partitionKey: id.slice(0, at), rowKey: id.slice(at + 1) };
+}
+/** The table of an index row, by the dimension its partition starts with; null for one of no index table. */
+function indexTableOf(id: string): string | null {
+  const dimension = DIMENSIONS.find((d) => id.startsWith(`${d}!`));
   return dimension ? INDEX_TABLE[dimension] : null;
 }
 
@@ -171,7 +179,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   function changed(record: CustomerRecord, { at, ...fields }: CustomerChanges) {
     const next: Customer = { ...record.customer, ...fields, updatedAt: at };
     const entity = toEntity(next);
-    const before = indexRows(toEntity(record.customer), record.summary).map((r) => r.rowKey);
+    const before = indexRows(toEntity(record.customer), record.summary).map(idOf);
     const derived = derivedOf(entity, record.summary, record.summaryEtag, before);
     // A summary that changed meanwhile is a conflict like any other: the caller's retry reads it again, and the
     // customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
@@ -225,32 +233,25 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   ): { action: TransactionAction<AnyEntity>; sync: IndexSync } {
     const rows = indexRows(customer, summary);
     const row = toSummaryEntity(customer.rowKey, summary);
-    const keep = new Set(rows.map((r) => r.rowKey));
+    const keep = new Set(rows.map(idOf));
     return {
       action: summaryEtag !== null ? { kind: 'replace', row, etag: summaryEtag } : { kind: 'upsert', row },
       sync: { key: customer.rowKey, rows, stale: present.filter((k) => !keep.has(k)) },
     };
   }
 
-  /** Upserts `rows` (one transaction per table and hundred rows) and deletes the rows `deletes` names. */
+  /** Upserts `rows` and deletes the rows `deletes` names (ids), all at once: each is a partition of its own. */
   async function writeIndex(rows: readonly IndexEntity[], deletes: Iterable<string>): Promise<void> {
-    const byTable = new Map<string, IndexEntity[]>();
-    for (const row of rows) {
-      const name = indexTableOf(row.rowKey);
-      if (name) byTable.set(name, [...(byTable.get(name) ?? []), row]);
-    }
     const writes: Promise<unknown>[] = [];
-    for (const [name, own] of byTable) {
-      const table = indexTables.get(name);
-      for (let i = 0; table && i < own.length; i += MAX_TRANSACTION_ACTIONS) {
-        const chunk = own.slice(i, i + MAX_TRANSACTION_ACTIONS);
-        writes.push(table.transaction(chunk.map((row) => ({ kind: 'upsert', row }))));
-      }
+    for (const row of rows) {
+      const table = indexTables.get(indexTableOf(row.partitionKey) ?? '');
+      if (table) writes.push(table.upsert(row));
     }
-    // One at a time: a transaction's delete of an absent row fails it, and most of these are gone already.
-    for (const rowKey of deletes) {
-      const table = indexTables.get(indexTableOf(rowKey) ?? '');
-      if (table) writes.push(table.delete(PARTITION, rowKey));
+    // A delete of an absent row is no error here (it is in a transaction), and most of these are gone already.
+    for (const id of deletes) {
+      const table = indexTables.get(indexTableOf(id) ?? '');
+      const { partitionKey, rowKey } = keysOf(id);
+      if (table) writes.push(table.delete(partitionKey, rowKey));
     }
     await Promise.all(writes);
   }
@@ -269,12 +270,12 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     let version = etag;
     try {
       for (let round = 0; round < INDEX_SYNC_ROUNDS; round++) {
-        const keep = new Set(wanted.map((r) => r.rowKey));
+        const keep = new Set(wanted.map(idOf));
         await writeIndex(
           wanted,
           [...touched].filter((k) => !keep.has(k)),
         );
-        for (const rowKey of keep) touched.add(rowKey);
+        for (const id of keep) touched.add(id);
         const { customer, summary } = await pairOf(sync.key);
         if (!customer || !summary) {
           // Removed meanwhile: its removal deleted the rows it knew of, these are the rest.
@@ -293,10 +294,10 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   /** Rows a page at a time, `pageSize` each: the storage returns (and the SDK parses) no more than a list shows. */
   async function* rowsOf<T extends TableRow>(
     table: VersionedTable<T>,
-    rowKey: KeyRange,
+    options: ListOptions,
     pageSize: number,
   ): AsyncIterable<Stored<T>> {
-    const pages = table.list({ partitionKey: PARTITION, rowKey }).byPage({
+    const pages = table.list(options).byPage({
       maxPageSize: Math.min(MAX_PAGE_SIZE, pageSize),
     });
     for await (const page of pages) yield* page.rows;
@@ -307,7 +308,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     pageSize = MAX_PAGE_SIZE,
   ): AsyncIterable<CustomerListItem> {
     let pending: Stored<CustomerEntity> | null = null;
-    for await (const row of rowsOf(all, rowKey, pageSize)) {
+    for await (const row of rowsOf(all, { partitionKey: PARTITION, rowKey }, pageSize)) {
       const rk = row.value.rowKey;
       if (isSummaryKey(rk)) {
         // A summary whose customer is gone (or before the cursor) belongs to no row of the list.
@@ -324,13 +325,13 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   }
 
   async function* indexed(
-    [dimension, prefix]: readonly [Dimension, string],
+    [dimension, partition]: readonly [Dimension, string],
     afterKey: string,
     pageSize: number,
   ): AsyncIterable<CustomerListItem> {
     for await (const { value } of rowsOf(
       indexTable(dimension),
-      { gt: prefix + afterKey, lt: prefixEnd(prefix) },
+      { partitionKey: partition, rowKey: { gt: afterKey } },
       pageSize,
     )) {
       yield fromIndex(value);
@@ -340,9 +341,9 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   /** The index that narrows the list most: a channel has few customers, a State or License Type many. */
   function driver(filter: CustomerFilter): readonly [Dimension, string] | null {
     if (filter.channelId !== undefined)
-      return ['channel', indexPrefix('channel', filter.channelId.toLowerCase())];
-    if (filter.state !== undefined) return ['state', indexPrefix('state', filter.state)];
-    if (filter.licenseType !== undefined) return ['type', indexPrefix('type', filter.licenseType)];
+      return ['channel', indexPartition('channel', filter.channelId.toLowerCase())];
+    if (filter.state !== undefined) return ['state', indexPartition('state', filter.state)];
+    if (filter.licenseType !== undefined) return ['type', indexPartition('type', filter.licenseType)];
     return null;
   }
 
@@ -372,13 +373,13 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     async page({ top, afterKey = '', filter = {} }) {
       const words = filter.words ?? [];
       if (filter.keys === undefined && words.length > 0) {
-        // Word rows are ordered by word, then customer: every customer a word starts is read, then put in order.
+        // Word rows are ordered by word (their partition), then customer: the partitions of every word the longest
+        // search word starts are read in one range query, then the customers put in order.
         const longest = words.reduce((a, b) => (b.length > a.length ? b : a));
-        const prefix = `word!${longest}`;
         const byKey = new Map<string, CustomerListItem>();
         for await (const { value } of indexTable('word').list({
-          partitionKey: PARTITION,
-          rowKey: { ge: prefix, lt: prefixEnd(prefix) },
+          partitionKey: { prefix: indexPartition('word', longest) },
+          rowKey: { gt: afterKey },
         })) {
           if (value.key > afterKey && !byKey.has(value.key)) byKey.set(value.key, fromIndex(value));
         }
@@ -423,7 +424,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
           customer.value,
           next,
           summary?.etag ?? null,
-          indexRows(customer.value, current).map((r) => r.rowKey),
+          indexRows(customer.value, current).map(idOf),
         );
         const [etag = ''] = await all.transaction([action]);
         return { sync, etag };
@@ -445,7 +446,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       }
       const indexByCustomer = new Map<string, IndexEntity[]>();
       for (const table of indexTables.values()) {
-        for await (const { value } of table.list({ partitionKey: PARTITION })) {
+        for await (const { value } of table.list()) {
           indexByCustomer.set(value.key, [...(indexByCustomer.get(value.key) ?? []), value]);
         }
       }
@@ -457,12 +458,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         const present = indexByCustomer.get(key) ?? [];
         if (stored && isConsistent(customer.value, expected, stored.value, present)) continue;
         repaired++;
-        const { action, sync } = derivedOf(
-          customer.value,
-          expected,
-          stored?.etag ?? null,
-          present.map((r) => r.rowKey),
-        );
+        const { action, sync } = derivedOf(customer.value, expected, stored?.etag ?? null, present.map(idOf));
         let etag: string;
         try {
           [etag = ''] = await all.transaction([action]);
@@ -479,11 +475,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       }
       for (const rowKey of legacy) await all.delete(PARTITION, rowKey);
       for (const [key, rows] of indexByCustomer) {
-        if (!found.has(key))
-          await writeIndex(
-            [],
-            rows.map((row) => row.rowKey),
-          );
+        if (!found.has(key)) await writeIndex([], rows.map(idOf));
       }
       return repaired;
     },
@@ -500,10 +492,7 @@ export function createCustomerStore(tables: Tables): CustomerStore {
       // Found no more by a filter or a search; what a racing index write adds after this, it deletes itself.
       if (summary) {
         const rows = indexRows(toEntity(current), toSummary(summary.value));
-        await writeIndex(
-          [],
-          rows.map((r) => r.rowKey),
-        ).catch(() => undefined);
+        await writeIndex([], rows.map(idOf)).catch(() => undefined);
       }
     },
   };
@@ -554,9 +543,9 @@ function isConsistent(
   if (!sameSummary(toSummary(stored), expected)) return false;
   const wanted = indexRows(customer, expected);
   if (present.length !== wanted.length) return false;
-  const byKey = new Map(present.map((r) => [r.rowKey, r]));
+  const byKey = new Map(present.map((r) => [idOf(r), r]));
   return wanted.every((w) => {
-    const p = byKey.get(w.rowKey);
+    const p = byKey.get(idOf(w));
     return p !== undefined && JSON.stringify(projectionOf(p)) === JSON.stringify(projectionOf(w));
   });
 }
@@ -604,7 +593,6 @@ function toSummary(entity: SummaryFields): CustomerSummary {
 function indexRows(customer: CustomerEntity, summary: CustomerSummary): IndexEntity[] {
   const key = customer.rowKey;
   const copy = {
-    partitionKey: PARTITION,
     key,
     shortName: customer.shortName,
     fullName: customer.fullName,
@@ -615,13 +603,13 @@ function indexRows(customer: CustomerEntity, summary: CustomerSummary): IndexEnt
     updatedAt: customer.updatedAt,
     ...summaryFields(summary),
   };
-  const keys = [
-    indexPrefix('state', customer.state) + key,
-    indexPrefix('type', customer.licenseType) + key,
-    ...(summary.channelId ? [indexPrefix('channel', summary.channelId) + key] : []),
-    ...customerWords(customer).map((word) => indexPrefix('word', word) + key),
+  const partitions = [
+    indexPartition('state', customer.state),
+    indexPartition('type', customer.licenseType),
+    ...(summary.channelId ? [indexPartition('channel', summary.channelId)] : []),
+    ...customerWords(customer).map((word) => indexPartition('word', word)),
   ];
-  return keys.map((rowKey) => ({ ...copy, rowKey }));
+  return partitions.map((partitionKey) => ({ partitionKey, rowKey: key, ...copy }));
 }
 
 function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'rowKey'> & TableRow {

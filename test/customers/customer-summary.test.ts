@@ -196,11 +196,11 @@ describe('Activity columns', () => {
       CUSTOMER_FILTERS_TABLE,
     );
     // The row of the State it has moves to one of a State it no longer has, as a lost index write would leave it.
-    const current = await filters.get('provider', `state!ready-for-deployment!${key}`);
-    expect(await filters.delete('provider', `state!ready-for-deployment!${key}`)).toBe(true);
+    const current = await filters.get('state!ready-for-deployment', key);
+    expect(await filters.delete('state!ready-for-deployment', key)).toBe(true);
     await filters.upsert({
-      ...(current?.value ?? { partitionKey: 'provider', rowKey: '' }),
-      rowKey: `state!deployed!${key}`,
+      ...(current?.value ?? { partitionKey: '', rowKey: key }),
+      partitionKey: 'state!deployed',
       state: 'deployed',
     });
     expect((await all('state=deployed')).length).toBe(1);
@@ -226,9 +226,9 @@ describe('Activity columns', () => {
     const words = stack.tables.table<TableRow & Record<string, string | number | boolean>>(
       CUSTOMER_WORDS_TABLE,
     );
-    await words.upsert({ partitionKey: 'provider', rowKey: 'word!ghost!ghost', key: 'ghost' });
+    await words.upsert({ partitionKey: 'word!ghost', rowKey: 'ghost', key: 'ghost' });
     await stack.services.customerActivity.reconcile();
     expect(await rows.get('provider', 'ghost!summary')).toBeNull();
-    expect(await words.get('provider', 'word!ghost!ghost')).toBeNull();
+    expect(await words.get('word!ghost', 'ghost')).toBeNull();
   });
 });
