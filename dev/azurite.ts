@@ -99,7 +99,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--loose',
-    // No access log: a line on stdout per request cost the emulator as much as a point read (measured, issue 20).
+    // No access log: its line on stdout per request cost the emulator about a quarter of its CPU per point read
+    // (measured, issue 20: 2.2 ms of Azurite CPU for two point reads with it, 1.6 ms without).
     '--silent',
   ];
   if (options.location) {

@@ -57,7 +57,8 @@ export interface RouteResult extends RouteFigures {
   readonly key: string;
   readonly label: string;
   readonly request: string;
-  readonly targetP95Ms: number;
+  /** Null for a write: the issue sets latency targets for lists and single GETs, and asks no error of every route. */
+  readonly targetP95Ms: number | null;
 }
 
 export interface CreateBurstResult {
@@ -182,7 +183,7 @@ export async function apiLoadBench(
           key: 'licensedUsersPatch',
           label: 'Edit Licensed Users (a write)',
           request: 'PATCH /api/v1/customers/{id} {"licensedUsers": n}',
-          targetP95Ms: API_TARGETS.getP95Ms,
+          targetP95Ms: null,
           next: () => ({
             method: 'PATCH',
             path: `/api/v1/customers/${shortNameOf(licensedIndex(random(options.customers)))}`,
