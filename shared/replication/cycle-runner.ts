@@ -58,6 +58,8 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         break;
       case 'voice':
         await voice(ctx);
+        // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
+        await ctx.mirror.putSkus(ctx.customerId, await ctx.reader.subscribedSkus(), cycle.id);
         await advance(ctx, cycle.kind === 'full' ? 'sweep' : 'drift');
         break;
       case 'sweep':
