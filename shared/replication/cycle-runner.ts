@@ -1,6 +1,7 @@
 import type { M365Reader, Page } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
-import { type MirrorStore, type MirrorUser, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import { type MirrorStore, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import type { MirrorUser } from './mirror-user.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
 import { inParallel } from './table-text.js';
 

@@ -7,7 +7,8 @@ import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';
 import { createTeamsAdminClient, TEAMS_ADMIN_SCOPE, TeamsAdminError } from '../teams/teams-admin-client.js';
-import type { MirrorSku, MirrorUser, MirrorVoiceObject } from './mirror-store.js';
+import type { MirrorSku, MirrorVoiceObject } from './mirror-store.js';
+import type { MirrorUser } from './mirror-user.js';
 
 /**
  * What replication reads from a customer's tenant, one Graph page per call so that the caller can checkpoint

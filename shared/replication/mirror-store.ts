@@ -3,6 +3,7 @@ import { shortNameKey } from '../customers/short-name.js';
 import { TransientError, domainErrors } from '../errors/domain-errors.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
+import type { MirrorUser } from './mirror-user.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
 import {
   INDEX_LAYOUT,
@@ -35,44 +36,24 @@ export const MIRROR_TABLE = 'replicamirror';
 const USER_BUCKETS = 64;
 const SKUS_ROW = 'skus';
 
-/** A replicated user: the Graph user merged with its Teams user configuration (the manual's Users list). */
-export interface MirrorUser {
-  readonly id: string;
-  readonly userPrincipalName: string;
-  readonly displayName: string | null;
-  readonly department: string | null;
-  readonly usageLocation: string | null;
-  readonly businessPhones: readonly string[];
-  readonly mobilePhone: string | null;
-  readonly accountEnabled: boolean | null;
-  readonly accountType: string | null;
-  readonly enterpriseVoiceEnabled: boolean;
-  /** `tel:+…` of the primary number, the manual's Line Uri; null without a number. */
-  readonly lineUri: string | null;
-  readonly telephoneNumbers: readonly string[];
-  /** Effective policy by type (display names, `Global` for the default). */
-  readonly policies: Readonly<Record<string, string>>;
-  readonly teamsModifiedAt: string | null;
-  /** The licences' skuIds (Graph `assignedLicenses`). */
-  readonly assignedLicenses: readonly string[];
-}
-
 /** A user as the Users list shows it: one index row. */
-export interface IndexedUser {
-  readonly id: string;
-  readonly userPrincipalName: string;
-  readonly displayName: string | null;
-  readonly department: string | null;
-  readonly usageLocation: string | null;
-  readonly businessPhones: readonly string[];
-  readonly mobilePhone: string | null;
-  readonly accountEnabled: boolean | null;
-  readonly accountType: string | null;
-  readonly enterpriseVoiceEnabled: boolean;
-  readonly lineUri: string | null;
+export interface IndexedUser extends Pick<
+  MirrorUser,
+  | 'id'
+  | 'userPrincipalName'
+  | 'displayName'
+  | 'department'
+  | 'usageLocation'
+  | 'businessPhones'
+  | 'mobilePhone'
+  | 'accountEnabled'
+  | 'accountType'
+  | 'enterpriseVoiceEnabled'
+  | 'lineUri'
+  | 'assignedLicenses'
+> {
   readonly voiceRoutingPolicy: string | null;
   readonly tenantDialPlan: string | null;
-  readonly assignedLicenses: readonly string[];
   readonly pending: boolean;
   /** The user row's content hash (the details' ETag). */
   readonly hash: string;

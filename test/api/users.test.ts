@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import type { MirrorNumberIndex } from '../../shared/users/ports.js';
 import { apiClient } from '../support/api-client.js';
 import { type CountingTables, countingTables } from '../support/counting-tables.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../shared/errors/domain-errors.js';
-import { MIRROR_TABLE, type MirrorUser, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import { countingTables } from '../support/counting-tables.js';
