@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MIRROR_TABLE, type MirrorUser, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
