@@ -495,7 +495,8 @@ answers; ${c.customersAfter.toLocaleString('en')} customers after it for ${c.ten
 tenant licenses — the pool was ${c.poolExceeded ? '**exceeded**' : 'never exceeded'}. Each create has a connection of
 its own. Creates are committed in groups (docs/decisions.md, 38). Before the summary and index rows (docs/decisions.md,
 37) the same burst measured 10.1 s in all (p50 5.4 s, one create answered 412 with its retries exhausted) without
-group commit and 1.4 s (p50 1.1 s) with it; a customer now writes about a dozen rows, so fewer fit one transaction.
+group commit and 1.4 s (p50 1.1 s) with it; a create is two rows of the transaction (49 fit beside the allocation)
+and its index rows after it (docs/decisions.md, 48).
 The seed's first ${r.firstBurst.creates} concurrent creates, in process through the service: ${seconds(r.firstBurst.ms)}.
 
 ### How
@@ -517,11 +518,17 @@ The seed's first ${r.firstBurst.creates} concurrent creates, in process through 
   is read by two point reads, and a bearer token verified once is remembered until it expires (41); the Tenants and
   tasks lists ask storage for pages of what they show, where every query returned (and the SDK parsed) up to 1,000
   rows. A write that loses every retry now answers 503 with Retry-After, not 412.
-- Where the rest goes: the Tenants list is one range query of the customers' partition, which Azure answers from
-  the partition's index but Azurite by filtering and sorting every row of the table (customers, summaries and index
-  rows: about eight a customer), and every request pays the edge (token, validation, audit) on a machine whose load
-  average was several times its cores. Each figure is the product's as it is on this stack: before the summary rows
-  (docs/decisions.md, 37) the Tenants list read four rows a customer and took 28 s (p50) for a page of 100.
+- Since the run of 2026-12-03 03:36 (Tenants list p95 717 ms, one customer p95 370 ms, the write p50 1.5 s): the
+  Tenants list's index rows left the customers' partition for tables of their own, a partition per filter value and
+  per word (docs/decisions.md, 48), so a customer's point read scans a partition a fifth the size in the emulator and
+  an index write a small partition; Azurite runs without its access log.
+- The CPU columns are the operating system's count of CPU time used by the API's process and by Azurite during the
+  route's run, divided by its requests: what a request costs, whatever else the machine did meanwhile. The load
+  generator (undici, in the parent) shares the same two cores. At 20 clients one customer's GET queues behind the
+  others: its own cost (about 4 ms of CPU, two point reads that the emulator answers by scanning the partition) caps
+  the route at a few hundred requests a second here, so its p95 at 20 clients is about 20 requests' worth of CPU.
+  Every list is one range query of one partition (Azure answers it from the partition's index; Azurite filters and
+  sorts every row of the table, here ~4,000 for the Tenants list).
 - Figures on a shared 2-core machine vary between runs by tens of percent; the load averages above say how busy it
   was.
 `;
