@@ -156,7 +156,11 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
     const target = { customerId, userId, userPrincipalName: entry.userPrincipalName };
     let fields = [...entry.fields];
     for (const [index, field] of fields.entries()) {
-      if (field.state === 'applied') continue;
+      if (field.state === 'applied') {
+        // Applied by an earlier run that may have stopped before the mirror showed it: shown again (idempotent).
+        await shown(customerId, userId, taskId, field.change);
+        continue;
+      }
       try {
         await deps.applier.apply(target, field.change);
       } catch (error) {
@@ -181,13 +185,23 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
       fields = fields.map((f, i) => (i === index ? { ...f, state: 'applied' } : f));
       entry = { ...entry, fields };
       await deps.store.putAuditEntry(entry);
-      await hold(customerId, userId, field.change);
-      const fresh = await deps.mirror.getUser(customerId, userId);
-      if (fresh) await deps.mirror.putUsers(customerId, [withChange(fresh, field.change)], `task-${taskId}`);
+      await shown(customerId, userId, taskId, field.change);
     }
     entry = { ...entry, status: 'processed', completedAt: now().toISOString() };
     await deps.store.putAuditEntry(entry);
     await settled(customerId, userId, taskId);
+  }
+
+  /** An applied change held over replication's reads and written to the mirror at once. */
+  async function shown(
+    customerId: string,
+    userId: string,
+    taskId: string,
+    change: UserChange,
+  ): Promise<void> {
+    await hold(customerId, userId, change);
+    const fresh = await deps.mirror.getUser(customerId, userId);
+    if (fresh) await deps.mirror.putUsers(customerId, [withChange(fresh, change)], `task-${taskId}`);
   }
 
   /** The task is no longer the user's pending change; the user is still pending while another one is. */

@@ -344,6 +344,44 @@ describe('changing a user', () => {
     expect((await userNow())?.lineUri).toBe('tel:+441130000050');
   });
 
+  it('a run that stopped after the change was applied but before the mirror showed it shows it when run again', async () => {
+    const store = createUserChangeStore(stack.tables);
+    const mirror = stack.services.mirror;
+    const run = {
+      customerId: PRO,
+      userId: ALICE,
+      changes: [{ field: 'line-uri', value: 'tel:+441130000070' } as const],
+      initiatedBy: ADMIN,
+      taskId: '01KCRASH0000000000000000AB',
+    };
+    // The host dies right after the audit entry recorded the change as applied: the mirror write never happens.
+    const crashing = createUserChangeExecution({
+      mirror: {
+        ...mirror,
+        putUsers: async () => {
+          throw new TransientTaskError('The host stopped.');
+        },
+      },
+      store,
+      applier,
+      numbers: stack.services.numberGuard,
+      customers: stack.services.customers,
+    });
+    await expect(crashing.applyToUser(run)).rejects.toThrow('The host stopped.');
+    expect((await userNow())?.lineUri).not.toBe('tel:+441130000070');
+    const before = applier.calls.length;
+    const execution = createUserChangeExecution({
+      mirror,
+      store,
+      applier,
+      numbers: stack.services.numberGuard,
+      customers: stack.services.customers,
+    });
+    await execution.applyToUser(run);
+    expect(applier.calls.length).toBe(before);
+    expect((await userNow())?.lineUri).toBe('tel:+441130000070');
+  });
+
   it('rolls back a field to its old value, audited too; refuses a field that moved since', async () => {
     await call('PATCH', `${USERS}/${ALICE}`, { json: { lineUri: '+441130000030', usageLocation: 'it' } });
     await runQueued();
