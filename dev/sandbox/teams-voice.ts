@@ -179,6 +179,14 @@ export class TeamsVoiceState {
       : undefined;
   }
 
+  /**
+   * Ends the operations due by now. A generated (scale) tenant's reads show its users from its own overlay, which
+   * an operation's end writes: they call this first, as reads of the state here do.
+   */
+  settleDue(tenantId: string): void {
+    this.settle(this.tenant(tenantId));
+  }
+
   /** Who holds a number (extension included), after every operation due by now. */
   holderOf(tenantId: string, telephoneNumber: string): string | undefined {
     const tenant = this.tenant(tenantId);

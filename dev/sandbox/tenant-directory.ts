@@ -244,7 +244,11 @@ export class TenantDirectories {
 
   of(tenant: Tenant): TenantDirectory {
     const generated = this.generated.get(tenant.id);
-    if (generated) return generated;
+    if (generated) {
+      // Its users' numbers live in its overlay, written when an operation ends: the operations due end first.
+      this.teams.voice.settleDue(tenant.id);
+      return generated;
+    }
     let ordinary = this.ordinary.get(tenant.id);
     // A tenant re-created by a reset is a new object: start its tracking afresh.
     if (ordinary?.tenant !== tenant) {

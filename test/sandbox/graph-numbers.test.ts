@@ -142,4 +142,35 @@ describe('sandbox Graph number management', () => {
       numbers: [{ statusDetail: expect.stringContaining('Phone System') as unknown }],
     });
   });
+
+  it("shows a scale tenant's finished assignment in the user's next read, with no other call in between", async () => {
+    // A host that crashed after Teams accepted the assignment reads the user first when it resumes: the operation
+    // ended meanwhile, so the number must be there, or the resumed task sends the assignment a second time.
+    f.sandbox.teams.timings.numberOperationMs = 20;
+    const scale = createScaleTenant(
+      { state: f.sandbox.state, teams: f.sandbox.teams, directories: f.sandbox.directories },
+      { displayName: 'Scale Resume Ltd', users: 4, seed: 'resume' },
+    );
+    const tenantId = scale.options.tenantId;
+    f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
+    const app = addReplicationApp(f.sandbox.state, tenantId, 'Resume');
+    const bearer = (
+      await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
+    ).token;
+    const accepted = await assign(
+      { telephoneNumber: '+442071000042', assignmentTargetId: scale.userId(0), numberType: 'directRouting' },
+      bearer,
+    );
+    expect(accepted.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const read = await call(
+      'GET',
+      `/graph/v1.0/admin/teams/userConfigurations/${scale.userId(0)}`,
+      undefined,
+      bearer,
+    );
+    expect(read.body).toMatchObject({
+      telephoneNumbers: [{ telephoneNumber: '+442071000042', assignmentCategory: 'primary' }],
+    });
+  });
 });
