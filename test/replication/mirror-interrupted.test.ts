@@ -6,6 +6,7 @@ import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import { countingTables } from '../support/counting-tables.js';
 import { type StorageCall, faultyTables } from '../support/faulty-tables.js';
+import { mirrorUser } from '../support/mirror-user.js';
 
 /**
  * A sync interrupted between a user's index rows and its user row (a host crash, a storage outage) is redone by the
@@ -17,23 +18,15 @@ type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string }
 
 const CUSTOMER = 'Interrupted';
 
-const user = (n: number, displayName: string, lineUri: string | null = null): MirrorUser => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  userPrincipalName: `user${n}@interrupted.example`,
-  displayName,
-  department: null,
-  usageLocation: 'GB',
-  businessPhones: [],
-  mobilePhone: null,
-  accountEnabled: true,
-  accountType: 'User',
-  enterpriseVoiceEnabled: lineUri !== null,
-  lineUri,
-  telephoneNumbers: lineUri ? [lineUri] : [],
-  policies: {},
-  teamsModifiedAt: null,
-  assignedLicenses: [],
-});
+const user = (n: number, displayName: string, lineUri: string | null = null): MirrorUser =>
+  mirrorUser({
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    userPrincipalName: `user${n}@interrupted.example`,
+    displayName,
+    enterpriseVoiceEnabled: lineUri !== null,
+    lineUri,
+    telephoneNumbers: lineUri ? [lineUri] : [],
+  });
 
 /** A write of user rows (their reads go on). */
 const writesUserRows = (call: StorageCall) =>
