@@ -495,7 +495,7 @@ answers; ${c.customersAfter.toLocaleString('en')} customers after it for ${c.ten
 tenant licenses — the pool was ${c.poolExceeded ? '**exceeded**' : 'never exceeded'}. Each create has a connection of
 its own. Creates are committed in groups (docs/decisions.md, 38). Before the summary and index rows (docs/decisions.md,
 37) the same burst measured 10.1 s in all (p50 5.4 s, one create answered 412 with its retries exhausted) without
-group commit and 1.4 s (p50 1.1 s) with it; a create is two rows of the transaction (49 fit beside the allocation)
+group commit and 1.4 s (p50 1.1 s) with it; a create is one row of the transaction (99 fit beside the allocation)
 and its index rows after it (docs/decisions.md, 48).
 The seed's first ${r.firstBurst.creates} concurrent creates, in process through the service: ${seconds(r.firstBurst.ms)}.
 
@@ -522,13 +522,17 @@ The seed's first ${r.firstBurst.creates} concurrent creates, in process through 
   Tenants list's index rows left the customers' partition for tables of their own, a partition per filter value and
   per word (docs/decisions.md, 48), so a customer's point read scans a partition a fifth the size in the emulator and
   an index write a small partition; Azurite runs without its access log.
+- Since the run of 2026-12-03 06:58 (Tenants list p95 225 ms, search p95 151 ms, one customer p95 74 ms at 455
+  requests/s, the write p50 382 ms, the create burst 5.0 s): a customer and its summary are one row, its ETag a
+  version kept in the row (docs/decisions.md, 50), so one customer is one point read instead of two, a page of the
+  list reads half the rows, and a create is one action of the transaction instead of two.
 - The CPU columns are the operating system's count of CPU time used by the API's process and by Azurite during the
   route's run, divided by its requests: what a request costs, whatever else the machine did meanwhile. The load
   generator (undici, in the parent) shares the same two cores. At 20 clients one customer's GET queues behind the
-  others: its own cost (about 4 ms of CPU, two point reads that the emulator answers by scanning the partition) caps
-  the route at a few hundred requests a second here, so its p95 at 20 clients is about 20 requests' worth of CPU.
+  others: its own cost (under 2 ms of CPU, one point read that the emulator answers by scanning the partition) caps
+  the route at about a thousand requests a second here, so its p95 at 20 clients is about 20 requests' worth of CPU.
   Every list is one range query of one partition (Azure answers it from the partition's index; Azurite filters and
-  sorts every row of the table, here ~4,000 for the Tenants list).
+  sorts every row of the table, here ~2,000 for the Tenants list).
 - Figures on a shared 2-core machine vary between runs by tens of percent; the load averages above say how busy it
   was.
 `;

@@ -48,14 +48,14 @@ export interface CustomerSummary {
 export const EMPTY_SUMMARY: CustomerSummary = { activity: IDLE, lastReplicationAt: null, channelId: null };
 
 /**
- * A customer as read for a change, with the version of what derives from it (its summary and index rows): what a
- * commit writes the change against, so that the customer and its copies never disagree.
+ * A customer as read for a change, with the version of its stored row (the customer, its summary, and so its index
+ * rows): what a commit writes the change against, so that the customer and its copies never disagree.
  */
 export interface CustomerRecord {
   readonly customer: Customer;
   readonly summary: CustomerSummary;
-  /** The summary row's ETag; null when it has none yet. */
-  readonly summaryEtag: string | null;
+  /** The stored row's ETag, which a change of the summary moves too (the customer's own ETag does not move then). */
+  readonly rowEtag: string;
 }
 
 export type CustomerChanges = Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string };

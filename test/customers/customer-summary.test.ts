@@ -117,6 +117,77 @@ describe('The Tenants list reads no row twice', () => {
   });
 });
 
+describe('One customer', () => {
+  it('is one point read of the customers table, whatever its summary holds', async () => {
+    const calls = await counter.count(async () => {
+      const response = await call('GET', `/api/v1/customers/${name(4)}`);
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ shortName: name(4) });
+    });
+    expect(calls.filter((c) => c.table === CUSTOMERS_TABLE)).toHaveLength(1);
+  });
+
+  it('written in the former layout (a summary row of its own) is read, changed and folded by the reconciliation', async () => {
+    const created = await stack.services.customers.create({
+      fullName: 'Legacy Layout Ltd',
+      shortName: 'Legacy',
+      licenseType: 'hosted-pro',
+      licensedUsers: 2,
+    });
+    const rows = stack.tables.table<TableRow & Record<string, string | number | boolean>>(CUSTOMERS_TABLE);
+    const stored = await rows.get('provider', 'legacy');
+    const {
+      version: _version,
+      queuedCommands: _queued,
+      executingCommands: _executing,
+      replicationInProgress: _replicating,
+      ...own
+    } = stored?.value ?? { partitionKey: 'provider', rowKey: 'legacy' };
+    await rows.upsert(own);
+    await rows.upsert({
+      partitionKey: 'provider',
+      rowKey: 'legacy!summary',
+      queuedCommands: 0,
+      executingCommands: 0,
+      replicationInProgress: false,
+    });
+
+    const read = await call('GET', '/api/v1/customers/Legacy');
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ shortName: 'Legacy', licensedUsers: 2 });
+    const etag = read.headers.get('etag') ?? '';
+    expect(etag).not.toBe(created.etag.replace(/^W\//, ''));
+    expect((await call('GET', '/api/v1/customers/Legacy')).headers.get('etag')).toBe(etag);
+    expect((await all('search=legacy')).map((c) => c.shortName)).toEqual(['Legacy']);
+
+    const edited = await call('PATCH', '/api/v1/customers/Legacy', {
+      json: { licensedUsers: 3 },
+      headers: { 'if-match': etag },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.headers.get('etag')).not.toBe(etag);
+
+    await stack.services.customerActivity.reconcile();
+    expect(await rows.get('provider', 'legacy!summary')).toBeNull();
+    expect((await rows.get('provider', 'legacy'))?.value).toMatchObject({
+      licensedUsers: 3,
+      queuedCommands: 0,
+    });
+    expect((await item('Legacy'))?.activity).toEqual({
+      queuedCommands: 0,
+      executingCommands: 0,
+      replicationInProgress: false,
+    });
+    expect(
+      (
+        await call('DELETE', '/api/v1/customers/Legacy', {
+          headers: { 'if-match': edited.headers.get('etag') ?? '' },
+        })
+      ).status,
+    ).toBeLessThan(300);
+  });
+});
+
 describe('Filters and search', () => {
   it('finds customers by the start of a word of the Full Name or Short Name, without regard to case', async () => {
     const pharmacies = await all('search=PHAR&top=7');
@@ -186,10 +257,10 @@ describe('Activity columns', () => {
   it('are repaired by the reconciliation when a summary and an index row were corrupted', async () => {
     const rows = stack.tables.table<TableRow & Record<string, string | number | boolean>>(CUSTOMERS_TABLE);
     const key = name(9).toLowerCase();
-    const summary = await rows.get('provider', `${key}!summary`);
-    expect(summary).not.toBeNull();
+    const customer = await rows.get('provider', key);
+    expect(customer).not.toBeNull();
     await rows.upsert({
-      ...(summary?.value ?? { partitionKey: 'provider', rowKey: '' }),
+      ...(customer?.value ?? { partitionKey: 'provider', rowKey: '' }),
       queuedCommands: 42,
     });
     const filters = stack.tables.table<TableRow & Record<string, string | number | boolean>>(
@@ -216,7 +287,7 @@ describe('Activity columns', () => {
     expect(await all('state=deployed')).toEqual([]);
   });
 
-  it('keep no summary for a customer that is gone', async () => {
+  it('keep no summary row of the former layout, nor index rows of a customer that is gone', async () => {
     const rows = stack.tables.table<TableRow & Record<string, string | number | boolean>>(CUSTOMERS_TABLE);
     await rows.upsert({
       partitionKey: 'provider',
