@@ -17,6 +17,8 @@ export interface AzuriteOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** `basic`: accept OAuth bearer tokens, checking their audience, issuer and lifetime but not their signature. */
   readonly oauth?: 'basic';
+  /** Node options for Azurite's process (`--cpu-prof` to profile it under a benchmark). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface RunningAzurite {
@@ -84,6 +86,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const require = createRequire(import.meta.url);
   const entry = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
   const args = [
+    ...(options.nodeArgs ?? []),
     '--import',
     `data:text/javascript,${encodeURIComponent(PARENT_WATCHDOG)}`,
     entry,
@@ -96,6 +99,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--loose',
+    // No access log: its line on stdout per request cost the emulator about a quarter of its CPU per point read
+    // (measured, issue 20: 2.2 ms of Azurite CPU for two point reads with it, 1.6 ms without).
+    '--silent',
   ];
   if (options.location) {
     mkdirSync(options.location, { recursive: true });

@@ -143,6 +143,8 @@ var dnsZoneResourceGroupName = empty(dnsZoneResourceGroup) ? resourceGroup().nam
 // Every table and queue the code uses (test/infra/bicep.test.ts keeps this list and the code in step).
 var tableNames = [
   'customers'
+  'customerwords'
+  'customerfilters'
   'providersettings'
   'onboardingsettings'
   'invitations'

@@ -9,7 +9,7 @@ import { seedUsersMirror } from './users-seed.js';
 /**
  * The product's process in the API load benchmark: the local Functions host, as `npm start` runs it, serving HTTP.
  * The load clients live in the parent so that they do not take this process's event loop. For the Users list at
- * 100,000 users the tables are the in-memory twin, seeded here (it lives in this process); see docs/decisions.md, 48.
+ * 100,000 users the tables are the in-memory twin, seeded here (it lives in this process); see docs/decisions.md, 49.
  */
 const request = JSON.parse(process.env.BENCH_REQUEST ?? '{}') as ApiWorkerRequest;
 

@@ -14,7 +14,7 @@ import { USERS_BENCH_CUSTOMER, USERS_BENCH_SURNAMES, seedUsersMirror } from './u
  * store (as replication writes them, without replicating), then requests one after the other to the local Functions
  * host over HTTP: a filtered page and a searched page. The target's 100,000 users run on the in-memory twin of
  * Table storage, an ordered (PartitionKey, RowKey) index like Azure's, seeded inside the API process; a smaller
- * mirror runs on Azurite as a cross-check of the whole path on a real Table endpoint (docs/decisions.md, 48).
+ * mirror runs on Azurite as a cross-check of the whole path on a real Table endpoint (docs/decisions.md, 49).
  */
 export interface UsersListOptions {
   /** Users of the run on the in-memory twin. */

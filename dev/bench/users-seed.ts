@@ -1,5 +1,6 @@
 import type { createApp } from '../../functions/app.js';
-import { createMirrorStoreOn, type MirrorUser } from '../../shared/replication/mirror-store.js';
+import { createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { createReplicationStoreOn } from '../../shared/replication/replication-store.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 

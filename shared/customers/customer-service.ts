@@ -298,9 +298,9 @@ export function createCustomerService({
           const at = now().toISOString();
           const creates = fitting.flatMap((p) => (p.kind === 'create' ? [p] : []));
           const changes = fitting.flatMap((p) => (p.kind === 'licensed-users' ? [p] : []));
-          const { inserted, updated } =
+          const { inserted, updated, indexed } =
             fitting.length === 0
-              ? { inserted: [], updated: [] }
+              ? { inserted: [], updated: [], indexed: Promise.resolve() }
               : await store.commit({
                   inserts: creates.map((p) => ({ ...p.input, state: 'ready-for-deployment' as const, at })),
                   updates: changes.map((p) => ({
@@ -309,13 +309,16 @@ export function createCustomerService({
                   })),
                   allocation: { value: next, etag },
                 });
-          creates.forEach((pending, i) => {
-            const customer = inserted[i];
-            if (customer) pending.resolve(customer);
-          });
-          changes.forEach((pending, i) => {
-            const customer = updated[i];
-            if (customer) pending.resolve(customer);
+          // Answered once the list's filters and search show them; the next group commits meanwhile.
+          void indexed.then(() => {
+            creates.forEach((pending, i) => {
+              const customer = inserted[i];
+              if (customer) pending.resolve(customer);
+            });
+            changes.forEach((pending, i) => {
+              const customer = updated[i];
+              if (customer) pending.resolve(customer);
+            });
           });
           for (const [pending, error] of refused) pending.reject(error);
           open = [];

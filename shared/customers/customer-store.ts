@@ -48,16 +48,14 @@ export interface CustomerSummary {
 export const EMPTY_SUMMARY: CustomerSummary = { activity: IDLE, lastReplicationAt: null, channelId: null };
 
 /**
- * A customer as read for a change, with the version of what derives from it (its summary and index rows): what a
- * commit writes the change against, so that the customer and its copies never disagree.
+ * A customer as read for a change, with the version of its stored row (the customer, its summary, and so its index
+ * rows): what a commit writes the change against, so that the customer and its copies never disagree.
  */
 export interface CustomerRecord {
   readonly customer: Customer;
   readonly summary: CustomerSummary;
-  /** The summary row's ETag; null when it has none yet. */
-  readonly summaryEtag: string | null;
-  /** The index rows the summary names: those a change no longer wants are deleted with it. */
-  readonly indexKeys: readonly string[];
+  /** The stored row's ETag, which a change of the summary moves too (the customer's own ETag does not move then). */
+  readonly rowEtag: string;
 }
 
 export type CustomerChanges = Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string };
@@ -110,6 +108,12 @@ export interface SummaryChange {
  * Short Name nor an over-allocation can slip through between two concurrent requests. A write that loses a race
  * (the Short Name is taken, the customer or the allocation changed) throws a VersionConflictError and writes nothing.
  */
+export interface CommitResult {
+  readonly inserted: Customer[];
+  readonly updated: Customer[];
+  readonly indexed: Promise<void>;
+}
+
 export interface CustomerStore {
   getAllocation(): Promise<VersionedAllocation>;
   get(shortName: string): Promise<Customer | null>;
@@ -129,11 +133,13 @@ export interface CustomerStore {
   /**
    * Commits the inserts, the updates and the allocation in one transaction (their actions together, see
    * insertActions and updateActions, stay under MAX_TRANSACTION_ACTIONS); returns the customers in the order given.
+   * `indexed` settles (never rejects) once the list's filters and search find them as committed: the caller answers
+   * after it, so that its next list shows its change, without holding up the next commit.
    */
-  commit(write: CustomerCommit): Promise<{ inserted: Customer[]; updated: Customer[] }>;
-  /** How many transaction actions inserting this customer takes (its row and the rows derived from it). */
+  commit(write: CustomerCommit): Promise<CommitResult>;
+  /** How many transaction actions inserting this customer takes (its row and its summary's). */
   insertActions(customer: NewCustomer): number;
-  /** How many transaction actions this change to the customer takes (its row and the rows derived from it). */
+  /** How many transaction actions this change to the customer takes (its row and its summary's). */
   updateActions(record: CustomerRecord, changes: CustomerChanges): number;
   /** Applies a change to the customer (guarded by its ETag), alone: one that holds no licenses. */
   update(current: Customer, changes: CustomerChanges): Promise<Customer>;

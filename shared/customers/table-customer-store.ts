@@ -1,6 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import {
-  type KeyRange,
-  prefixEnd,
+  type ListOptions,
   type Stored,
   type TableRow,
   type Tables,
@@ -28,27 +28,52 @@ import { customerWords, matchesWords } from './search-words.js';
 import { shortNameKey } from './short-name.js';
 
 export const CUSTOMERS_TABLE = 'customers';
+/** The search words' index rows: PartitionKey `word!{word}`, RowKey the customer's key. */
+export const CUSTOMER_WORDS_TABLE = 'customerwords';
+/** The filters' index rows: PartitionKey `state!{state}`, `type!{licenseType}` or `channel!{channelId}`, RowKey the key. */
+export const CUSTOMER_FILTERS_TABLE = 'customerfilters';
 /**
- * One partition holds the provider's customers, their summaries, their index rows and the allocation, so that a
- * customer's change and everything derived from it are one transaction. Rows, in key order:
- * - `{key}`: the customer; `{key}!summary` right after it ("!" sorts before every Short Name character), so that the
- *   list's one range query reads both;
- * - `~ix!{dimension}!{value}!{key}`: index rows (state, type, channel, word), each a copy of the list's fields;
+ * One partition of the customers table holds the provider's customers and the allocation, so that a customer's change
+ * and the licenses it holds are one transaction. Rows, in key order:
+ * - `{key}`: the customer with its summary (the list's activity columns, last replication, channel), so that reading
+ *   a customer is one point read and a page of the list one row per customer. The API's ETag is a version of the
+ *   customer's own fields (versionOf), not the row's, so that a task moving or a replication running never refuses a
+ *   portal's If-Match (docs/decisions.md, 50);
  * - `~license-allocation`.
+ * The index rows (each a copy of the list's fields) live in tables of their own, written after the transaction and
+ * repaired by the reconciliation (docs/decisions.md, 48): kept beside the customers they made every read of a
+ * customer and every list slower in proportion to them in the storage emulator, which scans a partition for a point
+ * read and a table for a query.
  */
 const PARTITION = 'provider';
 /** Sorts after every Short Name key, which holds only letters, digits and hyphens. */
 const ALLOCATION_ROW = '~license-allocation';
-const SUMMARY_SUFFIX = '!summary';
-const INDEX_PREFIX = '~ix!';
+/**
+ * Rows of former layouts, which the reconciliation deletes: a customer's summary was a row of its own, `{key}!summary`,
+ * and index rows were kept in this partition under `~ix!`.
+ */
+const LEGACY_SUMMARY_SUFFIX = '!summary';
+const LEGACY_INDEX_PREFIX = '~ix!';
 /** Azure's most rows a query page returns. */
 const MAX_PAGE_SIZE = 1000;
+/**
+ * How often an index write is redone after a concurrent change of the same customer before it is left to the
+ * reconciliation: each round writes what the customer is now, so a second round is already rare.
+ */
+const INDEX_SYNC_ROUNDS = 4;
 
 type Dimension = 'state' | 'type' | 'channel' | 'word';
+const DIMENSIONS: readonly Dimension[] = ['state', 'type', 'channel', 'word'];
+const INDEX_TABLE: Readonly<Record<Dimension, string>> = {
+  state: CUSTOMER_FILTERS_TABLE,
+  type: CUSTOMER_FILTERS_TABLE,
+  channel: CUSTOMER_FILTERS_TABLE,
+  word: CUSTOMER_WORDS_TABLE,
+};
+const INDEX_TABLES = [...new Set(Object.values(INDEX_TABLE))];
 
-type CustomerEntity = {
-  partitionKey: string;
-  rowKey: string;
+/** What the customer is, as its ETag versions it. */
+type CustomerFields = {
   shortName: string;
   fullName: string;
   licenseType: string;
@@ -73,134 +98,177 @@ type SummaryFields = {
   channelId?: string;
 };
 
-type SummaryEntity = SummaryFields & {
-  partitionKey: string;
-  rowKey: string;
-  /** JSON array of the index rows' keys this customer has: what a later write replaces or deletes. */
-  indexKeys: string;
-};
+/**
+ * The customer's row. The index rows it has are not named here: they follow from the customer and its summary
+ * (indexRows), so a change knows which rows the version it replaces had. (Rows an older version of that rule made are
+ * the reconciliation's.) `version` is the customer's ETag, new with each change of the customer and kept by a change
+ * of its summary. A row of the former layout has neither: it reads with an empty summary and a digest of its fields
+ * as its version until the reconciliation writes them.
+ */
+type CustomerEntity = CustomerFields &
+  SummaryFields & { partitionKey: string; rowKey: string; version?: string };
 
 /** A copy of the customer and its summary, under one index key. */
-type IndexEntity = Omit<CustomerEntity, 'partitionKey' | 'rowKey'> &
-  SummaryFields & { partitionKey: string; rowKey: string; key: string };
+type IndexEntity = CustomerFields & SummaryFields & { partitionKey: string; rowKey: string; key: string };
 
-type AnyEntity = CustomerEntity | AllocationEntity | SummaryEntity | IndexEntity;
+type AnyEntity = CustomerEntity | AllocationEntity;
 
-const isSummaryKey = (rowKey: string) => rowKey.endsWith(SUMMARY_SUFFIX);
-const isIndexKey = (rowKey: string) => rowKey.startsWith(INDEX_PREFIX);
-const summaryKey = (key: string) => key + SUMMARY_SUFFIX;
-const indexPrefix = (dimension: Dimension, value: string) => `${INDEX_PREFIX}${dimension}!${value}!`;
+/** What a committed change leaves to write in the index tables. */
+interface IndexSync {
+  readonly key: string;
+  readonly rows: readonly IndexEntity[];
+  /** Index rows the customer had before the change and no longer has. */
+  readonly stale: readonly string[];
+}
+
+const isLegacyKey = (rowKey: string) =>
+  rowKey.endsWith(LEGACY_SUMMARY_SUFFIX) || rowKey.startsWith(LEGACY_INDEX_PREFIX);
+/**
+ * An index row's partition: one per value of a dimension, so that a filter or a word is a partition of its own (a
+ * partition of the emulator is scanned for every point write, a partition of Azure serves its own load).
+ */
+const indexPartition = (dimension: Dimension, value: string) => `${dimension}!${value}`;
+/** An index row's identity, `{partition}!{key}` (keys hold no "!"), as sets of rows to keep or delete hold it. */
+const idOf = (row: TableRow) => `${row.partitionKey}!${row.rowKey}`;
+function keysOf(id: string): TableRow {
+  const at = id.lastIndexOf('!');
+  return { partitionKey: id.slice(0, at), rowKey: id.slice(at + 1) };
+}
+/** The table of an index row, by the dimension its partition starts with; null for one of no index table. */
+function indexTableOf(id: string): string | null {
+  const dimension = DIMENSIONS.find((d) => id.startsWith(`${d}!`));
+  return dimension ? INDEX_TABLE[dimension] : null;
+}
 
 export function createCustomerStore(tables: Tables): CustomerStore {
   const allocations = tables.table<AllocationEntity>(CUSTOMERS_TABLE);
   const customers = tables.table<CustomerEntity>(CUSTOMERS_TABLE);
-  const summaries = tables.table<SummaryEntity>(CUSTOMERS_TABLE);
-  const indexes = tables.table<IndexEntity>(CUSTOMERS_TABLE);
   const all = tables.table<AnyEntity>(CUSTOMERS_TABLE);
+  const indexTables = new Map(INDEX_TABLES.map((name) => [name, tables.table<IndexEntity>(name)]));
+  const indexTable = (dimension: Dimension) =>
+    indexTables.get(INDEX_TABLE[dimension]) as VersionedTable<IndexEntity>;
 
   function allocationAction(value: LicenseAllocation, etag: string | null): TransactionAction<AnyEntity> {
     const row: AllocationEntity = { partitionKey: PARTITION, rowKey: ALLOCATION_ROW, ...value };
     return etag === null ? { kind: 'insert', row } : { kind: 'replace', row, etag };
   }
 
-  /**
-   * The customer and its summary: two point reads at once. (A range query from one to the other returns the same two
-   * rows, but the storage emulator answers any query by scanning the table, and point reads cost the same on Azure.)
-   */
-  async function pair(shortName: string) {
-    const key = shortNameKey(shortName);
-    const [customer, summary] = await Promise.all([
-      customers.get(PARTITION, key),
-      summaries.get(PARTITION, summaryKey(key)),
-    ]);
-    return { key, customer, summary };
-  }
-
   async function read(shortName: string): Promise<CustomerRecord | null> {
-    const { customer, summary } = await pair(shortName);
-    if (!customer) return null;
-    const value = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
-    return {
-      customer: toCustomer(customer, value),
-      summary: value,
-      summaryEtag: summary?.etag ?? null,
-      indexKeys: summary ? indexKeysOf(summary.value) : [],
-    };
+    const found = await customers.get(PARTITION, shortNameKey(shortName));
+    if (!found) return null;
+    const summary = toSummary(found.value);
+    return { customer: toCustomer(found.value, summary), summary, rowEtag: found.etag };
   }
 
+  /** The customer's row; the index rows to write once it is committed. */
   function changed(record: CustomerRecord, { at, ...fields }: CustomerChanges) {
     const next: Customer = { ...record.customer, ...fields, updatedAt: at };
-    const entity = toEntity(next);
-    // A summary that changed meanwhile is a conflict like any other: the caller's retry reads it again, and the
-    // customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
-    const actions: TransactionAction<AnyEntity>[] = [
-      { kind: 'replace', row: entity, etag: record.customer.etag },
-      ...derivedActions(entity, record.summary, record.summaryEtag, record.indexKeys),
-    ];
-    return { next, actions };
+    const before = indexRows(toEntity(record.customer, record.summary)).map(idOf);
+    // Guarded by the row's ETag: a summary that changed meanwhile is a conflict like any other, the caller's retry
+    // reads it again, and the customer's own ETag tells whether the caller's copy is stale (customer-service.ts).
+    const entity = toEntity(next, record.summary);
+    const { action, sync } = derivedOf(entity, record.rowEtag, before);
+    return { next: { ...next, etag: versionOf(entity) }, actions: [action], sync };
   }
 
   async function commit({ inserts = [], updates = [], allocation }: CustomerCommit) {
+    // One action per customer, in the order given, then the allocation's.
     const entities = inserts.map(newEntity);
-    // The customer's row first, then what derives from it: each customer's ETag is at its first action.
     const actions: TransactionAction<AnyEntity>[] = [];
-    const firstActions: number[] = [];
+    const syncs: IndexSync[] = [];
     for (const entity of entities) {
-      firstActions.push(actions.length);
-      // A new customer starts with an empty summary, whatever a namesake removed before left behind.
-      actions.push({ kind: 'insert', row: entity }, ...derivedActions(entity, EMPTY_SUMMARY, null, []));
+      actions.push({ kind: 'insert', row: entity });
+      syncs.push({ key: entity.rowKey, rows: indexRows(entity), stale: [] });
     }
     const nexts = updates.map(({ record, changes }) => {
-      firstActions.push(actions.length);
-      const { next, actions: own } = changed(record, changes);
+      const { next, actions: own, sync } = changed(record, changes);
       actions.push(...own);
+      syncs.push(sync);
       return next;
     });
     if (allocation) actions.push(allocationAction(allocation.value, allocation.etag));
     const etags = await all.transaction(actions);
-    const etagOf = (i: number) => etags[firstActions[i] ?? 0] ?? '';
     return {
-      inserted: entities.map((value, i) => toCustomer({ value, etag: etagOf(i) }, EMPTY_SUMMARY)),
-      updated: nexts.map((next, i) => ({ ...next, etag: etagOf(entities.length + i) })),
+      inserted: entities.map((value) => toCustomer(value, EMPTY_SUMMARY)),
+      updated: nexts,
+      indexed: Promise.all(syncs.map((sync, i) => syncIndex(sync, etags[i] ?? ''))).then(() => undefined),
     };
   }
 
   /**
-   * The actions that make the summary and the index rows what `customer` and `summary` say: the summary row guarded
-   * by its ETag (so that two writers of the index rows never interleave), the index rows it no longer names deleted.
+   * The write of `customer`'s row (guarded by `etag`, so that two writers never interleave), and the index rows it
+   * makes with those of `present` it no longer does.
    */
-  function derivedActions(
+  function derivedOf(
     customer: CustomerEntity,
-    summary: CustomerSummary,
-    summaryEtag: string | null,
+    etag: string,
     present: readonly string[],
-  ): TransactionAction<AnyEntity>[] {
-    const rows = indexRows(customer, summary);
-    const row = toSummaryEntity(
-      customer.rowKey,
-      summary,
-      rows.map((r) => r.rowKey),
-    );
-    const keep = new Set(rows.map((r) => r.rowKey));
-    const stale = present.filter((k) => !keep.has(k));
-    return [
-      summaryEtag !== null ? { kind: 'replace', row, etag: summaryEtag } : { kind: 'upsert', row },
-      ...rows.map((r): TransactionAction<AnyEntity> => ({ kind: 'upsert', row: r })),
-      ...stale.map((k): TransactionAction<AnyEntity> => ({
-        kind: 'delete',
-        partitionKey: PARTITION,
-        rowKey: k,
-      })),
-    ];
+  ): { action: TransactionAction<AnyEntity>; sync: IndexSync } {
+    const rows = indexRows(customer);
+    const keep = new Set(rows.map(idOf));
+    return {
+      action: { kind: 'replace', row: customer, etag },
+      sync: { key: customer.rowKey, rows, stale: present.filter((k) => !keep.has(k)) },
+    };
+  }
+
+  /** Upserts `rows` and deletes the rows `deletes` names (ids), all at once: each is a partition of its own. */
+  async function writeIndex(rows: readonly IndexEntity[], deletes: Iterable<string>): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (const row of rows) {
+      const table = indexTables.get(indexTableOf(row.partitionKey) ?? '');
+      if (table) writes.push(table.upsert(row));
+    }
+    // A delete of an absent row is no error here (it is in a transaction), and most of these are gone already.
+    for (const id of deletes) {
+      const table = indexTables.get(indexTableOf(id) ?? '');
+      const { partitionKey, rowKey } = keysOf(id);
+      if (table) writes.push(table.delete(partitionKey, rowKey));
+    }
+    await Promise.all(writes);
+  }
+
+  /**
+   * Makes the index rows show the customer as committed with the row ETag `etag`. The customer is read again
+   * after each write: when someone changed it meanwhile, their index write may have landed before this one, so the
+   * rows are written again from what it is now (and every row this writer wrote that it no longer has is deleted),
+   * until a read finds the version written. The last writer to land always checks after it, so the rows end as the
+   * customer is; only a crash leaves them behind, until the reconciliation. Best effort: the customer is committed, the index is a copy the reconciliation rebuilds, and a failure here is no failure of the change.
+   */
+  async function syncIndex(sync: IndexSync, etag: string): Promise<void> {
+    const touched = new Set(sync.stale);
+    let wanted = sync.rows;
+    let version = etag;
+    try {
+      for (let round = 0; round < INDEX_SYNC_ROUNDS; round++) {
+        const keep = new Set(wanted.map(idOf));
+        await writeIndex(
+          wanted,
+          [...touched].filter((k) => !keep.has(k)),
+        );
+        for (const id of keep) touched.add(id);
+        const customer = await customers.get(PARTITION, sync.key);
+        if (!customer) {
+          // Removed meanwhile: its removal deleted the rows it knew of, these are the rest.
+          await writeIndex([], touched);
+          return;
+        }
+        if (customer.etag === version) return;
+        version = customer.etag;
+        wanted = indexRows(customer.value);
+      }
+    } catch {
+      // The reconciliation rebuilds what this left undone.
+    }
   }
 
   /** Rows a page at a time, `pageSize` each: the storage returns (and the SDK parses) no more than a list shows. */
   async function* rowsOf<T extends TableRow>(
     table: VersionedTable<T>,
-    rowKey: KeyRange,
+    options: ListOptions,
     pageSize: number,
   ): AsyncIterable<Stored<T>> {
-    const pages = table.list({ partitionKey: PARTITION, rowKey }).byPage({
+    const pages = table.list(options).byPage({
       maxPageSize: Math.min(MAX_PAGE_SIZE, pageSize),
     });
     for await (const page of pages) yield* page.rows;
@@ -210,31 +278,19 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     rowKey: { gt: string; lt: string },
     pageSize = MAX_PAGE_SIZE,
   ): AsyncIterable<CustomerListItem> {
-    let pending: Stored<CustomerEntity> | null = null;
-    for await (const row of rowsOf(all, rowKey, pageSize)) {
-      const rk = row.value.rowKey;
-      if (isSummaryKey(rk)) {
-        // A summary whose customer is gone (or before the cursor) belongs to no row of the list.
-        if (pending && summaryKey(pending.value.rowKey) === rk) {
-          yield toItem(pending.value, toSummary(row.value as SummaryEntity));
-          pending = null;
-        }
-        continue;
-      }
-      if (pending) yield toItem(pending.value, EMPTY_SUMMARY);
-      pending = row as Stored<CustomerEntity>;
+    for await (const { value } of rowsOf(customers, { partitionKey: PARTITION, rowKey }, pageSize)) {
+      if (!isLegacyKey(value.rowKey)) yield toItem(value);
     }
-    if (pending) yield toItem(pending.value, EMPTY_SUMMARY);
   }
 
   async function* indexed(
-    prefix: string,
+    [dimension, partition]: readonly [Dimension, string],
     afterKey: string,
     pageSize: number,
   ): AsyncIterable<CustomerListItem> {
     for await (const { value } of rowsOf(
-      indexes,
-      { gt: prefix + afterKey, lt: prefixEnd(prefix) },
+      indexTable(dimension),
+      { partitionKey: partition, rowKey: { gt: afterKey } },
       pageSize,
     )) {
       yield fromIndex(value);
@@ -242,10 +298,11 @@ export function createCustomerStore(tables: Tables): CustomerStore {
   }
 
   /** The index that narrows the list most: a channel has few customers, a State or License Type many. */
-  function driver(filter: CustomerFilter): string | null {
-    if (filter.channelId !== undefined) return indexPrefix('channel', filter.channelId.toLowerCase());
-    if (filter.state !== undefined) return indexPrefix('state', filter.state);
-    if (filter.licenseType !== undefined) return indexPrefix('type', filter.licenseType);
+  function driver(filter: CustomerFilter): readonly [Dimension, string] | null {
+    if (filter.channelId !== undefined)
+      return ['channel', indexPartition('channel', filter.channelId.toLowerCase())];
+    if (filter.state !== undefined) return ['state', indexPartition('state', filter.state)];
+    if (filter.licenseType !== undefined) return ['type', indexPartition('type', filter.licenseType)];
     return null;
   }
 
@@ -275,13 +332,13 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     async page({ top, afterKey = '', filter = {} }) {
       const words = filter.words ?? [];
       if (filter.keys === undefined && words.length > 0) {
-        // Word rows are ordered by word, then customer: every customer a word starts is read, then put in order.
+        // Word rows are ordered by word (their partition), then customer: the partitions of every word the longest
+        // search word starts are read in one range query, then the customers put in order.
         const longest = words.reduce((a, b) => (b.length > a.length ? b : a));
-        const prefix = `${INDEX_PREFIX}word!${longest}`;
         const byKey = new Map<string, CustomerListItem>();
-        for await (const { value } of indexes.list({
-          partitionKey: PARTITION,
-          rowKey: { ge: prefix, lt: prefixEnd(prefix) },
+        for await (const { value } of indexTable('word').list({
+          partitionKey: { prefix: indexPartition('word', longest) },
+          rowKey: { gt: afterKey },
         })) {
           if (value.key > afterKey && !byKey.has(value.key)) byKey.set(value.key, fromIndex(value));
         }
@@ -289,16 +346,15 @@ export function createCustomerStore(tables: Tables): CustomerStore {
         return firstMatches(toAsync(sorted), filter, top);
       }
       const prefix = filter.keys === undefined ? driver(filter) : null;
-      // One more than the page, to tell whether more follow; a customer is two rows (its own and its summary).
-      const source = prefix
-        ? indexed(prefix, afterKey, top + 1)
-        : items({ gt: afterKey, lt: '~' }, 2 * (top + 1));
+      // One more than the page, to tell whether more follow.
+      const source = prefix ? indexed(prefix, afterKey, top + 1) : items({ gt: afterKey, lt: '~' }, top + 1);
       return firstMatches(source, filter, top);
     },
 
     list: () => items({ gt: '', lt: '~' }),
 
-    insertActions: (customer) => 1 + derivedActions(newEntity(customer), EMPTY_SUMMARY, null, []).length,
+    // The customer's row.
+    insertActions: () => 1,
 
     updateActions: (record, changes) => changed(record, changes).actions.length,
 
@@ -307,92 +363,84 @@ export function createCustomerStore(tables: Tables): CustomerStore {
     async update(current, changes) {
       const record = await read(current.shortName);
       // Guarded by the caller's version of the customer, with the summary as it is now.
-      const { updated } = await commit({
-        updates: [{ record: { ...(record ?? emptyRecord(current)), customer: current }, changes }],
-      });
+      if (record?.customer.etag !== current.etag) throw new VersionConflictError();
+      const { updated, indexed } = await commit({ updates: [{ record, changes }] });
+      await indexed;
       return updated[0] ?? current;
     },
 
     async updateSummary(shortName, change) {
-      await withOptimisticRetry(async () => {
-        const { customer, summary } = await pair(shortName);
-        if (!customer) return;
-        const current = summary ? toSummary(summary.value) : EMPTY_SUMMARY;
+      const committed = await withOptimisticRetry(async () => {
+        const customer = await customers.get(PARTITION, shortNameKey(shortName));
+        if (!customer) return null;
+        const current = toSummary(customer.value);
         const next = applyChange(current, change);
-        if (summary && sameSummary(current, next)) return;
-        await all.transaction(
-          derivedActions(
-            customer.value,
-            next,
-            summary?.etag ?? null,
-            summary ? indexKeysOf(summary.value) : [],
-          ),
+        if (hasSummary(customer.value) && sameSummary(current, next)) return null;
+        const { action, sync } = derivedOf(
+          withSummary(customer.value, next),
+          customer.etag,
+          indexRows(customer.value).map(idOf),
         );
+        const [etag = ''] = await all.transaction([action]);
+        return { sync, etag };
       });
+      if (committed) await syncIndex(committed.sync, committed.etag);
     },
 
     async reconcile(truth) {
       const found = new Map<string, Stored<CustomerEntity>>();
-      const summaryRows = new Map<string, Stored<SummaryEntity>>();
-      const indexByCustomer = new Map<string, IndexEntity[]>();
-      for await (const row of all.list({ partitionKey: PARTITION })) {
+      const legacy: string[] = [];
+      for await (const row of customers.list({ partitionKey: PARTITION })) {
         const rk = row.value.rowKey;
         if (rk === ALLOCATION_ROW) continue;
-        if (isIndexKey(rk)) {
-          const value = row.value as IndexEntity;
+        if (isLegacyKey(rk)) legacy.push(rk);
+        else found.set(rk, row);
+      }
+      const indexByCustomer = new Map<string, IndexEntity[]>();
+      for (const table of indexTables.values()) {
+        for await (const { value } of table.list()) {
           indexByCustomer.set(value.key, [...(indexByCustomer.get(value.key) ?? []), value]);
-        } else if (isSummaryKey(rk)) {
-          summaryRows.set(rk.slice(0, -SUMMARY_SUFFIX.length), row as Stored<SummaryEntity>);
-        } else {
-          found.set(rk, row as Stored<CustomerEntity>);
         }
       }
       let repaired = 0;
       for (const [key, customer] of found) {
-        const stored = summaryRows.get(key) ?? null;
-        const current = stored ? toSummary(stored.value) : EMPTY_SUMMARY;
-        const expected = await truth(toItem(customer.value, current));
+        const expected = await truth(toItem(customer.value));
         const present = indexByCustomer.get(key) ?? [];
-        if (stored && isConsistent(customer.value, expected, stored.value, present)) continue;
+        if (isConsistent(customer.value, expected, present)) continue;
         repaired++;
+        const { action, sync } = derivedOf(
+          withSummary(customer.value, expected),
+          customer.etag,
+          present.map(idOf),
+        );
+        let etag: string;
         try {
-          // No deletes in the transaction: a wrong summary may name rows that are not there, and strays may be many.
-          await all.transaction(derivedActions(customer.value, expected, stored?.etag ?? null, []));
+          [etag = ''] = await all.transaction([action]);
         } catch (error) {
           // Someone wrote this customer meanwhile: the next run looks at it again.
           if (!(error instanceof VersionConflictError)) throw error;
           continue;
         }
-        const wanted = new Set(indexRows(customer.value, expected).map((r) => r.rowKey));
-        for (const row of present) if (!wanted.has(row.rowKey)) await indexes.delete(PARTITION, row.rowKey);
+        await syncIndex(sync, etag);
       }
-      // What a removed customer left behind (a write that raced its removal).
-      for (const key of summaryRows.keys()) {
-        if (!found.has(key)) await summaries.delete(PARTITION, summaryKey(key));
-      }
+      // Rows of the former layouts, and what a removed customer left behind (an index write that raced its removal).
+      for (const rowKey of legacy) await all.delete(PARTITION, rowKey);
       for (const [key, rows] of indexByCustomer) {
-        if (found.has(key)) continue;
-        for (const row of rows) await indexes.delete(PARTITION, row.rowKey);
+        if (!found.has(key)) await writeIndex([], rows.map(idOf));
       }
       return repaired;
     },
 
     async remove(current, allocation, allocationEtag) {
-      const { summary } = await pair(current.shortName);
       const key = shortNameKey(current.shortName);
-      const derived = summary
-        ? [summaryKey(key), ...indexKeysOf(summary.value)].map((rowKey): TransactionAction<AnyEntity> => ({
-            kind: 'delete',
-            partitionKey: PARTITION,
-            rowKey,
-          }))
-        : [];
+      const found = await customers.get(PARTITION, key);
       await all.transaction([
         // A transaction's delete is unconditional; a customer Ready for remove no longer changes (the service refuses).
         { kind: 'delete', partitionKey: PARTITION, rowKey: key },
-        ...derived,
         allocationAction(allocation, allocationEtag),
       ]);
+      // Found no more by a filter or a search; what a racing index write adds after this, it deletes itself.
+      if (found) await writeIndex([], indexRows(found.value).map(idOf)).catch(() => undefined);
     },
   };
 }
@@ -436,16 +484,14 @@ function sameSummary(a: CustomerSummary, b: CustomerSummary): boolean {
 function isConsistent(
   customer: CustomerEntity,
   expected: CustomerSummary,
-  stored: SummaryEntity,
   present: readonly IndexEntity[],
 ): boolean {
-  if (!sameSummary(toSummary(stored), expected)) return false;
-  const wanted = indexRows(customer, expected);
-  if (JSON.stringify(wanted.map((r) => r.rowKey)) !== stored.indexKeys || present.length !== wanted.length)
-    return false;
-  const byKey = new Map(present.map((r) => [r.rowKey, r]));
+  if (!hasSummary(customer) || !sameSummary(toSummary(customer), expected)) return false;
+  const wanted = indexRows(customer);
+  if (present.length !== wanted.length) return false;
+  const byKey = new Map(present.map((r) => [idOf(r), r]));
   return wanted.every((w) => {
-    const p = byKey.get(w.rowKey);
+    const p = byKey.get(idOf(w));
     return p !== undefined && JSON.stringify(projectionOf(p)) === JSON.stringify(projectionOf(w));
   });
 }
@@ -460,35 +506,35 @@ function summaryFields(summary: CustomerSummary): SummaryFields {
   };
 }
 
-function toSummaryEntity(key: string, summary: CustomerSummary, indexKeys: readonly string[]): SummaryEntity {
-  return {
-    partitionKey: PARTITION,
-    rowKey: summaryKey(key),
-    ...summaryFields(summary),
-    indexKeys: JSON.stringify(indexKeys),
-  };
+/** The customer's row with `summary` in place of the one it has. */
+function withSummary(customer: CustomerEntity, summary: CustomerSummary): CustomerEntity {
+  const {
+    queuedCommands: _queued,
+    executingCommands: _executing,
+    replicationInProgress: _replicating,
+    lastReplicationAt: _last,
+    channelId: _channel,
+    ...own
+  } = customer;
+  return { ...own, ...summaryFields(summary) };
 }
 
 function newEntity(customer: NewCustomer): CustomerEntity {
-  return toEntity({ ...customer, createdAt: customer.at, updatedAt: customer.at });
+  // A new customer starts with an empty summary, whatever a namesake removed before left behind.
+  return toEntity({ ...customer, createdAt: customer.at, updatedAt: customer.at }, EMPTY_SUMMARY);
 }
 
-/** A customer read without its summary (gone meanwhile: the replace of the customer fails as a conflict). */
-function emptyRecord(customer: Customer): CustomerRecord {
-  return { customer, summary: EMPTY_SUMMARY, summaryEtag: null, indexKeys: [] };
+/** Whether a row carries its summary (a row of the former layout does not, until the reconciliation). */
+function hasSummary(entity: Partial<SummaryFields>): boolean {
+  return typeof entity.queuedCommands === 'number';
 }
 
-function indexKeysOf(summary: SummaryEntity): string[] {
-  const parsed: unknown = JSON.parse(summary.indexKeys || '[]');
-  return Array.isArray(parsed) ? parsed.filter((k): k is string => typeof k === 'string') : [];
-}
-
-function toSummary(entity: SummaryFields): CustomerSummary {
+function toSummary(entity: Partial<SummaryFields>): CustomerSummary {
   return {
     activity: {
-      queuedCommands: entity.queuedCommands,
-      executingCommands: entity.executingCommands,
-      replicationInProgress: entity.replicationInProgress,
+      queuedCommands: entity.queuedCommands ?? 0,
+      executingCommands: entity.executingCommands ?? 0,
+      replicationInProgress: entity.replicationInProgress ?? false,
     },
     lastReplicationAt: entity.lastReplicationAt ?? null,
     channelId: entity.channelId ?? null,
@@ -496,10 +542,10 @@ function toSummary(entity: SummaryFields): CustomerSummary {
 }
 
 /** The index rows a customer is found by, each a copy of what the list shows. */
-function indexRows(customer: CustomerEntity, summary: CustomerSummary): IndexEntity[] {
+function indexRows(customer: CustomerEntity): IndexEntity[] {
   const key = customer.rowKey;
+  const summary = toSummary(customer);
   const copy = {
-    partitionKey: PARTITION,
     key,
     shortName: customer.shortName,
     fullName: customer.fullName,
@@ -510,13 +556,13 @@ function indexRows(customer: CustomerEntity, summary: CustomerSummary): IndexEnt
     updatedAt: customer.updatedAt,
     ...summaryFields(summary),
   };
-  const keys = [
-    indexPrefix('state', customer.state) + key,
-    indexPrefix('type', customer.licenseType) + key,
-    ...(summary.channelId ? [indexPrefix('channel', summary.channelId) + key] : []),
-    ...customerWords(customer).map((word) => indexPrefix('word', word) + key),
+  const partitions = [
+    indexPartition('state', customer.state),
+    indexPartition('type', customer.licenseType),
+    ...(summary.channelId ? [indexPartition('channel', summary.channelId)] : []),
+    ...customerWords(customer).map((word) => indexPartition('word', word)),
   ];
-  return keys.map((rowKey) => ({ ...copy, rowKey }));
+  return partitions.map((partitionKey) => ({ partitionKey, rowKey: key, ...copy }));
 }
 
 function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'rowKey'> & TableRow {
@@ -540,15 +586,8 @@ function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'row
   };
 }
 
-function toEntity(
-  customer: Pick<
-    Customer,
-    'shortName' | 'fullName' | 'licenseType' | 'licensedUsers' | 'state' | 'createdAt' | 'updatedAt'
-  >,
-): CustomerEntity {
+function ownFields(customer: CustomerFields): CustomerFields {
   return {
-    partitionKey: PARTITION,
-    rowKey: shortNameKey(customer.shortName),
     shortName: customer.shortName,
     fullName: customer.fullName,
     licenseType: customer.licenseType,
@@ -559,7 +598,32 @@ function toEntity(
   };
 }
 
-function plainCustomer(entity: Omit<CustomerEntity, 'partitionKey' | 'rowKey'>, summary: CustomerSummary) {
+/** The row of a new version of `customer`. */
+function toEntity(customer: CustomerFields, summary: CustomerSummary): CustomerEntity {
+  return {
+    partitionKey: PARTITION,
+    rowKey: shortNameKey(customer.shortName),
+    ...ownFields(customer),
+    version: newVersion(),
+    ...summaryFields(summary),
+  };
+}
+
+/** A new version of the customer, in the storage ETag's form that the API's If-Match handling expects (route-kit.ts). */
+function newVersion(): string {
+  return `W/"${randomBytes(16).toString('base64url')}"`;
+}
+
+/** The customer's ETag: the version its row holds (a row of the former layout holds none: a digest of its fields). */
+function versionOf(entity: CustomerEntity): string {
+  if (entity.version) return entity.version;
+  const digest = createHash('sha256')
+    .update(JSON.stringify(ownFields(entity)))
+    .digest('base64url');
+  return `W/"${digest.slice(0, 22)}"`;
+}
+
+function plainCustomer(entity: CustomerFields, summary: CustomerSummary) {
   const licenseType = LICENSE_TYPES.find((t) => t === entity.licenseType);
   const state = CUSTOMER_STATES.find((s) => s === entity.state);
   if (!licenseType || !state)
@@ -577,11 +641,12 @@ function plainCustomer(entity: Omit<CustomerEntity, 'partitionKey' | 'rowKey'>, 
   };
 }
 
-function toCustomer({ value, etag }: Stored<CustomerEntity>, summary: CustomerSummary): Customer {
-  return { ...plainCustomer(value, summary), etag };
+function toCustomer(entity: CustomerEntity, summary: CustomerSummary): Customer {
+  return { ...plainCustomer(entity, summary), etag: versionOf(entity) };
 }
 
-function toItem(entity: CustomerEntity, summary: CustomerSummary): CustomerListItem {
+function toItem(entity: CustomerEntity): CustomerListItem {
+  const summary = toSummary(entity);
   return {
     ...plainCustomer(entity, summary),
     key: entity.rowKey,

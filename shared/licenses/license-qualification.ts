@@ -1,5 +1,6 @@
 import type { CustomerSite } from '../onboarding/customer-site.js';
-import type { MirrorUser, MirrorVoiceObject } from '../replication/mirror-store.js';
+import type { MirrorVoiceObject } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import type { LicenseFactor, LicenseSubject } from './license-usage.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { CustomerService } from '../customers/customer-service.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
-import type { MirrorCursor, MirrorStore, MirrorUser } from '../replication/mirror-store.js';
+import type { MirrorCursor, MirrorStore } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import { routingOf } from '../replication/replication-views.js';
 import { licenseSubjects } from './license-qualification.js';
 import type { LicenseSnapshot, LicenseStore } from './license-store.js';

@@ -1,6 +1,7 @@
 import type { M365Reader, Page } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
-import { type MirrorStore, type MirrorUser, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import { type MirrorStore, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import type { MirrorUser } from './mirror-user.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
 import { inParallel } from './table-text.js';
 
@@ -58,6 +59,8 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         break;
       case 'voice':
         await voice(ctx);
+        // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
+        await ctx.mirror.putSkus(ctx.customerId, await ctx.reader.subscribedSkus(), cycle.id);
         await advance(ctx, cycle.kind === 'full' ? 'sweep' : 'drift');
         break;
       case 'sweep':

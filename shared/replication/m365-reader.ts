@@ -7,7 +7,8 @@ import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';
 import { createTeamsAdminClient, TEAMS_ADMIN_SCOPE, TeamsAdminError } from '../teams/teams-admin-client.js';
-import type { MirrorUser, MirrorVoiceObject } from './mirror-store.js';
+import type { MirrorSku, MirrorVoiceObject } from './mirror-store.js';
+import type { MirrorUser } from './mirror-user.js';
 
 /**
  * What replication reads from a customer's tenant, one Graph page per call so that the caller can checkpoint
@@ -17,7 +18,9 @@ import type { MirrorUser, MirrorVoiceObject } from './mirror-store.js';
  * - directory changes: `/users/delta` (a full cycle takes `$deltatoken=latest` before it lists, so nothing that
  *   changes while it runs is missed by the next quick cycle);
  * - groups and membership: `/groups/delta` with `members`;
- * - Teams voice objects: the Teams admin configuration API.
+ * - Teams voice objects: the Teams admin configuration API;
+ * - the tenant's subscriptions, `/subscribedSkus` (skuId → skuPartNumber for the users' licenses; one small
+ *   response, `Organization.Read.All` as the licence check already needs).
  */
 
 /** The name a credential refusal carries through the Graph SDK, which re-wraps errors as GraphError(code = name). */
@@ -121,6 +124,18 @@ const deltaGroupSchema = z.looseObject({
 });
 export type DeltaGroup = z.output<typeof deltaGroupSchema>;
 
+const subscribedSkusSchema = z.object({
+  value: z.array(
+    z.looseObject({
+      skuId: z.string(),
+      skuPartNumber: nullableText,
+      capabilityStatus: nullableText,
+      consumedUnits: z.number().int().nullable().optional(),
+      prepaidUnits: z.looseObject({ enabled: z.number().int().nullable().optional() }).nullable().optional(),
+    }),
+  ),
+});
+
 const pageSchema = <T extends z.ZodType>(item: T) =>
   z.object({
     value: z.array(item),
@@ -143,6 +158,8 @@ export interface M365Reader {
   usersDelta(link: string): Promise<Page<DeltaUser>>;
   groupsDelta(link: string | null, pageSize: number): Promise<Page<DeltaGroup>>;
   voiceObjects(): Promise<MirrorVoiceObject[]>;
+  /** Every subscription of the tenant, whatever its status: a user may still hold a suspended one's license. */
+  subscribedSkus(): Promise<MirrorSku[]>;
 }
 
 export interface ReaderOptions {
@@ -260,6 +277,19 @@ export function createM365Reader(options: ReaderOptions): M365Reader {
           .get(),
       );
       return page(body);
+    },
+
+    async subscribedSkus() {
+      const body = await get('GET /subscribedSkus', subscribedSkusSchema, () =>
+        graph.api('/subscribedSkus').get(),
+      );
+      return body.value.map((sku) => ({
+        skuId: sku.skuId.toLowerCase(),
+        skuPartNumber: sku.skuPartNumber ?? null,
+        capabilityStatus: sku.capabilityStatus ?? null,
+        enabled: sku.prepaidUnits?.enabled ?? 0,
+        consumed: sku.consumedUnits ?? 0,
+      }));
     },
 
     async voiceObjects() {

@@ -3,6 +3,7 @@ import { shortNameKey } from '../customers/short-name.js';
 import { TransientError, domainErrors } from '../errors/domain-errors.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
+import type { MirrorUser } from './mirror-user.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
 import {
   INDEX_LAYOUT,
@@ -23,6 +24,7 @@ import {
  * - groups: partition `{customer}~g`, rows `g~{groupId}` and membership chunks `m~{groupId}~{tag}` (a list of
  *   member ids: a group of 75,000 members is a few dozen rows, not 75,000);
  * - Teams voice objects: partition `{customer}~v`, rows `{PolicyName}~{identity, base64url}`;
+ * - the tenant's subscriptions (`/subscribedSkus`): one row `{customer}~l` / `skus`, rewritten each cycle;
  * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen;
  * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q~{ab}`, written
  *   before the user's own row and removed before it, so a write interrupted half-way is redone by the next one;
@@ -32,45 +34,26 @@ import {
 export const MIRROR_TABLE = 'replicamirror';
 
 const USER_BUCKETS = 64;
-
-/** A replicated user: the Graph user merged with its Teams user configuration (the manual's Users list). */
-export interface MirrorUser {
-  readonly id: string;
-  readonly userPrincipalName: string;
-  readonly displayName: string | null;
-  readonly department: string | null;
-  readonly usageLocation: string | null;
-  readonly businessPhones: readonly string[];
-  readonly mobilePhone: string | null;
-  readonly accountEnabled: boolean | null;
-  readonly accountType: string | null;
-  readonly enterpriseVoiceEnabled: boolean;
-  /** `tel:+…` of the primary number, the manual's Line Uri; null without a number. */
-  readonly lineUri: string | null;
-  readonly telephoneNumbers: readonly string[];
-  /** Effective policy by type (display names, `Global` for the default). */
-  readonly policies: Readonly<Record<string, string>>;
-  readonly teamsModifiedAt: string | null;
-  /** The licences' skuIds (Graph `assignedLicenses`). */
-  readonly assignedLicenses: readonly string[];
-}
+const SKUS_ROW = 'skus';
 
 /** A user as the Users list shows it: one index row. */
-export interface IndexedUser {
-  readonly id: string;
-  readonly userPrincipalName: string;
-  readonly displayName: string | null;
-  readonly department: string | null;
-  readonly usageLocation: string | null;
-  readonly businessPhones: readonly string[];
-  readonly mobilePhone: string | null;
-  readonly accountEnabled: boolean | null;
-  readonly accountType: string | null;
-  readonly enterpriseVoiceEnabled: boolean;
-  readonly lineUri: string | null;
+export interface IndexedUser extends Pick<
+  MirrorUser,
+  | 'id'
+  | 'userPrincipalName'
+  | 'displayName'
+  | 'department'
+  | 'usageLocation'
+  | 'businessPhones'
+  | 'mobilePhone'
+  | 'accountEnabled'
+  | 'accountType'
+  | 'enterpriseVoiceEnabled'
+  | 'lineUri'
+  | 'assignedLicenses'
+> {
   readonly voiceRoutingPolicy: string | null;
   readonly tenantDialPlan: string | null;
-  readonly assignedLicenses: readonly string[];
   readonly pending: boolean;
   /** The user row's content hash (the details' ETag). */
   readonly hash: string;
@@ -114,6 +97,19 @@ export interface MirrorVoiceObject {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** A subscription of the tenant (Graph `subscribedSku`): what names a user's license. */
+export interface MirrorSku {
+  /** Lowercase, as the users' `assignedLicenses`. */
+  readonly skuId: string;
+  /** E.g. `SPE_E5`; null if Graph gave none. */
+  readonly skuPartNumber: string | null;
+  /** Enabled, Warning, Suspended, Deleted or LockedOut. */
+  readonly capabilityStatus: string | null;
+  /** Units bought (`prepaidUnits.enabled`) and assigned (`consumedUnits`). */
+  readonly enabled: number;
+  readonly consumed: number;
+}
+
 export interface MemberChunk {
   readonly rowKey: string;
   readonly members: readonly string[];
@@ -152,6 +148,7 @@ export function createMirrorStoreOn(tables: Tables) {
   const groupPartition = (customerId: string) => `${ck(customerId)}~g`;
   const voicePartition = (customerId: string) => `${ck(customerId)}~v`;
   const seenPartition = (customerId: string) => `${ck(customerId)}~s`;
+  const skusPartition = (customerId: string) => `${ck(customerId)}~l`;
   const indexPartition = (customerId: string, suffix: string) => `${ck(customerId)}~${suffix}`;
   const userEntity = (customerId: string, user: MirrorUser, cycle: string, pending: boolean): Entity => ({
     partitionKey: userPartition(customerId, user.id),
@@ -628,6 +625,22 @@ export function createMirrorStoreOn(tables: Tables) {
           (o) => ({ kind: 'delete', partitionKey: voicePartition(customerId), rowKey: key(o) }) as const,
         ),
       ]);
+    },
+
+    /** The tenant's subscriptions as the last cycle read them (none before the first). */
+    async skus(customerId: string): Promise<MirrorSku[]> {
+      const entity = await getOrNull(skusPartition(customerId), SKUS_ROW);
+      return entity ? (JSON.parse(unpackText(entity)) as MirrorSku[]) : [];
+    },
+
+    /** Replaces the tenant's subscriptions: one row, so that a reader of names pays one point read. */
+    async putSkus(customerId: string, skus: readonly MirrorSku[], cycle: string): Promise<void> {
+      await table.upsert({
+        partitionKey: skusPartition(customerId),
+        rowKey: SKUS_ROW,
+        cycle,
+        ...packText(JSON.stringify([...skus].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)))),
+      });
     },
 
     /** Everything of a customer (the customer is gone). */

@@ -1,3 +1,4 @@
+import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_TRANSACTION_ACTIONS, type TableRow, type VersionedTable } from '../storage/versioned-table.js';
 
 /**
@@ -41,19 +42,27 @@ export async function inParallel<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** How many of a refused batch's deletes are sent at once (each transaction's batch has its own). */
+const PARALLEL_DELETES = 4;
+
+type GroupedAction<T extends TableRow> =
+  | { readonly kind: 'upsert'; readonly row: T }
+  | { readonly kind: 'delete'; readonly partitionKey: string; readonly rowKey: string };
+
 /**
  * Writes rows in entity-group transactions: grouped by partition, as many per transaction as the service allows,
- * several transactions at once.
+ * several transactions at once. A delete of a row that is gone already is no error, as with VersionedTable.delete:
+ * the deletes are computed from rows read earlier, and a write interrupted half-way (a crash, an outage) has removed
+ * some of them when it is redone. Table storage fails a whole transaction for one absent row, so a batch refused
+ * with deletes in it is sent again as its upserts in one transaction and its deletes one at a time; only the
+ * batches an interrupted write left behind pay that, every other batch stays one transaction of up to 100 rows.
  */
 export async function submitGrouped<T extends TableRow>(
   table: VersionedTable<T>,
-  actions: ReadonlyArray<
-    | { readonly kind: 'upsert'; readonly row: T }
-    | { readonly kind: 'delete'; readonly partitionKey: string; readonly rowKey: string }
-  >,
+  actions: ReadonlyArray<GroupedAction<T>>,
   parallel = 8,
 ): Promise<void> {
-  const byPartition = new Map<string, Array<(typeof actions)[number]>>();
+  const byPartition = new Map<string, Array<GroupedAction<T>>>();
   for (const action of actions) {
     const key = action.kind === 'upsert' ? action.row.partitionKey : action.partitionKey;
     let list = byPartition.get(key);
@@ -63,13 +72,24 @@ export async function submitGrouped<T extends TableRow>(
     }
     list.push(action);
   }
-  const batches: Array<Array<(typeof actions)[number]>> = [];
+  const batches: Array<Array<GroupedAction<T>>> = [];
   for (const list of byPartition.values()) {
     for (let i = 0; i < list.length; i += MAX_TRANSACTION_ACTIONS) {
       batches.push(list.slice(i, i + MAX_TRANSACTION_ACTIONS));
     }
   }
   await inParallel(batches, parallel, async (batch) => {
-    await table.transaction(batch);
+    try {
+      await table.transaction(batch);
+    } catch (error) {
+      // An upsert has no condition: a conflict in a batch with deletes is a row already gone.
+      const deletes = batch.filter((action) => action.kind === 'delete');
+      if (!(error instanceof VersionConflictError) || deletes.length === 0) throw error;
+      const upserts = batch.filter((action) => action.kind === 'upsert');
+      if (upserts.length > 0) await table.transaction(upserts);
+      await inParallel(deletes, PARALLEL_DELETES, async ({ partitionKey, rowKey }) => {
+        await table.delete(partitionKey, rowKey);
+      });
+    }
   });
 }

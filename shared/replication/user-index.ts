@@ -1,3 +1,5 @@
+import type { MirrorUser } from './mirror-user.js';
+
 /**
  * The index rows the mirror keeps beside each user, so that the Users list of 100,000 users is one key-range query
  * (plus server-side filters) and never a scan of the 64 user partitions (docs/decisions.md, "Users list index"):
@@ -7,23 +9,6 @@
  * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `x~line` rows
  * double as the index by number (`usersWithNumbersBetween`).
  */
-
-/** What the index reads of a mirrored user (mirror-store's MirrorUser has it all). */
-export interface IndexSource {
-  readonly id: string;
-  readonly userPrincipalName: string;
-  readonly displayName: string | null;
-  readonly department: string | null;
-  readonly usageLocation: string | null;
-  readonly businessPhones: readonly string[];
-  readonly mobilePhone: string | null;
-  readonly accountEnabled: boolean | null;
-  readonly accountType: string | null;
-  readonly enterpriseVoiceEnabled: boolean;
-  readonly lineUri: string | null;
-  readonly policies: Readonly<Record<string, string>>;
-  readonly assignedLicenses: readonly string[];
-}
 
 export const USER_SORTS = ['display-name', 'user-principal-name', 'line-uri'] as const;
 export type UserSort = (typeof USER_SORTS)[number];
@@ -36,7 +21,7 @@ export const SORT_PARTITION: Readonly<Record<UserSort, string>> = {
 /**
  * The layout of a user's index rows, stored on its user row (`index`): 1 kept every search word in one partition
  * `q`; 2 splits them by the word's first characters. A row of an older layout reads as changed to a full cycle, which
- * rewrites it and deletes its old index rows (docs/decisions.md, 48).
+ * rewrites it and deletes its old index rows (docs/decisions.md, 49).
  */
 export const INDEX_LAYOUT = 2;
 export type IndexLayout = 1 | typeof INDEX_LAYOUT;
@@ -88,7 +73,7 @@ export function numberKey(number: string): string | null {
 
 /** The words a search matches by prefix: each word of the display name, the UPN and its parts, the number's digits. */
 export function searchWords(
-  user: Pick<IndexSource, 'displayName' | 'userPrincipalName' | 'lineUri'>,
+  user: Pick<MirrorUser, 'displayName' | 'userPrincipalName' | 'lineUri'>,
 ): string[] {
   const words = new Set<string>();
   for (const word of (user.displayName ?? '').split(/[\s,.;()"'-]+/)) {
@@ -109,7 +94,7 @@ export function searchWords(
 
 /** The row keys of a user's index rows, by partition suffix, in the layout given (the current one by default). */
 export function indexKeys(
-  user: Pick<IndexSource, 'id' | 'displayName' | 'userPrincipalName' | 'lineUri'>,
+  user: Pick<MirrorUser, 'id' | 'displayName' | 'userPrincipalName' | 'lineUri'>,
   layout: IndexLayout = INDEX_LAYOUT,
 ): Array<{ partition: string; rowKey: string }> {
   const id = user.id;
@@ -137,7 +122,7 @@ export function policyKey(name: string | null | undefined): string {
 }
 
 /** What an index row carries beyond its keys: the list's columns and the filters' flags. */
-export function indexColumns(user: IndexSource, hash: string, pending: boolean): Record<string, unknown> {
+export function indexColumns(user: MirrorUser, hash: string, pending: boolean): Record<string, unknown> {
   const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
   return {
     userId: user.id,

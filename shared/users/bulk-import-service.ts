@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
-import type { MirrorStore, MirrorUser } from '../replication/mirror-store.js';
+import type { MirrorStore } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import { PermanentTaskError, TransientTaskError } from '../tasks/task-definition.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';

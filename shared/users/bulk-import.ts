@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { DomainError, type FieldError } from '../errors/domain-errors.js';
-import type { MirrorUser } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import type { UserChangeExecution } from './ports.js';
 import { mirrorValueOf } from './user-change-fields.js';
 import {

@@ -1,4 +1,4 @@
-import type { MirrorUser } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import { USER_POLICY_TYPES, type UserChange } from './user-change.js';
 import type { FieldValue } from './user-change-store.js';
 

@@ -1,5 +1,6 @@
 import { domainErrors } from '../errors/domain-errors.js';
-import { type MirrorStore, type MirrorUser, userHash } from '../replication/mirror-store.js';
+import { type MirrorStore, userHash } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import { isFinal, type TaskRecord, type TaskState } from '../tasks/task-record.js';
 import type { UserChangeExecution } from './ports.js';

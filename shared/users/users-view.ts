@@ -4,7 +4,7 @@ import type { CustomerService } from '../customers/customer-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import { nextLinkOf, nextLinkSchema, pagingQuery } from '../paging/paging.js';
 import type { Condition } from '../storage/versioned-table.js';
-import type { IndexCursor, IndexedUser, MirrorStore } from '../replication/mirror-store.js';
+import type { IndexCursor, IndexedUser, MirrorSku, MirrorStore } from '../replication/mirror-store.js';
 import { type CustomerMirrorDeps, mirrorHeader, routingOf } from '../replication/replication-views.js';
 import {
   KEY_SEPARATOR,
@@ -88,7 +88,36 @@ function isIndexCursor(key: string): boolean {
   }
 }
 
-const licenseSchema = z.object({ skuId: z.string() }).meta({ id: 'UserLicense' });
+const licenseSchema = z
+  .object({
+    skuId: z.string(),
+    skuPartNumber: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "The subscription's name in the tenant (Graph `skuPartNumber`, e.g. SPE_E5), from the mirror's " +
+          'subscriptions; null until replication has read them, or when the tenant no longer has the subscription.',
+        example: 'SPE_E5',
+      }),
+  })
+  .meta({ id: 'UserLicense' });
+
+type License = z.output<typeof licenseSchema>;
+
+/** What a page derives from the tenant rather than the user. */
+interface TenantViews {
+  /** The Online PSTN Gateway of a voice routing policy. */
+  readonly gatewayOf: (policy: string) => string | null;
+  readonly licensesOf: (skuIds: readonly string[]) => License[];
+}
+
+/** Names a user's skuIds from the tenant's subscriptions. */
+function licensesNamer(skus: readonly MirrorSku[]): (skuIds: readonly string[]) => License[] {
+  const names = new Map(skus.map((sku) => [sku.skuId, sku.skuPartNumber]));
+  return (skuIds) =>
+    skuIds.map((skuId) => ({ skuId, skuPartNumber: names.get(skuId.toLowerCase()) ?? null }));
+}
 
 export const userListItemSchema = z
   .object({
@@ -198,7 +227,10 @@ export const userParamsShape = {
 
 export interface UsersViewDeps extends Pick<CustomerMirrorDeps, 'replication'> {
   readonly customers: Pick<CustomerService, 'get'>;
-  readonly mirror: Pick<MirrorStore, 'indexPage' | 'voiceObjects' | 'getUserVersion' | 'groupsOfUser'>;
+  readonly mirror: Pick<
+    MirrorStore,
+    'indexPage' | 'voiceObjects' | 'getUserVersion' | 'groupsOfUser' | 'skus'
+  >;
   /** The user's pending changes and audit, for the details. */
   readonly userChanges: Pick<UserChangeService, 'pendingChanges' | 'userAudit'>;
 }
@@ -224,7 +256,7 @@ const CSV_COLUMNS = [
   ['Site Location', (u: ListItem) => u.siteLocation],
   ['Usage Location', (u: ListItem) => u.usageLocation],
   ['EnterpriseVoiceEnabled', (u: ListItem) => (u.enterpriseVoiceEnabled ? 'Yes' : 'No')],
-  ['Licenses', (u: ListItem) => u.licenses.map((l) => l.skuId).join(' ')],
+  ['Licenses', (u: ListItem) => u.licenses.map((l) => l.skuPartNumber ?? l.skuId).join(' ')],
   ['Pending Changes', (u: ListItem) => (u.pendingChanges ? 'Yes' : 'No')],
 ] as const;
 
@@ -271,7 +303,10 @@ export function usersView(deps: UsersViewDeps) {
     });
   };
 
-  const routing = async (customerId: string) => routingOf(await mirror.voiceObjects(customerId));
+  const tenantViews = async (customerId: string): Promise<TenantViews> => {
+    const [voice, skus] = await Promise.all([mirror.voiceObjects(customerId), mirror.skus(customerId)]);
+    return { gatewayOf: routingOf(voice), licensesOf: licensesNamer(skus) };
+  };
 
   const checkFilter = (filter: UsersFilter) => {
     if (filter.search !== undefined && filter.sort !== undefined) {
@@ -302,15 +337,15 @@ export function usersView(deps: UsersViewDeps) {
       checkFilter(query);
       await customerWithUsers(deps.customers, customerId);
       const cursor = query.cursor === undefined ? undefined : (JSON.parse(query.cursor) as IndexCursor);
-      const [head, page, gatewayOf] = await Promise.all([
+      const [head, page, tenant] = await Promise.all([
         mirrorHeader(deps, customerId),
         readPage(customerId, query, query.top, cursor),
-        routing(customerId),
+        tenantViews(customerId),
       ]);
       const { cursor: _current, ...rest } = query;
       return {
         ...head,
-        value: page.items.map((user) => listItem(user, gatewayOf)),
+        value: page.items.map((user) => listItem(user, tenant)),
         nextLink: nextLinkOf(new URL(url).pathname, rest, page.next ? JSON.stringify(page.next) : null),
       };
     },
@@ -319,14 +354,14 @@ export function usersView(deps: UsersViewDeps) {
     async exportCsv(customerId: string, filter: UsersFilter): Promise<string> {
       checkFilter(filter);
       await customerWithUsers(deps.customers, customerId);
-      const gatewayOf = await routing(customerId);
+      const tenant = await tenantViews(customerId);
       const lines: string[] = [stringify([CSV_COLUMNS.map(([name]) => name)])];
       let cursor: IndexCursor | undefined;
       let count = 0;
       do {
         const page = await readPage(customerId, filter, 1000, cursor);
         const records = page.items.map((user) => {
-          const item = listItem(user, gatewayOf);
+          const item = listItem(user, tenant);
           return CSV_COLUMNS.map(([, value]) => spreadsheetSafe(value(item) ?? ''));
         });
         if (records.length > 0) lines.push(stringify(records));
@@ -341,9 +376,9 @@ export function usersView(deps: UsersViewDeps) {
       const id = userId.toLowerCase();
       const found = await mirror.getUserVersion(customerId, id);
       if (!found) throw domainErrors.notFound(`"${customerId}" has no replicated user ${userId}.`);
-      const [head, gatewayOf, groups, pendingChanges, audit] = await Promise.all([
+      const [head, { gatewayOf, licensesOf }, groups, pendingChanges, audit] = await Promise.all([
         mirrorHeader(deps, customerId),
-        routing(customerId),
+        tenantViews(customerId),
         mirror.groupsOfUser(customerId, id),
         deps.userChanges.pendingChanges(customerId, id),
         deps.userChanges.userAudit(customerId, id, RECENT_AUDIT_ENTRIES),
@@ -362,7 +397,7 @@ export function usersView(deps: UsersViewDeps) {
           accountEnabled: user.accountEnabled,
         },
         location: { department: user.department, usageLocation: user.usageLocation },
-        licenses: user.assignedLicenses.map((skuId) => ({ skuId })),
+        licenses: licensesOf(user.assignedLicenses),
         telephony: {
           lineUri: user.lineUri,
           numberType: user.lineUri ? 'direct-routing' : null,
@@ -409,7 +444,7 @@ function siteOf(gateway: string | null): string | null {
   return gateway ? (gateway.split('.')[0] ?? null) : null;
 }
 
-function listItem(user: IndexedUser, gatewayOf: (policy: string) => string | null): ListItem {
+function listItem(user: IndexedUser, { gatewayOf, licensesOf }: TenantViews): ListItem {
   const gateway = gatewayOf(user.voiceRoutingPolicy ?? 'Global');
   return {
     id: user.id,
@@ -429,7 +464,7 @@ function listItem(user: IndexedUser, gatewayOf: (policy: string) => string | nul
     onlinePstnGateway: gateway,
     siteLocation: siteOf(gateway),
     template: null,
-    licenses: user.assignedLicenses.map((skuId) => ({ skuId })),
+    licenses: licensesOf(user.assignedLicenses),
     pendingChanges: user.pending,
   };
 }

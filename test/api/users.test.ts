@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import type { MirrorNumberIndex } from '../../shared/users/ports.js';
 import { apiClient } from '../support/api-client.js';
 import { type CountingTables, countingTables } from '../support/counting-tables.js';
@@ -19,6 +19,8 @@ const CUSTOMER = 'UsersCo';
 const BASE = `/api/v1/customers/${CUSTOMER}/users`;
 const GATEWAY = 'sbc1.usersco.voice.example';
 const PHONE_SYSTEM = 'e43b5b99-8dfb-405f-9987-dc307f34bcbd';
+/** A license of a subscription the tenant no longer lists. */
+const GONE_SKU = 'f30db892-07e9-47e9-837c-80727f46fd3d';
 const GROUP = '44444444-4444-4444-8444-444444444444';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -33,7 +35,7 @@ type Row = {
   onlinePstnGateway: string | null;
   siteLocation: string | null;
   pendingChanges: boolean;
-  licenses: Array<{ skuId: string }>;
+  licenses: Array<{ skuId: string; skuPartNumber: string | null }>;
 };
 type Page = { value: Row[]; nextLink: string | null; lastSyncText: string };
 
@@ -91,7 +93,7 @@ beforeAll(async () => {
         displayName: 'Anna Smith',
         userPrincipalName: 'anna.smith@usersco.example',
         lineUri: 'tel:+442071234001',
-        assignedLicenses: [PHONE_SYSTEM],
+        assignedLicenses: [PHONE_SYSTEM, GONE_SKU],
       }),
       user(2, {
         ...routed,
@@ -125,6 +127,20 @@ beforeAll(async () => {
     [],
     'test',
   );
+  await mirror.putSkus(
+    CUSTOMER,
+    [
+      { skuId: PHONE_SYSTEM, skuPartNumber: 'MCOEV', capabilityStatus: 'Enabled', enabled: 25, consumed: 1 },
+      {
+        skuId: '06ebc4ee-1bb5-47dd-8120-11324bc54e06',
+        skuPartNumber: 'SPE_E5',
+        capabilityStatus: 'Enabled',
+        enabled: 25,
+        consumed: 0,
+      },
+    ],
+    'test',
+  );
   await mirror.putGroups(
     CUSTOMER,
     [{ id: GROUP, displayName: 'Sales', description: null, mailEnabled: false, securityEnabled: true }],
@@ -147,7 +163,10 @@ describe('the Users list', () => {
       siteLocation: 'sbc1',
       enterpriseVoiceEnabled: true,
       template: null,
-      licenses: [{ skuId: PHONE_SYSTEM }],
+      licenses: [
+        { skuId: PHONE_SYSTEM, skuPartNumber: 'MCOEV' },
+        { skuId: GONE_SKU, skuPartNumber: null },
+      ],
       pendingChanges: false,
     });
     expect(page.nextLink).toMatch(/^\/api\/v1\/customers\/UsersCo\/users\?top=5&cursor=/);
@@ -275,8 +294,9 @@ describe('the Users list', () => {
       const calls = await counter.count(() => list(query));
       costs.push(calls.length);
     }
-    // The customer, its replication status and credential, the voice objects, one index range (and the edge's own).
-    expect(Math.max(...costs)).toBeLessThanOrEqual(8);
+    // The customer, its replication status and credential, the voice objects, the subscriptions, one index range
+    // (and the edge's own).
+    expect(Math.max(...costs)).toBeLessThanOrEqual(9);
     expect(new Set(costs).size).toBe(1);
   });
 });
@@ -294,7 +314,8 @@ describe('the users export', () => {
       'Online PSTN Gateway': GATEWAY,
       'Site Location': 'sbc1',
       EnterpriseVoiceEnabled: 'Yes',
-      Licenses: PHONE_SYSTEM,
+      // By name; a license the tenant's subscriptions no longer name keeps its skuId.
+      Licenses: `MCOEV ${GONE_SKU}`,
     });
     expect(rows[1]?.Department).toBe(`'=HYPERLINK("http://evil.example")`);
   });
@@ -317,7 +338,10 @@ describe("a user's details", () => {
     expect(body).toMatchObject({
       general: { displayName: 'Anna Smith', sipAddress: 'sip:anna.smith@usersco.example' },
       location: { usageLocation: 'GB' },
-      licenses: [{ skuId: PHONE_SYSTEM }],
+      licenses: [
+        { skuId: PHONE_SYSTEM, skuPartNumber: 'MCOEV' },
+        { skuId: GONE_SKU, skuPartNumber: null },
+      ],
       telephony: {
         lineUri: 'tel:+442071234001',
         numberType: 'direct-routing',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
 import { mirrorUser } from '../support/mirror-user.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';

@@ -16,7 +16,7 @@ describe('A storage outage during an onboarding step', () => {
     // The customers table is down for the next `outage` reads; everything else works.
     let outage = 0;
     const tables = faultyTables(memoryTables(), (call) => {
-      // A customer is read with its summary: two point reads at once, both failing in an outage.
+      // A customer (with its summary) is one point read.
       if (call.table !== 'customers' || call.operation !== 'get' || outage === 0) return false;
       outage--;
       return true;
@@ -68,7 +68,8 @@ describe('A storage outage during an onboarding step', () => {
       input: { customerId: 'contoso', siteName: 'hq' },
     });
 
-    outage = 2 * 2;
+    // Two attempts of the step fail.
+    outage = 2;
     await engine.process(started.id);
     const retrying = await engine.get(started.id);
     expect(retrying?.state).toBe('queued');

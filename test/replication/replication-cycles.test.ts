@@ -106,6 +106,8 @@ describe('a customer whose credentials are verified', () => {
     tenant.removeMember(tenant.groupId(2), tenant.userId(5));
     tenant.updateGroup(tenant.groupId(1), { displayName: 'Team Renamed' });
     tenant.updateTeams(tenant.userId(4), { telephoneNumber: '+15559990004', enterpriseVoiceEnabled: true });
+    // A subscription bought since: a quick cycle reads the tenant's subscriptions too (they name licenses).
+    fixture.stack.sandbox.state.directory.setSku(tenant.options.tenantId, 'MCOEV', 10);
 
     const before = new Date().toISOString();
     const queued = await fixture.call(
@@ -117,6 +119,15 @@ describe('a customer whose credentials are verified', () => {
     const quick = await waitForCycleAfter(fixture, customer.customerId, before);
     expect(quick.lastCycle).toMatchObject({ kind: 'quick', outcome: 'succeeded' });
     expect(quick.lastCycle?.counters.usersRemoved).toBe(2);
+    expect(await fixture.services.mirror.skus(customer.customerId)).toEqual([
+      {
+        skuId: 'e43b5b99-8dfb-405f-9987-dc307f34bcbd',
+        skuPartNumber: 'MCOEV',
+        capabilityStatus: 'Enabled',
+        enabled: 10,
+        consumed: 0,
+      },
+    ]);
     await expectMirrorEqualsTenant(fixture, customer);
 
     tenant.deleteUser(tenant.userId(9));

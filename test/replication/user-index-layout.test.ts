@@ -1,28 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { MIRROR_TABLE, type MirrorUser, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { mirrorUser } from '../support/mirror-user.js';
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
 const CUSTOMER = 'Layouts';
 
-const user = (n: number, displayName: string): MirrorUser => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  userPrincipalName: `user${n}@layouts.example`,
-  displayName,
-  department: null,
-  usageLocation: 'GB',
-  businessPhones: [],
-  mobilePhone: null,
-  accountEnabled: true,
-  accountType: 'User',
-  enterpriseVoiceEnabled: false,
-  lineUri: null,
-  telephoneNumbers: [],
-  policies: {},
-  teamsModifiedAt: null,
-  assignedLicenses: [],
-});
+const user = (n: number, displayName: string): MirrorUser =>
+  mirrorUser({
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    userPrincipalName: `user${n}@layouts.example`,
+    displayName,
+  });
 
 async function rowsOf(tables: ReturnType<typeof memoryTables>): Promise<Entity[]> {
   const rows: Entity[] = [];

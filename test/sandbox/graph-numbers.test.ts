@@ -29,6 +29,21 @@ describe('sandbox Graph number management', () => {
   const assign = (body: Record<string, unknown>, bearer?: string) =>
     call('POST', `${BASE}/numberAssignments/assignNumber`, body, bearer);
 
+  /** A generated tenant with a Direct Routing range, and a bearer token of an app replicating it. */
+  async function scaleTenantWithNumbers(displayName: string, users: number, seed: string, appName: string) {
+    const scale = createScaleTenant(
+      { state: f.sandbox.state, teams: f.sandbox.teams, directories: f.sandbox.directories },
+      { displayName, users, seed },
+    );
+    const tenantId = scale.options.tenantId;
+    f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
+    const app = addReplicationApp(f.sandbox.state, tenantId, appName);
+    const bearer = (
+      await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
+    ).token;
+    return { scale, bearer };
+  }
+
   beforeAll(async () => {
     f = await startFixture();
     const app = contoso.appRegistration;
@@ -102,16 +117,7 @@ describe('sandbox Graph number management', () => {
   });
   it("assigns numbers to a scale tenant's voice users, shown in their Teams configuration; others lack Phone System", async () => {
     f.sandbox.teams.timings.numberOperationMs = 0;
-    const scale = createScaleTenant(
-      { state: f.sandbox.state, teams: f.sandbox.teams, directories: f.sandbox.directories },
-      { displayName: 'Scale Numbers Ltd', users: 8, seed: 'numbers' },
-    );
-    const tenantId = scale.options.tenantId;
-    f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
-    const app = addReplicationApp(f.sandbox.state, tenantId, 'Numbers');
-    const bearer = (
-      await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
-    ).token;
+    const { scale, bearer } = await scaleTenantWithNumbers('Scale Numbers Ltd', 8, 'numbers', 'Numbers');
     const run = async (userId: string, telephoneNumber: string) => {
       const accepted = await assign(
         { telephoneNumber, assignmentTargetId: userId, numberType: 'directRouting' },
@@ -147,16 +153,7 @@ describe('sandbox Graph number management', () => {
     // A host that crashed after Teams accepted the assignment reads the user first when it resumes: the operation
     // ended meanwhile, so the number must be there, or the resumed task sends the assignment a second time.
     f.sandbox.teams.timings.numberOperationMs = 20;
-    const scale = createScaleTenant(
-      { state: f.sandbox.state, teams: f.sandbox.teams, directories: f.sandbox.directories },
-      { displayName: 'Scale Resume Ltd', users: 4, seed: 'resume' },
-    );
-    const tenantId = scale.options.tenantId;
-    f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
-    const app = addReplicationApp(f.sandbox.state, tenantId, 'Resume');
-    const bearer = (
-      await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
-    ).token;
+    const { scale, bearer } = await scaleTenantWithNumbers('Scale Resume Ltd', 4, 'resume', 'Resume');
     const accepted = await assign(
       { telephoneNumber: '+442071000042', assignmentTargetId: scale.userId(0), numberType: 'directRouting' },
       bearer,

@@ -1,5 +1,6 @@
 import { domainErrors } from '../../shared/errors/domain-errors.js';
-import type { MirrorStore, MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorStore } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { PermanentTaskError } from '../../shared/tasks/task-definition.js';
 import type { UserChangeExecution } from '../../shared/users/ports.js';
 import { USER_POLICY_TYPES, type UserChange } from '../../shared/users/user-change.js';

@@ -1,4 +1,4 @@
-import type { MirrorUser } from '../../shared/replication/mirror-store.js';
+import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 
 /** A user as replication leaves it in the mirror: no voice unless `changes` says so. */
 export function mirrorUser(

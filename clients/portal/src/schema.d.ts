@@ -3530,6 +3530,11 @@ export interface components {
         };
         UserLicense: {
             skuId: string;
+            /**
+             * @description The subscription's name in the tenant (Graph `skuPartNumber`, e.g. SPE_E5), from the mirror's subscriptions; null until replication has read them, or when the tenant no longer has the subscription.
+             * @example SPE_E5
+             */
+            skuPartNumber: string | null;
         };
         UserListItem: {
             id: string;
