@@ -52,7 +52,7 @@ export default defineConfig({
           ...shared,
           name: 'fast',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...FULL_STACK],
+          exclude: [...configDefaults.exclude, ...FULL_STACK, ...STACK],
           isolate: false,
         },
       },
