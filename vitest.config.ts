@@ -28,8 +28,8 @@ const FULL_STACK = [
 ];
 
 /**
- * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway): minutes each, so not
- * part of `npm test`; `npm run test:stack` runs them, and so does CI.
+ * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway): a minute or two
+ * each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
  */
 const STACK = ['test/users/day-two-stack.test.ts'];
 

@@ -292,7 +292,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     applier: userChangeApplier,
     numbers: numberGuard,
     customers,
-    markPending: (customerId, userId, pending) => mirror.markPending(customerId, userId, pending),
   });
   // The task engine needs the import's applier and the import needs the engine: the engine is reached late.
   const userImports = createUserImportService({

@@ -116,6 +116,13 @@ export interface MemberChunk {
 }
 
 /** Where a listing continues: the last key it returned. */
+/** A change of one mirrored user (MirrorStore.updateUsers). */
+export interface MirrorUserUpdate {
+  readonly id: string;
+  readonly change?: (user: MirrorUser) => MirrorUser;
+  readonly pending?: boolean;
+}
+
 export interface MirrorCursor {
   readonly pk: string;
   readonly rk: string;
@@ -200,6 +207,34 @@ export function createMirrorStoreOn(tables: Tables) {
     for await (const { value } of table.list(options)) yield value;
   }
 
+  /** Writes users with their index rows, replacing the rows `stored` (their former versions) had. */
+  async function writeUsers(
+    customerId: string,
+    users: readonly MirrorUser[],
+    cycle: string,
+    stored: ReadonlyMap<string, Entity>,
+    pendingOf: (id: string) => boolean,
+  ): Promise<void> {
+    const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
+    const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
+    const stale = users
+      .flatMap((user) => {
+        const entity = stored.get(user.id);
+        return entity ? storedIndexKeys(customerId, entity) : [];
+      })
+      .filter((key) => !kept.has(`${key.partitionKey}\n${key.rowKey}`));
+    await submitGrouped(table, [
+      ...fresh.map((row) => ({ kind: 'upsert', row }) as const),
+      ...stale.map((key) => ({ kind: 'delete', ...key }) as const),
+    ]);
+    await submitGrouped(
+      table,
+      users.map(
+        (user) => ({ kind: 'upsert', row: userEntity(customerId, user, cycle, pendingOf(user.id)) }) as const,
+      ),
+    );
+  }
+
   async function deleteRows(keys: ReadonlyArray<{ partitionKey: string; rowKey: string }>): Promise<void> {
     if (keys.length === 0) return;
     await submitGrouped(
@@ -225,23 +260,31 @@ export function createMirrorStoreOn(tables: Tables) {
     ): Promise<void> {
       if (users.length === 0) return;
       const stored = await storedUsers(customerId, users.map((u) => u.id).filter(mirrored));
-      const pendingOf = (id: string) => stored.get(id)?.pending === true;
-      const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
-      const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
-      const stale = [...stored.values()]
-        .flatMap((entity) => storedIndexKeys(customerId, entity))
-        .filter((key) => !kept.has(`${key.partitionKey}\n${key.rowKey}`));
-      await submitGrouped(table, [
-        ...fresh.map((row) => ({ kind: 'upsert', row }) as const),
-        ...stale.map((key) => ({ kind: 'delete', ...key }) as const),
-      ]);
-      await submitGrouped(
-        table,
-        users.map(
-          (user) =>
-            ({ kind: 'upsert', row: userEntity(customerId, user, cycle, pendingOf(user.id)) }) as const,
-        ),
-      );
+      await writeUsers(customerId, users, cycle, stored, (id) => stored.get(id)?.pending === true);
+    },
+
+    /**
+     * Changes mirrored users, each from what is stored now, in one grouped write: `change` makes the user anew (a
+     * change applied in Teams), `pending` sets its "pending changes" flag; several updates of one user apply in
+     * order, and users not mirrored are left out. What day two writes once a change is applied, for many users at
+     * a time: each index partition is then one transaction for all of them.
+     */
+    async updateUsers(
+      customerId: string,
+      updates: readonly MirrorUserUpdate[],
+      cycle: string,
+    ): Promise<void> {
+      const stored = await storedUsers(customerId, [...new Set(updates.map((u) => u.id))]);
+      const users = new Map<string, MirrorUser>();
+      const pending = new Map<string, boolean>();
+      for (const update of updates) {
+        const entity = stored.get(update.id);
+        if (!entity) continue;
+        const user = users.get(update.id) ?? userOf(entity);
+        users.set(update.id, update.change ? update.change(user) : user);
+        pending.set(update.id, update.pending ?? pending.get(update.id) ?? entity.pending === true);
+      }
+      await writeUsers(customerId, [...users.values()], cycle, stored, (id) => pending.get(id) === true);
     },
 
     /** The user's content hash (the details' ETag) with the user; null when not mirrored. */

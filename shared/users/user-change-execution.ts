@@ -1,6 +1,7 @@
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
 import type { MirrorStore } from '../replication/mirror-store.js';
+import { groupedMirrorWrites } from './grouped-mirror-writes.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
 import { isUsageLocation, LINE_URI_RULE, normalizeLineUri } from './line-uri.js';
 import type { NumberGuard, UserChangeExecution } from './ports.js';
@@ -25,13 +26,11 @@ const MIRRORED_POLICY_TYPES = new Set(['OnlineVoiceRoutingPolicy', 'TenantDialPl
 export const DEFAULT_HOLD_MS = 15 * 60_000;
 
 export interface UserChangeExecutionDeps {
-  readonly mirror: Pick<MirrorStore, 'getUser' | 'putUsers' | 'voiceObjects'>;
+  readonly mirror: Pick<MirrorStore, 'getUser' | 'updateUsers' | 'voiceObjects'>;
   readonly store: UserChangeStore;
   readonly applier: UserChangeApplier;
   readonly numbers: NumberGuard;
   readonly customers: Pick<CustomerService, 'get'>;
-  /** The users list's Pending changes flag, when the mirror offers one. */
-  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<unknown>;
   readonly holdMs?: number;
   readonly now?: () => Date;
 }
@@ -39,6 +38,7 @@ export interface UserChangeExecutionDeps {
 export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserChangeExecution {
   const now = deps.now ?? (() => new Date());
   const holdMs = deps.holdMs ?? DEFAULT_HOLD_MS;
+  const writeMirror = groupedMirrorWrites(deps.mirror);
 
   async function policyExists(customerId: string, teamsType: string, name: string): Promise<boolean> {
     const wanted = [`tag:${name}`.toLowerCase(), name.toLowerCase()];
@@ -101,12 +101,14 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
     }
   }
 
-  async function hold(customerId: string, userId: string, change: UserChange): Promise<void> {
+  async function hold(customerId: string, userId: string, changes: readonly UserChange[]): Promise<void> {
     const at = now().getTime();
     const current = await deps.store.holds(customerId, userId);
     const kept: Record<string, UserHolds[string]> = {};
     for (const [key, value] of Object.entries(current)) if (Date.parse(value.until) > at) kept[key] = value;
-    kept[fieldKeyOf(change)] = { change, until: new Date(at + holdMs).toISOString() };
+    for (const change of changes) {
+      kept[fieldKeyOf(change)] = { change, until: new Date(at + holdMs).toISOString() };
+    }
     await deps.store.putHolds(customerId, userId, kept);
   }
 
@@ -155,19 +157,18 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
     }
     const target = { customerId, userId, userPrincipalName: entry.userPrincipalName };
     let fields = [...entry.fields];
+    // Applied by this run, or by an earlier one that may have stopped before the mirror showed them (shown again:
+    // idempotent).
+    const applied = fields.filter((f) => f.state === 'applied').map((f) => f.change);
     for (const [index, field] of fields.entries()) {
-      if (field.state === 'applied') {
-        // Applied by an earlier run that may have stopped before the mirror showed it: shown again (idempotent).
-        await shown(customerId, userId, taskId, field.change);
-        continue;
-      }
+      if (field.state === 'applied') continue;
       try {
         await deps.applier.apply(target, field.change);
       } catch (error) {
-        if (
+        const permanent =
           error instanceof PermanentTaskError ||
-          (error instanceof DomainError && error.kind !== 'transient' && error.kind !== 'version_mismatch')
-        ) {
+          (error instanceof DomainError && error.kind !== 'transient' && error.kind !== 'version_mismatch');
+        if (permanent) {
           fields[index] = { ...field, state: 'failed' };
           entry = {
             ...entry,
@@ -177,39 +178,48 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
             completedAt: now().toISOString(),
           };
           await deps.store.putAuditEntry(entry);
-          await settled(customerId, userId, taskId);
         }
+        await shown(customerId, userId, taskId, applied, permanent);
         throw error;
       }
       // Recorded before the mirror is touched: a crash after this line never sends the change again.
       fields = fields.map((f, i) => (i === index ? { ...f, state: 'applied' } : f));
       entry = { ...entry, fields };
       await deps.store.putAuditEntry(entry);
-      await shown(customerId, userId, taskId, field.change);
+      applied.push(field.change);
     }
+    // The user's pending task is settled before the entry says processed: a crash in between shows it again.
+    await shown(customerId, userId, taskId, applied, true);
     entry = { ...entry, status: 'processed', completedAt: now().toISOString() };
     await deps.store.putAuditEntry(entry);
-    await settled(customerId, userId, taskId);
   }
 
-  /** An applied change held over replication's reads and written to the mirror at once. */
+  /**
+   * Applied changes held over replication's reads and written to the mirror at once, with the user's Pending changes
+   * flag when the task is `settled` (no longer the user's pending change; the user is still pending while another
+   * one is). One write for every change of the user, grouped with other users' (an import's rows).
+   */
   async function shown(
     customerId: string,
     userId: string,
     taskId: string,
-    change: UserChange,
+    changes: readonly UserChange[],
+    settled: boolean,
   ): Promise<void> {
-    await hold(customerId, userId, change);
-    const fresh = await deps.mirror.getUser(customerId, userId);
-    if (fresh) await deps.mirror.putUsers(customerId, [withChange(fresh, change)], `task-${taskId}`);
-  }
-
-  /** The task is no longer the user's pending change; the user is still pending while another one is. */
-  async function settled(customerId: string, userId: string, taskId: string): Promise<void> {
-    const left = await deps.store.updatePendingTasks(customerId, userId, (ids) =>
-      ids.filter((id) => id !== taskId),
-    );
-    await deps.markPending?.(customerId, userId, left.length > 0);
+    if (changes.length > 0) await hold(customerId, userId, changes);
+    let pending: boolean | undefined;
+    if (settled) {
+      const left = await deps.store.updatePendingTasks(customerId, userId, (ids) =>
+        ids.filter((id) => id !== taskId),
+      );
+      pending = left.length > 0;
+    }
+    if (changes.length === 0 && pending === undefined) return;
+    await writeMirror(customerId, `task-${taskId}`, {
+      id: userId,
+      change: (user) => changes.reduce((u, c) => withChange(u, c), user),
+      ...(pending === undefined ? {} : { pending }),
+    });
   }
 
   return { check, applyToUser };

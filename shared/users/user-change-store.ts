@@ -100,6 +100,11 @@ export function createUserChangeStore(tables: Tables) {
   const pk = (customerId: string) => shortNameKey(customerId);
   const customerRow = (taskId: string, userId: string) => `a~${newestFirstKey(taskId)}~${userId}`;
   const userRow = (taskId: string, userId: string) => `u~${userId}~${newestFirstKey(taskId)}`;
+  /**
+   * The `hx` mark each customer is known (by this process) to have at least. Marks only move forward, so a hold that
+   * ends before it needs neither a read nor a write of the mark: an import's rows touch it once a minute.
+   */
+  const knownMarks = new Map<string, number>();
 
   async function page(
     customerId: string,
@@ -243,15 +248,22 @@ export function createUserChangeStore(tables: Tables) {
         rowKey: `h~${userId}`,
         ...packText(JSON.stringify(holds)),
       });
-      const until = Math.max(...Object.values(holds).map((held) => Date.parse(held.until)));
+      // Rounded up to the minute, so that the holds of the next minute fall under the same mark.
+      const until =
+        Math.ceil(Math.max(...Object.values(holds).map((held) => Date.parse(held.until))) / 60_000) * 60_000;
+      if ((knownMarks.get(customerId) ?? 0) >= until) return;
       const mark = await table.get(pk(customerId), 'hx');
-      if (!mark || Date.parse(String(mark.value.until)) < until) {
-        await table.upsert({
-          partitionKey: pk(customerId),
-          rowKey: 'hx',
-          until: new Date(until).toISOString(),
-        });
+      const marked = mark ? Date.parse(String(mark.value.until)) : 0;
+      if (marked >= until) {
+        knownMarks.set(customerId, marked);
+        return;
       }
+      await table.upsert({
+        partitionKey: pk(customerId),
+        rowKey: 'hx',
+        until: new Date(until).toISOString(),
+      });
+      knownMarks.set(customerId, until);
     },
   };
 }

@@ -358,7 +358,7 @@ describe('changing a user', () => {
     const crashing = createUserChangeExecution({
       mirror: {
         ...mirror,
-        putUsers: async () => {
+        updateUsers: async () => {
           throw new TransientTaskError('The host stopped.');
         },
       },
