@@ -346,7 +346,7 @@ async function seed(
     // What the task engine and replication keep in the customer's summary, for the Tenants list.
     await customerStore.updateSummary(customerId, {
       counts: {
-        queuedCommands: state === 'queued' ? 1 : 0,
+        queuedCommands: state === 'queued' || state === 'queue-postponed' ? 1 : 0,
         executingCommands: state === 'reserved' || state === 'executing' ? 1 : 0,
       },
       lastReplicationAt: finishedAt,

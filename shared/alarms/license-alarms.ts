@@ -47,7 +47,7 @@ export async function checkUserLicenseThreshold(deps: LicenseAlarmDeps): Promise
 
 /**
  * The customer service, checking the threshold after each change of the licenses held (create, licensed users,
- * removal). Best effort: the timer's check catches up on a failed one.
+ * upgrade, removal). Best effort: the timer's check catches up on a failed one.
  */
 export function withLicenseAlarm(
   customers: CustomerService,
@@ -65,6 +65,11 @@ export function withLicenseAlarm(
       const updated = await customers.updateLicensedUsers(id, licensedUsers, ifMatch);
       await check();
       return updated;
+    },
+    async upgrade(id, upgrade) {
+      const upgraded = await customers.upgrade(id, upgrade);
+      await check();
+      return upgraded;
     },
     async completeRemoval(id) {
       await customers.completeRemoval(id);

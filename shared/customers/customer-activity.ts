@@ -39,13 +39,15 @@ export function createCustomerActivity(deps: CustomerActivityDeps): CustomerActi
   async function taskCounts(
     customerId: string,
   ): Promise<Pick<CustomerActivity, 'queuedCommands' | 'executingCommands'>> {
-    const [queued, reserved, executing] = await Promise.all([
+    const [queued, postponed, reserved, executing] = await Promise.all([
       count(customerId, 'queued'),
+      count(customerId, 'queue-postponed'),
       count(customerId, 'reserved'),
       count(customerId, 'executing'),
     ]);
     return {
-      queuedCommands: queued,
+      // A task postponed by the customer's upgrade is still a queued command: it runs after the upgrade.
+      queuedCommands: Math.min(COUNT_CAP, queued + postponed),
       executingCommands: Math.min(COUNT_CAP, reserved + executing),
     };
   }

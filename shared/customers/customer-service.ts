@@ -1,6 +1,6 @@
 import { type DomainError, domainErrors } from '../errors/domain-errors.js';
-import type { CreateCustomerInput, Customer } from './customer.js';
-import { refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
+import type { CreateCustomerInput, Customer, CustomerUpgrade } from './customer.js';
+import { refuseUnlessEssentials, refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_TRANSACTION_ACTIONS, withOptimisticRetry } from '../storage/versioned-table.js';
 import type {
@@ -32,6 +32,13 @@ export interface CustomerService {
   availability(): Promise<LicenseAvailability>;
   get(id: string): Promise<Customer>;
   updateLicensedUsers(id: string, licensedUsers: number, ifMatch?: string): Promise<Customer>;
+  /** What refuses this upgrade now (the customer is not Hosted Essentials, the pool is short); changes nothing. */
+  checkUpgrade(id: string, upgrade: CustomerUpgrade): Promise<Customer>;
+  /**
+   * Upgrade Customer's change: the License Type and the Licensed Users taken from the pool, in one write with the
+   * allocation (committed in the Licensed Users changes' groups). Settled once the customer has that License Type.
+   */
+  upgrade(id: string, upgrade: CustomerUpgrade): Promise<Customer>;
   /** Delete: the customer moves to "Ready for remove"; its licenses stay held until removal completes. */
   markForRemoval(id: string, ifMatch?: string): Promise<Customer>;
   /** Onboarding moves the State: Ready for Deployment → Deploying → Deployed. */
@@ -63,6 +70,8 @@ type PendingChange =
       readonly kind: 'licensed-users';
       readonly key: string;
       readonly licensedUsers: number;
+      /** An upgrade's new License Type, written with the Licensed Users. */
+      readonly licenseType?: CustomerUpgrade['licenseType'];
       readonly ifMatch: string | undefined;
       /** The customer as last read; a conflict reads it again. */
       record: CustomerRecord;
@@ -156,9 +165,19 @@ export function createCustomerService({
    * What a change of Licensed Users does to `record`: nothing (settled: the same value), or the number of the
    * transaction's actions it takes. Throws what refuses it whatever the pool holds.
    */
-  function licensedUsersChange(record: CustomerRecord, licensedUsers: number, at: string): number | null {
+  function licensedUsersChange(
+    record: CustomerRecord,
+    licensedUsers: number,
+    at: string,
+    licenseType?: CustomerUpgrade['licenseType'],
+  ): number | null {
     const { customer } = record;
     refuseWhileBeingRemoved(customer);
+    if (licenseType !== undefined) {
+      if (customer.licenseType === licenseType) return null;
+      refuseUnlessEssentials(customer);
+      return store.updateActions(record, { licenseType, licensedUsers, at });
+    }
     if (!usesLicensedUsers(customer.licenseType)) {
       throw domainErrors.validation([
         {
@@ -252,7 +271,12 @@ export function createCustomerService({
           return false;
         }
         try {
-          const actions = licensedUsersChange(record, pending.licensedUsers, now().toISOString());
+          const actions = licensedUsersChange(
+            record,
+            pending.licensedUsers,
+            now().toISOString(),
+            pending.licenseType,
+          );
           if (actions === null) {
             pending.resolve(record.customer);
             return false;
@@ -305,7 +329,11 @@ export function createCustomerService({
                   inserts: creates.map((p) => ({ ...p.input, state: 'ready-for-deployment' as const, at })),
                   updates: changes.map((p) => ({
                     record: p.record,
-                    changes: { licensedUsers: p.licensedUsers, at },
+                    changes: {
+                      licensedUsers: p.licensedUsers,
+                      ...(p.licenseType !== undefined ? { licenseType: p.licenseType } : {}),
+                      at,
+                    },
                   })),
                   allocation: { value: next, etag },
                 });
@@ -362,6 +390,38 @@ export function createCustomerService({
           key: shortNameKey(id),
           licensedUsers,
           ifMatch,
+          record,
+          actions,
+          resolve,
+          reject,
+        }),
+      );
+    },
+
+    async checkUpgrade(id, upgrade) {
+      const customer = await getOrThrow(id);
+      refuseWhileBeingRemoved(customer);
+      refuseUnlessEssentials(customer);
+      allocate(license, (await store.getAllocation()).allocation, {
+        customers: 0,
+        users: upgrade.licensedUsers - customer.licensedUsers,
+      });
+      return customer;
+    },
+
+    async upgrade(id, upgrade) {
+      const record = await store.read(id);
+      if (!record) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
+      const { licenseType, licensedUsers } = upgrade;
+      const actions = licensedUsersChange(record, licensedUsers, now().toISOString(), licenseType);
+      if (actions === null) return record.customer;
+      return new Promise<Customer>((resolve, reject) =>
+        enqueue({
+          kind: 'licensed-users',
+          key: shortNameKey(id),
+          licensedUsers,
+          licenseType,
+          ifMatch: undefined,
           record,
           actions,
           resolve,

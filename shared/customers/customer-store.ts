@@ -58,7 +58,9 @@ export interface CustomerRecord {
   readonly rowEtag: string;
 }
 
-export type CustomerChanges = Partial<Pick<Customer, 'licensedUsers' | 'state'>> & { readonly at: string };
+export type CustomerChanges = Partial<Pick<Customer, 'licenseType' | 'licensedUsers' | 'state'>> & {
+  readonly at: string;
+};
 
 /** Writes of customers committed together, all or nothing; each update guarded by the version its record was read at. */
 export interface CustomerCommit {

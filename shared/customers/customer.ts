@@ -149,6 +149,33 @@ export type CreateCustomerInput = z.output<typeof createCustomerSchema>;
 export const updateCustomerSchema = z.strictObject({ licensedUsers: licensedUsersSchema });
 export type UpdateCustomerInput = z.output<typeof updateCustomerSchema>;
 
+/** Upgrade Customer's License Types: a Hosted Essentials customer becomes one of these. */
+export const UPGRADE_LICENSE_TYPES = ['hosted-essentials-plus', 'hosted-pro'] as const;
+export type UpgradeLicenseType = (typeof UPGRADE_LICENSE_TYPES)[number];
+
+/** The tier an upgrade moves to: its License Type and Licensed Users (1-500, as for a new customer of that type). */
+export const customerUpgradeSchema = z.strictObject({
+  licenseType: z.enum(UPGRADE_LICENSE_TYPES, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'License Type is required.'
+        : `A Hosted Essentials customer is upgraded to ${UPGRADE_LICENSE_TYPES.map((t) => `"${t}"`).join(' or ')}.`,
+  }),
+  licensedUsers: licensedUsersSchema,
+});
+export type CustomerUpgrade = z.output<typeof customerUpgradeSchema>;
+
+/** Upgrade Customer is offered for Hosted Essentials customers only (the manual's Tenants actions). */
+export function refuseUnlessEssentials(customer: Pick<Customer, 'licenseType' | 'shortName'>): void {
+  if (customer.licenseType !== 'hosted-essentials') {
+    throw new DomainError('conflict', {
+      code: 'customer_not_essentials',
+      title: 'Only Hosted Essentials customers are upgraded',
+      detail: `Customer "${customer.shortName}" is ${LICENSE_TYPE_LABELS[customer.licenseType]}; Upgrade Customer moves a Hosted Essentials customer to Hosted Essentials + or Hosted Pro.`,
+    });
+  }
+}
+
 /** A customer Ready for remove takes no more changes: its removal task is undoing what they would add. */
 export function refuseWhileBeingRemoved(customer: Pick<Customer, 'state' | 'shortName'>): void {
   if (customer.state === 'ready-for-remove') {

@@ -153,6 +153,11 @@ export interface TaskDefinition<I, S extends TaskStateBag, Svc> {
   readonly secretFields?: readonly string[];
   /** Classifies the errors of the peers the steps talk to; DomainErrors the engine classifies itself. */
   readonly classifyError?: TaskErrorClassifier;
+  /**
+   * While a task of this type is unfinished (timed waits included), its customer's other tasks do not run: they
+   * show Queue Postponed and go back to Queued once it finishes, whatever its outcome (the manual's TenantUpgrade).
+   */
+  readonly postponesCustomerTasks?: boolean;
 }
 
 /** Any definition, as the engine's registry holds them. */

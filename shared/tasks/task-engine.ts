@@ -184,6 +184,9 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseEnd = () => new Date(now().getTime() + timing.leaseMs).toISOString();
   const definitions = new Map(options.definitions.map((d) => [d.type, d]));
+  const postponingTypes = options.definitions.filter((d) => d.postponesCustomerTasks).map((d) => d.type);
+  const postpones = (task: Pick<TaskRecord, 'type' | 'dryRun'>) =>
+    !task.dryRun && postponingTypes.includes(task.type);
 
   const definitionOf = (type: string) => {
     const definition = definitions.get(type as TaskType);
@@ -219,6 +222,70 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     const found = await store.get(taskId);
     if (!found) throw domainErrors.notFound(`There is no task ${taskId}.`);
     return found;
+  }
+
+  /**
+   * The customer's unfinished task (an upgrade) that keeps `task` from running, or null. A dry run holds nothing
+   * back; of two such tasks the older goes first, so they never wait for each other.
+   */
+  async function postponer(task: TaskRecord): Promise<TaskRecord | null> {
+    if (postponingTypes.length === 0) return null;
+    const active = await store.unfinishedOfTypes(task.customerId, postponingTypes);
+    return (
+      active.find(
+        (other) => other.id !== task.id && postpones(other) && (!postpones(task) || other.id < task.id),
+      ) ?? null
+    );
+  }
+
+  const postponedWait = (by: TaskRecord) => ({
+    reason: `${TASK_STATE_LABELS['queue-postponed']}: waits for task ${by.id} (${by.type}) of ${by.customerId}.`,
+    resumeOn: 'customer' as const,
+  });
+
+  /** An upgrade was queued (or re-run): the customer's Queued tasks show Queue Postponed until it finishes. */
+  async function postponeOthers(by: TaskRecord): Promise<void> {
+    for (const { task, etag } of await store.inState(by.customerId, 'queued')) {
+      if (task.id === by.id || (postpones(task) && task.id < by.id)) continue;
+      const next: TaskRecord = {
+        ...task,
+        state: 'queue-postponed',
+        nextExecutionAt: null,
+        waiting: postponedWait(by),
+        updatedAt: now().toISOString(),
+      };
+      try {
+        await store.replace(next, etag);
+      } catch (error) {
+        // Taken by an invocation meanwhile: its acquire finds the upgrade and postpones it.
+        if (error instanceof VersionConflictError) continue;
+        throw error;
+      }
+      await mirror(next);
+    }
+  }
+
+  /** The upgrade finished (or was cancelled): the customer's postponed tasks are Queued again, and run in order. */
+  async function resumePostponed(customerId: string): Promise<void> {
+    for (const { task, etag } of await store.inState(customerId, 'queue-postponed')) {
+      if (await postponer(task)) continue;
+      const at = now().toISOString();
+      const next: TaskRecord = {
+        ...task,
+        state: 'queued',
+        waiting: null,
+        nextExecutionAt: at,
+        updatedAt: at,
+      };
+      try {
+        await store.replace(next, etag);
+      } catch (error) {
+        if (error instanceof VersionConflictError) continue;
+        throw error;
+      }
+      await mirror(next);
+      await enqueue(next.id);
+    }
   }
 
   async function wakeNextOf(customerId: string, exceptId: string): Promise<void> {
@@ -334,6 +401,20 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
   /** Takes the customer's lock, or leaves the task Queued behind the task that holds it (FIFO per customer). */
   async function acquire(run: Run): Promise<boolean> {
     const task = run.task;
+    const upgrade = await postponer(task);
+    if (upgrade) {
+      // No message is queued for it: the upgrade's end queues it again (resumePostponed), the sweep if that is lost.
+      await run.save({
+        state: 'queue-postponed',
+        leaseUntil: null,
+        leaseHolder: null,
+        leaseRun: null,
+        nextExecutionAt: null,
+        waiting: postponedWait(upgrade),
+      });
+      await mirror(run.task);
+      return false;
+    }
     for (let attempt = 0; attempt < 5; attempt++) {
       const older = await store.oldestQueued(task.customerId, task.id);
       const lock = await store.lock(task.customerId);
@@ -406,6 +487,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     const next = run.task;
     await mirror(next);
     if (isFinal(next.state)) await finished(next, next.wasSuccessful ? 'succeeded' : 'failed');
+    if (isFinal(next.state) && postpones(next)) await resumePostponed(next.customerId);
     await wakeNextOf(next.customerId, next.id);
   }
 
@@ -630,6 +712,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       };
       const { task, created } = await store.create(record);
       if (created) {
+        if (postpones(task.task)) await postponeOthers(task.task);
         await tasksChanged(task.task.customerId);
         await enqueue(task.task.id, delayMs);
       }
@@ -712,6 +795,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         return next;
       }, CONFLICT_RETRY);
       await mirror(next);
+      if (postpones(next)) await postponeOthers(next);
       await enqueue(taskId);
       return next;
     },
@@ -730,6 +814,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         if (watching !== undefined) await watch(task);
         return;
       }
+      // A postponed task waits for the upgrade's end, which queues it again; a stray message leaves it so.
+      if (task.state === 'queue-postponed' && (await postponer(task))) return;
       if (task.state === 'queued' && task.nextExecutionAt && Date.parse(task.nextExecutionAt) > at + 1_000) {
         // Early (a duplicate or a clock's rounding): the message that was sent for the due time will come.
         return;
@@ -766,11 +852,11 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     async cancel(taskId, by) {
       const next = await withOptimisticRetry(async () => {
         const { task, etag } = await getOrThrow(taskId);
-        if (task.state !== 'queued' && task.state !== 'paused') {
+        if (task.state !== 'queued' && task.state !== 'queue-postponed' && task.state !== 'paused') {
           throw new DomainError('conflict', {
             code: 'task_not_pending',
             title: 'Task is not pending',
-            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; only a Queued or Paused task can be cancelled.`,
+            detail: `Task ${taskId} is ${TASK_STATE_LABELS[task.state]}; only a Queued, Queue Postponed or Paused task can be cancelled.`,
           });
         }
         const at = now().toISOString();
@@ -794,6 +880,7 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       }, CONFLICT_RETRY);
       await mirror(next);
       await finished(next, 'cancelled');
+      if (postpones(next)) await resumePostponed(next.customerId);
       await wakeNextOf(next.customerId, next.id);
       return next;
     },
@@ -859,6 +946,12 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
         ) {
           await enqueue(task.id);
           queued++;
+        } else if (task.state === 'queue-postponed') {
+          // Its upgrade ended without queuing it again (a crash between the two): it runs now.
+          if (!(await postponer(task))) {
+            await enqueue(task.id);
+            queued++;
+          }
         } else if (isFinal(task.state) || task.state === 'paused') {
           await mirror(task);
         }

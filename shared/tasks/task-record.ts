@@ -6,10 +6,11 @@ import type { TaskRetry } from './retry-policy.js';
  * The manual's States (part B §4.4) plus `Paused`, ours: a step waits for the operator (the two-step DNS flow's
  * "Verify And Configure Domain"). Queued → Reserved → Executing → FinishSuccess | FinishFailure; a retry or a
  * timed wait goes back to Queued with a Next Execution time; Paused → Queued on resume; FinishFailure → Queued on
- * rerun.
+ * rerun. Queued → Queue Postponed while the customer upgrades (TenantUpgrade), → Queued once the upgrade ends.
  */
 export const TASK_STATES = [
   'queued',
+  'queue-postponed',
   'reserved',
   'executing',
   'paused',
@@ -21,6 +22,7 @@ export type TaskState = (typeof TASK_STATES)[number];
 /** The manual's task State names (Paused is ours). */
 export const TASK_STATE_LABELS: Readonly<Record<TaskState, string>> = {
   queued: 'Queued',
+  'queue-postponed': 'Queue Postponed due to customer upgrade',
   reserved: 'Reserved',
   executing: 'Executing',
   paused: 'Paused',

@@ -83,6 +83,10 @@ export interface TaskStore {
   list(query: TaskListQuery): Promise<TaskPage>;
   /** The customer's oldest Queued task other than `exceptId`. */
   oldestQueued(customerId: string, exceptId: string): Promise<TaskRecord | null>;
+  /** The customer's tasks in `state`, oldest first, with their ETags. A customer has few unfinished tasks. */
+  inState(customerId: string, state: TaskState): Promise<VersionedTask[]>;
+  /** The customer's unfinished tasks of these Cmd Types, oldest first. */
+  unfinishedOfTypes(customerId: string, types: readonly string[]): Promise<TaskRecord[]>;
   /** Tasks the index marks active (not finished), oldest first, at most `limit`. */
   listActive(limit: number): Promise<ActiveTaskRef[]>;
   /** Deletes the task (if still at `etag`, else VersionConflictError) and its index and idempotency rows. */
@@ -318,6 +322,33 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
         if (value.taskId !== exceptId) oldest = toRecord(value);
       }
       return oldest;
+    },
+
+    async inState(customerId, state) {
+      const found: VersionedTask[] = [];
+      const rows = tasks.list({
+        partitionKey: pk(customerId),
+        rowKey: { gt: TASK_ROW_PREFIX, lt: 't.' },
+        where: [['state', 'eq', state]],
+      });
+      for await (const { value, etag } of rows) found.push({ task: toRecord(value), etag });
+      return found.reverse();
+    },
+
+    async unfinishedOfTypes(customerId, types) {
+      const found: TaskRecord[] = [];
+      for (const type of types) {
+        const rows = tasks.list({
+          partitionKey: pk(customerId),
+          rowKey: { gt: TASK_ROW_PREFIX, lt: 't.' },
+          where: [['type', 'eq', type]],
+        });
+        for await (const { value } of rows) {
+          const task = toRecord(value);
+          if (!isFinal(task.state)) found.push(task);
+        }
+      }
+      return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
     async delete(task, etag) {
