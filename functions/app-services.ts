@@ -19,6 +19,7 @@ import type { LicenseStore } from '../shared/licenses/license-store.js';
 import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { NumberInventory } from '../shared/numbers/number-inventory.js';
 import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
+import type { CustomerUpgradeService } from '../shared/onboarding/customer-upgrade.js';
 import type { OnboardingService } from '../shared/onboarding/onboarding-service.js';
 import type { OnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
 import type { ProviderSettingsService } from '../shared/provider/provider-settings-service.js';
@@ -79,6 +80,8 @@ export interface AppServices {
   readonly mirror: MirrorStore;
   readonly replication: ReplicationService;
   readonly onboarding: OnboardingService;
+  /** Upgrade Customer: Hosted Essentials to Hosted Essentials + or Hosted Pro (TenantUpgrade). */
+  readonly upgrades: CustomerUpgradeService;
   readonly dialPlans: DialPlanService;
   /** Number ranges and reserved numbers; its `guard` is the user-change engine's NumberGuard. */
   readonly numbers: NumberInventory;

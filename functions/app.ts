@@ -27,12 +27,14 @@ import { createProviderSettingsService } from '../shared/provider/provider-setti
 import { createInvitationService } from '../shared/invitations/invitation-service.js';
 import { createInvitationStore } from '../shared/invitations/invitation-store.js';
 import { createOnboardingSettingsService } from '../shared/onboarding/onboarding-settings-service.js';
+import { createCustomerUpgradeService } from '../shared/onboarding/customer-upgrade.js';
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import { sbcChoicesReader } from '../shared/onboarding/sbc-choices.js';
 import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
+import { type UpgradeTaskPorts, upgradeCustomerTask } from '../shared/onboarding/tasks/upgrade-task.js';
 import { createAccessStore } from '../shared/access/access-store.js';
 import { createAuditStore } from '../shared/audit/audit-store.js';
 import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
@@ -87,7 +89,11 @@ import { createRegistry } from './registry.js';
 export const DEFAULT_PROVIDER_DISPLAY_NAME = 'Direct Routing Hub';
 
 /** What the task steps talk to: each definition's steps see the part their ports type declares. */
-export type TaskPorts = OnboardingTaskPorts & DialPlanTaskPorts & UserChangeTaskPorts & UserImportTaskPorts;
+export type TaskPorts = OnboardingTaskPorts &
+  UpgradeTaskPorts &
+  DialPlanTaskPorts &
+  UserChangeTaskPorts &
+  UserImportTaskPorts;
 
 /** What tests and the local host may tune; production always runs on the defaults. */
 export interface AppOverrides {
@@ -313,6 +319,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     templates,
     access,
     adapters,
+    invitations,
     dialPlans,
     userChanges: userChangeExecution,
     userChangeApplier,
@@ -321,6 +328,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
   const productTasks = [
     ...ONBOARDING_TASKS,
+    upgradeCustomerTask,
     updatePrefixesTask,
     userChangeTask,
     userImportTask,
@@ -391,6 +399,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       taskEngine,
       sbcChoices,
     }),
+    upgrades: createCustomerUpgradeService({ customers, credentials, invitations, taskEngine }),
     dialPlans,
     numbers,
     adapters,

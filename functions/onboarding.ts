@@ -10,6 +10,7 @@ import {
   versioned,
 } from '../shared/http/route-kit.js';
 import { toSiteView } from '../shared/onboarding/customer-site.js';
+import { upgradeRequestSchema } from '../shared/onboarding/customer-upgrade.js';
 import { addSiteSchema } from '../shared/onboarding/site-builder.js';
 import { sitePatchSchema } from '../shared/onboarding/site-patch.js';
 import { WIZARD_SESSION_ID_PATTERN } from '../shared/wizard/wizard-session.js';
@@ -48,7 +49,7 @@ const accepted = {
   headers: ['location'],
 } as const;
 
-export type OnboardingFunctionsDeps = ApiEdge & Pick<AppServices, 'onboarding'>;
+export type OnboardingFunctionsDeps = ApiEdge & Pick<AppServices, 'onboarding' | 'upgrades'>;
 
 export function createOnboardingFunctions(services: OnboardingFunctionsDeps): FunctionDefinition[] {
   return [
@@ -114,6 +115,35 @@ export function createOnboardingFunctions(services: OnboardingFunctionsDeps): Fu
       },
       handler: async ({ params, query, body }) =>
         acceptedTask(await services.onboarding.addSite(params.customerId, body, { dryRun: query.dryRun })),
+    }),
+    defineApiRoute(services, {
+      name: 'customers-upgrade',
+      method: 'POST',
+      route: `${CUSTOMER}/upgrade`,
+      summary:
+        'Upgrade Customer: a Hosted Essentials customer to Hosted Essentials + or Hosted Pro, queued as TenantUpgrade',
+      description:
+        "The licenses are checked now and taken when the tier changes, once the customer's tenant is connected; " +
+        "meanwhile the customer's other tasks are `queue-postponed` (Queue Postponed due to customer upgrade) and " +
+        'run after it. A failed upgrade leaves the customer on Hosted Essentials and the license pool as it was.',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      body: upgradeRequestSchema,
+      responses: { 202: accepted },
+      errors: {
+        conflict:
+          '`customer_not_essentials` (only Hosted Essentials customers are upgraded), `customer_being_removed`, ' +
+          '`customer_upgrade_running` (`taskId` is the upgrade), `m365_not_connected` (no m365Authentication and ' +
+          'no verified credentials), `invitation_exists` or `prerequisite_missing` (the invitation), ' +
+          '`user_licenses_exhausted` or `license_expired` (the pool). Nothing was changed.',
+        unprocessable:
+          'The app registration does not yield tokens (`app_registration_invalid`) or lacks a Microsoft Graph ' +
+          'permission (`app_registration_permission_missing`); nothing was stored.',
+        upstream_failed: 'Microsoft Graph did not answer the permission check; nothing was stored.',
+      },
+      handler: async ({ params, body }) =>
+        acceptedTask(await services.upgrades.start(params.customerId, body)),
     }),
     defineApiRoute(services, {
       name: 'sites-get',

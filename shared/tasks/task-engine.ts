@@ -63,6 +63,8 @@ export interface TaskEngine {
   amend(taskId: string, change: (input: unknown) => unknown): Promise<TaskRecord | null>;
   get(taskId: string): Promise<TaskRecord | null>;
   list(query: TaskListQuery): Promise<TaskPage>;
+  /** The customer's unfinished tasks of this Cmd Type, oldest first. */
+  unfinished(customerId: string, type: TaskType): Promise<TaskRecord[]>;
   /** Paused → Queued: the waiting step runs again, told that the operator resumed it. */
   resume(taskId: string): Promise<TaskRecord>;
   /** FinishFailure → Queued from the failed step; the steps done before it are not run again. */
@@ -742,6 +744,8 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     },
 
     list: (query) => store.list(query),
+
+    unfinished: (customerId, type) => store.unfinishedOfTypes(customerId, [type]),
 
     async resume(taskId) {
       const next = await withOptimisticRetry(async () => {

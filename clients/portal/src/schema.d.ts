@@ -794,6 +794,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/upgrade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upgrade Customer: a Hosted Essentials customer to Hosted Essentials + or Hosted Pro, queued as TenantUpgrade
+         * @description Requires the role provider-admin or channel-admin. The licenses are checked now and taken when the tier changes, once the customer's tenant is connected; meanwhile the customer's other tasks are `queue-postponed` (Queue Postponed due to customer upgrade) and run after it. A failed upgrade leaves the customer on Hosted Essentials and the license pool as it was.
+         */
+        post: operations["customers-upgrade"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/sites/{siteName}": {
         parameters: {
             query?: never;
@@ -2419,6 +2439,30 @@ export interface components {
          * @enum {string}
          */
         CustomerState: "ready-for-deployment" | "deploying" | "deployed" | "ready-for-remove";
+        CustomerUpgrade: {
+            /** @enum {string} */
+            licenseType: "hosted-essentials-plus" | "hosted-pro";
+            licensedUsers: number;
+            /** @description How the customer's Microsoft 365 tenant is connected; left out, the customer's verified credentials are used. */
+            m365Authentication?: {
+                /**
+                 * @description Send link to IT administrator for authentication.
+                 * @constant
+                 */
+                method: "invite";
+                /** Format: email */
+                invitationEmail: string;
+            } | {
+                /**
+                 * @description Use known App registration.
+                 * @constant
+                 */
+                method: "app-registration";
+                tenantId: string;
+                clientId: string;
+                clientSecret: string;
+            };
+        };
         /** @default {} */
         CustomVariables: {
             [key: string]: string;
@@ -2856,10 +2900,10 @@ export interface components {
             /** @description Cmd Type: Office365. */
             cmdType: string;
             /**
-             * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+             * @description Values and the manual's labels: `queued` — Queued; `queue-postponed` — Queue Postponed due to customer upgrade; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
              * @enum {string}
              */
-            state: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+            state: "queued" | "queue-postponed" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
             change: components["schemas"]["UserChange"];
             /** @description Queued Change: the PowerShell a person would type. */
             queuedChange: string;
@@ -2880,7 +2924,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -3317,10 +3361,10 @@ export interface components {
             nextLink: string | null;
         };
         /**
-         * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+         * @description Values and the manual's labels: `queued` — Queued; `queue-postponed` — Queue Postponed due to customer upgrade; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
          * @enum {string}
          */
-        TaskState: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+        TaskState: "queued" | "queue-postponed" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
         TokenAppSettings: {
             clientId: string | null;
             /** @description The manual's "Password already saved"; the value is never returned. */
@@ -8761,6 +8805,135 @@ export interface operations {
             };
         };
     };
+    "customers-upgrade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerUpgrade"];
+            };
+        };
+        responses: {
+            /** @description Queued; poll the task at Location. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `customer_not_essentials` (only Hosted Essentials customers are upgraded), `customer_being_removed`, `customer_upgrade_running` (`taskId` is the upgrade), `m365_not_connected` (no m365Authentication and no verified credentials), `invitation_exists` or `prerequisite_missing` (the invitation), `user_licenses_exhausted` or `license_expired` (the pool). Nothing was changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The app registration does not yield tokens (`app_registration_invalid`) or lacks a Microsoft Graph permission (`app_registration_permission_missing`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Microsoft Graph did not answer the permission check; nothing was stored. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "sites-get": {
         parameters: {
             query?: never;
@@ -9313,8 +9486,8 @@ export interface operations {
                 /** @description Opaque: pass the one nextLink carries, never build one. */
                 cursor?: string;
                 customerId?: string;
-                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
-                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+                /** @description Values and the manual's labels: `queued` — Queued; `queue-postponed` — Queue Postponed due to customer upgrade; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "queue-postponed" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
             };
             header?: never;
             path?: never;
@@ -9387,8 +9560,8 @@ export interface operations {
                 top?: number;
                 /** @description Opaque: pass the one nextLink carries, never build one. */
                 cursor?: string;
-                /** @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
-                state?: "queued" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+                /** @description Values and the manual's labels: `queued` — Queued; `queue-postponed` — Queue Postponed due to customer upgrade; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure. */
+                state?: "queued" | "queue-postponed" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
             };
             header?: never;
             path: {
@@ -9825,7 +9998,7 @@ export interface operations {
                 "application/json": {
                     customerId?: string;
                     /**
-                     * @description Values and the manual's labels: `queued` — Queued; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
+                     * @description Values and the manual's labels: `queued` — Queued; `queue-postponed` — Queue Postponed due to customer upgrade; `reserved` — Reserved; `executing` — Executing; `paused` — Paused; `finish-success` — FinishSuccess; `finish-failure` — FinishFailure.
                      * @enum {string}
                      */
                     state?: "finish-success" | "finish-failure";
