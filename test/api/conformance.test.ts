@@ -31,6 +31,8 @@ import {
 const NO_INVALID_REQUEST = new Set(['openapi']);
 
 const DIRECTORY = 'DirectoryCo';
+/** A Hosted Essentials customer, for Upgrade Customer. */
+const ESSENTIALS = 'EssentialCo';
 const UUID = '66666666-6666-4666-8666-666666666666';
 
 interface Parameter {
@@ -82,6 +84,12 @@ beforeAll(async () => {
   await stack.holdQueues();
 
   ids.queuedTask = (await grantRoles(stack, call))[OWN] ?? '';
+  await expectOk(
+    call('POST', '/api/v1/customers', {
+      json: { fullName: 'Essential Ltd', shortName: ESSENTIALS, licenseType: 'hosted-essentials' },
+    }),
+    'a Hosted Essentials customer',
+  );
   // A failed task: a queued one the operator cancelled.
   const cancelled = await stack.services.taskEngine.start({
     type: 'SbcUpdatePrefixes',
@@ -259,6 +267,16 @@ function bodyOf(operationId: string): unknown {
     'tasks-process-all': { customerId: OTHER },
     'invitations-remind': {},
     'customers-switch-to-token': { invitationEmail: 'it@ownco.example' },
+    'customers-upgrade': {
+      licenseType: 'hosted-pro',
+      licensedUsers: 5,
+      m365Authentication: {
+        method: 'app-registration',
+        tenantId: CONTOSO.tenantId,
+        clientId: CONTOSO.appRegistration.clientId,
+        clientSecret: CONTOSO.appRegistration.clientSecret,
+      },
+    },
     'authentication-status-update-app-registration': {
       clientId: CONTOSO.appRegistration.clientId,
       clientSecret: CONTOSO.appRegistration.clientSecret,
@@ -301,7 +319,9 @@ function pathOf(path: string, operationId: string): string {
   // record, a paused, a failed and a queued task, a fresh and a connected wizard session.
   const paused = ['customers-delete', 'sites-verify-domain', 'sites-update'].includes(operationId);
   const values: Record<string, string> = {
-    customerId: paused ? OTHER : operationId === 'replication-group-members' ? DIRECTORY : OWN,
+    customerId: paused
+      ? OTHER
+      : ({ 'replication-group-members': DIRECTORY, 'customers-upgrade': ESSENTIALS }[operationId] ?? OWN),
     taskId:
       { 'tasks-resume': world.pausedTask, 'tasks-rerun': ids.failedTask }[operationId] ??
       ids.queuedTask ??
