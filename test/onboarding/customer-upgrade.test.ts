@@ -198,6 +198,103 @@ describe('Upgrade Customer', () => {
     expect(ran).toEqual(['after the failure']);
   });
 
+  describe("with an invitation to the customer's IT administrator", () => {
+    beforeAll(async () => {
+      // The invitation's prerequisites; queues are not delivered, so no email leaves.
+      const settings = await Promise.all([
+        call('PUT', '/api/v1/settings/token-app', {
+          json: { clientId: '0f6c7a4e-2b1d-4c8e-9a3f-5d6e7f8a9b0c', clientSecret: 'token-app-secret' },
+        }),
+        call('PUT', '/api/v1/settings/email', {
+          json: { transport: 'smtp', from: 'hub@provider.example', host: 'smtp.example.com', port: 587 },
+        }),
+      ]);
+      for (const response of settings) expect(response.status, JSON.stringify(response.body)).toBe(200);
+    });
+
+    /** An upgrade by invitation that has run as far as the consent: it waits, and a probe waits behind it. */
+    async function waitingForConsent(shortName: string) {
+      await essentials(shortName, false);
+      const accepted = await upgrade(shortName, {
+        licenseType: 'hosted-pro',
+        licensedUsers: 5,
+        m365Authentication: { method: 'invite', invitationEmail: `it@${shortName.toLowerCase()}.example` },
+      });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+      const upgradeTask = accepted.body as TaskBody;
+      const other = await probe(shortName, `${shortName} probe`);
+      await run(upgradeTask.id);
+      const waiting = await task(upgradeTask.id);
+      expect(waiting.state).toBe('queued');
+      expect(waiting.waiting).toMatchObject({ resumeOn: 'timer' });
+      expect(waiting.waiting?.reason).toContain('IT administrator');
+      // The customer is still upgrading: its other task stays postponed even while the upgrade waits.
+      await run(other.id);
+      expect((await task(other.id)).state).toBe('queue-postponed');
+      expect(await customer(shortName)).toMatchObject({ licenseType: 'hosted-essentials' });
+      return { upgradeTask, other };
+    }
+
+    /** The upgrade's next look, now rather than in a minute (Process All). */
+    async function lookAgain(customerId: string, taskId: string) {
+      await stack.services.taskEngine.processAll(customerId);
+      await run(taskId);
+      return task(taskId);
+    }
+
+    it('waits for the consent, then upgrades', async () => {
+      ran.length = 0;
+      const { upgradeTask, other } = await waitingForConsent('Invited1');
+      const invitation = await call('GET', '/api/v1/invitations/Invited1');
+      expect(invitation.body).toMatchObject({ invitationType: 'request', licenseType: 'hosted-pro' });
+      // The admin authenticates: the consent stores the customer's credentials.
+      await createCredentialStore(stack.tables).put({
+        customerId: 'Invited1',
+        method: 'token',
+        tenantId: '9c1e1b3a-6f0e-4a53-9d1f-2f4f2a1d7b10',
+        m365Email: 'admin@invited1.example',
+        initialDomain: null,
+        tenantDisplayName: null,
+        clientId: null,
+        clientSecretExpiresAt: null,
+        sealedSecret: 'sealed',
+        whenLastVerified: new Date().toISOString(),
+        lastVerificationStatus: 'successful',
+        lastVerificationMessage: null,
+        heldByWizardSession: null,
+      });
+      const done = await lookAgain('Invited1', upgradeTask.id);
+      expect(done.state, done.result ?? '').toBe('finish-success');
+      expect(await customer('Invited1')).toMatchObject({ licenseType: 'hosted-pro', licensedUsers: 5 });
+      await run(other.id);
+      expect(ran).toEqual(['Invited1 probe']);
+    });
+
+    it('fails when the invitation is revoked, and the customer stays Hosted Essentials', async () => {
+      const { upgradeTask, other } = await waitingForConsent('Invited2');
+      const pool = (await tenants()).availableUsers;
+      expect((await call('DELETE', '/api/v1/invitations/Invited2')).status).toBe(204);
+      const failed = await lookAgain('Invited2', upgradeTask.id);
+      expect(failed.state).toBe('finish-failure');
+      expect(failed.result).toContain('revoked');
+      expect(await customer('Invited2')).toMatchObject({
+        licenseType: 'hosted-essentials',
+        licensedUsers: 0,
+      });
+      expect((await tenants()).availableUsers).toBe(pool);
+      expect((await task(other.id)).state).toBe('queued');
+    });
+
+    it('cancelling the upgrade lets the postponed tasks run', async () => {
+      const { upgradeTask, other } = await waitingForConsent('Invited3');
+      expect((await call('POST', `/api/v1/tasks/${upgradeTask.id}/cancel`)).status).toBe(200);
+      expect((await task(other.id)).state).toBe('queued');
+      await run(other.id);
+      expect((await task(other.id)).state).toBe('finish-success');
+      expect(await customer('Invited3')).toMatchObject({ licenseType: 'hosted-essentials' });
+    });
+  });
+
   describe('is refused, and nothing changes', () => {
     async function refused(id: string, json: unknown, status: number, code: string, field?: string) {
       const tasksBefore = await tasksOf(id).catch(() => []);
