@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { TaskPorts } from '../../functions/app.js';
 import { createCredentialStore } from '../../shared/credentials/credential-store.js';
+import { createTaskStore } from '../../shared/tasks/task-store.js';
 import { type AnyTaskDefinition, defineTask } from '../../shared/tasks/task-definition.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
@@ -196,6 +197,27 @@ describe('Upgrade Customer', () => {
     await run(other.id);
     expect((await task(other.id)).state).toBe('finish-success');
     expect(ran).toEqual(['after the failure']);
+  });
+
+  it('a postponed task whose upgrade ended without waking it runs after the sweep', async () => {
+    ran.length = 0;
+    await essentials('Upgrade8');
+    const accepted = await upgrade('Upgrade8', { licenseType: 'hosted-pro', licensedUsers: 1 });
+    const upgradeTask = accepted.body as TaskBody;
+    const other = await probe('Upgrade8', 'swept');
+    await run(other.id);
+    expect((await task(other.id)).state).toBe('queue-postponed');
+    // A crash right after the upgrade finished: its end is stored, the postponed task was never queued again.
+    const store = createTaskStore(stack.tables);
+    const stored = await store.getIn('Upgrade8', upgradeTask.id);
+    if (!stored) throw new Error('The upgrade task is not stored.');
+    await store.replace({ ...stored.task, state: 'finish-failure', result: 'Crashed.' }, stored.etag);
+    expect((await task(other.id)).state).toBe('queue-postponed');
+    // The sweep queues it; its message finds no upgrade holding it back, and it runs.
+    expect(await stack.services.taskEngine.sweep()).toBeGreaterThanOrEqual(1);
+    await run(other.id);
+    expect((await task(other.id)).state).toBe('finish-success');
+    expect(ran).toEqual(['swept']);
   });
 
   describe("with an invitation to the customer's IT administrator", () => {
