@@ -1,5 +1,5 @@
 import { type DomainError, domainErrors } from '../errors/domain-errors.js';
-import type { CreateCustomerInput, Customer, CustomerUpgrade } from './customer.js';
+import type { CreateCustomerInput, Customer, CustomerUpgrade, UpgradeLicenseType } from './customer.js';
 import { refuseUnlessEssentials, refuseWhileBeingRemoved, usesLicensedUsers } from './customer.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { MAX_TRANSACTION_ACTIONS, withOptimisticRetry } from '../storage/versioned-table.js';
@@ -71,7 +71,7 @@ type PendingChange =
       readonly key: string;
       readonly licensedUsers: number;
       /** An upgrade's new License Type, written with the Licensed Users. */
-      readonly licenseType?: CustomerUpgrade['licenseType'];
+      readonly licenseType?: UpgradeLicenseType;
       readonly ifMatch: string | undefined;
       /** The customer as last read; a conflict reads it again. */
       record: CustomerRecord;
@@ -162,14 +162,15 @@ export function createCustomerService({
   }
 
   /**
-   * What a change of Licensed Users does to `record`: nothing (settled: the same value), or the number of the
-   * transaction's actions it takes. Throws what refuses it whatever the pool holds.
+   * What a change of Licensed Users (with `licenseType`, an upgrade's) does to `record`: nothing (settled: the same
+   * value, or the upgrade made), or the number of the transaction's actions it takes. Throws what refuses it whatever
+   * the pool holds.
    */
   function licensedUsersChange(
     record: CustomerRecord,
     licensedUsers: number,
     at: string,
-    licenseType?: CustomerUpgrade['licenseType'],
+    licenseType?: UpgradeLicenseType,
   ): number | null {
     const { customer } = record;
     refuseWhileBeingRemoved(customer);

@@ -191,3 +191,53 @@ describe('the license pool under concurrent changes of Licensed Users', () => {
     expect((await store.getAllocation()).allocation).toEqual(await held(store));
   });
 });
+
+describe('the license pool under concurrent upgrades', () => {
+  it('takes Licensed Users from 0 to N with the License Type, never beyond the pool', async () => {
+    const store = createCustomerStore(memoryTables());
+    const license = { tenantCount: 1000, userCount: 100 };
+    const [a, b, c] = [1, 2, 3].map(() => createCustomerService({ store, license })) as [
+      CustomerService,
+      CustomerService,
+      CustomerService,
+    ];
+    const instance = (i: number) => [a, b, c][i % 3] ?? a;
+    for (let i = 0; i < 30; i++) {
+      await a.create({
+        fullName: `Ess ${i}`,
+        shortName: `ess${i}`,
+        licenseType: 'hosted-essentials',
+        licensedUsers: 0,
+      });
+    }
+    // 30 Hosted Essentials customers ask for 8 users each from a pool of 100, from three processes at once.
+    const settled = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        instance(i).upgrade(`ess${i}`, {
+          licenseType: i % 2 ? 'hosted-pro' : 'hosted-essentials-plus',
+          licensedUsers: 8,
+        }),
+      ),
+    );
+    const upgraded = settled.filter((s) => s.status === 'fulfilled');
+    expect(upgraded).toHaveLength(12);
+    for (const s of settled)
+      if (s.status === 'rejected') expect(codeOf(s.reason)).toBe('user_licenses_exhausted');
+    let essentials = 0;
+    for await (const item of store.list()) {
+      if (item.licenseType === 'hosted-essentials') {
+        essentials++;
+        expect(item.licensedUsers).toBe(0);
+      } else expect(item.licensedUsers).toBe(8);
+    }
+    expect(essentials).toBe(18);
+    expect((await store.getAllocation()).allocation).toEqual({ customers: 30, users: 96 });
+    // An upgrade made is settled: asked again, it changes nothing and takes nothing.
+    const done = settled.findIndex((s) => s.status === 'fulfilled');
+    await instance(done).upgrade(`ess${done}`, {
+      licenseType: done % 2 ? 'hosted-pro' : 'hosted-essentials-plus',
+      licensedUsers: 8,
+    });
+    expect((await store.getAllocation()).allocation.users).toBe(96);
+  });
+});
