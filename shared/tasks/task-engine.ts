@@ -272,10 +272,12 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
     for (const { task, etag } of await store.inState(customerId, 'queue-postponed')) {
       if (await postponer(task)) continue;
       const at = now().toISOString();
+      // A step that was retrying starts its retry window afresh: the upgrade's time was not its failures'.
       const next: TaskRecord = {
         ...task,
         state: 'queued',
         waiting: null,
+        retry: null,
         nextExecutionAt: at,
         updatedAt: at,
       };
