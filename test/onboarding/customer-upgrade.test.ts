@@ -307,6 +307,19 @@ describe('Upgrade Customer', () => {
       expect((await task(other.id)).state).toBe('queued');
     });
 
+    it('a Delete while it waits ends the upgrade at its next look, and the removal runs', async () => {
+      const { upgradeTask } = await waitingForConsent('Invited4');
+      const removal = await call('DELETE', '/api/v1/customers/Invited4');
+      expect(removal.status).toBe(202);
+      const removeTaskId = removal.headers.get('location')?.split('/').at(-1) ?? '';
+      await run(removeTaskId);
+      expect((await task(removeTaskId)).state).toBe('queue-postponed');
+      const failed = await lookAgain('Invited4', upgradeTask.id);
+      expect(failed.state).toBe('finish-failure');
+      expect(failed.result).toContain('Ready for remove');
+      expect((await task(removeTaskId)).state).toBe('queued');
+    });
+
     it('cancelling the upgrade lets the postponed tasks run', async () => {
       const { upgradeTask, other } = await waitingForConsent('Invited3');
       expect((await call('POST', `/api/v1/tasks/${upgradeTask.id}/cancel`)).status).toBe(200);

@@ -77,6 +77,10 @@ const connectM365: UpgradeStep = {
   name: 'ConnectM365',
   async run(ctx) {
     const { customerId } = ctx.input;
+    // A Delete while the upgrade waits for the consent ends the upgrade at its next look: the removal runs then.
+    const customer = await nullIfNotFound(ctx.ports.customers.get(customerId));
+    if (!customer) throw new PermanentTaskError(`There is no customer "${customerId}".`);
+    refuseWhileBeingRemoved(customer);
     const credential = await ctx.ports.credentials.get(customerId);
     if (credential && usableCredential(credential)) {
       ctx.log(
