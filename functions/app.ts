@@ -76,6 +76,8 @@ import { createUserChangeExecution } from '../shared/users/user-change-execution
 import { createUserChangeService } from '../shared/users/user-change-service.js';
 import { createUserChangeStore } from '../shared/users/user-change-store.js';
 import { type UserChangeTaskPorts, userChangeTask } from '../shared/users/user-change-task.js';
+import { createUserTemplateService } from '../shared/lifecycle/user-template-service.js';
+import { createUserTemplateStore } from '../shared/lifecycle/user-template-store.js';
 import { createUserImportService, mirrorDirectory } from '../shared/users/bulk-import-service.js';
 import { createUserImportStore } from '../shared/users/bulk-import-store.js';
 import { type UserImportTaskPorts, userImportTask } from '../shared/users/bulk-import-task.js';
@@ -415,5 +417,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     userChangeApplier,
     numberGuard,
     userImports,
+    userTemplates: createUserTemplateService({
+      store: createUserTemplateStore(tables),
+      customers,
+      mirror,
+      numbers,
+      imports: userImports,
+    }),
   };
 }

@@ -24,6 +24,8 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'Script templates': 'The PowerShell and SBC script templates onboarding renders.',
   Tasks: 'The queued work that changes a customer: poll a task at the Location a 202 gave.',
   Users: "Each customer's Microsoft 365 users: the Users list, its CSV export, a user's details.",
+  'User templates':
+    "Manage Templates: a customer's policies, Enterprise Voice and number source for users, applied as one import.",
   'User changes':
     "A user's number, Enterprise Voice, usage location and policies: queued as Office365 tasks, audited, rolled back.",
 };

@@ -25,6 +25,7 @@ import { createTaskFunctions } from './tasks.js';
 import { createUserFunctions } from './users.js';
 import { createUserChangeFunctions } from './user-changes.js';
 import { createUserImportFunctions } from './user-imports.js';
+import { createUserTemplateFunctions } from './user-templates.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -54,6 +55,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createLicenseFunctions(services),
     ...createNumberFunctions(services),
     ...createUserImportFunctions(services),
+    ...createUserTemplateFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

@@ -61,7 +61,7 @@ const errorsFields = {
   errorCount: z.number().int().meta({ description: 'Every problem, reported or not.' }),
 };
 
-const dryRunSchema = z
+export const dryRunSchema = z
   .object({
     rowsTotal: z.number().int(),
     rowsToChange: z.number().int(),
@@ -79,7 +79,7 @@ const dryRunSchema = z
   })
   .meta({ id: 'UserImportDryRun' });
 
-const importSchema = z
+export const importSchema = z
   .object({
     id: z.string(),
     customerId: z.string(),
@@ -109,7 +109,7 @@ const importSchema = z
 
 type ImportView = z.output<typeof importSchema>;
 
-function importView(value: UserImport, task: TaskRecord | null): ImportView {
+export function importView(value: UserImport, task: TaskRecord | null): ImportView {
   const path = `/${IMPORTS.replace('{customerId}', encodeURIComponent(value.customerId))}/${value.id}`;
   return {
     id: value.id,
@@ -133,7 +133,7 @@ function importView(value: UserImport, task: TaskRecord | null): ImportView {
   };
 }
 
-function dryRunView(plan: ImportPlan): z.output<typeof dryRunSchema> {
+export function dryRunView(plan: ImportPlan): z.output<typeof dryRunSchema> {
   const count = (status: string) => plan.rows.filter((r) => r.status === status).length;
   return {
     rowsTotal: plan.rows.length,

@@ -145,6 +145,7 @@ var tableNames = [
   'customers'
   'customerwords'
   'customerfilters'
+  'usertemplates'
   'providersettings'
   'onboardingsettings'
   'invitations'

@@ -9,6 +9,7 @@ import {
   IMPORT_LIMITS,
   type ImportDirectory,
   type ImportPlan,
+  type ImportPlanOptions,
   type PlannedRow,
   planImport,
   resultCsv,
@@ -60,8 +61,8 @@ export function createUserImportService(deps: UserImportDeps) {
   const now = deps.now ?? (() => new Date());
   const concurrency = Math.max(1, deps.concurrency ?? DEFAULT_IMPORT_CONCURRENCY);
 
-  const plan = (customerId: string, text: string) =>
-    planImport({ directory: deps.directory, execution: deps.execution }, customerId, text);
+  const plan = (customerId: string, text: string, options?: ImportPlanOptions) =>
+    planImport({ directory: deps.directory, execution: deps.execution }, customerId, text, options);
 
   async function find(customerId: string, importId: string): Promise<UserImport> {
     const found = await deps.store.get(customerId, importId);
@@ -78,8 +79,9 @@ export function createUserImportService(deps: UserImportDeps) {
       customerId: string,
       text: string,
       createdBy: string,
+      options?: ImportPlanOptions,
     ): Promise<{ readonly value: UserImport; readonly plan: ImportPlan }> {
-      const planned = await plan(customerId, text);
+      const planned = await plan(customerId, text, options);
       const chunks = chunked(planned.rows);
       const count = (status: string) => planned.rows.filter((r) => r.status === status).length;
       const value: UserImport = {

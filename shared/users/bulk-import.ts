@@ -100,6 +100,14 @@ export interface ImportDirectory {
   findUsers(customerId: string, keys: ReadonlySet<string>): Promise<ReadonlyMap<string, MirrorUser>>;
 }
 
+/** A problem the caller found in a row before the file was written (a template's user without a phone number). */
+export type PresetProblem = Omit<RowError, 'row'>;
+
+export interface ImportPlanOptions {
+  /** Problems by row number (the header is row 1), reported as the row's own. */
+  readonly rowProblems?: ReadonlyMap<number, readonly PresetProblem[]>;
+}
+
 export interface ImportPlanDeps {
   readonly directory: ImportDirectory;
   readonly execution: Pick<UserChangeExecution, 'check'>;
@@ -294,6 +302,7 @@ export async function planImport(
   deps: ImportPlanDeps,
   customerId: string,
   text: string,
+  options: ImportPlanOptions = {},
 ): Promise<ImportPlan> {
   const [header, ...data] = records(text);
   if (!header) throw noRows();
@@ -313,6 +322,9 @@ export async function planImport(
     list.push({ row, column, code, message });
     problems.set(row, list);
   };
+  for (const [row, preset] of options.rowProblems ?? []) {
+    for (const p of preset) problem(row, p.column, p.code, p.message);
+  }
 
   // Cells first: each row's values, or its problems.
   const parsed = data.map((cells, index) => {

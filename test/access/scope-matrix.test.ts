@@ -9,7 +9,8 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
  * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
  * everything about the customers of its channel (and list them); a customer admin may read the customers it
- * administers (and list them), manage their numbers and change their users; everything else is the provider's.
+ * administers (and list them), manage their numbers and templates and change their users; everything else is the
+ * provider's.
  */
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
@@ -17,8 +18,9 @@ const OPEN_LISTS = new Set(['customers-list']);
 /** Operations about one customer that stay the provider's. */
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
 /**
- * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, and its users'
- * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8).
+ * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, its users'
+ * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8), and its user templates (the Customer
+ * portal's Manage Templates).
  */
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
@@ -32,6 +34,11 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'users-unassign-number',
   'audit-user-change-rollback',
   'user-imports-create',
+  'user-templates-create',
+  'user-templates-update',
+  'user-templates-delete',
+  'user-templates-clone',
+  'user-templates-apply',
 ]);
 
 let stack: MemoryStack;
@@ -90,6 +97,7 @@ function pathFor(route: string, customer: string): string {
     rangeId: 'r-0123456789abcdef',
     reservationId: '442079460001',
     importId: '66666666-6666-4666-8666-666666666666',
+    userTemplateId: '1',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

@@ -188,6 +188,13 @@ beforeAll(async () => {
     'a user import',
   );
   ids.userImport = (imported.body as { id: string }).id;
+  for (const name of ['userTemplate', 'spareUserTemplate']) {
+    const created = await expectOk(
+      call('POST', `/api/v1/customers/${OWN}/user-templates`, { json: { ...USER_TEMPLATE, name } }),
+      'a user template',
+    );
+    ids[name] = String((created.body as { id: number }).id);
+  }
   for (const name of ['session', 'invitationSession']) {
     const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
     ids[name] = (session.body as { id: string }).id;
@@ -205,6 +212,8 @@ const SBC = {
 };
 /** A range on the deployed customer's site (its SBC); the run's own create takes the next hundred. */
 const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
+/** A template that only switches Enterprise Voice on: applied in a dry run, it touches no number. */
+const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
 const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
 
 /** A valid body per operation that takes one. */
@@ -303,6 +312,10 @@ function bodyOf(operationId: string): unknown {
     'audit-user-change-rollback': { fields: ['line-uri'] },
     // A user of OWN's replicated directory, with nothing to change: the import is valid and changes nothing.
     'user-imports-create': `User\n${CUSTOMER_ADMIN}\n`,
+    'user-templates-create': { ...USER_TEMPLATE, name: 'Created' },
+    'user-templates-update': { ...USER_TEMPLATE, enterpriseVoice: 'disable' },
+    'user-templates-clone': { name: 'Cloned' },
+    'user-templates-apply': { users: [{ userId: CUSTOMER_ADMIN }] },
   };
   return bodies[operationId] ?? {};
 }
@@ -312,6 +325,7 @@ const VALID_QUERY: Record<string, string> = {
   'customers-delete': '?dryRun=true',
   'sites-add': '?dryRun=true',
   'prefixes-sync': '?dryRun=true',
+  'user-templates-apply': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {
@@ -350,6 +364,8 @@ function pathOf(path: string, operationId: string): string {
     rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',
     reservationId: ids.reservation ?? '',
     importId: ids.userImport ?? '',
+    userTemplateId:
+      (operationId === 'user-templates-delete' ? ids.spareUserTemplate : ids.userTemplate) ?? '',
   };
   return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
     const value = values[name];

@@ -2174,6 +2174,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/user-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer's user templates (Manage Templates), by Template Id
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-templates-list"];
+        put?: never;
+        /**
+         * Create a user template: its policies, Enterprise Voice and where numbers come from
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["user-templates-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-templates/{userTemplateId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user template
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["user-templates-get"];
+        /**
+         * Change a user template (Submit All Changes); users it was applied to keep what they got
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["user-templates-update"];
+        post?: never;
+        /**
+         * Delete a user template
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["user-templates-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-templates/{userTemplateId}/clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clone a user template under a new name (Clone as)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["user-templates-clone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/user-templates/{userTemplateId}/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a user template to users: one user import task (or, dry run, every change per user)
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The template becomes a user import of the changes it makes each user (its policies, Enterprise Voice and number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, `number_source_empty` or `number_missing`; the others go on.
+         */
+        post: operations["user-templates-apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -2924,7 +3016,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -3614,6 +3706,151 @@ export interface components {
             value: components["schemas"]["UserListItem"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
+        };
+        UserTemplate: {
+            /** @description The manual's "Template Id". */
+            id: number;
+            customerId: string;
+            name: string;
+            /**
+             * @description The manual's "Registrar Pool": always Office365.
+             * @constant
+             */
+            registrarPool: "Office365";
+            /** @enum {string} */
+            enterpriseVoice: "do-not-configure" | "enable" | "disable";
+            clearLineUri: boolean;
+            assignNumberFrom: ("phone" | "home" | "mobile" | "number-range" | "ip-phone" | "file") | null;
+            numberRangeId: string | null;
+            /** @description The manual's "NumberRange details" (From … to …); null without a range. */
+            numberRange: {
+                name: string;
+                start: string;
+                end: string;
+            } | null;
+            useExtensions: boolean;
+            extensionDigits: number | null;
+            policies: components["schemas"]["UserTemplatePolicy"][];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            createdBy: string;
+        };
+        UserTemplateApply: {
+            users: {
+                /** @description The user's Entra object id (or UPN). */
+                userId: string;
+                /** @description The number, for a template that assigns numbers from File. */
+                lineUri?: string;
+            }[];
+        };
+        UserTemplateClone: {
+            /** @description The manual's "Template Name", unique in the customer (case-insensitive). */
+            name: string;
+        };
+        UserTemplateInput: {
+            /** @description The manual's "Template Name", unique in the customer (case-insensitive). */
+            name: string;
+            /**
+             * @description The manual's "Enable Enterprise Voice": do-not-configure leaves it as the user has it.
+             * @default do-not-configure
+             * @enum {string}
+             */
+            enterpriseVoice: "do-not-configure" | "enable" | "disable";
+            /**
+             * @description The manual's "Clear Line URI": the template unassigns the user's number.
+             * @default false
+             */
+            clearLineUri: boolean;
+            /**
+             * @description The manual's "Assign Number from"; null assigns no number. `phone` and `mobile` take the user's Entra ID attribute (and follow it when it changes); `number-range` the next free number of `numberRangeId`; `file` the number given with each user when the template is applied. `home` and `ip-phone` are refused: Graph does not expose them.
+             * @default null
+             */
+            assignNumberFrom: ("phone" | "home" | "mobile" | "number-range" | "ip-phone" | "file") | null;
+            /**
+             * @description The range numbers come from when assignNumberFrom is `number-range`.
+             * @default null
+             */
+            numberRangeId: string | null;
+            /**
+             * @description The manual's "Use Extensions".
+             * @default false
+             */
+            useExtensions: boolean;
+            /**
+             * @description The manual's "Number Of Digits": the extension is the number's last this many digits (`;ext=`).
+             * @default null
+             */
+            extensionDigits: number | null;
+            /**
+             * @description The manual's "Additional Policies", in order; one per policy type.
+             * @default []
+             */
+            policies: components["schemas"]["UserTemplatePolicyInput"][];
+        };
+        UserTemplateInputInput: {
+            /** @description The manual's "Template Name", unique in the customer (case-insensitive). */
+            name: string;
+            /**
+             * @description The manual's "Enable Enterprise Voice": do-not-configure leaves it as the user has it.
+             * @default do-not-configure
+             * @enum {string}
+             */
+            enterpriseVoice: "do-not-configure" | "enable" | "disable";
+            /**
+             * @description The manual's "Clear Line URI": the template unassigns the user's number.
+             * @default false
+             */
+            clearLineUri: boolean;
+            /**
+             * @description The manual's "Assign Number from"; null assigns no number. `phone` and `mobile` take the user's Entra ID attribute (and follow it when it changes); `number-range` the next free number of `numberRangeId`; `file` the number given with each user when the template is applied. `home` and `ip-phone` are refused: Graph does not expose them.
+             * @default null
+             */
+            assignNumberFrom: ("phone" | "home" | "mobile" | "number-range" | "ip-phone" | "file") | null;
+            /**
+             * @description The range numbers come from when assignNumberFrom is `number-range`.
+             * @default null
+             */
+            numberRangeId: string | null;
+            /**
+             * @description The manual's "Use Extensions".
+             * @default false
+             */
+            useExtensions: boolean;
+            /**
+             * @description The manual's "Number Of Digits": the extension is the number's last this many digits (`;ext=`).
+             * @default null
+             */
+            extensionDigits: number | null;
+            /**
+             * @description The manual's "Additional Policies", in order; one per policy type.
+             * @default []
+             */
+            policies: components["schemas"]["UserTemplatePolicyInput"][];
+        };
+        UserTemplatePage: {
+            value: components["schemas"]["UserTemplate"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        UserTemplatePolicy: {
+            /**
+             * @description The policy type: `voice-routing` (Online Voice Routing Policy), `tenant-dial-plan` (Tenant Dial Plan), `calling` (Calling Policy), `caller-id` (Caller ID Policy), `emergency-calling` (Emergency Calling Policy), `emergency-call-routing` (Emergency Call Routing Policy), `meeting` (Meeting Policy), `messaging` (Messaging Policy), `app-setup` (App Setup Policy), `app-permission` (App Permission Policy), `survivable-branch-appliance` (Survivable Branch Appliance Policy), `compliance-recording` (Compliance Recording Policy), `video-interop` (Video Interop Service Policy), `upgrade` (Upgrade Policy).
+             * @enum {string}
+             */
+            policyType: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+            /** @description The policy's name in the tenant, or `<Automatic>` for its Global default. */
+            value: string;
+        };
+        UserTemplatePolicyInput: {
+            /**
+             * @description The policy type: `voice-routing` (Online Voice Routing Policy), `tenant-dial-plan` (Tenant Dial Plan), `calling` (Calling Policy), `caller-id` (Caller ID Policy), `emergency-calling` (Emergency Calling Policy), `emergency-call-routing` (Emergency Call Routing Policy), `meeting` (Meeting Policy), `messaging` (Messaging Policy), `app-setup` (App Setup Policy), `app-permission` (App Permission Policy), `survivable-branch-appliance` (Survivable Branch Appliance Policy), `compliance-recording` (Compliance Recording Policy), `video-interop` (Video Interop Service Policy), `upgrade` (Upgrade Policy).
+             * @enum {string}
+             */
+            policyType: "voice-routing" | "tenant-dial-plan" | "calling" | "caller-id" | "emergency-calling" | "emergency-call-routing" | "meeting" | "messaging" | "app-setup" | "app-permission" | "survivable-branch-appliance" | "compliance-recording" | "video-interop" | "upgrade";
+            /** @description The policy's name in the tenant, or `<Automatic>` for its Global default. */
+            value: string;
         };
         /**
          * @description Values and the manual's labels: `never-performed` — Never Performed; `successful` — Successful; `failed` — Failed; `token-not-generated` — Token not generated.
@@ -16022,6 +16259,748 @@ export interface operations {
             };
             /** @description Nothing exists at this address. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of templates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserTemplatePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserTemplate"];
+                };
+            };
+            /** @description `validation_failed`: e.g. Home or IpPhone as the number source, Clear Line URI with a number source, a range without `number-range`, a policy type twice. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). A policy the tenant does not have (`user_policy_unknown`), a range the customer does not have (`template_range_unknown`), a name taken (`template_name_taken`). `template_limit_reached`: the customer has 200 templates. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The manual's "Template Id": 1, 2, 3 … per customer. */
+                userTemplateId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserTemplate"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-update": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The manual's "Template Id": 1, 2, 3 … per customer. */
+                userTemplateId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserTemplateInputInput"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserTemplate"];
+                };
+            };
+            /** @description `validation_failed`: e.g. Home or IpPhone as the number source, Clear Line URI with a number source, a range without `number-range`, a policy type twice. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). A policy the tenant does not have (`user_policy_unknown`), a range the customer does not have (`template_range_unknown`), a name taken (`template_name_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-delete": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The manual's "Template Id": 1, 2, 3 … per customer. */
+                userTemplateId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The manual's "Template Id": 1, 2, 3 … per customer. */
+                userTemplateId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserTemplateClone"];
+            };
+        };
+        responses: {
+            /** @description The clone. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserTemplate"];
+                };
+            };
+            /** @description `validation_failed`: e.g. Home or IpPhone as the number source, Clear Line URI with a number source, a range without `number-range`, a policy type twice. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). A policy the tenant does not have (`user_policy_unknown`), a range the customer does not have (`template_range_unknown`), a name taken (`template_name_taken`). `template_limit_reached`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "user-templates-apply": {
+        parameters: {
+            query?: {
+                /** @description List every change per user and the row errors; nothing is queued. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The manual's "Template Id": 1, 2, 3 … per customer. */
+                userTemplateId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserTemplateApply"];
+            };
+        };
+        responses: {
+            /** @description The dry run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImportDryRun"];
+                };
+            };
+            /** @description Queued as a user import; follow it at Location. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserImport"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). The template's range is gone (`template_range_unknown`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

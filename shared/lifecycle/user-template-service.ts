@@ -1,0 +1,347 @@
+import { stringify } from 'csv-stringify/sync';
+import type { CustomerService } from '../customers/customer-service.js';
+import { domainErrors } from '../errors/domain-errors.js';
+import type { NumberInventory } from '../numbers/number-inventory.js';
+import type { MirrorStore } from '../replication/mirror-store.js';
+import type { MirrorUser } from '../replication/mirror-user.js';
+import type { Stored } from '../storage/versioned-table.js';
+import { CLEAR_KEYWORD, GLOBAL_POLICY, IMPORT_LIMITS, type PresetProblem } from '../users/bulk-import.js';
+import type { UserImportService } from '../users/bulk-import-service.js';
+import { customerWithUsers } from '../users/user-access.js';
+import { USER_POLICY_TYPES } from '../users/user-change.js';
+import {
+  AUTOMATIC_POLICY,
+  TEMPLATE_LIMITS,
+  type UserTemplate,
+  type UserTemplateInput,
+  type UserTemplateView,
+} from './user-template.js';
+import type { UserTemplateStore } from './user-template-store.js';
+
+/** The policy types whose objects replication mirrors: a template's value for them must name one. */
+const MIRRORED_POLICY_TYPES = new Set(['OnlineVoiceRoutingPolicy', 'TenantDialPlan', 'TeamsCallingPolicy']);
+
+/** One user a template is applied to; `lineUri` is the number of a template that assigns numbers from File. */
+export interface TemplateTarget {
+  readonly userId: string;
+  readonly lineUri?: string;
+}
+
+export interface UserTemplateServiceDeps {
+  readonly store: UserTemplateStore;
+  readonly customers: Pick<CustomerService, 'get'>;
+  readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects'>;
+  readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
+  readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
+  readonly now?: () => Date;
+}
+
+/**
+ * Manage Templates (manual-part-D §1.6) and Apply Template: a template applied to users becomes a user import of
+ * the changes it makes them (one task, a dry run, progress, a result CSV, and the import's checks of every number
+ * and policy), so that a template, a CSV and a security-group binding share one path to Teams.
+ */
+export function createUserTemplateService(deps: UserTemplateServiceDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  async function getOrThrow(customerId: string, id: number): Promise<Stored<UserTemplate>> {
+    const found = await deps.store.get(customerId, id);
+    if (!found) throw domainErrors.notFound(`${customerId} has no template ${id}.`);
+    return found;
+  }
+
+  function checkVersion(current: Stored<UserTemplate>, ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.etag) {
+      throw domainErrors.versionMismatch(
+        `Template "${current.value.name}" was changed since you read it; reload it.`,
+      );
+    }
+  }
+
+  /** The template's policies exist in the tenant (as of the last replication) and its range in the inventory. */
+  async function validate(customerId: string, input: UserTemplateInput): Promise<void> {
+    const objects = input.policies.some((p) =>
+      MIRRORED_POLICY_TYPES.has(USER_POLICY_TYPES[p.policyType].teamsType),
+    )
+      ? await deps.mirror.voiceObjects(customerId)
+      : [];
+    const fields = input.policies.flatMap((policy, index) => {
+      const { teamsType, label } = USER_POLICY_TYPES[policy.policyType];
+      if (policy.value === AUTOMATIC_POLICY || !MIRRORED_POLICY_TYPES.has(teamsType)) return [];
+      const wanted = [`tag:${policy.value}`.toLowerCase(), policy.value.toLowerCase()];
+      const exists = objects.some(
+        (o) => o.policyName === teamsType && wanted.includes(o.identity.toLowerCase()),
+      );
+      return exists
+        ? []
+        : [
+            {
+              field: `policies.${index}.value`,
+              in: 'body' as const,
+              code: 'user_policy_unknown',
+              message: `${customerId} has no ${label} named "${policy.value}" (as of the last replication).`,
+            },
+          ];
+    });
+    if (fields.length > 0) {
+      throw domainErrors.conflict(
+        'user_policy_unknown',
+        'No such policy',
+        fields.map((f) => f.message).join(' '),
+        fields,
+      );
+    }
+    if (input.numberRangeId !== null) await rangeOf(customerId, input.numberRangeId);
+  }
+
+  async function rangeOf(customerId: string, rangeId: string) {
+    const found = (await deps.numbers.listRanges(customerId)).find((r) => r.range.rangeId === rangeId);
+    if (!found) {
+      throw domainErrors.conflict(
+        'template_range_unknown',
+        'No such number range',
+        `${customerId} has no number range ${rangeId}.`,
+        [
+          {
+            field: 'numberRangeId',
+            in: 'body',
+            code: 'template_range_unknown',
+            message: 'Not a range of this customer.',
+          },
+        ],
+      );
+    }
+    return found.range;
+  }
+
+  async function view({
+    value,
+    etag,
+  }: Stored<UserTemplate>): Promise<{ view: UserTemplateView; etag: string }> {
+    const range =
+      value.numberRangeId === null
+        ? null
+        : ((await deps.numbers.listRanges(value.customerId)).find(
+            (r) => r.range.rangeId === value.numberRangeId,
+          )?.range ?? null);
+    return {
+      etag,
+      view: {
+        id: value.id,
+        customerId: value.customerId,
+        name: value.name,
+        registrarPool: 'Office365',
+        enterpriseVoice: value.enterpriseVoice,
+        clearLineUri: value.clearLineUri,
+        assignNumberFrom: value.assignNumberFrom,
+        numberRangeId: value.numberRangeId,
+        numberRange: range ? { name: range.name, start: `+${range.start}`, end: `+${range.end}` } : null,
+        useExtensions: value.useExtensions,
+        extensionDigits: value.extensionDigits,
+        policies: value.policies,
+        createdAt: value.createdAt,
+        updatedAt: value.updatedAt,
+        createdBy: value.createdBy,
+      },
+    };
+  }
+
+  async function create(customerId: string, input: UserTemplateInput, by: string) {
+    await customerWithUsers(deps.customers, customerId);
+    await validate(customerId, input);
+    return view(
+      await deps.store.create(customerId, input, {
+        at: now().toISOString(),
+        by,
+        limit: TEMPLATE_LIMITS.perCustomer,
+      }),
+    );
+  }
+
+  /**
+   * The import file the template makes for `targets`, with the problems of rows it cannot fill (no phone to take,
+   * the range exhausted): each user one row, the columns only those the template sets.
+   */
+  async function importFileOf(template: UserTemplate, targets: readonly TemplateTarget[]) {
+    const { customerId } = template;
+    const users = await usersOf(customerId, targets);
+    const problems = new Map<number, PresetProblem[]>();
+    const numbers = await numbersFor(template, targets, users, problems);
+    const header = ['User'];
+    if (template.clearLineUri || template.assignNumberFrom !== null) header.push('LineUri');
+    if (template.enterpriseVoice !== 'do-not-configure') header.push('EnterpriseVoice');
+    for (const policy of template.policies) header.push(policy.policyType);
+    const rows = targets.map((target, index) => {
+      const cells = [users.get(target.userId)?.userPrincipalName ?? target.userId];
+      if (header.includes('LineUri'))
+        cells.push(template.clearLineUri ? CLEAR_KEYWORD : (numbers.get(index) ?? ''));
+      if (template.enterpriseVoice !== 'do-not-configure')
+        cells.push(String(template.enterpriseVoice === 'enable'));
+      for (const policy of template.policies) {
+        cells.push(policy.value === AUTOMATIC_POLICY ? GLOBAL_POLICY : policy.value);
+      }
+      return cells;
+    });
+    return { text: stringify([header, ...rows], { record_delimiter: '\r\n' }), problems };
+  }
+
+  async function usersOf(customerId: string, targets: readonly TemplateTarget[]) {
+    const users = new Map<string, MirrorUser>();
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const target = targets[next++] as TemplateTarget;
+        const user = await deps.mirror.getUser(customerId, target.userId);
+        if (user) users.set(target.userId, user);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, targets.length) }, worker));
+    return users;
+  }
+
+  /** Each row's number (by target index), from the template's source; a row it cannot fill gets a problem. */
+  async function numbersFor(
+    template: UserTemplate,
+    targets: readonly TemplateTarget[],
+    users: ReadonlyMap<string, MirrorUser>,
+    problems: Map<number, PresetProblem[]>,
+  ): Promise<Map<number, string>> {
+    const numbers = new Map<number, string>();
+    const refuse = (index: number, code: string, message: string) =>
+      problems.set(index + 2, [...(problems.get(index + 2) ?? []), { column: 'LineUri', code, message }]);
+    const withExtension = (e164: string) =>
+      template.useExtensions && template.extensionDigits !== null
+        ? `tel:${e164};ext=${e164.slice(-template.extensionDigits)}`
+        : `tel:${e164}`;
+    const source = template.assignNumberFrom;
+    if (source === 'number-range' && template.numberRangeId !== null) {
+      const range = await rangeOf(template.customerId, template.numberRangeId);
+      // A number from a range is given once: a user who has a number keeps it (manual: "only assigned during the
+      // automatic creation of the user").
+      const wanting = targets.flatMap((t, index) => (users.get(t.userId)?.lineUri ? [] : [index]));
+      const free =
+        wanting.length === 0
+          ? []
+          : (await deps.numbers.availableNumbers(template.customerId, range.rangeId, { top: wanting.length }))
+              .lineUris;
+      wanting.forEach((index, k) => {
+        const lineUri = free[k];
+        if (lineUri) numbers.set(index, withExtension(lineUri.replace(/^tel:/, '')));
+        else refuse(index, 'range_exhausted', `Range "${range.name}" has no free number left for this user.`);
+      });
+      return numbers;
+    }
+    targets.forEach((target, index) => {
+      const user = users.get(target.userId);
+      if (!user || source === null || source === 'number-range') return;
+      if (source === 'file') {
+        if (target.lineUri) numbers.set(index, target.lineUri);
+        else
+          refuse(
+            index,
+            'number_missing',
+            'The template assigns numbers from File: give this user a lineUri.',
+          );
+        return;
+      }
+      const [label, raw] =
+        source === 'phone'
+          ? ['Phone (businessPhones)', user.businessPhones[0]]
+          : ['Mobile (mobilePhone)', user.mobilePhone];
+      const e164 = e164OfDirectory(raw ?? null);
+      if (e164) numbers.set(index, withExtension(e164));
+      else
+        refuse(
+          index,
+          'number_source_empty',
+          raw
+            ? `The user's ${label} "${raw}" is not an international number (+ and the country code).`
+            : `The user has no ${label} in Entra ID to take the number from.`,
+        );
+    });
+    return numbers;
+  }
+
+  /** The import file of the template applied to `targets`, checked as far as a template can be. */
+  async function fileFor(customerId: string, id: number, targets: readonly TemplateTarget[]) {
+    await customerWithUsers(deps.customers, customerId);
+    const { value } = await getOrThrow(customerId, id);
+    if (targets.length > IMPORT_LIMITS.maxRows) {
+      throw domainErrors.validation([
+        {
+          field: 'users',
+          in: 'body',
+          code: 'too_big',
+          message: `At most ${IMPORT_LIMITS.maxRows} users at once.`,
+        },
+      ]);
+    }
+    return importFileOf(value, targets);
+  }
+
+  return {
+    async list(customerId: string) {
+      await customerWithUsers(deps.customers, customerId);
+      return Promise.all((await deps.store.list(customerId)).map(view));
+    },
+
+    async get(customerId: string, id: number) {
+      await customerWithUsers(deps.customers, customerId);
+      return view(await getOrThrow(customerId, id));
+    },
+
+    create,
+
+    async update(customerId: string, id: number, input: UserTemplateInput, ifMatch: string | undefined) {
+      await customerWithUsers(deps.customers, customerId);
+      const current = await getOrThrow(customerId, id);
+      checkVersion(current, ifMatch);
+      await validate(customerId, input);
+      const next: UserTemplate = { ...current.value, ...input, updatedAt: now().toISOString() };
+      return view(await deps.store.replace(current, next));
+    },
+
+    /** The manual's "Clone as": the template's settings under a new name and id. */
+    async clone(customerId: string, id: number, name: string, by: string) {
+      await customerWithUsers(deps.customers, customerId);
+      const { value } = await getOrThrow(customerId, id);
+      const {
+        id: _id,
+        customerId: _customer,
+        createdAt: _at,
+        updatedAt: _updated,
+        createdBy: _by,
+        ...settings
+      } = value;
+      return create(customerId, { ...settings, name }, by);
+    },
+
+    async remove(customerId: string, id: number, ifMatch: string | undefined): Promise<void> {
+      await customerWithUsers(deps.customers, customerId);
+      const current = await getOrThrow(customerId, id);
+      checkVersion(current, ifMatch);
+      await deps.store.remove(current);
+    },
+
+    /** What applying the template to `targets` would change, per user; nothing is queued. */
+    async dryRun(customerId: string, id: number, targets: readonly TemplateTarget[]) {
+      const { text, problems } = await fileFor(customerId, id, targets);
+      return deps.imports.dryRun(customerId, text, { rowProblems: problems });
+    },
+
+    /** Applies the template to `targets` as one import task. */
+    async apply(customerId: string, id: number, targets: readonly TemplateTarget[], by: string) {
+      const { text, problems } = await fileFor(customerId, id, targets);
+      return (await deps.imports.start(customerId, text, by, { rowProblems: problems })).value;
+    },
+  };
+}
+
+/** A directory phone number as E.164 (`+` and digits), or null when it is not international. */
+export function e164OfDirectory(raw: string | null): string | null {
+  if (!raw) return null;
+  const cleaned = raw.replace(/[\s().\-/]/g, '');
+  return /^\+[1-9]\d{6,14}$/.test(cleaned) ? cleaned : null;
+}
+
+export type UserTemplateService = ReturnType<typeof createUserTemplateService>;
