@@ -30,7 +30,7 @@ export interface TemplateTarget {
 export interface UserTemplateServiceDeps {
   readonly store: UserTemplateStore;
   readonly customers: Pick<CustomerService, 'get'>;
-  readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects'>;
+  readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects' | 'updateUsers'>;
   readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
   readonly now?: () => Date;
@@ -276,7 +276,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
         },
       ]);
     }
-    return importFileOf(value, targets);
+    return { ...(await importFileOf(value, targets)), template: value };
   }
 
   return {
@@ -329,10 +329,24 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       return deps.imports.dryRun(customerId, text, { rowProblems: problems });
     },
 
-    /** Applies the template to `targets` as one import task. */
+    /**
+     * Applies the template to `targets` as one import task. The users it applies to show the template (the Users
+     * list's Template column) from now on; a row refused before anything was queued does not.
+     */
     async apply(customerId: string, id: number, targets: readonly TemplateTarget[], by: string) {
-      const { text, problems } = await fileFor(customerId, id, targets);
-      return (await deps.imports.start(customerId, text, by, { rowProblems: problems })).value;
+      const { text, problems, template } = await fileFor(customerId, id, targets);
+      const { value, plan } = await deps.imports.start(customerId, text, by, { rowProblems: problems });
+      const applied = plan.rows.flatMap((r) =>
+        r.status !== 'invalid' && r.userId !== null ? [r.userId] : [],
+      );
+      if (applied.length > 0) {
+        await deps.mirror.updateUsers(
+          customerId,
+          applied.map((userId) => ({ id: userId, template: template.name })),
+          `template-${template.id}`,
+        );
+      }
+      return value;
     },
   };
 }

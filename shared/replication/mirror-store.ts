@@ -12,8 +12,10 @@ import {
   SORT_PARTITION,
   indexColumns,
   indexKeys,
+  NO_MARKS,
   numberKey,
   searchPartitionOfRow,
+  type UserMarks,
 } from './user-index.js';
 
 /**
@@ -55,6 +57,8 @@ export interface IndexedUser extends Pick<
   readonly voiceRoutingPolicy: string | null;
   readonly tenantDialPlan: string | null;
   readonly pending: boolean;
+  /** The template last applied to the user. */
+  readonly template: string | null;
   /** The user row's content hash (the details' ETag). */
   readonly hash: string;
   /** The index row's key (which word matched, for a search). */
@@ -121,6 +125,8 @@ export interface MirrorUserUpdate {
   readonly id: string;
   readonly change?: (user: MirrorUser) => MirrorUser;
   readonly pending?: boolean;
+  /** The template applied to the user (null: none). */
+  readonly template?: string | null;
 }
 
 export interface MirrorCursor {
@@ -157,22 +163,22 @@ export function createMirrorStoreOn(tables: Tables) {
   const seenPartition = (customerId: string) => `${ck(customerId)}~s`;
   const skusPartition = (customerId: string) => `${ck(customerId)}~l`;
   const indexPartition = (customerId: string, suffix: string) => `${ck(customerId)}~${suffix}`;
-  const userEntity = (customerId: string, user: MirrorUser, cycle: string, pending: boolean): Entity => ({
+  const userEntity = (customerId: string, user: MirrorUser, cycle: string, marks: UserMarks): Entity => ({
     partitionKey: userPartition(customerId, user.id),
     rowKey: user.id,
     ...definedOnly(userColumns(user)),
     hash: userHash(user),
-    pending,
+    ...definedOnly({ ...marks }),
     cycle,
     index: INDEX_LAYOUT,
   });
   const indexRows = (
     customerId: string,
     user: MirrorUser,
-    pending: boolean,
+    marks: UserMarks,
     layout: IndexLayout = INDEX_LAYOUT,
   ): Entity[] => {
-    const columns = definedOnly(indexColumns(user, userHash(user), pending));
+    const columns = definedOnly(indexColumns(user, userHash(user), marks));
     return indexKeys(user, layout).map((key) => ({
       partitionKey: indexPartition(customerId, key.partition),
       rowKey: key.rowKey,
@@ -213,9 +219,9 @@ export function createMirrorStoreOn(tables: Tables) {
     users: readonly MirrorUser[],
     cycle: string,
     stored: ReadonlyMap<string, Entity>,
-    pendingOf: (id: string) => boolean,
+    marksOf: (id: string) => UserMarks,
   ): Promise<void> {
-    const fresh = users.flatMap((user) => indexRows(customerId, user, pendingOf(user.id)));
+    const fresh = users.flatMap((user) => indexRows(customerId, user, marksOf(user.id)));
     const kept = new Set(fresh.map((row) => `${row.partitionKey}\n${row.rowKey}`));
     const stale = users
       .flatMap((user) => {
@@ -230,7 +236,7 @@ export function createMirrorStoreOn(tables: Tables) {
     await submitGrouped(
       table,
       users.map(
-        (user) => ({ kind: 'upsert', row: userEntity(customerId, user, cycle, pendingOf(user.id)) }) as const,
+        (user) => ({ kind: 'upsert', row: userEntity(customerId, user, cycle, marksOf(user.id)) }) as const,
       ),
     );
   }
@@ -260,7 +266,10 @@ export function createMirrorStoreOn(tables: Tables) {
     ): Promise<void> {
       if (users.length === 0) return;
       const stored = await storedUsers(customerId, users.map((u) => u.id).filter(mirrored));
-      await writeUsers(customerId, users, cycle, stored, (id) => stored.get(id)?.pending === true);
+      await writeUsers(customerId, users, cycle, stored, (id) => {
+        const entity = stored.get(id);
+        return entity ? marksOf(entity) : NO_MARKS;
+      });
     },
 
     /**
@@ -276,26 +285,30 @@ export function createMirrorStoreOn(tables: Tables) {
     ): Promise<void> {
       const stored = await storedUsers(customerId, [...new Set(updates.map((u) => u.id))]);
       const users = new Map<string, MirrorUser>();
-      const pending = new Map<string, boolean>();
+      const marks = new Map<string, UserMarks>();
       for (const update of updates) {
         const entity = stored.get(update.id);
         if (!entity) continue;
         const user = users.get(update.id) ?? userOf(entity);
         users.set(update.id, update.change ? update.change(user) : user);
-        pending.set(update.id, update.pending ?? pending.get(update.id) ?? entity.pending === true);
+        const current = marks.get(update.id) ?? marksOf(entity);
+        marks.set(update.id, {
+          pending: update.pending ?? current.pending,
+          template: update.template !== undefined ? update.template : current.template,
+        });
       }
-      await writeUsers(customerId, [...users.values()], cycle, stored, (id) => pending.get(id) === true);
+      await writeUsers(customerId, [...users.values()], cycle, stored, (id) => marks.get(id) ?? NO_MARKS);
     },
 
     /** The user's content hash (the details' ETag) with the user; null when not mirrored. */
     async getUserVersion(
       customerId: string,
       id: string,
-    ): Promise<{ user: MirrorUser; hash: string; pending: boolean } | null> {
+    ): Promise<({ user: MirrorUser; hash: string } & UserMarks) | null> {
       const entity = await getOrNull(userPartition(customerId, id), id);
       if (!entity) return null;
       const user = userOf(entity);
-      return { user, hash: userHash(user), pending: entity.pending === true };
+      return { user, hash: userHash(user), ...marksOf(entity) };
     },
 
     /**
@@ -306,8 +319,9 @@ export function createMirrorStoreOn(tables: Tables) {
       const entity = await getOrNull(userPartition(customerId, userId), userId);
       if (!entity) return false;
       const user = userOf(entity);
+      const marks = { ...marksOf(entity), pending };
       await submitGrouped(table, [
-        ...indexRows(customerId, user, pending, layoutOf(entity)).map(
+        ...indexRows(customerId, user, marks, layoutOf(entity)).map(
           (row) => ({ kind: 'upsert', row }) as const,
         ),
         { kind: 'upsert', row: { ...entity, pending } },
@@ -748,6 +762,10 @@ function sortedRecord(record: Readonly<Record<string, string>>): Record<string, 
 }
 
 /** A null column is left out of the entity; reading it back gives null. */
+function marksOf(entity: Entity): UserMarks {
+  return { pending: entity.pending === true, template: text(entity.template) };
+}
+
 function definedOnly(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(record).filter(([, value]) => value !== null && value !== undefined),
@@ -799,6 +817,7 @@ function indexedUserOf(entity: Entity): IndexedUser {
     tenantDialPlan: text(entity.tenantDialPlan),
     assignedLicenses: JSON.parse(String(entity.assignedLicenses ?? '[]')) as string[],
     pending: entity.pending === true,
+    template: text(entity.template),
     hash: String(entity.hash ?? ''),
     rowKey: entity.rowKey,
   };

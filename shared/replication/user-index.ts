@@ -121,8 +121,20 @@ export function policyKey(name: string | null | undefined): string {
   return (name ?? 'Global').replace(/^tag:/i, '').toLowerCase();
 }
 
+/**
+ * What the product keeps on a mirrored user beyond what replication reads from the tenant: its Pending changes flag
+ * and the template last applied to it. Every write of the user (a cycle's, an applied change's) keeps them.
+ */
+export interface UserMarks {
+  readonly pending: boolean;
+  /** The template's name; null when none was applied. */
+  readonly template: string | null;
+}
+
+export const NO_MARKS: UserMarks = { pending: false, template: null };
+
 /** What an index row carries beyond its keys: the list's columns and the filters' flags. */
-export function indexColumns(user: MirrorUser, hash: string, pending: boolean): Record<string, unknown> {
+export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): Record<string, unknown> {
   const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
   return {
     userId: user.id,
@@ -144,6 +156,8 @@ export function indexColumns(user: MirrorUser, hash: string, pending: boolean): 
     ev: user.enterpriseVoiceEnabled,
     licensed: user.assignedLicenses.length > 0,
     vrp: policyKey(policy),
-    pending,
+    pending: marks.pending,
+    template: marks.template,
+    tpl: marks.template?.toLowerCase() ?? null,
   };
 }

@@ -73,6 +73,13 @@ const filterShape = {
     .meta({
       description: 'Only users with this Online Voice Routing Policy (case-insensitive; Global for none).',
     }),
+  template: z
+    .string()
+    .trim()
+    .min(1, 'template must not be empty.')
+    .max(64, 'template can be at most 64 characters long.')
+    .optional()
+    .meta({ description: 'Only users this user template was last applied to (its name, case-insensitive).' }),
 };
 
 export const usersListQuery = pagingQuery(isIndexCursor).extend(filterShape);
@@ -142,7 +149,7 @@ export const userListItemSchema = z
     template: z
       .string()
       .nullable()
-      .meta({ description: 'The template applied; null until templates exist.' }),
+      .meta({ description: 'The user template last applied to the user (by name); null when none was.' }),
     licenses: z.array(licenseSchema),
     pendingChanges: z.boolean().meta({ description: 'Queued changes not yet applied.' }),
   })
@@ -275,6 +282,7 @@ export function usersView(deps: UsersViewDeps) {
     if (filter.voiceRoutingPolicy !== undefined) {
       where.push(['vrp', 'eq', policyKey(filter.voiceRoutingPolicy)]);
     }
+    if (filter.template !== undefined) where.push(['tpl', 'eq', filter.template.toLowerCase()]);
     const search = filter.search === undefined ? null : searchTerms(filter.search);
     if (search) {
       const [first, ...rest] = search;
@@ -415,7 +423,7 @@ export function usersView(deps: UsersViewDeps) {
           value: user.policies[USER_POLICY_TYPES[type].teamsType] ?? 'Global',
         })),
         groups: groups.map((g) => ({ id: g.id, displayName: g.displayName })),
-        template: null,
+        template: found.template,
         pendingChanges,
         audit: {
           value: audit.entries.map((entry) => ({ ...entry, fields: [...entry.fields] })),
@@ -463,7 +471,7 @@ function listItem(user: IndexedUser, { gatewayOf, licensesOf }: TenantViews): Li
     tenantDialPlan: user.tenantDialPlan,
     onlinePstnGateway: gateway,
     siteLocation: siteOf(gateway),
-    template: null,
+    template: user.template,
     licenses: licensesOf(user.assignedLicenses),
     pendingChanges: user.pending,
   };

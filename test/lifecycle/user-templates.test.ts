@@ -299,6 +299,27 @@ describe('Apply Template', () => {
     expect((await stack.services.mirror.getUser(CUSTOMER, idOf(2)))?.policies.OnlineVoiceRoutingPolicy).toBe(
       'VRP-London',
     );
+
+    // The Users list's Template column and filter, and the details, show it; a replication cycle keeps it.
+    const byTemplate = async () =>
+      (
+        (await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users?template=RANGE%20APPLY`))).body as {
+          value: Array<{ userPrincipalName: string; template: string | null }>;
+        }
+      ).value;
+    expect(await byTemplate()).toEqual([
+      expect.objectContaining({ userPrincipalName: upnOf(1), template: 'Range apply' }),
+      expect.objectContaining({ userPrincipalName: upnOf(2), template: 'Range apply' }),
+    ]);
+    const user2 = await stack.services.mirror.getUser(CUSTOMER, idOf(2));
+    await stack.services.mirror.putUsers(
+      CUSTOMER,
+      [{ ...(user2 ?? mirrorUser({ id: '', userPrincipalName: '' })), department: 'Sales' }],
+      'cycle',
+    );
+    expect((await byTemplate()).map((u) => u.userPrincipalName)).toEqual([upnOf(1), upnOf(2)]);
+    const details = await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users/${idOf(2)}`));
+    expect(details.body).toMatchObject({ template: 'Range apply', location: { department: 'Sales' } });
   });
 
   it('takes the number from the Entra ID phone, with its extension, and fails a user who has none to take', async () => {

@@ -3692,7 +3692,7 @@ export interface components {
             onlinePstnGateway: string | null;
             /** @description Derived: the gateway FQDN's first label. */
             siteLocation: string | null;
-            /** @description The template applied; null until templates exist. */
+            /** @description The user template last applied to the user (by name); null when none was. */
             template: string | null;
             licenses: components["schemas"]["UserLicense"][];
             /** @description Queued changes not yet applied. */
@@ -11884,6 +11884,8 @@ export interface operations {
                 pending?: boolean;
                 /** @description Only users with this Online Voice Routing Policy (case-insensitive; Global for none). */
                 voiceRoutingPolicy?: string;
+                /** @description Only users this user template was last applied to (its name, case-insensitive). */
+                template?: string;
             };
             header?: never;
             path: {
@@ -11987,6 +11989,8 @@ export interface operations {
                 pending?: boolean;
                 /** @description Only users with this Online Voice Routing Policy (case-insensitive; Global for none). */
                 voiceRoutingPolicy?: string;
+                /** @description Only users this user template was last applied to (its name, case-insensitive). */
+                template?: string;
             };
             header?: never;
             path: {
