@@ -256,7 +256,17 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
   const userChangeStore = createUserChangeStore(tables);
+  const userTemplateStore = createUserTemplateStore(tables);
   const numbers = createNumberInventory({
+    templatesByRange: async (customerId) => {
+      const byRange = new Map<string, string[]>();
+      for (const { value } of await userTemplateStore.list(customerId)) {
+        if (value.numberRangeId !== null) {
+          byRange.set(value.numberRangeId, [...(byRange.get(value.numberRangeId) ?? []), value.name]);
+        }
+      }
+      return byRange;
+    },
     tables,
     sites,
     regions: onboardingSettings,
@@ -418,7 +428,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     numberGuard,
     userImports,
     userTemplates: createUserTemplateService({
-      store: createUserTemplateStore(tables),
+      store: userTemplateStore,
       customers,
       mirror,
       numbers,

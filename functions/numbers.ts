@@ -159,7 +159,10 @@ export function createNumberFunctions(services: NumberFunctionsDeps): FunctionDe
       params: rangeParams,
       ifMatch: true,
       responses: { 204: { description: 'Deleted.' } },
-      errors: { conflict: '`range_in_use`, naming the first users who hold its numbers and how many do.' },
+      errors: {
+        conflict:
+          '`range_in_use`, naming the first users who hold its numbers and how many do; `range_used_by_template`, naming the user templates that take numbers from it.',
+      },
       handler: async ({ params, request }) => {
         await inventory.deleteRange(params.customerId, params.rangeId, ifMatchOf(request));
         return { status: 204 };

@@ -54,6 +54,7 @@ export const PROBLEM_CODES = [
   'range_in_use',
   'range_overlap',
   'range_sbc_fixed',
+  'range_used_by_template',
   'region_exists',
   'reservation_exists',
   'reservation_in_use',

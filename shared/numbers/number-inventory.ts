@@ -88,6 +88,8 @@ export interface NumberInventoryDeps {
   readonly sites: Pick<CustomerSiteStore, 'get'>;
   readonly regions: Pick<OnboardingSettingsReader, 'region'>;
   readonly numberIndex: MirrorNumberIndex;
+  /** The customer's user templates that take numbers from each range, by range id (the manual's "Used in"). */
+  readonly templatesByRange?: (customerId: string) => Promise<ReadonlyMap<string, readonly string[]>>;
   readonly now?: () => Date;
 }
 
@@ -289,6 +291,7 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
       description: r.description,
       size: sizeOf(r),
       availableNumbers: await availableCount(r.customerId, r),
+      usedIn: [...((await deps.templatesByRange?.(r.customerId))?.get(r.rangeId) ?? [])],
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
     };
@@ -530,6 +533,14 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
         const r = current.range;
         const holders = await holdersIn(customerId, r.start, r.end);
         if (holders.length > 0) throw inUse('range_in_use', `Range "${r.name}"`, holders);
+        const templates = (await deps.templatesByRange?.(customerId))?.get(r.rangeId) ?? [];
+        if (templates.length > 0) {
+          throw domainErrors.conflict(
+            'range_used_by_template',
+            'The range is used by a template',
+            `Range "${r.name}" is the number source of user template(s) ${templates.map((t) => `"${t}"`).join(', ')}; change or delete them first.`,
+          );
+        }
         const lock = await lockOf(r.sbcId);
         await ranges.transaction([
           bumped(lock),

@@ -48,6 +48,9 @@ export const rangeViewSchema = z
       description:
         'The manual\'s "Available Numbers": the numbers no replicated user holds and no reservation active today covers.',
     }),
+    usedIn: z
+      .array(z.string())
+      .meta({ description: 'The manual\'s "Used in": the user templates that take numbers from the range.' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })

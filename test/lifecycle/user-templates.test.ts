@@ -152,6 +152,14 @@ describe('Manage Templates', () => {
 
     const list = (await ok(call('GET', TEMPLATES))).body as { value: Array<{ id: number; name: string }> };
     expect(list.value.map((t) => t.name)).toEqual(['London voice', 'Leeds voice']);
+
+    // The range names them (the manual's "Used in"), and cannot go while they take numbers from it.
+    const range = `/api/v1/customers/${CUSTOMER}/number-ranges/${rangeId}`;
+    expect((await ok(call('GET', range))).body).toMatchObject({ usedIn: ['London voice', 'Leeds voice'] });
+    const refused = await call('DELETE', range);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'range_used_by_template' });
+    expect((refused.body as { detail: string }).detail).toMatch(/"London voice", "Leeds voice"/);
   });
 
   it("refuses what the manual's dialog cannot mean, and a policy or range the customer does not have", async () => {
