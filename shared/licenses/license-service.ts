@@ -16,7 +16,7 @@ export const FACTOR_NOTES = {
 export interface LicenseRefreshDeps {
   readonly customers: Pick<CustomerService, 'get'>;
   readonly licenses: LicenseStore;
-  readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects'>;
+  readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects' | 'templatedUsers'>;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
 }
 
@@ -35,7 +35,10 @@ export async function refreshCustomerLicenses(
     users.push(...page.items);
     cursor = page.next ?? undefined;
   } while (cursor);
-  const voice = await mirror.voiceObjects(customer.id);
+  const [voice, byTemplate] = await Promise.all([
+    mirror.voiceObjects(customer.id),
+    mirror.templatedUsers(customer.id),
+  ]);
   const sites = (await services.sites.list(customer.id)).map((s) => s.site);
   const [global, own] = await Promise.all([store.settings(), store.customerFactors(customer.id)]);
   const usage = computeLicenseUsage({
@@ -45,8 +48,8 @@ export async function refreshCustomerLicenses(
       sites,
       gatewayOf: routingOf(voice),
       operatorConnect: false,
-      // Lifecycle templates and per-user edits are not part of the product yet: nobody qualifies through them.
-      byTemplate: new Set(),
+      // The users a user template was applied to; per-user edits are not marked yet, so nobody qualifies by them.
+      byTemplate,
       byUserInterface: new Set(),
     }),
     switches: own ?? global.factors,

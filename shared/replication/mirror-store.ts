@@ -441,6 +441,15 @@ export function createMirrorStoreOn(tables: Tables) {
       return hashes;
     },
 
+    /** The users a user template was applied to (their Template column), by id: one pass over the users' rows. */
+    async templatedUsers(customerId: string): Promise<Set<string>> {
+      const ids = new Set<string>();
+      for await (const row of rows({ ...usersRange(customerId), select: ['template'] })) {
+        if (text(row.template)) ids.add(row.rowKey);
+      }
+      return ids;
+    },
+
     async listUsers(customerId: string, top: number, cursor?: MirrorCursor): Promise<MirrorPage<MirrorUser>> {
       return page(
         rows({

@@ -99,8 +99,20 @@ describe("a customer's licenses, counted from the replicated data", () => {
       factors: {
         directRouting: { display: '4 (4)' },
         operatorConnect: { display: '0 (0)' },
+        byTemplate: { display: '0 (0)' },
         serviceNumbers: { display: '2 (2)', label: 'Managed Service Numbers' },
       },
+    });
+  });
+
+  it('counts the users a user template was applied to under "Managed Users - By Template"', async () => {
+    const mirror = stack.services.mirror;
+    await mirror.updateUsers('Lic', [{ id: user(1).id, template: 'London voice' }], 'template-1');
+    const response = await call('POST', '/api/v1/customers/Lic/license/refresh');
+    // A Direct Routing user already: it qualifies By Template too, and is billed once.
+    expect(response.body).toMatchObject({
+      currentlyLicensed: 6,
+      factors: { byTemplate: { display: '0 (1)', label: 'Managed Users - By Template' } },
     });
   });
 
@@ -119,7 +131,7 @@ describe("a customer's licenses, counted from the replicated data", () => {
     const history = await call('GET', '/api/v1/customers/Lic/license/history');
     expect(
       (history.body as { value: Array<{ currentlyLicensed: number }> }).value.map((h) => h.currentlyLicensed),
-    ).toEqual([6, 4, 6]);
+    ).toEqual([6, 4, 6, 6]);
   });
 
   it('takes the global factors and limits, and refuses bad ones', async () => {
