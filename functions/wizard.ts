@@ -4,7 +4,11 @@ import { SHORT_NAME_PATTERN } from '../shared/customers/short-name.js';
 import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
 import type { WizardSession } from '../shared/wizard/wizard-session.js';
 import { domainErrors } from '../shared/errors/domain-errors.js';
-import { invitationEmailSchema } from '../shared/invitations/invitation.js';
+import {
+  appRegistrationMethodSchema,
+  guid,
+  inviteMethodSchema,
+} from '../shared/onboarding/m365-authentication.js';
 import { invitationListSchema } from '../shared/invitations/invitation-views.js';
 import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefixes.js';
 import { sbcSiteInputSchema } from '../shared/onboarding/sbc-site.js';
@@ -34,18 +38,10 @@ const SUBMITTED_OR_MISSING =
 /** Every step loads the session, which may have expired since the last one. */
 const EXPIRED = 'The session expired: ten minutes passed without a step.';
 const sessionParams = z.strictObject({ sessionId: z.string().regex(WIZARD_SESSION_ID_PATTERN) });
-const guid = (label: string) =>
-  z
-    .string({ error: `${label} is required.` })
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, `${label} must be a GUID.`);
-
 const connectionSchema = z.discriminatedUnion(
   'method',
   [
-    z.strictObject({
-      method: z.literal('invite').meta({ description: 'Send link to IT administrator for authentication.' }),
-      invitationEmail: invitationEmailSchema,
-    }),
+    inviteMethodSchema,
     z.strictObject({
       method: z.literal('sign-in').meta({
         description:
@@ -53,15 +49,7 @@ const connectionSchema = z.discriminatedUnion(
       }),
       loginHint: z.email({ error: 'M365 admin username must be an email address.' }).optional(),
     }),
-    z.strictObject({
-      method: z.literal('app-registration').meta({ description: 'Use known App registration.' }),
-      tenantId: guid('Customer Microsoft Tenant ID'),
-      clientId: guid('Application (Client) ID'),
-      clientSecret: z
-        .string({ error: 'Client Secret is required.' })
-        .min(1, 'Client Secret is required.')
-        .max(1024),
-    }),
+    appRegistrationMethodSchema,
   ],
   { error: 'method must be "invite", "sign-in" or "app-registration".' },
 );

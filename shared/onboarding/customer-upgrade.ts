@@ -4,34 +4,15 @@ import type { CustomerService } from '../customers/customer-service.js';
 import { type CustomerUpgrade, customerUpgradeSchema } from '../customers/customer.js';
 import { DomainError } from '../errors/domain-errors.js';
 import type { InvitationService } from '../invitations/invitation-service.js';
-import { invitationEmailSchema } from '../invitations/invitation.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
+import { appRegistrationMethodSchema, inviteMethodSchema } from './m365-authentication.js';
 import { type UpgradeTaskInput, usableCredential } from './tasks/upgrade-task.js';
-
-const guid = (label: string) =>
-  z
-    .string({ error: `${label} is required.` })
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, `${label} must be a GUID.`);
 
 /** The wizard's M365 Authentication choice, for an existing customer: an invitation or a known app registration. */
 export const upgradeAuthenticationSchema = z.discriminatedUnion(
   'method',
-  [
-    z.strictObject({
-      method: z.literal('invite').meta({ description: 'Send link to IT administrator for authentication.' }),
-      invitationEmail: invitationEmailSchema,
-    }),
-    z.strictObject({
-      method: z.literal('app-registration').meta({ description: 'Use known App registration.' }),
-      tenantId: guid('Customer Microsoft Tenant ID'),
-      clientId: guid('Application (Client) ID'),
-      clientSecret: z
-        .string({ error: 'Client Secret is required.' })
-        .min(1, 'Client Secret is required.')
-        .max(1024),
-    }),
-  ],
+  [inviteMethodSchema, appRegistrationMethodSchema],
   { error: 'method must be "invite" or "app-registration".' },
 );
 
