@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CustomerSite } from '../../shared/onboarding/customer-site.js';
 import { apiClient } from '../support/api-client.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { mirrorUser } from '../support/mirror-user.js';
+import { sbcSite } from '../support/sbc-site.js';
 import { grantRoles, OTHER, OWN, type Role, roleTokens } from '../support/roles.js';
 
 /**
@@ -12,31 +12,6 @@ import { grantRoles, OTHER, OWN, type Role, roleTokens } from '../support/roles.
 
 let stack: MemoryStack;
 let as: Record<Role, ReturnType<typeof apiClient>>;
-
-const site = (customerId: string, regionId: string): CustomerSite => {
-  const now = new Date().toISOString();
-  return {
-    customerId,
-    siteName: 'Site1',
-    gatewayFqdn: `site1.${regionId}.example.com`,
-    dns: null,
-    m365Routing: null,
-    sbc: {
-      configuration: 'sip-trunk',
-      regionId,
-      carrier: null,
-      carrierRegistration: null,
-      cacProfile: null,
-      onboardingTemplateId: 'sbc-scenario7',
-      cleanupTemplateId: 'sbc-scenario7-cleanup',
-      customVariables: {},
-    },
-    prefixes: [],
-    gatewayCreated: false,
-    createdAt: now,
-    updatedAt: now,
-  };
-};
 
 const ranges = (customerId: string) => `/api/v1/customers/${customerId}/number-ranges`;
 const body = (start: string, end: string, name = 'Branch') => ({ name, start, end, siteName: 'Site1' });
@@ -69,9 +44,9 @@ beforeAll(async () => {
     });
     expect(region.status, JSON.stringify(region.body)).toBe(201);
   }
-  await stack.services.sites.create(site(OWN, 'region-sbc-a'));
-  await stack.services.sites.create(site(OTHER, 'region-sbc-a'));
-  await stack.services.sites.create(site('FarCo', 'region-sbc-b'));
+  await stack.services.sites.create(sbcSite(OWN, 'region-sbc-a'));
+  await stack.services.sites.create(sbcSite(OTHER, 'region-sbc-a'));
+  await stack.services.sites.create(sbcSite('FarCo', 'region-sbc-b'));
 }, 120_000);
 afterAll(async () => stack?.close());
 

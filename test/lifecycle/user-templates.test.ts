@@ -1,11 +1,11 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CustomerSite } from '../../shared/onboarding/customer-site.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type FakeUserChanges, fakeUserChanges } from '../support/fake-user-changes.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { mirrorUser } from '../support/mirror-user.js';
+import { sbcSite } from '../support/sbc-site.js';
 
 /**
  * Issue 12 items 1 and 2: Manage Templates (the manual's fields, checked against the tenant's policies and the
@@ -22,31 +22,6 @@ const ESSENTIALS = 'TplEss';
 const TEMPLATES = `/api/v1/customers/${CUSTOMER}/user-templates`;
 const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const upnOf = (i: number) => `user${i}@tplco.example`;
-
-const site = (customerId: string): CustomerSite => {
-  const now = new Date().toISOString();
-  return {
-    customerId,
-    siteName: 'London',
-    gatewayFqdn: 'london.tplco.example.com',
-    dns: null,
-    m365Routing: null,
-    sbc: {
-      configuration: 'sip-trunk',
-      regionId: 'region-tpl',
-      carrier: null,
-      carrierRegistration: null,
-      cacProfile: null,
-      onboardingTemplateId: 'sbc-scenario7',
-      cleanupTemplateId: 'sbc-scenario7-cleanup',
-      customVariables: {},
-    },
-    prefixes: [],
-    gatewayCreated: false,
-    createdAt: now,
-    updatedAt: now,
-  };
-};
 
 const ok = async (response: Promise<ApiResponse>, status = 200) => {
   const answered = await response;
@@ -95,7 +70,7 @@ beforeAll(async () => {
     }),
     201,
   );
-  await stack.services.sites.create(site(CUSTOMER));
+  await stack.services.sites.create(sbcSite(CUSTOMER, 'region-tpl', 'London'));
   const range = await ok(
     call('POST', `/api/v1/customers/${CUSTOMER}/number-ranges`, {
       json: { name: 'London DR', start: '+442079460000', end: '+442079460004', siteName: 'London' },
