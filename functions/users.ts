@@ -19,10 +19,13 @@ const ROLES = ['provider-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}/users';
 
 export type UserFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'customers' | 'mirror' | 'replication' | 'userChanges'>;
+  Pick<AppServices, 'customers' | 'mirror' | 'replication' | 'userChanges' | 'userTemplates'>;
 
 export function createUserFunctions(services: UserFunctionsDeps): FunctionDefinition[] {
-  const users = usersView(services);
+  const users = usersView({
+    ...services,
+    templateNames: (customerId) => services.userTemplates.names(customerId),
+  });
   return [
     defineApiRoute(services, {
       name: 'users-list',

@@ -2,7 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 import type { CustomerService } from '../customers/customer-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
-import type { MirrorStore } from '../replication/mirror-store.js';
+import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
+import { SORT_PARTITION } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { Stored } from '../storage/versioned-table.js';
 import { CLEAR_KEYWORD, GLOBAL_POLICY, IMPORT_LIMITS, type PresetProblem } from '../users/bulk-import.js';
@@ -30,7 +31,7 @@ export interface TemplateTarget {
 export interface UserTemplateServiceDeps {
   readonly store: UserTemplateStore;
   readonly customers: Pick<CustomerService, 'get'>;
-  readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects' | 'updateUsers'>;
+  readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects' | 'updateUsers' | 'indexPage'>;
   readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
   readonly now?: () => Date;
@@ -316,11 +317,29 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       return create(customerId, { ...settings, name }, by);
     },
 
+    /** Deletes the template; its users no longer show it (nor count By Template). */
     async remove(customerId: string, id: number, ifMatch: string | undefined): Promise<void> {
       await customerWithUsers(deps.customers, customerId);
       const current = await getOrThrow(customerId, id);
       checkVersion(current, ifMatch);
       await deps.store.remove(current);
+      let cursor: IndexCursor | undefined;
+      do {
+        const page = await deps.mirror.indexPage(customerId, {
+          partition: SORT_PARTITION['display-name'],
+          where: [['tpl', 'eq', String(id)]],
+          top: 1000,
+          ...(cursor ? { cursor } : {}),
+        });
+        const ids = page.items.map((u) => ({ id: u.id, template: null }));
+        if (ids.length > 0) await deps.mirror.updateUsers(customerId, ids, `template-${id}-deleted`);
+        cursor = page.next ?? undefined;
+      } while (cursor);
+    },
+
+    /** The customer's template names by id (as the users' Template mark holds it). */
+    async names(customerId: string): Promise<ReadonlyMap<string, string>> {
+      return new Map((await deps.store.list(customerId)).map(({ value }) => [String(value.id), value.name]));
     },
 
     /** What applying the template to `targets` would change, per user; nothing is queued. */
@@ -342,7 +361,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       if (applied.length > 0) {
         await deps.mirror.updateUsers(
           customerId,
-          applied.map((userId) => ({ id: userId, template: template.name })),
+          applied.map((userId) => ({ id: userId, template: String(template.id) })),
           `template-${template.id}`,
         );
       }

@@ -57,7 +57,7 @@ export interface IndexedUser extends Pick<
   readonly voiceRoutingPolicy: string | null;
   readonly tenantDialPlan: string | null;
   readonly pending: boolean;
-  /** The template last applied to the user. */
+  /** The id of the user template last applied to the user. */
   readonly template: string | null;
   /** The user row's content hash (the details' ETag). */
   readonly hash: string;
@@ -125,7 +125,7 @@ export interface MirrorUserUpdate {
   readonly id: string;
   readonly change?: (user: MirrorUser) => MirrorUser;
   readonly pending?: boolean;
-  /** The template applied to the user (null: none). */
+  /** The id of the user template applied to the user (null: none). */
   readonly template?: string | null;
 }
 
@@ -826,7 +826,7 @@ function indexedUserOf(entity: Entity): IndexedUser {
     tenantDialPlan: text(entity.tenantDialPlan),
     assignedLicenses: JSON.parse(String(entity.assignedLicenses ?? '[]')) as string[],
     pending: entity.pending === true,
-    template: text(entity.template),
+    template: text(entity.tpl),
     hash: String(entity.hash ?? ''),
     rowKey: entity.rowKey,
   };

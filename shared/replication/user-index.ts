@@ -127,7 +127,7 @@ export function policyKey(name: string | null | undefined): string {
  */
 export interface UserMarks {
   readonly pending: boolean;
-  /** The template's name; null when none was applied. */
+  /** The template's id (as text): its name may change, and a deleted template's users are cleared. */
   readonly template: string | null;
 }
 
@@ -157,7 +157,7 @@ export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): 
     licensed: user.assignedLicenses.length > 0,
     vrp: policyKey(policy),
     pending: marks.pending,
-    template: marks.template,
-    tpl: marks.template?.toLowerCase() ?? null,
+    // The filter's column: present only on the users of a template.
+    tpl: marks.template,
   };
 }

@@ -117,6 +117,8 @@ interface TenantViews {
   /** The Online PSTN Gateway of a voice routing policy. */
   readonly gatewayOf: (policy: string) => string | null;
   readonly licensesOf: (skuIds: readonly string[]) => License[];
+  /** The customer's user templates' names by id (the users' Template mark). */
+  readonly templates: ReadonlyMap<string, string>;
 }
 
 /** Names a user's skuIds from the tenant's subscriptions. */
@@ -240,6 +242,8 @@ export interface UsersViewDeps extends Pick<CustomerMirrorDeps, 'replication'> {
   >;
   /** The user's pending changes and audit, for the details. */
   readonly userChanges: Pick<UserChangeService, 'pendingChanges' | 'userAudit'>;
+  /** The customer's user templates' names by id. */
+  readonly templateNames: (customerId: string) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** The HTTP ETag of a mirrored user: its row's content hash (what a PATCH's If-Match names). */
@@ -273,8 +277,21 @@ export function usersView(deps: UsersViewDeps) {
   const { mirror } = deps;
 
   /** Reads one page of the index for the filter; `gatewayOf` is computed once per request. */
-  const readPage = async (customerId: string, filter: UsersFilter, top: number, cursor?: IndexCursor) => {
+  const readPage = async (
+    customerId: string,
+    filter: UsersFilter,
+    tenant: TenantViews,
+    top: number,
+    cursor?: IndexCursor,
+  ): Promise<{ items: IndexedUser[]; next: IndexCursor | null }> => {
     const where: Condition[] = [];
+    if (filter.template !== undefined) {
+      const wanted = filter.template.toLowerCase();
+      const id = [...tenant.templates].find(([, name]) => name.toLowerCase() === wanted)?.[0];
+      // No such template: no user has it.
+      if (id === undefined) return { items: [], next: null };
+      where.push(['tpl', 'eq', id]);
+    }
     if (filter.hasNumber !== undefined) where.push(['hasNumber', 'eq', filter.hasNumber]);
     if (filter.enterpriseVoice !== undefined) where.push(['ev', 'eq', filter.enterpriseVoice]);
     if (filter.licensed !== undefined) where.push(['licensed', 'eq', filter.licensed]);
@@ -282,7 +299,6 @@ export function usersView(deps: UsersViewDeps) {
     if (filter.voiceRoutingPolicy !== undefined) {
       where.push(['vrp', 'eq', policyKey(filter.voiceRoutingPolicy)]);
     }
-    if (filter.template !== undefined) where.push(['tpl', 'eq', filter.template.toLowerCase()]);
     const search = filter.search === undefined ? null : searchTerms(filter.search);
     if (search) {
       const [first, ...rest] = search;
@@ -312,8 +328,12 @@ export function usersView(deps: UsersViewDeps) {
   };
 
   const tenantViews = async (customerId: string): Promise<TenantViews> => {
-    const [voice, skus] = await Promise.all([mirror.voiceObjects(customerId), mirror.skus(customerId)]);
-    return { gatewayOf: routingOf(voice), licensesOf: licensesNamer(skus) };
+    const [voice, skus, templates] = await Promise.all([
+      mirror.voiceObjects(customerId),
+      mirror.skus(customerId),
+      deps.templateNames(customerId),
+    ]);
+    return { gatewayOf: routingOf(voice), licensesOf: licensesNamer(skus), templates };
   };
 
   const checkFilter = (filter: UsersFilter) => {
@@ -345,11 +365,8 @@ export function usersView(deps: UsersViewDeps) {
       checkFilter(query);
       await customerWithUsers(deps.customers, customerId);
       const cursor = query.cursor === undefined ? undefined : (JSON.parse(query.cursor) as IndexCursor);
-      const [head, page, tenant] = await Promise.all([
-        mirrorHeader(deps, customerId),
-        readPage(customerId, query, query.top, cursor),
-        tenantViews(customerId),
-      ]);
+      const [head, tenant] = await Promise.all([mirrorHeader(deps, customerId), tenantViews(customerId)]);
+      const page = await readPage(customerId, query, tenant, query.top, cursor);
       const { cursor: _current, ...rest } = query;
       return {
         ...head,
@@ -367,7 +384,7 @@ export function usersView(deps: UsersViewDeps) {
       let cursor: IndexCursor | undefined;
       let count = 0;
       do {
-        const page = await readPage(customerId, filter, 1000, cursor);
+        const page = await readPage(customerId, filter, tenant, 1000, cursor);
         const records = page.items.map((user) => {
           const item = listItem(user, tenant);
           return CSV_COLUMNS.map(([, value]) => spreadsheetSafe(value(item) ?? ''));
@@ -384,7 +401,7 @@ export function usersView(deps: UsersViewDeps) {
       const id = userId.toLowerCase();
       const found = await mirror.getUserVersion(customerId, id);
       if (!found) throw domainErrors.notFound(`"${customerId}" has no replicated user ${userId}.`);
-      const [head, { gatewayOf, licensesOf }, groups, pendingChanges, audit] = await Promise.all([
+      const [head, { gatewayOf, licensesOf, templates }, groups, pendingChanges, audit] = await Promise.all([
         mirrorHeader(deps, customerId),
         tenantViews(customerId),
         mirror.groupsOfUser(customerId, id),
@@ -423,7 +440,7 @@ export function usersView(deps: UsersViewDeps) {
           value: user.policies[USER_POLICY_TYPES[type].teamsType] ?? 'Global',
         })),
         groups: groups.map((g) => ({ id: g.id, displayName: g.displayName })),
-        template: found.template,
+        template: found.template === null ? null : (templates.get(found.template) ?? null),
         pendingChanges,
         audit: {
           value: audit.entries.map((entry) => ({ ...entry, fields: [...entry.fields] })),
@@ -452,7 +469,7 @@ function siteOf(gateway: string | null): string | null {
   return gateway ? (gateway.split('.')[0] ?? null) : null;
 }
 
-function listItem(user: IndexedUser, { gatewayOf, licensesOf }: TenantViews): ListItem {
+function listItem(user: IndexedUser, { gatewayOf, licensesOf, templates }: TenantViews): ListItem {
   const gateway = gatewayOf(user.voiceRoutingPolicy ?? 'Global');
   return {
     id: user.id,
@@ -471,7 +488,7 @@ function listItem(user: IndexedUser, { gatewayOf, licensesOf }: TenantViews): Li
     tenantDialPlan: user.tenantDialPlan,
     onlinePstnGateway: gateway,
     siteLocation: siteOf(gateway),
-    template: user.template,
+    template: user.template === null ? null : (templates.get(user.template) ?? null),
     licenses: licensesOf(user.assignedLicenses),
     pendingChanges: user.pending,
   };

@@ -284,9 +284,9 @@ describe('Apply Template', () => {
     );
 
     // The Users list's Template column and filter, and the details, show it; a replication cycle keeps it.
-    const byTemplate = async () =>
+    const byTemplate = async (name = 'RANGE%20APPLY') =>
       (
-        (await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users?template=RANGE%20APPLY`))).body as {
+        (await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users?template=${name}`))).body as {
           value: Array<{ userPrincipalName: string; template: string | null }>;
         }
       ).value;
@@ -303,6 +303,19 @@ describe('Apply Template', () => {
     expect((await byTemplate()).map((u) => u.userPrincipalName)).toEqual([upnOf(1), upnOf(2)]);
     const details = await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users/${idOf(2)}`));
     expect(details.body).toMatchObject({ template: 'Range apply', location: { department: 'Sales' } });
+
+    // Renamed, the column follows; deleted, its users show none (and count By Template no more).
+    const renamed = await ok(call('PUT', `${TEMPLATES}/${id}`, { json: template({ name: 'Range two' }) }));
+    expect((await byTemplate('RANGE%20TWO')).map((u) => u.template)).toEqual(['Range two', 'Range two']);
+    await ok(
+      call('DELETE', `${TEMPLATES}/${id}`, { headers: { 'if-match': renamed.headers.get('etag') ?? '' } }),
+      204,
+    );
+    expect(await byTemplate('Range%20two')).toEqual([]);
+    expect((await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users/${idOf(2)}`))).body).toMatchObject({
+      template: null,
+    });
+    expect(await stack.services.mirror.templatedUsers(CUSTOMER)).toEqual(new Set());
   });
 
   it('takes the number from the Entra ID phone, with its extension, and fails a user who has none to take', async () => {
