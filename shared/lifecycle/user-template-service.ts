@@ -115,16 +115,20 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     return found.range;
   }
 
-  async function view({
-    value,
-    etag,
-  }: Stored<UserTemplate>): Promise<{ view: UserTemplateView; etag: string }> {
-    const range =
-      value.numberRangeId === null
-        ? null
-        : ((await deps.numbers.listRanges(value.customerId)).find(
-            (r) => r.range.rangeId === value.numberRangeId,
-          )?.range ?? null);
+  /** The customer's ranges by id, read once for a page of templates. */
+  async function rangesOf(customerId: string) {
+    return new Map((await deps.numbers.listRanges(customerId)).map((r) => [r.range.rangeId, r.range]));
+  }
+
+  async function view(stored: Stored<UserTemplate>) {
+    return viewWith(stored, await rangesOf(stored.value.customerId));
+  }
+
+  function viewWith(
+    { value, etag }: Stored<UserTemplate>,
+    ranges: ReadonlyMap<string, { name: string; start: string; end: string }>,
+  ): { view: UserTemplateView; etag: string } {
+    const range = value.numberRangeId === null ? null : (ranges.get(value.numberRangeId) ?? null);
     return {
       etag,
       view: {
@@ -283,7 +287,8 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
   return {
     async list(customerId: string) {
       await customerWithUsers(deps.customers, customerId);
-      return Promise.all((await deps.store.list(customerId)).map(view));
+      const [templates, ranges] = await Promise.all([deps.store.list(customerId), rangesOf(customerId)]);
+      return templates.map((t) => viewWith(t, ranges));
     },
 
     async get(customerId: string, id: number) {
