@@ -3,6 +3,7 @@ import type { CustomerService } from '../customers/customer-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
 import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
+import { inParallel } from '../replication/table-text.js';
 import { SORT_PARTITION } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { Stored } from '../storage/versioned-table.js';
@@ -192,15 +193,10 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
 
   async function usersOf(customerId: string, targets: readonly TemplateTarget[]) {
     const users = new Map<string, MirrorUser>();
-    let next = 0;
-    const worker = async () => {
-      while (next < targets.length) {
-        const target = targets[next++] as TemplateTarget;
-        const user = await deps.mirror.getUser(customerId, target.userId);
-        if (user) users.set(target.userId, user);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, targets.length) }, worker));
+    await inParallel(targets, 16, async (target) => {
+      const user = await deps.mirror.getUser(customerId, target.userId);
+      if (user) users.set(target.userId, user);
+    });
     return users;
   }
 
