@@ -431,6 +431,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       store: userTemplateStore,
       customers,
       mirror,
+      directory: mirrorDirectory(mirror),
       numbers,
       imports: userImports,
     }),

@@ -7,7 +7,13 @@ import { inParallel } from '../replication/table-text.js';
 import { SORT_PARTITION } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { Stored } from '../storage/versioned-table.js';
-import { CLEAR_KEYWORD, GLOBAL_POLICY, IMPORT_LIMITS, type PresetProblem } from '../users/bulk-import.js';
+import {
+  CLEAR_KEYWORD,
+  GLOBAL_POLICY,
+  IMPORT_LIMITS,
+  type ImportDirectory,
+  type PresetProblem,
+} from '../users/bulk-import.js';
 import type { UserImportService } from '../users/bulk-import-service.js';
 import { customerWithUsers } from '../users/user-access.js';
 import { USER_POLICY_TYPES } from '../users/user-change.js';
@@ -33,6 +39,8 @@ export interface UserTemplateServiceDeps {
   readonly store: UserTemplateStore;
   readonly customers: Pick<CustomerService, 'get'>;
   readonly mirror: Pick<MirrorStore, 'getUser' | 'voiceObjects' | 'updateUsers' | 'indexPage'>;
+  /** Finds users by UPN (the import's directory): a target may name its user either way. */
+  readonly directory: ImportDirectory;
   readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
   readonly now?: () => Date;
@@ -191,12 +199,28 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     return { text: stringify([header, ...rows], { record_delimiter: '\r\n' }), problems };
   }
 
+  /** The mirrored users the targets name, by the target's `userId`: object ids by point reads, UPNs in one pass. */
   async function usersOf(customerId: string, targets: readonly TemplateTarget[]) {
     const users = new Map<string, MirrorUser>();
-    await inParallel(targets, 16, async (target) => {
-      const user = await deps.mirror.getUser(customerId, target.userId);
-      if (user) users.set(target.userId, user);
-    });
+    const byUpn = targets.filter((t) => !OBJECT_ID.test(t.userId));
+    await inParallel(
+      targets.filter((t) => OBJECT_ID.test(t.userId)),
+      16,
+      async (target) => {
+        const user = await deps.mirror.getUser(customerId, target.userId.toLowerCase());
+        if (user) users.set(target.userId, user);
+      },
+    );
+    if (byUpn.length > 0) {
+      const found = await deps.directory.findUsers(
+        customerId,
+        new Set(byUpn.map((t) => t.userId.toLowerCase())),
+      );
+      for (const target of byUpn) {
+        const user = found.get(target.userId.toLowerCase());
+        if (user) users.set(target.userId, user);
+      }
+    }
     return users;
   }
 
@@ -370,6 +394,8 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     },
   };
 }
+
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A directory phone number as E.164 (`+` and digits), or null when it is not international. */
 export function e164OfDirectory(raw: string | null): string | null {

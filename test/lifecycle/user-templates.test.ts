@@ -246,12 +246,17 @@ describe('Apply Template', () => {
   it('gives users without a number the next free numbers of the range, one each, and the policies', async () => {
     const id = await created(template({ name: 'Range apply' }));
     const dry = (
-      await ok(call('POST', `${TEMPLATES}/${id}/apply?dryRun=true`, { json: users(0, 1, 2, 3, 4, 5, 6) }))
+      await ok(
+        call('POST', `${TEMPLATES}/${id}/apply?dryRun=true`, {
+          json: { users: [{ userId: upnOf(0) }, ...users(1, 2, 3, 4, 5, 6).users] },
+        }),
+      )
     ).body as DryRun;
     const numberOf = (upn: string) =>
       dry.changes.find((c) => c.userPrincipalName === upn)?.changes.find((c) => c.field === 'line-uri')
         ?.value;
-    // user0 keeps its number; five free numbers for six users: the last one fails, the others go on.
+    // user0 (named by its UPN) keeps its number; five free numbers for six users: the last one fails, the others
+    // go on.
     expect(numberOf(upnOf(0))).toBeUndefined();
     expect([1, 2, 3, 4, 5].map((i) => numberOf(upnOf(i)))).toEqual(
       [0, 1, 2, 3, 4].map((k) => `tel:+44207946000${k}`),
@@ -329,8 +334,13 @@ describe('Apply Template', () => {
         policies: [],
       }),
     );
-    const dry = (await ok(call('POST', `${TEMPLATES}/${id}/apply?dryRun=true`, { json: users(3, 4, 5) })))
-      .body as DryRun;
+    const dry = (
+      await ok(
+        call('POST', `${TEMPLATES}/${id}/apply?dryRun=true`, {
+          json: { users: [{ userId: upnOf(3).toUpperCase() }, ...users(4, 5).users] },
+        }),
+      )
+    ).body as DryRun;
     expect(
       dry.changes.map((c) => [c.userPrincipalName, c.changes.find((x) => x.field === 'line-uri')?.value]),
     ).toEqual([[upnOf(3), 'tel:+442079461030;ext=030']]);
