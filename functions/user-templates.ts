@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../shared/auth/authenticator.js';
-import { type ApiEdge, defineApiRoute } from '../shared/http/api-route.js';
+import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import {
   customerIdParam,
   customerParams,
@@ -9,12 +9,18 @@ import {
   versioned,
 } from '../shared/http/route-kit.js';
 import {
+  TEMPLATE_FILE_NUMBER_HEADERS,
+  TEMPLATE_FILE_USER_HEADERS,
   templateIdSchema,
   templateInputSchema,
   templateViewSchema,
   type UserTemplateView,
 } from '../shared/lifecycle/user-template.js';
-import type { UserTemplateService } from '../shared/lifecycle/user-template-service.js';
+import {
+  type TemplateTarget,
+  templateFileTargets,
+  type UserTemplateService,
+} from '../shared/lifecycle/user-template-service.js';
 import { lineUriSchema } from '../shared/numbers/tel.js';
 import { nextLinkOf, pageOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
@@ -67,6 +73,18 @@ export type UserTemplateFunctionsDeps = ApiEdge & { readonly userTemplates: User
 
 export function createUserTemplateFunctions(services: UserTemplateFunctionsDeps): FunctionDefinition[] {
   const templates = services.userTemplates;
+  /** The dry run (200) or the import it queued (202, Location), for the users of either body. */
+  const applied = async (
+    customerId: string,
+    id: number,
+    users: readonly TemplateTarget[],
+    dryRun: boolean,
+    by: string,
+  ): Promise<ApiResult> => {
+    if (dryRun) return { status: 200, body: dryRunView(await templates.dryRun(customerId, id, users)) };
+    const view = importView(await templates.apply(customerId, id, users, by), null);
+    return { status: 202, headers: { location: view.result.replace(/\/result\.csv$/, '') }, body: view };
+  };
   const result = (status: number, { view, etag }: { view: UserTemplateView; etag: string }, headers = {}) =>
     versioned(etag, { status, body: view, headers });
   return [
@@ -210,22 +228,47 @@ export function createUserTemplateFunctions(services: UserTemplateFunctionsDeps)
         },
       },
       errors: { conflict: `${NO_M365_USERS_DOC} The template's range is gone (\`template_range_unknown\`).` },
-      handler: async ({ params, query, body, principal }) => {
-        if (query.dryRun) {
-          return {
-            status: 200,
-            body: dryRunView(await templates.dryRun(params.customerId, params.userTemplateId, body.users)),
-          };
-        }
-        const started = await templates.apply(
+      handler: async ({ params, query, body, principal }) =>
+        applied(params.customerId, params.userTemplateId, body.users, query.dryRun, actor(principal)),
+    }),
+    defineApiRoute(services, {
+      name: 'user-templates-apply-file',
+      method: 'POST',
+      route: `${TEMPLATE}/apply-file`,
+      summary: 'Apply a user template to the users of a template file (Import File, Apply Template)',
+      description:
+        "The manual's template file: a CSV (text/csv, UTF-8) with a user column (" +
+        `${TEMPLATE_FILE_USER_HEADERS.join(', ')}: a SIP address with or without \`sip:\`, a UPN or an object id) and, ` +
+        `for a template that assigns numbers from File, a number column (${TEMPLATE_FILE_NUMBER_HEADERS.join(', ')}). ` +
+        'Then as `…/apply`: one user import, or with dryRun every change per user.',
+      tags: TAGS,
+      roles: ROLES,
+      params: templateParams,
+      query: describedDryRunQuery('List every change per user and the row errors; nothing is queued.'),
+      body: z.string().meta({ description: 'The template file.' }),
+      textBody: { mediaType: 'text/csv', maxBytes: IMPORT_LIMITS.maxBytes },
+      responses: {
+        200: { description: 'The dry run.', schema: dryRunSchema },
+        202: {
+          description: 'Queued as a user import; follow it at Location.',
+          schema: importSchema,
+          headers: ['location'],
+        },
+      },
+      errors: {
+        conflict: `${NO_M365_USERS_DOC} The template's range is gone (\`template_range_unknown\`).`,
+        validation:
+          'The file is not CSV (csv_malformed), names no user column (csv_header_invalid) or has no rows (csv_no_rows).',
+        too_large: `The file exceeds ${IMPORT_LIMITS.maxBytes / (1024 * 1024)} MB (payload_too_large).`,
+      },
+      handler: async ({ params, query, body, principal }) =>
+        applied(
           params.customerId,
           params.userTemplateId,
-          body.users,
+          templateFileTargets(body),
+          query.dryRun,
           actor(principal),
-        );
-        const view = importView(started, null);
-        return { status: 202, headers: { location: view.result.replace(/\/result\.csv$/, '') }, body: view };
-      },
+        ),
     }),
   ];
 }

@@ -1,6 +1,7 @@
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { CustomerService } from '../customers/customer-service.js';
-import { domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
 import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
 import { inParallel } from '../replication/table-text.js';
@@ -19,6 +20,8 @@ import { customerWithUsers } from '../users/user-access.js';
 import { USER_POLICY_TYPES } from '../users/user-change.js';
 import {
   AUTOMATIC_POLICY,
+  TEMPLATE_FILE_NUMBER_HEADERS,
+  TEMPLATE_FILE_USER_HEADERS,
   TEMPLATE_LIMITS,
   type UserTemplate,
   type UserTemplateInput,
@@ -393,6 +396,50 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       return value;
     },
   };
+}
+
+/**
+ * The users of a template file: one row each, the user by SIP address (`sip:` optional), UPN or object id, and its
+ * number when the file has a Number column. Refused whole when it is not CSV or its header names no user.
+ */
+export function templateFileTargets(text: string): TemplateTarget[] {
+  let records: string[][];
+  try {
+    records = parse(text, {
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+    }) as string[][];
+  } catch (error) {
+    throw new DomainError('validation', {
+      code: 'csv_malformed',
+      title: 'The file is not valid CSV',
+      detail: error instanceof Error ? error.message : 'The CSV parser refused the file.',
+    });
+  }
+  const [header = [], ...rows] = records;
+  const squash = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, '');
+  const find = (names: readonly string[]) => header.findIndex((h) => names.map(squash).includes(squash(h)));
+  const user = find(TEMPLATE_FILE_USER_HEADERS);
+  const number = find(TEMPLATE_FILE_NUMBER_HEADERS);
+  if (user < 0 || rows.length === 0) {
+    throw new DomainError('validation', {
+      code: user < 0 ? 'csv_header_invalid' : 'csv_no_rows',
+      title: user < 0 ? 'The file names no user column' : 'The file has no rows',
+      detail:
+        user < 0
+          ? `The header needs a user column (${TEMPLATE_FILE_USER_HEADERS.join(', ')}) and may have a number column (${TEMPLATE_FILE_NUMBER_HEADERS.join(', ')}).`
+          : 'The file has no data rows under its header.',
+    });
+  }
+  return rows.map((cells) => {
+    const lineUri = number >= 0 ? cells[number] : undefined;
+    return {
+      userId: (cells[user] ?? '').replace(/^sip:/i, ''),
+      ...(lineUri ? { lineUri } : {}),
+    };
+  });
 }
 
 const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -175,3 +175,14 @@ export const templateViewSchema = z
   })
   .meta({ id: 'UserTemplate' });
 export type UserTemplateView = z.output<typeof templateViewSchema>;
+
+/** The manual's template file (Upload M365 Users from File and Attach to Template): users, and numbers for File. */
+export const TEMPLATE_FILE_USER_HEADERS = [
+  'Sip address',
+  'SipAddress',
+  'User',
+  'UserPrincipalName',
+  'UPN',
+  'ObjectId',
+];
+export const TEMPLATE_FILE_NUMBER_HEADERS = ['Number', 'LineUri'];

@@ -39,6 +39,7 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'user-templates-delete',
   'user-templates-clone',
   'user-templates-apply',
+  'user-templates-apply-file',
 ]);
 
 let stack: MemoryStack;

@@ -316,6 +316,7 @@ function bodyOf(operationId: string): unknown {
     'user-templates-update': { ...USER_TEMPLATE, enterpriseVoice: 'disable' },
     'user-templates-clone': { name: 'Cloned' },
     'user-templates-apply': { users: [{ userId: CUSTOMER_ADMIN }] },
+    'user-templates-apply-file': `Sip address\nsip:${CUSTOMER_ADMIN}\n`,
   };
   return bodies[operationId] ?? {};
 }
@@ -326,6 +327,7 @@ const VALID_QUERY: Record<string, string> = {
   'sites-add': '?dryRun=true',
   'prefixes-sync': '?dryRun=true',
   'user-templates-apply': '?dryRun=true',
+  'user-templates-apply-file': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {

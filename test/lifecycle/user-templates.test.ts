@@ -417,6 +417,27 @@ describe('Apply Template', () => {
     ]);
   });
 
+  it('applies a template file (Sip address, Number), and refuses one that names no user column', async () => {
+    const file = await created(
+      template({ name: 'From file', assignNumberFrom: 'file', numberRangeId: null, policies: [] }),
+    );
+    const csv = `Sip address,Number\r\nsip:${upnOf(6)},tel:+442079467777\r\n${upnOf(7)},\r\n`;
+    const dry = await ok(
+      call('POST', `${TEMPLATES}/${file}/apply-file?dryRun=true`, { body: csv, contentType: 'text/csv' }),
+    );
+    const plan = dry.body as DryRun;
+    expect(plan.changes.map((c) => [c.userPrincipalName, c.changes[0]?.value])).toEqual([
+      [upnOf(6), 'tel:+442079467777'],
+    ]);
+    expect(plan.errors.map((e) => [e.row, e.code])).toEqual([[3, 'number_missing']]);
+    const refused = await call('POST', `${TEMPLATES}/${file}/apply-file`, {
+      body: 'Name,Number\r\nAda,+442079467777\r\n',
+      contentType: 'text/csv',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'csv_header_invalid' });
+  });
+
   it('refuses a body naming no user or one user twice, and an unknown template', async () => {
     expect((await call('POST', `${TEMPLATES}/1/apply`, { json: { users: [] } })).status).toBe(400);
     expect(
