@@ -421,7 +421,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       store: userChangeStore,
       mirror,
       applier: userChangeApplier,
-      markPending: (customerId, userId, pending) => mirror.markPending(customerId, userId, pending),
+      markQueued: (customerId, userId) => mirror.markPending(customerId, userId, true, { edited: true }),
       ...(overrides.userChangeDebounceMs !== undefined ? { debounceMs: overrides.userChangeDebounceMs } : {}),
     }),
     userChangeApplier,

@@ -16,7 +16,7 @@ export const FACTOR_NOTES = {
 export interface LicenseRefreshDeps {
   readonly customers: Pick<CustomerService, 'get'>;
   readonly licenses: LicenseStore;
-  readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects' | 'templatedUsers'>;
+  readonly mirror: Pick<MirrorStore, 'listUsers' | 'voiceObjects' | 'managedUsers'>;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
 }
 
@@ -35,9 +35,9 @@ export async function refreshCustomerLicenses(
     users.push(...page.items);
     cursor = page.next ?? undefined;
   } while (cursor);
-  const [voice, byTemplate] = await Promise.all([
+  const [voice, managed] = await Promise.all([
     mirror.voiceObjects(customer.id),
-    mirror.templatedUsers(customer.id),
+    mirror.managedUsers(customer.id),
   ]);
   const sites = (await services.sites.list(customer.id)).map((s) => s.site);
   const [global, own] = await Promise.all([store.settings(), store.customerFactors(customer.id)]);
@@ -48,9 +48,9 @@ export async function refreshCustomerLicenses(
       sites,
       gatewayOf: routingOf(voice),
       operatorConnect: false,
-      // The users a user template was applied to; per-user edits are not marked yet, so nobody qualifies by them.
-      byTemplate,
-      byUserInterface: new Set(),
+      // The users a user template was applied to, and those an operator changed through the user routes.
+      byTemplate: managed.byTemplate,
+      byUserInterface: managed.byUserInterface,
     }),
     switches: own ?? global.factors,
     acquiredLicenses: customer.licensedUsers,

@@ -293,6 +293,7 @@ export function createMirrorStoreOn(tables: Tables) {
         users.set(update.id, update.change ? update.change(user) : user);
         const current = marks.get(update.id) ?? marksOf(entity);
         marks.set(update.id, {
+          ...current,
           pending: update.pending ?? current.pending,
           template: update.template !== undefined ? update.template : current.template,
         });
@@ -313,18 +314,24 @@ export function createMirrorStoreOn(tables: Tables) {
 
     /**
      * Sets or clears the user's "pending changes" flag (the user-change engine's queued commands), on its row and
-     * its index rows; false when the user is not mirrored.
+     * its index rows, and marks it `edited` when asked (a change an operator queued); false when the user is not
+     * mirrored.
      */
-    async markPending(customerId: string, userId: string, pending: boolean): Promise<boolean> {
+    async markPending(
+      customerId: string,
+      userId: string,
+      pending: boolean,
+      options: { readonly edited?: boolean } = {},
+    ): Promise<boolean> {
       const entity = await getOrNull(userPartition(customerId, userId), userId);
       if (!entity) return false;
       const user = userOf(entity);
-      const marks = { ...marksOf(entity), pending };
+      const marks = { ...marksOf(entity), pending, ...(options.edited ? { edited: true } : {}) };
       await submitGrouped(table, [
         ...indexRows(customerId, user, marks, layoutOf(entity)).map(
           (row) => ({ kind: 'upsert', row }) as const,
         ),
-        { kind: 'upsert', row: { ...entity, pending } },
+        { kind: 'upsert', row: { ...entity, pending, edited: marks.edited } },
       ]);
       return true;
     },
@@ -441,13 +448,20 @@ export function createMirrorStoreOn(tables: Tables) {
       return hashes;
     },
 
-    /** The users a user template was applied to (their Template column), by id: one pass over the users' rows. */
-    async templatedUsers(customerId: string): Promise<Set<string>> {
-      const ids = new Set<string>();
-      for await (const row of rows({ ...usersRange(customerId), select: ['template'] })) {
-        if (text(row.template)) ids.add(row.rowKey);
+    /**
+     * The users the product manages, by id, as the license factors count them: those a user template was applied to
+     * (their Template column), and those an operator changed. One pass over the users' rows.
+     */
+    async managedUsers(
+      customerId: string,
+    ): Promise<{ byTemplate: Set<string>; byUserInterface: Set<string> }> {
+      const byTemplate = new Set<string>();
+      const byUserInterface = new Set<string>();
+      for await (const row of rows({ ...usersRange(customerId), select: ['template', 'edited'] })) {
+        if (text(row.template)) byTemplate.add(row.rowKey);
+        if (row.edited === true) byUserInterface.add(row.rowKey);
       }
-      return ids;
+      return { byTemplate, byUserInterface };
     },
 
     async listUsers(customerId: string, top: number, cursor?: MirrorCursor): Promise<MirrorPage<MirrorUser>> {
@@ -772,7 +786,11 @@ function sortedRecord(record: Readonly<Record<string, string>>): Record<string, 
 
 /** A null column is left out of the entity; reading it back gives null. */
 function marksOf(entity: Entity): UserMarks {
-  return { pending: entity.pending === true, template: text(entity.template) };
+  return {
+    pending: entity.pending === true,
+    template: text(entity.template),
+    edited: entity.edited === true,
+  };
 }
 
 function definedOnly(record: Record<string, unknown>): Record<string, unknown> {

@@ -122,16 +122,18 @@ export function policyKey(name: string | null | undefined): string {
 }
 
 /**
- * What the product keeps on a mirrored user beyond what replication reads from the tenant: its Pending changes flag
- * and the template last applied to it. Every write of the user (a cycle's, an applied change's) keeps them.
+ * What the product keeps on a mirrored user beyond what replication reads from the tenant: its Pending changes flag,
+ * the template last applied to it, and whether an operator changed it. Every write of the user (a cycle's, an applied change's) keeps them.
  */
 export interface UserMarks {
   readonly pending: boolean;
   /** The template's id (as text): its name may change, and a deleted template's users are cleared. */
   readonly template: string | null;
+  /** Changed through the product's user routes (an edit, a number, a rollback): the license factor By User Interface. */
+  readonly edited: boolean;
 }
 
-export const NO_MARKS: UserMarks = { pending: false, template: null };
+export const NO_MARKS: UserMarks = { pending: false, template: null, edited: false };
 
 /** What an index row carries beyond its keys: the list's columns and the filters' flags. */
 export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): Record<string, unknown> {

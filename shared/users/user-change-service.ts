@@ -45,7 +45,11 @@ export interface UserChangeServiceDeps {
   readonly store: UserChangeStore;
   readonly mirror: Pick<MirrorStore, 'getUser'>;
   readonly applier: Pick<UserChangeApplier, 'render'>;
-  readonly markPending?: (customerId: string, userId: string, pending: boolean) => Promise<unknown>;
+  /**
+   * Marks the user pending in the Users list, and as changed by an operator (the license factor By User
+   * Interface), when the mirror offers it.
+   */
+  readonly markQueued?: (customerId: string, userId: string) => Promise<unknown>;
   readonly debounceMs?: number;
 }
 
@@ -134,7 +138,7 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
         taskId: task.id,
       });
     }
-    await deps.markPending?.(customerId, userId, true);
+    await deps.markQueued?.(customerId, userId);
     return task;
   }
 

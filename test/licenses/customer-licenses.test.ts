@@ -159,4 +159,16 @@ describe("a customer's licenses, counted from the replicated data", () => {
       factors: { serviceNumbers: { display: '[n/a] (2)' } },
     });
   });
+
+  it('counts a user an operator changed through the user routes under "Managed Users - By User Interface"', async () => {
+    const changed = await call('PATCH', `/api/v1/customers/Lic/users/${user(7).id}`, {
+      json: { enterpriseVoiceEnabled: true },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(202);
+    // User 7 has no voice through the customer's gateway: it is billed by this factor alone.
+    expect((await call('POST', '/api/v1/customers/Lic/license/refresh')).body).toMatchObject({
+      currentlyLicensed: 5,
+      factors: { byUserInterface: { display: '1 (1)', label: 'Managed Users - By User Interface' } },
+    });
+  });
 });

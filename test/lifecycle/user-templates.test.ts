@@ -320,7 +320,7 @@ describe('Apply Template', () => {
     expect((await ok(call('GET', `/api/v1/customers/${CUSTOMER}/users/${idOf(2)}`))).body).toMatchObject({
       template: null,
     });
-    expect(await stack.services.mirror.templatedUsers(CUSTOMER)).toEqual(new Set());
+    expect((await stack.services.mirror.managedUsers(CUSTOMER)).byTemplate).toEqual(new Set());
   });
 
   it('takes the number from the Entra ID phone, with its extension, and fails a user who has none to take', async () => {
