@@ -124,6 +124,13 @@ export function createCustomerService({
     return customer;
   }
 
+  /** The customer as read for a change, with its row's version. */
+  async function readOrThrow(id: string): Promise<CustomerRecord> {
+    const record = await store.read(id);
+    if (!record) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
+    return record;
+  }
+
   function checkVersion(customer: Customer, ifMatch: string | undefined): void {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== customer.etag) {
       throw domainErrors.versionMismatch(
@@ -380,8 +387,7 @@ export function createCustomerService({
     get: getOrThrow,
 
     async updateLicensedUsers(id, licensedUsers, ifMatch) {
-      const record = await store.read(id);
-      if (!record) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
+      const record = await readOrThrow(id);
       checkVersion(record.customer, ifMatch);
       const actions = licensedUsersChange(record, licensedUsers, now().toISOString());
       if (actions === null) return record.customer;
@@ -411,8 +417,7 @@ export function createCustomerService({
     },
 
     async upgrade(id, upgrade) {
-      const record = await store.read(id);
-      if (!record) throw domainErrors.notFound(`There is no customer with the Short Name "${id}".`);
+      const record = await readOrThrow(id);
       const { licenseType, licensedUsers } = upgrade;
       const actions = licensedUsersChange(record, licensedUsers, now().toISOString(), licenseType);
       if (actions === null) return record.customer;
