@@ -169,6 +169,35 @@ export function createCustomerService({
   }
 
   /**
+   * Licensed Users (and, for an upgrade, the License Type) changed in the next group commit, guarded by `ifMatch`;
+   * the customer as it is when nothing changes.
+   */
+  async function changeLicensedUsers(
+    id: string,
+    licensedUsers: number,
+    ifMatch: string | undefined,
+    licenseType?: UpgradeLicenseType,
+  ): Promise<Customer> {
+    const record = await readOrThrow(id);
+    checkVersion(record.customer, ifMatch);
+    const actions = licensedUsersChange(record, licensedUsers, now().toISOString(), licenseType);
+    if (actions === null) return record.customer;
+    return new Promise<Customer>((resolve, reject) =>
+      enqueue({
+        kind: 'licensed-users',
+        key: shortNameKey(id),
+        licensedUsers,
+        ...(licenseType ? { licenseType } : {}),
+        ifMatch,
+        record,
+        actions,
+        resolve,
+        reject,
+      }),
+    );
+  }
+
+  /**
    * What a change of Licensed Users (with `licenseType`, an upgrade's) does to `record`: nothing (settled: the same
    * value, or the upgrade made), or the number of the transaction's actions it takes. Throws what refuses it whatever
    * the pool holds.
@@ -387,22 +416,7 @@ export function createCustomerService({
     get: getOrThrow,
 
     async updateLicensedUsers(id, licensedUsers, ifMatch) {
-      const record = await readOrThrow(id);
-      checkVersion(record.customer, ifMatch);
-      const actions = licensedUsersChange(record, licensedUsers, now().toISOString());
-      if (actions === null) return record.customer;
-      return new Promise<Customer>((resolve, reject) =>
-        enqueue({
-          kind: 'licensed-users',
-          key: shortNameKey(id),
-          licensedUsers,
-          ifMatch,
-          record,
-          actions,
-          resolve,
-          reject,
-        }),
-      );
+      return changeLicensedUsers(id, licensedUsers, ifMatch);
     },
 
     async checkUpgrade(id, upgrade) {
@@ -416,24 +430,8 @@ export function createCustomerService({
       return customer;
     },
 
-    async upgrade(id, upgrade) {
-      const record = await readOrThrow(id);
-      const { licenseType, licensedUsers } = upgrade;
-      const actions = licensedUsersChange(record, licensedUsers, now().toISOString(), licenseType);
-      if (actions === null) return record.customer;
-      return new Promise<Customer>((resolve, reject) =>
-        enqueue({
-          kind: 'licensed-users',
-          key: shortNameKey(id),
-          licensedUsers,
-          licenseType,
-          ifMatch: undefined,
-          record,
-          actions,
-          resolve,
-          reject,
-        }),
-      );
+    async upgrade(id, { licenseType, licensedUsers }) {
+      return changeLicensedUsers(id, licensedUsers, undefined, licenseType);
     },
 
     async markForRemoval(id, ifMatch) {
