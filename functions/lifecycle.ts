@@ -83,6 +83,26 @@ const previewSchema = z
   })
   .meta({ id: 'LifecyclePreview' });
 
+const userStatusSchema = z
+  .object({
+    state: z.enum(['none', 'applied', 'refused', 'override']).meta({
+      description:
+        "`none`: no binding gave the user anything; `applied`: the user has their binding's template; `refused`: " +
+        'the last pass could not provision them (`reason`; each pass tries again); `override`: changed by hand since, ' +
+        'left as they are.',
+    }),
+    bindingId: z.string().nullable(),
+    rank: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: "The binding's rank; null when it was deleted since." }),
+    templateId: z.number().int().nullable(),
+    templateName: z.string().nullable(),
+    reason: z.string().nullable().meta({ description: 'Why the user was refused, e.g. no license left.' }),
+  })
+  .meta({ id: 'LifecycleUserStatus' });
+
 const actor = (principal: Principal | null) => principal?.name ?? principal?.subject ?? 'unknown';
 
 const ERRORS = {
@@ -217,6 +237,24 @@ export function createLifecycleFunctions(services: LifecycleFunctionsDeps): Func
       handler: async ({ params, query }) => ({
         status: 200,
         body: await lifecycle.preview(params.customerId, query.top),
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'lifecycle-user',
+      method: 'GET',
+      route: `${BASE}/users/{userId}`,
+      summary: 'Where a user stands with Lifecycle Management: their binding, and why they were refused',
+      tags: TAGS,
+      roles: ROLES,
+      params: z.strictObject({
+        customerId: customerIdParam,
+        userId: z.uuid({ error: "userId is the user's Entra object id." }),
+      }),
+      responses: { 200: { description: "The user's status.", schema: userStatusSchema } },
+      errors: { conflict: NO_M365_USERS_DOC },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: await lifecycle.userStatus(params.customerId, params.userId),
       }),
     }),
     defineApiRoute(services, {

@@ -67,6 +67,15 @@ export interface Preview {
   readonly users: readonly PreviewRow[];
 }
 
+export interface UserLifecycleStatus {
+  readonly state: 'none' | 'applied' | 'refused' | 'override';
+  readonly bindingId: string | null;
+  readonly rank: number | null;
+  readonly templateId: number | null;
+  readonly templateName: string | null;
+  readonly reason: string | null;
+}
+
 /** A binding's list and its ETag, as the routes answer them. */
 export interface BindingsAnswer {
   readonly bindings: BindingView[];
@@ -672,6 +681,38 @@ export function createLifecycleService(deps: LifecycleDeps) {
     async boundBy(customerId: string, templateId: number): Promise<string[]> {
       const { value } = await deps.store.bindings(customerId);
       return value.bindings.flatMap((b, i) => (b.templateId === templateId ? [`Rank ${i + 1}`] : []));
+    },
+
+    /**
+     * Where the user stands with Lifecycle Management: the binding and template the passes gave them, and whether
+     * they have it, were refused (and why), or are an operator's override.
+     */
+    async userStatus(customerId: string, userId: string): Promise<UserLifecycleStatus> {
+      await customerWithUsers(deps.customers, customerId);
+      const [entry, { value }, templates] = await Promise.all([
+        deps.store.userState(customerId, userId.toLowerCase()),
+        deps.store.bindings(customerId),
+        deps.templateStore.list(customerId),
+      ]);
+      if (!entry) {
+        return {
+          state: 'none',
+          bindingId: null,
+          rank: null,
+          templateId: null,
+          templateName: null,
+          reason: null,
+        };
+      }
+      const rank = value.bindings.findIndex((b) => b.id === entry.b);
+      return {
+        state: entry.o ? 'override' : entry.k !== undefined && entry.r === undefined ? 'applied' : 'refused',
+        bindingId: entry.b,
+        rank: rank < 0 ? null : rank + 1,
+        templateId: entry.t,
+        templateName: templates.find((t) => t.value.id === entry.t)?.value.name ?? null,
+        reason: entry.r ?? null,
+      };
     },
 
     /** The last pass's summary (null before the first). */

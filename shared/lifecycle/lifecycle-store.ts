@@ -133,6 +133,12 @@ export function createLifecycleStore(tables: Tables) {
       return state;
     },
 
+    /** One user's entry (one point read: the user's bucket). */
+    async userState(customerId: string, userId: string): Promise<UserState | null> {
+      const stored = await table.get(partitionOf(customerId), bucketKey(bucketOf(userId)));
+      return stored ? (parsed<Record<string, UserState>>(stored)[userId] ?? null) : null;
+    },
+
     /** Rewrites the buckets of `changed` users from `state` (the whole state as it should now be). */
     async putState(customerId: string, state: LifecycleState, changed: Iterable<string>): Promise<void> {
       const buckets = new Set<number>();

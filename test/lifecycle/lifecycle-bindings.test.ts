@@ -230,6 +230,13 @@ describe('the lifecycle pass', () => {
     expect(joined.user.enterpriseVoiceEnabled).toBe(true);
     expect(joined.user.policies.OnlineVoiceRoutingPolicy).toBe('VRP-London');
     expect(joined.template).toBe(String(voiceTemplate));
+    expect((await ok(call('GET', `${BASE}/lifecycle/users/${idOf(1)}`))).body).toMatchObject({
+      state: 'applied',
+      rank: 1,
+      templateName: 'London voice',
+      reason: null,
+    });
+    expect((await ok(call('GET', `${BASE}/lifecycle/users/${idOf(5)}`))).body).toMatchObject({ state: 'none' });
 
     const calls = fake.applied.length;
     const second = await pass();
@@ -312,6 +319,9 @@ describe('the lifecycle pass', () => {
     expect((await user(1)).user.policies.OnlineVoiceRoutingPolicy).toBe('VRP-London');
     const london = (await bindings()).list.find((b) => b.id === voiceBinding);
     expect(london).toMatchObject({ overrides: 1 });
+    expect((await ok(call('GET', `${BASE}/lifecycle/users/${idOf(1)}`))).body).toMatchObject({
+      state: 'override',
+    });
     expect(etag).not.toBe('');
   });
 

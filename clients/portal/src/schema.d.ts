@@ -2374,6 +2374,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/lifecycle/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a user stands with Lifecycle Management: their binding, and why they were refused
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["lifecycle-user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/lifecycle/last-pass": {
         parameters: {
             query?: never;
@@ -3137,6 +3157,20 @@ export interface components {
                 /** @description Why the user would be refused (e.g. no license left). */
                 problem: string | null;
             }[];
+        };
+        LifecycleUserStatus: {
+            /**
+             * @description `none`: no binding gave the user anything; `applied`: the user has their binding's template; `refused`: the last pass could not provision them (`reason`; each pass tries again); `override`: changed by hand since, left as they are.
+             * @enum {string}
+             */
+            state: "none" | "applied" | "refused" | "override";
+            bindingId: string | null;
+            /** @description The binding's rank; null when it was deleted since. */
+            rank: number | null;
+            templateId: number | null;
+            templateName: string | null;
+            /** @description Why the user was refused, e.g. no license left. */
+            reason: string | null;
         };
         Liveness: {
             /**
@@ -17950,6 +17984,86 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "lifecycle-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleUserStatus"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
