@@ -1,6 +1,7 @@
 import { createAlarmServiceOn } from '../shared/alarms/alarm-service.js';
 import { withLicenseAlarm } from '../shared/alarms/license-alarms.js';
 import { createLicenseStore } from '../shared/licenses/license-store.js';
+import { createLicenseGate } from '../shared/licenses/license-gate.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
@@ -256,6 +257,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
   const userChangeStore = createUserChangeStore(tables);
+  const licenseGate = createLicenseGate({ customers, licenses, mirror, sites, alarms });
   const userTemplateStore = createUserTemplateStore(tables);
   const numbers = createNumberInventory({
     templatesByRange: async (customerId) => {
@@ -398,6 +400,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sites,
     templates,
     licenses,
+    licenseGate,
     mirror,
     replication,
     onboarding: createOnboardingService({
@@ -434,6 +437,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       directory: mirrorDirectory(mirror),
       numbers,
       imports: userImports,
+      licenseGate,
     }),
   };
 }

@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import type { LicenseGate } from '../licenses/license-gate.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
 import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
 import { inParallel } from '../replication/table-text.js';
@@ -46,6 +47,8 @@ export interface UserTemplateServiceDeps {
   readonly directory: ImportDirectory;
   readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
+  /** Refuses the users the customer has no license left for (`license_exhausted`); none: no license check. */
+  readonly licenseGate?: Pick<LicenseGate, 'refuseRows'>;
   readonly now?: () => Date;
 }
 
@@ -179,11 +182,17 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
    * The import file the template makes for `targets`, with the problems of rows it cannot fill (no phone to take,
    * the range exhausted): each user one row, the columns only those the template sets.
    */
-  async function importFileOf(template: UserTemplate, targets: readonly TemplateTarget[]) {
+  async function importFileOf(template: UserTemplate, targets: readonly TemplateTarget[], dryRun = false) {
     const { customerId } = template;
     const users = await usersOf(customerId, targets);
     const problems = new Map<number, PresetProblem[]>();
     const numbers = await numbersFor(template, targets, users, problems);
+    await deps.licenseGate?.refuseRows(
+      customerId,
+      targets.map((t) => users.get(t.userId)?.id ?? null),
+      problems,
+      { factor: 'byTemplate', dryRun },
+    );
     const header = ['User'];
     if (template.clearLineUri || template.assignNumberFrom !== null) header.push('LineUri');
     if (template.enterpriseVoice !== 'do-not-configure') header.push('EnterpriseVoice');
@@ -291,7 +300,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
   }
 
   /** The import file of the template applied to `targets`, checked as far as a template can be. */
-  async function fileFor(customerId: string, id: number, targets: readonly TemplateTarget[]) {
+  async function fileFor(customerId: string, id: number, targets: readonly TemplateTarget[], dryRun = false) {
     await customerWithUsers(deps.customers, customerId);
     const { value } = await getOrThrow(customerId, id);
     if (targets.length > IMPORT_LIMITS.maxRows) {
@@ -304,7 +313,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
         },
       ]);
     }
-    return { ...(await importFileOf(value, targets)), template: value };
+    return { ...(await importFileOf(value, targets, dryRun)), template: value };
   }
 
   return {
@@ -372,7 +381,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
 
     /** What applying the template to `targets` would change, per user; nothing is queued. */
     async dryRun(customerId: string, id: number, targets: readonly TemplateTarget[]) {
-      const { text, problems } = await fileFor(customerId, id, targets);
+      const { text, problems } = await fileFor(customerId, id, targets, true);
       return deps.imports.dryRun(customerId, text, { rowProblems: problems });
     },
 

@@ -129,6 +129,11 @@ export interface MirrorUserUpdate {
   readonly template?: string | null;
 }
 
+/** A user as the license count sees it: what Direct Routing qualifies by, and the product's marks. */
+export interface UserLicenseFacts
+  extends Pick<MirrorUser, 'id' | 'enterpriseVoiceEnabled' | 'lineUri' | 'policies'>,
+    Pick<UserMarks, 'template' | 'edited'> {}
+
 export interface MirrorCursor {
   readonly pk: string;
   readonly rk: string;
@@ -462,6 +467,28 @@ export function createMirrorStoreOn(tables: Tables) {
         if (row.edited === true) byUserInterface.add(row.rowKey);
       }
       return { byTemplate, byUserInterface };
+    },
+
+    /**
+     * What the license count reads of every user (Direct Routing's columns and the product's marks), in one pass
+     * that selects only those columns: the license gate counts afresh before each provisioning.
+     */
+    async licenseFacts(customerId: string): Promise<UserLicenseFacts[]> {
+      const facts: UserLicenseFacts[] = [];
+      const select = ['enterpriseVoiceEnabled', 'lineUri', 'policies', 'template', 'edited'];
+      for await (const row of rows({ ...usersRange(customerId), select })) {
+        const policies = JSON.parse(String(row.policies ?? '{}')) as Record<string, string>;
+        const routing = policies.OnlineVoiceRoutingPolicy;
+        facts.push({
+          id: row.rowKey,
+          enterpriseVoiceEnabled: row.enterpriseVoiceEnabled === true,
+          lineUri: text(row.lineUri),
+          policies: routing ? { OnlineVoiceRoutingPolicy: routing } : {},
+          template: text(row.template),
+          edited: row.edited === true,
+        });
+      }
+      return facts;
     },
 
     async listUsers(customerId: string, top: number, cursor?: MirrorCursor): Promise<MirrorPage<MirrorUser>> {
