@@ -131,7 +131,8 @@ export interface MirrorUserUpdate {
 
 /** A user as the license count sees it: what Direct Routing qualifies by, and the product's marks. */
 export interface UserLicenseFacts
-  extends Pick<MirrorUser, 'id' | 'enterpriseVoiceEnabled' | 'lineUri' | 'policies'>,
+  extends
+    Pick<MirrorUser, 'id' | 'enterpriseVoiceEnabled' | 'lineUri' | 'policies'>,
     Pick<UserMarks, 'template' | 'edited'> {}
 
 export interface MirrorCursor {
