@@ -471,24 +471,28 @@ export function createMirrorStoreOn(tables: Tables) {
     },
 
     /**
-     * What the license count reads of every user (Direct Routing's columns and the product's marks), in one pass
-     * that selects only those columns: the license gate counts afresh before each provisioning.
+     * What the license count reads of every user (Direct Routing's columns and the product's marks), selecting only
+     * those columns: the license gate counts afresh before each provisioning. The 64 user partitions are read as
+     * separate queries, 16 at a time, so that 100,000 users are not 100 storage pages one after the other.
      */
     async licenseFacts(customerId: string): Promise<UserLicenseFacts[]> {
       const facts: UserLicenseFacts[] = [];
       const select = ['enterpriseVoiceEnabled', 'lineUri', 'policies', 'template', 'edited'];
-      for await (const row of rows({ ...usersRange(customerId), select })) {
-        const policies = JSON.parse(String(row.policies ?? '{}')) as Record<string, string>;
-        const routing = policies.OnlineVoiceRoutingPolicy;
-        facts.push({
-          id: row.rowKey,
-          enterpriseVoiceEnabled: row.enterpriseVoiceEnabled === true,
-          lineUri: text(row.lineUri),
-          policies: routing ? { OnlineVoiceRoutingPolicy: routing } : {},
-          template: text(row.template),
-          edited: row.edited === true,
-        });
-      }
+      const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => b.toString(16).padStart(2, '0'));
+      await inParallel(buckets, 16, async (bucket) => {
+        for await (const row of rows({ partitionKey: `${ck(customerId)}~u~${bucket}`, select })) {
+          const policies = JSON.parse(String(row.policies ?? '{}')) as Record<string, string>;
+          const routing = policies.OnlineVoiceRoutingPolicy;
+          facts.push({
+            id: row.rowKey,
+            enterpriseVoiceEnabled: row.enterpriseVoiceEnabled === true,
+            lineUri: text(row.lineUri),
+            policies: routing ? { OnlineVoiceRoutingPolicy: routing } : {},
+            template: text(row.template),
+            edited: row.edited === true,
+          });
+        }
+      });
       return facts;
     },
 
