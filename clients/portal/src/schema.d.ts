@@ -2257,7 +2257,7 @@ export interface paths {
         put?: never;
         /**
          * Apply a user template to users: one user import task (or, dry run, every change per user)
-         * @description Requires the role provider-admin or customer-admin or channel-admin. The template becomes a user import of the changes it makes each user (its policies, Enterprise Voice and number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, `number_source_empty` or `number_missing`; the others go on.
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The template becomes a user import of the changes it makes each user (its policies, Enterprise Voice and number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, `number_source_empty` or `number_missing`, and a user past the customer's Licensed Users and Grace Interval with `license_exhausted` (a user licensed already never); the others go on.
          */
         post: operations["user-templates-apply"];
         delete?: never;
