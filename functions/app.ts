@@ -425,6 +425,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       mirror,
       applier: userChangeApplier,
       markQueued: (customerId, userId) => mirror.markPending(customerId, userId, true, { edited: true }),
+      licenseGate,
       ...(overrides.userChangeDebounceMs !== undefined ? { debounceMs: overrides.userChangeDebounceMs } : {}),
     }),
     userChangeApplier,

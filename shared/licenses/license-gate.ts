@@ -5,6 +5,8 @@ import {
 } from '../alarms/alarm-kinds.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { CustomerService } from '../customers/customer-service.js';
+import { domainErrors } from '../errors/domain-errors.js';
+import type { ProblemCode } from '../errors/problem-codes.js';
 import type { PresetProblem } from '../users/bulk-import.js';
 import { countCustomerLicenses, type LicenseCountDeps } from './license-service.js';
 import type { LicenseStore } from './license-store.js';
@@ -17,8 +19,8 @@ import { enabledOf } from './license-usage.js';
 export const GRACE_PERIOD_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The row error of a user the gate refuses (an import's row, a template's user). */
-export const LICENSE_EXHAUSTED = 'license_exhausted';
+/** What a refused user gets: an import row's error, or the problem of an operator's edit. */
+export const LICENSE_EXHAUSTED = 'license_exhausted' satisfies ProblemCode;
 
 /** The factors a provisioning counts under: templates (and lifecycle) By Template, operators' edits By User Interface. */
 export type ProvisioningFactor = 'byTemplate' | 'byUserInterface';
@@ -205,6 +207,17 @@ export function createLicenseGate(deps: LicenseGateDeps) {
 
   return {
     admit,
+
+    /**
+     * An operator's change of one user (it counts By User Interface): refused with `409 license_exhausted` when the
+     * user is not licensed and no license is left (the manual's pop-up "there are no more available licenses").
+     */
+    async assertAdmitted(customerId: string, userId: string): Promise<void> {
+      const [refusal] = (await admit(customerId, [userId], { factor: 'byUserInterface' })).refused;
+      if (refusal) {
+        throw domainErrors.limitReached(LICENSE_EXHAUSTED, 'No more available licenses', refusal.reason);
+      }
+    },
 
     /**
      * The import rows of users the gate refuses get the problem `license_exhausted` (added to `problems`, by row

@@ -21,6 +21,7 @@ let fake: FakeUserChanges;
 
 const CUSTOMER = 'GateCo';
 const GRACE_CUSTOMER = 'GraceCo';
+const EDIT_CUSTOMER = 'EditCo';
 const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const upnOf = (i: number) => `user${i}@gate.example`;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
@@ -76,6 +77,8 @@ beforeAll(async () => {
   // Licensed Users 10 and the default Grace Interval of 10 %: 11 licenses; 9 users licensed already.
   await seed(CUSTOMER, 10, 13, 9);
   await seed(GRACE_CUSTOMER, 10, 14, 10);
+  // Licensed Users 1: 10 % of it is no grace license at all.
+  await seed(EDIT_CUSTOMER, 1, 2, 1);
 }, 60_000);
 afterAll(async () => stack?.close());
 
@@ -243,5 +246,23 @@ describe(`the Grace Interval's licenses last ${GRACE_PERIOD_DAYS} days from the 
       dryRun: true,
     });
     expect(edited.admitted).toEqual([idOf(12)]);
+  });
+});
+
+describe("an operator's change of a user (By User Interface)", () => {
+  it('is refused for a user who would take a license when none is left, and allowed for a licensed one', async () => {
+    const users = `/api/v1/customers/${EDIT_CUSTOMER}/users`;
+    const refused = await call('PATCH', `${users}/${idOf(1)}`, { json: { usageLocation: 'DE' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      code: 'license_exhausted',
+      detail: expect.stringMatching(
+        /^No more available licenses: all 1 licenses of EditCo are in use \(Licensed Users 1\)/,
+      ),
+    });
+    expect((await activeAlarms(EDIT_CUSTOMER)).map((a) => a.name)).toEqual([
+      CUSTOMER_LICENSE_EXHAUSTED_ALARM,
+    ]);
+    await ok(call('PATCH', `${users}/${idOf(0)}`, { json: { usageLocation: 'DE' } }), 202);
   });
 });
