@@ -73,7 +73,6 @@ export function createLicenseGate(deps: LicenseGateDeps) {
   interface Standing {
     readonly customerId: string;
     readonly licensedUsers: number;
-    readonly gracePercent: number;
     readonly grace: number;
     /** The grace start as stored, and as it stands: null when the customer was within its Licensed Users. */
     readonly stored: string | null;
@@ -95,7 +94,6 @@ export function createLicenseGate(deps: LicenseGateDeps) {
     return {
       customerId,
       licensedUsers,
-      gracePercent: settings.graceIntervalPercent,
       grace,
       stored,
       startedAt,
@@ -143,15 +141,17 @@ export function createLicenseGate(deps: LicenseGateDeps) {
       await deps.alarms.clear(CUSTOMER_LICENSE_GRACE_ALARM, source);
     } else {
       const ends = day(graceEnd(startedAt));
+      const over = `Customer ${s.customerId} uses ${after} licenses of its Licensed Users ${s.licensedUsers}`;
       await deps.alarms.raise({
         name: CUSTOMER_LICENSE_GRACE_ALARM,
         severity: 'warning',
         source,
-        text: s.graceOpen
-          ? `Customer ${s.customerId} runs on grace licenses: ${after} licensed, Licensed Users ` +
-            `${s.licensedUsers}; from ${ends} new users are refused. Raise its Licensed Users.`
-          : `Customer ${s.customerId} uses ${after} licenses of its Licensed Users ${s.licensedUsers} and its ` +
-            `grace period ended ${ends}: new users are refused. Raise its Licensed Users.`,
+        text:
+          s.grace === 0
+            ? `${over} and has no Grace Interval: new users are refused. Raise its Licensed Users.`
+            : s.graceOpen
+              ? `${over}, on grace licenses: from ${ends} new users are refused. Raise its Licensed Users.`
+              : `${over} and its grace period ended ${ends}: new users are refused. Raise its Licensed Users.`,
       });
     }
     return startedAt;
