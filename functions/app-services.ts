@@ -35,6 +35,7 @@ import type { ScriptTemplateService } from '../shared/templates/script-template-
 import type { NumberGuard } from '../shared/users/ports.js';
 import type { UserChangeApplier } from '../shared/users/user-change.js';
 import type { UserChangeService } from '../shared/users/user-change-service.js';
+import type { LifecycleService } from '../shared/lifecycle/lifecycle-service.js';
 import type { UserTemplateService } from '../shared/lifecycle/user-template-service.js';
 import type { UserImportService } from '../shared/users/bulk-import-service.js';
 import type { WizardService } from '../shared/wizard/wizard-service.js';
@@ -99,4 +100,5 @@ export interface AppServices {
   readonly userImports: UserImportService;
   /** Day two: Manage Templates, and a template applied to users as an import. */
   readonly userTemplates: UserTemplateService;
+  readonly lifecycle: LifecycleService;
 }

@@ -77,6 +77,8 @@ import { createUserChangeExecution } from '../shared/users/user-change-execution
 import { createUserChangeService } from '../shared/users/user-change-service.js';
 import { createUserChangeStore } from '../shared/users/user-change-store.js';
 import { type UserChangeTaskPorts, userChangeTask } from '../shared/users/user-change-task.js';
+import { createLifecycleService } from '../shared/lifecycle/lifecycle-service.js';
+import { createLifecycleStore } from '../shared/lifecycle/lifecycle-store.js';
 import { createUserTemplateService } from '../shared/lifecycle/user-template-service.js';
 import { createUserTemplateStore } from '../shared/lifecycle/user-template-store.js';
 import { createUserImportService, mirrorDirectory } from '../shared/users/bulk-import-service.js';
@@ -259,6 +261,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const userChangeStore = createUserChangeStore(tables);
   const licenseGate = createLicenseGate({ customers, licenses, mirror, sites, alarms });
   const userTemplateStore = createUserTemplateStore(tables);
+  const lifecycleStore = createLifecycleStore(tables);
   const numbers = createNumberInventory({
     templatesByRange: async (customerId) => {
       const byRange = new Map<string, string[]>();
@@ -302,6 +305,10 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       transport,
       sites,
       templates,
+      // The lifecycle pass is built below, from services replication does not need; a cycle reaches it late.
+      afterCycle: async (customerId) => {
+        await lifecycle.run(customerId);
+      },
     }),
   );
   const userChangeApplier = overrides.userChangeApplier ?? createUserChangeApplier(adapters);
@@ -372,6 +379,25 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
       : { ...settings.api, fetch: transport.fetch },
   );
+  const userTemplates = createUserTemplateService({
+    store: userTemplateStore,
+    customers,
+    mirror,
+    directory: mirrorDirectory(mirror),
+    numbers,
+    imports: userImports,
+    boundBy: (customerId, templateId) => lifecycle.boundBy(customerId, templateId),
+    licenseGate,
+  });
+  const lifecycle = createLifecycleService({
+    store: lifecycleStore,
+    templateStore: userTemplateStore,
+    templates: userTemplates,
+    customers,
+    mirror,
+    imports: userImports,
+    numbers,
+  });
   return {
     settings,
     transport,
@@ -431,14 +457,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     userChangeApplier,
     numberGuard,
     userImports,
-    userTemplates: createUserTemplateService({
-      store: userTemplateStore,
-      customers,
-      mirror,
-      directory: mirrorDirectory(mirror),
-      numbers,
-      imports: userImports,
-      licenseGate,
-    }),
+    userTemplates,
+    lifecycle,
   };
 }

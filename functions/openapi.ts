@@ -26,6 +26,8 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Users: "Each customer's Microsoft 365 users: the Users list, its CSV export, a user's details.",
   'User templates':
     "Manage Templates: a customer's policies, Enterprise Voice and number source for users, applied as one import.",
+  'Lifecycle management':
+    'Security-group bindings of user templates: after each replication cycle a member gets the template of the lowest rank they match.',
   'User changes':
     "A user's number, Enterprise Voice, usage location and policies: queued as Office365 tasks, audited, rolled back.",
 };

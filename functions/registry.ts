@@ -26,6 +26,7 @@ import { createUserFunctions } from './users.js';
 import { createUserChangeFunctions } from './user-changes.js';
 import { createUserImportFunctions } from './user-imports.js';
 import { createUserTemplateFunctions } from './user-templates.js';
+import { createLifecycleFunctions } from './lifecycle.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -56,6 +57,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createNumberFunctions(services),
     ...createUserImportFunctions(services),
     ...createUserTemplateFunctions(services),
+    ...createLifecycleFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

@@ -40,7 +40,7 @@ const rowErrorSchema = z
   })
   .meta({ id: 'UserImportRowError' });
 
-const changeSchema = z
+export const changeSchema = z
   .object({
     field: z.enum(['line-uri', 'enterprise-voice', 'usage-location', 'policy']),
     policyType: z.enum(USER_POLICY_TYPE_IDS).optional(),

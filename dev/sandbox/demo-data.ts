@@ -1,5 +1,6 @@
 import { type NewUser, type SandboxState, stableGuid } from './state.js';
 import type { TeamsAdminState } from './teams-state.js';
+import { addGroup } from './tenant-groups.js';
 
 /**
  * The demo directory's well-known ids and secrets. They are published test values of the sandbox, so tests and
@@ -141,6 +142,28 @@ export const DEMO = {
     TeamsVideoInteropServicePolicy: ['ServiceProviderEnabled'],
     TeamsUpgradePolicy: ['UpgradeToTeams', 'Islands'],
   },
+  /**
+   * Security groups in each customer tenant, with the first `members` demo users of `department` in them; ids from
+   * `demoGroupId`. Change them with the group control routes (`/_sandbox/scale/tenants/{tenant}/groups…`).
+   */
+  groups: [
+    {
+      key: 'sales-voice',
+      displayName: 'Sales Voice',
+      description: 'Sales staff with Teams Phone',
+      mailNickname: 'sales-voice',
+      department: 'Sales',
+      members: 4,
+    },
+    {
+      key: 'support-voice',
+      displayName: 'Support Voice',
+      description: 'Support agents with Teams Phone',
+      mailNickname: 'support-voice',
+      department: 'Support',
+      members: 3,
+    },
+  ],
   licenses: {
     contoso: [{ skuPartNumber: 'ENTERPRISEPREMIUM', enabled: 25, assigned: 20 }],
     fabrikam: [
@@ -222,6 +245,36 @@ export function seedDemo(state: SandboxState): void {
   seedDns(state);
   seedLicenses(state);
   seedDemoAppRegistration(state);
+  seedDemoGroups(state);
+}
+
+/** The id of a demo group (`DEMO.groups[].key`) in a customer tenant. */
+export function demoGroupId(tenantId: string, key: string): string {
+  return stableGuid(`demo/${tenantId}/group/${key}`);
+}
+
+/**
+ * The customer tenants' groups (`DEMO.groups`). Also run on a restored world, so that a state file saved before
+ * ordinary tenants had groups gets them; a tenant with any group is left as it is.
+ */
+export function seedDemoGroups(state: SandboxState): void {
+  for (const customer of Object.values(DEMO.customers)) {
+    const tenant = state.tenant(customer.tenantId);
+    if (!tenant || tenant.groups.size > 0) continue;
+    for (const group of DEMO.groups) {
+      const members = [...tenant.users.values()]
+        .filter((u) => u.department === group.department)
+        .slice(0, group.members)
+        .map((u) => u.id);
+      addGroup(tenant, {
+        id: demoGroupId(tenant.id, group.key),
+        displayName: group.displayName,
+        description: group.description,
+        mailNickname: group.mailNickname,
+        members,
+      });
+    }
+  }
 }
 
 /**

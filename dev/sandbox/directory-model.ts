@@ -28,6 +28,24 @@ export interface DirectoryUser {
   readonly accountEnabled: boolean;
 }
 
+/** `microsoft.graph.group`: the properties the sandbox keeps (Graph v1.0 CSDL names and types). */
+export interface GroupRecord {
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  readonly mailEnabled: boolean;
+  readonly securityEnabled: boolean;
+  readonly mailNickname: string;
+  /** `[]` for a security group, `['Unified']` for a Microsoft 365 group. */
+  readonly groupTypes: readonly string[];
+}
+
+/** A group of an ordinary tenant with its direct members (user ids). */
+export interface TenantGroup {
+  readonly record: GroupRecord;
+  readonly members: Set<string>;
+}
+
 export interface AppRole {
   readonly id: string;
   readonly value: string;
@@ -87,6 +105,8 @@ export interface Tenant {
   readonly users: Map<string, DirectoryUser>;
   /** Keyed by appId. */
   readonly servicePrincipals: Map<string, ServicePrincipal>;
+  /** Keyed by group id. */
+  readonly groups: Map<string, TenantGroup>;
 }
 
 /** A resource that tokens can be requested for: its audience and the app roles it defines. */
@@ -171,6 +191,9 @@ export interface NewTenant {
 
 export type NewUser = Partial<Omit<DirectoryUser, 'userPrincipalName' | 'displayName'>> &
   Pick<DirectoryUser, 'userPrincipalName' | 'displayName'>;
+
+/** What the control API may change of a user: everything but the id. */
+export type UserChanges = Partial<Omit<DirectoryUser, 'id'>>;
 
 export interface NewApplication {
   readonly appId?: string;

@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { issueServerCertificate, loadOrCreateCa } from './certificates.js';
-import { seedDemo, seedDemoAppRegistration, seedDemoTeams } from './demo-data.js';
+import { seedDemo, seedDemoAppRegistration, seedDemoGroups, seedDemoTeams } from './demo-data.js';
 import { FaultInjector } from './faults.js';
 import { type SandboxMailHandle, startMailServices } from './mail.js';
 import { controlPeer } from './peers/control.js';
@@ -173,6 +173,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         restoreWorld(parts, stateLoad.file);
         if (seedName === 'demo') {
           seedDemoAppRegistration(state);
+          seedDemoGroups(state);
           seedDemoTeams(teams);
         }
       } catch (error) {

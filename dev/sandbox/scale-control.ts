@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SbcSandbox } from './peers/sbc.js';
 import type { Peer, PeerRequest, Reply, Route } from './router.js';
 import { DEMO } from './demo-data.js';
+import { groupControlRoutes } from './group-control.js';
 import { nextIndex, type SbcDialPlanRule } from './sbc-state.js';
 import { ScaleDirectory, ScaleTenantError, seedScaleVoice } from './scale-tenant.js';
 import { type SandboxState, SandboxStateError } from './state.js';
@@ -50,11 +51,6 @@ const teamsChangesSchema = z.strictObject({
   policies: z.record(z.string().min(1), z.string().min(1)).optional(),
 });
 
-const groupChangesSchema = z.strictObject({
-  displayName: z.string().min(1).optional(),
-  description: z.string().nullable().optional(),
-});
-
 const dialPlanSchema = z.strictObject({
   dialPlan: z.string().min(1).default('CustDialPlan'),
   rules: z.number().int().min(0).max(200_000),
@@ -68,9 +64,11 @@ const dialPlanSchema = z.strictObject({
  * - `POST /tenants` `{ displayName, users, groups?, seed?, gateways? }` → a tenant whose directory is generated
  *   (`scale-tenant.ts`) with a seeded Teams voice configuration;
  * - `GET /tenants/{tenant}`: counts and the ids of the first user and group;
- * - `POST /tenants/{tenant}/users`, `PATCH|DELETE /tenants/{tenant}/users/{id or UPN}`,
- *   `PATCH /tenants/{tenant}/users/{id}/teams`, `PATCH /tenants/{tenant}/groups/{id}`,
- *   `PUT|DELETE /tenants/{tenant}/groups/{id}/members/{userId}`;
+ * - `POST /tenants/{tenant}/users`, `DELETE /tenants/{tenant}/users/{id or UPN}`,
+ *   `PATCH /tenants/{tenant}/users/{id}/teams`;
+ * - `PATCH /tenants/{tenant}/users/{id or UPN}` (any tenant) `{ displayName?, userPrincipalName?, department?,
+ *   usageLocation?, accountEnabled?, jobTitle?, mobilePhone?, businessPhones? }`;
+ * - groups and memberships of any tenant (`group-control.ts`);
  * - `GET /tenants/{tenant}/teams` (any tenant): its Teams configuration objects (gateways, routes, …) and grants;
  * - `PUT /tenants/{tenant}/teams/{PolicyName}/{Identity}` (any tenant): changes a Teams configuration object;
  * - `POST /sbc/{device}/dialplan` `{ dialPlan, rules, customers, seed }`: replaces one dial plan's rules with
@@ -123,8 +121,17 @@ export function scaleControlPeer(deps: {
     {
       method: 'PATCH',
       path: '/tenants/:tenant/users/:user',
-      handle: (request) =>
-        ok(scaleOf(request).updateUser(request.params.user ?? '', parseJson(request, userChangesSchema))),
+      handle: (request) => {
+        const changes = parseJson(request, userChangesSchema);
+        const user = request.params.user ?? '';
+        const tenant = state.requireTenant(request.params.tenant ?? '');
+        const generated = directories.generatedFor(tenant.id);
+        return ok(
+          generated instanceof ScaleDirectory
+            ? generated.updateUser(user, changes)
+            : state.updateUser(tenant.id, user, changes),
+        );
+      },
     },
     {
       method: 'DELETE',
@@ -140,28 +147,7 @@ export function scaleControlPeer(deps: {
       handle: (request) =>
         ok(scaleOf(request).updateTeams(request.params.user ?? '', parseJson(request, teamsChangesSchema))),
     },
-    {
-      method: 'PATCH',
-      path: '/tenants/:tenant/groups/:group',
-      handle: (request) =>
-        ok(scaleOf(request).updateGroup(request.params.group ?? '', parseJson(request, groupChangesSchema))),
-    },
-    {
-      method: 'PUT',
-      path: '/tenants/:tenant/groups/:group/members/:user',
-      handle: (request) => {
-        scaleOf(request).addMember(request.params.group ?? '', request.params.user ?? '');
-        return { status: 204 };
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/tenants/:tenant/groups/:group/members/:user',
-      handle: (request) => {
-        scaleOf(request).removeMember(request.params.group ?? '', request.params.user ?? '');
-        return { status: 204 };
-      },
-    },
+    ...groupControlRoutes(deps, parseJson),
     {
       method: 'GET',
       path: '/tenants/:tenant/teams',
@@ -292,7 +278,7 @@ async function explain(route: Route, request: PeerRequest): Promise<Reply> {
   } catch (error) {
     if (error instanceof z.ZodError) return controlError(400, 'InvalidRequest', z.prettifyError(error));
     if (error instanceof ScaleTenantError || error instanceof SandboxStateError) {
-      return controlError(error.status, 'Refused', error.message);
+      return controlError(error.status, error.status === 404 ? 'NotFound' : 'Refused', error.message);
     }
     if (error instanceof TeamsAdminStateError) return controlError(error.status, error.code, error.message);
     if (error instanceof SyntaxError) return controlError(400, 'InvalidJson', error.message);

@@ -1,13 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DirectoryUser } from './state.js';
 import {
+  type DirectoryChange,
   EFFECTIVE_POLICY_TYPES,
   type GroupChange,
   type GroupRecord,
-  lastChanges,
+  groupChangesIn,
+  type NewDirectoryChange,
   policyAssignment,
   type TeamsUserRecord,
   type TenantDirectory,
+  userChangesIn,
 } from './tenant-directory.js';
 import type { TeamsAdminState } from './teams-state.js';
 
@@ -70,20 +73,6 @@ interface TeamsOverlay {
   readonly modified: string;
 }
 
-type Change =
-  | { readonly seq: number; readonly kind: 'user'; readonly id: string }
-  | { readonly seq: number; readonly kind: 'group'; readonly id: string; readonly removed: boolean }
-  | {
-      readonly seq: number;
-      readonly kind: 'member';
-      readonly groupId: string;
-      readonly userId: string;
-      readonly op: 'add' | 'remove';
-    };
-
-/** A change before the log numbers it. */
-type NewChange = Change extends infer C ? (C extends Change ? Omit<C, 'seq'> : never) : never;
-
 export class ScaleTenantError extends Error {
   override readonly name = 'ScaleTenantError';
   constructor(
@@ -103,7 +92,7 @@ const JOB_TITLES = ['Account Manager', 'Engineer', 'Support Agent', 'Analyst', '
 export class ScaleDirectory implements TenantDirectory {
   readonly epoch = randomUUID();
   private sequence = 0;
-  private readonly log: Change[] = [];
+  private readonly log: DirectoryChange[] = [];
   private readonly userPrefix: string;
   private readonly groupPrefix: string;
   private readonly overrides = new Map<string, ScaleUserChanges>();
@@ -279,35 +268,11 @@ export class ScaleDirectory implements TenantDirectory {
   }
 
   userChanges(from: number, to: number): string[] {
-    return lastChanges(
-      this.log.flatMap((c) => (c.kind === 'user' && c.seq > from && c.seq <= to ? [c.id] : [])),
-    );
+    return userChangesIn(this.log, from, to);
   }
 
   groupChanges(from: number, to: number): GroupChange[] {
-    const changes = new Map<
-      string,
-      { id: string; removed: boolean; properties: boolean; members: Map<string, 'add' | 'remove'> }
-    >();
-    const entry = (id: string) => {
-      let found = changes.get(id);
-      if (!found) {
-        found = { id, removed: false, properties: false, members: new Map() };
-        changes.set(id, found);
-      }
-      return found;
-    };
-    for (const change of this.log) {
-      if (change.seq <= from || change.seq > to) continue;
-      if (change.kind === 'group') {
-        const found = entry(change.id);
-        if (change.removed) found.removed = true;
-        else found.properties = true;
-      } else if (change.kind === 'member') {
-        entry(change.groupId).members.set(change.userId, change.op);
-      }
-    }
-    return [...changes.values()];
+    return groupChangesIn(this.log, from, to);
   }
 
   // ---- changes (the control API) ----
@@ -457,7 +422,7 @@ export class ScaleDirectory implements TenantDirectory {
     return count;
   }
 
-  private record(change: NewChange): void {
+  private record(change: NewDirectoryChange): void {
     this.log.push({ ...change, seq: ++this.sequence });
   }
 

@@ -41,6 +41,18 @@ const servicePrincipal = z.strictObject({
   appRoleGrants: z.record(z.string(), strings),
 });
 
+const group = z.strictObject({
+  id: z.string(),
+  displayName: z.string(),
+  description: nullableString,
+  mailEnabled: z.boolean(),
+  securityEnabled: z.boolean(),
+  mailNickname: z.string(),
+  groupTypes: strings,
+  /** User ids. */
+  members: strings,
+});
+
 const tenant = z.strictObject({
   id: z.string(),
   displayName: z.string(),
@@ -49,6 +61,8 @@ const tenant = z.strictObject({
   verifiedDomains: z.array(verifiedDomain),
   users: z.array(directoryUser),
   servicePrincipals: z.array(servicePrincipal),
+  // Absent in files written before ordinary tenants had groups: none.
+  groups: z.array(group).default([]),
 });
 
 const application = z.strictObject({
@@ -207,7 +221,25 @@ export const changeTrackingSnapshotSchema = z.array(
     sequence: z.number().int().nonnegative(),
     created: z.string(),
     fingerprints: z.array(z.tuple([z.string(), z.string()])),
-    log: z.array(z.strictObject({ seq: z.number().int(), id: z.string() })),
+    log: z.array(
+      z.union([
+        // Files written before groups were tracked hold user changes without a kind.
+        z.strictObject({ seq: z.number().int(), kind: z.literal('user').default('user'), id: z.string() }),
+        z.strictObject({
+          seq: z.number().int(),
+          kind: z.literal('group'),
+          id: z.string(),
+          removed: z.boolean(),
+        }),
+        z.strictObject({
+          seq: z.number().int(),
+          kind: z.literal('member'),
+          groupId: z.string(),
+          userId: z.string(),
+          op: z.enum(['add', 'remove']),
+        }),
+      ]),
+    ),
   }),
 );
 export type ChangeTrackingSnapshot = z.output<typeof changeTrackingSnapshotSchema>;

@@ -15,11 +15,13 @@ import {
   type ServicePrincipal,
   stableGuid,
   type Tenant,
+  type UserChanges,
   type VerifiedDomain,
 } from './directory-model.js';
 import { DnsZones } from './dns-zones.js';
 import { EntraGrants } from './entra-grants.js';
 import { GraphDirectory } from './graph-directory.js';
+import { groupView } from './tenant-groups.js';
 import type { DirectorySnapshot } from './snapshot-schema.js';
 
 // The model's types and helpers stay importable from here, where the sandbox's other modules look for them.
@@ -65,6 +67,7 @@ export class SandboxState {
           verifiedDomains: [...t.verifiedDomains],
           users: [...t.users.values()],
           servicePrincipals: [...t.servicePrincipals.values()].filter((sp) => kept.has(sp.appId)),
+          groups: [...t.groups.values()].map((g) => ({ ...g.record, members: [...g.members] })),
         })),
       applications,
     }) as DirectorySnapshot;
@@ -79,6 +82,9 @@ export class SandboxState {
         ...t,
         users: new Map(t.users.map((u) => [u.id, u])),
         servicePrincipals: new Map(t.servicePrincipals.map((sp) => [sp.appId, sp])),
+        groups: new Map(
+          t.groups.map(({ members, ...record }) => [record.id, { record, members: new Set(members) }]),
+        ),
       });
     }
     for (const a of structuredClone(snapshot).applications) this.applicationsById.set(a.appId, a);
@@ -135,6 +141,7 @@ export class SandboxState {
       ],
       users: new Map(),
       servicePrincipals: new Map(),
+      groups: new Map(),
     };
     this.tenantsById.set(id, tenant);
     return tenant;
@@ -142,15 +149,7 @@ export class SandboxState {
 
   addUser(tenantId: string, input: NewUser): DirectoryUser {
     const tenant = this.requireTenant(tenantId);
-    const upn = input.userPrincipalName;
-    const upnDomain = upn.split('@')[1]?.toLowerCase();
-    if (!upnDomain || !tenant.verifiedDomains.some((d) => d.name.toLowerCase() === upnDomain)) {
-      throw new SandboxStateError(
-        400,
-        `The domain portion of the userPrincipalName '${upn}' is not a verified domain of tenant '${tenant.id}'.`,
-      );
-    }
-    if (findUser(tenant, upn)) throw new SandboxStateError(409, `User '${upn}' already exists.`);
+    checkNewUpn(tenant, input.userPrincipalName);
     const user: DirectoryUser = {
       givenName: null,
       surname: null,
@@ -169,6 +168,19 @@ export class SandboxState {
     if (tenant.users.has(user.id)) throw new SandboxStateError(409, `User id '${user.id}' already exists.`);
     tenant.users.set(user.id, user);
     return user;
+  }
+
+  /** Changes a user's directory attributes in place, as an administrator would in the Entra admin center. */
+  updateUser(tenantId: string, idOrUpn: string, changes: UserChanges): DirectoryUser {
+    const tenant = this.requireTenant(tenantId);
+    const user = findUser(tenant, idOrUpn);
+    if (!user) throw new SandboxStateError(404, `User '${idOrUpn}' does not exist in tenant '${tenant.id}'.`);
+    const upn = changes.userPrincipalName;
+    if (upn !== undefined && upn.toLowerCase() !== user.userPrincipalName.toLowerCase())
+      checkNewUpn(tenant, upn);
+    const updated = { ...user, ...changes };
+    tenant.users.set(user.id, updated);
+    return updated;
   }
 
   /** Adds a verified custom domain (neither default nor initial), as Graph's domain verification does. */
@@ -342,6 +354,18 @@ export class SandboxState {
   }
 }
 
+/** A UPN a new or renamed user may take: on a verified domain of the tenant, and no one else's. */
+function checkNewUpn(tenant: Tenant, upn: string): void {
+  const upnDomain = upn.split('@')[1]?.toLowerCase();
+  if (!upnDomain || !tenant.verifiedDomains.some((d) => d.name.toLowerCase() === upnDomain)) {
+    throw new SandboxStateError(
+      400,
+      `The domain portion of the userPrincipalName '${upn}' is not a verified domain of tenant '${tenant.id}'.`,
+    );
+  }
+  if (findUser(tenant, upn)) throw new SandboxStateError(409, `User '${upn}' already exists.`);
+}
+
 function firstPartyResource(identifier: string): Resource | undefined {
   const key = identifier.toLowerCase();
   return FIRST_PARTY_RESOURCES.find(
@@ -372,6 +396,7 @@ export function describeTenant(state: SandboxState, tenant: Tenant) {
     verifiedDomains: tenant.verifiedDomains,
     users: [...tenant.users.values()],
     servicePrincipals: [...tenant.servicePrincipals.values()],
+    groups: [...tenant.groups.values()].map(groupView),
     delegatedConsents: state.entra.delegatedConsents(tenant.id),
     applications: state
       .applications()

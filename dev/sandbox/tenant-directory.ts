@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DirectoryUser, Tenant } from './state.js';
+import type { DirectoryUser, GroupRecord, Tenant } from './state.js';
 import type { ChangeTrackingSnapshot } from './snapshot-schema.js';
 import { GRANTABLE_POLICY_TYPES, type TeamsAdminState } from './teams-state.js';
 
@@ -31,15 +31,7 @@ export interface TenantDirectory {
   groupChanges(from: number, to: number): GroupChange[];
 }
 
-export interface GroupRecord {
-  readonly id: string;
-  readonly displayName: string;
-  readonly description: string | null;
-  readonly mailEnabled: boolean;
-  readonly securityEnabled: boolean;
-  readonly mailNickname: string;
-  readonly groupTypes: readonly string[];
-}
+export type { GroupRecord } from './directory-model.js';
 
 export interface GroupChange {
   readonly id: string;
@@ -100,15 +92,20 @@ function guidOf(name: string): string {
 }
 
 /**
- * An ordinary tenant seen through change tracking. Its users are edited in place by the Graph routes, so changes
- * are found by comparing each user with what the previous look saw; demo tenants are small, so a look is cheap.
- * Teams configurations come from the Teams admin state's policy grants; such tenants have no groups.
+ * An ordinary tenant seen through change tracking. Its users and groups are edited in place (by the Graph routes,
+ * the control API, tests in process), so changes are found by comparing each user, group and membership with
+ * what the previous look saw; demo tenants are small, so a look is cheap. Teams configurations come from the Teams
+ * admin state's policy grants.
  */
 export class StateTenantDirectory implements TenantDirectory {
   readonly epoch: string;
   private sequence: number;
+  /**
+   * What the previous look saw, keyed by user id, `group:{id}` and `member:{groupId}:{userId}`; user ids stand
+   * bare because files written before groups were tracked hold them so.
+   */
   private readonly fingerprints: Map<string, string>;
-  private readonly log: Array<{ seq: number; id: string }>;
+  private readonly log: DirectoryChange[];
   private readonly created: string;
 
   /** `restored` continues a tracking saved before a restart, so that its delta tokens stay valid. */
@@ -144,7 +141,7 @@ export class StateTenantDirectory implements TenantDirectory {
   usersAfter(after: string | undefined, limit: number): DirectoryUser[] {
     return [...this.tenant.users.values()]
       .filter((u) => after === undefined || u.id > after)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .sort(byId)
       .slice(0, limit);
   }
 
@@ -180,48 +177,143 @@ export class StateTenantDirectory implements TenantDirectory {
       .map((u) => u.id);
   }
 
-  groupsAfter(): GroupRecord[] {
-    return [];
+  groupsAfter(after: string | undefined, limit: number): GroupRecord[] {
+    return [...this.tenant.groups.values()]
+      .map((g) => g.record)
+      .filter((g) => after === undefined || g.id > after)
+      .sort(byId)
+      .slice(0, limit);
   }
 
-  group(): GroupRecord | undefined {
-    return undefined;
+  group(id: string): GroupRecord | undefined {
+    return this.tenant.groups.get(id.toLowerCase())?.record;
   }
 
-  members(): { ids: string[] } {
-    return { ids: [] };
+  /** Members in id order; the cursor is the last id of the previous chunk. */
+  members(groupId: string, cursor: string | undefined, limit: number): { ids: string[]; next?: string } {
+    const ids = this.currentMembers(groupId.toLowerCase()).filter(
+      (id) => cursor === undefined || id > cursor,
+    );
+    const chunk = ids.slice(0, limit);
+    const last = chunk.at(-1);
+    return ids.length > limit && last !== undefined ? { ids: chunk, next: last } : { ids: chunk };
   }
 
   userChanges(from: number, to: number): string[] {
     this.refresh();
-    return lastChanges(this.log.filter((c) => c.seq > from && c.seq <= to).map((c) => c.id));
+    return userChangesIn(this.log, from, to);
   }
 
-  groupChanges(): GroupChange[] {
-    return [];
+  groupChanges(from: number, to: number): GroupChange[] {
+    this.refresh();
+    return groupChangesIn(this.log, from, to);
   }
 
-  /** Logs every user added, changed or removed since the previous look. */
+  /** A group's members that are users of the tenant (a deleted user is no member), in id order. */
+  private currentMembers(groupId: string): string[] {
+    const group = this.tenant.groups.get(groupId);
+    return group ? [...group.members].filter((id) => this.tenant.users.has(id)).sort() : [];
+  }
+
+  /** Logs every user, group and membership added, changed or removed since the previous look. */
   private refresh(): void {
     const seen = new Set<string>();
+    const look = (key: string, print: string, change: NewDirectoryChange) => {
+      seen.add(key);
+      if (this.fingerprints.get(key) === print) return;
+      this.fingerprints.set(key, print);
+      this.record(change);
+    };
     for (const user of this.tenant.users.values()) {
-      seen.add(user.id);
-      const print = JSON.stringify(user);
-      if (this.fingerprints.get(user.id) !== print) {
-        this.fingerprints.set(user.id, print);
-        this.log.push({ seq: ++this.sequence, id: user.id });
+      look(user.id, JSON.stringify(user), { kind: 'user', id: user.id });
+    }
+    for (const { record } of this.tenant.groups.values()) {
+      look(`group:${record.id}`, JSON.stringify(record), { kind: 'group', id: record.id, removed: false });
+      for (const userId of this.currentMembers(record.id)) {
+        look(`member:${record.id}:${userId}`, '', { kind: 'member', groupId: record.id, userId, op: 'add' });
       }
     }
-    for (const id of [...this.fingerprints.keys()]) {
-      if (seen.has(id)) continue;
-      this.fingerprints.delete(id);
-      this.log.push({ seq: ++this.sequence, id });
+    for (const key of [...this.fingerprints.keys()]) {
+      if (seen.has(key)) continue;
+      this.fingerprints.delete(key);
+      // Group ids are GUIDs: the first colon after the group id ends it.
+      const [, kind, groupId = '', userId = ''] = /^(group|member):([^:]+):?(.*)$/.exec(key) ?? [];
+      if (kind === 'group') {
+        this.record({ kind: 'group', id: groupId, removed: true });
+      } else if (kind === 'member') {
+        // A deleted group's removal says it all; Graph lists no members of it.
+        if (this.tenant.groups.has(groupId)) {
+          this.record({ kind: 'member', groupId, userId, op: 'remove' });
+        }
+      } else {
+        this.record({ kind: 'user', id: key });
+      }
     }
+  }
+
+  private record(change: NewDirectoryChange): void {
+    this.log.push({ ...change, seq: ++this.sequence });
   }
 }
 
+/** One entry of a directory's change log, which Graph's delta queries read. */
+export type DirectoryChange =
+  | { readonly seq: number; readonly kind: 'user'; readonly id: string }
+  | { readonly seq: number; readonly kind: 'group'; readonly id: string; readonly removed: boolean }
+  | {
+      readonly seq: number;
+      readonly kind: 'member';
+      readonly groupId: string;
+      readonly userId: string;
+      readonly op: 'add' | 'remove';
+    };
+
+/** A change before the log numbers it. */
+export type NewDirectoryChange = DirectoryChange extends infer C
+  ? C extends DirectoryChange
+    ? Omit<C, 'seq'>
+    : never
+  : never;
+
+/** Ids of users changed (or removed) in `(from, to]`, each once, in the order of their last change. */
+export function userChangesIn(log: readonly DirectoryChange[], from: number, to: number): string[] {
+  return lastChanges(log.flatMap((c) => (c.kind === 'user' && c.seq > from && c.seq <= to ? [c.id] : [])));
+}
+
+/** Groups changed in `(from, to]`: whether their properties changed, their removal, their net member changes. */
+export function groupChangesIn(log: readonly DirectoryChange[], from: number, to: number): GroupChange[] {
+  const changes = new Map<
+    string,
+    { id: string; removed: boolean; properties: boolean; members: Map<string, 'add' | 'remove'> }
+  >();
+  const entry = (id: string) => {
+    let found = changes.get(id);
+    if (!found) {
+      found = { id, removed: false, properties: false, members: new Map() };
+      changes.set(id, found);
+    }
+    return found;
+  };
+  for (const change of log) {
+    if (change.seq <= from || change.seq > to) continue;
+    if (change.kind === 'group') {
+      const found = entry(change.id);
+      // A group removed and created again under its id within the range exists at its end.
+      found.removed = change.removed;
+      if (!change.removed) found.properties = true;
+    } else if (change.kind === 'member') {
+      entry(change.groupId).members.set(change.userId, change.op);
+    }
+  }
+  return [...changes.values()];
+}
+
+function byId(a: { readonly id: string }, b: { readonly id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** Each id once, where it last occurs. */
-export function lastChanges(ids: readonly string[]): string[] {
+function lastChanges(ids: readonly string[]): string[] {
   const last = new Map<string, number>();
   ids.forEach((id, index) => last.set(id, index));
   return [...last.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);

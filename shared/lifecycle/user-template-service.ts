@@ -47,10 +47,19 @@ export interface UserTemplateServiceDeps {
   readonly directory: ImportDirectory;
   readonly numbers: Pick<NumberInventory, 'listRanges' | 'availableNumbers'>;
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
+  /** The Lifecycle Management bindings that use a template ("Rank 2"): a bound template is not deleted. */
+  readonly boundBy?: (customerId: string, templateId: number) => Promise<readonly string[]>;
   /** Refuses the users the customer has no license left for (`license_exhausted`); none: no license check. */
   readonly licenseGate?: Pick<LicenseGate, 'refuseRows'>;
   readonly now?: () => Date;
 }
+
+/** `full`: everything the template sets; `policies`: what a lifecycle pass enforces again (not a new number). */
+export type TemplateMode = 'full' | 'policies';
+
+/** Phone and Mobile numbers follow the user's directory attribute (the manual's "Phone" rule); others are given once. */
+export const followsDirectory = (template: Pick<UserTemplate, 'assignNumberFrom'>) =>
+  template.assignNumberFrom === 'phone' || template.assignNumberFrom === 'mobile';
 
 /**
  * Manage Templates (manual-part-D §1.6) and Apply Template: a template applied to users becomes a user import of
@@ -182,11 +191,23 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
    * The import file the template makes for `targets`, with the problems of rows it cannot fill (no phone to take,
    * the range exhausted): each user one row, the columns only those the template sets.
    */
-  async function importFileOf(template: UserTemplate, targets: readonly TemplateTarget[], dryRun = false) {
+  async function importFileOf(
+    template: UserTemplate,
+    targets: readonly TemplateTarget[],
+    mode: TemplateMode = 'full',
+    dryRun = false,
+  ) {
     const { customerId } = template;
     const users = await usersOf(customerId, targets);
     const problems = new Map<number, PresetProblem[]>();
-    const numbers = await numbersFor(template, targets, users, problems);
+    // Policies are enforced again on every pass; a number only where it follows a directory attribute.
+    const withNumber =
+      mode === 'full'
+        ? template.clearLineUri || template.assignNumberFrom !== null
+        : followsDirectory(template);
+    const numbers = withNumber
+      ? await numbersFor(template, targets, users, problems)
+      : new Map<number, string>();
     await deps.licenseGate?.refuseRows(
       customerId,
       targets.map((t) => users.get(t.userId)?.id ?? null),
@@ -194,7 +215,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       { factor: 'byTemplate', dryRun },
     );
     const header = ['User'];
-    if (template.clearLineUri || template.assignNumberFrom !== null) header.push('LineUri');
+    if (withNumber) header.push('LineUri');
     if (template.enterpriseVoice !== 'do-not-configure') header.push('EnterpriseVoice');
     for (const policy of template.policies) header.push(policy.policyType);
     const rows = targets.map((target, index) => {
@@ -300,7 +321,13 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
   }
 
   /** The import file of the template applied to `targets`, checked as far as a template can be. */
-  async function fileFor(customerId: string, id: number, targets: readonly TemplateTarget[], dryRun = false) {
+  async function fileFor(
+    customerId: string,
+    id: number,
+    targets: readonly TemplateTarget[],
+    mode: TemplateMode = 'full',
+    dryRun = false,
+  ) {
     await customerWithUsers(deps.customers, customerId);
     const { value } = await getOrThrow(customerId, id);
     if (targets.length > IMPORT_LIMITS.maxRows) {
@@ -313,7 +340,24 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
         },
       ]);
     }
-    return { ...(await importFileOf(value, targets, dryRun)), template: value };
+    return { ...(await importFileOf(value, targets, mode, dryRun)), template: value };
+  }
+
+  /**
+   * The users now show the template (`null`: none). A template given by it is no longer the operator's own edit:
+   * the user counts By Template, and a later edit by hand is the operator's override of it (docs/lifecycle.md).
+   */
+  async function markTemplate(customerId: string, userIds: readonly string[], templateId: number | null) {
+    if (userIds.length === 0) return;
+    await deps.mirror.updateUsers(
+      customerId,
+      userIds.map((userId) => ({
+        id: userId,
+        template: templateId === null ? null : String(templateId),
+        ...(templateId === null ? {} : { edited: false }),
+      })),
+      templateId === null ? 'lifecycle-removed' : `template-${templateId}`,
+    );
   }
 
   return {
@@ -359,6 +403,14 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       await customerWithUsers(deps.customers, customerId);
       const current = await getOrThrow(customerId, id);
       checkVersion(current, ifMatch);
+      const bindings = deps.boundBy ? await deps.boundBy(customerId, id) : [];
+      if (bindings.length > 0) {
+        throw domainErrors.conflict(
+          'template_bound',
+          'The template is bound to security groups',
+          `Template "${current.value.name}" is used by Lifecycle Management binding(s) ${bindings.join(', ')}; delete or change them first.`,
+        );
+      }
       await deps.store.remove(current);
       let cursor: IndexCursor | undefined;
       do {
@@ -381,7 +433,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
 
     /** What applying the template to `targets` would change, per user; nothing is queued. */
     async dryRun(customerId: string, id: number, targets: readonly TemplateTarget[]) {
-      const { text, problems } = await fileFor(customerId, id, targets, true);
+      const { text, problems } = await fileFor(customerId, id, targets, 'full', true);
       return deps.imports.dryRun(customerId, text, { rowProblems: problems });
     },
 
@@ -392,17 +444,43 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     async apply(customerId: string, id: number, targets: readonly TemplateTarget[], by: string) {
       const { text, problems, template } = await fileFor(customerId, id, targets);
       const { value, plan } = await deps.imports.start(customerId, text, by, { rowProblems: problems });
-      const applied = plan.rows.flatMap((r) =>
+      const applied = (plan?.rows ?? []).flatMap((r) =>
         r.status !== 'invalid' && r.userId !== null ? [r.userId] : [],
       );
-      if (applied.length > 0) {
-        await deps.mirror.updateUsers(
-          customerId,
-          applied.map((userId) => ({ id: userId, template: String(template.id) })),
-          `template-${template.id}`,
-        );
-      }
+      await markTemplate(customerId, applied, template.id);
       return value;
+    },
+
+    markTemplate,
+
+    /**
+     * The import file of a template for a lifecycle pass: `full` for users who join (their number too), `policies`
+     * for users whose template is enforced again (policies, Enterprise Voice, and a Phone or Mobile number).
+     */
+    lifecycleFile(
+      customerId: string,
+      id: number,
+      targets: readonly TemplateTarget[],
+      mode: TemplateMode,
+      dryRun = false,
+    ) {
+      return fileFor(customerId, id, targets, mode, dryRun);
+    },
+
+    /**
+     * The import file that takes back what a template gave users who left its groups (a binding's `remove`): the
+     * template's policies back to Global, and the number unassigned.
+     */
+    async removalFile(customerId: string, id: number, targets: readonly TemplateTarget[]) {
+      const { value } = await getOrThrow(customerId, id);
+      const header = ['User', 'LineUri', ...value.policies.map((p) => p.policyType)];
+      const users = await usersOf(customerId, targets);
+      const rows = targets.map((target) => [
+        users.get(target.userId)?.userPrincipalName ?? target.userId,
+        CLEAR_KEYWORD,
+        ...value.policies.map(() => GLOBAL_POLICY),
+      ]);
+      return { text: stringify([header, ...rows], { record_delimiter: '\r\n' }), template: value };
     },
   };
 }

@@ -127,6 +127,8 @@ export interface MirrorUserUpdate {
   readonly pending?: boolean;
   /** The id of the user template applied to the user (null: none). */
   readonly template?: string | null;
+  /** Whether an operator's own edit is the user's latest (UserMarks.edited). */
+  readonly edited?: boolean;
 }
 
 /** A user as the license count sees it: what Direct Routing qualifies by, and the product's marks. */
@@ -302,6 +304,7 @@ export function createMirrorStoreOn(tables: Tables) {
           ...current,
           pending: update.pending ?? current.pending,
           template: update.template !== undefined ? update.template : current.template,
+          edited: update.edited ?? current.edited,
         });
       }
       await writeUsers(customerId, [...users.values()], cycle, stored, (id) => marks.get(id) ?? NO_MARKS);

@@ -21,6 +21,7 @@ export interface ReplicationSources extends Pick<
   readonly transport: TrustedTransport;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
   readonly templates: Pick<ScriptTemplateService, 'render'>;
+  readonly afterCycle?: ReplicationDeps['afterCycle'];
 }
 
 /** Replication's dependencies from the product's; tests replace some (the reader's transport). */
@@ -44,6 +45,7 @@ export function replicationDeps(services: ReplicationSources): ReplicationDeps {
     alarms: services.alarms,
     customerExists: async (customerId) => (await customer(customerId)) !== null,
     noteReplicated: (customerId, at) => services.activity.replicated(customerId, at),
+    ...(services.afterCycle ? { afterCycle: services.afterCycle } : {}),
     reader: (credential) =>
       createM365Reader({
         graphBaseUrl: settings.endpoints.graph,

@@ -84,6 +84,11 @@ export interface ReplicationDeps {
     cycleId: string | null;
     now: Date;
   }) => Promise<DriftReport>;
+  /**
+   * Runs after a cycle's end is noted and before its checkpoint goes, under the customer's lease (the lifecycle
+   * pass): a crash in it leaves the cycle to be resumed, which runs it again. Its failure is its own to report.
+   */
+  readonly afterCycle?: (customerId: string) => Promise<void>;
   readonly now?: () => Date;
   readonly log?: (message: string) => void;
 }
@@ -259,6 +264,7 @@ export function createReplicationService(deps: ReplicationDeps) {
       const outcome = await runCycle(ctx);
       if (outcome === 'paused') return 'paused';
       await finish(customerId, cycle, status);
+      await deps.afterCycle?.(customerId);
       await store.deleteCycle(customerId, etag);
       log(
         `Replication ${cycle.kind} cycle ${cycle.id} of ${customerId} done: ${JSON.stringify(cycle.counters)}.`,

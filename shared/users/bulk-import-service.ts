@@ -70,6 +70,18 @@ export function createUserImportService(deps: UserImportDeps) {
     return found;
   }
 
+  /** Starts the import's one task (the engine's idempotency key makes a second start the same task). */
+  async function withTask(value: UserImport): Promise<UserImport> {
+    if (value.taskId) return value;
+    const task = await deps.taskEngine.start({
+      type: USER_IMPORT_TASK_TYPE,
+      customerId: value.customerId,
+      input: { customerId: value.customerId, importId: value.id, initiatedBy: value.createdBy },
+      idempotencyKey: `user-import:${value.id}`,
+    });
+    return deps.store.update(value.customerId, value.id, (current) => ({ ...current, taskId: task.id }));
+  }
+
   return {
     /** Validates the file and says what it would change; nothing is stored or queued. */
     dryRun: plan,
@@ -79,13 +91,23 @@ export function createUserImportService(deps: UserImportDeps) {
       customerId: string,
       text: string,
       createdBy: string,
-      options?: ImportPlanOptions,
-    ): Promise<{ readonly value: UserImport; readonly plan: ImportPlan }> {
+      options?: ImportPlanOptions & {
+        /**
+         * The import's id, given by a caller that must not queue the same work twice (the lifecycle pass, resumed
+         * after a crash): an import stored under it already is the answer, and its task is started if it was not.
+         */
+        readonly importId?: string;
+      },
+    ): Promise<{ readonly value: UserImport; readonly plan: ImportPlan | null }> {
+      if (options?.importId) {
+        const existing = await deps.store.get(customerId, options.importId);
+        if (existing) return { value: await withTask(existing), plan: null };
+      }
       const planned = await plan(customerId, text, options);
       const chunks = chunked(planned.rows);
       const count = (status: string) => planned.rows.filter((r) => r.status === status).length;
       const value: UserImport = {
-        id: randomUUID(),
+        id: options?.importId ?? randomUUID(),
         customerId,
         createdAt: now().toISOString(),
         createdBy,
@@ -105,24 +127,31 @@ export function createUserImportService(deps: UserImportDeps) {
         validationErrorCount: planned.errorCount,
       };
       await deps.store.create(value, chunks);
-      let task: TaskRecord;
       try {
-        task = await deps.taskEngine.start({
-          type: USER_IMPORT_TASK_TYPE,
-          customerId,
-          input: { customerId, importId: value.id, initiatedBy: createdBy },
-          idempotencyKey: `user-import:${value.id}`,
-        });
+        return { value: await withTask(value), plan: planned };
       } catch (error) {
-        // An import no task will ever apply must not show as queued.
-        await deps.store.remove(customerId, value.id).catch(() => undefined);
+        // An import no task will ever apply must not show as queued; one the caller named is kept, to be resumed.
+        if (!options?.importId) await deps.store.remove(customerId, value.id).catch(() => undefined);
         throw error;
       }
-      const stored = await deps.store.update(customerId, value.id, (current) => ({
-        ...current,
-        taskId: task.id,
-      }));
-      return { value: stored, plan: planned };
+    },
+
+    /** The import stored under `importId` with its task started, or null when there is none (see `start`). */
+    async resume(customerId: string, importId: string): Promise<UserImport | null> {
+      const existing = await deps.store.get(customerId, importId);
+      return existing ? withTask(existing) : null;
+    },
+
+    /** The rows validation refused, with their problems (the rows the task never sends). */
+    async invalidRows(customerId: string, importId: string): Promise<PlannedRow[]> {
+      const value = await find(customerId, importId);
+      const rows: PlannedRow[] = [];
+      for (let chunk = 0; chunk < value.chunks; chunk++) {
+        for (const r of await deps.store.chunk(customerId, importId, chunk)) {
+          if (r.status === 'invalid') rows.push(r);
+        }
+      }
+      return rows;
     },
 
     async get(customerId: string, importId: string) {

@@ -19,8 +19,8 @@ const OPEN_LISTS = new Set(['customers-list']);
 const PROVIDER_ONLY = new Set(['customer-channel-set']);
 /**
  * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, its users'
- * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8), and its user templates (the Customer
- * portal's Manage Templates).
+ * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8), its user templates and their
+ * security-group bindings (the Customer portal's Manage Templates and Lifecycle Management).
  */
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
@@ -40,6 +40,10 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'user-templates-clone',
   'user-templates-apply',
   'user-templates-apply-file',
+  'lifecycle-bindings-create',
+  'lifecycle-bindings-update',
+  'lifecycle-bindings-move',
+  'lifecycle-bindings-delete',
 ]);
 
 let stack: MemoryStack;
@@ -99,6 +103,7 @@ function pathFor(route: string, customer: string): string {
     reservationId: '442079460001',
     importId: '66666666-6666-4666-8666-666666666666',
     userTemplateId: '1',
+    bindingId: '0123456789ab',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

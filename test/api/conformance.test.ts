@@ -31,6 +31,7 @@ import {
 const NO_INVALID_REQUEST = new Set(['openapi']);
 
 const DIRECTORY = 'DirectoryCo';
+const BOUND_GROUP = '77777777-7777-4777-8777-777777777777';
 /** A Hosted Essentials customer, for Upgrade Customer. */
 const ESSENTIALS = 'EssentialCo';
 const UUID = '66666666-6666-4666-8666-666666666666';
@@ -195,6 +196,29 @@ beforeAll(async () => {
     );
     ids[name] = String((created.body as { id: number }).id);
   }
+  // A group replication found in OWN's tenant, for its lifecycle bindings.
+  await stack.services.mirror.putGroups(
+    OWN,
+    [
+      {
+        id: BOUND_GROUP,
+        displayName: 'Voice users',
+        description: null,
+        mailEnabled: false,
+        securityEnabled: true,
+      },
+    ],
+    'conformance',
+  );
+  for (const name of ['binding', 'spareBinding']) {
+    const created = await expectOk(
+      call('POST', `/api/v1/customers/${OWN}/lifecycle/bindings`, {
+        json: { templateId: Number(ids.userTemplate), groupIds: [BOUND_GROUP] },
+      }),
+      'a lifecycle binding',
+    );
+    ids[name] = (created.body as { id: string }).id;
+  }
   for (const name of ['session', 'invitationSession']) {
     const session = await expectOk(call('POST', '/api/v1/wizard-sessions'), 'a wizard session');
     ids[name] = (session.body as { id: string }).id;
@@ -317,6 +341,13 @@ function bodyOf(operationId: string): unknown {
     'user-templates-clone': { name: 'Cloned' },
     'user-templates-apply': { users: [{ userId: CUSTOMER_ADMIN }] },
     'user-templates-apply-file': `Sip address\nsip:${CUSTOMER_ADMIN}\n`,
+    'lifecycle-bindings-create': { templateId: Number(ids.userTemplate), groupIds: [BOUND_GROUP] },
+    'lifecycle-bindings-update': {
+      templateId: Number(ids.userTemplate),
+      groupIds: [BOUND_GROUP],
+      onLeave: 'remove',
+    },
+    'lifecycle-bindings-move': { rank: 1 },
   };
   return bodies[operationId] ?? {};
 }
@@ -368,6 +399,7 @@ function pathOf(path: string, operationId: string): string {
     importId: ids.userImport ?? '',
     userTemplateId:
       (operationId === 'user-templates-delete' ? ids.spareUserTemplate : ids.userTemplate) ?? '',
+    bindingId: (operationId === 'lifecycle-bindings-delete' ? ids.spareBinding : ids.binding) ?? '',
   };
   return `/api/v1${path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
     const value = values[name];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO, seedDemo } from '../../dev/sandbox/demo-data.js';
+import { DEMO, demoGroupId, seedDemo, seedDemoGroups } from '../../dev/sandbox/demo-data.js';
 import { findUser } from '../../dev/sandbox/directory-model.js';
 import { Mailbox } from '../../dev/sandbox/mailbox.js';
 import { acsEmailService } from '../../dev/sandbox/peers/email-acs.js';
@@ -9,7 +9,9 @@ import { DEMO_SBC, SbcDevices, seedDemoSbcs } from '../../dev/sandbox/sbc-state.
 import { addReplicationApp, createScaleTenant } from '../../dev/sandbox/scale-control.js';
 import { SandboxState } from '../../dev/sandbox/state.js';
 import { TeamsAdminState } from '../../dev/sandbox/teams-state.js';
+import { changeTrackingSnapshotSchema, directorySnapshotSchema } from '../../dev/sandbox/snapshot-schema.js';
 import { TenantDirectories } from '../../dev/sandbox/tenant-directory.js';
+import { addGroup, addMember, removeMember } from '../../dev/sandbox/tenant-groups.js';
 
 const contoso = DEMO.customers.contoso;
 const zone = DEMO.provider.dns.zone;
@@ -53,6 +55,7 @@ function changedWorld(): ReturnType<typeof world> {
   seedDemoSbcs(w.sbc);
   const tenant = w.state.addTenant({ displayName: 'Persisted Ltd', customDomains: ['persisted.example'] });
   w.state.addUser(tenant.id, { userPrincipalName: 'ann@persisted.example', displayName: 'Ann' });
+  addGroup(tenant, { displayName: 'Persisted Voice', members: ['ann@persisted.example'] });
   w.state.entra.setCredentials(tenant.id, 'ann@persisted.example', {
     password: 'pw',
     globalAdministrator: true,
@@ -77,6 +80,8 @@ function changedWorld(): ReturnType<typeof world> {
     Identity: 'gw.example.com',
     SipSignalingPort: 5061,
   });
+  w.directories.of(contosoTenant).seq();
+  removeMember(contosoTenant, demoGroupId(contoso.tenantId, 'sales-voice'), contoso.user.userPrincipalName);
   w.directories.of(contosoTenant).seq();
 
   const run = runCli(
@@ -248,6 +253,63 @@ describe('sandbox state snapshots', () => {
     const restored = after.directories.of(after.state.requireTenant(contoso.tenantId));
     expect(restored.epoch).toBe(tracked.epoch);
     expect(restored.seq()).toBe(seq);
+  });
+
+  it('keeps groups with their members, and their change tracking reports only what changes after the restart', () => {
+    const before = changedWorld();
+    const seq = before.directories.of(before.state.requireTenant(contoso.tenantId)).seq();
+    const after = restart(before);
+    const persisted = after.state.requireTenant('persisted.example');
+    const ann = findUser(persisted, 'ann@persisted.example')?.id;
+    expect([...persisted.groups.values()].map((g) => [g.record.displayName, [...g.members]])).toEqual([
+      ['Persisted Voice', [ann]],
+    ]);
+    const contosoTenant = after.state.requireTenant(contoso.tenantId);
+    const tracked = after.directories.of(contosoTenant);
+    const salesVoice = demoGroupId(contoso.tenantId, 'sales-voice');
+    const adele = findUser(contosoTenant, contoso.user.userPrincipalName)?.id ?? '';
+    expect(tracked.groupChanges(seq - 1, seq)).toEqual([
+      { id: salesVoice, removed: false, properties: false, members: new Map([[adele, 'remove']]) },
+    ]);
+    addMember(contosoTenant, salesVoice, adele);
+    expect(tracked.groupChanges(seq, tracked.seq())).toEqual([
+      { id: salesVoice, removed: false, properties: false, members: new Map([[adele, 'add']]) },
+    ]);
+  });
+
+  it('loads a file written before tenants had groups; the demo tenants then get theirs as new groups', () => {
+    const before = changedWorld();
+    const saved = JSON.parse(JSON.stringify(snapshotWorld(before))) as ReturnType<typeof snapshotWorld>;
+    const directory = {
+      ...saved.directory,
+      tenants: saved.directory.tenants.map(({ groups: _groups, ...tenant }) => tenant),
+    };
+    const changeTracking = saved.changeTracking.map((tracking) => ({
+      ...tracking,
+      fingerprints: tracking.fingerprints.filter(([key]) => !/^(group|member):/.test(key)),
+      log: tracking.log.flatMap((c) => (c.kind === 'user' ? [{ seq: c.seq, id: c.id }] : [])),
+    }));
+    const after = world();
+    restoreWorld(after, {
+      ...saved,
+      directory: directorySnapshotSchema.parse(directory),
+      changeTracking: changeTrackingSnapshotSchema.parse(changeTracking),
+    });
+    const contosoTenant = after.state.requireTenant(contoso.tenantId);
+    expect(contosoTenant.groups.size).toBe(0);
+    const tracked = after.directories.of(contosoTenant);
+    const seq = tracked.seq();
+    expect(tracked.userChanges(0, seq)).toHaveLength(contoso.userCount);
+
+    seedDemoGroups(after.state);
+    const changes = tracked.groupChanges(seq, tracked.seq());
+    expect(changes.map((c) => [c.id, c.properties, c.members.size])).toEqual(
+      expect.arrayContaining([
+        [demoGroupId(contoso.tenantId, 'sales-voice'), true, 4],
+        [demoGroupId(contoso.tenantId, 'support-voice'), true, 3],
+      ]),
+    );
+    expect(changes).toHaveLength(2);
   });
 
   it('keeps the mailbox and its numbering', () => {

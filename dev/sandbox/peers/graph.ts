@@ -3,6 +3,7 @@ import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
 import type { TenantDirectories } from '../tenant-directory.js';
+import { removeFromGroups } from '../tenant-groups.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 import { changeTrackingRoutes } from './graph-delta.js';
 import { numberManagementRoutes } from './graph-numbers.js';
@@ -295,6 +296,7 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
       handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => {
         const user = requireUser(tenant, request.params.id ?? '');
         tenant.users.delete(user.id);
+        removeFromGroups(tenant, user.id);
         directory.removeUser(tenant, user.id);
         teams.voice.removeUser(tenant.id, user.id);
         return { status: 204, headers: requestIds(request) };
