@@ -4,6 +4,7 @@ import {
   CUSTOMER_LICENSE_GRACE_ALARM,
 } from '../../shared/alarms/alarm-kinds.js';
 import { createLicenseGate, GRACE_PERIOD_DAYS } from '../../shared/licenses/license-gate.js';
+import { createLifecycleStore } from '../../shared/lifecycle/lifecycle-store.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type FakeUserChanges, fakeUserChanges } from '../support/fake-user-changes.js';
@@ -22,6 +23,7 @@ let fake: FakeUserChanges;
 const CUSTOMER = 'GateCo';
 const GRACE_CUSTOMER = 'GraceCo';
 const EDIT_CUSTOMER = 'EditCo';
+const LIFECYCLE_CUSTOMER = 'JoinCo';
 const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const upnOf = (i: number) => `user${i}@gate.example`;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
@@ -79,6 +81,7 @@ beforeAll(async () => {
   await seed(GRACE_CUSTOMER, 10, 14, 10);
   // Licensed Users 1: 10 % of it is no grace license at all.
   await seed(EDIT_CUSTOMER, 1, 2, 1);
+  await seed(LIFECYCLE_CUSTOMER, 2, 3, 0);
 }, 60_000);
 afterAll(async () => stack?.close());
 
@@ -264,5 +267,72 @@ describe("an operator's change of a user (By User Interface)", () => {
       CUSTOMER_LICENSE_EXHAUSTED_ALARM,
     ]);
     await ok(call('PATCH', `${users}/${idOf(0)}`, { json: { usageLocation: 'DE' } }), 202);
+  });
+});
+
+describe('Lifecycle Management joiners (the acceptance of issue 12 item 5)', () => {
+  const GROUP = '10000000-0000-4000-8000-000000000001';
+  const BASE = `/api/v1/customers/${LIFECYCLE_CUSTOMER}`;
+  const pass = async () => {
+    const summary = await stack.services.lifecycle.run(LIFECYCLE_CUSTOMER);
+    for (const id of summary?.imports ?? []) {
+      await waitFor(`import ${id}`, async () => {
+        const view = (await call('GET', `${BASE}/user-imports/${id}`)).body as { state: string };
+        return view.state === 'completed' ? view : undefined;
+      });
+    }
+    return (await ok(call('GET', `${BASE}/lifecycle/last-pass`))).body as { joined: number; refused: number };
+  };
+
+  it('refuses the joiner past Licensed Users with the reason and an alarm; raised, the next pass takes it', async () => {
+    const mirror = stack.services.mirror;
+    await mirror.putGroups(
+      LIFECYCLE_CUSTOMER,
+      [{ id: GROUP, displayName: 'Voice', description: null, mailEnabled: false, securityEnabled: true }],
+      'seed',
+    );
+    await mirror.replaceMemberChunks(
+      LIFECYCLE_CUSTOMER,
+      GROUP,
+      [{ tag: 'seed', members: range(0, 2).map(idOf) }],
+      [],
+      'seed',
+    );
+    const template = (
+      (
+        await ok(
+          call('POST', `${BASE}/user-templates`, {
+            json: {
+              name: 'Voice',
+              enterpriseVoice: 'enable',
+              assignNumberFrom: null,
+              numberRangeId: null,
+              policies: [],
+            },
+          }),
+          201,
+        )
+      ).body as { id: number }
+    ).id;
+    await ok(
+      call('POST', `${BASE}/lifecycle/bindings`, { json: { templateId: template, groupIds: [GROUP] } }),
+      201,
+    );
+
+    // Licensed Users 2, no grace license (10 % of 2): three joiners, the third refused.
+    expect(await pass()).toMatchObject({ joined: 2, refused: 1 });
+    const state = await createLifecycleStore(stack.tables).state(LIFECYCLE_CUSTOMER);
+    const refused = [...state].filter(([, s]) => s.r !== undefined);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.[1].r).toMatch(/No more available licenses: all 2 licenses of JoinCo are in use/);
+    expect((await activeAlarms(LIFECYCLE_CUSTOMER)).map((a) => a.name)).toContain(
+      CUSTOMER_LICENSE_EXHAUSTED_ALARM,
+    );
+
+    await ok(call('PATCH', `/api/v1/customers/${LIFECYCLE_CUSTOMER}`, { json: { licensedUsers: 3 } }));
+    expect(await pass()).toMatchObject({ joined: 1, refused: 0 });
+    expect(await activeAlarms(LIFECYCLE_CUSTOMER)).toEqual([]);
+    const after = await createLifecycleStore(stack.tables).state(LIFECYCLE_CUSTOMER);
+    expect([...after].filter(([, s]) => s.r !== undefined)).toEqual([]);
   });
 });
