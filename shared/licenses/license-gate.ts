@@ -4,6 +4,7 @@ import {
   customerLicenseAlarmSource,
 } from '../alarms/alarm-kinds.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
+import { usesLicensedUsers } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import type { ProblemCode } from '../errors/problem-codes.js';
@@ -244,13 +245,16 @@ export function createLicenseGate(deps: LicenseGateDeps) {
 
     /**
      * Brings the grace period and the alarms up to date with a count made elsewhere (the hourly refresh): a
-     * customer back within its Licensed Users gets its grace back and its alarms clear.
+     * customer back within its Licensed Users gets its grace back and its alarms clear. A Hosted Essentials
+     * customer provisions no users (its service numbers alone would count against its 0 Licensed Users).
      */
     async review(snapshot: {
       readonly customerId: string;
       readonly currentlyLicensed: number;
       readonly acquiredLicenses: number;
     }): Promise<void> {
+      const customer = await deps.customers.get(snapshot.customerId);
+      if (!usesLicensedUsers(customer.licenseType)) return;
       const s = await standing(snapshot.customerId, snapshot.acquiredLicenses, snapshot.currentlyLicensed);
       await record(s, snapshot.currentlyLicensed, 0, 0);
     },
