@@ -66,8 +66,11 @@ export interface MemoryStackOptions {
   log?: (record: LogRecord) => void;
   overrides?: AppOverrides;
   settings?: Partial<Settings>;
-  /** False leaves queued messages where they are: a test can then see what holds until a task has run. */
-  deliverQueues?: boolean;
+  /**
+   * False leaves queued messages where they are: a test can then see what holds until a task has run. A function
+   * delivers only the queues it accepts (a test that runs replication cycles itself, and lets tasks run).
+   */
+  deliverQueues?: boolean | ((queueName: string) => boolean);
   /** Wraps the memory tables the stores get (counting or failing calls); `tables` stays the unwrapped twin. */
   wrapTables?: (tables: Tables) => Tables;
   /** With peers: how fast the sandbox's Teams works (`timeScale`, 1 = real delays). */
@@ -152,7 +155,11 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
   const violated: string[] = [];
   const delivery = deliverQueues(
     app.registry.filter(
-      (d): d is QueueFunctionDefinition => d.kind === 'queue' && options.deliverQueues !== false,
+      (d): d is QueueFunctionDefinition =>
+        d.kind === 'queue' &&
+        (typeof options.deliverQueues === 'function'
+          ? options.deliverQueues(d.queueName)
+          : options.deliverQueues !== false),
     ),
     queues,
     loggers,
