@@ -127,7 +127,11 @@ export function parseDotNetPattern(pattern: string): ParseResult {
     if (error instanceof SyntaxError) {
       return {
         ok: false,
-        problem: { code: 'pattern_unsupported', message: `cannot be evaluated here: ${error.message}`, offset: 0 },
+        problem: {
+          code: 'pattern_unsupported',
+          message: `cannot be evaluated here: ${error.message}`,
+          offset: 0,
+        },
       };
     }
     throw error;
@@ -202,7 +206,8 @@ function checkGroupName(name: string, at: number, unterminated: boolean): void {
     if (/^\d+$/.test(name)) throw unsupported(`The numbered group (?<${name}>…)`, at);
     throw invalid('Invalid group name: Group names must begin with a word character', at);
   }
-  if (![...name].every(isWordChar)) throw invalid('Invalid group name: Group names must be word characters', at);
+  if (![...name].every(isWordChar))
+    throw invalid('Invalid group name: Group names must be word characters', at);
   if (unterminated) throw invalid('Unrecognized grouping construct', at);
 }
 
@@ -371,7 +376,9 @@ class Writer {
         // .NET's word boundary uses its (Unicode) word characters; JS's `\b` would use ASCII ones.
         const w = `[${WORD}]`;
         const boundary =
-          next === 'b' ? `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))` : `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))`;
+          next === 'b'
+            ? `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`
+            : `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))`;
         return this.emit(boundary, 2, 'anchor');
       }
       case 'A':
@@ -432,10 +439,12 @@ class Writer {
     while (i < end) {
       const at = i;
       const ch = p[i]!;
-      if (ch === '[' && p[i - 1] === '-' && i - 1 > first) throw unsupported('A class subtraction [a-z-[…]]', at);
+      if (ch === '[' && p[i - 1] === '-' && i - 1 > first)
+        throw unsupported('A class subtraction [a-z-[…]]', at);
       if (ch === '-' && previous !== null && i + 1 < end) {
         const [high, consumed, isClass] = this.classAtom(i + 1);
-        if (isClass) throw invalid(`Cannot include class ${p.slice(i + 1, i + 1 + consumed)} in character range`, at);
+        if (isClass)
+          throw invalid(`Cannot include class ${p.slice(i + 1, i + 1 + consumed)} in character range`, at);
         if (p[i + 1] === '[') throw unsupported('A class subtraction [a-z-[…]]', at);
         if (high < previous) throw invalid('[x-y] range in reverse order', at);
         out += `-${literal(high)}`;
