@@ -83,14 +83,10 @@ export const simulateBodySchema = z
         'dialedNumber is what the user dials: digits, * and #, with an optional +.',
       )
       .meta({ description: 'The digits as dialed, e.g. 50100, 0044207946000 or +14255550100.' }),
-    pending: z
-      .array(pendingSchema)
-      .max(500)
-      .default([])
-      .meta({
-        description:
-          'Voice objects to lay over the mirror first: a changed or new object, or data null to remove one.',
-      }),
+    pending: z.array(pendingSchema).max(500).default([]).meta({
+      description:
+        'Voice objects to lay over the mirror first: a changed or new object, or data null to remove one.',
+    }),
   })
   .superRefine((body, ctx) => {
     if (body.userId === undefined) return;
@@ -168,12 +164,10 @@ export const simulationViewSchema = z
         }),
       ),
       selectedUsage: z.string().nullable(),
-      attempts: z
-        .array(z.object({ route: z.string(), gateways: z.array(z.string()) }))
-        .meta({
-          description:
-            'Route after route in the order Teams tries them; within a route, gateways in random order.',
-        }),
+      attempts: z.array(z.object({ route: z.string(), gateways: z.array(z.string()) })).meta({
+        description:
+          'Route after route in the order Teams tries them; within a route, gateways in random order.',
+      }),
     }),
     warnings: z.array(z.string()),
   })
