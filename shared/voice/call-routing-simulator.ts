@@ -117,7 +117,7 @@ export interface SimulationResult {
   readonly emergency: EmergencyMatch | null;
   readonly normalization: NormalizationResult;
   readonly routing: RoutingResult;
-  /** What the simulation could not know or evaluate (an unsupported pattern, a missing policy). */
+  /** What the simulation could not know or evaluate (an unsupported pattern, a missing policy), each once. */
   readonly warnings: readonly string[];
 }
 
@@ -131,7 +131,7 @@ export interface PendingVoiceObject {
 const GLOBAL = 'global';
 
 /** `Tag:Name` and `Name` are one policy; names are case-insensitive in Teams. */
-export function identityKey(identity: string): string {
+function identityKey(identity: string): string {
   return identity.replace(/^tag:/i, '').toLowerCase();
 }
 
@@ -161,7 +161,7 @@ const strings = (value: unknown): string[] =>
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 export function simulateCall(request: SimulationRequest): SimulationResult {
-  const warnings: string[] = [];
+  const warnings = new Set<string>();
   const find = (policyName: string, identity: string | null) => {
     const key = identityKey(identity ?? GLOBAL);
     return request.objects.find(
@@ -185,14 +185,14 @@ export function simulateCall(request: SimulationRequest): SimulationResult {
         isInternalExtension: false,
       },
       routing: { ...routing, voiceRoutingPolicy: null },
-      warnings,
+      warnings: [...warnings],
     };
   }
 
   const normalization = normalize(find, request, patterns, warnings);
   const policy = find('OnlineVoiceRoutingPolicy', request.voiceRoutingPolicy);
   if (!policy) {
-    warnings.push(
+    warnings.add(
       `The voice routing policy "${request.voiceRoutingPolicy ?? 'Global'}" does not exist: the call cannot be routed.`,
     );
     return {
@@ -207,7 +207,7 @@ export function simulateCall(request: SimulationRequest): SimulationResult {
         selectedUsage: null,
         attempts: [],
       },
-      warnings,
+      warnings: [...warnings],
     };
   }
   const routing = route(
@@ -223,7 +223,7 @@ export function simulateCall(request: SimulationRequest): SimulationResult {
     emergency: null,
     normalization,
     routing: { ...routing, voiceRoutingPolicy: policy.identity },
-    warnings,
+    warnings: [...warnings],
   };
 }
 
@@ -248,14 +248,18 @@ class PatternCache {
   }
 }
 
-function emergencyMatch(find: Find, request: SimulationRequest, warnings: string[]): EmergencyMatch | null {
+function emergencyMatch(
+  find: Find,
+  request: SimulationRequest,
+  warnings: Set<string>,
+): EmergencyMatch | null {
   const policy = find('TeamsEmergencyCallRoutingPolicy', request.emergencyCallRoutingPolicy);
   if (!policy) {
     if (
       request.emergencyCallRoutingPolicy !== null &&
       identityKey(request.emergencyCallRoutingPolicy) !== GLOBAL
     ) {
-      warnings.push(
+      warnings.add(
         `The emergency call routing policy "${request.emergencyCallRoutingPolicy}" is not among the voice objects: emergency numbers were not checked.`,
       );
     }
@@ -282,14 +286,14 @@ function normalize(
   find: Find,
   request: SimulationRequest,
   patterns: PatternCache,
-  warnings: string[],
+  warnings: Set<string>,
 ): NormalizationResult {
   const dialed = request.dialedNumber;
   const assigned = request.dialPlan !== null && identityKey(request.dialPlan) !== GLOBAL;
   const plan = find('TenantDialPlan', assigned ? request.dialPlan : null);
   if (!plan) {
     if (assigned) {
-      warnings.push(`The dial plan "${request.dialPlan}" does not exist: the number was not normalized.`);
+      warnings.add(`The dial plan "${request.dialPlan}" does not exist: the number was not normalized.`);
     }
     return {
       dialPlan: null,
@@ -316,7 +320,7 @@ function normalize(
     }
     const evaluated = evaluateRule(base.pattern, base.translation, dialed, patterns);
     if ('problem' in evaluated) {
-      warnings.push(
+      warnings.add(
         `Rule "${base.name}" of ${plan.identity} could not be evaluated (${evaluated.problem}); Teams may have matched it.`,
       );
       rules.push({ ...base, outcome: 'not-evaluable', message: evaluated.problem });
@@ -358,7 +362,7 @@ function route(
   usages: readonly string[],
   number: string,
   patterns: PatternCache,
-  warnings: string[],
+  warnings: Set<string>,
 ): Omit<RoutingResult, 'voiceRoutingPolicy'> {
   const routes = objects
     .filter((o) => o.policyName.toLowerCase() === 'onlinevoiceroute')
@@ -378,7 +382,7 @@ function route(
         const pattern = text(r.data.NumberPattern);
         const parsed = patterns.get(pattern);
         if (!parsed.ok) {
-          warnings.push(
+          warnings.add(
             `Voice route "${r.identity}" has a NumberPattern that cannot be evaluated (${patternMessage(parsed.problem)}).`,
           );
         }

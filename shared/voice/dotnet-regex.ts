@@ -307,7 +307,8 @@ class Writer {
   private quantifier(at: number, text: string, consumed: number): void {
     if (this.quantifiable === 'no') {
       const previous = this.pattern[at - 1];
-      if (previous !== undefined && /[*+?}]/.test(previous) && this.out !== '' && !/[|(]$/.test(this.out)) {
+      // Nothing quantifiable before, yet a quantifier's last character: the second of two quantifiers.
+      if (previous !== undefined && /[*+?}]/.test(previous)) {
         throw invalid(`Nested quantifier '${text[0]}'`, at);
       }
       throw invalid(`Quantifier '${text}' following nothing`, at);
