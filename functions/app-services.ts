@@ -16,6 +16,7 @@ import type { AddressResolver } from '../shared/net/address-resolver.js';
 import type { TrustedTransport } from '../shared/net/trusted-transport.js';
 import type { InvitationService } from '../shared/invitations/invitation-service.js';
 import type { LicenseStore } from '../shared/licenses/license-store.js';
+import type { LicenseGate } from '../shared/licenses/license-gate.js';
 import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { NumberInventory } from '../shared/numbers/number-inventory.js';
 import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
@@ -78,6 +79,8 @@ export interface AppServices {
   readonly sites: CustomerSiteStore;
   readonly templates: ScriptTemplateService;
   readonly licenses: LicenseStore;
+  /** Admits or refuses users to provision against the customer's Licensed Users (and Grace Interval). */
+  readonly licenseGate: LicenseGate;
   /** The replicated Microsoft 365 data of the customers. */
   readonly mirror: MirrorStore;
   readonly replication: ReplicationService;

@@ -1,6 +1,7 @@
 import { createAlarmServiceOn } from '../shared/alarms/alarm-service.js';
 import { withLicenseAlarm } from '../shared/alarms/license-alarms.js';
 import { createLicenseStore } from '../shared/licenses/license-store.js';
+import { createLicenseGate } from '../shared/licenses/license-gate.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
@@ -258,6 +259,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
   const userChangeStore = createUserChangeStore(tables);
+  const licenseGate = createLicenseGate({ customers, licenses, mirror, sites, alarms });
   const userTemplateStore = createUserTemplateStore(tables);
   const lifecycleStore = createLifecycleStore(tables);
   const numbers = createNumberInventory({
@@ -385,6 +387,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     numbers,
     imports: userImports,
     boundBy: (customerId, templateId) => lifecycle.boundBy(customerId, templateId),
+    licenseGate,
   });
   const lifecycle = createLifecycleService({
     store: lifecycleStore,
@@ -423,6 +426,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sites,
     templates,
     licenses,
+    licenseGate,
     mirror,
     replication,
     onboarding: createOnboardingService({
@@ -447,6 +451,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       mirror,
       applier: userChangeApplier,
       markQueued: (customerId, userId) => mirror.markPending(customerId, userId, true, { edited: true }),
+      licenseGate,
       ...(overrides.userChangeDebounceMs !== undefined ? { debounceMs: overrides.userChangeDebounceMs } : {}),
     }),
     userChangeApplier,

@@ -39,9 +39,15 @@ const withNote = <T extends { factorsSource: 'global' | 'customer' }>(snapshot: 
 });
 
 export type LicenseFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'customers' | 'licenses' | 'mirror' | 'settings' | 'sites'>;
+  Pick<AppServices, 'customers' | 'licenses' | 'licenseGate' | 'mirror' | 'settings' | 'sites'>;
 
 export function createLicenseFunctions(services: LicenseFunctionsDeps): FunctionDefinition[] {
+  /** A count afresh also brings the customer's grace period and license alarms up to date. */
+  const refresh = async (customerId: string) => {
+    const snapshot = await refreshCustomerLicenses(services, customerId);
+    await services.licenseGate.review(snapshot);
+    return snapshot;
+  };
   return [
     defineApiRoute(services, {
       name: 'settings-license-get',
@@ -118,7 +124,7 @@ export function createLicenseFunctions(services: LicenseFunctionsDeps): Function
       responses: { 200: { description: 'The new calculation.', schema: customerLicenseSchema } },
       handler: async ({ params }) => ({
         status: 200,
-        body: withNote(await refreshCustomerLicenses(services, params.customerId)),
+        body: withNote(await refresh(params.customerId)),
       }),
     }),
     defineApiRoute(services, {
@@ -138,7 +144,7 @@ export function createLicenseFunctions(services: LicenseFunctionsDeps): Function
         await services.licenses.putCustomerFactors(customer.id, body.factors);
         return {
           status: 200,
-          body: withNote(await refreshCustomerLicenses(services, customer.id)),
+          body: withNote(await refresh(customer.id)),
           changes: { factors: { before, after: body.factors } },
         };
       },
@@ -175,7 +181,7 @@ export function createLicenseFunctions(services: LicenseFunctionsDeps): Function
       async run(context) {
         for (let page = await services.customers.list({ top: 100 }); ;) {
           for (const customer of page.customers) {
-            await refreshCustomerLicenses(services, customer.id).catch((error: unknown) =>
+            await refresh(customer.id).catch((error: unknown) =>
               productLog(context, 'warn', `License count failed: ${(error as Error).message}`, {
                 customerId: customer.id,
               }),

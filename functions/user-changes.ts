@@ -129,7 +129,7 @@ const accepted202 = {
 
 const CHANGE_ERRORS = {
   conflict:
-    'Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
+    'Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). The user is not licensed and the customer has no license left (`license_exhausted`: Licensed Users and the Grace Interval in use).',
 };
 
 function patchChanges(body: z.output<typeof patchBody>): UserChange[] {

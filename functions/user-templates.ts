@@ -213,7 +213,8 @@ export function createUserTemplateFunctions(services: UserTemplateFunctionsDeps)
         "number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users " +
         'without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which ' +
         'must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, ' +
-        '`number_source_empty` or `number_missing`; the others go on.',
+        "`number_source_empty` or `number_missing`, and a user past the customer's Licensed Users and Grace Interval " +
+        'with `license_exhausted` (a user licensed already never); the others go on.',
       tags: TAGS,
       roles: ROLES,
       params: templateParams,

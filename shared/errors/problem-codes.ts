@@ -41,6 +41,7 @@ export const PROBLEM_CODES = [
   'invitation_exists',
   'invitation_pending',
   'invitation_used',
+  'license_exhausted',
   'license_expired',
   'm365_not_connected',
   'no_m365_for_essentials',

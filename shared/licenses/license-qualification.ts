@@ -12,7 +12,7 @@ import type { LicenseFactor, LicenseSubject } from './license-usage.js';
  * - Service Numbers: the customer's prefixes tagged with a gateway other than their site's (fax, IVR, emergency).
  */
 export function licenseSubjects(input: {
-  readonly users: readonly MirrorUser[];
+  readonly users: ReadonlyArray<Pick<MirrorUser, 'id' | 'enterpriseVoiceEnabled' | 'lineUri' | 'policies'>>;
   readonly voice: readonly MirrorVoiceObject[];
   readonly sites: readonly CustomerSite[];
   readonly gatewayOf: (policy: string) => string | null;

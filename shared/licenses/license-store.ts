@@ -47,6 +47,12 @@ export interface LicenseStore {
   /** null: the customer follows the global factors. */
   customerFactors(customerId: string): Promise<LicenseFactorSwitches | null>;
   putCustomerFactors(customerId: string, factors: LicenseFactorSwitches | null): Promise<void>;
+  /**
+   * When the customer first took a grace license (went over its Licensed Users) since it was last within them;
+   * null when it is within them. The license gate's grace period runs from it.
+   */
+  graceStartedAt(customerId: string): Promise<string | null>;
+  putGraceStartedAt(customerId: string, at: string | null): Promise<void>;
   addSnapshot(snapshot: LicenseSnapshot): Promise<void>;
   /** Newest first, back to `since`. */
   history(customerId: string, since: string): Promise<LicenseSnapshot[]>;
@@ -85,6 +91,17 @@ export function createLicenseStore(tables: Tables): LicenseStore {
         rowKey: customerId.toLowerCase(),
         ...packText(JSON.stringify(factors)),
       });
+    },
+    async graceStartedAt(customerId) {
+      const row = await get('grace', customerId.toLowerCase());
+      return typeof row?.startedAt === 'string' ? row.startedAt : null;
+    },
+    async putGraceStartedAt(customerId, at) {
+      if (at === null) {
+        await table.delete('grace', customerId.toLowerCase());
+        return;
+      }
+      await table.upsert({ partitionKey: 'grace', rowKey: customerId.toLowerCase(), startedAt: at });
     },
     async addSnapshot(snapshot) {
       await table.upsert({

@@ -59,8 +59,16 @@ export interface LicenseUsage {
   readonly factors: Readonly<Record<LicenseFactor, FactorUsage>>;
 }
 
-const enabledOf = (factor: LicenseFactor, switches: LicenseFactorSwitches) =>
+export const enabledOf = (factor: LicenseFactor, switches: LicenseFactorSwitches) =>
   factor === 'directRouting' || factor === 'operatorConnect' ? true : switches[factor];
+
+/** The factor a subject is counted under (the highest-priority enabled one it qualifies for); none: not licensed. */
+export function countedFactor(
+  subject: LicenseSubject,
+  switches: LicenseFactorSwitches,
+): LicenseFactor | undefined {
+  return LICENSE_FACTORS.find((f) => subject.qualifies.has(f) && enabledOf(f, switches));
+}
 
 export function computeLicenseUsage(input: {
   readonly subjects: readonly LicenseSubject[];
@@ -72,7 +80,7 @@ export function computeLicenseUsage(input: {
   const qualifying = new Map<LicenseFactor, number>(LICENSE_FACTORS.map((f) => [f, 0]));
   for (const subject of input.subjects) {
     for (const factor of subject.qualifies) qualifying.set(factor, (qualifying.get(factor) ?? 0) + 1);
-    const winner = LICENSE_FACTORS.find((f) => subject.qualifies.has(f) && enabledOf(f, input.switches));
+    const winner = countedFactor(subject, input.switches);
     if (winner) counted.set(winner, (counted.get(winner) ?? 0) + 1);
   }
   const factors = Object.fromEntries(

@@ -578,6 +578,8 @@ export function createLifecycleService(deps: LifecycleDeps) {
           batch.templateId,
           targets,
           batch.kind === 'join' ? 'full' : 'policies',
+          // A preview takes no license, starts no grace period and raises no alarm.
+          true,
         );
         plan = await deps.imports.dryRun(customerId, file.text, { rowProblems: file.problems });
       }

@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import type { LicenseGate } from '../licenses/license-gate.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
 import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
 import { inParallel } from '../replication/table-text.js';
@@ -48,6 +49,8 @@ export interface UserTemplateServiceDeps {
   readonly imports: Pick<UserImportService, 'dryRun' | 'start'>;
   /** The Lifecycle Management bindings that use a template ("Rank 2"): a bound template is not deleted. */
   readonly boundBy?: (customerId: string, templateId: number) => Promise<readonly string[]>;
+  /** Refuses the users the customer has no license left for (`license_exhausted`); none: no license check. */
+  readonly licenseGate?: Pick<LicenseGate, 'refuseRows'>;
   readonly now?: () => Date;
 }
 
@@ -192,6 +195,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     template: UserTemplate,
     targets: readonly TemplateTarget[],
     mode: TemplateMode = 'full',
+    dryRun = false,
   ) {
     const { customerId } = template;
     const users = await usersOf(customerId, targets);
@@ -204,6 +208,12 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     const numbers = withNumber
       ? await numbersFor(template, targets, users, problems)
       : new Map<number, string>();
+    await deps.licenseGate?.refuseRows(
+      customerId,
+      targets.map((t) => users.get(t.userId)?.id ?? null),
+      problems,
+      { factor: 'byTemplate', dryRun },
+    );
     const header = ['User'];
     if (withNumber) header.push('LineUri');
     if (template.enterpriseVoice !== 'do-not-configure') header.push('EnterpriseVoice');
@@ -316,6 +326,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     id: number,
     targets: readonly TemplateTarget[],
     mode: TemplateMode = 'full',
+    dryRun = false,
   ) {
     await customerWithUsers(deps.customers, customerId);
     const { value } = await getOrThrow(customerId, id);
@@ -329,7 +340,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
         },
       ]);
     }
-    return { ...(await importFileOf(value, targets, mode)), template: value };
+    return { ...(await importFileOf(value, targets, mode, dryRun)), template: value };
   }
 
   /**
@@ -422,7 +433,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
 
     /** What applying the template to `targets` would change, per user; nothing is queued. */
     async dryRun(customerId: string, id: number, targets: readonly TemplateTarget[]) {
-      const { text, problems } = await fileFor(customerId, id, targets);
+      const { text, problems } = await fileFor(customerId, id, targets, 'full', true);
       return deps.imports.dryRun(customerId, text, { rowProblems: problems });
     },
 
@@ -446,8 +457,14 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
      * The import file of a template for a lifecycle pass: `full` for users who join (their number too), `policies`
      * for users whose template is enforced again (policies, Enterprise Voice, and a Phone or Mobile number).
      */
-    lifecycleFile(customerId: string, id: number, targets: readonly TemplateTarget[], mode: TemplateMode) {
-      return fileFor(customerId, id, targets, mode);
+    lifecycleFile(
+      customerId: string,
+      id: number,
+      targets: readonly TemplateTarget[],
+      mode: TemplateMode,
+      dryRun = false,
+    ) {
+      return fileFor(customerId, id, targets, mode, dryRun);
     },
 
     /**

@@ -1,4 +1,5 @@
 import { domainErrors } from '../errors/domain-errors.js';
+import type { LicenseGate } from '../licenses/license-gate.js';
 import { type MirrorStore, userHash } from '../replication/mirror-store.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
@@ -50,6 +51,8 @@ export interface UserChangeServiceDeps {
    * Interface), when the mirror offers it.
    */
   readonly markQueued?: (customerId: string, userId: string) => Promise<unknown>;
+  /** Refuses a change of a user who would take a license when none is left; none: no license check. */
+  readonly licenseGate?: Pick<LicenseGate, 'assertAdmitted'>;
   readonly debounceMs?: number;
 }
 
@@ -117,6 +120,7 @@ export function createUserChangeService(deps: UserChangeServiceDeps) {
         );
       }
     }
+    await deps.licenseGate?.assertAdmitted(customerId, user.id);
     const rollbackOf = options.rollbackOf ?? null;
     const joined = rollbackOf === null ? await join(customerId, user, changes, options.initiatedBy) : null;
     const task =

@@ -2257,7 +2257,7 @@ export interface paths {
         put?: never;
         /**
          * Apply a user template to users: one user import task (or, dry run, every change per user)
-         * @description Requires the role provider-admin or customer-admin or channel-admin. The template becomes a user import of the changes it makes each user (its policies, Enterprise Voice and number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, `number_source_empty` or `number_missing`; the others go on.
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The template becomes a user import of the changes it makes each user (its policies, Enterprise Voice and number), with the import's checks, dry run, progress and result CSV. A number from a range goes to users without one (a user who has a number keeps it); from Phone or Mobile it is the Entra ID attribute, which must be international (+ and the country code). A row the template cannot fill fails with `range_exhausted`, `number_source_empty` or `number_missing`, and a user past the customer's Licensed Users and Grace Interval with `license_exhausted` (a user licensed already never); the others go on.
          */
         post: operations["user-templates-apply"];
         delete?: never;
@@ -3298,7 +3298,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -12605,7 +12605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). The user is not licensed and the customer has no license left (`license_exhausted`: Licensed Users and the Grace Interval in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14182,7 +14182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). The user is not licensed and the customer has no license left (`license_exhausted`: Licensed Users and the Grace Interval in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14294,7 +14294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). The user is not licensed and the customer has no license left (`license_exhausted`: Licensed Users and the Grace Interval in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14644,7 +14644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). Or the field moved since the entry (`audit_field_moved`), was not applied (`audit_field_not_applied`) or is not in the entry (`audit_field_unknown`). */
+            /** @description Not queued: the number is used by another user (`number_in_use`), reserved (`number_reserved`) or outside every range (`number_outside_ranges`), the policy does not exist (`user_policy_unknown`), or the customer is Hosted Essentials (`no_m365_for_essentials`). The user is not licensed and the customer has no license left (`license_exhausted`: Licensed Users and the Grace Interval in use). Or the field moved since the entry (`audit_field_moved`), was not applied (`audit_field_not_applied`) or is not in the entry (`audit_field_unknown`). */
             409: {
                 headers: {
                     [name: string]: unknown;
