@@ -348,6 +348,16 @@ function bodyOf(operationId: string): unknown {
       onLeave: 'remove',
     },
     'lifecycle-bindings-move': { rank: 1 },
+    'voice-simulate': {
+      dialedNumber: '5550100',
+      pending: [
+        {
+          policyName: 'OnlineVoiceRoute',
+          identity: 'Conformance',
+          data: { NumberPattern: '^\\+1(\\d{10})$' },
+        },
+      ],
+    },
   };
   return bodies[operationId] ?? {};
 }
