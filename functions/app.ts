@@ -157,7 +157,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const tables = overrides.tables ?? azureTables(storage);
   const queues = overrides.queues ?? storageQueues(storage);
-  const secretBox = createSecretBox(settings.secretsEncryptionKey);
+  const secretBox = createSecretBox(settings.secretsEncryptionKey, settings.retiredSecretsEncryptionKeys);
   const providerSettings = createProviderSettingsService({
     tables,
     secretBox,

@@ -137,6 +137,20 @@ export const settingsSchema = z
         (value) => Buffer.from(value, 'base64').length === 32,
         'must be 32 random bytes, base64-encoded',
       ),
+    // Keys that sealed stored values before the current one (comma-separated): they still open, never seal.
+    SECRETS_ENCRYPTION_KEYS_RETIRED: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .refine(
+        (keys) => keys.every((key) => Buffer.from(key, 'base64').length === 32),
+        'must be a comma-separated list of 32-byte keys, base64-encoded',
+      )
+      .default([]),
     LICENSE_TENANT_COUNT: count,
     LICENSE_USER_COUNT: count,
     LICENSE_EXPIRES: z.iso.date({ error: 'must be a date, YYYY-MM-DD' }).optional(),
@@ -200,6 +214,7 @@ export const settingsSchema = z
     /** Answered by Azure's platform CORS (siteConfig.cors) in Azure and by the local host locally, never by a function. */
     cors: { allowedOrigins: raw.API_CORS_ALLOWED_ORIGINS as readonly string[] },
     secretsEncryptionKey: raw.SECRETS_ENCRYPTION_KEY,
+    retiredSecretsEncryptionKeys: raw.SECRETS_ENCRYPTION_KEYS_RETIRED as readonly string[],
     license: {
       tenantCount: raw.LICENSE_TENANT_COUNT,
       userCount: raw.LICENSE_USER_COUNT,

@@ -156,10 +156,12 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         const scope = Array.isArray(scopes) ? scopes.join(' ') : String(scopes);
         const refreshToken = secretBox.open(current.sealedSecret, slot(current.customerId));
         const result = await options.delegated.refresh(current.tenantId, refreshToken, scope);
-        if (result.refreshToken && result.refreshToken !== refreshToken) {
+        const latest = result.refreshToken ? result.refreshToken : refreshToken;
+        // A token sealed with a retired key is re-sealed with the current one, so the old key can be dropped.
+        if (latest !== refreshToken || !secretBox.isCurrent(current.sealedSecret)) {
           try {
             current = await store.update(current, {
-              sealedSecret: secretBox.seal(result.refreshToken, slot(current.customerId)),
+              sealedSecret: secretBox.seal(latest, slot(current.customerId)),
             });
           } catch (error) {
             // Another invocation rotated it first; both refresh tokens stay valid, so keep going with ours.

@@ -4,10 +4,16 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * Seals secrets (client secrets, refresh tokens, SMTP passwords) before they reach storage: AES-256-GCM with the
  * key from the SECRETS_ENCRYPTION_KEY setting (in Azure, a Key Vault reference). The slot a secret belongs to is
  * authenticated too, so a sealed value copied into another record or field does not open.
+ *
+ * Key rotation: each sealed value names the key that sealed it (`v1.<key id>.<payload>`). Values sealed with a
+ * retired key still open while that key is listed in SECRETS_ENCRYPTION_KEYS_RETIRED; `isCurrent` tells a caller
+ * that writes the value back to re-seal it with the current key.
  */
 export interface SecretBox {
   seal(plaintext: string, slot: string): string;
   open(sealed: string, slot: string): string;
+  /** Whether `sealed` was sealed with the current key (false: re-seal it when it is next written). */
+  isCurrent(sealed: string): boolean;
 }
 
 export class SecretBoxError extends Error {
@@ -15,35 +21,55 @@ export class SecretBoxError extends Error {
 }
 
 const VERSION = 'v1';
+const IV_BYTES = 12;
+// GCM accepts tags as short as 4 bytes unless told otherwise; a short tag makes forgery a matter of 2^32 tries.
+const TAG_BYTES = 16;
 
-export function createSecretBox(base64Key: string): SecretBox {
+function keyOf(base64Key: string): { readonly id: string; readonly key: Buffer } {
   const key = Buffer.from(base64Key, 'base64');
   if (key.length !== 32)
     throw new SecretBoxError('The secrets encryption key must be 32 bytes, base64-encoded.');
-  // Names the key without revealing it, so that a later key rotation can tell which key sealed a value.
-  const keyId = createHash('sha256').update(key).digest('base64url').slice(0, 8);
+  // Names the key without revealing it, so that a sealed value says which key opens it.
+  return { id: createHash('sha256').update(key).digest('base64url').slice(0, 8), key };
+}
+
+export function createSecretBox(base64Key: string, retiredBase64Keys: readonly string[] = []): SecretBox {
+  const current = keyOf(base64Key);
+  const keys = new Map([...retiredBase64Keys.map(keyOf), current].map((entry) => [entry.id, entry.key]));
   return {
     seal(plaintext, slot) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', current.key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(slot, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const payload = Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64url');
-      return `${VERSION}.${keyId}.${payload}`;
+      return `${VERSION}.${current.id}.${payload}`;
     },
     open(sealed, slot) {
-      const [version, sealedKeyId, payload] = sealed.split('.');
-      if (version !== VERSION || !payload) throw new SecretBoxError('Not a sealed secret.');
-      if (sealedKeyId !== keyId) throw new SecretBoxError('The secret was sealed with another key.');
+      const [version, sealedKeyId, payload, extra] = sealed.split('.');
+      if (version !== VERSION || !sealedKeyId || !payload || extra !== undefined)
+        throw new SecretBoxError('Not a sealed secret.');
+      const key = keys.get(sealedKeyId);
+      if (!key) throw new SecretBoxError('The secret was sealed with another key.');
       const bytes = Buffer.from(payload, 'base64url');
-      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+      if (bytes.length < IV_BYTES + TAG_BYTES)
+        throw new SecretBoxError('The sealed secret does not open: it is truncated.');
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.from(slot, 'utf8'));
-      decipher.setAuthTag(bytes.subarray(12, 28));
+      decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
       try {
-        return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+        return Buffer.concat([
+          decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)),
+          decipher.final(),
+        ]).toString('utf8');
       } catch {
         throw new SecretBoxError('The sealed secret does not open: wrong key, wrong slot, or tampered.');
       }
+    },
+    isCurrent(sealed) {
+      return sealed.split('.')[1] === current.id;
     },
   };
 }
