@@ -53,15 +53,26 @@ function collect(value: unknown, into: string[]): void {
   }
 }
 
-const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
-/** `password=…`, `"clientSecret": "…"`, `token: …` in free text (error messages echoing a request). */
-const SECRET_ASSIGNMENT =
-  /(["']?[A-Za-z_-]*(?:password|passwd|secret|token|apikey|accesskey|privatekey)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}]+)/gi;
+/**
+ * Free text longer than this is cut before it is redacted and stored: a log line or error message needs no more, and
+ * the work and the stored size stay bounded whatever a caller (or an attacker echoing a request) passes in.
+ */
+export const MAX_REDACTED_TEXT_CHARS = 8_192;
 
-/** Blanks known secret values (and their base64 forms), bearer tokens, JWTs and `secret=value` pairs in text. */
-export function redactText(text: string, secrets: readonly string[] = []): string {
-  let result = text;
+// Each pattern is linear in the text: no pattern may start a match inside a run another start already scanned.
+// `Bearer` needs a word boundary and its token stops at white space, so every character is scanned once.
+const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
+// A JWT starts a run of base64url characters (not \b, which lets every `-eyJ` in `-eyJ-eyJ…` rescan the rest).
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
+/**
+ * `password=…`, `"clientSecret": "…"`, `token: …` in free text (error messages echoing a request). Only the name's
+ * secret-sounding end is matched: a leading `[A-Za-z_-]*` would rescan every run of letters from each of its
+ * characters (80,000 letters took seconds).
+ */
+const SECRET_ASSIGNMENT =
+  /(password|passwd|secret|token|apikey|accesskey|privatekey)(["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}]+)/gi;
+
+function secretForms(secrets: readonly string[]): string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (!secret || secret.length < 4) continue;
@@ -70,17 +81,37 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
     forms.add(encodeURIComponent(secret));
   }
   // Longest first, so that a secret containing another is blanked whole.
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    result = result.split(form).join(REDACTED);
-  }
-  return result
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+function blankForms(text: string, forms: readonly string[]): string {
+  let result = text;
+  for (const form of forms) result = result.split(form).join(REDACTED);
+  return result;
+}
+
+function blankPatterns(text: string): string {
+  return text
     .replace(BEARER, `$1${REDACTED}`)
     .replace(JWT, REDACTED)
-    .replace(SECRET_ASSIGNMENT, (_match, prefix: string, secretValue: string) =>
+    .replace(SECRET_ASSIGNMENT, (_match, name: string, separator: string, secretValue: string) =>
       secretValue === REDACTED || secretValue === `"${REDACTED}"`
-        ? `${prefix}${secretValue}`
-        : `${prefix}${REDACTED}`,
+        ? `${name}${separator}${secretValue}`
+        : `${name}${separator}${REDACTED}`,
     );
+}
+
+/**
+ * Blanks known secret values (and their base64 forms), bearer tokens, JWTs and `secret=value` pairs in free text,
+ * cut to MAX_REDACTED_TEXT_CHARS first (with a note saying how much was cut).
+ */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  if (text.length <= MAX_REDACTED_TEXT_CHARS) return blankPatterns(blankForms(text, secretForms(secrets)));
+  const forms = secretForms(secrets);
+  // Known secrets are blanked in a window reaching one secret past the cut, so none is left half-shown at the end.
+  const window = text.slice(0, MAX_REDACTED_TEXT_CHARS + (forms[0]?.length ?? 0));
+  const kept = blankForms(window, forms).slice(0, MAX_REDACTED_TEXT_CHARS);
+  return `${blankPatterns(kept)}… [${text.length - MAX_REDACTED_TEXT_CHARS} more characters cut]`;
 }
 
 /** A JSON value with secret-named fields and secret text blanked: for changes and the state bag. */
@@ -90,8 +121,10 @@ export function redactDeep(
   extraFields: readonly string[] = [],
 ): unknown {
   const { value: redacted } = redactValue(value, extraFields);
+  const forms = secretForms(secrets);
   const walk = (item: unknown): unknown => {
-    if (typeof item === 'string') return redactText(item, secrets);
+    // Not redactText: the state bag is resumed from, so its strings are never cut.
+    if (typeof item === 'string') return blankPatterns(blankForms(item, forms));
     if (Array.isArray(item)) return item.map(walk);
     if (item !== null && typeof item === 'object') {
       return Object.fromEntries(
