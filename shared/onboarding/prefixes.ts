@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 
 /** One dial-plan rule of a customer: the manual's "Dial Plan Name | Prefix | Tag". */
 export interface DialPlanPrefix {
@@ -10,6 +10,15 @@ export interface DialPlanPrefix {
 }
 
 export const MAX_PREFIXES = 5_000;
+
+/**
+ * Bounds on "Update from CSV", so that a large or hostile file costs little and its error body stays small: the
+ * widest valid line (a 60-character name, the longest prefix, a 100-character tag, quotes) fits in 256 characters,
+ * and the first 100 problems are named, the rest counted (as the users' CSV import does).
+ */
+export const PREFIX_CSV_LIMITS = { maxLineChars: 256, reportedProblems: 100 } as const;
+/** `+`, 20 digits and a range of 6-digit ends: the longest prefix the syntax allows. */
+const MAX_PREFIX_CHARS = 36;
 
 /**
  * The manual's prefix syntax: "+4455896552 ; +44587996[01-20]. Do not use any notations in the prefixes (e.g. x,
@@ -46,6 +55,11 @@ export const dialPlanPrefixSchema = z
     prefix: z
       .string({ error: 'Prefix is required.' })
       .trim()
+      // Aborts so that the message below, which quotes the prefix, never quotes a long one.
+      .max(MAX_PREFIX_CHARS, {
+        error: `Prefix can be at most ${MAX_PREFIX_CHARS} characters long.`,
+        abort: true,
+      })
       .superRefine((value, ctx) => {
         const problem = prefixProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: 'invalid_prefix' } });
@@ -59,27 +73,46 @@ export interface CsvProblem {
   readonly message: string;
 }
 
+export interface ParsedPrefixCsv {
+  readonly prefixes: DialPlanPrefix[];
+  /** The first PREFIX_CSV_LIMITS.reportedProblems problems, in line order. */
+  readonly problems: CsvProblem[];
+  readonly problemCount: number;
+  /** Non-blank lines under the header. */
+  readonly dataLines: number;
+}
+
 /**
  * "Update from CSV": `dialPlanName,prefix,tag`, a header line first (the product's own format; the manual does
- * not give one). Every bad line is reported with its number; nothing is taken unless the whole file is good.
+ * not give one). Every bad line is counted and the first ones reported with their numbers; nothing is taken unless
+ * the whole file is good. A file with more lines than a customer may have prefixes is not read further.
  */
-export function parsePrefixCsv(text: string): { prefixes: DialPlanPrefix[]; problems: CsvProblem[] } {
+export function parsePrefixCsv(text: string): ParsedPrefixCsv {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const problems: CsvProblem[] = [];
+  let problemCount = 0;
+  const problem = (line: number, message: string) => {
+    problemCount++;
+    if (problems.length < PREFIX_CSV_LIMITS.reportedProblems) problems.push({ line, message });
+  };
   const prefixes: DialPlanPrefix[] = [];
+  const dataLines = lines.slice(1).filter((raw) => raw.trim() !== '').length;
   const header = lines[0]?.trim().toLowerCase().replace(/\s+/g, '');
   if (header !== 'dialplanname,prefix,tag') {
-    return {
-      prefixes,
-      problems: [{ line: 1, message: 'The first line must be the header dialPlanName,prefix,tag.' }],
-    };
+    problem(1, 'The first line must be the header dialPlanName,prefix,tag.');
+    return { prefixes, problems, problemCount, dataLines };
   }
+  if (dataLines > MAX_PREFIXES) return { prefixes, problems, problemCount, dataLines };
   lines.slice(1).forEach((raw, index) => {
     const line = index + 2;
     if (!raw.trim()) return;
+    if (raw.length > PREFIX_CSV_LIMITS.maxLineChars) {
+      problem(line, `The line is longer than ${PREFIX_CSV_LIMITS.maxLineChars} characters.`);
+      return;
+    }
     const cells = raw.split(',').map((cell) => cell.trim().replace(/^"(.*)"$/, '$1'));
     if (cells.length < 2 || cells.length > 3) {
-      problems.push({ line, message: 'Expected dialPlanName,prefix,tag.' });
+      problem(line, 'Expected dialPlanName,prefix,tag.');
       return;
     }
     const parsed = dialPlanPrefixSchema.safeParse({
@@ -88,15 +121,12 @@ export function parsePrefixCsv(text: string): { prefixes: DialPlanPrefix[]; prob
       tag: cells[2] ?? '',
     });
     if (!parsed.success) {
-      problems.push({ line, message: parsed.error.issues.map((issue) => issue.message).join(' ') });
+      problem(line, parsed.error.issues.map((issue) => issue.message).join(' '));
       return;
     }
     prefixes.push(parsed.data);
   });
-  if (prefixes.length > MAX_PREFIXES) {
-    problems.push({ line: lines.length, message: `At most ${MAX_PREFIXES} prefixes per customer.` });
-  }
-  return { prefixes: dedupe(prefixes), problems };
+  return { prefixes: dedupe(prefixes), problems, problemCount, dataLines };
 }
 
 /** The same rule twice is one rule. */
@@ -121,19 +151,42 @@ export const prefixesBodySchema = z
   })
   .meta({ id: 'DialPlanPrefixes' });
 
-/** The body's prefixes; a CSV with any invalid line is refused whole, naming every such line. */
+/**
+ * The body's prefixes; a CSV with any invalid line is refused whole, naming the first 100 such lines and counting
+ * the rest; a CSV with more lines than a customer may have prefixes is refused unread.
+ */
 export function prefixesFromBody(body: z.output<typeof prefixesBodySchema>): DialPlanPrefix[] {
   if (body.csv === undefined) return dedupe(body.prefixes ?? []);
   const parsed = parsePrefixCsv(body.csv);
-  if (parsed.problems.length > 0) {
+  if (parsed.dataLines > MAX_PREFIXES) {
+    throw new DomainError('too_large', {
+      code: 'csv_too_many_rows',
+      title: 'Too many lines',
+      detail: `The file has ${parsed.dataLines} lines under its header; a customer can have at most ${MAX_PREFIXES} prefixes.`,
+    });
+  }
+  if (parsed.problemCount > 0) {
+    const unreported = parsed.problemCount - parsed.problems.length;
     throw domainErrors.validation(
-      parsed.problems.map((p) => ({
-        field: 'csv',
-        in: 'body' as const,
-        code: 'invalid_csv_line',
-        message: `Line ${p.line}: ${p.message}`,
-      })),
-      'The CSV file has invalid lines; nothing was taken.',
+      [
+        ...parsed.problems.map((p) => ({
+          field: 'csv',
+          in: 'body' as const,
+          code: 'invalid_csv_line',
+          message: `Line ${p.line}: ${p.message}`,
+        })),
+        ...(unreported > 0
+          ? [
+              {
+                field: 'csv',
+                in: 'body' as const,
+                code: 'more_invalid_csv_lines',
+                message: `${unreported} more lines have problems; fix the lines above and send the file again.`,
+              },
+            ]
+          : []),
+      ],
+      `The CSV file has ${parsed.problemCount} invalid lines; nothing was taken.`,
     );
   }
   return parsed.prefixes;

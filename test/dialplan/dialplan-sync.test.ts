@@ -194,6 +194,46 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect(rulesOf('Dialer')).toEqual(before);
   });
 
+  it('answers a ~1 MB hostile CSV with a small error: 100 lines named, the rest counted, nothing changed', async () => {
+    const before = rulesOf('Dialer');
+    // Each line is under the line cap but carries a 200-digit "prefix", which the errors used to quote line by line.
+    const hostileLine = `CustDialPlan,+${'9'.repeat(200)},`;
+    const lines = Math.floor(900_000 / (hostileLine.length + 1));
+    const longPrefixes = await call('PUT', '/api/v1/customers/Dialer/sites/Dialer/prefixes', {
+      json: { csv: `dialPlanName,prefix,tag\n${`${hostileLine}\n`.repeat(lines)}` },
+    });
+    expect(longPrefixes.status).toBe(400);
+    const problem = longPrefixes.body as { code: string; errors: Array<{ code: string; message: string }> };
+    expect(problem.code).toBe('validation_failed');
+    expect(problem.errors).toHaveLength(101);
+    expect(problem.errors[0]).toMatchObject({
+      code: 'invalid_csv_line',
+      message: 'Line 2: Prefix can be at most 36 characters long.',
+    });
+    expect(problem.errors[100]).toMatchObject({
+      code: 'more_invalid_csv_lines',
+      message: `${lines - 100} more lines have problems; fix the lines above and send the file again.`,
+    });
+    expect(JSON.stringify(problem).length).toBeLessThan(20_000);
+
+    // More lines than a customer may have prefixes: refused whole, unread.
+    const manyLines = await call('PUT', '/api/v1/customers/Dialer/sites/Dialer/prefixes', {
+      json: { csv: `dialPlanName,prefix,tag\n${'P,+1,\n'.repeat(120_000)}` },
+    });
+    expect(manyLines.status).toBe(413);
+    expect(manyLines.body).toMatchObject({ code: 'csv_too_many_rows' });
+    expect(JSON.stringify(manyLines.body).length).toBeLessThan(2_000);
+
+    // A line longer than any valid one is named without being quoted.
+    const longLine = await call('PUT', '/api/v1/customers/Dialer/sites/Dialer/prefixes', {
+      json: { csv: `dialPlanName,prefix,tag\nCustDialPlan,+3222005,${'t'.repeat(5_000)}\n` },
+    });
+    expect(longLine.body).toMatchObject({
+      errors: [{ code: 'invalid_csv_line', message: 'Line 2: The line is longer than 256 characters.' }],
+    });
+    expect(rulesOf('Dialer')).toEqual(before);
+  });
+
   it('refuses at Save a dial plan the SBC lacks, and fails the sync clearly when the SBC loses one later', async () => {
     const before = (await call('GET', '/api/v1/customers/Dialer/sites/Dialer')).body as {
       prefixes: unknown[];
