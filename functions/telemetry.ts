@@ -2,6 +2,7 @@ import * as azureFunctions from '@azure/functions';
 import functionsInstrumentation from '@azure/functions-opentelemetry-instrumentation';
 import { useAzureMonitor } from '@azure/monitor-opentelemetry';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { credentialUrlScrubber } from '../shared/platform/telemetry-scrub.js';
 
 // A webpack-bundled CommonJS package: Node's ESM loader finds no named exports in it (only vitest's interop
 // would), so a named import crashes the entry point on load; test/package/deployment-package.test.ts guards this.
@@ -17,7 +18,10 @@ export type TelemetryMode = 'azure-monitor' | 'off';
 export function startTelemetry(env: Readonly<Record<string, string | undefined>>): TelemetryMode {
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim();
   if (!connectionString) return 'off';
-  useAzureMonitor({ azureMonitorExporterOptions: { connectionString } });
+  useAzureMonitor({
+    azureMonitorExporterOptions: { connectionString },
+    spanProcessors: [credentialUrlScrubber()],
+  });
   const functions = new AzureFunctionsInstrumentationESM();
   registerInstrumentations({ instrumentations: [functions] });
   functions.registerAzFunc(azureFunctions);

@@ -1,5 +1,5 @@
 import type { EmailSettings } from '../provider/provider-settings.js';
-import { EmailSendError, type EmailSender } from './email-message.js';
+import { type EmailMessage, EmailSendError, type EmailSender } from './email-message.js';
 import { isEmailId } from './email-id.js';
 import { emailSecrets, redactSecrets } from './email-secrets.js';
 import type { OutboxQueue } from './outbox-queue.js';
@@ -114,7 +114,14 @@ export function createOutboxDelivery(deps: OutboxDeliveryDeps): OutboxDelivery {
     const failure = await attempt(claimed);
     if (failure === undefined) {
       await finish(
-        { ...claimed, status: 'sent', sentAt: now().toISOString(), leaseUntil: null, lastError: null },
+        {
+          ...claimed,
+          message: withoutLinks(claimed.message),
+          status: 'sent',
+          sentAt: now().toISOString(),
+          leaseUntil: null,
+          lastError: null,
+        },
         etag,
         log,
       );
@@ -209,4 +216,19 @@ function emailIdOf(message: unknown): string {
 function errorText(error: unknown): string {
   if (error instanceof EmailSendError) return error.message;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** What a link keeps once its email is sent: the host, so that a reader still sees where it pointed. */
+export const SENT_LINK = '[link removed after sending]';
+// Linear: a match starts only at `http`, and the host and the rest stop at the first character a link cannot hold.
+const LINK = /\b(https?:\/\/[^\s"'<>/?#]+)[^\s"'<>]*/gi;
+
+/**
+ * The copy of a sent email the outbox keeps: every link cut to its host. An invitation's link is a bearer
+ * credential (whoever holds it may sign in a tenant for the customer); once sent, anyone who can read the table
+ * must not be able to use it.
+ */
+export function withoutLinks(message: EmailMessage): EmailMessage {
+  const cut = (body: string) => body.replace(LINK, `$1/${SENT_LINK}`);
+  return { ...message, text: cut(message.text), html: cut(message.html) };
 }

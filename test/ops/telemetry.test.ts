@@ -28,4 +28,33 @@ describe('OpenTelemetry', () => {
     expect(span.isRecording()).toBe(true);
     span.end();
   });
+
+  it('keeps no invitation link or OAuth code in a span about /authenticate/*', () => {
+    // Runs after the test above has started the distro.
+    const tracer = trace.getTracer('direct-routing-hub-test');
+    const callback = tracer.startSpan('GET /authenticate/OAuth2Callback', {
+      attributes: {
+        'url.full': 'https://drh.example.net/authenticate/OAuth2Callback?code=0.AAAA-secret&state=s1',
+        'url.path': '/authenticate/OAuth2Callback',
+        'url.query': 'code=0.AAAA-secret&state=s1',
+        'http.target': '/authenticate/OAuth2Callback?code=0.AAAA-secret&state=s1',
+      },
+    });
+    const link = tracer.startSpan('GET', {
+      attributes: { 'http.url': 'https://drh.example.net/authenticate/Q2xpY2stbWU' },
+    });
+    const other = tracer.startSpan('GET', {
+      attributes: { 'url.full': 'https://drh.example.net/api/v1/customers?top=5' },
+    });
+    const recorded = (span: unknown) => {
+      const { attributes, name } = span as { attributes: unknown; name: string };
+      return JSON.stringify({ name, attributes });
+    };
+    for (const span of [callback, link]) {
+      expect(recorded(span)).not.toMatch(/AAAA-secret|state=s1|Q2xpY2stbWU|OAuth2Callback/);
+      expect(recorded(span)).toContain('/authenticate/[removed]');
+    }
+    expect(recorded(other)).toContain('/api/v1/customers?top=5');
+    for (const span of [callback, link, other]) span.end();
+  });
 });
