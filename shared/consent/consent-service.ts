@@ -2,7 +2,7 @@ import type { CustomerCredential } from '../credentials/credential.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import type { TokenApp, TokenAppClients } from '../credentials/token-app-client.js';
 import { DomainError } from '../errors/domain-errors.js';
-import { describeEntraFailure } from '../m365/aadsts.js';
+import { AADSTS_MESSAGES, aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { createPkcePair, EntraOAuthError, type TokenSet } from '../m365/entra-oauth.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
@@ -75,6 +75,20 @@ const failureText = (error: unknown) =>
   error instanceof EntraOAuthError
     ? describeEntraFailure(`${error.aadsts ?? ''} ${error.message}`).message
     : 'Microsoft Entra ID could not be reached. Try again in a minute.';
+
+/** What the callback page says when Microsoft sends the admin back with an error. */
+export const CALLBACK_FAILED = 'Microsoft did not complete the sign-in. Start the authentication again.';
+
+/**
+ * The callback's message for Microsoft's `error`: fixed text only. Anyone can craft a link to the callback with
+ * their own `error_description` ("call this number…"), so its words are never shown; only a known AADSTS code in
+ * it picks one of the product's own messages.
+ */
+export function callbackFailureMessage(error: string, errorDescription: string | null): string {
+  if (error === 'access_denied' || error === 'consent_required') return NOT_CONSENTED;
+  const code = aadstsCode(errorDescription ?? '');
+  return (code ? AADSTS_MESSAGES[code] : undefined) ?? CALLBACK_FAILED;
+}
 
 export function createConsentService(options: ConsentServiceOptions): ConsentService {
   const { store, secretBox } = options;
@@ -298,10 +312,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       }
       const error = query.get('error');
       if (error) {
-        const message =
-          error === 'access_denied' || error === 'consent_required'
-            ? NOT_CONSENTED
-            : describeEntraFailure(query.get('error_description') ?? error).message;
+        const message = callbackFailureMessage(error, query.get('error_description'));
         return {
           kind: 'failed',
           reason: error === 'access_denied' ? 'denied' : 'error',
