@@ -376,7 +376,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const authenticator = createJwtAuthenticator(
     overrides.signingKeys
-      ? { issuer: settings.api.issuer, audience: settings.api.audience, jwks: overrides.signingKeys }
+      ? {
+          issuer: settings.api.issuer,
+          audience: settings.api.audience,
+          allowedClientIds: settings.api.allowedClientIds,
+          jwks: overrides.signingKeys,
+        }
       : { ...settings.api, fetch: transport.fetch },
   );
   const userTemplates = createUserTemplateService({

@@ -25,6 +25,11 @@ export interface Authenticator {
 export type JwtAuthenticatorOptions = {
   readonly issuer: string;
   readonly audience: string;
+  /**
+   * The client applications (their Application (client) IDs) whose tokens are accepted: the token's `azp` (v2) or
+   * `appid` (v1). Empty: any client the tenant let obtain a token for the API.
+   */
+  readonly allowedClientIds?: readonly string[];
   /** Milliseconds since the epoch; tests move it past a token's expiry. */
   readonly now?: () => number;
 } & (
@@ -50,6 +55,7 @@ interface VerifiedToken {
  */
 export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
+  const allowedClients = new Set((options.allowedClientIds ?? []).map((id) => id.toLowerCase()));
   const verified = new Map<string, VerifiedToken>();
 
   function remembered(token: string): Principal | null {
@@ -93,7 +99,17 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
           audience: options.audience,
           algorithms: ['RS256'],
           currentDate: new Date(now()),
+          // A token without `exp` would be good forever: Entra always sets it, so its absence means a forgery.
+          requiredClaims: ['exp'],
         });
+        if (allowedClients.size > 0) {
+          const client = typeof payload.azp === 'string' ? payload.azp : payload.appid;
+          if (typeof client !== 'string' || !allowedClients.has(client.toLowerCase())) {
+            throw domainErrors.unauthenticated(
+              'The access token was issued to a client application this API does not accept.',
+            );
+          }
+        }
         const roles = Array.isArray(payload.roles) ? payload.roles.filter((r) => typeof r === 'string') : [];
         const principal: Principal = {
           subject: String(payload.oid ?? payload.sub ?? ''),
@@ -104,6 +120,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         remember(token, principal, payload.exp, payload.nbf);
         return principal;
       } catch (error) {
+        if (error instanceof DomainError) throw error;
         if (!(error instanceof errors.JOSEError) || error.code === 'ERR_JWKS_TIMEOUT') {
           throw new DomainError('transient', {
             code: 'signing_keys_unavailable',

@@ -120,6 +120,17 @@ export const settingsSchema = z
     ENTRA_AUTHORITY_HOST: httpsUrl.default(MICROSOFT_LOGIN),
     API_TOKEN_ISSUER: httpsUrl.optional(),
     API_JWKS_URI: httpsUrl.optional(),
+    // The portals (client applications) whose tokens the API accepts, by Application (client) ID; empty: any.
+    API_ALLOWED_CLIENT_IDS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .pipe(z.array(z.guid({ error: 'must be client IDs (GUIDs), comma-separated' })))
+      .default([]),
     GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
     TEAMS_ADMIN_BASE_URL: httpsUrl.default('https://api.interfaces.records.teams.microsoft.com'),
     ARM_BASE_URL: httpsUrl.default('https://management.azure.com'),
@@ -201,6 +212,7 @@ export const settingsSchema = z
       audience: raw.API_AUDIENCE,
       issuer: raw.API_TOKEN_ISSUER ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/v2.0`,
       jwksUri: raw.API_JWKS_URI ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/discovery/v2.0/keys`,
+      allowedClientIds: raw.API_ALLOWED_CLIENT_IDS as readonly string[],
     },
     endpoints: {
       authorityHost: raw.ENTRA_AUTHORITY_HOST,
