@@ -17,7 +17,7 @@ const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
 
 function clientFor(services: SbcInventoryFunctionsDeps, device: KnownSbc) {
   return createSbcClient({
-    baseUrl: sbcBaseUrl(services.settings.endpoints.sbcTemplate, device),
+    baseUrl: sbcBaseUrl(services.settings.endpoints, device),
     username: device.gatewayUser,
     password: device.gatewayPassword,
     transport: services.transport,

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   console.log(`  ARM_BASE_URL=${sandbox.url}/arm`);
   console.log(`  SBC_BASE_URL_TEMPLATE=${sandbox.url}/sbc/{device}`);
   console.log(`  TRUSTED_CA_CERT_FILE=${sandbox.caCertFile}`);
+  console.log('  ALLOW_DEVELOPMENT_ENDPOINTS=true');
   if (values.seed === 'demo') {
     console.log(`  API_TENANT_ID=${DEMO.provider.tenantId}`);
     console.log(`  API_AUDIENCE=${DEMO.provider.apiAudience}`);

@@ -2,7 +2,8 @@ import { DEMO } from './demo-data.js';
 
 /**
  * The product's App Settings that point it at a running sandbox instead of Microsoft and the SBCs: its peers'
- * base URLs, the CA that signs its certificate, and the demo provider's API tenant and audience.
+ * base URLs, the CA that signs its certificate, and the demo provider's API tenant and audience, with the
+ * development flag that allows them.
  */
 export function sandboxEndpointSettings(sandbox: {
   readonly url: string;
@@ -17,5 +18,7 @@ export function sandboxEndpointSettings(sandbox: {
     ARM_BASE_URL: `${sandbox.url}/arm`,
     SBC_BASE_URL_TEMPLATE: `${sandbox.url}/sbc/{device}`,
     TRUSTED_CA_CERT_FILE: sandbox.caCertFile,
+    // The settings above move trust away from Microsoft and the SBCs, which only development may do.
+    ALLOW_DEVELOPMENT_ENDPOINTS: 'true',
   };
 }

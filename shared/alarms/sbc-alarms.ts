@@ -42,7 +42,7 @@ export async function checkSbcReachability(
     const address = device.deviceFqdn ?? device.ipAddress;
     try {
       await createSbcClient({
-        baseUrl: sbcBaseUrl(services.settings.endpoints.sbcTemplate, device),
+        baseUrl: sbcBaseUrl(services.settings.endpoints, device),
         username: device.gatewayUser,
         password: device.gatewayPassword,
         transport: { fetch: fetchWithTimeout },

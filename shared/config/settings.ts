@@ -202,9 +202,15 @@ export const settingsSchema = z
     // A crashed holder's task waits this long; the holder renews three times per lease.
     TASK_LEASE_SECONDS: seconds(15, 600).default(60),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    // Development only: lets the settings below point the product at a sandbox instead of Microsoft and the SBCs.
+    ALLOW_DEVELOPMENT_ENDPOINTS: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
   })
   // Runs even when other settings failed, so that one start-up error names every problem.
   .superRefine(storageRules, { when: () => true })
+  .superRefine(trustRules)
   .transform((raw) => ({
     storage: storageConnectionOf(raw),
     api: {
@@ -220,6 +226,8 @@ export const settingsSchema = z
       teamsAdmin: raw.TEAMS_ADMIN_BASE_URL,
       arm: raw.ARM_BASE_URL,
       sbcTemplate: raw.SBC_BASE_URL_TEMPLATE,
+      /** A Known SBC set to plain HTTP is reached that way only in development; production refuses it. */
+      plainHttpSbcs: raw.ALLOW_DEVELOPMENT_ENDPOINTS,
     },
     trustedCaCertFile: raw.TRUSTED_CA_CERT_FILE,
     publicBaseUrl: raw.PUBLIC_BASE_URL,
@@ -251,6 +259,53 @@ export const settingsSchema = z
     },
     logLevel: raw.LOG_LEVEL,
   }));
+
+/** The defaults of the settings that decide whom the product trusts; other values move that trust. */
+const TRUSTED_DEFAULTS = {
+  ENTRA_AUTHORITY_HOST: MICROSOFT_LOGIN,
+  GRAPH_BASE_URL: 'https://graph.microsoft.com',
+  TEAMS_ADMIN_BASE_URL: 'https://api.interfaces.records.teams.microsoft.com',
+  ARM_BASE_URL: 'https://management.azure.com',
+  SBC_BASE_URL_TEMPLATE: '{scheme}://{device}',
+} as const;
+
+interface TrustSettings extends Partial<Record<keyof typeof TRUSTED_DEFAULTS, string>> {
+  readonly ALLOW_DEVELOPMENT_ENDPOINTS: boolean;
+  readonly ENTRA_AUTHORITY_HOST: string;
+  readonly API_TENANT_ID: string;
+  readonly API_TOKEN_ISSUER?: string | undefined;
+  readonly API_JWKS_URI?: string | undefined;
+  readonly TRUSTED_CA_CERT_FILE?: string | undefined;
+}
+
+/**
+ * Settings that move trust — who issues accepted tokens and their keys, where tokens and SBC passwords are sent,
+ * which CA is believed — keep Microsoft's and the SBCs' own values unless ALLOW_DEVELOPMENT_ENDPOINTS is true: one
+ * changed App Setting must not hand the API, or every customer's tenant, to another party. Issuer and keys on the
+ * Microsoft sign-in host (either token version) are not a move.
+ */
+function trustRules(raw: TrustSettings, ctx: z.RefinementCtx): void {
+  if (raw.ALLOW_DEVELOPMENT_ENDPOINTS) return;
+  const refuse = (setting: string, what: string) =>
+    ctx.addIssue({
+      code: 'custom',
+      path: [setting],
+      message: `${what}; refused unless ALLOW_DEVELOPMENT_ENDPOINTS=true (development only)`,
+    });
+  for (const [setting, trusted] of Object.entries(TRUSTED_DEFAULTS)) {
+    const value = raw[setting as keyof typeof TRUSTED_DEFAULTS];
+    if (value !== undefined && value !== trusted) refuse(setting, `must be ${trusted}`);
+  }
+  const microsoftHosts = [MICROSOFT_LOGIN, 'https://sts.windows.net'];
+  const onMicrosoft = (url: string) =>
+    microsoftHosts.some((host) => url === host || url.startsWith(`${host}/`));
+  if (raw.API_TOKEN_ISSUER !== undefined && !onMicrosoft(raw.API_TOKEN_ISSUER))
+    refuse('API_TOKEN_ISSUER', `must be an issuer on ${MICROSOFT_LOGIN} or https://sts.windows.net`);
+  if (raw.API_JWKS_URI !== undefined && !onMicrosoft(raw.API_JWKS_URI))
+    refuse('API_JWKS_URI', `must be on ${MICROSOFT_LOGIN}`);
+  if (raw.TRUSTED_CA_CERT_FILE !== undefined)
+    refuse('TRUSTED_CA_CERT_FILE', 'an extra trusted CA must not be set in production');
+}
 
 type StorageSettings = Partial<
   Record<typeof STORAGE | (typeof STORAGE_IDENTITY)[keyof typeof STORAGE_IDENTITY], unknown>

@@ -64,6 +64,7 @@ export const PROBLEM_CODES = [
   'render_failed',
   'sbc_exists',
   'sbc_in_use',
+  'sbc_plain_http_refused',
   'sbc_unreachable',
   'short_name_taken',
   'signing_keys_unavailable',

@@ -3,6 +3,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { type AzureDnsZone, createAzureDnsZone } from '../dns/azure-dns.js';
 import type { Settings } from '../config/settings.js';
 import type { CredentialService } from '../credentials/credential-service.js';
+import { domainErrors } from '../errors/domain-errors.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { createGraphClient } from '../m365/graph-client.js';
@@ -24,9 +25,22 @@ export interface OnboardingPorts {
   sbc(sbcId: string): Promise<{ readonly device: KnownSbc; readonly client: SbcClient }>;
 }
 
-/** The device's REST base from SBC_BASE_URL_TEMPLATE: its Device Fqdn, else its Ip Address. */
-export function sbcBaseUrl(template: string, device: KnownSbc): string {
-  return template
+/**
+ * The device's REST base from SBC_BASE_URL_TEMPLATE: its Device Fqdn, else its Ip Address. A device set to plain
+ * HTTP is refused outside development: its REST password would cross the network in the clear.
+ */
+export function sbcBaseUrl(
+  endpoints: Pick<Settings['endpoints'], 'sbcTemplate' | 'plainHttpSbcs'>,
+  device: KnownSbc,
+): string {
+  if (!device.https && !endpoints.plainHttpSbcs) {
+    throw domainErrors.conflict(
+      'sbc_plain_http_refused',
+      'Plain HTTP to an SBC is refused',
+      `Known SBC "${device.id}" is set to plain HTTP, which sends its REST password in the clear: turn on HTTPS for it.`,
+    );
+  }
+  return endpoints.sbcTemplate
     .replaceAll('{scheme}', device.https ? 'https' : 'http')
     .replaceAll('{device}', device.deviceFqdn ?? device.ipAddress);
 }
@@ -106,7 +120,7 @@ export function onboardingPorts(services: OnboardingPortsDeps): OnboardingPorts 
       return {
         device,
         client: createSbcClient({
-          baseUrl: sbcBaseUrl(settings.endpoints.sbcTemplate, device),
+          baseUrl: sbcBaseUrl(settings.endpoints, device),
           username: device.gatewayUser,
           password: device.gatewayPassword,
           transport,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, SettingsError, settingsSchema } from '../../shared/config/settings.js';
+import { sbcBaseUrl } from '../../shared/onboarding/onboarding-ports.js';
+import type { KnownSbc } from '../../shared/onboarding/onboarding-settings.js';
 
 const settingNames = Object.keys(settingsSchema.in.shape);
 const minimal = {
@@ -61,6 +63,7 @@ describe('settings', () => {
       teamsAdmin: 'https://api.interfaces.records.teams.microsoft.com',
       arm: 'https://management.azure.com',
       sbcTemplate: '{scheme}://{device}',
+      plainHttpSbcs: false,
     });
     expect(settings.api.issuer).toBe(
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0',
@@ -73,6 +76,58 @@ describe('settings', () => {
     expect(loadSettings({ ...minimal, PUBLIC_BASE_URL: 'http://127.0.0.1:7071' }).publicBaseUrl).toBe(
       'http://127.0.0.1:7071',
     );
+  });
+
+  it('refuses, without the development flag, every setting that would move trust away from Microsoft and the SBCs', () => {
+    const attacker = 'https://login.attacker.example';
+    const moved = {
+      ENTRA_AUTHORITY_HOST: attacker,
+      API_TOKEN_ISSUER: `${attacker}/tenant/v2.0`,
+      API_JWKS_URI: `${attacker}/keys`,
+      GRAPH_BASE_URL: 'https://graph.attacker.example',
+      TEAMS_ADMIN_BASE_URL: 'https://teams.attacker.example',
+      ARM_BASE_URL: 'https://arm.attacker.example',
+      SBC_BASE_URL_TEMPLATE: 'https://sbc.attacker.example/{device}',
+      TRUSTED_CA_CERT_FILE: '/tmp/attacker-ca.pem',
+    };
+    const refused = errorOf({ ...minimal, ...moved }).problems;
+    expect(refused.map((p) => p.setting).sort()).toEqual(Object.keys(moved).sort());
+    for (const problem of refused) expect(problem.message).toContain('ALLOW_DEVELOPMENT_ENDPOINTS=true');
+    expect(
+      errorOf({ ...minimal, ALLOW_DEVELOPMENT_ENDPOINTS: 'false', TRUSTED_CA_CERT_FILE: '/ca.pem' }).problems,
+    ).toHaveLength(1);
+
+    const development = loadSettings({ ...minimal, ...moved, ALLOW_DEVELOPMENT_ENDPOINTS: 'true' });
+    expect(development.api.jwksUri).toBe(`${attacker}/keys`);
+    expect(development.endpoints.plainHttpSbcs).toBe(true);
+  });
+
+  it('refuses a Known SBC on plain HTTP without the flag: its REST password would cross the network in the clear', () => {
+    const device: KnownSbc = {
+      id: 'sbc-1',
+      name: 'SBC 1',
+      ipAddress: '192.0.2.10',
+      deviceFqdn: 'sbc1.provider.example',
+      natIpAddress: null,
+      https: false,
+      gatewayUser: 'admin',
+      gatewayPassword: 'Secret-1',
+    };
+    const production = loadSettings(minimal).endpoints;
+    expect(() => sbcBaseUrl(production, device)).toThrow(/plain HTTP/);
+    expect(sbcBaseUrl(production, { ...device, https: true })).toBe('https://sbc1.provider.example');
+    const development = { ...production, plainHttpSbcs: true };
+    expect(sbcBaseUrl(development, device)).toBe('http://sbc1.provider.example');
+  });
+
+  it("accepts an issuer and keys on Microsoft's sign-in host (v1 or v2 tokens) without the flag", () => {
+    const tenant = minimal.API_TENANT_ID;
+    const settings = loadSettings({
+      ...minimal,
+      API_TOKEN_ISSUER: `https://sts.windows.net/${tenant}/`,
+      API_JWKS_URI: `https://login.microsoftonline.com/${tenant}/discovery/keys`,
+    });
+    expect(settings.api.issuer).toBe(`https://sts.windows.net/${tenant}`);
   });
 
   it('treats empty values as absent, as App Settings left blank are', () => {

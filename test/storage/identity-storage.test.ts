@@ -55,6 +55,7 @@ function identityApp(credential: TokenCredential): App {
       AzureWebJobsStorage__credential: 'managedidentity',
       // Azurite's certificate is the test CA's, trusted the way the product trusts the sandbox's.
       TRUSTED_CA_CERT_FILE: caFile,
+      ALLOW_DEVELOPMENT_ENDPOINTS: 'true',
       API_TENANT_ID: '00000000-0000-0000-0000-000000000001',
       API_AUDIENCE: 'api://direct-routing-hub',
       PUBLIC_BASE_URL: 'https://hub.example.com',

@@ -132,6 +132,7 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
     TEAMS_ADMIN_BASE_URL: `${NO_PEER}/teams`,
     ARM_BASE_URL: `${NO_PEER}/arm`,
     SBC_BASE_URL_TEMPLATE: `${NO_PEER}/sbc/{device}`,
+    ALLOW_DEVELOPMENT_ENDPOINTS: 'true',
     ...(sandbox ? sandboxEndpointSettings(sandbox) : {}),
     LICENSE_TENANT_COUNT: String(options.tenantLicenses ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicenses ?? 100_000),
