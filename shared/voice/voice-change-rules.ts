@@ -1,0 +1,149 @@
+import { type DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
+import {
+  actionOf,
+  VOICE_KIND_SPECS,
+  type VoiceConfig,
+  type VoiceObjectChange,
+  type VoiceState,
+} from './voice-change.js';
+
+/**
+ * What Teams would refuse, checked before anything is queued (issue 13 item 2), so an operator hears it at once
+ * with the field named instead of from a failed task minutes later.
+ */
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const listOf = (state: VoiceState | null, property: string): string[] => {
+  const value = state?.[property];
+  return Array.isArray(value) ? [...(value as readonly string[])] : [];
+};
+
+/**
+ * Why a number pattern or normalization rule is not a regular expression, or null when it is. JavaScript's
+ * RegExp stands in for .NET's (Teams evaluates patterns with System.Text.RegularExpressions): both refuse an
+ * unbalanced group like `^(\+1[0-9]{10}$`. The voice simulator's .NET-compatible check replaces this when it lands.
+ */
+export function patternError(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
+  }
+}
+
+/** The per-field problems of the changes against the configuration they apply to; empty when Teams would accept. */
+export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObjectChange[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const after = config.with(changes);
+  const error = (field: string, code: string, message: string) =>
+    errors.push({ field, in: 'body', code, message });
+  const usages = after.usages();
+  for (const change of changes) {
+    const spec = VOICE_KIND_SPECS[change.kind];
+    const action = actionOf(change);
+    if (action === 'create' && config.state(change.kind, change.identity) !== null) {
+      error(
+        change.kind === 'pstn-usages' ? 'name' : 'identity',
+        'name_taken',
+        `The tenant already has a ${spec.label} named "${change.identity}" (names are unique per type, case-insensitive).`,
+      );
+    }
+    if (change.after === null || change.kind === 'pstn-usages') continue;
+    if (change.kind === 'voice-routing-policies' && same(change.identity, 'Global') && action === 'create') {
+      error('identity', 'name_taken', 'Global is the tenant-wide default policy; it always exists.');
+    }
+    listOf(change.after, 'usages').forEach((usage, i) => {
+      if (!usages.some((u) => same(u, usage))) {
+        error(
+          `usages.${i}`,
+          'usage_unknown',
+          `"${usage}" is not in the tenant's PSTN usage list; create the usage first.`,
+        );
+      }
+      if (listOf(change.after, 'usages').findIndex((u) => same(u, usage)) !== i) {
+        error(`usages.${i}`, 'duplicate', `"${usage}" is listed twice.`);
+      }
+    });
+    if (change.kind !== 'voice-routes') continue;
+    const pattern = change.after.numberPattern;
+    if (typeof pattern === 'string') {
+      const problem = patternError(pattern);
+      if (problem !== null) {
+        error('numberPattern', 'pattern_invalid', `${pattern} is not a valid regular expression: ${problem}.`);
+      }
+    }
+    listOf(change.after, 'gateways').forEach((gateway, i) => {
+      const found = after.of('OnlinePSTNGateway').find((g) => same(g.identity, gateway));
+      if (!found) {
+        error(
+          `gateways.${i}`,
+          'gateway_unknown',
+          `The tenant has no PSTN gateway "${gateway}" (as of the last replication).`,
+        );
+      } else if (found.data.Enabled === false) {
+        error(
+          `gateways.${i}`,
+          'gateway_disabled',
+          `The PSTN gateway "${gateway}" is disabled: calls would not be routed through it.`,
+        );
+      }
+    });
+    const priority = change.after.priority;
+    const mine = listOf(change.after, 'usages');
+    // Teams tries a usage's routes by Priority; two routes of a usage with the same priority leave the order
+    // undefined (New-CsOnlineVoiceRoute: "The priority determines the order in which the routes will be applied
+    // if more than one route is possible"), which the Teams admin center's ordered route list does not allow.
+    const clash = after
+      .of('OnlineVoiceRoute')
+      .filter((route) => !same(route.identity, change.identity))
+      .find(
+        (route) =>
+          route.data.Priority === priority &&
+          ((route.data.OnlinePstnUsages as readonly string[] | undefined) ?? []).some((u) =>
+            mine.some((m) => same(m, u)),
+          ),
+      );
+    if (clash) {
+      error(
+        'priority',
+        'priority_taken',
+        `Voice route "${clash.identity}" has priority ${String(priority)} in a PSTN usage this route shares; priorities are unique within a usage.`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** Throws 400 validation_failed with the per-field errors, if any. */
+export function assertValid(config: VoiceConfig, changes: readonly VoiceObjectChange[]): void {
+  const errors = fieldErrorsOf(config, changes);
+  if (errors.length > 0) throw domainErrors.validation(errors);
+}
+
+/** Who still names the object (the references that keep Teams from removing it), in the manual's words. */
+export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): string[] {
+  if (change.kind !== 'pstn-usages') return [];
+  const refs: string[] = [];
+  for (const [policyName, label] of [
+    ['OnlineVoiceRoutingPolicy', 'voice routing policy'],
+    ['OnlineVoiceRoute', 'voice route'],
+  ] as const) {
+    for (const object of config.of(policyName)) {
+      const usages = (object.data.OnlinePstnUsages as readonly string[] | undefined) ?? [];
+      if (usages.some((u) => same(u, change.identity))) {
+        refs.push(`${label} "${object.identity.replace(/^tag:/i, '')}"`);
+      }
+    }
+  }
+  return refs;
+}
+
+/** 409 `voice_object_in_use` naming what still references the object. */
+export function inUse(change: VoiceObjectChange, references: readonly string[]): DomainError {
+  return domainErrors.conflict(
+    'voice_object_in_use',
+    'Still in use',
+    `The ${VOICE_KIND_SPECS[change.kind].label} "${change.identity}" cannot be removed: it is used by ${references.join(', ')}.`,
+  );
+}
