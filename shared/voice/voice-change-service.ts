@@ -265,7 +265,7 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
       const cfg = await config(customerId);
       const inverse = [...entry.changes].reverse().map((change) => {
         const current = cfg.state(change.kind, change.identity);
-        if (!sameState(current, change.after)) {
+        if (!sameState(change.kind, current, change.after)) {
           throw domainErrors.conflict(
             'audit_field_moved',
             'The object has changed since',

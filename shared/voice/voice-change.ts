@@ -26,8 +26,10 @@ interface KindSpec {
   readonly label: string;
   /** API property → Teams property. */
   readonly properties: Readonly<Record<string, string>>;
-  /** List properties whose order matters (a policy's usages are tried in order). */
+  /** List-valued properties. */
   readonly lists: readonly string[];
+  /** Lists whose order matters (a policy's usages are tried in order); Teams keeps the others as sets. */
+  readonly ordered: readonly string[];
 }
 
 export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
@@ -37,6 +39,7 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     label: 'PSTN usage',
     properties: {},
     lists: [],
+    ordered: [],
   },
   'voice-routes': {
     policyName: 'OnlineVoiceRoute',
@@ -50,6 +53,7 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
       usages: 'OnlinePstnUsages',
     },
     lists: ['gateways', 'usages'],
+    ordered: [],
   },
   'voice-routing-policies': {
     policyName: 'OnlineVoiceRoutingPolicy',
@@ -57,6 +61,7 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     label: 'voice routing policy',
     properties: { description: 'Description', usages: 'OnlinePstnUsages' },
     lists: ['usages'],
+    ordered: ['usages'],
   },
 };
 
@@ -185,20 +190,27 @@ function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, Voi
   return properties;
 }
 
-export function sameValue(a: VoiceValue | undefined, b: VoiceValue | undefined): boolean {
+/** Lists compare in order when `ordered`, else as sets; both case-insensitive, like Teams. */
+export function sameValue(a: VoiceValue | undefined, b: VoiceValue | undefined, ordered = true): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     const x = strings(a);
     const y = strings(b);
-    return x.length === y.length && x.every((v, i) => same(v, y[i] ?? ''));
+    return (
+      x.length === y.length &&
+      x.every((v, i) => (ordered ? same(v, y[i] ?? '') : y.some((w) => same(v, w))))
+    );
   }
   // Teams answers an unset description as '' or null alike.
   return (a ?? '') === (b ?? '');
 }
 
-export function sameState(a: VoiceState | null, b: VoiceState | null): boolean {
+const orderedIn = (kind: VoiceKind, property: string) =>
+  !VOICE_KIND_SPECS[kind].lists.includes(property) || VOICE_KIND_SPECS[kind].ordered.includes(property);
+
+export function sameState(kind: VoiceKind, a: VoiceState | null, b: VoiceState | null): boolean {
   if (a === null || b === null) return a === b;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every((key) => sameValue(a[key], b[key]));
+  return [...keys].every((key) => sameValue(a[key], b[key], orderedIn(kind, key)));
 }
 
 /** The properties that change, old and new; a usage's one "property" is its name. */
@@ -219,7 +231,12 @@ export function fieldChanges(change: VoiceObjectChange): VoiceFieldChange[] {
       oldValue: change.before?.[property] ?? null,
       newValue: change.after?.[property] ?? null,
     }))
-    .filter((f) => change.before === null || change.after === null || !sameValue(f.oldValue, f.newValue));
+    .filter(
+      (f) =>
+        change.before === null ||
+        change.after === null ||
+        !sameValue(f.oldValue, f.newValue, orderedIn(change.kind, f.property)),
+    );
 }
 
 function paramOf(value: VoiceValue): TeamsParamValue {
@@ -235,7 +252,7 @@ function paramOf(value: VoiceValue): TeamsParamValue {
 export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
   const spec = VOICE_KIND_SPECS[change.kind];
   if (change.kind === 'pstn-usages') {
-    if (sameState(change.before, change.after)) return [];
+    if (sameState(change.kind, change.before, change.after)) return [];
     const edit = change.after ? { add: [change.identity] } : { remove: [change.identity] };
     return [{ cmdlet: `Set-${spec.noun}`, params: { Identity: GLOBAL_USAGES, Usage: edit } }];
   }
@@ -254,7 +271,8 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
   for (const [property, teams] of Object.entries(spec.properties)) {
     const value = change.after[property];
     if (value === undefined) continue;
-    if (change.before !== null && sameValue(change.before[property], value)) continue;
+    if (change.before !== null && sameValue(change.before[property], value, orderedIn(change.kind, property)))
+      continue;
     params[teams] = paramOf(value);
   }
   if (change.before !== null && Object.keys(params).length === 1) return [];
