@@ -19,7 +19,11 @@ import {
   type VoiceValue,
 } from '../shared/voice/voice-change.js';
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
-import { VOICE_AUDIT_ENTRY_ID, VOICE_AUDIT_STATUSES, type VoiceAuditEntry } from '../shared/voice/voice-change-store.js';
+import {
+  VOICE_AUDIT_ENTRY_ID,
+  VOICE_AUDIT_STATUSES,
+  type VoiceAuditEntry,
+} from '../shared/voice/voice-change-store.js';
 import { taskViewSchema, toTaskView } from './tasks.js';
 
 /**
@@ -44,12 +48,17 @@ const objectName = z
 const names = z.array(objectName).max(64);
 
 const usageParams = customerParams.extend({ usage: objectName.meta({ description: 'The PSTN usage.' }) });
-const routeParams = customerParams.extend({ routeId: objectName.meta({ description: "The route's Identity." }) });
+const routeParams = customerParams.extend({
+  routeId: objectName.meta({ description: "The route's Identity." }),
+});
 const policyParams = customerParams.extend({
   policyId: objectName.meta({ description: "The policy's Identity, without `Tag:`." }),
 });
 const entryParams = customerParams.extend({
-  entryId: z.string().regex(VOICE_AUDIT_ENTRY_ID, 'entryId is a voice audit entry id.'),
+  voiceEntryId: z
+    .string()
+    .regex(VOICE_AUDIT_ENTRY_ID, 'voiceEntryId is a voice audit entry id.')
+    .meta({ description: "The entry's `id` in the voice audit." }),
 });
 
 const dryRun = describedDryRunQuery('Only answer the commands and the changes per property; queue nothing.');
@@ -85,11 +94,10 @@ const policyView = z
 
 const routeFields = {
   description: z.string().max(1024).default(''),
-  numberPattern: z
-    .string()
-    .min(1)
-    .max(1024)
-    .meta({ description: 'A regular expression of the dialed number (E.164 after normalization).', example: '^\\+1(\\d{10})$' }),
+  numberPattern: z.string().min(1).max(1024).meta({
+    description: 'A regular expression of the dialed number (E.164 after normalization).',
+    example: '^\\+1(\\d{10})$',
+  }),
   priority: z.number().int().min(0).max(2_147_483_647),
   gateways: names.meta({ description: 'The PSTN gateways (their FQDN), tried in order.' }),
   usages: names.meta({ description: 'The PSTN usages the route belongs to.' }),
@@ -98,7 +106,8 @@ const routeCreate = z.strictObject({ identity: objectName, ...routeFields });
 const routeUpdate = z.strictObject(routeFields);
 const routeReorder = z.strictObject({
   routes: names.min(1).meta({
-    description: "Every voice route's Identity, first tried first: their priorities become 0, 1, 2 … in this order.",
+    description:
+      "Every voice route's Identity, first tried first: their priorities become 0, 1, 2 … in this order.",
   }),
 });
 
@@ -128,7 +137,9 @@ const planSchema = z
 const resultSchema = z
   .object({
     plan: planSchema,
-    task: taskViewSchema.nullable().meta({ description: 'The queued task; null for a dry run or no change.' }),
+    task: taskViewSchema
+      .nullable()
+      .meta({ description: 'The queued task; null for a dry run or no change.' }),
   })
   .meta({ id: 'VoiceChangeResult' });
 
@@ -165,7 +176,12 @@ const WRITE_ERRORS = {
 };
 
 const text = (value: VoiceValue | undefined) => (typeof value === 'string' ? value : null);
-const list = (value: VoiceValue | undefined) => (Array.isArray(value) ? [...(value as readonly string[])] : []);
+const list = (value: VoiceValue | undefined) =>
+  Array.isArray(value) ? [...(value as readonly string[])] : [];
+
+const READ_ERRORS = {
+  conflict: 'The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`).',
+};
 
 const initiator = (principal: Principal | null) => principal?.name ?? principal?.subject ?? 'an operator';
 
@@ -259,11 +275,13 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       name: 'voice-pstn-usages-list',
       method: 'GET',
       route: `${BASE}/pstn-usages`,
-      summary: 'Manage Pstn Usage: the tenant-wide usage list, with the routes and policies that name each usage',
+      summary:
+        'Manage Pstn Usage: the tenant-wide usage list, with the routes and policies that name each usage',
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
       responses: { 200: { description: 'The usages.', schema: z.object({ value: z.array(usageView) }) } },
+      errors: READ_ERRORS,
       handler: async ({ params }) => {
         const cfg = await voiceChanges.config(params.customerId);
         const naming = (policyName: string, usage: string) =>
@@ -335,6 +353,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       roles: ROLES,
       params: customerParams,
       responses: { 200: { description: 'The routes.', schema: z.object({ value: z.array(routeView) }) } },
+      errors: READ_ERRORS,
       handler: async ({ params }) => {
         const cfg = await voiceChanges.config(params.customerId);
         const value = cfg
@@ -354,7 +373,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       roles: ROLES,
       params: routeParams,
       responses: { 200: { description: 'The route.', schema: routeView, headers: ['etag'] } },
-      errors: { not_found: 'No such route (as of the last replication).' },
+      errors: { ...READ_ERRORS, not_found: 'No such route (as of the last replication).' },
       handler: async ({ params }) =>
         single(
           routeOf(await voiceChanges.config(params.customerId), params.routeId),
@@ -444,23 +463,34 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         const errors = [
           ...body.routes.flatMap((name, i) =>
             !all.some((n) => n.toLowerCase() === name.toLowerCase())
-              ? [{ field: `routes.${i}`, code: 'route_unknown', message: `There is no voice route "${name}".` }]
+              ? [
+                  {
+                    field: `routes.${i}`,
+                    code: 'route_unknown',
+                    message: `There is no voice route "${name}".`,
+                  },
+                ]
               : listed.indexOf(name.toLowerCase()) !== i
                 ? [{ field: `routes.${i}`, code: 'duplicate', message: `"${name}" is listed twice.` }]
                 : [],
           ),
           ...(missing.length > 0
-            ? [{ field: 'routes', code: 'route_missing', message: `List every route; missing: ${missing.join(', ')}.` }]
+            ? [
+                {
+                  field: 'routes',
+                  code: 'route_missing',
+                  message: `List every route; missing: ${missing.join(', ')}.`,
+                },
+              ]
             : []),
         ];
-        if (errors.length > 0) throw domainErrors.validation(errors.map((e) => ({ ...e, in: 'body' as const })));
+        if (errors.length > 0)
+          throw domainErrors.validation(errors.map((e) => ({ ...e, in: 'body' as const })));
         const changes: VoiceObjectChange[] = [];
         for (const [priority, name] of body.routes.entries()) {
           const current = cfg.state('voice-routes', name);
           if (current === null || current.priority === priority) continue;
-          changes.push(
-            await change(params.customerId, 'voice-routes', name, { ...current, priority }, {}),
-          );
+          changes.push(await change(params.customerId, 'voice-routes', name, { ...current, priority }, {}));
         }
         return submit(params.customerId, changes, query.dryRun, principal);
       },
@@ -474,6 +504,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       roles: ROLES,
       params: customerParams,
       responses: { 200: { description: 'The policies.', schema: z.object({ value: z.array(policyView) }) } },
+      errors: READ_ERRORS,
       handler: async ({ params }) => {
         const cfg = await voiceChanges.config(params.customerId);
         const value = cfg
@@ -492,7 +523,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       roles: ROLES,
       params: policyParams,
       responses: { 200: { description: 'The policy.', schema: policyView, headers: ['etag'] } },
-      errors: { not_found: 'No such policy (as of the last replication).' },
+      errors: { ...READ_ERRORS, not_found: 'No such policy (as of the last replication).' },
       handler: async ({ params }) =>
         single(
           policyOf(await voiceChanges.config(params.customerId), params.policyId),
@@ -525,7 +556,8 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       name: 'voice-routing-policies-update',
       method: 'PUT',
       route: `${BASE}/voice-routing-policies/{policyId}`,
-      summary: 'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
+      summary:
+        'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
       tags: TAGS,
       roles: ROLES,
       params: policyParams,
@@ -546,7 +578,8 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       name: 'voice-routing-policies-delete',
       method: 'DELETE',
       route: `${BASE}/voice-routing-policies/{policyId}`,
-      summary: 'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
+      summary:
+        'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
       tags: TAGS,
       roles: ROLES,
       params: policyParams,
@@ -574,13 +607,18 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       responses: {
         200: { description: 'A page of entries.', schema: pageSchema(auditEntrySchema, 'VoiceAuditPage') },
       },
+      errors: READ_ERRORS,
       handler: async ({ params, query }) => {
         const page = await voiceChanges.audit(params.customerId, query.top, query.cursor);
         return {
           status: 200,
           body: {
             value: page.entries.map(auditView),
-            nextLink: nextLinkOf(`/api/v1/customers/${params.customerId}/voice/audit`, { top: query.top }, page.next),
+            nextLink: nextLinkOf(
+              `/api/v1/customers/${params.customerId}/voice/audit`,
+              { top: query.top },
+              page.next,
+            ),
           },
         };
       },
@@ -588,7 +626,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
     defineApiRoute(services, {
       name: 'voice-audit-rollback',
       method: 'POST',
-      route: `${BASE}/audit/{entryId}/rollback`,
+      route: `${BASE}/audit/{voiceEntryId}/rollback`,
       summary: 'Roll back a voice change: queues every object it changed back to its state before',
       tags: TAGS,
       roles: ROLES,
@@ -601,7 +639,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       },
       handler: async ({ params, query, principal }) =>
         answer(
-          await voiceChanges.rollback(params.customerId, params.entryId, {
+          await voiceChanges.rollback(params.customerId, params.voiceEntryId, {
             dryRun: query.dryRun,
             initiatedBy: initiator(principal),
           }),

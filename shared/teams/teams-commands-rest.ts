@@ -370,7 +370,8 @@ async function prepare(client: TeamsAdminClient, command: TeamsCommand): Promise
     for (const [name, value] of Object.entries(properties)) {
       const before = valueOf(existing, name);
       const after = isListEdit(value) ? applyEdit(asStrings(before), value) : value;
-      if (sameValue(before, after, spec.lists.includes(name), spec.ordered?.includes(name) ?? false)) continue;
+      if (sameValue(before, after, spec.lists.includes(name), spec.ordered?.includes(name) ?? false))
+        continue;
       if (verb === 'New' && !isListEdit(value))
         conflicts.push(`${name} is ${JSON.stringify(before)}, not ${JSON.stringify(after)}`);
       changes[name] = after;

@@ -28,7 +28,9 @@ export function patternError(pattern: string): string | null {
     new RegExp(pattern);
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
+    return error instanceof Error
+      ? error.message.replace(/^Invalid regular expression: /, '')
+      : String(error);
   }
 }
 
@@ -70,7 +72,11 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
     if (typeof pattern === 'string') {
       const problem = patternError(pattern);
       if (problem !== null) {
-        error('numberPattern', 'pattern_invalid', `${pattern} is not a valid regular expression: ${problem}.`);
+        error(
+          'numberPattern',
+          'pattern_invalid',
+          `${pattern} is not a valid regular expression: ${problem}.`,
+        );
       }
     }
     listOf(change.after, 'gateways').forEach((gateway, i) => {

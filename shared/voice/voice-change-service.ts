@@ -54,7 +54,9 @@ export interface VoiceChangeServiceDeps {
 }
 
 /** The user policy type that grants each kind (the mirror users' `policies` key), where users can be granted it. */
-const GRANTED_AS: Partial<Record<VoiceKind, string>> = { 'voice-routing-policies': 'OnlineVoiceRoutingPolicy' };
+const GRANTED_AS: Partial<Record<VoiceKind, string>> = {
+  'voice-routing-policies': 'OnlineVoiceRoutingPolicy',
+};
 const NAMED_USERS = 5;
 
 export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
@@ -143,7 +145,8 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
     const done = new Set<string>();
     for (const change of changes) {
       const { policyName } = VOICE_KIND_SPECS[change.kind];
-      const identity = change.kind === 'pstn-usages' ? GLOBAL_USAGES : teamsIdentity(change.kind, change.identity);
+      const identity =
+        change.kind === 'pstn-usages' ? GLOBAL_USAGES : teamsIdentity(change.kind, change.identity);
       const key = `${policyName}~${identity.toLowerCase()}`;
       if (done.has(key)) continue;
       done.add(key);

@@ -196,8 +196,7 @@ export function sameValue(a: VoiceValue | undefined, b: VoiceValue | undefined, 
     const x = strings(a);
     const y = strings(b);
     return (
-      x.length === y.length &&
-      x.every((v, i) => (ordered ? same(v, y[i] ?? '') : y.some((w) => same(v, w))))
+      x.length === y.length && x.every((v, i) => (ordered ? same(v, y[i] ?? '') : y.some((w) => same(v, w))))
     );
   }
   // Teams answers an unset description as '' or null alike.

@@ -115,6 +115,7 @@ function pathFor(route: string, customer: string): string {
     importId: '66666666-6666-4666-8666-666666666666',
     userTemplateId: '1',
     bindingId: '0123456789ab',
+    voiceEntryId: '0'.repeat(26),
     usage: 'Unrestricted',
     routeId: 'Unrestricted',
     policyId: 'Unrestricted',

@@ -480,7 +480,8 @@ function pathOf(path: string, operationId: string): string {
     // The demo SBC serves the regions; the spare one serves none, so it may go.
     sbcId: operationId === 'settings-sbcs-delete' ? (ids.spareSbc ?? '') : SBC.name,
     alarmId: ids.alarm ?? '',
-    entryId: operationId === 'voice-audit-rollback' ? VOICE_ENTRY : `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
+    entryId: `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
+    voiceEntryId: VOICE_ENTRY,
     usage: operationId === 'voice-pstn-usages-delete' ? 'SpareUsage' : 'ConfUsage',
     routeId: operationId === 'voice-routes-delete' ? 'SpareRoute' : 'ConfRoute',
     policyId: operationId === 'voice-routing-policies-delete' ? 'SparePolicy' : 'ConfPolicy',

@@ -29,7 +29,11 @@ let gateway: string;
 
 interface Result {
   readonly plan: {
-    objects: Array<{ identity: string; action: string; fields: Array<{ property: string; oldValue: unknown; newValue: unknown }> }>;
+    objects: Array<{
+      identity: string;
+      action: string;
+      fields: Array<{ property: string; oldValue: unknown; newValue: unknown }>;
+    }>;
     commands: string[];
   };
   readonly task: { id: string; type: string } | null;
@@ -99,7 +103,9 @@ describe('Online Voice Routing day two, against the sandbox', () => {
       OnlinePstnUsages: [USAGE],
     });
 
-    await applied(call('POST', `${VOICE}/voice-routing-policies`, { json: { identity: POLICY, usages: [USAGE] } }));
+    await applied(
+      call('POST', `${VOICE}/voice-routing-policies`, { json: { identity: POLICY, usages: [USAGE] } }),
+    );
     expect(teams('OnlineVoiceRoutingPolicy').find((p) => p.Identity === `Tag:${POLICY}`)).toMatchObject({
       OnlinePstnUsages: [USAGE],
     });
@@ -108,9 +114,18 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     const usages = (await ok(call('GET', `${VOICE}/pstn-usages`))).body as {
       value: Array<{ name: string; routes: string[]; policies: string[] }>;
     };
-    expect(usages.value.find((u) => u.name === USAGE)).toEqual({ name: USAGE, routes: [ROUTE], policies: [POLICY] });
+    expect(usages.value.find((u) => u.name === USAGE)).toEqual({
+      name: USAGE,
+      routes: [ROUTE],
+      policies: [POLICY],
+    });
     const shown = await ok(call('GET', `${VOICE}/voice-routes/${ROUTE}`));
-    expect(shown.body).toMatchObject({ identity: ROUTE, numberPattern: PATTERN, priority: 1, gateways: [gateway] });
+    expect(shown.body).toMatchObject({
+      identity: ROUTE,
+      numberPattern: PATTERN,
+      priority: 1,
+      gateways: [gateway],
+    });
     await ok(call('GET', `${VOICE}/voice-routing-policies/${POLICY}`));
 
     // Grant to a user: the user change of issue 11, which now finds the new policy in the mirror.
@@ -133,7 +148,11 @@ describe('Online Voice Routing day two, against the sandbox', () => {
       ['processed', [`create ${ROUTE}`]],
       ['processed', [`create ${USAGE}`]],
     ]);
-    expect(entries[1]?.objects[0]?.fields).toContainEqual({ property: 'numberPattern', oldValue: null, newValue: PATTERN });
+    expect(entries[1]?.objects[0]?.fields).toContainEqual({
+      property: 'numberPattern',
+      oldValue: null,
+      newValue: PATTERN,
+    });
 
     // A later pattern change (If-Match from the read), audited old → new, then rolled back.
     const wider = '^\\+44(\\d{9,10})$';
@@ -156,7 +175,9 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     );
     expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.NumberPattern).toBe(wider);
     const [change] = await audit();
-    expect(change?.objects[0]?.fields).toEqual([{ property: 'numberPattern', oldValue: PATTERN, newValue: wider }]);
+    expect(change?.objects[0]?.fields).toEqual([
+      { property: 'numberPattern', oldValue: PATTERN, newValue: wider },
+    ]);
     // The old ETag is stale now.
     await ok(
       call('PUT', `${VOICE}/voice-routes/${ROUTE}`, {
@@ -168,7 +189,9 @@ describe('Online Voice Routing day two, against the sandbox', () => {
 
     await applied(call('POST', `${VOICE}/audit/${change?.id}/rollback`));
     expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.NumberPattern).toBe(PATTERN);
-    expect((await ok(call('GET', `${VOICE}/voice-routes/${ROUTE}`))).body).toMatchObject({ numberPattern: PATTERN });
+    expect((await ok(call('GET', `${VOICE}/voice-routes/${ROUTE}`))).body).toMatchObject({
+      numberPattern: PATTERN,
+    });
     expect((await audit())[0]).toMatchObject({ status: 'processed', rollbackOf: change?.id });
   });
 
