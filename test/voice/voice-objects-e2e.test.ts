@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
+import { waitFor } from '../consent/consent-fixture.js';
 import { settled } from '../onboarding/onboarding-fixture.js';
 import { apiClient, type ApiResponse } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
@@ -77,9 +78,11 @@ beforeAll(async () => {
   const token = await stack.token();
   call = apiClient(stack.api, async () => token);
   await buildDeployedCustomer(stack, call, token, CUSTOMER);
-  const gateways = teams('OnlinePSTNGateway');
-  expect(gateways.length).toBeGreaterThan(0);
-  gateway = gateways[0]?.Identity ?? '';
+  // The customer's gateway (onboarding created it) once a replication cycle has mirrored it: the checks read it there.
+  const mirrored = await waitFor('the mirrored PSTN gateway', async () =>
+    (await stack.services.mirror.voiceObjects(CUSTOMER)).find((o) => o.policyName === 'OnlinePSTNGateway'),
+  );
+  gateway = mirrored.identity;
 }, 120_000);
 afterAll(async () => stack?.close());
 
