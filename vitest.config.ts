@@ -20,7 +20,6 @@ const FULL_STACK = [
   'test/onboarding/onboarding-variants.test.ts',
   'test/ops/health.test.ts',
   'test/ops/telemetry.test.ts',
-  'test/package/deployment-package.test.ts',
   'test/replication/**/*.test.ts',
   'test/start/**/*.test.ts',
   'test/storage/identity-storage.test.ts',
@@ -28,10 +27,17 @@ const FULL_STACK = [
 ];
 
 /**
- * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway): a minute or two
- * each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
+ * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway, replication that
+ * survives dying hosts and refused tokens): a minute or more each, so not part of `npm test`; `npm run test:stack`
+ * runs them, and so does CI.
  */
-const STACK = ['test/users/day-two-stack.test.ts'];
+const STACK = ['test/users/day-two-stack.test.ts', 'test/replication/replication-resilience.test.ts'];
+
+/**
+ * The deployment package, built and booted under the Node that Azure runs (NODE_BINARY): CI runs it once, under
+ * that Node (`npm run test:package`), not again in `npm test`.
+ */
+const PACKAGE = ['test/package/**/*.test.ts'];
 
 const shared = {
   pool: 'forks',
@@ -52,12 +58,20 @@ export default defineConfig({
           ...shared,
           name: 'fast',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...FULL_STACK, ...STACK],
+          exclude: [...configDefaults.exclude, ...FULL_STACK, ...STACK, ...PACKAGE],
           isolate: false,
         },
       },
-      { test: { ...shared, name: 'full', include: FULL_STACK } },
+      {
+        test: {
+          ...shared,
+          name: 'full',
+          include: FULL_STACK,
+          exclude: [...configDefaults.exclude, ...STACK],
+        },
+      },
       { test: { ...shared, name: 'stack', include: STACK } },
+      { test: { ...shared, name: 'package', include: PACKAGE } },
     ],
     // Off unless asked for (`npm run coverage` passes --coverage): instrumenting slows every test run.
     coverage: {

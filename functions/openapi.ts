@@ -28,6 +28,8 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Manage Templates: a customer's policies, Enterprise Voice and number source for users, applied as one import.",
   'Lifecycle management':
     'Security-group bindings of user templates: after each replication cycle a member gets the template of the lowest rank they match.',
+  Voice:
+    "Each customer's Teams voice configuration: the call-routing simulator over the mirror and pending changes.",
   'User changes':
     "A user's number, Enterprise Voice, usage location and policies: queued as Office365 tasks, audited, rolled back.",
   'Voice routing':

@@ -28,6 +28,7 @@ import { createUserImportFunctions } from './user-imports.js';
 import { createUserTemplateFunctions } from './user-templates.js';
 import { createLifecycleFunctions } from './lifecycle.js';
 import { createVoiceObjectFunctions } from './voice-objects.js';
+import { createVoiceSimulateFunctions } from './voice-simulate.js';
 import { createWizardFunctions } from './wizard.js';
 
 /** Every function of the product, each feature given the part of the services it uses. */
@@ -60,6 +61,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createUserTemplateFunctions(services),
     ...createLifecycleFunctions(services),
     ...createVoiceObjectFunctions(services),
+    ...createVoiceSimulateFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

@@ -235,6 +235,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
       const raw = template.assignNumberFrom === 'phone' ? (user.businessPhones[0] ?? null) : user.mobilePhone;
       directoryNumbers.set(userId, e164OfDirectory(raw));
     });
+    const keys = new Map<number, string>();
     const { planned, dropped } = diff({
       won,
       state,
@@ -242,7 +243,15 @@ export function createLifecycleService(deps: LifecycleDeps) {
       retired: list.retired,
       keyOf: (userId, templateId) => {
         const template = templates.get(templateId);
-        return template ? enforcedKey(template, directoryNumbers.get(userId) ?? null) : null;
+        if (!template) return null;
+        // One digest per template, unless its number follows each user's directory.
+        if (followsDirectory(template)) return enforcedKey(template, directoryNumbers.get(userId) ?? null);
+        let key = keys.get(templateId);
+        if (key === undefined) {
+          key = enforcedKey(template, null);
+          keys.set(templateId, key);
+        }
+        return key;
       },
     });
     const checked = planned.filter((p) => p.kind !== 'join');
@@ -578,6 +587,8 @@ export function createLifecycleService(deps: LifecycleDeps) {
           batch.templateId,
           targets,
           batch.kind === 'join' ? 'full' : 'policies',
+          // A preview takes no license, starts no grace period and raises no alarm.
+          true,
         );
         plan = await deps.imports.dryRun(customerId, file.text, { rowProblems: file.problems });
       }

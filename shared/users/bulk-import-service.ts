@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { MirrorStore } from '../replication/mirror-store.js';
+import { inParallel } from '../replication/table-text.js';
+import { KEY_SEPARATOR, keyPart, SORT_PARTITION } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import { PermanentTaskError, TransientTaskError } from '../tasks/task-definition.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
@@ -32,21 +34,57 @@ export interface UserImportDeps {
   readonly concurrency?: number;
 }
 
-/** The mirror as the import's directory: one pass over the customer's users finds every id and UPN the file names. */
-export function mirrorDirectory(mirror: Pick<MirrorStore, 'listUsers'>): ImportDirectory {
+/** At most this many UPNs are looked up one by one (two reads each); more are found by one pass over the users. */
+const UPN_LOOKUPS = 2000;
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The mirror as the import's directory. Object ids are point reads; UPNs are looked up in the UPN index (a key
+ * prefix, then a point read) while they are few, as a lifecycle pass's or a template's file names them, and found
+ * by one pass over the customer's users when a large file names many (a pass costs less than that many lookups).
+ */
+export function mirrorDirectory(
+  mirror: Pick<MirrorStore, 'listUsers' | 'getUser' | 'indexPage'>,
+): ImportDirectory {
+  async function scan(customerId: string, keys: ReadonlySet<string>, found: Map<string, MirrorUser>) {
+    let cursor: Parameters<MirrorStore['listUsers']>[2];
+    do {
+      const page = await mirror.listUsers(customerId, 1000, cursor);
+      for (const user of page.items) {
+        for (const key of [user.id.toLowerCase(), user.userPrincipalName.toLowerCase()]) {
+          if (keys.has(key)) found.set(key, user);
+        }
+      }
+      cursor = page.next ?? undefined;
+    } while (cursor && found.size < keys.size);
+  }
+
   return {
     async findUsers(customerId, keys) {
       const found = new Map<string, MirrorUser>();
-      let cursor: Parameters<MirrorStore['listUsers']>[2];
-      do {
-        const page = await mirror.listUsers(customerId, 1000, cursor);
-        for (const user of page.items) {
-          for (const key of [user.id.toLowerCase(), user.userPrincipalName.toLowerCase()]) {
-            if (keys.has(key)) found.set(key, user);
-          }
+      const ids = [...keys].filter((key) => OBJECT_ID.test(key));
+      const upns = [...keys].filter((key) => !OBJECT_ID.test(key));
+      if (upns.length > UPN_LOOKUPS) {
+        await scan(customerId, keys, found);
+        return found;
+      }
+      await inParallel(ids, 16, async (id) => {
+        const user = await mirror.getUser(customerId, id);
+        if (user) found.set(id, user);
+      });
+      await inParallel(upns, 16, async (upn) => {
+        const page = await mirror.indexPage(customerId, {
+          partition: SORT_PARTITION['user-principal-name'],
+          prefix: `${keyPart(upn)}${KEY_SEPARATOR}`,
+          where: [],
+          top: 5,
+        });
+        for (const indexed of page.items) {
+          if (indexed.userPrincipalName.toLowerCase() !== upn) continue;
+          const user = await mirror.getUser(customerId, indexed.id);
+          if (user) found.set(upn, user);
         }
-        cursor = page.next ?? undefined;
-      } while (cursor && found.size < keys.size);
+      });
       return found;
     },
   };

@@ -1,4 +1,5 @@
 import { type DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
+import { parseDotNetPattern, patternMessage } from './dotnet-regex.js';
 import {
   actionOf,
   VOICE_KIND_SPECS,
@@ -19,19 +20,14 @@ const listOf = (state: VoiceState | null, property: string): string[] => {
 };
 
 /**
- * Why a number pattern or normalization rule is not a regular expression, or null when it is. JavaScript's
- * RegExp stands in for .NET's (Teams evaluates patterns with System.Text.RegularExpressions): both refuse an
- * unbalanced group like `^(\+1[0-9]{10}$`. The voice simulator's .NET-compatible check replaces this when it lands.
+ * Why a number pattern is not a .NET regular expression (Teams compiles it with System.Text.RegularExpressions), or
+ * null when it is. A pattern .NET accepts but the simulator cannot run (`pattern_unsupported`) is accepted here: Teams
+ * takes it, and the simulator says it cannot evaluate it.
  */
 export function patternError(pattern: string): string | null {
-  try {
-    new RegExp(pattern);
-    return null;
-  } catch (error) {
-    return error instanceof Error
-      ? error.message.replace(/^Invalid regular expression: /, '')
-      : String(error);
-  }
+  const parsed = parseDotNetPattern(pattern);
+  if (parsed.ok || parsed.problem.code !== 'pattern_invalid') return null;
+  return patternMessage(parsed.problem);
 }
 
 /** The per-field problems of the changes against the configuration they apply to; empty when Teams would accept. */

@@ -435,6 +435,16 @@ function bodyOf(operationId: string): unknown {
     'voice-routes-reorder': { routes: routeOrder },
     'voice-routing-policies-create': { identity: 'NewPolicy', usages: ['ConfUsage'] },
     'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
+    'voice-simulate': {
+      dialedNumber: '5550100',
+      pending: [
+        {
+          policyName: 'OnlineVoiceRoute',
+          identity: 'Conformance',
+          data: { NumberPattern: '^\\+1(\\d{10})$' },
+        },
+      ],
+    },
   };
   return bodies[operationId] ?? {};
 }

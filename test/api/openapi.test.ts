@@ -219,9 +219,15 @@ function* schemasIn(value: unknown, name = ''): Generator<[string, Schema]> {
 
 /**
  * Lists whose length a small configuration bounds answer `value` without paging; a user's pending changes are at
- * most one queued change per field.
+ * most one queued change per field; a customer's lifecycle bindings are at most 100, ranked, and change as a whole
+ * (one ETag).
  */
-const BOUNDED_LISTS = new Set(['wizard-license-plans', 'customer-license-history', 'users-pending-changes']);
+const BOUNDED_LISTS = new Set([
+  'wizard-license-plans',
+  'customer-license-history',
+  'users-pending-changes',
+  'lifecycle-bindings-list',
+]);
 
 describe('the API conventions (docs/api-conventions.md)', () => {
   it('pages every list the one way: top and cursor in, value and nextLink out', () => {

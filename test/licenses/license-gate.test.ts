@@ -324,7 +324,12 @@ describe('Lifecycle Management joiners (the acceptance of issue 12 item 5)', () 
     const state = await createLifecycleStore(stack.tables).state(LIFECYCLE_CUSTOMER);
     const refused = [...state].filter(([, s]) => s.r !== undefined);
     expect(refused).toHaveLength(1);
-    expect(refused[0]?.[1].r).toMatch(/No more available licenses: all 2 licenses of JoinCo are in use/);
+    // The user shows the reason.
+    const status = await ok(call('GET', `${BASE}/lifecycle/users/${refused[0]?.[0]}`));
+    expect(status.body).toMatchObject({ state: 'refused', templateName: 'Voice' });
+    expect((status.body as { reason: string }).reason).toMatch(
+      /No more available licenses: all 2 licenses of JoinCo are in use/,
+    );
     expect((await activeAlarms(LIFECYCLE_CUSTOMER)).map((a) => a.name)).toContain(
       CUSTOMER_LICENSE_EXHAUSTED_ALARM,
     );

@@ -236,7 +236,9 @@ describe('the lifecycle pass', () => {
       templateName: 'London voice',
       reason: null,
     });
-    expect((await ok(call('GET', `${BASE}/lifecycle/users/${idOf(5)}`))).body).toMatchObject({ state: 'none' });
+    expect((await ok(call('GET', `${BASE}/lifecycle/users/${idOf(5)}`))).body).toMatchObject({
+      state: 'none',
+    });
 
     const calls = fake.applied.length;
     const second = await pass();

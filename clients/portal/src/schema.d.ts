@@ -2622,6 +2622,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call-routing simulator: the normalization rule, usage, routes and gateways Teams would use for a dialed number
+         * @description Requires the role provider-admin or customer-admin or channel-admin. Test-CsEffectiveTenantDialPlan then Test-CsOnlineVoiceRoute over the mirrored voice objects, for a user (their dial plan and voice routing policy) or a policy and dial plan; `pending` lays changed or removed objects over the mirror first, to test a change before queuing it. Changes nothing. See docs/voice-routing.md.
+         */
+        post: operations["voice-simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -4412,6 +4432,93 @@ export interface components {
             /** @description Tried in this order. */
             usages: string[];
             etag: string;
+        };
+        VoiceSimulation: {
+            customerId: string;
+            userId: string | null;
+            /** @description How many pending changes were laid over the mirror. */
+            pendingChanges: number;
+            dialedNumber: string;
+            /**
+             * @description routed: at least one gateway would be tried; no-route: no route of the usages matches; no-gateway: routes match but none of their gateways is enabled; no-policy: the voice routing policy does not exist.
+             * @enum {string}
+             */
+            outcome: "routed" | "no-route" | "no-gateway" | "no-policy";
+            /** @description The emergency number dialed, from the emergency call routing policy; null: not one. */
+            emergency: {
+                policy: string;
+                dialString: string;
+                dialMask: string | null;
+                usage: string;
+            } | null;
+            normalization: {
+                dialPlan: string | null;
+                rules: {
+                    name: string;
+                    pattern: string;
+                    translation: string;
+                    isInternalExtension: boolean;
+                    /** @enum {string} */
+                    outcome: "matched" | "no-match" | "not-evaluated" | "not-evaluable";
+                    message: string | null;
+                }[];
+                matchedRule: string | null;
+                normalizedNumber: string;
+                isInternalExtension: boolean;
+            };
+            routing: {
+                voiceRoutingPolicy: string | null;
+                number: string;
+                usages: {
+                    usage: string;
+                    /** @enum {string} */
+                    outcome: "selected" | "no-match" | "not-evaluated";
+                    routes: {
+                        route: string;
+                        numberPattern: string;
+                        priority: number;
+                        matches: boolean;
+                        gateways: {
+                            gateway: string;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled" | "unknown";
+                        }[];
+                    }[];
+                }[];
+                selectedUsage: string | null;
+                /** @description Route after route in the order Teams tries them; within a route, gateways in random order. */
+                attempts: {
+                    route: string;
+                    gateways: string[];
+                }[];
+            };
+            warnings: string[];
+        };
+        VoiceSimulationRequest: {
+            /** @description A replicated user: their dial plan and voice routing policy are the ones in force. */
+            userId?: string;
+            /** @description The OnlineVoiceRoutingPolicy to simulate, without userId (its name, with or without Tag:; Global for the tenant's default). */
+            voiceRoutingPolicy?: string;
+            /** @description The TenantDialPlan to simulate, without userId (its name, with or without Tag:; Global for the tenant's default). */
+            dialPlan?: string;
+            /** @description The TeamsEmergencyCallRoutingPolicy in force (e.g. a network site's); by default the user's, else Global (its name, with or without Tag:; Global for the tenant's default). */
+            emergencyCallRoutingPolicy?: string;
+            /** @description The digits as dialed, e.g. 50100, 0044207946000 or +14255550100. */
+            dialedNumber: string;
+            /**
+             * @description Voice objects to lay over the mirror first: a changed or new object, or data null to remove one.
+             * @default []
+             */
+            pending: {
+                /** @description The Teams type, e.g. OnlineVoiceRoute. */
+                policyName: string;
+                /** @description The object's Identity. */
+                identity: string;
+                /** @description The object's Teams properties as they would be; null: the object removed. */
+                data: {
+                    [key: string]: unknown;
+                } | null;
+            }[];
         };
         WhiteLabel: {
             displayName: string;
@@ -20209,6 +20316,116 @@ export interface operations {
             };
             /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). Or the object moved since the entry (`audit_field_moved`), or the entry was not processed (`audit_field_not_applied`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoiceSimulationRequest"];
+            };
+        };
+        responses: {
+            /** @description What Teams would do with the number. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceSimulation"];
+                };
+            };
+            /** @description `validation_failed`: e.g. a pending NumberPattern or normalization rule .NET would refuse (`pattern_invalid`), one not supported (`pattern_unsupported`), a translation naming a group the pattern lacks (`translation_invalid`), userId together with voiceRoutingPolicy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The user is not in the mirror. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
