@@ -9,6 +9,7 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import {
   actionOf,
   fieldChanges,
+  isRuleList,
   stateOf,
   VOICE_KINDS,
   type VoiceConfig,
@@ -20,6 +21,8 @@ import {
 } from '../shared/voice/voice-change.js';
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
 import {
+  normalizationRuleSchema,
+  voiceValueSchema,
   VOICE_AUDIT_ENTRY_ID,
   VOICE_AUDIT_STATUSES,
   type VoiceAuditEntry,
@@ -27,8 +30,8 @@ import {
 import { taskViewSchema, toTaskView } from './tasks.js';
 
 /**
- * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.14, §3.9): a customer's PSTN usages, voice routes
- * and online voice routing policies, read from the mirror and changed through queued Teams commands, each with a
+ * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
+ * online voice routing policies and tenant dial plans, read from the mirror and changed through queued Teams commands, each with a
  * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
  */
 
@@ -92,6 +95,49 @@ const policyView = z
   })
   .meta({ id: 'VoiceRoutingPolicy' });
 
+const ruleView = normalizationRuleSchema.meta({ id: 'NormalizationRule' });
+
+const dialPlanView = z
+  .object({
+    identity: z.string(),
+    description: z.string().nullable(),
+    simpleName: z.string().nullable(),
+    externalAccessPrefix: z.string().nullable(),
+    normalizationRules: z.array(ruleView).meta({ description: 'Tried top to bottom; the first match wins.' }),
+    etag: z.string(),
+  })
+  .meta({ id: 'TenantDialPlan' });
+
+const ruleBody = z.strictObject({
+  name: objectName,
+  pattern: z
+    .string()
+    .min(1)
+    .max(1024)
+    .meta({ description: 'A .NET regular expression of the dialed digits.', example: '^0(\\d{10})$' }),
+  translation: z
+    .string()
+    .max(1024)
+    .meta({ description: 'The normalized number, with $1 … for the groups.', example: '+44$1' }),
+  isInternalExtension: z.boolean().default(false),
+  description: z.string().max(1024).default(''),
+});
+const dialPlanFields = {
+  description: z.string().max(1024).default(''),
+  simpleName: z.string().max(256).nullable().default(null),
+  externalAccessPrefix: z
+    .string()
+    .regex(/^[0-9*#]{1,4}$/, 'An external access prefix is up to four digits, * or #.')
+    .nullable()
+    .default(null),
+  normalizationRules: z.array(ruleBody).max(50).meta({ description: 'In the order Teams tries them.' }),
+};
+const dialPlanCreate = z.strictObject({ identity: objectName, ...dialPlanFields });
+const dialPlanUpdate = z.strictObject(dialPlanFields);
+const dialPlanParams = customerParams.extend({
+  dialPlanId: objectName.meta({ description: "The dial plan's Identity, without `Tag:`." }),
+});
+
 const routeFields = {
   description: z.string().max(1024).default(''),
   numberPattern: z.string().min(1).max(1024).meta({
@@ -119,7 +165,7 @@ const policyCreate = z.strictObject({ identity: objectName, ...policyFields });
 const policyUpdate = z.strictObject(policyFields);
 const usageCreate = z.strictObject({ name: objectName });
 
-const voiceValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
+const voiceValue = voiceValueSchema;
 const planSchema = z
   .object({
     objects: z.array(
@@ -169,7 +215,7 @@ const WRITE_RESPONSES = {
 
 const WRITE_ERRORS = {
   validation:
-    'Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field.',
+    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field.',
   conflict:
     'Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
   not_found: 'No such customer or object (as of the last replication).',
@@ -249,6 +295,19 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       identity: found.identity.replace(/^tag:/i, ''),
       description: text(state.description),
       usages: list(state.usages),
+      etag: voiceEtag(found.data),
+    };
+  };
+  const dialPlanOf = (cfg: VoiceConfig, identity: string) => {
+    const found = cfg.find('dial-plans', identity);
+    if (!found) return null;
+    const state = stateOf('dial-plans', found.data);
+    return {
+      identity: found.identity.replace(/^tag:/i, ''),
+      description: text(state.description),
+      simpleName: text(state.simpleName),
+      externalAccessPrefix: text(state.externalAccessPrefix),
+      normalizationRules: isRuleList(state.normalizationRules) ? [...state.normalizationRules] : [],
       etag: voiceEtag(found.data),
     };
   };
@@ -591,6 +650,106 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         submit(
           params.customerId,
           [await change(params.customerId, 'voice-routing-policies', params.policyId, null, { request })],
+          query.dryRun,
+          principal,
+        ),
+    }),
+    defineApiRoute(services, {
+      name: 'voice-dial-plans-list',
+      method: 'GET',
+      route: `${BASE}/dial-plans`,
+      summary: 'Tenant dial plans (Global and the per-user ones) with their ordered normalization rules',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      responses: {
+        200: { description: 'The dial plans.', schema: z.object({ value: z.array(dialPlanView) }) },
+      },
+      errors: READ_ERRORS,
+      handler: async ({ params }) => {
+        const cfg = await voiceChanges.config(params.customerId);
+        const value = cfg
+          .names('dial-plans')
+          .map((name) => dialPlanOf(cfg, name))
+          .filter((plan) => plan !== null);
+        return { status: 200, body: { value } };
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'voice-dial-plans-get',
+      method: 'GET',
+      route: `${BASE}/dial-plans/{dialPlanId}`,
+      summary: 'One tenant dial plan, with its ETag',
+      tags: TAGS,
+      roles: ROLES,
+      params: dialPlanParams,
+      responses: { 200: { description: 'The dial plan.', schema: dialPlanView, headers: ['etag'] } },
+      errors: { ...READ_ERRORS, not_found: 'No such dial plan (as of the last replication).' },
+      handler: async ({ params }) =>
+        single(
+          dialPlanOf(await voiceChanges.config(params.customerId), params.dialPlanId),
+          `${params.customerId} has no tenant dial plan "${params.dialPlanId}".`,
+        ),
+    }),
+    defineApiRoute(services, {
+      name: 'voice-dial-plans-create',
+      method: 'POST',
+      route: `${BASE}/dial-plans`,
+      summary: 'Add new Dial Plan with its normalization rules (queued: New-CsTenantDialPlan)',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: dryRun,
+      body: dialPlanCreate,
+      responses: WRITE_RESPONSES,
+      errors: WRITE_ERRORS,
+      handler: async ({ params, query, body, principal }) => {
+        const { identity, ...after } = body;
+        return submit(
+          params.customerId,
+          [await change(params.customerId, 'dial-plans', identity, after, 'create')],
+          query.dryRun,
+          principal,
+        );
+      },
+    }),
+    defineApiRoute(services, {
+      name: 'voice-dial-plans-update',
+      method: 'PUT',
+      route: `${BASE}/dial-plans/{dialPlanId}`,
+      summary: 'Edit Dial Plan: its fields and its rules in order (queued: Set-CsTenantDialPlan)',
+      tags: TAGS,
+      roles: ROLES,
+      params: dialPlanParams,
+      query: dryRun,
+      body: dialPlanUpdate,
+      ifMatch: true,
+      responses: WRITE_RESPONSES,
+      errors: WRITE_ERRORS,
+      handler: async ({ params, query, body, request, principal }) =>
+        submit(
+          params.customerId,
+          [await change(params.customerId, 'dial-plans', params.dialPlanId, body, { request })],
+          query.dryRun,
+          principal,
+        ),
+    }),
+    defineApiRoute(services, {
+      name: 'voice-dial-plans-delete',
+      method: 'DELETE',
+      route: `${BASE}/dial-plans/{dialPlanId}`,
+      summary: 'Delete a dial plan: refused while users are granted it (queued: Remove-CsTenantDialPlan)',
+      tags: TAGS,
+      roles: ROLES,
+      params: dialPlanParams,
+      query: dryRun,
+      ifMatch: true,
+      responses: WRITE_RESPONSES,
+      errors: WRITE_ERRORS,
+      handler: async ({ params, query, request, principal }) =>
+        submit(
+          params.customerId,
+          [await change(params.customerId, 'dial-plans', params.dialPlanId, null, { request })],
           query.dryRun,
           principal,
         ),

@@ -594,6 +594,19 @@ export class TeamsAdminState {
       case 'OnlineVoiceRoutingPolicy':
         requireUsages(object.OnlinePstnUsages);
         break;
+      case 'TenantDialPlan':
+        // Each rule's Pattern is a .NET regular expression (New-CsVoiceNormalizationRule -Pattern).
+        for (const rule of Array.isArray(object.NormalizationRules) ? object.NormalizationRules : []) {
+          const pattern = (rule as { Pattern?: unknown }).Pattern;
+          if (typeof pattern === 'string' && !compiles(pattern)) {
+            throw new TeamsAdminStateError(
+              400,
+              'BadRequest',
+              `The normalization rule pattern '${pattern}' is not a valid regular expression.`,
+            );
+          }
+        }
+        break;
       case 'TenantNetworkSite':
         if (!object.NetworkRegionID) {
           throw new TeamsAdminStateError(

@@ -1,7 +1,8 @@
 import { type DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
-import { parseDotNetPattern, patternMessage } from './dotnet-regex.js';
+import { parseDotNetPattern, parseTranslation, patternMessage } from './dotnet-regex.js';
 import {
   actionOf,
+  isRuleList,
   VOICE_KIND_SPECS,
   type VoiceConfig,
   type VoiceObjectChange,
@@ -48,8 +49,12 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
       );
     }
     if (change.after === null || change.kind === 'pstn-usages') continue;
-    if (change.kind === 'voice-routing-policies' && same(change.identity, 'Global') && action === 'create') {
-      error('identity', 'name_taken', 'Global is the tenant-wide default policy; it always exists.');
+    if (change.kind !== 'voice-routes' && same(change.identity, 'Global') && action === 'create') {
+      error('identity', 'name_taken', `Global is the tenant-wide default ${spec.label}; it always exists.`);
+    }
+    if (change.kind === 'dial-plans') {
+      errors.push(...ruleErrors(change.after.normalizationRules));
+      continue;
     }
     listOf(change.after, 'usages').forEach((usage, i) => {
       if (!usages.some((u) => same(u, usage))) {
@@ -114,6 +119,48 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
       );
     }
   }
+  return errors;
+}
+
+/**
+ * A dial plan's normalization rules: each Pattern a .NET regular expression, each Translation a substitution naming
+ * only groups the pattern has (New-CsVoiceNormalizationRule; see dotnet-regex.ts), names unique within the plan.
+ */
+function ruleErrors(value: VoiceState[string] | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const rules = isRuleList(value) ? value : [];
+  rules.forEach((rule, i) => {
+    const field = `normalizationRules.${i}`;
+    if (rules.findIndex((r) => same(r.name, rule.name)) !== i) {
+      errors.push({
+        field: `${field}.name`,
+        in: 'body',
+        code: 'duplicate',
+        message: `A rule is already named "${rule.name}".`,
+      });
+    }
+    const parsed = parseDotNetPattern(rule.pattern);
+    if (!parsed.ok) {
+      if (parsed.problem.code === 'pattern_invalid') {
+        errors.push({
+          field: `${field}.pattern`,
+          in: 'body',
+          code: 'pattern_invalid',
+          message: `${rule.pattern} is not a valid .NET regular expression: ${patternMessage(parsed.problem)}`,
+        });
+      }
+      return;
+    }
+    const translation = parseTranslation(rule.translation, parsed.value);
+    if (!translation.ok) {
+      errors.push({
+        field: `${field}.translation`,
+        in: 'body',
+        code: 'translation_invalid',
+        message: translation.message,
+      });
+    }
+  });
   return errors;
 }
 

@@ -94,11 +94,11 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
   async function check(customerId: string, cfg: VoiceConfig, changes: readonly VoiceObjectChange[]) {
     for (const change of changes) {
       if (change.after !== null) continue;
-      if (change.kind === 'voice-routing-policies' && change.identity.toLowerCase() === 'global') {
+      if (change.kind !== 'voice-routes' && change.identity.toLowerCase() === 'global') {
         throw domainErrors.conflict(
           'voice_object_in_use',
           'Still in use',
-          'The Global voice routing policy is the tenant-wide default; it cannot be removed.',
+          `The Global ${VOICE_KIND_SPECS[change.kind].label} is the tenant-wide default; it cannot be removed.`,
         );
       }
       const references = [...referencesTo(cfg, change), ...(await grantedTo(customerId, change))];

@@ -13,8 +13,22 @@ import { VOICE_KINDS, type VoiceObjectChange } from './voice-change.js';
  */
 export const VOICE_CHANGES_TABLE = 'voicechanges';
 
-const voiceValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
-const voiceState = z.record(z.string(), voiceValue);
+export const normalizationRuleSchema = z.strictObject({
+  name: z.string(),
+  pattern: z.string(),
+  translation: z.string(),
+  isInternalExtension: z.boolean(),
+  description: z.string(),
+});
+export const voiceValueSchema = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.array(z.string()),
+  z.array(normalizationRuleSchema),
+]);
+const voiceState = z.record(z.string(), voiceValueSchema);
 
 export const voiceObjectChangeSchema = z.strictObject({
   kind: z.enum(VOICE_KINDS),

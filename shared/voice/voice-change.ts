@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MirrorVoiceObject } from '../replication/mirror-store.js';
-import type { TeamsCommand, TeamsParamValue } from '../teams/teams-command.js';
+import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-command.js';
 
 /**
  * Day two's unit of work on a customer's Teams voice configuration (issue 13): one object of one kind goes from a
@@ -10,10 +10,19 @@ import type { TeamsCommand, TeamsParamValue } from '../teams/teams-command.js';
  */
 
 /** The kinds of voice objects day two edits, as the API names them (the path segment under `…/voice/`). */
-export const VOICE_KINDS = ['pstn-usages', 'voice-routes', 'voice-routing-policies'] as const;
+export const VOICE_KINDS = ['pstn-usages', 'voice-routes', 'voice-routing-policies', 'dial-plans'] as const;
 export type VoiceKind = (typeof VOICE_KINDS)[number];
 
-export type VoiceValue = string | number | boolean | null | readonly string[];
+/** One of a tenant dial plan's ordered normalization rules, as the API names its fields. */
+export interface NormalizationRule {
+  readonly name: string;
+  readonly pattern: string;
+  readonly translation: string;
+  readonly isInternalExtension: boolean;
+  readonly description: string;
+}
+
+export type VoiceValue = string | number | boolean | null | readonly string[] | readonly NormalizationRule[];
 /** An object's editable properties under the API's names (`numberPattern`, `usages` …). */
 export type VoiceState = Readonly<Record<string, VoiceValue>>;
 
@@ -30,6 +39,8 @@ interface KindSpec {
   readonly lists: readonly string[];
   /** Lists whose order matters (a policy's usages are tried in order); Teams keeps the others as sets. */
   readonly ordered: readonly string[];
+  /** Properties holding normalization rules (ordered; each rule converted field by field). */
+  readonly rules?: readonly string[];
 }
 
 export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
@@ -63,7 +74,55 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     lists: ['usages'],
     ordered: ['usages'],
   },
+  'dial-plans': {
+    policyName: 'TenantDialPlan',
+    noun: 'CsTenantDialPlan',
+    label: 'tenant dial plan',
+    properties: {
+      description: 'Description',
+      simpleName: 'SimpleName',
+      externalAccessPrefix: 'ExternalAccessPrefix',
+      normalizationRules: 'NormalizationRules',
+    },
+    lists: [],
+    ordered: [],
+    rules: ['normalizationRules'],
+  },
 };
+
+/** Teams' NormalizationRules entries (New-CsVoiceNormalizationRule's parameters) ↔ the API's rules. */
+const RULE_FIELDS = {
+  name: 'Name',
+  pattern: 'Pattern',
+  translation: 'Translation',
+  isInternalExtension: 'IsInternalExtension',
+  description: 'Description',
+} as const;
+
+function rulesOf(value: unknown): NormalizationRule[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((rule): rule is Record<string, unknown> => typeof rule === 'object' && rule !== null)
+    .map((rule) => ({
+      name: typeof rule.Name === 'string' ? rule.Name : '',
+      pattern: typeof rule.Pattern === 'string' ? rule.Pattern : '',
+      translation: typeof rule.Translation === 'string' ? rule.Translation : '',
+      isInternalExtension: rule.IsInternalExtension === true,
+      description: typeof rule.Description === 'string' ? rule.Description : '',
+    }));
+}
+
+function teamsRules(rules: readonly NormalizationRule[]): TeamsRecord[] {
+  return rules.map((rule) =>
+    Object.fromEntries(
+      Object.entries(RULE_FIELDS).map(([api, teams]) => [teams, rule[api as keyof NormalizationRule]]),
+    ),
+  );
+}
+
+export function isRuleList(value: VoiceValue | undefined): value is readonly NormalizationRule[] {
+  return Array.isArray(value) && value.some((item) => typeof item === 'object');
+}
 
 /** One object's change. `identity` is the object's name (a policy's without `Tag:`). */
 export interface VoiceObjectChange {
@@ -164,7 +223,7 @@ export class VoiceConfig {
 
 /** The identity Teams gives a new object: `Tag:<name>` for policies. */
 export function teamsIdentity(kind: VoiceKind, name: string): string {
-  return kind === 'voice-routing-policies' ? `Tag:${stripTag(name)}` : name;
+  return kind === 'voice-routing-policies' || kind === 'dial-plans' ? `Tag:${stripTag(name)}` : name;
 }
 
 /** The API's view of a Teams object's editable properties. */
@@ -173,25 +232,28 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
   const state: Record<string, VoiceValue> = {};
   for (const [property, teams] of Object.entries(spec.properties)) {
     const value = data[teams];
-    if (spec.lists.includes(property)) state[property] = strings(value);
+    if (spec.rules?.includes(property)) state[property] = rulesOf(value);
+    else if (spec.lists.includes(property)) state[property] = strings(value);
     else if (property === 'priority') state[property] = typeof value === 'number' ? value : 0;
     else state[property] = typeof value === 'string' ? value : null;
   }
   return state;
 }
 
-function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, VoiceValue> {
+function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, TeamsParamValue> {
   const spec = VOICE_KIND_SPECS[kind];
-  const properties: Record<string, VoiceValue> = {};
+  const properties: Record<string, TeamsParamValue> = {};
   for (const [property, value] of Object.entries(state)) {
     const teams = spec.properties[property];
-    if (teams) properties[teams] = value;
+    if (teams) properties[teams] = isRuleList(value) ? teamsRules(value) : value;
   }
   return properties;
 }
 
 /** Lists compare in order when `ordered`, else as sets; both case-insensitive, like Teams. */
 export function sameValue(a: VoiceValue | undefined, b: VoiceValue | undefined, ordered = true): boolean {
+  if (isRuleList(a) || isRuleList(b))
+    return JSON.stringify(rulesOf(teamsOf(a))) === JSON.stringify(rulesOf(teamsOf(b)));
   if (Array.isArray(a) || Array.isArray(b)) {
     const x = strings(a);
     const y = strings(b);
@@ -238,7 +300,13 @@ export function fieldChanges(change: VoiceObjectChange): VoiceFieldChange[] {
     );
 }
 
+/** A rule list in Teams' shape, so that the API's and Teams' spellings compare alike; other values as they are. */
+function teamsOf(value: VoiceValue | undefined): unknown {
+  return isRuleList(value) ? teamsRules(value) : value;
+}
+
 function paramOf(value: VoiceValue): TeamsParamValue {
+  if (isRuleList(value)) return teamsRules(value);
   return Array.isArray(value) ? [...(value as readonly string[])] : (value as TeamsParamValue);
 }
 

@@ -56,6 +56,9 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-routing-policies-create',
   'voice-routing-policies-update',
   'voice-routing-policies-delete',
+  'voice-dial-plans-create',
+  'voice-dial-plans-update',
+  'voice-dial-plans-delete',
   'voice-audit-rollback',
 ]);
 
@@ -121,6 +124,7 @@ function pathFor(route: string, customer: string): string {
     usage: 'Unrestricted',
     routeId: 'Unrestricted',
     policyId: 'Unrestricted',
+    dialPlanId: 'Unrestricted',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

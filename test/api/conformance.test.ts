@@ -173,6 +173,25 @@ beforeAll(async () => {
     identity: `Tag:${name}`,
     data: { Identity: `Tag:${name}`, Description: '', OnlinePstnUsages: ['ConfUsage'] },
   });
+  const dialPlan = (name: string) => ({
+    policyName: 'TenantDialPlan',
+    identity: `Tag:${name}`,
+    data: {
+      Identity: `Tag:${name}`,
+      Description: '',
+      SimpleName: name,
+      ExternalAccessPrefix: null,
+      NormalizationRules: [
+        {
+          Name: 'National',
+          Pattern: '^0(\\d{10})$',
+          Translation: '+44$1',
+          IsInternalExtension: false,
+          Description: '',
+        },
+      ],
+    },
+  });
   await stack.services.mirror.putVoiceObjects(
     OWN,
     [
@@ -189,6 +208,8 @@ beforeAll(async () => {
       route('RolledRoute', 52),
       policy('ConfPolicy'),
       policy('SparePolicy'),
+      dialPlan('ConfPlan'),
+      dialPlan('SparePlan'),
     ],
     [],
     'conformance',
@@ -307,6 +328,7 @@ const SBC = {
 const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
 /** A template that only switches Enterprise Voice on: applied in a dry run, it touches no number. */
 const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
+const DIAL_RULE = { name: 'National', pattern: '^0(\\d{10})$', translation: '+44$1' };
 const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
 
 /** A valid body per operation that takes one. */
@@ -435,6 +457,8 @@ function bodyOf(operationId: string): unknown {
     'voice-routes-reorder': { routes: routeOrder },
     'voice-routing-policies-create': { identity: 'NewPolicy', usages: ['ConfUsage'] },
     'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
+    'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
+    'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -495,6 +519,7 @@ function pathOf(path: string, operationId: string): string {
     usage: operationId === 'voice-pstn-usages-delete' ? 'SpareUsage' : 'ConfUsage',
     routeId: operationId === 'voice-routes-delete' ? 'SpareRoute' : 'ConfRoute',
     policyId: operationId === 'voice-routing-policies-delete' ? 'SparePolicy' : 'ConfPolicy',
+    dialPlanId: operationId === 'voice-dial-plans-delete' ? 'SparePlan' : 'ConfPlan',
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
     rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',

@@ -235,6 +235,89 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     expect(teams('OnlineVoiceRoute').some((r) => r.Identity === 'Broken')).toBe(false);
   });
 
+  it('creates a dial plan with ordered normalization rules, reorders them, refuses bad ones, and deletes it', async () => {
+    const national = {
+      name: 'National',
+      pattern: '^0(\\d{10})$',
+      translation: '+44$1',
+      isInternalExtension: false,
+      description: '',
+    };
+    const extension = {
+      name: 'Ext',
+      pattern: '^(\\d{4})$',
+      translation: '+44207946$1',
+      isInternalExtension: true,
+      description: 'Four-digit extensions',
+    };
+    const created = await applied(
+      call('POST', `${VOICE}/dial-plans`, {
+        json: { identity: 'DP-London', normalizationRules: [national, extension] },
+      }),
+    );
+    expect(created.plan.commands[0]).toContain(
+      "-NormalizationRules @(@{Name='National'; Pattern='^0(\\d{10})$'; Translation='+44$1'; IsInternalExtension=$false; Description=''}",
+    );
+    expect(teams('TenantDialPlan').find((p) => p.Identity === 'Tag:DP-London')?.NormalizationRules).toEqual([
+      {
+        Name: 'National',
+        Pattern: '^0(\\d{10})$',
+        Translation: '+44$1',
+        IsInternalExtension: false,
+        Description: '',
+      },
+      {
+        Name: 'Ext',
+        Pattern: '^(\\d{4})$',
+        Translation: '+44207946$1',
+        IsInternalExtension: true,
+        Description: 'Four-digit extensions',
+      },
+    ]);
+    const shown = await ok(call('GET', `${VOICE}/dial-plans/DP-London`));
+    expect((shown.body as { normalizationRules: unknown[] }).normalizationRules).toEqual([
+      national,
+      extension,
+    ]);
+
+    await applied(
+      call('PUT', `${VOICE}/dial-plans/DP-London`, {
+        json: { normalizationRules: [extension, national] },
+        headers: { 'if-match': shown.headers.get('etag') ?? '' },
+      }),
+    );
+    expect(
+      (
+        teams('TenantDialPlan').find((p) => p.Identity === 'Tag:DP-London')?.NormalizationRules as Array<{
+          Name: string;
+        }>
+      ).map((r) => r.Name),
+    ).toEqual(['Ext', 'National']);
+
+    const before = await taskCount();
+    const refused = await ok(
+      call('PUT', `${VOICE}/dial-plans/DP-London`, {
+        json: {
+          normalizationRules: [
+            { ...national, pattern: '^0(\\d{10}$' },
+            { ...extension, translation: '+44$2' },
+            { ...extension, name: 'national' },
+          ],
+        },
+      }),
+      400,
+    );
+    expect((refused.body as Problem).errors?.map((e) => [e.field, e.code])).toEqual([
+      ['normalizationRules.0.pattern', 'pattern_invalid'],
+      ['normalizationRules.1.translation', 'translation_invalid'],
+      ['normalizationRules.2.name', 'duplicate'],
+    ]);
+    expect(await taskCount()).toBe(before);
+
+    await applied(call('DELETE', `${VOICE}/dial-plans/DP-London`));
+    expect(teams('TenantDialPlan').some((p) => p.Identity === 'Tag:DP-London')).toBe(false);
+  });
+
   it('answers a dry run of a removal with its commands and queues nothing', async () => {
     const before = await taskCount();
     const dry = await ok(call('DELETE', `${VOICE}/voice-routes/${ROUTE}?dryRun=true`));

@@ -2582,6 +2582,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/dial-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tenant dial plans (Global and the per-user ones) with their ordered normalization rules
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-dial-plans-list"];
+        put?: never;
+        /**
+         * Add new Dial Plan with its normalization rules (queued: New-CsTenantDialPlan)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-dial-plans-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/dial-plans/{dialPlanId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One tenant dial plan, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-dial-plans-get"];
+        /**
+         * Edit Dial Plan: its fields and its rules in order (queued: Set-CsTenantDialPlan)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-dial-plans-update"];
+        post?: never;
+        /**
+         * Delete a dial plan: refused while users are granted it (queued: Remove-CsTenantDialPlan)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-dial-plans-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/audit": {
         parameters: {
             query?: never;
@@ -3437,6 +3489,13 @@ export interface components {
             rangeId: string;
             lineUri: string;
         };
+        NormalizationRule: {
+            name: string;
+            pattern: string;
+            translation: string;
+            isInternalExtension: boolean;
+            description: string;
+        };
         NumberRange: {
             /** @description The range's id, as its creation returned it. */
             id: string;
@@ -3954,6 +4013,15 @@ export interface components {
          * @enum {string}
          */
         TaskState: "queued" | "queue-postponed" | "reserved" | "executing" | "paused" | "finish-success" | "finish-failure";
+        TenantDialPlan: {
+            identity: string;
+            description: string | null;
+            simpleName: string | null;
+            externalAccessPrefix: string | null;
+            /** @description Tried top to bottom; the first match wins. */
+            normalizationRules: components["schemas"]["NormalizationRule"][];
+            etag: string;
+        };
         TokenAppSettings: {
             clientId: string | null;
             /** @description The manual's "Password already saved"; the value is never returned. */
@@ -4368,14 +4436,26 @@ export interface components {
             rollbackOf: string | null;
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
                 fields: {
                     property: string;
-                    oldValue: string | number | boolean | null | string[];
-                    newValue: string | number | boolean | null | string[];
+                    oldValue: string | number | boolean | null | string[] | {
+                        name: string;
+                        pattern: string;
+                        translation: string;
+                        isInternalExtension: boolean;
+                        description: string;
+                    }[];
+                    newValue: string | number | boolean | null | string[] | {
+                        name: string;
+                        pattern: string;
+                        translation: string;
+                        isInternalExtension: boolean;
+                        description: string;
+                    }[];
                 }[];
             }[];
         };
@@ -4387,14 +4467,26 @@ export interface components {
         VoiceChangePlan: {
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
                 fields: {
                     property: string;
-                    oldValue: string | number | boolean | null | string[];
-                    newValue: string | number | boolean | null | string[];
+                    oldValue: string | number | boolean | null | string[] | {
+                        name: string;
+                        pattern: string;
+                        translation: string;
+                        isInternalExtension: boolean;
+                        description: string;
+                    }[];
+                    newValue: string | number | boolean | null | string[] | {
+                        name: string;
+                        pattern: string;
+                        translation: string;
+                        isInternalExtension: boolean;
+                        description: string;
+                    }[];
                 }[];
             }[];
             /** @description The PowerShell of each Teams command, in order. */
@@ -18720,7 +18812,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18841,7 +18933,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19041,7 +19133,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19264,7 +19356,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19397,7 +19489,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19514,7 +19606,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19724,7 +19816,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19939,7 +20031,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20072,7 +20164,596 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-dial-plans-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dial plans. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        value: components["schemas"]["TenantDialPlan"][];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-dial-plans-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /** @default null */
+                    simpleName?: string | null;
+                    /** @default null */
+                    externalAccessPrefix?: string | null;
+                    /** @description In the order Teams tries them. */
+                    normalizationRules: {
+                        name: string;
+                        /**
+                         * @description A .NET regular expression of the dialed digits.
+                         * @example ^0(\d{10})$
+                         */
+                        pattern: string;
+                        /**
+                         * @description The normalized number, with $1 … for the groups.
+                         * @example +44$1
+                         */
+                        translation: string;
+                        /** @default false */
+                        isInternalExtension?: boolean;
+                        /** @default  */
+                        description?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-dial-plans-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The dial plan's Identity, without `Tag:`. */
+                dialPlanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dial plan. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantDialPlan"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such dial plan (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-dial-plans-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The dial plan's Identity, without `Tag:`. */
+                dialPlanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /** @default null */
+                    simpleName?: string | null;
+                    /** @default null */
+                    externalAccessPrefix?: string | null;
+                    /** @description In the order Teams tries them. */
+                    normalizationRules: {
+                        name: string;
+                        /**
+                         * @description A .NET regular expression of the dialed digits.
+                         * @example ^0(\d{10})$
+                         */
+                        pattern: string;
+                        /**
+                         * @description The normalized number, with $1 … for the groups.
+                         * @example +44$1
+                         */
+                        translation: string;
+                        /** @default false */
+                        isInternalExtension?: boolean;
+                        /** @default  */
+                        description?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-dial-plans-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The dial plan's Identity, without `Tag:`. */
+                dialPlanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20277,7 +20958,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
