@@ -545,12 +545,19 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         ];
         if (errors.length > 0)
           throw domainErrors.validation(errors.map((e) => ({ ...e, in: 'body' as const })));
-        const changes: VoiceObjectChange[] = [];
-        for (const [priority, name] of body.routes.entries()) {
-          const current = cfg.state('voice-routes', name);
-          if (current === null || current.priority === priority) continue;
-          changes.push(await change(params.customerId, 'voice-routes', name, { ...current, priority }, {}));
-        }
+        const changes: VoiceObjectChange[] = body.routes.flatMap((name, priority) => {
+          const found = cfg.find('voice-routes', name);
+          const before = found ? stateOf('voice-routes', found.data) : null;
+          if (!found || before === null || before.priority === priority) return [];
+          return [
+            {
+              kind: 'voice-routes' as const,
+              identity: found.identity,
+              before,
+              after: { ...before, priority },
+            },
+          ];
+        });
         return submit(params.customerId, changes, query.dryRun, principal);
       },
     }),

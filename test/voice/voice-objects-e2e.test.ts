@@ -318,6 +318,20 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     expect(teams('TenantDialPlan').some((p) => p.Identity === 'Tag:DP-London')).toBe(false);
   });
 
+  it('reorders the routes: priorities 0, 1, 2 … in the order given, as one task', async () => {
+    const listed = async () =>
+      (
+        (await ok(call('GET', `${VOICE}/voice-routes`))).body as { value: Array<{ identity: string }> }
+      ).value.map((r) => r.identity);
+    const reversed = [...(await listed())].reverse();
+    expect(reversed.length).toBeGreaterThan(1);
+    await applied(call('POST', `${VOICE}/voice-routes/reorder`, { json: { routes: reversed } }));
+    expect(await listed()).toEqual(reversed);
+    expect(
+      reversed.map((identity) => teams('OnlineVoiceRoute').find((r) => r.Identity === identity)?.Priority),
+    ).toEqual(reversed.map((_, i) => i));
+  });
+
   it('answers a dry run of a removal with its commands and queues nothing', async () => {
     const before = await taskCount();
     const dry = await ok(call('DELETE', `${VOICE}/voice-routes/${ROUTE}?dryRun=true`));
