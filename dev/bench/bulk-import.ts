@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createApp } from '../../functions/app.js';
-import { loadSettings } from '../../shared/config/settings.js';
 import { createNumberInventory } from '../../shared/numbers/number-inventory.js';
 import { rangeInputSchema } from '../../shared/numbers/number-views.js';
 import type { CustomerSite } from '../../shared/onboarding/customer-site.js';
@@ -13,9 +11,9 @@ import { DEFAULT_IMPORT_CONCURRENCY } from '../../shared/users/bulk-import-servi
 import type { NumberHolder } from '../../shared/users/ports.js';
 import { createUserChangeStore } from '../../shared/users/user-change-store.js';
 import type { startSandbox } from '../sandbox/index.js';
-import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
 import { addReplicationApp, createScaleTenant } from '../sandbox/scale-control.js';
 import { percentiles } from './api-load.js';
+import { benchSettings } from './bench-settings.js';
 
 /**
  * Bulk application of number assignments (issue 11): a scale tenant's voice users, a mirror of them, a range for
@@ -109,15 +107,7 @@ export async function bulkImportBench(
       },
     },
   });
-  const settings = loadSettings({
-    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-    ...sandboxEndpointSettings(sandbox),
-    LICENSE_TENANT_COUNT: '10',
-    LICENSE_USER_COUNT: '1000000',
-    LOG_LEVEL: 'warn',
-    PUBLIC_BASE_URL: 'http://127.0.0.1:1',
-  });
+  const settings = benchSettings(sandbox);
   const app = createApp(settings, { tables, queues: memoryQueues(), numberGuard: inventory.guard });
   try {
     const { services } = app;

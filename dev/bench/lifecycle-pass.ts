@@ -1,17 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createApp } from '../../functions/app.js';
-import { loadSettings } from '../../shared/config/settings.js';
 import type { Binding, BindingInput } from '../../shared/lifecycle/lifecycle-binding.js';
 import { enforcedKey, winners } from '../../shared/lifecycle/lifecycle-pass.js';
 import { createLifecycleStore, type LifecycleState } from '../../shared/lifecycle/lifecycle-store.js';
 import { rangeInputSchema } from '../../shared/numbers/number-views.js';
-import type { CustomerSite } from '../../shared/onboarding/customer-site.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { memoryQueues } from '../../shared/storage/memory-queue.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { sbcSite } from '../fixtures/sbc-site.js';
 import type { startSandbox } from '../sandbox/index.js';
-import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
+import { benchSettings } from './bench-settings.js';
 
 /**
  * The lifecycle pass at provider scale (issue 12): a customer of 100,000 mirrored users in 10 bound groups (and an
@@ -87,16 +85,7 @@ export async function lifecycleBench(
 ): Promise<LifecycleBenchResults> {
   const seedStarted = performance.now();
   const tables = memoryTables();
-  const settings = loadSettings({
-    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-    // The product's settings need its peers' addresses; the pass calls none of them.
-    ...sandboxEndpointSettings(sandbox),
-    LICENSE_TENANT_COUNT: '10',
-    LICENSE_USER_COUNT: '1000000',
-    LOG_LEVEL: 'warn',
-    PUBLIC_BASE_URL: 'http://127.0.0.1:1',
-  });
+  const settings = benchSettings(sandbox);
   const app = createApp(settings, { tables, queues: memoryQueues() });
   const { services } = app;
   await services.customers.create({
@@ -126,28 +115,7 @@ export async function lifecycleBench(
     fqdn: 'sbc-lc.example.com',
     ipAddress: '192.0.2.50',
   });
-  const now = new Date().toISOString();
-  await services.sites.create({
-    customerId: CUSTOMER,
-    siteName: 'London',
-    gatewayFqdn: 'london.lcbench.example.com',
-    dns: null,
-    m365Routing: null,
-    sbc: {
-      configuration: 'sip-trunk',
-      regionId: region.id,
-      carrier: null,
-      carrierRegistration: null,
-      cacProfile: null,
-      onboardingTemplateId: 'sbc-scenario7',
-      cleanupTemplateId: 'sbc-scenario7-cleanup',
-      customVariables: {},
-    },
-    prefixes: [],
-    gatewayCreated: false,
-    createdAt: now,
-    updatedAt: now,
-  } as CustomerSite);
+  await services.sites.create(sbcSite(CUSTOMER, region.id, 'London'));
   const range = await services.numbers.createRange(
     CUSTOMER,
     rangeInputSchema.parse({

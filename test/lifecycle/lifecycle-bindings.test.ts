@@ -7,7 +7,7 @@ import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type FakeUserChanges, fakeUserChanges } from '../support/fake-user-changes.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { mirrorUser } from '../support/mirror-user.js';
-import { sbcSite } from '../support/sbc-site.js';
+import { customerRange } from '../support/number-range.js';
 
 /**
  * Issue 12 items 3 and 4: security-group bindings (Lifecycle Management) and the pass that gives each member the
@@ -110,26 +110,13 @@ beforeAll(async () => {
     }),
     201,
   );
-  await ok(
-    call('POST', '/api/v1/settings/sbcs', {
-      json: { name: 'sbc-lc', ipAddress: '192.0.2.40', gatewayUser: 'admin', gatewayPassword: 'secret-1' },
-    }),
-    201,
-  );
-  await ok(
-    call('POST', '/api/v1/settings/regions', {
-      json: { name: 'region-lc', sbcId: 'sbc-lc', fqdn: 'sbc-lc.example.com', ipAddress: '192.0.2.40' },
-    }),
-    201,
-  );
-  await stack.services.sites.create(sbcSite(CUSTOMER, 'region-lc', 'London'));
-  const range = await ok(
-    call('POST', `${BASE}/number-ranges`, {
-      json: { name: 'London DR', start: '+442079460000', end: '+442079479999', siteName: 'London' },
-    }),
-    201,
-  );
-  rangeId = (range.body as { id: string }).id;
+  rangeId = await customerRange(stack, call, {
+    customerId: CUSTOMER,
+    key: 'lc',
+    ipAddress: '192.0.2.40',
+    start: '+442079460000',
+    end: '+442079479999',
+  });
   await stack.services.mirror.putUsers(
     CUSTOMER,
     Array.from({ length: 10 }, (_, i) => mirrorUser({ id: idOf(i), userPrincipalName: upnOf(i) })),

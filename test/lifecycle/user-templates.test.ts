@@ -5,7 +5,7 @@ import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type FakeUserChanges, fakeUserChanges } from '../support/fake-user-changes.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { mirrorUser } from '../support/mirror-user.js';
-import { sbcSite } from '../support/sbc-site.js';
+import { customerRange } from '../support/number-range.js';
 
 /**
  * Issue 12 items 1 and 2: Manage Templates (the manual's fields, checked against the tenant's policies and the
@@ -58,26 +58,13 @@ beforeAll(async () => {
       201,
     );
   }
-  await ok(
-    call('POST', '/api/v1/settings/sbcs', {
-      json: { name: 'sbc-tpl', ipAddress: '192.0.2.30', gatewayUser: 'admin', gatewayPassword: 'secret-1' },
-    }),
-    201,
-  );
-  await ok(
-    call('POST', '/api/v1/settings/regions', {
-      json: { name: 'region-tpl', sbcId: 'sbc-tpl', fqdn: 'sbc-tpl.example.com', ipAddress: '192.0.2.30' },
-    }),
-    201,
-  );
-  await stack.services.sites.create(sbcSite(CUSTOMER, 'region-tpl', 'London'));
-  const range = await ok(
-    call('POST', `/api/v1/customers/${CUSTOMER}/number-ranges`, {
-      json: { name: 'London DR', start: '+442079460000', end: '+442079460004', siteName: 'London' },
-    }),
-    201,
-  );
-  rangeId = (range.body as { id: string }).id;
+  rangeId = await customerRange(stack, call, {
+    customerId: CUSTOMER,
+    key: 'tpl',
+    ipAddress: '192.0.2.30',
+    start: '+442079460000',
+    end: '+442079460004',
+  });
   // Eight users: user0 has a number already, user1 a caller ID policy; user1–3 have international office phones, user4 a national one,
   // user5 none; user6 and user7 a mobile.
   await stack.services.mirror.putUsers(
