@@ -316,6 +316,7 @@ describe('Online Voice Routing day two, against the sandbox', () => {
 
     await applied(call('DELETE', `${VOICE}/dial-plans/DP-London`));
     expect(teams('TenantDialPlan').some((p) => p.Identity === 'Tag:DP-London')).toBe(false);
+    await ok(call('GET', `${VOICE}/dial-plans/DP-London`), 404);
   });
 
   it('reorders the routes: priorities 0, 1, 2 … in the order given, as one task', async () => {
