@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../shared/auth/authenticator.js';
 import { type ApiEdge, type ApiResult, defineApiRoute } from '../shared/http/api-route.js';
 import { customerParams, describedDryRunQuery, ifMatchOf } from '../shared/http/route-kit.js';
-import { nextLinkOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
+import { nextLinkOf, pageOf, pageSchema, pagingQuery } from '../shared/paging/paging.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { TaskRecord } from '../shared/tasks/task-record.js';
 import { domainErrors } from '../shared/errors/domain-errors.js';
@@ -235,6 +235,23 @@ export interface VoiceObjectFunctionsDeps extends ApiEdge {
   readonly voiceChanges: VoiceChangeService;
 }
 
+/** A page of a list read whole from the mirror (a tenant's voice objects are hundreds at most), by `keyOf`. */
+function paged<T>(
+  request: { readonly url: string },
+  query: { readonly top: number; readonly cursor?: string | undefined },
+  items: readonly T[],
+  keyOf: (item: T) => string,
+): ApiResult {
+  const page = pageOf(items, keyOf, query);
+  return {
+    status: 200,
+    body: {
+      value: page.items,
+      nextLink: nextLinkOf(new URL(request.url).pathname, { top: query.top }, page.nextKey),
+    },
+  };
+}
+
 export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): FunctionDefinition[] {
   const { voiceChanges } = services;
 
@@ -339,9 +356,12 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The usages.', schema: z.object({ value: z.array(usageView) }) } },
+      query: pagingQuery(),
+      responses: {
+        200: { description: 'A page of usages, by name.', schema: pageSchema(usageView, 'PstnUsagePage') },
+      },
       errors: READ_ERRORS,
-      handler: async ({ params }) => {
+      handler: async ({ params, query, request }) => {
         const cfg = await voiceChanges.config(params.customerId);
         const naming = (policyName: string, usage: string) =>
           cfg
@@ -352,16 +372,16 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
               ),
             )
             .map((o) => o.identity.replace(/^tag:/i, ''));
-        return {
-          status: 200,
-          body: {
-            value: cfg.usages().map((name) => ({
-              name,
-              routes: naming('OnlineVoiceRoute', name),
-              policies: naming('OnlineVoiceRoutingPolicy', name),
-            })),
-          },
-        };
+        return paged(
+          request,
+          query,
+          cfg.usages().map((name) => ({
+            name,
+            routes: naming('OnlineVoiceRoute', name),
+            policies: naming('OnlineVoiceRoutingPolicy', name),
+          })),
+          (usage) => usage.name.toLowerCase(),
+        );
       },
     }),
     defineApiRoute(services, {
@@ -411,16 +431,27 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The routes.', schema: z.object({ value: z.array(routeView) }) } },
+      query: pagingQuery(),
+      responses: {
+        200: {
+          description: 'A page of routes, by priority.',
+          schema: pageSchema(routeView, 'VoiceRoutePage'),
+        },
+      },
       errors: READ_ERRORS,
-      handler: async ({ params }) => {
+      handler: async ({ params, query, request }) => {
         const cfg = await voiceChanges.config(params.customerId);
-        const value = cfg
+        const routes = cfg
           .names('voice-routes')
           .map((name) => routeOf(cfg, name))
-          .filter((route) => route !== null)
-          .sort((a, b) => a.priority - b.priority || a.identity.localeCompare(b.identity));
-        return { status: 200, body: { value } };
+          .filter((route) => route !== null);
+        // Priority first (the order Teams tries them in), padded so that keys sort as numbers do.
+        return paged(
+          request,
+          query,
+          routes,
+          (r) => `${String(r.priority).padStart(10, '0')}|${r.identity.toLowerCase()}`,
+        );
       },
     }),
     defineApiRoute(services, {
@@ -569,15 +600,21 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
-      responses: { 200: { description: 'The policies.', schema: z.object({ value: z.array(policyView) }) } },
+      query: pagingQuery(),
+      responses: {
+        200: {
+          description: 'A page of policies, by identity.',
+          schema: pageSchema(policyView, 'VoiceRoutingPolicyPage'),
+        },
+      },
       errors: READ_ERRORS,
-      handler: async ({ params }) => {
+      handler: async ({ params, query, request }) => {
         const cfg = await voiceChanges.config(params.customerId);
-        const value = cfg
+        const policies = cfg
           .names('voice-routing-policies')
           .map((name) => policyOf(cfg, name))
           .filter((policy) => policy !== null);
-        return { status: 200, body: { value } };
+        return paged(request, query, policies, (p) => p.identity.toLowerCase());
       },
     }),
     defineApiRoute(services, {
@@ -669,17 +706,21 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
+      query: pagingQuery(),
       responses: {
-        200: { description: 'The dial plans.', schema: z.object({ value: z.array(dialPlanView) }) },
+        200: {
+          description: 'A page of dial plans, by identity.',
+          schema: pageSchema(dialPlanView, 'TenantDialPlanPage'),
+        },
       },
       errors: READ_ERRORS,
-      handler: async ({ params }) => {
+      handler: async ({ params, query, request }) => {
         const cfg = await voiceChanges.config(params.customerId);
-        const value = cfg
+        const plans = cfg
           .names('dial-plans')
           .map((name) => dialPlanOf(cfg, name))
           .filter((plan) => plan !== null);
-        return { status: 200, body: { value } };
+        return paged(request, query, plans, (p) => p.identity.toLowerCase());
       },
     }),
     defineApiRoute(services, {

@@ -3581,6 +3581,11 @@ export interface components {
             /** @description The voice routing policies that list it. */
             policies: string[];
         };
+        PstnUsagePage: {
+            value: components["schemas"]["PstnUsage"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         QueuedUserChanges: {
             task: components["schemas"]["Task"];
             /** @description The user's changes not yet applied. */
@@ -4021,6 +4026,11 @@ export interface components {
             /** @description Tried top to bottom; the first match wins. */
             normalizationRules: components["schemas"]["NormalizationRule"][];
             etag: string;
+        };
+        TenantDialPlanPage: {
+            value: components["schemas"]["TenantDialPlan"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         TokenAppSettings: {
             clientId: string | null;
@@ -4518,12 +4528,22 @@ export interface components {
             usages: string[];
             etag: string;
         };
+        VoiceRoutePage: {
+            value: components["schemas"]["VoiceRoute"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         VoiceRoutingPolicy: {
             identity: string;
             description: string | null;
             /** @description Tried in this order. */
             usages: string[];
             etag: string;
+        };
+        VoiceRoutingPolicyPage: {
+            value: components["schemas"]["VoiceRoutingPolicy"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         VoiceSimulation: {
             customerId: string;
@@ -18693,7 +18713,12 @@ export interface operations {
     };
     "voice-pstn-usages-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -18703,15 +18728,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The usages. */
+            /** @description A page of usages, by name. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["PstnUsage"][];
-                    };
+                    "application/json": components["schemas"]["PstnUsagePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -19002,7 +19034,12 @@ export interface operations {
     };
     "voice-routes-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -19012,15 +19049,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The routes. */
+            /** @description A page of routes, by priority. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceRoute"][];
-                    };
+                    "application/json": components["schemas"]["VoiceRoutePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -19693,7 +19737,12 @@ export interface operations {
     };
     "voice-routing-policies-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -19703,15 +19752,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The policies. */
+            /** @description A page of policies, by identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["VoiceRoutingPolicy"][];
-                    };
+                    "application/json": components["schemas"]["VoiceRoutingPolicyPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
@@ -20242,7 +20298,12 @@ export interface operations {
     };
     "voice-dial-plans-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description The customer's Short Name. */
@@ -20252,15 +20313,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The dial plans. */
+            /** @description A page of dial plans, by identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: components["schemas"]["TenantDialPlan"][];
-                    };
+                    "application/json": components["schemas"]["TenantDialPlanPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired access token. */
