@@ -19,16 +19,16 @@ export type Slot = 'bare' | 'word' | 'double' | 'single';
 /** The helper names the renderer substitutes for `{{x}}` and `{{sbcEscape x}}`; `raw` prints as is. */
 export const RAW_HELPER = 'raw';
 export const EXPLICIT_ESCAPE_HELPER = 'sbcEscape';
-const SLOTS: readonly Slot[] = ['bare', 'word', 'double', 'single'];
+export const SLOTS: readonly Slot[] = ['bare', 'word', 'double', 'single'];
 export const ESCAPE_HELPERS: Readonly<Record<ScriptFamily, Readonly<Record<Slot, string>>>> = {
   sbc: Object.fromEntries(SLOTS.map((s) => [s, `escape-sbc-${s}`])) as Record<Slot, string>,
   m365: Object.fromEntries(SLOTS.map((s) => [s, `escape-m365-${s}`])) as Record<Slot, string>,
 };
 
-function text(value: unknown): string {
+function toText(value: unknown, name: string): string {
   const result = value === undefined || value === null ? '' : String(value);
   if (hasControlCharacter(result)) {
-    throw new TemplateRenderError('unsafe_value', `A value holds ${CONTROL_CHARACTERS_TEXT}.`);
+    throw new TemplateRenderError('unsafe_value', `{{${name}}} holds ${CONTROL_CHARACTERS_TEXT}.`);
   }
   return result;
 }
@@ -41,18 +41,18 @@ const SBC_TOKEN = /^[A-Za-z0-9+\-_.@:/]+$/;
  * plain token is written as is and anything else in double quotes, escaped the same way; glued to other text only a
  * plain token (or nothing) is accepted. The manual uses `sbcEscape` without defining it; this is our definition.
  */
-export function sbcEscape(value: unknown, slot: Slot = 'bare'): string {
-  const value_ = text(value);
-  const escaped = () => value_.replace(/[\\"]/g, (c) => `\\${c}`);
+export function sbcEscape(value: unknown, slot: Slot = 'bare', name = 'value'): string {
+  const plain = toText(value, name);
+  const escaped = () => plain.replace(/[\\"]/g, (c) => `\\${c}`);
   switch (slot) {
     case 'double':
-    case 'single':
+    case 'single': // never found in an SBC template (the CLI has no single quotes); kept total
       return escaped();
     case 'bare':
-      return SBC_TOKEN.test(value_) ? value_ : `"${escaped()}"`;
+      return SBC_TOKEN.test(plain) ? plain : `"${escaped()}"`;
     case 'word':
-      if (value_ === '' || SBC_TOKEN.test(value_)) return value_;
-      throw gluedValue(value_, 'sbc');
+      if (plain === '' || SBC_TOKEN.test(plain)) return plain;
+      throw gluedValue(name, 'sbc');
   }
 }
 
@@ -70,41 +70,43 @@ const POWERSHELL_WORD = /^(?:[A-Za-z0-9_.:+/][A-Za-z0-9_.:+/-]*)?$/;
  * doubling applies. Inside the template's `"…"` double quotes are doubled, and `$` and the backtick, which PowerShell
  * would expand there, are refused. A number or boolean of its own stays one (`12`, `$true`).
  */
-export function powerShellEscape(value: unknown, slot: Slot = 'bare'): string {
+export function powerShellEscape(value: unknown, slot: Slot = 'bare', name = 'value'): string {
   if (slot === 'bare' && typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (slot === 'bare' && typeof value === 'boolean') return value ? '$true' : '$false';
-  const value_ = text(value);
+  const plain = toText(value, name);
   switch (slot) {
     case 'bare':
-      return `'${value_.replace(POWERSHELL_SINGLE_QUOTES, (q) => q + q)}'`;
+      return `'${plain.replace(POWERSHELL_SINGLE_QUOTES, (q) => q + q)}'`;
     case 'single':
-      return value_.replace(POWERSHELL_SINGLE_QUOTES, (q) => q + q);
+      return plain.replace(POWERSHELL_SINGLE_QUOTES, (q) => q + q);
     case 'double':
-      if (/[$`]/.test(value_)) {
+      if (/[$`]/.test(plain)) {
         throw new TemplateRenderError(
           'unsafe_value',
-          `The value "${value_}" holds $ or a backtick, which PowerShell expands inside "…"; write the variable without quotes ({{x}}) or inside '…'.`,
+          `{{${name}}} holds $ or a backtick, which PowerShell expands inside "…"; the template should write {{${name}}} without quotes or inside '…'.`,
         );
       }
-      return value_.replace(POWERSHELL_DOUBLE_QUOTES, (q) => q + q);
+      return plain.replace(POWERSHELL_DOUBLE_QUOTES, (q) => q + q);
     case 'word':
-      if (POWERSHELL_WORD.test(value_)) return value_;
-      throw gluedValue(value_, 'm365');
+      if (POWERSHELL_WORD.test(plain)) return plain;
+      throw gluedValue(name, 'm365');
   }
 }
 
-function gluedValue(value: string, family: ScriptFamily): TemplateRenderError {
+/** The value is not echoed: it may be a password, and this message reaches task logs. */
+function gluedValue(name: string, family: ScriptFamily): TemplateRenderError {
   const quotes = family === 'sbc' ? '"…"' : "'…'";
   return new TemplateRenderError(
     'unsafe_value',
-    `The value "${value}" is part of an unquoted word of the template and is not a plain token; put that word in ${quotes} in the template.`,
+    `{{${name}}} is part of an unquoted word of the template and its value is not a plain token; the template should put that word in ${quotes}.`,
   );
 }
 
-export const ESCAPERS: Readonly<Record<ScriptFamily, (value: unknown, slot: Slot) => string>> = {
-  sbc: sbcEscape,
-  m365: powerShellEscape,
-};
+export const ESCAPERS: Readonly<Record<ScriptFamily, (value: unknown, slot: Slot, name: string) => string>> =
+  {
+    sbc: sbcEscape,
+    m365: powerShellEscape,
+  };
 
 /** The parts of a Handlebars AST node the slot analysis reads and rewrites. */
 export interface TemplateNode {

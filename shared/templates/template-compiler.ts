@@ -8,6 +8,7 @@ import {
   ESCAPERS,
   EXPLICIT_ESCAPE_HELPER,
   RAW_HELPER,
+  SLOTS,
   type TemplateNode,
 } from './escaping.js';
 import { familyOf, type RenderableTemplate, type ScriptFamily } from './script-types.js';
@@ -333,11 +334,12 @@ handlebars.registerHelper(RAW_HELPER, (value: unknown) =>
 );
 const KNOWN_HELPERS: Record<string, boolean> = { [RAW_HELPER]: true, each: true, if: true, unless: true };
 for (const family of ['sbc', 'm365'] as const) {
-  for (const [slot, name] of Object.entries(ESCAPE_HELPERS[family])) {
-    handlebars.registerHelper(name, (value: unknown) =>
-      ESCAPERS[family](value, slot as keyof typeof ESCAPE_HELPERS.sbc),
+  for (const slot of SLOTS) {
+    const helper = ESCAPE_HELPERS[family][slot];
+    handlebars.registerHelper(helper, (value: unknown, name: unknown) =>
+      ESCAPERS[family](value, slot, String(name)),
     );
-    KNOWN_HELPERS[name] = true;
+    KNOWN_HELPERS[helper] = true;
   }
 }
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
@@ -377,7 +379,15 @@ function escapedProgram(body: string, family: ScriptFamily): hbs.AST.Program {
       depth: 0,
       ...(path.loc ? { loc: path.loc } : {}),
     };
-    if (path.original !== EXPLICIT_ESCAPE_HELPER) node.params = [path];
+    const value = path.original === EXPLICIT_ESCAPE_HELPER ? node.params?.[0] : path;
+    if (!value) continue;
+    // The variable's name goes along for messages, which must not echo the value (it may be a password).
+    const name: TemplateNode = {
+      type: 'StringLiteral',
+      value: value.original ?? '',
+      original: value.original ?? '',
+    };
+    node.params = [value, name];
     node.path = helper;
   }
   return program;

@@ -94,9 +94,11 @@ describe('SBC templates escape every value (sbcEscape)', () => {
     expect(renderTemplate({ ...template, body: 'description {{CustomerId}}' }, context)).toBe(
       'description "two words"',
     );
-    expect(() => renderTemplate({ ...template, body: 'name {{CustomerId}}-c' }, context)).toThrow(
-      expect.objectContaining({ code: 'unsafe_value' }),
-    );
+    const glued = () => renderTemplate({ ...template, body: 'name {{CustomerId}}-c' }, context);
+    expect(glued).toThrow(expect.objectContaining({ code: 'unsafe_value' }));
+    // The message names the variable, never the value (which may be a password).
+    expect(glued).toThrow(/\{\{CustomerId\}\} is part of an unquoted word/);
+    expect(glued).not.toThrow(/two words/);
     expect(
       renderTemplate({ ...template, body: 'name {{CustomerId}}-c' }, { ...context, CustomerId: 'Brad' }),
     ).toBe('name Brad-c');
