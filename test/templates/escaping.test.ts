@@ -189,7 +189,7 @@ describe('M365 templates escape every value (PowerShell single quotes)', () => {
     expect(parsePowerShellLine(`Set-X -A ${powerShellEscape(NASTY)}`).params).toEqual({ A: NASTY });
   });
 
-  it('refuses sbcEscape in an M365 template and a block that leaves a quote open', () => {
+  it('refuses sbcEscape in an M365 template and a block that leaves a quote open', async () => {
     const m365 = { type: 'm365-onboarding' as const, variables: [] };
     expect(
       checkTemplate({ ...m365, body: 'Set-X -A {{sbcEscape CustomerId}}\n' }).map((i) => i.code),
@@ -201,6 +201,14 @@ describe('M365 templates escape every value (PowerShell single quotes)', () => {
     expect(() => renderTemplate({ ...m365, body: open }, SAMPLE_CONTEXT)).toThrow(
       expect.objectContaining({ code: 'quote_unbalanced' }),
     );
+    const create = await call('POST', '/api/v1/script-templates', {
+      json: { id: 'open-quote', name: 'open quote', type: 'm365-onboarding', body: open },
+    });
+    expect(create.status).toBe(400);
+    expect(create.body).toMatchObject({
+      code: 'template_invalid',
+      errors: [expect.objectContaining({ code: 'quote_unbalanced', line: 1 })],
+    });
   });
 });
 
