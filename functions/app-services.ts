@@ -38,6 +38,7 @@ import type { UserChangeService } from '../shared/users/user-change-service.js';
 import type { LifecycleService } from '../shared/lifecycle/lifecycle-service.js';
 import type { UserTemplateService } from '../shared/lifecycle/user-template-service.js';
 import type { UserImportService } from '../shared/users/bulk-import-service.js';
+import type { VoiceChangeService } from '../shared/voice/voice-change-service.js';
 import type { WizardService } from '../shared/wizard/wizard-service.js';
 
 /**
@@ -101,4 +102,6 @@ export interface AppServices {
   /** Day two: Manage Templates, and a template applied to users as an import. */
   readonly userTemplates: UserTemplateService;
   readonly lifecycle: LifecycleService;
+  /** Day two: the customer's Teams voice objects changed as queued commands, audited and rolled back. */
+  readonly voiceChanges: VoiceChangeService;
 }

@@ -77,6 +77,9 @@ import { createUserChangeExecution } from '../shared/users/user-change-execution
 import { createUserChangeService } from '../shared/users/user-change-service.js';
 import { createUserChangeStore } from '../shared/users/user-change-store.js';
 import { type UserChangeTaskPorts, userChangeTask } from '../shared/users/user-change-task.js';
+import { createVoiceChangeService } from '../shared/voice/voice-change-service.js';
+import { createVoiceChangeStore } from '../shared/voice/voice-change-store.js';
+import { type VoiceChangeTaskPorts, voiceChangeTask } from '../shared/voice/voice-change-task.js';
 import { createLifecycleService } from '../shared/lifecycle/lifecycle-service.js';
 import { createLifecycleStore } from '../shared/lifecycle/lifecycle-store.js';
 import { createUserTemplateService } from '../shared/lifecycle/user-template-service.js';
@@ -98,7 +101,8 @@ export type TaskPorts = OnboardingTaskPorts &
   UpgradeTaskPorts &
   DialPlanTaskPorts &
   UserChangeTaskPorts &
-  UserImportTaskPorts;
+  UserImportTaskPorts &
+  VoiceChangeTaskPorts;
 
 /** What tests and the local host may tune; production always runs on the defaults. */
 export interface AppOverrides {
@@ -330,6 +334,14 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       get: (taskId) => taskEngine.get(taskId),
     },
   });
+  // The task engine is built from the task ports, and the voice service queues on it: reached late.
+  const voiceChanges = createVoiceChangeService({
+    mirror,
+    customers,
+    engine: { start: (options) => taskEngine.start(options) },
+    store: createVoiceChangeStore(tables),
+    teams: (customerId) => adapters.teams(customerId),
+  });
   const taskPorts: TaskPorts = {
     settings,
     customers,
@@ -345,6 +357,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     userChanges: userChangeExecution,
     userChangeApplier,
     userImports,
+    voiceChanges: voiceChanges.execution,
   };
   // Each definition is typed by its own input; the engine holds them all with input `unknown` and validates it.
   const productTasks = [
@@ -353,6 +366,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     updatePrefixesTask,
     userChangeTask,
     userImportTask,
+    voiceChangeTask,
   ] as readonly unknown[];
   const taskEngine = createTaskEngine<TaskPorts>({
     store: taskStore,
@@ -464,5 +478,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     userImports,
     userTemplates,
     lifecycle,
+    voiceChanges,
   };
 }

@@ -32,6 +32,8 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Each customer's Teams voice configuration: the call-routing simulator over the mirror and pending changes.",
   'User changes':
     "A user's number, Enterprise Voice, usage location and policies: queued as Office365 tasks, audited, rolled back.",
+  'Voice routing':
+    "Online Voice Routing: a customer's PSTN usages, voice routes, voice routing policies and tenant dial plans, changed as queued Teams commands with dry run, audit and rollback.",
 };
 
 /** The OpenAPI document of the registry's API operations (served below, and linted by `npm run lint`). */

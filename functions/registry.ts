@@ -27,6 +27,7 @@ import { createUserChangeFunctions } from './user-changes.js';
 import { createUserImportFunctions } from './user-imports.js';
 import { createUserTemplateFunctions } from './user-templates.js';
 import { createLifecycleFunctions } from './lifecycle.js';
+import { createVoiceObjectFunctions } from './voice-objects.js';
 import { createVoiceSimulateFunctions } from './voice-simulate.js';
 import { createWizardFunctions } from './wizard.js';
 
@@ -59,6 +60,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createUserImportFunctions(services),
     ...createUserTemplateFunctions(services),
     ...createLifecycleFunctions(services),
+    ...createVoiceObjectFunctions(services),
     ...createVoiceSimulateFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),

@@ -168,6 +168,7 @@ var tableNames = [
   'reservednumbers'
   'userchanges'
   'userimports'
+  'voicechanges'
 ]
 var queueNames = [
   'email-outbox'

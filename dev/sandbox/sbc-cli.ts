@@ -128,7 +128,10 @@ export function runCli(current: SbcConfiguration, script: string, deviceName: st
   }
 }
 
-/** Words separated by blanks; double quotes group (`\"` is a quote inside, other backslashes stay). */
+/**
+ * Words separated by blanks; double quotes group (`\"` is a quote and `\\` a backslash inside, other backslashes
+ * stay: the manual's prefix `"…\.…"`), the quoting sbcEscape writes.
+ */
 function tokenize(text: string, line: number): string[] {
   const words: string[] = [];
   let index = 0;
@@ -144,8 +147,9 @@ function tokenize(text: string, line: number): string[] {
       let closed = false;
       while (index < text.length) {
         const c = text[index];
-        if (c === '\\' && text[index + 1] === '"') {
-          value += '"';
+        const escaped = text[index + 1];
+        if (c === '\\' && (escaped === '"' || escaped === '\\')) {
+          value += escaped;
           index += 2;
           continue;
         }

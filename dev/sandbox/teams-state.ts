@@ -576,6 +576,16 @@ export class TeamsAdminState {
     };
     switch (policyName) {
       case 'OnlineVoiceRoute':
+        // The service compiles NumberPattern as a .NET regular expression and refuses one that does not parse
+        // (New-CsOnlineVoiceRoute: "A regular expression that specifies the phone numbers to which this route
+        // applies"); JavaScript's RegExp refuses the same unbalanced groups and brackets.
+        if (typeof object.NumberPattern === 'string' && !compiles(object.NumberPattern)) {
+          throw new TeamsAdminStateError(
+            400,
+            'BadRequest',
+            `The NumberPattern '${object.NumberPattern}' is not a valid regular expression.`,
+          );
+        }
         for (const gateway of (object.OnlinePstnGatewayList as string[] | undefined) ?? []) {
           requireObject('OnlinePSTNGateway', gateway, 'PSTN gateway');
         }
@@ -583,6 +593,19 @@ export class TeamsAdminState {
         break;
       case 'OnlineVoiceRoutingPolicy':
         requireUsages(object.OnlinePstnUsages);
+        break;
+      case 'TenantDialPlan':
+        // Each rule's Pattern is a .NET regular expression (New-CsVoiceNormalizationRule -Pattern).
+        for (const rule of Array.isArray(object.NormalizationRules) ? object.NormalizationRules : []) {
+          const pattern = (rule as { Pattern?: unknown }).Pattern;
+          if (typeof pattern === 'string' && !compiles(pattern)) {
+            throw new TeamsAdminStateError(
+              400,
+              'BadRequest',
+              `The normalization rule pattern '${pattern}' is not a valid regular expression.`,
+            );
+          }
+        }
         break;
       case 'TenantNetworkSite':
         if (!object.NetworkRegionID) {
@@ -661,6 +684,15 @@ function notFound(policyName: string, identity: string, status: 400 | 404 = 404)
     status === 404 ? 'NotFound' : 'BadRequest',
     `The ${policyName} with Identity '${identity}' was not found.`,
   );
+}
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hasKind(value: unknown, kind: PropertyKind): boolean {

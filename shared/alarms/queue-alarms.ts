@@ -17,7 +17,8 @@ export async function checkPoisonQueues(deps: {
   readonly alarms: AlarmService;
 }): Promise<PoisonCheckResult> {
   const poisoned: Array<{ queue: string; messages: number }> = [];
-  for (const depth of await queueDepths(deps.storage)) {
+  // A timer's check: a connection dropped on the way is tried again, not an error until the next run.
+  for (const depth of await queueDepths(deps.storage, { maxTries: 3 })) {
     const source = queueAlarmSource(depth.poisonQueue);
     if (depth.poisonMessages === 0) {
       await deps.alarms.clear(QUEUE_POISONED_ALARM, source);

@@ -86,6 +86,7 @@ export const PROBLEM_CODES = [
   'tenant_licenses_exhausted',
   'user_licenses_exhausted',
   'user_policy_unknown',
+  'voice_object_in_use',
   'wizard_already_connected',
   'wizard_session_expired',
   'wizard_step_missing',

@@ -54,7 +54,10 @@ export interface UserTemplateServiceDeps {
   readonly now?: () => Date;
 }
 
-/** `full`: everything the template sets; `policies`: what a lifecycle pass enforces again (not a new number). */
+/**
+ * `full`: everything the template sets; `policies`: what a lifecycle pass enforces again (the policies, a directory
+ * number, and a range's number only for a user without one).
+ */
 export type TemplateMode = 'full' | 'policies';
 
 /** Phone and Mobile numbers follow the user's directory attribute (the manual's "Phone" rule); others are given once. */
@@ -201,10 +204,12 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
     const users = await usersOf(customerId, targets);
     const problems = new Map<number, PresetProblem[]>();
     // Policies are enforced again on every pass; a number only where it follows a directory attribute.
+    // Enforced again: the number that follows a directory attribute; a range's number still goes to a user who
+    // has none (moved into a numbered persona), while one who has a number keeps it.
     const withNumber =
       mode === 'full'
         ? template.clearLineUri || template.assignNumberFrom !== null
-        : followsDirectory(template);
+        : followsDirectory(template) || template.assignNumberFrom === 'number-range';
     const numbers = withNumber
       ? await numbersFor(template, targets, users, problems)
       : new Map<number, string>();

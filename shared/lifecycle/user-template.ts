@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rangeIdSchema } from '../numbers/number-views.js';
+import { CONTROL_CHARACTERS_TEXT, hasControlCharacter } from '../validation/control-characters.js';
 import { USER_POLICY_TYPE_IDS, USER_POLICY_TYPES } from '../users/user-change.js';
 
 /**
@@ -45,7 +46,7 @@ const printable = (what: string) =>
   z
     .string()
     .trim()
-    .refine((value) => ![...value].some((c) => c.charCodeAt(0) < 0x20), `${what} has no control characters.`);
+    .refine((value) => !hasControlCharacter(value), `${what} has no ${CONTROL_CHARACTERS_TEXT}.`);
 
 export const templatePolicySchema = z
   .strictObject({

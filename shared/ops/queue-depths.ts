@@ -10,10 +10,17 @@ export interface QueueDepth {
   readonly poisonMessages: number;
 }
 
-/** A queue client that fails fast: one try, and the caller's time limit. */
-export function queueServiceFor(storage: StorageEndpoints, timeoutMs: number): QueueServiceClient {
+/**
+ * A queue client with the caller's time limit a try: one try fails fast (a health probe); a job that runs on a
+ * schedule rides out a dropped connection with a few.
+ */
+export function queueServiceFor(
+  storage: StorageEndpoints,
+  timeoutMs: number,
+  maxTries = 1,
+): QueueServiceClient {
   return storage.queueService({
-    retryOptions: { maxTries: 1, tryTimeoutInMs: timeoutMs },
+    retryOptions: { maxTries, tryTimeoutInMs: timeoutMs },
   });
 }
 
@@ -37,10 +44,10 @@ export async function approximateCount(
 /** Every product queue's depth and its poison queue's, read in parallel. */
 export async function queueDepths(
   storage: StorageEndpoints,
-  options: { readonly timeoutMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly maxTries?: number } = {},
 ): Promise<QueueDepth[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const service = queueServiceFor(storage, timeoutMs);
+  const service = queueServiceFor(storage, timeoutMs, options.maxTries);
   return Promise.all(
     PRODUCT_QUEUES.map(async (name) => {
       const poisonQueue = poisonQueueOf(name);

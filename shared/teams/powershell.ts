@@ -1,4 +1,4 @@
-import type { TeamsCommand, TeamsListEdit, TeamsParamValue } from './teams-command.js';
+import type { TeamsCommand, TeamsListEdit, TeamsParamValue, TeamsRecord } from './teams-command.js';
 
 /**
  * Teams commands as PowerShell lines (DESIGN §3): `renderPowerShell` writes the line a person would type (the
@@ -43,6 +43,7 @@ function renderValue(value: TeamsParamValue, name: string): string {
     return String(value);
   }
   if (typeof value === 'string') return quote(value);
+  if (isRecordArray(value)) return `@(${value.map((record) => renderRecord(record, name)).join(', ')})`;
   if (isStringArray(value)) return renderArray(value);
   const edit = value as TeamsListEdit;
   const entries: string[] = [];
@@ -68,6 +69,19 @@ function quote(value: string): string {
 
 function isStringArray(value: TeamsParamValue): value is readonly string[] {
   return Array.isArray(value);
+}
+
+function isRecordArray(value: TeamsParamValue): value is readonly TeamsRecord[] {
+  return Array.isArray(value) && value.some((item) => typeof item === 'object' && item !== null);
+}
+
+/** `@{Name='Intl'; IsInternalExtension=$false}`: what `New-CsVoiceNormalizationRule -InMemory` stands for here. */
+function renderRecord(record: TeamsRecord, name: string): string {
+  const entries = Object.entries(record).map(([key, value]) => {
+    if (!PARAM.test(key)) throw new Error(`-${name}: '${key}' is not a property name.`);
+    return `${key}=${renderValue(value, name)}`;
+  });
+  return `@{${entries.join('; ')}}`;
 }
 
 const SINGLE_QUOTES = new Set(["'", '\u2018', '\u2019', '\u201a', '\u201b']);

@@ -15,4 +15,11 @@ export interface TeamsListEdit {
   readonly remove?: readonly string[];
 }
 
-export type TeamsParamValue = string | number | boolean | null | readonly string[] | TeamsListEdit;
+/**
+ * A structured value, e.g. one of a dial plan's NormalizationRules (`New-CsVoiceNormalizationRule -InMemory`), written
+ * in PowerShell as a hashtable.
+ */
+export type TeamsRecord = Readonly<Record<string, string | boolean | null>>;
+
+export type TeamsParamValue =
+  string | number | boolean | null | readonly string[] | readonly TeamsRecord[] | TeamsListEdit;

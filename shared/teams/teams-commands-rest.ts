@@ -25,6 +25,8 @@ interface NounSpec {
   readonly properties: readonly string[];
   /** List-valued properties: arrays or list edits. */
   readonly lists: readonly string[];
+  /** Lists whose order is meaningful (compared in order); the others are sets, as the service treats them. */
+  readonly ordered?: readonly string[];
   /** Properties sent as numbers even when written as strings (`-MaskBits "16"`). */
   readonly numbers: readonly string[];
 }
@@ -93,6 +95,8 @@ const NOUNS: Readonly<Record<string, NounSpec>> = {
     verbs: ALL_VERBS,
     properties: ['Description', 'OnlinePstnUsages', 'RouteType'],
     lists: ['OnlinePstnUsages'],
+    // A call tries the policy's usages in the order listed (New-CsOnlineVoiceRoutingPolicy): a reorder is a change.
+    ordered: ['OnlinePstnUsages'],
     numbers: [],
   },
   CsTenantDialPlan: {
@@ -366,7 +370,8 @@ async function prepare(client: TeamsAdminClient, command: TeamsCommand): Promise
     for (const [name, value] of Object.entries(properties)) {
       const before = valueOf(existing, name);
       const after = isListEdit(value) ? applyEdit(asStrings(before), value) : value;
-      if (sameValue(before, after, spec.lists.includes(name))) continue;
+      if (sameValue(before, after, spec.lists.includes(name), spec.ordered?.includes(name) ?? false))
+        continue;
       if (verb === 'New' && !isListEdit(value))
         conflicts.push(`${name} is ${JSON.stringify(before)}, not ${JSON.stringify(after)}`);
       changes[name] = after;
@@ -538,11 +543,11 @@ function applyEdit(current: readonly string[], edit: TeamsListEdit): string[] {
   return result;
 }
 
-function sameValue(before: unknown, after: unknown, list: boolean): boolean {
+function sameValue(before: unknown, after: unknown, list: boolean, ordered: boolean): boolean {
   if (list) {
     const a = asStrings(before).map((v) => v.toLowerCase());
     const b = asStrings(after).map((v) => v.toLowerCase());
-    return a.length === b.length && a.every((v) => b.includes(v));
+    return a.length === b.length && a.every((v, i) => (ordered ? b[i] === v : b.includes(v)));
   }
   if ((before === undefined || before === null) && (after === null || after === '')) return true;
   if (before === '' && after === null) return true;

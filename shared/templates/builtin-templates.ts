@@ -190,11 +190,11 @@ do write
  * manual's "if the route exists and lacks this gateway, add the gateway".
  */
 const M365_DEFAULT_ROUTING = `# Add PSTN Usage record Unrestricted if not exists
-Set-CsOnlinePstnUsage -Identity Global -Usage @{Add="Unrestricted"}
+Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='Unrestricted'}
 # Add Online Voice Route Unrestricted if not exists, else add the PSTN gateway to its OnlinePstnGatewayList
-New-CsOnlineVoiceRoute -Identity "Unrestricted" -NumberPattern ".*" -OnlinePstnGatewayList @{add="{{SBC.OnlinePstnGateway}}"} -Priority 1 -OnlinePstnUsages @{add="Unrestricted"}
+New-CsOnlineVoiceRoute -Identity 'Unrestricted' -NumberPattern '.*' -OnlinePstnGatewayList @{add='{{SBC.OnlinePstnGateway}}'} -Priority 1 -OnlinePstnUsages @{add='Unrestricted'}
 # Add Voice Routing Policy Unrestricted if not exists
-New-CsOnlineVoiceRoutingPolicy -Identity "Unrestricted" -OnlinePstnUsages "Unrestricted"
+New-CsOnlineVoiceRoutingPolicy -Identity 'Unrestricted' -OnlinePstnUsages 'Unrestricted'
 `;
 
 const M365_DEFAULT_ONBOARDING = `# Default M365 Tenant Onboarding Script
@@ -208,40 +208,40 @@ ${M365_DEFAULT_ROUTING}# End of M365 onboarding script
  */
 const M365_DEFAULT_CLEANUP = `# Default M365 Tenant Cleanup Script
 # Remove the PSTN gateway from the voice route's OnlinePstnGatewayList
-Set-CsOnlineVoiceRoute -Identity "Unrestricted" -OnlinePstnGatewayList @{remove="{{SBC.OnlinePstnGateway}}"}
+Set-CsOnlineVoiceRoute -Identity 'Unrestricted' -OnlinePstnGatewayList @{remove='{{SBC.OnlinePstnGateway}}'}
 # Remove the voice route when no PSTN gateway is left in its OnlinePstnGatewayList
-Remove-CsOnlineVoiceRoute -Identity "Unrestricted"
+Remove-CsOnlineVoiceRoute -Identity 'Unrestricted'
 # End of M365 cleanup script
 `;
 
 const LBR_GATEWAY_AND_POLICY = `# Add Online PSTN Gateway if not exists (might require customization: SipSignalingPort, MaxConcurrentSessions)
-New-CsOnlinePSTNGateway -Fqdn "{{SBC.OnlinePstnGateway}}" -Enabled $true -SipSignalingPort 5061 -ForwardCallHistory $true -ForwardPai $true -MediaBypass $true -MaxConcurrentSessions 100 -GatewaySiteLbrEnabled $true -GatewaySiteID "{{SBC.SbcSiteName}}"
+New-CsOnlinePSTNGateway -Fqdn '{{SBC.OnlinePstnGateway}}' -Enabled $true -SipSignalingPort 5061 -ForwardCallHistory $true -ForwardPai $true -MediaBypass $true -MaxConcurrentSessions 100 -GatewaySiteLbrEnabled $true -GatewaySiteID '{{SBC.SbcSiteName}}'
 # Add Teams calling policy UMPPreventTollBypass if not exists
-New-CsTeamsCallingPolicy -Identity "UMPPreventTollBypass" -AllowCallForwardingToPhone $true -Description "Allow Teams calling, preventing toll bypass" -PreventTollBypass $true
+New-CsTeamsCallingPolicy -Identity 'UMPPreventTollBypass' -AllowCallForwardingToPhone $true -Description 'Allow Teams calling, preventing toll bypass' -PreventTollBypass $true
 `;
 
 const LBR_REGION_AND_SITE = `# Add network region if not exists
-New-CsTenantNetworkRegion -NetworkRegionID "India"
+New-CsTenantNetworkRegion -NetworkRegionID 'India'
 # Add network site if not exists
-New-CsTenantNetworkSite -NetworkSiteID "{{SBC.SbcSiteName}}" -NetworkRegionID "India" -EnableLocationBasedRouting $true -Description "Default Site created by AudioCodes LiveCloud"
+New-CsTenantNetworkSite -NetworkSiteID '{{SBC.SbcSiteName}}' -NetworkRegionID 'India' -EnableLocationBasedRouting $true -Description 'Default Site created by AudioCodes LiveCloud'
 `;
 
 /** M365 onboarding with Location-based Routing (manual ID 5461212), one command per line. */
 const M365_LBR_ONBOARDING = `# M365 Onboarding with Location-based Routing
-# Values such as the region "India", the example subnet and trusted IP should be changed according to the customer deployment.
+# Values such as the region 'India', the example subnet and trusted IP should be changed according to the customer deployment.
 ${LBR_REGION_AND_SITE}# Add example subnet if not exists
-New-CsTenantNetworkSubnet -SubnetID "169.254.0.0" -MaskBits "16" -NetworkSiteID "{{SBC.SbcSiteName}}" -Description "Example subnet set by AudioCodes LiveCloud"
+New-CsTenantNetworkSubnet -SubnetID '169.254.0.0' -MaskBits '16' -NetworkSiteID '{{SBC.SbcSiteName}}' -Description 'Example subnet set by AudioCodes LiveCloud'
 # Add example trusted IP address if not exists
-New-CsTenantTrustedIPAddress -IPAddress "169.254.0.1" -MaskBits 32 -Description "Example Trusted IP Address set by AudioCodes LiveCloud"
+New-CsTenantTrustedIPAddress -IPAddress '169.254.0.1' -MaskBits 32 -Description 'Example Trusted IP Address set by AudioCodes LiveCloud'
 ${LBR_GATEWAY_AND_POLICY}${M365_DEFAULT_ROUTING}# End of M365 onboarding script
 `;
 
 /** M365 onboarding with LBR and Custom Networks (manual ID 5461213); the manual's `OfflinePstnGateway` typo fixed. */
 const M365_LBR_CUSTOM_NETWORKS_ONBOARDING = `# M365 onboarding with Location-based Routing and Custom Networks
 ${LBR_REGION_AND_SITE}# Add the customer's subnet if not exists
-New-CsTenantNetworkSubnet -SubnetID "{{CustomVar.IP-Network}}" -MaskBits "{{CustomVar.IP-SubnetBits}}" -NetworkSiteID "{{SBC.SbcSiteName}}" -Description "Subnet set by AudioCodes LiveCloud"
+New-CsTenantNetworkSubnet -SubnetID '{{CustomVar.IP-Network}}' -MaskBits '{{CustomVar.IP-SubnetBits}}' -NetworkSiteID '{{SBC.SbcSiteName}}' -Description 'Subnet set by AudioCodes LiveCloud'
 # Add the customer's trusted IP address if not exists
-New-CsTenantTrustedIPAddress -IPAddress "{{CustomVar.Trusted-IP-Network}}" -MaskBits "{{CustomVar.Trusted-IP-SubnetBits}}" -Description "Trusted IP Address set by AudioCodes LiveCloud"
+New-CsTenantTrustedIPAddress -IPAddress '{{CustomVar.Trusted-IP-Network}}' -MaskBits '{{CustomVar.Trusted-IP-SubnetBits}}' -Description 'Trusted IP Address set by AudioCodes LiveCloud'
 ${LBR_GATEWAY_AND_POLICY}${M365_DEFAULT_ROUTING}# End of M365 onboarding script
 `;
 

@@ -509,11 +509,18 @@ function renderProblem(error: unknown): unknown {
       return domainErrors.validation([
         fieldError(error.at ? `context.${String(error.at)}` : 'context', 'unsafe_value', error.message),
       ]);
+    case 'quote_unbalanced':
+      return templateInvalid([{ code: 'quote_unbalanced', message: error.message }]);
     case 'command_invalid':
       return new DomainError('validation', {
         code: 'render_failed',
         title: 'Rendering failed',
         detail: `With these values, ${error.message}`,
       });
+    default: {
+      // A new code without a case would otherwise be thrown as `undefined` (a 500).
+      const unhandled: never = error.code;
+      return unhandled;
+    }
   }
 }

@@ -1,8 +1,22 @@
 import Handlebars from 'handlebars';
 import { parsePowerShellLine } from '../teams/powershell.js';
 import type { TeamsCommand } from '../teams/teams-command.js';
+import { CONTROL_CHARACTERS_TEXT, hasControlCharacter } from '../validation/control-characters.js';
+import {
+  analyzeSlots,
+  ESCAPE_HELPERS,
+  ESCAPERS,
+  EXPLICIT_ESCAPE_HELPER,
+  RAW_HELPER,
+  SLOTS,
+  type TemplateNode,
+} from './escaping.js';
 import { familyOf, type RenderableTemplate, type ScriptFamily } from './script-types.js';
 import { contextShape, SAMPLE_CONTEXT, type Shape, type TemplateContext } from './template-context.js';
+import { TemplateRenderError } from './template-errors.js';
+
+export { sbcEscape, powerShellEscape } from './escaping.js';
+export { TemplateRenderError } from './template-errors.js';
 
 /** Why a template cannot be stored; `line`/`column` (1-based) point into the template body where known. */
 export interface TemplateIssue {
@@ -15,23 +29,11 @@ export interface TemplateIssue {
     | 'stray_brace'
     | 'helper_not_allowed'
     | 'command_invalid'
+    | 'quote_unbalanced'
     | 'render_failed';
   readonly message: string;
   readonly line?: number;
   readonly column?: number;
-}
-
-/** Rendering refused: a missing required Customer Variable, an unsafe value, or a line that is no Teams command. */
-export class TemplateRenderError extends Error {
-  override readonly name = 'TemplateRenderError';
-  constructor(
-    readonly code: 'custom_variable_missing' | 'unsafe_value' | 'command_invalid',
-    message: string,
-    /** The Customer Variable, context path or rendered line (1-based) concerned. */
-    readonly at?: string | number,
-  ) {
-    super(message);
-  }
 }
 
 /** Helpers a template may use; everything else (`with`, `lookup`, `log`, partials, decorators) is refused. */
@@ -64,9 +66,9 @@ interface AstNode {
  * `sbcEscape`, `#each`, `#if` and `#unless`; for an M365 template also every rendered line that is no Teams command.
  */
 export function checkTemplate(template: RenderableTemplate): TemplateIssue[] {
-  let program: { body: readonly AstNode[] };
+  let program: { body: TemplateNode[] };
   try {
-    program = Handlebars.parse(template.body) as unknown as { body: readonly AstNode[] };
+    program = Handlebars.parse(template.body) as unknown as { body: TemplateNode[] };
   } catch (error) {
     return [syntaxIssue(error)];
   }
@@ -74,6 +76,9 @@ export function checkTemplate(template: RenderableTemplate): TemplateIssue[] {
   const family = familyOf(template.type);
   const root = contextShape(template.variables.map((v) => v.name));
   walk(program.body, [root], family, issues);
+  for (const node of analyzeSlots(program.body, family).unbalanced) {
+    issues.push({ code: 'quote_unbalanced', message: unbalancedMessage(node), ...at(node) });
+  }
   if (issues.length > 0 || family !== 'm365') return issues;
   try {
     renderM365Commands(template, { ...SAMPLE_CONTEXT, CustomVar: sampleCustomValues(template) });
@@ -127,7 +132,7 @@ function walk(
       case 'CommentStatement':
         break;
       case 'MustacheStatement':
-        mustache(node, scopes, issues);
+        mustache(node, scopes, family, issues);
         break;
       case 'BlockStatement':
         block(node, scopes, family, issues);
@@ -136,14 +141,19 @@ function walk(
         issues.push({
           code: 'helper_not_allowed',
           message:
-            'Partials and decorators are not allowed; use {{#each}}, {{#if}}, {{#unless}} and sbcEscape.',
+            'Partials and decorators are not allowed; use {{#each}}, {{#if}}, {{#unless}}, sbcEscape and raw.',
           ...at(node),
         });
     }
   }
 }
 
-function mustache(node: AstNode, scopes: readonly Shape[], issues: TemplateIssue[]): void {
+function mustache(
+  node: AstNode,
+  scopes: readonly Shape[],
+  family: ScriptFamily,
+  issues: TemplateIssue[],
+): void {
   const path = node.path;
   const params = node.params ?? [];
   if (path?.type !== 'PathExpression') {
@@ -155,10 +165,14 @@ function mustache(node: AstNode, scopes: readonly Shape[], issues: TemplateIssue
     expectValue(path, scopes, issues);
     return;
   }
-  if (path.original !== 'sbcEscape') {
+  const helpers = family === 'sbc' ? [EXPLICIT_ESCAPE_HELPER, RAW_HELPER] : [RAW_HELPER];
+  if (!helpers.includes(path.original ?? '')) {
     issues.push({
       code: 'helper_not_allowed',
-      message: `"${path.original}" is not an allowed helper; only sbcEscape, #each, #if and #unless are.`,
+      message:
+        path.original === EXPLICIT_ESCAPE_HELPER
+          ? 'sbcEscape is for SBC templates; M365 values are quoted by PowerShell rules already ({{x}}).'
+          : `"${path.original}" is not an allowed helper; only ${helpers.join(', ')}, #each, #if and #unless are.`,
       ...at(path),
     });
     return;
@@ -167,12 +181,16 @@ function mustache(node: AstNode, scopes: readonly Shape[], issues: TemplateIssue
   if (params.length !== 1 || hasHash || param?.type !== 'PathExpression') {
     issues.push({
       code: 'helper_not_allowed',
-      message: 'sbcEscape takes exactly one variable, e.g. {{sbcEscape PbxUser.E164}}.',
+      message: `${path.original} takes exactly one variable, e.g. {{${path.original} PbxUser.E164}}.`,
       ...at(path),
     });
     return;
   }
   expectValue(param, scopes, issues);
+}
+
+function unbalancedMessage(node: TemplateNode): string {
+  return `{{#${node.path?.original ?? ''}}} opens or closes a quote; a block must end inside the same quotes it starts in, so that every value's quoting is known.`;
 }
 
 function block(node: AstNode, scopes: readonly Shape[], family: ScriptFamily, issues: TemplateIssue[]): void {
@@ -310,42 +328,75 @@ function strayBraces(node: AstNode, family: ScriptFamily, issues: TemplateIssue[
   for (const match of text.matchAll(pattern)) report(match.index, match[0]);
 }
 
-/**
- * Quotes a value for the AudioCodes CLI: as is when it is a plain token (letters, digits and `+ - _ . @ : /`),
- * otherwise in double quotes with `"` and `\` backslash-escaped. Newlines and other control characters would end
- * the CLI command early (and smuggle in another), so they are refused.
- */
-export function sbcEscape(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(text)) {
-    throw new TemplateRenderError(
-      'unsafe_value',
-      'sbcEscape refuses a value with a newline or another control character.',
-    );
-  }
-  if (/^[A-Za-z0-9+\-_.@:/]+$/.test(text)) return text;
-  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
 const handlebars = Handlebars.create();
-handlebars.registerHelper('sbcEscape', (value: unknown) => sbcEscape(value));
+handlebars.registerHelper(RAW_HELPER, (value: unknown) =>
+  value === undefined || value === null ? '' : String(value),
+);
+const KNOWN_HELPERS: Record<string, boolean> = { [RAW_HELPER]: true, each: true, if: true, unless: true };
+for (const family of ['sbc', 'm365'] as const) {
+  for (const slot of SLOTS) {
+    const helper = ESCAPE_HELPERS[family][slot];
+    handlebars.registerHelper(helper, (value: unknown, name: unknown) =>
+      ESCAPERS[family](value, slot, String(name)),
+    );
+    KNOWN_HELPERS[helper] = true;
+  }
+}
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
-function compile(body: string): HandlebarsTemplateDelegate {
-  let template = compiled.get(body);
+function compile(body: string, family: ScriptFamily): HandlebarsTemplateDelegate {
+  const key = `${family}:${body}`;
+  let template = compiled.get(key);
   if (!template) {
-    template = handlebars.compile(body, { noEscape: true, knownHelpers: { sbcEscape: true } });
+    template = handlebars.compile(escapedProgram(body, family), {
+      noEscape: true,
+      knownHelpers: KNOWN_HELPERS,
+      knownHelpersOnly: true,
+    });
     if (compiled.size >= 200) compiled.delete(compiled.keys().next().value!);
-    compiled.set(body, template);
+    compiled.set(key, template);
   }
   return template;
 }
 
 /**
+ * The template with every `{{x}}` and `{{sbcEscape x}}` turned into a call of the family's escaper for the value's
+ * slot (see escaping.ts); `{{raw x}}` stays as written. A stored template passed the same analysis when saved.
+ */
+function escapedProgram(body: string, family: ScriptFamily): hbs.AST.Program {
+  const program = Handlebars.parse(body);
+  const analysis = analyzeSlots(program.body as unknown as TemplateNode[], family);
+  const [unbalanced] = analysis.unbalanced;
+  if (unbalanced) throw new TemplateRenderError('quote_unbalanced', unbalancedMessage(unbalanced));
+  for (const [node, slot] of analysis.slots) {
+    const path = node.path;
+    if (!path) continue;
+    const helper: TemplateNode = {
+      type: 'PathExpression',
+      original: ESCAPE_HELPERS[family][slot],
+      parts: [ESCAPE_HELPERS[family][slot]],
+      data: false,
+      depth: 0,
+      ...(path.loc ? { loc: path.loc } : {}),
+    };
+    const value = path.original === EXPLICIT_ESCAPE_HELPER ? node.params?.[0] : path;
+    if (!value) continue;
+    // The variable's name goes along for messages, which must not echo the value (it may be a password).
+    const name: TemplateNode = {
+      type: 'StringLiteral',
+      value: value.original ?? '',
+      original: value.original ?? '',
+    };
+    node.params = [value, name];
+    node.path = helper;
+  }
+  return program;
+}
+
+/**
  * Renders a stored (already checked) template: declared Customer Variables take the context's value or their
  * default, a required one without either is refused; no value in the context may hold a control character, since
- * one line of output is one CLI or Teams command.
+ * one line of output is one CLI or Teams command. Every value is escaped for the template's family (escaping.ts).
  */
 export function renderTemplate(template: RenderableTemplate, context: TemplateContext): string {
   const custom: Record<string, string> = {};
@@ -363,18 +414,13 @@ export function renderTemplate(template: RenderableTemplate, context: TemplateCo
   }
   const data = { ...context, CustomVar: custom };
   refuseControlCharacters(data, '');
-  return compile(template.body)(data);
+  return compile(template.body, familyOf(template.type))(data);
 }
 
 function refuseControlCharacters(value: unknown, path: string): void {
   if (typeof value === 'string') {
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(value)) {
-      throw new TemplateRenderError(
-        'unsafe_value',
-        `${path} holds a newline or another control character.`,
-        path,
-      );
+    if (hasControlCharacter(value)) {
+      throw new TemplateRenderError('unsafe_value', `${path} holds ${CONTROL_CHARACTERS_TEXT}.`, path);
     }
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => refuseControlCharacters(item, `${path}[${i}]`));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DomainError, type FieldError } from '../errors/domain-errors.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { UserChangeExecution } from './ports.js';
+import { hasControlCharacter } from '../validation/control-characters.js';
 import { mirrorValueOf } from './user-change-fields.js';
 import {
   USER_POLICY_TYPE_IDS,
@@ -151,10 +152,7 @@ function cellSchema(column: ImportColumn) {
       return z
         .string()
         .max(256, 'A policy name is at most 256 characters.')
-        .refine(
-          (value) => ![...value].some((c) => c.charCodeAt(0) < 0x20),
-          'A policy name has no control characters.',
-        )
+        .refine((value) => !hasControlCharacter(value), 'A policy name has no control characters.')
         .transform((value) =>
           value.replace(/^Tag:/i, '').toLowerCase() === 'global' ? null : value.replace(/^Tag:/i, ''),
         );

@@ -9,8 +9,8 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
  * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
  * everything about the customers of its channel (and list them); a customer admin may read the customers it
- * administers (and list them), manage their numbers and templates and change their users; everything else is the
- * provider's.
+ * administers (and list them), manage their numbers and templates, change their users and their Online Voice
+ * Routing; everything else is the provider's.
  */
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
@@ -46,6 +46,20 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'lifecycle-bindings-move',
   'lifecycle-bindings-delete',
   'voice-simulate',
+  // The Customer portal's Online Voice Routing (manual-part-D, License Model Menus: Hosted Essentials + and Pro).
+  'voice-pstn-usages-create',
+  'voice-pstn-usages-delete',
+  'voice-routes-create',
+  'voice-routes-update',
+  'voice-routes-delete',
+  'voice-routes-reorder',
+  'voice-routing-policies-create',
+  'voice-routing-policies-update',
+  'voice-routing-policies-delete',
+  'voice-dial-plans-create',
+  'voice-dial-plans-update',
+  'voice-dial-plans-delete',
+  'voice-audit-rollback',
 ]);
 
 let stack: MemoryStack;
@@ -106,6 +120,11 @@ function pathFor(route: string, customer: string): string {
     importId: '66666666-6666-4666-8666-666666666666',
     userTemplateId: '1',
     bindingId: '0123456789ab',
+    voiceEntryId: '0'.repeat(26),
+    usage: 'Unrestricted',
+    routeId: 'Unrestricted',
+    policyId: 'Unrestricted',
+    dialPlanId: 'Unrestricted',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

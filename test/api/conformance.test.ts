@@ -6,6 +6,7 @@ import { type ApiResponse, apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { buildOnboardedWorld, type OnboardedWorld } from '../support/onboarded-world.js';
 import { createUserChangeStore } from '../../shared/users/user-change-store.js';
+import { createVoiceChangeStore } from '../../shared/voice/voice-change-store.js';
 import {
   CHANNEL,
   CHANNEL_ADMIN,
@@ -35,6 +36,8 @@ const BOUND_GROUP = '77777777-7777-4777-8777-777777777777';
 /** A Hosted Essentials customer, for Upgrade Customer. */
 const ESSENTIALS = 'EssentialCo';
 const UUID = '66666666-6666-4666-8666-666666666666';
+/** The voice audit entry the run rolls back (a task id). */
+const VOICE_ENTRY = '0'.repeat(26);
 
 interface Parameter {
   name: string;
@@ -58,6 +61,8 @@ let world: OnboardedWorld;
 let tokens: Record<Role, string>;
 const ids: Record<string, string> = {};
 const failures: string[] = [];
+/** Every voice route of OWN's mirror, for the reorder (it must list them all). */
+let routeOrder: string[] = [];
 
 type Call = ReturnType<typeof apiClient>;
 let call: Call;
@@ -144,6 +149,91 @@ beforeAll(async () => {
         newValue: null,
         change: { field: 'line-uri', value: null },
         state: 'applied',
+      },
+    ],
+  });
+  // OWN's voice objects beside what onboarding created: a usage, a route and a policy to read and edit, spare ones to
+  // delete, and a route an applied voice change created, for its rollback.
+  const voice = await stack.services.mirror.voiceObjects(OWN);
+  const usageList = voice.find((o) => o.policyName === 'OnlinePstnUsages');
+  const route = (identity: string, priority: number) => ({
+    policyName: 'OnlineVoiceRoute',
+    identity,
+    data: {
+      Identity: identity,
+      Description: '',
+      NumberPattern: '.*',
+      Priority: priority,
+      OnlinePstnGatewayList: [],
+      OnlinePstnUsages: ['ConfUsage'],
+    },
+  });
+  const policy = (name: string) => ({
+    policyName: 'OnlineVoiceRoutingPolicy',
+    identity: `Tag:${name}`,
+    data: { Identity: `Tag:${name}`, Description: '', OnlinePstnUsages: ['ConfUsage'] },
+  });
+  const dialPlan = (name: string) => ({
+    policyName: 'TenantDialPlan',
+    identity: `Tag:${name}`,
+    data: {
+      Identity: `Tag:${name}`,
+      Description: '',
+      SimpleName: name,
+      ExternalAccessPrefix: null,
+      NormalizationRules: [
+        {
+          Name: 'National',
+          Pattern: '^0(\\d{10})$',
+          Translation: '+44$1',
+          IsInternalExtension: false,
+          Description: '',
+        },
+      ],
+    },
+  });
+  await stack.services.mirror.putVoiceObjects(
+    OWN,
+    [
+      {
+        policyName: 'OnlinePstnUsages',
+        identity: 'Global',
+        data: {
+          Identity: 'Global',
+          Usage: [...((usageList?.data.Usage as string[] | undefined) ?? []), 'ConfUsage', 'SpareUsage'],
+        },
+      },
+      route('ConfRoute', 50),
+      route('SpareRoute', 51),
+      route('RolledRoute', 52),
+      policy('ConfPolicy'),
+      policy('SparePolicy'),
+      dialPlan('ConfPlan'),
+      dialPlan('SparePlan'),
+    ],
+    [],
+    'conformance',
+  );
+  routeOrder = (await stack.services.mirror.voiceObjects(OWN))
+    .filter((o) => o.policyName === 'OnlineVoiceRoute')
+    .map((o) => o.identity)
+    .reverse();
+  await createVoiceChangeStore(stack.tables).put({
+    id: VOICE_ENTRY,
+    customerId: OWN,
+    initiatedBy: 'conformance',
+    taskId: VOICE_ENTRY,
+    status: 'processed',
+    createdAt: new Date().toISOString(),
+    completedAt: new Date().toISOString(),
+    error: null,
+    rollbackOf: null,
+    changes: [
+      {
+        kind: 'voice-routes',
+        identity: 'RolledRoute',
+        before: null,
+        after: { description: '', numberPattern: '.*', priority: 52, gateways: [], usages: ['ConfUsage'] },
       },
     ],
   });
@@ -238,6 +328,7 @@ const SBC = {
 const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
 /** A template that only switches Enterprise Voice on: applied in a dry run, it touches no number. */
 const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
+const DIAL_RULE = { name: 'National', pattern: '^0(\\d{10})$', translation: '+44$1' };
 const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
 
 /** A valid body per operation that takes one. */
@@ -348,6 +439,26 @@ function bodyOf(operationId: string): unknown {
       onLeave: 'remove',
     },
     'lifecycle-bindings-move': { rank: 1 },
+    'voice-pstn-usages-create': { name: 'NewUsage' },
+    'voice-routes-create': {
+      identity: 'NewRoute',
+      numberPattern: '^\\+44(\\d{10})$',
+      priority: 60,
+      gateways: [],
+      usages: ['ConfUsage'],
+    },
+    'voice-routes-update': {
+      description: 'Edited',
+      numberPattern: '.*',
+      priority: 50,
+      gateways: [],
+      usages: ['ConfUsage'],
+    },
+    'voice-routes-reorder': { routes: routeOrder },
+    'voice-routing-policies-create': { identity: 'NewPolicy', usages: ['ConfUsage'] },
+    'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
+    'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
+    'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -369,6 +480,8 @@ const VALID_QUERY: Record<string, string> = {
   'prefixes-sync': '?dryRun=true',
   'user-templates-apply': '?dryRun=true',
   'user-templates-apply-file': '?dryRun=true',
+  // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
+  'voice-audit-rollback': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {
@@ -402,6 +515,11 @@ function pathOf(path: string, operationId: string): string {
     sbcId: operationId === 'settings-sbcs-delete' ? (ids.spareSbc ?? '') : SBC.name,
     alarmId: ids.alarm ?? '',
     entryId: `${'0'.repeat(26)}.${CUSTOMER_ADMIN}`,
+    voiceEntryId: VOICE_ENTRY,
+    usage: operationId === 'voice-pstn-usages-delete' ? 'SpareUsage' : 'ConfUsage',
+    routeId: operationId === 'voice-routes-delete' ? 'SpareRoute' : 'ConfRoute',
+    policyId: operationId === 'voice-routing-policies-delete' ? 'SparePolicy' : 'ConfPolicy',
+    dialPlanId: operationId === 'voice-dial-plans-delete' ? 'SparePlan' : 'ConfPlan',
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
     rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',

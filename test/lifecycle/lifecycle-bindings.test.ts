@@ -235,6 +235,47 @@ describe('the lifecycle pass', () => {
     expect(row).toMatchObject({ members: 1, applied: 1, refused: 0, overrides: 0, error: null });
   });
 
+  it('gives a number to a user moved into a numbered persona who has none, and keeps a number otherwise', async () => {
+    const plain = await template({
+      name: 'No number',
+      enterpriseVoice: 'enable',
+      policies: [{ policyType: 'voice-routing', value: 'VRP-Sales' }],
+    });
+    const group = groupOf(5);
+    await stack.services.mirror.putGroups(
+      CUSTOMER,
+      [{ id: group, displayName: 'Movers', description: null, mailEnabled: false, securityEnabled: true }],
+      'seed',
+    );
+    await setMembers(group, [idOf(6)]);
+    await ok(call('POST', BINDINGS, { json: { templateId: plain, groupIds: [group] } }), 201);
+    expect(await pass()).toMatchObject({ joined: 1 });
+    expect((await user(6)).user.lineUri).toBeNull();
+
+    const numbered = await ok(
+      call('POST', BINDINGS, { json: { templateId: voiceTemplate, groupIds: [group] } }),
+      201,
+    );
+    const { etag } = await bindings();
+    await ok(
+      call('POST', `${BINDINGS}/${(numbered.body as BindingView).id}/move`, {
+        json: { rank: 1 },
+        headers: { 'if-match': etag },
+      }),
+    );
+    expect(await pass()).toMatchObject({ changed: 1 });
+    const moved = await user(6);
+    expect(moved.user.lineUri).toMatch(/^tel:\+4420794/);
+    expect(moved.user.policies.OnlineVoiceRoutingPolicy).toBe('VRP-London');
+    // Both bindings go, for the tests that follow: user6 keeps what it has (keep is the default).
+    for (const name of ['London voice', 'No number']) {
+      const current = await bindings();
+      const id = current.list.find((b) => b.groups[0]?.id === group && b.templateName === name)?.id;
+      await ok(call('DELETE', `${BINDINGS}/${id}`, { headers: { 'if-match': current.etag } }), 204);
+    }
+    expect(await pass()).toMatchObject({ joined: 0, changed: 0, left: 0 });
+  });
+
   it('refuses to delete a bound template, naming the binding', async () => {
     const refused = await call('DELETE', `${BASE}/user-templates/${voiceTemplate}`);
     expect(refused.status).toBe(409);

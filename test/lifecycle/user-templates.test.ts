@@ -180,6 +180,14 @@ describe('Manage Templates', () => {
       'template_range_unknown',
     );
     await refused(template({ name: 'LONDON VOICE' }), 409, 'template_name_taken');
+    // A line break of any kind (C1's NEL, U+2028) would split the Teams command a policy value is rendered into.
+    await refused(template({ name: 'Next\u0085line' }), 400, 'validation_failed', 'control character');
+    await refused(
+      template({ name: 'Separator', policies: [{ policyType: 'calling', value: 'Allow\u2028Calling' }] }),
+      400,
+      'validation_failed',
+      'policies',
+    );
     const essentials = await call('POST', `/api/v1/customers/${ESSENTIALS}/user-templates`, {
       json: template(),
     });

@@ -167,6 +167,12 @@ describe('sandbox Teams admin configuration API', () => {
       body: { error: { message: expect.stringContaining('missing.example.com') } },
     });
     expect(
+      await call('POST', routes, { body: { Identity: 'R', NumberPattern: '^(\\+1[0-9]{10}$' } }),
+    ).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining('not a valid regular expression') } },
+    });
+    expect(
       (
         await call('POST', routes, {
           body: {
@@ -177,6 +183,9 @@ describe('sandbox Teams admin configuration API', () => {
         })
       ).status,
     ).toBe(201);
+    expect((await call('PUT', `${usages}/configuration/Global`, { body: { Usage: [] } })).body).toMatchObject(
+      { error: { message: expect.stringContaining("OnlineVoiceRoute 'R' uses it") } },
+    );
     expect(await call('DELETE', `${gateways}/configuration/gw.example.com`)).toMatchObject({
       status: 400,
       body: { error: { message: expect.stringContaining("OnlineVoiceRoute 'R'") } },

@@ -158,6 +158,24 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
     expect(f.sandbox.teams.list(contoso.tenantId, 'OnlineVoiceRoute')).toEqual([]);
   });
 
+  it("treats a voice routing policy's usages as an ordered list: a reorder is a change", async () => {
+    const teams = client();
+    await run(teams, `Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='UK','US'}`);
+    await run(teams, `New-CsOnlineVoiceRoutingPolicy -Identity London -OnlinePstnUsages 'UK','US'`);
+    expect(
+      (await run(teams, `Set-CsOnlineVoiceRoutingPolicy -Identity London -OnlinePstnUsages 'UK','US'`))
+        .changed,
+    ).toBe(false);
+    const reordered = await run(
+      teams,
+      `Set-CsOnlineVoiceRoutingPolicy -Identity London -OnlinePstnUsages 'US','UK'`,
+    );
+    expect(reordered.changed).toBe(true);
+    expect(
+      f.sandbox.teams.get(contoso.tenantId, 'OnlineVoiceRoutingPolicy', 'London')?.OnlinePstnUsages,
+    ).toEqual(['US', 'UK']);
+  });
+
   it('executes every supported cmdlet', async () => {
     const teams = client();
     const lines = [
