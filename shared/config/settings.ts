@@ -3,6 +3,14 @@ import type { StorageConnection } from '../storage/storage-endpoints.js';
 
 const MICROSOFT_LOGIN = 'https://login.microsoftonline.com';
 
+/** A comma-separated setting as its entries, trimmed, the empty ones dropped. */
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== ''),
+);
+
 const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((value) => value.replace(/\/+$/, ''));
@@ -121,14 +129,7 @@ export const settingsSchema = z
     API_TOKEN_ISSUER: httpsUrl.optional(),
     API_JWKS_URI: httpsUrl.optional(),
     // The portals (client applications) whose tokens the API accepts, by Application (client) ID; empty: any.
-    API_ALLOWED_CLIENT_IDS: z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter((entry) => entry !== ''),
-      )
+    API_ALLOWED_CLIENT_IDS: commaList
       .pipe(z.array(z.guid({ error: 'must be client IDs (GUIDs), comma-separated' })))
       .default([]),
     GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com'),
@@ -149,14 +150,7 @@ export const settingsSchema = z
         'must be 32 random bytes, base64-encoded',
       ),
     // Keys that sealed stored values before the current one (comma-separated): they still open, never seal.
-    SECRETS_ENCRYPTION_KEYS_RETIRED: z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter((entry) => entry !== ''),
-      )
+    SECRETS_ENCRYPTION_KEYS_RETIRED: commaList
       .refine(
         (keys) => keys.every((key) => Buffer.from(key, 'base64').length === 32),
         'must be a comma-separated list of 32-byte keys, base64-encoded',
