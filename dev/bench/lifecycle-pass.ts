@@ -4,9 +4,9 @@ import type { Binding, BindingInput } from '../../shared/lifecycle/lifecycle-bin
 import { enforcedKey, winners } from '../../shared/lifecycle/lifecycle-pass.js';
 import { createLifecycleStore, type LifecycleState } from '../../shared/lifecycle/lifecycle-store.js';
 import { rangeInputSchema } from '../../shared/numbers/number-views.js';
-import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import { memoryQueues } from '../../shared/storage/memory-queue.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { mirrorUser } from '../fixtures/mirror-user.js';
 import { sbcSite } from '../fixtures/sbc-site.js';
 import type { startSandbox } from '../sandbox/index.js';
 import { benchSettings } from './bench-settings.js';
@@ -59,25 +59,13 @@ const ALL_STAFF = groupId(99);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function benchUser(i: number): MirrorUser {
-  return {
+const benchUser = (i: number) =>
+  mirrorUser({
     id: userId(i),
     userPrincipalName: `user${i}@lcbench.example`,
     displayName: `User ${i}`,
     department: `Dept ${i % GROUPS}`,
-    usageLocation: 'GB',
-    businessPhones: [],
-    mobilePhone: null,
-    accountEnabled: true,
-    accountType: 'User',
-    enterpriseVoiceEnabled: false,
-    lineUri: null,
-    telephoneNumbers: [],
-    policies: {},
-    teamsModifiedAt: null,
-    assignedLicenses: [],
-  };
-}
+  });
 
 export async function lifecycleBench(
   sandbox: Awaited<ReturnType<typeof startSandbox>>,
