@@ -94,7 +94,8 @@ interface Computed {
 }
 
 /** The list's version before its first binding (no row yet): a version all the same, for If-Match. */
-const versionOf = (etag: string) => (etag === '' ? 'W/"empty"' : etag);
+const versionOf = (stored: Stored<BindingList>) =>
+  stored.value.version ?? (stored.etag === '' ? 'W/"empty"' : stored.etag);
 
 const BATCH_KIND: Readonly<Record<PlannedUser['kind'], BatchKind>> = {
   join: 'join',
@@ -107,7 +108,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
   const log = deps.log ?? (() => undefined);
 
   function etagMatches(current: Stored<BindingList>, ifMatch: string | undefined) {
-    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== versionOf(current.etag)) {
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== versionOf(current)) {
       throw domainErrors.versionMismatch('The bindings were changed since you read them; reload them.');
     }
   }
@@ -120,7 +121,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
       names.set(id, (await deps.mirror.getGroup(customerId, id))?.displayName ?? null);
     });
     return {
-      etag: versionOf(stored.etag),
+      etag: versionOf(stored),
       bindings: stored.value.bindings.map((b, index) => ({
         id: b.id,
         rank: index + 1,
@@ -188,7 +189,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
     return withOptimisticRetry(async () => {
       const current = await deps.store.bindings(customerId);
       etagMatches(current, ifMatch);
-      const next = change(current.value);
+      const next: BindingList = { ...change(current.value), version: `W/"${randomUUID()}"` };
       const etag = await deps.store.putBindings(customerId, next, current.etag);
       return views(customerId, { value: next, etag });
     });
@@ -463,6 +464,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
     await withOptimisticRetry(async () => {
       const current = await deps.store.bindings(customerId);
       const next: BindingList = {
+        ...current.value,
         bindings: current.value.bindings.map((b) => {
           const t = tally.get(b.id) ?? { members: 0, applied: 0, refused: 0, overrides: 0 };
           const reason = reasons.get(b.id);
@@ -674,6 +676,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
         const index = indexOf(list, id);
         const gone = list.bindings[index] as Binding;
         return {
+          ...list,
           bindings: list.bindings.filter((b) => b.id !== id),
           retired: [
             ...list.retired,

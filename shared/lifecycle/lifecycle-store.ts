@@ -40,6 +40,12 @@ export interface BindingList {
   readonly bindings: readonly Binding[];
   readonly retired: readonly RetiredBinding[];
   readonly lastPass?: PassSummary;
+  /**
+   * The list's version as the API's ETag: a new one for each change an operator makes, kept by the passes' notes
+   * (outcomes, errors), so that a portal holding the list is not refused for a change it did not make. The row's
+   * storage ETag guards every write.
+   */
+  readonly version?: string;
 }
 
 /**
