@@ -70,6 +70,23 @@ async function seed(customerId: string, licensedUsers: number, users: number, ma
   );
 }
 
+/** A template that gives Enterprise Voice and nothing else: what takes a license By Template. */
+async function voiceTemplate(customerId: string): Promise<number> {
+  const created = await ok(
+    call('POST', `/api/v1/customers/${customerId}/user-templates`, {
+      json: {
+        name: 'Voice',
+        enterpriseVoice: 'enable',
+        assignNumberFrom: null,
+        numberRangeId: null,
+        policies: [],
+      },
+    }),
+    201,
+  );
+  return (created.body as { id: number }).id;
+}
+
 beforeAll(async () => {
   fake = fakeUserChanges();
   stack = await startMemoryStack({ overrides: { userChangeExecution: fake } });
@@ -105,22 +122,7 @@ describe('Apply Template within the Licensed Users', () => {
     (await stack.services.mirror.getUserVersion(CUSTOMER, idOf(i)))?.template ?? null;
 
   it('refuses exactly the users past Licensed Users + Grace Interval, in the dry run and the apply', async () => {
-    template = (
-      (
-        await ok(
-          call('POST', TEMPLATES, {
-            json: {
-              name: 'Voice',
-              enterpriseVoice: 'enable',
-              assignNumberFrom: null,
-              numberRangeId: null,
-              policies: [],
-            },
-          }),
-          201,
-        )
-      ).body as { id: number }
-    ).id;
+    template = await voiceTemplate(CUSTOMER);
 
     // 9 licensed, a limit of 11: users 0–8 are licensed already and cost nothing, 9 and 10 take the last two.
     const dry = (
@@ -298,22 +300,7 @@ describe('Lifecycle Management joiners (the acceptance of issue 12 item 5)', () 
       [],
       'seed',
     );
-    const template = (
-      (
-        await ok(
-          call('POST', `${BASE}/user-templates`, {
-            json: {
-              name: 'Voice',
-              enterpriseVoice: 'enable',
-              assignNumberFrom: null,
-              numberRangeId: null,
-              policies: [],
-            },
-          }),
-          201,
-        )
-      ).body as { id: number }
-    ).id;
+    const template = await voiceTemplate(LIFECYCLE_CUSTOMER);
     await ok(
       call('POST', `${BASE}/lifecycle/bindings`, { json: { templateId: template, groupIds: [GROUP] } }),
       201,
