@@ -60,6 +60,7 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-dial-plans-update',
   'voice-dial-plans-delete',
   'voice-audit-rollback',
+  'voice-reconcile',
 ]);
 
 let stack: MemoryStack;

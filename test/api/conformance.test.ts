@@ -482,6 +482,7 @@ const VALID_QUERY: Record<string, string> = {
   'user-templates-apply-file': '?dryRun=true',
   // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
   'voice-audit-rollback': '?dryRun=true',
+  'voice-reconcile': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {

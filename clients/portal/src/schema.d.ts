@@ -1378,7 +1378,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Drift: where the customer's Teams routing no longer matches its onboarding template
+         * Drift: where the customer's Teams routing no longer matches its onboarding template or the product's day-two changes
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["replication-drift"];
@@ -2634,6 +2634,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconcile: bring Teams back to the product's day-two changes (drift), or adopt what Teams has
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The drift report (`GET …/drift`, `objects`) lists the objects the product changed that Teams no longer matches. A restore is checked like any change and queued as one task with its audit entry; refused whole (`voice_reconcile_blocked`) when Teams would refuse one object, naming it.
+         */
+        post: operations["voice-reconcile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/audit": {
         parameters: {
             query?: never;
@@ -3060,6 +3080,8 @@ export interface components {
                 };
                 message: string | null;
             }[];
+            objects: components["schemas"]["VoiceObjectDrift"][];
+            desiredObjects: number;
             note: string | null;
         };
         /** @description transport is null until Email Settings are saved. */
@@ -3565,7 +3587,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -4514,10 +4536,51 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        VoiceObjectDrift: {
+            /** @enum {string} */
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+            identity: string;
+            /**
+             * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
+             * @enum {string}
+             */
+            status: "changed" | "missing" | "unexpected";
+            /** @description The properties that differ: what the product set, what Teams has. */
+            fields: {
+                property: string;
+                desired: string | number | boolean | null | string[] | {
+                    name: string;
+                    pattern: string;
+                    translation: string;
+                    isInternalExtension: boolean;
+                    description: string;
+                }[];
+                actual: string | number | boolean | null | string[] | {
+                    name: string;
+                    pattern: string;
+                    translation: string;
+                    isInternalExtension: boolean;
+                    description: string;
+                }[];
+            }[];
+            /** @description Who made the change that set the desired state. */
+            setBy: string;
+            /** Format: date-time */
+            setAt: string;
+            /** @description The voice audit entry that set it (null: adopted). */
+            entryId: string | null;
+        };
         VoiceObjectPage: {
             value: components["schemas"]["VoiceObject"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
+        };
+        VoiceReconcileResult: {
+            plan: components["schemas"]["VoiceChangePlan"];
+            /** @description The queued task; null for a dry run, an adoption or nothing drifted. */
+            task: components["schemas"]["Task"] | null;
+            /** @description The drift reconciled. */
+            drift: components["schemas"]["VoiceObjectDrift"][];
         };
         VoiceRoute: {
             identity: string;
@@ -12568,7 +12631,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report of the last replication cycle. */
+            /** @description The onboarding's comparison of the last replication cycle; the day-two objects' (`objects`) as of now. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -20869,6 +20932,142 @@ export interface operations {
             };
             /** @description If-Match does not match the current version. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-reconcile": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `restore`: queue the commands that bring Teams back to what the product set; `adopt`: take what Teams has as the desired state (nothing is sent to Teams).
+                     * @default restore
+                     * @enum {string}
+                     */
+                    action?: "restore" | "adopt";
+                    /** @description Only these drifted objects; every drifted one when absent. */
+                    objects?: {
+                        /** @enum {string} */
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                        identity: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run, an adoption, or nothing drifted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceReconcileResult"];
+                };
+            };
+            /** @description Queued; the task at Location restores the objects. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceReconcileResult"];
+                };
+            };
+            /** @description An object named is not drifted (`not_drifted`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Teams would refuse to restore an object (`voice_reconcile_blocked`, naming it and why), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
