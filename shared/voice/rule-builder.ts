@@ -67,25 +67,15 @@ export const ruleFieldsSchema = z
       .regex(STARTING, 'startingDigits are digits, * and #, with an optional leading +.')
       .default('')
       .meta({ description: "The manual's Starting digits; empty: any number.", example: '0' }),
-    length: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_RULE_LENGTH)
-      .nullable()
-      .default(null)
-      .meta({
-        description:
-          "The manual's Length: the whole dialed number's, starting digits included (a + counts); null: any length.",
-        example: 11,
-      }),
-    digitsToRemove: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_RULE_LENGTH)
-      .default(0)
-      .meta({ description: "The manual's Digits to remove, from the start of the dialed number.", example: 1 }),
+    length: z.number().int().min(1).max(MAX_RULE_LENGTH).nullable().default(null).meta({
+      description:
+        "The manual's Length: the whole dialed number's, starting digits included (a + counts); null: any length.",
+      example: 11,
+    }),
+    digitsToRemove: z.number().int().min(0).max(MAX_RULE_LENGTH).default(0).meta({
+      description: "The manual's Digits to remove, from the start of the dialed number.",
+      example: 1,
+    }),
     digitsToAdd: z
       .string()
       .max(MAX_RULE_LENGTH)
@@ -128,10 +118,7 @@ export const ruleFieldsSchema = z
   .meta({ id: 'NormalizationRuleFields' });
 
 const numberText = (what: string) =>
-  z
-    .string()
-    .max(MAX_RULE_LENGTH)
-    .regex(NUMBER, `${what} is digits, * and #, with an optional leading +.`);
+  z.string().max(MAX_RULE_LENGTH).regex(NUMBER, `${what} is digits, * and #, with an optional leading +.`);
 
 export const ruleExamplesSchema = z
   .array(
@@ -167,11 +154,7 @@ export function ruleExpressions(fields: RuleFields): { pattern: string; translat
       : literal(start) + anyDigits(remove - start.length);
   const keptStart = literal(start.slice(remove));
   const rest =
-    length !== null
-      ? anyDigits(length - Math.max(start.length, remove))
-      : keptStart === ''
-        ? '\\d+'
-        : '\\d*';
+    length !== null ? anyDigits(length - Math.max(start.length, remove)) : keptStart === '' ? '\\d+' : '\\d*';
   const kept = keptStart + rest;
   return {
     pattern: `^${removed}${kept === '' ? '' : `(${kept})`}$`,
@@ -194,7 +177,8 @@ export function applyRule(pattern: string, translation: string, dialed: string):
 }
 
 /** What the fields' rule should make of a number: the digits to add, then the dialed number less the removed. */
-const expectedOf = (fields: RuleFields, dialed: string) => fields.digitsToAdd + dialed.slice(fields.digitsToRemove);
+const expectedOf = (fields: RuleFields, dialed: string) =>
+  fields.digitsToAdd + dialed.slice(fields.digitsToRemove);
 
 function check(rule: { pattern: string; translation: string }, example: RuleExample): RuleCheck {
   const produced = applyRule(rule.pattern, rule.translation, example.dialed);
@@ -333,6 +317,7 @@ export function buildFromExamples(examples: readonly RuleExample[]): BuiltRule {
 
 /** A rule name from the fields, for when none is given: a dial plan's rule names have no `#`. */
 export function defaultRuleName(fields: RuleFields): string {
-  const start = fields.startingDigits === '' ? 'Any number' : `Starting ${fields.startingDigits.replace(/#/g, 'hash')}`;
+  const start =
+    fields.startingDigits === '' ? 'Any number' : `Starting ${fields.startingDigits.replace(/#/g, 'hash')}`;
   return `${start}, ${fields.length === null ? 'any length' : `${fields.length} digits`}`;
 }
