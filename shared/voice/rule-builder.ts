@@ -4,14 +4,14 @@ import { parseDotNetPattern, parseTranslation, patternMessage, translate } from 
 
 /**
  * The manual's "Add new Normalization Rule" page (issue 13 item 1): it "assists in the building of the required
- * regular Pattern and Translation expressions" from Starting digits, Length, Digits to remove and Digits to add, as
- * the Lync/Skype for Business Control Panel's rule builder does. The manual gives no generated form, so the forms
- * here are the ones docs/voice-routing.md ("Rule builder") documents and docs/decisions.md §60 explains. A rule may
- * also be proposed from examples of dialed and normalized numbers. Every proposal is run through the .NET regex
- * engine against its examples (or a sample number) before it is offered.
+ * regular Pattern and Translation expressions" from Starting digits, Length, Digits to remove and Digits to add.
+ * The manual gives no generated form, so the forms here are the ones docs/voice-routing.md ("Rule builder")
+ * documents and docs/decisions.md §60 explains. A rule may also be proposed from examples of dialed and normalized
+ * numbers. Every proposal is run through the .NET regex engine against its examples (or a sample number) before it
+ * is offered.
  */
 
-/** The longest dialed number the builder reasons about (the manual's Length field is at most this). */
+/** The longest dialed number, and so Length, the builder takes (issue 13: Length 1..50). */
 export const MAX_RULE_LENGTH = 50;
 export const MAX_RULE_EXAMPLES = 20;
 
