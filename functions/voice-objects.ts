@@ -9,7 +9,6 @@ import { domainErrors } from '../shared/errors/domain-errors.js';
 import {
   actionOf,
   fieldChanges,
-  isRuleList,
   stateOf,
   VOICE_KINDS,
   type VoiceConfig,
@@ -17,7 +16,6 @@ import {
   type VoiceKind,
   type VoiceObjectChange,
   type VoiceState,
-  type VoiceValue,
 } from '../shared/voice/voice-change.js';
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
 import {
@@ -51,12 +49,6 @@ const objectName = z
 const names = z.array(objectName).max(64);
 
 const usageParams = customerParams.extend({ usage: objectName.meta({ description: 'The PSTN usage.' }) });
-const routeParams = customerParams.extend({
-  routeId: objectName.meta({ description: "The route's Identity." }),
-});
-const policyParams = customerParams.extend({
-  policyId: objectName.meta({ description: "The policy's Identity, without `Tag:`." }),
-});
 const entryParams = customerParams.extend({
   voiceEntryId: z
     .string()
@@ -134,9 +126,6 @@ const dialPlanFields = {
 };
 const dialPlanCreate = z.strictObject({ identity: objectName, ...dialPlanFields });
 const dialPlanUpdate = z.strictObject(dialPlanFields);
-const dialPlanParams = customerParams.extend({
-  dialPlanId: objectName.meta({ description: "The dial plan's Identity, without `Tag:`." }),
-});
 
 const routeFields = {
   description: z.string().max(1024).default(''),
@@ -164,6 +153,93 @@ const policyFields = {
 const policyCreate = z.strictObject({ identity: objectName, ...policyFields });
 const policyUpdate = z.strictObject(policyFields);
 const usageCreate = z.strictObject({ name: objectName });
+
+/** The kinds edited as whole objects (a usage is only a name in the Global list: its routes are its own). */
+type ObjectKind = Exclude<VoiceKind, 'pstn-usages'>;
+
+interface ObjectRouteSpec {
+  readonly kind: ObjectKind;
+  /** The operationId prefix: `{operation}-list`, `-get`, `-create`, `-update`, `-delete`. */
+  readonly operation: string;
+  /** The path segment under `…/voice/`. */
+  readonly segment: string;
+  readonly label: string;
+  readonly idParam: string;
+  readonly idDescription: string;
+  readonly view: z.ZodObject;
+  readonly create: z.ZodType<{ readonly identity: string } & VoiceState>;
+  readonly update: z.ZodType<VoiceState>;
+  readonly summaries: {
+    readonly list: string;
+    readonly create: string;
+    readonly update: string;
+    readonly delete: string;
+  };
+  /** The list's order when it is not by identity. */
+  readonly orderedBy?: (view: { readonly identity: string } & VoiceState) => string;
+}
+
+/**
+ * One row per kind; the routes are the same five for each (list, get, create, edit, delete). The manual's names are
+ * in the summaries: "Add new Voice Route", "Edit Voice Routing Policy", "Add new Dial Plan".
+ */
+const OBJECT_ROUTES = [
+  {
+    kind: 'voice-routes',
+    operation: 'voice-routes',
+    segment: 'voice-routes',
+    label: 'voice route',
+    idParam: 'routeId',
+    idDescription: "The route's Identity.",
+    view: routeView,
+    create: routeCreate,
+    update: routeUpdate,
+    summaries: {
+      list: 'Voice routes, by priority (the order Teams tries them in)',
+      create: 'Add new Voice Route (queued: New-CsOnlineVoiceRoute)',
+      update: 'Edit a voice route: pattern, priority, gateways, usages (queued: Set-CsOnlineVoiceRoute)',
+      delete: 'Delete a voice route (queued: Remove-CsOnlineVoiceRoute)',
+    },
+    // Priority first (the order Teams tries them in), padded so that keys sort as numbers do.
+    orderedBy: (route) => `${String(route.priority).padStart(10, '0')}|${route.identity.toLowerCase()}`,
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'voice-routing-policies',
+    operation: 'voice-routing-policies',
+    segment: 'voice-routing-policies',
+    label: 'voice routing policy',
+    idParam: 'policyId',
+    idDescription: "The policy's Identity, without `Tag:`.",
+    view: policyView,
+    create: policyCreate,
+    update: policyUpdate,
+    summaries: {
+      list: 'Online voice routing policies (Global and the per-user ones), with their usages in order',
+      create: 'Add New Voice Routing Policy (queued: New-CsOnlineVoiceRoutingPolicy)',
+      update:
+        'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
+      delete:
+        'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'dial-plans',
+    operation: 'voice-dial-plans',
+    segment: 'dial-plans',
+    label: 'tenant dial plan',
+    idParam: 'dialPlanId',
+    idDescription: "The dial plan's Identity, without `Tag:`.",
+    view: dialPlanView,
+    create: dialPlanCreate,
+    update: dialPlanUpdate,
+    summaries: {
+      list: 'Tenant dial plans (Global and the per-user ones) with their ordered normalization rules',
+      create: 'Add new Dial Plan with its normalization rules (queued: New-CsTenantDialPlan)',
+      update: 'Edit Dial Plan: its fields and its rules in order (queued: Set-CsTenantDialPlan)',
+      delete: 'Delete a dial plan: refused while users are granted it (queued: Remove-CsTenantDialPlan)',
+    },
+  } satisfies ObjectRouteSpec,
+];
 
 const voiceValue = voiceValueSchema;
 const planSchema = z
@@ -220,10 +296,6 @@ const WRITE_ERRORS = {
     'Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
   not_found: 'No such customer or object (as of the last replication).',
 };
-
-const text = (value: VoiceValue | undefined) => (typeof value === 'string' ? value : null);
-const list = (value: VoiceValue | undefined) =>
-  Array.isArray(value) ? [...(value as readonly string[])] : [];
 
 const READ_ERRORS = {
   conflict: 'The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`).',
@@ -290,48 +362,143 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
     });
   };
 
-  const routeOf = (cfg: VoiceConfig, identity: string) => {
-    const found = cfg.find('voice-routes', identity);
+  /** The object's view: its identity (without `Tag:`), its editable properties and its ETag; null when absent. */
+  const viewOf = (cfg: VoiceConfig, kind: ObjectKind, identity: string) => {
+    const found = cfg.find(kind, identity);
     if (!found) return null;
-    const state = stateOf('voice-routes', found.data);
-    return {
-      identity: found.identity,
-      description: text(state.description),
-      numberPattern: text(state.numberPattern),
-      priority: Number(state.priority ?? 0),
-      gateways: list(state.gateways),
-      usages: list(state.usages),
-      etag: voiceEtag(found.data),
-    };
-  };
-  const policyOf = (cfg: VoiceConfig, identity: string) => {
-    const found = cfg.find('voice-routing-policies', identity);
-    if (!found) return null;
-    const state = stateOf('voice-routing-policies', found.data);
     return {
       identity: found.identity.replace(/^tag:/i, ''),
-      description: text(state.description),
-      usages: list(state.usages),
+      ...stateOf(kind, found.data),
       etag: voiceEtag(found.data),
     };
   };
-  const dialPlanOf = (cfg: VoiceConfig, identity: string) => {
-    const found = cfg.find('dial-plans', identity);
-    if (!found) return null;
-    const state = stateOf('dial-plans', found.data);
-    return {
-      identity: found.identity.replace(/^tag:/i, ''),
-      description: text(state.description),
-      simpleName: text(state.simpleName),
-      externalAccessPrefix: text(state.externalAccessPrefix),
-      normalizationRules: isRuleList(state.normalizationRules) ? [...state.normalizationRules] : [],
-      etag: voiceEtag(found.data),
-    };
-  };
-  const single = (view: { etag: string } | null, what: string): ApiResult => {
-    if (!view) throw domainErrors.notFound(what);
-    return { status: 200, headers: { etag: view.etag }, body: view };
-  };
+
+  /** List, read, create, edit and delete of one kind, from its row in OBJECT_ROUTES. */
+  function objectRoutes(spec: ObjectRouteSpec): FunctionDefinition[] {
+    const { kind, label } = spec;
+    const one = `${BASE}/${spec.segment}/{${spec.idParam}}`;
+    const params = customerParams.extend({
+      [spec.idParam]: objectName.meta({ description: spec.idDescription }),
+    });
+    // The key is data, so the parsed params' type has an index signature: both values are there once validated.
+    const idsOf = (p: z.output<typeof params>) => ({
+      customerId: p.customerId ?? '',
+      identity: p[spec.idParam] ?? '',
+    });
+    return [
+      defineApiRoute(services, {
+        name: `${spec.operation}-list`,
+        method: 'GET',
+        route: `${BASE}/${spec.segment}`,
+        summary: spec.summaries.list,
+        tags: TAGS,
+        roles: ROLES,
+        params: customerParams,
+        query: pagingQuery(),
+        responses: {
+          200: {
+            description: `A page of ${label}s, ${spec.orderedBy ? 'by priority' : 'by identity'}.`,
+            schema: pageSchema(spec.view, `${spec.view.meta()?.id ?? kind}Page`),
+          },
+        },
+        errors: READ_ERRORS,
+        handler: async ({ params, query, request }) => {
+          const cfg = await voiceChanges.config(params.customerId);
+          const views = cfg
+            .names(kind)
+            .map((name) => viewOf(cfg, kind, name))
+            .filter((view) => view !== null);
+          return paged(request, query, views, (v) =>
+            spec.orderedBy ? spec.orderedBy(v) : v.identity.toLowerCase(),
+          );
+        },
+      }),
+      defineApiRoute(services, {
+        name: `${spec.operation}-get`,
+        method: 'GET',
+        route: one,
+        summary: `One ${label}, with its ETag`,
+        tags: TAGS,
+        roles: ROLES,
+        params,
+        responses: { 200: { description: `The ${label}.`, schema: spec.view, headers: ['etag'] } },
+        errors: { ...READ_ERRORS, not_found: `No such ${label} (as of the last replication).` },
+        handler: async ({ params }) => {
+          const { customerId, identity } = idsOf(params);
+          const view = viewOf(await voiceChanges.config(customerId), kind, identity);
+          if (!view) throw domainErrors.notFound(`${customerId} has no ${label} "${identity}".`);
+          return { status: 200, headers: { etag: view.etag }, body: view };
+        },
+      }),
+      defineApiRoute(services, {
+        name: `${spec.operation}-create`,
+        method: 'POST',
+        route: `${BASE}/${spec.segment}`,
+        summary: spec.summaries.create,
+        tags: TAGS,
+        roles: ROLES,
+        params: customerParams,
+        query: dryRun,
+        body: spec.create,
+        responses: WRITE_RESPONSES,
+        errors: WRITE_ERRORS,
+        handler: async ({ params, query, body, principal }) => {
+          const { identity, ...after } = body;
+          return submit(
+            params.customerId,
+            [await change(params.customerId, kind, identity, after, 'create')],
+            query.dryRun,
+            principal,
+          );
+        },
+      }),
+      defineApiRoute(services, {
+        name: `${spec.operation}-update`,
+        method: 'PUT',
+        route: one,
+        summary: spec.summaries.update,
+        tags: TAGS,
+        roles: ROLES,
+        params,
+        query: dryRun,
+        body: spec.update,
+        ifMatch: true,
+        responses: WRITE_RESPONSES,
+        errors: WRITE_ERRORS,
+        handler: async ({ params, query, body, request, principal }) => {
+          const { customerId, identity } = idsOf(params);
+          return submit(
+            customerId,
+            [await change(customerId, kind, identity, body, { request })],
+            query.dryRun,
+            principal,
+          );
+        },
+      }),
+      defineApiRoute(services, {
+        name: `${spec.operation}-delete`,
+        method: 'DELETE',
+        route: one,
+        summary: spec.summaries.delete,
+        tags: TAGS,
+        roles: ROLES,
+        params,
+        query: dryRun,
+        ifMatch: true,
+        responses: WRITE_RESPONSES,
+        errors: WRITE_ERRORS,
+        handler: async ({ params, query, request, principal }) => {
+          const { customerId, identity } = idsOf(params);
+          return submit(
+            customerId,
+            [await change(customerId, kind, identity, null, { request })],
+            query.dryRun,
+            principal,
+          );
+        },
+      }),
+    ];
+  }
 
   const auditView = (entry: VoiceAuditEntry) => {
     const { changes, ...rest } = entry;
@@ -424,116 +591,6 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         ),
     }),
     defineApiRoute(services, {
-      name: 'voice-routes-list',
-      method: 'GET',
-      route: `${BASE}/voice-routes`,
-      summary: 'Voice routes, by priority (the order Teams tries them in)',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: pagingQuery(),
-      responses: {
-        200: {
-          description: 'A page of routes, by priority.',
-          schema: pageSchema(routeView, 'VoiceRoutePage'),
-        },
-      },
-      errors: READ_ERRORS,
-      handler: async ({ params, query, request }) => {
-        const cfg = await voiceChanges.config(params.customerId);
-        const routes = cfg
-          .names('voice-routes')
-          .map((name) => routeOf(cfg, name))
-          .filter((route) => route !== null);
-        // Priority first (the order Teams tries them in), padded so that keys sort as numbers do.
-        return paged(
-          request,
-          query,
-          routes,
-          (r) => `${String(r.priority).padStart(10, '0')}|${r.identity.toLowerCase()}`,
-        );
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routes-get',
-      method: 'GET',
-      route: `${BASE}/voice-routes/{routeId}`,
-      summary: 'One voice route, with its ETag',
-      tags: TAGS,
-      roles: ROLES,
-      params: routeParams,
-      responses: { 200: { description: 'The route.', schema: routeView, headers: ['etag'] } },
-      errors: { ...READ_ERRORS, not_found: 'No such route (as of the last replication).' },
-      handler: async ({ params }) =>
-        single(
-          routeOf(await voiceChanges.config(params.customerId), params.routeId),
-          `${params.customerId} has no voice route "${params.routeId}".`,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routes-create',
-      method: 'POST',
-      route: `${BASE}/voice-routes`,
-      summary: 'Add new Voice Route (queued: New-CsOnlineVoiceRoute)',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: dryRun,
-      body: routeCreate,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, principal }) => {
-        const { identity, ...after } = body;
-        return submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routes', identity, after, 'create')],
-          query.dryRun,
-          principal,
-        );
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routes-update',
-      method: 'PUT',
-      route: `${BASE}/voice-routes/{routeId}`,
-      summary: 'Edit a voice route: pattern, priority, gateways, usages (queued: Set-CsOnlineVoiceRoute)',
-      tags: TAGS,
-      roles: ROLES,
-      params: routeParams,
-      query: dryRun,
-      body: routeUpdate,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routes', params.routeId, body, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routes-delete',
-      method: 'DELETE',
-      route: `${BASE}/voice-routes/{routeId}`,
-      summary: 'Delete a voice route (queued: Remove-CsOnlineVoiceRoute)',
-      tags: TAGS,
-      roles: ROLES,
-      params: routeParams,
-      query: dryRun,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routes', params.routeId, null, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
-    defineApiRoute(services, {
       name: 'voice-routes-reorder',
       method: 'POST',
       route: `${BASE}/voice-routes/reorder`,
@@ -592,216 +649,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         return submit(params.customerId, changes, query.dryRun, principal);
       },
     }),
-    defineApiRoute(services, {
-      name: 'voice-routing-policies-list',
-      method: 'GET',
-      route: `${BASE}/voice-routing-policies`,
-      summary: 'Online voice routing policies (Global and the per-user ones), with their usages in order',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: pagingQuery(),
-      responses: {
-        200: {
-          description: 'A page of policies, by identity.',
-          schema: pageSchema(policyView, 'VoiceRoutingPolicyPage'),
-        },
-      },
-      errors: READ_ERRORS,
-      handler: async ({ params, query, request }) => {
-        const cfg = await voiceChanges.config(params.customerId);
-        const policies = cfg
-          .names('voice-routing-policies')
-          .map((name) => policyOf(cfg, name))
-          .filter((policy) => policy !== null);
-        return paged(request, query, policies, (p) => p.identity.toLowerCase());
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routing-policies-get',
-      method: 'GET',
-      route: `${BASE}/voice-routing-policies/{policyId}`,
-      summary: 'One online voice routing policy, with its ETag',
-      tags: TAGS,
-      roles: ROLES,
-      params: policyParams,
-      responses: { 200: { description: 'The policy.', schema: policyView, headers: ['etag'] } },
-      errors: { ...READ_ERRORS, not_found: 'No such policy (as of the last replication).' },
-      handler: async ({ params }) =>
-        single(
-          policyOf(await voiceChanges.config(params.customerId), params.policyId),
-          `${params.customerId} has no voice routing policy "${params.policyId}".`,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routing-policies-create',
-      method: 'POST',
-      route: `${BASE}/voice-routing-policies`,
-      summary: 'Add New Voice Routing Policy (queued: New-CsOnlineVoiceRoutingPolicy)',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: dryRun,
-      body: policyCreate,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, principal }) => {
-        const { identity, ...after } = body;
-        return submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routing-policies', identity, after, 'create')],
-          query.dryRun,
-          principal,
-        );
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routing-policies-update',
-      method: 'PUT',
-      route: `${BASE}/voice-routing-policies/{policyId}`,
-      summary:
-        'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
-      tags: TAGS,
-      roles: ROLES,
-      params: policyParams,
-      query: dryRun,
-      body: policyUpdate,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routing-policies', params.policyId, body, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-routing-policies-delete',
-      method: 'DELETE',
-      route: `${BASE}/voice-routing-policies/{policyId}`,
-      summary:
-        'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
-      tags: TAGS,
-      roles: ROLES,
-      params: policyParams,
-      query: dryRun,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'voice-routing-policies', params.policyId, null, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-dial-plans-list',
-      method: 'GET',
-      route: `${BASE}/dial-plans`,
-      summary: 'Tenant dial plans (Global and the per-user ones) with their ordered normalization rules',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: pagingQuery(),
-      responses: {
-        200: {
-          description: 'A page of dial plans, by identity.',
-          schema: pageSchema(dialPlanView, 'TenantDialPlanPage'),
-        },
-      },
-      errors: READ_ERRORS,
-      handler: async ({ params, query, request }) => {
-        const cfg = await voiceChanges.config(params.customerId);
-        const plans = cfg
-          .names('dial-plans')
-          .map((name) => dialPlanOf(cfg, name))
-          .filter((plan) => plan !== null);
-        return paged(request, query, plans, (p) => p.identity.toLowerCase());
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-dial-plans-get',
-      method: 'GET',
-      route: `${BASE}/dial-plans/{dialPlanId}`,
-      summary: 'One tenant dial plan, with its ETag',
-      tags: TAGS,
-      roles: ROLES,
-      params: dialPlanParams,
-      responses: { 200: { description: 'The dial plan.', schema: dialPlanView, headers: ['etag'] } },
-      errors: { ...READ_ERRORS, not_found: 'No such dial plan (as of the last replication).' },
-      handler: async ({ params }) =>
-        single(
-          dialPlanOf(await voiceChanges.config(params.customerId), params.dialPlanId),
-          `${params.customerId} has no tenant dial plan "${params.dialPlanId}".`,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-dial-plans-create',
-      method: 'POST',
-      route: `${BASE}/dial-plans`,
-      summary: 'Add new Dial Plan with its normalization rules (queued: New-CsTenantDialPlan)',
-      tags: TAGS,
-      roles: ROLES,
-      params: customerParams,
-      query: dryRun,
-      body: dialPlanCreate,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, principal }) => {
-        const { identity, ...after } = body;
-        return submit(
-          params.customerId,
-          [await change(params.customerId, 'dial-plans', identity, after, 'create')],
-          query.dryRun,
-          principal,
-        );
-      },
-    }),
-    defineApiRoute(services, {
-      name: 'voice-dial-plans-update',
-      method: 'PUT',
-      route: `${BASE}/dial-plans/{dialPlanId}`,
-      summary: 'Edit Dial Plan: its fields and its rules in order (queued: Set-CsTenantDialPlan)',
-      tags: TAGS,
-      roles: ROLES,
-      params: dialPlanParams,
-      query: dryRun,
-      body: dialPlanUpdate,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, body, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'dial-plans', params.dialPlanId, body, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
-    defineApiRoute(services, {
-      name: 'voice-dial-plans-delete',
-      method: 'DELETE',
-      route: `${BASE}/dial-plans/{dialPlanId}`,
-      summary: 'Delete a dial plan: refused while users are granted it (queued: Remove-CsTenantDialPlan)',
-      tags: TAGS,
-      roles: ROLES,
-      params: dialPlanParams,
-      query: dryRun,
-      ifMatch: true,
-      responses: WRITE_RESPONSES,
-      errors: WRITE_ERRORS,
-      handler: async ({ params, query, request, principal }) =>
-        submit(
-          params.customerId,
-          [await change(params.customerId, 'dial-plans', params.dialPlanId, null, { request })],
-          query.dryRun,
-          principal,
-        ),
-    }),
+    ...OBJECT_ROUTES.flatMap((spec) => objectRoutes(spec)),
     defineApiRoute(services, {
       name: 'voice-audit',
       method: 'GET',

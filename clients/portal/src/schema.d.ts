@@ -2458,6 +2458,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/voice-routes/reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The green arrows: set every route's priority by its place in the list (one queued task)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-routes-reorder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/voice-routes": {
         parameters: {
             query?: never;
@@ -2510,26 +2530,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/customers/{customerId}/voice/voice-routes/reorder": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The green arrows: set every route's priority by its place in the list (one queued task)
-         * @description Requires the role provider-admin or customer-admin or channel-admin.
-         */
-        post: operations["voice-routes-reorder"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/customers/{customerId}/voice/voice-routing-policies": {
         parameters: {
             query?: never;
@@ -2562,7 +2562,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One online voice routing policy, with its ETag
+         * One voice routing policy, with its ETag
          * @description Requires the role provider-admin or customer-admin or channel-admin.
          */
         get: operations["voice-routing-policies-get"];
@@ -19129,6 +19129,132 @@ export interface operations {
             };
         };
     };
+    "voice-routes-reorder": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Every voice route's Identity, first tried first: their priorities become 0, 1, 2 … in this order. */
+                    routes: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "voice-routes-list": {
         parameters: {
             query?: {
@@ -19146,7 +19272,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of routes, by priority. */
+            /** @description A page of voice routes, by priority. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -19373,7 +19499,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The route. */
+            /** @description The voice route. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -19402,7 +19528,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such route (as of the last replication). */
+            /** @description No such voice route (as of the last replication). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -19706,132 +19832,6 @@ export interface operations {
             };
         };
     };
-    "voice-routes-reorder": {
-        parameters: {
-            query?: {
-                /** @description Only answer the commands and the changes per property; queue nothing. */
-                dryRun?: boolean;
-            };
-            header?: never;
-            path: {
-                /** @description The customer's Short Name. */
-                customerId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Every voice route's Identity, first tried first: their priorities become 0, 1, 2 … in this order. */
-                    routes: string[];
-                };
-            };
-        };
-        responses: {
-            /** @description The dry run (or nothing to change): what would be done. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VoiceChangeResult"];
-                };
-            };
-            /** @description Queued; the task at Location applies it. */
-            202: {
-                headers: {
-                    Location: components["headers"]["Location"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VoiceChangeResult"];
-                };
-            };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or expired access token. */
-            401: {
-                headers: {
-                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such customer or object (as of the last replication). */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body exceeds 1 MB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not application/json. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error; quote the invocation id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
-            503: {
-                headers: {
-                    "Retry-After": components["headers"]["RetryAfter"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     "voice-routing-policies-list": {
         parameters: {
             query?: {
@@ -19849,7 +19849,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of policies, by identity. */
+            /** @description A page of voice routing policys, by identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -20068,7 +20068,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The policy. */
+            /** @description The voice routing policy. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -20097,7 +20097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such policy (as of the last replication). */
+            /** @description No such voice routing policy (as of the last replication). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -20410,7 +20410,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of dial plans, by identity. */
+            /** @description A page of tenant dial plans, by identity. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -20649,7 +20649,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The dial plan. */
+            /** @description The tenant dial plan. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -20678,7 +20678,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such dial plan (as of the last replication). */
+            /** @description No such tenant dial plan (as of the last replication). */
             404: {
                 headers: {
                     [name: string]: unknown;
