@@ -459,6 +459,12 @@ function bodyOf(operationId: string): unknown {
     'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
     'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
     'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
+    'voice-normalization-rules-build': {
+      examples: [
+        { dialed: '02079460123', normalized: '+442079460123' },
+        { dialed: '01614960000', normalized: '+441614960000' },
+      ],
+    },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [

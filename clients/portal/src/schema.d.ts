@@ -2714,6 +2714,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/normalization-rules/build": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a normalization rule: the Pattern and Translation from starting digits, length and digits to remove and add, or from examples
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The manual's "Add new Normalization Rule" page: from its fields, or from dialed and normalized examples, the rule as a dial plan's body takes it, run on each example (or a sample number) first. Changes nothing. See docs/voice-routing.md, "Rule builder".
+         */
+        post: operations["voice-normalization-rules-build"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -3517,6 +3537,83 @@ export interface components {
             translation: string;
             isInternalExtension: boolean;
             description: string;
+        };
+        NormalizationRuleBuild: {
+            /** @description A rule of a dial plan's create or update body, as it is. */
+            rule: {
+                name: string;
+                pattern: string;
+                translation: string;
+                isInternalExtension: boolean;
+                description: string;
+            };
+            /** @description The fields the rule was built from: those given, or those the examples imply. */
+            fields: {
+                startingDigits: string;
+                length: number | null;
+                digitsToRemove: number;
+                digitsToAdd: string;
+            };
+            /** @description The rule run on each example, or on a sample number for fields. */
+            checks: {
+                dialed: string;
+                expected: string;
+                /** @description null: the pattern does not match the number. */
+                produced: string | null;
+                matches: boolean;
+            }[];
+        };
+        NormalizationRuleBuildRequest: {
+            /** @description The manual's fields; or give examples. */
+            fields?: components["schemas"]["NormalizationRuleFields"];
+            /** @description Dialed numbers and what they should become (1 to 20); or give fields. */
+            examples?: {
+                /**
+                 * @description What a user dials.
+                 * @example 02079460123
+                 */
+                dialed: string;
+                /**
+                 * @description What the rule should make of it.
+                 * @example +442079460123
+                 */
+                normalized: string;
+            }[];
+            /** @description The rule's Name; by default one from the fields, e.g. "Starting 0, 11 digits". */
+            name?: string;
+            /** @default  */
+            description: string;
+            /**
+             * @description IsInternalExtension: the numbers are extensions inside the organization.
+             * @default false
+             */
+            isInternalExtension: boolean;
+        };
+        NormalizationRuleFields: {
+            /**
+             * @description The manual's Starting digits; empty: any number.
+             * @default
+             * @example 0
+             */
+            startingDigits: string;
+            /**
+             * @description The manual's Length: the whole dialed number's, starting digits included (a + counts); null: any length.
+             * @default null
+             * @example 11
+             */
+            length: number | null;
+            /**
+             * @description The manual's Digits to remove, from the start of the dialed number.
+             * @default 0
+             * @example 1
+             */
+            digitsToRemove: number;
+            /**
+             * @description The manual's Digits to add, before the digits kept.
+             * @default
+             * @example +44
+             */
+            digitsToAdd: string;
         };
         NumberRange: {
             /** @description The range's id, as its creation returned it. */
@@ -21346,6 +21443,116 @@ export interface operations {
                 };
             };
             /** @description The user is not in the mirror. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-normalization-rules-build": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NormalizationRuleBuildRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule, and what it makes of each number. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NormalizationRuleBuild"];
+                };
+            };
+            /** @description `validation_failed`: e.g. a length shorter than the starting digits (`length_below_starting_digits`), more digits to remove than the length (`remove_beyond_length`), a rule that would leave nothing (`rule_normalizes_to_nothing`), examples no single rule explains (`example_unexplained`, on the example that breaks it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
             404: {
                 headers: {
                     [name: string]: unknown;
