@@ -4,6 +4,7 @@ import {
   type ConformanceWorld,
   type Operation,
   type Parameter,
+  orderedOperations,
   startConformanceWorld,
 } from '../support/conformance-world.js';
 import { ROLES } from '../support/roles.js';
@@ -108,12 +109,7 @@ async function drive(path: string, method: string, operation: Operation): Promis
 describe('the live conformance run', () => {
   it('calls every operation of the document, validly and invalidly, as every role, within the contract', async () => {
     const { stack, document } = conformance;
-    const operations = Object.entries(document.paths)
-      .flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
-      )
-      // Reads, then changes, then deletions, so that what a call needs is still there.
-      .sort((a, b) => rank(a.method, a.operation.operationId) - rank(b.method, b.operation.operationId));
+    const operations = orderedOperations(document);
     for (const { path, method, operation } of operations) await drive(path, method, operation);
 
     const documented = new Set(operations.map((o) => o.operation.operationId));
@@ -148,10 +144,3 @@ describe('the live conformance run', () => {
     );
   });
 });
-
-function rank(method: string, operationId: string): number {
-  if (operationId === 'customers-delete') return 4;
-  if (method === 'get') return 0;
-  if (method === 'delete') return 3;
-  return 1;
-}

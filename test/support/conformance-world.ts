@@ -566,3 +566,21 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
     throw error;
   }
 }
+
+/** The document's operations, reads, then changes, then deletions, so that what a call needs is still there. */
+export function orderedOperations(
+  document: Document,
+): { path: string; method: string; operation: Operation }[] {
+  return Object.entries(document.paths)
+    .flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    )
+    .sort((a, b) => rank(a.method, a.operation.operationId) - rank(b.method, b.operation.operationId));
+}
+
+function rank(method: string, operationId: string): number {
+  if (operationId === 'customers-delete') return 4;
+  if (method === 'get') return 0;
+  if (method === 'delete') return 3;
+  return 1;
+}
