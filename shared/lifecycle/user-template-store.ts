@@ -1,6 +1,7 @@
 import { domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import type { Stored, TableRow, Tables, TransactionAction } from '../storage/versioned-table.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { tableKeyText } from '../storage/table-key.js';
 import type { UserTemplate, UserTemplateInput } from './user-template.js';
 
 export const USER_TEMPLATES_TABLE = 'usertemplates';
@@ -19,7 +20,7 @@ interface NameRow extends TableRow {
 type Row = TemplateRow | NameRow;
 
 const templateKey = (id: number) => `t~${String(id).padStart(6, '0')}`;
-const nameKey = (name: string) => `n~${name.toLowerCase()}`;
+const nameKey = (name: string) => `n~${tableKeyText(name.toLowerCase())}`;
 const partitionOf = (customerId: string) => customerId.toLowerCase();
 
 export function createUserTemplateStore(tables: Tables) {

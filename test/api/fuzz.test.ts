@@ -182,15 +182,6 @@ async function check(operationId: string, verb: string, c: FuzzCase): Promise<st
     }),
   ]).finally(() => clearTimeout(timer));
   durations.push(performance.now() - started);
-  if (process.env.FUZZ_DEBUG)
-    console.log(
-      'DBG',
-      operationId,
-      Math.round(performance.now() - started),
-      c.body?.kind,
-      c.body?.data.length,
-      c.path.length,
-    );
   if (answered === 'timeout') return `no answer within ${TIME_LIMIT_MS} ms`;
   // The memory stack throws when an answer breaks the document's contract (an undocumented status, a body its schema
   // refuses): conformance's check, on inputs conformance never sends.

@@ -444,3 +444,25 @@ describe('Apply Template', () => {
     expect((await call('GET', `${TEMPLATES}/abc`)).status).toBe(404);
   });
 });
+
+describe('Template names', () => {
+  it('may hold the characters Table storage refuses in keys, and stay unique', async () => {
+    // Found by the fuzz suite: "#" and "?" as a name answered 500.
+    const names = ['Sales #1', 'Who?', 'HQ/London', 'A\\B', '100%', '50%23'];
+    const ids: number[] = [];
+    for (const name of names) {
+      const created = await ok(call('POST', TEMPLATES, { json: { name, enterpriseVoice: 'enable' } }), 201);
+      expect(created.body).toMatchObject({ name });
+      ids.push((created.body as { id: number }).id);
+    }
+    const taken = await call('POST', TEMPLATES, { json: { name: 'sales #1', enterpriseVoice: 'enable' } });
+    expect(taken.status).toBe(409);
+    // "%23" is the escape of "#": a name holding it is still its own.
+    const clone = await ok(
+      call('POST', `${TEMPLATES}/${ids[0]}/clone`, { json: { name: 'Sales %231' } }),
+      201,
+    );
+    ids.push((clone.body as { id: number }).id);
+    for (const id of ids) await ok(call('DELETE', `${TEMPLATES}/${id}`), 204);
+  });
+});
