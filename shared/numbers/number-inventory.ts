@@ -444,15 +444,17 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
       const bounds = validateBounds(input);
       const sbcId = await sbcOfSite(customerId, input.siteName);
       const rangeId = `r-${randomBytes(8).toString('hex')}`;
-      await ranges.upsert({
+      const pointer: PointerEntity = {
         partitionKey: customerPartition(customerId),
         rowKey: `sbc|${sbcId.toLowerCase()}`,
         kind: 'pointer',
         sbcId,
-      });
+      };
       return withOptimisticRetry(async () => {
         const lock = await lockOf(sbcId);
         await assertNoOverlap(sbcId, { ...bounds, rangeId: null }, visible);
+        // After the check, so that a refused range writes nothing; before the range, which it makes findable.
+        if (!(await ranges.get(pointer.partitionKey, pointer.rowKey))) await ranges.upsert(pointer);
         const at = now().toISOString();
         const row: RangeEntity = {
           partitionKey: sbcPartition(sbcId),

@@ -4,7 +4,9 @@ import { createNumberInventory } from '../../shared/numbers/number-inventory.js'
 import { rangeInputSchema, reservationInputSchema } from '../../shared/numbers/number-views.js';
 import type { CustomerSite } from '../../shared/onboarding/customer-site.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
+import type { Tables } from '../../shared/storage/versioned-table.js';
 import type { MirrorNumberIndex, NumberHolder } from '../../shared/users/ports.js';
+import { writeLog } from '../support/write-log.js';
 
 /** Sites Own/Site1 and Other/Site1 on SBC sbc-a (region a), Far/Site1 on sbc-b. */
 const SITE_REGION: Record<string, string> = { own: 'a', other: 'a', far: 'b' };
@@ -22,9 +24,13 @@ function memoryIndex(holders: Array<NumberHolder & { customerId: string }>): Mir
   };
 }
 
-function world(holders: Array<NumberHolder & { customerId: string }> = [], today = '2026-12-03') {
+function world(
+  holders: Array<NumberHolder & { customerId: string }> = [],
+  today = '2026-12-03',
+  tables: Tables = memoryTables(),
+) {
   const inventory = createNumberInventory({
-    tables: memoryTables(),
+    tables,
     sites: {
       async get(customerId, siteName) {
         // Every customer also has a site "Far1" on SBC sbc-b.
@@ -93,6 +99,16 @@ describe('number ranges on a shared SBC', () => {
     await expect(
       inventory.createRange('Own', range('+442079460100', '+442079460199'), 'op', seeAll),
     ).resolves.toMatchObject({ range: { sbcId: 'sbc-a' } });
+  });
+
+  it('writes nothing when it refuses an overlapping range', async () => {
+    // Found by the fuzz suite: the refused create had already written the customer's pointer to the SBC.
+    const log = writeLog(memoryTables());
+    const inventory = world([], undefined, log.tables);
+    await inventory.createRange('Other', range('+442079460000', '+442079460099'), 'op', seeAll);
+    log.take();
+    await refusal(inventory.createRange('Own', range('+442079460050', '+442079460150'), 'op', seeAll));
+    expect(log.take()).toEqual([]);
   });
 
   it('lets exactly one of two concurrent overlapping creates win', async () => {
