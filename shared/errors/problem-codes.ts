@@ -31,6 +31,7 @@ export const PROBLEM_CODES = [
   'csv_header_invalid',
   'csv_malformed',
   'csv_no_rows',
+  'csv_row_too_long',
   'csv_too_many_rows',
   'device_code_refused',
   'customer_being_removed',

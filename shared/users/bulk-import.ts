@@ -20,7 +20,16 @@ import {
  * already match the mirror is `unchanged` and is never sent, so importing the same file twice changes nothing.
  */
 
-export const IMPORT_LIMITS = { maxBytes: 5 * 1024 * 1024, maxRows: 10_000, reportedErrors: 100 } as const;
+export const IMPORT_LIMITS = {
+  maxBytes: 5 * 1024 * 1024,
+  maxRows: 10_000,
+  /**
+   * A row's cells, as JSON: a row is stored whole with its plan, in a property of at most 32 K characters, next to
+   * the error that may quote a cell again. A user, a number, a location and a dozen policy names are far shorter.
+   */
+  maxRowChars: 4_000,
+  reportedErrors: 100,
+} as const;
 
 /** The cell that unassigns a number or clears the usage location; an empty cell changes nothing. */
 export const CLEAR_KEYWORD = 'none';
@@ -216,8 +225,21 @@ export function allowedHeaders(): string[] {
   ];
 }
 
-/** The file's records; a file the CSV grammar refuses (an unclosed quote) is a 400 naming the line. */
+/** The file's records; a file the CSV grammar refuses (an unclosed quote) or with a row too long is a 400 naming it. */
 function records(text: string): string[][] {
+  const parsed = parseRecords(text);
+  const long = parsed.findIndex((cells) => JSON.stringify(cells).length > IMPORT_LIMITS.maxRowChars);
+  if (long >= 0) {
+    throw new DomainError('validation', {
+      code: 'csv_row_too_long',
+      title: 'A row is too long',
+      detail: `Row ${long + 1} holds more than ${IMPORT_LIMITS.maxRowChars} characters; a row of a user import is a user and a few short values.`,
+    });
+  }
+  return parsed;
+}
+
+function parseRecords(text: string): string[][] {
   try {
     return parse(text, {
       bom: true,

@@ -228,6 +228,11 @@ describe('importing a CSV of user changes', () => {
 
     const unclosed = await post(CUSTOMER, `User\n"${upnOf(1)}\n`, true);
     expect([unclosed.status, unclosed.problem.code]).toEqual([400, 'csv_malformed']);
+
+    // Found by the fuzz suite: a row of 10,000 cells could not be stored with its plan, and answered 500.
+    const wide = await post(CUSTOMER, `User\n${upnOf(1)}${',x'.repeat(10_000)}\n`, true);
+    expect([wide.status, wide.problem.code]).toEqual([400, 'csv_row_too_long']);
+    expect(wide.problem.detail).toMatch(/^Row 2 /);
   });
 
   it('accepts policy ids and labels in any case, and writes no formula into the result CSV', async () => {
