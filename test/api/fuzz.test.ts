@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_CODES } from '../../shared/errors/problem-codes.js';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem.js';
+import { WIZARD_SESSIONS_TABLE } from '../../shared/wizard/wizard-session-store.js';
 import {
   type ConformanceWorld,
   type Operation,
@@ -50,10 +51,11 @@ const TIME_LIMIT_MS = 5_000;
  * An audit log of API calls or rate-limit counters would go here too.
  */
 function writtenOnRefusal(write: StorageWrite, code: string): boolean {
-  if (write.table !== 'wizardsessions') return code === 'wizard_session_expired';
+  if (code === 'wizard_session_expired') return true;
   return (
-    (write.operation === 'replace' && write.changed?.join() === 'expiresAt') ||
-    code === 'wizard_session_expired'
+    write.table === WIZARD_SESSIONS_TABLE &&
+    write.operation === 'replace' &&
+    write.changed?.join() === 'expiresAt'
   );
 }
 
