@@ -163,7 +163,9 @@ const usageCreate = z.strictObject({ name: objectName });
  * New-CsTenantTrustedIPAddress, New-CsTeamsEmergencyCallingPolicy, New-CsTeamsEmergencyCallRoutingPolicy and
  * New-CsTeamsEmergencyNumber (learn.microsoft.com/powershell/module/microsoftteams).
  */
-const siteName = objectName.meta({ description: 'A network site (its NetworkSiteID, the manual\'s "Site Name").' });
+const siteName = objectName.meta({
+  description: 'A network site (its NetworkSiteID, the manual\'s "Site Name").',
+});
 const policyRef = (what: string) =>
   z
     .string()
@@ -181,7 +183,7 @@ const ipIdentity = (what: string) =>
 
 const regionView = z
   .object({
-    identity: z.string().meta({ description: 'The NetworkRegionID (the region\'s name).' }),
+    identity: z.string().meta({ description: "The NetworkRegionID (the region's name)." }),
     description: z.string().nullable(),
     centralSite: z.string().nullable(),
     etag: z.string(),
@@ -253,21 +255,31 @@ const emergencyCallingFields = {
   description: z.string().max(1024).default(''),
   notificationGroup: z
     .string()
-    .regex(/^[^\s;@]+@[^\s;@]+(;[^\s;@]+@[^\s;@]+)*$/, 'The notification group is e-mail addresses separated by ;.')
+    .regex(
+      /^[^\s;@]+@[^\s;@]+(;[^\s;@]+@[^\s;@]+)*$/,
+      'The notification group is e-mail addresses separated by ;.',
+    )
     .max(1024)
     .nullable()
     .default(null)
-    .meta({ description: 'Users and groups to notify of an emergency call, e-mail addresses separated by ;.' }),
+    .meta({
+      description: 'Users and groups to notify of an emergency call, e-mail addresses separated by ;.',
+    }),
   notificationMode: z
     .enum(NOTIFICATION_MODES)
     .default('notification-only')
-    .meta({ description: "The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted." }),
+    .meta({
+      description: "The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.",
+    }),
   notificationDialOutNumber: z
     .string()
     .regex(/^\+?[0-9]{1,15}$/, 'The dial-out number is a PSTN number: digits with an optional +.')
     .nullable()
     .default(null)
-    .meta({ description: 'A PSTN number conferenced in when the mode is a Conference one.', example: '+14255551234' }),
+    .meta({
+      description: 'A PSTN number conferenced in when the mode is a Conference one.',
+      example: '+14255551234',
+    }),
   externalLocationLookupMode: z
     .enum(LOOKUP_MODES)
     .default('disabled')
@@ -434,7 +446,7 @@ const OBJECT_ROUTES = [
     update: z.strictObject(subnetFields),
     summaries: {
       list: "Network sites' subnets (Subnet, Description, Network Range)",
-      create: "Add New Record: a subnet of a network site (queued: New-CsTenantNetworkSubnet)",
+      create: 'Add New Record: a subnet of a network site (queued: New-CsTenantNetworkSubnet)',
       update: "Edit a subnet's Network Range, site or description (queued: Set-CsTenantNetworkSubnet)",
       delete: 'Delete a subnet (queued: Remove-CsTenantNetworkSubnet)',
     },

@@ -641,7 +641,11 @@ export class TeamsAdminState {
           );
         }
         requireObject('TenantNetworkRegion', object.NetworkRegionID, 'network region');
-        requireObject('TeamsEmergencyCallingPolicy', object.EmergencyCallingPolicy, 'emergency calling policy');
+        requireObject(
+          'TeamsEmergencyCallingPolicy',
+          object.EmergencyCallingPolicy,
+          'emergency calling policy',
+        );
         requireObject(
           'TeamsEmergencyCallRoutingPolicy',
           object.EmergencyCallRoutingPolicy,
@@ -747,8 +751,13 @@ export class TeamsAdminState {
       case 'TeamsEmergencyCallRoutingPolicy': {
         // A site names a policy with or without Tag:.
         const named = (value: unknown) =>
-          typeof value === 'string' && value !== '' && this.key(policyName, value) === this.key(policyName, identity);
-        const property = policyName === 'TeamsEmergencyCallingPolicy' ? 'EmergencyCallingPolicy' : 'EmergencyCallRoutingPolicy';
+          typeof value === 'string' &&
+          value !== '' &&
+          this.key(policyName, value) === this.key(policyName, identity);
+        const property =
+          policyName === 'TeamsEmergencyCallingPolicy'
+            ? 'EmergencyCallingPolicy'
+            : 'EmergencyCallRoutingPolicy';
         scan('TenantNetworkSite', (o) => named(o[property]));
         break;
       }

@@ -1,5 +1,11 @@
 import type { FieldError } from '../errors/domain-errors.js';
-import type { EmergencyNumber, VoiceConfig, VoiceKind, VoiceObjectChange, VoiceState } from './voice-change.js';
+import type {
+  EmergencyNumber,
+  VoiceConfig,
+  VoiceKind,
+  VoiceObjectChange,
+  VoiceState,
+} from './voice-change.js';
 
 /**
  * What Teams would refuse in location-based routing's objects (network regions, sites, subnets, trusted IPs) and the
@@ -92,7 +98,9 @@ function formatIp(ip: IpAddress): string {
   if (ip.family === 4) {
     return [24n, 16n, 8n, 0n].map((shift) => String((ip.value >> shift) & 0xffn)).join('.');
   }
-  const groups = Array.from({ length: 8 }, (_, i) => ((ip.value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    ((ip.value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16),
+  );
   return groups.join(':');
 }
 
@@ -160,7 +168,9 @@ export function locationErrorsOf(
   const named = (kind: VoiceKind, value: unknown) => {
     const name = text(value);
     const policy = kind === 'emergency-calling-policies' || kind === 'emergency-call-routing-policies';
-    return (policy && (name === '' || same(stripTag(name), 'Global'))) || after.find(kind, name) !== undefined;
+    return (
+      (policy && (name === '' || same(stripTag(name), 'Global'))) || after.find(kind, name) !== undefined
+    );
   };
   switch (change.kind) {
     case 'emergency-calling-policies':
@@ -168,7 +178,8 @@ export function locationErrorsOf(
       if (same(change.identity, 'Global') && config.state(change.kind, change.identity) === null) {
         error('identity', 'name_taken', 'Global is the tenant-wide default policy; it always exists.');
       }
-      if (change.kind === 'emergency-call-routing-policies') errors.push(...emergencyNumberErrors(after, state));
+      if (change.kind === 'emergency-call-routing-policies')
+        errors.push(...emergencyNumberErrors(after, state));
       break;
     case 'network-sites':
       if (!named('network-regions', state.networkRegionId)) {
@@ -217,7 +228,11 @@ export function locationErrorsOf(
       for (const other of networksOf(after, 'TenantNetworkSubnet')) {
         if (same(other.identity, change.identity) || !overlaps(other, mine)) continue;
         if (other.maskBits === maskBits) {
-          error('identity', 'duplicate', `${change.identity}/${maskBits} is the subnet ${other.identity} already.`);
+          error(
+            'identity',
+            'duplicate',
+            `${change.identity}/${maskBits} is the subnet ${other.identity} already.`,
+          );
         } else if (!same(other.site, site)) {
           error(
             'identity',
@@ -234,9 +249,16 @@ export function locationErrorsOf(
       if (!ip) break;
       const twin = networksOf(after, 'TenantTrustedIPAddress').find(
         (other) =>
-          !same(other.identity, change.identity) && other.ip.family === ip.family && other.ip.value === ip.value,
+          !same(other.identity, change.identity) &&
+          other.ip.family === ip.family &&
+          other.ip.value === ip.value,
       );
-      if (twin) error('identity', 'duplicate', `${change.identity} is the trusted IP address ${twin.identity} already.`);
+      if (twin)
+        error(
+          'identity',
+          'duplicate',
+          `${change.identity} is the trusted IP address ${twin.identity} already.`,
+        );
       break;
     }
     default:
@@ -247,7 +269,9 @@ export function locationErrorsOf(
 
 /** Each emergency number's usage exists; a dial string is listed once in the policy. */
 function emergencyNumberErrors(after: VoiceConfig, state: VoiceState): FieldError[] {
-  const numbers = (Array.isArray(state.emergencyNumbers) ? state.emergencyNumbers : []) as readonly EmergencyNumber[];
+  const numbers = (
+    Array.isArray(state.emergencyNumbers) ? state.emergencyNumbers : []
+  ) as readonly EmergencyNumber[];
   const usages = after.usages();
   const errors: FieldError[] = [];
   numbers.forEach((number, i) => {

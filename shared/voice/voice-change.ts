@@ -516,7 +516,9 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
     return commands;
   }
   const params: Record<string, TeamsParamValue> =
-    change.before === null && spec.identityParam ? { [spec.identityParam]: change.identity } : { ...identity };
+    change.before === null && spec.identityParam
+      ? { [spec.identityParam]: change.identity }
+      : { ...identity };
   for (const [property, teams] of Object.entries(spec.properties)) {
     const value = change.after[property];
     if (value === undefined) continue;
