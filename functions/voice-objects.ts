@@ -265,12 +265,9 @@ const emergencyCallingFields = {
     .meta({
       description: 'Users and groups to notify of an emergency call, e-mail addresses separated by ;.',
     }),
-  notificationMode: z
-    .enum(NOTIFICATION_MODES)
-    .default('notification-only')
-    .meta({
-      description: "The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.",
-    }),
+  notificationMode: z.enum(NOTIFICATION_MODES).default('notification-only').meta({
+    description: "The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.",
+  }),
   notificationDialOutNumber: z
     .string()
     .regex(/^\+?[0-9]{1,15}$/, 'The dial-out number is a PSTN number: digits with an optional +.')
@@ -404,7 +401,7 @@ const OBJECT_ROUTES = [
     operation: 'voice-network-regions',
     segment: 'network-regions',
     label: 'network region',
-    idParam: 'regionId',
+    idParam: 'networkRegionId',
     idDescription: "The region's NetworkRegionID.",
     view: regionView,
     create: z.strictObject({ identity: objectName, ...regionFields }),
@@ -421,7 +418,7 @@ const OBJECT_ROUTES = [
     operation: 'voice-network-sites',
     segment: 'network-sites',
     label: 'network site',
-    idParam: 'siteId',
+    idParam: 'networkSiteId',
     idDescription: "The site's NetworkSiteID.",
     view: siteView,
     create: z.strictObject({ identity: objectName, ...siteFields }),

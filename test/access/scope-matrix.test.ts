@@ -59,6 +59,24 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-dial-plans-create',
   'voice-dial-plans-update',
   'voice-dial-plans-delete',
+  'voice-network-regions-create',
+  'voice-network-regions-update',
+  'voice-network-regions-delete',
+  'voice-network-sites-create',
+  'voice-network-sites-update',
+  'voice-network-sites-delete',
+  'voice-network-subnets-create',
+  'voice-network-subnets-update',
+  'voice-network-subnets-delete',
+  'voice-trusted-ips-create',
+  'voice-trusted-ips-update',
+  'voice-trusted-ips-delete',
+  'voice-emergency-calling-policies-create',
+  'voice-emergency-calling-policies-update',
+  'voice-emergency-calling-policies-delete',
+  'voice-emergency-call-routing-policies-create',
+  'voice-emergency-call-routing-policies-update',
+  'voice-emergency-call-routing-policies-delete',
   'voice-audit-rollback',
 ]);
 
@@ -125,6 +143,12 @@ function pathFor(route: string, customer: string): string {
     routeId: 'Unrestricted',
     policyId: 'Unrestricted',
     dialPlanId: 'Unrestricted',
+    networkRegionId: 'EMEA',
+    networkSiteId: 'London',
+    subnetId: '10.1.0.0',
+    trustedIpId: '203.0.113.10',
+    emergencyCallingPolicyId: 'NotifySecurity',
+    emergencyCallRoutingPolicyId: 'US-911',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];
