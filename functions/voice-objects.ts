@@ -30,7 +30,8 @@ import { taskViewSchema, toTaskView } from './tasks.js';
 
 /**
  * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
- * online voice routing policies and tenant dial plans, read from the mirror and changed through queued Teams commands, each with a
+ * online voice routing policies and tenant dial plans, and location-based routing's network regions, sites, subnets,
+ * trusted IPs and emergency policies (§1.9–1.11), read from the mirror and changed through queued Teams commands, each with a
  * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
  */
 
