@@ -519,6 +519,12 @@ function bodyOf(operationId: string): unknown {
       description: 'Edited',
       emergencyNumbers: [{ emergencyDialString: '112', onlinePstnUsage: 'ConfUsage' }],
     },
+    'voice-normalization-rules-build': {
+      examples: [
+        { dialed: '02079460123', normalized: '+442079460123' },
+        { dialed: '01614960000', normalized: '+441614960000' },
+      ],
+    },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -542,6 +548,7 @@ const VALID_QUERY: Record<string, string> = {
   'user-templates-apply-file': '?dryRun=true',
   // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
   'voice-audit-rollback': '?dryRun=true',
+  'voice-reconcile': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {
