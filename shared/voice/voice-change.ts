@@ -10,7 +10,13 @@ import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-
  */
 
 /** The kinds of voice objects day two edits, as the API names them (the path segment under `…/voice/`). */
-export const VOICE_KINDS = ['pstn-usages', 'voice-routes', 'voice-routing-policies', 'dial-plans'] as const;
+export const VOICE_KINDS = [
+  'pstn-usages',
+  'voice-routes',
+  'voice-routing-policies',
+  'dial-plans',
+  'pstn-gateways',
+] as const;
 export type VoiceKind = (typeof VOICE_KINDS)[number];
 
 /** One of a tenant dial plan's ordered normalization rules, as the API names its fields. */
@@ -41,6 +47,12 @@ interface KindSpec {
   readonly ordered: readonly string[];
   /** Properties holding normalization rules (ordered; each rule converted field by field). */
   readonly rules?: readonly string[];
+  /** Integer properties (null when Teams has none set). */
+  readonly numbers?: readonly string[];
+  /** Boolean properties (null when Teams' object lacks them). */
+  readonly booleans?: readonly string[];
+  /** Enumerations: API property → API value (kebab-case) → Teams value. */
+  readonly enums?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
@@ -88,7 +100,60 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     ordered: [],
     rules: ['normalizationRules'],
   },
+  // New/Set-CsOnlinePSTNGateway (learn.microsoft.com/powershell/module/teams/new-csonlinepstngateway): the
+  // Identity is the SBC's FQDN. Left out: the number translation rules (objects of their own) and IPAddressVersion.
+  'pstn-gateways': {
+    policyName: 'OnlinePSTNGateway',
+    noun: 'CsOnlinePSTNGateway',
+    label: 'PSTN gateway',
+    properties: {
+      description: 'Description',
+      sipSignalingPort: 'SipSignalingPort',
+      maxConcurrentSessions: 'MaxConcurrentSessions',
+      enabled: 'Enabled',
+      forwardCallHistory: 'ForwardCallHistory',
+      forwardPai: 'ForwardPai',
+      sendSipOptions: 'SendSipOptions',
+      mediaBypass: 'MediaBypass',
+      bypassMode: 'BypassMode',
+      failoverTimeSeconds: 'FailoverTimeSeconds',
+      failoverResponseCodes: 'FailoverResponseCodes',
+      gatewaySiteId: 'GatewaySiteId',
+      gatewaySiteLbrEnabled: 'GatewaySiteLbrEnabled',
+      gatewayLbrEnabledUserOverride: 'GatewayLbrEnabledUserOverride',
+      pidfLoSupported: 'PidfLoSupported',
+      mediaRelayRoutingLocationOverride: 'MediaRelayRoutingLocationOverride',
+      proxySbc: 'ProxySbc',
+    },
+    lists: [],
+    ordered: [],
+    numbers: ['sipSignalingPort', 'maxConcurrentSessions', 'failoverTimeSeconds'],
+    booleans: [
+      'enabled',
+      'forwardCallHistory',
+      'forwardPai',
+      'sendSipOptions',
+      'mediaBypass',
+      'gatewaySiteLbrEnabled',
+      'gatewayLbrEnabledUserOverride',
+      'pidfLoSupported',
+    ],
+    enums: { bypassMode: { none: 'None', always: 'Always', 'only-for-local-users': 'OnlyForLocalUsers' } },
+  },
 };
+
+/** The API's spelling of an enumerated Teams value (case-insensitive), or the value as it is when unknown. */
+function apiEnumValue(kind: VoiceKind, property: string, value: string): string {
+  const values = VOICE_KIND_SPECS[kind].enums?.[property];
+  const found = Object.entries(values ?? {}).find(([, teams]) => teams.toLowerCase() === value.toLowerCase());
+  return found ? found[0] : value;
+}
+
+/** Teams' spelling of an API value: an enumeration's Teams value, every other value as it is. */
+function teamsValueOf<T extends VoiceValue>(kind: VoiceKind, property: string, value: T): T | string {
+  const values = VOICE_KIND_SPECS[kind].enums?.[property];
+  return values && typeof value === 'string' ? (values[value] ?? value) : value;
+}
 
 /** Teams' NormalizationRules entries (New-CsVoiceNormalizationRule's parameters) ↔ the API's rules. */
 const RULE_FIELDS = {
@@ -235,6 +300,10 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
     if (spec.rules?.includes(property)) state[property] = rulesOf(value);
     else if (spec.lists.includes(property)) state[property] = strings(value);
     else if (property === 'priority') state[property] = typeof value === 'number' ? value : 0;
+    else if (spec.numbers?.includes(property)) state[property] = typeof value === 'number' ? value : null;
+    else if (spec.booleans?.includes(property)) state[property] = typeof value === 'boolean' ? value : null;
+    else if (spec.enums?.[property] && typeof value === 'string')
+      state[property] = apiEnumValue(kind, property, value);
     else state[property] = typeof value === 'string' ? value : null;
   }
   return state;
@@ -245,7 +314,7 @@ function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, Tea
   const properties: Record<string, TeamsParamValue> = {};
   for (const [property, value] of Object.entries(state)) {
     const teams = spec.properties[property];
-    if (teams) properties[teams] = isRuleList(value) ? teamsRules(value) : value;
+    if (teams) properties[teams] = isRuleList(value) ? teamsRules(value) : teamsValueOf(kind, property, value);
   }
   return properties;
 }
@@ -340,7 +409,7 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
     if (value === undefined) continue;
     if (change.before !== null && sameValue(change.before[property], value, orderedIn(change.kind, property)))
       continue;
-    params[teams] = paramOf(value);
+    params[teams] = paramOf(teamsValueOf(change.kind, property, value));
   }
   if (change.before !== null && Object.keys(params).length === 1) return [];
   return [{ cmdlet: `${change.before === null ? 'New' : 'Set'}-${spec.noun}`, params }];
