@@ -153,7 +153,13 @@ describe("a PSTN gateway's checks before queuing", () => {
       kind: 'voice-routes',
       identity: 'UK2',
       before: null,
-      after: { description: '', numberPattern: '.*', priority: 7, gateways: ['sbc3.contoso.com'], usages: ['UK'] },
+      after: {
+        description: '',
+        numberPattern: '.*',
+        priority: 7,
+        gateways: ['sbc3.contoso.com'],
+        usages: ['UK'],
+      },
     };
     expect(fieldErrorsOf(config, [create('sbc3.contoso.com'), route])).toEqual([]);
     expect(fieldErrorsOf(config, [create('sbc3.contoso.com', { enabled: false }), route])).toMatchObject([
