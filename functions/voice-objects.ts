@@ -356,10 +356,9 @@ const resultSchema = z
     task: taskViewSchema
       .nullable()
       .meta({ description: 'The queued task; null for a dry run or no change.' }),
-    warnings: z
-      .array(z.string())
-      .optional()
-      .meta({ description: 'What to know about a change Teams accepts (e.g. disabling a gateway routes list).' }),
+    warnings: z.array(z.string()).optional().meta({
+      description: 'What to know about a change Teams accepts (e.g. disabling a gateway routes list).',
+    }),
   })
   .meta({ id: 'VoiceChangeResult' });
 

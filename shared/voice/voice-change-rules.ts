@@ -217,7 +217,14 @@ export function gatewayErrors(
     const problem = gatewayFqdnError(identity);
     if (problem) error('identity', problem.code, problem.message);
   }
-  const integer = (field: string, min: number, max: number, code: string, what: string, optional: boolean) => {
+  const integer = (
+    field: string,
+    min: number,
+    max: number,
+    code: string,
+    what: string,
+    optional: boolean,
+  ) => {
     const value = state[field];
     if (value === null && optional) return;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -278,7 +285,9 @@ function routesListing(config: VoiceConfig, gateway: string): string[] {
   return config
     .of('OnlineVoiceRoute')
     .filter((route) =>
-      ((route.data.OnlinePstnGatewayList as readonly string[] | undefined) ?? []).some((g) => same(g, gateway)),
+      ((route.data.OnlinePstnGatewayList as readonly string[] | undefined) ?? []).some((g) =>
+        same(g, gateway),
+      ),
     )
     .map((route) => `voice route "${route.identity}"`);
 }

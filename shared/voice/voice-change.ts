@@ -314,7 +314,8 @@ function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, Tea
   const properties: Record<string, TeamsParamValue> = {};
   for (const [property, value] of Object.entries(state)) {
     const teams = spec.properties[property];
-    if (teams) properties[teams] = isRuleList(value) ? teamsRules(value) : teamsValueOf(kind, property, value);
+    if (teams)
+      properties[teams] = isRuleList(value) ? teamsRules(value) : teamsValueOf(kind, property, value);
   }
   return properties;
 }

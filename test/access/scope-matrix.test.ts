@@ -59,6 +59,9 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-dial-plans-create',
   'voice-dial-plans-update',
   'voice-dial-plans-delete',
+  'voice-pstn-gateways-create',
+  'voice-pstn-gateways-update',
+  'voice-pstn-gateways-delete',
   'voice-audit-rollback',
 ]);
 
@@ -125,6 +128,7 @@ function pathFor(route: string, customer: string): string {
     routeId: 'Unrestricted',
     policyId: 'Unrestricted',
     dialPlanId: 'Unrestricted',
+    gatewayId: 'sbc.example.com',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

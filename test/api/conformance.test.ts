@@ -192,6 +192,11 @@ beforeAll(async () => {
       ],
     },
   });
+  const gateway = (fqdn: string) => ({
+    policyName: 'OnlinePSTNGateway',
+    identity: fqdn,
+    data: { Identity: fqdn, Fqdn: fqdn, SipSignalingPort: 5061, Enabled: true, BypassMode: 'None' },
+  });
   await stack.services.mirror.putVoiceObjects(
     OWN,
     [
@@ -210,6 +215,8 @@ beforeAll(async () => {
       policy('SparePolicy'),
       dialPlan('ConfPlan'),
       dialPlan('SparePlan'),
+      gateway('conf-sbc.example.com'),
+      gateway('spare-sbc.example.com'),
     ],
     [],
     'conformance',
@@ -459,6 +466,8 @@ function bodyOf(operationId: string): unknown {
     'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
     'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
     'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
+    'voice-pstn-gateways-create': { identity: 'new-sbc.example.com', sipSignalingPort: 5061 },
+    'voice-pstn-gateways-update': { sipSignalingPort: 5062, enabled: true, maxConcurrentSessions: 10 },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -520,6 +529,8 @@ function pathOf(path: string, operationId: string): string {
     routeId: operationId === 'voice-routes-delete' ? 'SpareRoute' : 'ConfRoute',
     policyId: operationId === 'voice-routing-policies-delete' ? 'SparePolicy' : 'ConfPolicy',
     dialPlanId: operationId === 'voice-dial-plans-delete' ? 'SparePlan' : 'ConfPlan',
+    gatewayId:
+      operationId === 'voice-pstn-gateways-delete' ? 'spare-sbc.example.com' : 'conf-sbc.example.com',
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
     rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',
