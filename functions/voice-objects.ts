@@ -388,7 +388,7 @@ const WRITE_RESPONSES = {
 
 const WRITE_ERRORS = {
   validation:
-    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field.',
+    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field.',
   conflict:
     'Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
   not_found: 'No such customer or object (as of the last replication).',

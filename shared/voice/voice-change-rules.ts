@@ -187,7 +187,7 @@ export function gatewayFqdnError(fqdn: string): { code: string; message: string 
   // (learn.microsoft.com/microsoftteams/direct-routing-connect-the-sbc).
   if (/(^|\.)onmicrosoft\.com$/i.test(fqdn)) {
     return {
-      code: 'fqdn_domain_not_allowed',
+      code: 'fqdn_not_allowed',
       message: `"${fqdn}" is in *.onmicrosoft.com, which Teams does not support for an SBC; use a domain registered in the tenant.`,
     };
   }
@@ -233,12 +233,12 @@ export function gatewayErrors(
   };
   integer('sipSignalingPort', 1, 65_535, 'port_invalid', 'SipSignalingPort', false);
   integer('maxConcurrentSessions', 1, INT32_MAX, 'sessions_invalid', 'MaxConcurrentSessions', true);
-  integer('failoverTimeSeconds', 1, INT32_MAX, 'failover_time_invalid', 'FailoverTimeSeconds', true);
+  integer('failoverTimeSeconds', 1, INT32_MAX, 'timeout_invalid', 'FailoverTimeSeconds', true);
   const codes = state.failoverResponseCodes;
   if (typeof codes === 'string' && codes !== '' && !RESPONSE_CODES.test(codes)) {
     error(
       'failoverResponseCodes',
-      'response_codes_invalid',
+      'sip_codes_invalid',
       `"${codes}" is not a comma-separated list of SIP response codes (400–699), e.g. "408, 503, 504".`,
     );
   }

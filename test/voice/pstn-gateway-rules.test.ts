@@ -96,7 +96,7 @@ describe("a PSTN gateway's checks before queuing", () => {
     [
       'an *.onmicrosoft.com name',
       create('sbc.contoso.onmicrosoft.com'),
-      [['identity', 'fqdn_domain_not_allowed']],
+      [['identity', 'fqdn_not_allowed']],
     ],
     ['an FQDN taken (case-insensitive)', create('SBC2.Contoso.com'), [['identity', 'name_taken']]],
     ['port 0', create('sbc3.contoso.com', { sipSignalingPort: 0 }), [['sipSignalingPort', 'port_invalid']]],
@@ -114,12 +114,12 @@ describe("a PSTN gateway's checks before queuing", () => {
     [
       'a failover time of 0',
       create('sbc3.contoso.com', { failoverTimeSeconds: 0 }),
-      [['failoverTimeSeconds', 'failover_time_invalid']],
+      [['failoverTimeSeconds', 'timeout_invalid']],
     ],
     [
       'a failover code that is no SIP error',
       create('sbc3.contoso.com', { failoverResponseCodes: '408, 200' }),
-      [['failoverResponseCodes', 'response_codes_invalid']],
+      [['failoverResponseCodes', 'sip_codes_invalid']],
     ],
     ['failover codes without spaces', create('sbc3.contoso.com', { failoverResponseCodes: '408,503' }), []],
     [

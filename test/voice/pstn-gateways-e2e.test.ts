@@ -181,10 +181,10 @@ describe('PSTN gateways day two, against the sandbox', () => {
       400,
     );
     expect((refused.body as Problem).errors?.map((e) => [e.field, e.code])).toEqual([
-      ['identity', 'fqdn_domain_not_allowed'],
+      ['identity', 'fqdn_not_allowed'],
       ['sipSignalingPort', 'port_invalid'],
       ['maxConcurrentSessions', 'sessions_invalid'],
-      ['failoverResponseCodes', 'response_codes_invalid'],
+      ['failoverResponseCodes', 'sip_codes_invalid'],
       ['gatewaySiteId', 'site_unknown'],
     ]);
     const taken = await ok(
