@@ -93,11 +93,7 @@ describe("a PSTN gateway's checks before queuing", () => {
     ['a numeric top-level label', create('sbc3.contoso.123'), [['identity', 'fqdn_invalid']]],
     ['more than 63 characters', create(`${'a'.repeat(52)}.contoso.com`), [['identity', 'fqdn_invalid']]],
     ['exactly 63 characters', create(`${'a'.repeat(51)}.contoso.com`), []],
-    [
-      'an *.onmicrosoft.com name',
-      create('sbc.contoso.onmicrosoft.com'),
-      [['identity', 'fqdn_not_allowed']],
-    ],
+    ['an *.onmicrosoft.com name', create('sbc.contoso.onmicrosoft.com'), [['identity', 'fqdn_not_allowed']]],
     ['an FQDN taken (case-insensitive)', create('SBC2.Contoso.com'), [['identity', 'name_taken']]],
     ['port 0', create('sbc3.contoso.com', { sipSignalingPort: 0 }), [['sipSignalingPort', 'port_invalid']]],
     [

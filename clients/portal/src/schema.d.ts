@@ -18926,7 +18926,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19047,7 +19047,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19155,7 +19155,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19385,7 +19385,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19608,7 +19608,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19741,7 +19741,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19954,7 +19954,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20169,7 +20169,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20302,7 +20302,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20535,7 +20535,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20770,7 +20770,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20903,7 +20903,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21171,7 +21171,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21437,7 +21437,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21570,7 +21570,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21775,7 +21775,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_domain_not_allowed`, `port_invalid`, `sessions_invalid`, `failover_time_invalid`, `response_codes_invalid`, `site_unknown`, `site_required` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_unknown`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
