@@ -4,6 +4,7 @@ import {
   actionOf,
   isRuleList,
   VOICE_KIND_SPECS,
+  type VoiceAction,
   type VoiceConfig,
   type VoiceObjectChange,
   type VoiceState,
@@ -208,7 +209,7 @@ export function gatewayErrors(
   config: VoiceConfig,
   identity: string,
   state: VoiceState,
-  action: 'create' | 'update' | 'delete',
+  action: VoiceAction,
 ): FieldError[] {
   const errors: FieldError[] = [];
   const error = (field: string, code: string, message: string) =>
