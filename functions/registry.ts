@@ -28,6 +28,7 @@ import { createUserImportFunctions } from './user-imports.js';
 import { createUserTemplateFunctions } from './user-templates.js';
 import { createLifecycleFunctions } from './lifecycle.js';
 import { createVoiceObjectFunctions } from './voice-objects.js';
+import { createVoiceRuleBuilderFunctions } from './voice-rule-builder.js';
 import { createVoiceSimulateFunctions } from './voice-simulate.js';
 import { createWizardFunctions } from './wizard.js';
 
@@ -62,6 +63,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createLifecycleFunctions(services),
     ...createVoiceObjectFunctions(services),
     ...createVoiceSimulateFunctions(services),
+    ...createVoiceRuleBuilderFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

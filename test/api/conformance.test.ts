@@ -468,6 +468,12 @@ function bodyOf(operationId: string): unknown {
     'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
     'voice-pstn-gateways-create': { identity: 'new-sbc.example.com', sipSignalingPort: 5061 },
     'voice-pstn-gateways-update': { sipSignalingPort: 5062, enabled: true, maxConcurrentSessions: 10 },
+    'voice-normalization-rules-build': {
+      examples: [
+        { dialed: '02079460123', normalized: '+442079460123' },
+        { dialed: '01614960000', normalized: '+441614960000' },
+      ],
+    },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -491,6 +497,7 @@ const VALID_QUERY: Record<string, string> = {
   'user-templates-apply-file': '?dryRun=true',
   // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
   'voice-audit-rollback': '?dryRun=true',
+  'voice-reconcile': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {
