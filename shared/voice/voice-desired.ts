@@ -60,6 +60,8 @@ export interface VoiceObjectDrift {
  */
 const DEPENDENCY_ORDER: readonly VoiceKind[] = [
   'pstn-usages',
+  // Routes list gateways.
+  'pstn-gateways',
   'voice-routes',
   'voice-routing-policies',
   'dial-plans',

@@ -10,6 +10,8 @@ import {
   type VoiceState,
 } from '../../shared/voice/voice-change.js';
 import { fieldErrorsOf, gatewayWarnings, referencesTo } from '../../shared/voice/voice-change-rules.js';
+import type { DesiredVoiceObject } from '../../shared/voice/voice-change-store.js';
+import { desiredDrift, restoreChanges } from '../../shared/voice/voice-desired.js';
 
 /** A tenant as the mirror has it: a gateway a route lists, a spare one, and a network site. */
 const MIRROR: MirrorVoiceObject[] = [
@@ -218,5 +220,38 @@ describe("a PSTN gateway's state and commands", () => {
         after: null,
       }),
     ).toEqual(["Remove-CsOnlinePSTNGateway -Identity 'sbc2.contoso.com'"]);
+  });
+});
+
+describe('restoring desired gateways', () => {
+  it('brings a removed gateway back before the route that lists it, and removes it after the route', () => {
+    const desired = (kind: DesiredVoiceObject['kind'], identity: string, state: VoiceState | null) => ({
+      kind,
+      identity,
+      state,
+      setBy: 'operator',
+      setAt: '2026-01-01T00:00:00.000Z',
+      entryId: null,
+    });
+    const route = {
+      description: '',
+      numberPattern: '.*',
+      priority: 3,
+      gateways: ['sbc9.contoso.com'],
+      usages: ['UK'],
+    };
+    const back = [
+      desired('voice-routes', 'UK9', route),
+      desired('pstn-gateways', 'sbc9.contoso.com', DEFAULTS),
+    ];
+    expect(restoreChanges(config, desiredDrift(config, back), back).map((c) => c.kind)).toEqual([
+      'pstn-gateways',
+      'voice-routes',
+    ]);
+    const gone = [desired('pstn-gateways', 'sbc1.contoso.com', null), desired('voice-routes', 'UK', null)];
+    expect(restoreChanges(config, desiredDrift(config, gone), gone).map((c) => c.kind)).toEqual([
+      'voice-routes',
+      'pstn-gateways',
+    ]);
   });
 });
