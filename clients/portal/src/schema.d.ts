@@ -2946,6 +2946,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/pstn-gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * PSTN gateways (the SBCs paired with the tenant for Direct Routing), by FQDN
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-pstn-gateways-list"];
+        put?: never;
+        /**
+         * Add an extra BYOC PSTN gateway (queued: New-CsOnlinePSTNGateway)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-pstn-gateways-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/pstn-gateways/{gatewayId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One PSTN gateway, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-pstn-gateways-get"];
+        /**
+         * Edit a PSTN gateway: port, limits, enabled, LBR site, … (queued: Set-CsOnlinePSTNGateway); disabling one that routes list is answered with a warning
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-pstn-gateways-update"];
+        post?: never;
+        /**
+         * Delete a PSTN gateway: refused while a voice route lists it (queued: Remove-CsOnlinePSTNGateway)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-pstn-gateways-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/reconcile": {
         parameters: {
             query?: never;
@@ -4077,6 +4129,34 @@ export interface components {
              */
             task?: string;
         };
+        PstnGateway: {
+            /** @description The SBC's FQDN (Teams' Identity and Fqdn). */
+            identity: string;
+            description: string | null;
+            sipSignalingPort: number | null;
+            maxConcurrentSessions: number | null;
+            enabled: boolean | null;
+            forwardCallHistory: boolean | null;
+            forwardPai: boolean | null;
+            sendSipOptions: boolean | null;
+            mediaBypass: boolean | null;
+            /** @description `none`, `always` or `only-for-local-users`. */
+            bypassMode: string | null;
+            failoverTimeSeconds: number | null;
+            failoverResponseCodes: string | null;
+            gatewaySiteId: string | null;
+            gatewaySiteLbrEnabled: boolean | null;
+            gatewayLbrEnabledUserOverride: boolean | null;
+            pidfLoSupported: boolean | null;
+            mediaRelayRoutingLocationOverride: string | null;
+            proxySbc: string | null;
+            etag: string;
+        };
+        PstnGatewayPage: {
+            value: components["schemas"]["PstnGateway"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         PstnUsage: {
             name: string;
             /** @description The voice routes that list the usage. */
@@ -4961,7 +5041,7 @@ export interface components {
             rollbackOf: string | null;
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5000,7 +5080,7 @@ export interface components {
         VoiceChangePlan: {
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5037,6 +5117,8 @@ export interface components {
             plan: components["schemas"]["VoiceChangePlan"];
             /** @description The queued task; null for a dry run or no change. */
             task: components["schemas"]["Task"] | null;
+            /** @description What to know about a change Teams accepts (e.g. disabling a gateway routes list). */
+            warnings?: string[];
         };
         VoiceObject: {
             policyName: string;
@@ -5047,7 +5129,7 @@ export interface components {
         };
         VoiceObjectDrift: {
             /** @enum {string} */
-            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
             identity: string;
             /**
              * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
@@ -19424,7 +19506,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19545,7 +19627,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19653,7 +19735,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19883,7 +19965,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20106,7 +20188,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20239,7 +20321,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20452,7 +20534,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20667,7 +20749,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20800,7 +20882,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21033,7 +21115,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21268,7 +21350,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21401,7 +21483,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21614,7 +21696,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21829,7 +21911,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21962,7 +22044,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22195,7 +22277,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22430,7 +22512,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22563,7 +22645,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22785,7 +22867,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23005,7 +23087,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23138,7 +23220,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23358,7 +23440,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23576,7 +23658,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23709,7 +23791,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23943,7 +24025,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24179,7 +24261,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24312,7 +24394,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24540,7 +24622,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24770,7 +24852,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24903,7 +24985,674 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of PSTN gateways, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PstnGatewayPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The SBC's FQDN, in a domain registered in the tenant (not *.onmicrosoft.com).
+                     * @example sbc2.contoso.com
+                     */
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The TLS port the SBC listens on for Direct Routing, 1–65535.
+                     * @example 5061
+                     */
+                    sipSignalingPort: number;
+                    /**
+                     * @description Alerts at 90% of it; null: no alerts.
+                     * @default null
+                     */
+                    maxConcurrentSessions?: number | null;
+                    /**
+                     * @description False drains the SBC: no new outbound calls.
+                     * @default false
+                     */
+                    enabled?: boolean;
+                    /** @default false */
+                    forwardCallHistory?: boolean;
+                    /** @default false */
+                    forwardPai?: boolean;
+                    /** @default true */
+                    sendSipOptions?: boolean;
+                    /** @default false */
+                    mediaBypass?: boolean;
+                    /**
+                     * @default none
+                     * @enum {string}
+                     */
+                    bypassMode?: "none" | "always" | "only-for-local-users";
+                    /** @default 10 */
+                    failoverTimeSeconds?: number;
+                    /**
+                     * @description SIP response codes on which Direct Routing tries the next SBC, comma-separated.
+                     * @default 408, 503, 504
+                     */
+                    failoverResponseCodes?: string;
+                    /**
+                     * @description The network site of the SBC (Location-Based Routing); empty for none.
+                     * @default
+                     */
+                    gatewaySiteId?: string;
+                    /** @default false */
+                    gatewaySiteLbrEnabled?: boolean;
+                    /** @default false */
+                    gatewayLbrEnabledUserOverride?: boolean;
+                    /** @default false */
+                    pidfLoSupported?: boolean;
+                    /** @default null */
+                    mediaRelayRoutingLocationOverride?: string | null;
+                    /**
+                     * @description The proxy SBC (Local Media Optimization), by FQDN.
+                     * @default null
+                     */
+                    proxySbc?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PSTN gateway. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PstnGateway"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such PSTN gateway (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The TLS port the SBC listens on for Direct Routing, 1–65535.
+                     * @example 5061
+                     */
+                    sipSignalingPort: number;
+                    /**
+                     * @description Alerts at 90% of it; null: no alerts.
+                     * @default null
+                     */
+                    maxConcurrentSessions?: number | null;
+                    /**
+                     * @description False drains the SBC: no new outbound calls.
+                     * @default false
+                     */
+                    enabled?: boolean;
+                    /** @default false */
+                    forwardCallHistory?: boolean;
+                    /** @default false */
+                    forwardPai?: boolean;
+                    /** @default true */
+                    sendSipOptions?: boolean;
+                    /** @default false */
+                    mediaBypass?: boolean;
+                    /**
+                     * @default none
+                     * @enum {string}
+                     */
+                    bypassMode?: "none" | "always" | "only-for-local-users";
+                    /** @default 10 */
+                    failoverTimeSeconds?: number;
+                    /**
+                     * @description SIP response codes on which Direct Routing tries the next SBC, comma-separated.
+                     * @default 408, 503, 504
+                     */
+                    failoverResponseCodes?: string;
+                    /**
+                     * @description The network site of the SBC (Location-Based Routing); empty for none.
+                     * @default
+                     */
+                    gatewaySiteId?: string;
+                    /** @default false */
+                    gatewaySiteLbrEnabled?: boolean;
+                    /** @default false */
+                    gatewayLbrEnabledUserOverride?: boolean;
+                    /** @default false */
+                    pidfLoSupported?: boolean;
+                    /** @default null */
+                    mediaRelayRoutingLocationOverride?: string | null;
+                    /**
+                     * @description The proxy SBC (Local Media Optimization), by FQDN.
+                     * @default null
+                     */
+                    proxySbc?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -25004,7 +25753,7 @@ export interface operations {
                     /** @description Only these drifted objects; every drifted one when absent. */
                     objects?: {
                         /** @enum {string} */
-                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                         identity: string;
                     }[];
                 };
@@ -25244,7 +25993,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
