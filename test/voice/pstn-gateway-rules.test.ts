@@ -194,8 +194,8 @@ describe("a PSTN gateway's state and commands", () => {
       maxConcurrentSessions: 100,
       enabled: true,
       bypassMode: 'only-for-local-users',
-      // Not in the mirrored object: unknown rather than a guessed default.
-      forwardPai: null,
+      // Not in the mirrored object: Teams' absent switch is off (New-CsOnlinePSTNGateway's default).
+      forwardPai: false,
       gatewaySiteId: null,
     });
   });
