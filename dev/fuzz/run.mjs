@@ -3,8 +3,10 @@
 // that it runs the same from every shell.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
-const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+// Its own entry point, which the package does not export: beside its package.json.
+const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 const { status } = spawnSync(
   process.execPath,
   [vitest, 'run', '--project', 'fast', 'test/api/fuzz.test.ts', ...process.argv.slice(2)],

@@ -37,8 +37,8 @@ import { type StorageWrite, type WriteLog, writeLog } from '../support/write-log
 
 const LONG = process.env.FUZZ_LONG === 'true';
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : LONG ? Date.now() % 2 ** 31 : 20261203;
-/** Cases per operation: ~176 operations, so a few thousand in `npm test`. */
-const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 300 : 16));
+/** Cases per operation: over 200 operations, so a few thousand in `npm test`. */
+const RUNS = Number(process.env.FUZZ_RUNS ?? (LONG ? 300 : 12));
 /** One operation only (its operationId), to reproduce a failure; FUZZ_PATH then replays fast-check's path. */
 const ONLY = process.env.FUZZ_OPERATION;
 const REPLAY_PATH = process.env.FUZZ_PATH;
