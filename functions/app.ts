@@ -4,6 +4,7 @@ import { createLicenseStore } from '../shared/licenses/license-store.js';
 import { createLicenseGate } from '../shared/licenses/license-gate.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { customerTenantIndex } from '../shared/access/customer-tenants.js';
+import { resolvePendingAdmins } from '../shared/access/pending-admins.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
 import type { JSONWebKeySet } from 'jose';
@@ -315,6 +316,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       // The lifecycle pass is built below, from services replication does not need; a cycle reaches it late.
       afterCycle: async (customerId) => {
         await lifecycle.run(customerId);
+        await resolvePendingAdmins({ access, directory: mirrorDirectory(mirror) }, customerId);
       },
     }),
   );
@@ -468,6 +470,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     mirror,
     replication,
     onboarding: createOnboardingService({
+      access,
       customers,
       wizard,
       credentials,

@@ -1,3 +1,4 @@
+import type { AccessStore } from '../access/access-store.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import { type Customer, refuseWhileBeingRemoved } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
@@ -60,6 +61,8 @@ export interface OnboardingServiceDeps {
   readonly templates: ScriptTemplateService;
   readonly taskEngine: TaskEngine;
   readonly sbcChoices: SbcChoicesReader;
+  /** The wizard's "Grant Admin Access to", made a grant once replication finds the user. */
+  readonly access: Pick<AccessStore, 'requestCustomerAdmin'>;
 }
 
 export function createOnboardingService(services: OnboardingServiceDeps): OnboardingService {
@@ -170,6 +173,15 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
       // should it not happen).
       await services.credentials.release(draft.shortName, session.id);
+      const grantTo = session.m365Settings?.grantAdminAccessTo;
+      if (grantTo) {
+        await services.access.requestCustomerAdmin({
+          customerId: draft.shortName,
+          userPrincipalName: grantTo,
+          requestedAt: new Date().toISOString(),
+          requestedBy: owner,
+        });
+      }
       try {
         await sites.create(site);
       } catch (error) {
