@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MirrorVoiceObject } from '../replication/mirror-store.js';
+import { GROUP_POLICY_ASSIGNMENT, groupAssignmentKey } from '../teams/teams-admin-client.js';
 import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-command.js';
 
 /**
@@ -10,7 +11,13 @@ import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-
  */
 
 /** The kinds of voice objects day two edits, as the API names them (the path segment under `…/voice/`). */
-export const VOICE_KINDS = ['pstn-usages', 'voice-routes', 'voice-routing-policies', 'dial-plans'] as const;
+export const VOICE_KINDS = [
+  'pstn-usages',
+  'voice-routes',
+  'voice-routing-policies',
+  'dial-plans',
+  'group-policy-assignments',
+] as const;
 export type VoiceKind = (typeof VOICE_KINDS)[number];
 
 /** One of a tenant dial plan's ordered normalization rules, as the API names its fields. */
@@ -87,6 +94,16 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     lists: [],
     ordered: [],
     rules: ['normalizationRules'],
+  },
+  // A policy granted to a group (issue 13: "grant … to a security group"): identity `{PolicyType}:{GroupId}`
+  // (teams-admin-client's groupAssignmentIdentity); see group-policy-assignments.ts.
+  'group-policy-assignments': {
+    policyName: GROUP_POLICY_ASSIGNMENT,
+    noun: 'CsGroupPolicyAssignment',
+    label: 'group policy assignment',
+    properties: { policyName: 'PolicyName', rank: 'Rank' },
+    lists: [],
+    ordered: [],
   },
 };
 
@@ -234,7 +251,8 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
     const value = data[teams];
     if (spec.rules?.includes(property)) state[property] = rulesOf(value);
     else if (spec.lists.includes(property)) state[property] = strings(value);
-    else if (property === 'priority') state[property] = typeof value === 'number' ? value : 0;
+    else if (property === 'priority' || property === 'rank')
+      state[property] = typeof value === 'number' ? value : 0;
     else state[property] = typeof value === 'string' ? value : null;
   }
   return state;
@@ -323,7 +341,7 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
     const edit = change.after ? { add: [change.identity] } : { remove: [change.identity] };
     return [{ cmdlet: `Set-${spec.noun}`, params: { Identity: GLOBAL_USAGES, Usage: edit } }];
   }
-  const identity = { Identity: change.identity };
+  const identity = identityParams(change);
   if (change.after === null) {
     const commands: TeamsCommand[] = [];
     // The command engine keeps a route that still lists gateways (the cleanup scripts' rule); emptied first,
@@ -342,8 +360,14 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
       continue;
     params[teams] = paramOf(value);
   }
-  if (change.before !== null && Object.keys(params).length === 1) return [];
+  if (change.before !== null && Object.keys(params).length === Object.keys(identity).length) return [];
   return [{ cmdlet: `${change.before === null ? 'New' : 'Set'}-${spec.noun}`, params }];
+}
+
+/** The parameters naming the object: a group policy assignment's are its policy type and group. */
+function identityParams(change: VoiceObjectChange): Record<string, TeamsParamValue> {
+  const key = change.kind === 'group-policy-assignments' ? groupAssignmentKey(change.identity) : undefined;
+  return key ? { GroupId: key.groupId, PolicyType: key.policyType } : { Identity: change.identity };
 }
 
 /** The inverse of a change: what rolls it back. */
