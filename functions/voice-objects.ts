@@ -30,7 +30,8 @@ import { taskViewSchema, toTaskView } from './tasks.js';
 /**
  * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
  * online voice routing policies and tenant dial plans, read from the mirror and changed through queued Teams commands, each with a
- * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
+ * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}); to a
+ * group, voice-group-assignments.ts.
  */
 
 const TAGS = ['Voice routing'];
@@ -39,7 +40,7 @@ const ROLES = ['provider-admin', 'customer-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}/voice';
 
 /** A Teams object name: what the cmdlets' -Identity takes, without a path separator or a control character. */
-const objectName = z
+export const objectName = z
   .string()
   .trim()
   .min(1)
@@ -280,7 +281,7 @@ const auditEntrySchema = z
   })
   .meta({ id: 'VoiceAuditEntry' });
 
-const WRITE_RESPONSES = {
+export const WRITE_RESPONSES = {
   200: { description: 'The dry run (or nothing to change): what would be done.', schema: resultSchema },
   202: {
     description: 'Queued; the task at Location applies it.',
@@ -297,11 +298,12 @@ const WRITE_ERRORS = {
   not_found: 'No such customer or object (as of the last replication).',
 };
 
-const READ_ERRORS = {
+export const READ_ERRORS = {
   conflict: 'The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`).',
 };
 
-const initiator = (principal: Principal | null) => principal?.name ?? principal?.subject ?? 'an operator';
+export const initiator = (principal: Principal | null) =>
+  principal?.name ?? principal?.subject ?? 'an operator';
 
 export interface VoiceObjectFunctionsDeps extends ApiEdge {
   readonly voiceChanges: VoiceChangeService;

@@ -528,7 +528,9 @@ export class TeamsAdminState {
   /** Get-CsGroupPolicyAssignment: every assignment, by policy type and rank. */
   groupAssignments(tenantId: string): GroupPolicyAssignment[] {
     return [...this.tenant(tenantId).groupAssignments]
-      .sort((a, b) => (a.PolicyType === b.PolicyType ? a.Rank - b.Rank : a.PolicyType < b.PolicyType ? -1 : 1))
+      .sort((a, b) =>
+        a.PolicyType === b.PolicyType ? a.Rank - b.Rank : a.PolicyType < b.PolicyType ? -1 : 1,
+      )
       .map((a) => ({ ...a }));
   }
 
@@ -610,9 +612,12 @@ export class TeamsAdminState {
     const tenant = this.tenant(tenantId);
     const type = this.assignableType(policyType);
     const existing = this.findAssignment(tenant, type, groupId.toLowerCase());
-    const name = PolicyName === undefined ? existing.PolicyName : this.assignablePolicy(tenantId, type, PolicyName);
+    const name =
+      PolicyName === undefined ? existing.PolicyName : this.assignablePolicy(tenantId, type, PolicyName);
     const updated = { ...existing, PolicyName: name };
-    tenant.groupAssignments = tenant.groupAssignments.map((a) => (a === this.raw(tenant, existing) ? updated : a));
+    tenant.groupAssignments = tenant.groupAssignments.map((a) =>
+      a === this.raw(tenant, existing) ? updated : a,
+    );
     if (Rank !== undefined) this.placeAt(tenant, updated, this.rankOf(Rank));
     return this.findAssignment(tenant, type, existing.GroupId);
   }
@@ -681,17 +686,15 @@ export class TeamsAdminState {
   private findAssignment(tenant: TenantTeams, type: string, groupId: string): GroupPolicyAssignment {
     const found = tenant.groupAssignments.find((a) => a.PolicyType === type && a.GroupId === groupId);
     if (!found) {
-      throw new TeamsAdminStateError(
-        404,
-        'NotFound',
-        `The group '${groupId}' has no ${type} assignment.`,
-      );
+      throw new TeamsAdminStateError(404, 'NotFound', `The group '${groupId}' has no ${type} assignment.`);
     }
     return { ...found };
   }
 
   private raw(tenant: TenantTeams, copy: GroupPolicyAssignment): GroupPolicyAssignment | undefined {
-    return tenant.groupAssignments.find((a) => a.PolicyType === copy.PolicyType && a.GroupId === copy.GroupId);
+    return tenant.groupAssignments.find(
+      (a) => a.PolicyType === copy.PolicyType && a.GroupId === copy.GroupId,
+    );
   }
 
   /** Moves the assignment to `rank` (clamped to the end) among its type's; the type's ranks become 1…n. */

@@ -231,7 +231,12 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
   const asAssignment = (value: unknown, what: string): TeamsConfigObject => {
     const parsed = z.looseObject({ GroupId: z.string(), PolicyType: z.string() }).safeParse(value);
     if (!parsed.success)
-      throw new TeamsAdminError(`${what} returned no group policy assignment.`, 'InvalidResponse', 200, false);
+      throw new TeamsAdminError(
+        `${what} returned no group policy assignment.`,
+        'InvalidResponse',
+        200,
+        false,
+      );
     return { ...parsed.data, Identity: groupAssignmentIdentity(parsed.data.PolicyType, parsed.data.GroupId) };
   };
 
@@ -247,7 +252,12 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       if (isGroupAssignment(policyName)) {
         const body = await call('GET', '/Skype.Policy/groupPolicyAssignments');
         if (!Array.isArray(body)) {
-          throw new TeamsAdminError('GET groupPolicyAssignments returned no array.', 'InvalidResponse', 200, false);
+          throw new TeamsAdminError(
+            'GET groupPolicyAssignments returned no array.',
+            'InvalidResponse',
+            200,
+            false,
+          );
         }
         return body.map((item) => asAssignment(item, 'GET groupPolicyAssignments'));
       }

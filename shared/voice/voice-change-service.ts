@@ -92,7 +92,11 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
   }
 
   /** The groups granted the object (group policy assignments), by their mirrored names. */
-  async function groupsGranted(customerId: string, cfg: VoiceConfig, change: VoiceObjectChange): Promise<string[]> {
+  async function groupsGranted(
+    customerId: string,
+    cfg: VoiceConfig,
+    change: VoiceObjectChange,
+  ): Promise<string[]> {
     const type = GRANTED_AS[change.kind];
     if (!type) return [];
     const names = await Promise.all(

@@ -240,7 +240,11 @@ export function teamsAdminPeer(deps: {
         method: 'DELETE',
         path: '/Skype.Policy/groupPolicyAssignments/:groupId/policyTypes/:policyType',
         handle: guarded((request, tenant) => {
-          teams.deleteGroupAssignment(tenant.id, request.params.groupId ?? '', request.params.policyType ?? '');
+          teams.deleteGroupAssignment(
+            tenant.id,
+            request.params.groupId ?? '',
+            request.params.policyType ?? '',
+          );
           return { status: 204, headers: requestIds(request) };
         }),
       },
