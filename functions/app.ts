@@ -309,6 +309,8 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       transport,
       sites,
       templates,
+      // The voice service is built below too (it queues on the task engine); a cycle reaches it late.
+      desired: (customerId) => voiceChanges.desired(customerId),
       // The lifecycle pass is built below, from services replication does not need; a cycle reaches it late.
       afterCycle: async (customerId) => {
         await lifecycle.run(customerId);

@@ -29,6 +29,7 @@ import { createUserTemplateFunctions } from './user-templates.js';
 import { createLifecycleFunctions } from './lifecycle.js';
 import { createVoiceGroupAssignmentFunctions } from './voice-group-assignments.js';
 import { createVoiceObjectFunctions } from './voice-objects.js';
+import { createVoiceRuleBuilderFunctions } from './voice-rule-builder.js';
 import { createVoiceSimulateFunctions } from './voice-simulate.js';
 import { createWizardFunctions } from './wizard.js';
 
@@ -64,6 +65,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createVoiceObjectFunctions(services),
     ...createVoiceGroupAssignmentFunctions(services),
     ...createVoiceSimulateFunctions(services),
+    ...createVoiceRuleBuilderFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),
     openApiFunction(services, () => registry),
   ];

@@ -6,7 +6,7 @@ import { customerParams } from '../shared/http/route-kit.js';
 import { pageSchema } from '../shared/paging/paging.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
-import { driftReportSchema } from '../shared/replication/drift.js';
+import { driftReportSchema, withDesired } from '../shared/replication/drift.js';
 import { REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
 import {
   customerMirror,
@@ -33,7 +33,7 @@ const groupParams = customerParams.extend({
 });
 
 export type ReplicationFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'credentials' | 'customers' | 'mirror' | 'replication'>;
+  Pick<AppServices, 'credentials' | 'customers' | 'mirror' | 'replication' | 'voiceChanges'>;
 
 export function createReplicationFunctions(services: ReplicationFunctionsDeps): FunctionDefinition[] {
   return [
@@ -154,12 +154,17 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
       name: 'replication-drift',
       method: 'GET',
       route: `${BASE}/drift`,
-      summary: "Drift: where the customer's Teams routing no longer matches its onboarding template",
+      summary:
+        "Drift: where the customer's Teams routing no longer matches its onboarding template or the product's day-two changes",
       tags: TAGS,
       roles: ROLES,
       params: customerParams,
       responses: {
-        200: { description: 'The report of the last replication cycle.', schema: driftReportSchema },
+        200: {
+          description:
+            "The onboarding's comparison of the last replication cycle; the day-two objects' (`objects`) as of now.",
+          schema: driftReportSchema,
+        },
       },
       errors: { not_found: 'No cycle has checked the customer yet.' },
       handler: async ({ params }) => {
@@ -172,7 +177,10 @@ export function createReplicationFunctions(services: ReplicationFunctionsDeps): 
             detail: `No replication cycle of "${params.customerId}" has compared its routing yet.`,
           });
         }
-        return { status: 200, body: report };
+        return {
+          status: 200,
+          body: withDesired(report, await services.voiceChanges.desiredDrift(params.customerId)),
+        };
       },
     }),
     defineQueueHandler({

@@ -18,6 +18,7 @@ import {
   type VoiceState,
 } from '../shared/voice/voice-change.js';
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
+import { voiceObjectDriftSchema } from '../shared/voice/voice-desired.js';
 import {
   normalizationRuleSchema,
   voiceValueSchema,
@@ -265,6 +266,29 @@ const resultSchema = z
       .meta({ description: 'The queued task; null for a dry run or no change.' }),
   })
   .meta({ id: 'VoiceChangeResult' });
+
+const reconcileBody = z.strictObject({
+  action: z.enum(['restore', 'adopt']).default('restore').meta({
+    description:
+      '`restore`: queue the commands that bring Teams back to what the product set; `adopt`: take what Teams has as the desired state (nothing is sent to Teams).',
+  }),
+  objects: z
+    .array(z.strictObject({ kind: z.enum(VOICE_KINDS), identity: objectName }))
+    .min(1)
+    .max(500)
+    .optional()
+    .meta({ description: 'Only these drifted objects; every drifted one when absent.' }),
+});
+
+const reconcileResultSchema = z
+  .object({
+    plan: planSchema,
+    task: taskViewSchema
+      .nullable()
+      .meta({ description: 'The queued task; null for a dry run, an adoption or nothing drifted.' }),
+    drift: z.array(voiceObjectDriftSchema).meta({ description: 'The drift reconciled.' }),
+  })
+  .meta({ id: 'VoiceReconcileResult' });
 
 const auditEntrySchema = z
   .object({
@@ -652,6 +676,48 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
       },
     }),
     ...OBJECT_ROUTES.flatMap((spec) => objectRoutes(spec)),
+    defineApiRoute(services, {
+      name: 'voice-reconcile',
+      method: 'POST',
+      route: `${BASE}/reconcile`,
+      summary:
+        "Reconcile: bring Teams back to the product's day-two changes (drift), or adopt what Teams has",
+      description:
+        'The drift report (`GET …/drift`, `objects`) lists the objects the product changed that Teams no longer matches. A restore is checked like any change and queued as one task with its audit entry; refused whole (`voice_reconcile_blocked`) when Teams would refuse one object, naming it.',
+      tags: TAGS,
+      roles: ROLES,
+      params: customerParams,
+      query: dryRun,
+      body: reconcileBody,
+      responses: {
+        200: { description: 'The dry run, an adoption, or nothing drifted.', schema: reconcileResultSchema },
+        202: {
+          description: 'Queued; the task at Location restores the objects.',
+          schema: reconcileResultSchema,
+          headers: ['location' as const],
+        },
+      },
+      errors: {
+        validation: 'An object named is not drifted (`not_drifted`).',
+        conflict:
+          'Teams would refuse to restore an object (`voice_reconcile_blocked`, naming it and why), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
+      },
+      handler: async ({ params, query, body, principal }) => {
+        const { plan, task, drift } = await voiceChanges.reconcile(params.customerId, {
+          action: body.action,
+          ...(body.objects ? { objects: body.objects } : {}),
+          dryRun: query.dryRun,
+          initiatedBy: initiator(principal),
+        });
+        return task
+          ? {
+              status: 202,
+              headers: { location: `/api/v1/tasks/${task.id}` },
+              body: { plan, task: toTaskView(task), drift },
+            }
+          : { status: 200, body: { plan, task: null, drift } };
+      },
+    }),
     defineApiRoute(services, {
       name: 'voice-audit',
       method: 'GET',

@@ -87,6 +87,7 @@ export const PROBLEM_CODES = [
   'user_licenses_exhausted',
   'user_policy_unknown',
   'voice_object_in_use',
+  'voice_reconcile_blocked',
   'wizard_already_connected',
   'wizard_session_expired',
   'wizard_step_missing',

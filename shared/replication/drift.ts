@@ -7,6 +7,9 @@ import { TeamsCommandError, executeTeamsCommand } from '../teams/teams-commands-
 import { createTeamsOverlayClient } from '../teams/teams-overlay-client.js';
 import type { RenderedScript } from '../templates/script-template-service.js';
 import type { TemplateContext } from '../templates/template-context.js';
+import { VOICE_KIND_SPECS, VoiceConfig } from '../voice/voice-change.js';
+import type { DesiredVoiceObject } from '../voice/voice-change-store.js';
+import { desiredDrift, type VoiceObjectDrift, voiceObjectDriftSchema } from '../voice/voice-desired.js';
 import type { MirrorVoiceObject } from './mirror-store.js';
 
 /**
@@ -41,11 +44,17 @@ export const driftReportSchema = z
     basis: z.enum(['site', 'gateway', 'none']),
     sites: z.array(z.object({ siteName: z.string(), gatewayFqdn: z.string(), templateId: z.string() })),
     items: z.array(driftItemSchema),
+    /** Desired state: the voice objects the product changed day two that Teams no longer matches. */
+    objects: z.array(voiceObjectDriftSchema),
+    /** How many voice objects the product holds a desired state for (0: it never changed any). */
+    desiredObjects: z.number().int(),
     note: z.string().nullable(),
   })
   .meta({ id: 'DriftReport' });
 
-export type DriftReport = z.output<typeof driftReportSchema>;
+export type DriftReport = Omit<z.output<typeof driftReportSchema>, 'objects'> & {
+  readonly objects: readonly VoiceObjectDrift[];
+};
 type DriftItem = z.output<typeof driftItemSchema>;
 
 export interface DriftDeps {
@@ -53,6 +62,8 @@ export interface DriftDeps {
   tenantId(customerId: string): Promise<string | null>;
   sites(customerId: string): Promise<CustomerSite[]>;
   render(templateId: string, context: TemplateContext): Promise<RenderedScript>;
+  /** What the product's day-two changes left each voice object it changed (voice-change-store's desired state). */
+  desired(customerId: string): Promise<readonly DesiredVoiceObject[]>;
 }
 
 interface OnboardedSite {
@@ -61,6 +72,10 @@ interface OnboardedSite {
   readonly templateId: string;
 }
 
+/**
+ * The report: the onboarding's drift (except the objects day two has changed since — their desired state is the
+ * product's latest word on them) and the desired state's.
+ */
 export async function computeDrift(
   deps: DriftDeps,
   input: {
@@ -70,6 +85,60 @@ export async function computeDrift(
     readonly now: Date;
   },
 ): Promise<DriftReport> {
+  const desired = await deps.desired(input.customerId);
+  const config = new VoiceConfig(input.voice);
+  const covered = new Set(desired.map((d) => coveredKey(VOICE_KIND_SPECS[d.kind].policyName, d.identity)));
+  // Onboarding only adds usages: its usage list item is the day two's when every usage it adds is.
+  const usages = new Set(
+    desired.filter((d) => d.kind === 'pstn-usages').map((d) => d.identity.toLowerCase()),
+  );
+  const current = new Set(config.usages().map((u) => u.toLowerCase()));
+  const ownedByDayTwo = (item: DriftItem) => {
+    if (item.policyName === null || item.identity === null) return false;
+    if (item.policyName === 'OnlinePstnUsages') {
+      const list = Array.isArray(item.changes.Usage) ? (item.changes.Usage as unknown[]) : [];
+      const added = list.filter((u): u is string => typeof u === 'string' && !current.has(u.toLowerCase()));
+      return added.length > 0 && added.every((u) => usages.has(u.toLowerCase()));
+    }
+    return covered.has(coveredKey(item.policyName, item.identity));
+  };
+  const onboarding = await onboardingDrift(deps, input);
+  return withDesired(
+    { ...onboarding, items: onboarding.items.filter((item) => !ownedByDayTwo(item)) },
+    { objects: desiredDrift(config, desired), count: desired.length },
+  );
+}
+
+/**
+ * The report with the desired state's drift as of now: the GET answers the onboarding's comparison of the last
+ * cycle and the day-two objects compared with the mirror as it is (the cycle and the changes applied since), so a
+ * restore or an adoption shows at once.
+ */
+export function withDesired(
+  report: Omit<DriftReport, 'objects' | 'desiredObjects' | 'status'>,
+  desired: { readonly objects: readonly VoiceObjectDrift[]; readonly count: number },
+): DriftReport {
+  const drifted = report.items.length + desired.objects.length > 0;
+  return {
+    ...report,
+    status: drifted ? 'drift' : report.basis === 'none' && desired.count === 0 ? 'unknown' : 'in-sync',
+    objects: desired.objects,
+    desiredObjects: desired.count,
+  };
+}
+
+const coveredKey = (policyName: string, identity: string) =>
+  `${policyName.toLowerCase()}~${identity.replace(/^tag:/i, '').toLowerCase()}`;
+
+async function onboardingDrift(
+  deps: DriftDeps,
+  input: {
+    readonly customerId: string;
+    readonly voice: readonly MirrorVoiceObject[];
+    readonly cycleId: string | null;
+    readonly now: Date;
+  },
+): Promise<Omit<DriftReport, 'objects' | 'desiredObjects'>> {
   const base = { customerId: input.customerId, checkedAt: input.now.toISOString(), cycleId: input.cycleId };
   const customer = await deps.customer(input.customerId);
   if (!customer) {

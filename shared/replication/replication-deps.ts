@@ -5,6 +5,7 @@ import { isDomainError } from '../errors/domain-errors.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
 import type { ScriptTemplateService } from '../templates/script-template-service.js';
+import type { DesiredVoiceObject } from '../voice/voice-change-store.js';
 import { computeDrift } from './drift.js';
 import { createM365Reader } from './m365-reader.js';
 import type { ReplicationDeps } from './replication-service.js';
@@ -21,6 +22,8 @@ export interface ReplicationSources extends Pick<
   readonly transport: TrustedTransport;
   readonly sites: Pick<CustomerSiteStore, 'list'>;
   readonly templates: Pick<ScriptTemplateService, 'render'>;
+  /** The voice objects' desired state (day two's changes), which drift compares Teams with. */
+  readonly desired: (customerId: string) => Promise<readonly DesiredVoiceObject[]>;
   readonly afterCycle?: ReplicationDeps['afterCycle'];
 }
 
@@ -60,6 +63,7 @@ export function replicationDeps(services: ReplicationSources): ReplicationDeps {
           tenantId: async (customerId) => (await services.credentials.get(customerId))?.tenantId ?? null,
           sites: async (customerId) => (await sites.list(customerId)).map((v) => v.site),
           render: (templateId, context) => templates.render(templateId, context),
+          desired: (customerId) => services.desired(customerId),
         },
         input,
       ),

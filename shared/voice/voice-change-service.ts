@@ -1,5 +1,5 @@
 import type { CustomerService } from '../customers/customer-service.js';
-import { domainErrors } from '../errors/domain-errors.js';
+import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import { classifyPeerError } from '../onboarding/tasks/peer-task-errors.js';
 import type { MirrorCursor, MirrorStore } from '../replication/mirror-store.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
@@ -30,6 +30,7 @@ import {
 import { assertValid, inUse, referencesTo } from './voice-change-rules.js';
 import { groupsAssigned } from './group-policy-assignments.js';
 import type { VoiceAuditEntry, VoiceChangeStore } from './voice-change-store.js';
+import { adoptedObjects, desiredDrift, restoreChanges, type VoiceObjectDrift } from './voice-desired.js';
 import { VOICE_CHANGE_TASK, voiceChangeTaskInput } from './voice-change-task.js';
 
 /** What a voice change would do: per object its action and old → new per property, then the commands. */
@@ -214,14 +215,146 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
         throw error;
       }
       await mirrorAfter(customerId, taskId, client, changes);
+      // Before the entry is processed: a crash in between applies again (idempotent) and sets the same.
+      await deps.store.putDesired(
+        customerId,
+        changes.map((change) => ({
+          kind: change.kind,
+          identity: change.identity,
+          state: change.after,
+          setBy: initiatedBy,
+          setAt: now().toISOString(),
+          entryId: taskId,
+        })),
+      );
       await deps.store.put({ ...entry, status: 'processed', completedAt: now().toISOString() });
     },
   };
+
+  /** The drift of the objects named (every drifted one when none are), refusing a name that is not drifted. */
+  async function driftedOf(
+    customerId: string,
+    objects: ReadonlyArray<{ readonly kind: VoiceKind; readonly identity: string }> | undefined,
+  ) {
+    const desired = await deps.store.desired(customerId);
+    const cfg = await config(customerId);
+    const drift = desiredDrift(cfg, desired);
+    if (objects === undefined) return { cfg, desired, drift };
+    const errors = objects.flatMap((o, i) =>
+      drift.some((d) => d.kind === o.kind && d.identity.toLowerCase() === o.identity.toLowerCase())
+        ? []
+        : [
+            {
+              field: `objects.${i}`,
+              in: 'body' as const,
+              code: 'not_drifted',
+              message: `The ${VOICE_KIND_SPECS[o.kind].label} "${o.identity}" ${
+                desired.some(
+                  (d) => d.kind === o.kind && d.identity.toLowerCase() === o.identity.toLowerCase(),
+                )
+                  ? 'is as the product last set it'
+                  : 'was not changed by the product: it has no desired state'
+              }; there is nothing to reconcile.`,
+            },
+          ],
+    );
+    if (errors.length > 0) throw domainErrors.validation(errors);
+    const chosen = drift.filter((d) =>
+      objects.some((o) => d.kind === o.kind && d.identity.toLowerCase() === o.identity.toLowerCase()),
+    );
+    return { cfg, desired, drift: chosen };
+  }
+
+  /** Each restoring change checked on its own against the others applied, so a refusal names its object. */
+  async function checkRestore(customerId: string, cfg: VoiceConfig, changes: readonly VoiceObjectChange[]) {
+    const blocked: string[] = [];
+    for (const change of changes) {
+      try {
+        await check(customerId, cfg.with(changes.filter((other) => other !== change)), [change]);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        const why = error.fields.length > 0 ? error.fields.map((f) => f.message).join(' ') : error.detail;
+        blocked.push(`${VOICE_KIND_SPECS[change.kind].label} "${change.identity}": ${why ?? error.title}`);
+      }
+    }
+    if (blocked.length > 0) {
+      throw domainErrors.conflict(
+        'voice_reconcile_blocked',
+        'Cannot be restored',
+        `Teams would refuse to restore ${blocked.join('; ')} Restore the others by naming them in objects, or adopt what Teams has.`,
+      );
+    }
+  }
 
   return {
     execution,
 
     config,
+
+    /**
+     * The objects the product changed that Teams no longer matches (the mirror: the last cycle and the changes
+     * applied since), and how many objects the product holds a desired state for. A customer the product never
+     * changed has none, and is not read further.
+     */
+    /** Every object the product holds a desired state for. */
+    desired: (customerId: string) => deps.store.desired(customerId),
+
+    async desiredDrift(customerId: string): Promise<{ objects: VoiceObjectDrift[]; count: number }> {
+      const desired = await deps.store.desired(customerId);
+      if (desired.length === 0) return { objects: [], count: 0 };
+      const cfg = new VoiceConfig(await deps.mirror.voiceObjects(customerId));
+      return { objects: desiredDrift(cfg, desired), count: desired.length };
+    },
+
+    /**
+     * `restore`: queues the changes that bring the drifted objects (those named, or all) back to their desired
+     * state, as one task with its audit entry — checked first like any change, refused whole when Teams would refuse
+     * one. `adopt`: takes what Teams has as the new desired state; nothing is sent to Teams.
+     */
+    async reconcile(
+      customerId: string,
+      options: {
+        readonly action: 'restore' | 'adopt';
+        readonly objects?: ReadonlyArray<{ readonly kind: VoiceKind; readonly identity: string }>;
+        readonly dryRun: boolean;
+        readonly initiatedBy: string;
+      },
+    ): Promise<{ plan: VoicePlan; task: TaskRecord | null; drift: VoiceObjectDrift[] }> {
+      const { cfg, desired, drift } = await driftedOf(customerId, options.objects);
+      if (options.action === 'adopt') {
+        const adopted = adoptedObjects(cfg, drift, {
+          setBy: options.initiatedBy,
+          setAt: now().toISOString(),
+        });
+        const plan: VoicePlan = {
+          objects: adopted.map((object) => {
+            const before = desired.find(
+              (d) => d.kind === object.kind && d.identity.toLowerCase() === object.identity.toLowerCase(),
+            );
+            const change = {
+              kind: object.kind,
+              identity: object.identity,
+              before: before?.state ?? null,
+              after: object.state,
+            };
+            return {
+              kind: object.kind,
+              identity: object.identity,
+              action: actionOf(change),
+              fields: fieldChanges(change),
+            };
+          }),
+          commands: [],
+        };
+        if (!options.dryRun) await deps.store.putDesired(customerId, adopted);
+        return { plan, task: null, drift };
+      }
+      const changes = restoreChanges(cfg, drift, desired);
+      await checkRestore(customerId, cfg, changes);
+      const plan = planOf(changes);
+      if (options.dryRun || plan.commands.length === 0) return { plan, task: null, drift };
+      return { plan, task: await start(customerId, changes, options.initiatedBy, null), drift };
+    },
 
     /**
      * The change to one object: its state now (from the mirror) to `after`. Refuses an unknown object (404) for an

@@ -21,7 +21,8 @@ const PROVIDER_ONLY = new Set(['customer-channel-set']);
  * Changes a customer admin may make to its own customer: its number ranges and reserved numbers, its users'
  * changes and imports (manual-part-D §6, Users view/edit; issue 11 item 8), its user templates and their
  * security-group bindings (the Customer portal's Manage Templates and Lifecycle Management); and the call-routing
- * simulator, a POST that changes nothing (its body is the what-if), which they may run like any read.
+ * simulator and the normalization rule builder, POSTs that change nothing (their body is the question), which they
+ * may run like any read.
  */
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
@@ -46,6 +47,7 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'lifecycle-bindings-move',
   'lifecycle-bindings-delete',
   'voice-simulate',
+  'voice-normalization-rules-build',
   // The Customer portal's Online Voice Routing (manual-part-D, License Model Menus: Hosted Essentials + and Pro).
   'voice-pstn-usages-create',
   'voice-pstn-usages-delete',
@@ -63,6 +65,7 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-dial-plans-update',
   'voice-dial-plans-delete',
   'voice-audit-rollback',
+  'voice-reconcile',
 ]);
 
 let stack: MemoryStack;

@@ -473,6 +473,12 @@ function bodyOf(operationId: string): unknown {
     'voice-routing-policy-groups-update': { rank: 1 },
     'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
     'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
+    'voice-normalization-rules-build': {
+      examples: [
+        { dialed: '02079460123', normalized: '+442079460123' },
+        { dialed: '01614960000', normalized: '+441614960000' },
+      ],
+    },
     'voice-simulate': {
       dialedNumber: '5550100',
       pending: [
@@ -498,6 +504,7 @@ const VALID_QUERY: Record<string, string> = {
   'voice-audit-rollback': '?dryRun=true',
   'voice-routing-policy-groups-create': '?dryRun=true',
   'voice-routing-policy-groups-delete': '?dryRun=true',
+  'voice-reconcile': '?dryRun=true',
 };
 
 function pathOf(path: string, operationId: string): string {

@@ -163,6 +163,7 @@ function dyingReplication(killAt: number) {
     store: fixture.store,
     queue: createJsonQueue<ReplicationMessage>(connection, REPLICATION_QUEUE),
     credentialStore: createTableCredentialStore(connection),
+    desired: (customerId) => fixture.services.voiceChanges.desired(customerId),
   });
   let calls = 0;
   return createReplicationService({

@@ -342,4 +342,92 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     ]);
     expect(await taskCount()).toBe(before);
   });
+
+  it('shows a change made in Teams as drift, never reverts it unasked, and restores or adopts it on request', async () => {
+    // Someone edits the route in the Teams admin center; the next replication cycle sees it.
+    const edited = '^\\+44(\\d+)$';
+    stack.sandbox.teams.update(TENANT, 'OnlineVoiceRoute', ROUTE, { NumberPattern: edited });
+    await fullCycle();
+    const report = await drift();
+    expect(report.status).toBe('drift');
+    expect(report.objects).toEqual([
+      expect.objectContaining({
+        kind: 'voice-routes',
+        identity: ROUTE,
+        status: 'changed',
+        fields: [{ property: 'numberPattern', desired: PATTERN, actual: edited }],
+      }),
+    ]);
+    expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.NumberPattern).toBe(edited);
+
+    const tasks = await taskCount();
+    const dry = await ok(call('POST', `${VOICE}/reconcile?dryRun=true`, { json: {} }));
+    expect((dry.body as Result).plan.commands).toEqual([
+      `Set-CsOnlineVoiceRoute -Identity '${ROUTE}' -NumberPattern '${PATTERN}'`,
+    ]);
+    expect(await taskCount()).toBe(tasks);
+    expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.NumberPattern).toBe(edited);
+
+    await applied(call('POST', `${VOICE}/reconcile`, { json: { action: 'restore' } }));
+    expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.NumberPattern).toBe(PATTERN);
+    expect((await drift()).objects).toEqual([]);
+    expect((await audit())[0]?.objects).toEqual([
+      {
+        identity: ROUTE,
+        kind: 'voice-routes',
+        action: 'update',
+        fields: [{ property: 'numberPattern', oldValue: edited, newValue: PATTERN }],
+      },
+    ]);
+
+    // Another edit in Teams, this time kept: adopting it makes it the desired state and sends nothing.
+    stack.sandbox.teams.update(TENANT, 'OnlineVoiceRoute', ROUTE, { Description: 'Set in Teams' });
+    await fullCycle();
+    expect((await drift()).objects.map((o) => [o.identity, o.status])).toEqual([[ROUTE, 'changed']]);
+    const refused = await ok(
+      call('POST', `${VOICE}/reconcile`, {
+        json: { action: 'adopt', objects: [{ kind: 'voice-routing-policies', identity: POLICY }] },
+      }),
+      400,
+    );
+    expect((refused.body as Problem).errors?.map((e) => [e.field, e.code])).toEqual([
+      ['objects.0', 'not_drifted'],
+    ]);
+    const entries = (await audit()).length;
+    const adopted = await ok(
+      call('POST', `${VOICE}/reconcile`, {
+        json: { action: 'adopt', objects: [{ kind: 'voice-routes', identity: ROUTE }] },
+      }),
+    );
+    expect((adopted.body as Result).task).toBeNull();
+    expect((adopted.body as Result).plan.commands).toEqual([]);
+    expect(teams('OnlineVoiceRoute').find((r) => r.Identity === ROUTE)?.Description).toBe('Set in Teams');
+    expect((await drift()).objects).toEqual([]);
+    expect((await audit()).length).toBe(entries);
+  });
 });
+
+interface Drift {
+  readonly status: string;
+  readonly objects: Array<{ kind: string; identity: string; status: string; fields: unknown[] }>;
+}
+const drift = async () => (await ok(call('GET', `${BASE}/drift`))).body as Drift;
+
+/** A full replication cycle, as the timer queues one, run to its end. */
+async function fullCycle(): Promise<void> {
+  const lastId = async () =>
+    ((await ok(call('GET', `${BASE}/replication`))).body as { lastCycle: { id: string } | null }).lastCycle
+      ?.id;
+  const before = await lastId();
+  await ok(call('POST', `${BASE}/replication`), 202);
+  const cycle = await waitFor('the replication cycle', async () => {
+    const status = (await ok(call('GET', `${BASE}/replication`))).body as {
+      currentCycle: unknown;
+      lastCycle: { id: string; outcome: string } | null;
+    };
+    return status.currentCycle === null && status.lastCycle && status.lastCycle.id !== before
+      ? status.lastCycle
+      : undefined;
+  });
+  expect(cycle.outcome).toBe('succeeded');
+}

@@ -1378,7 +1378,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Drift: where the customer's Teams routing no longer matches its onboarding template
+         * Drift: where the customer's Teams routing no longer matches its onboarding template or the product's day-two changes
          * @description Requires the role provider-admin or channel-admin or customer-admin.
          */
         get: operations["replication-drift"];
@@ -2634,6 +2634,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconcile: bring Teams back to the product's day-two changes (drift), or adopt what Teams has
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The drift report (`GET …/drift`, `objects`) lists the objects the product changed that Teams no longer matches. A restore is checked like any change and queued as one task with its audit entry; refused whole (`voice_reconcile_blocked`) when Teams would refuse one object, naming it.
+         */
+        post: operations["voice-reconcile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/audit": {
         parameters: {
             query?: never;
@@ -2756,6 +2776,26 @@ export interface paths {
          * @description Requires the role provider-admin or customer-admin or channel-admin. Test-CsEffectiveTenantDialPlan then Test-CsOnlineVoiceRoute over the mirrored voice objects, for a user (their dial plan and voice routing policy) or a policy and dial plan; `pending` lays changed or removed objects over the mirror first, to test a change before queuing it. Changes nothing. See docs/voice-routing.md.
          */
         post: operations["voice-simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/normalization-rules/build": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a normalization rule: the Pattern and Translation from starting digits, length and digits to remove and add, or from examples
+         * @description Requires the role provider-admin or customer-admin or channel-admin. The manual's "Add new Normalization Rule" page: from its fields, or from dialed and normalized examples, the rule as a dial plan's body takes it, run on each example (or a sample number) first. Changes nothing. See docs/voice-routing.md, "Rule builder".
+         */
+        post: operations["voice-normalization-rules-build"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3128,6 +3168,8 @@ export interface components {
                 };
                 message: string | null;
             }[];
+            objects: components["schemas"]["VoiceObjectDrift"][];
+            desiredObjects: number;
             note: string | null;
         };
         /** @description transport is null until Email Settings are saved. */
@@ -3579,6 +3621,83 @@ export interface components {
             isInternalExtension: boolean;
             description: string;
         };
+        NormalizationRuleBuild: {
+            /** @description A rule of a dial plan's create or update body, as it is. */
+            rule: {
+                name: string;
+                pattern: string;
+                translation: string;
+                isInternalExtension: boolean;
+                description: string;
+            };
+            /** @description The fields the rule was built from: those given, or those the examples imply. */
+            fields: {
+                startingDigits: string;
+                length: number | null;
+                digitsToRemove: number;
+                digitsToAdd: string;
+            };
+            /** @description The rule run on each example, or on a sample number for fields. */
+            checks: {
+                dialed: string;
+                expected: string;
+                /** @description null: the pattern does not match the number. */
+                produced: string | null;
+                matches: boolean;
+            }[];
+        };
+        NormalizationRuleBuildRequest: {
+            /** @description The manual's fields; or give examples. */
+            fields?: components["schemas"]["NormalizationRuleFields"];
+            /** @description Dialed numbers and what they should become (1 to 20); or give fields. */
+            examples?: {
+                /**
+                 * @description What a user dials.
+                 * @example 02079460123
+                 */
+                dialed: string;
+                /**
+                 * @description What the rule should make of it.
+                 * @example +442079460123
+                 */
+                normalized: string;
+            }[];
+            /** @description The rule's Name; by default one from the fields, e.g. "Starting 0, 11 digits". */
+            name?: string;
+            /** @default  */
+            description: string;
+            /**
+             * @description IsInternalExtension: the numbers are extensions inside the organization.
+             * @default false
+             */
+            isInternalExtension: boolean;
+        };
+        NormalizationRuleFields: {
+            /**
+             * @description The manual's Starting digits; empty: any number.
+             * @default
+             * @example 0
+             */
+            startingDigits: string;
+            /**
+             * @description The manual's Length: the whole dialed number's, starting digits included (a + counts); null: any length.
+             * @default null
+             * @example 11
+             */
+            length: number | null;
+            /**
+             * @description The manual's Digits to remove, from the start of the dialed number.
+             * @default 0
+             * @example 1
+             */
+            digitsToRemove: number;
+            /**
+             * @description The manual's Digits to add, before the digits kept.
+             * @default
+             * @example +44
+             */
+            digitsToAdd: string;
+        };
         NumberRange: {
             /** @description The range's id, as its creation returned it. */
             id: string;
@@ -3648,7 +3767,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -4597,10 +4716,51 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        VoiceObjectDrift: {
+            /** @enum {string} */
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+            identity: string;
+            /**
+             * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
+             * @enum {string}
+             */
+            status: "changed" | "missing" | "unexpected";
+            /** @description The properties that differ: what the product set, what Teams has. */
+            fields: {
+                property: string;
+                desired: string | number | boolean | null | string[] | {
+                    name: string;
+                    pattern: string;
+                    translation: string;
+                    isInternalExtension: boolean;
+                    description: string;
+                }[];
+                actual: string | number | boolean | null | string[] | {
+                    name: string;
+                    pattern: string;
+                    translation: string;
+                    isInternalExtension: boolean;
+                    description: string;
+                }[];
+            }[];
+            /** @description Who made the change that set the desired state. */
+            setBy: string;
+            /** Format: date-time */
+            setAt: string;
+            /** @description The voice audit entry that set it (null: adopted). */
+            entryId: string | null;
+        };
         VoiceObjectPage: {
             value: components["schemas"]["VoiceObject"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
+        };
+        VoiceReconcileResult: {
+            plan: components["schemas"]["VoiceChangePlan"];
+            /** @description The queued task; null for a dry run, an adoption or nothing drifted. */
+            task: components["schemas"]["Task"] | null;
+            /** @description The drift reconciled. */
+            drift: components["schemas"]["VoiceObjectDrift"][];
         };
         VoiceRoute: {
             identity: string;
@@ -12651,7 +12811,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report of the last replication cycle. */
+            /** @description The onboarding's comparison of the last replication cycle; the day-two objects' (`objects`) as of now. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -20980,6 +21140,142 @@ export interface operations {
             };
         };
     };
+    "voice-reconcile": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `restore`: queue the commands that bring Teams back to what the product set; `adopt`: take what Teams has as the desired state (nothing is sent to Teams).
+                     * @default restore
+                     * @enum {string}
+                     */
+                    action?: "restore" | "adopt";
+                    /** @description Only these drifted objects; every drifted one when absent. */
+                    objects?: {
+                        /** @enum {string} */
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                        identity: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run, an adoption, or nothing drifted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceReconcileResult"];
+                };
+            };
+            /** @description Queued; the task at Location restores the objects. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceReconcileResult"];
+                };
+            };
+            /** @description An object named is not drifted (`not_drifted`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Teams would refuse to restore an object (`voice_reconcile_blocked`, naming it and why), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "voice-audit": {
         parameters: {
             query?: {
@@ -21807,6 +22103,116 @@ export interface operations {
                 };
             };
             /** @description The user is not in the mirror. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Microsoft 365 users (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-normalization-rules-build": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NormalizationRuleBuildRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule, and what it makes of each number. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NormalizationRuleBuild"];
+                };
+            };
+            /** @description `validation_failed`: e.g. a length shorter than the starting digits (`length_below_starting_digits`), more digits to remove than the length (`remove_beyond_length`), a rule that would leave nothing (`rule_normalizes_to_nothing`), examples no single rule explains (`example_unexplained`, on the example that breaks it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
             404: {
                 headers: {
                     [name: string]: unknown;
