@@ -4718,7 +4718,7 @@ export interface components {
         };
         VoiceObjectDrift: {
             /** @enum {string} */
-            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments";
             identity: string;
             /**
              * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
@@ -21165,7 +21165,7 @@ export interface operations {
                     /** @description Only these drifted objects; every drifted one when absent. */
                     objects?: {
                         /** @enum {string} */
-                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments";
                         identity: string;
                     }[];
                 };
