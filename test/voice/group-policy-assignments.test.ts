@@ -227,4 +227,17 @@ describe('the sandbox’s group policy assignments, as Teams checks them', () =>
     expect(teams.groupGrant(tenant, TYPE, (id) => id === A)).toEqual({ identity: 'Tag:London', groupId: A });
     expect(teams.groupGrant(tenant, TYPE, () => false)).toBeUndefined();
   });
+
+  it('keeps the assignments across a restart (the state file)', () => {
+    const teams = fresh();
+    teams.createGroupAssignment(
+      tenant,
+      { GroupId: A, PolicyType: TYPE, PolicyName: 'London' },
+      security,
+      null,
+    );
+    const restored = new TeamsAdminState();
+    restored.restore(JSON.parse(JSON.stringify(teams.snapshotAll())));
+    expect(restored.groupAssignments(tenant)).toEqual(teams.groupAssignments(tenant));
+  });
 });
