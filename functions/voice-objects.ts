@@ -221,7 +221,7 @@ const OBJECT_ROUTES = [
       update:
         'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
       delete:
-        'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
+        'Delete Voice Routing Policy: refused while users or groups are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
     },
   } satisfies ObjectRouteSpec,
   {

@@ -253,6 +253,9 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
     else if (spec.lists.includes(property)) state[property] = strings(value);
     else if (property === 'priority' || property === 'rank')
       state[property] = typeof value === 'number' ? value : 0;
+    // A group assignment names its policy bare (Get-CsGroupPolicyAssignment); a `Tag:` would read as another one.
+    else if (kind === 'group-policy-assignments' && property === 'policyName')
+      state[property] = typeof value === 'string' ? stripTag(value) : null;
     else state[property] = typeof value === 'string' ? value : null;
   }
   return state;

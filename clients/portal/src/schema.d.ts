@@ -2573,7 +2573,7 @@ export interface paths {
         put: operations["voice-routing-policies-update"];
         post?: never;
         /**
-         * Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)
+         * Delete Voice Routing Policy: refused while users or groups are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)
          * @description Requires the role provider-admin or customer-admin or channel-admin.
          */
         delete: operations["voice-routing-policies-delete"];
