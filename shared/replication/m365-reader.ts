@@ -70,6 +70,10 @@ export const VOICE_POLICY_NAMES = [
   'TenantTrustedIPAddress',
   // Not a configuration type: the client reads it from /Skype.Policy/groupPolicyAssignments (teams-admin-client.ts).
   GROUP_POLICY_ASSIGNMENT,
+  // The emergency policies a network site names (day two edits them, and the simulator routes emergency calls by the
+  // emergency call routing policy).
+  'TeamsEmergencyCallingPolicy',
+  'TeamsEmergencyCallRoutingPolicy',
 ] as const;
 
 const nullableText = z.string().nullable().optional();

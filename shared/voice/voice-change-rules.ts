@@ -3,6 +3,12 @@ import { groupAssignmentKey } from '../teams/teams-admin-client.js';
 import { parseDotNetPattern, parseTranslation, patternMessage } from './dotnet-regex.js';
 import { groupAssignmentsOf } from './group-policy-assignments.js';
 import {
+  emergencyUsageReferences,
+  isLocationKind,
+  locationErrorsOf,
+  locationReferencesTo,
+} from './location-rules.js';
+import {
   actionOf,
   isRuleList,
   VOICE_KIND_SPECS,
@@ -55,6 +61,10 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
       );
     }
     if (change.after === null || change.kind === 'pstn-usages') continue;
+    if (isLocationKind(change.kind)) {
+      errors.push(...locationErrorsOf(config, after, { ...change, after: change.after }));
+      continue;
+    }
     if (change.kind !== 'voice-routes' && same(change.identity, 'Global') && action === 'create') {
       error('identity', 'name_taken', `Global is the tenant-wide default ${spec.label}; it always exists.`);
     }
@@ -225,7 +235,7 @@ export function assertValid(config: VoiceConfig, changes: readonly VoiceObjectCh
 
 /** Who still names the object (the references that keep Teams from removing it), in the manual's words. */
 export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): string[] {
-  if (change.kind !== 'pstn-usages') return [];
+  if (change.kind !== 'pstn-usages') return locationReferencesTo(config, change);
   const refs: string[] = [];
   for (const [policyName, label] of [
     ['OnlineVoiceRoutingPolicy', 'voice routing policy'],
@@ -238,6 +248,7 @@ export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): st
       }
     }
   }
+  refs.push(...emergencyUsageReferences(config, change.identity));
   return refs;
 }
 

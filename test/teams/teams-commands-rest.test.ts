@@ -205,6 +205,12 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
       `Grant-CsTeamsCallingPolicy -Identity '${contoso.admin.userPrincipalName}' -PolicyName $null`,
       `New-CsTeamsCallingPolicy -Identity 'NoForward' -AllowCallForwardingToPhone $false`,
       `Set-CsTeamsCallingPolicy -Identity 'NoForward' -Description 'x'`,
+      `New-CsTeamsEmergencyCallingPolicy -Identity 'Desk' -NotificationMode 'ConferenceMuted'`,
+      `Set-CsTeamsEmergencyCallingPolicy -Identity 'Desk' -NotificationGroup 'desk@example.com'`,
+      `New-CsTeamsEmergencyCallRoutingPolicy -Identity 'FR-112' -Description 'France'`,
+      `Set-CsTeamsEmergencyCallRoutingPolicy -Identity 'FR-112' -AllowEnhancedEmergencyServices $true`,
+      `Remove-CsTeamsEmergencyCallRoutingPolicy -Identity 'FR-112'`,
+      `Remove-CsTeamsEmergencyCallingPolicy -Identity 'Desk'`,
       `Grant-CsOnlineVoiceRoutingPolicy -Identity '${contoso.admin.userPrincipalName}' -PolicyName $null`,
       // Group policy assignments: the second at rank 1 moves the first to 2; Set puts it back first.
       `New-CsGroupPolicyAssignment -GroupId '${sales}' -PolicyType OnlineVoiceRoutingPolicy -PolicyName 'France'`,
