@@ -245,6 +245,18 @@ beforeAll(async () => {
       policy('SparePolicy'),
       dialPlan('ConfPlan'),
       dialPlan('SparePlan'),
+      // ConfPolicy granted to the replicated group, for the rank change and the removal.
+      {
+        policyName: 'GroupPolicyAssignment',
+        identity: `OnlineVoiceRoutingPolicy:${world.groupId}`,
+        data: {
+          Identity: `OnlineVoiceRoutingPolicy:${world.groupId}`,
+          GroupId: world.groupId,
+          PolicyType: 'OnlineVoiceRoutingPolicy',
+          PolicyName: 'ConfPolicy',
+          Rank: 1,
+        },
+      },
       ...locationObjects(),
       gateway('conf-sbc.example.com'),
       gateway('spare-sbc.example.com'),
@@ -495,6 +507,8 @@ function bodyOf(operationId: string): unknown {
     'voice-routes-reorder': { routes: routeOrder },
     'voice-routing-policies-create': { identity: 'NewPolicy', usages: ['ConfUsage'] },
     'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
+    'voice-routing-policy-groups-create': { groupId: BOUND_GROUP },
+    'voice-routing-policy-groups-update': { rank: 1 },
     'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
     'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
     'voice-network-regions-create': { identity: 'NewRegion' },
@@ -557,6 +571,8 @@ const VALID_QUERY: Record<string, string> = {
   'user-templates-apply-file': '?dryRun=true',
   // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
   'voice-audit-rollback': '?dryRun=true',
+  'voice-routing-policy-groups-create': '?dryRun=true',
+  'voice-routing-policy-groups-delete': '?dryRun=true',
   'voice-reconcile': '?dryRun=true',
 };
 
