@@ -88,12 +88,12 @@ const CONNECTED = `<dl class="connected">
 
 export const THANK_YOU = `<h1>Thank you!</h1>
 {{#if appRegistrationValid}}<p class="ok" role="status">Application Registration is valid</p>{{/if}}
-{{#if signedIn}}${'${CONNECTED}'}{{/if}}
+{{#if signedIn}}${CONNECTED}{{/if}}
 <p>Thank you! You may close this window. Service provider will contact you when service is ready for operation</p>`;
 
 export const WIZARD_SIGNED_IN = `<h1>Authentication complete</h1>
 <p class="ok" role="status">The Microsoft 365 tenant {{tenant}} is connected.</p>
-{{#if signedIn}}${'${CONNECTED}'}{{/if}}
+{{#if signedIn}}${CONNECTED}{{/if}}
 <p>You may close this window and continue in the onboarding wizard.</p>`;
 
 export const MESSAGE = `<h1>{{heading}}</h1>
