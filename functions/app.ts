@@ -238,7 +238,8 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
         const customerId = subject.type === 'invitation' ? subject.invitationId : subject.customerId;
         const held = await credentials.get(customerId);
         // The wizard session's own capture, not yet a customer's, may be redone with another tenant.
-        if (!held || (subject.type === 'wizard' && held.heldByWizardSession === subject.sessionId)) return null;
+        if (!held || (subject.type === 'wizard' && held.heldByWizardSession === subject.sessionId))
+          return null;
         return held.tenantId;
       },
       async completed(subject, credential) {
