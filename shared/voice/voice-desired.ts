@@ -60,6 +60,15 @@ export interface VoiceObjectDrift {
  */
 const DEPENDENCY_ORDER: readonly VoiceKind[] = [
   'pstn-usages',
+  // An emergency number names its usage; a site names its region and emergency policies; a subnet its site.
+  'emergency-calling-policies',
+  'emergency-call-routing-policies',
+  'network-regions',
+  'network-sites',
+  'network-subnets',
+  'trusted-ips',
+  // A gateway names its network site; routes list gateways.
+  'pstn-gateways',
   'voice-routes',
   'voice-routing-policies',
   'dial-plans',
