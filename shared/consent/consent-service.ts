@@ -306,7 +306,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
         loginHint,
         tenantHint(loginHint),
         'graph',
-        browserKey && hashBrowserKey(browserKey),
+        browserKey === null ? null : hashBrowserKey(browserKey),
       );
     },
 
