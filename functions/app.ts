@@ -236,6 +236,14 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
         const state = await invitations.state(subject.invitationId);
         return state === 'valid' ? null : `This invitation is ${state}; the sign-in was not used.`;
       },
+      async expectedTenant(subject) {
+        const customerId = subject.type === 'invitation' ? subject.invitationId : subject.customerId;
+        const held = await credentials.get(customerId);
+        // The wizard session's own capture, not yet a customer's, may be redone with another tenant.
+        if (!held || (subject.type === 'wizard' && held.heldByWizardSession === subject.sessionId))
+          return null;
+        return held.tenantId;
+      },
       async completed(subject, credential) {
         if (subject.type === 'invitation') {
           await invitations.markAuthenticated(subject.invitationId, credential.m365Email);

@@ -43,6 +43,7 @@ beforeAll(async () => {
       method: 'token',
       tenantId,
       m365Email: `admin@${customerId.toLowerCase()}.example`,
+      m365AdminObjectId: null,
       initialDomain: `${customerId.toLowerCase()}.onmicrosoft.com`,
       tenantDisplayName: `${customerId} Ltd`,
       clientId: null,

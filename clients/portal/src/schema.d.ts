@@ -4203,7 +4203,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "device_code_disabled" | "consent_browser_mismatch" | "consent_tenant_mismatch" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -4703,6 +4703,8 @@ export interface components {
             /** @description The manual's "Password already saved"; the value is never returned. */
             clientSecretSaved: boolean;
             redirectUri: string;
+            /** @description Whether the invitation page offers the device-code flow. */
+            deviceCode: boolean;
         };
         TokenAppSettingsInput: {
             clientId: string;
@@ -4713,6 +4715,11 @@ export interface components {
              * @description Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.
              */
             redirectUri?: string;
+            /**
+             * @description Offer the device-code flow ("Start authentication" with a code) on the invitation page. Off unless set: a device code can be forwarded to anyone (a known phishing vector), the browser sign-in cannot.
+             * @default false
+             */
+            deviceCode: boolean;
         };
         TrustedIpAddress: {
             /** @description The "Trusted IP": a public IPv4 or IPv6 address. */
