@@ -352,6 +352,7 @@ function bodyOf(operationId: string): unknown {
       dnsZone: 'provider.example.com',
     },
     'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+    'settings-registrar-hosts-put': { hosts: null },
     'settings-regions-create': { ...REGION, name: 'apac', sbcId: SBC.name },
     // The A record the deployed customer's onboarding wrote in the provider's zone.
     'settings-regions-resolve': { fqdn: `${OWN.toLowerCase()}.emea.${DEMO.provider.dns.zone}` },
