@@ -3,6 +3,7 @@ import { withLicenseAlarm } from '../shared/alarms/license-alarms.js';
 import { createLicenseStore } from '../shared/licenses/license-store.js';
 import { createLicenseGate } from '../shared/licenses/license-gate.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
+import { customerTenantIndex } from '../shared/access/customer-tenants.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
 import type { JSONWebKeySet } from 'jose';
@@ -397,15 +398,21 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       ...overrides.taskTiming,
     },
   });
+  // A customer admin signs in to the customer's own tenant: its tokens are accepted when the tenant is a customer's.
+  const customerTenants = {
+    issuers: settings.api.customerIssuers,
+    isCustomerTenant: customerTenantIndex(() => credentialStore.list()),
+  };
   const authenticator = createJwtAuthenticator(
     overrides.signingKeys
       ? {
           issuer: settings.api.issuer,
           audience: settings.api.audience,
           allowedClientIds: settings.api.allowedClientIds,
+          customerTenants,
           jwks: overrides.signingKeys,
         }
-      : { ...settings.api, fetch: transport.fetch },
+      : { ...settings.api, customerTenants, fetch: transport.fetch },
   );
   const userTemplates = createUserTemplateService({
     store: userTemplateStore,
@@ -435,7 +442,17 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     providerSettings,
     tokenApp,
     authenticator,
-    apiEdge: createApiEdge({ authenticator, access, audit, taskEngine }),
+    apiEdge: createApiEdge({
+      authenticator,
+      access: {
+        customerChannel: (customerId) => access.customerChannel(customerId),
+        grantsOf: (subject) => access.grantsOf(subject),
+        customersOfChannel: (channelId) => access.customersOfChannel(channelId),
+        customerTenant: async (customerId) => (await credentialStore.get(customerId))?.tenantId ?? null,
+      },
+      audit,
+      taskEngine,
+    }),
     customers,
     customerActivity,
     alarms,

@@ -20,6 +20,7 @@ import {
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
 import { voiceObjectDriftSchema } from '../shared/voice/voice-desired.js';
 import {
+  emergencyNumberSchema,
   normalizationRuleSchema,
   voiceValueSchema,
   VOICE_AUDIT_ENTRY_ID,
@@ -30,7 +31,8 @@ import { taskViewSchema, toTaskView } from './tasks.js';
 
 /**
  * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
- * online voice routing policies and tenant dial plans, read from the mirror and changed through queued Teams commands, each with a
+ * online voice routing policies and tenant dial plans, and location-based routing's network regions, sites, subnets,
+ * trusted IPs and emergency policies (§1.9–1.11), read from the mirror and changed through queued Teams commands, each with a
  * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
  */
 
@@ -155,6 +157,162 @@ const policyCreate = z.strictObject({ identity: objectName, ...policyFields });
 const policyUpdate = z.strictObject(policyFields);
 const usageCreate = z.strictObject({ name: objectName });
 
+/*
+ * Location-based routing (manual-part-D §1.9–1.11: Network Topology > Network sites, Manage Regions, Trusted IPs) and
+ * the emergency policies a network site names. The manual's field names in the descriptions: "Site Name", "Network
+ * Region", "Location based routing", "Network roaming policy", "Emergency calling policy", "Emergency call routing
+ * policy", "Subnet", "Network Range", "Trusted IP". Parameters from New-CsTenantNetworkSite, New-CsTenantNetworkSubnet,
+ * New-CsTenantTrustedIPAddress, New-CsTeamsEmergencyCallingPolicy, New-CsTeamsEmergencyCallRoutingPolicy and
+ * New-CsTeamsEmergencyNumber (learn.microsoft.com/powershell/module/microsoftteams).
+ */
+const siteName = objectName.meta({
+  description: 'A network site (its NetworkSiteID, the manual\'s "Site Name").',
+});
+const policyRef = (what: string) =>
+  z
+    .string()
+    .trim()
+    .max(128)
+    .nullable()
+    .default(null)
+    .meta({ description: `The ${what} (its name); null or Global: "Global (Org-wide default)".` });
+const maskBits = z.number().int().min(0).max(128).meta({
+  description: 'The "Network Range": the prefix length, 0–32 for IPv4, 0–128 for IPv6.',
+  example: 24,
+});
+const ipIdentity = (what: string) =>
+  objectName.meta({ description: `The ${what}: an IPv4 or IPv6 address.`, example: '192.168.1.0' });
+
+const regionView = z
+  .object({
+    identity: z.string().meta({ description: "The NetworkRegionID (the region's name)." }),
+    description: z.string().nullable(),
+    centralSite: z.string().nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'NetworkRegion' });
+const regionFields = {
+  description: z.string().max(1024).default(''),
+  centralSite: z.string().max(128).nullable().default(null),
+};
+
+const siteView = z
+  .object({
+    identity: z.string().meta({ description: 'The NetworkSiteID ("Site Name").' }),
+    description: z.string().nullable(),
+    networkRegionId: z.string().nullable(),
+    enableLocationBasedRouting: z.boolean(),
+    networkRoamingPolicy: z.string().nullable(),
+    emergencyCallingPolicy: z.string().nullable(),
+    emergencyCallRoutingPolicy: z.string().nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'NetworkSite' });
+const siteFields = {
+  description: z.string().max(1024).default(''),
+  networkRegionId: objectName.meta({
+    description: 'The "Network Region": each network site is associated with one (create it first).',
+  }),
+  enableLocationBasedRouting: z.boolean().default(false).meta({ description: '"Location based routing".' }),
+  networkRoamingPolicy: policyRef('network roaming policy'),
+  emergencyCallingPolicy: policyRef('emergency calling policy'),
+  emergencyCallRoutingPolicy: policyRef('emergency call routing policy'),
+};
+
+const subnetView = z
+  .object({
+    identity: z.string().meta({ description: 'The SubnetID ("Subnet"): its network address.' }),
+    description: z.string().nullable(),
+    maskBits: z.number().int().nullable(),
+    networkSiteId: z.string().nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'NetworkSubnet' });
+const subnetFields = { description: z.string().max(1024).default(''), maskBits, networkSiteId: siteName };
+
+const trustedIpView = z
+  .object({
+    identity: z.string().meta({ description: 'The "Trusted IP": a public IPv4 or IPv6 address.' }),
+    description: z.string().nullable(),
+    maskBits: z.number().int().nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'TrustedIpAddress' });
+const trustedIpFields = { description: z.string().max(1024).default(''), maskBits };
+
+const NOTIFICATION_MODES = ['notification-only', 'conference-muted', 'conference-unmuted'] as const;
+const LOOKUP_MODES = ['disabled', 'enabled'] as const;
+const emergencyCallingView = z
+  .object({
+    identity: z.string(),
+    description: z.string().nullable(),
+    notificationGroup: z.string().nullable(),
+    notificationMode: z.enum(NOTIFICATION_MODES).nullable(),
+    notificationDialOutNumber: z.string().nullable(),
+    externalLocationLookupMode: z.enum(LOOKUP_MODES).nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'EmergencyCallingPolicy' });
+const emergencyCallingFields = {
+  description: z.string().max(1024).default(''),
+  notificationGroup: z
+    .string()
+    .regex(
+      /^[^\s;@]+@[^\s;@]+(;[^\s;@]+@[^\s;@]+)*$/,
+      'The notification group is e-mail addresses separated by ;.',
+    )
+    .max(1024)
+    .nullable()
+    .default(null)
+    .meta({
+      description: 'Users and groups to notify of an emergency call, e-mail addresses separated by ;.',
+    }),
+  notificationMode: z.enum(NOTIFICATION_MODES).default('notification-only').meta({
+    description: "The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.",
+  }),
+  notificationDialOutNumber: z
+    .string()
+    .regex(/^\+?[0-9]{1,15}$/, 'The dial-out number is a PSTN number: digits with an optional +.')
+    .nullable()
+    .default(null)
+    .meta({
+      description: 'A PSTN number conferenced in when the mode is a Conference one.',
+      example: '+14255551234',
+    }),
+  externalLocationLookupMode: z
+    .enum(LOOKUP_MODES)
+    .default('disabled')
+    .meta({ description: 'Whether users may set emergency addresses for remote locations.' }),
+};
+
+const emergencyNumberView = emergencyNumberSchema.meta({ id: 'EmergencyNumber' });
+const emergencyNumberBody = z.strictObject({
+  emergencyDialString: z
+    .string()
+    .regex(/^\+?[0-9]{1,15}$/, 'An emergency dial string is digits with an optional +.')
+    .meta({ description: 'The emergency number.', example: '911' }),
+  emergencyDialMask: z
+    .string()
+    .regex(/^([0-9]{1,10}(;[0-9]{1,10})*)?$/, 'Dial masks are numbers of 1 to 10 digits separated by ;.')
+    .default('')
+    .meta({ description: 'Numbers dialled as this emergency number, separated by ;.', example: '933' }),
+  onlinePstnUsage: objectName.meta({ description: 'The PSTN usage whose voice routes carry the call.' }),
+});
+const emergencyRoutingView = z
+  .object({
+    identity: z.string(),
+    description: z.string().nullable(),
+    allowEnhancedEmergencyServices: z.boolean(),
+    emergencyNumbers: z.array(emergencyNumberView),
+    etag: z.string(),
+  })
+  .meta({ id: 'EmergencyCallRoutingPolicy' });
+const emergencyRoutingFields = {
+  description: z.string().max(1024).default(''),
+  allowEnhancedEmergencyServices: z.boolean().default(false),
+  emergencyNumbers: z.array(emergencyNumberBody).max(50),
+};
+
 /** The kinds edited as whole objects (a usage is only a name in the Global list: its routes are its own). */
 type ObjectKind = Exclude<VoiceKind, 'pstn-usages'>;
 
@@ -240,6 +398,113 @@ const OBJECT_ROUTES = [
       delete: 'Delete a dial plan: refused while users are granted it (queued: Remove-CsTenantDialPlan)',
     },
   } satisfies ObjectRouteSpec,
+  {
+    kind: 'network-regions',
+    operation: 'voice-network-regions',
+    segment: 'network-regions',
+    label: 'network region',
+    idParam: 'networkRegionId',
+    idDescription: "The region's NetworkRegionID.",
+    view: regionView,
+    create: z.strictObject({ identity: objectName, ...regionFields }),
+    update: z.strictObject(regionFields),
+    summaries: {
+      list: 'Manage Regions: the Region List',
+      create: 'New Region (queued: New-CsTenantNetworkRegion)',
+      update: "Edit a network region's description (queued: Set-CsTenantNetworkRegion)",
+      delete: 'Delete Region: refused while a network site is in it (queued: Remove-CsTenantNetworkRegion)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'network-sites',
+    operation: 'voice-network-sites',
+    segment: 'network-sites',
+    label: 'network site',
+    idParam: 'networkSiteId',
+    idDescription: "The site's NetworkSiteID.",
+    view: siteView,
+    create: z.strictObject({ identity: objectName, ...siteFields }),
+    update: z.strictObject(siteFields),
+    summaries: {
+      list: 'Network Sites: region, Location based routing and the emergency policies of each',
+      create: 'Add New Site (queued: New-CsTenantNetworkSite)',
+      update: 'Edit a network site (queued: Set-CsTenantNetworkSite)',
+      delete:
+        'Delete a network site: refused while a subnet or a PSTN gateway names it (queued: Remove-CsTenantNetworkSite)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'network-subnets',
+    operation: 'voice-network-subnets',
+    segment: 'network-subnets',
+    label: 'network subnet',
+    idParam: 'subnetId',
+    idDescription: "The subnet's SubnetID (its network address).",
+    view: subnetView,
+    create: z.strictObject({ identity: ipIdentity('SubnetID, the network address'), ...subnetFields }),
+    update: z.strictObject(subnetFields),
+    summaries: {
+      list: "Network sites' subnets (Subnet, Description, Network Range)",
+      create: 'Add New Record: a subnet of a network site (queued: New-CsTenantNetworkSubnet)',
+      update: "Edit a subnet's Network Range, site or description (queued: Set-CsTenantNetworkSubnet)",
+      delete: 'Delete a subnet (queued: Remove-CsTenantNetworkSubnet)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'trusted-ips',
+    operation: 'voice-trusted-ips',
+    segment: 'trusted-ips',
+    label: 'trusted IP address',
+    idParam: 'trustedIpId',
+    idDescription: 'The trusted IP address.',
+    view: trustedIpView,
+    create: z.strictObject({ identity: ipIdentity('public IP address'), ...trustedIpFields }),
+    update: z.strictObject(trustedIpFields),
+    summaries: {
+      list: 'Trusted IPs: the public IP addresses of the sites',
+      create: 'Add New Record: a trusted IP address (queued: New-CsTenantTrustedIPAddress)',
+      update:
+        "Edit a trusted IP's Network Range or description; the address itself cannot be modified (queued: Set-CsTenantTrustedIPAddress)",
+      delete: 'Delete a trusted IP address (queued: Remove-CsTenantTrustedIPAddress)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'emergency-calling-policies',
+    operation: 'voice-emergency-calling-policies',
+    segment: 'emergency-calling-policies',
+    label: 'emergency calling policy',
+    idParam: 'emergencyCallingPolicyId',
+    idDescription: "The policy's Identity, without `Tag:`.",
+    view: emergencyCallingView,
+    create: z.strictObject({ identity: objectName, ...emergencyCallingFields }),
+    update: z.strictObject(emergencyCallingFields),
+    summaries: {
+      list: 'Emergency calling policies (security desk notification) that network sites and users name',
+      create: 'Add an emergency calling policy (queued: New-CsTeamsEmergencyCallingPolicy)',
+      update: 'Edit an emergency calling policy (queued: Set-CsTeamsEmergencyCallingPolicy)',
+      delete:
+        'Delete an emergency calling policy: refused while a network site names it (queued: Remove-CsTeamsEmergencyCallingPolicy)',
+    },
+  } satisfies ObjectRouteSpec,
+  {
+    kind: 'emergency-call-routing-policies',
+    operation: 'voice-emergency-call-routing-policies',
+    segment: 'emergency-call-routing-policies',
+    label: 'emergency call routing policy',
+    idParam: 'emergencyCallRoutingPolicyId',
+    idDescription: "The policy's Identity, without `Tag:`.",
+    view: emergencyRoutingView,
+    create: z.strictObject({ identity: objectName, ...emergencyRoutingFields }),
+    update: z.strictObject(emergencyRoutingFields),
+    summaries: {
+      list: 'Emergency call routing policies: emergency numbers and the PSTN usage each is routed by',
+      create: 'Add an emergency call routing policy (queued: New-CsTeamsEmergencyCallRoutingPolicy)',
+      update:
+        'Edit an emergency call routing policy and its emergency numbers (queued: Set-CsTeamsEmergencyCallRoutingPolicy)',
+      delete:
+        'Delete an emergency call routing policy: refused while a network site names it (queued: Remove-CsTeamsEmergencyCallRoutingPolicy)',
+    },
+  } satisfies ObjectRouteSpec,
 ];
 
 const voiceValue = voiceValueSchema;
@@ -315,7 +580,7 @@ const WRITE_RESPONSES = {
 
 const WRITE_ERRORS = {
   validation:
-    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field.',
+    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field.',
   conflict:
     'Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
   not_found: 'No such customer or object (as of the last replication).',

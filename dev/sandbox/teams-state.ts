@@ -4,6 +4,7 @@
  * topology) and per-user policy grants, with the referential checks the service makes.
  */
 
+import { isIP } from 'node:net';
 import type { TeamsSnapshot } from './snapshot-schema.js';
 import { REAL_TEAMS_TIMINGS, type TeamsTimings, TeamsVoiceState } from './teams-voice.js';
 
@@ -141,8 +142,32 @@ const SCHEMAS: Readonly<Record<string, PolicySchema>> = {
   // The other per-user policy types a user can be granted (USER_POLICY_TYPES): the sandbox checks only that
   // the instance exists, so their settings are a description.
   CallingLineIdentity: describedPolicy(),
-  TeamsEmergencyCallingPolicy: describedPolicy(),
-  TeamsEmergencyCallRoutingPolicy: describedPolicy(),
+  // New-CsTeamsEmergencyCallingPolicy and New-CsTeamsEmergencyCallRoutingPolicy (learn.microsoft.com/powershell/module/
+  // microsoftteams): the properties day two edits; EmergencyNumbers holds New-CsTeamsEmergencyNumber records.
+  TeamsEmergencyCallingPolicy: {
+    tagged: true,
+    properties: {
+      Description: 'string',
+      NotificationGroup: 'string',
+      NotificationDialOutNumber: 'string',
+      NotificationMode: 'string',
+      ExternalLocationLookupMode: 'string',
+      EnhancedEmergencyServiceDisclaimer: 'string',
+    },
+    defaults: () => ({
+      Description: '',
+      NotificationGroup: null,
+      NotificationDialOutNumber: null,
+      NotificationMode: 'NotificationOnly',
+      ExternalLocationLookupMode: 'Disabled',
+      EnhancedEmergencyServiceDisclaimer: null,
+    }),
+  },
+  TeamsEmergencyCallRoutingPolicy: {
+    tagged: true,
+    properties: { Description: 'string', EmergencyNumbers: 'any', AllowEnhancedEmergencyServices: 'boolean' },
+    defaults: () => ({ Description: '', EmergencyNumbers: [], AllowEnhancedEmergencyServices: false }),
+  },
   TeamsMeetingPolicy: describedPolicy(),
   TeamsMessagingPolicy: describedPolicy(),
   TeamsAppSetupPolicy: describedPolicy(),
@@ -616,6 +641,16 @@ export class TeamsAdminState {
           );
         }
         requireObject('TenantNetworkRegion', object.NetworkRegionID, 'network region');
+        requireObject(
+          'TeamsEmergencyCallingPolicy',
+          object.EmergencyCallingPolicy,
+          'emergency calling policy',
+        );
+        requireObject(
+          'TeamsEmergencyCallRoutingPolicy',
+          object.EmergencyCallRoutingPolicy,
+          'emergency call routing policy',
+        );
         break;
       case 'TenantNetworkSubnet':
         if (!object.NetworkSiteID) {
@@ -626,6 +661,33 @@ export class TeamsAdminState {
           );
         }
         requireObject('TenantNetworkSite', object.NetworkSiteID, 'network site');
+        checkAddress(object.Identity, object.MaskBits, 'SubnetID');
+        break;
+      case 'TenantTrustedIPAddress':
+        checkAddress(object.Identity, object.MaskBits, 'IPAddress');
+        break;
+      case 'TeamsEmergencyCallingPolicy':
+        // NotificationMode and ExternalLocationLookupMode are enumerations of the cmdlets.
+        checkEnum('NotificationMode', object.NotificationMode, [
+          'NotificationOnly',
+          'ConferenceMuted',
+          'ConferenceUnMuted',
+        ]);
+        checkEnum('ExternalLocationLookupMode', object.ExternalLocationLookupMode, ['Disabled', 'Enabled']);
+        break;
+      case 'TeamsEmergencyCallRoutingPolicy':
+        for (const number of emergencyNumbersOf(object)) {
+          // New-CsTeamsEmergencyNumber: the dial mask is "list of numbers separated by semicolon … from 1 to 10
+          // digits"; the OnlinePSTNUsage "must previously exist" (New-CsTeamsEmergencyCallRoutingPolicy).
+          if (!/^([0-9]{1,10}(;[0-9]{1,10})*)?$/.test(number.EmergencyDialMask ?? '')) {
+            throw new TeamsAdminStateError(
+              400,
+              'BadRequest',
+              `The EmergencyDialMask '${number.EmergencyDialMask}' is not a list of numbers of 1 to 10 digits separated by semicolons.`,
+            );
+          }
+          requireUsages(number.OnlinePSTNUsage ? [number.OnlinePSTNUsage] : []);
+        }
         break;
       case 'OnlinePSTNGateway':
         requireObject('TenantNetworkSite', object.GatewaySiteId, 'network site');
@@ -633,7 +695,7 @@ export class TeamsAdminState {
     }
   }
 
-  /** A usage leaves the Global list only when no voice route or voice routing policy names it. */
+  /** A usage leaves the Global list only when no voice route, voice routing policy or emergency number names it. */
   private checkUsagesStillUsed(tenantId: string, updated: TeamsConfigObject): void {
     const remaining = new Set(((updated.Usage as string[] | undefined) ?? []).map((u) => u.toLowerCase()));
     for (const policyName of ['OnlineVoiceRoute', 'OnlineVoiceRoutingPolicy']) {
@@ -648,6 +710,18 @@ export class TeamsAdminState {
             `Cannot remove the PSTN usage '${missing}': ${policyName} '${object.Identity}' uses it.`,
           );
         }
+      }
+    }
+    for (const object of this.list(tenantId, 'TeamsEmergencyCallRoutingPolicy')) {
+      const missing = emergencyNumbersOf(object).find(
+        (n) => n.OnlinePSTNUsage !== undefined && !remaining.has(n.OnlinePSTNUsage.toLowerCase()),
+      );
+      if (missing) {
+        throw new TeamsAdminStateError(
+          400,
+          'BadRequest',
+          `Cannot remove the PSTN usage '${missing.OnlinePSTNUsage}': TeamsEmergencyCallRoutingPolicy '${object.Identity}' uses it.`,
+        );
       }
     }
   }
@@ -673,6 +747,20 @@ export class TeamsAdminState {
         scan('TenantNetworkSubnet', (o) => same(o.NetworkSiteID));
         scan('OnlinePSTNGateway', (o) => same(o.GatewaySiteId));
         break;
+      case 'TeamsEmergencyCallingPolicy':
+      case 'TeamsEmergencyCallRoutingPolicy': {
+        // A site names a policy with or without Tag:.
+        const named = (value: unknown) =>
+          typeof value === 'string' &&
+          value !== '' &&
+          this.key(policyName, value) === this.key(policyName, identity);
+        const property =
+          policyName === 'TeamsEmergencyCallingPolicy'
+            ? 'EmergencyCallingPolicy'
+            : 'EmergencyCallRoutingPolicy';
+        scan('TenantNetworkSite', (o) => named(o[property]));
+        break;
+      }
     }
     return users;
   }
@@ -684,6 +772,48 @@ function notFound(policyName: string, identity: string, status: 400 | 404 = 404)
     status === 404 ? 'NotFound' : 'BadRequest',
     `The ${policyName} with Identity '${identity}' was not found.`,
   );
+}
+
+interface EmergencyNumberRecord {
+  readonly EmergencyDialString?: string;
+  readonly EmergencyDialMask?: string;
+  readonly OnlinePSTNUsage?: string;
+}
+
+function emergencyNumbersOf(object: TeamsConfigObject): EmergencyNumberRecord[] {
+  const numbers = Array.isArray(object.EmergencyNumbers) ? (object.EmergencyNumbers as unknown[]) : [];
+  return numbers.filter((n): n is EmergencyNumberRecord => typeof n === 'object' && n !== null);
+}
+
+function checkEnum(property: string, value: unknown, allowed: readonly string[]): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'string' || !allowed.some((a) => a.toLowerCase() === value.toLowerCase())) {
+    throw new TeamsAdminStateError(
+      400,
+      'BadRequest',
+      `Cannot convert value '${String(value)}' of ${property}; valid values are ${allowed.join(', ')}.`,
+    );
+  }
+}
+
+/**
+ * A subnet's or trusted IP's address and MaskBits: "Both IPv4 and IPv6 subnets are supported"; "IPv4 format subnet
+ * accepts maskbits from 0 to 32 inclusive" (Set-CsTenantNetworkSubnet), IPv6 up to 128. Node's parser stands in for
+ * .NET's IPAddress.TryParse; the service does not require a network address (its own example is 192.168.0.1/24).
+ */
+function checkAddress(address: string, maskBits: unknown, what: string): void {
+  const family = isIP(address);
+  if (family === 0) {
+    throw new TeamsAdminStateError(400, 'BadRequest', `The ${what} '${address}' is not a valid IP address.`);
+  }
+  const max = family === 4 ? 32 : 128;
+  if (typeof maskBits === 'number' && (!Number.isInteger(maskBits) || maskBits < 0 || maskBits > max)) {
+    throw new TeamsAdminStateError(
+      400,
+      'BadRequest',
+      `MaskBits ${maskBits} is out of range for IPv${family}: from 0 to ${max} inclusive.`,
+    );
+  }
 }
 
 function compiles(pattern: string): boolean {

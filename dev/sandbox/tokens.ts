@@ -26,6 +26,11 @@ export const callerTokenRequestSchema = z.strictObject({
   upn: z.string().min(1).optional(),
   /** Negative for a token that has already expired. */
   expiresInSeconds: z.number().int().optional(),
+  /**
+   * Entra's access token format: v1.0 is what a tenant issues for an API whose manifest does not ask for v2 (a
+   * customer's admin signing in to the provider's API from their own tenant), with its issuer, `appid` and `upn`.
+   */
+  version: z.enum(['1.0', '2.0']).optional(),
 });
 
 /** A token for a caller of the product's own API, as the portal would obtain one for a signed-in user. */
@@ -70,6 +75,11 @@ export class TokenIssuer {
   /** The v2.0 issuer of a tenant, as in its openid-configuration. */
   issuer(tenantId: string): string {
     return `${this.origin}/entra/${tenantId}/v2.0`;
+  }
+
+  /** The v1.0 issuer of a tenant: Entra's is `https://sts.windows.net/{tenant}/`, here under the authority host. */
+  v1Issuer(tenantId: string): string {
+    return `${this.origin}/entra/${tenantId}/`;
   }
 
   /** An app-only token from the client credentials grant. */
@@ -146,14 +156,16 @@ export class TokenIssuer {
     // An already expired token must still look issued in the past, not in the future.
     const iat = Math.min(now, exp - 3600);
     const subject = request.subject ?? stableGuid(`${tenant.id}/caller`);
+    const v1 = request.version === '1.0';
     return this.sign({
       aud: request.audience,
-      iss: this.issuer(tenant.id),
+      iss: v1 ? this.v1Issuer(tenant.id) : this.issuer(tenant.id),
       iat,
       nbf: iat,
       exp,
-      azp: DEMO.provider.portal.clientId,
-      azpacr: '1',
+      ...(v1
+        ? { appid: DEMO.provider.portal.clientId, appidacr: '1' }
+        : { azp: DEMO.provider.portal.clientId, azpacr: '1' }),
       oid: subject,
       sub: subject,
       tid: tenant.id,
@@ -162,7 +174,7 @@ export class TokenIssuer {
       ...(request.roles && request.roles.length > 0 ? { roles: request.roles } : {}),
       scp: 'access_as_user',
       uti: randomBytes(16).toString('base64url'),
-      ver: '2.0',
+      ver: v1 ? '1.0' : '2.0',
     });
   }
 

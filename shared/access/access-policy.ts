@@ -38,20 +38,31 @@ export type Decision = { readonly allowed: true } | { readonly allowed: false; r
  * Whether `principal` may act on `customerId` through an operation open to `roles`. `channelOf` is the customer's
  * channel (null: the provider's own customer, or no such customer).
  */
-export function decideCustomerAccess(input: {
+export async function decideCustomerAccess(input: {
   readonly principal: Principal;
   readonly roles: readonly Role[];
   readonly customerId: string;
   readonly channelOf: string | null;
   readonly grants: Grants;
-}): Decision {
+  /** The customer's Microsoft 365 tenant id; asked only for a caller signed in to a customer's tenant. */
+  readonly tenantOf: () => Promise<string | null>;
+}): Promise<Decision> {
   const { principal, roles, grants } = input;
   const has = (role: Role) => roles.includes(role) && principal.roles.includes(role);
+  const denied = { allowed: false, reason: `You may not act on customer "${input.customerId}".` } as const;
+  if (principal.home === 'customer') {
+    // Granted by (tenant, object id): the grant's user, signed in to this very customer's tenant.
+    const tenant = await input.tenantOf();
+    const same = tenant !== null && tenant.toLowerCase() === principal.tenantId?.toLowerCase();
+    return same && has('customer-admin') && grants.customers.has(input.customerId.toLowerCase())
+      ? { allowed: true }
+      : denied;
+  }
   if (has('provider-admin')) return { allowed: true };
   const customer = input.customerId.toLowerCase();
   if (has('channel-admin') && input.channelOf !== null && grants.channels.has(input.channelOf)) {
     return { allowed: true };
   }
   if (has('customer-admin') && grants.customers.has(customer)) return { allowed: true };
-  return { allowed: false, reason: `You may not act on customer "${input.customerId}".` };
+  return denied;
 }

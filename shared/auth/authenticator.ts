@@ -15,6 +15,14 @@ export interface Principal {
   readonly name?: string;
   readonly tenantId?: string;
   readonly roles: readonly string[];
+  /**
+   * `customer`: signed in to a customer's own tenant (issue 14 item 7). Such a caller is a customer admin and nothing
+   * else, whatever its token's `roles` say (that tenant's admins assign them), and reaches only customers of that
+   * tenant. Absent: the provider's tenant, whose app roles are the provider's.
+   */
+  readonly home?: 'customer';
+  /** The signed-in account's name (`preferred_username`, v1 `upn`), when the token has one. */
+  readonly username?: string;
 }
 
 export interface Authenticator {
@@ -24,7 +32,15 @@ export interface Authenticator {
 
 export type JwtAuthenticatorOptions = {
   readonly issuer: string;
-  readonly audience: string;
+  readonly audience: string | readonly string[];
+  /**
+   * Tokens of customers' own tenants: their issuers (`{tenantId}` for the tenant id) and whether a tenant is a
+   * customer's. Absent: only the provider's issuer is accepted.
+   */
+  readonly customerTenants?: {
+    readonly issuers: readonly string[];
+    isCustomerTenant(tenantId: string): Promise<boolean>;
+  };
   /**
    * The client applications (their Application (client) IDs) whose tokens are accepted: the token's `azp` (v2) or
    * `appid` (v1). Empty: any client the tenant let obtain a token for the API.
@@ -37,6 +53,8 @@ export type JwtAuthenticatorOptions = {
   /** Keys held in process: in-process tests sign their own tokens and reach no key endpoint. */
   | { readonly jwks: JSONWebKeySet }
 );
+
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How many verified tokens are remembered: a portal's callers each reuse one for an hour. */
 const VERIFIED_TOKENS = 1000;
@@ -83,6 +101,18 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       : createRemoteJWKSet(new URL(options.jwksUri), {
           [customFetch]: (url, init) => options.fetch(url, init),
         });
+  /** Whose tenant issued the token: the provider's, a customer's (a tenant of a live customer), or none we accept. */
+  async function homeOf(iss: unknown, tid: unknown): Promise<'provider' | 'customer'> {
+    if (iss === options.issuer) return 'provider';
+    const customers = options.customerTenants;
+    if (customers && typeof tid === 'string' && TENANT_ID.test(tid)) {
+      const issuers = customers.issuers.map((template) => template.replace('{tenantId}', tid));
+      if (issuers.includes(String(iss)) && (await customers.isCustomerTenant(tid.toLowerCase())))
+        return 'customer';
+    }
+    throw domainErrors.unauthenticated("The access token's iss claim is not accepted.");
+  }
+
   return {
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
@@ -95,13 +125,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       if (known) return known;
       try {
         const { payload } = await jwtVerify(token, keys, {
-          issuer: options.issuer,
-          audience: options.audience,
+          audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
           algorithms: ['RS256'],
           currentDate: new Date(now()),
           // A token without `exp` would be good forever: Entra always sets it, so its absence means a forgery.
-          requiredClaims: ['exp'],
+          requiredClaims: ['exp', 'iss'],
         });
+        const home = await homeOf(payload.iss, payload.tid);
         if (allowedClients.size > 0) {
           const client = typeof payload.azp === 'string' ? payload.azp : payload.appid;
           if (typeof client !== 'string' || !allowedClients.has(client.toLowerCase())) {
@@ -110,12 +140,22 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
             );
           }
         }
-        const roles = Array.isArray(payload.roles) ? payload.roles.filter((r) => typeof r === 'string') : [];
+        const roles =
+          home === 'customer'
+            ? ['customer-admin']
+            : Array.isArray(payload.roles)
+              ? payload.roles.filter((r) => typeof r === 'string')
+              : [];
+        const username = [payload.preferred_username, payload.upn, payload.unique_name].find(
+          (claim): claim is string => typeof claim === 'string' && claim !== '',
+        );
         const principal: Principal = {
           subject: String(payload.oid ?? payload.sub ?? ''),
           ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
           ...(typeof payload.tid === 'string' ? { tenantId: payload.tid } : {}),
           roles,
+          ...(home === 'customer' ? { home } : {}),
+          ...(username ? { username } : {}),
         };
         remember(token, principal, payload.exp, payload.nbf);
         return principal;

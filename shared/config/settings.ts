@@ -124,7 +124,8 @@ export const settingsSchema = z
       .guid({ error: "must be a client ID (a GUID): the user-assigned identity's" })
       .optional(),
     API_TENANT_ID: z.string({ error: 'is required' }).min(1, 'is required'),
-    API_AUDIENCE: z.string({ error: 'is required' }).min(1, 'is required'),
+    // Entra sets `aud` to the App ID URI in v1 tokens and to the client ID in v2 ones: list both when callers use both.
+    API_AUDIENCE: commaList.pipe(z.array(z.string()).min(1, 'is required')),
     ENTRA_AUTHORITY_HOST: httpsUrl.default(MICROSOFT_LOGIN),
     API_TOKEN_ISSUER: httpsUrl.optional(),
     API_JWKS_URI: httpsUrl.optional(),
@@ -209,8 +210,9 @@ export const settingsSchema = z
     storage: storageConnectionOf(raw),
     api: {
       tenantId: raw.API_TENANT_ID,
-      audience: raw.API_AUDIENCE,
+      audience: raw.API_AUDIENCE as readonly string[],
       issuer: raw.API_TOKEN_ISSUER ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/v2.0`,
+      customerIssuers: customerIssuers(raw.ENTRA_AUTHORITY_HOST),
       jwksUri: raw.API_JWKS_URI ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/discovery/v2.0/keys`,
       allowedClientIds: raw.API_ALLOWED_CLIENT_IDS as readonly string[],
     },
@@ -262,6 +264,16 @@ const TRUSTED_DEFAULTS = {
   ARM_BASE_URL: 'https://management.azure.com',
   SBC_BASE_URL_TEMPLATE: '{scheme}://{device}',
 } as const;
+
+/**
+ * The issuers of a customer's own tenant's tokens, `{tenantId}` standing for its tenant id: Entra's v2.0 issuer and,
+ * since Entra issues v1.0 tokens unless the API's manifest asks for v2, the v1.0 one (`https://sts.windows.net/…/`
+ * on Microsoft's sign-in host; on a development authority, the authority's own tenant path).
+ */
+function customerIssuers(authorityHost: string): readonly string[] {
+  const v1 = authorityHost === MICROSOFT_LOGIN ? 'https://sts.windows.net' : authorityHost;
+  return [`${authorityHost}/{tenantId}/v2.0`, `${v1}/{tenantId}/`];
+}
 
 interface TrustSettings extends Partial<Record<keyof typeof TRUSTED_DEFAULTS, string>> {
   readonly ALLOW_DEVELOPMENT_ENDPOINTS: boolean;

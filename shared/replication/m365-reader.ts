@@ -63,6 +63,10 @@ export const VOICE_POLICY_NAMES = [
   TENANT_NETWORK_SITE,
   'TenantNetworkSubnet',
   'TenantTrustedIPAddress',
+  // The emergency policies a network site names (day two edits them, and the simulator routes emergency calls by the
+  // emergency call routing policy).
+  'TeamsEmergencyCallingPolicy',
+  'TeamsEmergencyCallRoutingPolicy',
 ] as const;
 
 const nullableText = z.string().nullable().optional();

@@ -175,6 +175,33 @@ const NOUNS: Readonly<Record<string, NounSpec>> = {
     lists: [],
     numbers: ['MaskBits'],
   },
+  // New-/Set-CsTeamsEmergencyCallingPolicy and -CsTeamsEmergencyCallRoutingPolicy (learn.microsoft.com/powershell/
+  // module/microsoftteams); EmergencyNumbers is a list of New-CsTeamsEmergencyNumber records, sent whole.
+  CsTeamsEmergencyCallingPolicy: {
+    policyName: 'TeamsEmergencyCallingPolicy',
+    identityParams: ['Identity'],
+    tagged: true,
+    verbs: ALL_VERBS,
+    properties: [
+      'Description',
+      'NotificationGroup',
+      'NotificationDialOutNumber',
+      'NotificationMode',
+      'ExternalLocationLookupMode',
+      'EnhancedEmergencyServiceDisclaimer',
+    ],
+    lists: [],
+    numbers: [],
+  },
+  CsTeamsEmergencyCallRoutingPolicy: {
+    policyName: 'TeamsEmergencyCallRoutingPolicy',
+    identityParams: ['Identity'],
+    tagged: true,
+    verbs: ALL_VERBS,
+    properties: ['Description', 'EmergencyNumbers', 'AllowEnhancedEmergencyServices'],
+    lists: [],
+    numbers: [],
+  },
 };
 
 /** `Grant-<noun>` cmdlets and the policy type they assign. */

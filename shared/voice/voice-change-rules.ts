@@ -1,6 +1,12 @@
 import { type DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
 import { parseDotNetPattern, parseTranslation, patternMessage } from './dotnet-regex.js';
 import {
+  emergencyUsageReferences,
+  isLocationKind,
+  locationErrorsOf,
+  locationReferencesTo,
+} from './location-rules.js';
+import {
   actionOf,
   isRuleList,
   VOICE_KIND_SPECS,
@@ -49,6 +55,10 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
       );
     }
     if (change.after === null || change.kind === 'pstn-usages') continue;
+    if (isLocationKind(change.kind)) {
+      errors.push(...locationErrorsOf(config, after, { ...change, after: change.after }));
+      continue;
+    }
     if (change.kind !== 'voice-routes' && same(change.identity, 'Global') && action === 'create') {
       error('identity', 'name_taken', `Global is the tenant-wide default ${spec.label}; it always exists.`);
     }
@@ -172,7 +182,7 @@ export function assertValid(config: VoiceConfig, changes: readonly VoiceObjectCh
 
 /** Who still names the object (the references that keep Teams from removing it), in the manual's words. */
 export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): string[] {
-  if (change.kind !== 'pstn-usages') return [];
+  if (change.kind !== 'pstn-usages') return locationReferencesTo(config, change);
   const refs: string[] = [];
   for (const [policyName, label] of [
     ['OnlineVoiceRoutingPolicy', 'voice routing policy'],
@@ -185,6 +195,7 @@ export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): st
       }
     }
   }
+  refs.push(...emergencyUsageReferences(config, change.identity));
   return refs;
 }
 

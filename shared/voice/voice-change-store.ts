@@ -24,6 +24,12 @@ export const normalizationRuleSchema = z.strictObject({
   isInternalExtension: z.boolean(),
   description: z.string(),
 });
+/** One of an emergency call routing policy's numbers (New-CsTeamsEmergencyNumber). */
+export const emergencyNumberSchema = z.strictObject({
+  emergencyDialString: z.string(),
+  emergencyDialMask: z.string(),
+  onlinePstnUsage: z.string(),
+});
 export const voiceValueSchema = z.union([
   z.string(),
   z.number(),
@@ -31,6 +37,7 @@ export const voiceValueSchema = z.union([
   z.null(),
   z.array(z.string()),
   z.array(normalizationRuleSchema),
+  z.array(emergencyNumberSchema),
 ]);
 const voiceState = z.record(z.string(), voiceValueSchema);
 

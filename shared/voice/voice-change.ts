@@ -10,7 +10,18 @@ import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-
  */
 
 /** The kinds of voice objects day two edits, as the API names them (the path segment under `…/voice/`). */
-export const VOICE_KINDS = ['pstn-usages', 'voice-routes', 'voice-routing-policies', 'dial-plans'] as const;
+export const VOICE_KINDS = [
+  'pstn-usages',
+  'voice-routes',
+  'voice-routing-policies',
+  'dial-plans',
+  'network-regions',
+  'network-sites',
+  'network-subnets',
+  'trusted-ips',
+  'emergency-calling-policies',
+  'emergency-call-routing-policies',
+] as const;
 export type VoiceKind = (typeof VOICE_KINDS)[number];
 
 /** One of a tenant dial plan's ordered normalization rules, as the API names its fields. */
@@ -22,9 +33,30 @@ export interface NormalizationRule {
   readonly description: string;
 }
 
-export type VoiceValue = string | number | boolean | null | readonly string[] | readonly NormalizationRule[];
+/** One of an emergency call routing policy's EmergencyNumbers (New-CsTeamsEmergencyNumber), as the API names it. */
+export interface EmergencyNumber {
+  readonly emergencyDialString: string;
+  readonly emergencyDialMask: string;
+  readonly onlinePstnUsage: string;
+}
+
+export type VoiceValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly string[]
+  | readonly NormalizationRule[]
+  | readonly EmergencyNumber[];
 /** An object's editable properties under the API's names (`numberPattern`, `usages` …). */
 export type VoiceState = Readonly<Record<string, VoiceValue>>;
+
+/** Teams' EmergencyNumbers entries (New-CsTeamsEmergencyNumber's parameters) ↔ the API's. */
+const EMERGENCY_NUMBER_FIELDS = {
+  emergencyDialString: 'EmergencyDialString',
+  emergencyDialMask: 'EmergencyDialMask',
+  onlinePstnUsage: 'OnlinePSTNUsage',
+} as const;
 
 interface KindSpec {
   /** The Teams configuration type (`{PolicyName}` of the admin API, `MirrorVoiceObject.policyName`). */
@@ -41,6 +73,21 @@ interface KindSpec {
   readonly ordered: readonly string[];
   /** Properties holding normalization rules (ordered; each rule converted field by field). */
   readonly rules?: readonly string[];
+  /** Properties holding other records (an emergency policy's numbers): API field → Teams field, all text. */
+  readonly records?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Number-valued properties other than a route's priority (a subnet's MaskBits); null when Teams has none. */
+  readonly numbers?: readonly string[];
+  /** Boolean properties (a site's EnableLocationBasedRouting); Teams' absent value is false. */
+  readonly booleans?: readonly string[];
+  /** Properties whose Teams values are an enumeration: API value (kebab-case) → Teams value. */
+  readonly enums?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * The parameter naming a new object in `New-*`, when Teams names it by a property of its own (New-CsTenantNetworkSite
+   * -NetworkSiteID, New-CsTenantNetworkSubnet -SubnetID …); `Set-`/`Remove-` take -Identity.
+   */
+  readonly identityParam?: string;
+  /** Policies: identities are `Tag:<name>` and Global always exists. */
+  readonly tagged?: boolean;
 }
 
 export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
@@ -88,6 +135,94 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     ordered: [],
     rules: ['normalizationRules'],
   },
+  // Location-based routing's network topology (manual-part-D §1.9–1.11) and the emergency policies a network site
+  // names. Sources: New-/Set-CsTenantNetworkRegion, -CsTenantNetworkSite, -CsTenantNetworkSubnet,
+  // -CsTenantTrustedIPAddress, -CsTeamsEmergencyCallingPolicy, -CsTeamsEmergencyCallRoutingPolicy and
+  // New-CsTeamsEmergencyNumber on learn.microsoft.com/powershell/module/microsoftteams.
+  'network-regions': {
+    policyName: 'TenantNetworkRegion',
+    noun: 'CsTenantNetworkRegion',
+    label: 'network region',
+    properties: { description: 'Description', centralSite: 'CentralSite' },
+    lists: [],
+    ordered: [],
+    identityParam: 'NetworkRegionID',
+  },
+  'network-sites': {
+    policyName: 'TenantNetworkSite',
+    noun: 'CsTenantNetworkSite',
+    label: 'network site',
+    properties: {
+      description: 'Description',
+      networkRegionId: 'NetworkRegionID',
+      enableLocationBasedRouting: 'EnableLocationBasedRouting',
+      networkRoamingPolicy: 'NetworkRoamingPolicy',
+      emergencyCallingPolicy: 'EmergencyCallingPolicy',
+      emergencyCallRoutingPolicy: 'EmergencyCallRoutingPolicy',
+    },
+    lists: [],
+    ordered: [],
+    booleans: ['enableLocationBasedRouting'],
+    identityParam: 'NetworkSiteID',
+  },
+  'network-subnets': {
+    policyName: 'TenantNetworkSubnet',
+    noun: 'CsTenantNetworkSubnet',
+    label: 'network subnet',
+    properties: { description: 'Description', maskBits: 'MaskBits', networkSiteId: 'NetworkSiteID' },
+    lists: [],
+    ordered: [],
+    numbers: ['maskBits'],
+    identityParam: 'SubnetID',
+  },
+  'trusted-ips': {
+    policyName: 'TenantTrustedIPAddress',
+    noun: 'CsTenantTrustedIPAddress',
+    label: 'trusted IP address',
+    properties: { description: 'Description', maskBits: 'MaskBits' },
+    lists: [],
+    ordered: [],
+    numbers: ['maskBits'],
+    identityParam: 'IPAddress',
+  },
+  'emergency-calling-policies': {
+    policyName: 'TeamsEmergencyCallingPolicy',
+    noun: 'CsTeamsEmergencyCallingPolicy',
+    label: 'emergency calling policy',
+    properties: {
+      description: 'Description',
+      notificationGroup: 'NotificationGroup',
+      notificationMode: 'NotificationMode',
+      notificationDialOutNumber: 'NotificationDialOutNumber',
+      externalLocationLookupMode: 'ExternalLocationLookupMode',
+    },
+    lists: [],
+    ordered: [],
+    enums: {
+      notificationMode: {
+        'notification-only': 'NotificationOnly',
+        'conference-muted': 'ConferenceMuted',
+        'conference-unmuted': 'ConferenceUnMuted',
+      },
+      externalLocationLookupMode: { disabled: 'Disabled', enabled: 'Enabled' },
+    },
+    tagged: true,
+  },
+  'emergency-call-routing-policies': {
+    policyName: 'TeamsEmergencyCallRoutingPolicy',
+    noun: 'CsTeamsEmergencyCallRoutingPolicy',
+    label: 'emergency call routing policy',
+    properties: {
+      description: 'Description',
+      allowEnhancedEmergencyServices: 'AllowEnhancedEmergencyServices',
+      emergencyNumbers: 'EmergencyNumbers',
+    },
+    lists: [],
+    ordered: [],
+    booleans: ['allowEnhancedEmergencyServices'],
+    records: { emergencyNumbers: EMERGENCY_NUMBER_FIELDS },
+    tagged: true,
+  },
 };
 
 /** Teams' NormalizationRules entries (New-CsVoiceNormalizationRule's parameters) ↔ the API's rules. */
@@ -121,7 +256,42 @@ function teamsRules(rules: readonly NormalizationRule[]): TeamsRecord[] {
 }
 
 export function isRuleList(value: VoiceValue | undefined): value is readonly NormalizationRule[] {
-  return Array.isArray(value) && value.some((item) => typeof item === 'object');
+  return Array.isArray(value) && value.some((item) => typeof item === 'object' && 'pattern' in item);
+}
+
+/** A list of records other than normalization rules (an emergency policy's numbers). */
+export function isRecordList(value: VoiceValue | undefined): value is readonly EmergencyNumber[] {
+  return Array.isArray(value) && value.some((item) => typeof item === 'object' && !('pattern' in item));
+}
+
+/** Teams' records (any key case) → the API's, each field text ('' when absent). */
+function recordsOf(fields: Readonly<Record<string, string>>, value: unknown): VoiceValue {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null)
+    .map((item) => {
+      const entries = Object.entries(item);
+      return Object.fromEntries(
+        Object.entries(fields).map(([api, teams]) => {
+          const found = entries.find(([key]) => key.toLowerCase() === teams.toLowerCase())?.[1];
+          return [api, typeof found === 'string' ? found : ''];
+        }),
+      );
+    }) as unknown as readonly EmergencyNumber[];
+}
+
+/** The API's value of a property → the Teams parameter's, by the kind's spec (records, enumerations). */
+function teamsValueOf(kind: VoiceKind, property: string, value: VoiceValue): TeamsParamValue {
+  const spec = VOICE_KIND_SPECS[kind];
+  const fields = spec.records?.[property];
+  if (fields && Array.isArray(value)) {
+    return (value as readonly Readonly<Record<string, unknown>>[]).map((record) =>
+      Object.fromEntries(Object.entries(fields).map(([api, teams]) => [teams, String(record[api] ?? '')])),
+    );
+  }
+  const values = spec.enums?.[property];
+  if (values && typeof value === 'string') return values[value] ?? value;
+  return paramOf(value);
 }
 
 /** One object's change. `identity` is the object's name (a policy's without `Tag:`). */
@@ -223,7 +393,9 @@ export class VoiceConfig {
 
 /** The identity Teams gives a new object: `Tag:<name>` for policies. */
 export function teamsIdentity(kind: VoiceKind, name: string): string {
-  return kind === 'voice-routing-policies' || kind === 'dial-plans' ? `Tag:${stripTag(name)}` : name;
+  return kind === 'voice-routing-policies' || kind === 'dial-plans' || VOICE_KIND_SPECS[kind].tagged === true
+    ? `Tag:${stripTag(name)}`
+    : name;
 }
 
 /** The API's view of a Teams object's editable properties. */
@@ -232,7 +404,15 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
   const state: Record<string, VoiceValue> = {};
   for (const [property, teams] of Object.entries(spec.properties)) {
     const value = data[teams];
+    const records = spec.records?.[property];
+    const values = spec.enums?.[property];
     if (spec.rules?.includes(property)) state[property] = rulesOf(value);
+    else if (records) state[property] = recordsOf(records, value);
+    else if (spec.booleans?.includes(property)) state[property] = value === true;
+    else if (spec.numbers?.includes(property)) state[property] = typeof value === 'number' ? value : null;
+    else if (values && typeof value === 'string')
+      state[property] =
+        Object.entries(values).find(([, teams]) => teams.toLowerCase() === value.toLowerCase())?.[0] ?? value;
     else if (spec.lists.includes(property)) state[property] = strings(value);
     else if (property === 'priority') state[property] = typeof value === 'number' ? value : 0;
     else state[property] = typeof value === 'string' ? value : null;
@@ -245,7 +425,7 @@ function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, Tea
   const properties: Record<string, TeamsParamValue> = {};
   for (const [property, value] of Object.entries(state)) {
     const teams = spec.properties[property];
-    if (teams) properties[teams] = isRuleList(value) ? teamsRules(value) : value;
+    if (teams) properties[teams] = teamsValueOf(kind, property, value);
   }
   return properties;
 }
@@ -254,6 +434,7 @@ function teamsProperties(kind: VoiceKind, state: VoiceState): Record<string, Tea
 export function sameValue(a: VoiceValue | undefined, b: VoiceValue | undefined, ordered = true): boolean {
   if (isRuleList(a) || isRuleList(b))
     return JSON.stringify(rulesOf(teamsOf(a))) === JSON.stringify(rulesOf(teamsOf(b)));
+  if (isRecordList(a) || isRecordList(b)) return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
   if (Array.isArray(a) || Array.isArray(b)) {
     const x = strings(a);
     const y = strings(b);
@@ -334,13 +515,16 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
     commands.push({ cmdlet: `Remove-${spec.noun}`, params: identity });
     return commands;
   }
-  const params: Record<string, TeamsParamValue> = { ...identity };
+  const params: Record<string, TeamsParamValue> =
+    change.before === null && spec.identityParam
+      ? { [spec.identityParam]: change.identity }
+      : { ...identity };
   for (const [property, teams] of Object.entries(spec.properties)) {
     const value = change.after[property];
     if (value === undefined) continue;
     if (change.before !== null && sameValue(change.before[property], value, orderedIn(change.kind, property)))
       continue;
-    params[teams] = paramOf(value);
+    params[teams] = teamsValueOf(change.kind, property, value);
   }
   if (change.before !== null && Object.keys(params).length === 1) return [];
   return [{ cmdlet: `${change.before === null ? 'New' : 'Set'}-${spec.noun}`, params }];

@@ -63,6 +63,13 @@ const DEPENDENCY_ORDER: readonly VoiceKind[] = [
   'voice-routes',
   'voice-routing-policies',
   'dial-plans',
+  // A site names its region and emergency policies (an emergency number its usage); a subnet names its site.
+  'emergency-calling-policies',
+  'emergency-call-routing-policies',
+  'network-regions',
+  'network-sites',
+  'network-subnets',
+  'trusted-ips',
 ];
 
 const rankOf = (kind: VoiceKind) => {

@@ -12,8 +12,8 @@ import { checkNormalizationRule, dotNetPatternSchema } from './dotnet-regex.js';
  * or over them with pending changes laid on top, for a user (their effective policies) or a policy and dial plan.
  */
 
-/** What a pending change may name: the mirrored types, and the emergency policy that decides emergency calls. */
-const SIMULATED_TYPES = [...VOICE_POLICY_NAMES, 'TeamsEmergencyCallRoutingPolicy'];
+/** What a pending change may name: the mirrored types (the emergency call routing policy among them). */
+const SIMULATED_TYPES: readonly string[] = VOICE_POLICY_NAMES;
 const policyNameOf = (name: string) => SIMULATED_TYPES.find((t) => t.toLowerCase() === name.toLowerCase());
 
 const policyText = (what: string) =>

@@ -81,6 +81,7 @@ export function fakePorts(overrides: Partial<ApiEdgePorts> = {}): ApiEdgePorts &
         customers: new Set(subject === CUSTOMER_ADMIN.subject ? ['OwnCo'] : []),
       }),
       customersOfChannel: async (channel) => (channel === 'channel-a' ? ['OwnCo', 'SecondCo'] : []),
+      customerTenant: async () => null,
     },
     audit: {
       record: async (entry) => {

@@ -237,9 +237,18 @@ async function start(options: MemoryStackOptions, sandbox: RunningSandbox | unde
       // An already expired token must still look issued in the past, as the sandbox issues it.
       const iat = Math.min(now, exp - 3600);
       const roles = o.roles ?? ['provider-admin'];
-      return new SignJWT({ oid: subject, tid: tenantId, ...(roles.length > 0 ? { roles } : {}) })
+      const v1 = o.version === '1.0';
+      // Entra's two formats: v1.0 names the account `upn` and the client `appid`, and has the v1.0 issuer.
+      const account = o.username ? (v1 ? { upn: o.username } : { preferred_username: o.username }) : {};
+      return new SignJWT({
+        oid: subject,
+        tid: tenantId,
+        ver: v1 ? '1.0' : '2.0',
+        ...account,
+        ...(roles.length > 0 ? { roles } : {}),
+      })
         .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-        .setIssuer(`${settings.endpoints.authorityHost}/${tenantId}/v2.0`)
+        .setIssuer(`${settings.endpoints.authorityHost}/${tenantId}/${v1 ? '' : 'v2.0'}`)
         .setAudience(o.audience ?? DEMO.provider.apiAudience)
         .setSubject(subject)
         .setIssuedAt(iat)

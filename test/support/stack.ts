@@ -31,6 +31,10 @@ export interface TestStack {
     audience?: string;
     tenantId?: string;
     subject?: string;
+    /** Entra's token format: v1.0 (`sts.windows.net`-style issuer, `appid`, `upn`) or v2.0 (the default). */
+    version?: '1.0' | '2.0';
+    /** The signed-in account's name (`preferred_username` in v2.0, `upn` in v1.0). */
+    username?: string;
   }): Promise<string>;
   close(): Promise<void>;
 }
@@ -89,6 +93,8 @@ export async function startStack(
         roles: o.roles ?? ['provider-admin'],
         ...(o.expiresInSeconds !== undefined ? { expiresInSeconds: o.expiresInSeconds } : {}),
         ...(o.subject ? { subject: o.subject } : {}),
+        ...(o.version ? { version: o.version } : {}),
+        ...(o.username ? { upn: o.username } : {}),
       }),
     async close() {
       await host.close();

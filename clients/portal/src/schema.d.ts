@@ -2658,6 +2658,318 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/network-regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Manage Regions: the Region List
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-regions-list"];
+        put?: never;
+        /**
+         * New Region (queued: New-CsTenantNetworkRegion)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-network-regions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/network-regions/{networkRegionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One network region, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-regions-get"];
+        /**
+         * Edit a network region's description (queued: Set-CsTenantNetworkRegion)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-network-regions-update"];
+        post?: never;
+        /**
+         * Delete Region: refused while a network site is in it (queued: Remove-CsTenantNetworkRegion)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-network-regions-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/network-sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Network Sites: region, Location based routing and the emergency policies of each
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-sites-list"];
+        put?: never;
+        /**
+         * Add New Site (queued: New-CsTenantNetworkSite)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-network-sites-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/network-sites/{networkSiteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One network site, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-sites-get"];
+        /**
+         * Edit a network site (queued: Set-CsTenantNetworkSite)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-network-sites-update"];
+        post?: never;
+        /**
+         * Delete a network site: refused while a subnet or a PSTN gateway names it (queued: Remove-CsTenantNetworkSite)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-network-sites-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/network-subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Network sites' subnets (Subnet, Description, Network Range)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-subnets-list"];
+        put?: never;
+        /**
+         * Add New Record: a subnet of a network site (queued: New-CsTenantNetworkSubnet)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-network-subnets-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/network-subnets/{subnetId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One network subnet, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-network-subnets-get"];
+        /**
+         * Edit a subnet's Network Range, site or description (queued: Set-CsTenantNetworkSubnet)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-network-subnets-update"];
+        post?: never;
+        /**
+         * Delete a subnet (queued: Remove-CsTenantNetworkSubnet)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-network-subnets-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/trusted-ips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trusted IPs: the public IP addresses of the sites
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-trusted-ips-list"];
+        put?: never;
+        /**
+         * Add New Record: a trusted IP address (queued: New-CsTenantTrustedIPAddress)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-trusted-ips-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/trusted-ips/{trustedIpId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One trusted IP address, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-trusted-ips-get"];
+        /**
+         * Edit a trusted IP's Network Range or description; the address itself cannot be modified (queued: Set-CsTenantTrustedIPAddress)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-trusted-ips-update"];
+        post?: never;
+        /**
+         * Delete a trusted IP address (queued: Remove-CsTenantTrustedIPAddress)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-trusted-ips-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/emergency-calling-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Emergency calling policies (security desk notification) that network sites and users name
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-emergency-calling-policies-list"];
+        put?: never;
+        /**
+         * Add an emergency calling policy (queued: New-CsTeamsEmergencyCallingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-emergency-calling-policies-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/emergency-calling-policies/{emergencyCallingPolicyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One emergency calling policy, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-emergency-calling-policies-get"];
+        /**
+         * Edit an emergency calling policy (queued: Set-CsTeamsEmergencyCallingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-emergency-calling-policies-update"];
+        post?: never;
+        /**
+         * Delete an emergency calling policy: refused while a network site names it (queued: Remove-CsTeamsEmergencyCallingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-emergency-calling-policies-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/emergency-call-routing-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Emergency call routing policies: emergency numbers and the PSTN usage each is routed by
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-emergency-call-routing-policies-list"];
+        put?: never;
+        /**
+         * Add an emergency call routing policy (queued: New-CsTeamsEmergencyCallRoutingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-emergency-call-routing-policies-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/emergency-call-routing-policies/{emergencyCallRoutingPolicyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One emergency call routing policy, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-emergency-call-routing-policies-get"];
+        /**
+         * Edit an emergency call routing policy and its emergency numbers (queued: Set-CsTeamsEmergencyCallRoutingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-emergency-call-routing-policies-update"];
+        post?: never;
+        /**
+         * Delete an emergency call routing policy: refused while a network site names it (queued: Remove-CsTeamsEmergencyCallRoutingPolicy)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-emergency-call-routing-policies-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/reconcile": {
         parameters: {
             query?: never;
@@ -3167,6 +3479,37 @@ export interface components {
             /** @description Write-only; omit to keep the saved one. */
             accessKey?: string;
         };
+        EmergencyCallingPolicy: {
+            identity: string;
+            description: string | null;
+            notificationGroup: string | null;
+            notificationMode: ("notification-only" | "conference-muted" | "conference-unmuted") | null;
+            notificationDialOutNumber: string | null;
+            externalLocationLookupMode: ("disabled" | "enabled") | null;
+            etag: string;
+        };
+        EmergencyCallingPolicyPage: {
+            value: components["schemas"]["EmergencyCallingPolicy"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        EmergencyCallRoutingPolicy: {
+            identity: string;
+            description: string | null;
+            allowEnhancedEmergencyServices: boolean;
+            emergencyNumbers: components["schemas"]["EmergencyNumber"][];
+            etag: string;
+        };
+        EmergencyCallRoutingPolicyPage: {
+            value: components["schemas"]["EmergencyCallRoutingPolicy"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        EmergencyNumber: {
+            emergencyDialString: string;
+            emergencyDialMask: string;
+            onlinePstnUsage: string;
+        };
         /** @description One field the request got wrong. */
         FieldError: {
             /** @description Dotted path of the field; empty for the whole value. */
@@ -3531,6 +3874,47 @@ export interface components {
             description: string | null;
             mailEnabled: boolean | null;
             securityEnabled: boolean | null;
+        };
+        NetworkRegion: {
+            /** @description The NetworkRegionID (the region's name). */
+            identity: string;
+            description: string | null;
+            centralSite: string | null;
+            etag: string;
+        };
+        NetworkRegionPage: {
+            value: components["schemas"]["NetworkRegion"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        NetworkSite: {
+            /** @description The NetworkSiteID ("Site Name"). */
+            identity: string;
+            description: string | null;
+            networkRegionId: string | null;
+            enableLocationBasedRouting: boolean;
+            networkRoamingPolicy: string | null;
+            emergencyCallingPolicy: string | null;
+            emergencyCallRoutingPolicy: string | null;
+            etag: string;
+        };
+        NetworkSitePage: {
+            value: components["schemas"]["NetworkSite"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
+        NetworkSubnet: {
+            /** @description The SubnetID ("Subnet"): its network address. */
+            identity: string;
+            description: string | null;
+            maskBits: number | null;
+            networkSiteId: string | null;
+            etag: string;
+        };
+        NetworkSubnetPage: {
+            value: components["schemas"]["NetworkSubnet"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         NewCustomer: {
             fullName: string;
@@ -4195,6 +4579,18 @@ export interface components {
              */
             redirectUri?: string;
         };
+        TrustedIpAddress: {
+            /** @description The "Trusted IP": a public IPv4 or IPv6 address. */
+            identity: string;
+            description: string | null;
+            maskBits: number | null;
+            etag: string;
+        };
+        TrustedIpAddressPage: {
+            value: components["schemas"]["TrustedIpAddress"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         UserAuditEntry: {
             id: string;
             customerId: string;
@@ -4593,7 +4989,7 @@ export interface components {
             rollbackOf: string | null;
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -4605,6 +5001,10 @@ export interface components {
                         translation: string;
                         isInternalExtension: boolean;
                         description: string;
+                    }[] | {
+                        emergencyDialString: string;
+                        emergencyDialMask: string;
+                        onlinePstnUsage: string;
                     }[];
                     newValue: string | number | boolean | null | string[] | {
                         name: string;
@@ -4612,6 +5012,10 @@ export interface components {
                         translation: string;
                         isInternalExtension: boolean;
                         description: string;
+                    }[] | {
+                        emergencyDialString: string;
+                        emergencyDialMask: string;
+                        onlinePstnUsage: string;
                     }[];
                 }[];
             }[];
@@ -4624,7 +5028,7 @@ export interface components {
         VoiceChangePlan: {
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -4636,6 +5040,10 @@ export interface components {
                         translation: string;
                         isInternalExtension: boolean;
                         description: string;
+                    }[] | {
+                        emergencyDialString: string;
+                        emergencyDialMask: string;
+                        onlinePstnUsage: string;
                     }[];
                     newValue: string | number | boolean | null | string[] | {
                         name: string;
@@ -4643,6 +5051,10 @@ export interface components {
                         translation: string;
                         isInternalExtension: boolean;
                         description: string;
+                    }[] | {
+                        emergencyDialString: string;
+                        emergencyDialMask: string;
+                        onlinePstnUsage: string;
                     }[];
                 }[];
             }[];
@@ -4663,7 +5075,7 @@ export interface components {
         };
         VoiceObjectDrift: {
             /** @enum {string} */
-            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
             identity: string;
             /**
              * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
@@ -4679,6 +5091,10 @@ export interface components {
                     translation: string;
                     isInternalExtension: boolean;
                     description: string;
+                }[] | {
+                    emergencyDialString: string;
+                    emergencyDialMask: string;
+                    onlinePstnUsage: string;
                 }[];
                 actual: string | number | boolean | null | string[] | {
                     name: string;
@@ -4686,6 +5102,10 @@ export interface components {
                     translation: string;
                     isInternalExtension: boolean;
                     description: string;
+                }[] | {
+                    emergencyDialString: string;
+                    emergencyDialMask: string;
+                    onlinePstnUsage: string;
                 }[];
             }[];
             /** @description Who made the change that set the desired state. */
@@ -19179,7 +19599,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19300,7 +19720,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19408,7 +19828,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19638,7 +20058,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19861,7 +20281,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19994,7 +20414,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20207,7 +20627,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20422,7 +20842,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20555,7 +20975,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20788,7 +21208,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21023,7 +21443,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21156,7 +21576,3509 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-regions-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of network regions, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkRegionPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-regions-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /** @default null */
+                    centralSite?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-regions-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The region's NetworkRegionID. */
+                networkRegionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The network region. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkRegion"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such network region (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-regions-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The region's NetworkRegionID. */
+                networkRegionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /** @default null */
+                    centralSite?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-regions-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The region's NetworkRegionID. */
+                networkRegionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-sites-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of network sites, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkSitePage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-sites-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /** @description The "Network Region": each network site is associated with one (create it first). */
+                    networkRegionId: string;
+                    /**
+                     * @description "Location based routing".
+                     * @default false
+                     */
+                    enableLocationBasedRouting?: boolean;
+                    /**
+                     * @description The network roaming policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    networkRoamingPolicy?: string | null;
+                    /**
+                     * @description The emergency calling policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    emergencyCallingPolicy?: string | null;
+                    /**
+                     * @description The emergency call routing policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    emergencyCallRoutingPolicy?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-sites-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The site's NetworkSiteID. */
+                networkSiteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The network site. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkSite"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such network site (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-sites-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The site's NetworkSiteID. */
+                networkSiteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /** @description The "Network Region": each network site is associated with one (create it first). */
+                    networkRegionId: string;
+                    /**
+                     * @description "Location based routing".
+                     * @default false
+                     */
+                    enableLocationBasedRouting?: boolean;
+                    /**
+                     * @description The network roaming policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    networkRoamingPolicy?: string | null;
+                    /**
+                     * @description The emergency calling policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    emergencyCallingPolicy?: string | null;
+                    /**
+                     * @description The emergency call routing policy (its name); null or Global: "Global (Org-wide default)".
+                     * @default null
+                     */
+                    emergencyCallRoutingPolicy?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-sites-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The site's NetworkSiteID. */
+                networkSiteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-subnets-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of network subnets, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkSubnetPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-subnets-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The SubnetID, the network address: an IPv4 or IPv6 address.
+                     * @example 192.168.1.0
+                     */
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The "Network Range": the prefix length, 0–32 for IPv4, 0–128 for IPv6.
+                     * @example 24
+                     */
+                    maskBits: number;
+                    /** @description A network site (its NetworkSiteID, the manual's "Site Name"). */
+                    networkSiteId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-subnets-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The subnet's SubnetID (its network address). */
+                subnetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The network subnet. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkSubnet"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such network subnet (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-subnets-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The subnet's SubnetID (its network address). */
+                subnetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The "Network Range": the prefix length, 0–32 for IPv4, 0–128 for IPv6.
+                     * @example 24
+                     */
+                    maskBits: number;
+                    /** @description A network site (its NetworkSiteID, the manual's "Site Name"). */
+                    networkSiteId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-network-subnets-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The subnet's SubnetID (its network address). */
+                subnetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-trusted-ips-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of trusted IP addresss, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrustedIpAddressPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-trusted-ips-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The public IP address: an IPv4 or IPv6 address.
+                     * @example 192.168.1.0
+                     */
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The "Network Range": the prefix length, 0–32 for IPv4, 0–128 for IPv6.
+                     * @example 24
+                     */
+                    maskBits: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-trusted-ips-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The trusted IP address. */
+                trustedIpId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trusted IP address. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrustedIpAddress"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such trusted IP address (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-trusted-ips-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The trusted IP address. */
+                trustedIpId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The "Network Range": the prefix length, 0–32 for IPv4, 0–128 for IPv6.
+                     * @example 24
+                     */
+                    maskBits: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-trusted-ips-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The trusted IP address. */
+                trustedIpId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-calling-policies-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of emergency calling policys, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmergencyCallingPolicyPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-calling-policies-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description Users and groups to notify of an emergency call, e-mail addresses separated by ;.
+                     * @default null
+                     */
+                    notificationGroup?: string | null;
+                    /**
+                     * @description The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.
+                     * @default notification-only
+                     * @enum {string}
+                     */
+                    notificationMode?: "notification-only" | "conference-muted" | "conference-unmuted";
+                    /**
+                     * @description A PSTN number conferenced in when the mode is a Conference one.
+                     * @default null
+                     * @example +14255551234
+                     */
+                    notificationDialOutNumber?: string | null;
+                    /**
+                     * @description Whether users may set emergency addresses for remote locations.
+                     * @default disabled
+                     * @enum {string}
+                     */
+                    externalLocationLookupMode?: "disabled" | "enabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-calling-policies-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The emergency calling policy. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmergencyCallingPolicy"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such emergency calling policy (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-calling-policies-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description Users and groups to notify of an emergency call, e-mail addresses separated by ;.
+                     * @default null
+                     */
+                    notificationGroup?: string | null;
+                    /**
+                     * @description The security desk's experience: NotificationOnly, ConferenceMuted, ConferenceUnMuted.
+                     * @default notification-only
+                     * @enum {string}
+                     */
+                    notificationMode?: "notification-only" | "conference-muted" | "conference-unmuted";
+                    /**
+                     * @description A PSTN number conferenced in when the mode is a Conference one.
+                     * @default null
+                     * @example +14255551234
+                     */
+                    notificationDialOutNumber?: string | null;
+                    /**
+                     * @description Whether users may set emergency addresses for remote locations.
+                     * @default disabled
+                     * @enum {string}
+                     */
+                    externalLocationLookupMode?: "disabled" | "enabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-calling-policies-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-call-routing-policies-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of emergency call routing policys, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmergencyCallRoutingPolicyPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-call-routing-policies-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /** @default false */
+                    allowEnhancedEmergencyServices?: boolean;
+                    emergencyNumbers: {
+                        /**
+                         * @description The emergency number.
+                         * @example 911
+                         */
+                        emergencyDialString: string;
+                        /**
+                         * @description Numbers dialled as this emergency number, separated by ;.
+                         * @default
+                         * @example 933
+                         */
+                        emergencyDialMask?: string;
+                        /** @description The PSTN usage whose voice routes carry the call. */
+                        onlinePstnUsage: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-call-routing-policies-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallRoutingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The emergency call routing policy. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmergencyCallRoutingPolicy"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such emergency call routing policy (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-call-routing-policies-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallRoutingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /** @default false */
+                    allowEnhancedEmergencyServices?: boolean;
+                    emergencyNumbers: {
+                        /**
+                         * @description The emergency number.
+                         * @example 911
+                         */
+                        emergencyDialString: string;
+                        /**
+                         * @description Numbers dialled as this emergency number, separated by ;.
+                         * @default
+                         * @example 933
+                         */
+                        emergencyDialMask?: string;
+                        /** @description The PSTN usage whose voice routes carry the call. */
+                        onlinePstnUsage: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-emergency-call-routing-policies-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The policy's Identity, without `Tag:`. */
+                emergencyCallRoutingPolicyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21257,7 +25179,7 @@ export interface operations {
                     /** @description Only these drifted objects; every drifted one when absent. */
                     objects?: {
                         /** @enum {string} */
-                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans";
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
                         identity: string;
                     }[];
                 };
@@ -21497,7 +25419,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;

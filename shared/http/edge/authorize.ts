@@ -4,7 +4,10 @@ import { type Principal, requireRole } from '../../auth/authenticator.js';
 import { domainErrors } from '../../errors/domain-errors.js';
 import type { EdgeStep } from './compose.js';
 
-export type AccessPort = Pick<AccessStore, 'customerChannel' | 'grantsOf' | 'customersOfChannel'>;
+export type AccessPort = Pick<AccessStore, 'customerChannel' | 'grantsOf' | 'customersOfChannel'> & {
+  /** The customer's Microsoft 365 tenant id (null: not connected, or no such customer). */
+  customerTenant(customerId: string): Promise<string | null>;
+};
 
 /** The caller holds one of the route's roles (403 otherwise); before the path, which a stranger should not probe. */
 export const authorizeRole: EdgeStep = async (ctx, next) => {
@@ -26,12 +29,13 @@ export function authorizeCustomer(access: AccessPort): EdgeStep {
         ? await route.customerOf(ctx.params)
         : String((ctx.params as { customerId?: unknown } | undefined)?.customerId ?? '');
       if (!customerId) throw domainErrors.forbidden('You may not act on this resource.');
-      const decision = decideCustomerAccess({
+      const decision = await decideCustomerAccess({
         principal,
         roles: route.roles,
         customerId,
         channelOf: await access.customerChannel(customerId),
         grants: await access.grantsOf(principal.subject),
+        tenantOf: () => access.customerTenant(customerId),
       });
       if (!decision.allowed) throw domainErrors.forbidden(decision.reason);
     }
@@ -42,6 +46,14 @@ export function authorizeCustomer(access: AccessPort): EdgeStep {
 async function scopeOf(access: AccessPort, caller: Principal | null): Promise<AccessScope> {
   if (!caller || caller.roles.includes('provider-admin')) return { kind: 'all' };
   const grants = await access.grantsOf(caller.subject);
+  if (caller.home === 'customer') {
+    const tenant = caller.tenantId?.toLowerCase();
+    const mine = new Set<string>();
+    for (const id of grants.customers) {
+      if ((await access.customerTenant(id))?.toLowerCase() === tenant) mine.add(id);
+    }
+    return { kind: 'customers', customerIds: mine };
+  }
   const customerIds = new Set(caller.roles.includes('customer-admin') ? grants.customers : []);
   if (caller.roles.includes('channel-admin')) {
     for (const channel of grants.channels) {
