@@ -17,6 +17,7 @@ import {
   type VoiceObjectChange,
   type VoiceState,
 } from '../shared/voice/voice-change.js';
+import { gatewayWarnings } from '../shared/voice/voice-change-rules.js';
 import type { VoiceChangeService, VoicePlan } from '../shared/voice/voice-change-service.js';
 import { voiceObjectDriftSchema } from '../shared/voice/voice-desired.js';
 import {
@@ -31,7 +32,7 @@ import { taskViewSchema, toTaskView } from './tasks.js';
 
 /**
  * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
- * online voice routing policies and tenant dial plans, and location-based routing's network regions, sites, subnets,
+ * online voice routing policies, tenant dial plans and PSTN gateways, and location-based routing's network regions, sites, subnets,
  * trusted IPs and emergency policies (§1.9–1.11), read from the mirror and changed through queued Teams commands, each with a
  * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
  */
@@ -312,6 +313,76 @@ const emergencyRoutingFields = {
   allowEnhancedEmergencyServices: z.boolean().default(false),
   emergencyNumbers: z.array(emergencyNumberBody).max(50),
 };
+/** The API's BypassMode values (kebab-case) for Teams' None, Always and OnlyForLocalUsers. */
+const BYPASS_MODES = ['none', 'always', 'only-for-local-users'] as const;
+
+const gatewayView = z
+  .object({
+    identity: z.string().meta({ description: "The SBC's FQDN (Teams' Identity and Fqdn)." }),
+    description: z.string().nullable(),
+    sipSignalingPort: z.number().int().nullable(),
+    maxConcurrentSessions: z.number().int().nullable(),
+    enabled: z.boolean().nullable(),
+    forwardCallHistory: z.boolean().nullable(),
+    forwardPai: z.boolean().nullable(),
+    sendSipOptions: z.boolean().nullable(),
+    mediaBypass: z.boolean().nullable(),
+    bypassMode: z.string().nullable().meta({ description: '`none`, `always` or `only-for-local-users`.' }),
+    failoverTimeSeconds: z.number().int().nullable(),
+    failoverResponseCodes: z.string().nullable(),
+    gatewaySiteId: z.string().nullable(),
+    gatewaySiteLbrEnabled: z.boolean().nullable(),
+    gatewayLbrEnabledUserOverride: z.boolean().nullable(),
+    pidfLoSupported: z.boolean().nullable(),
+    mediaRelayRoutingLocationOverride: z.string().nullable(),
+    proxySbc: z.string().nullable(),
+    etag: z.string(),
+  })
+  .meta({ id: 'PstnGateway' });
+
+/**
+ * New-CsOnlinePSTNGateway's parameters with its documented defaults (learn.microsoft.com/powershell/module/teams/
+ * new-csonlinepstngateway); the ranges and references are checked by voice-change-rules.ts (`gatewayErrors`), so
+ * that each refusal has its own code. A PUT sets every field: one left out goes back to its default.
+ */
+const gatewayFields = {
+  description: z.string().max(1024).default(''),
+  sipSignalingPort: z.number().int().meta({
+    description: 'The TLS port the SBC listens on for Direct Routing, 1–65535.',
+    example: 5061,
+  }),
+  maxConcurrentSessions: z.number().int().nullable().default(null).meta({
+    description: 'Alerts at 90% of it; null: no alerts.',
+  }),
+  enabled: z.boolean().default(false).meta({ description: 'False drains the SBC: no new outbound calls.' }),
+  forwardCallHistory: z.boolean().default(false),
+  forwardPai: z.boolean().default(false),
+  sendSipOptions: z.boolean().default(true),
+  mediaBypass: z.boolean().default(false),
+  bypassMode: z.enum(BYPASS_MODES).default('none'),
+  failoverTimeSeconds: z.number().int().default(10),
+  failoverResponseCodes: z.string().max(256).default('408, 503, 504').meta({
+    description: 'SIP response codes on which Direct Routing tries the next SBC, comma-separated.',
+  }),
+  gatewaySiteId: z.string().max(256).default('').meta({
+    description: 'The network site of the SBC (Location-Based Routing); empty for none.',
+  }),
+  gatewaySiteLbrEnabled: z.boolean().default(false),
+  gatewayLbrEnabledUserOverride: z.boolean().default(false),
+  pidfLoSupported: z.boolean().default(false),
+  mediaRelayRoutingLocationOverride: z.string().max(64).nullable().default(null),
+  proxySbc: z.string().max(253).nullable().default(null).meta({
+    description: 'The proxy SBC (Local Media Optimization), by FQDN.',
+  }),
+};
+const gatewayCreate = z.strictObject({
+  identity: objectName.toLowerCase().meta({
+    description: "The SBC's FQDN, in a domain registered in the tenant (not *.onmicrosoft.com).",
+    example: 'sbc2.contoso.com',
+  }),
+  ...gatewayFields,
+});
+const gatewayUpdate = z.strictObject(gatewayFields);
 
 /** The kinds edited as whole objects (a usage is only a name in the Global list: its routes are its own). */
 type ObjectKind = Exclude<VoiceKind, 'pstn-usages'>;
@@ -336,6 +407,8 @@ interface ObjectRouteSpec {
   };
   /** The list's order when it is not by identity. */
   readonly orderedBy?: (view: { readonly identity: string } & VoiceState) => string;
+  /** What the operator should know about a change Teams accepts, answered with its plan. */
+  readonly warnings?: (config: VoiceConfig, change: VoiceObjectChange) => string[];
 }
 
 /**
@@ -505,6 +578,26 @@ const OBJECT_ROUTES = [
         'Delete an emergency call routing policy: refused while a network site names it (queued: Remove-CsTeamsEmergencyCallRoutingPolicy)',
     },
   } satisfies ObjectRouteSpec,
+  {
+    kind: 'pstn-gateways',
+    operation: 'voice-pstn-gateways',
+    segment: 'pstn-gateways',
+    label: 'PSTN gateway',
+    idParam: 'gatewayId',
+    idDescription: "The gateway's FQDN.",
+    view: gatewayView,
+    create: gatewayCreate,
+    update: gatewayUpdate,
+    summaries: {
+      list: 'PSTN gateways (the SBCs paired with the tenant for Direct Routing), by FQDN',
+      create: 'Add an extra BYOC PSTN gateway (queued: New-CsOnlinePSTNGateway)',
+      update:
+        'Edit a PSTN gateway: port, limits, enabled, LBR site, … (queued: Set-CsOnlinePSTNGateway); disabling one that routes list is answered with a warning',
+      delete:
+        'Delete a PSTN gateway: refused while a voice route lists it (queued: Remove-CsOnlinePSTNGateway)',
+    },
+    warnings: gatewayWarnings,
+  } satisfies ObjectRouteSpec,
 ];
 
 const voiceValue = voiceValueSchema;
@@ -528,6 +621,9 @@ const resultSchema = z
     task: taskViewSchema
       .nullable()
       .meta({ description: 'The queued task; null for a dry run or no change.' }),
+    warnings: z.array(z.string()).optional().meta({
+      description: 'What to know about a change Teams accepts (e.g. disabling a gateway routes list).',
+    }),
   })
   .meta({ id: 'VoiceChangeResult' });
 
@@ -580,7 +676,7 @@ const WRITE_RESPONSES = {
 
 const WRITE_ERRORS = {
   validation:
-    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field.',
+    'Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field.',
   conflict:
     'Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`).',
   not_found: 'No such customer or object (as of the last replication).',
@@ -634,6 +730,19 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
     return answer(
       await voiceChanges.submit(customerId, changes, { dryRun: dry, initiatedBy: initiator(principal) }),
     );
+  }
+
+  /** `submit`, with the row's warnings about the change (read before it is queued) in the answer. */
+  async function submitWarned(
+    spec: ObjectRouteSpec,
+    customerId: string,
+    change: VoiceObjectChange,
+    dry: boolean,
+    principal: Principal | null,
+  ): Promise<ApiResult> {
+    const warnings = spec.warnings?.(await voiceChanges.config(customerId), change) ?? [];
+    const result = await submit(customerId, [change], dry, principal);
+    return warnings.length > 0 ? { ...result, body: { ...(result.body as object), warnings } } : result;
   }
 
   /** The change of an existing object (If-Match from the request, when it has one), or a new one's (`create`). */
@@ -756,9 +865,10 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
         errors: WRITE_ERRORS,
         handler: async ({ params, query, body, request, principal }) => {
           const { customerId, identity } = idsOf(params);
-          return submit(
+          return submitWarned(
+            spec,
             customerId,
-            [await change(customerId, kind, identity, body, { request })],
+            await change(customerId, kind, identity, body, { request }),
             query.dryRun,
             principal,
           );

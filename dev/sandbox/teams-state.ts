@@ -690,6 +690,7 @@ export class TeamsAdminState {
         }
         break;
       case 'OnlinePSTNGateway':
+        checkGateway(object);
         requireObject('TenantNetworkSite', object.GatewaySiteId, 'network site');
         break;
     }
@@ -763,6 +764,45 @@ export class TeamsAdminState {
       }
     }
     return users;
+  }
+}
+
+/**
+ * What New/Set-CsOnlinePSTNGateway refuse (learn.microsoft.com/powershell/module/teams/new-csonlinepstngateway and
+ * microsoftteams/direct-routing-connect-the-sbc): an Fqdn that is not a host name of at most 63 characters or is in
+ * *.onmicrosoft.com, a SipSignalingPort outside 1–65535, session and failover limits below 1, a BypassMode other
+ * than None, Always or OnlyForLocalUsers, and FailoverResponseCodes that are not SIP codes. Whether the FQDN's
+ * domain is registered in the tenant is not checked: the sandbox's tenants do not hold the domains of the SBCs
+ * that manual-DNS onboarding pairs (see docs/decisions.md).
+ */
+function checkGateway(object: TeamsConfigObject): void {
+  const refuse = (message: string) => {
+    throw new TeamsAdminStateError(400, 'BadRequest', message);
+  };
+  const fqdn = object.Identity;
+  if (!/^(?=.{1,63}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(fqdn)) {
+    refuse(`The Fqdn '${fqdn}' is not valid: it must be a host name of at most 63 characters.`);
+  }
+  if (/(^|\.)onmicrosoft\.com$/i.test(fqdn)) {
+    refuse(`The Fqdn '${fqdn}' is not valid: the *.onmicrosoft.com domain is not supported for an SBC.`);
+  }
+  const port = object.SipSignalingPort;
+  if (typeof port === 'number' && (!Number.isInteger(port) || port < 1 || port > 65_535)) {
+    refuse(`SipSignalingPort ${port} is not valid: it must be a value between 1 and 65535.`);
+  }
+  for (const name of ['MaxConcurrentSessions', 'FailoverTimeSeconds']) {
+    const value = object[name];
+    if (typeof value === 'number' && (!Number.isInteger(value) || value < 1)) {
+      refuse(`${name} ${value} is not valid: it must be a positive whole number.`);
+    }
+  }
+  const mode = object.BypassMode;
+  if (typeof mode === 'string' && !/^(none|always|onlyforlocalusers)$/i.test(mode)) {
+    refuse(`BypassMode '${mode}' is not valid: use None, Always or OnlyForLocalUsers.`);
+  }
+  const codes = object.FailoverResponseCodes;
+  if (typeof codes === 'string' && codes !== '' && !/^\s*[4-6]\d\d\s*(,\s*[4-6]\d\d\s*)*$/.test(codes)) {
+    refuse(`FailoverResponseCodes '${codes}' is not valid: a comma-separated list of SIP response codes.`);
   }
 }
 

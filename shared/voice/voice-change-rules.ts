@@ -10,6 +10,7 @@ import {
   actionOf,
   isRuleList,
   VOICE_KIND_SPECS,
+  type VoiceAction,
   type VoiceConfig,
   type VoiceObjectChange,
   type VoiceState,
@@ -57,6 +58,10 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
     if (change.after === null || change.kind === 'pstn-usages') continue;
     if (isLocationKind(change.kind)) {
       errors.push(...locationErrorsOf(config, after, { ...change, after: change.after }));
+      continue;
+    }
+    if (change.kind === 'pstn-gateways') {
+      errors.push(...gatewayErrors(after, change.identity, change.after, action));
       continue;
     }
     if (change.kind !== 'voice-routes' && same(change.identity, 'Global') && action === 'create') {
@@ -174,6 +179,130 @@ function ruleErrors(value: VoiceState[string] | undefined): FieldError[] {
   return errors;
 }
 
+/**
+ * An SBC's FQDN as Teams takes it: labels of letters, digits and hyphens (not first or last), at least two, the
+ * last alphabetic; at most 63 characters in all (New-CsOnlinePSTNGateway -Fqdn: "Limited to 63 characters").
+ */
+export const GATEWAY_FQDN_MAX = 63;
+const FQDN = /^(?=.{1,63}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** The reason Teams refuses the FQDN of an SBC, or null when it takes it. */
+export function gatewayFqdnError(fqdn: string): { code: string; message: string } | null {
+  if (!FQDN.test(fqdn)) {
+    return {
+      code: 'fqdn_invalid',
+      message: `"${fqdn}" is not an FQDN Teams takes for an SBC: labels of letters, digits and hyphens, at least two, at most ${GATEWAY_FQDN_MAX} characters in all.`,
+    };
+  }
+  // "Keep in mind that the *.onmicrosoft.com domain name isn't supported for the SBC FQDN domain name"
+  // (learn.microsoft.com/microsoftteams/direct-routing-connect-the-sbc).
+  if (/(^|\.)onmicrosoft\.com$/i.test(fqdn)) {
+    return {
+      code: 'fqdn_not_allowed',
+      message: `"${fqdn}" is in *.onmicrosoft.com, which Teams does not support for an SBC; use a domain registered in the tenant.`,
+    };
+  }
+  return null;
+}
+
+/** SIP response codes: three digits each, 400–699 (Direct Routing fails over on 4xx, 5xx and 6xx answers). */
+const RESPONSE_CODES = /^\s*[4-6]\d\d\s*(,\s*[4-6]\d\d\s*)*$/;
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * A PSTN gateway's fields as Teams checks them (New/Set-CsOnlinePSTNGateway): the FQDN (create only: it is the
+ * Identity), SipSignalingPort "between 1 and 65535", positive session and failover limits, SIP failover codes, a
+ * GatewaySiteId that is a network site of the tenant (as of the last replication) and one when the gateway reports
+ * its site for Location-Based Routing, and a ProxySbc that is an FQDN.
+ */
+export function gatewayErrors(
+  config: VoiceConfig,
+  identity: string,
+  state: VoiceState,
+  action: VoiceAction,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const error = (field: string, code: string, message: string) =>
+    errors.push({ field, in: 'body', code, message });
+  if (action === 'create') {
+    const problem = gatewayFqdnError(identity);
+    if (problem) error('identity', problem.code, problem.message);
+  }
+  const integer = (
+    field: string,
+    min: number,
+    max: number,
+    code: string,
+    what: string,
+    optional: boolean,
+  ) => {
+    const value = state[field];
+    if (value === null && optional) return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      error(field, code, `${what} is a whole number from ${min} to ${max}.`);
+    }
+  };
+  integer('sipSignalingPort', 1, 65_535, 'port_invalid', 'SipSignalingPort', false);
+  integer('maxConcurrentSessions', 1, INT32_MAX, 'sessions_invalid', 'MaxConcurrentSessions', true);
+  integer('failoverTimeSeconds', 1, INT32_MAX, 'timeout_invalid', 'FailoverTimeSeconds', true);
+  const codes = state.failoverResponseCodes;
+  if (typeof codes === 'string' && codes !== '' && !RESPONSE_CODES.test(codes)) {
+    error(
+      'failoverResponseCodes',
+      'sip_codes_invalid',
+      `"${codes}" is not a comma-separated list of SIP response codes (400–699), e.g. "408, 503, 504".`,
+    );
+  }
+  const site = state.gatewaySiteId;
+  if (typeof site === 'string' && site !== '') {
+    if (!config.of('TenantNetworkSite').some((s) => same(s.identity, site))) {
+      error(
+        'gatewaySiteId',
+        'site_unknown',
+        `The tenant has no network site "${site}" (as of the last replication); create the site first.`,
+      );
+    }
+  } else if (state.gatewaySiteLbrEnabled === true) {
+    error(
+      'gatewaySiteId',
+      'site_required',
+      'A gateway that reports its site for Location-Based Routing (gatewaySiteLbrEnabled) needs a gatewaySiteId.',
+    );
+  }
+  const proxy = state.proxySbc;
+  if (typeof proxy === 'string' && proxy !== '' && !FQDN.test(proxy)) {
+    error('proxySbc', 'fqdn_invalid', `"${proxy}" is not an FQDN: ProxySbc names the proxy SBC by its FQDN.`);
+  }
+  return errors;
+}
+
+/**
+ * What an operator should know before a gateway change that Teams accepts: a gateway disabled while voice routes
+ * still list it takes no new calls through them (Set-CsOnlinePSTNGateway -Enabled: "the SBC will continue existing
+ * calls, but all new calls will be routed to another SBC in a route").
+ */
+export function gatewayWarnings(config: VoiceConfig, change: VoiceObjectChange): string[] {
+  if (change.kind !== 'pstn-gateways' || change.after?.enabled !== false || change.before?.enabled === false)
+    return [];
+  const routes = routesListing(config, change.identity);
+  if (routes.length === 0) return [];
+  return [
+    `The PSTN gateway "${change.identity}" takes no new calls once disabled; ${routes.join(', ')} ${routes.length === 1 ? 'lists' : 'list'} it, so their calls go to their other gateways, or fail if there is none.`,
+  ];
+}
+
+/** The voice routes whose gateway list names the gateway, in the manual's words. */
+function routesListing(config: VoiceConfig, gateway: string): string[] {
+  return config
+    .of('OnlineVoiceRoute')
+    .filter((route) =>
+      ((route.data.OnlinePstnGatewayList as readonly string[] | undefined) ?? []).some((g) =>
+        same(g, gateway),
+      ),
+    )
+    .map((route) => `voice route "${route.identity}"`);
+}
+
 /** Throws 400 validation_failed with the per-field errors, if any. */
 export function assertValid(config: VoiceConfig, changes: readonly VoiceObjectChange[]): void {
   const errors = fieldErrorsOf(config, changes);
@@ -182,6 +311,7 @@ export function assertValid(config: VoiceConfig, changes: readonly VoiceObjectCh
 
 /** Who still names the object (the references that keep Teams from removing it), in the manual's words. */
 export function referencesTo(config: VoiceConfig, change: VoiceObjectChange): string[] {
+  if (change.kind === 'pstn-gateways') return routesListing(config, change.identity);
   if (change.kind !== 'pstn-usages') return locationReferencesTo(config, change);
   const refs: string[] = [];
   for (const [policyName, label] of [

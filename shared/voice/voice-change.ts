@@ -21,6 +21,7 @@ export const VOICE_KINDS = [
   'trusted-ips',
   'emergency-calling-policies',
   'emergency-call-routing-policies',
+  'pstn-gateways',
 ] as const;
 export type VoiceKind = (typeof VOICE_KINDS)[number];
 
@@ -222,6 +223,46 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     booleans: ['allowEnhancedEmergencyServices'],
     records: { emergencyNumbers: EMERGENCY_NUMBER_FIELDS },
     tagged: true,
+  },
+  // New/Set-CsOnlinePSTNGateway (learn.microsoft.com/powershell/module/teams/new-csonlinepstngateway): the
+  // Identity is the SBC's FQDN. Left out: the number translation rules (objects of their own) and IPAddressVersion.
+  'pstn-gateways': {
+    policyName: 'OnlinePSTNGateway',
+    noun: 'CsOnlinePSTNGateway',
+    label: 'PSTN gateway',
+    properties: {
+      description: 'Description',
+      sipSignalingPort: 'SipSignalingPort',
+      maxConcurrentSessions: 'MaxConcurrentSessions',
+      enabled: 'Enabled',
+      forwardCallHistory: 'ForwardCallHistory',
+      forwardPai: 'ForwardPai',
+      sendSipOptions: 'SendSipOptions',
+      mediaBypass: 'MediaBypass',
+      bypassMode: 'BypassMode',
+      failoverTimeSeconds: 'FailoverTimeSeconds',
+      failoverResponseCodes: 'FailoverResponseCodes',
+      gatewaySiteId: 'GatewaySiteId',
+      gatewaySiteLbrEnabled: 'GatewaySiteLbrEnabled',
+      gatewayLbrEnabledUserOverride: 'GatewayLbrEnabledUserOverride',
+      pidfLoSupported: 'PidfLoSupported',
+      mediaRelayRoutingLocationOverride: 'MediaRelayRoutingLocationOverride',
+      proxySbc: 'ProxySbc',
+    },
+    lists: [],
+    ordered: [],
+    numbers: ['sipSignalingPort', 'maxConcurrentSessions', 'failoverTimeSeconds'],
+    booleans: [
+      'enabled',
+      'forwardCallHistory',
+      'forwardPai',
+      'sendSipOptions',
+      'mediaBypass',
+      'gatewaySiteLbrEnabled',
+      'gatewayLbrEnabledUserOverride',
+      'pidfLoSupported',
+    ],
+    enums: { bypassMode: { none: 'None', always: 'Always', 'only-for-local-users': 'OnlyForLocalUsers' } },
   },
 };
 

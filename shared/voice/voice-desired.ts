@@ -60,16 +60,18 @@ export interface VoiceObjectDrift {
  */
 const DEPENDENCY_ORDER: readonly VoiceKind[] = [
   'pstn-usages',
-  'voice-routes',
-  'voice-routing-policies',
-  'dial-plans',
-  // A site names its region and emergency policies (an emergency number its usage); a subnet names its site.
+  // An emergency number names its usage; a site names its region and emergency policies; a subnet its site.
   'emergency-calling-policies',
   'emergency-call-routing-policies',
   'network-regions',
   'network-sites',
   'network-subnets',
   'trusted-ips',
+  // A gateway names its network site; routes list gateways.
+  'pstn-gateways',
+  'voice-routes',
+  'voice-routing-policies',
+  'dial-plans',
 ];
 
 const rankOf = (kind: VoiceKind) => {

@@ -79,6 +79,9 @@ const CUSTOMER_ADMIN_CHANGES = new Set([
   'voice-emergency-call-routing-policies-create',
   'voice-emergency-call-routing-policies-update',
   'voice-emergency-call-routing-policies-delete',
+  'voice-pstn-gateways-create',
+  'voice-pstn-gateways-update',
+  'voice-pstn-gateways-delete',
   'voice-audit-rollback',
   'voice-reconcile',
 ]);
@@ -152,6 +155,7 @@ function pathFor(route: string, customer: string): string {
     trustedIpId: '203.0.113.10',
     emergencyCallingPolicyId: 'NotifySecurity',
     emergencyCallRoutingPolicyId: 'US-911',
+    gatewayId: 'sbc.example.com',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

@@ -222,6 +222,11 @@ beforeAll(async () => {
     object('TeamsEmergencyCallRoutingPolicy', 'Tag:ConfECRP', { EmergencyNumbers: emergencyNumbers }),
     object('TeamsEmergencyCallRoutingPolicy', 'Tag:SpareECRP', { EmergencyNumbers: [] }),
   ];
+  const gateway = (fqdn: string) => ({
+    policyName: 'OnlinePSTNGateway',
+    identity: fqdn,
+    data: { Identity: fqdn, Fqdn: fqdn, SipSignalingPort: 5061, Enabled: true, BypassMode: 'None' },
+  });
   await stack.services.mirror.putVoiceObjects(
     OWN,
     [
@@ -241,6 +246,8 @@ beforeAll(async () => {
       dialPlan('ConfPlan'),
       dialPlan('SparePlan'),
       ...locationObjects(),
+      gateway('conf-sbc.example.com'),
+      gateway('spare-sbc.example.com'),
     ],
     [],
     'conformance',
@@ -521,6 +528,8 @@ function bodyOf(operationId: string): unknown {
       description: 'Edited',
       emergencyNumbers: [{ emergencyDialString: '112', onlinePstnUsage: 'ConfUsage' }],
     },
+    'voice-pstn-gateways-create': { identity: 'new-sbc.example.com', sipSignalingPort: 5061 },
+    'voice-pstn-gateways-update': { sipSignalingPort: 5062, enabled: true, maxConcurrentSessions: 10 },
     'voice-normalization-rules-build': {
       examples: [
         { dialed: '02079460123', normalized: '+442079460123' },
@@ -597,6 +606,8 @@ function pathOf(path: string, operationId: string): string {
       operationId === 'voice-emergency-calling-policies-delete' ? 'SpareECP' : 'ConfECP',
     emergencyCallRoutingPolicyId:
       operationId === 'voice-emergency-call-routing-policies-delete' ? 'SpareECRP' : 'ConfECRP',
+    gatewayId:
+      operationId === 'voice-pstn-gateways-delete' ? 'spare-sbc.example.com' : 'conf-sbc.example.com',
     channelId: CHANNEL,
     subject: CHANNEL_ADMIN,
     rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',

@@ -217,6 +217,39 @@ describe('sandbox Teams admin configuration API', () => {
     ]);
   });
 
+  it('refuses a PSTN gateway Teams would refuse: its FQDN, its port and its limits', async () => {
+    const gateways = '/Skype.Policy/configurations/OnlinePSTNGateway';
+    const refusal = async (body: Record<string, unknown>) => {
+      const answer = await call('POST', gateways, { body: { SipSignalingPort: 5061, ...body } });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      return (answer.body as { error: { message: string } }).error.message;
+    };
+    expect(await refusal({ Identity: 'sbc' })).toContain('not valid');
+    expect(await refusal({ Identity: `${'a'.repeat(52)}.example.com` })).toContain('63 characters');
+    expect(await refusal({ Identity: 'sbc.contoso.onmicrosoft.com' })).toContain('onmicrosoft.com');
+    expect(await refusal({ Identity: 'sbc.example.com', SipSignalingPort: 65_536 })).toContain(
+      'between 1 and 65535',
+    );
+    expect(await refusal({ Identity: 'sbc.example.com', MaxConcurrentSessions: 0 })).toContain(
+      'MaxConcurrentSessions',
+    );
+    expect(await refusal({ Identity: 'sbc.example.com', BypassMode: 'Sometimes' })).toContain('BypassMode');
+    expect(await refusal({ Identity: 'sbc.example.com', FailoverResponseCodes: '200' })).toContain(
+      'FailoverResponseCodes',
+    );
+    expect(await refusal({ Identity: 'sbc.example.com', GatewaySiteId: 'Nowhere' })).toContain(
+      "network site 'Nowhere'",
+    );
+    expect(
+      (await call('POST', gateways, { body: { Identity: 'sbc.example.com', SipSignalingPort: 5061 } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call('PUT', `${gateways}/configuration/sbc.example.com`, { body: { SipSignalingPort: 0 } }))
+        .status,
+    ).toBe(400);
+  });
+
   it('grants policies to users', async () => {
     await call('PUT', '/Skype.Policy/configurations/OnlinePstnUsages/configuration/Global', {
       body: { Usage: ['U'] },

@@ -2970,6 +2970,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/voice/pstn-gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * PSTN gateways (the SBCs paired with the tenant for Direct Routing), by FQDN
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-pstn-gateways-list"];
+        put?: never;
+        /**
+         * Add an extra BYOC PSTN gateway (queued: New-CsOnlinePSTNGateway)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-pstn-gateways-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/pstn-gateways/{gatewayId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One PSTN gateway, with its ETag
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-pstn-gateways-get"];
+        /**
+         * Edit a PSTN gateway: port, limits, enabled, LBR site, … (queued: Set-CsOnlinePSTNGateway); disabling one that routes list is answered with a warning
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-pstn-gateways-update"];
+        post?: never;
+        /**
+         * Delete a PSTN gateway: refused while a voice route lists it (queued: Remove-CsOnlinePSTNGateway)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-pstn-gateways-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/voice/reconcile": {
         parameters: {
             query?: never;
@@ -4101,6 +4153,34 @@ export interface components {
              */
             task?: string;
         };
+        PstnGateway: {
+            /** @description The SBC's FQDN (Teams' Identity and Fqdn). */
+            identity: string;
+            description: string | null;
+            sipSignalingPort: number | null;
+            maxConcurrentSessions: number | null;
+            enabled: boolean | null;
+            forwardCallHistory: boolean | null;
+            forwardPai: boolean | null;
+            sendSipOptions: boolean | null;
+            mediaBypass: boolean | null;
+            /** @description `none`, `always` or `only-for-local-users`. */
+            bypassMode: string | null;
+            failoverTimeSeconds: number | null;
+            failoverResponseCodes: string | null;
+            gatewaySiteId: string | null;
+            gatewaySiteLbrEnabled: boolean | null;
+            gatewayLbrEnabledUserOverride: boolean | null;
+            pidfLoSupported: boolean | null;
+            mediaRelayRoutingLocationOverride: string | null;
+            proxySbc: string | null;
+            etag: string;
+        };
+        PstnGatewayPage: {
+            value: components["schemas"]["PstnGateway"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
+        };
         PstnUsage: {
             name: string;
             /** @description The voice routes that list the usage. */
@@ -4989,7 +5069,7 @@ export interface components {
             rollbackOf: string | null;
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5028,7 +5108,7 @@ export interface components {
         VoiceChangePlan: {
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5065,6 +5145,8 @@ export interface components {
             plan: components["schemas"]["VoiceChangePlan"];
             /** @description The queued task; null for a dry run or no change. */
             task: components["schemas"]["Task"] | null;
+            /** @description What to know about a change Teams accepts (e.g. disabling a gateway routes list). */
+            warnings?: string[];
         };
         VoiceObject: {
             policyName: string;
@@ -5075,7 +5157,7 @@ export interface components {
         };
         VoiceObjectDrift: {
             /** @enum {string} */
-            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
             identity: string;
             /**
              * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
@@ -19599,7 +19681,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19720,7 +19802,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19828,7 +19910,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20058,7 +20140,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20281,7 +20363,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20414,7 +20496,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20627,7 +20709,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20842,7 +20924,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -20975,7 +21057,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21208,7 +21290,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21443,7 +21525,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21576,7 +21658,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -21789,7 +21871,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22004,7 +22086,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22137,7 +22219,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22370,7 +22452,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22605,7 +22687,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22738,7 +22820,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -22960,7 +23042,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23180,7 +23262,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23313,7 +23395,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23533,7 +23615,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23751,7 +23833,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23884,7 +23966,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24118,7 +24200,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24354,7 +24436,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24487,7 +24569,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24715,7 +24797,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24945,7 +25027,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -25078,7 +25160,674 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of PSTN gateways, by identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PstnGatewayPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The SBC's FQDN, in a domain registered in the tenant (not *.onmicrosoft.com).
+                     * @example sbc2.contoso.com
+                     */
+                    identity: string;
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The TLS port the SBC listens on for Direct Routing, 1–65535.
+                     * @example 5061
+                     */
+                    sipSignalingPort: number;
+                    /**
+                     * @description Alerts at 90% of it; null: no alerts.
+                     * @default null
+                     */
+                    maxConcurrentSessions?: number | null;
+                    /**
+                     * @description False drains the SBC: no new outbound calls.
+                     * @default false
+                     */
+                    enabled?: boolean;
+                    /** @default false */
+                    forwardCallHistory?: boolean;
+                    /** @default false */
+                    forwardPai?: boolean;
+                    /** @default true */
+                    sendSipOptions?: boolean;
+                    /** @default false */
+                    mediaBypass?: boolean;
+                    /**
+                     * @default none
+                     * @enum {string}
+                     */
+                    bypassMode?: "none" | "always" | "only-for-local-users";
+                    /** @default 10 */
+                    failoverTimeSeconds?: number;
+                    /**
+                     * @description SIP response codes on which Direct Routing tries the next SBC, comma-separated.
+                     * @default 408, 503, 504
+                     */
+                    failoverResponseCodes?: string;
+                    /**
+                     * @description The network site of the SBC (Location-Based Routing); empty for none.
+                     * @default
+                     */
+                    gatewaySiteId?: string;
+                    /** @default false */
+                    gatewaySiteLbrEnabled?: boolean;
+                    /** @default false */
+                    gatewayLbrEnabledUserOverride?: boolean;
+                    /** @default false */
+                    pidfLoSupported?: boolean;
+                    /** @default null */
+                    mediaRelayRoutingLocationOverride?: string | null;
+                    /**
+                     * @description The proxy SBC (Local Media Optimization), by FQDN.
+                     * @default null
+                     */
+                    proxySbc?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PSTN gateway. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PstnGateway"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such PSTN gateway (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /**
+                     * @description The TLS port the SBC listens on for Direct Routing, 1–65535.
+                     * @example 5061
+                     */
+                    sipSignalingPort: number;
+                    /**
+                     * @description Alerts at 90% of it; null: no alerts.
+                     * @default null
+                     */
+                    maxConcurrentSessions?: number | null;
+                    /**
+                     * @description False drains the SBC: no new outbound calls.
+                     * @default false
+                     */
+                    enabled?: boolean;
+                    /** @default false */
+                    forwardCallHistory?: boolean;
+                    /** @default false */
+                    forwardPai?: boolean;
+                    /** @default true */
+                    sendSipOptions?: boolean;
+                    /** @default false */
+                    mediaBypass?: boolean;
+                    /**
+                     * @default none
+                     * @enum {string}
+                     */
+                    bypassMode?: "none" | "always" | "only-for-local-users";
+                    /** @default 10 */
+                    failoverTimeSeconds?: number;
+                    /**
+                     * @description SIP response codes on which Direct Routing tries the next SBC, comma-separated.
+                     * @default 408, 503, 504
+                     */
+                    failoverResponseCodes?: string;
+                    /**
+                     * @description The network site of the SBC (Location-Based Routing); empty for none.
+                     * @default
+                     */
+                    gatewaySiteId?: string;
+                    /** @default false */
+                    gatewaySiteLbrEnabled?: boolean;
+                    /** @default false */
+                    gatewayLbrEnabledUserOverride?: boolean;
+                    /** @default false */
+                    pidfLoSupported?: boolean;
+                    /** @default null */
+                    mediaRelayRoutingLocationOverride?: string | null;
+                    /**
+                     * @description The proxy SBC (Local Media Optimization), by FQDN.
+                     * @default null
+                     */
+                    proxySbc?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer or object (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-pstn-gateways-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The gateway's FQDN. */
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -25179,7 +25928,7 @@ export interface operations {
                     /** @description Only these drifted objects; every drifted one when absent. */
                     objects?: {
                         /** @enum {string} */
-                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies";
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                         identity: string;
                     }[];
                 };
@@ -25419,7 +26168,7 @@ export interface operations {
                     "application/json": components["schemas"]["VoiceChangeResult"];
                 };
             };
-            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps` per field. */
+            /** @description Teams would refuse it: `pattern_invalid`, `translation_invalid`, `gateway_unknown`, `gateway_disabled`, `usage_unknown`, `priority_taken`, `name_taken`, `duplicate`, `region_unknown`, `site_unknown`, `policy_unknown`, `ip_invalid`, `mask_out_of_range`, `subnet_not_network`, `subnet_overlaps`, and for a PSTN gateway `fqdn_invalid`, `fqdn_not_allowed`, `port_invalid`, `sessions_invalid`, `timeout_invalid`, `sip_codes_invalid`, `site_required` per field. */
             400: {
                 headers: {
                     [name: string]: unknown;
