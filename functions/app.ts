@@ -34,6 +34,7 @@ import { createCustomerUpgradeService } from '../shared/onboarding/customer-upgr
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import { sbcChoicesReader } from '../shared/onboarding/sbc-choices.js';
+import { prefixesOnSbc, type SharedResourceDeps } from '../shared/onboarding/shared-resources.js';
 import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
@@ -289,12 +290,18 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     tables,
     sites,
     regions: onboardingSettings,
+    prefixesOnSbc: (sbcId) => prefixesOnSbc({ sites, regions: onboardingSettings }, sbcId),
     // Numbers queued for users count as held; the task engine is reached late (it needs the ports built below).
     numberIndex: withPendingNumbers(mirror, {
       store: userChangeStore,
       engine: { get: (taskId) => taskEngine.get(taskId) },
     }),
   });
+  const siteClaims: SharedResourceDeps = {
+    sites,
+    regions: onboardingSettings,
+    rangesOnSbc: (sbcId) => numbers.rangesOnSbc(sbcId),
+  };
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
     sites,
@@ -472,6 +479,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     access,
     audit,
     sites,
+    siteClaims,
     templates,
     licenses,
     licenseGate,
@@ -488,6 +496,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       templates,
       taskEngine,
       sbcChoices,
+      siteClaims,
     }),
     upgrades: createCustomerUpgradeService({ customers, credentials, invitations, taskEngine }),
     dialPlans,

@@ -18,6 +18,7 @@ import { MAX_PREFIXES } from './prefixes.js';
 import type { SbcChoicesReader } from './sbc-choices.js';
 import { patchedSite, type SitePatch } from './site-patch.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { assertSiteClaims, type SharedResourceDeps } from './shared-resources.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -63,6 +64,8 @@ export interface OnboardingServiceDeps {
   readonly sbcChoices: SbcChoicesReader;
   /** The wizard's "Grant Admin Access to", made a grant once replication finds the user. */
   readonly access: Pick<AccessStore, 'requestCustomerAdmin'>;
+  /** What other customers hold on the shared SBCs and DNS zone: a site may not claim it. */
+  readonly siteClaims: SharedResourceDeps;
 }
 
 export function createOnboardingService(services: OnboardingServiceDeps): OnboardingService {
@@ -139,6 +142,11 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         pagesOf(session),
         deps(),
       );
+      await assertSiteClaims(services.siteClaims, {
+        site,
+        before: null,
+        tenantId: session.connection?.tenantId ?? null,
+      });
       if (dryRun) {
         return engine().start({
           type: 'CreateCustomer',
@@ -215,12 +223,17 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           ],
         );
       }
-      const connected = Boolean(await services.credentials.get(customer.shortName));
+      const credential = await services.credentials.get(customer.shortName);
       const site = await buildSite(
-        { shortName: customer.shortName, licenseType: customer.licenseType, connected },
+        { shortName: customer.shortName, licenseType: customer.licenseType, connected: Boolean(credential) },
         pagesFromAddSite(input),
         deps(),
       );
+      await assertSiteClaims(services.siteClaims, {
+        site,
+        before: null,
+        tenantId: credential?.tenantId ?? null,
+      });
       if (dryRun) {
         return engine().start({
           type: 'SBCInit',
@@ -349,6 +362,11 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         if (first && conditional && ifMatch !== found.etag) throw stale();
         first = false;
         const next = await patchedSite(found.site, patch, deps());
+        await assertSiteClaims(services.siteClaims, {
+          site: next,
+          before: found.site,
+          tenantId: (await services.credentials.get(customer.shortName))?.tenantId ?? null,
+        });
         if (patch.prefixes) {
           const others = (await sites.list(customer.shortName))
             .filter((s) => s.site.siteName.toLowerCase() !== found.site.siteName.toLowerCase())

@@ -145,7 +145,7 @@ beforeAll(async () => {
       {
         field: 'line-uri',
         fieldName: 'OnPremLineUri',
-        oldValue: 'tel:+442079460099',
+        oldValue: 'tel:+442079470099',
         newValue: null,
         change: { field: 'line-uri', value: null },
         state: 'applied',
@@ -311,13 +311,13 @@ beforeAll(async () => {
   // The deletion's own: the first range holds the number the run's assignment queues, which keeps it in use.
   const spareRange = await expectOk(
     call('POST', `/api/v1/customers/${OWN}/number-ranges`, {
-      json: { ...NUMBER_RANGE, name: 'Spare', start: '+442079460200', end: '+442079460299' },
+      json: { ...NUMBER_RANGE, name: 'Spare', start: '+442079470200', end: '+442079470299' },
     }),
     'a spare number range',
   );
   ids.spareRange = (spareRange.body as { id: string }).id;
   const reserved = await expectOk(
-    call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079460001' } }),
+    call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079470001' } }),
     'a reserved number',
   );
   ids.reservation = (reserved.body as { id: string }).id;
@@ -375,7 +375,8 @@ const SBC = {
   gatewayPassword: DEMO_SBC.devices.eu1.password,
 };
 /** A range on the deployed customer's site (its SBC); the run's own create takes the next hundred. */
-const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
+// Numbers of its own on the shared SBC: the demo SBC's imported customer (litware) routes +4420794600/01.
+const NUMBER_RANGE = { name: 'London', start: '+442079470000', end: '+442079470099', siteName: OWN };
 /** A template that only switches Enterprise Voice on: applied in a dry run, it touches no number. */
 const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
 const DIAL_RULE = { name: 'National', pattern: '^0(\\d{10})$', translation: '+44$1' };
@@ -402,6 +403,7 @@ function bodyOf(operationId: string): unknown {
       dnsZone: 'provider.example.com',
     },
     'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+    'settings-registrar-hosts-put': { hosts: null },
     'settings-regions-create': { ...REGION, name: 'apac', sbcId: SBC.name },
     // The A record the deployed customer's onboarding wrote in the provider's zone.
     'settings-regions-resolve': { fqdn: `${OWN.toLowerCase()}.emea.${DEMO.provider.dns.zone}` },
@@ -468,12 +470,12 @@ function bodyOf(operationId: string): unknown {
       factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
     },
     'customer-license-factors': { factors: null },
-    'number-ranges-create': { ...NUMBER_RANGE, start: '+442079460100', end: '+442079460199' },
+    'number-ranges-create': { ...NUMBER_RANGE, start: '+442079470100', end: '+442079470199' },
     'number-ranges-update': { ...NUMBER_RANGE, description: 'Head office' },
-    'reserved-numbers-create': { lineUri: 'tel:+442079460002' },
+    'reserved-numbers-create': { lineUri: 'tel:+442079470002' },
     'reserved-numbers-update': { reason: 'Temporary employee', comments: 'VP approval' },
     'users-update': { enterpriseVoiceEnabled: true },
-    'users-assign-number': { lineUri: '+442079460010' },
+    'users-assign-number': { lineUri: '+442079470010' },
     'audit-user-change-rollback': { fields: ['line-uri'] },
     // A user of OWN's replicated directory, with nothing to change: the import is valid and changes nothing.
     'user-imports-create': `User\n${CUSTOMER_ADMIN}\n`,

@@ -198,6 +198,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/registrar-hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The registrar hosts a Carrier Registration may make an SBC register to
+         * @description Requires the role provider-admin.
+         */
+        get: operations["settings-registrar-hosts-get"];
+        /**
+         * Set the registrar hosts a Carrier Registration may name (null: those the sites already register to)
+         * @description Requires the role provider-admin.
+         */
+        put: operations["settings-registrar-hosts-put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/regions": {
         parameters: {
             query?: never;
@@ -4203,7 +4227,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "device_code_disabled" | "consent_browser_mismatch" | "consent_tenant_mismatch" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "device_code_disabled" | "consent_browser_mismatch" | "consent_tenant_mismatch" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "gateway_fqdn_taken" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prefix_overlap" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -4269,6 +4293,10 @@ export interface components {
             value: components["schemas"]["Region"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
+        };
+        RegistrarHosts: {
+            /** @description The allowed registrar hosts; null: those the sites already register to. */
+            hosts: string[] | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -6806,6 +6834,153 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LicensePlans"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "settings-registrar-hosts-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allowed hosts; null: those the sites already register to. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrarHosts"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "settings-registrar-hosts-put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrarHosts"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrarHosts"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
