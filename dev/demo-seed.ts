@@ -64,6 +64,8 @@ export async function seedDemoData(options: DemoSeedOptions): Promise<void> {
       await send(options, 'PUT', '/settings/token-app', {
         clientId: DEMO.tokenApp.clientId,
         clientSecret: DEMO.tokenApp.clientSecret,
+        // The demo shows both ways; a provider turns the device code on knowingly (docs/consent-flow.md).
+        deviceCode: true,
       }),
       'the token app',
     );

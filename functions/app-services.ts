@@ -18,6 +18,7 @@ import type { InvitationService } from '../shared/invitations/invitation-service
 import type { LicenseStore } from '../shared/licenses/license-store.js';
 import type { LicenseGate } from '../shared/licenses/license-gate.js';
 import type { CustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
+import type { SharedResourceDeps } from '../shared/onboarding/shared-resources.js';
 import type { NumberInventory } from '../shared/numbers/number-inventory.js';
 import type { OnboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import type { CustomerUpgradeService } from '../shared/onboarding/customer-upgrade.js';
@@ -78,6 +79,8 @@ export interface AppServices {
   readonly access: AccessStore;
   readonly audit: AuditStore;
   readonly sites: CustomerSiteStore;
+  /** What each customer holds on the shared SBCs and DNS zone (docs/access.md, Shared resources). */
+  readonly siteClaims: SharedResourceDeps;
   readonly templates: ScriptTemplateService;
   readonly licenses: LicenseStore;
   /** Admits or refuses users to provision against the customer's Licensed Users (and Grace Interval). */

@@ -4,6 +4,7 @@ import { createLicenseStore } from '../shared/licenses/license-store.js';
 import { createLicenseGate } from '../shared/licenses/license-gate.js';
 import { taskAlarms } from '../shared/alarms/task-alarms.js';
 import { customerTenantIndex } from '../shared/access/customer-tenants.js';
+import { resolvePendingAdmins } from '../shared/access/pending-admins.js';
 import { createJwtAuthenticator } from '../shared/auth/authenticator.js';
 import type { TokenCredential } from '@azure/identity';
 import type { JSONWebKeySet } from 'jose';
@@ -33,6 +34,7 @@ import { createCustomerUpgradeService } from '../shared/onboarding/customer-upgr
 import { createOnboardingService } from '../shared/onboarding/onboarding-service.js';
 import { onboardingPorts } from '../shared/onboarding/onboarding-ports.js';
 import { sbcChoicesReader } from '../shared/onboarding/sbc-choices.js';
+import { prefixesOnSbc, type SharedResourceDeps } from '../shared/onboarding/shared-resources.js';
 import { createCustomerSiteStore } from '../shared/onboarding/customer-site-store.js';
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
@@ -235,6 +237,14 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
         const state = await invitations.state(subject.invitationId);
         return state === 'valid' ? null : `This invitation is ${state}; the sign-in was not used.`;
       },
+      async expectedTenant(subject) {
+        const customerId = subject.type === 'invitation' ? subject.invitationId : subject.customerId;
+        const held = await credentials.get(customerId);
+        // The wizard session's own capture, not yet a customer's, may be redone with another tenant.
+        if (!held || (subject.type === 'wizard' && held.heldByWizardSession === subject.sessionId))
+          return null;
+        return held.tenantId;
+      },
       async completed(subject, credential) {
         if (subject.type === 'invitation') {
           await invitations.markAuthenticated(subject.invitationId, credential.m365Email);
@@ -280,12 +290,18 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     tables,
     sites,
     regions: onboardingSettings,
+    prefixesOnSbc: (sbcId) => prefixesOnSbc({ sites, regions: onboardingSettings }, sbcId),
     // Numbers queued for users count as held; the task engine is reached late (it needs the ports built below).
     numberIndex: withPendingNumbers(mirror, {
       store: userChangeStore,
       engine: { get: (taskId) => taskEngine.get(taskId) },
     }),
   });
+  const siteClaims: SharedResourceDeps = {
+    sites,
+    regions: onboardingSettings,
+    rangesOnSbc: (sbcId) => numbers.rangesOnSbc(sbcId),
+  };
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),
     sites,
@@ -315,6 +331,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       // The lifecycle pass is built below, from services replication does not need; a cycle reaches it late.
       afterCycle: async (customerId) => {
         await lifecycle.run(customerId);
+        await resolvePendingAdmins({ access, directory: mirrorDirectory(mirror) }, customerId);
       },
     }),
   );
@@ -462,12 +479,14 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     access,
     audit,
     sites,
+    siteClaims,
     templates,
     licenses,
     licenseGate,
     mirror,
     replication,
     onboarding: createOnboardingService({
+      access,
       customers,
       wizard,
       credentials,
@@ -477,6 +496,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       templates,
       taskEngine,
       sbcChoices,
+      siteClaims,
     }),
     upgrades: createCustomerUpgradeService({ customers, credentials, invitations, taskEngine }),
     dialPlans,

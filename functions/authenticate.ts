@@ -1,7 +1,8 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import type { ConsentFlow } from '../shared/consent/consent-flow.js';
-import { NOT_CONSENTED } from '../shared/consent/consent-service.js';
+import { NOT_CONSENTED, OTHER_BROWSER } from '../shared/consent/consent-service.js';
+import { bindBrowser, browserKeyOf } from '../shared/http/browser-binding.js';
 import { isDomainError } from '../shared/errors/domain-errors.js';
 import { STATUS_OF_KIND } from '../shared/http/problem-mapper.js';
 import type { Invitation } from '../shared/invitations/invitation.js';
@@ -16,6 +17,7 @@ import {
   sameSite,
 } from '../shared/http/page-route.js';
 import type { AppServices } from './app-services.js';
+import type { ProviderSettingsService } from '../shared/provider/provider-settings-service.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 
 const LINK = 'authenticate/{linkId}';
@@ -47,8 +49,13 @@ const appRegistrationForm = z.object({
 const base = (linkId: string) => `/authenticate/${linkId}`;
 const csrfData = (linkId: string) => `customer-pages/${linkId}`;
 
-const thankYou = (brand: Brand, appRegistrationValid = false) =>
-  renderPage(THANK_YOU, { appRegistrationValid }, { title: 'Thank you', brand });
+/** The last page; after a consent it names the tenant and the account, so the admin sees what was connected. */
+const thankYou = (brand: Brand, appRegistrationValid = false, flow: ConsentFlow | null = null) =>
+  renderPage(
+    THANK_YOU,
+    { appRegistrationValid, signedIn: flow?.signedIn ?? null },
+    { title: 'Thank you', brand },
+  );
 
 /** The invitation behind a link, or the page that says why it cannot be used. */
 async function openInvitation(
@@ -101,6 +108,7 @@ async function welcome(
       fullName: invitation.fullName,
       expiresAt: formatDate(invitation.expiresAt),
       m365AdminEmail: invitation.m365AdminEmail ?? invitation.invitationEmail,
+      deviceCode: (await services.providerSettings.tokenApp())?.deviceCode === true,
       base: base(linkId),
       csrf: services.pageSigner.sign(csrfData(linkId)),
       ...extra,
@@ -129,20 +137,29 @@ const forbidden = (brand: Brand) =>
     advice: 'Open the invitation link again and retry.',
   });
 
-/** The device-code flow of this invitation, or null when the id belongs to something else. */
+/**
+ * The device-code flow of this invitation, polled; `other-browser` when this browser did not start it, null when
+ * the id belongs to something else.
+ */
 async function flowOf(
   services: AuthenticatePagesDeps,
+  input: PageInput,
   invitation: Invitation,
-  flowId: string,
-  poll: boolean,
-) {
-  const flow = poll ? await services.consent.pollDeviceCode(flowId) : await services.consent.get(flowId);
-  return flow?.kind === 'device-code' &&
-    flow.subject.type === 'invitation' &&
-    flow.subject.invitationId === invitation.id
-    ? flow
-    : null;
+): Promise<ConsentFlow | 'other-browser' | null> {
+  const poll = await services.consent.pollDeviceCode(input.params.flowId ?? '', browserKeyOf(input.request));
+  if (poll.kind !== 'flow') return poll.kind === 'other-browser' ? poll.kind : null;
+  const { flow } = poll;
+  return flow.subject.type === 'invitation' && flow.subject.invitationId === invitation.id ? flow : null;
 }
+
+/** The page for a callback or poll from another browser than the one that started the flow: fixed text. */
+const otherBrowser = (brand: Brand) =>
+  messagePage(brand, 403, {
+    heading: 'This sign-in belongs to another browser',
+    message: OTHER_BROWSER,
+    advice: 'If someone sent you a sign-in link or a code, do not use it: ask your service provider instead.',
+    code: 'consent_browser_mismatch',
+  });
 
 function devicePage(input: PageInput, flow: ConsentFlow): HttpResponseInit {
   const device = flow.device!;
@@ -169,8 +186,9 @@ function devicePage(input: PageInput, flow: ConsentFlow): HttpResponseInit {
   );
 }
 
-export type AuthenticatePagesDeps = PageEdge &
-  Pick<AppServices, 'consent' | 'credentials' | 'invitations' | 'pageSigner' | 'settings'>;
+export type AuthenticatePagesDeps = PageEdge & {
+  readonly providerSettings: Pick<ProviderSettingsService, 'tokenApp'>;
+} & Pick<AppServices, 'consent' | 'credentials' | 'invitations' | 'pageSigner' | 'settings'>;
 
 export function createAuthenticatePages(services: AuthenticatePagesDeps): FunctionDefinition[] {
   return [
@@ -179,22 +197,34 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
       methods: ['GET'],
       route: 'authenticate/OAuth2Callback',
       async handler({ request, brand }) {
-        const outcome = await services.consent.handleCallback(new URLSearchParams(request.query));
+        const outcome = await services.consent.handleCallback(
+          new URLSearchParams(request.query),
+          browserKeyOf(request),
+        );
         if (outcome.kind === 'redirect') return redirectTo(outcome.url);
         if (outcome.kind === 'complete') {
           return outcome.flow.subject.type === 'invitation'
-            ? thankYou(brand)
+            ? thankYou(brand, false, outcome.flow)
             : renderPage(
                 WIZARD_SIGNED_IN,
-                { tenant: outcome.flow.tenant },
+                { tenant: outcome.flow.tenant, signedIn: outcome.flow.signedIn },
                 { title: 'Authentication complete', brand },
               );
         }
+        if (outcome.kind === 'invalid' && outcome.reason === 'other-browser') return otherBrowser(brand);
         const retry =
           outcome.flow?.subject.type === 'wizard'
             ? 'Start the sign-in again from the onboarding wizard.'
             : 'Open the invitation link again to retry.';
         if (outcome.kind === 'failed') {
+          if (outcome.reason === 'other-tenant') {
+            return messagePage(brand, 403, {
+              heading: "This is not the customer's tenant",
+              message: outcome.message,
+              advice: retry,
+              code: 'consent_tenant_mismatch',
+            });
+          }
           return messagePage(brand, outcome.reason === 'denied' ? 403 : 502, {
             heading: outcome.reason === 'denied' ? 'Consent was not given' : 'Authentication failed',
             message: outcome.reason === 'denied' ? NOT_CONSENTED : outcome.message,
@@ -249,11 +279,16 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
         if (!form.ok) return welcome(services, input, invitation, { deviceError: form.message }, form.status);
         if (!formIsOurs(services, input, form.data.csrf)) return forbidden(input.brand);
         try {
+          const binding = bindBrowser(input.request);
           const flow = await services.consent.startDeviceCode(
             { type: 'invitation', invitationId: invitation.id },
             form.data.m365AdminEmail,
+            binding.key,
           );
-          return redirectTo(`${base(input.params.linkId ?? '')}/device/${flow.id}`);
+          return {
+            ...redirectTo(`${base(input.params.linkId ?? '')}/device/${flow.id}`),
+            cookies: [binding.cookie],
+          };
         } catch (error) {
           if (!isDomainError(error) || error.code === 'prerequisite_missing') throw error;
           return welcome(
@@ -273,7 +308,8 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
       async handler(input) {
         const invitation = await openInvitation(services, input);
         if (isPage(invitation)) return invitation;
-        const flow = await flowOf(services, invitation, input.params.flowId ?? '', true);
+        const flow = await flowOf(services, input, invitation);
+        if (flow === 'other-browser') return otherBrowser(input.brand);
         if (!flow) {
           return messagePage(input.brand, 404, {
             heading: 'This authentication is not known',
@@ -281,9 +317,13 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
             advice: 'Open the invitation link again and press Start authentication.',
           });
         }
-        if (flow.status === 'complete') return thankYou(input.brand);
-        if (flow.status === 'failed')
-          return welcome(services, input, invitation, { deviceError: flow.message });
+        if (flow.status === 'complete') return thankYou(input.brand, false, flow);
+        if (flow.status === 'failed') {
+          return welcome(services, input, invitation, {
+            deviceError: flow.message,
+            deviceErrorCode: flow.failureCode ?? null,
+          });
+        }
         return devicePage(input, flow);
       },
     }),
@@ -299,7 +339,9 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
         });
         const invitation = await openInvitation(services, input);
         if (isPage(invitation)) return json(200, { status: 'complete' });
-        const flow = await flowOf(services, invitation, input.params.flowId ?? '', true);
+        const flow = await flowOf(services, input, invitation);
+        if (flow === 'other-browser')
+          return json(403, { status: 'refused', code: 'consent_browser_mismatch' });
         if (!flow) return json(404, { status: 'unknown' });
         return json(200, {
           status: flow.status,
@@ -317,11 +359,13 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
         if (isPage(invitation)) return invitation;
         const form = await readForm(input.request, signInForm);
         if (!form.ok || !formIsOurs(services, input, form.data.csrf)) return forbidden(input.brand);
+        const binding = bindBrowser(input.request);
         const { url } = await services.consent.startSignIn(
           { type: 'invitation', invitationId: invitation.id },
           invitation.m365AdminEmail,
+          binding.key,
         );
-        return redirectTo(url);
+        return { ...redirectTo(url), cookies: [binding.cookie] };
       },
     }),
     definePage(services, {

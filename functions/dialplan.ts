@@ -120,7 +120,14 @@ const accepted = {
 export type DialPlanFunctionsDeps = ApiEdge &
   Pick<
     AppServices,
-    'adapters' | 'credentials' | 'customers' | 'dialPlans' | 'onboardingSettings' | 'sites' | 'taskEngine'
+    | 'adapters'
+    | 'credentials'
+    | 'customers'
+    | 'dialPlans'
+    | 'onboardingSettings'
+    | 'siteClaims'
+    | 'sites'
+    | 'taskEngine'
   >;
 
 export function createDialPlanFunctions(services: DialPlanFunctionsDeps): FunctionDefinition[] {

@@ -7,6 +7,7 @@ import {
   knownSbcInputSchema,
   knownSbcViewSchema,
   licensePlansSchema,
+  registrarHostsSchema,
   regionInputSchema,
   regionViewSchema,
 } from '../shared/onboarding/onboarding-settings.js';
@@ -78,6 +79,39 @@ export function createOnboardingSettingsFunctions(
       handler: async ({ body }) => ({
         status: 200,
         body: { plans: await services.onboardingSettings.putLicensePlans(body.plans) },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-registrar-hosts-get',
+      method: 'GET',
+      route: 'api/v1/settings/registrar-hosts',
+      summary: 'The registrar hosts a Carrier Registration may make an SBC register to',
+      tags: TAGS,
+      roles: ROLES,
+      responses: {
+        200: {
+          description: 'The allowed hosts; null: those the sites already register to.',
+          schema: registrarHostsSchema,
+        },
+      },
+      handler: async () => ({
+        status: 200,
+        body: { hosts: await services.onboardingSettings.registrarHosts() },
+      }),
+    }),
+    defineApiRoute(services, {
+      name: 'settings-registrar-hosts-put',
+      method: 'PUT',
+      route: 'api/v1/settings/registrar-hosts',
+      summary:
+        'Set the registrar hosts a Carrier Registration may name (null: those the sites already register to)',
+      tags: TAGS,
+      roles: ROLES,
+      body: registrarHostsSchema,
+      responses: { 200: { description: 'Saved.', schema: registrarHostsSchema } },
+      handler: async ({ body }) => ({
+        status: 200,
+        body: { hosts: await services.onboardingSettings.putRegistrarHosts(body.hosts) },
       }),
     }),
     defineApiRoute(services, {

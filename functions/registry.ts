@@ -27,6 +27,7 @@ import { createUserChangeFunctions } from './user-changes.js';
 import { createUserImportFunctions } from './user-imports.js';
 import { createUserTemplateFunctions } from './user-templates.js';
 import { createLifecycleFunctions } from './lifecycle.js';
+import { createVoiceGroupAssignmentFunctions } from './voice-group-assignments.js';
 import { createVoiceObjectFunctions } from './voice-objects.js';
 import { createVoiceRuleBuilderFunctions } from './voice-rule-builder.js';
 import { createVoiceSimulateFunctions } from './voice-simulate.js';
@@ -62,6 +63,7 @@ export function createRegistry(services: AppServices): readonly FunctionDefiniti
     ...createUserTemplateFunctions(services),
     ...createLifecycleFunctions(services),
     ...createVoiceObjectFunctions(services),
+    ...createVoiceGroupAssignmentFunctions(services),
     ...createVoiceSimulateFunctions(services),
     ...createVoiceRuleBuilderFunctions(services),
     ...createEmailOutboxFunctions(async () => services.outboxDelivery),

@@ -34,7 +34,8 @@ import { taskViewSchema, toTaskView } from './tasks.js';
  * Day two's Online Voice Routing (issue 13, manual-part-D §1.12–1.16, §3.9): a customer's PSTN usages, voice routes,
  * online voice routing policies, tenant dial plans and PSTN gateways, and location-based routing's network regions, sites, subnets,
  * trusted IPs and emergency policies (§1.9–1.11), read from the mirror and changed through queued Teams commands, each with a
- * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}).
+ * dry run, the voice audit and rollback. Granting a policy to a user is a user change (PATCH …/users/{userId}); to a
+ * group, voice-group-assignments.ts.
  */
 
 const TAGS = ['Voice routing'];
@@ -43,7 +44,7 @@ const ROLES = ['provider-admin', 'customer-admin'] as const;
 const BASE = 'api/v1/customers/{customerId}/voice';
 
 /** A Teams object name: what the cmdlets' -Identity takes, without a path separator or a control character. */
-const objectName = z
+export const objectName = z
   .string()
   .trim()
   .min(1)
@@ -451,7 +452,7 @@ const OBJECT_ROUTES = [
       update:
         'Edit Voice Routing Policy: description and usages in order (queued: Set-CsOnlineVoiceRoutingPolicy)',
       delete:
-        'Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
+        'Delete Voice Routing Policy: refused while users or groups are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)',
     },
   } satisfies ObjectRouteSpec,
   {
@@ -665,7 +666,7 @@ const auditEntrySchema = z
   })
   .meta({ id: 'VoiceAuditEntry' });
 
-const WRITE_RESPONSES = {
+export const WRITE_RESPONSES = {
   200: { description: 'The dry run (or nothing to change): what would be done.', schema: resultSchema },
   202: {
     description: 'Queued; the task at Location applies it.',
@@ -682,11 +683,12 @@ const WRITE_ERRORS = {
   not_found: 'No such customer or object (as of the last replication).',
 };
 
-const READ_ERRORS = {
+export const READ_ERRORS = {
   conflict: 'The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`).',
 };
 
-const initiator = (principal: Principal | null) => principal?.name ?? principal?.subject ?? 'an operator';
+export const initiator = (principal: Principal | null) =>
+  principal?.name ?? principal?.subject ?? 'an operator';
 
 export interface VoiceObjectFunctionsDeps extends ApiEdge {
   readonly voiceChanges: VoiceChangeService;

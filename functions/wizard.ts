@@ -213,6 +213,8 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
           const { url } = await services.consent.startSignIn(
             { type: 'wizard', sessionId: session.id, owner: who, customerId },
             body.loginHint ?? null,
+            // Started through the API, not from a page of ours: there is no browser to bind (decisions.md).
+            null,
           );
           return { status: 200, body: { ...toWizardSessionView(session), signInUrl: url } };
         }

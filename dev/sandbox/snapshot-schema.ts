@@ -207,6 +207,19 @@ export const teamsSnapshotSchema = z.array(
       }),
     ),
     grants: z.array(z.strictObject({ userId: z.string(), grants: z.record(z.string(), z.string()) })),
+    // Absent in files written before group policy assignments, and when a tenant has none.
+    groupAssignments: z
+      .array(
+        z.strictObject({
+          GroupId: z.string(),
+          PolicyType: z.string(),
+          PolicyName: z.string(),
+          Rank: z.number().int().min(1),
+          CreatedTime: z.string(),
+          CreatedBy: z.string().nullable(),
+        }),
+      )
+      .optional(),
     // Absent in files written before number management existed: no numbers, no Direct Routing ranges.
     voice: teamsVoiceSnapshotSchema.optional(),
   }),

@@ -243,6 +243,39 @@ export const GRANTABLE_POLICY_TYPES = [
 
 export type TeamsConfigObject = Record<string, unknown> & { readonly Identity: string };
 
+/**
+ * Policy types a group cannot be assigned (New-CsGroupPolicyAssignment on learn.microsoft.com, "As of May 2023 …
+ * all policy types used in Teams except": App Permission, Network Roaming, Emergency Call Routing, Voice
+ * Applications, Upgrade); of the types the sandbox keeps, the others can.
+ */
+const NOT_GROUP_ASSIGNABLE = new Set([
+  'TeamsAppPermissionPolicy',
+  'TeamsNetworkRoamingPolicy',
+  'TeamsEmergencyCallRoutingPolicy',
+  'TeamsVoiceApplicationsPolicy',
+  'TeamsUpgradePolicy',
+]);
+export const GROUP_ASSIGNABLE_POLICY_TYPES: readonly string[] = GRANTABLE_POLICY_TYPES.filter(
+  (type) => !NOT_GROUP_ASSIGNABLE.has(type),
+);
+
+/** A group policy assignment as Get-CsGroupPolicyAssignment shows it. */
+export interface GroupPolicyAssignment {
+  readonly GroupId: string;
+  readonly PolicyType: string;
+  readonly PolicyName: string;
+  readonly Rank: number;
+  readonly CreatedTime: string;
+  readonly CreatedBy: string | null;
+}
+
+/** What the service needs to know of a group (the directory's, told by the peer). */
+export interface AssignableGroup {
+  readonly securityEnabled: boolean;
+  readonly mailEnabled: boolean;
+  readonly groupTypes: readonly string[];
+}
+
 /** A refused request, in the service's words; `status` is the HTTP status to answer with. */
 export class TeamsAdminStateError extends Error {
   override readonly name = 'TeamsAdminStateError';
@@ -265,6 +298,8 @@ interface TenantTeams {
    * shows in the effective assignments. Not kept across restarts: a restored grant is effective at once.
    */
   readonly pending: Map<string, Record<string, { previous: string | undefined; at: number }>>;
+  /** Group policy assignments in creation order; each type's ranks are 1…n. */
+  groupAssignments: GroupPolicyAssignment[];
 }
 
 /** Every tenant's Teams voice configuration; a tenant's is created on first use with the service's defaults. */
@@ -299,6 +334,9 @@ export class TeamsAdminState {
           objects: [...objects.values()].map(copy),
         })),
         grants: [...tenant.grants].map(([userId, grants]) => ({ userId, grants: { ...grants } })),
+        ...(tenant.groupAssignments.length > 0
+          ? { groupAssignments: tenant.groupAssignments.map((a) => ({ ...a })) }
+          : {}),
         ...this.voiceSnapshot(tenantId),
       }))
       .concat(
@@ -328,6 +366,7 @@ export class TeamsAdminState {
         );
       }
       for (const { userId, grants } of entry.grants) tenant.grants.set(userId, { ...grants });
+      tenant.groupAssignments = (entry.groupAssignments ?? []).map((a) => ({ ...a }));
       if (entry.voice) this.voice.restore(entry.tenantId, entry.voice);
     }
   }
@@ -437,6 +476,14 @@ export class TeamsAdminState {
       throw new TeamsAdminStateError(400, 'BadRequest', 'The Global PSTN usage list cannot be removed.');
     }
     const users = this.referencedBy(tenantId, policyName, existing.Identity);
+    for (const assignment of this.tenant(tenantId).groupAssignments) {
+      if (
+        assignment.PolicyType === policyName &&
+        this.key(policyName, assignment.PolicyName) === existing.Identity.toLowerCase()
+      ) {
+        users.push(`the group policy assignment of group '${assignment.GroupId}'`);
+      }
+    }
     if (users.length > 0) {
       throw new TeamsAdminStateError(
         400,
@@ -503,6 +550,197 @@ export class TeamsAdminState {
     return { grants, changed };
   }
 
+  /** Get-CsGroupPolicyAssignment: every assignment, by policy type and rank. */
+  groupAssignments(tenantId: string): GroupPolicyAssignment[] {
+    return [...this.tenant(tenantId).groupAssignments]
+      .sort((a, b) =>
+        a.PolicyType === b.PolicyType ? a.Rank - b.Rank : a.PolicyType < b.PolicyType ? -1 : 1,
+      )
+      .map((a) => ({ ...a }));
+  }
+
+  /**
+   * New-CsGroupPolicyAssignment. The group must exist (security group, distribution list or Microsoft 365 group),
+   * the type be group-assignable and the policy exist; a group has one assignment per type (409). The rank is a
+   * place in the type's ordered list: "rank can be specified as any number, but these are converted into
+   * sequential values 1, 2, 3 … If a rank is not specified, the policy assignment will be given the lowest rank"
+   * — the assignments at and after it move down one.
+   */
+  createGroupAssignment(
+    tenantId: string,
+    body: Record<string, unknown>,
+    groupOf: (groupId: string) => AssignableGroup | undefined,
+    createdBy: string | null,
+  ): GroupPolicyAssignment {
+    const { GroupId, PolicyType, PolicyName, Rank, ...rest } = body;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `The property '${unknown[0]}' does not exist on a group policy assignment.`,
+      );
+    }
+    if (typeof GroupId !== 'string' || GroupId === '')
+      throw new TeamsAdminStateError(400, 'BadRequest', 'GroupId is required.');
+    const type = this.assignableType(PolicyType);
+    const group = groupOf(GroupId);
+    if (!group) {
+      throw new TeamsAdminStateError(404, 'NotFound', `The group '${GroupId}' was not found in the tenant.`);
+    }
+    if (!group.securityEnabled && !group.mailEnabled && !group.groupTypes.includes('Unified')) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `The group '${GroupId}' is neither a security group, a distribution list nor a Microsoft 365 group.`,
+      );
+    }
+    const name = this.assignablePolicy(tenantId, type, PolicyName);
+    const tenant = this.tenant(tenantId);
+    const groupId = GroupId.toLowerCase();
+    if (tenant.groupAssignments.some((a) => a.PolicyType === type && a.GroupId === groupId)) {
+      throw new TeamsAdminStateError(
+        409,
+        'Conflict',
+        `The group '${groupId}' already has a ${type} assignment; change it with Set-CsGroupPolicyAssignment.`,
+      );
+    }
+    const created: GroupPolicyAssignment = {
+      GroupId: groupId,
+      PolicyType: type,
+      PolicyName: name,
+      Rank: Number.MAX_SAFE_INTEGER,
+      CreatedTime: new Date(this.now()).toISOString(),
+      CreatedBy: createdBy,
+    };
+    tenant.groupAssignments.push(created);
+    this.placeAt(tenant, created, this.rankOf(Rank));
+    return this.findAssignment(tenant, type, groupId);
+  }
+
+  /** Set-CsGroupPolicyAssignment: another policy of the type, another rank (the others move), or both. */
+  updateGroupAssignment(
+    tenantId: string,
+    groupId: string,
+    policyType: string,
+    body: Record<string, unknown>,
+  ): GroupPolicyAssignment {
+    const { PolicyName, Rank, GroupId: _group, PolicyType: _type, ...rest } = body;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `The property '${unknown[0]}' cannot be set on a group policy assignment.`,
+      );
+    }
+    const tenant = this.tenant(tenantId);
+    const type = this.assignableType(policyType);
+    const existing = this.findAssignment(tenant, type, groupId.toLowerCase());
+    const name =
+      PolicyName === undefined ? existing.PolicyName : this.assignablePolicy(tenantId, type, PolicyName);
+    const updated = { ...existing, PolicyName: name };
+    tenant.groupAssignments = tenant.groupAssignments.map((a) =>
+      a === this.raw(tenant, existing) ? updated : a,
+    );
+    if (Rank !== undefined) this.placeAt(tenant, updated, this.rankOf(Rank));
+    return this.findAssignment(tenant, type, existing.GroupId);
+  }
+
+  /** Remove-CsGroupPolicyAssignment: the type's later assignments move up one. */
+  deleteGroupAssignment(tenantId: string, groupId: string, policyType: string): void {
+    const tenant = this.tenant(tenantId);
+    const type = this.assignableType(policyType);
+    const existing = this.raw(tenant, this.findAssignment(tenant, type, groupId.toLowerCase()));
+    tenant.groupAssignments = tenant.groupAssignments.filter((a) => a !== existing);
+    this.renumber(
+      tenant,
+      type,
+      tenant.groupAssignments.filter((a) => a.PolicyType === type).sort((a, b) => a.Rank - b.Rank),
+    );
+  }
+
+  /**
+   * The policy of a type a user inherits from their groups: the best-ranked assignment of a group that has the
+   * user as a direct member ("assignments are not propagated to members of nested groups"); a direct grant wins
+   * over it (the caller asks only for types the user has no grant of).
+   */
+  groupGrant(
+    tenantId: string,
+    policyType: string,
+    isMember: (groupId: string) => boolean,
+  ): { identity: string; groupId: string } | undefined {
+    const best = this.groupAssignments(tenantId)
+      .filter((a) => a.PolicyType === policyType)
+      .find((a) => isMember(a.GroupId));
+    return best ? { identity: `Tag:${best.PolicyName}`, groupId: best.GroupId } : undefined;
+  }
+
+  private assignableType(policyType: unknown): string {
+    const type =
+      typeof policyType === 'string'
+        ? GRANTABLE_POLICY_TYPES.find((t) => t.toLowerCase() === policyType.toLowerCase())
+        : undefined;
+    if (!type || NOT_GROUP_ASSIGNABLE.has(type)) {
+      throw new TeamsAdminStateError(
+        400,
+        'BadRequest',
+        `PolicyType '${String(policyType)}' cannot be assigned to a group; use one of ${GROUP_ASSIGNABLE_POLICY_TYPES.join(', ')}.`,
+      );
+    }
+    return type;
+  }
+
+  /** The policy's name as the assignment keeps it (without `Tag:`); a policy of the type must exist. */
+  private assignablePolicy(tenantId: string, type: string, policyName: unknown): string {
+    if (typeof policyName !== 'string' || policyName.trim() === '')
+      throw new TeamsAdminStateError(400, 'BadRequest', 'PolicyName is required.');
+    const policy = this.get(tenantId, type, policyName.trim());
+    if (!policy) throw notFound(type, policyName, 400);
+    return policy.Identity.replace(/^tag:/i, '');
+  }
+
+  private rankOf(rank: unknown): number {
+    if (rank === undefined || rank === null) return Number.MAX_SAFE_INTEGER;
+    if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 1) {
+      throw new TeamsAdminStateError(400, 'BadRequest', 'Rank must be a positive integer.');
+    }
+    return rank;
+  }
+
+  private findAssignment(tenant: TenantTeams, type: string, groupId: string): GroupPolicyAssignment {
+    const found = tenant.groupAssignments.find((a) => a.PolicyType === type && a.GroupId === groupId);
+    if (!found) {
+      throw new TeamsAdminStateError(404, 'NotFound', `The group '${groupId}' has no ${type} assignment.`);
+    }
+    return { ...found };
+  }
+
+  private raw(tenant: TenantTeams, copy: GroupPolicyAssignment): GroupPolicyAssignment | undefined {
+    return tenant.groupAssignments.find(
+      (a) => a.PolicyType === copy.PolicyType && a.GroupId === copy.GroupId,
+    );
+  }
+
+  /** Moves the assignment to `rank` (clamped to the end) among its type's; the type's ranks become 1…n. */
+  private placeAt(tenant: TenantTeams, assignment: GroupPolicyAssignment, rank: number): void {
+    const type = assignment.PolicyType;
+    const others = tenant.groupAssignments
+      .filter((a) => a.PolicyType === type && a.GroupId !== assignment.GroupId)
+      .sort((a, b) => a.Rank - b.Rank);
+    const self = this.raw(tenant, assignment) ?? assignment;
+    others.splice(Math.min(rank, others.length + 1) - 1, 0, self);
+    this.renumber(tenant, type, others);
+  }
+
+  /** The type's assignments take the ranks 1…n in the order given. */
+  private renumber(tenant: TenantTeams, type: string, ordered: readonly GroupPolicyAssignment[]): void {
+    const ranks = new Map(ordered.map((a, i) => [a, i + 1]));
+    tenant.groupAssignments = tenant.groupAssignments.map((a) =>
+      a.PolicyType === type && ranks.has(a) ? { ...a, Rank: ranks.get(a) ?? a.Rank } : a,
+    );
+  }
+
   private shownGrant(
     pending: { previous: string | undefined; at: number },
     latest: string | undefined,
@@ -514,7 +752,7 @@ export class TeamsAdminState {
     const key = tenantId.toLowerCase();
     let tenant = this.tenants.get(key);
     if (!tenant) {
-      tenant = { collections: new Map(), grants: new Map(), pending: new Map() };
+      tenant = { collections: new Map(), grants: new Map(), pending: new Map(), groupAssignments: [] };
       for (const [name, schema] of Object.entries(SCHEMAS)) {
         const objects = new Map<string, TeamsConfigObject>();
         if (schema.tagged) objects.set('global', { Identity: 'Global', ...schema.defaults() });

@@ -73,15 +73,20 @@ export const EFFECTIVE_POLICY_TYPES = [
 ] as const;
 
 /** A policy assignment as the effective list shows it; ids are stable per tenant and policy. */
-export function policyAssignment(tenantId: string, policyType: string, identity: string): PolicyAssignment {
+export function policyAssignment(
+  tenantId: string,
+  policyType: string,
+  identity: string,
+  groupId: string | null = null,
+): PolicyAssignment {
   const displayName = identity.replace(/^tag:/i, '');
   return {
     policyType,
     policyAssignment: {
       displayName,
-      assignmentType: 'direct',
+      assignmentType: groupId === null ? 'direct' : 'group',
       policyId: guidOf(`${tenantId}/${policyType}/${displayName.toLowerCase()}`),
-      groupId: null,
+      groupId,
     },
   };
 }
@@ -162,9 +167,20 @@ export class StateTenantDirectory implements TenantDirectory {
       accountType: 'user',
       isEnterpriseVoiceEnabled: voice?.enterpriseVoiceEnabled ?? false,
       telephoneNumbers: voice?.numbers ?? [],
-      effectivePolicyAssignments: GRANTABLE_POLICY_TYPES.map((type) =>
-        policyAssignment(this.tenant.id, type, grants[type] ?? 'Global'),
-      ),
+      effectivePolicyAssignments: GRANTABLE_POLICY_TYPES.map((type) => {
+        const direct = grants[type];
+        if (direct !== undefined) return policyAssignment(this.tenant.id, type, direct);
+        // No direct grant: the best-ranked assignment of a group the user is a direct member of, at once (the
+        // real service takes minutes to hours to propagate one; the sandbox does not wait).
+        const inherited = this.teams.groupGrant(
+          this.tenant.id,
+          type,
+          (groupId) => this.tenant.groups.get(groupId)?.members.has(user.id) ?? false,
+        );
+        return inherited
+          ? policyAssignment(this.tenant.id, type, inherited.identity, inherited.groupId)
+          : policyAssignment(this.tenant.id, type, 'Global');
+      }),
       featureTypes: voice?.enterpriseVoiceEnabled ? ['Teams', 'PhoneSystem'] : ['Teams'],
       createdDateTime: this.created,
       modifiedDateTime: new Date(modified).toISOString(),

@@ -18,6 +18,14 @@ export interface CustomerAdmin {
   readonly grantedBy: string;
 }
 
+/** The wizard's "Grant Admin Access to": a user named before replication has found them. */
+export interface PendingCustomerAdmin {
+  readonly customerId: string;
+  readonly userPrincipalName: string;
+  readonly requestedAt: string;
+  readonly requestedBy: string;
+}
+
 export interface AccessStore {
   putChannel(channel: Channel): Promise<void>;
   channels(): Promise<Channel[]>;
@@ -34,6 +42,10 @@ export interface AccessStore {
   grantCustomerAdmin(admin: CustomerAdmin): Promise<void>;
   revokeCustomerAdmin(customerId: string, userId: string): Promise<void>;
   customerAdmins(customerId: string): Promise<CustomerAdmin[]>;
+  /** Records a user to make the customer's admin once replication has found them (idempotent per user). */
+  requestCustomerAdmin(pending: PendingCustomerAdmin): Promise<void>;
+  pendingCustomerAdmins(customerId: string): Promise<PendingCustomerAdmin[]>;
+  dropPendingCustomerAdmin(customerId: string, userPrincipalName: string): Promise<void>;
   /** A removed customer's channel and admins: a new customer of the same Short Name inherits nothing. */
   forgetCustomer(customerId: string): Promise<void>;
   /** The caller's channels and administered customers (lower-case ids). */
@@ -43,6 +55,8 @@ export interface AccessStore {
 type Row = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 const lower = (value: string) => value.toLowerCase();
+// A guest's UPN holds `#EXT#`, and keys refuse `#`.
+const upnKey = (upn: string) => encodeURIComponent(upn.toLowerCase());
 
 /**
  * One table, rows both ways: `channels`/{id}; `channel~{id}`/{subject} with `subject~{subject}`/`channel~{id}`;
@@ -144,7 +158,31 @@ export function createAccessStore(tables: Tables): AccessStore {
         grantedBy: String(r.grantedBy),
       }));
     },
+    async requestCustomerAdmin(pending) {
+      await upsert({
+        partitionKey: `pendingadmin~${lower(pending.customerId)}`,
+        rowKey: upnKey(pending.userPrincipalName),
+        customerId: pending.customerId,
+        userPrincipalName: pending.userPrincipalName,
+        requestedAt: pending.requestedAt,
+        requestedBy: pending.requestedBy,
+      });
+    },
+    async pendingCustomerAdmins(customerId) {
+      return (await partition(`pendingadmin~${lower(customerId)}`)).map((r) => ({
+        customerId: String(r.customerId),
+        userPrincipalName: String(r.userPrincipalName),
+        requestedAt: String(r.requestedAt),
+        requestedBy: String(r.requestedBy),
+      }));
+    },
+    async dropPendingCustomerAdmin(customerId, userPrincipalName) {
+      await remove(`pendingadmin~${lower(customerId)}`, upnKey(userPrincipalName));
+    },
     async forgetCustomer(customerId) {
+      for (const pending of await partition(`pendingadmin~${lower(customerId)}`)) {
+        await remove(pending.partitionKey, pending.rowKey);
+      }
       for (const admin of await partition(`customer~${lower(customerId)}`)) {
         await remove(`subject~${admin.rowKey}`, `customer~${lower(customerId)}`);
         await remove(admin.partitionKey, admin.rowKey);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GRAPH_SCOPE, TEAMS_ADMIN_SCOPE } from '../credentials/credential.js';
 
 /** Whose consent a flow collects: the customer's admin through an invitation, or an operator in the wizard. */
@@ -28,6 +28,20 @@ export interface DeviceCodeState {
   readonly lastPolledAt: string | null;
 }
 
+/** Why the product (not Microsoft) refused a flow. */
+export type ConsentRefusalCode = 'consent_browser_mismatch' | 'consent_tenant_mismatch';
+
+/** The account that signed in, from the token's claims, and the tenant as Graph names it. */
+export interface SignedInAccount {
+  /** `oid`. */
+  readonly objectId: string | null;
+  /** `preferred_username` (or `upn`). */
+  readonly username: string | null;
+  readonly tenantId: string;
+  readonly tenantDisplayName: string | null;
+  readonly initialDomain: string | null;
+}
+
 /** One run of a consent flow, from its start until Microsoft's answer; also the OAuth `state` of a sign-in. */
 export interface ConsentFlow {
   readonly id: string;
@@ -37,6 +51,8 @@ export interface ConsentFlow {
   readonly status: ConsentFlowStatus;
   /** Why it failed, in words for the person looking at the page. */
   readonly message: string | null;
+  /** A refusal's stable code, shown with the message (absent on flows stored before codes existed). */
+  readonly failureCode?: ConsentRefusalCode | null;
   readonly m365AdminEmail: string | null;
   /** `organizations` until the customer's tenant is known, then its id. */
   readonly tenant: string;
@@ -45,6 +61,14 @@ export interface ConsentFlow {
   readonly sealedVerifier: string | null;
   /** The refresh token from the Graph step, sealed, carried into the Teams step. */
   readonly sealedRefreshToken: string | null;
+  /**
+   * SHA-256 of the browser key (the `__Host-` cookie) of the browser that started the flow: its callback and
+   * its polls are accepted only from that browser. Null for the wizard's sign-in, started through the API by a
+   * signed-in operator rather than from a page.
+   */
+  readonly browserKeyHash: string | null;
+  /** Who signed in and which tenant, once Microsoft said so (shown on the last page, recorded with the grant). */
+  readonly signedIn: SignedInAccount | null;
   /** A sign-in's answer is accepted once: set when the callback claims it. */
   readonly usedAt: string | null;
   readonly createdAt: string;
@@ -71,4 +95,32 @@ export const resourceScope = (step: ConsentStep) => (step === 'graph' ? GRAPH_SC
 export function tenantHint(m365AdminEmail: string | null): string {
   const domain = m365AdminEmail?.split('@')[1]?.toLowerCase();
   return domain && /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : 'organizations';
+}
+
+/** A browser key: 256 random bits, the value of the binding cookie. */
+export function newBrowserKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export const BROWSER_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Only this is stored: a leaked flow table does not give anyone a cookie that completes the flow. */
+export function hashBrowserKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('base64url');
+}
+
+/**
+ * Whether the request's browser key is the one the flow was started with. A flow for an invitation is always
+ * bound (one stored without a hash, from before binding existed, is refused); the wizard's sign-in is unbound.
+ */
+export function sameBrowser(
+  flow: Pick<ConsentFlow, 'browserKeyHash' | 'subject'>,
+  key: string | null,
+): boolean {
+  const expected = flow.browserKeyHash ?? null;
+  if (expected === null) return flow.subject.type === 'wizard';
+  if (!key || !BROWSER_KEY_PATTERN.test(key)) return false;
+  const actual = Buffer.from(hashBrowserKey(key));
+  const wanted = Buffer.from(expected);
+  return actual.length === wanted.length && timingSafeEqual(actual, wanted);
 }

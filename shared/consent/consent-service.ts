@@ -7,10 +7,14 @@ import { createPkcePair, EntraOAuthError, type TokenSet } from '../m365/entra-oa
 import type { SecretBox } from '../secrets/secret-box.js';
 import {
   type ConsentFlow,
+  type ConsentRefusalCode,
   type ConsentStep,
   type ConsentSubject,
   FLOW_ID_PATTERN,
+  hashBrowserKey,
   newConsentFlowId,
+  sameBrowser,
+  type SignedInAccount,
   SIGN_IN_TTL_MS,
   scopeFor,
   tenantHint,
@@ -21,11 +25,24 @@ import type { ConsentFlowStore } from './consent-flow-store.js';
 /** The manual's words when the admin refuses consent (Cancel on Microsoft's consent screen). */
 export const NOT_CONSENTED = 'The administrator has not consented to use the application!';
 export const CODE_EXPIRED = 'The code expired before it was used. Start authentication again.';
+/**
+ * A callback or poll from a browser other than the one that started the flow: a sign-in link or device code
+ * forwarded to someone else. Fixed text: nothing of the request is echoed.
+ */
+export const OTHER_BROWSER =
+  'This sign-in was started in another browser. Open the invitation link in this browser and start again.';
+export const DEVICE_CODE_DISABLED =
+  'Sign-in with a code is not offered. Use "Sign in with Microsoft" in this browser.';
+/** Someone of another tenant signed in for a customer whose tenant is known: nothing is stored. */
+export const OTHER_TENANT =
+  "The account that signed in belongs to another Microsoft 365 tenant than this customer's. Nothing was changed; sign in with an administrator of the customer's own tenant.";
 
 /** Where a completed consent lands: the invitation or the wizard session that asked for it. */
 export interface ConsentSink {
   /** Why the subject can no longer take a consent (an invitation expired or revoked meanwhile), or null. */
   refusal(subject: ConsentSubject): Promise<string | null>;
+  /** The tenant the subject's customer is already connected to, or null for a first-time tenant. */
+  expectedTenant(subject: ConsentSubject): Promise<string | null>;
   completed(subject: ConsentSubject, credential: CustomerCredential): Promise<void>;
 }
 
@@ -35,28 +52,53 @@ export type CallbackOutcome =
   | { readonly kind: 'redirect'; readonly url: string }
   | {
       readonly kind: 'failed';
-      readonly reason: 'denied' | 'error';
+      readonly reason: 'denied' | 'error' | 'other-tenant';
       readonly message: string;
       readonly flow: ConsentFlow;
     }
   | {
       readonly kind: 'invalid';
-      readonly reason: 'unknown' | 'replayed' | 'expired' | 'refused';
+      readonly reason: 'unknown' | 'replayed' | 'expired' | 'refused' | 'other-browser';
       readonly flow: ConsentFlow | null;
       readonly message?: string;
     };
 
+/** A device-code poll: the flow, or why the caller may not see it. */
+export type DevicePoll =
+  | { readonly kind: 'flow'; readonly flow: ConsentFlow }
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'other-browser' };
+
 export interface ConsentService {
-  /** Starts the device-code flow: the customer's admin enters the returned code at Microsoft. */
-  startDeviceCode(subject: ConsentSubject, m365AdminEmail: string | null): Promise<ConsentFlow>;
-  /** Asks Microsoft once whether the code was used (at most once per interval); moves to the Teams step or completes. */
-  pollDeviceCode(flowId: string): Promise<ConsentFlow | null>;
-  get(flowId: string): Promise<ConsentFlow | null>;
-  /** Starts a sign-in (authorization code with PKCE); returns Microsoft's URL to send the browser to. */
-  startSignIn(subject: ConsentSubject, loginHint: string | null): Promise<{ flow: ConsentFlow; url: string }>;
-  /** Microsoft's redirect back to `/authenticate/OAuth2Callback`. */
-  handleCallback(query: URLSearchParams): Promise<CallbackOutcome>;
+  /**
+   * Starts the device-code flow: the customer's admin enters the returned code at Microsoft. `browserKey` is the
+   * starting browser's binding cookie; only that browser may poll.
+   */
+  startDeviceCode(
+    subject: ConsentSubject,
+    m365AdminEmail: string | null,
+    browserKey: string,
+  ): Promise<ConsentFlow>;
+  /**
+   * Asks Microsoft once whether the code was used (at most once per interval); moves to the Teams step or
+   * completes. Another browser than the starting one gets `other-browser` and nothing is asked or changed.
+   */
+  pollDeviceCode(flowId: string, browserKey: string | null): Promise<DevicePoll>;
+  /**
+   * Starts a sign-in (authorization code with PKCE); returns Microsoft's URL to send the browser to. With a
+   * `browserKey`, only that browser's callback is accepted.
+   */
+  startSignIn(
+    subject: ConsentSubject,
+    loginHint: string | null,
+    browserKey: string | null,
+  ): Promise<{ flow: ConsentFlow; url: string }>;
+  /** Microsoft's redirect back to `/authenticate/OAuth2Callback`, with the browser key the request carried. */
+  handleCallback(query: URLSearchParams, browserKey: string | null): Promise<CallbackOutcome>;
 }
+
+/** Thrown inside a flow when another tenant signed in than the customer's: the flow fails, nothing is stored. */
+class OtherTenantError extends Error {}
 
 export interface ConsentServiceOptions {
   readonly store: ConsentFlowStore;
@@ -72,9 +114,11 @@ const isConsentMissing = (error: unknown) =>
   (error.aadsts?.endsWith('65001') === true || error.error === 'consent_required');
 
 const failureText = (error: unknown) =>
-  error instanceof EntraOAuthError
-    ? describeEntraFailure(`${error.aadsts ?? ''} ${error.message}`).message
-    : 'Microsoft Entra ID could not be reached. Try again in a minute.';
+  error instanceof OtherTenantError
+    ? OTHER_TENANT
+    : error instanceof EntraOAuthError
+      ? describeEntraFailure(`${error.aadsts ?? ''} ${error.message}`).message
+      : 'Microsoft Entra ID could not be reached. Try again in a minute.';
 
 /** What the callback page says when Microsoft sends the admin back with an error. */
 export const CALLBACK_FAILED = 'Microsoft did not complete the sign-in. Start the authentication again.';
@@ -121,24 +165,47 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
 
   /** Stores the grant as the customer's credential (checked for both resources) and tells the subject. */
   async function finish(flow: ConsentFlow, tokens: TokenSet, refreshToken: string): Promise<ConsentFlow> {
-    const tenantId = tokens.account?.tenantId ?? flow.tenant;
-    const m365Email = flow.m365AdminEmail ?? tokens.account?.username ?? '';
+    const tenantId = await tenantOf(flow, tokens);
+    // The account that signed in, not the username typed on our page: that is who granted the consent.
+    const m365Email = tokens.account?.username ?? flow.m365AdminEmail ?? '';
     const credential = await options.credentials.connectDelegated(
       customerOf(flow.subject),
-      { tenantId, m365Email, refreshToken },
+      { tenantId, m365Email, objectId: tokens.account?.objectId ?? null, refreshToken },
       // A wizard's sign-in is its session's until Submit; the session's end without one deletes it.
       flow.subject.type === 'wizard' ? { wizardSessionId: flow.subject.sessionId } : {},
     );
     await options.sink.completed(flow.subject, credential);
+    const signedIn: SignedInAccount = {
+      objectId: tokens.account?.objectId ?? null,
+      username: tokens.account?.username ?? null,
+      tenantId,
+      tenantDisplayName: credential.tenantDisplayName,
+      initialDomain: credential.initialDomain,
+    };
     return store.replace(flow, {
       ...withoutEtag(flow),
       status: 'complete',
       tenant: tenantId,
       m365AdminEmail: m365Email || null,
+      signedIn,
       sealedRefreshToken: null,
       device: null,
       message: null,
     });
+  }
+
+  /**
+   * The tenant the tokens are for, refused (OtherTenantError) when it is not the one expected: the customer's
+   * tenant once it has one, and in the Teams step the tenant of the Graph step. Checked before anything is stored.
+   */
+  async function tenantOf(flow: ConsentFlow, tokens: TokenSet): Promise<string> {
+    const expected =
+      (await options.sink.expectedTenant(flow.subject)) ?? (flow.step === 'teams' ? flow.tenant : null);
+    const tenantId = tokens.account?.tenantId ?? (expected === null ? flow.tenant : null);
+    if (tenantId === null || (expected !== null && tenantId.toLowerCase() !== expected.toLowerCase())) {
+      throw new OtherTenantError();
+    }
+    return tenantId;
   }
 
   /**
@@ -176,18 +243,26 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
     }
   }
 
-  const fail = (flow: ConsentFlow, message: string) =>
+  const fail = (flow: ConsentFlow, message: string, failureCode: ConsentRefusalCode | null = null) =>
     store.replace(flow, {
       ...withoutEtag(flow),
       status: 'failed',
       message,
+      failureCode,
       device: null,
       sealedRefreshToken: null,
     });
 
   return {
-    async startDeviceCode(subject, m365AdminEmail) {
+    async startDeviceCode(subject, m365AdminEmail, browserKey) {
       const app = await options.tokenApp();
+      if (!app.settings.deviceCode) {
+        throw new DomainError('forbidden', {
+          code: 'device_code_disabled',
+          title: 'Sign-in with a code is not offered',
+          detail: DEVICE_CODE_DISABLED,
+        });
+      }
       const id = newConsentFlowId();
       const at = now().toISOString();
       return store.create(
@@ -201,6 +276,8 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
             message: null,
             m365AdminEmail,
             tenant: tenantHint(m365AdminEmail),
+            browserKeyHash: hashBrowserKey(browserKey),
+            signedIn: null,
             sealedVerifier: null,
             sealedRefreshToken: null,
             usedAt: null,
@@ -212,84 +289,28 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       );
     },
 
-    async get(flowId) {
-      return FLOW_ID_PATTERN.test(flowId) ? store.get(flowId) : null;
+    async pollDeviceCode(flowId, browserKey) {
+      const flow = await devicePoll(flowId, browserKey);
+      return flow === 'other-browser'
+        ? { kind: 'other-browser' }
+        : flow
+          ? { kind: 'flow', flow }
+          : { kind: 'unknown' };
     },
 
-    async pollDeviceCode(flowId) {
-      if (!FLOW_ID_PATTERN.test(flowId)) return null;
-      const found = await store.get(flowId);
-      if (!found || found.kind !== 'device-code' || found.status !== 'pending' || !found.device) return found;
-      const at = now();
-      if (Date.parse(found.device.expiresAt) <= at.getTime()) return fail(found, CODE_EXPIRED);
-      const due = found.device.lastPolledAt
-        ? Date.parse(found.device.lastPolledAt) + found.device.intervalSeconds * 1000
-        : 0;
-      if (due > at.getTime()) return found;
-      // The claim: of two simultaneous polls only one asks Microsoft, so a code is never redeemed twice.
-      let flow: ConsentFlow;
-      try {
-        flow = await store.replace(found, {
-          ...withoutEtag(found),
-          device: { ...found.device, lastPolledAt: at.toISOString() },
-        });
-      } catch (error) {
-        if (error instanceof VersionConflictError) return store.get(flowId);
-        throw error;
-      }
-      const device = flow.device!;
+    async startSignIn(subject, loginHint, browserKey) {
       const app = await options.tokenApp();
-      const poll = await app.oauth.pollDeviceCode({
-        tenant: flow.tenant,
-        deviceCode: secretBox.open(device.sealedDeviceCode, slot(flow.id, 'device-code')),
-      });
-      if (poll.status === 'pending') {
-        if (poll.interval === device.intervalSeconds) return flow;
-        return store.replace(flow, {
-          ...withoutEtag(flow),
-          device: { ...device, intervalSeconds: poll.interval },
-        });
-      }
-      if (poll.status === 'failed') {
-        return fail(
-          flow,
-          poll.error === 'authorization_declined'
-            ? NOT_CONSENTED
-            : poll.error === 'expired_token'
-              ? CODE_EXPIRED
-              : describeEntraFailure(poll.message).message,
-        );
-      }
-      const { tokens } = poll;
-      if (!tokens.refreshToken) return fail(flow, 'Microsoft did not return a refresh token; start again.');
-      try {
-        if (flow.step === 'teams') return await finish(flow, tokens, tokens.refreshToken);
-        const tenant = tokens.account?.tenantId ?? flow.tenant;
-        const teams = await teamsTokens(app, tenant, tokens.refreshToken);
-        if (teams) return await finish(flow, teams, teams.refreshToken ?? tokens.refreshToken);
-        const next = await deviceFlow(
-          app,
-          {
-            ...withoutEtag(flow),
-            tenant,
-            m365AdminEmail: flow.m365AdminEmail ?? tokens.account?.username ?? null,
-            sealedRefreshToken: secretBox.seal(tokens.refreshToken, slot(flow.id, 'refresh-token')),
-          },
-          'teams',
-        );
-        return await store.replace(flow, next);
-      } catch (error) {
-        if (error instanceof VersionConflictError) throw error;
-        return fail(flow, failureText(error));
-      }
+      return signIn(
+        app,
+        subject,
+        loginHint,
+        tenantHint(loginHint),
+        'graph',
+        browserKey === null ? null : hashBrowserKey(browserKey),
+      );
     },
 
-    async startSignIn(subject, loginHint) {
-      const app = await options.tokenApp();
-      return signIn(app, subject, loginHint, tenantHint(loginHint), 'graph');
-    },
-
-    async handleCallback(query) {
+    async handleCallback(query, browserKey) {
       const state = query.get('state') ?? '';
       const found = FLOW_ID_PATTERN.test(state) ? await store.get(state) : null;
       if (!found || found.kind !== 'sign-in') return { kind: 'invalid', reason: 'unknown', flow: null };
@@ -301,6 +322,15 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
         if (error instanceof VersionConflictError)
           return { kind: 'invalid', reason: 'replayed', flow: found };
         throw error;
+      }
+      // A Microsoft sign-in URL forwarded to someone else comes back in their browser: its code is never
+      // redeemed, and the flow is spent (its state and code were seen elsewhere).
+      if (!sameBrowser(flow, browserKey)) {
+        return {
+          kind: 'invalid',
+          reason: 'other-browser',
+          flow: await fail(flow, OTHER_BROWSER, 'consent_browser_mismatch'),
+        };
       }
       if (Date.parse(flow.expiresAt) <= now().getTime()) {
         return { kind: 'invalid', reason: 'expired', flow: await fail(flow, 'The sign-in took too long.') };
@@ -337,7 +367,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
         if (!tokens.refreshToken) throw new Error('no refresh token');
         if (flow.step === 'teams')
           return { kind: 'complete', flow: await finish(flow, tokens, tokens.refreshToken) };
-        const tenant = tokens.account?.tenantId ?? flow.tenant;
+        const tenant = await tenantOf(flow, tokens);
         const teams = await teamsTokens(app, tenant, tokens.refreshToken);
         if (teams) {
           return {
@@ -346,16 +376,103 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
           };
         }
         // The second consent: the same admin, now for the Skype and Teams Tenant Admin API.
-        const loginHint = flow.m365AdminEmail ?? tokens.account?.username ?? null;
-        const next = await signIn(app, flow.subject, loginHint, tenant, 'teams');
+        const loginHint = tokens.account?.username ?? flow.m365AdminEmail;
+        const next = await signIn(app, flow.subject, loginHint, tenant, 'teams', flow.browserKeyHash);
         await store.replace(flow, { ...withoutEtag(flow), status: 'complete', message: null });
         return { kind: 'redirect', url: next.url };
       } catch (failure) {
         const message = failureText(failure);
+        if (failure instanceof OtherTenantError) {
+          return {
+            kind: 'failed',
+            reason: 'other-tenant',
+            message,
+            flow: await fail(flow, message, 'consent_tenant_mismatch'),
+          };
+        }
         return { kind: 'failed', reason: 'error', message, flow: await fail(flow, message) };
       }
     },
   };
+
+  /** The device-code flow's poll; `other-browser` when the caller is not the browser that started it. */
+  async function devicePoll(
+    flowId: string,
+    browserKey: string | null,
+  ): Promise<ConsentFlow | 'other-browser' | null> {
+    if (!FLOW_ID_PATTERN.test(flowId)) return null;
+    const found = await store.get(flowId);
+    if (!found || found.kind !== 'device-code') return null;
+    // Checked before anything else: a stranger learns nothing of the flow, and Microsoft is not asked.
+    if (!sameBrowser(found, browserKey)) return 'other-browser';
+    if (found.status !== 'pending' || !found.device) return found;
+    const at = now();
+    if (Date.parse(found.device.expiresAt) <= at.getTime()) return fail(found, CODE_EXPIRED);
+    const due = found.device.lastPolledAt
+      ? Date.parse(found.device.lastPolledAt) + found.device.intervalSeconds * 1000
+      : 0;
+    if (due > at.getTime()) return found;
+    // The claim: of two simultaneous polls only one asks Microsoft, so a code is never redeemed twice.
+    let flow: ConsentFlow;
+    try {
+      flow = await store.replace(found, {
+        ...withoutEtag(found),
+        device: { ...found.device, lastPolledAt: at.toISOString() },
+      });
+    } catch (error) {
+      if (error instanceof VersionConflictError) return store.get(found.id);
+      throw error;
+    }
+    const device = flow.device!;
+    const app = await options.tokenApp();
+    const poll = await app.oauth.pollDeviceCode({
+      tenant: flow.tenant,
+      deviceCode: secretBox.open(device.sealedDeviceCode, slot(flow.id, 'device-code')),
+    });
+    if (poll.status === 'pending') {
+      if (poll.interval === device.intervalSeconds) return flow;
+      return store.replace(flow, {
+        ...withoutEtag(flow),
+        device: { ...device, intervalSeconds: poll.interval },
+      });
+    }
+    if (poll.status === 'failed') {
+      return fail(
+        flow,
+        poll.error === 'authorization_declined'
+          ? NOT_CONSENTED
+          : poll.error === 'expired_token'
+            ? CODE_EXPIRED
+            : describeEntraFailure(poll.message).message,
+      );
+    }
+    const { tokens } = poll;
+    if (!tokens.refreshToken) return fail(flow, 'Microsoft did not return a refresh token; start again.');
+    try {
+      if (flow.step === 'teams') return await finish(flow, tokens, tokens.refreshToken);
+      const tenant = await tenantOf(flow, tokens);
+      const teams = await teamsTokens(app, tenant, tokens.refreshToken);
+      if (teams) return await finish(flow, teams, teams.refreshToken ?? tokens.refreshToken);
+      const next = await deviceFlow(
+        app,
+        {
+          ...withoutEtag(flow),
+          tenant,
+          m365AdminEmail: tokens.account?.username ?? flow.m365AdminEmail,
+          sealedRefreshToken: secretBox.seal(tokens.refreshToken, slot(flow.id, 'refresh-token')),
+        },
+        'teams',
+      );
+      return await store.replace(flow, next);
+    } catch (error) {
+      if (error instanceof VersionConflictError) throw error;
+      return fail(
+        flow,
+        failureText(error),
+        error instanceof OtherTenantError ? 'consent_tenant_mismatch' : null,
+      );
+    }
+  }
 
   async function signIn(
     app: TokenApp,
@@ -363,6 +480,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
     loginHint: string | null,
     tenant: string,
     step: ConsentStep,
+    browserKeyHash: string | null,
   ): Promise<{ flow: ConsentFlow; url: string }> {
     const id = newConsentFlowId();
     const pkce = createPkcePair();
@@ -376,6 +494,8 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
       message: null,
       m365AdminEmail: loginHint,
       tenant,
+      browserKeyHash,
+      signedIn: null,
       device: null,
       sealedVerifier: secretBox.seal(pkce.verifier, slot(id, 'verifier')),
       sealedRefreshToken: null,

@@ -27,7 +27,10 @@ export interface AppRegistrationInput {
 /** A delegated grant from the token flows (device code or sign-in): the admin and a refresh token. */
 export interface DelegatedGrant {
   readonly tenantId: string;
+  /** The signed-in account's `preferred_username`. */
   readonly m365Email: string;
+  /** The signed-in account's `oid`. */
+  readonly objectId: string | null;
   readonly refreshToken: string;
 }
 
@@ -283,6 +286,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         method: 'app-registration',
         tenantId: input.tenantId,
         m365Email: null,
+        m365AdminObjectId: null,
         ...details,
         clientId: input.clientId,
         clientSecretExpiresAt,
@@ -302,6 +306,7 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
         method: 'token',
         tenantId: grant.tenantId,
         m365Email: grant.m365Email,
+        m365AdminObjectId: grant.objectId,
         initialDomain: null,
         tenantDisplayName: null,
         clientId: null,

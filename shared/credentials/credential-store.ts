@@ -13,6 +13,7 @@ type CredentialEntity = {
   method: string;
   tenantId: string;
   m365Email?: string;
+  m365AdminObjectId?: string;
   initialDomain?: string;
   tenantDisplayName?: string;
   clientId?: string;
@@ -51,6 +52,7 @@ export function createCredentialStore(tables: Tables): CredentialStore {
     method: c.method,
     tenantId: c.tenantId,
     ...(c.m365Email ? { m365Email: c.m365Email } : {}),
+    ...(c.m365AdminObjectId ? { m365AdminObjectId: c.m365AdminObjectId } : {}),
     ...(c.initialDomain ? { initialDomain: c.initialDomain } : {}),
     ...(c.tenantDisplayName ? { tenantDisplayName: c.tenantDisplayName } : {}),
     ...(c.clientId ? { clientId: c.clientId } : {}),
@@ -89,6 +91,7 @@ function fromEntity({ value: e, etag }: Stored<CredentialEntity>): CustomerCrede
     method: e.method as AuthenticationMethod,
     tenantId: e.tenantId,
     m365Email: e.m365Email ?? null,
+    m365AdminObjectId: e.m365AdminObjectId ?? null,
     initialDomain: e.initialDomain ?? null,
     tenantDisplayName: e.tenantDisplayName ?? null,
     clientId: e.clientId ?? null,

@@ -36,6 +36,8 @@ export interface CustomerCredential {
   readonly tenantId: string;
   /** M365 Email: the admin who consented; null for an app registration. */
   readonly m365Email: string | null;
+  /** The `oid` of the admin who consented, from the token's claims; null for an app registration. */
+  readonly m365AdminObjectId: string | null;
   /** The tenant's `*.onmicrosoft.com` domain, the wizard's Override Admin Domain. */
   readonly initialDomain: string | null;
   readonly tenantDisplayName: string | null;

@@ -15,6 +15,8 @@ import type { TaskRecord } from '../tasks/task-record.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { deviceDialPlans } from './dialplan-diff.js';
 import { sbcChoiceErrors, sbcChoicesOf, sbcChoicesReader } from '../onboarding/sbc-choices.js';
+import { assertSiteClaims, type SharedResourceDeps } from '../onboarding/shared-resources.js';
+import type { CredentialService } from '../credentials/credential-service.js';
 
 /** What the prefix pages and Import Customers work with. */
 export interface SitePrefixDeps {
@@ -23,6 +25,9 @@ export interface SitePrefixDeps {
   readonly onboardingSettings: Pick<OnboardingSettingsReader, 'regions' | 'region' | 'sbc'>;
   readonly adapters: Pick<OnboardingPorts, 'sbc'>;
   readonly taskEngine: Pick<TaskEngine, 'start'>;
+  readonly credentials: Pick<CredentialService, 'get'>;
+  /** What other customers hold on the shared SBCs: a site's prefixes and tags may not claim it. */
+  readonly siteClaims: SharedResourceDeps;
 }
 
 export type SavePrefixesOutcome =
@@ -92,6 +97,11 @@ export async function saveSitePrefixes(
     );
     if (errors.length > 0) throw domainErrors.validation(errors, 'Unknown dial plans; nothing was saved.');
   }
+  await assertSiteClaims(services.siteClaims, {
+    site: { ...found.site, prefixes: [...prefixes] },
+    before: found.site,
+    tenantId: (await services.credentials.get(customerId))?.tenantId ?? null,
+  });
   try {
     await sites.replace(
       { ...found.site, prefixes: [...prefixes], updatedAt: new Date().toISOString() },

@@ -22,10 +22,17 @@ export interface AzureDnsZoneOptions {
   readonly zone: string;
 }
 
-/** Optimistic concurrency for a write: the record set's last-seen etag, or `*` to create only. */
+/** The record set's metadata key that names the site whose records they are (docs/access.md, Shared resources). */
+export const DNS_OWNER_METADATA = 'drhOwner';
+
+/**
+ * Optimistic concurrency for a write: the record set's last-seen etag, or `*` to create only; and the owner the
+ * record set is marked with.
+ */
 export interface WriteConditions {
   readonly ifMatch?: string;
   readonly ifNoneMatch?: '*';
+  readonly owner?: string;
 }
 
 export interface DnsRecordSetView {
@@ -36,6 +43,8 @@ export interface DnsRecordSetView {
   readonly values: readonly string[];
   readonly ttl: number | null;
   readonly etag: string | null;
+  /** The owner marker the product wrote with the record set; null for one written without it (or by hand). */
+  readonly owner: string | null;
 }
 
 export interface AzureDnsZone {
@@ -111,10 +120,19 @@ export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
       view(
         type,
         relativeName,
-        await client.recordSets.createOrUpdate(resourceGroup, zone, relativeName, type, parameters, {
-          ...(conditions.ifMatch ? { ifMatch: conditions.ifMatch } : {}),
-          ...(conditions.ifNoneMatch ? { ifNoneMatch: conditions.ifNoneMatch } : {}),
-        }),
+        await client.recordSets.createOrUpdate(
+          resourceGroup,
+          zone,
+          relativeName,
+          type,
+          conditions.owner
+            ? { ...parameters, metadata: { [DNS_OWNER_METADATA]: conditions.owner } }
+            : parameters,
+          {
+            ...(conditions.ifMatch ? { ifMatch: conditions.ifMatch } : {}),
+            ...(conditions.ifNoneMatch ? { ifNoneMatch: conditions.ifNoneMatch } : {}),
+          },
+        ),
       ),
     );
 
@@ -178,7 +196,14 @@ function view(type: DnsRecordType, relativeName: string, recordSet: RecordSet): 
         : recordSet.cnameRecord?.cname
           ? [recordSet.cnameRecord.cname]
           : [];
-  return { type, relativeName, values, ttl: recordSet.ttl ?? null, etag: recordSet.etag ?? null };
+  return {
+    type,
+    relativeName,
+    values,
+    ttl: recordSet.ttl ?? null,
+    etag: recordSet.etag ?? null,
+    owner: recordSet.metadata?.[DNS_OWNER_METADATA] ?? null,
+  };
 }
 
 /** ARM's `{ error: { code, message } }` as a DnsError; the request (with its Authorization header) is left out. */

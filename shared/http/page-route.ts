@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { productLog } from '../platform/product-log.js';
+import type { ProblemCode } from '../errors/problem-codes.js';
 import type { z } from 'zod';
 import { problemOfDomainError } from './problem-mapper.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
@@ -27,7 +28,14 @@ export const MAX_FORM_BYTES = 16 * 1024;
 export function messagePage(
   brand: Brand,
   status: number,
-  content: { heading: string; message: string; advice?: string; retryUrl?: string },
+  content: {
+    heading: string;
+    message: string;
+    advice?: string | undefined;
+    retryUrl?: string;
+    /** A stable code for a refusal, shown under the text (support can search for it). */
+    code?: ProblemCode;
+  },
 ): HttpResponseInit {
   return renderPage(
     MESSAGE,

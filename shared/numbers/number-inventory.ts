@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { CustomerSiteStore } from '../onboarding/customer-site-store.js';
 import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings-service.js';
+import { prefixOverlapsRange, type SbcPrefix } from '../onboarding/shared-resources.js';
 import type { Tables, TableRow, Stored, TransactionAction } from '../storage/versioned-table.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
 import type { MirrorNumberIndex, NumberGuard, NumberHolder } from '../users/ports.js';
@@ -90,6 +91,8 @@ export interface NumberInventoryDeps {
   readonly numberIndex: MirrorNumberIndex;
   /** The customer's user templates that take numbers from each range, by range id (the manual's "Used in"). */
   readonly templatesByRange?: (customerId: string) => Promise<ReadonlyMap<string, readonly string[]>>;
+  /** Every customer's dial-plan prefixes on an SBC: a range may not hold a number another customer routes there. */
+  readonly prefixesOnSbc?: (sbcId: string) => Promise<readonly SbcPrefix[]>;
   readonly now?: () => Date;
 }
 
@@ -199,6 +202,25 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
           `id ${other.rangeId}) of customer "${other.customerId}" on SBC "${sbcId}".`
         : `It shares numbers with a range of another customer on the same SBC; numbers on an SBC belong to one range.`;
       throw domainErrors.conflict('range_overlap', 'The range overlaps another range', detail);
+    }
+  }
+
+  /** Refuses a range holding a number another customer's dial-plan prefixes match on the SBC, naming no one. */
+  async function assertNoForeignPrefix(
+    sbcId: string,
+    customerId: string,
+    bounds: { start: string; end: string },
+  ): Promise<void> {
+    const prefixes = (await deps.prefixesOnSbc?.(sbcId)) ?? [];
+    const foreign = prefixes.find(
+      (p) => p.customerId.toLowerCase() !== customerId.toLowerCase() && prefixOverlapsRange(p.prefix, bounds),
+    );
+    if (foreign) {
+      throw domainErrors.conflict(
+        'range_overlap',
+        'The range overlaps another range',
+        "It holds numbers another customer's dial-plan prefixes match on the same SBC; numbers on an SBC belong to one customer.",
+      );
     }
   }
 
@@ -435,6 +457,16 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
 
     getRange: rangeOf,
 
+    /** Every customer's ranges on an SBC: what a dial-plan prefix of another customer must not match. */
+    async rangesOnSbc(sbcId: string): Promise<Array<{ customerId: string; start: string; end: string }>> {
+      const found: Array<{ customerId: string; start: string; end: string }> = [];
+      for await (const row of ranges.list({ partitionKey: sbcPartition(sbcId) })) {
+        const r = row.value;
+        if (r.kind === 'range') found.push({ customerId: r.customerId, start: r.start, end: r.end });
+      }
+      return found;
+    },
+
     async createRange(
       customerId: string,
       input: RangeInput,
@@ -453,7 +485,8 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
       return withOptimisticRetry(async () => {
         const lock = await lockOf(sbcId);
         await assertNoOverlap(sbcId, { ...bounds, rangeId: null }, visible);
-        // After the check, so that a refused range writes nothing; before the range, which it makes findable.
+        await assertNoForeignPrefix(sbcId, customerId, bounds);
+        // After the checks, so that a refused range writes nothing; before the range, which it makes findable.
         if (!(await ranges.get(pointer.partitionKey, pointer.rowKey))) await ranges.upsert(pointer);
         const at = now().toISOString();
         const row: RangeEntity = {
@@ -499,6 +532,7 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
         }
         const lock = await lockOf(old.sbcId);
         await assertNoOverlap(old.sbcId, { ...bounds, rangeId }, visible);
+        await assertNoForeignPrefix(old.sbcId, customerId, bounds);
         const dropped = (await holdersIn(customerId, old.start, old.end)).filter((h) => {
           const digits = BigInt(parseTel(h.lineUri)?.digits ?? '0');
           return digits < BigInt(bounds.start) || digits > BigInt(bounds.end);

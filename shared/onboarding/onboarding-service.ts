@@ -1,3 +1,4 @@
+import type { AccessStore } from '../access/access-store.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import { type Customer, refuseWhileBeingRemoved } from '../customers/customer.js';
 import type { CustomerService } from '../customers/customer-service.js';
@@ -17,6 +18,7 @@ import { MAX_PREFIXES } from './prefixes.js';
 import type { SbcChoicesReader } from './sbc-choices.js';
 import { patchedSite, type SitePatch } from './site-patch.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { assertSiteClaims, type SharedResourceDeps } from './shared-resources.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -60,6 +62,10 @@ export interface OnboardingServiceDeps {
   readonly templates: ScriptTemplateService;
   readonly taskEngine: TaskEngine;
   readonly sbcChoices: SbcChoicesReader;
+  /** The wizard's "Grant Admin Access to", made a grant once replication finds the user. */
+  readonly access: Pick<AccessStore, 'requestCustomerAdmin'>;
+  /** What other customers hold on the shared SBCs and DNS zone: a site may not claim it. */
+  readonly siteClaims: SharedResourceDeps;
 }
 
 export function createOnboardingService(services: OnboardingServiceDeps): OnboardingService {
@@ -136,6 +142,11 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         pagesOf(session),
         deps(),
       );
+      await assertSiteClaims(services.siteClaims, {
+        site,
+        before: null,
+        tenantId: session.connection?.tenantId ?? null,
+      });
       if (dryRun) {
         return engine().start({
           type: 'CreateCustomer',
@@ -170,6 +181,15 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
       // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
       // should it not happen).
       await services.credentials.release(draft.shortName, session.id);
+      const grantTo = session.m365Settings?.grantAdminAccessTo;
+      if (grantTo) {
+        await services.access.requestCustomerAdmin({
+          customerId: draft.shortName,
+          userPrincipalName: grantTo,
+          requestedAt: new Date().toISOString(),
+          requestedBy: owner,
+        });
+      }
       try {
         await sites.create(site);
       } catch (error) {
@@ -203,12 +223,17 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           ],
         );
       }
-      const connected = Boolean(await services.credentials.get(customer.shortName));
+      const credential = await services.credentials.get(customer.shortName);
       const site = await buildSite(
-        { shortName: customer.shortName, licenseType: customer.licenseType, connected },
+        { shortName: customer.shortName, licenseType: customer.licenseType, connected: Boolean(credential) },
         pagesFromAddSite(input),
         deps(),
       );
+      await assertSiteClaims(services.siteClaims, {
+        site,
+        before: null,
+        tenantId: credential?.tenantId ?? null,
+      });
       if (dryRun) {
         return engine().start({
           type: 'SBCInit',
@@ -337,6 +362,11 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         if (first && conditional && ifMatch !== found.etag) throw stale();
         first = false;
         const next = await patchedSite(found.site, patch, deps());
+        await assertSiteClaims(services.siteClaims, {
+          site: next,
+          before: found.site,
+          tenantId: (await services.credentials.get(customer.shortName))?.tenantId ?? null,
+        });
         if (patch.prefixes) {
           const others = (await sites.list(customer.shortName))
             .filter((s) => s.site.siteName.toLowerCase() !== found.site.siteName.toLowerCase())

@@ -26,12 +26,15 @@ export interface OnboardingSettingsReader {
   region(id: string): Promise<Region | null>;
   sbc(id: string): Promise<KnownSbc | null>;
   licensePlans(): Promise<readonly LicensePlan[]>;
+  /** The hosts a Carrier Registration may register the SBC to; null until the provider sets them. */
+  registrarHosts(): Promise<readonly string[] | null>;
 }
 
 export interface OnboardingSettingsService extends OnboardingSettingsReader {
   dnsApiView(): Promise<z.output<typeof dnsApiViewSchema>>;
   putDnsApi(input: z.output<typeof dnsApiInputSchema>): Promise<z.output<typeof dnsApiViewSchema>>;
   putLicensePlans(plans: readonly LicensePlan[]): Promise<readonly LicensePlan[]>;
+  putRegistrarHosts(hosts: readonly string[] | null): Promise<readonly string[] | null>;
   createRegion(input: z.output<typeof regionInputSchema>): Promise<Region>;
   updateRegion(id: string, input: z.output<typeof regionInputSchema>): Promise<Region>;
   deleteRegion(id: string): Promise<void>;
@@ -171,6 +174,9 @@ export function createOnboardingSettingsService(
     async licensePlans() {
       return (await read<{ plans: LicensePlan[] }>('license-plans'))?.document.plans ?? DEFAULT_LICENSE_PLANS;
     },
+    async registrarHosts() {
+      return (await read<{ hosts: string[] | null }>('registrar-hosts'))?.document.hosts ?? null;
+    },
   };
 
   return {
@@ -224,6 +230,12 @@ export function createOnboardingSettingsService(
     async putLicensePlans(plans) {
       await upsert('license-plans', { plans });
       return plans;
+    },
+
+    async putRegistrarHosts(hosts) {
+      const unique = hosts ? [...new Set(hosts.map((h) => h.toLowerCase()))] : null;
+      await upsert('registrar-hosts', { hosts: unique });
+      return unique;
     },
 
     async createRegion(input) {

@@ -189,3 +189,25 @@ export const licensePlansSchema = z
       .max(50),
   })
   .meta({ id: 'LicensePlans' });
+
+/**
+ * The registrars a site's Carrier Registration may make the shared SBC register to (its Host Name). Null: the hosts
+ * the sites have already (docs/access.md, Shared resources).
+ */
+export const registrarHostsSchema = z
+  .strictObject({
+    hosts: z
+      .array(
+        z
+          .string()
+          .trim()
+          .toLowerCase()
+          .min(1)
+          .max(253)
+          .regex(/^[a-z0-9.-]+$/, 'A registrar is a host name or IP address.'),
+      )
+      .max(200)
+      .nullable()
+      .meta({ description: 'The allowed registrar hosts; null: those the sites already register to.' }),
+  })
+  .meta({ id: 'RegistrarHosts' });

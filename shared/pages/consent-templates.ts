@@ -14,6 +14,8 @@ ${NOTES}
 <section aria-labelledby="token-heading">
 <h2 id="token-heading">Authenticate with your Microsoft 365 administrator account</h2>
 {{#if deviceError}}<p class="error" role="alert">{{deviceError}}</p>{{/if}}
+{{#if deviceErrorCode}}<p class="hint">Error code: <code>{{deviceErrorCode}}</code></p>{{/if}}
+{{#if deviceCode}}
 <form method="post" action="{{base}}/device">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <label for="m365AdminEmail">M365 admin username</label>
@@ -25,6 +27,13 @@ ${NOTES}
 <input type="hidden" name="csrf" value="{{csrf}}">
 <button type="submit" class="secondary">Sign in with Microsoft in this browser instead</button>
 </form>
+{{else}}
+<p class="hint">Sign in at Microsoft with a Global Administrator (or Teams Administrator) of your tenant, in this browser, and accept the permissions requested.</p>
+<form method="post" action="{{base}}/sign-in">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<button type="submit">Sign in with Microsoft</button>
+</form>
+{{/if}}
 </section>
 <section aria-labelledby="app-heading">
 <h2 id="app-heading">Use App Registration</h2>
@@ -70,15 +79,25 @@ export const DEVICE_CODE = `<h1>{{stepTitle}}</h1>
 })();
 </script>`;
 
+/** The tenant and account a consent connected, as Microsoft and Graph name them (never what was typed). */
+const CONNECTED = `<dl class="connected">
+<dt>Microsoft 365 tenant</dt><dd id="tenant-name">{{#if signedIn.tenantDisplayName}}{{signedIn.tenantDisplayName}}{{else}}{{signedIn.tenantId}}{{/if}}</dd>
+{{#if signedIn.initialDomain}}<dt>Initial domain</dt><dd id="tenant-domain">{{signedIn.initialDomain}}</dd>{{/if}}
+{{#if signedIn.username}}<dt>Signed in as</dt><dd id="signed-in-as">{{signedIn.username}}</dd>{{/if}}
+</dl>`;
+
 export const THANK_YOU = `<h1>Thank you!</h1>
 {{#if appRegistrationValid}}<p class="ok" role="status">Application Registration is valid</p>{{/if}}
+{{#if signedIn}}${CONNECTED}{{/if}}
 <p>Thank you! You may close this window. Service provider will contact you when service is ready for operation</p>`;
 
 export const WIZARD_SIGNED_IN = `<h1>Authentication complete</h1>
 <p class="ok" role="status">The Microsoft 365 tenant {{tenant}} is connected.</p>
+{{#if signedIn}}${CONNECTED}{{/if}}
 <p>You may close this window and continue in the onboarding wizard.</p>`;
 
 export const MESSAGE = `<h1>{{heading}}</h1>
 <p{{#if isError}} class="error" role="alert"{{/if}}>{{message}}</p>
 {{#if advice}}<p>{{advice}}</p>{{/if}}
+{{#if code}}<p class="hint">Error code: <code>{{code}}</code></p>{{/if}}
 {{#if retryUrl}}<p><a class="button" href="{{retryUrl}}">Try again</a></p>{{/if}}`;

@@ -51,6 +51,10 @@ export const tokenAppInputSchema = z
       )
       .optional()
       .meta({ description: 'Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.' }),
+    deviceCode: z.boolean({ error: 'deviceCode must be true or false.' }).default(false).meta({
+      description:
+        'Offer the device-code flow ("Start authentication" with a code) on the invitation page. Off unless set: a device code can be forwarded to anyone (a known phishing vector), the browser sign-in cannot.',
+    }),
   })
   .meta({ id: 'TokenAppSettingsInput' });
 
@@ -134,6 +138,7 @@ export const tokenAppViewSchema = z
       .boolean()
       .meta({ description: 'The manual\'s "Password already saved"; the value is never returned.' }),
     redirectUri: z.string(),
+    deviceCode: z.boolean().meta({ description: 'Whether the invitation page offers the device-code flow.' }),
   })
   .meta({ id: 'TokenAppSettings' });
 

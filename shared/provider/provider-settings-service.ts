@@ -159,6 +159,7 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
       clientSecretSaved: record?.secrets.clientSecret !== undefined,
       redirectUri:
         typeof record?.fields.redirectUri === 'string' ? record.fields.redirectUri : defaultRedirectUri,
+      deviceCode: record?.fields.deviceCode === true,
     };
   }
 
@@ -181,6 +182,7 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
         clientSecret,
         redirectUri:
           typeof record.fields.redirectUri === 'string' ? record.fields.redirectUri : defaultRedirectUri,
+        deviceCode: record.fields.deviceCode === true,
       };
     },
     invitation,
@@ -232,7 +234,11 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
       }
       await write(
         'token-app',
-        { clientId: input.clientId, ...(input.redirectUri ? { redirectUri: input.redirectUri } : {}) },
+        {
+          clientId: input.clientId,
+          ...(input.redirectUri ? { redirectUri: input.redirectUri } : {}),
+          deviceCode: input.deviceCode,
+        },
         { clientSecret },
       );
       return tokenAppView();

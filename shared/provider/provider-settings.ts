@@ -9,6 +9,8 @@ export interface TokenAppSettings {
   readonly clientSecret: string;
   /** `https://<public host>/authenticate/OAuth2Callback`. */
   readonly redirectUri: string;
+  /** Whether the invitation page offers the device-code flow; off unless the provider turns it on. */
+  readonly deviceCode: boolean;
 }
 
 /** System > Invitation Settings. Templates use {{CustomerId}}, {{CustomerAuthenticationPortalUrl}}, {{InvitationId}}. */

@@ -6,7 +6,12 @@ import type { TrustedTransport } from '../net/trusted-transport.js';
 import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';
-import { createTeamsAdminClient, TEAMS_ADMIN_SCOPE, TeamsAdminError } from '../teams/teams-admin-client.js';
+import {
+  createTeamsAdminClient,
+  GROUP_POLICY_ASSIGNMENT,
+  TEAMS_ADMIN_SCOPE,
+  TeamsAdminError,
+} from '../teams/teams-admin-client.js';
 import type { MirrorSku, MirrorVoiceObject } from './mirror-store.js';
 import type { MirrorUser } from './mirror-user.js';
 
@@ -63,6 +68,8 @@ export const VOICE_POLICY_NAMES = [
   TENANT_NETWORK_SITE,
   'TenantNetworkSubnet',
   'TenantTrustedIPAddress',
+  // Not a configuration type: the client reads it from /Skype.Policy/groupPolicyAssignments (teams-admin-client.ts).
+  GROUP_POLICY_ASSIGNMENT,
   // The emergency policies a network site names (day two edits them, and the simulator routes emergency calls by the
   // emergency call routing policy).
   'TeamsEmergencyCallingPolicy',

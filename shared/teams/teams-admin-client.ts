@@ -8,6 +8,34 @@ export const TEAMS_ADMIN_SCOPE = `${TEAMS_ADMIN_RESOURCE}/.default`;
 /** The production base URL; the sandbox's is `${sandboxUrl}/teams`. */
 export const TEAMS_ADMIN_BASE_URL = 'https://api.interfaces.records.teams.microsoft.com';
 
+/**
+ * Group policy assignments (`New/Get/Set/Remove-CsGroupPolicyAssignment`) are not a `{PolicyName}` of the
+ * configurations API but their own collection, `/Skype.Policy/groupPolicyAssignments`. The client serves them under
+ * this name through the same five calls, each assignment an object with `Identity` `{PolicyType}:{GroupId}` (a group
+ * has at most one assignment per policy type), so that the command engine, the dry-run overlay, the mirror and drift
+ * treat them like any other configuration object. Calls, per the sources in docs/day-two-contracts.md:
+ * - list: `GET /Skype.Policy/groupPolicyAssignments` → `[{GroupId, PolicyType, PolicyName, Rank, CreatedTime,
+ *   CreatedBy}]` (Get-CsGroupPolicyAssignment's output; autorest op GroupGetPolicyAssignment);
+ * - create: `POST /Skype.Policy/groupPolicyAssignments` `{GroupId, PolicyType, PolicyName, Rank}`
+ *   (shared/reference/external-apis.md);
+ * - update: `PATCH /Skype.Policy/groupPolicyAssignments/{groupId}/policyTypes/{policyType}` `{PolicyName?, Rank?}`
+ *   (the group route of `Grant-Cs…Policy -Group -Rank`, terraprovider/go-msadmin teamsapi);
+ * - delete: `DELETE /Skype.Policy/groupPolicyAssignments/{groupId}/policyTypes/{policyType}` (autorest op
+ *   GroupRemovePolicyAssignment).
+ */
+export const GROUP_POLICY_ASSIGNMENT = 'GroupPolicyAssignment';
+
+/** An assignment's `Identity`: `{PolicyType}:{GroupId}`, the group id in lower case as Entra ID spells it. */
+export function groupAssignmentIdentity(policyType: string, groupId: string): string {
+  return `${policyType}:${groupId.toLowerCase()}`;
+}
+
+/** The policy type and group of an assignment's `Identity`; undefined when it is not one. */
+export function groupAssignmentKey(identity: string): { policyType: string; groupId: string } | undefined {
+  const match = /^([A-Za-z]+):(.+)$/.exec(identity);
+  return match?.[1] && match[2] ? { policyType: match[1], groupId: match[2] } : undefined;
+}
+
 /** A configuration object as the API returns it: the cmdlet's properties, `Identity` included. */
 export type TeamsConfigObject = Readonly<Record<string, unknown>> & { readonly Identity: string };
 
@@ -185,6 +213,33 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
   const one = (policyName: string, identity: string) =>
     `${configurations(policyName)}/configuration/${encodeURIComponent(identity)}`;
 
+  const isGroupAssignment = (policyName: string) =>
+    policyName.toLowerCase() === GROUP_POLICY_ASSIGNMENT.toLowerCase();
+  const assignmentPath = (identity: string) => {
+    const key = groupAssignmentKey(identity);
+    if (!key) {
+      throw new TeamsAdminError(
+        `'${identity}' is not a group policy assignment ({PolicyType}:{GroupId}).`,
+        'InvalidIdentity',
+        400,
+        false,
+      );
+    }
+    return `/Skype.Policy/groupPolicyAssignments/${encodeURIComponent(key.groupId)}/policyTypes/${encodeURIComponent(key.policyType)}`;
+  };
+  /** An assignment as the service answers it, with the `Identity` the rest of the product names it by. */
+  const asAssignment = (value: unknown, what: string): TeamsConfigObject => {
+    const parsed = z.looseObject({ GroupId: z.string(), PolicyType: z.string() }).safeParse(value);
+    if (!parsed.success)
+      throw new TeamsAdminError(
+        `${what} returned no group policy assignment.`,
+        'InvalidResponse',
+        200,
+        false,
+      );
+    return { ...parsed.data, Identity: groupAssignmentIdentity(parsed.data.PolicyType, parsed.data.GroupId) };
+  };
+
   const asObject = (value: unknown, what: string): TeamsConfigObject => {
     const parsed = objectSchema.safeParse(value);
     if (!parsed.success)
@@ -194,6 +249,18 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
 
   return {
     async list(policyName) {
+      if (isGroupAssignment(policyName)) {
+        const body = await call('GET', '/Skype.Policy/groupPolicyAssignments');
+        if (!Array.isArray(body)) {
+          throw new TeamsAdminError(
+            'GET groupPolicyAssignments returned no array.',
+            'InvalidResponse',
+            200,
+            false,
+          );
+        }
+        return body.map((item) => asAssignment(item, 'GET groupPolicyAssignments'));
+      }
       const body = await call('GET', configurations(policyName));
       if (!Array.isArray(body)) {
         throw new TeamsAdminError(`GET ${policyName} returned no array.`, 'InvalidResponse', 200, false);
@@ -205,12 +272,29 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       return (await this.list(policyName)).find((o) => o.Identity.toLowerCase() === wanted);
     },
     async create(policyName, body) {
+      if (isGroupAssignment(policyName)) {
+        const { Identity: _identity, ...assignment } = body;
+        const created = await call('POST', '/Skype.Policy/groupPolicyAssignments', assignment);
+        // The service may answer the write with an empty body: the assignment is then what was sent.
+        return asAssignment(created ?? assignment, 'POST groupPolicyAssignments');
+      }
       return asObject(await call('POST', configurations(policyName), body), `POST ${policyName}`);
     },
     async update(policyName, identity, body) {
+      if (isGroupAssignment(policyName)) {
+        const updated = await call('PATCH', assignmentPath(identity), body);
+        return asAssignment(
+          updated ?? { ...groupAssignmentFields(identity), ...body },
+          'PATCH groupPolicyAssignments',
+        );
+      }
       return asObject(await call('PUT', one(policyName, identity), body), `PUT ${policyName}`);
     },
     async delete(policyName, identity) {
+      if (isGroupAssignment(policyName)) {
+        await call('DELETE', assignmentPath(identity));
+        return;
+      }
       await call('DELETE', one(policyName, identity));
     },
     async grantPolicy(userId, policyType, policyName) {
@@ -238,6 +322,11 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       }
     },
   };
+}
+
+function groupAssignmentFields(identity: string): Record<string, string> {
+  const key = groupAssignmentKey(identity);
+  return key ? { GroupId: key.groupId, PolicyType: key.policyType } : {};
 }
 
 /** Retry-After in seconds: delta-seconds or an HTTP date. */

@@ -1,4 +1,11 @@
-import { type TeamsAdminClient, TeamsAdminError, type TeamsConfigObject } from './teams-admin-client.js';
+import {
+  GROUP_POLICY_ASSIGNMENT,
+  groupAssignmentIdentity,
+  groupAssignmentKey,
+  type TeamsAdminClient,
+  TeamsAdminError,
+  type TeamsConfigObject,
+} from './teams-admin-client.js';
 import type { TeamsCommand, TeamsListEdit, TeamsParamValue } from './teams-command.js';
 
 /**
@@ -29,6 +36,11 @@ interface NounSpec {
   readonly ordered?: readonly string[];
   /** Properties sent as numbers even when written as strings (`-MaskBits "16"`). */
   readonly numbers: readonly string[];
+  /**
+   * The object is named by two parameters together (`-PolicyType` and `-GroupId` of a group policy assignment):
+   * its identity is `{first}:{second}` (teams-admin-client's groupAssignmentIdentity), and a create sends both.
+   */
+  readonly composite?: readonly [string, string];
 }
 
 const ALL_VERBS: readonly Verb[] = ['Get', 'New', 'Set', 'Remove'];
@@ -174,6 +186,18 @@ const NOUNS: Readonly<Record<string, NounSpec>> = {
     properties: ['IPAddress', 'MaskBits', 'Description'],
     lists: [],
     numbers: ['MaskBits'],
+  },
+  // New/Get/Set/Remove-CsGroupPolicyAssignment (learn.microsoft.com/powershell/module/teams/new-csgrouppolicyassignment):
+  // one assignment per group and policy type; -Rank is its place among the type's assignments, 1 first.
+  CsGroupPolicyAssignment: {
+    policyName: GROUP_POLICY_ASSIGNMENT,
+    identityParams: ['PolicyType', 'GroupId'],
+    composite: ['PolicyType', 'GroupId'],
+    tagged: false,
+    verbs: ALL_VERBS,
+    properties: ['PolicyName', 'Rank'],
+    lists: [],
+    numbers: ['Rank'],
   },
   // New-/Set-CsTeamsEmergencyCallingPolicy and -CsTeamsEmergencyCallRoutingPolicy (learn.microsoft.com/powershell/
   // module/microsoftteams); EmergencyNumbers is a list of New-CsTeamsEmergencyNumber records, sent whole.
@@ -422,7 +446,9 @@ async function prepare(client: TeamsAdminClient, command: TeamsCommand): Promise
   for (const [name, value] of Object.entries(properties))
     body[name] = isListEdit(value) ? applyEdit([], value) : value;
   const identityProperty = spec.identityParams[1];
-  if (identityProperty && identity !== undefined) body[identityProperty] = identity;
+  const parts = spec.composite ? groupAssignmentKey(key) : undefined;
+  if (parts) Object.assign(body, { PolicyType: parts.policyType, GroupId: parts.groupId });
+  else if (identityProperty && identity !== undefined) body[identityProperty] = identity;
   const createBody = { Identity: spec.tagged ? stripTag(key) : key, ...body };
   return {
     plan: { ...base, action: 'create', changed: true, changes: body },
@@ -485,6 +511,7 @@ function identityOf(
   params: Record<string, TeamsParamValue>,
   cmdlet: string,
 ): string | undefined {
+  if (spec.composite) return compositeIdentityOf(spec.composite, params, cmdlet);
   let identity: string | undefined;
   for (const [name, value] of Object.entries(params)) {
     if (!spec.identityParams.some((p) => p.toLowerCase() === name.toLowerCase())) continue;
@@ -496,6 +523,25 @@ function identityOf(
     identity = value.trim();
   }
   return identity;
+}
+
+function compositeIdentityOf(
+  [first, second]: readonly [string, string],
+  params: Record<string, TeamsParamValue>,
+  cmdlet: string,
+): string | undefined {
+  const valueOf = (wanted: string) => {
+    const entry = Object.entries(params).find(([name]) => name.toLowerCase() === wanted.toLowerCase());
+    if (entry === undefined) return undefined;
+    if (typeof entry[1] !== 'string' || entry[1].trim() === '')
+      throw invalid(cmdlet, `-${wanted} must be a non-empty string.`);
+    return entry[1].trim();
+  };
+  const a = valueOf(first);
+  const b = valueOf(second);
+  if (a === undefined && b === undefined) return undefined;
+  if (a === undefined || b === undefined) throw invalid(cmdlet, `needs both -${first} and -${second}.`);
+  return groupAssignmentIdentity(a, b);
 }
 
 /** The non-identity parameters under the service's property names, numbers coerced where the service wants them. */

@@ -1,5 +1,7 @@
 import { type DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
+import { groupAssignmentKey } from '../teams/teams-admin-client.js';
 import { parseDotNetPattern, parseTranslation, patternMessage } from './dotnet-regex.js';
+import { groupAssignmentsOf } from './group-policy-assignments.js';
 import {
   emergencyUsageReferences,
   isLocationKind,
@@ -48,6 +50,10 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
   for (const change of changes) {
     const spec = VOICE_KIND_SPECS[change.kind];
     const action = actionOf(change);
+    if (change.kind === 'group-policy-assignments') {
+      errors.push(...assignmentErrors(config, after, change));
+      continue;
+    }
     if (action === 'create' && config.state(change.kind, change.identity) !== null) {
       error(
         change.kind === 'pstn-usages' ? 'name' : 'identity',
@@ -131,6 +137,53 @@ export function fieldErrorsOf(config: VoiceConfig, changes: readonly VoiceObject
         'priority',
         'priority_taken',
         `Voice route "${clash.identity}" has priority ${String(priority)} in a PSTN usage this route shares; priorities are unique within a usage.`,
+      );
+    }
+  }
+  return errors;
+}
+
+/**
+ * A group policy assignment: a policy of the type that exists, one assignment per group and type (Teams answers a
+ * second New-CsGroupPolicyAssignment with a conflict), and the type's ranks each held once (Teams renumbers them
+ * 1…n; group-policy-assignments.ts derives the changes that keep them so).
+ */
+function assignmentErrors(config: VoiceConfig, after: VoiceConfig, change: VoiceObjectChange): FieldError[] {
+  const errors: FieldError[] = [];
+  const key = groupAssignmentKey(change.identity);
+  if (!key) return errors;
+  const error = (field: string, code: string, message: string) =>
+    errors.push({ field, in: 'body', code, message });
+  if (actionOf(change) === 'create') {
+    const held = groupAssignmentsOf(config, key.policyType).find((a) => same(a.groupId, key.groupId));
+    if (held) {
+      error(
+        'groupId',
+        'group_assigned',
+        `The group already has the ${key.policyType} "${held.policyName}"; a group has one policy of each type — remove that assignment first.`,
+      );
+    }
+  }
+  if (change.after === null) return errors;
+  const policyName = change.after.policyName;
+  if (
+    typeof policyName !== 'string' ||
+    !after.of(key.policyType).some((o) => same(o.identity.replace(/^tag:/i, ''), policyName))
+  ) {
+    error('policyName', 'policy_unknown', `The tenant has no ${key.policyType} "${String(policyName)}".`);
+  }
+  const rank = change.after.rank;
+  if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 1) {
+    error('rank', 'rank_invalid', 'The rank is a whole number from 1 (the first).');
+  } else {
+    const clash = groupAssignmentsOf(after, key.policyType).find(
+      (a) => a.rank === rank && !same(a.groupId, key.groupId),
+    );
+    if (clash) {
+      error(
+        'rank',
+        'rank_taken',
+        `The ${key.policyType} assignment of group ${clash.groupId} has rank ${rank}; ranks are unique per policy type.`,
       );
     }
   }

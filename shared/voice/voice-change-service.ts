@@ -28,6 +28,7 @@ import {
   type VoiceState,
 } from './voice-change.js';
 import { assertValid, inUse, referencesTo } from './voice-change-rules.js';
+import { groupsAssigned } from './group-policy-assignments.js';
 import type { VoiceAuditEntry, VoiceChangeStore } from './voice-change-store.js';
 import { adoptedObjects, desiredDrift, restoreChanges, type VoiceObjectDrift } from './voice-desired.js';
 import { VOICE_CHANGE_TASK, voiceChangeTaskInput } from './voice-change-task.js';
@@ -45,7 +46,7 @@ export interface VoicePlan {
 }
 
 export interface VoiceChangeServiceDeps {
-  readonly mirror: Pick<MirrorStore, 'voiceObjects' | 'putVoiceObjects' | 'listUsers'>;
+  readonly mirror: Pick<MirrorStore, 'voiceObjects' | 'putVoiceObjects' | 'listUsers' | 'getGroup'>;
   readonly customers: Pick<CustomerService, 'get'>;
   readonly engine: Pick<TaskEngine, 'start'>;
   readonly store: VoiceChangeStore;
@@ -91,6 +92,23 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
     return [`${count === 1 ? 'user' : 'users'} ${names.join(', ')}${more}`];
   }
 
+  /** The groups granted the object (group policy assignments), by their mirrored names. */
+  async function groupsGranted(
+    customerId: string,
+    cfg: VoiceConfig,
+    change: VoiceObjectChange,
+  ): Promise<string[]> {
+    const type = GRANTED_AS[change.kind];
+    if (!type) return [];
+    const names = await Promise.all(
+      groupsAssigned(cfg, type, change.identity).map(async (groupId) => {
+        const group = await deps.mirror.getGroup(customerId, groupId);
+        return group?.displayName ? `group "${group.displayName}" (${groupId})` : `group ${groupId}`;
+      }),
+    );
+    return names;
+  }
+
   /** Everything Teams would refuse, checked on the mirror before anything is queued. */
   async function check(customerId: string, cfg: VoiceConfig, changes: readonly VoiceObjectChange[]) {
     for (const change of changes) {
@@ -102,7 +120,11 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
           `The Global ${VOICE_KIND_SPECS[change.kind].label} is the tenant-wide default; it cannot be removed.`,
         );
       }
-      const references = [...referencesTo(cfg, change), ...(await grantedTo(customerId, change))];
+      const references = [
+        ...referencesTo(cfg, change),
+        ...(await grantedTo(customerId, change)),
+        ...(await groupsGranted(customerId, cfg, change)),
+      ];
       if (references.length > 0) throw inUse(change, references);
     }
     assertValid(cfg, changes);

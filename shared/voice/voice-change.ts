@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MirrorVoiceObject } from '../replication/mirror-store.js';
+import { GROUP_POLICY_ASSIGNMENT, groupAssignmentKey } from '../teams/teams-admin-client.js';
 import type { TeamsCommand, TeamsParamValue, TeamsRecord } from '../teams/teams-command.js';
 
 /**
@@ -15,6 +16,7 @@ export const VOICE_KINDS = [
   'voice-routes',
   'voice-routing-policies',
   'dial-plans',
+  'group-policy-assignments',
   'network-regions',
   'network-sites',
   'network-subnets',
@@ -135,6 +137,16 @@ export const VOICE_KIND_SPECS: Readonly<Record<VoiceKind, KindSpec>> = {
     lists: [],
     ordered: [],
     rules: ['normalizationRules'],
+  },
+  // A policy granted to a group (issue 13: "grant … to a security group"): identity `{PolicyType}:{GroupId}`
+  // (teams-admin-client's groupAssignmentIdentity); see group-policy-assignments.ts.
+  'group-policy-assignments': {
+    policyName: GROUP_POLICY_ASSIGNMENT,
+    noun: 'CsGroupPolicyAssignment',
+    label: 'group policy assignment',
+    properties: { policyName: 'PolicyName', rank: 'Rank' },
+    lists: [],
+    ordered: [],
   },
   // Location-based routing's network topology (manual-part-D §1.9–1.11) and the emergency policies a network site
   // names. Sources: New-/Set-CsTenantNetworkRegion, -CsTenantNetworkSite, -CsTenantNetworkSubnet,
@@ -455,7 +467,11 @@ export function stateOf(kind: VoiceKind, data: Readonly<Record<string, unknown>>
       state[property] =
         Object.entries(values).find(([, teams]) => teams.toLowerCase() === value.toLowerCase())?.[0] ?? value;
     else if (spec.lists.includes(property)) state[property] = strings(value);
-    else if (property === 'priority') state[property] = typeof value === 'number' ? value : 0;
+    else if (property === 'priority' || property === 'rank')
+      state[property] = typeof value === 'number' ? value : 0;
+    // A group assignment names its policy bare (Get-CsGroupPolicyAssignment); a `Tag:` would read as another one.
+    else if (kind === 'group-policy-assignments' && property === 'policyName')
+      state[property] = typeof value === 'string' ? stripTag(value) : null;
     else state[property] = typeof value === 'string' ? value : null;
   }
   return state;
@@ -545,7 +561,7 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
     const edit = change.after ? { add: [change.identity] } : { remove: [change.identity] };
     return [{ cmdlet: `Set-${spec.noun}`, params: { Identity: GLOBAL_USAGES, Usage: edit } }];
   }
-  const identity = { Identity: change.identity };
+  const identity = identityParams(change);
   if (change.after === null) {
     const commands: TeamsCommand[] = [];
     // The command engine keeps a route that still lists gateways (the cleanup scripts' rule); emptied first,
@@ -567,8 +583,14 @@ export function commandsOf(change: VoiceObjectChange): TeamsCommand[] {
       continue;
     params[teams] = teamsValueOf(change.kind, property, value);
   }
-  if (change.before !== null && Object.keys(params).length === 1) return [];
+  if (change.before !== null && Object.keys(params).length === Object.keys(identity).length) return [];
   return [{ cmdlet: `${change.before === null ? 'New' : 'Set'}-${spec.noun}`, params }];
+}
+
+/** The parameters naming the object: a group policy assignment's are its policy type and group. */
+function identityParams(change: VoiceObjectChange): Record<string, TeamsParamValue> {
+  const key = change.kind === 'group-policy-assignments' ? groupAssignmentKey(change.identity) : undefined;
+  return key ? { GroupId: key.groupId, PolicyType: key.policyType } : { Identity: change.identity };
 }
 
 /** The inverse of a change: what rolls it back. */

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePendingAdmins } from '../../shared/access/pending-admins.js';
 import { createCredentialStore } from '../../shared/credentials/credential-store.js';
+import { mirrorDirectory } from '../../shared/users/bulk-import-service.js';
+import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { CUSTOMER_ADMIN, grantRoles, OTHER, OWN } from '../support/roles.js';
@@ -40,6 +43,7 @@ beforeAll(async () => {
       method: 'token',
       tenantId,
       m365Email: `admin@${customerId.toLowerCase()}.example`,
+      m365AdminObjectId: null,
       initialDomain: `${customerId.toLowerCase()}.onmicrosoft.com`,
       tenantDisplayName: `${customerId} Ltd`,
       clientId: null,
@@ -108,5 +112,39 @@ describe("a customer admin signed in to the customer's own tenant", () => {
     const answered = await as(token)('GET', `/api/v1/customers/${OWN}`);
     expect(answered.status).toBe(401);
     expect(answered.body).toMatchObject({ code: 'unauthenticated' });
+  });
+});
+
+describe("the wizard's Grant Admin Access to", () => {
+  it('becomes a grant once replication has found the user, who may then sign in from the tenant', async () => {
+    const { access, mirror } = stack.services;
+    const upn = 'it.admin@ownco.example';
+    const userId = '77777777-7777-4777-8777-777777777777';
+    await access.requestCustomerAdmin({
+      customerId: OWN,
+      userPrincipalName: upn,
+      requestedAt: new Date().toISOString(),
+      requestedBy: 'provider operator',
+    });
+    const resolve = () => resolvePendingAdmins({ access, directory: mirrorDirectory(mirror) }, OWN);
+    const token = await stack.token({ tenantId: OWN_TENANT, subject: userId, roles: [] });
+
+    // Not replicated yet: nothing granted, the request waits.
+    expect(await resolve()).toBe(0);
+    expect(await status(token, 'GET', `/api/v1/customers/${OWN}`)).toBe(403);
+
+    await mirror.putUsers(
+      OWN,
+      [mirrorUser({ id: userId, userPrincipalName: 'IT.Admin@ownco.example' })],
+      'test',
+    );
+    expect(await resolve()).toBe(1);
+    expect(await status(token, 'GET', `/api/v1/customers/${OWN}`)).toBe(200);
+    expect((await access.customerAdmins(OWN)).map((a) => [a.userId, a.grantedBy])).toContainEqual([
+      userId,
+      'provider operator',
+    ]);
+    expect(await access.pendingCustomerAdmins(OWN)).toEqual([]);
+    expect(await resolve()).toBe(0);
   });
 });

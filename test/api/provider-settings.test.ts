@@ -20,12 +20,13 @@ function storedText(): Promise<string> {
 const CLIENT_ID = '0f6c7a4e-2b1d-4c8e-9a3f-5d6e7f8a9b0c';
 
 describe('the token app', () => {
-  it('starts unconfigured, with the redirect URI under the public base URL', async () => {
+  it('starts unconfigured, with the redirect URI under the public base URL and no device code', async () => {
     const response = await call('GET', '/api/v1/settings/token-app');
     expect(response.body).toEqual({
       clientId: null,
       clientSecretSaved: false,
       redirectUri: `${stack.publicBaseUrl}/authenticate/OAuth2Callback`,
+      deviceCode: false,
     });
   });
 
@@ -49,6 +50,22 @@ describe('the token app', () => {
       clientId: CLIENT_ID,
       clientSecretSaved: true,
       redirectUri: 'https://hub.example.com/authenticate/OAuth2Callback',
+      deviceCode: false,
+    });
+    // The device code is offered only when the provider says so, and a PUT without it turns it off again.
+    const withDevice = await call('PUT', '/api/v1/settings/token-app', {
+      json: { clientId: CLIENT_ID, deviceCode: true },
+    });
+    expect(withDevice.body).toMatchObject({ deviceCode: true });
+    const notABoolean = await call('PUT', '/api/v1/settings/token-app', {
+      json: { clientId: CLIENT_ID, deviceCode: 'yes' },
+    });
+    expect(notABoolean.status).toBe(400);
+    expect(notABoolean.problem.errors?.[0]).toMatchObject({ field: 'deviceCode' });
+    expect(
+      (await call('PUT', '/api/v1/settings/token-app', { json: { clientId: CLIENT_ID } })).body,
+    ).toMatchObject({
+      deviceCode: false,
     });
     expect(JSON.stringify((await call('GET', '/api/v1/settings/token-app')).body)).not.toContain(secret);
     const stored = await storedText();

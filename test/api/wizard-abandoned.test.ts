@@ -135,6 +135,7 @@ describe('a wizard that ends without Submit leaves no credentials behind', () =>
       method: 'token',
       tenantId: DEMO.customers.contoso.tenantId,
       m365Email: 'admin@contoso.example',
+      m365AdminObjectId: null,
       initialDomain: null,
       tenantDisplayName: null,
       clientId: null,

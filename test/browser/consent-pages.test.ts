@@ -401,6 +401,37 @@ describe('links and answers that must not work', () => {
     });
   });
 
+  it("refuses a Microsoft sign-in URL forwarded to another company's admin, in their browser", async () => {
+    const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
+    await inviteThroughWizard(call, { shortName: 'Forwarded' }, 'admin@forwarded.example');
+    const { link } = await invitationLink(stack, 'admin@forwarded.example', before);
+    // The link holder starts the sign-in, and copies Microsoft's URL from the address bar instead of signing in.
+    const holder = await newPage();
+    await holder.goto(link);
+    await holder.getByRole('button', { name: 'Sign in with Microsoft in this browser instead' }).click();
+    await holder.getByLabel('Email, phone, or Skype').waitFor();
+    const microsoftUrl = holder.url();
+    await holder.context().close();
+    // Another company's admin opens it in their own browser, signs in and consents.
+    const victim = await newPage();
+    await victim.goto(microsoftUrl);
+    await victim.getByLabel('Email, phone, or Skype').fill(fabrikam.admin.userPrincipalName);
+    await victim.getByLabel('Password').fill(fabrikam.admin.password);
+    await victim.getByRole('button', { name: 'Sign in' }).click();
+    // Microsoft asks for consent only if the tenant has not given it yet (an earlier test may have).
+    const accept = victim.getByRole('button', { name: 'Accept' });
+    const refused = victim.getByRole('heading', { name: 'This sign-in belongs to another browser' });
+    await Promise.race([accept.waitFor(), refused.waitFor()]);
+    if (await accept.isVisible()) await accept.click();
+    await refused.waitFor();
+    expect(await victim.content()).toContain('consent_browser_mismatch');
+    await victim.context().close();
+    expect(await tableText(stack, 'credentials')).not.toContain('Forwarded');
+    expect((await call('GET', '/api/v1/invitations/Forwarded')).body).toMatchObject({
+      deviceAuthenticated: false,
+    });
+  });
+
   it('refuses a form posted from another site', async () => {
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
     await inviteThroughWizard(call, { shortName: 'Csrf' }, 'admin@csrf.example');

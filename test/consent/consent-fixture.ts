@@ -12,7 +12,7 @@ export type Call = ReturnType<typeof apiClient>;
 export async function configureProvider(stack: Pick<TestStack, 'sandbox'>, call: Call): Promise<void> {
   const responses = await Promise.all([
     call('PUT', '/api/v1/settings/token-app', {
-      json: { clientId: DEMO.tokenApp.clientId, clientSecret: DEMO.tokenApp.clientSecret },
+      json: { clientId: DEMO.tokenApp.clientId, clientSecret: DEMO.tokenApp.clientSecret, deviceCode: true },
     }),
     call('PUT', '/api/v1/settings/email', {
       json: {
@@ -134,9 +134,11 @@ export async function completeDeviceFlow(
     });
     expect(started.status).toBe(303);
     const flowUrl = new URL(started.headers.get('location') ?? '', link).toString();
+    // The flow belongs to this "browser": its pages answer only with the cookie the start set.
+    const cookie = bindingCookie(started);
     let approved = '';
     await waitFor('the thank-you page', async () => {
-      const html = await (await fetch(flowUrl)).text();
+      const html = await (await fetch(flowUrl, { headers: { cookie } })).text();
       if (html.includes('Thank you! You may close this window.')) return true;
       const code = /id="user-code">([^<]+)</.exec(html)?.[1]?.trim();
       if (!code) throw new Error(`Unexpected page: ${html.slice(0, 500)}`);
@@ -155,4 +157,14 @@ export async function completeDeviceFlow(
   } finally {
     await transport.close();
   }
+}
+
+/** The `Cookie` header a browser would send back after this response: the consent flow's binding cookie. */
+export function bindingCookie(response: Response): string {
+  const found = response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0] ?? '')
+    .find((pair) => pair.startsWith('__Host-drh-consent='));
+  if (!found) throw new Error('The response set no binding cookie.');
+  return found;
 }

@@ -79,19 +79,20 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     const task = await savePrefixes([
       { dialPlanName: 'CustDialPlan', prefix: '+3222001' },
       { dialPlanName: 'CustDialPlan', prefix: '+3222002' },
-      { dialPlanName: 'RegisteredUsers', prefix: '+3222003[10-19]', tag: 'pbx.example.com' },
+      // A tag is the customer's own: here its carrier IP Group (docs/access.md, Shared resources).
+      { dialPlanName: 'RegisteredUsers', prefix: '+3222003[10-19]', tag: 'Dialer-c' },
     ]);
     expect(task.state, lines(task).join('\n')).toBe('finish-success');
     expect(rulesOf('Dialer')).toEqual([
       `CustDialPlan +3222001 ${GATEWAY}`,
       `CustDialPlan +3222002 ${GATEWAY}`,
-      'RegisteredUsers +3222003[10-19] pbx.example.com',
+      'RegisteredUsers +3222003[10-19] Dialer-c',
     ]);
     expect(lines(task)).toContain(`SBC ${SBC}: 2 prefix(es) added, 1 removed, 1 unchanged.`);
     expect(task.changes.map((c) => c.description)).toEqual([
       `Remove 1 rule(s) from CustDialPlan: +3222000 of Dialer (#${removed})`,
       `Add 1 rule(s) to CustDialPlan: +3222002 of Dialer → ${GATEWAY}`,
-      'Add 1 rule(s) to RegisteredUsers: +3222003[10-19] of Dialer → pbx.example.com',
+      'Add 1 rule(s) to RegisteredUsers: +3222003[10-19] of Dialer → Dialer-c',
     ]);
 
     const scriptsBefore = device().scriptsApplied;
@@ -121,7 +122,7 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect(rulesOf('Dialer')).toEqual([
       `CustDialPlan +3222001 ${GATEWAY}`,
       `CustDialPlan +3222002 ${GATEWAY}`,
-      'RegisteredUsers +3222003[10-19] pbx.example.com',
+      'RegisteredUsers +3222003[10-19] Dialer-c',
     ]);
     expect(rulesOf('Someone')).toEqual([`CustDialPlan +4400 someone.example.com`]);
   }, 60_000);

@@ -33,12 +33,21 @@ const PREFIXES = [
   { dialPlanName: 'CustDialPlan', prefix: '+41589062' },
 ];
 
+/** Each customer its own numbers: the prefixes on one SBC belong to one customer. */
+const CUSTOMERS = ['Tailspin', 'Fabrikam2', 'Adatum', 'KeepMe', 'RemoveMe'];
+const prefixesOf = (shortName: string) => {
+  const block = CUSTOMERS.indexOf(shortName);
+  return block <= 0
+    ? PREFIXES
+    : PREFIXES.map((p) => ({ ...p, prefix: p.prefix.replace('+41589', `+4159${block}`) }));
+};
+
 const proSite = (shortName: string) => ({
   shortName,
   dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
   m365Routing: { configure: true },
   sbc: SIP_TRUNK,
-  prefixes: PREFIXES,
+  prefixes: prefixesOf(shortName),
 });
 
 const teams = () => env.stack.sandbox.teams;

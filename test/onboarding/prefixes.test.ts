@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrefixCsv, prefixProblem } from '../../shared/onboarding/prefixes.js';
 import { carrierRegistrationSchema } from '../../shared/onboarding/sbc-site.js';
+import { prefixesOverlap, prefixOverlapsRange } from '../../shared/onboarding/shared-resources.js';
 
 describe('number prefixes', () => {
   it.each(['+4455896552', '+44587996[01-20]', '5755', '+41589061[000-999]'])('accepts %s', (prefix) => {
@@ -39,6 +40,35 @@ describe('number prefixes', () => {
   it('keeps one of the same rule given twice', () => {
     const { prefixes } = parsePrefixCsv('dialPlanName,prefix,tag\nA,+1,\na,+1,\nA,+2,\n');
     expect(prefixes).toHaveLength(2);
+  });
+});
+
+describe('prefixes of two customers on one SBC', () => {
+  it.each([
+    ['+4420', '+442079', true],
+    ['+442079', '+4420', true],
+    ['+44587996[01-20]', '+4458799615', true],
+    ['+44587996[01-20]', '+4458799621', false],
+    ['+44587996[01-20]', '+44587996[20-30]', true],
+    ['+44587996[01-20]', '+445879962', true],
+    ['+44587996[01-20]', '+445879963', false],
+    ['+44587996[01-20]', '+445879960', true],
+    ['+4420', '4420', false],
+    ['+4420', '+4421', false],
+  ])('%s and %s overlap: %s', (a, b, overlap) => {
+    expect(prefixesOverlap(a, b)).toBe(overlap);
+  });
+
+  it.each([
+    ['+4420794600', true],
+    ['+4420794600[50-59]', true],
+    ['+44207946000[50-59]', false],
+    ['+442079460100', false],
+    ['+4420794601000', false],
+    ['+44', true],
+    ['+4430', false],
+  ])('%s matches a number of 442079460000–442079460099: %s', (prefix, overlap) => {
+    expect(prefixOverlapsRange(prefix, { start: '442079460000', end: '442079460099' })).toBe(overlap);
   });
 });
 

@@ -30,6 +30,11 @@ const REGISTRATION = {
 
 describe('An onboarding renders hostile carrier registration values into the SBC script as one value each', () => {
   it('the dry run and the real run succeed, and the SBC stores each exactly as typed', async () => {
+    // The registrar is one the provider allows (docs/access.md, Shared resources).
+    const allowed = await call('PUT', '/api/v1/settings/registrar-hosts', {
+      json: { hosts: [REGISTRATION.hostName] },
+    });
+    expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
     const session = await fillWizard(call, {
       shortName: 'Quoted',
       dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },

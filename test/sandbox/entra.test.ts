@@ -161,6 +161,7 @@ describe('sandbox Entra ID through @azure/identity', () => {
         name: 'Pat Admin',
         tenantId: DEMO.provider.tenantId,
         roles: ['provider-admin'],
+        username: DEMO.provider.admin.userPrincipalName,
       });
       expect(claimsOf(inProcess)).toMatchObject({
         preferred_username: DEMO.provider.admin.userPrincipalName,

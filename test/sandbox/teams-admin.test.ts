@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { DEMO, demoGroupId } from '../../dev/sandbox/demo-data.js';
 import { teamsAdminEndpoint } from '../../dev/sandbox/peers/teams-admin.js';
 import { findUser } from '../../dev/sandbox/state.js';
 import { type SandboxFixture, startFixture } from './fixtures.js';
@@ -286,5 +286,63 @@ describe('sandbox Teams admin configuration API', () => {
     expect(f.sandbox.teams.list(contoso.tenantId, 'TenantNetworkRegion')).toHaveLength(1);
     f.sandbox.reset();
     expect(f.sandbox.teams.list(contoso.tenantId, 'TenantNetworkRegion')).toEqual([]);
+  });
+
+  it('serves group policy assignments with Teams’ refusals, keeping each type’s ranks 1…n', async () => {
+    const assignments = '/Skype.Policy/groupPolicyAssignments';
+    const sales = demoGroupId(contoso.tenantId, 'sales-voice');
+    const support = demoGroupId(contoso.tenantId, 'support-voice');
+    const policy = { PolicyType: 'OnlineVoiceRoutingPolicy', PolicyName: 'Spain' };
+    await call('PUT', '/Skype.Policy/configurations/OnlinePstnUsages/configuration/Global', {
+      body: { Usage: ['Spain'] },
+    });
+    await call('POST', '/Skype.Policy/configurations/OnlineVoiceRoutingPolicy', {
+      body: { Identity: 'Spain', OnlinePstnUsages: ['Spain'] },
+    });
+    expect(await call('POST', assignments, { body: { ...policy, GroupId: sales } })).toMatchObject({
+      status: 201,
+      body: { GroupId: sales, PolicyName: 'Spain', Rank: 1 },
+    });
+    expect((await call('POST', assignments, { body: { ...policy, GroupId: support, Rank: 1 } })).status).toBe(
+      201,
+    );
+    expect(
+      ((await call('GET', assignments)).body as Array<{ GroupId: string; Rank: number }>).map((a) => [
+        a.GroupId,
+        a.Rank,
+      ]),
+    ).toEqual([
+      [support, 1],
+      [sales, 2],
+    ]);
+    // A second assignment of the type, an unknown group, an unknown policy, a type groups cannot get.
+    expect((await call('POST', assignments, { body: { ...policy, GroupId: sales } })).status).toBe(409);
+    expect(
+      (
+        await call('POST', assignments, {
+          body: { ...policy, GroupId: '00000000-0000-4000-8000-000000000000' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await call('POST', assignments, { body: { ...policy, GroupId: sales, PolicyName: 'Nope' } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await call('POST', assignments, {
+          body: { PolicyType: 'TeamsUpgradePolicy', PolicyName: 'Islands', GroupId: sales },
+        })
+      ).status,
+    ).toBe(400);
+    // The policy a group holds stays; the rank moves the other; removing renumbers.
+    expect(
+      (await call('DELETE', '/Skype.Policy/configurations/OnlineVoiceRoutingPolicy/configuration/Spain'))
+        .status,
+    ).toBe(400);
+    const one = `${assignments}/${sales}/policyTypes/OnlineVoiceRoutingPolicy`;
+    expect(await call('PATCH', one, { body: { Rank: 1 } })).toMatchObject({ status: 200, body: { Rank: 1 } });
+    expect((await call('DELETE', one)).status).toBe(204);
+    expect((await call('DELETE', one)).status).toBe(404);
+    expect(f.sandbox.teams.groupAssignments(contoso.tenantId)).toMatchObject([{ GroupId: support, Rank: 1 }]);
   });
 });

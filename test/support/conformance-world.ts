@@ -63,7 +63,8 @@ const SBC = {
   gatewayPassword: DEMO_SBC.devices.eu1.password,
 };
 /** A range on the deployed customer's site (its SBC); the run's own create takes the next hundred. */
-const NUMBER_RANGE = { name: 'London', start: '+442079460000', end: '+442079460099', siteName: OWN };
+// Numbers of its own on the shared SBC: the demo SBC's imported customer (litware) routes +4420794600/01.
+const NUMBER_RANGE = { name: 'London', start: '+442079470000', end: '+442079470099', siteName: OWN };
 /** A template that only switches Enterprise Voice on: applied in a dry run, it touches no number. */
 const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
 const DIAL_RULE = { name: 'National', pattern: '^0(\\d{10})$', translation: '+44$1' };
@@ -167,7 +168,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
         {
           field: 'line-uri',
           fieldName: 'OnPremLineUri',
-          oldValue: 'tel:+442079460099',
+          oldValue: 'tel:+442079470099',
           newValue: null,
           change: { field: 'line-uri', value: null },
           state: 'applied',
@@ -267,6 +268,18 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
         policy('SparePolicy'),
         dialPlan('ConfPlan'),
         dialPlan('SparePlan'),
+        // ConfPolicy granted to the replicated group, for the rank change and the removal.
+        {
+          policyName: 'GroupPolicyAssignment',
+          identity: `OnlineVoiceRoutingPolicy:${world.groupId}`,
+          data: {
+            Identity: `OnlineVoiceRoutingPolicy:${world.groupId}`,
+            GroupId: world.groupId,
+            PolicyType: 'OnlineVoiceRoutingPolicy',
+            PolicyName: 'ConfPolicy',
+            Rank: 1,
+          },
+        },
         ...locationObjects(),
         gateway('conf-sbc.example.com'),
         gateway('spare-sbc.example.com'),
@@ -321,13 +334,13 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
     // The deletion's own: the first range holds the number the run's assignment queues, which keeps it in use.
     const spareRange = await expectOk(
       call('POST', `/api/v1/customers/${OWN}/number-ranges`, {
-        json: { ...NUMBER_RANGE, name: 'Spare', start: '+442079460200', end: '+442079460299' },
+        json: { ...NUMBER_RANGE, name: 'Spare', start: '+442079470200', end: '+442079470299' },
       }),
       'a spare number range',
     );
     ids.spareRange = (spareRange.body as { id: string }).id;
     const reserved = await expectOk(
-      call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079460001' } }),
+      call('POST', `/api/v1/customers/${OWN}/reserved-numbers`, { json: { lineUri: '+442079470001' } }),
       'a reserved number',
     );
     ids.reservation = (reserved.body as { id: string }).id;
@@ -398,6 +411,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
           dnsZone: 'provider.example.com',
         },
         'settings-license-plans-put': { plans: [{ name: 'Microsoft 365 E5', skuPartNumbers: ['SPE_E5'] }] },
+        'settings-registrar-hosts-put': { hosts: null },
         'settings-regions-create': { ...REGION, name: 'apac', sbcId: SBC.name },
         // The A record the deployed customer's onboarding wrote in the provider's zone.
         'settings-regions-resolve': { fqdn: `${OWN.toLowerCase()}.emea.${DEMO.provider.dns.zone}` },
@@ -464,12 +478,12 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
           factors: { byTemplate: true, byUserInterface: true, serviceNumbers: false },
         },
         'customer-license-factors': { factors: null },
-        'number-ranges-create': { ...NUMBER_RANGE, start: '+442079460100', end: '+442079460199' },
+        'number-ranges-create': { ...NUMBER_RANGE, start: '+442079470100', end: '+442079470199' },
         'number-ranges-update': { ...NUMBER_RANGE, description: 'Head office' },
-        'reserved-numbers-create': { lineUri: 'tel:+442079460002' },
+        'reserved-numbers-create': { lineUri: 'tel:+442079470002' },
         'reserved-numbers-update': { reason: 'Temporary employee', comments: 'VP approval' },
         'users-update': { enterpriseVoiceEnabled: true },
-        'users-assign-number': { lineUri: '+442079460010' },
+        'users-assign-number': { lineUri: '+442079470010' },
         'audit-user-change-rollback': { fields: ['line-uri'] },
         // A user of OWN's replicated directory, with nothing to change: the import is valid and changes nothing.
         'user-imports-create': `User\n${CUSTOMER_ADMIN}\n`,
@@ -503,6 +517,8 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
         'voice-routes-reorder': { routes: routeOrder },
         'voice-routing-policies-create': { identity: 'NewPolicy', usages: ['ConfUsage'] },
         'voice-routing-policies-update': { description: 'Edited', usages: ['ConfUsage'] },
+        'voice-routing-policy-groups-create': { groupId: BOUND_GROUP },
+        'voice-routing-policy-groups-update': { rank: 1 },
         'voice-dial-plans-create': { identity: 'NewPlan', normalizationRules: [DIAL_RULE] },
         'voice-dial-plans-update': { description: 'Edited', normalizationRules: [DIAL_RULE] },
         'voice-network-regions-create': { identity: 'NewRegion' },
@@ -568,6 +584,8 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
       'user-templates-apply-file': '?dryRun=true',
       // Each role's valid call would queue the same rollback; the entry stays rollbackable for the next.
       'voice-audit-rollback': '?dryRun=true',
+      'voice-routing-policy-groups-create': '?dryRun=true',
+      'voice-routing-policy-groups-delete': '?dryRun=true',
       'voice-reconcile': '?dryRun=true',
     };
 

@@ -80,6 +80,8 @@ export async function buildOnboardedWorld(
         ...DEPLOYED_SITE,
         shortName: names.paused,
         dns: { method: 'two-step', regionId: 'emea' },
+        // Its own numbers: the prefixes on one SBC belong to one customer.
+        prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589069' }],
       }),
     ),
   );

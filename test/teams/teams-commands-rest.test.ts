@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { DEMO, demoGroupId } from '../../dev/sandbox/demo-data.js';
 import { parsePowerShellLine } from '../../shared/teams/powershell.js';
 import {
   createTeamsAdminClient,
@@ -178,6 +178,8 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
 
   it('executes every supported cmdlet', async () => {
     const teams = client();
+    const sales = demoGroupId(contoso.tenantId, 'sales-voice');
+    const support = demoGroupId(contoso.tenantId, 'support-voice');
     const lines = [
       `New-CsTenantNetworkRegion -NetworkRegionID 'EMEA' -Description 'Europe'`,
       `Set-CsTenantNetworkRegion -Identity 'EMEA' -Description 'Europe and Africa'`,
@@ -210,6 +212,12 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
       `Remove-CsTeamsEmergencyCallRoutingPolicy -Identity 'FR-112'`,
       `Remove-CsTeamsEmergencyCallingPolicy -Identity 'Desk'`,
       `Grant-CsOnlineVoiceRoutingPolicy -Identity '${contoso.admin.userPrincipalName}' -PolicyName $null`,
+      // Group policy assignments: the second at rank 1 moves the first to 2; Set puts it back first.
+      `New-CsGroupPolicyAssignment -GroupId '${sales}' -PolicyType OnlineVoiceRoutingPolicy -PolicyName 'France'`,
+      `New-CsGroupPolicyAssignment -GroupId '${support}' -PolicyType OnlineVoiceRoutingPolicy -PolicyName 'France' -Rank 1`,
+      `Set-CsGroupPolicyAssignment -GroupId '${sales}' -PolicyType OnlineVoiceRoutingPolicy -Rank 1`,
+      `Remove-CsGroupPolicyAssignment -GroupId '${support}' -PolicyType OnlineVoiceRoutingPolicy`,
+      `Remove-CsGroupPolicyAssignment -GroupId '${sales}' -PolicyType OnlineVoiceRoutingPolicy`,
       `Remove-CsOnlineVoiceRoutingPolicy -Identity 'France'`,
       `Remove-CsTeamsCallingPolicy -Identity 'NoForward'`,
       // A route that still lists a gateway stays (the cleanup scripts' "OnlinePstnGatewayList.count -eq 0").

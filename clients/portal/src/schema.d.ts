@@ -198,6 +198,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/registrar-hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The registrar hosts a Carrier Registration may make an SBC register to
+         * @description Requires the role provider-admin.
+         */
+        get: operations["settings-registrar-hosts-get"];
+        /**
+         * Set the registrar hosts a Carrier Registration may name (null: those the sites already register to)
+         * @description Requires the role provider-admin.
+         */
+        put: operations["settings-registrar-hosts-put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/regions": {
         parameters: {
             query?: never;
@@ -2573,7 +2597,7 @@ export interface paths {
         put: operations["voice-routing-policies-update"];
         post?: never;
         /**
-         * Delete Voice Routing Policy: refused while users are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)
+         * Delete Voice Routing Policy: refused while users or groups are granted it (queued: Remove-CsOnlineVoiceRoutingPolicy)
          * @description Requires the role provider-admin or customer-admin or channel-admin.
          */
         delete: operations["voice-routing-policies-delete"];
@@ -3053,6 +3077,74 @@ export interface paths {
          */
         post: operations["voice-audit-rollback"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/group-policy-assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every group policy assignment of the tenant, by policy type and rank
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-group-policy-assignments-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/voice-routing-policies/{policyId}/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The security groups a voice routing policy is granted to, by rank
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        get: operations["voice-routing-policy-groups-list"];
+        put?: never;
+        /**
+         * Apply Policy To Group: grant the voice routing policy to a security group (queued: New-CsGroupPolicyAssignment)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        post: operations["voice-routing-policy-groups-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/voice/voice-routing-policies/{policyId}/groups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the rank of a group's voice routing policy (queued: Set-CsGroupPolicyAssignment -Rank)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        put: operations["voice-routing-policy-groups-update"];
+        post?: never;
+        /**
+         * Take the voice routing policy from the group (queued: Remove-CsGroupPolicyAssignment)
+         * @description Requires the role provider-admin or customer-admin or channel-admin.
+         */
+        delete: operations["voice-routing-policy-groups-delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3549,6 +3641,21 @@ export interface components {
             message: string;
             /** @description The values the field may take, when they come from configuration: e.g. the chosen SBC's carriers (unknown_carrier), CAC profiles (unknown_cac_profile) or dial plans (unknown_dial_plan). */
             allowed?: string[];
+        };
+        GroupPolicyAssignment: {
+            groupId: string;
+            /** @description From the mirror; null when unknown to it. */
+            groupDisplayName: string | null;
+            /** @description The Teams policy type, e.g. OnlineVoiceRoutingPolicy. */
+            policyType: string;
+            policyName: string;
+            rank: number;
+            etag: string;
+        };
+        GroupPolicyAssignmentPage: {
+            value: components["schemas"]["GroupPolicyAssignment"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         HealthReport: {
             /**
@@ -4120,7 +4227,7 @@ export interface components {
              * @description Stable, machine-readable error code.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_row_too_long" | "csv_too_many_rows" | "device_code_refused" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
+            code: "validation_failed" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "service_unavailable" | "internal_error" | "app_registration_invalid" | "audit_field_moved" | "audit_field_not_applied" | "audit_field_unknown" | "app_registration_permission_missing" | "binding_group_unknown" | "binding_limit_reached" | "builtin_not_deletable" | "builtin_type_fixed" | "concurrent_change" | "credentials_not_verified" | "csv_header_invalid" | "csv_malformed" | "csv_no_rows" | "csv_too_many_rows" | "device_code_refused" | "device_code_disabled" | "consent_browser_mismatch" | "consent_tenant_mismatch" | "customer_being_removed" | "customer_not_essentials" | "customer_upgrade_running" | "fqdn_unresolved" | "gateway_fqdn_taken" | "graph_unavailable" | "invitation_exists" | "invitation_pending" | "invitation_used" | "license_exhausted" | "license_expired" | "m365_not_connected" | "no_m365_for_essentials" | "no_region_for_sbc" | "not_builtin" | "number_in_use" | "number_outside_ranges" | "number_reserved" | "nothing_to_verify" | "pairing_conflict" | "prefix_overlap" | "prerequisite_missing" | "range_exhausted" | "range_in_use" | "range_overlap" | "range_sbc_fixed" | "range_used_by_template" | "region_exists" | "reservation_exists" | "reservation_in_use" | "render_failed" | "sbc_exists" | "sbc_in_use" | "sbc_plain_http_refused" | "sbc_unreachable" | "short_name_taken" | "signing_keys_unavailable" | "site_changed" | "site_deployed" | "site_name_taken" | "site_without_sbc" | "task_not_failed" | "task_not_finished" | "task_not_paused" | "task_not_pending" | "tenant_not_found" | "template_bound" | "template_exists" | "template_invalid" | "template_limit_reached" | "template_name_taken" | "template_range_unknown" | "tenant_licenses_exhausted" | "user_licenses_exhausted" | "user_policy_unknown" | "voice_object_in_use" | "voice_reconcile_blocked" | "wizard_already_connected" | "wizard_session_expired" | "wizard_step_missing" | "wizard_submitted";
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
             /**
@@ -4186,6 +4293,10 @@ export interface components {
             value: components["schemas"]["Region"][];
             /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
             nextLink: string | null;
+        };
+        RegistrarHosts: {
+            /** @description The allowed registrar hosts; null: those the sites already register to. */
+            hosts: string[] | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -4620,6 +4731,8 @@ export interface components {
             /** @description The manual's "Password already saved"; the value is never returned. */
             clientSecretSaved: boolean;
             redirectUri: string;
+            /** @description Whether the invitation page offers the device-code flow. */
+            deviceCode: boolean;
         };
         TokenAppSettingsInput: {
             clientId: string;
@@ -4630,6 +4743,11 @@ export interface components {
              * @description Defaults to {PUBLIC_BASE_URL}/authenticate/OAuth2Callback.
              */
             redirectUri?: string;
+            /**
+             * @description Offer the device-code flow ("Start authentication" with a code) on the invitation page. Off unless set: a device code can be forwarded to anyone (a known phishing vector), the browser sign-in cannot.
+             * @default false
+             */
+            deviceCode: boolean;
         };
         TrustedIpAddress: {
             /** @description The "Trusted IP": a public IPv4 or IPv6 address. */
@@ -5041,7 +5159,7 @@ export interface components {
             rollbackOf: string | null;
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5080,7 +5198,7 @@ export interface components {
         VoiceChangePlan: {
             objects: {
                 /** @enum {string} */
-                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
+                kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                 identity: string;
                 /** @enum {string} */
                 action: "create" | "update" | "delete";
@@ -5129,7 +5247,7 @@ export interface components {
         };
         VoiceObjectDrift: {
             /** @enum {string} */
-            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
+            kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
             identity: string;
             /**
              * @description `changed`: Teams has other values; `missing`: removed from Teams; `unexpected`: the product removed it and Teams has it again.
@@ -6716,6 +6834,153 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LicensePlans"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "settings-registrar-hosts-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allowed hosts; null: those the sites already register to. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrarHosts"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "settings-registrar-hosts-put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrarHosts"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrarHosts"];
                 };
             };
             /** @description Invalid request: malformed JSON or invalid fields. */
@@ -25753,7 +26018,7 @@ export interface operations {
                     /** @description Only these drifted objects; every drifted one when absent. */
                     objects?: {
                         /** @enum {string} */
-                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
+                        kind: "pstn-usages" | "voice-routes" | "voice-routing-policies" | "dial-plans" | "group-policy-assignments" | "network-regions" | "network-sites" | "network-subnets" | "trusted-ips" | "emergency-calling-policies" | "emergency-call-routing-policies" | "pstn-gateways";
                         identity: string;
                     }[];
                 };
@@ -26032,6 +26297,583 @@ export interface operations {
             };
             /** @description Still referenced (`voice_object_in_use`, naming the references), or the customer is Hosted Essentials (`no_m365_for_essentials`). Or the object moved since the entry (`audit_field_moved`), or the entry was not processed (`audit_field_not_applied`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-group-policy-assignments-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of assignments, by policy type, then rank. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupPolicyAssignmentPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-routing-policy-groups-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The voice routing policy's Identity, without `Tag:`. */
+                policyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the policy’s group assignments, by rank. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupPolicyAssignmentPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such voice routing policy (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials: it has no Online Voice Routing (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-routing-policy-groups-create": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The voice routing policy's Identity, without `Tag:`. */
+                policyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The security group's Entra ID object id. */
+                    groupId: string;
+                    /** @description Omitted: after the last (Teams’ default). */
+                    rank?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Per field: `group_unknown` (not in the mirror), `group_not_security`, `group_assigned` (the group already has a voice routing policy), `policy_unknown`, `rank_invalid`, `rank_taken`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer, policy or assignment (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-routing-policy-groups-update": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The voice routing policy's Identity, without `Tag:`. */
+                policyId: string;
+                /** @description The security group's Entra ID object id. */
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The place among the voice routing policy group assignments, 1 first: a user in several groups gets the best-ranked group’s policy. A taken rank moves the assignment there and the later ones down; past the end is the end. */
+                    rank: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Per field: `group_unknown` (not in the mirror), `group_not_security`, `group_assigned` (the group already has a voice routing policy), `policy_unknown`, `rank_invalid`, `rank_taken`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer, policy or assignment (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds 1 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "voice-routing-policy-groups-delete": {
+        parameters: {
+            query?: {
+                /** @description Only answer the commands and the changes per property; queue nothing. */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description The ETag last read (or *): the change is made only if the resource is still at that version, else 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The customer's Short Name. */
+                customerId: string;
+                /** @description The voice routing policy's Identity, without `Tag:`. */
+                policyId: string;
+                /** @description The security group's Entra ID object id. */
+                groupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dry run (or nothing to change): what would be done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Queued; the task at Location applies it. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceChangeResult"];
+                };
+            };
+            /** @description Per field: `group_unknown` (not in the mirror), `group_not_security`, `group_assigned` (the group already has a voice routing policy), `policy_unknown`, `rank_invalid`, `rank_taken`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin or customer-admin or channel-admin, or may not act on this customer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer, policy or assignment (as of the last replication). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The customer is Hosted Essentials (`no_m365_for_essentials`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

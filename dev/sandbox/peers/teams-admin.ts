@@ -197,6 +197,57 @@ export function teamsAdminPeer(deps: {
           return { status: 204, headers: requestIds(request) };
         }),
       },
+      // New/Get/Set/Remove-CsGroupPolicyAssignment: the calls teams-admin-client.ts documents, with the
+      // service's checks (teams-state.ts). Writes answer with the assignment as it now is.
+      {
+        method: 'GET',
+        path: '/Skype.Policy/groupPolicyAssignments',
+        handle: guarded((request, tenant) => ok(request, 200, teams.groupAssignments(tenant.id))),
+      },
+      {
+        method: 'POST',
+        path: '/Skype.Policy/groupPolicyAssignments',
+        handle: guarded((request, tenant) =>
+          ok(
+            request,
+            201,
+            teams.createGroupAssignment(
+              tenant.id,
+              parseBody(request),
+              (groupId) => tenant.groups.get(groupId.toLowerCase())?.record,
+              null,
+            ),
+          ),
+        ),
+      },
+      {
+        method: 'PATCH',
+        path: '/Skype.Policy/groupPolicyAssignments/:groupId/policyTypes/:policyType',
+        handle: guarded((request, tenant) =>
+          ok(
+            request,
+            200,
+            teams.updateGroupAssignment(
+              tenant.id,
+              request.params.groupId ?? '',
+              request.params.policyType ?? '',
+              parseBody(request),
+            ),
+          ),
+        ),
+      },
+      {
+        method: 'DELETE',
+        path: '/Skype.Policy/groupPolicyAssignments/:groupId/policyTypes/:policyType',
+        handle: guarded((request, tenant) => {
+          teams.deleteGroupAssignment(
+            tenant.id,
+            request.params.groupId ?? '',
+            request.params.policyType ?? '',
+          );
+          return { status: 204, headers: requestIds(request) };
+        }),
+      },
       {
         // Set-CsPhoneNumberAssignment -EnterpriseVoiceEnabled: no public REST contract (docs/day-two-contracts.md).
         method: 'PATCH',

@@ -16,6 +16,8 @@ import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
 import { gatewayCommandFor, renderM365, runCommands, teamsChange } from './m365-routing-steps.js';
 import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep, updateSite } from './onboarding-job.js';
+import type { DnsRecordSetView } from '../../dns/azure-dns.js';
+import type { CustomerSite } from '../customer-site.js';
 
 /** The manual's "[Try: 1/3]": Microsoft is asked at most three times before the task gives up. */
 export const VERIFY_TRIES = 3;
@@ -38,12 +40,43 @@ function gatewayOf(job: OnboardingJob): string {
 
 export const activationUpn = (fqdn: string) => `${ACTIVATION_USER}@${fqdn}`;
 
+/** What a site's records in the provider zone are marked with: the customer and the site that wrote them. */
+export const dnsOwnerOf = (site: Pick<CustomerSite, 'customerId' | 'siteName'>) =>
+  `${site.customerId.toLowerCase()}/${site.siteName.toLowerCase()}`;
+
+/**
+ * Whether the site may write, overwrite or delete a record set of its gateway. A marked one is the marked site's; an
+ * unmarked or missing one (written before the marker, or by hand) is this site's only while no other customer's site
+ * names the same gateway. Customers share the zone: one site must never remove or redirect another's records, nor
+ * put a TXT record at another's name (which would verify that customer's domain in its own tenant).
+ */
+async function ownsRecord(job: OnboardingJob, record: DnsRecordSetView | null): Promise<boolean> {
+  if (record?.owner) return record.owner === dnsOwnerOf(job.site);
+  const fqdn = gatewayOf(job).toLowerCase();
+  const customer = job.site.customerId.toLowerCase();
+  return !(await job.sites.listAll()).some(
+    ({ site }) => site.customerId.toLowerCase() !== customer && site.gatewayFqdn?.toLowerCase() === fqdn,
+  );
+}
+
+function notOwned(type: string, name: string, zone: string): PermanentTaskError {
+  return new PermanentTaskError(
+    `The ${type} record ${name} in zone ${zone} belongs to another site; it is left as it is. Choose another Sbc Site Name.`,
+  );
+}
+
 /** Step 1 of §3.4: the domain in the customer's tenant, and the TXT value Microsoft wants to see. */
 const createDomainStep = siteStep({
   name: 'CreateDomain',
   async prepare(ctx, job) {
     if (!provisioned(job)) return NOTHING;
     const fqdn = gatewayOf(job);
+    // Before the domain exists anywhere: a gateway another customer's site names stays that customer's.
+    if (automatic(job) && !(await ownsRecord(job, null))) {
+      throw new PermanentTaskError(
+        `The gateway ${fqdn} and its DNS records belong to another site; nothing was changed. Choose another Sbc Site Name.`,
+      );
+    }
     const graph = await job.ports.graph(ctx.input.customerId);
     const existing = await getDomain(graph, fqdn);
     // Set on a dry run too: the later steps' descriptions read them as their real runs do.
@@ -89,6 +122,7 @@ const addTxtStep = siteStep({
     const name = zone.relativeNameOf(fqdn);
     // A dry run meets a domain it has only described creating, whose value it cannot know: the record is to be added.
     const current = value ? await zone.getRecordSet('TXT', name) : null;
+    if (!(await ownsRecord(job, current))) throw notOwned('TXT', name, zone.zone);
     const add: TaskChange = {
       kind: 'dns',
       description: `Add TXT record ${name} to zone ${zone.zone}`,
@@ -102,7 +136,7 @@ const addTxtStep = siteStep({
         ctx.log('-- Tenant Manager Configured --');
         ctx.log('-- ConfigurePSTN Gateway task started --');
         if (needed && value) {
-          await zone.upsertTxt(name, [value], RECORD_TTL_SECONDS);
+          await zone.upsertTxt(name, [value], RECORD_TTL_SECONDS, { owner: dnsOwnerOf(job.site) });
           ctx.applied(add);
         }
         ctx.log('-- TXT Record added to service provider DNS --');
@@ -192,7 +226,8 @@ const deleteTxtStep = siteStep({
     const name = zone.relativeNameOf(gatewayOf(job));
     // A dry run only listed the record AddTxtRecord adds: the real run finds it here.
     const addedByDryRun = ctx.dryRun && !ctx.state.verified;
-    const present = addedByDryRun || (await zone.getRecordSet('TXT', name)) !== null;
+    const current = await zone.getRecordSet('TXT', name);
+    const present = addedByDryRun || (current !== null && (await ownsRecord(job, current)));
     const remove: TaskChange = {
       kind: 'dns',
       description: `Delete TXT record ${name} from zone ${zone.zone}`,
@@ -232,7 +267,8 @@ const aRecordStep = siteStep({
     const zone = await job.ports.dnsZone();
     const name = zone.relativeNameOf(fqdn);
     const current = await zone.getRecordSet('A', name);
-    const needed = !sameAddress(current?.values, region.ipAddress);
+    if (!(await ownsRecord(job, current))) throw notOwned('A', name, zone.zone);
+    const needed = !sameAddress(current?.values, region.ipAddress) || current?.owner === null;
     const add: TaskChange = {
       kind: 'dns',
       description: `Add A record ${name} → ${region.ipAddress} to zone ${zone.zone}`,
@@ -241,7 +277,7 @@ const aRecordStep = siteStep({
       changes: needed ? [add] : [],
       async apply() {
         if (needed) {
-          await zone.upsertA(name, [region.ipAddress], RECORD_TTL_SECONDS);
+          await zone.upsertA(name, [region.ipAddress], RECORD_TTL_SECONDS, { owner: dnsOwnerOf(job.site) });
           ctx.applied(add);
         }
         ctx.log('-- A Record added to service provider DNS --');
@@ -408,8 +444,11 @@ export const PSTN_GATEWAY_REMOVAL_STEPS: readonly SiteStep[] = [
       const zone = await job.ports.dnsZone();
       const name = zone.relativeNameOf(gatewayOf(job));
       const removals: Array<{ type: 'A' | 'TXT'; change: TaskChange }> = [];
+      const kept: string[] = [];
       for (const type of ['A', 'TXT'] as const) {
-        if (await zone.getRecordSet(type, name)) {
+        const record = await zone.getRecordSet(type, name);
+        if (record && !(await ownsRecord(job, record))) kept.push(type);
+        else if (record) {
           removals.push({
             type,
             change: { kind: 'dns', description: `Delete ${type} record ${name} from zone ${zone.zone}` },
@@ -423,6 +462,9 @@ export const PSTN_GATEWAY_REMOVAL_STEPS: readonly SiteStep[] = [
             await zone.deleteRecord(type, name);
             ctx.applied(change);
             ctx.log(`${type} Record deleted from service provider DNS.`);
+          }
+          for (const type of kept) {
+            ctx.log(`${type} Record ${name} belongs to another site; it stays in the service provider DNS.`);
           }
           return DONE;
         },
