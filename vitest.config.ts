@@ -16,7 +16,6 @@ const FULL_STACK = [
   'test/lint/**/*.test.ts',
   'test/onboarding/dry-run-descriptions.test.ts',
   'test/onboarding/onboarding-e2e.test.ts',
-  'test/onboarding/onboarding-resilience.test.ts',
   'test/onboarding/onboarding-variants.test.ts',
   'test/ops/health.test.ts',
   'test/ops/telemetry.test.ts',
@@ -28,10 +27,14 @@ const FULL_STACK = [
 
 /**
  * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway, replication that
- * survives dying hosts and refused tokens): a minute or more each, so not part of `npm test`; `npm run test:stack`
- * runs them, and so does CI.
+ * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host): a minute or more
+ * each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
  */
-const STACK = ['test/users/day-two-stack.test.ts', 'test/replication/replication-resilience.test.ts'];
+const STACK = [
+  'test/users/day-two-stack.test.ts',
+  'test/replication/replication-resilience.test.ts',
+  'test/onboarding/onboarding-resilience.test.ts',
+];
 
 /**
  * The deployment package, built and booted under the Node that Azure runs (NODE_BINARY): CI runs it once, under
