@@ -16,7 +16,13 @@ import {
 } from './user-change-store.js';
 
 /** The policy types whose objects replication mirrors (m365-reader's VOICE_POLICY_NAMES): their names are checked. */
-const MIRRORED_POLICY_TYPES = new Set(['OnlineVoiceRoutingPolicy', 'TenantDialPlan', 'TeamsCallingPolicy']);
+const MIRRORED_POLICY_TYPES = new Set([
+  'OnlineVoiceRoutingPolicy',
+  'TenantDialPlan',
+  'TeamsCallingPolicy',
+  'TeamsEmergencyCallingPolicy',
+  'TeamsEmergencyCallRoutingPolicy',
+]);
 
 /**
  * How long a just-applied value is kept over what a replication cycle reads from Teams: real policy grants and

@@ -58,6 +58,9 @@ export interface VoiceChangeServiceDeps {
 /** The user policy type that grants each kind (the mirror users' `policies` key), where users can be granted it. */
 const GRANTED_AS: Partial<Record<VoiceKind, string>> = {
   'voice-routing-policies': 'OnlineVoiceRoutingPolicy',
+  'dial-plans': 'TenantDialPlan',
+  'emergency-calling-policies': 'TeamsEmergencyCallingPolicy',
+  'emergency-call-routing-policies': 'TeamsEmergencyCallRoutingPolicy',
 };
 const NAMED_USERS = 5;
 

@@ -314,6 +314,28 @@ describe('Online Voice Routing day two, against the sandbox', () => {
     ]);
     expect(await taskCount()).toBe(before);
 
+    // Granted to a user, it is not removed: the refusal names them, and nothing is queued.
+    const grant = async (plan: string | null) => {
+      const granted = await ok(
+        call('PATCH', `${BASE}/users/${planUser?.id}`, { json: { policies: { 'tenant-dial-plan': plan } } }),
+        202,
+      );
+      const done = await settled(call, granted.headers.get('location') ?? '');
+      expect(done.state, JSON.stringify(done.log)).toBe('finish-success');
+    };
+    const [planUser] = (
+      (await ok(call('GET', `${BASE}/users?licensed=true&sort=user-principal-name&top=1`))).body as {
+        value: Array<{ id: string; userPrincipalName: string }>;
+      }
+    ).value;
+    await grant('DP-London');
+    const granted = await taskCount();
+    const inUse = await ok(call('DELETE', `${VOICE}/dial-plans/DP-London`), 409);
+    expect((inUse.body as Problem).code).toBe('voice_object_in_use');
+    expect((inUse.body as Problem).detail).toContain(`user ${planUser?.userPrincipalName}`);
+    expect(await taskCount()).toBe(granted);
+    await grant(null);
+
     await applied(call('DELETE', `${VOICE}/dial-plans/DP-London`));
     expect(teams('TenantDialPlan').some((p) => p.Identity === 'Tag:DP-London')).toBe(false);
     await ok(call('GET', `${VOICE}/dial-plans/DP-London`), 404);
