@@ -5,7 +5,8 @@ import type { Role } from '../auth/roles.js';
 /**
  * Who may see what (docs/access.md):
  * - a provider admin: everything;
- * - a channel admin: every customer-scoped operation on the customers granted to its channel(s);
+ * - a channel admin: on the customers granted to its channel(s), their Customer portal (what their customer admins
+ *   may do) and the few provider operations CHANNEL_ADMIN_OPERATIONS lists — deny by default;
  * - a customer admin: the read operations of the customers it administers (one account may administer several).
  * Operations that are not about one customer (settings, templates, SBC inventory, the wizard, global lists) stay
  * the provider's, unless a route opens them explicitly and filters by `AccessScope`.
@@ -22,12 +23,43 @@ export interface Grants {
 export type AccessScope =
   { readonly kind: 'all' } | { readonly kind: 'customers'; readonly customerIds: ReadonlySet<string> };
 
-/** The roles that may call a customer-scoped operation: channel admins always, customer admins when it only reads. */
-export function customerScopedRoles(declared: readonly Role[], method: HttpMethod): Role[] {
+/**
+ * The provider portal's operations a channel admin may also call on its customers (issue 14 item 5: deny by
+ * default). The manual gives a channel admin its customers' Customer portal (manual-part-D §3.14: "Picking a customer
+ * opens that tenant's Customer portal"); beyond that, what operating them needs and what moves nothing shared or
+ * billed: running their tasks on, re-reading their state, naming their Customer Admins. Not here, so the provider's:
+ * the customer's record and Licensed Users, its license type and factors (what the provider bills), its removal,
+ * its sites, prefixes and DNS on the shared SBCs and zone, and its Microsoft 365 connection.
+ */
+export const CHANNEL_ADMIN_OPERATIONS: ReadonlySet<string> = new Set([
+  'tasks-resume',
+  'tasks-rerun',
+  'tasks-cancel',
+  'replication-queue',
+  'authentication-status-check',
+  'prefixes-reload',
+  'customer-admins-grant',
+  'customer-admins-revoke',
+]);
+
+/**
+ * The roles that may call a customer-scoped operation the provider may call: its reads are open to channel and
+ * customer admins; its changes to a channel admin only when a customer admin may make them too (the Customer portal)
+ * or CHANNEL_ADMIN_OPERATIONS lists it. Everything else stays the provider's.
+ */
+export function customerScopedRoles(
+  declared: readonly Role[],
+  method: HttpMethod,
+  operationId: string,
+): Role[] {
   const roles = new Set<Role>(declared);
   if (roles.has('provider-admin')) {
-    roles.add('channel-admin');
-    if (method === 'GET') roles.add('customer-admin');
+    if (method === 'GET') {
+      roles.add('channel-admin');
+      roles.add('customer-admin');
+    } else if (roles.has('customer-admin') || CHANNEL_ADMIN_OPERATIONS.has(operationId)) {
+      roles.add('channel-admin');
+    }
   }
   return [...roles];
 }

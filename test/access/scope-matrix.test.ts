@@ -7,10 +7,11 @@ import { CHANNEL, grantRoles, OTHER, OWN, type Role, roleTokens } from '../suppo
 
 /**
  * Every API route of the registry × provider admin, channel admin and customer admin × own and other customer.
- * The policy, stated here independently of the code: a provider admin may do everything; a channel admin may do
- * everything about the customers of its channel (and list them); a customer admin may read the customers it
- * administers (and list them), manage their numbers and templates, change their users and their Online Voice
- * Routing; everything else is the provider's.
+ * The policy, stated here independently of the code: a provider admin may do everything; a customer admin may read
+ * the customers it administers (and list them), manage their numbers and templates, change their users and their
+ * Online Voice Routing; a channel admin may do what its customers' admins may, and run their tasks on, re-read them
+ * and name their admins (and list them); everything else — the customer's record, Licensed Users, license type and
+ * factors, removal, sites, prefixes, DNS, the Microsoft 365 connection — is the provider's (deny by default).
  */
 
 /** Operations about no one customer that are nevertheless open to channel and customer admins (filtered lists). */
@@ -24,6 +25,18 @@ const PROVIDER_ONLY = new Set(['customer-channel-set']);
  * simulator and the normalization rule builder, POSTs that change nothing (their body is the question), which they
  * may run like any read.
  */
+/** The provider's changes a channel admin may make to its customers, beyond their admins'. */
+const CHANNEL_ADMIN_CHANGES = new Set([
+  'tasks-resume',
+  'tasks-rerun',
+  'tasks-cancel',
+  'replication-queue',
+  'authentication-status-check',
+  'prefixes-reload',
+  'customer-admins-grant',
+  'customer-admins-revoke',
+]);
+
 const CUSTOMER_ADMIN_CHANGES = new Set([
   'number-ranges-create',
   'number-ranges-update',
@@ -192,7 +205,15 @@ describe('who may call what', () => {
       if (definition.openapi?.roles === null) return;
       const scoped = isCustomerScoped(definition);
       const expectations: Array<[role: Role, customer: string, allowed: boolean]> = [
-        ['channel-admin', OWN, scoped || OPEN_LISTS.has(definition.name)],
+        [
+          'channel-admin',
+          OWN,
+          (scoped &&
+            (method === 'GET' ||
+              CUSTOMER_ADMIN_CHANGES.has(definition.name) ||
+              CHANNEL_ADMIN_CHANGES.has(definition.name))) ||
+            OPEN_LISTS.has(definition.name),
+        ],
         ['channel-admin', OTHER, !scoped && OPEN_LISTS.has(definition.name)],
         [
           'customer-admin',

@@ -16,13 +16,16 @@ import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support
 import { grantRoles, OTHER, OWN, roleTokens } from '../support/roles.js';
 
 /**
- * Issue 14, item 1: a channel admin of OWN attacks OTHER, a customer on the same SBC (sbc-eu1, region EMEA) and in
- * the same provider DNS zone, through what the two share. Each attack is refused with a stable code, names nothing
- * of OTHER, and writes nothing.
+ * Issue 14, item 1: whoever acts for OWN attacks OTHER, a customer on the same SBC (sbc-eu1, region EMEA) and in the
+ * same provider DNS zone, through what the two share. Sites, prefixes and DNS are the provider's operations (item 5:
+ * a channel admin is refused them at the door, below), and the ownership rules hold for the provider's operator too:
+ * each attack, made as the operator working on OWN, is refused with a stable code, names nothing of OTHER, and writes
+ * nothing.
  */
 
 let stack: MemoryStackWithPeers;
 let provider: ReturnType<typeof apiClient>;
+let operator: ReturnType<typeof apiClient>;
 let channelAdmin: ReturnType<typeof apiClient>;
 
 const OTHER_GATEWAY = `${OTHER.toLowerCase()}.${EMEA_FQDN}`;
@@ -42,6 +45,7 @@ beforeAll(async () => {
   provider = apiClient(stack.api, async () => token);
   const tokens = await roleTokens(stack);
   channelAdmin = apiClient(stack.api, async () => tokens['channel-admin']);
+  operator = provider;
   await configureProvider(stack, provider);
   await seedOnboardingSettings({
     apiBaseUrl: `${stack.api.url}/api/v1`,
@@ -109,10 +113,27 @@ const trunkSite = (prefixes: ReadonlyArray<{ dialPlanName: string; prefix: strin
   prefixes,
 });
 
-describe("a channel admin cannot reach another customer through the shared SBC's dial plans", () => {
+describe('a channel admin (issue 14, item 5: deny by default)', () => {
+  it("is refused the provider's operations on its own customer: sites, prefixes, license factors, removal", async () => {
+    const attempts: Array<[string, string, unknown]> = [
+      ['POST', SITES, {}],
+      ['PUT', PREFIXES, { prefixes: [] }],
+      ['PUT', `/api/v1/customers/${OWN}/license/factors`, {}],
+      ['PATCH', `/api/v1/customers/${OWN}`, { licensedUsers: 100000 }],
+      ['DELETE', `/api/v1/customers/${OWN}`, undefined],
+    ];
+    for (const [method, path, json] of attempts) {
+      const answered = await channelAdmin(method, path, json === undefined ? {} : { json });
+      expect(answered.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await provider('GET', `/api/v1/customers/${OWN}`)).status).toBe(200);
+  });
+});
+
+describe("one customer cannot reach another customer through the shared SBC's dial plans", () => {
   it('refuses a new site whose prefix matches numbers of another customer on the SBC (prefix_overlap)', async () => {
     for (const prefix of ['+4158906', '+41589062[0-5]', '+4420794600[40-59]']) {
-      const refused = await channelAdmin('POST', SITES, {
+      const refused = await operator('POST', SITES, {
         json: trunkSite([{ dialPlanName: 'CustDialPlan', prefix }]),
       });
       expectRefused(refused, 409, 'prefix_overlap');
@@ -124,17 +145,17 @@ describe("a channel admin cannot reach another customer through the shared SBC's
     }
     expect(await ownSites()).toEqual([]);
     // Numbers no one else holds on the SBC are the channel's to route.
-    const added = await channelAdmin('POST', SITES, {
+    const added = await operator('POST', SITES, {
       json: trunkSite([{ dialPlanName: 'CustDialPlan', prefix: '+41589063' }]),
     });
     expect(added.status, JSON.stringify(added.body)).toBe(202);
-    const task = await settled(channelAdmin, added.headers.get('location') ?? '');
+    const task = await settled(operator, added.headers.get('location') ?? '');
     expect(task.state, lines(task).join('\n')).toBe('finish-success');
   }, 60_000);
 
   it("refuses saving prefixes that overlap another customer's prefix or number range, and keeps the old ones", async () => {
     for (const prefix of ['+41589062', '+442079460050']) {
-      const refused = await channelAdmin('PUT', PREFIXES, {
+      const refused = await operator('PUT', PREFIXES, {
         json: { csv: `dialPlanName,prefix,tag\nCustDialPlan,+41589063,\nCustDialPlan,${prefix},\n` },
       });
       expectRefused(refused, 409, 'prefix_overlap');
@@ -146,13 +167,13 @@ describe("a channel admin cannot reach another customer through the shared SBC's
 
   it("refuses a number range holding numbers another customer's prefixes route on the SBC (range_overlap)", async () => {
     const ranges = `/api/v1/customers/${OWN}/number-ranges`;
-    const refused = await channelAdmin('POST', ranges, {
+    const refused = await operator('POST', ranges, {
       json: { name: 'Taken', start: '+41589062000', end: '+41589062099', siteName: OWN_SITE },
     });
     expectRefused(refused, 409, 'range_overlap');
     expect(refused.problem.detail).toContain('another customer');
-    expect(((await channelAdmin('GET', ranges)).body as { value: unknown[] }).value).toEqual([]);
-    const own = await channelAdmin('POST', ranges, {
+    expect(((await operator('GET', ranges)).body as { value: unknown[] }).value).toEqual([]);
+    const own = await operator('POST', ranges, {
       json: { name: 'Own', start: '+41589063000', end: '+41589063099', siteName: OWN_SITE },
     });
     expect(own.status, JSON.stringify(own.body)).toBe(201);
@@ -160,7 +181,7 @@ describe("a channel admin cannot reach another customer through the shared SBC's
 
   it("refuses a tag that points at another customer's gateway or IP Group (tag_not_owned)", async () => {
     for (const tag of [OTHER_GATEWAY, `${OTHER}-t`, 'some.other.trunk.example']) {
-      const refused = await channelAdmin('PUT', PREFIXES, {
+      const refused = await operator('PUT', PREFIXES, {
         json: { prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589063', tag }] },
       });
       expectRefused(refused, 400, 'validation_failed');
@@ -171,16 +192,16 @@ describe("a channel admin cannot reach another customer through the shared SBC's
     expect((await ownSites())[0]?.prefixes.map((p) => p.tag)).toEqual(['']);
     // Its own gateway and IP Group are the customer's to name.
     for (const tag of [OWN_GATEWAY, `${OWN}-t`]) {
-      const saved = await channelAdmin('PUT', PREFIXES, {
+      const saved = await operator('PUT', PREFIXES, {
         json: { prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589063', tag }] },
       });
       expect(saved.status, JSON.stringify(saved.body)).toBeOneOf([200, 202]);
-      if (saved.status === 202) await settled(channelAdmin, saved.headers.get('location') ?? '');
+      if (saved.status === 202) await settled(operator, saved.headers.get('location') ?? '');
     }
   }, 60_000);
 });
 
-describe("a channel admin cannot bind the shared SBC to what is not the site's", () => {
+describe("one customer cannot bind the shared SBC to what is not the site's", () => {
   const registration = (hostName: string) => ({
     username: 'trunk',
     password: 'Secret-1',
@@ -190,7 +211,7 @@ describe("a channel admin cannot bind the shared SBC to what is not the site's",
 
   /** Add SBC Site for a second trunk of the customer, with these SBC page values. */
   const secondSite = (sbc: Record<string, unknown>) =>
-    channelAdmin('POST', SITES, {
+    operator('POST', SITES, {
       json: {
         siteName: 'Second',
         sbc: { ...SIP_TRUNK, onlinePstnGateway: 'second.trunks.example', ...sbc },
@@ -229,7 +250,7 @@ describe("a channel admin cannot bind the shared SBC to what is not the site's",
       code: 'registrar_host_not_allowed',
       allowed: ['sip.carrier1.example'],
     });
-    const allowed = await channelAdmin('POST', `${SITES}?dryRun=true`, {
+    const allowed = await operator('POST', `${SITES}?dryRun=true`, {
       json: {
         siteName: 'Second',
         sbc: {
@@ -240,14 +261,14 @@ describe("a channel admin cannot bind the shared SBC to what is not the site's",
       },
     });
     expect(allowed.status, JSON.stringify(allowed.body)).toBe(202);
-    await settled(channelAdmin, allowed.headers.get('location') ?? '');
+    await settled(operator, allowed.headers.get('location') ?? '');
     expect((await ownSites()).map((s) => s.siteName)).toEqual([OWN_SITE]);
   });
 });
 
-describe("a channel admin cannot take over another customer's gateway or its DNS records", () => {
+describe("one customer cannot take over another customer's gateway or its DNS records", () => {
   it("refuses a site whose gateway FQDN is another customer's (gateway_fqdn_taken)", async () => {
-    const named = await channelAdmin('POST', SITES, {
+    const named = await operator('POST', SITES, {
       json: {
         siteName: OTHER,
         dns: { method: 'automatic', regionId: 'emea' },
@@ -257,12 +278,12 @@ describe("a channel admin cannot take over another customer's gateway or its DNS
     });
     expectRefused(named, 409, 'gateway_fqdn_taken');
     expect(named.problem.errors?.[0]).toMatchObject({ field: 'siteName', code: 'gateway_fqdn_taken' });
-    const typed = await channelAdmin('POST', SITES, {
+    const typed = await operator('POST', SITES, {
       json: { siteName: 'Elsewhere', sbc: { ...SIP_TRUNK, onlinePstnGateway: OTHER_GATEWAY } },
     });
     expectRefused(typed, 409, 'gateway_fqdn_taken');
     // The Sbc Site Name of another customer in the same region, whatever the gateway.
-    const sameName = await channelAdmin('POST', SITES, {
+    const sameName = await operator('POST', SITES, {
       json: { siteName: OTHER, sbc: { ...SIP_TRUNK, onlinePstnGateway: 'mine.trunks.example' } },
     });
     expectRefused(sameName, 409, 'site_name_taken');
@@ -293,15 +314,15 @@ describe("a channel admin cannot take over another customer's gateway or its DNS
     });
     const txt = otherRecord('TXT');
 
-    const deployed = await channelAdmin('POST', `${SITES}/${OTHER}/deploy`, { json: {} });
+    const deployed = await operator('POST', `${SITES}/${OTHER}/deploy`, { json: {} });
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
-    const failed = await settled(channelAdmin, deployed.headers.get('location') ?? '');
+    const failed = await settled(operator, deployed.headers.get('location') ?? '');
     expect(failed.state).toBe('finish-failure');
     expect(failed.result).toContain('belong to another site');
     expect(otherRecord('A')).toEqual(a);
     expect(otherRecord('TXT')).toEqual(txt);
 
-    const removal = await channelAdmin('DELETE', `/api/v1/customers/${OWN}`);
+    const removal = await operator('DELETE', `/api/v1/customers/${OWN}`);
     expect(removal.status, JSON.stringify(removal.body)).toBe(202);
     await waitFor(
       'the removal',

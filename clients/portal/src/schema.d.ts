@@ -42,14 +42,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a customer: `ready-for-remove`, then TenantRemove runs the cleanup scripts and removes what onboarding made
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         delete: operations["customers-delete"];
         options?: never;
         head?: never;
         /**
          * Edit a customer's Licensed Users
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         patch: operations["customers-update"];
         trace?: never;
@@ -809,7 +809,7 @@ export interface paths {
         put?: never;
         /**
          * Add SBC Site: a further site for an existing customer, queued as SBCInit
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["sites-add"];
         delete?: never;
@@ -829,7 +829,7 @@ export interface paths {
         put?: never;
         /**
          * Upgrade Customer: a Hosted Essentials customer to Hosted Essentials + or Hosted Pro, queued as TenantUpgrade
-         * @description Requires the role provider-admin or channel-admin. The licenses are checked now and taken when the tier changes, once the customer's tenant is connected; meanwhile the customer's other tasks are `queue-postponed` (Queue Postponed due to customer upgrade) and run after it. A failed upgrade leaves the customer on Hosted Essentials and the license pool as it was.
+         * @description Requires the role provider-admin. The licenses are checked now and taken when the tier changes, once the customer's tenant is connected; meanwhile the customer's other tasks are `queue-postponed` (Queue Postponed due to customer upgrade) and run after it. A failed upgrade leaves the customer on Hosted Essentials and the license pool as it was.
          */
         post: operations["customers-upgrade"];
         delete?: never;
@@ -857,7 +857,7 @@ export interface paths {
         head?: never;
         /**
          * Fix a site that is not deployed yet (e.g. its onboarding failed at ProgramSbc): carrier, CAC, registration, prefixes, scripts; then deploy it again
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         patch: operations["sites-update"];
         trace?: never;
@@ -873,7 +873,7 @@ export interface paths {
         put?: never;
         /**
          * Run a site's onboarding again (or its dry run); what exists already stays as it is
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["sites-deploy"];
         delete?: never;
@@ -893,7 +893,7 @@ export interface paths {
         put?: never;
         /**
          * Verify And Configure Domain (two-step DNS): continue once the TXT record is at your DNS host
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["sites-verify-domain"];
         delete?: never;
@@ -918,7 +918,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a finished task from Queued Tasks
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         delete: operations["tasks-delete"];
         options?: never;
@@ -1161,7 +1161,7 @@ export interface paths {
         put?: never;
         /**
          * Switch to token: invite an existing customer's IT administrator to authenticate (Invitation Type `request`)
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["customers-switch-to-token"];
         delete?: never;
@@ -1220,7 +1220,7 @@ export interface paths {
         get?: never;
         /**
          * Update: replace a customer's app registration (say, a renewed secret); validated before anything is stored
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         put: operations["authentication-status-update-app-registration"];
         post?: never;
@@ -1529,7 +1529,7 @@ export interface paths {
         put?: never;
         /**
          * Queue SbcUpdatePrefixes: make the SBCs' rules match the customer's prefixes (or list what it would do)
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["prefixes-sync"];
         delete?: never;
@@ -1548,7 +1548,7 @@ export interface paths {
         get?: never;
         /**
          * Save a site's prefixes (typed or CSV); a Deployed customer's SBC follows through SbcUpdatePrefixes
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         put: operations["site-prefixes-save"];
         post?: never;
@@ -1941,7 +1941,7 @@ export interface paths {
         put?: never;
         /**
          * Refresh Licenses: count again from the replicated data
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         post: operations["customer-license-refresh"];
         delete?: never;
@@ -1960,7 +1960,7 @@ export interface paths {
         get?: never;
         /**
          * Apply license factors for this customer ({"factors": null} restores the global ones); then recounts
-         * @description Requires the role provider-admin or channel-admin.
+         * @description Requires the role provider-admin.
          */
         put: operations["customer-license-factors"];
         post?: never;
@@ -5848,7 +5848,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5946,7 +5946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10657,7 +10657,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10777,7 +10777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10984,7 +10984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11121,7 +11121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11212,7 +11212,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11357,7 +11357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12463,7 +12463,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12718,7 +12718,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14219,7 +14219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14319,7 +14319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16273,7 +16273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16362,7 +16362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the role provider-admin or channel-admin, or may not act on this customer. */
+            /** @description The caller lacks the role provider-admin, or may not act on this customer. */
             403: {
                 headers: {
                     [name: string]: unknown;
