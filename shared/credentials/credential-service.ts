@@ -88,6 +88,12 @@ export interface CredentialService {
    * none. Idempotent.
    */
   discardHeld(customerId: string, wizardSessionId: string): Promise<DiscardedCredential | null>;
+  /**
+   * The customer is removed: its credential goes (so no verification refreshes a removed customer's token, and a
+   * later customer of the same Short Name inherits nothing), with what to tell the customer's admin; null when there
+   * was none. Idempotent.
+   */
+  forget(customerId: string): Promise<DiscardedCredential | null>;
   /** The credentials wizard sessions hold: the sweep finds those whose session ended without Submit. */
   held(): Promise<Array<Pick<CustomerCredential, 'customerId' | 'heldByWizardSession'>>>;
   get(customerId: string): Promise<CustomerCredential | null>;
@@ -127,13 +133,13 @@ function entraMessage(error: unknown): { code: string | null; message: string } 
  * Deleting our copy does not undo the grant in the customer's tenant: only their admin can. What to ask for
  * depends on what was granted.
  */
-function revokeNotice(credential: CustomerCredential): string {
+function revokeNotice(credential: CustomerCredential, why = 'deleted without being used'): string {
   const what =
     credential.method === 'app-registration'
       ? `delete the client secret given for app registration ${credential.clientId ?? ''} (or the app registration) if it is not used otherwise`
       : "remove the admin consent given to the provider's sign-in app (Enterprise applications in Microsoft Entra)";
   return (
-    `The Microsoft 365 credentials captured for "${credential.customerId}" were deleted without being used. ` +
+    `The Microsoft 365 credentials captured for "${credential.customerId}" were ${why}. ` +
     `Ask the customer's admin (tenant ${credential.tenantId}) to ${what}.`
   );
 }
@@ -352,6 +358,21 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
           method: credential.method,
           tenantId: credential.tenantId,
           message: revokeNotice(credential),
+        };
+      });
+    },
+
+    async forget(customerId) {
+      return withOptimisticRetry(async () => {
+        const credential = await store.get(customerId);
+        if (!credential) return null;
+        await store.delete(credential);
+        await options.alarms.clear(CREDENTIAL_ALARM, credentialAlarmSource(customerId));
+        return {
+          customerId: credential.customerId,
+          method: credential.method,
+          tenantId: credential.tenantId,
+          message: revokeNotice(credential, 'removed with the customer'),
         };
       });
     },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCredentialStore } from '../../shared/credentials/credential-store.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
@@ -63,7 +64,25 @@ describe('Customer Admins', () => {
     expect((await customerAdmin('GET', '/api/v1/script-templates')).status).toBe(403);
   });
 
-  it('revokes, and a removed customer forgets its admins', async () => {
+  it('revokes, and a removed customer forgets its admins and its Microsoft 365 credential', async () => {
+    // Alpha's tenant connected, as consent leaves it.
+    const credentials = createCredentialStore(stack.tables);
+    await credentials.put({
+      customerId: 'Alpha',
+      method: 'token',
+      tenantId: 'a1a1a1a1-0000-4000-8000-0000000000a1',
+      m365Email: 'admin@alpha.example',
+      m365AdminObjectId: null,
+      initialDomain: 'alpha.onmicrosoft.com',
+      tenantDisplayName: 'Alpha Ltd',
+      clientId: null,
+      clientSecretExpiresAt: null,
+      sealedSecret: 'sealed',
+      whenLastVerified: null,
+      lastVerificationStatus: 'successful',
+      lastVerificationMessage: null,
+      heldByWizardSession: null,
+    });
     expect((await provider('DELETE', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(204);
     expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(403);
     expect((await provider('PUT', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(200);
@@ -72,6 +91,10 @@ describe('Customer Admins', () => {
     await waitFor('the removal', async () =>
       (await provider('GET', '/api/v1/customers/Alpha')).status === 404 ? true : undefined,
     );
+    // No verification refreshes a removed customer's token; the task tells the operator what the customer revokes.
+    expect(await credentials.get('Alpha')).toBeNull();
+    const task = await provider('GET', removal.headers.get('location') ?? '');
+    expect(JSON.stringify(task.body)).toContain('were removed with the customer');
     const again = await provider('POST', '/api/v1/customers', {
       json: { fullName: 'New Alpha', shortName: 'Alpha', licenseType: 'hosted-essentials' },
     });

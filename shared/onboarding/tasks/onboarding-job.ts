@@ -54,7 +54,7 @@ export interface SiteTaskState extends Record<string, unknown> {
 export interface OnboardingTaskPorts {
   readonly settings: Pick<Settings, 'onboarding'>;
   readonly customers: CustomerService;
-  readonly credentials: Pick<CredentialService, 'get'>;
+  readonly credentials: Pick<CredentialService, 'get' | 'forget'>;
   readonly onboardingSettings: OnboardingSettingsService;
   readonly secretBox: SecretBox;
   readonly sites: CustomerSiteStore;

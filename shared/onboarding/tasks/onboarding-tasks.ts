@@ -154,6 +154,9 @@ const removeFinishStep: RemovalStep = {
         const sites = ctx.ports.sites;
         for (const name of await siteNames(ctx)) await sites.delete(ctx.input.customerId, name);
         await ctx.ports.access.forgetCustomer(ctx.input.customerId);
+        // Before the customer goes: a later customer of the same Short Name must not inherit its tenant.
+        const forgotten = await ctx.ports.credentials.forget(ctx.input.customerId);
+        if (forgotten) ctx.log(forgotten.message);
         await ctx.ports.customers.completeRemoval(ctx.input.customerId);
         ctx.applied(remove);
         ctx.log('Customer removed.');
