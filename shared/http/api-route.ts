@@ -85,7 +85,8 @@ export function defineApiRoute<
     !spec.access?.providerOnly &&
     (spec.access?.customerOf !== undefined ||
       Boolean(spec.params?.shape && 'customerId' in spec.params.shape));
-  const roles = spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method, spec.name) : spec.roles;
+  const roles =
+    spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method, spec.name) : spec.roles;
   const customerOf = spec.access?.customerOf;
   const openapi: OperationDoc = {
     operationId: spec.name,
