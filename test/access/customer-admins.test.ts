@@ -3,6 +3,7 @@ import { createCredentialStore } from '../../shared/credentials/credential-store
 import { waitFor } from '../consent/consent-fixture.js';
 import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
+import { connectedCredential } from '../support/connected-credential.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 const ADMIN_USER = '66666666-6666-4666-8666-666666666666';
@@ -67,22 +68,7 @@ describe('Customer Admins', () => {
   it('revokes, and a removed customer forgets its admins and its Microsoft 365 credential', async () => {
     // Alpha's tenant connected, as consent leaves it.
     const credentials = createCredentialStore(stack.tables);
-    await credentials.put({
-      customerId: 'Alpha',
-      method: 'token',
-      tenantId: 'a1a1a1a1-0000-4000-8000-0000000000a1',
-      m365Email: 'admin@alpha.example',
-      m365AdminObjectId: null,
-      initialDomain: 'alpha.onmicrosoft.com',
-      tenantDisplayName: 'Alpha Ltd',
-      clientId: null,
-      clientSecretExpiresAt: null,
-      sealedSecret: 'sealed',
-      whenLastVerified: null,
-      lastVerificationStatus: 'successful',
-      lastVerificationMessage: null,
-      heldByWizardSession: null,
-    });
+    await credentials.put(connectedCredential('Alpha', 'a1a1a1a1-0000-4000-8000-0000000000a1'));
     expect((await provider('DELETE', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(204);
     expect((await customerAdmin('GET', '/api/v1/customers/Alpha')).status).toBe(403);
     expect((await provider('PUT', `/api/v1/customers/Alpha/admins/${ADMIN_USER}`)).status).toBe(200);

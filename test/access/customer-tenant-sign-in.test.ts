@@ -4,6 +4,7 @@ import { createCredentialStore } from '../../shared/credentials/credential-store
 import { mirrorDirectory } from '../../shared/users/bulk-import-service.js';
 import { mirrorUser } from '../support/mirror-user.js';
 import { apiClient } from '../support/api-client.js';
+import { connectedCredential } from '../support/connected-credential.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 import { CUSTOMER_ADMIN, grantRoles, OTHER, OWN } from '../support/roles.js';
 
@@ -38,22 +39,7 @@ beforeAll(async () => {
     [OWN, OWN_TENANT],
     [OTHER, OTHER_TENANT],
   ] as const) {
-    await credentials.put({
-      customerId,
-      method: 'token',
-      tenantId,
-      m365Email: `admin@${customerId.toLowerCase()}.example`,
-      m365AdminObjectId: null,
-      initialDomain: `${customerId.toLowerCase()}.onmicrosoft.com`,
-      tenantDisplayName: `${customerId} Ltd`,
-      clientId: null,
-      clientSecretExpiresAt: null,
-      sealedSecret: 'sealed',
-      whenLastVerified: null,
-      lastVerificationStatus: 'successful',
-      lastVerificationMessage: null,
-      heldByWizardSession: null,
-    });
+    await credentials.put(connectedCredential(customerId, tenantId));
   }
 }, 120_000);
 afterAll(async () => stack?.close());

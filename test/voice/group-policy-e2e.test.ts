@@ -3,10 +3,10 @@ import { DEMO } from '../../dev/sandbox/index.js';
 import { StateTenantDirectory } from '../../dev/sandbox/tenant-directory.js';
 import { addGroup } from '../../dev/sandbox/tenant-groups.js';
 import { waitFor } from '../consent/consent-fixture.js';
-import { settled } from '../onboarding/onboarding-fixture.js';
-import { apiClient, type ApiResponse } from '../support/api-client.js';
+import { apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { buildDeployedCustomer } from '../support/onboarded-world.js';
+import { type VoiceProblem, voiceCalls } from '../support/voice-e2e.js';
 
 /**
  * Granting a voice routing policy to a security group (issue 13 item 1, the manual's "Apply Routing Policy to
@@ -47,23 +47,8 @@ interface Assignment {
   readonly rank: number;
   readonly etag: string;
 }
-interface Problem {
-  readonly code: string;
-  readonly detail: string;
-  readonly errors?: Array<{ field: string; code: string }>;
-}
+type Problem = VoiceProblem;
 
-const ok = async (response: Promise<ApiResponse>, status = 200): Promise<ApiResponse> => {
-  const answered = await response;
-  expect(answered.status, JSON.stringify(answered.body)).toBe(status);
-  return answered;
-};
-const applied = async (response: Promise<ApiResponse>): Promise<Plan> => {
-  const queued = await ok(response, 202);
-  const finished = await settled(call, queued.headers.get('location') ?? '');
-  expect(finished.state, JSON.stringify(finished.log)).toBe('finish-success');
-  return (queued.body as { plan: Plan }).plan;
-};
 /** Teams' own view (the sandbox): group → policy@rank, in rank order. */
 const inTeams = () =>
   stack.sandbox.teams
@@ -71,9 +56,9 @@ const inTeams = () =>
     .filter((a) => a.PolicyType === TYPE)
     .map((a) => `${a.GroupId === sales ? 'sales' : 'support'}:${a.PolicyName}@${a.Rank}`);
 const listed = async (path: string) => ((await ok(call('GET', path))).body as { value: Assignment[] }).value;
-const taskCount = async () =>
-  ((await ok(call('GET', `${BASE}/tasks?top=500`))).body as { value: unknown[] }).value.length;
 const groupsOf = (policy: string) => `${VOICE}/voice-routing-policies/${policy}/groups`;
+
+const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
   stack = await startMemoryStackWithPeers({
@@ -109,7 +94,7 @@ afterAll(async () => stack?.close());
 describe('granting a voice routing policy to a security group, against the sandbox', () => {
   it('grants, ranks, audits and rolls back group assignments', async () => {
     const first = await applied(call('POST', groupsOf(SALES_POLICY), { json: { groupId: sales } }));
-    expect(first.commands).toEqual([
+    expect(first.plan.commands).toEqual([
       `New-CsGroupPolicyAssignment -GroupId '${sales}' -PolicyType '${TYPE}' -PolicyName '${SALES_POLICY}' -Rank 1`,
     ]);
     expect(inTeams()).toEqual([`sales:${SALES_POLICY}@1`]);
@@ -121,7 +106,7 @@ describe('granting a voice routing policy to a security group, against the sandb
     const second = await applied(
       call('POST', groupsOf(SUPPORT_POLICY), { json: { groupId: support, rank: 1 } }),
     );
-    expect(second.objects.map((o) => [o.action, o.fields])).toEqual([
+    expect(second.plan.objects.map((o) => [o.action, o.fields])).toEqual([
       [
         'create',
         [

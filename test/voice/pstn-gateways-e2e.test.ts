@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
 import { waitFor } from '../consent/consent-fixture.js';
-import { settled } from '../onboarding/onboarding-fixture.js';
-import { apiClient, type ApiResponse } from '../support/api-client.js';
+import { apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { buildDeployedCustomer } from '../support/onboarded-world.js';
+import { type VoiceProblem, type VoiceResult, voiceCalls } from '../support/voice-e2e.js';
 
 /**
  * PSTN gateways day two (issue 13 item 1), end to end: the product's API in process, Contoso's tenant in the HTTPS
@@ -25,41 +25,15 @@ let stack: MemoryStackWithPeers;
 let call: Call;
 let onboarded: string;
 
-interface Result {
-  readonly plan: {
-    objects: Array<{
-      identity: string;
-      action: string;
-      fields: Array<{ property: string; oldValue: unknown; newValue: unknown }>;
-    }>;
-    commands: string[];
-  };
-  readonly task: { id: string; type: string } | null;
-  readonly warnings?: string[];
-}
-interface Problem {
-  readonly code: string;
-  readonly detail: string;
-  readonly errors?: Array<{ field: string; code: string }>;
-}
+type Result = VoiceResult;
+type Problem = VoiceProblem;
 
-const ok = async (response: Promise<ApiResponse>, status = 200): Promise<ApiResponse> => {
-  const answered = await response;
-  expect(answered.status, JSON.stringify(answered.body)).toBe(status);
-  return answered;
-};
-const applied = async (response: Promise<ApiResponse>): Promise<Result> => {
-  const queued = await ok(response, 202);
-  const finished = await settled(call, queued.headers.get('location') ?? '');
-  expect(finished.state, JSON.stringify(finished.log)).toBe('finish-success');
-  return queued.body as Result;
-};
 const inTeams = () =>
   stack.sandbox.teams.list(TENANT, 'OnlinePSTNGateway').find((g) => g.Identity.toLowerCase() === FQDN);
-const taskCount = async () =>
-  ((await ok(call('GET', `${BASE}/tasks?top=500`))).body as { value: unknown[] }).value.length;
 const auditIds = async () =>
   ((await ok(call('GET', `${VOICE}/audit`))).body as { value: Array<{ id: string }> }).value.map((e) => e.id);
+
+const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
   stack = await startMemoryStackWithPeers({ sandbox: { timeScale: 0.01 } });

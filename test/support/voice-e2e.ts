@@ -1,0 +1,50 @@
+import { expect } from 'vitest';
+import { settled } from '../onboarding/onboarding-fixture.js';
+import type { apiClient, ApiResponse } from './api-client.js';
+
+/** What a voice change answers: the plan (per object old → new per property, the PowerShell), the task. */
+export interface VoiceResult {
+  readonly plan: {
+    readonly objects: Array<{
+      kind?: string;
+      identity: string;
+      action: string;
+      fields: Array<{ property: string; oldValue: unknown; newValue: unknown }>;
+    }>;
+    readonly commands: string[];
+  };
+  readonly task: { id: string; type: string } | null;
+  readonly warnings?: string[];
+}
+
+export interface VoiceProblem {
+  readonly code: string;
+  readonly detail: string;
+  readonly errors?: Array<{ field: string; code: string }>;
+}
+
+type Call = ReturnType<typeof apiClient>;
+
+/**
+ * The day-two voice tests' three moves against one customer: a call answered with a status, a change queued as an
+ * Office365 voice task and run to success, and how many tasks the customer has (a refusal queues none). `client`
+ * is read at each call: the tests build it in `beforeAll`.
+ */
+export function voiceCalls(client: () => Call, customerBase: string) {
+  const ok = async (response: Promise<ApiResponse>, status = 200): Promise<ApiResponse> => {
+    const answered = await response;
+    expect(answered.status, JSON.stringify(answered.body)).toBe(status);
+    return answered;
+  };
+  const applied = async (response: Promise<ApiResponse>): Promise<VoiceResult> => {
+    const queued = await ok(response, 202);
+    const result = queued.body as VoiceResult;
+    expect(result.task?.type).toBe('Office365 voice');
+    const finished = await settled(client(), queued.headers.get('location') ?? '');
+    expect(finished.state, JSON.stringify(finished.log)).toBe('finish-success');
+    return result;
+  };
+  const taskCount = async () =>
+    ((await ok(client()('GET', `${customerBase}/tasks?top=500`))).body as { value: unknown[] }).value.length;
+  return { ok, applied, taskCount };
+}
