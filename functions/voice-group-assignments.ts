@@ -16,8 +16,7 @@ import {
 import { type VoiceConfig, voiceEtag } from '../shared/voice/voice-change.js';
 import type { VoiceChangeService } from '../shared/voice/voice-change-service.js';
 import { GROUP_POLICY_ASSIGNMENT } from '../shared/teams/teams-admin-client.js';
-import { toTaskView } from './tasks.js';
-import { initiator, objectName, READ_ERRORS, WRITE_RESPONSES } from './voice-objects.js';
+import { initiator, objectName, READ_ERRORS, taskAnswer, WRITE_RESPONSES } from './voice-objects.js';
 
 /**
  * Granting a voice routing policy to a security group (issue 13 item 1; the manual's "Apply Routing Policy to
@@ -141,13 +140,7 @@ export function createVoiceGroupAssignmentFunctions(
       dryRun: dry,
       initiatedBy: initiator(principal),
     });
-    return task
-      ? {
-          status: 202,
-          headers: { location: `/api/v1/tasks/${task.id}` },
-          body: { plan, task: toTaskView(task) },
-        }
-      : { status: 200, body: { plan, task: null } };
+    return taskAnswer(task, { plan });
   };
 
   /** The group's assignment of this policy, or 404; a stale If-Match is 412. */

@@ -711,17 +711,22 @@ function paged<T>(
   };
 }
 
+/** A voice write's answer: 202 with the queued task at Location, or 200 (a dry run, nothing to change) without one. */
+export function taskAnswer(task: TaskRecord | null, body: Readonly<Record<string, unknown>>): ApiResult {
+  return task
+    ? {
+        status: 202,
+        headers: { location: `/api/v1/tasks/${task.id}` },
+        body: { ...body, task: toTaskView(task) },
+      }
+    : { status: 200, body: { ...body, task: null } };
+}
+
 export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): FunctionDefinition[] {
   const { voiceChanges } = services;
 
   const answer = ({ plan, task }: { plan: VoicePlan; task: TaskRecord | null }): ApiResult =>
-    task
-      ? {
-          status: 202,
-          headers: { location: `/api/v1/tasks/${task.id}` },
-          body: { plan, task: toTaskView(task) },
-        }
-      : { status: 200, body: { plan, task: null } };
+    taskAnswer(task, { plan });
 
   async function submit(
     customerId: string,
@@ -1084,13 +1089,7 @@ export function createVoiceObjectFunctions(services: VoiceObjectFunctionsDeps): 
           dryRun: query.dryRun,
           initiatedBy: initiator(principal),
         });
-        return task
-          ? {
-              status: 202,
-              headers: { location: `/api/v1/tasks/${task.id}` },
-              body: { plan, task: toTaskView(task), drift },
-            }
-          : { status: 200, body: { plan, task: null, drift } };
+        return taskAnswer(task, { plan, drift });
       },
     }),
     defineApiRoute(services, {

@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
+import { waitFor } from '../consent/consent-fixture.js';
 import { settled } from '../onboarding/onboarding-fixture.js';
-import type { apiClient, ApiResponse } from './api-client.js';
+import { apiClient, type ApiResponse } from './api-client.js';
+import { type MemoryStackWithPeers, startMemoryStackWithPeers } from './memory-stack.js';
+import { buildDeployedCustomer } from './onboarded-world.js';
 
 /** What a voice change answers: the plan (per object old → new per property, the PowerShell), the task. */
 export interface VoiceResult {
@@ -47,4 +50,23 @@ export function voiceCalls(client: () => Call, customerBase: string) {
   const taskCount = async () =>
     ((await ok(client()('GET', `${customerBase}/tasks?top=500`))).body as { value: unknown[] }).value.length;
   return { ok, applied, taskCount };
+}
+
+/**
+ * The voice e2e tests' world: the product in process with the HTTPS sandbox, a customer onboarded and deployed on
+ * Contoso's tenant, and the PSTN gateway onboarding created once a replication cycle has mirrored it (the checks read
+ * gateways there).
+ */
+export async function deployedVoiceCustomer(
+  customerId: string,
+  options: Parameters<typeof startMemoryStackWithPeers>[0] = {},
+): Promise<{ stack: MemoryStackWithPeers; call: Call; gateway: string }> {
+  const stack = await startMemoryStackWithPeers(options);
+  const token = await stack.token();
+  const call = apiClient(stack.api, async () => token);
+  await buildDeployedCustomer(stack, call, token, customerId);
+  const mirrored = await waitFor('the mirrored PSTN gateway', async () =>
+    (await stack.services.mirror.voiceObjects(customerId)).find((o) => o.policyName === 'OnlinePSTNGateway'),
+  );
+  return { stack, call, gateway: mirrored.identity };
 }

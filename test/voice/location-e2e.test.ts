@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
-import { waitFor } from '../consent/consent-fixture.js';
-import { apiClient } from '../support/api-client.js';
-import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
-import { buildDeployedCustomer } from '../support/onboarded-world.js';
-import { type VoiceProblem, voiceCalls } from '../support/voice-e2e.js';
+import type { apiClient } from '../support/api-client.js';
+import type { MemoryStackWithPeers } from '../support/memory-stack.js';
+import { deployedVoiceCustomer, type VoiceProblem, voiceCalls } from '../support/voice-e2e.js';
 
 /**
  * Location-based routing day two (issue 13 item 1), end to end: the product's API in process, Contoso's tenant in
@@ -29,17 +27,14 @@ const teams = (policyName: string) => stack.sandbox.teams.list(TENANT, policyNam
 const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
-  stack = await startMemoryStackWithPeers({
+  ({
+    stack,
+    call,
+    gateway: gateway,
+  } = await deployedVoiceCustomer(CUSTOMER, {
     sandbox: { timeScale: 0.01 },
     overrides: { userChangeDebounceMs: 200 },
-  });
-  const token = await stack.token();
-  call = apiClient(stack.api, async () => token);
-  await buildDeployedCustomer(stack, call, token, CUSTOMER);
-  const mirrored = await waitFor('the mirrored PSTN gateway', async () =>
-    (await stack.services.mirror.voiceObjects(CUSTOMER)).find((o) => o.policyName === 'OnlinePSTNGateway'),
-  );
-  gateway = mirrored.identity;
+  }));
 }, 120_000);
 afterAll(async () => stack?.close());
 

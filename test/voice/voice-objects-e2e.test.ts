@@ -2,10 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
 import { waitFor } from '../consent/consent-fixture.js';
 import { settled } from '../onboarding/onboarding-fixture.js';
-import { apiClient } from '../support/api-client.js';
-import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
-import { buildDeployedCustomer } from '../support/onboarded-world.js';
-import { type VoiceProblem, type VoiceResult, voiceCalls } from '../support/voice-e2e.js';
+import type { apiClient } from '../support/api-client.js';
+import type { MemoryStackWithPeers } from '../support/memory-stack.js';
+import {
+  deployedVoiceCustomer,
+  type VoiceProblem,
+  type VoiceResult,
+  voiceCalls,
+} from '../support/voice-e2e.js';
 
 /**
  * Issue 13's first acceptance, end to end: the product's API in process, Contoso's tenant in the HTTPS sandbox. A
@@ -44,18 +48,14 @@ const audit = async () => ((await ok(call('GET', `${VOICE}/audit`))).body as { v
 const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
-  stack = await startMemoryStackWithPeers({
+  ({
+    stack,
+    call,
+    gateway: gateway,
+  } = await deployedVoiceCustomer(CUSTOMER, {
     sandbox: { timeScale: 0.01 },
     overrides: { userChangeDebounceMs: 200 },
-  });
-  const token = await stack.token();
-  call = apiClient(stack.api, async () => token);
-  await buildDeployedCustomer(stack, call, token, CUSTOMER);
-  // The customer's gateway (onboarding created it) once a replication cycle has mirrored it: the checks read it there.
-  const mirrored = await waitFor('the mirrored PSTN gateway', async () =>
-    (await stack.services.mirror.voiceObjects(CUSTOMER)).find((o) => o.policyName === 'OnlinePSTNGateway'),
-  );
-  gateway = mirrored.identity;
+  }));
 }, 120_000);
 afterAll(async () => stack?.close());
 
