@@ -53,6 +53,7 @@ import {
 } from '../shared/replication/replication-service.js';
 import { createReplicationStoreOn, REPLICATION_QUEUE } from '../shared/replication/replication-store.js';
 import { createApiEdge } from '../shared/http/edge/api-edge.js';
+import { createRateLimiter } from '../shared/access/rate-limiter.js';
 import { createSecretBox } from '../shared/secrets/secret-box.js';
 import { createSigner } from '../shared/secrets/signer.js';
 import { azureTables } from '../shared/storage/azure-tables.js';
@@ -135,6 +136,8 @@ export interface AppOverrides {
   readonly userChangeDebounceMs?: number;
   /** How users' changes are checked and applied: a test's recording twin. */
   readonly userChangeExecution?: UserChangeExecution;
+  /** The rate limiter's clock (epoch ms): a test moves it past a window instead of waiting. */
+  readonly rateLimitClock?: () => number;
 }
 
 export interface App {
@@ -424,6 +427,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
         }
       : { ...settings.api, customerTenants, fetch: transport.fetch },
   );
+  const sbcOfRegion = async (regionId: string) => (await onboardingSettings.region(regionId))?.sbcId ?? null;
   const userTemplates = createUserTemplateService({
     store: userTemplateStore,
     customers,
@@ -459,6 +463,21 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
         grantsOf: (subject) => access.grantsOf(subject),
         customersOfChannel: (channelId) => access.customersOfChannel(channelId),
         customerTenant: async (customerId) => (await credentialStore.get(customerId))?.tenantId ?? null,
+      },
+      rateLimits: {
+        limiter: createRateLimiter(tables, overrides.rateLimitClock),
+        limits: () => providerSettings.rateLimits(),
+        sbcOfRegion,
+        sbcOfSite: async (customerId, siteName) => {
+          const regionId = (await sites.get(customerId, siteName))?.site.sbc?.regionId;
+          return regionId ? sbcOfRegion(regionId) : null;
+        },
+        sbcsOfCustomer: async (customerId) => {
+          const regionIds = new Set<string>();
+          for (const { site } of await sites.list(customerId)) if (site.sbc) regionIds.add(site.sbc.regionId);
+          const sbcIds = await Promise.all([...regionIds].map(sbcOfRegion));
+          return sbcIds.filter((id) => id !== null);
+        },
       },
       audit,
       taskEngine,

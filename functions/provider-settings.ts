@@ -5,6 +5,8 @@ import {
   emailSettingsViewSchema,
   invitationSettingsInputSchema,
   invitationSettingsViewSchema,
+  rateLimitsInputSchema,
+  rateLimitsViewSchema,
   tokenAppInputSchema,
   tokenAppViewSchema,
   whiteLabelInputSchema,
@@ -100,6 +102,15 @@ export function createProviderSettingsFunctions(
       view: whiteLabelViewSchema,
       get: (s) => s.whiteLabelView(),
       put: (s, input) => s.putWhiteLabel(input),
+    }),
+    ...section(services, {
+      name: 'rate-limits',
+      path: 'rate-limits',
+      title: "Rate Limits: requests that reach an SBC or a customer's tenant, per caller and per SBC",
+      input: rateLimitsInputSchema,
+      view: rateLimitsViewSchema,
+      get: (s) => s.rateLimits(),
+      put: (s, input) => s.putRateLimits(input),
     }),
   ];
 }

@@ -39,6 +39,8 @@ export type DomainErrorKind =
   | 'unprocessable'
   /** A peer (Graph, an SBC) answered with an error or not at all. */
   | 'upstream_failed'
+  /** The caller, or the SBC the call reaches, used up its requests of the current window (a rate limit). */
+  | 'rate_limited'
   /** Ours or a peer's outage that a retry may cure (storage, signing keys). */
   | 'transient'
   /** The request body is larger than allowed. */
@@ -51,7 +53,7 @@ export interface DomainErrorInit {
   readonly title: string;
   readonly detail?: string;
   readonly fields?: readonly FieldError[];
-  /** Seconds after which a retry may succeed (`transient`). */
+  /** Seconds after which a retry may succeed (`transient`, `rate_limited`). */
   readonly retryAfterSeconds?: number;
   /** The task the problem is about (e.g. the one a submitted wizard session queued): the caller may poll it. */
   readonly taskId?: string;

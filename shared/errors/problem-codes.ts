@@ -64,6 +64,7 @@ export const PROBLEM_CODES = [
   'range_overlap',
   'range_sbc_fixed',
   'range_used_by_template',
+  'rate_limited',
   'region_exists',
   'reservation_exists',
   'reservation_in_use',

@@ -1,6 +1,7 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import { type AccessScope, customerScopedRoles } from '../access/access-policy.js';
+import { OPERATION_REACH } from '../access/rate-limits.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { HttpFunctionDefinition, HttpMethod } from '../platform/function-definitions.js';
 import type { ApiPipeline } from './edge/api-edge.js';
@@ -88,6 +89,8 @@ export function defineApiRoute<
   const roles =
     spec.roles && customerScoped ? customerScopedRoles(spec.roles, spec.method, spec.name) : spec.roles;
   const customerOf = spec.access?.customerOf;
+  // Capability as data: what an operation reaches is declared in one table, not by each route.
+  const reach = OPERATION_REACH[spec.name];
   const openapi: OperationDoc = {
     operationId: spec.name,
     method: spec.method,
@@ -101,6 +104,7 @@ export function defineApiRoute<
     responses: spec.responses,
     ...(spec.errors ? { errors: spec.errors } : {}),
     ...(spec.ifMatch ? { ifMatch: true } : {}),
+    ...(reach ? { rateLimited: true } : {}),
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
@@ -113,6 +117,7 @@ export function defineApiRoute<
     customerScoped,
     ...(spec.optionalAuthentication ? { optionalAuthentication: true } : {}),
     ...(customerOf ? { customerOf: (params: unknown) => customerOf(params as Parsed<P>) } : {}),
+    ...(reach ? { reach } : {}),
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),

@@ -64,6 +64,8 @@ export interface OperationDoc {
   readonly textBody?: TextBody;
   /** Reads If-Match and refuses a stale version with 412. */
   readonly ifMatch?: boolean;
+  /** Reaches an SBC or a customer's tenant, so it is rate limited (429 with Retry-After). */
+  readonly rateLimited?: boolean;
   readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;
   readonly errors?: ErrorDocs;
 }

@@ -29,6 +29,7 @@ const HEADER_NAME: Readonly<Record<SuccessHeader, DeclaredHeader>> = { etag: 'ET
 const HEADERS_OF_KIND: Readonly<Partial<Record<DomainErrorKind, readonly DeclaredHeader[]>>> = {
   unauthenticated: ['WWW-Authenticate'],
   transient: ['Retry-After'],
+  rate_limited: ['Retry-After'],
 };
 
 /**
@@ -59,6 +60,12 @@ function edgeErrors(doc: OperationDoc): Array<[DomainErrorKind, string]> {
     errors.push(['unsupported_media_type', 'The body is not application/json.']);
   }
   if (doc.ifMatch) errors.push(['version_mismatch', 'If-Match does not match the current version.']);
+  if (doc.rateLimited) {
+    errors.push([
+      'rate_limited',
+      "`rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds.",
+    ]);
+  }
   // Every operation reads or writes storage, whose outage is answered 503 with Retry-After.
   errors.push(['transient', 'Storage or a peer is briefly unavailable; retry after Retry-After seconds.']);
   return errors;

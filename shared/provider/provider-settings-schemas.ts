@@ -174,3 +174,48 @@ export const whiteLabelViewSchema = z
     logo: z.object({ contentType: z.string(), base64: z.string() }).nullable(),
   })
   .meta({ id: 'WhiteLabel' });
+
+/** The defaults of System > Rate Limits (decisions §70). */
+export const DEFAULT_RATE_LIMITS = {
+  windowSeconds: 60,
+  providerAdminRequests: 120,
+  adminRequests: 30,
+  sbcRequests: 60,
+} as const;
+
+/** The bounds keep a limit meaningful: never zero (an operation nobody may call), never beyond what protects. */
+const RATE_BOUNDS = { windowMin: 10, windowMax: 3600, requestsMax: 10_000 } as const;
+
+function requestsPerWindow(label: string) {
+  return z
+    .int({ error: `${label} must be a whole number.` })
+    .min(1, `${label} must be at least 1.`)
+    .max(RATE_BOUNDS.requestsMax, `${label} can be at most ${RATE_BOUNDS.requestsMax}.`);
+}
+
+const rateLimitFields = {
+  windowSeconds: z
+    .int({ error: 'Window must be a whole number of seconds.' })
+    .min(RATE_BOUNDS.windowMin, `Window must be at least ${RATE_BOUNDS.windowMin} seconds.`)
+    .max(RATE_BOUNDS.windowMax, `Window can be at most ${RATE_BOUNDS.windowMax} seconds.`)
+    .meta({ description: 'The window the counts below are per, in seconds.' }),
+  providerAdminRequests: requestsPerWindow('Provider admin requests').meta({
+    description: "Requests reaching an SBC or a customer's tenant per window, per provider admin.",
+  }),
+  adminRequests: requestsPerWindow('Admin requests').meta({
+    description: "The same per channel or customer admin; at most the provider admins' limit.",
+  }),
+  sbcRequests: requestsPerWindow('SBC requests').meta({
+    description: 'Requests reaching one SBC per window, every caller and customer together.',
+  }),
+};
+
+export const rateLimitsInputSchema = z
+  .strictObject(rateLimitFields)
+  .refine((limits) => limits.adminRequests <= limits.providerAdminRequests, {
+    path: ['adminRequests'],
+    message: "Admin requests can be at most the provider admins' limit.",
+  })
+  .meta({ id: 'RateLimitsInput' });
+
+export const rateLimitsViewSchema = z.object(rateLimitFields).meta({ id: 'RateLimits' });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { domainErrors } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { type TablesSource, tablesFrom } from '../storage/azure-tables.js';
+import { DEFAULT_RATE_LIMITS, rateLimitsInputSchema } from './provider-settings-schemas.js';
 import {
   DEFAULT_INVITATION_EMAIL,
   DEFAULT_INVITATION_SUBJECT,
@@ -21,6 +22,7 @@ import type {
   EmailSettings,
   InvitationSettings,
   ProviderSettingsReader,
+  RateLimitSettings,
   TokenAppSettings,
   WhiteLabel,
 } from './provider-settings.js';
@@ -29,7 +31,7 @@ export const PROVIDER_SETTINGS_TABLE = 'providersettings';
 const PARTITION = 'provider';
 const DEFAULT_VALIDITY_DAYS = 5;
 
-type Section = 'token-app' | 'invitations' | 'email' | 'white-label';
+type Section = 'token-app' | 'invitations' | 'email' | 'white-label' | 'rate-limits';
 
 /** One section: plain fields as JSON, secrets sealed and bound to their section and field. */
 interface SectionRecord {
@@ -52,6 +54,7 @@ export interface ProviderSettingsService extends ProviderSettingsReader {
   putWhiteLabel(
     input: z.output<typeof whiteLabelInputSchema>,
   ): Promise<z.output<typeof whiteLabelViewSchema>>;
+  putRateLimits(input: RateLimitSettings): Promise<RateLimitSettings>;
 }
 
 export type ProviderSettingsOptions = TablesSource & {
@@ -124,6 +127,12 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
       displayName: typeof fields.displayName === 'string' ? fields.displayName : options.defaultDisplayName,
       ...(logo ? { logo } : {}),
     };
+  }
+
+  async function rateLimits(): Promise<RateLimitSettings> {
+    // Saved through the same schema; a row an older version wrote, or none, reads as the defaults.
+    const saved = rateLimitsInputSchema.safeParse((await read('rate-limits'))?.fields);
+    return saved.success ? saved.data : DEFAULT_RATE_LIMITS;
   }
 
   async function emailRecord(): Promise<SectionRecord | null> {
@@ -293,6 +302,11 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
         {},
       );
       return whiteLabelView();
+    },
+    rateLimits,
+    async putRateLimits(input) {
+      await write('rate-limits', { ...input }, {});
+      return rateLimits();
     },
   };
 }

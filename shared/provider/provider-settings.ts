@@ -48,9 +48,24 @@ export interface WhiteLabel {
   readonly logo?: { readonly contentType: 'image/png' | 'image/svg+xml'; readonly base64: string };
 }
 
+/**
+ * System > Rate Limits (not in the manual; decisions §70): how many requests that reach an SBC or a customer's tenant
+ * a caller, and an SBC, may make per window.
+ */
+export interface RateLimitSettings {
+  readonly windowSeconds: number;
+  /** Per caller with the provider-admin role. */
+  readonly providerAdminRequests: number;
+  /** Per channel or customer admin. */
+  readonly adminRequests: number;
+  /** Per SBC, every caller and customer together. */
+  readonly sbcRequests: number;
+}
+
 export interface ProviderSettingsReader {
   tokenApp(): Promise<TokenAppSettings | null>;
   invitation(): Promise<InvitationSettings>;
   email(): Promise<EmailSettings | null>;
   whiteLabel(): Promise<WhiteLabel>;
+  rateLimits(): Promise<RateLimitSettings>;
 }

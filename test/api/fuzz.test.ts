@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RATE_LIMITS_TABLE } from '../../shared/access/rate-limiter.js';
 import { PROBLEM_CODES } from '../../shared/errors/problem-codes.js';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem.js';
 import { WIZARD_SESSIONS_TABLE } from '../../shared/wizard/wizard-session-store.js';
@@ -48,10 +49,12 @@ const TIME_LIMIT_MS = 5_000;
  * The writes a refused request may make, each because the write is the point: today a wizard session's sliding
  * expiry (any request to a session is activity, refused or not: shared/wizard/wizard-service.ts renews `expiresAt`
  * before it looks at the request), and the cleanup of a session found expired (answered 410; the sweep would do it).
- * An audit log of API calls or rate-limit counters would go here too.
+ * And a rate-limit counter: a call that reaches an SBC or a tenant is counted when it passes the limit, before its
+ * handler may refuse it (the counter is what the call cost the device, not data of the product's); a call the limit
+ * itself refuses (429) writes nothing. An audit log of API calls would go here too.
  */
 function writtenOnRefusal(write: StorageWrite, code: string): boolean {
-  if (code === 'wizard_session_expired') return true;
+  if (code === 'wizard_session_expired' || write.table === RATE_LIMITS_TABLE) return true;
   return (
     write.table === WIZARD_SESSIONS_TABLE &&
     write.operation === 'replace' &&

@@ -22,6 +22,7 @@ const EXPECTED: Record<DomainErrorKind, number> = {
   gone: 410,
   unprocessable: 422,
   upstream_failed: 502,
+  rate_limited: 429,
   transient: 503,
   too_large: 413,
   unsupported_media_type: 415,

@@ -1,9 +1,12 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
+import { createRateLimiter } from '../../shared/access/rate-limiter.js';
 import type { AuditEntry } from '../../shared/audit/audit-store.js';
 import type { Principal } from '../../shared/auth/authenticator.js';
 import { domainErrors } from '../../shared/errors/domain-errors.js';
 import type { ApiEdgePorts } from '../../shared/http/edge/api-edge.js';
 import { type EdgeContext, type EdgeRoute, newEdgeContext } from '../../shared/http/edge/context.js';
+import { DEFAULT_RATE_LIMITS } from '../../shared/provider/provider-settings-schemas.js';
+import { memoryTables } from '../../shared/storage/memory-tables.js';
 
 /** Fake ports and requests for the edge's steps: no storage, no ports, no tokens. */
 export const PROVIDER: Principal = { subject: 'provider-1', name: 'Pat', roles: ['provider-admin'] };
@@ -89,6 +92,14 @@ export function fakePorts(overrides: Partial<ApiEdgePorts> = {}): ApiEdgePorts &
       },
     },
     taskEngine: { get: async () => null },
+    // No operation of these tests is declared to reach an SBC or a tenant; one that is would be counted in memory.
+    rateLimits: {
+      limiter: createRateLimiter(memoryTables()),
+      limits: async () => DEFAULT_RATE_LIMITS,
+      sbcsOfCustomer: async () => [],
+      sbcOfSite: async () => null,
+      sbcOfRegion: async () => null,
+    },
     ...overrides,
   };
 }

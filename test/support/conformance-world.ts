@@ -69,6 +69,17 @@ const NUMBER_RANGE = { name: 'London', start: '+442079470000', end: '+4420794700
 const USER_TEMPLATE = { name: 'Conformance', enterpriseVoice: 'enable' };
 const DIAL_RULE = { name: 'National', pattern: '^0(\\d{10})$', translation: '+44$1' };
 const REGION = { name: 'latam', fqdn: 'sbc.latam.example.com', ipAddress: '192.0.2.20' };
+/**
+ * The widest rate limits the settings allow: the run calls every operation that reaches an SBC or a tenant, as every
+ * role, many times a second (the fuzz suite thousands of times), which the defaults would refuse. The limits have
+ * their own test (test/access/rate-limits.test.ts); here a 429 would only hide what the call answers.
+ */
+const GENEROUS_RATE_LIMITS = {
+  windowSeconds: 10,
+  providerAdminRequests: 10_000,
+  adminRequests: 10_000,
+  sbcRequests: 10_000,
+};
 
 export interface ConformanceWorld {
   readonly stack: MemoryStackWithPeers;
@@ -98,6 +109,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
   let routeOrder: string[] = [];
   const stack = await startMemoryStackWithPeers(options);
   try {
+    await stack.services.providerSettings.putRateLimits(GENEROUS_RATE_LIMITS);
     const tokens = await roleTokens(stack);
     const call = apiClient(stack.api, async () => tokens.provider);
     const document = (await call('GET', '/api/v1/openapi.json', { token: null })).body as Document;
@@ -404,6 +416,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
           port: 587,
         },
         'settings-white-label-put': { displayName: 'Provider' },
+        'settings-rate-limits-put': GENEROUS_RATE_LIMITS,
         'settings-dns-api-put': {
           credential: 'managed-identity',
           subscriptionId: UUID,

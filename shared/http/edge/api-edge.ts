@@ -8,6 +8,7 @@ import { type ApiResult, type EdgeContext, type EdgeRoute, newEdgeContext } from
 import { errorsToProblems } from './errors.js';
 import { exposeHeaders } from './expose-headers.js';
 import { logFields } from './log-fields.js';
+import { rateLimit, type RateLimitPort } from './rate-limit.js';
 import { respond } from './respond.js';
 import { validateInput, validatePath } from './validate.js';
 
@@ -15,6 +16,7 @@ import { validateInput, validatePath } from './validate.js';
 export interface ApiEdgePorts extends AuditPorts {
   readonly authenticator: Pick<Authenticator, 'authenticate'>;
   readonly access: AccessPort;
+  readonly rateLimits: RateLimitPort;
 }
 
 /** The policies every API operation passes, assembled once by the composition root. */
@@ -29,7 +31,7 @@ export interface ApiPipeline {
 
 /**
  * Outside in: the headers a cross-origin script may read, log fields, errors → problem+json, the response, who calls, their role, the path, their customer, the
- * query and body, the audit of what the handler changed. The order is the contract (docs in each step).
+ * query and body, the rate limit of calls that reach an SBC or a tenant, the audit of what the handler changed. The order is the contract (docs in each step).
  */
 export function apiSteps(ports: ApiEdgePorts): readonly EdgeStep[] {
   return [
@@ -42,6 +44,7 @@ export function apiSteps(ports: ApiEdgePorts): readonly EdgeStep[] {
     validatePath,
     authorizeCustomer(ports.access),
     validateInput,
+    rateLimit(ports.rateLimits),
     audit(ports),
   ];
 }

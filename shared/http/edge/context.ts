@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import type { AccessScope } from '../../access/access-policy.js';
+import type { Reach } from '../../access/rate-limits.js';
 import type { Principal } from '../../auth/authenticator.js';
 import type { HttpMethod } from '../../platform/function-definitions.js';
 import type { Role, TextBody, TextMediaType } from '../operation-doc.js';
@@ -28,6 +29,8 @@ export interface EdgeRoute {
   /** About one customer (a `customerId` path parameter or `customerOf`): the caller must reach that customer. */
   readonly customerScoped: boolean;
   readonly customerOf?: (params: unknown) => Promise<string | null>;
+  /** Reaches an SBC or a customer's tenant: rate limited (shared/access/rate-limits.ts). */
+  readonly reach?: Reach;
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
