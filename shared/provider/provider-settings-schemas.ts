@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { safeDisplayText } from '../validation/display-text.js';
 import { templateProblems } from './invitation-templates.js';
+import type { RateLimitSettings } from './provider-settings.js';
 
 const guid = z
   .string({ error: 'is required' })
@@ -176,12 +177,12 @@ export const whiteLabelViewSchema = z
   .meta({ id: 'WhiteLabel' });
 
 /** The defaults of System > Rate Limits (decisions §70). */
-export const DEFAULT_RATE_LIMITS = {
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   windowSeconds: 60,
   providerAdminRequests: 120,
   adminRequests: 30,
   sbcRequests: 60,
-} as const;
+};
 
 /** The bounds keep a limit meaningful: never zero (an operation nobody may call), never beyond what protects. */
 const RATE_BOUNDS = { windowMin: 10, windowMax: 3600, requestsMax: 10_000 } as const;
