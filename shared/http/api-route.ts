@@ -104,7 +104,7 @@ export function defineApiRoute<
     responses: spec.responses,
     ...(spec.errors ? { errors: spec.errors } : {}),
     ...(spec.ifMatch ? { ifMatch: true } : {}),
-    ...(reach ? { rateLimited: true } : {}),
+    ...(reach ? { reach } : {}),
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),

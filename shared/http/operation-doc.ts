@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Reach } from '../access/rate-limits.js';
 import type { DomainErrorKind } from '../errors/domain-errors.js';
 
 /** The methods an operation may have; the function definitions share it (they carry an operation's doc). */
@@ -64,8 +65,8 @@ export interface OperationDoc {
   readonly textBody?: TextBody;
   /** Reads If-Match and refuses a stale version with 412. */
   readonly ifMatch?: boolean;
-  /** Reaches an SBC or a customer's tenant, so it is rate limited (429 with Retry-After). */
-  readonly rateLimited?: boolean;
+  /** What it reaches of the outside, so it is rate limited (429 with Retry-After). */
+  readonly reach?: Reach;
   readonly responses: Readonly<Partial<Record<AnswerStatus, ResponseDoc>>>;
   readonly errors?: ErrorDocs;
 }

@@ -60,10 +60,14 @@ function edgeErrors(doc: OperationDoc): Array<[DomainErrorKind, string]> {
     errors.push(['unsupported_media_type', 'The body is not application/json.']);
   }
   if (doc.ifMatch) errors.push(['version_mismatch', 'If-Match does not match the current version.']);
-  if (doc.rateLimited) {
+  if (doc.reach) {
+    const reached = [doc.reach.sbc ? 'an SBC' : '', doc.reach.tenant ? "a customer's tenant" : '']
+      .filter(Boolean)
+      .join(' and ');
+    const counters = doc.reach.sbc && doc.reach.sbc !== 'unnamed' ? 'the caller or the SBC' : 'the caller';
     errors.push([
       'rate_limited',
-      "`rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds.",
+      `\`rate_limited\`: the call reaches ${reached}, and ${counters} used up the requests of the current window; retry after Retry-After seconds.`,
     ]);
   }
   // Every operation reads or writes storage, whose outage is answered 503 with Retry-After.

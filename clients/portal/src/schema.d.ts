@@ -5919,7 +5919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -8098,7 +8098,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -8177,7 +8177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -8274,7 +8274,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -8760,7 +8760,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -9430,7 +9430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -9567,7 +9567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -10757,7 +10757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -10973,7 +10973,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -11112,7 +11112,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -11448,7 +11448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -11540,7 +11540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -11935,7 +11935,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -12024,7 +12024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -12414,7 +12414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC and a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -12991,7 +12991,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -13114,7 +13114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -13387,7 +13387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -13559,7 +13559,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -14343,7 +14343,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -14537,7 +14537,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -14638,7 +14638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -14775,7 +14775,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -14877,7 +14877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -15027,7 +15027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches an SBC, and the caller or the SBC used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -15980,7 +15980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -16084,7 +16084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -16453,7 +16453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -18287,7 +18287,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -19183,7 +19183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -19318,7 +19318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -20336,7 +20336,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -20449,7 +20449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -20585,7 +20585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -20825,7 +20825,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -21067,7 +21067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -21192,7 +21192,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -21424,7 +21424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -21658,7 +21658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -21783,7 +21783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -22035,7 +22035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -22289,7 +22289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -22414,7 +22414,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -22646,7 +22646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -22880,7 +22880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -23005,7 +23005,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -23257,7 +23257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -23511,7 +23511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -23636,7 +23636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -23877,7 +23877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -24116,7 +24116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -24241,7 +24241,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -24480,7 +24480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -24717,7 +24717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -24842,7 +24842,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -25095,7 +25095,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -25350,7 +25350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -25475,7 +25475,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -25722,7 +25722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -25971,7 +25971,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -26096,7 +26096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -26383,7 +26383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -26668,7 +26668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -26793,7 +26793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -26939,7 +26939,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -27145,7 +27145,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -27473,7 +27473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -27625,7 +27625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -27752,7 +27752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: the caller, or an SBC the call reaches, made too many requests that reach an SBC or a customer's tenant in the current window; retry after Retry-After seconds. */
+            /** @description `rate_limited`: the call reaches a customer's tenant, and the caller used up the requests of the current window; retry after Retry-After seconds. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];

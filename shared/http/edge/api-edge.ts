@@ -30,8 +30,9 @@ export interface ApiPipeline {
 }
 
 /**
- * Outside in: the headers a cross-origin script may read, log fields, errors → problem+json, the response, who calls, their role, the path, their customer, the
- * query and body, the rate limit of calls that reach an SBC or a tenant, the audit of what the handler changed. The order is the contract (docs in each step).
+ * Outside in: the headers a cross-origin script may read, log fields, errors → problem+json, the response, who calls,
+ * their role, the path, their customer, the query and body, the rate limit of calls that reach an SBC or a tenant, the
+ * audit of what the handler changed. The order is the contract (docs in each step).
  */
 export function apiSteps(ports: ApiEdgePorts): readonly EdgeStep[] {
   return [
