@@ -196,12 +196,18 @@ const taskMessage = z.strictObject({
 });
 
 async function listed(
-  services: Pick<AppServices, 'taskEngine'>,
+  services: Pick<AppServices, 'taskEngine' | 'removedCustomers'>,
   query: z.output<typeof listQuery>,
   path: string,
 ): Promise<ApiResult> {
   const { cursor, ...filters } = query;
-  const page = await services.taskEngine.list({ ...filters, ...(cursor ? { after: cursor } : {}) });
+  // A customer's tasks are those since its Short Name's last release: a former customer's stay the provider's.
+  const since = query.customerId ? await services.removedCustomers.releasedAt(query.customerId) : null;
+  const page = await services.taskEngine.list({
+    ...filters,
+    ...(since ? { since } : {}),
+    ...(cursor ? { after: cursor } : {}),
+  });
   const next = nextLinkOf(
     path,
     {
@@ -214,7 +220,7 @@ async function listed(
   return { status: 200, body: { value: page.tasks.map(toTaskListItem), nextLink: next } };
 }
 
-export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine'>;
+export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine' | 'removedCustomers'>;
 
 export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefinition[] {
   return [
