@@ -177,10 +177,17 @@ export function acceptedTask(task: TaskRecord): ApiResult {
 }
 
 const taskParams = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
-/** A task is its customer's: channel and customer admins reach it through the customer scope. */
-const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
-  customerOf: async (params: { taskId: string }) =>
-    (await services.taskEngine.get(params.taskId))?.customerId ?? null,
+/**
+ * A task is its customer's: channel and customer admins reach it through the customer scope. One of a removed
+ * customer is no one's but the provider's, whoever its Short Name names now (docs/decisions.md, 69).
+ */
+const taskAccess = (services: Pick<AppServices, 'taskEngine' | 'removedCustomers'>) => ({
+  customerOf: async (params: { taskId: string }) => {
+    const task = await services.taskEngine.get(params.taskId);
+    if (!task) return null;
+    const released = await services.removedCustomers.releasedAt(task.customerId);
+    return released !== null && task.createdAt <= released ? null : task.customerId;
+  },
 });
 const listQuery = pagingQuery((key) => /^[0-9A-Z]{26}$/.test(key)).extend({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),

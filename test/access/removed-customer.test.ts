@@ -12,6 +12,7 @@ import { connectedCredential } from '../support/connected-credential.js';
 import { faultyTables } from '../support/faulty-tables.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
 import { buildDeployedCustomer } from '../support/onboarded-world.js';
+import { CHANNEL, CHANNEL_ADMIN } from '../support/roles.js';
 
 /**
  * Issue 14, item 2: a customer's identity must not outlive its Short Name. The attack: remove a customer, create
@@ -135,6 +136,20 @@ describe('a later customer of a removed customer’s Short Name', () => {
     const audit = await body<Page<{ id: string; operation: string }>>(`/api/v1/customers/${NAME}/audit`);
     expect(audit.value.filter((e) => formerAudit.includes(e.id))).toEqual([]);
     expect(audit.value.map((e) => e.operation)).not.toContain('customers-delete');
+  });
+
+  it('cannot read a former task by its id, which the provider still can', async () => {
+    const put = async (path: string, json?: unknown) =>
+      expect((await call('PUT', path, json ? { json } : {})).status).toBeLessThan(300);
+    await put(`/api/v1/channels/${CHANNEL}`, { name: 'Reseller A' });
+    await put(`/api/v1/channels/${CHANNEL}/admins/${CHANNEL_ADMIN}`);
+    await put(`/api/v1/customers/${NAME}/channel`, { channelId: CHANNEL });
+    const token = await stack.token({ roles: ['channel-admin'], subject: CHANNEL_ADMIN });
+    const channelAdmin = apiClient(stack.api, async () => token);
+    const formerTask = `/api/v1/tasks/${formerTasks[0] ?? ''}`;
+    expect((await channelAdmin('GET', formerTask)).status).toBe(403);
+    expect((await channelAdmin('GET', `/api/v1/customers/${NAME}/tasks`)).status).toBe(200);
+    expect((await call('GET', formerTask)).status).toBe(200);
   });
 
   it('has no license history, prefixes, invitation, users, drift or voice state', async () => {
