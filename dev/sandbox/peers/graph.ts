@@ -1,4 +1,4 @@
-import { GraphFailure } from '../graph-directory.js';
+import { GraphFailure, type GraphDomain } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
@@ -65,6 +65,22 @@ const PERMISSIONS = {
 } as const;
 
 const DEFAULT_PAGE_SIZE = 100;
+
+/** A domain's properties in Graph's order; `$select` picks among them (the product's permission probe selects id). */
+const DOMAIN_PROPERTIES = [
+  'id',
+  'authenticationType',
+  'availabilityStatus',
+  'isAdminManaged',
+  'isDefault',
+  'isInitial',
+  'isRoot',
+  'isVerified',
+  'passwordNotificationWindowInDays',
+  'passwordValidityPeriodInDays',
+  'supportedServices',
+  'state',
+] as const satisfies ReadonlyArray<keyof GraphDomain>;
 
 /** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
 export function graphPeer(
@@ -204,12 +220,14 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'GET',
       path: '/v1.0/domains',
-      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) =>
-        ok(request, {
-          '@odata.context': context(request, 'domains', undefined),
-          value: directory.domains(tenant),
-        }),
-      ),
+      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) => {
+        const select = parseSelect(request, DOMAIN_PROPERTIES, 'microsoft.graph.domain');
+        if ('status' in select) return select;
+        return ok(request, {
+          '@odata.context': context(request, 'domains', select.explicit),
+          value: directory.domains(tenant).map((d) => project(d, select.properties ?? DOMAIN_PROPERTIES)),
+        });
+      }),
     },
     {
       method: 'POST',
