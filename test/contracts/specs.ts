@@ -31,5 +31,9 @@ export function specPath(relative: string): string {
 }
 
 export function readSpecJson(relative: string): unknown {
-  return JSON.parse(readFileSync(specPath(relative), 'utf8'));
+  return JSON.parse(readSpecText(relative));
+}
+
+export function readSpecText(relative: string): string {
+  return readFileSync(specPath(relative), 'utf8');
 }
