@@ -1,8 +1,9 @@
 import type { Tables } from '../storage/versioned-table.js';
-import type { ConsentFlow } from './consent-flow.js';
+import type { ConsentFlow, SignInLaunch } from './consent-flow.js';
 
 export const CONSENT_FLOWS_TABLE = 'consentflows';
 const PARTITION = 'flow';
+const LAUNCH_PARTITION = 'launch';
 
 export interface ConsentFlowStore {
   create(flow: Omit<ConsentFlow, 'etag'>): Promise<ConsentFlow>;
@@ -37,6 +38,41 @@ export function createConsentFlowStore(tables: Tables): ConsentFlowStore {
       const found = await table.get(PARTITION, id);
       return found
         ? { ...(JSON.parse(found.value.document) as Omit<ConsentFlow, 'etag'>), etag: found.etag }
+        : null;
+    },
+    async replace(current, next) {
+      return { ...next, etag: await table.replace(entity(next), current.etag) };
+    },
+  };
+}
+
+export interface SignInLaunchStore {
+  create(launch: Omit<SignInLaunch, 'etag'>): Promise<SignInLaunch>;
+  get(tokenHash: string): Promise<SignInLaunch | null>;
+  /** Writes the launch if it is still at `current.etag`, else VersionConflictError (opened twice at once). */
+  replace(current: SignInLaunch, next: Omit<SignInLaunch, 'etag'>): Promise<SignInLaunch>;
+}
+
+/** One row per launch link, keyed by its token's hash, beside the flows it starts. */
+export function createSignInLaunchStore(tables: Tables): SignInLaunchStore {
+  const table = tables.table<FlowEntity>(CONSENT_FLOWS_TABLE);
+  const entity = (launch: Omit<SignInLaunch, 'etag'>): FlowEntity => {
+    const { etag: _etag, ...document } = launch as Omit<SignInLaunch, 'etag'> & { etag?: string };
+    return {
+      partitionKey: LAUNCH_PARTITION,
+      rowKey: launch.tokenHash,
+      document: JSON.stringify(document),
+      expiresAt: launch.expiresAt,
+    };
+  };
+  return {
+    async create(launch) {
+      return { ...launch, etag: await table.insert(entity(launch)) };
+    },
+    async get(tokenHash) {
+      const found = await table.get(LAUNCH_PARTITION, tokenHash);
+      return found
+        ? { ...(JSON.parse(found.value.document) as Omit<SignInLaunch, 'etag'>), etag: found.etag }
         : null;
     },
     async replace(current, next) {
