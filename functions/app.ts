@@ -16,6 +16,7 @@ import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { createCredentialStore } from '../shared/credentials/credential-store.js';
 import { createTokenAppClients, delegatedTokenSource } from '../shared/credentials/token-app-client.js';
 import { createConsentService } from '../shared/consent/consent-service.js';
+import { createSiteClaimLock } from '../shared/onboarding/site-claim-lock.js';
 import { createConsentFlowStore, createSignInLaunchStore } from '../shared/consent/consent-flow-store.js';
 import { createCustomerStore } from '../shared/customers/table-customer-store.js';
 import { createEmailSender } from '../shared/email/email-sender-factory.js';
@@ -302,6 +303,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sites,
     regions: onboardingSettings,
     rangesOnSbc: (sbcId) => numbers.rangesOnSbc(sbcId),
+    lock: createSiteClaimLock(tables),
   };
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),

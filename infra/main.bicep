@@ -156,6 +156,7 @@ var tableNames = [
   'emailoutbox'
   'scripttemplates'
   'customersites'
+  'siteclaims'
   'tasks'
   'replication'
   'replicamirror'
