@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * Key rotation: each sealed value names the key that sealed it (`v1.<key id>.<payload>`). Values sealed with a
  * retired key still open while that key is listed in SECRETS_ENCRYPTION_KEYS_RETIRED; every store of a lasting
  * secret re-seals what it reads under a retired key (`reseal`) and writes it back, so the old key can be dropped
- * once each secret has been read once (docs/operations.md, "Rotating the encryption key").
+ * once each secret has been read once (docs/deploy.md, "Rotating the encryption key").
  */
 export interface SecretBox {
   seal(plaintext: string, slot: string): string;

@@ -16,7 +16,7 @@ import { sbcSite } from '../support/sbc-site.js';
 import { type MemoryStack, startMemoryStack } from '../support/memory-stack.js';
 
 /**
- * Key rotation (docs/operations.md): the app runs with a new key and the old one retired. Each kind of lasting
+ * Key rotation (docs/deploy.md, "Rotating the encryption key"): the app runs with a new key and the old one retired. Each kind of lasting
  * secret, stored under the old key, opens, and is written back sealed with the new key when it is read, so that
  * the old key can be dropped.
  */
