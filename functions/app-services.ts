@@ -9,6 +9,7 @@ import type { ApiPipeline } from '../shared/http/edge/api-edge.js';
 import type { TokenAppClients } from '../shared/credentials/token-app-client.js';
 import type { CustomerActivityRecorder } from '../shared/customers/customer-activity.js';
 import type { CustomerService } from '../shared/customers/customer-service.js';
+import type { RemovedCustomers } from '../shared/customers/removed-customers.js';
 import type { DialPlanService } from '../shared/dialplan/dialplan-service.js';
 import type { EmailOutbox } from '../shared/email/email-message.js';
 import type { OutboxDeliveryDeps } from '../shared/email/outbox-delivery.js';
@@ -57,6 +58,8 @@ export interface AppServices {
   /** The policies every API operation passes (authenticate, authorize, validate, audit, problem+json). */
   readonly apiEdge: ApiPipeline;
   readonly customers: CustomerService;
+  /** Customers removed: what their Short Name's next customer does not see, and the provider still reads. */
+  readonly removedCustomers: RemovedCustomers;
   /** Keeps the Tenants list's per-customer summary (activity, last replication, channel) beside each customer. */
   readonly customerActivity: CustomerActivityRecorder;
   readonly secretBox: SecretBox;

@@ -40,6 +40,9 @@ import { createCustomerSiteStore } from '../shared/onboarding/customer-site-stor
 import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-job.js';
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
 import { type UpgradeTaskPorts, upgradeCustomerTask } from '../shared/onboarding/tasks/upgrade-task.js';
+import { createRemovedCustomers } from '../shared/customers/removed-customers.js';
+import { createCustomerPurge } from '../shared/onboarding/customer-purge.js';
+import { createPrefixCacheStore } from '../shared/dialplan/prefix-cache-store.js';
 import { createAccessStore } from '../shared/access/access-store.js';
 import { createAuditStore } from '../shared/audit/audit-store.js';
 import { createDialPlanService, dialPlanStores } from '../shared/dialplan/dialplan-service.js';
@@ -173,6 +176,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     defaultDisplayName: DEFAULT_PROVIDER_DISPLAY_NAME,
   });
   const customerStore = createCustomerStore(tables);
+  const removedCustomers = createRemovedCustomers(tables);
   const tokenApp = createTokenAppClients({
     settings: providerSettings,
     authorityHost: settings.endpoints.authorityHost,
@@ -216,10 +220,12 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const adapters = onboardingPorts({ settings, transport, credentials, onboardingSettings });
   const sbcChoices = sbcChoicesReader(adapters);
   const audit = createAuditStore(tables);
+  const wizardSessions = createWizardSessionStore(tables);
+  const consentFlows = createConsentFlowStore(tables);
   const wizard = createWizardService({
     audit,
     onboardingSettings,
-    store: createWizardSessionStore(tables),
+    store: wizardSessions,
     customers: customerStore,
     license: settings.license,
     invitations,
@@ -228,7 +234,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sbcChoices,
   });
   const consent = createConsentService({
-    store: createConsentFlowStore(tables),
+    store: consentFlows,
     launches: createSignInLaunchStore(tables),
     secretBox,
     tokenApp,
@@ -276,6 +282,8 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const templates = createScriptTemplateService({ store: createScriptTemplateStore(tables) });
   const mirror = createMirrorStoreOn(tables);
   const userChangeStore = createUserChangeStore(tables);
+  const userImportStore = createUserImportStore(tables);
+  const voiceChangeStore = createVoiceChangeStore(tables);
   const licenseGate = createLicenseGate({ customers, licenses, mirror, sites, alarms });
   const userTemplateStore = createUserTemplateStore(tables);
   const lifecycleStore = createLifecycleStore(tables);
@@ -349,7 +357,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   // The task engine needs the import's applier and the import needs the engine: the engine is reached late.
   const userImports = createUserImportService({
-    store: createUserImportStore(tables),
+    store: userImportStore,
     directory: mirrorDirectory(mirror),
     execution: overrides.userChangeExecution ?? userChangeExecution,
     taskEngine: {
@@ -362,11 +370,29 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     mirror,
     customers,
     engine: { start: (options) => taskEngine.start(options) },
-    store: createVoiceChangeStore(tables),
+    store: voiceChangeStore,
     teams: (customerId) => adapters.teams(customerId),
+  });
+  const customerData = createCustomerPurge({
+    replication: replicationStore,
+    mirror,
+    voiceChanges: voiceChangeStore,
+    prefixCache: createPrefixCacheStore(tables),
+    licenses,
+    invitations: createInvitationStore(tables),
+    consentFlows,
+    wizardSessions,
+    userChanges: userChangeStore,
+    userImports: userImportStore,
+    userTemplates: userTemplateStore,
+    numbers,
+    tasks: taskStore,
+    alarms,
+    removed: removedCustomers,
   });
   const taskPorts: TaskPorts = {
     settings,
+    customerData,
     customers,
     credentials,
     onboardingSettings,
@@ -467,6 +493,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       taskEngine,
     }),
     customers,
+    removedCustomers,
     customerActivity,
     alarms,
     outbox,

@@ -7,6 +7,7 @@ import { isDomainError } from '../shared/errors/domain-errors.js';
 import { defineQueueHandler, defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import type { AppServices } from './app-services.js';
+import type { CustomerCredential } from '../shared/credentials/credential.js';
 import { VERIFICATION_STATUS_LABELS } from '../shared/credentials/credential.js';
 
 const verifyMessage = z.strictObject({ customerId: z.string().regex(SHORT_NAME_PATTERN) });
@@ -22,7 +23,27 @@ async function fanOut(services: CredentialVerificationFunctionsDeps): Promise<nu
 }
 
 export type CredentialVerificationFunctionsDeps = ApiEdge &
-  Pick<AppServices, 'credentialVerifyQueue' | 'credentials'>;
+  Pick<AppServices, 'credentialVerifyQueue' | 'credentials' | 'customers' | 'invitations'>;
+
+/**
+ * Whether the credential still serves someone: its customer, the wizard session that captured it, or an invitation
+ * whose admin consented (or is consenting) and is not added as a customer yet. What serves no one was left by a
+ * removal made before removals deleted credentials (docs/decisions.md, 69): verifying it would refresh a removed
+ * customer's admin token forever.
+ */
+async function serves(
+  services: CredentialVerificationFunctionsDeps,
+  credential: Pick<CustomerCredential, 'customerId' | 'heldByWizardSession'>,
+): Promise<boolean> {
+  if (credential.heldByWizardSession) return true;
+  const customer = await services.customers.get(credential.customerId).catch((error: unknown) => {
+    if (isDomainError(error, 'not_found')) return null;
+    throw error;
+  });
+  if (customer) return true;
+  const invitation = await services.invitations.state(credential.customerId);
+  return invitation === 'valid' || invitation === 'completed';
+}
 
 export function createCredentialVerificationFunctions(
   services: CredentialVerificationFunctionsDeps,
@@ -53,6 +74,13 @@ export function createCredentialVerificationFunctions(
       },
       logFields: ({ customerId }) => ({ customerId }),
       async run({ customerId }, context) {
+        const credential = await services.credentials.get(customerId);
+        if (!credential) return;
+        if (!(await serves(services, credential))) {
+          const forgotten = await services.credentials.forget(customerId);
+          if (forgotten) productLog(context, 'warn', forgotten.message, { customerId });
+          return;
+        }
         const row = await services.credentials.verify(customerId).catch((error: unknown) => {
           // The customer was removed meanwhile: nothing to verify.
           if (isDomainError(error, 'not_found')) return null;

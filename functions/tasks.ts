@@ -177,10 +177,17 @@ export function acceptedTask(task: TaskRecord): ApiResult {
 }
 
 const taskParams = z.strictObject({ taskId: z.string().regex(TASK_ID_PATTERN) });
-/** A task is its customer's: channel and customer admins reach it through the customer scope. */
-const taskAccess = (services: Pick<AppServices, 'taskEngine'>) => ({
-  customerOf: async (params: { taskId: string }) =>
-    (await services.taskEngine.get(params.taskId))?.customerId ?? null,
+/**
+ * A task is its customer's: channel and customer admins reach it through the customer scope. One of a removed
+ * customer is no one's but the provider's, whoever its Short Name names now (docs/decisions.md, 69).
+ */
+const taskAccess = (services: Pick<AppServices, 'taskEngine' | 'removedCustomers'>) => ({
+  customerOf: async (params: { taskId: string }) => {
+    const task = await services.taskEngine.get(params.taskId);
+    if (!task) return null;
+    const released = await services.removedCustomers.releasedAt(task.customerId);
+    return released !== null && task.createdAt <= released ? null : task.customerId;
+  },
 });
 const listQuery = pagingQuery((key) => /^[0-9A-Z]{26}$/.test(key)).extend({
   customerId: z.string().max(64).regex(SHORT_NAME_PATTERN, 'customerId is a Short Name.').optional(),
@@ -196,12 +203,18 @@ const taskMessage = z.strictObject({
 });
 
 async function listed(
-  services: Pick<AppServices, 'taskEngine'>,
+  services: Pick<AppServices, 'taskEngine' | 'removedCustomers'>,
   query: z.output<typeof listQuery>,
   path: string,
 ): Promise<ApiResult> {
   const { cursor, ...filters } = query;
-  const page = await services.taskEngine.list({ ...filters, ...(cursor ? { after: cursor } : {}) });
+  // A customer's tasks are those since its Short Name's last release: a former customer's stay the provider's.
+  const since = query.customerId ? await services.removedCustomers.releasedAt(query.customerId) : null;
+  const page = await services.taskEngine.list({
+    ...filters,
+    ...(since ? { since } : {}),
+    ...(cursor ? { after: cursor } : {}),
+  });
   const next = nextLinkOf(
     path,
     {
@@ -214,7 +227,7 @@ async function listed(
   return { status: 200, body: { value: page.tasks.map(toTaskListItem), nextLink: next } };
 }
 
-export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine'>;
+export type TaskFunctionsDeps = ApiEdge & Pick<AppServices, 'taskEngine' | 'removedCustomers'>;
 
 export function createTaskFunctions(services: TaskFunctionsDeps): FunctionDefinition[] {
   return [

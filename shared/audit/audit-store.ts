@@ -30,7 +30,14 @@ export interface AuditStore {
   /** Newest first. */
   list(
     customerId: string | null,
-    options: { readonly top: number; readonly after?: string },
+    options: {
+      readonly top: number;
+      readonly after?: string;
+      /** Only entries after this time: a customer's history starts after its Short Name's last release. */
+      readonly since?: string | null;
+      /** Only entries up to this time: a removed customer's history ends with its removal. */
+      readonly until?: string;
+    },
   ): Promise<{
     readonly entries: AuditEntry[];
     readonly next: string | null;
@@ -40,8 +47,8 @@ export interface AuditStore {
 type AuditEntity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
 /** Newest first by row key: the time inverted, then randomness for entries of the same millisecond. */
-const rowKeyOf = (at: string) =>
-  `${String(9_999_999_999_999 - Date.parse(at)).padStart(13, '0')}-${randomBytes(6).toString('hex')}`;
+const timeKeyOf = (at: string) => String(9_999_999_999_999 - Date.parse(at)).padStart(13, '0');
+const rowKeyOf = (at: string) => `${timeKeyOf(at)}-${randomBytes(6).toString('hex')}`;
 
 export function createAuditStore(tables: Tables): AuditStore {
   const table = tables.table<AuditEntity>(AUDIT_TABLE);
@@ -56,12 +63,14 @@ export function createAuditStore(tables: Tables): AuditStore {
         ...packText(JSON.stringify({ ...entry, id: rowKey })),
       });
     },
-    async list(customerId, { top, after }) {
+    async list(customerId, { top, after, since, until }) {
       const entries: AuditEntry[] = [];
       let next: string | null = null;
+      // Newest first: entries of the same millisecond as `since` sort after its time key, those of `until`'s after it.
+      const from = until !== undefined && timeKeyOf(until) > (after ?? '') ? timeKeyOf(until) : (after ?? '');
       for await (const { value } of table.list({
         partitionKey: partitionOf(customerId),
-        rowKey: { gt: after ?? '' },
+        rowKey: { gt: from, ...(since ? { lt: timeKeyOf(since) } : {}) },
       })) {
         if (entries.length === top) {
           next = entries[entries.length - 1]?.id ?? null;

@@ -1,3 +1,4 @@
+import { shortNameKey } from '../customers/short-name.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { ConsentFlow, SignInLaunch } from './consent-flow.js';
 
@@ -13,6 +14,11 @@ export interface ConsentFlowStore {
    * a second poll, a replayed callback).
    */
   replace(current: ConsentFlow, next: Omit<ConsentFlow, 'etag'>): Promise<ConsentFlow>;
+  /**
+   * The flows of the customer's invitation or wizard sessions, for its removal, so that no sign-in under way
+   * completes for the customer; returns the rows deleted.
+   */
+  forgetCustomer(customerId: string): Promise<number>;
 }
 
 type FlowEntity = { partitionKey: string; rowKey: string; document: string; expiresAt: string };
@@ -39,6 +45,22 @@ export function createConsentFlowStore(tables: Tables): ConsentFlowStore {
       return found
         ? { ...(JSON.parse(found.value.document) as Omit<ConsentFlow, 'etag'>), etag: found.etag }
         : null;
+    },
+    async forgetCustomer(customerId) {
+      const key = shortNameKey(customerId);
+      let deleted = 0;
+      for await (const { value } of table.list({ partitionKey: PARTITION })) {
+        const { subject } = JSON.parse(value.document) as Pick<ConsentFlow, 'subject'>;
+        const of = subject.type === 'invitation' ? subject.invitationId : subject.customerId;
+        if (shortNameKey(of) === key && (await table.delete(PARTITION, value.rowKey))) deleted++;
+      }
+      // The wizard's unopened Sign in now links too: one opened later would start a sign-in for the customer.
+      for await (const { value } of table.list({ partitionKey: LAUNCH_PARTITION })) {
+        const { subject } = JSON.parse(value.document) as Pick<SignInLaunch, 'subject'>;
+        if (shortNameKey(subject.customerId) === key && (await table.delete(LAUNCH_PARTITION, value.rowKey)))
+          deleted++;
+      }
+      return deleted;
     },
     async replace(current, next) {
       return { ...next, etag: await table.replace(entity(next), current.etag) };

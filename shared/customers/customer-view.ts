@@ -23,6 +23,11 @@ export const customerStateSchema = z
 export const customerViewSchema = z
   .object({
     id: z.string().meta({ description: 'CustomerId: the Short Name as entered.' }),
+    uid: z.uuid().meta({
+      description:
+        'Immutable id of this customer; a later customer of the same Short Name gets a different one.',
+      readOnly: true,
+    }),
     fullName: z.string().meta({ description: 'Customer Name (Full Customer Name).' }),
     shortName: z.string(),
     licenseType: licenseTypeSchema,
@@ -59,6 +64,7 @@ export const customerListSchema = z
 export function toCustomerView(customer: Omit<Customer, 'etag'>): z.output<typeof customerViewSchema> {
   return {
     id: customer.id,
+    uid: customer.uid,
     fullName: customer.fullName,
     shortName: customer.shortName,
     licenseType: customer.licenseType,

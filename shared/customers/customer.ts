@@ -35,6 +35,11 @@ export function usesLicensedUsers(licenseType: LicenseType): boolean {
 export interface Customer {
   /** The CustomerId: the Short Name as the operator typed it. */
   readonly id: string;
+  /**
+   * Immutable and random: the customer itself, where the Short Name is only its name, which a later customer may take
+   * once this one is removed (docs/decisions.md, 69).
+   */
+  readonly uid: string;
   readonly fullName: string;
   readonly shortName: string;
   readonly licenseType: LicenseType;

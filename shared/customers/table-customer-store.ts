@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   type ListOptions,
   type Stored,
@@ -74,6 +74,8 @@ const INDEX_TABLES = [...new Set(Object.values(INDEX_TABLE))];
 
 /** What the customer is, as its ETag versions it. */
 type CustomerFields = {
+  /** Absent from rows written before customers had one: see uidOf. */
+  uid?: string;
   shortName: string;
   fullName: string;
   licenseType: string;
@@ -521,7 +523,24 @@ function withSummary(customer: CustomerEntity, summary: CustomerSummary): Custom
 
 function newEntity(customer: NewCustomer): CustomerEntity {
   // A new customer starts with an empty summary, whatever a namesake removed before left behind.
-  return toEntity({ ...customer, createdAt: customer.at, updatedAt: customer.at }, EMPTY_SUMMARY);
+  return toEntity(
+    { ...customer, uid: randomUUID(), createdAt: customer.at, updatedAt: customer.at },
+    EMPTY_SUMMARY,
+  );
+}
+
+/**
+ * The customer's uid. A row written before customers had one reads with one derived from its Short Name and its
+ * creation time, which no later customer of the name shares, the same on every read until its next write stores it:
+ * no migration pass is needed, and no two reads disagree.
+ */
+function uidOf(customer: Pick<CustomerFields, 'uid' | 'shortName' | 'createdAt'>): string {
+  if (customer.uid) return customer.uid;
+  const hex = createHash('sha256')
+    .update(`${shortNameKey(customer.shortName)}\n${customer.createdAt}`)
+    .digest('hex');
+  // In a UUID's form (version 8, "custom"), like the random ones.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Whether a row carries its summary (a row of the former layout does not, until the reconciliation). */
@@ -547,6 +566,7 @@ function indexRows(customer: CustomerEntity): IndexEntity[] {
   const summary = toSummary(customer);
   const copy = {
     key,
+    uid: uidOf(customer),
     shortName: customer.shortName,
     fullName: customer.fullName,
     licenseType: customer.licenseType,
@@ -571,6 +591,7 @@ function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'row
     partitionKey: row.partitionKey,
     rowKey: row.rowKey,
     key: row.key,
+    uid: uidOf(row),
     shortName: row.shortName,
     fullName: row.fullName,
     licenseType: row.licenseType,
@@ -588,6 +609,7 @@ function projectionOf(row: IndexEntity): Omit<IndexEntity, 'partitionKey' | 'row
 
 function ownFields(customer: CustomerFields): CustomerFields {
   return {
+    uid: uidOf(customer),
     shortName: customer.shortName,
     fullName: customer.fullName,
     licenseType: customer.licenseType,
@@ -617,9 +639,8 @@ function newVersion(): string {
 /** The customer's ETag: the version its row holds (a row of the former layout holds none: a digest of its fields). */
 function versionOf(entity: CustomerEntity): string {
   if (entity.version) return entity.version;
-  const digest = createHash('sha256')
-    .update(JSON.stringify(ownFields(entity)))
-    .digest('base64url');
+  const { uid: _uid, ...fields } = ownFields(entity);
+  const digest = createHash('sha256').update(JSON.stringify(fields)).digest('base64url');
   return `W/"${digest.slice(0, 22)}"`;
 }
 
@@ -630,6 +651,7 @@ function plainCustomer(entity: CustomerFields, summary: CustomerSummary) {
     throw new Error(`Stored customer ${entity.shortName} has an unknown license type or state.`);
   return {
     id: entity.shortName,
+    uid: uidOf(entity),
     fullName: entity.fullName,
     shortName: entity.shortName,
     licenseType,

@@ -1,5 +1,5 @@
 import { packText, unpackText } from '../replication/table-text.js';
-import type { Tables } from '../storage/versioned-table.js';
+import { deleteListed, type Tables } from '../storage/versioned-table.js';
 import type { DeviceRule } from './dialplan-diff.js';
 
 export const PREFIX_CACHE_TABLE = 'dialplancache';
@@ -17,6 +17,8 @@ export interface PrefixCacheStore {
   put(entry: CachedPrefixes): Promise<void>;
   /** Idempotent. */
   remove(customerId: string, sbcId: string): Promise<void>;
+  /** Every SBC's prefixes of the customer, for its removal; returns the rows deleted. */
+  forgetCustomer(customerId: string): Promise<number>;
 }
 
 type CacheEntity = { partitionKey: string; rowKey: string; cachedAt: string } & Record<string, string>;
@@ -51,5 +53,7 @@ export function createPrefixCacheStore(tables: Tables): PrefixCacheStore {
     async remove(customerId, sbcId) {
       await table.delete(partition(customerId), sbcId);
     },
+
+    forgetCustomer: (customerId) => deleteListed(table, { partitionKey: partition(customerId) }),
   };
 }

@@ -43,6 +43,8 @@ export interface InvitationStore {
   create(invitation: NewInvitation, replacing: Invitation | null): Promise<Invitation>;
   /** Writes the changes if the invitation is unchanged since read; a new link hash retires the old link. */
   update(current: Invitation, changes: Partial<NewInvitation>): Promise<Invitation>;
+  /** The Short Name's invitation and every link to it, for its customer's removal; returns the rows deleted. */
+  forget(shortName: string): Promise<number>;
 }
 
 export function createInvitationStore(tables: Tables): InvitationStore {
@@ -87,6 +89,19 @@ export function createInvitationStore(tables: Tables): InvitationStore {
   }
 
   return {
+    async forget(shortName) {
+      let deleted = 0;
+      // The links first: a link whose invitation is gone leads nowhere, an invitation without its link is not found.
+      for await (const { value } of links.list({ partitionKey: PARTITION, rowKey: { prefix: 'link:' } })) {
+        if (
+          shortNameKey(value.shortName) === shortNameKey(shortName) &&
+          (await links.delete(PARTITION, value.rowKey))
+        )
+          deleted++;
+      }
+      if (await invitations.delete(PARTITION, invitationRow(shortName))) deleted++;
+      return deleted;
+    },
     get,
     async getByLinkHash(linkHash) {
       const link = await links.get(PARTITION, linkRow(linkHash));

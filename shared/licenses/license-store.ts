@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { packText, unpackText } from '../replication/table-text.js';
-import type { Tables } from '../storage/versioned-table.js';
+import { deleteListed, type Tables } from '../storage/versioned-table.js';
 import { DEFAULT_FACTORS, type LicenseFactorSwitches, type LicenseUsage } from './license-usage.js';
 
 // The storage table keeps its first (British) name: it is internal, and infra/main.bicep declares it.
@@ -54,6 +54,8 @@ export interface LicenseStore {
   graceStartedAt(customerId: string): Promise<string | null>;
   putGraceStartedAt(customerId: string, at: string | null): Promise<void>;
   addSnapshot(snapshot: LicenseSnapshot): Promise<void>;
+  /** The customer's factors, grace and usage history, for its removal; returns the rows deleted. */
+  forgetCustomer(customerId: string): Promise<number>;
   /** Newest first, back to `since`. */
   history(customerId: string, since: string): Promise<LicenseSnapshot[]>;
 }
@@ -109,6 +111,12 @@ export function createLicenseStore(tables: Tables): LicenseStore {
         rowKey: inverted(snapshot.calculatedAt),
         ...packText(JSON.stringify(snapshot)),
       });
+    },
+    async forgetCustomer(customerId) {
+      const key = customerId.toLowerCase();
+      let deleted = 0;
+      for (const partition of ['factors', 'grace']) if (await table.delete(partition, key)) deleted++;
+      return deleted + (await deleteListed(table, { partitionKey: `usage~${key}` }));
     },
     async history(customerId, since) {
       const rows: LicenseSnapshot[] = [];

@@ -1,6 +1,6 @@
 import { domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import type { Stored, TableRow, Tables, TransactionAction } from '../storage/versioned-table.js';
-import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { deleteListed, withOptimisticRetry } from '../storage/versioned-table.js';
 import { tableKeyText } from '../storage/table-key.js';
 import type { UserTemplate, UserTemplateInput } from './user-template.js';
 
@@ -67,6 +67,12 @@ export function createUserTemplateStore(tables: Tables) {
   }
 
   return {
+    /**
+     * The customer's templates, with its lifecycle bindings and pass journal (lifecycle-store.ts keeps them in the
+     * same partition), for its removal; returns the rows deleted.
+     */
+    forgetCustomer: (customerId: string): Promise<number> =>
+      deleteListed(table, { partitionKey: partitionOf(customerId) }),
     list,
 
     async get(customerId: string, id: number): Promise<Stored<UserTemplate> | null> {

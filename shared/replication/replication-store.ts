@@ -331,9 +331,13 @@ export function createReplicationStoreOn(tables: Tables, now: () => Date = () =>
       return (await read<T>('drift', key(customerId)))?.value ?? null;
     },
 
-    /** Everything replication keeps about a customer. */
-    async forget(customerId: string): Promise<void> {
+    /**
+     * Everything replication keeps about a customer; with `keepLease`, all but its lease, which the removal holds
+     * until the customer is gone so that no cycle writes meanwhile.
+     */
+    async forget(customerId: string, options: { readonly keepLease?: boolean } = {}): Promise<void> {
       for (const partition of ['status', 'cycle', 'lease', 'change', 'drift']) {
+        if (partition === 'lease' && options.keepLease) continue;
         await docs.delete(partition, key(customerId));
       }
     },

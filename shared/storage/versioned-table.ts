@@ -149,3 +149,20 @@ export function prefixEnd(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1);
   return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }
+
+/**
+ * Deletes every row `options` lists, one at a time (a listing may span partitions, which no transaction does);
+ * idempotent: a row gone already is no error. Returns how many rows were deleted.
+ */
+export async function deleteListed<T extends TableRow>(
+  table: VersionedTable<T>,
+  options: ListOptions,
+): Promise<number> {
+  const keys: TableRow[] = [];
+  for await (const { value } of table.list({ ...options, select: [] })) {
+    keys.push({ partitionKey: value.partitionKey, rowKey: value.rowKey });
+  }
+  let deleted = 0;
+  for (const key of keys) if (await table.delete(key.partitionKey, key.rowKey)) deleted++;
+  return deleted;
+}

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { VersionConflictError } from '../errors/domain-errors.js';
 import { azureTables } from '../storage/azure-tables.js';
 import { isTaskType } from './task-definition.js';
-import type { Condition, Tables, TransactionAction } from '../storage/versioned-table.js';
+import {
+  type Condition,
+  deleteListed,
+  type Tables,
+  type TransactionAction,
+} from '../storage/versioned-table.js';
 import {
   type CustomerLock,
   newestFirstKey,
@@ -26,6 +31,8 @@ const IDEMPOTENCY_ROW_PREFIX = 'idem-';
 
 export interface TaskListQuery {
   readonly customerId?: string;
+  /** With customerId: only tasks created after this time (its Short Name's last release, docs/decisions.md 69). */
+  readonly since?: string | null;
   readonly state?: TaskState;
   readonly top: number;
   /** The key of the last task of the previous page (newest first). */
@@ -89,6 +96,11 @@ export interface TaskStore {
   unfinishedOfTypes(customerId: string, types: readonly string[]): Promise<TaskRecord[]>;
   /** Tasks the index marks active (not finished), oldest first, at most `limit`. */
   listActive(limit: number): Promise<ActiveTaskRef[]>;
+  /**
+   * The customer's idempotency keys, for its removal: a later customer of the Short Name that uses the same key
+   * starts a task of its own. Its tasks stay, the provider's history. Returns the rows deleted.
+   */
+  forgetIdempotencyKeys(customerId: string): Promise<number>;
   /** Deletes the task (if still at `etag`, else VersionConflictError) and its index and idempotency rows. */
   delete(task: TaskRecord, etag: string): Promise<void>;
 }
@@ -273,7 +285,7 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
         const rows = tasks.list({
           partitionKey: pk(query.customerId),
           rowKey: { gt: TASK_ROW_PREFIX + after, lt: 't.' },
-          where,
+          where: query.since ? [...where, ['createdAt', 'gt', query.since]] : where,
         });
         for await (const { value } of rows) {
           if (found.length === query.top) {
@@ -350,6 +362,9 @@ export function createTaskStore(tables: Tables, tableName: string = TASKS_TABLE)
       }
       return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
+
+    forgetIdempotencyKeys: (customerId) =>
+      deleteListed(idempotency, { partitionKey: pk(customerId), rowKey: { prefix: IDEMPOTENCY_ROW_PREFIX } }),
 
     async delete(task, etag) {
       await tasks.delete(pk(task.customerId), taskRowKey(task.id), etag);

@@ -1,6 +1,7 @@
 import { VersionConflictError } from '../errors/domain-errors.js';
 import type { Tables, TableRow } from '../storage/versioned-table.js';
-import { withOptimisticRetry } from '../storage/versioned-table.js';
+import { deleteListed, withOptimisticRetry } from '../storage/versioned-table.js';
+import { shortNameKey } from '../customers/short-name.js';
 import type { PlannedRow, RowError } from './bulk-import.js';
 
 export const USER_IMPORTS_TABLE = 'userimports';
@@ -154,6 +155,30 @@ export function chunked(rows: readonly PlannedRow[]): PlannedRow[][] {
 export function createUserImportStore(tables: Tables) {
   const table = tables.table<Entity>(USER_IMPORTS_TABLE);
   return {
+    /**
+     * The customer's imports and their rows, for its removal; returns the rows deleted. An import's partition is its
+     * customer as the caller spelled it: the imports are found by their customer whatever the case.
+     */
+    async forgetCustomer(customerId: string): Promise<number> {
+      const partitions = new Set<string>();
+      for await (const { value } of table.list({
+        where: [['kind', 'eq', 'import']],
+        select: ['customerId'],
+      })) {
+        const owner = (value as { customerId?: unknown }).customerId;
+        if (typeof owner === 'string' && shortNameKey(owner) === shortNameKey(customerId)) {
+          partitions.add(value.partitionKey);
+          partitions.add(rowsPartition(owner, value.rowKey.slice('i~'.length)));
+        }
+      }
+      let deleted = 0;
+      // The rows before the imports: a crash between leaves imports to find again, never rows nobody finds.
+      for (const partition of [...partitions].sort((a, b) => b.length - a.length)) {
+        deleted += await deleteListed(table, { partitionKey: partition });
+      }
+      return deleted;
+    },
+
     /** Stores the rows first, then the import: an import that shows is whole. */
     async create(value: UserImport, chunks: readonly (readonly PlannedRow[])[]): Promise<void> {
       const partitionKey = rowsPartition(value.customerId, value.id);

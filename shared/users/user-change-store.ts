@@ -3,7 +3,7 @@ import { shortNameKey } from '../customers/short-name.js';
 import { packText, unpackText } from '../replication/table-text.js';
 import { numberKey } from '../replication/user-index.js';
 import { newestFirstKey } from '../tasks/task-record.js';
-import { type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
+import { deleteListed, type Tables, withOptimisticRetry } from '../storage/versioned-table.js';
 import { USER_POLICY_TYPE_IDS, type UserChange } from './user-change.js';
 
 /**
@@ -126,6 +126,12 @@ export function createUserChangeStore(tables: Tables) {
   }
 
   return {
+    /** The customer's users' audit, holds and marks, for its removal; returns the rows deleted. */
+    async forgetCustomer(customerId: string): Promise<number> {
+      knownMarks.delete(pk(customerId));
+      return deleteListed(table, { partitionKey: pk(customerId) });
+    },
+
     /** The user's change tasks not known to be finished, oldest first. */
     async pendingTasks(customerId: string, userId: string): Promise<string[]> {
       const row = await table.get(pk(customerId), `p~${userId}`);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { shortNameKey } from '../customers/short-name.js';
 import { packText, unpackText } from '../replication/table-text.js';
-import type { Tables } from '../storage/versioned-table.js';
+import { deleteListed, type Tables } from '../storage/versioned-table.js';
 import { newestFirstKey } from '../tasks/task-record.js';
 import { VOICE_KINDS, type VoiceKind, type VoiceObjectChange, type VoiceState } from './voice-change.js';
 
@@ -90,6 +90,10 @@ export function createVoiceChangeStore(tables: Tables) {
   const desiredRow = (kind: VoiceKind, identity: string) =>
     `d~${kind}~${createHash('sha256').update(identity.replace(/^tag:/i, '').toLowerCase()).digest('base64url')}`;
   return {
+    /** The voice audit and desired state kept for the customer, for its removal (docs/decisions.md, 69); returns the rows deleted. */
+    forgetCustomer: (customerId: string): Promise<number> =>
+      deleteListed(table, { partitionKey: pk(customerId) }),
+
     /** Every object the product holds a desired state for (a tenant's voice objects are hundreds at most). */
     async desired(customerId: string): Promise<DesiredVoiceObject[]> {
       const objects: DesiredVoiceObject[] = [];

@@ -1,3 +1,4 @@
+import { shortNameKey } from '../customers/short-name.js';
 import { EMPTY_PAGES, type WizardPages } from '../onboarding/wizard-pages.js';
 import type { Tables } from '../storage/versioned-table.js';
 import type { WizardSession } from './wizard-session.js';
@@ -45,6 +46,11 @@ export interface WizardSessionStore {
     next: Omit<WizardSession, 'etag' | 'id' | 'owner' | 'createdAt'>,
   ): Promise<WizardSession>;
   delete(id: string): Promise<void>;
+  /**
+   * The sessions whose draft names the customer, for its removal: none goes on to act for a later customer of the
+   * Short Name. Sessions are few and short-lived; returns the rows deleted.
+   */
+  forgetCustomer(customerId: string): Promise<number>;
 }
 
 /** One partition per session: sessions never need to be listed together. */
@@ -89,6 +95,16 @@ export function createWizardSessionStore(tables: Tables): WizardSessionStore {
     },
     async delete(id) {
       await table.delete(id, 'session');
+    },
+    async forgetCustomer(customerId) {
+      let deleted = 0;
+      for await (const { value } of table.list({ select: ['draft'] })) {
+        const draft = JSON.parse(value.draft) as WizardSession['draft'];
+        if (draft && shortNameKey(draft.shortName) === shortNameKey(customerId)) {
+          if (await table.delete(value.partitionKey, value.rowKey)) deleted++;
+        }
+      }
+      return deleted;
     },
   };
 }

@@ -172,6 +172,8 @@ function pathFor(route: string, customer: string): string {
     emergencyCallingPolicyId: 'NotifySecurity',
     emergencyCallRoutingPolicyId: 'US-911',
     gatewayId: 'sbc.example.com',
+    // A removed customer's: the provider's alone (removed-customers-*), whoever its Short Name now names.
+    uid: '77777777-7777-4777-8777-777777777777',
   };
   return `/${route.replace(/\{\*?([A-Za-z0-9_]+)[^}]*\}/g, (_, name: string) => {
     const value = values[name];

@@ -127,7 +127,7 @@ describe('One customer', () => {
     expect(calls.filter((c) => c.table === CUSTOMERS_TABLE)).toHaveLength(1);
   });
 
-  it('written in the former layout (a summary row of its own) is read, changed and folded by the reconciliation', async () => {
+  it('written in the former layout (a summary row of its own, no uid) is read, changed and folded by the reconciliation', async () => {
     const created = await stack.services.customers.create({
       fullName: 'Legacy Layout Ltd',
       shortName: 'Legacy',
@@ -137,6 +137,7 @@ describe('One customer', () => {
     const rows = stack.tables.table<TableRow & Record<string, string | number | boolean>>(CUSTOMERS_TABLE);
     const stored = await rows.get('provider', 'legacy');
     const {
+      uid: _uid,
       version: _version,
       queuedCommands: _queued,
       executingCommands: _executing,
@@ -159,6 +160,11 @@ describe('One customer', () => {
     expect(etag).not.toBe(created.etag.replace(/^W\//, ''));
     expect((await call('GET', '/api/v1/customers/Legacy')).headers.get('etag')).toBe(etag);
     expect((await all('search=legacy')).map((c) => c.shortName)).toEqual(['Legacy']);
+    // A row without a uid reads with one of its own, the same everywhere, until its next write stores it.
+    const { uid } = read.body as { uid: string };
+    expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(uid).not.toBe(created.uid);
+    expect(((await call('GET', '/api/v1/customers/Legacy')).body as { uid: string }).uid).toBe(uid);
 
     const edited = await call('PATCH', '/api/v1/customers/Legacy', {
       json: { licensedUsers: 3 },
@@ -170,6 +176,7 @@ describe('One customer', () => {
     await stack.services.customerActivity.reconcile();
     expect(await rows.get('provider', 'legacy!summary')).toBeNull();
     expect((await rows.get('provider', 'legacy'))?.value).toMatchObject({
+      uid,
       licensedUsers: 3,
       queuedCommands: 0,
     });

@@ -3,7 +3,7 @@ import { DEMO } from '../../dev/sandbox/index.js';
 import { DEMO_SBC } from '../../dev/sandbox/sbc-state.js';
 import { createUserChangeStore } from '../../shared/users/user-change-store.js';
 import { createVoiceChangeStore } from '../../shared/voice/voice-change-store.js';
-import { CONTOSO } from '../onboarding/onboarding-fixture.js';
+import { CONTOSO, settled } from '../onboarding/onboarding-fixture.js';
 import { type ApiResponse, apiClient } from './api-client.js';
 import {
   type MemoryStackOptions,
@@ -86,6 +86,20 @@ export interface ConformanceWorld {
   validQuery(operationId: string): string;
 }
 
+/** A customer created and removed, for the provider's removed customers and their audit: its uid. */
+async function removedCustomer(call: Call): Promise<string> {
+  await expectOk(
+    call('POST', '/api/v1/customers', {
+      json: { fullName: 'Former Ltd', shortName: 'FormerCo', licenseType: 'hosted-essentials' },
+    }),
+    'a customer to remove',
+  );
+  const removal = await expectOk(call('DELETE', '/api/v1/customers/FormerCo'), 'its removal');
+  expect((await settled(call, removal.headers.get('location') ?? '')).state).toBe('finish-success');
+  const removed = await expectOk(call('GET', '/api/v1/removed-customers'), 'the removed customers');
+  return (removed.body as { value: Array<{ uid: string }> }).value[0]?.uid ?? '';
+}
+
 async function expectOk(response: Promise<ApiResponse>, what: string): Promise<ApiResponse> {
   const answered = await response;
   expect(answered.status, `${what}: ${JSON.stringify(answered.body)}`).toBeLessThan(300);
@@ -109,6 +123,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
       connected: 'Connected',
       invited: 'Invited',
     });
+    ids.removedCustomer = await removedCustomer(call);
     // From here on what the run queues stays queued: its tasks wait, in the states the run's calls expect.
     await stack.holdQueues();
 
@@ -640,6 +655,7 @@ export async function startConformanceWorld(options: MemoryStackOptions = {}): P
         rangeId: (operationId === 'number-ranges-delete' ? ids.spareRange : ids.range) ?? '',
         reservationId: ids.reservation ?? '',
         importId: ids.userImport ?? '',
+        uid: ids.removedCustomer ?? '',
         userTemplateId:
           (operationId === 'user-templates-delete' ? ids.spareUserTemplate : ids.userTemplate) ?? '',
         bindingId: (operationId === 'lifecycle-bindings-delete' ? ids.spareBinding : ids.binding) ?? '',

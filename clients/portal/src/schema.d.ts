@@ -1766,6 +1766,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/removed-customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customers removed, newest first: whose audit and tasks the provider keeps
+         * @description Requires the role provider-admin.
+         */
+        get: operations["removed-customers-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/removed-customers/{uid}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who changed what about a removed customer, and when (newest first; secrets masked)
+         * @description Requires the role provider-admin.
+         */
+        get: operations["removed-customer-audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/users/{userId}/assign-number": {
         parameters: {
             query?: never;
@@ -3319,6 +3359,11 @@ export interface components {
         Customer: {
             /** @description CustomerId: the Short Name as entered. */
             id: string;
+            /**
+             * Format: uuid
+             * @description Immutable id of this customer; a later customer of the same Short Name gets a different one.
+             */
+            readonly uid: string;
             /** @description Customer Name (Full Customer Name). */
             fullName: string;
             shortName: string;
@@ -3415,6 +3460,11 @@ export interface components {
         CustomerListItem: {
             /** @description CustomerId: the Short Name as entered. */
             id: string;
+            /**
+             * Format: uuid
+             * @description Immutable id of this customer; a later customer of the same Short Name gets a different one.
+             */
+            readonly uid: string;
             /** @description Customer Name (Full Customer Name). */
             fullName: string;
             shortName: string;
@@ -4297,6 +4347,24 @@ export interface components {
         RegistrarHosts: {
             /** @description The allowed registrar hosts; null: those the sites already register to. */
             hosts: string[] | null;
+        };
+        RemovedCustomer: {
+            /**
+             * Format: uuid
+             * @description The removed customer’s immutable id.
+             */
+            uid: string;
+            shortName: string;
+            fullName: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            removedAt: string;
+        };
+        RemovedCustomerPage: {
+            value: components["schemas"]["RemovedCustomer"][];
+            /** @description The next page: an absolute-path reference to resolve against the API's origin; null on the last page. */
+            nextLink: string | null;
         };
         ReplicationStatus: {
             customerId: string;
@@ -15397,6 +15465,162 @@ export interface operations {
             };
             /** @description The caller lacks the role provider-admin. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "removed-customers-list": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of removed customers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovedCustomerPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote the invocation id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage or a peer is briefly unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "removed-customer-audit": {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds: 1 to 500, 100 when omitted. */
+                top?: number;
+                /** @description Opaque: pass the one nextLink carries, never build one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The removed customer’s uid, as the removed customers list shows it. */
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Invalid request: malformed JSON or invalid fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the role provider-admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing exists at this address. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AccessStore } from '../../access/access-store.js';
+import type { CustomerPurge } from '../customer-purge.js';
 import type { Settings } from '../../config/settings.js';
 import type { CredentialService } from '../../credentials/credential-service.js';
 import type { CustomerService } from '../../customers/customer-service.js';
@@ -60,6 +61,8 @@ export interface OnboardingTaskPorts {
   readonly sites: CustomerSiteStore;
   readonly templates: ScriptTemplateService;
   readonly access: Pick<AccessStore, 'forgetCustomer'>;
+  /** What removal deletes of the customer before its Short Name is released. */
+  readonly customerData: CustomerPurge;
   /** Graph, Teams, DNS and the SBCs, each through its adapter. */
   readonly adapters: OnboardingPorts;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DomainError } from '../../errors/domain-errors.js';
 import {
   defineTask,
   type PreparedStep,
@@ -144,6 +145,46 @@ const removeStartStep: RemovalStep = {
   },
 };
 
+/** How long the purge waits for a replication cycle of the customer to end before it looks again. */
+const CYCLE_WAIT_MS = 30_000;
+
+/**
+ * Deletes what is kept under the Short Name, while the customer still exists so that no customer of the name can be
+ * created meanwhile (docs/decisions.md, 69). Idempotent: a re-run after a crash deletes what is left.
+ */
+const forgetDataStep: RemovalStep = {
+  name: 'ForgetCustomerData',
+  async prepare(ctx) {
+    const forget: TaskChange = {
+      kind: 'store',
+      description: `Delete the data kept for customer ${ctx.input.customerId}`,
+    };
+    return {
+      changes: [forget],
+      async apply() {
+        const data = ctx.ports.customerData;
+        if (!(await data.holdReplication(ctx.input.customerId))) {
+          ctx.log('A replication of the customer is running; waiting for it to end.');
+          return {
+            wait: {
+              reason: 'A replication cycle of the customer is running.',
+              resumeOn: { afterMs: CYCLE_WAIT_MS },
+            },
+          };
+        }
+        ctx.log('Deleting customer data...');
+        for (const part of data.parts) {
+          const rows = await part.forget(ctx.input.customerId);
+          ctx.log(rows > 0 ? `${part.what}: ${rows} deleted.` : `${part.what}: deleted.`);
+        }
+        ctx.applied(forget);
+        ctx.log('Customer data deleted.');
+        return DONE;
+      },
+    };
+  },
+};
+
 const removeFinishStep: RemovalStep = {
   name: 'Finish',
   async prepare(ctx) {
@@ -157,7 +198,17 @@ const removeFinishStep: RemovalStep = {
         // Before the customer goes: a later customer of the same Short Name must not inherit its tenant.
         const forgotten = await ctx.ports.credentials.forget(ctx.input.customerId);
         if (forgotten) ctx.log(forgotten.message);
+        const customer = await present(ctx.ports.customers.get(ctx.input.customerId));
+        // Before the customer goes: from then on the Short Name's next customer sees none of its tasks and audit.
+        if (customer) {
+          const { uid, shortName, fullName, createdAt } = customer;
+          await ctx.ports.customerData.removed.record(
+            { uid, shortName, fullName, createdAt },
+            ctx.clock.now().toISOString(),
+          );
+        }
         await ctx.ports.customers.completeRemoval(ctx.input.customerId);
+        await ctx.ports.customerData.releaseReplication(ctx.input.customerId);
         ctx.applied(remove);
         ctx.log('Customer removed.');
         ctx.log('-- TenantRemove task completed --');
@@ -179,9 +230,20 @@ export const removeCustomerTask = defineTask<RemovalInput, SiteTaskState, Onboar
     eachSite(sbcCleanupStep),
     eachSite(m365CleanupStep),
     ...PSTN_GATEWAY_REMOVAL_STEPS.map(eachSite),
+    forgetDataStep,
     removeFinishStep,
   ],
   classifyError: classifyPeerError,
 });
+
+/** The customer, or null once it is gone (a re-run of Finish after the customer was removed). */
+async function present<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof DomainError && error.kind === 'not_found') return null;
+    throw error;
+  }
+}
 
 export const ONBOARDING_TASKS = [createCustomerTask, addSbcSiteTask, removeCustomerTask] as const;
