@@ -161,6 +161,7 @@ var tableNames = [
   'scripttemplates'
   'customersites'
   'siteclaims'
+  'removedcustomers'
   'tasks'
   'replication'
   'replicamirror'

@@ -17,7 +17,8 @@ export interface SecretBox {
   isCurrent(sealed: string): boolean;
   /**
    * `sealed` sealed again with the current key when a retired key sealed it (to be written back in its place), or
-   * null when it is current already. Throws as `open` does for a value no key opens.
+   * null when there is nothing to write back: it is current already, or no key opens it (its use says so, as
+   * before; a read that only re-seals must not fail where the use would not have).
    */
   reseal(sealed: string, slot: string): string | null;
 }
@@ -78,7 +79,13 @@ export function createSecretBox(base64Key: string, retiredBase64Keys: readonly s
       return sealed.split('.')[1] === current.id;
     },
     reseal(sealed, slot) {
-      return box.isCurrent(sealed) ? null : box.seal(box.open(sealed, slot), slot);
+      if (box.isCurrent(sealed)) return null;
+      try {
+        return box.seal(box.open(sealed, slot), slot);
+      } catch (error) {
+        if (error instanceof SecretBoxError) return null;
+        throw error;
+      }
     },
   };
   return box;
