@@ -56,8 +56,10 @@ export class FaultInjector {
   /** Validates like the HTTP API does; throws a ZodError for an invalid spec. */
   add(spec: FaultSpec): Fault {
     const parsed = faultSpecSchema.parse(spec);
-    // A 429 without Retry-After would be unlike Graph and Entra ID, which always send it.
-    const retryAfterSeconds = parsed.retryAfterSeconds ?? (parsed.status === 429 ? 1 : undefined);
+    // A 429 or 503 without Retry-After would be unlike the services the product retries on (Graph, ARM, ACS, Entra
+    // ID): they say when to come back (test/contracts/throttling.test.ts).
+    const retryAfterSeconds =
+      parsed.retryAfterSeconds ?? (parsed.status === 429 || parsed.status === 503 ? 1 : undefined);
     const fault: Fault = {
       ...parsed,
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),

@@ -238,7 +238,8 @@ export class GraphDirectory {
   verificationDnsRecords(tenant: Tenant, name: string): Record<string, unknown>[] {
     const domain = this.requireDomain(tenant, name);
     const code = this.verificationCode(tenant, domain.id);
-    const common = { isOptional: false, label: domain.id, supportedService: null, ttl: 3600 };
+    // `supportedService` is not nullable in the v1.0 CSDL; Graph's documented verification records say Email.
+    const common = { isOptional: false, label: domain.id, supportedService: 'Email', ttl: 3600 };
     return [
       {
         '@odata.type': '#microsoft.graph.domainDnsTxtRecord',

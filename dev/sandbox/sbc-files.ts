@@ -69,13 +69,14 @@ export function renderIni(device: SbcDevice): string {
     ['AdmissionProfile', 'RuleIndex', 'RequestType', 'RequestDirection', 'Limit'],
     config.cacProfiles.map((c) => [c.index, [c.name, 0, 0, 2, c.maxSessions]]),
   );
+  // Column names as a real 7.40A ini spells them (contracts/audiocodes/README.md: the IP Profile is `ProfileName`).
   table(
     'IPGroup',
     [
       'Type',
       'Name',
       'ProxySetName',
-      'IPProfileName',
+      'ProfileName',
       'MediaRealm',
       'SIPGroupName',
       'ClassifyByProxySet',
@@ -133,8 +134,8 @@ export function renderIni(device: SbcDevice): string {
   );
   table(
     'DialPlan',
-    ['Name'],
-    config.dialPlans.map((p) => [p.index, [p.name]]),
+    ['Name', 'PrefixCaseSensitivity'],
+    config.dialPlans.map((p) => [p.index, [p.name, 0]]),
   );
   let ruleRow = 0;
   table(

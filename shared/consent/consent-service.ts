@@ -494,6 +494,7 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
     const poll = await app.oauth.pollDeviceCode({
       tenant: flow.tenant,
       deviceCode: secretBox.open(device.sealedDeviceCode, slot(flow.id, 'device-code')),
+      interval: device.intervalSeconds,
     });
     if (poll.status === 'pending') {
       if (poll.interval === device.intervalSeconds) return flow;

@@ -77,7 +77,11 @@ export interface EntraOAuthClient {
     scope: string;
   }): Promise<TokenSet>;
   startDeviceCode(o: { tenant: string; scope: string }): Promise<DeviceCodeGrant>;
-  pollDeviceCode(o: { tenant: string; deviceCode: string }): Promise<DeviceCodePoll>;
+  /**
+   * `interval` is the one the code's polls keep (the grant's, or the last poll's): the caller stores it with the
+   * flow, since the next poll may come to another instance, or to a client built afresh for it.
+   */
+  pollDeviceCode(o: { tenant: string; deviceCode: string; interval: number }): Promise<DeviceCodePoll>;
   refresh(o: { tenant: string; refreshToken: string; scope: string }): Promise<TokenSet>;
 }
 
@@ -120,8 +124,6 @@ const claimsSchema = z.object({
 export function createEntraOAuthClient(options: EntraOAuthOptions): EntraOAuthClient {
   const authority = options.authorityHost.replace(/\/+$/, '');
   const endpoint = (tenant: string, path: string) => `${authority}/${encodeURIComponent(tenant)}/${path}`;
-  /** The interval a device code's polls should keep, raised by slow_down; forgotten once it settles. */
-  const intervals = new Map<string, number>();
 
   async function post(url: string, form: Record<string, string>, what: string): Promise<unknown> {
     let response: Response;
@@ -220,7 +222,6 @@ export function createEntraOAuthClient(options: EntraOAuthOptions): EntraOAuthCl
         what,
       );
       const interval = body.interval ?? DEFAULT_POLL_INTERVAL;
-      intervals.set(body.device_code, interval);
       return {
         deviceCode: body.device_code,
         userCode: body.user_code,
@@ -232,23 +233,18 @@ export function createEntraOAuthClient(options: EntraOAuthOptions): EntraOAuthCl
     },
 
     async pollDeviceCode(o) {
-      const interval = intervals.get(o.deviceCode) ?? DEFAULT_POLL_INTERVAL;
       try {
         const tokens = await token(
           o.tenant,
           { grant_type: DEVICE_CODE_GRANT, device_code: o.deviceCode },
           'device code poll',
         );
-        intervals.delete(o.deviceCode);
         return { status: 'complete', tokens };
       } catch (error) {
         if (!(error instanceof EntraOAuthError) || error.status === 0 || error.status >= 500) throw error;
         if (PENDING_ERRORS.has(error.error)) {
-          const next = error.error === 'slow_down' ? interval + 5 : interval;
-          intervals.set(o.deviceCode, next);
-          return { status: 'pending', interval: next };
+          return { status: 'pending', interval: error.error === 'slow_down' ? o.interval + 5 : o.interval };
         }
-        intervals.delete(o.deviceCode);
         return { status: 'failed', error: error.error, message: error.message };
       }
     },

@@ -182,7 +182,7 @@ export interface EnsureUserInput {
   readonly usageLocation: string;
 }
 
-const USER_SELECT = 'id,userPrincipalName,displayName,usageLocation,accountEnabled,assignedLicenses';
+export const USER_SELECT = 'id,userPrincipalName,displayName,usageLocation,accountEnabled,assignedLicenses';
 
 /** The user by id or UPN, or null. */
 export async function getUser(client: Client, idOrUpn: string): Promise<DirectoryUser | null> {

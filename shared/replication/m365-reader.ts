@@ -53,7 +53,13 @@ export const USER_SELECT = [
   'assignedLicenses',
 ] as const;
 
-const GROUP_SELECT = ['displayName', 'description', 'mailEnabled', 'securityEnabled', 'members'] as const;
+export const GROUP_SELECT = [
+  'displayName',
+  'description',
+  'mailEnabled',
+  'securityEnabled',
+  'members',
+] as const;
 
 /** The voice objects mirrored (external-apis.md `{PolicyName}` values); the network site's name is one constant. */
 export const TENANT_NETWORK_SITE = 'TenantNetworkSite';

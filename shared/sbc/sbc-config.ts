@@ -139,7 +139,7 @@ export function parseSbcIni(text: string): SbcConfig {
       name: str(r.values, 'Name'),
       type: (['server', 'user', 'gateway'] as const)[Number(r.values.Type)] ?? 'unknown',
       proxySetName: str(r.values, 'ProxySetName'),
-      ipProfileName: str(r.values, 'IPProfileName'),
+      ipProfileName: str(r.values, 'ProfileName'),
       sipGroupName: str(r.values, 'SIPGroupName'),
       tags: str(r.values, 'Tags'),
       cacProfile: str(r.values, 'AdmissionProfile'),

@@ -95,7 +95,7 @@ describe('a customer connected with a token (device code)', () => {
     const before = stack.sandbox.mail.messages().at(-1)?.seq ?? 0;
     await inviteThroughWizard(call, { shortName: 'Contoso' }, contoso.admin.userPrincipalName);
     const { link } = await invitationLink(stack, contoso.admin.userPrincipalName, before);
-    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch);
+    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch, 0);
   });
 
   it('stores the rotated refresh token at every check, sealed', async () => {
@@ -140,7 +140,7 @@ describe('a customer connected with a token (device code)', () => {
     });
     expect(request.body).toMatchObject({ invitationType: 'request', status: 'pending-authentication' });
     const { link } = await invitationLink(stack, contoso.admin.userPrincipalName, before);
-    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch);
+    await completeDeviceFlow(stack, link, contoso.admin.userPrincipalName, stack.api.fetch, 0);
     const healed = await call('POST', '/api/v1/authentication-status/Contoso/check');
     expect(healed.body).toMatchObject({ lastVerificationStatus: 'successful', message: null });
     expect((await activeAlarms()).filter((a) => a.source === 'customer:Contoso')).toEqual([]);

@@ -189,6 +189,26 @@ describe('a consent is bound to the browser that started it', () => {
   });
 });
 
+describe('the device code polling', () => {
+  it('keeps the interval Microsoft named for every poll, not the default of five seconds', async () => {
+    stack.sandbox.state.entra.setDeviceCodeTiming({ intervalSeconds: 2 });
+    try {
+      const link = await invite('Paced', 'it@paced.example');
+      const { location: flowUrl, cookie } = await startFrom(link, 'device', {
+        m365AdminEmail: contoso.admin.userPrincipalName,
+      });
+      // The page shows the code (asking Microsoft once), then its script polls the status at the interval.
+      expect(userCodeOf(await (await page(flowUrl, cookie)).text())).not.toBe('');
+      for (let poll = 0; poll < 2; poll++) {
+        const status = await page(`${flowUrl}/status`, cookie);
+        expect(await status.json()).toEqual({ status: 'pending', step: 'graph', intervalSeconds: 2 });
+      }
+    } finally {
+      stack.sandbox.state.entra.setDeviceCodeTiming({ intervalSeconds: 0 });
+    }
+  });
+});
+
 describe('a customer whose tenant is known', () => {
   /** An existing customer connected to Contoso's tenant, asked to authenticate again (Switch to token). */
   async function knownCustomer(shortName: string): Promise<string> {

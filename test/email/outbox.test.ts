@@ -26,7 +26,8 @@ import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 
 /** Production retries every 60 s; the same code runs here with a 1 s delay. */
 const RETRY_DELAY_MS = 1_000;
-const STALL_AFTER_MS = 2_000;
+/** Longer than any test waits on the wall clock: an email is overdue only once a test moves the clock on. */
+const STALL_AFTER_MS = 10_000;
 
 let azurite: RunningAzurite;
 let fixture: SandboxFixture;
@@ -37,6 +38,11 @@ let queues: QueueServiceClient;
 const logs: LogRecord[] = [];
 /** What the settings reader returns: the provider's Email Settings as the tests set them. */
 let emailSettings: EmailSettings | null = null;
+/**
+ * How far the outbox's clock is ahead of the wall clock: a test moves it past a claim's lease or the stall time
+ * instead of waiting them out. The queue's delays stay real.
+ */
+let clockAheadMs = 0;
 
 const smtpSettingsOf = (): SmtpEmailSettings => ({
   transport: 'smtp',
@@ -69,6 +75,7 @@ beforeAll(async () => {
     emailSettings: async () => emailSettings,
     createSender: (settings) => createEmailSender(settings, senderDeps),
     timing: { retryDelayMs: RETRY_DELAY_MS, leaseMs: 20_000, stallAfterMs: STALL_AFTER_MS },
+    now: () => new Date(Date.now() + clockAheadMs),
   };
   outbox = createEmailOutbox({ store: deps.store, queue: deps.queue });
   queues = QueueServiceClient.fromConnectionString(connection);
@@ -91,6 +98,7 @@ afterAll(async () => {
 beforeEach(() => {
   fixture.sandbox.reset();
   emailSettings = smtpSettingsOf();
+  clockAheadMs = 0;
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,6 +133,22 @@ const waitForAttempts = (emailId: string, attempts: number) =>
     const current = await delivery(emailId);
     return current.attempts >= attempts ? current : undefined;
   });
+/**
+ * Until the outbox queue holds no message, visible or not (Azure counts both): no delivery of any email is then
+ * pending, and only the timer could queue one again, for an email still unsent.
+ */
+const queueDrained = () =>
+  waitFor('the outbox queue to drain', async () => {
+    const { approximateMessagesCount } = await queues.getQueueClient(EMAIL_OUTBOX_QUEUE).getProperties();
+    return approximateMessagesCount === 0 ? true : undefined;
+  });
+/** Until the safety-net timer has run `runs` more times than it had when called. */
+async function timerRuns(runs: number): Promise<void> {
+  const executed = () =>
+    logs.filter((l) => l.functionName === 'email-outbox-requeue' && l.message.startsWith('Executed')).length;
+  const target = executed() + runs;
+  await waitFor(`${runs} runs of the outbox timer`, async () => (executed() >= target ? true : undefined));
+}
 const functionLogs = (emailId: string) =>
   logs.filter((l) => l.category === 'function' && l.message.includes(emailId)).map((l) => l.message);
 /** A queue that loses every message: the email is stored, its delivery never queued. */
@@ -145,7 +169,7 @@ describe('email outbox', () => {
     });
     const sent = await waitUntilSent(emailId);
     expect(sent).toEqual({ emailId, sent: true, attempts: 1, sentAt: expect.any(String), lastError: null });
-    await sleep(RETRY_DELAY_MS * 2);
+    await queueDrained();
     expect(mailsTo(message.to)).toEqual([
       expect.objectContaining({
         transport: 'smtp',
@@ -200,7 +224,7 @@ describe('email outbox', () => {
     // Every refusal was one counted attempt, and the one that went through is the last.
     expect(sent).toMatchObject({ sent: true, attempts: refused.refused + 1, lastError: null });
     expect(sent.attempts).toBeGreaterThanOrEqual(4);
-    await sleep(RETRY_DELAY_MS * 2);
+    await queueDrained();
     expect(mailsTo(message.to)).toHaveLength(1);
     expect((await delivery(emailId)).attempts).toBe(sent.attempts);
   });
@@ -219,7 +243,7 @@ describe('email outbox', () => {
     // The attempt claimed just before the fault went away may be the one that succeeds.
     expect(sent.attempts).toBeGreaterThanOrEqual(failing.attempts);
     expect(sent.attempts).toBeGreaterThanOrEqual(2);
-    await sleep(RETRY_DELAY_MS * 2);
+    await queueDrained();
     expect(mailsTo(message.to)).toHaveLength(1);
   });
 
@@ -263,9 +287,10 @@ describe('email outbox', () => {
   it('has the timer queue an email whose queue message was lost', async () => {
     const message = newMessage();
     const emailId = await createEmailOutbox({ store: deps.store, queue: lostQueue }).enqueue(message);
-    // Nothing delivers it until it is overdue by the stall time.
-    await sleep(STALL_AFTER_MS / 2);
+    // Nothing delivers it until it is overdue by the stall time: the timer runs and leaves it alone.
+    await timerRuns(2);
     expect(await delivery(emailId)).toMatchObject({ sent: false, attempts: 0 });
+    clockAheadMs = STALL_AFTER_MS;
     expect(await waitUntilSent(emailId)).toMatchObject({ attempts: 1 });
     expect(functionLogs(emailId).some((l) => l.includes('queued it again'))).toBe(true);
     expect(mailsTo(message.to)).toHaveLength(1);
@@ -277,7 +302,8 @@ describe('email outbox', () => {
     // A sender claimed it and crashed before writing the outcome.
     const found = await deps.store.get(emailId);
     if (!found) throw new Error('not stored');
-    const leaseUntil = new Date(Date.now() + 1_500).toISOString();
+    const LEASE_MS = 1_500;
+    const leaseUntil = new Date(Date.now() + LEASE_MS).toISOString();
     await deps.store.replace(
       { ...found.record, status: 'sending', attempts: 1, leaseUntil, nextAttemptAt: leaseUntil },
       found.etag,
@@ -288,6 +314,8 @@ describe('email outbox', () => {
     );
     expect(mailsTo(message.to)).toEqual([]);
 
+    // The sender never comes back: once its lease has run out and the email is overdue, the timer queues it again.
+    clockAheadMs = LEASE_MS + STALL_AFTER_MS;
     const sent = await waitUntilSent(emailId);
     expect(sent.attempts).toBe(2);
     expect(mailsTo(message.to)).toHaveLength(1);

@@ -245,7 +245,17 @@ describe('Entra ID OAuth adapter against the sandbox', () => {
       });
       expect(grant.userCode).toMatch(/^[A-Z0-9]{9}$/);
       expect(grant.message).toContain(grant.userCode);
-      const poll = () => oauth.pollDeviceCode({ tenant: 'organizations', deviceCode: grant.deviceCode });
+      // The caller keeps the interval between polls, as the consent flow stores it.
+      let interval = grant.interval;
+      const poll = async () => {
+        const result = await oauth.pollDeviceCode({
+          tenant: 'organizations',
+          deviceCode: grant.deviceCode,
+          interval,
+        });
+        if (result.status === 'pending') interval = result.interval;
+        return result;
+      };
       expect(await poll()).toEqual({ status: 'pending', interval: 5 });
       expect(await poll()).toEqual({ status: 'pending', interval: 10 });
       const approved = await control('entra/device/approve', {
@@ -263,7 +273,11 @@ describe('Entra ID OAuth adapter against the sandbox', () => {
       const grant = await oauth.startDeviceCode({ tenant: contoso.tenantId, scope: GRAPH });
       await control('entra/device/decline', { userCode: grant.userCode });
       expect(
-        await oauth.pollDeviceCode({ tenant: contoso.tenantId, deviceCode: grant.deviceCode }),
+        await oauth.pollDeviceCode({
+          tenant: contoso.tenantId,
+          deviceCode: grant.deviceCode,
+          interval: grant.interval,
+        }),
       ).toMatchObject({
         status: 'failed',
         error: 'authorization_declined',
@@ -281,7 +295,11 @@ describe('Entra ID OAuth adapter against the sandbox', () => {
       expect(grant.expiresIn).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 1100));
       expect(
-        await oauth.pollDeviceCode({ tenant: contoso.tenantId, deviceCode: grant.deviceCode }),
+        await oauth.pollDeviceCode({
+          tenant: contoso.tenantId,
+          deviceCode: grant.deviceCode,
+          interval: grant.interval,
+        }),
       ).toMatchObject({
         status: 'failed',
         error: 'expired_token',
@@ -289,7 +307,9 @@ describe('Entra ID OAuth adapter against the sandbox', () => {
     });
 
     it('fails for an unknown device code', async () => {
-      expect(await oauth.pollDeviceCode({ tenant: contoso.tenantId, deviceCode: 'nope' })).toMatchObject({
+      expect(
+        await oauth.pollDeviceCode({ tenant: contoso.tenantId, deviceCode: 'nope', interval: 5 }),
+      ).toMatchObject({
         status: 'failed',
         error: 'bad_verification_code',
       });

@@ -37,7 +37,7 @@ const INI = [
   'CallAdmissionControlProfile 1 = "5 sessions";',
   '[ \\CallAdmissionControlProfile ]',
   '[ IPGroup ]',
-  'FORMAT Index = Type, Name, ProxySetName, IPProfileName, MediaRealm, SIPGroupName, ClassifyByProxySet, AlwaysUseSourceAddr, CallSetupRulesSetId, AdmissionProfile, Tags, ContactName;',
+  'FORMAT Index = Type, Name, ProxySetName, ProfileName, MediaRealm, SIPGroupName, ClassifyByProxySet, AlwaysUseSourceAddr, CallSetupRulesSetId, AdmissionProfile, Tags, ContactName;',
   'IPGroup 0 = 0, "acme-c", "SIPTrunk", "SIPTrunk", "", "", 0, 0, 1, "", "Trunk=acme.example", "";',
   'IPGroup 1 = 1, "acme-t", "Teams", "Teams", "", "sip, \\"quoted\\"", 0, 1, 0, "5 sessions", "Tenant=acme.example", "acme.example";',
   '[ \\IPGroup ]',

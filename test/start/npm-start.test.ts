@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/host/free-port.js';
 import { isSameProcess, readLock } from '../../dev/local-lock.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
@@ -13,6 +13,16 @@ import { STATE_FILE } from '../../dev/sandbox/persistence.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'drh-start-'));
 const crashDataDir = mkdtempSync(join(tmpdir(), 'drh-crash-'));
 const running: ChildProcess[] = [];
+// Each `npm start` builds first; the two runs below start side by side, and two builds writing the same dist/ at
+// once could let one start import a file the other is rewriting. Built here once, their builds find it up to date.
+beforeAll(async () => {
+  const build = spawn('npm', ['run', 'build', '--silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  build.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  build.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
+  expect(code, output).toBe(0);
+}, 300_000);
 afterAll(async () => {
   for (const child of running) {
     if (child.exitCode === null && child.signalCode === null && child.pid)
@@ -134,7 +144,9 @@ async function tailwindWorld(dir: string) {
   };
 }
 
-describe('npm start', () => {
+// The two runs have their own data folders and ports, and mostly wait on their children: side by side, they take
+// the time of the longer one.
+describe.concurrent('npm start', () => {
   it('runs the product locally; a printed token creates a customer that survives a restart', async () => {
     const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const first = npmStart(ports);

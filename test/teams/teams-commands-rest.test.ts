@@ -340,10 +340,11 @@ describe('Teams commands through the Teams admin API adapter (sandbox)', () => {
     expect(f.sandbox.requests.list().map((r) => r.status)).toEqual([429, 429, 200]);
 
     sleeps = [];
-    f.sandbox.faults.add({ pathPattern: '^/teams/Skype\\.Policy/', kind: 'status', status: 503 });
+    // A 5xx without Retry-After (a 503 carries one, as the services send it): exponential backoff.
+    f.sandbox.faults.add({ pathPattern: '^/teams/Skype\\.Policy/', kind: 'status', status: 504 });
     const failed = await teams.list('OnlinePSTNGateway').catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(TeamsAdminError);
-    expect(failed).toMatchObject({ status: 503, transient: true, code: 'ServiceUnavailable' });
+    expect(failed).toMatchObject({ status: 504, transient: true, code: 'GatewayTimeout' });
     expect(sleeps).toEqual([1000, 2000, 4000]);
   });
 

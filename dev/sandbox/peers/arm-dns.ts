@@ -450,8 +450,8 @@ function zoneJson(zone: DnsZone, dns: DnsZones) {
     location: 'global',
     tags: {},
     properties: {
+      // As dns.json 2018-05-01 has them: maxNumberOfRecordsPerRecordSet came with later api-versions.
       maxNumberOfRecordSets: 10000,
-      maxNumberOfRecordsPerRecordSet: null,
       numberOfRecordSets: zone.recordSets.size,
       nameServers,
       zoneType: 'Public',

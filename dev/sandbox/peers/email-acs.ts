@@ -92,6 +92,8 @@ export function acsEmailService(deps: {
     headers: {
       'operation-location': `${request.origin}/emails/operations/${operation.id}?api-version=${request.url.searchParams.get('api-version')}`,
       'x-ms-request-id': randomUUID(),
+      // The spec gives a non-terminal status a retry-after (whole seconds); the sandbox's sends are ready at once.
+      'retry-after': '0',
     },
     body: { id: operation.id, status: 'Running' },
   });
@@ -170,7 +172,7 @@ export function acsEmailService(deps: {
     operation.polled = true;
     return {
       status: 200,
-      headers: { 'x-ms-request-id': randomUUID() },
+      headers: { 'x-ms-request-id': randomUUID(), ...(current === 'Running' ? { 'retry-after': '0' } : {}) },
       body: {
         id: operation.id,
         status: current,

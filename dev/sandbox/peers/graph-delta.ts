@@ -35,6 +35,8 @@ const PERMISSIONS = {
     'Directory.Read.All',
     'Directory.ReadWrite.All',
   ],
+  /** Graph does not list Directory.ReadWrite.All for `/groups/{id}/members` (contracts/graph/permissions.json). */
+  members: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'Directory.Read.All'],
   teamsUsers: ['TeamsUserConfiguration.Read.All'],
 } as const;
 
@@ -124,7 +126,7 @@ export function changeTrackingRoutes(
     {
       method: 'GET',
       path: '/v1.0/groups/:id/members',
-      handle: guarded(PERMISSIONS.groups, (request, tenant) => listMembers(request, directoryOf(tenant))),
+      handle: guarded(PERMISSIONS.members, (request, tenant) => listMembers(request, directoryOf(tenant))),
     },
     {
       method: 'GET',

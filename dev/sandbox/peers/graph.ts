@@ -1,4 +1,4 @@
-import { GraphFailure } from '../graph-directory.js';
+import { GraphFailure, type GraphDomain } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
@@ -36,7 +36,12 @@ const ORGANIZATION_PROPERTIES = [
   'verifiedDomains',
 ];
 
-/** Application permissions that allow each read, any one of them suffices. */
+/**
+ * The permissions that allow each call, any one of them suffices: never one that Microsoft's permissions reference
+ * (contracts/graph/permissions.json) does not list for the path and method, as application and as delegated
+ * permission (test/contracts/graph-permissions.test.ts). `Directory.ReadWrite.All` is not among them for domain
+ * writes, `verificationDnsRecords`, user deletes or application reads: Graph refuses it there.
+ */
 const PERMISSIONS = {
   organization: [
     'Organization.Read.All',
@@ -45,15 +50,12 @@ const PERMISSIONS = {
     'Directory.ReadWrite.All',
   ],
   users: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
-  applications: [
-    'Application.Read.All',
-    'Application.ReadWrite.All',
-    'Directory.Read.All',
-    'Directory.ReadWrite.All',
-  ],
-  domainsRead: ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
-  domainsWrite: ['Domain.ReadWrite.All', 'Directory.ReadWrite.All'],
+  applications: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All'],
+  domainsRead: ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All'],
+  domainRecords: ['Domain.Read.All', 'Domain.ReadWrite.All'],
+  domainsWrite: ['Domain.ReadWrite.All'],
   usersWrite: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  usersDelete: ['User.ReadWrite.All', 'User.DeleteRestore.All'],
   licensesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   subscribedSkus: [
     'LicenseAssignment.Read.All',
@@ -65,6 +67,22 @@ const PERMISSIONS = {
 } as const;
 
 const DEFAULT_PAGE_SIZE = 100;
+
+/** A domain's properties in Graph's order; `$select` picks among them (the product's permission probe selects id). */
+const DOMAIN_PROPERTIES = [
+  'id',
+  'authenticationType',
+  'availabilityStatus',
+  'isAdminManaged',
+  'isDefault',
+  'isInitial',
+  'isRoot',
+  'isVerified',
+  'passwordNotificationWindowInDays',
+  'passwordValidityPeriodInDays',
+  'supportedServices',
+  'state',
+] as const satisfies ReadonlyArray<keyof GraphDomain>;
 
 /** Microsoft Graph v1.0 at `/graph/v1.0`: bearer tokens from the sandbox's Entra ID, OData shapes and paging. */
 export function graphPeer(
@@ -204,12 +222,14 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'GET',
       path: '/v1.0/domains',
-      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) =>
-        ok(request, {
-          '@odata.context': context(request, 'domains', undefined),
-          value: directory.domains(tenant),
-        }),
-      ),
+      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) => {
+        const select = parseSelect(request, DOMAIN_PROPERTIES, 'microsoft.graph.domain');
+        if ('status' in select) return select;
+        return ok(request, {
+          '@odata.context': context(request, 'domains', select.explicit),
+          value: directory.domains(tenant).map((d) => project(d, select.properties ?? DOMAIN_PROPERTIES)),
+        });
+      }),
     },
     {
       method: 'POST',
@@ -237,7 +257,7 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'GET',
       path: '/v1.0/domains/:id/verificationDnsRecords',
-      handle: guarded(PERMISSIONS.domainsRead, (request, tenant) => {
+      handle: guarded(PERMISSIONS.domainRecords, (request, tenant) => {
         const id = request.params.id ?? '';
         return ok(request, {
           '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains('${id}')/verificationDnsRecords`,
@@ -293,7 +313,7 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'DELETE',
       path: '/v1.0/users/:id',
-      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => {
+      handle: guarded(PERMISSIONS.usersDelete, (request, tenant) => {
         const user = requireUser(tenant, request.params.id ?? '');
         tenant.users.delete(user.id);
         removeFromGroups(tenant, user.id);

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
+import { readSpecJson } from './specs.js';
+
+/**
+ * The permissions each sandbox Graph route accepts are among those Microsoft lists for the path and method
+ * (microsoft-graph-devx-content permissions.json, cut to the product's paths): a sandbox that accepted more would
+ * pass a product whose customers' grants Graph refuses. Tokens carry application permissions (`roles`); the guard
+ * reads `scp` through the same lists, and for these paths the file's delegated lists hold the application ones
+ * the sandbox accepts.
+ */
+
+const contoso = DEMO.customers.contoso;
+
+const permissionsSchema = z.object({
+  permissions: z.record(
+    z.string(),
+    z.object({
+      pathSets: z.array(
+        z.object({
+          schemeKeys: z.array(z.string()),
+          methods: z.array(z.string()),
+          paths: z.record(z.string(), z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+const reference = permissionsSchema.parse(readSpecJson('graph/permissions.cut.json')).permissions;
+const normalise = (path: string) => path.toLowerCase().replace(/\{[^}]+\}/g, '{id}');
+
+/** The application permissions Microsoft lists for a path (`{id}` for any key) and method. */
+function listed(method: string, path: string): Set<string> {
+  const names = new Set<string>();
+  for (const [name, { pathSets }] of Object.entries(reference)) {
+    for (const set of pathSets) {
+      const matches = Object.keys(set.paths).some((p) => normalise(p) === normalise(path));
+      if (matches && set.methods.includes(method) && set.schemeKeys.includes('Application')) names.add(name);
+    }
+  }
+  return names;
+}
+
+/** Every permission the file names for any of the product's paths: what a sandbox route could wrongly accept. */
+const CANDIDATES = Object.keys(reference).toSorted();
+
+interface Route {
+  readonly method: string;
+  /** The route as permissions.json spells it. */
+  readonly path: string;
+}
+
+/** The Graph routes the sandbox serves for the product (dev/sandbox/peers/graph*.ts). */
+const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/organization' },
+  { method: 'GET', path: '/applications' },
+  { method: 'GET', path: '/users' },
+  { method: 'POST', path: '/users' },
+  { method: 'GET', path: '/users/{id}' },
+  { method: 'PATCH', path: '/users/{id}' },
+  { method: 'DELETE', path: '/users/{id}' },
+  { method: 'POST', path: '/users/{id}/assignLicense' },
+  { method: 'GET', path: '/users/delta' },
+  { method: 'GET', path: '/subscribedSkus' },
+  { method: 'GET', path: '/domains' },
+  { method: 'POST', path: '/domains' },
+  { method: 'GET', path: '/domains/{id}' },
+  { method: 'DELETE', path: '/domains/{id}' },
+  { method: 'GET', path: '/domains/{id}/verificationDnsRecords' },
+  { method: 'POST', path: '/domains/{id}/verify' },
+  { method: 'GET', path: '/groups' },
+  { method: 'GET', path: '/groups/delta' },
+  { method: 'GET', path: '/groups/{id}/members' },
+  { method: 'GET', path: '/admin/teams/userConfigurations' },
+  { method: 'GET', path: '/admin/teams/userConfigurations/{id}' },
+  { method: 'GET', path: '/admin/teams/telephoneNumberManagement/numberAssignments' },
+  { method: 'POST', path: '/admin/teams/telephoneNumberManagement/numberAssignments/assignNumber' },
+  { method: 'POST', path: '/admin/teams/telephoneNumberManagement/numberAssignments/unassignNumber' },
+  { method: 'GET', path: '/admin/teams/telephoneNumberManagement/operations/{id}' },
+];
+
+/** Whether a token holding exactly these roles gets past the route's permission check. */
+type Accepts = (route: Route, roles: readonly string[]) => Promise<boolean>;
+
+/**
+ * What is wrong with a route's permissions: any accepted one Microsoft does not list (found by offering all of
+ * them at once, as a token's roles are any-of, then narrowing down to name them), or none of the listed accepted.
+ */
+async function permissionProblems(route: Route, accepts: Accepts): Promise<string[]> {
+  const allowed = listed(route.method, route.path);
+  if (allowed.size === 0) return [`${route.method} ${route.path}: not in permissions.json`];
+  const problems: string[] = [];
+  const unlisted = CANDIDATES.filter((name) => !allowed.has(name));
+  if (await accepts(route, unlisted)) {
+    for (const name of unlisted) {
+      if (await accepts(route, [name])) problems.push(`${route.method} ${route.path} accepts ${name}`);
+    }
+  }
+  if (!(await accepts(route, [...allowed]))) {
+    problems.push(`${route.method} ${route.path} refuses all of ${[...allowed].join(', ')}`);
+  }
+  return problems;
+}
+
+describe('the sandbox Graph accepts no permission Microsoft does not list', () => {
+  let f: SandboxFixture;
+  const tokens = new Map<string, Promise<string>>();
+  const accepts: Accepts = async (route, roles) => {
+    const key = roles.join(' ');
+    let token = tokens.get(key);
+    if (!token) {
+      token = f.sandbox.issueToken({
+        tenantId: contoso.tenantId,
+        audience: 'https://graph.microsoft.com',
+        roles: [...roles],
+      });
+      tokens.set(key, token);
+    }
+    const path = route.path.replace(/\{id\}/g, '00000000-0000-0000-0000-000000000000');
+    const response = await f.transport.fetch(`${f.sandbox.url}/graph/v1.0${path}`, {
+      method: route.method,
+      headers: {
+        authorization: `Bearer ${await token}`,
+        ...(route.method === 'GET' || route.method === 'DELETE'
+          ? {}
+          : { 'content-type': 'application/json' }),
+      },
+      // Past the permission check a route refuses an empty body: nothing in the sandbox changes.
+      ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { body: '{}' }),
+    });
+    const body = (await response.json().catch(() => ({}))) as { error?: { code?: string } };
+    return !(response.status === 403 && body.error?.code === 'Authorization_RequestDenied');
+  };
+
+  beforeAll(async () => {
+    f = await startFixture();
+  });
+  afterAll(() => f.close());
+
+  it.each(ROUTES)('$method $path', async (route) => {
+    expect(await permissionProblems(route, accepts)).toEqual([]);
+  });
+
+  it("the product's own grants are each listed for the paths it calls with them", async () => {
+    // DEMO.appRegistrationGraphRoles is the customer registration the product asks for (shared/credentials).
+    const granted = new Set<string>(DEMO.appRegistrationGraphRoles);
+    const unreachable = ROUTES.filter(
+      (r) => r.path !== '/applications' && ![...listed(r.method, r.path)].some((p) => granted.has(p)),
+    );
+    expect(unreachable).toEqual([]);
+    for (const route of ROUTES.filter((r) => r.path !== '/applications')) {
+      expect(await accepts(route, [...granted]), `${route.method} ${route.path}`).toBe(true);
+    }
+  });
+
+  it('reports a route that accepts a permission Microsoft does not (a sandbox broken on purpose)', async () => {
+    // As the sandbox was: Directory.ReadWrite.All allowed user deletes, which Graph refuses.
+    const lenient: Accepts = async (route, roles) =>
+      roles.includes('Directory.ReadWrite.All') || (await accepts(route, roles));
+    expect(await permissionProblems({ method: 'DELETE', path: '/users/{id}' }, lenient)).toEqual([
+      'DELETE /users/{id} accepts Directory.ReadWrite.All',
+    ]);
+  });
+});
