@@ -16,7 +16,8 @@ import { CREDENTIAL_VERIFY_QUEUE } from '../shared/credentials/credential.js';
 import { createCredentialStore } from '../shared/credentials/credential-store.js';
 import { createTokenAppClients, delegatedTokenSource } from '../shared/credentials/token-app-client.js';
 import { createConsentService } from '../shared/consent/consent-service.js';
-import { createConsentFlowStore } from '../shared/consent/consent-flow-store.js';
+import { createSiteClaimLock } from '../shared/onboarding/site-claim-lock.js';
+import { createConsentFlowStore, createSignInLaunchStore } from '../shared/consent/consent-flow-store.js';
 import { createCustomerStore } from '../shared/customers/table-customer-store.js';
 import { createEmailSender } from '../shared/email/email-sender-factory.js';
 import { createEmailOutbox } from '../shared/email/outbox.js';
@@ -237,6 +238,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   });
   const consent = createConsentService({
     store: consentFlows,
+    launches: createSignInLaunchStore(tables),
     secretBox,
     tokenApp,
     credentials,
@@ -312,6 +314,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sites,
     regions: onboardingSettings,
     rangesOnSbc: (sbcId) => numbers.rangesOnSbc(sbcId),
+    lock: createSiteClaimLock(tables),
   };
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),

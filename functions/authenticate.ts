@@ -1,7 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import type { ConsentFlow } from '../shared/consent/consent-flow.js';
-import { NOT_CONSENTED, OTHER_BROWSER } from '../shared/consent/consent-service.js';
+import { NOT_CONSENTED, OTHER_BROWSER, OTHER_BROWSER_WIZARD } from '../shared/consent/consent-service.js';
 import { bindBrowser, browserKeyOf } from '../shared/http/browser-binding.js';
 import { isDomainError } from '../shared/errors/domain-errors.js';
 import { STATUS_OF_KIND } from '../shared/http/problem-mapper.js';
@@ -153,10 +153,10 @@ async function flowOf(
 }
 
 /** The page for a callback or poll from another browser than the one that started the flow: fixed text. */
-const otherBrowser = (brand: Brand) =>
+const otherBrowser = (brand: Brand, wizard = false) =>
   messagePage(brand, 403, {
     heading: 'This sign-in belongs to another browser',
-    message: OTHER_BROWSER,
+    message: wizard ? OTHER_BROWSER_WIZARD : OTHER_BROWSER,
     advice: 'If someone sent you a sign-in link or a code, do not use it: ask your service provider instead.',
     code: 'consent_browser_mismatch',
   });
@@ -211,7 +211,8 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
                 { title: 'Authentication complete', brand },
               );
         }
-        if (outcome.kind === 'invalid' && outcome.reason === 'other-browser') return otherBrowser(brand);
+        if (outcome.kind === 'invalid' && outcome.reason === 'other-browser')
+          return otherBrowser(brand, outcome.flow?.subject.type === 'wizard');
         const retry =
           outcome.flow?.subject.type === 'wizard'
             ? 'Start the sign-in again from the onboarding wizard.'
@@ -256,6 +257,37 @@ export function createAuthenticatePages(services: AuthenticatePagesDeps): Functi
           heading: 'This sign-in answer is not valid',
           message: 'It does not belong to a sign-in started here.',
           advice: 'Start again from the invitation link or the onboarding wizard.',
+        });
+      },
+    }),
+    definePage(services, {
+      name: 'authenticate-sign-in-launch',
+      methods: ['GET'],
+      route: 'authenticate/launch/{launchToken}',
+      async handler({ request, params, brand }) {
+        const binding = bindBrowser(request);
+        const outcome = await services.consent.launchSignIn(params.launchToken ?? '', binding.key);
+        // The cookie is set only with the redirect: a refused link binds nothing.
+        if (outcome.kind === 'redirect') return { ...redirectTo(outcome.url), cookies: [binding.cookie] };
+        const again = 'Choose Sign in now again in the onboarding wizard; it gives a new link.';
+        if (outcome.reason === 'used') {
+          return messagePage(brand, 410, {
+            heading: 'This sign-in link was already used',
+            message: 'Each Sign in now link starts one sign-in, in the browser that opened it first.',
+            advice: `If that was not you, or it did not complete: ${again}`,
+          });
+        }
+        if (outcome.reason === 'expired') {
+          return messagePage(brand, 410, {
+            heading: 'This sign-in link has expired',
+            message: 'A Sign in now link must be opened within 5 minutes.',
+            advice: again,
+          });
+        }
+        return messagePage(brand, 404, {
+          heading: 'This sign-in link is not valid',
+          message: 'No sign-in was started with this link.',
+          advice: `Open the whole link, or: ${again}`,
         });
       },
     }),

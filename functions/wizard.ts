@@ -210,11 +210,11 @@ export function createWizardFunctions(services: WizardFunctionsDeps): FunctionDe
           // Checked before the session changes, so a missing token app leaves the session as it was.
           await services.tokenApp();
           const { session, customerId } = await services.wizard.beginSignIn(params.sessionId, who);
-          const { url } = await services.consent.startSignIn(
+          // The caller holds a bearer token, not a cookie of this host: the sign-in is bound to a browser only
+          // when one opens this one-time link on our host, which sets the cookie and goes on to Microsoft.
+          const { url } = await services.consent.createSignInLaunch(
             { type: 'wizard', sessionId: session.id, owner: who, customerId },
             body.loginHint ?? null,
-            // Started through the API, not from a page of ours: there is no browser to bind (decisions.md).
-            null,
           );
           return { status: 200, body: { ...toWizardSessionView(session), signInUrl: url } };
         }

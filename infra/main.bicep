@@ -46,6 +46,10 @@ param licenseExpires string = ''
 @maxLength(44)
 param secretsEncryptionKey string
 
+@secure()
+@description('Only during a key rotation: the former secretsEncryptionKey (several comma-separated), each 32 bytes base64-encoded. Values they sealed still open and are re-sealed with secretsEncryptionKey when read; nothing is sealed with them. Kept in Key Vault as secrets-encryption-keys-retired. Empty (the default) outside a rotation.')
+param retiredSecretsEncryptionKeys string = ''
+
 @description('Optional custom host name of the product, such as hub.voice.example.com (a subdomain: Flex Consumption maps custom domains with a CNAME only). Binds it to the Function App with a managed certificate and makes PUBLIC_BASE_URL https://<customDomainName>. Its CNAME (to the app\'s default host name) and asuid TXT record (AZURE_CUSTOM_DOMAIN_VERIFICATION_ID) must resolve first: they are created here when it lies in dnsZoneName and createCustomDomainDnsRecords is true.')
 @maxLength(253)
 param customDomainName string = ''
@@ -156,6 +160,8 @@ var tableNames = [
   'emailoutbox'
   'scripttemplates'
   'customersites'
+  'siteclaims'
+  'removedcustomers'
   'tasks'
   'replication'
   'replicamirror'
@@ -284,6 +290,21 @@ resource encryptionKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
       ? secretsEncryptionKey
       : fail('secretsEncryptionKey must be 32 random bytes, base64-encoded (openssl rand -base64 32).')
     contentType: 'base64, 32 bytes'
+  }
+}
+
+// The keys of a rotation in progress (docs/deploy.md, "Rotating the encryption key"); none outside one.
+var retiredKeys = filter(map(split(retiredSecretsEncryptionKeys, ','), key => trim(key)), key => !empty(key))
+var hasRetiredKeys = !empty(retiredKeys)
+
+resource retiredKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (hasRetiredKeys) {
+  parent: vault
+  name: 'secrets-encryption-keys-retired'
+  properties: {
+    value: length(filter(retiredKeys, key => length(key) != 44 || !endsWith(key, '=') || endsWith(key, '=='))) == 0
+      ? join(retiredKeys, ',')
+      : fail('retiredSecretsEncryptionKeys must be comma-separated keys of 32 random bytes, base64-encoded.')
+    contentType: 'base64, 32 bytes each, comma-separated'
   }
 }
 
@@ -421,6 +442,17 @@ resource secretAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The same, on the retired keys' secret, while a rotation is in progress.
+resource retiredKeysAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasRetiredKeys) {
+  scope: retiredKeysSecret
+  name: guid(vault.id, 'secrets-encryption-keys-retired', functionApp.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
 // DNS Zone Contributor on the provider's zone (fully automatic DNS). The deployment name carries the resource token:
 // two environments sharing the zone's resource group would otherwise overwrite each other's deployment record.
 module dnsAccess 'modules/dns-zone-contributor.bicep' = if (!empty(dnsZoneName)) {
@@ -455,6 +487,9 @@ var appSettings = {
   // The same list as siteConfig.cors, so that a malformed origin stops the app at start-up with a clear message.
   API_CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   SECRETS_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${encryptionKeySecret.properties.secretUri})'
+  SECRETS_ENCRYPTION_KEYS_RETIRED: hasRetiredKeys
+    ? '@Microsoft.KeyVault(SecretUri=${retiredKeysSecret!.properties.secretUri})'
+    : ''
   LICENSE_TENANT_COUNT: string(licenseTenantCount)
   LICENSE_USER_COUNT: string(licenseUserCount)
   LICENSE_EXPIRES: licenseExpires
@@ -465,7 +500,7 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: appSettings
-  dependsOn: [storageAccess, secretAccess]
+  dependsOn: [storageAccess, secretAccess, retiredKeysAccess]
 }
 
 // ---------------------------------------------------------------------------------------------------------------

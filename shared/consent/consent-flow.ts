@@ -63,8 +63,7 @@ export interface ConsentFlow {
   readonly sealedRefreshToken: string | null;
   /**
    * SHA-256 of the browser key (the `__Host-` cookie) of the browser that started the flow: its callback and
-   * its polls are accepted only from that browser. Null for the wizard's sign-in, started through the API by a
-   * signed-in operator rather than from a page.
+   * its polls are accepted only from that browser. Null only on flows stored before binding existed (refused).
    */
   readonly browserKeyHash: string | null;
   /** Who signed in and which tenant, once Microsoft said so (shown on the last page, recorded with the grant). */
@@ -110,17 +109,45 @@ export function hashBrowserKey(key: string): string {
 }
 
 /**
- * Whether the request's browser key is the one the flow was started with. A flow for an invitation is always
- * bound (one stored without a hash, from before binding existed, is refused); the wizard's sign-in is unbound.
+ * Whether the request's browser key is the one the flow was started with. Every flow is bound: one stored without
+ * a hash (from before binding existed) is refused, not trusted.
  */
-export function sameBrowser(
-  flow: Pick<ConsentFlow, 'browserKeyHash' | 'subject'>,
-  key: string | null,
-): boolean {
+export function sameBrowser(flow: Pick<ConsentFlow, 'browserKeyHash'>, key: string | null): boolean {
   const expected = flow.browserKeyHash ?? null;
-  if (expected === null) return flow.subject.type === 'wizard';
+  if (expected === null) return false;
   if (!key || !BROWSER_KEY_PATTERN.test(key)) return false;
   const actual = Buffer.from(hashBrowserKey(key));
   const wanted = Buffer.from(expected);
   return actual.length === wanted.length && timingSafeEqual(actual, wanted);
+}
+
+/**
+ * The wizard's Sign in now, started through the API: a one-time link on this host that, opened in the operator's
+ * browser, binds the sign-in to that browser (sets the cookie) and only then sends it to Microsoft. The API's
+ * caller holds a bearer token, not a cookie of this host, so the binding can only happen in the browser.
+ */
+export interface SignInLaunch {
+  /** SHA-256 of the link's token: a leaked table gives nobody a link that works. */
+  readonly tokenHash: string;
+  readonly subject: Extract<ConsentSubject, { type: 'wizard' }>;
+  readonly loginHint: string | null;
+  /** Set when a browser opened the link: it starts one sign-in, once. */
+  readonly usedAt: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly etag: string;
+}
+
+/** The operator opens the link from the portal at once; a link lying in a chat or history must not start one. */
+export const SIGN_IN_LAUNCH_TTL_MS = 5 * 60 * 1000;
+
+export const LAUNCH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** 256 random bits: whoever holds the token can start the session's sign-in in their own browser. */
+export function newLaunchToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashLaunchToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url');
 }

@@ -12,15 +12,19 @@ import {
   type ConsentSubject,
   FLOW_ID_PATTERN,
   hashBrowserKey,
+  hashLaunchToken,
+  LAUNCH_TOKEN_PATTERN,
   newConsentFlowId,
+  newLaunchToken,
   sameBrowser,
   type SignedInAccount,
+  SIGN_IN_LAUNCH_TTL_MS,
   SIGN_IN_TTL_MS,
   scopeFor,
   tenantHint,
 } from './consent-flow.js';
 import { VersionConflictError } from '../errors/domain-errors.js';
-import type { ConsentFlowStore } from './consent-flow-store.js';
+import type { ConsentFlowStore, SignInLaunchStore } from './consent-flow-store.js';
 
 /** The manual's words when the admin refuses consent (Cancel on Microsoft's consent screen). */
 export const NOT_CONSENTED = 'The administrator has not consented to use the application!';
@@ -31,6 +35,9 @@ export const CODE_EXPIRED = 'The code expired before it was used. Start authenti
  */
 export const OTHER_BROWSER =
   'This sign-in was started in another browser. Open the invitation link in this browser and start again.';
+/** The same for the wizard's Sign in now, whose start is its one-time link rather than an invitation. */
+export const OTHER_BROWSER_WIZARD =
+  'This sign-in was started in another browser. Choose Sign in now again in the onboarding wizard and open its link in the browser that signs in.';
 export const DEVICE_CODE_DISABLED =
   'Sign-in with a code is not offered. Use "Sign in with Microsoft" in this browser.';
 /** Someone of another tenant signed in for a customer whose tenant is known: nothing is stored. */
@@ -63,6 +70,11 @@ export type CallbackOutcome =
       readonly message?: string;
     };
 
+/** A browser opening the wizard's launch link: on to Microsoft, or why the link does not work. */
+export type LaunchOutcome =
+  | { readonly kind: 'redirect'; readonly url: string }
+  | { readonly kind: 'invalid'; readonly reason: 'unknown' | 'used' | 'expired' };
+
 /** A device-code poll: the flow, or why the caller may not see it. */
 export type DevicePoll =
   | { readonly kind: 'flow'; readonly flow: ConsentFlow }
@@ -85,14 +97,27 @@ export interface ConsentService {
    */
   pollDeviceCode(flowId: string, browserKey: string | null): Promise<DevicePoll>;
   /**
-   * Starts a sign-in (authorization code with PKCE); returns Microsoft's URL to send the browser to. With a
-   * `browserKey`, only that browser's callback is accepted.
+   * Starts a sign-in (authorization code with PKCE) in the browser with `browserKey`; returns Microsoft's URL to
+   * send that browser to. Only that browser's callback is accepted.
    */
   startSignIn(
     subject: ConsentSubject,
     loginHint: string | null,
-    browserKey: string | null,
+    browserKey: string,
   ): Promise<{ flow: ConsentFlow; url: string }>;
+  /**
+   * The wizard's Sign in now, asked for through the API: a one-time, short-lived link on the callback's host
+   * (`/authenticate/launch/{token}`). Only the token's hash is stored.
+   */
+  createSignInLaunch(
+    subject: Extract<ConsentSubject, { type: 'wizard' }>,
+    loginHint: string | null,
+  ): Promise<{ url: string; expiresAt: string }>;
+  /**
+   * A browser opened a launch link: spends it and starts the sign-in bound to that browser; Microsoft's URL to
+   * send it to, or why the link does not work (already used, expired, unknown).
+   */
+  launchSignIn(token: string, browserKey: string): Promise<LaunchOutcome>;
   /** Microsoft's redirect back to `/authenticate/OAuth2Callback`, with the browser key the request carried. */
   handleCallback(query: URLSearchParams, browserKey: string | null): Promise<CallbackOutcome>;
 }
@@ -102,6 +127,7 @@ class OtherTenantError extends Error {}
 
 export interface ConsentServiceOptions {
   readonly store: ConsentFlowStore;
+  readonly launches: SignInLaunchStore;
   readonly secretBox: SecretBox;
   readonly tokenApp: TokenAppClients;
   readonly credentials: CredentialService;
@@ -300,14 +326,54 @@ export function createConsentService(options: ConsentServiceOptions): ConsentSer
 
     async startSignIn(subject, loginHint, browserKey) {
       const app = await options.tokenApp();
-      return signIn(
-        app,
+      return signIn(app, subject, loginHint, tenantHint(loginHint), 'graph', hashBrowserKey(browserKey));
+    },
+
+    async createSignInLaunch(subject, loginHint) {
+      const app = await options.tokenApp();
+      const token = newLaunchToken();
+      const at = now();
+      const expiresAt = new Date(at.getTime() + SIGN_IN_LAUNCH_TTL_MS).toISOString();
+      await options.launches.create({
+        tokenHash: hashLaunchToken(token),
         subject,
         loginHint,
-        tenantHint(loginHint),
+        usedAt: null,
+        createdAt: at.toISOString(),
+        expiresAt,
+      });
+      // On the callback's host, so the cookie the launch sets is the one Microsoft's redirect back carries.
+      return {
+        url: new URL(`/authenticate/launch/${token}`, app.settings.redirectUri).toString(),
+        expiresAt,
+      };
+    },
+
+    async launchSignIn(token, browserKey) {
+      const found = LAUNCH_TOKEN_PATTERN.test(token)
+        ? await options.launches.get(hashLaunchToken(token))
+        : null;
+      if (!found) return { kind: 'invalid', reason: 'unknown' };
+      if (found.usedAt) return { kind: 'invalid', reason: 'used' };
+      if (Date.parse(found.expiresAt) <= now().getTime()) return { kind: 'invalid', reason: 'expired' };
+      // The claim: of two browsers opening the link at once, one starts the sign-in.
+      try {
+        const { etag: _etag, ...rest } = found;
+        await options.launches.replace(found, { ...rest, usedAt: now().toISOString() });
+      } catch (error) {
+        if (error instanceof VersionConflictError) return { kind: 'invalid', reason: 'used' };
+        throw error;
+      }
+      const app = await options.tokenApp();
+      const { url } = await signIn(
+        app,
+        found.subject,
+        found.loginHint,
+        tenantHint(found.loginHint),
         'graph',
-        browserKey === null ? null : hashBrowserKey(browserKey),
+        hashBrowserKey(browserKey),
       );
+      return { kind: 'redirect', url };
     },
 
     async handleCallback(query, browserKey) {

@@ -157,6 +157,23 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
     });
   }
 
+  /**
+   * The customer's credential, its secret re-sealed with the current key (and written back) when a retired key
+   * sealed it: every use of a credential goes through here, so the daily verification re-seals them all.
+   */
+  async function current(customerId: string): Promise<CustomerCredential | null> {
+    const found = await store.get(customerId);
+    const resealed = found ? secretBox.reseal(found.sealedSecret, slot(found.customerId)) : null;
+    if (!found || resealed === null) return found;
+    try {
+      return await store.update(found, { sealedSecret: resealed });
+    } catch (error) {
+      // Someone wrote it meanwhile (with the current key): theirs is the newer.
+      if (error instanceof VersionConflictError) return store.get(customerId);
+      throw error;
+    }
+  }
+
   /** A TokenCredential over a delegated refresh token, persisting each rotated refresh token. */
   function delegatedCredential(credential: CustomerCredential): TokenCredential {
     let current = credential;
@@ -386,10 +403,10 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
       return rows;
     },
 
-    get: (customerId) => store.get(customerId),
+    get: (customerId) => current(customerId),
 
     async verify(customerId) {
-      const credential = await store.get(customerId);
+      const credential = await current(customerId);
       if (!credential) throw domainErrors.notFound(`"${customerId}" has no Microsoft 365 credentials yet.`);
       let status: VerificationStatus = 'successful';
       let message: string | null = null;

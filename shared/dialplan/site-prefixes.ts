@@ -15,7 +15,11 @@ import type { TaskRecord } from '../tasks/task-record.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { deviceDialPlans } from './dialplan-diff.js';
 import { sbcChoiceErrors, sbcChoicesOf, sbcChoicesReader } from '../onboarding/sbc-choices.js';
-import { assertSiteClaims, type SharedResourceDeps } from '../onboarding/shared-resources.js';
+import {
+  assertSiteClaims,
+  type SharedResourceDeps,
+  writeWithSiteClaims,
+} from '../onboarding/shared-resources.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 
 /** What the prefix pages and Import Customers work with. */
@@ -97,15 +101,18 @@ export async function saveSitePrefixes(
     );
     if (errors.length > 0) throw domainErrors.validation(errors, 'Unknown dial plans; nothing was saved.');
   }
-  await assertSiteClaims(services.siteClaims, {
+  const claims = {
     site: { ...found.site, prefixes: [...prefixes] },
     before: found.site,
     tenantId: (await services.credentials.get(customerId))?.tenantId ?? null,
-  });
+  };
+  await assertSiteClaims(services.siteClaims, claims);
   try {
-    await sites.replace(
-      { ...found.site, prefixes: [...prefixes], updatedAt: new Date().toISOString() },
-      found.etag,
+    await writeWithSiteClaims(services.siteClaims, claims, () =>
+      sites.replace(
+        { ...found.site, prefixes: [...prefixes], updatedAt: new Date().toISOString() },
+        found.etag,
+      ),
     );
   } catch (error) {
     if (error instanceof VersionConflictError) {

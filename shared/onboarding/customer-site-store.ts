@@ -1,5 +1,7 @@
+import { VersionConflictError } from '../errors/domain-errors.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import type { ListOptions, Stored, Tables } from '../storage/versioned-table.js';
-import type { CustomerSite } from './customer-site.js';
+import { type CustomerSite, carrierPasswordSlot } from './customer-site.js';
 
 export const CUSTOMER_SITES_TABLE = 'customersites';
 
@@ -65,4 +67,35 @@ export function createCustomerSiteStore(tables: Tables): CustomerSiteStore {
       await table.delete(partitionOf(customerId), rowOf(siteName));
     },
   };
+}
+
+/**
+ * The site, its carrier registration password written back sealed with the current key when a retired key sealed
+ * it. The onboarding reads its site through here, so every site it deploys or re-deploys drops the old key.
+ */
+export async function siteWithCurrentSeal(
+  sites: Pick<CustomerSiteStore, 'get' | 'replace'>,
+  secretBox: Pick<SecretBox, 'reseal'>,
+  customerId: string,
+  siteName: string,
+): Promise<VersionedSite | null> {
+  const found = await sites.get(customerId, siteName);
+  const registration = found?.site.sbc?.carrierRegistration;
+  if (!found?.site.sbc || !registration) return found;
+  const resealed = secretBox.reseal(
+    registration.passwordSealed,
+    carrierPasswordSlot(found.site.customerId, found.site.siteName),
+  );
+  if (resealed === null) return found;
+  const site: CustomerSite = {
+    ...found.site,
+    sbc: { ...found.site.sbc, carrierRegistration: { ...registration, passwordSealed: resealed } },
+  };
+  try {
+    return await sites.replace(site, found.etag);
+  } catch (error) {
+    // Changed meanwhile (and sealed with the current key if its password was saved): the newer one.
+    if (error instanceof VersionConflictError) return sites.get(customerId, siteName);
+    throw error;
+  }
 }

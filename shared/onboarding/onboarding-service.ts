@@ -18,7 +18,7 @@ import { MAX_PREFIXES } from './prefixes.js';
 import type { SbcChoicesReader } from './sbc-choices.js';
 import { patchedSite, type SitePatch } from './site-patch.js';
 import { withOptimisticRetry } from '../storage/versioned-table.js';
-import { assertSiteClaims, type SharedResourceDeps } from './shared-resources.js';
+import { assertSiteClaims, type SharedResourceDeps, writeWithSiteClaims } from './shared-resources.js';
 
 export interface OnboardingService {
   /** The wizard's Submit: creates the customer and its first site, and queues CreateCustomer. */
@@ -167,34 +167,37 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         });
       }
       const idempotencyKey = `submit-${session.id}`;
-      const existing = await nullIfNotFound(services.customers.get(draft.shortName));
-      // A Submit sent twice at once (a double click), or retried after failing before it recorded its task in the
-      // session, finds its own customer and task.
-      if (!existing) await services.customers.create(draft);
-      else if (!(await sites.get(draft.shortName, site.siteName))) {
-        throw domainErrors.conflict(
-          'short_name_taken',
-          'Short Name already in use',
-          `A customer with the Short Name "${draft.shortName}" already exists.`,
-        );
-      }
-      // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
-      // should it not happen).
-      await services.credentials.release(draft.shortName, session.id);
-      const grantTo = session.m365Settings?.grantAdminAccessTo;
-      if (grantTo) {
-        await services.access.requestCustomerAdmin({
-          customerId: draft.shortName,
-          userPrincipalName: grantTo,
-          requestedAt: new Date().toISOString(),
-          requestedBy: owner,
-        });
-      }
-      try {
-        await sites.create(site);
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-      }
+      const claims = { site, before: null, tenantId: session.connection?.tenantId ?? null };
+      await writeWithSiteClaims(services.siteClaims, claims, async () => {
+        const existing = await nullIfNotFound(services.customers.get(draft.shortName));
+        // A Submit sent twice at once (a double click), or retried after failing before it recorded its task in the
+        // session, finds its own customer and task.
+        if (!existing) await services.customers.create(draft);
+        else if (!(await sites.get(draft.shortName, site.siteName))) {
+          throw domainErrors.conflict(
+            'short_name_taken',
+            'Short Name already in use',
+            `A customer with the Short Name "${draft.shortName}" already exists.`,
+          );
+        }
+        // The credentials the session captured are the customer's now: replication starts (the sweep finishes this
+        // should it not happen).
+        await services.credentials.release(draft.shortName, session.id);
+        const grantTo = session.m365Settings?.grantAdminAccessTo;
+        if (grantTo) {
+          await services.access.requestCustomerAdmin({
+            customerId: draft.shortName,
+            userPrincipalName: grantTo,
+            requestedAt: new Date().toISOString(),
+            requestedBy: owner,
+          });
+        }
+        try {
+          await sites.create(site);
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
+        }
+      });
       const task = await engine().start({
         type: 'CreateCustomer',
         customerId: draft.shortName,
@@ -229,11 +232,8 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         pagesFromAddSite(input),
         deps(),
       );
-      await assertSiteClaims(services.siteClaims, {
-        site,
-        before: null,
-        tenantId: credential?.tenantId ?? null,
-      });
+      const claims = { site, before: null, tenantId: credential?.tenantId ?? null };
+      await assertSiteClaims(services.siteClaims, claims);
       if (dryRun) {
         return engine().start({
           type: 'SBCInit',
@@ -253,18 +253,20 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           },
         });
       }
-      try {
-        await sites.create(site);
-      } catch (error) {
-        if (error instanceof VersionConflictError) {
-          throw domainErrors.conflict(
-            'site_name_taken',
-            'Sbc Site Name already in use',
-            `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
-          );
+      await writeWithSiteClaims(services.siteClaims, claims, async () => {
+        try {
+          await sites.create(site);
+        } catch (error) {
+          if (error instanceof VersionConflictError) {
+            throw domainErrors.conflict(
+              'site_name_taken',
+              'Sbc Site Name already in use',
+              `Customer "${customer.shortName}" has a site named "${input.siteName}".`,
+            );
+          }
+          throw error;
         }
-        throw error;
-      }
+      });
       return engine().start({
         type: 'SBCInit',
         customerId: customer.shortName,
@@ -362,11 +364,12 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
         if (first && conditional && ifMatch !== found.etag) throw stale();
         first = false;
         const next = await patchedSite(found.site, patch, deps());
-        await assertSiteClaims(services.siteClaims, {
+        const claims = {
           site: next,
           before: found.site,
           tenantId: (await services.credentials.get(customer.shortName))?.tenantId ?? null,
-        });
+        };
+        await assertSiteClaims(services.siteClaims, claims);
         if (patch.prefixes) {
           const others = (await sites.list(customer.shortName))
             .filter((s) => s.site.siteName.toLowerCase() !== found.site.siteName.toLowerCase())
@@ -383,7 +386,9 @@ export function createOnboardingService(services: OnboardingServiceDeps): Onboar
           }
         }
         try {
-          return await sites.replace({ ...next, updatedAt: new Date().toISOString() }, found.etag);
+          return await writeWithSiteClaims(services.siteClaims, claims, () =>
+            sites.replace({ ...next, updatedAt: new Date().toISOString() }, found.etag),
+          );
         } catch (error) {
           if (error instanceof VersionConflictError && conditional) throw stale();
           throw error;

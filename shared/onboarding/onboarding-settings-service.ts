@@ -70,6 +70,24 @@ export function createOnboardingSettingsService(
     return { document: JSON.parse(document) as T, ...(sealed ? { sealed } : {}), etag: found.etag };
   }
 
+  /**
+   * The row's secret, written back sealed with the current key when a retired key sealed it (the DNS secret and
+   * the SBC passwords are read by every onboarding and sync, so a rotation reaches them at their next use).
+   */
+  async function currentSecret(rowKey: string, sealed: string, etag: string, slot: string): Promise<string> {
+    const resealed = secretBox.reseal(sealed, slot);
+    if (resealed === null) return sealed;
+    const found = await table.get(PARTITION, rowKey);
+    if (found?.etag !== etag) return resealed;
+    try {
+      await table.replace({ ...found.value, sealed: resealed }, etag);
+    } catch (error) {
+      // Saved meanwhile, with the current key.
+      if (!(error instanceof VersionConflictError)) throw error;
+    }
+    return resealed;
+  }
+
   async function list<T>(prefix: string): Promise<Array<{ document: T; sealed?: string }>> {
     const rows: Array<{ document: T; sealed?: string }> = [];
     for await (const { value } of table.list({
@@ -147,7 +165,9 @@ export function createOnboardingSettingsService(
                 kind: 'app',
                 tenantId: d.tenantId,
                 clientId: d.clientId,
-                clientSecret: found.sealed ? secretBox.open(found.sealed, dnsSlot) : '',
+                clientSecret: found.sealed
+                  ? secretBox.open(await currentSecret('dns-api', found.sealed, found.etag, dnsSlot), dnsSlot)
+                  : '',
               }
             : { kind: 'managed-identity', ...(d.clientId ? { clientId: d.clientId } : {}) },
         subscriptionId: d.subscriptionId,
@@ -168,7 +188,12 @@ export function createOnboardingSettingsService(
       if (!found) return null;
       return {
         ...found.document,
-        gatewayPassword: found.sealed ? secretBox.open(found.sealed, sbcSlot(id)) : '',
+        gatewayPassword: found.sealed
+          ? secretBox.open(
+              await currentSecret(`sbc:${id}`, found.sealed, found.etag, sbcSlot(id)),
+              sbcSlot(id),
+            )
+          : '',
       };
     },
     async licensePlans() {

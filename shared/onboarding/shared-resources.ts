@@ -3,6 +3,7 @@ import { customerIpGroups } from '../sbc/sbc-config.js';
 import type { CustomerSite } from './customer-site.js';
 import type { CustomerSiteStore } from './customer-site-store.js';
 import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
+import type { SiteClaimLock } from './site-claim-lock.js';
 
 /**
  * Customers share SBCs and the provider's DNS zone; what one customer's site claims there is its own (docs/access.md,
@@ -47,6 +48,8 @@ export interface SharedResourceDeps {
   readonly regions: Pick<OnboardingSettingsReader, 'region' | 'registrarHosts'>;
   /** Every customer's number ranges on an SBC. */
   readonly rangesOnSbc: (sbcId: string) => Promise<readonly SbcRange[]>;
+  /** Held from the last check of a site's claims until the site is written. */
+  readonly lock: SiteClaimLock;
 }
 
 export interface SiteClaims {
@@ -244,4 +247,30 @@ export async function assertSiteClaims(deps: SharedResourceDeps, claims: SiteCla
       })),
     );
   }
+}
+
+/** What a site claims that another customer's site could claim at the same instant: its SBC, regions and gateway. */
+async function claimKeys(deps: SharedResourceDeps, site: CustomerSite): Promise<string[]> {
+  const keys = [...regionsOf(site)].map((r) => `region|${lower(r)}`);
+  const sbcId = site.sbc ? (await deps.regions.region(site.sbc.regionId))?.sbcId : undefined;
+  if (sbcId) keys.push(`sbc|${lower(sbcId)}`);
+  if (site.gatewayFqdn) keys.push(`fqdn|${lower(site.gatewayFqdn)}`);
+  return keys;
+}
+
+/**
+ * Writes a site whose claims `assertSiteClaims` accepted, holding its SBC, regions and gateway FQDN: the claims are
+ * checked again under the lease, so of two customers' sites saved at the same instant the second sees the first
+ * and is refused with the same code, before `write` runs (it wrote nothing). The caller checks once before, without
+ * the lease, so that an ordinary refusal writes nothing at all, not even a lease.
+ */
+export async function writeWithSiteClaims<R>(
+  deps: SharedResourceDeps,
+  claims: SiteClaims,
+  write: () => Promise<R>,
+): Promise<R> {
+  return deps.lock.hold(await claimKeys(deps, claims.site), async () => {
+    await assertSiteClaims(deps, claims);
+    return write();
+  });
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { domainErrors } from '../errors/domain-errors.js';
+import { domainErrors, VersionConflictError } from '../errors/domain-errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { type TablesSource, tablesFrom } from '../storage/azure-tables.js';
 import { DEFAULT_RATE_LIMITS, rateLimitsInputSchema } from './provider-settings-schemas.js';
@@ -73,10 +73,24 @@ export function createProviderSettingsService(options: ProviderSettingsOptions):
   async function read(section: Section): Promise<SectionRecord | null> {
     const found = await table.get(PARTITION, section);
     if (!found) return null;
-    return {
-      fields: JSON.parse(found.value.fields) as Record<string, unknown>,
-      secrets: JSON.parse(found.value.secrets) as Record<string, string>,
-    };
+    const fields = JSON.parse(found.value.fields) as Record<string, unknown>;
+    const secrets = JSON.parse(found.value.secrets) as Record<string, string>;
+    // Secrets sealed with a retired key are written back sealed with the current one (the token app's secret and
+    // the SMTP password are read at every use, so a rotation reaches them within minutes).
+    let resealed = false;
+    for (const [field, sealed] of Object.entries(secrets)) {
+      const again = options.secretBox.reseal(sealed, slot(section, field));
+      if (again !== null) [secrets[field], resealed] = [again, true];
+    }
+    if (resealed) {
+      try {
+        await table.replace({ ...found.value, secrets: JSON.stringify(secrets) }, found.etag);
+      } catch (error) {
+        // Saved meanwhile, with the current key: the next read sees that.
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    }
+    return { fields, secrets };
   }
 
   async function write(

@@ -6,14 +6,21 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * authenticated too, so a sealed value copied into another record or field does not open.
  *
  * Key rotation: each sealed value names the key that sealed it (`v1.<key id>.<payload>`). Values sealed with a
- * retired key still open while that key is listed in SECRETS_ENCRYPTION_KEYS_RETIRED; `isCurrent` tells a caller
- * that writes the value back to re-seal it with the current key.
+ * retired key still open while that key is listed in SECRETS_ENCRYPTION_KEYS_RETIRED; every store of a lasting
+ * secret re-seals what it reads under a retired key (`reseal`) and writes it back, so the old key can be dropped
+ * once each secret has been read once (docs/deploy.md, "Rotating the encryption key").
  */
 export interface SecretBox {
   seal(plaintext: string, slot: string): string;
   open(sealed: string, slot: string): string;
   /** Whether `sealed` was sealed with the current key (false: re-seal it when it is next written). */
   isCurrent(sealed: string): boolean;
+  /**
+   * `sealed` sealed again with the current key when a retired key sealed it (to be written back in its place), or
+   * null when there is nothing to write back: it is current already, or no key opens it (its use says so, as
+   * before; a read that only re-seals must not fail where the use would not have).
+   */
+  reseal(sealed: string, slot: string): string | null;
 }
 
 export class SecretBoxError extends Error {
@@ -36,7 +43,7 @@ function keyOf(base64Key: string): { readonly id: string; readonly key: Buffer }
 export function createSecretBox(base64Key: string, retiredBase64Keys: readonly string[] = []): SecretBox {
   const current = keyOf(base64Key);
   const keys = new Map([...retiredBase64Keys.map(keyOf), current].map((entry) => [entry.id, entry.key]));
-  return {
+  const box: SecretBox = {
     seal(plaintext, slot) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', current.key, iv, { authTagLength: TAG_BYTES });
@@ -71,5 +78,15 @@ export function createSecretBox(base64Key: string, retiredBase64Keys: readonly s
     isCurrent(sealed) {
       return sealed.split('.')[1] === current.id;
     },
+    reseal(sealed, slot) {
+      if (box.isCurrent(sealed)) return null;
+      try {
+        return box.seal(box.open(sealed, slot), slot);
+      } catch (error) {
+        if (error instanceof SecretBoxError) return null;
+        throw error;
+      }
+    },
   };
+  return box;
 }

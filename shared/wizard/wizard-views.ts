@@ -66,7 +66,7 @@ export const wizardSessionViewSchema = z
     }),
     signInUrl: z.url().optional().meta({
       description:
-        'After choosing "Sign in now": open it in a browser; Microsoft returns to /authenticate/OAuth2Callback and the connection becomes `authentication-complete`.',
+        'After choosing "Sign in now": a one-time link on this host, valid for 5 minutes. Open it in the browser that will sign in: it binds the sign-in to that browser and goes on to Microsoft, which returns to /authenticate/OAuth2Callback (in that browser only) and the connection becomes `authentication-complete`. Choosing Sign in now again gives a new link.',
     }),
   })
   .meta({ id: 'WizardSession' });

@@ -260,7 +260,8 @@ describe('the sign-in path (authorization code with PKCE)', () => {
     expect(started.status, JSON.stringify(started.body)).toBe(200);
     const { signInUrl, connection } = started.body as { signInUrl: string; connection: { status: string } };
     expect(connection.status).toBe('pending-authentication');
-    expect(new URL(signInUrl).searchParams.get('code_challenge_method')).toBe('S256');
+    // A one-time link on this host: opened in this browser, it binds the sign-in to it, then goes to Microsoft.
+    expect(new URL(signInUrl).pathname).toMatch(/^\/authenticate\/launch\//);
 
     const page = await newPage();
     page.on('request', (request) => {
@@ -268,6 +269,7 @@ describe('the sign-in path (authorization code with PKCE)', () => {
         callbackUrl = request.url();
     });
     await page.goto(signInUrl);
+    expect(new URL(page.url()).searchParams.get('code_challenge_method')).toBe('S256');
     await signInAtMicrosoft(page, fabrikam.admin);
     // The second consent, for the Teams admin API, follows without the operator doing anything but sign in
     // again (the sandbox keeps no browser session at Microsoft).

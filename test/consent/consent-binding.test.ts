@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/index.js';
 import { browseSignIn } from '../../dev/sandbox/entra-browser.js';
 import { findUser } from '../../dev/sandbox/state.js';
+import { hashLaunchToken } from '../../shared/consent/consent-flow.js';
+import { createSignInLaunchStore } from '../../shared/consent/consent-flow-store.js';
 import { createCredentialStore } from '../../shared/credentials/credential-store.js';
 import { createTrustedTransport, type TrustedTransport } from '../../shared/net/trusted-transport.js';
 import { apiClient } from '../support/api-client.js';
@@ -317,5 +319,94 @@ describe('the device code as a provider setting', () => {
         json: { clientId: DEMO.tokenApp.clientId, deviceCode: true },
       });
     }
+  });
+});
+
+describe('the wizard’s Sign in now', () => {
+  /** A wizard session on its first page, then Sign in now through the API: the launch link it answers. */
+  async function signInNow(shortName: string): Promise<{ sessionId: string; launch: string }> {
+    const opened = await call('POST', '/api/v1/wizard-sessions');
+    const sessionId = (opened.body as { id: string }).id;
+    const named = await call('PUT', `/api/v1/wizard-sessions/${sessionId}/customer`, {
+      json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 5 },
+    });
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    const started = await call('POST', `/api/v1/wizard-sessions/${sessionId}/connection`, {
+      json: { method: 'sign-in', loginHint: fabrikam.admin.userPrincipalName },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    return { sessionId, launch: (started.body as { signInUrl: string }).signInUrl };
+  }
+
+  /** The operator's browser opens the launch link: it is bound, and sent on to Microsoft. */
+  async function launch(url: string) {
+    const opened = await page(url);
+    expect(opened.status, await opened.clone().text()).toBe(303);
+    return { microsoftUrl: opened.headers.get('location') ?? '', cookie: bindingCookie(opened) };
+  }
+
+  const connection = async (sessionId: string) =>
+    ((await call('GET', `/api/v1/wizard-sessions/${sessionId}`)).body as { connection: unknown }).connection;
+
+  it('answers a one-time link on this host, not Microsoft’s URL', async () => {
+    const { launch: url } = await signInNow('LaunchHost');
+    expect(new URL(url).pathname).toMatch(/^\/authenticate\/launch\/[A-Za-z0-9_-]{43}$/);
+    expect(url.startsWith(stack.sandbox.url)).toBe(false);
+    // Only the token's hash is stored.
+    expect(await tableText(stack, 'consentflows')).not.toContain(new URL(url).pathname.split('/').at(-1));
+  });
+
+  it('refuses a Microsoft URL forwarded from the operator’s browser, and stores nothing', async () => {
+    const { sessionId, launch: url } = await signInNow('WizForward');
+    const { microsoftUrl } = await launch(url);
+    expect(microsoftUrl.startsWith(stack.sandbox.url)).toBe(true);
+    // Someone else signs in with the forwarded URL; Microsoft sends their browser (no cookie) back.
+    const refused = await page(await signInAtMicrosoft(microsoftUrl, fabrikam.admin));
+    expect(refused.status).toBe(403);
+    const html = await refused.text();
+    expect(html).toContain('consent_browser_mismatch');
+    expect(html).toContain('Choose Sign in now again in the onboarding wizard');
+    expect(await tableText(stack, 'credentials')).not.toContain('WizForward');
+    expect(await connection(sessionId)).toMatchObject({ status: 'pending-authentication' });
+  });
+
+  it('completes in the browser that opened the link, which cannot open it again', async () => {
+    const { sessionId, launch: url } = await signInNow('WizBound');
+    const { microsoftUrl, cookie } = await launch(url);
+
+    const reused = await page(url);
+    expect(reused.status).toBe(410);
+    expect(await reused.text()).toContain('This sign-in link was already used');
+    expect(reused.headers.getSetCookie()).toEqual([]);
+
+    // Graph, then the Teams admin API when Microsoft asks for it (the tenant may have consented to it already).
+    let done = await page(await signInAtMicrosoft(microsoftUrl, fabrikam.admin), cookie);
+    if (done.status === 303) {
+      done = await page(await signInAtMicrosoft(done.headers.get('location') ?? '', fabrikam.admin), cookie);
+    }
+    expect(done.status, await done.clone().text()).toBe(200);
+    expect(await done.text()).toContain('Authentication complete');
+    expect(await connection(sessionId)).toMatchObject({
+      status: 'authentication-complete',
+      tenantId: fabrikam.tenantId,
+    });
+  });
+
+  it('refuses an expired link with its own page, and a made-up one', async () => {
+    const { launch: url } = await signInNow('WizLate');
+    const launches = createSignInLaunchStore(stack.tables);
+    const found = await launches.get(hashLaunchToken(new URL(url).pathname.split('/').at(-1) ?? ''));
+    if (!found) throw new Error('The launch was not stored.');
+    const { etag: _etag, ...rest } = found;
+    await launches.replace(found, { ...rest, expiresAt: new Date(Date.now() - 1000).toISOString() });
+
+    const expired = await page(url);
+    expect(expired.status).toBe(410);
+    expect(await expired.text()).toContain('This sign-in link has expired');
+    expect(expired.headers.getSetCookie()).toEqual([]);
+
+    const unknown = await page(new URL(`/authenticate/launch/${'A'.repeat(43)}`, url).toString());
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('This sign-in link is not valid');
   });
 });

@@ -171,7 +171,23 @@ describe('infra/main.bicep', () => {
     const secureParameters = Object.entries(template.parameters)
       .filter(([, p]) => p.type === 'securestring')
       .map(([name]) => name);
-    expect(secureParameters).toEqual(['secretsEncryptionKey']);
+    expect(secureParameters.sort()).toEqual(['retiredSecretsEncryptionKeys', 'secretsEncryptionKey']);
+    // The retired keys of a rotation reach only their own Key Vault secret (and whether there is one).
+    const retiredReaders = Object.entries(template.variables).filter(([, value]) =>
+      JSON.stringify(value).includes("parameters('retiredSecretsEncryptionKeys')"),
+    );
+    expect(retiredReaders.map(([name]) => name)).toEqual(['retiredKeys']);
+    expect(
+      template.resources
+        .filter((r) => JSON.stringify(r).includes("variables('retiredKeys')"))
+        .map((r) => r.type),
+    ).toEqual(['Microsoft.KeyVault/vaults/secrets']);
+    expect(JSON.stringify(template.resources)).not.toContain("parameters('retiredSecretsEncryptionKeys')");
+    expect(JSON.stringify(template.outputs)).not.toContain('retired');
+    // Outside a rotation the setting is empty and no secret exists; during one it is a Key Vault reference.
+    expect(appSettings.SECRETS_ENCRYPTION_KEYS_RETIRED).toBe(
+      "[if(variables('hasRetiredKeys'), format('@Microsoft.KeyVault(SecretUri={0})', reference(resourceId('Microsoft.KeyVault/vaults/secrets', variables('keyVaultName'), 'secrets-encryption-keys-retired'), '2023-07-01').secretUri), '')]",
+    );
     // A secure parameter is read by the Key Vault secret and nothing else.
     const readers = template.resources.filter((r) =>
       JSON.stringify(r).includes("parameters('secretsEncryptionKey')"),
@@ -266,6 +282,7 @@ describe('infra/main.bicep', () => {
         `Storage Queue Data Contributor on ${storage}`,
         `Storage Table Data Contributor on ${storage}`,
         "Key Vault Secrets User on [resourceId('Microsoft.KeyVault/vaults/secrets', variables('keyVaultName'), 'secrets-encryption-key')]",
+        "Key Vault Secrets User on [resourceId('Microsoft.KeyVault/vaults/secrets', variables('keyVaultName'), 'secrets-encryption-keys-retired')]",
         "DNS Zone Contributor on [resourceId('Microsoft.Network/dnsZones', parameters('dnsZoneName'))]",
       ].sort(),
     );
@@ -449,9 +466,19 @@ describe('infra/main.bicep', () => {
 
   it('validates secretsEncryptionKey as the app does: base64 of exactly 32 bytes, 44 characters ending in one =', () => {
     expect(template.parameters.secretsEncryptionKey).toMatchObject({ minLength: 44, maxLength: 44 });
-    const secret = only('Microsoft.KeyVault/vaults/secrets').properties as { value: string };
+    const secrets = resourcesOf('Microsoft.KeyVault/vaults/secrets');
+    const secret = secrets.find((r) => r.name.includes("'secrets-encryption-key'"))!.properties as {
+      value: string;
+    };
     expect(secret.value).toBe(
       "[if(and(endsWith(parameters('secretsEncryptionKey'), '='), not(endsWith(parameters('secretsEncryptionKey'), '=='))), parameters('secretsEncryptionKey'), fail('secretsEncryptionKey must be 32 random bytes, base64-encoded (openssl rand -base64 32).'))]",
+    );
+    // The retired keys (a rotation): each checked the same way, the secret deployed only when there is one.
+    expect(template.parameters.retiredSecretsEncryptionKeys).toMatchObject({ defaultValue: '' });
+    const retired = secrets.find((r) => r.name.includes("'secrets-encryption-keys-retired'"))!;
+    expect(retired.condition).toBe("[variables('hasRetiredKeys')]");
+    expect((retired.properties as { value: string }).value).toBe(
+      "[if(equals(length(filter(variables('retiredKeys'), lambda('key', or(or(not(equals(length(lambdaVariables('key')), 44)), not(endsWith(lambdaVariables('key'), '='))), endsWith(lambdaVariables('key'), '=='))))), 0), join(variables('retiredKeys'), ','), fail('retiredSecretsEncryptionKeys must be comma-separated keys of 32 random bytes, base64-encoded.'))]",
     );
   });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { shutdownAzureMonitor } from '@azure/monitor-opentelemetry';
 import { trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +45,10 @@ describe('OpenTelemetry', () => {
     const link = tracer.startSpan('GET', {
       attributes: { 'http.url': 'https://drh.example.net/authenticate/Q2xpY2stbWU' },
     });
+    // The wizard's one-time Sign in now link: its token starts a sign-in.
+    const launch = tracer.startSpan('GET /authenticate/launch/TGF1bmNoLXRva2Vu', {
+      attributes: { 'url.path': '/authenticate/launch/TGF1bmNoLXRva2Vu' },
+    });
     const other = tracer.startSpan('GET', {
       attributes: { 'url.full': 'https://drh.example.net/api/v1/customers?top=5' },
     });
@@ -50,11 +56,29 @@ describe('OpenTelemetry', () => {
       const { attributes, name } = span as { attributes: unknown; name: string };
       return JSON.stringify({ name, attributes });
     };
-    for (const span of [callback, link]) {
-      expect(recorded(span)).not.toMatch(/AAAA-secret|state=s1|Q2xpY2stbWU|OAuth2Callback/);
+    for (const span of [callback, link, launch]) {
+      expect(recorded(span)).not.toMatch(/AAAA-secret|state=s1|Q2xpY2stbWU|OAuth2Callback|TGF1bmNoLXRva2Vu/);
       expect(recorded(span)).toContain('/authenticate/[removed]');
     }
     expect(recorded(other)).toContain('/api/v1/customers?top=5');
-    for (const span of [callback, link, other]) span.end();
+    for (const span of [callback, link, launch, other]) span.end();
+  });
+});
+
+describe("the Functions host's own request telemetry (host.json)", () => {
+  const host = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'host.json'), 'utf8')) as {
+    logging: { applicationInsights: { httpAutoCollectionOptions?: Record<string, boolean> } };
+  };
+
+  it('records no HTTP path or response of a trigger in the Application Insights mode', () => {
+    // The host's request telemetry would carry /authenticate/{linkId} and the callback's query (the worker's span
+    // processor cannot reach the host's telemetry). This is the host's mode whenever
+    // AzureFunctionsJobHost__telemetryMode is not OpenTelemetry, e.g. an app deployed without infra/main.bicep.
+    expect(host.logging.applicationInsights.httpAutoCollectionOptions).toMatchObject({
+      enableHttpTriggerExtendedInfoCollection: false,
+      // Nothing of ours in the response headers either; correlation still works through traceparent.
+      enableResponseHeaderInjection: false,
+      enableW3CDistributedTracing: true,
+    });
   });
 });

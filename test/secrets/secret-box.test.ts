@@ -56,4 +56,17 @@ describe('secret box', () => {
     expect(() => oldBox.open(resealed, 'slot')).toThrow(SecretBoxError);
     expect(() => createSecretBox(key()).open(sealedBefore, 'slot')).toThrow(/another key/);
   });
+
+  it('re-seals a value of a retired key, and leaves alone one that is current or that no key opens', () => {
+    const oldKey = key();
+    const sealedBefore = createSecretBox(oldKey).seal('dns-secret', 'slot');
+    const rotated = createSecretBox(key(), [oldKey]);
+    const resealed = rotated.reseal(sealedBefore, 'slot');
+    expect(resealed && rotated.isCurrent(resealed)).toBe(true);
+    expect(rotated.open(resealed ?? '', 'slot')).toBe('dns-secret');
+    expect(rotated.reseal(resealed ?? '', 'slot')).toBeNull();
+    // Its use reports a value that does not open; a read that would only re-seal it does not fail.
+    expect(rotated.reseal('sealed', 'slot')).toBeNull();
+    expect(createSecretBox(key()).reseal(sealedBefore, 'slot')).toBeNull();
+  });
 });

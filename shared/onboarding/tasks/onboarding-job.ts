@@ -16,7 +16,7 @@ import {
 import type { SecretBox } from '../../secrets/secret-box.js';
 import type { ScriptTemplateService } from '../../templates/script-template-service.js';
 import { type CustomerSite, carrierPasswordSlot } from '../customer-site.js';
-import type { CustomerSiteStore } from '../customer-site-store.js';
+import { type CustomerSiteStore, siteWithCurrentSeal } from '../customer-site-store.js';
 import type { OnboardingPorts } from '../onboarding-ports.js';
 import type { KnownSbc, Region } from '../onboarding-settings.js';
 import type { OnboardingSettingsService } from '../onboarding-settings-service.js';
@@ -99,7 +99,9 @@ async function loadJob(ctx: SiteStepContext): Promise<OnboardingJob> {
     // Only "no such customer" fails the task; a storage outage is thrown on, and the engine retries the step.
     const stored = await nullIfNotFound(ports.customers.get(ctx.input.customerId));
     if (!stored) throw new PermanentTaskError(`There is no customer "${ctx.input.customerId}".`);
-    const versioned = await sites.get(ctx.input.customerId, ctx.input.siteName);
+    const versioned = ctx.dryRun
+      ? await sites.get(ctx.input.customerId, ctx.input.siteName)
+      : await siteWithCurrentSeal(sites, ports.secretBox, ctx.input.customerId, ctx.input.siteName);
     if (!versioned) {
       throw new PermanentTaskError(
         `Customer "${ctx.input.customerId}" has no SBC site "${ctx.input.siteName}".`,
