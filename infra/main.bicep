@@ -162,6 +162,7 @@ var tableNames = [
   'customersites'
   'siteclaims'
   'removedcustomers'
+  'ratelimits'
   'tasks'
   'replication'
   'replicamirror'
