@@ -27,10 +27,12 @@ const FULL_STACK = [
 
 /**
  * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway, replication that
- * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host): a minute or more
- * each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
+ * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host, the README's
+ * `npm start` booted twice from a build): a minute or more each, so not part of `npm test`; `npm run test:stack`
+ * runs them, and so does CI.
  */
 const STACK = [
+  'test/start/npm-start.test.ts',
   'test/users/day-two-stack.test.ts',
   'test/replication/replication-resilience.test.ts',
   'test/onboarding/onboarding-resilience.test.ts',
