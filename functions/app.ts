@@ -41,6 +41,7 @@ import type { OnboardingTaskPorts } from '../shared/onboarding/tasks/onboarding-
 import { ONBOARDING_TASKS } from '../shared/onboarding/tasks/onboarding-tasks.js';
 import { type UpgradeTaskPorts, upgradeCustomerTask } from '../shared/onboarding/tasks/upgrade-task.js';
 import { createRemovedCustomers } from '../shared/customers/removed-customers.js';
+import { withLegacyRemovals } from '../shared/onboarding/legacy-removals.js';
 import { createCustomerPurge } from '../shared/onboarding/customer-purge.js';
 import { createPrefixCacheStore } from '../shared/dialplan/prefix-cache-store.js';
 import { createAccessStore } from '../shared/access/access-store.js';
@@ -265,8 +266,18 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
       },
     },
   });
+  const taskStore = createTaskStore(tables);
   const customers = withLicenseAlarm(
-    createCustomerService({ store: customerStore, license: settings.license }),
+    withLegacyRemovals(createCustomerService({ store: customerStore, license: settings.license }), {
+      tasks: taskStore,
+      removed: removedCustomers,
+      // The purge needs stores built below from this service's users; it is reached only when a create runs.
+      purge: {
+        get parts() {
+          return customerData.parts;
+        },
+      },
+    }),
     {
       license: settings.license,
       alarms,
@@ -274,7 +285,6 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     },
   );
   const access = createAccessStore(tables);
-  const taskStore = createTaskStore(tables);
   const customerActivity = createCustomerActivity({
     store: customerStore,
     tasks: taskStore,

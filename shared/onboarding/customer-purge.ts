@@ -21,6 +21,11 @@ export interface CustomerDataPart {
   readonly what: string;
   /** Deletes it; idempotent. Returns the rows deleted (0 on a re-run). */
   forget(customerId: string): Promise<number>;
+  /**
+   * Written for a Short Name before its customer exists (the wizard's session, an invitation and its consent), so
+   * it may be the next customer's already: only a removal deletes it, never the clean-up before a create.
+   */
+  readonly precedesCustomer?: true;
 }
 
 /**
@@ -78,9 +83,17 @@ export function createCustomerPurge(deps: CustomerPurgeDeps): CustomerPurge {
     { what: 'Number ranges and reserved numbers', forget: (id) => deps.numbers.forgetCustomer(id) },
     { what: 'Dial-plan prefix cache', forget: (id) => deps.prefixCache.forgetCustomer(id) },
     { what: 'License factors and usage history', forget: (id) => deps.licenses.forgetCustomer(id) },
-    { what: 'Invitation and its links', forget: (id) => deps.invitations.forget(id) },
-    { what: 'Consent flows', forget: (id) => deps.consentFlows.forgetCustomer(id) },
-    { what: 'Wizard sessions', forget: (id) => deps.wizardSessions.forgetCustomer(id) },
+    {
+      what: 'Invitation and its links',
+      forget: (id) => deps.invitations.forget(id),
+      precedesCustomer: true,
+    },
+    { what: 'Consent flows', forget: (id) => deps.consentFlows.forgetCustomer(id), precedesCustomer: true },
+    {
+      what: 'Wizard sessions',
+      forget: (id) => deps.wizardSessions.forgetCustomer(id),
+      precedesCustomer: true,
+    },
     { what: 'Idempotency keys of its tasks', forget: (id) => deps.tasks.forgetIdempotencyKeys(id) },
     {
       // Cleared, not deleted: the provider's alarm history; one raised again for a later customer is a new occurrence.

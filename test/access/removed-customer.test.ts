@@ -213,6 +213,61 @@ describe('a removal whose purge fails midway', () => {
   });
 });
 
+describe('a customer removed before removals were recorded', () => {
+  it('leaves nothing to the next customer of its name, and its history to the provider', async () => {
+    const name = 'Oldco';
+    await create(name);
+    const patched = await call('PATCH', `/api/v1/customers/${name}`, { json: { licensedUsers: 7 } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const formerAudit = (await body<Page<{ id: string }>>(`/api/v1/customers/${name}/audit`)).value.map(
+      (e) => e.id,
+    );
+    expect(formerAudit.length).toBeGreaterThan(0);
+    const removal = await remove(name);
+
+    // As a removal of old left it: no removal record, and its data still under the name.
+    const records = stack.tables.table<{ partitionKey: string; rowKey: string; shortName: string }>(
+      'removedcustomers',
+    );
+    for await (const { value } of records.list()) {
+      if (value.shortName === name) await records.delete(value.partitionKey, value.rowKey);
+    }
+    const voice = createVoiceChangeStore(stack.tables);
+    await voice.putDesired(name, [
+      {
+        kind: 'pstn-usages',
+        identity: 'OldUsage',
+        state: null,
+        setBy: 'test',
+        setAt: new Date().toISOString(),
+        entryId: null,
+      },
+    ]);
+    expect((await body<Page<unknown>>('/api/v1/removed-customers')).value).not.toContainEqual(
+      expect.objectContaining({ shortName: name }),
+    );
+
+    await create(name);
+    const tasks = (await body<Page<{ id: string }>>(`/api/v1/customers/${name}/tasks`)).value.map(
+      (t) => t.id,
+    );
+    expect(tasks).not.toContain(removal.id);
+    const audit = (await body<Page<{ id: string }>>(`/api/v1/customers/${name}/audit`)).value.map(
+      (e) => e.id,
+    );
+    expect(audit.filter((id) => formerAudit.includes(id))).toEqual([]);
+    expect(await voice.desired(name)).toEqual([]);
+
+    const removed = await body<Page<{ uid: string; shortName: string }>>('/api/v1/removed-customers');
+    const record = removed.value.find((r) => r.shortName === name);
+    expect(record).toBeDefined();
+    const kept = await body<Page<{ id: string }>>(
+      `/api/v1/removed-customers/${record?.uid ?? ''}/audit?top=500`,
+    );
+    expect(kept.value.map((e) => e.id)).toEqual(expect.arrayContaining(formerAudit));
+  });
+});
+
 describe('the daily credential verification', () => {
   it('deletes a credential whose customer was removed before removals deleted them, and verifies no other', async () => {
     const credentials = createCredentialStore(stack.tables);
