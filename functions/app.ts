@@ -300,7 +300,9 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const licenseGate = createLicenseGate({ customers, licenses, mirror, sites, alarms });
   const userTemplateStore = createUserTemplateStore(tables);
   const lifecycleStore = createLifecycleStore(tables);
+  const siteClaimLock = createSiteClaimLock(tables);
   const numbers = createNumberInventory({
+    claims: siteClaimLock,
     templatesByRange: async (customerId) => {
       const byRange = new Map<string, string[]>();
       for (const { value } of await userTemplateStore.list(customerId)) {
@@ -324,7 +326,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     sites,
     regions: onboardingSettings,
     rangesOnSbc: (sbcId) => numbers.rangesOnSbc(sbcId),
-    lock: createSiteClaimLock(tables),
+    lock: siteClaimLock,
   };
   const dialPlans = createDialPlanService({
     ...dialPlanStores(tables),

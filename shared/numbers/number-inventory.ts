@@ -14,6 +14,7 @@ import {
   type ReservationUpdate,
   type ReservationView,
 } from './number-views.js';
+import { type SiteClaimLock, sbcClaimKey } from '../onboarding/site-claim-lock.js';
 import { dayOf, e164Of, lineUriOf, numberKey, parseTel, type Tel, TEL_MESSAGE } from './tel.js';
 
 /**
@@ -93,6 +94,11 @@ export interface NumberInventoryDeps {
   readonly templatesByRange?: (customerId: string) => Promise<ReadonlyMap<string, readonly string[]>>;
   /** Every customer's dial-plan prefixes on an SBC: a range may not hold a number another customer routes there. */
   readonly prefixesOnSbc?: (sbcId: string) => Promise<readonly SbcPrefix[]>;
+  /**
+   * The SBC's lease that a site's prefixes are saved under: a range and an overlapping prefix saved at the same
+   * instant would otherwise each pass its check before the other wrote, each side holding only its own lock.
+   */
+  readonly claims?: Pick<SiteClaimLock, 'hold'>;
   readonly now?: () => Date;
 }
 
@@ -124,6 +130,9 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
   const reserved = deps.tables.table<ReservationEntity>(RESERVED_NUMBERS_TABLE);
   const now = deps.now ?? (() => new Date());
   const index = deps.numberIndex;
+
+  const underClaim = <R>(sbcId: string, work: () => Promise<R>): Promise<R> =>
+    deps.claims ? deps.claims.hold([sbcClaimKey(sbcId)], work) : work();
 
   async function sbcOfSite(customerId: string, siteName: string): Promise<string> {
     const site = await deps.sites.get(customerId, siteName);
@@ -482,32 +491,37 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
         kind: 'pointer',
         sbcId,
       };
-      return withOptimisticRetry(async () => {
-        const lock = await lockOf(sbcId);
-        await assertNoOverlap(sbcId, { ...bounds, rangeId: null }, visible);
-        await assertNoForeignPrefix(sbcId, customerId, bounds);
-        // After the checks, so that a refused range writes nothing; before the range, which it makes findable.
-        if (!(await ranges.get(pointer.partitionKey, pointer.rowKey))) await ranges.upsert(pointer);
-        const at = now().toISOString();
-        const row: RangeEntity = {
-          partitionKey: sbcPartition(sbcId),
-          rowKey: numberKey(bounds.start),
-          kind: 'range',
-          rangeId,
-          owner: customerId.toLowerCase(),
-          customerId,
-          name: input.name,
-          ...bounds,
-          siteName: input.siteName,
-          sbcId,
-          description: input.description,
-          createdAt: at,
-          updatedAt: at,
-          createdBy: actor,
-        };
-        const [, etag = ''] = await ranges.transaction([bumped(lock), { kind: 'insert', row }]);
-        return { range: row, etag };
-      });
+      // Checked once without the lease, so that a refusal writes nothing, not even a lease; then again under it.
+      await assertNoOverlap(sbcId, { ...bounds, rangeId: null }, visible);
+      await assertNoForeignPrefix(sbcId, customerId, bounds);
+      return underClaim(sbcId, () =>
+        withOptimisticRetry(async () => {
+          const lock = await lockOf(sbcId);
+          await assertNoOverlap(sbcId, { ...bounds, rangeId: null }, visible);
+          await assertNoForeignPrefix(sbcId, customerId, bounds);
+          // After the checks, so that a refused range writes nothing; before the range, which it makes findable.
+          if (!(await ranges.get(pointer.partitionKey, pointer.rowKey))) await ranges.upsert(pointer);
+          const at = now().toISOString();
+          const row: RangeEntity = {
+            partitionKey: sbcPartition(sbcId),
+            rowKey: numberKey(bounds.start),
+            kind: 'range',
+            rangeId,
+            owner: customerId.toLowerCase(),
+            customerId,
+            name: input.name,
+            ...bounds,
+            siteName: input.siteName,
+            sbcId,
+            description: input.description,
+            createdAt: at,
+            updatedAt: at,
+            createdBy: actor,
+          };
+          const [, etag = ''] = await ranges.transaction([bumped(lock), { kind: 'insert', row }]);
+          return { range: row, etag };
+        }),
+      );
     },
 
     async updateRange(
@@ -518,47 +532,58 @@ export function createNumberInventory(deps: NumberInventoryDeps) {
       visible: CustomerVisibility,
     ): Promise<StoredRange> {
       const bounds = validateBounds(input);
-      return withOptimisticRetry(async () => {
-        const current = await rangeOf(customerId, rangeId);
-        assertVersion(current.etag, ifMatch, `Range "${current.range.name}"`);
-        const old = current.range;
-        const sbcId = await sbcOfSite(customerId, input.siteName);
-        if (sbcId.toLowerCase() !== old.sbcId.toLowerCase()) {
-          throw domainErrors.conflict(
-            'range_sbc_fixed',
-            'A range stays on its SBC',
-            `Site "${input.siteName}" is on SBC "${sbcId}", range "${old.name}" on "${old.sbcId}": delete the range and add it on the other site.`,
-          );
-        }
-        const lock = await lockOf(old.sbcId);
-        await assertNoOverlap(old.sbcId, { ...bounds, rangeId }, visible);
-        await assertNoForeignPrefix(old.sbcId, customerId, bounds);
-        const dropped = (await holdersIn(customerId, old.start, old.end)).filter((h) => {
-          const digits = BigInt(parseTel(h.lineUri)?.digits ?? '0');
-          return digits < BigInt(bounds.start) || digits > BigInt(bounds.end);
+      // A first pass refuses without writing (not even the lease); the write repeats every check under the SBC's lease.
+      const attempt = (write: boolean) =>
+        withOptimisticRetry(async (): Promise<StoredRange | null> => {
+          const current = await rangeOf(customerId, rangeId);
+          assertVersion(current.etag, ifMatch, `Range "${current.range.name}"`);
+          const old = current.range;
+          const sbcId = await sbcOfSite(customerId, input.siteName);
+          if (sbcId.toLowerCase() !== old.sbcId.toLowerCase()) {
+            throw domainErrors.conflict(
+              'range_sbc_fixed',
+              'A range stays on its SBC',
+              `Site "${input.siteName}" is on SBC "${sbcId}", range "${old.name}" on "${old.sbcId}": delete the range and add it on the other site.`,
+            );
+          }
+          const lock = await lockOf(old.sbcId);
+          await assertNoOverlap(old.sbcId, { ...bounds, rangeId }, visible);
+          await assertNoForeignPrefix(old.sbcId, customerId, bounds);
+          const dropped = (await holdersIn(customerId, old.start, old.end)).filter((h) => {
+            const digits = BigInt(parseTel(h.lineUri)?.digits ?? '0');
+            return digits < BigInt(bounds.start) || digits > BigInt(bounds.end);
+          });
+          if (dropped.length > 0) {
+            throw inUse('range_in_use', `The part of range "${old.name}" the change leaves out`, dropped);
+          }
+          if (!write) return null;
+          const row: RangeEntity = {
+            ...old,
+            rowKey: numberKey(bounds.start),
+            name: input.name,
+            ...bounds,
+            siteName: input.siteName,
+            description: input.description,
+            updatedAt: now().toISOString(),
+          };
+          const actions: TransactionAction<RangeTableRow>[] =
+            row.rowKey === old.rowKey
+              ? [bumped(lock), { kind: 'replace', row, etag: current.etag }]
+              : [
+                  bumped(lock),
+                  { kind: 'delete', partitionKey: old.partitionKey, rowKey: old.rowKey },
+                  { kind: 'insert', row },
+                ];
+          const etags = await ranges.transaction(actions);
+          return { range: row, etag: etags.at(-1) ?? '' };
         });
-        if (dropped.length > 0) {
-          throw inUse('range_in_use', `The part of range "${old.name}" the change leaves out`, dropped);
-        }
-        const row: RangeEntity = {
-          ...old,
-          rowKey: numberKey(bounds.start),
-          name: input.name,
-          ...bounds,
-          siteName: input.siteName,
-          description: input.description,
-          updatedAt: now().toISOString(),
-        };
-        const actions: TransactionAction<RangeTableRow>[] =
-          row.rowKey === old.rowKey
-            ? [bumped(lock), { kind: 'replace', row, etag: current.etag }]
-            : [
-                bumped(lock),
-                { kind: 'delete', partitionKey: old.partitionKey, rowKey: old.rowKey },
-                { kind: 'insert', row },
-              ];
-        const etags = await ranges.transaction(actions);
-        return { range: row, etag: etags.at(-1) ?? '' };
+      await attempt(false);
+      // The first pass found the site on the range's SBC.
+      const sbcId = await sbcOfSite(customerId, input.siteName);
+      return underClaim(sbcId, async () => {
+        const updated = await attempt(true);
+        if (!updated) throw new Error('A range write returned nothing.');
+        return updated;
       });
     },
 

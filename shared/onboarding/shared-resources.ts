@@ -3,7 +3,7 @@ import { customerIpGroups } from '../sbc/sbc-config.js';
 import type { CustomerSite } from './customer-site.js';
 import type { CustomerSiteStore } from './customer-site-store.js';
 import type { OnboardingSettingsReader } from './onboarding-settings-service.js';
-import type { SiteClaimLock } from './site-claim-lock.js';
+import { type SiteClaimLock, sbcClaimKey } from './site-claim-lock.js';
 
 /**
  * Customers share SBCs and the provider's DNS zone; what one customer's site claims there is its own (docs/access.md,
@@ -253,7 +253,7 @@ export async function assertSiteClaims(deps: SharedResourceDeps, claims: SiteCla
 async function claimKeys(deps: SharedResourceDeps, site: CustomerSite): Promise<string[]> {
   const keys = [...regionsOf(site)].map((r) => `region|${lower(r)}`);
   const sbcId = site.sbc ? (await deps.regions.region(site.sbc.regionId))?.sbcId : undefined;
-  if (sbcId) keys.push(`sbc|${lower(sbcId)}`);
+  if (sbcId) keys.push(sbcClaimKey(sbcId));
   if (site.gatewayFqdn) keys.push(`fqdn|${lower(site.gatewayFqdn)}`);
   return keys;
 }

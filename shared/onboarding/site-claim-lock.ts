@@ -5,6 +5,9 @@ import type { Tables } from '../storage/versioned-table.js';
 export const SITE_CLAIMS_TABLE = 'siteclaims';
 const PARTITION = 'lease';
 
+/** The lease over an SBC's numbers: held by a site's prefixes and by a number range alike. */
+export const sbcClaimKey = (sbcId: string) => `sbc|${sbcId.toLowerCase()}`;
+
 /**
  * A short lease per shared resource (an SBC, a region, a gateway FQDN) held while a site's claims on it are checked
  * and the site written. The checks read every site, and the site lives in its customer's partition, so no

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOnboardingSettings } from '../../dev/demo-seed.js';
+import { NUMBER_RANGES_TABLE } from '../../shared/numbers/number-inventory.js';
 import { CUSTOMER_SITES_TABLE } from '../../shared/onboarding/customer-site-store.js';
 import { SITE_CLAIMS_TABLE } from '../../shared/onboarding/site-claim-lock.js';
 import type { RowIterator, TableRow, Tables, VersionedTable } from '../../shared/storage/versioned-table.js';
@@ -16,7 +17,7 @@ import { type WriteLog, writeLog } from '../support/write-log.js';
  */
 
 /**
- * The sites table with the latency of real storage: on the memory twin a request's check and write run within one
+ * The sites and number-range tables with the latency of real storage: on the memory twin a request's check and write run within one
  * turn of the event loop, and two requests would never interleave.
  */
 function slowSites(inner: Tables, ms = 5): Tables {
@@ -24,7 +25,7 @@ function slowSites(inner: Tables, ms = 5): Tables {
   return {
     table<T extends TableRow>(name: string): VersionedTable<T> {
       const table = inner.table<T>(name);
-      if (name !== CUSTOMER_SITES_TABLE) return table;
+      if (name !== CUSTOMER_SITES_TABLE && name !== NUMBER_RANGES_TABLE) return table;
       return {
         get: async (...args) => (await pause(), table.get(...args)),
         insert: async (...args) => (await pause(), table.insert(...args)),
@@ -171,5 +172,34 @@ describe('two customers adding sites on the same SBC at the same instant', () =>
     const { loser } = await race({ RaceE: submit('RaceE'), RaceF: submit('RaceF') }, 202, 'prefix_overlap');
     expect((await call('GET', `/api/v1/customers/${loser}`)).status).toBe(404);
     expect(await sitesOf(loser)).toEqual([]);
+  });
+
+  it('lets a number range and another customer’s overlapping prefix saved at once not both stand', async () => {
+    await Promise.all([customer('RaceG'), customer('RaceH')]);
+    const site = await call('POST', '/api/v1/customers/RaceG/sites', {
+      json: trunk('RaceG', 'raceg.trunks.example', []),
+    });
+    expect(site.status, JSON.stringify(site.body)).toBe(202);
+    log.take();
+    const [range, prefix] = await Promise.all([
+      call('POST', '/api/v1/customers/RaceG/number-ranges', {
+        json: { name: 'Race', start: '+41589090000', end: '+41589090099', siteName: 'RaceG' },
+      }),
+      call('POST', '/api/v1/customers/RaceH/sites', {
+        json: trunk('RaceH', 'raceh.trunks.example', ['+415890900']),
+      }),
+    ]);
+    const answers = [
+      `${range.status} ${range.problem?.code ?? ''}`,
+      `${prefix.status} ${prefix.problem?.code ?? ''}`,
+    ];
+    expect([
+      ['201 ', '409 prefix_overlap'],
+      ['409 range_overlap', '202 '],
+    ]).toContainEqual(answers);
+    const ranges = await call('GET', '/api/v1/customers/RaceG/number-ranges');
+    expect((ranges.body as { value: unknown[] }).value).toHaveLength(range.status === 201 ? 1 : 0);
+    expect(await sitesOf('RaceH')).toHaveLength(prefix.status === 202 ? 1 : 0);
+    expect(await tableText(stack, SITE_CLAIMS_TABLE)).toBe('[]');
   });
 });
