@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { domainErrors, VersionConflictError } from '../errors/domain-errors.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { domainErrors } from '../errors/domain-errors.js';
+import { createLeases, type TableLease } from '../storage/table-lease.js';
 import type { Tables } from '../storage/versioned-table.js';
 
 export const SITE_CLAIMS_TABLE = 'siteclaims';
-const PARTITION = 'lease';
 
 /** The lease over an SBC's numbers: held by a site's prefixes and by a number range alike. */
 export const sbcClaimKey = (sbcId: string) => `sbc|${sbcId.toLowerCase()}`;
@@ -17,12 +17,6 @@ export const sbcClaimKey = (sbcId: string) => `sbc|${sbcId.toLowerCase()}`;
 export interface SiteClaimLock {
   /** Runs `work` holding every key (taken in sorted order, so two holders of overlapping keys cannot deadlock). */
   hold<R>(keys: readonly string[], work: () => Promise<R>): Promise<R>;
-}
-
-interface LeaseEntity {
-  partitionKey: string;
-  rowKey: string;
-  heldUntil: string;
 }
 
 export interface SiteClaimLockOptions {
@@ -40,36 +34,17 @@ const rowKeyOf = (key: string) => createHash('sha256').update(key, 'utf8').diges
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createSiteClaimLock(tables: Tables, options: SiteClaimLockOptions = {}): SiteClaimLock {
-  const table = tables.table<LeaseEntity>(SITE_CLAIMS_TABLE);
-  const leaseMs = options.leaseMs ?? 15_000;
-  const waitMs = options.waitMs ?? 20_000;
   const now = options.now ?? Date.now;
+  const leases = createLeases(tables, SITE_CLAIMS_TABLE, now);
+  const leaseSeconds = (options.leaseMs ?? 15_000) / 1000;
+  const waitMs = options.waitMs ?? 20_000;
   const sleep = options.sleep ?? defaultSleep;
 
-  /** The lease's ETag once taken, or null while another holder's lease runs. */
-  async function tryTake(key: string): Promise<string | null> {
-    const row: LeaseEntity = {
-      partitionKey: PARTITION,
-      rowKey: key,
-      heldUntil: new Date(now() + leaseMs).toISOString(),
-    };
-    const found = await table.get(PARTITION, key);
-    try {
-      if (!found) return await table.insert(row);
-      if (Date.parse(found.value.heldUntil) > now()) return null;
-      // A holder that stopped without releasing: its lease ran out.
-      return await table.replace(row, found.etag);
-    } catch (error) {
-      if (error instanceof VersionConflictError) return null;
-      throw error;
-    }
-  }
-
-  async function take(key: string): Promise<string> {
+  async function take(key: string, holder: string): Promise<TableLease> {
     const deadline = now() + waitMs;
     for (let attempt = 0; ; attempt++) {
-      const etag = await tryTake(key);
-      if (etag !== null) return etag;
+      const lease = await leases.acquire(key, holder, leaseSeconds);
+      if (lease) return lease;
       if (now() >= deadline) {
         throw domainErrors.transient(
           'Another change to the sites of this SBC or gateway is being saved; try again in a moment.',
@@ -83,15 +58,15 @@ export function createSiteClaimLock(tables: Tables, options: SiteClaimLockOption
 
   return {
     async hold(keys, work) {
-      const held: Array<{ key: string; etag: string }> = [];
+      const holder = randomUUID();
+      const held: TableLease[] = [];
       try {
-        for (const key of [...new Set(keys.map(rowKeyOf))].sort()) held.push({ key, etag: await take(key) });
+        for (const key of [...new Set(keys.map(rowKeyOf))].sort()) held.push(await take(key, holder));
         return await work();
       } finally {
-        // With the ETag: a lease that ran out and was taken over is the new holder's to release. A release that
-        // fails leaves the lease to run out; the work is done, and its answer must not become an error.
-        for (const { key, etag } of held.reverse())
-          await table.delete(PARTITION, key, etag).catch(() => false);
+        // A lease that ran out and was taken over is the new holder's to release. A release that fails leaves the
+        // lease to run out; the work is done, and its answer must not become an error.
+        for (const lease of held.reverse()) await leases.release(lease).catch(() => undefined);
       }
     },
   };
