@@ -14,7 +14,6 @@ const FULL_STACK = [
   'test/dialplan/dialplan-sync.test.ts',
   'test/email/outbox.test.ts',
   'test/lint/**/*.test.ts',
-  'test/onboarding/dry-run-descriptions.test.ts',
   'test/onboarding/onboarding-e2e.test.ts',
   'test/onboarding/onboarding-variants.test.ts',
   'test/ops/health.test.ts',
@@ -28,10 +27,11 @@ const FULL_STACK = [
 /**
  * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway, replication that
  * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host, the README's
- * `npm start` booted twice from a build): a minute or more each, so not part of `npm test`; `npm run test:stack`
- * runs them, and so does CI.
+ * `npm start` booted twice from a build, every onboarding task dry-run then run on a fresh customer): half a minute
+ * or more each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
  */
 const STACK = [
+  'test/onboarding/dry-run-descriptions.test.ts',
   'test/start/npm-start.test.ts',
   'test/users/day-two-stack.test.ts',
   'test/replication/replication-resilience.test.ts',
