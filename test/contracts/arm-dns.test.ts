@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 import { swaggerValidator } from './json-schema.js';
+import { sendJson } from './sandbox-json.js';
 import { readSpecJson, specPath } from './specs.js';
 
 /**
@@ -94,23 +95,8 @@ describe('the sandbox ARM DNS peer replays dns.json and its examples', () => {
   let token: string;
   const principal = '5b1f0c2e-7d3a-4c8e-9f61-2a4b6c8d0e1f';
 
-  const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await f.transport.fetch(`${f.sandbox.url}/arm${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? (JSON.parse(text) as unknown) : undefined,
-    };
-  };
+  const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    sendJson(f, token, method, `${f.sandbox.url}/arm${path}`, body, headers);
 
   beforeAll(async () => {
     f = await startFixture();

@@ -4,6 +4,7 @@ import { USER_SELECT as DOMAIN_USER_SELECT } from '../../shared/m365/graph-domai
 import { GROUP_SELECT, USER_SELECT } from '../../shared/replication/m365-reader.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 import { type Csdl, loadGraphCsdl } from './csdl.js';
+import { sendJson } from './sandbox-json.js';
 
 /**
  * Every Graph route the product calls, with the product's own queries (shared/m365, shared/replication,
@@ -75,21 +76,8 @@ describe('the sandbox Graph answers the product conform to the v1.0 CSDL', () =>
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const url = path.startsWith('https:') ? path : `${f.sandbox.url}/graph/v1.0${path}`;
-    const response = await f.transport.fetch(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
-    } satisfies Answer;
+    const answer = await sendJson(f, token, method, url, body, headers);
+    return { ...answer, body: (answer.body ?? {}) as Record<string, unknown> } satisfies Answer;
   };
   const ok = async (
     path: string,
