@@ -68,6 +68,13 @@ describe('two triggers at once, and a holder that crashed', () => {
       requestedAt: before,
     };
     const queue = replicationQueue();
+    // "The same moment" is every trigger noted before any cycle can start: on a busy machine the host could start
+    // the first before the second click is even handled, and a click after a cycle began rightly gets its own. So
+    // the customer is held while the four arrive; whichever handlers ran meanwhile found it busy, the rest race for
+    // it on release.
+    const hold = await waitFor('the customer to be free', () =>
+      fixture.store.acquireCustomer(customerId, 'test-hold', 5).then((lease) => lease ?? undefined),
+    );
     const [a, b] = await Promise.all([
       fixture.call('POST', `/api/v1/customers/${customerId}/replication`),
       fixture.call('POST', `/api/v1/customers/${customerId}/replication`),
@@ -76,6 +83,8 @@ describe('two triggers at once, and a holder that crashed', () => {
     ]);
     expect(a?.status).toBe(202);
     expect(b?.status).toBe(202);
+    // Renewing throws if anyone took the customer meanwhile: then no cycle can have started before the last trigger.
+    await fixture.store.release(await fixture.store.renew(hold, 5));
 
     const done = await waitForCycleAfter(fixture, customerId, before);
     expect(done.lastCycle).toMatchObject({ kind: 'full', reason: 'manual', outcome: 'succeeded' });
