@@ -28,6 +28,7 @@ import { scaleControlPeer } from './scale-control.js';
 import { Router } from './router.js';
 import { createRequestHandler } from './server.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
+import { type SandboxProfile, STRICT_PROFILE } from './profile.js';
 import { SandboxState } from './state.js';
 import { TeamsAdminState } from './teams-state.js';
 import { REAL_TEAMS_TIMINGS, type TeamsTimings } from './teams-voice.js';
@@ -41,6 +42,7 @@ export { DEMO_MAIL } from './mail-demo.js';
 export { DEMO_SBC } from './sbc-state.js';
 export type { SbcSandbox } from './peers/sbc.js';
 export type { SandboxMail } from './mailbox.js';
+export { profileFromEnv, type SandboxProfile, sandboxProfile } from './profile.js';
 export type { LoggedRequest } from './request-log.js';
 export type { CallerTokenRequest } from './tokens.js';
 export { ScaleDirectory } from './scale-tenant.js';
@@ -70,6 +72,8 @@ export interface SandboxOptions {
    * while running.
    */
   readonly timeScale?: number;
+  /** `strict` (the default) or `reality`, with its delay scale (see `profile.ts`). */
+  readonly profile?: SandboxProfile;
 }
 
 function scaledTimings(scale: number): TeamsTimings {
@@ -86,6 +90,8 @@ export interface RunningSandbox {
   /** The CA certificate to trust (the product's TRUSTED_CA_CERT_FILE). */
   readonly caCertFile: string;
   readonly state: SandboxState;
+  /** The profile it plays (`state.profile`). */
+  readonly profile: SandboxProfile;
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
   /** What ACS Email (served at `url` itself) and the SMTP sink received; the SMTP fault switch. */
@@ -138,6 +144,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   });
 
   const state = new SandboxState();
+  state.profile = options.profile ?? STRICT_PROFILE;
   const faults = new FaultInjector();
   const requests = new RequestLog();
   const issuer = new TokenIssuer(signingKey, state, url);
@@ -222,6 +229,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     url,
     caCertFile: ca.certFile,
     state,
+    get profile() {
+      return state.profile;
+    },
     faults,
     requests,
     mail: mail.handle,

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { DEMO, startSandbox } from './index.js';
+import { DEMO, sandboxProfile, startSandbox } from './index.js';
 
 /**
  * `node dist/dev/sandbox/main.js --port 7443 --data .data/sandbox [--seed demo|empty] [--keep-state]
- * [--reset-state]`: runs the sandbox until SIGINT or SIGTERM and prints the settings that point the product at
+ * [--reset-state] [--profile strict|reality] [--delay-scale 0.01]`: runs the sandbox until SIGINT or SIGTERM and prints the settings that point the product at
  * it. `--keep-state` keeps the world in the data folder across restarts; `--reset-state` forgets it first.
  */
 async function main(): Promise<void> {
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: 'demo' },
       'keep-state': { type: 'boolean', default: false },
       'reset-state': { type: 'boolean', default: false },
+      profile: { type: 'string', default: process.env.SANDBOX_PROFILE || 'strict' },
+      'delay-scale': { type: 'string', default: process.env.SANDBOX_DELAY_SCALE || '1' },
     },
   });
   const port = Number(values.port);
@@ -25,9 +27,10 @@ async function main(): Promise<void> {
     port,
     dataDir: values.data,
     seed: values.seed,
+    profile: sandboxProfile(values.profile, Number(values['delay-scale'])),
     ...(values['keep-state'] ? { stateDir: values.data, resetState: values['reset-state'] } : {}),
   });
-  console.log(`Sandbox listening at ${sandbox.url}`);
+  console.log(`Sandbox listening at ${sandbox.url} (profile ${sandbox.profile.name})`);
   console.log(`  ENTRA_AUTHORITY_HOST=${sandbox.url}/entra`);
   console.log(`  GRAPH_BASE_URL=${sandbox.url}/graph`);
   console.log(`  TEAMS_ADMIN_BASE_URL=${sandbox.url}/teams`);

@@ -21,6 +21,7 @@ import {
 import { DnsZones } from './dns-zones.js';
 import { EntraGrants } from './entra-grants.js';
 import { GraphDirectory } from './graph-directory.js';
+import { type SandboxProfile, STRICT_PROFILE } from './profile.js';
 import { groupView } from './tenant-groups.js';
 import type { DirectorySnapshot } from './snapshot-schema.js';
 
@@ -40,6 +41,8 @@ export class SandboxState {
   readonly dns = new DnsZones();
   /** Graph's unverified domains, subscribed SKUs and users' licenses. */
   readonly directory = new GraphDirectory(this, this.dns);
+  /** Which real behaviours the peers play (`startSandbox({ profile })`); kept across `reset`. */
+  profile: SandboxProfile = STRICT_PROFILE;
 
   clear(): void {
     this.tenantsById.clear();

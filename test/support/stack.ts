@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startAzurite } from '../../dev/azurite.js';
 import { type LogRecord, startLocalHost } from '../../dev/host/index.js';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
-import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { profileFromEnv, type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
 import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { type AppOverrides, createApp } from '../../functions/app.js';
 import type { AppServices } from '../../functions/app-services.js';
@@ -54,7 +54,7 @@ export async function startStack(
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
   const azurite = await startAzurite();
-  const sandbox = await startSandbox({ port: 0, dataDir });
+  const sandbox = await startSandbox({ port: 0, dataDir, profile: profileFromEnv(process.env) });
   // The settings name the host's URL (PUBLIC_BASE_URL), and the host serves what they build: its port comes first.
   const port = await freePort();
   const settings = loadSettings({
