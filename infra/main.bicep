@@ -242,13 +242,28 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-
 // Monitoring
 // ---------------------------------------------------------------------------------------------------------------
 
+var logsSku = 'PerGB2018'
+var logsRetentionDays = 30
+
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logsName
   location: location
   tags: tags
   properties: {
-    sku: { name: 'PerGB2018' }
-    retentionInDays: 30
+    sku: { name: logsSku }
+    retentionInDays: logsRetentionDays
+  }
+}
+
+module credentialPathTransforms 'modules/credential-path-transforms.bicep' = {
+  name: 'credential-path-transforms-${resourceToken}'
+  params: {
+    workspaceName: logs.name
+    location: location
+    tags: tags
+    sku: logsSku
+    retentionInDays: logsRetentionDays
+    ruleName: 'dcr-${take(dashedName, 40)}-${resourceToken}'
   }
 }
 
