@@ -48,14 +48,7 @@ const audit = async () => ((await ok(call('GET', `${VOICE}/audit`))).body as { v
 const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
-  ({
-    stack,
-    call,
-    gateway: gateway,
-  } = await deployedVoiceCustomer(CUSTOMER, {
-    sandbox: { timeScale: 0.01 },
-    overrides: { userChangeDebounceMs: 200 },
-  }));
+  ({ stack, call, gateway: gateway } = await deployedVoiceCustomer(CUSTOMER));
 }, 120_000);
 afterAll(async () => stack?.close());
 
