@@ -27,7 +27,7 @@ const teams = (policyName: string) => stack.sandbox.teams.list(TENANT, policyNam
 const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
-  ({ stack, call, gateway: gateway } = await deployedVoiceCustomer(CUSTOMER));
+  ({ stack, call, gateway } = await deployedVoiceCustomer(CUSTOMER));
 }, 120_000);
 afterAll(async () => stack?.close());
 

@@ -48,7 +48,7 @@ const audit = async () => ((await ok(call('GET', `${VOICE}/audit`))).body as { v
 const { ok, applied, taskCount } = voiceCalls(() => call, BASE);
 
 beforeAll(async () => {
-  ({ stack, call, gateway: gateway } = await deployedVoiceCustomer(CUSTOMER));
+  ({ stack, call, gateway } = await deployedVoiceCustomer(CUSTOMER));
 }, 120_000);
 afterAll(async () => stack?.close());
 
