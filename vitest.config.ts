@@ -39,6 +39,23 @@ const STACK = [
 ];
 
 /**
+ * The end-to-end suites (onboarding and removal, replication, dial-plan sync) once more against the sandbox's
+ * `reality` profile (dev/sandbox/profile.ts: lags, refusals and partial applies of the real services), its delays
+ * scaled down so the suites take minutes, not hours. `npm run test:reality` runs them, and so does CI.
+ */
+const REALITY = [
+  'test/onboarding/onboarding-e2e.test.ts',
+  'test/replication/replication-cycles.test.ts',
+  'test/dialplan/dialplan-sync.test.ts',
+];
+/**
+ * The reality profile's delays times this: 0.02 turns a real minute (a domain's activation, a role's propagation)
+ * into 1.2 s, long enough that the product must wait and poll, short enough for CI. A different
+ * `SANDBOX_DELAY_SCALE` in the environment wins (1 plays the real delays).
+ */
+const REALITY_DELAY_SCALE = process.env.SANDBOX_DELAY_SCALE || '0.02';
+
+/**
  * The deployment package, built and booted under the Node that Azure runs (NODE_BINARY): CI runs it once, under
  * that Node (`npm run test:package`), not again in `npm test`.
  */
@@ -76,6 +93,17 @@ export default defineConfig({
         },
       },
       { test: { ...shared, name: 'stack', include: STACK } },
+      {
+        test: {
+          ...shared,
+          name: 'reality',
+          include: REALITY,
+          // Waits the product makes under the profile's (scaled) delays come on top of the strict runs' times.
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          env: { SANDBOX_PROFILE: 'reality', SANDBOX_DELAY_SCALE: REALITY_DELAY_SCALE },
+        },
+      },
       { test: { ...shared, name: 'package', include: PACKAGE } },
     ],
     // Off unless asked for (`npm run coverage` passes --coverage): instrumenting slows every test run.

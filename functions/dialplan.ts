@@ -16,6 +16,7 @@ import { prefixesBodySchema, prefixesFromBody } from '../shared/onboarding/prefi
 import { defineTimer } from '../shared/platform/background.js';
 import type { FunctionDefinition } from '../shared/platform/function-definitions.js';
 import { SbcError } from '../shared/sbc/sbc-client.js';
+import { SbcDialPlanError } from '../shared/sbc/sbc-dial-plans.js';
 import { acceptedTask, taskViewSchema } from './tasks.js';
 import type { AppServices } from './app-services.js';
 import {
@@ -104,6 +105,14 @@ async function fromSbc<T>(body: () => Promise<T>): Promise<T> {
       throw new DomainError('upstream_failed', {
         code: 'sbc_unreachable',
         title: 'The SBC did not answer',
+        detail: error.message,
+      });
+    }
+    if (error instanceof SbcDialPlanError) {
+      // The device answered, but not with dial plans the product can read: an upstream failure, not ours.
+      throw new DomainError('upstream_failed', {
+        code: 'sbc_unreachable',
+        title: 'The SBC answered what the product cannot read',
         detail: error.message,
       });
     }

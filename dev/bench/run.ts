@@ -387,7 +387,7 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   outcome ${r.quick.outcome}; the mirror then holds ${r.quick.counts.users} users (the tenant: ${r.tenantUsers}).
 - **Dial-plan sync**: the sandbox SBC's \`CustDialPlan\` holds ${RULES.toLocaleString('en')} generated rules of 100
   customers; the wanted state drops ${r.dialPlan.removed} of them and adds ${r.dialPlan.added}. The sync reads the
-  device's configuration (\`GET /api/v1/files/ini\`), computes the difference, renders \`sbc-remove-prefix\` (by row
+  device's configuration as a CLI script (\`GET /api/v1/files/cliScript\`), computes the difference, renders \`sbc-remove-prefix\` (by row
   index) and \`sbc-add-prefix\` and sends them as ${r.dialPlan.scripts} incremental CLI scripts over the SBC REST API;
   the device then holds ${r.dialPlan.rulesAfter.toLocaleString('en')} rules and a second sync finds nothing to do.
   The owners' wanted rules are given to it directly (in the product they come from the customers' sites in Table

@@ -137,14 +137,8 @@ export function renderIni(device: SbcDevice): string {
     ['Name', 'PrefixCaseSensitivity'],
     config.dialPlans.map((p) => [p.index, [p.name, 0]]),
   );
-  let ruleRow = 0;
-  table(
-    'DialPlanRule',
-    ['DialPlanName', 'RuleIndex', 'Name', 'Prefix', 'Tag'],
-    config.dialPlans.flatMap((p) =>
-      p.rules.map((r): [number, unknown[]] => [ruleRow++, [p.name, r.index, r.name, r.prefix, r.tag]]),
-    ),
-  );
+  // No DialPlanRule table: a real 7.40A ini has none (dev/contracts/specs/audiocodes/README.md); the rules are in
+  // the CLI script (`renderRunningConfig`) and the dial plan file (`renderDialPlanCsv`).
   return lines.join('\r\n');
 }
 
@@ -153,39 +147,53 @@ function iniValue(value: unknown): string {
   return `"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** `show running-config`: the CLI view of the same tables (the parts the templates touch). */
+/**
+ * `show running-config` and `GET /api/v1/files/cliScript`: the CLI view of the same tables (the parts the templates
+ * touch), nested by indentation as a device prints it; the dial-plan rules with their row indexes.
+ */
 export function renderRunningConfig(config: SbcConfiguration): string {
   const out: string[] = ['configure voip'];
   for (const g of config.ipGroups) {
     out.push(
       ` ip-group ${g.index}`,
-      `  name "${g.name}"`,
+      `  name ${cliQuote(g.name)}`,
       `  type ${g.type}`,
-      `  proxy-set-name "${g.proxySetName}"`,
-      `  ip-profile-name "${g.ipProfileName}"`,
-      ...(g.tags ? [`  tags "${g.tags}"`] : []),
+      `  proxy-set-name ${cliQuote(g.proxySetName)}`,
+      `  ip-profile-name ${cliQuote(g.ipProfileName)}`,
+      ...(g.tags ? [`  tags ${cliQuote(g.tags)}`] : []),
       `  classify-by-proxy-set ${g.classifyByProxySet ? 'enable' : 'disable'}`,
       `  call-setup-rules-set-id ${g.callSetupRulesSetId}`,
-      ...(g.cacProfile ? [`  cac-profile "${g.cacProfile}"`] : []),
+      ...(g.cacProfile ? [`  cac-profile ${cliQuote(g.cacProfile)}`] : []),
       '  activate',
       ' exit',
     );
   }
   for (const p of config.dialPlans) {
-    out.push(` sbc dial-plan ${p.index}`, `  name "${p.name}"`);
-    for (const r of p.rules) {
-      out.push(`  dial-plan-rule ${r.index}`, `   name "${r.name}"`, `   prefix "${r.prefix}"`);
-      out.push(`   tag "${r.tag}"`, '  exit');
+    out.push(` sbc dial-plan ${p.index}`, `  name ${cliQuote(p.name)}`, '  activate');
+    for (const r of [...p.rules].sort((a, b) => a.index - b.index)) {
+      out.push(
+        `  dial-plan-rule ${r.index}`,
+        `   name ${cliQuote(r.name)}`,
+        `   prefix ${cliQuote(r.prefix)}`,
+      );
+      out.push(`   tag ${cliQuote(r.tag)}`, '   activate', '  exit');
     }
-    out.push('  activate', ' exit');
+    out.push(' exit');
   }
   out.push('exit');
   return out.join('\n');
 }
 
+/** A CLI value in double quotes, as the CLI reads it back: `\"` a quote, `\\` a backslash. */
+function cliQuote(value: string): string {
+  return /[\\"]/.test(value) ? `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${value}"`;
+}
+
 /** The dial plan file: one CSV line per rule, dial plans in index order. */
 export function renderDialPlanCsv(config: SbcConfiguration): string {
-  const rows = config.dialPlans.flatMap((p) => p.rules.map((r) => [p.name, r.name, r.prefix, r.tag]));
+  const rows = config.dialPlans.flatMap((p) =>
+    [...p.rules].sort((a, b) => a.index - b.index).map((r) => [p.name, r.name, r.prefix, r.tag]),
+  );
   return [DIAL_PLAN_CSV_HEADER, ...rows.map((row) => row.map(csvField).join(','))].join('\r\n') + '\r\n';
 }
 

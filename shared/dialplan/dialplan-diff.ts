@@ -1,4 +1,4 @@
-import { parseIniTables } from '../sbc/sbc-config.js';
+import { parseCliDialPlans } from '../sbc/sbc-dial-plans.js';
 
 /** A dial-plan rule as the product wants it: named after its customer (the Short Name), tagged with its gateway. */
 export interface DialPlanRule {
@@ -36,18 +36,12 @@ export interface DialPlanDiff {
   readonly unchanged: number;
 }
 
-/** The SBC's `DialPlan` and `DialPlanRule` tables of `GET /api/v1/files/ini`. */
-export function deviceDialPlans(ini: string): DeviceDialPlans {
-  const tables = parseIniTables(ini);
-  const plans = (tables.get('DialPlan')?.rows ?? []).map((row) => String(row.values.Name ?? ''));
-  const rules = (tables.get('DialPlanRule')?.rows ?? []).map((row): DeviceRule => ({
-    dialPlan: String(row.values.DialPlanName ?? ''),
-    index: Number(row.values.RuleIndex),
-    name: String(row.values.Name ?? ''),
-    prefix: String(row.values.Prefix ?? ''),
-    tag: String(row.values.Tag ?? ''),
-  }));
-  return { plans, rules };
+/**
+ * The SBC's dial plans and rules from its configuration as a CLI script (`GET /api/v1/files/cliScript`): a real
+ * device's ini has no rule table, and only the CLI has the row indexes removal needs (shared/sbc/sbc-dial-plans.ts).
+ */
+export function deviceDialPlans(cliScript: string): DeviceDialPlans {
+  return parseCliDialPlans(cliScript);
 }
 
 // The SBC matches names and tags without regard to case; prefixes are digits.

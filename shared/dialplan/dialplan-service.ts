@@ -122,7 +122,7 @@ export function createDialPlanService(services: DialPlanDeps): DialPlanService {
         await options.onApplied?.(script);
       });
       // Adding assigns row indexes: the cache wants the device's, so it reads the device again after a change.
-      const device = applied > 0 ? deviceDialPlans(await client.getIni()) : plan.device;
+      const device = applied > 0 ? deviceDialPlans(await client.getCliScript()) : plan.device;
       const cachedAt = now();
       for (const owner of owners) {
         await cache.put({
@@ -156,7 +156,7 @@ export function createDialPlanService(services: DialPlanDeps): DialPlanService {
       const customer = await services.customers.get(customerId);
       for (const sbcId of await customerSbcs(customerId)) {
         const { client } = await ports.sbc(sbcId);
-        const device = deviceDialPlans(await client.getIni());
+        const device = deviceDialPlans(await client.getCliScript());
         await cache.put({
           customerId,
           sbcId,

@@ -58,7 +58,7 @@ export async function planDialPlanSync(
   options: { readonly rulesPerScript?: number } = {},
 ): Promise<DialPlanSyncPlan> {
   const size = options.rulesPerScript ?? DEFAULT_RULES_PER_SCRIPT;
-  const device = deviceDialPlans(await client.getIni());
+  const device = deviceDialPlans(await client.getCliScript());
   const diff = diffDialPlans(
     owners.flatMap((o) => o.rules),
     device,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { classifyPeerError } from '../onboarding/tasks/peer-task-errors.js';
+import { SbcDialPlanError } from '../sbc/sbc-dial-plans.js';
 import { defineTask, PermanentTaskError, type TaskChange } from '../tasks/task-definition.js';
 import type { DialPlanService, SbcSyncResult } from './dialplan-service.js';
 import type { DialPlanScript } from './dialplan-sync.js';
@@ -67,5 +68,9 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
       },
     },
   ],
-  classifyError: classifyPeerError,
+  // A device whose dial plans cannot be read will not read better on a retry: the task stops, saying why.
+  classifyError: (error) =>
+    error instanceof SbcDialPlanError
+      ? new PermanentTaskError(error.message, { cause: error })
+      : classifyPeerError(error),
 });

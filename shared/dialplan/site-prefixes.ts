@@ -13,7 +13,7 @@ import type { OnboardingSettingsReader } from '../onboarding/onboarding-settings
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
 import type { CustomerService } from '../customers/customer-service.js';
-import { deviceDialPlans } from './dialplan-diff.js';
+import { parseDialPlanFile } from '../sbc/sbc-dial-plans.js';
 import { sbcChoiceErrors, sbcChoicesOf, sbcChoicesReader } from '../onboarding/sbc-choices.js';
 import {
   assertSiteClaims,
@@ -149,9 +149,10 @@ export interface ImportCandidate {
  */
 export async function importCandidates(services: SitePrefixDeps, sbcId: string): Promise<ImportCandidate[]> {
   const { client } = await services.adapters.sbc(sbcId);
-  const device = deviceDialPlans(await client.getIni());
+  // "Download Dial Plan from Managed SBC": the Dial Plan file has every rule, and import needs no row index.
+  const rules = parseDialPlanFile(await client.getDialPlan());
   const groups = new Map<string, { name: string; tag: string; plans: Set<string>; count: number }>();
-  for (const rule of device.rules) {
+  for (const rule of rules) {
     if (!rule.name) continue;
     const key = `${rule.name.toLowerCase()}\u0000${rule.tag.toLowerCase()}`;
     const group = groups.get(key) ?? { name: rule.name, tag: rule.tag, plans: new Set<string>(), count: 0 };
@@ -232,7 +233,7 @@ export async function importCustomer(
   const { client } = await services.adapters.sbc(sbcId);
   const name = input.sbcCustomerName.toLowerCase();
   const tag = input.fqdnPstnGateway.toLowerCase();
-  const rules = deviceDialPlans(await client.getIni()).rules.filter(
+  const rules = parseDialPlanFile(await client.getDialPlan()).filter(
     (r) => r.name.toLowerCase() === name && r.tag.toLowerCase() === tag,
   );
   if (rules.length === 0) {

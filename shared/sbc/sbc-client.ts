@@ -34,7 +34,12 @@ export interface SbcClient {
   runCliScript(script: string): Promise<SbcScriptResult>;
   /** `GET /api/v1/files/ini`: the configuration as ini text (see `parseSbcIni`). */
   getIni(): Promise<string>;
-  /** `GET /api/v1/files/dialplan`: the dial plan file (CSV). */
+  /**
+   * `GET /api/v1/files/cliScript`: the configuration as a CLI script, where the dial-plan rules are with their row
+   * indexes (see `parseCliDialPlans`).
+   */
+  getCliScript(): Promise<string>;
+  /** `GET /api/v1/files/dialplan`: the dial plan file (CSV, see `parseDialPlanFile`). */
   getDialPlan(): Promise<string>;
   /** `PUT /api/v1/files/dialplan` (multipart `file`). */
   putDialPlan(csv: string): Promise<void>;
@@ -114,6 +119,7 @@ export function createSbcClient(options: SbcClientOptions): SbcClient {
       return { description, output: output ?? '' };
     },
     getIni: () => request('GET', '/files/ini'),
+    getCliScript: () => request('GET', '/files/cliScript'),
     getDialPlan: () => request('GET', '/files/dialplan'),
     async putDialPlan(csv) {
       await upload('/files/dialplan', csv);

@@ -1,15 +1,17 @@
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
-import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
+import { loadOrCreateSigningKey } from '../../dev/sandbox/signing-key.js';
+import { claimsOf, type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 import { readSpecJson } from './specs.js';
 
 /**
  * The permissions each sandbox Graph route accepts are among those Microsoft lists for the path and method
  * (microsoft-graph-devx-content permissions.json, cut to the product's paths): a sandbox that accepted more would
- * pass a product whose customers' grants Graph refuses. Tokens carry application permissions (`roles`); the guard
- * reads `scp` through the same lists, and for these paths the file's delegated lists hold the application ones
- * the sandbox accepts.
+ * pass a product whose customers' grants Graph refuses. Both kinds are checked: application permissions (`roles`,
+ * app-only tokens) against the file's `Application` lists, and delegated ones (`scp`, a signed-in admin's token)
+ * against its `DelegatedWork` lists, which for some operations name other permissions.
  */
 
 const contoso = DEMO.customers.contoso;
@@ -31,13 +33,16 @@ const permissionsSchema = z.object({
 const reference = permissionsSchema.parse(readSpecJson('graph/permissions.cut.json')).permissions;
 const normalise = (path: string) => path.toLowerCase().replace(/\{[^}]+\}/g, '{id}');
 
-/** The application permissions Microsoft lists for a path (`{id}` for any key) and method. */
-function listed(method: string, path: string): Set<string> {
+/** How a token carries its permissions: application (`roles`) or delegated to a work account (`scp`). */
+type Scheme = 'Application' | 'DelegatedWork';
+
+/** The permissions of one scheme Microsoft lists for a path (`{id}` for any key) and method. */
+function listed(method: string, path: string, scheme: Scheme = 'Application'): Set<string> {
   const names = new Set<string>();
   for (const [name, { pathSets }] of Object.entries(reference)) {
     for (const set of pathSets) {
       const matches = Object.keys(set.paths).some((p) => normalise(p) === normalise(path));
-      if (matches && set.methods.includes(method) && set.schemeKeys.includes('Application')) names.add(name);
+      if (matches && set.methods.includes(method) && set.schemeKeys.includes(scheme)) names.add(name);
     }
   }
   return names;
@@ -81,24 +86,34 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/admin/teams/telephoneNumberManagement/operations/{id}' },
 ];
 
-/** Whether a token holding exactly these roles gets past the route's permission check. */
-type Accepts = (route: Route, roles: readonly string[]) => Promise<boolean>;
+/** Whether a token holding exactly these permissions (of the scheme) gets past the route's permission check. */
+type Accepts = (route: Route, permissions: readonly string[], scheme?: Scheme) => Promise<boolean>;
 
 /**
- * What is wrong with a route's permissions: any accepted one Microsoft does not list (found by offering all of
- * them at once, as a token's roles are any-of, then narrowing down to name them), or none of the listed accepted.
+ * What is wrong with a route's permissions of one scheme: any accepted one Microsoft does not list (found by
+ * offering all of them at once, as a token's permissions are any-of, then narrowing down to name them); for
+ * application permissions, which the product's app-only calls use, also none of the listed accepted.
  */
-async function permissionProblems(route: Route, accepts: Accepts): Promise<string[]> {
-  const allowed = listed(route.method, route.path);
-  if (allowed.size === 0) return [`${route.method} ${route.path}: not in permissions.json`];
+async function permissionProblems(
+  route: Route,
+  accepts: Accepts,
+  scheme: Scheme = 'Application',
+): Promise<string[]> {
+  const allowed = listed(route.method, route.path, scheme);
+  const what = scheme === 'Application' ? '' : ' (delegated)';
+  if (scheme === 'Application' && allowed.size === 0) {
+    return [`${route.method} ${route.path}: not in permissions.json`];
+  }
   const problems: string[] = [];
   const unlisted = CANDIDATES.filter((name) => !allowed.has(name));
-  if (await accepts(route, unlisted)) {
+  if (await accepts(route, unlisted, scheme)) {
     for (const name of unlisted) {
-      if (await accepts(route, [name])) problems.push(`${route.method} ${route.path} accepts ${name}`);
+      if (await accepts(route, [name], scheme)) {
+        problems.push(`${route.method} ${route.path} accepts ${name}${what}`);
+      }
     }
   }
-  if (!(await accepts(route, [...allowed]))) {
+  if (scheme === 'Application' && !(await accepts(route, [...allowed]))) {
     problems.push(`${route.method} ${route.path} refuses all of ${[...allowed].join(', ')}`);
   }
   return problems;
@@ -107,15 +122,31 @@ async function permissionProblems(route: Route, accepts: Accepts): Promise<strin
 describe('the sandbox Graph accepts no permission Microsoft does not list', () => {
   let f: SandboxFixture;
   const tokens = new Map<string, Promise<string>>();
-  const accepts: Accepts = async (route, roles) => {
-    const key = roles.join(' ');
+  /**
+   * A signed-in admin's token: the sandbox's caller token with `scp` set to the permissions and no roles, signed
+   * with the sandbox's key (from its data folder) as its Entra ID signs user tokens.
+   */
+  const delegatedToken = async (scopes: readonly string[]) => {
+    const { roles: _roles, ...claims } = claimsOf(
+      await f.sandbox.issueToken({ tenantId: contoso.tenantId, audience: 'https://graph.microsoft.com' }),
+    );
+    const key = await loadOrCreateSigningKey(f.dataDir);
+    return new SignJWT({ ...claims, scp: scopes.join(' ') })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+      .sign(key.privateKey);
+  };
+  const accepts: Accepts = async (route, permissions, scheme = 'Application') => {
+    const key = `${scheme} ${permissions.join(' ')}`;
     let token = tokens.get(key);
     if (!token) {
-      token = f.sandbox.issueToken({
-        tenantId: contoso.tenantId,
-        audience: 'https://graph.microsoft.com',
-        roles: [...roles],
-      });
+      token =
+        scheme === 'Application'
+          ? f.sandbox.issueToken({
+              tenantId: contoso.tenantId,
+              audience: 'https://graph.microsoft.com',
+              roles: [...permissions],
+            })
+          : delegatedToken(permissions);
       tokens.set(key, token);
     }
     const path = route.path.replace(/\{id\}/g, '00000000-0000-0000-0000-000000000000');
@@ -143,6 +174,10 @@ describe('the sandbox Graph accepts no permission Microsoft does not list', () =
     expect(await permissionProblems(route, accepts)).toEqual([]);
   });
 
+  it.each(ROUTES)('$method $path, delegated (scp)', async (route) => {
+    expect(await permissionProblems(route, accepts, 'DelegatedWork')).toEqual([]);
+  });
+
   it("the product's own grants are each listed for the paths it calls with them", async () => {
     // DEMO.appRegistrationGraphRoles is the customer registration the product asks for (shared/credentials).
     const granted = new Set<string>(DEMO.appRegistrationGraphRoles);
@@ -161,6 +196,27 @@ describe('the sandbox Graph accepts no permission Microsoft does not list', () =
       roles.includes('Directory.ReadWrite.All') || (await accepts(route, roles));
     expect(await permissionProblems({ method: 'DELETE', path: '/users/{id}' }, lenient)).toEqual([
       'DELETE /users/{id} accepts Directory.ReadWrite.All',
+    ]);
+  });
+
+  it('reports a route that accepts a delegated permission Microsoft does not (a sandbox broken on purpose)', async () => {
+    // A guard that checks a token's scp against the application list: Application.ReadWrite.OwnedBy is an
+    // application permission only, so Graph refuses it to a signed-in admin reading applications.
+    // The delegated tokens are real to the sandbox: a listed scope passes, another is refused with 403.
+    const users = { method: 'GET', path: '/users' };
+    expect(await accepts(users, ['User.Read.All'], 'DelegatedWork')).toBe(true);
+    expect(await accepts(users, ['access_as_user'], 'DelegatedWork')).toBe(false);
+    const route = { method: 'GET', path: '/applications' };
+    const applicationOnly = listed(route.method, route.path, 'Application');
+    expect(listed(route.method, route.path, 'DelegatedWork').has('Application.ReadWrite.OwnedBy')).toBe(
+      false,
+    );
+    const lenient: Accepts = async (r, permissions, scheme) =>
+      scheme === 'DelegatedWork'
+        ? permissions.some((p) => applicationOnly.has(p)) || (await accepts(r, permissions, scheme))
+        : accepts(r, permissions, scheme);
+    expect(await permissionProblems(route, lenient, 'DelegatedWork')).toEqual([
+      'GET /applications accepts Application.ReadWrite.OwnedBy (delegated)',
     ]);
   });
 });

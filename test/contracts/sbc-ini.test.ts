@@ -24,9 +24,6 @@ export const TABLE_EXCEPTIONS: Readonly<Record<string, string>> = {
   CallAdmissionControlRule: 'as CallAdmissionControlProfile',
   Account:
     'a 7.40A table (SIP accounts) that the pinned backup’s device had no rows of, so its FORMAT is not pinned',
-  DialPlanRule:
-    'NOT in a real 7.40A ini: dial-plan rules travel in the dial-plan file (/api/v1/files/dialplan) and the product ' +
-    'still reads them from this table (shared/dialplan/dialplan-diff.ts); to go with that change (issue 15, SBC facts)',
 };
 
 function problems(ini: string): string[] {

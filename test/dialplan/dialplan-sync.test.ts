@@ -306,6 +306,20 @@ describe('SBC dial-plan sync (SbcUpdatePrefixes)', () => {
     expect(value.filter((c) => c.sbcCustomerName === 'Dialer')).toHaveLength(1);
     const unknown = await call('GET', '/api/v1/settings/sbcs/nope/import-candidates');
     expect(unknown.status).toBe(404);
+
+    // A Dial Plan file the product cannot read (a rule without a prefix) is the SBC's failure, told as such.
+    const broken = { index: 964, name: 'Broken', prefix: '', tag: 'x' };
+    cust.rules.push(broken);
+    try {
+      const unreadable = await call('GET', `/api/v1/settings/sbcs/${SBC}/import-candidates`);
+      expect(unreadable.status).toBe(502);
+      expect(unreadable.body).toMatchObject({
+        code: 'sbc_unreachable',
+        detail: expect.stringContaining('dial plan file is not DialPlanName,Name,Prefix,Tag'),
+      });
+    } finally {
+      cust.rules = cust.rules.filter((r) => r !== broken);
+    }
   });
 
   it('imports a candidate as a new customer, then its other tag into the same one, and the sync keeps the rules', async () => {

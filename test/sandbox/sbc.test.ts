@@ -176,10 +176,24 @@ describe('sandbox AudioCodes SBC REST API', () => {
       'IpProfile',
       'CallAdmissionControlProfile',
       'IPGroup',
-      'DialPlanRule',
+      'DialPlan',
     ]) {
       expect(ini).toContain(`[ ${table} ]`);
     }
+    // As on a real 7.40A device, the rules are not in the ini but in the CLI script and the dial plan file.
+    expect(ini).not.toContain('DialPlanRule');
+    const cli = await (await api('/files/cliScript')).text();
+    expect(cli).toContain(
+      [
+        '  dial-plan-rule 1',
+        '   name "litware"',
+        '   prefix "+4420794601"',
+        `   tag "${DEMO_SBC.existingCustomer.gateway}"`,
+      ].join('\n'),
+    );
+    expect(await (await api('/files/dialplan')).text()).toContain(
+      `CustDialPlan,litware,+4420794601,${DEMO_SBC.existingCustomer.gateway}`,
+    );
     expect(ini).toContain('IPGroup 1 = 0, "litware-t", "Teams", "Teams"');
     // Control traffic is neither logged nor faulted.
     expect(f.sandbox.requests.list().some((r) => r.path.startsWith('/_sandbox'))).toBe(false);

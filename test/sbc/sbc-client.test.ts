@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SBC } from '../../dev/sandbox/sbc-state.js';
 import { createSbcClient, type SbcClient, SbcError } from '../../shared/sbc/sbc-client.js';
 import { carriers, parseSbcIni } from '../../shared/sbc/sbc-config.js';
+import { parseCliDialPlans, parseDialPlanFile } from '../../shared/sbc/sbc-dial-plans.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 import { scenario7, scenario7Cleanup } from './scenario.js';
 
@@ -206,5 +207,36 @@ describe('SBC client against the sandbox SBC', () => {
       'DialPlanName,Name,Prefix,Tag\r\nCustDialPlan,acme,+3220000,acme.example\r\nNewPlan,"a,b",+1,"x""y"\r\n',
     );
     await expect(client().putDialPlan('Name,Prefix\r\nx,y\r\n')).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('reads the dial-plan rules where a device has them: the CLI script with row indexes, the dial plan file', async () => {
+    const run = (...lines: string[]) =>
+      client().runCliScript(
+        ['configure voip', 'sbc dial-plan where name "CustDialPlan"', ...lines, 'exit', 'exit'].join('\n'),
+      );
+    const gateway = DEMO_SBC.existingCustomer.gateway;
+    // A deleted row leaves a gap: the remaining rule keeps index 1, which only the CLI script tells.
+    await run(' no dial-plan-rule 0');
+    expect(parseCliDialPlans(await client().getCliScript()).rules).toEqual([
+      { dialPlan: 'CustDialPlan', index: 1, name: 'litware', prefix: '+4420794601', tag: gateway },
+    ]);
+    await run(
+      ' dial-plan-rule new',
+      '  name "pbx"',
+      '  prefix "alice\\.pbx"',
+      '  tag "say \\"hi\\""',
+      ' exit',
+    );
+    const held = f.sandbox.sbc.dialPlanRules(eu1.name).sort((a, b) => a.index - b.index);
+    expect(held.map((r) => `${r.index} ${r.prefix} ${r.tag}`)).toEqual([
+      '0 alice\\.pbx say "hi"',
+      `1 +4420794601 ${gateway}`,
+    ]);
+    const cli = parseCliDialPlans(await client().getCliScript());
+    expect(cli.plans).toEqual(f.sandbox.sbc.configuration(eu1.name).dialPlans.map((p) => p.name));
+    expect(cli.rules).toEqual(held);
+    expect(parseDialPlanFile(await client().getDialPlan())).toEqual(
+      held.map(({ index: _index, ...rule }) => rule),
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   parseDialPlanCsv,
   renderDialPlanCsv,
   renderIni,
+  renderRunningConfig,
 } from '../sbc-files.js';
 import { nextIndex, type SbcConfiguration, type SbcDevice, SbcDevices, seedDemoSbcs } from '../sbc-state.js';
 
@@ -136,6 +137,20 @@ function sbcPeer(devices: SbcDevices): Peer {
             'content-disposition': 'attachment; filename="board.ini"',
           },
           body: renderIni(device),
+        })),
+      },
+      {
+        // The configuration as a CLI script (shanehoey/mediant's Mediant.psm1 downloads it so): where the dial-plan
+        // rules are with their row indexes, which the ini does not carry.
+        method: 'GET',
+        path: '/:device/api/v1/files/cliScript',
+        handle: guarded((_request, device) => ({
+          status: 200,
+          headers: {
+            'content-type': 'text/plain; charset=utf-8',
+            'content-disposition': 'attachment; filename="cliScript.txt"',
+          },
+          body: renderRunningConfig(device.running),
         })),
       },
       {
