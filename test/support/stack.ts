@@ -50,6 +50,11 @@ export async function startStack(
     /** Settings the tests tune beyond the environment's (replication's timing, say). */
     settings?: Partial<Settings>;
     queuePollIntervalMs?: number;
+    /**
+     * Functions the host does not run, as Azure's `AzureWebJobs.<name>.Disabled` setting: a scheduled repair that
+     * would race a test's own run of the same work, say.
+     */
+    disabledFunctions?: readonly string[];
   } = {},
 ): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-test-'));
@@ -69,8 +74,9 @@ export async function startStack(
   });
   const effective = { ...settings, ...options.settings };
   const app = createApp(effective, options.overrides);
+  const disabled = new Set(options.disabledFunctions ?? []);
   const host = await startLocalHost({
-    registry: app.registry,
+    registry: app.registry.filter((definition) => !disabled.has(definition.name)),
     port,
     storageConnectionString: azurite.connectionString,
     queues: { pollIntervalMs: options.queuePollIntervalMs ?? 200 },
