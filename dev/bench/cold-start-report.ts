@@ -57,7 +57,7 @@ Each run is a fresh \`node --input-type=module -e "await import(entry)"\` under 
 (identity-based storage, no request served); import time from \`performance.now()\` around the import, RSS from
 \`process.memoryUsage().rss\` after it. Runs without / with Application Insights alternate. Each run (ms): ${each(r.plain)};
 with Application Insights: ${each(r.monitored)}. Per-feature SDKs (Entra credentials and MSAL, Azure DNS, ACS Email,
-SMTP) and the Azure Monitor distro load on first use (docs/decisions.md, 75); \`test/start/cold-start.test.ts\`
+SMTP, undici, jose) and the Azure Monitor distro load on first use (docs/decisions.md, 75); \`test/start/cold-start.test.ts\`
 fails if the entry point loads them.
 `;
 }

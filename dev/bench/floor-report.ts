@@ -41,8 +41,8 @@ export function quickStats(quicks: readonly WorkerReport[]): {
 const peakRss = (r: ReplicationRun) =>
   Math.max(r.full.peakRssBytes, r.steady.peakRssBytes, ...r.quicks.map((q) => q.peakRssBytes));
 
-const written = (report: WorkerReport) =>
-  `${report.writes.rows.toLocaleString('en')} rows in ${report.writes.transactions.toLocaleString('en')} transactions + ${report.writes.singleWrites.toLocaleString('en')} single writes`;
+const written = ({ writes }: WorkerReport) =>
+  `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone)`;
 
 /** The rows of the scale table for the floor and the cycles. */
 export function replicationRows(r: ReplicationRun, tenantUsers: number): string[][] {

@@ -22,8 +22,10 @@ const root = join(import.meta.dirname, '..', '..');
 const register = pathToFileURL(join(root, 'test', 'support', 'ts-source-register.mjs')).href;
 const scratch = mkdtempSync(join(tmpdir(), 'drh-cold-start-'));
 
-/** Each needed by one feature, on its first use: a token, a DNS record, an email. */
+/** Each needed on its first use: an API token verified, an outbound call, an Entra token, a DNS record, an email. */
 const ON_FIRST_USE = [
+  'jose',
+  'undici',
   '@azure/identity',
   '@azure/msal-node',
   '@azure/arm-dns',
