@@ -1,8 +1,12 @@
-import './telemetry-start.js';
 import { app } from '@azure/functions';
 import { loadSettings } from '../shared/config/settings.js';
 import { STORAGE_CONNECTION_SETTING } from '../shared/platform/function-definitions.js';
-import { createApp } from './app.js';
+import { startConfiguredTelemetry } from './telemetry-start.js';
+
+// Telemetry first: its instrumentations must be in place before the product's modules load, so the composition
+// root is imported after it (a static import would be evaluated before this line). Feature SDKs load on first use.
+await startConfiguredTelemetry(process.env);
+const { createApp } = await import('./app.js');
 
 // Fail at start-up, naming every missing or invalid setting, rather than on the first request.
 const { registry } = createApp(loadSettings(process.env));

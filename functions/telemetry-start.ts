@@ -1,4 +1,13 @@
-import { startTelemetry } from './telemetry.js';
+import type { TelemetryMode } from './telemetry.js';
 
-// Imported first by index.ts: the SDK must patch the modules before anything else loads them.
-startTelemetry(process.env);
+/**
+ * Starts OpenTelemetry when Application Insights is configured, loading the Azure Monitor distro only then: it is
+ * the heaviest part of a cold start (docs/decisions.md, 75), and without a connection string nothing would use it.
+ */
+export async function startConfiguredTelemetry(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<TelemetryMode> {
+  if (!env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim()) return 'off';
+  const { startTelemetry } = await import('./telemetry.js');
+  return startTelemetry(env);
+}

@@ -1,4 +1,5 @@
 import type { MirrorCounts } from '../../shared/replication/replication-store.js';
+import type { WriteCounts } from './write-counter.js';
 
 /** What the benchmark hands its product process (as JSON in BENCH_REQUEST). */
 export interface WorkerRequest {
@@ -13,15 +14,34 @@ export interface WorkerRequest {
   };
 }
 
+/** What the parent asks the product process for next: a steady full cycle, a quick cycle, or to stop. */
+export type WorkerCommand = 'steady' | 'quick' | 'done';
+
 /** What the product process reports after each cycle (over the IPC channel). */
 export interface WorkerReport {
-  readonly phase: 'full' | 'quick';
+  /** `full`: the initial cycle; `steady`: a full cycle over the unchanged tenant; `quick`: after 100 changes. */
+  readonly phase: 'full' | 'steady' | 'quick';
   readonly wallMs: number;
   /** The process's peak resident set size so far (`process.resourceUsage().maxRSS`). */
   readonly peakRssBytes: number;
   readonly outcome: string;
   readonly counts: MirrorCounts;
   readonly pages: number;
+  /** What the cycle wrote to Table storage (dev/bench/write-counter.ts). */
+  readonly writes: WriteCounts;
+}
+
+/** What the Graph-read floor's process reports (dev/bench/graph-floor.ts). */
+export interface FloorReport {
+  readonly phase: 'floor';
+  readonly wallMs: number;
+  readonly pages: number;
+  /** HTTP requests to Graph and the Teams admin API, retries included, and how many were answered 429. */
+  readonly requests: number;
+  readonly throttled: number;
+  readonly users: number;
+  readonly groups: number;
+  readonly voiceObjects: number;
 }
 
 /** What the API load benchmark hands its server process (as JSON in BENCH_REQUEST). */

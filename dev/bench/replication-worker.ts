@@ -1,8 +1,11 @@
 import { createApp } from '../../functions/app.js';
 import { loadSettings } from '../../shared/config/settings.js';
+import { azureTables } from '../../shared/storage/azure-tables.js';
+import { storageEndpoints } from '../../shared/storage/storage-endpoints.js';
 import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
-import type { WorkerReport, WorkerRequest } from './bench-protocol.js';
+import type { WorkerCommand, WorkerReport, WorkerRequest } from './bench-protocol.js';
+import { countWrites } from './write-counter.js';
 
 /**
  * The product's process in the replication benchmark: the local Functions host with every function, replicating
@@ -19,7 +22,9 @@ const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
 async function main(): Promise<void> {
   const port = await freePort();
-  const app = createApp(loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }));
+  const settings = loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` });
+  const writes = countWrites(azureTables(storageEndpoints(settings.storage)));
+  const app = createApp(settings, { tables: writes.tables });
   const { services } = app;
   const host = await startLocalHost({
     registry: app.registry,
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
   /** Starts a cycle with `start`, waits for it to end, and reports its wall time and the peak RSS so far. */
   async function measure(phase: WorkerReport['phase'], start: () => Promise<void>): Promise<void> {
     const since = new Date().toISOString();
+    writes.take();
     const started = performance.now();
     await start();
     const { status } = await waitForCycle(since);
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
       outcome: status.lastCycle?.outcome ?? 'unknown',
       counts: status.counts,
       pages: status.lastCycle?.counters.pages ?? 0,
+      writes: writes.take(),
     });
   }
 
@@ -72,8 +79,12 @@ async function main(): Promise<void> {
       })
       .then(() => undefined),
   );
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  await measure('quick', () => replication.trigger(customer.shortName, 'quick', 'manual'));
+  const next = () => new Promise<WorkerCommand>((resolve) => process.once('message', resolve));
+  for (let command = await next(); command !== 'done'; command = await next()) {
+    if (command === 'steady')
+      await measure('steady', () => replication.trigger(customer.shortName, 'full', 'manual'));
+    else await measure('quick', () => replication.trigger(customer.shortName, 'quick', 'manual'));
+  }
   await host.close();
   await app.close();
 }

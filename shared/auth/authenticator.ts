@@ -1,13 +1,10 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  type JSONWebKeySet,
-  jwtVerify,
-} from 'jose';
+import type { errors as JoseErrors, JSONWebKeySet } from 'jose';
 import type { Role } from './roles.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
+import { lazy } from '../platform/lazy.js';
+
+/** Loaded on the first token verified, not at start-up (timers and queues never need it). */
+const jose = lazy(() => import('jose'));
 
 /** Who is calling, as proven by their bearer token. */
 export interface Principal {
@@ -95,12 +92,14 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     verified.set(token, { principal, expiresAt: exp, notBefore: typeof nbf === 'number' ? nbf : 0 });
   }
 
-  const keys =
-    'jwks' in options
+  const keys = lazy(async () => {
+    const { createLocalJWKSet, createRemoteJWKSet, customFetch } = await jose();
+    return 'jwks' in options
       ? createLocalJWKSet(options.jwks)
       : createRemoteJWKSet(new URL(options.jwksUri), {
-          [customFetch]: (url, init) => options.fetch(url, init),
+          [customFetch]: (url: string, init: RequestInit) => options.fetch(url, init),
         });
+  });
   /** Whose tenant issued the token: the provider's, a customer's (a tenant of a live customer), or none we accept. */
   async function homeOf(iss: unknown, tid: unknown): Promise<'provider' | 'customer'> {
     if (iss === options.issuer) return 'provider';
@@ -124,7 +123,8 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       const known = remembered(token);
       if (known) return known;
       try {
-        const { payload } = await jwtVerify(token, keys, {
+        const { jwtVerify } = await jose();
+        const { payload } = await jwtVerify(token, await keys(), {
           audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
           algorithms: ['RS256'],
           currentDate: new Date(now()),
@@ -161,7 +161,9 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         return principal;
       } catch (error) {
         if (error instanceof DomainError) throw error;
-        if (!(error instanceof errors.JOSEError) || error.code === 'ERR_JWKS_TIMEOUT') {
+        // Not a JOSEError (jose itself could not load, say): the keys are unavailable, as for a timeout.
+        const { errors } = await jose().catch(() => ({ errors: null }));
+        if (!errors || !(error instanceof errors.JOSEError) || error.code === 'ERR_JWKS_TIMEOUT') {
           throw new DomainError('transient', {
             code: 'signing_keys_unavailable',
             title: 'Signing keys unavailable',
@@ -169,13 +171,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
             retryAfterSeconds: 5,
           });
         }
-        throw domainErrors.unauthenticated(describeTokenFailure(error));
+        throw domainErrors.unauthenticated(describeTokenFailure(errors, error));
       }
     },
   };
 }
 
-function describeTokenFailure(error: unknown): string {
+function describeTokenFailure(errors: typeof JoseErrors, error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'The access token has expired.';
   if (error instanceof errors.JWTClaimValidationFailed)
     return `The access token's ${error.claim} claim is not accepted.`;

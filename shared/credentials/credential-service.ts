@@ -1,7 +1,8 @@
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import { DomainError, domainErrors, isDomainError } from '../errors/domain-errors.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import { clientSecretCredential } from '../net/identity-credentials.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { describeEntraFailure } from '../m365/aadsts.js';
 import { createGraphClient, getOrganization, listApplicationSecrets } from '../m365/graph-client.js';
@@ -149,8 +150,8 @@ export function createCredentialService(options: CredentialServiceOptions): Cred
   const now = options.now ?? (() => new Date());
   const slot = (customerId: string) => `credentials/${customerId.toLowerCase()}/secret`;
 
-  function appCredential(tenantId: string, clientId: string, clientSecret: string): ClientSecretCredential {
-    return new ClientSecretCredential(tenantId, clientId, clientSecret, {
+  function appCredential(tenantId: string, clientId: string, clientSecret: string): TokenCredential {
+    return clientSecretCredential(tenantId, clientId, clientSecret, {
       authorityHost: options.authorityHost,
       disableInstanceDiscovery: true,
       ...azureSdkOptions(transport),

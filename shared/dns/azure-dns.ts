@@ -1,8 +1,12 @@
-import { DnsManagementClient, type RecordSet, type RecordType } from '@azure/arm-dns';
+import type { RecordSet, RecordType } from '@azure/arm-dns';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
+import { lazy } from '../platform/lazy.js';
+
+/** Loaded when a zone is first called: the onboarding's DNS steps and the health check use it, start-up does not. */
+const armDns = lazy(() => import('@azure/arm-dns'));
 
 /** Tokens for Azure Resource Manager; the audience is the same wherever the endpoint points (the sandbox too). */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -93,12 +97,15 @@ export class DnsError extends Error {
 /** One Azure DNS zone through the real `@azure/arm-dns` client (its retry policy honours 429 Retry-After). */
 export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
   const endpoint = options.endpoint.replace(/\/+$/, '');
-  const client = new DnsManagementClient(options.credential, options.subscriptionId, {
-    endpoint,
-    $host: endpoint,
-    credentialScopes: [ARM_SCOPE],
-    ...azureSdkOptions(options.transport),
-  });
+  const recordSets = lazy(
+    async () =>
+      new (await armDns()).DnsManagementClient(options.credential, options.subscriptionId, {
+        endpoint,
+        $host: endpoint,
+        credentialScopes: [ARM_SCOPE],
+        ...azureSdkOptions(options.transport),
+      }).recordSets,
+  );
   const { resourceGroup } = options;
   const zone = options.zone.toLowerCase().replace(/\.$/, '');
 
@@ -120,7 +127,9 @@ export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
       view(
         type,
         relativeName,
-        await client.recordSets.createOrUpdate(
+        await (
+          await recordSets()
+        ).createOrUpdate(
           resourceGroup,
           zone,
           relativeName,
@@ -149,7 +158,9 @@ export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
       upsert('A', relativeName, { ttl, aRecords: ipv4.map((ipv4Address) => ({ ipv4Address })) }, conditions),
     async deleteRecord(type, relativeName, conditions = {}) {
       try {
-        await client.recordSets.delete(resourceGroup, zone, relativeName, type, {
+        await (
+          await recordSets()
+        ).delete(resourceGroup, zone, relativeName, type, {
           ...(conditions.ifMatch ? { ifMatch: conditions.ifMatch } : {}),
         });
       } catch (error) {
@@ -159,7 +170,11 @@ export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
     },
     async getRecordSet(type, relativeName) {
       try {
-        return view(type, relativeName, await client.recordSets.get(resourceGroup, zone, relativeName, type));
+        return view(
+          type,
+          relativeName,
+          await (await recordSets()).get(resourceGroup, zone, relativeName, type),
+        );
       } catch (error) {
         if (isRestError(error) && error.statusCode === 404) return null;
         throw toDnsError(error, `GET ${type} '${relativeName}'`);
@@ -168,7 +183,7 @@ export function createAzureDnsZone(options: AzureDnsZoneOptions): AzureDnsZone {
     listRecordSets: (type, listOptions = {}) =>
       call(`LIST ${type}`, async () => {
         const found: DnsRecordSetView[] = [];
-        const pages = client.recordSets
+        const pages = (await recordSets())
           .listByType(resourceGroup, zone, type, {
             ...(listOptions.pageSize !== undefined ? { top: listOptions.pageSize } : {}),
           })

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { EmailClient } from '@azure/communication-email';
+import type { EmailClient } from '@azure/communication-email';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
+import { lazy } from '../platform/lazy.js';
 import { EmailSendError, type EmailSender } from './email-message.js';
 import { redactSecrets } from './email-secrets.js';
 
@@ -24,6 +25,9 @@ export interface AcsEmailSenderOptions {
   readonly timeoutMs?: number;
 }
 
+/** Loaded on the first email sent through ACS: most deployments send over SMTP, or only now and then. */
+const acsEmail = lazy(() => import('@azure/communication-email'));
+
 const DEFAULT_TIMEOUT_MS = 2 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Node's TLS verification failures: retrying cannot fix an untrusted or mismatched certificate. */
@@ -38,13 +42,16 @@ export function createAcsEmailSender(options: AcsEmailSenderOptions): EmailSende
   const { endpoint, accessKey } = resolveConnection(options.connection);
   const secrets = [accessKey];
   // A key credential is `{ key }` (what AzureKeyCredential implements); @azure/core-auth is not a direct dependency.
-  const client = new EmailClient(
-    endpoint,
-    { key: accessKey },
-    {
-      ...azureSdkOptions(options.transport),
-      ...(options.maxRetries !== undefined ? { retryOptions: { maxRetries: options.maxRetries } } : {}),
-    },
+  const client = lazy(
+    async () =>
+      new (await acsEmail()).EmailClient(
+        endpoint,
+        { key: accessKey },
+        {
+          ...azureSdkOptions(options.transport),
+          ...(options.maxRetries !== undefined ? { retryOptions: { maxRetries: options.maxRetries } } : {}),
+        },
+      ),
   );
 
   return {
@@ -52,7 +59,9 @@ export function createAcsEmailSender(options: AcsEmailSenderOptions): EmailSende
       const abortSignal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       let poller: Awaited<ReturnType<EmailClient['beginSend']>> | undefined;
       try {
-        poller = await client.beginSend(
+        poller = await (
+          await client()
+        ).beginSend(
           {
             senderAddress: options.senderAddress,
             content: { subject: message.subject, plainText: message.text, html: message.html },

@@ -1,6 +1,10 @@
-import nodemailer, { type NodemailerError, type SMTPTransportOptions } from 'nodemailer';
+import type { NodemailerError, SMTPTransportOptions } from 'nodemailer';
 import { EmailSendError, type EmailSender } from './email-message.js';
 import { redactSecrets, smtpSecrets } from './email-secrets.js';
+import { lazy } from '../platform/lazy.js';
+
+/** Loaded on the first email sent over SMTP, not at start-up. */
+const nodemailer = lazy(async () => (await import('nodemailer')).default);
 
 /** The manual's Email Settings for SMTP: From, Host, Port, EnableSsl, Username, Password. */
 export interface SmtpEmailSenderOptions {
@@ -53,7 +57,7 @@ export function createSmtpEmailSender(options: SmtpEmailSenderOptions): EmailSen
 
   return {
     async send(message, { idempotencyKey }) {
-      const transporter = nodemailer.createTransport(transportOptions);
+      const transporter = (await nodemailer()).createTransport(transportOptions);
       try {
         await transporter.sendMail({
           from: options.from,

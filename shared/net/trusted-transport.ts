@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import type { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { lazy } from '../platform/lazy.js';
 import { checkOutbound } from '../platform/outbound-guard.js';
+
+/** Loaded on the first fetch (a Graph, Teams, SBC or JWKS call), not at start-up. */
+const undici = lazy(() => import('undici'));
 
 /**
  * The product's outbound TLS trust: the public roots plus, when the TRUSTED_CA_CERT_FILE setting names one,
@@ -22,21 +26,23 @@ export function createTrustedTransport(trustedCaCertFile: string | undefined): T
   // took half the CPU of a bulk import's hundreds of connections.
   const secureContext = ca ? createSecureContext({ ca }) : undefined;
   const httpsAgent = new HttpsAgent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
-  const dispatcher = new UndiciAgent({ connect: secureContext ? { secureContext } : {} });
+  let dispatcher: Promise<UndiciAgent> | null = null;
   const fetch = (async (
     input: Parameters<typeof undiciFetch>[0],
     init?: Parameters<typeof undiciFetch>[1],
   ) => {
     // A task step's call from a holder that lost its lease is refused here, before it reaches the peer.
     checkOutbound();
-    return undiciFetch(input, { ...init, dispatcher });
+    const { Agent, fetch: undiciFetch } = await undici();
+    dispatcher ??= Promise.resolve(new Agent({ connect: secureContext ? { secureContext } : {} }));
+    return undiciFetch(input, { ...init, dispatcher: await dispatcher });
   }) as unknown as typeof globalThis.fetch;
   return {
     httpsAgent,
     fetch,
     async close() {
       httpsAgent.destroy();
-      await dispatcher.close();
+      await (await dispatcher)?.close();
     },
   };
 }

@@ -1,10 +1,11 @@
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { type AzureDnsZone, createAzureDnsZone } from '../dns/azure-dns.js';
 import type { Settings } from '../config/settings.js';
 import type { CredentialService } from '../credentials/credential-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import { clientSecretCredential, managedIdentityCredential } from '../net/identity-credentials.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { createGraphClient } from '../m365/graph-client.js';
 import { createSbcClient, type SbcClient } from '../sbc/sbc-client.js';
@@ -91,7 +92,7 @@ export function onboardingPorts(services: OnboardingPortsDeps): OnboardingPorts 
       }
       const credential: TokenCredential =
         dns.credential.kind === 'app'
-          ? new ClientSecretCredential(
+          ? clientSecretCredential(
               dns.credential.tenantId,
               dns.credential.clientId,
               dns.credential.clientSecret,
@@ -101,7 +102,7 @@ export function onboardingPorts(services: OnboardingPortsDeps): OnboardingPorts 
                 ...azureSdkOptions(transport),
               },
             )
-          : new ManagedIdentityCredential(
+          : managedIdentityCredential(
               dns.credential.clientId ? { clientId: dns.credential.clientId } : undefined,
             );
       return createAzureDnsZone({

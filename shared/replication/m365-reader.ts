@@ -1,8 +1,9 @@
-import { AuthenticationError, type AccessToken, type TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { isDomainError } from '../errors/domain-errors.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
+import { isAuthenticationError } from '../net/identity-credentials.js';
 import { aadstsCode, describeEntraFailure } from '../m365/aadsts.js';
 import { EntraOAuthError } from '../m365/entra-oauth.js';
 import { createGraphClient } from '../m365/graph-client.js';
@@ -413,7 +414,7 @@ function credentialRefusal(error: unknown): string | null {
   const refused =
     aadstsCode(text) !== null ||
     (error instanceof EntraOAuthError && error.status >= 400 && error.status < 500) ||
-    (error instanceof AuthenticationError && error.statusCode >= 400 && error.statusCode < 500);
+    (isAuthenticationError(error) && error.statusCode >= 400 && error.statusCode < 500);
   return refused ? describeEntraFailure(text).message : null;
 }
 

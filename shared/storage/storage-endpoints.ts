@@ -1,8 +1,10 @@
 import type { Agent } from 'node:https';
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
+import { defaultAzureCredential, managedIdentityCredential } from '../net/identity-credentials.js';
+import type { LazyCredential } from '../platform/lazy.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 
 /**
@@ -40,11 +42,11 @@ export interface StorageEndpointsOptions {
 /** The token credential the identity form names: the app's managed identity, or whatever DefaultAzureCredential finds. */
 export function storageCredential(
   connection: Extract<StorageConnection, { kind: 'identity' }>,
-): TokenCredential {
+): LazyCredential {
   if (connection.credential === 'managedidentity') {
-    return new ManagedIdentityCredential(connection.clientId ? { clientId: connection.clientId } : {});
+    return managedIdentityCredential(connection.clientId ? { clientId: connection.clientId } : {});
   }
-  return new DefaultAzureCredential();
+  return defaultAzureCredential();
 }
 
 export function storageEndpoints(

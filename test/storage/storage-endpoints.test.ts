@@ -10,12 +10,15 @@ const identity = {
 } as const;
 
 describe('storage endpoints', () => {
-  it("use the app's managed identity, a user-assigned one by its client ID, or DefaultAzureCredential", () => {
-    expect(storageCredential(identity)).toBeInstanceOf(ManagedIdentityCredential);
+  it("use the app's managed identity, a user-assigned one by its client ID, or DefaultAzureCredential", async () => {
+    // Each is made when its first token is asked for (the SDK loads then); load() makes it now.
+    expect(await storageCredential(identity).load()).toBeInstanceOf(ManagedIdentityCredential);
     expect(
-      storageCredential({ ...identity, clientId: '11111111-2222-3333-4444-555555555555' }),
+      await storageCredential({ ...identity, clientId: '11111111-2222-3333-4444-555555555555' }).load(),
     ).toBeInstanceOf(ManagedIdentityCredential);
-    expect(storageCredential({ ...identity, credential: 'default' })).toBeInstanceOf(DefaultAzureCredential);
+    expect(await storageCredential({ ...identity, credential: 'default' }).load()).toBeInstanceOf(
+      DefaultAzureCredential,
+    );
   });
 
   it('address the service URIs, a table and a queue under them', () => {
