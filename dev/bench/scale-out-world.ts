@@ -15,7 +15,8 @@ export const SCALE_OUT_SETTINGS = {
   REPLICATION_DELAY_SECONDS: '0',
   REPLICATION_QUICK_SECONDS: '4',
   REPLICATION_FULL_SECONDS: '604800',
-  REPLICATION_LEASE_SECONDS: '10',
+  // Renewed at every checkpoint: long enough that a page held up on a busy machine does not let it lapse mid-chunk.
+  REPLICATION_LEASE_SECONDS: '60',
   REPLICATION_CHUNK_SECONDS: '5',
   LOG_LEVEL: 'info',
 } as const;
@@ -229,7 +230,7 @@ export function analyseHostLogs(records: readonly HostRecord[]): ScaleOutFinding
     }
   }
 
-  const chunks = new Map<string, { host: string; from: number; to: number }[]>();
+  const chunks = new Map<string, { host: string; outcome: string; from: number; to: number }[]>();
   const cyclesDone: Record<string, number> = {};
   for (const record of records) {
     const line = productLine(record);
@@ -240,7 +241,7 @@ export function analyseHostLogs(records: readonly HostRecord[]): ScaleOutFinding
     if (!end) continue;
     const to = Date.parse(end.time);
     const list = chunks.get(line.customerId) ?? [];
-    list.push({ host: end.host, from: to - (end.durationMs ?? 0), to });
+    list.push({ host: end.host, outcome, from: to - (end.durationMs ?? 0), to });
     chunks.set(line.customerId, list);
   }
   const overlappingCycles: string[] = [];
@@ -249,7 +250,10 @@ export function analyseHostLogs(records: readonly HostRecord[]): ScaleOutFinding
     let latest: (typeof list)[number] | undefined;
     for (const chunk of list) {
       if (latest && chunk.from < latest.to - LEASE_MARGIN_MS) {
-        overlappingCycles.push(`${customerId}: ${latest.host}/${chunk.host}`);
+        const ms = Math.round(Math.min(latest.to, chunk.to) - chunk.from);
+        overlappingCycles.push(
+          `${customerId}: ${latest.host} (${latest.outcome}) and ${chunk.host} (${chunk.outcome}) for ${ms} ms`,
+        );
       }
       if (!latest || chunk.to > latest.to) latest = chunk;
     }
