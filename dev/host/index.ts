@@ -92,6 +92,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const maxRequestBodyBytes = options.http?.maxRequestBodyBytes ?? AZURE_MAX_REQUEST_BODY_BYTES;
   const hostname = options.hostname ?? '127.0.0.1';
   const now = options.timers?.now ?? (() => new Date());
+  const lockPeriodMs = options.timers?.lockPeriodMs ?? 60_000;
+  const lockRecoveryPollMs = options.timers?.lockRecoveryPollMs ?? 60_000;
+  if (!(lockPeriodMs > 0) || !(lockRecoveryPollMs > 0)) {
+    throw new RangeError('startLocalHost: timers.lockPeriodMs and lockRecoveryPollMs must be > 0');
+  }
   const loggers = createLoggers(options.log ?? jsonLinesToStdout);
 
   rejectDuplicateNames(options.registry);
@@ -166,8 +171,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       loggers,
       inFlight,
       coordination: coordinationOf(definition.name),
-      lockPeriodMs: options.timers?.lockPeriodMs ?? 60_000,
-      lockRecoveryPollMs: options.timers?.lockRecoveryPollMs ?? 60_000,
+      lockPeriodMs,
+      lockRecoveryPollMs,
     }),
   );
 
