@@ -48,6 +48,7 @@ let customers: ScaleOutCustomer[] = [];
 let tasks: TaskView[] = [];
 let findings: ScaleOutFindings;
 let records: HostRecord[] = [];
+let scaledInAt = 0;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'drh-scale-out-'));
@@ -109,9 +110,13 @@ beforeAll(async () => {
       ),
     ),
   );
-  await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
-  // A graceful stop of both: every invocation in progress ends and is logged.
-  await Promise.all([...hosts.values()].map((host) => host.close()));
+  await new Promise((resolve) => setTimeout(resolve, STEADY_MS / 2));
+  // Host A stops (a scale-in): host B takes its timers over and goes on alone.
+  await hosts.get('host-a')?.close();
+  scaledInAt = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, STEADY_MS / 2));
+  // A graceful stop: every invocation in progress ends and is logged.
+  await hosts.get('host-b')?.close();
   hosts.clear();
   records = [...logFiles].flatMap(([host, file]) =>
     readFileSync(file, 'utf8')
@@ -158,6 +163,16 @@ describe('two instances of the app on one storage', () => {
     // Two seconds apart for the whole run: the replication timer fired many times, whichever instance held it.
     expect(findings.timerRuns['replication-timer'] ?? 0).toBeGreaterThanOrEqual(8);
     expect(findings.timerRuns['tasks-sweep'] ?? 0).toBeGreaterThanOrEqual(5);
+  });
+
+  it('moved the timers to the remaining instance when the other stopped', () => {
+    // The stopped host gave its locks up; the other asks every two seconds, and then fires on schedule.
+    const after = records.filter((r) => r.occurrence && Date.parse(r.time) > scaledInAt + 3000);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.filter((r) => r.host !== 'host-b')).toEqual([]);
+    expect([...new Set(after.map((r) => r.functionName))]).toEqual(
+      expect.arrayContaining(['replication-timer', 'tasks-sweep', 'email-outbox-requeue']),
+    );
   });
 
   it('spread the queued work over both instances', () => {

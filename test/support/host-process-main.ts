@@ -34,7 +34,8 @@ export async function main(unload: () => Promise<void>): Promise<void> {
     port: request.port,
     storageConnectionString: request.storageConnectionString,
     queues: { pollIntervalMs: request.queuePollIntervalMs },
-    ...(request.timers ? { timers: request.timers } : {}),
+    // A killed host's timer locks lapse within Azure's shortest listenerLockPeriod (15 s), not its default minute.
+    timers: { lockPeriodMs: 15_000, lockRecoveryPollMs: 5_000, ...request.timers },
     log: logFile ? (record) => appendFileSync(logFile, `${JSON.stringify(record)}\n`) : () => {},
   });
   process.send?.({ url: host.url });
