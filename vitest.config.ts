@@ -26,7 +26,8 @@ const FULL_STACK = [
 
 /**
  * Acceptance at scale on the full stack (a thousand-row import on Azurite, a host killed midway, replication that
- * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host, the README's
+ * survives dying hosts and refused tokens, an onboarding through an SBC outage and a killed host, two instances of the
+ * app on one storage (nothing runs twice), the README's
  * `npm start` booted twice from a build, every onboarding task dry-run then run on a fresh customer): half a minute
  * or more each, so not part of `npm test`; `npm run test:stack` runs them, and so does CI.
  */
@@ -36,6 +37,7 @@ const STACK = [
   'test/users/day-two-stack.test.ts',
   'test/replication/replication-resilience.test.ts',
   'test/onboarding/onboarding-resilience.test.ts',
+  'test/scale/scale-out.test.ts',
 ];
 
 /**

@@ -25,6 +25,7 @@ import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import { type ApiLoadResults, apiLoadBench } from './api-load.js';
 import { BULK_TARGET_ROWS_PER_SECOND, type BulkImportResults, bulkImportBench } from './bulk-import.js';
 import { LIFECYCLE_TARGET_MS, type LifecycleBenchResults, lifecycleBench } from './lifecycle-pass.js';
+import { renderScaleOutReport, scaleOutBench, scaleOutFigures } from './scale-out.js';
 import {
   USERS_TARGET_P95_MS,
   type UsersListResults,
@@ -50,12 +51,13 @@ import { quickStats, ratio, replicationFigures, replicationRows } from './floor-
  * 100,000 users (dev/bench/users-list.ts). The `bulk` suite: a CSV import of 10,000 number assignments applied
  * against the sandbox (dev/bench/bulk-import.ts). The `lifecycle` suite: the lifecycle pass over 100,000 users with
  * 1 % membership churn (dev/bench/lifecycle-pass.ts). The `cold` suite: the entry point's import time and RSS in a
- * fresh process (dev/bench/cold-start.ts). `--quick` (or BENCH_QUICK=1) shrinks both for a
+ * fresh process (dev/bench/cold-start.ts). The `scaleout` suite: customers onboarding and replicating on 1, 2 and 3
+ * instances of the app on one storage (dev/bench/scale-out.ts). `--quick` (or BENCH_QUICK=1) shrinks both for a
  * developer's run; a suite not run keeps its section of the report.
  */
 const { values: args } = parseArgs({
   options: {
-    suite: { type: 'string', default: 'cold,scale,api,users,bulk,lifecycle' },
+    suite: { type: 'string', default: 'cold,scale,api,users,bulk,lifecycle,scaleout' },
     quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
     users: { type: 'string', default: '' },
     /** Quick cycles after 100 changes each, for their median and p95. */
@@ -68,6 +70,10 @@ const { values: args } = parseArgs({
     rules: { type: 'string', default: '' },
     'bulk-rows': { type: 'string', default: '' },
     'lifecycle-users': { type: 'string', default: '' },
+    'scaleout-customers': { type: 'string', default: '' },
+    /** The instance counts of the scaleout suite, comma-separated. */
+    'scaleout-hosts': { type: 'string', default: '1,2,3' },
+    'scaleout-steady-s': { type: 'string', default: '' },
     customers: { type: 'string', default: '' },
     connections: { type: 'string', default: '20' },
     'duration-s': { type: 'string', default: '' },
@@ -94,6 +100,11 @@ const MIRROR_USERS = sized(args['mirror-users'], 100_000, 10_000);
 const AZURITE_USERS = sized(args['azurite-users'], 2_000, 1_000);
 const BULK_ROWS = sized(args['bulk-rows'], 10_000, 1_000);
 const LIFECYCLE_USERS = sized(args['lifecycle-users'], 100_000, 10_000);
+const SCALE_OUT = {
+  customers: sized(args['scaleout-customers'], 20, 6),
+  hostCounts: args['scaleout-hosts'].split(',').map(Number),
+  steadyMs: sized(args['scaleout-steady-s'], 30, 10) * 1000,
+};
 const API = {
   customers: sized(args.customers, 2000, 300),
   connections: Number(args.connections),
@@ -164,6 +175,7 @@ async function main(): Promise<void> {
       cold = renderColdStartReport(results);
       Object.assign(figures, coldStartFigures(results));
     }
+    let scaleOut = section(existing, 'scaleout');
     if (SUITES.has('scale')) {
       const replication = await replicationBench(sandbox, azurite.connectionString);
       const dialPlan = await dialPlanBench(sandbox);
@@ -208,7 +220,20 @@ async function main(): Promise<void> {
       lifecycle = renderLifecycleReport(results);
       Object.assign(figures, lifecycleFigures(results));
     }
-    const report = `# Benchmarks\n\n${block('cold', cold)}\n\n${block('scale', scale)}\n\n${block('api', api)}\n\n${block('users', users)}\n\n${block('bulk', bulk)}\n\n${block('lifecycle', lifecycle)}\n`;
+    if (SUITES.has('scaleout')) {
+      const results = await scaleOutBench(sandbox, {
+        ...SCALE_OUT,
+        usersPerCustomer: 200,
+        latencyMs: LATENCY_MS,
+      });
+      const command =
+        process.argv.length > 2
+          ? `npm run bench -- ${process.argv.slice(2).join(' ')}`
+          : 'npm run bench -- --suite scaleout';
+      scaleOut = renderScaleOutReport(results, command);
+      Object.assign(figures, scaleOutFigures(results));
+    }
+    const report = `# Benchmarks\n\n${block('cold', cold)}\n\n${block('scale', scale)}\n\n${block('api', api)}\n\n${block('users', users)}\n\n${block('bulk', bulk)}\n\n${block('lifecycle', lifecycle)}\n\n${block('scaleout', scaleOut)}\n`;
     // The reports are files of the repo: formatted as the repo's lint wants them.
     const style = (await prettier.resolveConfig(args.report)) ?? {};
     writeFileSync(args.report, await prettier.format(report, { ...style, filepath: args.report }));

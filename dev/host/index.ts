@@ -1,4 +1,6 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname as machineName } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type {
   FunctionDefinition,
@@ -14,6 +16,7 @@ import { createLoggers, describeError, jsonLinesToStdout, type LogRecord } from 
 import { NcrontabError, parseNcrontab } from './ncrontab.js';
 import { type RunningQueueListener, startQueueListener } from './queue-listener.js';
 import { createRouter } from './router.js';
+import { timerCoordination } from './timer-coordination.js';
 import { type RunningTimer, startTimer } from './timer-scheduler.js';
 
 export type { LogLevel, LogRecord } from './log.js';
@@ -59,6 +62,17 @@ interface LocalHostSettings {
   readonly timers?: {
     /** The clock timers schedule against. Default: the system clock. */
     readonly now?: () => Date;
+    /**
+     * Azure's host ID: the instances of one app share it, and with it each timer's listener lock and schedule
+     * status. Default: this machine and working directory, as Core Tools derives one locally.
+     */
+    readonly hostId?: string;
+    /** This instance, as its locks name it. Default: machine, process and a random suffix. */
+    readonly instanceId?: string;
+    /** host.json `singleton.listenerLockPeriod` (15–60 s in Azure). Default 60 s, Azure's. */
+    readonly lockPeriodMs?: number;
+    /** host.json `singleton.listenerLockRecoveryPollingInterval`. Default 60 s, Azure's. */
+    readonly lockRecoveryPollMs?: number;
   };
 }
 
@@ -78,6 +92,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const maxRequestBodyBytes = options.http?.maxRequestBodyBytes ?? AZURE_MAX_REQUEST_BODY_BYTES;
   const hostname = options.hostname ?? '127.0.0.1';
   const now = options.timers?.now ?? (() => new Date());
+  const lockPeriodMs = options.timers?.lockPeriodMs ?? 60_000;
+  const lockRecoveryPollMs = options.timers?.lockRecoveryPollMs ?? 60_000;
+  if (!(lockPeriodMs > 0) || !(lockRecoveryPollMs > 0)) {
+    throw new RangeError('startLocalHost: timers.lockPeriodMs and lockRecoveryPollMs must be > 0');
+  }
   const loggers = createLoggers(options.log ?? jsonLinesToStdout);
 
   rejectDuplicateNames(options.registry);
@@ -136,8 +155,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     }
   }
 
+  const coordinationOf = timerCoordination(
+    options.storage ?? options.storageConnectionString,
+    {
+      hostId: options.timers?.hostId ?? defaultHostId(),
+      instanceId: options.timers?.instanceId ?? `${machineName()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    },
+    now,
+  );
   const timers: RunningTimer[] = timerSchedules.map(({ definition, schedule }) =>
-    startTimer({ definition, schedule, now, loggers, inFlight }),
+    startTimer({
+      definition,
+      schedule,
+      now,
+      loggers,
+      inFlight,
+      coordination: coordinationOf(definition.name),
+      lockPeriodMs,
+      lockRecoveryPollMs,
+    }),
   );
 
   loggers.host({
@@ -195,6 +231,12 @@ function resolveQueueSettings(queues: LocalHostOptions['queues']) {
     'batchSize must be 1–32',
   );
   return settings;
+}
+
+/** Like Core Tools' local host ID: the same for every instance started from this checkout on this machine. */
+function defaultHostId(): string {
+  const digest = createHash('sha256').update(`${machineName()}|${process.cwd()}`).digest('hex');
+  return `local-${digest.slice(0, 24)}`;
 }
 
 function rejectDuplicateNames(registry: readonly FunctionDefinition[]): void {

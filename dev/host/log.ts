@@ -15,6 +15,8 @@ export interface LogRecord {
   /** Invocation outcome records only. */
   readonly outcome?: 'succeeded' | 'failed' | 'skipped';
   readonly durationMs?: number;
+  /** Timer invocation and skip records: the schedule occurrence (ISO) they stand for; none for runOnStartup. */
+  readonly occurrence?: string;
   /** HTTP invocation outcome records only. */
   readonly status?: number;
   /** The failure's stack (or text) when an invocation or the host failed; never sent to clients. */

@@ -1,7 +1,11 @@
 import type { Timer } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite.js';
-import { type LogRecord, type RunningHost, startLocalHost } from '../../dev/host/index.js';
+import { InFlight } from '../../dev/host/in-flight.js';
+import { type LogRecord, parseNcrontab, type RunningHost, startLocalHost } from '../../dev/host/index.js';
+import { createLoggers } from '../../dev/host/log.js';
+import { timerCoordination } from '../../dev/host/timer-coordination.js';
+import { startTimer } from '../../dev/host/timer-scheduler.js';
 import type { FunctionDefinition, TimerHandler } from '../../shared/platform/function-definitions.js';
 
 interface Run {
@@ -154,5 +158,107 @@ describe('local host: timer clock', () => {
     } finally {
       await newYear.close();
     }
+  });
+});
+
+describe('local host: one timer, several instances of the app', () => {
+  /** What the handler saw, on which instance. */
+  interface Fired {
+    readonly host: string;
+    readonly next: string;
+    readonly isPastDue: boolean;
+  }
+  const instance = (hostId: string, host: string, fired: Fired[], schedule = '*/1 * * * * *') =>
+    startLocalHost({
+      registry: [
+        timer('shared-tick', schedule, async (t) => {
+          fired.push({ host, next: t.scheduleStatus.next, isPastDue: t.isPastDue });
+        }),
+      ],
+      port: 0,
+      storageConnectionString: azurite.connectionString,
+      timers: { hostId, instanceId: host, lockPeriodMs: 2000, lockRecoveryPollMs: 250 },
+      log: () => {},
+    });
+  const duplicates = (fired: readonly Fired[]) =>
+    fired.map((f) => f.next).filter((next, i, all) => all.indexOf(next) !== i);
+
+  it('runs the timer on the instance holding its lock only, and hands it over when that one stops', async () => {
+    const fired: Fired[] = [];
+    const hosts = new Map(
+      await Promise.all(
+        ['a', 'b'].map(async (name) => [name, await instance('handover', name, fired)] as const),
+      ),
+    );
+    try {
+      await sleep(3500);
+      const holders = new Set(fired.map((f) => f.host));
+      expect(fired.length).toBeGreaterThanOrEqual(2);
+      expect(holders.size).toBe(1);
+      const holder = [...holders][0] ?? '';
+      const other = holder === 'a' ? 'b' : 'a';
+      await hosts.get(holder)?.close();
+      const handedOver = fired.length;
+      await sleep(2500);
+      expect(fired.slice(handedOver).map((f) => f.host)).toContain(other);
+      expect(fired.slice(handedOver).every((f) => f.host === other)).toBe(true);
+      expect(duplicates(fired)).toEqual([]);
+    } finally {
+      await Promise.all([...hosts.values()].map((host) => host.close()));
+    }
+  });
+
+  it('fires an occurrence missed while no instance ran, once, as past due, when an instance starts again', async () => {
+    const fired: Fired[] = [];
+    const first = await instance('restart', 'first', fired, '*/2 * * * * *');
+    const deadline = Date.now() + 5000;
+    while (fired.length === 0 && Date.now() < deadline) await sleep(50);
+    await first.close();
+    const before = fired.length;
+    expect(before).toBeGreaterThan(0);
+    // Long enough for the next occurrence (every two seconds) to pass with nobody running the timer.
+    await sleep(2600);
+    const second = await instance('restart', 'second', fired, '*/2 * * * * *');
+    try {
+      const until = Date.now() + 3000;
+      while (fired.length === before && Date.now() < until) await sleep(50);
+      const missed = fired[before];
+      expect(missed).toMatchObject({ host: 'second', isPastDue: true });
+      expect(Date.parse(missed?.next ?? '')).toBeGreaterThan(Date.parse(fired[before - 1]?.next ?? ''));
+      await sleep(2200);
+      expect(fired.slice(before + 1).every((f) => !f.isPastDue)).toBe(true);
+      expect(duplicates(fired)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('runs each occurrence once even when two instances both believe they hold the lock', async () => {
+    // A stalled holder whose lock another instance took meanwhile: here both locks simply always say yes.
+    const ids = { hostId: 'split-brain', instanceId: 'either' };
+    const fired: string[] = [];
+    const inFlight = new InFlight();
+    const started = ['x', 'y'].map(() => {
+      const coordination = timerCoordination(azurite.connectionString, ids, () => new Date())('split');
+      return startTimer({
+        definition: {
+          kind: 'timer',
+          name: 'split',
+          schedule: '*/1 * * * * *',
+          handler: async (t) => void fired.push(t.scheduleStatus.next),
+        },
+        schedule: parseNcrontab('*/1 * * * * *'),
+        now: () => new Date(),
+        loggers: createLoggers(() => {}),
+        inFlight,
+        coordination: { ...coordination, lock: async () => true },
+        lockPeriodMs: 2000,
+        lockRecoveryPollMs: 250,
+      });
+    });
+    await sleep(3500);
+    await Promise.all(started.map((t) => t.stop()));
+    expect(fired.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(fired).size).toBe(fired.length);
   });
 });
