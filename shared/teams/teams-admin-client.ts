@@ -105,6 +105,21 @@ export class TeamsAdminError extends Error {
   }
 }
 
+/**
+ * Teams refusing a PSTN gateway because its domain is not activated in the tenant yet: Learn ("Configure a Session
+ * Border Controller for multiple tenants") quotes the answer `Can not use the "…" domain as it was not configured
+ * for this tenant` and says to allow time for domain registration and activation to replicate, then try again
+ * (up to 24 hours after the licensed user on the domain exists). The status is not public; any 4xx with the text.
+ */
+export function isGatewayDomainNotActivated(error: unknown): error is TeamsAdminError {
+  return (
+    error instanceof TeamsAdminError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    /domain as it (was|is) not configured for this tenant/i.test(error.message)
+  );
+}
+
 const discoverySchema = z.object({
   Endpoints: z.object({ AdminServiceEndpoint: z.string().min(1) }),
   Headers: z.record(z.string(), z.string()).optional(),

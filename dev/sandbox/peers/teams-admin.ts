@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { findUser, type SandboxState, type Tenant } from '../state.js';
 import { TEAMS_POLICY_NAMES, TeamsAdminStateError, type TeamsAdminState } from '../teams-state.js';
+import { gatewayActivationRefusal } from '../teams-reality.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 import { hasPhoneSystem } from './graph-numbers.js';
 
@@ -135,9 +136,17 @@ export function teamsAdminPeer(deps: {
       {
         method: 'POST',
         path: '/Skype.Policy/configurations/:policyName',
-        handle: guarded((request, tenant) =>
-          ok(request, 201, teams.create(tenant.id, policyName(request), parseBody(request))),
-        ),
+        handle: guarded((request, tenant) => {
+          const name = policyName(request);
+          const body = parseBody(request);
+          if (name === 'OnlinePSTNGateway') {
+            const fqdn = body.Identity ?? body.Fqdn;
+            const refusal =
+              typeof fqdn === 'string' ? gatewayActivationRefusal(state, tenant, fqdn) : undefined;
+            if (refusal) throw new TeamsAdminStateError(400, 'BadRequest', refusal);
+          }
+          return ok(request, 201, teams.create(tenant.id, name, body));
+        }),
       },
       {
         method: 'GET',
