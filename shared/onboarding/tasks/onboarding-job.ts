@@ -53,6 +53,8 @@ export interface SiteTaskState extends Record<string, unknown> {
   activationWaitSince: string;
   /** The looks at the gateway while waiting for the activation, for the log's `[Try: n]`. */
   activationTries: number;
+  /** The commands the SBC refused at the last partial application of a script, and why. */
+  sbcRefused: Array<{ script: 'onboarding' | 'cleanup'; command: string; error: string }>;
 }
 
 /** What the onboarding and removal tasks' steps talk to. */
