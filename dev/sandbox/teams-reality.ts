@@ -56,3 +56,34 @@ export function gatewayActivationRefusal(
     Math.max(verifiedAt, licensedAt) + profileDelayMs(state.profile, REAL_DOMAIN_ACTIVATION_MS);
   return now < activeAt ? gatewayDomainMessage(fqdn) : undefined;
 }
+
+/**
+ * Which apps hold a Teams admin directory role (Teams Administrator) on their service principal, per tenant. An
+ * app-only token reaches the Teams admin API only with one: Learn, "Application-based authentication in Teams
+ * PowerShell Module" (set-up: assign Microsoft Entra roles to the application), and go-teams `teamsapi/invoke.go`
+ * `parseAPIError`, which explains a 403 as "the app's service principal likely lacks a Teams admin directory role".
+ * The demo apps get it in the demo tenants (`seedDemoTeams`: onboarding works under the reality profile as `npm
+ * start` sets it up); other apps do not unless a test assigns it. Not kept in the state file (seeded again).
+ */
+export class TeamsAdminRoles {
+  private readonly holders = new Set<string>();
+
+  clear(): void {
+    this.holders.clear();
+  }
+
+  /** Assigns (or removes) the Teams Administrator role of `appId`'s service principal in the tenant. */
+  set(tenantId: string, appId: string, holds: boolean): void {
+    const key = `${tenantId.toLowerCase()}/${appId.toLowerCase()}`;
+    if (holds) this.holders.add(key);
+    else this.holders.delete(key);
+  }
+
+  holds(tenantId: string, appId: string): boolean {
+    return this.holders.has(`${tenantId.toLowerCase()}/${appId.toLowerCase()}`);
+  }
+}
+
+/** The 403 of an app-only call whose app holds no Teams admin role; the wording is the sandbox's own. */
+export const NO_TEAMS_ADMIN_ROLE_MESSAGE =
+  "The application's service principal holds no Teams administrator role in this tenant; app-only calls need one.";

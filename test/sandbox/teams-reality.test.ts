@@ -5,6 +5,11 @@ import { SKU_CATALOGUE } from '../../dev/sandbox/graph-directory.js';
 import { teamsAdminEndpoint } from '../../dev/sandbox/peers/teams-admin.js';
 import { sandboxProfile, STRICT_PROFILE } from '../../dev/sandbox/profile.js';
 import { REAL_DOMAIN_ACTIVATION_MS } from '../../dev/sandbox/teams-reality.js';
+import {
+  createTeamsAdminClient,
+  type TeamsAdminClient,
+  TeamsAdminError,
+} from '../../shared/teams/teams-admin-client.js';
 import { type SandboxFixture, startFixture } from './fixtures.js';
 
 const contoso = DEMO.customers.contoso;
@@ -57,6 +62,14 @@ describe('the Teams admin API under the reality profile', () => {
     state.directory.assignLicense(tenant, user.id, [{ skuId: E5, disabledPlans: [] }], []);
   };
 
+  const productClient = (): TeamsAdminClient =>
+    createTeamsAdminClient({
+      baseUrl: `${f.sandbox.url}/teams`,
+      credential: f.credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret),
+      transport: f.transport,
+      maxRetries: 0,
+    });
+
   beforeAll(async () => {
     f = await startFixture();
     const credential = f.credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret);
@@ -86,7 +99,7 @@ describe('the Teams admin API under the reality profile', () => {
     // Licensed, but Teams has not caught up yet: still refused, then accepted once the activation has replicated.
     expect((await createGateway(fqdn)).status).toBe(400);
     await sleep(400);
-    expect((await createGateway(fqdn)).status).toBe(201);
+    expect((await createGateway(fqdn)).status).toBe(204);
   });
 
   it('plays no activation under the strict profile, nor for domains the tenant had before', async () => {
@@ -94,6 +107,47 @@ describe('the Teams admin API under the reality profile', () => {
     freshDomain(fqdn);
     expect((await createGateway(fqdn)).status).toBe(201);
     f.sandbox.state.profile = sandboxProfile('reality', SCALE);
-    expect((await createGateway('sbc1.contoso.com')).status).toBe(201);
+    expect((await createGateway('sbc1.contoso.com')).status).toBe(204);
+  });
+
+  it('answers writes with 204 and no body, and the product reads the object back', async () => {
+    f.sandbox.state.profile = sandboxProfile('reality', SCALE);
+    const post = await call('POST', '/Skype.Policy/configurations/OnlineVoiceRoutingPolicy', {
+      Identity: 'Reality Policy',
+    });
+    expect(post).toEqual({ status: 204, body: undefined });
+    const teams = productClient();
+    const created = await teams.create('OnlineVoiceRoute', {
+      Identity: 'Reality Route',
+      NumberPattern: '^\\+1(\\d{10})$',
+      OnlinePstnUsages: [],
+    });
+    expect(created).toMatchObject({ Identity: 'Reality Route', NumberPattern: '^\\+1(\\d{10})$' });
+    expect(
+      await call('PUT', '/Skype.Policy/configurations/OnlineVoiceRoute/configuration/Reality%20Route', {
+        Priority: 2,
+      }),
+    ).toEqual({ status: 204, body: undefined });
+    const updated = await teams.update('OnlineVoiceRoute', 'Reality Route', { Description: 'read back' });
+    expect(updated).toMatchObject({ Identity: 'Reality Route', Description: 'read back', Priority: 2 });
+  });
+
+  it('refuses app-only calls of an app without a Teams admin role, and the product says which role to assign', async () => {
+    f.sandbox.state.profile = sandboxProfile('reality', SCALE);
+    f.sandbox.teams.adminRoles.set(contoso.tenantId, DEMO.tokenApp.clientId, false);
+    expect(await call('GET', '/Skype.Policy/configurations/OnlineVoiceRoute')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'Forbidden' } },
+    });
+    const refused = await productClient()
+      .list('OnlineVoiceRoute')
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TeamsAdminError);
+    expect((refused as TeamsAdminError).status).toBe(403);
+    expect((refused as TeamsAdminError).message).toContain(
+      'assign the Teams Administrator role to its service principal',
+    );
+    f.sandbox.teams.adminRoles.set(contoso.tenantId, DEMO.tokenApp.clientId, true);
+    expect((await call('GET', '/Skype.Policy/configurations/OnlineVoiceRoute')).status).toBe(200);
   });
 });
