@@ -203,7 +203,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
     graphPeer(issuer, state, directories, teams),
-    armDnsPeer(issuer, state.dns),
+    armDnsPeer(issuer, state.dns, () => state.profile),
     ...mail.servicePeers,
     teamsAdminPeer({ issuer, state, teams }),
     sbc.servicePeer,
