@@ -286,6 +286,10 @@ export function seedDemoTeams(teams: TeamsAdminState): void {
     [DEMO.customers.contoso, DEMO.directRoutingNumbers.contoso],
     [DEMO.customers.fabrikam, DEMO.directRoutingNumbers.fabrikam],
   ] as const) {
+    // The reality profile asks app-only callers for a Teams admin role: the demo apps hold it.
+    for (const app of [DEMO.tokenApp.clientId, DEMO.customers.contoso.appRegistration.clientId]) {
+      teams.adminRoles.set(customer.tenantId, app, true);
+    }
     if (teams.voice.directRoutingNumbers(customer.tenantId).length === 0) {
       teams.voice.setDirectRoutingNumbers(customer.tenantId, numbers);
     }

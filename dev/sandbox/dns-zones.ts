@@ -67,11 +67,14 @@ const key = (type: DnsRecordType, name: string) => `${type}/${name.toLowerCase()
  */
 export class DnsZones {
   private readonly zonesByName = new Map<string, DnsZone>();
+  /** `{zone}/{principal}` → when `grant` assigned the role in this run (not kept across restarts). */
+  private readonly grantTimes = new Map<string, number>();
   private readonly externalTxt = new Map<string, string[]>();
 
   clear(): void {
     this.zonesByName.clear();
     this.externalTxt.clear();
+    this.grantTimes.clear();
   }
 
   snapshot(): DnsSnapshot {
@@ -152,7 +155,18 @@ export class DnsZones {
 
   /** Assigns "DNS Zone Contributor" on the zone to a principal (appId or object id). */
   grant(zoneName: string, principalId: string): void {
-    this.requireZone(zoneName).contributors.add(principalId.toLowerCase());
+    const zone = this.requireZone(zoneName);
+    const principal = principalId.toLowerCase();
+    if (!zone.contributors.has(principal)) this.grantTimes.set(`${zone.name}/${principal}`, Date.now());
+    zone.contributors.add(principal);
+  }
+
+  /**
+   * When the principal's role on the zone was assigned in this run (epoch ms): the reality profile's RBAC
+   * propagation counts from it. Seeded, restored and state-file roles count as assigned long ago.
+   */
+  grantedAt(zone: DnsZone, principalId: string): number | undefined {
+    return this.grantTimes.get(`${zone.name}/${principalId.toLowerCase()}`);
   }
 
   revoke(zoneName: string, principalId: string): boolean {

@@ -106,6 +106,12 @@ interface TenantDirectory {
 /** What Graph keeps beyond the basic directory (state.ts): unverified domains, subscriptions and licenses. */
 export class GraphDirectory {
   private readonly byTenant = new Map<string, TenantDirectory>();
+  /**
+   * When a domain was verified and a user first licensed in this run (epoch ms, keyed `{tenantId}/{domain or user
+   * id}`): the reality profile's Teams domain activation counts from them. Not kept across restarts, where a
+   * restored domain counts as activated long ago.
+   */
+  private readonly since = new Map<string, number>();
 
   constructor(
     private readonly state: DirectoryTenants,
@@ -114,6 +120,17 @@ export class GraphDirectory {
 
   clear(): void {
     this.byTenant.clear();
+    this.since.clear();
+  }
+
+  /** When `verifyDomain` verified the domain in this run (epoch ms); undefined for seeded or restored domains. */
+  domainVerifiedAt(tenant: Tenant, name: string): number | undefined {
+    return this.since.get(`${tenant.id}/domain/${name.toLowerCase()}`);
+  }
+
+  /** When the user first got a license in this run (epoch ms); undefined for seeded or restored licenses. */
+  userLicensedAt(tenant: Tenant, userId: string): number | undefined {
+    return this.since.get(`${tenant.id}/user/${userId}`);
   }
 
   snapshot(skipTenant: (tenantId: string) => boolean = () => false): GraphDirectorySnapshot {
@@ -283,6 +300,7 @@ export class GraphDirectory {
     }
     this.of(tenant).pendingDomains.delete(domain.id);
     this.state.addVerifiedDomain(tenant.id, domain.id);
+    this.since.set(`${tenant.id}/domain/${domain.id.toLowerCase()}`, Date.now());
     return this.requireDomain(tenant, domain.id);
   }
 
@@ -431,6 +449,8 @@ export class GraphDirectory {
       else next.push(entry);
     }
     directory.licenses.set(userId, next);
+    const licensed = `${tenant.id}/user/${userId}`;
+    if (next.length > 0 && !this.since.has(licensed)) this.since.set(licensed, Date.now());
     return next;
   }
 

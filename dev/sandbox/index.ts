@@ -150,7 +150,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const issuer = new TokenIssuer(signingKey, state, url);
   const teams = new TeamsAdminState(scaledTimings(options.timeScale ?? 1));
   const seedName = options.seed ?? 'demo';
-  const sbc = createSbcServices({ seed: seedName === 'demo' });
+  const sbc = createSbcServices({ seed: seedName === 'demo', profile: () => state.profile });
   const directories = new TenantDirectories(teams);
   const seed = () => {
     state.clear();
@@ -203,7 +203,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const router = new Router([
     entraPeer({ state, issuer, signingKey }),
     graphPeer(issuer, state, directories, teams),
-    armDnsPeer(issuer, state.dns),
+    armDnsPeer(issuer, state.dns, () => state.profile),
     ...mail.servicePeers,
     teamsAdminPeer({ issuer, state, teams }),
     sbc.servicePeer,

@@ -12,7 +12,8 @@ import { renderRunningConfig } from './sbc-files.js';
 
 /**
  * The subset of the AudioCodes CLI that the product's templates use, applied as one transaction to a copy of the
- * running configuration: the first incorrect line fails the whole script and nothing changes.
+ * running configuration: the first incorrect line fails the whole script and nothing changes (the strict profile;
+ * `CliOptions.partial` plays a real device's line-by-line application).
  *
  * Supported (`root` is the level before `configure voip`):
  * - root: `configure voip`, `do write` / `write`, `show …`, `exit`
@@ -33,13 +34,33 @@ import { renderRunningConfig } from './sbc-files.js';
  *   blank lines and `#` comments are skipped.
  */
 export type CliOutcome =
-  | { readonly ok: true; readonly config: SbcConfiguration; readonly output: string; readonly saved: boolean }
+  | {
+      readonly ok: true;
+      readonly config: SbcConfiguration;
+      readonly output: string;
+      readonly saved: boolean;
+      /** Lines the device refused and skipped (partial mode only); their errors are in `output`. */
+      readonly refused: readonly number[];
+    }
   | { readonly ok: false; readonly line: number; readonly message: string; readonly output: string };
+
+export interface CliOptions {
+  /**
+   * As a real device replays the script into a CLI session (reality profile): each command takes effect as it is
+   * read, a command the device refuses for its value (a missing reference, a duplicate name, a mandatory field) is
+   * answered `Error: …` in the output and skipped, and the next line runs. Syntax errors still refuse the whole
+   * script. AudioCodes "REST API for SBC 7.40: Incremental CLI Script" (`PUT /api/v1/files/cliScript/incremental`):
+   * the output of the script is returned in the response, 200 OK, 400 only for an incorrect script.
+   */
+  readonly partial?: boolean;
+}
 
 class CliError extends Error {
   constructor(
     readonly line: number,
     message: string,
+    /** A command the CLI cannot parse here, as opposed to a value it refuses. */
+    readonly syntax = false,
   ) {
     super(message);
   }
@@ -82,13 +103,26 @@ const PASS_THROUGH = new Set([
   'sip-connect',
 ]);
 
-export function runCli(current: SbcConfiguration, script: string, deviceName: string): CliOutcome {
+export function runCli(
+  current: SbcConfiguration,
+  script: string,
+  deviceName: string,
+  options: CliOptions = {},
+): CliOutcome {
   const config = structuredClone(current);
   const output: string[] = [];
   const stack: Frame[] = [{ kind: 'root' }];
+  const refused: number[] = [];
   let saved = false;
   const lines = script.replace(/\r\n?/g, '\n').split('\n');
   let lineNumber = 0;
+  /** In partial mode a refused value is reported and skipped; a refused `exit` still leaves its level. */
+  const skipRefused = (error: unknown, frame: Frame, leaving: boolean) => {
+    if (!options.partial || !(error instanceof CliError) || error.syntax) throw error;
+    output.push(`Error: ${error.message}`);
+    refused.push(error.line);
+    if (leaving && stack.at(-1) === frame && stack.length > 1) stack.pop();
+  };
   try {
     for (const raw of lines) {
       lineNumber += 1;
@@ -108,19 +142,27 @@ export function runCli(current: SbcConfiguration, script: string, deviceName: st
         output.push('Writing configuration...done');
         continue;
       }
-      if (first === 'show' || (first === 'do' && second === 'show')) {
-        output.push(show(config, words.slice(first === 'do' ? 2 : 1), lineNumber));
-        continue;
+      try {
+        if (first === 'show' || (first === 'do' && second === 'show')) {
+          output.push(show(config, words.slice(first === 'do' ? 2 : 1), lineNumber));
+          continue;
+        }
+        const message = step(config, stack, frame, words, lineNumber);
+        if (message) output.push(message);
+      } catch (error) {
+        skipRefused(error, frame, first === 'exit');
       }
-      const message = step(config, stack, frame, words, lineNumber);
-      if (message) output.push(message);
     }
     // Levels left open at the end are applied as an `exit` would.
     while (stack.length > 1) {
       const frame = stack.pop();
-      if (frame) commit(config, frame, lineNumber);
+      try {
+        if (frame) commit(config, frame, lineNumber);
+      } catch (error) {
+        skipRefused(error, frame ?? { kind: 'root' }, false);
+      }
     }
-    return { ok: true, config, output: output.join('\n'), saved };
+    return { ok: true, config, output: output.join('\n'), saved, refused };
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     output.push(`Error: ${error.message}`);
@@ -177,7 +219,7 @@ function tokenize(text: string, line: number): string[] {
 
 function step(config: SbcConfiguration, stack: Frame[], frame: Frame, words: string[], line: number): string {
   const command = words.join(' ');
-  const invalid = () => new CliError(line, `Invalid command '${command}' here${where(frame)}.`);
+  const invalid = () => new CliError(line, `Invalid command '${command}' here${where(frame)}.`, true);
   const [first = '', second, third] = words;
   switch (frame.kind) {
     case 'root':
@@ -590,7 +632,7 @@ function selectRows<T extends { index: number }>(
     if (!read) throw new CliError(line, `${table} has no field '${field}' to select by.`);
     return rows.filter((r) => read(r) === value);
   }
-  throw new CliError(line, `Expected '${table} <index>' or '${table} where <field> "<value>"'.`);
+  throw new CliError(line, `Expected '${table} <index>' or '${table} where <field> "<value>"'.`, true);
 }
 
 function selectIpGroup(config: SbcConfiguration, selector: readonly string[], line: number): SbcIpGroup {
@@ -626,7 +668,7 @@ function show(config: SbcConfiguration, words: readonly string[], line: number):
       .flatMap((p) => p.rules.map((r) => `${p.name}  ${r.index}  ${r.name}  ${r.prefix}  ${r.tag}`))
       .join('\n');
   }
-  throw new CliError(line, `Unsupported show command 'show ${what}'.`);
+  throw new CliError(line, `Unsupported show command 'show ${what}'.`, true);
 }
 
 function where(frame: Frame): string {

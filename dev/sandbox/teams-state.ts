@@ -6,6 +6,7 @@
 
 import { isIP } from 'node:net';
 import type { TeamsSnapshot } from './snapshot-schema.js';
+import { TeamsAdminRoles } from './teams-reality.js';
 import { REAL_TEAMS_TIMINGS, type TeamsTimings, TeamsVoiceState } from './teams-voice.js';
 
 /** The kinds of property values the sandbox checks. */
@@ -309,6 +310,8 @@ export class TeamsAdminState {
   readonly timings: TeamsTimings;
   /** Numbers, Enterprise Voice and Direct Routing numbers of each tenant's users. */
   readonly voice: TeamsVoiceState;
+  /** Apps whose service principal holds a Teams admin role (checked under the reality profile). */
+  readonly adminRoles = new TeamsAdminRoles();
 
   constructor(
     timings: TeamsTimings = { ...REAL_TEAMS_TIMINGS },
@@ -321,6 +324,7 @@ export class TeamsAdminState {
   clear(): void {
     this.tenants.clear();
     this.voice.clear();
+    this.adminRoles.clear();
   }
 
   /** Every tenant's configuration and grants as plain data, for the state file. */

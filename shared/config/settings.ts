@@ -166,6 +166,12 @@ export const settingsSchema = z
       .min(1, 'must be at least 1 second')
       .max(3600, 'must be at most 3600 seconds')
       .default(30),
+    DOMAIN_ACTIVATION_POLL_SECONDS: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(3600, 'must be at most 3600 seconds')
+      .default(60),
     SBC_SKIP_IP_GROUP_CHECK: z
       .enum(['true', 'false'], { error: 'must be true or false' })
       .default('false')
@@ -238,6 +244,7 @@ export const settingsSchema = z
     },
     onboarding: {
       verifyRetrySeconds: raw.DOMAIN_VERIFY_RETRY_SECONDS,
+      activationPollSeconds: raw.DOMAIN_ACTIVATION_POLL_SECONDS,
       skipIpGroupCheck: raw.SBC_SKIP_IP_GROUP_CHECK,
     },
     replication: {

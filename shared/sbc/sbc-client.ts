@@ -16,6 +16,33 @@ export interface SbcClientOptions {
 export interface SbcScriptResult {
   readonly description: string;
   readonly output: string;
+  /**
+   * The commands the device refused while applying the rest: a real device answers such a partial application
+   * 200 like a full one, and only its output's `Error…` lines tell (AudioCodes REST API, Incremental CLI Script).
+   */
+  readonly refused: readonly SbcRefusedCommand[];
+}
+
+export interface SbcRefusedCommand {
+  /** The command as the device echoed it before the error; empty when the output names none. */
+  readonly command: string;
+  readonly error: string;
+}
+
+/** The refused commands of a CLI session's output: each `Error…` line, with the command echoed before it. */
+export function refusedCommands(output: string): SbcRefusedCommand[] {
+  const refused: SbcRefusedCommand[] = [];
+  let command = '';
+  for (const line of output.split(/\r?\n/)) {
+    const echoed = /^[^\s#]*(?:\([^)]*\))?# (.*)$/.exec(line);
+    if (echoed) {
+      command = echoed[1]?.trim() ?? '';
+      continue;
+    }
+    const error = /^\s*Error\b:?\s*(.*)$/i.exec(line);
+    if (error) refused.push({ command, error: error[1]?.trim() || line.trim() });
+  }
+  return refused;
 }
 
 /** The device status (`GET /api/v1/status`); the fields the product reads, others kept as they come. */
@@ -115,8 +142,8 @@ export function createSbcClient(options: SbcClientOptions): SbcClient {
   return {
     async runCliScript(script) {
       const text = await upload('/files/cliScript/incremental', script);
-      const { description, output } = describe(text, 200);
-      return { description, output: output ?? '' };
+      const { description, output = '' } = describe(text, 200);
+      return { description, output, refused: refusedCommands(output) };
     },
     getIni: () => request('GET', '/files/ini'),
     getCliScript: () => request('GET', '/files/cliScript'),

@@ -90,6 +90,17 @@ export interface TeamsAdminClient {
   userPolicies(userId: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
+/**
+ * What an operator does about a 403 of the Teams admin API. App-only calls need a Teams admin directory role on the
+ * app's service principal (Learn, "Application-based authentication in Teams PowerShell Module"; go-teams
+ * `teamsapi/invoke.go` says the same of a 403), delegated ones a signed-in Teams or Global Administrator.
+ */
+export const TEAMS_ADMIN_ROLE_HINT =
+  "Teams refused the customer's credentials. For an app registration, assign the Teams Administrator role to " +
+  "its service principal in the customer's tenant (Microsoft Entra admin center > Roles and administrators > " +
+  'Teams Administrator > Add assignments > the app), wait a few minutes and re-run the task; for a delegated ' +
+  'sign-in, the user must be a Teams Administrator or Global Administrator.';
+
 /** A failed call; `transient` for 429, 5xx and network failures that outlasted the retries. */
 export class TeamsAdminError extends Error {
   override readonly name = 'TeamsAdminError';
@@ -103,6 +114,21 @@ export class TeamsAdminError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Teams refusing a PSTN gateway because its domain is not activated in the tenant yet: Learn ("Configure a Session
+ * Border Controller for multiple tenants") quotes the answer `Can not use the "…" domain as it was not configured
+ * for this tenant` and says to allow time for domain registration and activation to replicate, then try again
+ * (up to 24 hours after the licensed user on the domain exists). The status is not public; any 4xx with the text.
+ */
+export function isGatewayDomainNotActivated(error: unknown): error is TeamsAdminError {
+  return (
+    error instanceof TeamsAdminError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    /domain as it (was|is) not configured for this tenant/i.test(error.message)
+  );
 }
 
 const discoverySchema = z.object({
@@ -174,7 +200,7 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       }
       const { code, message } = errorOf(text, response.status);
       throw new TeamsAdminError(
-        `${method} ${path}: ${message}`,
+        `${method} ${path}: ${message}${response.status === 403 ? ` ${TEAMS_ADMIN_ROLE_HINT}` : ''}`,
         code,
         response.status,
         transient,
@@ -278,7 +304,10 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
         // The service may answer the write with an empty body: the assignment is then what was sent.
         return asAssignment(created ?? assignment, 'POST groupPolicyAssignments');
       }
-      return asObject(await call('POST', configurations(policyName), body), `POST ${policyName}`);
+      const created = await call('POST', configurations(policyName), body);
+      return created === undefined
+        ? await reread(this, policyName, body.Identity, body)
+        : asObject(created, `POST ${policyName}`);
     },
     async update(policyName, identity, body) {
       if (isGroupAssignment(policyName)) {
@@ -288,8 +317,12 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
           'PATCH groupPolicyAssignments',
         );
       }
-      return asObject(await call('PUT', one(policyName, identity), body), `PUT ${policyName}`);
+      const updated = await call('PUT', one(policyName, identity), body);
+      return updated === undefined
+        ? await reread(this, policyName, identity, body)
+        : asObject(updated, `PUT ${policyName}`);
     },
+
     async delete(policyName, identity) {
       if (isGroupAssignment(policyName)) {
         await call('DELETE', assignmentPath(identity));
@@ -322,6 +355,20 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
       }
     },
   };
+}
+
+/**
+ * After a write answered with no body (204, or 200 empty; go-teams `teamsapi/invoke.go` `decodeValue` takes an
+ * empty answer as no objects and a single object as what "some writes" return): the object read back, or what was
+ * written while the read does not show it yet.
+ */
+async function reread(
+  client: Pick<TeamsAdminClient, 'get'>,
+  policyName: string,
+  identity: string,
+  written: Readonly<Record<string, unknown>>,
+): Promise<TeamsConfigObject> {
+  return (await client.get(policyName, identity)) ?? { ...written, Identity: identity };
 }
 
 function groupAssignmentFields(identity: string): Record<string, string> {

@@ -73,8 +73,8 @@ export interface MemoryStackOptions {
   deliverQueues?: boolean | ((queueName: string) => boolean);
   /** Wraps the memory tables the stores get (counting or failing calls); `tables` stays the unwrapped twin. */
   wrapTables?: (tables: Tables) => Tables;
-  /** With peers: how fast the sandbox's Teams works (`timeScale`, 1 = real delays). */
-  sandbox?: Pick<SandboxOptions, 'timeScale'>;
+  /** With peers: how fast the sandbox's Teams works (`timeScale`, 1 = real delays) and which profile it plays. */
+  sandbox?: Pick<SandboxOptions, 'timeScale' | 'profile'>;
 }
 
 /**

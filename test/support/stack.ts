@@ -69,6 +69,7 @@ export async function startStack(
     AzureWebJobsStorage: azurite.connectionString,
     ...sandboxEndpointSettings(sandbox),
     DOMAIN_VERIFY_RETRY_SECONDS: '1',
+    DOMAIN_ACTIVATION_POLL_SECONDS: '1',
     LICENSE_TENANT_COUNT: String(options.tenantLicenses ?? 1000),
     LICENSE_USER_COUNT: String(options.userLicenses ?? 100_000),
   });

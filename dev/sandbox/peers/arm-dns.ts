@@ -1,3 +1,4 @@
+import { profileDelayMs, type SandboxProfile, STRICT_PROFILE } from '../profile.js';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
@@ -38,7 +39,19 @@ interface ZoneRequest {
  * with ETag preconditions and paging. Callers need a token for `https://management.azure.com/` from the zone's
  * tenant and "DNS Zone Contributor" on the zone (`state.dns.grant`).
  */
-export function armDnsPeer(issuer: TokenIssuer, dns: DnsZones): Peer {
+/**
+ * How long a role assignment takes to reach ARM's authorization. Learn, "Troubleshoot Azure RBAC" (role
+ * assignment changes not detected): Azure Resource Manager caches role assignments, and a change can take up to 10
+ * minutes to take effect; meanwhile ARM answers 403 `AuthorizationFailed` ("If access was recently granted, please
+ * refresh your credentials"). The reality profile plays the full 10 minutes, scaled.
+ */
+export const REAL_RBAC_PROPAGATION_MS = 10 * 60_000;
+
+export function armDnsPeer(
+  issuer: TokenIssuer,
+  dns: DnsZones,
+  profile: () => SandboxProfile = () => STRICT_PROFILE,
+): Peer {
   /** api-version, authentication, zone lookup and authorisation, in ARM's order. */
   const zoneRoute =
     (action: Action, handler: (request: PeerRequest, context: ZoneRequest) => Reply) =>
@@ -83,7 +96,11 @@ export function armDnsPeer(issuer: TokenIssuer, dns: DnsZones): Peer {
       const principals = [token.claims.appid, token.claims.azp, token.claims.oid]
         .filter((p): p is string => typeof p === 'string')
         .map((p) => p.toLowerCase());
-      if (!principals.some((p) => zone.contributors.has(p))) {
+      const propagated = (p: string) => {
+        const at = dns.grantedAt(zone, p);
+        return at === undefined || Date.now() >= at + profileDelayMs(profile(), REAL_RBAC_PROPAGATION_MS);
+      };
+      if (!principals.some((p) => zone.contributors.has(p) && propagated(p))) {
         const objectId = typeof token.claims.oid === 'string' ? token.claims.oid : 'unknown';
         const clientId = typeof token.claims.appid === 'string' ? token.claims.appid : objectId;
         const type = request.params.type ? `/${request.params.type.toUpperCase()}` : '';

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { type SandboxProfile, STRICT_PROFILE } from '../profile.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { runCli } from '../sbc-cli.js';
 import {
@@ -47,7 +48,11 @@ export interface SbcServices {
 
 const busySchema = z.strictObject({ busy: z.boolean() });
 
-export function createSbcServices(options: { readonly seed: boolean }): SbcServices {
+export function createSbcServices(options: {
+  readonly seed: boolean;
+  /** The profile the sandbox plays now (tests may switch it while running). */
+  readonly profile?: () => SandboxProfile;
+}): SbcServices {
   const devices = new SbcDevices();
   const reset = () => {
     devices.clear();
@@ -62,7 +67,12 @@ export function createSbcServices(options: { readonly seed: boolean }): SbcServi
     setBusy: (name, busy) => devices.setBusy(name, busy),
     baseUrl: (origin, device) => `${origin}/sbc/${encodeURIComponent(device)}`,
   };
-  return { handle, servicePeer: sbcPeer(devices), controlPeer: sbcControlPeer(devices), reset };
+  return {
+    handle,
+    servicePeer: sbcPeer(devices, options.profile ?? (() => STRICT_PROFILE)),
+    controlPeer: sbcControlPeer(devices),
+    reset,
+  };
 }
 
 function dialPlanRules(device: SbcDevice): SbcDialPlanRuleView[] {
@@ -72,7 +82,7 @@ function dialPlanRules(device: SbcDevice): SbcDialPlanRuleView[] {
 }
 
 /** The AudioCodes SBC REST API of each device under `/sbc/{device}`, with Basic authentication. */
-function sbcPeer(devices: SbcDevices): Peer {
+function sbcPeer(devices: SbcDevices, profile: () => SandboxProfile): Peer {
   const guarded =
     (handler: (request: PeerRequest, device: SbcDevice) => Reply) =>
     (request: PeerRequest): Reply => {
@@ -108,7 +118,9 @@ function sbcPeer(devices: SbcDevices): Peer {
           if (script === undefined) {
             return sbcError(400, "Expected multipart/form-data with the CLI script in the 'file' field.");
           }
-          const outcome = runCli(device.running, script, device.name);
+          const outcome = runCli(device.running, script, device.name, {
+            partial: profile().name === 'reality',
+          });
           if (!outcome.ok) {
             return {
               status: 400,
@@ -121,10 +133,12 @@ function sbcPeer(devices: SbcDevices): Peer {
           device.running = outcome.config;
           if (outcome.saved) device.saved = structuredClone(outcome.config);
           device.scriptsApplied += 1;
-          return {
-            status: 200,
-            body: { description: 'CLI Script file was successfully applied.', output: outcome.output },
-          };
+          // A partial application is still 200: only the output tells which lines the device refused.
+          const description =
+            outcome.refused.length > 0
+              ? 'Incremental CLI Script file was loaded.'
+              : 'CLI Script file was successfully applied.';
+          return { status: 200, body: { description, output: outcome.output } };
         }),
       },
       {

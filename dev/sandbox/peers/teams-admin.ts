@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { findUser, type SandboxState, type Tenant } from '../state.js';
 import { TEAMS_POLICY_NAMES, TeamsAdminStateError, type TeamsAdminState } from '../teams-state.js';
+import { gatewayActivationRefusal, NO_TEAMS_ADMIN_ROLE_MESSAGE } from '../teams-reality.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 import { hasPhoneSystem } from './graph-numbers.js';
 
@@ -52,6 +53,10 @@ export function teamsAdminPeer(deps: {
           );
         }
       }
+      const appId = typeof token.claims.appid === 'string' ? token.claims.appid : '';
+      if (!delegated && state.profile.name === 'reality' && !teams.adminRoles.holds(token.tenant.id, appId)) {
+        return teamsError(request, 403, 'Forbidden', NO_TEAMS_ADMIN_ROLE_MESSAGE);
+      }
       if (options.target) {
         const expected = `https://${teamsAdminEndpoint(token.tenant.id).host}/`;
         const header = request.headers['x-ms-target-uri'];
@@ -101,6 +106,16 @@ export function teamsAdminPeer(deps: {
     return body as Record<string, unknown>;
   };
 
+  /**
+   * A write's answer: the object under `strict`; under `reality` 204 with no body, as some of the service's writes
+   * answer (go-teams `teamsapi/invoke.go` `decodeValue`: an empty answer is no objects, a single object is what
+   * "some writes" return), so that a client must read the object back.
+   */
+  const written = (request: PeerRequest, status: number, body: unknown): Reply =>
+    state.profile.name === 'reality'
+      ? { status: 204, headers: requestIds(request) }
+      : ok(request, status, body);
+
   const userOf = (tenant: Tenant, request: PeerRequest) => {
     const id = request.params.userId ?? '';
     const user = findUser(tenant, id);
@@ -135,9 +150,17 @@ export function teamsAdminPeer(deps: {
       {
         method: 'POST',
         path: '/Skype.Policy/configurations/:policyName',
-        handle: guarded((request, tenant) =>
-          ok(request, 201, teams.create(tenant.id, policyName(request), parseBody(request))),
-        ),
+        handle: guarded((request, tenant) => {
+          const name = policyName(request);
+          const body = parseBody(request);
+          if (name === 'OnlinePSTNGateway') {
+            const fqdn = body.Identity ?? body.Fqdn;
+            const refusal =
+              typeof fqdn === 'string' ? gatewayActivationRefusal(state, tenant, fqdn) : undefined;
+            if (refusal) throw new TeamsAdminStateError(400, 'BadRequest', refusal);
+          }
+          return written(request, 201, teams.create(tenant.id, name, body));
+        }),
       },
       {
         method: 'GET',
@@ -160,7 +183,7 @@ export function teamsAdminPeer(deps: {
         method: 'PUT',
         path: '/Skype.Policy/configurations/:policyName/configuration/:identity',
         handle: guarded((request, tenant) =>
-          ok(
+          written(
             request,
             200,
             teams.update(tenant.id, policyName(request), request.params.identity ?? '', parseBody(request)),
@@ -208,7 +231,7 @@ export function teamsAdminPeer(deps: {
         method: 'POST',
         path: '/Skype.Policy/groupPolicyAssignments',
         handle: guarded((request, tenant) =>
-          ok(
+          written(
             request,
             201,
             teams.createGroupAssignment(
@@ -224,7 +247,7 @@ export function teamsAdminPeer(deps: {
         method: 'PATCH',
         path: '/Skype.Policy/groupPolicyAssignments/:groupId/policyTypes/:policyType',
         handle: guarded((request, tenant) =>
-          ok(
+          written(
             request,
             200,
             teams.updateGroupAssignment(

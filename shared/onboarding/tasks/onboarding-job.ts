@@ -49,6 +49,12 @@ export interface SiteTaskState extends Record<string, unknown> {
   /** The IP Group pre-check found the customer programmed on the SBC already. */
   sbcProgrammed: boolean;
   licensePlan: string;
+  /** When Teams first refused the gateway because its domain was not activated yet (ISO); the wait counts from it. */
+  activationWaitSince: string;
+  /** The looks at the gateway while waiting for the activation, for the log's `[Try: n]`. */
+  activationTries: number;
+  /** The commands the SBC refused at the last partial application of a script, and why. */
+  sbcRefused: Array<{ script: 'onboarding' | 'cleanup'; command: string; error: string }>;
 }
 
 /** What the onboarding and removal tasks' steps talk to. */

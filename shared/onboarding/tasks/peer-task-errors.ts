@@ -12,11 +12,24 @@ import { TeamsCommandError } from '../../teams/teams-commands-rest.js';
 import { TemplateRenderError } from '../../templates/template-compiler.js';
 
 /**
+ * A DNS Zone Contributor role assigned minutes ago is refused by ARM until it has propagated: Learn ("Troubleshoot
+ * Azure RBAC") says a role assignment change can take up to 10 minutes to take effect. The task retries for its
+ * retry window (30 minutes by default) and only then fails with this error.
+ */
+export const FRESH_ROLE_HINT =
+  'The DNS app has no DNS Zone Contributor role on the zone yet; a role assigned minutes ago can take up to 10 ' +
+  'minutes to apply, so the task tries again. If it keeps failing, assign the role to the app on the zone ' +
+  '(System > DNS API Configuration names the app).';
+
+/**
  * The peers' errors as the task engine wants them: what a later try may fix (throttling, 5xx, an SBC busy with HA
  * sync) is transient, the rest permanent with the adapter's message, which names what failed. The tasks that talk
  * to Graph, Teams, DNS or the SBCs name it in their definition; the engine applies it once to what a step throws.
  */
 export const classifyPeerError: TaskErrorClassifier = (error) => {
+  if (error instanceof DnsError && error.status === 403 && error.code === 'AuthorizationFailed') {
+    return new TransientTaskError(`${error.message} ${FRESH_ROLE_HINT}`, undefined, { cause: error });
+  }
   if (
     error instanceof GraphRequestError ||
     error instanceof DnsError ||

@@ -9,13 +9,26 @@ import {
   verifyDomain,
 } from '../../m365/graph-domains.js';
 import { assignFirstFreeLicense } from '../../m365/graph-licenses.js';
-import { PermanentTaskError, type TaskChange, TransientTaskError } from '../../tasks/task-definition.js';
-import type { TeamsAdminClient } from '../../teams/teams-admin-client.js';
+import {
+  PermanentTaskError,
+  type StepOutcome,
+  type TaskChange,
+  TransientTaskError,
+} from '../../tasks/task-definition.js';
+import { isGatewayDomainNotActivated, type TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
 import { gatewayCommandFor, renderM365, runCommands, teamsChange } from './m365-routing-steps.js';
-import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep, updateSite } from './onboarding-job.js';
+import {
+  DONE,
+  NOTHING,
+  type OnboardingJob,
+  type SiteStep,
+  type SiteStepContext,
+  siteStep,
+  updateSite,
+} from './onboarding-job.js';
 import type { DnsRecordSetView } from '../../dns/azure-dns.js';
 import type { CustomerSite } from '../customer-site.js';
 
@@ -327,6 +340,44 @@ const activationUserStep = siteStep({
   },
 });
 
+/**
+ * How long Teams may take to activate a new gateway domain: Learn says up to 24 hours after the domain is verified
+ * and a licensed user on it exists (Activating the Customer Domain in the manual says the same). Past it, the task
+ * fails with what to check; a re-run (Deploy) waits again.
+ */
+export const ACTIVATION_MAX_WAIT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Teams does not accept the gateway yet because it has not activated the new domain: the step looks again every
+ * `DOMAIN_ACTIVATION_POLL_SECONDS` (the task stays queued, saying why) instead of failing on the first refusal.
+ */
+function awaitActivation(ctx: SiteStepContext, fqdn: string, refusal: string): StepOutcome {
+  const now = ctx.clock.now();
+  const since = ctx.state.activationWaitSince ? Date.parse(ctx.state.activationWaitSince) : now.getTime();
+  ctx.state.activationWaitSince ??= now.toISOString();
+  ctx.state.activationTries = (ctx.state.activationTries ?? 0) + 1;
+  if (now.getTime() - since >= ACTIVATION_MAX_WAIT_MS) {
+    throw new PermanentTaskError(
+      `Teams has not activated the domain ${fqdn} after 24 hours (${refusal}). Check that the user ` +
+        `${activationUpn(fqdn)} exists with a Phone System license (Office 365 E5, or E1/E3 with Teams Phone ` +
+        'Standard), then run the site again (Deploy).',
+    );
+  }
+  const seconds = ctx.ports.settings.onboarding.activationPollSeconds;
+  ctx.log(
+    `-- Waiting for domain activation [Try: ${ctx.state.activationTries}]: Teams does not accept ${fqdn} yet; ` +
+      `next look in ${seconds} seconds --`,
+  );
+  return {
+    wait: {
+      reason:
+        `Teams has not activated the domain ${fqdn} yet (${refusal}); Microsoft takes minutes and up to 24 hours ` +
+        `after the licensed user ${activationUpn(fqdn)} exists. The task looks again every ${seconds} seconds.`,
+      resumeOn: { afterMs: seconds * 1000 },
+    },
+  };
+}
+
 /** The gateway object, unless the M365 script creates it itself (the LBR scripts do, with their own settings). */
 const gatewayStep = siteStep({
   name: 'CreatePstnGateway',
@@ -347,8 +398,15 @@ const gatewayStep = siteStep({
     return {
       changes: needed ? [create] : [],
       async apply() {
-        const result = await executeTeamsCommand(teams, command);
+        let result: Awaited<ReturnType<typeof executeTeamsCommand>>;
+        try {
+          result = await executeTeamsCommand(teams, command);
+        } catch (error) {
+          if (!isGatewayDomainNotActivated(error)) throw error;
+          return awaitActivation(ctx, gatewayOf(job), error.message);
+        }
         if (result.changed) ctx.applied(create);
+        if (ctx.state.activationWaitSince) ctx.log(`-- Domain ${gatewayOf(job)} activated --`);
         ctx.log(`-- PSTN Gateway ${gatewayOf(job)} ${result.changed ? 'created' : 'exists'} --`);
         return finish();
       },

@@ -1,8 +1,16 @@
 import { customerIpGroupsPresent, parseSbcIni } from '../../sbc/sbc-config.js';
-import { PermanentTaskError, type TaskChange } from '../../tasks/task-definition.js';
+import type { SbcRefusedCommand } from '../../sbc/sbc-client.js';
+import { PermanentTaskError, type TaskChange, TransientTaskError } from '../../tasks/task-definition.js';
 import { sbcChoiceErrors, sbcChoicesReader } from '../sbc-choices.js';
 import { siteTemplateContext } from '../site-context.js';
-import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep } from './onboarding-job.js';
+import {
+  DONE,
+  NOTHING,
+  type OnboardingJob,
+  type SiteStep,
+  type SiteStepContext,
+  siteStep,
+} from './onboarding-job.js';
 
 async function ipGroupsPresent(job: OnboardingJob): Promise<{ device: string; present: string[] }> {
   const sbcId = job.sbcRegion?.sbcId ?? '';
@@ -134,7 +142,22 @@ const programStep = siteStep({
       async apply() {
         ctx.log('Starting SBC Programming.');
         const { client } = await job.ports.sbc(job.sbcRegion?.sbcId ?? '');
-        await client.runCliScript(script);
+        const result = await client.runCliScript(script);
+        if (result.refused.length > 0) {
+          refusedBySbc(ctx, 'onboarding', result.refused);
+          // The next try must start from a clean SBC: the cleanup script removes what did apply, by name.
+          const rollback = await client.runCliScript(
+            await renderSbc(job, 'cleanup', job.openCarrierPassword()),
+          );
+          ctx.log(
+            rollback.refused.length > 0
+              ? `The cleanup script could not undo everything: ${describeRefused(rollback.refused)}.`
+              : 'What did apply was removed with the cleanup script; the onboarding script is sent again.',
+          );
+          throw new TransientTaskError(
+            `The SBC applied the onboarding script partially and refused: ${describeRefused(result.refused)}.`,
+          );
+        }
         ctx.applied(program);
         ctx.state.sbcProgrammed = true;
         ctx.log('Sbc is programmed');
@@ -143,6 +166,24 @@ const programStep = siteStep({
     };
   },
 });
+
+/**
+ * A script the SBC applied only in part (it answers 200 and lists the refused commands in its output): recorded in
+ * the task's state and log, command by command, so the operator sees which lines failed.
+ */
+function refusedBySbc(
+  ctx: SiteStepContext,
+  which: 'onboarding' | 'cleanup',
+  refused: readonly SbcRefusedCommand[],
+): void {
+  ctx.state.sbcRefused = refused.map((r) => ({ script: which, command: r.command, error: r.error }));
+  ctx.log(`SBC refused ${refused.length} command(s) of the ${which} script:`);
+  for (const r of refused) ctx.log(`  ${r.command || '(no command)'}: ${r.error}`);
+}
+
+function describeRefused(refused: readonly SbcRefusedCommand[]): string {
+  return refused.map((r) => `${r.command || '(no command)'} (${r.error})`).join('; ');
+}
 
 export const SBC_PROGRAMMING_STEPS: readonly SiteStep[] = [checkStep, programStep];
 
@@ -168,7 +209,14 @@ export const sbcCleanupStep = siteStep({
       async apply() {
         ctx.log('Starting SBC cleanup.');
         const { client } = await job.ports.sbc(job.sbcRegion?.sbcId ?? '');
-        await client.runCliScript(script);
+        const result = await client.runCliScript(script);
+        if (result.refused.length > 0) {
+          // Sent again whole: its removals select by name, so what went already is "No matching" next time.
+          refusedBySbc(ctx, 'cleanup', result.refused);
+          throw new TransientTaskError(
+            `The SBC applied the cleanup script partially and refused: ${describeRefused(result.refused)}.`,
+          );
+        }
         ctx.applied(cleanup);
         ctx.log('Sbc is cleaned up');
         return DONE;
