@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { createJwtAuthenticator } from '../../shared/auth/authenticator.js';
@@ -5,6 +6,24 @@ import { claimsOf, type SandboxFixture, startFixture } from './fixtures.js';
 
 const GRAPH = 'https://graph.microsoft.com/.default';
 const contoso = DEMO.customers.contoso;
+
+describe('the demo token app', () => {
+  it('holds exactly the delegated Graph permissions docs/deploy.md has operators give the token app', () => {
+    const row = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8')
+      .split('\n')
+      .find((line) => /^\s*\| Microsoft Graph\s+\|/.test(line));
+    const documented = [...(row ?? '').matchAll(/`([^`]+)`/g)]
+      .map((m) => m[1] ?? '')
+      .filter((p) => !['offline_access', 'openid', 'profile'].includes(p));
+    expect([...DEMO.tokenApp.graphScopes].sort()).toEqual(documented.sort());
+  });
+
+  it('holds the application permissions replication reads with: group members and Teams user configurations', () => {
+    expect(DEMO.tokenApp.graphRoles).toEqual(
+      expect.arrayContaining(['GroupMember.Read.All', 'TeamsUserConfiguration.Read.All']),
+    );
+  });
+});
 
 describe('sandbox Entra ID through @azure/identity', () => {
   let f: SandboxFixture;
