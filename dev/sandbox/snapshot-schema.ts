@@ -174,6 +174,10 @@ export const graphDirectorySnapshotSchema = z.array(
         licenses: z.array(z.strictObject({ skuId: z.string(), disabledPlans: strings })),
       }),
     ),
+    // Absent in files written before users were soft-deleted: none.
+    deletedUsers: z
+      .array(z.strictObject({ user: directoryUser, deletedDateTime: z.iso.datetime() }))
+      .default([]),
   }),
 );
 export type GraphDirectorySnapshot = z.output<typeof graphDirectorySnapshotSchema>;

@@ -245,7 +245,7 @@ export async function ensureUser(
   return { user: created, created: true };
 }
 
-/** Deletes the user; one that is already gone is fine. */
+/** Deletes the user (to deleted items, restorable for 30 days); one that is already gone is fine. */
 export async function deleteUser(client: Client, idOrUpn: string): Promise<void> {
   try {
     await client.api(`/users/${encodeURIComponent(idOrUpn)}`).delete();
@@ -253,6 +253,53 @@ export async function deleteUser(client: Client, idOrUpn: string): Promise<void>
     if (statusOf(error) === 404) return;
     throw toGraphRequestError(error, 'DELETE /users/{id}');
   }
+}
+
+const deletedUsersSchema = z.object({
+  value: z.array(z.object({ id: z.string(), userPrincipalName: z.string().nullable().optional() })),
+  '@odata.nextLink': z.string().optional(),
+});
+
+/**
+ * The id of a deleted user with this UPN in the tenant's deleted items, or null. Entra ID keeps a deleted user there
+ * for 30 days (learn.microsoft.com/graph/api/resources/directory) and may show its UPN prefixed with its object id
+ * (without hyphens), so both forms match.
+ */
+export async function findDeletedUser(client: Client, upn: string): Promise<string | null> {
+  const what = 'GET /directory/deletedItems/microsoft.graph.user';
+  const wanted = upn.toLowerCase();
+  let link: string | undefined =
+    '/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName&$top=999';
+  while (link) {
+    const current: string = link;
+    const page = parse(deletedUsersSchema, await graphCall(what, () => client.api(current).get()), what);
+    const found = page.value.find((u) => {
+      const name = (u.userPrincipalName ?? '').toLowerCase();
+      return name === wanted || name === `${u.id.replace(/-/g, '').toLowerCase()}${wanted}`;
+    });
+    if (found) return found.id;
+    link = page['@odata.nextLink'];
+  }
+  return null;
+}
+
+/**
+ * Deletes the user for good: `DELETE /users/{id}` only moves it to deleted items, where it keeps its UPN and so
+ * keeps its domain referenced (`DELETE /domains/{id}` is refused until it goes); `DELETE /directory/deletedItems/{id}`
+ * then removes it (learn.microsoft.com/graph/api/directory-deleteditems-delete). Finds the user live or already
+ * deleted; one gone for good is fine. Whether there was anything to delete.
+ */
+export async function deleteUserPermanently(client: Client, upn: string): Promise<boolean> {
+  const live = await getUser(client, upn);
+  if (live) await deleteUser(client, live.id);
+  const id = live?.id ?? (await findDeletedUser(client, upn));
+  if (!id) return false;
+  try {
+    await client.api(`/directory/deletedItems/${encodeURIComponent(id)}`).delete();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw toGraphRequestError(error, 'DELETE /directory/deletedItems/{id}');
+  }
+  return true;
 }
 
 /** 24 characters from all four classes, as Entra ID's complexity rule wants; never logged or stored. */

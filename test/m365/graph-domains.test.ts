@@ -6,7 +6,9 @@ import {
   createDomain,
   deleteDomain,
   deleteUser,
+  deleteUserPermanently,
   ensureUser,
+  findDeletedUser,
   getDomain,
   getUser,
   getVerificationTxt,
@@ -101,10 +103,45 @@ describe('Graph domains, users and licenses against the sandbox', () => {
     expect(inUse).toMatchObject({ status: 400, code: 'Request_BadRequest', transient: false });
     await deleteUser(client, user.id);
     await deleteUser(client, user.id);
+    // Deleted, the user waits 30 days in deleted items with its UPN: the domain is still referenced.
+    await expect(findDeletedUser(client, user.userPrincipalName)).resolves.toBe(user.id);
+    await expect(deleteDomain(client, name)).rejects.toMatchObject({
+      status: 400,
+      code: 'Request_BadRequest',
+    });
+    await expect(deleteUserPermanently(client, user.userPrincipalName)).resolves.toBe(true);
+    await expect(deleteUserPermanently(client, user.userPrincipalName)).resolves.toBe(false);
+    await expect(findDeletedUser(client, user.userPrincipalName)).resolves.toBeNull();
     await deleteDomain(client, name);
     await deleteDomain(client, name);
     await expect(getDomain(client, name)).resolves.toBeNull();
     expect((await getOrganization(client)).verifiedDomains.map((d) => d.name)).not.toContain(name);
+  });
+
+  it('deletes a live user for good in one call, and keeps a deleted one restorable until then', async () => {
+    const client = graph();
+    const upn = `restorable@${contoso.defaultDomain}`;
+    const { user } = await ensureUser(client, {
+      userPrincipalName: upn,
+      displayName: 'Restorable',
+      usageLocation: 'US',
+    });
+    await deleteUser(client, upn);
+    await expect(getUser(client, upn)).resolves.toBeNull();
+    const restored = (await client.api(`/directory/deletedItems/${user.id}/restore`).post({})) as {
+      id: string;
+    };
+    expect(restored.id).toBe(user.id);
+    await expect(getUser(client, upn)).resolves.toMatchObject({ id: user.id });
+
+    await expect(deleteUserPermanently(client, upn)).resolves.toBe(true);
+    await expect(getUser(client, upn)).resolves.toBeNull();
+    await expect(findDeletedUser(client, upn)).resolves.toBeNull();
+    const gone = await client
+      .api(`/directory/deletedItems/${user.id}/restore`)
+      .post({})
+      .catch((e: unknown) => e);
+    expect(gone).toMatchObject({ statusCode: 404 });
   });
 
   it('refuses invalid names and domains verified in another tenant', async () => {

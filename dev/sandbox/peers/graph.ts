@@ -1,4 +1,4 @@
-import { GraphFailure, type GraphDomain } from '../graph-directory.js';
+import { type DeletedUser, GraphFailure, type GraphDomain } from '../graph-directory.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
@@ -56,6 +56,14 @@ const PERMISSIONS = {
   domainsWrite: ['Domain.ReadWrite.All'],
   usersWrite: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   usersDelete: ['User.ReadWrite.All', 'User.DeleteRestore.All'],
+  /**
+   * Deleted users: permissions.json has no entry for `/directory/deletedItems` lists or permanent deletes, so these
+   * follow learn.microsoft.com/graph/api/directory-deleteditems-list and -delete (user items) and the file's entry
+   * for `/directory/deletedItems/{id}/restore` (User.DeleteRestore.All, User.ReadWrite.All).
+   */
+  deletedUsersRead: ['User.Read.All', 'User.ReadWrite.All', 'User.DeleteRestore.All', 'Directory.Read.All'],
+  deletedUsersWrite: ['User.ReadWrite.All', 'User.DeleteRestore.All'],
+  domainReferences: ['Domain.Read.All', 'Domain.ReadWrite.All'],
   licensesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   subscribedSkus: [
     'LicenseAssignment.Read.All',
@@ -256,6 +264,20 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     },
     {
       method: 'GET',
+      path: '/v1.0/domains/:id/domainNameReferences',
+      handle: guarded(PERMISSIONS.domainReferences, (request, tenant) => {
+        const domain = directory.requireDomain(tenant, request.params.id ?? '');
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects`,
+          value: directory.domainNameReferences(tenant, domain.id).map((user) => ({
+            '@odata.type': '#microsoft.graph.user',
+            ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+          })),
+        });
+      }),
+    },
+    {
+      method: 'GET',
       path: '/v1.0/domains/:id/verificationDnsRecords',
       handle: guarded(PERMISSIONS.domainRecords, (request, tenant) => {
         const id = request.params.id ?? '';
@@ -317,11 +339,12 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
         const user = requireUser(tenant, request.params.id ?? '');
         tenant.users.delete(user.id);
         removeFromGroups(tenant, user.id);
-        directory.removeUser(tenant, user.id);
+        directory.softDeleteUser(tenant, user);
         teams.voice.removeUser(tenant.id, user.id);
         return { status: 204, headers: requestIds(request) };
       }),
     },
+    ...deletedItemRoutes(state, guarded),
     {
       method: 'POST',
       path: '/v1.0/users/:id/assignLicense',
@@ -358,6 +381,80 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
           value: directory.subscribedSkus(tenant),
         }),
       ),
+    },
+  ];
+}
+
+/**
+ * Soft-deleted users (`/directory/deletedItems`), as Entra ID keeps them for 30 days after `DELETE /users/{id}`:
+ * listed (`microsoft.graph.user` cast, `$select`, `$top`), read, restored, or deleted for good. Both profiles: the
+ * recycle bin is Graph's documented contract (learn.microsoft.com/graph/api/resources/directory).
+ */
+function deletedItemRoutes(state: SandboxState, guarded: Guard) {
+  const { directory } = state;
+  const view = (tenant: Tenant, entry: DeletedUser, select?: readonly string[]) => ({
+    '@odata.type': '#microsoft.graph.user',
+    ...project(userView(state, tenant, entry.user), select ?? USER_DEFAULT_PROPERTIES),
+    deletedDateTime: entry.deletedDateTime,
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/v1.0/directory/deletedItems/microsoft.graph.user',
+      handle: guarded(PERMISSIONS.deletedUsersRead, (request, tenant) => {
+        const select = parseSelect(request, SELECTABLE_USER_PROPERTIES, 'microsoft.graph.user');
+        if ('status' in select) return select;
+        const top = Number(queryOption(request, '$top') ?? DEFAULT_PAGE_SIZE);
+        const skip = Number(queryOption(request, '$skiptoken') ?? 0);
+        if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE || !Number.isInteger(skip) || skip < 0) {
+          throw new GraphFailure(400, 'Request_BadRequest', 'Invalid $top or $skiptoken.');
+        }
+        const all = directory.deletedUsers(tenant);
+        const nextLink =
+          skip + top < all.length
+            ? `${request.origin}/graph/v1.0/directory/deletedItems/microsoft.graph.user?${[
+                `$top=${top}`,
+                ...(select.explicit ? [`$select=${select.explicit.join(',')}`] : []),
+                `$skiptoken=${skip + top}`,
+              ].join('&')}`
+            : undefined;
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directory/deletedItems/microsoft.graph.user`,
+          ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
+          value: all.slice(skip, skip + top).map((entry) => view(tenant, entry, select.properties)),
+        });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1.0/directory/deletedItems/:id',
+      handle: guarded(PERMISSIONS.deletedUsersRead, (request, tenant) =>
+        ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects/$entity`,
+          ...view(tenant, directory.deletedUser(tenant, request.params.id ?? '')),
+        }),
+      ),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1.0/directory/deletedItems/:id',
+      handle: guarded(PERMISSIONS.deletedUsersWrite, (request, tenant) => {
+        directory.purgeDeletedUser(tenant, request.params.id ?? '');
+        return { status: 204, headers: requestIds(request) };
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/directory/deletedItems/:id/restore',
+      handle: guarded(PERMISSIONS.deletedUsersWrite, (request, tenant) => {
+        const user = directory.takeDeletedUser(tenant, request.params.id ?? '');
+        tenant.users.set(user.id, user);
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects/$entity`,
+          '@odata.type': '#microsoft.graph.user',
+          ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+        });
+      }),
     },
   ];
 }
