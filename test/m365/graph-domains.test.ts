@@ -14,6 +14,7 @@ import {
   getVerificationTxt,
   GraphRequestError,
   verifyDomain,
+  visibleUser,
 } from '../../shared/m365/graph-domains.js';
 import {
   assignFirstFreeLicense,
@@ -22,6 +23,7 @@ import {
   NO_LICENSE_MESSAGE,
   NoLicenseAvailableError,
 } from '../../shared/m365/graph-licenses.js';
+import { sandboxProfile } from '../../dev/sandbox/profile.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 
 const { contoso, fabrikam } = DEMO.customers;
@@ -274,4 +276,66 @@ describe('Graph domains, users and licenses against the sandbox', () => {
       usageLocation: 'US',
     });
   }
+});
+
+describe('a just-created user under the reality profile (Entra ID replication lag, scaled to half a second)', () => {
+  let f: SandboxFixture;
+  const graph = () =>
+    createGraphClient({
+      baseUrl: `${f.sandbox.url}/graph`,
+      credential: f.credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret),
+      transport: f.transport,
+    });
+
+  beforeAll(async () => {
+    f = await startFixture({ profile: sandboxProfile('reality', 0.1) });
+  });
+  afterAll(() => f.close());
+
+  it('answers 404 to GET, PATCH and assignLicense for a while, then shows the user', async () => {
+    const client = graph();
+    const upn = `lagging@${contoso.defaultDomain}`;
+    const created = (await client.api('/users').post({
+      accountEnabled: true,
+      displayName: 'Lagging',
+      mailNickname: 'lagging',
+      userPrincipalName: upn,
+      usageLocation: 'US',
+      passwordProfile: { password: 'A-long-enough-password1' },
+    })) as { id: string };
+    const refused = (call: Promise<unknown>) =>
+      call.then(
+        () => null,
+        (e: unknown) => e,
+      );
+    await expect(refused(client.api(`/users/${created.id}`).get())).resolves.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(
+      refused(client.api(`/users/${upn}`).patch({ displayName: 'Still lagging' })),
+    ).resolves.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(
+      refused(client.api(`/users/${created.id}/assignLicense`).post({ addLicenses: [], removeLicenses: [] })),
+    ).resolves.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
+    await expect(visibleUser(client, created.id)).resolves.toMatchObject({ id: created.id });
+  });
+
+  it('the activation user is created and licensed in one go, waiting for Graph to show it instead of failing', async () => {
+    const client = graph();
+    const upn = `dnsactivation@${contoso.defaultDomain}`;
+    const { user, created } = await ensureUser(client, {
+      userPrincipalName: upn,
+      displayName: 'DNS activation',
+      usageLocation: 'US',
+    });
+    expect(created).toBe(true);
+    const plan = await assignFirstFreeLicense(client, user.id, PLANS);
+    expect(plan.name).toBe('Office 365 E5');
+    // Asked again at once (a retried step), the taken UPN is found once Graph shows it: no second user, no failure.
+    await expect(
+      ensureUser(client, { userPrincipalName: upn, displayName: 'DNS activation', usageLocation: 'US' }),
+    ).resolves.toMatchObject({ created: false, user: { id: user.id } });
+  });
 });

@@ -1,4 +1,5 @@
 import { type DeletedUser, GraphFailure, type GraphDomain } from '../graph-directory.js';
+import { ReplicationLag } from '../replication-lag.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
@@ -99,6 +100,7 @@ export function graphPeer(
   directories: TenantDirectories,
   teams: TeamsAdminState,
 ): Peer {
+  const lag = new ReplicationLag(() => state.profile);
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
     (
@@ -199,7 +201,7 @@ export function graphPeer(
           if ('status' in select) return select;
           const id = request.params.id ?? '';
           const user = findUser(tenant, id);
-          if (!user) {
+          if (!user || lag.hides(tenant.id, user.id)) {
             return graphError(
               request,
               404,
@@ -213,14 +215,15 @@ export function graphPeer(
           });
         }),
       },
-      ...directoryRoutes(state, teams, guarded),
+      ...directoryRoutes(state, teams, guarded, lag),
       ...numberManagementRoutes(state, teams, directories, guarded),
     ],
   };
 }
 
 /** Domains, user writes, licenses and subscribed SKUs: what domain provisioning and activation use. */
-function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: Guard) {
+function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: Guard, lag: ReplicationLag) {
+  const requireUser = (tenant: Tenant, id: string) => requireVisibleUser(tenant, id, lag);
   const { directory } = state;
   const domainEntity = (request: PeerRequest, body: object, status = 200): Reply => ({
     ...ok(request, { '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains/$entity`, ...body }),
@@ -297,7 +300,7 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'POST',
       path: '/v1.0/users',
-      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => createUser(request, tenant, state)),
+      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => createUser(request, tenant, state, lag)),
     },
     {
       method: 'PATCH',
@@ -460,7 +463,7 @@ function deletedItemRoutes(state: SandboxState, guarded: Guard) {
 }
 
 /** `POST /users`: the properties Graph requires, a UPN on a verified domain, a unique UPN. */
-function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): Reply {
+function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState, lag: ReplicationLag): Reply {
   const body = jsonBody(request);
   for (const name of [
     'accountEnabled',
@@ -513,6 +516,7 @@ function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): 
     usageLocation: typeof usageLocation === 'string' ? usageLocation : null,
   });
   state.entra.setCredentials(tenant.id, user.userPrincipalName, { password });
+  lag.created(tenant.id, user.id);
   return {
     ...ok(request, {
       '@odata.context': `${request.origin}/graph/v1.0/$metadata#users/$entity`,
@@ -522,9 +526,10 @@ function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): 
   };
 }
 
-function requireUser(tenant: Tenant, id: string): DirectoryUser {
+/** The user by id or UPN, unless missing or (reality profile) created too recently for this replica to know. */
+function requireVisibleUser(tenant: Tenant, id: string, lag: ReplicationLag): DirectoryUser {
   const user = findUser(tenant, id);
-  if (!user) {
+  if (!user || lag.hides(tenant.id, user.id)) {
     throw new GraphFailure(
       404,
       'Request_ResourceNotFound',
