@@ -211,6 +211,8 @@ export function seedDemo(state: SandboxState): void {
     displayName: 'Direct Routing Hub API',
     homeTenantId: provider.tenantId,
     identifierUris: [provider.apiAudience],
+    // The product accepts both formats (API issuers, shared/config/settings.ts); the demo's manifest asks for v2.
+    accessTokenAcceptedVersion: 2,
     appRoles: [
       {
         id: stableGuid('demo/api/provider-admin'),
