@@ -460,13 +460,13 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
   const authenticator = createJwtAuthenticator(
     overrides.signingKeys
       ? {
-          issuer: settings.api.issuer,
+          issuer: settings.api.issuers,
           audience: settings.api.audience,
           allowedClientIds: settings.api.allowedClientIds,
           customerTenants,
           jwks: overrides.signingKeys,
         }
-      : { ...settings.api, customerTenants, fetch: transport.fetch },
+      : { ...settings.api, issuer: settings.api.issuers, customerTenants, fetch: transport.fetch },
   );
   const sbcOfRegion = async (regionId: string) => (await onboardingSettings.region(regionId))?.sbcId ?? null;
   const userTemplates = createUserTemplateService({

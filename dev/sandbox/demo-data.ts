@@ -46,16 +46,28 @@ export const DEMO = {
     clientSecret: 'drh8Q~sandbox-token-app-secret-not-for-production',
     /** A second secret of the same app whose end date has passed (AADSTS7000222). */
     expiredClientSecret: 'old8Q~sandbox-expired-secret-not-for-production',
-    graphRoles: ['Organization.Read.All', 'User.Read.All', 'Domain.ReadWrite.All', 'User.ReadWrite.All'],
-    /** Delegated Graph permissions of the registration: what a user's `https://graph.microsoft.com/.default` yields. */
-    graphScopes: [
-      'Directory.Read.All',
+    /** Application permissions, for the client credentials grant: those replication reads with too. */
+    graphRoles: [
+      'Organization.Read.All',
+      'User.Read.All',
       'Domain.ReadWrite.All',
+      'User.ReadWrite.All',
+      'GroupMember.Read.All',
+      'TeamsUserConfiguration.Read.All',
+    ],
+    /**
+     * Delegated Graph permissions of the registration: what a user's `https://graph.microsoft.com/.default` yields.
+     * Exactly the list docs/deploy.md has operators add (a test holds them equal): no broader `Directory.Read.All`
+     * that would let replication's group reads pass here and fail on a real registration.
+     */
+    graphScopes: [
+      'Application.Read.All',
+      'Domain.ReadWrite.All',
+      'GroupMember.Read.All',
+      'LicenseAssignment.ReadWrite.All',
       'Organization.Read.All',
       'TeamsTelephoneNumber.ReadWrite.All',
       'TeamsUserConfiguration.Read.All',
-      'User.Read',
-      'User.Read.All',
       'User.ReadWrite.All',
     ],
     /** The Skype and Teams Tenant Admin API, whose delegated consent is the second consent a customer gives. */
@@ -199,6 +211,8 @@ export function seedDemo(state: SandboxState): void {
     displayName: 'Direct Routing Hub API',
     homeTenantId: provider.tenantId,
     identifierUris: [provider.apiAudience],
+    // The product accepts both formats (API issuers, shared/config/settings.ts); the demo's manifest asks for v2.
+    accessTokenAcceptedVersion: 2,
     appRoles: [
       {
         id: stableGuid('demo/api/provider-admin'),

@@ -79,6 +79,11 @@ export interface Application {
   readonly redirectUris: string[];
   /** The permissions the app asks for ("API permissions"), keyed by the resource's appId. */
   readonly requiredResourceAccess: Readonly<Record<string, RequiredAccess>>;
+  /**
+   * The manifest's `accessTokenAcceptedVersion` (Graph: `api.requestedAccessTokenVersion`): the format of access
+   * tokens for this app as a resource. Absent or 1: v1.0; 2: v2.0.
+   */
+  readonly accessTokenAcceptedVersion?: 1 | 2;
 }
 
 /** Delegated scopes and app roles (application permissions) an app requests on one resource. */
@@ -119,6 +124,12 @@ export interface Resource {
   readonly appRoles: readonly string[];
   /** The delegated scopes `{resource}/.default` means when the client's registration lists none. */
   readonly delegatedScopes: readonly string[];
+  /**
+   * The access token format Entra ID issues for it: v1.0 unless the resource's manifest asks for v2
+   * (learn.microsoft.com/entra/identity-platform/access-tokens, "Token formats": the version "is decided by the
+   * resource", `accessTokenAcceptedVersion`). Microsoft Graph and the other first-party APIs take v1.0.
+   */
+  readonly tokenVersion: '1.0' | '2.0';
 }
 
 /** Microsoft's own resources, present in every tenant without consent. */
@@ -145,6 +156,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
       'User.ReadWrite.All',
     ],
     delegatedScopes: ['User.Read'],
+    tokenVersion: '1.0',
   },
   {
     appId: '48ac35b8-9aa8-4d74-927d-1f4a14a0b239',
@@ -153,6 +165,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
     identifiers: [],
     appRoles: [],
     delegatedScopes: ['user_impersonation'],
+    tokenVersion: '1.0',
   },
   {
     appId: '797f4846-ba00-4fd7-ba43-dac1f8f63013',
@@ -165,6 +178,7 @@ export const FIRST_PARTY_RESOURCES: readonly Resource[] = [
     ],
     appRoles: [],
     delegatedScopes: ['user_impersonation'],
+    tokenVersion: '1.0',
   },
 ];
 
@@ -205,6 +219,7 @@ export interface NewApplication {
   readonly redirectUris?: readonly string[];
   /** Keyed by the resource's appId or identifier URI. */
   readonly requiredResourceAccess?: Readonly<Record<string, Partial<RequiredAccess>>>;
+  readonly accessTokenAcceptedVersion?: 1 | 2;
 }
 
 export interface NewSecret {

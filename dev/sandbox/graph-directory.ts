@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { DnsZones } from './dns-zones.js';
-import { SandboxStateError, stableGuid, type Tenant, type VerifiedDomain } from './directory-model.js';
+import {
+  type DirectoryUser,
+  SandboxStateError,
+  stableGuid,
+  type Tenant,
+  type VerifiedDomain,
+} from './directory-model.js';
 import type { GraphDirectorySnapshot } from './snapshot-schema.js';
 
 /** The tenants whose domains and licenses the directory keeps (the sandbox state that holds it). */
@@ -90,6 +96,18 @@ export interface AssignedLicense {
   readonly disabledPlans: readonly string[];
 }
 
+/**
+ * How long a deleted user stays in `/directory/deletedItems`, restorable, before Entra ID removes it for good
+ * (learn.microsoft.com/graph/api/resources/directory: "Deleted items remain available to restore for up to 30 days").
+ */
+export const DELETED_ITEM_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** A soft-deleted user: its UPN and properties as they were, and when it was deleted. */
+export interface DeletedUser {
+  readonly user: DirectoryUser;
+  readonly deletedDateTime: string;
+}
+
 interface TenantSku {
   readonly definition: SkuDefinition;
   enabled: number;
@@ -101,6 +119,8 @@ interface TenantDirectory {
   readonly skus: TenantSku[];
   /** By user id. */
   readonly licenses: Map<string, AssignedLicense[]>;
+  /** Soft-deleted users by id (`/directory/deletedItems`). */
+  readonly deletedUsers: Map<string, DeletedUser>;
 }
 
 /** What Graph keeps beyond the basic directory (state.ts): unverified domains, subscriptions and licenses. */
@@ -144,6 +164,10 @@ export class GraphDirectory {
           userId,
           licenses: licenses.map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans] })),
         })),
+        deletedUsers: [...directory.deletedUsers.values()].map((d) => ({
+          user: { ...d.user, businessPhones: [...d.user.businessPhones] },
+          deletedDateTime: d.deletedDateTime,
+        })),
       }));
   }
 
@@ -159,6 +183,7 @@ export class GraphDirectory {
           return { definition, enabled };
         }),
         licenses: new Map(entry.licenses.map((l) => [l.userId, l.licenses])),
+        deletedUsers: new Map(entry.deletedUsers.map((d) => [d.user.id, d])),
       });
     }
   }
@@ -166,7 +191,7 @@ export class GraphDirectory {
   private of(tenant: Tenant): TenantDirectory {
     let directory = this.byTenant.get(tenant.id);
     if (!directory) {
-      directory = { pendingDomains: new Map(), skus: [], licenses: new Map() };
+      directory = { pendingDomains: new Map(), skus: [], licenses: new Map(), deletedUsers: new Map() };
       this.byTenant.set(tenant.id, directory);
     }
     return directory;
@@ -313,16 +338,75 @@ export class GraphDirectory {
         `The ${domain.isInitial ? 'initial' : 'default'} domain '${domain.id}' cannot be deleted.`,
       );
     }
-    const suffix = `@${domain.id}`;
-    if ([...tenant.users.values()].some((u) => u.userPrincipalName.toLowerCase().endsWith(suffix))) {
+    // A soft-deleted user still holds its UPN, so it still references the domain until it is deleted for good.
+    const referencing = [
+      ...this.domainNameReferences(tenant, domain.id),
+      ...this.deletedUsers(tenant).filter((d) => onDomain(d.user, domain.id)),
+    ];
+    if (referencing.length > 0) {
       throw new GraphFailure(
         400,
         'Request_BadRequest',
-        `Unable to delete domain '${domain.id}': users still use it in their userPrincipalName. Remove those references first.`,
+        `Unable to delete domain '${domain.id}': ${referencing.length} object(s) still reference it, deleted users among them. Use domainNameReferences to find them and remove the references first.`,
       );
     }
     if (domain.isVerified) this.state.removeVerifiedDomain(tenant.id, domain.id);
     else this.of(tenant).pendingDomains.delete(domain.id);
+  }
+
+  /** The live users whose UPN is on the domain (`GET /domains/{id}/domainNameReferences`). */
+  domainNameReferences(tenant: Tenant, name: string): DirectoryUser[] {
+    return [...tenant.users.values()].filter((u) => onDomain(u, name));
+  }
+
+  // ---- deleted items ----
+
+  /** The tenant's soft-deleted users, oldest first; those past the retention period are gone for good. */
+  deletedUsers(tenant: Tenant): DeletedUser[] {
+    const deleted = this.of(tenant).deletedUsers;
+    const cutoff = Date.now() - DELETED_ITEM_RETENTION_MS;
+    for (const [id, entry] of deleted) {
+      if (Date.parse(entry.deletedDateTime) < cutoff) deleted.delete(id);
+    }
+    return [...deleted.values()];
+  }
+
+  deletedUser(tenant: Tenant, id: string): DeletedUser {
+    const found = this.deletedUsers(tenant).find((d) => d.user.id === id.toLowerCase());
+    if (!found) {
+      throw new GraphFailure(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    }
+    return found;
+  }
+
+  /** `DELETE /users/{id}`: the user moves to deleted items with its UPN; its licenses go back to the pool. */
+  softDeleteUser(tenant: Tenant, user: DirectoryUser): void {
+    this.of(tenant).licenses.delete(user.id);
+    this.of(tenant).deletedUsers.set(user.id, { user, deletedDateTime: new Date().toISOString() });
+  }
+
+  /** `DELETE /directory/deletedItems/{id}`: gone for good; its UPN no longer references its domain. */
+  purgeDeletedUser(tenant: Tenant, id: string): void {
+    this.of(tenant).deletedUsers.delete(this.deletedUser(tenant, id).user.id);
+  }
+
+  /** `POST /directory/deletedItems/{id}/restore`: refused while a live user holds the same UPN. */
+  takeDeletedUser(tenant: Tenant, id: string): DirectoryUser {
+    const { user } = this.deletedUser(tenant, id);
+    const upn = user.userPrincipalName.toLowerCase();
+    if ([...tenant.users.values()].some((u) => u.userPrincipalName.toLowerCase() === upn)) {
+      throw new GraphFailure(
+        400,
+        'Request_BadRequest',
+        'Another object with the same value for property userPrincipalName already exists.',
+      );
+    }
+    this.of(tenant).deletedUsers.delete(user.id);
+    return user;
   }
 
   private view(
@@ -454,11 +538,6 @@ export class GraphDirectory {
     return next;
   }
 
-  /** A deleted user's licenses go back to the pool. */
-  removeUser(tenant: Tenant, userId: string): void {
-    this.of(tenant).licenses.delete(userId);
-  }
-
   private consumed(tenant: Tenant, skuId: string): number {
     let count = 0;
     for (const licenses of this.of(tenant).licenses.values()) {
@@ -466,6 +545,10 @@ export class GraphDirectory {
     }
     return count;
   }
+}
+
+function onDomain(user: DirectoryUser, domain: string): boolean {
+  return user.userPrincipalName.toLowerCase().endsWith(`@${domain.toLowerCase()}`);
 }
 
 function findSku(idOrPartNumber: string): SkuDefinition | undefined {

@@ -91,6 +91,8 @@ const application = z.strictObject({
   ),
   redirectUris: strings,
   requiredResourceAccess: z.record(z.string(), z.strictObject({ scopes: strings, roles: strings })),
+  // Absent: v1.0 tokens, as Entra ID issues for a manifest that does not ask for v2.
+  accessTokenAcceptedVersion: z.union([z.literal(1), z.literal(2)]).optional(),
 });
 
 export const directorySnapshotSchema = z.strictObject({
@@ -174,6 +176,10 @@ export const graphDirectorySnapshotSchema = z.array(
         licenses: z.array(z.strictObject({ skuId: z.string(), disabledPlans: strings })),
       }),
     ),
+    // Absent in files written before users were soft-deleted: none.
+    deletedUsers: z
+      .array(z.strictObject({ user: directoryUser, deletedDateTime: z.iso.datetime() }))
+      .default([]),
   }),
 );
 export type GraphDirectorySnapshot = z.output<typeof graphDirectorySnapshotSchema>;

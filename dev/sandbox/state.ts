@@ -235,6 +235,9 @@ export class SandboxState {
       passwordCredentials: [],
       redirectUris: [...(input.redirectUris ?? [])],
       requiredResourceAccess: this.requiredAccessByAppId(input.requiredResourceAccess ?? {}),
+      ...(input.accessTokenAcceptedVersion
+        ? { accessTokenAcceptedVersion: input.accessTokenAcceptedVersion }
+        : {}),
     };
     this.applicationsById.set(appId, application);
     home.servicePrincipals.set(appId, servicePrincipal(home, application));
@@ -386,6 +389,7 @@ function resourceOf(application: Application): Resource {
     appRoles: application.appRoles.map((role) => role.value),
     // The scope the portal suggests when an API is exposed; enough for delegated tokens of sandbox apps.
     delegatedScopes: ['access_as_user'],
+    tokenVersion: application.accessTokenAcceptedVersion === 2 ? '2.0' : '1.0',
   };
 }
 

@@ -82,18 +82,29 @@ export class TokenIssuer {
     return `${this.origin}/entra/${tenantId}/`;
   }
 
-  /** An app-only token from the client credentials grant. */
+  /**
+   * The claims that differ between Entra ID's two access token formats (learn.microsoft.com/entra/identity-platform/
+   * access-token-claims-reference): v1.0 has the `sts.windows.net`-style issuer and names the client `appid`;
+   * v2.0 has the `/v2.0` issuer and names it `azp`. The resource's manifest decides which (Resource.tokenVersion).
+   */
+  private formatClaims(resource: Pick<Resource, 'tokenVersion'>, tenantId: string, clientId: string) {
+    return resource.tokenVersion === '1.0'
+      ? { iss: this.v1Issuer(tenantId), appid: clientId, appidacr: '1', ver: '1.0' }
+      : { iss: this.issuer(tenantId), azp: clientId, azpacr: '1', ver: '2.0' };
+  }
+
+  /** An app-only token from the client credentials grant, in the resource's token format. */
   appToken(tenant: Tenant, client: ServicePrincipal, resource: Resource): Promise<string> {
     const roles = client.appRoleGrants[resource.appId] ?? [];
     const now = Math.floor(Date.now() / 1000);
+    const { ver, ...format } = this.formatClaims(resource, tenant.id, client.appId);
     return this.sign({
       aud: resource.audience,
-      iss: this.issuer(tenant.id),
+      ...format,
       iat: now,
       nbf: now,
       exp: now + ACCESS_TOKEN_LIFETIME_SECONDS,
-      azp: client.appId,
-      azpacr: '1',
+      // Both formats name the client `appid` in app-only tokens (`idtyp: app` tells them from user tokens).
       appid: client.appId,
       idtyp: 'app',
       oid: client.id,
@@ -101,30 +112,33 @@ export class TokenIssuer {
       tid: tenant.id,
       ...(roles.length > 0 ? { roles: [...roles] } : {}),
       uti: randomBytes(16).toString('base64url'),
-      ver: '2.0',
+      ver,
     });
   }
 
   /** A delegated (user) access token from the authorization code, device code or refresh token grants. */
   userToken(subject: DelegatedSubject, resource: Resource, scopes: readonly string[]): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
+    const v1 = resource.tokenVersion === '1.0';
+    const { ver, ...format } = this.formatClaims(resource, subject.tenant.id, subject.clientId);
     return this.sign({
       aud: resource.audience,
-      iss: this.issuer(subject.tenant.id),
+      ...format,
       iat: now,
       nbf: now,
       exp: now + ACCESS_TOKEN_LIFETIME_SECONDS,
-      azp: subject.clientId,
-      azpacr: '1',
       name: subject.user.displayName,
       oid: subject.user.id,
-      preferred_username: subject.user.userPrincipalName,
+      // v1.0 names the account `upn` and `unique_name`; v2.0 `preferred_username` (and `upn` when it has one).
+      ...(v1
+        ? { unique_name: subject.user.userPrincipalName }
+        : { preferred_username: subject.user.userPrincipalName }),
       upn: subject.user.userPrincipalName,
       scp: scopes.join(' '),
       sub: pairwiseSubject(subject),
       tid: subject.tenant.id,
       uti: randomBytes(16).toString('base64url'),
-      ver: '2.0',
+      ver,
     });
   }
 
@@ -156,7 +170,10 @@ export class TokenIssuer {
     // An already expired token must still look issued in the past, not in the future.
     const iat = Math.min(now, exp - 3600);
     const subject = request.subject ?? stableGuid(`${tenant.id}/caller`);
-    const v1 = request.version === '1.0';
+    // Unless the caller asks for one: the format the API's manifest asks for, as Entra ID would issue (v2.0 for an
+    // audience the sandbox does not know, as before manifests had a say).
+    const version = request.version ?? this.state.findResource(request.audience)?.tokenVersion ?? '2.0';
+    const v1 = version === '1.0';
     return this.sign({
       aud: request.audience,
       iss: v1 ? this.v1Issuer(tenant.id) : this.issuer(tenant.id),
@@ -196,7 +213,7 @@ export class TokenIssuer {
       throw new TokenRejectedError('audience', 'The token audience is not accepted.');
     }
     const tenant = typeof claims.tid === 'string' ? this.state.tenant(claims.tid) : undefined;
-    if (!tenant || claims.iss !== this.issuer(tenant.id)) {
+    if (!tenant || (claims.iss !== this.issuer(tenant.id) && claims.iss !== this.v1Issuer(tenant.id))) {
       throw new TokenRejectedError('issuer', 'The token issuer is not accepted.');
     }
     return { claims: { ...claims, tid: tenant.id }, tenant };

@@ -28,7 +28,8 @@ export interface Authenticator {
 }
 
 export type JwtAuthenticatorOptions = {
-  readonly issuer: string;
+  /** The provider tenant's accepted issuers (v2.0 and v1.0 tokens have different ones), or one. */
+  readonly issuer: string | readonly string[];
   readonly audience: string | readonly string[];
   /**
    * Tokens of customers' own tenants: their issuers (`{tenantId}` for the tenant id) and whether a tenant is a
@@ -70,6 +71,7 @@ interface VerifiedToken {
  */
 export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
+  const providerIssuers = typeof options.issuer === 'string' ? [options.issuer] : options.issuer;
   const allowedClients = new Set((options.allowedClientIds ?? []).map((id) => id.toLowerCase()));
   const verified = new Map<string, VerifiedToken>();
 
@@ -102,12 +104,12 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   });
   /** Whose tenant issued the token: the provider's, a customer's (a tenant of a live customer), or none we accept. */
   async function homeOf(iss: unknown, tid: unknown): Promise<'provider' | 'customer'> {
-    if (iss === options.issuer) return 'provider';
+    const issued = sameIssuer(String(iss));
+    if (providerIssuers.some(issued)) return 'provider';
     const customers = options.customerTenants;
     if (customers && typeof tid === 'string' && TENANT_ID.test(tid)) {
       const issuers = customers.issuers.map((template) => template.replace('{tenantId}', tid));
-      if (issuers.includes(String(iss)) && (await customers.isCustomerTenant(tid.toLowerCase())))
-        return 'customer';
+      if (issuers.some(issued) && (await customers.isCustomerTenant(tid.toLowerCase()))) return 'customer';
     }
     throw domainErrors.unauthenticated("The access token's iss claim is not accepted.");
   }
@@ -176,6 +178,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     },
   };
 }
+
+/**
+ * Whether a configured issuer is the token's `iss`: exactly, but for a trailing slash, which v1.0 issuers have
+ * (`https://sts.windows.net/{tenant}/`) and a URL setting may have lost.
+ */
+const sameIssuer = (iss: string) => (configured: string) =>
+  iss === configured || iss.replace(/\/$/, '') === configured.replace(/\/$/, '');
 
 function describeTokenFailure(errors: typeof JoseErrors, error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'The access token has expired.';

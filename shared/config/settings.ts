@@ -217,8 +217,10 @@ export const settingsSchema = z
     api: {
       tenantId: raw.API_TENANT_ID,
       audience: raw.API_AUDIENCE as readonly string[],
-      issuer: raw.API_TOKEN_ISSUER ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/v2.0`,
-      customerIssuers: customerIssuers(raw.ENTRA_AUTHORITY_HOST),
+      issuers: raw.API_TOKEN_ISSUER
+        ? [raw.API_TOKEN_ISSUER]
+        : tenantIssuers(raw.ENTRA_AUTHORITY_HOST).map((i) => i.replace('{tenantId}', raw.API_TENANT_ID)),
+      customerIssuers: tenantIssuers(raw.ENTRA_AUTHORITY_HOST),
       jwksUri: raw.API_JWKS_URI ?? `${raw.ENTRA_AUTHORITY_HOST}/${raw.API_TENANT_ID}/discovery/v2.0/keys`,
       allowedClientIds: raw.API_ALLOWED_CLIENT_IDS as readonly string[],
     },
@@ -273,11 +275,13 @@ const TRUSTED_DEFAULTS = {
 } as const;
 
 /**
- * The issuers of a customer's own tenant's tokens, `{tenantId}` standing for its tenant id: Entra's v2.0 issuer and,
- * since Entra issues v1.0 tokens unless the API's manifest asks for v2, the v1.0 one (`https://sts.windows.net/…/`
- * on Microsoft's sign-in host; on a development authority, the authority's own tenant path).
+ * The issuers of a tenant's tokens for the API, `{tenantId}` standing for its tenant id: Entra's v2.0 issuer and,
+ * since Entra issues v1.0 tokens unless the API's manifest asks for v2 (`accessTokenAcceptedVersion`), the v1.0 one
+ * (`https://sts.windows.net/…/` on Microsoft's sign-in host; on a development authority, the authority's own tenant
+ * path). The provider's tenant (unless API_TOKEN_ISSUER names one) and customers' tenants alike: the same keys sign
+ * both formats, and the audience still has to be the API's.
  */
-function customerIssuers(authorityHost: string): readonly string[] {
+function tenantIssuers(authorityHost: string): readonly string[] {
   const v1 = authorityHost === MICROSOFT_LOGIN ? 'https://sts.windows.net' : authorityHost;
   return [`${authorityHost}/{tenantId}/v2.0`, `${v1}/{tenantId}/`];
 }

@@ -45,6 +45,54 @@ export function toGraphRequestError(error: unknown, what: string): GraphRequestE
 
 const statusOf = (error: unknown) => (error instanceof GraphError ? error.statusCode : undefined);
 
+/**
+ * The waits before asking again for a user the product just created and Graph does not show yet (404): Entra ID
+ * copies a write to its replicas asynchronously, so for a few seconds the replica that answers may not know the new
+ * user ("Designing for Eventual Consistency for Microsoft Entra", devblogs.microsoft.com/identity). About half a
+ * minute in all; after that the 404 stands and the task's own retry takes over.
+ */
+export const READ_AFTER_WRITE_WAITS_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000, 16000];
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs `attempt` again after each wait while Graph answers it 404; any other outcome at once. */
+export async function untilVisible<T>(
+  attempt: () => Promise<T>,
+  waits: readonly number[] = READ_AFTER_WRITE_WAITS_MS,
+): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const notFound =
+        statusOf(error) === 404 || (error instanceof GraphRequestError && error.status === 404);
+      const wait = waits[i];
+      if (!notFound || wait === undefined) throw error;
+      await pause(wait);
+    }
+  }
+}
+
+/** A user the product knows exists (it just created it), once Graph shows it; null if it never does. */
+export async function visibleUser(
+  client: Client,
+  idOrUpn: string,
+  waits: readonly number[] = READ_AFTER_WRITE_WAITS_MS,
+): Promise<DirectoryUser | null> {
+  const missing = new GraphRequestError(
+    'Request_ResourceNotFound',
+    `User '${idOrUpn}' not found.`,
+    404,
+    true,
+  );
+  return untilVisible(async () => (await getUser(client, idOrUpn)) ?? Promise.reject(missing), waits).catch(
+    (error: unknown) => {
+      if (error === missing) return null;
+      throw error;
+    },
+  );
+}
+
 const domainSchema = z.object({
   id: z.string(),
   authenticationType: z.string().nullable().optional(),
@@ -218,8 +266,9 @@ export async function ensureUser(
   }
   const mailNickname =
     (input.userPrincipalName.split('@')[0] ?? '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'user';
+  let body: unknown;
   try {
-    await client.api('/users').post({
+    body = await client.api('/users').post({
       accountEnabled: true,
       displayName: input.displayName,
       mailNickname,
@@ -228,24 +277,21 @@ export async function ensureUser(
       passwordProfile: { forceChangePasswordNextSignIn: true, password: randomPassword() },
     });
   } catch (error) {
-    // Another run may have created it in the meantime.
-    const raced = statusOf(error) === 400 ? await getUser(client, input.userPrincipalName) : null;
+    // Another run created it (the UPN is taken), maybe so recently that Graph does not show it yet.
+    const duplicate = statusOf(error) === 400 && /already exists/i.test(errorMessage(error));
+    const raced = duplicate ? await visibleUser(client, input.userPrincipalName) : null;
     if (!raced) throw toGraphRequestError(error, 'POST /users');
     return { user: raced, created: false };
   }
-  const created = await getUser(client, input.userPrincipalName);
-  if (!created) {
-    throw new GraphRequestError(
-      'NotFound',
-      `The new user '${input.userPrincipalName}' cannot be read back.`,
-      404,
-      true,
-    );
-  }
-  return { user: created, created: true };
+  // The answer is the new user: reading it back could miss it on a replica that has not seen it yet.
+  // Its default properties leave out the usage location, which is what was sent.
+  const user = parse(userSchema, body, 'POST /users');
+  return { user: { ...user, usageLocation: input.usageLocation, assignedLicenses: [] }, created: true };
 }
 
-/** Deletes the user; one that is already gone is fine. */
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Deletes the user (to deleted items, restorable for 30 days); one that is already gone is fine. */
 export async function deleteUser(client: Client, idOrUpn: string): Promise<void> {
   try {
     await client.api(`/users/${encodeURIComponent(idOrUpn)}`).delete();
@@ -253,6 +299,53 @@ export async function deleteUser(client: Client, idOrUpn: string): Promise<void>
     if (statusOf(error) === 404) return;
     throw toGraphRequestError(error, 'DELETE /users/{id}');
   }
+}
+
+const deletedUsersSchema = z.object({
+  value: z.array(z.object({ id: z.string(), userPrincipalName: z.string().nullable().optional() })),
+  '@odata.nextLink': z.string().optional(),
+});
+
+/**
+ * The id of a deleted user with this UPN in the tenant's deleted items, or null. Entra ID keeps a deleted user there
+ * for 30 days (learn.microsoft.com/graph/api/resources/directory) and may show its UPN prefixed with its object id
+ * (without hyphens), so both forms match.
+ */
+export async function findDeletedUser(client: Client, upn: string): Promise<string | null> {
+  const what = 'GET /directory/deletedItems/microsoft.graph.user';
+  const wanted = upn.toLowerCase();
+  let link: string | undefined =
+    '/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName&$top=999';
+  while (link) {
+    const current: string = link;
+    const page = parse(deletedUsersSchema, await graphCall(what, () => client.api(current).get()), what);
+    const found = page.value.find((u) => {
+      const name = (u.userPrincipalName ?? '').toLowerCase();
+      return name === wanted || name === `${u.id.replace(/-/g, '').toLowerCase()}${wanted}`;
+    });
+    if (found) return found.id;
+    link = page['@odata.nextLink'];
+  }
+  return null;
+}
+
+/**
+ * Deletes the user for good: `DELETE /users/{id}` only moves it to deleted items, where it keeps its UPN and so
+ * keeps its domain referenced (`DELETE /domains/{id}` is refused until it goes); `DELETE /directory/deletedItems/{id}`
+ * then removes it (learn.microsoft.com/graph/api/directory-deleteditems-delete). Finds the user live or already
+ * deleted; one gone for good is fine. Whether there was anything to delete.
+ */
+export async function deleteUserPermanently(client: Client, upn: string): Promise<boolean> {
+  const live = await getUser(client, upn);
+  if (live) await deleteUser(client, live.id);
+  const id = live?.id ?? (await findDeletedUser(client, upn));
+  if (!id) return false;
+  try {
+    await client.api(`/directory/deletedItems/${encodeURIComponent(id)}`).delete();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw toGraphRequestError(error, 'DELETE /directory/deletedItems/{id}');
+  }
+  return true;
 }
 
 /** 24 characters from all four classes, as Entra ID's complexity rule wants; never logged or stored. */

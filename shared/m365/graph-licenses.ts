@@ -1,6 +1,13 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import { getUser, GraphRequestError, graphCall, parse, toGraphRequestError } from './graph-domains.js';
+import {
+  GraphRequestError,
+  graphCall,
+  parse,
+  toGraphRequestError,
+  untilVisible,
+  visibleUser,
+} from './graph-domains.js';
 
 /** The wizard's words when no eligible plan has a free license (manual, "License Plan"). */
 export const NO_LICENSE_MESSAGE =
@@ -70,13 +77,14 @@ export async function assignFirstFreeLicense(
   userId: string,
   eligiblePlans: readonly EligiblePlan[],
 ): Promise<EligiblePlan> {
-  const user = await getUser(client, userId);
+  // The user was just created: Graph may not show it for a few seconds, and a later try may (transient).
+  const user = await visibleUser(client, userId);
   if (!user) {
     throw new GraphRequestError(
       'Request_ResourceNotFound',
-      `The user '${userId}' does not exist.`,
+      `The user '${userId}' cannot be found yet.`,
       404,
-      false,
+      true,
     );
   }
   const skus = await listSubscribedSkus(client);
@@ -97,10 +105,12 @@ export async function assignFirstFreeLicense(
     );
     if (missing.some((sku) => sku.available < 1)) continue;
     try {
-      await client.api(`/users/${encodeURIComponent(user.id)}/assignLicense`).post({
-        addLicenses: missing.map((sku) => ({ skuId: sku.skuId, disabledPlans: [] })),
-        removeLicenses: [],
-      });
+      await untilVisible(() =>
+        client.api(`/users/${encodeURIComponent(user.id)}/assignLicense`).post({
+          addLicenses: missing.map((sku) => ({ skuId: sku.skuId, disabledPlans: [] })),
+          removeLicenses: [],
+        }),
+      );
       return plan;
     } catch (error) {
       const failure = error instanceof Error ? error.message : '';

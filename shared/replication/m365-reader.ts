@@ -37,9 +37,21 @@ export class AuthFailureError extends Error {
   override readonly name = AUTH_FAILURE;
 }
 
-/** Graph's "start over": the delta token is no longer valid (410 Gone, `SyncStateNotFound` / `resyncRequired`). */
+/**
+ * Graph's "start over": the delta token is no longer valid. For users and groups an expired or unknown token answers
+ * 400 `syncStateNotFound` (Microsoft 365 Developer Blog, "Duration of change tracking tokens for identity and
+ * education resources"); Graph may also answer any delta query 410 Gone when it reset its own tracking state
+ * (learn.microsoft.com/graph/delta-query-overview, "Synchronization reset").
+ */
 export class ResyncRequiredError extends Error {
   override readonly name = 'ResyncRequiredError';
+}
+
+/** Whether Graph refused a delta or skip token and wants a new round (see ResyncRequiredError). */
+export function isSyncReset(error: unknown): error is GraphError {
+  if (!(error instanceof GraphError)) return false;
+  if (error.statusCode === 410) return true;
+  return error.statusCode === 400 && error.code?.toLowerCase() === 'syncstatenotfound';
 }
 
 export const USER_SELECT = [
@@ -200,7 +212,7 @@ export function createM365Reader(options: ReaderOptions): M365Reader {
   const retries = options.retries ?? 4;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  /** One GET with retries of what is worth retrying; auth refusals and 410 become their own errors. */
+  /** One GET with retries of what is worth retrying; auth refusals and expired delta tokens become their own errors. */
   async function get<T>(what: string, schema: z.ZodType<T>, request: () => Promise<unknown>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -215,7 +227,7 @@ export function createM365Reader(options: ReaderOptions): M365Reader {
       } catch (error) {
         const refusal = authFailureOf(error);
         if (refusal) throw new AuthFailureError(refusal);
-        if (error instanceof GraphError && error.statusCode === 410) {
+        if (isSyncReset(error)) {
           throw new ResyncRequiredError(`${what}: ${error.message || 'the delta token expired'}`);
         }
         const status = error instanceof GraphError ? error.statusCode : -1;

@@ -65,9 +65,11 @@ describe('settings', () => {
       sbcTemplate: '{scheme}://{device}',
       plainHttpSbcs: false,
     });
-    expect(settings.api.issuer).toBe(
+    // Both formats: Entra issues v1.0 tokens for an API whose manifest does not ask for v2.
+    expect(settings.api.issuers).toEqual([
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0',
-    );
+      'https://sts.windows.net/00000000-0000-0000-0000-000000000001/',
+    ]);
     expect(settings.api.jwksUri).toBe(
       'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/discovery/v2.0/keys',
     );
@@ -127,7 +129,7 @@ describe('settings', () => {
       API_TOKEN_ISSUER: `https://sts.windows.net/${tenant}/`,
       API_JWKS_URI: `https://login.microsoftonline.com/${tenant}/discovery/keys`,
     });
-    expect(settings.api.issuer).toBe(`https://sts.windows.net/${tenant}`);
+    expect(settings.api.issuers).toEqual([`https://sts.windows.net/${tenant}`]);
   });
 
   it('treats empty values as absent, as App Settings left blank are', () => {

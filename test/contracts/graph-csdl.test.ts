@@ -146,6 +146,8 @@ describe('the sandbox Graph answers the product conform to the v1.0 CSDL', () =>
     });
     expect(problemsOf(licensed.body)).toEqual([]);
     expect((await ok(`/users/${id}`, { method: 'DELETE' })).status).toBe(204);
+    // Removal then deletes it for good (deleteUserPermanently): 204, no body.
+    expect((await ok(`/directory/deletedItems/${id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('GET /subscribedSkus (licences, replication)', async () => {

@@ -36,8 +36,35 @@ const normalise = (path: string) => path.toLowerCase().replace(/\{[^}]+\}/g, '{i
 /** How a token carries its permissions: application (`roles`) or delegated to a work account (`scp`). */
 type Scheme = 'Application' | 'DelegatedWork';
 
+/**
+ * Routes the product calls that permissions.json does not list at all, each with the permissions its Microsoft Learn
+ * page names for user objects (the same for application and delegated work accounts); the sandbox must accept
+ * exactly these.
+ */
+const NOT_IN_FILE: Readonly<Record<string, readonly string[]>> = {
+  // learn.microsoft.com/graph/api/directory-deleteditems-list (user): least privileged User.Read.All.
+  'GET /directory/deletedItems/microsoft.graph.user': [
+    'User.Read.All',
+    'User.ReadWrite.All',
+    'User.DeleteRestore.All',
+    'Directory.Read.All',
+  ],
+  // learn.microsoft.com/graph/api/directory-deleteditems-get (user).
+  'GET /directory/deletedItems/{id}': [
+    'User.Read.All',
+    'User.ReadWrite.All',
+    'User.DeleteRestore.All',
+    'Directory.Read.All',
+  ],
+  // learn.microsoft.com/graph/api/directory-deleteditems-delete (user): User.DeleteRestore.All, as the file lists
+  // it with User.ReadWrite.All for the same items' restore.
+  'DELETE /directory/deletedItems/{id}': ['User.DeleteRestore.All', 'User.ReadWrite.All'],
+};
+
 /** The permissions of one scheme Microsoft lists for a path (`{id}` for any key) and method. */
 function listed(method: string, path: string, scheme: Scheme = 'Application'): Set<string> {
+  const unlisted = NOT_IN_FILE[`${method} ${path}`];
+  if (unlisted) return new Set(unlisted);
   const names = new Set<string>();
   for (const [name, { pathSets }] of Object.entries(reference)) {
     for (const set of pathSets) {
@@ -49,7 +76,7 @@ function listed(method: string, path: string, scheme: Scheme = 'Application'): S
 }
 
 /** Every permission the file names for any of the product's paths: what a sandbox route could wrongly accept. */
-const CANDIDATES = Object.keys(reference).toSorted();
+const CANDIDATES = [...new Set([...Object.keys(reference), ...Object.values(NOT_IN_FILE).flat()])].toSorted();
 
 interface Route {
   readonly method: string;
@@ -74,6 +101,11 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/domains/{id}' },
   { method: 'DELETE', path: '/domains/{id}' },
   { method: 'GET', path: '/domains/{id}/verificationDnsRecords' },
+  { method: 'GET', path: '/domains/{id}/domainNameReferences' },
+  { method: 'GET', path: '/directory/deletedItems/microsoft.graph.user' },
+  { method: 'GET', path: '/directory/deletedItems/{id}' },
+  { method: 'DELETE', path: '/directory/deletedItems/{id}' },
+  { method: 'POST', path: '/directory/deletedItems/{id}/restore' },
   { method: 'POST', path: '/domains/{id}/verify' },
   { method: 'GET', path: '/groups' },
   { method: 'GET', path: '/groups/delta' },

@@ -131,7 +131,7 @@ describe('Entra ID OAuth adapter against the sandbox', () => {
     });
     expect(tokens.refreshToken).toEqual(expect.any(String));
     expect(tokens.expiresIn).toBe(3599);
-    expect(tokens.scope).toContain('https://graph.microsoft.com/User.Read.All');
+    expect(tokens.scope).toContain('https://graph.microsoft.com/User.ReadWrite.All');
     expect(claimsOf(tokens.accessToken).aud).toBe('https://graph.microsoft.com');
   });
 

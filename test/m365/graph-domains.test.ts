@@ -6,12 +6,15 @@ import {
   createDomain,
   deleteDomain,
   deleteUser,
+  deleteUserPermanently,
   ensureUser,
+  findDeletedUser,
   getDomain,
   getUser,
   getVerificationTxt,
   GraphRequestError,
   verifyDomain,
+  visibleUser,
 } from '../../shared/m365/graph-domains.js';
 import {
   assignFirstFreeLicense,
@@ -20,6 +23,7 @@ import {
   NO_LICENSE_MESSAGE,
   NoLicenseAvailableError,
 } from '../../shared/m365/graph-licenses.js';
+import { sandboxProfile } from '../../dev/sandbox/profile.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 
 const { contoso, fabrikam } = DEMO.customers;
@@ -101,10 +105,45 @@ describe('Graph domains, users and licenses against the sandbox', () => {
     expect(inUse).toMatchObject({ status: 400, code: 'Request_BadRequest', transient: false });
     await deleteUser(client, user.id);
     await deleteUser(client, user.id);
+    // Deleted, the user waits 30 days in deleted items with its UPN: the domain is still referenced.
+    await expect(findDeletedUser(client, user.userPrincipalName)).resolves.toBe(user.id);
+    await expect(deleteDomain(client, name)).rejects.toMatchObject({
+      status: 400,
+      code: 'Request_BadRequest',
+    });
+    await expect(deleteUserPermanently(client, user.userPrincipalName)).resolves.toBe(true);
+    await expect(deleteUserPermanently(client, user.userPrincipalName)).resolves.toBe(false);
+    await expect(findDeletedUser(client, user.userPrincipalName)).resolves.toBeNull();
     await deleteDomain(client, name);
     await deleteDomain(client, name);
     await expect(getDomain(client, name)).resolves.toBeNull();
     expect((await getOrganization(client)).verifiedDomains.map((d) => d.name)).not.toContain(name);
+  });
+
+  it('deletes a live user for good in one call, and keeps a deleted one restorable until then', async () => {
+    const client = graph();
+    const upn = `restorable@${contoso.defaultDomain}`;
+    const { user } = await ensureUser(client, {
+      userPrincipalName: upn,
+      displayName: 'Restorable',
+      usageLocation: 'US',
+    });
+    await deleteUser(client, upn);
+    await expect(getUser(client, upn)).resolves.toBeNull();
+    const restored = (await client.api(`/directory/deletedItems/${user.id}/restore`).post({})) as {
+      id: string;
+    };
+    expect(restored.id).toBe(user.id);
+    await expect(getUser(client, upn)).resolves.toMatchObject({ id: user.id });
+
+    await expect(deleteUserPermanently(client, upn)).resolves.toBe(true);
+    await expect(getUser(client, upn)).resolves.toBeNull();
+    await expect(findDeletedUser(client, upn)).resolves.toBeNull();
+    const gone = await client
+      .api(`/directory/deletedItems/${user.id}/restore`)
+      .post({})
+      .catch((e: unknown) => e);
+    expect(gone).toMatchObject({ statusCode: 404 });
   });
 
   it('refuses invalid names and domains verified in another tenant', async () => {
@@ -237,4 +276,66 @@ describe('Graph domains, users and licenses against the sandbox', () => {
       usageLocation: 'US',
     });
   }
+});
+
+describe('a just-created user under the reality profile (Entra ID replication lag, scaled to half a second)', () => {
+  let f: SandboxFixture;
+  const graph = () =>
+    createGraphClient({
+      baseUrl: `${f.sandbox.url}/graph`,
+      credential: f.credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret),
+      transport: f.transport,
+    });
+
+  beforeAll(async () => {
+    f = await startFixture({ profile: sandboxProfile('reality', 0.1) });
+  });
+  afterAll(() => f.close());
+
+  it('answers 404 to GET, PATCH and assignLicense for a while, then shows the user', async () => {
+    const client = graph();
+    const upn = `lagging@${contoso.defaultDomain}`;
+    const created = (await client.api('/users').post({
+      accountEnabled: true,
+      displayName: 'Lagging',
+      mailNickname: 'lagging',
+      userPrincipalName: upn,
+      usageLocation: 'US',
+      passwordProfile: { password: 'A-long-enough-password1' },
+    })) as { id: string };
+    const refused = (call: Promise<unknown>) =>
+      call.then(
+        () => null,
+        (e: unknown) => e,
+      );
+    await expect(refused(client.api(`/users/${created.id}`).get())).resolves.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(
+      refused(client.api(`/users/${upn}`).patch({ displayName: 'Still lagging' })),
+    ).resolves.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(
+      refused(client.api(`/users/${created.id}/assignLicense`).post({ addLicenses: [], removeLicenses: [] })),
+    ).resolves.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
+    await expect(visibleUser(client, created.id)).resolves.toMatchObject({ id: created.id });
+  });
+
+  it('the activation user is created and licensed in one go, waiting for Graph to show it instead of failing', async () => {
+    const client = graph();
+    const upn = `dnsactivation@${contoso.defaultDomain}`;
+    const { user, created } = await ensureUser(client, {
+      userPrincipalName: upn,
+      displayName: 'DNS activation',
+      usageLocation: 'US',
+    });
+    expect(created).toBe(true);
+    const plan = await assignFirstFreeLicense(client, user.id, PLANS);
+    expect(plan.name).toBe('Office 365 E5');
+    // Asked again at once (a retried step), the taken UPN is found once Graph shows it: no second user, no failure.
+    await expect(
+      ensureUser(client, { userPrincipalName: upn, displayName: 'DNS activation', usageLocation: 'US' }),
+    ).resolves.toMatchObject({ created: false, user: { id: user.id } });
+  });
 });

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, demoGroupId } from '../../dev/sandbox/demo-data.js';
 import type { ReplicationMessage } from '../../shared/replication/replication-service.js';
-import type { CycleKind } from '../../shared/replication/replication-store.js';
+import {
+  type CycleKind,
+  createReplicationStoreOn,
+  REPLICATION_QUEUE,
+} from '../../shared/replication/replication-store.js';
 import { createTrustedTransport, type TrustedTransport } from '../../shared/net/trusted-transport.js';
 import { apiClient } from '../support/api-client.js';
 import { type MemoryStackWithPeers, startMemoryStackWithPeers } from '../support/memory-stack.js';
@@ -119,4 +123,51 @@ describe('the groups of an ordinary tenant', () => {
     expect(await membersOf(supportVoice)).toEqual(sandboxMembersOf(supportVoice));
     expect(await groupNamesOf(admin)).toEqual([]);
   });
+
+  it('start over with a full cycle when Graph answers 400 syncStateNotFound to week-old delta links', async () => {
+    const store = createReplicationStoreOn(stack.tables);
+    const before = await store.status(CUSTOMER);
+    expect(before?.usersDelta).toBeTruthy();
+    // Graph keeps users and groups deltaLinks for seven days: these are as a customer paused for eight days holds them.
+    await store.updateStatus(CUSTOMER, (s) => ({
+      ...s,
+      usersDelta: aged(s.usersDelta ?? '', 8),
+      groupsDelta: aged(s.groupsDelta ?? '', 8),
+    }));
+    stack.queues.take(REPLICATION_QUEUE);
+
+    const outcome = await stack.services.replication.handle({
+      type: 'trigger',
+      customerId: CUSTOMER,
+      kind: 'quick',
+      reason: 'manual',
+      requestedAt: new Date().toISOString(),
+    } satisfies ReplicationMessage);
+    expect(outcome).toBe('failed');
+    expect(await store.status(CUSTOMER)).toMatchObject({ usersDelta: null, groupsDelta: null });
+    const queued = stack.queues.take(REPLICATION_QUEUE).map((q) => q.message);
+    expect(queued).toEqual([
+      expect.objectContaining({ type: 'trigger', kind: 'full', customerId: CUSTOMER }),
+    ]);
+
+    await runCycle('full');
+    const after = await store.status(CUSTOMER);
+    expect(after?.usersDelta).toBeTruthy();
+    expect(after?.usersDelta).not.toBe(before?.usersDelta);
+    expect(await membersOf(salesVoice)).toEqual(sandboxMembersOf(salesVoice));
+    // The new links are Graph's current ones: the next quick cycle follows them.
+    await runCycle('quick');
+  });
 });
+
+/** A deltaLink as the sandbox would have handed it out `days` ago (its token is the sandbox's base64url JSON). */
+function aged(link: string, days: number): string {
+  const url = new URL(link);
+  const token = url.searchParams.get('$deltatoken') ?? '';
+  const state = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+  url.searchParams.set(
+    '$deltatoken',
+    Buffer.from(JSON.stringify({ ...state, t: Date.now() - days * 86_400_000 })).toString('base64url'),
+  );
+  return url.toString();
+}

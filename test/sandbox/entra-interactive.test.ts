@@ -117,12 +117,14 @@ describe('sandbox Entra ID interactive flows', () => {
         contoso.admin.userPrincipalName,
       );
       expect(claimsOf(String(body.access_token))).toMatchObject({
+        // Graph's tokens are v1.0: the v1.0 issuer, `appid`, `upn` and `unique_name`.
         aud: 'https://graph.microsoft.com',
-        iss: `${f.sandbox.url}/entra/${contoso.tenantId}/v2.0`,
+        iss: `${f.sandbox.url}/entra/${contoso.tenantId}/`,
         tid: contoso.tenantId,
-        azp: app.clientId,
+        appid: app.clientId,
         upn: contoso.admin.userPrincipalName,
-        preferred_username: contoso.admin.userPrincipalName,
+        unique_name: contoso.admin.userPrincipalName,
+        ver: '1.0',
         oid: admin?.id,
         scp: app.graphScopes.join(' '),
       });

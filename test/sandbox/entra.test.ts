@@ -1,10 +1,31 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../dev/sandbox/demo-data.js';
+import { sandboxEndpointSettings } from '../../dev/sandbox/product-settings.js';
 import { createJwtAuthenticator } from '../../shared/auth/authenticator.js';
+import { loadSettings } from '../../shared/config/settings.js';
 import { claimsOf, type SandboxFixture, startFixture } from './fixtures.js';
 
 const GRAPH = 'https://graph.microsoft.com/.default';
 const contoso = DEMO.customers.contoso;
+
+describe('the demo token app', () => {
+  it('holds exactly the delegated Graph permissions docs/deploy.md has operators give the token app', () => {
+    const row = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8')
+      .split('\n')
+      .find((line) => /^\s*\| Microsoft Graph\s+\|/.test(line));
+    const documented = [...(row ?? '').matchAll(/`([^`]+)`/g)]
+      .map((m) => m[1] ?? '')
+      .filter((p) => !['offline_access', 'openid', 'profile'].includes(p));
+    expect([...DEMO.tokenApp.graphScopes].sort()).toEqual(documented.sort());
+  });
+
+  it('holds the application permissions replication reads with: group members and Teams user configurations', () => {
+    expect(DEMO.tokenApp.graphRoles).toEqual(
+      expect.arrayContaining(['GroupMember.Read.All', 'TeamsUserConfiguration.Read.All']),
+    );
+  });
+});
 
 describe('sandbox Entra ID through @azure/identity', () => {
   let f: SandboxFixture;
@@ -13,20 +34,22 @@ describe('sandbox Entra ID through @azure/identity', () => {
   });
   afterAll(() => f.close());
 
-  it('issues a v2.0 app token for Graph with the consented roles', async () => {
+  it('issues a v1.0 app token for Graph (whose manifest asks for no v2) with the consented roles', async () => {
     const credential = f.credential(contoso.tenantId, DEMO.tokenApp.clientId, DEMO.tokenApp.clientSecret);
     const token = await credential.getToken(GRAPH);
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now() + 50 * 60 * 1000);
     const claims = claimsOf(token.token);
     expect(claims).toMatchObject({
-      iss: `${f.sandbox.url}/entra/${contoso.tenantId}/v2.0`,
+      // Entra's https://sts.windows.net/{tenant}/, under the sandbox's authority host.
+      iss: `${f.sandbox.url}/entra/${contoso.tenantId}/`,
       aud: 'https://graph.microsoft.com',
       tid: contoso.tenantId,
       appid: DEMO.tokenApp.clientId,
-      azp: DEMO.tokenApp.clientId,
+      appidacr: '1',
       idtyp: 'app',
-      ver: '2.0',
+      ver: '1.0',
     });
+    expect(claims.azp).toBeUndefined();
     expect(claims.roles).toEqual([...DEMO.tokenApp.graphRoles]);
     expect(claims.oid).toBe(
       f.sandbox.state.tenant(contoso.tenantId)?.servicePrincipals.get(DEMO.tokenApp.clientId)?.id,
@@ -41,7 +64,7 @@ describe('sandbox Entra ID through @azure/identity', () => {
     );
     const claims = claimsOf((await credential.getToken(GRAPH)).token);
     expect(claims.tid).toBe(contoso.tenantId);
-    expect(claims.iss).toBe(`${f.sandbox.url}/entra/${contoso.tenantId}/v2.0`);
+    expect(claims.iss).toBe(`${f.sandbox.url}/entra/${contoso.tenantId}/`);
   });
 
   it('issues tokens for the product API with its identifier URI as audience and the granted app role', async () => {
@@ -54,6 +77,36 @@ describe('sandbox Entra ID through @azure/identity', () => {
     const claims = claimsOf((await credential.getToken(`${provider.apiAudience}/.default`)).token);
     expect(claims.aud).toBe(provider.apiAudience);
     expect(claims.roles).toEqual([provider.providerAdminRole]);
+    // Its manifest asks for v2.0 (accessTokenAcceptedVersion: 2).
+    expect(claims).toMatchObject({ ver: '2.0', iss: `${f.sandbox.url}/entra/${provider.tenantId}/v2.0` });
+  });
+
+  it("issues each API's tokens in the format its manifest asks for: v1.0 unless it says 2", async () => {
+    const { provider } = DEMO;
+    const v1Api = f.sandbox.state.addApplication({
+      displayName: 'An API with a default manifest',
+      homeTenantId: provider.tenantId,
+      identifierUris: ['api://default-manifest'],
+      appRoles: [{ value: 'reader', displayName: 'Reader', allowedMemberTypes: ['Application'] }],
+    });
+    f.sandbox.state.consent(provider.tenantId, provider.portal.clientId, { [v1Api.appId]: ['reader'] });
+    const credential = f.credential(
+      provider.tenantId,
+      provider.portal.clientId,
+      provider.portal.clientSecret,
+    );
+    const claims = claimsOf((await credential.getToken('api://default-manifest/.default')).token);
+    expect(claims).toMatchObject({
+      aud: 'api://default-manifest',
+      iss: `${f.sandbox.url}/entra/${provider.tenantId}/`,
+      appid: provider.portal.clientId,
+      ver: '1.0',
+      roles: ['reader'],
+    });
+    const caller = claimsOf(
+      await f.sandbox.issueToken({ tenantId: provider.tenantId, audience: 'api://default-manifest' }),
+    );
+    expect(caller).toMatchObject({ ver: '1.0', iss: `${f.sandbox.url}/entra/${provider.tenantId}/` });
   });
 
   it.each([
@@ -177,6 +230,50 @@ describe('sandbox Entra ID through @azure/identity', () => {
         roles: [],
       });
     });
+
+    it.each([
+      ['the default settings accept', {}, { '2.0': true, '1.0': true }],
+      [
+        'API_TOKEN_ISSUER naming the v2.0 issuer accepts only',
+        { v2Only: true },
+        { '2.0': true, '1.0': false },
+      ],
+    ] as const)(
+      "%s the provider's v1.0 and v2.0 tokens as issued by Entra ID",
+      async (_, { v2Only }: { v2Only?: boolean }, accepted) => {
+        const endpoints = sandboxEndpointSettings(f.sandbox);
+        const settings = loadSettings({
+          ...endpoints,
+          PUBLIC_BASE_URL: 'https://hub.example.com',
+          AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+          LICENSE_TENANT_COUNT: '1',
+          LICENSE_USER_COUNT: '1',
+          SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+          ...(v2Only
+            ? { API_TOKEN_ISSUER: `${endpoints.ENTRA_AUTHORITY_HOST}/${DEMO.provider.tenantId}/v2.0` }
+            : {}),
+        });
+        const product = createJwtAuthenticator({
+          ...settings.api,
+          issuer: settings.api.issuers,
+          fetch: f.transport.fetch,
+        });
+        for (const version of ['2.0', '1.0'] as const) {
+          const token = await f.sandbox.issueToken({
+            tenantId: DEMO.provider.tenantId,
+            audience: DEMO.provider.apiAudience,
+            roles: ['provider-admin'],
+            version,
+          });
+          expect(claimsOf(token).ver).toBe(version);
+          const outcome = await product.authenticate(`Bearer ${token}`).then(
+            (p) => p.roles.includes('provider-admin'),
+            () => false,
+          );
+          expect(outcome, `v${version}`).toBe(accepted[version]);
+        }
+      },
+    );
 
     it('mints already expired tokens, which the product refuses', async () => {
       const expired = await f.sandbox.issueToken({

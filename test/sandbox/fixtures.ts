@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
-import { type RunningSandbox, startSandbox } from '../../dev/sandbox/index.js';
+import { type RunningSandbox, type SandboxOptions, startSandbox } from '../../dev/sandbox/index.js';
 import { azureSdkOptions } from '../../shared/net/azure-sdk-options.js';
 import { createTrustedTransport, type TrustedTransport } from '../../shared/net/trusted-transport.js';
 
@@ -17,9 +17,9 @@ export interface SandboxFixture {
 }
 
 /** A sandbox on a random port with a fresh data folder, and the product's trusted transport for it. */
-export async function startFixture(): Promise<SandboxFixture> {
+export async function startFixture(options: Pick<SandboxOptions, 'profile'> = {}): Promise<SandboxFixture> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drh-sandbox-'));
-  const sandbox = await startSandbox({ dataDir, port: 0 });
+  const sandbox = await startSandbox({ ...options, dataDir, port: 0 });
   const transport = createTrustedTransport(sandbox.caCertFile);
   return {
     sandbox,

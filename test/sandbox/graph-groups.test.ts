@@ -178,6 +178,39 @@ describe('groups of an ordinary tenant through Graph', () => {
   });
 });
 
+/** The same deltaLink with its token handed out `days` ago (the token is the sandbox's own base64url JSON). */
+function agedLink(link: string, days: number): string {
+  const url = new URL(link);
+  const token = url.searchParams.get('$deltatoken') ?? '';
+  const state = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const aged = { ...state, t: Date.now() - days * 24 * 3600 * 1000 };
+  url.searchParams.set('$deltatoken', Buffer.from(JSON.stringify(aged)).toString('base64url'));
+  return url.toString();
+}
+
+describe('delta links Graph no longer honours', () => {
+  it.each(['users', 'groups'])(
+    'a %s deltaLink older than seven days answers 400 syncStateNotFound, one six days old still works',
+    async (kind) => {
+      const { deltaLink } = await deltaRound(`/${kind}/delta?$deltatoken=latest`);
+      await expect(deltaRound(agedLink(deltaLink, 6))).resolves.toMatchObject({ items: [] });
+      const refused = await graph
+        .api(agedLink(deltaLink, 8))
+        .get()
+        .then(
+          () => null,
+          (error: unknown) => error as { statusCode: number; code: string; message: string },
+        );
+      expect(refused).toMatchObject({
+        statusCode: 400,
+        code: 'syncStateNotFound',
+        message:
+          'The sync state generation is not found. The delta token is expired and data must be synchronized again.',
+      });
+    },
+  );
+});
+
 describe('the group control routes', () => {
   it('answer 404 with a body naming the unknown group or user', async () => {
     const sales = demoGroupId(contoso.tenantId, 'sales-voice');

@@ -176,6 +176,30 @@ describe('sandbox state snapshots', () => {
     );
   });
 
+  it('keeps soft-deleted users in deleted items, still referencing their domain, and a manifest asking for v2 tokens', () => {
+    const before = changedWorld();
+    const tenant = before.state.requireTenant('persisted.example');
+    before.state.addVerifiedDomain(tenant.id, 'second.example');
+    const bob = before.state.addUser(tenant.id, {
+      userPrincipalName: 'bob@second.example',
+      displayName: 'Bob',
+    });
+    tenant.users.delete(bob.id);
+    before.state.directory.softDeleteUser(tenant, bob);
+    const api = before.state.addApplication({
+      displayName: 'A v2 API',
+      homeTenantId: tenant.id,
+      identifierUris: ['api://persisted-v2'],
+      accessTokenAcceptedVersion: 2,
+    });
+
+    const after = restart(before);
+    const restored = after.state.requireTenant('persisted.example');
+    expect(after.state.directory.deletedUsers(restored).map((d) => d.user)).toEqual([bob]);
+    expect(() => after.state.directory.deleteDomain(restored, 'second.example')).toThrow(/reference/);
+    expect(after.state.findResource(api.appId)?.tokenVersion).toBe('2.0');
+  });
+
   it('keeps DNS record sets, their etags, contributors and external TXT', () => {
     const before = changedWorld();
     const after = restart(before);

@@ -20,8 +20,10 @@ import {
  * - `GET /users/delta`, `GET /groups/delta`: a first round lists everything page by page (`@odata.nextLink`) and
  *   ends with an `@odata.deltaLink`; following it lists what changed since (removals as `@removed`, membership as
  *   `members@delta`). `$deltatoken=latest` answers at once with a deltaLink for "now". Page size from
- *   `Prefer: odata.maxpagesize` (delta ignores `$top`, as Graph does). A token of an earlier epoch (the sandbox was
- *   reset) answers 410 `SyncStateNotFound`, Graph's "start over".
+ *   `Prefer: odata.maxpagesize` (delta ignores `$top`, as Graph does). A token Graph no longer honours — of an
+ *   earlier epoch (the sandbox was reset), or a deltaLink older than seven days — answers 400 `syncStateNotFound`,
+ *   as Graph does for users and groups (Microsoft 365 Developer Blog, "Duration of change tracking tokens for
+ *   identity and education resources", 2020-07-03: "a BadRequest response with the error code syncStateNotFound").
  * - `GET /groups`, `GET /groups/{id}/members`: plain paged lists.
  * - `GET /admin/teams/userConfigurations` (`$top`, `$filter=modifiedDateTime ge …`, `$expand=user($select=…)`),
  *   `GET /admin/teams/userConfigurations/{id}`.
@@ -41,6 +43,11 @@ const PERMISSIONS = {
 } as const;
 
 const DEFAULT_DELTA_PAGE_SIZE = 100;
+/** How long a users or groups deltaLink stays valid (the blog post above; delta-query-overview "token duration"). */
+export const DELTA_LINK_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+/** Graph's words for an expired users or groups delta token (the blog post above). */
+const SYNC_STATE_NOT_FOUND =
+  'The sync state generation is not found. The delta token is expired and data must be synchronized again.';
 const DEFAULT_LIST_PAGE_SIZE = 100;
 /** How many members one occurrence of a group carries in a first round; a larger group repeats on later items. */
 export const MEMBERS_PER_OCCURRENCE = 500;
@@ -90,6 +97,8 @@ interface TokenState {
   readonly sel?: readonly string[];
   /** Page size. */
   readonly n: number;
+  /** When the round's deltaLink was handed out (ms since the epoch); deltaLinks only. */
+  readonly t?: number;
 }
 
 /** The licenses Graph keeps beside a directory user (`assignedLicenses`, selectable like a property). */
@@ -278,7 +287,7 @@ function deltaPage(
   const link = next
     ? { '@odata.nextLink': `${base}?$skiptoken=${encode({ ...kept, ...next })}` }
     : {
-        '@odata.deltaLink': `${base}?$deltatoken=${encode({ e: state.e, k: kind, p: 'chg', s: state.s, n: state.n, ...(state.sel ? { sel: state.sel } : {}) })}`,
+        '@odata.deltaLink': `${base}?$deltatoken=${encode({ e: state.e, k: kind, p: 'chg', s: state.s, n: state.n, t: Date.now(), ...(state.sel ? { sel: state.sel } : {}) })}`,
       };
   const reply = ok(request, {
     '@odata.context': context(request, kind, state.sel),
@@ -319,17 +328,14 @@ function startOrContinue(
   if (skip !== null || (delta !== null && delta.toLowerCase() !== 'latest')) {
     const state = decode(skip ?? delta ?? '');
     if (!state || state.k !== kind) return graphError(request, 400, 'BadRequest', 'The token is not valid.');
-    if (state.e !== directory.epoch) {
-      return graphError(
-        request,
-        410,
-        'SyncStateNotFound',
-        'The sync state is no longer valid; start a new round.',
-      );
+    const expired = delta !== null && state.t !== undefined && Date.now() - state.t > DELTA_LINK_LIFETIME_MS;
+    if (state.e !== directory.epoch || expired) {
+      return graphError(request, 400, 'syncStateNotFound', SYNC_STATE_NOT_FOUND);
     }
     const withSize = pageSize === 0 ? state : { ...state, n: pageSize };
     if (skip !== null) return withSize;
-    return { ...withSize, p: 'chg', f: state.s, s: directory.seq() };
+    const { t: _t, ...round } = withSize;
+    return { ...round, p: 'chg', f: state.s, s: directory.seq() };
   }
   const select = parseSelect(request, selectable, typeName);
   if ('status' in select) return select;

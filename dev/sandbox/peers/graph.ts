@@ -1,4 +1,5 @@
-import { GraphFailure, type GraphDomain } from '../graph-directory.js';
+import { type DeletedUser, GraphFailure, type GraphDomain } from '../graph-directory.js';
+import { ReplicationLag } from '../replication-lag.js';
 import type { Peer, PeerRequest, Reply } from '../router.js';
 import { type DirectoryUser, findUser, type SandboxState, SandboxStateError, type Tenant } from '../state.js';
 import type { TeamsAdminState } from '../teams-state.js';
@@ -56,6 +57,14 @@ const PERMISSIONS = {
   domainsWrite: ['Domain.ReadWrite.All'],
   usersWrite: ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   usersDelete: ['User.ReadWrite.All', 'User.DeleteRestore.All'],
+  /**
+   * Deleted users: permissions.json has no entry for `/directory/deletedItems` lists or permanent deletes, so these
+   * follow learn.microsoft.com/graph/api/directory-deleteditems-list and -delete (user items) and the file's entry
+   * for `/directory/deletedItems/{id}/restore` (User.DeleteRestore.All, User.ReadWrite.All).
+   */
+  deletedUsersRead: ['User.Read.All', 'User.ReadWrite.All', 'User.DeleteRestore.All', 'Directory.Read.All'],
+  deletedUsersWrite: ['User.ReadWrite.All', 'User.DeleteRestore.All'],
+  domainReferences: ['Domain.Read.All', 'Domain.ReadWrite.All'],
   licensesWrite: ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   subscribedSkus: [
     'LicenseAssignment.Read.All',
@@ -91,6 +100,7 @@ export function graphPeer(
   directories: TenantDirectories,
   teams: TeamsAdminState,
 ): Peer {
+  const lag = new ReplicationLag(() => state.profile);
   /** Authenticates and authorises, then runs the handler for the token's tenant. */
   const guarded =
     (
@@ -191,7 +201,7 @@ export function graphPeer(
           if ('status' in select) return select;
           const id = request.params.id ?? '';
           const user = findUser(tenant, id);
-          if (!user) {
+          if (!user || lag.hides(tenant.id, user.id)) {
             return graphError(
               request,
               404,
@@ -205,14 +215,15 @@ export function graphPeer(
           });
         }),
       },
-      ...directoryRoutes(state, teams, guarded),
+      ...directoryRoutes(state, teams, guarded, lag),
       ...numberManagementRoutes(state, teams, directories, guarded),
     ],
   };
 }
 
 /** Domains, user writes, licenses and subscribed SKUs: what domain provisioning and activation use. */
-function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: Guard) {
+function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: Guard, lag: ReplicationLag) {
+  const requireUser = (tenant: Tenant, id: string) => requireVisibleUser(tenant, id, lag);
   const { directory } = state;
   const domainEntity = (request: PeerRequest, body: object, status = 200): Reply => ({
     ...ok(request, { '@odata.context': `${request.origin}/graph/v1.0/$metadata#domains/$entity`, ...body }),
@@ -256,6 +267,20 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     },
     {
       method: 'GET',
+      path: '/v1.0/domains/:id/domainNameReferences',
+      handle: guarded(PERMISSIONS.domainReferences, (request, tenant) => {
+        const domain = directory.requireDomain(tenant, request.params.id ?? '');
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects`,
+          value: directory.domainNameReferences(tenant, domain.id).map((user) => ({
+            '@odata.type': '#microsoft.graph.user',
+            ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+          })),
+        });
+      }),
+    },
+    {
+      method: 'GET',
       path: '/v1.0/domains/:id/verificationDnsRecords',
       handle: guarded(PERMISSIONS.domainRecords, (request, tenant) => {
         const id = request.params.id ?? '';
@@ -275,7 +300,7 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
     {
       method: 'POST',
       path: '/v1.0/users',
-      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => createUser(request, tenant, state)),
+      handle: guarded(PERMISSIONS.usersWrite, (request, tenant) => createUser(request, tenant, state, lag)),
     },
     {
       method: 'PATCH',
@@ -317,11 +342,12 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
         const user = requireUser(tenant, request.params.id ?? '');
         tenant.users.delete(user.id);
         removeFromGroups(tenant, user.id);
-        directory.removeUser(tenant, user.id);
+        directory.softDeleteUser(tenant, user);
         teams.voice.removeUser(tenant.id, user.id);
         return { status: 204, headers: requestIds(request) };
       }),
     },
+    ...deletedItemRoutes(state, guarded),
     {
       method: 'POST',
       path: '/v1.0/users/:id/assignLicense',
@@ -362,8 +388,82 @@ function directoryRoutes(state: SandboxState, teams: TeamsAdminState, guarded: G
   ];
 }
 
+/**
+ * Soft-deleted users (`/directory/deletedItems`), as Entra ID keeps them for 30 days after `DELETE /users/{id}`:
+ * listed (`microsoft.graph.user` cast, `$select`, `$top`), read, restored, or deleted for good. Both profiles: the
+ * recycle bin is Graph's documented contract (learn.microsoft.com/graph/api/resources/directory).
+ */
+function deletedItemRoutes(state: SandboxState, guarded: Guard) {
+  const { directory } = state;
+  const view = (tenant: Tenant, entry: DeletedUser, select?: readonly string[]) => ({
+    '@odata.type': '#microsoft.graph.user',
+    ...project(userView(state, tenant, entry.user), select ?? USER_DEFAULT_PROPERTIES),
+    deletedDateTime: entry.deletedDateTime,
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/v1.0/directory/deletedItems/microsoft.graph.user',
+      handle: guarded(PERMISSIONS.deletedUsersRead, (request, tenant) => {
+        const select = parseSelect(request, SELECTABLE_USER_PROPERTIES, 'microsoft.graph.user');
+        if ('status' in select) return select;
+        const top = Number(queryOption(request, '$top') ?? DEFAULT_PAGE_SIZE);
+        const skip = Number(queryOption(request, '$skiptoken') ?? 0);
+        if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE || !Number.isInteger(skip) || skip < 0) {
+          throw new GraphFailure(400, 'Request_BadRequest', 'Invalid $top or $skiptoken.');
+        }
+        const all = directory.deletedUsers(tenant);
+        const nextLink =
+          skip + top < all.length
+            ? `${request.origin}/graph/v1.0/directory/deletedItems/microsoft.graph.user?${[
+                `$top=${top}`,
+                ...(select.explicit ? [`$select=${select.explicit.join(',')}`] : []),
+                `$skiptoken=${skip + top}`,
+              ].join('&')}`
+            : undefined;
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directory/deletedItems/microsoft.graph.user`,
+          ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
+          value: all.slice(skip, skip + top).map((entry) => view(tenant, entry, select.properties)),
+        });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/v1.0/directory/deletedItems/:id',
+      handle: guarded(PERMISSIONS.deletedUsersRead, (request, tenant) =>
+        ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects/$entity`,
+          ...view(tenant, directory.deletedUser(tenant, request.params.id ?? '')),
+        }),
+      ),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1.0/directory/deletedItems/:id',
+      handle: guarded(PERMISSIONS.deletedUsersWrite, (request, tenant) => {
+        directory.purgeDeletedUser(tenant, request.params.id ?? '');
+        return { status: 204, headers: requestIds(request) };
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/v1.0/directory/deletedItems/:id/restore',
+      handle: guarded(PERMISSIONS.deletedUsersWrite, (request, tenant) => {
+        const user = directory.takeDeletedUser(tenant, request.params.id ?? '');
+        tenant.users.set(user.id, user);
+        return ok(request, {
+          '@odata.context': `${request.origin}/graph/v1.0/$metadata#directoryObjects/$entity`,
+          '@odata.type': '#microsoft.graph.user',
+          ...project(userView(state, tenant, user), USER_DEFAULT_PROPERTIES),
+        });
+      }),
+    },
+  ];
+}
+
 /** `POST /users`: the properties Graph requires, a UPN on a verified domain, a unique UPN. */
-function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): Reply {
+function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState, lag: ReplicationLag): Reply {
   const body = jsonBody(request);
   for (const name of [
     'accountEnabled',
@@ -416,6 +516,7 @@ function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): 
     usageLocation: typeof usageLocation === 'string' ? usageLocation : null,
   });
   state.entra.setCredentials(tenant.id, user.userPrincipalName, { password });
+  lag.created(tenant.id, user.id);
   return {
     ...ok(request, {
       '@odata.context': `${request.origin}/graph/v1.0/$metadata#users/$entity`,
@@ -425,9 +526,10 @@ function createUser(request: PeerRequest, tenant: Tenant, state: SandboxState): 
   };
 }
 
-function requireUser(tenant: Tenant, id: string): DirectoryUser {
+/** The user by id or UPN, unless missing or (reality profile) created too recently for this replica to know. */
+function requireVisibleUser(tenant: Tenant, id: string, lag: ReplicationLag): DirectoryUser {
   const user = findUser(tenant, id);
-  if (!user) {
+  if (!user || lag.hides(tenant.id, user.id)) {
     throw new GraphFailure(
       404,
       'Request_ResourceNotFound',

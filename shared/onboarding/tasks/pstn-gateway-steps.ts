@@ -1,8 +1,9 @@
 import {
   createDomain,
   deleteDomain,
-  deleteUser,
+  deleteUserPermanently,
   ensureUser,
+  findDeletedUser,
   getDomain,
   getUser,
   getVerificationTxt,
@@ -460,13 +461,14 @@ export const PSTN_GATEWAY_REMOVAL_STEPS: readonly SiteStep[] = [
       if (!provisioned(job)) return NOTHING;
       const upn = activationUpn(gatewayOf(job));
       const graph = await job.ports.graph(ctx.input.customerId);
-      const remove: TaskChange = { kind: 'graph', description: `Delete user ${upn}` };
-      if (!(await getUser(graph, upn))) return NOTHING;
+      // Permanently: a user in deleted items keeps its UPN, and with it the domain RemoveDomain deletes next. Also
+      // one a previous run (or an admin) only deleted, which is why deleted items are looked at too.
+      const remove: TaskChange = { kind: 'graph', description: `Delete user ${upn} permanently` };
+      if (!(await getUser(graph, upn)) && !(await findDeletedUser(graph, upn))) return NOTHING;
       return {
         changes: [remove],
         async apply() {
-          await deleteUser(graph, upn);
-          ctx.applied(remove);
+          if (await deleteUserPermanently(graph, upn)) ctx.applied(remove);
           ctx.log(`Domain activation user ${upn} deleted.`);
           return DONE;
         },
