@@ -72,7 +72,7 @@ export async function bulkImportBench(
   );
   const tenantId = scale.options.tenantId;
   sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: RANGE.start, to: RANGE.end }]);
-  const connection = addReplicationApp(sandbox.state, tenantId, 'Bulk bench');
+  const connection = addReplicationApp(sandbox, tenantId, 'Bulk bench');
 
   const tables = memoryTables();
   const mirror = createMirrorStoreOn(tables);

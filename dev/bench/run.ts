@@ -269,7 +269,7 @@ async function replicationBench(
     { displayName: 'Bench Ltd', users: USERS, seed: 'bench' },
   );
   const tenantId = tenant.options.tenantId;
-  const app = addReplicationApp(sandbox.state, tenantId, 'Bench sync');
+  const app = addReplicationApp(sandbox, tenantId, 'Bench sync');
   for (const path of ['^/graph/', '^/teams/']) {
     sandbox.faults.add({ pathPattern: path, kind: 'latency', latencyMs: LATENCY_MS });
     if (THROTTLE_RATE > 0) {

@@ -118,7 +118,7 @@ export async function onboardReplicatingCustomer(
     { displayName: `${shortName} Ltd`, users: options.users, groups: 2, seed: shortName },
   );
   const tenantId = tenant.options.tenantId;
-  const app = addReplicationApp(sandbox.state, tenantId, `${shortName} sync`);
+  const app = addReplicationApp(sandbox, tenantId, `${shortName} sync`);
   const opened = await expectStatus(api, 'POST', '/wizard-sessions', undefined, 201);
   const session = `/wizard-sessions/${(opened.body as { id: string }).id}`;
   await expectStatus(

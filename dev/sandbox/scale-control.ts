@@ -230,13 +230,16 @@ export function createScaleTenant(
  * product checks when it connects (onboarding's and replication's permissions).
  */
 export function addReplicationApp(
-  state: SandboxState,
+  sandbox: { readonly state: SandboxState; readonly teams: Pick<TeamsAdminState, 'adminRoles'> },
   tenantId: string,
   displayName: string,
 ): { readonly appId: string; readonly secretText: string } {
+  const { state } = sandbox;
   const app = state.addApplication({ displayName, homeTenantId: tenantId });
   const secret = state.addSecret(app.appId);
   state.consent(tenantId, app.appId, { 'https://graph.microsoft.com': DEMO.appRegistrationGraphRoles });
+  // As the customer's admin sets the app up (docs/consent-flow.md): app-only Teams admin calls need the role.
+  sandbox.teams.adminRoles.set(tenantId, app.appId, true);
   return { appId: app.appId, secretText: secret.secretText };
 }
 

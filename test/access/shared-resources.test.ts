@@ -85,7 +85,7 @@ beforeAll(async () => {
     { state: stack.sandbox.state, teams: stack.sandbox.teams, directories: stack.sandbox.directories },
     { displayName: `${OWN} Ltd`, users: 2, groups: 1, seed: OWN },
   );
-  const app = addReplicationApp(stack.sandbox.state, tenant.options.tenantId, `${OWN} sync`);
+  const app = addReplicationApp(stack.sandbox, tenant.options.tenantId, `${OWN} sync`);
   await stack.services.credentials.connectAppRegistration(OWN, {
     tenantId: tenant.options.tenantId,
     clientId: app.appId,

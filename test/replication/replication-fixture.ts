@@ -79,7 +79,7 @@ export async function connectScaleCustomer(
     },
   );
   const tenantId = tenant.options.tenantId;
-  const app = addReplicationApp(sandbox.state, tenantId, `${shortName} sync`);
+  const app = addReplicationApp(sandbox, tenantId, `${shortName} sync`);
   const created = await fixture.call('POST', '/api/v1/customers', {
     json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
   });

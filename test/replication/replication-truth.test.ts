@@ -26,7 +26,7 @@ async function connectedCustomer(shortName: string): Promise<void> {
     { state: sandbox.state, teams: sandbox.teams, directories: sandbox.directories },
     { displayName: `${shortName} Ltd`, users: 30, groups: 2, seed: shortName },
   );
-  const app = addReplicationApp(sandbox.state, tenant.options.tenantId, `${shortName} sync`);
+  const app = addReplicationApp(sandbox, tenant.options.tenantId, `${shortName} sync`);
   const created = await call('POST', '/api/v1/customers', {
     json: { fullName: `${shortName} Ltd`, shortName, licenseType: 'hosted-pro', licensedUsers: 10 },
   });

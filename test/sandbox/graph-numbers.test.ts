@@ -37,7 +37,7 @@ describe('sandbox Graph number management', () => {
     );
     const tenantId = scale.options.tenantId;
     f.sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: '+442071000000', to: '+442071009999' }]);
-    const app = addReplicationApp(f.sandbox.state, tenantId, appName);
+    const app = addReplicationApp(f.sandbox, tenantId, appName);
     const bearer = (
       await f.credential(tenantId, app.appId, app.secretText).getToken('https://graph.microsoft.com/.default')
     ).token;

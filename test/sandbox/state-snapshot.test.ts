@@ -363,7 +363,7 @@ describe('sandbox state snapshots', () => {
     const directory = createScaleTenant(before, { displayName: 'Scale Co', users: 1000 });
     const scaleTenantId = before.state.tenants().find((t) => t.displayName === 'Scale Co')?.id ?? '';
     expect(directory).toBeDefined();
-    const { appId } = addReplicationApp(before.state, scaleTenantId, 'Scale replication');
+    const { appId } = addReplicationApp(before, scaleTenantId, 'Scale replication');
     before.state.entra.grantDelegatedConsent(scaleTenantId, appId, [GRAPH_APP_ID]);
     const after = restart(before);
     expect(after.state.tenant(scaleTenantId)).toBeUndefined();

@@ -163,7 +163,7 @@ async function replicatedGroup(stack: MemoryStackWithPeers, call: Call, customer
     { state: sandbox.state, teams: sandbox.teams, directories: sandbox.directories },
     { displayName: `${customerId} Ltd`, users: 5, groups: 2, seed: customerId },
   );
-  const app = addReplicationApp(sandbox.state, tenant.options.tenantId, `${customerId} sync`);
+  const app = addReplicationApp(sandbox, tenant.options.tenantId, `${customerId} sync`);
   const created = await call('POST', '/api/v1/customers', {
     json: {
       fullName: `${customerId} Ltd`,

@@ -116,7 +116,7 @@ beforeAll(async () => {
   sandbox.teams.voice.setDirectRoutingNumbers(tenantId, [{ from: RANGE.start, to: RANGE.end }]);
   // A voice user whose number was taken away before: licensed for Phone System, no number.
   tenant.updateTeams(tenant.userId(FIRST), { telephoneNumber: null });
-  const app = addReplicationApp(sandbox.state, tenantId, `${CUSTOMER} sync`);
+  const app = addReplicationApp(sandbox, tenantId, `${CUSTOMER} sync`);
 
   // What the provider's operator did before: the demo regions, the customer, its connection (which queues the
   // first replication) and its site on the EMEA SBC as onboarding leaves it (the site is what the range needs).
