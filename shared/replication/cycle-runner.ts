@@ -242,6 +242,8 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
       const page = await nextPage();
       if (!page) break;
       const number = pageNumber++;
+      // The entry keeps the link, not the page: a page's items go once its rows are made.
+      const { nextLink } = page;
       const { done, commit: apply } = plan.write(page, number);
       const entry: (typeof written)[number] = {
         state: 'running',
@@ -250,7 +252,7 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
           apply();
           cycle.counters.pages++;
           cycle.phasePage = number + 1;
-          cycle.next = page.nextLink;
+          cycle.next = nextLink;
         },
       };
       done.then(
@@ -332,12 +334,13 @@ async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void>
         return changed.length;
       })();
       let written = 0;
+      const seen = page.items.length;
       return {
         done: done.then((count) => {
           written = count;
         }),
         commit: () => {
-          cycle.counters.usersSeen += page.items.length;
+          cycle.counters.usersSeen += seen;
           cycle.counters.usersWritten += written;
         },
       };
@@ -481,27 +484,28 @@ async function listGroups(ctx: CycleContext): Promise<void> {
     read: (link) => ctx.reader.groupsDelta(link, ctx.pageSize),
     write(page, number) {
       const groups = page.items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);
-      const chunks = page.items.flatMap((group, index) => {
+      const writes = [writer.putGroups(groups, cycle.id)];
+      let memberships = 0;
+      // One item at a time: its member ids become packed rows at once, never a second copy of the whole page.
+      page.items.forEach((group, index) => {
         const members = (group['members@delta'] ?? [])
           .filter((m) => !m['@removed'])
           .map((m) => m.id.toLowerCase());
-        if (group['@removed'] || members.length === 0) return [];
+        if (group['@removed'] || members.length === 0) return;
         const tag = `${cycle.id}~${String(number).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
-        return [{ groupId: group.id.toLowerCase(), tag, members }];
+        memberships += members.length;
+        writes.push(writer.putMemberChunks([{ groupId: group.id.toLowerCase(), tag, members }], cycle.id));
       });
-      const memberships = chunks.reduce((sum, c) => sum + c.members.length, 0);
-      const done = Promise.all([
-        writer.putGroups(groups, cycle.id),
-        writer.putMemberChunks(chunks, cycle.id),
-      ]).then(() => undefined);
+      const groupCount = groups.length;
+      const done = Promise.all(writes).then(() => undefined);
       return {
         done,
         commit() {
-          cycle.counters.groupsWritten += groups.length;
+          cycle.counters.groupsWritten += groupCount;
           cycle.counters.membershipChanges += memberships;
           cycle.counts = {
             ...cycle.counts,
-            groups: cycle.counts.groups + groups.length,
+            groups: cycle.counts.groups + groupCount,
             memberships: cycle.counts.memberships + memberships,
           };
         },
