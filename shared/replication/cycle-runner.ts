@@ -7,8 +7,6 @@ import { inParallel } from './table-text.js';
 
 /** Teams and Graph clocks are not ours: a quick cycle reads Teams changes from a little before it last looked. */
 const CLOCK_SKEW_MS = 2 * 60 * 1000;
-/** Member ids per membership row a quick cycle writes (~75 KB of JSON, well inside an entity). */
-const MEMBERS_PER_CHUNK = 2000;
 const PARALLEL_READS = 8;
 /** Transactions a full cycle keeps running while it reads on. */
 const WRITES_IN_FLIGHT = 8;
@@ -523,7 +521,7 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
   let groups = 0;
   let memberships = 0;
   // One group at a time: two items of one page may touch the same group's rows.
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const id = item.id.toLowerCase();
     const existing = await mirror.getGroup(customerId, id);
     if (item['@removed']) {
@@ -544,29 +542,14 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
     }
     const delta = item['members@delta'];
     if (!delta || delta.length === 0) continue;
-    const chunks = await mirror.memberChunks(customerId, id);
-    const members = new Set(chunks.flatMap((c) => c.members));
-    const before = members.size;
-    for (const member of delta) {
-      if (member['@removed']) members.delete(member.id.toLowerCase());
-      else members.add(member.id.toLowerCase());
-    }
-    const sorted = [...members].sort();
-    const rewritten = [];
-    for (let i = 0; i < sorted.length; i += MEMBERS_PER_CHUNK) {
-      rewritten.push({
-        tag: `${cycle.id}~q${String(i / MEMBERS_PER_CHUNK).padStart(4, '0')}`,
-        members: sorted.slice(i, i + MEMBERS_PER_CHUNK),
-      });
-    }
-    await mirror.replaceMemberChunks(
-      customerId,
-      id,
-      rewritten,
-      chunks.map((c) => c.rowKey),
-      cycle.id,
-    );
-    memberships += members.size - before;
+    const added = delta.filter((m) => !m['@removed']).map((m) => m.id.toLowerCase());
+    const removed = delta.filter((m) => m['@removed']).map((m) => m.id.toLowerCase());
+    // Tagged by when the cycle started, then its page and the item: after every earlier row of the group.
+    const at = String(Date.parse(cycle.startedAt)).padStart(15, '0');
+    const tag = `q${at}~${cycle.id}~${String(cycle.phasePage).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
+    await mirror.putMemberChanges(customerId, id, tag, { added, removed }, cycle.id);
+    // Graph's delta names each change once: the count follows it without reading the group.
+    memberships += added.length - removed.length;
     cycle.counters.membershipChanges += delta.length;
   }
   cycle.counts = {

@@ -699,35 +699,83 @@ export function createMirrorStoreOn(tables: Tables) {
       return page(rows(filter), top, groupOf);
     },
 
+    /**
+     * A group's membership rows, each with the members it holds now: a row of a quick cycle's changes adds members
+     * and removes others (its `r` columns), over the rows before it; a member is listed once, in the row that last
+     * added it.
+     */
     async memberChunks(customerId: string, groupId: string): Promise<MemberChunk[]> {
       const filter = {
         partitionKey: groupPartition(customerId),
         rowKey: { gt: `m~${groupId}~`, lt: `m~${groupId}~~` },
       };
-      const chunks: MemberChunk[] = [];
+      const stored: Array<{ rowKey: string; added: string[] }> = [];
+      const addedIn = new Map<string, number>();
       for await (const row of rows(filter)) {
-        chunks.push({ rowKey: row.rowKey, members: JSON.parse(unpackText(row)) as string[] });
+        const { added, removed } = membershipOf(row);
+        for (const member of added) addedIn.set(member, stored.length);
+        for (const member of removed) addedIn.delete(member);
+        stored.push({ rowKey: row.rowKey, added });
       }
-      return chunks;
+      return stored.map(({ rowKey, added }, index) => ({
+        rowKey,
+        members: added.filter((member) => addedIn.get(member) === index),
+      }));
     },
 
-    /** The groups a user is a member of: one read of the customer's group partition (its chunks hold the members). */
+    /** The groups a user is a member of: one read of the customer's group partition (its rows hold the members). */
     async groupsOfUser(customerId: string, userId: string): Promise<MirrorGroup[]> {
       const groups = new Map<string, MirrorGroup>();
       const memberOf = new Set<string>();
       for await (const row of rows({ partitionKey: groupPartition(customerId) })) {
         if (row.rowKey.startsWith('g~')) groups.set(row.rowKey.slice(2), groupOf(row));
         else if (row.rowKey.startsWith('m~')) {
+          // The rows of one group come in the order their changes were made: the last that names the user decides.
           const groupId = row.rowKey.slice(2, row.rowKey.indexOf('~', 2));
-          if (!memberOf.has(groupId) && (JSON.parse(unpackText(row)) as string[]).includes(userId)) {
-            memberOf.add(groupId);
-          }
+          const { added, removed } = membershipOf(row);
+          if (added.includes(userId)) memberOf.add(groupId);
+          if (removed.includes(userId)) memberOf.delete(groupId);
         }
       }
       return [...memberOf]
         .map((id) => groups.get(id))
         .filter((group): group is MirrorGroup => group !== undefined)
         .sort((a, b) => (a.displayName ?? a.id).localeCompare(b.displayName ?? b.id));
+    },
+
+    /**
+     * A quick cycle's membership changes of one group, from Graph's `members@delta`, written without reading the
+     * group: rows `m~{groupId}~{tag}` that add and remove members over the rows before them (the tag sorts after
+     * every earlier row of the group). The next full cycle rewrites the group whole and sweeps them.
+     */
+    async putMemberChanges(
+      customerId: string,
+      groupId: string,
+      tag: string,
+      change: { readonly added: readonly string[]; readonly removed: readonly string[] },
+      cycle: string,
+    ): Promise<void> {
+      const parts = Math.max(
+        1,
+        Math.ceil(Math.max(change.added.length, change.removed.length) / MEMBERS_PER_ROW),
+      );
+      const changes: Entity[] = [];
+      for (let part = 0; part < parts; part++) {
+        const added = change.added.slice(part * MEMBERS_PER_ROW, (part + 1) * MEMBERS_PER_ROW);
+        const removed = change.removed.slice(part * MEMBERS_PER_ROW, (part + 1) * MEMBERS_PER_ROW);
+        changes.push({
+          partitionKey: groupPartition(customerId),
+          rowKey: `m~${groupId}~${tag}${parts > 1 ? `~${String(part).padStart(4, '0')}` : ''}`,
+          count: added.length - removed.length,
+          cycle,
+          ...packText(JSON.stringify(added)),
+          ...packText(JSON.stringify(removed), 'r'),
+        });
+      }
+      await submitGrouped(
+        table,
+        changes.map((row) => ({ kind: 'upsert', row }) as const),
+      );
     },
 
     /** Membership chunks of many groups at once (a full cycle's page). */
@@ -987,6 +1035,15 @@ function indexedUserOf(entity: Entity): IndexedUser {
     template: text(entity.tpl),
     hash: String(entity.hash ?? ''),
     rowKey: entity.rowKey,
+  };
+}
+
+/** What a membership row adds (`d` columns) and, for a quick cycle's changes, removes (`r` columns). */
+function membershipOf(entity: Entity): { added: string[]; removed: string[] } {
+  const removed = unpackText(entity, 'r');
+  return {
+    added: JSON.parse(unpackText(entity)) as string[],
+    removed: removed ? (JSON.parse(removed) as string[]) : [],
   };
 }
 

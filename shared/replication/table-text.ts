@@ -7,17 +7,17 @@ import { MAX_TRANSACTION_ACTIONS, type TableRow, type VersionedTable } from '../
  */
 const PART_CHARS = 30_000;
 
-export function packText(text: string): Record<string, string> {
+export function packText(text: string, column = 'd'): Record<string, string> {
   const parts: Record<string, string> = {};
   for (let i = 0, n = 0; i < text.length || n === 0; i += PART_CHARS, n++) {
-    parts[`d${n}`] = text.slice(i, i + PART_CHARS);
+    parts[`${column}${n}`] = text.slice(i, i + PART_CHARS);
   }
   return parts;
 }
 
-export function unpackText(entity: Readonly<Record<string, unknown>>): string {
+export function unpackText(entity: Readonly<Record<string, unknown>>, column = 'd'): string {
   let text = '';
-  for (let n = 0; typeof entity[`d${n}`] === 'string'; n++) text += entity[`d${n}`] as string;
+  for (let n = 0; typeof entity[`${column}${n}`] === 'string'; n++) text += entity[`${column}${n}`] as string;
   return text;
 }
 

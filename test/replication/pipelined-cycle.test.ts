@@ -348,3 +348,60 @@ describe('a group of 150,000 members', () => {
     },
   );
 });
+
+describe("a quick cycle's membership changes", () => {
+  it('are written from the delta as one row, without rewriting the group, and read back as the tenant has them', async () => {
+    const tenant = tenantOf(100, [{ members: 1200 }]);
+    const { tables, transactions } = recordingTables(memoryTables());
+    const full = { cycle: newCycle('full') };
+    await runFrom(tables, readerOf(tenant, { pageSize: 50, membersPerItem: 500 }), newCycle('full'), full);
+    transactions.splice(0);
+
+    // Graph's members@delta: one member joins the big group, another leaves it.
+    const joiner = userId(500);
+    const leaver = userId(5);
+    const big = groupId(0);
+    const quickReader: M365Reader = {
+      ...readerOf(tenant, { pageSize: 50, membersPerItem: 500 }),
+      usersDelta: async () => ({ items: [], nextLink: null, deltaLink: 'users:delta2' }),
+      groupsDelta: async () => ({
+        items: [
+          { id: big, 'members@delta': [{ id: joiner }, { id: leaver, '@removed': { reason: 'deleted' } }] },
+        ],
+        nextLink: null,
+        deltaLink: 'groups:delta2',
+      }),
+    };
+    const quick: CycleState = {
+      ...newCycle('quick'),
+      kind: 'quick',
+      phase: 'users-delta',
+      counts: full.cycle.counts,
+    };
+    const mirror = createMirrorStoreOn(tables);
+    const ctx: CycleContext = {
+      customerId: CUSTOMER,
+      cycle: quick,
+      status: { ...emptyStatus(CUSTOMER), usersDelta: 'users:delta', groupsDelta: 'groups:delta' },
+      reader: quickReader,
+      mirror,
+      pageSize: 50,
+      deadline: Number.MAX_SAFE_INTEGER,
+      now: () => Date.now(),
+      checkpointMs: 0,
+      async checkpoint() {},
+      async drift() {},
+    };
+    expect(await runCycle(ctx)).toBe('done');
+
+    const groupWrites = transactions.filter(
+      (t) => t[0] && 'row' in t[0] && t[0].row.partitionKey.endsWith('~g'),
+    );
+    expect(groupWrites.flat()).toHaveLength(1);
+    const members = (await mirror.memberChunks(CUSTOMER, big)).flatMap((c) => c.members);
+    const expected = tenant.groups.get(big)?.members.filter((m) => m !== leaver) ?? [];
+    expect(members.sort()).toEqual([...expected, joiner].sort());
+    expect((await mirror.groupsOfUser(CUSTOMER, leaver)).map((g) => g.id)).toEqual([]);
+    expect((await mirror.groupsOfUser(CUSTOMER, joiner)).map((g) => g.id)).toEqual([big]);
+  });
+});
