@@ -8,8 +8,6 @@ import {
   actionBytes,
 } from './table-text.js';
 
-export type { BatchAction } from './table-text.js';
-
 export interface WriteBatcherOptions {
   /** Transactions sent at once. */
   readonly maxInFlight: number;
@@ -236,11 +234,5 @@ export function createWriteBatcher<T extends TableRow>(
       flush();
       await idle();
     },
-
-    get buffered() {
-      return buffered;
-    },
   };
 }
-
-export type WriteBatcher<T extends TableRow> = ReturnType<typeof createWriteBatcher<T>>;
