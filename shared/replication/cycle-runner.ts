@@ -1,15 +1,21 @@
 import type { M365Reader, Page } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
-import { type MirrorStore, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import { type HashedUser, type MirrorStore, type MirrorVoiceObject, userHash } from './mirror-store.js';
 import type { MirrorUser } from './mirror-user.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
 import { inParallel } from './table-text.js';
 
 /** Teams and Graph clocks are not ours: a quick cycle reads Teams changes from a little before it last looked. */
 const CLOCK_SKEW_MS = 2 * 60 * 1000;
-/** Member ids per membership row a quick cycle writes (~75 KB of JSON, well inside an entity). */
-const MEMBERS_PER_CHUNK = 2000;
 const PARALLEL_READS = 8;
+/** Transactions a full cycle keeps running while it reads on. */
+const WRITES_IN_FLIGHT = 8;
+/** Rows a full cycle holds waiting for their transactions (a page of 1,000 users makes ~11,000). */
+const ROWS_BUFFERED = 16_000;
+/** Graph pages read ahead of the writes. */
+const PAGES_AHEAD = 2;
+/** A mark in the listing of mirrored users: seen by this chunk (the value is otherwise the user's hash). */
+const SEEN = '~';
 
 export interface CycleContext {
   readonly customerId: string;
@@ -27,6 +33,17 @@ export interface CycleContext {
   /** Computes and stores the drift report. */
   drift(): Promise<void>;
   now(): number;
+  /**
+   * How often a full cycle's listing saves the checkpoint (with the progress whose writes have completed) and so
+   * renews the leases; 0 saves whenever a page's writes complete.
+   */
+  readonly checkpointMs: number;
+}
+
+/** What one chunk learns that a later phase of the same chunk can use (never part of the checkpoint). */
+interface ChunkMemo {
+  /** The users' listing taken at the start of the listing phase, with the ids this chunk saw, once it ended. */
+  listed: { readonly gone: readonly string[]; readonly users: number } | null;
 }
 
 /**
@@ -36,17 +53,24 @@ export interface CycleContext {
  */
 export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
   const { cycle } = ctx;
+  const memo: ChunkMemo = { listed: null };
   for (;;) {
     if (ctx.now() >= ctx.deadline) return 'paused';
     switch (cycle.phase) {
-      case 'users-latest':
-        await ctx.mirror.clearSeen(ctx.customerId);
-        cycle.usersDelta = await ctx.reader.usersDeltaNow();
+      case 'users-latest': {
+        const [, link, empty] = await Promise.all([
+          ctx.mirror.clearSeen(ctx.customerId),
+          ctx.reader.usersDeltaNow(),
+          ctx.mirror.holdsNothing(ctx.customerId),
+        ]);
+        cycle.usersDelta = link;
+        cycle.mirrorEmpty = empty;
         cycle.counters.pages++;
         await advance(ctx, 'teams-users');
         break;
+      }
       case 'teams-users':
-        await listTeamsUsers(ctx);
+        await listTeamsUsers(ctx, memo);
         break;
       case 'users-delta':
         await usersDeltaPage(ctx);
@@ -55,16 +79,19 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         await teamsModifiedPage(ctx);
         break;
       case 'groups':
-        await groupsPage(ctx);
+        if (cycle.kind === 'full') await listGroups(ctx);
+        else await groupsPage(ctx);
         break;
       case 'voice':
-        await voice(ctx);
-        // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
-        await ctx.mirror.putSkus(ctx.customerId, await ctx.reader.subscribedSkus(), cycle.id);
+        await Promise.all([
+          voice(ctx),
+          // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
+          ctx.reader.subscribedSkus().then((skus) => ctx.mirror.putSkus(ctx.customerId, skus, cycle.id)),
+        ]);
         await advance(ctx, cycle.kind === 'full' ? 'sweep' : 'drift');
         break;
       case 'sweep':
-        await sweep(ctx);
+        await sweep(ctx, memo);
         await advance(ctx, 'drift');
         break;
       case 'drift':
@@ -88,45 +115,247 @@ async function progress(ctx: CycleContext): Promise<void> {
   await ctx.checkpoint();
 }
 
-/**
- * The full cycle's listing of every Teams user with its Graph user. The next page is fetched while this one is
- * written (Graph's latency and the table writes overlap); only users whose content changed are written, and the
- * page's ids are marked seen for the sweep.
- */
-async function listTeamsUsers(ctx: CycleContext): Promise<void> {
-  const { cycle, mirror, customerId } = ctx;
-  const hashes = await mirror.userHashes(customerId);
-  const fetch = (link: string | null) => {
-    const promise = ctx.reader.teamsUsers(link, { pageSize: ctx.pageSize });
-    // A prefetched page that is never awaited (the chunk's deadline) must not fail the process.
-    promise.catch(() => undefined);
-    return promise;
-  };
-  let pending: Promise<Page<MirrorUser>> | null = fetch(cycle.next);
-  while (pending) {
-    const page: Page<MirrorUser> = await pending;
-    const more = page.nextLink !== null && ctx.now() < ctx.deadline;
-    pending = more ? fetch(page.nextLink) : null;
-    const changed = page.items.filter((user) => hashes.get(user.id) !== userHash(user));
-    await mirror.putUsers(customerId, changed, cycle.id, (id) => hashes.has(id));
-    for (const user of changed) hashes.set(user.id, userHash(user));
-    await mirror.putSeen(
-      customerId,
-      cycle.id,
-      cycle.phasePage,
-      page.items.map((u) => u.id),
-    );
-    cycle.counters.pages++;
-    cycle.counters.usersSeen += page.items.length;
-    cycle.counters.usersWritten += changed.length;
-    cycle.phasePage++;
-    if (page.nextLink === null) {
-      await advance(ctx, 'groups');
-      return;
+/** Pages read ahead of their consumer, one request at a time (a page's link comes with the page before). */
+function readAhead<T>(
+  first: string | null,
+  read: (link: string | null) => Promise<Page<T>>,
+  more: () => boolean,
+) {
+  const ready: Array<Page<T>> = [];
+  let failure: { error: unknown } | null = null;
+  let ended = false;
+  let stopped = false;
+  let wakeConsumer = () => {};
+  let wakeProducer = () => {};
+  void (async () => {
+    let link = first;
+    try {
+      for (;;) {
+        while (ready.length >= PAGES_AHEAD && !stopped) {
+          await new Promise<void>((resolve) => (wakeProducer = resolve));
+        }
+        if (stopped || !more()) break;
+        const page = await read(link);
+        if (stopped) break;
+        ready.push(page);
+        wakeConsumer();
+        if (page.nextLink === null) break;
+        link = page.nextLink;
+      }
+    } catch (error) {
+      failure = { error };
     }
-    cycle.next = page.nextLink;
+    ended = true;
+    wakeConsumer();
+  })();
+  return {
+    /** The next page; null once the reads stopped (the chunk's deadline) and every page read was taken. */
+    async next(): Promise<Page<T> | null> {
+      for (;;) {
+        const page = ready.shift();
+        if (page) {
+          wakeProducer();
+          return page;
+        }
+        if (failure) throw failure.error;
+        if (ended) return null;
+        await new Promise<void>((resolve) => (wakeConsumer = resolve));
+      }
+    },
+    stop() {
+      stopped = true;
+      wakeProducer();
+    },
+  };
+}
+
+type MirrorWriter = ReturnType<MirrorStore['openWriter']>;
+
+interface PagePlan<T> {
+  read(link: string | null): Promise<Page<T>>;
+  /** Starts writing a page (called in page order); `commit` applies its counters once its writes are stored. */
+  write(page: Page<T>, pageNumber: number): { done: Promise<void>; commit: () => void };
+  /** After the last page's writes are stored, before the phase advances. */
+  finish?(last: Page<T>): void;
+  readonly then: CycleState['phase'];
+}
+
+/**
+ * A full cycle's listing phase as a pipeline: Graph pages are read ahead while the writes of earlier pages run
+ * (at most WRITES_IN_FLIGHT transactions, ROWS_BUFFERED rows held, rows of many pages sharing transactions). The
+ * checkpoint moves by time, every `checkpointMs`, and only over pages all of whose writes are stored, in order: a
+ * crash at any point resumes from a page whose predecessors are all in the mirror, and the pages after it are
+ * read and written again (writes are idempotent).
+ */
+async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PagePlan<T>): Promise<void> {
+  const { cycle } = ctx;
+  const pages = readAhead(
+    cycle.next,
+    (link) => plan.read(link),
+    () => ctx.now() < ctx.deadline,
+  );
+  const written: Array<{
+    state: 'running' | 'stored' | 'failed';
+    error?: unknown;
+    done: Promise<void>;
+    apply: () => void;
+  }> = [];
+  let lastSave = ctx.now();
+  let moved = false;
+  /** Applies, in page order, the pages whose writes are stored. */
+  const commit = () => {
+    while (written[0]?.state === 'stored') {
+      written.shift()?.apply();
+      moved = true;
+    }
+    if (written[0]?.state === 'failed') throw written[0].error;
+  };
+  const saveIfDue = async () => {
+    commit();
+    if (moved && ctx.now() - lastSave >= ctx.checkpointMs) {
+      moved = false;
+      lastSave = ctx.now();
+      await progress(ctx);
+    }
+  };
+  // Rows waiting for a fuller transaction go after a while, so that a slow Graph page does not hold the checkpoint.
+  const tickMs = Math.max(50, ctx.checkpointMs / 2);
+  const nextPage = async (): Promise<Page<T> | null> => {
+    const wrapped = pages.next().then((page) => ({ page }));
+    wrapped.catch(() => undefined);
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), tickMs)));
+      const result = await Promise.race([wrapped, tick]);
+      clearTimeout(timer);
+      if (result) return result.page;
+      await writer.room();
+      await saveIfDue();
+    }
+  };
+  let pageNumber = cycle.phasePage;
+  let last: Page<T> | null = null;
+  try {
+    for (;;) {
+      const page = await nextPage();
+      if (!page) break;
+      const number = pageNumber++;
+      // The entry keeps the link, not the page: a page's items go once its rows are made.
+      const { nextLink } = page;
+      const { done, commit: apply } = plan.write(page, number);
+      const entry: (typeof written)[number] = {
+        state: 'running',
+        done,
+        apply: () => {
+          apply();
+          cycle.counters.pages++;
+          cycle.phasePage = number + 1;
+          cycle.next = nextLink;
+        },
+      };
+      done.then(
+        () => (entry.state = 'stored'),
+        (error: unknown) => Object.assign(entry, { state: 'failed', error }),
+      );
+      written.push(entry);
+      if (page.nextLink === null) {
+        last = page;
+        break;
+      }
+      await writer.room();
+      await saveIfDue();
+    }
+    writer.finish();
+    await Promise.all(written.map((entry) => entry.done));
+    await writer.drain();
+    commit();
+  } catch (error) {
+    pages.stop();
+    await writer.stop();
+    throw error;
+  }
+  pages.stop();
+  if (last) {
+    plan.finish?.(last);
+    await advance(ctx, plan.then);
+  } else {
     await progress(ctx);
   }
+}
+
+function openWriter(ctx: CycleContext): MirrorWriter {
+  return ctx.mirror.openWriter(ctx.customerId, {
+    maxInFlight: WRITES_IN_FLIGHT,
+    maxBuffered: ROWS_BUFFERED,
+    maxWaitMs: Math.max(50, ctx.checkpointMs / 2),
+  });
+}
+
+/**
+ * The full cycle's listing of every Teams user with its Graph user. What the mirror holds (each user's hash) is
+ * listed once, beside the first Graph reads; only users whose content changed are written, each hashed once. The
+ * page's ids are marked seen for the sweep, unless the mirror started empty (nothing to sweep); when the whole
+ * listing runs in this chunk, the sweep takes the users not seen from this listing rather than listing again.
+ */
+async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
+  const { cycle, mirror, customerId } = ctx;
+  const fresh = cycle.phasePage === 0 && cycle.next === null;
+  const listing = mirror.userHashes(customerId);
+  listing.catch(() => undefined);
+  const writer = openWriter(ctx);
+  let known: Map<string, string> | null = null;
+  await pipelined<MirrorUser>(ctx, writer, {
+    read: (link) => ctx.reader.teamsUsers(link, { pageSize: ctx.pageSize }),
+    write(page, number) {
+      const done = (async () => {
+        known ??= await listing;
+        const hashes = known;
+        const changed: HashedUser[] = [];
+        const mirrored = new Set<string>();
+        for (const user of page.items) {
+          const hash = userHash(user);
+          const before = hashes.get(user.id);
+          if (before !== undefined) mirrored.add(user.id);
+          if (before !== hash) changed.push({ user, hash });
+          hashes.set(user.id, SEEN);
+        }
+        const writes = [writer.putUsers(changed, cycle.id, (id) => mirrored.has(id))];
+        if (!cycle.mirrorEmpty)
+          writes.push(
+            writer.putSeen(
+              cycle.id,
+              number,
+              page.items.map((u) => u.id),
+            ),
+          );
+        await Promise.all(writes);
+        return changed.length;
+      })();
+      let written = 0;
+      const seen = page.items.length;
+      return {
+        done: done.then((count) => {
+          written = count;
+        }),
+        commit: () => {
+          cycle.counters.usersSeen += seen;
+          cycle.counters.usersWritten += written;
+        },
+      };
+    },
+    finish() {
+      if (!fresh || !known) return;
+      const gone: string[] = [];
+      let users = 0;
+      for (const [id, value] of known) {
+        if (value === SEEN) users++;
+        else gone.push(id);
+      }
+      memo.listed = { gone, users };
+      known = null;
+    },
+    then: 'groups',
+  });
 }
 
 /** A quick cycle's page of directory changes (renames, deletions, new users). */
@@ -215,8 +444,7 @@ async function groupsPage(ctx: CycleContext): Promise<void> {
   const link = cycle.next ?? (full ? null : ctx.status.groupsDelta);
   if (!full && !link) throw new ResyncRequiredError('No groups delta link yet.');
   const page = await ctx.reader.groupsDelta(link, ctx.pageSize);
-  if (full) await fullGroups(ctx, page.items);
-  else await changedGroups(ctx, page.items);
+  await changedGroups(ctx, page.items);
   cycle.counters.pages++;
   cycle.phasePage++;
   if (page.nextLink) {
@@ -242,27 +470,50 @@ const groupOf = (group: DeltaGroup) => ({
   securityEnabled: group.securityEnabled ?? null,
 });
 
-async function fullGroups(ctx: CycleContext, items: readonly DeltaGroup[]): Promise<void> {
-  const { cycle, mirror, customerId } = ctx;
-  const groups = items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);
-  const chunks = items.flatMap((group, index) => {
-    const members = (group['members@delta'] ?? [])
-      .filter((m) => !m['@removed'])
-      .map((m) => m.id.toLowerCase());
-    if (group['@removed'] || members.length === 0) return [];
-    const tag = `${cycle.id}~${String(cycle.phasePage).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
-    return [{ groupId: group.id.toLowerCase(), tag, members }];
+/**
+ * A full cycle's listing of every group with its members, pipelined as the users' listing: a large group's members
+ * come over several items, each kept as membership rows tagged with the page and position, so that a page read
+ * again after a crash rewrites the same rows.
+ */
+async function listGroups(ctx: CycleContext): Promise<void> {
+  const { cycle } = ctx;
+  const writer = openWriter(ctx);
+  await pipelined<DeltaGroup>(ctx, writer, {
+    read: (link) => ctx.reader.groupsDelta(link, ctx.pageSize),
+    write(page, number) {
+      const groups = page.items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);
+      const writes = [writer.putGroups(groups, cycle.id)];
+      let memberships = 0;
+      // One item at a time: its member ids become packed rows at once, never a second copy of the whole page.
+      page.items.forEach((group, index) => {
+        const members = (group['members@delta'] ?? [])
+          .filter((m) => !m['@removed'])
+          .map((m) => m.id.toLowerCase());
+        if (group['@removed'] || members.length === 0) return;
+        const tag = `${cycle.id}~${String(number).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
+        memberships += members.length;
+        writes.push(writer.putMemberChunks([{ groupId: group.id.toLowerCase(), tag, members }], cycle.id));
+      });
+      const groupCount = groups.length;
+      const done = Promise.all(writes).then(() => undefined);
+      return {
+        done,
+        commit() {
+          cycle.counters.groupsWritten += groupCount;
+          cycle.counters.membershipChanges += memberships;
+          cycle.counts = {
+            ...cycle.counts,
+            groups: cycle.counts.groups + groupCount,
+            memberships: cycle.counts.memberships + memberships,
+          };
+        },
+      };
+    },
+    finish(last) {
+      cycle.groupsDelta = last.deltaLink;
+    },
+    then: 'voice',
   });
-  await mirror.putGroups(customerId, groups, cycle.id);
-  await mirror.putMemberChunks(customerId, chunks, cycle.id);
-  const memberships = chunks.reduce((sum, c) => sum + c.members.length, 0);
-  cycle.counters.groupsWritten += groups.length;
-  cycle.counters.membershipChanges += memberships;
-  cycle.counts = {
-    ...cycle.counts,
-    groups: cycle.counts.groups + groups.length,
-    memberships: cycle.counts.memberships + memberships,
-  };
 }
 
 async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): Promise<void> {
@@ -270,7 +521,7 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
   let groups = 0;
   let memberships = 0;
   // One group at a time: two items of one page may touch the same group's rows.
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const id = item.id.toLowerCase();
     const existing = await mirror.getGroup(customerId, id);
     if (item['@removed']) {
@@ -291,29 +542,14 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
     }
     const delta = item['members@delta'];
     if (!delta || delta.length === 0) continue;
-    const chunks = await mirror.memberChunks(customerId, id);
-    const members = new Set(chunks.flatMap((c) => c.members));
-    const before = members.size;
-    for (const member of delta) {
-      if (member['@removed']) members.delete(member.id.toLowerCase());
-      else members.add(member.id.toLowerCase());
-    }
-    const sorted = [...members].sort();
-    const rewritten = [];
-    for (let i = 0; i < sorted.length; i += MEMBERS_PER_CHUNK) {
-      rewritten.push({
-        tag: `${cycle.id}~q${String(i / MEMBERS_PER_CHUNK).padStart(4, '0')}`,
-        members: sorted.slice(i, i + MEMBERS_PER_CHUNK),
-      });
-    }
-    await mirror.replaceMemberChunks(
-      customerId,
-      id,
-      rewritten,
-      chunks.map((c) => c.rowKey),
-      cycle.id,
-    );
-    memberships += members.size - before;
+    const added = delta.filter((m) => !m['@removed']).map((m) => m.id.toLowerCase());
+    const removed = delta.filter((m) => m['@removed']).map((m) => m.id.toLowerCase());
+    // Tagged by when the cycle started, then its page and the item: after every earlier row of the group.
+    const at = String(Date.parse(cycle.startedAt)).padStart(15, '0');
+    const tag = `q${at}~${cycle.id}~${String(cycle.phasePage).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
+    await mirror.putMemberChanges(customerId, id, tag, { added, removed }, cycle.id);
+    // Graph's delta names each change once: the count follows it without reading the group.
+    memberships += added.length - removed.length;
     cycle.counters.membershipChanges += delta.length;
   }
   cycle.counts = {
@@ -340,13 +576,27 @@ async function voice(ctx: CycleContext): Promise<void> {
   cycle.counts = { ...cycle.counts, voiceObjects: remote.length };
 }
 
-/** The end of a full cycle: what no page marked is gone from the tenant. */
-async function sweep(ctx: CycleContext): Promise<void> {
+/**
+ * The end of a full cycle: what the listing did not see is gone from the tenant. Nothing when the mirror started
+ * empty; the users not seen by this chunk's listing when it ran whole in this chunk; otherwise the page marks
+ * against a listing of the mirrored users.
+ */
+async function sweep(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
-  const seen = await mirror.seen(customerId, cycle.id);
-  cycle.counters.usersRemoved += await mirror.sweepUsers(customerId, seen);
-  const swept = await mirror.sweepGroups(customerId, cycle.id);
-  cycle.counters.groupsRemoved += swept.groups;
+  if (cycle.mirrorEmpty) {
+    cycle.counts = { ...cycle.counts, users: memo.listed?.users ?? cycle.counters.usersSeen };
+  } else if (memo.listed) {
+    await mirror.deleteUsers(customerId, memo.listed.gone);
+    cycle.counters.usersRemoved += memo.listed.gone.length;
+    cycle.counts = { ...cycle.counts, users: memo.listed.users };
+  } else {
+    const seen = await mirror.seen(customerId, cycle.id);
+    cycle.counters.usersRemoved += await mirror.sweepUsers(customerId, seen);
+    cycle.counts = { ...cycle.counts, users: seen.size };
+  }
+  if (!cycle.mirrorEmpty) {
+    const swept = await mirror.sweepGroups(customerId, cycle.id);
+    cycle.counters.groupsRemoved += swept.groups;
+  }
   await mirror.clearSeen(customerId);
-  cycle.counts = { ...cycle.counts, users: seen.size };
 }

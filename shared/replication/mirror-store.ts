@@ -5,6 +5,7 @@ import type { Condition, ListOptions, Tables } from '../storage/versioned-table.
 import type { NumberHolder } from '../users/ports.js';
 import type { MirrorUser } from './mirror-user.js';
 import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
+import { createWriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
 import {
   INDEX_LAYOUT,
   type IndexLayout,
@@ -147,6 +148,15 @@ export interface MirrorPage<T> {
   readonly next: MirrorCursor | null;
 }
 
+/** A user with its content hash, computed once by whoever read it. */
+export interface HashedUser {
+  readonly user: MirrorUser;
+  readonly hash: string;
+}
+
+/** Member ids per membership row (~80 KB of JSON, well inside an entity's 1 MiB). */
+export const MEMBERS_PER_ROW = 2000;
+
 export function userHash(user: MirrorUser): string {
   return createHash('sha1')
     .update(JSON.stringify(userColumns(user)))
@@ -171,11 +181,17 @@ export function createMirrorStoreOn(tables: Tables) {
   const seenPartition = (customerId: string) => `${ck(customerId)}~s`;
   const skusPartition = (customerId: string) => `${ck(customerId)}~l`;
   const indexPartition = (customerId: string, suffix: string) => `${ck(customerId)}~${suffix}`;
-  const userEntity = (customerId: string, user: MirrorUser, cycle: string, marks: UserMarks): Entity => ({
+  const userEntity = (
+    customerId: string,
+    user: MirrorUser,
+    cycle: string,
+    marks: UserMarks,
+    hash = userHash(user),
+  ): Entity => ({
     partitionKey: userPartition(customerId, user.id),
     rowKey: user.id,
     ...definedOnly(userColumns(user)),
-    hash: userHash(user),
+    hash,
     ...definedOnly({ ...marks }),
     cycle,
     index: INDEX_LAYOUT,
@@ -185,8 +201,9 @@ export function createMirrorStoreOn(tables: Tables) {
     user: MirrorUser,
     marks: UserMarks,
     layout: IndexLayout = INDEX_LAYOUT,
+    hash = userHash(user),
   ): Entity[] => {
-    const columns = definedOnly(indexColumns(user, userHash(user), marks));
+    const columns = definedOnly(indexColumns(user, hash, marks));
     return indexKeys(user, layout).map((key) => ({
       partitionKey: indexPartition(customerId, key.partition),
       rowKey: key.rowKey,
@@ -249,6 +266,38 @@ export function createMirrorStoreOn(tables: Tables) {
     );
   }
 
+  const seenRow = (customerId: string, cycle: string, page: number, ids: readonly string[]): Entity => ({
+    partitionKey: seenPartition(customerId),
+    rowKey: `${cycle}~${String(page).padStart(6, '0')}`,
+    ...packText(JSON.stringify(ids)),
+  });
+  const groupRow = (customerId: string, group: MirrorGroup, cycle: string): Entity => ({
+    partitionKey: groupPartition(customerId),
+    rowKey: `g~${group.id}`,
+    ...definedOnly({ ...group }),
+    cycle,
+  });
+  /** A list of members as rows of at most MEMBERS_PER_ROW; a longer list's rows get `~{part}` after the tag. */
+  const memberRows = (
+    customerId: string,
+    chunk: { groupId: string; tag: string; members: readonly string[] },
+    cycle: string,
+  ): Entity[] => {
+    const rows: Entity[] = [];
+    const split = chunk.members.length > MEMBERS_PER_ROW;
+    for (let i = 0, part = 0; i < chunk.members.length || part === 0; i += MEMBERS_PER_ROW, part++) {
+      const members = chunk.members.slice(i, i + MEMBERS_PER_ROW);
+      rows.push({
+        partitionKey: groupPartition(customerId),
+        rowKey: `m~${chunk.groupId}~${chunk.tag}${split ? `~${String(part).padStart(4, '0')}` : ''}`,
+        count: members.length,
+        cycle,
+        ...packText(JSON.stringify(members)),
+      });
+    }
+    return rows;
+  };
+
   async function deleteRows(keys: ReadonlyArray<{ partitionKey: string; rowKey: string }>): Promise<void> {
     if (keys.length === 0) return;
     await submitGrouped(
@@ -257,8 +306,76 @@ export function createMirrorStoreOn(tables: Tables) {
     );
   }
 
+  /**
+   * A full cycle's writes to one customer's mirror, through one batcher: the rows of many pages share transactions
+   * (full ones where a partition has rows enough), a bounded number run at once, and a caller that writes faster
+   * than storage takes waits in `room()`. Each write resolves once its rows are stored; a user's own row is sent
+   * only once its index rows are stored, so that a crash never leaves a user row whose hash vouches for index rows
+   * that were not written.
+   */
+  function openWriter(customerId: string, options: WriteBatcherOptions) {
+    const batcher = createWriteBatcher(table, options);
+    return {
+      /**
+       * Users read from the tenant, each with its hash. `mirrored` says which may have a row already (its index
+       * keys and marks are read first); the others are written without a read.
+       */
+      async putUsers(
+        users: readonly HashedUser[],
+        cycle: string,
+        mirrored: (id: string) => boolean,
+      ): Promise<void> {
+        if (users.length === 0) return;
+        const stored = await storedUsers(customerId, users.map((u) => u.user.id).filter(mirrored));
+        const marks = (id: string) => {
+          const entity = stored.get(id);
+          return entity ? marksOf(entity) : NO_MARKS;
+        };
+        const writes: Array<Promise<void>> = [];
+        const kept = new Set<string>();
+        for (const { user, hash } of users) {
+          for (const row of indexRows(customerId, user, marks(user.id), INDEX_LAYOUT, hash)) {
+            kept.add(`${row.partitionKey}\n${row.rowKey}`);
+            writes.push(batcher.put(row));
+          }
+        }
+        for (const { user } of users) {
+          const entity = stored.get(user.id);
+          if (!entity) continue;
+          for (const key of storedIndexKeys(customerId, entity)) {
+            if (!kept.has(`${key.partitionKey}\n${key.rowKey}`)) {
+              writes.push(batcher.delete(key.partitionKey, key.rowKey));
+            }
+          }
+        }
+        await Promise.all(writes);
+        await Promise.all(
+          users.map(({ user, hash }) =>
+            batcher.put(userEntity(customerId, user, cycle, marks(user.id), hash)),
+          ),
+        );
+      },
+      putSeen: (cycle: string, page: number, ids: readonly string[]) =>
+        batcher.put(seenRow(customerId, cycle, page, ids)),
+      putGroups: (groups: readonly MirrorGroup[], cycle: string) =>
+        Promise.all(groups.map((group) => batcher.put(groupRow(customerId, group, cycle)))).then(() => {}),
+      putMemberChunks: (
+        chunks: ReadonlyArray<{ groupId: string; tag: string; members: readonly string[] }>,
+        cycle: string,
+      ) =>
+        Promise.all(
+          chunks.flatMap((chunk) => memberRows(customerId, chunk, cycle)).map((row) => batcher.put(row)),
+        ).then(() => {}),
+      room: () => batcher.room(),
+      finish: () => batcher.finish(),
+      drain: () => batcher.drain(),
+      stop: () => batcher.stop(),
+    };
+  }
+
   return {
     userPartition,
+    openWriter,
 
     /**
      * Writes users and their index rows. Costs, per user written: one point read (the old row: its index keys and
@@ -499,6 +616,17 @@ export function createMirrorStoreOn(tables: Tables) {
       return facts;
     },
 
+    /** Whether the mirror holds no user and no group of the customer: one short read of each. */
+    async holdsNothing(customerId: string): Promise<boolean> {
+      const any = async (options: ListOptions) => {
+        for await (const row of rows({ ...options, select: [] })) return row !== undefined;
+        return false;
+      };
+      return (
+        !(await any(usersRange(customerId))) && !(await any({ partitionKey: groupPartition(customerId) }))
+      );
+    },
+
     async listUsers(customerId: string, top: number, cursor?: MirrorCursor): Promise<MirrorPage<MirrorUser>> {
       return page(
         rows({
@@ -522,11 +650,7 @@ export function createMirrorStoreOn(tables: Tables) {
     },
 
     async putSeen(customerId: string, cycle: string, page: number, ids: readonly string[]): Promise<void> {
-      await table.upsert({
-        partitionKey: seenPartition(customerId),
-        rowKey: `${cycle}~${String(page).padStart(6, '0')}`,
-        ...packText(JSON.stringify(ids)),
-      });
+      await table.upsert(seenRow(customerId, cycle, page, ids));
     },
 
     async seen(customerId: string, cycle: string): Promise<Set<string>> {
@@ -559,18 +683,7 @@ export function createMirrorStoreOn(tables: Tables) {
       if (groups.length === 0) return;
       await submitGrouped(
         table,
-        groups.map(
-          (group) =>
-            ({
-              kind: 'upsert',
-              row: {
-                partitionKey: groupPartition(customerId),
-                rowKey: `g~${group.id}`,
-                ...definedOnly({ ...group }),
-                cycle,
-              },
-            }) as const,
-        ),
+        groups.map((group) => ({ kind: 'upsert', row: groupRow(customerId, group, cycle) }) as const),
       );
     },
 
@@ -586,35 +699,83 @@ export function createMirrorStoreOn(tables: Tables) {
       return page(rows(filter), top, groupOf);
     },
 
+    /**
+     * A group's membership rows, each with the members it holds now: a row of a quick cycle's changes adds members
+     * and removes others (its `r` columns), over the rows before it; a member is listed once, in the row that last
+     * added it.
+     */
     async memberChunks(customerId: string, groupId: string): Promise<MemberChunk[]> {
       const filter = {
         partitionKey: groupPartition(customerId),
         rowKey: { gt: `m~${groupId}~`, lt: `m~${groupId}~~` },
       };
-      const chunks: MemberChunk[] = [];
+      const stored: Array<{ rowKey: string; added: string[] }> = [];
+      const addedIn = new Map<string, number>();
       for await (const row of rows(filter)) {
-        chunks.push({ rowKey: row.rowKey, members: JSON.parse(unpackText(row)) as string[] });
+        const { added, removed } = membershipOf(row);
+        for (const member of added) addedIn.set(member, stored.length);
+        for (const member of removed) addedIn.delete(member);
+        stored.push({ rowKey: row.rowKey, added });
       }
-      return chunks;
+      return stored.map(({ rowKey, added }, index) => ({
+        rowKey,
+        members: added.filter((member) => addedIn.get(member) === index),
+      }));
     },
 
-    /** The groups a user is a member of: one read of the customer's group partition (its chunks hold the members). */
+    /** The groups a user is a member of: one read of the customer's group partition (its rows hold the members). */
     async groupsOfUser(customerId: string, userId: string): Promise<MirrorGroup[]> {
       const groups = new Map<string, MirrorGroup>();
       const memberOf = new Set<string>();
       for await (const row of rows({ partitionKey: groupPartition(customerId) })) {
         if (row.rowKey.startsWith('g~')) groups.set(row.rowKey.slice(2), groupOf(row));
         else if (row.rowKey.startsWith('m~')) {
+          // The rows of one group come in the order their changes were made: the last that names the user decides.
           const groupId = row.rowKey.slice(2, row.rowKey.indexOf('~', 2));
-          if (!memberOf.has(groupId) && (JSON.parse(unpackText(row)) as string[]).includes(userId)) {
-            memberOf.add(groupId);
-          }
+          const { added, removed } = membershipOf(row);
+          if (added.includes(userId)) memberOf.add(groupId);
+          if (removed.includes(userId)) memberOf.delete(groupId);
         }
       }
       return [...memberOf]
         .map((id) => groups.get(id))
         .filter((group): group is MirrorGroup => group !== undefined)
         .sort((a, b) => (a.displayName ?? a.id).localeCompare(b.displayName ?? b.id));
+    },
+
+    /**
+     * A quick cycle's membership changes of one group, from Graph's `members@delta`, written without reading the
+     * group: rows `m~{groupId}~{tag}` that add and remove members over the rows before them (the tag sorts after
+     * every earlier row of the group). The next full cycle rewrites the group whole and sweeps them.
+     */
+    async putMemberChanges(
+      customerId: string,
+      groupId: string,
+      tag: string,
+      change: { readonly added: readonly string[]; readonly removed: readonly string[] },
+      cycle: string,
+    ): Promise<void> {
+      const parts = Math.max(
+        1,
+        Math.ceil(Math.max(change.added.length, change.removed.length) / MEMBERS_PER_ROW),
+      );
+      const changes: Entity[] = [];
+      for (let part = 0; part < parts; part++) {
+        const added = change.added.slice(part * MEMBERS_PER_ROW, (part + 1) * MEMBERS_PER_ROW);
+        const removed = change.removed.slice(part * MEMBERS_PER_ROW, (part + 1) * MEMBERS_PER_ROW);
+        changes.push({
+          partitionKey: groupPartition(customerId),
+          rowKey: `m~${groupId}~${tag}${parts > 1 ? `~${String(part).padStart(4, '0')}` : ''}`,
+          count: added.length - removed.length,
+          cycle,
+          ...packText(JSON.stringify(added)),
+          ...packText(JSON.stringify(removed), 'r'),
+        });
+      }
+      await submitGrouped(
+        table,
+        changes.map((row) => ({ kind: 'upsert', row }) as const),
+      );
     },
 
     /** Membership chunks of many groups at once (a full cycle's page). */
@@ -624,22 +785,14 @@ export function createMirrorStoreOn(tables: Tables) {
       cycle: string,
     ): Promise<void> {
       if (chunks.length === 0) return;
-      await submitGrouped(
-        table,
-        chunks.map(
-          (chunk) =>
-            ({
-              kind: 'upsert',
-              row: {
-                partitionKey: groupPartition(customerId),
-                rowKey: `m~${chunk.groupId}~${chunk.tag}`,
-                count: chunk.members.length,
-                cycle,
-                ...packText(JSON.stringify(chunk.members)),
-              },
-            }) as const,
-        ),
-      );
+      const writer = openWriter(customerId, { maxInFlight: 8, maxBuffered: 1000, maxWaitMs: 0 });
+      try {
+        const written = writer.putMemberChunks(chunks, cycle);
+        writer.finish();
+        await written;
+      } finally {
+        await writer.stop();
+      }
     },
 
     /** Writes membership chunks `m~{groupId}~{tag}` and deletes the chunks named in `remove`. */
@@ -882,6 +1035,15 @@ function indexedUserOf(entity: Entity): IndexedUser {
     template: text(entity.tpl),
     hash: String(entity.hash ?? ''),
     rowKey: entity.rowKey,
+  };
+}
+
+/** What a membership row adds (`d` columns) and, for a quick cycle's changes, removes (`r` columns). */
+function membershipOf(entity: Entity): { added: string[]; removed: string[] } {
+  const removed = unpackText(entity, 'r');
+  return {
+    added: JSON.parse(unpackText(entity)) as string[],
+    removed: removed ? (JSON.parse(removed) as string[]) : [],
   };
 }
 

@@ -36,6 +36,8 @@ export const FIRST_REPLICATION_MESSAGE =
 export const REPLICATION_ALARM = 'Replication failed';
 /** Chunks in a row that may fail before the cycle is given up (each retried after a growing pause). */
 const MAX_FAILURES = 5;
+/** A full cycle's checkpoint interval while it lists, when the lease allows it. */
+const CHECKPOINT_MS = 3000;
 
 export interface ReplicationSettings {
   readonly quickIntervalSeconds: number;
@@ -89,6 +91,11 @@ export interface ReplicationDeps {
    * pass): a crash in it leaves the cycle to be resumed, which runs it again. Its failure is its own to report.
    */
   readonly afterCycle?: (customerId: string) => Promise<void>;
+  /**
+   * How often a full cycle saves its checkpoint while it lists (CycleContext.checkpointMs): by default every few
+   * seconds, and often enough that the leases, renewed with it, never lapse under a cycle that makes progress.
+   */
+  readonly checkpointMs?: number;
   readonly now?: () => Date;
   readonly log?: (message: string) => void;
 }
@@ -244,6 +251,7 @@ export function createReplicationService(deps: ReplicationDeps) {
       pageSize: settings.pageSize,
       deadline: now().getTime() + settings.chunkSeconds * 1000,
       now: () => now().getTime(),
+      checkpointMs: deps.checkpointMs ?? Math.min(CHECKPOINT_MS, (settings.leaseSeconds * 1000) / 4),
       async checkpoint() {
         etag = await store.saveCycle(customerId, cycle, etag);
         for (let i = 0; i < leases.length; i++) {

@@ -61,6 +61,11 @@ export interface CycleState {
   /** Running totals the cycle sets at its end (a full cycle counts what it saw). */
   counts: MirrorCounts;
   lastProgressAt: string;
+  /**
+   * A full cycle that began on a mirror holding no user and no group: nothing in it can be stale, so it marks no
+   * pages and sweeps nothing. Absent on checkpoints written before it existed (they sweep).
+   */
+  mirrorEmpty?: boolean;
   /** Consecutive failed chunks; the cycle is abandoned after too many. */
   failures: number;
   lastError: string | null;

@@ -7,17 +7,17 @@ import { MAX_TRANSACTION_ACTIONS, type TableRow, type VersionedTable } from '../
  */
 const PART_CHARS = 30_000;
 
-export function packText(text: string): Record<string, string> {
+export function packText(text: string, column = 'd'): Record<string, string> {
   const parts: Record<string, string> = {};
   for (let i = 0, n = 0; i < text.length || n === 0; i += PART_CHARS, n++) {
-    parts[`d${n}`] = text.slice(i, i + PART_CHARS);
+    parts[`${column}${n}`] = text.slice(i, i + PART_CHARS);
   }
   return parts;
 }
 
-export function unpackText(entity: Readonly<Record<string, unknown>>): string {
+export function unpackText(entity: Readonly<Record<string, unknown>>, column = 'd'): string {
   let text = '';
-  for (let n = 0; typeof entity[`d${n}`] === 'string'; n++) text += entity[`d${n}`] as string;
+  for (let n = 0; typeof entity[`${column}${n}`] === 'string'; n++) text += entity[`${column}${n}`] as string;
   return text;
 }
 
@@ -50,6 +50,34 @@ type GroupedAction<T extends TableRow> =
   | { readonly kind: 'delete'; readonly partitionKey: string; readonly rowKey: string };
 
 /**
+ * Azure Table storage's limits on an entity group transaction ("Performing entity group transactions", Microsoft
+ * Learn): at most 100 entities, one partition, each row once, and a payload of at most 4 MiB; an entity holds at
+ * most 1 MiB. The batcher keeps a margin under the payload limit for the multipart envelope it does not see.
+ */
+export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+export const PAYLOAD_MARGIN = 256 * 1024;
+/** The multipart envelope of one operation (boundary, request line, headers) and the entity's own JSON punctuation. */
+const OPERATION_OVERHEAD = 600;
+/** A short string costs at most three UTF-8 bytes per UTF-16 unit; a long one is measured as the JSON it becomes. */
+const SHORT_STRING = 256;
+
+export type BatchAction<T extends TableRow> = GroupedAction<T>;
+
+/** An upper bound on an action's share of a transaction's request body. */
+export function actionBytes(action: BatchAction<TableRow>): number {
+  if (action.kind === 'delete')
+    return OPERATION_OVERHEAD + 3 * (action.partitionKey.length + action.rowKey.length);
+  let bytes = OPERATION_OVERHEAD;
+  for (const [name, value] of Object.entries(action.row)) {
+    bytes += name.length + 8;
+    if (typeof value !== 'string') bytes += 32;
+    else if (value.length <= SHORT_STRING) bytes += 3 * value.length + 2;
+    else bytes += Buffer.byteLength(JSON.stringify(value));
+  }
+  return bytes;
+}
+
+/**
  * Writes rows in entity-group transactions: grouped by partition, as many per transaction as the service allows,
  * several transactions at once. A delete of a row that is gone already is no error, as with VersionedTable.delete:
  * the deletes are computed from rows read earlier, and a write interrupted half-way (a crash, an outage) has removed
@@ -73,10 +101,21 @@ export async function submitGrouped<T extends TableRow>(
     list.push(action);
   }
   const batches: Array<Array<GroupedAction<T>>> = [];
+  const maxBytes = MAX_TRANSACTION_BYTES - PAYLOAD_MARGIN;
   for (const list of byPartition.values()) {
-    for (let i = 0; i < list.length; i += MAX_TRANSACTION_ACTIONS) {
-      batches.push(list.slice(i, i + MAX_TRANSACTION_ACTIONS));
+    let batch: Array<GroupedAction<T>> = [];
+    let bytes = 0;
+    for (const action of list) {
+      const size = actionBytes(action);
+      if (batch.length === MAX_TRANSACTION_ACTIONS || (batch.length > 0 && bytes + size > maxBytes)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(action);
+      bytes += size;
     }
+    if (batch.length > 0) batches.push(batch);
   }
   await inParallel(batches, parallel, async (batch) => {
     try {

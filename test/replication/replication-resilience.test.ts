@@ -179,6 +179,8 @@ function dyingReplication(killAt: number) {
     ...deps,
     // Its one chunk would run long enough to finish the cycle: only the kill stops it.
     settings: { ...deps.settings, chunkSeconds: 120 },
+    // Saved as soon as each page's writes are stored, so that the test knows which page the checkpoint names.
+    checkpointMs: 0,
     reader: (credential) => {
       const reader = deps.reader(credential);
       return {
