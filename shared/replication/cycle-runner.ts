@@ -28,6 +28,11 @@ export interface CycleContext {
   readonly pageSize: number;
   /** Persists the checkpoint (ETag-fenced) and renews the leases. */
   checkpoint(): Promise<void>;
+  /**
+   * Throws `LeaseLostError` once a lease this chunk holds has run out (a Graph call or storage took longer than the
+   * lease): checked before each write, so that a holder another one may have taken over writes nothing more.
+   */
+  fence(): void;
   /** When this invocation must stop and hand over to a continuation message. */
   readonly deadline: number;
   /** Computes and stores the drift report. */
@@ -288,6 +293,7 @@ function openWriter(ctx: CycleContext): MirrorWriter {
     maxInFlight: WRITES_IN_FLIGHT,
     maxBuffered: ROWS_BUFFERED,
     maxWaitMs: Math.max(50, ctx.checkpointMs / 2),
+    fence: () => ctx.fence(),
   });
 }
 

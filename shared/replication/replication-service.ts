@@ -252,6 +252,15 @@ export function createReplicationService(deps: ReplicationDeps) {
       deadline: now().getTime() + settings.chunkSeconds * 1000,
       now: () => now().getTime(),
       checkpointMs: deps.checkpointMs ?? Math.min(CHECKPOINT_MS, (settings.leaseSeconds * 1000) / 4),
+      fence() {
+        const at = now().getTime();
+        const lapsed = leases.find((lease) => lease.expiresAt <= at);
+        if (lapsed) {
+          throw new LeaseLostError(
+            `The ${lapsed.partition} lease ${lapsed.key} ran out before the cycle's next write; another holder may have it.`,
+          );
+        }
+      },
       async checkpoint() {
         etag = await store.saveCycle(customerId, cycle, etag);
         for (let i = 0; i < leases.length; i++) {

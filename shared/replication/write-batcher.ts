@@ -20,6 +20,11 @@ export interface WriteBatcherOptions {
   /** Request body per transaction (Azure: 4 MiB, less a margin for the envelope). */
   readonly maxBytes?: number;
   readonly now?: () => number;
+  /**
+   * Asked before each transaction; throws once the writer may no longer write (its holder's lease has run out while
+   * it waited), which fails that transaction and every later write, so a holder that was taken over stops at once.
+   */
+  readonly fence?: () => void;
 }
 
 interface Pending<T extends TableRow> {
@@ -139,6 +144,7 @@ export function createWriteBatcher<T extends TableRow>(
       inFlight++;
       try {
         if (stopped) throw failure ?? new Error('The writes were stopped.');
+        options.fence?.();
         await write(batch.map((p) => p.action));
         for (const pending of batch) for (const waiter of pending.done) waiter.resolve();
       } catch (error) {

@@ -3,7 +3,12 @@ import { type CycleContext, runCycle } from '../../shared/replication/cycle-runn
 import type { DeltaGroup, M365Reader, Page } from '../../shared/replication/m365-reader.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
-import { EMPTY_COUNTS, type CycleState, emptyStatus } from '../../shared/replication/replication-store.js';
+import {
+  EMPTY_COUNTS,
+  type CycleState,
+  emptyStatus,
+  LeaseLostError,
+} from '../../shared/replication/replication-store.js';
 import { MAX_TRANSACTION_BYTES } from '../../shared/replication/table-text.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type {
@@ -148,6 +153,7 @@ async function runFrom(
     async checkpoint() {
       saved.cycle = structuredClone(cycle);
     },
+    fence() {},
     async drift() {},
   };
   expect(await runCycle(ctx)).toBe('done');
@@ -390,6 +396,7 @@ describe("a quick cycle's membership changes", () => {
       now: () => Date.now(),
       checkpointMs: 0,
       async checkpoint() {},
+      fence() {},
       async drift() {},
     };
     expect(await runCycle(ctx)).toBe('done');
@@ -403,5 +410,37 @@ describe("a quick cycle's membership changes", () => {
     expect(members.sort()).toEqual([...expected, joiner].sort());
     expect((await mirror.groupsOfUser(CUSTOMER, leaver)).map((g) => g.id)).toEqual([]);
     expect((await mirror.groupsOfUser(CUSTOMER, joiner)).map((g) => g.id)).toEqual([big]);
+  });
+});
+
+describe('a holder whose lease ran out', () => {
+  it('sends no further transaction once its fence refuses, and the cycle stops as taken over', async () => {
+    const tenant = tenantOf(400, [{ members: 300 }]);
+    const { tables, transactions } = recordingTables(memoryTables());
+    const cycle = newCycle('full');
+    /** Transactions sent before the lease ran out; null while it holds. */
+    let sentBeforeLapse: number | null = null;
+    const ctx: CycleContext = {
+      customerId: CUSTOMER,
+      cycle,
+      status: emptyStatus(CUSTOMER),
+      reader: readerOf(tenant, { pageSize: 50, membersPerItem: 500 }),
+      mirror: createMirrorStoreOn(tables),
+      pageSize: 50,
+      deadline: Number.MAX_SAFE_INTEGER,
+      now: () => Date.now(),
+      checkpointMs: 0,
+      async checkpoint() {
+        // The lease runs out once the first pages are stored, as when a Graph call outlasts it.
+        if (sentBeforeLapse === null && transactions.length > 0) sentBeforeLapse = transactions.length;
+      },
+      fence() {
+        if (sentBeforeLapse !== null) throw new LeaseLostError('The lease lease Pipelined ran out.');
+      },
+      async drift() {},
+    };
+    await expect(runCycle(ctx)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(sentBeforeLapse).toBeGreaterThan(0);
+    expect(transactions).toHaveLength(sentBeforeLapse ?? -1);
   });
 });
