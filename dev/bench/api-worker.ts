@@ -3,7 +3,7 @@ import { loadSettings } from '../../shared/config/settings.js';
 import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
-import type { ApiWorkerReady, ApiWorkerRequest } from './bench-protocol.js';
+import { type ApiWorkerReady, type ApiWorkerRequest, runWorker } from './bench-protocol.js';
 import { seedUsersMirror } from './users-seed.js';
 
 /**
@@ -37,10 +37,4 @@ async function main(): Promise<void> {
   await app.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runWorker(main);

@@ -62,3 +62,14 @@ export interface ApiWorkerReady {
   /** How long seeding the in-memory mirror took (with `memoryUsersMirror`). */
   readonly seedMs?: number;
 }
+
+/** A worker process's entry: runs `main`, then exits 0, or prints why it failed and exits 1. */
+export function runWorker(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -4,7 +4,7 @@ import { azureTables } from '../../shared/storage/azure-tables.js';
 import { storageEndpoints } from '../../shared/storage/storage-endpoints.js';
 import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
-import type { WorkerCommand, WorkerReport, WorkerRequest } from './bench-protocol.js';
+import { runWorker, type WorkerCommand, type WorkerReport, type WorkerRequest } from './bench-protocol.js';
 import { countWrites } from './write-counter.js';
 
 /**
@@ -89,10 +89,4 @@ async function main(): Promise<void> {
   await app.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runWorker(main);

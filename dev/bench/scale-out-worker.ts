@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createApp } from '../../functions/app.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { startLocalHost } from '../host/index.js';
+import { runWorker } from './bench-protocol.js';
 import type { ScaleOutWorkerRequest } from './scale-out.js';
 import {
   SCALE_OUT_TASK_TIMING,
@@ -38,10 +39,4 @@ async function main(): Promise<void> {
   await app.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runWorker(main);
