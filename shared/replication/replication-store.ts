@@ -103,6 +103,20 @@ export interface ReplicationStatus {
 
 export const EMPTY_COUNTS: MirrorCounts = { users: 0, groups: 0, memberships: 0, voiceObjects: 0 };
 
+/** A new cycle's counters: a fresh object each time, since the cycle counts in place. */
+export function emptyCounters(): CycleCounters {
+  return {
+    pages: 0,
+    usersSeen: 0,
+    usersWritten: 0,
+    usersRemoved: 0,
+    groupsWritten: 0,
+    groupsRemoved: 0,
+    membershipChanges: 0,
+    voiceObjectsChanged: 0,
+  };
+}
+
 export function emptyStatus(customerId: string): ReplicationStatus {
   return {
     customerId,

@@ -5,6 +5,7 @@ import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirr
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
 import {
   EMPTY_COUNTS,
+  emptyCounters,
   type CycleState,
   emptyStatus,
   LeaseLostError,
@@ -109,16 +110,7 @@ function newCycle(id: string): CycleState {
     phase: 'users-latest',
     next: null,
     phasePage: 0,
-    counters: {
-      pages: 0,
-      usersSeen: 0,
-      usersWritten: 0,
-      usersRemoved: 0,
-      groupsWritten: 0,
-      groupsRemoved: 0,
-      membershipChanges: 0,
-      voiceObjectsChanged: 0,
-    },
+    counters: emptyCounters(),
     usersDelta: null,
     groupsDelta: null,
     counts: EMPTY_COUNTS,
