@@ -205,7 +205,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     graphPeer(issuer, state, directories, teams),
     armDnsPeer(issuer, state.dns, () => state.profile),
     ...mail.servicePeers,
-    teamsAdminPeer({ issuer, state, teams }),
+    teamsAdminPeer({ issuer, state, teams, directories }),
     sbc.servicePeer,
     sbc.controlPeer,
     mail.controlPeer,

@@ -278,6 +278,6 @@ function mirrorTeamsClient(voice: readonly MirrorVoiceObject[]): TeamsAdminClien
     delete: readOnly,
     grantPolicy: readOnly,
     setEnterpriseVoice: readOnly,
-    userPolicies: async () => undefined,
+    effectivePolicies: async () => undefined,
   };
 }

@@ -84,10 +84,12 @@ export interface TeamsAdminClient {
    */
   setEnterpriseVoice(userId: string, enabled: boolean): Promise<void>;
   /**
-   * The user's granted policies by type, or undefined where the service does not answer this read (the
-   * endpoint is not part of the observed contract; the sandbox serves it).
+   * The user's effective policies by type (`Global` where the user holds none), as Get-CsOnlineUser reports them:
+   * `GET /Teams.User/users/{userId}` → `effectivePolicyAssignments[{policyType, policyAssignment{displayName}}]`
+   * (go-teams `cs/users.go` `EffectiveUserPolicy`). The read lags a grant by tens of seconds ("~30-45s", same
+   * source), so it shows what was, not what a grant just sent will be; undefined when the user is unknown.
    */
-  userPolicies(userId: string): Promise<Readonly<Record<string, string>> | undefined>;
+  effectivePolicies(userId: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
 /**
@@ -137,6 +139,22 @@ const discoverySchema = z.object({
 });
 
 const objectSchema = z.looseObject({ Identity: z.string() });
+
+/** Get-CsOnlineUser's user, as much of it as the product reads (go-teams `cs/users.go`). */
+const onlineUserSchema = z.looseObject({
+  effectivePolicyAssignments: z
+    .array(
+      z.looseObject({
+        policyType: z.string(),
+        policyAssignment: z
+          .looseObject({ displayName: z.string().nullable().optional() })
+          .nullable()
+          .optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+});
 
 /** A client of the Teams admin configuration API, with the discovery handshake done once per client. */
 export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsAdminClient {
@@ -342,17 +360,28 @@ export function createTeamsAdminClient(options: TeamsAdminClientOptions): TeamsA
         EnterpriseVoiceEnabled: enabled,
       });
     },
-    async userPolicies(userId) {
+    async effectivePolicies(userId) {
+      let body: unknown;
       try {
-        const body = (await call('GET', `/Skype.Policy/users/${encodeURIComponent(userId)}`)) as {
-          Policies?: Record<string, string>;
-        };
-        return body?.Policies && typeof body.Policies === 'object' ? body.Policies : undefined;
+        body = await call('GET', `/Teams.User/users/${encodeURIComponent(userId)}`);
       } catch (error) {
-        if (error instanceof TeamsAdminError && (error.status === 404 || error.status === 405))
-          return undefined;
+        if (error instanceof TeamsAdminError && error.status === 404) return undefined;
         throw error;
       }
+      const parsed = onlineUserSchema.safeParse(body);
+      if (!parsed.success) {
+        throw new TeamsAdminError(
+          `GET /Teams.User/users/${userId} returned no user.`,
+          'InvalidResponse',
+          200,
+          false,
+        );
+      }
+      const policies: Record<string, string> = {};
+      for (const { policyType, policyAssignment } of parsed.data.effectivePolicyAssignments ?? []) {
+        policies[policyType] = policyAssignment?.displayName || 'Global';
+      }
+      return policies;
     },
   };
 }

@@ -484,16 +484,20 @@ async function prepareGrant(
     policyName === null || policyName === '' || policyName.toLowerCase() === 'global'
       ? null
       : stripTag(policyName);
-  const current = await client.userPolicies(user);
-  const granted = current?.[policyType];
-  const currentName = granted === undefined ? null : stripTag(granted);
-  const changed = current === undefined || (currentName ?? '').toLowerCase() !== (wanted ?? '').toLowerCase();
+  // Shown as the plan's "before" only: the read lags a grant by tens of seconds, so a value it shows equal to the
+  // wanted one may be about to change (a grant back to Global right after another grant). The grant is always sent;
+  // sending it again is harmless (decision 78).
+  const granted = (await client.effectivePolicies(user))?.[policyType];
+  const currentName = granted === undefined || granted.toLowerCase() === 'global' ? null : stripTag(granted);
   const plan: TeamsCommandPlan = {
     cmdlet,
-    action: changed ? 'grant' : 'none',
-    changed,
+    action: 'grant',
+    changed: true,
     policyName: policyType,
     identity: user,
+    ...(granted === undefined
+      ? {}
+      : { before: { Identity: user, PolicyType: policyType, PolicyName: currentName } }),
     changes: { PolicyType: policyType, PolicyName: wanted },
   };
   return {

@@ -52,8 +52,8 @@ export function createTeamsOverlayClient(real: TeamsAdminClient): TeamsAdminClie
     async setEnterpriseVoice() {
       throw new Error('A dry run never changes a user’s Enterprise Voice.');
     },
-    async userPolicies(userId) {
-      const base = await real.userPolicies(userId);
+    async effectivePolicies(userId) {
+      const base = await real.effectivePolicies(userId);
       const local = grants.get(userId);
       return local ? { ...(base ?? {}), ...local } : base;
     },

@@ -18,8 +18,9 @@ import {
 /**
  * Applies day two's user changes to a customer's tenant through the public contracts (docs/day-two-contracts.md):
  * numbers through Graph's number management (a long-running operation, followed here), usage location through a
- * Graph user PATCH, Enterprise Voice and policy grants through the Teams admin API. Each change reads the value
- * in place first and writes only what differs, so a retried task sends nothing twice.
+ * Graph user PATCH, Enterprise Voice and policy grants through the Teams admin API. Each change but a grant reads
+ * the value in place first and writes only what differs, so a retried task sends nothing twice; a grant is always
+ * sent (its read lags, and a grant sent twice is harmless).
  */
 export interface UserChangeApplierDeps {
   /** Graph for the customer's tenant, with its credentials (`OnboardingPorts.graph`). */
@@ -47,18 +48,6 @@ const teamsUserSchema = z.looseObject({
   telephoneNumbers: z
     .array(
       z.looseObject({ telephoneNumber: z.string(), assignmentCategory: z.string().nullable().optional() }),
-    )
-    .nullable()
-    .optional(),
-  effectivePolicyAssignments: z
-    .array(
-      z.looseObject({
-        policyType: z.string(),
-        policyAssignment: z
-          .looseObject({ displayName: z.string().nullable().optional() })
-          .nullable()
-          .optional(),
-      }),
     )
     .nullable()
     .optional(),
@@ -278,13 +267,9 @@ export function createUserChangeApplier(deps: UserChangeApplierDeps): UserChange
     change: Extract<UserChange, { field: 'policy' }>,
   ): Promise<void> => {
     const { teamsType } = USER_POLICY_TYPES[change.policyType];
-    const graph = await graphOf(target.customerId);
-    const assignment = (await readTeamsUser(graph, target)).effectivePolicyAssignments?.find(
-      (a) => a.policyType.toLowerCase() === teamsType.toLowerCase(),
-    );
-    const current = stripTag(assignment?.policyAssignment?.displayName ?? 'Global');
+    // Sent without reading first: effectivePolicyAssignments lags a grant by tens of seconds, so "already Global"
+    // may be a grant of another policy on its way (decision 78); a grant sent again changes nothing.
     const wanted = change.value === null ? null : stripTag(change.value);
-    if (current.toLowerCase() === (wanted ?? 'Global').toLowerCase()) return;
     const teams = await teamsOf(target.customerId);
     await teamsCall(`the ${teamsType} grant`, target, () =>
       teams.grantPolicy(target.userId, teamsType, wanted),

@@ -4,9 +4,7 @@ import { DEMO } from '../../dev/sandbox/demo-data.js';
 import { teamsAdminEndpoint, teamsAdminPeer } from '../../dev/sandbox/peers/teams-admin.js';
 import { GRANTABLE_POLICY_TYPES, TEAMS_POLICY_NAMES } from '../../dev/sandbox/teams-state.js';
 import { VOICE_POLICY_NAMES } from '../../shared/replication/m365-reader.js';
-import { parsePowerShellLine } from '../../shared/teams/powershell.js';
-import { createTeamsAdminClient, GROUP_POLICY_ASSIGNMENT } from '../../shared/teams/teams-admin-client.js';
-import { executeTeamsCommand } from '../../shared/teams/teams-commands-rest.js';
+import { GROUP_POLICY_ASSIGNMENT } from '../../shared/teams/teams-admin-client.js';
 import { USER_POLICY_TYPES } from '../../shared/users/user-change.js';
 import { type SandboxFixture, startFixture } from '../sandbox/fixtures.js';
 import { readSpecText } from './specs.js';
@@ -48,12 +46,6 @@ export const ROUTE_EXCEPTIONS: Readonly<Record<string, string>> = {
   'POST /Skype.Policy/groupPolicyAssignments': `Grant-Cs…Policy -Group in go-teams ${GO_TEAMS_AT}/teamsapi/invoke.go (resolve, PolicyGrant)`,
   'PATCH /Skype.Policy/groupPolicyAssignments/{groupId}/policyTypes/{policyType}': `the group grant route in go-teams ${GO_TEAMS_GRANTS}/teamsapi/invoke.go (PolicyGrant, "Routes decompiled from {User,Group,Global}GrantPolicy") and teamsapi_test.go TestPolicyGrantRoutes`,
   'PATCH /Skype.Policy/users/{userId}/policies/{policyType}': `the user grant route, "live-validated", in go-teams ${GO_TEAMS_GRANTS}/teamsapi/invoke.go (PolicyGrant) and teamsapi_test.go TestPolicyGrantRoutes`,
-  'GET /Skype.Policy/users/{userId}':
-    'no public source: go-teams reads assignments through Get-CsOnlineUser (GET /Teams.User/users, ' +
-    `${GO_TEAMS}/60ef71d769658e262ec9eb8b7cabb6a8190c153a/cs/users.go) and ../shared/reference/external-apis.md says ` +
-    'this read appears in no public contract. The product reads it only to show an unchanged grant as no change ' +
-    '(teams-commands-rest.ts) and takes 404/405 as "unknown" (teams-admin-client.ts userPolicies); the test below ' +
-    'refuses it as the real service may and checks the grant still goes through.',
 };
 
 const catalogueSchema = z.object({
@@ -155,41 +147,5 @@ describe('the sandbox serves no other policy name', () => {
     for (const name of TEAMS_POLICY_NAMES)
       expect(await get(`/Skype.Policy/configurations/${name}`), name).toBe(200);
     expect(await get('/Skype.Policy/configurations/TeamsSandboxOnlyPolicy')).toBeGreaterThanOrEqual(400);
-  });
-
-  it('grants a policy when GET /Skype.Policy/users/{id} is refused, as the real service may (the exception above)', async () => {
-    const teams = createTeamsAdminClient({
-      baseUrl: `${f.sandbox.url}/teams`,
-      credential: f.credential(
-        DEMO.customers.contoso.tenantId,
-        DEMO.tokenApp.clientId,
-        DEMO.tokenApp.clientSecret,
-      ),
-      transport: f.transport,
-    });
-    const user = DEMO.customers.contoso.admin.userPrincipalName;
-    const grant = () =>
-      executeTeamsCommand(
-        teams,
-        parsePowerShellLine(`Grant-CsTeamsCallingPolicy -Identity '${user}' -PolicyName 'Contract'`),
-      );
-    try {
-      await executeTeamsCommand(teams, parsePowerShellLine(`New-CsTeamsCallingPolicy -Identity 'Contract'`));
-      await grant();
-      expect((await grant()).changed).toBe(false);
-      f.sandbox.faults.add({
-        method: 'GET',
-        pathPattern: '^/teams/Skype\\.Policy/users/[^/]+$',
-        kind: 'status',
-        status: 404,
-      });
-      // Unknown current grant: the product grants again (harmless), it does not fail.
-      expect((await grant()).changed).toBe(true);
-      expect(f.sandbox.requests.list().filter((r) => r.method === 'PATCH' && r.status === 204)).not.toEqual(
-        [],
-      );
-    } finally {
-      f.sandbox.reset();
-    }
   });
 });

@@ -250,28 +250,56 @@ describe('sandbox Teams admin configuration API', () => {
     ).toBe(400);
   });
 
-  it('grants policies to users', async () => {
+  it('grants policies to users, shown by Get-CsOnlineUser only after the grant lag', async () => {
     await call('PUT', '/Skype.Policy/configurations/OnlinePstnUsages/configuration/Global', {
       body: { Usage: ['U'] },
     });
     await call('POST', '/Skype.Policy/configurations/OnlineVoiceRoutingPolicy', {
       body: { Identity: 'P', OnlinePstnUsages: ['U'] },
     });
-    const user = `/Skype.Policy/users/${encodeURIComponent(contoso.user.userPrincipalName)}`;
+    const upn = encodeURIComponent(contoso.user.userPrincipalName);
+    const user = `/Skype.Policy/users/${upn}`;
     const grant = (policyName: string | null, type = 'OnlineVoiceRoutingPolicy', who = user) =>
       call('PATCH', `${who}/policies/${type}`, { body: { PolicyName: policyName } });
-    expect(await grant('P')).toEqual({ status: 204, body: undefined });
-    expect((await call('GET', user)).body).toMatchObject({ Policies: { OnlineVoiceRoutingPolicy: 'Tag:P' } });
-    expect((await grant('Nope')).status).toBe(400);
-    expect((await grant('P', 'Bogus')).status).toBe(400);
-    expect(
-      (await grant('P', 'OnlineVoiceRoutingPolicy', '/Skype.Policy/users/nobody@contoso.com')).status,
-    ).toBe(404);
-    expect((await grant('Anonymous', 'CallingLineIdentity')).status).toBe(204);
-    expect((await grant(null)).status).toBe(204);
-    expect((await call('GET', user)).body).toMatchObject({
-      Policies: { CallingLineIdentity: 'Tag:Anonymous' },
-    });
+    const effective = async () => {
+      const { body } = await call('GET', `/Teams.User/users/${upn}`);
+      const parsed = body as {
+        effectivePolicyAssignments: { policyType: string; policyAssignment: { displayName: string } }[];
+      };
+      return Object.fromEntries(
+        parsed.effectivePolicyAssignments
+          .filter((a) => ['OnlineVoiceRoutingPolicy', 'CallingLineIdentity'].includes(a.policyType))
+          .map((a) => [a.policyType, a.policyAssignment.displayName]),
+      );
+    };
+    const visibleMs = f.sandbox.teams.timings.grantVisibleMs;
+    f.sandbox.teams.timings.grantVisibleMs = 100;
+    try {
+      expect(await grant('P')).toEqual({ status: 204, body: undefined });
+      expect(await effective()).toEqual({
+        OnlineVoiceRoutingPolicy: 'Global',
+        CallingLineIdentity: 'Global',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await effective()).toEqual({ OnlineVoiceRoutingPolicy: 'P', CallingLineIdentity: 'Global' });
+      expect((await grant('Nope')).status).toBe(400);
+      expect((await grant('P', 'Bogus')).status).toBe(400);
+      expect(
+        (await grant('P', 'OnlineVoiceRoutingPolicy', '/Skype.Policy/users/nobody@contoso.com')).status,
+      ).toBe(404);
+      expect((await call('GET', '/Teams.User/users/nobody%40contoso.com')).status).toBe(404);
+      expect((await grant('Anonymous', 'CallingLineIdentity')).status).toBe(204);
+      expect((await grant(null)).status).toBe(204);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await effective()).toEqual({
+        OnlineVoiceRoutingPolicy: 'Global',
+        CallingLineIdentity: 'Anonymous',
+      });
+      // The read that had no public source is gone.
+      expect((await call('GET', user)).status).toBe(404);
+    } finally {
+      f.sandbox.teams.timings.grantVisibleMs = visibleMs;
+    }
   });
 
   it('answers injected faults in its error format with Retry-After, and reset clears the configuration', async () => {

@@ -3,6 +3,7 @@ import type { Peer, PeerRequest, Reply } from '../router.js';
 import { findUser, type SandboxState, type Tenant } from '../state.js';
 import { TEAMS_POLICY_NAMES, TeamsAdminStateError, type TeamsAdminState } from '../teams-state.js';
 import { gatewayActivationRefusal, NO_TEAMS_ADMIN_ROLE_MESSAGE } from '../teams-reality.js';
+import type { TenantDirectories } from '../tenant-directory.js';
 import { type TokenIssuer, TokenRejectedError, type VerifiedToken } from '../tokens.js';
 import { hasPhoneSystem } from './graph-numbers.js';
 
@@ -25,8 +26,9 @@ export function teamsAdminPeer(deps: {
   readonly issuer: TokenIssuer;
   readonly state: SandboxState;
   readonly teams: TeamsAdminState;
+  readonly directories: TenantDirectories;
 }): Peer {
-  const { issuer, state, teams } = deps;
+  const { issuer, state, teams, directories } = deps;
 
   /** Authenticates; with `target`, also checks the `X-MS-Target-Uri` of the tenant's admin endpoint. */
   const guarded =
@@ -199,14 +201,6 @@ export function teamsAdminPeer(deps: {
         }),
       },
       {
-        method: 'GET',
-        path: '/Skype.Policy/users/:userId',
-        handle: guarded((request, tenant) => {
-          const user = userOf(tenant, request);
-          return ok(request, 200, { Identity: user.id, Policies: teams.grants(tenant.id, user.id) });
-        }),
-      },
-      {
         // Grant-Cs…Policy -Identity: the type in the path, the instance (null for Global) in the body (go-teams).
         method: 'PATCH',
         path: '/Skype.Policy/users/:userId/policies/:policyType',
@@ -269,6 +263,22 @@ export function teamsAdminPeer(deps: {
             request.params.policyType ?? '',
           );
           return { status: 204, headers: requestIds(request) };
+        }),
+      },
+      {
+        // Get-CsOnlineUser -Identity: the user with effectivePolicyAssignments (go-teams cs/users.go), which shows a
+        // grant only after timings.grantVisibleMs, as Graph's userConfigurations does.
+        method: 'GET',
+        path: '/Teams.User/users/:userId',
+        handle: guarded((request, tenant) => {
+          const user = directories.of(tenant).teamsUser(userOf(tenant, request).id);
+          if (!user) throw new TeamsAdminStateError(404, 'NotFound', 'The user was not found in the tenant.');
+          return ok(request, 200, {
+            objectId: user.id,
+            userPrincipalName: user.userPrincipalName,
+            enterpriseVoiceEnabled: user.isEnterpriseVoiceEnabled,
+            effectivePolicyAssignments: user.effectivePolicyAssignments,
+          });
         }),
       },
       {
