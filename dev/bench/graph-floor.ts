@@ -56,7 +56,7 @@ async function main(): Promise<FloorReport> {
     link = page.nextLink;
     if (!link) break;
   }
-  const voiceObjects = (await reader.voiceObjects()).length;
+  const voiceObjects = (await reader.voiceObjects()).objects.length;
   await reader.subscribedSkus();
   pages += 2;
   const wallMs = performance.now() - started;

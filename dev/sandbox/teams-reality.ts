@@ -87,3 +87,30 @@ export class TeamsAdminRoles {
 /** The 403 of an app-only call whose app holds no Teams admin role; the wording is the sandbox's own. */
 export const NO_TEAMS_ADMIN_ROLE_MESSAGE =
   "The application's service principal holds no Teams administrator role in this tenant; app-only calls need one.";
+
+/**
+ * Configuration types a tenant's Teams admin API does not serve (under `reality`): a retired type, or one not rolled
+ * out to the tenant yet. Listing one answers as an unknown `{PolicyName}` does, `404 NotFound`. Sources: go-teams
+ * `teamsapi/invoke.go` (`IsNotFound`: "a 404 from the API"; `parseAPIError` reads the `{ error: { code, message } }`
+ * body) and `validated-policy-types.txt` (its names are those "confirmed to resolve (HTTP 200) on a live tenant": a
+ * name is served per tenant, not everywhere). The status for a retired type is not public; 404 is what the sandbox
+ * answers for any type it does not know. Not kept in the state file (a test's knob).
+ */
+export class RefusedPolicyTypes {
+  private readonly refused = new Set<string>();
+
+  clear(): void {
+    this.refused.clear();
+  }
+
+  /** Makes the tenant's API refuse (or serve again) the configuration type `policyName`. */
+  set(tenantId: string, policyName: string, refused: boolean): void {
+    const key = `${tenantId.toLowerCase()}/${policyName.toLowerCase()}`;
+    if (refused) this.refused.add(key);
+    else this.refused.delete(key);
+  }
+
+  has(tenantId: string, policyName: string): boolean {
+    return this.refused.has(`${tenantId.toLowerCase()}/${policyName.toLowerCase()}`);
+  }
+}

@@ -6,7 +6,7 @@
 
 import { isIP } from 'node:net';
 import type { TeamsSnapshot } from './snapshot-schema.js';
-import { TeamsAdminRoles } from './teams-reality.js';
+import { RefusedPolicyTypes, TeamsAdminRoles } from './teams-reality.js';
 import { REAL_TEAMS_TIMINGS, type TeamsTimings, TeamsVoiceState } from './teams-voice.js';
 
 /** The kinds of property values the sandbox checks. */
@@ -312,6 +312,8 @@ export class TeamsAdminState {
   readonly voice: TeamsVoiceState;
   /** Apps whose service principal holds a Teams admin role (checked under the reality profile). */
   readonly adminRoles = new TeamsAdminRoles();
+  /** Configuration types a tenant's API refuses (under the reality profile). */
+  readonly refusedTypes = new RefusedPolicyTypes();
 
   constructor(
     timings: TeamsTimings = { ...REAL_TEAMS_TIMINGS },
@@ -325,6 +327,7 @@ export class TeamsAdminState {
     this.tenants.clear();
     this.voice.clear();
     this.adminRoles.clear();
+    this.refusedTypes.clear();
   }
 
   /** Every tenant's configuration and grants as plain data, for the state file. */

@@ -565,21 +565,28 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
   };
 }
 
-/** The tenant's voice objects: written when they differ from the mirror, removed when gone. */
+/**
+ * The tenant's voice objects: written when they differ from the mirror, removed when gone. A type the service
+ * refused was not read, so its mirrored objects stay as they were (not gone) and the cycle carries a warning.
+ */
 async function voice(ctx: CycleContext): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
-  const remote = await ctx.reader.voiceObjects();
+  const { objects: remote, refused } = await ctx.reader.voiceObjects();
   const local = await mirror.voiceObjects(customerId);
   const keyOf = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
     `${o.policyName}\n${o.identity.toLowerCase()}`;
+  const unread = new Set(refused.map((r) => r.policyType));
   const localByKey = new Map(local.map((o) => [keyOf(o), o]));
   const remoteKeys = new Set(remote.map(keyOf));
   const put = remote.filter((o) => JSON.stringify(localByKey.get(keyOf(o))?.data) !== JSON.stringify(o.data));
-  const remove = local.filter((o) => !remoteKeys.has(keyOf(o)));
+  const remove = local.filter((o) => !remoteKeys.has(keyOf(o)) && !unread.has(o.policyName));
+  const kept = local.filter((o) => unread.has(o.policyName)).length;
   await mirror.putVoiceObjects(customerId, put, remove, cycle.id);
   cycle.counters.pages += 1;
   cycle.counters.voiceObjectsChanged += put.length + remove.length;
-  cycle.counts = { ...cycle.counts, voiceObjects: remote.length };
+  cycle.counts = { ...cycle.counts, voiceObjects: remote.length + kept };
+  // The phase may run again after a failed chunk: its warnings replace those of the earlier try.
+  cycle.warnings = refused.map((r) => ({ code: 'VoicePolicyTypeRefused', ...r }));
 }
 
 /**

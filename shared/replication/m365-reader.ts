@@ -179,6 +179,30 @@ export interface Page<T> {
   readonly deltaLink: string | null;
 }
 
+/** A voice object type the tenant's Teams admin API would not list, with the service's answer. */
+export interface RefusedVoiceType {
+  readonly policyType: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+export interface VoiceRead {
+  readonly objects: MirrorVoiceObject[];
+  /** Types the service refused (none read); their mirrored objects stand as they were. */
+  readonly refused: RefusedVoiceType[];
+}
+
+/**
+ * A type the tenant's Teams admin API does not serve: 404 or 400 to the list itself (a retired type, or one not
+ * rolled out to the tenant). go-teams `teamsapi/invoke.go` takes a 404 as "not found" and reads the body's
+ * `{ error: { code, message } }`; its `validated-policy-types.txt` lists the names "confirmed to resolve (HTTP 200) on
+ * a live tenant", so a name is served per tenant. Throttling, 5xx and network failures are transient (the cycle
+ * retries), 401/403 the credentials' failure: neither is a refused type.
+ */
+export function isRefusedType(error: unknown): error is TeamsAdminError {
+  return error instanceof TeamsAdminError && (error.status === 404 || error.status === 400);
+}
+
 export interface M365Reader {
   /** A deltaLink for the users as they are now. */
   usersDeltaNow(): Promise<string>;
@@ -187,7 +211,8 @@ export interface M365Reader {
   teamsUser(id: string): Promise<MirrorUser | null>;
   usersDelta(link: string): Promise<Page<DeltaUser>>;
   groupsDelta(link: string | null, pageSize: number): Promise<Page<DeltaGroup>>;
-  voiceObjects(): Promise<MirrorVoiceObject[]>;
+  /** The tenant's voice objects, with the types its Teams admin API refused to list (see `isRefusedType`). */
+  voiceObjects(): Promise<VoiceRead>;
   /** Every subscription of the tenant, whatever its status: a user may still hold a suspended one's license. */
   subscribedSkus(): Promise<MirrorSku[]>;
 }
@@ -331,12 +356,29 @@ export function createM365Reader(options: ReaderOptions): M365Reader {
           credential,
           transport: options.transport,
         });
+        const refused: RefusedVoiceType[] = [];
         const lists = await Promise.all(
-          VOICE_POLICY_NAMES.map(async (policyName) =>
-            (await teams.list(policyName)).map((data) => ({ policyName, identity: data.Identity, data })),
-          ),
+          VOICE_POLICY_NAMES.map(async (policyName) => {
+            try {
+              return (await teams.list(policyName)).map((data) => ({
+                policyName,
+                identity: data.Identity,
+                data,
+              }));
+            } catch (error) {
+              if (!isRefusedType(error)) throw error;
+              refused.push({ policyType: policyName, status: error.status, message: error.message });
+              return [];
+            }
+          }),
         );
-        return lists.flat();
+        // Every type refused is no unknown type but a call the service refuses (a wrong target, say): a failure.
+        const [first] = refused;
+        if (first && refused.length === VOICE_POLICY_NAMES.length) {
+          throw new TeamsAdminError(first.message, 'VoiceReadRefused', first.status, false);
+        }
+        refused.sort((a, b) => a.policyType.localeCompare(b.policyType));
+        return { objects: lists.flat(), refused };
       } catch (error) {
         const refusal = authFailureOf(error);
         if (refusal) throw new AuthFailureError(refusal);

@@ -342,6 +342,7 @@ export function createReplicationService(deps: ReplicationDeps) {
         outcome,
         message,
         counters: cycle.counters,
+        warnings: cycle.warnings ?? [],
       },
     }));
   }
@@ -366,6 +367,7 @@ export function createReplicationService(deps: ReplicationDeps) {
         outcome: 'succeeded',
         message: null,
         counters: cycle.counters,
+        warnings: cycle.warnings ?? [],
       },
       skipped: null,
       // A trigger noted after the cycle began but requested before it (a click handled as the cycle started) was

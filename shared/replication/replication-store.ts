@@ -40,6 +40,19 @@ export interface CycleCounters {
   voiceObjectsChanged: number;
 }
 
+/**
+ * What a cycle went on without, shown with it: a voice object type the tenant's Teams admin API refused to list
+ * (its mirrored objects were kept as they were, decision 78).
+ */
+export interface CycleWarning {
+  readonly code: 'VoicePolicyTypeRefused';
+  readonly policyType: string;
+  /** The service's HTTP status. */
+  readonly status: number;
+  /** The service's message. */
+  readonly message: string;
+}
+
 export type CyclePhase =
   'users-latest' | 'teams-users' | 'users-delta' | 'teams-modified' | 'groups' | 'voice' | 'sweep' | 'drift';
 
@@ -66,6 +79,8 @@ export interface CycleState {
    * pages and sweeps nothing. Absent on checkpoints written before it existed (they sweep).
    */
   mirrorEmpty?: boolean;
+  /** What the cycle went on without; absent on checkpoints written before warnings existed. */
+  warnings?: CycleWarning[];
   /** Consecutive failed chunks; the cycle is abandoned after too many. */
   failures: number;
   lastError: string | null;
@@ -80,6 +95,8 @@ export interface CycleSummary {
   readonly outcome: 'succeeded' | 'failed';
   readonly message: string | null;
   readonly counters: CycleCounters;
+  /** Absent on summaries written before warnings existed. */
+  readonly warnings?: readonly CycleWarning[];
 }
 
 export interface ReplicationStatus {

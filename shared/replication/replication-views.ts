@@ -26,6 +26,22 @@ const countersSchema = z.object({
   voiceObjectsChanged: z.number().int(),
 });
 
+const warningsSchema = z
+  .array(
+    z.object({
+      code: z.enum(['VoicePolicyTypeRefused']),
+      policyType: z.string().meta({ example: 'TeamsEmergencyCallingPolicy' }),
+      status: z.number().int().meta({ description: "The Teams admin API's HTTP status." }),
+      message: z.string().meta({ description: "The Teams admin API's message." }),
+    }),
+  )
+  .meta({
+    description:
+      "What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this " +
+      'voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated ' +
+      'and the mirrored objects of this one were kept as they were.',
+  });
+
 export const replicationStatusSchema = z
   .object({
     customerId: z.string(),
@@ -67,6 +83,7 @@ export const replicationStatusSchema = z
         lastProgressAt: z.iso.datetime(),
         phasePage: z.number().int(),
         counters: countersSchema,
+        warnings: warningsSchema,
         failures: z.number().int(),
         lastError: z.string().nullable(),
       })
@@ -82,6 +99,7 @@ export const replicationStatusSchema = z
         outcome: z.enum(['succeeded', 'failed']),
         message: z.string().nullable(),
         counters: countersSchema,
+        warnings: warningsSchema,
       })
       .nullable(),
     queuedAt: z.iso.datetime().nullable(),
@@ -144,12 +162,17 @@ export function statusView(input: {
           lastProgressAt: cycle.lastProgressAt,
           phasePage: cycle.phasePage,
           counters: cycle.counters,
+          warnings: cycle.warnings ?? [],
           failures: cycle.failures,
           lastError: cycle.lastError,
         }
       : null,
     lastCycle: last
-      ? { ...last, durationMs: Math.max(0, Date.parse(last.finishedAt) - Date.parse(last.startedAt)) }
+      ? {
+          ...last,
+          warnings: [...(last.warnings ?? [])],
+          durationMs: Math.max(0, Date.parse(last.finishedAt) - Date.parse(last.startedAt)),
+        }
       : null,
     queuedAt: status.queuedAt,
     lastChangeAt: input.lastChange,

@@ -94,7 +94,7 @@ function readerOf(tenant: Tenant, options: { pageSize: number; membersPerItem: n
       }
       return paged(items, link, 'groups');
     },
-    voiceObjects: async () => [],
+    voiceObjects: async () => ({ objects: [], refused: [] }),
     subscribedSkus: async () => [],
   };
 }

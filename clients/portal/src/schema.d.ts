@@ -4450,6 +4450,17 @@ export interface components {
                     membershipChanges: number;
                     voiceObjectsChanged: number;
                 };
+                /** @description What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
+                warnings: {
+                    /** @enum {string} */
+                    code: "VoicePolicyTypeRefused";
+                    /** @example TeamsEmergencyCallingPolicy */
+                    policyType: string;
+                    /** @description The Teams admin API's HTTP status. */
+                    status: number;
+                    /** @description The Teams admin API's message. */
+                    message: string;
+                }[];
                 failures: number;
                 lastError: string | null;
             } | null;
@@ -4476,6 +4487,17 @@ export interface components {
                     membershipChanges: number;
                     voiceObjectsChanged: number;
                 };
+                /** @description What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
+                warnings: {
+                    /** @enum {string} */
+                    code: "VoicePolicyTypeRefused";
+                    /** @example TeamsEmergencyCallingPolicy */
+                    policyType: string;
+                    /** @description The Teams admin API's HTTP status. */
+                    status: number;
+                    /** @description The Teams admin API's message. */
+                    message: string;
+                }[];
             } | null;
             queuedAt: string | null;
             lastChangeAt: string | null;

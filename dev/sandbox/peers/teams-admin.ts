@@ -118,6 +118,15 @@ export function teamsAdminPeer(deps: {
       ? { status: 204, headers: requestIds(request) }
       : ok(request, status, body);
 
+  /** The request's configuration type, refused as unknown where the reality profile makes the tenant refuse it. */
+  const typeOf = (tenant: Tenant, request: PeerRequest): string => {
+    const name = policyName(request);
+    if (state.profile.name === 'reality' && teams.refusedTypes.has(tenant.id, name)) {
+      throw new TeamsAdminStateError(404, 'NotFound', `Unknown configuration type '${name}'.`);
+    }
+    return name;
+  };
+
   const userOf = (tenant: Tenant, request: PeerRequest) => {
     const id = request.params.userId ?? '';
     const user = findUser(tenant, id);
@@ -147,13 +156,15 @@ export function teamsAdminPeer(deps: {
       {
         method: 'GET',
         path: '/Skype.Policy/configurations/:policyName',
-        handle: guarded((request, tenant) => ok(request, 200, teams.list(tenant.id, policyName(request)))),
+        handle: guarded((request, tenant) =>
+          ok(request, 200, teams.list(tenant.id, typeOf(tenant, request))),
+        ),
       },
       {
         method: 'POST',
         path: '/Skype.Policy/configurations/:policyName',
         handle: guarded((request, tenant) => {
-          const name = policyName(request);
+          const name = typeOf(tenant, request);
           const body = parseBody(request);
           if (name === 'OnlinePSTNGateway') {
             const fqdn = body.Identity ?? body.Fqdn;
@@ -168,7 +179,7 @@ export function teamsAdminPeer(deps: {
         method: 'GET',
         path: '/Skype.Policy/configurations/:policyName/configuration/:identity',
         handle: guarded((request, tenant) => {
-          const name = policyName(request);
+          const name = typeOf(tenant, request);
           const identity = request.params.identity ?? '';
           const found = teams.get(tenant.id, name, identity);
           if (!found) {
@@ -188,7 +199,12 @@ export function teamsAdminPeer(deps: {
           written(
             request,
             200,
-            teams.update(tenant.id, policyName(request), request.params.identity ?? '', parseBody(request)),
+            teams.update(
+              tenant.id,
+              typeOf(tenant, request),
+              request.params.identity ?? '',
+              parseBody(request),
+            ),
           ),
         ),
       },
@@ -196,7 +212,7 @@ export function teamsAdminPeer(deps: {
         method: 'DELETE',
         path: '/Skype.Policy/configurations/:policyName/configuration/:identity',
         handle: guarded((request, tenant) => {
-          teams.delete(tenant.id, policyName(request), request.params.identity ?? '');
+          teams.delete(tenant.id, typeOf(tenant, request), request.params.identity ?? '');
           return { status: 204, headers: requestIds(request) };
         }),
       },
