@@ -134,3 +134,81 @@ describe('an SBC that applies the onboarding script only in part', () => {
     ]);
   });
 });
+
+describe('an SBC that refuses some of the dial-plan rules a sync adds', () => {
+  it('lists the refused rule, keeps the others, and sends only the refused one again until the SBC takes it', async () => {
+    const gateway = `dialplan.emea.${ZONE}`;
+    const onboarded = await settled(
+      call,
+      await submit(
+        call,
+        await fillWizard(call, {
+          shortName: 'Dialplan',
+          sbc: { ...SIP_TRUNK, onlinePstnGateway: gateway },
+          prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589080' }],
+        }),
+      ),
+    );
+    expect(onboarded.state, lines(onboarded).join('\n')).toBe('finish-success');
+    const device = stack.sandbox.sbc.devices.require(SBC);
+    const rulesOf = () =>
+      stack.sandbox.sbc
+        .dialPlanRules(SBC)
+        .filter((r) => r.name === 'Dialplan')
+        .map((r) => r.prefix)
+        .sort();
+    // Room for two more rules: the third of the sync's adds finds the device's rule table full.
+    device.maxDialPlanRules = stack.sandbox.sbc.dialPlanRules(SBC).length + 2;
+    const saved = await call('PUT', '/api/v1/customers/Dialplan/sites/Dialplan/prefixes', {
+      json: {
+        prefixes: ['+41589080', '+41589081', '+41589082', '+41589083'].map((prefix) => ({
+          dialPlanName: 'CustDialPlan',
+          prefix,
+        })),
+      },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(202);
+    const location = saved.headers.get('location') ?? '';
+    const resend = `Add 1 rule(s) to CustDialPlan: +41589083 of Dialplan → ${gateway}`;
+    const refusal = `  add +41589083 of Dialplan → ${gateway} to CustDialPlan: The Dial Plan Rule table is full (${device.maxDialPlanRules} rules).`;
+    // The first run adds three and the device refuses the last; the retry reads the device and sends that one only.
+    const retried = await waitFor(
+      'the refused rule sent again',
+      async () => {
+        const task = (await call('GET', location)).body as TaskView;
+        if (lines(task).filter((l) => l === refusal).length >= 2) return task;
+        // The retry runs now rather than after its back-off.
+        if (task.state === 'queued') await stack.services.taskEngine.processAll('Dialplan');
+        return undefined;
+      },
+      30_000,
+    );
+    expect(retried.state, lines(retried).join('\n')).not.toMatch(/^finish/);
+    expect(retried.changes.slice(0, 2).map((c) => c.description)).toEqual([
+      `Add 3 rule(s) to CustDialPlan: ${['+41589081', '+41589082', '+41589083']
+        .map((prefix) => `${prefix} of Dialplan → ${gateway}`)
+        .join(', ')}`,
+      resend,
+    ]);
+    expectInOrder(retried, [
+      `SBC ${SBC}: 2 prefix(es) added, 0 removed, 1 unchanged, 1 refused.`,
+      `SBC ${SBC} refused 1 rule change(s):`,
+      refusal,
+      resend,
+      `SBC ${SBC}: 0 prefix(es) added, 0 removed, 3 unchanged, 1 refused.`,
+      refusal,
+    ]);
+    expect((retried as TaskView & { lastTransientError: string | null }).lastTransientError).toContain(
+      'The SBC refused 1 rule change(s)',
+    );
+    expect(rulesOf()).toEqual(['+41589080', '+41589081', '+41589082']);
+
+    device.maxDialPlanRules = null;
+    // Fixed: the operator runs the queued retry now instead of waiting for its back-off.
+    await stack.services.taskEngine.processAll('Dialplan');
+    const task = await settled(call, location);
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
+    expect(lines(task).at(-2)).toBe(`SBC ${SBC}: 1 prefix(es) added, 0 removed, 3 unchanged.`);
+    expect(rulesOf()).toEqual(['+41589080', '+41589081', '+41589082', '+41589083']);
+  });
+});
