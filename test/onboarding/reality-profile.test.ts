@@ -89,6 +89,55 @@ describe('a gateway whose domain Teams has not activated yet', () => {
   });
 });
 
+describe('an LBR onboarding script that creates the gateway itself', () => {
+  it('waits for the activation as CreatePstnGateway does, then runs the script again without doubling anything', async () => {
+    const location = await submit(
+      call,
+      await fillWizard(call, {
+        shortName: 'Lbr',
+        dns: { method: 'automatic', regionId: 'emea', licensePlan: 'Office 365 E5' },
+        m365Routing: { configure: true, onboardingTemplateId: 'm365-lbr-onboarding' },
+        sbc: SIP_TRUNK,
+        prefixes: [{ dialPlanName: 'CustDialPlan', prefix: '+41589074' }],
+      }),
+    );
+    const fqdn = `lbr.emea.${ZONE}`;
+    const waiting = await waitFor(
+      'the task waiting for the activation',
+      async () => {
+        const task = (await call('GET', location)).body as TaskView;
+        return task.waiting?.reason.includes('has not activated') ? task : undefined;
+      },
+      30_000,
+    );
+    expect(waiting.state).toBe('queued');
+    expect(waiting.waiting?.reason).toContain(`dnsactivation@${fqdn}`);
+
+    const task = await settled(call, location);
+    expect(task.state, lines(task).join('\n')).toBe('finish-success');
+    const region = "New-CsTenantNetworkRegion -NetworkRegionID 'India'";
+    expectInOrder(task, [
+      '-- M365 onboarding script m365-lbr-onboarding started --',
+      region,
+      `-- Waiting for domain activation [Try: 1]: Teams does not accept ${fqdn} yet; next look in 1 seconds --`,
+      '-- M365 onboarding script m365-lbr-onboarding started --',
+      `${region}  # already configured`,
+      `-- Domain ${fqdn} activated --`,
+      '-- M365 onboarding script completed --',
+      'Customer created.',
+    ]);
+    expect(
+      stack.sandbox.teams
+        .list(CONTOSO.tenantId, 'OnlinePSTNGateway')
+        .filter((g) => g.Identity.toLowerCase() === fqdn),
+    ).toHaveLength(1);
+    // Each command is recorded once, however many times the script ran.
+    const descriptions = task.changes.map((c) => c.description);
+    expect(descriptions.filter((d) => d.startsWith('New-CsOnlinePSTNGateway'))).toHaveLength(1);
+    expect(new Set(descriptions).size).toBe(descriptions.length);
+  });
+});
+
 describe('an SBC that applies the onboarding script only in part', () => {
   it('records the refused commands, removes what did apply and sends the script again until it applies whole', async () => {
     const device = stack.sandbox.sbc.devices.require(SBC);
