@@ -143,6 +143,8 @@ export interface AppOverrides {
   readonly userChangeExecution?: UserChangeExecution;
   /** The rate limiter's clock (epoch ms): a test moves it past a window instead of waiting. */
   readonly rateLimitClock?: () => number;
+  /** The task engine's clock (the steps' `ctx.clock`): a test moves it a day on instead of waiting one. */
+  readonly taskClock?: () => Date;
 }
 
 export interface App {
@@ -444,6 +446,7 @@ function createServices(settings: Settings, overrides: AppOverrides): AppService
     onTasksChanged: (customerId) => customerActivity.tasksChanged(customerId),
     ...(overrides.taskHeartbeat ? { every: overrides.taskHeartbeat } : {}),
     ...(overrides.taskInstanceId ? { instanceId: overrides.taskInstanceId } : {}),
+    ...(overrides.taskClock ? { now: overrides.taskClock } : {}),
     timing: {
       retryWindowMs: settings.tasks.retryWindowMinutes * 60_000,
       leaseMs: settings.tasks.leaseSeconds * 1000,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DomainError, domainErrors } from '../shared/errors/domain-errors.js';
 import { productLog } from '../shared/platform/product-log.js';
 import { dialPlanOwners } from '../shared/dialplan/dialplan-owners.js';
+import { refusalLines } from '../shared/dialplan/dialplan-task.js';
 import {
   importCandidates,
   importCustomer,
@@ -316,7 +317,13 @@ export function createDialPlanFunctions(services: DialPlanFunctionsDeps): Functi
           try {
             const result = await dialPlans.syncSbc(sbcId);
             const { diff } = result.plan;
-            if (diff.added + diff.removed > 0) {
+            if (result.refused.length > 0) {
+              // The next run (a quarter of an hour on) reads the SBC again and sends what it still lacks.
+              productLog(context, 'warn', `Dial-plan sync of ${refusalLines(result).join('\n')}`, {
+                sbcId,
+                refused: result.refused.length,
+              });
+            } else if (diff.added + diff.removed > 0) {
               productLog(
                 context,
                 'info',

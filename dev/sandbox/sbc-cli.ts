@@ -53,6 +53,11 @@ export interface CliOptions {
    * the output of the script is returned in the response, 200 OK, 400 only for an incorrect script.
    */
   readonly partial?: boolean;
+  /**
+   * How many dial-plan rules the device holds at most, over all its dial plans: a new rule past it is refused for
+   * its value (`Error: …`), as a full table is on a real device. No limit when absent.
+   */
+  readonly maxDialPlanRules?: number;
 }
 
 class CliError extends Error {
@@ -147,7 +152,7 @@ export function runCli(
           output.push(show(config, words.slice(first === 'do' ? 2 : 1), lineNumber));
           continue;
         }
-        const message = step(config, stack, frame, words, lineNumber);
+        const message = step(config, stack, frame, words, lineNumber, options);
         if (message) output.push(message);
       } catch (error) {
         skipRefused(error, frame, first === 'exit');
@@ -157,7 +162,7 @@ export function runCli(
     while (stack.length > 1) {
       const frame = stack.pop();
       try {
-        if (frame) commit(config, frame, lineNumber);
+        if (frame) commit(config, frame, lineNumber, options);
       } catch (error) {
         skipRefused(error, frame ?? { kind: 'root' }, false);
       }
@@ -217,7 +222,14 @@ function tokenize(text: string, line: number): string[] {
   return words;
 }
 
-function step(config: SbcConfiguration, stack: Frame[], frame: Frame, words: string[], line: number): string {
+function step(
+  config: SbcConfiguration,
+  stack: Frame[],
+  frame: Frame,
+  words: string[],
+  line: number,
+  options: CliOptions,
+): string {
   const command = words.join(' ');
   const invalid = () => new CliError(line, `Invalid command '${command}' here${where(frame)}.`, true);
   const [first = '', second, third] = words;
@@ -360,7 +372,7 @@ function step(config: SbcConfiguration, stack: Frame[], frame: Frame, words: str
     }
     case 'dial-plan-rule': {
       if ((first === 'exit' || first === 'activate') && words.length === 1) {
-        commit(config, frame, line);
+        commit(config, frame, line, options);
         if (first === 'exit') stack.pop();
         return '';
       }
@@ -563,7 +575,7 @@ function editAccount(
 }
 
 /** Applies a level's draft to the configuration, as `activate` or `exit` do. */
-function commit(config: SbcConfiguration, frame: Frame, line: number): void {
+function commit(config: SbcConfiguration, frame: Frame, line: number, options: CliOptions = {}): void {
   switch (frame.kind) {
     case 'ip-group': {
       if (!frame.draft.name) throw new CliError(line, 'The ip-group name is mandatory.');
@@ -585,6 +597,11 @@ function commit(config: SbcConfiguration, frame: Frame, line: number): void {
     }
     case 'dial-plan-rule': {
       if (!frame.draft.prefix) throw new CliError(line, 'The dial-plan-rule prefix is mandatory.');
+      const limit = options.maxDialPlanRules;
+      if (!frame.committed && limit !== undefined) {
+        const held = config.dialPlans.reduce((n, plan) => n + plan.rules.length, 0);
+        if (held >= limit) throw new CliError(line, `The Dial Plan Rule table is full (${limit} rules).`);
+      }
       upsert(frame.plan.rules, { ...frame.draft });
       frame.committed = true;
       return;

@@ -111,6 +111,11 @@ export interface SbcDevice {
   saved: SbcConfiguration;
   /** Scripts applied successfully since the seed. */
   scriptsApplied: number;
+  /**
+   * The most dial-plan rules the device takes (all dial plans together); null for no limit. A test's knob, like
+   * `busy`: a real device's capacity depends on its model and license.
+   */
+  maxDialPlanRules: number | null;
 }
 
 /** The demo SBCs' published sandbox values: device names, addresses, admin credentials and seeded objects. */
@@ -202,7 +207,7 @@ export class SbcDevices {
     this.devices.clear();
   }
 
-  /** The devices without the busy switch, which is a test's fault injection rather than configuration. */
+  /** The devices without the busy switch and the rule limit, a test's knobs rather than configuration. */
   snapshot(): SbcSnapshot {
     return this.list().map((d) =>
       structuredClone({
@@ -221,7 +226,7 @@ export class SbcDevices {
   restore(snapshot: SbcSnapshot): void {
     this.clear();
     for (const device of structuredClone(snapshot)) {
-      this.devices.set(device.name.toLowerCase(), { ...device, busy: false });
+      this.devices.set(device.name.toLowerCase(), { ...device, busy: false, maxDialPlanRules: null });
     }
   }
 
@@ -251,6 +256,7 @@ export class SbcDevices {
       password: input.password,
       serialNumber: `SBC${input.name.replace(/[^a-z0-9]/gi, '').toUpperCase()}0001`,
       busy: false,
+      maxDialPlanRules: null,
       running: structuredClone(configuration),
       saved: structuredClone(configuration),
       scriptsApplied: 0,

@@ -9,6 +9,7 @@ import { type DeviceRule, deviceDialPlans } from './dialplan-diff.js';
 import { type DialPlanOwnerDeps, dialPlanOwners } from './dialplan-owners.js';
 import {
   applyDialPlanScripts,
+  type DialPlanRefusal,
   type DialPlanScript,
   type DialPlanSyncPlan,
   ownerRulesOnDevice,
@@ -28,6 +29,8 @@ export interface SbcSyncResult {
   readonly plan: DialPlanSyncPlan;
   /** Scripts applied (none in a dry run). */
   readonly applied: number;
+  /** The rule changes the SBC refused while it applied the rest: the next sync sends them again. */
+  readonly refused: readonly DialPlanRefusal[];
 }
 
 export interface SyncOptions {
@@ -35,7 +38,7 @@ export interface SyncOptions {
   readonly customerId?: string;
   readonly dryRun?: boolean;
   readonly rulesPerScript?: number;
-  readonly onApplied?: (script: DialPlanScript) => void | Promise<void>;
+  readonly onApplied?: (script: DialPlanScript, refused: readonly DialPlanRefusal[]) => void | Promise<void>;
 }
 
 export interface CustomerPrefixes {
@@ -110,16 +113,16 @@ export function createDialPlanService(services: DialPlanDeps): DialPlanService {
     const { client } = await ports.sbc(sbcId);
     if (options.dryRun) {
       const plan = await planDialPlanSync(client, owners, render, options);
-      return { sbcId, plan, applied: 0 };
+      return { sbcId, plan, applied: 0, refused: [] };
     }
     const lease = await leases.acquire(sbcId, randomUUID(), LOCK_SECONDS);
     if (!lease) throw new TransientTaskError(`Another dial-plan sync of SBC ${sbcId} is running.`, 5_000);
     try {
       const plan = await planDialPlanSync(client, owners, render, options);
       let applied = 0;
-      await applyDialPlanScripts(client, plan.scripts, async (script) => {
+      const refused = await applyDialPlanScripts(client, plan.scripts, async (script, mine) => {
         applied++;
-        await options.onApplied?.(script);
+        await options.onApplied?.(script, mine);
       });
       // Adding assigns row indexes: the cache wants the device's, so it reads the device again after a change.
       const device = applied > 0 ? deviceDialPlans(await client.getCliScript()) : plan.device;
@@ -132,7 +135,7 @@ export function createDialPlanService(services: DialPlanDeps): DialPlanService {
           cachedAt,
         });
       }
-      return { sbcId, plan, applied };
+      return { sbcId, plan, applied, refused };
     } finally {
       await leases.release(lease);
     }

@@ -1,4 +1,4 @@
-import type { SbcClient } from '../sbc/sbc-client.js';
+import type { SbcClient, SbcScriptResult } from '../sbc/sbc-client.js';
 import type { TemplateContext } from '../templates/template-context.js';
 import {
   type DeviceDialPlans,
@@ -27,6 +27,20 @@ export interface DialPlanScript {
   readonly description: string;
   readonly templateId: string;
   readonly script: string;
+  readonly dialPlan: string;
+  /** The rules it adds, in the script's order, or removes (by their row index at the read before it). */
+  readonly toAdd: readonly DialPlanRule[];
+  readonly toRemove: readonly DeviceRule[];
+}
+
+/** A rule change the SBC refused while it applied the rest of its script, with the device's error line. */
+export interface DialPlanRefusal {
+  readonly action: 'add' | 'remove';
+  readonly dialPlan: string;
+  /** The rule the refused command belonged to; null when the error followed no rule's command. */
+  readonly rule: DialPlanRule | DeviceRule | null;
+  readonly command: string;
+  readonly error: string;
 }
 
 export interface DialPlanSyncPlan {
@@ -75,6 +89,9 @@ export async function planDialPlanSync(
           .map((r) => `${r.prefix} of ${r.name} (#${r.index})`)
           .join(', ')}`,
         templateId: REMOVE_PREFIX_TEMPLATE,
+        dialPlan: change.dialPlan,
+        toAdd: [],
+        toRemove: part,
         script: await render(REMOVE_PREFIX_TEMPLATE, {
           ...base,
           DialPlanName: change.dialPlan,
@@ -88,6 +105,9 @@ export async function planDialPlanSync(
           .map((r) => `${r.prefix} of ${r.name} → ${r.tag}`)
           .join(', ')}`,
         templateId: ADD_PREFIX_TEMPLATE,
+        dialPlan: change.dialPlan,
+        toAdd: part,
+        toRemove: [],
         script: await render(ADD_PREFIX_TEMPLATE, {
           ...base,
           DialPlanName: change.dialPlan,
@@ -107,18 +127,83 @@ export function ownerRulesOnDevice(device: DeviceDialPlans, owner: string): Devi
   return device.rules.filter((r) => fold(r.name) === name);
 }
 
+/** A command the device echoed in its output (`{device}(level)# command`), as `refusedCommands` reads them. */
+const ECHOED = /^[^\s#]*(?:\([^)]*\))?# (.*)$/;
+const ERROR = /^\s*Error\b:?\s*(.*)$/i;
+const RULE_FIELD = /^(name|prefix|tag|activate)\b/;
+
 /**
- * Applies a plan's scripts in order, one upload each. A failure (an SBC 409 during HA synchronisation, say) stops
- * here: the scripts before it are applied, and the next sync reads the device again, so nothing is added twice or
- * removed wrongly.
+ * The rules of one script the device refused, read from its output: a real device answers a partly applied script
+ * 200 and only its `Error…` lines tell (AudioCodes REST API, Incremental CLI Script). An error belongs to the rule
+ * whose commands it follows: the n-th `dial-plan-rule new` is the script's n-th rule to add, a
+ * `no dial-plan-rule "i"` the rule of row i.
+ */
+export function refusedRules(script: DialPlanScript, result: SbcScriptResult): DialPlanRefusal[] {
+  if (result.refused.length === 0) return [];
+  const refusals: DialPlanRefusal[] = [];
+  let added = 0;
+  let rule: DialPlanRule | DeviceRule | null = null;
+  let inRule = false;
+  let command = '';
+  for (const line of result.output.split(/\r?\n/)) {
+    const echoed = ECHOED.exec(line);
+    if (echoed) {
+      command = echoed[1]?.trim() ?? '';
+      const removal = /^no dial-plan-rule "?(\d+)"?$/.exec(command);
+      if (command === 'dial-plan-rule new') {
+        rule = script.toAdd[added++] ?? null;
+        inRule = true;
+      } else if (removal) {
+        rule = script.toRemove.find((r) => r.index === Number(removal[1])) ?? null;
+        inRule = false;
+      } else if (inRule && command === 'exit') {
+        // The rule is committed as its level is left: an error right after `exit` is still the rule's.
+        inRule = false;
+      } else if (!(inRule && RULE_FIELD.test(command))) {
+        rule = null;
+      }
+      continue;
+    }
+    const error = ERROR.exec(line);
+    if (!error || (rule && refusals.some((r) => r.rule === rule))) continue;
+    refusals.push({
+      action: script.templateId === REMOVE_PREFIX_TEMPLATE ? 'remove' : 'add',
+      dialPlan: script.dialPlan,
+      rule,
+      command,
+      error: error[1]?.trim() || line.trim(),
+    });
+  }
+  return refusals;
+}
+
+/** One refusal in a line: what was refused (which rule, which dial plan) and the device's error. */
+export function describeRefusal(refusal: DialPlanRefusal): string {
+  const what = refusal.rule
+    ? `${refusal.action} ${refusal.rule.prefix} of ${refusal.rule.name}${
+        refusal.action === 'add' ? ` → ${refusal.rule.tag}` : ''
+      } ${refusal.action === 'add' ? 'to' : 'from'} ${refusal.dialPlan}`
+    : `${refusal.command || '(no command)'} in ${refusal.dialPlan}`;
+  return `${what}: ${refusal.error}`;
+}
+
+/**
+ * Applies a plan's scripts in order, one upload each, and returns what the device refused of them. A failure (an
+ * SBC 409 during HA synchronisation, say) stops here: the scripts before it are applied, and the next sync reads the
+ * device again, so nothing is added twice or removed wrongly. A refused rule is not retried here: the next sync's
+ * fresh read still misses it (or still holds it) and sends it again, with row indexes of that read.
  */
 export async function applyDialPlanScripts(
   client: SbcClient,
   scripts: readonly DialPlanScript[],
-  onApplied: (script: DialPlanScript) => void | Promise<void> = () => undefined,
-): Promise<void> {
+  onApplied: (script: DialPlanScript, refused: readonly DialPlanRefusal[]) => void | Promise<void> = () =>
+    undefined,
+): Promise<DialPlanRefusal[]> {
+  const refused: DialPlanRefusal[] = [];
   for (const script of scripts) {
-    await client.runCliScript(script.script);
-    await onApplied(script);
+    const mine = refusedRules(script, await client.runCliScript(script.script));
+    refused.push(...mine);
+    await onApplied(script, mine);
   }
+  return refused;
 }

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { classifyPeerError } from '../onboarding/tasks/peer-task-errors.js';
 import { SbcDialPlanError } from '../sbc/sbc-dial-plans.js';
-import { defineTask, PermanentTaskError, type TaskChange } from '../tasks/task-definition.js';
+import {
+  defineTask,
+  PermanentTaskError,
+  type TaskChange,
+  TransientTaskError,
+} from '../tasks/task-definition.js';
 import type { DialPlanService, SbcSyncResult } from './dialplan-service.js';
-import type { DialPlanScript } from './dialplan-sync.js';
+import { type DialPlanScript, describeRefusal } from './dialplan-sync.js';
 
 export const updatePrefixesInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
 export type UpdatePrefixesInput = z.output<typeof updatePrefixesInputSchema>;
@@ -14,9 +19,23 @@ const change = (script: DialPlanScript): TaskChange => ({
   detail: { templateId: script.templateId, script: script.script },
 });
 
-function summary(result: SbcSyncResult): string {
+/** What the SBC now holds of the diff: the refused changes are not counted as made. */
+export function syncSummary(result: SbcSyncResult): string {
   const { diff } = result.plan;
-  return `SBC ${result.sbcId}: ${diff.added} prefix(es) added, ${diff.removed} removed, ${diff.unchanged} unchanged.`;
+  const refused = (action: 'add' | 'remove') => result.refused.filter((r) => r.action === action).length;
+  return (
+    `SBC ${result.sbcId}: ${diff.added - refused('add')} prefix(es) added, ${diff.removed - refused('remove')} ` +
+    `removed, ${diff.unchanged} unchanged${result.refused.length > 0 ? `, ${result.refused.length} refused` : ''}.`
+  );
+}
+
+/** The SBC's refusals, one line each, for the task's log and the timer's: which rule, which dial plan, why. */
+export function refusalLines(result: SbcSyncResult): string[] {
+  if (result.refused.length === 0) return [];
+  return [
+    `SBC ${result.sbcId} refused ${result.refused.length} rule change(s):`,
+    ...result.refused.map((r) => `  ${describeRefusal(r)}`),
+  ];
 }
 
 /** Dial plans the SBC lacks: the prefix scripts address dial plans by name and cannot create them. */
@@ -60,9 +79,21 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
           },
         });
         if (results.length === 0) ctx.log('The customer has no SBC site with prefixes to synchronise.');
-        for (const result of results) ctx.log(summary(result));
+        for (const result of results) {
+          ctx.log(syncSummary(result));
+          for (const line of refusalLines(result)) ctx.log(line);
+        }
         const problem = missingPlans(results);
         if (problem) throw new PermanentTaskError(problem);
+        const refused = results.flatMap((r) =>
+          r.refused.map((refusal) => `${describeRefusal(refusal)} (SBC ${r.sbcId})`),
+        );
+        // The next run reads the SBC again and sends only what it still lacks (or holds): a retry is idempotent.
+        if (refused.length > 0) {
+          throw new TransientTaskError(
+            `The SBC refused ${refused.length} rule change(s): ${refused.join('; ')}. The task sends them again.`,
+          );
+        }
         ctx.log('-- SbcUpdatePrefixes task completed --');
         return { done: true };
       },

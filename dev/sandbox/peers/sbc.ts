@@ -120,6 +120,7 @@ function sbcPeer(devices: SbcDevices, profile: () => SandboxProfile): Peer {
           }
           const outcome = runCli(device.running, script, device.name, {
             partial: profile().name === 'reality',
+            ...(device.maxDialPlanRules === null ? {} : { maxDialPlanRules: device.maxDialPlanRules }),
           });
           if (!outcome.ok) {
             return {

@@ -1,10 +1,11 @@
 import type { PreparedStep, TaskChange } from '../../tasks/task-definition.js';
 import { renderPowerShell } from '../../teams/powershell.js';
-import type { TeamsAdminClient } from '../../teams/teams-admin-client.js';
+import { isGatewayDomainNotActivated, type TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
 import { siteTemplateContext } from '../site-context.js';
+import { awaitActivation, logActivated } from './domain-activation.js';
 import { DONE, NOTHING, type OnboardingJob, type SiteStepContext, siteStep } from './onboarding-job.js';
 
 /** The site's M365 onboarding or cleanup script, rendered to Teams commands. */
@@ -30,6 +31,10 @@ export async function renderM365(
   return (rendered.commands ?? []).map((c) => c.command);
 }
 
+const isGatewayCommand = (command: TeamsCommand) =>
+  command.cmdlet.toLowerCase() === 'new-csonlinepstngateway';
+const gatewayFqdn = (command: TeamsCommand) => String(command.params.Fqdn ?? command.params.Identity ?? '');
+
 /** The gateway object when the onboarding script does not create one itself (the LBR scripts do). */
 export function gatewayCommand(fqdn: string): TeamsCommand {
   return {
@@ -48,7 +53,7 @@ export function gatewayCommand(fqdn: string): TeamsCommand {
 /** The gateway command the site needs besides its onboarding `script`, if any. */
 export function gatewayCommandFor(job: OnboardingJob, script: readonly TeamsCommand[]): TeamsCommand | null {
   if (!job.site.gatewayFqdn) return null;
-  const own = script.some((c) => c.cmdlet.toLowerCase() === 'new-csonlinepstngateway');
+  const own = script.some(isGatewayCommand);
   return own ? null : gatewayCommand(job.site.gatewayFqdn);
 }
 
@@ -93,12 +98,21 @@ async function scriptStep(
     changes: [...described.values()],
     async apply() {
       ctx.log(log.started);
-      await runCommands(teams, script, (command, changed) => {
-        ctx.log(`${renderPowerShell(command)}${changed ? '' : `  # ${log.unchanged}`}`);
-        // A command the description found done and the tenant did not (changed meanwhile) is refused by the
-        // engine: the step's retry describes the tenant anew.
-        if (changed) ctx.applied(described.get(command) ?? teamsChange(command));
-      });
+      try {
+        await runCommands(teams, script, (command, changed) => {
+          if (isGatewayCommand(command)) logActivated(ctx, gatewayFqdn(command));
+          ctx.log(`${renderPowerShell(command)}${changed ? '' : `  # ${log.unchanged}`}`);
+          // A command the description found done and the tenant did not (changed meanwhile) is refused by the
+          // engine: the step's retry describes the tenant anew.
+          if (changed) ctx.applied(described.get(command) ?? teamsChange(command));
+        });
+      } catch (error) {
+        // A script that creates the gateway itself (the LBR ones) waits for the domain's activation as
+        // CreatePstnGateway does; the next look runs the script again, finding the commands before it done.
+        const gateway = script.find(isGatewayCommand);
+        if (!gateway || !isGatewayDomainNotActivated(error)) throw error;
+        return awaitActivation(ctx, gatewayFqdn(gateway), error.message);
+      }
       ctx.log(log.completed);
       return DONE;
     },

@@ -10,26 +10,14 @@ import {
   verifyDomain,
 } from '../../m365/graph-domains.js';
 import { assignFirstFreeLicense } from '../../m365/graph-licenses.js';
-import {
-  PermanentTaskError,
-  type StepOutcome,
-  type TaskChange,
-  TransientTaskError,
-} from '../../tasks/task-definition.js';
+import { PermanentTaskError, type TaskChange, TransientTaskError } from '../../tasks/task-definition.js';
 import { isGatewayDomainNotActivated, type TeamsAdminClient } from '../../teams/teams-admin-client.js';
 import type { TeamsCommand } from '../../teams/teams-command.js';
 import { executeTeamsCommand } from '../../teams/teams-commands-rest.js';
 import { createTeamsOverlayClient } from '../../teams/teams-overlay-client.js';
+import { activationUpn, awaitActivation, logActivated } from './domain-activation.js';
 import { gatewayCommandFor, renderM365, runCommands, teamsChange } from './m365-routing-steps.js';
-import {
-  DONE,
-  NOTHING,
-  type OnboardingJob,
-  type SiteStep,
-  type SiteStepContext,
-  siteStep,
-  updateSite,
-} from './onboarding-job.js';
+import { DONE, NOTHING, type OnboardingJob, type SiteStep, siteStep, updateSite } from './onboarding-job.js';
 import type { DnsRecordSetView } from '../../dns/azure-dns.js';
 import type { CustomerSite } from '../customer-site.js';
 
@@ -37,8 +25,6 @@ import type { CustomerSite } from '../customer-site.js';
 export const VERIFY_TRIES = 3;
 /** TTL of the records the product writes in the provider zone (the manual's external-host examples use 14400). */
 export const RECORD_TTL_SECONDS = 3600;
-/** The domain activation user ("licensed temporary user trick"), one per gateway domain. */
-export const ACTIVATION_USER = 'dnsactivation';
 export const ACTIVATION_DISPLAY_NAME = 'Direct Routing Hub DNS activation';
 const DEFAULT_USAGE_LOCATION = 'US';
 
@@ -51,8 +37,6 @@ function gatewayOf(job: OnboardingJob): string {
     throw new PermanentTaskError(`Site ${job.site.siteName} has no Online PSTN Gateway.`);
   return job.site.gatewayFqdn;
 }
-
-export const activationUpn = (fqdn: string) => `${ACTIVATION_USER}@${fqdn}`;
 
 /** What a site's records in the provider zone are marked with: the customer and the site that wrote them. */
 export const dnsOwnerOf = (site: Pick<CustomerSite, 'customerId' | 'siteName'>) =>
@@ -341,44 +325,6 @@ const activationUserStep = siteStep({
   },
 });
 
-/**
- * How long Teams may take to activate a new gateway domain: Learn says up to 24 hours after the domain is verified
- * and a licensed user on it exists (Activating the Customer Domain in the manual says the same). Past it, the task
- * fails with what to check; a re-run (Deploy) waits again.
- */
-export const ACTIVATION_MAX_WAIT_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Teams does not accept the gateway yet because it has not activated the new domain: the step looks again every
- * `DOMAIN_ACTIVATION_POLL_SECONDS` (the task stays queued, saying why) instead of failing on the first refusal.
- */
-function awaitActivation(ctx: SiteStepContext, fqdn: string, refusal: string): StepOutcome {
-  const now = ctx.clock.now();
-  const since = ctx.state.activationWaitSince ? Date.parse(ctx.state.activationWaitSince) : now.getTime();
-  ctx.state.activationWaitSince ??= now.toISOString();
-  ctx.state.activationTries = (ctx.state.activationTries ?? 0) + 1;
-  if (now.getTime() - since >= ACTIVATION_MAX_WAIT_MS) {
-    throw new PermanentTaskError(
-      `Teams has not activated the domain ${fqdn} after 24 hours (${refusal}). Check that the user ` +
-        `${activationUpn(fqdn)} exists with a Phone System license (Office 365 E5, or E1/E3 with Teams Phone ` +
-        'Standard), then run the site again (Deploy).',
-    );
-  }
-  const seconds = ctx.ports.settings.onboarding.activationPollSeconds;
-  ctx.log(
-    `-- Waiting for domain activation [Try: ${ctx.state.activationTries}]: Teams does not accept ${fqdn} yet; ` +
-      `next look in ${seconds} seconds --`,
-  );
-  return {
-    wait: {
-      reason:
-        `Teams has not activated the domain ${fqdn} yet (${refusal}); Microsoft takes minutes and up to 24 hours ` +
-        `after the licensed user ${activationUpn(fqdn)} exists. The task looks again every ${seconds} seconds.`,
-      resumeOn: { afterMs: seconds * 1000 },
-    },
-  };
-}
-
 /** The gateway object, unless the M365 script creates it itself (the LBR scripts do, with their own settings). */
 const gatewayStep = siteStep({
   name: 'CreatePstnGateway',
@@ -407,7 +353,7 @@ const gatewayStep = siteStep({
           return awaitActivation(ctx, gatewayOf(job), error.message);
         }
         if (result.changed) ctx.applied(create);
-        if (ctx.state.activationWaitSince) ctx.log(`-- Domain ${gatewayOf(job)} activated --`);
+        logActivated(ctx, gatewayOf(job));
         ctx.log(`-- PSTN Gateway ${gatewayOf(job)} ${result.changed ? 'created' : 'exists'} --`);
         return finish();
       },
