@@ -796,6 +796,7 @@ export function createMirrorStoreOn(tables: Tables) {
       dirtyKeys: readonly string[],
       cycle: string,
     ): Promise<void> {
+      if (buckets.size === 0 && dirtyKeys.length === 0) return;
       const partition = digestPartition(customerId);
       const entries = new Map<string, Map<string, string>>([...buckets].map((b) => [b, new Map()]));
       for (const [id, hash] of hashes) entries.get(userBucket(id))?.set(id, hash);
