@@ -324,7 +324,7 @@ function openWriter(ctx: CycleContext): MirrorWriter {
 async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
   const fresh = cycle.phasePage === 0 && cycle.next === null;
-  const listing = mirror.userDigest(customerId);
+  const listing = mirror.userDigest(customerId, cycle.id);
   listing.catch(() => undefined);
   const writer = openWriter(ctx);
   let known: UserDigest | null = null;
@@ -618,7 +618,7 @@ async function sweep(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   if (cycle.mirrorEmpty) {
     cycle.counts = { ...cycle.counts, users: memo.listed?.users ?? cycle.counters.usersSeen };
   } else {
-    const swept = await mirror.sweepUsers(customerId, listed.gone);
+    const swept = await mirror.sweepUsers(customerId, listed.gone, cycle.id);
     marks = swept.marks;
     cycle.counters.usersRemoved += swept.removed;
     cycle.counts = { ...cycle.counts, users: listed.users };
@@ -648,7 +648,7 @@ async function sweep(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
 async function listedFromMarks(ctx: CycleContext): Promise<Listed> {
   const { cycle, mirror, customerId } = ctx;
   const [digest, seen] = await Promise.all([
-    mirror.userDigest(customerId),
+    mirror.userDigest(customerId, cycle.id),
     cycle.mirrorEmpty ? new Set<string>() : mirror.seen(customerId, cycle.id),
   ]);
   const gone = [...digest.hashes.keys()].filter((id) => !seen.has(id));

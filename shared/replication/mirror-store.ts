@@ -52,6 +52,10 @@ const SKUS_ROW = 'skus';
  * digest and is listed by every full cycle.
  */
 const MAX_DIGEST_CHARS = 480_000;
+/** A mark's time in its key: base36 milliseconds at a fixed width, so that a cycle reads it back. */
+const MARK_TIME_CHARS = 9;
+/** A mark never done is removed after a day: its writer died (its user is rewritten by every cycle until then). */
+const MARK_EXPIRY_MS = 24 * 60 * 60 * 1000;
 
 /** What a full cycle knows of the mirrored users when it starts (MirrorStore.userDigest). */
 export interface UserDigest {
@@ -64,7 +68,7 @@ export interface UserDigest {
   readonly listed: ReadonlySet<string>;
   /** The buckets of the users written outside a full cycle. */
   readonly dirtyBuckets: ReadonlySet<string>;
-  /** The marks of writes outside a full cycle that were read: removed once the digest accounts for them. */
+  /** The marks read that are done (or expired): removed once the digest accounts for them. */
   readonly dirtyKeys: readonly string[];
   /** The user rows listed because a bucket's digest was missing, of another version or open. */
   readonly rowsListed: number;
@@ -205,7 +209,8 @@ export function userHash(user: MirrorUser): string {
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
-export function createMirrorStoreOn(tables: Tables) {
+export function createMirrorStoreOn(tables: Tables, options: { readonly now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
   const table = tables.table<Entity>(MIRROR_TABLE);
   const ck = (customerId: string) => shortNameKey(customerId);
   const userPartition = (customerId: string, id: string) => `${ck(customerId)}~u~${userBucket(id)}`;
@@ -269,28 +274,48 @@ export function createMirrorStoreOn(tables: Tables) {
   };
 
   /**
-   * Marks users as written outside a full cycle, before their rows are: each mark is a row of its own (a nonce in
-   * its key), so that a full cycle removes only the marks it read, never one written while it ran.
+   * Marks users as written outside a full cycle, before their rows are (`done` false): each mark is a row of its own
+   * (the time and a nonce in its key), so that a full cycle removes only the marks it read, never one written while
+   * it ran. `markDone` says the rows are stored: a full cycle removes a mark only once it is done (or a day old, a
+   * writer that died), since a mark still being written for could precede a row write landing after the cycle's.
    */
-  const markDirty = async (customerId: string, ids: Iterable<string>): Promise<string[]> => {
-    const keys = [...new Set(ids)].map((id) => `d~${id}~${randomBytes(6).toString('base64url')}`);
-    await submitGrouped(
-      table,
-      keys.map(
-        (rowKey) => ({ kind: 'upsert', row: { partitionKey: digestPartition(customerId), rowKey } }) as const,
-      ),
-    );
+  const mark = async (customerId: string, ids: Iterable<string>, cycle?: string): Promise<string[]> => {
+    const at = now().toString(36).padStart(MARK_TIME_CHARS, '0');
+    const keys = [...new Set(ids)].map((id) => `d~${id}~${at}${randomBytes(6).toString('base64url')}`);
+    await putMarks(customerId, keys, false, cycle);
     return keys;
   };
-  /** Removes users written outside a full cycle (marked first), with their index rows. */
-  const removeMarked = async (customerId: string, ids: readonly string[]): Promise<string[]> => {
+  const markDone = (customerId: string, keys: readonly string[], cycle?: string) =>
+    putMarks(customerId, keys, true, cycle);
+  const putMarks = (customerId: string, keys: readonly string[], done: boolean, cycle?: string) =>
+    submitGrouped(
+      table,
+      keys.map(
+        (rowKey) =>
+          ({
+            kind: 'upsert',
+            row: { partitionKey: digestPartition(customerId), rowKey, done, ...(cycle ? { cycle } : {}) },
+          }) as const,
+      ),
+    );
+  /**
+   * Removes users (marked first), with their index rows; returns the marks, done. A full cycle's sweep names
+   * itself (`cycle`): its marks left not done by a crash are its own, which its redone sweep may remove.
+   */
+  const removeMarked = async (
+    customerId: string,
+    ids: readonly string[],
+    cycle?: string,
+  ): Promise<string[]> => {
     const stored = [...(await storedUsers(customerId, ids)).values()];
-    const marks = await markDirty(
+    const keys = await mark(
       customerId,
       stored.map((e) => e.rowKey),
+      cycle,
     );
     await removeUsers(customerId, stored);
-    return marks;
+    await markDone(customerId, keys, cycle);
+    return keys;
   };
 
   const getOrNull = async (partitionKey: string, rowKey: string): Promise<Entity | null> =>
@@ -468,9 +493,9 @@ export function createMirrorStoreOn(tables: Tables) {
       mirrored: (id: string) => boolean = () => true,
     ): Promise<void> {
       if (users.length === 0) return;
-      const [stored] = await Promise.all([
+      const [stored, keys] = await Promise.all([
         storedUsers(customerId, users.map((u) => u.id).filter(mirrored)),
-        markDirty(
+        mark(
           customerId,
           users.map((u) => u.id),
         ),
@@ -479,6 +504,7 @@ export function createMirrorStoreOn(tables: Tables) {
         const entity = stored.get(id);
         return entity ? marksOf(entity) : NO_MARKS;
       });
+      await markDone(customerId, keys);
     },
 
     /**
@@ -493,7 +519,7 @@ export function createMirrorStoreOn(tables: Tables) {
       cycle: string,
     ): Promise<void> {
       const stored = await storedUsers(customerId, [...new Set(updates.map((u) => u.id))]);
-      await markDirty(customerId, stored.keys());
+      const keys = await mark(customerId, stored.keys());
       const users = new Map<string, MirrorUser>();
       const marks = new Map<string, UserMarks>();
       for (const update of updates) {
@@ -510,6 +536,7 @@ export function createMirrorStoreOn(tables: Tables) {
         });
       }
       await writeUsers(customerId, [...users.values()], cycle, stored, (id) => marks.get(id) ?? NO_MARKS);
+      await markDone(customerId, keys);
     },
 
     /** The user's content hash (the details' ETag) with the user; null when not mirrored. */
@@ -537,7 +564,7 @@ export function createMirrorStoreOn(tables: Tables) {
       const entity = await getOrNull(userPartition(customerId, userId), userId);
       if (!entity) return false;
       // The row is rewritten from this read: a full cycle's write since would be undone, so its digest entry goes.
-      await markDirty(customerId, [userId]);
+      const keys = await mark(customerId, [userId]);
       const user = userOf(entity);
       const marks = { ...marksOf(entity), pending, ...(options.edited ? { edited: true } : {}) };
       await submitGrouped(table, [
@@ -546,6 +573,7 @@ export function createMirrorStoreOn(tables: Tables) {
         ),
         { kind: 'upsert', row: { ...entity, pending, edited: marks.edited } },
       ]);
+      await markDone(customerId, keys);
       return true;
     },
 
@@ -731,7 +759,7 @@ export function createMirrorStoreOn(tables: Tables) {
      * bucket whose digest is missing, of another version or layout, or open, is listed instead, as userHashes does.
      * A mirror written before digests existed is so listed once, by its first full cycle, which then writes them.
      */
-    async userDigest(customerId: string): Promise<UserDigest> {
+    async userDigest(customerId: string, cycle?: string): Promise<UserDigest> {
       const partition = digestPartition(customerId);
       const hashes = new Map<string, string>();
       const digests = new Map<string, Map<string, string>>();
@@ -740,16 +768,22 @@ export function createMirrorStoreOn(tables: Tables) {
       const dirtyIds: string[] = [];
       await Promise.all([
         (async () => {
-          for await (const row of rows({
+          const expired = now() - MARK_EXPIRY_MS;
+          const marks = {
             partitionKey: partition,
             rowKey: { ge: 'd~', lt: 'o~~' },
-            select: [],
-          })) {
-            if (row.rowKey.startsWith('o~')) open.add(row.rowKey.slice(2));
-            else {
-              dirtyKeys.push(row.rowKey);
-              dirtyIds.push(row.rowKey.slice(2, row.rowKey.lastIndexOf('~')));
+            select: ['done', 'cycle'],
+          };
+          for await (const row of rows(marks)) {
+            if (row.rowKey.startsWith('o~')) {
+              open.add(row.rowKey.slice(2));
+              continue;
             }
+            const end = row.rowKey.lastIndexOf('~');
+            dirtyIds.push(row.rowKey.slice(2, end));
+            const at = Number.parseInt(row.rowKey.slice(end + 1, end + 1 + MARK_TIME_CHARS), 36);
+            const own = cycle !== undefined && row.cycle === cycle;
+            if (row.done === true || own || at < expired) dirtyKeys.push(row.rowKey);
           }
         })(),
         inParallel(ALL_BUCKETS, 16, async (bucket) => {
@@ -842,8 +876,9 @@ export function createMirrorStoreOn(tables: Tables) {
     async sweepUsers(
       customerId: string,
       gone: readonly string[],
+      cycle: string,
     ): Promise<{ removed: number; marks: string[] }> {
-      const marks = await removeMarked(customerId, gone);
+      const marks = await removeMarked(customerId, gone, cycle);
       return { removed: marks.length, marks };
     },
 

@@ -163,8 +163,8 @@ describe('a removal interrupted after the index rows and before the user row', (
     const bob = user(2, 'Bob Annan');
     await mirror.putUsers(CUSTOMER, [anna, bob], 'c1');
 
-    await interrupted(() => mirror.sweepUsers(CUSTOMER, [anna.id]));
-    expect((await mirror.sweepUsers(CUSTOMER, [anna.id])).removed).toBe(1);
+    await interrupted(() => mirror.sweepUsers(CUSTOMER, [anna.id], 'c2'));
+    expect((await mirror.sweepUsers(CUSTOMER, [anna.id], 'c2')).removed).toBe(1);
 
     expect(await mirror.getUser(CUSTOMER, anna.id)).toBeNull();
     expect(await indexRows(inner)).toEqual(await cleanIndexOf([bob]));
