@@ -37,9 +37,10 @@ import {
  *   per user bucket with each user's id and short hash packed (user-digest.ts), which a full cycle reads instead
  *   of listing the user rows; `o~{bucket}`, written by a full cycle before it writes a user of the bucket and
  *   removed once the bucket's digest is rewritten (an open bucket's digest is not trusted: it is listed); and
- *   `d~{id}~{nonce}`, written by every write of a user outside a full cycle before the user's row (the digest's
- *   entry is then unknown, so the next full cycle rewrites the user), removed by the full cycle that read it once
- *   the digest accounts for it. A stale digest can so cost an extra write, never a skipped one or a missed removal.
+ *   `d~{id}~{time}{nonce}`, written by every write of a user outside a full cycle before the user's row (the
+ *   digest's entry is then unknown, so the next full cycle rewrites the user) and marked `done` after it; a full
+ *   cycle removes the done marks it read once its digest accounts for them. A stale digest can so cost an extra
+ *   write, never a skipped one or a missed removal.
  * Every row written by a cycle carries its id (`cycle`); a full cycle's sweep removes the rows it did not mark.
  */
 export const MIRROR_TABLE = 'replicamirror';

@@ -12,6 +12,7 @@ import {
 import { packDigest, unpackDigest } from '../../shared/replication/user-digest.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { RowIterator, TableRow, Tables, VersionedTable } from '../../shared/storage/versioned-table.js';
+import { faultyTables } from '../support/faulty-tables.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
 /**
@@ -302,6 +303,31 @@ describe('a user written outside the full cycle', () => {
     const version = await mirror.getUserVersion(CUSTOMER, userId(3));
     expect(version).toMatchObject({ pending: true, edited: true });
     expect((await fullCycle(tables, users)).counters.usersWritten).toBe(0);
+  });
+});
+
+describe('a write outside the full cycle that died after its mark', () => {
+  it('keeps its user unknown: each full cycle rewrites the user rather than skip it', async () => {
+    const inner = memoryTables();
+    const users = tenantOf(100);
+    await fullCycle(inner, users);
+    // Day two marks the user, then dies before its row (and the mark's "done") are written.
+    const dying = faultyTables(
+      inner,
+      (call) => call.operation === 'transaction' && call.partitionKey?.includes('~u~') === true,
+    );
+    await expect(
+      createMirrorStoreOn(dying).updateUsers(
+        CUSTOMER,
+        [{ id: userId(5), change: (user) => ({ ...user, department: 'Never stored' }) }],
+        'day-two',
+      ),
+    ).rejects.toThrow();
+
+    expect((await fullCycle(inner, users)).counters.usersWritten).toBe(1);
+    expect((await fullCycle(inner, users)).counters.usersWritten).toBe(1);
+    expect((await createMirrorStoreOn(inner).getUser(CUSTOMER, userId(5)))?.department).toBe('Sales');
+    expect((await digestRows(inner)).filter((r) => r.rowKey.startsWith('d~'))).toHaveLength(1);
   });
 });
 
