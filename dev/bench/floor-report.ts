@@ -42,7 +42,7 @@ const peakRss = (r: ReplicationRun) =>
   Math.max(r.full.peakRssBytes, r.steady.peakRssBytes, ...r.quicks.map((q) => q.peakRssBytes));
 
 const written = ({ writes }: WorkerReport) =>
-  `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone)`;
+  `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone); ${writes.rowsRead.toLocaleString('en')} rows read`;
 
 /** The rows of the scale table for the floor and the cycles. */
 export function replicationRows(r: ReplicationRun, tenantUsers: number): string[][] {
@@ -107,6 +107,7 @@ export function replicationFigures(r: ReplicationRun, command: string): Record<s
     steadyRowsWritten: r.steady.writes.rows,
     steadyTransactions: r.steady.writes.transactions,
     steadySingleWrites: r.steady.writes.singleWrites,
+    steadyRowsRead: r.steady.writes.rowsRead,
     quickRuns: r.quicks.length,
     quickMedianMs: Math.round(quick.medianMs),
     quickP95Ms: Math.round(quick.p95Ms),

@@ -1,9 +1,17 @@
 import type { M365Reader, Page } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
-import { type HashedUser, type MirrorStore, type MirrorVoiceObject, userHash } from './mirror-store.js';
+import {
+  type HashedUser,
+  type MirrorStore,
+  type MirrorVoiceObject,
+  type UserDigest,
+  userBucket,
+  userHash,
+} from './mirror-store.js';
 import type { MirrorUser } from './mirror-user.js';
 import type { CycleState, ReplicationStatus } from './replication-store.js';
 import { inParallel } from './table-text.js';
+import { shortHash } from './user-digest.js';
 
 /** Teams and Graph clocks are not ours: a quick cycle reads Teams changes from a little before it last looked. */
 const CLOCK_SKEW_MS = 2 * 60 * 1000;
@@ -14,7 +22,7 @@ const WRITES_IN_FLIGHT = 8;
 const ROWS_BUFFERED = 16_000;
 /** Graph pages read ahead of the writes. */
 const PAGES_AHEAD = 2;
-/** A mark in the listing of mirrored users: seen by this chunk (the value is otherwise the user's hash). */
+/** A mark in the digest's hashes: seen by this chunk (before the user's short hash, as the mirror now has it). */
 const SEEN = '~';
 
 export interface CycleContext {
@@ -47,8 +55,17 @@ export interface CycleContext {
 
 /** What one chunk learns that a later phase of the same chunk can use (never part of the checkpoint). */
 interface ChunkMemo {
-  /** The users' listing taken at the start of the listing phase, with the ids this chunk saw, once it ended. */
-  listed: { readonly gone: readonly string[]; readonly users: number } | null;
+  /** The users' digest read at the start of the listing phase, with the ids this chunk saw, once it ended. */
+  listed: Listed | null;
+}
+
+/** What a full cycle's sweep removes and then writes to the users' digest. */
+interface Listed {
+  readonly digest: UserDigest;
+  readonly gone: readonly string[];
+  readonly users: number;
+  /** The buckets of the users this chunk wrote. */
+  readonly written: ReadonlySet<string>;
 }
 
 /**
@@ -299,31 +316,37 @@ function openWriter(ctx: CycleContext): MirrorWriter {
 
 /**
  * The full cycle's listing of every Teams user with its Graph user. What the mirror holds (each user's hash) is
- * listed once, beside the first Graph reads; only users whose content changed are written, each hashed once. The
- * page's ids are marked seen for the sweep, unless the mirror started empty (nothing to sweep); when the whole
- * listing runs in this chunk, the sweep takes the users not seen from this listing rather than listing again.
+ * read once from the users' digest, beside the first Graph reads; only users whose content changed are written,
+ * each hashed once. The page's ids are marked seen for the sweep, unless the mirror started empty (nothing to
+ * sweep); when the whole listing runs in this chunk, the sweep takes the users not seen from this digest rather
+ * than reading it again.
  */
 async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
   const fresh = cycle.phasePage === 0 && cycle.next === null;
-  const listing = mirror.userHashes(customerId);
+  const listing = mirror.userDigest(customerId, cycle.id);
   listing.catch(() => undefined);
   const writer = openWriter(ctx);
-  let known: Map<string, string> | null = null;
+  let known: UserDigest | null = null;
+  const writtenBuckets = new Set<string>();
   await pipelined<MirrorUser>(ctx, writer, {
     read: (link) => ctx.reader.teamsUsers(link, { pageSize: ctx.pageSize }),
     write(page, number) {
       const done = (async () => {
         known ??= await listing;
-        const hashes = known;
+        const { hashes } = known;
         const changed: HashedUser[] = [];
         const mirrored = new Set<string>();
         for (const user of page.items) {
           const hash = userHash(user);
+          const short = shortHash(hash);
           const before = hashes.get(user.id);
           if (before !== undefined) mirrored.add(user.id);
-          if (before !== hash) changed.push({ user, hash });
-          hashes.set(user.id, SEEN);
+          if (before !== short) {
+            changed.push({ user, hash });
+            writtenBuckets.add(userBucket(user.id));
+          }
+          hashes.set(user.id, SEEN + short);
         }
         const writes = [writer.putUsers(changed, cycle.id, (id) => mirrored.has(id))];
         if (!cycle.mirrorEmpty)
@@ -353,11 +376,11 @@ async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void>
       if (!fresh || !known) return;
       const gone: string[] = [];
       let users = 0;
-      for (const [id, value] of known) {
-        if (value === SEEN) users++;
+      for (const [id, value] of known.hashes) {
+        if (value.startsWith(SEEN)) users++;
         else gone.push(id);
       }
-      memo.listed = { gone, users };
+      memo.listed = { digest: known, gone, users, written: writtenBuckets };
       known = null;
     },
     then: 'groups',
@@ -592,24 +615,49 @@ async function voice(ctx: CycleContext): Promise<void> {
 /**
  * The end of a full cycle: what the listing did not see is gone from the tenant. Nothing when the mirror started
  * empty; the users not seen by this chunk's listing when it ran whole in this chunk; otherwise the page marks
- * against a listing of the mirrored users.
+ * against the users' digest read again. Then the digest of every bucket not read from a trusted digest, written,
+ * swept or written outside the cycle is rewritten: after every user row it describes is stored.
  */
 async function sweep(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
+  const listed = memo.listed ?? (await listedFromMarks(ctx));
+  let marks: string[] = [];
   if (cycle.mirrorEmpty) {
     cycle.counts = { ...cycle.counts, users: memo.listed?.users ?? cycle.counters.usersSeen };
-  } else if (memo.listed) {
-    await mirror.deleteUsers(customerId, memo.listed.gone);
-    cycle.counters.usersRemoved += memo.listed.gone.length;
-    cycle.counts = { ...cycle.counts, users: memo.listed.users };
   } else {
-    const seen = await mirror.seen(customerId, cycle.id);
-    cycle.counters.usersRemoved += await mirror.sweepUsers(customerId, seen);
-    cycle.counts = { ...cycle.counts, users: seen.size };
+    const swept = await mirror.sweepUsers(customerId, listed.gone, cycle.id);
+    marks = swept.marks;
+    cycle.counters.usersRemoved += swept.removed;
+    cycle.counts = { ...cycle.counts, users: listed.users };
   }
   if (!cycle.mirrorEmpty) {
     const swept = await mirror.sweepGroups(customerId, cycle.id);
     cycle.counters.groupsRemoved += swept.groups;
   }
+  const { digest } = listed;
+  const gone = cycle.mirrorEmpty ? new Set<string>() : new Set(listed.gone);
+  const hashes = new Map<string, string>();
+  for (const [id, value] of digest.hashes) {
+    if (!gone.has(id)) hashes.set(id, value.startsWith(SEEN) ? value.slice(SEEN.length) : value);
+  }
+  const buckets = new Set([
+    ...digest.listed,
+    ...listed.written,
+    ...digest.dirtyBuckets,
+    ...[...gone].map(userBucket),
+  ]);
+  ctx.fence();
+  await mirror.sealDigest(customerId, hashes, buckets, [...digest.dirtyKeys, ...marks], cycle.id);
   await mirror.clearSeen(customerId);
+}
+
+/** A sweep in a later chunk than the listing's end: the digest read again, against the page marks. */
+async function listedFromMarks(ctx: CycleContext): Promise<Listed> {
+  const { cycle, mirror, customerId } = ctx;
+  const [digest, seen] = await Promise.all([
+    mirror.userDigest(customerId, cycle.id),
+    cycle.mirrorEmpty ? new Set<string>() : mirror.seen(customerId, cycle.id),
+  ]);
+  const gone = [...digest.hashes.keys()].filter((id) => !seen.has(id));
+  return { digest, gone, users: seen.size, written: new Set() };
 }

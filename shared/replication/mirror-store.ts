@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
 import { TransientError, domainErrors } from '../errors/domain-errors.js';
 import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
 import type { MirrorUser } from './mirror-user.js';
-import { inParallel, packText, submitGrouped, unpackText } from './table-text.js';
+import { type BatchAction, inParallel, packText, submitGrouped, unpackText } from './table-text.js';
+import { DIGEST_VERSION, packDigest, shortHash, unpackDigest } from './user-digest.js';
 import { createWriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
 import {
   INDEX_LAYOUT,
@@ -31,13 +32,48 @@ import {
  * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen;
  * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q~{ab}`, written
  *   before the user's own row and removed before it, so a write interrupted half-way is redone by the next one;
- *   the user row's `index` names their layout.
+ *   the user row's `index` names their layout;
+ * - the users' digest, partition `{customer}~h` (docs/replication.md, "Layout"; decision 80): `b~{bucket}`, one row
+ *   per user bucket with each user's id and short hash packed (user-digest.ts), which a full cycle reads instead
+ *   of listing the user rows; `o~{bucket}`, written by a full cycle before it writes a user of the bucket and
+ *   removed once the bucket's digest is rewritten (an open bucket's digest is not trusted: it is listed); and
+ *   `d~{id}~{time}{nonce}`, written by every write of a user outside a full cycle before the user's row (the
+ *   digest's entry is then unknown, so the next full cycle rewrites the user) and marked `done` after it; a full
+ *   cycle removes the done marks it read once its digest accounts for them. A stale digest can so cost an extra
+ *   write, never a skipped one or a missed removal.
  * Every row written by a cycle carries its id (`cycle`); a full cycle's sweep removes the rows it did not mark.
  */
 export const MIRROR_TABLE = 'replicamirror';
 
 const USER_BUCKETS = 64;
 const SKUS_ROW = 'skus';
+/**
+ * The largest packed digest written (characters): Azure counts a string's UTF-16 bytes against an entity's 1 MiB,
+ * so 480,000 characters (~13,700 users in a bucket, ~870,000 in a customer) keep a margin; a bucket past it has no
+ * digest and is listed by every full cycle.
+ */
+const MAX_DIGEST_CHARS = 480_000;
+/** A mark's time in its key: base36 milliseconds at a fixed width, so that a cycle reads it back. */
+const MARK_TIME_CHARS = 9;
+/** A mark never done is removed after a day: its writer died (its user is rewritten by every cycle until then). */
+const MARK_EXPIRY_MS = 24 * 60 * 60 * 1000;
+
+/** What a full cycle knows of the mirrored users when it starts (MirrorStore.userDigest). */
+export interface UserDigest {
+  /**
+   * Every mirrored user's short hash (user-digest.ts); '' when the row is not vouched for (written outside a
+   * full cycle since the digest, or of an older index layout), so that a full cycle that sees the user rewrites it.
+   */
+  readonly hashes: Map<string, string>;
+  /** The buckets listed (their digest missing, of another version or layout, or open); the others were trusted. */
+  readonly listed: ReadonlySet<string>;
+  /** The buckets of the users written outside a full cycle. */
+  readonly dirtyBuckets: ReadonlySet<string>;
+  /** The marks read that are done (or expired): removed once the digest accounts for them. */
+  readonly dirtyKeys: readonly string[];
+  /** The user rows listed because a bucket's digest was missing, of another version or open. */
+  readonly rowsListed: number;
+}
 
 /** A user as the Users list shows it: one index row. */
 export interface IndexedUser extends Pick<
@@ -157,6 +193,14 @@ export interface HashedUser {
 /** Member ids per membership row (~80 KB of JSON, well inside an entity's 1 MiB). */
 export const MEMBERS_PER_ROW = 2000;
 
+/** A user's bucket: two hex digits, by a hash of the id, so that a page of users spreads over 64 partitions. */
+export function userBucket(id: string): string {
+  const bucket = Number.parseInt(createHash('md5').update(id).digest('hex').slice(0, 4), 16) % USER_BUCKETS;
+  return bucket.toString(16).padStart(2, '0');
+}
+
+const ALL_BUCKETS = Array.from({ length: USER_BUCKETS }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export function userHash(user: MirrorUser): string {
   return createHash('sha1')
     .update(JSON.stringify(userColumns(user)))
@@ -166,13 +210,12 @@ export function userHash(user: MirrorUser): string {
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
-export function createMirrorStoreOn(tables: Tables) {
+export function createMirrorStoreOn(tables: Tables, options: { readonly now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
   const table = tables.table<Entity>(MIRROR_TABLE);
   const ck = (customerId: string) => shortNameKey(customerId);
-  const userPartition = (customerId: string, id: string) => {
-    const bucket = Number.parseInt(createHash('md5').update(id).digest('hex').slice(0, 4), 16) % USER_BUCKETS;
-    return `${ck(customerId)}~u~${bucket.toString(16).padStart(2, '0')}`;
-  };
+  const userPartition = (customerId: string, id: string) => `${ck(customerId)}~u~${userBucket(id)}`;
+  const digestPartition = (customerId: string) => `${ck(customerId)}~h`;
   const usersRange = (customerId: string): ListOptions => ({
     partitionKey: { ge: `${ck(customerId)}~u~`, lt: `${ck(customerId)}~u~~` },
   });
@@ -229,6 +272,51 @@ export function createMirrorStoreOn(tables: Tables) {
   const removeUsers = async (customerId: string, stored: readonly Entity[]): Promise<void> => {
     await deleteRows(stored.flatMap((entity) => storedIndexKeys(customerId, entity)));
     await deleteRows(stored.map((e) => ({ partitionKey: e.partitionKey, rowKey: e.rowKey })));
+  };
+
+  /**
+   * Marks users as written outside a full cycle, before their rows are (`done` false): each mark is a row of its own
+   * (the time and a nonce in its key), so that a full cycle removes only the marks it read, never one written while
+   * it ran. `markDone` says the rows are stored: a full cycle removes a mark only once it is done (or a day old, a
+   * writer that died), since a mark still being written for could precede a row write landing after the cycle's.
+   */
+  const mark = async (customerId: string, ids: Iterable<string>, cycle?: string): Promise<string[]> => {
+    const at = now().toString(36).padStart(MARK_TIME_CHARS, '0');
+    const keys = [...new Set(ids)].map((id) => `d~${id}~${at}${randomBytes(6).toString('base64url')}`);
+    await putMarks(customerId, keys, false, cycle);
+    return keys;
+  };
+  const markDone = (customerId: string, keys: readonly string[], cycle?: string) =>
+    putMarks(customerId, keys, true, cycle);
+  const putMarks = (customerId: string, keys: readonly string[], done: boolean, cycle?: string) =>
+    submitGrouped(
+      table,
+      keys.map(
+        (rowKey) =>
+          ({
+            kind: 'upsert',
+            row: { partitionKey: digestPartition(customerId), rowKey, done, ...(cycle ? { cycle } : {}) },
+          }) as const,
+      ),
+    );
+  /**
+   * Removes users (marked first), with their index rows; returns the marks, done. A full cycle's sweep names
+   * itself (`cycle`): its marks left not done by a crash are its own, which its redone sweep may remove.
+   */
+  const removeMarked = async (
+    customerId: string,
+    ids: readonly string[],
+    cycle?: string,
+  ): Promise<string[]> => {
+    const stored = [...(await storedUsers(customerId, ids)).values()];
+    const keys = await mark(
+      customerId,
+      stored.map((e) => e.rowKey),
+      cycle,
+    );
+    await removeUsers(customerId, stored);
+    await markDone(customerId, keys, cycle);
+    return keys;
   };
 
   const getOrNull = async (partitionKey: string, rowKey: string): Promise<Entity | null> =>
@@ -311,10 +399,23 @@ export function createMirrorStoreOn(tables: Tables) {
    * (full ones where a partition has rows enough), a bounded number run at once, and a caller that writes faster
    * than storage takes waits in `room()`. Each write resolves once its rows are stored; a user's own row is sent
    * only once its index rows are stored, so that a crash never leaves a user row whose hash vouches for index rows
-   * that were not written.
+   * that were not written, and a user is sent only once its bucket is open (`o~{bucket}` stored), so that a crash
+   * never leaves a user row the bucket's digest does not describe while the digest is trusted.
    */
   function openWriter(customerId: string, options: WriteBatcherOptions) {
     const batcher = createWriteBatcher(table, options);
+    const opened = new Map<string, Promise<void>>();
+    const open = (ids: readonly string[]) =>
+      Promise.all(
+        [...new Set(ids.map(userBucket))].map((bucket) => {
+          let stored = opened.get(bucket);
+          if (!stored) {
+            stored = batcher.put({ partitionKey: digestPartition(customerId), rowKey: `o~${bucket}` });
+            opened.set(bucket, stored);
+          }
+          return stored;
+        }),
+      );
     return {
       /**
        * Users read from the tenant, each with its hash. `mirrored` says which may have a row already (its index
@@ -326,7 +427,10 @@ export function createMirrorStoreOn(tables: Tables) {
         mirrored: (id: string) => boolean,
       ): Promise<void> {
         if (users.length === 0) return;
-        const stored = await storedUsers(customerId, users.map((u) => u.user.id).filter(mirrored));
+        const [stored] = await Promise.all([
+          storedUsers(customerId, users.map((u) => u.user.id).filter(mirrored)),
+          open(users.map((u) => u.user.id)),
+        ]);
         const marks = (id: string) => {
           const entity = stored.get(id);
           return entity ? marksOf(entity) : NO_MARKS;
@@ -390,11 +494,18 @@ export function createMirrorStoreOn(tables: Tables) {
       mirrored: (id: string) => boolean = () => true,
     ): Promise<void> {
       if (users.length === 0) return;
-      const stored = await storedUsers(customerId, users.map((u) => u.id).filter(mirrored));
+      const [stored, keys] = await Promise.all([
+        storedUsers(customerId, users.map((u) => u.id).filter(mirrored)),
+        mark(
+          customerId,
+          users.map((u) => u.id),
+        ),
+      ]);
       await writeUsers(customerId, users, cycle, stored, (id) => {
         const entity = stored.get(id);
         return entity ? marksOf(entity) : NO_MARKS;
       });
+      await markDone(customerId, keys);
     },
 
     /**
@@ -409,6 +520,7 @@ export function createMirrorStoreOn(tables: Tables) {
       cycle: string,
     ): Promise<void> {
       const stored = await storedUsers(customerId, [...new Set(updates.map((u) => u.id))]);
+      const keys = await mark(customerId, stored.keys());
       const users = new Map<string, MirrorUser>();
       const marks = new Map<string, UserMarks>();
       for (const update of updates) {
@@ -425,6 +537,7 @@ export function createMirrorStoreOn(tables: Tables) {
         });
       }
       await writeUsers(customerId, [...users.values()], cycle, stored, (id) => marks.get(id) ?? NO_MARKS);
+      await markDone(customerId, keys);
     },
 
     /** The user's content hash (the details' ETag) with the user; null when not mirrored. */
@@ -451,6 +564,8 @@ export function createMirrorStoreOn(tables: Tables) {
     ): Promise<boolean> {
       const entity = await getOrNull(userPartition(customerId, userId), userId);
       if (!entity) return false;
+      // The row is rewritten from this read: a full cycle's write since would be undone, so its digest entry goes.
+      const keys = await mark(customerId, [userId]);
       const user = userOf(entity);
       const marks = { ...marksOf(entity), pending, ...(options.edited ? { edited: true } : {}) };
       await submitGrouped(table, [
@@ -459,6 +574,7 @@ export function createMirrorStoreOn(tables: Tables) {
         ),
         { kind: 'upsert', row: { ...entity, pending, edited: marks.edited } },
       ]);
+      await markDone(customerId, keys);
       return true;
     },
 
@@ -559,7 +675,7 @@ export function createMirrorStoreOn(tables: Tables) {
     },
 
     async deleteUsers(customerId: string, ids: readonly string[]): Promise<void> {
-      await removeUsers(customerId, [...(await storedUsers(customerId, ids)).values()]);
+      await removeMarked(customerId, ids);
     },
 
     /**
@@ -638,15 +754,133 @@ export function createMirrorStoreOn(tables: Tables) {
       );
     },
 
-    /** Deletes the users no page of the cycle saw; returns how many. */
-    async sweepUsers(customerId: string, seen: ReadonlySet<string>): Promise<number> {
-      const gone: Entity[] = [];
-      const select = ['userPrincipalName', 'displayName', 'lineUri', 'index'];
-      for await (const row of rows({ ...usersRange(customerId), select })) {
-        if (!seen.has(row.rowKey)) gone.push(row);
+    /**
+     * What a full cycle compares the tenant's users with, without listing the user rows of a steady mirror: the 64
+     * digest rows (point reads, 16 at a time) and the marks beside them (one range of the digest partition); a
+     * bucket whose digest is missing, of another version or layout, or open, is listed instead, as userHashes does.
+     * A mirror written before digests existed is so listed once, by its first full cycle, which then writes them.
+     */
+    async userDigest(customerId: string, cycle?: string): Promise<UserDigest> {
+      const partition = digestPartition(customerId);
+      const hashes = new Map<string, string>();
+      const digests = new Map<string, Map<string, string>>();
+      const open = new Set<string>();
+      const dirtyKeys: string[] = [];
+      const dirtyIds: string[] = [];
+      await Promise.all([
+        (async () => {
+          const expired = now() - MARK_EXPIRY_MS;
+          const marks = {
+            partitionKey: partition,
+            rowKey: { ge: 'd~', lt: 'o~~' },
+            select: ['done', 'cycle'],
+          };
+          for await (const row of rows(marks)) {
+            if (row.rowKey.startsWith('o~')) {
+              open.add(row.rowKey.slice(2));
+              continue;
+            }
+            const end = row.rowKey.lastIndexOf('~');
+            dirtyIds.push(row.rowKey.slice(2, end));
+            const at = Number.parseInt(row.rowKey.slice(end + 1, end + 1 + MARK_TIME_CHARS), 36);
+            const own = cycle !== undefined && row.cycle === cycle;
+            if (row.done === true || own || at < expired) dirtyKeys.push(row.rowKey);
+          }
+        })(),
+        inParallel(ALL_BUCKETS, 16, async (bucket) => {
+          const row = await getOrNull(partition, `b~${bucket}`);
+          if (row && row.v === DIGEST_VERSION && row.index === INDEX_LAYOUT) {
+            digests.set(bucket, unpackDigest(unpackText(row)));
+          }
+        }),
+      ]);
+      const listed = ALL_BUCKETS.filter((bucket) => open.has(bucket) || !digests.has(bucket));
+      let rowsListed = 0;
+      for (const [bucket, entries] of digests) {
+        if (open.has(bucket)) continue;
+        for (const [id, hash] of entries) hashes.set(id, hash);
       }
-      await removeUsers(customerId, gone);
-      return gone.length;
+      await inParallel(listed, 16, async (bucket) => {
+        for await (const row of rows({
+          partitionKey: `${ck(customerId)}~u~${bucket}`,
+          select: ['hash', 'index'],
+        })) {
+          rowsListed++;
+          hashes.set(row.rowKey, layoutOf(row) === INDEX_LAYOUT ? shortHash(String(row.hash ?? '')) : '');
+        }
+      });
+      for (const id of dirtyIds) hashes.set(id, '');
+      return {
+        hashes,
+        listed: new Set(listed),
+        dirtyBuckets: new Set(dirtyIds.map(userBucket)),
+        dirtyKeys,
+        rowsListed,
+      };
+    },
+
+    /**
+     * Rewrites the digest of `buckets` from `hashes` (every mirrored user, as the full cycle left them, '' for one
+     * not vouched for), then closes those buckets and removes the marks `dirtyKeys` it accounts for. Called only
+     * once the user rows it describes are stored; a crash before it leaves the buckets open (listed next time).
+     */
+    async sealDigest(
+      customerId: string,
+      hashes: ReadonlyMap<string, string>,
+      buckets: ReadonlySet<string>,
+      dirtyKeys: readonly string[],
+      cycle: string,
+    ): Promise<void> {
+      if (buckets.size === 0 && dirtyKeys.length === 0) return;
+      const partition = digestPartition(customerId);
+      const entries = new Map<string, Map<string, string>>([...buckets].map((b) => [b, new Map()]));
+      for (const [id, hash] of hashes) entries.get(userBucket(id))?.set(id, hash);
+      const digests: Array<BatchAction<Entity>> = [];
+      const sealed: string[] = [];
+      for (const [bucket, users] of entries) {
+        const packed = packDigest(users);
+        if (packed.length > MAX_DIGEST_CHARS) {
+          // Too many users for one entity: the bucket has no digest (and stays open), so it is listed.
+          digests.push({ kind: 'delete', partitionKey: partition, rowKey: `b~${bucket}` });
+          continue;
+        }
+        sealed.push(bucket);
+        digests.push({
+          kind: 'upsert',
+          row: {
+            partitionKey: partition,
+            rowKey: `b~${bucket}`,
+            v: DIGEST_VERSION,
+            index: INDEX_LAYOUT,
+            count: users.size,
+            cycle,
+            ...packText(packed),
+          },
+        });
+      }
+      await submitGrouped(table, digests);
+      const open: Array<{ partitionKey: string; rowKey: string }> = [];
+      for await (const row of rows({
+        partitionKey: partition,
+        rowKey: { gt: 'o~', lt: 'o~~' },
+        select: [],
+      })) {
+        if (sealed.includes(row.rowKey.slice(2))) open.push(row);
+      }
+      await deleteRows([...open, ...dirtyKeys.map((rowKey) => ({ partitionKey: partition, rowKey }))]);
+    },
+
+    /**
+     * Removes the users a full cycle did not see (each marked first, so that a crash before the digest is
+     * rewritten leaves their entries unknown, not vouched for); returns how many were mirrored and the marks.
+     */
+    async sweepUsers(
+      customerId: string,
+      gone: readonly string[],
+      cycle: string,
+    ): Promise<{ removed: number; marks: string[] }> {
+      const marks = await removeMarked(customerId, gone, cycle);
+      return { removed: marks.length, marks };
     },
 
     async putSeen(customerId: string, cycle: string, page: number, ids: readonly string[]): Promise<void> {
