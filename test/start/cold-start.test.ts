@@ -9,13 +9,14 @@ import {
   FAKE_CONNECTION_STRING,
   type Loaded,
   loadEntry,
+  productionLikeSettings,
 } from '../support/functions-worker.js';
 import { offlineApp } from '../support/offline-app.js';
 
 /**
- * What a cold start loads (docs/decisions.md, 75): the entry point (package.json "main", built from
- * functions/index.ts) is imported by a plain `node` child as the Functions worker imports it, from the sources,
- * with hooks that record every module Node loads. The per-feature SDKs and the telemetry distro must not be among
+ * What a cold start loads (docs/decisions.md, 75 and 82): the entry point (package.json "main", built from
+ * functions/index.ts) is imported by a plain `node` child as the Functions worker imports it (the bench's
+ * measurement, dev/bench/entry-import.ts), from the sources, with hooks that record every module Node loads. The per-feature SDKs and the telemetry distro must not be among
  * them: they load when first used. How long the import takes is the bench's business (`coldImportMs`), not a test's.
  */
 const root = join(import.meta.dirname, '..', '..');
@@ -58,16 +59,7 @@ const TELEMETRY = [
 
 // Production-like: identity-based storage (its credential is made at start-up, its SDK loaded on the first token;
 // the storage SDKs on the first table or queue used).
-const settings: Record<string, string> = {
-  AzureWebJobsStorage__accountName: 'drhcoldstart',
-  AzureWebJobsStorage__credential: 'managedidentity',
-  API_TENANT_ID: '11111111-1111-1111-1111-111111111111',
-  API_AUDIENCE: 'api://direct-routing-hub',
-  PUBLIC_BASE_URL: 'https://drh.example.test',
-  SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  LICENSE_TENANT_COUNT: '20',
-  LICENSE_USER_COUNT: '10000',
-};
+const settings = productionLikeSettings('drhcoldstart');
 
 interface ColdStart {
   readonly loaded: Loaded;
