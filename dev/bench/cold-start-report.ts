@@ -53,11 +53,13 @@ ${process.version}, ${cpus().length} CPU cores, load average ${loadavg()
 | Import of \`${r.entry}\`, every function registered | ${plain.importMs.toFixed(0)} ms, RSS ${plain.rssMb.toFixed(0)} MB (process start to exit ${plain.processMs.toFixed(0)} ms) | ≤ 1 s and ≤ 110 MB | ${ok ? 'met' : '**missed**'} |
 | The same with Application Insights configured (the distro loads) | ${monitored.importMs.toFixed(0)} ms, RSS ${monitored.rssMb.toFixed(0)} MB | | |
 
-Each run is a fresh \`node --input-type=module -e "await import(entry)"\` under production-like App Settings
-(identity-based storage, no request served); import time from \`performance.now()\` around the import, RSS from
-\`process.memoryUsage().rss\` after it. Runs without / with Application Insights alternate. Each run (ms): ${each(r.plain)};
-with Application Insights: ${each(r.monitored)}. Per-feature SDKs (Entra credentials and MSAL, Azure DNS, ACS Email,
-SMTP, undici, jose) and the Azure Monitor distro load on first use (docs/decisions.md, 75); \`test/start/cold-start.test.ts\`
-fails if the entry point loads them.
+Each run is a fresh \`node\` that imports the entry as the Functions worker does, with a stand-in for the worker's
+\`@azure/functions-core\` (\`dev/bench/entry-import.ts\`, the measurement the start and package tests share), under
+production-like App Settings (identity-based storage, no request served); import time from \`performance.now()\` around
+the import, RSS from \`process.memoryUsage().rss\` after it. Runs without / with Application Insights alternate. Each run
+(ms): ${each(r.plain)}; with Application Insights: ${each(r.monitored)}. Per-feature SDKs (Entra credentials and MSAL,
+Azure DNS, ACS Email, SMTP, undici, jose), the storage SDKs, the Graph SDK, Handlebars, the CSV packages and the Azure
+Monitor distro load on first use (docs/decisions.md, 75 and 82); \`test/start/cold-start.test.ts\` fails if the entry
+point loads them.
 `;
 }

@@ -133,7 +133,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const queueListeners: RunningQueueListener[] = [];
   if (queueFunctions.length > 0) {
     // Few quick retries: locally a storage outage should show in the log now, not after minutes of backoff.
-    const service = endpointsOf(options.storage ?? options.storageConnectionString).queueService({
+    const service = await endpointsOf(options.storage ?? options.storageConnectionString).queueService({
       retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
     });
     const started = await Promise.allSettled(

@@ -104,7 +104,18 @@ const seconds = (min: number, max: number) =>
 export const settingsSchema = z
   .object({
     // Either this connection string or the identity-based AzureWebJobsStorage__* settings: see storageRules.
-    AzureWebJobsStorage: z.string().min(1).optional(),
+    // The storage SDKs, which parse it, load on first use (docs/decisions.md, 82): a string none of them could parse
+    // is still refused at start-up. Every form they take has an account key or a SAS, or names the emulator.
+    AzureWebJobsStorage: z
+      .string()
+      .min(1)
+      .refine(
+        (value) =>
+          value.startsWith('UseDevelopmentStorage=true') ||
+          /(?:^|;)\s*(?:AccountKey|SharedAccessSignature)=./.test(value),
+        'must be a storage connection string with an AccountKey or a SharedAccessSignature, or UseDevelopmentStorage=true',
+      )
+      .optional(),
     AzureWebJobsStorage__accountName: z
       .string()
       .regex(/^[a-z0-9]{3,24}$/, 'must be a storage account name: 3 to 24 lowercase letters and digits')

@@ -1,5 +1,5 @@
 import type { RecordSet, RecordType } from '@azure/arm-dns';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { isRestError } from '../net/rest-error.js';
 import type { TokenCredential } from '@azure/identity';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';

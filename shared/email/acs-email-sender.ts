@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EmailClient } from '@azure/communication-email';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { isRestError } from '../net/rest-error.js';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
 import { lazy } from '../platform/lazy.js';

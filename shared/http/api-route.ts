@@ -110,6 +110,7 @@ export function defineApiRoute<
     ...(spec.body ? { body: spec.body } : {}),
     ...(spec.textBody ? { textBody: spec.textBody } : {}),
   };
+  let documented: ReadonlySet<number> | undefined;
   const route = {
     name: spec.name,
     method: spec.method,
@@ -122,7 +123,10 @@ export function defineApiRoute<
     ...(spec.query ? { query: spec.query } : {}),
     ...(spec.body ? { body: spec.body } : {}),
     ...(spec.textBody ? { textBody: spec.textBody } : {}),
-    documentedStatuses: new Set(documentedResponses(openapi).keys()),
+    // Derived on the operation's first answer, not for every route at start-up (docs/decisions.md, 82).
+    get documentedStatuses(): ReadonlySet<number> {
+      return (documented ??= new Set(documentedResponses(openapi).keys()));
+    },
   };
   return {
     kind: 'http',

@@ -1,5 +1,4 @@
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
+import { csvParse, csvStringify } from '../platform/csv.js';
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { LicenseGate } from '../licenses/license-gate.js';
@@ -234,7 +233,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       }
       return cells;
     });
-    return { text: stringify([header, ...rows], { record_delimiter: '\r\n' }), problems };
+    return { text: csvStringify().stringify([header, ...rows], { record_delimiter: '\r\n' }), problems };
   }
 
   /** The mirrored users the targets name, by the target's `userId`: object ids by point reads, UPNs in one pass. */
@@ -485,7 +484,10 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
         CLEAR_KEYWORD,
         ...value.policies.map(() => GLOBAL_POLICY),
       ]);
-      return { text: stringify([header, ...rows], { record_delimiter: '\r\n' }), template: value };
+      return {
+        text: csvStringify().stringify([header, ...rows], { record_delimiter: '\r\n' }),
+        template: value,
+      };
     },
   };
 }
@@ -497,7 +499,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
 export function templateFileTargets(text: string): TemplateTarget[] {
   let records: string[][];
   try {
-    records = parse(text, {
+    records = csvParse().parse(text, {
       bom: true,
       trim: true,
       skip_empty_lines: true,

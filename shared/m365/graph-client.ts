@@ -1,17 +1,12 @@
 import type { TokenCredential } from '@azure/identity';
-import {
-  AuthenticationHandler,
-  Client,
-  type Context,
-  type Middleware,
-  RedirectHandler,
-  RedirectHandlerOptions,
-  RetryHandler,
-  RetryHandlerOptions,
-  TelemetryHandler,
-} from '@microsoft/microsoft-graph-client';
+import type * as GraphSdk from '@microsoft/microsoft-graph-client';
+import type { Client, Context, Middleware } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import type { TrustedTransport } from '../net/trusted-transport.js';
+import { lazyRequire } from '../platform/lazy.js';
+
+/** The Graph SDK (CommonJS, some forty modules) loads with the first client made, not at start-up (docs/decisions.md, 82). */
+const graphSdk = lazyRequire<typeof GraphSdk>('@microsoft/microsoft-graph-client');
 
 /** App-only Graph tokens: whatever application permissions the tenant's admin consented to. */
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -29,6 +24,15 @@ export interface GraphClientOptions {
  * except that the last step sends through the trusted transport's fetch instead of the global one.
  */
 export function createGraphClient(options: GraphClientOptions): Client {
+  const {
+    AuthenticationHandler,
+    Client,
+    RedirectHandler,
+    RedirectHandlerOptions,
+    RetryHandler,
+    RetryHandlerOptions,
+    TelemetryHandler,
+  } = graphSdk();
   const authentication = new AuthenticationHandler({
     async getAccessToken() {
       const token = await options.credential.getToken(GRAPH_SCOPE);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { GraphError } from './graph-error.js';
 import { z } from 'zod';
 
 /** A failed Graph call, with Graph's error code; the message never carries tokens or secrets. */

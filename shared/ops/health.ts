@@ -73,17 +73,20 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   const timeoutMs = options.timeoutMs ?? 5_000;
   const now = options.now ?? (() => new Date());
   const { storage } = options;
-  const tables = storage.tableService({ retryOptions: { maxRetries: 0 } });
-  const queueService = queueServiceFor(storage, timeoutMs);
+  // Made (their SDKs loaded) before the clock of either check starts.
+  const [tables, service] = await Promise.all([
+    storage.tableService({ retryOptions: { maxRetries: 0 } }),
+    queueServiceFor(storage, timeoutMs),
+  ]);
 
   const depths: Array<{ name: string; messages: number | null; poisonMessages: number | null }> = [];
   const [tableStorage, queueStorage] = await Promise.all([
     timed(() => tables.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) })),
     timed(async () => {
-      await queueService.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      await service.getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
       const failures: unknown[] = [];
       const count = (queue: string) =>
-        approximateCount(queueService, queue, timeoutMs).catch((error: unknown) => {
+        approximateCount(service, queue, timeoutMs).catch((error: unknown) => {
           failures.push(error);
           return null;
         });

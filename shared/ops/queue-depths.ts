@@ -18,7 +18,7 @@ export function queueServiceFor(
   storage: StorageEndpoints,
   timeoutMs: number,
   maxTries = 1,
-): QueueServiceClient {
+): Promise<QueueServiceClient> {
   return storage.queueService({
     retryOptions: { maxTries, tryTimeoutInMs: timeoutMs },
   });
@@ -47,7 +47,7 @@ export async function queueDepths(
   options: { readonly timeoutMs?: number; readonly maxTries?: number } = {},
 ): Promise<QueueDepth[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const service = queueServiceFor(storage, timeoutMs, options.maxTries);
+  const service = await queueServiceFor(storage, timeoutMs, options.maxTries);
   return Promise.all(
     PRODUCT_QUEUES.map(async (name) => {
       const poisonQueue = poisonQueueOf(name);

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { HttpResponseInit } from '@azure/functions';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import type { WhiteLabel } from '../provider/provider-settings.js';
 import { LAYOUT } from './page-layout.js';
+import { lazyRequire, once } from '../platform/lazy.js';
 
 /** The provider's white label as a page shows it. */
 export interface Brand {
@@ -27,22 +28,27 @@ export interface PageOptions {
   readonly formTargets?: readonly string[];
 }
 
-const handlebars = Handlebars.create();
-// For values placed inside <script>: JSON with the characters that could end the script element escaped.
-handlebars.registerHelper('json', (value: unknown) =>
-  JSON.stringify(value ?? null)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029'),
-);
+// Handlebars loads with the first page rendered, not at start-up (docs/decisions.md, 82).
+const handlebarsApi = lazyRequire<typeof Handlebars>('handlebars');
+const handlebars = once(() => {
+  const pages = handlebarsApi().create();
+  // For values placed inside <script>: JSON with the characters that could end the script element escaped.
+  pages.registerHelper('json', (value: unknown) =>
+    JSON.stringify(value ?? null)
+      .replace(/</g, '\\u003c')
+      .replace(/>/g, '\\u003e')
+      .replace(/&/g, '\\u0026')
+      .replace(/\u2028/g, '\\u2028')
+      .replace(/\u2029/g, '\\u2029'),
+  );
+  return pages;
+});
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 const compile = (template: string) => {
   let found = compiled.get(template);
   if (!found) {
-    found = handlebars.compile(template, { strict: false, noEscape: false });
+    found = handlebars().compile(template, { strict: false, noEscape: false });
     compiled.set(template, found);
   }
   return found;

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 
 /**
@@ -14,6 +15,23 @@ export function lazy<T>(make: () => Promise<T>): () => Promise<T> {
     });
     return made;
   };
+}
+
+/** A value made on first call and kept, for a synchronous API: a failed make is not kept either. */
+export function once<T>(make: () => T): () => T {
+  let made: { readonly value: T } | null = null;
+  return () => (made ??= { value: make() }).value;
+}
+
+const requireHere = createRequire(import.meta.url);
+
+/**
+ * A CommonJS package required on first call (`lazyRequire<typeof Api>('…')`): how a package that a synchronous
+ * API needs (Handlebars for a template, csv-parse for a CSV, the Graph SDK for a client) stays out of the cold start
+ * without making its callers async.
+ */
+export function lazyRequire<T>(specifier: string): () => T {
+  return once(() => requireHere(specifier) as T);
 }
 
 /** A token credential whose SDK is loaded, and the credential made, when the first token is asked for. */

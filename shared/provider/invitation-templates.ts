@@ -1,4 +1,7 @@
-import Handlebars from 'handlebars';
+import type HandlebarsApi from 'handlebars';
+import { lazyRequire } from '../platform/lazy.js';
+
+const handlebars = lazyRequire<typeof HandlebarsApi>('handlebars');
 
 /** The manual's placeholders, plus the provider's name so that the default text carries no example brand. */
 export const INVITATION_PLACEHOLDERS = [
@@ -39,7 +42,7 @@ interface AstNode {
 export function templateProblems(template: string): string[] {
   let program: { body: readonly AstNode[] };
   try {
-    program = Handlebars.parse(template) as unknown as { body: readonly AstNode[] };
+    program = handlebars().parse(template) as unknown as { body: readonly AstNode[] };
   } catch (error) {
     return [`The template does not compile: ${(error as Error).message.split('\n')[0]}`];
   }
@@ -66,5 +69,5 @@ export function renderTemplate(
   template: string,
   values: Readonly<Record<InvitationPlaceholder, string>>,
 ): string {
-  return Handlebars.compile(template, { noEscape: true, strict: true })(values);
+  return handlebars().compile(template, { noEscape: true, strict: true })(values);
 }

@@ -1,5 +1,6 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { type Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { GraphError } from '../m365/graph-error.js';
 import { z } from 'zod';
 import { isDomainError } from '../errors/domain-errors.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';

@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { csvParse } from '../platform/csv.js';
 import { z } from 'zod';
 
 /**
@@ -45,7 +45,12 @@ const fileRowSchema = z.tuple([z.string().min(1), z.string(), z.string().min(1),
 export function parseDialPlanFile(csv: string): SbcRule[] {
   let records: string[][];
   try {
-    records = parse(csv, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: true });
+    records = csvParse().parse(csv, {
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+    });
   } catch (error) {
     throw new SbcDialPlanError(
       `The SBC's dial plan file is not CSV: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,11 +1,11 @@
-import { RestError } from '@azure/core-rest-pipeline';
-import {
-  type TableClient,
-  type TableEntityResult,
-  type TableEntityResultPage,
-  type TransactionAction as AzureAction,
+import type {
+  TableClient,
+  TableEntityResult,
+  TableEntityResultPage,
+  TransactionAction as AzureAction,
 } from '@azure/data-tables';
 import { TransientError, VersionConflictError } from '../errors/domain-errors.js';
+import { isRestError } from '../net/rest-error.js';
 import { endpointsOf, type StorageSource } from './storage-endpoints.js';
 import { lazyTable } from './table-client.js';
 import {
@@ -50,7 +50,7 @@ const NETWORK_CODES = new Set([
  * 408, 429, 5xx) transient; anything else (400 is a bug of ours, 403 a wrong key) is thrown as it came.
  */
 export function translateStorageError(error: unknown, what: string): StorageFailure {
-  const status = error instanceof RestError ? error.statusCode : undefined;
+  const status = isRestError(error) ? error.statusCode : undefined;
   if (status === 404) return { absent: true };
   if (status === 409 || status === 412) {
     return { absent: false, error: new VersionConflictError(`${what} was changed by someone else.`) };
@@ -68,7 +68,7 @@ function isNetworkFailure(error: unknown): boolean {
   const code = Reflect.get(error, 'code');
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
   // A RestError without a status is a request that never got an answer.
-  return error instanceof RestError || (error.cause !== undefined && isNetworkFailure(error.cause));
+  return isRestError(error) || (error.cause !== undefined && isNetworkFailure(error.cause));
 }
 
 /** A failure that cannot mean "absent" (a write, a list): its translation is always thrown. */

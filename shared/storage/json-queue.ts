@@ -1,3 +1,4 @@
+import { lazy } from '../platform/lazy.js';
 import { endpointsOf, type StorageSource } from './storage-endpoints.js';
 
 /** A storage queue of JSON messages, base64-encoded as the Functions host decodes them by default. */
@@ -6,15 +7,15 @@ export interface JsonQueue<T> {
 }
 
 export function createJsonQueue<T>(source: StorageSource, queueName: string): JsonQueue<T> {
-  const client = endpointsOf(source).queueService().getQueueClient(queueName);
-  let ready: Promise<unknown> | undefined;
+  const endpoints = endpointsOf(source);
+  const ready = lazy(async () => {
+    const client = (await endpoints.queueService()).getQueueClient(queueName);
+    await client.createIfNotExists();
+    return client;
+  });
   return {
     async send(message, options = {}) {
-      ready ??= client.createIfNotExists().catch((error: unknown) => {
-        ready = undefined;
-        throw error;
-      });
-      await ready;
+      const client = await ready();
       await client.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
         visibilityTimeout: Math.max(0, Math.ceil((options.delayMs ?? 0) / 1000)),
       });

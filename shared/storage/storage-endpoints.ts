@@ -1,11 +1,18 @@
 import type { Agent } from 'node:https';
-import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
+import type { TableClient, TableServiceClient, TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import type { QueueServiceClient, StoragePipelineOptions } from '@azure/storage-queue';
 import { azureSdkOptions } from '../net/azure-sdk-options.js';
 import { defaultAzureCredential, managedIdentityCredential } from '../net/identity-credentials.js';
-import type { LazyCredential } from '../platform/lazy.js';
+import { lazy, type LazyCredential } from '../platform/lazy.js';
 import type { TrustedTransport } from '../net/trusted-transport.js';
+
+/**
+ * The storage SDKs (with core-rest-pipeline and the queue SDK's XML stack under them) are loaded by the first
+ * client asked for, a table's or a queue's first use, not at start-up (docs/decisions.md, 75 and 82).
+ */
+const tablesSdk = lazy(() => import('@azure/data-tables'));
+const queuesSdk = lazy(() => import('@azure/storage-queue'));
 
 /**
  * How the product reaches its storage account: the `AzureWebJobsStorage` connection string (Azurite, local runs) or
@@ -24,12 +31,15 @@ export type StorageConnection =
       readonly clientId?: string;
     };
 
-/** The one place that builds storage clients: every table, queue and health check of the product goes through it. */
+/**
+ * The one place that builds storage clients: every table, queue and health check of the product goes through it.
+ * Each client is made on demand, with its SDK loaded then.
+ */
 export interface StorageEndpoints {
   readonly kind: StorageConnection['kind'];
-  tableClient(table: string, options?: TableServiceClientOptions): TableClient;
-  tableService(options?: TableServiceClientOptions): TableServiceClient;
-  queueService(options?: StoragePipelineOptions): QueueServiceClient;
+  tableClient(table: string, options?: TableServiceClientOptions): Promise<TableClient>;
+  tableService(options?: TableServiceClientOptions): Promise<TableServiceClient>;
+  queueService(options?: StoragePipelineOptions): Promise<QueueServiceClient>;
 }
 
 export interface StorageEndpointsOptions {
@@ -69,12 +79,12 @@ export function storageEndpoints(
   });
   return {
     kind: 'identity',
-    tableClient: (table, extra = {}) =>
-      new TableClient(connection.tableServiceUrl, table, credential, tableOptions(extra)),
-    tableService: (extra = {}) =>
-      new TableServiceClient(connection.tableServiceUrl, credential, tableOptions(extra)),
-    queueService: (extra = {}) =>
-      new QueueServiceClient(connection.queueServiceUrl, credential, queueOptions(extra)),
+    tableClient: async (table, extra = {}) =>
+      new (await tablesSdk()).TableClient(connection.tableServiceUrl, table, credential, tableOptions(extra)),
+    tableService: async (extra = {}) =>
+      new (await tablesSdk()).TableServiceClient(connection.tableServiceUrl, credential, tableOptions(extra)),
+    queueService: async (extra = {}) =>
+      new (await queuesSdk()).QueueServiceClient(connection.queueServiceUrl, credential, queueOptions(extra)),
   };
 }
 
@@ -84,11 +94,18 @@ function connectionStringEndpoints(connectionString: string): StorageEndpoints {
     connectionString.includes('http://127.0.0.1') || connectionString.includes('UseDevelopmentStorage=true');
   return {
     kind: 'connectionString',
-    tableClient: (table, options = {}) =>
-      TableClient.fromConnectionString(connectionString, table, { ...options, allowInsecureConnection }),
-    tableService: (options = {}) =>
-      TableServiceClient.fromConnectionString(connectionString, { ...options, allowInsecureConnection }),
-    queueService: (options = {}) => QueueServiceClient.fromConnectionString(connectionString, options),
+    tableClient: async (table, options = {}) =>
+      (await tablesSdk()).TableClient.fromConnectionString(connectionString, table, {
+        ...options,
+        allowInsecureConnection,
+      }),
+    tableService: async (options = {}) =>
+      (await tablesSdk()).TableServiceClient.fromConnectionString(connectionString, {
+        ...options,
+        allowInsecureConnection,
+      }),
+    queueService: async (options = {}) =>
+      (await queuesSdk()).QueueServiceClient.fromConnectionString(connectionString, options),
   };
 }
 

@@ -1,4 +1,5 @@
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
+import { lazyRequire, once } from '../platform/lazy.js';
 import { parsePowerShellLine } from '../teams/powershell.js';
 import type { TeamsCommand } from '../teams/teams-command.js';
 import { CONTROL_CHARACTERS_TEXT, hasControlCharacter } from '../validation/control-characters.js';
@@ -68,7 +69,7 @@ interface AstNode {
 export function checkTemplate(template: RenderableTemplate): TemplateIssue[] {
   let program: { body: TemplateNode[] };
   try {
-    program = Handlebars.parse(template.body) as unknown as { body: TemplateNode[] };
+    program = handlebarsApi().parse(template.body) as unknown as { body: TemplateNode[] };
   } catch (error) {
     return [syntaxIssue(error)];
   }
@@ -328,27 +329,33 @@ function strayBraces(node: AstNode, family: ScriptFamily, issues: TemplateIssue[
   for (const match of text.matchAll(pattern)) report(match.index, match[0]);
 }
 
-const handlebars = Handlebars.create();
-handlebars.registerHelper(RAW_HELPER, (value: unknown) =>
-  value === undefined || value === null ? '' : String(value),
-);
 const KNOWN_HELPERS: Record<string, boolean> = { [RAW_HELPER]: true, each: true, if: true, unless: true };
 for (const family of ['sbc', 'm365'] as const) {
-  for (const slot of SLOTS) {
-    const helper = ESCAPE_HELPERS[family][slot];
-    handlebars.registerHelper(helper, (value: unknown, name: unknown) =>
-      ESCAPERS[family](value, slot, String(name)),
-    );
-    KNOWN_HELPERS[helper] = true;
-  }
+  for (const slot of SLOTS) KNOWN_HELPERS[ESCAPE_HELPERS[family][slot]] = true;
 }
+// Handlebars loads with the first template checked or rendered, not at start-up (docs/decisions.md, 82).
+const handlebarsApi = lazyRequire<typeof Handlebars>('handlebars');
+const handlebars = once(() => {
+  const scripts = handlebarsApi().create();
+  scripts.registerHelper(RAW_HELPER, (value: unknown) =>
+    value === undefined || value === null ? '' : String(value),
+  );
+  for (const family of ['sbc', 'm365'] as const) {
+    for (const slot of SLOTS) {
+      scripts.registerHelper(ESCAPE_HELPERS[family][slot], (value: unknown, name: unknown) =>
+        ESCAPERS[family](value, slot, String(name)),
+      );
+    }
+  }
+  return scripts;
+});
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
 function compile(body: string, family: ScriptFamily): HandlebarsTemplateDelegate {
   const key = `${family}:${body}`;
   let template = compiled.get(key);
   if (!template) {
-    template = handlebars.compile(escapedProgram(body, family), {
+    template = handlebars().compile(escapedProgram(body, family), {
       noEscape: true,
       knownHelpers: KNOWN_HELPERS,
       knownHelpersOnly: true,
@@ -364,7 +371,7 @@ function compile(body: string, family: ScriptFamily): HandlebarsTemplateDelegate
  * slot (see escaping.ts); `{{raw x}}` stays as written. A stored template passed the same analysis when saved.
  */
 function escapedProgram(body: string, family: ScriptFamily): hbs.AST.Program {
-  const program = Handlebars.parse(body);
+  const program = handlebarsApi().parse(body);
   const analysis = analyzeSlots(program.body as unknown as TemplateNode[], family);
   const [unbalanced] = analysis.unbalanced;
   if (unbalanced) throw new TemplateRenderError('quote_unbalanced', unbalancedMessage(unbalanced));

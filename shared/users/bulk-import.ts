@@ -1,5 +1,4 @@
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
+import { csvParse, csvStringify } from '../platform/csv.js';
 import { z } from 'zod';
 import { DomainError, type FieldError } from '../errors/domain-errors.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
@@ -241,7 +240,7 @@ function records(text: string): string[][] {
 
 function parseRecords(text: string): string[][] {
   try {
-    return parse(text, {
+    return csvParse().parse(text, {
       bom: true,
       trim: true,
       skip_empty_lines: true,
@@ -477,7 +476,7 @@ export function resultCsv(
   header: readonly string[],
   rows: ReadonlyArray<{ readonly cells: readonly string[]; readonly error: string | null }>,
 ): string {
-  return stringify(
+  return csvStringify().stringify(
     [[...header, 'Error'], ...rows.map((r) => [...r.cells, r.error ?? ''])].map((cells) =>
       cells.map(neutralised),
     ),

@@ -1,3 +1,5 @@
+import { once } from '../platform/lazy.js';
+
 /**
  * The manual's tel rule for a Line URI (manual-part-D §5: "The number must match the regular expression
  * (tel:+)?([1-9]d{0,17})(;ext=[1-9]d{0,9})"): E.164 digits after an optional `tel:+`, an optional extension.
@@ -20,7 +22,8 @@ export function e164Of(lineUri: string): string {
   return lineUri.replace(/^tel:/i, '').replace(/;ext=.*$/i, '');
 }
 
-const regions = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+// ICU's region names load on the first code checked, not at start-up (docs/decisions.md, 82).
+const regions = once(() => new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' }));
 
 /** CLDR names these, but they are user-assigned or groupings, not ISO 3166-1 countries. */
 const NOT_COUNTRIES = /^(?:AA|Q[M-Z]|X[A-Z]|ZZ|EU|EZ|UN)$/;
@@ -29,7 +32,7 @@ const NOT_COUNTRIES = /^(?:AA|Q[M-Z]|X[A-Z]|ZZ|EU|EZ|UN)$/;
 export function isUsageLocation(code: string): boolean {
   if (!/^[A-Z]{2}$/.test(code) || NOT_COUNTRIES.test(code)) return false;
   try {
-    return regions.of(code) !== undefined;
+    return regions().of(code) !== undefined;
   } catch {
     return false;
   }

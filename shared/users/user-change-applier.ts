@@ -1,4 +1,5 @@
-import { type Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { GraphError, ResponseType } from '../m365/graph-error.js';
 import { z } from 'zod';
 import {
   PermanentTaskError,

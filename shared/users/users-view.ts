@@ -1,4 +1,4 @@
-import { stringify } from 'csv-stringify/sync';
+import { csvStringify } from '../platform/csv.js';
 import { z } from 'zod';
 import type { CustomerService } from '../customers/customer-service.js';
 import { domainErrors } from '../errors/domain-errors.js';
@@ -380,7 +380,7 @@ export function usersView(deps: UsersViewDeps) {
       checkFilter(filter);
       await customerWithUsers(deps.customers, customerId);
       const tenant = await tenantViews(customerId);
-      const lines: string[] = [stringify([CSV_COLUMNS.map(([name]) => name)])];
+      const lines: string[] = [csvStringify().stringify([CSV_COLUMNS.map(([name]) => name)])];
       let cursor: IndexCursor | undefined;
       let count = 0;
       do {
@@ -389,7 +389,7 @@ export function usersView(deps: UsersViewDeps) {
           const item = listItem(user, tenant);
           return CSV_COLUMNS.map(([, value]) => spreadsheetSafe(value(item) ?? ''));
         });
-        if (records.length > 0) lines.push(stringify(records));
+        if (records.length > 0) lines.push(csvStringify().stringify(records));
         count += records.length;
         cursor = page.next ?? undefined;
       } while (cursor && count < EXPORT_MAX_ROWS);

@@ -151,6 +151,29 @@ describe('settings', () => {
       AzureWebJobsStorage__credential: 'managedidentity',
     };
 
+    it('refuses at start-up a connection string no storage SDK could parse, without echoing it', () => {
+      const azurite =
+        'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
+      expect(loadSettings({ ...minimal, AzureWebJobsStorage: azurite }).storage).toEqual({
+        kind: 'connectionString',
+        connectionString: azurite,
+      });
+      const sas = 'QueueEndpoint=https://acct.queue.core.windows.net/;SharedAccessSignature=sv=2024&sig=abc';
+      expect(loadSettings({ ...minimal, AzureWebJobsStorage: sas }).storage).toMatchObject({
+        kind: 'connectionString',
+      });
+      const pasted = 'https://acct.table.core.windows.net/?secretish';
+      const error = errorOf({ ...minimal, AzureWebJobsStorage: pasted });
+      expect(error.problems).toEqual([
+        {
+          setting: 'AzureWebJobsStorage',
+          message:
+            'must be a storage connection string with an AccountKey or a SharedAccessSignature, or UseDevelopmentStorage=true',
+        },
+      ]);
+      expect(error.message).not.toContain('secretish');
+    });
+
     it('takes a connection string, as local runs and Azurite use', () => {
       expect(loadSettings(minimal).storage).toEqual({
         kind: 'connectionString',

@@ -118,7 +118,7 @@ describe('storage through a token credential, no account key', () => {
   it('sends a queue message that a consumer with the same identity receives', async () => {
     const customerId = randomUUID();
     await app.services.credentialVerifyQueue.send({ customerId });
-    const queue = app.services.storage.queueService().getQueueClient(CREDENTIAL_VERIFY_QUEUE);
+    const queue = (await app.services.storage.queueService()).getQueueClient(CREDENTIAL_VERIFY_QUEUE);
     const { receivedMessageItems } = await queue.receiveMessages();
     expect(
       receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString())),

@@ -21,26 +21,27 @@ describe('storage endpoints', () => {
     );
   });
 
-  it('address the service URIs, a table and a queue under them', () => {
+  it('address the service URIs, a table and a queue under them', async () => {
     const credential: TokenCredential = { getToken: () => Promise.resolve(null) };
     const endpoints = storageEndpoints(identity, { credential });
     expect(endpoints.kind).toBe('identity');
-    expect(endpoints.tableClient('alarms').url).toBe('https://acct.table.core.windows.net');
-    expect(endpoints.tableClient('alarms').tableName).toBe('alarms');
-    expect(endpoints.queueService().getQueueClient('tasks').url).toBe(
+    const table = await endpoints.tableClient('alarms');
+    expect(table.url).toBe('https://acct.table.core.windows.net');
+    expect(table.tableName).toBe('alarms');
+    expect((await endpoints.queueService()).getQueueClient('tasks').url).toBe(
       'https://acct.queue.core.windows.net/tasks',
     );
   });
 
-  it('keep the connection string for Azurite', () => {
+  it('keep the connection string for Azurite', async () => {
     const endpoints = storageEndpoints({
       kind: 'connectionString',
       connectionString: 'UseDevelopmentStorage=true',
     });
     expect(endpoints.kind).toBe('connectionString');
-    expect(endpoints.queueService().getQueueClient('tasks').url).toBe(
+    expect((await endpoints.queueService()).getQueueClient('tasks').url).toBe(
       'http://127.0.0.1:10001/devstoreaccount1/tasks',
     );
-    expect(endpoints.tableClient('alarms').url).toBe('http://127.0.0.1:10002/devstoreaccount1');
+    expect((await endpoints.tableClient('alarms')).url).toBe('http://127.0.0.1:10002/devstoreaccount1');
   });
 });

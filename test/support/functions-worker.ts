@@ -1,62 +1,23 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { expect } from 'vitest';
+import {
+  type EntryImportOptions,
+  importEntry,
+  type Loaded,
+  type Registration,
+} from '../../dev/bench/entry-import.js';
 import type { FunctionDefinition } from '../../shared/platform/function-definitions.js';
 import { STORAGE_CONNECTION_SETTING } from '../../shared/platform/function-definitions.js';
 
-/** The stand-in for the Functions worker's `@azure/functions-core` that records every registration. */
-const worker = join(import.meta.dirname, '..', 'package', 'fixtures', 'functions-worker.mjs');
+export {
+  FAKE_CONNECTION_STRING,
+  type Loaded,
+  productionLikeSettings,
+  type Registration,
+} from '../../dev/bench/entry-import.js';
 
-/** Well-formed, and pointing at the discard port, so an export attempt fails fast instead of leaving the machine. */
-export const FAKE_CONNECTION_STRING =
-  'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:9/';
-
-export interface Registration {
-  readonly name: string;
-  readonly bindings: Record<string, Record<string, unknown>>;
-  readonly callbackType: string;
-}
-
-export interface Loaded {
-  readonly node: string;
-  readonly programmingModel?: string;
-  readonly capabilities: Record<string, string>;
-  readonly hooks: string[];
-  readonly functions: Registration[];
-}
-
-export interface LoadOptions {
-  readonly node: string;
-  readonly entry: string;
-  /** The whole environment of the app besides PATH: only what Azure would give it, no vitest or npm variables. */
-  readonly env: Record<string, string>;
-  readonly cwd?: string;
-}
-
-/** Imports `entry` in a child `node` as the Functions worker does and returns what it registered. */
-export function loadEntry({ node, entry, env, cwd }: LoadOptions): Promise<Loaded> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [worker, entry], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(cwd ? { cwd } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('REGISTRATIONS '));
-      if (code !== 0 || !line) {
-        reject(new Error(`loading ${entry} failed (exit ${code ?? signal}):\n${stderr}\n${stdout}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice('REGISTRATIONS '.length)) as Loaded);
-    });
-  });
+/** Imports `entry` in a child `node` as the Functions worker does (the bench's measurement) and returns what it registered. */
+export async function loadEntry(options: EntryImportOptions): Promise<Loaded> {
+  return (await importEntry(options)).loaded;
 }
 
 /** The trigger binding of a registration (its other bindings are outputs). */
