@@ -56,7 +56,7 @@ function readerOf(users: Map<string, MirrorUser>): M365Reader {
     teamsUser: async (id) => users.get(id) ?? null,
     usersDelta: async () => ({ items: [], nextLink: null, deltaLink: 'users:delta' }),
     groupsDelta: async () => ({ items: [], nextLink: null, deltaLink: 'groups:delta' }),
-    voiceObjects: async () => [],
+    voiceObjects: async () => ({ objects: [], refused: [] }),
     subscribedSkus: async () => [],
   };
 }
