@@ -23,7 +23,7 @@ export const PAGES_AHEAD = 2;
  * Pages whose writes are still running: each holds its parsed items (999 users, or up to ~500,000 member ids of
  * groups) until its rows are stored, so a slow storage stops the reads rather than growing the heap.
  */
-export const PAGES_WRITING = 3;
+export const PAGES_WRITING = 4;
 /** A mark in the listing of mirrored users: seen by this chunk (the value is otherwise the user's hash). */
 const SEEN = '~';
 
@@ -260,6 +260,8 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
     for (;;) {
       const running = written.filter((entry) => entry.state === 'running');
       if (running.length < PAGES_WRITING) return;
+      // Nothing more joins their transactions while the reads wait: what they wait for goes now.
+      writer.flush();
       await orTick(
         Promise.race(
           running.map((entry) =>

@@ -367,6 +367,7 @@ export function createMirrorStoreOn(tables: Tables) {
           chunks.flatMap((chunk) => memberRows(customerId, chunk, cycle)).map((row) => batcher.put(row)),
         ).then(() => {}),
       room: () => batcher.room(),
+      flush: () => batcher.flush(),
       finish: () => batcher.finish(),
       drain: () => batcher.drain(),
       stop: () => batcher.stop(),

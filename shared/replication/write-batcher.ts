@@ -233,6 +233,11 @@ export function createWriteBatcher<T extends TableRow>(
       if (failure) throw failure;
     },
 
+    /** Sends the rows waiting for fuller transactions now: the caller is about to wait for them to be stored. */
+    flush(): void {
+      flush();
+    },
+
     /**
      * Sends every waiting row, and from now on every row as soon as its writer yields: the end of a phase, whose
      * last writes (a user's row after its index rows) must not wait for rows that will never come. The caller
