@@ -20,6 +20,7 @@ import { SAMPLE_CONTEXT } from '../../shared/templates/template-context.js';
 import { startAzurite } from '../azurite.js';
 import { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
+import { workerExecArgv } from './bench-settings.js';
 import { addReplicationApp, createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import { type ApiLoadResults, apiLoadBench } from './api-load.js';
@@ -302,7 +303,7 @@ async function replicationBench(
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
     execArgv: [
       ...(args['worker-heap-mb'] ? [`--max-old-space-size=${args['worker-heap-mb']}`] : []),
-      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...workerExecArgv(),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
