@@ -1,3 +1,4 @@
+import { workerExecArgv } from './bench-settings.js';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -243,7 +244,7 @@ export async function withApiWorker<T>(
   const request: ApiWorkerRequest = { settings, ...options };
   const worker = fork(fileURLToPath(new URL('./api-worker.js', import.meta.url)), {
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
-    execArgv: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    execArgv: workerExecArgv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -20,6 +20,7 @@ import { SAMPLE_CONTEXT } from '../../shared/templates/template-context.js';
 import { startAzurite } from '../azurite.js';
 import { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
+import { workerExecArgv } from './bench-settings.js';
 import { addReplicationApp, createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import { type ApiLoadResults, apiLoadBench } from './api-load.js';
@@ -302,7 +303,7 @@ async function replicationBench(
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
     execArgv: [
       ...(args['worker-heap-mb'] ? [`--max-old-space-size=${args['worker-heap-mb']}`] : []),
-      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...workerExecArgv(),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -499,8 +500,9 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 - Where the time goes: during the full cycle Azurite's process takes most of a CPU core (its in-memory tables keep
   sorted indexes that every insert shifts, so a write costs more as the table grows); the replication process is idle
   about 40 % of the time waiting for it (\`BENCH_WORKER_NODE_ARGS=--cpu-prof npm run bench\` profiles it). Azure Table
-  Storage has no such growth. Peak RSS is mostly V8 growing its heap lazily: with \`--worker-heap-mb 96\` the same
-  cycle of 60,000 users ran in the same time at 193 MB instead of 299 MB.
+  Storage has no such growth. The replication process runs with the V8 flags Azure's worker gets
+  (\`dev/host/node-arguments.ts\`, docs/decisions.md §81): without them V8 let its heap grow to 4× the live data
+  between collections, and the peak RSS was 420 MB already at 5,000 users.
 - UMP-365's published figures for comparison: about 20 minutes and 2 GB per cycle for 100,000 users.
 `;
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startAzurite } from '../azurite.js';
 import { seedOnboardingSettings } from '../demo-seed.js';
 import { freePort } from '../host/free-port.js';
+import { workerExecArgv } from './bench-settings.js';
 import type { LogRecord } from '../host/index.js';
 import type { RunningSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
@@ -81,7 +82,7 @@ interface Instance {
 async function startInstance(request: ScaleOutWorkerRequest, name: string): Promise<Instance> {
   const worker: ChildProcess = fork(fileURLToPath(new URL('./scale-out-worker.js', import.meta.url)), {
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
-    execArgv: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    execArgv: workerExecArgv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

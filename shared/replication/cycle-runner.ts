@@ -20,8 +20,18 @@ const PARALLEL_READS = 8;
 const WRITES_IN_FLIGHT = 8;
 /** Rows a full cycle holds waiting for their transactions (a page of 1,000 users makes ~11,000). */
 const ROWS_BUFFERED = 16_000;
+/**
+ * Bytes of rows a full cycle holds waiting for their transactions: about two full transactions' worth, so that a
+ * big group's membership rows (80 KB each) are made as storage takes them, not all at once.
+ */
+const BYTES_BUFFERED = 8 * 1024 * 1024;
 /** Graph pages read ahead of the writes. */
-const PAGES_AHEAD = 2;
+export const PAGES_AHEAD = 2;
+/**
+ * Pages whose writes are still running: each holds its parsed items (999 users, or up to ~500,000 member ids of
+ * groups) until its rows are stored, so a slow storage stops the reads rather than growing the heap.
+ */
+export const PAGES_WRITING = 4;
 /** A mark in the digest's hashes: seen by this chunk (before the user's short hash, as the mirror now has it). */
 const SEEN = '~';
 
@@ -242,16 +252,43 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
   };
   // Rows waiting for a fuller transaction go after a while, so that a slow Graph page does not hold the checkpoint.
   const tickMs = Math.max(50, ctx.checkpointMs / 2);
+  /** `awaited`'s value, or null after a tick (the batcher's timed sends and the checkpoint ran meanwhile). */
+  const orTick = async <R>(awaited: Promise<R>): Promise<R | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    const tick = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), tickMs)));
+    const result = await Promise.race([awaited, tick]);
+    clearTimeout(timer);
+    if (result === null) {
+      await writer.room();
+      await saveIfDue();
+    }
+    return result;
+  };
   const nextPage = async (): Promise<Page<T> | null> => {
     const wrapped = pages.next().then((page) => ({ page }));
     wrapped.catch(() => undefined);
     for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const tick = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), tickMs)));
-      const result = await Promise.race([wrapped, tick]);
-      clearTimeout(timer);
+      const result = await orTick(wrapped);
       if (result) return result.page;
-      await writer.room();
+    }
+  };
+  /** Waits until fewer than PAGES_WRITING pages have writes running (a failed one throws at the commit). */
+  const roomForPage = async () => {
+    for (;;) {
+      const running = written.filter((entry) => entry.state === 'running');
+      if (running.length < PAGES_WRITING) return;
+      // Nothing more joins their transactions while the reads wait: what they wait for goes now.
+      writer.flush();
+      await orTick(
+        Promise.race(
+          running.map((entry) =>
+            entry.done.then(
+              () => true,
+              () => true,
+            ),
+          ),
+        ),
+      );
       await saveIfDue();
     }
   };
@@ -286,6 +323,7 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
       }
       await writer.room();
       await saveIfDue();
+      await roomForPage();
     }
     writer.finish();
     await Promise.all(written.map((entry) => entry.done));
@@ -309,6 +347,7 @@ function openWriter(ctx: CycleContext): MirrorWriter {
   return ctx.mirror.openWriter(ctx.customerId, {
     maxInFlight: WRITES_IN_FLIGHT,
     maxBuffered: ROWS_BUFFERED,
+    maxBufferedBytes: BYTES_BUFFERED,
     maxWaitMs: Math.max(50, ctx.checkpointMs / 2),
     fence: () => ctx.fence(),
   });
@@ -511,20 +550,33 @@ async function listGroups(ctx: CycleContext): Promise<void> {
     read: (link) => ctx.reader.groupsDelta(link, ctx.pageSize),
     write(page, number) {
       const groups = page.items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);
-      const writes = [writer.putGroups(groups, cycle.id)];
+      const grouped = writer.putGroups(groups, cycle.id);
+      grouped.catch(() => undefined);
+      const writes = [grouped];
       let memberships = 0;
-      // One item at a time: its member ids become packed rows at once, never a second copy of the whole page.
-      page.items.forEach((group, index) => {
-        const members = (group['members@delta'] ?? [])
-          .filter((m) => !m['@removed'])
-          .map((m) => m.id.toLowerCase());
-        if (group['@removed'] || members.length === 0) return;
-        const tag = `${cycle.id}~${String(number).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
-        memberships += members.length;
-        writes.push(writer.putMemberChunks([{ groupId: group.id.toLowerCase(), tag, members }], cycle.id));
-      });
+      // The write takes the page's items: each item's member references are dropped once they are packed rows, and
+      // the rows are made as the writer has room, so a page of 175,000 references is never held twice.
+      const items = page.items.splice(0);
+      const streamed = (async () => {
+        for (let index = 0; items.length > 0; index++) {
+          const group = items.shift() as DeltaGroup;
+          const members = (group['members@delta'] ?? [])
+            .filter((m) => !m['@removed'])
+            .map((m) => m.id.toLowerCase());
+          if (group['@removed'] || members.length === 0) continue;
+          const tag = `${cycle.id}~${String(number).padStart(6, '0')}~${String(index).padStart(4, '0')}`;
+          memberships += members.length;
+          const written = writer.putMemberChunks(
+            [{ groupId: group.id.toLowerCase(), tag, members }],
+            cycle.id,
+          );
+          written.catch(() => undefined);
+          writes.push(written);
+          await writer.room();
+        }
+      })();
       const groupCount = groups.length;
-      const done = Promise.all(writes).then(() => undefined);
+      const done = streamed.then(() => Promise.all(writes)).then(() => undefined);
       return {
         done,
         commit() {

@@ -471,6 +471,7 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
           chunks.flatMap((chunk) => memberRows(customerId, chunk, cycle)).map((row) => batcher.put(row)),
         ).then(() => {}),
       room: () => batcher.room(),
+      flush: () => batcher.flush(),
       finish: () => batcher.finish(),
       drain: () => batcher.drain(),
       stop: () => batcher.stop(),

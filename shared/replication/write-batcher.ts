@@ -13,6 +13,11 @@ export interface WriteBatcherOptions {
   readonly maxInFlight: number;
   /** Rows held (waiting and in flight) before a writer must wait; the fullest partitions are sent first. */
   readonly maxBuffered: number;
+  /**
+   * Bytes of rows held (waiting and in flight) before a writer must wait: a membership row carries up to 2,000
+   * member ids, so a bound in rows alone would let a big group's rows pile up by the hundred megabytes.
+   */
+  readonly maxBufferedBytes?: number;
   /** A partly filled transaction waits at most this long for more rows of its partition. */
   readonly maxWaitMs: number;
   /** Entities per transaction (Azure: 100). */
@@ -62,9 +67,11 @@ export function createWriteBatcher<T extends TableRow>(
   const maxEntities = Math.min(options.maxEntities ?? MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_ACTIONS);
   const maxBytes = options.maxBytes ?? MAX_TRANSACTION_BYTES - PAYLOAD_MARGIN;
   const now = options.now ?? Date.now;
+  const maxBufferedBytes = options.maxBufferedBytes ?? Number.POSITIVE_INFINITY;
   const partitions = new Map<string, PartitionBuffer<T>>();
   const flights = new Map<string, Set<Flight>>();
   let buffered = 0;
+  let bufferedBytes = 0;
   let inFlight = 0;
   let failure: unknown = null;
   let stopped = false;
@@ -94,6 +101,7 @@ export function createWriteBatcher<T extends TableRow>(
       const earlier = buffer.rows.get(rowKey);
       if (earlier) {
         buffer.bytes += bytes - earlier.bytes;
+        bufferedBytes += bytes - earlier.bytes;
         earlier.action = action;
         earlier.bytes = bytes;
         earlier.done.push({ resolve, reject });
@@ -107,6 +115,7 @@ export function createWriteBatcher<T extends TableRow>(
         buffer.rows.set(rowKey, { action, bytes, done: [{ resolve, reject }] });
         buffer.bytes += bytes;
         buffered++;
+        bufferedBytes += bytes;
       }
       if (buffer.rows.size >= maxEntities || buffer.bytes >= maxBytes) send(partitionKey);
       if (draining && !flushQueued) {
@@ -125,6 +134,7 @@ export function createWriteBatcher<T extends TableRow>(
     if (!buffer || buffer.rows.size === 0) return;
     partitions.delete(partitionKey);
     const batch = [...buffer.rows.values()];
+    const batchBytes = buffer.bytes;
     const keys = new Set(buffer.rows.keys());
     const overlapping = [...(flights.get(partitionKey) ?? [])].filter((f) =>
       [...f.keys].some((key) => keys.has(key)),
@@ -153,6 +163,7 @@ export function createWriteBatcher<T extends TableRow>(
       } finally {
         inFlight--;
         buffered -= batch.length;
+        bufferedBytes -= batchBytes;
         set.delete(flight);
         if (set.size === 0) flights.delete(partitionKey);
         finish();
@@ -184,12 +195,18 @@ export function createWriteBatcher<T extends TableRow>(
     const at = now();
     for (const [key, buffer] of partitions) if (at - buffer.since >= options.maxWaitMs) send(key);
     let waiting = 0;
-    for (const buffer of partitions.values()) waiting += buffer.rows.size;
-    if (waiting <= options.maxBuffered / 2) return;
+    let waitingBytes = 0;
+    for (const buffer of partitions.values()) {
+      waiting += buffer.rows.size;
+      waitingBytes += buffer.bytes;
+    }
+    const over = () => waiting > options.maxBuffered / 2 || waitingBytes > maxBufferedBytes / 2;
+    if (!over()) return;
     const fullest = [...partitions].sort(([, a], [, b]) => b.rows.size - a.rows.size);
     for (const [key, buffer] of fullest) {
-      if (waiting <= options.maxBuffered / 2) break;
+      if (!over()) break;
       waiting -= buffer.rows.size;
+      waitingBytes -= buffer.bytes;
       send(key);
     }
   }
@@ -206,14 +223,19 @@ export function createWriteBatcher<T extends TableRow>(
     put: (row: T) => enqueue({ kind: 'upsert', row }),
     delete: (partitionKey: string, rowKey: string) => enqueue({ kind: 'delete', partitionKey, rowKey }),
 
-    /** Waits while too many rows are held; throws the first failed transaction's error. */
+    /** Waits while too many rows (or bytes of rows) are held; throws the first failed transaction's error. */
     async room(): Promise<void> {
       pressure();
-      while (buffered >= options.maxBuffered && !failure) {
+      while ((buffered >= options.maxBuffered || bufferedBytes >= maxBufferedBytes) && !failure) {
         await new Promise<void>((resolve) => roomWaiters.push(resolve));
         pressure();
       }
       if (failure) throw failure;
+    },
+
+    /** Sends the rows waiting for fuller transactions now: the caller is about to wait for them to be stored. */
+    flush(): void {
+      flush();
     },
 
     /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WORKER_NODE_ARGUMENTS } from '../../dev/host/node-arguments.js';
 import { settingsSchema } from '../../shared/config/settings.js';
 import { offlineApp } from '../support/offline-app.js';
 
@@ -132,10 +133,16 @@ describe('infra/main.bicep', () => {
           ...Object.keys(shape),
           'APPLICATIONINSIGHTS_CONNECTION_STRING',
           'AzureFunctionsJobHost__telemetryMode',
+          // Read by the Functions host: the Node worker's flags.
+          'languageWorkers__node__arguments',
         ],
         `${name} is unknown`,
       ).toContain(name);
     }
+  });
+
+  it('runs the Node worker with the V8 flags the bench measured (dev/host/node-arguments.ts)', () => {
+    expect(appSettings.languageWorkers__node__arguments).toBe(WORKER_NODE_ARGUMENTS.join(' '));
   });
 
   it("reaches storage with the managed identity: the host's identity-based connection, no connection string", () => {

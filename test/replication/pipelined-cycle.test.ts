@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type CycleContext, runCycle } from '../../shared/replication/cycle-runner.js';
+import {
+  type CycleContext,
+  PAGES_AHEAD,
+  PAGES_WRITING,
+  runCycle,
+} from '../../shared/replication/cycle-runner.js';
 import type { DeltaGroup, M365Reader, Page } from '../../shared/replication/m365-reader.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
@@ -456,5 +461,110 @@ describe('a holder whose lease ran out', () => {
     await expect(runCycle(ctx)).rejects.toBeInstanceOf(LeaseLostError);
     expect(sentBeforeLapse).toBeGreaterThan(0);
     expect(transactions).toHaveLength(sentBeforeLapse ?? -1);
+  });
+});
+
+/** Tables whose transactions wait while `stalled` (storage far slower than Graph), then all go through. */
+function stallingTables(inner: Tables) {
+  let stalled = true;
+  const waiting: Array<() => void> = [];
+  let held = 0;
+  const tables: Tables = {
+    table<T extends TableRow>(name: string): VersionedTable<T> {
+      const table = inner.table<T>(name);
+      return {
+        get: (...args) => table.get(...args),
+        insert: (...args) => table.insert(...args),
+        replace: (...args) => table.replace(...args),
+        upsert: (...args) => table.upsert(...args),
+        delete: (...args) => table.delete(...args),
+        list: (...args) => table.list(...args),
+        transaction: async (actions) => {
+          if (stalled) {
+            held++;
+            await new Promise<void>((resolve) => waiting.push(resolve));
+          }
+          return table.transaction(actions);
+        },
+      };
+    },
+  };
+  return {
+    tables,
+    held: () => held,
+    release() {
+      stalled = false;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+describe('storage slower than Graph', () => {
+  it('stops reading Graph pages while the pages read wait for their writes, and then completes', async () => {
+    const tenant = tenantOf(1000, []);
+    const reader = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
+    let reads = 0;
+    const counting: M365Reader = {
+      ...reader,
+      teamsUsers: (...args) => (reads++, reader.teamsUsers(...args)),
+    };
+    const storage = stallingTables(memoryTables());
+    const saved = { cycle: newCycle('slow') };
+    const cycle = runFrom(storage.tables, counting, newCycle('slow'), saved);
+    await until(() => storage.held() > 0);
+    // Time enough for a reader unbounded by the writes to read all 20 pages; the cycle waits on storage instead.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reads).toBeLessThanOrEqual(PAGES_WRITING + PAGES_AHEAD);
+
+    storage.release();
+    await cycle;
+    expect(reads).toBe(20);
+    expect(saved.cycle.counts.users).toBe(1000);
+  });
+
+  it("makes a big group's membership rows as storage takes them, not all of the page's at once", async () => {
+    const tenant = tenantOf(0, []);
+    // 150 items of 2,000 members: 12 MB of membership rows, more than the cycle holds unwritten.
+    for (let g = 0; g < 150; g++) {
+      tenant.groups.set(groupId(g), {
+        displayName: `Group ${g}`,
+        members: Array.from(
+          { length: 2000 },
+          (_, i) => `22222222-0000-4000-8000-${String(g * 2000 + i).padStart(12, '0')}`,
+        ),
+      });
+    }
+    const reader = readerOf(tenant, { pageSize: 200, membersPerItem: 2000 });
+    let taken = 0;
+    const counting: M365Reader = {
+      ...reader,
+      groupsDelta: async (...args) => {
+        const page = await reader.groupsDelta(...args);
+        // Counts the items whose member references the cycle has taken from the page.
+        const items = page.items.map((item) => {
+          const members = item['members@delta'];
+          return Object.defineProperty({ ...item }, 'members@delta', {
+            enumerable: true,
+            get: () => (taken++, members),
+          });
+        });
+        return { ...page, items };
+      },
+    };
+    const storage = stallingTables(memoryTables());
+    const saved = { cycle: newCycle('groups') };
+    const cycle = runFrom(storage.tables, counting, newCycle('groups'), saved);
+    await until(() => storage.held() > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThan(150);
+
+    storage.release();
+    await cycle;
+    expect(saved.cycle.counts.memberships).toBe(300_000);
   });
 });
