@@ -661,7 +661,7 @@ async function voice(ctx: CycleContext): Promise<void> {
   cycle.counters.voiceObjectsChanged += put.length + remove.length;
   cycle.counts = { ...cycle.counts, voiceObjects: remote.length + kept };
   // The phase may run again after a failed chunk: its warnings replace those of the earlier try.
-  cycle.warnings = refused.map((r) => ({ code: 'VoicePolicyTypeRefused', ...r }));
+  cycle.warnings = refused.map((r) => ({ code: 'voice-policy-type-refused', ...r }));
 }
 
 /**

@@ -45,7 +45,7 @@ export interface CycleCounters {
  * (its mirrored objects were kept as they were, decision 78).
  */
 export interface CycleWarning {
-  readonly code: 'VoicePolicyTypeRefused';
+  readonly code: 'voice-policy-type-refused';
   readonly policyType: string;
   /** The service's HTTP status. */
   readonly status: number;

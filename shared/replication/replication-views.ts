@@ -29,7 +29,7 @@ const countersSchema = z.object({
 const warningsSchema = z
   .array(
     z.object({
-      code: z.enum(['VoicePolicyTypeRefused']),
+      code: z.enum(['voice-policy-type-refused']),
       policyType: z.string().meta({ example: 'TeamsEmergencyCallingPolicy' }),
       status: z.number().int().meta({ description: "The Teams admin API's HTTP status." }),
       message: z.string().meta({ description: "The Teams admin API's message." }),
@@ -37,7 +37,7 @@ const warningsSchema = z
   )
   .meta({
     description:
-      "What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this " +
+      "What the cycle went on without. voice-policy-type-refused: the tenant's Teams admin API refused to list this " +
       'voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated ' +
       'and the mirrored objects of this one were kept as they were.',
   });

@@ -129,19 +129,34 @@ const TIME_CHARS = 10;
 const RANDOM_CHARS = 16;
 export const TASK_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** The last id's millisecond and random part, so that ids made in one millisecond still sort in creation order. */
+let last = { time: -1, random: 0n };
+const RANDOM_LIMIT = 1n << 80n;
+
 /**
- * A ULID: 48 bits of milliseconds then 80 random bits, Crockford base32. Sorts by creation time; not guessable.
+ * A ULID: 48 bits of milliseconds then 80 random bits, Crockford base32. Sorts by creation time, even within one
+ * millisecond (a customer's tasks run oldest first by id): the next id of the same millisecond adds a random step
+ * of up to 32 bits to the last one's random part, as monotonic ULIDs do, so it still cannot be guessed.
  */
 export function newTaskId(now: Date): string {
-  let time = now.getTime();
+  const ms = now.getTime();
+  let random = BigInt(`0x${randomBytes(10).toString('hex')}`);
+  if (ms === last.time) {
+    const step = BigInt(randomBytes(4).readUInt32BE(0)) + 1n;
+    if (last.random + step < RANDOM_LIMIT) random = last.random + step;
+  }
+  last = { time: ms, random };
+  let time = ms;
   let timePart = '';
   for (let i = 0; i < TIME_CHARS; i++) {
     timePart = CROCKFORD.charAt(time % 32) + timePart;
     time = Math.floor(time / 32);
   }
-  const bytes = randomBytes(RANDOM_CHARS);
   let randomPart = '';
-  for (const byte of bytes) randomPart += CROCKFORD.charAt(byte % 32);
+  for (let i = 0; i < RANDOM_CHARS; i++) {
+    randomPart = CROCKFORD.charAt(Number(random % 32n)) + randomPart;
+    random /= 32n;
+  }
   return timePart + randomPart;
 }
 

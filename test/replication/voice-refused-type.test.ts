@@ -91,7 +91,7 @@ describe('a voice object type the tenant refuses', () => {
     expect(refused).toMatchObject({ state: 'idle', message: null, lastCycle: { outcome: 'succeeded' } });
     expect(refused.lastCycle?.warnings).toEqual([
       {
-        code: 'VoicePolicyTypeRefused',
+        code: 'voice-policy-type-refused',
         policyType: 'TenantDialPlan',
         status: 404,
         message: expect.stringContaining("Unknown configuration type 'TenantDialPlan'"),

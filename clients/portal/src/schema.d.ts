@@ -4450,10 +4450,10 @@ export interface components {
                     membershipChanges: number;
                     voiceObjectsChanged: number;
                 };
-                /** @description What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
+                /** @description What the cycle went on without. voice-policy-type-refused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
                 warnings: {
                     /** @enum {string} */
-                    code: "VoicePolicyTypeRefused";
+                    code: "voice-policy-type-refused";
                     /** @example TeamsEmergencyCallingPolicy */
                     policyType: string;
                     /** @description The Teams admin API's HTTP status. */
@@ -4487,10 +4487,10 @@ export interface components {
                     membershipChanges: number;
                     voiceObjectsChanged: number;
                 };
-                /** @description What the cycle went on without. VoicePolicyTypeRefused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
+                /** @description What the cycle went on without. voice-policy-type-refused: the tenant's Teams admin API refused to list this voice object type (a retired type, or one not rolled out to the tenant); the other types were replicated and the mirrored objects of this one were kept as they were. */
                 warnings: {
                     /** @enum {string} */
-                    code: "VoicePolicyTypeRefused";
+                    code: "voice-policy-type-refused";
                     /** @example TeamsEmergencyCallingPolicy */
                     policyType: string;
                     /** @description The Teams admin API's HTTP status. */
