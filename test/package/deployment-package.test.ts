@@ -20,6 +20,7 @@ import {
   type Loaded,
   loadEntry,
 } from '../support/functions-worker.js';
+import { productionLikeSettings } from '../../dev/bench/entry-import.js';
 import { offlineApp } from '../support/offline-app.js';
 
 /**
@@ -120,17 +121,13 @@ function installedPackages(dir: string, prefix = 'node_modules'): string[] {
 // Production-like: identity-based storage (no AzureWebJobsStorage connection string), Key Vault references already
 // resolved by the platform, Application Insights on.
 const account = 'drhpackagetest';
+// Identity-based storage named by service URIs, as the Bicep sets it, instead of by account name.
+const { AzureWebJobsStorage__accountName: _byName, ...productionLike } = productionLikeSettings(account);
 const settings: Record<string, string> = {
+  ...productionLike,
   AzureWebJobsStorage__blobServiceUri: `https://${account}.blob.core.windows.net/`,
   AzureWebJobsStorage__queueServiceUri: `https://${account}.queue.core.windows.net/`,
   AzureWebJobsStorage__tableServiceUri: `https://${account}.table.core.windows.net/`,
-  AzureWebJobsStorage__credential: 'managedidentity',
-  API_TENANT_ID: '11111111-1111-1111-1111-111111111111',
-  API_AUDIENCE: 'api://direct-routing-hub',
-  PUBLIC_BASE_URL: 'https://drh.example.test',
-  SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  LICENSE_TENANT_COUNT: '20',
-  LICENSE_USER_COUNT: '10000',
   APPLICATIONINSIGHTS_CONNECTION_STRING: FAKE_CONNECTION_STRING,
 };
 

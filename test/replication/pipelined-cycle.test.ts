@@ -8,13 +8,7 @@ import {
 import type { DeltaGroup, M365Reader, Page } from '../../shared/replication/m365-reader.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
-import {
-  EMPTY_COUNTS,
-  emptyCounters,
-  type CycleState,
-  emptyStatus,
-  LeaseLostError,
-} from '../../shared/replication/replication-store.js';
+import { type CycleState, emptyStatus, LeaseLostError } from '../../shared/replication/replication-store.js';
 import { MAX_TRANSACTION_BYTES } from '../../shared/replication/table-text.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type {
@@ -25,6 +19,7 @@ import type {
 } from '../../shared/storage/versioned-table.js';
 import { TransientError } from '../../shared/errors/domain-errors.js';
 import { faultyTables } from '../support/faulty-tables.js';
+import { newFullCycle } from '../support/full-cycle.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
 /**
@@ -101,27 +96,6 @@ function readerOf(tenant: Tenant, options: { pageSize: number; membersPerItem: n
     },
     voiceObjects: async () => ({ objects: [], refused: [] }),
     subscribedSkus: async () => [],
-  };
-}
-
-function newCycle(id: string): CycleState {
-  const at = new Date().toISOString();
-  return {
-    id,
-    kind: 'full',
-    reason: 'manual',
-    requestedAt: at,
-    startedAt: at,
-    phase: 'users-latest',
-    next: null,
-    phasePage: 0,
-    counters: emptyCounters(),
-    usersDelta: null,
-    groupsDelta: null,
-    counts: EMPTY_COUNTS,
-    lastProgressAt: at,
-    failures: 0,
-    lastError: null,
   };
 }
 
@@ -250,9 +224,9 @@ describe('a full cycle killed at random points', () => {
 
       // What an uninterrupted run leaves: the same cycles, the same ids.
       const clean = memoryTables();
-      const cleanSaved = { cycle: newCycle('first') };
+      const cleanSaved = { cycle: newFullCycle('first') };
       if (steady) {
-        await runFrom(clean, reader, newCycle('first'), cleanSaved);
+        await runFrom(clean, reader, newFullCycle('first'), cleanSaved);
         change(tenant);
       }
       const calls = { count: 0 };
@@ -265,7 +239,7 @@ describe('a full cycle killed at random points', () => {
         }
         return false;
       });
-      await runFrom(counted, reader, newCycle('second'), cleanSaved);
+      await runFrom(counted, reader, newFullCycle('second'), cleanSaved);
       const lastUserRow = writes.findLast((w) => w.partitionKey.includes('~u~'))?.at ?? 1;
       const sealed =
         writes.find((w) => w.at > lastUserRow && w.partitionKey.endsWith('~h'))?.at ?? lastUserRow;
@@ -276,11 +250,16 @@ describe('a full cycle killed at random points', () => {
       const inner = memoryTables();
       if (steady) {
         const restored = tenantOf(200, [{ members: 1200 }, { members: 40 }, { members: 0 }]);
-        await runFrom(inner, readerOf(restored, { pageSize: 50, membersPerItem: 500 }), newCycle('first'), {
-          cycle: newCycle('first'),
-        });
+        await runFrom(
+          inner,
+          readerOf(restored, { pageSize: 50, membersPerItem: 500 }),
+          newFullCycle('first'),
+          {
+            cycle: newFullCycle('first'),
+          },
+        );
       }
-      const saved = { cycle: newCycle('second') };
+      const saved = { cycle: newFullCycle('second') };
       for (let kill = 0; kill < 2; kill++) {
         const at =
           seed >= 7 && kill === 0
@@ -303,8 +282,8 @@ describe('a full cycle killed at random points', () => {
       expect(listed.items.map((u) => u.id).sort()).toEqual([...tenant.users.keys()].sort());
 
       // The digest the crashes left vouches only for what is stored: a cycle over the unchanged tenant writes no user.
-      const again = { cycle: newCycle('third') };
-      await runFrom(inner, reader, newCycle('third'), again);
+      const again = { cycle: newFullCycle('third') };
+      await runFrom(inner, reader, newFullCycle('third'), again);
       expect(again.cycle.counters.usersWritten).toBe(0);
       expect(again.cycle.counters.usersRemoved).toBe(0);
       expect((await mirror.listUsers(CUSTOMER, 10_000)).items).toEqual(listed.items);
@@ -353,8 +332,8 @@ describe('a group of 150,000 members', () => {
       );
       tenant.groups.set(groupId(0), { displayName: 'Everyone', members });
       const { tables, transactions } = recordingTables(memoryTables());
-      await runFrom(tables, readerOf(tenant, { pageSize: 100, membersPerItem }), newCycle('big'), {
-        cycle: newCycle('big'),
+      await runFrom(tables, readerOf(tenant, { pageSize: 100, membersPerItem }), newFullCycle('big'), {
+        cycle: newFullCycle('big'),
       });
 
       expect(transactions.length).toBeGreaterThan(0);
@@ -378,8 +357,13 @@ describe("a quick cycle's membership changes", () => {
   it('are written from the delta as one row, without rewriting the group, and read back as the tenant has them', async () => {
     const tenant = tenantOf(100, [{ members: 1200 }]);
     const { tables, transactions } = recordingTables(memoryTables());
-    const full = { cycle: newCycle('full') };
-    await runFrom(tables, readerOf(tenant, { pageSize: 50, membersPerItem: 500 }), newCycle('full'), full);
+    const full = { cycle: newFullCycle('full') };
+    await runFrom(
+      tables,
+      readerOf(tenant, { pageSize: 50, membersPerItem: 500 }),
+      newFullCycle('full'),
+      full,
+    );
     transactions.splice(0);
 
     // Graph's members@delta: one member joins the big group, another leaves it.
@@ -398,7 +382,7 @@ describe("a quick cycle's membership changes", () => {
       }),
     };
     const quick: CycleState = {
-      ...newCycle('quick'),
+      ...newFullCycle('quick'),
       kind: 'quick',
       phase: 'users-delta',
       counts: full.cycle.counts,
@@ -436,7 +420,7 @@ describe('a holder whose lease ran out', () => {
   it('sends no further transaction once its fence refuses, and the cycle stops as taken over', async () => {
     const tenant = tenantOf(400, [{ members: 300 }]);
     const { tables, transactions } = recordingTables(memoryTables());
-    const cycle = newCycle('full');
+    const cycle = newFullCycle('full');
     /** Transactions sent before the lease ran out; null while it holds. */
     let sentBeforeLapse: number | null = null;
     const ctx: CycleContext = {
@@ -513,8 +497,8 @@ describe('storage slower than Graph', () => {
       teamsUsers: (...args) => (reads++, reader.teamsUsers(...args)),
     };
     const storage = stallingTables(memoryTables());
-    const saved = { cycle: newCycle('slow') };
-    const cycle = runFrom(storage.tables, counting, newCycle('slow'), saved);
+    const saved = { cycle: newFullCycle('slow') };
+    const cycle = runFrom(storage.tables, counting, newFullCycle('slow'), saved);
     await until(() => storage.held() > 0);
     // Time enough for a reader unbounded by the writes to read all 20 pages; the cycle waits on storage instead.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -556,8 +540,8 @@ describe('storage slower than Graph', () => {
       },
     };
     const storage = stallingTables(memoryTables());
-    const saved = { cycle: newCycle('groups') };
-    const cycle = runFrom(storage.tables, counting, newCycle('groups'), saved);
+    const saved = { cycle: newFullCycle('groups') };
+    const cycle = runFrom(storage.tables, counting, newFullCycle('groups'), saved);
     await until(() => storage.held() > 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(taken).toBeGreaterThan(0);

@@ -3,16 +3,12 @@ import { type CycleContext, runCycle } from '../../shared/replication/cycle-runn
 import type { M365Reader, Page } from '../../shared/replication/m365-reader.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
-import {
-  EMPTY_COUNTS,
-  type CycleState,
-  emptyCounters,
-  emptyStatus,
-} from '../../shared/replication/replication-store.js';
+import { type CycleState, emptyStatus } from '../../shared/replication/replication-store.js';
 import { packDigest, unpackDigest } from '../../shared/replication/user-digest.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { RowIterator, TableRow, Tables, VersionedTable } from '../../shared/storage/versioned-table.js';
 import { faultyTables } from '../support/faulty-tables.js';
+import { newFullCycle } from '../support/full-cycle.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
 /**
@@ -64,24 +60,8 @@ function readerOf(users: Map<string, MirrorUser>): M365Reader {
 let cycles = 0;
 
 async function fullCycle(tables: Tables, users: Map<string, MirrorUser>): Promise<CycleState> {
-  const at = new Date().toISOString();
-  const cycle: CycleState = {
-    id: `c${++cycles}`,
-    kind: 'full',
-    reason: 'manual',
-    requestedAt: at,
-    startedAt: at,
-    phase: 'users-latest',
-    next: null,
-    phasePage: 0,
-    counters: emptyCounters(),
-    usersDelta: null,
-    groupsDelta: null,
-    counts: EMPTY_COUNTS,
-    lastProgressAt: at,
-    failures: 0,
-    lastError: null,
-  };
+  const cycle = newFullCycle(`c${++cycles}`);
+
   const ctx: CycleContext = {
     customerId: CUSTOMER,
     cycle,
