@@ -20,6 +20,7 @@ import type {
 import { TransientError } from '../../shared/errors/domain-errors.js';
 import { faultyTables } from '../support/faulty-tables.js';
 import { newFullCycle } from '../support/full-cycle.js';
+import { interceptedTables } from '../support/intercepted-tables.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
 /**
@@ -294,23 +295,12 @@ describe('a full cycle killed at random points', () => {
 /** Tables that note every transaction's actions as Azure would receive them. */
 function recordingTables(inner: Tables) {
   const transactions: Array<ReadonlyArray<TransactionAction<TableRow>>> = [];
-  const tables: Tables = {
-    table<T extends TableRow>(name: string): VersionedTable<T> {
-      const table = inner.table<T>(name);
-      return {
-        get: (...args) => table.get(...args),
-        insert: (...args) => table.insert(...args),
-        replace: (...args) => table.replace(...args),
-        upsert: (...args) => table.upsert(...args),
-        delete: (...args) => table.delete(...args),
-        list: (...args) => table.list(...args),
-        transaction: async (actions) => {
-          transactions.push(actions);
-          return table.transaction(actions);
-        },
-      };
+  const tables = interceptedTables(inner, (table) => ({
+    transaction: async (actions) => {
+      transactions.push(actions);
+      return table.transaction(actions);
     },
-  };
+  }));
   return { tables, transactions };
 }
 
@@ -453,26 +443,15 @@ function stallingTables(inner: Tables) {
   let stalled = true;
   const waiting: Array<() => void> = [];
   let held = 0;
-  const tables: Tables = {
-    table<T extends TableRow>(name: string): VersionedTable<T> {
-      const table = inner.table<T>(name);
-      return {
-        get: (...args) => table.get(...args),
-        insert: (...args) => table.insert(...args),
-        replace: (...args) => table.replace(...args),
-        upsert: (...args) => table.upsert(...args),
-        delete: (...args) => table.delete(...args),
-        list: (...args) => table.list(...args),
-        transaction: async (actions) => {
-          if (stalled) {
-            held++;
-            await new Promise<void>((resolve) => waiting.push(resolve));
-          }
-          return table.transaction(actions);
-        },
-      };
+  const tables = interceptedTables(inner, (table) => ({
+    transaction: async (actions) => {
+      if (stalled) {
+        held++;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+      return table.transaction(actions);
     },
-  };
+  }));
   return {
     tables,
     held: () => held,

@@ -9,6 +9,7 @@ import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { RowIterator, TableRow, Tables, VersionedTable } from '../../shared/storage/versioned-table.js';
 import { faultyTables } from '../support/faulty-tables.js';
 import { newFullCycle } from '../support/full-cycle.js';
+import { interceptedTables } from '../support/intercepted-tables.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
 /**
@@ -104,41 +105,36 @@ function trafficOf(inner: Tables) {
     if (kindOf(partitionKey) === 'user') traffic.userRowsWritten += rows;
     if (kindOf(partitionKey) === 'index') traffic.indexRowsWritten += rows;
   };
-  const tables: Tables = {
-    table<T extends TableRow>(name: string): VersionedTable<T> {
-      const table = inner.table<T>(name);
-      return {
-        get: async (partitionKey, rowKey) => {
-          const found = await table.get(partitionKey, rowKey);
-          if (found && kindOf(partitionKey) === 'digest') traffic.digestRowsRead++;
-          return found;
-        },
-        list: (options) => {
-          const listing = table.list(options);
-          const counted = (async function* () {
-            for await (const row of listing) {
-              if (kindOf(row.value.partitionKey) === 'user') traffic.userRowsListed++;
-              if (kindOf(row.value.partitionKey) === 'digest') traffic.digestRowsRead++;
-              yield row;
-            }
-          })();
-          return Object.assign(counted, { byPage: listing.byPage.bind(listing) }) as RowIterator<T>;
-        },
-        insert: (row) => (wrote(row.partitionKey), table.insert(row)),
-        replace: (row, etag) => (wrote(row.partitionKey), table.replace(row, etag)),
-        upsert: (row) => (wrote(row.partitionKey), table.upsert(row)),
-        delete: (partitionKey, rowKey, etag) => (
-          wrote(partitionKey),
-          table.delete(partitionKey, rowKey, etag)
-        ),
-        transaction: (actions) => {
-          const first = actions[0];
-          if (first) wrote('row' in first ? first.row.partitionKey : first.partitionKey, actions.length);
-          return table.transaction(actions);
-        },
-      };
-    },
-  };
+  const tables = interceptedTables(
+    inner,
+    <T extends TableRow>(table: VersionedTable<T>): Partial<VersionedTable<T>> => ({
+      get: async (partitionKey, rowKey) => {
+        const found = await table.get(partitionKey, rowKey);
+        if (found && kindOf(partitionKey) === 'digest') traffic.digestRowsRead++;
+        return found;
+      },
+      list: (options) => {
+        const listing = table.list(options);
+        const counted = (async function* () {
+          for await (const row of listing) {
+            if (kindOf(row.value.partitionKey) === 'user') traffic.userRowsListed++;
+            if (kindOf(row.value.partitionKey) === 'digest') traffic.digestRowsRead++;
+            yield row;
+          }
+        })();
+        return Object.assign(counted, { byPage: listing.byPage.bind(listing) }) as RowIterator<T>;
+      },
+      insert: (row) => (wrote(row.partitionKey), table.insert(row)),
+      replace: (row, etag) => (wrote(row.partitionKey), table.replace(row, etag)),
+      upsert: (row) => (wrote(row.partitionKey), table.upsert(row)),
+      delete: (partitionKey, rowKey, etag) => (wrote(partitionKey), table.delete(partitionKey, rowKey, etag)),
+      transaction: (actions) => {
+        const first = actions[0];
+        if (first) wrote('row' in first ? first.row.partitionKey : first.partitionKey, actions.length);
+        return table.transaction(actions);
+      },
+    }),
+  );
   return {
     tables,
     take(): Traffic {
