@@ -63,16 +63,7 @@ describe('a gateway whose domain Teams has not activated yet', () => {
     );
     const fqdn = `activate.emea.${ZONE}`;
     // Meanwhile the task is queued, not failed, and says what it waits for.
-    const waiting = await waitFor(
-      'the task waiting for the activation',
-      async () => {
-        const task = (await call('GET', location)).body as TaskView;
-        return task.waiting?.reason.includes('has not activated') ? task : undefined;
-      },
-      30_000,
-    );
-    expect(waiting.state).toBe('queued');
-    expect(waiting.waiting?.reason).toContain(`dnsactivation@${fqdn}`);
+    await expectWaitingForActivation(location, fqdn);
 
     const task = await settled(call, location);
     expect(task.state, lines(task).join('\n')).toBe('finish-success');
@@ -106,16 +97,7 @@ describe('an LBR onboarding script that creates the gateway itself', () => {
       }),
     );
     const fqdn = `lbr.emea.${ZONE}`;
-    const waiting = await waitFor(
-      'the task waiting for the activation',
-      async () => {
-        const task = (await call('GET', location)).body as TaskView;
-        return task.waiting?.reason.includes('has not activated') ? task : undefined;
-      },
-      30_000,
-    );
-    expect(waiting.state).toBe('queued');
-    expect(waiting.waiting?.reason).toContain(`dnsactivation@${fqdn}`);
+    await expectWaitingForActivation(location, fqdn);
 
     const task = await settled(call, location);
     expect(task.state, lines(task).join('\n')).toBe('finish-success');
@@ -289,6 +271,20 @@ async function strandActivation(fqdn: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`No licensed ${upn} appeared.`);
+}
+
+/** Waits until the task is queued for the domain's activation, saying which activation user it waits on. */
+async function expectWaitingForActivation(location: string, fqdn: string): Promise<void> {
+  const waiting = await waitFor(
+    'the task waiting for the activation',
+    async () => {
+      const task = (await call('GET', location)).body as TaskView;
+      return task.waiting?.reason.includes('has not activated') ? task : undefined;
+    },
+    30_000,
+  );
+  expect(waiting.state).toBe('queued');
+  expect(waiting.waiting?.reason).toContain(`dnsactivation@${fqdn}`);
 }
 
 /** Waits until the task has looked at the gateway `tries` times, then returns it. */
