@@ -57,6 +57,26 @@ export function gatewayActivationRefusal(
   return now < activeAt ? gatewayDomainMessage(fqdn) : undefined;
 }
 
+/** Names switched on per tenant (an app id, a policy type), compared case-insensitively as Teams compares them. */
+class TenantNames {
+  private readonly names = new Set<string>();
+
+  clear(): void {
+    this.names.clear();
+  }
+
+  /** Switches `name` on (an app's Teams Administrator role, a refused type) or off in the tenant. */
+  set(tenantId: string, name: string, on: boolean): void {
+    const key = `${tenantId.toLowerCase()}/${name.toLowerCase()}`;
+    if (on) this.names.add(key);
+    else this.names.delete(key);
+  }
+
+  has(tenantId: string, name: string): boolean {
+    return this.names.has(`${tenantId.toLowerCase()}/${name.toLowerCase()}`);
+  }
+}
+
 /**
  * Which apps hold a Teams admin directory role (Teams Administrator) on their service principal, per tenant. An
  * app-only token reaches the Teams admin API only with one: Learn, "Application-based authentication in Teams
@@ -65,24 +85,7 @@ export function gatewayActivationRefusal(
  * The demo apps get it in the demo tenants (`seedDemoTeams`: onboarding works under the reality profile as `npm
  * start` sets it up); other apps do not unless a test assigns it. Not kept in the state file (seeded again).
  */
-export class TeamsAdminRoles {
-  private readonly holders = new Set<string>();
-
-  clear(): void {
-    this.holders.clear();
-  }
-
-  /** Assigns (or removes) the Teams Administrator role of `appId`'s service principal in the tenant. */
-  set(tenantId: string, appId: string, holds: boolean): void {
-    const key = `${tenantId.toLowerCase()}/${appId.toLowerCase()}`;
-    if (holds) this.holders.add(key);
-    else this.holders.delete(key);
-  }
-
-  holds(tenantId: string, appId: string): boolean {
-    return this.holders.has(`${tenantId.toLowerCase()}/${appId.toLowerCase()}`);
-  }
-}
+export class TeamsAdminRoles extends TenantNames {}
 
 /** The 403 of an app-only call whose app holds no Teams admin role; the wording is the sandbox's own. */
 export const NO_TEAMS_ADMIN_ROLE_MESSAGE =
@@ -96,21 +99,4 @@ export const NO_TEAMS_ADMIN_ROLE_MESSAGE =
  * name is served per tenant, not everywhere). The status for a retired type is not public; 404 is what the sandbox
  * answers for any type it does not know. Not kept in the state file (a test's knob).
  */
-export class RefusedPolicyTypes {
-  private readonly refused = new Set<string>();
-
-  clear(): void {
-    this.refused.clear();
-  }
-
-  /** Makes the tenant's API refuse (or serve again) the configuration type `policyName`. */
-  set(tenantId: string, policyName: string, refused: boolean): void {
-    const key = `${tenantId.toLowerCase()}/${policyName.toLowerCase()}`;
-    if (refused) this.refused.add(key);
-    else this.refused.delete(key);
-  }
-
-  has(tenantId: string, policyName: string): boolean {
-    return this.refused.has(`${tenantId.toLowerCase()}/${policyName.toLowerCase()}`);
-  }
-}
+export class RefusedPolicyTypes extends TenantNames {}

@@ -56,7 +56,7 @@ export function teamsAdminPeer(deps: {
         }
       }
       const appId = typeof token.claims.appid === 'string' ? token.claims.appid : '';
-      if (!delegated && state.profile.name === 'reality' && !teams.adminRoles.holds(token.tenant.id, appId)) {
+      if (!delegated && state.profile.name === 'reality' && !teams.adminRoles.has(token.tenant.id, appId)) {
         return teamsError(request, 403, 'Forbidden', NO_TEAMS_ADMIN_ROLE_MESSAGE);
       }
       if (options.target) {
