@@ -5,7 +5,6 @@ import type { LicenseGate } from '../licenses/license-gate.js';
 import type { NumberInventory } from '../numbers/number-inventory.js';
 import type { IndexCursor, MirrorStore } from '../replication/mirror-store.js';
 import { inParallel } from '../replication/table-text.js';
-import { SORT_PARTITION } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import type { Stored } from '../storage/versioned-table.js';
 import {
@@ -419,7 +418,7 @@ export function createUserTemplateService(deps: UserTemplateServiceDeps) {
       let cursor: IndexCursor | undefined;
       do {
         const page = await deps.mirror.indexPage(customerId, {
-          partition: SORT_PARTITION['display-name'],
+          family: 'display-name',
           where: [['tpl', 'eq', String(id)]],
           top: 1000,
           ...(cursor ? { cursor } : {}),

@@ -1,22 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { shortNameKey } from '../customers/short-name.js';
 import { TransientError, domainErrors } from '../errors/domain-errors.js';
-import type { Condition, ListOptions, Tables } from '../storage/versioned-table.js';
+import type { Condition, ListOptions, Page, Tables } from '../storage/versioned-table.js';
 import type { NumberHolder } from '../users/ports.js';
 import type { MirrorUser } from './mirror-user.js';
 import { type BatchAction, inParallel, packText, submitGrouped, unpackText } from './table-text.js';
 import { DIGEST_VERSION, packDigest, shortHash, unpackDigest } from './user-digest.js';
 import { createWriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
 import {
+  INDEX_BUCKET_IDS,
   INDEX_LAYOUT,
+  type IndexFamily,
   type IndexLayout,
   KEY_SEPARATOR,
-  SORT_PARTITION,
   indexColumns,
   indexKeys,
+  indexPartition as indexBucketPartition,
   NO_MARKS,
   numberKey,
-  searchPartitionOfRow,
   type UserMarks,
 } from './user-index.js';
 
@@ -30,7 +31,7 @@ import {
  * - Teams voice objects: partition `{customer}~v`, rows `{PolicyName}~{identity, base64url}`;
  * - the tenant's subscriptions (`/subscribedSkus`): one row `{customer}~l` / `skus`, rewritten each cycle;
  * - per-page marks of a full cycle: partition `{customer}~s`, rows `{cycleId}~{page}` with the ids seen;
- * - the users' index rows (user-index.ts): partitions `{customer}~x~{sort}` and `{customer}~q~{ab}`, written
+ * - the users' index rows (user-index.ts): partitions `{customer}~i~{family}~{bucket}`, written
  *   before the user's own row and removed before it, so a write interrupted half-way is redone by the next one;
  *   the user row's `index` names their layout;
  * - the users' digest, partition `{customer}~h` (docs/replication.md, "Layout"; decision 80): `b~{bucket}`, one row
@@ -102,12 +103,18 @@ export interface IndexedUser extends Pick<
   readonly rowKey: string;
 }
 
-/** Where a listing of index rows continues: after a row key, or a storage scan's continuation. */
-export type IndexCursor = { readonly k: string } | { readonly t: string };
+/**
+ * Where a listing of index rows continues: after a row key in every bucket (`k`); or, for a page that ended where
+ * a sparse scan stopped, per bucket: where storage left off (`t`, a continuation) or the first row not yet returned
+ * (`r`); a bucket in neither has nothing more.
+ */
+export type IndexCursor =
+  | { readonly k: string }
+  | { readonly t?: Readonly<Record<string, string>>; readonly r?: Readonly<Record<string, string>> };
 
 export interface IndexQuery {
-  /** `x~name`, `x~upn`, `x~line` or a search partition `q~{ab}`; or the partitions whose key starts with `prefix`. */
-  readonly partition: string | { readonly prefix: string };
+  /** The sort order's rows, or the search words'. */
+  readonly family: IndexFamily;
   readonly prefix?: string;
   readonly where: readonly Condition[];
   readonly top: number;
@@ -117,8 +124,9 @@ export interface IndexQuery {
 }
 
 /**
- * How many storage pages one API page may read: when a search's rows are mostly another user's (or storage answers
- * short pages), a page ends early with a cursor where the scan stopped, rather than reading on without bound.
+ * How many storage pages one API page may read in a bucket: when a search's rows are mostly another user's (or
+ * storage answers short pages), a page ends early with a cursor where the scans stopped, rather than reading on
+ * without bound.
  */
 const INDEX_PAGES_PER_REQUEST = 4;
 const INDEX_STORAGE_PAGE = 1000;
@@ -587,87 +595,119 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
       const low = numberKey(from);
       const high = numberKey(to);
       if (!low || !high || low > high) return [];
-      const holders: NumberHolder[] = [];
-      const filter: ListOptions = {
-        partitionKey: indexPartition(customerId, SORT_PARTITION['line-uri']),
-        // The separator sorts below `!`: every key of `high`'s number is below `high!`.
-        rowKey: { ge: `${low}${KEY_SEPARATOR}`, lt: `${high}!` },
-        select: ['userId', 'userPrincipalName', 'displayName', 'lineUri'],
-      };
-      for await (const row of rows(filter)) {
-        const lineUri = text(row.lineUri);
-        if (!lineUri) continue;
-        holders.push({
-          userId: String(row.userId),
-          userPrincipalName: String(row.userPrincipalName ?? ''),
-          displayName: text(row.displayName),
-          lineUri,
-        });
-      }
-      return holders;
+      const found: Array<{ key: string; holder: NumberHolder }> = [];
+      await inParallel(INDEX_BUCKET_IDS, INDEX_BUCKET_IDS.length, async (bucket) => {
+        const filter: ListOptions = {
+          partitionKey: indexPartition(customerId, indexBucketPartition('line-uri', bucket)),
+          // The separator sorts below `!`: every key of `high`'s number is below `high!`.
+          rowKey: { ge: `${low}${KEY_SEPARATOR}`, lt: `${high}!` },
+          select: ['userId', 'userPrincipalName', 'displayName', 'lineUri'],
+        };
+        for await (const row of rows(filter)) {
+          const lineUri = text(row.lineUri);
+          if (!lineUri) continue;
+          found.push({
+            key: row.rowKey,
+            holder: {
+              userId: String(row.userId),
+              userPrincipalName: String(row.userPrincipalName ?? ''),
+              displayName: text(row.displayName),
+              lineUri,
+            },
+          });
+        }
+      });
+      return found.sort((a, b) => compareText(a.key, b.key)).map(({ holder }) => holder);
     },
 
     /**
-     * One page of index rows: a key range of one index partition, the filters applied by storage. Reads at most
-     * INDEX_PAGES_PER_REQUEST storage pages; `next` continues after the last row returned or where the scan stopped.
+     * One page of index rows: the family's key range in each of its buckets, the filters applied by storage,
+     * merged in key order. Each bucket reads at most INDEX_PAGES_PER_REQUEST storage pages; `next` continues after
+     * the last row returned, and where storage stopped in a bucket that found nothing to return.
      */
     async indexPage(
       customerId: string,
       query: IndexQuery,
     ): Promise<{ items: IndexedUser[]; next: IndexCursor | null }> {
-      const cursor = query.cursor;
+      const { cursor } = query;
       const range = query.prefix === undefined ? {} : { prefix: query.prefix };
       const after = cursor && 'k' in cursor ? cursor.k : undefined;
-      const { partition } = query;
-      const options: ListOptions =
-        typeof partition === 'string'
-          ? {
-              partitionKey: indexPartition(customerId, partition),
-              rowKey: after === undefined ? range : { ...range, gt: after },
-              where: query.where,
-            }
-          : {
-              // A range of search partitions holds its words in order: the scan resumes in the last row's partition.
-              partitionKey: { prefix: indexPartition(customerId, partition.prefix) },
-              rowKey: range,
-              where: query.where,
-              ...(after === undefined
-                ? {}
-                : {
-                    after: {
-                      partitionKey: indexPartition(customerId, searchPartitionOfRow(after)),
-                      rowKey: after,
-                    },
-                  }),
-            };
+      const stopped = cursor && !('k' in cursor) ? cursor : undefined;
+      // Twice a bucket's share of the page: the ids' hash spreads a page's rows evenly, so one storage page each
+      // is the rule, and a few rows do not cross the wire for nothing (16 × 1,001 rows for an export page of 1,000).
+      const pageSize = Math.min(
+        INDEX_STORAGE_PAGE,
+        Math.ceil((2 * (query.top + 1)) / INDEX_BUCKET_IDS.length) + 8,
+      );
+      const readers: BucketReader[] = [];
+      for (const bucket of INDEX_BUCKET_IDS) {
+        const token = stopped?.t?.[bucket];
+        const from = stopped?.r?.[bucket];
+        if (stopped && token === undefined && from === undefined) continue;
+        const source = table
+          .list({
+            partitionKey: indexPartition(customerId, indexBucketPartition(query.family, bucket)),
+            rowKey:
+              after !== undefined
+                ? { ...range, gt: after }
+                : from !== undefined
+                  ? { ...range, ge: from }
+                  : range,
+            where: query.where,
+          })
+          .byPage({ maxPageSize: pageSize, ...(token === undefined ? {} : { continuationToken: token }) });
+        readers.push({ bucket, pages: source[Symbol.asyncIterator](), rows: [], at: 0, more: true, read: 0 });
+      }
+      const fill = async (reader: BucketReader) => {
+        while (reader.at >= reader.rows.length && reader.more && reader.read < INDEX_PAGES_PER_REQUEST) {
+          const page = await reader.pages.next();
+          reader.read++;
+          if (page.done) {
+            reader.more = false;
+            return;
+          }
+          reader.rows = page.value.rows.map(({ value }) => indexedUserOf(value));
+          if (query.keep) reader.rows = reader.rows.filter(query.keep);
+          reader.at = 0;
+          reader.token = page.value.continuationToken;
+          reader.more = page.value.continuationToken !== undefined;
+        }
+      };
+      const waiting = () => readers.filter((r) => r.at >= r.rows.length && r.more);
       const items: IndexedUser[] = [];
-      let pages = 0;
-      const source = table.list(options).byPage({
-        // A storage page stops at top + 1 matching rows: a page of 100 users does not carry 1,000 rows over the wire.
-        maxPageSize: Math.min(INDEX_STORAGE_PAGE, query.top + 1),
-        ...(cursor && 't' in cursor ? { continuationToken: cursor.t } : {}),
-      });
       try {
-        for await (const storagePage of source) {
-          pages++;
-          for (const { value } of storagePage.rows) {
-            const user = indexedUserOf(value);
-            if (query.keep && !query.keep(user)) continue;
-            if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
-            items.push(user);
+        for (;;) {
+          const empty = waiting();
+          if (empty.length > 0) {
+            await Promise.all(empty.map(fill));
+            // A bucket that read its pages without a row to offer: nothing after its position can be placed yet.
+            if (waiting().length > 0) break;
           }
-          if (!storagePage.continuationToken) return { items, next: null };
-          if (pages >= INDEX_PAGES_PER_REQUEST) {
-            // The page may hold fewer than `top` users: the filter matched few of the rows read.
-            return { items, next: { t: storagePage.continuationToken } };
+          let next: BucketReader | undefined;
+          for (const reader of readers) {
+            const head = reader.rows[reader.at];
+            if (head && (!next || compareText(head.rowKey, next.rows[next.at]?.rowKey ?? '') < 0))
+              next = reader;
           }
+          if (!next) return { items, next: null };
+          if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
+          const row = next.rows[next.at++];
+          if (row) items.push(row);
         }
       } catch (error) {
         // A continuation storage cannot read was not one this API handed out (an outage stays an outage).
-        if (cursor && 't' in cursor && !(error instanceof TransientError)) throw invalidCursor();
+        if (stopped?.t && !(error instanceof TransientError)) throw invalidCursor();
         throw error;
       }
-      return { items, next: null };
+      // Each bucket's own position, so that the next page neither reads again what this one passed over nor skips.
+      const t: Record<string, string> = {};
+      const r: Record<string, string> = {};
+      for (const reader of readers) {
+        const first = reader.rows[reader.at];
+        if (first) r[reader.bucket] = first.rowKey;
+        else if (reader.more && reader.token !== undefined) t[reader.bucket] = reader.token;
+      }
+      return { items, next: { t, r } };
     },
 
     async getUser(customerId: string, id: string): Promise<MirrorUser | null> {
@@ -1225,9 +1265,27 @@ function definedOnly(record: Record<string, unknown>): Record<string, unknown> {
 const text = (value: unknown) => (typeof value === 'string' ? value : null);
 const flag = (value: unknown) => (typeof value === 'boolean' ? value : null);
 
+/** One bucket's scan in a merged index page. */
+interface BucketReader {
+  readonly bucket: string;
+  readonly pages: AsyncIterator<Page<Entity>>;
+  rows: IndexedUser[];
+  at: number;
+  /** Whether storage has more after the rows read. */
+  more: boolean;
+  /** Storage pages read by this request. */
+  read: number;
+  token?: string;
+}
+
+/** Table storage orders keys by their characters' code units, as JavaScript compares strings. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** The layout of a stored user's index rows (user-index.ts); rows written before layouts were named are 1. */
 function layoutOf(entity: Entity): IndexLayout {
-  return entity.index === INDEX_LAYOUT ? INDEX_LAYOUT : 1;
+  return entity.index === INDEX_LAYOUT || entity.index === 2 ? entity.index : 1;
 }
 
 function userOf(entity: Entity): MirrorUser {

@@ -1,54 +1,69 @@
+import { createHash } from 'node:crypto';
 import type { MirrorUser } from './mirror-user.js';
 
 /**
- * The index rows the mirror keeps beside each user, so that the Users list of 100,000 users is one key-range query
- * (plus server-side filters) and never a scan of the 64 user partitions (docs/decisions.md, "Users list index"):
- * - `x~name`, `x~upn`, `x~line`: one partition per sort order, row key = the sort value then the user id;
- * - `q~{ab}`: the search words (display name words, the UPN, the number's digits), row key = the word then the id,
- *   in partitions by the word's first two characters (`searchPartition`), so that a first cycle's writes spread.
- * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `x~line` rows
- * double as the index by number (`usersWithNumbersBetween`).
+ * The index rows the mirror keeps beside each user, so that the Users list of 100,000 users is a few key-range
+ * queries (plus server-side filters) and never a scan of the 64 user partitions (docs/decisions.md, "Users list
+ * index", and 83):
+ * - one family per sort order (`name`, `upn`, `line`): row key = the sort value then the user id;
+ * - the search family (`q`): one row per search word (display name words, the UPN, the number's digits), row key =
+ *   the word then the id.
+ * Each family sits in INDEX_BUCKETS partitions `i~{family}~{bucket}`, the bucket a hash of the user id: a first
+ * cycle's writes spread evenly whatever the names look like (employee-number UPNs share their first characters), a
+ * page of users fills whole transactions per bucket, and a reader merges the buckets' key ranges in key order.
+ * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `line` rows double
+ * as the index by number (`usersWithNumbersBetween`).
  */
 
 export const USER_SORTS = ['display-name', 'user-principal-name', 'line-uri'] as const;
 export type UserSort = (typeof USER_SORTS)[number];
+export type IndexFamily = UserSort | 'search';
 
-export const SORT_PARTITION: Readonly<Record<UserSort, string>> = {
+/** The partitions of older layouts (1 and 2), kept to find and remove what they wrote. */
+const OLD_SORT_PARTITION: Readonly<Record<UserSort, string>> = {
   'display-name': 'x~name',
   'user-principal-name': 'x~upn',
   'line-uri': 'x~line',
 };
+const FAMILY_NAME: Readonly<Record<IndexFamily, string>> = {
+  'display-name': 'name',
+  'user-principal-name': 'upn',
+  'line-uri': 'line',
+  search: 'q',
+};
+
 /**
  * The layout of a user's index rows, stored on its user row (`index`): 1 kept every search word in one partition
- * `q`; 2 splits them by the word's first characters. A row of an older layout reads as changed to a full cycle, which
- * rewrites it and deletes its old index rows (docs/decisions.md, 49).
+ * `q`; 2 split them by the word's first characters (`q~{ab}`), with one partition per sort order (`x~name`); 3 puts
+ * every family in INDEX_BUCKETS partitions by the user's id. A row of an older layout reads as changed to a full
+ * cycle, which rewrites it and deletes its old index rows (docs/decisions.md, 49 and 83).
  */
-export const INDEX_LAYOUT = 2;
-export type IndexLayout = 1 | typeof INDEX_LAYOUT;
-
-/** How many leading characters of a search word name its partition. */
-export const SEARCH_SPLIT = 2;
-const SEARCH_PREFIX = 'q~';
-
-/** The partition of a search word: its first SEARCH_SPLIT characters (whole code points, never half a pair). */
-export function searchPartition(word: string): string {
-  return `${SEARCH_PREFIX}${[...word].slice(0, SEARCH_SPLIT).join('')}`;
-}
-
-/** The partition of a search row, from its row key (the word, the separator, the id). */
-export function searchPartitionOfRow(rowKey: string): string {
-  const end = rowKey.indexOf(KEY_SEPARATOR);
-  return searchPartition(end < 0 ? rowKey : rowKey.slice(0, end));
-}
+export const INDEX_LAYOUT = 3;
+export type IndexLayout = 1 | 2 | typeof INDEX_LAYOUT;
 
 /**
- * Where a search for words starting with `term` reads: one partition when the term has SEARCH_SPLIT characters or
- * more, otherwise the partitions whose key starts with the term (one key range, in the words' order, since a
- * partition holds the words of its prefix).
+ * Partitions per index family. Azure serves about 2,000 entities/s a partition: 16 carry a first cycle's 100,000
+ * rows of a family in ~3 s, while a Graph page of 999 users still fills ~60 rows of a transaction per bucket.
  */
-export function searchPartitions(term: string): string | { readonly prefix: string } {
-  return [...term].length >= SEARCH_SPLIT ? searchPartition(term) : { prefix: `${SEARCH_PREFIX}${term}` };
+export const INDEX_BUCKETS = 16;
+export const INDEX_BUCKET_IDS: readonly string[] = Array.from({ length: INDEX_BUCKETS }, (_, b) =>
+  b.toString(16),
+);
+
+/** A user's index bucket: one hex digit by a hash of the id. */
+export function indexBucket(id: string): string {
+  return (
+    Number.parseInt(createHash('md5').update(id).digest('hex').slice(0, 4), 16) % INDEX_BUCKETS
+  ).toString(16);
 }
+
+/** The partition suffix of a family's bucket. */
+export function indexPartition(family: IndexFamily, bucket: string): string {
+  return `i~${FAMILY_NAME[family]}~${bucket}`;
+}
+
+/** How many leading characters of a search word named its partition in layout 2. */
+const SEARCH_SPLIT = 2;
 
 /** Sorts below every character a key part keeps (its spaces become `!`), so "Ann" comes before "Ann Lee" and "Anna". */
 export const KEY_SEPARATOR = ' ';
@@ -99,18 +114,27 @@ export function indexKeys(
 ): Array<{ partition: string; rowKey: string }> {
   const id = user.id;
   const line = user.lineUri ? numberKey(user.lineUri) : null;
+  const bucket = layout === INDEX_LAYOUT ? indexBucket(id) : '';
+  const sortPartition = (sort: UserSort) =>
+    layout === INDEX_LAYOUT ? indexPartition(sort, bucket) : OLD_SORT_PARTITION[sort];
+  const searchPartition = (word: string) =>
+    layout === INDEX_LAYOUT
+      ? indexPartition('search', bucket)
+      : layout === 1
+        ? 'q'
+        : `q~${[...word].slice(0, SEARCH_SPLIT).join('')}`;
   return [
     {
-      partition: SORT_PARTITION['display-name'],
+      partition: sortPartition('display-name'),
       rowKey: `${keyPart(user.displayName ?? user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
     },
     {
-      partition: SORT_PARTITION['user-principal-name'],
+      partition: sortPartition('user-principal-name'),
       rowKey: `${keyPart(user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
     },
-    { partition: SORT_PARTITION['line-uri'], rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}` },
+    { partition: sortPartition('line-uri'), rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}` },
     ...searchWords(user).map((word) => ({
-      partition: layout === 1 ? 'q' : searchPartition(word),
+      partition: searchPartition(word),
       rowKey: `${word}${KEY_SEPARATOR}${id}`,
     })),
   ];

@@ -6,15 +6,7 @@ import { nextLinkOf, nextLinkSchema, pagingQuery } from '../paging/paging.js';
 import type { Condition } from '../storage/versioned-table.js';
 import type { IndexCursor, IndexedUser, MirrorSku, MirrorStore } from '../replication/mirror-store.js';
 import { type CustomerMirrorDeps, mirrorHeader, routingOf } from '../replication/replication-views.js';
-import {
-  KEY_SEPARATOR,
-  SORT_PARTITION,
-  USER_SORTS,
-  keyPart,
-  policyKey,
-  searchPartitions,
-  searchWords,
-} from '../replication/user-index.js';
+import { KEY_SEPARATOR, USER_SORTS, keyPart, policyKey, searchWords } from '../replication/user-index.js';
 import { customerWithUsers } from './user-access.js';
 import { USER_POLICY_TYPES, USER_POLICY_TYPE_IDS } from './user-change.js';
 import type { UserChangeService } from './user-change-service.js';
@@ -89,7 +81,14 @@ type UsersFilter = z.output<typeof usersExportQuery>;
 function isIndexCursor(key: string): boolean {
   try {
     const parsed = JSON.parse(key) as Record<string, unknown> | null;
-    return typeof parsed?.k === 'string' || typeof parsed?.t === 'string';
+    if (parsed === null || typeof parsed !== 'object') return false;
+    const { k, t, r } = parsed;
+    const byBucket = (value: unknown) =>
+      value === undefined ||
+      (typeof value === 'object' &&
+        value !== null &&
+        Object.values(value).every((v) => typeof v === 'string'));
+    return typeof k === 'string' || (k === undefined && byBucket(t) && byBucket(r) && (t ?? r) !== undefined);
   } catch {
     return false;
   }
@@ -303,7 +302,7 @@ export function usersView(deps: UsersViewDeps) {
     if (search) {
       const [first, ...rest] = search;
       return mirror.indexPage(customerId, {
-        partition: searchPartitions(first),
+        family: 'search',
         prefix: first,
         where,
         top,
@@ -320,7 +319,7 @@ export function usersView(deps: UsersViewDeps) {
       });
     }
     return mirror.indexPage(customerId, {
-      partition: SORT_PARTITION[filter.sort ?? 'display-name'],
+      family: filter.sort ?? 'display-name',
       where,
       top,
       ...(cursor ? { cursor } : {}),

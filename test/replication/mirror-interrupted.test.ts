@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../shared/errors/domain-errors.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
+import { indexBucket } from '../../shared/replication/user-index.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import { countingTables } from '../support/counting-tables.js';
@@ -84,7 +85,7 @@ describe('a mirror write interrupted after the index rows and before the user ro
     expect(await indexRows(inner)).toEqual(await cleanIndexOf([renamed, bob, carl]));
     expect((await mirror.getUser(CUSTOMER, anna.id))?.displayName).toBe('Anna Jones');
     const smiths = await mirror.indexPage(CUSTOMER, {
-      partition: 'q~sm',
+      family: 'search',
       prefix: 'smith',
       where: [],
       top: 10,
@@ -126,20 +127,20 @@ describe('a mirror write not interrupted', () => {
     }));
     const calls = await counting.count(() => mirror.putUsers(CUSTOMER, renamed, 'c2'));
 
-    // One transaction per index partition (x~name, x~upn, x~line, q~an, q~us, q~jo and q~sm, where the stale
-    // `smith` rows go) and per user bucket (and the digest's marks); no single deletes.
+    // One transaction per index partition (each family's buckets, where the stale `smith` rows go too) and per
+    // user bucket (and the digest's marks); no single deletes.
     expect(calls.filter((c) => c.operation === 'delete')).toEqual([]);
-    const indexPartitions = new Set(
-      calls
-        .filter(
-          (c) =>
-            c.operation === 'transaction' &&
-            !c.partitionKey?.includes('~u~') &&
-            !c.partitionKey?.endsWith('~h'),
-        )
-        .map((c) => c.partitionKey),
-    );
-    expect(indexPartitions.size).toBe(7);
+    const indexWrites = calls
+      .filter(
+        (c) =>
+          c.operation === 'transaction' &&
+          !c.partitionKey?.includes('~u~') &&
+          !c.partitionKey?.endsWith('~h'),
+      )
+      .map((c) => c.partitionKey);
+    const buckets = new Set(users.map((u) => indexBucket(u.id)));
+    expect(new Set(indexWrites).size).toBe(4 * buckets.size);
+    expect(indexWrites.length).toBe(4 * buckets.size);
   });
 });
 

@@ -90,7 +90,7 @@ describe('changes applied to many users at once', () => {
       expect(stored?.pending).toBe(false);
     }
     // The Users list sorted by Line URI reads the index rows: each number once, in order, none pending.
-    const page = await mirror.indexPage(CUSTOMER, { partition: 'x~line', where: [], top: USERS + 1 });
+    const page = await mirror.indexPage(CUSTOMER, { family: 'line-uri', where: [], top: USERS + 1 });
     expect(page.items.map((u) => u.lineUri)).toEqual(Array.from({ length: USERS }, (_, i) => lineOf(i)));
     expect(page.items.every((u) => u.pending !== true)).toBe(true);
     // One user alone writes its row and eight index rows, each a transaction of its own partition.
