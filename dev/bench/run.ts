@@ -21,6 +21,8 @@ import { startAzurite } from '../azurite.js';
 import { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
 import { workerExecArgv } from './bench-settings.js';
+import { memoryTables } from '../../shared/storage/memory-tables.js';
+import { isTablesMessage, serveTables } from './ipc-tables.js';
 import { addReplicationApp, createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import { type ApiLoadResults, apiLoadBench } from './api-load.js';
@@ -85,6 +87,13 @@ const { values: args } = parseArgs({
     'latency-ms': { type: 'string', default: '150' },
     'throttle-rate': { type: 'string', default: '0.01' },
     report: { type: 'string', default: 'docs/benchmarks.md' },
+    /**
+     * The replication cycles' Table storage: `twin`, the in-memory twin charged with Azure's costs
+     * (dev/bench/azure-cost-tables.ts); `azurite`, the emulator (the cross-check; it slows as its tables grow).
+     */
+    storage: { type: 'string', default: 'twin' },
+    /** The cost model's latency of a request, in ms (dev/bench/azure-cost-tables.ts). */
+    'request-ms': { type: 'string', default: '5' },
     /** V8's old-space limit of the replication process (Node's default when empty). */
     'worker-heap-mb': { type: 'string', default: '' },
   },
@@ -117,6 +126,9 @@ const JSON_REPORT = args.report.replace(/\.md$/, '.json');
 const DIFFERENCES = Number(args.differences);
 const LATENCY_MS = Number(args['latency-ms']);
 const THROTTLE_RATE = Number(args['throttle-rate']);
+if (args.storage !== 'twin' && args.storage !== 'azurite') throw new Error('--storage is twin or azurite.');
+const STORAGE: WorkerRequest['storage'] = args.storage;
+const REQUEST_MS = Number(args['request-ms']);
 
 const TARGETS = { dialPlanMs: 3_000 };
 
@@ -127,6 +139,8 @@ const scaleCommand = () =>
     ...(USERS === 100_000 ? [] : [`--users ${USERS}`]),
     ...(QUICK_RUNS === 10 ? [] : [`--quick-runs ${QUICK_RUNS}`]),
     ...(RULES === 50_000 ? [] : [`--rules ${RULES}`]),
+    ...(STORAGE === 'twin' ? [] : [`--storage ${STORAGE}`]),
+    ...(REQUEST_MS === 5 ? [] : [`--request-ms ${REQUEST_MS}`]),
   ].join(' ');
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -279,6 +293,8 @@ async function replicationBench(
   }
   const request: WorkerRequest = {
     storageConnectionString,
+    storage: STORAGE,
+    requestMs: REQUEST_MS,
     settings: {
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       AzureWebJobsStorage: storageConnectionString,
@@ -306,16 +322,22 @@ async function replicationBench(
       ...workerExecArgv(),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Structured clone keeps what JSON loses (an undefined argument is not a null ETag).
+    serialization: 'advanced',
   });
+  if (STORAGE === 'twin') serveTables(worker, memoryTables());
   const reports: WorkerReport[] = [];
   const next = () =>
     new Promise<WorkerReport>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`The replication process exited (${code}).`));
-      worker.once('exit', onExit);
-      worker.once('message', (message) => {
+      const onMessage = (message: unknown) => {
+        if (isTablesMessage(message)) return;
         worker.off('exit', onExit);
+        worker.off('message', onMessage);
         resolve(message as WorkerReport);
-      });
+      };
+      worker.once('exit', onExit);
+      worker.on('message', onMessage);
     });
   log('Full replication (initial cycle)…');
   const full = await next();
