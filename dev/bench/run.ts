@@ -532,7 +532,7 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   (Azure answers 503 Server Busy and the SDK retries, with a backoff at least as long, so the model is the
   optimistic side). Latency: ${REQUEST_MS} ms a request (\`--request-ms\`: Azure publishes no figure for Table storage;
   same-region point operations measure 3–10 ms, Cosmos DB's Table API promises under 10 ms at p99), plus 0.2 ms per
-  entity written (25 ms a full transaction) and 0.02 ms per entity returned (20 ms a page of 1,000). A transaction of
+  entity written and 0.02 ms per entity returned (a full transaction or a page of 1,000: 25 ms in all). A transaction of
   more than 100 entities or 4 MiB and pages over 1,000 entities are refused as Azure refuses them. Queues, leases
   and timers run on Azurite. Waits on the budgets: initial cycle ${budgetWaits(r.full.storageCost ?? NO_COST)}; steady
   cycle ${budgetWaits(r.steady.storageCost ?? NO_COST)}.
