@@ -47,7 +47,7 @@ const written = ({ writes, storageCost }: WorkerReport) =>
 
 /** The cost model's requests and the waits on Azure's budgets (dev/bench/azure-cost-tables.ts). */
 export const budgetWaits = (cost: AzureCostStats) =>
-  `${cost.requests.toLocaleString('en')} storage requests, ${cost.partitionWaits.toLocaleString('en')} waited for a partition's budget and ${cost.accountWaits.toLocaleString('en')} for the account's (${seconds(cost.budgetWaitMs)} of waits)`;
+  `${cost.requests.toLocaleString('en')} storage requests, ${cost.partitionWaits.toLocaleString('en')} waited for a partition's budget and ${cost.accountWaits.toLocaleString('en')} for the account's (${seconds(cost.budgetWaitMs)} of waits; ${seconds(cost.latencyMs)} of latency summed over the requests, which overlap)`;
 
 /** The rows of the scale table for the floor and the cycles. */
 export function replicationRows(r: ReplicationRun, tenantUsers: number): string[][] {
@@ -131,5 +131,6 @@ function costFigures(phase: string, cost: AzureCostStats | undefined): Record<st
     [`${phase}PartitionWaits`]: cost.partitionWaits,
     [`${phase}AccountWaits`]: cost.accountWaits,
     [`${phase}BudgetWaitMs`]: Math.round(cost.budgetWaitMs),
+    [`${phase}StorageLatencyMs`]: Math.round(cost.latencyMs),
   };
 }
