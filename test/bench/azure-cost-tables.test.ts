@@ -98,6 +98,7 @@ describe('the bench storage with Azure Table storage costs', () => {
     expect(time.sleeps).toHaveLength(2);
     expect(time.sleeps[0]).toBeCloseTo(25);
     expect(time.sleeps[1]).toBeCloseTo(5.02);
+    expect(cost.take().latencyMs).toBeCloseTo(30.02);
   });
 
   it('refuses a transaction of 101 entities or of 4 MiB, and writes nothing of it', async () => {
