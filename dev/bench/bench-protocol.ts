@@ -1,9 +1,18 @@
 import type { MirrorCounts } from '../../shared/replication/replication-store.js';
+import type { AzureCostStats } from './azure-cost-tables.js';
 import type { WriteCounts } from './write-counter.js';
 
 /** What the benchmark hands its product process (as JSON in BENCH_REQUEST). */
 export interface WorkerRequest {
   readonly storageConnectionString: string;
+  /**
+   * Where the product's tables are: `twin`, the in-memory twin in the parent process (over IPC) charged with Azure
+   * Table storage's costs (dev/bench/azure-cost-tables.ts); `azurite`, the emulator. Queues, leases and timers are
+   * on Azurite either way.
+   */
+  readonly storage: 'twin' | 'azurite';
+  /** The cost model's latency of a request (`storage: 'twin'`). */
+  readonly requestMs?: number;
   /** App Settings, as the Function App would have them. */
   readonly settings: Readonly<Record<string, string>>;
   readonly customer: {
@@ -29,6 +38,8 @@ export interface WorkerReport {
   readonly pages: number;
   /** What the cycle wrote to Table storage (dev/bench/write-counter.ts). */
   readonly writes: WriteCounts;
+  /** What the cost model charged during the cycle (`storage: 'twin'` only). */
+  readonly storageCost?: AzureCostStats;
 }
 
 /** What the Graph-read floor's process reports (dev/bench/graph-floor.ts). */

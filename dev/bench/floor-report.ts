@@ -1,3 +1,4 @@
+import type { AzureCostStats } from './azure-cost-tables.js';
 import type { FloorReport, WorkerReport } from './bench-protocol.js';
 import { median, percentile } from './stats.js';
 
@@ -41,8 +42,12 @@ export function quickStats(quicks: readonly WorkerReport[]): {
 const peakRss = (r: ReplicationRun) =>
   Math.max(r.full.peakRssBytes, r.steady.peakRssBytes, ...r.quicks.map((q) => q.peakRssBytes));
 
-const written = ({ writes }: WorkerReport) =>
-  `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone); ${writes.rowsRead.toLocaleString('en')} rows read`;
+const written = ({ writes, storageCost }: WorkerReport) =>
+  `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone); ${writes.rowsRead.toLocaleString('en')} rows read${storageCost ? `; ${budgetWaits(storageCost)}` : ''}`;
+
+/** The cost model's requests and the waits on Azure's budgets (dev/bench/azure-cost-tables.ts). */
+export const budgetWaits = (cost: AzureCostStats) =>
+  `${cost.requests.toLocaleString('en')} storage requests, ${cost.partitionWaits.toLocaleString('en')} waited for a partition's budget and ${cost.accountWaits.toLocaleString('en')} for the account's (${seconds(cost.budgetWaitMs)} of waits; ${seconds(cost.latencyMs)} of latency summed over the requests, which overlap)`;
 
 /** The rows of the scale table for the floor and the cycles. */
 export function replicationRows(r: ReplicationRun, tenantUsers: number): string[][] {
@@ -113,5 +118,19 @@ export function replicationFigures(r: ReplicationRun, command: string): Record<s
     quickP95Ms: Math.round(quick.p95Ms),
     quickRunsMs: r.quicks.map((q) => Math.round(q.wallMs)),
     peakRssMb: Math.round(mbOf(peakRss(r))),
+    ...costFigures('initial', r.full.storageCost),
+    ...costFigures('steady', r.steady.storageCost),
+    ...costFigures('quickMedianRun', quick.medianRun.storageCost),
+  };
+}
+
+function costFigures(phase: string, cost: AzureCostStats | undefined): Record<string, number> {
+  if (!cost) return {};
+  return {
+    [`${phase}StorageRequests`]: cost.requests,
+    [`${phase}PartitionWaits`]: cost.partitionWaits,
+    [`${phase}AccountWaits`]: cost.accountWaits,
+    [`${phase}BudgetWaitMs`]: Math.round(cost.budgetWaitMs),
+    [`${phase}StorageLatencyMs`]: Math.round(cost.latencyMs),
   };
 }

@@ -5,12 +5,15 @@ import { storageEndpoints } from '../../shared/storage/storage-endpoints.js';
 import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
 import { runWorker, type WorkerCommand, type WorkerReport, type WorkerRequest } from './bench-protocol.js';
+import { azureCostTables } from './azure-cost-tables.js';
+import { ipcTables, isTablesMessage } from './ipc-tables.js';
 import { countWrites } from './write-counter.js';
 
 /**
  * The product's process in the replication benchmark: the local Functions host with every function, replicating
  * one customer through its queue and timers as in Azure. Its peak RSS is what the benchmark reports, so the
- * sandbox (the 100,000-user tenant) lives in the parent, not here.
+ * sandbox (the 100,000-user tenant) and the in-memory twin of Table storage live in the parent, not here: on the
+ * twin, each storage request is a message to the parent, charged here with Azure's costs.
  */
 const request = JSON.parse(process.env.BENCH_REQUEST ?? '{}') as WorkerRequest;
 
@@ -23,7 +26,11 @@ const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 async function main(): Promise<void> {
   const port = await freePort();
   const settings = loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` });
-  const writes = countWrites(azureTables(storageEndpoints(settings.storage)));
+  const cost =
+    request.storage === 'twin'
+      ? azureCostTables(ipcTables(process), { requestMs: request.requestMs })
+      : undefined;
+  const writes = countWrites(cost?.tables ?? azureTables(storageEndpoints(settings.storage)));
   const app = createApp(settings, { tables: writes.tables });
   const { services } = app;
   const host = await startLocalHost({
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
   async function measure(phase: WorkerReport['phase'], start: () => Promise<void>): Promise<void> {
     const since = new Date().toISOString();
     writes.take();
+    cost?.take();
     const started = performance.now();
     await start();
     const { status } = await waitForCycle(since);
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
       counts: status.counts,
       pages: status.lastCycle?.counters.pages ?? 0,
       writes: writes.take(),
+      ...(cost ? { storageCost: cost.take() } : {}),
     });
   }
 
@@ -79,7 +88,15 @@ async function main(): Promise<void> {
       })
       .then(() => undefined),
   );
-  const next = () => new Promise<WorkerCommand>((resolve) => process.once('message', resolve));
+  const next = () =>
+    new Promise<WorkerCommand>((resolve) => {
+      const listener = (message: unknown) => {
+        if (isTablesMessage(message)) return;
+        process.off('message', listener);
+        resolve(message as WorkerCommand);
+      };
+      process.on('message', listener);
+    });
   for (let command = await next(); command !== 'done'; command = await next()) {
     if (command === 'steady')
       await measure('steady', () => replication.trigger(customer.shortName, 'full', 'manual'));
