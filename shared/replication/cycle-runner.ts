@@ -1,7 +1,8 @@
-import type { M365Reader, Page } from './m365-reader.js';
+import type { M365Reader, Page, VoiceRead } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
 import {
   type HashedUser,
+  type MirrorSku,
   type MirrorStore,
   type MirrorVoiceObject,
   type UserDigest,
@@ -15,9 +16,9 @@ import { shortHash } from './user-digest.js';
 
 /** Teams and Graph clocks are not ours: a quick cycle reads Teams changes from a little before it last looked. */
 const CLOCK_SKEW_MS = 2 * 60 * 1000;
-const PARALLEL_READS = 8;
+const PARALLEL_READS = 16;
 /** Transactions a full cycle keeps running while it reads on. */
-const WRITES_IN_FLIGHT = 8;
+const WRITES_IN_FLIGHT = 16;
 /** Rows a full cycle holds waiting for their transactions (a page of 1,000 users makes ~11,000). */
 const ROWS_BUFFERED = 16_000;
 /**
@@ -67,6 +68,59 @@ export interface CycleContext {
 interface ChunkMemo {
   /** The users' digest read at the start of the listing phase, with the ids this chunk saw, once it ended. */
   listed: Listed | null;
+  /** A quick cycle's later reads, started beside its first phase (`prefetch`). */
+  ahead: Ahead | null;
+}
+
+/** The first reads of a quick cycle's later phases, each taken at most once. */
+interface Ahead {
+  teams: Promise<Page<MirrorUser>> | null;
+  groups: Promise<Page<DeltaGroup>> | null;
+  voice: Promise<VoiceRead> | null;
+  skus: Promise<MirrorSku[]> | null;
+}
+
+/**
+ * A quick cycle's phases read Graph and Teams one after the other, each read ~150 ms or more; what they write
+ * must stay in order (the Teams side of a user after its directory change), but their first reads do not depend on
+ * each other. They start together as the cycle starts, and each phase takes its read if it is at its first page.
+ * A read taken again after a crash is only a repeated read: nothing is kept but in this chunk's memory.
+ */
+function prefetch(ctx: CycleContext): Ahead {
+  const { status, reader } = ctx;
+  const quiet = <T>(promise: Promise<T>) => {
+    // A failed read fails the phase that takes it, with the same error as if it had read then.
+    promise.catch(() => undefined);
+    return promise;
+  };
+  const watermark = status.teamsSince;
+  return {
+    teams: watermark
+      ? quiet(
+          reader.teamsUsers(null, {
+            pageSize: ctx.pageSize,
+            since: new Date(Date.parse(watermark) - CLOCK_SKEW_MS).toISOString(),
+          }),
+        )
+      : null,
+    groups: status.groupsDelta ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize)) : null,
+    voice: quiet(reader.voiceObjects()),
+    skus: quiet(reader.subscribedSkus()),
+  };
+}
+
+/** The prefetched read of `key` when the phase is at its first page (taken once), otherwise a new read. */
+function take<K extends keyof Ahead>(
+  ctx: CycleContext,
+  memo: ChunkMemo,
+  key: K,
+  read: () => NonNullable<Ahead[K]>,
+): NonNullable<Ahead[K]> {
+  const ahead = memo.ahead?.[key];
+  if (memo.ahead) memo.ahead[key] = null;
+  return ahead && ctx.cycle.next === null && ctx.cycle.phasePage === 0
+    ? (ahead as NonNullable<Ahead[K]>)
+    : read();
 }
 
 /** What a full cycle's sweep removes and then writes to the users' digest. */
@@ -85,7 +139,15 @@ interface Listed {
  */
 export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
   const { cycle } = ctx;
-  const memo: ChunkMemo = { listed: null };
+  const memo: ChunkMemo = { listed: null, ahead: null };
+  if (
+    cycle.kind === 'quick' &&
+    cycle.phase === 'users-delta' &&
+    cycle.phasePage === 0 &&
+    cycle.next === null
+  ) {
+    memo.ahead = prefetch(ctx);
+  }
   for (;;) {
     if (ctx.now() >= ctx.deadline) return 'paused';
     switch (cycle.phase) {
@@ -108,17 +170,22 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         await usersDeltaPage(ctx);
         break;
       case 'teams-modified':
-        await teamsModifiedPage(ctx);
+        await teamsModifiedPage(ctx, memo);
         break;
       case 'groups':
         if (cycle.kind === 'full') await listGroups(ctx);
-        else await groupsPage(ctx);
+        else await groupsPage(ctx, memo);
         break;
       case 'voice':
         await Promise.all([
-          voice(ctx),
+          voice(
+            ctx,
+            take(ctx, memo, 'voice', () => ctx.reader.voiceObjects()),
+          ),
           // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
-          ctx.reader.subscribedSkus().then((skus) => ctx.mirror.putSkus(ctx.customerId, skus, cycle.id)),
+          take(ctx, memo, 'skus', () => ctx.reader.subscribedSkus()).then((skus) =>
+            ctx.mirror.putSkus(ctx.customerId, skus, cycle.id),
+          ),
         ]);
         await advance(ctx, cycle.kind === 'full' ? 'sweep' : 'drift');
         break;
@@ -472,7 +539,7 @@ async function usersDeltaPage(ctx: CycleContext): Promise<void> {
 }
 
 /** A quick cycle's page of Teams user configurations changed since the last look (numbers, policies). */
-async function teamsModifiedPage(ctx: CycleContext): Promise<void> {
+async function teamsModifiedPage(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
   const watermark = ctx.status.teamsSince;
   if (!watermark) {
@@ -480,7 +547,9 @@ async function teamsModifiedPage(ctx: CycleContext): Promise<void> {
     return;
   }
   const since = new Date(Date.parse(watermark) - CLOCK_SKEW_MS).toISOString();
-  const page = await ctx.reader.teamsUsers(cycle.next, { pageSize: ctx.pageSize, since });
+  const page = await take(ctx, memo, 'teams', () =>
+    ctx.reader.teamsUsers(cycle.next, { pageSize: ctx.pageSize, since }),
+  );
   const put: MirrorUser[] = [];
   let added = 0;
   await inParallel(page.items, PARALLEL_READS, async (user) => {
@@ -506,12 +575,14 @@ async function teamsModifiedPage(ctx: CycleContext): Promise<void> {
  * kept as its own membership row, tagged with the page and position so a repeated page rewrites the same rows);
  * a quick cycle applies `members@delta` additions and removals to the group's rows.
  */
-async function groupsPage(ctx: CycleContext): Promise<void> {
+async function groupsPage(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle } = ctx;
   const full = cycle.kind === 'full';
   const link = cycle.next ?? (full ? null : ctx.status.groupsDelta);
   if (!full && !link) throw new ResyncRequiredError('No groups delta link yet.');
-  const page = await ctx.reader.groupsDelta(link, ctx.pageSize);
+  const page = full
+    ? await ctx.reader.groupsDelta(link, ctx.pageSize)
+    : await take(ctx, memo, 'groups', () => ctx.reader.groupsDelta(link, ctx.pageSize));
   await changedGroups(ctx, page.items);
   cycle.counters.pages++;
   cycle.phasePage++;
@@ -644,9 +715,9 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
  * The tenant's voice objects: written when they differ from the mirror, removed when gone. A type the service
  * refused was not read, so its mirrored objects stay as they were (not gone) and the cycle carries a warning.
  */
-async function voice(ctx: CycleContext): Promise<void> {
+async function voice(ctx: CycleContext, read: Promise<VoiceRead>): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
-  const { objects: remote, refused } = await ctx.reader.voiceObjects();
+  const { objects: remote, refused } = await read;
   const local = await mirror.voiceObjects(customerId);
   const keyOf = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
     `${o.policyName}\n${o.identity.toLowerCase()}`;

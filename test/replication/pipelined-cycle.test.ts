@@ -406,6 +406,90 @@ describe("a quick cycle's membership changes", () => {
   });
 });
 
+describe("a quick cycle's reads", () => {
+  it("start the later phases' first reads beside the users delta, and still apply the Teams side after the directory change", async () => {
+    const tenant = tenantOf(20, [{ members: 5 }]);
+    const tables = memoryTables();
+    await runFrom(tables, readerOf(tenant, { pageSize: 50, membersPerItem: 500 }), newFullCycle('full'), {
+      cycle: newFullCycle('full'),
+    });
+
+    // Renamed in the directory, and given a number in Teams: both reads see the tenant as it is now.
+    const id = userId(1);
+    const before = tenant.users.get(id);
+    if (!before) throw new Error('no user 1');
+    const after = { ...before, displayName: 'Bob Renamed', lineUri: 'tel:+442071299999' };
+    const started: string[] = [];
+    let answeredAfterLaterReads = false;
+    let laterReadsStarted: () => void = () => undefined;
+    const allStarted = new Promise<void>((resolve) => (laterReadsStarted = resolve));
+    const note = (name: string) => {
+      started.push(name);
+      if (['teams', 'groups', 'voice', 'skus'].every((n) => started.includes(n))) laterReadsStarted();
+    };
+    const base = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
+    const reader: M365Reader = {
+      ...base,
+      usersDelta: async () => {
+        note('users');
+        // The delta answers once the other phases' reads are under way, or after a second (failing below).
+        answeredAfterLaterReads = await Promise.race([
+          allStarted.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
+        ]);
+        return { items: [{ id, displayName: 'Bob Renamed' }], nextLink: null, deltaLink: 'users:delta2' };
+      },
+      teamsUsers: async () => {
+        note('teams');
+        return { items: [after], nextLink: null, deltaLink: null };
+      },
+      groupsDelta: async () => {
+        note('groups');
+        return { items: [], nextLink: null, deltaLink: 'groups:delta2' };
+      },
+      voiceObjects: async () => {
+        note('voice');
+        return { objects: [], refused: [] };
+      },
+      subscribedSkus: async () => {
+        note('skus');
+        return [];
+      },
+    };
+    const mirror = createMirrorStoreOn(tables);
+    const quick: CycleState = { ...newFullCycle('quick'), kind: 'quick', phase: 'users-delta' };
+    const ctx: CycleContext = {
+      customerId: CUSTOMER,
+      cycle: quick,
+      status: {
+        ...emptyStatus(CUSTOMER),
+        usersDelta: 'users:delta',
+        groupsDelta: 'groups:delta',
+        teamsSince: new Date().toISOString(),
+      },
+      reader,
+      mirror,
+      pageSize: 50,
+      deadline: Number.MAX_SAFE_INTEGER,
+      now: () => Date.now(),
+      checkpointMs: 0,
+      async checkpoint() {},
+      fence() {},
+      async drift() {},
+    };
+    expect(await runCycle(ctx)).toBe('done');
+
+    expect(answeredAfterLaterReads).toBe(true);
+    // Each read once: the phases took the reads started ahead rather than reading again.
+    expect(started.sort()).toEqual(['groups', 'skus', 'teams', 'users', 'voice']);
+    expect(quick.usersDelta).toBe('users:delta2');
+    expect(quick.groupsDelta).toBe('groups:delta2');
+    const stored = await mirror.getUser(CUSTOMER, id);
+    expect(stored?.displayName).toBe('Bob Renamed');
+    expect(stored?.lineUri).toBe('tel:+442071299999');
+  });
+});
+
 describe('a holder whose lease ran out', () => {
   it('sends no further transaction once its fence refuses, and the cycle stops as taken over', async () => {
     const tenant = tenantOf(400, [{ members: 300 }]);
