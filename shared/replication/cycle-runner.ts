@@ -81,18 +81,23 @@ interface Ahead {
 }
 
 /**
- * A quick cycle's phases read Graph and Teams one after the other, each read ~150 ms or more; what they write
- * must stay in order (the Teams side of a user after its directory change), but their first reads do not depend on
- * each other. They start together as the cycle starts, and each phase takes its read if it is at its first page.
- * A read taken again after a crash is only a repeated read: nothing is kept but in this chunk's memory.
+ * A cycle's phases read Graph and Teams one after the other, each read ~150 ms or more (the voice objects, one
+ * request per policy type, over a second on a first cycle); what they write must stay in order (the Teams side of
+ * a user after its directory change), but their first reads do not depend on each other. They start together as
+ * the cycle starts, and each phase takes its read if it is at its first page. A read taken again after a crash is
+ * only a repeated read: nothing is kept but in this chunk's memory. A full cycle reads ahead only the small ones
+ * (voice, subscriptions): a first groups page may carry 175,000 member ids, not to be held while the users list.
  */
 function prefetch(ctx: CycleContext): Ahead {
   const { status, reader } = ctx;
-  const quiet = <T>(promise: Promise<T>) => {
-    // A failed read fails the phase that takes it, with the same error as if it had read then.
-    promise.catch(() => undefined);
-    return promise;
-  };
+  if (ctx.cycle.kind === 'full') {
+    return {
+      teams: null,
+      groups: null,
+      voice: quiet(reader.voiceObjects()),
+      skus: quiet(reader.subscribedSkus()),
+    };
+  }
   const watermark = status.teamsSince;
   return {
     teams: watermark
@@ -107,6 +112,12 @@ function prefetch(ctx: CycleContext): Ahead {
     voice: quiet(reader.voiceObjects()),
     skus: quiet(reader.subscribedSkus()),
   };
+}
+
+/** A read started ahead: its failure fails the phase that takes it, as if it had read then, and nothing else. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** The prefetched read of `key` when the phase is at its first page (taken once), otherwise a new read. */
@@ -140,14 +151,8 @@ interface Listed {
 export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
   const { cycle } = ctx;
   const memo: ChunkMemo = { listed: null, ahead: null };
-  if (
-    cycle.kind === 'quick' &&
-    cycle.phase === 'users-delta' &&
-    cycle.phasePage === 0 &&
-    cycle.next === null
-  ) {
-    memo.ahead = prefetch(ctx);
-  }
+  const first = cycle.kind === 'quick' ? 'users-delta' : 'users-latest';
+  if (cycle.phase === first && cycle.phasePage === 0 && cycle.next === null) memo.ahead = prefetch(ctx);
   for (;;) {
     if (ctx.now() >= ctx.deadline) return 'paused';
     switch (cycle.phase) {
