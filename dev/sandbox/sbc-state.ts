@@ -171,6 +171,24 @@ export function emptyConfiguration(): SbcConfiguration {
   };
 }
 
+/**
+ * A deep copy of a configuration, table by table: what structuredClone gives, several times faster on a table of
+ * 50,000 dial-plan rules (a script's transaction and every `do write` copy the whole configuration). A row's nested
+ * values (an IP group's `extra`, a proxy set's addresses) are copied too.
+ */
+export function cloneConfiguration(config: SbcConfiguration): SbcConfiguration {
+  return {
+    sipInterfaces: config.sipInterfaces.map((row) => ({ ...row })),
+    proxySets: config.proxySets.map((row) => ({ ...row, proxyAddresses: [...row.proxyAddresses] })),
+    ipProfiles: config.ipProfiles.map((row) => ({ ...row })),
+    cacProfiles: config.cacProfiles.map((row) => ({ ...row })),
+    ipGroups: config.ipGroups.map((row) => ({ ...row, extra: { ...row.extra } })),
+    accounts: config.accounts.map((row) => ({ ...row })),
+    dialPlans: config.dialPlans.map((plan) => ({ ...plan, rules: plan.rules.map((rule) => ({ ...rule })) })),
+    userInfos: config.userInfos.map((row) => ({ ...row })),
+  };
+}
+
 /** An IP group with the SBC's defaults for what the CLI leaves out. */
 export function newIpGroup(index: number): SbcIpGroup {
   return {

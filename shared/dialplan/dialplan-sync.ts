@@ -60,13 +60,26 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 const fold = (value: string) => value.toLowerCase();
 
+/** A script's one-line description, or that of the part of it the device applied. */
+function describeAdd(dialPlan: string, rules: readonly DialPlanRule[]): string {
+  return `Add ${rules.length} rule(s) to ${dialPlan}: ${rules
+    .map((r) => `${r.prefix} of ${r.name} → ${r.tag}`)
+    .join(', ')}`;
+}
+
+function describeRemove(dialPlan: string, rules: readonly DeviceRule[]): string {
+  return `Remove ${rules.length} rule(s) from ${dialPlan}: ${rules
+    .map((r) => `${r.prefix} of ${r.name} (#${r.index})`)
+    .join(', ')}`;
+}
+
 /**
  * Reads the device's dial plans (indexes are only good until the next change, so this comes first, every time),
  * compares them with what the owners want, and renders the scripts: `sbc-remove-prefix` by row index, then
  * `sbc-add-prefix`, per dial plan, in chunks.
  */
 export async function planDialPlanSync(
-  client: SbcClient,
+  client: Pick<SbcClient, 'getCliScript'>,
   owners: readonly OwnerRules[],
   render: RenderScript,
   options: { readonly rulesPerScript?: number } = {},
@@ -85,9 +98,7 @@ export async function planDialPlanSync(
     if (!base) break;
     for (const part of chunks(change.toRemove, size)) {
       scripts.push({
-        description: `Remove ${part.length} rule(s) from ${change.dialPlan}: ${part
-          .map((r) => `${r.prefix} of ${r.name} (#${r.index})`)
-          .join(', ')}`,
+        description: describeRemove(change.dialPlan, part),
         templateId: REMOVE_PREFIX_TEMPLATE,
         dialPlan: change.dialPlan,
         toAdd: [],
@@ -101,9 +112,7 @@ export async function planDialPlanSync(
     }
     for (const part of chunks(change.toAdd, size)) {
       scripts.push({
-        description: `Add ${part.length} rule(s) to ${change.dialPlan}: ${part
-          .map((r) => `${r.prefix} of ${r.name} → ${r.tag}`)
-          .join(', ')}`,
+        description: describeAdd(change.dialPlan, part),
         templateId: ADD_PREFIX_TEMPLATE,
         dialPlan: change.dialPlan,
         toAdd: part,
@@ -177,6 +186,21 @@ export function refusedRules(script: DialPlanScript, result: SbcScriptResult): D
   return refusals;
 }
 
+/**
+ * What of a script the device applied, described as a script is: its rules less the ones it refused (an error
+ * that follows no rule's command leaves the rules applied). Null when it refused every rule of the script.
+ */
+export function describeApplied(script: DialPlanScript, refused: readonly DialPlanRefusal[]): string | null {
+  if (refused.length === 0) return script.description;
+  const refusedOnes = new Set(refused.map((r) => r.rule));
+  const toAdd = script.toAdd.filter((r) => !refusedOnes.has(r));
+  const toRemove = script.toRemove.filter((r) => !refusedOnes.has(r));
+  if (toAdd.length + toRemove.length === 0) return null;
+  return script.templateId === REMOVE_PREFIX_TEMPLATE
+    ? describeRemove(script.dialPlan, toRemove)
+    : describeAdd(script.dialPlan, toAdd);
+}
+
 /** One refusal in a line: what was refused (which rule, which dial plan) and the device's error. */
 export function describeRefusal(refusal: DialPlanRefusal): string {
   const what = refusal.rule
@@ -194,7 +218,7 @@ export function describeRefusal(refusal: DialPlanRefusal): string {
  * fresh read still misses it (or still holds it) and sends it again, with row indexes of that read.
  */
 export async function applyDialPlanScripts(
-  client: SbcClient,
+  client: Pick<SbcClient, 'runCliScript'>,
   scripts: readonly DialPlanScript[],
   onApplied: (script: DialPlanScript, refused: readonly DialPlanRefusal[]) => void | Promise<void> = () =>
     undefined,

@@ -8,7 +8,12 @@ import {
   TransientTaskError,
 } from '../tasks/task-definition.js';
 import type { DialPlanService, SbcSyncResult } from './dialplan-service.js';
-import { type DialPlanScript, describeRefusal } from './dialplan-sync.js';
+import {
+  type DialPlanRefusal,
+  type DialPlanScript,
+  describeApplied,
+  describeRefusal,
+} from './dialplan-sync.js';
 
 export const updatePrefixesInputSchema = z.strictObject({ customerId: z.string().min(1).max(64) });
 export type UpdatePrefixesInput = z.output<typeof updatePrefixesInputSchema>;
@@ -18,6 +23,27 @@ const change = (script: DialPlanScript): TaskChange => ({
   description: script.description,
   detail: { templateId: script.templateId, script: script.script },
 });
+
+/**
+ * A sent script's entries in the change list: the rules the SBC applied, then each rule change it refused, marked
+ * refused (a partly applied script is answered 200; only its output names the refused lines, decision 79).
+ */
+function appliedChanges(script: DialPlanScript, refused: readonly DialPlanRefusal[]): TaskChange[] {
+  const applied = describeApplied(script, refused);
+  return [
+    ...(applied === null ? [] : [{ ...change(script), description: applied }]),
+    ...refused.map((refusal): TaskChange => ({
+      kind: 'sbc',
+      description: `Refused by the SBC: ${describeRefusal(refusal)}`,
+      detail: {
+        templateId: script.templateId,
+        refused: true,
+        command: refusal.command,
+        error: refusal.error,
+      },
+    })),
+  ];
+}
 
 /** What the SBC now holds of the diff: the refused changes are not counted as made. */
 export function syncSummary(result: SbcSyncResult): string {
@@ -70,8 +96,8 @@ export const updatePrefixesTask = defineTask<UpdatePrefixesInput, Record<string,
         ctx.log('-- SbcUpdatePrefixes task started --');
         const results = await ctx.ports.dialPlans.syncAll({
           customerId: ctx.input.customerId,
-          onApplied: async (script) => {
-            ctx.applied(change(script));
+          onApplied: async (script, refused) => {
+            for (const made of appliedChanges(script, refused)) ctx.applied(made);
             ctx.log(
               script.description.length > 200 ? `${script.description.slice(0, 197)}...` : script.description,
             );

@@ -74,6 +74,15 @@ export function parseDialPlanFile(csv: string): SbcRule[] {
   });
 }
 
+/** A rule as its plan is read: the plan's `name` may follow its rules, so its dial plan is set as the plan closes. */
+interface OpenRule {
+  dialPlan: string;
+  index: number;
+  name: string;
+  prefix: string;
+  tag: string;
+}
+
 /**
  * The dial plans and their rules in the device's configuration as a CLI script. The script's nesting is its
  * indentation (as `show running-config` prints it); `exit` lines and every other command are skipped. Linear in
@@ -82,11 +91,17 @@ export function parseDialPlanFile(csv: string): SbcRule[] {
 export function parseCliDialPlans(script: string): SbcCliDialPlans {
   const plans: string[] = [];
   const rules: SbcIndexedRule[] = [];
-  let plan: { indent: number; name: string; rules: Array<Omit<SbcIndexedRule, 'dialPlan'>> } | undefined;
+  let plan: { indent: number; name: string; rules: OpenRule[] } | undefined;
   let rule: { indent: number; index: number; name: string; prefix: string; tag: string } | undefined;
   const closeRule = () => {
     if (plan && rule)
-      plan.rules.push({ index: rule.index, name: rule.name, prefix: rule.prefix, tag: rule.tag });
+      plan.rules.push({
+        dialPlan: '',
+        index: rule.index,
+        name: rule.name,
+        prefix: rule.prefix,
+        tag: rule.tag,
+      });
     rule = undefined;
   };
   const closePlan = () => {
@@ -94,7 +109,10 @@ export function parseCliDialPlans(script: string): SbcCliDialPlans {
     if (plan) {
       const name = plan.name;
       plans.push(name);
-      for (const r of plan.rules) rules.push({ dialPlan: name, ...r });
+      for (const r of plan.rules) {
+        r.dialPlan = name;
+        rules.push(r);
+      }
     }
     plan = undefined;
   };

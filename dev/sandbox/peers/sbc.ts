@@ -11,7 +11,14 @@ import {
   renderIni,
   renderRunningConfig,
 } from '../sbc-files.js';
-import { nextIndex, type SbcConfiguration, type SbcDevice, SbcDevices, seedDemoSbcs } from '../sbc-state.js';
+import {
+  cloneConfiguration,
+  nextIndex,
+  type SbcConfiguration,
+  type SbcDevice,
+  SbcDevices,
+  seedDemoSbcs,
+} from '../sbc-state.js';
 
 /** A dial-plan rule as the control API and tests see it. */
 export interface SbcDialPlanRuleView {
@@ -132,7 +139,7 @@ function sbcPeer(devices: SbcDevices, profile: () => SandboxProfile): Peer {
             };
           }
           device.running = outcome.config;
-          if (outcome.saved) device.saved = structuredClone(outcome.config);
+          if (outcome.saved) device.saved = cloneConfiguration(outcome.config);
           device.scriptsApplied += 1;
           // A partial application is still 200: only the output tells which lines the device refused.
           const description =
@@ -194,7 +201,7 @@ function sbcPeer(devices: SbcDevices, profile: () => SandboxProfile): Peer {
             throw error;
           }
           // The file replaces every dial plan's rules; dial plans it names that do not exist are created.
-          const config = structuredClone(device.running);
+          const config = cloneConfiguration(device.running);
           for (const plan of config.dialPlans) plan.rules = [];
           for (const [name, rules] of plans) {
             let plan = config.dialPlans.find((p) => p.name === name);
