@@ -65,6 +65,7 @@ const logs: LogRecord[] = [];
 
 beforeAll(async () => {
   azurite = await startAzurite();
+  // Started before the other suites' hosts, so that its runOnStartup timer's start is not delayed by theirs.
   startedAt = Date.now();
   host = await startLocalHost({
     registry,
@@ -72,8 +73,6 @@ beforeAll(async () => {
     storageConnectionString: azurite.connectionString,
     log: (line) => logs.push(line),
   });
-  // One observation window for every timer of this host; the assertions below read what happened in it.
-  await sleep(3500);
 });
 
 afterAll(async () => {
@@ -81,8 +80,15 @@ afterAll(async () => {
   await azurite?.close();
 });
 
-describe('local host: timer triggers', () => {
-  it('fires a */1 schedule about once per second with the schedule status Azure passes', () => {
+/*
+ * Each suite below runs its own hosts (their own timer names and lock ids on the one Azurite) and mostly waits for
+ * the wall clock's seconds: the suites run at once, each suite's tests in order.
+ */
+describe.concurrent('local host: timer triggers', () => {
+  // One observation window for every timer of this host; the assertions below read what happened in it.
+  beforeAll(() => sleep(3500));
+
+  it.sequential('fires a */1 schedule about once per second with the schedule status Azure passes', () => {
     const ticks = runsOf('tick');
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     for (const { at, timer: t } of ticks) {
@@ -102,7 +108,7 @@ describe('local host: timer triggers', () => {
     }
   });
 
-  it('runs a runOnStartup timer immediately, without waiting for its (yearly) schedule', () => {
+  it.sequential('runs a runOnStartup timer immediately, without waiting for its (yearly) schedule', () => {
     const startup = runsOf('startup');
     expect(startup).toHaveLength(1);
     expect((startup[0]?.at ?? Number.POSITIVE_INFINITY) - startedAt).toBeLessThan(1000);
@@ -114,7 +120,7 @@ describe('local host: timer triggers', () => {
     });
   });
 
-  it('never overlaps two runs of one timer, and logs the skipped occurrences', () => {
+  it.sequential('never overlaps two runs of one timer, and logs the skipped occurrences', () => {
     expect(runsOf('slow').length).toBeGreaterThanOrEqual(1);
     expect(slowMaxRunning).toBe(1);
     expect(logs).toContainEqual(
@@ -122,14 +128,14 @@ describe('local host: timer triggers', () => {
     );
   });
 
-  it('keeps the schedule going after a failing run, and logs the failure', () => {
+  it.sequential('keeps the schedule going after a failing run, and logs the failure', () => {
     expect(runsOf('throws').length).toBeGreaterThanOrEqual(2);
     const failure = logs.find((r) => r.functionName === 'throws' && r.outcome === 'failed');
     expect(failure).toMatchObject({ level: 'error', category: 'host' });
     expect(failure?.error).toContain('timer failure');
   });
 
-  it('stops firing after close, having waited for the run in progress', async () => {
+  it.sequential('stops firing after close, having waited for the run in progress', async () => {
     await host.close();
     expect(slowRunning).toBe(0);
     const counts = ['tick', 'slow', 'throws'].map((name) => runsOf(name).length);
@@ -138,7 +144,7 @@ describe('local host: timer triggers', () => {
   });
 });
 
-describe('local host: timer clock', () => {
+describe.concurrent('local host: timer clock', () => {
   it('schedules against the injected clock', async () => {
     // A clock 1.5 s before New Year 2031 makes a yearly schedule fire in 1.5 s of real time.
     const offset = Date.parse('2031-01-01T00:00:00.000Z') - 1500 - Date.now();
@@ -161,7 +167,7 @@ describe('local host: timer clock', () => {
   });
 });
 
-describe('local host: one timer, several instances of the app', () => {
+describe.concurrent('local host: one timer, several instances of the app', () => {
   /** What the handler saw, on which instance. */
   interface Fired {
     readonly host: string;
@@ -177,7 +183,9 @@ describe('local host: one timer, several instances of the app', () => {
       ],
       port: 0,
       storageConnectionString: azurite.connectionString,
-      timers: { hostId, instanceId: host, lockPeriodMs: 2000, lockRecoveryPollMs: 250 },
+      // Renewed every 3 s, a lock outlasts a busy machine's late renewal; a stopping instance gives it up at once,
+      // so neither the handover nor the restart waits for it to lapse.
+      timers: { hostId, instanceId: host, lockPeriodMs: 6000, lockRecoveryPollMs: 250 },
       log: () => {},
     });
   const duplicates = (fired: readonly Fired[]) =>

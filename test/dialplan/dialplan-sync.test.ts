@@ -4,6 +4,7 @@ import {
   fillWizard,
   lines,
   type OnboardingStack,
+  PROMPT_TASK_TIMING,
   SBC,
   SIP_TRUNK,
   settled,
@@ -18,7 +19,10 @@ const GATEWAY = 'dialer.trunks.example.com';
 
 beforeAll(async () => {
   // The quarter-hourly repair would otherwise put the SBC right in the middle of a test that changes it on purpose.
-  env = await startOnboardingStack({ disabledFunctions: ['dialplan-sync'] });
+  env = await startOnboardingStack({
+    disabledFunctions: ['dialplan-sync'],
+    overrides: { taskTiming: PROMPT_TASK_TIMING },
+  });
   call = env.call;
   const task = await settled(
     call,

@@ -9,6 +9,7 @@ import {
   fillWizard,
   lines,
   type OnboardingStack,
+  PROMPT_TASK_TIMING,
   SBC,
   SIP_TRUNK,
   settled,
@@ -23,7 +24,7 @@ let env: OnboardingStack;
 let call: Call;
 
 beforeAll(async () => {
-  env = await startOnboardingStack();
+  env = await startOnboardingStack({ overrides: { taskTiming: PROMPT_TASK_TIMING } });
   call = env.call;
 }, 120_000);
 afterAll(async () => env?.stack.close());

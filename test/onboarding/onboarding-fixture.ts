@@ -32,6 +32,13 @@ export interface TaskView {
   readonly leaseHolder?: string | null;
 }
 
+/**
+ * For suites that count a task's tries, not their spacing: a retried step (an SBC's 409) and a task waiting for
+ * another of its customer come back after 2 s in production; with these they are due at once, and the queue still
+ * holds each for its whole second.
+ */
+export const PROMPT_TASK_TIMING = { backoffMs: 100, customerWaitMs: 100 } as const;
+
 export interface OnboardingStack {
   readonly stack: TestStack;
   readonly call: Call;

@@ -11,6 +11,7 @@ import {
   expectInOrder,
   fillWizard,
   lines,
+  PROMPT_TASK_TIMING,
   SIP_TRUNK,
   settled,
   submit,
@@ -35,7 +36,7 @@ beforeAll(async () => {
   stack = await startMemoryStackWithPeers({
     sandbox: { profile: sandboxProfile('reality', SCALE) },
     settings: { onboarding: { verifyRetrySeconds: 1, activationPollSeconds: 1, skipIpGroupCheck: false } },
-    overrides: { taskClock: () => new Date(Date.now() + clockAheadMs) },
+    overrides: { taskClock: () => new Date(Date.now() + clockAheadMs), taskTiming: PROMPT_TASK_TIMING },
   });
   const token = await stack.token();
   call = apiClient(stack.api, async () => token);

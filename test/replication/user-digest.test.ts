@@ -60,7 +60,11 @@ function readerOf(users: Map<string, MirrorUser>): M365Reader {
 
 let cycles = 0;
 
-async function fullCycle(tables: Tables, users: Map<string, MirrorUser>): Promise<CycleState> {
+async function fullCycle(
+  tables: Tables,
+  users: Map<string, MirrorUser>,
+  now: () => number = Date.now,
+): Promise<CycleState> {
   const cycle = newFullCycle(`c${++cycles}`);
 
   const ctx: CycleContext = {
@@ -68,10 +72,10 @@ async function fullCycle(tables: Tables, users: Map<string, MirrorUser>): Promis
     cycle,
     status: emptyStatus(CUSTOMER),
     reader: readerOf(users),
-    mirror: createMirrorStoreOn(tables),
+    mirror: createMirrorStoreOn(tables, { now }),
     pageSize: 50,
     deadline: Number.MAX_SAFE_INTEGER,
-    now: () => Date.now(),
+    now,
     checkpointMs: 0,
     async checkpoint() {},
     fence() {},
@@ -304,6 +308,39 @@ describe('a write outside the full cycle that died after its mark', () => {
     expect((await fullCycle(inner, users)).counters.usersWritten).toBe(1);
     expect((await createMirrorStoreOn(inner).getUser(CUSTOMER, userId(5)))?.department).toBe('Sales');
     expect((await digestRows(inner)).filter((r) => r.rowKey.startsWith('d~'))).toHaveLength(1);
+  });
+
+  it('keeps rewriting its user until the mark is a day old, then the next full cycle removes the mark', async () => {
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    let clock = Date.parse('2026-12-04T09:00:00.000Z');
+    const now = () => clock;
+    const inner = memoryTables();
+    const users = tenantOf(100);
+    await fullCycle(inner, users, now);
+    const dying = faultyTables(
+      inner,
+      (call) => call.operation === 'transaction' && call.partitionKey?.includes('~u~') === true,
+    );
+    await expect(
+      createMirrorStoreOn(dying, { now }).updateUsers(
+        CUSTOMER,
+        [{ id: userId(5), change: (user) => ({ ...user, department: 'Never stored' }) }],
+        'day-two',
+      ),
+    ).rejects.toThrow();
+    const marks = async () => (await digestRows(inner)).filter((r) => r.rowKey.startsWith('d~'));
+
+    // A minute short of a day, the writer may still be finishing: the mark stays and the user stays unknown.
+    clock += DAY_MS - 60_000;
+    expect((await fullCycle(inner, users, now)).counters.usersWritten).toBe(1);
+    expect(await marks()).toHaveLength(1);
+
+    // A day old, its writer is taken for dead: the cycle still rewrites the user, and its digest now accounts for it.
+    clock += 2 * 60_000;
+    expect((await fullCycle(inner, users, now)).counters.usersWritten).toBe(1);
+    expect(await marks()).toEqual([]);
+    expect((await createMirrorStoreOn(inner).getUser(CUSTOMER, userId(5)))?.department).toBe('Sales');
+    expect((await fullCycle(inner, users, now)).counters.usersWritten).toBe(0);
   });
 });
 
