@@ -402,7 +402,10 @@ function changeHundred(tenant: ReturnType<typeof createScaleTenant>, run: number
     tenant.updateUser(tenant.userId(base + 30 + i), { department: `Moved ${run}` });
   for (let i = 0; i < 20; i++) tenant.deleteUser(tenant.userId(base + 40 + i));
   for (let i = 0; i < 20; i++) tenant.addUser({ displayName: `New Hire ${run}.${i}`, department: 'Sales' });
-  for (let i = 0; i < 10; i++) tenant.addMember(tenant.groupId(i), tenant.userId(base + 60 + i));
+  // A tenant of a few thousand users has fewer than 10 groups (one per 200 users): the joins go round them.
+  for (let i = 0; i < 10; i++) {
+    tenant.addMember(tenant.groupId(i % tenant.options.groups), tenant.userId(base + 60 + i));
+  }
   for (let i = 0; i < 10; i++) {
     tenant.updateTeams(tenant.userId(base + 70 + i), {
       enterpriseVoiceEnabled: true,
