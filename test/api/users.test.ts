@@ -209,8 +209,8 @@ describe('the Users list', () => {
     ]);
   });
 
-  it('searches one character over the search partitions that start with it, in word order, paging across them', async () => {
-    // Search words sit in partitions by their first two characters; "1" spans the partitions of 10…19 and 15550100.
+  it('searches one character across every bucket of the search words, in word order, paging across them', async () => {
+    // "1" starts the words 10…19 and 15550100, spread over the buckets of their users: the page merges them in order.
     const expected = [
       ...['10', '11', '12', '13', '14', '15'].map((n) => `Zed ${n}`),
       'Bob Annan',
