@@ -822,8 +822,9 @@ ${seeds}
 - The server is the local Functions host in a process of its own (\`dev/bench/api-worker.ts\`); one client sends
   each request when the last is answered, with a provider admin's token, after ${WARM_UP_REQUESTS} uncounted
   requests of the route (the twin puts a partition's keys in order once after the seed; the code warms up). A page
-  is one range query of one index partition with the filters as a storage \`$filter\`, plus the customer, its
-  replication status and the voice objects (for the derived gateway).
+  is 16 range queries, one per bucket of the index family (docs/decisions.md, 83), side by side, with the filters as
+  a storage \`$filter\` and merged in key order, plus the customer, its replication status and the voice objects
+  (for the derived gateway).
 - **The ${r.options.users.toLocaleString('en')} users are on the in-memory twin of Table storage**
   (\`shared/storage/memory-tables.ts\`), seeded inside the API process: it keeps rows ordered by (PartitionKey,
   RowKey) as Azure's clustered index does, so a key range is a binary search plus the rows it returns and a point
