@@ -42,20 +42,34 @@ export type Api = (
   json?: unknown,
 ) => Promise<{ status: number; body: unknown; location: string | null }>;
 
-/** A caller of the product's API as the portal is, spreading its calls over the instances (a load balancer). */
+/** How often a caller tries a request the API answered 503 with Retry-After (contention: nothing was written). */
+const TRIES_ON_503 = 5;
+
+/**
+ * A caller of the product's API as the portal is, spreading its calls over the instances (a load balancer). Like
+ * the portal, it honours a 503's Retry-After a few times: twenty customers onboarding at once on two cores can lose
+ * every optimistic retry on one row, which the API answers so (shared/storage/versioned-table.ts).
+ */
 export function balancedApi(urls: () => readonly string[], token: string): Api {
   let turn = 0;
   return async (method, path, json) => {
-    const all = urls();
-    const base = all[turn++ % all.length] ?? '';
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-    });
+    let response: Response;
+    for (let tries = 1; ; tries++) {
+      const all = urls();
+      const base = all[turn++ % all.length] ?? '';
+      response = await fetch(`${base}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+      const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+      if (response.status !== 503 || !(retryAfter >= 0) || tries === TRIES_ON_503) break;
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    }
     const text = await response.text();
     let body: unknown = text;
     try {
