@@ -215,7 +215,8 @@ export function azureCostTables(inner: Tables, options: AzureCostOptions = {}): 
   };
 }
 
-function emptyStats(): {
+/** Costs of no request: a fresh count, and what a cycle that ran without the cost model reports. */
+export function emptyStats(): {
   -readonly [K in keyof AzureCostStats]: AzureCostStats[K];
 } {
   return {

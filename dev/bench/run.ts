@@ -39,7 +39,7 @@ import {
 import type { FloorReport, WorkerCommand, WorkerReport, WorkerRequest } from './bench-protocol.js';
 import { type ColdStartResults, coldStartBench } from './cold-start.js';
 import { coldStartFigures, renderColdStartReport } from './cold-start-report.js';
-import type { AzureCostStats } from './azure-cost-tables.js';
+import { emptyStats } from './azure-cost-tables.js';
 import {
   budgetWaits,
   quickStats,
@@ -537,8 +537,8 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   same-region point operations measure 3–10 ms, Cosmos DB's Table API promises under 10 ms at p99), plus 0.2 ms per
   entity written and 0.02 ms per entity returned (a full transaction or a page of 1,000: 25 ms in all). A transaction of
   more than 100 entities or 4 MiB and pages over 1,000 entities are refused as Azure refuses them. Queues, leases
-  and timers run on Azurite. Waits on the budgets: initial cycle ${budgetWaits(r.full.storageCost ?? NO_COST)}; steady
-  cycle ${budgetWaits(r.steady.storageCost ?? NO_COST)}.
+  and timers run on Azurite. Waits on the budgets: initial cycle ${budgetWaits(r.full.storageCost ?? emptyStats())}; steady
+  cycle ${budgetWaits(r.steady.storageCost ?? emptyStats())}.
 - **The Graph-read floor** is measured in the same run, right before the cycles, in a process of its own
   (\`dev/bench/graph-floor.ts\`): the product's reader reads the pages a full cycle reads (the users' delta link,
   ${r.floor.users.toLocaleString('en')} Teams users with their Graph user, ${r.floor.groups} groups with their members,
@@ -567,16 +567,6 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
 - UMP-365's published figures for comparison: about 20 minutes and 2 GB per cycle for 100,000 users.
 `;
 }
-
-const NO_COST: AzureCostStats = {
-  requests: 0,
-  entitiesWritten: 0,
-  entitiesReturned: 0,
-  partitionWaits: 0,
-  accountWaits: 0,
-  budgetWaitMs: 0,
-  latencyMs: 0,
-};
 
 /** The cross-check: the same cycles with Azurite's table store, at a size it still answers in useful time. */
 function renderAzuriteReport(r: ReplicationRun & { tenantUsers: number }): string {

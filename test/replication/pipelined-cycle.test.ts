@@ -100,6 +100,29 @@ function readerOf(tenant: Tenant, options: { pageSize: number; membersPerItem: n
   };
 }
 
+/** A quick cycle's context after a full cycle left its delta links (and, when given, the Teams watermark). */
+function quickContext(
+  cycle: CycleState,
+  reader: M365Reader,
+  mirror: CycleContext['mirror'],
+  status: Partial<CycleContext['status']> = {},
+): CycleContext {
+  return {
+    customerId: CUSTOMER,
+    cycle,
+    status: { ...emptyStatus(CUSTOMER), usersDelta: 'users:delta', groupsDelta: 'groups:delta', ...status },
+    reader,
+    mirror,
+    pageSize: 50,
+    deadline: Number.MAX_SAFE_INTEGER,
+    now: () => Date.now(),
+    checkpointMs: 0,
+    async checkpoint() {},
+    fence() {},
+    async drift() {},
+  };
+}
+
 /**
  * Runs a cycle from `from` on `tables` until it ends or storage fails it; every checkpoint it saves is kept, as
  * the replication table would keep it.
@@ -378,21 +401,7 @@ describe("a quick cycle's membership changes", () => {
       counts: full.cycle.counts,
     };
     const mirror = createMirrorStoreOn(tables);
-    const ctx: CycleContext = {
-      customerId: CUSTOMER,
-      cycle: quick,
-      status: { ...emptyStatus(CUSTOMER), usersDelta: 'users:delta', groupsDelta: 'groups:delta' },
-      reader: quickReader,
-      mirror,
-      pageSize: 50,
-      deadline: Number.MAX_SAFE_INTEGER,
-      now: () => Date.now(),
-      checkpointMs: 0,
-      async checkpoint() {},
-      fence() {},
-      async drift() {},
-    };
-    expect(await runCycle(ctx)).toBe('done');
+    expect(await runCycle(quickContext(quick, quickReader, mirror))).toBe('done');
 
     const groupWrites = transactions.filter(
       (t) => t[0] && 'row' in t[0] && t[0].row.partitionKey.endsWith('~g'),
@@ -458,26 +467,8 @@ describe("a quick cycle's reads", () => {
     };
     const mirror = createMirrorStoreOn(tables);
     const quick: CycleState = { ...newFullCycle('quick'), kind: 'quick', phase: 'users-delta' };
-    const ctx: CycleContext = {
-      customerId: CUSTOMER,
-      cycle: quick,
-      status: {
-        ...emptyStatus(CUSTOMER),
-        usersDelta: 'users:delta',
-        groupsDelta: 'groups:delta',
-        teamsSince: new Date().toISOString(),
-      },
-      reader,
-      mirror,
-      pageSize: 50,
-      deadline: Number.MAX_SAFE_INTEGER,
-      now: () => Date.now(),
-      checkpointMs: 0,
-      async checkpoint() {},
-      fence() {},
-      async drift() {},
-    };
-    expect(await runCycle(ctx)).toBe('done');
+    const since = { teamsSince: new Date().toISOString() };
+    expect(await runCycle(quickContext(quick, reader, mirror, since))).toBe('done');
 
     expect(answeredAfterLaterReads).toBe(true);
     // Each read once: the phases took the reads started ahead rather than reading again.
