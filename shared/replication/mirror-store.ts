@@ -115,6 +115,8 @@ export type IndexCursor =
 export interface IndexQuery {
   /** The sort order's rows, or the search words'. */
   readonly family: IndexFamily;
+  /** Only these buckets (a UPN's, `upnBucket`), when the caller knows where its rows are; every bucket otherwise. */
+  readonly buckets?: readonly string[];
   readonly prefix?: string;
   readonly where: readonly Condition[];
   readonly top: number;
@@ -640,7 +642,7 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
         Math.ceil((2 * (query.top + 1)) / INDEX_BUCKET_IDS.length) + 8,
       );
       const readers: BucketReader[] = [];
-      for (const bucket of INDEX_BUCKET_IDS) {
+      for (const bucket of query.buckets ?? INDEX_BUCKET_IDS) {
         const token = stopped?.t?.[bucket];
         const from = stopped?.r?.[bucket];
         if (stopped && token === undefined && from === undefined) continue;

@@ -8,7 +8,8 @@ import type { MirrorUser } from './mirror-user.js';
  * - one family per sort order (`name`, `upn`, `line`): row key = the sort value then the user id;
  * - the search family (`q`): one row per search word (display name words, the UPN, the number's digits), row key =
  *   the word then the id.
- * Each family sits in INDEX_BUCKETS partitions `i~{family}~{bucket}`, the bucket a hash of the user id: a first
+ * Each family sits in INDEX_BUCKETS partitions `i~{family}~{bucket}`, the bucket a hash of the user id (of the UPN
+ * for the `upn` family, `upnBucket`): a first
  * cycle's writes spread evenly whatever the names look like (employee-number UPNs share their first characters), a
  * page of users fills whole transactions per bucket, and a reader merges the buckets' key ranges in key order.
  * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `line` rows double
@@ -55,6 +56,14 @@ export function indexBucket(id: string): string {
   return (
     Number.parseInt(createHash('md5').update(id).digest('hex').slice(0, 4), 16) % INDEX_BUCKETS
   ).toString(16);
+}
+
+/**
+ * The bucket of a UPN's row in the `upn` family: a hash of the UPN as its key holds it, not of the id, so that
+ * finding a user by UPN (a bulk import's rows) reads one partition, not every bucket.
+ */
+export function upnBucket(userPrincipalName: string): string {
+  return indexBucket(keyPart(userPrincipalName));
 }
 
 /** The partition suffix of a family's bucket. */
@@ -116,7 +125,9 @@ export function indexKeys(
   const line = user.lineUri ? numberKey(user.lineUri) : null;
   const bucket = layout === INDEX_LAYOUT ? indexBucket(id) : '';
   const sortPartition = (sort: UserSort) =>
-    layout === INDEX_LAYOUT ? indexPartition(sort, bucket) : OLD_SORT_PARTITION[sort];
+    layout !== INDEX_LAYOUT
+      ? OLD_SORT_PARTITION[sort]
+      : indexPartition(sort, sort === 'user-principal-name' ? upnBucket(user.userPrincipalName) : bucket);
   const searchPartition = (word: string) =>
     layout === INDEX_LAYOUT
       ? indexPartition('search', bucket)

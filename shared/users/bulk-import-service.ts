@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import type { MirrorStore } from '../replication/mirror-store.js';
 import { inParallel } from '../replication/table-text.js';
-import { KEY_SEPARATOR, keyPart } from '../replication/user-index.js';
+import { KEY_SEPARATOR, keyPart, upnBucket } from '../replication/user-index.js';
 import type { MirrorUser } from '../replication/mirror-user.js';
 import { PermanentTaskError, TransientTaskError } from '../tasks/task-definition.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
@@ -75,6 +75,7 @@ export function mirrorDirectory(
       await inParallel(upns, 16, async (upn) => {
         const page = await mirror.indexPage(customerId, {
           family: 'user-principal-name',
+          buckets: [upnBucket(upn)],
           prefix: `${keyPart(upn)}${KEY_SEPARATOR}`,
           where: [],
           top: 5,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../shared/errors/domain-errors.js';
 import { MIRROR_TABLE, createMirrorStoreOn } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
-import { indexBucket } from '../../shared/replication/user-index.js';
+import { indexBucket, upnBucket } from '../../shared/replication/user-index.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import type { Tables } from '../../shared/storage/versioned-table.js';
 import { countingTables } from '../support/counting-tables.js';
@@ -138,9 +138,12 @@ describe('a mirror write not interrupted', () => {
           !c.partitionKey?.endsWith('~h'),
       )
       .map((c) => c.partitionKey);
-    const buckets = new Set(users.map((u) => indexBucket(u.id)));
-    expect(new Set(indexWrites).size).toBe(4 * buckets.size);
-    expect(indexWrites.length).toBe(4 * buckets.size);
+    // Three families by the id's bucket, the UPNs by their own.
+    const partitions =
+      3 * new Set(users.map((u) => indexBucket(u.id))).size +
+      new Set(users.map((u) => upnBucket(u.userPrincipalName))).size;
+    expect(new Set(indexWrites).size).toBe(partitions);
+    expect(indexWrites.length).toBe(partitions);
   });
 });
 

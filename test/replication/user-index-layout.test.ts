@@ -5,7 +5,7 @@ import {
   createMirrorStoreOn,
 } from '../../shared/replication/mirror-store.js';
 import type { MirrorUser } from '../../shared/replication/mirror-user.js';
-import { INDEX_BUCKETS, indexKeys, keyPart } from '../../shared/replication/user-index.js';
+import { INDEX_BUCKETS, indexKeys, keyPart, upnBucket } from '../../shared/replication/user-index.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
 import { mirrorUser } from '../support/mirror-user.js';
 
@@ -44,7 +44,7 @@ async function everyPage(read: (cursor?: IndexCursor) => ReturnType<Mirror['inde
 }
 
 describe("the user index's buckets", () => {
-  it('spreads every family over its buckets by the user id, even when every UPN starts alike', async () => {
+  it('spreads every family over its buckets by a hash, even when every UPN starts alike', async () => {
     const tables = memoryTables();
     const mirror = createMirrorStoreOn(tables);
     const users = Array.from({ length: 200 }, (_, n) =>
@@ -102,6 +102,31 @@ describe("the user index's buckets", () => {
     });
     expect(names).toEqual(wanted);
     expect(pages).toBeGreaterThan(Math.ceil(wanted.length / 5));
+  });
+
+  it("finds a user by UPN in the UPN's own bucket, and moves the row when the UPN changes", async () => {
+    const tables = memoryTables();
+    const mirror = createMirrorStoreOn(tables);
+    const users = Array.from({ length: 40 }, (_, n) => user(n, `Person ${n}`));
+    await mirror.putUsers(CUSTOMER, users, 'c1');
+    const byUpn = (upn: string) =>
+      mirror.indexPage(CUSTOMER, {
+        family: 'user-principal-name',
+        buckets: [upnBucket(upn)],
+        prefix: `${keyPart(upn)} `,
+        where: [],
+        top: 5,
+      });
+    expect((await byUpn('user7@layouts.example')).items.map((u) => u.displayName)).toEqual(['Person 7']);
+
+    const renamed = { ...users[7], userPrincipalName: 'someone.else@layouts.example' } as MirrorUser;
+    await mirror.putUsers(CUSTOMER, [renamed], 'c2');
+    expect((await byUpn('user7@layouts.example')).items).toEqual([]);
+    expect((await byUpn('someone.else@layouts.example')).items.map((u) => u.displayName)).toEqual([
+      'Person 7',
+    ]);
+    const upnRows = (await rowsOf(tables)).filter((r) => family(r) === 'upn');
+    expect(upnRows).toHaveLength(40);
   });
 
   it('moves a mirror of the former layout to the buckets at the next full cycle', async () => {
