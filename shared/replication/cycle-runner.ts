@@ -1,4 +1,4 @@
-import type { M365Reader, Page, VoiceRead } from './m365-reader.js';
+import type { M365Reader, Page } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
 import {
   type HashedUser,
@@ -68,50 +68,32 @@ export interface CycleContext {
 interface ChunkMemo {
   /** The users' digest read at the start of the listing phase, with the ids this chunk saw, once it ended. */
   listed: Listed | null;
-  /** A quick cycle's later reads, started beside its first phase (`prefetch`). */
+  /** A cycle's later reads, started beside its first phase (`prefetch`). */
   ahead: Ahead | null;
 }
 
-/** The first reads of a quick cycle's later phases, each taken at most once. */
+/** The first reads of a cycle's later phases, each taken at most once. */
 interface Ahead {
-  teams: Promise<Page<MirrorUser>> | null;
   groups: Promise<Page<DeltaGroup>> | null;
-  voice: Promise<VoiceRead> | null;
   skus: Promise<MirrorSku[]> | null;
 }
 
 /**
- * A cycle's phases read Graph and Teams one after the other, each read ~150 ms or more (the voice objects, one
- * request per policy type, over a second on a first cycle); what they write must stay in order (the Teams side of
- * a user after its directory change), but their first reads do not depend on each other. They start together as
- * the cycle starts, and each phase takes its read if it is at its first page. A read taken again after a crash is
- * only a repeated read: nothing is kept but in this chunk's memory. A full cycle reads ahead only the small ones
- * (voice, subscriptions): a first groups page may carry 175,000 member ids, not to be held while the users list.
+ * A cycle's phases read Graph and Teams one after the other, each read ~150 ms or more. Some read what only the
+ * tenant changes: the groups delta and the subscriptions. Their first reads start as the cycle starts, and each
+ * phase takes its read if it is at its first page (a read taken again after a crash is only a repeated read:
+ * nothing is kept but in this chunk's memory). The Teams users and the voice objects are read at their phase: day
+ * two writes them to the mirror too, and a read taken earlier would put back, until the next cycle, what an
+ * operator changed meanwhile (a PSTN usage just created, then refused as unknown). A full cycle does not read its
+ * groups ahead: a first groups page may carry 175,000 member ids, not to be held while the users list.
  */
 function prefetch(ctx: CycleContext): Ahead {
   const { status, reader } = ctx;
-  if (ctx.cycle.kind === 'full') {
-    return {
-      teams: null,
-      groups: null,
-      voice: quiet(reader.voiceObjects()),
-      skus: quiet(reader.subscribedSkus()),
-    };
-  }
-  const watermark = status.teamsSince;
-  return {
-    teams: watermark
-      ? quiet(
-          reader.teamsUsers(null, {
-            pageSize: ctx.pageSize,
-            since: new Date(Date.parse(watermark) - CLOCK_SKEW_MS).toISOString(),
-          }),
-        )
-      : null,
-    groups: status.groupsDelta ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize)) : null,
-    voice: quiet(reader.voiceObjects()),
-    skus: quiet(reader.subscribedSkus()),
-  };
+  const groups =
+    ctx.cycle.kind === 'quick' && status.groupsDelta
+      ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize))
+      : null;
+  return { groups, skus: quiet(reader.subscribedSkus()) };
 }
 
 /** A read started ahead: its failure fails the phase that takes it, as if it had read then, and nothing else. */
@@ -175,7 +157,7 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         await usersDeltaPage(ctx);
         break;
       case 'teams-modified':
-        await teamsModifiedPage(ctx, memo);
+        await teamsModifiedPage(ctx);
         break;
       case 'groups':
         if (cycle.kind === 'full') await listGroups(ctx);
@@ -183,10 +165,7 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         break;
       case 'voice':
         await Promise.all([
-          voice(
-            ctx,
-            take(ctx, memo, 'voice', () => ctx.reader.voiceObjects()),
-          ),
+          voice(ctx),
           // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
           take(ctx, memo, 'skus', () => ctx.reader.subscribedSkus()).then((skus) =>
             ctx.mirror.putSkus(ctx.customerId, skus, cycle.id),
@@ -544,7 +523,7 @@ async function usersDeltaPage(ctx: CycleContext): Promise<void> {
 }
 
 /** A quick cycle's page of Teams user configurations changed since the last look (numbers, policies). */
-async function teamsModifiedPage(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
+async function teamsModifiedPage(ctx: CycleContext): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
   const watermark = ctx.status.teamsSince;
   if (!watermark) {
@@ -552,9 +531,7 @@ async function teamsModifiedPage(ctx: CycleContext, memo: ChunkMemo): Promise<vo
     return;
   }
   const since = new Date(Date.parse(watermark) - CLOCK_SKEW_MS).toISOString();
-  const page = await take(ctx, memo, 'teams', () =>
-    ctx.reader.teamsUsers(cycle.next, { pageSize: ctx.pageSize, since }),
-  );
+  const page = await ctx.reader.teamsUsers(cycle.next, { pageSize: ctx.pageSize, since });
   const put: MirrorUser[] = [];
   let added = 0;
   await inParallel(page.items, PARALLEL_READS, async (user) => {
@@ -720,9 +697,9 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
  * The tenant's voice objects: written when they differ from the mirror, removed when gone. A type the service
  * refused was not read, so its mirrored objects stay as they were (not gone) and the cycle carries a warning.
  */
-async function voice(ctx: CycleContext, read: Promise<VoiceRead>): Promise<void> {
+async function voice(ctx: CycleContext): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
-  const { objects: remote, refused } = await read;
+  const { objects: remote, refused } = await ctx.reader.voiceObjects();
   const local = await mirror.voiceObjects(customerId);
   const keyOf = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
     `${o.policyName}\n${o.identity.toLowerCase()}`;

@@ -416,7 +416,7 @@ describe("a quick cycle's membership changes", () => {
 });
 
 describe("a quick cycle's reads", () => {
-  it("start the later phases' first reads beside the users delta, and still apply the Teams side after the directory change", async () => {
+  it('start the groups delta and the subscriptions beside the users delta, and read what day two also writes at its phase', async () => {
     const tenant = tenantOf(20, [{ members: 5 }]);
     const tables = memoryTables();
     await runFrom(tables, readerOf(tenant, { pageSize: 50, membersPerItem: 500 }), newFullCycle('full'), {
@@ -430,22 +430,24 @@ describe("a quick cycle's reads", () => {
     const after = { ...before, displayName: 'Bob Renamed', lineUri: 'tel:+442071299999' };
     const started: string[] = [];
     let answeredAfterLaterReads = false;
+    let startedBeforeAnswer: string[] = [];
     let laterReadsStarted: () => void = () => undefined;
     const allStarted = new Promise<void>((resolve) => (laterReadsStarted = resolve));
     const note = (name: string) => {
       started.push(name);
-      if (['teams', 'groups', 'voice', 'skus'].every((n) => started.includes(n))) laterReadsStarted();
+      if (['groups', 'skus'].every((n) => started.includes(n))) laterReadsStarted();
     };
     const base = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
     const reader: M365Reader = {
       ...base,
       usersDelta: async () => {
         note('users');
-        // The delta answers once the other phases' reads are under way, or after a second (failing below).
+        // The delta answers once the reads started ahead are under way, or after a second (failing below).
         answeredAfterLaterReads = await Promise.race([
           allStarted.then(() => true),
           new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
         ]);
+        startedBeforeAnswer = [...started];
         return { items: [{ id, displayName: 'Bob Renamed' }], nextLink: null, deltaLink: 'users:delta2' };
       },
       teamsUsers: async () => {
@@ -471,6 +473,8 @@ describe("a quick cycle's reads", () => {
     expect(await runCycle(quickContext(quick, reader, mirror, since))).toBe('done');
 
     expect(answeredAfterLaterReads).toBe(true);
+    // The Teams users and the voice objects, which day two writes too, are read when their phase comes.
+    expect(startedBeforeAnswer.sort()).toEqual(['groups', 'skus', 'users']);
     // Each read once: the phases took the reads started ahead rather than reading again.
     expect(started.sort()).toEqual(['groups', 'skus', 'teams', 'users', 'voice']);
     expect(quick.usersDelta).toBe('users:delta2');
