@@ -562,9 +562,7 @@ async function groupsPage(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const full = cycle.kind === 'full';
   const link = cycle.next ?? (full ? null : ctx.status.groupsDelta);
   if (!full && !link) throw new ResyncRequiredError('No groups delta link yet.');
-  const page = full
-    ? await ctx.reader.groupsDelta(link, ctx.pageSize)
-    : await take(ctx, memo, 'groups', () => ctx.reader.groupsDelta(link, ctx.pageSize));
+  const page = await take(ctx, memo, 'groups', () => ctx.reader.groupsDelta(link, ctx.pageSize));
   await changedGroups(ctx, page.items);
   cycle.counters.pages++;
   cycle.phasePage++;
