@@ -338,17 +338,19 @@ export function createTaskEngine<Svc>(options: TaskEngineOptions<Svc>): TaskEngi
       return result;
     }
 
-    async save(changes: Partial<TaskRecord>): Promise<void> {
+    async save(patch: Partial<TaskRecord>): Promise<void> {
       await this.write(async () => {
         this.ensureHeld();
-        const next: TaskRecord = { ...this.task, ...changes, updatedAt: now().toISOString() };
+        const updatedAt = now().toISOString();
         try {
-          this.etag = await store.replace(next, this.etag);
+          this.etag = await store.replace({ ...this.task, ...patch, updatedAt }, this.etag);
         } catch (error) {
           if (error instanceof VersionConflictError) this.lose();
           throw error;
         }
-        this.task = next;
+        // The step goes on while a write (a heartbeat's) is under way: the log lines and changes it recorded
+        // meanwhile stay in memory for the next write, rather than the copy this write sent replacing them.
+        this.task = { ...this.task, ...patch, updatedAt };
       });
     }
 

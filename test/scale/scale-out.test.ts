@@ -156,7 +156,7 @@ describe('two instances of the app on one storage', () => {
       expect(task.state, lines(task).join('\n')).toBe('finish-success');
       expect(task.steps.map((s) => [s.name, s.attempts])).toEqual(task.steps.map((s) => [s.name, 1]));
       const keys = changeKeys(task);
-      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.length, lines(task).join('\n')).toBeGreaterThan(0);
       expect(new Set(keys).size).toBe(keys.length);
     }
     const groups = sandbox.sbc.configuration('sbc-eu1').ipGroups.map((g) => g.name);

@@ -15,7 +15,7 @@ import {
   type TaskEngine,
   type TaskMessage,
 } from '../../shared/tasks/task-engine.js';
-import { createTaskStore } from '../../shared/tasks/task-store.js';
+import { createTaskStore, type TaskStore } from '../../shared/tasks/task-store.js';
 
 /**
  * Two engine instances ("hosts") over one store and one queue, on a clock the test moves: leases, heartbeats and
@@ -42,7 +42,16 @@ const input = z.strictObject({ records: z.array(z.string()) });
 function world() {
   let clock = Date.parse('2026-12-02T10:00:00.000Z');
   const now = () => new Date(clock);
-  const store = createTaskStore(memoryTables());
+  const tasks = createTaskStore(memoryTables());
+  /** While set, every write of a task record waits for it: storage slow to answer. */
+  let slowWrites: Promise<void> | null = null;
+  const store: TaskStore = {
+    ...tasks,
+    replace: async (task, etag) => {
+      await slowWrites;
+      return tasks.replace(task, etag);
+    },
+  };
   const messages: Array<{ message: TaskMessage; visibleAt: number }> = [];
   const peer: Peer = { records: new Set(), created: [], gate: null, reached: null, down: null, calls: 0 };
 
@@ -138,6 +147,15 @@ function world() {
     advance: (ms: number) => {
       clock += ms;
     },
+    /** Task writes wait from now until the returned function is called. */
+    slowStorage: () => {
+      let answer = () => {};
+      slowWrites = new Promise<void>((resolve) => (answer = resolve));
+      return () => {
+        slowWrites = null;
+        answer();
+      };
+    },
   };
 }
 
@@ -192,6 +210,32 @@ describe('the lease and its heartbeat', () => {
     expect(w.peer.created).toEqual(['r1', 'r2']);
     expect(done?.changes.map((c) => c.description)).toEqual(['Create r1', 'Create r2']);
     expect(a.beating()).toBe(false);
+  });
+
+  it('keeps the changes a step makes while a heartbeat is being written', async () => {
+    const w = world();
+    const a = w.host('host-a');
+    const gate = gateOf(w.peer);
+    const task = await a.engine.start({
+      type: 'Sync lease' as never,
+      customerId: 'c4',
+      input: { records: ['r1', 'r2'] },
+    });
+    const running = a.engine.process(task.id);
+    await gate.reached;
+    // Storage is slow: the heartbeat's write is under way while the step creates r2 and finishes.
+    const answer = w.slowStorage();
+    w.advance(RENEW_MS);
+    await a.beat();
+    gate.open();
+    await settle();
+    expect(w.peer.created).toEqual(['r1', 'r2']);
+    answer();
+    await running;
+    const done = await a.engine.get(task.id);
+    expect(done?.state).toBe('finish-success');
+    expect(done?.changes.map((c) => c.description)).toEqual(['Create r1', 'Create r2']);
+    expect(done?.result).toBe('Completed with 2 change(s).');
   });
 
   it('lets another host take a crashed holder’s task over soon after its lease ends, applying nothing twice', async () => {
