@@ -78,8 +78,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 /**
  * Tables that take as long as Azure Table storage would: each call waits for its partition's entity budget and the
  * account's request budget, then for its latency. Only time is added, as waiting (timers), never as CPU: rows,
- * ETags, conflicts, order and continuation are `inner`'s. Limits the service refuses (a transaction of more than 100
- * entities or 4 MiB) are refused here before anything is written, as the product must never send them.
+ * ETags, conflicts, order and continuation are `inner`'s, and so are the refusals of what the service refuses
+ * (`azureRefusals` at the storage's end of the bench's channel: the service's check costs the product no CPU).
  */
 export function azureCostTables(inner: Tables, options: AzureCostOptions = {}): AzureCostTables {
   const requestMs = options.requestMs ?? 5;
@@ -174,7 +174,6 @@ export function azureCostTables(inner: Tables, options: AzureCostOptions = {}): 
           delete: (partitionKey, rowKey, etag) =>
             writeRow({ partitionKey, rowKey }, () => table.delete(partitionKey, rowKey, etag)),
           async transaction(actions) {
-            refuseOversized(actions);
             const first = actions[0];
             const partitionKey = first ? keyOf(first).partitionKey : '';
             return write(name, partitionKey, actions.length, () => table.transaction(actions));
@@ -232,6 +231,25 @@ export function emptyStats(): {
 
 function keyOf<T extends TableRow>(action: TransactionAction<T>): TableRow {
   return 'row' in action ? action.row : action;
+}
+
+/**
+ * Tables that refuse what Azure Table storage refuses (a transaction of more than 100 entities or 4 MiB) before
+ * anything is written, as the product must never send them: the service's side of the bench's twin.
+ */
+export function azureRefusals(inner: Tables): Tables {
+  return {
+    table<T extends TableRow>(name: string): VersionedTable<T> {
+      const table = inner.table<T>(name);
+      return {
+        ...table,
+        transaction(actions) {
+          refuseOversized(actions);
+          return table.transaction(actions);
+        },
+      };
+    },
+  };
 }
 
 /** The service's refusals of an entity group transaction, thrown as the storage kit throws its own (RangeError). */

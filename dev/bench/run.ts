@@ -39,7 +39,7 @@ import {
 import type { FloorReport, WorkerCommand, WorkerReport, WorkerRequest } from './bench-protocol.js';
 import { type ColdStartResults, coldStartBench } from './cold-start.js';
 import { coldStartFigures, renderColdStartReport } from './cold-start-report.js';
-import { emptyStats } from './azure-cost-tables.js';
+import { azureRefusals, emptyStats } from './azure-cost-tables.js';
 import {
   budgetWaits,
   quickStats,
@@ -346,7 +346,7 @@ async function replicationBench(
     // Structured clone keeps what JSON loses (an undefined argument is not a null ETag).
     serialization: 'advanced',
   });
-  if (STORAGE === 'twin') serveTables(worker, memoryTables());
+  if (STORAGE === 'twin') serveTables(worker, azureRefusals(memoryTables()));
   const reports: WorkerReport[] = [];
   const next = () =>
     new Promise<WorkerReport>((resolve, reject) => {

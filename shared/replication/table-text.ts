@@ -68,7 +68,11 @@ export function actionBytes(action: BatchAction<TableRow>): number {
   if (action.kind === 'delete')
     return OPERATION_OVERHEAD + 3 * (action.partitionKey.length + action.rowKey.length);
   let bytes = OPERATION_OVERHEAD;
-  for (const [name, value] of Object.entries(action.row)) {
+  const row = action.row as unknown as Readonly<Record<string, unknown>>;
+  // A loop over the keys rather than Object.entries: this runs for every row a cycle writes (a million for the
+  // first cycle of 100,000 users), and the pairs Object.entries would allocate were a measurable share of its GC.
+  for (const name in row) {
+    const value = row[name];
     bytes += name.length + 8;
     if (typeof value !== 'string') bytes += 32;
     else if (value.length <= SHORT_STRING) bytes += 3 * value.length + 2;

@@ -32,10 +32,34 @@ export interface WriteBatcherOptions {
   readonly fence?: () => void;
 }
 
+/**
+ * The callers waiting for rows: one per `put` or `putAll` call, not per row, so that a page of users with its ten
+ * thousand index rows costs one promise rather than ten thousand.
+ */
+interface Waiter {
+  remaining: number;
+  settled: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface Pending<T extends TableRow> {
   action: BatchAction<T>;
   bytes: number;
-  readonly done: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+  readonly done: Waiter[];
+}
+
+function rowWritten(waiter: Waiter): void {
+  if (--waiter.remaining === 0 && !waiter.settled) {
+    waiter.settled = true;
+    waiter.resolve();
+  }
+}
+
+function rowFailed(waiter: Waiter, error: unknown): void {
+  if (waiter.settled) return;
+  waiter.settled = true;
+  waiter.reject(error);
 }
 
 interface PartitionBuffer<T extends TableRow> {
@@ -87,45 +111,52 @@ export function createWriteBatcher<T extends TableRow>(
     for (const waiter of waiters.splice(0)) waiter();
   };
 
-  function enqueue(action: BatchAction<T>): Promise<void> {
+  /** Waits for every one of `actions` to be written (or rejects with the first failure among them). */
+  function enqueueAll(actions: ReadonlyArray<BatchAction<T>>): Promise<void> {
     if (failure) return Promise.reject(failure);
+    if (actions.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { remaining: actions.length, settled: false, resolve, reject };
+      for (const action of actions) enqueue(action, waiter);
+    });
+  }
+
+  function enqueue(action: BatchAction<T>, waiter: Waiter): void {
     const partitionKey = action.kind === 'upsert' ? action.row.partitionKey : action.partitionKey;
     const rowKey = action.kind === 'upsert' ? action.row.rowKey : action.rowKey;
     const bytes = actionBytes(action);
-    return new Promise<void>((resolve, reject) => {
-      let buffer = partitions.get(partitionKey);
-      if (!buffer) {
+    let buffer = partitions.get(partitionKey);
+    if (!buffer) {
+      buffer = { rows: new Map(), bytes: 0, since: now() };
+      partitions.set(partitionKey, buffer);
+    }
+    const earlier = buffer.rows.get(rowKey);
+    if (earlier) {
+      buffer.bytes += bytes - earlier.bytes;
+      bufferedBytes += bytes - earlier.bytes;
+      earlier.action = action;
+      earlier.bytes = bytes;
+      earlier.done.push(waiter);
+    } else {
+      if (buffer.rows.size > 0 && buffer.bytes + bytes > maxBytes) {
+        // Full by size: what waits goes now, and this row starts the partition's next transaction.
+        send(partitionKey);
         buffer = { rows: new Map(), bytes: 0, since: now() };
         partitions.set(partitionKey, buffer);
       }
-      const earlier = buffer.rows.get(rowKey);
-      if (earlier) {
-        buffer.bytes += bytes - earlier.bytes;
-        bufferedBytes += bytes - earlier.bytes;
-        earlier.action = action;
-        earlier.bytes = bytes;
-        earlier.done.push({ resolve, reject });
-      } else {
-        if (buffer.rows.size > 0 && buffer.bytes + bytes > maxBytes) {
-          // Full by size: what waits goes now, and this row starts the partition's next transaction.
-          send(partitionKey);
-          buffer = { rows: new Map(), bytes: 0, since: now() };
-          partitions.set(partitionKey, buffer);
-        }
-        buffer.rows.set(rowKey, { action, bytes, done: [{ resolve, reject }] });
-        buffer.bytes += bytes;
-        buffered++;
-        bufferedBytes += bytes;
-      }
-      if (buffer.rows.size >= maxEntities || buffer.bytes >= maxBytes) send(partitionKey);
-      if (draining && !flushQueued) {
-        flushQueued = true;
-        queueMicrotask(() => {
-          flushQueued = false;
-          flush();
-        });
-      }
-    });
+      buffer.rows.set(rowKey, { action, bytes, done: [waiter] });
+      buffer.bytes += bytes;
+      buffered++;
+      bufferedBytes += bytes;
+    }
+    if (buffer.rows.size >= maxEntities || buffer.bytes >= maxBytes) send(partitionKey);
+    if (draining && !flushQueued) {
+      flushQueued = true;
+      queueMicrotask(() => {
+        flushQueued = false;
+        flush();
+      });
+    }
   }
 
   /** Takes a partition's waiting rows into a transaction of their own, sent once a slot is free. */
@@ -156,10 +187,10 @@ export function createWriteBatcher<T extends TableRow>(
         if (stopped) throw failure ?? new Error('The writes were stopped.');
         options.fence?.();
         await write(batch.map((p) => p.action));
-        for (const pending of batch) for (const waiter of pending.done) waiter.resolve();
+        for (const pending of batch) for (const waiter of pending.done) rowWritten(waiter);
       } catch (error) {
         failure ??= error;
-        for (const pending of batch) for (const waiter of pending.done) waiter.reject(error);
+        for (const pending of batch) for (const waiter of pending.done) rowFailed(waiter, error);
       } finally {
         inFlight--;
         buffered -= batch.length;
@@ -220,8 +251,10 @@ export function createWriteBatcher<T extends TableRow>(
   };
 
   return {
-    put: (row: T) => enqueue({ kind: 'upsert', row }),
-    delete: (partitionKey: string, rowKey: string) => enqueue({ kind: 'delete', partitionKey, rowKey }),
+    put: (row: T) => enqueueAll([{ kind: 'upsert', row }]),
+    /** Upserts rows; resolves once all of them are written. */
+    putAll: (rows: readonly T[]) => enqueueAll(rows.map((row) => ({ kind: 'upsert', row }))),
+    delete: (partitionKey: string, rowKey: string) => enqueueAll([{ kind: 'delete', partitionKey, rowKey }]),
 
     /** Waits while too many rows (or bytes of rows) are held; throws the first failed transaction's error. */
     async room(): Promise<void> {

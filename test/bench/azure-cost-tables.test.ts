@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { azureCostTables } from '../../dev/bench/azure-cost-tables.js';
+import { azureCostTables, azureRefusals } from '../../dev/bench/azure-cost-tables.js';
 import { type Channel, ipcTables, serveTables } from '../../dev/bench/ipc-tables.js';
 import { VersionConflictError } from '../../shared/errors/domain-errors.js';
 import { memoryTables } from '../../shared/storage/memory-tables.js';
@@ -28,7 +28,8 @@ function fakeTime() {
 /** The model with its budgets only (no latency), so that the waits are the budgets'. */
 function budgetsOnly() {
   const time = fakeTime();
-  const inner = memoryTables();
+  // As in the bench: the refusals are the storage's, at the far end of the channel.
+  const inner = azureRefusals(memoryTables());
   const cost = azureCostTables(inner, { requestMs: 0, writtenEntityMs: 0, returnedEntityMs: 0, ...time });
   return { time, inner, cost };
 }

@@ -79,3 +79,50 @@ describe('a writer faster than storage', () => {
     expect(storage.sent.flat()).toHaveLength(1);
   });
 });
+
+describe('a page of rows written with one wait', () => {
+  const row = (n: number): Row => ({ partitionKey: `p${n % 3}`, rowKey: `r${n}`, data: String(n) });
+
+  it('resolves once every row of it is stored, whichever transactions carry them', async () => {
+    const storage = stalledTable();
+    const writer = createWriteBatcher<Row>(storage.table, {
+      maxInFlight: 2,
+      maxBuffered: 1000,
+      maxWaitMs: 0,
+    });
+    let stored = false;
+    const written = writer.putAll(Array.from({ length: 250 }, (_, n) => row(n))).then(() => (stored = true));
+    writer.finish();
+    await settled();
+    // Three partitions, at most two transactions at once: the third waits for a slot.
+    expect(storage.sent).toHaveLength(2);
+    storage.release();
+    await settled();
+    expect(stored).toBe(false);
+    storage.release();
+    await written;
+    expect(
+      storage.sent.flatMap((actions) => actions.map((a) => ('row' in a ? a.row.rowKey : ''))).sort(),
+    ).toEqual(Array.from({ length: 250 }, (_, n) => `r${n}`).sort());
+  });
+
+  it('fails with the first refused transaction, and so does every later write', async () => {
+    const refusal = new Error('The service refused the transaction.');
+    let calls = 0;
+    const writer = createWriteBatcher<Row>(
+      {
+        async transaction(actions) {
+          if (++calls === 2) throw refusal;
+          return actions.map(() => 'etag');
+        },
+        delete: async () => true,
+      },
+      { maxInFlight: 1, maxBuffered: 1000, maxWaitMs: 0 },
+    );
+    const written = writer.putAll(Array.from({ length: 6 }, (_, n) => row(n)));
+    writer.finish();
+    await expect(written).rejects.toBe(refusal);
+    await expect(writer.putAll([row(7)])).rejects.toBe(refusal);
+    await expect(writer.putAll([])).rejects.toBe(refusal);
+  });
+});
