@@ -1,7 +1,8 @@
-import type { M365Reader, Page } from './m365-reader.js';
+import type { M365Reader, Page, VoiceRead } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
 import {
   type HashedUser,
+  isDayTwoWriter,
   type MirrorSku,
   type MirrorStore,
   type MirrorVoiceObject,
@@ -76,24 +77,35 @@ interface ChunkMemo {
 interface Ahead {
   groups: Promise<Page<DeltaGroup>> | null;
   skus: Promise<MirrorSku[]> | null;
+  voice: Promise<TimedVoiceRead> | null;
+}
+
+/** The voice objects as read, with when the read began (ms). */
+interface TimedVoiceRead extends VoiceRead {
+  readonly readAt: number;
 }
 
 /**
- * A cycle's phases read Graph and Teams one after the other, each read ~150 ms or more. Some read what only the
- * tenant changes: the groups delta and the subscriptions. Their first reads start as the cycle starts, and each
- * phase takes its read if it is at its first page (a read taken again after a crash is only a repeated read:
- * nothing is kept but in this chunk's memory). The Teams users and the voice objects are read at their phase: day
- * two writes them to the mirror too, and a read taken earlier would put back, until the next cycle, what an
- * operator changed meanwhile (a PSTN usage just created, then refused as unknown). A full cycle does not read its
- * groups ahead: a first groups page may carry 175,000 member ids, not to be held while the users list.
+ * A cycle's phases read Graph and Teams one after the other, each read ~150 ms or more (and a throttled one a
+ * second more). A quick cycle's later reads start as the cycle starts: the groups delta, the subscriptions and the
+ * voice objects; each phase takes its read if it is at its first page (a read taken again after a crash is only a
+ * repeated read: nothing is kept but in this chunk's memory). Day two writes voice objects to the mirror too: a
+ * row it wrote after the read began is newer than the read, and the voice phase leaves it (`voice`). The Teams
+ * users are read at their phase: day two writes users as well, and their rows keep no writer. A full cycle reads
+ * only the subscriptions ahead: a first groups page may carry 175,000 member ids, not to be held while the users
+ * list, and its voice phase comes half a minute later.
  */
 function prefetch(ctx: CycleContext): Ahead {
   const { status, reader } = ctx;
+  const quick = ctx.cycle.kind === 'quick';
   const groups =
-    ctx.cycle.kind === 'quick' && status.groupsDelta
-      ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize))
-      : null;
-  return { groups, skus: quiet(reader.subscribedSkus()) };
+    quick && status.groupsDelta ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize)) : null;
+  return { groups, skus: quiet(reader.subscribedSkus()), voice: quick ? quiet(readVoice(ctx)) : null };
+}
+
+async function readVoice(ctx: CycleContext): Promise<TimedVoiceRead> {
+  const readAt = ctx.now();
+  return { ...(await ctx.reader.voiceObjects()), readAt };
 }
 
 /** A read started ahead: its failure fails the phase that takes it, as if it had read then, and nothing else. */
@@ -165,7 +177,7 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         break;
       case 'voice':
         await Promise.all([
-          voice(ctx),
+          voice(ctx, memo),
           // Once per cycle, quick ones too: the subscriptions name the users' licenses in the Users list.
           take(ctx, memo, 'skus', () => ctx.reader.subscribedSkus()).then((skus) =>
             ctx.mirror.putSkus(ctx.customerId, skus, cycle.id),
@@ -695,17 +707,25 @@ async function changedGroups(ctx: CycleContext, items: readonly DeltaGroup[]): P
  * The tenant's voice objects: written when they differ from the mirror, removed when gone. A type the service
  * refused was not read, so its mirrored objects stay as they were (not gone) and the cycle carries a warning.
  */
-async function voice(ctx: CycleContext): Promise<void> {
+async function voice(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle, mirror, customerId } = ctx;
-  const { objects: remote, refused } = await ctx.reader.voiceObjects();
-  const local = await mirror.voiceObjects(customerId);
+  const { objects: remote, refused, readAt } = await take(ctx, memo, 'voice', () => readVoice(ctx));
+  const local = await mirror.voiceRows(customerId);
   const keyOf = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
     `${o.policyName}\n${o.identity.toLowerCase()}`;
   const unread = new Set(refused.map((r) => r.policyType));
   const localByKey = new Map(local.map((o) => [keyOf(o), o]));
   const remoteKeys = new Set(remote.map(keyOf));
-  const put = remote.filter((o) => JSON.stringify(localByKey.get(keyOf(o))?.data) !== JSON.stringify(o.data));
-  const remove = local.filter((o) => !remoteKeys.has(keyOf(o)) && !unread.has(o.policyName));
+  // What day two wrote once this read had begun (a usage an operator just created) is newer than the read: left
+  // as it is, for the next cycle to read anew. No margin for the instances' clocks (synchronised in Azure): one
+  // would hide a change made in Teams just after a day-two write from the next cycle, and its drift report.
+  const newer = new Set(local.filter((o) => isDayTwoWriter(o.writtenBy) && o.writtenAt >= readAt).map(keyOf));
+  const put = remote.filter(
+    (o) => !newer.has(keyOf(o)) && JSON.stringify(localByKey.get(keyOf(o))?.data) !== JSON.stringify(o.data),
+  );
+  const remove = local.filter(
+    (o) => !newer.has(keyOf(o)) && !remoteKeys.has(keyOf(o)) && !unread.has(o.policyName),
+  );
   const kept = local.filter((o) => unread.has(o.policyName)).length;
   await mirror.putVoiceObjects(customerId, put, remove, cycle.id);
   cycle.counters.pages += 1;

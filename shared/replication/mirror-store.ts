@@ -149,6 +149,17 @@ export interface MirrorVoiceObject {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** The writer day two names on the mirror rows it writes (a cycle names its id). */
+export const dayTwoWriter = (taskId: string) => `task-${taskId}`;
+export const isDayTwoWriter = (writer: string) => writer.startsWith('task-');
+
+/** A voice object as stored: with the writer of its row (a cycle's id, or `task-{id}` for day two) and the time. */
+export interface WrittenVoiceObject extends MirrorVoiceObject {
+  readonly writtenBy: string;
+  /** Milliseconds since the epoch; 0 for rows written before the time was kept. */
+  readonly writtenAt: number;
+}
+
 /** A subscription of the tenant (Graph `subscribedSku`): what names a user's license. */
 export interface MirrorSku {
   /** Lowercase, as the users' `assignedLicenses`. */
@@ -274,6 +285,20 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
       if (entity) found.set(id, entity);
     });
     return found;
+  };
+  const voiceRows = async (customerId: string): Promise<WrittenVoiceObject[]> => {
+    const objects: WrittenVoiceObject[] = [];
+    for await (const row of rows({ partitionKey: voicePartition(customerId) })) {
+      objects.push({
+        policyName: String(row.policyName),
+        identity: String(row.identity),
+        data: JSON.parse(unpackText(row)) as Record<string, unknown>,
+        writtenBy: String(row.cycle ?? ''),
+        // Rows written before the time was kept count as written long ago.
+        writtenAt: typeof row.writtenAt === 'string' ? Date.parse(row.writtenAt) : 0,
+      });
+    }
+    return objects;
   };
   /** Removes users with their index rows: the index first, so no index row outlives its user. */
   const removeUsers = async (customerId: string, stored: readonly Entity[]): Promise<void> => {
@@ -1124,16 +1149,15 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
     },
 
     async voiceObjects(customerId: string): Promise<MirrorVoiceObject[]> {
-      const objects: MirrorVoiceObject[] = [];
-      for await (const row of rows({ partitionKey: voicePartition(customerId) })) {
-        objects.push({
-          policyName: String(row.policyName),
-          identity: String(row.identity),
-          data: JSON.parse(unpackText(row)) as Record<string, unknown>,
-        });
-      }
-      return objects;
+      return (await voiceRows(customerId)).map(({ policyName, identity, data }) => ({
+        policyName,
+        identity,
+        data,
+      }));
     },
+
+    /** The voice objects with who last wrote each (a cycle's id, or `task-{id}` for day two) and when. */
+    voiceRows,
 
     async putVoiceObjects(
       customerId: string,
@@ -1154,6 +1178,7 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
                 policyName: o.policyName,
                 identity: o.identity,
                 cycle,
+                writtenAt: new Date(now()).toISOString(),
                 ...packText(JSON.stringify(o.data)),
               },
             }) as const,

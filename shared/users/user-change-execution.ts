@@ -1,6 +1,6 @@
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors, type FieldError } from '../errors/domain-errors.js';
-import type { MirrorStore } from '../replication/mirror-store.js';
+import { dayTwoWriter, type MirrorStore } from '../replication/mirror-store.js';
 import { groupedMirrorWrites } from './grouped-mirror-writes.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
 import { isUsageLocation, LINE_URI_RULE, normalizeLineUri } from './line-uri.js';
@@ -221,7 +221,7 @@ export function createUserChangeExecution(deps: UserChangeExecutionDeps): UserCh
       pending = left.length > 0;
     }
     if (changes.length === 0 && pending === undefined) return;
-    await writeMirror(customerId, `task-${taskId}`, {
+    await writeMirror(customerId, dayTwoWriter(taskId), {
       id: userId,
       change: (user) => changes.reduce((u, c) => withChange(u, c), user),
       ...(pending === undefined ? {} : { pending }),

@@ -1,7 +1,7 @@
 import type { CustomerService } from '../customers/customer-service.js';
 import { DomainError, domainErrors } from '../errors/domain-errors.js';
 import { classifyPeerError } from '../onboarding/tasks/peer-task-errors.js';
-import type { MirrorCursor, MirrorStore } from '../replication/mirror-store.js';
+import { dayTwoWriter, type MirrorCursor, type MirrorStore } from '../replication/mirror-store.js';
 import { PermanentTaskError } from '../tasks/task-definition.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
 import type { TaskRecord } from '../tasks/task-record.js';
@@ -180,7 +180,7 @@ export function createVoiceChangeService(deps: VoiceChangeServiceDeps) {
       if (data) put.push({ policyName, identity: data.Identity, data });
       else remove.push({ policyName, identity });
     }
-    await deps.mirror.putVoiceObjects(customerId, put, remove, `task-${taskId}`);
+    await deps.mirror.putVoiceObjects(customerId, put, remove, dayTwoWriter(taskId));
   }
 
   const execution: VoiceChangeExecution = {

@@ -416,7 +416,7 @@ describe("a quick cycle's membership changes", () => {
 });
 
 describe("a quick cycle's reads", () => {
-  it('start the groups delta and the subscriptions beside the users delta, and read what day two also writes at its phase', async () => {
+  it('start the groups delta, the subscriptions and the voice objects beside the users delta, and read the Teams users at their phase', async () => {
     const tenant = tenantOf(20, [{ members: 5 }]);
     const tables = memoryTables();
     await runFrom(tables, readerOf(tenant, { pageSize: 50, membersPerItem: 500 }), newFullCycle('full'), {
@@ -435,7 +435,7 @@ describe("a quick cycle's reads", () => {
     const allStarted = new Promise<void>((resolve) => (laterReadsStarted = resolve));
     const note = (name: string) => {
       started.push(name);
-      if (['groups', 'skus'].every((n) => started.includes(n))) laterReadsStarted();
+      if (['groups', 'skus', 'voice'].every((n) => started.includes(n))) laterReadsStarted();
     };
     const base = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
     const reader: M365Reader = {
@@ -473,8 +473,8 @@ describe("a quick cycle's reads", () => {
     expect(await runCycle(quickContext(quick, reader, mirror, since))).toBe('done');
 
     expect(answeredAfterLaterReads).toBe(true);
-    // The Teams users and the voice objects, which day two writes too, are read when their phase comes.
-    expect(startedBeforeAnswer.sort()).toEqual(['groups', 'skus', 'users']);
+    // The Teams users, which day two writes too and whose rows keep no writer, are read when their phase comes.
+    expect(startedBeforeAnswer.sort()).toEqual(['groups', 'skus', 'users', 'voice']);
     // Each read once: the phases took the reads started ahead rather than reading again.
     expect(started.sort()).toEqual(['groups', 'skus', 'teams', 'users', 'voice']);
     expect(quick.usersDelta).toBe('users:delta2');
@@ -482,6 +482,63 @@ describe("a quick cycle's reads", () => {
     const stored = await mirror.getUser(CUSTOMER, id);
     expect(stored?.displayName).toBe('Bob Renamed');
     expect(stored?.lineUri).toBe('tel:+442071299999');
+  });
+});
+
+describe("a quick cycle's voice objects read ahead", () => {
+  const usages = (...names: string[]) => ({
+    policyName: 'CsOnlinePstnUsages',
+    identity: 'Global',
+    data: { Identity: 'Global', Usage: names },
+  });
+  const route = (name: string, usage: string) => ({
+    policyName: 'CsOnlineVoiceRoute',
+    identity: name,
+    data: { Identity: name, OnlinePstnUsages: [usage], NumberPattern: '^\\+49' },
+  });
+
+  it('leave what day two wrote after the read began, and update what it wrote long before', async () => {
+    const tables = memoryTables();
+    const mirror = createMirrorStoreOn(tables);
+    const aMinuteAgo = createMirrorStoreOn(tables, { now: () => Date.now() - 60_000 });
+    await mirror.putVoiceObjects(CUSTOMER, [usages('Germany')], [], 'cycle-0');
+    // A route day two created a minute ago, which someone has since changed in Teams.
+    await aMinuteAgo.putVoiceObjects(CUSTOMER, [route('Old', 'Germany')], [], 'task-0');
+
+    let readDone: () => void = () => undefined;
+    const voiceRead = new Promise<void>((resolve) => (readDone = resolve));
+    const reader: M365Reader = {
+      ...readerOf(tenantOf(5, []), { pageSize: 50, membersPerItem: 500 }),
+      usersDelta: async () => {
+        // An operator's change lands while the cycle reads its users: after the voice objects were read.
+        await voiceRead;
+        await mirror.putVoiceObjects(
+          CUSTOMER,
+          [usages('Germany', 'Mobile'), route('New', 'Mobile')],
+          [],
+          'task-1',
+        );
+        return { items: [], nextLink: null, deltaLink: 'users:delta2' };
+      },
+      teamsUsers: async () => ({ items: [], nextLink: null, deltaLink: null }),
+      groupsDelta: async () => ({ items: [], nextLink: null, deltaLink: 'groups:delta2' }),
+      voiceObjects: async () => {
+        readDone();
+        // Teams before the operator's change, with the old route changed there.
+        return { objects: [usages('Germany'), route('Old', 'Germany2')], refused: [] };
+      },
+      subscribedSkus: async () => [],
+    };
+    const quick: CycleState = { ...newFullCycle('quick'), kind: 'quick', phase: 'users-delta' };
+    expect(await runCycle(quickContext(quick, reader, mirror))).toBe('done');
+
+    const objects = await mirror.voiceObjects(CUSTOMER);
+    const byIdentity = new Map(objects.map((o) => [`${o.policyName} ${o.identity}`, o.data]));
+    // The usage and the route the operator just made stay: the cycle's read was older than them.
+    expect(byIdentity.get('CsOnlinePstnUsages Global')).toEqual(usages('Germany', 'Mobile').data);
+    expect(byIdentity.get('CsOnlineVoiceRoute New')).toEqual(route('New', 'Mobile').data);
+    // What day two wrote a minute before the read is the tenant's to correct.
+    expect(byIdentity.get('CsOnlineVoiceRoute Old')).toEqual(route('Old', 'Germany2').data);
   });
 });
 
