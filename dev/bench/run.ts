@@ -527,7 +527,8 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   includes the host, the SDK clients and Node itself; the sandbox and the stored rows are elsewhere.
 - **Storage: the in-memory twin of Table storage with Azure's cost model** (\`--storage twin\`,
   \`dev/bench/azure-cost-tables.ts\`). The twin (\`shared/storage/memory-tables.ts\`: ETags, conflicts, key order and
-  continuation as Azure's) lives in the bench's parent process, one IPC message a request, so its rows are not in
+  continuation as Azure's) lives in the bench's parent process, one IPC message a request (its rows as JSON text,
+  as the SDK sends them), so its rows are not in
   the replication process's RSS, as Azure's rows are not in a Function App's. Each request waits, never spins, for
   what Azure would take, per Microsoft Learn's "Scalability and performance targets for Table storage": a partition
   serves 2,000 entities a second (written or returned), the account 20,000 requests a second (a transaction or a
