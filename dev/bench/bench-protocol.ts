@@ -40,6 +40,11 @@ export interface WorkerReport {
   readonly writes: WriteCounts;
   /** What the cost model charged during the cycle (`storage: 'twin'` only). */
   readonly storageCost?: AzureCostStats;
+  /**
+   * Graph and Teams admin requests the sandbox answered during the cycle, and how many with a 429: counted by the
+   * bench's parent, which runs the sandbox, so that a cycle's throttling can be set beside its floor's.
+   */
+  readonly graph?: { readonly requests: number; readonly throttled: number };
 }
 
 /** What the Graph-read floor's process reports (dev/bench/graph-floor.ts). */

@@ -42,6 +42,12 @@ export function quickStats(quicks: readonly WorkerReport[]): {
 const peakRss = (r: ReplicationRun) =>
   Math.max(r.full.peakRssBytes, r.steady.peakRssBytes, ...r.quicks.map((q) => q.peakRssBytes));
 
+/** The cycle's Graph and Teams requests and 429s, beside the floor's. */
+const requested = ({ graph }: WorkerReport) =>
+  graph
+    ? `${graph.requests.toLocaleString('en')} Graph and Teams requests (${graph.throttled} answered 429); `
+    : '';
+
 const written = ({ writes, storageCost }: WorkerReport) =>
   `${writes.rows.toLocaleString('en')} rows written (${(writes.rows - writes.singleWrites).toLocaleString('en')} in ${writes.transactions.toLocaleString('en')} transactions, ${writes.singleWrites.toLocaleString('en')} alone); ${writes.rowsRead.toLocaleString('en')} rows read${storageCost ? `; ${budgetWaits(storageCost)}` : ''}`;
 
@@ -63,13 +69,13 @@ export function replicationRows(r: ReplicationRun, tenantUsers: number): string[
     ],
     [
       `Initial full cycle, ${tenantUsers.toLocaleString('en')} users`,
-      `${seconds(r.full.wallMs)}, **${ratio(r.full.wallMs, floorMs)}** the floor; ${written(r.full)}`,
+      `${seconds(r.full.wallMs)}, **${ratio(r.full.wallMs, floorMs)}** the floor; ${requested(r.full)}${written(r.full)}`,
       `≤ ${REPLICATION_TARGETS.initialRatio}× the floor`,
       verdict(r.full.wallMs <= REPLICATION_TARGETS.initialRatio * floorMs),
     ],
     [
       'Steady full cycle (tenant unchanged)',
-      `${seconds(r.steady.wallMs)}, **${ratio(r.steady.wallMs, floorMs)}** the floor; ${written(r.steady)}`,
+      `${seconds(r.steady.wallMs)}, **${ratio(r.steady.wallMs, floorMs)}** the floor; ${requested(r.steady)}${written(r.steady)}`,
       `≤ ${REPLICATION_TARGETS.steadyRatio}× the floor`,
       verdict(r.steady.wallMs <= REPLICATION_TARGETS.steadyRatio * floorMs),
     ],
@@ -103,6 +109,8 @@ export function replicationFigures(r: ReplicationRun, command: string): Record<s
     floorRequests: r.floor.requests,
     floorThrottled: r.floor.throttled,
     initialMs: Math.round(r.full.wallMs),
+    initialRequests: r.full.graph?.requests ?? null,
+    initialThrottled: r.full.graph?.throttled ?? null,
     initialRatio: round2(r.full.wallMs / floorMs),
     initialRowsWritten: r.full.writes.rows,
     initialTransactions: r.full.writes.transactions,
@@ -117,6 +125,7 @@ export function replicationFigures(r: ReplicationRun, command: string): Record<s
     quickMedianMs: Math.round(quick.medianMs),
     quickP95Ms: Math.round(quick.p95Ms),
     quickRunsMs: r.quicks.map((q) => Math.round(q.wallMs)),
+    quickRunsThrottled: r.quicks.map((q) => q.graph?.throttled ?? null),
     peakRssMb: Math.round(mbOf(peakRss(r))),
     ...costFigures('initial', r.full.storageCost),
     ...costFigures('steady', r.steady.storageCost),

@@ -348,18 +348,35 @@ async function replicationBench(
   });
   if (STORAGE === 'twin') serveTables(worker, azureRefusals(memoryTables()));
   const reports: WorkerReport[] = [];
-  const next = () =>
-    new Promise<WorkerReport>((resolve, reject) => {
+  /** The Graph and Teams requests the sandbox has answered so far, and its 429s (its faults count them). */
+  const answered = () => {
+    let requests = 0;
+    let throttled = 0;
+    for (const fault of sandbox.faults.list()) {
+      if (fault.kind === 'latency') requests += fault.hits;
+      else if (fault.status === 429) throttled += fault.hits;
+    }
+    return { requests, throttled };
+  };
+  const next = () => {
+    const before = answered();
+    return new Promise<WorkerReport>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`The replication process exited (${code}).`));
       const onMessage = (message: unknown) => {
         if (isTablesMessage(message)) return;
         worker.off('exit', onExit);
         worker.off('message', onMessage);
-        resolve(message as WorkerReport);
+        const after = answered();
+        const graph = {
+          requests: after.requests - before.requests,
+          throttled: after.throttled - before.throttled,
+        };
+        resolve({ ...(message as WorkerReport), graph });
       };
       worker.once('exit', onExit);
       worker.on('message', onMessage);
     });
+  };
   log('Full replication (initial cycle)…');
   const full = await next();
   reports.push(full);
@@ -548,7 +565,7 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   process wrote to Table storage (\`dev/bench/write-counter.ts\`), timers of the host included.
 - The steady cycle is a full cycle queued by hand right after the initial one, the tenant unchanged. Each quick
   cycle follows 100 changes of its own users: 30 renames, 10 department moves, 20 deletions, 20 hires, 10 group
-  memberships, 10 Teams-side edits; each run (ms): ${r.quicks.map((q) => q.wallMs.toFixed(0)).join(', ')}.
+  memberships, 10 Teams-side edits; each run (ms, with its requests answered 429): ${r.quicks.map((q) => `${q.wallMs.toFixed(0)}${q.graph ? ` (${q.graph.throttled})` : ''}`).join(', ')}.
 - Full cycle: ${r.full.pages} pages; mirror after it: ${r.full.counts.users} users, ${r.full.counts.groups} groups,
   ${r.full.counts.memberships} membership rows, ${r.full.counts.voiceObjects} voice objects; outcome ${r.full.outcome}.
 - Quick cycle: Graph delta for users and groups, and the Teams side of the changed users; ${r.quick.pages} pages;
