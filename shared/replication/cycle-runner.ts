@@ -2,6 +2,7 @@ import type { M365Reader, Page, VoiceRead } from './m365-reader.js';
 import { applyDirectoryChange, type DeltaGroup, ResyncRequiredError } from './m365-reader.js';
 import {
   type HashedUser,
+  hashedUser,
   isDayTwoWriter,
   type MirrorSku,
   type MirrorStore,
@@ -440,12 +441,12 @@ async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void>
         const changed: HashedUser[] = [];
         const mirrored = new Set<string>();
         for (const user of page.items) {
-          const hash = userHash(user);
-          const short = shortHash(hash);
+          const hashed = hashedUser(user);
+          const short = shortHash(hashed.hash);
           const before = hashes.get(user.id);
           if (before !== undefined) mirrored.add(user.id);
           if (before !== short) {
-            changed.push({ user, hash });
+            changed.push(hashed);
             writtenBuckets.add(userBucket(user.id));
           }
           hashes.set(user.id, SEEN + short);

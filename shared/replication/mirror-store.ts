@@ -210,6 +210,8 @@ export interface MirrorPage<T> {
 export interface HashedUser {
   readonly user: MirrorUser;
   readonly hash: string;
+  /** The row's columns the hash was taken of (`hashedUser`), so that writing the row does not make them again. */
+  readonly columns?: UserColumns;
 }
 
 /** Member ids per membership row (~80 KB of JSON, well inside an entity's 1 MiB). */
@@ -223,8 +225,16 @@ export function userBucket(id: string): string {
 const ALL_BUCKETS = Array.from({ length: USER_BUCKETS }, (_, b) => b.toString(16).padStart(2, '0'));
 
 export function userHash(user: MirrorUser): string {
-  return digestOf('sha1', JSON.stringify(userColumns(user)), 'hex').slice(0, 16);
+  return hashOfColumns(userColumns(user));
 }
+
+/** The user with its hash and the columns it was taken of: a full cycle hashes every user and writes some. */
+export function hashedUser(user: MirrorUser): Required<HashedUser> {
+  const columns = userColumns(user);
+  return { user, hash: hashOfColumns(columns), columns };
+}
+
+const hashOfColumns = (columns: UserColumns) => digestOf('sha1', JSON.stringify(columns), 'hex').slice(0, 16);
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -248,10 +258,11 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
     cycle: string,
     marks: UserMarks,
     hash = userHash(user),
+    columns = userColumns(user),
   ): Entity => ({
     partitionKey: userPartition(customerId, user.id),
     rowKey: user.id,
-    ...definedOnly(userColumns(user)),
+    ...definedOnly(columns),
     hash,
     ...definedOnly({ ...marks }),
     cycle,
@@ -486,7 +497,9 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
         }
         await Promise.all(writes);
         await batcher.putAll(
-          users.map(({ user, hash }) => userEntity(customerId, user, cycle, marks(user.id), hash)),
+          users.map(({ user, hash, columns }) =>
+            userEntity(customerId, user, cycle, marks(user.id), hash, columns),
+          ),
         );
       },
       putSeen: (cycle: string, page: number, ids: readonly string[]) =>
@@ -1241,6 +1254,8 @@ async function page<T>(
   }
   return { items, next: null };
 }
+
+type UserColumns = ReturnType<typeof userColumns>;
 
 /** The columns of a user row; lists and maps as JSON text. */
 function userColumns(user: MirrorUser) {
