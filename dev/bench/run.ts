@@ -343,7 +343,7 @@ async function replicationBench(
       ...workerExecArgv(),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Structured clone keeps what JSON loses (an undefined argument is not a null ETag).
+    // The twin's calls carry their JSON as one string (ipc-tables.ts), which structured clone copies unescaped.
     serialization: 'advanced',
   });
   if (STORAGE === 'twin') serveTables(worker, azureRefusals(memoryTables()));

@@ -478,13 +478,14 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
           const entity = stored.get(id);
           return entity ? marksOf(entity) : NO_MARKS;
         };
-        const rows: Entity[] = [];
+        const indexed: Entity[] = [];
         for (const { user, hash } of users) {
-          for (const row of indexRows(customerId, user, marks(user.id), INDEX_LAYOUT, hash)) rows.push(row);
+          for (const row of indexRows(customerId, user, marks(user.id), INDEX_LAYOUT, hash))
+            indexed.push(row);
         }
-        const writes = [batcher.putAll(rows)];
+        const writes = [batcher.putAll(indexed)];
         if (stored.size > 0) {
-          const kept = new Set(rows.map((row) => `${row.partitionKey}\n${row.rowKey}`));
+          const kept = new Set(indexed.map((row) => `${row.partitionKey}\n${row.rowKey}`));
           for (const { user } of users) {
             const entity = stored.get(user.id);
             if (!entity) continue;
@@ -1180,6 +1181,7 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
     ): Promise<void> {
       const key = (o: Pick<MirrorVoiceObject, 'policyName' | 'identity'>) =>
         `${o.policyName}~${Buffer.from(o.identity.toLowerCase()).toString('base64url')}`;
+      const writtenAt = new Date(now()).toISOString();
       await submitGrouped(table, [
         ...put.map(
           (o) =>
@@ -1191,7 +1193,7 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
                 policyName: o.policyName,
                 identity: o.identity,
                 cycle,
-                writtenAt: new Date(now()).toISOString(),
+                writtenAt,
                 ...packText(JSON.stringify(o.data)),
               },
             }) as const,
