@@ -12,9 +12,8 @@ import type {
 
 /**
  * The `Tables` port across a process boundary (Node's IPC channel), so that the replication bench's in-memory
- * storage lives in the parent and its rows are not in the product process's RSS, as Azure's rows are not. One
- * message a call and one a page, as Azure has one request each; the channel also carries the bench's own
- * messages, which these ignore. Arguments and answers cross as JSON text, as they cross to Azure (the SDK's request
+ * storage lives in a process of its own (storage-twin.ts) and its rows are not in the product process's RSS, as
+ * Azure's rows are not. One message a call and one a page, as Azure has one request each. Arguments and answers cross as JSON text, as they cross to Azure (the SDK's request
  * bodies and responses are JSON): the product's process pays to serialise its rows what it would pay in Azure, not
  * what V8's structured clone of the same rows costs (about twice as much).
  */
@@ -52,9 +51,6 @@ const isCall = (message: unknown): message is TablesCall =>
   typeof message === 'object' && message !== null && 'tablesCall' in message;
 const isAnswer = (message: unknown): message is TablesAnswer =>
   typeof message === 'object' && message !== null && 'tablesAnswer' in message;
-
-/** Whether a message on the channel is one of the tables' (for the channel's other listeners to skip). */
-export const isTablesMessage = (message: unknown) => isCall(message) || isAnswer(message);
 
 /** Answers the calls arriving on `channel` from `inner`. */
 export function serveTables(channel: Channel, inner: Tables): void {

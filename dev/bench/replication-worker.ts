@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../../functions/app.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { azureTables } from '../../shared/storage/azure-tables.js';
@@ -6,14 +8,15 @@ import { freePort } from '../host/free-port.js';
 import { startLocalHost } from '../host/index.js';
 import { runWorker, type WorkerCommand, type WorkerReport, type WorkerRequest } from './bench-protocol.js';
 import { azureCostTables } from './azure-cost-tables.js';
-import { ipcTables, isTablesMessage } from './ipc-tables.js';
+import { ipcTables } from './ipc-tables.js';
 import { countWrites } from './write-counter.js';
 
 /**
  * The product's process in the replication benchmark: the local Functions host with every function, replicating
  * one customer through its queue and timers as in Azure. Its peak RSS is what the benchmark reports, so the
- * sandbox (the 100,000-user tenant) and the in-memory twin of Table storage live in the parent, not here: on the
- * twin, each storage request is a message to the parent, charged here with Azure's costs.
+ * sandbox (the 100,000-user tenant) lives in the parent and the in-memory twin of Table storage in a child of this
+ * process (storage-twin.ts), not here: each storage request is a message to the twin, charged here with Azure's
+ * costs.
  */
 const request = JSON.parse(process.env.BENCH_REQUEST ?? '{}') as WorkerRequest;
 
@@ -26,10 +29,17 @@ const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 async function main(): Promise<void> {
   const port = await freePort();
   const settings = loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` });
-  const cost =
+  // No Node flags of this process (a CPU profile's, the heap's): the twin stands for Azure, not for the product.
+  const twin =
     request.storage === 'twin'
-      ? azureCostTables(ipcTables(process), { requestMs: request.requestMs })
+      ? fork(fileURLToPath(new URL('./storage-twin.js', import.meta.url)), {
+          execArgv: [],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          // The twin's calls carry their JSON as one string (ipc-tables.ts), which structured clone copies unescaped.
+          serialization: 'advanced',
+        })
       : undefined;
+  const cost = twin ? azureCostTables(ipcTables(twin), { requestMs: request.requestMs }) : undefined;
   const writes = countWrites(cost?.tables ?? azureTables(storageEndpoints(settings.storage)));
   const app = createApp(settings, { tables: writes.tables });
   const { services } = app;
@@ -91,7 +101,6 @@ async function main(): Promise<void> {
   const next = () =>
     new Promise<WorkerCommand>((resolve) => {
       const listener = (message: unknown) => {
-        if (isTablesMessage(message)) return;
         process.off('message', listener);
         resolve(message as WorkerCommand);
       };
@@ -104,6 +113,7 @@ async function main(): Promise<void> {
   }
   await host.close();
   await app.close();
+  twin?.disconnect();
 }
 
 runWorker(main);

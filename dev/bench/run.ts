@@ -21,8 +21,6 @@ import { startAzurite } from '../azurite.js';
 import { startSandbox } from '../sandbox/index.js';
 import { sandboxEndpointSettings } from '../sandbox/product-settings.js';
 import { workerExecArgv } from './bench-settings.js';
-import { memoryTables } from '../../shared/storage/memory-tables.js';
-import { isTablesMessage, serveTables } from './ipc-tables.js';
 import { addReplicationApp, createScaleTenant, generateDialPlanRules } from '../sandbox/scale-control.js';
 import { DEMO_SBC } from '../sandbox/sbc-state.js';
 import { type ApiLoadResults, apiLoadBench } from './api-load.js';
@@ -39,7 +37,7 @@ import {
 import type { FloorReport, WorkerCommand, WorkerReport, WorkerRequest } from './bench-protocol.js';
 import { type ColdStartResults, coldStartBench } from './cold-start.js';
 import { coldStartFigures, renderColdStartReport } from './cold-start-report.js';
-import { azureRefusals, emptyStats } from './azure-cost-tables.js';
+import { emptyStats } from './azure-cost-tables.js';
 import {
   budgetWaits,
   quickStats,
@@ -343,10 +341,7 @@ async function replicationBench(
       ...workerExecArgv(),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // The twin's calls carry their JSON as one string (ipc-tables.ts), which structured clone copies unescaped.
-    serialization: 'advanced',
   });
-  if (STORAGE === 'twin') serveTables(worker, azureRefusals(memoryTables()));
   const reports: WorkerReport[] = [];
   /** The Graph and Teams requests the sandbox has answered so far, and its 429s (its faults count them). */
   const answered = () => {
@@ -363,7 +358,6 @@ async function replicationBench(
     return new Promise<WorkerReport>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`The replication process exited (${code}).`));
       const onMessage = (message: unknown) => {
-        if (isTablesMessage(message)) return;
         worker.off('exit', onExit);
         worker.off('message', onMessage);
         const after = answered();
@@ -544,9 +538,9 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   includes the host, the SDK clients and Node itself; the sandbox and the stored rows are elsewhere.
 - **Storage: the in-memory twin of Table storage with Azure's cost model** (\`--storage twin\`,
   \`dev/bench/azure-cost-tables.ts\`). The twin (\`shared/storage/memory-tables.ts\`: ETags, conflicts, key order and
-  continuation as Azure's) lives in the bench's parent process, one IPC message a request (its rows as JSON text,
-  as the SDK sends them), so its rows are not in
-  the replication process's RSS, as Azure's rows are not in a Function App's. Each request waits, never spins, for
+  continuation as Azure's) runs in a process of its own (\`dev/bench/storage-twin.ts\`), one IPC message a request
+  (its rows as JSON text, as the SDK sends them), so its rows are not in the replication process's RSS, as Azure's
+  rows are not in a Function App's, and its work does not hold up the sandbox's Graph answers. Each request waits, never spins, for
   what Azure would take, per Microsoft Learn's "Scalability and performance targets for Table storage": a partition
   serves 2,000 entities a second (written or returned), the account 20,000 requests a second (a transaction or a
   query page is one), each budget a second deep; a request that finds its budget spent waits until it refills

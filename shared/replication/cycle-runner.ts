@@ -72,6 +72,8 @@ interface ChunkMemo {
   listed: Listed | null;
   /** A cycle's later reads, started beside its first phase (`prefetch`). */
   ahead: Ahead | null;
+  /** The drift report was stored beside the sweep. */
+  drifted: boolean;
 }
 
 /** The first reads of a cycle's later phases, each taken at most once. */
@@ -93,15 +95,22 @@ interface TimedVoiceRead extends VoiceRead {
  * repeated read: nothing is kept but in this chunk's memory). Day two writes voice objects to the mirror too: a
  * row it wrote after the read began is newer than the read, and the voice phase leaves it (`voice`). The Teams
  * users are read at their phase: day two writes users as well, and their rows keep no writer. A full cycle reads
- * only the subscriptions ahead: a first groups page may carry 175,000 member ids, not to be held while the users
- * list, and its voice phase comes half a minute later.
+ * the subscriptions and the voice objects ahead (the same rule keeps what day two wrote meanwhile), and its first
+ * groups page once the users' last page is in (`groupsAhead`): a groups page holds up to ~50,000 member ids, not
+ * to be held while the users list.
  */
 function prefetch(ctx: CycleContext): Ahead {
   const { status, reader } = ctx;
   const quick = ctx.cycle.kind === 'quick';
   const groups =
     quick && status.groupsDelta ? quiet(reader.groupsDelta(status.groupsDelta, ctx.pageSize)) : null;
-  return { groups, skus: quiet(reader.subscribedSkus()), voice: quick ? quiet(readVoice(ctx)) : null };
+  return { groups, skus: quiet(reader.subscribedSkus()), voice: quiet(readVoice(ctx)) };
+}
+
+/** A full cycle's first groups page, read while the users' last writes run. */
+function groupsAhead(ctx: CycleContext, memo: ChunkMemo): void {
+  memo.ahead ??= { groups: null, skus: null, voice: null };
+  memo.ahead.groups ??= quiet(ctx.reader.groupsDelta(null, ctx.pageSize));
 }
 
 async function readVoice(ctx: CycleContext): Promise<TimedVoiceRead> {
@@ -145,7 +154,7 @@ interface Listed {
  */
 export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
   const { cycle } = ctx;
-  const memo: ChunkMemo = { listed: null, ahead: null };
+  const memo: ChunkMemo = { listed: null, ahead: null, drifted: false };
   const first = cycle.kind === 'quick' ? 'users-delta' : 'users-latest';
   if (cycle.phase === first && cycle.phasePage === 0 && cycle.next === null) memo.ahead = prefetch(ctx);
   for (;;) {
@@ -173,7 +182,7 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         await teamsModifiedPage(ctx);
         break;
       case 'groups':
-        if (cycle.kind === 'full') await listGroups(ctx);
+        if (cycle.kind === 'full') await listGroups(ctx, memo);
         else await groupsPage(ctx, memo);
         break;
       case 'voice':
@@ -186,12 +195,19 @@ export async function runCycle(ctx: CycleContext): Promise<'done' | 'paused'> {
         ]);
         await advance(ctx, cycle.kind === 'full' ? 'sweep' : 'drift');
         break;
-      case 'sweep':
+      case 'sweep': {
+        // The drift report reads the voice objects, which the sweep leaves: both at once. The sweep keeps its
+        // checkpoint (it removes the page marks a sweep run again would read).
+        const drift = ctx.drift();
+        drift.catch(() => undefined);
         await sweep(ctx, memo);
+        await drift;
+        memo.drifted = true;
         await advance(ctx, 'drift');
         break;
+      }
       case 'drift':
-        await ctx.drift();
+        if (!memo.drifted) await ctx.drift();
         return 'done';
     }
   }
@@ -271,6 +287,8 @@ interface PagePlan<T> {
   read(link: string | null): Promise<Page<T>>;
   /** Starts writing a page (called in page order); `commit` applies its counters once its writes are stored. */
   write(page: Page<T>, pageNumber: number): { done: Promise<void>; commit: () => void };
+  /** As the last page is read, before its writes start. */
+  lastRead?(): void;
   /** After the last page's writes are stored, before the phase advances. */
   finish?(last: Page<T>): void;
   readonly then: CycleState['phase'];
@@ -365,6 +383,7 @@ async function pipelined<T>(ctx: CycleContext, writer: MirrorWriter, plan: PageP
       const number = pageNumber++;
       // The entry keeps the link, not the page: a page's items go once its rows are made.
       const { nextLink } = page;
+      if (nextLink === null) plan.lastRead?.();
       const { done, commit: apply } = plan.write(page, number);
       const entry: (typeof written)[number] = {
         state: 'running',
@@ -475,6 +494,7 @@ async function listTeamsUsers(ctx: CycleContext, memo: ChunkMemo): Promise<void>
         },
       };
     },
+    lastRead: () => groupsAhead(ctx, memo),
     finish() {
       if (!fresh || !known) return;
       const gone: string[] = [];
@@ -607,11 +627,18 @@ const groupOf = (group: DeltaGroup) => ({
  * come over several items, each kept as membership rows tagged with the page and position, so that a page read
  * again after a crash rewrites the same rows.
  */
-async function listGroups(ctx: CycleContext): Promise<void> {
+async function listGroups(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle } = ctx;
   const writer = openWriter(ctx);
+  let first = true;
   await pipelined<DeltaGroup>(ctx, writer, {
-    read: (link) => ctx.reader.groupsDelta(link, ctx.pageSize),
+    read(link) {
+      // Only the phase's first read may be the one started ahead: the checkpoint moves after the reads.
+      const ahead = first && link === null;
+      first = false;
+      const read = () => ctx.reader.groupsDelta(link, ctx.pageSize);
+      return ahead ? take(ctx, memo, 'groups', read) : read();
+    },
     write(page, number) {
       const groups = page.items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);
       const grouped = writer.putGroups(groups, cycle.id);

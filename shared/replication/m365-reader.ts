@@ -75,6 +75,14 @@ export const GROUP_SELECT = [
   'members',
 ] as const;
 
+/**
+ * The most group items a groups delta page asks for. Each item carries up to a few hundred member references (a
+ * large group repeats on later items), so a page of 999 items could hold all of a directory's 175,000 memberships:
+ * ~14 MB of body, its text and its parse alive at once, the peak of a full cycle's memory. 100 items keep a page
+ * near a tenth of that for a few more requests.
+ */
+export const GROUPS_PAGE_SIZE = 100;
+
 /** The voice objects mirrored (external-apis.md `{PolicyName}` values); the network site's name is one constant. */
 export const TENANT_NETWORK_SITE = 'TenantNetworkSite';
 export const VOICE_POLICY_NAMES = [
@@ -211,6 +219,7 @@ export interface M365Reader {
   teamsUsers(link: string | null, options: { pageSize: number; since?: string }): Promise<Page<MirrorUser>>;
   teamsUser(id: string): Promise<MirrorUser | null>;
   usersDelta(link: string): Promise<Page<DeltaUser>>;
+  /** At most GROUPS_PAGE_SIZE items a page, whatever `pageSize` asks. */
   groupsDelta(link: string | null, pageSize: number): Promise<Page<DeltaGroup>>;
   /** The tenant's voice objects, with the types its Teams admin API refused to list (see `isRefusedType`). */
   voiceObjects(): Promise<VoiceRead>;
@@ -329,7 +338,7 @@ export function createM365Reader(options: ReaderOptions): M365Reader {
     async groupsDelta(link, pageSize) {
       const body = await get('GET /groups/delta', pageSchema(deltaGroupSchema), () =>
         (link ? graph.api(link) : graph.api('/groups/delta').select([...GROUP_SELECT]))
-          .header('Prefer', `odata.maxpagesize=${pageSize}`)
+          .header('Prefer', `odata.maxpagesize=${Math.min(pageSize, GROUPS_PAGE_SIZE)}`)
           .get(),
       );
       return page(body);

@@ -485,6 +485,66 @@ describe("a quick cycle's reads", () => {
   });
 });
 
+describe("a full cycle's reads", () => {
+  it("start the subscriptions and the voice objects with the users' listing and the first groups page with its last page, each once, and store one drift report", async () => {
+    const tenant = tenantOf(120, [{ members: 30 }, { members: 5 }]);
+    const base = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
+    const events: string[] = [];
+    const cycle = newFullCycle('full');
+    let phaseAtFirstGroupsRead: string | null = null;
+    let userPagesRead = 0;
+    const reader: M365Reader = {
+      ...base,
+      teamsUsers: async (link, options) => {
+        events.push(`users ${userPagesRead++}`);
+        return base.teamsUsers(link, options);
+      },
+      groupsDelta: async (link, pageSize) => {
+        if (link === null) phaseAtFirstGroupsRead = cycle.phase;
+        events.push(link === null ? 'groups first' : 'groups next');
+        return base.groupsDelta(link, pageSize);
+      },
+      voiceObjects: async () => {
+        events.push('voice');
+        return base.voiceObjects();
+      },
+      subscribedSkus: async () => {
+        events.push('skus');
+        return base.subscribedSkus();
+      },
+    };
+    let drifts = 0;
+    const ctx: CycleContext = {
+      customerId: CUSTOMER,
+      cycle,
+      status: emptyStatus(CUSTOMER),
+      reader,
+      mirror: createMirrorStoreOn(memoryTables()),
+      pageSize: 50,
+      deadline: Number.MAX_SAFE_INTEGER,
+      now: () => Date.now(),
+      checkpointMs: 0,
+      async checkpoint() {},
+      fence() {},
+      async drift() {
+        drifts++;
+      },
+    };
+    expect(await runCycle(ctx)).toBe('done');
+
+    // Read ahead: before the users' second page, and each only once (the phases took them).
+    expect(events.indexOf('voice')).toBeLessThan(events.indexOf('users 1'));
+    expect(events.indexOf('skus')).toBeLessThan(events.indexOf('users 1'));
+    expect(events.filter((e) => e === 'voice' || e === 'skus' || e === 'groups first')).toHaveLength(3);
+    // The first groups page was asked for while the users' phase still wrote its last page.
+    expect(events.indexOf('groups first')).toBe(events.indexOf('users 2') + 1);
+    expect(phaseAtFirstGroupsRead).toBe('teams-users');
+    expect(cycle.counts).toMatchObject({ users: 120, groups: 2, memberships: 35 });
+    // The drift report, stored beside the sweep, is not stored again by the drift phase.
+    expect(drifts).toBe(1);
+  });
+});
+
 describe("a quick cycle's voice objects read ahead", () => {
   const usages = (...names: string[]) => ({
     policyName: 'CsOnlinePstnUsages',
