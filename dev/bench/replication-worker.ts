@@ -29,11 +29,12 @@ const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 async function main(): Promise<void> {
   const port = await freePort();
   const settings = loadSettings({ ...request.settings, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` });
-  // No Node flags of this process (a CPU profile's, the heap's): the twin stands for Azure, not for the product.
+  // Not this process's Node flags (the heap's, a CPU profile's): the twin stands for Azure, not for the product.
+  // BENCH_TWIN_NODE_ARGS (e.g. `--cpu-prof`) profiles it, as BENCH_WORKER_NODE_ARGS this process.
   const twin =
     request.storage === 'twin'
       ? fork(fileURLToPath(new URL('./storage-twin.js', import.meta.url)), {
-          execArgv: [],
+          execArgv: process.env.BENCH_TWIN_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           // The twin's calls carry their JSON as one string (ipc-tables.ts), which structured clone copies unescaped.
           serialization: 'advanced',

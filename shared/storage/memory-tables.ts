@@ -20,8 +20,16 @@ import {
 const MAX_STRING_CHARS = 32 * 1024;
 const MAX_PROPERTIES = 252;
 const DEFAULT_PAGE_SIZE = 1000;
-const FORBIDDEN_KEY_CHARACTERS = new Set(['/', '\\', '#', '?']);
-const isControl = (code: number) => code < 0x20 || (code >= 0x7f && code <= 0x9f);
+/** Table storage refuses `/ \\ # ?` and the control characters U+0000–U+001F and U+007F–U+009F in a key. */
+const FORBIDDEN_KEY_CODES = new Set(['/', '\\', '#', '?'].map((c) => c.charCodeAt(0)));
+function validKey(key: string): boolean {
+  if (key.length > 1024) return false;
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || FORBIDDEN_KEY_CODES.has(code)) return false;
+  }
+  return true;
+}
 
 interface ConditionalDelete {
   readonly kind: 'delete';
@@ -358,28 +366,35 @@ function decodeToken(token: string): TableRow {
 }
 
 /** Only what Table storage keeps: scalars, null and undefined left out; the keys and sizes it accepts. */
+/**
+ * The row as stored, its absent properties left out; refused as Table storage refuses it. A loop over the keys, not
+ * `Object.entries`: the bench's twin stores a million rows a cycle with this.
+ */
 function copyIn<T extends TableRow>(row: T): Row {
   for (const key of [row.partitionKey, row.rowKey]) {
-    const forbidden = [...key].some((c) => FORBIDDEN_KEY_CHARACTERS.has(c) || isControl(c.charCodeAt(0)));
-    if (forbidden || key.length > 1024) {
+    if (!validKey(key)) {
       throw new RangeError(`Not a valid key: ${JSON.stringify(key)}`);
     }
   }
-  const entries = Object.entries(row).filter(([, value]) => value !== null && value !== undefined);
-  if (entries.length > MAX_PROPERTIES)
-    throw new RangeError(`A row holds at most ${MAX_PROPERTIES} properties.`);
-  for (const [property, value] of entries) {
+  const stored: Record<string, unknown> = {};
+  let properties = 0;
+  for (const property in row) {
+    const value: unknown = row[property];
+    if (value === null || value === undefined) continue;
+    if (++properties > MAX_PROPERTIES)
+      throw new RangeError(`A row holds at most ${MAX_PROPERTIES} properties.`);
     if (
       typeof value === 'string'
         ? value.length > MAX_STRING_CHARS
-        : !['number', 'boolean'].includes(typeof value)
+        : typeof value !== 'number' && typeof value !== 'boolean'
     ) {
       throw new RangeError(
         `Property ${property} cannot be stored (a scalar, strings up to ${MAX_STRING_CHARS}).`,
       );
     }
+    stored[property] = value;
   }
-  return Object.fromEntries(entries) as Row;
+  return stored as Row;
 }
 
 function copyOut<T>({ row, etag }: Entry, select?: readonly string[]): Stored<T> {

@@ -87,3 +87,50 @@ describe('memoryTables() as an ordered index', () => {
     expect(rows).toEqual([{ partitionKey: 'b', rowKey: '1', n: 2 }]);
   });
 });
+
+describe('memoryTables() refuses what Table storage refuses', () => {
+  type Loose = { partitionKey: string; rowKey: string } & Record<string, unknown>;
+  const table = () => memoryTables().table<Loose>('refusals');
+
+  it.each([
+    ['a slash', 'a/b'],
+    ['a backslash', 'a\\b'],
+    ['a hash', 'a#b'],
+    ['a question mark', 'a?b'],
+    ['a control character', 'a\u0007b'],
+    ['a C1 control character', 'a\u0085b'],
+    ['more than 1,024 characters', 'k'.repeat(1025)],
+  ])('a key with %s', async (_, key) => {
+    await expect(table().upsert({ partitionKey: 'p', rowKey: key })).rejects.toThrow(/Not a valid key/);
+    await expect(table().upsert({ partitionKey: key, rowKey: 'r' })).rejects.toThrow(/Not a valid key/);
+  });
+
+  it('keeps any other character, absent properties left out', async () => {
+    const t = table();
+    await t.upsert({
+      partitionKey: 'p',
+      rowKey: 'Ünïcode ✓ 𝄞 ~!',
+      n: 1,
+      text: 'x',
+      off: null,
+      gone: undefined,
+    });
+    expect((await t.get('p', 'Ünïcode ✓ 𝄞 ~!'))?.value).toEqual({
+      partitionKey: 'p',
+      rowKey: 'Ünïcode ✓ 𝄞 ~!',
+      n: 1,
+      text: 'x',
+    });
+  });
+
+  it('a property that is not a scalar, a string over 32K characters, more than 252 properties', async () => {
+    await expect(table().upsert({ partitionKey: 'p', rowKey: 'r', list: [1] })).rejects.toThrow(
+      /cannot be stored/,
+    );
+    await expect(
+      table().upsert({ partitionKey: 'p', rowKey: 'r', text: 'x'.repeat(32 * 1024 + 1) }),
+    ).rejects.toThrow(/cannot be stored/);
+    const many = Object.fromEntries(Array.from({ length: 251 }, (_, i) => [`p${i}`, i]));
+    await expect(table().upsert({ partitionKey: 'p', rowKey: 'r', ...many })).rejects.toThrow(/at most 252/);
+  });
+});
