@@ -515,17 +515,9 @@ describe("a full cycle's reads", () => {
     };
     let drifts = 0;
     const ctx: CycleContext = {
-      customerId: CUSTOMER,
-      cycle,
+      // A first full cycle: no delta links yet.
+      ...quickContext(cycle, reader, createMirrorStoreOn(memoryTables())),
       status: emptyStatus(CUSTOMER),
-      reader,
-      mirror: createMirrorStoreOn(memoryTables()),
-      pageSize: 50,
-      deadline: Number.MAX_SAFE_INTEGER,
-      now: () => Date.now(),
-      checkpointMs: 0,
-      async checkpoint() {},
-      fence() {},
       async drift() {
         drifts++;
       },
