@@ -13,9 +13,10 @@ import type {
 /**
  * The `Tables` port across a process boundary (Node's IPC channel), so that the replication bench's in-memory
  * storage lives in a process of its own (storage-twin.ts) and its rows are not in the product process's RSS, as
- * Azure's rows are not. One message a call and one a page, as Azure has one request each. Arguments and answers cross as JSON text, as they cross to Azure (the SDK's request
- * bodies and responses are JSON): the product's process pays to serialise its rows what it would pay in Azure, not
- * what V8's structured clone of the same rows costs (about twice as much).
+ * Azure's rows are not. One message a call and one a page, as Azure has one request each. Arguments and answers
+ * cross as JSON text, as they cross to Azure (the SDK's request bodies and responses are JSON): the product's
+ * process pays to serialise its rows what it would pay in Azure, not what V8's structured clone of the same rows
+ * costs (about twice as much).
  */
 
 type Operation = 'get' | 'insert' | 'replace' | 'upsert' | 'delete' | 'transaction' | 'page';

@@ -540,8 +540,8 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   \`dev/bench/azure-cost-tables.ts\`). The twin (\`shared/storage/memory-tables.ts\`: ETags, conflicts, key order and
   continuation as Azure's) runs in a process of its own (\`dev/bench/storage-twin.ts\`), one IPC message a request
   (its rows as JSON text, as the SDK sends them), so its rows are not in the replication process's RSS, as Azure's
-  rows are not in a Function App's, and its work does not hold up the sandbox's Graph answers. Each request waits, never spins, for
-  what Azure would take, per Microsoft Learn's "Scalability and performance targets for Table storage": a partition
+  rows are not in a Function App's, and its work does not hold up the sandbox's Graph answers. Each request waits,
+  never spins, for what Azure would take, per Microsoft Learn's "Scalability and performance targets for Table storage": a partition
   serves 2,000 entities a second (written or returned), the account 20,000 requests a second (a transaction or a
   query page is one), each budget a second deep; a request that finds its budget spent waits until it refills
   (Azure answers 503 Server Busy and the SDK retries, with a backoff at least as long, so the model is the

@@ -630,14 +630,11 @@ const groupOf = (group: DeltaGroup) => ({
 async function listGroups(ctx: CycleContext, memo: ChunkMemo): Promise<void> {
   const { cycle } = ctx;
   const writer = openWriter(ctx);
-  let first = true;
   await pipelined<DeltaGroup>(ctx, writer, {
     read(link) {
-      // Only the phase's first read may be the one started ahead: the checkpoint moves after the reads.
-      const ahead = first && link === null;
-      first = false;
       const read = () => ctx.reader.groupsDelta(link, ctx.pageSize);
-      return ahead ? take(ctx, memo, 'groups', read) : read();
+      // Only a read from the start may be the one started ahead (every later read follows a link).
+      return link === null ? take(ctx, memo, 'groups', read) : read();
     },
     write(page, number) {
       const groups = page.items.filter((g) => !g['@removed'] && hasProperties(g)).map(groupOf);

@@ -365,10 +365,9 @@ function decodeToken(token: string): TableRow {
   return { partitionKey, rowKey };
 }
 
-/** Only what Table storage keeps: scalars, null and undefined left out; the keys and sizes it accepts. */
 /**
- * The row as stored, its absent properties left out; refused as Table storage refuses it. A loop over the keys, not
- * `Object.entries`: the bench's twin stores a million rows a cycle with this.
+ * Only what Table storage keeps: scalars, null and undefined left out; the keys and sizes it accepts. A loop over
+ * the keys, not `Object.entries`: the bench's twin stores a million rows a cycle with this.
  */
 function copyIn<T extends TableRow>(row: T): Row {
   for (const key of [row.partitionKey, row.rowKey]) {
