@@ -512,7 +512,7 @@ var appSettings = {
   LOG_LEVEL: logLevel
   // V8 collects sooner instead of growing its heap 4-fold between collections (docs/decisions.md §81); the heap
   // limit is untouched. The same flags as dev/host/node-arguments.ts, which the bench runs with.
-  languageWorkers__node__arguments: '--max-semi-space-size=4 --heap-growing-percent=25'
+  languageWorkers__node__arguments: '--max-semi-space-size=8 --heap-growing-percent=25'
 }
 
 resource functionAppSettings 'Microsoft.Web/sites/config@2024-11-01' = {

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,8 @@ const { values: args } = parseArgs({
     differences: { type: 'string', default: '500' },
     'latency-ms': { type: 'string', default: '150' },
     'throttle-rate': { type: 'string', default: '0.01' },
+    /** The seed of the 429s' draws (a new one each run when empty): the floor and each full cycle start it again. */
+    'throttle-seed': { type: 'string', default: '' },
     report: { type: 'string', default: 'docs/benchmarks.md' },
     /**
      * The replication cycles' Table storage: `twin`, the in-memory twin charged with Azure's costs
@@ -132,6 +134,7 @@ const JSON_REPORT = args.report.replace(/\.md$/, '.json');
 const DIFFERENCES = Number(args.differences);
 const LATENCY_MS = Number(args['latency-ms']);
 const THROTTLE_RATE = Number(args['throttle-rate']);
+const THROTTLE_SEED = args['throttle-seed'] ? Number(args['throttle-seed']) : randomInt(2 ** 31);
 if (args.storage !== 'twin' && args.storage !== 'azurite') throw new Error('--storage is twin or azurite.');
 const STORAGE: WorkerRequest['storage'] = args.storage;
 const REQUEST_MS = Number(args['request-ms']);
@@ -147,6 +150,7 @@ const scaleCommand = () =>
     ...(RULES === 50_000 ? [] : [`--rules ${RULES}`]),
     ...(STORAGE === 'twin' ? [] : [`--storage ${STORAGE}`]),
     ...(REQUEST_MS === 5 ? [] : [`--request-ms ${REQUEST_MS}`]),
+    `--throttle-seed ${THROTTLE_SEED}`,
   ].join(' ');
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -330,10 +334,13 @@ async function replicationBench(
     );
   }
   log('Graph-read floor: the same pages, latency and 429s, no writes…');
+  // The floor and each full cycle meet the same 429s: the draws start again from the run's seed for each.
+  sandbox.faults.reseed(THROTTLE_SEED);
   const floor = await graphFloor(request);
   log(
     `  ${seconds(floor.wallMs)}, ${floor.pages} pages, ${floor.requests} requests (${floor.throttled} answered 429)`,
   );
+  sandbox.faults.reseed(THROTTLE_SEED);
   const worker = fork(fileURLToPath(new URL('./replication-worker.js', import.meta.url)), {
     env: { ...process.env, BENCH_REQUEST: JSON.stringify(request) },
     execArgv: [
@@ -380,6 +387,7 @@ async function replicationBench(
   const command = (name: WorkerCommand) => worker.send(name);
   log('Full replication again, the tenant unchanged (steady cycle)…');
   const steadyReport = next();
+  sandbox.faults.reseed(THROTTLE_SEED);
   command('steady');
   const steady = await steadyReport;
   log(`  ${seconds(steady.wallMs)} (${ratio(steady.wallMs, floor.wallMs)} the floor)`);
@@ -534,7 +542,9 @@ ${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}
   driven by its queue exactly as in Azure (the initial cycle is queued when the customer's credentials are verified;
   chunks checkpoint and continue in new messages). The sandbox serves the generated tenant over HTTPS with
   ${LATENCY_MS} ms added to every Graph and Teams admin request and ${(THROTTLE_RATE * 100).toFixed(0)} % of them
-  answered 429 (Retry-After 1 s). Peak RSS is that process's \`maxRSS\` (\`process.resourceUsage()\`), which
+  answered 429 (Retry-After 1 s), drawn from a sequence seeded with ${THROTTLE_SEED} (\`--throttle-seed\`) that starts
+  again for the floor and for each full cycle, so that they draw the same chances rather than each its own luck (a
+  429 costs a second; the quick cycles continue the sequence). Peak RSS is that process's \`maxRSS\` (\`process.resourceUsage()\`), which
   includes the host, the SDK clients and Node itself; the sandbox and the stored rows are elsewhere.
 - **Storage: the in-memory twin of Table storage with Azure's cost model** (\`--storage twin\`,
   \`dev/bench/azure-cost-tables.ts\`). The twin (\`shared/storage/memory-tables.ts\`: ETags, conflicts, key order and

@@ -5,6 +5,6 @@
  * limit, so no cycle that fits today's heap can run out of memory; they only make V8 collect sooner.
  */
 export const WORKER_NODE_ARGUMENTS: readonly string[] = [
-  '--max-semi-space-size=4',
+  '--max-semi-space-size=8',
   '--heap-growing-percent=25',
 ];

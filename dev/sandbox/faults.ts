@@ -49,9 +49,35 @@ export interface FaultPlan {
   readonly outcome?: Fault & ({ kind: 'status'; status: number } | { kind: 'drop' });
 }
 
+/**
+ * A repeatable sequence of numbers in [0, 1) (mulberry32): the same seed draws the same chances, so that two
+ * measurements can meet the same throttling.
+ */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Faults injected by tests, per route; the control API and the in-process handle share one instance. */
 export class FaultInjector {
   private faults: Fault[] = [];
+  /** Where a fault's `probability` draws its chances. */
+  private random: () => number = Math.random;
+
+  /**
+   * Draws the chances of the faults with a `probability` from a sequence that starts again at each call with
+   * the same seed: the requests that follow meet the same faults, in the same order, as those after an earlier
+   * call did (the benchmark's Graph-read floor and the cycle it is compared with).
+   */
+  reseed(seed: number): void {
+    this.random = seededRandom(seed);
+  }
 
   /** Validates like the HTTP API does; throws a ZodError for an invalid spec. */
   add(spec: FaultSpec): Fault {
@@ -99,7 +125,7 @@ export class FaultInjector {
         fault.toSkip--;
         continue;
       }
-      if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
+      if (fault.probability !== undefined && this.random() >= fault.probability) continue;
       fault.hits++;
       if (fault.remaining !== null) fault.remaining--;
       if (fault.kind === 'latency') latencyMs += fault.latencyMs ?? 0;

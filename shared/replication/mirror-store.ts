@@ -14,11 +14,13 @@ import {
   type IndexLayout,
   KEY_SEPARATOR,
   indexColumns,
+  indexedId,
   indexKeys,
   indexPartition as indexBucketPartition,
   keyHash,
   NO_MARKS,
   numberKey,
+  searchColumns,
   type UserMarks,
 } from './user-index.js';
 
@@ -104,6 +106,9 @@ export interface IndexedUser extends Pick<
   readonly rowKey: string;
 }
 
+/** What every index row holds, a search row included: what `IndexQuery.keep` decides on. */
+export type IndexHit = Pick<IndexedUser, 'id' | 'rowKey' | 'userPrincipalName' | 'displayName' | 'lineUri'>;
+
 /**
  * Where a listing of index rows continues: after a row key in every bucket (`k`); or, for a page that ended where
  * a sparse scan stopped, per bucket: where storage left off (`t`, a continuation) or the first row not yet returned
@@ -123,7 +128,7 @@ export interface IndexQuery {
   readonly top: number;
   readonly cursor?: IndexCursor;
   /** Keeps only some of the rows read (a search's other words, one row per user). */
-  readonly keep?: (user: IndexedUser) => boolean;
+  readonly keep?: (hit: IndexHit) => boolean;
 }
 
 /**
@@ -276,10 +281,11 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
     hash = userHash(user),
   ): Entity[] => {
     const columns = definedOnly(indexColumns(user, hash, marks));
+    const words = definedOnly(searchColumns(user, marks));
     return indexKeys(user, layout).map((key) => ({
       partitionKey: indexPartition(customerId, key.partition),
       rowKey: key.rowKey,
-      ...columns,
+      ...(key.family === 'search' ? words : columns),
     }));
   };
   /** The keys of the index rows a stored user has, in the layout it was written with. */
@@ -708,6 +714,8 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
       };
       const waiting = () => readers.filter((r) => r.at >= r.rows.length && r.more);
       const items: IndexedUser[] = [];
+      /** Where the next page starts: null at the end, undefined where the buckets' scans stopped short. */
+      let next: IndexCursor | null | undefined;
       try {
         for (;;) {
           const empty = waiting();
@@ -716,15 +724,21 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
             // A bucket that read its pages without a row to offer: nothing after its position can be placed yet.
             if (waiting().length > 0) break;
           }
-          let next: BucketReader | undefined;
+          let head: BucketReader | undefined;
           for (const reader of readers) {
-            const head = reader.rows[reader.at];
-            if (head && (!next || compareText(head.rowKey, next.rows[next.at]?.rowKey ?? '') < 0))
-              next = reader;
+            const row = reader.rows[reader.at];
+            if (row && (!head || compareText(row.rowKey, head.rows[head.at]?.rowKey ?? '') < 0))
+              head = reader;
           }
-          if (!next) return { items, next: null };
-          if (items.length === query.top) return { items, next: { k: items.at(-1)?.rowKey ?? '' } };
-          const row = next.rows[next.at++];
+          if (!head) {
+            next = null;
+            break;
+          }
+          if (items.length === query.top) {
+            next = { k: items.at(-1)?.rowKey ?? '' };
+            break;
+          }
+          const row = head.rows[head.at++];
           if (row) items.push(row);
         }
       } catch (error) {
@@ -732,15 +746,30 @@ export function createMirrorStoreOn(tables: Tables, options: { readonly now?: ()
         if (stopped?.t && !(error instanceof TransientError)) throw invalidCursor();
         throw error;
       }
-      // Each bucket's own position, so that the next page neither reads again what this one passed over nor skips.
-      const t: Record<string, string> = {};
-      const r: Record<string, string> = {};
-      for (const reader of readers) {
-        const first = reader.rows[reader.at];
-        if (first) r[reader.bucket] = first.rowKey;
-        else if (reader.more && reader.token !== undefined) t[reader.bucket] = reader.token;
+      if (next === undefined) {
+        // Each bucket's own position, so that the next page neither reads again what this one passed over nor skips.
+        const t: Record<string, string> = {};
+        const r: Record<string, string> = {};
+        for (const reader of readers) {
+          const first = reader.rows[reader.at];
+          if (first) r[reader.bucket] = first.rowKey;
+          else if (reader.more && reader.token !== undefined) t[reader.bucket] = reader.token;
+        }
+        next = { t, r };
       }
-      return { items, next: { t, r } };
+      if (query.family !== 'search') return { items, next };
+      // A search row holds no list columns: the page's users are read from their rows; one gone since is left out.
+      const users = await storedUsers(
+        customerId,
+        items.map((item) => item.id),
+      );
+      return {
+        items: items.flatMap((item) => {
+          const entity = users.get(item.id);
+          return entity ? [listedUserOf(entity, item.rowKey)] : [];
+        }),
+        next,
+      };
     },
 
     async getUser(customerId: string, id: string): Promise<MirrorUser | null> {
@@ -1325,7 +1354,7 @@ function compareText(a: string, b: string): number {
 
 /** The layout of a stored user's index rows (user-index.ts); rows written before layouts were named are 1. */
 function layoutOf(entity: Entity): IndexLayout {
-  return entity.index === INDEX_LAYOUT || entity.index === 2 ? entity.index : 1;
+  return entity.index === INDEX_LAYOUT || entity.index === 3 || entity.index === 2 ? entity.index : 1;
 }
 
 function userOf(entity: Entity): MirrorUser {
@@ -1348,9 +1377,10 @@ function userOf(entity: Entity): MirrorUser {
   };
 }
 
+/** A sort row as the list shows it; a search row gives only what it holds (`IndexHit`) until its user is read. */
 function indexedUserOf(entity: Entity): IndexedUser {
   return {
-    id: String(entity.userId),
+    id: indexedId(entity.rowKey),
     userPrincipalName: String(entity.userPrincipalName ?? ''),
     displayName: text(entity.displayName),
     department: text(entity.department),
@@ -1372,6 +1402,32 @@ function indexedUserOf(entity: Entity): IndexedUser {
 }
 
 /** What a membership row adds (`d` columns) and, for a quick cycle's changes, removes (`r` columns). */
+/** A user's row as the list shows it, for the index row `rowKey` that found it (a search's). */
+function listedUserOf(entity: Entity, rowKey: string): IndexedUser {
+  const user = userOf(entity);
+  const marks = marksOf(entity);
+  return {
+    id: user.id,
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName,
+    department: user.department,
+    usageLocation: user.usageLocation,
+    businessPhones: user.businessPhones,
+    mobilePhone: user.mobilePhone,
+    accountEnabled: user.accountEnabled,
+    accountType: user.accountType,
+    enterpriseVoiceEnabled: user.enterpriseVoiceEnabled,
+    lineUri: user.lineUri,
+    voiceRoutingPolicy: user.policies.OnlineVoiceRoutingPolicy ?? null,
+    tenantDialPlan: user.policies.TenantDialPlan ?? null,
+    assignedLicenses: user.assignedLicenses,
+    pending: marks.pending,
+    template: marks.template,
+    hash: String(entity.hash ?? ''),
+    rowKey,
+  };
+}
+
 function membershipOf(entity: Entity): { added: string[]; removed: string[] } {
   const removed = unpackText(entity, 'r');
   return {

@@ -12,8 +12,9 @@ import type { MirrorUser } from './mirror-user.js';
  * for the `upn` family, `upnBucket`): a first
  * cycle's writes spread evenly whatever the names look like (employee-number UPNs share their first characters), a
  * page of users fills whole transactions per bucket, and a reader merges the buckets' key ranges in key order.
- * Every index row carries the list's columns and filter flags, so a page needs nothing else. The `line` rows double
- * as the index by number (`usersWithNumbersBetween`).
+ * Every sort row carries the list's columns and filter flags, so a page needs nothing else; a search row carries
+ * only what a search matches and filters on (`searchColumns`), and a search page reads its users' rows. The `line`
+ * rows double as the index by number (`usersWithNumbersBetween`).
  */
 
 export const USER_SORTS = ['display-name', 'user-principal-name', 'line-uri'] as const;
@@ -36,11 +37,14 @@ const FAMILY_NAME: Readonly<Record<IndexFamily, string>> = {
 /**
  * The layout of a user's index rows, stored on its user row (`index`): 1 kept every search word in one partition
  * `q`; 2 split them by the word's first characters (`q~{ab}`), with one partition per sort order (`x~name`); 3 puts
- * every family in INDEX_BUCKETS partitions by the user's id. A row of an older layout reads as changed to a full
- * cycle, which rewrites it and deletes its old index rows (docs/decisions.md, 49 and 83).
+ * every family in INDEX_BUCKETS partitions by the user's id; 4 has 3's keys, its search rows without the list's
+ * columns. A row of an older layout reads as changed to a full cycle, which rewrites it and deletes its old index
+ * rows (docs/decisions.md, 49, 83 and 89).
  */
-export const INDEX_LAYOUT = 3;
-export type IndexLayout = 1 | 2 | typeof INDEX_LAYOUT;
+export const INDEX_LAYOUT = 4;
+export type IndexLayout = 1 | 2 | 3 | typeof INDEX_LAYOUT;
+/** The first layout whose families sit in INDEX_BUCKETS partitions. */
+const BUCKETED_LAYOUT = 3;
 
 /**
  * Partitions per index family. Azure serves about 2,000 entities/s a partition: 16 carry a first cycle's 100,000
@@ -133,39 +137,52 @@ export function searchWords(
   return [...words].sort();
 }
 
-/** The row keys of a user's index rows, by partition suffix, in the layout given (the current one by default). */
+/** The keys of a user's index rows, with their families, in the layout given (the current one by default). */
 export function indexKeys(
   user: Pick<MirrorUser, 'id' | 'displayName' | 'userPrincipalName' | 'lineUri'>,
   layout: IndexLayout = INDEX_LAYOUT,
-): Array<{ partition: string; rowKey: string }> {
+): Array<{ family: IndexFamily; partition: string; rowKey: string }> {
   const id = user.id;
   const line = user.lineUri ? numberKey(user.lineUri) : null;
-  const bucket = layout === INDEX_LAYOUT ? indexBucket(id) : '';
+  const bucketed = layout >= BUCKETED_LAYOUT;
+  const bucket = bucketed ? indexBucket(id) : '';
   const sortPartition = (sort: UserSort) =>
-    layout !== INDEX_LAYOUT
+    !bucketed
       ? OLD_SORT_PARTITION[sort]
       : indexPartition(sort, sort === 'user-principal-name' ? upnBucket(user.userPrincipalName) : bucket);
   const searchPartition = (word: string) =>
-    layout === INDEX_LAYOUT
+    bucketed
       ? indexPartition('search', bucket)
       : layout === 1
         ? 'q'
         : `q~${[...word].slice(0, SEARCH_SPLIT).join('')}`;
   return [
     {
+      family: 'display-name',
       partition: sortPartition('display-name'),
       rowKey: `${keyPart(user.displayName ?? user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
     },
     {
+      family: 'user-principal-name',
       partition: sortPartition('user-principal-name'),
       rowKey: `${keyPart(user.userPrincipalName)}${KEY_SEPARATOR}${id}`,
     },
-    { partition: sortPartition('line-uri'), rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}` },
+    {
+      family: 'line-uri',
+      partition: sortPartition('line-uri'),
+      rowKey: `${line ?? NO_NUMBER}${KEY_SEPARATOR}${id}`,
+    },
     ...searchWords(user).map((word) => ({
+      family: 'search' as const,
       partition: searchPartition(word),
       rowKey: `${word}${KEY_SEPARATOR}${id}`,
     })),
   ];
+}
+
+/** The user id an index row is for: its row key's last part. */
+export function indexedId(rowKey: string): string {
+  return rowKey.slice(rowKey.lastIndexOf(KEY_SEPARATOR) + 1);
 }
 
 /** The voice routing policy as the filter compares it: its name without `Tag:`, lowercased; `global` by default. */
@@ -187,7 +204,34 @@ export interface UserMarks {
 
 export const NO_MARKS: UserMarks = { pending: false, template: null, edited: false };
 
-/** What an index row carries beyond its keys: the list's columns and the filters' flags. */
+/** The filters' columns, on every index row: always present, since a row without the property never matches a condition. */
+function filterColumns(user: MirrorUser, marks: UserMarks): Record<string, unknown> {
+  return {
+    hasNumber: user.lineUri !== null,
+    ev: user.enterpriseVoiceEnabled,
+    licensed: user.assignedLicenses.length > 0,
+    vrp: policyKey(user.policies.OnlineVoiceRoutingPolicy),
+    pending: marks.pending,
+    // The filter's column: present only on the users of a template.
+    tpl: marks.template,
+  };
+}
+
+/**
+ * What a search row carries beyond its keys: the columns its words come from (a search's further terms are matched
+ * on them, `searchWords`) and the filters' flags. A user has about four search rows; the list's columns stay on its
+ * user row, which a search page reads for the users it shows (docs/decisions.md, 89).
+ */
+export function searchColumns(user: MirrorUser, marks: UserMarks): Record<string, unknown> {
+  return {
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName,
+    lineUri: user.lineUri,
+    ...filterColumns(user, marks),
+  };
+}
+
+/** What a sort row carries beyond its keys: the list's columns and the filters' flags. */
 export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): Record<string, unknown> {
   const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
   return {
@@ -205,13 +249,6 @@ export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): 
     tenantDialPlan: user.policies.TenantDialPlan ?? null,
     assignedLicenses: JSON.stringify(user.assignedLicenses),
     hash,
-    // The filters' columns: always present, since a row without the property never matches a condition.
-    hasNumber: user.lineUri !== null,
-    ev: user.enterpriseVoiceEnabled,
-    licensed: user.assignedLicenses.length > 0,
-    vrp: policyKey(policy),
-    pending: marks.pending,
-    // The filter's column: present only on the users of a template.
-    tpl: marks.template,
+    ...filterColumns(user, marks),
   };
 }

@@ -104,6 +104,86 @@ describe("the user index's buckets", () => {
     expect(pages).toBeGreaterThan(Math.ceil(wanted.length / 5));
   });
 
+  it("keeps only a search's columns on its rows, and shows a search's users as their rows hold them", async () => {
+    const tables = memoryTables();
+    const mirror = createMirrorStoreOn(tables);
+    const anna = mirrorUser({
+      id: '00000000-0000-4000-8000-000000000001',
+      userPrincipalName: 'anna.smith@layouts.example',
+      displayName: 'Anna Smith',
+      department: 'Sales',
+      enterpriseVoiceEnabled: true,
+      lineUri: 'tel:+442071234567',
+      policies: { OnlineVoiceRoutingPolicy: 'Tag:International', TenantDialPlan: 'Tag:UK' },
+      assignedLicenses: ['4828c8ec-dc2e-4779-b502-87ac9ce28ab7'],
+    });
+    await mirror.putUsers(CUSTOMER, [anna], 'c1');
+    const rows = await rowsOf(tables);
+    const search = rows.filter((r) => family(r) === 'q');
+    expect(search.map((r) => r.rowKey.split(' ')[0])).toEqual(
+      expect.arrayContaining(['anna', 'smith', 'anna.smith@layouts.example', '442071234567']),
+    );
+    for (const row of search) {
+      expect(Object.keys(row).sort()).toEqual(
+        [
+          'displayName',
+          'ev',
+          'hasNumber',
+          'licensed',
+          'lineUri',
+          'partitionKey',
+          'pending',
+          'rowKey',
+          'userPrincipalName',
+          'vrp',
+        ].sort(),
+      );
+    }
+    // A sort row still carries the list's columns: a list page reads nothing else.
+    const byName = rows.find((r) => family(r) === 'name');
+    expect(byName).toMatchObject({ department: 'Sales', tenantDialPlan: 'Tag:UK' });
+
+    const found = await mirror.indexPage(CUSTOMER, {
+      family: 'search',
+      prefix: 'smi',
+      where: [['vrp', 'eq', 'international']],
+      top: 10,
+    });
+    const listed = await mirror.indexPage(CUSTOMER, { family: 'display-name', where: [], top: 10 });
+    expect(found.items).toEqual([{ ...listed.items[0], rowKey: `smith ${anna.id}` }]);
+    expect(found.items[0]).toMatchObject({
+      department: 'Sales',
+      voiceRoutingPolicy: 'Tag:International',
+      tenantDialPlan: 'Tag:UK',
+      assignedLicenses: ['4828c8ec-dc2e-4779-b502-87ac9ce28ab7'],
+    });
+  });
+
+  it('leaves out of a search page a user whose row is gone, and pages on', async () => {
+    const tables = memoryTables();
+    const mirror = createMirrorStoreOn(tables);
+    const users = Array.from({ length: 6 }, (_, n) => user(n, `Member ${n}`));
+    await mirror.putUsers(CUSTOMER, users, 'c1');
+    // As a removal caught half-way would leave it: the index rows of user 2 without its row.
+    const gone = users[2] as MirrorUser;
+    const userRow = (await rowsOf(tables)).find((r) => r.rowKey === gone.id);
+    if (!userRow) throw new Error('the user row is missing');
+    await tables.table<Entity>(MIRROR_TABLE).delete(userRow.partitionKey, userRow.rowKey);
+
+    const first = await mirror.indexPage(CUSTOMER, { family: 'search', prefix: 'member', where: [], top: 3 });
+    expect(first.items.map((u) => u.displayName)).toEqual(['Member 0', 'Member 1']);
+    const rest = await everyPage((cursor) =>
+      mirror.indexPage(CUSTOMER, {
+        family: 'search',
+        prefix: 'member',
+        where: [],
+        top: 3,
+        ...(cursor ? { cursor } : { cursor: first.next ?? { k: '' } }),
+      }),
+    );
+    expect(rest).toEqual(['Member 3', 'Member 4', 'Member 5']);
+  });
+
   it("finds a user by UPN in the UPN's own bucket, and moves the row when the UPN changes", async () => {
     const tables = memoryTables();
     const mirror = createMirrorStoreOn(tables);
@@ -162,5 +242,43 @@ describe("the user index's buckets", () => {
     expect((await mirror.userHashes(CUSTOMER)).get(anna.id)).not.toBe('');
     const found = await mirror.indexPage(CUSTOMER, { family: 'search', prefix: 's', where: [], top: 10 });
     expect(found.items.map((u) => u.displayName)).toEqual(['Anna Smith']);
+  });
+
+  it('slims the search rows of a mirror of layout 3 at the next full cycle, and searches it meanwhile', async () => {
+    const tables = memoryTables();
+    const table = tables.table<Entity>(MIRROR_TABLE);
+    const mirror = createMirrorStoreOn(tables);
+    const anna = mirrorUser({
+      id: '00000000-0000-4000-8000-000000000001',
+      userPrincipalName: 'anna.smith@layouts.example',
+      displayName: 'Anna Smith',
+      department: 'Sales',
+    });
+    await mirror.putUsers(CUSTOMER, [anna], 'c1');
+    // As layout 3 left them: the same keys, every search row with the list's columns of a sort row.
+    const current = await rowsOf(tables);
+    const { partitionKey: _p, rowKey: _r, ...columns } = current.find((r) => family(r) === 'name') ?? {};
+    for (const row of current.filter((r) => family(r) === 'q')) await table.upsert({ ...row, ...columns });
+    const userRow = current.find((r) => r.rowKey === anna.id);
+    if (!userRow) throw new Error('the user row is missing');
+    await table.upsert({ ...userRow, index: 3 });
+
+    const search = () =>
+      mirror.indexPage(CUSTOMER, { family: 'search', prefix: 'smith', where: [], top: 10 });
+    expect((await search()).items.map((u) => [u.displayName, u.department])).toEqual([
+      ['Anna Smith', 'Sales'],
+    ]);
+    expect((await mirror.userHashes(CUSTOMER)).get(anna.id)).toBe('');
+    await mirror.putUsers(CUSTOMER, [anna], 'c2', () => true);
+
+    const rows = await rowsOf(tables);
+    expect(rows.filter((r) => family(r) !== undefined)).toHaveLength(
+      current.filter((r) => family(r) !== undefined).length,
+    );
+    expect(rows.filter((r) => family(r) === 'q' && 'department' in r)).toEqual([]);
+    expect(rows.find((r) => r.rowKey === anna.id)).toMatchObject({ index: 4 });
+    expect((await search()).items.map((u) => [u.displayName, u.department])).toEqual([
+      ['Anna Smith', 'Sales'],
+    ]);
   });
 });

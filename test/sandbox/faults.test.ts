@@ -40,6 +40,22 @@ describe('sandbox fault injection', () => {
     expect(faults.add({ pathPattern: '.', kind: 'status', status: 500 }).retryAfterSeconds).toBeUndefined();
   });
 
+  it('reseeded, meets the same chance faults again, request by request', () => {
+    const faults = new FaultInjector();
+    faults.add({ pathPattern: '^/graph/', kind: 'status', status: 429, probability: 0.1 });
+    const draws = () =>
+      Array.from({ length: 500 }, () => faults.plan('GET', '/graph/v1.0/users').outcome !== undefined);
+    faults.reseed(7);
+    const first = draws();
+    faults.reseed(7);
+    expect(draws()).toEqual(first);
+    // About the probability asked for, and not the same sequence under another seed.
+    expect(first.filter(Boolean).length).toBeGreaterThan(25);
+    expect(first.filter(Boolean).length).toBeLessThan(75);
+    faults.reseed(8);
+    expect(draws()).not.toEqual(first);
+  });
+
   it('refuses specs that cannot work', () => {
     const faults = new FaultInjector();
     expect(() => faults.add({ pathPattern: '(', kind: 'drop' })).toThrow('regular expression');
