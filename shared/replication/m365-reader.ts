@@ -106,7 +106,9 @@ export const VOICE_POLICY_NAMES = [
 
 const nullableText = z.string().nullable().optional();
 
-const directoryUserSchema = z.looseObject({
+// Objects parse to what the mirror reads (z.object drops the other properties rather than refusing them): a page of
+// 999 Teams users is copied as it is validated, and properties nobody reads made a tenth of a first cycle's garbage.
+const directoryUserSchema = z.object({
   id: z.string(),
   userPrincipalName: z.string().optional(),
   displayName: nullableText,
@@ -116,14 +118,14 @@ const directoryUserSchema = z.looseObject({
   mobilePhone: nullableText,
   accountEnabled: z.boolean().nullable().optional(),
   assignedLicenses: z
-    .array(z.looseObject({ skuId: z.string() }))
+    .array(z.object({ skuId: z.string() }))
     .nullable()
     .optional(),
   '@removed': z.object({ reason: z.string().optional() }).optional(),
 });
 export type DeltaUser = z.output<typeof directoryUserSchema>;
 
-const teamsUserSchema = z.looseObject({
+const teamsUserSchema = z.object({
   id: z.string(),
   userPrincipalName: nullableText,
   accountType: nullableText,
@@ -146,13 +148,13 @@ const teamsUserSchema = z.looseObject({
 });
 type TeamsUser = z.output<typeof teamsUserSchema>;
 
-const memberDeltaSchema = z.looseObject({
+const memberDeltaSchema = z.object({
   id: z.string(),
   '@odata.type': z.string().optional(),
   '@removed': z.object({ reason: z.string().optional() }).optional(),
 });
 
-const deltaGroupSchema = z.looseObject({
+const deltaGroupSchema = z.object({
   id: z.string(),
   displayName: nullableText,
   description: nullableText,

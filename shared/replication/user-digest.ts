@@ -40,8 +40,8 @@ export function packDigest(entries: ReadonlyMap<string, string>): string {
     .join(',');
 }
 
-export function unpackDigest(text: string): Map<string, string> {
-  const entries = new Map<string, string>();
+/** The digest's `id → short hash`, added to `entries` when given (a full cycle unpacks every bucket into one map). */
+export function unpackDigest(text: string, entries = new Map<string, string>()): Map<string, string> {
   if (text === '') return entries;
   for (const entry of text.split(',')) {
     const hash = entry.slice(-DIGEST_HASH_CHARS);

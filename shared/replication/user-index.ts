@@ -38,7 +38,7 @@ const FAMILY_NAME: Readonly<Record<IndexFamily, string>> = {
  * The layout of a user's index rows, stored on its user row (`index`): 1 kept every search word in one partition
  * `q`; 2 split them by the word's first characters (`q~{ab}`), with one partition per sort order (`x~name`); 3 puts
  * every family in INDEX_BUCKETS partitions by the user's id; 4 has 3's keys, its search rows without the list's
- * columns. A row of an older layout reads as changed to a full cycle, which rewrites it and deletes its old index
+ * columns and no row with the user's id as a column (its row key ends with it). A row of an older layout reads as changed to a full cycle, which rewrites it and deletes its old index
  * rows (docs/decisions.md, 49, 83 and 89).
  */
 export const INDEX_LAYOUT = 4;
@@ -231,11 +231,10 @@ export function searchColumns(user: MirrorUser, marks: UserMarks): Record<string
   };
 }
 
-/** What a sort row carries beyond its keys: the list's columns and the filters' flags. */
+/** What a sort row carries beyond its keys (the user's id ends its row key): the list's columns and the filters' flags. */
 export function indexColumns(user: MirrorUser, hash: string, marks: UserMarks): Record<string, unknown> {
   const policy = user.policies.OnlineVoiceRoutingPolicy ?? null;
   return {
-    userId: user.id,
     userPrincipalName: user.userPrincipalName,
     displayName: user.displayName,
     department: user.department,
