@@ -51,9 +51,9 @@ export interface FaultPlan {
 
 /**
  * A repeatable sequence of numbers in [0, 1) (mulberry32): the same seed draws the same chances, so that two
- * measurements can meet the same throttling.
+ * measurements can meet the same throttling, and a failing test's seed can be run again.
  */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1404,26 +1404,14 @@ function indexedUserOf(entity: Entity): IndexedUser {
   };
 }
 
-/** What a membership row adds (`d` columns) and, for a quick cycle's changes, removes (`r` columns). */
 /** A user's row as the list shows it, for the index row `rowKey` that found it (a search's). */
 function listedUserOf(entity: Entity, rowKey: string): IndexedUser {
-  const user = userOf(entity);
+  const { telephoneNumbers: _numbers, policies, teamsModifiedAt: _modified, ...columns } = userOf(entity);
   const marks = marksOf(entity);
   return {
-    id: user.id,
-    userPrincipalName: user.userPrincipalName,
-    displayName: user.displayName,
-    department: user.department,
-    usageLocation: user.usageLocation,
-    businessPhones: user.businessPhones,
-    mobilePhone: user.mobilePhone,
-    accountEnabled: user.accountEnabled,
-    accountType: user.accountType,
-    enterpriseVoiceEnabled: user.enterpriseVoiceEnabled,
-    lineUri: user.lineUri,
-    voiceRoutingPolicy: user.policies.OnlineVoiceRoutingPolicy ?? null,
-    tenantDialPlan: user.policies.TenantDialPlan ?? null,
-    assignedLicenses: user.assignedLicenses,
+    ...columns,
+    voiceRoutingPolicy: policies.OnlineVoiceRoutingPolicy ?? null,
+    tenantDialPlan: policies.TenantDialPlan ?? null,
     pending: marks.pending,
     template: marks.template,
     hash: String(entity.hash ?? ''),
@@ -1431,6 +1419,7 @@ function listedUserOf(entity: Entity, rowKey: string): IndexedUser {
   };
 }
 
+/** What a membership row adds (`d` columns) and, for a quick cycle's changes, removes (`r` columns). */
 function membershipOf(entity: Entity): { added: string[]; removed: string[] } {
   const removed = unpackText(entity, 'r');
   return {

@@ -17,6 +17,7 @@ import type {
   TransactionAction,
   VersionedTable,
 } from '../../shared/storage/versioned-table.js';
+import { seededRandom } from '../../dev/sandbox/faults.js';
 import { TransientError } from '../../shared/errors/domain-errors.js';
 import { faultyTables } from '../support/faulty-tables.js';
 import { newFullCycle } from '../support/full-cycle.js';
@@ -164,18 +165,6 @@ async function mirrorRows(tables: Tables): Promise<Row[]> {
   return rows;
 }
 
-/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Tables of a process that dies when it issues its `killAt`-th call: each call takes a random moment to reach
  * storage; a call issued before the death and still on its way when it comes is applied or not, at random (the
@@ -241,7 +230,7 @@ describe('a full cycle killed at random points', () => {
   it.each(SEEDS)(
     'leaves the mirror as an uninterrupted cycle would, with no user lost or duplicated (seed %i)',
     async (seed) => {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const tenant = tenantOf(200, [{ members: 1200 }, { members: 40 }, { members: 0 }]);
       const reader = readerOf(tenant, { pageSize: 50, membersPerItem: 500 });
       const steady = seed % 2 === 0;

@@ -20,6 +20,18 @@ const user = (n: number, displayName: string, upn = `user${n}@layouts.example`):
     displayName,
   });
 
+/** A user with every column the list shows, Direct Routing's included. */
+const ANNA = mirrorUser({
+  id: '00000000-0000-4000-8000-000000000001',
+  userPrincipalName: 'anna.smith@layouts.example',
+  displayName: 'Anna Smith',
+  department: 'Sales',
+  enterpriseVoiceEnabled: true,
+  lineUri: 'tel:+442071234567',
+  policies: { OnlineVoiceRoutingPolicy: 'Tag:International', TenantDialPlan: 'Tag:UK' },
+  assignedLicenses: ['4828c8ec-dc2e-4779-b502-87ac9ce28ab7'],
+});
+
 async function rowsOf(tables: ReturnType<typeof memoryTables>): Promise<Entity[]> {
   const rows: Entity[] = [];
   for await (const { value } of tables.table<Entity>(MIRROR_TABLE).list()) rows.push(value);
@@ -107,16 +119,7 @@ describe("the user index's buckets", () => {
   it("keeps only a search's columns on its rows, and shows a search's users as their rows hold them", async () => {
     const tables = memoryTables();
     const mirror = createMirrorStoreOn(tables);
-    const anna = mirrorUser({
-      id: '00000000-0000-4000-8000-000000000001',
-      userPrincipalName: 'anna.smith@layouts.example',
-      displayName: 'Anna Smith',
-      department: 'Sales',
-      enterpriseVoiceEnabled: true,
-      lineUri: 'tel:+442071234567',
-      policies: { OnlineVoiceRoutingPolicy: 'Tag:International', TenantDialPlan: 'Tag:UK' },
-      assignedLicenses: ['4828c8ec-dc2e-4779-b502-87ac9ce28ab7'],
-    });
+    const anna = ANNA;
     await mirror.putUsers(CUSTOMER, [anna], 'c1');
     const rows = await rowsOf(tables);
     const search = rows.filter((r) => family(r) === 'q');
@@ -248,12 +251,7 @@ describe("the user index's buckets", () => {
     const tables = memoryTables();
     const table = tables.table<Entity>(MIRROR_TABLE);
     const mirror = createMirrorStoreOn(tables);
-    const anna = mirrorUser({
-      id: '00000000-0000-4000-8000-000000000001',
-      userPrincipalName: 'anna.smith@layouts.example',
-      displayName: 'Anna Smith',
-      department: 'Sales',
-    });
+    const anna = ANNA;
     await mirror.putUsers(CUSTOMER, [anna], 'c1');
     // As layout 3 left them: the same keys, every search row with the list's columns of a sort row.
     const current = await rowsOf(tables);
